@@ -1,0 +1,312 @@
+#include "app.hpp"
+
+#include "http_client.hpp"
+#include "log.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#ifndef XLOOP_VERSION
+#define XLOOP_VERSION "0.0.0"
+#endif
+
+namespace xloop
+{
+
+namespace
+{
+
+std::atomic<bool> g_interrupted{false};
+std::atomic<PGcancel*> g_cancel{nullptr};
+
+extern "C" void on_signal(int)
+{
+    g_interrupted = true;
+    // PQcancel is async-signal-safe: stop the statement that is running now.
+    if (PGcancel* c = g_cancel.load()) {
+        char err[256];
+        PQcancel(c, err, sizeof err);
+    }
+}
+
+void install_signal_handlers()
+{
+    struct sigaction sa {
+    };
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+void ping(std::optional<std::string> const& url, std::string const& suffix)
+{
+    if (!url || url->empty()) {
+        return;
+    }
+    http_request req;
+    req.url = *url + suffix;
+    req.timeout_ms = 5000;
+    auto const res = http_send(req);
+    // A heartbeat that fails must never fail the job.
+    if (res.status < 200 || res.status >= 300) {
+        log::warn("heartbeat ping failed ({}): {}", res.status,
+                  res.status ? "HTTP status" : res.transport_error);
+    }
+}
+
+} // namespace
+
+std::pair<std::int32_t, std::int32_t> job_lock_key(std::string const& job)
+{
+    // FNV-1a of "xloop-<job>"; the first key marks the lock as xloop's.
+    std::uint32_t h = 2166136261u;
+    for (char const c : "xloop-" + job) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619u;
+    }
+    return {0x786c6f70, static_cast<std::int32_t>(h)};
+}
+
+run_context::run_context(std::string job, common_options const& opts, config cfg,
+                         timestamp now, std::uint64_t seed)
+    : m_job(std::move(job)), m_opts(opts), m_cfg(std::move(cfg)), m_now(now),
+      m_seed(seed), m_started(std::chrono::steady_clock::now())
+{
+}
+
+run_context::~run_context()
+{
+    if (PGcancel* c = g_cancel.exchange(nullptr)) {
+        PQfreeCancel(c);
+    }
+}
+
+db_connection& run_context::db()
+{
+    if (!m_conn) {
+        m_conn.emplace(resolve_conninfo(m_opts.db), "xloop-" + m_job);
+        if (PGcancel* old = g_cancel.exchange(PQgetCancel(m_conn->raw()))) {
+            PQfreeCancel(old);
+        }
+        ensure_ledger();
+    }
+    return *m_conn;
+}
+
+void run_context::ensure_ledger()
+{
+    if (m_ledger_id || m_opts.dry_run || !m_conn) {
+        return;
+    }
+    auto const exists = m_conn->exec("SELECT to_regclass('xloop.job_runs') IS NOT NULL");
+    if (!exists.boolean(0, 0)) {
+        return;
+    }
+    auto const r = m_conn->exec(
+        "INSERT INTO xloop.job_runs (job, started_at, status, detail) "
+        "VALUES ($1, $2::timestamptz, 'running', jsonb_build_object('seed', $3::text)) "
+        "RETURNING id",
+        m_job, m_now, std::to_string(m_seed));
+    m_ledger_id = r.i64(0, 0);
+}
+
+void run_context::lock_session()
+{
+    auto const [k1, k2] = job_lock_key(m_job);
+    auto const r = db().exec("SELECT pg_try_advisory_lock($1::int, $2::int)", k1, k2);
+    if (!r.boolean(0, 0)) {
+        throw lock_held{"skipped: another run holds the lock"};
+    }
+}
+
+void run_context::lock_in_transaction()
+{
+    auto const [k1, k2] = job_lock_key(m_job);
+    auto const r =
+        db().exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", k1, k2);
+    if (!r.boolean(0, 0)) {
+        throw lock_held{"skipped: another run holds the lock"};
+    }
+}
+
+void run_context::skip(std::string reason)
+{
+    m_skip_reason = std::move(reason);
+}
+
+void run_context::check_interrupted() const
+{
+    if (g_interrupted) {
+        throw interrupted{"interrupted by a signal"};
+    }
+}
+
+void run_context::finish(std::string const& status, std::string const& error_text)
+{
+    auto const elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - m_started);
+    detail["duration_ms"] = elapsed.count() / 1000.0;
+    if (m_skip_reason) {
+        detail["reason"] = *m_skip_reason;
+    }
+    if (!m_conn || m_opts.dry_run) {
+        return;
+    }
+    try {
+        if (!m_ledger_id) {
+            ensure_ledger(); // e.g. migrate just created xloop.job_runs
+        }
+        if (!m_ledger_id) {
+            return;
+        }
+        m_conn->exec(
+            "UPDATE xloop.job_runs SET finished_at = $2::timestamptz, status = $3, "
+            "rows_in = $4, rows_out = $5, detail = coalesce(detail, '{}') || "
+            "$6::jsonb, error = $7 WHERE id = $1",
+            *m_ledger_id, m_now + elapsed, status, rows_in, rows_out, detail.dump(),
+            error_text.empty() ? std::nullopt : std::optional{error_text});
+    } catch (std::exception const& e) {
+        log::warn("could not record the run in xloop.job_runs: {}", e.what());
+    }
+}
+
+app::app(std::string job, std::string description)
+    : m_job(std::move(job)), m_cli(std::move(description), "xloop-" + m_job)
+{
+    auto& o = m_opts;
+    m_cli.set_version_flag("--version", "xloop-" + m_job + " " XLOOP_VERSION);
+    m_cli.add_option("--db", o.db,
+                     "PostgreSQL connection string (URI or key=value); default: "
+                     "DATABASE_URL, then libpq's PG* variables");
+    m_cli.add_option("--config", o.config_file,
+                     "YAML config file (default: XLOOP_CONFIG)");
+    m_cli.add_option("--now", o.now_text,
+                     "Use this time as now, ISO 8601, e.g. 2026-03-02T12:00:00Z "
+                     "(default: XLOOP_NOW, then the clock)");
+    m_cli.add_option("--seed", o.seed,
+                     "Seed for every random draw (default: random; "
+                     "recorded in xloop.job_runs)");
+    m_cli.add_flag("--dry-run", o.dry_run, "Compute everything, write nothing");
+    m_cli.add_flag("--json", o.json, "Print one JSON summary object on stdout");
+    m_cli.add_option("--log-format", o.log_format, "Log lines on stderr: text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    m_cli.add_flag("-q,--quiet", o.quiet, "Only warnings and errors on stderr");
+    m_cli.add_flag("-v,--verbose", o.verbose, "Debug output on stderr");
+    m_cli.add_option(
+        "--ping-url", o.ping_url,
+        "Heartbeat URL (healthchecks.io style): URL/start, URL, URL/<exit code>");
+    m_cli.footer(
+        "Exit codes: 0 ok or nothing to do, 64 usage, 65 bad input data, 69 remote "
+        "service refused, 70 internal error, 75 temporary (database unreachable, "
+        "lock held, rate limited), 78 bad configuration.");
+}
+
+int app::run(int argc, char** argv, std::function<void(run_context&)> const& body)
+{
+    try {
+        m_cli.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        if (e.get_exit_code() == 0) {
+            return m_cli.exit(e); // --help, --version
+        }
+        std::fprintf(stderr, "xloop-%s: %s\nRun with --help for usage.\n", m_job.c_str(),
+                     e.what());
+        return static_cast<int>(exit_code::usage);
+    }
+
+    auto const level = m_opts.verbose > 0 ? log::level::debug
+                       : m_opts.quiet > 0 ? log::level::warn
+                                          : log::level::info;
+    log::configure("xloop-" + m_job,
+                   m_opts.log_format == "json" ? log::format::json : log::format::text,
+                   level);
+    install_signal_handlers();
+
+    if (!m_opts.config_file) {
+        if (char const* env = std::getenv("XLOOP_CONFIG"); env && *env) {
+            m_opts.config_file = env;
+        }
+    }
+    if (!m_opts.now_text) {
+        if (char const* env = std::getenv("XLOOP_NOW"); env && *env) {
+            m_opts.now_text = env;
+        }
+    }
+
+    ping(m_opts.ping_url, "/start");
+    std::unique_ptr<run_context> ctx;
+    exit_code code = exit_code::ok;
+    std::string status = "ok";
+    std::string error_text;
+    try {
+        timestamp now = clock_now();
+        if (m_opts.now_text) {
+            auto const t = parse_timestamp(*m_opts.now_text);
+            if (!t) {
+                throw usage_error{fmt::format(
+                    "--now: '{}' is not an ISO 8601 time (e.g. 2026-03-02T12:00:00Z)",
+                    *m_opts.now_text)};
+            }
+            now = *t;
+        }
+        auto const seed =
+            m_opts.seed ? *m_opts.seed : std::uint64_t{std::random_device{}()};
+        ctx = std::make_unique<run_context>(m_job, m_opts,
+                                            load_config(m_opts.config_file), now, seed);
+        body(*ctx);
+        code = ctx->success_code;
+        if (ctx->skip_reason()) {
+            status = "skipped";
+            log::info("skipped: {}", *ctx->skip_reason());
+        }
+    } catch (std::exception const& e) {
+        code = exit_code_for(e);
+        error_text = e.what();
+        bool const was_interrupted =
+            dynamic_cast<interrupted const*>(&e) != nullptr ||
+            (g_interrupted && dynamic_cast<db_error const*>(&e) != nullptr);
+        if (dynamic_cast<lock_held const*>(&e)) {
+            status = "skipped";
+            log::warn("{}", error_text);
+        } else if (was_interrupted) {
+            status = "interrupted";
+            code = exit_code::temporary;
+            log::error("interrupted: {}", error_text);
+        } else {
+            status = "failed";
+            log::error("{}", error_text);
+        }
+    }
+
+    if (ctx) {
+        ctx->finish(status, error_text);
+    }
+    if (m_opts.json) {
+        nlohmann::json out = ctx ? ctx->summary : nlohmann::json::object();
+        out["tool"] = "xloop-" + m_job;
+        out["status"] = status;
+        out["exit_code"] = static_cast<int>(code);
+        if (ctx) {
+            out["now"] = format_timestamp(ctx->now());
+            out["dry_run"] = m_opts.dry_run;
+            if (ctx->skip_reason()) {
+                out["reason"] = *ctx->skip_reason();
+            }
+        }
+        if (!error_text.empty()) {
+            out["error"] = error_text;
+        }
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << std::endl;
+    }
+    ping(m_opts.ping_url,
+         code == exit_code::ok ? "" : fmt::format("/{}", static_cast<int>(code)));
+    return static_cast<int>(code);
+}
+
+} // namespace xloop

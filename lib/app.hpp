@@ -1,0 +1,120 @@
+#pragma once
+
+// The frame every tool runs in: common options (parsed once, with CLI11), the
+// config, `now`, the connection, the one-run-at-a-time lock, the xloop.job_runs
+// ledger row, the heartbeat ping, and the single place where exceptions turn
+// into exit codes.
+
+#include "config.hpp"
+#include "db.hpp"
+#include "error.hpp"
+#include "timestamp.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace xloop
+{
+
+struct common_options {
+    std::optional<std::string> db;
+    std::optional<std::string> config_file;
+    std::optional<std::string> now_text;
+    std::optional<std::uint64_t> seed;
+    bool dry_run = false;
+    bool json = false;
+    std::string log_format = "text";
+    int quiet = 0;
+    int verbose = 0;
+    std::optional<std::string> ping_url;
+};
+
+class run_context
+{
+public:
+    run_context(std::string job, common_options const& opts, config cfg, timestamp now,
+                std::uint64_t seed);
+    ~run_context();
+
+    std::string const& job() const noexcept { return m_job; }
+    common_options const& options() const noexcept { return m_opts; }
+    config const& cfg() const noexcept { return m_cfg; }
+    timestamp now() const noexcept { return m_now; }
+    std::uint64_t seed() const noexcept { return m_seed; }
+    bool dry_run() const noexcept { return m_opts.dry_run; }
+
+    // The database connection, opened on first use; the ledger row is written
+    // right after (unless --dry-run, or the schema has no xloop.job_runs yet).
+    db_connection& db();
+
+    // One run at a time per job, session-scoped: needs a direct connection or a
+    // session-mode pooler. Throws lock_held when another run has it.
+    void lock_session();
+
+    // Transaction-scoped variant: call inside the job's one write transaction;
+    // safe behind a transaction-mode pooler (PgBouncer, Supabase port 6543).
+    void lock_in_transaction();
+
+    // Counts and details for the ledger row and the --json summary.
+    std::int64_t rows_in = 0;
+    std::int64_t rows_out = 0;
+    nlohmann::json detail = nlohmann::json::object();
+    nlohmann::json summary = nlohmann::json::object();
+
+    // Ends the run as 'skipped' (a success: exit 0) with a reason.
+    void skip(std::string reason);
+    std::optional<std::string> const& skip_reason() const noexcept
+    {
+        return m_skip_reason;
+    }
+
+    // The exit code the body wants on success (validate's "not ready" is 1).
+    exit_code success_code = exit_code::ok;
+
+    // Throws `interrupted` after SIGINT/SIGTERM; long loops call it.
+    void check_interrupted() const;
+
+    // Called by the app frame when the run ends.
+    void finish(std::string const& status, std::string const& error_text);
+    void ensure_ledger();
+
+private:
+    std::string m_job;
+    common_options const& m_opts;
+    config m_cfg;
+    timestamp m_now;
+    std::uint64_t m_seed;
+    std::optional<db_connection> m_conn;
+    std::optional<std::int64_t> m_ledger_id;
+    std::optional<std::string> m_skip_reason;
+    std::chrono::steady_clock::time_point m_started;
+};
+
+class app
+{
+public:
+    // `job` is the tool's name without the prefix: "migrate", "plan", …
+    app(std::string job, std::string description);
+
+    CLI::App& cli() noexcept { return m_cli; }
+    common_options const& options() const noexcept { return m_opts; }
+
+    // Parses the command line, runs `body`, reports; returns the exit code.
+    int run(int argc, char** argv, std::function<void(run_context&)> const& body);
+
+private:
+    std::string m_job;
+    CLI::App m_cli;
+    common_options m_opts;
+};
+
+// Advisory-lock key of a job (stable across runs and machines).
+std::pair<std::int32_t, std::int32_t> job_lock_key(std::string const& job);
+
+} // namespace xloop

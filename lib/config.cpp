@@ -1,0 +1,377 @@
+#include "config.hpp"
+
+#include "error.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace xloop
+{
+
+namespace
+{
+
+// An absent key, or one given as null (`key: ~`), keeps its default.
+bool present(YAML::Node const& n)
+{
+    return n.IsDefined() && !n.IsNull();
+}
+
+// Reads one YAML mapping into struct fields; every error names file, line and
+// the dotted key path.
+class section
+{
+public:
+    section(std::string const& file, YAML::Node node, std::string path)
+        : m_file(file), m_node(std::move(node)), m_path(std::move(path))
+    {
+        if (present(m_node) && !m_node.IsMap()) {
+            fail(m_node, "must be a mapping");
+        }
+    }
+
+    ~section() noexcept(false)
+    {
+        // Unknown keys are errors: a typo must not silently fall back to a default.
+        if (!present(m_node) || !m_node.IsMap() || std::uncaught_exceptions() > 0) {
+            return;
+        }
+        for (auto const& kv : m_node) {
+            auto const key = kv.first.as<std::string>();
+            if (!m_known.count(key)) {
+                throw config_error{fmt::format("{}:{}: unknown key '{}'", m_file,
+                                               kv.first.Mark().line + 1, name(key))};
+            }
+        }
+    }
+
+    YAML::Node child(char const* key)
+    {
+        m_known.insert(key);
+        YAML::Node const& node = m_node; // const lookup never inserts the key
+        return present(node) && node.IsMap() ? node[key]
+                                             : YAML::Node{YAML::NodeType::Undefined};
+    }
+
+    section sub(char const* key) { return section{m_file, child(key), name(key)}; }
+
+    void number(char const* key, double& out, double lo, double hi)
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        out = as_number(n, key);
+        if (!(out >= lo && out <= hi)) {
+            fail(n, fmt::format("'{}' must be between {} and {} (got {})", name(key), lo,
+                                hi, n.Scalar()));
+        }
+    }
+
+    void integer(char const* key, int& out, int lo, int hi)
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        double const v = as_number(n, key);
+        if (v != std::floor(v) || v < lo || v > hi) {
+            fail(n, fmt::format("'{}' must be a whole number between {} and {} (got {})",
+                                name(key), lo, hi, n.Scalar()));
+        }
+        out = static_cast<int>(v);
+    }
+
+    void text(char const* key, std::string& out,
+              std::set<std::string> const& allowed = {})
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        if (!n.IsScalar()) {
+            fail(n, fmt::format("'{}' must be a string", name(key)));
+        }
+        out = n.Scalar();
+        if (!allowed.empty() && !allowed.count(out)) {
+            std::string list;
+            for (auto const& a : allowed) {
+                list += (list.empty() ? "" : ", ") + a;
+            }
+            fail(n,
+                 fmt::format("'{}' must be one of {} (got '{}')", name(key), list, out));
+        }
+    }
+
+    void text_list(char const* key, std::vector<std::string>& out,
+                   std::set<std::string> const& allowed = {})
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        out = strings(n, name(key), allowed);
+    }
+
+    void number_list(char const* key, std::vector<double>& out, double lo, double hi)
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        if (!n.IsSequence()) {
+            fail(n, fmt::format("'{}' must be a list of numbers", name(key)));
+        }
+        out.clear();
+        for (auto const& item : n) {
+            double const v = as_number(item, key);
+            if (!(v >= lo && v <= hi)) {
+                fail(item, fmt::format("'{}' values must be between {} and {} (got {})",
+                                       name(key), lo, hi, item.Scalar()));
+            }
+            out.push_back(v);
+        }
+    }
+
+    // A mapping of names to lists of strings (catalogues, templates).
+    void list_map(char const* key, std::map<std::string, std::vector<std::string>>& out,
+                  std::set<std::string> const& allowed_keys = {})
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        if (!n.IsMap()) {
+            fail(n, fmt::format("'{}' must be a mapping of names to lists", name(key)));
+        }
+        out.clear();
+        for (auto const& kv : n) {
+            auto const k = kv.first.as<std::string>();
+            if (!allowed_keys.empty() && !allowed_keys.count(k)) {
+                fail(kv.first, fmt::format("unknown key '{}.{}'", name(key), k));
+            }
+            out[k] = strings(kv.second, name(key) + "." + k, {});
+            if (out[k].empty()) {
+                fail(kv.second, fmt::format("'{}.{}' must not be empty", name(key), k));
+            }
+        }
+    }
+
+    void number_map(char const* key, std::map<std::string, double>& out,
+                    std::set<std::string> const& allowed_keys, double lo, double hi)
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        if (!n.IsMap()) {
+            fail(n, fmt::format("'{}' must be a mapping", name(key)));
+        }
+        for (auto const& kv : n) {
+            auto const k = kv.first.as<std::string>();
+            if (!allowed_keys.count(k)) {
+                fail(kv.first, fmt::format("unknown key '{}.{}'", name(key), k));
+            }
+            double const v = as_number(kv.second, key);
+            if (!(v >= lo && v <= hi)) {
+                fail(kv.second, fmt::format("'{}.{}' must be between {} and {}",
+                                            name(key), k, lo, hi));
+            }
+            out[k] = v;
+        }
+    }
+
+    [[noreturn]] void fail(YAML::Node const& n, std::string const& what) const
+    {
+        throw config_error{fmt::format("{}:{}: {}", m_file, n.Mark().line + 1, what)};
+    }
+
+private:
+    std::string name(std::string const& key) const
+    {
+        return m_path.empty() ? key : m_path + "." + key;
+    }
+
+    double as_number(YAML::Node const& n, char const* key) const
+    {
+        if (!n.IsScalar()) {
+            fail(n, fmt::format("'{}' must be a number", name(key)));
+        }
+        try {
+            return n.as<double>();
+        } catch (YAML::Exception const&) {
+            fail(n,
+                 fmt::format("'{}' must be a number (got '{}')", name(key), n.Scalar()));
+        }
+    }
+
+    std::vector<std::string> strings(YAML::Node const& n, std::string const& full,
+                                     std::set<std::string> const& allowed) const
+    {
+        if (!n.IsSequence()) {
+            fail(n, fmt::format("'{}' must be a list of strings", full));
+        }
+        std::vector<std::string> out;
+        for (auto const& item : n) {
+            if (!item.IsScalar() || item.Scalar().empty()) {
+                fail(item, fmt::format("'{}' items must be non-empty strings", full));
+            }
+            if (!allowed.empty() && !allowed.count(item.Scalar())) {
+                fail(item, fmt::format("'{}': unknown value '{}'", full, item.Scalar()));
+            }
+            out.push_back(item.Scalar());
+        }
+        return out;
+    }
+
+    std::string m_file;
+    YAML::Node m_node;
+    std::string m_path;
+    std::set<std::string> m_known;
+};
+
+std::set<std::string> const dimension_names{
+    "content_slot", "generator_name", "decision_type",  "topic",    "tone",
+    "hook_type",    "cta_type",       "structure_type", "post_hour"};
+
+void check_times(section& s, YAML::Node const& node,
+                 std::vector<std::string> const& times)
+{
+    for (std::size_t i = 0; i < times.size(); ++i) {
+        auto const& t = times[i];
+        int h = -1;
+        int m = -1;
+        char extra = 0;
+        if (std::sscanf(t.c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
+            m < 0 || m > 59) {
+            s.fail(node[i],
+                   fmt::format("'plan.times': '{}' is not a time of day (HH:MM)", t));
+        }
+    }
+}
+
+} // namespace
+
+config parse_config(std::string const& yaml_text, std::string const& name)
+{
+    config cfg;
+    cfg.source_file = name;
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml_text);
+    } catch (YAML::Exception const& e) {
+        throw config_error{
+            fmt::format("{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.msg)};
+    }
+    if (!root || root.IsNull()) {
+        return cfg;
+    }
+    section top{name, root, ""};
+    {
+        auto m = top.sub("metrics");
+        m.text_list(
+            "engagement_fields", cfg.metrics.engagement_fields,
+            {"likes", "retweets", "replies", "quotes", "bookmarks", "profile_clicks"});
+        m.number("attribution_window_hours", cfg.metrics.attribution_window_hours, 1,
+                 168);
+        m.number_list("due_ages_hours", cfg.metrics.due_ages_hours, 0.1, 24 * 30);
+        m.number("max_age_days", cfg.metrics.max_age_days, 1, 365);
+        m.integer("max_posts", cfg.metrics.max_posts, 1, 1000000);
+        m.integer("batch_size", cfg.metrics.batch_size, 1, 100);
+        auto s = m.sub("score");
+        s.number("er_weight", cfg.metrics.score.er_weight, 0, 1);
+        s.number("follow_weight", cfg.metrics.score.follow_weight, 0, 1);
+        s.number("follow_slope", cfg.metrics.score.follow_slope, 1e-6, 100);
+        s.number("follow_midpoint", cfg.metrics.score.follow_midpoint, -1e6, 1e6);
+    }
+    {
+        auto x = top.sub("x_api");
+        x.text("base_url", cfg.x_api.base_url);
+        x.text("token_env", cfg.x_api.token_env);
+        x.integer("timeout_ms", cfg.x_api.timeout_ms, 100, 600000);
+        x.integer("retries", cfg.x_api.retries, 0, 10);
+        x.integer("backoff_ms", cfg.x_api.backoff_ms, 0, 60000);
+    }
+    {
+        auto w = top.sub("weights");
+        w.number("window_days", cfg.weights.window_days, 1, 3650);
+        w.number("half_life_days", cfg.weights.half_life_days, 0.1, 3650);
+        w.number("kappa", cfg.weights.kappa, 0, 1000);
+        w.number("epsilon", cfg.weights.epsilon, 0, 1);
+        w.integer("min_posts", cfg.weights.min_posts, 1, 1000000);
+        w.integer("monte_carlo_draws", cfg.weights.monte_carlo_draws, 100, 10000000);
+        w.text("timezone", cfg.weights.timezone);
+        w.text_list("dimensions", cfg.weights.dimensions, dimension_names);
+    }
+    {
+        auto r = top.sub("replies");
+        r.number("window_days", cfg.replies.window_days, 1, 3650);
+        r.number("half_life_days", cfg.replies.half_life_days, 0.1, 3650);
+        r.number("kappa", cfg.replies.kappa, 0, 1000);
+    }
+    {
+        auto p = top.sub("plan");
+        p.integer("queue_ahead", cfg.plan.queue_ahead, 0, 1000);
+        p.text("timezone", cfg.plan.timezone);
+        auto const times_node = p.child("times");
+        p.text_list("times", cfg.plan.times);
+        check_times(p, times_node, cfg.plan.times);
+        p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
+        p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
+        p.number("reply_author_cooldown_hours", cfg.plan.reply_author_cooldown_hours, 0,
+                 24 * 365);
+        p.number("thread_min_parts", cfg.plan.thread_min_parts, 2, 25);
+        p.number("thread_max_parts", cfg.plan.thread_max_parts, 2, 25);
+        p.list_map("catalogue", cfg.plan.catalogue,
+                   {"content_slot", "generator_name", "topic", "tone", "hook_type",
+                    "cta_type", "decision_type"});
+        p.list_map("templates", cfg.plan.templates);
+        auto w = p.sub("writer");
+        w.text("kind", cfg.plan.writer.kind, {"template", "command", "openai"});
+        w.text_list("command", cfg.plan.writer.command);
+        w.integer("timeout_ms", cfg.plan.writer.timeout_ms, 100, 600000);
+        w.text("base_url", cfg.plan.writer.base_url);
+        w.text("model", cfg.plan.writer.model);
+        w.text("key_env", cfg.plan.writer.key_env);
+        w.integer("retries", cfg.plan.writer.retries, 0, 10);
+        w.integer("max_tries", cfg.plan.writer.max_tries, 1, 100);
+        if (cfg.plan.thread_min_parts > cfg.plan.thread_max_parts) {
+            p.fail(p.child("thread_min_parts"),
+                   "'plan.thread_min_parts' must not exceed 'plan.thread_max_parts'");
+        }
+    }
+    {
+        auto v = top.sub("validate");
+        v.integer("days", cfg.validate.days, 1, 365);
+        v.number("min_v2_coverage", cfg.validate.min_v2_coverage, 0, 1);
+        v.number("min_slot_coverage", cfg.validate.min_slot_coverage, 0, 1);
+        v.number("max_map_age_hours", cfg.validate.max_map_age_hours, 0.1, 24 * 365);
+        v.integer("min_map_sample", cfg.validate.min_map_sample, 1, 1000000);
+        v.number("min_priority_coverage", cfg.validate.min_priority_coverage, 0, 1);
+        v.number_map("job_interval_minutes", cfg.validate.job_interval_minutes,
+                     {"scrape-metrics", "learn-replies", "build-weights", "plan"}, 1,
+                     60 * 24 * 30);
+    }
+    return cfg;
+}
+
+config load_config(std::optional<std::string> const& path)
+{
+    if (!path || path->empty()) {
+        return config{};
+    }
+    std::ifstream in{*path};
+    if (!in) {
+        throw config_error{fmt::format("cannot read config file '{}'", *path)};
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), *path);
+}
+
+} // namespace xloop

@@ -1,0 +1,119 @@
+#pragma once
+
+// The configuration of every tool: one struct tree whose initialisers are the
+// defaults, so no file is needed. load_config() fills it from one YAML file.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xloop
+{
+
+struct score_config {
+    // primary_objective_score = clamp(er_weight·ER + follow_weight·σ(slope·(fgw −
+    // midpoint)))
+    double er_weight = 0.4;
+    double follow_weight = 0.6;
+    double follow_slope = 0.1;
+    double follow_midpoint = 25.0;
+};
+
+struct metrics_config {
+    // Counts in the numerator of the engagement rate.
+    std::vector<std::string> engagement_fields{"likes", "retweets", "replies"};
+    double attribution_window_hours = 24.0;
+    std::vector<double> due_ages_hours{1, 6, 24, 48, 168, 720};
+    double max_age_days = 30.0;
+    int max_posts = 500;
+    int batch_size = 100;
+    score_config score;
+};
+
+struct x_api_config {
+    std::string base_url = "https://api.x.com";
+    std::string token_env = "X_BEARER_TOKEN";
+    int timeout_ms = 10000;
+    int retries = 3;
+    int backoff_ms = 1000;
+};
+
+struct weights_config {
+    double window_days = 60.0;
+    double half_life_days = 14.0;
+    double kappa = 5.0;
+    double epsilon = 0.1;
+    int min_posts = 10;
+    int monte_carlo_draws = 20000;
+    std::string timezone = "UTC"; // for the post_hour dimension
+    std::vector<std::string> dimensions{"content_slot", "generator_name", "decision_type",
+                                        "topic",        "tone",           "hook_type",
+                                        "cta_type",     "structure_type", "post_hour"};
+};
+
+struct replies_config {
+    double window_days = 30.0;
+    double half_life_days = 10.0;
+    double kappa = 5.0;
+};
+
+struct writer_config {
+    std::string kind = "template"; // template | command | openai
+    std::vector<std::string> command;
+    int timeout_ms = 30000;
+    std::string base_url = "https://api.openai.com";
+    std::string model = "gpt-4o-mini";
+    std::string key_env = "OPENAI_API_KEY";
+    int retries = 3;
+    int max_tries = 5; // redraws for over-long or duplicate text
+};
+
+struct plan_config {
+    int queue_ahead = 2;
+    std::string timezone = "UTC";
+    std::vector<std::string> times{"09:00", "13:00", "18:00"};
+    int min_gap_minutes = 120;
+    double reply_max_age_hours = 3.0;
+    double reply_author_cooldown_hours = 24.0;
+    double thread_min_parts = 2;
+    double thread_max_parts = 6;
+    // Candidate values per dimension; empty means the built-in catalogue.
+    std::map<std::string, std::vector<std::string>> catalogue;
+    // Templates keyed by hook_type; "{topic}" is replaced by the topic.
+    std::map<std::string, std::vector<std::string>> templates;
+    writer_config writer;
+};
+
+struct validate_config {
+    int days = 3;
+    double min_v2_coverage = 0.8;    // below: fail
+    double min_slot_coverage = 0.8;  // below: fail
+    double max_map_age_hours = 24.0; // older: warn; twice as old: fail
+    int min_map_sample = 10;
+    double min_priority_coverage = 0.5;
+    // Schedules (minutes) of each job; silent for more than 3 intervals: fail.
+    std::map<std::string, double> job_interval_minutes{{"scrape-metrics", 20},
+                                                       {"learn-replies", 90},
+                                                       {"build-weights", 360},
+                                                       {"plan", 60}};
+};
+
+struct config {
+    std::string source_file; // empty when built from defaults
+    metrics_config metrics;
+    x_api_config x_api;
+    weights_config weights;
+    replies_config replies;
+    plan_config plan;
+    validate_config validate;
+};
+
+// Loads `path` (or returns the defaults when nullopt). Throws config_error
+// naming the file, line and key of an unknown key or a bad value.
+config load_config(std::optional<std::string> const& path);
+
+// Same, from YAML text (for tests); `name` stands for the file in messages.
+config parse_config(std::string const& yaml_text, std::string const& name);
+
+} // namespace xloop

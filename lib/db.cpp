@@ -1,0 +1,507 @@
+#include "db.hpp"
+
+#include "log.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+namespace xloop
+{
+
+std::optional<std::string> db_result::opt_str(int row, int col) const
+{
+    if (is_null(row, col)) {
+        return std::nullopt;
+    }
+    return str(row, col);
+}
+
+std::int64_t db_result::i64(int row, int col) const
+{
+    auto const v = get(row, col);
+    std::int64_t out = 0;
+    auto const [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || p != v.data() + v.size()) {
+        throw error{
+            fmt::format("column '{}' is not an integer: '{}'", column_name(col), v)};
+    }
+    return out;
+}
+
+double db_result::f64(int row, int col) const
+{
+    auto const v = get(row, col);
+    double out = 0;
+    auto const [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || p != v.data() + v.size()) {
+        throw error{
+            fmt::format("column '{}' is not a number: '{}'", column_name(col), v)};
+    }
+    return out;
+}
+
+pg_param to_param(double v)
+{
+    return fmt::format("{}", v);
+}
+
+std::string resolve_conninfo(std::optional<std::string> const& db_option)
+{
+    if (db_option && !db_option->empty()) {
+        return *db_option;
+    }
+    if (char const* url = std::getenv("DATABASE_URL"); url && *url) {
+        return url;
+    }
+    return {};
+}
+
+namespace
+{
+
+void replace_all(std::string& s, std::string const& what, std::string_view with)
+{
+    if (what.empty()) {
+        return;
+    }
+    for (auto pos = s.find(what); pos != std::string::npos;
+         pos = s.find(what, pos + with.size())) {
+        s.replace(pos, what.size(), with);
+    }
+}
+
+std::set<std::string> conninfo_keywords()
+{
+    std::set<std::string> out;
+    PQconninfoOption* opts = PQconndefaults();
+    for (auto* o = opts; o && o->keyword; ++o) {
+        out.insert(o->keyword);
+    }
+    PQconninfoFree(opts);
+    return out;
+}
+
+// A connection string libpq could not parse may echo any fragment of it in
+// quotes, a password included: keep quoted keywords, mask everything else.
+std::string mask_quoted_fragments(std::string const& message)
+{
+    auto const keywords = conninfo_keywords();
+    std::string out;
+    std::size_t pos = 0;
+    while (true) {
+        auto const open = message.find('"', pos);
+        if (open == std::string::npos) {
+            break;
+        }
+        auto const close = message.find('"', open + 1);
+        if (close == std::string::npos) {
+            break;
+        }
+        auto const inner = message.substr(open + 1, close - open - 1);
+        out += message.substr(pos, open - pos);
+        out += keywords.count(inner) ? '"' + inner + '"' : std::string{"\"…\""};
+        pos = close + 1;
+    }
+    out += message.substr(pos);
+    return out;
+}
+
+void notice_receiver(void*, PGresult const* r)
+{
+    char const* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char const* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (!msg) {
+        return;
+    }
+    std::string const severity = sev ? sev : "NOTICE";
+    if (severity == "WARNING") {
+        log::warn("server: {}", msg);
+    } else if (severity == "NOTICE" || severity == "INFO") {
+        log::info("server: {}", msg);
+    } else {
+        log::debug("server: {}", msg);
+    }
+}
+
+std::string trimmed(char const* s)
+{
+    std::string out = s ? s : "";
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+        out.pop_back();
+    }
+    return out;
+}
+
+} // namespace
+
+std::string redact_secrets(std::string message, std::string const& conninfo)
+{
+    char* err = nullptr;
+    if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
+        for (auto* o = opts; o->keyword; ++o) {
+            if (o->val && std::strcmp(o->keyword, "password") == 0) {
+                replace_all(message, o->val, "***");
+            }
+        }
+        PQconninfoFree(opts);
+    }
+    PQfreemem(err);
+    if (char const* pw = std::getenv("PGPASSWORD"); pw && *pw) {
+        replace_all(message, pw, "***");
+    }
+    return message;
+}
+
+db_connection::db_connection(std::string const& conninfo,
+                             std::string const& application_name)
+    : m_conninfo(conninfo)
+{
+    char* parse_error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+    if (!parsed) {
+        std::string const msg = mask_quoted_fragments(trimmed(parse_error));
+        PQfreemem(parse_error);
+        throw config_error{fmt::format("invalid connection string: {}", msg)};
+    }
+    PQconninfoFree(parsed);
+
+    // A cron job must not hang on a dead host: 10 s unless the operator says
+    // otherwise (keywords given later in the list override earlier ones).
+    char const* env_timeout = std::getenv("PGCONNECT_TIMEOUT");
+    std::string const timeout = env_timeout && *env_timeout ? env_timeout : "10";
+    char const* keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                          nullptr};
+    char const* values[] = {timeout.c_str(), application_name.c_str(), conninfo.c_str(),
+                            nullptr};
+    m_conn.reset(PQconnectdbParams(keys, values, 1));
+    if (!m_conn) {
+        throw error{"out of memory allocating a database connection"};
+    }
+    if (PQstatus(m_conn.get()) != CONNECTION_OK) {
+        std::string const msg =
+            redact_secrets(trimmed(PQerrorMessage(m_conn.get())), conninfo);
+        // Refused credentials, a missing database or a bad option value are the
+        // operator's to fix; anything else (host down, too many connections)
+        // may pass by itself.
+        if (msg.find("authentication failed") != std::string::npos ||
+            msg.find("does not exist") != std::string::npos ||
+            msg.find("invalid ") != std::string::npos ||
+            msg.find("no password supplied") != std::string::npos) {
+            throw config_error{fmt::format("cannot connect to the database: {}", msg)};
+        }
+        throw temporary_failure{
+            fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+    }
+    PQsetNoticeReceiver(m_conn.get(), notice_receiver, nullptr);
+    // Timestamps in and out as UTC ISO 8601, whatever the server's setting.
+    exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'");
+}
+
+void db_connection::throw_result_error(PGresult* r, std::string_view context)
+{
+    auto field = [r](int code) {
+        char const* v = r ? PQresultErrorField(r, code) : nullptr;
+        return std::string{v ? v : ""};
+    };
+    std::string sqlstate = field(PG_DIAG_SQLSTATE);
+    std::string primary = field(PG_DIAG_MESSAGE_PRIMARY);
+    if (primary.empty()) {
+        primary = trimmed(PQerrorMessage(m_conn.get()));
+        if (sqlstate.empty() && PQstatus(m_conn.get()) != CONNECTION_OK) {
+            sqlstate = "08006"; // connection_failure
+        }
+    }
+    std::string msg = primary;
+    if (!sqlstate.empty()) {
+        msg += fmt::format(" (SQLSTATE {})", sqlstate);
+    }
+    if (auto const detail = field(PG_DIAG_MESSAGE_DETAIL); !detail.empty()) {
+        msg += "; detail: " + detail;
+    }
+    if (auto const hint = field(PG_DIAG_MESSAGE_HINT); !hint.empty()) {
+        msg += "; hint: " + hint;
+    }
+    if (auto const where = field(PG_DIAG_CONTEXT); !where.empty()) {
+        log::debug("server context: {}", where);
+    }
+    int position = 0;
+    if (auto const p = field(PG_DIAG_STATEMENT_POSITION); !p.empty()) {
+        position = std::atoi(p.c_str());
+    }
+    if (r) {
+        PQclear(r);
+    }
+    (void)context;
+    throw db_error{redact_secrets(msg, m_conninfo), sqlstate, position};
+}
+
+db_result db_connection::check(PGresult* r, std::string_view sql)
+{
+    auto const status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
+        status == PGRES_COPY_IN || status == PGRES_COPY_OUT) {
+        return db_result{r};
+    }
+    throw_result_error(r, sql);
+}
+
+db_result db_connection::exec(std::string_view sql)
+{
+    std::string const s{sql};
+    return check(PQexec(m_conn.get(), s.c_str()), sql);
+}
+
+db_result db_connection::exec_params(std::string_view sql,
+                                     std::vector<pg_param> const& params)
+{
+    std::vector<char const*> values;
+    values.reserve(params.size());
+    for (auto const& p : params) {
+        values.push_back(p ? p->c_str() : nullptr);
+    }
+    std::string const s{sql};
+    return check(PQexecParams(m_conn.get(), s.c_str(), static_cast<int>(values.size()),
+                              nullptr, values.data(), nullptr, nullptr, 0),
+                 sql);
+}
+
+void db_connection::copy_begin(std::string_view copy_sql)
+{
+    exec(copy_sql);
+}
+
+void db_connection::copy_send(std::string_view data)
+{
+    if (PQputCopyData(m_conn.get(), data.data(), static_cast<int>(data.size())) != 1) {
+        throw_result_error(nullptr, "COPY");
+    }
+}
+
+void db_connection::copy_end()
+{
+    if (PQputCopyEnd(m_conn.get(), nullptr) != 1) {
+        throw_result_error(nullptr, "COPY");
+    }
+    // Drain every result: the last one tells whether the COPY succeeded.
+    while (PGresult* r = PQgetResult(m_conn.get())) {
+        check(r, "COPY");
+    }
+}
+
+std::int64_t db_connection::copy_out(std::string_view copy_sql,
+                                     std::function<void(std::string_view)> const& on_row)
+{
+    exec(copy_sql);
+    std::int64_t rows = 0;
+    while (true) {
+        char* buf = nullptr;
+        int const n = PQgetCopyData(m_conn.get(), &buf, 0);
+        if (n == -1) {
+            break;
+        }
+        if (n == -2) {
+            throw_result_error(nullptr, "COPY");
+        }
+        std::string_view line{buf, static_cast<std::size_t>(n)};
+        if (!line.empty() && line.back() == '\n') {
+            line.remove_suffix(1);
+        }
+        try {
+            on_row(line);
+        } catch (...) {
+            PQfreemem(buf);
+            // Leave the connection usable: cancel and drain the rest of the COPY.
+            if (PGcancel* c = PQgetCancel(m_conn.get())) {
+                char err[256];
+                PQcancel(c, err, sizeof err);
+                PQfreeCancel(c);
+            }
+            while (PQgetCopyData(m_conn.get(), &buf, 0) >= 0) {
+                PQfreemem(buf);
+            }
+            while (PGresult* r = PQgetResult(m_conn.get())) {
+                PQclear(r);
+            }
+            throw;
+        }
+        PQfreemem(buf);
+        ++rows;
+    }
+    while (PGresult* r = PQgetResult(m_conn.get())) {
+        check(r, "COPY");
+    }
+    return rows;
+}
+
+transaction::transaction(db_connection& conn, std::string_view begin_sql) : m_conn(&conn)
+{
+    m_conn->exec(begin_sql);
+}
+
+transaction::~transaction() noexcept
+{
+    if (m_open) {
+        PGresult* r = PQexec(m_conn->raw(), "ROLLBACK");
+        PQclear(r);
+    }
+}
+
+void transaction::commit()
+{
+    m_open = false;
+    m_conn->exec("COMMIT");
+}
+
+copy_writer::copy_writer(db_connection& conn, std::string_view copy_sql) : m_conn(&conn)
+{
+    m_conn->copy_begin(copy_sql);
+    m_buffer.reserve(1 << 17);
+}
+
+copy_writer::~copy_writer() noexcept
+{
+    if (!m_finished) {
+        // Abandoned (an exception is on its way): abort the COPY.
+        PQputCopyEnd(m_conn->raw(), "aborted by client");
+        while (PGresult* r = PQgetResult(m_conn->raw())) {
+            PQclear(r);
+        }
+    }
+}
+
+void copy_writer::separate()
+{
+    if (m_row_started) {
+        m_buffer += '\t';
+    }
+    m_row_started = true;
+}
+
+void copy_writer::add(std::string_view text)
+{
+    separate();
+    for (char const c : text) {
+        switch (c) {
+        case '\\':
+            m_buffer += "\\\\";
+            break;
+        case '\t':
+            m_buffer += "\\t";
+            break;
+        case '\n':
+            m_buffer += "\\n";
+            break;
+        case '\r':
+            m_buffer += "\\r";
+            break;
+        default:
+            m_buffer += c;
+        }
+    }
+}
+
+void copy_writer::add_null()
+{
+    separate();
+    m_buffer += "\\N";
+}
+
+void copy_writer::add(double v)
+{
+    separate();
+    fmt::format_to(std::back_inserter(m_buffer), "{}", v);
+}
+
+void copy_writer::add(std::int64_t v)
+{
+    separate();
+    fmt::format_to(std::back_inserter(m_buffer), "{}", v);
+}
+
+void copy_writer::add(timestamp t)
+{
+    separate();
+    m_buffer += format_timestamp(t);
+}
+
+void copy_writer::end_row()
+{
+    m_buffer += '\n';
+    m_row_started = false;
+    ++m_rows;
+    if (m_buffer.size() >= (1 << 16)) {
+        m_conn->copy_send(m_buffer);
+        m_buffer.clear();
+    }
+}
+
+void copy_writer::finish()
+{
+    if (!m_buffer.empty()) {
+        m_conn->copy_send(m_buffer);
+        m_buffer.clear();
+    }
+    m_finished = true;
+    m_conn->copy_end();
+}
+
+std::vector<std::optional<std::string>> split_copy_row(std::string_view row)
+{
+    std::vector<std::optional<std::string>> out;
+    std::string field;
+    bool is_null = false;
+    auto flush = [&] {
+        if (is_null) {
+            out.emplace_back(std::nullopt);
+        } else {
+            out.emplace_back(std::move(field));
+        }
+        field.clear();
+        is_null = false;
+    };
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        char const c = row[i];
+        if (c == '\t') {
+            flush();
+        } else if (c == '\\' && i + 1 < row.size()) {
+            char const n = row[++i];
+            switch (n) {
+            case 'N':
+                is_null = true;
+                break;
+            case 't':
+                field += '\t';
+                break;
+            case 'n':
+                field += '\n';
+                break;
+            case 'r':
+                field += '\r';
+                break;
+            default:
+                field += n;
+            }
+        } else {
+            field += c;
+        }
+    }
+    flush();
+    return out;
+}
+
+std::string quote_ident(std::string_view name)
+{
+    std::string out = "\"";
+    for (char const c : name) {
+        if (c == '"') {
+            out += '"';
+        }
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+} // namespace xloop

@@ -1,0 +1,207 @@
+#pragma once
+
+// Thin RAII over libpq: a connection, its results, parameterised statements,
+// transactions and COPY streaming. Values travel as text; SQL casts them.
+
+#include "error.hpp"
+#include "timestamp.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xloop
+{
+
+struct db_result_deleter {
+    void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+
+class db_result
+{
+public:
+    explicit db_result(PGresult* r) : m_result(r) {}
+
+    int rows() const noexcept { return PQntuples(m_result.get()); }
+    int columns() const noexcept { return PQnfields(m_result.get()); }
+    bool is_null(int row, int col) const noexcept
+    {
+        return PQgetisnull(m_result.get(), row, col) != 0;
+    }
+    std::string_view get(int row, int col) const noexcept
+    {
+        return {PQgetvalue(m_result.get(), row, col),
+                static_cast<std::size_t>(PQgetlength(m_result.get(), row, col))};
+    }
+    std::string str(int row, int col) const { return std::string{get(row, col)}; }
+    std::optional<std::string> opt_str(int row, int col) const;
+    std::int64_t i64(int row, int col) const;
+    double f64(int row, int col) const;
+    bool boolean(int row, int col) const { return get(row, col) == "t"; }
+    char const* column_name(int col) const noexcept
+    {
+        return PQfname(m_result.get(), col);
+    }
+    PGresult* raw() const noexcept { return m_result.get(); }
+
+private:
+    std::unique_ptr<PGresult, db_result_deleter> m_result;
+};
+
+// One statement parameter: text or SQL NULL.
+using pg_param = std::optional<std::string>;
+
+inline pg_param to_param(std::nullopt_t)
+{
+    return std::nullopt;
+}
+inline pg_param to_param(std::string const& s)
+{
+    return s;
+}
+inline pg_param to_param(std::string_view s)
+{
+    return std::string{s};
+}
+inline pg_param to_param(char const* s)
+{
+    return std::string{s};
+}
+inline pg_param to_param(bool b)
+{
+    return std::string{b ? "true" : "false"};
+}
+inline pg_param to_param(timestamp t)
+{
+    return format_timestamp(t);
+}
+pg_param to_param(double v);
+template <typename T>
+requires std::is_integral_v<T> pg_param to_param(T v)
+{
+    return std::to_string(v);
+}
+template <typename T>
+pg_param to_param(std::optional<T> const& v)
+{
+    return v ? to_param(*v) : std::nullopt;
+}
+
+struct db_connection_deleter {
+    void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+
+// Where the connection string comes from: --db, else DATABASE_URL, else libpq's
+// own PG* variables (an empty string).
+std::string resolve_conninfo(std::optional<std::string> const& db_option);
+
+// Replaces the password of `conninfo` (and PGPASSWORD) wherever it occurs in
+// `message`, so no error or log line carries it.
+std::string redact_secrets(std::string message, std::string const& conninfo);
+
+class db_connection
+{
+public:
+    // Connects; throws temporary_failure when the server is unreachable,
+    // config_error for a malformed string or refused credentials.
+    db_connection(std::string const& conninfo, std::string const& application_name);
+
+    db_connection(db_connection&&) noexcept = default;
+    db_connection& operator=(db_connection&&) noexcept = default;
+
+    // Runs one statement (or several, without parameters).
+    db_result exec(std::string_view sql);
+
+    template <typename... Args>
+    db_result exec(std::string_view sql, Args const&... args)
+    {
+        std::vector<pg_param> params{to_param(args)...};
+        return exec_params(sql, params);
+    }
+
+    db_result exec_params(std::string_view sql, std::vector<pg_param> const& params);
+
+    // COPY … FROM STDIN: begin, send rows (already in COPY text format), end.
+    void copy_begin(std::string_view copy_sql);
+    void copy_send(std::string_view data);
+    void copy_end();
+
+    // COPY … TO STDOUT: calls `on_row` with each row's text (without the newline).
+    std::int64_t copy_out(std::string_view copy_sql,
+                          std::function<void(std::string_view)> const& on_row);
+
+    PGconn* raw() const noexcept { return m_conn.get(); }
+    std::string const& conninfo() const noexcept { return m_conninfo; }
+
+private:
+    [[noreturn]] void throw_result_error(PGresult* r, std::string_view context);
+    db_result check(PGresult* r, std::string_view sql);
+
+    std::unique_ptr<PGconn, db_connection_deleter> m_conn;
+    std::string m_conninfo;
+};
+
+// BEGIN on construction; ROLLBACK in the destructor unless commit() ran.
+class transaction
+{
+public:
+    explicit transaction(db_connection& conn, std::string_view begin_sql = "BEGIN");
+    transaction(transaction const&) = delete;
+    transaction& operator=(transaction const&) = delete;
+    ~transaction() noexcept;
+    void commit();
+
+private:
+    db_connection* m_conn;
+    bool m_open = true;
+};
+
+// Buffers rows in COPY text format and sends them in large chunks.
+class copy_writer
+{
+public:
+    copy_writer(db_connection& conn, std::string_view copy_sql);
+    ~copy_writer() noexcept;
+    copy_writer(copy_writer const&) = delete;
+    copy_writer& operator=(copy_writer const&) = delete;
+
+    // Field helpers: add values separated by tabs, then end_row().
+    void add(std::string_view text); // escaped for COPY
+    void add_null();
+    template <typename T>
+    void add(std::optional<T> const& v)
+    {
+        if (v) {
+            add(*v);
+        } else {
+            add_null();
+        }
+    }
+    void add(double v);
+    void add(std::int64_t v);
+    void add(timestamp t);
+    void end_row();
+    void finish();
+    std::int64_t rows() const noexcept { return m_rows; }
+
+private:
+    void separate();
+    db_connection* m_conn;
+    std::string m_buffer;
+    bool m_row_started = false;
+    bool m_finished = false;
+    std::int64_t m_rows = 0;
+};
+
+// Splits one COPY text-format row into fields (unescaped; nullopt for \N).
+std::vector<std::optional<std::string>> split_copy_row(std::string_view row);
+
+std::string quote_ident(std::string_view name);
+
+} // namespace xloop

@@ -1,0 +1,40 @@
+#include "error.hpp"
+
+namespace xloop
+{
+
+bool is_transient_sqlstate(std::string const& s) noexcept
+{
+    return s.rfind("08", 0) == 0     // connection exception
+           || s.rfind("57P", 0) == 0 // admin/crash shutdown, cannot connect now
+           || s == "40001"           // serialization_failure
+           || s == "40P01"           // deadlock_detected
+           || s == "55P03"           // lock_not_available
+           || s == "53300";          // too_many_connections
+}
+
+exit_code exit_code_for(std::exception const& e) noexcept
+{
+    if (dynamic_cast<usage_error const*>(&e)) {
+        return exit_code::usage;
+    }
+    if (dynamic_cast<data_error const*>(&e)) {
+        return exit_code::data;
+    }
+    if (dynamic_cast<service_refused const*>(&e)) {
+        return exit_code::unavailable;
+    }
+    if (dynamic_cast<temporary_failure const*>(&e)) {
+        return exit_code::temporary;
+    }
+    if (dynamic_cast<config_error const*>(&e)) {
+        return exit_code::config;
+    }
+    if (auto const* d = dynamic_cast<db_error const*>(&e)) {
+        return is_transient_sqlstate(d->sqlstate()) ? exit_code::temporary
+                                                    : exit_code::software;
+    }
+    return exit_code::software;
+}
+
+} // namespace xloop

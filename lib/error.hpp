@@ -1,0 +1,81 @@
+#pragma once
+
+// Errors as exceptions carrying a formatted message; exit_code_for() is the one
+// place that turns them into sysexits-style exit codes (DESIGN §4).
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace xloop
+{
+
+enum class exit_code : int {
+    ok = 0,
+    not_ready = 1,    // xloop-validate: the loop is not healthy
+    usage = 64,       // bad command line
+    data = 65,        // bad input data (file, API body, migration SQL)
+    unavailable = 69, // a remote service refused (X API auth)
+    software = 70,    // internal error
+    temporary = 75,   // database unreachable, lock held, rate limited
+    config = 78       // bad configuration
+};
+
+class error : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct usage_error : error {
+    using error::error;
+};
+struct data_error : error {
+    using error::error;
+};
+struct service_refused : error {
+    using error::error;
+};
+struct temporary_failure : error {
+    using error::error;
+};
+struct config_error : error {
+    using error::error;
+};
+
+// Another run of the same job holds the lock: not a failure of this run, but
+// nothing was done either (ledger status 'skipped', exit 75 so cron retries).
+struct lock_held : temporary_failure {
+    using temporary_failure::temporary_failure;
+};
+
+// The run was stopped by SIGINT/SIGTERM (ledger status 'interrupted').
+struct interrupted : temporary_failure {
+    using temporary_failure::temporary_failure;
+};
+
+// An error reported by PostgreSQL, with its SQLSTATE.
+class db_error : public error
+{
+public:
+    db_error(std::string const& message, std::string sqlstate, int position = 0)
+        : error(message), m_sqlstate(std::move(sqlstate)), m_position(position)
+    {
+    }
+    std::string const& sqlstate() const noexcept { return m_sqlstate; }
+    // 1-based character position of the error in the statement, 0 if unknown.
+    int position() const noexcept { return m_position; }
+
+private:
+    std::string m_sqlstate;
+    int m_position = 0;
+};
+
+exit_code exit_code_for(std::exception const& e) noexcept;
+
+// True for SQLSTATEs that a later retry may not hit: connection loss, server
+// shutdown, serialization failure, deadlock, lock timeout.
+bool is_transient_sqlstate(std::string const& sqlstate) noexcept;
+
+} // namespace xloop

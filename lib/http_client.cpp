@@ -1,0 +1,105 @@
+#include "http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+
+namespace xloop
+{
+
+namespace
+{
+
+void global_init()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user)
+{
+    static_cast<std::string*>(user)->append(data, size * n);
+    return size * n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user)
+{
+    std::string line{data, size * n};
+    auto const colon = line.find(':');
+    if (colon != std::string::npos) {
+        std::string name = line.substr(0, colon);
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        std::string value = line.substr(colon + 1);
+        auto const first = value.find_first_not_of(" \t");
+        auto const last = value.find_last_not_of(" \t\r\n");
+        value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+        (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+    }
+    return size * n;
+}
+
+struct curl_deleter {
+    void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+};
+struct slist_deleter {
+    void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+
+} // namespace
+
+http_response http_send(http_request const& request)
+{
+    global_init();
+    http_response out;
+    std::unique_ptr<CURL, curl_deleter> curl{curl_easy_init()};
+    if (!curl) {
+        out.transport_error = "cannot initialise libcurl";
+        return out;
+    }
+    std::unique_ptr<curl_slist, slist_deleter> headers;
+    for (auto const& h : request.headers) {
+        headers.reset(curl_slist_append(headers.release(), h.c_str()));
+    }
+    CURL* c = curl.get();
+    curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method == "POST" || !request.body.empty()) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+                         static_cast<long>(request.body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(request.timeout_ms, 10000L));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "xloop/" XLOOP_VERSION);
+    CURLcode const rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        out.status = 0;
+        out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        out.transport_error = curl_easy_strerror(rc);
+        return out;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+    return out;
+}
+
+std::string url_encode(std::string const& text)
+{
+    global_init();
+    std::unique_ptr<CURL, curl_deleter> curl{curl_easy_init()};
+    char* e = curl_easy_escape(curl.get(), text.c_str(), static_cast<int>(text.size()));
+    std::string out = e ? e : "";
+    curl_free(e);
+    return out;
+}
+
+} // namespace xloop

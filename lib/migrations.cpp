@@ -1,0 +1,381 @@
+#include "migrations.hpp"
+
+#include "app.hpp"
+#include "log.hpp"
+#include "sql_split.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace xloop
+{
+
+// Generated from sql/*.sql at build time (cmake/embed_sql.cmake).
+std::vector<std::pair<std::string, std::string>> embedded_sql_files();
+
+namespace
+{
+
+constexpr char const* bootstrap_sql = R"sql(
+CREATE SCHEMA IF NOT EXISTS xloop;
+CREATE TABLE IF NOT EXISTS xloop.schema_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    checksum    text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    duration_ms double precision NOT NULL DEFAULT 0
+))sql";
+
+struct applied_row {
+    std::string name;
+    std::string checksum;
+    std::string applied_at;
+};
+
+std::map<int, applied_row> read_applied(db_connection& db)
+{
+    std::map<int, applied_row> out;
+    if (!db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
+             .boolean(0, 0)) {
+        return out;
+    }
+    auto const r = db.exec(
+        "SELECT version, name, checksum, applied_at FROM xloop.schema_migrations");
+    for (int i = 0; i < r.rows(); ++i) {
+        out[static_cast<int>(r.i64(i, 0))] = {r.str(i, 1), r.str(i, 2), r.str(i, 3)};
+    }
+    return out;
+}
+
+// Refuses edited migrations and, unless allowed, pending ones numbered below
+// the newest applied (a fresh database would apply them in another order).
+void check_history(std::vector<migration> const& all,
+                   std::map<int, applied_row> const& applied, apply_options const& opts)
+{
+    int const newest = applied.empty() ? 0 : applied.rbegin()->first;
+    for (auto const& m : all) {
+        auto const it = applied.find(m.version);
+        if (it != applied.end() && it->second.checksum != m.checksum) {
+            throw data_error{fmt::format("migration {} ({}) was edited after it was "
+                                         "applied on {}: its checksum is {} "
+                                         "but {} was recorded; restore the original file "
+                                         "and put the change in a new "
+                                         "migration",
+                                         m.name, m.file, it->second.applied_at,
+                                         m.checksum.substr(0, 12),
+                                         it->second.checksum.substr(0, 12))};
+        }
+        if (it == applied.end() && m.version < newest && !opts.allow_out_of_order) {
+            throw data_error{fmt::format(
+                "migration {} ({}) is pending but numbered below the newest applied "
+                "migration "
+                "{:04d}; renumber it above {:04d}, or run with --allow-out-of-order",
+                m.name, m.file, newest, newest)};
+        }
+    }
+}
+
+[[noreturn]] void lock_timed_out(double timeout_s)
+{
+    throw temporary_failure{
+        fmt::format("another xloop-migrate holds the migration lock (waited {} s); "
+                    "try again later or raise --lock-timeout",
+                    timeout_s)};
+}
+
+template <typename Attempt>
+void poll_lock(double timeout_s, Attempt const& attempt)
+{
+    auto const deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+    bool said = false;
+    while (!attempt()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            lock_timed_out(timeout_s);
+        }
+        if (!said) {
+            log::info("waiting up to {} s for another xloop-migrate to finish",
+                      timeout_s);
+            said = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+// A transaction holding the migration lock. Between attempts the transaction
+// is rolled back: a waiter must not keep one open, or the other run's
+// CREATE INDEX CONCURRENTLY would wait for it in turn.
+std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeout_s)
+{
+    auto const [k1, k2] = job_lock_key("migrate");
+    std::unique_ptr<transaction> tx;
+    poll_lock(timeout_s, [&] {
+        tx = std::make_unique<transaction>(db);
+        if (db.exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", k1, k2)
+                .boolean(0, 0)) {
+            return true;
+        }
+        tx.reset();
+        return false;
+    });
+    return tx;
+}
+
+// Session-scoped lock for migrations that cannot run in a transaction.
+class session_migration_lock
+{
+public:
+    session_migration_lock(db_connection& db, double timeout_s) : m_db(db)
+    {
+        auto const [k1, k2] = job_lock_key("migrate");
+        poll_lock(timeout_s, [&] {
+            return db.exec("SELECT pg_try_advisory_lock($1::int, $2::int)", k1, k2)
+                .boolean(0, 0);
+        });
+    }
+    ~session_migration_lock()
+    {
+        auto const [k1, k2] = job_lock_key("migrate");
+        try {
+            m_db.exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
+        } catch (...) {
+        }
+    }
+    session_migration_lock(session_migration_lock const&) = delete;
+    session_migration_lock& operator=(session_migration_lock const&) = delete;
+
+private:
+    db_connection& m_db;
+};
+
+void run_statements(db_connection& db, migration const& m)
+{
+    for (auto const& stmt : split_sql(m.sql)) {
+        try {
+            db.exec(stmt.text);
+        } catch (db_error const& e) {
+            int const line =
+                e.position() > 0 ? line_of_position(stmt, e.position()) : stmt.line;
+            auto const msg =
+                fmt::format("{}:{}: migration {} failed, nothing of it was kept: {}",
+                            m.file, line, m.name, e.what());
+            if (is_transient_sqlstate(e.sqlstate())) {
+                throw temporary_failure{msg};
+            }
+            throw data_error{msg};
+        }
+    }
+}
+
+} // namespace
+
+std::string sha256_hex(std::string_view data)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += fmt::format("{:02x}", digest[i]);
+    }
+    return out;
+}
+
+migration make_migration(std::string const& file_name, std::string const& shown_as,
+                         std::string sql)
+{
+    static std::regex const pattern{R"(^(\d{4})_([a-z0-9_]+)\.sql$)"};
+    std::smatch m;
+    if (!std::regex_match(file_name, m, pattern)) {
+        throw config_error{fmt::format("migration file '{}' is not named NNNN_name.sql "
+                                       "(four digits, lower-case name)",
+                                       shown_as)};
+    }
+    migration out;
+    out.version = std::stoi(m[1]);
+    out.name = file_name.substr(0, file_name.size() - 4);
+    out.file = shown_as;
+    out.checksum = sha256_hex(sql);
+    out.transactional = sql.rfind("-- xloop:no-transaction", 0) != 0;
+    out.sql = std::move(sql);
+    return out;
+}
+
+namespace
+{
+std::vector<migration> sorted_checked(std::vector<migration> all)
+{
+    std::sort(all.begin(), all.end(),
+              [](auto const& a, auto const& b) { return a.version < b.version; });
+    for (std::size_t i = 1; i < all.size(); ++i) {
+        if (all[i].version == all[i - 1].version) {
+            throw config_error{
+                fmt::format("two migrations have version {:04d}: {} and {}",
+                            all[i].version, all[i - 1].file, all[i].file)};
+        }
+    }
+    return all;
+}
+} // namespace
+
+std::vector<migration> embedded_migrations()
+{
+    std::vector<migration> out;
+    for (auto& [name, sql] : embedded_sql_files()) {
+        out.push_back(make_migration(name, "sql/" + name, sql));
+    }
+    return sorted_checked(std::move(out));
+}
+
+std::vector<migration> load_migrations(std::string const& dir)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        throw config_error{fmt::format("--dir: '{}' is not a directory", dir)};
+    }
+    std::vector<migration> out;
+    for (auto const& entry : fs::directory_iterator(dir)) {
+        if (entry.path().extension() != ".sql") {
+            continue;
+        }
+        std::ifstream in{entry.path(), std::ios::binary};
+        std::stringstream ss;
+        ss << in.rdbuf();
+        out.push_back(make_migration(entry.path().filename().string(),
+                                     entry.path().string(), ss.str()));
+    }
+    return sorted_checked(std::move(out));
+}
+
+char const* to_string(migration_state s)
+{
+    switch (s) {
+    case migration_state::applied:
+        return "applied";
+    case migration_state::pending:
+        return "pending";
+    case migration_state::edited:
+        return "edited";
+    case migration_state::unknown:
+        return "unknown";
+    }
+    return "?";
+}
+
+std::vector<migration_status> read_status(db_connection& db,
+                                          std::vector<migration> const& all)
+{
+    auto const applied = read_applied(db);
+    int const newest = applied.empty() ? 0 : applied.rbegin()->first;
+    std::vector<migration_status> out;
+    for (auto const& m : all) {
+        migration_status s{m.version, m.name, migration_state::pending, std::nullopt,
+                           false};
+        if (auto const it = applied.find(m.version); it != applied.end()) {
+            s.state = it->second.checksum == m.checksum ? migration_state::applied
+                                                        : migration_state::edited;
+            s.applied_at = it->second.applied_at;
+        } else {
+            s.out_of_order = m.version < newest;
+        }
+        out.push_back(std::move(s));
+    }
+    // Applied here by a newer xloop (or from another --dir): say so.
+    for (auto const& [version, row] : applied) {
+        if (std::none_of(all.begin(), all.end(),
+                         [v = version](auto const& m) { return m.version == v; })) {
+            out.push_back(
+                {version, row.name, migration_state::unknown, row.applied_at, false});
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](auto const& a, auto const& b) { return a.version < b.version; });
+    return out;
+}
+
+apply_result apply_migrations(db_connection& db, std::vector<migration> const& all,
+                              apply_options const& opts)
+{
+    apply_result result;
+    std::vector<migration const*> wanted;
+    for (auto const& m : all) {
+        if (!opts.up_to || m.version <= *opts.up_to) {
+            wanted.push_back(&m);
+        }
+    }
+
+    if (opts.dry_run) {
+        auto const applied = read_applied(db);
+        check_history(all, applied, opts);
+        for (auto const* m : wanted) {
+            if (!applied.count(m->version)) {
+                result.would_apply.push_back(m->name);
+            }
+        }
+        return result;
+    }
+
+    // Check the history once under the lock before touching anything.
+    {
+        auto tx = locked_transaction(db, opts.lock_timeout_s);
+        db.exec(bootstrap_sql);
+        check_history(all, read_applied(db), opts);
+        tx->commit();
+    }
+
+    // Each migration in its own transaction, under a transaction-scoped lock:
+    // no session state is kept between them, so this works behind a
+    // transaction-mode pooler; a concurrent run re-checks and skips.
+    for (auto const* m : wanted) {
+        auto const start = std::chrono::steady_clock::now();
+        auto record = [&] {
+            double const ms = std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count();
+            db.exec("INSERT INTO xloop.schema_migrations (version, name, checksum, "
+                    "duration_ms) "
+                    "VALUES ($1, $2, $3, $4)",
+                    m->version, m->name, m->checksum, ms);
+        };
+        if (m->transactional) {
+            auto tx = locked_transaction(db, opts.lock_timeout_s);
+            if (read_applied(db).count(m->version)) {
+                continue; // another run applied it meanwhile
+            }
+            db.exec("SELECT set_config('lock_timeout', $1, true)",
+                    fmt::format("{}ms", static_cast<long>(opts.lock_timeout_s * 1000)));
+            log::info("applying {}", m->name);
+            run_statements(db, *m);
+            record();
+            tx->commit();
+        } else {
+            // CREATE INDEX CONCURRENTLY and friends cannot run in a transaction:
+            // these need a session (direct connection or session-mode pooler).
+            session_migration_lock lock{db, opts.lock_timeout_s};
+            if (read_applied(db).count(m->version)) {
+                continue;
+            }
+            log::info("applying {} (outside a transaction)", m->name);
+            run_statements(db, *m);
+            record();
+        }
+        result.applied.push_back(m->name);
+    }
+
+    if (!result.applied.empty()) {
+        // PostgREST / Supabase reload their schema cache on this (defect 4).
+        db.exec("NOTIFY pgrst, 'reload schema'");
+    }
+    return result;
+}
+
+} // namespace xloop

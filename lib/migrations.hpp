@@ -1,0 +1,62 @@
+#pragma once
+
+// Numbered schema migrations (sql/NNNN_name.sql): embedded in the binary or
+// read from a directory, applied in order, each in its own transaction, and
+// recorded with a checksum in xloop.schema_migrations.
+
+#include "db.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xloop
+{
+
+struct migration {
+    int version = 0;
+    std::string name; // "0002_core_tables"
+    std::string file; // shown in messages
+    std::string sql;
+    std::string checksum;      // sha256 hex of the file's bytes
+    bool transactional = true; // false: first line is "-- xloop:no-transaction"
+};
+
+std::vector<migration> embedded_migrations();
+std::vector<migration> load_migrations(std::string const& dir);
+migration make_migration(std::string const& file_name, std::string const& shown_as,
+                         std::string sql);
+
+std::string sha256_hex(std::string_view data);
+
+enum class migration_state { applied, pending, edited, unknown };
+char const* to_string(migration_state s);
+
+struct migration_status {
+    int version = 0;
+    std::string name;
+    migration_state state = migration_state::pending;
+    std::optional<std::string> applied_at;
+    bool out_of_order = false; // pending, but below the newest applied version
+};
+
+// Read-only: what is applied, pending, edited, or applied but unknown here.
+std::vector<migration_status> read_status(db_connection& db,
+                                          std::vector<migration> const& all);
+
+struct apply_options {
+    bool allow_out_of_order = false;
+    double lock_timeout_s = 60;
+    std::optional<int> up_to; // apply versions <= this only
+    bool dry_run = false;
+};
+
+struct apply_result {
+    std::vector<std::string> applied;     // names, in order
+    std::vector<std::string> would_apply; // --dry-run
+};
+
+apply_result apply_migrations(db_connection& db, std::vector<migration> const& all,
+                              apply_options const& opts);
+
+} // namespace xloop

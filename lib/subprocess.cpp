@@ -1,0 +1,156 @@
+#include "subprocess.hpp"
+
+#include "error.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace xloop
+{
+
+namespace
+{
+void close_fd(int& fd)
+{
+    if (fd >= 0) {
+        ::close(fd);
+        fd = -1;
+    }
+}
+} // namespace
+
+process_result run_process(process_spec const& spec)
+{
+    if (spec.argv.empty()) {
+        throw error{"run_process: no program given"};
+    }
+    int in[2];
+    int out[2];
+    int err[2];
+    int exec_err[2]; // reports an exec failure from the child
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+        pipe2(exec_err, O_CLOEXEC)) {
+        throw error{fmt::format("cannot create pipes: {}", std::strerror(errno))};
+    }
+    pid_t const pid = fork();
+    if (pid < 0) {
+        throw error{fmt::format("cannot fork: {}", std::strerror(errno))};
+    }
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        setpgid(0, 0); // own process group: a timeout kills its children too
+        for (auto const& [k, v] : spec.env) {
+            if (v) {
+                setenv(k.c_str(), v->c_str(), 1);
+            } else {
+                unsetenv(k.c_str());
+            }
+        }
+        std::vector<char*> args;
+        for (auto const& a : spec.argv) {
+            args.push_back(const_cast<char*>(a.c_str()));
+        }
+        args.push_back(nullptr);
+        execvp(args[0], args.data());
+        int const e = errno;
+        [[maybe_unused]] auto n = write(exec_err[1], &e, sizeof e);
+        _exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    ::close(exec_err[1]);
+    int e = 0;
+    if (read(exec_err[0], &e, sizeof e) == sizeof e) {
+        ::close(exec_err[0]);
+        ::close(in[1]);
+        ::close(out[0]);
+        ::close(err[0]);
+        waitpid(pid, nullptr, 0);
+        throw error{fmt::format("cannot run '{}': {}", spec.argv[0], std::strerror(e))};
+    }
+    ::close(exec_err[0]);
+
+    process_result result;
+    int fds[3] = {in[1], out[0], err[0]};
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    std::size_t written = 0;
+    if (spec.input.empty()) {
+        close_fd(fds[0]);
+    }
+    auto const deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(spec.timeout_ms);
+    ::signal(SIGPIPE, SIG_IGN);
+    while (fds[1] >= 0 || fds[2] >= 0) {
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) {
+            result.timed_out = true;
+            kill(-pid, SIGKILL);
+            break;
+        }
+        pollfd p[3];
+        int n = 0;
+        int idx[3];
+        for (int i = 0; i < 3; ++i) {
+            if (fds[i] >= 0) {
+                p[n] = {fds[i], static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
+                idx[n++] = i;
+            }
+        }
+        if (poll(p, static_cast<nfds_t>(n), static_cast<int>(left)) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (int k = 0; k < n; ++k) {
+            int const i = idx[k];
+            if (!p[k].revents) {
+                continue;
+            }
+            if (i == 0) {
+                auto const w = write(fds[0], spec.input.data() + written,
+                                     spec.input.size() - written);
+                if (w > 0) {
+                    written += static_cast<std::size_t>(w);
+                }
+                if (w < 0 || written == spec.input.size()) {
+                    close_fd(fds[0]);
+                }
+            } else {
+                char buf[65536];
+                auto const r = read(fds[i], buf, sizeof buf);
+                if (r > 0) {
+                    (i == 1 ? result.out : result.err)
+                        .append(buf, static_cast<std::size_t>(r));
+                } else if (r == 0 || errno != EINTR) {
+                    close_fd(fds[i]);
+                }
+            }
+        }
+    }
+    for (auto& fd : fds) {
+        close_fd(fd);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        result.signal = WTERMSIG(status);
+    }
+    return result;
+}
+
+} // namespace xloop

@@ -1,0 +1,32 @@
+#pragma once
+
+// Runs a program with arguments, feeds it stdin, captures stdout and stderr,
+// and kills it after a timeout. No shell is involved.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xloop
+{
+
+struct process_result {
+    int exit_code = -1; // -1 when killed by a signal
+    int signal = 0;
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+};
+
+struct process_spec {
+    std::vector<std::string> argv;
+    std::string input;
+    std::map<std::string, std::optional<std::string>> env; // nullopt: unset
+    long timeout_ms = 60000;
+};
+
+// Throws xloop::error when the program cannot be started.
+process_result run_process(process_spec const& spec);
+
+} // namespace xloop

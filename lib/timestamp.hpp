@@ -1,0 +1,35 @@
+#pragma once
+
+// Points in time as UTC microseconds. Tools take "now" from --now/XLOOP_NOW or
+// the clock once, at start, and pass it everywhere (DESIGN §4).
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace xloop
+{
+
+using timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+
+// ISO 8601: "2026-03-02T12:00:00Z", "2026-03-02 12:00:00.5+01:00",
+// "2026-03-02" (midnight UTC). A time without offset is UTC.
+std::optional<timestamp> parse_timestamp(std::string_view text);
+
+// "2026-03-02T12:00:00Z", with ".ffffff" only when there are microseconds.
+std::string format_timestamp(timestamp t);
+
+timestamp clock_now();
+
+// Days/hours between two timestamps, as doubles (for recency weights).
+inline double days_between(timestamp earlier, timestamp later)
+{
+    return std::chrono::duration<double, std::ratio<86400>>(later - earlier).count();
+}
+inline double hours_between(timestamp earlier, timestamp later)
+{
+    return std::chrono::duration<double, std::ratio<3600>>(later - earlier).count();
+}
+
+} // namespace xloop

@@ -1,0 +1,89 @@
+#include "config.hpp"
+#include "error.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+
+namespace
+{
+std::string error_of(std::string const& yaml)
+{
+    try {
+        parse_config(yaml, "xloop.yaml");
+    } catch (config_error const& e) {
+        return e.what();
+    }
+    return "no error";
+}
+} // namespace
+
+TEST_CASE("no file means every default", "[nodb]")
+{
+    auto const c = load_config(std::nullopt);
+    CHECK(c.weights.half_life_days == 14);
+    CHECK(c.weights.kappa == 5);
+    CHECK(c.weights.epsilon == Approx(0.1));
+    CHECK(c.weights.min_posts == 10);
+    CHECK(c.replies.half_life_days == 10);
+    CHECK(c.replies.window_days == 30);
+    CHECK(c.metrics.attribution_window_hours == 24);
+    CHECK(c.metrics.score.follow_midpoint == 25);
+    CHECK(c.plan.queue_ahead == 2);
+    CHECK(c.plan.writer.kind == "template");
+    auto const empty = parse_config("", "empty.yaml");
+    CHECK(empty.weights.window_days == 60);
+}
+
+TEST_CASE("values given in the file replace the defaults", "[nodb]")
+{
+    auto const c = parse_config("weights:\n  kappa: 8\n  dimensions: [topic, tone]\n"
+                                "plan:\n  times: ['08:30', '19:00']\n  catalogue:\n"
+                                "    content_slot: [myth_busting, how_to]\n",
+                                "x.yaml");
+    CHECK(c.weights.kappa == 8);
+    CHECK(c.weights.dimensions == std::vector<std::string>{"topic", "tone"});
+    CHECK(c.plan.times == std::vector<std::string>{"08:30", "19:00"});
+    CHECK(c.plan.catalogue.at("content_slot").size() == 2);
+    CHECK(c.weights.half_life_days == 14); // untouched keys keep their default
+}
+
+TEST_CASE("an unknown key is an error naming the file, line and key", "[nodb]")
+{
+    CHECK(error_of("weights:\n  half_life_days: 14\n  kapa: 5\n") ==
+          "xloop.yaml:3: unknown key 'weights.kapa'");
+    CHECK(error_of("wieghts:\n  kappa: 5\n") == "xloop.yaml:1: unknown key 'wieghts'");
+    CHECK(error_of("metrics:\n  score:\n    er_weigth: 0.5\n") ==
+          "xloop.yaml:3: unknown key 'metrics.score.er_weigth'");
+}
+
+TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
+{
+    CHECK(error_of("weights:\n  epsilon: 1.5\n") ==
+          "xloop.yaml:2: 'weights.epsilon' must be between 0 and 1 (got 1.5)");
+    CHECK(error_of("weights:\n\n  min_posts: many\n") ==
+          "xloop.yaml:3: 'weights.min_posts' must be a number (got 'many')");
+    CHECK(error_of("plan:\n  queue_ahead: 2.5\n").find("must be a whole number") !=
+          std::string::npos);
+    CHECK(error_of("plan:\n  times: ['25:00']\n") ==
+          "xloop.yaml:2: 'plan.times': '25:00' is not a time of day (HH:MM)");
+    CHECK(
+        error_of("plan:\n  writer:\n    kind: telepathy\n") ==
+        "xloop.yaml:3: 'plan.writer.kind' must be one of command, openai, template (got "
+        "'telepathy')");
+    CHECK(error_of("weights:\n  dimensions: [topic, colour]\n") ==
+          "xloop.yaml:2: 'weights.dimensions': unknown value 'colour'");
+    CHECK(error_of("weights: 5\n") == "xloop.yaml:1: must be a mapping");
+}
+
+TEST_CASE("broken YAML is reported with its line", "[nodb]")
+{
+    CHECK(error_of("weights:\n  kappa: [1, 2\n").rfind("xloop.yaml:", 0) == 0);
+    CHECK(error_of("weights:\n  kappa: [1, 2\n").find("not valid YAML") !=
+          std::string::npos);
+}
+
+TEST_CASE("a missing config file is a configuration error", "[nodb]")
+{
+    CHECK_THROWS_AS(load_config(std::string{"/nonexistent/xloop.yaml"}), config_error);
+}

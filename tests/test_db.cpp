@@ -1,0 +1,126 @@
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+using namespace xloop::test;
+
+TEST_CASE("parameters travel as text and NULL, never spliced into SQL", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    std::optional<std::string> none;
+    auto const r =
+        c.exec("SELECT $1::text, $2::int + 1, $3::text IS NULL, $4::float8 * 2",
+               std::string{"it's; DROP TABLE x"}, 41, none, 0.25);
+    CHECK(r.str(0, 0) == "it's; DROP TABLE x");
+    CHECK(r.i64(0, 1) == 42);
+    CHECK(r.boolean(0, 2));
+    CHECK(r.f64(0, 3) == 0.5);
+}
+
+TEST_CASE("a server error carries its SQLSTATE and message", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    try {
+        c.exec("SELECT 1/0");
+        FAIL("no error");
+    } catch (db_error const& e) {
+        CHECK(e.sqlstate() == "22012");
+        CHECK(std::string{e.what()}.find("division by zero") != std::string::npos);
+        CHECK(exit_code_for(e) == exit_code::software);
+    }
+}
+
+TEST_CASE("a transaction not committed is rolled back", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec("CREATE TABLE t (x int)");
+    {
+        transaction tx{c};
+        c.exec("INSERT INTO t VALUES (1)");
+    }
+    CHECK(db.count("SELECT count(*) FROM t") == 0);
+    {
+        transaction tx{c};
+        c.exec("INSERT INTO t VALUES (2)");
+        tx.commit();
+    }
+    CHECK(db.count("SELECT count(*) FROM t") == 1);
+}
+
+TEST_CASE("COPY streams rows in and out with escapes and NULLs intact", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec("CREATE TABLE t (id bigint, s text, v float8, at timestamptz)");
+    {
+        copy_writer w{c, "COPY t FROM STDIN"};
+        for (std::int64_t i = 0; i < 5000; ++i) {
+            w.add(i);
+            if (i == 7) {
+                w.add_null();
+            } else {
+                w.add(std::string_view{"tab\there\\back\nline"});
+            }
+            w.add(i * 0.5);
+            w.add(*parse_timestamp("2026-03-02T12:00:00Z"));
+            w.end_row();
+        }
+        w.finish();
+        CHECK(w.rows() == 5000);
+    }
+    CHECK(db.count("SELECT count(*) FROM t WHERE s = E'tab\\there\\\\back\\nline'") ==
+          4999);
+    CHECK(db.count("SELECT count(*) FROM t WHERE at = '2026-03-02 12:00:00+00'") == 5000);
+    std::int64_t seen_null = 0;
+    double sum = 0;
+    auto const n = c.copy_out("COPY (SELECT id, s, v FROM t ORDER BY id) TO STDOUT",
+                              [&](std::string_view row) {
+                                  auto const f = split_copy_row(row);
+                                  REQUIRE(f.size() == 3);
+                                  seen_null += !f[1].has_value();
+                                  if (f[1]) {
+                                      CHECK(*f[1] == "tab\there\\back\nline");
+                                  }
+                                  sum += std::stod(*f[2]);
+                              });
+    CHECK(n == 5000);
+    CHECK(seen_null == 1);
+    CHECK(sum == Approx(0.5 * 4999 * 5000 / 2));
+}
+
+TEST_CASE("an exception while reading COPY output leaves the connection usable", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    CHECK_THROWS_AS(c.copy_out("COPY (SELECT generate_series(1, 100000)) TO STDOUT",
+                               [](std::string_view) { throw data_error{"stop"}; }),
+                    data_error);
+    CHECK(c.exec("SELECT 7").i64(0, 0) == 7);
+}
+
+TEST_CASE("a COPY abandoned half-way writes nothing", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec("CREATE TABLE t (x int)");
+    {
+        copy_writer w{c, "COPY t FROM STDIN"};
+        w.add(std::int64_t{1});
+        w.end_row();
+    } // destroyed without finish(): aborted
+    CHECK(db.count("SELECT count(*) FROM t") == 0);
+}
+
+TEST_CASE("connections are named after the tool", "[db]")
+{
+    test_db db;
+    db_connection c{db.conninfo(), "xloop-migrate"};
+    CHECK(c.exec("SHOW application_name").str(0, 0) == "xloop-migrate");
+    // ...unless the operator names it
+    db_connection named{db.conninfo() + " application_name=cron-box", "xloop-migrate"};
+    CHECK(named.exec("SHOW application_name").str(0, 0) == "cron-box");
+}

@@ -1,0 +1,127 @@
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+namespace xloop::test
+{
+
+namespace
+{
+db_connection maintenance()
+{
+    return db_connection{"dbname=postgres", "xloop-tests"};
+}
+} // namespace
+
+test_db::test_db()
+{
+    static std::atomic<int> counter{0};
+    std::random_device rd;
+    m_name = fmt::format("xloop_test_{}_{}_{:x}", getpid(), counter++, rd() & 0xffffff);
+    maintenance().exec(fmt::format("CREATE DATABASE {}", quote_ident(m_name)));
+}
+
+test_db::~test_db()
+{
+    if (std::getenv("XLOOP_KEEP_TEST_DB")) {
+        return;
+    }
+    try {
+        maintenance().exec(
+            fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(m_name)));
+    } catch (...) {
+    }
+}
+
+db_connection test_db::connect() const
+{
+    return db_connection{conninfo(), "xloop-tests"};
+}
+
+void test_db::load_fixture(std::string const& file) const
+{
+    auto c = connect();
+    c.exec(read_file(source_path("tests/fixtures/" + file)));
+}
+
+void test_db::migrate() const
+{
+    auto const r = run_tool("migrate", {"-q"}, this);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+}
+
+std::int64_t test_db::count(std::string const& sql) const
+{
+    auto c = connect();
+    return c.exec(sql).i64(0, 0);
+}
+
+process_result run_tool(std::string const& tool, std::vector<std::string> args,
+                        test_db const* db, std::string const& input,
+                        std::map<std::string, std::optional<std::string>> env)
+{
+    process_spec spec;
+    spec.argv.push_back(std::string{XLOOP_BIN_DIR} + "/xloop-" + tool);
+    bool has_db = false;
+    for (auto const& a : args) {
+        has_db = has_db || a == "--db" || a.rfind("--db=", 0) == 0;
+    }
+    if (db && !has_db) {
+        spec.argv.push_back("--db");
+        spec.argv.push_back(db->conninfo());
+    }
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.input = input;
+    env.emplace("XLOOP_CONFIG", std::nullopt);
+    env.emplace("XLOOP_NOW", std::nullopt);
+    env.emplace("DATABASE_URL", std::nullopt);
+    spec.env = std::move(env);
+    spec.timeout_ms = 120000;
+    return run_process(spec);
+}
+
+std::string source_path(std::string const& relative)
+{
+    return std::string{XLOOP_SOURCE_DIR} + "/" + relative;
+}
+
+std::string read_file(std::string const& path)
+{
+    std::ifstream in{path, std::ios::binary};
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+temp_dir::temp_dir()
+{
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "xloop-test-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    m_path = tmpl;
+}
+
+temp_dir::~temp_dir()
+{
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
+}
+
+void temp_dir::write(std::string const& name, std::string const& text) const
+{
+    std::ofstream out{m_path + "/" + name, std::ios::binary};
+    out << text;
+}
+
+} // namespace xloop::test

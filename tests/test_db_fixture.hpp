@@ -1,0 +1,63 @@
+#pragma once
+
+// Each database test works in its own fresh database on the cluster that
+// pg_virtualenv (or the PG* variables) point at; it is dropped on exit unless
+// XLOOP_KEEP_TEST_DB is set.
+
+#include "db.hpp"
+#include "subprocess.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xloop::test
+{
+
+class test_db
+{
+public:
+    test_db();
+    ~test_db();
+    test_db(test_db const&) = delete;
+    test_db& operator=(test_db const&) = delete;
+
+    std::string const& name() const noexcept { return m_name; }
+    std::string conninfo() const { return "dbname=" + m_name; }
+    db_connection connect() const;
+
+    // Runs a SQL script file from tests/fixtures/.
+    void load_fixture(std::string const& file) const;
+
+    // Applies every migration with xloop-migrate (the real binary).
+    void migrate() const;
+
+    std::int64_t count(std::string const& sql) const;
+
+private:
+    std::string m_name;
+};
+
+// Runs bin/xloop-<tool> with `args`; --db is added unless args has one.
+process_result run_tool(std::string const& tool, std::vector<std::string> args,
+                        test_db const* db = nullptr, std::string const& input = {},
+                        std::map<std::string, std::optional<std::string>> env = {});
+
+std::string source_path(std::string const& relative);
+std::string read_file(std::string const& path);
+
+// A temporary directory, removed on destruction.
+class temp_dir
+{
+public:
+    temp_dir();
+    ~temp_dir();
+    std::string const& path() const noexcept { return m_path; }
+    void write(std::string const& name, std::string const& text) const;
+
+private:
+    std::string m_path;
+};
+
+} // namespace xloop::test

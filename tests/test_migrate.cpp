@@ -1,0 +1,513 @@
+#include "test_db_fixture.hpp"
+
+#include "app.hpp"
+#include "migrations.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+using namespace xloop;
+using namespace xloop::test;
+
+namespace
+{
+
+std::int64_t embedded_count()
+{
+    return static_cast<std::int64_t>(embedded_migrations().size());
+}
+
+bool relation_exists(db_connection& c, std::string const& name)
+{
+    return c.exec("SELECT to_regclass($1) IS NOT NULL", name).boolean(0, 0);
+}
+
+std::vector<std::string> columns_of(db_connection& c, std::string const& table)
+{
+    auto const r =
+        c.exec("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+               table);
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(r.str(i, 0));
+    }
+    return out;
+}
+
+void require_columns(db_connection& c, std::string const& table,
+                     std::vector<std::string> const& want)
+{
+    auto const have = columns_of(c, table);
+    for (auto const& col : want) {
+        INFO(table << "." << col);
+        CHECK(std::find(have.begin(), have.end(), col) != have.end());
+    }
+}
+
+void require_schema_complete(db_connection& c)
+{
+    require_columns(c, "public.content_generation_metadata_comprehensive",
+                    {"id",
+                     "decision_id",
+                     "content",
+                     "thread_parts",
+                     "generation_source",
+                     "generator_name",
+                     "hook_type",
+                     "cta_type",
+                     "structure_type",
+                     "status",
+                     "scheduled_at",
+                     "posted_at",
+                     "tweet_id",
+                     "decision_type",
+                     "raw_topic",
+                     "tone",
+                     "angle",
+                     "content_slot",
+                     "target_tweet_id",
+                     "target_username",
+                     "features",
+                     "content_hash",
+                     "created_at",
+                     "updated_at"});
+    require_columns(c, "public.content_metadata",
+                    columns_of(c, "public.content_generation_metadata_comprehensive"));
+    require_columns(c, "public.outcomes",
+                    {"decision_id",
+                     "tweet_id",
+                     "impressions",
+                     "views",
+                     "likes",
+                     "retweets",
+                     "replies",
+                     "quotes",
+                     "bookmarks",
+                     "profile_clicks",
+                     "engagement_rate",
+                     "followers_gained",
+                     "followers_before",
+                     "followers_after",
+                     "followers_gained_weighted",
+                     "primary_objective_score",
+                     "attribution_confidence",
+                     "hook_type",
+                     "cta_type",
+                     "structure_type",
+                     "collected_at",
+                     "data_source",
+                     "simulated"});
+    require_columns(
+        c, "public.follower_snapshots",
+        {"snapshot_at", "follower_count", "following_count", "tweet_count", "source"});
+    require_columns(c, "public.vw_learning",
+                    {"decision_id", "tweet_id", "decision_type", "content_slot",
+                     "generator_name", "topic", "tone", "hook_type", "cta_type",
+                     "structure_type", "target_username", "posted_at", "engagement_rate",
+                     "followers_gained_weighted", "primary_objective_score", "age_hours",
+                     "age_days", "has_metrics", "has_v2_metrics"});
+    require_columns(c, "public.learning_model_weights",
+                    {"id", "weights", "posteriors", "computed_at", "date_range_start",
+                     "date_range_end", "sample_size", "version",
+                     "avg_primary_objective_score", "avg_followers_gained_weighted",
+                     "total_posts_analyzed", "is_active"});
+    require_columns(c, "public.discovered_accounts",
+                    {"username", "follower_count", "priority_score",
+                     "reply_performance_score", "last_successful_reply_at",
+                     "last_updated"});
+    require_columns(c, "public.reply_opportunities",
+                    {"tweet_id", "tweet_author", "tweet_content", "opportunity_score",
+                     "status", "discovered_at"});
+    require_columns(c, "xloop.job_runs",
+                    {"id", "job", "started_at", "finished_at", "status", "rows_in",
+                     "rows_out", "detail", "error"});
+    require_columns(c, "xloop.schema_migrations",
+                    {"version", "name", "checksum", "applied_at", "duration_ms"});
+    CHECK(c.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
+              .boolean(0, 0));
+    CHECK(relation_exists(c, "public.learning_model_weights_one_active"));
+    for (auto const* idx : {"cgmc_posted_idx", "follower_snapshots_snapshot_at_idx",
+                            "reply_opportunities_pending_idx"}) {
+        INFO(idx);
+        CHECK(relation_exists(c, std::string{"public."} + idx));
+    }
+}
+
+// A migrations directory of small synthetic files, for the failure cases.
+struct migration_dir : temp_dir {
+    migration_dir()
+    {
+        write("0001_first.sql", "CREATE TABLE public.first (x int);\n");
+        write("0003_third.sql", "CREATE TABLE public.third (x int);\n");
+    }
+};
+
+} // namespace
+
+TEST_CASE("a fresh database gets every table, column, view and index", "[db]")
+{
+    test_db db;
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto c = db.connect();
+    require_schema_complete(c);
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == embedded_count());
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'migrate' AND status "
+                   "= 'ok'") == 1);
+}
+
+TEST_CASE("a second migrate is a no-op and status --check then exits 0", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    auto const before =
+        c.exec("SELECT string_agg(version || ':' || applied_at, ',' ORDER BY "
+               "version) FROM xloop.schema_migrations")
+            .str(0, 0);
+    auto const again = run_tool("migrate", {"--json"}, &db);
+    REQUIRE(again.exit_code == 0);
+    CHECK(again.out.find("\"applied\": []") != std::string::npos);
+    CHECK(
+        c.exec(
+             "SELECT string_agg(version || ':' || applied_at, ',' ORDER BY version) FROM "
+             "xloop.schema_migrations")
+            .str(0, 0) == before);
+    auto const status = run_tool("migrate", {"status", "--check"}, &db);
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 0);
+    CHECK(status.out.find("pending") == std::string::npos);
+}
+
+TEST_CASE("status --check exits 1 while migrations are pending", "[db]")
+{
+    test_db db;
+    auto const r = run_tool("migrate", {"status", "--check"}, &db);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("0001  0001_xloop_bookkeeping") != std::string::npos);
+    CHECK(r.out.find("pending") != std::string::npos);
+    // status is read-only: it created nothing
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+}
+
+TEST_CASE("a dry run lists what would run and writes nothing", "[db]")
+{
+    test_db db;
+    auto const r = run_tool("migrate", {"--dry-run"}, &db);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("would apply 0001_xloop_bookkeeping") != std::string::npos);
+    CHECK(r.out.find("would apply 0005_indexes") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'outcomes'") == 0);
+}
+
+TEST_CASE("the original bot's database converges with every row kept", "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    require_schema_complete(c);
+
+    // every row kept, with its own columns
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive") ==
+          5);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive "
+                   "WHERE decision_id IS NULL") == 0);
+    CHECK(
+        c.exec(
+             "SELECT quality_score FROM content_generation_metadata_comprehensive WHERE "
+             "tweet_id = '1001'")
+            .str(0, 0) == "0.81");
+    CHECK(db.count("SELECT count(*) FROM discovered_accounts") == 4);
+    CHECK(db.count("SELECT count(*) FROM reply_opportunities") == 2);
+    CHECK(db.count("SELECT count(*) FROM learning_model_weights") == 3);
+
+    // the duplicate outcome moved aside, the newest kept
+    CHECK(db.count("SELECT count(*) FROM outcomes") == 3);
+    CHECK(db.count("SELECT count(*) FROM xloop.outcomes_superseded") == 1);
+    CHECK(db.count("SELECT impressions FROM outcomes WHERE decision_id = "
+                   "'00000000-0000-0000-0000-000000000001'") == 1500);
+    CHECK(r.err.find("1 older duplicate rows") != std::string::npos);
+
+    // follower_snapshots: "timestamp" converged into snapshot_at, both kept in step
+    CHECK(db.count("SELECT count(*) FROM follower_snapshots WHERE snapshot_at = "
+                   "\"timestamp\"") == 3);
+    c.exec("INSERT INTO follower_snapshots (snapshot_at, follower_count) VALUES "
+           "('2025-01-12 09:00+00', 1040)");
+    c.exec("INSERT INTO follower_snapshots (\"timestamp\", follower_count) VALUES "
+           "('2025-01-13 09:00+00', 1050)");
+    CHECK(db.count("SELECT count(*) FROM follower_snapshots WHERE snapshot_at = "
+                   "\"timestamp\"") == 5);
+
+    // one active map: the newest
+    CHECK(db.count("SELECT count(*) FROM learning_model_weights WHERE is_active") == 1);
+    CHECK(c.exec("SELECT sample_size FROM learning_model_weights WHERE is_active")
+              .i64(0, 0) == 15);
+
+    // duplicate usernames reported, not merged and not a failed build
+    CHECK(r.err.find("discovered_accounts: 1 usernames occur more than once") !=
+          std::string::npos);
+    CHECK(r.err.find("joe_x") != std::string::npos);
+    CHECK(!c.exec("SELECT xloop.has_unique_index('public.discovered_accounts', "
+                  "'lower(username)')")
+               .boolean(0, 0));
+    CHECK(
+        c.exec("SELECT column_default FROM information_schema.columns WHERE table_name = "
+               "'discovered_accounts' AND column_name = 'priority_score'")
+            .str(0, 0) == "0.5");
+
+    // views recreated with their grants; the operator's view survives
+    CHECK(c.exec("SELECT has_table_privilege('anon', 'public.vw_learning', 'SELECT')")
+              .boolean(0, 0));
+    CHECK(c.exec("SELECT has_table_privilege('authenticated', 'public.content_metadata', "
+                 "'SELECT')")
+              .boolean(0, 0));
+    CHECK(
+        c.exec(
+             "SELECT has_table_privilege('service_role', 'public.vw_learning', 'INSERT')")
+            .boolean(0, 0));
+    CHECK(!c.exec("SELECT has_table_privilege('anon', 'public.vw_learning', 'INSERT')")
+               .boolean(0, 0));
+    CHECK(c.exec("SELECT has_table_privilege('authenticated', "
+                 "'public.vw_learning_daily', 'SELECT')")
+              .boolean(0, 0));
+    CHECK(c.exec("SELECT obj_description('public.vw_learning_daily'::regclass)")
+              .str(0, 0) == "posts per day, for the dashboard");
+    CHECK(db.count("SELECT sum(posts) FROM vw_learning_daily") == 3);
+    CHECK(db.count("SELECT count(*) FROM vw_learning") == 3);
+    CHECK(db.count("SELECT count(*) FROM vw_learning WHERE has_metrics") == 3);
+
+    // and the second run changes nothing
+    auto const again = run_tool("migrate", {"status", "--check"}, &db);
+    CHECK(again.exit_code == 0);
+}
+
+TEST_CASE("vw_learning exists after every migration", "[db]")
+{
+    auto const all = embedded_migrations();
+    SECTION("on the original bot's database")
+    {
+        test_db db;
+        db.load_fixture("original_bot.sql");
+        auto c = db.connect();
+        for (auto const& m : all) {
+            auto const r =
+                run_tool("migrate", {"-q", "--to", std::to_string(m.version)}, &db);
+            INFO(m.name << ": " << r.err);
+            REQUIRE(r.exit_code == 0);
+            CHECK(relation_exists(c, "public.vw_learning"));
+            CHECK(relation_exists(c, "public.vw_learning_daily"));
+        }
+    }
+    SECTION("on an empty database, from the migration that creates it on")
+    {
+        test_db db;
+        auto c = db.connect();
+        bool seen = false;
+        for (auto const& m : all) {
+            REQUIRE(run_tool("migrate", {"-q", "--to", std::to_string(m.version)}, &db)
+                        .exit_code == 0);
+            seen = seen || relation_exists(c, "public.vw_learning");
+            INFO(m.name);
+            CHECK(relation_exists(c, "public.vw_learning") == seen);
+        }
+        CHECK(seen);
+    }
+}
+
+TEST_CASE("two concurrent migrations apply each migration once", "[db]")
+{
+    test_db db;
+    process_result a;
+    process_result b;
+    std::thread ta{[&] { a = run_tool("migrate", {}, &db); }};
+    std::thread tb{[&] { b = run_tool("migrate", {}, &db); }};
+    ta.join();
+    tb.join();
+    INFO(a.err << "\n---\n" << b.err);
+    CHECK(a.exit_code == 0);
+    CHECK(b.exit_code == 0);
+    auto count_applying = [](std::string const& s) {
+        std::size_t n = 0;
+        for (auto p = s.find("applying "); p != std::string::npos;
+             p = s.find("applying ", p + 1)) {
+            ++n;
+        }
+        return static_cast<std::int64_t>(n);
+    };
+    CHECK(count_applying(a.err) + count_applying(b.err) == embedded_count());
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == embedded_count());
+}
+
+TEST_CASE("migrate waits for a held lock, then exits 75", "[db]")
+{
+    test_db db;
+    auto holder = db.connect();
+    auto const [k1, k2] = job_lock_key("migrate");
+    holder.exec("SELECT pg_advisory_lock($1::int, $2::int)", k1, k2);
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_tool("migrate", {"--lock-timeout", "1"}, &db);
+    auto const waited = std::chrono::steady_clock::now() - start;
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("another xloop-migrate holds the migration lock") !=
+          std::string::npos);
+    CHECK(waited >= std::chrono::milliseconds(900));
+    holder.exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
+    CHECK(run_tool("migrate", {"--lock-timeout", "1"}, &db).exit_code == 0);
+}
+
+TEST_CASE("an edited migration is refused, named, with exit 65", "[db]")
+{
+    test_db db;
+    migration_dir dir;
+    REQUIRE(run_tool("migrate", {"--dir", dir.path()}, &db).exit_code == 0);
+    dir.write("0001_first.sql", "CREATE TABLE public.first (x int, y int);\n");
+    auto const r = run_tool("migrate", {"--dir", dir.path()}, &db);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("0001_first") != std::string::npos);
+    CHECK(r.err.find("was edited after it was applied") != std::string::npos);
+    auto const status =
+        run_tool("migrate", {"status", "--check", "--dir", dir.path()}, &db);
+    CHECK(status.exit_code == 1);
+    CHECK(status.out.find("edited") != std::string::npos);
+}
+
+TEST_CASE("a migration numbered below the newest applied one is refused unless allowed",
+          "[db]")
+{
+    test_db db;
+    migration_dir dir;
+    REQUIRE(run_tool("migrate", {"--dir", dir.path()}, &db).exit_code == 0);
+    dir.write("0002_second.sql", "CREATE TABLE public.second (x int);\n");
+    auto const r = run_tool("migrate", {"--dir", dir.path()}, &db);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("0002_second") != std::string::npos);
+    CHECK(r.err.find("--allow-out-of-order") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'second'") == 0);
+    auto const ok =
+        run_tool("migrate", {"--dir", dir.path(), "--allow-out-of-order"}, &db);
+    CHECK(ok.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'second'") == 1);
+}
+
+TEST_CASE("a failing migration is rolled back and reported with file, line and message",
+          "[db]")
+{
+    test_db db;
+    migration_dir dir;
+    dir.write("0004_bad.sql", "-- a comment\nCREATE TABLE public.bad (x int);\n\n"
+                              "INSERT INTO public.bad\n  VALUES ('not a number');\n");
+    auto const r = run_tool("migrate", {"--dir", dir.path()}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("0004_bad.sql:5:") != std::string::npos);
+    CHECK(r.err.find("invalid input syntax for type integer") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'bad'") == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == 2);
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations WHERE version = 4") ==
+          0);
+}
+
+TEST_CASE("a runtime error without a position names the statement's first line", "[db]")
+{
+    test_db db;
+    migration_dir dir;
+    dir.write("0004_bad.sql", "CREATE TABLE public.u (x int UNIQUE);\n"
+                              "INSERT INTO public.u VALUES (1);\n"
+                              "INSERT INTO public.u VALUES (1);\n");
+    auto const r = run_tool("migrate", {"--dir", dir.path()}, &db);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("0004_bad.sql:3:") != std::string::npos);
+    CHECK(r.err.find("23505") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'u'") == 0);
+}
+
+TEST_CASE("applying migrations sends NOTIFY pgrst 'reload schema'", "[db]")
+{
+    test_db db;
+    auto listener = db.connect();
+    listener.exec("LISTEN pgrst");
+    REQUIRE(run_tool("migrate", {}, &db).exit_code == 0);
+    auto notifications = [&] {
+        std::vector<std::string> got;
+        PQconsumeInput(listener.raw());
+        while (PGnotify* n = PQnotifies(listener.raw())) {
+            got.push_back(std::string{n->relname} + ":" + n->extra);
+            PQfreemem(n);
+        }
+        return got;
+    };
+    // the notification is delivered on commit; allow the backend a moment
+    std::vector<std::string> got;
+    for (int i = 0; i < 50 && got.empty(); ++i) {
+        got = notifications();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == "pgrst:reload schema");
+    // nothing applied: nothing to reload
+    REQUIRE(run_tool("migrate", {}, &db).exit_code == 0);
+    listener.exec("SELECT 1");
+    CHECK(notifications().empty());
+}
+
+TEST_CASE("an unreachable database exits 75 and never echoes the password", "[db]")
+{
+    auto const r =
+        run_tool("migrate", {"--db", "postgresql://xloop:S3cretPassw0rd@127.0.0.1:1/x"});
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("database unreachable") != std::string::npos);
+    CHECK(r.err.find("S3cretPassw0rd") == std::string::npos);
+    CHECK(r.out.find("S3cretPassw0rd") == std::string::npos);
+
+    auto const env =
+        run_tool("migrate", {"--json"}, nullptr, {},
+                 {{"DATABASE_URL", "host=127.0.0.1 port=1 password=S3cretPassw0rd"}});
+    CHECK(env.exit_code == 75);
+    CHECK((env.err + env.out).find("S3cretPassw0rd") == std::string::npos);
+    CHECK(env.out.find("\"exit_code\": 75") != std::string::npos);
+}
+
+TEST_CASE("a malformed connection string exits 78 without echoing its parts", "[db]")
+{
+    auto const r = run_tool("migrate", {"--db", "host=localhost password=S3cret junk"});
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("invalid connection string") != std::string::npos);
+    CHECK(r.err.find("S3cret") == std::string::npos);
+    auto const uri =
+        run_tool("migrate", {"--db", "postgresql://u:S3cret@host:notaport/db"});
+    CHECK(uri.exit_code == 78);
+    CHECK(uri.err.find("S3cret") == std::string::npos);
+}
+
+TEST_CASE("a bad config file exits 78 naming the file line and key", "[db]")
+{
+    test_db db;
+    temp_dir dir;
+    dir.write("xloop.yaml", "weights:\n  half_life_days: 14\n  kapa: 5\n");
+    auto const r = run_tool("migrate", {"--config", dir.path() + "/xloop.yaml"}, &db);
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("xloop.yaml:3: unknown key 'weights.kapa'") != std::string::npos);
+    // also through XLOOP_CONFIG, and nothing was applied
+    auto const env =
+        run_tool("migrate", {}, &db, {}, {{"XLOOP_CONFIG", dir.path() + "/xloop.yaml"}});
+    CHECK(env.exit_code == 78);
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+}
+
+TEST_CASE("usage errors exit 64", "[db]")
+{
+    CHECK(run_tool("migrate", {"--no-such-option"}).exit_code == 64);
+    auto const r = run_tool("migrate", {"--now", "yesterday"});
+    CHECK(r.exit_code == 64);
+    CHECK(r.err.find("--now: 'yesterday'") != std::string::npos);
+    CHECK(run_tool("migrate", {"--help"}).exit_code == 0);
+}

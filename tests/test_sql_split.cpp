@@ -1,0 +1,58 @@
+#include "error.hpp"
+#include "sql_split.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+
+TEST_CASE("SQL splits on semicolons outside quotes, dollar quotes and comments", "[nodb]")
+{
+    auto const s =
+        split_sql("-- header; not a statement\n"
+                  "CREATE TABLE a (x text DEFAULT 'a;b''c');\n"
+                  "\n"
+                  "DO $$ BEGIN PERFORM 1; END $$;\n"
+                  "/* block; /* nested; */ still comment */ SELECT \"we;ird\";\n"
+                  "SELECT E'back\\'slash;', $tag$ $$ ; $tag$, $1;\n"
+                  "SELECT 'no terminator'");
+    REQUIRE(s.size() == 5);
+    CHECK(s[0].text == "CREATE TABLE a (x text DEFAULT 'a;b''c')");
+    CHECK(s[0].line == 2);
+    CHECK(s[1].text == "DO $$ BEGIN PERFORM 1; END $$");
+    CHECK(s[1].line == 4);
+    CHECK(s[2].text == "SELECT \"we;ird\"");
+    CHECK(s[2].line == 5);
+    CHECK(s[3].text == "SELECT E'back\\'slash;', $tag$ $$ ; $tag$, $1");
+    CHECK(s[3].line == 6);
+    CHECK(s[4].text == "SELECT 'no terminator'");
+    CHECK(s[4].line == 7);
+}
+
+TEST_CASE("a script of only comments has no statements", "[nodb]")
+{
+    CHECK(split_sql("-- xloop:no-transaction\n/* nothing */\n;\n").empty());
+}
+
+TEST_CASE("an error position maps to the line inside a statement", "[nodb]")
+{
+    sql_statement const st{"INSERT INTO t\n  VALUES ('é',\n 'x')", 10};
+    CHECK(line_of_position(st, 1) == 10);
+    CHECK(line_of_position(st, 14) == 10); // the newline ending line 10
+    CHECK(line_of_position(st, 15) == 11);
+    // 'é' is two bytes but one character, as PostgreSQL counts
+    CHECK(line_of_position(st, 30) == 12);
+}
+
+TEST_CASE("each exception type maps to its exit code", "[nodb]")
+{
+    CHECK(exit_code_for(usage_error{"x"}) == exit_code::usage);
+    CHECK(exit_code_for(data_error{"x"}) == exit_code::data);
+    CHECK(exit_code_for(service_refused{"x"}) == exit_code::unavailable);
+    CHECK(exit_code_for(temporary_failure{"x"}) == exit_code::temporary);
+    CHECK(exit_code_for(lock_held{"x"}) == exit_code::temporary);
+    CHECK(exit_code_for(config_error{"x"}) == exit_code::config);
+    CHECK(exit_code_for(db_error{"x", "08006"}) == exit_code::temporary);
+    CHECK(exit_code_for(db_error{"x", "40001"}) == exit_code::temporary);
+    CHECK(exit_code_for(db_error{"x", "42P01"}) == exit_code::software);
+    CHECK(exit_code_for(std::runtime_error{"x"}) == exit_code::software);
+}

@@ -1,0 +1,36 @@
+#include "timestamp.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+using namespace std::chrono;
+
+TEST_CASE("ISO 8601 times parse to UTC", "[nodb]")
+{
+    auto const base = parse_timestamp("2026-03-02T12:00:00Z");
+    REQUIRE(base);
+    CHECK(format_timestamp(*base) == "2026-03-02T12:00:00Z");
+    CHECK(parse_timestamp("2026-03-02 12:00:00") == base);
+    CHECK(parse_timestamp("2026-03-02T13:30:00+01:30") == base);
+    CHECK(parse_timestamp("2026-03-02T07:00-05:00") == base);
+    CHECK(parse_timestamp("2026-03-02") == *base - hours{12});
+    CHECK(format_timestamp(*parse_timestamp("2026-03-02T12:00:00.25Z")) ==
+          "2026-03-02T12:00:00.250000Z");
+}
+
+TEST_CASE("malformed times are rejected", "[nodb]")
+{
+    CHECK_FALSE(parse_timestamp("yesterday"));
+    CHECK_FALSE(parse_timestamp("2026-02-30T00:00:00Z"));
+    CHECK_FALSE(parse_timestamp("2026-03-02T25:00:00Z"));
+    CHECK_FALSE(parse_timestamp("2026-03-02T12:00:00Zjunk"));
+    CHECK_FALSE(parse_timestamp(""));
+}
+
+TEST_CASE("ages in days and hours are exact differences", "[nodb]")
+{
+    auto const a = *parse_timestamp("2026-03-01T00:00:00Z");
+    auto const b = *parse_timestamp("2026-03-02T12:00:00Z");
+    CHECK(days_between(a, b) == 1.5);
+    CHECK(hours_between(a, b) == 36.0);
+}
