@@ -1,0 +1,166 @@
+#include "test_db_fixture.hpp"
+
+#include "app.hpp"
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+
+#include <mutex>
+#include <thread>
+
+using namespace xloop;
+using namespace xloop::test;
+
+namespace
+{
+
+// Runs an app in-process with `args` and a body.
+int run_app(std::string const& job, std::vector<std::string> args,
+            std::function<void(run_context&)> const& body)
+{
+    app a{job, "test tool"};
+    std::vector<char*> argv{const_cast<char*>("xloop-test")};
+    for (auto& s : args) {
+        argv.push_back(s.data());
+    }
+    return a.run(static_cast<int>(argv.size()), argv.data(), body);
+}
+
+// A heartbeat receiver on 127.0.0.1 that records the paths it was asked for.
+struct ping_server {
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::mutex m;
+    std::vector<std::string> paths;
+
+    ping_server()
+    {
+        server.Get(R"(/hc/.*)",
+                   [this](httplib::Request const& req, httplib::Response& res) {
+                       std::lock_guard<std::mutex> lock{m};
+                       paths.push_back(req.path);
+                       res.set_content("OK", "text/plain");
+                   });
+        port = server.bind_to_any_port("127.0.0.1");
+        thread = std::thread{[this] { server.listen_after_bind(); }};
+        // bound already: connections wait in the backlog until listen starts
+    }
+    ~ping_server()
+    {
+        server.stop();
+        thread.join();
+    }
+    std::string url() const { return fmt::format("http://127.0.0.1:{}/hc/abc", port); }
+};
+
+} // namespace
+
+TEST_CASE("every run writes one job_runs row with its status and counts", "[db]")
+{
+    test_db db;
+    db.migrate();
+    int const code = run_app(
+        "build-weights",
+        {"--db", db.conninfo(), "--now", "2026-03-02T12:00:00Z", "--seed", "7", "-q"},
+        [](run_context& run) {
+            run.db();
+            run.rows_in = 12;
+            run.rows_out = 3;
+        });
+    CHECK(code == 0);
+    auto c = db.connect();
+    auto const r =
+        c.exec("SELECT status, rows_in, rows_out, started_at = '2026-03-02 "
+               "12:00:00+00', finished_at >= started_at, detail->>'seed', error "
+               "FROM xloop.job_runs WHERE job = 'build-weights'");
+    REQUIRE(r.rows() == 1);
+    CHECK(r.str(0, 0) == "ok");
+    CHECK(r.i64(0, 1) == 12);
+    CHECK(r.i64(0, 2) == 3);
+    CHECK(r.boolean(0, 3));
+    CHECK(r.boolean(0, 4));
+    CHECK(r.str(0, 5) == "7");
+    CHECK(r.is_null(0, 6));
+}
+
+TEST_CASE("a failed run is recorded with its error and exit code", "[db]")
+{
+    test_db db;
+    db.migrate();
+    int const code = run_app("plan", {"--db", db.conninfo(), "-q"}, [](run_context& run) {
+        run.db();
+        throw data_error{"post 42: text is empty"};
+    });
+    CHECK(code == 65);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND status = "
+                   "'failed' AND error = 'post 42: text is empty'") == 1);
+}
+
+TEST_CASE("a second run while the first holds the lock is skipped with exit 75", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto holder = db.connect();
+    auto const [k1, k2] = job_lock_key("learn-replies");
+    holder.exec("SELECT pg_advisory_lock($1::int, $2::int)", k1, k2);
+    bool body_went_on = false;
+    int const code =
+        run_app("learn-replies", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+            run.lock_session();
+            body_went_on = true;
+        });
+    CHECK(code == 75);
+    CHECK_FALSE(body_went_on);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM xloop.job_runs WHERE job = 'learn-replies' AND "
+            "status = 'skipped' AND error LIKE 'skipped: another run holds the lock%'") ==
+        1);
+    // the transaction-scoped lock conflicts with it too
+    CHECK(run_app("learn-replies", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+              transaction tx{run.db()};
+              run.lock_in_transaction();
+          }) == 75);
+    holder.exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
+    CHECK(run_app("learn-replies", {"--db", db.conninfo(), "-q"},
+                  [&](run_context& run) { run.lock_session(); }) == 0);
+}
+
+TEST_CASE("a dry run writes no ledger row", "[db]")
+{
+    test_db db;
+    db.migrate();
+    CHECK(run_app("plan", {"--db", db.conninfo(), "--dry-run", "-q"},
+                  [](run_context& run) { run.db(); }) == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan'") == 0);
+}
+
+TEST_CASE("a skipped run is a success that says why", "[db]")
+{
+    test_db db;
+    db.migrate();
+    CHECK(run_app("build-weights", {"--db", db.conninfo(), "-q"}, [](run_context& run) {
+              run.db();
+              run.skip("3 usable rows, fewer than weights.min_posts (10)");
+          }) == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE status = 'skipped' AND "
+                   "detail->>'reason' LIKE '3 usable rows%'") == 1);
+}
+
+TEST_CASE("the heartbeat pings start, then success or the exit code", "[db]")
+{
+    ping_server hc;
+    CHECK(run_app("plan", {"--ping-url", hc.url(), "-q"}, [](run_context&) {}) == 0);
+    CHECK(run_app("plan", {"--ping-url", hc.url(), "-q"},
+                  [](run_context&) { throw temporary_failure{"rate limited"}; }) == 75);
+    std::lock_guard<std::mutex> lock{hc.m};
+    CHECK(hc.paths == std::vector<std::string>{"/hc/abc/start", "/hc/abc",
+                                               "/hc/abc/start", "/hc/abc/75"});
+}
+
+TEST_CASE("a heartbeat that cannot be delivered never fails the job", "[db]")
+{
+    CHECK(run_app("plan", {"--ping-url", "http://127.0.0.1:1/hc", "-q"},
+                  [](run_context&) {}) == 0);
+}
