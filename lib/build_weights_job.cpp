@@ -1,0 +1,244 @@
+#include "build_weights_job.hpp"
+
+#include "canonical.hpp"
+#include "copy_row.hpp"
+#include "log.hpp"
+#include "weight_map.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <unordered_map>
+
+namespace xloop
+{
+
+namespace
+{
+
+// vw_learning column (or expression) of each dimension of §5.3.
+std::string dimension_sql(std::string const& dimension)
+{
+    if (dimension == "post_hour") {
+        // Local hour of posting; PostgreSQL does the timezone (and DST) math.
+        return "to_char(posted_at AT TIME ZONE current_setting('xloop.tz'), 'HH24')";
+    }
+    return quote_ident(dimension);
+}
+
+double round_to(double v, double digits)
+{
+    double const scale = std::pow(10.0, digits);
+    return std::round(v * scale) / scale;
+}
+
+// Rounded to 10 decimals: the same rows give the same bytes whatever order
+// the server returns them in (sums differ only in the last bits).
+double out(double v)
+{
+    return round_to(v, 10);
+}
+
+struct streamed {
+    std::int64_t rows = 0;
+    long double sum_y = 0;
+    long double sum_fgw = 0;
+    std::int64_t n_fgw = 0;
+    dimension_stats stats;
+};
+
+// Reads every row of the window, accumulating per raw value; then merges raw
+// values into canonical ones. Memory grows with distinct values, not rows.
+streamed stream_rows(run_context& run, std::vector<std::string> const& dimensions)
+{
+    auto& db = run.db();
+    std::string select = "posted_at, primary_objective_score, followers_gained_weighted";
+    for (auto const& d : dimensions) {
+        select += ", " + dimension_sql(d);
+    }
+    auto const sql = fmt::format(
+        "COPY (SELECT {} FROM public.vw_learning "
+        "WHERE has_v2_metrics "
+        "AND posted_at > current_setting('xloop.window_start')::timestamptz "
+        "AND posted_at <= current_setting('xloop.now')::timestamptz) TO STDOUT",
+        select);
+
+    struct raw_group {
+        std::string value;
+        group_stats stats;
+    };
+    std::vector<std::unordered_map<std::string, std::size_t>> index(dimensions.size());
+    std::vector<std::vector<raw_group>> groups(dimensions.size());
+    std::string key;
+    copy_row_reader reader;
+    streamed s;
+    double const half_life = run.cfg().weights.half_life_days;
+    auto const now = run.now();
+
+    db.copy_out(sql, [&](std::string_view line) {
+        std::size_t const n = reader.parse(line);
+        if (n != dimensions.size() + 3 || reader.is_null(0) || reader.is_null(1)) {
+            return;
+        }
+        auto const posted = parse_timestamp(reader.field(0));
+        double y = 0;
+        auto const yf = reader.field(1);
+        if (!posted ||
+            std::from_chars(yf.data(), yf.data() + yf.size(), y).ec != std::errc{}) {
+            throw data_error{fmt::format("vw_learning: unreadable row '{}'", line)};
+        }
+        double const w = recency_weight(days_between(*posted, now), half_life);
+        ++s.rows;
+        s.sum_y += y;
+        if (!reader.is_null(2)) {
+            double fgw = 0;
+            auto const f = reader.field(2);
+            if (std::from_chars(f.data(), f.data() + f.size(), fgw).ec == std::errc{}) {
+                s.sum_fgw += fgw;
+                ++s.n_fgw;
+            }
+        }
+        for (std::size_t d = 0; d < dimensions.size(); ++d) {
+            if (reader.is_null(d + 3) || reader.field(d + 3).empty()) {
+                continue; // empty values are left out
+            }
+            key.assign(reader.field(d + 3));
+            auto [it, inserted] = index[d].try_emplace(key, groups[d].size());
+            if (inserted) {
+                groups[d].push_back({key, {}});
+            }
+            groups[d][it->second].stats.add(w, y);
+        }
+        if ((s.rows & 0xffff) == 0) {
+            run.check_interrupted();
+        }
+    });
+
+    for (std::size_t d = 0; d < dimensions.size(); ++d) {
+        for (auto const& g : groups[d]) {
+            auto const name =
+                dimensions[d] == "post_hour" ? g.value : canonical_name(g.value);
+            if (!name.empty()) {
+                s.stats[dimensions[d]][name].merge(g.stats);
+            }
+        }
+    }
+    return s;
+}
+
+nlohmann::json weights_json(weight_map const& map)
+{
+    auto j = nlohmann::json::object();
+    for (auto const& [dimension, dim] : map) {
+        auto& d = j[dimension] = nlohmann::json::object();
+        for (auto const& [value, arm] : dim.arms) {
+            d[value] = out(arm.weight);
+        }
+    }
+    return j;
+}
+
+// {dimension: {value: {mean, shrunk_mean, sd, n, n_eff, p_best}}}, plus
+// "_prior": {dimension: {mean, sd}}: what xloop-plan uses for values without data.
+nlohmann::json posteriors_json(weight_map const& map, double kappa)
+{
+    auto j = nlohmann::json::object();
+    auto& prior = j["_prior"] = nlohmann::json::object();
+    for (auto const& [dimension, dim] : map) {
+        auto& d = j[dimension] = nlohmann::json::object();
+        for (auto const& [value, arm] : dim.arms) {
+            d[value] = {{"mean", out(arm.post.mean)},
+                        {"shrunk_mean", out(arm.post.shrunk_mean)},
+                        {"sd", out(arm.post.sd)},
+                        {"n", arm.post.n},
+                        {"n_eff", out(arm.post.n_eff)},
+                        {"p_best", out(arm.p_best)}};
+        }
+        prior[dimension] = {
+            {"mean", out(dim.prior_mean)},
+            {"sd", out(std::max(dim.sigma, min_sd) / std::sqrt(std::max(kappa, 1.0)))}};
+    }
+    return j;
+}
+
+} // namespace
+
+void run_build_weights(run_context& run)
+{
+    auto const& cfg = run.cfg().weights;
+    auto& db = run.db();
+    auto const window_start =
+        run.now() -
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::duration<double, std::ratio<86400>>(cfg.window_days));
+
+    transaction tx{db};
+    // Transaction-scoped: safe behind a transaction-mode pooler.
+    if (!run.dry_run()) {
+        run.lock_in_transaction();
+    }
+    try {
+        db.exec("SELECT now() AT TIME ZONE $1", cfg.timezone);
+    } catch (db_error const&) {
+        throw config_error{
+            fmt::format("weights.timezone: '{}' is not a time zone PostgreSQL "
+                        "knows (see pg_timezone_names)",
+                        cfg.timezone)};
+    }
+    db.exec(
+        "SELECT set_config('xloop.now', $1, true), set_config('xloop.window_start', $2, "
+        "true), set_config('xloop.tz', $3, true)",
+        format_timestamp(run.now()), format_timestamp(window_start), cfg.timezone);
+
+    auto const s = stream_rows(run, cfg.dimensions);
+    run.rows_in = s.rows;
+    if (s.rows < cfg.min_posts) {
+        run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
+                             "weights.min_posts ({}); no map written",
+                             s.rows, cfg.window_days, cfg.min_posts));
+        run.summary["sample_size"] = s.rows;
+        return;
+    }
+
+    auto const map = compute_weight_map(s.stats, cfg.kappa, cfg.epsilon);
+    auto const weights = weights_json(map);
+    auto const posteriors = posteriors_json(map, cfg.kappa);
+    double const avg_score = static_cast<double>(s.sum_y / s.rows);
+    std::optional<double> avg_fgw;
+    if (s.n_fgw > 0) {
+        avg_fgw = static_cast<double>(s.sum_fgw / s.n_fgw);
+    }
+    run.summary["sample_size"] = s.rows;
+    run.summary["weights"] = weights;
+    run.summary["posteriors"] = posteriors;
+    run.detail["sample_size"] = s.rows;
+
+    if (run.dry_run()) {
+        log::info("dry run: a map from {} rows over {} dimensions (not written)", s.rows,
+                  map.size());
+        return;
+    }
+    // Deactivate and insert in one transaction: there is never a moment
+    // without an active map, and a failed insert leaves the old one (defect 9).
+    db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
+    auto const r = db.exec(
+        "INSERT INTO public.learning_model_weights (weights, posteriors, computed_at, "
+        "date_range_start, date_range_end, sample_size, version, "
+        "avg_primary_objective_score, "
+        "avg_followers_gained_weighted, total_posts_analyzed, is_active) "
+        "SELECT $1::jsonb, $2::jsonb, $3::timestamptz, $4::timestamptz, $3::timestamptz, "
+        "$5, "
+        "coalesce(max(version), 0) + 1, $6, $7, $5, true FROM "
+        "public.learning_model_weights "
+        "RETURNING id, version",
+        weights.dump(), posteriors.dump(), run.now(), window_start, s.rows,
+        out(avg_score), avg_fgw ? std::optional{out(*avg_fgw)} : std::nullopt);
+    tx.commit();
+    run.rows_out = 1;
+    run.detail["map_id"] = r.i64(0, 0);
+    run.summary["map_id"] = r.i64(0, 0);
+    run.summary["version"] = r.i64(0, 1);
+    log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
+              r.i64(0, 0), r.i64(0, 1), s.rows, map.size());
+}
+
+} // namespace xloop

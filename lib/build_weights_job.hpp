@@ -1,0 +1,13 @@
+#pragma once
+
+// xloop-build-weights: streams the window's vw_learning rows with v2 metrics,
+// computes the weight map, and makes it the one active map.
+
+#include "app.hpp"
+
+namespace xloop
+{
+
+void run_build_weights(run_context& run);
+
+} // namespace xloop

@@ -1,0 +1,41 @@
+#include "weight_map.hpp"
+
+#include "normal.hpp"
+
+#include <vector>
+
+namespace xloop
+{
+
+weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon)
+{
+    weight_map out;
+    for (auto const& [dimension, groups] : stats) {
+        if (groups.empty()) {
+            continue;
+        }
+        group_stats all;
+        for (auto const& [value, g] : groups) {
+            all.merge(g);
+        }
+        auto& dim = out[dimension];
+        dim.prior_mean = all.weighted_mean();
+        dim.sigma = all.weighted_sd();
+        std::vector<normal_belief> beliefs;
+        for (auto const& [value, g] : groups) {
+            auto& arm = dim.arms[value];
+            arm.post = shrink_toward(g, dim.prior_mean, kappa, dim.sigma);
+            beliefs.push_back({arm.post.shrunk_mean, arm.post.sd});
+        }
+        auto const p = probability_best(beliefs);
+        double const k = static_cast<double>(groups.size());
+        std::size_t i = 0;
+        for (auto& [value, arm] : dim.arms) {
+            arm.p_best = p[i++];
+            arm.weight = (1 - epsilon) * arm.p_best + epsilon / k;
+        }
+    }
+    return out;
+}
+
+} // namespace xloop

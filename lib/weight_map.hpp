@@ -1,0 +1,33 @@
+#pragma once
+
+// Weight maps (DESIGN §5.3): per dimension and canonical value, the shrunk
+// posterior of the score and the weight (1 − ε)·P(best) + ε/K. Pure.
+
+#include "weighting.hpp"
+
+#include <map>
+#include <string>
+
+namespace xloop
+{
+
+// dimension → canonical value → accumulated observations
+using dimension_stats = std::map<std::string, std::map<std::string, group_stats>>;
+
+struct arm_estimate {
+    posterior post;
+    double p_best = 0;
+    double weight = 0;
+};
+
+struct dimension_estimate {
+    double prior_mean = 0; // μ₀: the dimension's weighted mean
+    double sigma = 0;      // the dimension's weighted sd (before the floor)
+    std::map<std::string, arm_estimate> arms;
+};
+
+using weight_map = std::map<std::string, dimension_estimate>;
+
+weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon);
+
+} // namespace xloop

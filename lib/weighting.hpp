@@ -1,0 +1,64 @@
+#pragma once
+
+// Recency weights and shrinkage toward a global mean (DESIGN §5.2), shared by
+// the weight maps and the reply priorities. Pure: no I/O, no clock.
+
+#include <cstdint>
+
+namespace xloop
+{
+
+// w = 2^(−age/h). Decay depends on the observation's age at `now`, never on
+// how often a job runs (defect 12). Future observations count as age 0.
+double recency_weight(double age_days, double half_life_days);
+
+// Running sums of one group's weighted observations.
+struct group_stats {
+    std::int64_t n = 0;
+    double sum_w = 0;   // W
+    double sum_w2 = 0;  // Σw²
+    double sum_wy = 0;  // Σw·y
+    double sum_wy2 = 0; // Σw·y²
+
+    void add(double w, double y)
+    {
+        ++n;
+        sum_w += w;
+        sum_w2 += w * w;
+        sum_wy += w * y;
+        sum_wy2 += w * y * y;
+    }
+    void merge(group_stats const& o)
+    {
+        n += o.n;
+        sum_w += o.sum_w;
+        sum_w2 += o.sum_w2;
+        sum_wy += o.sum_wy;
+        sum_wy2 += o.sum_wy2;
+    }
+
+    // m = Σw·y / W: divides by the sum of weights, not the count (defect 10).
+    double weighted_mean() const { return sum_w > 0 ? sum_wy / sum_w : 0; }
+    // n_eff = W² / Σw²
+    double effective_n() const { return sum_w2 > 0 ? sum_w * sum_w / sum_w2 : 0; }
+    // Weighted sd around the weighted mean: sqrt(Σw·y²/W − m²).
+    double weighted_sd() const;
+};
+
+// The smallest sd used, so that a group of identical scores does not look
+// infinitely certain. Scores live in [0, 1]; 0.01 is a hundredth of the range.
+inline constexpr double min_sd = 0.01;
+
+struct posterior {
+    double mean = 0;        // weighted mean m
+    double shrunk_mean = 0; // μ̂
+    double sd = 0;          // s
+    std::int64_t n = 0;
+    double n_eff = 0;
+    double weight_sum = 0; // W
+};
+
+// μ̂ = (Σw·y + κ·μ₀) / (W + κ);  s = σ / sqrt(W + κ), σ floored at min_sd.
+posterior shrink_toward(group_stats const& g, double mu0, double kappa, double sigma);
+
+} // namespace xloop

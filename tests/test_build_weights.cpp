@@ -1,0 +1,273 @@
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+using namespace xloop;
+using namespace xloop::test;
+using nlohmann::json;
+
+namespace
+{
+
+constexpr char const* now = "2026-03-02T12:00:00Z";
+
+// One posted decision with its v2 outcome, `age_days` before `now`.
+void add_post(db_connection& c, double age_days, std::string const& slot, double score,
+              std::string const& generator = "dataNerd",
+              std::string const& type = "single")
+{
+    c.exec(
+        "WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+        "(status, tweet_id, posted_at, decision_type, content_slot, generator_name, "
+        "raw_topic, tone, hook_type) VALUES ('posted', md5(random()::text), "
+        "$1::timestamptz - make_interval(secs => $2::float8 * 86400), $3, $4, $5, 'sql', "
+        "'calm', 'question') RETURNING decision_id, tweet_id) "
+        "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score, "
+        "followers_gained_weighted) SELECT decision_id, tweet_id, $6, 2 FROM c",
+        now, age_days, type, slot, generator, score);
+}
+
+// `n` posts in bulk, one statement.
+void add_posts(db_connection& c, int n, double score)
+{
+    c.exec(
+        "WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+        "(status, tweet_id, posted_at, decision_type, content_slot, generator_name) "
+        "SELECT 'posted', 't' || g, $1::timestamptz - make_interval(mins => g % 5000), "
+        "CASE WHEN g % 3 = 0 THEN 'reply' ELSE 'single' END, "
+        "CASE WHEN g % 2 = 0 THEN 'how_to' ELSE 'myth_busting' END, 'data_nerd' "
+        "FROM generate_series(1, $2::int) g RETURNING decision_id, tweet_id) "
+        "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score) "
+        "SELECT decision_id, tweet_id, $3 FROM c",
+        now, n, score);
+}
+
+json run_json(test_db const& db, std::vector<std::string> args, int expect = 0)
+{
+    if (std::find(args.begin(), args.end(), "--now") == args.end()) {
+        args.insert(args.end(), {"--now", now});
+    }
+    args.insert(args.end(), {"--json", "-q"});
+    auto const r = run_tool("build-weights", args, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == expect);
+    return json::parse(r.out);
+}
+
+} // namespace
+
+TEST_CASE("build-weights writes one active map from every row in the window", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posts(c, 1500, 0.3); // more than the REST API's silent 1000-row cap (defect 6)
+    auto const out = run_json(db, {});
+    CHECK(out["sample_size"] == 1500);
+    auto const r =
+        c.exec("SELECT sample_size, total_posts_analyzed, is_active, version, "
+               "weights->'decision_type' ? 'reply', weights->'decision_type' ? "
+               "'single', computed_at = $1::timestamptz, "
+               "date_range_end - date_range_start = interval '60 days', "
+               "avg_primary_objective_score FROM public.learning_model_weights",
+               now);
+    REQUIRE(r.rows() == 1);
+    CHECK(r.i64(0, 0) == 1500);
+    CHECK(r.i64(0, 1) == 1500);
+    CHECK(r.boolean(0, 2));
+    CHECK(r.i64(0, 3) == 1);
+    CHECK(r.boolean(0, 4)); // replies and posts both present
+    CHECK(r.boolean(0, 5));
+    CHECK(r.boolean(0, 6));
+    CHECK(r.boolean(0, 7));
+    CHECK(r.f64(0, 8) == Approx(0.3));
+    // a second run makes a second map active and the first inactive
+    run_json(db, {});
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 2);
+    CHECK(db.count("SELECT version FROM public.learning_model_weights WHERE is_active") ==
+          2);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'build-weights' AND "
+                   "status = 'ok' AND rows_in = 1500 AND rows_out = 1") == 2);
+}
+
+TEST_CASE("fewer rows than min_posts is a skipped run that writes nothing", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 9; ++i) {
+        add_post(c, 1, "how_to", 0.2);
+    }
+    add_post(c, 90, "how_to", 0.2); // outside the window: not counted
+    auto const out = run_json(db, {});
+    CHECK(out["status"] == "skipped");
+    CHECK(out["reason"].get<std::string>().rfind("9 rows with v2 metrics", 0) == 0);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
+}
+
+TEST_CASE("rows older than the window are ignored and recent ones weigh more", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 10; ++i) {
+        add_post(c, 0, "fresh", 0.0);
+        add_post(c, 14, "aged", 1.0); // one half-life old: weight 0.5
+        add_post(c, 61, "ancient", 1.0);
+    }
+    auto const out = run_json(db, {"--dry-run"});
+    CHECK(out["sample_size"] == 20);
+    auto const& p = out["posteriors"];
+    CHECK_FALSE(p["content_slot"].contains("ancient"));
+    // μ₀ = Σw·y / Σw = (10·0.5·1) / (10·1 + 10·0.5) = 1/3
+    CHECK(p["_prior"]["content_slot"]["mean"].get<double>() ==
+          Approx(1.0 / 3).margin(1e-9));
+    // n_eff of "aged": W² / Σw² = 25 / 2.5 = 10; of all 20 rows together it would differ
+    CHECK(p["content_slot"]["aged"]["n_eff"].get<double>() == Approx(10).margin(1e-9));
+    CHECK(p["content_slot"]["aged"]["n"] == 10);
+    // the same rows seen 14 days later: every weight halves, so μ₀ is unchanged,
+    // but "fresh" is now 14 d and "aged" 28 d old: (10·0.25) / (10·0.5 + 10·0.25) = 1/3
+    auto const later = run_json(db, {"--dry-run", "--now", "2026-03-16T12:00:00Z"});
+    CHECK(later["posteriors"]["_prior"]["content_slot"]["mean"].get<double>() ==
+          Approx(1.0 / 3).margin(1e-9));
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
+}
+
+TEST_CASE("decay depends on --now, not on how often the job runs", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 12; ++i) {
+        add_post(c, i * 3.0, i % 2 ? "how_to" : "myth_busting", 0.05 * i);
+    }
+    auto const once = run_json(db, {});
+    for (int i = 0; i < 5; ++i) {
+        run_json(db, {});
+    }
+    auto const r = c.exec("SELECT DISTINCT weights::text, posteriors::text FROM "
+                          "public.learning_model_weights");
+    CHECK(r.rows() == 1); // six runs at the same --now: six identical maps
+    CHECK(json::parse(r.str(0, 0)) == once["weights"]);
+}
+
+TEST_CASE("dataNerd, data_nerd and Data Nerd are one arm", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (auto const* g : {"dataNerd", "data_nerd", "Data Nerd", "dataNerd"}) {
+        for (int i = 0; i < 3; ++i) {
+            add_post(c, 1, "how_to", 0.4, g);
+        }
+    }
+    auto const out = run_json(db, {"--dry-run"});
+    auto const& gen = out["weights"]["generator_name"];
+    CHECK(gen.size() == 1);
+    CHECK(gen["data_nerd"].get<double>() == Approx(1.0));
+    CHECK(out["posteriors"]["generator_name"]["data_nerd"]["n"] == 12);
+}
+
+TEST_CASE("the same inputs give the same map, byte for byte", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 40; ++i) {
+        add_post(c, i * 0.7, i % 4 ? "how_to" : "hot_take", 0.01 * (i % 7), "dataNerd",
+                 i % 5 ? "single" : "thread");
+    }
+    auto const a =
+        run_tool("build-weights", {"--dry-run", "--json", "--now", now, "-q"}, &db);
+    auto const b =
+        run_tool("build-weights", {"--dry-run", "--json", "--now", now, "-q"}, &db);
+    REQUIRE(a.exit_code == 0);
+    CHECK(json::parse(a.out)["weights"].dump() == json::parse(b.out)["weights"].dump());
+    CHECK(json::parse(a.out)["posteriors"].dump() ==
+          json::parse(b.out)["posteriors"].dump());
+    // and the dry run wrote nothing
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs") == 1); // migrate's own row
+}
+
+TEST_CASE("a failure after the insert leaves the previous map active", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posts(c, 20, 0.2);
+    run_json(db, {});
+    auto const first =
+        db.count("SELECT id FROM public.learning_model_weights WHERE is_active");
+    c.exec("CREATE FUNCTION fail_after_insert() RETURNS trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$");
+    c.exec(
+        "CREATE TRIGGER fail_after_insert AFTER INSERT ON public.learning_model_weights "
+        "FOR EACH ROW EXECUTE FUNCTION fail_after_insert()");
+    auto const r = run_tool("build-weights", {"--now", now, "-q"}, &db);
+    CHECK(r.exit_code == 70);
+    CHECK(r.err.find("injected failure") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 1);
+    CHECK(db.count("SELECT id FROM public.learning_model_weights WHERE is_active") ==
+          first);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'build-weights' AND "
+                   "status = 'failed'") == 1);
+}
+
+TEST_CASE("concurrent build-weights runs never leave two active maps", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posts(c, 20000, 0.2);
+    std::vector<process_result> results(4);
+    std::vector<std::thread> threads;
+    for (auto& res : results) {
+        threads.emplace_back([&] {
+            res = run_tool("build-weights", {"--now", now, "-q"}, &db);
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    int ok = 0;
+    for (auto const& res : results) {
+        INFO(res.err);
+        CHECK((res.exit_code == 0 || res.exit_code == 75));
+        ok += res.exit_code == 0;
+    }
+    CHECK(ok >= 1);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.learning_model_weights WHERE is_active") == 1);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == ok);
+}
+
+TEST_CASE("a bad time zone for post_hour is a configuration error", "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    dir.write("x.yaml", "weights:\n  timezone: Mars/Olympus\n");
+    auto const r = run_tool("build-weights", {"--config", dir.path() + "/x.yaml"}, &db);
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("weights.timezone: 'Mars/Olympus'") != std::string::npos);
+}
+
+TEST_CASE("post_hour is the local hour of posting in the configured time zone", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 12:00 UTC on 2 March is 13:00 in Berlin (CET); 14 days earlier too
+    for (int i = 0; i < 10; ++i) {
+        add_post(c, 0, "how_to", 0.3);
+    }
+    temp_dir dir;
+    dir.write("x.yaml", "weights:\n  timezone: Europe/Berlin\n");
+    auto const out = run_json(db, {"--dry-run", "--config", dir.path() + "/x.yaml"});
+    CHECK(out["weights"]["post_hour"].contains("13"));
+    CHECK(out["weights"]["post_hour"].size() == 1);
+}

@@ -1,0 +1,140 @@
+#include "canonical.hpp"
+#include "normal.hpp"
+#include "weight_map.hpp"
+#include "weighting.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace xloop;
+
+TEST_CASE("names are canonicalised so camelCase, snake_case and words are one arm",
+          "[nodb]")
+{
+    CHECK(canonical_name("dataNerd") == "data_nerd");
+    CHECK(canonical_name("data_nerd") == "data_nerd");
+    CHECK(canonical_name("Data Nerd") == "data_nerd");
+    CHECK(canonical_name("  data-nerd  ") == "data_nerd");
+    CHECK(canonical_name("HTTPServer") == "http_server");
+    CHECK(canonical_name("myth_busting") == "myth_busting");
+    CHECK(canonical_name("top10Tips") == "top10_tips");
+    CHECK(canonical_name("   ") == "");
+}
+
+TEST_CASE("recency weight halves every half-life and ignores how often a job runs",
+          "[nodb]")
+{
+    CHECK(recency_weight(0, 14) == 1.0);
+    CHECK(recency_weight(14, 14) == 0.5);
+    CHECK(recency_weight(28, 14) == 0.25);
+    CHECK(recency_weight(7, 14) == Approx(1 / std::sqrt(2.0)));
+    CHECK(recency_weight(-3, 14) == 1.0); // posted "after" now counts as new
+}
+
+TEST_CASE("the weighted mean divides by the sum of weights, not the count", "[nodb]")
+{
+    group_stats g;
+    g.add(1.0, 1.0);
+    g.add(0.5, 0.0);
+    // Σw·y / Σw = 1 / 1.5; dividing by the count would give 0.5 (defect 10)
+    CHECK(g.weighted_mean() == Approx(2.0 / 3.0).epsilon(1e-12));
+    // n_eff = W² / Σw² = 2.25 / 1.25
+    CHECK(g.effective_n() == Approx(1.8).epsilon(1e-12));
+    // weighted sd: sqrt(Σw·y²/W − m²) = sqrt(2/3 − 4/9) = sqrt(2)/3
+    CHECK(g.weighted_sd() == Approx(std::sqrt(2.0) / 3).epsilon(1e-12));
+}
+
+TEST_CASE("shrinkage pulls a group toward the global mean with kappa pseudo-posts",
+          "[nodb]")
+{
+    group_stats g;
+    g.add(1.0, 1.0);
+    g.add(0.5, 0.0);
+    auto const p = shrink_toward(g, 0.2, 5, 0.3);
+    // μ̂ = (Σw·y + κ·μ₀) / (W + κ) = (1 + 5·0.2) / 6.5 = 0.30769…
+    CHECK(p.shrunk_mean == Approx(2.0 / 6.5).epsilon(1e-12));
+    // s = σ / sqrt(W + κ) = 0.3 / sqrt(6.5) = 0.117670…
+    CHECK(p.sd == Approx(0.3 / std::sqrt(6.5)).epsilon(1e-12));
+    CHECK(p.n == 2);
+    CHECK(p.mean == Approx(2.0 / 3.0));
+    // no data at all: the prior itself
+    auto const none = shrink_toward(group_stats{}, 0.2, 5, 0.3);
+    CHECK(none.shrunk_mean == Approx(0.2));
+    CHECK(none.sd == Approx(0.3 / std::sqrt(5.0)));
+    // σ = 0 is floored, so identical scores never look infinitely certain
+    CHECK(shrink_toward(g, 0.2, 5, 0.0).sd == Approx(min_sd / std::sqrt(6.5)));
+}
+
+TEST_CASE("P(best) of normal arms matches closed forms", "[nodb]")
+{
+    // two arms: P(B > A) for N(1,1) vs N(0,1) is Φ(1/√2) = 0.760250
+    auto const two = probability_best({{0, 1}, {1, 1}});
+    CHECK(two[1] == Approx(0.7602499389).margin(1e-7));
+    CHECK(two[0] + two[1] == Approx(1.0).margin(1e-12));
+    // identical arms share equally
+    auto const three = probability_best({{0.3, 0.1}, {0.3, 0.1}, {0.3, 0.1}});
+    for (double p : three) {
+        CHECK(p == Approx(1.0 / 3).margin(1e-9));
+    }
+    // very different widths: N(0, 0.001) vs N(0, 1): each wins half the time
+    auto const wide = probability_best({{0, 0.001}, {0, 1}});
+    CHECK(wide[0] == Approx(0.5).margin(1e-6));
+    CHECK(probability_best({{5, 1}}) == std::vector<double>{1.0});
+}
+
+TEST_CASE("a value with one post cannot outrank a value with thirty good posts", "[nodb]")
+{
+    dimension_stats stats;
+    auto& slot = stats["content_slot"];
+    slot["one_hit"].add(1, 0.6);
+    for (int i = 0; i < 30; ++i) {
+        slot["steady"].add(1, 0.5);
+    }
+    for (int i = 0; i < 69; ++i) {
+        slot["meh"].add(1, 0.1);
+    }
+    auto const map = compute_weight_map(stats, 5, 0.1);
+    auto const& d = map.at("content_slot");
+    // μ₀ = (0.6 + 15 + 6.9) / 100 = 0.225
+    CHECK(d.prior_mean == Approx(0.225).epsilon(1e-12));
+    // σ² = (0.36 + 7.5 + 0.69)/100 − 0.225² = 0.034875
+    CHECK(d.sigma == Approx(std::sqrt(0.034875)).epsilon(1e-12));
+    auto const& one = d.arms.at("one_hit");
+    auto const& steady = d.arms.at("steady");
+    // μ̂ one_hit = (0.6 + 5·0.225) / 6 = 0.2875 — although its raw mean is 0.6
+    CHECK(one.post.shrunk_mean == Approx(0.2875).epsilon(1e-12));
+    // μ̂ steady = (15 + 1.125) / 35 = 0.460714…
+    CHECK(steady.post.shrunk_mean == Approx(16.125 / 35).epsilon(1e-12));
+    // P(one_hit best) ≈ Φ((0.2875 − 0.4607) / sqrt(σ²/6 + σ²/35)) = Φ(−2.099) ≈ 0.0179
+    CHECK(one.p_best == Approx(0.0179).margin(0.002));
+    CHECK(steady.weight > one.weight);
+    CHECK(steady.weight > d.arms.at("meh").weight);
+}
+
+TEST_CASE("every value keeps the epsilon floor and each dimension sums to one", "[nodb]")
+{
+    dimension_stats stats;
+    for (int i = 0; i < 50; ++i) {
+        stats["tone"]["calm"].add(1, 0.9);
+        stats["tone"]["bold"].add(1, 0.1);
+        stats["tone"]["dry"].add(1, 0.1);
+        stats["tone"]["loud"].add(1, 0.1);
+        stats["hook_type"]["question"].add(1, 0.5);
+    }
+    auto const map = compute_weight_map(stats, 5, 0.1);
+    for (auto const& [dimension, dim] : map) {
+        double sum = 0;
+        for (auto const& [value, arm] : dim.arms) {
+            sum += arm.weight;
+            // ε/K = 0.1/4 for tone
+            CHECK(arm.weight >= 0.1 / static_cast<double>(dim.arms.size()) - 1e-12);
+        }
+        CHECK(sum == Approx(1.0).margin(1e-9));
+    }
+    // calm is clearly best: (1 − ε)·≈1 + ε/4 = 0.925
+    CHECK(map.at("tone").arms.at("calm").weight == Approx(0.925).margin(1e-6));
+    CHECK(map.at("tone").arms.at("dry").weight == Approx(0.025).margin(1e-6));
+    // a dimension with one value: all of it
+    CHECK(map.at("hook_type").arms.at("question").weight == Approx(1.0));
+}
