@@ -5,7 +5,6 @@
 #include "log.hpp"
 #include "weight_map.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <unordered_map>
 
@@ -20,7 +19,9 @@ std::string dimension_sql(std::string const& dimension)
 {
     if (dimension == "post_hour") {
         // Local hour of posting; PostgreSQL does the timezone (and DST) math.
-        return "to_char(posted_at AT TIME ZONE current_setting('xloop.tz'), 'HH24')";
+        return "extract(hour FROM posted_at AT TIME ZONE (SELECT "
+               "current_setting('xloop.tz')))"
+               "::int";
     }
     return quote_ident(dimension);
 }
@@ -38,6 +39,19 @@ double out(double v)
     return round_to(v, 10);
 }
 
+// FNV-1a over a string_view, so the per-row lookups allocate nothing.
+struct view_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept
+    {
+        std::uint64_t h = 14695981039346656037ull;
+        for (char const c : s) {
+            h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        }
+        return static_cast<std::size_t>(h);
+    }
+};
+
 struct streamed {
     std::int64_t rows = 0;
     long double sum_y = 0;
@@ -46,77 +60,96 @@ struct streamed {
     dimension_stats stats;
 };
 
-// Reads every row of the window, accumulating per raw value; then merges raw
-// values into canonical ones. Memory grows with distinct values, not rows.
+// Reads every row of the window (binary COPY: no text formatting on the
+// server, no parsing here), accumulating per raw value; then merges raw values
+// into canonical ones. Memory grows with distinct values, not with rows.
 streamed stream_rows(run_context& run, std::vector<std::string> const& dimensions)
 {
     auto& db = run.db();
-    std::string select = "posted_at, primary_objective_score, followers_gained_weighted";
+    std::string select =
+        "posted_at, primary_objective_score::float8, followers_gained_weighted::float8";
     for (auto const& d : dimensions) {
         select += ", " + dimension_sql(d);
     }
+    // COPY takes no parameters: they travel as transaction-local settings, each
+    // read once through a scalar subquery (an InitPlan), not once per row.
     auto const sql = fmt::format(
         "COPY (SELECT {} FROM public.vw_learning "
         "WHERE has_v2_metrics "
-        "AND posted_at > current_setting('xloop.window_start')::timestamptz "
-        "AND posted_at <= current_setting('xloop.now')::timestamptz) TO STDOUT",
+        "AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz) "
+        "AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz)) TO STDOUT "
+        "(FORMAT binary)",
         select);
 
     struct raw_group {
         std::string value;
         group_stats stats;
     };
-    std::vector<std::unordered_map<std::string, std::size_t>> index(dimensions.size());
-    std::vector<std::vector<raw_group>> groups(dimensions.size());
-    std::string key;
-    copy_row_reader reader;
+    std::size_t const nd = dimensions.size();
+    std::vector<std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>>>
+        index(nd);
+    std::vector<std::vector<raw_group>> groups(nd);
+    std::vector<char> is_hour(nd);
+    for (std::size_t d = 0; d < nd; ++d) {
+        is_hour[d] = dimensions[d] == "post_hour";
+        if (is_hour[d]) {
+            for (int h = 0; h < 24; ++h) {
+                groups[d].push_back({fmt::format("{:02d}", h), {}});
+            }
+        }
+    }
+    binary_copy_reader reader;
     streamed s;
-    double const half_life = run.cfg().weights.half_life_days;
-    auto const now = run.now();
+    double const micros_per_half_life = run.cfg().weights.half_life_days * 86400e6;
+    auto const now_micros = run.now().time_since_epoch().count();
 
-    db.copy_out(sql, [&](std::string_view line) {
-        std::size_t const n = reader.parse(line);
-        if (n != dimensions.size() + 3 || reader.is_null(0) || reader.is_null(1)) {
-            return;
-        }
-        auto const posted = parse_timestamp(reader.field(0));
-        double y = 0;
-        auto const yf = reader.field(1);
-        if (!posted ||
-            std::from_chars(yf.data(), yf.data() + yf.size(), y).ec != std::errc{}) {
-            throw data_error{fmt::format("vw_learning: unreadable row '{}'", line)};
-        }
-        double const w = recency_weight(days_between(*posted, now), half_life);
-        ++s.rows;
-        s.sum_y += y;
-        if (!reader.is_null(2)) {
-            double fgw = 0;
-            auto const f = reader.field(2);
-            if (std::from_chars(f.data(), f.data() + f.size(), fgw).ec == std::errc{}) {
-                s.sum_fgw += fgw;
-                ++s.n_fgw;
-            }
-        }
-        for (std::size_t d = 0; d < dimensions.size(); ++d) {
-            if (reader.is_null(d + 3) || reader.field(d + 3).empty()) {
-                continue; // empty values are left out
-            }
-            key.assign(reader.field(d + 3));
-            auto [it, inserted] = index[d].try_emplace(key, groups[d].size());
-            if (inserted) {
-                groups[d].push_back({key, {}});
-            }
-            groups[d][it->second].stats.add(w, y);
-        }
-        if ((s.rows & 0xffff) == 0) {
-            run.check_interrupted();
-        }
-    });
+    db.copy_out(
+        sql,
+        [&](std::string_view message) {
+            reader.feed(message, [&](binary_copy_reader const& row) {
+                if (row.size() != nd + 3 || row.is_null(0) || row.is_null(1)) {
+                    return;
+                }
+                double const age = static_cast<double>(std::max<std::int64_t>(
+                    now_micros - row.timestamptz_unix_micros(0), 0));
+                double const w = std::exp2(-age / micros_per_half_life);
+                double const y = row.float8(1);
+                ++s.rows;
+                s.sum_y += y;
+                if (!row.is_null(2)) {
+                    s.sum_fgw += row.float8(2);
+                    ++s.n_fgw;
+                }
+                for (std::size_t d = 0; d < nd; ++d) {
+                    if (row.is_null(d + 3)) {
+                        continue; // empty values are left out
+                    }
+                    if (is_hour[d]) {
+                        groups[d][static_cast<std::size_t>(row.int4(d + 3) % 24)]
+                            .stats.add(w, y);
+                        continue;
+                    }
+                    auto const value = row.text(d + 3);
+                    auto it = index[d].find(value);
+                    if (it == index[d].end()) {
+                        it = index[d].emplace(std::string{value}, groups[d].size()).first;
+                        groups[d].push_back({std::string{value}, {}});
+                    }
+                    groups[d][it->second].stats.add(w, y);
+                }
+                if ((s.rows & 0xffff) == 0) {
+                    run.check_interrupted();
+                }
+            });
+        },
+        true);
 
-    for (std::size_t d = 0; d < dimensions.size(); ++d) {
+    for (std::size_t d = 0; d < nd; ++d) {
         for (auto const& g : groups[d]) {
-            auto const name =
-                dimensions[d] == "post_hour" ? g.value : canonical_name(g.value);
+            if (g.stats.n == 0) {
+                continue;
+            }
+            auto const name = is_hour[d] ? g.value : canonical_name(g.value);
             if (!name.empty()) {
                 s.stats[dimensions[d]][name].merge(g.stats);
             }

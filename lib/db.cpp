@@ -291,7 +291,8 @@ void db_connection::copy_end()
 }
 
 std::int64_t db_connection::copy_out(std::string_view copy_sql,
-                                     std::function<void(std::string_view)> const& on_row)
+                                     std::function<void(std::string_view)> const& on_row,
+                                     bool binary)
 {
     exec(copy_sql);
     std::int64_t rows = 0;
@@ -305,7 +306,7 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
             throw_result_error(nullptr, "COPY");
         }
         std::string_view line{buf, static_cast<std::size_t>(n)};
-        if (!line.empty() && line.back() == '\n') {
+        if (!binary && !line.empty() && line.back() == '\n') {
             line.remove_suffix(1);
         }
         try {

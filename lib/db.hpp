@@ -132,9 +132,12 @@ public:
     void copy_send(std::string_view data);
     void copy_end();
 
-    // COPY … TO STDOUT: calls `on_row` with each row's text (without the newline).
+    // COPY … TO STDOUT: calls `on_row` with each row's text (without the
+    // newline); with `binary`, with each CopyData message as sent (see
+    // binary_copy_reader). Returns the number of messages.
     std::int64_t copy_out(std::string_view copy_sql,
-                          std::function<void(std::string_view)> const& on_row);
+                          std::function<void(std::string_view)> const& on_row,
+                          bool binary = false);
 
     PGconn* raw() const noexcept { return m_conn.get(); }
     std::string const& conninfo() const noexcept { return m_conninfo; }

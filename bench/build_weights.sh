@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmark of xloop-build-weights at several sizes of vw_learning: wall time and
+# peak RSS, next to the floor: COPY of the same SELECT (same columns, same
+# window) to /dev/null on the server, in the same run. Needs a built tree
+# (scripts/setup) and runs in its own throwaway cluster.
+#   bench/build_weights.sh [rows ...]     (default: 100000 1000000 10000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
+    export XLOOP_BENCH_INNER=1
+    exec pg_virtualenv -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
+        -o checkpoint_timeout=30min -o synchronous_commit=off "$0" "$@"
+fi
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 10000000)
+now=2026-03-02T12:00:00Z
+window_start=2026-01-01T12:00:00Z # now − 60 days
+bin=build/bin
+# the tool's own SELECT list (it reads it as binary COPY; the floor is text)
+select="posted_at, primary_objective_score::float8, followers_gained_weighted::float8, \
+content_slot, generator_name, decision_type, topic, tone, hook_type, cta_type, \
+structure_type, extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"
+where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$now'"
+
+# seconds and peak RSS (MiB) of a command, best wall time of 3 runs
+measure() {
+    local best="" rss=""
+    for _ in 1 2 3; do
+        /usr/bin/time -f '%e %M' -o /tmp/xloop-bench.time "$@" >/dev/null
+        read -r t m </tmp/xloop-bench.time
+        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+        rss=$(( m / 1024 ))
+    done
+    echo "$best $rss"
+}
+
+printf '%-10s %10s %10s %10s %7s %9s\n' rows in_window floor_s tool_s ratio peak_MiB
+for n in "${sizes[@]}"; do
+    db="bench_weights_$n"
+    dropdb --if-exists "$db"
+    createdb "$db"
+    "$bin/xloop-migrate" --db "dbname=$db" -q
+    psql -q -d "$db" -v rows="$n" -v now="$now" -f bench/gen_learning.sql
+    in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM vw_learning WHERE $where")
+    read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM vw_learning WHERE $where) TO '/dev/null'")
+    read -r tool rss < <(measure "$bin/xloop-build-weights" --db "dbname=$db" --now "$now" -q)
+    ratio=$(awk "BEGIN{printf \"%.2f\", $tool / $floor}")
+    printf '%-10s %10s %10s %10s %7s %9s\n' "$n" "$in_window" "$floor" "$tool" "$ratio" "$rss"
+    dropdb "$db"
+done

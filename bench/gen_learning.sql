@@ -1,0 +1,58 @@
+-- Generates :rows posted decisions (posts, threads, replies) with v2 outcomes,
+-- spread over the 90 days before :'now', with realistic attribute cardinality
+-- and mixed spellings of generator names. Deterministic (a function of the row).
+-- psql -v rows=1000000 -v now=2026-03-02T12:00:00Z -f bench/gen_learning.sql
+\set ON_ERROR_STOP on
+SET synchronous_commit = off;
+
+INSERT INTO public.content_generation_metadata_comprehensive
+    (decision_id, status, tweet_id, posted_at, created_at, decision_type, content_slot,
+     generator_name, raw_topic, tone, hook_type, cta_type, structure_type, target_username,
+     generation_source, content)
+SELECT md5(g::text)::uuid,
+       'posted',
+       (1000000000 + g)::text,
+       :'now'::timestamptz - ((g::bigint * 104729) % 7776000) * interval '1 second',
+       :'now'::timestamptz - ((g::bigint * 104729) % 7776000 + 3600) * interval '1 second',
+       (ARRAY['single', 'single', 'thread', 'reply'])[1 + (g * 31) % 4],
+       (ARRAY['myth_busting', 'how_to', 'hot_take', 'data_story', 'tool_tip', 'case_study',
+              'question', 'reply'])[1 + (g * 17) % 8],
+       (ARRAY['dataNerd', 'data_nerd', 'Data Nerd', 'storyTeller', 'story_teller',
+              'contrarian'])[1 + (g * 13) % 6],
+       'topic_' || ((g * 7) % 40),
+       (ARRAY['calm', 'bold', 'curious', 'dry', 'friendly', 'urgent'])[1 + (g * 11) % 6],
+       (ARRAY['question', 'statistic', 'contrarian', 'story', 'reveal', 'statement'])
+           [1 + (g * 5) % 6],
+       (ARRAY['link', 'engagement', 'question', 'none'])[1 + (g * 3) % 4],
+       (ARRAY['single', 'thread', 'reply'])[1 + (g * 19) % 3],
+       CASE WHEN (g * 31) % 4 = 3 THEN 'account_' || ((g * 37) % 100000) END,
+       'xloop',
+       'A generated post about topic ' || ((g * 7) % 40)
+  FROM generate_series(1::bigint, :rows) g;
+
+INSERT INTO public.outcomes
+    (decision_id, tweet_id, impressions, likes, retweets, replies, engagement_rate,
+     followers_gained, followers_gained_weighted, primary_objective_score,
+     attribution_confidence, collected_at, data_source, simulated)
+SELECT md5(g::text)::uuid,
+       (1000000000 + g)::text,
+       500 + (g * 7919) % 20000,
+       (g * 13) % 200,
+       (g * 7) % 40,
+       (g * 3) % 30,
+       least(((g * 13) % 200 + (g * 7) % 40 + (g * 3) % 30)::numeric
+             / (500 + (g * 7919) % 20000), 1),
+       (g * 11) % 60,
+       ((g * 11) % 60) * 0.8,
+       round((0.4 * least(((g * 13) % 200 + (g * 7) % 40 + (g * 3) % 30)::numeric
+                          / (500 + (g * 7919) % 20000), 1)
+              + 0.6 / (1 + exp(-0.1 * (((g * 11) % 60) * 0.8 - 25))))::numeric, 6),
+       0.8,
+       :'now'::timestamptz,
+       'bench',
+       true
+  FROM generate_series(1::bigint, :rows) g;
+
+ANALYZE public.content_generation_metadata_comprehensive;
+ANALYZE public.outcomes;
+CHECKPOINT;
