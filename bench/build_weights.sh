@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
     export XLOOP_BENCH_INNER=1
-    exec pg_virtualenv -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
+    exec pg_virtualenv -t -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
         -o checkpoint_timeout=30min -o synchronous_commit=off "$0" "$@"
 fi
 sizes=("$@")

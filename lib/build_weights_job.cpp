@@ -3,6 +3,7 @@
 #include "canonical.hpp"
 #include "copy_row.hpp"
 #include "log.hpp"
+#include "view_hash.hpp"
 #include "weight_map.hpp"
 
 #include <cmath>
@@ -38,19 +39,6 @@ double out(double v)
 {
     return round_to(v, 10);
 }
-
-// FNV-1a over a string_view, so the per-row lookups allocate nothing.
-struct view_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept
-    {
-        std::uint64_t h = 14695981039346656037ull;
-        for (char const c : s) {
-            h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-        }
-        return static_cast<std::size_t>(h);
-    }
-};
 
 struct streamed {
     std::int64_t rows = 0;

@@ -1,0 +1,217 @@
+#include "learn_replies_job.hpp"
+
+#include "copy_row.hpp"
+#include "log.hpp"
+#include "priority.hpp"
+#include "view_hash.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace xloop
+{
+
+namespace
+{
+
+struct account {
+    std::string key;      // lower-cased username, the join key
+    std::string spelling; // as the newest reply wrote it, for inserts
+    timestamp spelling_at{};
+    group_stats stats;
+    reply_frontier frontier;
+    account_priority result;
+    std::optional<timestamp> last_success;
+};
+
+struct streamed {
+    group_stats all;
+    std::vector<account> accounts;
+};
+
+streamed stream_replies(run_context& run)
+{
+    // Parameters as transaction-local settings, read once (COPY takes none).
+    auto const sql =
+        "COPY (SELECT lower(ltrim(btrim(target_username), '@')), target_username, "
+        "posted_at, "
+        "primary_objective_score::float8 FROM public.vw_learning "
+        "WHERE has_v2_metrics AND decision_type = 'reply' "
+        "AND coalesce(btrim(target_username), '') NOT IN ('', '@') "
+        "AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz) "
+        "AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz)) "
+        "TO STDOUT (FORMAT binary)";
+    std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;
+    streamed s;
+    binary_copy_reader reader;
+    double const micros_per_half_life = run.cfg().replies.half_life_days * 86400e6;
+    auto const now_micros = run.now().time_since_epoch().count();
+    run.db().copy_out(
+        sql,
+        [&](std::string_view message) {
+            reader.feed(message, [&](binary_copy_reader const& row) {
+                if (row.size() != 4 || row.is_null(2) || row.is_null(3)) {
+                    return;
+                }
+                auto const posted_micros = row.timestamptz_unix_micros(2);
+                timestamp const posted{std::chrono::microseconds{posted_micros}};
+                double const age = static_cast<double>(
+                    std::max<std::int64_t>(now_micros - posted_micros, 0));
+                double const w = std::exp2(-age / micros_per_half_life);
+                double const y = row.float8(3);
+                auto it = index.find(row.text(0));
+                if (it == index.end()) {
+                    it = index.emplace(std::string{row.text(0)}, s.accounts.size()).first;
+                    s.accounts.push_back({});
+                    s.accounts.back().key = row.text(0);
+                }
+                auto& a = s.accounts[it->second];
+                a.stats.add(w, y);
+                a.frontier.add(posted, y);
+                if (a.spelling.empty() || posted > a.spelling_at ||
+                    (posted == a.spelling_at && row.text(1) < a.spelling)) {
+                    a.spelling = row.text(1);
+                    a.spelling_at = posted;
+                }
+                s.all.add(w, y);
+                if ((s.all.n & 0xffff) == 0) {
+                    run.check_interrupted();
+                }
+            });
+        },
+        true);
+    std::sort(s.accounts.begin(), s.accounts.end(),
+              [](auto const& a, auto const& b) { return a.key < b.key; });
+    return s;
+}
+
+nlohmann::json account_json(account const& a)
+{
+    return {{"username", a.spelling},
+            {"priority_score", a.result.priority_score},
+            {"reply_performance_score", a.result.reply_performance_score},
+            {"sd", a.result.sd},
+            {"replies", a.result.n},
+            {"n_eff", a.result.n_eff},
+            {"last_successful_reply_at",
+             a.last_success ? nlohmann::json(format_timestamp(*a.last_success))
+                            : nlohmann::json(nullptr)}};
+}
+
+} // namespace
+
+void run_learn_replies(run_context& run)
+{
+    auto const& cfg = run.cfg().replies;
+    auto& db = run.db();
+    auto const window_start =
+        run.now() -
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::duration<double, std::ratio<86400>>(cfg.window_days));
+
+    transaction tx{db};
+    if (!run.dry_run()) {
+        run.lock_in_transaction(); // transaction-scoped: works behind a pooler
+    }
+    db.exec("SELECT set_config('xloop.now', $1, true), "
+            "set_config('xloop.window_start', $2, true)",
+            run.now(), window_start);
+
+    auto s = stream_replies(run);
+    double const mu0 = s.all.weighted_mean();
+    double const sigma = s.all.weighted_sd();
+    for (auto& a : s.accounts) {
+        a.result = reply_priority(a.stats, mu0, sigma, cfg.kappa);
+        a.last_success = a.frontier.latest_above(mu0);
+    }
+    run.rows_in = s.all.n;
+    run.summary["replies"] = s.all.n;
+    run.summary["accounts"] = s.accounts.size();
+    run.summary["global_mean"] = mu0;
+    run.summary["global_sd"] = sigma;
+    run.detail["accounts"] = s.accounts.size();
+
+    if (run.dry_run()) {
+        std::vector<account const*> ranked;
+        for (auto const& a : s.accounts) {
+            ranked.push_back(&a);
+        }
+        std::stable_sort(ranked.begin(), ranked.end(), [](auto const* a, auto const* b) {
+            return a->result.priority_score > b->result.priority_score;
+        });
+        auto& top = run.summary["top"] = nlohmann::json::array();
+        auto& bottom = run.summary["bottom"] = nlohmann::json::array();
+        std::size_t const k = std::min<std::size_t>(10, ranked.size());
+        for (std::size_t i = 0; i < k; ++i) {
+            top.push_back(account_json(*ranked[i]));
+            bottom.push_back(account_json(*ranked[ranked.size() - 1 - i]));
+        }
+        log::info(
+            "dry run: {} replies over {} accounts (global mean {:.4f}); nothing written",
+            s.all.n, s.accounts.size(), mu0);
+        return;
+    }
+
+    db.exec(
+        "CREATE TEMP TABLE xloop_reply_priority (key text PRIMARY KEY, username text, "
+        "reply_performance_score numeric(10,6), priority_score numeric(10,6), "
+        "last_success timestamptz) ON COMMIT DROP");
+    {
+        copy_writer w{db, "COPY xloop_reply_priority FROM STDIN"};
+        for (auto const& a : s.accounts) {
+            w.add(a.key);
+            w.add(a.spelling);
+            w.add(a.result.reply_performance_score);
+            w.add(a.result.priority_score);
+            w.add(a.last_success);
+            w.end_row();
+        }
+        w.finish();
+    }
+    // Exact equality on lower(username), never LIKE (defect 11). Rows that
+    // would not change are left alone, so a run with nothing new writes nothing.
+    auto const updated = db.exec(
+        "UPDATE public.discovered_accounts d SET priority_score = t.priority_score, "
+        "reply_performance_score = t.reply_performance_score, "
+        "last_successful_reply_at = coalesce(t.last_success, "
+        "d.last_successful_reply_at), "
+        "last_updated = $1::timestamptz "
+        "FROM xloop_reply_priority t WHERE lower(d.username) = t.key "
+        "AND (d.priority_score IS DISTINCT FROM t.priority_score "
+        "OR d.reply_performance_score IS DISTINCT FROM t.reply_performance_score "
+        "OR d.last_successful_reply_at IS DISTINCT FROM "
+        "coalesce(t.last_success, d.last_successful_reply_at))",
+        run.now());
+    // No reply left in the window: back to "no evidence"; the last success stays.
+    auto const reset = db.exec(
+        "UPDATE public.discovered_accounts d SET priority_score = 0.5, "
+        "reply_performance_score = NULL, last_updated = $1::timestamptz "
+        "WHERE (d.priority_score IS DISTINCT FROM 0.5 OR d.reply_performance_score IS "
+        "NOT "
+        "NULL) AND NOT EXISTS (SELECT 1 FROM xloop_reply_priority t WHERE t.key = "
+        "lower(d.username))",
+        run.now());
+    auto const inserted = db.exec(
+        "INSERT INTO public.discovered_accounts (username, priority_score, "
+        "reply_performance_score, last_successful_reply_at, last_updated) "
+        "SELECT t.username, t.priority_score, t.reply_performance_score, t.last_success, "
+        "$1::timestamptz FROM xloop_reply_priority t WHERE NOT EXISTS (SELECT 1 FROM "
+        "public.discovered_accounts d WHERE lower(d.username) = t.key) "
+        "ON CONFLICT DO NOTHING",
+        run.now());
+    tx.commit();
+    auto const n_updated = std::atoll(PQcmdTuples(updated.raw()));
+    auto const n_reset = std::atoll(PQcmdTuples(reset.raw()));
+    auto const n_inserted = std::atoll(PQcmdTuples(inserted.raw()));
+    run.rows_out = n_updated + n_reset + n_inserted;
+    run.summary["updated"] = n_updated;
+    run.summary["reset"] = n_reset;
+    run.summary["inserted"] = n_inserted;
+    run.detail["updated"] = n_updated;
+    run.detail["reset"] = n_reset;
+    run.detail["inserted"] = n_inserted;
+    log::info("{} replies over {} accounts: {} updated, {} back to 0.5, {} inserted",
+              s.all.n, s.accounts.size(), n_updated, n_reset, n_inserted);
+}
+
+} // namespace xloop

@@ -1,0 +1,216 @@
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace xloop;
+using namespace xloop::test;
+using nlohmann::json;
+
+namespace
+{
+
+constexpr char const* now = "2026-03-02T12:00:00Z";
+
+void add_reply(db_connection& c, double age_days, std::string const& username,
+               double score, char const* at = now)
+{
+    c.exec("WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+           "(status, tweet_id, posted_at, decision_type, content_slot, target_username, "
+           "target_tweet_id) VALUES ('posted', md5(random()::text), "
+           "$1::timestamptz - make_interval(secs => $2::float8 * 86400), 'reply', "
+           "'reply', $3, "
+           "'42') RETURNING decision_id, tweet_id) "
+           "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score) "
+           "SELECT decision_id, tweet_id, $4 FROM c",
+           at, age_days, username, score);
+}
+
+process_result learn(test_db const& db, std::vector<std::string> args = {})
+{
+    if (std::find(args.begin(), args.end(), "--now") == args.end()) {
+        args.insert(args.end(), {"--now", now});
+    }
+    args.push_back("-q");
+    auto r = run_tool("learn-replies", args, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+}
+
+std::string accounts_table(test_db const& db)
+{
+    auto c = db.connect();
+    return c
+        .exec("SELECT string_agg(concat_ws('|', username, priority_score, "
+              "reply_performance_score, last_successful_reply_at, last_updated), E'\\n' "
+              "ORDER BY username) FROM public.discovered_accounts")
+        .str(0, 0);
+}
+
+double priority_of(db_connection& c, std::string const& username)
+{
+    return c
+        .exec("SELECT priority_score FROM public.discovered_accounts WHERE username = $1",
+              username)
+        .f64(0, 0);
+}
+
+} // namespace
+
+TEST_CASE("learn-replies computes priorities worked out by hand", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 0, "amy", 0.9);
+    add_reply(c, 10, "bob", 0.1); // one half-life old: weight 0.5
+    learn(db);
+    // μ₀ = (0.9 + 0.5·0.1) / 1.5 = 0.63333; σ = 0.377124
+    // amy: μ̂ = (0.9 + 5μ₀)/6 = 0.677778, Φ(0.044444 / (σ/√6)) = 0.613585
+    // bob: μ̂ = (0.05 + 5μ₀)/5.5 = 0.584848, Φ(−0.048485 / (σ/√5.5)) = 0.381512
+    auto const r =
+        c.exec("SELECT username, priority_score, reply_performance_score, "
+               "last_successful_reply_at = $1::timestamptz, "
+               "last_successful_reply_at IS NULL FROM public.discovered_accounts "
+               "ORDER BY username",
+               now);
+    REQUIRE(r.rows() == 2); // both inserted: they were missing
+    CHECK(r.str(0, 0) == "amy");
+    CHECK(r.f64(0, 1) == Approx(0.613585).margin(1e-6));
+    CHECK(r.f64(0, 2) == Approx(0.677778).margin(1e-6));
+    CHECK(r.boolean(0, 3)); // amy's reply beat μ₀
+    CHECK(r.f64(1, 1) == Approx(0.381512).margin(1e-6));
+    CHECK(r.f64(1, 2) == Approx(0.584848).margin(1e-6));
+    CHECK(r.boolean(1, 4)); // bob's never did
+}
+
+TEST_CASE("usernames match by exact lower-case equality: joe_x is not joeAx", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('joe_x', 0), ('joeAx', 0), ('Analyst_Amy', 0), ('quiet_one', 0.9)");
+    for (int i = 0; i < 10; ++i) {
+        add_reply(c, 1, i % 2 ? "Joe_X" : "@joe_x", 0.8); // mixed spellings: one account
+        add_reply(c, 1, "analyst_amy", 0.1);
+    }
+    auto const r = learn(db, {"--json"});
+    CHECK(json::parse(r.out)["accounts"] == 2);
+    CHECK(priority_of(c, "joe_x") > 0.99);
+    CHECK(priority_of(c, "Analyst_Amy") < 0.01);
+    // an ILIKE 'joe_x' would have matched joeAx ('_' is a wildcard): defect 11
+    CHECK(priority_of(c, "joeAx") == 0.5);
+    // never replied to: back to "no evidence"
+    CHECK(priority_of(c, "quiet_one") == 0.5);
+    CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 4);
+    // a harvester's new account starts at 0.5 too
+    c.exec("INSERT INTO public.discovered_accounts (username) VALUES ('newcomer')");
+    CHECK(priority_of(c, "newcomer") == 0.5);
+}
+
+TEST_CASE("accounts replied to but missing are inserted once", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 1, "Fresh_Face", 0.7, "2026-03-01T12:00:00Z");
+    add_reply(c, 0.5, "fresh_face", 0.2);
+    learn(db);
+    learn(db);
+    auto const r = c.exec("SELECT username FROM public.discovered_accounts");
+    REQUIRE(r.rows() == 1);
+    CHECK(r.str(0, 0) == "fresh_face"); // the newest reply's spelling
+}
+
+TEST_CASE("running 1 or 10 times at the same --now gives identical rows", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 30; ++i) {
+        add_reply(c, i * 0.9, "acct_" + std::to_string(i % 7), 0.03 * (i % 11));
+    }
+    learn(db);
+    auto const once = accounts_table(db);
+    for (int i = 0; i < 9; ++i) {
+        learn(db);
+    }
+    CHECK(accounts_table(db) == once);
+    CHECK(db.count(
+              "SELECT sum(rows_out) FROM xloop.job_runs WHERE job = 'learn-replies'") ==
+          7); // only the first run wrote anything
+}
+
+TEST_CASE("priorities do not depend on how often the job ran before", "[db]")
+{
+    test_db often;
+    test_db once;
+    for (auto const* db : {&often, &once}) {
+        db->migrate();
+        auto c = db->connect();
+        for (int i = 0; i < 24; ++i) {
+            add_reply(c, i * 1.3, "acct_" + std::to_string(i % 5), 0.04 * (i % 9));
+        }
+    }
+    for (auto const* t :
+         {"2026-02-20T12:00:00Z", "2026-02-25T00:00:00Z", "2026-02-28T06:00:00Z", now}) {
+        learn(often, {"--now", t});
+    }
+    learn(once);
+    auto scores = [](test_db const& db) {
+        auto c = db.connect();
+        return c
+            .exec("SELECT string_agg(concat_ws('|', username, priority_score, "
+                  "reply_performance_score), ',' ORDER BY username) FROM "
+                  "public.discovered_accounts")
+            .str(0, 0);
+    };
+    CHECK(scores(often) == scores(once)); // no ×0.95 per run (defect 12)
+}
+
+TEST_CASE("replies older than the window no longer count, the last success stays", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 5; ++i) {
+        add_reply(c, 1, "old_friend", 0.9);
+        add_reply(c, 1, "someone_else", 0.1);
+    }
+    learn(db);
+    CHECK(priority_of(c, "old_friend") > 0.9);
+    auto const last =
+        c.exec("SELECT last_successful_reply_at FROM public.discovered_accounts "
+               "WHERE username = 'old_friend'")
+            .str(0, 0);
+    learn(db,
+          {"--now", "2026-04-05T12:00:00Z"}); // 35 days later: outside the 30-day window
+    CHECK(priority_of(c, "old_friend") == 0.5);
+    CHECK(c.exec("SELECT reply_performance_score IS NULL, last_successful_reply_at::text "
+                 "FROM public.discovered_accounts WHERE username = 'old_friend'")
+              .boolean(0, 0));
+    CHECK(c.exec("SELECT last_successful_reply_at::text FROM public.discovered_accounts "
+                 "WHERE "
+                 "username = 'old_friend'")
+              .str(0, 0) == last);
+}
+
+TEST_CASE("a dry run lists the top and bottom accounts and writes nothing", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 12; ++i) {
+        add_reply(c, 1, "star", 0.9);
+        add_reply(c, 1, "dud", 0.05);
+        add_reply(c, 1, "middle", 0.4);
+    }
+    auto const out = json::parse(learn(db, {"--dry-run", "--json"}).out);
+    CHECK(out["top"][0]["username"] == "star");
+    CHECK(out["bottom"][0]["username"] == "dud");
+    CHECK(out["top"][0]["replies"] == 12);
+    CHECK(out["replies"] == 36);
+    CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 0);
+}
