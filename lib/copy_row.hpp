@@ -61,6 +61,10 @@ public:
     std::int32_t int4(std::size_t i) const;
     std::int64_t int8(std::size_t i) const;
     double float8(std::size_t i) const;
+    bool boolean(std::size_t i) const
+    {
+        return m_fields[i].size() == 1 && m_fields[i][0] != 0;
+    }
     // timestamptz: microseconds since 2000-01-01 UTC, as a timestamp
     std::int64_t timestamptz_unix_micros(std::size_t i) const
     {

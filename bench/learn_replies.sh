@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmark of xloop-learn-replies: 10^6 replies over 10^5 accounts (or the
+# sizes given), wall time and peak RSS, next to the floor: COPY of the same
+# reply rows out of vw_learning to /dev/null on the server, in the same run.
+#   bench/learn_replies.sh [replies accounts]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
+    export XLOOP_BENCH_INNER=1
+    exec pg_virtualenv -t -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
+        -o synchronous_commit=off "$0" "$@"
+fi
+rows=${1:-1000000}
+accounts=${2:-100000}
+now=2026-03-02T12:00:00Z
+window_start=2026-01-31T12:00:00Z # now − 30 days
+bin=build/bin
+# the tool's own SELECT list (it reads it as binary COPY; the floor is text)
+select="lower(ltrim(btrim(target_username), '@')), target_username, posted_at, \
+primary_objective_score::float8"
+where="has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), '') \
+NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$now'"
+
+measure() { # best wall time of 3 runs, and the peak RSS in MiB
+    local best="" rss=""
+    for _ in 1 2 3; do
+        /usr/bin/time -f '%e %M' -o /tmp/xloop-bench.time "$@" >/dev/null
+        read -r t m </tmp/xloop-bench.time
+        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+        rss=$((m / 1024))
+    done
+    echo "$best $rss"
+}
+
+db=bench_replies
+dropdb --if-exists "$db"
+createdb "$db"
+"$bin/xloop-migrate" --db "dbname=$db" -q
+psql -q -d "$db" -v rows="$rows" -v accounts="$accounts" -v now="$now" -f bench/gen_replies.sql
+in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM vw_learning WHERE $where")
+read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM vw_learning WHERE $where) TO '/dev/null'")
+# the first run writes every account; later ones find nothing changed
+first=$( { /usr/bin/time -f '%e %M' "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q; } 2>&1 )
+read -r tool rss < <(measure "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q)
+printf '%-9s %-9s %10s %10s %12s %12s %7s %9s\n' replies accounts in_window floor_s \
+    first_run_s steady_run_s ratio peak_MiB
+read -r t1 m1 <<<"$first"
+printf '%-9s %-9s %10s %10s %12s %12s %7s %9s\n' "$rows" "$accounts" "$in_window" "$floor" \
+    "$t1" "$tool" "$(awk "BEGIN{printf \"%.2f\", $t1 / $floor}")" "$(( (m1 > rss * 1024 ? m1 / 1024 : rss) ))"
+dropdb "$db"

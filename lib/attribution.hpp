@@ -1,0 +1,53 @@
+#pragma once
+
+// Follower attribution (DESIGN §5.1). A post's window runs from its posting to
+// posting + window (or now, if earlier). Its gain is measured between the
+// snapshot nearest before posting (b) and the snapshot nearest the window's end
+// (e). Every interval between consecutive snapshots has a gain (losses count
+// as 0) that is split among the posts live in it — in proportion to their
+// impressions, or in equal shares if any of them has unknown impressions — so
+// no follower is counted twice.
+//
+// attribution_confidence = completion × alignment, where
+//   completion = (window end − posting) / window            (1 once it has ended)
+//   alignment  = max(0, 1 − (|posting − t_b| + |t_e − window end|) / window)
+// i.e. it grows as the window completes and falls as the bracketing snapshots
+// drift from the window's ends. A post with a direct follow count from the
+// source takes that count with confidence 1 and no share of the intervals.
+// Pure: takes `now` and the data.
+
+#include "timestamp.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace xloop
+{
+
+struct follower_snapshot {
+    timestamp at;
+    std::int64_t followers = 0;
+};
+
+struct attribution_post {
+    timestamp posted_at;
+    std::optional<std::int64_t> impressions;
+    std::optional<std::int64_t> direct_follows;
+};
+
+struct attribution_result {
+    double gain = 0; // attributed followers
+    double confidence = 0;
+    std::optional<std::int64_t> followers_before;         // at snapshot b
+    std::optional<std::int64_t> followers_after;          // at snapshot e
+    double weighted() const { return gain * confidence; } // followers_gained_weighted
+};
+
+// `snapshots` sorted by time; results in the order of `posts`.
+std::vector<attribution_result>
+attribute_followers(std::vector<follower_snapshot> const& snapshots,
+                    std::vector<attribution_post> const& posts, double window_hours,
+                    timestamp now);
+
+} // namespace xloop

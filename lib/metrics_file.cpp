@@ -1,0 +1,143 @@
+#include "metrics_file.hpp"
+
+#include "error.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace xloop
+{
+
+namespace
+{
+
+struct line_error {
+    std::string reason;
+};
+
+std::optional<std::int64_t> read_count(nlohmann::json const& j, char const* key)
+{
+    if (!j.contains(key) || j[key].is_null()) {
+        return std::nullopt;
+    }
+    auto const& v = j[key];
+    if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+        return v.get<std::int64_t>();
+    }
+    if (v.is_number_float() && v.get<double>() >= 0 &&
+        v.get<double>() ==
+            static_cast<double>(static_cast<std::int64_t>(v.get<double>()))) {
+        return static_cast<std::int64_t>(v.get<double>());
+    }
+    throw line_error{fmt::format("field '{}': must be a non-negative integer (got {})",
+                                 key, v.dump())};
+}
+
+timestamp read_time(nlohmann::json const& j)
+{
+    if (!j.contains("observed_at")) {
+        throw line_error{"field 'observed_at' is missing"};
+    }
+    auto const& v = j["observed_at"];
+    auto const t = v.is_string() ? parse_timestamp(v.get<std::string>()) : std::nullopt;
+    if (!t) {
+        throw line_error{
+            fmt::format("field 'observed_at': not an ISO 8601 time (got {})", v.dump())};
+    }
+    return *t;
+}
+
+void check_keys(nlohmann::json const& j, std::set<std::string> const& known)
+{
+    for (auto const& [key, value] : j.items()) {
+        if (!known.count(key)) {
+            throw line_error{fmt::format("unknown field '{}'", key)};
+        }
+    }
+}
+
+} // namespace
+
+std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
+                                        bool skip_bad, metrics_file_handlers const& h)
+{
+    static std::set<std::string> const post_keys{
+        "tweet_id", "observed_at", "impressions", "likes",          "retweets",
+        "replies",  "quotes",      "bookmarks",   "profile_clicks", "follows"};
+    static std::set<std::string> const follower_keys{"followers", "observed_at",
+                                                     "following", "tweets"};
+    std::vector<bad_line> bad;
+    std::string text;
+    long line = 0;
+    while (std::getline(in, text)) {
+        ++line;
+        auto const first = text.find_first_not_of(" \t\r");
+        if (first == std::string::npos || text[first] == '#') {
+            continue;
+        }
+        try {
+            nlohmann::json j;
+            try {
+                j = nlohmann::json::parse(text);
+            } catch (nlohmann::json::parse_error const& e) {
+                throw line_error{fmt::format("not valid JSON ({})", e.what())};
+            }
+            if (!j.is_object()) {
+                throw line_error{"not a JSON object"};
+            }
+            if (j.contains("followers")) {
+                check_keys(j, follower_keys);
+                follower_record r;
+                r.observed_at = read_time(j);
+                auto const f = read_count(j, "followers");
+                if (!f) {
+                    throw line_error{"field 'followers': must be a non-negative integer"};
+                }
+                r.followers = *f;
+                r.following = read_count(j, "following");
+                r.tweets = read_count(j, "tweets");
+                h.on_followers(r);
+                continue;
+            }
+            check_keys(j, post_keys);
+            metrics_record r;
+            if (!j.contains("tweet_id")) {
+                throw line_error{
+                    "field 'tweet_id' is missing (or 'followers' for a follower "
+                    "count)"};
+            }
+            auto const& id = j["tweet_id"];
+            if (id.is_string() && !id.get<std::string>().empty()) {
+                r.tweet_id = id.get<std::string>();
+            } else if (id.is_number_unsigned()) {
+                r.tweet_id = std::to_string(id.get<std::uint64_t>());
+            } else {
+                throw line_error{fmt::format(
+                    "field 'tweet_id': must be a non-empty string (got {})", id.dump())};
+            }
+            r.observed_at = read_time(j);
+            r.counts.impressions = read_count(j, "impressions");
+            r.counts.likes = read_count(j, "likes");
+            r.counts.retweets = read_count(j, "retweets");
+            r.counts.replies = read_count(j, "replies");
+            r.counts.quotes = read_count(j, "quotes");
+            r.counts.bookmarks = read_count(j, "bookmarks");
+            r.counts.profile_clicks = read_count(j, "profile_clicks");
+            r.follows = read_count(j, "follows");
+            h.on_metrics(r);
+        } catch (line_error const& e) {
+            if (!skip_bad) {
+                throw data_error{
+                    fmt::format("{}:{}: {}; nothing was written (--skip-bad writes "
+                                "the good lines)",
+                                name, line, e.reason)};
+            }
+            bad.push_back({line, e.reason});
+        }
+    }
+    return bad;
+}
+
+} // namespace xloop

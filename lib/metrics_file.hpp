@@ -1,0 +1,52 @@
+#pragma once
+
+// The JSON Lines metrics source: one object a line, either a post's metrics
+//   {"tweet_id": "…", "observed_at": "2026-03-02T12:00:00Z", "impressions": …,
+//    "likes": …, "retweets": …, "replies": …, "quotes": …, "bookmarks": …,
+//    "profile_clicks": …, "follows": …}
+// (counts optional) or a follower count {"followers": …, "observed_at": …,
+// "following": …, "tweets": …}. Blank lines and lines starting with '#' are
+// skipped.
+
+#include "metrics_v2.hpp"
+#include "timestamp.hpp"
+
+#include <functional>
+#include <istream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xloop
+{
+
+struct metrics_record {
+    std::string tweet_id;
+    timestamp observed_at;
+    post_counts counts;
+    std::optional<std::int64_t> follows;
+};
+
+struct follower_record {
+    timestamp observed_at;
+    std::int64_t followers = 0;
+    std::optional<std::int64_t> following;
+    std::optional<std::int64_t> tweets;
+};
+
+struct bad_line {
+    long line = 0;
+    std::string reason; // "field 'likes': must be a non-negative integer (got -3)"
+};
+
+struct metrics_file_handlers {
+    std::function<void(metrics_record const&)> on_metrics;
+    std::function<void(follower_record const&)> on_followers;
+};
+
+// Reads every line. A bad line throws data_error "NAME:LINE: reason" unless
+// `skip_bad`, which collects it and goes on. Returns the bad lines.
+std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
+                                        bool skip_bad, metrics_file_handlers const& h);
+
+} // namespace xloop

@@ -1,0 +1,201 @@
+#include "x_api.hpp"
+
+#include "error.hpp"
+#include "http_client.hpp"
+#include "log.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+namespace xloop
+{
+
+namespace
+{
+
+std::optional<std::int64_t> count(nlohmann::json const& obj, char const* key)
+{
+    if (obj.is_object() && obj.contains(key) && obj[key].is_number_integer()) {
+        return obj[key].get<std::int64_t>();
+    }
+    return std::nullopt;
+}
+
+nlohmann::json parse_body(std::string const& body, std::string const& what)
+{
+    try {
+        auto j = nlohmann::json::parse(body);
+        if (!j.is_object()) {
+            throw data_error{
+                fmt::format("X API returned a non-object JSON body for {}", what)};
+        }
+        return j;
+    } catch (nlohmann::json::parse_error const& e) {
+        throw data_error{
+            fmt::format("X API returned malformed JSON for {}: {}", what, e.what())};
+    }
+}
+
+} // namespace
+
+std::string x_api_token(x_api_config const& cfg)
+{
+    char const* v = std::getenv(cfg.token_env.c_str());
+    if (!v || !*v) {
+        throw config_error{
+            fmt::format("x_api.token_env: the environment variable {} is not set "
+                        "(it must hold the X API bearer token)",
+                        cfg.token_env)};
+    }
+    return v;
+}
+
+x_api_client::x_api_client(x_api_config const& cfg, std::string token)
+    : m_cfg(cfg), m_token(std::move(token))
+{
+    while (!m_cfg.base_url.empty() && m_cfg.base_url.back() == '/') {
+        m_cfg.base_url.pop_back();
+    }
+}
+
+std::string x_api_client::get(std::string const& path, std::string const& what)
+{
+    http_request req;
+    req.url = m_cfg.base_url + path;
+    req.headers = {"Authorization: Bearer " + m_token, "Accept: application/json"};
+    req.timeout_ms = m_cfg.timeout_ms;
+    std::string last_problem;
+    for (int attempt = 0; attempt <= m_cfg.retries; ++attempt) {
+        if (attempt > 0) {
+            auto const wait =
+                std::chrono::milliseconds(m_cfg.backoff_ms * (1L << (attempt - 1)));
+            log::warn("{}; retrying {} in {} ms ({} of {})", last_problem, what,
+                      wait.count(), attempt, m_cfg.retries);
+            std::this_thread::sleep_for(wait);
+        }
+        ++m_requests;
+        auto const res = http_send(req);
+        if (res.status == 200) {
+            return res.body;
+        }
+        if (res.status == 429) {
+            std::string reset = "unknown";
+            if (auto const it = res.headers.find("x-rate-limit-reset");
+                it != res.headers.end()) {
+                try {
+                    reset = format_timestamp(
+                        timestamp{std::chrono::seconds{std::stoll(it->second)}});
+                } catch (...) {
+                    reset = it->second;
+                }
+            }
+            throw temporary_failure{fmt::format(
+                "X API rate limit reached (HTTP 429) on {}; it resets at {}; what was "
+                "collected so far is kept, the next run goes on",
+                what, reset)};
+        }
+        if (res.status == 401 || res.status == 403) {
+            throw service_refused{fmt::format("X API refused the request (HTTP {}) for "
+                                              "{}: check the bearer token in ${} and "
+                                              "the app's access level",
+                                              res.status, what, m_cfg.token_env)};
+        }
+        if (res.status == 0) {
+            last_problem =
+                res.timed_out
+                    ? fmt::format("X API timed out after {} ms", m_cfg.timeout_ms)
+                    : fmt::format("X API unreachable: {}", res.transport_error);
+            continue;
+        }
+        if (res.status >= 500) {
+            last_problem = fmt::format("X API answered HTTP {}", res.status);
+            continue;
+        }
+        throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status,
+                                     what, res.body.substr(0, 300))};
+    }
+    throw temporary_failure{fmt::format("{} for {} after {} attempts", last_problem, what,
+                                        m_cfg.retries + 1)};
+}
+
+tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
+{
+    std::string joined;
+    for (auto const& id : ids) {
+        joined += (joined.empty() ? "" : ",") + id;
+    }
+    auto const what = fmt::format("GET /2/tweets ({} ids, {} … {})", ids.size(),
+                                  ids.front(), ids.back());
+    auto const body = get("/2/tweets?ids=" + url_encode(joined) + "&tweet.fields=" +
+                              url_encode("public_metrics,non_public_metrics,created_at"),
+                          what);
+    auto const j = parse_body(body, what);
+    tweets_page page;
+    if (j.contains("data")) {
+        if (!j["data"].is_array()) {
+            throw data_error{
+                fmt::format("X API response to {}: 'data' is not a list", what)};
+        }
+        for (auto const& t : j["data"]) {
+            if (!t.is_object() || !t.contains("id") || !t["id"].is_string()) {
+                throw data_error{
+                    fmt::format("X API response to {}: a tweet has no id", what)};
+            }
+            tweet_metrics m;
+            m.id = t["id"].get<std::string>();
+            auto const pub = t.value("public_metrics", nlohmann::json::object());
+            auto const priv = t.value("non_public_metrics", nlohmann::json::object());
+            m.counts.impressions = count(pub, "impression_count");
+            if (!m.counts.impressions) {
+                m.counts.impressions = count(priv, "impression_count");
+            }
+            m.counts.likes = count(pub, "like_count");
+            m.counts.retweets = count(pub, "retweet_count");
+            m.counts.replies = count(pub, "reply_count");
+            m.counts.quotes = count(pub, "quote_count");
+            m.counts.bookmarks = count(pub, "bookmark_count");
+            // non-public metrics exist for 30 days and only with user context
+            m.counts.profile_clicks = count(priv, "user_profile_clicks");
+            page.found.push_back(std::move(m));
+        }
+    }
+    if (j.contains("errors") && j["errors"].is_array()) {
+        for (auto const& e : j["errors"]) {
+            auto const id = e.value("resource_id", e.value("value", std::string{}));
+            auto const type = e.value("type", std::string{});
+            auto const title = e.value("title", std::string{});
+            bool const not_found = type.find("resource-not-found") != std::string::npos ||
+                                   title == "Not Found Error";
+            if (id.empty()) {
+                log::warn("X API error on {}: {} {}", what, title, e.value("detail", ""));
+            } else if (not_found) {
+                page.gone.push_back(id);
+            } else {
+                log::warn("X API error for tweet {}: {} ({}); retried next run", id,
+                          title, e.value("detail", ""));
+                page.failed.push_back(id);
+            }
+        }
+    }
+    return page;
+}
+
+account_counts x_api_client::fetch_me()
+{
+    std::string const what = "GET /2/users/me";
+    auto const j = parse_body(get("/2/users/me?user.fields=public_metrics", what), what);
+    auto const pm = j.contains("data") && j["data"].is_object()
+                        ? j["data"].value("public_metrics", nlohmann::json::object())
+                        : nlohmann::json::object();
+    auto const followers = count(pm, "followers_count");
+    if (!followers) {
+        throw data_error{fmt::format(
+            "X API response to {} has no public_metrics.followers_count", what)};
+    }
+    return {*followers, count(pm, "following_count"), count(pm, "tweet_count")};
+}
+
+} // namespace xloop

@@ -1,0 +1,57 @@
+#pragma once
+
+// The X API v2 endpoints scrape-metrics needs: tweet metrics by id (≤ 100 a
+// request) and the account's own follower counts (DESIGN §6).
+
+#include "config.hpp"
+#include "metrics_v2.hpp"
+#include "timestamp.hpp"
+
+#include <string>
+#include <vector>
+
+namespace xloop
+{
+
+struct tweet_metrics {
+    std::string id;
+    post_counts counts;
+};
+
+struct tweets_page {
+    std::vector<tweet_metrics> found;
+    std::vector<std::string> gone;   // "Not Found": deleted, never ask again
+    std::vector<std::string> failed; // other per-tweet errors: retried next run
+};
+
+struct account_counts {
+    std::int64_t followers = 0;
+    std::optional<std::int64_t> following;
+    std::optional<std::int64_t> tweets;
+};
+
+// Errors: 429 → temporary_failure naming the reset time; 401/403 →
+// service_refused; 5xx and timeouts → retried `retries` times with
+// exponential backoff, then temporary_failure; a malformed body → data_error
+// naming the request. The token is sent, never printed.
+class x_api_client
+{
+public:
+    x_api_client(x_api_config const& cfg, std::string token);
+
+    tweets_page fetch_tweets(std::vector<std::string> const& ids);
+    account_counts fetch_me();
+    int requests() const noexcept { return m_requests; }
+
+private:
+    std::string get(std::string const& path, std::string const& what);
+
+    x_api_config m_cfg;
+    std::string m_token;
+    int m_requests = 0;
+};
+
+// Reads the bearer token from the environment variable the config names.
+std::string x_api_token(x_api_config const& cfg);
+
+} // namespace xloop

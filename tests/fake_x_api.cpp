@@ -1,0 +1,169 @@
+#include "fake_x_api.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+namespace xloop::test
+{
+
+std::int64_t fake_impressions(std::string const& id)
+{
+    return 1000 + static_cast<std::int64_t>(std::hash<std::string>{}(id) % 9000);
+}
+
+std::int64_t fake_likes(std::string const& id)
+{
+    return fake_impressions(id) % 97;
+}
+
+namespace
+{
+bool apply(fake_failure const& f, httplib::Response& res)
+{
+    if (f.delay_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
+    }
+    res.status = f.status;
+    for (auto const& [k, v] : f.headers) {
+        res.set_header(k, v);
+    }
+    res.set_content(f.body, "application/json");
+    return true;
+}
+} // namespace
+
+fake_x_api::fake_x_api()
+{
+    m_server.Get(
+        "/2/users/me", [this](httplib::Request const& req, httplib::Response& res) {
+            std::unique_lock<std::mutex> lock{mutex};
+            m_requests.push_back({req.path, {}, req.get_header_value("Authorization")});
+            if (always) {
+                auto const f = *always;
+                lock.unlock();
+                apply(f, res);
+                return;
+            }
+            nlohmann::json j = {{"data",
+                                 {{"id", "1"},
+                                  {"username", "xloop_bot"},
+                                  {"public_metrics",
+                                   {{"followers_count", followers},
+                                    {"following_count", 10},
+                                    {"tweet_count", 100}}}}}};
+            res.set_content(j.dump(), "application/json");
+        });
+    m_server.Get("/2/tweets", [this](httplib::Request const& req,
+                                     httplib::Response& res) {
+        std::unique_lock<std::mutex> lock{mutex};
+        fake_request r{req.path, {}, req.get_header_value("Authorization")};
+        auto const ids = req.get_param_value("ids");
+        for (std::size_t start = 0; start <= ids.size();) {
+            auto const comma = ids.find(',', start);
+            auto const id = ids.substr(
+                start, comma == std::string::npos ? std::string::npos : comma - start);
+            if (!id.empty()) {
+                r.ids.push_back(id);
+            }
+            if (comma == std::string::npos) {
+                break;
+            }
+            start = comma + 1;
+        }
+        m_requests.push_back(r);
+        int const call = m_tweet_calls++;
+        std::optional<fake_failure> failure = always;
+        if (auto const it = tweets_failures.find(call); it != tweets_failures.end()) {
+            failure = it->second;
+        }
+        if (failure) {
+            lock.unlock();
+            apply(*failure, res);
+            return;
+        }
+        nlohmann::json data = nlohmann::json::array();
+        nlohmann::json errors = nlohmann::json::array();
+        for (auto const& id : r.ids) {
+            if (gone.count(id)) {
+                errors.push_back(
+                    {{"value", id},
+                     {"detail", fmt::format("Could not find tweet with ids: [{}].", id)},
+                     {"title", "Not Found Error"},
+                     {"resource_type", "tweet"},
+                     {"parameter", "ids"},
+                     {"resource_id", id},
+                     {"type", "https://api.twitter.com/2/problems/resource-not-found"}});
+                continue;
+            }
+            if (refused.count(id)) {
+                errors.push_back(
+                    {{"value", id},
+                     {"detail", "Sorry, you are not authorized to see the Tweet."},
+                     {"title", "Authorization Error"},
+                     {"resource_id", id},
+                     {"type",
+                      "https://api.twitter.com/2/problems/not-authorized-for-resource"}});
+                continue;
+            }
+            nlohmann::json t = {{"id", id},
+                                {"text", "a post"},
+                                {"created_at", "2026-03-01T00:00:00.000Z"},
+                                {"public_metrics",
+                                 {{"retweet_count", 3},
+                                  {"reply_count", 2},
+                                  {"like_count", fake_likes(id)},
+                                  {"quote_count", 1},
+                                  {"bookmark_count", 4},
+                                  {"impression_count", fake_impressions(id)}}}};
+            if (with_non_public) {
+                t["non_public_metrics"] = {{"impression_count", fake_impressions(id)},
+                                           {"user_profile_clicks", 5},
+                                           {"url_link_clicks", 0}};
+            }
+            data.push_back(t);
+        }
+        nlohmann::json j = nlohmann::json::object();
+        if (!data.empty()) {
+            j["data"] = data;
+        }
+        if (!errors.empty()) {
+            j["errors"] = errors;
+        }
+        res.set_content(j.dump(), "application/json");
+    });
+    m_port = m_server.bind_to_any_port("127.0.0.1");
+    m_thread = std::thread{[this] { m_server.listen_after_bind(); }};
+}
+
+fake_x_api::~fake_x_api()
+{
+    m_server.stop();
+    m_thread.join();
+}
+
+std::string fake_x_api::base_url() const
+{
+    return fmt::format("http://127.0.0.1:{}", m_port);
+}
+
+std::vector<fake_request> fake_x_api::requests()
+{
+    std::lock_guard<std::mutex> lock{mutex};
+    return m_requests;
+}
+
+std::vector<fake_request> fake_x_api::tweet_requests()
+{
+    std::lock_guard<std::mutex> lock{mutex};
+    std::vector<fake_request> out;
+    for (auto const& r : m_requests) {
+        if (r.path == "/2/tweets") {
+            out.push_back(r);
+        }
+    }
+    return out;
+}
+
+} // namespace xloop::test

@@ -1,0 +1,76 @@
+#pragma once
+
+// A fake X API v2 on 127.0.0.1 (port chosen by the OS) for tests: serves
+// /2/users/me and /2/tweets from its state, can be told to fail in the ways
+// the real one does, and records what it was asked.
+
+#include <httplib.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace xloop::test
+{
+
+struct fake_request {
+    std::string path;
+    std::vector<std::string> ids;
+    std::string authorization;
+};
+
+// A scripted answer for the n-th /2/tweets request (0-based).
+struct fake_failure {
+    explicit fake_failure(int status_ = 500,
+                          std::string body_ = "{\"title\": \"Internal Error\"}",
+                          std::map<std::string, std::string> headers_ = {},
+                          int delay_ms_ = 0)
+        : status(status_), body(std::move(body_)), headers(std::move(headers_)),
+          delay_ms(delay_ms_)
+    {
+    }
+    int status;
+    std::string body;
+    std::map<std::string, std::string> headers;
+    int delay_ms;
+};
+
+class fake_x_api
+{
+public:
+    fake_x_api();
+    ~fake_x_api();
+    fake_x_api(fake_x_api const&) = delete;
+    fake_x_api& operator=(fake_x_api const&) = delete;
+
+    std::string base_url() const;
+
+    // State, guarded by the mutex (set before or between runs).
+    std::int64_t followers = 1000;
+    std::set<std::string> gone;                  // answered with a Not Found error
+    std::set<std::string> refused;               // answered with an Authorization Error
+    std::map<int, fake_failure> tweets_failures; // by request index (insert_or_assign)
+    std::optional<fake_failure> always;          // every request, both endpoints
+    bool with_non_public = true;
+
+    std::vector<fake_request> requests();
+    std::vector<fake_request> tweet_requests();
+    std::mutex mutex;
+
+private:
+    httplib::Server m_server;
+    std::thread m_thread;
+    int m_port = 0;
+    int m_tweet_calls = 0;
+    std::vector<fake_request> m_requests;
+};
+
+// Metrics the fake serves for a tweet id: deterministic functions of the id.
+std::int64_t fake_impressions(std::string const& id);
+std::int64_t fake_likes(std::string const& id);
+
+} // namespace xloop::test

@@ -1,0 +1,247 @@
+#include "attribution.hpp"
+#include "classify.hpp"
+#include "error.hpp"
+#include "metrics_file.hpp"
+#include "metrics_v2.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numeric>
+#include <sstream>
+
+using namespace xloop;
+using namespace std::chrono;
+
+namespace
+{
+
+std::vector<std::string> const likes_rts_replies{"likes", "retweets", "replies"};
+auto const t0 = *parse_timestamp("2026-03-01T00:00:00Z");
+timestamp at(double h)
+{
+    return t0 + duration_cast<microseconds>(duration<double, std::ratio<3600>>(h));
+}
+
+} // namespace
+
+TEST_CASE("engagement rate: counted fields over impressions, clamped", "[nodb]")
+{
+    post_counts c{1000, 10, 5, 5, 7, 3, 40};
+    CHECK(*engagement_rate(c, likes_rts_replies) == Approx(0.02)); // 20 / 1000
+    CHECK(*engagement_rate(c, {"likes", "quotes", "bookmarks"}) ==
+          Approx(0.02)); // 10+7+3
+    post_counts zero{0, 3, 0, 0, {}, {}, {}};
+    CHECK(*engagement_rate(zero, likes_rts_replies) == 0.0); // 0 impressions: 0
+    post_counts unknown{{}, 3, 1, 1, {}, {}, {}};
+    CHECK_FALSE(engagement_rate(unknown, likes_rts_replies)); // unknown impressions: NULL
+    post_counts viral{10, 50, 0, 0, {}, {}, {}};
+    CHECK(*engagement_rate(viral, likes_rts_replies) == 1.0); // clamped
+    post_counts missing_likes{200, {}, 2, 2, {}, {}, {}};
+    CHECK(*engagement_rate(missing_likes, likes_rts_replies) ==
+          Approx(0.02)); // unknown = 0
+}
+
+TEST_CASE("the objective score at ER 0 and fgw 0 is 0.6/(1+e^2.5)", "[nodb]")
+{
+    score_config const s;
+    // 0.6 / (1 + e^2.5) = 0.6 / 13.182494 = 0.0455150
+    CHECK(primary_objective_score(0.0, 0.0, s) == Approx(0.0455150).margin(1e-7));
+    CHECK(primary_objective_score(std::nullopt, 0.0, s) ==
+          Approx(0.0455150).margin(1e-7));
+    // at fgw = 25 the sigmoid is ½: 0.4·0.05 + 0.6·0.5 = 0.32
+    CHECK(primary_objective_score(0.05, 25, s) == Approx(0.32));
+    CHECK(primary_objective_score(1.0, 1e6, s) == Approx(1.0)); // clamped at 1
+    score_config custom{0.5, 0.5, 1.0, 0.0};
+    CHECK(primary_objective_score(0.2, 0.0, custom) == Approx(0.35)); // 0.1 + 0.5·½
+}
+
+TEST_CASE("two overlapping posts split a shared interval by impressions", "[nodb]")
+{
+    // snapshots: 0 h 1000, 12 h 1030, 24 h 1040, 36 h 1046
+    std::vector<follower_snapshot> snaps{
+        {at(0), 1000}, {at(12), 1030}, {at(24), 1040}, {at(36), 1046}};
+    std::vector<attribution_post> posts{{at(0), 3000, {}}, {at(12), 1000, {}}};
+    auto const r = attribute_followers(snaps, posts, 24, at(48));
+    // A: 30 alone in [0,12] + 10·3000/4000 in [12,24] = 37.5
+    // B: 10·1000/4000 in [12,24] + 6 alone in [24,36] = 8.5
+    CHECK(r[0].gain == Approx(37.5));
+    CHECK(r[1].gain == Approx(8.5));
+    CHECK(r[0].gain + r[1].gain == Approx(1046 - 1000)); // nobody counted twice
+    CHECK(r[0].confidence == Approx(1.0));
+    CHECK(r[0].weighted() == Approx(37.5));
+    CHECK(*r[0].followers_before == 1000);
+    CHECK(*r[0].followers_after == 1040);
+    CHECK(*r[1].followers_before == 1030);
+    CHECK(*r[1].followers_after == 1046);
+}
+
+TEST_CASE("three overlapping posts: equal shares while one has unknown impressions",
+          "[nodb]")
+{
+    // snapshots: 0 h 100, 6 h 106, 12 h 118, 18 h 121; window 12 h
+    std::vector<follower_snapshot> snaps{
+        {at(0), 100}, {at(6), 106}, {at(12), 118}, {at(18), 121}};
+    std::vector<attribution_post> posts{
+        {at(0), 100, {}}, {at(6), 300, {}}, {at(6), {}, {}}};
+    auto const r = attribute_followers(snaps, posts, 12, at(100));
+    // [0,6] +6: P1 alone → 6; [6,12] +12: three live, one unknown → 4 each;
+    // [12,18] +3: P2, P3 → 1.5 each
+    CHECK(r[0].gain == Approx(10));
+    CHECK(r[1].gain == Approx(5.5));
+    CHECK(r[2].gain == Approx(5.5));
+    // with P3's impressions known (200): [6,12] 12·(100, 300, 200)/600 = 2, 6, 4;
+    // [12,18] 3·(300, 200)/500 = 1.8, 1.2
+    posts[2].impressions = 200;
+    auto const k = attribute_followers(snaps, posts, 12, at(100));
+    CHECK(k[0].gain == Approx(8));
+    CHECK(k[1].gain == Approx(7.8));
+    CHECK(k[2].gain == Approx(5.2));
+    CHECK(k[0].gain + k[1].gain + k[2].gain == Approx(121 - 100));
+}
+
+TEST_CASE("follower losses count as zero gain", "[nodb]")
+{
+    std::vector<follower_snapshot> snaps{{at(0), 100}, {at(12), 90}, {at(24), 95}};
+    auto const r = attribute_followers(snaps, {{at(0), 50, {}}}, 24, at(30));
+    CHECK(r[0].gain == Approx(5)); // −10 counts 0, then +5
+}
+
+TEST_CASE("without snapshots there is no gain and no confidence, but a result", "[nodb]")
+{
+    auto const none = attribute_followers({}, {{at(0), 50, {}}}, 24, at(30));
+    CHECK(none[0].gain == 0);
+    CHECK(none[0].confidence == 0);
+    CHECK_FALSE(none[0].followers_before);
+    // only a snapshot before posting: nothing measured yet
+    auto const before =
+        attribute_followers({{at(-1), 100}}, {{at(0), 50, {}}}, 24, at(30));
+    CHECK(before[0].gain == 0);
+    CHECK(before[0].confidence == 0);
+    CHECK(*before[0].followers_before == 100);
+}
+
+TEST_CASE("confidence rises as the window completes and falls with misaligned snapshots",
+          "[nodb]")
+{
+    std::vector<follower_snapshot> hourly;
+    for (int h = 0; h <= 48; ++h) {
+        hourly.push_back({at(h), 1000 + h});
+    }
+    std::vector<attribution_post> post{{at(0), 100, {}}};
+    CHECK(attribute_followers(hourly, post, 24, at(6))[0].confidence == Approx(0.25));
+    CHECK(attribute_followers(hourly, post, 24, at(12))[0].confidence == Approx(0.5));
+    CHECK(attribute_followers(hourly, post, 24, at(30))[0].confidence == Approx(1.0));
+    CHECK(attribute_followers(hourly, post, 24, at(30))[0].gain == Approx(24));
+    // post at 2 h, snapshots at 0 h and 30 h: 2 h + 4 h off the window's ends
+    // alignment = 1 − 6/24 = 0.75
+    std::vector<follower_snapshot> sparse{{at(0), 500}, {at(30), 530}};
+    auto const r = attribute_followers(sparse, {{at(2), 10, {}}}, 24, at(48));
+    CHECK(r[0].confidence == Approx(0.75));
+    CHECK(r[0].gain == Approx(30));
+    CHECK(r[0].weighted() == Approx(22.5));
+}
+
+TEST_CASE("a direct follow count wins with confidence 1", "[nodb]")
+{
+    std::vector<follower_snapshot> snaps{{at(0), 100}, {at(24), 150}};
+    auto const r =
+        attribute_followers(snaps, {{at(0), 10, 7}, {at(0), 10, {}}}, 24, at(30));
+    CHECK(r[0].gain == 7);
+    CHECK(r[0].confidence == 1.0);
+    CHECK(r[1].gain == Approx(50));
+}
+
+TEST_CASE("hooks, calls to action and structures are classified by the documented rules",
+          "[nodb]")
+{
+    CHECK(classify_hook("Why do dashboards lie? A thread.") == "question");
+    CHECK(classify_hook("Is SQL dead") == "question");
+    CHECK(classify_hook("73% of dashboards are never opened.") == "statistic");
+    CHECK(classify_hook("Unpopular opinion: notebooks are fine.") == "contrarian");
+    CHECK(classify_hook("Stop using pie charts.") == "contrarian");
+    CHECK(classify_hook("I rebuilt our pipeline last week.") == "story");
+    CHECK(classify_hook("Here's the trick I use for joins") == "reveal");
+    // rules apply in order: a contrarian word wins over a reveal phrase
+    CHECK(classify_hook("Here's what nobody tells you") == "contrarian");
+    CHECK(classify_hook("Indexes make reads fast.") == "statement");
+    CHECK(classify_cta("Read more: https://example.com/post") == "link");
+    CHECK(classify_cta("Reply with your worst query.") == "engagement");
+    CHECK(classify_cta("Follow for more.") == "engagement");
+    CHECK(classify_cta("Which one do you use?") == "question");
+    CHECK(classify_cta("Indexes make reads fast.") == "none");
+    CHECK(classify_cta("Likely fine.") == "none"); // "like" only as a word
+    CHECK(classify_structure("reply", false) == "reply");
+    CHECK(classify_structure("single", true) == "thread");
+    CHECK(classify_structure("thread", false) == "thread");
+    CHECK(classify_structure("single", false) == "single");
+}
+
+TEST_CASE("a JSON Lines file yields metric and follower records", "[nodb]")
+{
+    std::istringstream in{
+        "{\"tweet_id\": \"123\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+        "\"impressions\": 1000, \"likes\": 12}\n"
+        "\n# a comment\n"
+        "{\"followers\": 1500, \"observed_at\": \"2026-03-02T12:00:00Z\"}\n"
+        "{\"tweet_id\": 456, \"observed_at\": \"2026-03-02T12:05:00+00:00\", "
+        "\"follows\": 3}\n"};
+    std::vector<metrics_record> m;
+    std::vector<follower_record> f;
+    auto const bad = read_metrics_file(
+        in, "m.jsonl", false,
+        {[&](auto const& r) { m.push_back(r); }, [&](auto const& r) { f.push_back(r); }});
+    CHECK(bad.empty());
+    REQUIRE(m.size() == 2);
+    CHECK(m[0].tweet_id == "123");
+    CHECK(*m[0].counts.impressions == 1000);
+    CHECK(*m[0].counts.likes == 12);
+    CHECK_FALSE(m[0].counts.retweets);
+    CHECK(m[1].tweet_id == "456");
+    CHECK(*m[1].follows == 3);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].followers == 1500);
+}
+
+TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
+{
+    auto error_of = [](std::string const& text) {
+        std::istringstream in{text};
+        try {
+            read_metrics_file(in, "m.jsonl", false,
+                              {[](auto const&) {}, [](auto const&) {}});
+        } catch (data_error const& e) {
+            return std::string{e.what()};
+        }
+        return std::string{"no error"};
+    };
+    auto const ok = "{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n";
+    CHECK(error_of(std::string{ok} + "{\"tweet_id\": \"2\", \"observed_at\": "
+                                     "\"2026-03-02T12:00:00Z\", \"likes\": -3}\n")
+              .rfind("m.jsonl:2: field 'likes': must be a non-negative integer (got -3)",
+                     0) == 0);
+    CHECK(error_of("{\"tweet_id\": \"2\", \"observed_at\": \"yesterday\"}\n")
+              .rfind("m.jsonl:1: field 'observed_at': not an ISO 8601 time", 0) == 0);
+    CHECK(error_of("{\"tweet_id\": \"2\"}\n")
+              .rfind("m.jsonl:1: field 'observed_at' is missing", 0) == 0);
+    CHECK(error_of(
+              "{\"tweet_id\": \"2\", \"observed_at\": \"2026-03-02\", \"likess\": 1}\n")
+              .rfind("m.jsonl:1: unknown field 'likess'", 0) == 0);
+    CHECK(error_of("{not json\n").rfind("m.jsonl:1: not valid JSON", 0) == 0);
+    CHECK(error_of("{\"impressions\": 5, \"observed_at\": \"2026-03-02\"}\n")
+              .rfind("m.jsonl:1: field 'tweet_id' is missing", 0) == 0);
+}
+
+TEST_CASE("skipping bad lines keeps the good ones and lists the bad ones", "[nodb]")
+{
+    std::istringstream in{
+        "{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n"
+        "oops\n"
+        "{\"tweet_id\": \"3\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n"};
+    int good = 0;
+    auto const bad = read_metrics_file(
+        in, "m.jsonl", true, {[&](auto const&) { ++good; }, [](auto const&) {}});
+    CHECK(good == 2);
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].line == 2);
+}

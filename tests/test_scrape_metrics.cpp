@@ -1,0 +1,400 @@
+#include "fake_x_api.hpp"
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace xloop;
+using namespace xloop::test;
+using nlohmann::json;
+
+namespace
+{
+
+constexpr char const* now = "2026-03-02T12:00:00Z";
+constexpr char const* token = "xtok-5ecret-value";
+
+// A posted decision `age_hours` before now; returns its tweet id.
+std::string add_posted(db_connection& c, std::string const& tweet_id, double age_hours,
+                       std::string const& type = "single",
+                       std::optional<double> scraped_at_age_hours = std::nullopt)
+{
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, tweet_id, "
+        "posted_at, decision_type, content, target_username) VALUES ('posted', $1, "
+        "$2::timestamptz - make_interval(secs => $3::float8 * 3600), $4, "
+        "'Why do dashboards lie? Reply below.', CASE WHEN $4 = 'reply' THEN 'amy' END)",
+        tweet_id, now, age_hours, type);
+    if (scraped_at_age_hours) {
+        c.exec("INSERT INTO public.outcomes (decision_id, tweet_id, impressions, "
+               "collected_at) "
+               "SELECT decision_id, tweet_id, 1, posted_at + make_interval(secs => "
+               "$2::float8 * "
+               "3600) FROM public.content_generation_metadata_comprehensive WHERE "
+               "tweet_id = $1",
+               tweet_id, *scraped_at_age_hours);
+    }
+    return tweet_id;
+}
+
+struct scraper {
+    test_db const& db;
+    temp_dir dir;
+    std::string config;
+
+    scraper(test_db const& d, fake_x_api const& api) : db(d)
+    {
+        dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
+                                "\n  timeout_ms: 2000\n  retries: 1\n  backoff_ms: 10\n");
+        config = dir.path() + "/x.yaml";
+    }
+    process_result run(std::vector<std::string> args = {}, char const* at = now,
+                       std::optional<std::string> tok = std::string{token})
+    {
+        args.insert(args.end(), {"--config", config, "--now", at});
+        return run_tool("scrape-metrics", args, &db, {}, {{"X_BEARER_TOKEN", tok}});
+    }
+};
+
+std::string dump(test_db const& db)
+{
+    auto c = db.connect();
+    return c
+        .exec("SELECT (SELECT string_agg(o::text, E'\\n' ORDER BY tweet_id) FROM "
+              "public.outcomes o) || (SELECT string_agg(f::text, E'\\n' ORDER BY "
+              "snapshot_at) "
+              "FROM public.follower_snapshots f) || (SELECT string_agg(c::text, E'\\n' "
+              "ORDER "
+              "BY id) FROM public.content_generation_metadata_comprehensive c)")
+        .str(0, 0);
+}
+
+} // namespace
+
+TEST_CASE("scrape-metrics asks for the posts that are due, oldest first", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "500", 0.5);              // younger than the first checkpoint (1 h)
+    add_posted(c, "501", 2);                // due at 1 h, never scraped
+    add_posted(c, "502", 7, "single", 2);   // scraped at 2 h, due again at 6 h
+    add_posted(c, "503", 7, "single", 6.5); // scraped after its 6 h checkpoint
+    add_posted(c, "504", 24 * 40);          // older than 30 days
+    add_posted(c, "505", 30);               // due at 24 h, never scraped
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET metrics_gone_at "
+           "= now() "
+           "WHERE tweet_id = '501'");
+    add_posted(c, "506", 3);
+    fake_x_api api;
+    scraper s{db, api};
+    auto const r = s.run({"--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 1);
+    // due times: 505 at 30−24 = 6 h ago, 502 at 1 h ago, 506 at 2 h ago
+    CHECK(reqs[0].ids == std::vector<std::string>{"505", "506", "502"});
+    CHECK(json::parse(r.out)["due"] == 3);
+}
+
+TEST_CASE("250 due posts are asked for in 3 requests of at most 100 ids", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, tweet_id, "
+        "posted_at, decision_type) SELECT 'posted', (7000 + g)::text, $1::timestamptz - "
+        "interval '2 hours' - g * interval '1 second', 'single' FROM generate_series(1, "
+        "250) g",
+        now);
+    fake_x_api api;
+    scraper s{db, api};
+    auto const r = s.run({"-q"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[0].ids.size() == 100);
+    CHECK(reqs[1].ids.size() == 100);
+    CHECK(reqs[2].ids.size() == 50);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.outcomes WHERE primary_objective_score IS NOT "
+              "NULL") == 250);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
+    // the base table's actual_* columns follow
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+            "WHERE actual_impressions IS NOT NULL AND actual_primary_objective_score IS "
+            "NOT NULL") == 250);
+    // --max-posts caps a run
+    c.exec("UPDATE public.outcomes SET collected_at = NULL");
+    fake_x_api api2;
+    scraper s2{db, api2};
+    REQUIRE(s2.run({"-q", "--max-posts", "30"}).exit_code == 0);
+    CHECK(api2.tweet_requests().at(0).ids.size() == 30);
+}
+
+TEST_CASE("replies get v2 metrics exactly like posts", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "600", 30, "single");
+    add_posted(c, "601", 30, "reply");
+    // follower history: a snapshot before both posts, one after their windows
+    c.exec("INSERT INTO public.follower_snapshots (snapshot_at, follower_count) VALUES "
+           "($1::timestamptz - interval '31 hours', 900), "
+           "($1::timestamptz - interval '6 hours', 940)",
+           now);
+    fake_x_api api;
+    scraper s{db, api};
+    REQUIRE(s.run({"-q"}).exit_code == 0);
+    auto const r =
+        c.exec("SELECT o.tweet_id, o.engagement_rate, o.followers_gained_weighted, "
+               "o.primary_objective_score, o.attribution_confidence, o.hook_type, "
+               "o.cta_type, o.structure_type FROM public.outcomes o ORDER BY 1");
+    REQUIRE(r.rows() == 2);
+    for (int i = 0; i < 2; ++i) {
+        INFO(r.str(i, 0));
+        for (int col = 1; col <= 7; ++col) {
+            CHECK_FALSE(r.is_null(i, col));
+        }
+        CHECK(r.str(i, 5) == "question");
+        CHECK(r.str(i, 6) == "engagement");
+    }
+    CHECK(r.str(0, 7) == "single");
+    CHECK(r.str(1, 7) == "reply");
+    // the 40 followers (1000 − 900 … the last snapshot is the API's 1000 at now)
+    // are shared by impressions: together never more than the gain
+    CHECK(
+        c.exec("SELECT sum(followers_gained) <= 100 FROM public.outcomes").boolean(0, 0));
+    CHECK(db.count("SELECT count(*) FROM public.vw_learning WHERE has_v2_metrics AND "
+                   "decision_type = 'reply'") == 1);
+}
+
+TEST_CASE("two runs at the same --now leave identical tables", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 20; ++i) {
+        add_posted(c, std::to_string(800 + i), 2 + i * 3, i % 4 ? "single" : "reply");
+    }
+    fake_x_api api;
+    scraper s{db, api};
+    REQUIRE(s.run({"-q"}).exit_code == 0);
+    auto const first = dump(db);
+    REQUIRE(s.run({"-q"}).exit_code == 0);
+    CHECK(dump(db) == first);
+    CHECK(api.tweet_requests().size() == 1); // nothing was due the second time
+}
+
+TEST_CASE("a dry run fetches and computes but writes nothing", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "900", 5);
+    auto const before = dump(db);
+    fake_x_api api;
+    scraper s{db, api};
+    auto const r = s.run({"--dry-run", "--json"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["outcomes_written"] == 1);
+    CHECK(dump(db) == before);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics'") ==
+          0);
+}
+
+TEST_CASE("a deleted tweet is marked gone and never asked for again", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "910", 2);
+    add_posted(c, "911", 2);
+    add_posted(c, "912", 2);
+    fake_x_api api;
+    api.gone = {"911"};
+    api.refused = {"912"};
+    scraper s{db, api};
+    REQUIRE(s.run({"-q"}).exit_code == 0);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.content_generation_metadata_comprehensive WHERE "
+            "metrics_gone_at IS NOT NULL") == 1);
+    // an hour later: 910 passed no new checkpoint (scraped at 2 h, next at 6 h)
+    REQUIRE(s.run({"-q"}, "2026-03-02T13:00:00Z").exit_code == 0);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 2);
+    // 910 was scraped; 911 is gone; 912 failed and is asked for again
+    CHECK(reqs[1].ids == std::vector<std::string>{"912"});
+}
+
+TEST_CASE("a rate limit stops the run with exit 75 and keeps what was written", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, tweet_id, "
+        "posted_at, decision_type) SELECT 'posted', (5000 + g)::text, $1::timestamptz - "
+        "interval '2 hours' - g * interval '1 second', 'single' FROM generate_series(1, "
+        "150) g",
+        now);
+    fake_x_api api;
+    api.tweets_failures[1] = fake_failure{429,
+                                          "{\"title\": \"Too Many Requests\"}",
+                                          {{"x-rate-limit-reset", "1772456400"}}};
+    scraper s{db, api};
+    auto const r = s.run();
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("resets at 2026-03-02T13:00:00Z") != std::string::npos);
+    // the first batch is kept, with its v2 metrics
+    CHECK(db.count(
+              "SELECT count(*) FROM public.outcomes WHERE primary_objective_score IS NOT "
+              "NULL") == 100);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND status "
+            "= 'failed' AND rows_in = 0") == 0);
+}
+
+TEST_CASE("refused credentials exit 69 and a missing token exits 78, never printing it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "920", 2);
+    fake_x_api api;
+    api.always = fake_failure{401, "{\"title\": \"Unauthorized\"}"};
+    scraper s{db, api};
+    auto const r = s.run({"-v", "--json"});
+    CHECK(r.exit_code == 69);
+    CHECK((r.err + r.out).find(token) == std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE coalesce(error, '') || "
+                   "coalesce(detail::text, '') LIKE '%5ecret%'") == 0);
+    auto const missing = s.run({}, now, std::nullopt);
+    CHECK(missing.exit_code == 78);
+    CHECK(missing.err.find("X_BEARER_TOKEN is not set") != std::string::npos);
+}
+
+TEST_CASE("a token never appears in any log line of a normal run", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "930", 2);
+    fake_x_api api;
+    api.tweets_failures[0] = fake_failure{503};
+    scraper s{db, api};
+    auto const r = s.run({"-v", "--log-format", "json", "--json"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("retrying") != std::string::npos);
+    CHECK((r.err + r.out).find(token) == std::string::npos);
+}
+
+TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1001", 26);
+    add_posted(c, "1002", 26, "reply");
+    temp_dir dir;
+    auto const good =
+        std::string{"{\"followers\": 1000, \"observed_at\": \"2026-03-01T09:00:00Z\"}\n"
+                    "{\"followers\": 1040, \"observed_at\": \"2026-03-02T11:00:00Z\"}\n"
+                    "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": "
+                    "3000, \"likes\": 30, \"retweets\": 6, \"replies\": 4}\n"
+                    "{\"tweet_id\": \"1002\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": "
+                    "1000, \"likes\": 5}\n"
+                    "{\"tweet_id\": \"9999\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"likes\": 5}\n"};
+    dir.write("bad.jsonl", good + "{\"tweet_id\": \"1001\", \"observed_at\": "
+                                  "\"2026-03-02T12:00:00Z\", \"likes\": \"many\"}\n");
+    dir.write("good.jsonl", good);
+    auto scrape = [&](std::vector<std::string> args) {
+        args.insert(args.end(), {"--source", "file", "--now", now});
+        return run_tool("scrape-metrics", args, &db);
+    };
+
+    auto const strict = scrape({"--input", dir.path() + "/bad.jsonl"});
+    CHECK(strict.exit_code == 65);
+    CHECK(
+        strict.err.find("bad.jsonl:6: field 'likes': must be a non-negative integer (got "
+                        "\"many\")") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+
+    auto const skipping =
+        scrape({"--input", dir.path() + "/bad.jsonl", "--skip-bad", "--json"});
+    INFO(skipping.err);
+    REQUIRE(skipping.exit_code == 0);
+    CHECK(skipping.err.find("bad.jsonl:6: skipped: field 'likes'") != std::string::npos);
+    CHECK(skipping.err.find("1 records for tweet ids not in") != std::string::npos);
+    auto const out = json::parse(skipping.out);
+    CHECK(out["skipped_lines"] == 1);
+    CHECK(out["unknown_tweets"] == 1);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 2);
+    // 40 followers between the snapshots bracketing both posts (posted 26 h ago,
+    // windows ended 2 h ago): shared by impressions 3000 : 1000 → 30 and 10
+    auto const r =
+        c.exec("SELECT tweet_id, followers_gained, engagement_rate, "
+               "attribution_confidence FROM public.outcomes ORDER BY tweet_id");
+    REQUIRE(r.rows() == 2);
+    CHECK(r.i64(0, 1) == 30);
+    CHECK(r.i64(1, 1) == 10);
+    CHECK(r.f64(0, 2) == Approx(0.0133).margin(1e-4)); // 40 / 3000
+    CHECK(r.f64(1, 2) == Approx(0.005).margin(1e-4));  // 5 / 1000
+    // snapshots 1 h before posting and 1 h after the window's end: 1 − 2/24
+    CHECK(r.f64(0, 3) == Approx(1 - 2.0 / 24).margin(1e-4));
+
+    // the same file from stdin, again: nothing changes
+    auto const before = dump(db);
+    auto const again = run_tool(
+        "scrape-metrics", {"--source", "file", "--input", "-", "--now", now}, &db, good);
+    REQUIRE(again.exit_code == 0);
+    CHECK(dump(db) == before);
+}
+
+TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1100", 10); // posted 10 h before now; its window ends in 14 h
+    auto scrape = [&](std::string const& lines, char const* at) {
+        auto const r =
+            run_tool("scrape-metrics", {"--source", "file", "--input", "-", "--now", at},
+                     &db, lines);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+    };
+    scrape("{\"followers\": 500, \"observed_at\": \"2026-03-02T01:00:00Z\"}\n"
+           "{\"followers\": 510, \"observed_at\": \"2026-03-02T12:00:00Z\"}\n"
+           "{\"tweet_id\": \"1100\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+           "\"impressions\": 900}\n",
+           now);
+    auto fgw = [&] {
+        return c
+            .exec("SELECT followers_gained_weighted, attribution_confidence FROM "
+                  "public.outcomes")
+            .f64(0, 0);
+    };
+    double const early = fgw();
+    // 10 followers, window 10/24 complete, snapshots 1 h before posting: 10·(10/24)·(1 −
+    // 1/24)
+    CHECK(early == Approx(10 * (10.0 / 24) * (23.0 / 24)).margin(1e-3));
+    // a day later, with the window complete and a snapshot at its end
+    scrape("{\"followers\": 530, \"observed_at\": \"2026-03-03T02:00:00Z\"}\n",
+           "2026-03-03T12:00:00Z");
+    CHECK(fgw() > early);
+    CHECK(fgw() == Approx(30 * (1 - 1.0 / 24)).margin(1e-3));
+}

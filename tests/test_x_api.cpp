@@ -1,0 +1,144 @@
+#include "fake_x_api.hpp"
+
+#include "error.hpp"
+#include "x_api.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+using namespace xloop::test;
+
+namespace
+{
+
+x_api_client client_for(fake_x_api const& api, int timeout_ms = 2000, int retries = 2)
+{
+    x_api_config cfg;
+    cfg.base_url = api.base_url() + "/";
+    cfg.timeout_ms = timeout_ms;
+    cfg.retries = retries;
+    cfg.backoff_ms = 10;
+    return x_api_client{cfg, "tok-123-secret"};
+}
+
+template <typename E, typename F>
+std::string message_of(F&& f)
+{
+    try {
+        f();
+    } catch (E const& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+} // namespace
+
+TEST_CASE("the X API client reads metrics and sends the bearer token", "[nodb]")
+{
+    fake_x_api api;
+    auto client = client_for(api);
+    auto const page = client.fetch_tweets({"101", "102"});
+    REQUIRE(page.found.size() == 2);
+    CHECK(page.found[0].id == "101");
+    CHECK(*page.found[0].counts.impressions == fake_impressions("101"));
+    CHECK(*page.found[0].counts.likes == fake_likes("101"));
+    CHECK(*page.found[0].counts.retweets == 3);
+    CHECK(*page.found[0].counts.profile_clicks == 5);
+    auto const reqs = api.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].ids == std::vector<std::string>{"101", "102"});
+    CHECK(reqs[0].authorization == "Bearer tok-123-secret");
+    auto const me = client.fetch_me();
+    CHECK(me.followers == 1000);
+    CHECK(*me.tweets == 100);
+}
+
+TEST_CASE("without non-public metrics the public ones are still read", "[nodb]")
+{
+    fake_x_api api;
+    api.with_non_public = false;
+    auto const page = client_for(api).fetch_tweets({"7"});
+    REQUIRE(page.found.size() == 1);
+    CHECK(*page.found[0].counts.impressions == fake_impressions("7"));
+    CHECK_FALSE(page.found[0].counts.profile_clicks);
+}
+
+TEST_CASE("a 200 with errors separates deleted tweets from other failures", "[nodb]")
+{
+    fake_x_api api;
+    api.gone = {"2"};
+    api.refused = {"3"};
+    auto const page = client_for(api).fetch_tweets({"1", "2", "3"});
+    CHECK(page.found.size() == 1);
+    CHECK(page.gone == std::vector<std::string>{"2"});
+    CHECK(page.failed == std::vector<std::string>{"3"});
+}
+
+TEST_CASE("429 stops with a temporary failure naming the reset time", "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures[0] = fake_failure{429,
+                                          "{\"title\": \"Too Many Requests\"}",
+                                          {{"x-rate-limit-reset", "1772452800"}},
+                                          0};
+    auto client = client_for(api);
+    auto const msg = message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); });
+    CHECK(msg.find("HTTP 429") != std::string::npos);
+    CHECK(msg.find("2026-03-02T12:00:00Z") != std::string::npos); // 1772452800
+    CHECK(api.tweet_requests().size() == 1);                      // not retried
+}
+
+TEST_CASE("a 5xx is retried with backoff and then succeeds", "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures[0] = fake_failure{500};
+    api.tweets_failures[1] = fake_failure{503};
+    auto const page = client_for(api).fetch_tweets({"1"});
+    CHECK(page.found.size() == 1);
+    CHECK(api.tweet_requests().size() == 3);
+}
+
+TEST_CASE("5xx beyond the retries is a temporary failure", "[nodb]")
+{
+    fake_x_api api;
+    api.always = fake_failure{502};
+    auto client = client_for(api, 2000, 2);
+    auto const msg = message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); });
+    CHECK(msg.find("HTTP 502") != std::string::npos);
+    CHECK(msg.find("after 3 attempts") != std::string::npos);
+    CHECK(api.tweet_requests().size() == 3);
+}
+
+TEST_CASE("401 is a refusal that names the token variable, never the token", "[nodb]")
+{
+    fake_x_api api;
+    api.always = fake_failure{401, "{\"title\": \"Unauthorized\"}"};
+    auto client = client_for(api);
+    auto const msg = message_of<service_refused>([&] { client.fetch_me(); });
+    CHECK(msg.find("HTTP 401") != std::string::npos);
+    CHECK(msg.find("$X_BEARER_TOKEN") != std::string::npos);
+    CHECK(msg.find("tok-123-secret") == std::string::npos);
+    CHECK(exit_code_for(service_refused{msg}) == exit_code::unavailable);
+}
+
+TEST_CASE("a malformed body is bad data naming the request", "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures[0] = fake_failure{200, "{\"data\": [{\"id\": \"1\", "};
+    auto client = client_for(api);
+    auto const msg = message_of<data_error>([&] { client.fetch_tweets({"1", "2"}); });
+    CHECK(msg.find("malformed JSON for GET /2/tweets (2 ids, 1 … 2)") !=
+          std::string::npos);
+}
+
+TEST_CASE("a slow server hits the timeout and becomes a temporary failure", "[nodb]")
+{
+    fake_x_api api;
+    api.always = fake_failure{200, "{}", {}, 1500};
+    auto client = client_for(api, 300, 1);
+    auto const start = std::chrono::steady_clock::now();
+    auto const msg = message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); });
+    CHECK(msg.find("timed out after 300 ms") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1400));
+}
