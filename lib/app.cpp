@@ -14,11 +14,9 @@
 #define XLOOP_VERSION "0.0.0"
 #endif
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 std::atomic<bool> g_interrupted{false};
 std::atomic<PGcancel*> g_cancel{nullptr};
@@ -35,8 +33,7 @@ extern "C" void on_signal(int)
 
 void install_signal_handlers()
 {
-    struct sigaction sa {
-    };
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
@@ -76,8 +73,7 @@ run_context::run_context(std::string job, common_options const& opts, config cfg
                          timestamp now, std::uint64_t seed)
     : m_job(std::move(job)), m_opts(opts), m_cfg(std::move(cfg)), m_now(now),
       m_seed(seed), m_started(std::chrono::steady_clock::now())
-{
-}
+{}
 
 run_context::~run_context()
 {

@@ -19,8 +19,7 @@
 #include <optional>
 #include <string>
 
-namespace xloop
-{
+namespace xloop {
 
 struct common_options {
     std::optional<std::string> db;
@@ -35,8 +34,7 @@ struct common_options {
     std::optional<std::string> ping_url;
 };
 
-class run_context
-{
+class run_context {
 public:
     run_context(std::string job, common_options const& opts, config cfg, timestamp now,
                 std::uint64_t seed);
@@ -96,8 +94,7 @@ private:
     std::chrono::steady_clock::time_point m_started;
 };
 
-class app
-{
+class app {
 public:
     // `job` is the tool's name without the prefix: "migrate", "plan", …
     app(std::string job, std::string description);

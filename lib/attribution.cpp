@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace xloop
-{
+namespace xloop {
 
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snaps,

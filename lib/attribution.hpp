@@ -22,8 +22,7 @@
 #include <optional>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct follower_snapshot {
     timestamp at;

@@ -9,11 +9,9 @@
 #include <cmath>
 #include <unordered_map>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 // vw_learning column (or expression) of each dimension of §5.3.
 std::string dimension_sql(std::string const& dimension)

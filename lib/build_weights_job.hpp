@@ -5,8 +5,7 @@
 
 #include "app.hpp"
 
-namespace xloop
-{
+namespace xloop {
 
 void run_build_weights(run_context& run);
 

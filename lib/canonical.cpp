@@ -2,8 +2,7 @@
 
 #include <cctype>
 
-namespace xloop
-{
+namespace xloop {
 
 std::string canonical_name(std::string_view raw)
 {

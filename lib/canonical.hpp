@@ -6,8 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace xloop
-{
+namespace xloop {
 
 // Trims, splits camelCase, turns spaces and hyphens into underscores, lower-
 // cases: "dataNerd" → "data_nerd", "Data Nerd" → "data_nerd",

@@ -4,11 +4,9 @@
 #include <cctype>
 #include <initializer_list>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 std::string lower(std::string_view s)
 {

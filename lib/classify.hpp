@@ -21,8 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace xloop
-{
+namespace xloop {
 
 std::string classify_hook(std::string_view text);
 std::string classify_cta(std::string_view text);

@@ -10,11 +10,9 @@
 #include <set>
 #include <sstream>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 // An absent key, or one given as null (`key: ~`), keeps its default.
 bool present(YAML::Node const& n)
@@ -24,8 +22,7 @@ bool present(YAML::Node const& n)
 
 // Reads one YAML mapping into struct fields; every error names file, line and
 // the dotted key path.
-class section
-{
+class section {
 public:
     section(std::string const& file, YAML::Node node, std::string path)
         : m_file(file), m_node(std::move(node)), m_path(std::move(path))

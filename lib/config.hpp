@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct score_config {
     // primary_objective_score = clamp(er_weight·ER + follow_weight·σ(slope·(fgw −

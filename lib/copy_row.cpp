@@ -1,7 +1,6 @@
 #include "copy_row.hpp"
 
-namespace xloop
-{
+namespace xloop {
 
 std::size_t copy_row_reader::parse(std::string_view row)
 {
@@ -47,11 +46,9 @@ std::size_t copy_row_reader::parse(std::string_view row)
 #include <bit>
 #include <cstring>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 template <typename T>
 T read_be(char const* p)

@@ -8,11 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
-class copy_row_reader
-{
+class copy_row_reader {
 public:
     // Returns the number of fields.
     std::size_t parse(std::string_view row);
@@ -29,13 +27,11 @@ private:
 
 } // namespace xloop
 
-namespace xloop
-{
+namespace xloop {
 
 // Reads COPY … (FORMAT binary) output message by message: skips the header,
 // stops at the trailer, and exposes each tuple's fields without copying.
-class binary_copy_reader
-{
+class binary_copy_reader {
 public:
     // Parses one CopyData message; calls `on_tuple` for each tuple in it.
     template <typename F>

@@ -7,8 +7,7 @@
 #include <cstring>
 #include <set>
 
-namespace xloop
-{
+namespace xloop {
 
 std::optional<std::string> db_result::opt_str(int row, int col) const
 {
@@ -58,8 +57,7 @@ std::string resolve_conninfo(std::optional<std::string> const& db_option)
     return {};
 }
 
-namespace
-{
+namespace {
 
 void replace_all(std::string& s, std::string const& what, std::string_view with)
 {

@@ -16,15 +16,13 @@
 #include <string_view>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct db_result_deleter {
     void operator()(PGresult* r) const noexcept { PQclear(r); }
 };
 
-class db_result
-{
+class db_result {
 public:
     explicit db_result(PGresult* r) : m_result(r) {}
 
@@ -105,8 +103,7 @@ std::string resolve_conninfo(std::optional<std::string> const& db_option);
 // `message`, so no error or log line carries it.
 std::string redact_secrets(std::string message, std::string const& conninfo);
 
-class db_connection
-{
+class db_connection {
 public:
     // Connects; throws temporary_failure when the server is unreachable,
     // config_error for a malformed string or refused credentials.
@@ -151,8 +148,7 @@ private:
 };
 
 // BEGIN on construction; ROLLBACK in the destructor unless commit() ran.
-class transaction
-{
+class transaction {
 public:
     explicit transaction(db_connection& conn, std::string_view begin_sql = "BEGIN");
     transaction(transaction const&) = delete;
@@ -166,8 +162,7 @@ private:
 };
 
 // Buffers rows in COPY text format and sends them in large chunks.
-class copy_writer
-{
+class copy_writer {
 public:
     copy_writer(db_connection& conn, std::string_view copy_sql);
     ~copy_writer() noexcept;

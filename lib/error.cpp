@@ -1,7 +1,6 @@
 #include "error.hpp"
 
-namespace xloop
-{
+namespace xloop {
 
 bool is_transient_sqlstate(std::string const& s) noexcept
 {

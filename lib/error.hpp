@@ -8,8 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace xloop
-{
+namespace xloop {
 
 enum class exit_code : int {
     ok = 0,
@@ -22,8 +21,7 @@ enum class exit_code : int {
     config = 78       // bad configuration
 };
 
-class error : public std::runtime_error
-{
+class error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
@@ -56,13 +54,11 @@ struct interrupted : temporary_failure {
 };
 
 // An error reported by PostgreSQL, with its SQLSTATE.
-class db_error : public error
-{
+class db_error : public error {
 public:
     db_error(std::string const& message, std::string sqlstate, int position = 0)
         : error(message), m_sqlstate(std::move(sqlstate)), m_position(position)
-    {
-    }
+    {}
     std::string const& sqlstate() const noexcept { return m_sqlstate; }
     // 1-based character position of the error in the statement, 0 if unknown.
     int position() const noexcept { return m_position; }

@@ -7,11 +7,9 @@
 #include <memory>
 #include <mutex>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 void global_init()
 {

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct http_response {
     long status = 0;             // 0: no response (connect failure, timeout)

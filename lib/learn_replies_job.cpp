@@ -8,11 +8,9 @@
 #include <algorithm>
 #include <unordered_map>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 struct account {
     std::string key;      // lower-cased username, the join key

@@ -4,8 +4,7 @@
 
 #include "app.hpp"
 
-namespace xloop
-{
+namespace xloop {
 
 void run_learn_replies(run_context& run);
 

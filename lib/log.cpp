@@ -6,11 +6,9 @@
 
 #include <cstdio>
 
-namespace xloop::log
-{
+namespace xloop::log {
 
-namespace
-{
+namespace {
 std::string g_tool = "xloop";
 format g_format = format::text;
 level g_threshold = level::info;

@@ -7,8 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace xloop::log
-{
+namespace xloop::log {
 
 enum class level { debug = 0, info = 1, warn = 2, error = 3 };
 enum class format { text, json };

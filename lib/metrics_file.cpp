@@ -7,11 +7,9 @@
 
 #include <set>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 struct line_error {
     std::string reason;

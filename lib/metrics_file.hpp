@@ -17,8 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct metrics_record {
     std::string tweet_id;

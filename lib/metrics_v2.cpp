@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace xloop
-{
+namespace xloop {
 
 std::optional<double> engagement_rate(post_counts const& c,
                                       std::vector<std::string> const& fields)

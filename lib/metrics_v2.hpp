@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct post_counts {
     std::optional<std::int64_t> impressions;

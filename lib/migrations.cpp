@@ -15,14 +15,12 @@
 #include <sstream>
 #include <thread>
 
-namespace xloop
-{
+namespace xloop {
 
 // Generated from sql/*.sql at build time (cmake/embed_sql.cmake).
 std::vector<std::pair<std::string, std::string>> embedded_sql_files();
 
-namespace
-{
+namespace {
 
 constexpr char const* bootstrap_sql = R"sql(
 CREATE SCHEMA IF NOT EXISTS xloop;
@@ -130,8 +128,7 @@ std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeou
 }
 
 // Session-scoped lock for migrations that cannot run in a transaction.
-class session_migration_lock
-{
+class session_migration_lock {
 public:
     session_migration_lock(db_connection& db, double timeout_s) : m_db(db)
     {
@@ -209,8 +206,7 @@ migration make_migration(std::string const& file_name, std::string const& shown_
     return out;
 }
 
-namespace
-{
+namespace {
 std::vector<migration> sorted_checked(std::vector<migration> all)
 {
     std::sort(all.begin(), all.end(),

@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct migration {
     int version = 0;

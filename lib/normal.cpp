@@ -4,8 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-namespace xloop
-{
+namespace xloop {
 
 double normal_pdf(double z)
 {

@@ -5,8 +5,7 @@
 
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 double normal_pdf(double z);
 double normal_cdf(double z); // Φ

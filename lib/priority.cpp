@@ -4,8 +4,7 @@
 
 #include <algorithm>
 
-namespace xloop
-{
+namespace xloop {
 
 void reply_frontier::add(timestamp at, double score)
 {

@@ -10,14 +10,12 @@
 #include <optional>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 // The replies of one account that no other reply beats on both time and
 // score (a Pareto frontier): enough to answer "latest reply scoring above θ"
 // for any θ, in one pass, before θ = μ₀ is known.
-class reply_frontier
-{
+class reply_frontier {
 public:
     void add(timestamp at, double score);
     std::optional<timestamp> latest_above(double threshold) const;

@@ -10,11 +10,34 @@
 #include <fstream>
 #include <iostream>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
+
+// Logs how long a phase took (at -v), for operators tuning a large database.
+class phase_timer {
+public:
+    explicit phase_timer(char const* name)
+        : m_name(name), m_start(std::chrono::steady_clock::now())
+    {}
+    long elapsed_ms() const
+    {
+        return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - m_start)
+                                     .count());
+    }
+    ~phase_timer()
+    {
+        log::debug("{} took {} ms", m_name,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - m_start)
+                       .count());
+    }
+
+private:
+    char const* m_name;
+    std::chrono::steady_clock::time_point m_start;
+};
 
 // Raw records of one batch; cleared at each commit.
 constexpr char const* create_inbox = R"sql(
@@ -52,7 +75,16 @@ ON CONFLICT (decision_id) DO UPDATE SET
     follows        = coalesce(EXCLUDED.follows, o.follows),
     collected_at   = EXCLUDED.collected_at,
     data_source    = EXCLUDED.data_source
-WHERE o.collected_at IS NULL OR o.collected_at <= EXCLUDED.collected_at)sql";
+WHERE o.collected_at IS NULL OR o.collected_at < EXCLUDED.collected_at
+   OR (o.collected_at = EXCLUDED.collected_at
+       AND (o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks,
+            o.profile_clicks, o.follows, o.data_source)
+           IS DISTINCT FROM
+           (coalesce(EXCLUDED.impressions, o.impressions), coalesce(EXCLUDED.likes, o.likes),
+            coalesce(EXCLUDED.retweets, o.retweets), coalesce(EXCLUDED.replies, o.replies),
+            coalesce(EXCLUDED.quotes, o.quotes), coalesce(EXCLUDED.bookmarks, o.bookmarks),
+            coalesce(EXCLUDED.profile_clicks, o.profile_clicks),
+            coalesce(EXCLUDED.follows, o.follows), EXCLUDED.data_source)))sql";
 
 constexpr char const* apply_followers = R"sql(
 INSERT INTO public.follower_snapshots
@@ -102,8 +134,7 @@ struct scrape_counts {
 };
 
 // In a dry run everything happens in one transaction that is rolled back.
-class batch_transactions
-{
+class batch_transactions {
 public:
     batch_transactions(db_connection& db, bool dry_run) : m_db(db), m_dry(dry_run)
     {
@@ -140,6 +171,7 @@ std::int64_t affected(db_result const& r)
 void apply_batch(run_context& run, std::string const& source, scrape_counts& n)
 {
     auto& db = run.db();
+    phase_timer timer{"applying the batch"};
     n.followers += affected(db.exec(apply_followers, source));
     n.written += affected(db.exec(apply_inbox, source));
     auto const unknown = db.exec("SELECT count(*), (array_agg(tweet_id ORDER BY "
@@ -173,6 +205,7 @@ void from_file(run_context& run, scrape_options const& opts, batch_transactions&
     }
     std::vector<bad_line> bad;
     {
+        phase_timer timer{"reading the file"};
         // Streamed into the inbox as read; a bad line (strict) aborts the COPY
         // and the transaction: nothing is written.
         copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
@@ -308,6 +341,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
 std::int64_t v2_pass(run_context& run)
 {
     auto& db = run.db();
+    phase_timer timer{"the v2 pass"};
     auto const& m = run.cfg().metrics;
     auto const hours = [](double h) {
         return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -378,6 +412,8 @@ std::int64_t v2_pass(run_context& run)
         },
         true);
 
+    log::debug("v2 pass: {} posts and {} snapshots read after {} ms", posts.size(),
+               snaps.size(), timer.elapsed_ms());
     auto const attributed =
         attribute_followers(snaps, aposts, m.attribution_window_hours, run.now());
 
@@ -411,6 +447,7 @@ std::int64_t v2_pass(run_context& run)
         }
         w.finish();
     }
+    log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     auto const updated = affected(db.exec(R"sql(
 UPDATE public.outcomes o SET
     engagement_rate = t.engagement_rate, followers_gained = t.followers_gained,
@@ -430,6 +467,7 @@ UPDATE public.outcomes o SET
         t.followers_gained_weighted, t.primary_objective_score, t.attribution_confidence,
         t.hook_type, t.cta_type, t.structure_type))sql",
                                           run.now()));
+    log::debug("v2 pass: outcomes updated after {} ms", timer.elapsed_ms());
     // The original bot's columns on the base table follow the outcome.
     db.exec(R"sql(
 UPDATE public.content_generation_metadata_comprehensive c SET

@@ -8,8 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace xloop
-{
+namespace xloop {
 
 struct scrape_options {
     std::string source = "x-api";     // x-api | file

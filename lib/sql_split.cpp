@@ -2,11 +2,9 @@
 
 #include <cctype>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 bool ident_char(char c)
 {

@@ -7,8 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct sql_statement {
     std::string text; // without the terminating ';'

@@ -11,11 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 void close_fd(int& fd)
 {
     if (fd >= 0) {

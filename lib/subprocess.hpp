@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct process_result {
     int exit_code = -1; // -1 when killed by a signal

@@ -5,11 +5,9 @@
 
 #include <cctype>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 bool read_digits(std::string_view s, std::size_t& pos, int count, int& out)
 {

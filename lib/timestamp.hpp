@@ -8,8 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace xloop
-{
+namespace xloop {
 
 using timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 

@@ -6,8 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace xloop
-{
+namespace xloop {
 
 struct view_hash {
     using is_transparent = void;

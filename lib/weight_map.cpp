@@ -4,8 +4,7 @@
 
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon)
 {

@@ -8,8 +8,7 @@
 #include <map>
 #include <string>
 
-namespace xloop
-{
+namespace xloop {
 
 // dimension → canonical value → accumulated observations
 using dimension_stats = std::map<std::string, std::map<std::string, group_stats>>;

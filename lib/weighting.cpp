@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace xloop
-{
+namespace xloop {
 
 double recency_weight(double age_days, double half_life_days)
 {

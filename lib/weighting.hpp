@@ -5,8 +5,7 @@
 
 #include <cstdint>
 
-namespace xloop
-{
+namespace xloop {
 
 // w = 2^(−age/h). Decay depends on the observation's age at `now`, never on
 // how often a job runs (defect 12). Future observations count as age 0.

@@ -10,11 +10,9 @@
 #include <cstdlib>
 #include <thread>
 
-namespace xloop
-{
+namespace xloop {
 
-namespace
-{
+namespace {
 
 std::optional<std::int64_t> count(nlohmann::json const& obj, char const* key)
 {

@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace xloop
-{
+namespace xloop {
 
 struct tweet_metrics {
     std::string id;
@@ -34,8 +33,7 @@ struct account_counts {
 // service_refused; 5xx and timeouts → retried `retries` times with
 // exponential backoff, then temporary_failure; a malformed body → data_error
 // naming the request. The token is sent, never printed.
-class x_api_client
-{
+class x_api_client {
 public:
     x_api_client(x_api_config const& cfg, std::string token);
 

@@ -5,8 +5,7 @@
 
 #include <chrono>
 
-namespace xloop::test
-{
+namespace xloop::test {
 
 std::int64_t fake_impressions(std::string const& id)
 {
@@ -18,8 +17,7 @@ std::int64_t fake_likes(std::string const& id)
     return fake_impressions(id) % 97;
 }
 
-namespace
-{
+namespace {
 bool apply(fake_failure const& f, httplib::Response& res)
 {
     if (f.delay_ms > 0) {

@@ -14,8 +14,7 @@
 #include <thread>
 #include <vector>
 
-namespace xloop::test
-{
+namespace xloop::test {
 
 struct fake_request {
     std::string path;
@@ -31,16 +30,14 @@ struct fake_failure {
                           int delay_ms_ = 0)
         : status(status_), body(std::move(body_)), headers(std::move(headers_)),
           delay_ms(delay_ms_)
-    {
-    }
+    {}
     int status;
     std::string body;
     std::map<std::string, std::string> headers;
     int delay_ms;
 };
 
-class fake_x_api
-{
+class fake_x_api {
 public:
     fake_x_api();
     ~fake_x_api();

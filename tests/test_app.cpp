@@ -11,8 +11,7 @@
 using namespace xloop;
 using namespace xloop::test;
 
-namespace
-{
+namespace {
 
 // Runs an app in-process with `args` and a body.
 int run_app(std::string const& job, std::vector<std::string> args,

@@ -9,8 +9,7 @@ using namespace xloop;
 using namespace xloop::test;
 using nlohmann::json;
 
-namespace
-{
+namespace {
 
 constexpr char const* now = "2026-03-02T12:00:00Z";
 

@@ -5,8 +5,7 @@
 
 using namespace xloop;
 
-namespace
-{
+namespace {
 std::string error_of(std::string const& yaml)
 {
     try {

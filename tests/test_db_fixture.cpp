@@ -11,11 +11,9 @@
 #include <sstream>
 #include <unistd.h>
 
-namespace xloop::test
-{
+namespace xloop::test {
 
-namespace
-{
+namespace {
 db_connection maintenance()
 {
     return db_connection{"dbname=postgres", "xloop-tests"};

@@ -12,11 +12,9 @@
 #include <string>
 #include <vector>
 
-namespace xloop::test
-{
+namespace xloop::test {
 
-class test_db
-{
+class test_db {
 public:
     test_db();
     ~test_db();
@@ -48,8 +46,7 @@ std::string source_path(std::string const& relative);
 std::string read_file(std::string const& path);
 
 // A temporary directory, removed on destruction.
-class temp_dir
-{
+class temp_dir {
 public:
     temp_dir();
     ~temp_dir();

@@ -13,8 +13,7 @@
 using namespace xloop;
 using namespace std::chrono;
 
-namespace
-{
+namespace {
 
 std::vector<std::string> const likes_rts_replies{"likes", "retweets", "replies"};
 auto const t0 = *parse_timestamp("2026-03-01T00:00:00Z");

@@ -12,8 +12,7 @@
 using namespace xloop;
 using namespace xloop::test;
 
-namespace
-{
+namespace {
 
 std::int64_t embedded_count()
 {

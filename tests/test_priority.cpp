@@ -6,8 +6,7 @@
 
 using namespace xloop;
 
-namespace
-{
+namespace {
 group_stats replies(int n, double score)
 {
     group_stats g;

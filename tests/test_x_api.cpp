@@ -8,8 +8,7 @@
 using namespace xloop;
 using namespace xloop::test;
 
-namespace
-{
+namespace {
 
 x_api_client client_for(fake_x_api const& api, int timeout_ms = 2000, int retries = 2)
 {

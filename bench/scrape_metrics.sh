@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmark of xloop-scrape-metrics --source file: 100 000 posts' metrics into a
+# database holding 1 000 000 posts (or the sizes given). Wall time and peak
+# RSS, and the ratio to a bare COPY of the same records into a table with the
+# same columns, in the same run.
+#   bench/scrape_metrics.sh [posts records]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
+    export XLOOP_BENCH_INNER=1
+    exec pg_virtualenv -t -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
+        -o synchronous_commit=off "$0" "$@"
+fi
+posts=${1:-1000000}
+records=${2:-100000}
+now=2026-03-02T12:00:00Z
+bin=build/bin
+work=$(mktemp -d /tmp/xloop-bench-XXXXXX)
+chmod 777 "$work"
+trap 'rm -rf "$work"' EXIT
+db=bench_scrape
+dropdb --if-exists "$db"
+createdb "$db"
+"$bin/xloop-migrate" --db "dbname=$db" -q
+psql -q -d "$db" -v rows="$posts" -v records="$records" -v now="$now" \
+    -v jsonl="$work/metrics.jsonl" -v tsv="$work/metrics.tsv" -f bench/gen_posts.sql
+psql -q -d "$db" -c "CREATE TABLE bare (kind text, tweet_id text, observed_at timestamptz,
+    impressions bigint, likes bigint, retweets bigint, replies bigint, quotes bigint,
+    bookmarks bigint, profile_clicks bigint, follows bigint, followers bigint,
+    following bigint, tweets bigint)"
+floor=$( { /usr/bin/time -f '%e' psql -q -d "$db" -c "COPY bare FROM '$work/metrics.tsv'"; } 2>&1 )
+/usr/bin/time -f '%e %M' -o "$work/time" "$bin/xloop-scrape-metrics" --db "dbname=$db" \
+    --source file --input "$work/metrics.jsonl" --now "$now" -v --json 2>"$work/log" \
+    > "$work/out.json"
+read -r tool rss <"$work/time"
+again=$( { /usr/bin/time -f '%e' "$bin/xloop-scrape-metrics" --db "dbname=$db" --source file \
+    --input "$work/metrics.jsonl" --now "$now" -q; } 2>&1 )
+printf '%-9s %-9s %8s %8s %10s %7s %9s\n' posts records floor_s tool_s rerun_s ratio peak_MiB
+printf '%-9s %-9s %8s %8s %10s %7s %9s\n' "$posts" "$records" "$floor" "$tool" "$again" \
+    "$(awk "BEGIN{printf \"%.2f\", $tool / $floor}")" "$((rss / 1024))"
+grep -E "took|v2 pass" "$work/log" | sed "s/^[^ ]* //"
+grep -E '"(outcomes_written|v2_updated)"' "$work/out.json" | tr -d ' ,'
+dropdb "$db"
