@@ -1,0 +1,335 @@
+// The validate report as one self-contained HTML page: inline CSS, charts as
+// inline SVG, no external resource of any kind. Well-formed as XML too.
+
+#include "validate_job.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace xloop {
+
+namespace {
+
+std::string esc(std::string_view s)
+{
+    std::string out;
+    for (char const c : s) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+char const* palette(std::size_t i)
+{
+    static char const* colours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
+                                    "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+                                    "#9c755f", "#bab0ac"};
+    return colours[i % 10];
+}
+
+constexpr int chart_w = 640;
+constexpr int chart_h = 200;
+constexpr int pad = 30;
+
+std::string svg_open(std::string const& title, int h = chart_h)
+{
+    return fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"{}\" "
+        "height=\"{}\" viewBox=\"0 0 {} {}\"><title>{}</title>",
+        chart_w, h, chart_w, h, esc(title));
+}
+
+std::string empty_chart(std::string const& title)
+{
+    return svg_open(title, 60) +
+           fmt::format("<text x=\"{}\" y=\"35\" class=\"muted\">no data</text></svg>",
+                       pad);
+}
+
+// Vertical bars with a label under each.
+std::string bar_chart(std::string const& title, std::vector<std::string> const& labels,
+                      std::vector<double> const& values, double max_value,
+                      char const* unit)
+{
+    if (values.empty()) {
+        return empty_chart(title);
+    }
+    std::string s = svg_open(title);
+    double const top = max_value > 0 ? max_value : 1;
+    double const slot =
+        static_cast<double>(chart_w - 2 * pad) / static_cast<double>(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        double const h = (chart_h - 2 * pad) * std::clamp(values[i] / top, 0.0, 1.0);
+        double const x = pad + slot * static_cast<double>(i);
+        s += fmt::format(
+            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+            "fill=\"{}\"><title>{}: {:.3g}{}</title></rect>",
+            x + 1, chart_h - pad - h, std::max(slot - 2, 1.0), h, palette(0),
+            esc(labels[i]), values[i], unit);
+        if (values.size() <= 16 || i % (values.size() / 8 + 1) == 0) {
+            s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\">{}</text>",
+                             x + 1, chart_h - pad + 14, esc(labels[i]));
+        }
+    }
+    s += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">{:.3g}{}</text>", pad - 6,
+                     top, unit);
+    s += fmt::format(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" class=\"base\"/></svg>", pad,
+        chart_h - pad, chart_w - pad, chart_h - pad);
+    return s;
+}
+
+std::string line_chart(std::string const& title,
+                       std::vector<std::pair<std::string, double>> const& points)
+{
+    if (points.size() < 2) {
+        return empty_chart(title);
+    }
+    auto const [lo_it, hi_it] = std::minmax_element(
+        points.begin(), points.end(),
+        [](auto const& a, auto const& b) { return a.second < b.second; });
+    double const lo = lo_it->second;
+    double const hi = std::max(hi_it->second, lo + 1);
+    std::string path;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        double const x = pad + (chart_w - 2.0 * pad) * static_cast<double>(i) /
+                                   static_cast<double>(points.size() - 1);
+        double const y =
+            chart_h - pad - (chart_h - 2.0 * pad) * (points[i].second - lo) / (hi - lo);
+        path += fmt::format("{}{:.1f},{:.1f}", i ? " L" : "M", x, y);
+    }
+    std::string s = svg_open(title);
+    s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
+                     path, palette(0));
+    s += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">{:.0f}</text>", pad - 6, hi);
+    s += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">{:.0f}</text>",
+                     chart_h - pad + 14, lo);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">{}</text>", pad, chart_h - 4,
+                     esc(points.front().first));
+    s += fmt::format(
+        "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text></svg>",
+        chart_w - pad, chart_h - 4, esc(points.back().first));
+    return s;
+}
+
+std::string
+stacked_chart(std::string const& title,
+              std::map<std::string, std::map<std::string, double>> const& by_day)
+{
+    if (by_day.empty()) {
+        return empty_chart(title);
+    }
+    std::map<std::string, std::size_t> series;
+    double top = 1;
+    for (auto const& [day, parts] : by_day) {
+        double total = 0;
+        for (auto const& [name, v] : parts) {
+            series.emplace(name, series.size());
+            total += v;
+        }
+        top = std::max(top, total);
+    }
+    int const legend = 16 * static_cast<int>((series.size() + 3) / 4);
+    std::string s = svg_open(title, chart_h + legend);
+    double const slot = (chart_w - 2.0 * pad) / static_cast<double>(by_day.size());
+    std::size_t i = 0;
+    for (auto const& [day, parts] : by_day) {
+        double y = chart_h - pad;
+        double const x = pad + slot * static_cast<double>(i++);
+        for (auto const& [name, v] : parts) {
+            double const h = (chart_h - 2.0 * pad) * v / top;
+            y -= h;
+            s += fmt::format(
+                "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+                "fill=\"{}\"><title>{} {}: {:.0f}</title></rect>",
+                x + 1, y, std::max(slot - 2, 1.0), h, palette(series[name]), esc(day),
+                esc(name), v);
+        }
+        s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\">{}</text>", x + 1,
+                         chart_h - pad + 14, esc(day.substr(5)));
+    }
+    s += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">{:.0f}</text>", pad - 6, top);
+    for (auto const& [name, idx] : series) {
+        int const lx = pad + static_cast<int>(idx % 4) * 150;
+        int const ly = chart_h + 12 + 16 * static_cast<int>(idx / 4);
+        s +=
+            fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>"
+                        "<text x=\"{}\" y=\"{}\" class=\"axis\">{}</text>",
+                        lx, ly - 9, palette(idx), lx + 14, ly, esc(name));
+    }
+    return s + "</svg>";
+}
+
+} // namespace
+
+std::string report_html(db_connection& db, run_context const& run,
+                        std::vector<check_result> const& checks, bool ready, int days)
+{
+    auto const now = run.now();
+    int const span = std::max(days, 14);
+    std::string charts;
+
+    if (db.exec("SELECT to_regclass('public.outcomes') IS NOT NULL AND "
+                "to_regclass('public.vw_learning') IS NOT NULL")
+            .boolean(0, 0)) {
+        {
+            auto const r = db.exec(
+                "SELECT to_char(d, 'MM-DD'), coalesce(count(o.*), 0), "
+                "count(o.primary_objective_"
+                "score) FROM generate_series(date_trunc('day', $1::timestamptz) - "
+                "make_interval(days => $2::int - 1), date_trunc('day', $1::timestamptz), "
+                "interval '1 day') d LEFT JOIN public.outcomes o ON o.collected_at >= d "
+                "AND "
+                "o.collected_at < d + interval '1 day' AND o.collected_at <= "
+                "$1::timestamptz "
+                "GROUP BY d ORDER BY d",
+                now, span);
+            std::vector<std::string> labels;
+            std::vector<double> values;
+            for (int i = 0; i < r.rows(); ++i) {
+                labels.push_back(r.str(i, 0));
+                auto const total = r.i64(i, 1);
+                values.push_back(total ? 100.0 * static_cast<double>(r.i64(i, 2)) /
+                                             static_cast<double>(total)
+                                       : 0.0);
+            }
+            charts += "<section><h2>v2 coverage of outcomes per day</h2>" +
+                      bar_chart("v2 coverage per day", labels, values, 100, "%") +
+                      "</section>";
+        }
+        {
+            auto const r = db.exec(
+                "SELECT to_char(date_trunc('hour', snapshot_at), 'MM-DD HH24:00'), "
+                "max(follower_count) FROM public.follower_snapshots WHERE snapshot_at > "
+                "$1::timestamptz - interval '30 days' AND snapshot_at <= $1::timestamptz "
+                "AND "
+                "follower_count IS NOT NULL GROUP BY date_trunc('hour', snapshot_at) "
+                "ORDER BY "
+                "date_trunc('hour', snapshot_at)",
+                now);
+            std::vector<std::pair<std::string, double>> points;
+            for (int i = 0; i < r.rows(); ++i) {
+                points.emplace_back(r.str(i, 0), r.f64(i, 1));
+            }
+            charts += "<section><h2>Followers, last 30 days</h2>" +
+                      line_chart("follower count over time", points) + "</section>";
+        }
+        {
+            auto const r = db.exec(
+                "SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD'), "
+                "coalesce(nullif(content_slot, ''), '(none)'), count(*) FROM "
+                "public.content_generation_metadata_comprehensive WHERE created_at > "
+                "$1::timestamptz - make_interval(days => $2::int) AND created_at <= "
+                "$1::timestamptz GROUP BY 1, 2 ORDER BY 1, 2",
+                now, span);
+            std::map<std::string, std::map<std::string, double>> by_day;
+            for (int i = 0; i < r.rows(); ++i) {
+                by_day[r.str(i, 0)][r.str(i, 1)] = static_cast<double>(r.i64(i, 2));
+            }
+            charts += "<section><h2>Posts per day by content_slot</h2>" +
+                      stacked_chart("posts per day by content slot", by_day) +
+                      "</section>";
+        }
+        {
+            auto const r =
+                db.exec("SELECT d.key, w.key, w.value::float8 FROM "
+                        "public.learning_model_weights m, jsonb_each(m.weights) d, "
+                        "jsonb_each_text(d.value) w WHERE m.is_active AND "
+                        "jsonb_typeof(d.value) = 'object' ORDER BY 1, 3 DESC, 2");
+            std::map<std::string,
+                     std::pair<std::vector<std::string>, std::vector<double>>>
+                dims;
+            for (int i = 0; i < r.rows(); ++i) {
+                auto& d = dims[r.str(i, 0)];
+                d.first.push_back(r.str(i, 1));
+                d.second.push_back(r.f64(i, 2));
+            }
+            charts += "<section><h2>Active weight map</h2>";
+            if (dims.empty()) {
+                charts += empty_chart("active weight map");
+            }
+            for (auto const& [dim, d] : dims) {
+                charts +=
+                    "<h3>" + esc(dim) + "</h3>" +
+                    bar_chart("weights of " + dim, d.first, d.second,
+                              *std::max_element(d.second.begin(), d.second.end()), "");
+            }
+            charts += "</section>";
+        }
+        {
+            auto const r =
+                db.exec("SELECT b, count(a.*) FROM generate_series(1, 10) b LEFT JOIN "
+                        "public.discovered_accounts a ON width_bucket(a.priority_score,"
+                        " 0, 1.000001, 10) = b GROUP BY b ORDER BY b");
+            std::vector<std::string> labels;
+            std::vector<double> values;
+            double top = 1;
+            for (int i = 0; i < r.rows(); ++i) {
+                labels.push_back(fmt::format("{:.1f}", (r.i64(i, 0) - 1) / 10.0));
+                values.push_back(static_cast<double>(r.i64(i, 1)));
+                top = std::max(top, values.back());
+            }
+            charts +=
+                "<section><h2>Reply priorities</h2>" +
+                bar_chart("distribution of reply priorities", labels, values, top, "") +
+                "</section>";
+        }
+    }
+
+    std::string rows;
+    for (auto const& c : checks) {
+        rows += fmt::format(
+            "<tr class=\"{}\"><td>{}</td><td class=\"status\">{}</td><td>{}</td>"
+            "</tr>\n",
+            c.status, esc(c.name), c.status, esc(c.message));
+    }
+    return fmt::format(R"html(<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+<head>
+<meta charset="utf-8"/>
+<title>xloop readiness: {verdict}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
+h1 .READY {{ color: #2e7d32; }} h1 .NOT {{ color: #c62828; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+td, th {{ padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; }}
+tr.ok .status {{ color: #2e7d32; }} tr.warn .status {{ color: #b26a00; }}
+tr.fail .status {{ color: #c62828; font-weight: bold; }}
+section {{ margin-bottom: 2em; }}
+.axis {{ font-size: 10px; fill: #555; }} .muted {{ fill: #999; }}
+.base {{ stroke: #999; }}
+</style>
+</head>
+<body>
+<h1>xloop: <span class="{verdict_class}">{verdict}</span></h1>
+<p>At {now}; windows of {days} days.</p>
+<table>
+<tr><th>check</th><th>status</th><th>why / what to do</th></tr>
+{rows}</table>
+{charts}
+</body>
+</html>
+)html",
+                       fmt::arg("verdict", ready ? "READY" : "NOT READY"),
+                       fmt::arg("verdict_class", ready ? "READY" : "NOT"),
+                       fmt::arg("now", format_timestamp(now)), fmt::arg("days", days),
+                       fmt::arg("rows", rows), fmt::arg("charts", charts));
+}
+
+} // namespace xloop

@@ -1,0 +1,458 @@
+#include "validate_job.hpp"
+
+#include "log.hpp"
+#include "migrations.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <unistd.h>
+
+namespace xloop {
+
+namespace {
+
+// Relations and columns the loop relies on (DESIGN §3).
+std::vector<std::pair<char const*, std::vector<char const*>>> const required{
+    {"public.content_generation_metadata_comprehensive",
+     {"id",
+      "decision_id",
+      "content",
+      "thread_parts",
+      "generation_source",
+      "generator_name",
+      "hook_type",
+      "cta_type",
+      "structure_type",
+      "status",
+      "scheduled_at",
+      "posted_at",
+      "tweet_id",
+      "decision_type",
+      "raw_topic",
+      "tone",
+      "angle",
+      "content_slot",
+      "target_tweet_id",
+      "target_username",
+      "features",
+      "content_hash",
+      "created_at",
+      "updated_at"}},
+    {"public.content_metadata", {"decision_id", "content_slot", "status", "tweet_id"}},
+    {"public.outcomes",
+     {"decision_id", "tweet_id", "impressions", "likes", "retweets", "replies",
+      "engagement_rate", "followers_gained", "followers_gained_weighted",
+      "primary_objective_score", "attribution_confidence", "hook_type", "cta_type",
+      "structure_type", "collected_at", "data_source", "simulated"}},
+    {"public.follower_snapshots", {"snapshot_at", "follower_count"}},
+    {"public.vw_learning",
+     {"decision_id", "topic", "content_slot", "posted_at", "primary_objective_score",
+      "has_metrics", "has_v2_metrics", "age_hours", "age_days"}},
+    {"public.learning_model_weights",
+     {"weights", "posteriors", "computed_at", "sample_size", "version", "is_active"}},
+    {"public.discovered_accounts",
+     {"username", "priority_score", "reply_performance_score",
+      "last_successful_reply_at"}},
+    {"public.reply_opportunities",
+     {"tweet_id", "tweet_author", "opportunity_score", "status", "discovered_at"}},
+    {"xloop.job_runs", {"job", "started_at", "status"}},
+};
+
+check_result make(std::string name, std::string status, std::string message)
+{
+    return {std::move(name), std::move(status), std::move(message),
+            nlohmann::json::object()};
+}
+
+std::string hours_text(double h)
+{
+    if (h < 1) {
+        return fmt::format("{:.0f} min", h * 60);
+    }
+    if (h < 48) {
+        return fmt::format("{:.1f} h", h);
+    }
+    return fmt::format("{:.1f} days", h / 24);
+}
+
+check_result schema_check(db_connection& db)
+{
+    auto c = make("schema", "ok", "");
+    std::vector<std::string> missing;
+    for (auto const& [rel, cols] : required) {
+        if (!db.exec("SELECT to_regclass($1) IS NOT NULL", rel).boolean(0, 0)) {
+            missing.push_back(rel);
+            continue;
+        }
+        for (auto const* col : cols) {
+            if (!db.exec("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+                         "$1::regclass AND attname = $2 AND NOT attisdropped)",
+                         rel, col)
+                     .boolean(0, 0)) {
+                missing.push_back(fmt::format("{}.{}", rel, col));
+            }
+        }
+    }
+    std::vector<std::string> warnings;
+    if (missing.empty()) {
+        if (!db.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
+                 .boolean(0, 0)) {
+            missing.push_back("unique index on outcomes(decision_id)");
+        }
+        if (!db.exec("SELECT to_regclass('public.learning_model_weights_one_active') IS "
+                     "NOT "
+                     "NULL")
+                 .boolean(0, 0)) {
+            missing.push_back("index learning_model_weights_one_active");
+        }
+        if (!db.exec("SELECT xloop.has_unique_index('public.discovered_accounts', "
+                     "'lower(username)')")
+                 .boolean(0, 0)) {
+            warnings.push_back("no unique index on discovered_accounts(lower(username)): "
+                               "usernames collide ignoring case (see README, adopting)");
+        }
+    }
+    int pending = 0;
+    int edited = 0;
+    for (auto const& s : read_status(db, embedded_migrations())) {
+        pending += s.state == migration_state::pending;
+        edited += s.state == migration_state::edited;
+    }
+    c.numbers = {{"missing", missing},
+                 {"pending_migrations", pending},
+                 {"edited_migrations", edited}};
+    if (!missing.empty() || pending > 0 || edited > 0) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "{} missing ({}{}), {} pending and {} edited migrations: run xloop-migrate",
+            missing.size(), missing.empty() ? "none" : missing.front(),
+            missing.size() > 1 ? ", …" : "", pending, edited);
+    } else if (!warnings.empty()) {
+        c.status = "warn";
+        c.message = warnings.front();
+    } else {
+        c.message = "every table, column, view and index is there; no pending migrations";
+    }
+    return c;
+}
+
+struct job_state {
+    std::optional<double> last_ok_hours; // how long ago, at --now
+    std::string last_status;
+    std::string last_error;
+};
+
+job_state job_info(db_connection& db, std::string const& job, timestamp now)
+{
+    auto const r = db.exec(
+        "SELECT (SELECT extract(epoch FROM $2::timestamptz - max(coalesce(finished_at, "
+        "started_at))) / 3600 FROM xloop.job_runs WHERE job = $1 AND status = 'ok' AND "
+        "started_at <= $2::timestamptz), "
+        "(SELECT status FROM xloop.job_runs WHERE job = $1 AND started_at <= "
+        "$2::timestamptz "
+        "ORDER BY started_at DESC, id DESC LIMIT 1), "
+        "(SELECT error FROM xloop.job_runs WHERE job = $1 AND started_at <= "
+        "$2::timestamptz "
+        "ORDER BY started_at DESC, id DESC LIMIT 1)",
+        job, now);
+    job_state s;
+    if (!r.is_null(0, 0)) {
+        s.last_ok_hours = r.f64(0, 0);
+    }
+    s.last_status = r.opt_str(0, 1).value_or("");
+    s.last_error = r.opt_str(0, 2).value_or("");
+    return s;
+}
+
+std::string last_run_text(std::string const& job, job_state const& s)
+{
+    return s.last_ok_hours ? fmt::format("xloop-{}'s last ok run was {} ago", job,
+                                         hours_text(*s.last_ok_hours))
+                           : fmt::format("xloop-{} has never run ok", job);
+}
+
+double ratio(std::int64_t part, std::int64_t whole)
+{
+    return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+} // namespace
+
+std::vector<check_result> run_checks(run_context& run, int days)
+{
+    auto& db = run.db();
+    auto const& v = run.cfg().validate;
+    auto const now = run.now();
+    std::vector<check_result> out;
+    out.push_back(schema_check(db));
+    if (out.back().status == "fail" &&
+        !db.exec("SELECT to_regclass('public.vw_learning') IS NOT NULL AND "
+                 "to_regclass('xloop.job_runs') IS NOT NULL AND "
+                 "to_regclass('public.outcomes') IS NOT NULL")
+             .boolean(0, 0)) {
+        return out; // nothing else can be counted
+    }
+    auto const scrape = job_info(db, "scrape-metrics", now);
+    auto const weights_job = job_info(db, "build-weights", now);
+    auto const replies_job = job_info(db, "learn-replies", now);
+    auto const plan_job = job_info(db, "plan", now);
+
+    {
+        auto const r =
+            db.exec("SELECT count(*), count(primary_objective_score) FROM "
+                    "public.outcomes WHERE collected_at > $1::timestamptz - "
+                    "make_interval(days => $2::int) AND collected_at <= $1::timestamptz",
+                    now, days);
+        auto const total = r.i64(0, 0);
+        auto const v2 = r.i64(0, 1);
+        auto c = make("v2_coverage", "ok", "");
+        c.numbers = {
+            {"outcomes", total}, {"with_v2", v2}, {"coverage", ratio(v2, total)}};
+        if (total == 0) {
+            c.status = "fail";
+            c.message = fmt::format("no outcomes collected in the last {} days: run "
+                                    "xloop-scrape-metrics; {}",
+                                    days, last_run_text("scrape-metrics", scrape));
+        } else if (ratio(v2, total) < v.min_v2_coverage) {
+            c.status = "fail";
+            c.message = fmt::format("{} of {} outcomes have v2 metrics: run "
+                                    "xloop-scrape-metrics; {}",
+                                    v2, total, last_run_text("scrape-metrics", scrape));
+        } else {
+            c.message = fmt::format(
+                "{} of {} outcomes of the last {} days have v2 metrics", v2, total, days);
+        }
+        out.push_back(std::move(c));
+    }
+    {
+        auto const r =
+            db.exec("SELECT count(*), count(content_slot) FILTER (WHERE "
+                    "content_slot <> '') FROM "
+                    "public.content_generation_metadata_comprehensive WHERE "
+                    "created_at > $1::timestamptz - make_interval(days => $2::int) "
+                    "AND created_at <= $1::timestamptz",
+                    now, days);
+        auto const total = r.i64(0, 0);
+        auto const slotted = r.i64(0, 1);
+        auto c = make("content_slot_coverage", "ok", "");
+        c.numbers = {{"content", total},
+                     {"with_slot", slotted},
+                     {"coverage", ratio(slotted, total)}};
+        if (total == 0) {
+            c.status = "fail";
+            c.message =
+                fmt::format("no content created in the last {} days: run xloop-plan; {}",
+                            days, last_run_text("plan", plan_job));
+        } else if (ratio(slotted, total) < v.min_slot_coverage) {
+            c.status = "fail";
+            c.message =
+                fmt::format("{} of {} items of the last {} days have a content_slot: "
+                            "queue content with xloop-plan",
+                            slotted, total, days);
+        } else {
+            c.message =
+                fmt::format("{} of {} items of the last {} days have a content_slot",
+                            slotted, total, days);
+        }
+        out.push_back(std::move(c));
+    }
+    {
+        auto const r =
+            db.exec("SELECT count(*), count(*) FILTER (WHERE has_v2_metrics) FROM "
+                    "public.vw_learning WHERE posted_at > $1::timestamptz - "
+                    "make_interval(days => $2::int) AND posted_at <= $1::timestamptz",
+                    now, days);
+        auto c = make("vw_learning", "ok", "");
+        c.numbers = {{"rows", r.i64(0, 0)}, {"with_v2", r.i64(0, 1)}};
+        if (r.i64(0, 0) == 0) {
+            c.status = "fail";
+            c.message =
+                fmt::format("vw_learning has no posts of the last {} days: is the "
+                            "poster publishing the queue?",
+                            days);
+        } else {
+            c.message = fmt::format("{} posts of the last {} days, {} with v2 metrics",
+                                    r.i64(0, 0), days, r.i64(0, 1));
+        }
+        out.push_back(std::move(c));
+    }
+    {
+        auto const r =
+            db.exec("SELECT count(*) FILTER (WHERE is_active), "
+                    "(SELECT extract(epoch FROM $1::timestamptz - computed_at) / "
+                    "3600 FROM public.learning_model_weights WHERE is_active LIMIT 1), "
+                    "(SELECT sample_size FROM public.learning_model_weights WHERE "
+                    "is_active LIMIT 1) FROM public.learning_model_weights",
+                    now);
+        auto c = make("weight_map", "ok", "");
+        auto const active = r.i64(0, 0);
+        c.numbers = {{"active_maps", active}};
+        if (active == 0) {
+            c.status = "fail";
+            c.message = fmt::format(
+                "no active weight map: run xloop-build-weights (it needs "
+                "{} posts with v2 metrics); {}",
+                run.cfg().weights.min_posts, last_run_text("build-weights", weights_job));
+        } else {
+            double const age = r.is_null(0, 1) ? 1e9 : r.f64(0, 1);
+            auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
+            c.numbers["age_hours"] = age;
+            c.numbers["sample_size"] = sample;
+            if (age > 2 * v.max_map_age_hours) {
+                c.status = "fail";
+                c.message = fmt::format("the active map is {} old (limit {}): run "
+                                        "xloop-build-weights; {}",
+                                        hours_text(age), hours_text(v.max_map_age_hours),
+                                        last_run_text("build-weights", weights_job));
+            } else if (age > v.max_map_age_hours) {
+                c.status = "warn";
+                c.message = fmt::format("the active map is {} old (limit {})",
+                                        hours_text(age), hours_text(v.max_map_age_hours));
+            } else if (sample < v.min_map_sample) {
+                c.status = "warn";
+                c.message =
+                    fmt::format("the active map learned from {} posts only", sample);
+            } else {
+                c.message =
+                    fmt::format("the active map is {} old and learned from {} posts",
+                                hours_text(age), sample);
+            }
+        }
+        out.push_back(std::move(c));
+    }
+    {
+        auto const r = db.exec("SELECT (SELECT count(DISTINCT lower(target_username)) "
+                               "FROM public.vw_learning "
+                               "WHERE decision_type = 'reply' AND target_username IS NOT "
+                               "NULL AND posted_at > "
+                               "$1::timestamptz - make_interval(days => $2::int) AND "
+                               "posted_at <= $1::timestamptz), "
+                               "(SELECT count(*) FROM public.discovered_accounts WHERE "
+                               "priority_score IS NOT NULL "
+                               "AND priority_score <> 0.5), (SELECT count(*) FROM "
+                               "public.discovered_accounts)",
+                               now, static_cast<int>(run.cfg().replies.window_days));
+        auto const replied = r.i64(0, 0);
+        auto const learned = r.i64(0, 1);
+        auto c = make("reply_priorities", "ok", "");
+        c.numbers = {{"accounts_replied_to", replied},
+                     {"accounts_with_priority", learned},
+                     {"accounts", r.i64(0, 2)}};
+        if (replied == 0) {
+            c.status = "warn";
+            c.message =
+                "no replies posted in the reply window yet: nothing to learn from";
+        } else if (ratio(learned, replied) < v.min_priority_coverage) {
+            c.status = "fail";
+            c.message = fmt::format(
+                "{} accounts replied to, {} with a learned priority: run "
+                "xloop-learn-replies; {}",
+                replied, learned, last_run_text("learn-replies", replies_job));
+        } else {
+            c.message = fmt::format("{} accounts replied to, {} with a learned priority",
+                                    replied, learned);
+        }
+        out.push_back(std::move(c));
+    }
+    for (auto const& [job, interval] : v.job_interval_minutes) {
+        auto const s = job_info(db, job, now);
+        auto c = make("job:" + job, "ok", "");
+        double const interval_h = interval / 60.0;
+        c.numbers = {{"interval_minutes", interval},
+                     {"last_ok_hours_ago", s.last_ok_hours
+                                               ? nlohmann::json(*s.last_ok_hours)
+                                               : nlohmann::json(nullptr)},
+                     {"last_status", s.last_status}};
+        if (!s.last_ok_hours) {
+            c.status = "fail";
+            c.message =
+                fmt::format("xloop-{} has never run ok: install cron/xloop.crontab", job);
+        } else if (*s.last_ok_hours > 3 * interval_h) {
+            c.status = "fail";
+            c.message =
+                fmt::format("{}, more than 3 intervals of {}: check cron and its mail",
+                            last_run_text(job, s), hours_text(interval_h));
+        } else if (s.last_status == "failed") {
+            c.status = "warn";
+            c.message = fmt::format("the latest run failed: {}", s.last_error);
+        } else if (*s.last_ok_hours > 1.5 * interval_h) {
+            c.status = "warn";
+            c.message = fmt::format("{} (runs every {})", last_run_text(job, s),
+                                    hours_text(interval_h));
+        } else {
+            c.message = last_run_text(job, s);
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+nlohmann::json report_json(std::vector<check_result> const& checks, bool ready)
+{
+    auto list = nlohmann::json::array();
+    for (auto const& c : checks) {
+        list.push_back({{"name", c.name},
+                        {"status", c.status},
+                        {"message", c.message},
+                        {"numbers", c.numbers}});
+    }
+    return {{"verdict", ready ? "READY" : "NOT READY"}, {"checks", list}};
+}
+
+std::string report_table(std::vector<check_result> const& checks, bool ready, bool colour)
+{
+    auto paint = [&](std::string const& status) {
+        if (!colour) {
+            return fmt::format("{:<4}", status);
+        }
+        char const* code = status == "ok" ? "32" : status == "warn" ? "33" : "31";
+        return fmt::format("\033[{}m{:<4}\033[0m", code, status);
+    };
+    std::size_t width = 5;
+    for (auto const& c : checks) {
+        width = std::max(width, c.name.size());
+    }
+    std::string out =
+        fmt::format("{:<{}}  {:<4}  {}\n", "check", width, "", "why / what to do");
+    for (auto const& c : checks) {
+        out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status), c.message);
+    }
+    std::string verdict = ready ? "READY" : "NOT READY";
+    if (colour) {
+        verdict = fmt::format("\033[1;{}m{}\033[0m", ready ? "32" : "31", verdict);
+    }
+    out += fmt::format("\nverdict: {}\n", verdict);
+    return out;
+}
+
+void run_validate(run_context& run, validate_options const& opts)
+{
+    int const days = opts.days.value_or(run.cfg().validate.days);
+    auto const checks = run_checks(run, days);
+    bool const ready = std::none_of(checks.begin(), checks.end(),
+                                    [](auto const& c) { return c.status == "fail"; });
+    auto const report = report_json(checks, ready);
+    for (auto const& [k, val] : report.items()) {
+        run.summary[k] = val;
+    }
+    run.summary["days"] = days;
+    run.detail["verdict"] = report["verdict"];
+    run.rows_out = static_cast<std::int64_t>(checks.size());
+    if (!run.options().json) {
+        std::cout << report_table(checks, ready, isatty(STDOUT_FILENO) != 0)
+                  << std::flush;
+    }
+    if (opts.html_file) {
+        std::ofstream html{*opts.html_file};
+        if (!html) {
+            throw usage_error{fmt::format("--html: cannot write '{}'", *opts.html_file)};
+        }
+        html << report_html(run.db(), run, checks, ready, days);
+        log::info("wrote {}", *opts.html_file);
+    }
+    if (!ready) {
+        run.success_code = exit_code::not_ready;
+    }
+}
+
+} // namespace xloop

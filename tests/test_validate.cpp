@@ -1,0 +1,264 @@
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <regex>
+#include <set>
+#include <stack>
+
+using namespace xloop;
+using namespace xloop::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr char const* now = "2026-03-02T12:00:00Z";
+
+// A consistent history: a week of posts and replies with v2 outcomes, follower
+// snapshots, a fresh active map, learned priorities and recent ok job runs.
+void fill_healthy(db_connection& c, int posts = 40)
+{
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, tweet_id, "
+        "posted_at, created_at, decision_type, content_slot, target_username) "
+        "SELECT 'posted', 't' || g, $1::timestamptz - g * interval '90 minutes', "
+        "$1::timestamptz - g * interval '90 minutes' - interval '1 hour', "
+        "CASE WHEN g % 4 = 0 THEN 'reply' ELSE 'single' END, "
+        "CASE WHEN g % 4 = 0 THEN 'reply' ELSE (ARRAY['how_to', 'myth_busting'])[1 + g % "
+        "2] END, "
+        "CASE WHEN g % 4 = 0 THEN 'acct_' || (g % 3) END "
+        "FROM generate_series(1, $2::int) g",
+        now, posts);
+    c.exec(
+        "INSERT INTO public.outcomes (decision_id, tweet_id, impressions, "
+        "engagement_rate, "
+        "followers_gained_weighted, primary_objective_score, collected_at) SELECT "
+        "decision_id, tweet_id, 1000, 0.02, 1, 0.1, posted_at + interval '1 hour' FROM "
+        "public.content_generation_metadata_comprehensive");
+    c.exec("INSERT INTO public.follower_snapshots (snapshot_at, follower_count) SELECT "
+           "$1::timestamptz - s * interval '1 hour', 5000 - s FROM generate_series(0, "
+           "100) s",
+           now);
+    c.exec(
+        "INSERT INTO public.learning_model_weights (weights, computed_at, sample_size, "
+        "is_active, version) VALUES ('{\"content_slot\": {\"how_to\": 0.7, "
+        "\"myth_busting\": 0.3}, \"tone\": {\"calm\": 1.0}}', $1::timestamptz - interval "
+        "'1 hour', 40, true, 1)",
+        now);
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('acct_0', 0.7), ('acct_1', 0.4), ('acct_2', 0.55), ('never', 0.5)");
+    for (auto const* job : {"scrape-metrics", "learn-replies", "build-weights", "plan"}) {
+        c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status) VALUES "
+               "($1, "
+               "$2::timestamptz - interval '10 minutes', $2::timestamptz - interval '9 "
+               "minutes', 'ok')",
+               job, now);
+    }
+}
+
+json validate(test_db const& db, int expect, std::vector<std::string> args = {})
+{
+    args.insert(args.end(), {"--json", "--now", now, "-q"});
+    auto const r = run_tool("validate", args, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == expect);
+    return json::parse(r.out);
+}
+
+std::set<std::string> failing(json const& report)
+{
+    std::set<std::string> out;
+    for (auto const& c : report["checks"]) {
+        if (c["status"] == "fail") {
+            out.insert(c["name"].get<std::string>());
+        }
+    }
+    return out;
+}
+
+json check_named(json const& report, std::string const& name)
+{
+    for (auto const& c : report["checks"]) {
+        if (c["name"] == name) {
+            return c;
+        }
+    }
+    FAIL("no check " << name);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("an empty migrated database is NOT READY, with the reasons", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const r = validate(db, 1);
+    CHECK(r["verdict"] == "NOT READY");
+    auto const f = failing(r);
+    CHECK(f.count("v2_coverage"));
+    CHECK(f.count("weight_map"));
+    CHECK(f.count("job:scrape-metrics"));
+    CHECK(check_named(r, "v2_coverage")["message"].get<std::string>().find(
+              "run xloop-scrape-metrics") != std::string::npos);
+    CHECK(check_named(r, "schema")["status"] == "ok");
+}
+
+TEST_CASE("a consistent history is READY", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    auto const r = validate(db, 0);
+    CHECK(r["verdict"] == "READY");
+    CHECK(failing(r).empty());
+    CHECK(check_named(r, "v2_coverage")["numbers"]["outcomes"] == 40 - 0);
+    CHECK(check_named(r, "reply_priorities")["numbers"]["accounts_replied_to"] == 3);
+    CHECK(check_named(r, "reply_priorities")["numbers"]["accounts_with_priority"] == 3);
+    // the human table
+    auto const table = run_tool("validate", {"--now", now, "-q"}, &db);
+    CHECK(table.exit_code == 0);
+    CHECK(table.out.find("verdict: READY") != std::string::npos);
+    CHECK(table.out.find("\033[") == std::string::npos); // no colour when not a terminal
+}
+
+TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]")
+{
+    struct flip {
+        char const* check;
+        char const* sql;
+    };
+    std::vector<flip> const flips{
+        {"schema", "DROP VIEW public.vw_learning_never_there_placeholder_ignore"},
+        {"job:scrape-metrics",
+         "UPDATE xloop.job_runs SET started_at = started_at - interval "
+         "'5 hours', finished_at = finished_at - interval '5 hours' "
+         "WHERE job = 'scrape-metrics'"},
+        {"weight_map",
+         "UPDATE public.learning_model_weights SET computed_at = computed_at - "
+         "interval '2 days'"},
+        {"v2_coverage", "UPDATE public.outcomes SET primary_objective_score = NULL"},
+        {"content_slot_coverage",
+         "UPDATE public.content_generation_metadata_comprehensive SET content_slot = "
+         "NULL"},
+        {"reply_priorities",
+         "UPDATE public.discovered_accounts SET priority_score = 0.5"},
+    };
+    for (auto const& f : flips) {
+        if (std::string{f.check} == "schema") {
+            continue; // covered below: dropping vw_learning
+        }
+        DYNAMIC_SECTION(f.check)
+        {
+            test_db db;
+            db.migrate();
+            auto c = db.connect();
+            fill_healthy(c);
+            c.exec(f.sql);
+            auto const r = validate(db, 1);
+            CHECK(failing(r) == std::set<std::string>{f.check});
+        }
+    }
+    SECTION("schema")
+    {
+        test_db db;
+        db.migrate();
+        auto c = db.connect();
+        fill_healthy(c);
+        c.exec("DROP VIEW public.vw_learning");
+        auto const r = validate(db, 1);
+        CHECK(failing(r).count("schema"));
+        CHECK(check_named(r, "schema")["message"].get<std::string>().find(
+                  "public.vw_learning") != std::string::npos);
+    }
+}
+
+TEST_CASE("validate counts every row, not the first thousand", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c, 1500);
+    auto const r = validate(db, 0, {"--days", "100"});
+    CHECK(check_named(r, "v2_coverage")["numbers"]["outcomes"] == 1500);
+    CHECK(check_named(r, "vw_learning")["numbers"]["rows"] == 1500);
+    CHECK(check_named(r, "content_slot_coverage")["numbers"]["content"] == 1500);
+}
+
+TEST_CASE("the JSON report has the documented shape", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    auto const r = validate(db, 0);
+    REQUIRE(r.is_object());
+    CHECK(r["tool"] == "xloop-validate");
+    CHECK((r["verdict"] == "READY" || r["verdict"] == "NOT READY"));
+    CHECK(r["exit_code"] == 0);
+    CHECK(r["days"] == 3);
+    REQUIRE(r["checks"].is_array());
+    CHECK(r["checks"].size() == 10);
+    for (auto const& ch : r["checks"]) {
+        CHECK(ch["name"].is_string());
+        CHECK((ch["status"] == "ok" || ch["status"] == "warn" || ch["status"] == "fail"));
+        CHECK(ch["message"].is_string());
+        CHECK_FALSE(ch["message"].get<std::string>().empty());
+        CHECK(ch["numbers"].is_object());
+    }
+}
+
+TEST_CASE("the HTML page is self-contained and has an SVG per chart", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    temp_dir dir;
+    auto const file = dir.path() + "/report.html";
+    auto const r = run_tool("validate", {"--now", now, "-q", "--html", file}, &db);
+    REQUIRE(r.exit_code == 0);
+    auto const html = read_file(file);
+    // 4 charts + one per dimension of the active map (2)
+    std::size_t svgs = 0;
+    for (auto p = html.find("<svg"); p != std::string::npos;
+         p = html.find("<svg", p + 1)) {
+        ++svgs;
+    }
+    CHECK(svgs == 6);
+    CHECK(html.find("v2 coverage per day") != std::string::npos);
+    CHECK(html.find("follower count over time") != std::string::npos);
+    CHECK(html.find("posts per day by content slot") != std::string::npos);
+    CHECK(html.find("weights of content_slot") != std::string::npos);
+    CHECK(html.find("distribution of reply priorities") != std::string::npos);
+    // nothing loaded from elsewhere: the only URLs are XML namespaces
+    std::regex const url{R"((src|href)\s*=|url\(|@import|<link|<script)"};
+    CHECK_FALSE(std::regex_search(html, url));
+    auto without_ns = std::regex_replace(
+        html, std::regex{R"re(xmlns="http://www\.w3\.org/(2000/svg|1999/xhtml)")re"}, "");
+    CHECK(without_ns.find("http") == std::string::npos);
+    // well-formed: every element closed, properly nested
+    std::stack<std::string> open;
+    std::regex const tag{R"(<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>)"};
+    bool nested = true;
+    auto body = html.substr(html.find("<html"));
+    for (std::sregex_iterator it{body.begin(), body.end(), tag}, end; it != end; ++it) {
+        auto const& m = *it;
+        if (m[3] == "/" || m[2] == "meta") {
+            continue;
+        }
+        if (m[1] == "/") {
+            if (open.empty() || open.top() != m[2]) {
+                nested = false;
+                break;
+            }
+            open.pop();
+        } else {
+            open.push(m[2]);
+        }
+    }
+    CHECK(nested);
+    CHECK(open.empty());
+}
