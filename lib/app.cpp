@@ -122,7 +122,12 @@ void run_context::lock_session()
 
 void run_context::lock_in_transaction()
 {
-    auto const [k1, k2] = job_lock_key(m_job);
+    lock_in_transaction(m_job);
+}
+
+void run_context::lock_in_transaction(std::string const& lock_name)
+{
+    auto const [k1, k2] = job_lock_key(lock_name);
     auto const r =
         db().exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", k1, k2);
     if (!r.boolean(0, 0)) {

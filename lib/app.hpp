@@ -58,6 +58,8 @@ public:
     // Transaction-scoped variant: call inside the job's one write transaction;
     // safe behind a transaction-mode pooler (PgBouncer, Supabase port 6543).
     void lock_in_transaction();
+    // ...under another name, for a job with two independent modes.
+    void lock_in_transaction(std::string const& lock_name);
 
     // Counts and details for the ledger row and the --json summary.
     std::int64_t rows_in = 0;

@@ -337,6 +337,7 @@ config parse_config(std::string const& yaml_text, std::string const& name)
         w.text("key_env", cfg.plan.writer.key_env);
         w.integer("retries", cfg.plan.writer.retries, 0, 10);
         w.integer("max_tries", cfg.plan.writer.max_tries, 1, 100);
+        w.integer("backoff_ms", cfg.plan.writer.backoff_ms, 0, 60000);
         if (cfg.plan.thread_min_parts > cfg.plan.thread_max_parts) {
             p.fail(p.child("thread_min_parts"),
                    "'plan.thread_min_parts' must not exceed 'plan.thread_max_parts'");

@@ -65,6 +65,7 @@ struct writer_config {
     std::string model = "gpt-4o-mini";
     std::string key_env = "OPENAI_API_KEY";
     int retries = 3;
+    int backoff_ms = 1000;
     int max_tries = 5; // redraws for over-long or duplicate text
 };
 

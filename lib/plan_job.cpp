@@ -1,0 +1,510 @@
+#include "plan_job.hpp"
+
+#include "canonical.hpp"
+#include "log.hpp"
+#include "migrations.hpp"
+#include "sampling.hpp"
+#include "writers.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace xloop {
+
+std::string_view ltrim_at(std::string_view s);
+
+namespace {
+
+std::map<std::string, std::vector<std::string>> const builtin_catalogue{
+    {"content_slot",
+     {"myth_busting", "how_to", "hot_take", "data_story", "tool_tip", "case_study"}},
+    {"generator_name", {"data_nerd", "story_teller", "contrarian"}},
+    {"topic", {"sql", "dashboards", "data_quality", "analytics_engineering", "metrics"}},
+    {"tone", {"calm", "bold", "curious", "friendly"}},
+    {"hook_type",
+     {"question", "statistic", "contrarian", "story", "reveal", "statement"}},
+    {"cta_type", {"engagement", "question", "none"}},
+    {"decision_type", {"single", "thread"}},
+};
+
+// The order the attributes are drawn in, and stored.
+std::vector<std::string> const draw_order{"content_slot", "generator_name", "topic",
+                                          "tone",         "hook_type",      "cta_type",
+                                          "decision_type"};
+
+struct draw {
+    std::string value;
+    double propensity = 0;
+    std::vector<std::string> candidates;
+};
+
+struct active_map {
+    std::optional<std::int64_t> id;
+    std::optional<std::int64_t> version;
+    nlohmann::json posteriors;
+};
+
+// Draws one value: Thompson sampling on the map's posteriors (values without
+// data use the dimension's prior) with the ε floor, or uniform without a map.
+draw draw_value(std::string const& dimension, std::vector<std::string> candidates,
+                active_map const& map, double epsilon, rng& r)
+{
+    draw d;
+    d.candidates = std::move(candidates);
+    std::size_t const k = d.candidates.size();
+    auto const& post = map.posteriors;
+    bool const learned = map.id && post.contains(dimension) && post.contains("_prior") &&
+                         post["_prior"].contains(dimension);
+    if (!learned || k == 1) {
+        std::size_t const i = r.below(k);
+        d.value = d.candidates[i];
+        d.propensity = 1.0 / static_cast<double>(k);
+        return d;
+    }
+    auto const& prior = post["_prior"][dimension];
+    std::vector<normal_belief> arms;
+    for (auto const& v : d.candidates) {
+        auto const& arm = post[dimension].contains(v) ? post[dimension][v] : prior;
+        double const mean = arm.contains("shrunk_mean") ? arm["shrunk_mean"].get<double>()
+                                                        : arm["mean"].get<double>();
+        arms.push_back({mean, std::max(arm["sd"].get<double>(), 1e-6)});
+    }
+    auto const i = thompson_draw(arms, epsilon, r);
+    d.value = d.candidates[i];
+    d.propensity = selection_probabilities(arms, epsilon)[i];
+    return d;
+}
+
+std::string content_hash(std::vector<std::string> const& parts)
+{
+    // Normalised: case and runs of whitespace do not make a text new.
+    std::string norm;
+    for (auto const& p : parts) {
+        bool space = true;
+        for (char const c : p) {
+            if (std::isspace(static_cast<unsigned char>(c))) {
+                if (!space) {
+                    norm += ' ';
+                }
+                space = true;
+            } else {
+                norm += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                space = false;
+            }
+        }
+        norm += '\n';
+    }
+    return sha256_hex(norm);
+}
+
+// Writes the text, redrawing when a part is over 280 characters or the text
+// was used in the last 30 days (or earlier in this run).
+std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
+                                    std::set<std::string>& hashes, std::string& hash,
+                                    rng& r)
+{
+    int const tries = run.cfg().plan.writer.max_tries;
+    std::string last_problem;
+    for (q.attempt = 0; q.attempt < tries; ++q.attempt) {
+        auto parts = w.write(q, r);
+        auto const too_long = std::find_if(parts.begin(), parts.end(), [](auto const& p) {
+            return text_length(p) > 280;
+        });
+        if (too_long != parts.end()) {
+            last_problem = fmt::format("a part of {} characters", text_length(*too_long));
+            continue;
+        }
+        hash = content_hash(parts);
+        bool const seen =
+            hashes.count(hash) > 0 ||
+            run.db()
+                .exec("SELECT EXISTS (SELECT 1 FROM "
+                      "public.content_generation_metadata_comprehensive WHERE "
+                      "content_hash = $1 AND created_at > $2::timestamptz - "
+                      "interval '30 days')",
+                      hash, run.now())
+                .boolean(0, 0);
+        if (seen) {
+            last_problem = "a duplicate of a text of the last 30 days";
+            continue;
+        }
+        hashes.insert(hash);
+        return parts;
+    }
+    throw data_error{fmt::format("could not write a new {} about '{}' in {} tries "
+                                 "(plan.writer.max_tries); the last "
+                                 "try was {}",
+                                 q.decision_type, q.topic, tries, last_problem)};
+}
+
+nlohmann::json item_row(std::string const& decision_type,
+                        std::vector<std::string> const& parts, std::string const& hash,
+                        timestamp scheduled, nlohmann::json features)
+{
+    std::string content;
+    for (auto const& p : parts) {
+        content += (content.empty() ? "" : "\n\n") + p;
+    }
+    return {{"decision_type", decision_type},
+            {"content", content},
+            {"thread_parts",
+             decision_type == "thread" ? nlohmann::json(parts) : nlohmann::json()},
+            {"content_hash", hash},
+            {"scheduled_at", format_timestamp(scheduled)},
+            {"features", std::move(features)}};
+}
+
+// One statement for all the run's rows, straight into the base table.
+constexpr char const* insert_items = R"sql(
+INSERT INTO public.content_generation_metadata_comprehensive
+    (decision_id, status, generation_source, decision_type, content, thread_parts,
+     content_hash, scheduled_at, features, content_slot, generator_name, raw_topic, tone,
+     hook_type, cta_type, structure_type, target_tweet_id, target_username, created_at,
+     updated_at)
+SELECT coalesce(x.decision_id, gen_random_uuid()), 'queued', 'xloop', x.decision_type,
+       x.content, x.thread_parts, x.content_hash, x.scheduled_at, x.features, x.content_slot,
+       x.generator_name, x.raw_topic, x.tone, x.hook_type, x.cta_type, x.structure_type,
+       x.target_tweet_id, x.target_username, $2::timestamptz, $2::timestamptz
+  FROM jsonb_to_recordset($1::jsonb) AS x(
+       decision_id uuid, decision_type text, content text, thread_parts jsonb,
+       content_hash text, scheduled_at timestamptz, features jsonb, content_slot text,
+       generator_name text, raw_topic text, tone text, hook_type text, cta_type text,
+       structure_type text, target_tweet_id text, target_username text)
+RETURNING decision_id, scheduled_at, content_slot)sql";
+
+void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
+{
+    auto& db = run.db();
+    auto const& cfg = run.cfg().plan;
+    auto const now = run.now();
+    auto const queued =
+        db.exec("SELECT count(*) FROM "
+                "public.content_generation_metadata_comprehensive WHERE status "
+                "= 'queued' AND decision_type IS DISTINCT FROM 'reply' AND "
+                "scheduled_at > $1::timestamptz",
+                now)
+            .i64(0, 0);
+    auto const need = cfg.queue_ahead - queued;
+    run.summary["queued_before"] = queued;
+    if (need <= 0) {
+        log::info(
+            "the queue holds {} future items (plan.queue_ahead = {}): nothing to add",
+            queued, cfg.queue_ahead);
+        run.summary["added"] = 0;
+        return;
+    }
+
+    // The latest item (queued or posted): the new ones follow it by the gap,
+    // and must not repeat its content_slot (defect 14: the right end of the list).
+    auto const last =
+        db.exec("SELECT coalesce(scheduled_at, posted_at, created_at), content_slot FROM "
+                "public.content_generation_metadata_comprehensive WHERE status IN "
+                "('queued', 'posted') "
+                "AND decision_type IS DISTINCT FROM 'reply' ORDER BY "
+                "coalesce(scheduled_at, posted_at, "
+                "created_at) DESC NULLS LAST, id DESC LIMIT 1");
+    std::optional<timestamp> last_at;
+    std::string last_slot;
+    if (last.rows() == 1) {
+        if (!last.is_null(0, 0)) {
+            last_at = parse_timestamp(last.get(0, 0));
+        }
+        last_slot = canonical_name(last.opt_str(0, 1).value_or(""));
+    }
+
+    // Occurrences of the daily times over the next weeks, as instants: the
+    // server converts local times across DST changes.
+    std::string times = "{";
+    for (std::size_t i = 0; i < cfg.times.size(); ++i) {
+        times += (i ? "," : "") + cfg.times[i];
+    }
+    times += "}";
+    auto const slots = db.exec(
+        "SELECT ((d::date + t::time) AT TIME ZONE $2), to_char(t::time, 'HH24') FROM "
+        "generate_series(($1::timestamptz AT TIME ZONE $2)::date, ($1::timestamptz AT "
+        "TIME "
+        "ZONE $2)::date + $4::int, interval '1 day') d, unnest($3::text[]) t WHERE "
+        "((d::date + t::time) AT TIME ZONE $2) > $1::timestamptz ORDER BY 1, 2",
+        now, cfg.timezone, times, static_cast<int>(need) * 2 + 14);
+    std::vector<std::pair<timestamp, std::string>> occurrences;
+    for (int i = 0; i < slots.rows(); ++i) {
+        occurrences.emplace_back(*parse_timestamp(slots.get(i, 0)), slots.str(i, 1));
+    }
+
+    auto const catalogue = plan_catalogue(cfg);
+    double const epsilon = run.cfg().weights.epsilon;
+    auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
+    nlohmann::json rows = nlohmann::json::array();
+    std::set<std::string> hashes;
+    for (std::int64_t n = 0; n < need; ++n) {
+        // For each daily time, its first occurrence that keeps the gap.
+        std::map<std::string, timestamp> next_of_hour;
+        for (auto const& [at, hour] : occurrences) {
+            if ((!last_at || at >= *last_at + gap) && !next_of_hour.count(hour)) {
+                next_of_hour.emplace(hour, at);
+            }
+        }
+        if (next_of_hour.empty()) {
+            throw config_error{
+                "plan.times and plan.min_gap_minutes leave no slot in the next "
+                "two weeks"};
+        }
+        std::vector<std::string> hours;
+        for (auto const& [h, at] : next_of_hour) {
+            hours.push_back(h);
+        }
+        nlohmann::json draws = nlohmann::json::object();
+        auto const hour = draw_value("post_hour", hours, map, epsilon, r);
+        draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
+        timestamp const scheduled = next_of_hour.at(hour.value);
+
+        std::map<std::string, std::string> chosen;
+        for (auto const& dim : draw_order) {
+            auto candidates = catalogue.at(dim);
+            if (dim == "content_slot" && candidates.size() > 1) {
+                std::erase(candidates, last_slot); // never the same slot twice in a row
+            }
+            auto const d = draw_value(dim, candidates, map, epsilon, r);
+            chosen[dim] = d.value;
+            draws[dim] = {{"value", d.value},
+                          {"propensity", d.propensity},
+                          {"candidates", d.candidates.size()}};
+        }
+        writer_request q;
+        q.decision_type = chosen["decision_type"];
+        q.content_slot = chosen["content_slot"];
+        q.generator_name = chosen["generator_name"];
+        q.topic = chosen["topic"];
+        q.tone = chosen["tone"];
+        q.hook_type = chosen["hook_type"];
+        q.cta_type = chosen["cta_type"];
+        if (q.decision_type == "thread") {
+            auto const lo = static_cast<int>(cfg.thread_min_parts);
+            auto const hi = static_cast<int>(cfg.thread_max_parts);
+            q.parts =
+                lo + static_cast<int>(r.below(static_cast<std::size_t>(hi - lo + 1)));
+        }
+        std::string hash;
+        auto const parts = write_text(run, w, q, hashes, hash, r);
+        nlohmann::json features = {
+            {"policy", map.id ? "thompson" : "uniform"},
+            {"epsilon", map.id ? epsilon : 1.0},
+            {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
+            {"map_version",
+             map.version ? nlohmann::json(*map.version) : nlohmann::json()},
+            {"seed", std::to_string(run.seed())},
+            {"writer", cfg.writer.kind},
+            {"draws", draws}};
+        auto row = item_row(q.decision_type, parts, hash, scheduled, features);
+        row["content_slot"] = q.content_slot;
+        row["generator_name"] = q.generator_name;
+        row["raw_topic"] = q.topic;
+        row["tone"] = q.tone;
+        row["hook_type"] = q.hook_type;
+        row["cta_type"] = q.cta_type;
+        row["structure_type"] = q.decision_type == "thread" ? "thread" : "single";
+        rows.push_back(row);
+        last_at = scheduled;
+        last_slot = q.content_slot;
+    }
+    run.summary["items"] = rows;
+    if (run.dry_run()) {
+        log::info("dry run: {} items planned, none written", rows.size());
+        return;
+    }
+    auto const inserted = db.exec(insert_items, rows.dump(), now);
+    run.rows_out += inserted.rows();
+    run.summary["added"] = inserted.rows();
+    for (int i = 0; i < inserted.rows(); ++i) {
+        log::info("queued {} for {} ({})", inserted.str(i, 0), inserted.str(i, 1),
+                  inserted.str(i, 2));
+    }
+}
+
+void plan_replies(run_context& run, int wanted, writer& w, rng& r)
+{
+    auto& db = run.db();
+    auto const& cfg = run.cfg().plan;
+    auto const now = run.now();
+    auto const max_age = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::duration<double, std::ratio<3600>>(cfg.reply_max_age_hours));
+    auto const cooldown = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::duration<double, std::ratio<3600>>(cfg.reply_author_cooldown_hours));
+    if (!run.dry_run()) {
+        auto const expired =
+            db.exec("UPDATE public.reply_opportunities SET status = 'expired' "
+                    "WHERE status = 'pending' AND discovered_at <= "
+                    "$1::timestamptz",
+                    now - max_age);
+        run.summary["expired"] = std::atoll(PQcmdTuples(expired.raw()));
+    }
+    // Locked rows are skipped: a concurrent run can never take the same one.
+    auto const c = db.exec(
+        "SELECT r.id, r.tweet_id, r.tweet_author, coalesce(r.tweet_content, ''), "
+        "coalesce(r.opportunity_score, 0)::float8, coalesce(a.priority_score, "
+        "0.5)::float8 "
+        "FROM public.reply_opportunities r LEFT JOIN LATERAL (SELECT priority_score FROM "
+        "public.discovered_accounts d WHERE lower(d.username) = "
+        "lower(ltrim(r.tweet_author, "
+        "'@')) ORDER BY priority_score DESC NULLS LAST LIMIT 1) a ON true "
+        "WHERE r.status = 'pending' AND r.discovered_at > $2::timestamptz AND "
+        "r.discovered_at "
+        "<= $1::timestamptz AND coalesce(r.tweet_author, '') <> '' AND NOT EXISTS "
+        "(SELECT 1 "
+        "FROM public.content_generation_metadata_comprehensive c WHERE c.decision_type = "
+        "'reply' AND lower(c.target_username) = lower(ltrim(r.tweet_author, '@')) AND "
+        "c.created_at > $3::timestamptz) ORDER BY r.id FOR UPDATE OF r SKIP LOCKED",
+        now, now - max_age, now - cooldown);
+    struct candidate {
+        int row;
+        double drawn_priority;
+        double score;
+    };
+    std::vector<candidate> ranked;
+    for (int i = 0; i < c.rows(); ++i) {
+        // Thompson on the account: priority p = Φ(z); draw Φ(z + N(0,1)). An
+        // unknown account (0.5) draws uniformly on [0,1], so it gets tried.
+        double const p = std::clamp(c.f64(i, 5), 0.0, 1.0);
+        double const drawn = normal_cdf(normal_quantile(p) + r.normal());
+        ranked.push_back({i, drawn, std::max(c.f64(i, 4), 0.0) * (1 + drawn)});
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](auto const& a, auto const& b) { return a.score > b.score; });
+    nlohmann::json rows = nlohmann::json::array();
+    std::vector<std::string> ids;
+    std::set<std::string> authors;
+    std::set<std::string> hashes;
+    for (auto const& cand : ranked) {
+        if (static_cast<int>(rows.size()) >= wanted) {
+            break;
+        }
+        std::string author{ltrim_at(c.get(cand.row, 2))};
+        std::transform(
+            author.begin(), author.end(), author.begin(),
+            [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        if (!authors.insert(author).second) {
+            continue; // one reply per author per run
+        }
+        writer_request q;
+        q.decision_type = "reply";
+        q.content_slot = "reply";
+        q.topic = "this";
+        q.reply_to_author = std::string{c.get(cand.row, 2)};
+        q.reply_to_text = c.str(cand.row, 3);
+        std::string hash;
+        auto const parts = write_text(run, w, q, hashes, hash, r);
+        nlohmann::json features = {{"policy", "thompson_account"},
+                                   {"opportunity_id", c.i64(cand.row, 0)},
+                                   {"opportunity_score", c.f64(cand.row, 4)},
+                                   {"priority_score", c.f64(cand.row, 5)},
+                                   {"drawn_priority", cand.drawn_priority},
+                                   {"rank_score", cand.score},
+                                   {"candidates", c.rows()},
+                                   {"seed", std::to_string(run.seed())}};
+        auto row = item_row("reply", parts, hash, now, features);
+        row["decision_id"] = nullptr;
+        row["content_slot"] = "reply";
+        row["structure_type"] = "reply";
+        row["target_tweet_id"] = c.str(cand.row, 1);
+        row["target_username"] = std::string{ltrim_at(c.str(cand.row, 2))};
+        rows.push_back(row);
+        ids.push_back(std::to_string(c.i64(cand.row, 0)));
+    }
+    run.summary["reply_candidates"] = c.rows();
+    run.summary["replies"] = rows;
+    if (rows.empty()) {
+        log::info(
+            "no pending reply opportunity fits (fresh, author not replied to in the last "
+            "{} h)",
+            cfg.reply_author_cooldown_hours);
+        return;
+    }
+    if (run.dry_run()) {
+        log::info("dry run: {} replies planned, none written", rows.size());
+        return;
+    }
+    auto const inserted = db.exec(insert_items, rows.dump(), now);
+    // Mark each opportunity taken, in the same transaction, by its new decision.
+    std::string id_list = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        id_list += (i ? "," : "") + ids[i];
+    }
+    id_list += "}";
+    db.exec("UPDATE public.reply_opportunities r SET status = 'replied', taken_at = "
+            "$2::timestamptz, decision_id = c.decision_id FROM "
+            "public.content_generation_metadata_comprehensive c WHERE r.id = "
+            "ANY($1::bigint[]) "
+            "AND c.target_tweet_id = r.tweet_id AND c.decision_type = 'reply' AND "
+            "c.created_at "
+            "= $2::timestamptz",
+            id_list, now);
+    run.rows_out += inserted.rows();
+    log::info("queued {} replies", inserted.rows());
+}
+
+} // namespace
+
+std::string_view ltrim_at(std::string_view s)
+{
+    while (!s.empty() && s.front() == '@') {
+        s.remove_prefix(1);
+    }
+    return s;
+}
+
+std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg)
+{
+    auto out = builtin_catalogue;
+    for (auto const& [dim, values] : cfg.catalogue) {
+        std::vector<std::string> canon;
+        for (auto const& v : values) {
+            auto const c = canonical_name(v);
+            if (!c.empty() && std::find(canon.begin(), canon.end(), c) == canon.end()) {
+                canon.push_back(c);
+            }
+        }
+        if (!canon.empty()) {
+            out[dim] = canon;
+        }
+    }
+    return out;
+}
+
+void run_plan(run_context& run, plan_options const& opts)
+{
+    auto& db = run.db();
+    transaction tx{db};
+    if (!run.dry_run()) {
+        // Transaction-scoped (pooler-safe); posts and replies lock separately.
+        run.lock_in_transaction(opts.replies ? "plan-replies" : "plan");
+    }
+    try {
+        db.exec("SELECT now() AT TIME ZONE $1", run.cfg().plan.timezone);
+    } catch (db_error const&) {
+        throw config_error{
+            fmt::format("plan.timezone: '{}' is not a time zone PostgreSQL "
+                        "knows (see pg_timezone_names)",
+                        run.cfg().plan.timezone)};
+    }
+    rng r{run.seed()};
+    auto w = make_writer(run.cfg().plan);
+    if (opts.replies) {
+        plan_replies(run, *opts.replies, *w, r);
+    } else {
+        active_map map;
+        auto const m = db.exec("SELECT id, version, coalesce(posteriors, '{}') FROM "
+                               "public.learning_model_weights WHERE is_active LIMIT 1");
+        if (m.rows() == 1) {
+            map.id = m.i64(0, 0);
+            if (!m.is_null(0, 1)) {
+                map.version = m.i64(0, 1);
+            }
+            map.posteriors = nlohmann::json::parse(m.str(0, 2));
+        }
+        run.summary["map_id"] = map.id ? nlohmann::json(*map.id) : nlohmann::json();
+        plan_posts(run, map, *w, r);
+    }
+    tx.commit();
+}
+
+} // namespace xloop

@@ -1,0 +1,40 @@
+#pragma once
+
+// Seeded randomness and Thompson sampling with an exploration floor
+// (DESIGN §5.5). Pure: the caller owns the generator and its seed.
+
+#include "normal.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace xloop {
+
+// xoshiro256** seeded through splitmix64: the same seed gives the same
+// stream on every platform (std:: distributions do not promise that).
+class rng {
+public:
+    explicit rng(std::uint64_t seed);
+    std::uint64_t next();
+    double uniform();                 // [0, 1)
+    double normal();                  // N(0, 1), Box–Muller
+    std::size_t below(std::size_t n); // uniform in [0, n)
+
+private:
+    std::uint64_t m_s[4];
+};
+
+// One draw among `arms`: with probability ε uniformly, otherwise the arm with
+// the largest sample from its belief. Returns the index.
+std::size_t thompson_draw(std::vector<normal_belief> const& arms, double epsilon, rng& r);
+
+// The probability that thompson_draw picks each arm: ε/K + (1 − ε)·P(best),
+// P(best) computed exactly (the chance that an arm's sample is the largest).
+// These are the propensities stored with each draw.
+std::vector<double> selection_probabilities(std::vector<normal_belief> const& arms,
+                                            double epsilon);
+
+// Φ⁻¹, by bisection on Φ (|error| < 1e-12); p clamped into (0, 1).
+double normal_quantile(double p);
+
+} // namespace xloop

@@ -1,0 +1,340 @@
+#include "writers.hpp"
+
+#include "error.hpp"
+#include "http_client.hpp"
+#include "log.hpp"
+#include "subprocess.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <thread>
+
+namespace xloop {
+
+namespace {
+
+std::string trim(std::string s)
+{
+    auto const b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) {
+        return {};
+    }
+    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+std::string words(std::string s)
+{
+    for (auto& c : s) {
+        if (c == '_') {
+            c = ' ';
+        }
+    }
+    return s;
+}
+
+void replace_all(std::string& s, std::string const& what, std::string const& with)
+{
+    for (auto p = s.find(what); p != std::string::npos;
+         p = s.find(what, p + with.size())) {
+        s.replace(p, what.size(), with);
+    }
+}
+
+std::map<std::string, std::vector<std::string>> const default_templates{
+    {"question",
+     {"Why do most {topic} projects stall after the first month?",
+      "What would change if you treated {topic} like a product?"}},
+    {"statistic",
+     {"80% of {topic} work is invisible until it breaks.",
+      "Teams spend 3x longer fixing {topic} than building it."}},
+    {"contrarian",
+     {"Unpopular opinion: {topic} is not a tooling problem.",
+      "Stop adding more {topic} dashboards."}},
+    {"story",
+     {"I rebuilt our {topic} setup from scratch last year. Here is what stuck.",
+      "We almost gave up on {topic}. One change saved it."}},
+    {"reveal",
+     {"Here's the {topic} habit that saves me hours every week.",
+      "Turns out the hard part of {topic} is naming things."}},
+    {"statement",
+     {"Good {topic} starts with one question you can answer.",
+      "Simple {topic} beats clever {topic}."}},
+    {"reply",
+     {"Good point, @{author}. That matches what we saw.",
+      "Agree, @{author}: small, boring steps win here.",
+      "Useful, @{author}. Saving this one."}},
+    {"thread",
+     {"{i}/{n} One practical step for {topic}: write down what done means.",
+      "{i}/{n} Keep {topic} changes small enough to undo in a day.",
+      "{i}/{n} Measure {topic} by the decisions it changes."}},
+};
+
+std::map<std::string, std::string> const cta_suffix{{"engagement", " Reply with yours."},
+                                                    {"question", " What would you add?"},
+                                                    {"link", ""},
+                                                    {"none", ""}};
+
+class template_writer : public writer {
+public:
+    explicit template_writer(plan_config const& plan) : m_templates(default_templates)
+    {
+        for (auto const& [k, v] : plan.templates) {
+            m_templates[k] = v; // the config's own replace the built-in ones
+        }
+    }
+
+    std::vector<std::string> write(writer_request const& q, rng& r) override
+    {
+        auto fill = [&](std::string t, int i, int n) {
+            replace_all(t, "{topic}", words(q.topic));
+            replace_all(t, "{tone}", words(q.tone));
+            replace_all(t, "{author}", q.reply_to_author);
+            replace_all(t, "{i}", std::to_string(i));
+            replace_all(t, "{n}", std::to_string(n));
+            return t;
+        };
+        auto pick = [&](std::string const& key) -> std::string const& {
+            auto it = m_templates.find(key);
+            if (it == m_templates.end() || it->second.empty()) {
+                it = m_templates.find("statement");
+            }
+            return it->second[r.below(it->second.size())];
+        };
+        if (q.decision_type == "reply") {
+            return {fill(pick("reply"), 1, 1)};
+        }
+        std::string first = fill(pick(q.hook_type), 1, q.parts);
+        if (auto const it = cta_suffix.find(q.cta_type);
+            it != cta_suffix.end() && q.parts == 1) {
+            first += it->second;
+        }
+        std::vector<std::string> out{first};
+        for (int i = 2; i <= q.parts; ++i) {
+            out.push_back(fill(pick("thread"), i, q.parts));
+        }
+        return out;
+    }
+
+private:
+    std::map<std::string, std::vector<std::string>> m_templates;
+};
+
+class command_writer : public writer {
+public:
+    explicit command_writer(writer_config const& cfg) : m_cfg(cfg)
+    {
+        if (m_cfg.command.empty()) {
+            throw config_error{"plan.writer.command: the command writer needs a command "
+                               "(a list: program and arguments)"};
+        }
+    }
+
+    std::vector<std::string> write(writer_request const& q, rng&) override
+    {
+        process_spec spec;
+        spec.argv = m_cfg.command;
+        spec.input = q.to_json().dump();
+        spec.timeout_ms = m_cfg.timeout_ms;
+        auto const res = run_process(spec);
+        auto const& prog = m_cfg.command.front();
+        if (res.timed_out) {
+            throw temporary_failure{
+                fmt::format("writer command '{}' did not finish within {} ms "
+                            "(plan.writer.timeout_ms); it was killed",
+                            prog, m_cfg.timeout_ms)};
+        }
+        if (res.exit_code != 0) {
+            throw service_refused{fmt::format("writer command '{}' failed with {} {}: {}",
+                                              prog, res.signal ? "signal" : "exit code",
+                                              res.signal ? res.signal : res.exit_code,
+                                              trim(res.err).substr(0, 300))};
+        }
+        auto parts = split_parts(res.out);
+        if (parts.empty()) {
+            throw data_error{fmt::format("writer command '{}' printed no text", prog)};
+        }
+        return parts;
+    }
+
+private:
+    writer_config m_cfg;
+};
+
+class openai_writer : public writer {
+public:
+    explicit openai_writer(writer_config const& cfg) : m_cfg(cfg)
+    {
+        char const* key = std::getenv(cfg.key_env.c_str());
+        if (!key || !*key) {
+            throw config_error{
+                fmt::format("plan.writer.key_env: the environment variable {} is "
+                            "not set (it must hold the API key)",
+                            cfg.key_env)};
+        }
+        m_key = key;
+        while (!m_cfg.base_url.empty() && m_cfg.base_url.back() == '/') {
+            m_cfg.base_url.pop_back();
+        }
+    }
+
+    std::vector<std::string> write(writer_request const& q, rng&) override
+    {
+        nlohmann::json body = {
+            {"model", m_cfg.model},
+            {"messages",
+             {{{"role", "system"},
+               {"content",
+                "You write posts for an X (Twitter) account. Each part is at most "
+                "280 characters. For a thread, separate parts with a line holding "
+                "only ---. Answer with the text only."}},
+              {{"role", "user"},
+               {"content", "Write this post: " + q.to_json().dump()}}}}};
+        http_request req;
+        req.method = "POST";
+        req.url = m_cfg.base_url + "/v1/chat/completions";
+        req.headers = {"Authorization: Bearer " + m_key,
+                       "Content-Type: application/json"};
+        req.body = body.dump();
+        req.timeout_ms = m_cfg.timeout_ms;
+        std::string const what = "POST /v1/chat/completions";
+        std::string problem;
+        for (int attempt = 0; attempt <= m_cfg.retries; ++attempt) {
+            if (attempt > 0) {
+                auto const wait =
+                    std::chrono::milliseconds(m_cfg.backoff_ms * (1L << (attempt - 1)));
+                log::warn("{}; retrying {} in {} ms ({} of {})", problem, what,
+                          wait.count(), attempt, m_cfg.retries);
+                std::this_thread::sleep_for(wait);
+            }
+            auto const res = http_send(req);
+            if (res.status == 200) {
+                return parse(res.body, what);
+            }
+            if (res.status == 401 || res.status == 403) {
+                throw service_refused{
+                    fmt::format("the LLM endpoint refused the request (HTTP {}) "
+                                "for {}: check the key in ${}",
+                                res.status, what, m_cfg.key_env)};
+            }
+            if (res.status == 0 || res.status == 429 || res.status >= 500) {
+                problem =
+                    res.status == 0
+                        ? (res.timed_out ? fmt::format("the LLM endpoint timed "
+                                                       "out after {} ms",
+                                                       m_cfg.timeout_ms)
+                                         : "the LLM endpoint is unreachable: " +
+                                               res.transport_error)
+                        : fmt::format("the LLM endpoint answered HTTP {}", res.status);
+                continue;
+            }
+            throw data_error{fmt::format("the LLM endpoint answered HTTP {} for {}: {}",
+                                         res.status, what, res.body.substr(0, 300))};
+        }
+        throw temporary_failure{
+            fmt::format("{} for {} after {} attempts", problem, what, m_cfg.retries + 1)};
+    }
+
+private:
+    static std::vector<std::string> parse(std::string const& body,
+                                          std::string const& what)
+    {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(body);
+        } catch (nlohmann::json::parse_error const& e) {
+            throw data_error{fmt::format(
+                "the LLM endpoint returned malformed JSON for {}: {}", what, e.what())};
+        }
+        auto const* content = j.contains("choices") && j["choices"].is_array() &&
+                                      !j["choices"].empty() &&
+                                      j["choices"][0].contains("message")
+                                  ? &j["choices"][0]["message"]
+                                  : nullptr;
+        if (!content || !content->contains("content") ||
+            !(*content)["content"].is_string()) {
+            throw data_error{fmt::format("the LLM endpoint's answer to {} has no "
+                                         "choices[0].message.content",
+                                         what)};
+        }
+        auto parts = split_parts((*content)["content"].get<std::string>());
+        if (parts.empty()) {
+            throw data_error{
+                fmt::format("the LLM endpoint returned empty text for {}", what)};
+        }
+        return parts;
+    }
+
+    writer_config m_cfg;
+    std::string m_key;
+};
+
+} // namespace
+
+nlohmann::json writer_request::to_json() const
+{
+    nlohmann::json j = {{"decision_type", decision_type},
+                        {"content_slot", content_slot},
+                        {"generator_name", generator_name},
+                        {"topic", topic},
+                        {"tone", tone},
+                        {"hook_type", hook_type},
+                        {"cta_type", cta_type},
+                        {"parts", parts},
+                        {"attempt", attempt}};
+    if (decision_type == "reply") {
+        j["reply_to_author"] = reply_to_author;
+        j["reply_to_text"] = reply_to_text;
+    }
+    return j;
+}
+
+std::size_t text_length(std::string const& text)
+{
+    std::size_t n = 0;
+    for (char const c : text) {
+        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }
+    return n;
+}
+
+std::vector<std::string> split_parts(std::string const& text)
+{
+    std::vector<std::string> out;
+    std::string current;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto const nl = text.find('\n', start);
+        auto const line =
+            text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        if (trim(line) == "---") {
+            if (!trim(current).empty()) {
+                out.push_back(trim(current));
+            }
+            current.clear();
+        } else {
+            current += (current.empty() ? "" : "\n") + line;
+        }
+        if (nl == std::string::npos) {
+            break;
+        }
+        start = nl + 1;
+    }
+    if (!trim(current).empty()) {
+        out.push_back(trim(current));
+    }
+    return out;
+}
+
+std::unique_ptr<writer> make_writer(plan_config const& plan)
+{
+    if (plan.writer.kind == "command") {
+        return std::make_unique<command_writer>(plan.writer);
+    }
+    if (plan.writer.kind == "openai") {
+        return std::make_unique<openai_writer>(plan.writer);
+    }
+    return std::make_unique<template_writer>(plan);
+}
+
+} // namespace xloop

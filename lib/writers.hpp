@@ -1,0 +1,45 @@
+#pragma once
+
+// Writers turn a plan (the drawn attributes) into text (DESIGN §5.5):
+// template (default; from the config's templates, no network), command (a
+// program reads the plan as JSON on stdin and prints the text; thread parts
+// separated by a line "---"), openai (an OpenAI-compatible
+// /v1/chat/completions endpoint).
+
+#include "config.hpp"
+#include "sampling.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace xloop {
+
+struct writer_request {
+    std::string decision_type; // single | thread | reply
+    std::string content_slot, generator_name, topic, tone, hook_type, cta_type;
+    int parts = 1;
+    std::string reply_to_author, reply_to_text;
+    int attempt = 0; // 0 first, then each redraw
+
+    nlohmann::json to_json() const;
+};
+
+class writer {
+public:
+    virtual ~writer() = default;
+    // One string per part (one for a single post or a reply).
+    virtual std::vector<std::string> write(writer_request const& request, rng& r) = 0;
+};
+
+std::unique_ptr<writer> make_writer(plan_config const& plan);
+
+// Characters as X counts them roughly: Unicode code points.
+std::size_t text_length(std::string const& text);
+
+// Splits a writer's output into thread parts on lines holding only "---".
+std::vector<std::string> split_parts(std::string const& text);
+
+} // namespace xloop

@@ -1,0 +1,430 @@
+#include "test_db_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <thread>
+
+using namespace xloop;
+using namespace xloop::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr char const* now = "2026-03-02T12:00:00Z";
+
+process_result plan(test_db const& db, std::vector<std::string> args = {},
+                    std::string const& yaml = {},
+                    std::map<std::string, std::optional<std::string>> env = {})
+{
+    temp_dir dir;
+    if (!yaml.empty()) {
+        dir.write("x.yaml", yaml);
+        args.insert(args.end(), {"--config", dir.path() + "/x.yaml"});
+    }
+    if (std::find(args.begin(), args.end(), "--now") == args.end()) {
+        args.insert(args.end(), {"--now", now});
+    }
+    if (std::find(args.begin(), args.end(), "--seed") == args.end()) {
+        args.insert(args.end(), {"--seed", "11"});
+    }
+    return run_tool("plan", args, &db, {}, std::move(env));
+}
+
+void add_opportunity(db_connection& c, std::string const& id, std::string const& author,
+                     double score, double minutes_ago)
+{
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
+        "opportunity_score, discovered_at) VALUES ($1, $2, 'a take on dashboards', $3, "
+        "$4::timestamptz - make_interval(mins => $5::int))",
+        id, author, score, now, static_cast<int>(minutes_ago));
+}
+
+// An OpenAI-compatible endpoint on 127.0.0.1 answering from a script.
+struct fake_llm {
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::mutex m;
+    std::vector<int> statuses; // per call; 200 after the list ends
+    std::string body_200 =
+        R"({"choices": [{"message": {"role": "assistant", "content": "Written by the model."}}]})";
+    int calls = 0;
+    std::string authorization;
+
+    fake_llm()
+    {
+        server.Post("/v1/chat/completions", [this](httplib::Request const& req,
+                                                   httplib::Response& res) {
+            std::lock_guard<std::mutex> lock{m};
+            authorization = req.get_header_value("Authorization");
+            int const status =
+                calls < static_cast<int>(statuses.size()) ? statuses[calls] : 200;
+            ++calls;
+            res.status = status;
+            res.set_content(status == 200 ? body_200 : "{\"error\": \"busy\"}",
+                            "application/json");
+        });
+        port = server.bind_to_any_port("127.0.0.1");
+        thread = std::thread{[this] { server.listen_after_bind(); }};
+    }
+    ~fake_llm()
+    {
+        server.stop();
+        thread.join();
+    }
+    std::string yaml() const
+    {
+        return fmt::format(
+            "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: [single]\n"
+            "  writer:\n    kind: openai\n    base_url: http://127.0.0.1:{}\n"
+            "    model: test-model\n    key_env: LLM_KEY\n    retries: 2\n"
+            "    backoff_ms: 10\n    timeout_ms: 2000\n",
+            port);
+    }
+};
+
+} // namespace
+
+TEST_CASE("plan fills the queue with future items and a second run adds nothing", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const first = plan(db, {"--json", "-q"});
+    INFO(first.err);
+    REQUIRE(first.exit_code == 0);
+    CHECK(json::parse(first.out)["added"] == 2);
+    auto c = db.connect();
+    auto const r = c.exec(
+        "SELECT count(*), bool_and(scheduled_at > $1::timestamptz), bool_and(status = "
+        "'queued'), bool_and(generation_source = 'xloop'), bool_and(content_slot IS NOT "
+        "NULL "
+        "AND generator_name IS NOT NULL AND raw_topic IS NOT NULL AND tone IS NOT NULL "
+        "AND "
+        "hook_type IS NOT NULL AND cta_type IS NOT NULL AND content_hash IS NOT NULL), "
+        "extract(epoch FROM max(scheduled_at) - min(scheduled_at)) >= 120 * 60 "
+        "FROM public.content_generation_metadata_comprehensive",
+        now);
+    CHECK(r.i64(0, 0) == 2);
+    for (int col = 1; col <= 5; ++col) {
+        CHECK(r.boolean(0, col));
+    }
+    auto const second = plan(db, {"--json", "-q"});
+    REQUIRE(second.exit_code == 0);
+    CHECK(json::parse(second.out)["added"] == 0);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          2);
+    // the items show in content_metadata too (written to the base table)
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_metadata WHERE status = 'queued'") ==
+          2);
+}
+
+TEST_CASE("the posting calendar is right across daylight saving changes", "[db]")
+{
+    auto const yaml = "plan:\n  timezone: Europe/Berlin\n  times: ['09:00']\n"
+                      "  min_gap_minutes: 60\n";
+    auto scheduled = [&](char const* at) {
+        test_db db;
+        db.migrate();
+        REQUIRE(plan(db, {"--now", at, "-q"}, yaml).exit_code == 0);
+        auto c = db.connect();
+        auto const r =
+            c.exec("SELECT string_agg(to_char(scheduled_at AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD HH24:MI'), ',' ORDER BY scheduled_at) FROM "
+                   "public.content_generation_metadata_comprehensive");
+        return r.str(0, 0);
+    };
+    // spring forward on 29 March: 09:00 is 08:00 UTC before, 07:00 UTC after
+    CHECK(scheduled("2026-03-28T07:30:00Z") == "2026-03-28 08:00,2026-03-29 07:00");
+    // fall back on 25 October: 07:00 UTC before, 08:00 UTC after
+    CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
+}
+
+TEST_CASE("the same content_slot never follows itself", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, tweet_id, "
+        "posted_at, decision_type, content_slot) VALUES ('posted', '1', $1::timestamptz "
+        "- "
+        "interval '3 hours', 'single', 'howTo')",
+        now);
+    auto const yaml = "plan:\n  queue_ahead: 6\n  catalogue:\n    content_slot: [how_to, "
+                      "myth_busting]\n";
+    REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
+    auto const r = c.exec("SELECT content_slot FROM "
+                          "public.content_generation_metadata_comprehensive ORDER BY "
+                          "coalesce(scheduled_at, posted_at)");
+    REQUIRE(r.rows() == 7);
+    for (int i = 1; i < r.rows(); ++i) {
+        INFO("item " << i);
+        // "howTo" is how_to: canonical names compare
+        auto const prev = i == 1 ? std::string{"how_to"} : r.str(i - 1, 0);
+        CHECK(r.str(i, 0) != prev);
+    }
+}
+
+TEST_CASE("draws and their propensities are stored with the map version", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    SECTION("uniform without a map")
+    {
+        REQUIRE(plan(db, {"-q"}, "plan:\n  queue_ahead: 1\n").exit_code == 0);
+        auto const f = json::parse(
+            c.exec(
+                 "SELECT features FROM public.content_generation_metadata_comprehensive")
+                .str(0, 0));
+        CHECK(f["policy"] == "uniform");
+        CHECK(f["map_version"].is_null());
+        // 6 built-in slots, 3 ctas, 2 decision types
+        CHECK(f["draws"]["content_slot"]["propensity"].get<double>() == Approx(1.0 / 6));
+        CHECK(f["draws"]["cta_type"]["propensity"].get<double>() == Approx(1.0 / 3));
+        CHECK(f["draws"]["decision_type"]["propensity"].get<double>() == Approx(0.5));
+    }
+    SECTION("Thompson with the active map: ε/K + (1 − ε)·P(best)")
+    {
+        c.exec(
+            R"(INSERT INTO public.learning_model_weights (weights, posteriors, is_active,
+            version, computed_at) VALUES ('{}', '{"content_slot": {
+            "how_to": {"shrunk_mean": 0.9, "sd": 0.001},
+            "myth_busting": {"shrunk_mean": 0.1, "sd": 0.001}},
+            "_prior": {"content_slot": {"mean": 0.5, "sd": 0.1}}}', true, 7, now()))");
+        auto const yaml =
+            "plan:\n  queue_ahead: 1\n  catalogue:\n    content_slot: [how_to, "
+            "myth_busting]\n";
+        REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
+        auto const f = json::parse(
+            c.exec(
+                 "SELECT features FROM public.content_generation_metadata_comprehensive")
+                .str(0, 0));
+        CHECK(f["policy"] == "thompson");
+        CHECK(f["map_version"] == 7);
+        // P(best) is 1 and 0: the propensity is 0.1/2 + 0.9 = 0.95 or 0.05
+        auto const& d = f["draws"]["content_slot"];
+        CHECK(d["propensity"].get<double>() ==
+              Approx(d["value"] == "how_to" ? 0.95 : 0.05).margin(1e-9));
+        // dimensions the map does not know are drawn uniformly
+        CHECK(f["draws"]["tone"]["propensity"].get<double>() == Approx(0.25));
+    }
+}
+
+TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const one =
+        "plan:\n  queue_ahead: 1\n  catalogue:\n    topic: [sql]\n    hook_type: "
+        "[question]\n    cta_type: [none]\n    decision_type: [single]\n"
+        "  templates:\n    question: ['The only {topic} text.']\n";
+    REQUIRE(plan(db, {"-q"}, one).exit_code == 0);
+    // three days later the queue is empty again, but the only text is taken
+    auto const r = plan(db, {"--now", "2026-03-05T12:00:00Z"}, one);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("could not write a new single about 'sql' in 5 tries") !=
+          std::string::npos);
+    CHECK(r.err.find("duplicate") != std::string::npos);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          1);
+    // with a second template the redraw finds a new text
+    auto const two = std::string{one} + "    statement: ['unused']\n";
+    auto const yaml2 =
+        std::string{"plan:\n  queue_ahead: 1\n  catalogue:\n    topic: [sql]\n"
+                    "    hook_type: [question]\n    cta_type: [none]\n"
+                    "    decision_type: [single]\n  templates:\n    question: "
+                    "['The only {topic} text.', 'Another {topic} text.']\n"};
+    REQUIRE(plan(db, {"--now", "2026-03-05T12:00:00Z", "-q"}, yaml2).exit_code == 0);
+    CHECK(db.count("SELECT count(DISTINCT content_hash) FROM "
+                   "public.content_generation_metadata_comprehensive") == 2);
+    (void)two;
+}
+
+TEST_CASE("replies go to fresh opportunities, never the same author within the cooldown",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+        "decision_type, target_username, created_at) VALUES ('posted', 'reply', 'Amy', "
+        "$1::timestamptz - interval '2 hours')",
+        now);
+    add_opportunity(c, "1", "amy", 0.9, 10); // replied to 2 h ago: cooldown
+    add_opportunity(c, "2", "bob", 0.5, 20);
+    add_opportunity(c, "3", "carol", 0.4, 400); // older than 3 h: expired
+    add_opportunity(c, "4", "Bob", 0.6, 5);     // same author as 2: one per run
+    auto const r = plan(db, {"--replies", "5", "-q"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const q =
+        c.exec("SELECT target_tweet_id, lower(target_username), content_slot, status "
+               "FROM public.content_generation_metadata_comprehensive WHERE "
+               "decision_type = 'reply' AND status = 'queued'");
+    REQUIRE(q.rows() == 1);
+    CHECK(q.str(0, 1) == "bob");
+    CHECK(q.str(0, 2) == "reply");
+    CHECK(db.count(
+              "SELECT count(*) FROM public.reply_opportunities WHERE status = 'replied' "
+              "AND decision_id IS NOT NULL AND taken_at IS NOT NULL") == 1);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.reply_opportunities WHERE tweet_id = '3' AND "
+              "status = 'expired'") == 1);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.reply_opportunities WHERE tweet_id = '1' AND "
+              "status = 'pending'") == 1);
+}
+
+TEST_CASE("two concurrent reply runs never take an opportunity twice", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 30; ++i) {
+        add_opportunity(c, std::to_string(100 + i), "author_" + std::to_string(i), 0.5,
+                        30);
+    }
+    std::vector<process_result> results(3);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        threads.emplace_back([&, i] {
+            results[i] =
+                plan(db, {"--replies", "8", "--seed", std::to_string(i + 1), "-q"});
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (auto const& r : results) {
+        INFO(r.err);
+        CHECK((r.exit_code == 0 || r.exit_code == 75));
+    }
+    CHECK(
+        db.count("SELECT count(*) - count(DISTINCT target_tweet_id) FROM "
+                 "public.content_generation_metadata_comprehensive WHERE decision_type = "
+                 "'reply'") == 0);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.reply_opportunities WHERE status = 'replied'") ==
+        db.count(
+            "SELECT count(*) FROM public.content_generation_metadata_comprehensive WHERE "
+            "decision_type = 'reply'"));
+}
+
+TEST_CASE("the command writer: success, failure, hang and empty output", "[db]")
+{
+    temp_dir dir;
+    auto script = [&](std::string const& name, std::string const& body) {
+        dir.write(name, "#!/bin/sh\n" + body);
+        chmod((dir.path() + "/" + name).c_str(), 0755);
+        return fmt::format(
+            "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: [single]\n"
+            "  writer:\n    kind: command\n    command: ['{}/{}']\n"
+            "    timeout_ms: 500\n",
+            dir.path(), name);
+    };
+    test_db db;
+    db.migrate();
+    auto const ok =
+        plan(db, {"-q"},
+             script("ok.sh", "plan=$(cat)\necho \"Made by a script for $(echo "
+                             "\"$plan\" | grep -o '\"topic\":\"[a-z_]*\"')\"\n"));
+    INFO(ok.err);
+    REQUIRE(ok.exit_code == 0);
+    auto c = db.connect();
+    CHECK(c.exec("SELECT content FROM public.content_generation_metadata_comprehensive")
+              .str(0, 0)
+              .rfind("Made by a script for \"topic\":\"", 0) == 0);
+
+    test_db db2;
+    db2.migrate();
+    auto const fails = plan(
+        db2, {}, script("fail.sh", "cat >/dev/null\necho 'model down' >&2\nexit 3\n"));
+    CHECK(fails.exit_code == 69);
+    CHECK(fails.err.find("fail.sh' failed with exit code 3: model down") !=
+          std::string::npos);
+    auto const start = std::chrono::steady_clock::now();
+    auto const hangs = plan(db2, {}, script("hang.sh", "sleep 30\n"));
+    CHECK(hangs.exit_code == 75);
+    CHECK(hangs.err.find("did not finish within 500 ms") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    auto const empty = plan(db2, {}, script("empty.sh", "cat >/dev/null\n"));
+    CHECK(empty.exit_code == 65);
+    CHECK(empty.err.find("printed no text") != std::string::npos);
+    CHECK(db2.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          0);
+}
+
+TEST_CASE("the openai writer against a local endpoint", "[db]")
+{
+    std::map<std::string, std::optional<std::string>> key{{"LLM_KEY", "sk-t3st-k3y"}};
+    SECTION("200")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        auto const r = plan(db, {"-v"}, llm.yaml(), key);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(llm.authorization == "Bearer sk-t3st-k3y");
+        CHECK(db.count(
+                  "SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                  "WHERE content = 'Written by the model.'") == 1);
+        CHECK((r.err + r.out).find("sk-t3st-k3y") == std::string::npos);
+    }
+    SECTION("429 then 200")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.statuses = {429};
+        auto const r = plan(db, {"-v"}, llm.yaml(), key);
+        REQUIRE(r.exit_code == 0);
+        CHECK(llm.calls == 2);
+        CHECK(r.err.find("HTTP 429; retrying") != std::string::npos);
+        CHECK((r.err + r.out).find("sk-t3st-k3y") == std::string::npos);
+    }
+    SECTION("500 until giving up")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.statuses = {500, 500, 500, 500};
+        auto const r = plan(db, {}, llm.yaml(), key);
+        CHECK(r.exit_code == 75);
+        CHECK(llm.calls == 3);
+        CHECK(r.err.find("after 3 attempts") != std::string::npos);
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive") == 0);
+    }
+    SECTION("malformed JSON")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.body_200 = "{\"choices\": [";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        CHECK(r.exit_code == 65);
+        CHECK(r.err.find("malformed JSON for POST /v1/chat/completions") !=
+              std::string::npos);
+    }
+    SECTION("no key")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        auto const r = plan(db, {}, llm.yaml(), {{"LLM_KEY", std::nullopt}});
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find("LLM_KEY is not set") != std::string::npos);
+    }
+}
