@@ -392,7 +392,16 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         q.reply_to_author = std::string{c.get(cand.row, 2)};
         q.reply_to_text = c.str(cand.row, 3);
         std::string hash;
-        auto const parts = write_text(run, w, q, hashes, hash, r);
+        std::vector<std::string> parts;
+        try {
+            parts = write_text(run, w, q, hashes, hash, r);
+        } catch (data_error const& e) {
+            // One opportunity without a usable text must not stop the others.
+            log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
+                      c.str(cand.row, 1), e.what());
+            authors.erase(author);
+            continue;
+        }
         nlohmann::json features = {{"policy", "thompson_account"},
                                    {"opportunity_id", c.i64(cand.row, 0)},
                                    {"opportunity_score", c.f64(cand.row, 4)},

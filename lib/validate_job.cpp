@@ -145,9 +145,11 @@ struct job_state {
 job_state job_info(db_connection& db, std::string const& job, timestamp now)
 {
     auto const r = db.exec(
-        "SELECT (SELECT extract(epoch FROM $2::timestamptz - max(coalesce(finished_at, "
-        "started_at))) / 3600 FROM xloop.job_runs WHERE job = $1 AND status = 'ok' AND "
-        "started_at <= $2::timestamptz), "
+        // started_at is the --now the run used: freshness in the same clock
+        "SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600 "
+        "FROM "
+        "xloop.job_runs WHERE job = $1 AND status = 'ok' AND started_at <= "
+        "$2::timestamptz), "
         "(SELECT status FROM xloop.job_runs WHERE job = $1 AND started_at <= "
         "$2::timestamptz "
         "ORDER BY started_at DESC, id DESC LIMIT 1), "

@@ -41,6 +41,22 @@ void replace_all(std::string& s, std::string const& what, std::string const& wit
     }
 }
 
+// The first `n` characters of a text (whole UTF-8 sequences), on one line.
+std::string excerpt(std::string const& text, std::size_t n)
+{
+    std::string out;
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char const c = static_cast<unsigned char>(text[i]);
+        if ((c & 0xC0) != 0x80 && ++chars > n) {
+            out += "…";
+            break;
+        }
+        out += c == '\n' ? ' ' : static_cast<char>(c);
+    }
+    return trim(out);
+}
+
 std::map<std::string, std::vector<std::string>> const default_templates{
     {"question",
      {"Why do most {topic} projects stall after the first month?",
@@ -61,9 +77,9 @@ std::map<std::string, std::vector<std::string>> const default_templates{
      {"Good {topic} starts with one question you can answer.",
       "Simple {topic} beats clever {topic}."}},
     {"reply",
-     {"Good point, @{author}. That matches what we saw.",
-      "Agree, @{author}: small, boring steps win here.",
-      "Useful, @{author}. Saving this one."}},
+     {"Good point, @{author}: \"{excerpt}\" matches what we saw.",
+      "Agree, @{author}. \"{excerpt}\": small, boring steps win here.",
+      "Useful, @{author}. Saving \"{excerpt}\" for later."}},
     {"thread",
      {"{i}/{n} One practical step for {topic}: write down what done means.",
       "{i}/{n} Keep {topic} changes small enough to undo in a day.",
@@ -90,6 +106,7 @@ public:
             replace_all(t, "{topic}", words(q.topic));
             replace_all(t, "{tone}", words(q.tone));
             replace_all(t, "{author}", q.reply_to_author);
+            replace_all(t, "{excerpt}", excerpt(q.reply_to_text, 60));
             replace_all(t, "{i}", std::to_string(i));
             replace_all(t, "{n}", std::to_string(n));
             return t;
