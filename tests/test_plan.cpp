@@ -428,3 +428,22 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         CHECK(r.err.find("LLM_KEY is not set") != std::string::npos);
     }
 }
+
+TEST_CASE("a reply without a usable text is skipped, not the whole run", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunity(c, "1", "amy", 0.9, 10);
+    add_opportunity(c, "2", "bob", 0.8, 10);
+    // one fixed reply text: the second reply would repeat the first
+    auto const yaml = "plan:\n  templates:\n    reply: ['Same words for everyone.']\n";
+    auto const r = plan(db, {"--replies", "2"}, yaml);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("skipping the reply to @") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive WHERE "
+                   "decision_type = 'reply'") == 1);
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = 'pending'") ==
+          1);
+}
