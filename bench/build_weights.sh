@@ -6,11 +6,8 @@
 #   bench/build_weights.sh [rows ...]     (default: 100000 1000000 10000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
-    export XLOOP_BENCH_INNER=1
-    exec pg_virtualenv -t -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
-        -o checkpoint_timeout=30min -o synchronous_commit=off "$0" "$@"
-fi
+. bench/common.sh
+bench_in_cluster "$0" "$@"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 10000000)
 now=2026-03-02T12:00:00Z
@@ -22,17 +19,6 @@ content_slot, generator_name, decision_type, topic, tone, hook_type, cta_type, \
 structure_type, extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$now'"
 
-# seconds and peak RSS (MiB) of a command, best wall time of 3 runs
-measure() {
-    local best="" rss=""
-    for _ in 1 2 3; do
-        /usr/bin/time -f '%e %M' -o /tmp/xloop-bench.time "$@" >/dev/null
-        read -r t m </tmp/xloop-bench.time
-        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
-        rss=$(( m / 1024 ))
-    done
-    echo "$best $rss"
-}
 
 printf '%-10s %10s %10s %10s %7s %9s\n' rows in_window floor_s tool_s ratio peak_MiB
 for n in "${sizes[@]}"; do

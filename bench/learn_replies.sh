@@ -5,11 +5,8 @@
 #   bench/learn_replies.sh [replies accounts]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
-    export XLOOP_BENCH_INNER=1
-    exec pg_virtualenv -t -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
-        -o synchronous_commit=off "$0" "$@"
-fi
+. bench/common.sh
+bench_in_cluster "$0" "$@"
 rows=${1:-1000000}
 accounts=${2:-100000}
 now=2026-03-02T12:00:00Z
@@ -21,16 +18,6 @@ primary_objective_score::float8"
 where="has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), '') \
 NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$now'"
 
-measure() { # best wall time of 3 runs, and the peak RSS in MiB
-    local best="" rss=""
-    for _ in 1 2 3; do
-        /usr/bin/time -f '%e %M' -o /tmp/xloop-bench.time "$@" >/dev/null
-        read -r t m </tmp/xloop-bench.time
-        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
-        rss=$((m / 1024))
-    done
-    echo "$best $rss"
-}
 
 db=bench_replies
 dropdb --if-exists "$db"

@@ -6,11 +6,8 @@
 #   bench/scrape_metrics.sh [posts records]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
-    export XLOOP_BENCH_INNER=1
-    exec pg_virtualenv -t -o shared_buffers=2GB -o work_mem=64MB -o max_wal_size=16GB \
-        -o synchronous_commit=off "$0" "$@"
-fi
+. bench/common.sh
+bench_in_cluster "$0" "$@"
 posts=${1:-1000000}
 records=${2:-100000}
 now=2026-03-02T12:00:00Z

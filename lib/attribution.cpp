@@ -12,8 +12,7 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
 {
     std::vector<attribution_result> out(posts.size());
     std::size_t const n = snaps.size();
-    auto const window = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::duration<double, std::ratio<3600>>(window_hours));
+    auto const window = fractional_hours(window_hours);
 
     // Each post's span [b, e) in interval indices (interval i: snapshot i → i+1).
     struct span {

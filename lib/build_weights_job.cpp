@@ -185,24 +185,14 @@ void run_build_weights(run_context& run)
 {
     auto const& cfg = run.cfg().weights;
     auto& db = run.db();
-    auto const window_start =
-        run.now() -
-        std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::duration<double, std::ratio<86400>>(cfg.window_days));
+    auto const window_start = run.now() - fractional_days(cfg.window_days);
 
     transaction tx{db};
     // Transaction-scoped: safe behind a transaction-mode pooler.
     if (!run.dry_run()) {
         run.lock_in_transaction();
     }
-    try {
-        db.exec("SELECT now() AT TIME ZONE $1", cfg.timezone);
-    } catch (db_error const&) {
-        throw config_error{
-            fmt::format("weights.timezone: '{}' is not a time zone PostgreSQL "
-                        "knows (see pg_timezone_names)",
-                        cfg.timezone)};
-    }
+    require_time_zone(db, cfg.timezone, "weights.timezone");
     db.exec(
         "SELECT set_config('xloop.now', $1, true), set_config('xloop.window_start', $2, "
         "true), set_config('xloop.tz', $3, true)",

@@ -490,6 +490,17 @@ std::vector<std::optional<std::string>> split_copy_row(std::string_view row)
     return out;
 }
 
+void require_time_zone(db_connection& db, std::string const& zone, char const* config_key)
+{
+    try {
+        db.exec("SELECT now() AT TIME ZONE $1", zone);
+    } catch (db_error const&) {
+        throw config_error{fmt::format(
+            "{}: '{}' is not a time zone PostgreSQL knows (see pg_timezone_names)",
+            config_key, zone)};
+    }
+}
+
 std::string quote_ident(std::string_view name)
 {
     std::string out = "\"";

@@ -202,4 +202,8 @@ std::vector<std::optional<std::string>> split_copy_row(std::string_view row);
 
 std::string quote_ident(std::string_view name);
 
+// Throws config_error naming `config_key` unless PostgreSQL knows the zone.
+void require_time_zone(db_connection& db, std::string const& zone,
+                       char const* config_key);
+
 } // namespace xloop

@@ -102,10 +102,7 @@ void run_learn_replies(run_context& run)
 {
     auto const& cfg = run.cfg().replies;
     auto& db = run.db();
-    auto const window_start =
-        run.now() -
-        std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::duration<double, std::ratio<86400>>(cfg.window_days));
+    auto const window_start = run.now() - fractional_days(cfg.window_days);
 
     transaction tx{db};
     if (!run.dry_run()) {

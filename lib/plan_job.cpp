@@ -326,10 +326,8 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     auto& db = run.db();
     auto const& cfg = run.cfg().plan;
     auto const now = run.now();
-    auto const max_age = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::duration<double, std::ratio<3600>>(cfg.reply_max_age_hours));
-    auto const cooldown = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::duration<double, std::ratio<3600>>(cfg.reply_author_cooldown_hours));
+    auto const max_age = fractional_hours(cfg.reply_max_age_hours);
+    auto const cooldown = fractional_hours(cfg.reply_author_cooldown_hours);
     if (!run.dry_run()) {
         auto const expired =
             db.exec("UPDATE public.reply_opportunities SET status = 'expired' "
@@ -487,14 +485,7 @@ void run_plan(run_context& run, plan_options const& opts)
         // Transaction-scoped (pooler-safe); posts and replies lock separately.
         run.lock_in_transaction(opts.replies ? "plan-replies" : "plan");
     }
-    try {
-        db.exec("SELECT now() AT TIME ZONE $1", run.cfg().plan.timezone);
-    } catch (db_error const&) {
-        throw config_error{
-            fmt::format("plan.timezone: '{}' is not a time zone PostgreSQL "
-                        "knows (see pg_timezone_names)",
-                        run.cfg().plan.timezone)};
-    }
+    require_time_zone(db, run.cfg().plan.timezone, "plan.timezone");
     rng r{run.seed()};
     auto w = make_writer(run.cfg().plan);
     if (opts.replies) {

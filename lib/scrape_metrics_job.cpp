@@ -343,12 +343,9 @@ std::int64_t v2_pass(run_context& run)
     auto& db = run.db();
     phase_timer timer{"the v2 pass"};
     auto const& m = run.cfg().metrics;
-    auto const hours = [](double h) {
-        return std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::duration<double, std::ratio<3600>>(h));
-    };
-    auto const write_from = run.now() - hours(24 * (std::ceil(m.max_age_days) + 1));
-    auto const posts_from = write_from - hours(m.attribution_window_hours);
+    auto const write_from =
+        run.now() - fractional_hours(24 * (std::ceil(m.max_age_days) + 1));
+    auto const posts_from = write_from - fractional_hours(m.attribution_window_hours);
     db.exec("SELECT set_config('xloop.now', $1, true), set_config('xloop.posts_from', "
             "$2, true)",
             run.now(), posts_from);
@@ -363,7 +360,7 @@ std::int64_t v2_pass(run_context& run)
                            "snapshot_at > $1::timestamptz AND snapshot_at <= "
                            "$2::timestamptz AND follower_count "
                            "IS NOT NULL) ORDER BY 1",
-                           posts_from - hours(24), run.now());
+                           posts_from - fractional_hours(24), run.now());
     for (int i = 0; i < s.rows(); ++i) {
         snaps.push_back({*parse_timestamp(s.get(i, 0)), s.i64(i, 1)});
     }

@@ -21,6 +21,18 @@ std::string format_timestamp(timestamp t);
 
 timestamp clock_now();
 
+// Fractional days and hours as durations (config values are doubles).
+inline std::chrono::microseconds fractional_days(double d)
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::duration<double, std::ratio<86400>>(d));
+}
+inline std::chrono::microseconds fractional_hours(double h)
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::duration<double, std::ratio<3600>>(h));
+}
+
 // Days/hours between two timestamps, as doubles (for recency weights).
 inline double days_between(timestamp earlier, timestamp later)
 {

@@ -442,8 +442,12 @@ TEST_CASE("a reply without a usable text is skipped, not the whole run", "[db]")
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.find("skipping the reply to @") != std::string::npos);
-    CHECK(db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive WHERE "
-                   "decision_type = 'reply'") == 1);
-    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = 'pending'") ==
-          1);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.content_generation_metadata_comprehensive WHERE "
+            "decision_type = 'reply'") == 1);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.reply_opportunities WHERE status = 'pending'") ==
+        1);
 }
