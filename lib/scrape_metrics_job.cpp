@@ -324,9 +324,11 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             n.failed += static_cast<std::int64_t>(page.failed.size());
             txs.commit();
         }
-    } catch (lock_held const&) {
-        throw;
+    } catch (interrupted const&) {
+        throw; // a signal: stop now, recorded as interrupted
     } catch (temporary_failure const& e) {
+        // The API said stop (429, outage): keep the batches written, compute
+        // their v2 metrics, then exit 75.
         run.summary["x_api_requests"] = api.requests();
         return e;
     }

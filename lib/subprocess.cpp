@@ -84,8 +84,9 @@ process_result run_process(process_spec const& spec)
     if (spec.input.empty()) {
         close_fd(fds[0]);
     }
-    auto const deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(spec.timeout_ms);
+    auto const started = std::chrono::steady_clock::now();
+    auto const deadline = started + std::chrono::milliseconds(spec.timeout_ms);
+    bool signalled = spec.signal_after_ms < 0;
     ::signal(SIGPIPE, SIG_IGN);
     while (fds[1] >= 0 || fds[2] >= 0) {
         auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -96,6 +97,19 @@ process_result run_process(process_spec const& spec)
             kill(-pid, SIGKILL);
             break;
         }
+        long wait_ms = left;
+        if (!signalled) {
+            auto const due = started + std::chrono::milliseconds(spec.signal_after_ms);
+            auto const until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   due - std::chrono::steady_clock::now())
+                                   .count();
+            if (until <= 0) {
+                kill(pid, SIGTERM);
+                signalled = true;
+            } else {
+                wait_ms = std::min(wait_ms, static_cast<long>(until));
+            }
+        }
         pollfd p[3];
         int n = 0;
         int idx[3];
@@ -105,7 +119,7 @@ process_result run_process(process_spec const& spec)
                 idx[n++] = i;
             }
         }
-        if (poll(p, static_cast<nfds_t>(n), static_cast<int>(left)) < 0) {
+        if (poll(p, static_cast<nfds_t>(n), static_cast<int>(wait_ms)) < 0) {
             if (errno == EINTR) {
                 continue;
             }

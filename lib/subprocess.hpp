@@ -23,6 +23,7 @@ struct process_spec {
     std::string input;
     std::map<std::string, std::optional<std::string>> env; // nullopt: unset
     long timeout_ms = 60000;
+    long signal_after_ms = -1; // send SIGTERM after this long (tests of shutdown)
 };
 
 // Throws xloop::error when the program cannot be started.

@@ -81,6 +81,12 @@ fake_x_api::fake_x_api()
             apply(*failure, res);
             return;
         }
+        if (delay_tweets_ms > 0) {
+            auto const wait = std::chrono::milliseconds(delay_tweets_ms);
+            lock.unlock();
+            std::this_thread::sleep_for(wait);
+            lock.lock();
+        }
         nlohmann::json data = nlohmann::json::array();
         nlohmann::json errors = nlohmann::json::array();
         for (auto const& id : r.ids) {

@@ -53,6 +53,7 @@ public:
     std::map<int, fake_failure> tweets_failures; // by request index (insert_or_assign)
     std::optional<fake_failure> always;          // every request, both endpoints
     bool with_non_public = true;
+    int delay_tweets_ms = 0; // every /2/tweets answer waits this long
 
     std::vector<fake_request> requests();
     std::vector<fake_request> tweet_requests();

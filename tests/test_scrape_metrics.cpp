@@ -397,3 +397,44 @@ TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[
     CHECK(fgw() > early);
     CHECK(fgw() == Approx(30 * (1 - 1.0 / 24)).margin(1e-3));
 }
+
+TEST_CASE("SIGTERM stops a run between batches, keeps what was committed, records it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, tweet_id, "
+        "posted_at, decision_type) SELECT 'posted', (6000 + g)::text, $1::timestamptz - "
+        "interval '2 hours' - g * interval '1 second', 'single' FROM generate_series(1, "
+        "300) g",
+        now);
+    fake_x_api api;
+    scraper s{db, api};
+    // every /2/tweets answer takes 700 ms: the signal arrives during the first
+    {
+        std::lock_guard<std::mutex> lock{api.mutex};
+        api.delay_tweets_ms = 700;
+    }
+    process_spec spec;
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-scrape-metrics",
+                 "--db",
+                 db.conninfo(),
+                 "--config",
+                 s.config,
+                 "--now",
+                 now};
+    spec.env = {{"X_BEARER_TOKEN", token}, {"XLOOP_CONFIG", std::nullopt}};
+    spec.timeout_ms = 30000;
+    spec.signal_after_ms = 300;
+    auto const r = run_process(spec);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    // the batch in flight was finished and committed; nothing after it
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 100);
+    CHECK(api.tweet_requests().size() == 1);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'interrupted'") == 1);
+}
