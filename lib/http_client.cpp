@@ -1,11 +1,15 @@
 #include "http_client.hpp"
 
+#include "error.hpp"
+#include "log.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace xloop {
 
@@ -88,6 +92,35 @@ http_response http_send(http_request const& request)
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
     return out;
+}
+
+retried_response http_send_retrying(http_request const& request,
+                                    retry_policy const& policy,
+                                    std::string const& service, std::string const& what)
+{
+    std::string problem;
+    for (int attempt = 0; attempt <= policy.retries; ++attempt) {
+        if (attempt > 0) {
+            auto const wait =
+                std::chrono::milliseconds(policy.backoff_ms * (1L << (attempt - 1)));
+            log::warn("{}; retrying {} in {} ms ({} of {})", problem, what, wait.count(),
+                      attempt, policy.retries);
+            std::this_thread::sleep_for(wait);
+        }
+        auto res = http_send(request);
+        if (res.status == 0) {
+            problem =
+                res.timed_out
+                    ? fmt::format("{} timed out after {} ms", service, request.timeout_ms)
+                    : fmt::format("{} is unreachable: {}", service, res.transport_error);
+        } else if (res.status >= 500 || (res.status == 429 && policy.retry_rate_limit)) {
+            problem = fmt::format("{} answered HTTP {}", service, res.status);
+        } else {
+            return {std::move(res), attempt + 1};
+        }
+    }
+    throw temporary_failure{
+        fmt::format("{} for {} after {} attempts", problem, what, policy.retries + 1)};
 }
 
 std::string url_encode(std::string const& text)

@@ -27,6 +27,26 @@ struct http_request {
 
 http_response http_send(http_request const& request);
 
+struct retry_policy {
+    int retries = 3;
+    long backoff_ms = 1000;
+    bool retry_rate_limit = false; // retry 429 too (else it is returned at once)
+};
+
+struct retried_response {
+    http_response response;
+    int attempts = 0;
+};
+
+// Sends `request`, retrying transport failures, timeouts and 5xx (and 429 when
+// the policy says so) with exponential backoff; each retry is logged naming
+// `service` and `what`. Any other answer is returned for the caller to judge.
+// When the retries run out: temporary_failure "<service> answered HTTP 503 for
+// <what> after N attempts".
+retried_response http_send_retrying(http_request const& request,
+                                    retry_policy const& policy,
+                                    std::string const& service, std::string const& what);
+
 // Percent-encodes a query component.
 std::string url_encode(std::string const& text);
 

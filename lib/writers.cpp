@@ -5,10 +5,8 @@
 #include "log.hpp"
 #include "subprocess.hpp"
 
-#include <chrono>
 #include <cstdlib>
 #include <map>
-#include <thread>
 
 namespace xloop {
 
@@ -215,41 +213,19 @@ public:
         req.body = body.dump();
         req.timeout_ms = m_cfg.timeout_ms;
         std::string const what = "POST /v1/chat/completions";
-        std::string problem;
-        for (int attempt = 0; attempt <= m_cfg.retries; ++attempt) {
-            if (attempt > 0) {
-                auto const wait =
-                    std::chrono::milliseconds(m_cfg.backoff_ms * (1L << (attempt - 1)));
-                log::warn("{}; retrying {} in {} ms ({} of {})", problem, what,
-                          wait.count(), attempt, m_cfg.retries);
-                std::this_thread::sleep_for(wait);
-            }
-            auto const res = http_send(req);
-            if (res.status == 200) {
-                return parse(res.body, what);
-            }
-            if (res.status == 401 || res.status == 403) {
-                throw service_refused{
-                    fmt::format("the LLM endpoint refused the request (HTTP {}) "
-                                "for {}: check the key in ${}",
-                                res.status, what, m_cfg.key_env)};
-            }
-            if (res.status == 0 || res.status == 429 || res.status >= 500) {
-                problem =
-                    res.status == 0
-                        ? (res.timed_out ? fmt::format("the LLM endpoint timed "
-                                                       "out after {} ms",
-                                                       m_cfg.timeout_ms)
-                                         : "the LLM endpoint is unreachable: " +
-                                               res.transport_error)
-                        : fmt::format("the LLM endpoint answered HTTP {}", res.status);
-                continue;
-            }
-            throw data_error{fmt::format("the LLM endpoint answered HTTP {} for {}: {}",
-                                         res.status, what, res.body.substr(0, 300))};
+        auto const [res, attempts] = http_send_retrying(
+            req, {m_cfg.retries, m_cfg.backoff_ms, true}, "the LLM endpoint", what);
+        if (res.status == 200) {
+            return parse(res.body, what);
         }
-        throw temporary_failure{
-            fmt::format("{} for {} after {} attempts", problem, what, m_cfg.retries + 1)};
+        if (res.status == 401 || res.status == 403) {
+            throw service_refused{
+                fmt::format("the LLM endpoint refused the request (HTTP {}) "
+                            "for {}: check the key in ${}",
+                            res.status, what, m_cfg.key_env)};
+        }
+        throw data_error{fmt::format("the LLM endpoint answered HTTP {} for {}: {}",
+                                     res.status, what, res.body.substr(0, 300))};
     }
 
 private:

@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 
 namespace xloop {
 
@@ -65,58 +64,37 @@ std::string x_api_client::get(std::string const& path, std::string const& what)
     req.url = m_cfg.base_url + path;
     req.headers = {"Authorization: Bearer " + m_token, "Accept: application/json"};
     req.timeout_ms = m_cfg.timeout_ms;
-    std::string last_problem;
-    for (int attempt = 0; attempt <= m_cfg.retries; ++attempt) {
-        if (attempt > 0) {
-            auto const wait =
-                std::chrono::milliseconds(m_cfg.backoff_ms * (1L << (attempt - 1)));
-            log::warn("{}; retrying {} in {} ms ({} of {})", last_problem, what,
-                      wait.count(), attempt, m_cfg.retries);
-            std::this_thread::sleep_for(wait);
-        }
-        ++m_requests;
-        auto const res = http_send(req);
-        if (res.status == 200) {
-            return res.body;
-        }
-        if (res.status == 429) {
-            std::string reset = "unknown";
-            if (auto const it = res.headers.find("x-rate-limit-reset");
-                it != res.headers.end()) {
-                try {
-                    reset = format_timestamp(
-                        timestamp{std::chrono::seconds{std::stoll(it->second)}});
-                } catch (...) {
-                    reset = it->second;
-                }
-            }
-            throw temporary_failure{fmt::format(
-                "X API rate limit reached (HTTP 429) on {}; it resets at {}; what was "
-                "collected so far is kept, the next run goes on",
-                what, reset)};
-        }
-        if (res.status == 401 || res.status == 403) {
-            throw service_refused{fmt::format("X API refused the request (HTTP {}) for "
-                                              "{}: check the bearer token in ${} and "
-                                              "the app's access level",
-                                              res.status, what, m_cfg.token_env)};
-        }
-        if (res.status == 0) {
-            last_problem =
-                res.timed_out
-                    ? fmt::format("X API timed out after {} ms", m_cfg.timeout_ms)
-                    : fmt::format("X API unreachable: {}", res.transport_error);
-            continue;
-        }
-        if (res.status >= 500) {
-            last_problem = fmt::format("X API answered HTTP {}", res.status);
-            continue;
-        }
-        throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status,
-                                     what, res.body.substr(0, 300))};
+    // 429 is not retried: the window resets in minutes; the next run goes on.
+    auto const [res, attempts] =
+        http_send_retrying(req, {m_cfg.retries, m_cfg.backoff_ms, false}, "X API", what);
+    m_requests += attempts;
+    if (res.status == 200) {
+        return res.body;
     }
-    throw temporary_failure{fmt::format("{} for {} after {} attempts", last_problem, what,
-                                        m_cfg.retries + 1)};
+    if (res.status == 429) {
+        std::string reset = "unknown";
+        if (auto const it = res.headers.find("x-rate-limit-reset");
+            it != res.headers.end()) {
+            try {
+                reset = format_timestamp(
+                    timestamp{std::chrono::seconds{std::stoll(it->second)}});
+            } catch (...) {
+                reset = it->second;
+            }
+        }
+        throw temporary_failure{fmt::format(
+            "X API rate limit reached (HTTP 429) on {}; it resets at {}; what was "
+            "collected so far is kept, the next run goes on",
+            what, reset)};
+    }
+    if (res.status == 401 || res.status == 403) {
+        throw service_refused{
+            fmt::format("X API refused the request (HTTP {}) for {}: check "
+                        "the bearer token in ${} and the app's access level",
+                        res.status, what, m_cfg.token_env)};
+    }
+    throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status, what,
+                                 res.body.substr(0, 300))};
 }
 
 tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
