@@ -78,20 +78,26 @@ std::string hours_text(double h)
 check_result schema_check(db_connection& db)
 {
     auto c = make("schema", "ok", "");
-    std::vector<std::string> missing;
+    // One query for every relation and column: a missing relation is named
+    // once, a missing column as relation.column, in the order listed.
+    nlohmann::json wanted = nlohmann::json::array();
     for (auto const& [rel, cols] : required) {
-        if (!db.exec("SELECT to_regclass($1) IS NOT NULL", rel).boolean(0, 0)) {
-            missing.push_back(rel);
-            continue;
-        }
         for (auto const* col : cols) {
-            if (!db.exec("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
-                         "$1::regclass AND attname = $2 AND NOT attisdropped)",
-                         rel, col)
-                     .boolean(0, 0)) {
-                missing.push_back(fmt::format("{}.{}", rel, col));
-            }
+            wanted.push_back({rel, col});
         }
+    }
+    auto const r = db.exec(R"sql(
+SELECT CASE WHEN to_regclass(w->>0) IS NULL THEN w->>0 ELSE (w->>0) || '.' || (w->>1) END
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(w, n)
+ WHERE to_regclass(w->>0) IS NULL
+    OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = to_regclass(w->>0) AND a.attname = w->>1
+                      AND NOT a.attisdropped)
+ GROUP BY 1 ORDER BY min(n))sql",
+                           wanted.dump());
+    std::vector<std::string> missing;
+    for (int i = 0; i < r.rows(); ++i) {
+        missing.push_back(r.str(i, 0));
     }
     std::vector<std::string> warnings;
     if (missing.empty()) {
