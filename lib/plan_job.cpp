@@ -170,7 +170,16 @@ SELECT coalesce(x.decision_id, gen_random_uuid()), 'queued', 'xloop', x.decision
        content_hash text, scheduled_at timestamptz, features jsonb, content_slot text,
        generator_name text, raw_topic text, tone text, hook_type text, cta_type text,
        structure_type text, target_tweet_id text, target_username text)
-RETURNING decision_id, scheduled_at, content_slot)sql";
+RETURNING decision_id, scheduled_at, content_slot, target_tweet_id)sql";
+
+// Replies: the insert, and each opportunity marked taken by its new decision,
+// in one statement (rows carry their opportunity_id).
+std::string const insert_replies = std::string{"WITH ins AS ("} + insert_items + R"sql()
+UPDATE public.reply_opportunities r
+   SET status = 'replied', taken_at = $2::timestamptz, decision_id = ins.decision_id
+  FROM ins, jsonb_to_recordset($1::jsonb) AS x(opportunity_id bigint, target_tweet_id text)
+ WHERE r.id = x.opportunity_id AND ins.target_tweet_id = x.target_tweet_id
+RETURNING r.id)sql";
 
 void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 {
@@ -369,7 +378,6 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](auto const& a, auto const& b) { return a.score > b.score; });
     nlohmann::json rows = nlohmann::json::array();
-    std::vector<std::string> ids;
     std::set<std::string> authors;
     std::set<std::string> hashes;
     for (auto const& cand : ranked) {
@@ -413,9 +421,9 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         row["content_slot"] = "reply";
         row["structure_type"] = "reply";
         row["target_tweet_id"] = c.str(cand.row, 1);
+        row["opportunity_id"] = c.i64(cand.row, 0);
         row["target_username"] = std::string{ltrim_at(c.str(cand.row, 2))};
         rows.push_back(row);
-        ids.push_back(std::to_string(c.i64(cand.row, 0)));
     }
     run.summary["reply_candidates"] = c.rows();
     run.summary["replies"] = rows;
@@ -430,23 +438,9 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         log::info("dry run: {} replies planned, none written", rows.size());
         return;
     }
-    auto const inserted = db.exec(insert_items, rows.dump(), now);
-    // Mark each opportunity taken, in the same transaction, by its new decision.
-    std::string id_list = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        id_list += (i ? "," : "") + ids[i];
-    }
-    id_list += "}";
-    db.exec("UPDATE public.reply_opportunities r SET status = 'replied', taken_at = "
-            "$2::timestamptz, decision_id = c.decision_id FROM "
-            "public.content_generation_metadata_comprehensive c WHERE r.id = "
-            "ANY($1::bigint[]) "
-            "AND c.target_tweet_id = r.tweet_id AND c.decision_type = 'reply' AND "
-            "c.created_at "
-            "= $2::timestamptz",
-            id_list, now);
-    run.rows_out += inserted.rows();
-    log::info("queued {} replies", inserted.rows());
+    auto const taken = db.exec(insert_replies, rows.dump(), now);
+    run.rows_out += taken.rows();
+    log::info("queued {} replies", taken.rows());
 }
 
 } // namespace
