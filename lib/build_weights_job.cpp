@@ -193,10 +193,9 @@ void run_build_weights(run_context& run)
         run.lock_in_transaction();
     }
     require_time_zone(db, cfg.timezone, "weights.timezone");
-    db.exec(
-        "SELECT set_config('xloop.now', $1, true), set_config('xloop.window_start', $2, "
-        "true), set_config('xloop.tz', $3, true)",
-        format_timestamp(run.now()), format_timestamp(window_start), cfg.timezone);
+    set_local_settings(db, {{"xloop.now", format_timestamp(run.now())},
+                            {"xloop.window_start", format_timestamp(window_start)},
+                            {"xloop.tz", cfg.timezone}});
 
     auto const s = stream_rows(run, cfg.dimensions);
     run.rows_in = s.rows;

@@ -1,5 +1,7 @@
 #include "classify.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
@@ -7,24 +9,6 @@
 namespace xloop {
 
 namespace {
-
-std::string lower(std::string_view s)
-{
-    std::string out{s};
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-std::string trimmed(std::string_view s)
-{
-    auto const b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    auto const e = s.find_last_not_of(" \t\r\n");
-    return std::string{s.substr(b, e - b + 1)};
-}
 
 bool starts_with_word(std::string const& s, std::initializer_list<char const*> words)
 {
@@ -86,7 +70,7 @@ bool has_statistic(std::string const& s)
 
 std::string classify_hook(std::string_view text)
 {
-    auto const all = lower(trimmed(text));
+    auto const all = to_lower(trim(text));
     auto const cut = all.find_first_of(".!?\n");
     auto const first = cut == std::string::npos ? all : all.substr(0, cut + 1);
     if ((!first.empty() && first.back() == '?') ||
@@ -114,7 +98,7 @@ std::string classify_hook(std::string_view text)
 
 std::string classify_cta(std::string_view text)
 {
-    auto const s = lower(trimmed(text));
+    auto const s = to_lower(trim(text));
     if (contains_any(s, {"http://", "https://"})) {
         return "link";
     }

@@ -1,6 +1,7 @@
 #include "db.hpp"
 
 #include "log.hpp"
+#include "text.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -123,15 +124,6 @@ void notice_receiver(void*, PGresult const* r)
     }
 }
 
-std::string trimmed(char const* s)
-{
-    std::string out = s ? s : "";
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
-        out.pop_back();
-    }
-    return out;
-}
-
 } // namespace
 
 std::string redact_secrets(std::string message, std::string const& conninfo)
@@ -159,7 +151,8 @@ db_connection::db_connection(std::string const& conninfo,
     char* parse_error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
     if (!parsed) {
-        std::string const msg = mask_quoted_fragments(trimmed(parse_error));
+        std::string const msg =
+            mask_quoted_fragments(trim(parse_error ? parse_error : ""));
         PQfreemem(parse_error);
         throw config_error{fmt::format("invalid connection string: {}", msg)};
     }
@@ -179,7 +172,7 @@ db_connection::db_connection(std::string const& conninfo,
     }
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
         std::string const msg =
-            redact_secrets(trimmed(PQerrorMessage(m_conn.get())), conninfo);
+            redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);
         // Refused credentials, a missing database or a bad option value are the
         // operator's to fix; anything else (host down, too many connections)
         // may pass by itself.
@@ -206,7 +199,7 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
     std::string sqlstate = field(PG_DIAG_SQLSTATE);
     std::string primary = field(PG_DIAG_MESSAGE_PRIMARY);
     if (primary.empty()) {
-        primary = trimmed(PQerrorMessage(m_conn.get()));
+        primary = trim(PQerrorMessage(m_conn.get()));
         if (sqlstate.empty() && PQstatus(m_conn.get()) != CONNECTION_OK) {
             sqlstate = "08006"; // connection_failure
         }
@@ -488,6 +481,20 @@ std::vector<std::optional<std::string>> split_copy_row(std::string_view row)
     }
     flush();
     return out;
+}
+
+void set_local_settings(db_connection& db,
+                        std::vector<std::pair<std::string, pg_param>> const& settings)
+{
+    std::string sql = "SELECT";
+    std::vector<pg_param> params;
+    for (auto const& [name, value] : settings) {
+        sql += fmt::format("{} set_config(${}, ${}, true)", params.empty() ? "" : ",",
+                           params.size() + 1, params.size() + 2);
+        params.emplace_back(name);
+        params.push_back(value);
+    }
+    db.exec_params(sql, params);
 }
 
 void require_time_zone(db_connection& db, std::string const& zone, char const* config_key)

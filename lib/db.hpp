@@ -202,6 +202,11 @@ std::vector<std::optional<std::string>> split_copy_row(std::string_view row);
 
 std::string quote_ident(std::string_view name);
 
+// Sets transaction-local settings: how parameters reach statements that take
+// none, such as COPY (read there with current_setting(name)).
+void set_local_settings(db_connection& db,
+                        std::vector<std::pair<std::string, pg_param>> const& settings);
+
 // Throws config_error naming `config_key` unless PostgreSQL knows the zone.
 void require_time_zone(db_connection& db, std::string const& zone,
                        char const* config_key);

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "log.hpp"
+#include "text.hpp"
 
 #include <curl/curl.h>
 
@@ -32,14 +33,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user)
     std::string line{data, size * n};
     auto const colon = line.find(':');
     if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        std::string value = line.substr(colon + 1);
-        auto const first = value.find_first_not_of(" \t");
-        auto const last = value.find_last_not_of(" \t\r\n");
-        value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
-        (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+        (*static_cast<std::map<std::string, std::string>*>(
+            user))[to_lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
     }
     return size * n;
 }

@@ -108,9 +108,8 @@ void run_learn_replies(run_context& run)
     if (!run.dry_run()) {
         run.lock_in_transaction(); // transaction-scoped: works behind a pooler
     }
-    db.exec("SELECT set_config('xloop.now', $1, true), "
-            "set_config('xloop.window_start', $2, true)",
-            run.now(), window_start);
+    set_local_settings(db, {{"xloop.now", format_timestamp(run.now())},
+                            {"xloop.window_start", format_timestamp(window_start)}});
 
     auto s = stream_replies(run);
     double const mu0 = s.all.weighted_mean();

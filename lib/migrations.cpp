@@ -347,8 +347,10 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
             if (read_applied(db).count(m->version)) {
                 continue; // another run applied it meanwhile
             }
-            db.exec("SELECT set_config('lock_timeout', $1, true)",
-                    fmt::format("{}ms", static_cast<long>(opts.lock_timeout_s * 1000)));
+            set_local_settings(
+                db,
+                {{"lock_timeout",
+                  fmt::format("{}ms", static_cast<long>(opts.lock_timeout_s * 1000))}});
             log::info("applying {}", m->name);
             run_statements(db, *m);
             record();

@@ -4,6 +4,7 @@
 #include "log.hpp"
 #include "migrations.hpp"
 #include "sampling.hpp"
+#include "text.hpp"
 #include "writers.hpp"
 
 #include <algorithm>
@@ -11,9 +12,16 @@
 
 namespace xloop {
 
-std::string_view ltrim_at(std::string_view s);
-
 namespace {
+
+// "@amy" → "amy": harvesters write authors either way.
+std::string_view ltrim_at(std::string_view s)
+{
+    while (!s.empty() && s.front() == '@') {
+        s.remove_prefix(1);
+    }
+    return s;
+}
 
 std::map<std::string, std::vector<std::string>> const builtin_catalogue{
     {"content_slot",
@@ -384,10 +392,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         if (static_cast<int>(rows.size()) >= wanted) {
             break;
         }
-        std::string author{ltrim_at(c.get(cand.row, 2))};
-        std::transform(
-            author.begin(), author.end(), author.begin(),
-            [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        auto const author = to_lower(ltrim_at(c.get(cand.row, 2)));
         if (!authors.insert(author).second) {
             continue; // one reply per author per run
         }
@@ -444,14 +449,6 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 }
 
 } // namespace
-
-std::string_view ltrim_at(std::string_view s)
-{
-    while (!s.empty() && s.front() == '@') {
-        s.remove_prefix(1);
-    }
-    return s;
-}
 
 std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg)
 {

@@ -348,9 +348,8 @@ std::int64_t v2_pass(run_context& run)
     auto const write_from =
         run.now() - fractional_hours(24 * (std::ceil(m.max_age_days) + 1));
     auto const posts_from = write_from - fractional_hours(m.attribution_window_hours);
-    db.exec("SELECT set_config('xloop.now', $1, true), set_config('xloop.posts_from', "
-            "$2, true)",
-            run.now(), posts_from);
+    set_local_settings(db, {{"xloop.now", format_timestamp(run.now())},
+                            {"xloop.posts_from", format_timestamp(posts_from)}});
 
     std::vector<follower_snapshot> snaps;
     auto const s = db.exec("(SELECT snapshot_at, follower_count FROM "

@@ -4,6 +4,7 @@
 #include "http_client.hpp"
 #include "log.hpp"
 #include "subprocess.hpp"
+#include "text.hpp"
 
 #include <cstdlib>
 #include <map>
@@ -11,15 +12,6 @@
 namespace xloop {
 
 namespace {
-
-std::string trim(std::string s)
-{
-    auto const b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) {
-        return {};
-    }
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 std::string words(std::string s)
 {
