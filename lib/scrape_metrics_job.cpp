@@ -306,17 +306,11 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             }
             apply_batch(run, "x-api", n);
             if (!page.gone.empty()) {
-                std::string arr = "{";
-                for (std::size_t i = 0; i < page.gone.size(); ++i) {
-                    arr += (i ? "," : "") + page.gone[i];
-                }
-                arr += "}";
-                n.gone += affected(
-                    db.exec("UPDATE public.content_generation_metadata_comprehensive SET "
-                            "metrics_gone_at = $1::timestamptz WHERE tweet_id = "
-                            "ANY($2::text[]) AND "
-                            "metrics_gone_at IS NULL",
-                            run.now(), arr));
+                n.gone += affected(db.exec(
+                    "UPDATE public.content_generation_metadata_comprehensive SET "
+                    "metrics_gone_at = $1::timestamptz WHERE tweet_id IN (SELECT "
+                    "jsonb_array_elements_text($2::jsonb)) AND metrics_gone_at IS NULL",
+                    run.now(), nlohmann::json(page.gone).dump()));
                 log::info(
                     "{} posts no longer exist on X; they will not be asked for again",
                     page.gone.size());
