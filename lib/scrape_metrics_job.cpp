@@ -7,8 +7,12 @@
 #include "metrics_file.hpp"
 #include "x_api.hpp"
 
+#include <array>
+#include <cstring>
+#include <deque>
 #include <fstream>
 #include <iostream>
+#include <unordered_set>
 
 namespace xloop {
 
@@ -49,8 +53,19 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_metrics_in (
     followers bigint, following bigint, tweets bigint
 ) ON COMMIT DELETE ROWS)sql";
 
+// The posts the v2 pass writes: posted, on X, and posted in (from, to]. A
+// record for one of them is merged into its outcome there, so each row is
+// written once per run; records for other posts go through apply_inbox.
+std::string v2_range(std::string_view from, std::string_view to)
+{
+    return fmt::format("c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.posted_at > "
+                       "{} AND c.posted_at <= {}",
+                       from, to);
+}
+
 // One upsert per batch: the newest record of each decision wins, and an older
 // observation never overwrites a newer one; unknown counts keep their value.
+// {} is a further condition on c (the posts this call applies).
 constexpr char const* apply_inbox = R"sql(
 INSERT INTO public.outcomes AS o
     (decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes, bookmarks,
@@ -60,7 +75,7 @@ SELECT DISTINCT ON (c.decision_id)
        i.replies, i.quotes, i.bookmarks, i.profile_clicks, i.follows, i.observed_at, $1, false
   FROM xloop_metrics_in i
   JOIN public.content_generation_metadata_comprehensive c ON c.tweet_id = i.tweet_id
- WHERE i.kind = 'm'
+ WHERE i.kind = 'm' AND {}
  ORDER BY c.decision_id, i.observed_at DESC
 ON CONFLICT (decision_id) DO UPDATE SET
     tweet_id       = EXCLUDED.tweet_id,
@@ -117,11 +132,42 @@ SELECT tweet_id FROM due
  ORDER BY min(due_at), tweet_id
  LIMIT $4)sql";
 
+// Short repeated strings (types, sources) stored once; views stay valid
+// because set nodes never move.
+class string_pool {
+public:
+    std::string_view operator()(std::string_view s) { return *m_pool.emplace(s).first; }
+
+private:
+    std::unordered_set<std::string> m_pool;
+};
+
+// A uuid as COPY text reads it, from the 16 bytes of binary COPY.
+std::string_view uuid_text(std::array<unsigned char, 16> const& id, char (&out)[36])
+{
+    constexpr char const* hex = "0123456789abcdef";
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[k++] = '-';
+        }
+        out[k++] = hex[id[i] >> 4];
+        out[k++] = hex[id[i] & 0xf];
+    }
+    return {out, sizeof out};
+}
+
+// One outcome the v2 pass writes: kept small, there is one per post of the
+// last month.
 struct v2_post {
-    std::string decision_id;
-    bool has_outcome = false;
+    std::array<unsigned char, 16> decision_id;
+    std::size_t index; // into the attribution inputs
     post_counts counts;
-    std::string hook, cta, structure;
+    std::optional<std::int64_t> follows, views;
+    std::optional<timestamp> collected_at;
+    std::string_view hook, cta, structure;
+    std::optional<std::string_view> data_source;
+    std::optional<std::string> tweet_id;
 };
 
 struct scrape_counts {
@@ -167,13 +213,39 @@ std::int64_t affected(db_result const& r)
     return std::atoll(PQcmdTuples(r.raw()));
 }
 
-// Applies the batch in the inbox; reports records of unknown tweets.
-void apply_batch(run_context& run, std::string const& source, scrape_counts& n)
+// The posts whose v2 values a run writes: posted after write_from. Those
+// posted since posts_from are read too, as context for sharing gains.
+struct v2_window {
+    timestamp write_from;
+    timestamp posts_from;
+};
+
+v2_window v2_window_of(run_context const& run)
+{
+    auto const& m = run.cfg().metrics;
+    auto const write_from =
+        run.now() - fractional_hours(24 * (std::ceil(m.max_age_days) + 1));
+    return {write_from, write_from - fractional_hours(m.attribution_window_hours)};
+}
+
+// Applies the batch in the inbox and empties it; reports records of unknown
+// tweets. With `keep_v2_range`, the records of posts in the v2 range stay in
+// the inbox for the v2 pass, which merges them into the one write of their
+// outcome (the file source: one batch, large).
+void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
+                 bool keep_v2_range = false)
 {
     auto& db = run.db();
     phase_timer timer{"applying the batch"};
     n.followers += affected(db.exec(apply_followers, source));
-    n.written += affected(db.exec(apply_inbox, source));
+    if (keep_v2_range) {
+        auto const filter = fmt::format("({}) IS NOT TRUE",
+                                        v2_range("$2::timestamptz", "$3::timestamptz"));
+        n.written += affected(db.exec(fmt::format(apply_inbox, filter), source,
+                                      v2_window_of(run).write_from, run.now()));
+    } else {
+        n.written += affected(db.exec(fmt::format(apply_inbox, "true"), source));
+    }
     auto const unknown = db.exec("SELECT count(*), (array_agg(tweet_id ORDER BY "
                                  "tweet_id))[1:5] FROM xloop_metrics_in i "
                                  "WHERE kind = 'm' AND NOT EXISTS (SELECT 1 FROM "
@@ -186,10 +258,12 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n)
             "skipped (e.g. {})",
             k, unknown.str(0, 1));
     }
+    if (!keep_v2_range) {
+        db.exec("DELETE FROM xloop_metrics_in");
+    }
 }
 
-void from_file(run_context& run, scrape_options const& opts, batch_transactions& txs,
-               scrape_counts& n)
+void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
 {
     auto& db = run.db();
     std::ifstream file;
@@ -240,8 +314,8 @@ void from_file(run_context& run, scrape_options const& opts, batch_transactions&
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);
     }
     run.summary["skipped_lines"] = bad.size();
-    apply_batch(run, "file", n);
-    txs.commit();
+    // One transaction with the v2 pass, which merges the rest of the inbox.
+    apply_batch(run, "file", n, true);
 }
 
 // Returns the rate-limit error to rethrow after the v2 pass, if one stopped it.
@@ -330,20 +404,125 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     return std::nullopt;
 }
 
+// The newest inbox record of each tweet, as the v2 pass merges it.
+constexpr char const* newest_records = R"sql(
+SELECT DISTINCT ON (tweet_id) * FROM xloop_metrics_in WHERE kind = 'm'
+ ORDER BY tweet_id, observed_at DESC)sql";
+
+// Whether inbox record i replaces outcome o's counts: as apply_inbox decides.
+constexpr char const* record_is_newer = R"sql(
+i.tweet_id IS NOT NULL AND (o.collected_at IS NULL OR i.observed_at > o.collected_at
+  OR (i.observed_at = o.collected_at
+      AND (o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks,
+           o.profile_clicks, o.follows, o.data_source)
+          IS DISTINCT FROM
+          (coalesce(i.impressions, o.impressions), coalesce(i.likes, o.likes),
+           coalesce(i.retweets, o.retweets), coalesce(i.replies, o.replies),
+           coalesce(i.quotes, o.quotes), coalesce(i.bookmarks, o.bookmarks),
+           coalesce(i.profile_clicks, o.profile_clicks), coalesce(i.follows, o.follows),
+           current_setting('xloop.source')))))sql";
+
+// A count of the merged outcome: the record's when it is newer and known.
+std::string merged(char const* column, char const* record_column = nullptr)
+{
+    return fmt::format("CASE WHEN n.newer THEN coalesce(i.{}, o.{}) ELSE o.{} END::int8",
+                       record_column ? record_column : column, column, column);
+}
+
+// Everything one outcome row gets from a run, counts and v2 values together.
+constexpr char const* create_v2 = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS xloop_v2 (
+    decision_id uuid PRIMARY KEY, tweet_id text,
+    impressions bigint, views bigint, likes bigint, retweets bigint, replies bigint,
+    quotes bigint, bookmarks bigint, profile_clicks bigint, follows bigint,
+    collected_at timestamptz, data_source text,
+    engagement_rate numeric(5,4), followers_gained integer, followers_before integer,
+    followers_after integer, followers_gained_weighted numeric(10,4),
+    primary_objective_score numeric(10,6), attribution_confidence numeric(5,4),
+    hook_type text, cta_type text, structure_type text
+) ON COMMIT DELETE ROWS)sql";
+
+// One write per outcome; a row whose values are all unchanged is not touched.
+constexpr char const* upsert_v2 = R"sql(
+INSERT INTO public.outcomes AS o
+    (decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes,
+     bookmarks, profile_clicks, follows, collected_at, data_source, simulated,
+     engagement_rate, followers_gained, followers_before, followers_after,
+     followers_gained_weighted, primary_objective_score, attribution_confidence,
+     hook_type, cta_type, structure_type, updated_at)
+SELECT decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes,
+       bookmarks, profile_clicks, follows, collected_at, data_source, false,
+       engagement_rate, followers_gained, followers_before, followers_after,
+       followers_gained_weighted, primary_objective_score, attribution_confidence,
+       hook_type, cta_type, structure_type, $1::timestamptz
+  FROM xloop_v2
+ON CONFLICT (decision_id) DO UPDATE SET
+    (tweet_id, impressions, views, likes, retweets, replies, quotes, bookmarks,
+     profile_clicks, follows, collected_at, data_source, engagement_rate,
+     followers_gained, followers_before, followers_after, followers_gained_weighted,
+     primary_objective_score, attribution_confidence, hook_type, cta_type,
+     structure_type, updated_at) =
+    (EXCLUDED.tweet_id, EXCLUDED.impressions, EXCLUDED.views, EXCLUDED.likes,
+     EXCLUDED.retweets, EXCLUDED.replies, EXCLUDED.quotes, EXCLUDED.bookmarks,
+     EXCLUDED.profile_clicks, EXCLUDED.follows, EXCLUDED.collected_at,
+     EXCLUDED.data_source, EXCLUDED.engagement_rate, EXCLUDED.followers_gained,
+     EXCLUDED.followers_before, EXCLUDED.followers_after,
+     EXCLUDED.followers_gained_weighted, EXCLUDED.primary_objective_score,
+     EXCLUDED.attribution_confidence, EXCLUDED.hook_type, EXCLUDED.cta_type,
+     EXCLUDED.structure_type, EXCLUDED.updated_at)
+WHERE (o.tweet_id, o.impressions, o.views, o.likes, o.retweets, o.replies, o.quotes,
+       o.bookmarks, o.profile_clicks, o.follows, o.collected_at, o.data_source,
+       o.engagement_rate, o.followers_gained, o.followers_before, o.followers_after,
+       o.followers_gained_weighted, o.primary_objective_score, o.attribution_confidence,
+       o.hook_type, o.cta_type, o.structure_type)
+      IS DISTINCT FROM
+      (EXCLUDED.tweet_id, EXCLUDED.impressions, EXCLUDED.views, EXCLUDED.likes,
+       EXCLUDED.retweets, EXCLUDED.replies, EXCLUDED.quotes, EXCLUDED.bookmarks,
+       EXCLUDED.profile_clicks, EXCLUDED.follows, EXCLUDED.collected_at,
+       EXCLUDED.data_source, EXCLUDED.engagement_rate, EXCLUDED.followers_gained,
+       EXCLUDED.followers_before, EXCLUDED.followers_after,
+       EXCLUDED.followers_gained_weighted, EXCLUDED.primary_objective_score,
+       EXCLUDED.attribution_confidence, EXCLUDED.hook_type, EXCLUDED.cta_type,
+       EXCLUDED.structure_type))sql";
+
+// The original bot's columns on the base table follow the outcome.
+constexpr char const* update_actuals = R"sql(
+UPDATE public.content_generation_metadata_comprehensive c SET
+    actual_impressions = t.impressions, actual_likes = t.likes,
+    actual_retweets = t.retweets, actual_replies = t.replies,
+    actual_engagement_rate = t.engagement_rate,
+    actual_followers_gained = t.followers_gained_weighted,
+    actual_primary_objective_score = t.primary_objective_score,
+    metrics_collected_at = t.collected_at
+  FROM xloop_v2 t
+ WHERE c.decision_id = t.decision_id
+   AND (c.actual_impressions, c.actual_likes, c.actual_retweets, c.actual_replies,
+        c.actual_engagement_rate, c.actual_followers_gained,
+        c.actual_primary_objective_score, c.metrics_collected_at)
+       IS DISTINCT FROM
+       (t.impressions, t.likes, t.retweets, t.replies, t.engagement_rate,
+        t.followers_gained_weighted, t.primary_objective_score, t.collected_at))sql";
+
+struct v2_result {
+    std::int64_t merged = 0;  // inbox records merged into their outcome
+    std::int64_t updated = 0; // outcome rows inserted or changed
+};
+
 // The v2 pass: ER, follower attribution, confidence, fgw, score and types for
-// every post of the attribution range, posts and replies alike. Only rows
-// whose values change are written, so a run with nothing new writes nothing
-// and a post's fgw rises as its window gains snapshots (re-attribution).
-std::int64_t v2_pass(run_context& run)
+// every post of the attribution range, posts and replies alike, merged with
+// the inbox's records for them. Only rows whose values change are written, so
+// a run with nothing new writes nothing and a post's fgw rises as its window
+// gains snapshots (re-attribution).
+v2_result v2_pass(run_context& run, std::string const& source)
 {
     auto& db = run.db();
     phase_timer timer{"the v2 pass"};
     auto const& m = run.cfg().metrics;
-    auto const write_from =
-        run.now() - fractional_hours(24 * (std::ceil(m.max_age_days) + 1));
-    auto const posts_from = write_from - fractional_hours(m.attribution_window_hours);
+    auto const window = v2_window_of(run);
     set_local_settings(db, {{"xloop.now", format_timestamp(run.now())},
-                            {"xloop.posts_from", format_timestamp(posts_from)}});
+                            {"xloop.write_from", format_timestamp(window.write_from)},
+                            {"xloop.posts_from", format_timestamp(window.posts_from)},
+                            {"xloop.source", source}});
 
     std::vector<follower_snapshot> snaps;
     auto const s = db.exec("(SELECT snapshot_at, follower_count FROM "
@@ -355,76 +534,104 @@ std::int64_t v2_pass(run_context& run)
                            "snapshot_at > $1::timestamptz AND snapshot_at <= "
                            "$2::timestamptz AND follower_count "
                            "IS NOT NULL) ORDER BY 1",
-                           posts_from - fractional_hours(24), run.now());
+                           window.posts_from - fractional_hours(24), run.now());
     for (int i = 0; i < s.rows(); ++i) {
         snaps.push_back({*parse_timestamp(s.get(i, 0)), s.i64(i, 1)});
     }
 
+    db.exec(create_v2);
     std::vector<attribution_post> aposts;
-    std::vector<v2_post> posts;
+    std::deque<v2_post> posts; // no reallocation peaks as it grows
+    string_pool pool;
     binary_copy_reader reader;
     auto opt_int = [](binary_copy_reader const& r, std::size_t i) {
         return r.is_null(i) ? std::nullopt : std::optional<std::int64_t>{r.int8(i)};
     };
-    db.copy_out(
-        "COPY (SELECT c.decision_id::text, c.posted_at, coalesce(c.decision_type, ''), "
+    auto const query = fmt::format(
+        "COPY (SELECT c.decision_id, c.posted_at, coalesce(c.decision_type, ''), "
         "c.hook_type, c.cta_type, c.structure_type, coalesce(c.content, ''), "
-        "c.thread_parts IS NOT NULL, o.decision_id IS NOT NULL, o.impressions::int8, "
-        "o.likes::int8, o.retweets::int8, o.replies::int8, o.quotes::int8, "
-        "o.bookmarks::int8, "
-        "o.profile_clicks::int8, o.follows::int8 "
+        "c.thread_parts IS NOT NULL, o.decision_id IS NOT NULL OR n.newer, "
+        "{}, {}, {}, {}, {}, {}, {}, {}, {}, n.newer, "
+        "CASE WHEN n.newer THEN i.observed_at ELSE o.collected_at END, "
+        "CASE WHEN n.newer THEN current_setting('xloop.source') ELSE o.data_source END, "
+        "CASE WHEN n.newer THEN i.tweet_id ELSE o.tweet_id END "
         "FROM public.content_generation_metadata_comprehensive c "
         "LEFT JOIN public.outcomes o ON o.decision_id = c.decision_id "
-        "WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL "
-        "AND c.posted_at > (SELECT current_setting('xloop.posts_from')::timestamptz) "
-        "AND c.posted_at <= (SELECT current_setting('xloop.now')::timestamptz)) "
-        "TO STDOUT (FORMAT binary)",
+        "LEFT JOIN ({}) i ON i.tweet_id = c.tweet_id "
+        "AND c.posted_at > (SELECT current_setting('xloop.write_from')::timestamptz) "
+        "CROSS JOIN LATERAL (SELECT coalesce({}, false) AS newer) n "
+        "WHERE {}) TO STDOUT (FORMAT binary)",
+        merged("impressions"), merged("likes"), merged("retweets"), merged("replies"),
+        merged("quotes"), merged("bookmarks"), merged("profile_clicks"),
+        merged("follows"), merged("views", "impressions"), newest_records,
+        record_is_newer,
+        v2_range("(SELECT current_setting('xloop.posts_from')::timestamptz)",
+                 "(SELECT current_setting('xloop.now')::timestamptz)"));
+
+    v2_result result;
+    db.copy_out(
+        query,
         [&](std::string_view message) {
             reader.feed(message, [&](binary_copy_reader const& r) {
-                v2_post p;
-                p.decision_id = r.text(0);
-                p.has_outcome = r.boolean(8);
-                p.counts = {opt_int(r, 9),  opt_int(r, 10), opt_int(r, 11),
-                            opt_int(r, 12), opt_int(r, 13), opt_int(r, 14),
-                            opt_int(r, 15)};
-                bool const thread = r.boolean(7);
-                auto const content = r.text(6);
-                p.hook = r.is_null(3) ? classify_hook(content) : std::string{r.text(3)};
-                p.cta = r.is_null(4) ? classify_cta(content) : std::string{r.text(4)};
-                p.structure = r.is_null(5) ? classify_structure(r.text(2), thread)
-                                           : std::string{r.text(5)};
+                post_counts const counts{opt_int(r, 9),  opt_int(r, 10), opt_int(r, 11),
+                                         opt_int(r, 12), opt_int(r, 13), opt_int(r, 14),
+                                         opt_int(r, 15)};
                 timestamp const posted{
                     std::chrono::microseconds{r.timestamptz_unix_micros(1)}};
-                aposts.push_back({posted, p.counts.impressions, opt_int(r, 16)});
-                if (posted <= write_from) {
-                    p.has_outcome = false; // context for sharing only
+                aposts.push_back({posted, counts.impressions, opt_int(r, 16)});
+                // Posts up to write_from are context for sharing gains only.
+                if (!r.boolean(8) || posted <= window.write_from) {
+                    return;
                 }
-                posts.push_back(std::move(p));
+                auto& p = posts.emplace_back();
+                std::memcpy(p.decision_id.data(), r.text(0).data(), p.decision_id.size());
+                p.index = aposts.size() - 1;
+                p.counts = counts;
+                p.follows = opt_int(r, 16);
+                p.views = opt_int(r, 17);
+                auto const content = r.text(6);
+                p.hook = pool(r.is_null(3) ? classify_hook(content) : r.text(3));
+                p.cta = pool(r.is_null(4) ? classify_cta(content) : r.text(4));
+                p.structure =
+                    pool(r.is_null(5) ? classify_structure(r.text(2), r.boolean(7))
+                                      : r.text(5));
+                result.merged += r.boolean(18) ? 1 : 0;
+                if (!r.is_null(19)) {
+                    p.collected_at = timestamp{
+                        std::chrono::microseconds{r.timestamptz_unix_micros(19)}};
+                }
+                if (!r.is_null(20)) {
+                    p.data_source = pool(r.text(20));
+                }
+                if (!r.is_null(21)) {
+                    p.tweet_id = std::string{r.text(21)};
+                }
             });
         },
         true);
 
-    log::debug("v2 pass: {} posts and {} snapshots read after {} ms", posts.size(),
+    log::debug("v2 pass: {} posts and {} snapshots read after {} ms", aposts.size(),
                snaps.size(), timer.elapsed_ms());
     auto const attributed =
         attribute_followers(snaps, aposts, m.attribution_window_hours, run.now());
 
-    db.exec("CREATE TEMP TABLE IF NOT EXISTS xloop_v2 (decision_id uuid PRIMARY KEY, "
-            "engagement_rate numeric(5,4), followers_gained integer, followers_before "
-            "integer, "
-            "followers_after integer, followers_gained_weighted numeric(10,4), "
-            "primary_objective_score numeric(10,6), attribution_confidence numeric(5,4), "
-            "hook_type text, cta_type text, structure_type text) ON COMMIT DELETE ROWS");
     {
         copy_writer w{db, "COPY xloop_v2 FROM STDIN"};
-        for (std::size_t i = 0; i < posts.size(); ++i) {
-            auto const& p = posts[i];
-            if (!p.has_outcome) {
-                continue;
-            }
-            auto const& a = attributed[i];
+        char uuid[36];
+        for (auto const& p : posts) {
+            auto const& a = attributed[p.index];
             auto const er = engagement_rate(p.counts, m.engagement_fields);
-            w.add(std::string_view{p.decision_id});
+            w.add(uuid_text(p.decision_id, uuid));
+            p.tweet_id ? w.add(std::string_view{*p.tweet_id}) : w.add_null();
+            w.add(p.counts.impressions);
+            w.add(p.views);
+            for (auto const& v :
+                 {p.counts.likes, p.counts.retweets, p.counts.replies, p.counts.quotes,
+                  p.counts.bookmarks, p.counts.profile_clicks, p.follows}) {
+                w.add(v);
+            }
+            w.add(p.collected_at);
+            p.data_source ? w.add(*p.data_source) : w.add_null();
             w.add(er);
             w.add(std::optional<std::int64_t>{std::llround(a.gain)});
             w.add(a.followers_before);
@@ -432,52 +639,18 @@ std::int64_t v2_pass(run_context& run)
             w.add(a.weighted());
             w.add(primary_objective_score(er, a.weighted(), m.score));
             w.add(a.confidence);
-            w.add(std::string_view{p.hook});
-            w.add(std::string_view{p.cta});
-            w.add(std::string_view{p.structure});
+            w.add(p.hook);
+            w.add(p.cta);
+            w.add(p.structure);
             w.end_row();
         }
         w.finish();
     }
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
-    auto const updated = affected(db.exec(R"sql(
-UPDATE public.outcomes o SET
-    engagement_rate = t.engagement_rate, followers_gained = t.followers_gained,
-    followers_before = t.followers_before, followers_after = t.followers_after,
-    followers_gained_weighted = t.followers_gained_weighted,
-    primary_objective_score = t.primary_objective_score,
-    attribution_confidence = t.attribution_confidence,
-    hook_type = t.hook_type, cta_type = t.cta_type, structure_type = t.structure_type,
-    updated_at = $1::timestamptz
-  FROM xloop_v2 t
- WHERE o.decision_id = t.decision_id
-   AND (o.engagement_rate, o.followers_gained, o.followers_before, o.followers_after,
-        o.followers_gained_weighted, o.primary_objective_score, o.attribution_confidence,
-        o.hook_type, o.cta_type, o.structure_type)
-       IS DISTINCT FROM
-       (t.engagement_rate, t.followers_gained, t.followers_before, t.followers_after,
-        t.followers_gained_weighted, t.primary_objective_score, t.attribution_confidence,
-        t.hook_type, t.cta_type, t.structure_type))sql",
-                                          run.now()));
-    log::debug("v2 pass: outcomes updated after {} ms", timer.elapsed_ms());
-    // The original bot's columns on the base table follow the outcome.
-    db.exec(R"sql(
-UPDATE public.content_generation_metadata_comprehensive c SET
-    actual_impressions = o.impressions, actual_likes = o.likes,
-    actual_retweets = o.retweets, actual_replies = o.replies,
-    actual_engagement_rate = o.engagement_rate,
-    actual_followers_gained = o.followers_gained_weighted,
-    actual_primary_objective_score = o.primary_objective_score,
-    metrics_collected_at = o.collected_at
-  FROM xloop_v2 t JOIN public.outcomes o ON o.decision_id = t.decision_id
- WHERE c.decision_id = t.decision_id
-   AND (c.actual_impressions, c.actual_likes, c.actual_retweets, c.actual_replies,
-        c.actual_engagement_rate, c.actual_followers_gained,
-        c.actual_primary_objective_score, c.metrics_collected_at)
-       IS DISTINCT FROM
-       (o.impressions, o.likes, o.retweets, o.replies, o.engagement_rate,
-        o.followers_gained_weighted, o.primary_objective_score, o.collected_at))sql");
-    return updated;
+    result.updated = affected(db.exec(upsert_v2, run.now()));
+    log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
+    db.exec(update_actuals);
+    return result;
 }
 
 } // namespace
@@ -495,29 +668,30 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     scrape_counts n;
     std::optional<temporary_failure> stopped;
     if (opts.source == "file") {
-        from_file(run, opts, txs, n);
+        from_file(run, opts, n);
     } else {
         stopped = from_x_api(run, opts, txs, n);
     }
-    auto const v2 = v2_pass(run);
+    auto const v2 = v2_pass(run, opts.source);
+    n.written += v2.merged;
     txs.commit();
 
     run.rows_in = n.records;
-    run.rows_out = n.written + v2;
+    run.rows_out = v2.updated + (n.written - v2.merged);
     for (auto const& [key, value] : {std::pair{"records", n.records},
                                      {"follower_snapshots", n.followers},
                                      {"outcomes_written", n.written},
                                      {"unknown_tweets", n.unknown},
                                      {"gone", n.gone},
                                      {"failed", n.failed},
-                                     {"v2_updated", v2}}) {
+                                     {"v2_updated", v2.updated}}) {
         run.summary[key] = value;
         run.detail[key] = value;
     }
     log::info(
         "{} records: {} outcomes written, {} v2 rows updated, {} follower snapshots, "
         "{} unknown tweets, {} gone{}",
-        n.records, n.written, v2, n.followers, n.unknown, n.gone,
+        n.records, n.written, v2.updated, n.followers, n.unknown, n.gone,
         run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
     if (stopped) {
         throw *stopped;

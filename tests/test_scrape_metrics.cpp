@@ -438,3 +438,52 @@ TEST_CASE("SIGTERM stops a run between batches, keeps what was committed, record
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
                    "status = 'interrupted'") == 1);
 }
+
+TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and reaches "
+          "posts of any age",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1201", 30, "single", 24); // scraped 6 h ago (at 24 h)
+    add_posted(c, "1202", 30, "single", 24);
+    add_posted(c, "1203", 24 * 50, "single"); // far outside the v2 window
+    c.exec("UPDATE public.outcomes SET impressions = 700, likes = 7, retweets = 2");
+    auto const lines = std::string{
+        // newer, without retweets: likes and impressions change, retweets kept
+        "{\"tweet_id\": \"1201\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+        "\"impressions\": 1000, \"likes\": 20}\n"
+        // older than what is stored (posted 30 h ago, scraped 6 h ago)
+        "{\"tweet_id\": \"1202\", \"observed_at\": \"2026-03-02T00:00:00Z\", "
+        "\"impressions\": 5, \"likes\": 1}\n"
+        "{\"tweet_id\": \"1203\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+        "\"impressions\": 4000, \"likes\": 40}\n"};
+    auto const r = run_tool("scrape-metrics",
+                            {"--source", "file", "--input", "-", "--now", now, "--json"},
+                            &db, lines);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["outcomes_written"] == 2); // 1201 and 1203
+    auto const o = c.exec("SELECT tweet_id, impressions, likes, retweets, data_source, "
+                          "engagement_rate FROM public.outcomes ORDER BY tweet_id");
+    REQUIRE(o.rows() == 3);
+    CHECK(o.i64(0, 1) == 1000);
+    CHECK(o.i64(0, 2) == 20);
+    CHECK(o.i64(0, 3) == 2);
+    CHECK(o.str(0, 4) == "file");
+    CHECK(o.f64(0, 5) == Approx(0.022)); // (20 + 2) / 1000
+    CHECK(o.i64(1, 1) == 700);           // the older record changed nothing
+    CHECK(o.i64(1, 2) == 7);
+    CHECK(o.i64(2, 1) == 4000);
+    CHECK(o.i64(2, 2) == 40);
+    // the base table's actual_* columns follow the outcome
+    auto const a = c.exec("SELECT actual_impressions, actual_likes, actual_retweets, "
+                          "actual_engagement_rate FROM "
+                          "public.content_generation_metadata_comprehensive WHERE "
+                          "tweet_id = '1201'");
+    CHECK(a.i64(0, 0) == 1000);
+    CHECK(a.i64(0, 1) == 20);
+    CHECK(a.i64(0, 2) == 2);
+    CHECK(a.f64(0, 3) == Approx(0.022));
+}
