@@ -459,9 +459,14 @@ TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and
         "\"impressions\": 5, \"likes\": 1}\n"
         "{\"tweet_id\": \"1203\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
         "\"impressions\": 4000, \"likes\": 40}\n"};
-    auto const r = run_tool("scrape-metrics",
-                            {"--source", "file", "--input", "-", "--now", now, "--json"},
-                            &db, lines);
+    auto const mixed =
+        run_tool("scrape-metrics", {"--source", "x-api", "--input", "-", "--now", now},
+                 &db, lines);
+    CHECK(mixed.exit_code == 64);
+    CHECK(mixed.err.find("--input is for --source file") != std::string::npos);
+    // --input alone means the file source
+    auto const r =
+        run_tool("scrape-metrics", {"--input", "-", "--now", now, "--json"}, &db, lines);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["outcomes_written"] == 2); // 1201 and 1203

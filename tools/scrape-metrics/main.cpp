@@ -9,21 +9,19 @@ int main(int argc, char** argv)
     xloop::app app{
         "scrape-metrics",
         "Takes a follower snapshot, collects the metrics of the posts and replies that "
-        "are "
-        "due (posted within metrics.max_age_days, past an age checkpoint of "
+        "are due (posted within metrics.max_age_days, past an age checkpoint of "
         "metrics.due_ages_hours not yet scraped, oldest first), writes outcomes and the "
-        "base "
-        "table's actual_* columns, then computes engagement rate, follower attribution, "
-        "attribution_confidence, followers_gained_weighted and primary_objective_score "
-        "for "
-        "every post of the attribution range. Sources: the X API v2 (token in the "
-        "variable "
-        "x_api.token_env) or a JSON Lines file. Works in several transactions under a "
-        "session lock: needs a direct connection or a session-mode pooler."};
+        "base table's actual_* columns, then computes engagement rate, follower "
+        "attribution, attribution_confidence, followers_gained_weighted and "
+        "primary_objective_score for every post of the attribution range. Sources: the "
+        "X API v2 (token in the variable x_api.token_env) or a JSON Lines file. Holds a "
+        "session lock (the X API source commits batch by batch): needs a direct "
+        "connection or a session-mode pooler."};
     xloop::scrape_options opts;
     auto& cli = app.cli();
-    cli.add_option("--source", opts.source, "x-api (default) or file")
-        ->check(CLI::IsMember({"x-api", "file"}));
+    auto* source = cli.add_option("--source", opts.source,
+                                  "x-api (the default without --input) or file");
+    source->check(CLI::IsMember({"x-api", "file"}));
     cli.add_option("--input", opts.input, "File source: JSON Lines file, or - for stdin");
     cli.add_flag(
         "--skip-bad", opts.skip_bad,
@@ -32,6 +30,12 @@ int main(int argc, char** argv)
     cli.add_option("--max-posts", opts.max_posts, "Cap on posts asked for in one run")
         ->check(CLI::Range(1, 1000000));
     return app.run(argc, argv, [&](xloop::run_context& run) {
+        if (opts.input && source->count() == 0) {
+            opts.source = "file"; // --input alone means the file source
+        }
+        if (opts.source == "x-api" && opts.input) {
+            throw xloop::usage_error{"--input is for --source file"};
+        }
         if (opts.source == "file" && !opts.input) {
             throw xloop::usage_error{"--source file needs --input FILE (or - for stdin)"};
         }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The schedules shipped in cron/ cover every tool, in both forms (crontab and
+# systemd timers), and the timers fire at the documented intervals.
+#   tests/schedules.sh SOURCE_DIR
+set -euo pipefail
+src=${1:?source dir}
+crontab=$src/cron/xloop.crontab
+units=$src/cron/systemd
+fail=0
+problem() {
+    echo "schedules: $*" >&2
+    fail=1
+}
+
+for dir in "$src"/tools/*/; do
+    tool=xloop-$(basename "$dir")
+    grep -Eq "^[^#].*[[:space:]]$tool( |$)" "$crontab" ||
+        problem "$crontab runs no $tool"
+    grep -Elq "^ExecStart=.*/$tool( |$)" "$units"/*.service ||
+        problem "no unit in $units runs $tool"
+done
+for service in "$units"/*.service; do
+    [ -f "${service%.service}.timer" ] || problem "$service has no .timer"
+done
+
+# Minutes between the next elapses of a timer's OnCalendar lines, merged.
+gaps() {
+    local timer=$1 n=$2
+    grep '^OnCalendar=' "$timer" | cut -d= -f2- | while read -r cal; do
+        TZ=UTC systemd-analyze calendar --iterations="$n" "$cal" |
+            sed -nE 's/^ *(Next elapse|Iter\. #[0-9]+): [A-Za-z]+ (.*) UTC$/\2/p'
+    done | while read -r when; do date -u -d "$when" +%s; done | sort -n |
+        awk 'NR > 1 { print ($1 - prev) / 60 } { prev = $1 }' | sort -u | paste -sd,
+}
+
+expect_gap() {
+    local got
+    got=$(gaps "$units/$1.timer" "$3")
+    [ "$got" = "$2" ] || problem "$1.timer fires every $got min, not every $2"
+}
+
+if command -v systemd-analyze >/dev/null; then
+    expect_gap xloop-scrape-metrics 20 10
+    expect_gap xloop-learn-replies 90 8
+    expect_gap xloop-build-weights 360 5
+    expect_gap xloop-plan 60 5
+else
+    echo "schedules: systemd-analyze not found; timer intervals not checked"
+fi
+
+# The crontab's two learn-replies lines make 90 minutes (cron has no */90).
+lines=$(grep -Ec '^[^#].*xloop-learn-replies' "$crontab")
+[ "$lines" = 2 ] || problem "$crontab has $lines learn-replies lines, not 2"
+
+exit $fail
