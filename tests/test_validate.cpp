@@ -3,6 +3,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "subprocess.hpp"
+
+#include <unistd.h>
+
+#include <cstdint>
 #include <regex>
 #include <set>
 #include <stack>
@@ -261,4 +266,61 @@ TEST_CASE("the HTML page is self-contained and has an SVG per chart", "[db]")
     }
     CHECK(nested);
     CHECK(open.empty());
+}
+
+TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
+{
+    std::string const chromium = "/usr/bin/chromium";
+    if (access(chromium.c_str(), X_OK) != 0) {
+        WARN("chromium is not installed (scripts/setup installs it): not rendered");
+        return;
+    }
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    temp_dir dir;
+    auto const file = dir.path() + "/report.html";
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
+            0);
+    auto browse = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv{chromium,
+                                      "--headless",
+                                      "--no-sandbox",
+                                      "--disable-gpu",
+                                      "--hide-scrollbars",
+                                      "--user-data-dir=" + dir.path() + "/profile",
+                                      "--window-size=1200,1600"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back("file://" + file);
+        auto r = run_process({argv, {}, {}, 60000});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return r;
+    };
+
+    // The DOM the browser built holds every chart as an SVG element.
+    auto const dom = browse({"--dump-dom"}).out;
+    std::size_t svgs = 0;
+    for (auto p = dom.find("<svg"); p != std::string::npos; p = dom.find("<svg", p + 1)) {
+        ++svgs;
+    }
+    CHECK(svgs == 6);
+    CHECK(dom.find("READY") != std::string::npos);
+
+    // A screenshot of the window's size, with far more in it than a blank page
+    // (about 9 KB as PNG at this size).
+    browse({"--screenshot=" + dir.path() + "/shot.png"});
+    auto const png = read_file(dir.path() + "/shot.png");
+    REQUIRE(png.size() > 24);
+    CHECK(png.substr(1, 3) == "PNG");
+    auto be32 = [&](std::size_t at) {
+        return (std::uint32_t(std::uint8_t(png[at])) << 24) |
+               (std::uint32_t(std::uint8_t(png[at + 1])) << 16) |
+               (std::uint32_t(std::uint8_t(png[at + 2])) << 8) |
+               std::uint8_t(png[at + 3]);
+    };
+    CHECK(be32(16) == 1200); // IHDR width
+    CHECK(be32(20) == 1600); // IHDR height
+    CHECK(png.size() > 40000);
 }
