@@ -25,6 +25,21 @@ std::string dimension_sql(std::string const& dimension)
     return quote_ident(dimension);
 }
 
+// Replies take part as their own value where they have one (content_slot,
+// decision_type, structure_type: 'reply'). The other dimensions are the
+// attributes plan draws for posts: a reply's classified hook or its hour
+// (whenever an opportunity came) would mix two populations with different
+// reach into the posts' values, so they are learned from posts only.
+std::string learned_from(std::string const& dimension)
+{
+    if (dimension == "content_slot" || dimension == "decision_type" ||
+        dimension == "structure_type") {
+        return dimension_sql(dimension);
+    }
+    return fmt::format("CASE WHEN decision_type IS DISTINCT FROM 'reply' THEN {} END",
+                       dimension_sql(dimension));
+}
+
 double round_to(double v, double digits)
 {
     double const scale = std::pow(10.0, digits);
@@ -55,7 +70,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     std::string select =
         "posted_at, primary_objective_score::float8, followers_gained_weighted::float8";
     for (auto const& d : dimensions) {
-        select += ", " + dimension_sql(d);
+        select += ", " + learned_from(d);
     }
     // COPY takes no parameters: they travel as transaction-local settings, each
     // read once through a scalar subquery (an InitPlan), not once per row.

@@ -275,34 +275,53 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
         timestamp const scheduled = next_of_hour.at(hour.value);
 
-        std::map<std::string, std::string> chosen;
-        for (auto const& dim : draw_order) {
-            auto candidates = catalogue.at(dim);
-            if (dim == "content_slot" && candidates.size() > 1) {
-                std::erase(candidates, last_slot); // never the same slot twice in a row
-            }
-            auto const d = draw_value(dim, candidates, map, epsilon, r);
-            chosen[dim] = d.value;
-            draws[dim] = {{"value", d.value},
-                          {"propensity", d.propensity},
-                          {"candidates", d.candidates.size()}};
-        }
+        // When no new text can be written for the drawn attributes (a writer
+        // with little variety, a strong preference), the attributes are
+        // drawn again, up to plan.writer.max_tries times; features records
+        // how many redraws it took.
         writer_request q;
-        q.decision_type = chosen["decision_type"];
-        q.content_slot = chosen["content_slot"];
-        q.generator_name = chosen["generator_name"];
-        q.topic = chosen["topic"];
-        q.tone = chosen["tone"];
-        q.hook_type = chosen["hook_type"];
-        q.cta_type = chosen["cta_type"];
-        if (q.decision_type == "thread") {
-            auto const lo = static_cast<int>(cfg.thread_min_parts);
-            auto const hi = static_cast<int>(cfg.thread_max_parts);
-            q.parts =
-                lo + static_cast<int>(r.below(static_cast<std::size_t>(hi - lo + 1)));
-        }
+        std::vector<std::string> parts;
         std::string hash;
-        auto const parts = write_text(run, w, q, hashes, hash, r);
+        int redraws = 0;
+        for (;; ++redraws) {
+            std::map<std::string, std::string> chosen;
+            for (auto const& dim : draw_order) {
+                auto candidates = catalogue.at(dim);
+                if (dim == "content_slot" && candidates.size() > 1) {
+                    std::erase(candidates,
+                               last_slot); // never the same slot twice in a row
+                }
+                auto const d = draw_value(dim, candidates, map, epsilon, r);
+                chosen[dim] = d.value;
+                draws[dim] = {{"value", d.value},
+                              {"propensity", d.propensity},
+                              {"candidates", d.candidates.size()}};
+            }
+            q = writer_request{};
+            q.decision_type = chosen["decision_type"];
+            q.content_slot = chosen["content_slot"];
+            q.generator_name = chosen["generator_name"];
+            q.topic = chosen["topic"];
+            q.tone = chosen["tone"];
+            q.hook_type = chosen["hook_type"];
+            q.cta_type = chosen["cta_type"];
+            if (q.decision_type == "thread") {
+                auto const lo = static_cast<int>(cfg.thread_min_parts);
+                auto const hi = static_cast<int>(cfg.thread_max_parts);
+                q.parts =
+                    lo + static_cast<int>(r.below(static_cast<std::size_t>(hi - lo + 1)));
+            }
+            try {
+                parts = write_text(run, w, q, hashes, hash, r);
+                break;
+            } catch (data_error const& e) {
+                if (redraws + 1 >= cfg.writer.max_tries) {
+                    throw data_error{fmt::format("{}; the attributes were drawn {} times",
+                                                 e.what(), redraws + 1)};
+                }
+                log::debug("drawing the attributes again: {}", e.what());
+            }
+        }
         nlohmann::json features = {
             {"policy", map.id ? "thompson" : "uniform"},
             {"epsilon", map.id ? epsilon : 1.0},
@@ -311,6 +330,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
              map.version ? nlohmann::json(*map.version) : nlohmann::json()},
             {"seed", std::to_string(run.seed())},
             {"writer", cfg.writer.kind},
+            {"redraws", redraws},
             {"draws", draws}};
         auto row = item_row(q.decision_type, parts, hash, scheduled, features);
         row["content_slot"] = q.content_slot;

@@ -270,3 +270,33 @@ TEST_CASE("post_hour is the local hour of posting in the configured time zone", 
     CHECK(out["weights"]["post_hour"].contains("13"));
     CHECK(out["weights"]["post_hour"].size() == 1);
 }
+
+TEST_CASE("replies count as their own slot and type, not in the attributes of posts",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 10; ++i) {
+        add_post(c, 1, "how_to", 0.3); // hook 'question'
+        add_post(c, 1, "how_to", 0.1);
+    }
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET hook_type = "
+           "'statistic' WHERE decision_id IN (SELECT decision_id FROM public.outcomes "
+           "WHERE primary_objective_score < 0.2)");
+    // Replies do well, and their text was classified as a statistic hook.
+    for (int i = 0; i < 30; ++i) {
+        add_post(c, 1, "reply", 0.9, "dataNerd", "reply");
+    }
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET hook_type = "
+           "'statistic' WHERE decision_type = 'reply'");
+    auto const out = run_json(db, {"--dry-run"});
+    auto const& p = out["posteriors"];
+    CHECK(p["hook_type"]["statistic"]["n"] == 10); // the posts only
+    CHECK(p["hook_type"]["question"]["n"] == 10);
+    CHECK(p["topic"]["sql"]["n"] == 20);
+    CHECK(p["content_slot"]["reply"]["n"] == 30); // replies as their own value
+    CHECK(p["decision_type"]["reply"]["n"] == 30);
+    CHECK(out["weights"]["hook_type"]["question"].get<double>() >
+          out["weights"]["hook_type"]["statistic"].get<double>());
+}

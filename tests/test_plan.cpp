@@ -1,8 +1,10 @@
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include <sys/stat.h>
 #include <thread>
@@ -232,11 +234,11 @@ TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]
     CHECK(r.err.find("could not write a new single about 'sql' in 5 tries") !=
           std::string::npos);
     CHECK(r.err.find("duplicate") != std::string::npos);
+    CHECK(r.err.find("the attributes were drawn 5 times") != std::string::npos);
     CHECK(db.count(
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           1);
     // with a second template the redraw finds a new text
-    auto const two = std::string{one} + "    statement: ['unused']\n";
     auto const yaml2 =
         std::string{"plan:\n  queue_ahead: 1\n  catalogue:\n    topic: [sql]\n"
                     "    hook_type: [question]\n    cta_type: [none]\n"
@@ -245,7 +247,38 @@ TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]
     REQUIRE(plan(db, {"--now", "2026-03-05T12:00:00Z", "-q"}, yaml2).exit_code == 0);
     CHECK(db.count("SELECT count(DISTINCT content_hash) FROM "
                    "public.content_generation_metadata_comprehensive") == 2);
-    (void)two;
+}
+
+TEST_CASE("when the drawn attributes allow no new text, they are drawn again", "[db]")
+{
+    test_db db;
+    db.migrate();
+    // One text per topic; the sql one is taken, so only dbt can be queued.
+    auto const yaml = "plan:\n  queue_ahead: 1\n  catalogue:\n    topic: [sql, dbt]\n"
+                      "    hook_type: [question]\n    cta_type: [none]\n"
+                      "    decision_type: [single]\n"
+                      "  templates:\n    question: ['The only {topic} text.']\n";
+    auto c = db.connect();
+    auto const only_sql = std::string{yaml};
+    REQUIRE(plan(db, {"-q"}, std::regex_replace(only_sql, std::regex{"sql, dbt"}, "sql"))
+                .exit_code == 0);
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET status = 'posted'");
+    int redrawn = 0;
+    for (int seed = 1; seed <= 4; ++seed) {
+        c.exec("DELETE FROM public.content_generation_metadata_comprehensive "
+               "WHERE status = 'queued'");
+        auto const r = plan(db, {"-q", "--seed", std::to_string(seed)}, yaml);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto const item = c.exec("SELECT raw_topic, (features->>'redraws')::int FROM "
+                                 "public.content_generation_metadata_comprehensive "
+                                 "WHERE status = 'queued'");
+        REQUIRE(item.rows() == 1);
+        CHECK(item.str(0, 0) == "dbt");
+        redrawn += item.i64(0, 1) > 0 ? 1 : 0;
+    }
+    CHECK(redrawn > 0); // some seed drew sql first and had to draw again
 }
 
 TEST_CASE("replies go to fresh opportunities, never the same author within the cooldown",
