@@ -105,6 +105,13 @@ std::string content_hash(std::vector<std::string> const& parts)
     return sha256_hex(norm);
 }
 
+// No acceptable text for these attributes (bad data, exit 65, when it ends a
+// run): distinct from a writer that fails, which no redraw of the attributes
+// would mend.
+struct no_new_text : data_error {
+    using data_error::data_error;
+};
+
 // Writes the text, redrawing when a part is over 280 characters or the text
 // was used in the last 30 days (or earlier in this run).
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
@@ -139,10 +146,10 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
         hashes.insert(hash);
         return parts;
     }
-    throw data_error{fmt::format("could not write a new {} about '{}' in {} tries "
-                                 "(plan.writer.max_tries); the last "
-                                 "try was {}",
-                                 q.decision_type, q.topic, tries, last_problem)};
+    throw no_new_text{fmt::format("could not write a new {} about '{}' in {} tries "
+                                  "(plan.writer.max_tries); the last "
+                                  "try was {}",
+                                  q.decision_type, q.topic, tries, last_problem)};
 }
 
 nlohmann::json item_row(std::string const& decision_type,
@@ -288,8 +295,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             for (auto const& dim : draw_order) {
                 auto candidates = catalogue.at(dim);
                 if (dim == "content_slot" && candidates.size() > 1) {
-                    std::erase(candidates,
-                               last_slot); // never the same slot twice in a row
+                    // never the same slot twice in a row
+                    std::erase(candidates, last_slot);
                 }
                 auto const d = draw_value(dim, candidates, map, epsilon, r);
                 chosen[dim] = d.value;
@@ -314,7 +321,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             try {
                 parts = write_text(run, w, q, hashes, hash, r);
                 break;
-            } catch (data_error const& e) {
+            } catch (no_new_text const& e) {
                 if (redraws + 1 >= cfg.writer.max_tries) {
                     throw data_error{fmt::format("{}; the attributes were drawn {} times",
                                                  e.what(), redraws + 1)};
