@@ -14,9 +14,12 @@ now=2026-03-02T12:00:00Z
 window_start=2026-01-01T12:00:00Z # now − 60 days
 bin=build/bin
 # the tool's own SELECT list (it reads it as binary COPY; the floor is text)
+# (post attributes are learned from posts only: CASE … END)
+post() { echo "CASE WHEN decision_type IS DISTINCT FROM 'reply' THEN $1 END"; }
 select="posted_at, primary_objective_score::float8, followers_gained_weighted::float8, \
-content_slot, generator_name, decision_type, topic, tone, hook_type, cta_type, \
-structure_type, extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"
+content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
+$(post hook_type), $(post cta_type), structure_type, \
+$(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int")"
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$now'"
 
 
