@@ -243,13 +243,15 @@ public:
                              {{"XLOOP_NOW", format_timestamp(now)},
                               {"X_BEARER_TOKEN", std::string{"sim-token"}}},
                              120000});
-            // The previous run's server process may not have released its
-            // lock yet (its client is gone, the backend is still exiting):
-            // cron's minutes hide that, the simulation's milliseconds do not.
+            // Nothing else runs the tools here, so a lock found held is the
+            // previous run's, a moment late: cron's minutes would hide that,
+            // the simulation's milliseconds may not. (The tools release
+            // their session lock before exiting, so this should not happen.)
             if (r.exit_code != 75 || r.err.find("holds the lock") == std::string::npos ||
                 attempt == 50) {
                 break;
             }
+            log::warn("xloop-{} found its lock held; again in 20 ms", tool);
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         if (must_succeed && r.exit_code != 0) {

@@ -118,6 +118,7 @@ void run_context::lock_session()
     if (!r.boolean(0, 0)) {
         throw lock_held{"skipped: another run holds the lock"};
     }
+    m_session_locked = true;
 }
 
 void run_context::lock_in_transaction()
@@ -155,7 +156,27 @@ void run_context::finish(std::string const& status, std::string const& error_tex
     if (m_skip_reason) {
         detail["reason"] = *m_skip_reason;
     }
-    if (!m_conn || m_opts.dry_run) {
+    if (!m_conn) {
+        return;
+    }
+    record(status, error_text, elapsed);
+    if (m_session_locked) {
+        // Released now, not by the server when it notices the client has
+        // gone: a run started the moment this one exits finds the lock free.
+        try {
+            auto const [k1, k2] = job_lock_key(m_job);
+            m_conn->exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
+            m_session_locked = false;
+        } catch (std::exception const& e) {
+            log::debug("could not release the lock (the server will): {}", e.what());
+        }
+    }
+}
+
+void run_context::record(std::string const& status, std::string const& error_text,
+                         std::chrono::microseconds elapsed)
+{
+    if (m_opts.dry_run) {
         return;
     }
     try {

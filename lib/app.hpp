@@ -85,6 +85,10 @@ public:
     void ensure_ledger();
 
 private:
+    // Writes the ledger row's end.
+    void record(std::string const& status, std::string const& error_text,
+                std::chrono::microseconds elapsed);
+
     std::string m_job;
     common_options const& m_opts;
     config m_cfg;
@@ -92,6 +96,7 @@ private:
     std::uint64_t m_seed;
     std::optional<db_connection> m_conn;
     std::optional<std::int64_t> m_ledger_id;
+    bool m_session_locked = false;
     std::optional<std::string> m_skip_reason;
     std::chrono::steady_clock::time_point m_started;
 };
