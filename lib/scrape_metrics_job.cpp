@@ -63,10 +63,33 @@ std::string v2_range(std::string_view from, std::string_view to)
                        from, to);
 }
 
-// One upsert per batch: the newest record of each decision wins, and an older
-// observation never overwrites a newer one; unknown counts keep their value.
-// {} is a further condition on c (the posts this call applies).
-constexpr char const* apply_inbox = R"sql(
+// Whether a record (its columns under `r`, observed at `observed`, from
+// `source`) replaces outcome o's counts: a newer observation does, an older
+// one never; at the same time, one that changes something does.
+std::string record_replaces(std::string_view r, std::string_view observed,
+                            std::string_view source)
+{
+    return fmt::format(R"sql(
+(o.collected_at IS NULL OR o.collected_at < {1}
+ OR (o.collected_at = {1}
+     AND (o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks,
+          o.profile_clicks, o.follows, o.data_source)
+         IS DISTINCT FROM
+         (coalesce({0}.impressions, o.impressions), coalesce({0}.likes, o.likes),
+          coalesce({0}.retweets, o.retweets), coalesce({0}.replies, o.replies),
+          coalesce({0}.quotes, o.quotes), coalesce({0}.bookmarks, o.bookmarks),
+          coalesce({0}.profile_clicks, o.profile_clicks),
+          coalesce({0}.follows, o.follows), {2}))))sql",
+                       r, observed, source);
+}
+
+// One upsert per batch: the newest record of each decision, where it replaces
+// the stored counts; unknown counts keep their value. `filter` is a further
+// condition on c (the posts this call applies).
+std::string apply_inbox(std::string_view filter)
+{
+    return fmt::format(
+        R"sql(
 INSERT INTO public.outcomes AS o
     (decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes, bookmarks,
      profile_clicks, follows, collected_at, data_source, simulated)
@@ -90,16 +113,10 @@ ON CONFLICT (decision_id) DO UPDATE SET
     follows        = coalesce(EXCLUDED.follows, o.follows),
     collected_at   = EXCLUDED.collected_at,
     data_source    = EXCLUDED.data_source
-WHERE o.collected_at IS NULL OR o.collected_at < EXCLUDED.collected_at
-   OR (o.collected_at = EXCLUDED.collected_at
-       AND (o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks,
-            o.profile_clicks, o.follows, o.data_source)
-           IS DISTINCT FROM
-           (coalesce(EXCLUDED.impressions, o.impressions), coalesce(EXCLUDED.likes, o.likes),
-            coalesce(EXCLUDED.retweets, o.retweets), coalesce(EXCLUDED.replies, o.replies),
-            coalesce(EXCLUDED.quotes, o.quotes), coalesce(EXCLUDED.bookmarks, o.bookmarks),
-            coalesce(EXCLUDED.profile_clicks, o.profile_clicks),
-            coalesce(EXCLUDED.follows, o.follows), EXCLUDED.data_source)))sql";
+WHERE {})sql",
+        filter,
+        record_replaces("EXCLUDED", "EXCLUDED.collected_at", "EXCLUDED.data_source"));
+}
 
 constexpr char const* apply_followers = R"sql(
 INSERT INTO public.follower_snapshots
@@ -241,10 +258,10 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     if (keep_v2_range) {
         auto const filter = fmt::format("({}) IS NOT TRUE",
                                         v2_range("$2::timestamptz", "$3::timestamptz"));
-        n.written += affected(db.exec(fmt::format(apply_inbox, filter), source,
+        n.written += affected(db.exec(apply_inbox(filter), source,
                                       v2_window_of(run).write_from, run.now()));
     } else {
-        n.written += affected(db.exec(fmt::format(apply_inbox, "true"), source));
+        n.written += affected(db.exec(apply_inbox("true"), source));
     }
     auto const unknown = db.exec("SELECT count(*), (array_agg(tweet_id ORDER BY "
                                  "tweet_id))[1:5] FROM xloop_metrics_in i "
@@ -409,19 +426,6 @@ constexpr char const* newest_records = R"sql(
 SELECT DISTINCT ON (tweet_id) * FROM xloop_metrics_in WHERE kind = 'm'
  ORDER BY tweet_id, observed_at DESC)sql";
 
-// Whether inbox record i replaces outcome o's counts: as apply_inbox decides.
-constexpr char const* record_is_newer = R"sql(
-i.tweet_id IS NOT NULL AND (o.collected_at IS NULL OR i.observed_at > o.collected_at
-  OR (i.observed_at = o.collected_at
-      AND (o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks,
-           o.profile_clicks, o.follows, o.data_source)
-          IS DISTINCT FROM
-          (coalesce(i.impressions, o.impressions), coalesce(i.likes, o.likes),
-           coalesce(i.retweets, o.retweets), coalesce(i.replies, o.replies),
-           coalesce(i.quotes, o.quotes), coalesce(i.bookmarks, o.bookmarks),
-           coalesce(i.profile_clicks, o.profile_clicks), coalesce(i.follows, o.follows),
-           current_setting('xloop.source')))))sql";
-
 // A count of the merged outcome: the record's when it is newer and known.
 std::string merged(char const* column, char const* record_column = nullptr)
 {
@@ -564,7 +568,8 @@ v2_result v2_pass(run_context& run, std::string const& source)
         merged("impressions"), merged("likes"), merged("retweets"), merged("replies"),
         merged("quotes"), merged("bookmarks"), merged("profile_clicks"),
         merged("follows"), merged("views", "impressions"), newest_records,
-        record_is_newer,
+        "i.tweet_id IS NOT NULL AND " +
+            record_replaces("i", "i.observed_at", "current_setting('xloop.source')"),
         v2_range("(SELECT current_setting('xloop.posts_from')::timestamptz)",
                  "(SELECT current_setting('xloop.now')::timestamptz)"));
 
