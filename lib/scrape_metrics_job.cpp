@@ -217,12 +217,38 @@ private:
     std::unique_ptr<transaction> m_tx;
 };
 
-void add_counts(copy_writer& w, post_counts const& c, std::optional<std::int64_t> follows)
+// One inbox row of a post's metrics ('m').
+void add_metrics_row(copy_writer& w, std::string_view tweet_id, timestamp observed_at,
+                     post_counts const& c, std::optional<std::int64_t> follows)
 {
+    w.add(std::string_view{"m"});
+    w.add(tweet_id);
+    w.add(observed_at);
     for (auto const& v : {c.impressions, c.likes, c.retweets, c.replies, c.quotes,
                           c.bookmarks, c.profile_clicks, follows}) {
         w.add(v);
     }
+    for (int i = 0; i < 3; ++i) {
+        w.add_null();
+    }
+    w.end_row();
+}
+
+// One inbox row of the account's counts ('f').
+void add_follower_row(copy_writer& w, timestamp observed_at, std::int64_t followers,
+                      std::optional<std::int64_t> following,
+                      std::optional<std::int64_t> tweets)
+{
+    w.add(std::string_view{"f"});
+    w.add_null();
+    w.add(observed_at);
+    for (int i = 0; i < 8; ++i) {
+        w.add_null();
+    }
+    w.add(followers);
+    w.add(following);
+    w.add(tweets);
+    w.end_row();
 }
 
 std::int64_t affected(db_result const& r)
@@ -300,31 +326,16 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
         // Streamed into the inbox as read; a bad line (strict) aborts the COPY
         // and the transaction: nothing is written.
         copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
-        bad = read_metrics_file(*in, name, opts.skip_bad,
-                                {[&](metrics_record const& r) {
-                                     w.add(std::string_view{"m"});
-                                     w.add(std::string_view{r.tweet_id});
-                                     w.add(r.observed_at);
-                                     add_counts(w, r.counts, r.follows);
-                                     for (int i = 0; i < 3; ++i) {
-                                         w.add_null();
-                                     }
-                                     w.end_row();
-                                     ++n.records;
-                                 },
-                                 [&](follower_record const& r) {
-                                     w.add(std::string_view{"f"});
-                                     w.add_null();
-                                     w.add(r.observed_at);
-                                     for (int i = 0; i < 8; ++i) {
-                                         w.add_null();
-                                     }
-                                     w.add(std::optional<std::int64_t>{r.followers});
-                                     w.add(r.following);
-                                     w.add(r.tweets);
-                                     w.end_row();
-                                     ++n.records;
-                                 }});
+        bad = read_metrics_file(
+            *in, name, opts.skip_bad,
+            {[&](metrics_record const& r) {
+                 add_metrics_row(w, r.tweet_id, r.observed_at, r.counts, r.follows);
+                 ++n.records;
+             },
+             [&](follower_record const& r) {
+                 add_follower_row(w, r.observed_at, r.followers, r.following, r.tweets);
+                 ++n.records;
+             }});
         w.finish();
     }
     for (auto const& b : bad) {
@@ -346,16 +357,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         auto const me = api.fetch_me();
         {
             copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
-            w.add(std::string_view{"f"});
-            w.add_null();
-            w.add(run.now());
-            for (int i = 0; i < 8; ++i) {
-                w.add_null();
-            }
-            w.add(std::optional<std::int64_t>{me.followers});
-            w.add(me.following);
-            w.add(me.tweets);
-            w.end_row();
+            add_follower_row(w, run.now(), me.followers, me.following, me.tweets);
             w.finish();
         }
         apply_batch(run, "x-api", n);
@@ -383,14 +385,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             {
                 copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
                 for (auto const& t : page.found) {
-                    w.add(std::string_view{"m"});
-                    w.add(std::string_view{t.id});
-                    w.add(run.now());
-                    add_counts(w, t.counts, std::nullopt);
-                    for (int i = 0; i < 3; ++i) {
-                        w.add_null();
-                    }
-                    w.end_row();
+                    add_metrics_row(w, t.id, run.now(), t.counts, std::nullopt);
                     ++n.records;
                 }
                 w.finish();
