@@ -301,7 +301,6 @@ config parse_config(std::string const& yaml_text, std::string const& name)
         w.number("kappa", cfg.weights.kappa, 0, 1000);
         w.number("epsilon", cfg.weights.epsilon, 0, 1);
         w.integer("min_posts", cfg.weights.min_posts, 1, 1000000);
-        w.integer("monte_carlo_draws", cfg.weights.monte_carlo_draws, 100, 10000000);
         w.text("timezone", cfg.weights.timezone);
         w.text_list("dimensions", cfg.weights.dimensions, dimension_names);
     }

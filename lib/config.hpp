@@ -17,6 +17,8 @@ struct score_config {
     double follow_weight = 0.6;
     double follow_slope = 0.1;
     double follow_midpoint = 25.0;
+
+    bool operator==(score_config const&) const = default;
 };
 
 struct metrics_config {
@@ -28,6 +30,8 @@ struct metrics_config {
     int max_posts = 500;
     int batch_size = 100;
     score_config score;
+
+    bool operator==(metrics_config const&) const = default;
 };
 
 struct x_api_config {
@@ -36,6 +40,8 @@ struct x_api_config {
     int timeout_ms = 10000;
     int retries = 3;
     int backoff_ms = 1000;
+
+    bool operator==(x_api_config const&) const = default;
 };
 
 struct weights_config {
@@ -44,17 +50,20 @@ struct weights_config {
     double kappa = 5.0;
     double epsilon = 0.1;
     int min_posts = 10;
-    int monte_carlo_draws = 20000;
     std::string timezone = "UTC"; // for the post_hour dimension
     std::vector<std::string> dimensions{"content_slot", "generator_name", "decision_type",
                                         "topic",        "tone",           "hook_type",
                                         "cta_type",     "structure_type", "post_hour"};
+
+    bool operator==(weights_config const&) const = default;
 };
 
 struct replies_config {
     double window_days = 30.0;
     double half_life_days = 10.0;
     double kappa = 5.0;
+
+    bool operator==(replies_config const&) const = default;
 };
 
 struct writer_config {
@@ -67,6 +76,8 @@ struct writer_config {
     int retries = 3;
     int backoff_ms = 1000;
     int max_tries = 5; // redraws for over-long or duplicate text
+
+    bool operator==(writer_config const&) const = default;
 };
 
 struct plan_config {
@@ -83,6 +94,8 @@ struct plan_config {
     // Templates keyed by hook_type; "{topic}" is replaced by the topic.
     std::map<std::string, std::vector<std::string>> templates;
     writer_config writer;
+
+    bool operator==(plan_config const&) const = default;
 };
 
 struct validate_config {
@@ -97,6 +110,8 @@ struct validate_config {
                                                        {"learn-replies", 90},
                                                        {"build-weights", 360},
                                                        {"plan", 60}};
+
+    bool operator==(validate_config const&) const = default;
 };
 
 struct config {
@@ -107,6 +122,8 @@ struct config {
     replies_config replies;
     plan_config plan;
     validate_config validate;
+
+    bool operator==(config const&) const = default;
 };
 
 // Loads `path` (or returns the defaults when nullopt). Throws config_error

@@ -34,6 +34,17 @@ TEST_CASE("no file means every default", "[nodb]")
     CHECK(empty.weights.window_days == 60);
 }
 
+TEST_CASE("the example config names every key with its default", "[nodb]")
+{
+    // Loaded strictly (an unknown or misspelt key would fail), it must equal
+    // the built-in defaults: the file documents them, it changes nothing.
+    auto example = load_config(std::string{XLOOP_SOURCE_DIR} + "/xloop.example.yaml");
+    config defaults;
+    example.source_file.clear();
+    CHECK(example == defaults);
+    CHECK(example.plan.times == std::vector<std::string>{"09:00", "13:00", "18:00"});
+}
+
 TEST_CASE("values given in the file replace the defaults", "[nodb]")
 {
     auto const c = parse_config("weights:\n  kappa: 8\n  dimensions: [topic, tone]\n"
