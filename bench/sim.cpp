@@ -316,9 +316,11 @@ json score(db_connection& db)
         out["how_to_share"] = {{"first_third", share.f64(0, 1)},
                                {"last_third", share.f64(2, 1)}};
     }
-    out["posts"] = db.exec("SELECT count(*) FROM public.content_generation_metadata_"
-                           "comprehensive WHERE status = 'posted'")
-                       .i64(0, 0);
+    auto const posted = db.exec("SELECT count(*), count(*) FILTER (WHERE decision_type = "
+                                "'reply') FROM public.content_generation_metadata_"
+                                "comprehensive WHERE status = 'posted'");
+    out["posts"] = posted.i64(0, 0); // replies included
+    out["replies_posted"] = posted.i64(0, 1);
     out["outcomes_with_v2"] = db.exec("SELECT count(*) FROM public.outcomes WHERE "
                                       "primary_objective_score IS NOT NULL")
                                   .i64(0, 0);
@@ -405,9 +407,11 @@ int simulate(options const& o)
         std::cout << result.dump(2) << '\n';
         return 0;
     }
-    std::cout << fmt::format("after {} simulated days ({} posts, {} outcomes with v2):\n",
-                             o.days, result["posts"].get<long>(),
-                             result["outcomes_with_v2"].get<long>());
+    auto const posts = result["posts"].get<long>();
+    auto const replies = result["replies_posted"].get<long>();
+    std::cout << fmt::format(
+        "after {} simulated days ({} posts and {} replies, {} outcomes with v2):\n",
+        o.days, posts - replies, replies, result["outcomes_with_v2"].get<long>());
     for (auto const* dim : {"content_slot", "hook_type", "post_hour"}) {
         auto const& d = result[dim];
         std::cout << fmt::format(
