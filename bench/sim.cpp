@@ -28,6 +28,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 using nlohmann::json;
 using namespace xloop;
@@ -266,6 +267,21 @@ private:
     std::string m_config;
 };
 
+// The value with the largest effect (a post's other effects being equal).
+template <typename K>
+K best_of(std::map<K, double> const& effects, std::type_identity_t<K> const& except = {})
+{
+    K best{};
+    double top = -1;
+    for (auto const& [k, v] : effects) {
+        if (k != except && v > top) {
+            best = k;
+            top = v;
+        }
+    }
+    return best;
+}
+
 // How the active map and the priorities compare with the hidden truth.
 json score(db_connection& db)
 {
@@ -285,9 +301,9 @@ json score(db_connection& db)
         return best;
     };
     for (auto const& [dim, best] :
-         {std::pair<std::string, std::string>{"content_slot", "how_to"},
-          {"hook_type", "question"},
-          {"post_hour", "18"}}) {
+         {std::pair<std::string, std::string>{"content_slot", best_of(slot_er, "reply")},
+          {"hook_type", best_of(hook_effect)},
+          {"post_hour", fmt::format("{:02d}", best_of(hour_effect))}}) {
         json const d = weights.value(dim, json::object());
         out[dim] = {{"true_best", best},
                     {"learned_best", top(d)},
