@@ -318,6 +318,7 @@ config parse_config(std::string const& yaml_text, std::string const& name)
         p.text_list("times", cfg.plan.times);
         check_times(p, times_node, cfg.plan.times);
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
+        p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
         p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
         p.number("reply_author_cooldown_hours", cfg.plan.reply_author_cooldown_hours, 0,
                  24 * 365);

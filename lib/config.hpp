@@ -85,6 +85,10 @@ struct plan_config {
     std::string timezone = "UTC";
     std::vector<std::string> times{"09:00", "13:00", "18:00"};
     int min_gap_minutes = 120;
+    // Which daily time an item takes: "drawn" like the attributes (post_hour;
+    // a drawn time may be tomorrow's, so fewer items a day than times), or
+    // "next": the next free time, every time used.
+    std::string time_choice = "drawn";
     double reply_max_age_hours = 3.0;
     double reply_author_cooldown_hours = 24.0;
     double thread_min_parts = 2;

@@ -273,14 +273,22 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
                 "plan.times and plan.min_gap_minutes leave no slot in the next "
                 "two weeks"};
         }
-        std::vector<std::string> hours;
-        for (auto const& [h, at] : next_of_hour) {
-            hours.push_back(h);
-        }
         nlohmann::json draws = nlohmann::json::object();
-        auto const hour = draw_value("post_hour", hours, map, epsilon, r);
-        draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
-        timestamp const scheduled = next_of_hour.at(hour.value);
+        if (cfg.time_choice == "next") {
+            auto const first = std::min_element(
+                next_of_hour.begin(), next_of_hour.end(),
+                [](auto const& a, auto const& b) { return a.second < b.second; });
+            draws["post_hour"] = {{"value", first->first}, {"propensity", 1.0}};
+        } else {
+            std::vector<std::string> hours;
+            for (auto const& [h, at] : next_of_hour) {
+                hours.push_back(h);
+            }
+            auto const hour = draw_value("post_hour", hours, map, epsilon, r);
+            draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
+        }
+        timestamp const scheduled =
+            next_of_hour.at(draws["post_hour"]["value"].get<std::string>());
 
         // When no new text can be written for the drawn attributes (a writer
         // with little variety, a strong preference), the attributes are

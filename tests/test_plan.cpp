@@ -147,6 +147,29 @@ TEST_CASE("the posting calendar is right across daylight saving changes", "[db]"
     CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
 }
 
+TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const yaml = std::string{"plan:\n  queue_ahead: 4\n  times: [\"08:00\", "
+                                  "\"11:00\", \"14:00\", \"17:00\"]\n  "
+                                  "min_gap_minutes: 90\n  time_choice: next\n"};
+    auto const r = plan(db, {"-q"}, yaml); // now is 12:00 UTC
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const s = db.connect().exec(
+        "SELECT string_agg(to_char(scheduled_at AT TIME ZONE 'UTC', 'DD HH24:MI'), ' ' "
+        "ORDER BY scheduled_at), bool_and((features->'draws'->'post_hour'->>"
+        "'propensity')::float8 = 1) FROM "
+        "public.content_generation_metadata_comprehensive");
+    CHECK(s.str(0, 0) == "02 14:00 02 17:00 03 08:00 03 11:00");
+    CHECK(s.boolean(0, 1));
+    // drawn (the default) may skip a time; an unknown choice is a config error
+    auto const bad = plan(db, {"-q"}, "plan:\n  time_choice: sometimes\n");
+    CHECK(bad.exit_code == 78);
+    CHECK(bad.err.find("time_choice") != std::string::npos);
+}
+
 TEST_CASE("the same content_slot never follows itself", "[db]")
 {
     test_db db;
