@@ -124,8 +124,10 @@ json tweet_json(std::uint64_t seed, post const& p)
 
 class world {
 public:
-    world(std::string conninfo, std::uint64_t seed)
-        : m_db(conninfo, "xloop-sim-api"), m_seed(seed)
+    // Every `rate_limit_every`-th /2/tweets request is answered 429 (0: none).
+    world(std::string conninfo, std::uint64_t seed, int rate_limit_every)
+        : m_db(conninfo, "xloop-sim-api"), m_seed(seed),
+          m_rate_limit_every(rate_limit_every)
     {
         m_server.Get("/2/users/me",
                      [this](httplib::Request const&, httplib::Response& res) {
@@ -140,16 +142,27 @@ public:
                                              .dump(),
                                          "application/json");
                      });
-        m_server.Get(
-            "/2/tweets", [this](httplib::Request const& req, httplib::Response& res) {
-                std::lock_guard lock{m_mutex};
-                json data = json::array();
-                for (auto const& p : posts("c.tweet_id = ANY(string_to_array($2, ','))",
-                                           req.get_param_value("ids"))) {
-                    data.push_back(tweet_json(m_seed, p));
-                }
-                res.set_content(json{{"data", data}}.dump(), "application/json");
-            });
+        m_server.Get("/2/tweets", [this](httplib::Request const& req,
+                                         httplib::Response& res) {
+            std::lock_guard lock{m_mutex};
+            if (m_rate_limit_every > 0 && ++m_tweet_requests % m_rate_limit_every == 0) {
+                // The window resets in 15 minutes, as X's do.
+                auto const reset =
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        (now() + std::chrono::minutes{15}).time_since_epoch())
+                        .count();
+                res.status = 429;
+                res.set_header("x-rate-limit-reset", std::to_string(reset));
+                res.set_content(R"({"title": "Too Many Requests"})", "application/json");
+                return;
+            }
+            json data = json::array();
+            for (auto const& p : posts("c.tweet_id = ANY(string_to_array($2, ','))",
+                                       req.get_param_value("ids"))) {
+                data.push_back(tweet_json(m_seed, p));
+            }
+            res.set_content(json{{"data", data}}.dump(), "application/json");
+        });
         m_port = m_server.bind_to_any_port("127.0.0.1");
         m_thread = std::thread{[this] { m_server.listen_after_bind(); }};
     }
@@ -201,6 +214,8 @@ private:
 
     db_connection m_db;
     std::uint64_t m_seed;
+    int m_rate_limit_every;
+    int m_tweet_requests = 0;
     std::mutex m_mutex;
     std::atomic<std::int64_t> m_now{0};
     httplib::Server m_server;
@@ -215,6 +230,7 @@ struct options {
     std::uint64_t seed = 1;
     std::optional<std::string> html;
     bool json_out = false;
+    int rate_limit_every = 0;
 };
 
 std::filesystem::path bin_dir()
@@ -351,7 +367,7 @@ int simulate(options const& o)
     if (!start) {
         throw usage_error{fmt::format("--start: not an ISO 8601 time: '{}'", o.start)};
     }
-    world w{conninfo, o.seed};
+    world w{conninfo, o.seed, o.rate_limit_every};
     char dir_template[] = "/tmp/xloop-sim-XXXXXX";
     std::filesystem::path const dir = mkdtemp(dir_template);
     auto const config = (dir / "xloop.yaml").string();
@@ -372,6 +388,7 @@ int simulate(options const& o)
     auto const tick = std::chrono::minutes{20};
     auto const end = *start + std::chrono::days{o.days};
     int n = 0;
+    std::int64_t rate_limited = 0;
     for (auto now = *start; now <= end; now += tick, ++n) {
         w.set_now(now);
         auto const minute = static_cast<int>(
@@ -400,7 +417,15 @@ int simulate(options const& o)
                 "WHERE status = 'queued' "
                 "AND coalesce(scheduled_at, created_at) <= $1::timestamptz",
                 now);
-        tools.run("scrape-metrics", {}, now);
+        // A rate-limited run exits 75 and keeps what it wrote; the next
+        // tick goes on.
+        if (auto const r = tools.run("scrape-metrics", {}, now, false);
+            r.exit_code == 75) {
+            ++rate_limited;
+        } else if (r.exit_code != 0) {
+            throw error{fmt::format("xloop-scrape-metrics at {} exited {}: {}",
+                                    format_timestamp(now), r.exit_code, r.err)};
+        }
         if (minute % 90 == 0) {
             tools.run("learn-replies", {}, now);
         }
@@ -410,6 +435,7 @@ int simulate(options const& o)
     }
     auto result = score(db);
     result["days"] = o.days;
+    result["rate_limited_runs"] = rate_limited;
     result["seed"] = o.seed;
     std::vector<std::string> validate_args;
     if (o.html) {
@@ -445,6 +471,12 @@ int simulate(options const& o)
             100 * result["how_to_share"]["first_third"].get<double>(),
             100 * result["how_to_share"]["last_third"].get<double>());
     }
+    if (rate_limited > 0) {
+        std::cout << fmt::format(
+            "  {} scrape runs were rate limited (exit 75) and the next "
+            "ones caught up\n",
+            rate_limited);
+    }
     std::cout << v.out;
     return 0;
 }
@@ -463,6 +495,9 @@ int main(int argc, char** argv)
     cli.add_option("--seed", o.seed, "Seed of the world and of the tools' draws");
     cli.add_option("--html", o.html, "Write validate's HTML report here at the end");
     cli.add_flag("--json", o.json_out, "Print the score as JSON");
+    cli.add_option("--rate-limit-every", o.rate_limit_every,
+                   "Answer every Nth metrics request with HTTP 429 (0: never)")
+        ->check(CLI::Range(0, 1000000));
     try {
         cli.parse(argc, argv);
     } catch (CLI::ParseError const& e) {

@@ -64,3 +64,31 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     REQUIRE(run_tool("sim", {"--days", "2", "--seed", "8"}, &c).exit_code == 0);
     CHECK(loop_state(c) != loop_state(a));
 }
+
+TEST_CASE("a rate-limited X API loses nothing: later runs catch up", "[db]")
+{
+    test_db calm;
+    test_db limited;
+    calm.migrate();
+    limited.migrate();
+    auto const rc = run_tool("sim", {"--days", "2", "--seed", "3", "--json"}, &calm);
+    REQUIRE(rc.exit_code == 0);
+    auto const rl = run_tool(
+        "sim", {"--days", "2", "--seed", "3", "--json", "--rate-limit-every", "3"},
+        &limited);
+    INFO(rl.err);
+    REQUIRE(rl.exit_code == 0);
+    auto const a = json::parse(rc.out);
+    auto const b = json::parse(rl.out);
+    CHECK(a["rate_limited_runs"] == 0);
+    CHECK(b["rate_limited_runs"].get<int>() > 5);
+    // Every post still has its v2 metrics; the loop is healthy.
+    CHECK(b["posts"] == a["posts"]);
+    CHECK(b["outcomes_with_v2"] == a["outcomes_with_v2"]);
+    CHECK(b["validate_exit"] == 0);
+    // Each stopped run says so in the ledger, with the reset time.
+    CHECK(
+        limited.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' "
+                      "AND status = 'failed' AND error LIKE '%HTTP 429%resets at%'") ==
+        b["rate_limited_runs"].get<int>());
+}
