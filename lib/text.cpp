@@ -22,4 +22,19 @@ std::string to_lower(std::string_view s)
     return out;
 }
 
+std::string excerpt(std::string_view text, std::size_t n)
+{
+    std::string out;
+    std::size_t chars = 0;
+    for (char const ch : text) {
+        auto const c = static_cast<unsigned char>(ch);
+        if ((c & 0xC0) != 0x80 && ++chars > n) {
+            out += "…";
+            break;
+        }
+        out += c == '\n' ? ' ' : ch;
+    }
+    return trim(out);
+}
+
 } // namespace xloop

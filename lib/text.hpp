@@ -13,4 +13,8 @@ std::string trim(std::string_view s);
 // ASCII lower case (usernames, header names, classification rules).
 std::string to_lower(std::string_view s);
 
+// The first `n` characters of a text (whole UTF-8 sequences, "…" when cut),
+// on one line.
+std::string excerpt(std::string_view text, std::size_t n);
+
 } // namespace xloop

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "migrations.hpp"
+#include "text.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -146,29 +147,38 @@ struct job_state {
     std::optional<double> last_ok_hours; // how long ago, at --now
     std::string last_status;
     std::string last_error;
+    std::int64_t runs = 0;   // in the window of the coverage checks
+    std::int64_t failed = 0; // of those
+    std::string last_failure;
 };
 
-job_state job_info(db_connection& db, std::string const& job, timestamp now)
+job_state job_info(db_connection& db, std::string const& job, timestamp now, int days)
 {
     auto const r = db.exec(
         // started_at is the --now the run used: freshness in the same clock
+        "WITH w AS (SELECT status, error, started_at, id FROM xloop.job_runs "
+        "WHERE job = $1 AND started_at <= $2::timestamptz AND started_at > "
+        "$2::timestamptz - make_interval(days => $3::int)) "
         "SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600 "
-        "FROM "
-        "xloop.job_runs WHERE job = $1 AND status = 'ok' AND started_at <= "
+        "FROM xloop.job_runs WHERE job = $1 AND status = 'ok' AND started_at <= "
         "$2::timestamptz), "
-        "(SELECT status FROM xloop.job_runs WHERE job = $1 AND started_at <= "
-        "$2::timestamptz "
-        "ORDER BY started_at DESC, id DESC LIMIT 1), "
-        "(SELECT error FROM xloop.job_runs WHERE job = $1 AND started_at <= "
-        "$2::timestamptz "
-        "ORDER BY started_at DESC, id DESC LIMIT 1)",
-        job, now);
+        "l.status, l.error, (SELECT count(*) FROM w), "
+        "(SELECT count(*) FROM w WHERE status = 'failed'), "
+        "(SELECT error FROM w WHERE status = 'failed' ORDER BY started_at DESC, id DESC "
+        "LIMIT 1) "
+        "FROM (SELECT NULL) one LEFT JOIN LATERAL (SELECT status, error FROM "
+        "xloop.job_runs WHERE job = $1 AND started_at <= $2::timestamptz "
+        "ORDER BY started_at DESC, id DESC LIMIT 1) l ON true",
+        job, now, days);
     job_state s;
     if (!r.is_null(0, 0)) {
         s.last_ok_hours = r.f64(0, 0);
     }
     s.last_status = r.opt_str(0, 1).value_or("");
     s.last_error = r.opt_str(0, 2).value_or("");
+    s.runs = r.i64(0, 3);
+    s.failed = r.i64(0, 4);
+    s.last_failure = r.opt_str(0, 5).value_or("");
     return s;
 }
 
@@ -200,10 +210,10 @@ std::vector<check_result> run_checks(run_context& run, int days)
              .boolean(0, 0)) {
         return out; // nothing else can be counted
     }
-    auto const scrape = job_info(db, "scrape-metrics", now);
-    auto const weights_job = job_info(db, "build-weights", now);
-    auto const replies_job = job_info(db, "learn-replies", now);
-    auto const plan_job = job_info(db, "plan", now);
+    auto const scrape = job_info(db, "scrape-metrics", now, days);
+    auto const weights_job = job_info(db, "build-weights", now, days);
+    auto const replies_job = job_info(db, "learn-replies", now, days);
+    auto const plan_job = job_info(db, "plan", now, days);
 
     {
         auto const r =
@@ -363,14 +373,16 @@ std::vector<check_result> run_checks(run_context& run, int days)
         out.push_back(std::move(c));
     }
     for (auto const& [job, interval] : v.job_interval_minutes) {
-        auto const s = job_info(db, job, now);
+        auto const s = job_info(db, job, now, days);
         auto c = make("job:" + job, "ok", "");
         double const interval_h = interval / 60.0;
         c.numbers = {{"interval_minutes", interval},
                      {"last_ok_hours_ago", s.last_ok_hours
                                                ? nlohmann::json(*s.last_ok_hours)
                                                : nlohmann::json(nullptr)},
-                     {"last_status", s.last_status}};
+                     {"last_status", s.last_status},
+                     {"runs_in_window", s.runs},
+                     {"failed_in_window", s.failed}};
         if (!s.last_ok_hours) {
             c.status = "fail";
             c.message =
@@ -389,6 +401,14 @@ std::vector<check_result> run_checks(run_context& run, int days)
                                     hours_text(interval_h));
         } else {
             c.message = last_run_text(job, s);
+            if (s.failed > 0) {
+                // Failures the next runs recovered from (a rate limit, an
+                // outage): worth knowing, not a reason to stop.
+                c.message +=
+                    fmt::format("; {} of its {} runs of the last {} days failed "
+                                "(latest: {})",
+                                s.failed, s.runs, days, excerpt(s.last_failure, 100));
+            }
         }
         out.push_back(std::move(c));
     }

@@ -31,22 +31,6 @@ void replace_all(std::string& s, std::string const& what, std::string const& wit
     }
 }
 
-// The first `n` characters of a text (whole UTF-8 sequences), on one line.
-std::string excerpt(std::string const& text, std::size_t n)
-{
-    std::string out;
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        unsigned char const c = static_cast<unsigned char>(text[i]);
-        if ((c & 0xC0) != 0x80 && ++chars > n) {
-            out += "…";
-            break;
-        }
-        out += c == '\n' ? ' ' : static_cast<char>(c);
-    }
-    return trim(out);
-}
-
 std::map<std::string, std::vector<std::string>> const default_templates{
     {"question",
      {"Why do most {topic} projects stall after the first month?",

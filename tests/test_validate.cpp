@@ -180,6 +180,35 @@ TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]"
     }
 }
 
+TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // two rate-limited runs in the window, one long before it
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
+           "SELECT 'scrape-metrics', $1::timestamptz - g * interval '1 hour', "
+           "$1::timestamptz - g * interval '1 hour', 'failed', 'X API rate limit reached "
+           "(HTTP 429) on GET /2/tweets; it resets at ' || g FROM unnest(ARRAY[2, 5, "
+           "200]) g",
+           now);
+    auto const out = validate(db, 0);
+    json job;
+    for (auto const& check : out["checks"]) {
+        if (check["name"] == "job:scrape-metrics") {
+            job = check;
+        }
+    }
+    CHECK(job["status"] == "ok");
+    CHECK(job["numbers"]["runs_in_window"] == 3); // the two failures and the ok run
+    CHECK(job["numbers"]["failed_in_window"] == 2);
+    CHECK(job["message"].get<std::string>().find(
+              "; 2 of its 3 runs of the last 3 days failed (latest: X API rate limit "
+              "reached (HTTP 429) on GET /2/tweets; it resets at 2)") !=
+          std::string::npos);
+}
+
 TEST_CASE("validate counts every row, not the first thousand", "[db]")
 {
     test_db db;
