@@ -378,6 +378,7 @@ int simulate(options const& o)
                              "\"14:00\", \"16:00\", \"18:00\", \"20:00\", \"22:00\"]\n"
                           << "  min_gap_minutes: 90\n";
     runner tools{o, config};
+    tools.run("migrate", {}, *start); // a no-op on a migrated database
 
     db.exec("INSERT INTO public.discovered_accounts (username, follower_count) "
             "SELECT 'account_' || a, 1000 * a FROM generate_series(1, $1::int) a "
@@ -485,9 +486,11 @@ int simulate(options const& o)
 
 int main(int argc, char** argv)
 {
-    CLI::App cli{"xloop-sim: runs the loop against a simulated world (posting, reply "
-                 "opportunities, a fake X API on 127.0.0.1 with hidden true effects) and "
-                 "scores what it learned. Needs a migrated database."};
+    CLI::App cli{
+        "xloop-sim: runs the loop against a simulated world (posting, reply "
+        "opportunities, a fake X API on 127.0.0.1 with hidden true effects) and "
+        "scores what it learned. Migrates the database first (a scratch one: it writes "
+        "the loop's tables)."};
     options o;
     cli.add_option("--db", o.db, "Connection string (else DATABASE_URL, else PG*)");
     cli.add_option("--days", o.days, "Simulated days")->check(CLI::Range(1, 365));
