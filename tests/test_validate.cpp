@@ -317,6 +317,7 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
                                       "--headless",
                                       "--no-sandbox",
                                       "--disable-gpu",
+                                      "--disable-dev-shm-usage",
                                       "--hide-scrollbars",
                                       "--user-data-dir=" + dir.path() + "/profile",
                                       "--window-size=1200,1600"};
