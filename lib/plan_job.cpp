@@ -405,21 +405,15 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         "'reply' AND lower(c.target_username) = lower(ltrim(r.tweet_author, '@')) AND "
         "c.created_at > $3::timestamptz) ORDER BY r.id FOR UPDATE OF r SKIP LOCKED",
         now, now - max_age, now - cooldown);
-    struct candidate {
-        int row;
-        double drawn_priority;
-        double score;
-    };
-    std::vector<candidate> ranked;
+    std::vector<reply_candidate> candidates;
     for (int i = 0; i < c.rows(); ++i) {
-        // Thompson on the account: priority p = Φ(z); draw Φ(z + N(0,1)). An
-        // unknown account (0.5) draws uniformly on [0,1], so it gets tried.
-        double const p = std::clamp(c.f64(i, 5), 0.0, 1.0);
-        double const drawn = normal_cdf(normal_quantile(p) + r.normal());
-        ranked.push_back({i, drawn, std::max(c.f64(i, 4), 0.0) * (1 + drawn)});
+        candidates.push_back({c.f64(i, 4), c.f64(i, 5), to_lower(ltrim_at(c.get(i, 2)))});
     }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](auto const& a, auto const& b) { return a.score > b.score; });
+    auto const ranked = rank_replies(candidates, r);
+    // Propensities from their own stream, so they change none of the draws.
+    rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
+    auto const propensity =
+        reply_selection_probabilities(candidates, wanted, 1000, propensity_rng);
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::string> authors;
     std::set<std::string> hashes;
@@ -427,7 +421,8 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         if (static_cast<int>(rows.size()) >= wanted) {
             break;
         }
-        auto const author = to_lower(ltrim_at(c.get(cand.row, 2)));
+        int const i = static_cast<int>(cand.index); // its row in c
+        auto const& author = candidates[cand.index].author;
         if (!authors.insert(author).second) {
             continue; // one reply per author per run
         }
@@ -435,8 +430,8 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         q.decision_type = "reply";
         q.content_slot = "reply";
         q.topic = "this";
-        q.reply_to_author = std::string{c.get(cand.row, 2)};
-        q.reply_to_text = c.str(cand.row, 3);
+        q.reply_to_author = std::string{c.get(i, 2)};
+        q.reply_to_text = c.str(i, 3);
         std::string hash;
         std::vector<std::string> parts;
         try {
@@ -444,25 +439,23 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         } catch (data_error const& e) {
             // One opportunity without a usable text must not stop the others.
             log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
-                      c.str(cand.row, 1), e.what());
+                      c.str(i, 1), e.what());
             authors.erase(author);
             continue;
         }
-        nlohmann::json features = {{"policy", "thompson_account"},
-                                   {"opportunity_id", c.i64(cand.row, 0)},
-                                   {"opportunity_score", c.f64(cand.row, 4)},
-                                   {"priority_score", c.f64(cand.row, 5)},
-                                   {"drawn_priority", cand.drawn_priority},
-                                   {"rank_score", cand.score},
-                                   {"candidates", c.rows()},
-                                   {"seed", std::to_string(run.seed())}};
+        nlohmann::json features = {
+            {"policy", "thompson_account"},         {"opportunity_id", c.i64(i, 0)},
+            {"opportunity_score", c.f64(i, 4)},     {"priority_score", c.f64(i, 5)},
+            {"drawn_priority", cand.drawn},         {"rank_score", cand.score},
+            {"propensity", propensity[cand.index]}, {"candidates", c.rows()},
+            {"seed", std::to_string(run.seed())}};
         auto row = item_row("reply", parts, hash, now, features);
         row["decision_id"] = nullptr;
         row["content_slot"] = "reply";
         row["structure_type"] = "reply";
-        row["target_tweet_id"] = c.str(cand.row, 1);
-        row["opportunity_id"] = c.i64(cand.row, 0);
-        row["target_username"] = std::string{ltrim_at(c.str(cand.row, 2))};
+        row["target_tweet_id"] = c.str(i, 1);
+        row["opportunity_id"] = c.i64(i, 0);
+        row["target_username"] = std::string{ltrim_at(c.str(i, 2))};
         rows.push_back(row);
     }
     run.summary["reply_candidates"] = c.rows();

@@ -103,4 +103,46 @@ double normal_quantile(double p)
     return (lo + hi) / 2;
 }
 
+std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
+                                       rng& r)
+{
+    std::vector<ranked_reply> ranked;
+    ranked.reserve(candidates.size());
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        double const p = std::clamp(candidates[i].priority, 0.0, 1.0);
+        double const drawn = normal_cdf(normal_quantile(p) + r.normal());
+        ranked.push_back(
+            {i, drawn, std::max(candidates[i].opportunity_score, 0.0) * (1 + drawn)});
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](auto const& a, auto const& b) { return a.score > b.score; });
+    return ranked;
+}
+
+std::vector<double>
+reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
+                              int rounds, rng& r)
+{
+    std::vector<double> chosen(candidates.size(), 0.0);
+    std::vector<std::string const*> authors;
+    for (int k = 0; k < rounds; ++k) {
+        authors.clear();
+        for (auto const& c : rank_replies(candidates, r)) {
+            if (static_cast<int>(authors.size()) >= wanted) {
+                break;
+            }
+            auto const& author = candidates[c.index].author;
+            if (std::none_of(authors.begin(), authors.end(),
+                             [&](auto const* a) { return *a == author; })) {
+                authors.push_back(&author);
+                chosen[c.index] += 1;
+            }
+        }
+    }
+    for (auto& x : chosen) {
+        x /= std::max(rounds, 1);
+    }
+    return chosen;
+}
+
 } // namespace xloop

@@ -6,6 +6,7 @@
 #include "normal.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace xloop {
@@ -36,5 +37,32 @@ std::vector<double> selection_probabilities(std::vector<normal_belief> const& ar
 
 // Φ⁻¹, by bisection on Φ (|error| < 1e-12); p clamped into (0, 1).
 double normal_quantile(double p);
+
+// A pending reply opportunity as xloop-plan ranks it.
+struct reply_candidate {
+    double opportunity_score = 0;
+    double priority = 0.5; // the author's priority_score
+    std::string author;    // lower case, without '@'
+};
+
+struct ranked_reply {
+    std::size_t index; // into the candidates
+    double drawn;      // p̃, the Thompson draw of the author's priority
+    double score;      // opportunity_score × (1 + p̃)
+};
+
+// Ranks by opportunity_score × (1 + p̃), p̃ = Φ(Φ⁻¹(p) + N(0,1)) a draw of
+// the author's priority (uniform on [0, 1] for an unknown account, 0.5), best
+// first; ties keep the candidates' order.
+std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
+                                       rng& r);
+
+// The chance that each candidate is among the first `wanted` of such a
+// ranking taken one per author: the propensity of a reply, estimated by
+// ranking `rounds` times. (A writer failure, which skips a candidate, is not
+// modelled.)
+std::vector<double>
+reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
+                              int rounds, rng& r);
 
 } // namespace xloop

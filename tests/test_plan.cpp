@@ -329,6 +329,16 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
     REQUIRE(q.rows() == 1);
     CHECK(q.str(0, 1) == "bob");
     CHECK(q.str(0, 2) == "reply");
+    // Its propensity: bob's two tweets (scores 0.5 and 0.6, unknown priority, so
+    // p̃ uniform) compete for one reply; the 0.6 one wins with probability
+    // 0.2 + ∫_{0.2}^{1} (7 − 5u)/6 du = 0.2 + 3.2/6 = 0.7333, the other 0.2667.
+    auto const f =
+        json::parse(c.exec("SELECT features::text FROM "
+                           "public.content_generation_metadata_comprehensive "
+                           "WHERE decision_type = 'reply' AND status = 'queued'")
+                        .str(0, 0));
+    CHECK(f["propensity"].get<double>() ==
+          Approx(q.str(0, 0) == "4" ? 0.7333 : 0.2667).margin(0.05));
     CHECK(db.count(
               "SELECT count(*) FROM public.reply_opportunities WHERE status = 'replied' "
               "AND decision_id IS NOT NULL AND taken_at IS NOT NULL") == 1);

@@ -94,3 +94,42 @@ TEST_CASE("the normal quantile inverts the CDF", "[nodb]")
     CHECK(std::isfinite(normal_quantile(0.0)));
     CHECK(std::isfinite(normal_quantile(1.0)));
 }
+
+TEST_CASE("reply propensities: the chance of being ranked among the chosen", "[nodb]")
+{
+    rng r{42};
+    // Unknown authors (priority 0.5) draw p̃ uniformly on [0, 1].
+    // Scores 1 and 0.8: A wins unless 0.8(1 + U_b) > 1 + U_a, so
+    // P(A) = 0.25 + ∫_{0.25}^{1} (1.2 − 0.8u) du = 0.25 + 0.8 − 0.275 = 0.775.
+    std::vector<reply_candidate> two{{1.0, 0.5, "a"}, {0.8, 0.5, "b"}};
+    auto const p = reply_selection_probabilities(two, 1, 40000, r);
+    CHECK(p[0] == Approx(0.775).margin(0.01));
+    CHECK(p[1] == Approx(0.225).margin(0.01));
+    // Half the score can never win: 0.5(1 + U_b) ≤ 1 ≤ 1 + U_a.
+    std::vector<reply_candidate> far{{1.0, 0.5, "a"}, {0.5, 0.5, "b"}};
+    auto const q = reply_selection_probabilities(far, 1, 2000, r);
+    CHECK(q[0] == 1.0);
+    CHECK(q[1] == 0.0);
+    // Wanting two, both are chosen, unless they share an author: one a run.
+    CHECK(reply_selection_probabilities(two, 2, 100, r) == std::vector<double>{1.0, 1.0});
+    std::vector<reply_candidate> same{{1.0, 0.5, "a"}, {0.8, 0.5, "a"}};
+    auto const s = reply_selection_probabilities(same, 2, 40000, r);
+    CHECK(s[0] + s[1] == Approx(1.0));
+    CHECK(s[0] == Approx(0.775).margin(0.01));
+}
+
+TEST_CASE("a known good author outranks an unknown one at the same opportunity score",
+          "[nodb]")
+{
+    rng r{7};
+    // The known one wins when Φ(a + Z) > U, a = Φ⁻¹(0.99) = 2.3263, U uniform:
+    // P = E[Φ(a + Z)] = Φ(a / √2) = Φ(1.6449) = 0.95.
+    std::vector<reply_candidate> c{{1.0, 0.5, "new"}, {1.0, 0.99, "known"}};
+    auto const p = reply_selection_probabilities(c, 1, 20000, r);
+    CHECK(p[1] == Approx(0.95).margin(0.01));
+    CHECK(p[0] + p[1] == Approx(1.0));
+    auto const ranked = rank_replies(c, r);
+    REQUIRE(ranked.size() == 2);
+    CHECK(ranked[0].score >= ranked[1].score);
+    CHECK(ranked[0].score == Approx(1.0 * (1 + ranked[0].drawn)));
+}
