@@ -673,11 +673,13 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         stopped = from_x_api(run, opts, txs, n);
     }
     auto const v2 = v2_pass(run, opts.source);
-    n.written += v2.merged;
     txs.commit();
 
+    // Rows written: the batch upserts' and the v2 pass's; records merged into
+    // the v2 pass count as outcomes written too.
     run.rows_in = n.records;
-    run.rows_out = v2.updated + (n.written - v2.merged);
+    run.rows_out = n.written + v2.updated;
+    n.written += v2.merged;
     for (auto const& [key, value] : {std::pair{"records", n.records},
                                      {"follower_snapshots", n.followers},
                                      {"outcomes_written", n.written},
