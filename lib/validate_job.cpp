@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <unistd.h>
 
 namespace xloop {
@@ -210,10 +211,20 @@ std::vector<check_result> run_checks(run_context& run, int days)
              .boolean(0, 0)) {
         return out; // nothing else can be counted
     }
-    auto const scrape = job_info(db, "scrape-metrics", now, days);
-    auto const weights_job = job_info(db, "build-weights", now, days);
-    auto const replies_job = job_info(db, "learn-replies", now, days);
-    auto const plan_job = job_info(db, "plan", now, days);
+    // Each job's state, read once: the coverage checks name the job to run,
+    // the job:<name> checks judge it.
+    std::map<std::string, job_state> jobs;
+    auto info = [&](std::string const& job) -> job_state const& {
+        auto it = jobs.find(job);
+        if (it == jobs.end()) {
+            it = jobs.emplace(job, job_info(db, job, now, days)).first;
+        }
+        return it->second;
+    };
+    auto const& scrape = info("scrape-metrics");
+    auto const& weights_job = info("build-weights");
+    auto const& replies_job = info("learn-replies");
+    auto const& plan_job = info("plan");
 
     {
         auto const r =
@@ -373,7 +384,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
         out.push_back(std::move(c));
     }
     for (auto const& [job, interval] : v.job_interval_minutes) {
-        auto const s = job_info(db, job, now, days);
+        auto const& s = info(job);
         auto c = make("job:" + job, "ok", "");
         double const interval_h = interval / 60.0;
         c.numbers = {{"interval_minutes", interval},
