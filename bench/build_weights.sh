@@ -30,8 +30,8 @@ for n in "${sizes[@]}"; do
     createdb "$db"
     "$bin/xloop-migrate" --db "dbname=$db" -q
     psql -q -d "$db" -v rows="$n" -v now="$now" -f bench/gen_learning.sql
-    in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM vw_learning WHERE $where")
-    read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM vw_learning WHERE $where) TO '/dev/null'")
+    in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
+    read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO '/dev/null'")
     read -r tool rss < <(measure "$bin/xloop-build-weights" --db "dbname=$db" --now "$now" -q)
     ratio=$(awk "BEGIN{printf \"%.2f\", $tool / $floor}")
     printf '%-10s %10s %10s %10s %7s %9s\n' "$n" "$in_window" "$floor" "$tool" "$ratio" "$rss"

@@ -24,8 +24,8 @@ dropdb --if-exists "$db"
 createdb "$db"
 "$bin/xloop-migrate" --db "dbname=$db" -q
 psql -q -d "$db" -v rows="$rows" -v accounts="$accounts" -v now="$now" -f bench/gen_replies.sql
-in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM vw_learning WHERE $where")
-read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM vw_learning WHERE $where) TO '/dev/null'")
+in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
+read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO '/dev/null'")
 # the first run writes every account; later ones find nothing changed
 first=$( { /usr/bin/time -f '%e %M' "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q; } 2>&1 )
 read -r tool rss < <(measure "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q)

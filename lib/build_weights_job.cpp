@@ -13,6 +13,22 @@ namespace xloop {
 
 namespace {
 
+// The next version is one above the highest whole-number version so far. The
+// original bot's column is text (values like '1.1760000000000'): read it as
+// text, count only numbers, and let the column's own type take the result.
+constexpr char const* insert_map_sql = R"sql(
+INSERT INTO public.learning_model_weights
+       (weights, posteriors, computed_at, date_range_start, date_range_end, sample_size,
+        version, avg_primary_objective_score, avg_followers_gained_weighted,
+        total_posts_analyzed, is_active)
+SELECT $1::jsonb, $2::jsonb, $3::timestamptz, $4::timestamptz, $3::timestamptz, $5,
+       n.next, $6, $7, $5, true
+  FROM (SELECT coalesce(max(CASE WHEN version::text ~ '^\s*[0-9]{1,15}(\.[0-9]*)?\s*$'
+                                 THEN floor(version::text::numeric) END), 0)::bigint + 1
+               AS next
+          FROM public.learning_model_weights) n
+RETURNING id, version::text)sql";
+
 // vw_learning column (or expression) of each dimension of §5.3.
 std::string dimension_sql(std::string const& dimension)
 {
@@ -75,7 +91,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     // COPY takes no parameters: they travel as transaction-local settings, each
     // read once through a scalar subquery (an InitPlan), not once per row.
     auto const sql = fmt::format(
-        "COPY (SELECT {} FROM public.vw_learning "
+        "COPY (SELECT {} FROM xloop.vw_learning "
         "WHERE has_v2_metrics "
         "AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz) "
         "AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz)) TO STDOUT "
@@ -243,25 +259,16 @@ void run_build_weights(run_context& run)
     // Deactivate and insert in one transaction: there is never a moment
     // without an active map, and a failed insert leaves the old one (defect 9).
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
-    auto const r = db.exec(
-        "INSERT INTO public.learning_model_weights (weights, posteriors, computed_at, "
-        "date_range_start, date_range_end, sample_size, version, "
-        "avg_primary_objective_score, "
-        "avg_followers_gained_weighted, total_posts_analyzed, is_active) "
-        "SELECT $1::jsonb, $2::jsonb, $3::timestamptz, $4::timestamptz, $3::timestamptz, "
-        "$5, "
-        "coalesce(max(version), 0) + 1, $6, $7, $5, true FROM "
-        "public.learning_model_weights "
-        "RETURNING id, version",
-        weights.dump(), posteriors.dump(), run.now(), window_start, s.rows,
-        out(avg_score), avg_fgw ? std::optional{out(*avg_fgw)} : std::nullopt);
+    auto const r = db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
+                           window_start, s.rows, out(avg_score),
+                           avg_fgw ? std::optional{out(*avg_fgw)} : std::nullopt);
     tx.commit();
     run.rows_out = 1;
     run.detail["map_id"] = r.i64(0, 0);
     run.summary["map_id"] = r.i64(0, 0);
     run.summary["version"] = r.i64(0, 1);
     log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
-              r.i64(0, 0), r.i64(0, 1), s.rows, map.size());
+              r.i64(0, 0), r.str(0, 1), s.rows, map.size());
 }
 
 } // namespace xloop

@@ -33,7 +33,7 @@ streamed stream_replies(run_context& run)
     auto const sql =
         "COPY (SELECT lower(ltrim(btrim(target_username), '@')), target_username, "
         "posted_at, "
-        "primary_objective_score::float8 FROM public.vw_learning "
+        "primary_objective_score::float8 FROM xloop.vw_learning "
         "WHERE has_v2_metrics AND decision_type = 'reply' "
         "AND coalesce(btrim(target_username), '') NOT IN ('', '@') "
         "AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz) "

@@ -1,5 +1,6 @@
 #include "migrations.hpp"
 
+#include "adopt.hpp"
 #include "app.hpp"
 #include "log.hpp"
 #include "sql_split.hpp"
@@ -298,78 +299,167 @@ std::vector<migration_status> read_status(db_connection& db,
     return out;
 }
 
+namespace {
+
+// Appends the schema diff to the account, leaving out relations a line
+// already tells about (a kept view is also "redefined" in the diff).
+void add_changes(std::vector<std::string>& account, std::vector<std::string> const& diff)
+{
+    auto const name_of = [](std::string const& line) {
+        return line.substr(0, line.find(':'));
+    };
+    for (auto const& line : diff) {
+        if (std::none_of(account.begin(), account.end(),
+                         [&](auto const& a) { return name_of(a) == name_of(line); })) {
+            account.push_back(line);
+        }
+    }
+}
+
+// Runs one migration's statements in the caller's transaction, with the
+// original's views kept (see kept_views) and NOTICEs ("already exists,
+// skipping") left out of the output; WARNINGs (data converged) still show.
+std::vector<std::string> run_in_transaction(db_connection& db, migration const& m,
+                                            double lock_timeout_s)
+{
+    set_local_settings(
+        db,
+        {{"lock_timeout", fmt::format("{}ms", static_cast<long>(lock_timeout_s * 1000))},
+         {"client_min_messages", "warning"}});
+    kept_views kept{db};
+    run_statements(db, m);
+    return kept.restore();
+}
+
+void record_applied(db_connection& db, migration const& m, double ms)
+{
+    db.exec("INSERT INTO xloop.schema_migrations (version, name, checksum, duration_ms) "
+            "VALUES ($1, $2, $3, $4)",
+            m.version, m.name, m.checksum, ms);
+}
+
+// --dry-run: every pending migration that can run in a transaction runs in one
+// that is rolled back, so the account says what a real run would change.
+apply_result dry_run(db_connection& db, std::vector<migration const*> const& wanted,
+                     std::vector<migration> const& all, apply_options const& opts)
+{
+    apply_result result;
+    auto const before = read_schema_shape(db);
+    auto tx = locked_transaction(db, opts.lock_timeout_s);
+    db.exec("SET LOCAL client_min_messages = warning");
+    db.exec(bootstrap_sql);
+    auto applied = read_applied(db);
+    check_history(all, applied, opts);
+    if (auto const state = inspect_content_table(db);
+        state != content_table_state::view_or_absent) {
+        adopt_content_table(db, state);
+        applied = read_applied(db);
+    }
+    for (auto const* m : wanted) {
+        if (applied.count(m->version)) {
+            continue;
+        }
+        result.would_apply.push_back(m->name);
+        if (!m->transactional) {
+            result.changes.push_back(fmt::format(
+                "{}: runs outside a transaction, so its changes are not shown here",
+                m->name));
+            continue;
+        }
+        auto const kept = run_in_transaction(db, *m, opts.lock_timeout_s);
+        result.changes.insert(result.changes.end(), kept.begin(), kept.end());
+    }
+    add_changes(result.changes, describe_changes(before, read_schema_shape(db)));
+    return result; // the transaction rolls back
+}
+
+} // namespace
+
 apply_result apply_migrations(db_connection& db, std::vector<migration> const& all,
                               apply_options const& opts)
 {
-    apply_result result;
     std::vector<migration const*> wanted;
     for (auto const& m : all) {
         if (!opts.up_to || m.version <= *opts.up_to) {
             wanted.push_back(&m);
         }
     }
-
     if (opts.dry_run) {
-        auto const applied = read_applied(db);
-        check_history(all, applied, opts);
-        for (auto const* m : wanted) {
-            if (!applied.count(m->version)) {
-                result.would_apply.push_back(m->name);
-            }
-        }
-        return result;
+        return dry_run(db, wanted, all, opts);
     }
 
-    // Check the history once under the lock before touching anything.
+    apply_result result;
+    auto const before = read_schema_shape(db);
+    // Check the history once under the lock before touching anything; look at
+    // the content table while at it (adopting it refuses before any change).
+    content_table_state content_state;
     {
         auto tx = locked_transaction(db, opts.lock_timeout_s);
+        db.exec("SET LOCAL client_min_messages = warning");
         db.exec(bootstrap_sql);
         check_history(all, read_applied(db), opts);
+        content_state = inspect_content_table(db);
         tx->commit();
     }
 
     // Each migration in its own transaction, under a transaction-scoped lock:
     // no session state is kept between them, so this works behind a
-    // transaction-mode pooler; a concurrent run re-checks and skips.
-    for (auto const* m : wanted) {
+    // transaction-mode pooler; a concurrent run re-checks and skips. Adopting
+    // the original's content table is the exception: the rename, the view over
+    // it and every migration up to the first that cannot run in a transaction
+    // share one, so the bot never sees a half-converged database.
+    std::size_t i = 0;
+    while (i < wanted.size()) {
         auto const start = std::chrono::steady_clock::now();
-        auto record = [&] {
-            double const ms = std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count();
-            db.exec("INSERT INTO xloop.schema_migrations (version, name, checksum, "
-                    "duration_ms) "
-                    "VALUES ($1, $2, $3, $4)",
-                    m->version, m->name, m->checksum, ms);
+        auto const ms = [&] {
+            return std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start)
+                .count();
         };
-        if (m->transactional) {
-            auto tx = locked_transaction(db, opts.lock_timeout_s);
-            if (read_applied(db).count(m->version)) {
-                continue; // another run applied it meanwhile
-            }
-            set_local_settings(
-                db,
-                {{"lock_timeout",
-                  fmt::format("{}ms", static_cast<long>(opts.lock_timeout_s * 1000))}});
-            log::info("applying {}", m->name);
-            run_statements(db, *m);
-            record();
-            tx->commit();
-        } else {
+        if (!wanted[i]->transactional) {
+            auto const& m = *wanted[i++];
             // CREATE INDEX CONCURRENTLY and friends cannot run in a transaction:
             // these need a session (direct connection or session-mode pooler).
             session_migration_lock lock{db, opts.lock_timeout_s};
-            if (read_applied(db).count(m->version)) {
+            if (read_applied(db).count(m.version)) {
                 continue;
             }
-            log::info("applying {} (outside a transaction)", m->name);
-            run_statements(db, *m);
-            record();
+            log::info("applying {} (outside a transaction)", m.name);
+            db.exec("SET client_min_messages = warning");
+            run_statements(db, m);
+            db.exec("RESET client_min_messages");
+            record_applied(db, m, ms());
+            result.applied.push_back(m.name);
+            continue;
         }
-        result.applied.push_back(m->name);
+        auto tx = locked_transaction(db, opts.lock_timeout_s);
+        bool const adopting = content_state != content_table_state::view_or_absent;
+        if (adopting) {
+            content_state = inspect_content_table(db); // under the lock, again
+            if (content_state != content_table_state::view_or_absent) {
+                adopt_content_table(db, content_state);
+            }
+            content_state = content_table_state::view_or_absent;
+        }
+        auto const applied = read_applied(db);
+        std::vector<std::string> names;
+        do {
+            auto const& m = *wanted[i++];
+            if (applied.count(m.version)) {
+                continue; // another run applied it meanwhile
+            }
+            log::info("applying {}", m.name);
+            auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
+            result.changes.insert(result.changes.end(), kept.begin(), kept.end());
+            record_applied(db, m, ms());
+            names.push_back(m.name);
+        } while (adopting && i < wanted.size() && wanted[i]->transactional);
+        tx->commit();
+        result.applied.insert(result.applied.end(), names.begin(), names.end());
     }
 
     if (!result.applied.empty()) {
+        add_changes(result.changes, describe_changes(before, read_schema_shape(db)));
         // PostgREST / Supabase reload their schema cache on this (defect 4).
         db.exec("NOTIFY pgrst, 'reload schema'");
     }

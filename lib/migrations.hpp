@@ -1,7 +1,8 @@
 #pragma once
 
 // Numbered schema migrations (sql/NNNN_name.sql): embedded in the binary or
-// read from a directory, applied in order, each in its own transaction, and
+// read from a directory, applied in order, each in its own transaction (when
+// adopting the original's content table, the first ones share one), and
 // recorded with a checksum in xloop.schema_migrations.
 
 #include "db.hpp"
@@ -53,6 +54,8 @@ struct apply_options {
 struct apply_result {
     std::vector<std::string> applied;     // names, in order
     std::vector<std::string> would_apply; // --dry-run
+    // What changed (or, with --dry-run, would change), one line per object.
+    std::vector<std::string> changes;
 };
 
 apply_result apply_migrations(db_connection& db, std::vector<migration> const& all,

@@ -2,6 +2,7 @@
 
 #include "canonical.hpp"
 #include "log.hpp"
+#include "map_shape.hpp"
 #include "migrations.hpp"
 #include "sampling.hpp"
 #include "text.hpp"
@@ -48,9 +49,39 @@ struct draw {
 
 struct active_map {
     std::optional<std::int64_t> id;
-    std::optional<std::int64_t> version;
+    nlohmann::json version; // the original bot's column is text ('1.176…')
     nlohmann::json posteriors;
 };
+
+// The active map, or none when plan cannot use it (a map written by another
+// program: no posteriors, or not in build-weights' shape): then plan draws
+// uniformly and says why, rather than failing the run.
+active_map read_active_map(db_connection& db)
+{
+    active_map map;
+    auto const m = db.exec("SELECT id, version::text, posteriors::text FROM "
+                           "public.learning_model_weights WHERE is_active LIMIT 1");
+    if (m.rows() == 0) {
+        return map;
+    }
+    auto const posteriors = m.opt_str(0, 2);
+    auto const why = posteriors ? unusable_map_reason(nlohmann::json::parse(*posteriors))
+                                : std::optional<std::string>{"it has no posteriors"};
+    if (why) {
+        log::warn("the active weight map (id {}) cannot be used: {}; drawing uniformly "
+                  "until xloop-build-weights writes one",
+                  m.str(0, 0), *why);
+        return map;
+    }
+    map.id = m.i64(0, 0);
+    if (auto const v = m.opt_str(0, 1)) {
+        char* end = nullptr;
+        long long const n = std::strtoll(v->c_str(), &end, 10);
+        map.version = end && *end == '\0' ? nlohmann::json(n) : nlohmann::json(*v);
+    }
+    map.posteriors = nlohmann::json::parse(*posteriors);
+    return map;
+}
 
 // Draws one value: Thompson sampling on the map's posteriors (values without
 // data use the dimension's prior) with the ε floor, or uniform without a map.
@@ -341,8 +372,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             {"policy", map.id ? "thompson" : "uniform"},
             {"epsilon", map.id ? epsilon : 1.0},
             {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
-            {"map_version",
-             map.version ? nlohmann::json(*map.version) : nlohmann::json()},
+            {"map_version", map.version},
             {"seed", std::to_string(run.seed())},
             {"writer", cfg.writer.kind},
             {"redraws", redraws},
@@ -510,16 +540,7 @@ void run_plan(run_context& run, plan_options const& opts)
     if (opts.replies) {
         plan_replies(run, *opts.replies, *w, r);
     } else {
-        active_map map;
-        auto const m = db.exec("SELECT id, version, coalesce(posteriors, '{}') FROM "
-                               "public.learning_model_weights WHERE is_active LIMIT 1");
-        if (m.rows() == 1) {
-            map.id = m.i64(0, 0);
-            if (!m.is_null(0, 1)) {
-                map.version = m.i64(0, 1);
-            }
-            map.posteriors = nlohmann::json::parse(m.str(0, 2));
-        }
+        auto const map = read_active_map(db);
         run.summary["map_id"] = map.id ? nlohmann::json(*map.id) : nlohmann::json();
         plan_posts(run, map, *w, r);
     }

@@ -186,7 +186,7 @@ std::string report_html(db_connection& db, run_context const& run,
     std::string charts;
 
     if (db.exec("SELECT to_regclass('public.outcomes') IS NOT NULL AND "
-                "to_regclass('public.vw_learning') IS NOT NULL")
+                "to_regclass('xloop.vw_learning') IS NOT NULL")
             .boolean(0, 0)) {
         {
             auto const r = db.exec(

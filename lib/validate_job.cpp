@@ -1,7 +1,9 @@
 #include "validate_job.hpp"
 
 #include "log.hpp"
+#include "map_shape.hpp"
 #include "migrations.hpp"
+#include "schema.hpp"
 #include "text.hpp"
 
 #include <fstream>
@@ -13,53 +15,6 @@ namespace xloop {
 
 namespace {
 
-// Relations and columns the loop relies on (DESIGN §3).
-std::vector<std::pair<char const*, std::vector<char const*>>> const required{
-    {"public.content_generation_metadata_comprehensive",
-     {"id",
-      "decision_id",
-      "content",
-      "thread_parts",
-      "generation_source",
-      "generator_name",
-      "hook_type",
-      "cta_type",
-      "structure_type",
-      "status",
-      "scheduled_at",
-      "posted_at",
-      "tweet_id",
-      "decision_type",
-      "raw_topic",
-      "tone",
-      "angle",
-      "content_slot",
-      "target_tweet_id",
-      "target_username",
-      "features",
-      "content_hash",
-      "created_at",
-      "updated_at"}},
-    {"public.content_metadata", {"decision_id", "content_slot", "status", "tweet_id"}},
-    {"public.outcomes",
-     {"decision_id", "tweet_id", "impressions", "likes", "retweets", "replies",
-      "engagement_rate", "followers_gained", "followers_gained_weighted",
-      "primary_objective_score", "attribution_confidence", "hook_type", "cta_type",
-      "structure_type", "collected_at", "data_source", "simulated"}},
-    {"public.follower_snapshots", {"snapshot_at", "follower_count"}},
-    {"public.vw_learning",
-     {"decision_id", "topic", "content_slot", "posted_at", "primary_objective_score",
-      "has_metrics", "has_v2_metrics", "age_hours", "age_days"}},
-    {"public.learning_model_weights",
-     {"weights", "posteriors", "computed_at", "sample_size", "version", "is_active"}},
-    {"public.discovered_accounts",
-     {"username", "priority_score", "reply_performance_score",
-      "last_successful_reply_at"}},
-    {"public.reply_opportunities",
-     {"tweet_id", "tweet_author", "opportunity_score", "status", "discovered_at"}},
-    {"xloop.job_runs", {"job", "started_at", "status"}},
-};
-
 check_result make(std::string name, std::string status, std::string message)
 {
     return {std::move(name), std::move(status), std::move(message),
@@ -68,6 +23,10 @@ check_result make(std::string name, std::string status, std::string message)
 
 std::string hours_text(double h)
 {
+    if (h < 0) {
+        // --now before the event (a clock behind the database's): never "-0 min".
+        return h > -1.0 / 60 ? "0 min" : hours_text(-h) + " in the future";
+    }
     if (h < 1) {
         return fmt::format("{:.0f} min", h * 60);
     }
@@ -83,8 +42,8 @@ check_result schema_check(db_connection& db)
     // One query for every relation and column: a missing relation is named
     // once, a missing column as relation.column, in the order listed.
     nlohmann::json wanted = nlohmann::json::array();
-    for (auto const& [rel, cols] : required) {
-        for (auto const* col : cols) {
+    for (auto const& [rel, cols] : required_schema()) {
+        for (auto const& col : cols) {
             wanted.push_back({rel, col});
         }
     }
@@ -163,11 +122,11 @@ job_state job_info(db_connection& db, std::string const& job, timestamp now, int
         "SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600 "
         "FROM xloop.job_runs WHERE job = $1 AND status = 'ok' AND started_at <= "
         "$2::timestamptz), "
-        "l.status, l.error, (SELECT count(*) FROM w), "
+        "l.status, coalesce(l.error, l.detail->>'reason'), (SELECT count(*) FROM w), "
         "(SELECT count(*) FROM w WHERE status = 'failed'), "
         "(SELECT error FROM w WHERE status = 'failed' ORDER BY started_at DESC, id DESC "
         "LIMIT 1) "
-        "FROM (SELECT NULL) one LEFT JOIN LATERAL (SELECT status, error FROM "
+        "FROM (SELECT NULL) one LEFT JOIN LATERAL (SELECT status, error, detail FROM "
         "xloop.job_runs WHERE job = $1 AND started_at <= $2::timestamptz "
         "ORDER BY started_at DESC, id DESC LIMIT 1) l ON true",
         job, now, days);
@@ -190,6 +149,20 @@ std::string last_run_text(std::string const& job, job_state const& s)
                            : fmt::format("xloop-{} has never run ok", job);
 }
 
+// "<id> <posteriors json>" of the active map: why plan cannot use it, if so.
+std::optional<std::string> unusable_active_map(std::string const& id_and_posteriors)
+{
+    auto const space = id_and_posteriors.find(' ');
+    auto const why =
+        unusable_map_reason(nlohmann::json::parse(id_and_posteriors.substr(space + 1)));
+    if (!why) {
+        return std::nullopt;
+    }
+    return fmt::format("the active map (id {}) cannot be used by xloop-plan: {}; run "
+                       "xloop-build-weights (plan draws uniformly until then)",
+                       id_and_posteriors.substr(0, space), *why);
+}
+
 double ratio(std::int64_t part, std::int64_t whole)
 {
     return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
@@ -205,7 +178,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
     std::vector<check_result> out;
     out.push_back(schema_check(db));
     if (out.back().status == "fail" &&
-        !db.exec("SELECT to_regclass('public.vw_learning') IS NOT NULL AND "
+        !db.exec("SELECT to_regclass('xloop.vw_learning') IS NOT NULL AND "
                  "to_regclass('xloop.job_runs') IS NOT NULL AND "
                  "to_regclass('public.outcomes') IS NOT NULL")
              .boolean(0, 0)) {
@@ -288,7 +261,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
     {
         auto const r =
             db.exec("SELECT count(*), count(*) FILTER (WHERE has_v2_metrics) FROM "
-                    "public.vw_learning WHERE posted_at > $1::timestamptz - "
+                    "xloop.vw_learning WHERE posted_at > $1::timestamptz - "
                     "make_interval(days => $2::int) AND posted_at <= $1::timestamptz",
                     now, days);
         auto c = make("vw_learning", "ok", "");
@@ -306,13 +279,15 @@ std::vector<check_result> run_checks(run_context& run, int days)
         out.push_back(std::move(c));
     }
     {
-        auto const r =
-            db.exec("SELECT count(*) FILTER (WHERE is_active), "
-                    "(SELECT extract(epoch FROM $1::timestamptz - computed_at) / "
-                    "3600 FROM public.learning_model_weights WHERE is_active LIMIT 1), "
-                    "(SELECT sample_size FROM public.learning_model_weights WHERE "
-                    "is_active LIMIT 1) FROM public.learning_model_weights",
-                    now);
+        auto const r = db.exec(
+            "SELECT count(*) FILTER (WHERE is_active), "
+            "(SELECT extract(epoch FROM $1::timestamptz - computed_at) / "
+            "3600 FROM public.learning_model_weights WHERE is_active LIMIT 1), "
+            "(SELECT sample_size FROM public.learning_model_weights WHERE "
+            "is_active LIMIT 1), (SELECT id::text || ' ' || coalesce(posteriors::text, "
+            "'null') FROM public.learning_model_weights WHERE is_active LIMIT 1) "
+            "FROM public.learning_model_weights",
+            now);
         auto c = make("weight_map", "ok", "");
         auto const active = r.i64(0, 0);
         c.numbers = {{"active_maps", active}};
@@ -322,6 +297,9 @@ std::vector<check_result> run_checks(run_context& run, int days)
                 "no active weight map: run xloop-build-weights (it needs "
                 "{} posts with v2 metrics); {}",
                 run.cfg().weights.min_posts, last_run_text("build-weights", weights_job));
+        } else if (auto const why = unusable_active_map(r.str(0, 3))) {
+            c.status = "fail";
+            c.message = *why;
         } else {
             double const age = r.is_null(0, 1) ? 1e9 : r.f64(0, 1);
             auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
@@ -350,24 +328,39 @@ std::vector<check_result> run_checks(run_context& run, int days)
         out.push_back(std::move(c));
     }
     {
-        auto const r = db.exec("SELECT (SELECT count(DISTINCT lower(target_username)) "
-                               "FROM public.vw_learning "
-                               "WHERE decision_type = 'reply' AND target_username IS NOT "
-                               "NULL AND posted_at > "
-                               "$1::timestamptz - make_interval(days => $2::int) AND "
-                               "posted_at <= $1::timestamptz), "
-                               "(SELECT count(*) FROM public.discovered_accounts WHERE "
-                               "priority_score IS NOT NULL "
-                               "AND priority_score <> 0.5), (SELECT count(*) FROM "
-                               "public.discovered_accounts)",
-                               now, static_cast<int>(run.cfg().replies.window_days));
+        auto const r =
+            db.exec("SELECT (SELECT count(DISTINCT lower(target_username)) "
+                    "FROM xloop.vw_learning "
+                    "WHERE decision_type = 'reply' AND target_username IS NOT "
+                    "NULL AND posted_at > "
+                    "$1::timestamptz - make_interval(days => $2::int) AND "
+                    "posted_at <= $1::timestamptz), "
+                    // 0 is the original bot's constant, 0.5 no evidence
+                    "(SELECT count(*) FROM public.discovered_accounts WHERE "
+                    "priority_score IS NOT NULL "
+                    "AND priority_score NOT IN (0, 0.5)), (SELECT count(*) FROM "
+                    "public.discovered_accounts), (SELECT count(DISTINCT "
+                    "priority_score) FROM public.discovered_accounts), "
+                    "(SELECT min(priority_score)::text FROM "
+                    "public.discovered_accounts)",
+                    now, static_cast<int>(run.cfg().replies.window_days));
         auto const replied = r.i64(0, 0);
-        auto const learned = r.i64(0, 1);
+        auto const accounts = r.i64(0, 2);
+        // Every account at one value is a constant, not something learned.
+        bool const all_same = accounts > 1 && r.i64(0, 3) == 1;
+        auto const learned = all_same ? 0 : r.i64(0, 1);
         auto c = make("reply_priorities", "ok", "");
         c.numbers = {{"accounts_replied_to", replied},
                      {"accounts_with_priority", learned},
                      {"accounts", r.i64(0, 2)}};
-        if (replied == 0) {
+        if (all_same && replied > 0) {
+            c.status = "fail";
+            c.message = fmt::format(
+                "all {} accounts have the same priority ({}): nothing was learned; run "
+                "xloop-learn-replies; {}",
+                accounts, r.opt_str(0, 4).value_or("NULL"),
+                last_run_text("learn-replies", replies_job));
+        } else if (replied == 0) {
             c.status = "warn";
             c.message =
                 "no replies posted in the reply window yet: nothing to learn from";
@@ -394,10 +387,16 @@ std::vector<check_result> run_checks(run_context& run, int days)
                      {"last_status", s.last_status},
                      {"runs_in_window", s.runs},
                      {"failed_in_window", s.failed}};
-        if (!s.last_ok_hours) {
+        if (!s.last_ok_hours && !s.last_status.empty()) {
+            c.status = "fail";
+            c.message = fmt::format("xloop-{} has never run ok; its latest run {}: {}",
+                                    job, s.last_status,
+                                    s.last_error.empty() ? "(no reason recorded)"
+                                                         : excerpt(s.last_error, 160));
+        } else if (!s.last_ok_hours) {
             c.status = "fail";
             c.message =
-                fmt::format("xloop-{} has never run ok: install cron/xloop.crontab", job);
+                fmt::format("xloop-{} has never run: install cron/xloop.crontab", job);
         } else if (*s.last_ok_hours > 3 * interval_h) {
             c.status = "fail";
             c.message =

@@ -46,9 +46,12 @@ void fill_healthy(db_connection& c, int posts = 40)
            "100) s",
            now);
     c.exec(
-        "INSERT INTO public.learning_model_weights (weights, computed_at, sample_size, "
-        "is_active, version) VALUES ('{\"content_slot\": {\"how_to\": 0.7, "
-        "\"myth_busting\": 0.3}, \"tone\": {\"calm\": 1.0}}', $1::timestamptz - interval "
+        "INSERT INTO public.learning_model_weights (weights, posteriors, computed_at, "
+        "sample_size, is_active, version) VALUES ('{\"content_slot\": {\"how_to\": 0.7, "
+        "\"myth_busting\": 0.3}, \"tone\": {\"calm\": 1.0}}', '{\"_prior\": "
+        "{\"content_slot\": {\"mean\": 0.1, \"sd\": 0.05}}, \"content_slot\": "
+        "{\"how_to\": {\"shrunk_mean\": 0.12, \"sd\": 0.03}, \"myth_busting\": "
+        "{\"shrunk_mean\": 0.09, \"sd\": 0.03}}}', $1::timestamptz - interval "
         "'1 hour', 40, true, 1)",
         now);
     c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
@@ -206,6 +209,62 @@ TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
     CHECK(job["message"].get<std::string>().find(
               "; 2 of its 3 runs of the last 3 days failed (latest: X API rate limit "
               "reached (HTTP 429) on GET /2/tweets; it resets at 2)") !=
+          std::string::npos);
+}
+
+TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies')");
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
+           "VALUES ('plan', $1::timestamptz - interval '2 hours', $1::timestamptz - "
+           "interval '2 hours', 'failed', 'writer command exited 3')",
+           now);
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+           "VALUES ('learn-replies', $1::timestamptz - interval '1 hour', "
+           "$1::timestamptz - interval '1 hour', 'skipped', "
+           "'{\"reason\": \"no replies with v2 metrics in the window\"}')",
+           now);
+    auto const out = validate(db, 1);
+    CHECK(check_named(out, "job:plan")["message"] ==
+          "xloop-plan has never run ok; its latest run failed: writer command exited 3");
+    CHECK(check_named(out, "job:learn-replies")["message"] ==
+          "xloop-learn-replies has never run ok; its latest run skipped: no replies "
+          "with v2 metrics in the window");
+}
+
+TEST_CASE("an age is never negative, even with --now before the event", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // the map was computed 10 s after --now (a clock a little behind)
+    c.exec("UPDATE public.learning_model_weights SET computed_at = $1::timestamptz + "
+           "interval '10 seconds'",
+           now);
+    auto const out = validate(db, 0);
+    auto const message = check_named(out, "weight_map")["message"].get<std::string>();
+    CHECK(message.find("is 0 min old") != std::string::npos);
+    CHECK(message.find("-0") == std::string::npos);
+}
+
+TEST_CASE("reply priorities all at one value are not called learned", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("UPDATE public.discovered_accounts SET priority_score = 0");
+    auto const out = validate(db, 1);
+    auto const check = check_named(out, "reply_priorities");
+    CHECK(check["status"] == "fail");
+    CHECK(check["numbers"]["accounts_with_priority"] == 0);
+    CHECK(check["message"].get<std::string>().find(
+              "all 4 accounts have the same priority (0.000000): nothing was learned") !=
           std::string::npos);
 }
 

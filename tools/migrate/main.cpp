@@ -13,8 +13,11 @@ int main(int argc, char** argv)
         "migrate",
         "Applies xloop's schema migrations to the database, each in its own "
         "transaction, and records them in xloop.schema_migrations. Safe to run "
-        "on an empty database and on the original bot's database; a second run "
-        "is a no-op."};
+        "on an empty database and on the original bot's database (adopting a "
+        "content_metadata table and keeping views that have columns of their "
+        "own); prints one line per object it changed. A second run is a no-op. "
+        "--dry-run tries the migrations in a transaction it rolls back and "
+        "prints what they would change."};
     auto& cli = app.cli();
     std::optional<std::string> dir;
     double lock_timeout_s = 60;
@@ -76,6 +79,13 @@ int main(int argc, char** argv)
         opts.up_to = up_to;
         opts.dry_run = run.dry_run();
         auto const result = xloop::apply_migrations(db, all, opts);
+        run.summary["changes"] = result.changes;
+        if (!run.options().json) {
+            for (auto const& line : result.changes) {
+                std::cout << (run.dry_run() ? "would change " : "changed ") << line
+                          << '\n';
+            }
+        }
         if (run.dry_run()) {
             for (auto const& name : result.would_apply) {
                 std::cout << "would apply " << name << '\n';
@@ -94,6 +104,7 @@ int main(int argc, char** argv)
         }
         run.rows_out = static_cast<std::int64_t>(result.applied.size());
         run.detail["applied"] = result.applied;
+        run.detail["changes"] = result.changes;
         run.summary["applied"] = result.applied;
         if (result.applied.empty()) {
             xloop::log::info("schema is up to date ({} migrations applied)", all.size());

@@ -1,0 +1,365 @@
+#include "adopt.hpp"
+
+#include "log.hpp"
+#include "schema.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace xloop {
+
+namespace {
+
+constexpr char const* shape_sql = R"sql(
+SELECT n.nspname || '.' || c.relname,
+       c.oid::text,
+       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table'
+                      WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                      WHEN 'f' THEN 'foreign table' ELSE 'index' END,
+       CASE WHEN c.relkind IN ('i', 'I') THEN '[]'
+            ELSE coalesce((SELECT json_agg(a.attname ORDER BY a.attnum)
+                             FROM pg_attribute a
+                            WHERE a.attrelid = c.oid AND a.attnum > 0
+                              AND NOT a.attisdropped), '[]') END,
+       CASE WHEN c.relkind IN ('v', 'm') THEN md5(pg_get_viewdef(c.oid)) ELSE '' END,
+       coalesce((SELECT tn.nspname || '.' || t.relname FROM pg_index i
+                   JOIN pg_class t ON t.oid = i.indrelid
+                   JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                  WHERE i.indexrelid = c.oid), '')
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname IN ('public', 'xloop')
+   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'i', 'I'))sql";
+
+constexpr char const* relkinds_sql = R"sql(
+SELECT (SELECT relkind::text FROM pg_class
+         WHERE oid = to_regclass('public.content_metadata')),
+       (SELECT relkind::text FROM pg_class
+         WHERE oid = to_regclass('public.content_generation_metadata_comprehensive')))sql";
+
+// What else hangs on a relation: views reading it and foreign keys into it.
+constexpr char const* dependents_sql = R"sql(
+SELECT (SELECT count(DISTINCT r.ev_class) FROM pg_depend d
+          JOIN pg_rewrite r ON r.oid = d.objid
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::regclass
+           AND r.ev_class <> $1::regclass)
+     + (SELECT count(*) FROM pg_constraint WHERE confrelid = $1::regclass))sql";
+
+// The GRANT statements that give a relation the privileges of an ACL, except
+// its owner's (they come with ownership).
+constexpr char const* grants_sql = R"sql(
+SELECT format('GRANT %s ON public.content_metadata TO %s%s', a.privilege_type,
+              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END,
+              CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+  FROM aclexplode($1::aclitem[]) a
+ WHERE a.grantee <> $2::regrole)sql";
+
+bool is_table(std::optional<std::string> const& relkind)
+{
+    return relkind && (*relkind == "r" || *relkind == "p");
+}
+
+std::string kind_name(std::string const& relkind)
+{
+    if (relkind == "r" || relkind == "p") {
+        return "a table";
+    }
+    if (relkind == "v") {
+        return "a view";
+    }
+    if (relkind == "m") {
+        return "a materialized view";
+    }
+    return "a relation of kind '" + relkind + "'";
+}
+
+std::string shown_name(std::string const& qname)
+{
+    return qname.rfind("public.", 0) == 0 ? qname.substr(7) : qname;
+}
+
+std::string list_text(std::vector<std::string> const& items)
+{
+    constexpr std::size_t shown = 6;
+    std::string out;
+    for (std::size_t i = 0; i < items.size() && i < shown; ++i) {
+        out += (i ? ", " : "") + items[i];
+    }
+    if (items.size() > shown) {
+        out += fmt::format(", … ({} in all)", items.size());
+    }
+    return out;
+}
+
+std::vector<std::string> minus(std::vector<std::string> const& a,
+                               std::vector<std::string> const& b)
+{
+    std::vector<std::string> out;
+    for (auto const& x : a) {
+        if (std::find(b.begin(), b.end(), x) == b.end()) {
+            out.push_back(x);
+        }
+    }
+    return out;
+}
+
+// What changed in one relation that kept its name or was renamed: "" if nothing.
+std::string column_changes(relation_shape const& before, relation_shape const& after)
+{
+    std::vector<std::string> parts;
+    if (auto const added = minus(after.columns, before.columns); !added.empty()) {
+        parts.push_back("columns added: " + list_text(added));
+    }
+    if (auto const removed = minus(before.columns, after.columns); !removed.empty()) {
+        parts.push_back("columns removed: " + list_text(removed));
+    }
+    if (parts.empty() && before.definition != after.definition) {
+        parts.push_back(after.kind + " redefined");
+    }
+    std::string out;
+    for (auto const& p : parts) {
+        out += (out.empty() ? "" : "; ") + p;
+    }
+    return out;
+}
+
+} // namespace
+
+schema_shape read_schema_shape(db_connection& db)
+{
+    schema_shape out;
+    auto const r = db.exec(shape_sql);
+    for (int i = 0; i < r.rows(); ++i) {
+        relation_shape s;
+        s.oid = r.str(i, 1);
+        s.kind = r.str(i, 2);
+        s.columns = nlohmann::json::parse(r.get(i, 3)).get<std::vector<std::string>>();
+        s.definition = r.str(i, 4);
+        s.table = r.str(i, 5);
+        out.emplace(r.str(i, 0), std::move(s));
+    }
+    return out;
+}
+
+std::vector<std::string> describe_changes(schema_shape const& before,
+                                          schema_shape const& after)
+{
+    std::map<std::string, std::string> before_by_oid;
+    for (auto const& [name, s] : before) {
+        before_by_oid[s.oid] = name;
+    }
+    std::set<std::string> after_oids;
+    for (auto const& [name, s] : after) {
+        after_oids.insert(s.oid);
+    }
+    // One line per relation, in order; indexes are told on their table's line.
+    std::vector<std::pair<std::string, std::string>> lines;
+    std::set<std::string> said;    // relations of `after` already on a line
+    std::set<std::string> created; // tables whose indexes need no mention
+    auto line_of = [&](std::string const& name) -> std::string& {
+        for (auto& [n, text] : lines) {
+            if (n == name) {
+                return text;
+            }
+        }
+        lines.emplace_back(name, shown_name(name) + ":");
+        return lines.back().second;
+    };
+    auto add = [&](std::string const& name, std::string const& part) {
+        auto& text = line_of(name);
+        text += (text.back() == ':' ? " " : "; ") + part;
+    };
+
+    for (auto const& [name, now] : after) {
+        auto const old_name = before_by_oid.find(now.oid);
+        if (now.kind == "index" || old_name == before_by_oid.end() ||
+            old_name->second == name) {
+            continue;
+        }
+        // Renamed. Whatever took the old name is told on the same line.
+        auto const& was = before.at(old_name->second);
+        add(old_name->second,
+            fmt::format("{} renamed to {}", was.kind, shown_name(name)));
+        if (auto const c = column_changes(was, now); !c.empty()) {
+            add(old_name->second, c);
+        }
+        if (auto const taken = after.find(old_name->second); taken != after.end()) {
+            add(old_name->second,
+                fmt::format("{} is now a {}", shown_name(old_name->second),
+                            taken->second.kind));
+            said.insert(old_name->second);
+        }
+        said.insert(name);
+    }
+    for (auto const& [name, now] : after) {
+        if (said.count(name) || now.kind == "index") {
+            continue;
+        }
+        auto const was = before.find(name);
+        if (was == before.end()) {
+            if (!before_by_oid.count(now.oid)) {
+                add(name, now.kind + " created");
+                created.insert(name);
+            }
+        } else if (was->second.kind != now.kind) {
+            add(name,
+                fmt::format("{} created in place of a {}", now.kind, was->second.kind));
+        } else if (auto const c = column_changes(was->second, now); !c.empty()) {
+            add(name, c);
+        }
+    }
+    std::map<std::string, std::vector<std::string>> new_indexes;
+    for (auto const& [name, now] : after) {
+        if (now.kind == "index" && !before.count(name) && !before_by_oid.count(now.oid) &&
+            !created.count(now.table)) {
+            new_indexes[now.table].push_back(name.substr(name.find('.') + 1));
+        }
+    }
+    for (auto const& [table, names] : new_indexes) {
+        add(table,
+            (names.size() == 1 ? "index added: " : "indexes added: ") + list_text(names));
+    }
+    for (auto const& [name, was] : before) {
+        if (!after.count(name) && !after_oids.count(was.oid)) {
+            add(name, was.kind + " dropped");
+        }
+    }
+    std::vector<std::string> out;
+    for (auto& [name, text] : lines) {
+        out.push_back(std::move(text));
+    }
+    return out;
+}
+
+content_table_state inspect_content_table(db_connection& db)
+{
+    auto const r = db.exec(relkinds_sql);
+    auto const content = r.opt_str(0, 0);
+    auto const base = r.opt_str(0, 1);
+    if (!is_table(content)) {
+        return content_table_state::view_or_absent;
+    }
+    if (!base) {
+        return content_table_state::table;
+    }
+    auto const refuse = [&](std::string const& what) -> content_table_state {
+        throw data_error{fmt::format(
+            "content_metadata is a table ({} rows) and "
+            "content_generation_metadata_comprehensive already exists as {}: xloop "
+            "cannot tell which one holds the bot's content, and changed nothing. "
+            "Rename the one not in use (e.g. ALTER TABLE … RENAME TO …_old), then run "
+            "xloop-migrate again",
+            db.exec("SELECT count(*) FROM public.content_metadata").i64(0, 0), what)};
+    };
+    if (!is_table(base)) {
+        return refuse(kind_name(*base));
+    }
+    auto const rows =
+        db.exec("SELECT count(*) FROM public.content_generation_metadata_comprehensive")
+            .i64(0, 0);
+    auto const dependents =
+        db.exec(dependents_sql, "public.content_generation_metadata_comprehensive")
+            .i64(0, 0);
+    if (rows > 0 || dependents > 0) {
+        return refuse(fmt::format(
+            "a table with {} rows and {} views or foreign keys on it", rows, dependents));
+    }
+    return content_table_state::table_beside_empty_base;
+}
+
+std::string adopt_content_table(db_connection& db, content_table_state state)
+{
+    auto const acl = db.exec("SELECT relacl::text, relowner::regrole::text FROM pg_class "
+                             "WHERE oid = 'public.content_metadata'::regclass");
+    auto const grants_acl = acl.opt_str(0, 0);
+    auto const owner = acl.str(0, 1);
+    auto const rows = db.exec("SELECT count(*) FROM public.content_metadata").i64(0, 0);
+    std::string line;
+    if (state == content_table_state::table_beside_empty_base) {
+        db.exec("DROP TABLE public.content_generation_metadata_comprehensive");
+        // 0002 gave the empty table its columns: it must run again on this one.
+        db.exec("DELETE FROM xloop.schema_migrations WHERE version = 2");
+        line = "content_generation_metadata_comprehensive: the empty table an earlier "
+               "xloop-migrate created was dropped; ";
+    }
+    db.exec("ALTER TABLE public.content_metadata "
+            "RENAME TO content_generation_metadata_comprehensive");
+    db.exec("CREATE VIEW public.content_metadata AS "
+            "SELECT * FROM public.content_generation_metadata_comprehensive");
+    if (db.exec("SELECT $1::regrole <> current_user::regrole", owner).boolean(0, 0)) {
+        db.exec(fmt::format("ALTER VIEW public.content_metadata OWNER TO {}",
+                            db.exec("SELECT quote_ident($1)", owner).str(0, 0)));
+    }
+    if (grants_acl) {
+        auto const grants = db.exec(grants_sql, *grants_acl, owner);
+        for (int i = 0; i < grants.rows(); ++i) {
+            db.exec(grants.get(i, 0));
+        }
+    }
+    line +=
+        fmt::format("content_metadata: table renamed to "
+                    "content_generation_metadata_comprehensive with its {} rows, ids, "
+                    "sequences, constraints and grants; content_metadata is now a view "
+                    "over it with the table's grants",
+                    rows);
+    log::debug("{}", line);
+    return line;
+}
+
+kept_views::kept_views(db_connection& db) : m_db(db)
+{
+    auto const base = db.exec(R"sql(
+SELECT coalesce(json_agg(attname), '[]') FROM pg_attribute
+ WHERE attrelid = to_regclass('public.content_generation_metadata_comprehensive')
+   AND attnum > 0 AND NOT attisdropped)sql");
+    auto content_cols =
+        nlohmann::json::parse(base.get(0, 0)).get<std::vector<std::string>>();
+    content_cols.insert(content_cols.end(), content_table_columns().begin(),
+                        content_table_columns().end());
+
+    for (auto const& [name, expected] :
+         {std::pair{std::string{"vw_learning"}, learning_view_columns()},
+          std::pair{std::string{"content_metadata"}, content_cols}}) {
+        auto const r = db.exec(R"sql(
+SELECT c.relkind::text,
+       (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+  FROM pg_class c WHERE c.oid = to_regclass($1))sql",
+                               "public." + name);
+        if (r.rows() == 0 || r.str(0, 0) != "v") {
+            continue;
+        }
+        auto const own = minus(
+            nlohmann::json::parse(r.get(0, 1)).get<std::vector<std::string>>(), expected);
+        if (own.empty()) {
+            continue; // xloop's definition is a superset: it may replace the view
+        }
+        db.exec(fmt::format("ALTER VIEW public.{0} RENAME TO {0}__xloop_kept", name));
+        m_kept.push_back({name, own});
+    }
+}
+
+std::vector<std::string> kept_views::restore()
+{
+    std::vector<std::string> lines;
+    for (auto it = m_kept.rbegin(); it != m_kept.rend(); ++it) {
+        bool const replaced =
+            m_db.exec("SELECT to_regclass($1) IS NOT NULL", "public." + it->name)
+                .boolean(0, 0);
+        if (replaced) {
+            m_db.exec(fmt::format("DROP VIEW public.{}", it->name));
+            lines.push_back(fmt::format(
+                "{}: kept as it was, with its own columns ({}); xloop's tools read "
+                "xloop.vw_learning",
+                it->name, list_text(it->own_columns)));
+        }
+        m_db.exec(
+            fmt::format("ALTER VIEW public.{0}__xloop_kept RENAME TO {0}", it->name));
+    }
+    m_kept.clear();
+    return lines;
+}
+
+} // namespace xloop

@@ -1,0 +1,79 @@
+#pragma once
+
+// Adopting a database xloop did not create (the original bot's): the
+// conversions a migration file cannot make without looking first, and a short
+// account of what a migrate run changed, one line per object.
+
+#include "db.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xloop {
+
+// The shape of one relation, as far as the account needs it.
+struct relation_shape {
+    std::string oid;
+    std::string kind; // "table", "view", "materialized view", "index", …
+    std::vector<std::string> columns;
+    std::string definition; // a view's definition, hashed; empty otherwise
+    std::string table;      // an index's table; empty otherwise
+};
+
+// Relations of the schemas public and xloop, by "schema.name".
+using schema_shape = std::map<std::string, relation_shape>;
+
+schema_shape read_schema_shape(db_connection& db);
+
+// One line per relation that was created, renamed, replaced, dropped or that
+// gained columns; unchanged relations give none. Names in public are shown
+// without the schema.
+std::vector<std::string> describe_changes(schema_shape const& before,
+                                          schema_shape const& after);
+
+// How public.content_metadata is found.
+enum class content_table_state {
+    view_or_absent, // xloop's shape, or nothing yet: nothing to adopt
+    table,          // a base table holding the content (a replay of the original)
+    table_beside_empty_base, // the same, next to the empty base table an earlier
+                             // failed xloop-migrate created
+};
+
+// Read-only; throws data_error, naming the object and what to do, when the
+// content table cannot be adopted (both tables hold rows, a view is in the way).
+content_table_state inspect_content_table(db_connection& db);
+
+// In the caller's transaction: renames the content_metadata table to
+// content_generation_metadata_comprehensive (ids, sequences, constraints,
+// grants and rows go with it) and creates the content_metadata view over it
+// with the table's former grants and owner. For table_beside_empty_base, drops
+// the empty base table first and forgets migration 0002 so that it runs again
+// on the adopted table. Returns the account's line.
+std::string adopt_content_table(db_connection& db, content_table_state state);
+
+// The original's views may have columns xloop's definitions lack (e.g.
+// vw_learning's format_strategy, or columns joined from the bot's own tables).
+// Such a view is moved aside for the length of a migration transaction and put
+// back at its end, so a migration that redefines it never takes a column away.
+class kept_views {
+public:
+    explicit kept_views(db_connection& db);
+    kept_views(kept_views const&) = delete;
+    kept_views& operator=(kept_views const&) = delete;
+
+    // Puts the views back (dropping xloop's definition where a migration
+    // created one meanwhile); one line for each view a migration would have
+    // replaced.
+    std::vector<std::string> restore();
+
+private:
+    struct kept {
+        std::string name; // in public
+        std::vector<std::string> own_columns;
+    };
+    db_connection& m_db;
+    std::vector<kept> m_kept;
+};
+
+} // namespace xloop

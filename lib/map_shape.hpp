@@ -1,0 +1,17 @@
+#pragma once
+
+// Whether plan can draw from a weight map's posteriors: build-weights' shape
+// ({dimension: {value: {shrunk_mean|mean, sd}}, "_prior": {dimension: …}}), as
+// opposed to a map another program (the original bot) left active.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <optional>
+#include <string>
+
+namespace xloop {
+
+// Why plan cannot use these posteriors, or nothing when it can.
+std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors);
+
+} // namespace xloop

@@ -1,0 +1,327 @@
+// Taking over the original bot's database in the shapes operators have: each
+// test loads a shape, migrates it, then runs the loop's tools on it.
+
+#include "test_db_fixture.hpp"
+
+#include "adopt.hpp"
+#include "schema.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace xloop;
+using namespace xloop::test;
+using json = nlohmann::json;
+
+namespace {
+
+char const* const now = "2026-02-27T12:00:00Z";
+
+std::string relkind(db_connection& c, std::string const& name)
+{
+    auto const r =
+        c.exec("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)", name);
+    return r.rows() ? r.str(0, 0) : "";
+}
+
+bool can(db_connection& c, std::string const& role, std::string const& rel,
+         std::string const& privilege)
+{
+    return c.exec("SELECT has_table_privilege($1, $2, $3)", role, rel, privilege)
+        .boolean(0, 0);
+}
+
+std::vector<std::string> columns_of(db_connection& c, std::string const& rel)
+{
+    auto const r =
+        c.exec("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+               rel);
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(r.str(i, 0));
+    }
+    return out;
+}
+
+bool has_all(std::vector<std::string> const& have, std::vector<std::string> const& want)
+{
+    return std::all_of(want.begin(), want.end(), [&](auto const& w) {
+        return std::find(have.begin(), have.end(), w) != have.end();
+    });
+}
+
+std::size_t lines_in(std::string const& text)
+{
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// Metrics for tweets first..last and follower snapshots, as an operator's
+// collector would write them for the file source.
+std::string metrics_file(int first, int last)
+{
+    std::string out;
+    for (int d = 20; d <= 27; ++d) {
+        for (int h : {0, 8, 16}) {
+            out += fmt::format("{{\"followers\": {}, \"observed_at\": "
+                               "\"2026-02-{}T{:02d}:00:00Z\"}}\n",
+                               1000 + (d - 20) * 30 + h, d, h);
+        }
+    }
+    for (int i = first; i <= last; ++i) {
+        out +=
+            fmt::format("{{\"tweet_id\": \"{}\", \"observed_at\": "
+                        "\"2026-02-27T10:00:00Z\", \"impressions\": {}, \"likes\": {}, "
+                        "\"retweets\": 1, \"replies\": 1}}\n",
+                        i, 1000 + 100 * (i % 7), 5 + i % 11);
+    }
+    return out;
+}
+
+struct loop_run {
+    test_db const& db;
+    temp_dir dir;
+
+    explicit loop_run(test_db const& d) : db(d)
+    {
+        dir.write("xloop.yaml", "weights:\n  min_posts: 2\n");
+    }
+    process_result tool(std::string const& name, std::vector<std::string> args = {}) const
+    {
+        args.insert(args.end(), {"--now", now, "--config", dir.path() + "/xloop.yaml"});
+        auto r = run_tool(name, args, &db);
+        UNSCOPED_INFO("xloop-" << name << " exited " << r.exit_code << ": " << r.err);
+        return r;
+    }
+    json validate() const
+    {
+        auto const r = tool("validate", {"--json", "-q"});
+        REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+        return json::parse(r.out);
+    }
+    // Scrape (file source), learn, plan: every tool exits as documented.
+    void run_every_tool(int first_tweet, int last_tweet) const
+    {
+        dir.write("metrics.jsonl", metrics_file(first_tweet, last_tweet));
+        CHECK(tool("scrape-metrics", {"--input", dir.path() + "/metrics.jsonl"})
+                  .exit_code == 0);
+        CHECK(tool("learn-replies").exit_code == 0);
+        CHECK(tool("build-weights").exit_code == 0);
+        CHECK(tool("plan", {"--seed", "7"}).exit_code == 0);
+        CHECK(tool("plan", {"--replies", "1", "--seed", "7"}).exit_code == 0);
+    }
+};
+
+json check_named(json const& report, std::string const& name)
+{
+    for (auto const& c : report["checks"]) {
+        if (c["name"] == name) {
+            return c;
+        }
+    }
+    FAIL("no check named " << name);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a replayed database whose content_metadata is a table is adopted in place",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_replayed.sql");
+    auto c = db.connect();
+    auto const id_sum = db.count("SELECT sum(id) FROM content_metadata");
+    REQUIRE(db.count("SELECT count(*) FROM content_metadata") == 17);
+
+    // The dry run says what would change and changes nothing.
+    auto const dry = run_tool("migrate", {"--dry-run"}, &db);
+    INFO(dry.err);
+    REQUIRE(dry.exit_code == 0);
+    CHECK(dry.out.find("would change content_metadata: table renamed to "
+                       "content_generation_metadata_comprehensive") != std::string::npos);
+    CHECK(dry.out.find("would change vw_learning: kept as it was") != std::string::npos);
+    CHECK(relkind(c, "public.content_metadata") == "r");
+    CHECK(relkind(c, "public.content_generation_metadata_comprehensive").empty());
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+    // A short account, not the server's NOTICEs.
+    CHECK(r.err.find("already exists, skipping") == std::string::npos);
+    CHECK(r.err.find("drop cascades") == std::string::npos);
+    CHECK(r.out.find("changed content_metadata: table renamed to "
+                     "content_generation_metadata_comprehensive") != std::string::npos);
+    CHECK(lines_in(r.out) < 25);
+
+    // Every row kept with its id, in the base table; the view carries the grants.
+    CHECK(relkind(c, "public.content_generation_metadata_comprehensive") == "r");
+    CHECK(relkind(c, "public.content_metadata") == "v");
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive") ==
+          17);
+    CHECK(db.count("SELECT count(*) FROM content_metadata") == 17);
+    CHECK(db.count("SELECT sum(id) FROM content_generation_metadata_comprehensive") ==
+          id_sum);
+    CHECK(db.count("SELECT count(*) FROM content_metadata WHERE format_strategy = "
+                   "'plain'") == 16);
+    CHECK(can(c, "anon", "public.content_metadata", "SELECT"));
+    CHECK(can(c, "service_role", "public.content_metadata", "INSERT"));
+    CHECK_FALSE(can(c, "anon", "public.content_metadata", "INSERT"));
+    CHECK(can(c, "anon", "public.content_generation_metadata_comprehensive", "SELECT"));
+    // new rows still get ids from the table's own sequence
+    c.exec(
+        "INSERT INTO content_generation_metadata_comprehensive (content) VALUES ('x')");
+    CHECK(db.count("SELECT max(id) FROM content_generation_metadata_comprehensive") ==
+          18);
+
+    // The original's vw_learning keeps its columns; its dashboard still works.
+    CHECK(has_all(columns_of(c, "public.vw_learning"),
+                  {"format_strategy", "thread_parts", "scheduled_at", "status",
+                   "tm_likes_count", "topic", "engagement_rate"}));
+    CHECK(db.count("SELECT likes FROM vw_dashboard_likes") == 1360);
+    CHECK(can(c, "authenticated", "public.vw_dashboard_likes", "SELECT"));
+    CHECK(can(c, "anon", "public.vw_learning", "SELECT"));
+    // The tools read their own view.
+    CHECK(has_all(columns_of(c, "xloop.vw_learning"), learning_view_columns()));
+    CHECK(db.count("SELECT count(*) FROM xloop.vw_learning") == 16);
+
+    CHECK(run_tool("migrate", {"status", "--check"}, &db).exit_code == 0);
+    auto const again = run_tool("migrate", {}, &db);
+    CHECK(again.exit_code == 0);
+    CHECK(again.out.empty());
+
+    loop_run loop{db};
+    // Before xloop has learned anything, validate says what is wrong.
+    auto const first = loop.validate();
+    CHECK(check_named(first, "weight_map")["status"] == "fail");
+    CHECK(check_named(first, "weight_map")["message"].get<std::string>().find(
+              "cannot be used by xloop-plan: it has no posteriors") != std::string::npos);
+    auto const legacy_plan = loop.tool("plan", {"--seed", "3"});
+    CHECK(legacy_plan.exit_code == 0);
+    CHECK(legacy_plan.err.find("cannot be used") != std::string::npos);
+
+    loop.run_every_tool(2001, 2016);
+    // build-weights continued the text version column: 1.176… → 2
+    CHECK(
+        c.exec("SELECT version FROM learning_model_weights WHERE is_active").str(0, 0) ==
+        "2");
+    CHECK(c.exec("SELECT pg_typeof(version)::text FROM learning_model_weights LIMIT 1")
+              .str(0, 0) == "text");
+    auto const report = loop.validate();
+    CHECK(check_named(report, "weight_map")["status"] == "ok");
+    CHECK(check_named(report, "schema")["status"] == "ok");
+}
+
+TEST_CASE("a database left half-adopted by an earlier migrate is converged", "[db]")
+{
+    test_db db;
+    db.load_fixture("original_replayed.sql");
+    auto c = db.connect();
+    // What the earlier xloop-migrate left: 0001 and 0002 applied, an empty base
+    // table beside the real one, 0003 failing on the table.
+    c.exec("ALTER TABLE content_metadata RENAME TO content_metadata_hold");
+    REQUIRE(run_tool("migrate", {"-q", "--to", "2"}, &db).exit_code == 0);
+    c.exec("ALTER TABLE content_metadata_hold RENAME TO content_metadata");
+    REQUIRE(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive") ==
+            0);
+
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive") ==
+          17);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "features IS NULL") == 17); // 0002 ran again: its columns are there
+    CHECK(relkind(c, "public.content_metadata") == "v");
+    CHECK(run_tool("migrate", {"status", "--check"}, &db).exit_code == 0);
+}
+
+TEST_CASE("two content tables that both hold rows are refused before any change", "[db]")
+{
+    test_db db;
+    db.load_fixture("original_replayed.sql");
+    auto c = db.connect();
+    c.exec("CREATE TABLE content_generation_metadata_comprehensive (id bigint, content "
+           "text)");
+    c.exec("INSERT INTO content_generation_metadata_comprehensive VALUES (1, 'other')");
+    auto const r = run_tool("migrate", {}, &db);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("content_metadata is a table (17 rows) and "
+                     "content_generation_metadata_comprehensive already exists as a "
+                     "table with 1 rows") != std::string::npos);
+    CHECK(r.err.find("changed nothing") != std::string::npos);
+    CHECK(relkind(c, "public.content_metadata") == "r");
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+}
+
+TEST_CASE("a restored database's views with columns of their own keep them", "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    c.exec(R"sql(
+CREATE TABLE tweet_metrics (tweet_id text PRIMARY KEY, likes_count integer);
+INSERT INTO tweet_metrics VALUES ('1001', 40), ('1002', 2);
+DROP VIEW vw_learning CASCADE;
+CREATE VIEW vw_learning AS
+    SELECT c.decision_id, c.tweet_id, c.decision_type, c.generator_name,
+           c.raw_topic AS topic, c.posted_at, 'plain'::text AS format_strategy,
+           tm.likes_count AS tm_likes_count, o.engagement_rate
+      FROM content_metadata c
+      LEFT JOIN outcomes o ON o.decision_id = c.decision_id
+      LEFT JOIN tweet_metrics tm ON tm.tweet_id = c.tweet_id
+     WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL;
+CREATE VIEW vw_learning_daily AS
+    SELECT date_trunc('day', posted_at) AS day, count(*) AS posts,
+           sum(tm_likes_count) AS likes
+      FROM vw_learning GROUP BY 1;
+GRANT SELECT ON vw_learning TO anon;
+)sql");
+    auto const before = columns_of(c, "public.vw_learning");
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("changed vw_learning: kept as it was, with its own columns "
+                     "(format_strategy, tm_likes_count)") != std::string::npos);
+    CHECK(has_all(columns_of(c, "public.vw_learning"), before));
+    CHECK(db.count("SELECT sum(likes) FROM vw_learning_daily") == 42);
+    CHECK(can(c, "anon", "public.vw_learning", "SELECT"));
+    // content_metadata's columns were a subset of xloop's: it is replaced
+    CHECK(has_all(columns_of(c, "public.content_metadata"), content_table_columns()));
+
+    // Posted within the learning window of --now.
+    c.exec("UPDATE content_generation_metadata_comprehensive "
+           "SET posted_at = posted_at + interval '13 months'");
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    auto const report = loop.validate();
+    CHECK(check_named(report, "schema")["status"] != "fail");
+}
+
+TEST_CASE("a restored database with a text version column runs every tool", "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    c.exec("ALTER TABLE learning_model_weights ADD COLUMN version text");
+    c.exec("UPDATE learning_model_weights SET version = '1.1760000000000'");
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(c.exec("SELECT pg_typeof(version)::text FROM learning_model_weights LIMIT 1")
+              .str(0, 0) == "text");
+
+    // Posted within the learning window of --now.
+    c.exec("UPDATE content_generation_metadata_comprehensive "
+           "SET posted_at = posted_at + interval '13 months'");
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(
+        c.exec("SELECT version FROM learning_model_weights WHERE is_active").str(0, 0) ==
+        "2");
+    auto const report = loop.validate();
+    CHECK(check_named(report, "weight_map")["status"] != "fail");
+    // The original's accounts all sit at priority 0: not called learned.
+    auto const replies = check_named(report, "reply_priorities");
+    INFO(replies.dump());
+    CHECK(replies["numbers"]["accounts_with_priority"].get<int>() <= 1);
+}
