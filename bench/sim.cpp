@@ -373,9 +373,11 @@ int simulate(options const& o)
     auto const config = (dir / "xloop.yaml").string();
     std::ofstream{config} << "x_api:\n  base_url: " << w.base_url()
                           << "\n  timeout_ms: 5000\n  retries: 1\n  backoff_ms: 10\n"
-                          // eight posting times a day: more to learn from
+                          // three posts a day at eight possible times: which
+                          // ones get a post is learned (post_hour)
                           << "plan:\n  times: [\"08:00\", \"10:00\", \"12:00\", "
                              "\"14:00\", \"16:00\", \"18:00\", \"20:00\", \"22:00\"]\n"
+                          << "  posts_per_day: 3\n"
                           << "  min_gap_minutes: 90\n";
     runner tools{o, config};
     tools.run("migrate", {}, *start); // a no-op on a migrated database

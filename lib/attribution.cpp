@@ -69,6 +69,26 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         unknown[spans[p].b] += !imp;
         unknown[spans[p].e] -= !imp;
     }
+    // The background drift: followers per hour while no post is live, over
+    // at least min_quiet of such time; else none is known and none is removed.
+    double drift_per_us = 0;
+    {
+        double quiet_gain = 0;
+        double quiet_us = 0;
+        std::int64_t live_now = 0;
+        for (std::size_t i = 0; i + 1 < n; ++i) {
+            live_now += live[i];
+            if (live_now == 0) {
+                quiet_gain +=
+                    static_cast<double>(snaps[i + 1].followers - snaps[i].followers);
+                quiet_us += static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
+            }
+        }
+        constexpr double min_quiet_us = 6 * 3600e6;
+        if (quiet_us >= min_quiet_us) {
+            drift_per_us = quiet_gain / quiet_us;
+        }
+    }
     // prefix_by_imp: Σ gain/total impressions; prefix_equal: Σ gain/count
     std::vector<double> prefix_by_imp(n + 1, 0.0);
     std::vector<double> prefix_equal(n + 1, 0.0);
@@ -79,8 +99,11 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         imp_total += impressions[i];
         live_count += live[i];
         unknown_count += unknown[i];
-        double const gain = static_cast<double>(
-            std::max<std::int64_t>(snaps[i + 1].followers - snaps[i].followers, 0));
+        // Losses are kept and the drift removed: the noise has mean zero, so
+        // it no longer only ever adds to every post.
+        double const gain =
+            static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
+            drift_per_us * static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
         double by_imp = 0;
         double equal = 0;
         if (live_count > 0) {

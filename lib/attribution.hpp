@@ -3,10 +3,13 @@
 // Follower attribution (DESIGN §5.1). A post's window runs from its posting to
 // posting + window (or now, if earlier). Its gain is measured between the
 // snapshot nearest before posting (b) and the snapshot nearest the window's end
-// (e). Every interval between consecutive snapshots has a gain (losses count
-// as 0) that is split among the posts live in it — in proportion to their
-// impressions, or in equal shares if any of them has unknown impressions — so
-// no follower is counted twice.
+// (e). Every interval between consecutive snapshots has a gain — its change in
+// followers minus the background drift, losses kept — that is split among the
+// posts live in it — in proportion to their impressions, or in equal shares if
+// any of them has unknown impressions — so no follower is counted twice. The
+// drift is the rate of change over the intervals where no post is live, when
+// they add up to 6 h or more (else none is subtracted). Clamping losses to 0,
+// as the original did, made the noise only ever add to every post.
 //
 // attribution_confidence = completion × alignment, where
 //   completion = (window end − posting) / window            (1 once it has ended)

@@ -2,6 +2,7 @@
 
 #include "canonical.hpp"
 #include "copy_row.hpp"
+#include "learning_target_db.hpp"
 #include "log.hpp"
 #include "view_hash.hpp"
 #include "weight_map.hpp"
@@ -69,6 +70,13 @@ double out(double v)
     return round_to(v, 10);
 }
 
+// The window's rows with v2 metrics. COPY takes no parameters: they travel as
+// transaction-local settings, each read once through a scalar subquery (an
+// InitPlan), not once per row.
+constexpr char const* window_rows = R"sql(has_v2_metrics
+   AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz)
+   AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz))sql";
+
 struct streamed {
     std::int64_t rows = 0;
     long double sum_y = 0;
@@ -83,20 +91,19 @@ struct streamed {
 streamed stream_rows(run_context& run, std::vector<std::string> const& dimensions)
 {
     auto& db = run.db();
-    std::string select =
-        "posted_at, primary_objective_score::float8, followers_gained_weighted::float8";
+    std::string select = "posted_at, primary_objective_score::float8, "
+                         "followers_gained_weighted::float8, ";
+    select += target_components_sql;
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);
     }
-    // COPY takes no parameters: they travel as transaction-local settings, each
-    // read once through a scalar subquery (an InitPlan), not once per row.
-    auto const sql = fmt::format(
-        "COPY (SELECT {} FROM xloop.vw_learning "
-        "WHERE has_v2_metrics "
-        "AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz) "
-        "AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz)) TO STDOUT "
-        "(FORMAT binary)",
-        select);
+    // The target's components are standardised over the same rows.
+    auto const scales = read_target_scales(run.db(), window_rows);
+    auto const target_c = target_weights(run.cfg().weights.target);
+    auto const sql = fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
+                                 "STDOUT (FORMAT binary)",
+                                 select, window_rows);
+    constexpr std::size_t first_dim = 3 + target_component_count;
 
     struct raw_group {
         std::string value;
@@ -124,29 +131,34 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         sql,
         [&](std::string_view message) {
             reader.feed(message, [&](binary_copy_reader const& row) {
-                if (row.size() != nd + 3 || row.is_null(0) || row.is_null(1)) {
+                if (row.size() != nd + first_dim || row.is_null(0) || row.is_null(1)) {
+                    return;
+                }
+                auto const target =
+                    learning_target(read_components(row, 3), scales, target_c);
+                if (!target) {
                     return;
                 }
                 double const age = static_cast<double>(std::max<std::int64_t>(
                     now_micros - row.timestamptz_unix_micros(0), 0));
                 double const w = std::exp2(-age / micros_per_half_life);
-                double const y = row.float8(1);
+                double const y = *target;
                 ++s.rows;
-                s.sum_y += y;
+                s.sum_y += row.float8(1);
                 if (!row.is_null(2)) {
                     s.sum_fgw += row.float8(2);
                     ++s.n_fgw;
                 }
                 for (std::size_t d = 0; d < nd; ++d) {
-                    if (row.is_null(d + 3)) {
+                    if (row.is_null(d + first_dim)) {
                         continue; // empty values are left out
                     }
                     if (is_hour[d]) {
-                        groups[d][static_cast<std::size_t>(row.int4(d + 3) % 24)]
+                        groups[d][static_cast<std::size_t>(row.int4(d + first_dim) % 24)]
                             .stats.add(w, y);
                         continue;
                     }
-                    auto const value = row.text(d + 3);
+                    auto const value = row.text(d + first_dim);
                     auto it = index[d].find(value);
                     if (it == index[d].end()) {
                         it = index[d].emplace(std::string{value}, groups[d].size()).first;
@@ -205,6 +217,7 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa)
         }
         prior[dimension] = {
             {"mean", out(dim.prior_mean)},
+            {"epsilon", out(dim.epsilon)},
             {"sd", out(std::max(dim.sigma, min_sd) / std::sqrt(std::max(kappa, 1.0)))}};
     }
     return j;
@@ -238,7 +251,8 @@ void run_build_weights(run_context& run)
         return;
     }
 
-    auto const map = compute_weight_map(s.stats, cfg.kappa, cfg.epsilon);
+    auto const map =
+        compute_weight_map(s.stats, cfg.kappa, cfg.epsilon, cfg.epsilon_decay_posts);
     auto const weights = weights_json(map);
     auto const posteriors = posteriors_json(map, cfg.kappa);
     double const avg_score = static_cast<double>(s.sum_y / s.rows);

@@ -70,6 +70,22 @@ public:
         }
     }
 
+    void boolean(char const* key, bool& out)
+    {
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        auto const v = n.IsScalar() ? n.Scalar() : std::string{};
+        if (v == "true" || v == "yes" || v == "on") {
+            out = true;
+        } else if (v == "false" || v == "no" || v == "off") {
+            out = false;
+        } else {
+            fail(n, fmt::format("'{}' must be true or false (got {})", name(key), v));
+        }
+    }
+
     void integer(char const* key, int& out, int lo, int hi)
     {
         auto const n = child(key);
@@ -300,6 +316,11 @@ config parse_config(std::string const& yaml_text, std::string const& name)
         w.number("half_life_days", cfg.weights.half_life_days, 0.1, 3650);
         w.number("kappa", cfg.weights.kappa, 0, 1000);
         w.number("epsilon", cfg.weights.epsilon, 0, 1);
+        w.number("epsilon_decay_posts", cfg.weights.epsilon_decay_posts, 0, 1000000);
+        w.number_map("target", cfg.weights.target,
+                     {"engagement_rate", "reach", "profile_clicks", "follows",
+                      "attributed_follows", "primary_objective_score"},
+                     0, 100);
         w.integer("min_posts", cfg.weights.min_posts, 1, 1000000);
         w.text("timezone", cfg.weights.timezone);
         w.text_list("dimensions", cfg.weights.dimensions, dimension_names);
@@ -319,6 +340,8 @@ config parse_config(std::string const& yaml_text, std::string const& name)
         check_times(p, times_node, cfg.plan.times);
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
         p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
+        p.integer("posts_per_day", cfg.plan.posts_per_day, 0, 96);
+        p.boolean("no_repeat_slot", cfg.plan.no_repeat_slot);
         p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
         p.number("reply_author_cooldown_hours", cfg.plan.reply_author_cooldown_hours, 0,
                  24 * 365);

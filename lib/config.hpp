@@ -49,6 +49,15 @@ struct weights_config {
     double half_life_days = 14.0;
     double kappa = 5.0;
     double epsilon = 0.1;
+    // The exploration floor shrinks as evidence grows: a dimension whose
+    // values hold N effective posts explores with ε·D/(D + N), D this.
+    double epsilon_decay_posts = 30.0;
+    // The learning target (DESIGN §5.6): weights of the standardised
+    // components of an outcome.
+    std::map<std::string, double> target{
+        {"engagement_rate", 1.0},    {"reach", 1.0},
+        {"profile_clicks", 0.5},     {"follows", 2.0},
+        {"attributed_follows", 1.0}, {"primary_objective_score", 0.0}};
     int min_posts = 10;
     std::string timezone = "UTC"; // for the post_hour dimension
     std::vector<std::string> dimensions{"content_slot", "generator_name", "decision_type",
@@ -85,10 +94,15 @@ struct plan_config {
     std::string timezone = "UTC";
     std::vector<std::string> times{"09:00", "13:00", "18:00"};
     int min_gap_minutes = 120;
-    // Which daily time an item takes: "drawn" like the attributes (post_hour;
-    // a drawn time may be tomorrow's, so fewer items a day than times), or
-    // "next": the next free time, every time used.
+    // Posts a day: 0 uses every daily time. Fewer than the times: which of
+    // them get a post each day is drawn (post_hour); the rate is always kept.
+    int posts_per_day = 0;
+    // Which of a day's free times an item takes: "drawn" like the attributes
+    // (post_hour), or "next": the earliest.
     std::string time_choice = "drawn";
+    // Never the same content_slot twice in a row (off: it capped the best
+    // slot at 48 % of posts).
+    bool no_repeat_slot = false;
     double reply_max_age_hours = 3.0;
     double reply_author_cooldown_hours = 24.0;
     double thread_min_parts = 2;

@@ -42,6 +42,22 @@ double db_result::f64(int row, int col) const
     return out;
 }
 
+pg_param to_param(std::vector<std::string> const& v)
+{
+    std::string out = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char const c : v[i]) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 pg_param to_param(double v)
 {
     return fmt::format("{}", v);

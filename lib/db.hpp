@@ -80,6 +80,8 @@ inline pg_param to_param(timestamp t)
     return format_timestamp(t);
 }
 pg_param to_param(double v);
+// A text[] literal ({"a","b"}), every element quoted and escaped.
+pg_param to_param(std::vector<std::string> const& v);
 template <typename T>
 requires std::is_integral_v<T> pg_param to_param(T v)
 {

@@ -1,6 +1,7 @@
 #include "learn_replies_job.hpp"
 
 #include "copy_row.hpp"
+#include "learning_target_db.hpp"
 #include "log.hpp"
 #include "priority.hpp"
 #include "view_hash.hpp"
@@ -27,18 +28,22 @@ struct streamed {
     std::vector<account> accounts;
 };
 
+// The window's replies with v2 metrics. Parameters as transaction-local
+// settings, read once (COPY takes none).
+constexpr char const* window_replies = R"sql(has_v2_metrics AND decision_type = 'reply'
+   AND coalesce(btrim(target_username), '') NOT IN ('', '@')
+   AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz)
+   AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz))sql";
+
 streamed stream_replies(run_context& run)
 {
-    // Parameters as transaction-local settings, read once (COPY takes none).
-    auto const sql =
+    // The target's components are standardised over the window's replies.
+    auto const scales = read_target_scales(run.db(), window_replies);
+    auto const target_c = target_weights(run.cfg().weights.target);
+    auto const sql = fmt::format(
         "COPY (SELECT lower(ltrim(btrim(target_username), '@')), target_username, "
-        "posted_at, "
-        "primary_objective_score::float8 FROM xloop.vw_learning "
-        "WHERE has_v2_metrics AND decision_type = 'reply' "
-        "AND coalesce(btrim(target_username), '') NOT IN ('', '@') "
-        "AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz) "
-        "AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz)) "
-        "TO STDOUT (FORMAT binary)";
+        "posted_at, {} FROM xloop.vw_learning WHERE {}) TO STDOUT (FORMAT binary)",
+        target_components_sql, window_replies);
     std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;
     streamed s;
     binary_copy_reader reader;
@@ -48,7 +53,12 @@ streamed stream_replies(run_context& run)
         sql,
         [&](std::string_view message) {
             reader.feed(message, [&](binary_copy_reader const& row) {
-                if (row.size() != 4 || row.is_null(2) || row.is_null(3)) {
+                if (row.size() != 3 + target_component_count || row.is_null(2)) {
+                    return;
+                }
+                auto const target =
+                    learning_target(read_components(row, 3), scales, target_c);
+                if (!target) {
                     return;
                 }
                 auto const posted_micros = row.timestamptz_unix_micros(2);
@@ -56,7 +66,7 @@ streamed stream_replies(run_context& run)
                 double const age = static_cast<double>(
                     std::max<std::int64_t>(now_micros - posted_micros, 0));
                 double const w = std::exp2(-age / micros_per_half_life);
-                double const y = row.float8(3);
+                double const y = *target;
                 auto it = index.find(row.text(0));
                 if (it == index.end()) {
                     it = index.emplace(std::string{row.text(0)}, s.accounts.size()).first;

@@ -1,5 +1,6 @@
 #include "plan_job.hpp"
 
+#include "calendar.hpp"
 #include "canonical.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
@@ -101,6 +102,10 @@ draw draw_value(std::string const& dimension, std::vector<std::string> candidate
         return d;
     }
     auto const& prior = post["_prior"][dimension];
+    // build-weights decays ε with the dimension's evidence; older maps have none.
+    double const eps = prior.contains("epsilon") && prior["epsilon"].is_number()
+                           ? prior["epsilon"].get<double>()
+                           : epsilon;
     std::vector<normal_belief> arms;
     for (auto const& v : d.candidates) {
         auto const& arm = post[dimension].contains(v) ? post[dimension][v] : prior;
@@ -108,9 +113,9 @@ draw draw_value(std::string const& dimension, std::vector<std::string> candidate
                                                         : arm["mean"].get<double>();
         arms.push_back({mean, std::max(arm["sd"].get<double>(), 1e-6)});
     }
-    auto const i = thompson_draw(arms, epsilon, r);
+    auto const i = thompson_draw(arms, eps, r);
     d.value = d.candidates[i];
-    d.propensity = selection_probabilities(arms, epsilon)[i];
+    d.propensity = selection_probabilities(arms, eps)[i];
     return d;
 }
 
@@ -227,6 +232,37 @@ UPDATE public.reply_opportunities r
  WHERE r.id = x.opportunity_id AND ins.target_tweet_id = x.target_tweet_id
 RETURNING r.id)sql";
 
+// The latest item (queued or posted): the new ones follow it by the gap (and,
+// with plan.no_repeat_slot, not its content_slot: defect 14, the right end of
+// the list), and how many items its local day already has.
+constexpr char const* latest_item_sql = R"sql(
+WITH last AS (
+    SELECT coalesce(scheduled_at, posted_at, created_at) AS at, content_slot
+      FROM public.content_generation_metadata_comprehensive
+     WHERE status IN ('queued', 'posted') AND decision_type IS DISTINCT FROM 'reply'
+     ORDER BY 1 DESC NULLS LAST, id DESC
+     LIMIT 1)
+SELECT l.at, l.content_slot, to_char((l.at AT TIME ZONE $1)::date, 'YYYY-MM-DD'),
+       (SELECT count(*) FROM public.content_generation_metadata_comprehensive c
+         WHERE c.status IN ('queued', 'posted')
+           AND c.decision_type IS DISTINCT FROM 'reply'
+           AND coalesce(c.scheduled_at, c.posted_at, c.created_at)
+               >= ((l.at AT TIME ZONE $1)::date::timestamp AT TIME ZONE $1)
+           AND coalesce(c.scheduled_at, c.posted_at, c.created_at)
+               < (((l.at AT TIME ZONE $1)::date + 1)::timestamp AT TIME ZONE $1))
+  FROM last l)sql";
+
+// Each daily time on each of the next $4 local days: instant, hour, local day.
+constexpr char const* occurrences_sql = R"sql(
+SELECT (d::date + t::time) AT TIME ZONE $2, to_char(t::time, 'HH24'),
+       to_char(d::date, 'YYYY-MM-DD')
+  FROM generate_series(($1::timestamptz AT TIME ZONE $2)::date,
+                       ($1::timestamptz AT TIME ZONE $2)::date + $4::int,
+                       interval '1 day') d,
+       unnest($3::text[]) t
+ WHERE ((d::date + t::time) AT TIME ZONE $2) > $1::timestamptz
+ ORDER BY 1, 2)sql";
+
 void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 {
     auto& db = run.db();
@@ -249,41 +285,26 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         return;
     }
 
-    // The latest item (queued or posted): the new ones follow it by the gap,
-    // and must not repeat its content_slot (defect 14: the right end of the list).
-    auto const last =
-        db.exec("SELECT coalesce(scheduled_at, posted_at, created_at), content_slot FROM "
-                "public.content_generation_metadata_comprehensive WHERE status IN "
-                "('queued', 'posted') "
-                "AND decision_type IS DISTINCT FROM 'reply' ORDER BY "
-                "coalesce(scheduled_at, posted_at, "
-                "created_at) DESC NULLS LAST, id DESC LIMIT 1");
+    auto const last = db.exec(latest_item_sql, cfg.timezone);
     std::optional<timestamp> last_at;
     std::string last_slot;
+    std::map<std::string, int> posts_on_day;
     if (last.rows() == 1) {
         if (!last.is_null(0, 0)) {
             last_at = parse_timestamp(last.get(0, 0));
+            posts_on_day[last.str(0, 2)] = static_cast<int>(last.i64(0, 3));
         }
         last_slot = canonical_name(last.opt_str(0, 1).value_or(""));
     }
 
     // Occurrences of the daily times over the next weeks, as instants: the
     // server converts local times across DST changes.
-    std::string times = "{";
-    for (std::size_t i = 0; i < cfg.times.size(); ++i) {
-        times += (i ? "," : "") + cfg.times[i];
-    }
-    times += "}";
-    auto const slots = db.exec(
-        "SELECT ((d::date + t::time) AT TIME ZONE $2), to_char(t::time, 'HH24') FROM "
-        "generate_series(($1::timestamptz AT TIME ZONE $2)::date, ($1::timestamptz AT "
-        "TIME "
-        "ZONE $2)::date + $4::int, interval '1 day') d, unnest($3::text[]) t WHERE "
-        "((d::date + t::time) AT TIME ZONE $2) > $1::timestamptz ORDER BY 1, 2",
-        now, cfg.timezone, times, static_cast<int>(need) * 2 + 14);
-    std::vector<std::pair<timestamp, std::string>> occurrences;
+    auto const slots = db.exec(occurrences_sql, now, cfg.timezone, cfg.times,
+                               static_cast<int>(need) * 2 + 14);
+    std::vector<calendar_slot> occurrences;
     for (int i = 0; i < slots.rows(); ++i) {
-        occurrences.emplace_back(*parse_timestamp(slots.get(i, 0)), slots.str(i, 1));
+        occurrences.push_back(
+            {*parse_timestamp(slots.get(i, 0)), slots.str(i, 1), slots.str(i, 2)});
     }
 
     auto const catalogue = plan_catalogue(cfg);
@@ -292,34 +313,29 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::string> hashes;
     for (std::int64_t n = 0; n < need; ++n) {
-        // For each daily time, its first occurrence that keeps the gap.
-        std::map<std::string, timestamp> next_of_hour;
-        for (auto const& [at, hour] : occurrences) {
-            if ((!last_at || at >= *last_at + gap) && !next_of_hour.count(hour)) {
-                next_of_hour.emplace(hour, at);
-            }
-        }
-        if (next_of_hour.empty()) {
+        auto const free = next_post_slots(occurrences, last_at, gap, cfg.posts_per_day,
+                                          cfg.times.size(), posts_on_day);
+        if (free.empty()) {
             throw config_error{
                 "plan.times and plan.min_gap_minutes leave no slot in the next "
                 "two weeks"};
         }
         nlohmann::json draws = nlohmann::json::object();
-        if (cfg.time_choice == "next") {
-            auto const first = std::min_element(
-                next_of_hour.begin(), next_of_hour.end(),
-                [](auto const& a, auto const& b) { return a.second < b.second; });
-            draws["post_hour"] = {{"value", first->first}, {"propensity", 1.0}};
+        std::size_t pick = 0;
+        if (cfg.time_choice == "next" || free.size() == 1) {
+            draws["post_hour"] = {{"value", free[0].hour}, {"propensity", 1.0}};
         } else {
             std::vector<std::string> hours;
-            for (auto const& [h, at] : next_of_hour) {
-                hours.push_back(h);
+            for (auto const& f : free) {
+                hours.push_back(f.hour);
             }
             auto const hour = draw_value("post_hour", hours, map, epsilon, r);
+            pick = static_cast<std::size_t>(
+                std::find(hours.begin(), hours.end(), hour.value) - hours.begin());
             draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
         }
-        timestamp const scheduled =
-            next_of_hour.at(draws["post_hour"]["value"].get<std::string>());
+        timestamp const scheduled = free[pick].at;
+        ++posts_on_day[free[pick].day];
 
         // When no new text can be written for the drawn attributes (a writer
         // with little variety, a strong preference), the attributes are
@@ -333,8 +349,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             std::map<std::string, std::string> chosen;
             for (auto const& dim : draw_order) {
                 auto candidates = catalogue.at(dim);
-                if (dim == "content_slot" && candidates.size() > 1) {
-                    // never the same slot twice in a row
+                if (cfg.no_repeat_slot && dim == "content_slot" &&
+                    candidates.size() > 1) {
                     std::erase(candidates, last_slot);
                 }
                 auto const d = draw_value(dim, candidates, map, epsilon, r);

@@ -6,7 +6,8 @@
 
 namespace xloop {
 
-weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon)
+weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
+                              double epsilon_decay_posts)
 {
     weight_map out;
     for (auto const& [dimension, groups] : stats) {
@@ -28,10 +29,15 @@ weight_map compute_weight_map(dimension_stats const& stats, double kappa, double
         }
         auto const p = probability_best(beliefs);
         double const k = static_cast<double>(groups.size());
+        double evidence = 0;
+        for (auto const& [value, arm] : dim.arms) {
+            evidence += arm.post.n_eff;
+        }
+        dim.epsilon = decayed_epsilon(epsilon, epsilon_decay_posts, evidence);
         std::size_t i = 0;
         for (auto& [value, arm] : dim.arms) {
             arm.p_best = p[i++];
-            arm.weight = (1 - epsilon) * arm.p_best + epsilon / k;
+            arm.weight = (1 - dim.epsilon) * arm.p_best + dim.epsilon / k;
         }
     }
     return out;

@@ -22,11 +22,15 @@ struct arm_estimate {
 struct dimension_estimate {
     double prior_mean = 0; // μ₀: the dimension's weighted mean
     double sigma = 0;      // the dimension's weighted sd (before the floor)
+    double epsilon = 0;    // its exploration floor, decayed with its evidence
     std::map<std::string, arm_estimate> arms;
 };
 
 using weight_map = std::map<std::string, dimension_estimate>;
 
-weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon);
+// ε decays with each dimension's effective posts (decayed_epsilon); a
+// decay of 0 keeps it fixed.
+weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
+                              double epsilon_decay_posts = 0);
 
 } // namespace xloop

@@ -32,4 +32,12 @@ posterior shrink_toward(group_stats const& g, double mu0, double kappa, double s
     return p;
 }
 
+double decayed_epsilon(double epsilon, double decay_posts, double effective_posts)
+{
+    if (decay_posts <= 0) {
+        return epsilon;
+    }
+    return epsilon * decay_posts / (decay_posts + std::max(effective_posts, 0.0));
+}
+
 } // namespace xloop

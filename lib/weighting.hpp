@@ -60,4 +60,9 @@ struct posterior {
 // μ̂ = (Σw·y + κ·μ₀) / (W + κ);  s = σ / sqrt(W + κ), σ floored at min_sd.
 posterior shrink_toward(group_stats const& g, double mu0, double kappa, double sigma);
 
+// The exploration floor of a dimension whose values hold `effective_posts`
+// (Σ n_eff): ε·D/(D + N). It halves once N reaches D, so exploration ends as
+// evidence grows (DESIGN §5.6); D = 0 keeps ε fixed.
+double decayed_epsilon(double epsilon, double decay_posts, double effective_posts);
+
 } // namespace xloop

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <set>
 
 namespace xloop {
 
@@ -60,6 +61,29 @@ std::map<std::string, std::vector<std::string>> const default_templates{
       "{i}/{n} Measure {topic} by the decisions it changes."}},
 };
 
+// A second sentence by content_slot: with two templates per hook alone, a
+// policy that has settled on its best values would keep writing the same text
+// and need redraws (duplicates within 30 days are refused).
+std::map<std::string, std::vector<std::string>> const slot_lines{
+    {"how_to",
+     {" Step one: write it down.", " Start with the smallest case.",
+      " Try it on one table first.", " Ten minutes is enough to start."}},
+    {"myth_busting",
+     {" The data says otherwise.", " It was never true.", " Check it yourself.",
+      " The real cause is duller."}},
+    {"hot_take",
+     {" Fight me.", " I stand by it.", " Most will disagree.", " Say it louder."}},
+    {"data_story",
+     {" The numbers surprised us.", " Here is what the data showed.",
+      " The chart told a different story.", " We measured it twice."}},
+    {"tool_tip",
+     {" One flag does it.", " It is built in.", " No plugin needed.",
+      " Took me years to find."}},
+    {"case_study",
+     {" We tried it for a quarter.", " One team, six weeks.", " The results held up.",
+      " Here is what changed."}},
+};
+
 std::map<std::string, std::string> const cta_suffix{{"engagement", " Reply with yours."},
                                                     {"question", " What would you add?"},
                                                     {"link", ""},
@@ -71,6 +95,7 @@ public:
     {
         for (auto const& [k, v] : plan.templates) {
             m_templates[k] = v; // the config's own replace the built-in ones
+            m_own.insert(k);
         }
     }
 
@@ -96,6 +121,11 @@ public:
             return {fill(pick("reply"), 1, 1)};
         }
         std::string first = fill(pick(q.hook_type), 1, q.parts);
+        // The operator's own templates are used as written.
+        if (auto const it = slot_lines.find(q.content_slot);
+            it != slot_lines.end() && q.parts == 1 && !m_own.count(q.hook_type)) {
+            first += it->second[r.below(it->second.size())];
+        }
         if (auto const it = cta_suffix.find(q.cta_type);
             it != cta_suffix.end() && q.parts == 1) {
             first += it->second;
@@ -109,6 +139,7 @@ public:
 
 private:
     std::map<std::string, std::vector<std::string>> m_templates;
+    std::set<std::string> m_own; // keys whose templates the config gave
 };
 
 class command_writer : public writer {

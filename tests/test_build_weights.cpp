@@ -50,7 +50,7 @@ json run_json(test_db const& db, std::vector<std::string> args, int expect = 0)
         args.insert(args.end(), {"--now", now});
     }
     args.insert(args.end(), {"--json", "-q"});
-    auto const r = run_tool("build-weights", args, &db);
+    auto const r = run_tool("build-weights", args, &db, {}, score_target_env());
     INFO(r.err << r.out);
     REQUIRE(r.exit_code == expect);
     return json::parse(r.out);
@@ -179,10 +179,10 @@ TEST_CASE("the same inputs give the same map, byte for byte", "[db]")
         add_post(c, i * 0.7, i % 4 ? "how_to" : "hot_take", 0.01 * (i % 7), "dataNerd",
                  i % 5 ? "single" : "thread");
     }
-    auto const a =
-        run_tool("build-weights", {"--dry-run", "--json", "--now", now, "-q"}, &db);
-    auto const b =
-        run_tool("build-weights", {"--dry-run", "--json", "--now", now, "-q"}, &db);
+    auto const a = run_tool("build-weights", {"--dry-run", "--json", "--now", now, "-q"},
+                            &db, {}, score_target_env());
+    auto const b = run_tool("build-weights", {"--dry-run", "--json", "--now", now, "-q"},
+                            &db, {}, score_target_env());
     REQUIRE(a.exit_code == 0);
     CHECK(json::parse(a.out)["weights"].dump() == json::parse(b.out)["weights"].dump());
     CHECK(json::parse(a.out)["posteriors"].dump() ==
@@ -206,7 +206,8 @@ TEST_CASE("a failure after the insert leaves the previous map active", "[db]")
     c.exec(
         "CREATE TRIGGER fail_after_insert AFTER INSERT ON public.learning_model_weights "
         "FOR EACH ROW EXECUTE FUNCTION fail_after_insert()");
-    auto const r = run_tool("build-weights", {"--now", now, "-q"}, &db);
+    auto const r =
+        run_tool("build-weights", {"--now", now, "-q"}, &db, {}, score_target_env());
     CHECK(r.exit_code == 70);
     CHECK(r.err.find("injected failure") != std::string::npos);
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 1);
@@ -226,7 +227,8 @@ TEST_CASE("concurrent build-weights runs never leave two active maps", "[db]")
     std::vector<std::thread> threads;
     for (auto& res : results) {
         threads.emplace_back([&] {
-            res = run_tool("build-weights", {"--now", now, "-q"}, &db);
+            res = run_tool("build-weights", {"--now", now, "-q"}, &db, {},
+                           score_target_env());
         });
     }
     for (auto& t : threads) {
@@ -250,7 +252,8 @@ TEST_CASE("a bad time zone for post_hour is a configuration error", "[db]")
     db.migrate();
     temp_dir dir;
     dir.write("x.yaml", "weights:\n  timezone: Mars/Olympus\n");
-    auto const r = run_tool("build-weights", {"--config", dir.path() + "/x.yaml"}, &db);
+    auto const r = run_tool("build-weights", {"--config", dir.path() + "/x.yaml"}, &db,
+                            {}, score_target_env());
     CHECK(r.exit_code == 78);
     CHECK(r.err.find("weights.timezone: 'Mars/Olympus'") != std::string::npos);
 }
@@ -265,7 +268,11 @@ TEST_CASE("post_hour is the local hour of posting in the configured time zone", 
         add_post(c, 0, "how_to", 0.3);
     }
     temp_dir dir;
-    dir.write("x.yaml", "weights:\n  timezone: Europe/Berlin\n");
+    dir.write("x.yaml",
+              "weights:\n  timezone: Europe/Berlin\n" +
+                  read_file(source_path("tests/fixtures/score_target.yaml"))
+                      .substr(read_file(source_path("tests/fixtures/score_target.yaml"))
+                                  .find("  target")));
     auto const out = run_json(db, {"--dry-run", "--config", dir.path() + "/x.yaml"});
     CHECK(out["weights"]["post_hour"].contains("13"));
     CHECK(out["weights"]["post_hour"].size() == 1);

@@ -88,6 +88,11 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
     return run_process(spec);
 }
 
+std::map<std::string, std::optional<std::string>> score_target_env()
+{
+    return {{"XLOOP_CONFIG", source_path("tests/fixtures/score_target.yaml")}};
+}
+
 std::string source_path(std::string const& relative)
 {
     return std::string{XLOOP_SOURCE_DIR} + "/" + relative;

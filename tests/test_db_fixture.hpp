@@ -42,6 +42,10 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
                         test_db const* db = nullptr, std::string const& input = {},
                         std::map<std::string, std::optional<std::string>> env = {});
 
+// XLOOP_CONFIG for tests worked out by hand on primary_objective_score: the
+// learners then rank by the score itself (tests/fixtures/score_target.yaml).
+std::map<std::string, std::optional<std::string>> score_target_env();
+
 std::string source_path(std::string const& relative);
 std::string read_file(std::string const& path);
 

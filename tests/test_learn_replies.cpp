@@ -31,7 +31,7 @@ process_result learn(test_db const& db, std::vector<std::string> args = {})
         args.insert(args.end(), {"--now", now});
     }
     args.push_back("-q");
-    auto r = run_tool("learn-replies", args, &db);
+    auto r = run_tool("learn-replies", args, &db, {}, score_target_env());
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     return r;

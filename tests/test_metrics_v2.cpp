@@ -99,11 +99,26 @@ TEST_CASE("three overlapping posts: equal shares while one has unknown impressio
     CHECK(k[0].gain + k[1].gain + k[2].gain == Approx(121 - 100));
 }
 
-TEST_CASE("follower losses count as zero gain", "[nodb]")
+TEST_CASE("follower losses are kept, so attribution noise has mean zero", "[nodb]")
 {
     std::vector<follower_snapshot> snaps{{at(0), 100}, {at(12), 90}, {at(24), 95}};
     auto const r = attribute_followers(snaps, {{at(0), 50, {}}}, 24, at(30));
-    CHECK(r[0].gain == Approx(5)); // −10 counts 0, then +5
+    CHECK(r[0].gain == Approx(-5)); // −10, then +5 (the original counted 0 + 5)
+}
+
+TEST_CASE("the background drift of quiet hours is subtracted from live ones", "[nodb]")
+{
+    // 0 h 1000, 12 h 1006, 24 h 1012: no post live, 12 in 24 h → 0.5 an hour.
+    // The post's window 24–48 h: +18 and +10, less 0.5·12 each: 12 + 4 = 16.
+    std::vector<follower_snapshot> snaps{
+        {at(0), 1000}, {at(12), 1006}, {at(24), 1012}, {at(36), 1030}, {at(48), 1040}};
+    auto const r = attribute_followers(snaps, {{at(24), 500, {}}}, 24, at(60));
+    CHECK(r[0].gain == Approx(16));
+    // Quiet time under 6 h tells no drift: nothing is subtracted.
+    std::vector<follower_snapshot> short_quiet{
+        {at(20), 1010}, {at(24), 1012}, {at(36), 1030}, {at(48), 1040}};
+    auto const k = attribute_followers(short_quiet, {{at(24), 500, {}}}, 24, at(60));
+    CHECK(k[0].gain == Approx(28));
 }
 
 TEST_CASE("without snapshots there is no gain and no confidence, but a result", "[nodb]")
@@ -131,7 +146,12 @@ TEST_CASE("confidence rises as the window completes and falls with misaligned sn
     CHECK(attribute_followers(hourly, post, 24, at(6))[0].confidence == Approx(0.25));
     CHECK(attribute_followers(hourly, post, 24, at(12))[0].confidence == Approx(0.5));
     CHECK(attribute_followers(hourly, post, 24, at(30))[0].confidence == Approx(1.0));
-    CHECK(attribute_followers(hourly, post, 24, at(30))[0].gain == Approx(24));
+    // +1 an hour throughout: by 29 h only 5 quiet hours (24–29 h) tell no drift,
+    // so the window's 24 count; by 30 h six do (1 an hour): the post added none.
+    std::vector<follower_snapshot> const to_29h(hourly.begin(), hourly.begin() + 30);
+    CHECK(attribute_followers(to_29h, post, 24, at(29))[0].gain == Approx(24));
+    CHECK(attribute_followers(hourly, post, 24, at(30))[0].gain ==
+          Approx(0).margin(1e-9));
     // post at 2 h, snapshots at 0 h and 30 h: 2 h + 4 h off the window's ends
     // alignment = 1 − 6/24 = 0.75
     std::vector<follower_snapshot> sparse{{at(0), 500}, {at(30), 530}};

@@ -170,7 +170,7 @@ TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
     CHECK(bad.err.find("time_choice") != std::string::npos);
 }
 
-TEST_CASE("the same content_slot never follows itself", "[db]")
+TEST_CASE("with plan.no_repeat_slot the same content_slot never follows itself", "[db]")
 {
     test_db db;
     db.migrate();
@@ -181,8 +181,8 @@ TEST_CASE("the same content_slot never follows itself", "[db]")
         "- "
         "interval '3 hours', 'single', 'howTo')",
         now);
-    auto const yaml = "plan:\n  queue_ahead: 6\n  catalogue:\n    content_slot: [how_to, "
-                      "myth_busting]\n";
+    auto const yaml = "plan:\n  queue_ahead: 6\n  no_repeat_slot: true\n  catalogue:\n"
+                      "    content_slot: [how_to, myth_busting]\n";
     REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
     auto const r = c.exec("SELECT content_slot FROM "
                           "public.content_generation_metadata_comprehensive ORDER BY "

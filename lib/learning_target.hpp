@@ -1,0 +1,52 @@
+#pragma once
+
+// The learning target (DESIGN §5.6): what build-weights and learn-replies rank
+// by. primary_objective_score is kept for the original's readers, but its
+// engagement part has 1/40 the spread of its follower part, and attributed
+// follows are mostly attribution noise, so ranking by it learns little.
+// Instead each outcome's components are standardised over the learner's
+// window and combined with configured weights:
+//
+//   y = Σ_k c_k·(x_k − μ_k)/σ_k / Σ_k c_k       over the components the row has
+//
+// with x = engagement rate, ln(1 + impressions) (reach), ln(1 + profile
+// clicks), direct follows (where the source counts them) and attributed
+// follows (followers_gained_weighted, confidence included), and the original's
+// primary_objective_score (weight 0 by default). A component that does not
+// vary in the window (σ = 0) or is missing from a row counts as its mean (0).
+// A target of primary_objective_score alone is the score itself, unscaled: the
+// original's way, for comparison. Pure: the scales are computed by the caller.
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace xloop {
+
+inline constexpr std::size_t target_component_count = 6;
+
+// In this order in outcome_components and in the jobs' queries.
+inline constexpr std::array<char const*, target_component_count> target_component_names{
+    "engagement_rate",        "reach", "profile_clicks", "follows", "attributed_follows",
+    "primary_objective_score"};
+
+using outcome_components = std::array<std::optional<double>, target_component_count>;
+
+struct component_scale {
+    double mean = 0;
+    double sd = 0; // 0: the component does not vary, and is left out
+};
+using target_scales = std::array<component_scale, target_component_count>;
+
+// The configured weight of each component, in target_component_names' order.
+std::array<double, target_component_count>
+target_weights(std::map<std::string, double> const& configured);
+
+// y of one outcome; nullopt when it has no usable component.
+std::optional<double>
+learning_target(outcome_components const& x, target_scales const& scales,
+                std::array<double, target_component_count> const& c);
+
+} // namespace xloop

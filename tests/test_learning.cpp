@@ -1,0 +1,102 @@
+// The learning target, decaying exploration and the posting calendar
+// (DESIGN §5.5, §5.6), with values worked out by hand.
+
+#include "calendar.hpp"
+#include "db.hpp"
+#include "learning_target.hpp"
+#include "weighting.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+
+TEST_CASE("the learning target averages standardised components by weight")
+{
+    target_scales scales;
+    scales[0] = {0.02, 0.01}; // engagement rate
+    scales[1] = {7.0, 0.5};   // ln(1 + impressions)
+    scales[2] = {1.0, 0.0};   // profile clicks do not vary: left out
+    scales[3] = {1.0, 1.0};   // follows
+    scales[4] = {5.0, 10.0};  // attributed follows
+    auto const c = target_weights({{"engagement_rate", 1},
+                                   {"reach", 1},
+                                   {"profile_clicks", 0.5},
+                                   {"follows", 2},
+                                   {"attributed_follows", 1}});
+    outcome_components x{0.04, 7.25, 3.0, std::nullopt, 15.0};
+    // z: er 2, reach 0.5, follows missing → 0 (weight still counted), attributed 1
+    // (1·2 + 1·0.5 + 2·0 + 1·1) / (1 + 1 + 2 + 1) = 3.5 / 5 = 0.7
+    CHECK(*learning_target(x, scales, c) == Approx(0.7));
+    // a row with no usable component has no target
+    CHECK_FALSE(learning_target({}, scales, c));
+    // a component weighted 0 is ignored: er alone → z = 2
+    CHECK(*learning_target(x, scales, target_weights({{"engagement_rate", 1}})) ==
+          Approx(2.0));
+}
+
+TEST_CASE("exploration shrinks as a dimension gathers evidence")
+{
+    CHECK(decayed_epsilon(0.1, 30, 0) == Approx(0.1));
+    CHECK(decayed_epsilon(0.1, 30, 30) == Approx(0.05));  // 0.1·30/60
+    CHECK(decayed_epsilon(0.1, 30, 90) == Approx(0.025)); // 0.1·30/120
+    CHECK(decayed_epsilon(0.1, 0, 1000) == Approx(0.1));  // no decay configured
+}
+
+namespace {
+std::vector<calendar_slot> day_of(std::string const& day, std::vector<int> hours)
+{
+    std::vector<calendar_slot> out;
+    for (int h : hours) {
+        out.push_back({*parse_timestamp(fmt::format("{}T{:02d}:00:00Z", day, h)),
+                       fmt::format("{:02d}", h), day});
+    }
+    return out;
+}
+std::vector<std::string> hours_of(std::vector<calendar_slot> const& slots)
+{
+    std::vector<std::string> out;
+    for (auto const& s : slots) {
+        out.push_back(s.hour);
+    }
+    return out;
+}
+} // namespace
+
+TEST_CASE("every configured time gets a post unless posts_per_day asks for fewer")
+{
+    auto const gap = std::chrono::minutes{90};
+    SECTION("three times, no posts_per_day: the earliest free time, every day")
+    {
+        auto occ = day_of("2026-03-01", {9, 13, 18});
+        auto const next = day_of("2026-03-02", {9, 13, 18});
+        occ.insert(occ.end(), next.begin(), next.end());
+        CHECK(hours_of(next_post_slots(occ, std::nullopt, gap, 0, 3, {})) ==
+              std::vector<std::string>{"09"});
+        // after 13:00 the next is 18:00 the same day, never tomorrow's 09:00
+        CHECK(hours_of(next_post_slots(occ, occ[1].at, gap, 0, 3, {{"2026-03-01", 2}})) ==
+              std::vector<std::string>{"18"});
+    }
+    SECTION("eight times, three posts a day: post_hour picks among those that keep "
+            "the rate")
+    {
+        auto occ = day_of("2026-03-01", {8, 10, 12, 14, 16, 18, 20, 22});
+        auto const next = day_of("2026-03-02", {8, 10, 12, 14, 16, 18, 20, 22});
+        occ.insert(occ.end(), next.begin(), next.end());
+        // three to place, each 2 h apart: any time up to 18:00 leaves room for two
+        CHECK(hours_of(next_post_slots(occ, std::nullopt, gap, 3, 8, {})) ==
+              std::vector<std::string>{"08", "10", "12", "14", "16", "18"});
+        // one at 18:00, two to go: only 20:00 leaves room for the last
+        CHECK(hours_of(next_post_slots(occ, occ[5].at, gap, 3, 8, {{"2026-03-01", 1}})) ==
+              std::vector<std::string>{"20"});
+        // the day is full: tomorrow, any time up to 18:00 again
+        CHECK(
+            next_post_slots(occ, occ[7].at, gap, 3, 8, {{"2026-03-01", 3}}).front().day ==
+            "2026-03-02");
+    }
+}
+
+TEST_CASE("a text array parameter quotes and escapes every element")
+{
+    CHECK(*to_param(std::vector<std::string>{"09:00", "a\"b", "c\\d", ""}) ==
+          R"({"09:00","a\"b","c\\d",""})");
+}
