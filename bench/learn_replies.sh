@@ -14,7 +14,9 @@ window_start=2026-01-31T12:00:00Z # now − 30 days
 bin=build/bin
 # the tool's own SELECT list (it reads it as binary COPY; the floor is text)
 select="lower(ltrim(btrim(target_username), '@')), target_username, posted_at, \
-primary_objective_score::float8"
+engagement_rate::float8, ln(1 + greatest(impressions, 0))::float8, \
+ln(1 + greatest(profile_clicks, 0))::float8, follows::float8, \
+followers_gained_weighted::float8, primary_objective_score::float8"
 where="has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), '') \
 NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$now'"
 

@@ -435,8 +435,10 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         run.summary["expired"] = std::atoll(PQcmdTuples(expired.raw()));
     }
     // Locked rows are skipped: a concurrent run can never take the same one.
+    // The tweets' text is read only for the few chosen (column 3 is a
+    // placeholder): 10⁵ candidates' text need not sit in memory.
     auto const c = db.exec(
-        "SELECT r.id, r.tweet_id, r.tweet_author, coalesce(r.tweet_content, ''), "
+        "SELECT r.id, r.tweet_id, r.tweet_author, NULL, "
         "coalesce(r.opportunity_score, 0)::float8, coalesce(a.priority_score, "
         "0.5)::float8 "
         "FROM public.reply_opportunities r LEFT JOIN LATERAL (SELECT priority_score FROM "
@@ -458,8 +460,8 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     auto const ranked = rank_replies(candidates, r);
     // Propensities from their own stream, so they change none of the draws.
     rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
-    auto const propensity =
-        reply_selection_probabilities(candidates, wanted, 1000, propensity_rng);
+    auto const propensity = reply_selection_probabilities(
+        candidates, wanted, 1000, propensity_rng, [&] { run.check_interrupted(); });
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::string> authors;
     std::set<std::string> hashes;
@@ -477,7 +479,10 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         q.content_slot = "reply";
         q.topic = "this";
         q.reply_to_author = std::string{c.get(i, 2)};
-        q.reply_to_text = c.str(i, 3);
+        q.reply_to_text = db.exec("SELECT coalesce(tweet_content, '') FROM "
+                                  "public.reply_opportunities WHERE id = $1",
+                                  c.i64(i, 0))
+                              .str(0, 0);
         std::string hash;
         std::vector<std::string> parts;
         try {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <string_view>
+#include <unordered_map>
 
 namespace xloop {
 
@@ -93,26 +95,75 @@ std::vector<double> selection_probabilities(std::vector<normal_belief> const& ar
 
 double normal_quantile(double p)
 {
+    // Acklam's rational approximation (relative error < 1.2e-9), then one
+    // Halley step on Φ, which brings it to about 1e-15: no bisection.
     p = std::clamp(p, 1e-15, 1 - 1e-15);
-    double lo = -40;
-    double hi = 40;
-    for (int i = 0; i < 200 && hi - lo > 1e-13; ++i) {
-        double const mid = (lo + hi) / 2;
-        (normal_cdf(mid) < p ? lo : hi) = mid;
+    static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                                   -2.759285104469687e+02, 1.383577518672690e+02,
+                                   -3.066479806614716e+01, 2.506628277459239e+00};
+    static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                                   -1.556989798598866e+02, 6.680131188771972e+01,
+                                   -1.328068155288572e+01};
+    static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                                   -2.400758277161838e+00, -2.549732539343734e+00,
+                                   4.374664141464968e+00,  2.938163982698783e+00};
+    static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                                   2.445134137142996e+00, 3.754408661907416e+00};
+    constexpr double low = 0.02425;
+    double x = 0;
+    if (p < low) {
+        double const q = std::sqrt(-2 * std::log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p <= 1 - low) {
+        double const q = p - 0.5;
+        double const r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    } else {
+        double const q = std::sqrt(-2 * std::log1p(-p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
     }
-    return (lo + hi) / 2;
+    double const e = normal_cdf(x) - p;
+    double const u = e * std::sqrt(2 * std::numbers::pi) * std::exp(x * x / 2);
+    return x - u / (1 + x * u / 2);
 }
+
+namespace {
+
+// What a ranking needs of each candidate, computed once: Φ⁻¹(priority) does
+// not change between draws.
+struct prepared_candidate {
+    double opportunity; // max(opportunity_score, 0)
+    double quantile;    // Φ⁻¹(p)
+};
+
+std::vector<prepared_candidate> prepare(std::vector<reply_candidate> const& candidates)
+{
+    std::vector<prepared_candidate> out;
+    out.reserve(candidates.size());
+    for (auto const& c : candidates) {
+        // A non-finite score or priority ranks as none at all.
+        double const o = std::isfinite(c.opportunity_score) ? c.opportunity_score : 0.0;
+        double const p =
+            std::isfinite(c.priority) ? std::clamp(c.priority, 0.0, 1.0) : 0.5;
+        out.push_back({std::max(o, 0.0), normal_quantile(p)});
+    }
+    return out;
+}
+
+} // namespace
 
 std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
                                        rng& r)
 {
+    auto const prepared = prepare(candidates);
     std::vector<ranked_reply> ranked;
     ranked.reserve(candidates.size());
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-        double const p = std::clamp(candidates[i].priority, 0.0, 1.0);
-        double const drawn = normal_cdf(normal_quantile(p) + r.normal());
-        ranked.push_back(
-            {i, drawn, std::max(candidates[i].opportunity_score, 0.0) * (1 + drawn)});
+        double const drawn = normal_cdf(prepared[i].quantile + r.normal());
+        ranked.push_back({i, drawn, prepared[i].opportunity * (1 + drawn)});
     }
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](auto const& a, auto const& b) { return a.score > b.score; });
@@ -121,22 +172,73 @@ std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candi
 
 std::vector<double>
 reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
-                              int rounds, rng& r)
+                              int rounds, rng& r, std::function<void()> const& check)
 {
-    std::vector<double> chosen(candidates.size(), 0.0);
-    std::vector<std::string const*> authors;
+    std::size_t const n = candidates.size();
+    std::vector<double> chosen(n, 0.0);
+    if (n == 0 || wanted <= 0) {
+        return chosen;
+    }
+    auto const prepared = prepare(candidates);
+    // Authors as numbers; candidates by opportunity, largest first: a score
+    // lies in [o, 2o], so once 2o falls below the wanted-th best author's score
+    // no later candidate can enter, and the round stops there.
+    std::vector<std::size_t> author_of(n);
+    {
+        std::unordered_map<std::string_view, std::size_t> ids;
+        for (std::size_t i = 0; i < n; ++i) {
+            author_of[i] = ids.emplace(candidates[i].author, ids.size()).first->second;
+        }
+    }
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return prepared[a].opportunity > prepared[b].opportunity;
+    });
+
+    struct best {
+        double score;
+        std::size_t index;
+        std::size_t author;
+    };
+    // Ranks as rank_replies does: higher score first, then the lower index.
+    auto const before = [](best const& a, best const& b) {
+        return a.score > b.score || (a.score == b.score && a.index < b.index);
+    };
+    auto const top_k = static_cast<std::size_t>(wanted);
+    std::vector<best> top; // the best candidate of each author in the top, sorted
     for (int k = 0; k < rounds; ++k) {
-        authors.clear();
-        for (auto const& c : rank_replies(candidates, r)) {
-            if (static_cast<int>(authors.size()) >= wanted) {
+        top.clear();
+        for (std::size_t const i : order) {
+            auto const& c = prepared[i];
+            if (top.size() == top_k && 2 * c.opportunity < top.back().score) {
                 break;
             }
-            auto const& author = candidates[c.index].author;
-            if (std::none_of(authors.begin(), authors.end(),
-                             [&](auto const* a) { return *a == author; })) {
-                authors.push_back(&author);
-                chosen[c.index] += 1;
+            best const b{c.opportunity * (1 + normal_cdf(c.quantile + r.normal())), i,
+                         author_of[i]};
+            auto const same = std::find_if(top.begin(), top.end(), [&](best const& t) {
+                return t.author == b.author;
+            });
+            if (same != top.end()) {
+                if (!before(b, *same)) {
+                    continue;
+                }
+                top.erase(same);
+            } else if (top.size() == top_k && !before(b, top.back())) {
+                continue;
             }
+            top.insert(std::upper_bound(top.begin(), top.end(), b, before), b);
+            if (top.size() > top_k) {
+                top.pop_back();
+            }
+        }
+        for (auto const& t : top) {
+            chosen[t.index] += 1;
+        }
+        if (check && (k & 63) == 63) {
+            check();
         }
     }
     for (auto& x : chosen) {

@@ -6,6 +6,7 @@
 #include "normal.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,8 @@ std::size_t thompson_draw(std::vector<normal_belief> const& arms, double epsilon
 std::vector<double> selection_probabilities(std::vector<normal_belief> const& arms,
                                             double epsilon);
 
-// Φ⁻¹, by bisection on Φ (|error| < 1e-12); p clamped into (0, 1).
+// Φ⁻¹: a rational approximation refined by a Halley step (|error| ~1e-15);
+// p clamped into (0, 1).
 double normal_quantile(double p);
 
 // A pending reply opportunity as xloop-plan ranks it.
@@ -61,8 +63,10 @@ std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candi
 // ranking taken one per author: the propensity of a reply, estimated by
 // ranking `rounds` times. (A writer failure, which skips a candidate, is not
 // modelled.)
+// `check` runs every 64 rounds (e.g. to stop on SIGTERM).
 std::vector<double>
 reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
-                              int rounds, rng& r);
+                              int rounds, rng& r,
+                              std::function<void()> const& check = {});
 
 } // namespace xloop

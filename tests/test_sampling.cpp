@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <set>
 
 using namespace xloop;
 
@@ -132,4 +133,60 @@ TEST_CASE("a known good author outranks an unknown one at the same opportunity s
     REQUIRE(ranked.size() == 2);
     CHECK(ranked[0].score >= ranked[1].score);
     CHECK(ranked[0].score == Approx(1.0 * (1 + ranked[0].drawn)));
+}
+
+TEST_CASE("the pruned propensities match a full ranking's frequencies", "[nodb]")
+{
+    // 60 candidates over 12 authors with spread scores and priorities; the
+    // pruned estimate (rounds stop once 2·o cannot reach the top) against the
+    // plain definition: rank everything, take the first 3 distinct authors.
+    std::vector<reply_candidate> c;
+    for (int i = 0; i < 60; ++i) {
+        c.push_back({0.2 + 0.8 * ((i * 37) % 60) / 60.0, ((i * 13) % 10) / 10.0,
+                     "author" + std::to_string(i % 12)});
+    }
+    int const rounds = 20000;
+    rng r1{11};
+    auto const fast = reply_selection_probabilities(c, 3, rounds, r1);
+    std::vector<double> slow(c.size(), 0.0);
+    rng r2{12};
+    for (int k = 0; k < rounds; ++k) {
+        std::set<std::string> authors;
+        for (auto const& x : rank_replies(c, r2)) {
+            if (authors.size() == 3) {
+                break;
+            }
+            if (authors.insert(c[x.index].author).second) {
+                slow[x.index] += 1.0 / rounds;
+            }
+        }
+    }
+    double total = 0;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        INFO("candidate " << i);
+        CHECK(fast[i] == Approx(slow[i]).margin(0.015));
+        total += fast[i];
+    }
+    CHECK(total == Approx(3.0)); // three authors chosen every round
+}
+
+TEST_CASE("the normal quantile inverts the cdf to 1e-12", "[nodb]")
+{
+    for (double p :
+         {1e-12, 1e-6, 0.001, 0.02425, 0.1, 0.5, 0.77, 0.97575, 0.999, 1 - 1e-9}) {
+        INFO(p);
+        CHECK(normal_cdf(normal_quantile(p)) == Approx(p).epsilon(1e-10));
+    }
+    CHECK(normal_quantile(0.5) == Approx(0.0).margin(1e-15));
+    CHECK(normal_quantile(0.975) == Approx(1.959963984540054).epsilon(1e-12));
+}
+
+TEST_CASE("a non-finite opportunity score or priority ranks as none", "[nodb]")
+{
+    rng r{3};
+    std::vector<reply_candidate> c{
+        {std::nan(""), 0.5, "a"}, {INFINITY, 0.5, "b"}, {0.5, std::nan(""), "c"}};
+    auto const ranked = rank_replies(c, r);
+    CHECK(ranked.front().index == 2); // the only finite score, at priority 0.5
+    CHECK(ranked[1].score == 0);
 }
