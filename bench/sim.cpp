@@ -9,6 +9,7 @@
 #include "db.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "plan_job.hpp"
 #include "subprocess.hpp"
 #include "timestamp.hpp"
 
@@ -22,6 +23,7 @@
 #include <cstdlib> // mkdtemp
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -230,6 +232,7 @@ struct options {
     std::optional<std::string> html;
     bool json_out = false;
     int rate_limit_every = 0;
+    std::optional<std::string> config_extra;
 };
 
 std::filesystem::path bin_dir()
@@ -296,6 +299,84 @@ K best_of(std::map<K, double> const& effects, std::type_identity_t<K> const& exc
         }
     }
     return best;
+}
+
+// Expected follows of a post (noise at its mean) for its slot, hook and UTC
+// hour: what a policy is worth in this world.
+double expected_follows(std::string const& slot, std::string const& hook, int hour)
+{
+    auto const h = hour_effect.find(hour);
+    return 0.9 * (h == hour_effect.end() ? 1.0 : h->second) *
+           lookup(slot_follows, slot, 3) * lookup(hook_effect, hook, 1.0);
+}
+
+template <typename K>
+double mean_of(std::vector<K> const& keys, std::function<double(K const&)> const& f)
+{
+    double sum = 0;
+    for (auto const& k : keys) {
+        sum += f(k);
+    }
+    return keys.empty() ? 0 : sum / static_cast<double>(keys.size());
+}
+
+// Capture (DESIGN §5.6): (F − F_uniform) / (F_oracle − F_uniform), F the
+// expected follows per post of the posts made (all of them, and those of the
+// last 14 days), uniform drawing slot, hook and hour from the catalogue and
+// the configured times, the oracle always the best of each.
+json capture(db_connection& db, std::vector<int> const& hours, timestamp end)
+{
+    auto const catalogue = plan_catalogue(plan_config{});
+    auto const& slots = catalogue.at("content_slot");
+    auto const& hooks = catalogue.at("hook_type");
+    auto const slot_mean = mean_of<std::string>(
+        slots, [](auto const& k) { return lookup(slot_follows, k, 3); });
+    auto const hook_mean = mean_of<std::string>(
+        hooks, [](auto const& k) { return lookup(hook_effect, k, 1); });
+    auto const hour_mean = mean_of<int>(hours, [](int const& h) {
+        auto const it = hour_effect.find(h);
+        return it == hour_effect.end() ? 1.0 : it->second;
+    });
+    double const uniform = 0.9 * slot_mean * hook_mean * hour_mean;
+    double best_slot = 0, best_hook = 0, best_hour = 0;
+    for (auto const& k : slots) {
+        best_slot = std::max(best_slot, lookup(slot_follows, k, 3));
+    }
+    for (auto const& k : hooks) {
+        best_hook = std::max(best_hook, lookup(hook_effect, k, 1));
+    }
+    for (int h : hours) {
+        auto const it = hour_effect.find(h);
+        best_hour = std::max(best_hour, it == hour_effect.end() ? 1.0 : it->second);
+    }
+    double const oracle = 0.9 * best_slot * best_hook * best_hour;
+    auto const r =
+        db.exec("SELECT coalesce(content_slot, ''), coalesce(hook_type, ''), "
+                "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int, "
+                "posted_at > $1::timestamptz - interval '14 days' "
+                "FROM public.content_generation_metadata_comprehensive "
+                "WHERE status = 'posted' AND decision_type IS DISTINCT FROM 'reply'",
+                end);
+    double all = 0, last = 0;
+    int n_all = 0, n_last = 0;
+    for (int i = 0; i < r.rows(); ++i) {
+        double const f =
+            expected_follows(r.str(i, 0), r.str(i, 1), static_cast<int>(r.i64(i, 2)));
+        all += f;
+        ++n_all;
+        if (r.boolean(i, 3)) {
+            last += f;
+            ++n_last;
+        }
+    }
+    auto const cap = [&](double sum, int n) {
+        return n == 0 ? 0.0 : (sum / n - uniform) / (oracle - uniform);
+    };
+    return {{"follows_per_post_uniform", uniform},
+            {"follows_per_post_oracle", oracle},
+            {"follows_per_post", n_all ? all / n_all : 0.0},
+            {"capture", cap(all, n_all)},
+            {"capture_last_14_days", cap(last, n_last)}};
 }
 
 // How the active map and the priorities compare with the hidden truth.
@@ -379,6 +460,15 @@ int simulate(options const& o)
                              "\"14:00\", \"16:00\", \"18:00\", \"20:00\", \"22:00\"]\n"
                           << "  posts_per_day: 3\n"
                           << "  min_gap_minutes: 90\n";
+    if (o.config_extra) {
+        // e.g. the original's learning, for comparison (bench/learning/)
+        std::ifstream extra{*o.config_extra};
+        if (!extra) {
+            throw usage_error{
+                fmt::format("--config-extra: cannot read '{}'", *o.config_extra)};
+        }
+        std::ofstream{config, std::ios::app} << extra.rdbuf();
+    }
     runner tools{o, config};
     tools.run("migrate", {}, *start); // a no-op on a migrated database
 
@@ -433,6 +523,7 @@ int simulate(options const& o)
         }
     }
     auto result = score(db);
+    result["capture"] = capture(db, {8, 10, 12, 14, 16, 18, 20, 22}, end);
     result["days"] = o.days;
     result["rate_limited_runs"] = rate_limited;
     result["seed"] = o.seed;
@@ -463,6 +554,16 @@ int simulate(options const& o)
     std::cout << fmt::format(
         "  replies       true best account_3, account_7; top 2 learned: {}\n",
         result["replies"]["learned_top_2"].dump());
+    auto const& cap = result["capture"];
+    std::cout << fmt::format(
+        "  capture of the oracle's gain over uniform posting: {:.0f}% over {} days, "
+        "{:.0f}% over the last 14 ({:.2f} expected follows a post; uniform {:.2f}, "
+        "oracle {:.2f})\n",
+        100 * cap["capture"].get<double>(), o.days,
+        100 * cap["capture_last_14_days"].get<double>(),
+        cap["follows_per_post"].get<double>(),
+        cap["follows_per_post_uniform"].get<double>(),
+        cap["follows_per_post_oracle"].get<double>());
     if (result.contains("how_to_share")) {
         std::cout << fmt::format(
             "  how_to share of posts: {:.0f}% in the first third, "
@@ -496,6 +597,9 @@ int main(int argc, char** argv)
     cli.add_option("--seed", o.seed, "Seed of the world and of the tools' draws");
     cli.add_option("--html", o.html, "Write validate's HTML report here at the end");
     cli.add_flag("--json", o.json_out, "Print the score as JSON");
+    cli.add_option("--config-extra", o.config_extra,
+                   "YAML appended to the tools' config (top-level sections the "
+                   "simulator does not set, e.g. weights:)");
     cli.add_option("--rate-limit-every", o.rate_limit_every,
                    "Answer every Nth metrics request with HTTP 429 (0: never)")
         ->check(CLI::Range(0, 1000000));
