@@ -218,6 +218,7 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa)
         prior[dimension] = {
             {"mean", out(dim.prior_mean)},
             {"epsilon", out(dim.epsilon)},
+            {"sigma", out(std::max(dim.sigma, min_sd))},
             {"sd", out(std::max(dim.sigma, min_sd) / std::sqrt(std::max(kappa, 1.0)))}};
     }
     return j;

@@ -108,10 +108,16 @@ draw draw_value(std::string const& dimension, std::vector<std::string> candidate
                            : epsilon;
     std::vector<normal_belief> arms;
     for (auto const& v : d.candidates) {
-        auto const& arm = post[dimension].contains(v) ? post[dimension][v] : prior;
+        bool const seen = post[dimension].contains(v);
+        auto const& arm = seen ? post[dimension][v] : prior;
         double const mean = arm.contains("shrunk_mean") ? arm["shrunk_mean"].get<double>()
                                                         : arm["mean"].get<double>();
-        arms.push_back({mean, std::max(arm["sd"].get<double>(), 1e-6)});
+        // A value never posted is drawn with one post's spread (σ), not the
+        // shrunk prior's σ/√κ: optimism that gets every value tried early,
+        // where a settled map would otherwise never try it.
+        double const sd = !seen && prior.contains("sigma") ? prior["sigma"].get<double>()
+                                                           : arm["sd"].get<double>();
+        arms.push_back({mean, std::max(sd, 1e-6)});
     }
     auto const i = thompson_draw(arms, eps, r);
     d.value = d.candidates[i];
