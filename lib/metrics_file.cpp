@@ -5,7 +5,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <set>
+#include <string_view>
 
 namespace xloop {
 
@@ -15,22 +19,46 @@ struct line_error {
     std::string reason;
 };
 
+// Counts are whole numbers in [0, max]: impressions and views fit a bigint,
+// the others the original's integer columns. 2⁶⁴−1 read as −1, or 1e19 cast
+// to an integer, would be stored silently (or fail the whole run unnamed).
 std::optional<std::int64_t> read_count(nlohmann::json const& j, char const* key)
 {
     if (!j.contains(key) || j[key].is_null()) {
         return std::nullopt;
     }
+    std::string_view const k{key};
+    std::int64_t const max = k == "impressions" || k == "views"
+                                 ? std::numeric_limits<std::int64_t>::max()
+                                 : std::numeric_limits<std::int32_t>::max();
     auto const& v = j[key];
-    if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
-        return v.get<std::int64_t>();
+    auto const fail = [&]() -> std::optional<std::int64_t> {
+        throw line_error{fmt::format(
+            "field '{}': must be a non-negative integer{} (got {})", key,
+            v.is_number() && v.get<double>() > 0 ? fmt::format(" no larger than {}", max)
+                                                 : "",
+            v.dump())};
+    };
+    if (v.is_number_unsigned()) {
+        auto const u = v.get<std::uint64_t>();
+        return u <= static_cast<std::uint64_t>(max)
+                   ? std::optional{static_cast<std::int64_t>(u)}
+                   : fail();
     }
-    if (v.is_number_float() && v.get<double>() >= 0 &&
-        v.get<double>() ==
-            static_cast<double>(static_cast<std::int64_t>(v.get<double>()))) {
-        return static_cast<std::int64_t>(v.get<double>());
+    if (v.is_number_integer()) {
+        auto const i = v.get<std::int64_t>();
+        return i >= 0 && i <= max ? std::optional{i} : fail();
     }
-    throw line_error{fmt::format("field '{}': must be a non-negative integer (got {})",
-                                 key, v.dump())};
+    if (v.is_number_float()) {
+        // whole, and below 2⁶³ before the cast (1e19 would overflow it)
+        double const d = v.get<double>();
+        if (d >= 0 && d == std::floor(d) && d < 9223372036854775808.0 &&
+            static_cast<std::int64_t>(d) <= max) {
+            return static_cast<std::int64_t>(d);
+        }
+        return fail();
+    }
+    return fail();
 }
 
 timestamp read_time(nlohmann::json const& j)

@@ -251,6 +251,38 @@ TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
               .rfind("m.jsonl:1: field 'tweet_id' is missing", 0) == 0);
 }
 
+TEST_CASE("a count out of range is a bad value named by line, never stored wrapped",
+          "[nodb]")
+{
+    auto error_of = [](std::string const& field_and_value) {
+        std::istringstream in{"{\"tweet_id\": \"7\", \"observed_at\": "
+                              "\"2026-03-02T12:00:00Z\", " +
+                              field_and_value + "}\n"};
+        try {
+            read_metrics_file(in, "m.jsonl", false,
+                              {[](auto const&) {}, [](auto const&) {}});
+        } catch (data_error const& e) {
+            return std::string{e.what()};
+        }
+        return std::string{"no error"};
+    };
+    // 2⁶⁴−1 would read as −1; 1e19 overflows a cast; an integer column holds 2³¹−1
+    CHECK(error_of("\"likes\": 18446744073709551615")
+              .rfind("m.jsonl:1: field 'likes': must be a non-negative integer no larger "
+                     "than 2147483647 (got 18446744073709551615)",
+                     0) == 0);
+    CHECK(error_of("\"impressions\": 1e19")
+              .rfind("m.jsonl:1: field 'impressions': must be a non-negative integer no "
+                     "larger than 9223372036854775807 (got 1e+19)",
+                     0) == 0);
+    CHECK(error_of("\"likes\": 2147483648").find("no larger than 2147483647") !=
+          std::string::npos);
+    CHECK(error_of("\"impressions\": 9223372036854775807") == "no error");
+    CHECK(error_of("\"likes\": 2147483647") == "no error");
+    CHECK(error_of("\"likes\": 2.5").find("must be a non-negative integer") !=
+          std::string::npos);
+}
+
 TEST_CASE("skipping bad lines keeps the good ones and lists the bad ones", "[nodb]")
 {
     std::istringstream in{
