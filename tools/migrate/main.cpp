@@ -80,7 +80,9 @@ int main(int argc, char** argv)
         opts.dry_run = run.dry_run();
         auto const result = xloop::apply_migrations(db, all, opts);
         run.summary["changes"] = result.changes;
-        if (!run.options().json) {
+        // The account of what changed: on stdout, for the person running it;
+        // -q (cron) and --json leave it out (it is in the summary).
+        if (!run.options().json && run.options().quiet == 0) {
             for (auto const& line : result.changes) {
                 std::cout << (run.dry_run() ? "would change " : "changed ") << line
                           << '\n';
