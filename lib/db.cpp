@@ -537,4 +537,18 @@ std::string quote_ident(std::string_view name)
     return out;
 }
 
+std::string quote_literal(std::string_view value)
+{
+    bool const backslash = value.find('\\') != std::string_view::npos;
+    std::string out = backslash ? "E'" : "'";
+    for (char const c : value) {
+        if (c == '\'' || c == '\\') {
+            out += c;
+        }
+        out += c;
+    }
+    out += '\'';
+    return out;
+}
+
 } // namespace xloop

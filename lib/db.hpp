@@ -204,6 +204,12 @@ std::vector<std::optional<std::string>> split_copy_row(std::string_view row);
 
 std::string quote_ident(std::string_view name);
 
+// A string literal ('…', quotes doubled; E'…' when it holds a backslash), for
+// the statements that take no parameters (COPY) where the planner must see a
+// value: a setting read through current_setting() hides it, and the planner
+// then guesses row counts (a nested loop where a hash join belongs).
+std::string quote_literal(std::string_view value);
+
 // Sets transaction-local settings: how parameters reach statements that take
 // none, such as COPY (read there with current_setting(name)).
 void set_local_settings(db_connection& db,

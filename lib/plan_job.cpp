@@ -2,6 +2,7 @@
 
 #include "calendar.hpp"
 #include "canonical.hpp"
+#include "copy_row.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
 #include "migrations.hpp"
@@ -425,6 +426,37 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     }
 }
 
+// The open opportunities: pending, fresh, by an author not replied to within
+// the cooldown, with the author's priority. COPY takes no parameters: {0} is
+// now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
+constexpr char const* open_candidates_sql = R"sql(
+COPY (SELECT r.id, lower(ltrim(r.tweet_author, '@')),
+             coalesce(r.opportunity_score, 0)::float8,
+             coalesce(a.priority_score, 0.5)::float8
+        FROM public.reply_opportunities r
+        LEFT JOIN LATERAL (
+             SELECT priority_score FROM public.discovered_accounts d
+              WHERE lower(d.username) = lower(ltrim(r.tweet_author, '@'))
+              ORDER BY priority_score DESC NULLS LAST LIMIT 1) a ON true
+       WHERE r.status = 'pending'
+         AND r.discovered_at > {1}::timestamptz
+         AND r.discovered_at <= {0}::timestamptz
+         AND coalesce(r.tweet_author, '') <> ''
+         AND NOT EXISTS (
+             SELECT 1 FROM public.content_generation_metadata_comprehensive c
+              WHERE c.decision_type = 'reply'
+                AND lower(c.target_username) = lower(ltrim(r.tweet_author, '@'))
+                AND c.created_at > {2}::timestamptz)
+       ORDER BY r.id) TO STDOUT (FORMAT binary))sql";
+
+// Locks one chosen opportunity if it is still pending; a row another run or
+// writer holds is skipped, never waited for or taken twice.
+constexpr char const* take_candidate_sql = R"sql(
+SELECT tweet_id, tweet_author, coalesce(tweet_content, '')
+  FROM public.reply_opportunities
+ WHERE id = $1 AND status = 'pending'
+   FOR UPDATE SKIP LOCKED)sql";
+
 void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 {
     auto& db = run.db();
@@ -440,29 +472,29 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
                     now - max_age);
         run.summary["expired"] = std::atoll(PQcmdTuples(expired.raw()));
     }
-    // Locked rows are skipped: a concurrent run can never take the same one.
-    // The tweets' text is read only for the few chosen (column 3 is a
-    // placeholder): 10⁵ candidates' text need not sit in memory.
-    auto const c = db.exec(
-        "SELECT r.id, r.tweet_id, r.tweet_author, NULL, "
-        "coalesce(r.opportunity_score, 0)::float8, coalesce(a.priority_score, "
-        "0.5)::float8 "
-        "FROM public.reply_opportunities r LEFT JOIN LATERAL (SELECT priority_score FROM "
-        "public.discovered_accounts d WHERE lower(d.username) = "
-        "lower(ltrim(r.tweet_author, "
-        "'@')) ORDER BY priority_score DESC NULLS LAST LIMIT 1) a ON true "
-        "WHERE r.status = 'pending' AND r.discovered_at > $2::timestamptz AND "
-        "r.discovered_at "
-        "<= $1::timestamptz AND coalesce(r.tweet_author, '') <> '' AND NOT EXISTS "
-        "(SELECT 1 "
-        "FROM public.content_generation_metadata_comprehensive c WHERE c.decision_type = "
-        "'reply' AND lower(c.target_username) = lower(ltrim(r.tweet_author, '@')) AND "
-        "c.created_at > $3::timestamptz) ORDER BY r.id FOR UPDATE OF r SKIP LOCKED",
-        now, now - max_age, now - cooldown);
+    // Streamed (binary COPY) into compact rows: ids, authors and scores only;
+    // a chosen opportunity's tweet and text are read when it is taken.
+    std::vector<std::int64_t> ids;
     std::vector<reply_candidate> candidates;
-    for (int i = 0; i < c.rows(); ++i) {
-        candidates.push_back({c.f64(i, 4), c.f64(i, 5), to_lower(ltrim_at(c.get(i, 2)))});
-    }
+    binary_copy_reader reader;
+    db.copy_out(
+        fmt::format(open_candidates_sql, quote_literal(format_timestamp(now)),
+                    quote_literal(format_timestamp(now - max_age)),
+                    quote_literal(format_timestamp(now - cooldown))),
+        [&](std::string_view message) {
+            reader.feed(message, [&](binary_copy_reader const& row) {
+                if (row.size() != 4 || row.is_null(0)) {
+                    return;
+                }
+                ids.push_back(row.int8(0));
+                candidates.push_back(
+                    {row.float8(2), row.float8(3), std::string{row.text(1)}});
+                if ((ids.size() & 0xffff) == 0) {
+                    run.check_interrupted();
+                }
+            });
+        },
+        true);
     auto const ranked = rank_replies(candidates, r);
     // Propensities from their own stream, so they change none of the draws.
     rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
@@ -475,20 +507,22 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         if (static_cast<int>(rows.size()) >= wanted) {
             break;
         }
-        int const i = static_cast<int>(cand.index); // its row in c
         auto const& author = candidates[cand.index].author;
-        if (!authors.insert(author).second) {
+        if (authors.count(author)) {
             continue; // one reply per author per run
         }
+        // Taken only if still pending; a row another writer holds is skipped.
+        auto const taken = db.exec(take_candidate_sql, ids[cand.index]);
+        if (taken.rows() == 0) {
+            continue;
+        }
+        authors.insert(author);
         writer_request q;
         q.decision_type = "reply";
         q.content_slot = "reply";
         q.topic = "this";
-        q.reply_to_author = std::string{c.get(i, 2)};
-        q.reply_to_text = db.exec("SELECT coalesce(tweet_content, '') FROM "
-                                  "public.reply_opportunities WHERE id = $1",
-                                  c.i64(i, 0))
-                              .str(0, 0);
+        q.reply_to_author = taken.str(0, 1);
+        q.reply_to_text = taken.str(0, 2);
         std::string hash;
         std::vector<std::string> parts;
         try {
@@ -496,26 +530,30 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         } catch (data_error const& e) {
             // One opportunity without a usable text must not stop the others.
             log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
-                      c.str(i, 1), e.what());
+                      taken.str(0, 0), e.what());
             authors.erase(author);
             continue;
         }
-        nlohmann::json features = {
-            {"policy", "thompson_account"},         {"opportunity_id", c.i64(i, 0)},
-            {"opportunity_score", c.f64(i, 4)},     {"priority_score", c.f64(i, 5)},
-            {"drawn_priority", cand.drawn},         {"rank_score", cand.score},
-            {"propensity", propensity[cand.index]}, {"candidates", c.rows()},
-            {"seed", std::to_string(run.seed())}};
+        auto const& c = candidates[cand.index];
+        nlohmann::json features = {{"policy", "thompson_account"},
+                                   {"opportunity_id", ids[cand.index]},
+                                   {"opportunity_score", c.opportunity_score},
+                                   {"priority_score", c.priority},
+                                   {"drawn_priority", cand.drawn},
+                                   {"rank_score", cand.score},
+                                   {"propensity", propensity[cand.index]},
+                                   {"candidates", candidates.size()},
+                                   {"seed", std::to_string(run.seed())}};
         auto row = item_row("reply", parts, hash, now, features);
         row["decision_id"] = nullptr;
         row["content_slot"] = "reply";
         row["structure_type"] = "reply";
-        row["target_tweet_id"] = c.str(i, 1);
-        row["opportunity_id"] = c.i64(i, 0);
-        row["target_username"] = std::string{ltrim_at(c.str(i, 2))};
+        row["target_tweet_id"] = taken.str(0, 0);
+        row["opportunity_id"] = ids[cand.index];
+        row["target_username"] = std::string{ltrim_at(taken.str(0, 1))};
         rows.push_back(row);
     }
-    run.summary["reply_candidates"] = c.rows();
+    run.summary["reply_candidates"] = candidates.size();
     run.summary["replies"] = rows;
     if (rows.empty()) {
         log::info(

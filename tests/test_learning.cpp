@@ -100,3 +100,10 @@ TEST_CASE("a text array parameter quotes and escapes every element")
     CHECK(*to_param(std::vector<std::string>{"09:00", "a\"b", "c\\d", ""}) ==
           R"({"09:00","a\"b","c\\d",""})");
 }
+
+TEST_CASE("a quoted literal doubles quotes and escapes backslashes")
+{
+    CHECK(quote_literal("2026-03-02T12:00:00Z") == "'2026-03-02T12:00:00Z'");
+    CHECK(quote_literal("it's") == "'it''s'");
+    CHECK(quote_literal("a\\b") == "E'a\\\\b'");
+}
