@@ -7,17 +7,29 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 
 namespace xloop {
 
 namespace {
 
+// A count is a whole number in [0, 2⁶³): 2⁶⁴−1 would read as −1 and a
+// negative one would poison attribution. Anything else is left out, said once.
 std::optional<std::int64_t> count(nlohmann::json const& obj, char const* key)
 {
-    if (obj.is_object() && obj.contains(key) && obj[key].is_number_integer()) {
-        return obj[key].get<std::int64_t>();
+    if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) {
+        return std::nullopt;
     }
+    auto const& v = obj[key];
+    if (v.is_number_unsigned() &&
+        v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        return static_cast<std::int64_t>(v.get<std::uint64_t>());
+    }
+    if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() >= 0) {
+        return v.get<std::int64_t>();
+    }
+    log::warn("X API sent {} = {}: not a count, left out", key, v.dump());
     return std::nullopt;
 }
 

@@ -141,3 +141,24 @@ TEST_CASE("a slow server hits the timeout and becomes a temporary failure", "[no
     CHECK(msg.find("timed out after 300 ms") != std::string::npos);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1400));
 }
+
+TEST_CASE("counts that are not counts are left out, never stored wrapped or negative",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures.insert_or_assign(
+        0, fake_failure{200, R"({"data": [{"id": "5", "public_metrics": {
+            "impression_count": 18446744073709551615, "like_count": -3,
+            "retweet_count": "many", "reply_count": 2}}]})"});
+    auto const page = client_for(api).fetch_tweets({"5"});
+    REQUIRE(page.found.size() == 1);
+    CHECK_FALSE(page.found[0].counts.impressions); // 2⁶⁴−1 is not −1
+    CHECK_FALSE(page.found[0].counts.likes);
+    CHECK_FALSE(page.found[0].counts.retweets);
+    CHECK(*page.found[0].counts.replies == 2);
+    // a negative follower count is no snapshot at all
+    api.followers = -5;
+    CHECK(message_of<data_error>([&] {
+              client_for(api).fetch_me();
+          }).find("has no public_metrics.followers_count") != std::string::npos);
+}
