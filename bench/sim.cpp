@@ -547,9 +547,12 @@ int simulate(options const& o)
     for (auto const* dim : {"content_slot", "hook_type", "post_hour"}) {
         auto const& d = result[dim];
         std::cout << fmt::format(
-            "  {:<13} true best {:<9} learned best {:<9} its weight {:.3f}\n", dim,
-            d["true_best"].get<std::string>(), d["learned_best"].get<std::string>(),
-            d["weight_of_true_best"].get<double>());
+            "  {:<13} true best {:<9} learned best {:<9} {:<5} its weight {:.3f}: plan "
+            "draws the true best {:.0f} % of the time\n",
+            dim, d["true_best"].get<std::string>(), d["learned_best"].get<std::string>(),
+            d["true_best"] == d["learned_best"] ? "right" : "WRONG",
+            d["weight_of_true_best"].get<double>(),
+            100 * d["weight_of_true_best"].get<double>());
     }
     std::cout << fmt::format(
         "  replies       true best account_3, account_7; top 2 learned: {}\n",
