@@ -97,9 +97,11 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);
     }
-    // The target's components are standardised over the same rows.
-    auto const scales = read_target_scales(run.db(), window_rows);
+    // The target's components are standardised over the same rows, in the same
+    // pass: each group keeps sums from which its target's moments follow once
+    // the scales are known (target_sums).
     auto const target_c = target_weights(run.cfg().weights.target);
+    scale_sums scale_acc;
     auto const sql = fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
                                  "STDOUT (FORMAT binary)",
                                  select, window_rows);
@@ -107,7 +109,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
 
     struct raw_group {
         std::string value;
-        group_stats stats;
+        target_sums sums;
     };
     std::size_t const nd = dimensions.size();
     std::vector<std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>>>
@@ -134,15 +136,14 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                 if (row.size() != nd + first_dim || row.is_null(0) || row.is_null(1)) {
                     return;
                 }
-                auto const target =
-                    learning_target(read_components(row, 3), scales, target_c);
-                if (!target) {
+                auto const x = read_components(row, 3);
+                scale_acc.add(x);
+                if (!has_target_component(x, target_c)) {
                     return;
                 }
                 double const age = static_cast<double>(std::max<std::int64_t>(
                     now_micros - row.timestamptz_unix_micros(0), 0));
                 double const w = std::exp2(-age / micros_per_half_life);
-                double const y = *target;
                 ++s.rows;
                 s.sum_y += row.float8(1);
                 if (!row.is_null(2)) {
@@ -155,7 +156,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                     }
                     if (is_hour[d]) {
                         groups[d][static_cast<std::size_t>(row.int4(d + first_dim) % 24)]
-                            .stats.add(w, y);
+                            .sums.add(w, x);
                         continue;
                     }
                     auto const value = row.text(d + first_dim);
@@ -164,7 +165,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                         it = index[d].emplace(std::string{value}, groups[d].size()).first;
                         groups[d].push_back({std::string{value}, {}});
                     }
-                    groups[d][it->second].stats.add(w, y);
+                    groups[d][it->second].sums.add(w, x);
                 }
                 if ((s.rows & 0xffff) == 0) {
                     run.check_interrupted();
@@ -173,14 +174,15 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         },
         true);
 
+    auto const scales = scale_acc.scales();
     for (std::size_t d = 0; d < nd; ++d) {
         for (auto const& g : groups[d]) {
-            if (g.stats.n == 0) {
+            if (g.sums.rows() == 0) {
                 continue;
             }
             auto const name = is_hour[d] ? g.value : canonical_name(g.value);
             if (!name.empty()) {
-                s.stats[dimensions[d]][name].merge(g.stats);
+                s.stats[dimensions[d]][name].merge(g.sums.stats(scales, target_c));
             }
         }
     }

@@ -26,9 +26,11 @@ std::optional<double> learning_target(outcome_components const& x,
     if (score_only) {
         return x[score] && std::isfinite(*x[score]) ? x[score] : std::nullopt;
     }
+    if (!has_target_component(x, c)) {
+        return std::nullopt;
+    }
     double sum = 0;
     double weight = 0;
-    bool any = false;
     for (std::size_t k = 0; k < target_component_count; ++k) {
         if (c[k] <= 0 || !(scales[k].sd > 0)) {
             continue;
@@ -36,13 +38,144 @@ std::optional<double> learning_target(outcome_components const& x,
         weight += c[k]; // a missing value counts as the mean: z = 0
         if (x[k] && std::isfinite(*x[k])) {
             sum += c[k] * (*x[k] - scales[k].mean) / scales[k].sd;
-            any = true;
         }
     }
-    if (!any || weight <= 0) {
-        return std::nullopt;
+    return weight > 0 ? sum / weight : 0.0; // nothing varies: every row is average
+}
+
+namespace {
+
+bool score_only(std::array<double, target_component_count> const& c)
+{
+    return c.back() > 0 &&
+           std::all_of(c.begin(), c.end() - 1, [](double w) { return w <= 0; });
+}
+
+} // namespace
+
+bool has_target_component(outcome_components const& x,
+                          std::array<double, target_component_count> const& c)
+{
+    for (std::size_t k = 0; k < target_component_count; ++k) {
+        if (c[k] > 0 && x[k] && std::isfinite(*x[k])) {
+            return true;
+        }
     }
-    return sum / weight;
+    return false;
+}
+
+void scale_sums::add(outcome_components const& x)
+{
+    for (std::size_t k = 0; k < target_component_count; ++k) {
+        if (x[k] && std::isfinite(*x[k])) {
+            m_n[k] += 1;
+            m_sum[k] += *x[k];
+            m_sum2[k] += *x[k] * *x[k];
+        }
+    }
+}
+
+target_scales scale_sums::scales() const
+{
+    target_scales out;
+    for (std::size_t k = 0; k < target_component_count; ++k) {
+        if (m_n[k] > 0) {
+            double const mean = m_sum[k] / m_n[k];
+            out[k] = {mean, std::sqrt(std::max(m_sum2[k] / m_n[k] - mean * mean, 0.0))};
+        }
+    }
+    return out;
+}
+
+void target_sums::add(double w, outcome_components const& x)
+{
+    std::array<double, K> px{}; // p·x
+    std::array<double, K> p{};
+    for (std::size_t k = 0; k < K; ++k) {
+        if (x[k] && std::isfinite(*x[k])) {
+            px[k] = *x[k];
+            p[k] = 1;
+        }
+    }
+    ++m_n;
+    m_w += w;
+    m_w2 += w * w;
+    for (std::size_t j = 0; j < K; ++j) {
+        if (p[j] == 0) {
+            continue;
+        }
+        m_sx[j] += w * px[j];
+        m_sp[j] += w;
+        for (std::size_t k = 0; k < K; ++k) {
+            if (p[k] == 0) {
+                continue;
+            }
+            m_sxx[j][k] += w * px[j] * px[k];
+            m_sxp[j][k] += w * px[j];
+            m_spp[j][k] += w;
+        }
+    }
+}
+
+void target_sums::merge(target_sums const& o)
+{
+    m_n += o.m_n;
+    m_w += o.m_w;
+    m_w2 += o.m_w2;
+    for (std::size_t j = 0; j < K; ++j) {
+        m_sx[j] += o.m_sx[j];
+        m_sp[j] += o.m_sp[j];
+        for (std::size_t k = 0; k < K; ++k) {
+            m_sxx[j][k] += o.m_sxx[j][k];
+            m_sxp[j][k] += o.m_sxp[j][k];
+            m_spp[j][k] += o.m_spp[j][k];
+        }
+    }
+}
+
+group_stats target_sums::stats(target_scales const& scales,
+                               std::array<double, target_component_count> const& c) const
+{
+    // y = Σ a_k·p_k·(x_k − μ_k): a_k = c_k/(σ_k·C), C the weight of the
+    // components that vary; the score alone is taken as it is.
+    std::array<double, K> a{};
+    std::array<double, K> mu{};
+    if (score_only(c)) {
+        a[K - 1] = 1;
+    } else {
+        double total = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+            if (c[k] > 0 && scales[k].sd > 0) {
+                total += c[k];
+            }
+        }
+        for (std::size_t k = 0; k < K; ++k) {
+            if (c[k] > 0 && scales[k].sd > 0 && total > 0) {
+                a[k] = c[k] / (scales[k].sd * total);
+                mu[k] = scales[k].mean;
+            }
+        }
+    }
+    group_stats g;
+    g.n = m_n;
+    g.sum_w = m_w;
+    g.sum_w2 = m_w2;
+    for (std::size_t j = 0; j < K; ++j) {
+        if (a[j] == 0) {
+            continue;
+        }
+        g.sum_wy += a[j] * (m_sx[j] - mu[j] * m_sp[j]);
+        for (std::size_t k = 0; k < K; ++k) {
+            if (a[k] == 0) {
+                continue;
+            }
+            // Σw·p_j·p_k·(x_j − μ_j)·(x_k − μ_k)
+            double const e = m_sxx[j][k] - mu[k] * m_sxp[j][k] - mu[j] * m_sxp[k][j] +
+                             mu[j] * mu[k] * m_spp[j][k];
+            g.sum_wy2 += a[j] * a[k] * e;
+        }
+    }
+    return g;
 }
 
 } // namespace xloop

@@ -17,6 +17,8 @@
 // A target of primary_objective_score alone is the score itself, unscaled: the
 // original's way, for comparison. Pure: the scales are computed by the caller.
 
+#include "weighting.hpp"
+
 #include <array>
 #include <cstddef>
 #include <map>
@@ -48,5 +50,44 @@ target_weights(std::map<std::string, double> const& configured);
 std::optional<double>
 learning_target(outcome_components const& x, target_scales const& scales,
                 std::array<double, target_component_count> const& c);
+
+// Whether a row has any component the target weighs (c > 0): rows without
+// one have no target and are left out.
+bool has_target_component(outcome_components const& x,
+                          std::array<double, target_component_count> const& c);
+
+// The unweighted mean and sd (population) of each component over the rows
+// added: the scales, gathered in the same pass as the rows themselves.
+class scale_sums {
+public:
+    void add(outcome_components const& x);
+    target_scales scales() const;
+
+private:
+    std::array<double, target_component_count> m_n{}, m_sum{}, m_sum2{};
+};
+
+// One group's rows, summed so that the weighted moments of their learning
+// targets follow once the window's scales are known: y is linear in the
+// components (z = p·(x − μ)/σ, p whether the row has x), so Σw·y and Σw·y²
+// come from Σw·p_j·x_j, Σw·p_j and the pairwise Σw·p_j·p_k·x_j·x_k,
+// Σw·p_j·p_k·x_j, Σw·p_j·p_k. One pass instead of a scan for the scales first.
+class target_sums {
+public:
+    void add(double w, outcome_components const& x);
+    void merge(target_sums const& o);
+    // The group's stats of y = learning_target(x, scales, c) over its rows
+    // (a row whose weighed components do not vary counts as y = 0).
+    group_stats stats(target_scales const& scales,
+                      std::array<double, target_component_count> const& c) const;
+    std::int64_t rows() const { return m_n; }
+
+private:
+    static constexpr std::size_t K = target_component_count;
+    std::int64_t m_n = 0;
+    double m_w = 0, m_w2 = 0;
+    std::array<double, K> m_sx{}, m_sp{};
+    std::array<std::array<double, K>, K> m_sxx{}, m_sxp{}, m_spp{};
+};
 
 } // namespace xloop

@@ -4,9 +4,12 @@
 #include "calendar.hpp"
 #include "db.hpp"
 #include "learning_target.hpp"
+#include "sampling.hpp"
 #include "weighting.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <cmath>
 
 using namespace xloop;
 
@@ -106,4 +109,60 @@ TEST_CASE("a quoted literal doubles quotes and escapes backslashes")
     CHECK(quote_literal("2026-03-02T12:00:00Z") == "'2026-03-02T12:00:00Z'");
     CHECK(quote_literal("it's") == "'it''s'");
     CHECK(quote_literal("a\\b") == "E'a\\\\b'");
+}
+
+TEST_CASE("one pass of sums gives the same moments as the targets row by row")
+{
+    // Rows with gaps, recency weights and a component that never varies; the
+    // group's Σw·y and Σw·y² from the sums against adding each row's y.
+    rng r{5};
+    auto const c = target_weights({{"engagement_rate", 1},
+                                   {"reach", 1},
+                                   {"profile_clicks", 0.5},
+                                   {"follows", 2},
+                                   {"attributed_follows", 1}});
+    std::vector<std::pair<double, outcome_components>> rows;
+    scale_sums all;
+    for (int i = 0; i < 200; ++i) {
+        outcome_components x;
+        x[0] = 0.01 + 0.05 * r.uniform();
+        x[1] = 6 + r.normal();
+        if (i % 3 != 0) {
+            x[2] = 2.0; // never varies: left out
+        }
+        if (i % 4 == 0) {
+            x[3] = std::floor(5 * r.uniform());
+        }
+        if (i % 5 != 0) {
+            x[4] = 10 * r.normal();
+        }
+        x[5] = r.uniform(); // the score: weight 0 here
+        all.add(x);
+        rows.emplace_back(std::exp2(-i / 50.0), x);
+    }
+    auto const scales = all.scales();
+    CHECK(scales[2].sd == 0);
+    target_sums sums;
+    group_stats direct;
+    for (auto const& [w, x] : rows) {
+        if (auto const y = learning_target(x, scales, c)) {
+            direct.add(w, *y);
+            sums.add(w, x);
+        }
+    }
+    auto const g = sums.stats(scales, c);
+    CHECK(g.n == direct.n);
+    CHECK(g.sum_w == Approx(direct.sum_w));
+    CHECK(g.sum_wy == Approx(direct.sum_wy).margin(1e-9));
+    CHECK(g.sum_wy2 == Approx(direct.sum_wy2));
+    // the score alone is taken as it is
+    auto const score = target_weights({{"primary_objective_score", 1}});
+    target_sums s2;
+    group_stats d2;
+    for (auto const& [w, x] : rows) {
+        s2.add(w, x);
+        d2.add(w, *x[5]);
+    }
+    CHECK(s2.stats(scales, score).sum_wy == Approx(d2.sum_wy));
+    CHECK(s2.stats(scales, score).sum_wy2 == Approx(d2.sum_wy2));
 }
