@@ -269,7 +269,7 @@ content_table_state inspect_content_table(db_connection& db)
     return content_table_state::table_beside_empty_base;
 }
 
-std::string adopt_content_table(db_connection& db, content_table_state state)
+void adopt_content_table(db_connection& db, content_table_state state)
 {
     auto const acl = db.exec("SELECT relacl::text, relowner::regrole::text FROM pg_class "
                              "WHERE oid = 'public.content_metadata'::regclass");
@@ -305,7 +305,6 @@ std::string adopt_content_table(db_connection& db, content_table_state state)
                     "over it with the table's grants",
                     rows);
     log::debug("{}", line);
-    return line;
 }
 
 kept_views::kept_views(db_connection& db) : m_db(db)

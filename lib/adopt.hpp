@@ -49,8 +49,9 @@ content_table_state inspect_content_table(db_connection& db);
 // grants and rows go with it) and creates the content_metadata view over it
 // with the table's former grants and owner. For table_beside_empty_base, drops
 // the empty base table first and forgets migration 0002 so that it runs again
-// on the adopted table. Returns the account's line.
-std::string adopt_content_table(db_connection& db, content_table_state state);
+// on the adopted table. What it did is logged (debug); the account of the run
+// tells it from the schema's change.
+void adopt_content_table(db_connection& db, content_table_state state);
 
 // The original's views may have columns xloop's definitions lack (e.g.
 // vw_learning's format_strategy, or columns joined from the bot's own tables).

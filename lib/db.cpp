@@ -63,6 +63,15 @@ pg_param to_param(double v)
     return fmt::format("{}", v);
 }
 
+pg_param to_param(std::vector<double> const& v)
+{
+    std::string out = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        out += (i ? "," : "") + *to_param(v[i]);
+    }
+    return out + "}";
+}
+
 std::string resolve_conninfo(std::optional<std::string> const& db_option)
 {
     if (db_option && !db_option->empty()) {

@@ -80,8 +80,10 @@ inline pg_param to_param(timestamp t)
     return format_timestamp(t);
 }
 pg_param to_param(double v);
-// A text[] literal ({"a","b"}), every element quoted and escaped.
+// Array literals: text[] ({"a","b"}, every element quoted and escaped) and
+// float8[] ({1,2.5}).
 pg_param to_param(std::vector<std::string> const& v);
+pg_param to_param(std::vector<double> const& v);
 template <typename T>
 requires std::is_integral_v<T> pg_param to_param(T v)
 {

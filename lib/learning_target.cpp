@@ -16,14 +16,22 @@ target_weights(std::map<std::string, double> const& configured)
     return c;
 }
 
+namespace {
+
+bool score_only(std::array<double, target_component_count> const& c)
+{
+    return c.back() > 0 &&
+           std::all_of(c.begin(), c.end() - 1, [](double w) { return w <= 0; });
+}
+
+} // namespace
+
 std::optional<double> learning_target(outcome_components const& x,
                                       target_scales const& scales,
                                       std::array<double, target_component_count> const& c)
 {
     constexpr std::size_t score = target_component_count - 1;
-    bool const score_only = c[score] > 0 && std::all_of(c.begin(), c.end() - 1,
-                                                        [](double w) { return w <= 0; });
-    if (score_only) {
+    if (score_only(c)) {
         return x[score] && std::isfinite(*x[score]) ? x[score] : std::nullopt;
     }
     if (!has_target_component(x, c)) {
@@ -42,16 +50,6 @@ std::optional<double> learning_target(outcome_components const& x,
     }
     return weight > 0 ? sum / weight : 0.0; // nothing varies: every row is average
 }
-
-namespace {
-
-bool score_only(std::array<double, target_component_count> const& c)
-{
-    return c.back() > 0 &&
-           std::all_of(c.begin(), c.end() - 1, [](double w) { return w <= 0; });
-}
-
-} // namespace
 
 bool has_target_component(outcome_components const& x,
                           std::array<double, target_component_count> const& c)

@@ -4,25 +4,36 @@
 
 namespace xloop {
 
-char const* const target_components_sql =
-    "engagement_rate::float8, ln(1 + greatest(impressions, 0))::float8, "
-    "ln(1 + greatest(profile_clicks, 0))::float8, follows::float8, "
-    "followers_gained_weighted::float8, primary_objective_score::float8";
+namespace {
+
+// In target_component_names' order.
+std::array<char const*, target_component_count> const component_sql{
+    "engagement_rate::float8",
+    "ln(1 + greatest(impressions, 0))::float8",
+    "ln(1 + greatest(profile_clicks, 0))::float8",
+    "follows::float8",
+    "followers_gained_weighted::float8",
+    "primary_objective_score::float8"};
+
+} // namespace
+
+std::string const target_components_sql = [] {
+    std::string out;
+    for (auto const* c : component_sql) {
+        out += (out.empty() ? "" : ", ") + std::string{c};
+    }
+    return out;
+}();
 
 target_scales read_target_scales(db_connection& db, std::string const& where)
 {
-    auto const r = db.exec(fmt::format(R"sql(
-SELECT avg(x1), stddev_pop(x1), avg(x2), stddev_pop(x2), avg(x3), stddev_pop(x3),
-       avg(x4), stddev_pop(x4), avg(x5), stddev_pop(x5), avg(x6), stddev_pop(x6)
-  FROM (SELECT engagement_rate::float8 AS x1,
-               ln(1 + greatest(impressions, 0))::float8 AS x2,
-               ln(1 + greatest(profile_clicks, 0))::float8 AS x3,
-               follows::float8 AS x4,
-               followers_gained_weighted::float8 AS x5,
-               primary_objective_score::float8 AS x6
-          FROM xloop.vw_learning
-         WHERE {}) t)sql",
-                                       where));
+    std::string aggregates;
+    for (std::size_t k = 0; k < target_component_count; ++k) {
+        aggregates +=
+            fmt::format("{0}avg({1}), stddev_pop({1})", k ? ", " : "", component_sql[k]);
+    }
+    auto const r = db.exec(
+        fmt::format("SELECT {} FROM xloop.vw_learning WHERE {}", aggregates, where));
     target_scales out;
     for (std::size_t k = 0; k < target_component_count; ++k) {
         int const col = static_cast<int>(2 * k);

@@ -13,8 +13,8 @@
 namespace xloop {
 
 // The components as SQL expressions over xloop.vw_learning, in order, each a
-// float8: for a COPY's select list.
-extern char const* const target_components_sql;
+// float8, joined by commas: for a COPY's select list.
+extern std::string const target_components_sql;
 
 // Mean and sd of each component over the rows `where` selects (an SQL
 // condition over xloop.vw_learning, reading its window from the transaction's

@@ -363,16 +363,10 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         apply_batch(run, "x-api", n);
         txs.commit();
 
-        std::vector<double> ages = m.due_ages_hours;
-        std::string ages_param = "{";
-        for (std::size_t i = 0; i < ages.size(); ++i) {
-            ages_param += fmt::format("{}{}", i ? "," : "", ages[i]);
-        }
-        ages_param += "}";
         // One day beyond max_age_days so the last checkpoint (30 d) is caught.
         auto const due = db.exec(select_due, run.now(),
                                  static_cast<int>(std::ceil(m.max_age_days)) + 1,
-                                 ages_param, opts.max_posts.value_or(m.max_posts));
+                                 m.due_ages_hours, opts.max_posts.value_or(m.max_posts));
         run.summary["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
         for (int start = 0; start < due.rows(); start += m.batch_size) {

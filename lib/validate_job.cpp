@@ -149,18 +149,17 @@ std::string last_run_text(std::string const& job, job_state const& s)
                            : fmt::format("xloop-{} has never run ok", job);
 }
 
-// "<id> <posteriors json>" of the active map: why plan cannot use it, if so.
-std::optional<std::string> unusable_active_map(std::string const& id_and_posteriors)
+// Why plan cannot use the active map (its id, its posteriors as JSON text), if so.
+std::optional<std::string> unusable_active_map(std::string const& id,
+                                               std::string const& posteriors)
 {
-    auto const space = id_and_posteriors.find(' ');
-    auto const why =
-        unusable_map_reason(nlohmann::json::parse(id_and_posteriors.substr(space + 1)));
+    auto const why = unusable_map_reason(nlohmann::json::parse(posteriors));
     if (!why) {
         return std::nullopt;
     }
     return fmt::format("the active map (id {}) cannot be used by xloop-plan: {}; run "
                        "xloop-build-weights (plan draws uniformly until then)",
-                       id_and_posteriors.substr(0, space), *why);
+                       id, *why);
 }
 
 double ratio(std::int64_t part, std::int64_t whole)
@@ -284,8 +283,9 @@ std::vector<check_result> run_checks(run_context& run, int days)
             "(SELECT extract(epoch FROM $1::timestamptz - computed_at) / "
             "3600 FROM public.learning_model_weights WHERE is_active LIMIT 1), "
             "(SELECT sample_size FROM public.learning_model_weights WHERE "
-            "is_active LIMIT 1), (SELECT id::text || ' ' || coalesce(posteriors::text, "
-            "'null') FROM public.learning_model_weights WHERE is_active LIMIT 1) "
+            "is_active LIMIT 1), (SELECT id FROM public.learning_model_weights WHERE "
+            "is_active LIMIT 1), (SELECT coalesce(posteriors::text, 'null') FROM "
+            "public.learning_model_weights WHERE is_active LIMIT 1) "
             "FROM public.learning_model_weights",
             now);
         auto c = make("weight_map", "ok", "");
@@ -297,7 +297,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
                 "no active weight map: run xloop-build-weights (it needs "
                 "{} posts with v2 metrics); {}",
                 run.cfg().weights.min_posts, last_run_text("build-weights", weights_job));
-        } else if (auto const why = unusable_active_map(r.str(0, 3))) {
+        } else if (auto const why = unusable_active_map(r.str(0, 3), r.str(0, 4))) {
             c.status = "fail";
             c.message = *why;
         } else {

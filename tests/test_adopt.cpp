@@ -31,19 +31,6 @@ bool can(db_connection& c, std::string const& role, std::string const& rel,
         .boolean(0, 0);
 }
 
-std::vector<std::string> columns_of(db_connection& c, std::string const& rel)
-{
-    auto const r =
-        c.exec("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-               rel);
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        out.push_back(r.str(i, 0));
-    }
-    return out;
-}
-
 bool has_all(std::vector<std::string> const& have, std::vector<std::string> const& want)
 {
     return std::all_of(want.begin(), want.end(), [&](auto const& w) {
@@ -111,17 +98,6 @@ struct loop_run {
         CHECK(tool("plan", {"--replies", "1", "--seed", "7"}).exit_code == 0);
     }
 };
-
-json check_named(json const& report, std::string const& name)
-{
-    for (auto const& c : report["checks"]) {
-        if (c["name"] == name) {
-            return c;
-        }
-    }
-    FAIL("no check named " << name);
-    return {};
-}
 
 } // namespace
 

@@ -88,6 +88,30 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
     return run_process(spec);
 }
 
+std::vector<std::string> columns_of(db_connection& c, std::string const& relation)
+{
+    auto const r =
+        c.exec("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+               relation);
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(r.str(i, 0));
+    }
+    return out;
+}
+
+nlohmann::json check_named(nlohmann::json const& report, std::string const& name)
+{
+    for (auto const& c : report["checks"]) {
+        if (c["name"] == name) {
+            return c;
+        }
+    }
+    FAIL("no check named " << name);
+    return {};
+}
+
 std::map<std::string, std::optional<std::string>> score_target_env()
 {
     return {{"XLOOP_CONFIG", source_path("tests/fixtures/score_target.yaml")}};

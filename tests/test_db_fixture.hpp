@@ -7,6 +7,8 @@
 #include "db.hpp"
 #include "subprocess.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +47,12 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
 // XLOOP_CONFIG for tests worked out by hand on primary_objective_score: the
 // learners then rank by the score itself (tests/fixtures/score_target.yaml).
 std::map<std::string, std::optional<std::string>> score_target_env();
+
+// A relation's columns, in order.
+std::vector<std::string> columns_of(db_connection& c, std::string const& relation);
+
+// The check named `name` in validate's --json report (fails the test if none).
+nlohmann::json check_named(nlohmann::json const& report, std::string const& name);
 
 std::string source_path(std::string const& relative);
 std::string read_file(std::string const& path);

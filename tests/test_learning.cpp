@@ -102,6 +102,7 @@ TEST_CASE("a text array parameter quotes and escapes every element")
 {
     CHECK(*to_param(std::vector<std::string>{"09:00", "a\"b", "c\\d", ""}) ==
           R"({"09:00","a\"b","c\\d",""})");
+    CHECK(*to_param(std::vector<double>{1, 6, 2.5}) == "{1,6,2.5}");
 }
 
 TEST_CASE("a quoted literal doubles quotes and escapes backslashes")

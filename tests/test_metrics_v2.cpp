@@ -22,6 +22,18 @@ timestamp at(double h)
     return t0 + duration_cast<microseconds>(duration<double, std::ratio<3600>>(h));
 }
 
+// The error reading `text` as the JSON Lines file m.jsonl, or "no error".
+std::string file_error(std::string const& text)
+{
+    std::istringstream in{text};
+    try {
+        read_metrics_file(in, "m.jsonl", false, {[](auto const&) {}, [](auto const&) {}});
+    } catch (data_error const& e) {
+        return std::string{e.what()};
+    }
+    return std::string{"no error"};
+}
+
 } // namespace
 
 TEST_CASE("engagement rate: counted fields over impressions, clamped", "[nodb]")
@@ -224,16 +236,7 @@ TEST_CASE("a JSON Lines file yields metric and follower records", "[nodb]")
 
 TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
 {
-    auto error_of = [](std::string const& text) {
-        std::istringstream in{text};
-        try {
-            read_metrics_file(in, "m.jsonl", false,
-                              {[](auto const&) {}, [](auto const&) {}});
-        } catch (data_error const& e) {
-            return std::string{e.what()};
-        }
-        return std::string{"no error"};
-    };
+    auto const error_of = file_error;
     auto const ok = "{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n";
     CHECK(error_of(std::string{ok} + "{\"tweet_id\": \"2\", \"observed_at\": "
                                      "\"2026-03-02T12:00:00Z\", \"likes\": -3}\n")
@@ -255,16 +258,9 @@ TEST_CASE("a count out of range is a bad value named by line, never stored wrapp
           "[nodb]")
 {
     auto error_of = [](std::string const& field_and_value) {
-        std::istringstream in{"{\"tweet_id\": \"7\", \"observed_at\": "
-                              "\"2026-03-02T12:00:00Z\", " +
-                              field_and_value + "}\n"};
-        try {
-            read_metrics_file(in, "m.jsonl", false,
-                              {[](auto const&) {}, [](auto const&) {}});
-        } catch (data_error const& e) {
-            return std::string{e.what()};
-        }
-        return std::string{"no error"};
+        return file_error("{\"tweet_id\": \"7\", \"observed_at\": "
+                          "\"2026-03-02T12:00:00Z\", " +
+                          field_and_value + "}\n");
     };
     // 2⁶⁴−1 would read as −1; 1e19 overflows a cast; an integer column holds 2³¹−1
     CHECK(error_of("\"likes\": 18446744073709551615")

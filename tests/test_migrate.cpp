@@ -2,6 +2,7 @@
 
 #include "app.hpp"
 #include "migrations.hpp"
+#include "schema.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,19 +25,6 @@ bool relation_exists(db_connection& c, std::string const& name)
     return c.exec("SELECT to_regclass($1) IS NOT NULL", name).boolean(0, 0);
 }
 
-std::vector<std::string> columns_of(db_connection& c, std::string const& table)
-{
-    auto const r =
-        c.exec("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-               table);
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        out.push_back(r.str(i, 0));
-    }
-    return out;
-}
-
 void require_columns(db_connection& c, std::string const& table,
                      std::vector<std::string> const& want)
 {
@@ -50,30 +38,7 @@ void require_columns(db_connection& c, std::string const& table,
 void require_schema_complete(db_connection& c)
 {
     require_columns(c, "public.content_generation_metadata_comprehensive",
-                    {"id",
-                     "decision_id",
-                     "content",
-                     "thread_parts",
-                     "generation_source",
-                     "generator_name",
-                     "hook_type",
-                     "cta_type",
-                     "structure_type",
-                     "status",
-                     "scheduled_at",
-                     "posted_at",
-                     "tweet_id",
-                     "decision_type",
-                     "raw_topic",
-                     "tone",
-                     "angle",
-                     "content_slot",
-                     "target_tweet_id",
-                     "target_username",
-                     "features",
-                     "content_hash",
-                     "created_at",
-                     "updated_at"});
+                    content_table_columns());
     require_columns(c, "public.content_metadata",
                     columns_of(c, "public.content_generation_metadata_comprehensive"));
     require_columns(c, "public.outcomes",

@@ -85,17 +85,6 @@ std::set<std::string> failing(json const& report)
     return out;
 }
 
-json check_named(json const& report, std::string const& name)
-{
-    for (auto const& c : report["checks"]) {
-        if (c["name"] == name) {
-            return c;
-        }
-    }
-    FAIL("no check " << name);
-    return {};
-}
-
 } // namespace
 
 TEST_CASE("an empty migrated database is NOT READY, with the reasons", "[db]")
