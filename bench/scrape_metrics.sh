@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark of xloop-scrape-metrics --source file: 100 000 posts' metrics into a
 # database holding 1 000 000 posts (or the sizes given). Wall time and peak
-# RSS, and the ratio to a bare COPY of the same records into a table with the
-# same columns, in the same run.
+# RSS (medians of 3, each run on a fresh copy of the database), and the ratios
+# to two floors measured in the same run: a client-side COPY FROM STDIN of the
+# same records into a table with the same columns, and the writes the tool
+# cannot avoid as hand-written set-based SQL.
 #   bench/scrape_metrics.sh [posts records]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,18 +27,15 @@ psql -q -d "$db" -c "CREATE TABLE bare (kind text, tweet_id text, observed_at ti
     impressions bigint, likes bigint, retweets bigint, replies bigint, quotes bigint,
     bookmarks bigint, profile_clicks bigint, follows bigint, followers bigint,
     following bigint, tweets bigint)"
-floor=$( { /usr/bin/time -f '%e' psql -q -d "$db" -c "COPY bare FROM '$work/metrics.tsv'"; } 2>&1 )
-# A second floor: the writes the tool cannot avoid, in bare SQL on a copy of
-# the database: the records' counts upserted into outcomes and copied to the
-# base table's actual_* columns (no v2 values, no checks).
-createdb -T "$db" "${db}_sql"
-psql -q -d "${db}_sql" -c "CREATE EXTENSION pg_prewarm" -c "SELECT pg_prewarm(c.oid)
-    FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')" \
-    >/dev/null
-writes=$( { /usr/bin/time -f '%e' psql -q -d "${db}_sql" <<SQL; } 2>&1
+copy_floor="psql -q -d $db -c \"TRUNCATE bare\" -c \"\\copy bare FROM '$work/metrics.tsv'\""
+read -r floor floor_spread _ < <(measure sh -c "$copy_floor")
+# The second floor: the writes the tool cannot avoid, in bare SQL: the
+# records' counts upserted into outcomes and copied to the base table's
+# actual_* columns (no v2 values, no checks).
+cat >"$work/writes.sql" <<SQL
 BEGIN;
 CREATE TEMP TABLE i (LIKE bare) ON COMMIT DROP;
-COPY i FROM '$work/metrics.tsv';
+\\copy i FROM '$work/metrics.tsv'
 INSERT INTO public.outcomes AS o (decision_id, tweet_id, impressions, likes, retweets,
        replies, collected_at)
 SELECT c.decision_id, i.tweet_id, i.impressions, i.likes, i.retweets, i.replies,
@@ -52,19 +51,43 @@ UPDATE public.content_generation_metadata_comprehensive c
   FROM i WHERE c.tweet_id = i.tweet_id;
 COMMIT;
 SQL
-)
-dropdb "${db}_sql"
-/usr/bin/time -f '%e %M' -o "$work/time" "$bin/xloop-scrape-metrics" --db "dbname=$db" \
-    --source file --input "$work/metrics.jsonl" --now "$now" -v --json 2>"$work/log" \
-    > "$work/out.json"
-read -r tool rss <"$work/time"
-again=$( { /usr/bin/time -f '%e' "$bin/xloop-scrape-metrics" --db "dbname=$db" --source file \
-    --input "$work/metrics.jsonl" --now "$now" -q; } 2>&1 )
-printf '%-9s %-9s %8s %9s %8s %10s %7s %12s %9s\n' posts records floor_s writes_s \
-    tool_s rerun_s ratio ratio_writes peak_MiB
-printf '%-9s %-9s %8s %9s %8s %10s %7s %12s %9s\n' "$posts" "$records" "$floor" "$writes" \
-    "$tool" "$again" "$(awk "BEGIN{printf \"%.2f\", $tool / $floor}")" \
-    "$(awk "BEGIN{printf \"%.2f\", $tool / $writes}")" "$((rss / 1024))"
-grep -E "took|v2 pass" "$work/log" | sed "s/^[^ ]* //"
-grep -E '"(outcomes_written|v2_updated)"' "$work/out.json" | tr -d ' ,'
+# Every timed run starts from the same state: a fresh copy of the database,
+# warmed (the copy is not part of the time).
+fresh() {
+    dropdb --if-exists "${db}_run"
+    createdb -T "$db" "${db}_run"
+    psql -q -d "${db}_run" -c "SELECT pg_prewarm(c.oid) FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')" >/dev/null
+}
+psql -q -d "$db" -c "CREATE EXTENSION pg_prewarm"
+timed() { # label command...: median of 3 fresh runs
+    local f t m rss=0 times=()
+    f="$work/time"
+    for _ in 1 2 3; do
+        fresh
+        /usr/bin/time -f '%e %M' -o "$f" "$@" >/dev/null 2>>"$work/log"
+        read -r t m <"$f"
+        times+=("$t")
+        [ $((m / 1024)) -gt "$rss" ] && rss=$((m / 1024))
+    done
+    printf '%s\n' "${times[@]}" | sort -g | awk -v rss="$rss" \
+        '{ v[NR] = $1 } END { printf "%s %.2f %s\n", v[2], v[3] - v[1], rss }'
+}
+read -r writes writes_spread _ < <(timed psql -q -d "${db}_run" -f "$work/writes.sql")
+read -r tool tool_spread rss < <(timed "$bin/xloop-scrape-metrics" --db "dbname=${db}_run" \
+    --source file --input "$work/metrics.jsonl" --now "$now" -v)
+# a rerun of the same file on the last copy: nothing has changed
+again=$( { /usr/bin/time -f '%e' "$bin/xloop-scrape-metrics" --db "dbname=${db}_run" \
+    --source file --input "$work/metrics.jsonl" --now "$now" -q; } 2>&1 )
+printf '%-9s %-9s %12s %14s %12s %8s %7s %12s %9s\n' posts records copy_floor_s \
+    writes_floor_s tool_s rerun_s ratio ratio_writes peak_MiB
+printf '%-9s %-9s %12s %14s %12s %8s %7s %12s %9s\n' "$posts" "$records" \
+    "$floor±$floor_spread" "$writes±$writes_spread" "$tool±$tool_spread" "$again" \
+    "$(ratio "$tool" "$floor")" "$(ratio "$tool" "$writes")" "$rss"
+summary scrape-metrics "$records records into $posts posts" "$floor (COPY)" "$tool" \
+    "$(ratio "$tool" "$floor")" "≤ 5" "$rss"
+summary scrape-metrics "$records records into $posts posts" "$writes (SQL writes)" "$tool" \
+    "$(ratio "$tool" "$writes")" "≤ 1" "$rss"
+grep -E "took|v2 pass" "$work/log" | tail -5 | sed "s/^[^ ]* //"
+dropdb "${db}_run"
 dropdb "$db"
