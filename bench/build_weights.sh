@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of xloop-build-weights at several sizes of vw_learning: wall time and
-# peak RSS, next to the floor: COPY of the same SELECT (same columns, same
-# window) to /dev/null on the server, in the same run. Needs a built tree
+# peak RSS, next to the floor: a client-side binary COPY of the same SELECT (same
+# columns, same window), in the same run. Needs a built tree
 # (scripts/setup) and runs in its own throwaway cluster.
 #   bench/build_weights.sh [rows ...]     (default: 100000 1000000 10000000)
 set -euo pipefail
@@ -13,7 +13,7 @@ sizes=("$@")
 now=2026-03-02T12:00:00Z
 window_start=2026-01-01T12:00:00Z # now − 60 days
 bin=build/bin
-# the tool's own SELECT list (it reads it as binary COPY; the floor is text)
+# the tool's own SELECT list, read as the tool reads it: binary COPY to the client
 # (post attributes are learned from posts only: CASE … END)
 post() { echo "CASE WHEN decision_type IS DISTINCT FROM 'reply' THEN $1 END"; }
 select="posted_at, primary_objective_score::float8, followers_gained_weighted::float8, \
@@ -34,9 +34,10 @@ for n in "${sizes[@]}"; do
     "$bin/xloop-migrate" --db "dbname=$db" -q
     psql -q -d "$db" -v rows="$n" -v now="$now" -f bench/gen_learning.sql
     in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
-    read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO '/dev/null'")
-    read -r tool rss < <(measure "$bin/xloop-build-weights" --db "dbname=$db" --now "$now" -q)
-    ratio=$(awk "BEGIN{printf \"%.2f\", $tool / $floor}")
-    printf '%-10s %10s %10s %10s %7s %9s\n' "$n" "$in_window" "$floor" "$tool" "$ratio" "$rss"
+    read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)\" >/dev/null")
+    read -r tool ts rss < <(measure "$bin/xloop-build-weights" --db "dbname=$db" --now "$now" -q)
+    printf '%-10s %10s %10s %10s %7s %9s\n' "$n" "$in_window" "$floor±$fs" "$tool±$ts" \
+        "$(ratio "$tool" "$floor")" "$rss"
+    summary build-weights "$n rows" "$floor" "$tool" "$(ratio "$tool" "$floor")" "≤ 1.3" "$rss"
     dropdb "$db"
 done

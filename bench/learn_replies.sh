@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of xloop-learn-replies: 10^6 replies over 10^5 accounts (or the
 # sizes given), wall time and peak RSS, next to the floor: COPY of the same
-# reply rows out of vw_learning to /dev/null on the server, in the same run.
+# reply rows out of vw_learning, binary, to the client, in the same run.
 #   bench/learn_replies.sh [replies accounts]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ accounts=${2:-100000}
 now=2026-03-02T12:00:00Z
 window_start=2026-01-31T12:00:00Z # now − 30 days
 bin=build/bin
-# the tool's own SELECT list (it reads it as binary COPY; the floor is text)
+# the tool's own SELECT list, read as the tool reads it: binary COPY to the client
 select="lower(ltrim(btrim(target_username), '@')), target_username, posted_at, \
 engagement_rate::float8, ln(1 + greatest(impressions, 0))::float8, \
 ln(1 + greatest(profile_clicks, 0))::float8, follows::float8, \
@@ -27,13 +27,20 @@ createdb "$db"
 "$bin/xloop-migrate" --db "dbname=$db" -q
 psql -q -d "$db" -v rows="$rows" -v accounts="$accounts" -v now="$now" -f bench/gen_replies.sql
 in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
-read -r floor _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO '/dev/null'")
+read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)\" >/dev/null")
 # the first run writes every account; later ones find nothing changed
-first=$( { /usr/bin/time -f '%e %M' "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q; } 2>&1 )
-read -r tool rss < <(measure "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q)
-printf '%-9s %-9s %10s %10s %12s %12s %7s %9s\n' replies accounts in_window floor_s \
-    first_run_s steady_run_s ratio peak_MiB
-read -r t1 m1 <<<"$first"
-printf '%-9s %-9s %10s %10s %12s %12s %7s %9s\n' "$rows" "$accounts" "$in_window" "$floor" \
-    "$t1" "$tool" "$(awk "BEGIN{printf \"%.2f\", $t1 / $floor}")" "$(( (m1 > rss * 1024 ? m1 / 1024 : rss) ))"
+f=$(mktemp /tmp/xloop-bench-time.XXXXXX)
+/usr/bin/time -f '%e %M' -o "$f" "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q
+read -r t1 m1 <"$f"
+rm -f "$f"
+read -r tool ts rss < <(measure "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q)
+[ $((m1 / 1024)) -gt "$rss" ] && rss=$((m1 / 1024))
+printf '%-9s %-9s %10s %10s %12s %12s %7s %7s %9s\n' replies accounts in_window floor_s \
+    first_run_s steady_run_s ratio_first ratio_steady peak_MiB
+printf '%-9s %-9s %10s %10s %12s %12s %7s %7s %9s\n' "$rows" "$accounts" "$in_window" \
+    "$floor±$fs" "$t1" "$tool±$ts" "$(ratio "$t1" "$floor")" "$(ratio "$tool" "$floor")" "$rss"
+summary learn-replies "$rows replies, $accounts accounts (first run)" "$floor" "$t1" \
+    "$(ratio "$t1" "$floor")" "≤ 1.5" "$rss"
+summary learn-replies "$rows replies, $accounts accounts (steady)" "$floor" "$tool" \
+    "$(ratio "$tool" "$floor")" "≤ 1.5" "$rss"
 dropdb "$db"

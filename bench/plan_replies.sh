@@ -27,10 +27,12 @@ for rows in "${sizes[@]}"; do
     "$bin/xloop-migrate" --db "dbname=$db" -q
     psql -q -d "$db" -v rows="$rows" -v accounts="$accounts" -v history="$rows" \
         -v now="$now" -f bench/gen_opportunities.sql
-    read -r floor _ < <(measure sh -c "psql -q -d $db -c \"$floor_sql\" > /dev/null")
-    read -r tool rss < <(measure "$bin/xloop-plan" --db "dbname=$db" --now "$now" \
+    read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"$floor_sql\" > /dev/null")
+    read -r tool ts rss < <(measure "$bin/xloop-plan" --db "dbname=$db" --now "$now" \
         --replies 3 --dry-run --seed 1 -q)
-    printf '%-9s %-9s %10s %10s %7s %9s\n' "$rows" "$accounts" "$floor" "$tool" \
-        "$(awk "BEGIN{printf \"%.2f\", $tool / $floor}")" "$rss"
+    printf '%-9s %-9s %10s %10s %7s %9s\n' "$rows" "$accounts" "$floor±$fs" "$tool±$ts" \
+        "$(ratio "$tool" "$floor")" "$rss"
+    summary "plan --replies 3" "$rows candidates" "$floor" "$tool" "$(ratio "$tool" "$floor")" \
+        "≤ 5" "$rss"
     dropdb "$db"
 done

@@ -70,12 +70,17 @@ double out(double v)
     return round_to(v, 10);
 }
 
-// The window's rows with v2 metrics. COPY takes no parameters: they travel as
-// transaction-local settings, each read once through a scalar subquery (an
-// InitPlan), not once per row.
-constexpr char const* window_rows = R"sql(has_v2_metrics
-   AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz)
-   AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz))sql";
+// The window's rows with v2 metrics. COPY takes no parameters, and the
+// planner must see the window's bounds to estimate its rows (a subquery over
+// current_setting() is a fixed guess, 5 000 rows where there are 666 671, and
+// a nested loop instead of a hash join): quoted literals.
+std::string window_rows(timestamp window_start, timestamp now)
+{
+    return fmt::format("has_v2_metrics AND posted_at > {}::timestamptz AND posted_at <= "
+                       "{}::timestamptz",
+                       quote_literal(format_timestamp(window_start)),
+                       quote_literal(format_timestamp(now)));
+}
 
 struct streamed {
     std::int64_t rows = 0;
@@ -102,9 +107,12 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     // the scales are known (target_sums).
     auto const target_c = target_weights(run.cfg().weights.target);
     scale_sums scale_acc;
-    auto const sql = fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
-                                 "STDOUT (FORMAT binary)",
-                                 select, window_rows);
+    auto const sql = fmt::format(
+        "COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
+        "STDOUT (FORMAT binary)",
+        select,
+        window_rows(run.now() - fractional_days(run.cfg().weights.window_days),
+                    run.now()));
     constexpr std::size_t first_dim = 3 + target_component_count;
 
     struct raw_group {
@@ -240,9 +248,7 @@ void run_build_weights(run_context& run)
         run.lock_in_transaction();
     }
     require_time_zone(db, cfg.timezone, "weights.timezone");
-    set_local_settings(db, {{"xloop.now", format_timestamp(run.now())},
-                            {"xloop.window_start", format_timestamp(window_start)},
-                            {"xloop.tz", cfg.timezone}});
+    set_local_settings(db, {{"xloop.tz", cfg.timezone}});
 
     auto const s = stream_rows(run, cfg.dimensions);
     run.rows_in = s.rows;

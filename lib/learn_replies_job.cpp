@@ -28,22 +28,29 @@ struct streamed {
     std::vector<account> accounts;
 };
 
-// The window's replies with v2 metrics. Parameters as transaction-local
-// settings, read once (COPY takes none).
-constexpr char const* window_replies = R"sql(has_v2_metrics AND decision_type = 'reply'
-   AND coalesce(btrim(target_username), '') NOT IN ('', '@')
-   AND posted_at > (SELECT current_setting('xloop.window_start')::timestamptz)
-   AND posted_at <= (SELECT current_setting('xloop.now')::timestamptz))sql";
+// The window's replies with v2 metrics. COPY takes no parameters; the bounds
+// are quoted literals so the planner sees how many rows the window holds.
+std::string window_replies(timestamp window_start, timestamp now)
+{
+    return fmt::format(
+        "has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), "
+        "'') NOT IN ('', '@') AND posted_at > {}::timestamptz AND posted_at <= "
+        "{}::timestamptz",
+        quote_literal(format_timestamp(window_start)),
+        quote_literal(format_timestamp(now)));
+}
 
 streamed stream_replies(run_context& run)
 {
+    auto const window = window_replies(
+        run.now() - fractional_days(run.cfg().replies.window_days), run.now());
     // The target's components are standardised over the window's replies.
-    auto const scales = read_target_scales(run.db(), window_replies);
+    auto const scales = read_target_scales(run.db(), window);
     auto const target_c = target_weights(run.cfg().weights.target);
     auto const sql = fmt::format(
         "COPY (SELECT lower(ltrim(btrim(target_username), '@')), target_username, "
         "posted_at, {} FROM xloop.vw_learning WHERE {}) TO STDOUT (FORMAT binary)",
-        target_components_sql, window_replies);
+        target_components_sql, window);
     std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;
     streamed s;
     binary_copy_reader reader;
@@ -112,14 +119,11 @@ void run_learn_replies(run_context& run)
 {
     auto const& cfg = run.cfg().replies;
     auto& db = run.db();
-    auto const window_start = run.now() - fractional_days(cfg.window_days);
 
     transaction tx{db};
     if (!run.dry_run()) {
         run.lock_in_transaction(); // transaction-scoped: works behind a pooler
     }
-    set_local_settings(db, {{"xloop.now", format_timestamp(run.now())},
-                            {"xloop.window_start", format_timestamp(window_start)}});
 
     auto s = stream_replies(run);
     double const mu0 = s.all.weighted_mean();

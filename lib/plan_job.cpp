@@ -488,26 +488,28 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
                 }
                 ids.push_back(row.int8(0));
                 candidates.push_back(
-                    {row.float8(2), row.float8(3), std::string{row.text(1)}});
+                    {row.float8(2), row.float8(3), author_key(row.text(1))});
                 if ((ids.size() & 0xffff) == 0) {
                     run.check_interrupted();
                 }
             });
         },
         true);
-    auto const ranked = rank_replies(candidates, r);
     // Propensities from their own stream, so they change none of the draws.
     rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
     auto const propensity = reply_selection_probabilities(
         candidates, wanted, 1000, propensity_rng, [&] { run.check_interrupted(); });
     nlohmann::json rows = nlohmann::json::array();
-    std::set<std::string> authors;
+    std::set<std::uint64_t> authors;
     std::set<std::string> hashes;
-    for (auto const& cand : ranked) {
-        if (static_cast<int>(rows.size()) >= wanted) {
+    reply_ranking ranking{candidates, r};
+    while (static_cast<int>(rows.size()) < wanted) {
+        auto const next = ranking.next();
+        if (!next) {
             break;
         }
-        auto const& author = candidates[cand.index].author;
+        auto const& cand = *next;
+        auto const author = candidates[cand.index].author;
         if (authors.count(author)) {
             continue; // one reply per author per run
         }

@@ -132,41 +132,85 @@ double normal_quantile(double p)
 
 namespace {
 
-// What a ranking needs of each candidate, computed once: Φ⁻¹(priority) does
-// not change between draws.
-struct prepared_candidate {
-    double opportunity; // max(opportunity_score, 0)
-    double quantile;    // Φ⁻¹(p)
-};
-
-std::vector<prepared_candidate> prepare(std::vector<reply_candidate> const& candidates)
+// A non-finite score or priority ranks as none at all.
+double opportunity_of(reply_candidate const& c)
 {
-    std::vector<prepared_candidate> out;
-    out.reserve(candidates.size());
-    for (auto const& c : candidates) {
-        // A non-finite score or priority ranks as none at all.
-        double const o = std::isfinite(c.opportunity_score) ? c.opportunity_score : 0.0;
-        double const p =
-            std::isfinite(c.priority) ? std::clamp(c.priority, 0.0, 1.0) : 0.5;
-        out.push_back({std::max(o, 0.0), normal_quantile(p)});
+    return std::isfinite(c.opportunity_score) ? std::max(c.opportunity_score, 0.0) : 0.0;
+}
+
+double quantile_of(reply_candidate const& c)
+{
+    return normal_quantile(std::isfinite(c.priority) ? std::clamp(c.priority, 0.0, 1.0)
+                                                     : 0.5);
+}
+
+// Candidate indices by opportunity, largest first, ties by index.
+std::vector<std::uint32_t> by_opportunity(std::vector<reply_candidate> const& candidates)
+{
+    std::vector<std::uint32_t> order(candidates.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = static_cast<std::uint32_t>(i);
     }
-    return out;
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        double const oa = opportunity_of(candidates[a]);
+        double const ob = opportunity_of(candidates[b]);
+        return oa > ob || (oa == ob && a < b);
+    });
+    return order;
 }
 
 } // namespace
 
+std::uint64_t author_key(std::string_view author)
+{
+    // FNV-1a, then a splitmix64 finaliser to spread the bits.
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char const ch : author) {
+        h = (h ^ ch) * 0x100000001b3ull;
+    }
+    return splitmix64(h);
+}
+
+reply_ranking::reply_ranking(std::vector<reply_candidate> const& candidates, rng& r)
+    : m_candidates(candidates), m_rng(r), m_order(by_opportunity(candidates))
+{}
+
+std::optional<ranked_reply> reply_ranking::next()
+{
+    // In the heap, index is the place in the visiting order: one is worse
+    // when it scores lower, or the same with a later place.
+    auto const worse = [](ranked_reply const& a, ranked_reply const& b) {
+        return a.score < b.score || (a.score == b.score && a.index > b.index);
+    };
+    while (m_visited < m_order.size()) {
+        double const bound = 2 * opportunity_of(m_candidates[m_order[m_visited]]);
+        if (!m_heap.empty() && m_heap.front().score >= bound) {
+            break; // no candidate not yet drawn can beat it
+        }
+        auto const& c = m_candidates[m_order[m_visited]];
+        double const drawn = normal_cdf(quantile_of(c) + m_rng.normal());
+        m_heap.push_back({m_visited++, drawn, opportunity_of(c) * (1 + drawn)});
+        std::push_heap(m_heap.begin(), m_heap.end(), worse);
+    }
+    if (m_heap.empty()) {
+        return std::nullopt;
+    }
+    std::pop_heap(m_heap.begin(), m_heap.end(), worse);
+    auto best = m_heap.back();
+    m_heap.pop_back();
+    best.index = m_order[best.index];
+    return best;
+}
+
 std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
                                        rng& r)
 {
-    auto const prepared = prepare(candidates);
     std::vector<ranked_reply> ranked;
     ranked.reserve(candidates.size());
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-        double const drawn = normal_cdf(prepared[i].quantile + r.normal());
-        ranked.push_back({i, drawn, prepared[i].opportunity * (1 + drawn)});
+    reply_ranking ranking{candidates, r};
+    while (auto const next = ranking.next()) {
+        ranked.push_back(*next);
     }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](auto const& a, auto const& b) { return a.score > b.score; });
     return ranked;
 }
 
@@ -179,31 +223,20 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
     if (n == 0 || wanted <= 0) {
         return chosen;
     }
-    auto const prepared = prepare(candidates);
-    // Authors as numbers; candidates by opportunity, largest first: a score
-    // lies in [o, 2o], so once 2o falls below the wanted-th best author's score
-    // no later candidate can enter, and the round stops there.
-    std::vector<std::size_t> author_of(n);
-    {
-        std::unordered_map<std::string_view, std::size_t> ids;
-        for (std::size_t i = 0; i < n; ++i) {
-            author_of[i] = ids.emplace(candidates[i].author, ids.size()).first->second;
-        }
-    }
-    std::vector<std::size_t> order(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        order[i] = i;
-    }
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return prepared[a].opportunity > prepared[b].opportunity;
-    });
+    // Candidates by opportunity, largest first: a score lies in [o, 2o], so
+    // once 2o falls below the wanted-th best author's score no later
+    // candidate can enter, and the round stops there. Φ⁻¹ of the priorities
+    // is computed once, for the prefix the rounds reach.
+    auto const order = by_opportunity(candidates);
+    std::vector<double> quantile; // of order[0, quantile.size())
 
     struct best {
         double score;
         std::size_t index;
-        std::size_t author;
+        std::uint64_t author;
     };
-    // Ranks as rank_replies does: higher score first, then the lower index.
+    // Ranks as reply_ranking does: higher score first, then the earlier
+    // place in the visiting order.
     auto const before = [](best const& a, best const& b) {
         return a.score > b.score || (a.score == b.score && a.index < b.index);
     };
@@ -211,13 +244,18 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
     std::vector<best> top; // the best candidate of each author in the top, sorted
     for (int k = 0; k < rounds; ++k) {
         top.clear();
-        for (std::size_t const i : order) {
-            auto const& c = prepared[i];
-            if (top.size() == top_k && 2 * c.opportunity < top.back().score) {
+        for (std::size_t pos = 0; pos < n; ++pos) {
+            auto const i = order[pos];
+            auto const& c = candidates[i];
+            double const o = opportunity_of(c);
+            if (top.size() == top_k && 2 * o < top.back().score) {
                 break;
             }
-            best const b{c.opportunity * (1 + normal_cdf(c.quantile + r.normal())), i,
-                         author_of[i]};
+            if (pos == quantile.size()) {
+                quantile.push_back(quantile_of(c));
+            }
+            // index: the place in the visiting order, for ties as the ranking
+            best const b{o * (1 + normal_cdf(quantile[pos] + r.normal())), pos, c.author};
             auto const same = std::find_if(top.begin(), top.end(), [&](best const& t) {
                 return t.author == b.author;
             });
@@ -235,7 +273,7 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
             }
         }
         for (auto const& t : top) {
-            chosen[t.index] += 1;
+            chosen[order[t.index]] += 1;
         }
         if (check && (k & 63) == 63) {
             check();

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xloop {
@@ -40,12 +42,18 @@ std::vector<double> selection_probabilities(std::vector<normal_belief> const& ar
 // p clamped into (0, 1).
 double normal_quantile(double p);
 
-// A pending reply opportunity as xloop-plan ranks it.
+// A pending reply opportunity as xloop-plan ranks it: 24 bytes, since plan
+// holds one per open opportunity (10⁶ of them in 24 MB).
 struct reply_candidate {
     double opportunity_score = 0;
-    double priority = 0.5; // the author's priority_score
-    std::string author;    // lower case, without '@'
+    double priority = 0.5;    // the author's priority_score
+    std::uint64_t author = 0; // author_key() of the author's name
 };
+
+// A 64-bit key for an author's name (lower case, without '@'); two names
+// sharing one (about 1 in 10¹³ for 10³ authors) would only count as one
+// author for the one-reply-per-author rule.
+std::uint64_t author_key(std::string_view author);
 
 struct ranked_reply {
     std::size_t index; // into the candidates
@@ -53,9 +61,30 @@ struct ranked_reply {
     double score;      // opportunity_score × (1 + p̃)
 };
 
-// Ranks by opportunity_score × (1 + p̃), p̃ = Φ(Φ⁻¹(p) + N(0,1)) a draw of
-// the author's priority (uniform on [0, 1] for an unknown account, 0.5), best
-// first; ties keep the candidates' order.
+// The candidates ranked by opportunity_score × (1 + p̃), p̃ = Φ(Φ⁻¹(p) + N(0,1))
+// a draw of the author's priority (uniform on [0, 1] for an unknown account,
+// 0.5), best first; ties go to the larger opportunity, then the earlier
+// candidate. A non-finite score or priority ranks as none (0, 0.5).
+//
+// Lazy and exact: a score lies in [o, 2o], so candidates are visited by
+// opportunity, largest first, and the best one seen is final once it beats
+// twice the next opportunity. Taking the first few of 10⁶ draws a few of them.
+class reply_ranking {
+public:
+    // Keeps a reference to `candidates` and `r`; both must outlive it.
+    reply_ranking(std::vector<reply_candidate> const& candidates, rng& r);
+    // The next best, or nothing when every candidate has been given.
+    std::optional<ranked_reply> next();
+
+private:
+    std::vector<reply_candidate> const& m_candidates;
+    rng& m_rng;
+    std::vector<std::uint32_t> m_order; // by opportunity, largest first
+    std::size_t m_visited = 0;          // m_order[0, m_visited) are drawn
+    std::vector<ranked_reply> m_heap;   // drawn, not yet given
+};
+
+// Every candidate in reply_ranking's order.
 std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
                                        rng& r);
 

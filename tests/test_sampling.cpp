@@ -102,18 +102,21 @@ TEST_CASE("reply propensities: the chance of being ranked among the chosen", "[n
     // Unknown authors (priority 0.5) draw p̃ uniformly on [0, 1].
     // Scores 1 and 0.8: A wins unless 0.8(1 + U_b) > 1 + U_a, so
     // P(A) = 0.25 + ∫_{0.25}^{1} (1.2 − 0.8u) du = 0.25 + 0.8 − 0.275 = 0.775.
-    std::vector<reply_candidate> two{{1.0, 0.5, "a"}, {0.8, 0.5, "b"}};
+    std::vector<reply_candidate> two{{1.0, 0.5, author_key("a")},
+                                     {0.8, 0.5, author_key("b")}};
     auto const p = reply_selection_probabilities(two, 1, 40000, r);
     CHECK(p[0] == Approx(0.775).margin(0.01));
     CHECK(p[1] == Approx(0.225).margin(0.01));
     // Half the score can never win: 0.5(1 + U_b) ≤ 1 ≤ 1 + U_a.
-    std::vector<reply_candidate> far{{1.0, 0.5, "a"}, {0.5, 0.5, "b"}};
+    std::vector<reply_candidate> far{{1.0, 0.5, author_key("a")},
+                                     {0.5, 0.5, author_key("b")}};
     auto const q = reply_selection_probabilities(far, 1, 2000, r);
     CHECK(q[0] == 1.0);
     CHECK(q[1] == 0.0);
     // Wanting two, both are chosen, unless they share an author: one a run.
     CHECK(reply_selection_probabilities(two, 2, 100, r) == std::vector<double>{1.0, 1.0});
-    std::vector<reply_candidate> same{{1.0, 0.5, "a"}, {0.8, 0.5, "a"}};
+    std::vector<reply_candidate> same{{1.0, 0.5, author_key("a")},
+                                      {0.8, 0.5, author_key("a")}};
     auto const s = reply_selection_probabilities(same, 2, 40000, r);
     CHECK(s[0] + s[1] == Approx(1.0));
     CHECK(s[0] == Approx(0.775).margin(0.01));
@@ -125,7 +128,8 @@ TEST_CASE("a known good author outranks an unknown one at the same opportunity s
     rng r{7};
     // The known one wins when Φ(a + Z) > U, a = Φ⁻¹(0.99) = 2.3263, U uniform:
     // P = E[Φ(a + Z)] = Φ(a / √2) = Φ(1.6449) = 0.95.
-    std::vector<reply_candidate> c{{1.0, 0.5, "new"}, {1.0, 0.99, "known"}};
+    std::vector<reply_candidate> c{{1.0, 0.5, author_key("new")},
+                                   {1.0, 0.99, author_key("known")}};
     auto const p = reply_selection_probabilities(c, 1, 20000, r);
     CHECK(p[1] == Approx(0.95).margin(0.01));
     CHECK(p[0] + p[1] == Approx(1.0));
@@ -143,7 +147,7 @@ TEST_CASE("the pruned propensities match a full ranking's frequencies", "[nodb]"
     std::vector<reply_candidate> c;
     for (int i = 0; i < 60; ++i) {
         c.push_back({0.2 + 0.8 * ((i * 37) % 60) / 60.0, ((i * 13) % 10) / 10.0,
-                     "author" + std::to_string(i % 12)});
+                     author_key("author" + std::to_string(i % 12))});
     }
     int const rounds = 20000;
     rng r1{11};
@@ -151,7 +155,7 @@ TEST_CASE("the pruned propensities match a full ranking's frequencies", "[nodb]"
     std::vector<double> slow(c.size(), 0.0);
     rng r2{12};
     for (int k = 0; k < rounds; ++k) {
-        std::set<std::string> authors;
+        std::set<std::uint64_t> authors;
         for (auto const& x : rank_replies(c, r2)) {
             if (authors.size() == 3) {
                 break;
@@ -184,9 +188,67 @@ TEST_CASE("the normal quantile inverts the cdf to 1e-12", "[nodb]")
 TEST_CASE("a non-finite opportunity score or priority ranks as none", "[nodb]")
 {
     rng r{3};
-    std::vector<reply_candidate> c{
-        {std::nan(""), 0.5, "a"}, {INFINITY, 0.5, "b"}, {0.5, std::nan(""), "c"}};
+    std::vector<reply_candidate> c{{std::nan(""), 0.5, author_key("a")},
+                                   {INFINITY, 0.5, author_key("b")},
+                                   {0.5, std::nan(""), author_key("c")}};
     auto const ranked = rank_replies(c, r);
     CHECK(ranked.front().index == 2); // the only finite score, at priority 0.5
     CHECK(ranked[1].score == 0);
+}
+
+TEST_CASE("the lazy reply ranking gives every candidate once, best score first", "[nodb]")
+{
+    // Opportunities spread over two orders of magnitude, so the lazy walk
+    // has to interleave candidates drawn early with ones drawn late.
+    std::vector<reply_candidate> c;
+    for (int i = 0; i < 500; ++i) {
+        c.push_back({0.01 + ((i * 7919) % 500) / 5.0, ((i * 31) % 100) / 100.0,
+                     author_key("a" + std::to_string(i % 50))});
+    }
+    rng r{5};
+    auto const ranked = rank_replies(c, r);
+    REQUIRE(ranked.size() == c.size());
+    std::set<std::size_t> seen;
+    for (std::size_t k = 0; k < ranked.size(); ++k) {
+        INFO("rank " << k);
+        seen.insert(ranked[k].index);
+        CHECK(ranked[k].score ==
+              Approx(c[ranked[k].index].opportunity_score * (1 + ranked[k].drawn)));
+        CHECK(ranked[k].drawn >= 0);
+        CHECK(ranked[k].drawn <= 1);
+        if (k > 0) {
+            CHECK(ranked[k - 1].score >= ranked[k].score);
+        }
+    }
+    CHECK(seen.size() == c.size());
+    // Taking the first few draws only the candidates that could still win:
+    // those with 2·o above the third score.
+    rng r2{5};
+    reply_ranking lazy{c, r2};
+    double third = 0;
+    for (int k = 0; k < 3; ++k) {
+        third = lazy.next()->score;
+    }
+    rng r3{5};
+    int could_win = 0;
+    for (auto const& x : c) {
+        could_win += 2 * x.opportunity_score > third ? 1 : 0;
+    }
+    for (int k = 0; k < could_win; ++k) {
+        r3.normal();
+    }
+    CHECK(r2.normal() == r3.normal()); // the same number of draws so far
+}
+
+TEST_CASE("an author's key is the same for the same name and differs between names",
+          "[nodb]")
+{
+    CHECK(author_key("alice") == author_key("alice"));
+    CHECK(author_key("alice") != author_key("alicf"));
+    CHECK(author_key("") != author_key("a"));
+    std::set<std::uint64_t> keys;
+    for (int i = 0; i < 100000; ++i) {
+        keys.insert(author_key("user" + std::to_string(i)));
+    }
+    CHECK(keys.size() == 100000);
 }
