@@ -242,9 +242,14 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
     };
     auto const top_k = static_cast<std::size_t>(wanted);
     std::vector<best> top; // the best candidate of each author in the top, sorted
+    std::uint32_t visits = 0;
     for (int k = 0; k < rounds; ++k) {
         top.clear();
         for (std::size_t pos = 0; pos < n; ++pos) {
+            // Every 2¹⁶ candidates: a round over 10⁶ equal scores visits all.
+            if (check && (++visits & 0xffff) == 0) {
+                check();
+            }
             auto const i = order[pos];
             auto const& c = candidates[i];
             double const o = opportunity_of(c);
@@ -274,9 +279,6 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
         }
         for (auto const& t : top) {
             chosen[order[t.index]] += 1;
-        }
-        if (check && (k & 63) == 63) {
-            check();
         }
     }
     for (auto& x : chosen) {

@@ -92,7 +92,7 @@ std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candi
 // ranking taken one per author: the propensity of a reply, estimated by
 // ranking `rounds` times. (A writer failure, which skips a candidate, is not
 // modelled.)
-// `check` runs every 64 rounds (e.g. to stop on SIGTERM).
+// `check` runs every 65 536 candidates visited (e.g. to stop on SIGTERM).
 std::vector<double>
 reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
                               int rounds, rng& r,

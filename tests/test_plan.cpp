@@ -350,6 +350,50 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
               "status = 'pending'") == 1);
 }
 
+TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 10⁵ opportunities at one score from 10⁴ authors: no candidate can be
+    // ruled out, so every one of the 1000 propensity rounds visits them all
+    // (seconds of work).
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
+        "opportunity_score, discovered_at) SELECT g::text, 'author' || (g % 10000), "
+        "'a take', 1.0, $1::timestamptz - interval '10 minutes' FROM "
+        "generate_series(1, 100000) g",
+        now);
+    process_spec spec;
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-plan",
+                 "--db",
+                 db.conninfo(),
+                 "--now",
+                 now,
+                 "--replies",
+                 "3",
+                 "--seed",
+                 "1"};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}};
+    spec.timeout_ms = 60000;
+    spec.signal_after_ms = 1500;
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_process(spec);
+    auto const took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    CHECK(took < 1500 + 1000);
+    // nothing taken, nothing queued
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status <> "
+                   "'pending'") == 0);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type = 'reply'") == 0);
+}
+
 TEST_CASE("two concurrent reply runs never take an opportunity twice", "[db]")
 {
     test_db db;
