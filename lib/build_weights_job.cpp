@@ -85,8 +85,10 @@ std::string window_rows(timestamp window_start, timestamp now)
 struct streamed {
     std::int64_t rows = 0;
     long double sum_y = 0;
+    std::int64_t n_y = 0;
     long double sum_fgw = 0;
     std::int64_t n_fgw = 0;
+    std::int64_t non_finite = 0; // rows with a NaN or infinite value, left out
     dimension_stats stats;
 };
 
@@ -144,7 +146,15 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                 if (row.size() != nd + first_dim || row.is_null(0) || row.is_null(1)) {
                     return;
                 }
+                // numeric columns hold NaN: such a value counts as missing
+                // (read_components and the learning target skip it)
+                bool finite = std::isfinite(row.float8(1)) &&
+                              (row.is_null(2) || std::isfinite(row.float8(2)));
                 auto const x = read_components(row, 3);
+                for (auto const& v : x) {
+                    finite = finite && (!v || std::isfinite(*v));
+                }
+                s.non_finite += finite ? 0 : 1;
                 scale_acc.add(x);
                 if (!has_target_component(x, target_c)) {
                     return;
@@ -153,8 +163,11 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                     now_micros - row.timestamptz_unix_micros(0), 0));
                 double const w = std::exp2(-age / micros_per_half_life);
                 ++s.rows;
-                s.sum_y += row.float8(1);
-                if (!row.is_null(2)) {
+                if (std::isfinite(row.float8(1))) {
+                    s.sum_y += row.float8(1);
+                    ++s.n_y;
+                }
+                if (!row.is_null(2) && std::isfinite(row.float8(2))) {
                     s.sum_fgw += row.float8(2);
                     ++s.n_fgw;
                 }
@@ -252,6 +265,12 @@ void run_build_weights(run_context& run)
 
     auto const s = stream_rows(run, cfg.dimensions);
     run.rows_in = s.rows;
+    if (s.non_finite > 0) {
+        log::warn("{} rows of the window have a NaN or infinite metric; those values "
+                  "were left out",
+                  s.non_finite);
+        run.summary["non_finite_rows"] = s.non_finite;
+    }
     if (s.rows < cfg.min_posts) {
         run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
                              "weights.min_posts ({}); no map written",
@@ -262,9 +281,17 @@ void run_build_weights(run_context& run)
 
     auto const map =
         compute_weight_map(s.stats, cfg.kappa, cfg.epsilon, cfg.epsilon_decay_posts);
+    if (auto const defect = map_defect(map)) {
+        throw error{fmt::format("the map computed from {} rows cannot be used: {}; the "
+                                "active map is kept",
+                                s.rows, *defect)};
+    }
     auto const weights = weights_json(map);
     auto const posteriors = posteriors_json(map, cfg.kappa);
-    double const avg_score = static_cast<double>(s.sum_y / s.rows);
+    std::optional<double> avg_score;
+    if (s.n_y > 0) {
+        avg_score = static_cast<double>(s.sum_y / s.n_y);
+    }
     std::optional<double> avg_fgw;
     if (s.n_fgw > 0) {
         avg_fgw = static_cast<double>(s.sum_fgw / s.n_fgw);
@@ -283,7 +310,8 @@ void run_build_weights(run_context& run)
     // without an active map, and a failed insert leaves the old one (defect 9).
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
     auto const r = db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
-                           window_start, s.rows, out(avg_score),
+                           window_start, s.rows,
+                           avg_score ? std::optional{out(*avg_score)} : std::nullopt,
                            avg_fgw ? std::optional{out(*avg_fgw)} : std::nullopt);
     tx.commit();
     run.rows_out = 1;

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -121,14 +122,19 @@ public:
         }
     }
 
+    // An empty list is an error unless `may_be_empty`: `times: []` would
+    // leave plan nothing to schedule, `dimensions: []` nothing to learn.
     void text_list(char const* key, std::vector<std::string>& out,
-                   std::set<std::string> const& allowed = {})
+                   std::set<std::string> const& allowed = {}, bool may_be_empty = false)
     {
         auto const n = child(key);
         if (!present(n)) {
             return;
         }
         out = strings(n, name(key), allowed);
+        if (out.empty() && !may_be_empty) {
+            fail(n, fmt::format("'{}' must not be empty", name(key)));
+        }
     }
 
     void number_list(char const* key, std::vector<double>& out, double lo, double hi)
@@ -148,6 +154,9 @@ public:
                                        name(key), lo, hi, item.Scalar()));
             }
             out.push_back(v);
+        }
+        if (out.empty()) {
+            fail(n, fmt::format("'{}' must not be empty", name(key)));
         }
     }
 
@@ -268,9 +277,53 @@ void check_times(section& s, YAML::Node const& node,
     }
 }
 
+// yaml-cpp keeps one of two equal keys silently: a repeated key is an error
+// (the operator meant one of them), as is a key that is not a plain string.
+void check_keys(YAML::Node const& n, std::string const& file, std::string const& path)
+{
+    if (n.IsSequence()) {
+        for (auto const& item : n) {
+            check_keys(item, file, path);
+        }
+        return;
+    }
+    if (!n.IsMap()) {
+        return;
+    }
+    std::set<std::string> seen;
+    for (auto const& kv : n) {
+        if (!kv.first.IsScalar()) {
+            throw config_error{fmt::format(
+                "{}:{}: a key {} is not a plain name", file, kv.first.Mark().line + 1,
+                path.empty() ? std::string{"at the top level"} : "under '" + path + "'")};
+        }
+        auto const key = kv.first.Scalar();
+        auto const full = path.empty() ? key : path + "." + key;
+        if (!seen.insert(key).second) {
+            throw config_error{fmt::format("{}:{}: duplicate key '{}'", file,
+                                           kv.first.Mark().line + 1, full)};
+        }
+        check_keys(kv.second, file, full);
+    }
+}
+
+config parse_config_checked(std::string const& yaml_text, std::string const& name);
+
 } // namespace
 
 config parse_config(std::string const& yaml_text, std::string const& name)
+{
+    try {
+        return parse_config_checked(yaml_text, name);
+    } catch (YAML::Exception const& e) {
+        // anything yaml-cpp refuses while reading is still the file's fault
+        throw config_error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+    }
+}
+
+namespace {
+
+config parse_config_checked(std::string const& yaml_text, std::string const& name)
 {
     config cfg;
     cfg.source_file = name;
@@ -284,6 +337,7 @@ config parse_config(std::string const& yaml_text, std::string const& name)
     if (!root || root.IsNull()) {
         return cfg;
     }
+    check_keys(root, name, "");
     section top{name, root, ""};
     {
         auto m = top.sub("metrics");
@@ -345,15 +399,15 @@ config parse_config(std::string const& yaml_text, std::string const& name)
         p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
         p.number("reply_author_cooldown_hours", cfg.plan.reply_author_cooldown_hours, 0,
                  24 * 365);
-        p.number("thread_min_parts", cfg.plan.thread_min_parts, 2, 25);
-        p.number("thread_max_parts", cfg.plan.thread_max_parts, 2, 25);
+        p.integer("thread_min_parts", cfg.plan.thread_min_parts, 2, 25);
+        p.integer("thread_max_parts", cfg.plan.thread_max_parts, 2, 25);
         p.list_map("catalogue", cfg.plan.catalogue,
                    {"content_slot", "generator_name", "topic", "tone", "hook_type",
                     "cta_type", "decision_type"});
         p.list_map("templates", cfg.plan.templates);
         auto w = p.sub("writer");
         w.text("kind", cfg.plan.writer.kind, {"template", "command", "openai"});
-        w.text_list("command", cfg.plan.writer.command);
+        w.text_list("command", cfg.plan.writer.command, {}, true);
         w.integer("timeout_ms", cfg.plan.writer.timeout_ms, 100, 600000);
         w.text("base_url", cfg.plan.writer.base_url);
         w.text("model", cfg.plan.writer.model);
@@ -381,10 +435,16 @@ config parse_config(std::string const& yaml_text, std::string const& name)
     return cfg;
 }
 
+} // namespace
+
 config load_config(std::optional<std::string> const& path)
 {
     if (!path || path->empty()) {
         return config{};
+    }
+    std::error_code ec;
+    if (std::filesystem::is_directory(*path, ec)) {
+        throw config_error{fmt::format("config file '{}' is a directory", *path)};
     }
     std::ifstream in{*path};
     if (!in) {

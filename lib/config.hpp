@@ -105,8 +105,8 @@ struct plan_config {
     bool no_repeat_slot = false;
     double reply_max_age_hours = 3.0;
     double reply_author_cooldown_hours = 24.0;
-    double thread_min_parts = 2;
-    double thread_max_parts = 6;
+    int thread_min_parts = 2;
+    int thread_max_parts = 6;
     // Candidate values per dimension; empty means the built-in catalogue.
     std::map<std::string, std::vector<std::string>> catalogue;
     // Templates keyed by hook_type; "{topic}" is replaced by the topic.

@@ -25,6 +25,7 @@ struct account {
 
 struct streamed {
     group_stats all;
+    std::int64_t non_finite = 0; // replies with a NaN or infinite metric
     std::vector<account> accounts;
 };
 
@@ -63,8 +64,13 @@ streamed stream_replies(run_context& run)
                 if (row.size() != 3 + target_component_count || row.is_null(2)) {
                     return;
                 }
-                auto const target =
-                    learning_target(read_components(row, 3), scales, target_c);
+                auto const x = read_components(row, 3);
+                // numeric columns hold NaN: such a value counts as missing
+                if (std::any_of(x.begin(), x.end(),
+                                [](auto const& v) { return v && !std::isfinite(*v); })) {
+                    ++s.non_finite;
+                }
+                auto const target = learning_target(x, scales, target_c);
                 if (!target) {
                     return;
                 }
@@ -126,6 +132,12 @@ void run_learn_replies(run_context& run)
     }
 
     auto s = stream_replies(run);
+    if (s.non_finite > 0) {
+        log::warn("{} replies of the window have a NaN or infinite metric; those values "
+                  "were left out",
+                  s.non_finite);
+        run.summary["non_finite_rows"] = s.non_finite;
+    }
     double const mu0 = s.all.weighted_mean();
     double const sigma = s.all.weighted_sd();
     for (auto& a : s.accounts) {

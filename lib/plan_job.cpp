@@ -375,8 +375,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             q.hook_type = chosen["hook_type"];
             q.cta_type = chosen["cta_type"];
             if (q.decision_type == "thread") {
-                auto const lo = static_cast<int>(cfg.thread_min_parts);
-                auto const hi = static_cast<int>(cfg.thread_max_parts);
+                auto const lo = cfg.thread_min_parts;
+                auto const hi = cfg.thread_max_parts;
                 q.parts =
                     lo + static_cast<int>(r.below(static_cast<std::size_t>(hi - lo + 1)));
             }

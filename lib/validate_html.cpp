@@ -248,10 +248,12 @@ std::string report_html(db_connection& db, run_context const& run,
         }
         {
             auto const r =
-                db.exec("SELECT d.key, w.key, w.value::float8 FROM "
+                // only numbers: a legacy or broken map may hold nulls or text
+                db.exec("SELECT d.key, w.key, w.value::text::float8 FROM "
                         "public.learning_model_weights m, jsonb_each(m.weights) d, "
-                        "jsonb_each_text(d.value) w WHERE m.is_active AND "
-                        "jsonb_typeof(d.value) = 'object' ORDER BY 1, 3 DESC, 2");
+                        "jsonb_each(d.value) w WHERE m.is_active AND "
+                        "jsonb_typeof(d.value) = 'object' AND jsonb_typeof(w.value) = "
+                        "'number' ORDER BY 1, 3 DESC, 2");
             std::map<std::string,
                      std::pair<std::vector<std::string>, std::vector<double>>>
                 dims;

@@ -2,6 +2,9 @@
 
 #include "normal.hpp"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <vector>
 
 namespace xloop {
@@ -41,6 +44,24 @@ weight_map compute_weight_map(dimension_stats const& stats, double kappa, double
         }
     }
     return out;
+}
+
+std::optional<std::string> map_defect(weight_map const& map)
+{
+    for (auto const& [dimension, dim] : map) {
+        double sum = 0;
+        for (auto const& [value, arm] : dim.arms) {
+            if (!std::isfinite(arm.weight) || arm.weight < 0 || arm.weight > 1) {
+                return fmt::format("the weight of {} = '{}' is {}", dimension, value,
+                                   arm.weight);
+            }
+            sum += arm.weight;
+        }
+        if (!dim.arms.empty() && std::abs(sum - 1) > 1e-6) {
+            return fmt::format("the weights of {} sum to {}, not 1", dimension, sum);
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace xloop

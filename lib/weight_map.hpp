@@ -6,6 +6,7 @@
 #include "weighting.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace xloop {
@@ -32,5 +33,10 @@ using weight_map = std::map<std::string, dimension_estimate>;
 // decay of 0 keeps it fixed.
 weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
                               double epsilon_decay_posts = 0);
+
+// Why a map must not be activated (a weight that is not finite or outside
+// [0, 1], a dimension whose weights do not sum to 1), or nothing: plan draws
+// from whatever map is active, so a broken one would stop the loop.
+std::optional<std::string> map_defect(weight_map const& map);
 
 } // namespace xloop

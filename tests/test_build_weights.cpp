@@ -307,3 +307,38 @@ TEST_CASE("replies count as their own slot and type, not in the attributes of po
     CHECK(out["weights"]["hook_type"]["question"].get<double>() >
           out["weights"]["hook_type"]["statistic"].get<double>());
 }
+
+TEST_CASE("a NaN metric is left out with a warning and never reaches the map", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 40; ++i) {
+        add_post(c, i * 0.5, i % 2 ? "how_to" : "myth_busting", i % 2 ? 0.4 : 0.2);
+    }
+    // numeric columns hold NaN; one post has it in its score and its ER
+    c.exec(
+        "UPDATE public.outcomes SET primary_objective_score = 'NaN', engagement_rate "
+        "= 'NaN' WHERE decision_id = (SELECT decision_id FROM public.outcomes LIMIT 1)");
+    for (auto const& env :
+         {score_target_env(), std::map<std::string, std::optional<std::string>>{}}) {
+        auto const r =
+            run_tool("build-weights", {"--now", now, "--json", "-q"}, &db, {}, env);
+        INFO(r.err << r.out);
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.err.find("1 rows of the window have a NaN or infinite metric") !=
+              std::string::npos);
+        CHECK(json::parse(r.out)["non_finite_rows"] == 1);
+        // every weight a number, each dimension summing to 1; a finite average
+        auto const m = c.exec(
+            "SELECT bool_and(jsonb_typeof(w.value) = 'number'), "
+            "bool_and(abs(s.total - 1) < 1e-6), "
+            "bool_and(avg_primary_objective_score <> 'NaN') FROM "
+            "public.learning_model_weights m, jsonb_each(m.weights) d, "
+            "jsonb_each(d.value) w, LATERAL (SELECT sum(x.value::text::float8) AS total "
+            "FROM jsonb_each(d.value) x) s WHERE m.is_active");
+        CHECK(m.boolean(0, 0));
+        CHECK(m.boolean(0, 1));
+        CHECK(m.boolean(0, 2));
+    }
+}

@@ -97,3 +97,33 @@ TEST_CASE("a missing config file is a configuration error", "[nodb]")
 {
     CHECK_THROWS_AS(load_config(std::string{"/nonexistent/xloop.yaml"}), config_error);
 }
+
+TEST_CASE("a repeated key, an empty list or a fractional count is an error naming the "
+          "line and key",
+          "[nodb]")
+{
+    CHECK(error_of("weights:\n  kappa: 5\n  kappa: 6\n") ==
+          "xloop.yaml:3: duplicate key 'weights.kappa'");
+    CHECK(error_of("plan:\n  times: []\n") ==
+          "xloop.yaml:2: 'plan.times' must not be empty");
+    CHECK(error_of("metrics:\n  due_ages_hours: []\n") ==
+          "xloop.yaml:2: 'metrics.due_ages_hours' must not be empty");
+    CHECK(error_of("plan:\n  thread_min_parts: 2.5\n")
+              .rfind("xloop.yaml:2: 'plan.thread_min_parts' must be a whole number", 0) ==
+          0);
+    // a key that is itself a list, or a list where a number belongs
+    CHECK(error_of("? [a, b]\n: 1\n") ==
+          "xloop.yaml:1: a key at the top level is not a plain name");
+    CHECK(error_of("weights:\n  kappa: {a: 1}\n") ==
+          "xloop.yaml:2: 'weights.kappa' must be a number");
+}
+
+TEST_CASE("a directory given as the config file is a configuration error", "[nodb]")
+{
+    try {
+        load_config(std::string{"/tmp"});
+        FAIL("no error");
+    } catch (config_error const& e) {
+        CHECK(std::string{e.what()} == "config file '/tmp' is a directory");
+    }
+}

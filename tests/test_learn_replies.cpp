@@ -213,3 +213,20 @@ TEST_CASE("a dry run lists the top and bottom accounts and writes nothing", "[db
     CHECK(out["replies"] == 36);
     CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 0);
 }
+
+TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 0, "amy", 0.9);
+    add_reply(c, 10, "bob", 0.1);
+    add_reply(c, 1, "amy", 0.5);
+    c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE "
+           "primary_objective_score = 0.5");
+    auto const r = learn(db);
+    CHECK(r.err.find("1 replies of the window have a NaN") != std::string::npos);
+    // the same priorities as without the NaN reply (worked out in the test above)
+    CHECK(priority_of(c, "amy") == Approx(0.613585).margin(1e-6));
+    CHECK(priority_of(c, "bob") == Approx(0.381512).margin(1e-6));
+}

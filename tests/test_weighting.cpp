@@ -138,3 +138,22 @@ TEST_CASE("every value keeps the epsilon floor and each dimension sums to one", 
     // a dimension with one value: all of it
     CHECK(map.at("hook_type").arms.at("question").weight == Approx(1.0));
 }
+
+TEST_CASE("a map with a weight that is not finite, or not summing to one, is refused",
+          "[nodb]")
+{
+    dimension_stats stats;
+    stats["content_slot"]["a"].add(1, 0.2);
+    stats["content_slot"]["b"].add(1, 0.4);
+    auto map = compute_weight_map(stats, 5, 0.1);
+    CHECK_FALSE(map_defect(map).has_value());
+    map["content_slot"].arms["a"].weight = std::nan("");
+    REQUIRE(map_defect(map).has_value());
+    CHECK(map_defect(map)->find("content_slot = 'a'") != std::string::npos);
+    map["content_slot"].arms["a"].weight = 0.5;
+    map["content_slot"].arms["b"].weight = 0.4; // 0.9 in all
+    REQUIRE(map_defect(map).has_value());
+    CHECK(map_defect(map)->find("sum to 0.9") != std::string::npos);
+    map["content_slot"].arms["b"].weight = 0.5;
+    CHECK_FALSE(map_defect(map).has_value());
+}
