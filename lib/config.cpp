@@ -350,6 +350,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         m.number("max_age_days", cfg.metrics.max_age_days, 1, 365);
         m.integer("max_posts", cfg.metrics.max_posts, 1, 1000000);
         m.integer("batch_size", cfg.metrics.batch_size, 1, 100);
+        m.number("max_clock_skew_minutes", cfg.metrics.max_clock_skew_minutes, 0,
+                 24 * 60);
         auto s = m.sub("score");
         s.number("er_weight", cfg.metrics.score.er_weight, 0, 1);
         s.number("follow_weight", cfg.metrics.score.follow_weight, 0, 1);

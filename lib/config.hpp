@@ -29,6 +29,9 @@ struct metrics_config {
     double max_age_days = 30.0;
     int max_posts = 500;
     int batch_size = 100;
+    // A file record observed later than now + this is refused: it would block
+    // every later update of its post.
+    double max_clock_skew_minutes = 10.0;
     score_config score;
 
     bool operator==(metrics_config const&) const = default;

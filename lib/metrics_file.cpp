@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -61,7 +62,7 @@ std::optional<std::int64_t> read_count(nlohmann::json const& j, char const* key)
     return fail();
 }
 
-timestamp read_time(nlohmann::json const& j)
+timestamp read_time(nlohmann::json const& j, std::optional<timestamp> latest)
 {
     if (!j.contains("observed_at")) {
         throw line_error{"field 'observed_at' is missing"};
@@ -71,6 +72,12 @@ timestamp read_time(nlohmann::json const& j)
     if (!t) {
         throw line_error{
             fmt::format("field 'observed_at': not an ISO 8601 time (got {})", v.dump())};
+    }
+    if (latest && *t > *latest) {
+        throw line_error{fmt::format("field 'observed_at': {} is later than now plus the "
+                                     "allowed clock skew ({}, "
+                                     "metrics.max_clock_skew_minutes)",
+                                     format_timestamp(*t), format_timestamp(*latest))};
     }
     return *t;
 }
@@ -87,7 +94,8 @@ void check_keys(nlohmann::json const& j, std::set<std::string> const& known)
 } // namespace
 
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
-                                        bool skip_bad, metrics_file_handlers const& h)
+                                        bool skip_bad, metrics_file_handlers const& h,
+                                        std::optional<timestamp> latest)
 {
     static std::set<std::string> const post_keys{
         "tweet_id", "observed_at", "impressions", "likes",          "retweets",
@@ -116,7 +124,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
             if (j.contains("followers")) {
                 check_keys(j, follower_keys);
                 follower_record r;
-                r.observed_at = read_time(j);
+                r.observed_at = read_time(j, latest);
                 auto const f = read_count(j, "followers");
                 if (!f) {
                     throw line_error{"field 'followers': must be a non-negative integer"};
@@ -137,13 +145,21 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
             auto const& id = j["tweet_id"];
             if (id.is_string() && !id.get<std::string>().empty()) {
                 r.tweet_id = id.get<std::string>();
+                // a NUL cannot be stored at all; other control characters are
+                // no tweet id either
+                if (std::any_of(r.tweet_id.begin(), r.tweet_id.end(), [](char ch) {
+                        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+                    })) {
+                    throw line_error{
+                        "field 'tweet_id': must not contain control characters"};
+                }
             } else if (id.is_number_unsigned()) {
                 r.tweet_id = std::to_string(id.get<std::uint64_t>());
             } else {
                 throw line_error{fmt::format(
                     "field 'tweet_id': must be a non-empty string (got {})", id.dump())};
             }
-            r.observed_at = read_time(j);
+            r.observed_at = read_time(j, latest);
             r.counts.impressions = read_count(j, "impressions");
             r.counts.likes = read_count(j, "likes");
             r.counts.retweets = read_count(j, "retweets");

@@ -44,8 +44,10 @@ struct metrics_file_handlers {
 };
 
 // Reads every line. A bad line throws data_error "NAME:LINE: reason" unless
-// `skip_bad`, which collects it and goes on. Returns the bad lines.
+// `skip_bad`, which collects it and goes on. Returns the bad lines. A record
+// observed after `latest` (now plus the allowed clock skew) is a bad line.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
-                                        bool skip_bad, metrics_file_handlers const& h);
+                                        bool skip_bad, metrics_file_handlers const& h,
+                                        std::optional<timestamp> latest = std::nullopt);
 
 } // namespace xloop

@@ -341,7 +341,8 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
              [&](follower_record const& r) {
                  add_follower_row(w, r.observed_at, r.followers, r.following, r.tweets);
                  ++n.records;
-             }});
+             }},
+            run.now() + fractional_hours(run.cfg().metrics.max_clock_skew_minutes / 60));
         w.finish();
     }
     // The inbox is large here: give the planner its size and spread.

@@ -51,7 +51,7 @@ std::optional<timestamp> parse_timestamp(std::string_view s)
     }
     year_month_day const ymd{year{y}, month{static_cast<unsigned>(mo)},
                              day{static_cast<unsigned>(d)}};
-    if (!ymd.ok()) {
+    if (!ymd.ok() || y < 1900 || y > 2199) {
         return std::nullopt;
     }
     int h = 0;

@@ -13,7 +13,9 @@ namespace xloop {
 using timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
 // ISO 8601: "2026-03-02T12:00:00Z", "2026-03-02 12:00:00.5+01:00",
-// "2026-03-02" (midnight UTC). A time without offset is UTC.
+// "2026-03-02" (midnight UTC). A time without offset is UTC. Years outside
+// [1900, 2199] are refused: nothing of this loop happens then, and beyond
+// 2262 formatting would overflow.
 std::optional<timestamp> parse_timestamp(std::string_view text);
 
 // "2026-03-02T12:00:00Z", with ".ffffff" only when there are microseconds.

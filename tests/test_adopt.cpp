@@ -50,6 +50,9 @@ std::string metrics_file(int first, int last)
     std::string out;
     for (int d = 20; d <= 27; ++d) {
         for (int h : {0, 8, 16}) {
+            if (d == 27 && h > 12) {
+                break; // nothing observed after --now
+            }
             out += fmt::format("{{\"followers\": {}, \"observed_at\": "
                                "\"2026-02-{}T{:02d}:00:00Z\"}}\n",
                                1000 + (d - 20) * 30 + h, d, h);

@@ -492,3 +492,81 @@ TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and
     CHECK(a.i64(0, 2) == 2);
     CHECK(a.f64(0, 3) == Approx(0.022));
 }
+
+TEST_CASE("hostile file records are bad lines named by file and line, never stored",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1001", 26);
+    add_posted(c, "1002", 26);
+    temp_dir dir;
+    auto const line = [](std::string const& fields) {
+        return "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", " +
+               fields + "}\n";
+    };
+    struct hostile {
+        std::string text;
+        std::string reason;
+    };
+    std::vector<hostile> const cases{
+        // an observation from the future would block every later update of the post
+        {"{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T13:00:00Z\", "
+         "\"likes\": 1}\n",
+         "field 'observed_at': 2026-03-02T13:00:00Z is later than now"},
+        {"{\"followers\": 5, \"observed_at\": \"2027-01-01T00:00:00Z\"}\n",
+         "field 'observed_at': 2027-01-01T00:00:00Z is later than now"},
+        // times the code cannot hold
+        {"{\"tweet_id\": \"1001\", \"observed_at\": \"2518-01-02T12:00:00Z\"}\n",
+         "field 'observed_at': not an ISO 8601 time"},
+        {"{\"tweet_id\": \"1001\", \"observed_at\": \"0000-01-02T12:00:00Z\"}\n",
+         "field 'observed_at': not an ISO 8601 time"},
+        // a NUL or control character in an id
+        {"{\"tweet_id\": \"10\\u000001\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n",
+         "field 'tweet_id': must not contain control characters"},
+        {line("\"likes\": 18446744073709551615"),
+         "field 'likes': must be a non-negative"},
+        {line("\"impressions\": -1"), "field 'impressions': must be a non-negative"},
+        {line("\"likes\": 1e19"), "field 'likes': must be a non-negative"},
+    };
+    auto const good =
+        line("\"impressions\": 9223372036854775807, \"likes\": 2147483647") +
+        "{\"tweet_id\": \"1002\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+        "\"impressions\": 9223372036854775807}\n";
+    for (auto const& h : cases) {
+        INFO(h.text);
+        dir.write("m.jsonl", good + h.text);
+        auto const strict = run_tool(
+            "scrape-metrics",
+            {"--source", "file", "--input", dir.path() + "/m.jsonl", "--now", now}, &db);
+        INFO(strict.err);
+        CHECK(strict.exit_code == 65);
+        CHECK(strict.err.find("m.jsonl:3: " + h.reason) != std::string::npos);
+        CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+        CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+    }
+    // with --skip-bad every hostile line is skipped and listed; the good ones land
+    std::string all = good;
+    for (auto const& h : cases) {
+        all += h.text;
+    }
+    dir.write("all.jsonl", all);
+    auto const skipping =
+        run_tool("scrape-metrics",
+                 {"--source", "file", "--input", dir.path() + "/all.jsonl", "--now", now,
+                  "--skip-bad", "--json"},
+                 &db);
+    INFO(skipping.err);
+    REQUIRE(skipping.exit_code == 0);
+    CHECK(json::parse(skipping.out)["skipped_lines"] == cases.size());
+    // the largest counts are stored as given; the engagement rate stays in [0, 1]
+    auto const r =
+        c.exec("SELECT impressions, likes, engagement_rate FROM public.outcomes "
+               "WHERE tweet_id = '1001'");
+    REQUIRE(r.rows() == 1);
+    CHECK(r.i64(0, 0) == 9223372036854775807);
+    CHECK(r.i64(0, 1) == 2147483647);
+    CHECK(r.f64(0, 2) >= 0);
+    CHECK(r.f64(0, 2) <= 1);
+}

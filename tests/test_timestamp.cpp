@@ -34,3 +34,15 @@ TEST_CASE("ages in days and hours are exact differences", "[nodb]")
     CHECK(days_between(a, b) == 1.5);
     CHECK(hours_between(a, b) == 36.0);
 }
+
+TEST_CASE("times outside the years 1900 to 2199 are refused, not overflowed", "[nodb]")
+{
+    CHECK_FALSE(parse_timestamp("2518-01-02T12:00:00Z"));
+    CHECK_FALSE(parse_timestamp("0000-01-02T12:00:00Z"));
+    CHECK_FALSE(parse_timestamp("1899-12-31T23:59:59Z"));
+    CHECK_FALSE(parse_timestamp("2200-01-01T00:00:00Z"));
+    REQUIRE(parse_timestamp("1900-01-01T00:00:00Z"));
+    REQUIRE(parse_timestamp("2199-12-31T23:59:59Z"));
+    CHECK(format_timestamp(*parse_timestamp("2199-12-31T23:59:59Z")) ==
+          "2199-12-31T23:59:59Z");
+}
