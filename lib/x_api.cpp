@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +32,39 @@ std::optional<std::int64_t> count(nlohmann::json const& obj, char const* key)
     }
     log::warn("X API sent {} = {}: not a count, left out", key, v.dump());
     return std::nullopt;
+}
+
+// A field that should be a string; anything else reads as empty.
+std::string text_field(nlohmann::json const& obj, char const* key)
+{
+    if (obj.is_object() && obj.contains(key) && obj[key].is_string()) {
+        return obj[key].get<std::string>();
+    }
+    return {};
+}
+
+// An object of counts (public_metrics); anything else is left out, said once.
+nlohmann::json metrics_object(nlohmann::json const& tweet, char const* key,
+                              std::string const& id)
+{
+    if (!tweet.contains(key) || tweet[key].is_null()) {
+        return nlohmann::json::object();
+    }
+    if (!tweet[key].is_object()) {
+        log::warn("X API sent {} = {} for tweet {}: not an object, left out", key,
+                  tweet[key].dump(), id);
+        return nlohmann::json::object();
+    }
+    return tweet[key];
+}
+
+// A tweet id is digits as text; a NUL or control character could not even be
+// stored, and would fail the whole page.
+bool plausible_id(std::string const& id)
+{
+    return !id.empty() && std::none_of(id.begin(), id.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    });
 }
 
 nlohmann::json parse_body(std::string const& body, std::string const& what)
@@ -87,12 +121,13 @@ std::string x_api_client::get(std::string const& path, std::string const& what)
         std::string reset = "unknown";
         if (auto const it = res.headers.find("x-rate-limit-reset");
             it != res.headers.end()) {
-            try {
-                reset = format_timestamp(
-                    timestamp{std::chrono::seconds{std::stoll(it->second)}});
-            } catch (...) {
-                reset = it->second;
-            }
+            // epoch seconds; one beyond 2199 (or not a number) is shown as sent
+            char* end = nullptr;
+            long long const secs = std::strtoll(it->second.c_str(), &end, 10);
+            bool const number = end && *end == '\0' && !it->second.empty();
+            reset = number && secs >= 0 && secs < 7258118400LL
+                        ? format_timestamp(timestamp{std::chrono::seconds{secs}})
+                        : "'" + it->second.substr(0, 40) + "' (not a time)";
         }
         throw temporary_failure{fmt::format(
             "X API rate limit reached (HTTP 429) on {}; it resets at {}; what was "
@@ -134,8 +169,13 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
             }
             tweet_metrics m;
             m.id = t["id"].get<std::string>();
-            auto const pub = t.value("public_metrics", nlohmann::json::object());
-            auto const priv = t.value("non_public_metrics", nlohmann::json::object());
+            if (!plausible_id(m.id)) {
+                log::warn("X API response to {}: a tweet id {} is not an id, left out",
+                          what, nlohmann::json(m.id).dump());
+                continue;
+            }
+            auto const pub = metrics_object(t, "public_metrics", m.id);
+            auto const priv = metrics_object(t, "non_public_metrics", m.id);
             m.counts.impressions = count(pub, "impression_count");
             if (!m.counts.impressions) {
                 m.counts.impressions = count(priv, "impression_count");
@@ -152,18 +192,29 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
     }
     if (j.contains("errors") && j["errors"].is_array()) {
         for (auto const& e : j["errors"]) {
-            auto const id = e.value("resource_id", e.value("value", std::string{}));
-            auto const type = e.value("type", std::string{});
-            auto const title = e.value("title", std::string{});
+            if (!e.is_object()) {
+                log::warn("X API error on {}: {}", what, e.dump().substr(0, 300));
+                continue;
+            }
+            auto id = text_field(e, "resource_id");
+            if (id.empty()) {
+                id = text_field(e, "value");
+            }
+            if (!plausible_id(id)) {
+                id.clear();
+            }
+            auto const type = text_field(e, "type");
+            auto const title = text_field(e, "title");
             bool const not_found = type.find("resource-not-found") != std::string::npos ||
                                    title == "Not Found Error";
             if (id.empty()) {
-                log::warn("X API error on {}: {} {}", what, title, e.value("detail", ""));
+                log::warn("X API error on {}: {} {}", what, title,
+                          text_field(e, "detail"));
             } else if (not_found) {
                 page.gone.push_back(id);
             } else {
                 log::warn("X API error for tweet {}: {} ({}); retried next run", id,
-                          title, e.value("detail", ""));
+                          title, text_field(e, "detail"));
                 page.failed.push_back(id);
             }
         }

@@ -162,3 +162,36 @@ TEST_CASE("counts that are not counts are left out, never stored wrapped or nega
               client_for(api).fetch_me();
           }).find("has no public_metrics.followers_count") != std::string::npos);
 }
+
+TEST_CASE("odd shapes in a 200 are left out with a warning, never a failed page",
+          "[nodb]")
+{
+    fake_x_api api;
+    // public_metrics as a string, an id with a NUL, errors that are a string
+    // and a number, an error whose resource_id is a number
+    api.tweets_failures.insert_or_assign(0, fake_failure{200, R"({"data": [
+            {"id": "5", "public_metrics": "lots"},
+            {"id": "6\u00007", "public_metrics": {"like_count": 1}},
+            {"id": "8", "public_metrics": {"like_count": 4}}],
+          "errors": ["something broke", 42,
+            {"resource_id": 9, "title": "Not Found Error"},
+            {"resource_id": "10", "title": "Not Found Error"}]})"});
+    auto const page = client_for(api).fetch_tweets({"5", "8", "10"});
+    REQUIRE(page.found.size() == 2); // 5 with no counts, 8; not the NUL id
+    CHECK(page.found[0].id == "5");
+    CHECK_FALSE(page.found[0].counts.likes);
+    CHECK(page.found[1].id == "8");
+    CHECK(*page.found[1].counts.likes == 4);
+    CHECK(page.gone == std::vector<std::string>{"10"});
+}
+
+TEST_CASE("a 429 reset time far beyond any date is shown as sent, not overflowed",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures[0] =
+        fake_failure{429, "{}", {{"x-rate-limit-reset", "99999999999999999"}}, 0};
+    auto const msg =
+        message_of<temporary_failure>([&] { client_for(api).fetch_tweets({"1"}); });
+    CHECK(msg.find("resets at '99999999999999999' (not a time)") != std::string::npos);
+}
