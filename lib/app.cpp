@@ -2,6 +2,7 @@
 
 #include "http_client.hpp"
 #include "log.hpp"
+#include "text.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -103,10 +104,34 @@ void run_context::ensure_ledger()
     if (!exists.boolean(0, 0)) {
         return;
     }
+    // Runs of this job left 'running' by a client that died (kill -9, a
+    // restart of the database): their server connection is gone, or they are
+    // older than ledger.stale_hours. Each row names its connection (pid and
+    // start), so a live run is never taken for a dead one.
+    auto const abandoned = m_conn->exec(
+        R"sql(
+UPDATE xloop.job_runs r
+   SET status = 'interrupted',
+       error = 'abandoned: the run ended without recording it (its connection is '
+               'gone: killed, or the database restarted; or it ran longer than '
+               'ledger.stale_hours)'
+ WHERE r.job = $1 AND r.status = 'running'
+   AND (r.started_at < $2::timestamptz - make_interval(secs => $3::float8 * 3600)
+        OR (r.detail ? 'backend_pid' AND NOT EXISTS (
+               SELECT 1 FROM pg_stat_activity a
+                WHERE a.pid = (r.detail->>'backend_pid')::int
+                  AND a.backend_start = (r.detail->>'backend_start')::timestamptz))))sql",
+        m_job, m_now, m_cfg.ledger.stale_hours);
+    if (auto const n = std::atoll(PQcmdTuples(abandoned.raw())); n > 0) {
+        log::warn("{} earlier run(s) of {} never finished; marked interrupted in "
+                  "xloop.job_runs",
+                  n, m_job);
+    }
     auto const r = m_conn->exec(
         "INSERT INTO xloop.job_runs (job, started_at, status, detail) "
-        "VALUES ($1, $2::timestamptz, 'running', jsonb_build_object('seed', $3::text)) "
-        "RETURNING id",
+        "SELECT $1, $2::timestamptz, 'running', jsonb_build_object('seed', $3::text, "
+        "'backend_pid', pg_backend_pid(), 'backend_start', a.backend_start) "
+        "FROM pg_stat_activity a WHERE a.pid = pg_backend_pid() RETURNING id",
         m_job, m_now, std::to_string(m_seed));
     m_ledger_id = r.i64(0, 0);
 }
@@ -190,8 +215,9 @@ void run_context::record(std::string const& status, std::string const& error_tex
             "UPDATE xloop.job_runs SET finished_at = $2::timestamptz, status = $3, "
             "rows_in = $4, rows_out = $5, detail = coalesce(detail, '{}') || "
             "$6::jsonb, error = $7 WHERE id = $1",
-            *m_ledger_id, m_now + elapsed, status, rows_in, rows_out, detail.dump(),
-            error_text.empty() ? std::nullopt : std::optional{error_text});
+            *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
+            detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+            error_text.empty() ? std::nullopt : std::optional{valid_utf8(error_text)});
     } catch (std::exception const& e) {
         log::warn("could not record the run in xloop.job_runs: {}", e.what());
     }

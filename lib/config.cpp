@@ -423,6 +423,10 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         }
     }
     {
+        auto l = top.sub("ledger");
+        l.number("stale_hours", cfg.ledger.stale_hours, 0.1, 24 * 365);
+    }
+    {
         auto v = top.sub("validate");
         v.integer("days", cfg.validate.days, 1, 365);
         v.number("min_v2_coverage", cfg.validate.min_v2_coverage, 0, 1);

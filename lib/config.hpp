@@ -135,6 +135,15 @@ struct validate_config {
     bool operator==(validate_config const&) const = default;
 };
 
+// The run ledger (xloop.job_runs), shared by every tool.
+struct ledger_config {
+    // A run still 'running' after this long is taken as abandoned (e.g. its
+    // client was killed behind a pooler that keeps the server connection).
+    double stale_hours = 24.0;
+
+    bool operator==(ledger_config const&) const = default;
+};
+
 struct config {
     std::string source_file; // empty when built from defaults
     metrics_config metrics;
@@ -143,6 +152,7 @@ struct config {
     replies_config replies;
     plan_config plan;
     validate_config validate;
+    ledger_config ledger;
 
     bool operator==(config const&) const = default;
 };

@@ -37,4 +37,45 @@ std::string excerpt(std::string_view text, std::size_t n)
     return trim(out);
 }
 
+std::string valid_utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto const c = static_cast<unsigned char>(text[i]);
+        // the length of the sequence c starts, and the smallest and largest
+        // second byte it allows (no overlong forms, no surrogates, ≤ U+10FFFF)
+        std::size_t len = 0;
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xBF;
+        if (c >= 0x01 && c <= 0x7F) {
+            len = 1;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        }
+        bool ok = len > 0 && i + len <= text.size();
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            auto const b = static_cast<unsigned char>(text[i + k]);
+            ok = k == 1 ? b >= lo && b <= hi : b >= 0x80 && b <= 0xBF;
+        }
+        if (ok) {
+            out.append(text.substr(i, len));
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD"; // U+FFFD
+            ++i;
+        }
+    }
+    return out;
+}
+
 } // namespace xloop

@@ -17,4 +17,8 @@ std::string to_lower(std::string_view s);
 // on one line.
 std::string excerpt(std::string_view text, std::size_t n);
 
+// The text with every byte that is not part of a well-formed UTF-8 sequence
+// (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
+std::string valid_utf8(std::string_view text);
+
 } // namespace xloop

@@ -163,3 +163,52 @@ TEST_CASE("a heartbeat that cannot be delivered never fails the job", "[db]")
     CHECK(run_app("plan", {"--ping-url", "http://127.0.0.1:1/hc", "-q"},
                   [](run_context&) {}) == 0);
 }
+
+TEST_CASE("an error with invalid UTF-8 is still recorded, made valid", "[db]")
+{
+    test_db db;
+    db.migrate();
+    int const code = run_app("plan", {"--db", db.conninfo(), "-q"}, [](run_context& run) {
+        run.db();
+        throw data_error{"line 3: not valid JSON (last read: '\xff\xfe')"};
+    });
+    CHECK(code == 65);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND status = "
+                   "'failed' AND error = 'line 3: not valid JSON (last read: "
+                   "''\xef\xbf\xbd\xef\xbf\xbd'')'") == 1);
+}
+
+TEST_CASE("a run left running by a dead client is marked interrupted by the next run",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // one whose connection is gone (no such backend), one from before xloop
+    // recorded connections but older than ledger.stale_hours, one whose
+    // connection is alive (this test's), one of another job
+    c.exec("DELETE FROM xloop.job_runs"); // migrate's
+    c.exec(
+        "INSERT INTO xloop.job_runs (job, started_at, status, detail) VALUES "
+        "('plan', '2026-03-02T11:00:00Z', 'running', "
+        " '{\"backend_pid\": 999999, \"backend_start\": \"2026-03-02T10:59:59Z\"}'), "
+        "('plan', '2026-02-27T11:00:00Z', 'running', '{}'), "
+        "('plan', '2026-03-02T11:30:00Z', 'running', jsonb_build_object('backend_pid', "
+        " pg_backend_pid(), 'backend_start', (SELECT backend_start FROM pg_stat_activity "
+        " WHERE pid = pg_backend_pid()))), "
+        "('build-weights', '2026-03-02T11:00:00Z', 'running', "
+        " '{\"backend_pid\": 999999, \"backend_start\": \"2026-03-02T10:59:59Z\"}')");
+    int const code =
+        run_app("plan", {"--db", db.conninfo(), "-q", "--now", "2026-03-02T12:00:00Z"},
+                [](run_context& run) { run.db(); });
+    CHECK(code == 0);
+    auto const r = c.exec("SELECT job, started_at = '2026-03-02T11:30:00Z', status, "
+                          "coalesce(error, '') FROM xloop.job_runs ORDER BY id");
+    REQUIRE(r.rows() == 5);
+    CHECK(r.str(0, 2) == "interrupted");
+    CHECK(r.str(0, 3).rfind("abandoned:", 0) == 0);
+    CHECK(r.str(1, 2) == "interrupted"); // older than 24 h
+    CHECK(r.str(2, 2) == "running");     // alive
+    CHECK(r.str(3, 2) == "running");     // another job's: its own next run decides
+    CHECK(r.str(4, 2) == "ok");          // this run
+}
