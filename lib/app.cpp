@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "http_client.hpp"
+#include "interrupt.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
@@ -19,12 +20,11 @@ namespace xloop {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
 std::atomic<PGcancel*> g_cancel{nullptr};
 
 extern "C" void on_signal(int)
 {
-    g_interrupted = true;
+    request_interrupt();
     // PQcancel is async-signal-safe: stop the statement that is running now.
     if (PGcancel* c = g_cancel.load()) {
         char err[256];
@@ -49,6 +49,7 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
     http_request req;
     req.url = *url + suffix;
     req.timeout_ms = 5000;
+    req.interruptible = false;
     auto const res = http_send(req);
     // A heartbeat that fails must never fail the job.
     if (res.status < 200 || res.status >= 300) {
@@ -168,9 +169,7 @@ void run_context::skip(std::string reason)
 
 void run_context::check_interrupted() const
 {
-    if (g_interrupted) {
-        throw interrupted{"interrupted by a signal"};
-    }
+    throw_if_interrupted();
 }
 
 void run_context::finish(std::string const& status, std::string const& error_text)
@@ -317,7 +316,7 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
         error_text = e.what();
         bool const was_interrupted =
             dynamic_cast<interrupted const*>(&e) != nullptr ||
-            (g_interrupted && dynamic_cast<db_error const*>(&e) != nullptr);
+            (interrupt_requested() && dynamic_cast<db_error const*>(&e) != nullptr);
         if (dynamic_cast<lock_held const*>(&e)) {
             status = "skipped";
             log::warn("{}", error_text);

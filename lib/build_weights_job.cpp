@@ -313,6 +313,7 @@ void run_build_weights(run_context& run)
                            window_start, s.rows,
                            avg_score ? std::optional{out(*avg_score)} : std::nullopt,
                            avg_fgw ? std::optional{out(*avg_fgw)} : std::nullopt);
+    run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;
     run.detail["map_id"] = r.i64(0, 0);

@@ -1,9 +1,15 @@
 #include "db.hpp"
 
+#include "interrupt.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -169,6 +175,62 @@ std::string redact_secrets(std::string message, std::string const& conninfo)
     return message;
 }
 
+namespace {
+
+// The value of one connection option as libpq resolved it.
+std::optional<std::string> connection_option(PGconn* c, char const* keyword)
+{
+    std::optional<std::string> out;
+    if (PQconninfoOption* opts = PQconninfo(c)) {
+        for (auto* o = opts; o->keyword; ++o) {
+            if (o->val && std::strcmp(o->keyword, keyword) == 0) {
+                out = o->val;
+            }
+        }
+        PQconninfoFree(opts);
+    }
+    return out;
+}
+
+// Drives a connection started by PQconnectStartParams to its end, waking
+// every 100 ms so a signal stops the wait (interrupted) and the deadline of
+// connect_timeout holds (libpq does not apply it to a polled connection; "0"
+// or an unreadable value waits as long as it takes, as libpq would). Returns
+// false when the deadline passed.
+bool wait_for_connection(PGconn* c, std::string const& timeout_text)
+{
+    char* end = nullptr;
+    long const timeout_s = std::strtol(timeout_text.c_str(), &end, 10);
+    auto const deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds{std::max(timeout_s, 2L)};
+    bool const bounded = end && *end == '\0' && timeout_s > 0;
+    auto status = PGRES_POLLING_WRITING;
+    while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
+        if (PQstatus(c) == CONNECTION_BAD) {
+            return true; // failed at the start; PQerrorMessage says why
+        }
+        pollfd p{};
+        p.fd = PQsocket(c);
+        p.events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        int ready = 0;
+        while (ready == 0) {
+            throw_if_interrupted();
+            if (bounded && std::chrono::steady_clock::now() >= deadline) {
+                return false;
+            }
+            ready = ::poll(&p, 1, 100);
+            if (ready < 0 && errno != EINTR) {
+                return true; // PQconnectPoll reports the socket's error
+            }
+            ready = std::max(ready, 0);
+        }
+        status = PQconnectPoll(c);
+    }
+    return true;
+}
+
+} // namespace
+
 db_connection::db_connection(std::string const& conninfo,
                              std::string const& application_name)
     : m_conninfo(conninfo)
@@ -191,9 +253,18 @@ db_connection::db_connection(std::string const& conninfo,
                           nullptr};
     char const* values[] = {timeout.c_str(), application_name.c_str(), conninfo.c_str(),
                             nullptr};
-    m_conn.reset(PQconnectdbParams(keys, values, 1));
+    m_conn.reset(PQconnectStartParams(keys, values, 1));
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};
+    }
+    // The connection string's connect_timeout, if it has one, overrides ours.
+    auto const effective_timeout = connection_option(m_conn.get(), "connect_timeout");
+    if (!wait_for_connection(m_conn.get(), effective_timeout.value_or(timeout))) {
+        throw temporary_failure{fmt::format(
+            "database unreachable (exit 75, retry later): no answer within "
+            "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in the "
+            "connection string)",
+            effective_timeout.value_or(timeout))};
     }
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
         std::string const msg =

@@ -1,6 +1,7 @@
 #include "http_client.hpp"
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
@@ -48,6 +49,12 @@ struct slist_deleter {
 
 } // namespace
 
+extern "C" int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
+{
+    // The request in flight may finish (its data is kept) if it does so soon.
+    return interrupted_for_longer_than(std::chrono::milliseconds{800}) ? 1 : 0;
+}
+
 http_response http_send(http_request const& request)
 {
     global_init();
@@ -73,6 +80,11 @@ http_response http_send(http_request const& request)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(request.timeout_ms, 10000L));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    // A signal aborts the transfer 0.8 s later (checked several times a second).
+    if (request.interruptible) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -100,7 +112,7 @@ retried_response http_send_retrying(http_request const& request,
                 std::chrono::milliseconds(policy.backoff_ms * (1L << (attempt - 1)));
             log::warn("{}; retrying {} in {} ms ({} of {})", problem, what, wait.count(),
                       attempt, policy.retries);
-            std::this_thread::sleep_for(wait);
+            interruptible_sleep(wait);
         }
         auto res = http_send(request);
         if (res.status == 0) {
@@ -111,8 +123,9 @@ retried_response http_send_retrying(http_request const& request,
         } else if (res.status >= 500 || (res.status == 429 && policy.retry_rate_limit)) {
             problem = fmt::format("{} answered HTTP {}", service, res.status);
         } else {
-            return {std::move(res), attempt + 1};
+            return {std::move(res), attempt + 1}; // an answer, kept even after a signal
         }
+        throw_if_interrupted(); // no retry after a signal
     }
     throw temporary_failure{
         fmt::format("{} for {} after {} attempts", problem, what, policy.retries + 1)};

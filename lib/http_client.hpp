@@ -23,6 +23,8 @@ struct http_request {
     std::vector<std::string> headers; // "Name: value"
     std::string body;
     long timeout_ms = 10000;
+    // A signal aborts the transfer; not for the heartbeat that reports it.
+    bool interruptible = true;
 };
 
 http_response http_send(http_request const& request);

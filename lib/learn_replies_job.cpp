@@ -219,6 +219,7 @@ void run_learn_replies(run_context& run)
         "public.discovered_accounts d WHERE lower(d.username) = t.key) "
         "ON CONFLICT DO NOTHING",
         run.now());
+    run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     auto const n_updated = std::atoll(PQcmdTuples(updated.raw()));
     auto const n_reset = std::atoll(PQcmdTuples(reset.raw()));

@@ -611,6 +611,7 @@ void run_plan(run_context& run, plan_options const& opts)
         run.summary["map_id"] = map.id ? nlohmann::json(*map.id) : nlohmann::json();
         plan_posts(run, map, *w, r);
     }
+    run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
 }
 

@@ -5,6 +5,12 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -211,4 +217,70 @@ TEST_CASE("a run left running by a dead client is marked interrupted by the next
     CHECK(r.str(2, 2) == "running");     // alive
     CHECK(r.str(3, 2) == "running");     // another job's: its own next run decides
     CHECK(r.str(4, 2) == "ok");          // this run
+}
+
+namespace {
+
+// A TCP port on 127.0.0.1 that accepts connections and never answers: a
+// database server that hangs.
+struct silent_server {
+    int fd = -1;
+    int port = 0;
+    silent_server()
+    {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(fd, 16) == 0);
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    ~silent_server() { ::close(fd); }
+    std::string conninfo(std::string const& timeout) const
+    {
+        return fmt::format("host=127.0.0.1 port={} dbname=x user=x connect_timeout={}",
+                           port, timeout);
+    }
+};
+
+long long elapsed_ms(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+} // namespace
+
+TEST_CASE("SIGTERM while connecting to a silent server exits 75 within a second", "[db]")
+{
+    silent_server server;
+    process_spec spec;
+    // connect_timeout=0: libpq alone would wait for ever
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-build-weights", "--db",
+                 server.conninfo("0")};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"PGCONNECT_TIMEOUT", std::nullopt}};
+    spec.timeout_ms = 20000;
+    spec.signal_after_ms = 500;
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_process(spec);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    CHECK(elapsed_ms(start) < 500 + 1000);
+}
+
+TEST_CASE("a silent server is given up after connect_timeout with exit 75", "[db]")
+{
+    silent_server server;
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_tool("build-weights", {"--db", server.conninfo("2")}, nullptr);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("no answer within connect_timeout (2 s") != std::string::npos);
+    CHECK(elapsed_ms(start) >= 2000);
+    CHECK(elapsed_ms(start) < 4000);
 }

@@ -570,3 +570,41 @@ TEST_CASE("hostile file records are bad lines named by file and line, never stor
     CHECK(r.f64(0, 2) >= 0);
     CHECK(r.f64(0, 2) <= 1);
 }
+
+TEST_CASE("SIGTERM during the X API's retry backoff exits 75 within a second", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "7001", 2);
+    fake_x_api api;
+    api.tweets_failures.insert_or_assign(0, fake_failure{503});
+    api.tweets_failures.insert_or_assign(1, fake_failure{503});
+    temp_dir dir;
+    // 5 s, then 10 s of backoff: the signal comes during the first
+    dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
+                            "\n  retries: 2\n  backoff_ms: 5000\n");
+    process_spec spec;
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-scrape-metrics",
+                 "--db",
+                 db.conninfo(),
+                 "--config",
+                 dir.path() + "/x.yaml",
+                 "--now",
+                 now};
+    spec.env = {{"X_BEARER_TOKEN", token}, {"XLOOP_CONFIG", std::nullopt}};
+    spec.timeout_ms = 30000;
+    spec.signal_after_ms = 700;
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_process(spec);
+    auto const took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    CHECK(took < 700 + 1000);
+    CHECK(api.tweet_requests().size() == 1); // never retried after the signal
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'interrupted'") == 1);
+}

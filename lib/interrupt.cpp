@@ -1,0 +1,64 @@
+#include "interrupt.hpp"
+
+#include "error.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <thread>
+
+namespace xloop {
+
+namespace {
+std::atomic<bool> g_interrupted{false};
+std::atomic<std::int64_t> g_since_ns{0}; // steady clock, when it was asked
+static_assert(std::atomic<bool>::is_always_lock_free);
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+
+std::int64_t steady_ns() noexcept
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+} // namespace
+
+void request_interrupt() noexcept
+{
+    if (!g_interrupted.exchange(true)) {
+        g_since_ns = steady_ns(); // clock_gettime: async-signal-safe
+    }
+}
+
+bool interrupted_for_longer_than(std::chrono::milliseconds grace) noexcept
+{
+    return g_interrupted &&
+           steady_ns() - g_since_ns.load() > std::chrono::nanoseconds{grace}.count();
+}
+
+bool interrupt_requested() noexcept
+{
+    return g_interrupted;
+}
+
+void throw_if_interrupted()
+{
+    if (g_interrupted) {
+        throw interrupted{"interrupted by a signal"};
+    }
+}
+
+void interruptible_sleep(std::chrono::milliseconds d)
+{
+    auto const until = std::chrono::steady_clock::now() + d;
+    for (;;) {
+        throw_if_interrupted();
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return;
+        }
+        std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds{50}));
+    }
+}
+
+} // namespace xloop

@@ -1,0 +1,26 @@
+#pragma once
+
+// Whether SIGINT/SIGTERM asked the run to stop, for every wait and loop of
+// the library (a cron job stopped by its supervisor must exit 75 within a
+// second, whatever it was waiting for). Set by the tools' signal handler.
+
+#include <atomic>
+#include <chrono>
+
+namespace xloop {
+
+// Set from a signal handler (lock-free, async-signal-safe).
+void request_interrupt() noexcept;
+bool interrupt_requested() noexcept;
+
+// Whether a signal asked the run to stop more than `grace` ago: a request in
+// flight may finish within the grace (its data is kept), not beyond it.
+bool interrupted_for_longer_than(std::chrono::milliseconds grace) noexcept;
+
+// Throws interrupted if a signal asked the run to stop.
+void throw_if_interrupted();
+
+// Sleeps `d`, waking every 50 ms to throw interrupted on a signal.
+void interruptible_sleep(std::chrono::milliseconds d);
+
+} // namespace xloop
