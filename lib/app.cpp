@@ -6,6 +6,7 @@
 #include "text.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +72,29 @@ std::pair<std::int32_t, std::int32_t> job_lock_key(std::string const& job)
     return {0x786c6f70, static_cast<std::int32_t>(h)};
 }
 
+namespace {
+
+// Who holds an advisory lock: its session's pid, program and since when, so an
+// operator can tell a slow run from a dead client whose backend lingers.
+std::string lock_holder(db_connection& db, std::int32_t k1, std::int32_t k2)
+{
+    auto const r = db.exec(
+        "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unnamed'), "
+        "a.backend_start, a.state FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid "
+        "AND l.objid = $2::int::oid AND l.objsubid = 2 LIMIT 1",
+        k1, k2);
+    if (r.rows() == 0) {
+        return "skipped: another run holds the lock";
+    }
+    return fmt::format("skipped: another run holds the lock (pid {}, {}, connected since "
+                       "{}, {}); it is released when that run ends or its session is "
+                       "terminated (pg_terminate_backend)",
+                       r.str(0, 0), r.str(0, 1), r.str(0, 2), r.str(0, 3));
+}
+
+} // namespace
+
 run_context::run_context(std::string job, common_options const& opts, config cfg,
                          timestamp now, std::uint64_t seed)
     : m_job(std::move(job)), m_opts(opts), m_cfg(std::move(cfg)), m_now(now),
@@ -91,6 +115,18 @@ db_connection& run_context::db()
         if (PGcancel* old = g_cancel.exchange(PQgetCancel(m_conn->raw()))) {
             PQfreeCancel(old);
         }
+        // If this client dies (kill -9), its backend must not keep the job's
+        // lock for ever: an idle transaction ends after the idle timeout, a
+        // runaway statement after the statement timeout (not for migrate,
+        // whose index builds may take long on a large table). 0: none.
+        auto const& d = m_cfg.database;
+        m_conn->exec(
+            "SELECT set_config('statement_timeout', $1, false), "
+            "set_config('idle_in_transaction_session_timeout', $2, false)",
+            fmt::format("{}s", m_job == "migrate"
+                                   ? 0L
+                                   : std::lround(d.statement_timeout_minutes * 60)),
+            fmt::format("{}s", std::lround(d.idle_in_transaction_timeout_minutes * 60)));
         ensure_ledger();
     }
     return *m_conn;
@@ -142,7 +178,7 @@ void run_context::lock_session()
     auto const [k1, k2] = job_lock_key(m_job);
     auto const r = db().exec("SELECT pg_try_advisory_lock($1::int, $2::int)", k1, k2);
     if (!r.boolean(0, 0)) {
-        throw lock_held{"skipped: another run holds the lock"};
+        throw lock_held{lock_holder(db(), k1, k2)};
     }
     m_session_locked = true;
 }
@@ -158,7 +194,7 @@ void run_context::lock_in_transaction(std::string const& lock_name)
     auto const r =
         db().exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", k1, k2);
     if (!r.boolean(0, 0)) {
-        throw lock_held{"skipped: another run holds the lock"};
+        throw lock_held{lock_holder(db(), k1, k2)};
     }
 }
 

@@ -423,6 +423,13 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         }
     }
     {
+        auto d = top.sub("database");
+        d.number("statement_timeout_minutes", cfg.database.statement_timeout_minutes, 0,
+                 24 * 60);
+        d.number("idle_in_transaction_timeout_minutes",
+                 cfg.database.idle_in_transaction_timeout_minutes, 0, 24 * 60);
+    }
+    {
         auto l = top.sub("ledger");
         l.number("stale_hours", cfg.ledger.stale_hours, 0.1, 24 * 365);
     }

@@ -135,6 +135,15 @@ struct validate_config {
     bool operator==(validate_config const&) const = default;
 };
 
+// Session limits every tool sets on its connection, so the backend of a
+// client that died ends instead of holding its lock.
+struct database_config {
+    double statement_timeout_minutes = 60;          // 0: none (never for migrate)
+    double idle_in_transaction_timeout_minutes = 5; // 0: none
+
+    bool operator==(database_config const&) const = default;
+};
+
 // The run ledger (xloop.job_runs), shared by every tool.
 struct ledger_config {
     // A run still 'running' after this long is taken as abandoned (e.g. its
@@ -153,6 +162,7 @@ struct config {
     plan_config plan;
     validate_config validate;
     ledger_config ledger;
+    database_config database;
 
     bool operator==(config const&) const = default;
 };

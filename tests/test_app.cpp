@@ -122,6 +122,11 @@ TEST_CASE("a second run while the first holds the lock is skipped with exit 75",
             "SELECT count(*) FROM xloop.job_runs WHERE job = 'learn-replies' AND "
             "status = 'skipped' AND error LIKE 'skipped: another run holds the lock%'") ==
         1);
+    // the message names the holder's session
+    auto const holder_pid = holder.exec("SELECT pg_backend_pid()").str(0, 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'learn-replies' AND "
+                   "error LIKE '%(pid " +
+                   holder_pid + ", %connected since %'") == 1);
     // the transaction-scoped lock conflicts with it too
     CHECK(run_app("learn-replies", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
               transaction tx{run.db()};
@@ -283,4 +288,26 @@ TEST_CASE("a silent server is given up after connect_timeout with exit 75", "[db
     CHECK(r.err.find("no answer within connect_timeout (2 s") != std::string::npos);
     CHECK(elapsed_ms(start) >= 2000);
     CHECK(elapsed_ms(start) < 4000);
+}
+
+TEST_CASE("every session has a statement and idle-in-transaction timeout, migrate none",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    std::string statement, idle;
+    run_app("plan", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+        auto const r =
+            run.db().exec("SELECT current_setting('statement_timeout'), "
+                          "current_setting('idle_in_transaction_session_timeout')");
+        statement = r.str(0, 0);
+        idle = r.str(0, 1);
+    });
+    CHECK(statement == "1h");
+    CHECK(idle == "5min");
+    run_app("migrate", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+        statement =
+            run.db().exec("SELECT current_setting('statement_timeout')").str(0, 0);
+    });
+    CHECK(statement == "0");
 }
