@@ -111,22 +111,24 @@ run_context::~run_context()
 db_connection& run_context::db()
 {
     if (!m_conn) {
-        m_conn.emplace(resolve_conninfo(m_opts.db), "xloop-" + m_job);
-        if (PGcancel* old = g_cancel.exchange(PQgetCancel(m_conn->raw()))) {
-            PQfreeCancel(old);
-        }
         // If this client dies (kill -9), its backend must not keep the job's
         // lock for ever: an idle transaction ends after the idle timeout, a
         // runaway statement after the statement timeout (not for migrate,
         // whose index builds may take long on a large table). 0: none.
         auto const& d = m_cfg.database;
-        m_conn->exec(
-            "SELECT set_config('statement_timeout', $1, false), "
-            "set_config('idle_in_transaction_session_timeout', $2, false)",
-            fmt::format("{}s", m_job == "migrate"
-                                   ? 0L
-                                   : std::lround(d.statement_timeout_minutes * 60)),
-            fmt::format("{}s", std::lround(d.idle_in_transaction_timeout_minutes * 60)));
+        m_conn.emplace(
+            resolve_conninfo(m_opts.db), "xloop-" + m_job,
+            std::vector<std::pair<std::string, std::string>>{
+                {"statement_timeout",
+                 fmt::format("{}s", m_job == "migrate"
+                                        ? 0L
+                                        : std::lround(d.statement_timeout_minutes * 60))},
+                {"idle_in_transaction_session_timeout",
+                 fmt::format("{}s",
+                             std::lround(d.idle_in_transaction_timeout_minutes * 60))}});
+        if (PGcancel* old = g_cancel.exchange(PQgetCancel(m_conn->raw()))) {
+            PQfreeCancel(old);
+        }
         ensure_ledger();
     }
     return *m_conn;
@@ -145,32 +147,35 @@ void run_context::ensure_ledger()
     // restart of the database): their server connection is gone, or they are
     // older than ledger.stale_hours. Each row names its connection (pid and
     // start), so a live run is never taken for a dead one.
-    auto const abandoned = m_conn->exec(
+    auto const r = m_conn->exec(
         R"sql(
-UPDATE xloop.job_runs r
-   SET status = 'interrupted',
-       error = 'abandoned: the run ended without recording it (its connection is '
-               'gone: killed, or the database restarted; or it ran longer than '
-               'ledger.stale_hours)'
- WHERE r.job = $1 AND r.status = 'running'
-   AND (r.started_at < $2::timestamptz - make_interval(secs => $3::float8 * 3600)
-        OR (r.detail ? 'backend_pid' AND NOT EXISTS (
-               SELECT 1 FROM pg_stat_activity a
-                WHERE a.pid = (r.detail->>'backend_pid')::int
-                  AND a.backend_start = (r.detail->>'backend_start')::timestamptz))))sql",
-        m_job, m_now, m_cfg.ledger.stale_hours);
-    if (auto const n = std::atoll(PQcmdTuples(abandoned.raw())); n > 0) {
+WITH abandoned AS (
+    UPDATE xloop.job_runs r
+       SET status = 'interrupted',
+           error = 'abandoned: the run ended without recording it (its connection is '
+                   'gone: killed, or the database restarted; or it ran longer than '
+                   'ledger.stale_hours)'
+     WHERE r.job = $1 AND r.status = 'running'
+       AND (r.started_at < $2::timestamptz - make_interval(secs => $4::float8 * 3600)
+            OR (r.detail ? 'backend_pid' AND NOT EXISTS (
+                   SELECT 1 FROM pg_stat_activity a
+                    WHERE a.pid = (r.detail->>'backend_pid')::int
+                      AND a.backend_start = (r.detail->>'backend_start')::timestamptz)))
+    RETURNING 1)
+INSERT INTO xloop.job_runs (job, started_at, status, detail)
+SELECT $1, $2::timestamptz, 'running',
+       jsonb_build_object('seed', $3::text, 'backend_pid', pg_backend_pid(),
+                          'backend_start', a.backend_start,
+                          'abandoned_before', (SELECT count(*) FROM abandoned))
+  FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
+RETURNING id, (detail->>'abandoned_before')::int)sql",
+        m_job, m_now, std::to_string(m_seed), m_cfg.ledger.stale_hours);
+    m_ledger_id = r.i64(0, 0);
+    if (auto const n = r.i64(0, 1); n > 0) {
         log::warn("{} earlier run(s) of {} never finished; marked interrupted in "
                   "xloop.job_runs",
                   n, m_job);
     }
-    auto const r = m_conn->exec(
-        "INSERT INTO xloop.job_runs (job, started_at, status, detail) "
-        "SELECT $1, $2::timestamptz, 'running', jsonb_build_object('seed', $3::text, "
-        "'backend_pid', pg_backend_pid(), 'backend_start', a.backend_start) "
-        "FROM pg_stat_activity a WHERE a.pid = pg_backend_pid() RETURNING id",
-        m_job, m_now, std::to_string(m_seed));
-    m_ledger_id = r.i64(0, 0);
 }
 
 void run_context::lock_session()

@@ -231,8 +231,9 @@ bool wait_for_connection(PGconn* c, std::string const& timeout_text)
 
 } // namespace
 
-db_connection::db_connection(std::string const& conninfo,
-                             std::string const& application_name)
+db_connection::db_connection(
+    std::string const& conninfo, std::string const& application_name,
+    std::vector<std::pair<std::string, std::string>> const& settings)
     : m_conninfo(conninfo)
 {
     char* parse_error = nullptr;
@@ -283,7 +284,12 @@ db_connection::db_connection(std::string const& conninfo,
     }
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, nullptr);
     // Timestamps in and out as UTC ISO 8601, whatever the server's setting.
-    exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'");
+    std::string set = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = "
+                      "'iso_8601'";
+    for (auto const& [name, value] : settings) {
+        set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
+    }
+    exec(set);
 }
 
 void db_connection::throw_result_error(PGresult* r, std::string_view context)

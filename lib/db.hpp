@@ -111,7 +111,10 @@ class db_connection {
 public:
     // Connects; throws temporary_failure when the server is unreachable,
     // config_error for a malformed string or refused credentials.
-    db_connection(std::string const& conninfo, std::string const& application_name);
+    // `settings`: session parameters set with the connection's own (time zone,
+    // date style), in the same round trip.
+    db_connection(std::string const& conninfo, std::string const& application_name,
+                  std::vector<std::pair<std::string, std::string>> const& settings = {});
 
     db_connection(db_connection&&) noexcept = default;
     db_connection& operator=(db_connection&&) noexcept = default;
