@@ -402,3 +402,29 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
     CHECK(be32(20) == 1600); // IHDR height
     CHECK(png.size() > 40000);
 }
+
+TEST_CASE("validate runs as a read-only role, without its ledger row", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // a role per test database (roles are cluster-wide), used through the
+    // connection's startup options: no password needed
+    auto const role = "reader_" + db.conninfo().substr(std::string{"dbname="}.size());
+    c.exec(fmt::format("CREATE ROLE {} NOLOGIN", quote_ident(role)));
+    c.exec(fmt::format("GRANT USAGE ON SCHEMA public, xloop TO {0}; GRANT SELECT ON ALL "
+                       "TABLES IN SCHEMA public, xloop TO {0}",
+                       quote_ident(role)));
+    auto const runs_before = db.count("SELECT count(*) FROM xloop.job_runs");
+    auto const r = run_tool("validate",
+                            {"--db", db.conninfo() + " options='-c role=" + role + "'",
+                             "--json", "--now", now},
+                            nullptr);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(json::parse(r.out)["verdict"] == "READY");
+    CHECK(r.err.find("not recorded in xloop.job_runs") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs") == runs_before);
+    c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
+}
