@@ -428,3 +428,64 @@ TEST_CASE("validate runs as a read-only role, without its ledger row", "[db]")
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs") == runs_before);
     c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
 }
+
+TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
+        "opportunity_score, discovered_at) VALUES ('r1', 'amy', 'a take', 0.8, "
+        "$1::timestamptz - interval '10 minutes')",
+        now);
+    // the shipped script, with role names of this test's own (roles are
+    // cluster-wide and tests run in parallel)
+    auto const suffix = db.conninfo().substr(std::string{"dbname="}.size());
+    auto const reader = "xloop_reader_" + suffix;
+    auto const writer = "xloop_writer_" + suffix;
+    auto script = read_file(std::string{XLOOP_SOURCE_DIR} + "/share/roles.sql");
+    for (auto const& [from, to] : {std::pair{std::string{"xloop_reader"}, reader},
+                                   std::pair{std::string{"xloop_writer"}, writer}}) {
+        for (auto p = script.find(from); p != std::string::npos;
+             p = script.find(from, p + to.size())) {
+            script.replace(p, from.size(), to);
+        }
+    }
+    c.exec(script);
+    auto const as = [&](std::string const& role) {
+        return db.conninfo() + " options='-c role=" + role + "'";
+    };
+    temp_dir dir;
+    dir.write("m.jsonl",
+              "{\"tweet_id\": \"t1\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+              "\"impressions\": 900, \"likes\": 9}\n"
+              "{\"followers\": 5003, \"observed_at\": \"2026-03-02T12:00:00Z\"}\n");
+    for (auto const& args : std::vector<std::vector<std::string>>{
+             {"scrape-metrics", "--source", "file", "--input", dir.path() + "/m.jsonl"},
+             {"build-weights"},
+             {"learn-replies"},
+             {"plan", "--replies", "1", "--seed", "3"}}) {
+        auto tool_args = std::vector<std::string>(args.begin() + 1, args.end());
+        tool_args.insert(tool_args.end(), {"--db", as(writer), "--now", now, "-q"});
+        auto const r = run_tool(args[0], tool_args, nullptr);
+        INFO(args[0] << ": " << r.err);
+        CHECK(r.exit_code == 0);
+    }
+    CHECK(db.count(fmt::format("SELECT count(*) FROM xloop.job_runs WHERE status = 'ok' "
+                               "AND started_at = '{}'",
+                               now)) == 4);
+    // the reader validates; a learning tool run as the reader is refused clearly
+    auto const v =
+        run_tool("validate", {"--db", as(reader), "--now", now, "--json", "-q"}, nullptr);
+    INFO(v.err);
+    CHECK((v.exit_code == 0 || v.exit_code == 1));
+    CHECK(json::parse(v.out).contains("verdict"));
+    auto const refused =
+        run_tool("build-weights", {"--db", as(reader), "--now", now, "-q"}, nullptr);
+    CHECK(refused.exit_code == 78);
+    CHECK(refused.err.find("permission denied") != std::string::npos);
+    c.exec(fmt::format("DROP OWNED BY {0}, {1}; DROP ROLE {0}; DROP ROLE {1}",
+                       quote_ident(reader), quote_ident(writer)));
+}

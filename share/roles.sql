@@ -1,0 +1,41 @@
+-- Least-privilege roles for xloop, after xloop-migrate (psql -f share/roles.sql,
+-- as the owner of the tables). Run it again after an upgrade that adds
+-- tables. Roles are NOLOGIN groups: grant them to the login roles the tools
+-- use (GRANT xloop_writer TO cron_user).
+--
+--   xloop_reader  xloop-validate, xloop-migrate status: reads everything,
+--                 writes nothing (validate then runs without its ledger row)
+--   xloop_writer  xloop-scrape-metrics, -build-weights, -learn-replies, -plan:
+--                 reads and writes the loop's rows and its ledger, makes
+--                 temporary tables; never changes the schema
+--
+-- xloop-migrate itself needs the owner (it creates and alters tables).
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'xloop_reader') THEN
+        CREATE ROLE xloop_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'xloop_writer') THEN
+        CREATE ROLE xloop_writer NOLOGIN;
+    END IF;
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO xloop_reader, xloop_writer',
+                   current_database());
+    -- scrape-metrics and learn-replies stage rows in temporary tables
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO xloop_writer', current_database());
+END
+$$;
+
+GRANT USAGE ON SCHEMA public, xloop TO xloop_reader, xloop_writer;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, xloop TO xloop_reader, xloop_writer;
+
+GRANT INSERT, UPDATE ON
+    public.content_generation_metadata_comprehensive,
+    public.outcomes,
+    public.follower_snapshots,
+    public.learning_model_weights,
+    public.discovered_accounts,
+    public.reply_opportunities,
+    xloop.job_runs
+  TO xloop_writer;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, xloop TO xloop_writer;
