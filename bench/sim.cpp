@@ -192,7 +192,7 @@ private:
                         "extract(hour FROM c.posted_at AT TIME ZONE 'UTC')::int "
                         "FROM public.content_generation_metadata_comprehensive c "
                         "WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL "
-                        "AND c.posted_at <= $1::timestamptz AND {}",
+                        "AND c.posted_at <= $1::timestamptz AND {} ORDER BY c.id",
                         where),
             now(), arg);
         std::vector<post> out;
@@ -355,7 +355,8 @@ json capture(db_connection& db, std::vector<int> const& hours, timestamp end)
                 "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int, "
                 "posted_at > $1::timestamptz - interval '14 days' "
                 "FROM public.content_generation_metadata_comprehensive "
-                "WHERE status = 'posted' AND decision_type IS DISTINCT FROM 'reply'",
+                "WHERE status = 'posted' AND decision_type IS DISTINCT FROM 'reply' "
+                "ORDER BY id", // one order of summation: the same bits every run
                 end);
     double all = 0, last = 0;
     int n_all = 0, n_last = 0;
