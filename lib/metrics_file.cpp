@@ -1,11 +1,11 @@
 #include "metrics_file.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -147,9 +147,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                 r.tweet_id = id.get<std::string>();
                 // a NUL cannot be stored at all; other control characters are
                 // no tweet id either
-                if (std::any_of(r.tweet_id.begin(), r.tweet_id.end(), [](char ch) {
-                        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
-                    })) {
+                if (has_control_chars(r.tweet_id)) {
                     throw line_error{
                         "field 'tweet_id': must not contain control characters"};
                 }

@@ -37,6 +37,13 @@ std::string excerpt(std::string_view text, std::size_t n)
     return trim(out);
 }
 
+bool has_control_chars(std::string_view text)
+{
+    return std::any_of(text.begin(), text.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    });
+}
+
 std::string valid_utf8(std::string_view text)
 {
     std::string out;

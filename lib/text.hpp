@@ -17,6 +17,10 @@ std::string to_lower(std::string_view s);
 // on one line.
 std::string excerpt(std::string_view text, std::size_t n);
 
+// Whether the text holds an ASCII control character (NUL included): no
+// identifier (a tweet id) does, and a NUL cannot even be stored.
+bool has_control_chars(std::string_view text);
+
 // The text with every byte that is not part of a well-formed UTF-8 sequence
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);

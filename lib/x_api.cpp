@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "http_client.hpp"
 #include "log.hpp"
+#include "text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -62,9 +63,7 @@ nlohmann::json metrics_object(nlohmann::json const& tweet, char const* key,
 // stored, and would fail the whole page.
 bool plausible_id(std::string const& id)
 {
-    return !id.empty() && std::none_of(id.begin(), id.end(), [](char ch) {
-        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
-    });
+    return !id.empty() && !has_control_chars(id);
 }
 
 nlohmann::json parse_body(std::string const& body, std::string const& what)

@@ -263,19 +263,14 @@ long long elapsed_ms(std::chrono::steady_clock::time_point start)
 TEST_CASE("SIGTERM while connecting to a silent server exits 75 within a second", "[db]")
 {
     silent_server server;
-    process_spec spec;
     // connect_timeout=0: libpq alone would wait for ever
-    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-build-weights", "--db",
-                 server.conninfo("0")};
-    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"PGCONNECT_TIMEOUT", std::nullopt}};
-    spec.timeout_ms = 20000;
-    spec.signal_after_ms = 500;
-    auto const start = std::chrono::steady_clock::now();
-    auto const r = run_process(spec);
+    auto const [r, ms] =
+        run_tool_signalled("build-weights", {"--db", server.conninfo("0")}, 500,
+                           {{"PGCONNECT_TIMEOUT", std::nullopt}});
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.err.find("interrupted") != std::string::npos);
-    CHECK(elapsed_ms(start) < 500 + 1000);
+    CHECK(ms < 500 + 1000);
 }
 
 TEST_CASE("a silent server is given up after connect_timeout with exit 75", "[db]")

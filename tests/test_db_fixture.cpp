@@ -1,5 +1,7 @@
 #include "test_db_fixture.hpp"
 
+#include <chrono>
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -86,6 +88,27 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
     spec.env = std::move(env);
     spec.timeout_ms = 120000;
     return run_process(spec);
+}
+
+signalled_run run_tool_signalled(std::string const& tool, std::vector<std::string> args,
+                                 long signal_after_ms,
+                                 std::map<std::string, std::optional<std::string>> env)
+{
+    process_spec spec;
+    spec.argv.push_back(std::string{XLOOP_BIN_DIR} + "/xloop-" + tool);
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    env.emplace("XLOOP_CONFIG", std::nullopt);
+    env.emplace("XLOOP_NOW", std::nullopt);
+    env.emplace("DATABASE_URL", std::nullopt);
+    spec.env = std::move(env);
+    spec.timeout_ms = 60000;
+    spec.signal_after_ms = signal_after_ms;
+    auto const start = std::chrono::steady_clock::now();
+    signalled_run out{run_process(spec)};
+    out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - start)
+                 .count();
+    return out;
 }
 
 std::vector<std::string> columns_of(db_connection& c, std::string const& relation)

@@ -44,6 +44,17 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
                         test_db const* db = nullptr, std::string const& input = {},
                         std::map<std::string, std::optional<std::string>> env = {});
 
+// run_tool without a database, sending SIGTERM after `signal_after_ms`; `ms`
+// is how long the tool took in all (tests of shutdown).
+struct signalled_run {
+    process_result result;
+    long long ms = 0;
+};
+signalled_run
+run_tool_signalled(std::string const& tool, std::vector<std::string> args,
+                   long signal_after_ms,
+                   std::map<std::string, std::optional<std::string>> env = {});
+
 // XLOOP_CONFIG for tests worked out by hand on primary_objective_score: the
 // learners then rank by the score itself (tests/fixtures/score_target.yaml).
 std::map<std::string, std::optional<std::string>> score_target_env();

@@ -364,24 +364,9 @@ TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[d
         "'a take', 1.0, $1::timestamptz - interval '10 minutes' FROM "
         "generate_series(1, 100000) g",
         now);
-    process_spec spec;
-    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-plan",
-                 "--db",
-                 db.conninfo(),
-                 "--now",
-                 now,
-                 "--replies",
-                 "3",
-                 "--seed",
-                 "1"};
-    spec.env = {{"XLOOP_CONFIG", std::nullopt}};
-    spec.timeout_ms = 60000;
-    spec.signal_after_ms = 1500;
-    auto const start = std::chrono::steady_clock::now();
-    auto const r = run_process(spec);
-    auto const took = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+    auto const [r, took] = run_tool_signalled(
+        "plan", {"--db", db.conninfo(), "--now", now, "--replies", "3", "--seed", "1"},
+        1500);
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.err.find("interrupted") != std::string::npos);

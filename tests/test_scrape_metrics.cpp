@@ -584,22 +584,10 @@ TEST_CASE("SIGTERM during the X API's retry backoff exits 75 within a second", "
     // 5 s, then 10 s of backoff: the signal comes during the first
     dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
                             "\n  retries: 2\n  backoff_ms: 5000\n");
-    process_spec spec;
-    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-scrape-metrics",
-                 "--db",
-                 db.conninfo(),
-                 "--config",
-                 dir.path() + "/x.yaml",
-                 "--now",
-                 now};
-    spec.env = {{"X_BEARER_TOKEN", token}, {"XLOOP_CONFIG", std::nullopt}};
-    spec.timeout_ms = 30000;
-    spec.signal_after_ms = 700;
-    auto const start = std::chrono::steady_clock::now();
-    auto const r = run_process(spec);
-    auto const took = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+    auto const [r, took] = run_tool_signalled(
+        "scrape-metrics",
+        {"--db", db.conninfo(), "--config", dir.path() + "/x.yaml", "--now", now}, 700,
+        {{"X_BEARER_TOKEN", token}});
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.err.find("interrupted") != std::string::npos);
