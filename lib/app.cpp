@@ -116,7 +116,7 @@ db_connection& run_context::db()
         // runaway statement after the statement timeout (not for migrate,
         // whose index builds may take long on a large table). 0: none.
         auto const& d = m_cfg.database;
-        m_conn.emplace(
+        m_own_conn.emplace(
             resolve_conninfo(m_opts.db), "xloop-" + m_job,
             std::vector<std::pair<std::string, std::string>>{
                 {"statement_timeout",
@@ -126,12 +126,18 @@ db_connection& run_context::db()
                 {"idle_in_transaction_session_timeout",
                  fmt::format("{}s",
                              std::lround(d.idle_in_transaction_timeout_minutes * 60))}});
-        if (PGcancel* old = g_cancel.exchange(PQgetCancel(m_conn->raw()))) {
-            PQfreeCancel(old);
-        }
-        ensure_ledger();
+        use_connection(*m_own_conn);
     }
     return *m_conn;
+}
+
+void run_context::use_connection(db_connection& conn)
+{
+    m_conn = &conn;
+    if (PGcancel* old = g_cancel.exchange(PQgetCancel(m_conn->raw()))) {
+        PQfreeCancel(old);
+    }
+    ensure_ledger();
 }
 
 void run_context::ensure_ledger()
@@ -307,6 +313,42 @@ app::app(std::string job, std::string description)
         "lock held, rate limited), 78 bad configuration.");
 }
 
+run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
+                   std::function<void(run_context&)> const& body)
+{
+    run_result r;
+    try {
+        r.ctx = make();
+        body(*r.ctx);
+        r.code = r.ctx->success_code;
+        if (r.ctx->skip_reason()) {
+            r.status = "skipped";
+            log::info("skipped: {}", *r.ctx->skip_reason());
+        }
+    } catch (std::exception const& e) {
+        r.code = exit_code_for(e);
+        r.error_text = e.what();
+        bool const was_interrupted =
+            dynamic_cast<interrupted const*>(&e) != nullptr ||
+            (interrupt_requested() && dynamic_cast<db_error const*>(&e) != nullptr);
+        if (dynamic_cast<lock_held const*>(&e)) {
+            r.status = "skipped";
+            log::warn("{}", r.error_text);
+        } else if (was_interrupted) {
+            r.status = "interrupted";
+            r.code = exit_code::temporary;
+            log::error("interrupted: {}", r.error_text);
+        } else {
+            r.status = "failed";
+            log::error("{}", r.error_text);
+        }
+    }
+    if (r.ctx) {
+        r.ctx->finish(r.status, r.error_text);
+    }
+    return r;
+}
+
 int app::run(int argc, char** argv, std::function<void(run_context&)> const& body)
 {
     try {
@@ -340,53 +382,28 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
     }
 
     ping(m_opts.ping_url, "/start");
-    std::unique_ptr<run_context> ctx;
-    exit_code code = exit_code::ok;
-    std::string status = "ok";
-    std::string error_text;
-    try {
-        timestamp now = clock_now();
-        if (m_opts.now_text) {
-            auto const t = parse_timestamp(*m_opts.now_text);
-            if (!t) {
-                throw usage_error{fmt::format(
-                    "--now: '{}' is not an ISO 8601 time (e.g. 2026-03-02T12:00:00Z)",
-                    *m_opts.now_text)};
+    auto result = run_job(
+        [&] {
+            timestamp now = clock_now();
+            if (m_opts.now_text) {
+                auto const t = parse_timestamp(*m_opts.now_text);
+                if (!t) {
+                    throw usage_error{fmt::format("--now: '{}' is not an ISO 8601 time "
+                                                  "(e.g. 2026-03-02T12:00:00Z)",
+                                                  *m_opts.now_text)};
+                }
+                now = *t;
             }
-            now = *t;
-        }
-        auto const seed =
-            m_opts.seed ? *m_opts.seed : std::uint64_t{std::random_device{}()};
-        ctx = std::make_unique<run_context>(m_job, m_opts,
-                                            load_config(m_opts.config_file), now, seed);
-        body(*ctx);
-        code = ctx->success_code;
-        if (ctx->skip_reason()) {
-            status = "skipped";
-            log::info("skipped: {}", *ctx->skip_reason());
-        }
-    } catch (std::exception const& e) {
-        code = exit_code_for(e);
-        error_text = e.what();
-        bool const was_interrupted =
-            dynamic_cast<interrupted const*>(&e) != nullptr ||
-            (interrupt_requested() && dynamic_cast<db_error const*>(&e) != nullptr);
-        if (dynamic_cast<lock_held const*>(&e)) {
-            status = "skipped";
-            log::warn("{}", error_text);
-        } else if (was_interrupted) {
-            status = "interrupted";
-            code = exit_code::temporary;
-            log::error("interrupted: {}", error_text);
-        } else {
-            status = "failed";
-            log::error("{}", error_text);
-        }
-    }
-
-    if (ctx) {
-        ctx->finish(status, error_text);
-    }
+            auto const seed =
+                m_opts.seed ? *m_opts.seed : std::uint64_t{std::random_device{}()};
+            return std::make_unique<run_context>(
+                m_job, m_opts, load_config(m_opts.config_file), now, seed);
+        },
+        body);
+    auto const& ctx = result.ctx;
+    auto const code = result.code;
+    auto const& status = result.status;
+    auto const& error_text = result.error_text;
     if (m_opts.json) {
         nlohmann::json out = ctx ? ctx->summary : nlohmann::json::object();
         out["tool"] = "xloop-" + m_job;

@@ -51,6 +51,10 @@ public:
     // right after (unless --dry-run, or the schema has no xloop.job_runs yet).
     db_connection& db();
 
+    // Runs on `conn` rather than opening a connection of its own: xloop-sim
+    // runs thousands of jobs in-process on one. The caller keeps it open.
+    void use_connection(db_connection& conn);
+
     // One run at a time per job, session-scoped: needs a direct connection or a
     // session-mode pooler. Throws lock_held when another run has it.
     void lock_session();
@@ -94,12 +98,28 @@ private:
     config m_cfg;
     timestamp m_now;
     std::uint64_t m_seed;
-    std::optional<db_connection> m_conn;
+    std::optional<db_connection> m_own_conn;
+    db_connection* m_conn = nullptr; // m_own_conn's, or one lent by use_connection
+
     std::optional<std::int64_t> m_ledger_id;
     bool m_session_locked = false;
     std::optional<std::string> m_skip_reason;
     std::chrono::steady_clock::time_point m_started;
 };
+
+// How a run ended; the context stays for its summary.
+struct run_result {
+    exit_code code = exit_code::ok;
+    std::string status = "ok"; // or skipped, interrupted, failed
+    std::string error_text;
+    std::unique_ptr<run_context> ctx;
+};
+
+// Makes a run's context, runs `body` in it, ends its ledger row and turns
+// what was thrown into an exit code: the one place that happens, for the
+// tools (app::run) and for xloop-sim, which runs the jobs in-process.
+run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
+                   std::function<void(run_context&)> const& body);
 
 class app {
 public:

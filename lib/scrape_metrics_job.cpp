@@ -43,6 +43,11 @@ private:
     std::chrono::steady_clock::time_point m_start;
 };
 
+// Below this many rows a temp table is not analysed: the planner's estimate
+// from its pages is good enough, and ANALYZE would cost more than the writes
+// (a cron run every 20 minutes writes a few hundred rows).
+constexpr std::int64_t analyze_min_rows = 1000;
+
 // Raw records of one batch; cleared at each commit.
 constexpr char const* create_inbox = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS xloop_metrics_in (
@@ -345,8 +350,10 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
             run.now() + fractional_hours(run.cfg().metrics.max_clock_skew_minutes / 60));
         w.finish();
     }
-    // The inbox is large here: give the planner its size and spread.
-    db.exec("ANALYZE xloop_metrics_in");
+    // A large inbox: give the planner its size and spread.
+    if (n.records >= analyze_min_rows) {
+        db.exec("ANALYZE xloop_metrics_in");
+    }
     for (auto const& b : bad) {
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);
     }
@@ -651,7 +658,9 @@ v2_result v2_pass(run_context& run, std::string const& source)
         w.finish();
     }
     // Its size, for the plans of the two writes (hash this side, not the posts).
-    db.exec("ANALYZE xloop_v2");
+    if (static_cast<std::int64_t>(posts.size()) >= analyze_min_rows) {
+        db.exec("ANALYZE xloop_v2");
+    }
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     result.updated = affected(db.exec(upsert_v2, run.now()));
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());

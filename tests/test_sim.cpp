@@ -1,4 +1,4 @@
-// The simulator (bench/sim.cpp) drives the whole loop through the X API path;
+// The simulator (sim/sim.cpp) drives the whole loop through the X API path;
 // these tests pin that it is deterministic and that the loop it drives is
 // healthy at the end.
 
@@ -91,4 +91,79 @@ TEST_CASE("a rate-limited X API loses nothing: later runs catch up", "[db]")
         limited.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' "
                       "AND status = 'failed' AND error LIKE '%HTTP 429%resets at%'") ==
         b["rate_limited_runs"].get<int>());
+}
+
+TEST_CASE("the simulator plays the world file it is given", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const r = run_tool("sim",
+                            {"--days", "2", "--seed", "5", "--json", "--world",
+                             source_path("sim/worlds/subtle.yaml")},
+                            &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const score = json::parse(r.out);
+    CHECK(score["world"] == "subtle");
+    // Every planner dimension is scored, and in this world each has an effect.
+    for (auto const* dim : {"content_slot", "generator_name", "topic", "tone",
+                            "hook_type", "cta_type", "decision_type", "post_hour"}) {
+        INFO(dim);
+        CHECK(score[dim]["has_effect"] == true);
+    }
+    CHECK(score["post_hour"]["true_best"] == "12");
+    // Posts and replies each scored against uniform and oracle choices.
+    auto const& c = score["capture"];
+    CHECK(c["n"].get<int>() == 6); // three posts a day
+    CHECK(c["oracle"].get<double>() > c["uniform"].get<double>());
+    CHECK(score["replies_capture"]["n"].get<int>() >= 15); // ten a day, from 08:00
+    CHECK(score["daily_follows"].size() == 3);
+
+    // A world file with a mistake stops the simulator with exit 78, naming it.
+    temp_dir dir;
+    dir.write("bad.yaml", "effects:\n  content_slot:\n    how_too: {follows: 1.5}\n");
+    auto const b =
+        run_tool("sim", {"--days", "1", "--world", dir.path() + "/bad.yaml"}, &db);
+    CHECK(b.exit_code == 78);
+    CHECK_THAT(b.err, Catch::Contains("bad.yaml:3") && Catch::Contains("how_too"));
+}
+
+TEST_CASE("the simulator's original policy plans as the original bot did", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const r =
+        run_tool("sim", {"--days", "3", "--seed", "2", "--policy", "original"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    // Posts at fixed times (three of the eight: 08, 12 and 18), the slot from
+    // the weekday (2026-03-03 is a Tuesday: how_to), none planned by xloop.
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type <> 'reply' AND extract(hour FROM posted_at AT "
+                 "TIME ZONE 'UTC') NOT IN (8, 12, 18)") == 0);
+    CHECK(db.count("SELECT count(DISTINCT content_slot) FROM "
+                   "public.content_generation_metadata_comprehensive WHERE decision_type "
+                   "<> 'reply' AND posted_at::date = '2026-03-03'") == 1);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type <> 'reply' AND posted_at::date = '2026-03-03' AND "
+                 "content_slot = 'how_to'") == 3);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE generation_source = 'xloop'") == 0);
+    // Replies by opportunity score alone: each took the best it could see.
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities t "
+                   "JOIN public.reply_opportunities o ON o.discovered_at > t.taken_at - "
+                   "interval '3 hours' AND o.discovered_at <= t.taken_at "
+                   "AND o.opportunity_score > t.opportunity_score "
+                   "AND (o.taken_at IS NULL OR o.taken_at > t.taken_at) "
+                   "AND NOT EXISTS (SELECT 1 FROM "
+                   "public.content_generation_metadata_comprehensive c WHERE "
+                   "c.decision_type = 'reply' AND c.target_username = o.tweet_author "
+                   "AND c.created_at > t.taken_at - interval '24 hours' "
+                   "AND c.created_at < t.taken_at) "
+                   "WHERE t.status = 'replied'") == 0);
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                   "'replied'") >= 20);
 }

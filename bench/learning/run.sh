@@ -1,48 +1,53 @@
 #!/usr/bin/env bash
-# The learning benchmark in xloop-sim's world: for each seed, the loop as
-# shipped and the loop learning as the original did (original_learning.yaml),
-# 30 simulated days each (or DAYS), two simulations at a time in one
-# throwaway cluster. Prints per run what was learned and the capture of the
-# oracle's gain over uniform posting (whole period, last 14 days).
-#   bench/learning/run.sh [days] [seed ...]
+# The learning benchmark (DESIGN §5.6, §8): every world in sim/worlds, each
+# seed, 60 simulated days, the loop as shipped (xloop) and the original bot's
+# policy (original), JOBS simulations at a time in one throwaway cluster;
+# uniform and oracle posting are computed from each world's expected values.
+# Prints per world the capture of the oracle's gain over uniform (whole run,
+# last 14 days, replies: mean ± sd over seeds) and writes a chart of the
+# cumulative expected follows per policy (OUT/learning.svg) and every run's
+# JSON (OUT/runs/).
+#   bench/learning/run.sh [-d days] [-j jobs] [-o out] [-w world ...] [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
     export XLOOP_BENCH_INNER=1
-    exec pg_virtualenv -t "$0" "$@"
+    exec pg_virtualenv -t "$0" "$@" 2> >(grep -v -e '^Creating new PostgreSQL cluster' \
+        -e '^Dropping cluster' >&2)
 fi
-days=${1:-30}
-shift || true
+days=60 jobs=4 out=bench/learning/last worlds=()
+while getopts d:j:o:w: opt; do
+    case $opt in
+    d) days=$OPTARG ;;
+    j) jobs=$OPTARG ;;
+    o) out=$OPTARG ;;
+    w) worlds+=("$OPTARG") ;;
+    *) exit 64 ;;
+    esac
+done
+shift $((OPTIND - 1))
 seeds=("$@")
-[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
+[ ${#worlds[@]} -gt 0 ] || worlds=($(ls sim/worlds | sed 's/\.yaml$//'))
+mkdir -p "$out/runs"
+rm -f "$out"/runs/*.json
 export days out
 run_one() {
-    local policy=$1 seed=$2 extra=()
-    [ "$policy" = original ] && extra=(--config-extra bench/learning/original_learning.yaml)
-    createdb "learn_${policy}_$seed"
-    build/bin/xloop-sim --db "dbname=learn_${policy}_$seed" --days "$days" --seed "$seed" \
-        --json "${extra[@]}" > "$out/${policy}_$seed.json" 2> "$out/${policy}_$seed.err"
-    dropdb "learn_${policy}_$seed"
+    local world=$1 policy=$2 seed=$3 db="learn_${1}_${2}_$3"
+    createdb "$db"
+    if ! build/bin/xloop-sim --db "dbname=$db" --world "sim/worlds/$world.yaml" \
+        --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
+        --scrape-every-minutes 120 --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
+        echo "FAILED: $world $policy $seed" >&2
+        cat "$out/runs/$db.err" >&2
+        rm -f "$out/runs/$db.json"
+    fi
+    dropdb "$db"
 }
 export -f run_one
-for s in "${seeds[@]}"; do printf 'xloop %s\noriginal %s\n' "$s" "$s"; done |
-    xargs -P 2 -L 1 bash -c 'run_one "$0" "$1"'
-printf '%-9s %4s  %-21s %-21s %-21s %9s %8s %8s\n' policy seed content_slot hook_type \
-    post_hour posts/day capture last_14
-for f in "$out"/*.json; do
-    python3 - "$f" <<'PY'
-import json, os, sys
-d = json.load(open(sys.argv[1]))
-policy, seed = os.path.basename(sys.argv[1])[:-5].split('_')
-dims = []
-for k in ('content_slot', 'hook_type', 'post_hour'):
-    ok = 'right' if d[k]['learned_best'] == d[k]['true_best'] else 'WRONG'
-    dims.append('%s %s %.2f' % (d[k]['learned_best'], ok, d[k]['weight_of_true_best']))
-c = d['capture']
-print('%-9s %4s  %-21s %-21s %-21s %9.2f %7.0f%% %7.0f%%' % (
-    policy, seed, *dims, (d['posts'] - d['replies_posted']) / d['days'],
-    100 * c['capture'], 100 * c['capture_last_14_days']))
-PY
-done
+start=$(date +%s)
+for w in "${worlds[@]}"; do
+    for s in "${seeds[@]}"; do printf '%s xloop %s\n%s original %s\n' "$w" "$s" "$w" "$s"; done
+done | xargs -P "$jobs" -L 1 bash -c 'run_one "$0" "$1" "$2"'
+echo "$(( $(date +%s) - start )) s for ${#worlds[@]} worlds x ${#seeds[@]} seeds x 2 policies, $days days each, $jobs at a time"
+python3 bench/learning/report.py "$out"

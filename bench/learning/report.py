@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Summarises bench/learning/run.sh's runs: a table per world and policy, and
+an SVG chart of cumulative expected follows per policy (mean over seeds)."""
+import glob
+import json
+import os
+import statistics
+import sys
+
+out = sys.argv[1]
+runs = {}
+for f in sorted(glob.glob(os.path.join(out, 'runs', '*.json'))):
+    d = json.load(open(f))
+    runs.setdefault((d['world'], d['policy']), []).append(d)
+
+
+def ms(xs):
+    m = statistics.mean(xs)
+    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return m, sd
+
+
+def pct(xs):
+    m, sd = ms(xs)
+    return '%4.0f%% ±%3.0f' % (100 * m, 100 * sd)
+
+
+dims = ['content_slot', 'generator_name', 'topic', 'tone', 'hook_type', 'cta_type',
+        'decision_type', 'post_hour']
+print('%-8s %-9s %5s  %-11s %-11s %-11s  %s' % ('world', 'policy', 'seeds', 'capture',
+                                               'last 14 d', 'replies',
+                                               'dimensions with an effect learned right'))
+worlds = sorted({w for w, _ in runs})
+summary = {}
+for w in worlds:
+    for p in ('xloop', 'original'):
+        rs = runs.get((w, p), [])
+        if not rs:
+            continue
+        cap = [r['capture']['capture'] for r in rs]
+        last = [r['capture_last_14_days']['capture'] for r in rs]
+        rep = [r['replies_capture']['capture'] for r in rs]
+        right = total = 0
+        for r in rs:
+            for k in dims:
+                if r[k]['has_effect']:
+                    total += 1
+                    right += r[k]['learned_best'] == r[k]['true_best']
+        summary[(w, p)] = (ms(cap)[0], ms(last)[0], ms(rep)[0])
+        print('%-8s %-9s %5d  %s %s %s  %d/%d' % (w, p, len(rs), pct(cap), pct(last),
+                                                   pct(rep), right, total))
+print()
+print('targets: capture >= 40 %, last 14 days >= 55 %, >= 5x the original\'s capture')
+for w in worlds:
+    if (w, 'xloop') in summary and (w, 'original') in summary:
+        x, o = summary[(w, 'xloop')], summary[(w, 'original')]
+        ok = x[0] >= 0.40 and x[1] >= 0.55 and (o[0] <= 0 or x[0] >= 5 * o[0])
+        print('  %-8s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
+            w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
+
+# The chart: one panel per world, cumulative expected follows (posts and
+# replies) per policy; uniform and oracle from the xloop runs' own days.
+W, H, PAD = 320, 220, 40
+panels = len(worlds)
+svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+       'font-family="sans-serif" font-size="11">' % (W * panels, H + 40)]
+colours = {'oracle': '#2a9d8f', 'xloop': '#e76f51', 'original': '#8d99ae',
+           'uniform': '#264653'}
+for i, w in enumerate(worlds):
+    x0 = i * W
+    series = {}
+    for p in ('xloop', 'original'):
+        rs = runs.get((w, p), [])
+        if not rs:
+            continue
+        n = min(len(r['daily_follows']) for r in rs)
+        mean_day = [statistics.mean(r['daily_follows'][d][0] + r['daily_follows'][d][3]
+                                    for r in rs) for d in range(n)]
+        series[p] = mean_day
+        if p == 'xloop':
+            series['uniform'] = [statistics.mean(
+                r['daily_follows'][d][1] + r['daily_follows'][d][4] for r in rs)
+                for d in range(n)]
+            series['oracle'] = [statistics.mean(
+                r['daily_follows'][d][2] + r['daily_follows'][d][5] for r in rs)
+                for d in range(n)]
+    cum = {}
+    for k, v in series.items():
+        c, acc = [], 0.0
+        for x in v:
+            acc += x
+            c.append(acc)
+        cum[k] = c
+    top = max((c[-1] for c in cum.values() if c), default=1) or 1
+    days = max((len(c) for c in cum.values()), default=1)
+    svg.append('<text x="%d" y="14" font-weight="bold">%s</text>' % (x0 + PAD, w))
+    svg.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>' % (
+        x0 + PAD, H, x0 + W - 10, H))
+    svg.append('<line x1="%d" y1="20" x2="%d" y2="%d" stroke="#999"/>' % (
+        x0 + PAD, x0 + PAD, H))
+    svg.append('<text x="%d" y="%d">%.0f</text>' % (x0 + 4, 28, top))
+    svg.append('<text x="%d" y="%d">day %d</text>' % (x0 + W - 50, H + 14, days - 1))
+    for k, c in cum.items():
+        pts = ' '.join('%.1f,%.1f' % (x0 + PAD + (W - PAD - 10) * d / max(1, days - 1),
+                                      H - (H - 20) * v / top) for d, v in enumerate(c))
+        svg.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (
+            colours[k], pts))
+for j, k in enumerate(('oracle', 'xloop', 'original', 'uniform')):
+    svg.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>'
+               '<text x="%d" y="%d">%s</text>' % (PAD + 90 * j, H + 22, colours[k],
+                                                 PAD + 90 * j + 14, H + 31, k))
+svg.append('<text x="%d" y="%d">cumulative expected follows from posts and replies, '
+           'mean over seeds</text>' % (PAD + 380, H + 31))
+svg.append('</svg>')
+open(os.path.join(out, 'learning.svg'), 'w').write('\n'.join(svg) + '\n')
+print('\nchart: %s' % os.path.join(out, 'learning.svg'))

@@ -1,0 +1,831 @@
+// xloop-sim: plays the outside world around the loop for simulated days, so
+// the whole loop runs in seconds and its learning can be scored against a
+// hidden truth (DESIGN §8). The world is a file (sim/worlds/*.yaml, see
+// world.hpp). The simulator posts what is queued, harvests reply
+// opportunities, serves a fake X API on 127.0.0.1 whose metrics come from the
+// world's hidden effects, and runs the learning jobs on their cron cadence
+// with `now` moving forward: in-process, through the same run frame as the
+// tools (app.hpp's run_job), so sixty days take seconds, not minutes.
+// Deterministic for a given world and --seed. Not installed: a development,
+// demo and benchmark tool.
+
+#include "app.hpp"
+#include "build_weights_job.hpp"
+#include "db.hpp"
+#include "error.hpp"
+#include "learn_replies_job.hpp"
+#include "log.hpp"
+#include "plan_job.hpp"
+#include "scrape_metrics_job.hpp"
+#include "subprocess.hpp"
+#include "timestamp.hpp"
+#include "world.hpp"
+
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib> // mkdtemp, setenv
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+using nlohmann::json;
+using namespace xloop;
+using namespace xloop::sim;
+
+namespace {
+
+// The poster publishes what is due, and says what it published: the
+// dimensions of each post as plan stored them, in the base table's columns.
+constexpr char const* publish_sql = R"sql(
+UPDATE public.content_generation_metadata_comprehensive c
+   SET status = 'posted', tweet_id = (9000000000 + id)::text,
+       posted_at = greatest(coalesce(scheduled_at, created_at), created_at)
+ WHERE status = 'queued' AND coalesce(scheduled_at, created_at) <= $1::timestamptz
+RETURNING c.id, c.tweet_id, coalesce(c.decision_type, ''), coalesce(c.content_slot, ''),
+       coalesce(c.generator_name, ''), coalesce(c.raw_topic, ''), coalesce(c.tone, ''),
+       coalesce(c.hook_type, ''), coalesce(c.cta_type, ''),
+       to_char(c.posted_at AT TIME ZONE 'UTC', 'HH24'),
+       coalesce(lower(c.target_username), ''),
+       extract(epoch FROM c.posted_at - $2::timestamptz) / 86400)sql";
+
+struct post {
+    std::int64_t id = 0;
+    std::string tweet_id;
+    bool reply = false;
+    attributes attrs;
+    std::string target;
+    double day = 0; // posted, in days since the start
+};
+
+std::vector<post> publish(db_connection& db, timestamp now, timestamp start)
+{
+    auto const r = db.exec(publish_sql, now, start);
+    std::vector<post> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        post p;
+        p.id = r.i64(i, 0);
+        p.tweet_id = r.str(i, 1);
+        p.reply = r.str(i, 2) == "reply";
+        if (!p.reply) {
+            p.attrs = {{"decision_type", r.str(i, 2)},  {"content_slot", r.str(i, 3)},
+                       {"generator_name", r.str(i, 4)}, {"topic", r.str(i, 5)},
+                       {"tone", r.str(i, 6)},           {"hook_type", r.str(i, 7)},
+                       {"cta_type", r.str(i, 8)},       {"post_hour", r.str(i, 9)}};
+        }
+        p.target = r.str(i, 10);
+        p.day = r.f64(i, 11);
+        out.push_back(std::move(p));
+    }
+    // One order: the same sums, bit for bit, every run.
+    std::sort(out.begin(), out.end(),
+              [](auto const& a, auto const& b) { return a.id < b.id; });
+    return out;
+}
+
+expectation expected_of(world_spec const& w, post const& p)
+{
+    return p.reply ? expected_reply(w, p.target) : expected_post(w, p.attrs, p.day);
+}
+
+// ---- the fake X API ----------------------------------------------------------
+
+class x_api_server {
+public:
+    // Every `rate_limit_every`-th /2/tweets request is answered 429 (0: none).
+    x_api_server(world_spec const& w, std::uint64_t seed, timestamp start,
+                 int rate_limit_every)
+        : m_world(w), m_seed(seed), m_start(start), m_rate_limit_every(rate_limit_every)
+    {
+        m_server.Get("/2/users/me",
+                     [this](httplib::Request const&, httplib::Response& res) {
+                         res.set_content(json{{"data",
+                                               {{"id", "1"},
+                                                {"username", "xloop_sim"},
+                                                {"public_metrics",
+                                                 {{"followers_count", followers()},
+                                                  {"following_count", 150},
+                                                  {"tweet_count", 1000}}}}}}
+                                             .dump(),
+                                         "application/json");
+                     });
+        m_server.Get("/2/tweets", [this](httplib::Request const& req,
+                                         httplib::Response& res) {
+            std::lock_guard lock{m_mutex};
+            if (m_rate_limit_every > 0 && ++m_tweet_requests % m_rate_limit_every == 0) {
+                // The window resets in 15 minutes, as X's do.
+                auto const reset =
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        (now() + std::chrono::minutes{15}).time_since_epoch())
+                        .count();
+                res.status = 429;
+                res.set_header("x-rate-limit-reset", std::to_string(reset));
+                res.set_content(R"({"title": "Too Many Requests"})", "application/json");
+                return;
+            }
+            json data = json::array();
+            std::string_view ids = req.get_param_value("ids");
+            while (!ids.empty()) {
+                auto const comma = std::min(ids.find(','), ids.size());
+                auto const it = m_by_id.find(std::string{ids.substr(0, comma)});
+                if (it != m_by_id.end()) {
+                    data.push_back(tweet_json(m_posts[it->second]));
+                }
+                ids.remove_prefix(std::min(ids.size(), comma + 1));
+            }
+            res.set_content(json{{"data", data}}.dump(), "application/json");
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        m_thread = std::thread{[this] { m_server.listen_after_bind(); }};
+    }
+    ~x_api_server()
+    {
+        m_server.stop();
+        m_thread.join();
+    }
+    x_api_server(x_api_server const&) = delete;
+    x_api_server& operator=(x_api_server const&) = delete;
+
+    std::string base_url() const { return fmt::format("http://127.0.0.1:{}", m_port); }
+    void set_now(double day)
+    {
+        std::lock_guard lock{m_mutex};
+        m_day = day;
+    }
+
+    // Posts go on X: what they will really do is fixed now.
+    void publish(std::vector<post> const& posts)
+    {
+        std::lock_guard lock{m_mutex};
+        for (auto const& p : posts) {
+            m_by_id[p.tweet_id] = m_posts.size();
+            m_posts.push_back(
+                {p, realised(m_world, expected_of(m_world, p), m_seed, p.tweet_id)});
+        }
+    }
+
+    std::vector<post> posts() const
+    {
+        std::lock_guard lock{m_mutex};
+        std::vector<post> out;
+        for (auto const& p : m_posts) {
+            out.push_back(p.p);
+        }
+        return out;
+    }
+
+    // The account's followers: its start and drift, plus what each post
+    // brought over its first day.
+    std::int64_t followers() const
+    {
+        std::lock_guard lock{m_mutex};
+        double f = m_world.followers + drift(m_world, m_seed, m_day);
+        for (auto const& p : m_posts) {
+            f += p.real.follows * std::min(1.0, age_hours(p) / 24);
+        }
+        return std::llround(f);
+    }
+
+private:
+    struct live_post {
+        post p;
+        expectation real;
+    };
+
+    timestamp now() const
+    {
+        return m_start + std::chrono::microseconds{std::llround(m_day * 86400e6)};
+    }
+
+    double age_hours(live_post const& p) const { return (m_day - p.p.day) * 24; }
+
+    // Impressions saturate over the first day; counts follow them.
+    json tweet_json(live_post const& p) const
+    {
+        auto const& real = p.real;
+        double const grown = 1 - std::exp(-age_hours(p) / 8);
+        auto const imp = std::llround(real.impressions * grown);
+        auto const eng = static_cast<double>(imp) * real.engagement_rate;
+        // Profile clicks come before follows: about three per follow.
+        auto const clicks = std::llround(eng * 0.1 + 3 * real.follows * grown);
+        return {{"id", p.p.tweet_id},
+                {"public_metrics",
+                 {{"impression_count", imp},
+                  {"like_count", std::llround(eng * 0.7)},
+                  {"retweet_count", std::llround(eng * 0.2)},
+                  {"reply_count", std::llround(eng * 0.1)},
+                  {"quote_count", 0},
+                  {"bookmark_count", std::llround(eng * 0.05)}}},
+                {"non_public_metrics",
+                 {{"impression_count", imp}, {"user_profile_clicks", clicks}}}};
+    }
+
+    world_spec const& m_world;
+    std::uint64_t m_seed;
+    timestamp m_start;
+    int m_rate_limit_every;
+    int m_tweet_requests = 0;
+    mutable std::mutex m_mutex;
+    double m_day = 0; // now, in days since the start
+    std::vector<live_post> m_posts;
+    std::map<std::string, std::size_t> m_by_id;
+    httplib::Server m_server;
+    std::thread m_thread;
+    int m_port = 0;
+};
+
+// ---- running the loop ----------------------------------------------------------
+
+struct options {
+    std::optional<std::string> db;
+    int days = 7;
+    std::string start = "2026-03-01T00:00:00Z";
+    std::uint64_t seed = 1;
+    std::string world = XLOOP_SIM_WORLDS "/default.yaml";
+    std::string policy = "xloop";
+    std::optional<std::string> html;
+    bool json_out = false;
+    int rate_limit_every = 0;
+    std::optional<std::string> config_extra;
+    int tick_minutes = 20;                   // the poster's and the clock's step
+    std::optional<int> scrape_every_minutes; // scrape-metrics' cron interval: a tick
+};
+
+// Whether a job every `every` minutes is due at the tick at `minute`: the
+// first tick at or after each multiple of `every`.
+bool due(int minute, int every, int tick)
+{
+    return minute == 0 || minute / every != (minute - tick) / every;
+}
+
+std::filesystem::path bin_dir()
+{
+    return std::filesystem::read_symlink("/proc/self/exe").parent_path();
+}
+
+// Runs the jobs in-process, each in its own run frame and ledger row, as
+// cron would run the tools; migrate and validate run as the binaries.
+class runner {
+public:
+    runner(options const& o, db_connection& db, std::string config_file, config cfg)
+        : m_opts(o), m_db(db), m_config_file(std::move(config_file)),
+          m_cfg(std::move(cfg))
+    {
+        m_common.db = o.db;
+        m_common.quiet = 1;
+    }
+
+    // An exit code not in `expected` stops the simulation.
+    exit_code job(std::string const& name, timestamp now, std::uint64_t seed,
+                  std::function<void(run_context&)> const& body,
+                  std::set<exit_code> const& expected = {exit_code::ok})
+    {
+        auto const r = run_job(
+            [&] {
+                // On the simulator's connection: a connection per run (as
+                // from cron) would take most of the simulation's time.
+                auto ctx =
+                    std::make_unique<run_context>(name, m_common, m_cfg, now, seed);
+                ctx->use_connection(m_db);
+                return ctx;
+            },
+            body);
+        if (!expected.count(r.code)) {
+            throw error{fmt::format("xloop-{} at {} exited {}: {}", name,
+                                    format_timestamp(now), static_cast<int>(r.code),
+                                    r.error_text)};
+        }
+        return r.code;
+    }
+
+    process_result tool(std::string const& name, std::vector<std::string> args,
+                        timestamp now, std::set<int> const& expected = {0})
+    {
+        std::vector<std::string> argv{(bin_dir() / ("xloop-" + name)).string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"--config", m_config_file, "-q"});
+        if (m_opts.db) {
+            argv.insert(argv.end(), {"--db", *m_opts.db});
+        }
+        auto const r =
+            run_process({argv, {}, {{"XLOOP_NOW", format_timestamp(now)}}, 120000});
+        if (!expected.count(r.exit_code)) {
+            throw error{fmt::format("xloop-{} at {} exited {}: {}", name,
+                                    format_timestamp(now), r.exit_code, r.err)};
+        }
+        return r;
+    }
+
+    config const& cfg() const { return m_cfg; }
+
+private:
+    options const& m_opts;
+    db_connection& m_db;
+    std::string m_config_file;
+    config m_cfg;
+    common_options m_common;
+};
+
+// The original bot's planning, for comparison (bench/learning): content_slot
+// from a fixed weekday table, the generator by 80/20 roulette over the active
+// map (its best, else any), 40 % threads, the rest uniform, posts at fixed
+// times spread over the day; replies by opportunity score alone.
+class original_policy {
+public:
+    original_policy(world_spec const& w, std::uint64_t seed) : m_rng(seed)
+    {
+        auto const k = static_cast<std::size_t>(w.posts_per_day);
+        for (std::size_t i = 0; i < k; ++i) {
+            m_hours.insert(std::stoi(w.times[i * w.times.size() / k].substr(0, 2)));
+        }
+    }
+
+    void plan_post(db_connection& db, timestamp now, int weekday)
+    {
+        int const hour = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::hours>(now.time_since_epoch())
+                .count() %
+            24);
+        if (!m_hours.count(hour)) {
+            return;
+        }
+        static std::vector<std::string> const weekday_slots{
+            "myth_busting", "how_to",     "hot_take",    "data_story",
+            "tool_tip",     "case_study", "myth_busting"}; // Monday first
+        auto const cat = plan_catalogue(plan_config{});
+        auto const any = [&](std::string const& dim) {
+            auto const& v = cat.at(dim);
+            return v[std::uniform_int_distribution<std::size_t>{0, v.size() - 1}(m_rng)];
+        };
+        auto const best = db.exec(R"sql(
+SELECT k FROM public.learning_model_weights, jsonb_each_text(weights->'generator_name') w(k, v)
+ WHERE is_active ORDER BY v::float8 DESC, k LIMIT 1)sql");
+        std::uniform_real_distribution<double> u;
+        std::string const generator =
+            best.rows() && u(m_rng) < 0.8 ? best.str(0, 0) : any("generator_name");
+        json const row{{"decision_type", u(m_rng) < 0.4 ? "thread" : "single"},
+                       {"content_slot", weekday_slots[static_cast<std::size_t>(weekday)]},
+                       {"generator_name", generator},
+                       {"raw_topic", any("topic")},
+                       {"tone", any("tone")},
+                       {"hook_type", any("hook_type")},
+                       {"cta_type", any("cta_type")}};
+        db.exec(R"sql(
+INSERT INTO public.content_generation_metadata_comprehensive
+    (decision_id, status, generation_source, decision_type, content, content_hash,
+     scheduled_at, features, content_slot, generator_name, raw_topic, tone, hook_type,
+     cta_type, created_at, updated_at)
+SELECT gen_random_uuid(), 'queued', 'original', x.decision_type, 'post at ' || $2,
+       md5('post at ' || $2), $2::timestamptz, '{}', x.content_slot, x.generator_name,
+       x.raw_topic, x.tone, x.hook_type, x.cta_type, $2::timestamptz, $2::timestamptz
+  FROM jsonb_to_record($1::jsonb) AS x(decision_type text, content_slot text,
+       generator_name text, raw_topic text, tone text, hook_type text, cta_type text))sql",
+                row.dump(), now);
+    }
+
+    // The open opportunity with the best score (ties: the oldest).
+    void plan_reply(db_connection& db, timestamp now, std::string const& open_sql)
+    {
+        db.exec(fmt::format(R"sql(
+WITH pick AS ({} ORDER BY opportunity_score DESC, id LIMIT 1),
+ins AS (
+INSERT INTO public.content_generation_metadata_comprehensive
+    (decision_id, status, generation_source, decision_type, content, content_hash,
+     scheduled_at, features, target_tweet_id, target_username, created_at, updated_at)
+SELECT gen_random_uuid(), 'queued', 'original', 'reply', 'reply to ' || tweet_id,
+       md5('reply to ' || tweet_id), $1::timestamptz, '{{}}', tweet_id, tweet_author,
+       $1::timestamptz, $1::timestamptz FROM pick
+RETURNING decision_id, target_tweet_id)
+UPDATE public.reply_opportunities r SET status = 'replied', taken_at = $1::timestamptz,
+       decision_id = ins.decision_id
+  FROM ins WHERE r.tweet_id = ins.target_tweet_id)sql",
+                            open_sql),
+                now, now - std::chrono::hours{3}, now - std::chrono::hours{24});
+    }
+
+private:
+    std::mt19937_64 m_rng;
+    std::set<int> m_hours;
+};
+
+// The opportunities a reply decision at $1 may take: pending, found in the
+// last reply_max_age_hours ($2 is now minus that), author not replied to
+// since $3 (the cooldown): what plan --replies sees.
+constexpr char const* open_opportunities_sql = R"sql(
+SELECT r.id, r.tweet_id, r.tweet_author, r.opportunity_score
+  FROM public.reply_opportunities r
+ WHERE r.status = 'pending' AND r.discovered_at > $2::timestamptz
+   AND r.discovered_at <= $1::timestamptz
+   AND NOT EXISTS (
+       SELECT 1 FROM public.content_generation_metadata_comprehensive c
+        WHERE c.decision_type = 'reply'
+          AND lower(c.target_username) = lower(r.tweet_author)
+          AND c.created_at > $3::timestamptz))sql";
+
+// Sums of expected follows per day: what the policy's posts and replies
+// were worth, and what uniform and oracle choices would have been.
+struct day_sums {
+    double posts = 0, posts_uniform = 0, posts_oracle = 0;
+    double replies = 0, replies_uniform = 0, replies_oracle = 0;
+    int n_posts = 0, n_replies = 0;
+};
+
+double capture_of(double f, double u, double o)
+{
+    return o - u > 1e-12 ? (f - u) / (o - u) : 0.0;
+}
+
+json capture_json(std::vector<day_sums> const& days, int from, bool replies)
+{
+    double f = 0, u = 0, o = 0;
+    int n = 0;
+    for (std::size_t d = static_cast<std::size_t>(std::max(0, from)); d < days.size();
+         ++d) {
+        auto const& s = days[d];
+        f += replies ? s.replies : s.posts;
+        u += replies ? s.replies_uniform : s.posts_uniform;
+        o += replies ? s.replies_oracle : s.posts_oracle;
+        n += replies ? s.n_replies : s.n_posts;
+    }
+    return {{"n", n},
+            {"follows_per_item", n ? f / n : 0.0},
+            {"uniform", n ? u / n : 0.0},
+            {"oracle", n ? o / n : 0.0},
+            {"capture", capture_of(f, u, o)}};
+}
+
+// What the active map and the priorities learned, against the truth.
+json learned(db_connection& db, world_spec const& w, double day)
+{
+    json out = json::object();
+    auto const map = db.exec("SELECT weights::text FROM public.learning_model_weights "
+                             "WHERE is_active");
+    json const weights = map.rows() ? json::parse(map.str(0, 0)) : json::object();
+    auto const truth = best_values(w, day);
+    auto const& effects = effects_on(w, day);
+    for (auto const& [dim, best] : truth) {
+        json const d = weights.value(dim, json::object());
+        std::string top;
+        double tw = -1;
+        for (auto const& [k, v] : d.items()) {
+            if (v.is_number() && v.get<double>() > tw) {
+                top = k;
+                tw = v.get<double>();
+            }
+        }
+        out[dim] = {{"true_best", best},
+                    {"has_effect", effects.count(dim) > 0},
+                    {"learned_best", top},
+                    {"weight_of_true_best", d.value(best, 0.0)},
+                    {"values", d.size()}};
+    }
+    // Replies: the accounts whose replies bring the most, against the top of
+    // the learned priorities.
+    std::vector<std::pair<double, std::string>> accounts;
+    for (int a = 1; a <= w.accounts; ++a) {
+        auto const name = fmt::format("account_{}", a);
+        accounts.emplace_back(-expected_reply(w, name).follows, name);
+    }
+    std::sort(accounts.begin(), accounts.end());
+    std::set<std::string> best_accounts;
+    for (auto const& [f, name] : accounts) {
+        if (f < accounts.front().first + 1e-12 && f < -expected_reply(w, "").follows) {
+            best_accounts.insert(name);
+        }
+    }
+    auto const top_n = static_cast<int>(std::max<std::size_t>(1, best_accounts.size()));
+    auto const pr = db.exec("SELECT username FROM public.discovered_accounts "
+                            "ORDER BY priority_score DESC NULLS LAST, username LIMIT $1",
+                            top_n);
+    json top = json::array();
+    int hits = 0;
+    for (int i = 0; i < pr.rows(); ++i) {
+        top.push_back(pr.str(i, 0));
+        hits += best_accounts.count(pr.str(i, 0)) ? 1 : 0;
+    }
+    out["replies"] = {{"true_best", best_accounts}, {"learned_top", top}, {"hits", hits}};
+    return out;
+}
+
+std::string weight_in_words(double w, std::size_t values)
+{
+    if (values == 0) {
+        return "no map yet";
+    }
+    return fmt::format("plan draws it {:.0f} % of the time (uniform would be {:.0f} %)",
+                       100 * w, 100.0 / static_cast<double>(values));
+}
+
+int simulate(options const& o)
+{
+    auto const world = load_world(o.world);
+    auto const conninfo = resolve_conninfo(o.db);
+    db_connection db{conninfo, "xloop-sim"};
+    auto const start = parse_timestamp(o.start);
+    if (!start) {
+        throw usage_error{fmt::format("--start: not an ISO 8601 time: '{}'", o.start)};
+    }
+    if (o.policy != "xloop" && o.policy != "original") {
+        throw usage_error{
+            fmt::format("--policy: '{}' is neither xloop nor original", o.policy)};
+    }
+    ::setenv("X_BEARER_TOKEN", "sim-token", 1);
+    x_api_server api{world, o.seed, *start, o.rate_limit_every};
+    char dir_template[] = "/tmp/xloop-sim-XXXXXX";
+    std::filesystem::path const dir = mkdtemp(dir_template);
+    auto const config_file = (dir / "xloop.yaml").string();
+    {
+        std::ofstream out{config_file};
+        out << "x_api:\n  base_url: " << api.base_url()
+            << "\n  timeout_ms: 5000\n  retries: 1\n  backoff_ms: 10\n"
+            // the world's posts a day among its times: which ones get a
+            // post is learned (post_hour)
+            << "plan:\n  times: " << json(world.times).dump() << "\n"
+            << "  posts_per_day: " << world.posts_per_day << "\n"
+            << "  min_gap_minutes: 90\n";
+        if (o.config_extra) {
+            std::ifstream extra{*o.config_extra};
+            if (!extra) {
+                throw usage_error{
+                    fmt::format("--config-extra: cannot read '{}'", *o.config_extra)};
+            }
+            out << extra.rdbuf();
+        }
+    }
+    auto cfg = load_config(config_file);
+    if (o.policy == "original") {
+        // The original learned by primary_objective_score with a fixed 10 %
+        // exploration floor.
+        cfg.weights.epsilon_decay_posts = 0;
+        for (auto& [k, v] : cfg.weights.target) {
+            v = k == "primary_objective_score" ? 1.0 : 0.0;
+        }
+    }
+    runner run{o, db, config_file, cfg};
+    run.tool("migrate", {}, *start); // a no-op on a migrated database
+    original_policy original{world, o.seed};
+
+    db.exec("INSERT INTO public.discovered_accounts (username, follower_count) "
+            "SELECT 'account_' || a, 1000 * a FROM generate_series(1, $1::int) a "
+            "WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d "
+            "WHERE lower(d.username) = 'account_' || a)",
+            world.accounts);
+
+    auto const tick = std::chrono::minutes{o.tick_minutes};
+    auto const end = *start + std::chrono::days{o.days};
+    std::vector<day_sums> days(static_cast<std::size_t>(o.days) + 1);
+    auto const max_age = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::duration<double, std::ratio<3600>>{cfg.plan.reply_max_age_hours});
+    auto const cooldown = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::duration<double, std::ratio<3600>>{
+            cfg.plan.reply_author_cooldown_hours});
+    int n = 0;
+    std::int64_t rate_limited = 0;
+    for (auto now = *start; now <= end; now += tick, ++n) {
+        api.set_now(std::chrono::duration<double>(now - *start).count() / 86400);
+        auto const minute = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::minutes>(now - *start).count());
+        auto const day = static_cast<std::size_t>(minute / 1440);
+        int const hour = minute / 60 % 24;
+        auto const seed = o.seed * 100003 + static_cast<std::uint64_t>(n);
+        // The harvester finds reply opportunities every hour, by authors
+        // drawn from the world's accounts.
+        if (due(minute, 60, o.tick_minutes) && world.opportunities_per_hour > 0) {
+            json found = json::array();
+            for (int g = 0; g < world.opportunities_per_hour; ++g) {
+                auto const id = fmt::format("opp_{}_{}", n, g);
+                auto const a =
+                    1 + static_cast<int>(hash_uniform(o.seed, id, 'a') * world.accounts);
+                found.push_back({{"tweet_id", id},
+                                 {"author", fmt::format("account_{}", a)},
+                                 {"score", 0.3 + 0.6 * hash_uniform(o.seed, id, 's')}});
+            }
+            db.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+                    "tweet_content, opportunity_score, discovered_at) "
+                    "SELECT x.tweet_id, x.author, 'Take ' || x.tweet_id || ': dashboards "
+                    "lie', x.score, $2::timestamptz "
+                    "FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, author text, "
+                    "score float8) ON CONFLICT DO NOTHING",
+                    found.dump(), now);
+        }
+        // Cron: plan hourly, replies in the first replies_per_day hours from
+        // 08:00, learn-replies every 90 min, build-weights every 6 h.
+        if (due(minute, 60, o.tick_minutes)) {
+            if (o.policy == "original") {
+                auto const weekday =
+                    static_cast<int>((std::chrono::floor<std::chrono::days>(now)
+                                          .time_since_epoch()
+                                          .count() +
+                                      3) %
+                                     7); // 1970-01-01 was a Thursday
+                original.plan_post(db, now, weekday);
+            } else {
+                run.job("plan", now, seed, [](run_context& r) { run_plan(r, {}); });
+            }
+            if ((hour - 8 + 24) % 24 < world.replies_per_day && day < days.size()) {
+                // What the decision could take, and what it took.
+                auto const open =
+                    db.exec(open_opportunities_sql, now, now - max_age, now - cooldown);
+                if (open.rows() > 0) {
+                    double sum = 0, top = 0;
+                    for (int i = 0; i < open.rows(); ++i) {
+                        auto const f = expected_reply(world, open.str(i, 2)).follows;
+                        sum += f;
+                        top = std::max(top, f);
+                    }
+                    if (o.policy == "original") {
+                        original.plan_reply(db, now, open_opportunities_sql);
+                    } else {
+                        run.job("plan", now, seed + 1,
+                                [](run_context& r) { run_plan(r, plan_options{1}); });
+                    }
+                    auto const took = db.exec(
+                        "SELECT lower(target_username) FROM "
+                        "public.content_generation_metadata_comprehensive "
+                        "WHERE decision_type = 'reply' AND created_at = $1::timestamptz",
+                        now);
+                    if (took.rows() > 0) {
+                        auto& s = days[day];
+                        s.replies += expected_reply(world, took.str(0, 0)).follows;
+                        s.replies_uniform += sum / open.rows();
+                        s.replies_oracle += top;
+                        ++s.n_replies;
+                    }
+                }
+            }
+        }
+        // The poster publishes what is due.
+        api.publish(publish(db, now, *start));
+        // A rate-limited run exits 75 and keeps what it wrote; the next
+        // tick goes on.
+        if (due(minute, o.scrape_every_minutes.value_or(o.tick_minutes),
+                o.tick_minutes) &&
+            run.job("scrape-metrics", now, seed,
+                    [](run_context& r) { run_scrape_metrics(r, {}); },
+                    {exit_code::ok, exit_code::temporary}) == exit_code::temporary) {
+            ++rate_limited;
+        }
+        if (due(minute, 90, o.tick_minutes)) {
+            run.job("learn-replies", now, seed,
+                    [](run_context& r) { run_learn_replies(r); });
+        }
+        if (due(minute, 360, o.tick_minutes)) {
+            run.job("build-weights", now, seed,
+                    [](run_context& r) { run_build_weights(r); });
+        }
+    }
+
+    // Posts: what each was worth against uniform and oracle posts that day.
+    for (auto const& p : api.posts()) {
+        if (p.reply) {
+            continue;
+        }
+        auto const d = static_cast<std::size_t>(std::max(0.0, p.day));
+        auto& s = days[std::min(d, days.size() - 1)];
+        s.posts += expected_post(world, p.attrs, p.day).follows;
+        s.posts_uniform += uniform_follows(world, p.day);
+        s.posts_oracle += oracle_follows(world, p.day);
+        ++s.n_posts;
+    }
+    double const end_day = o.days;
+    json result = learned(db, world, end_day);
+    result["world"] = world.name;
+    result["policy"] = o.policy;
+    result["days"] = o.days;
+    result["seed"] = o.seed;
+    result["capture"] = capture_json(days, 0, false);
+    result["capture_last_14_days"] = capture_json(days, o.days - 14, false);
+    result["replies_capture"] = capture_json(days, 0, true);
+    json daily = json::array();
+    for (auto const& s : days) {
+        daily.push_back({s.posts, s.posts_uniform, s.posts_oracle, s.replies,
+                         s.replies_uniform, s.replies_oracle});
+    }
+    result["daily_follows"] = daily; // posts, uniform, oracle; replies, uniform, oracle
+    auto const posted = db.exec("SELECT count(*), count(*) FILTER (WHERE decision_type = "
+                                "'reply') FROM public.content_generation_metadata_"
+                                "comprehensive WHERE status = 'posted'");
+    result["posts"] = posted.i64(0, 0); // replies included
+    result["replies_posted"] = posted.i64(0, 1);
+    result["outcomes_with_v2"] = db.exec("SELECT count(*) FROM public.outcomes WHERE "
+                                         "primary_objective_score IS NOT NULL")
+                                     .i64(0, 0);
+    result["followers_end"] = api.followers();
+    result["rate_limited_runs"] = rate_limited;
+    std::vector<std::string> validate_args;
+    if (o.html) {
+        validate_args = {"--html", *o.html};
+    }
+    auto const v = run.tool("validate", validate_args, end, {0, 1}); // READY or not
+    result["validate_exit"] = v.exit_code;
+    std::filesystem::remove_all(dir);
+
+    if (o.json_out) {
+        std::cout << result.dump(2) << '\n';
+        return 0;
+    }
+    auto const posts = result["posts"].get<long>();
+    auto const replies = result["replies_posted"].get<long>();
+    std::cout << fmt::format(
+        "world '{}' ({}), policy {}, after {} simulated days: {} posts and {} replies, "
+        "{} outcomes with v2\n",
+        world.name, world.description, o.policy, o.days, posts - replies, replies,
+        result["outcomes_with_v2"].get<long>());
+    std::cout << fmt::format("  {:<15} {:<22} {:<22} {:<6} {}\n", "dimension",
+                             "true best", "learned best", "", "the true best's weight");
+    for (auto const& [dim, d] : result.items()) {
+        if (!d.is_object() || !d.contains("true_best") || dim == "replies") {
+            continue;
+        }
+        bool const effect = d["has_effect"].get<bool>();
+        auto const right = d["true_best"] == d["learned_best"];
+        std::cout << fmt::format(
+            "  {:<15} {:<22} {:<22} {:<6} {}\n", dim,
+            effect ? d["true_best"].get<std::string>() : "(no effect)",
+            d["learned_best"].get<std::string>(),
+            !effect ? ""
+            : right ? "right"
+                    : "WRONG",
+            effect ? weight_in_words(d["weight_of_true_best"].get<double>(),
+                                     d["values"].get<std::size_t>())
+                   : "any value is as good here");
+    }
+    std::cout << fmt::format("  replies: the best accounts are {}; learned top: {}\n",
+                             result["replies"]["true_best"].dump(),
+                             result["replies"]["learned_top"].dump());
+    auto const line = [&](char const* what, json const& c) {
+        std::cout << fmt::format(
+            "  {}: {:.2f} expected follows each (uniform {:.2f}, oracle {:.2f}): "
+            "{:.0f} % of the oracle's gain over uniform\n",
+            what, c["follows_per_item"].get<double>(), c["uniform"].get<double>(),
+            c["oracle"].get<double>(), 100 * c["capture"].get<double>());
+    };
+    line("posts, whole run", result["capture"]);
+    line("posts, last 14 days", result["capture_last_14_days"]);
+    line("replies", result["replies_capture"]);
+    if (rate_limited > 0) {
+        std::cout << fmt::format("  {} scrape runs were rate limited (exit 75) and the "
+                                 "next ones caught up\n",
+                                 rate_limited);
+    }
+    std::cout << v.out;
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App cli{
+        "xloop-sim: runs the loop against a simulated world (a world file: hidden "
+        "effects, reply opportunities, a fake X API on 127.0.0.1) and scores what it "
+        "learned against the truth. Migrates the database first (a scratch one: it "
+        "writes the loop's tables)."};
+    options o;
+    cli.add_option("--db", o.db, "Connection string (else DATABASE_URL, else PG*)");
+    cli.add_option("--days", o.days, "Simulated days")->check(CLI::Range(1, 365));
+    cli.add_option("--start", o.start, "Simulated start time (ISO 8601)");
+    cli.add_option("--seed", o.seed, "Seed of the world and of the tools' draws");
+    cli.add_option("--world", o.world, "World file (sim/worlds/*.yaml)")
+        ->capture_default_str();
+    cli.add_option("--policy", o.policy,
+                   "Who plans: xloop, or the original bot's policy (for comparison)")
+        ->capture_default_str();
+    cli.add_option("--html", o.html, "Write validate's HTML report here at the end");
+    cli.add_flag("--json", o.json_out, "Print the score as JSON");
+    cli.add_option("--config-extra", o.config_extra,
+                   "YAML appended to the tools' config (top-level sections the "
+                   "simulator does not set, e.g. weights:)");
+    cli.add_option("--rate-limit-every", o.rate_limit_every,
+                   "Answer every Nth metrics request with HTTP 429 (0: never)")
+        ->check(CLI::Range(0, 1000000));
+    cli.add_option("--tick-minutes", o.tick_minutes,
+                   "Simulated minutes between ticks: scrape-metrics runs every tick, "
+                   "the other jobs on their cron interval (60 makes long runs faster)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({20, 30, 60}));
+    cli.add_option("--scrape-every-minutes", o.scrape_every_minutes,
+                   "Run scrape-metrics at this interval instead of every tick")
+        ->check(CLI::Range(20, 1440));
+    try {
+        cli.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return cli.exit(e) == 0 ? 0 : static_cast<int>(exit_code::usage);
+    }
+    log::configure("xloop-sim", log::format::text, log::level::warn);
+    try {
+        return simulate(o);
+    } catch (std::exception const& e) {
+        log::error("{}", e.what());
+        return static_cast<int>(exit_code_for(e));
+    }
+}
