@@ -256,8 +256,11 @@ struct options {
     bool json_out = false;
     int rate_limit_every = 0;
     std::optional<std::string> config_extra;
-    int tick_minutes = 20;                   // the poster's and the clock's step
-    std::optional<int> scrape_every_minutes; // scrape-metrics' cron interval: a tick
+    int tick_minutes = 20; // the poster's and the clock's step
+    // Cron intervals in minutes (scrape-metrics: every tick unless given).
+    std::vector<std::string> every_text; // JOB=MINUTES
+    std::map<std::string, int> every{
+        {"plan", 60}, {"learn-replies", 90}, {"build-weights", 360}};
 };
 
 // Whether a job every `every` minutes is due at the tick at `minute`: the
@@ -618,7 +621,8 @@ int simulate(options const& o)
                     found.dump(), now);
         }
         // Cron: plan hourly, replies in the first replies_per_day hours from
-        // 08:00, learn-replies every 90 min, build-weights every 6 h.
+        // 08:00, learn-replies every 90 min, build-weights every 6 h (or
+        // --every).
         if (due(minute, 60, o.tick_minutes)) {
             if (o.policy == "original") {
                 auto const weekday =
@@ -628,7 +632,7 @@ int simulate(options const& o)
                                       3) %
                                      7); // 1970-01-01 was a Thursday
                 original.plan_post(db, now, weekday);
-            } else {
+            } else if (due(minute, o.every.at("plan"), o.tick_minutes)) {
                 run.job("plan", now, seed, [](run_context& r) { run_plan(r, {}); });
             }
             if ((hour - 8 + 24) % 24 < world.replies_per_day && day < days.size()) {
@@ -667,18 +671,20 @@ int simulate(options const& o)
         api.publish(publish(db, now, *start));
         // A rate-limited run exits 75 and keeps what it wrote; the next
         // tick goes on.
-        if (due(minute, o.scrape_every_minutes.value_or(o.tick_minutes),
+        if (due(minute,
+                o.every.count("scrape-metrics") ? o.every.at("scrape-metrics")
+                                                : o.tick_minutes,
                 o.tick_minutes) &&
             run.job("scrape-metrics", now, seed,
                     [](run_context& r) { run_scrape_metrics(r, {}); },
                     {exit_code::ok, exit_code::temporary}) == exit_code::temporary) {
             ++rate_limited;
         }
-        if (due(minute, 90, o.tick_minutes)) {
+        if (due(minute, o.every.at("learn-replies"), o.tick_minutes)) {
             run.job("learn-replies", now, seed,
                     [](run_context& r) { run_learn_replies(r); });
         }
-        if (due(minute, 360, o.tick_minutes)) {
+        if (due(minute, o.every.at("build-weights"), o.tick_minutes)) {
             run.job("build-weights", now, seed,
                     [](run_context& r) { run_build_weights(r); });
         }
@@ -813,11 +819,28 @@ int main(int argc, char** argv)
                    "the other jobs on their cron interval (60 makes long runs faster)")
         ->capture_default_str()
         ->check(CLI::IsMember({20, 30, 60}));
-    cli.add_option("--scrape-every-minutes", o.scrape_every_minutes,
-                   "Run scrape-metrics at this interval instead of every tick")
-        ->check(CLI::Range(20, 1440));
+    cli.add_option("--every", o.every_text,
+                   "JOB=MINUTES: run a job at another cron interval (scrape-metrics: "
+                   "every tick; plan 60, learn-replies 90, build-weights 360); the "
+                   "interval is rounded up to whole ticks");
     try {
         cli.parse(argc, argv);
+        for (auto const& e : o.every_text) {
+            auto const eq = e.find('=');
+            auto const job = e.substr(0, eq);
+            int minutes = 0;
+            if (eq == std::string::npos ||
+                (job != "scrape-metrics" && !o.every.count(job)) ||
+                std::sscanf(e.c_str() + eq + 1, "%d", &minutes) != 1 || minutes < 20 ||
+                minutes > 1440) {
+                throw CLI::ValidationError{
+                    "--every",
+                    fmt::format("'{}': expected JOB=MINUTES, JOB one of scrape-metrics, "
+                                "plan, learn-replies, build-weights; 20 to 1440 minutes",
+                                e)};
+            }
+            o.every[job] = minutes;
+        }
     } catch (CLI::ParseError const& e) {
         return cli.exit(e) == 0 ? 0 : static_cast<int>(exit_code::usage);
     }

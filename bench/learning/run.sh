@@ -37,7 +37,7 @@ run_one() {
     createdb "$db"
     if ! build/bin/xloop-sim --db "dbname=$db" --world "sim/worlds/$world.yaml" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
-        --scrape-every-minutes 120 --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
+        --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
         cat "$out/runs/$db.err" >&2
         rm -f "$out/runs/$db.json"
