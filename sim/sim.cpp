@@ -25,7 +25,6 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib> // mkdtemp, setenv
@@ -493,15 +492,17 @@ json learned(db_connection& db, world_spec const& w, double day)
     }
     // Replies: the accounts whose replies bring the most, against the top of
     // the learned priorities.
-    std::vector<std::pair<double, std::string>> accounts;
+    // (Those better than an account without an effect, and best of all.)
+    double best_follows = expected_reply(w, "").follows;
+    std::set<std::string> best_accounts;
     for (int a = 1; a <= w.accounts; ++a) {
         auto const name = fmt::format("account_{}", a);
-        accounts.emplace_back(-expected_reply(w, name).follows, name);
-    }
-    std::sort(accounts.begin(), accounts.end());
-    std::set<std::string> best_accounts;
-    for (auto const& [f, name] : accounts) {
-        if (f < accounts.front().first + 1e-12 && f < -expected_reply(w, "").follows) {
+        auto const f = expected_reply(w, name).follows;
+        if (f > best_follows + 1e-12) {
+            best_follows = f;
+            best_accounts.clear();
+        }
+        if (f > expected_reply(w, "").follows && f > best_follows - 1e-12) {
             best_accounts.insert(name);
         }
     }

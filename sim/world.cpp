@@ -82,17 +82,30 @@ public:
         return n.as<std::string>();
     }
 
+    // A mapping of named numbers in [lo, hi] into the fields given; any
+    // other key is an error.
+    void numbers(YAML::Node const& n, std::string const& path, double lo, double hi,
+                 std::map<std::string, double*> const& fields) const
+    {
+        std::set<std::string> known;
+        for (auto const& [k, f] : fields) {
+            known.insert(k);
+        }
+        each(
+            n, path,
+            [&](std::string const& k, YAML::Node const& v) {
+                *fields.at(k) = number(v, path + "." + k, lo, hi);
+            },
+            known);
+    }
+
     effect read_effect(YAML::Node const& n, std::string const& path) const
     {
         effect e;
-        each(n, path,
-             [&](std::string const& k, YAML::Node const& v) {
-                 auto const x = number(v, path + "." + k, 0.05, 20);
-                 (k == "reach"        ? e.reach
-                  : k == "engagement" ? e.engagement
-                                      : e.follows) = x;
-             },
-             {"reach", "engagement", "follows"});
+        numbers(n, path, 0.05, 20,
+                {{"reach", &e.reach},
+                 {"engagement", &e.engagement},
+                 {"follows", &e.follows}});
         return e;
     }
 
@@ -254,32 +267,20 @@ world_spec load_world(std::filesystem::path const& path)
                        w.times.push_back(s);
                    }
                } else if (k == "base") {
-                   r.each(v, k,
-                          [&](std::string const& b, YAML::Node const& x) {
-                              auto const n = r.number(x, "base." + b, 0, 1e7);
-                              (b == "impressions"       ? w.impressions
-                               : b == "engagement_rate" ? w.engagement_rate
-                                                        : w.follows_per_1000) = n;
-                          },
-                          {"impressions", "engagement_rate", "follows_per_1000"});
+                   r.numbers(v, k, 0, 1e7,
+                             {{"impressions", &w.impressions},
+                              {"engagement_rate", &w.engagement_rate},
+                              {"follows_per_1000", &w.follows_per_1000}});
                } else if (k == "noise") {
-                   r.each(v, k,
-                          [&](std::string const& b, YAML::Node const& x) {
-                              auto const n = r.number(x, "noise." + b, 0, 3);
-                              (b == "reach_sigma"        ? w.reach_sigma
-                               : b == "engagement_sigma" ? w.engagement_sigma
-                                                         : w.follows_sigma) = n;
-                          },
-                          {"reach_sigma", "engagement_sigma", "follows_sigma"});
+                   r.numbers(v, k, 0, 3,
+                             {{"reach_sigma", &w.reach_sigma},
+                              {"engagement_sigma", &w.engagement_sigma},
+                              {"follows_sigma", &w.follows_sigma}});
                } else if (k == "account") {
-                   r.each(v, k,
-                          [&](std::string const& b, YAML::Node const& x) {
-                              auto const n = r.number(x, "account." + b, -1e6, 1e9);
-                              (b == "followers"       ? w.followers
-                               : b == "drift_per_day" ? w.drift_per_day
-                                                      : w.drift_sd_per_day) = n;
-                          },
-                          {"followers", "drift_per_day", "drift_sd_per_day"});
+                   r.numbers(v, k, -1e6, 1e9,
+                             {{"followers", &w.followers},
+                              {"drift_per_day", &w.drift_per_day},
+                              {"drift_sd_per_day", &w.drift_sd_per_day}});
                } else if (k == "replies") {
                    r.each(v, k,
                           [&](std::string const& b, YAML::Node const& x) {
@@ -295,10 +296,11 @@ world_spec load_world(std::filesystem::path const& path)
                                                  r.read_effect(e, key + "." + a);
                                          });
                               } else {
-                                  (b == "impressions"       ? w.reply_impressions
-                                   : b == "engagement_rate" ? w.reply_engagement_rate
-                                                            : w.reply_follows_per_1000) =
-                                      r.number(x, key, 0, 1e7);
+                                  *std::map<std::string, double*>{
+                                      {"impressions", &w.reply_impressions},
+                                      {"engagement_rate", &w.reply_engagement_rate},
+                                      {"follows_per_1000", &w.reply_follows_per_1000}}
+                                       .at(b) = r.number(x, key, 0, 1e7);
                               }
                           },
                           {"impressions", "engagement_rate", "follows_per_1000",
