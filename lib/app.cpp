@@ -13,6 +13,8 @@
 #include <iostream>
 #include <random>
 
+#include <unistd.h>
+
 #ifndef XLOOP_VERSION
 #define XLOOP_VERSION "0.0.0"
 #endif
@@ -207,6 +209,80 @@ void run_context::lock_session()
     m_session_locked = true;
 }
 
+namespace {
+
+// Random enough that two runs never share a token.
+std::string lease_token()
+{
+    std::random_device rd;
+    return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+}
+
+std::string host_name()
+{
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) {
+        return "unknown host";
+    }
+    return buf;
+}
+
+} // namespace
+
+void run_context::take_lease()
+{
+    auto const token = lease_token();
+    auto const client =
+        fmt::format("xloop-{} on {}, pid {}", m_job, host_name(), ::getpid());
+    // One statement: of two runs racing for an expired or free lease, the
+    // second waits for the first's row and then finds it live. The server's
+    // clock, not --now: leases are about real time.
+    auto const r = db().exec(R"sql(
+INSERT INTO xloop.job_leases AS l (job, holder, client, acquired_at, expires_at)
+VALUES ($1, $2, $3, clock_timestamp(),
+        clock_timestamp() + make_interval(secs => $4::float8 * 60))
+ON CONFLICT (job) DO UPDATE
+   SET holder = excluded.holder, client = excluded.client,
+       acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+ WHERE l.expires_at < clock_timestamp()
+RETURNING holder)sql",
+                             m_job, token, client, m_cfg.ledger.lease_minutes);
+    if (r.rows() == 1) {
+        m_lease = token;
+        return;
+    }
+    auto const h =
+        db().exec("SELECT client, acquired_at, expires_at FROM xloop.job_leases "
+                  "WHERE job = $1",
+                  m_job);
+    if (h.rows() == 0) {
+        throw lock_held{"skipped: another run holds the lease"};
+    }
+    throw lock_held{fmt::format(
+        "skipped: another run holds the lease ({}, since {}); it ends when that run "
+        "does, or by itself at {} if that run was killed (ledger.lease_minutes; "
+        "DELETE FROM xloop.job_leases WHERE job = '{}' ends it now)",
+        h.str(0, 0), h.str(0, 1), h.str(0, 2), m_job)};
+}
+
+void run_context::renew_lease()
+{
+    if (!m_lease) {
+        return;
+    }
+    auto const r =
+        db().exec("UPDATE xloop.job_leases SET expires_at = clock_timestamp() + "
+                  "make_interval(secs => $3::float8 * 60) WHERE job = $1 AND holder = $2",
+                  m_job, *m_lease, m_cfg.ledger.lease_minutes);
+    if (r.affected_rows() != 1) {
+        m_lease.reset();
+        throw temporary_failure{fmt::format(
+            "this run's lease on {} expired and another run took it (a batch took longer "
+            "than ledger.lease_minutes = {}); this batch is rolled back",
+            m_job, m_cfg.ledger.lease_minutes)};
+    }
+}
+
 void run_context::lock_in_transaction()
 {
     lock_in_transaction(m_job);
@@ -244,6 +320,17 @@ void run_context::finish(std::string const& status, std::string const& error_tex
         return;
     }
     record(status, error_text, elapsed);
+    if (m_lease) {
+        // Given back now, so the next run need not wait for it to expire.
+        try {
+            m_conn->exec("DELETE FROM xloop.job_leases WHERE job = $1 AND holder = $2",
+                         m_job, *m_lease);
+            m_lease.reset();
+        } catch (std::exception const& e) {
+            log::warn("could not give back the lease (it expires by itself): {}",
+                      e.what());
+        }
+    }
     if (m_session_locked) {
         // Released now, not by the server when it notices the client has
         // gone: a run started the moment this one exits finds the lock free.

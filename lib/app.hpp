@@ -59,6 +59,17 @@ public:
     // session-mode pooler. Throws lock_held when another run has it.
     void lock_session();
 
+    // One run at a time per job, for work that spans several transactions,
+    // through any pooler: a row in xloop.job_leases that lasts
+    // ledger.lease_minutes unless renewed (a session lock taken through a
+    // transaction-mode pooler would stay on a pooled server connection).
+    // Throws lock_held, naming the holder, while another run's lease is live.
+    void take_lease();
+    // Extends the lease; call in each transaction before it commits. Throws
+    // if the lease expired and another run took it: that transaction then
+    // rolls back, so two runs never both commit work.
+    void renew_lease();
+
     // Transaction-scoped variant: call inside the job's one write transaction;
     // safe behind a transaction-mode pooler (PgBouncer, Supabase port 6543).
     void lock_in_transaction();
@@ -103,6 +114,7 @@ private:
 
     std::optional<std::int64_t> m_ledger_id;
     bool m_session_locked = false;
+    std::optional<std::string> m_lease; // this run's token while it holds one
     std::optional<std::string> m_skip_reason;
     std::chrono::steady_clock::time_point m_started;
 };

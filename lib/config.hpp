@@ -149,6 +149,10 @@ struct ledger_config {
     // A run still 'running' after this long is taken as abandoned (e.g. its
     // client was killed behind a pooler that keeps the server connection).
     double stale_hours = 24.0;
+    // How long a lease on a job (xloop.job_leases: scrape-metrics) lasts
+    // unrenewed; a killed run's lease ends after this long. Each batch
+    // renews it, so it must outlast the longest batch.
+    double lease_minutes = 15.0;
 
     bool operator==(ledger_config const&) const = default;
 };

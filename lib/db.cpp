@@ -288,8 +288,62 @@ db_connection::db_connection(
                       "'iso_8601'";
     for (auto const& [name, value] : settings) {
         set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
+        m_local_settings +=
+            fmt::format("{}SET LOCAL {} = {}", m_local_settings.empty() ? "" : "; ",
+                        quote_ident(name), quote_literal(value));
     }
-    exec(set);
+    // A pooler (PgBouncer) accepts the connection while the database behind it
+    // is down and holds the first statement until its own query_wait_timeout
+    // (120 s): that wait is bounded by connect_timeout as well.
+    char* end = nullptr;
+    auto const& timeout_text = effective_timeout.value_or(timeout);
+    long const timeout_s = std::strtol(timeout_text.c_str(), &end, 10);
+    exec_within(set, end && *end == '\0' ? timeout_s : 0);
+}
+
+db_result db_connection::exec_within(std::string const& sql, long timeout_s)
+{
+    if (timeout_s <= 0) {
+        return exec(sql);
+    }
+    if (PQsendQuery(m_conn.get(), sql.c_str()) != 1) {
+        throw_result_error(nullptr, sql);
+    }
+    auto const deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds{timeout_s};
+    while (PQisBusy(m_conn.get())) {
+        pollfd p{};
+        p.fd = PQsocket(m_conn.get());
+        p.events = POLLIN;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            if (PGcancel* c = PQgetCancel(m_conn.get())) {
+                char err[256];
+                PQcancel(c, err, sizeof err);
+                PQfreeCancel(c);
+            }
+            m_conn.reset(); // the answer may never come: drop the connection
+            throw temporary_failure{fmt::format(
+                "database unreachable (exit 75, retry later): connected, but no answer "
+                "within connect_timeout ({} s): a pooler whose database is down?",
+                timeout_s)};
+        }
+        throw_if_interrupted();
+        if (::poll(&p, 1, 100) < 0 && errno != EINTR) {
+            break; // PQconsumeInput reports the socket's error
+        }
+        if (PQconsumeInput(m_conn.get()) != 1) {
+            break;
+        }
+    }
+    // Every result; the last failure (or the last result) decides.
+    std::optional<db_result> last;
+    while (PGresult* r = PQgetResult(m_conn.get())) {
+        last.emplace(check(r, sql));
+    }
+    if (!last) {
+        throw_result_error(nullptr, sql);
+    }
+    return std::move(*last);
 }
 
 void db_connection::throw_result_error(PGresult* r, std::string_view context)
@@ -431,7 +485,9 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
 
 transaction::transaction(db_connection& conn, std::string_view begin_sql) : m_conn(&conn)
 {
-    m_conn->exec(begin_sql);
+    auto const& local = m_conn->local_settings();
+    m_conn->exec(local.empty() ? std::string{begin_sql}
+                               : fmt::format("{}; {}", begin_sql, local));
 }
 
 transaction::~transaction() noexcept

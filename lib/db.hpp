@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -45,6 +46,11 @@ public:
     char const* column_name(int col) const noexcept
     {
         return PQfname(m_result.get(), col);
+    }
+    // Rows an INSERT/UPDATE/DELETE (or COPY) touched; 0 for other commands.
+    std::int64_t affected_rows() const noexcept
+    {
+        return std::atoll(PQcmdTuples(m_result.get()));
     }
     PGresult* raw() const noexcept { return m_result.get(); }
 
@@ -146,12 +152,20 @@ public:
     PGconn* raw() const noexcept { return m_conn.get(); }
     std::string const& conninfo() const noexcept { return m_conninfo; }
 
+    // `settings` as SET LOCAL statements, which every transaction repeats:
+    // through a transaction-mode pooler it may run on a server connection
+    // that never saw this session's SETs.
+    std::string const& local_settings() const noexcept { return m_local_settings; }
+
 private:
     [[noreturn]] void throw_result_error(PGresult* r, std::string_view context);
     db_result check(PGresult* r, std::string_view sql);
+    // exec() that gives up after `timeout_s` (> 0) without an answer.
+    db_result exec_within(std::string const& sql, long timeout_s);
 
     std::unique_ptr<PGconn, db_connection_deleter> m_conn;
     std::string m_conninfo;
+    std::string m_local_settings;
 };
 
 // BEGIN on construction; ROLLBACK in the destructor unless commit() ran.

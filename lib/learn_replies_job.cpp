@@ -226,9 +226,9 @@ void run_learn_replies(run_context& run)
         run.now());
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
-    auto const n_updated = std::atoll(PQcmdTuples(updated.raw()));
-    auto const n_reset = std::atoll(PQcmdTuples(reset.raw()));
-    auto const n_inserted = std::atoll(PQcmdTuples(inserted.raw()));
+    auto const n_updated = updated.affected_rows();
+    auto const n_reset = reset.affected_rows();
+    auto const n_inserted = inserted.affected_rows();
     run.rows_out = n_updated + n_reset + n_inserted;
     run.summary["updated"] = n_updated;
     run.summary["reset"] = n_reset;

@@ -470,7 +470,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
                     "WHERE status = 'pending' AND discovered_at <= "
                     "$1::timestamptz",
                     now - max_age);
-        run.summary["expired"] = std::atoll(PQcmdTuples(expired.raw()));
+        run.summary["expired"] = expired.affected_rows();
     }
     // Streamed (binary COPY) into compact rows: ids, authors and scores only;
     // a chosen opportunity's tweet and text are read when it is taken.

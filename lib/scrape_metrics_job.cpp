@@ -213,24 +213,33 @@ struct scrape_counts {
     std::int64_t failed = 0;
 };
 
-// In a dry run everything happens in one transaction that is rolled back.
+// One transaction per batch; in a dry run everything happens in one
+// transaction that is rolled back. Each transaction sets up what it uses
+// itself (settings, the inbox): through a transaction-mode pooler the next
+// one may run on another server connection.
 class batch_transactions {
 public:
-    batch_transactions(db_connection& db, bool dry_run) : m_db(db), m_dry(dry_run)
-    {
-        m_tx = std::make_unique<transaction>(db);
-    }
+    batch_transactions(run_context& run) : m_run(run) { begin(); }
     void commit()
     {
-        if (!m_dry) {
+        if (!m_run.dry_run()) {
+            m_run.renew_lease(); // throws (and rolls back) if another run took it
             m_tx->commit();
-            m_tx = std::make_unique<transaction>(m_db);
+            begin();
         }
     }
 
 private:
-    db_connection& m_db;
-    bool m_dry;
+    void begin()
+    {
+        m_tx = std::make_unique<transaction>(m_run.db());
+        // JIT compiling the set-based statements costs more than it saves
+        // (0.15 s a statement at 10⁵ records).
+        m_run.db().exec("SET LOCAL jit = off");
+        m_run.db().exec(create_inbox);
+    }
+
+    run_context& m_run;
     std::unique_ptr<transaction> m_tx;
 };
 
@@ -268,11 +277,6 @@ void add_follower_row(copy_writer& w, timestamp observed_at, std::int64_t follow
     w.end_row();
 }
 
-std::int64_t affected(db_result const& r)
-{
-    return std::atoll(PQcmdTuples(r.raw()));
-}
-
 // The posts whose v2 values a run writes: posted after write_from. Those
 // posted since posts_from are read too, as context for sharing gains.
 struct v2_window {
@@ -297,7 +301,7 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
 {
     auto& db = run.db();
     phase_timer timer{"applying the batch"};
-    n.followers += affected(db.exec(apply_followers, source));
+    n.followers += db.exec(apply_followers, source).affected_rows();
     auto const applied =
         keep_v2_range ? db.exec(apply_inbox(fmt::format(
                                     "({}) IS NOT TRUE",
@@ -402,11 +406,13 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             }
             apply_batch(run, "x-api", n);
             if (!page.gone.empty()) {
-                n.gone += affected(db.exec(
-                    "UPDATE public.content_generation_metadata_comprehensive SET "
-                    "metrics_gone_at = $1::timestamptz WHERE tweet_id IN (SELECT "
-                    "jsonb_array_elements_text($2::jsonb)) AND metrics_gone_at IS NULL",
-                    run.now(), nlohmann::json(page.gone).dump()));
+                n.gone +=
+                    db.exec("UPDATE public.content_generation_metadata_comprehensive SET "
+                            "metrics_gone_at = $1::timestamptz WHERE tweet_id IN (SELECT "
+                            "jsonb_array_elements_text($2::jsonb)) AND metrics_gone_at "
+                            "IS NULL",
+                            run.now(), nlohmann::json(page.gone).dump())
+                        .affected_rows();
                 log::info(
                     "{} posts no longer exist on X; they will not be asked for again",
                     page.gone.size());
@@ -662,7 +668,7 @@ v2_result v2_pass(run_context& run, std::string const& source)
         db.exec("ANALYZE xloop_v2");
     }
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
-    result.updated = affected(db.exec(upsert_v2, run.now()));
+    result.updated = db.exec(upsert_v2, run.now()).affected_rows();
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
     db.exec(update_actuals);
     return result;
@@ -672,17 +678,12 @@ v2_result v2_pass(run_context& run, std::string const& source)
 
 void run_scrape_metrics(run_context& run, scrape_options const& opts)
 {
-    auto& db = run.db();
     if (!run.dry_run()) {
-        // Several transactions (one per batch): a session-scoped lock, so this
-        // tool needs a direct connection or a session-mode pooler.
-        run.lock_session();
+        // Several transactions (one per batch): a lease, which holds through
+        // a transaction-mode pooler, not a session lock.
+        run.take_lease();
     }
-    // JIT compiling its set-based statements costs more than it saves (0.15 s
-    // a statement at 10⁵ records); for this session only.
-    db.exec("SET jit = off");
-    batch_transactions txs{db, run.dry_run()};
-    db.exec(create_inbox);
+    batch_transactions txs{run};
     scrape_counts n;
     std::optional<temporary_failure> stopped;
     if (opts.source == "file") {

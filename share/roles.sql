@@ -38,4 +38,6 @@ GRANT INSERT, UPDATE ON
     public.reply_opportunities,
     xloop.job_runs
   TO xloop_writer;
+-- scrape-metrics' lease (xloop.job_leases): taken, renewed, given back
+GRANT INSERT, UPDATE, DELETE ON xloop.job_leases TO xloop_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, xloop TO xloop_writer;

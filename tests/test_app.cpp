@@ -137,6 +137,66 @@ TEST_CASE("a second run while the first holds the lock is skipped with exit 75",
                   [&](run_context& run) { run.lock_session(); }) == 0);
 }
 
+TEST_CASE("a lease admits one run at a time, names its holder, ends when the run does "
+          "or when it expires",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const lease_count = [&] {
+        return db.count(
+            "SELECT count(*) FROM xloop.job_leases WHERE job = 'scrape-metrics'");
+    };
+    bool second_went_on = false;
+    int second_code = -1;
+    int const first_code =
+        run_app("scrape-metrics", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+            run.take_lease();
+            CHECK(lease_count() == 1);
+            second_code = run_app("scrape-metrics", {"--db", db.conninfo(), "-q"},
+                                  [&](run_context& other) {
+                                      other.take_lease();
+                                      second_went_on = true;
+                                  });
+            transaction tx{run.db()};
+            run.renew_lease(); // still ours
+            tx.commit();
+        });
+    CHECK(first_code == 0);
+    CHECK(second_code == 75);
+    CHECK_FALSE(second_went_on);
+    // the skip names the holder: program, host and pid
+    CHECK(db.count(
+              "SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+              "status = 'skipped' AND error LIKE 'skipped: another run holds the lease "
+              "(xloop-scrape-metrics on %, pid " +
+              std::to_string(::getpid()) + ", since %'") == 1);
+    CHECK(lease_count() == 0); // given back at the end of the run
+
+    // A killed run's lease (never given back) blocks until it expires, then
+    // another run takes it; the killed run can no longer commit under it.
+    int lost_code = -1;
+    CHECK(run_app("scrape-metrics", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+              run.take_lease();
+              auto other = db.connect();
+              other.exec(
+                  "UPDATE xloop.job_leases SET expires_at = now() - interval '1 s'");
+              lost_code = run_app("scrape-metrics", {"--db", db.conninfo(), "-q"},
+                                  [&](run_context& next) {
+                                      next.take_lease();
+                                      other.exec("UPDATE xloop.job_leases SET holder = "
+                                                 "'someone else'"); // keep it after
+                                  });
+              transaction tx{run.db()};
+              run.renew_lease();
+          }) == 75);
+    CHECK(lost_code == 0);
+    CHECK(
+        db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                 "status = 'failed' AND error LIKE '%lease on scrape-metrics expired and "
+                 "another run took it%'") == 1);
+}
+
 TEST_CASE("a dry run writes no ledger row", "[db]")
 {
     test_db db;
