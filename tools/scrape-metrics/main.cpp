@@ -14,9 +14,9 @@ int main(int argc, char** argv)
         "base table's actual_* columns, then computes engagement rate, follower "
         "attribution, attribution_confidence, followers_gained_weighted and "
         "primary_objective_score for every post of the attribution range. Sources: the "
-        "X API v2 (token in the variable x_api.token_env) or a JSON Lines file. Holds a "
-        "session lock (the X API source commits batch by batch): needs a direct "
-        "connection or a session-mode pooler."};
+        "X API v2 (token in the variable x_api.token_env) or a JSON Lines file. Commits "
+        "batch by batch under a lease on the job (xloop.job_leases, "
+        "ledger.lease_minutes): works behind a transaction-mode pooler."};
     xloop::scrape_options opts;
     auto& cli = app.cli();
     auto* source = cli.add_option("--source", opts.source,
