@@ -115,7 +115,8 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
             nlohmann::json j;
             try {
                 j = nlohmann::json::parse(text);
-            } catch (nlohmann::json::parse_error const& e) {
+            } catch (nlohmann::json::exception const&
+                         e) { // parse_error, and out_of_range: 1e401
                 throw line_error{fmt::format("not valid JSON ({})", e.what())};
             }
             if (!j.is_object()) {

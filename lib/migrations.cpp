@@ -114,11 +114,12 @@ void poll_lock(double timeout_s, Attempt const& attempt)
 // CREATE INDEX CONCURRENTLY would wait for it in turn.
 std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeout_s)
 {
-    auto const [k1, k2] = job_lock_key("migrate");
-    std::unique_ptr<transaction> tx;
+    auto const key = job_lock_key("migrate"); // not a structured binding: clang 14
+    std::unique_ptr<transaction> tx;          // cannot capture one in a lambda
     poll_lock(timeout_s, [&] {
         tx = std::make_unique<transaction>(db);
-        if (db.exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", k1, k2)
+        if (db.exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", key.first,
+                    key.second)
                 .boolean(0, 0)) {
             return true;
         }
@@ -133,9 +134,11 @@ class session_migration_lock {
 public:
     session_migration_lock(db_connection& db, double timeout_s) : m_db(db)
     {
-        auto const [k1, k2] = job_lock_key("migrate");
+        auto const key = job_lock_key("migrate");
         poll_lock(timeout_s, [&] {
-            return db.exec("SELECT pg_try_advisory_lock($1::int, $2::int)", k1, k2)
+            return db
+                .exec("SELECT pg_try_advisory_lock($1::int, $2::int)", key.first,
+                      key.second)
                 .boolean(0, 0);
         });
     }
@@ -420,6 +423,11 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
             auto const& m = *wanted[i++];
             // CREATE INDEX CONCURRENTLY and friends cannot run in a transaction:
             // these need a session (direct connection or session-mode pooler).
+            // Already applied (every run but the first): no session lock, which
+            // through a transaction-mode pooler would stay on a server connection.
+            if (read_applied(db).count(m.version)) {
+                continue;
+            }
             session_migration_lock lock{db, opts.lock_timeout_s};
             if (read_applied(db).count(m.version)) {
                 continue;

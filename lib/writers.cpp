@@ -242,7 +242,8 @@ private:
         nlohmann::json j;
         try {
             j = nlohmann::json::parse(body);
-        } catch (nlohmann::json::parse_error const& e) {
+        } catch (
+            nlohmann::json::exception const& e) { // parse_error, and out_of_range: 1e401
             throw data_error{fmt::format(
                 "the LLM endpoint returned malformed JSON for {}: {}", what, e.what())};
         }

@@ -75,7 +75,7 @@ nlohmann::json parse_body(std::string const& body, std::string const& what)
                 fmt::format("X API returned a non-object JSON body for {}", what)};
         }
         return j;
-    } catch (nlohmann::json::parse_error const& e) {
+    } catch (nlohmann::json::exception const& e) { // parse_error, and out_of_range: 1e401
         throw data_error{
             fmt::format("X API returned malformed JSON for {}: {}", what, e.what())};
     }
@@ -103,6 +103,17 @@ x_api_client::x_api_client(x_api_config const& cfg, std::string token)
     }
 }
 
+std::string rate_limit_reset(std::string const& header)
+{
+    // epoch seconds; one beyond 2199 (or not a number) is shown as sent
+    char* end = nullptr;
+    long long const secs = std::strtoll(header.c_str(), &end, 10);
+    bool const number = end && *end == '\0' && !header.empty();
+    return number && secs >= 0 && secs < 7258118400LL
+               ? format_timestamp(timestamp{std::chrono::seconds{secs}})
+               : "'" + header.substr(0, 40) + "' (not a time)";
+}
+
 std::string x_api_client::get(std::string const& path, std::string const& what)
 {
     http_request req;
@@ -120,13 +131,7 @@ std::string x_api_client::get(std::string const& path, std::string const& what)
         std::string reset = "unknown";
         if (auto const it = res.headers.find("x-rate-limit-reset");
             it != res.headers.end()) {
-            // epoch seconds; one beyond 2199 (or not a number) is shown as sent
-            char* end = nullptr;
-            long long const secs = std::strtoll(it->second.c_str(), &end, 10);
-            bool const number = end && *end == '\0' && !it->second.empty();
-            reset = number && secs >= 0 && secs < 7258118400LL
-                        ? format_timestamp(timestamp{std::chrono::seconds{secs}})
-                        : "'" + it->second.substr(0, 40) + "' (not a time)";
+            reset = rate_limit_reset(it->second);
         }
         throw temporary_failure{fmt::format(
             "X API rate limit reached (HTTP 429) on {}; it resets at {}; what was "
@@ -154,6 +159,11 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
     auto const body = get("/2/tweets?ids=" + url_encode(joined) + "&tweet.fields=" +
                               url_encode("public_metrics,non_public_metrics,created_at"),
                           what);
+    return parse_tweets_page(body, what);
+}
+
+tweets_page parse_tweets_page(std::string const& body, std::string const& what)
+{
     auto const j = parse_body(body, what);
     tweets_page page;
     if (j.contains("data")) {
@@ -224,7 +234,12 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
 account_counts x_api_client::fetch_me()
 {
     std::string const what = "GET /2/users/me";
-    auto const j = parse_body(get("/2/users/me?user.fields=public_metrics", what), what);
+    return parse_me(get("/2/users/me?user.fields=public_metrics", what), what);
+}
+
+account_counts parse_me(std::string const& body, std::string const& what)
+{
+    auto const j = parse_body(body, what);
     auto const pm = j.contains("data") && j["data"].is_object()
                         ? j["data"].value("public_metrics", nlohmann::json::object())
                         : nlohmann::json::object();

@@ -49,6 +49,15 @@ private:
     int m_requests = 0;
 };
 
+// The bodies of GET /2/tweets and GET /2/users/me (`what` names the request
+// in errors): a malformed body throws data_error; ids that are not ids and
+// errors without one are left out with a warning.
+tweets_page parse_tweets_page(std::string const& body, std::string const& what);
+account_counts parse_me(std::string const& body, std::string const& what);
+
+// The x-rate-limit-reset header (epoch seconds) as a time, or as sent.
+std::string rate_limit_reset(std::string const& header);
+
 // Reads the bearer token from the environment variable the config names.
 std::string x_api_token(x_api_config const& cfg);
 

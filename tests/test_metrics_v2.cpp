@@ -292,3 +292,15 @@ TEST_CASE("skipping bad lines keeps the good ones and lists the bad ones", "[nod
     REQUIRE(bad.size() == 1);
     CHECK(bad[0].line == 2);
 }
+
+TEST_CASE("a number too large for a double is a bad line, not an internal error "
+          "(found by fuzzing)",
+          "[nodb]")
+{
+    // JSON allows 1e401; the parser refuses it with its own out_of_range
+    // error, which escaped as exit 70 without a line.
+    CHECK(
+        file_error("{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n"
+                   "{\"followers\": 1e401, \"observed_at\": \"2026-03-02T12:00:00Z\"}\n")
+            .find("m.jsonl:2: not valid JSON") != std::string::npos);
+}

@@ -195,3 +195,19 @@ TEST_CASE("a 429 reset time far beyond any date is shown as sent, not overflowed
         message_of<temporary_failure>([&] { client_for(api).fetch_tweets({"1"}); });
     CHECK(msg.find("resets at '99999999999999999' (not a time)") != std::string::npos);
 }
+
+TEST_CASE("a body with a number too large for a double is bad data naming the request "
+          "(found by fuzzing)",
+          "[nodb]")
+{
+    CHECK(message_of<data_error>([] {
+              parse_tweets_page(R"({"data": [{"id": "5", "public_metrics":
+                  {"like_count": 1e401}}]})",
+                                "GET /2/tweets (1 ids, 5 … 5)");
+          }).find("X API returned malformed JSON for GET /2/tweets (1 ids") !=
+          std::string::npos);
+    CHECK(message_of<data_error>([] {
+              parse_me(R"({"data": {"public_metrics": {"followers_count": -1e999}}})",
+                       "GET /2/users/me");
+          }).find("malformed JSON for GET /2/users/me") != std::string::npos);
+}

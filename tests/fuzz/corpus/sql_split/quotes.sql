@@ -1,0 +1,3 @@
+SELECT 'a;b' AS "c;d"; -- x;
+/* ; */ DO $$ BEGIN PERFORM 1; END $$;
+SELECT E'\';

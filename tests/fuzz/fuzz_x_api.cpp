@@ -1,0 +1,36 @@
+// X API v2 response bodies (GET /2/tweets, GET /2/users/me) and the 429
+// reset header: parsed into counts within range, or refused as data_error.
+#include "fuzz_common.hpp"
+#include "x_api.hpp"
+
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size)
+{
+    using namespace xloop;
+    std::string const body{reinterpret_cast<char const*>(data), size};
+    fuzz::expect_only_xloop_errors([&] {
+        auto const page = parse_tweets_page(body, "GET /2/tweets (fuzz)");
+        for (auto const& t : page.found) {
+            for (auto const& c : {t.counts.impressions, t.counts.likes, t.counts.retweets,
+                                  t.counts.replies, t.counts.quotes, t.counts.bookmarks,
+                                  t.counts.profile_clicks}) {
+                if (c && *c < 0) {
+                    std::abort();
+                }
+            }
+            if (t.id.empty() || t.id.find('\0') != std::string::npos) {
+                std::abort();
+            }
+        }
+    });
+    fuzz::expect_only_xloop_errors([&] {
+        auto const me = parse_me(body, "GET /2/users/me (fuzz)");
+        if (me.followers < 0 || (me.following && *me.following < 0) ||
+            (me.tweets && *me.tweets < 0)) {
+            std::abort();
+        }
+    });
+    (void)rate_limit_reset(body.substr(0, 64));
+    return 0;
+}
