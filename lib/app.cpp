@@ -171,15 +171,24 @@ WITH abandoned AS (
                    SELECT 1 FROM pg_stat_activity a
                     WHERE a.pid = (r.detail->>'backend_pid')::int
                       AND a.backend_start = (r.detail->>'backend_start')::timestamptz)))
+    RETURNING 1),
+-- Housekeeping: each job's finished rows older than ledger.keep_days (a few
+-- rows a run at steady state, through the (job, started_at) index).
+pruned AS (
+    DELETE FROM xloop.job_runs r
+     WHERE r.job = $1 AND $5::float8 > 0 AND r.status <> 'running'
+       AND r.started_at < $2::timestamptz - make_interval(secs => $5::float8 * 86400)
     RETURNING 1)
 INSERT INTO xloop.job_runs (job, started_at, status, detail)
 SELECT $1, $2::timestamptz, 'running',
        jsonb_build_object('seed', $3::text, 'backend_pid', pg_backend_pid(),
                           'backend_start', a.backend_start,
-                          'abandoned_before', (SELECT count(*) FROM abandoned))
+                          'abandoned_before', (SELECT count(*) FROM abandoned),
+                          'pruned_before', (SELECT count(*) FROM pruned))
   FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
 RETURNING id, (detail->>'abandoned_before')::int)sql",
-            m_job, m_now, std::to_string(m_seed), m_cfg.ledger.stale_hours);
+            m_job, m_now, std::to_string(m_seed), m_cfg.ledger.stale_hours,
+            m_cfg.ledger.keep_days);
     } catch (db_error const& e) {
         if (e.sqlstate() != "42501") {
             throw;

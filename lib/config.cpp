@@ -433,6 +433,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         auto l = top.sub("ledger");
         l.number("stale_hours", cfg.ledger.stale_hours, 0.1, 24 * 365);
         l.number("lease_minutes", cfg.ledger.lease_minutes, 1, 24 * 60);
+        l.number("keep_days", cfg.ledger.keep_days, 0, 3650);
     }
     {
         auto v = top.sub("validate");

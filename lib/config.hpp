@@ -153,6 +153,9 @@ struct ledger_config {
     // unrenewed; a killed run's lease ends after this long. Each batch
     // renews it, so it must outlast the longest batch.
     double lease_minutes = 15.0;
+    // Each job's finished runs are kept this long, then deleted by its next
+    // run (~130 rows a day in all); 0 keeps every row.
+    double keep_days = 90.0;
 
     bool operator==(ledger_config const&) const = default;
 };

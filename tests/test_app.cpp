@@ -284,6 +284,55 @@ TEST_CASE("a run left running by a dead client is marked interrupted by the next
     CHECK(r.str(4, 2) == "ok");          // this run
 }
 
+TEST_CASE("each run deletes its job's finished ledger rows older than ledger.keep_days",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("DELETE FROM xloop.job_runs"); // migrate's
+    // now 2026-06-01T12:00Z; keep_days 90 → rows started before 2026-03-03T12:00Z go
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, status) VALUES "
+           "('plan', '2026-03-01T12:00:00Z', 'ok'), "          // 92 days: deleted
+           "('plan', '2026-03-03T11:00:00Z', 'failed'), "      // 90 days 1 h: deleted
+           "('plan', '2026-03-03T13:00:00Z', 'ok'), "          // 89 days 23 h: kept
+           "('plan', '2026-01-01T12:00:00Z', 'interrupted'), " // deleted
+           "('build-weights', '2026-01-01T12:00:00Z', 'ok')"); // another job's: kept
+    auto const plan =
+        [&](std::map<std::string, std::optional<std::string>> const& env = {}) {
+            for (auto const& [k, v] : env) {
+                ::setenv(k.c_str(), v->c_str(), 1);
+            }
+            int const code = run_app(
+                "plan", {"--db", db.conninfo(), "-q", "--now", "2026-06-01T12:00:00Z"},
+                [](run_context& run) { run.db(); });
+            for (auto const& [k, v] : env) {
+                ::unsetenv(k.c_str());
+            }
+            return code;
+        };
+    CHECK(plan() == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan'") == 2);
+    CHECK(
+        db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND started_at "
+                 "= '2026-03-03T13:00:00Z'") == 1);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'build-weights'") ==
+          1);
+    CHECK(db.count(
+              "SELECT (detail->>'pruned_before')::int FROM xloop.job_runs WHERE job = "
+              "'plan' AND status = 'ok' AND started_at = '2026-06-01T12:00:00Z'") == 3);
+
+    // keep_days 0 keeps every row
+    temp_dir dir;
+    dir.write("keep.yaml", "ledger:\n  keep_days: 0\n");
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, status) VALUES "
+           "('plan', '2020-01-01T12:00:00Z', 'ok')");
+    CHECK(plan({{"XLOOP_CONFIG", dir.path() + "/keep.yaml"}}) == 0);
+    CHECK(
+        db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND started_at "
+                 "< '2021-01-01'") == 1);
+}
+
 namespace {
 
 // A TCP port on 127.0.0.1 that accepts connections and never answers: a

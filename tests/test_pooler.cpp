@@ -241,9 +241,10 @@ TEST_CASE("every tool works through PgBouncer in transaction mode, four at once,
     CHECK(asked_twice == 0);
     CHECK(db.count("SELECT count(*) FROM public.outcomes") == rounds * posts_a_round);
     // The ledger closed every run; no lease is left behind.
-    auto const unclosed = c.exec("SELECT coalesce(string_agg(job || ' ' || status || ': ' || "
-                                 "coalesce(error, ''), E'\\n'), '') FROM xloop.job_runs WHERE "
-                                 "status IN ('running', 'failed', 'interrupted')");
+    auto const unclosed =
+        c.exec("SELECT coalesce(string_agg(job || ' ' || status || ': ' || "
+               "coalesce(error, ''), E'\\n'), '') FROM xloop.job_runs WHERE "
+               "status IN ('running', 'failed', 'interrupted')");
     INFO(unclosed.str(0, 0));
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE status IN ('running', "
                    "'failed', 'interrupted')") == 0);
