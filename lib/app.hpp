@@ -31,6 +31,7 @@ struct common_options {
     std::string log_format = "text";
     int quiet = 0;
     int verbose = 0;
+    bool log_sql = false;
     std::optional<std::string> ping_url;
 };
 
@@ -100,6 +101,8 @@ public:
     void ensure_ledger();
 
 private:
+    // Deletes this job's finished ledger rows older than ledger.keep_days.
+    void prune_ledger();
     // Writes the ledger row's end.
     void record(std::string const& status, std::string const& error_text,
                 std::chrono::microseconds elapsed);

@@ -380,8 +380,44 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
     if (r) {
         PQclear(r);
     }
-    (void)context;
-    throw db_error{redact_secrets(msg, m_conninfo), sqlstate, position};
+    // Which statement failed: an operator reading the ledger or cron's mail
+    // can tell a job's statements apart without a debugger.
+    if (auto const shown = statement_summary(context, 160); !shown.empty()) {
+        msg += "; statement: " + shown;
+    }
+    throw db_error{redact_secrets(msg, m_conninfo), sqlstate, position,
+                   std::string{context}};
+}
+
+std::string statement_summary(std::string_view sql, std::size_t max_chars)
+{
+    std::string out;
+    bool space = false;
+    for (char const c : sql) {
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            space = !out.empty();
+            continue;
+        }
+        if (out.size() >= max_chars) {
+            out += " …";
+            return out;
+        }
+        if (space) {
+            out += ' ';
+            space = false;
+        }
+        out += c;
+    }
+    return out;
+}
+
+void db_connection::log_statement(std::string_view sql,
+                                  std::chrono::steady_clock::time_point start) const
+{
+    auto const ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    log::info("sql {:.1f} ms: {}", ms, statement_summary(sql, 400));
 }
 
 db_result db_connection::check(PGresult* r, std::string_view sql)
@@ -397,7 +433,12 @@ db_result db_connection::check(PGresult* r, std::string_view sql)
 db_result db_connection::exec(std::string_view sql)
 {
     std::string const s{sql};
-    return check(PQexec(m_conn.get(), s.c_str()), sql);
+    auto const start = std::chrono::steady_clock::now();
+    PGresult* r = PQexec(m_conn.get(), s.c_str());
+    if (m_log_sql) {
+        log_statement(sql, start);
+    }
+    return check(r, sql);
 }
 
 db_result db_connection::exec_params(std::string_view sql,
@@ -409,31 +450,36 @@ db_result db_connection::exec_params(std::string_view sql,
         values.push_back(p ? p->c_str() : nullptr);
     }
     std::string const s{sql};
-    return check(PQexecParams(m_conn.get(), s.c_str(), static_cast<int>(values.size()),
-                              nullptr, values.data(), nullptr, nullptr, 0),
-                 sql);
+    auto const start = std::chrono::steady_clock::now();
+    PGresult* r = PQexecParams(m_conn.get(), s.c_str(), static_cast<int>(values.size()),
+                               nullptr, values.data(), nullptr, nullptr, 0);
+    if (m_log_sql) {
+        log_statement(sql, start); // the statement, never its parameters
+    }
+    return check(r, sql);
 }
 
 void db_connection::copy_begin(std::string_view copy_sql)
 {
+    m_copy_sql = copy_sql; // names the COPY if its data fails later
     exec(copy_sql);
 }
 
 void db_connection::copy_send(std::string_view data)
 {
     if (PQputCopyData(m_conn.get(), data.data(), static_cast<int>(data.size())) != 1) {
-        throw_result_error(nullptr, "COPY");
+        throw_result_error(nullptr, m_copy_sql);
     }
 }
 
 void db_connection::copy_end()
 {
     if (PQputCopyEnd(m_conn.get(), nullptr) != 1) {
-        throw_result_error(nullptr, "COPY");
+        throw_result_error(nullptr, m_copy_sql);
     }
     // Drain every result: the last one tells whether the COPY succeeded.
     while (PGresult* r = PQgetResult(m_conn.get())) {
-        check(r, "COPY");
+        check(r, m_copy_sql);
     }
 }
 
@@ -441,6 +487,7 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
                                      std::function<void(std::string_view)> const& on_row,
                                      bool binary)
 {
+    m_copy_sql = copy_sql;
     exec(copy_sql);
     std::int64_t rows = 0;
     while (true) {
@@ -450,7 +497,7 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
             break;
         }
         if (n == -2) {
-            throw_result_error(nullptr, "COPY");
+            throw_result_error(nullptr, m_copy_sql);
         }
         std::string_view line{buf, static_cast<std::size_t>(n)};
         if (!binary && !line.empty() && line.back() == '\n') {
@@ -478,7 +525,7 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
         ++rows;
     }
     while (PGresult* r = PQgetResult(m_conn.get())) {
-        check(r, "COPY");
+        check(r, m_copy_sql);
     }
     return rows;
 }

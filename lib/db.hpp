@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -113,6 +114,9 @@ std::string resolve_conninfo(std::optional<std::string> const& db_option);
 // `message`, so no error or log line carries it.
 std::string redact_secrets(std::string message, std::string const& conninfo);
 
+// `sql` on one line, whitespace collapsed, cut after `max_chars`.
+std::string statement_summary(std::string_view sql, std::size_t max_chars);
+
 class db_connection {
 public:
     // Connects; throws temporary_failure when the server is unreachable,
@@ -157,15 +161,22 @@ public:
     // that never saw this session's SETs.
     std::string const& local_settings() const noexcept { return m_local_settings; }
 
+    // --log-sql: log each statement (never its parameters) and its duration.
+    void set_log_sql(bool on) noexcept { m_log_sql = on; }
+
 private:
     [[noreturn]] void throw_result_error(PGresult* r, std::string_view context);
     db_result check(PGresult* r, std::string_view sql);
     // exec() that gives up after `timeout_s` (> 0) without an answer.
     db_result exec_within(std::string const& sql, long timeout_s);
+    void log_statement(std::string_view sql,
+                       std::chrono::steady_clock::time_point start) const;
 
     std::unique_ptr<PGconn, db_connection_deleter> m_conn;
     std::string m_conninfo;
     std::string m_local_settings;
+    bool m_log_sql = false;
+    std::string m_copy_sql; // the COPY in progress
 };
 
 // BEGIN on construction; ROLLBACK in the destructor unless commit() ran.

@@ -56,16 +56,21 @@ struct interrupted : temporary_failure {
 // An error reported by PostgreSQL, with its SQLSTATE.
 class db_error : public error {
 public:
-    db_error(std::string const& message, std::string sqlstate, int position = 0)
-        : error(message), m_sqlstate(std::move(sqlstate)), m_position(position)
+    db_error(std::string const& message, std::string sqlstate, int position = 0,
+             std::string statement = {})
+        : error(message), m_sqlstate(std::move(sqlstate)), m_position(position),
+          m_statement(std::move(statement))
     {}
     std::string const& sqlstate() const noexcept { return m_sqlstate; }
     // 1-based character position of the error in the statement, 0 if unknown.
     int position() const noexcept { return m_position; }
+    // The statement that failed, as sent (parameters are never part of it).
+    std::string const& statement() const noexcept { return m_statement; }
 
 private:
     std::string m_sqlstate;
     int m_position = 0;
+    std::string m_statement;
 };
 
 exit_code exit_code_for(std::exception const& e) noexcept;

@@ -40,4 +40,6 @@ GRANT INSERT, UPDATE ON
   TO xloop_writer;
 -- scrape-metrics' lease (xloop.job_leases): taken, renewed, given back
 GRANT INSERT, UPDATE, DELETE ON xloop.job_leases TO xloop_writer;
+-- each run deletes its job's ledger rows older than ledger.keep_days
+GRANT DELETE ON xloop.job_runs TO xloop_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, xloop TO xloop_writer;

@@ -318,9 +318,10 @@ TEST_CASE("each run deletes its job's finished ledger rows older than ledger.kee
                  "= '2026-03-03T13:00:00Z'") == 1);
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'build-weights'") ==
           1);
-    CHECK(db.count(
-              "SELECT (detail->>'pruned_before')::int FROM xloop.job_runs WHERE job = "
-              "'plan' AND status = 'ok' AND started_at = '2026-06-01T12:00:00Z'") == 3);
+    CHECK(
+        db.count(
+            "SELECT (detail->>'ledger_rows_pruned')::int FROM xloop.job_runs WHERE job = "
+            "'plan' AND status = 'ok' AND started_at = '2026-06-01T12:00:00Z'") == 3);
 
     // keep_days 0 keeps every row
     temp_dir dir;
@@ -414,4 +415,22 @@ TEST_CASE("every session has a statement and idle-in-transaction timeout, migrat
             run.db().exec("SELECT current_setting('statement_timeout')").str(0, 0);
     });
     CHECK(statement == "0");
+}
+
+TEST_CASE("the option --log-sql logs each statement and its duration, never a parameter",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // the seed is a parameter of the ledger's INSERT
+    auto const r = run_tool("validate", {"--log-sql", "--seed", "987654321"}, &db);
+    INFO(r.err);
+    CHECK((r.exit_code == 0 || r.exit_code == 1));
+    CHECK(r.err.find(" ms: WITH abandoned AS ( UPDATE xloop.job_runs r SET status = "
+                     "'interrupted',") != std::string::npos);
+    CHECK(r.err.find(" ms: UPDATE xloop.job_runs SET finished_at = $2::timestamptz") !=
+          std::string::npos);
+    CHECK(r.err.find("987654321") == std::string::npos);
+    auto const without = run_tool("validate", {}, &db);
+    CHECK(without.err.find(" ms: ") == std::string::npos);
 }

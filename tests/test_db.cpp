@@ -124,3 +124,37 @@ TEST_CASE("connections are named after the tool", "[db]")
     db_connection named{db.conninfo() + " application_name=cron-box", "xloop-migrate"};
     CHECK(named.exec("SHOW application_name").str(0, 0) == "cron-box");
 }
+
+TEST_CASE("a server error names the statement that failed, never its parameters", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec("CREATE TABLE t (id int PRIMARY KEY, secret text)");
+    c.exec("INSERT INTO t VALUES (1, 'x')");
+    try {
+        c.exec("INSERT INTO t\n    (id, secret)\n    VALUES ($1::int, $2)", 1,
+               std::string{"hunter2"});
+        FAIL("no error");
+    } catch (db_error const& e) {
+        std::string const what = e.what();
+        CHECK(e.sqlstate() == "23505");
+        CHECK(what.find("; statement: INSERT INTO t (id, secret) VALUES ($1::int, $2)") !=
+              std::string::npos);
+        CHECK(what.find("hunter2") == std::string::npos);
+        CHECK(e.statement() ==
+              "INSERT INTO t\n    (id, secret)\n    VALUES ($1::int, $2)");
+    }
+    // a COPY whose data fails names the COPY
+    try {
+        copy_writer w{c, "COPY t (id, secret) FROM STDIN"};
+        w.add(std::string_view{"not a number"});
+        w.add(std::string_view{"y"});
+        w.end_row();
+        w.finish();
+        FAIL("no error");
+    } catch (db_error const& e) {
+        CHECK(std::string{e.what()}.find("statement: COPY t (id, secret) FROM STDIN") !=
+              std::string::npos);
+    }
+    CHECK(statement_summary(std::string(300, 'x'), 10) == "xxxxxxxxxx …");
+}
