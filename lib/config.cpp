@@ -71,6 +71,16 @@ public:
         }
     }
 
+    void number(char const* key, std::optional<double>& out, double lo, double hi)
+    {
+        if (!present(child(key))) {
+            return;
+        }
+        double v = 0;
+        number(key, v, lo, hi);
+        out = v;
+    }
+
     void boolean(char const* key, bool& out)
     {
         auto const n = child(key);
@@ -390,6 +400,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     {
         auto p = top.sub("plan");
         p.integer("queue_ahead", cfg.plan.queue_ahead, 0, 1000);
+        p.number("epsilon", cfg.plan.epsilon, 0, 1);
         p.text("timezone", cfg.plan.timezone);
         auto const times_node = p.child("times");
         p.text_list("times", cfg.plan.times);

@@ -110,6 +110,10 @@ struct plan_config {
     double reply_author_cooldown_hours = 24.0;
     int thread_min_parts = 2;
     int thread_max_parts = 6;
+    // Exploration rate of every draw, when set: overrides the active map's
+    // per-dimension ε (decayed by build-weights from weights.epsilon) and
+    // weights.epsilon itself for a dimension the map has none for.
+    std::optional<double> epsilon;
     // Candidate values per dimension; empty means the built-in catalogue.
     std::map<std::string, std::vector<std::string>> catalogue;
     // Templates keyed by hook_type; "{topic}" is replaced by the topic.

@@ -88,7 +88,8 @@ active_map read_active_map(db_connection& db)
 // Draws one value: Thompson sampling on the map's posteriors (values without
 // data use the dimension's prior) with the ε floor, or uniform without a map.
 draw draw_value(std::string const& dimension, std::vector<std::string> candidates,
-                active_map const& map, double epsilon, rng& r)
+                active_map const& map, double epsilon,
+                std::optional<double> override_epsilon, rng& r)
 {
     draw d;
     d.candidates = std::move(candidates);
@@ -103,8 +104,10 @@ draw draw_value(std::string const& dimension, std::vector<std::string> candidate
         return d;
     }
     auto const& prior = post["_prior"][dimension];
-    // build-weights decays ε with the dimension's evidence; older maps have none.
-    double const eps = prior.contains("epsilon") && prior["epsilon"].is_number()
+    // build-weights decays ε with the dimension's evidence; older maps have
+    // none. plan.epsilon, when set, is the operator's word over both.
+    double const eps = override_epsilon ? *override_epsilon
+                       : prior.contains("epsilon") && prior["epsilon"].is_number()
                            ? prior["epsilon"].get<double>()
                            : epsilon;
     std::vector<normal_belief> arms;
@@ -336,7 +339,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             for (auto const& f : free) {
                 hours.push_back(f.hour);
             }
-            auto const hour = draw_value("post_hour", hours, map, epsilon, r);
+            auto const hour =
+                draw_value("post_hour", hours, map, epsilon, cfg.epsilon, r);
             pick = static_cast<std::size_t>(
                 std::find(hours.begin(), hours.end(), hour.value) - hours.begin());
             draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
@@ -360,7 +364,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
                     candidates.size() > 1) {
                     std::erase(candidates, last_slot);
                 }
-                auto const d = draw_value(dim, candidates, map, epsilon, r);
+                auto const d = draw_value(dim, candidates, map, epsilon, cfg.epsilon, r);
                 chosen[dim] = d.value;
                 draws[dim] = {{"value", d.value},
                               {"propensity", d.propensity},
@@ -393,7 +397,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         }
         nlohmann::json features = {
             {"policy", map.id ? "thompson" : "uniform"},
-            {"epsilon", map.id ? epsilon : 1.0},
+            {"epsilon", map.id ? cfg.epsilon.value_or(epsilon) : 1.0},
             {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
             {"map_version", map.version},
             {"seed", std::to_string(run.seed())},

@@ -240,6 +240,26 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
         // dimensions the map does not know are drawn uniformly
         CHECK(f["draws"]["tone"]["propensity"].get<double>() == Approx(0.25));
     }
+    SECTION("plan.epsilon overrides the map's ε: 0.3/2 + 0.7 = 0.85 or 0.15")
+    {
+        c.exec(
+            R"(INSERT INTO public.learning_model_weights (weights, posteriors, is_active,
+            version, computed_at) VALUES ('{}', '{"content_slot": {
+            "how_to": {"shrunk_mean": 0.9, "sd": 0.001},
+            "myth_busting": {"shrunk_mean": 0.1, "sd": 0.001}},
+            "_prior": {"content_slot": {"mean": 0.5, "sd": 0.1, "epsilon": 0.02}}}',
+            true, 8, now()))");
+        auto const yaml = "plan:\n  queue_ahead: 1\n  epsilon: 0.3\n  catalogue:\n    "
+                          "content_slot: [how_to, myth_busting]\n";
+        REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
+        auto const f = json::parse(
+            c.exec(
+                 "SELECT features FROM public.content_generation_metadata_comprehensive")
+                .str(0, 0));
+        auto const& d = f["draws"]["content_slot"];
+        CHECK(d["propensity"].get<double>() ==
+              Approx(d["value"] == "how_to" ? 0.85 : 0.15).margin(1e-9));
+    }
 }
 
 TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]")
