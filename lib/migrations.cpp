@@ -3,9 +3,8 @@
 #include "adopt.hpp"
 #include "app.hpp"
 #include "log.hpp"
+#include "sha256.hpp"
 #include "sql_split.hpp"
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -177,18 +176,6 @@ void run_statements(db_connection& db, migration const& m)
 }
 
 } // namespace
-
-std::string sha256_hex(std::string_view data)
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += fmt::format("{:02x}", digest[i]);
-    }
-    return out;
-}
 
 migration make_migration(std::string const& file_name, std::string const& shown_as,
                          std::string sql)

@@ -27,8 +27,6 @@ std::vector<migration> load_migrations(std::string const& dir);
 migration make_migration(std::string const& file_name, std::string const& shown_as,
                          std::string sql);
 
-std::string sha256_hex(std::string_view data);
-
 enum class migration_state { applied, pending, edited, unknown };
 char const* to_string(migration_state s);
 

@@ -5,8 +5,8 @@
 #include "copy_row.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
-#include "migrations.hpp"
 #include "sampling.hpp"
+#include "sha256.hpp"
 #include "text.hpp"
 #include "writers.hpp"
 

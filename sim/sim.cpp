@@ -132,7 +132,8 @@ public:
                 return;
             }
             json data = json::array();
-            std::string_view ids = req.get_param_value("ids");
+            std::string const ids_text = req.get_param_value("ids"); // a copy: keep it
+            std::string_view ids = ids_text;
             while (!ids.empty()) {
                 auto const comma = std::min(ids.find(','), ids.size());
                 auto const it = m_by_id.find(std::string{ids.substr(0, comma)});
