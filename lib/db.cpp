@@ -192,18 +192,24 @@ std::optional<std::string> connection_option(PGconn* c, char const* keyword)
     return out;
 }
 
-// Drives a connection started by PQconnectStartParams to its end, waking
-// every 100 ms so a signal stops the wait (interrupted) and the deadline of
-// connect_timeout holds (libpq does not apply it to a polled connection; "0"
-// or an unreadable value waits as long as it takes, as libpq would). Returns
-// false when the deadline passed.
-bool wait_for_connection(PGconn* c, std::string const& timeout_text)
+// connect_timeout in seconds; 0 (wait as long as it takes) for "0" or an
+// unreadable value, as libpq would.
+long timeout_seconds(std::string const& text)
 {
     char* end = nullptr;
-    long const timeout_s = std::strtol(timeout_text.c_str(), &end, 10);
+    long const s = std::strtol(text.c_str(), &end, 10);
+    return end && *end == '\0' && s > 0 ? s : 0;
+}
+
+// Drives a connection started by PQconnectStartParams to its end, waking
+// every 100 ms so a signal stops the wait (interrupted) and the deadline of
+// connect_timeout holds (libpq does not apply it to a polled connection; 0:
+// no deadline). Returns false when the deadline passed.
+bool wait_for_connection(PGconn* c, long timeout_s)
+{
     auto const deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds{std::max(timeout_s, 2L)};
-    bool const bounded = end && *end == '\0' && timeout_s > 0;
+    bool const bounded = timeout_s > 0;
     auto status = PGRES_POLLING_WRITING;
     while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
         if (PQstatus(c) == CONNECTION_BAD) {
@@ -260,7 +266,8 @@ db_connection::db_connection(
     }
     // The connection string's connect_timeout, if it has one, overrides ours.
     auto const effective_timeout = connection_option(m_conn.get(), "connect_timeout");
-    if (!wait_for_connection(m_conn.get(), effective_timeout.value_or(timeout))) {
+    if (!wait_for_connection(m_conn.get(),
+                             timeout_seconds(effective_timeout.value_or(timeout)))) {
         throw temporary_failure{fmt::format(
             "database unreachable (exit 75, retry later): no answer within "
             "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in the "
@@ -295,10 +302,7 @@ db_connection::db_connection(
     // A pooler (PgBouncer) accepts the connection while the database behind it
     // is down and holds the first statement until its own query_wait_timeout
     // (120 s): that wait is bounded by connect_timeout as well.
-    char* end = nullptr;
-    auto const& timeout_text = effective_timeout.value_or(timeout);
-    long const timeout_s = std::strtol(timeout_text.c_str(), &end, 10);
-    exec_within(set, end && *end == '\0' ? timeout_s : 0);
+    exec_within(set, timeout_seconds(effective_timeout.value_or(timeout)));
 }
 
 db_result db_connection::exec_within(std::string const& sql, long timeout_s)

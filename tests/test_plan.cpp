@@ -201,13 +201,17 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
     test_db db;
     db.migrate();
     auto c = db.connect();
-    SECTION("uniform without a map")
-    {
-        REQUIRE(plan(db, {"-q"}, "plan:\n  queue_ahead: 1\n").exit_code == 0);
-        auto const f = json::parse(
+    // the features of the one item planned
+    auto const features = [&] {
+        return json::parse(
             c.exec(
                  "SELECT features FROM public.content_generation_metadata_comprehensive")
                 .str(0, 0));
+    };
+    SECTION("uniform without a map")
+    {
+        REQUIRE(plan(db, {"-q"}, "plan:\n  queue_ahead: 1\n").exit_code == 0);
+        auto const f = features();
         CHECK(f["policy"] == "uniform");
         CHECK(f["map_version"].is_null());
         // 6 built-in slots, 3 ctas, 2 decision types
@@ -227,10 +231,7 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
             "plan:\n  queue_ahead: 1\n  catalogue:\n    content_slot: [how_to, "
             "myth_busting]\n";
         REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
-        auto const f = json::parse(
-            c.exec(
-                 "SELECT features FROM public.content_generation_metadata_comprehensive")
-                .str(0, 0));
+        auto const f = features();
         CHECK(f["policy"] == "thompson");
         CHECK(f["map_version"] == 7);
         // P(best) is 1 and 0: the propensity is 0.1/2 + 0.9 = 0.95 or 0.05
@@ -252,10 +253,7 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
         auto const yaml = "plan:\n  queue_ahead: 1\n  epsilon: 0.3\n  catalogue:\n    "
                           "content_slot: [how_to, myth_busting]\n";
         REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
-        auto const f = json::parse(
-            c.exec(
-                 "SELECT features FROM public.content_generation_metadata_comprehensive")
-                .str(0, 0));
+        auto const f = features();
         auto const& d = f["draws"]["content_slot"];
         CHECK(d["propensity"].get<double>() ==
               Approx(d["value"] == "how_to" ? 0.85 : 0.15).margin(1e-9));
