@@ -74,12 +74,12 @@ double out(double v)
 // planner must see the window's bounds to estimate its rows (a subquery over
 // current_setting() is a fixed guess, 5 000 rows where there are 666 671, and
 // a nested loop instead of a hash join): quoted literals.
-std::string window_rows(timestamp window_start, timestamp now)
+std::string window_rows(timestamp window_start, timestamp window_end)
 {
     return fmt::format("has_v2_metrics AND posted_at > {}::timestamptz AND posted_at <= "
                        "{}::timestamptz",
                        quote_literal(format_timestamp(window_start)),
-                       quote_literal(format_timestamp(now)));
+                       quote_literal(format_timestamp(window_end)));
 }
 
 struct streamed {
@@ -114,7 +114,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         "STDOUT (FORMAT binary)",
         select,
         window_rows(run.now() - fractional_days(run.cfg().weights.window_days),
-                    run.now()));
+                    run.now() - fractional_hours(run.cfg().weights.min_age_hours)));
     constexpr std::size_t first_dim = 3 + target_component_count;
 
     struct raw_group {

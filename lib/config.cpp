@@ -380,6 +380,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         auto w = top.sub("weights");
         w.number("window_days", cfg.weights.window_days, 1, 3650);
         w.number("half_life_days", cfg.weights.half_life_days, 0.1, 3650);
+        w.number("min_age_hours", cfg.weights.min_age_hours, 0, 24 * 30);
         w.number("kappa", cfg.weights.kappa, 0, 1000);
         w.number("epsilon", cfg.weights.epsilon, 0, 1);
         w.number("epsilon_decay_posts", cfg.weights.epsilon_decay_posts, 0, 1000000);
@@ -395,6 +396,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         auto r = top.sub("replies");
         r.number("window_days", cfg.replies.window_days, 1, 3650);
         r.number("half_life_days", cfg.replies.half_life_days, 0.1, 3650);
+        r.number("min_age_hours", cfg.replies.min_age_hours, 0, 24 * 30);
         r.number("kappa", cfg.replies.kappa, 0, 1000);
     }
     {

@@ -50,6 +50,10 @@ struct x_api_config {
 struct weights_config {
     double window_days = 60.0;
     double half_life_days = 14.0;
+    // Posts younger than this are not learned from: their reach, clicks and
+    // attributed follows are still growing (most of a post's first day), and
+    // counting them would mark whatever was just drawn as poor.
+    double min_age_hours = 24.0;
     double kappa = 5.0;
     double epsilon = 0.1;
     // The exploration floor shrinks as evidence grows: a dimension whose
@@ -73,6 +77,7 @@ struct weights_config {
 struct replies_config {
     double window_days = 30.0;
     double half_life_days = 10.0;
+    double min_age_hours = 24.0; // as weights.min_age_hours
     double kappa = 5.0;
 
     bool operator==(replies_config const&) const = default;

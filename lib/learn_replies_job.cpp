@@ -31,20 +31,21 @@ struct streamed {
 
 // The window's replies with v2 metrics. COPY takes no parameters; the bounds
 // are quoted literals so the planner sees how many rows the window holds.
-std::string window_replies(timestamp window_start, timestamp now)
+std::string window_replies(timestamp window_start, timestamp window_end)
 {
     return fmt::format(
         "has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), "
         "'') NOT IN ('', '@') AND posted_at > {}::timestamptz AND posted_at <= "
         "{}::timestamptz",
         quote_literal(format_timestamp(window_start)),
-        quote_literal(format_timestamp(now)));
+        quote_literal(format_timestamp(window_end)));
 }
 
 streamed stream_replies(run_context& run)
 {
-    auto const window = window_replies(
-        run.now() - fractional_days(run.cfg().replies.window_days), run.now());
+    auto const window =
+        window_replies(run.now() - fractional_days(run.cfg().replies.window_days),
+                       run.now() - fractional_hours(run.cfg().replies.min_age_hours));
     // The target's components are standardised over the window's replies.
     auto const scales = read_target_scales(run.db(), window);
     auto const target_c = target_weights(run.cfg().weights.target);

@@ -107,6 +107,43 @@ TEST_CASE("fewer rows than min_posts is a skipped run that writes nothing", "[db
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
 }
 
+TEST_CASE(
+    "posts younger than min_age_hours are not learned from: their counts still grow",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 10; ++i) {
+        add_post(c, 2, "mature", 0.5);
+        add_post(c, 0.5, "growing", 0.1); // 12 hours old: below the default 24
+    }
+    temp_dir dir;
+    dir.write("x.yaml",
+              "weights:\n  target: {engagement_rate: 0, reach: 0, profile_clicks: "
+              "0, follows: 0, attributed_follows: 0, primary_objective_score: 1}\n");
+    auto const r = run_tool(
+        "build-weights",
+        {"--now", now, "--dry-run", "--json", "-q", "--config", dir.path() + "/x.yaml"},
+        &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const out = json::parse(r.out);
+    CHECK(out["sample_size"] == 10);
+    CHECK(out["posteriors"]["content_slot"].contains("mature"));
+    CHECK_FALSE(out["posteriors"]["content_slot"].contains("growing"));
+    // 11 hours: the 12-hour-old posts count again
+    dir.write("x.yaml", "weights:\n  min_age_hours: 11\n  target: {engagement_rate: 0, "
+                        "reach: 0, profile_clicks: 0, follows: 0, attributed_follows: 0, "
+                        "primary_objective_score: 1}\n");
+    auto const r2 = run_tool(
+        "build-weights",
+        {"--now", now, "--dry-run", "--json", "-q", "--config", dir.path() + "/x.yaml"},
+        &db);
+    REQUIRE(r2.exit_code == 0);
+    CHECK(json::parse(r2.out)["sample_size"] == 20);
+}
+
 TEST_CASE("rows older than the window are ignored and recent ones weigh more", "[db]")
 {
     test_db db;
@@ -314,7 +351,7 @@ TEST_CASE("a NaN metric is left out with a warning and never reaches the map", "
     db.migrate();
     auto c = db.connect();
     for (int i = 0; i < 40; ++i) {
-        add_post(c, i * 0.5, i % 2 ? "how_to" : "myth_busting", i % 2 ? 0.4 : 0.2);
+        add_post(c, 1 + i * 0.5, i % 2 ? "how_to" : "myth_busting", i % 2 ? 0.4 : 0.2);
     }
     // numeric columns hold NaN; one post has it in its score and its ER
     c.exec(

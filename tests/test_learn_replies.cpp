@@ -84,6 +84,33 @@ TEST_CASE("learn-replies computes priorities worked out by hand", "[db]")
     CHECK(r.boolean(1, 4)); // bob's never did
 }
 
+TEST_CASE("replies younger than min_age_hours are not learned from", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 0.5, "young", 0.9); // 12 hours old: below the default 24
+    add_reply(c, 2, "grown", 0.1);
+    temp_dir dir;
+    dir.write("x.yaml",
+              "weights:\n  target: {engagement_rate: 0, reach: 0, profile_clicks: "
+              "0, follows: 0, attributed_follows: 0, primary_objective_score: 1}\n");
+    auto const r =
+        run_tool("learn-replies",
+                 {"--now", now, "--json", "-q", "--config", dir.path() + "/x.yaml"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["accounts"] == 1);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.discovered_accounts WHERE username = 'young'") ==
+        0);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM public.discovered_accounts WHERE username = 'grown'") ==
+        1);
+}
+
 TEST_CASE("usernames match by exact lower-case equality: joe_x is not joeAx", "[db]")
 {
     test_db db;
