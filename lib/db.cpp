@@ -235,7 +235,50 @@ bool wait_for_connection(PGconn* c, long timeout_s)
     return true;
 }
 
+// Verbose messages end each server error with libpq's "LOCATION:  function,
+// file:line" line: of no use to an operator.
+std::string without_locations(std::string_view message)
+{
+    std::string out;
+    while (!message.empty()) {
+        auto const eol = message.find('\n');
+        auto const line = message.substr(0, eol);
+        if (line.rfind("LOCATION:  ", 0) != 0) {
+            out.append(line);
+            if (eol != std::string_view::npos) {
+                out += '\n';
+            }
+        }
+        message =
+            eol == std::string_view::npos ? std::string_view{} : message.substr(eol + 1);
+    }
+    return out;
+}
+
 } // namespace
+
+std::optional<std::string> sqlstate_in_message(std::string_view message)
+{
+    // "<severity>:  <5 digits or capitals>: ", the last occurrence
+    std::optional<std::string> found;
+    for (std::size_t at = message.find(":  "); at != std::string_view::npos;
+         at = message.find(":  ", at + 1)) {
+        auto const code = message.substr(at + 3, 7);
+        if (code.size() == 7 && code.substr(5) == ": " &&
+            std::all_of(code.begin(), code.begin() + 5, [](char c) {
+                return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+            })) {
+            found = std::string{code.substr(0, 5)};
+        }
+    }
+    return found;
+}
+
+bool refusal_is_permanent(std::string_view sqlstate)
+{
+    auto const cls = sqlstate.substr(0, 2);
+    return !(cls == "08" || cls == "53" || cls == "57" || cls == "58");
+}
 
 db_connection::db_connection(
     std::string const& conninfo, std::string const& application_name,
@@ -264,6 +307,14 @@ db_connection::db_connection(
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};
     }
+    if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
+        // Refused before any network traffic: an option value libpq rejects.
+        throw config_error{
+            fmt::format("cannot connect to the database: {}",
+                        redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo))};
+    }
+    // Verbose: a server's refusal carries its SQLSTATE, which decides below.
+    PQsetErrorVerbosity(m_conn.get(), PQERRORS_VERBOSE);
     // The connection string's connect_timeout, if it has one, overrides ours.
     auto const effective_timeout = connection_option(m_conn.get(), "connect_timeout");
     if (!wait_for_connection(m_conn.get(),
@@ -275,20 +326,21 @@ db_connection::db_connection(
             effective_timeout.value_or(timeout))};
     }
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
-        std::string const msg =
-            redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);
-        // Refused credentials, a missing database or a bad option value are the
-        // operator's to fix; anything else (host down, too many connections)
-        // may pass by itself.
-        if (msg.find("authentication failed") != std::string::npos ||
-            msg.find("does not exist") != std::string::npos ||
-            msg.find("invalid ") != std::string::npos ||
-            msg.find("no password supplied") != std::string::npos) {
+        std::string const msg = redact_secrets(
+            trim(without_locations(PQerrorMessage(m_conn.get()))), conninfo);
+        // Refused credentials, a missing database or role, a bad option value
+        // are the operator's to fix; no answer, too many connections or a
+        // server starting up may pass by itself. Decided by the SQLSTATE and
+        // libpq's state, never by the message's words (they are translated).
+        auto const state = sqlstate_in_message(msg);
+        if (PQconnectionNeedsPassword(m_conn.get()) ||
+            (state && refusal_is_permanent(*state))) {
             throw config_error{fmt::format("cannot connect to the database: {}", msg)};
         }
         throw temporary_failure{
             fmt::format("database unreachable (exit 75, retry later): {}", msg)};
     }
+    PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, nullptr);
     // Timestamps in and out as UTC ISO 8601, whatever the server's setting.
     std::string set = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = "

@@ -35,22 +35,32 @@ void replace_all(std::string& s, std::string const& what, std::string const& wit
 std::map<std::string, std::vector<std::string>> const default_templates{
     {"question",
      {"Why do most {topic} projects stall after the first month?",
-      "What would change if you treated {topic} like a product?"}},
+      "What would change if you treated {topic} as a product?",
+      "Who owns {topic} on your team, really?",
+      "What is the one {topic} check you never skip?"}},
     {"statistic",
      {"80% of {topic} work is invisible until it breaks.",
-      "Teams spend 3x longer fixing {topic} than building it."}},
+      "Teams spend 3x longer fixing {topic} than building it.",
+      "50% of {topic} alerts are never read.",
+      "90% of {topic} fixes touch fewer than ten lines."}},
     {"contrarian",
      {"Unpopular opinion: {topic} is not a tooling problem.",
-      "Stop adding more {topic} dashboards."}},
+      "Stop adding more {topic} dashboards.", "Everyone is overdoing {topic}.",
+      "Stop buying {topic} platforms."}},
     {"story",
      {"I rebuilt our {topic} setup from scratch last year. Here is what stuck.",
-      "We almost gave up on {topic}. One change saved it."}},
+      "We almost gave up on {topic}. One change saved it.",
+      "We had our worst {topic} week in March. It taught us the most.",
+      "I once had a new hire ask why our {topic} worked. No good answer."}},
     {"reveal",
      {"Here's the {topic} habit that saves me hours every week.",
-      "Turns out the hard part of {topic} is naming things."}},
+      "Turns out the hard part of {topic} is naming things.",
+      "Here is the {topic} trick I wish I knew sooner: delete more.",
+      "Turns out one owner per table fixed our {topic}."}},
     {"statement",
      {"Good {topic} starts with one question you can answer.",
-      "Simple {topic} beats clever {topic}."}},
+      "Simple {topic} beats clever {topic}.", "{topic} is a habit, not a project.",
+      "Boring {topic} is good {topic}."}},
     {"reply",
      {"Good point, @{author}: \"{excerpt}\" matches what we saw.",
       "Agree, @{author}. \"{excerpt}\": small, boring steps win here.",
@@ -67,21 +77,42 @@ std::map<std::string, std::vector<std::string>> const default_templates{
 std::map<std::string, std::vector<std::string>> const slot_lines{
     {"how_to",
      {" Step one: write it down.", " Start with the smallest case.",
-      " Try it on one table first.", " Ten minutes is enough to start."}},
+      " Try it on one table first.", " Ten minutes is enough to start.",
+      " Then automate the second time.", " Keep a checklist."}},
     {"myth_busting",
      {" The data says otherwise.", " It was never true.", " Check it yourself.",
-      " The real cause is duller."}},
+      " The real cause is duller.", " Nobody measured it.", " Old advice, new tools."}},
     {"hot_take",
-     {" Fight me.", " I stand by it.", " Most will disagree.", " Say it louder."}},
+     {" Fight me.", " I stand by it.", " Most will disagree.", " Say it louder.",
+      " Change my mind.", " Been saying it for years."}},
     {"data_story",
      {" The numbers surprised us.", " Here is what the data showed.",
-      " The chart told a different story.", " We measured it twice."}},
+      " The chart told a different story.", " We measured it twice.",
+      " The outlier was the point.", " Three months of logs, one lesson."}},
     {"tool_tip",
      {" One flag does it.", " It is built in.", " No plugin needed.",
-      " Took me years to find."}},
+      " Took me years to find.", " Works on every version.", " Set it once."}},
     {"case_study",
      {" We tried it for a quarter.", " One team, six weeks.", " The results held up.",
-      " Here is what changed."}},
+      " Here is what changed.", " Two teams, same result.",
+      " Cost us a sprint, saved a year."}},
+};
+
+// A closing line by tone: the tone drawn shows in the text, and a settled
+// policy has six times as many texts to choose from.
+std::map<std::string, std::vector<std::string>> const tone_lines{
+    {"calm",
+     {"", " No rush.", " Slowly is fine.", " One step at a time.", " It adds up.",
+      " Worth a quiet look."}},
+    {"bold",
+     {"", " No excuses.", " Do it today.", " It matters more than you think.",
+      " Stop waiting.", " This is the job."}},
+    {"curious",
+     {"", " I wonder why.", " I keep coming back to it.", " Still figuring it out.",
+      " There is more to it.", " Odd, but true."}},
+    {"friendly",
+     {"", " Hope it helps!", " You've got this.", " Happy building.",
+      " Good luck out there.", " Cheers."}},
 };
 
 std::map<std::string, std::string> const cta_suffix{{"engagement", " Reply with yours."},
@@ -124,6 +155,10 @@ public:
         // The operator's own templates are used as written.
         if (auto const it = slot_lines.find(q.content_slot);
             it != slot_lines.end() && q.parts == 1 && !m_own.count(q.hook_type)) {
+            first += it->second[r.below(it->second.size())];
+        }
+        if (auto const it = tone_lines.find(q.tone);
+            it != tone_lines.end() && q.parts == 1 && !m_own.count(q.hook_type)) {
             first += it->second[r.below(it->second.size())];
         }
         if (auto const it = cta_suffix.find(q.cta_type);

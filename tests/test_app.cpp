@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -393,6 +394,121 @@ TEST_CASE("a silent server is given up after connect_timeout with exit 75", "[db
     CHECK(r.err.find("no answer within connect_timeout (2 s") != std::string::npos);
     CHECK(elapsed_ms(start) >= 2000);
     CHECK(elapsed_ms(start) < 4000);
+}
+
+namespace {
+
+// A PostgreSQL server on 127.0.0.1 that answers every startup packet with an
+// ErrorResponse (severity, SQLSTATE, message in the server's language), or
+// asks for a password (`code` empty): the refusals a tool must classify by
+// code, whatever the language.
+struct refusing_server {
+    silent_server socket;
+    std::thread thread;
+    refusing_server(std::string code, std::string message)
+    {
+        thread = std::thread{[this, code = std::move(code),
+                              message = std::move(message)] {
+            for (;;) {
+                int const c = ::accept(socket.fd, nullptr, nullptr);
+                if (c < 0) {
+                    return;
+                }
+                char header[4];
+                if (::recv(c, header, 4, MSG_WAITALL) == 4) {
+                    std::uint32_t len = 0;
+                    std::memcpy(&len, header, 4);
+                    std::string body(ntohl(len) - 4, '\0');
+                    ::recv(c, body.data(), body.size(), MSG_WAITALL);
+                    std::string reply;
+                    auto const int32 = [&reply](std::uint32_t v) {
+                        v = htonl(v);
+                        reply.append(reinterpret_cast<char const*>(&v), 4);
+                    };
+                    if (code.empty()) {
+                        reply += 'R'; // AuthenticationCleartextPassword
+                        int32(8);
+                        int32(3);
+                    } else {
+                        std::string fields;
+                        for (auto const& [k, v] : {std::pair{'S', std::string{"FATAL"}},
+                                                   {'V', std::string{"FATAL"}},
+                                                   {'C', code},
+                                                   {'M', message}}) {
+                            fields += k;
+                            fields += v;
+                            fields += '\0';
+                        }
+                        fields += '\0';
+                        reply += 'E';
+                        int32(static_cast<std::uint32_t>(fields.size() + 4));
+                        reply += fields;
+                    }
+                    ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+                }
+                ::close(c);
+            }
+        }};
+    }
+    ~refusing_server()
+    {
+        ::shutdown(socket.fd, SHUT_RDWR);
+        thread.join();
+    }
+    std::string conninfo() const
+    {
+        return fmt::format("host=127.0.0.1 port={} dbname=x user=x sslmode=disable "
+                           "gssencmode=disable connect_timeout=5",
+                           socket.port);
+    }
+};
+
+} // namespace
+
+TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language", "[db]")
+{
+    struct refusal {
+        char const* code;
+        char const* message;
+        int exit_code;
+    };
+    for (auto const& [code, message, expected] : {
+             refusal{"28P01",
+                     "Passwort-Authentifizierung für Benutzer »x« fehlgeschlagen", 78},
+             refusal{"3D000", "Datenbank »x« existiert nicht", 78},
+             refusal{"28000", "Rolle »x« existiert nicht", 78},
+             refusal{"53300", "tut mir leid, schon zu viele Verbindungen", 75},
+             refusal{"57P03", "das Datenbanksystem startet", 75},
+             refusal{"", "", 78}, // a password asked for and none given
+         }) {
+        refusing_server server{code, message};
+        auto const r =
+            run_tool("build-weights", {"--db", server.conninfo()}, nullptr, {},
+                     {{"PGPASSWORD", std::nullopt}, {"PGPASSFILE", "/dev/null"}});
+        INFO(code << ": " << r.err);
+        CHECK(r.exit_code == expected);
+        CHECK(r.err.find(message) != std::string::npos);
+        CHECK(r.err.find("LOCATION") == std::string::npos);
+    }
+}
+
+TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins",
+          "[nodb]")
+{
+    CHECK(sqlstate_in_message("connection to server at \"h\" (127.0.0.1), port 5432 "
+                              "failed: FATAL:  28P01: password authentication failed") ==
+          "28P01");
+    CHECK(sqlstate_in_message("failed: FATAL:  53300: zu viele\nfailed: ВАЖНО:  3D000: "
+                              "база") == "3D000");
+    CHECK_FALSE(sqlstate_in_message("connection to server at \"h\", port 1 failed: "
+                                    "Connection refused\n\tIs the server running"));
+    CHECK_FALSE(sqlstate_in_message("FATAL:  password authentication failed"));
+    CHECK(refusal_is_permanent("28P01"));
+    CHECK(refusal_is_permanent("3D000"));
+    CHECK(refusal_is_permanent("42704")); // options=-c with an unknown setting
+    CHECK_FALSE(refusal_is_permanent("53300"));
+    CHECK_FALSE(refusal_is_permanent("57P03"));
+    CHECK_FALSE(refusal_is_permanent("08006"));
 }
 
 TEST_CASE("every session has a statement and idle-in-transaction timeout, migrate none",
