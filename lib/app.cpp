@@ -63,40 +63,6 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
 
 } // namespace
 
-std::pair<std::int32_t, std::int32_t> job_lock_key(std::string const& job)
-{
-    // FNV-1a of "xloop-<job>"; the first key marks the lock as xloop's.
-    std::uint32_t h = 2166136261u;
-    for (char const c : "xloop-" + job) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 16777619u;
-    }
-    return {0x786c6f70, static_cast<std::int32_t>(h)};
-}
-
-namespace {
-
-// Who holds an advisory lock: its session's pid, program and since when, so an
-// operator can tell a slow run from a dead client whose backend lingers.
-std::string lock_holder(db_connection& db, std::int32_t k1, std::int32_t k2)
-{
-    auto const r = db.exec(
-        "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unnamed'), "
-        "a.backend_start, a.state FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid "
-        "AND l.objid = $2::int::oid AND l.objsubid = 2 LIMIT 1",
-        k1, k2);
-    if (r.rows() == 0) {
-        return "skipped: another run holds the lock";
-    }
-    return fmt::format("skipped: another run holds the lock (pid {}, {}, connected since "
-                       "{}, {}); it is released when that run ends or its session is "
-                       "terminated (pg_terminate_backend)",
-                       r.str(0, 0), r.str(0, 1), r.str(0, 2), r.str(0, 3));
-}
-
-} // namespace
-
 run_context::run_context(std::string job, common_options const& opts, config cfg,
                          timestamp now, std::uint64_t seed)
     : m_job(std::move(job)), m_opts(opts), m_cfg(std::move(cfg)), m_now(now),
@@ -225,12 +191,10 @@ void run_context::prune_ledger()
 
 void run_context::lock_session()
 {
-    auto const [k1, k2] = job_lock_key(m_job);
-    auto const r = db().exec("SELECT pg_try_advisory_lock($1::int, $2::int)", k1, k2);
-    if (!r.boolean(0, 0)) {
-        throw lock_held{lock_holder(db(), k1, k2)};
+    m_session_lock = std::make_unique<advisory_lock>(db(), m_job);
+    if (!m_session_lock->try_for_session()) {
+        throw lock_held{"skipped: " + m_session_lock->holder()};
     }
-    m_session_locked = true;
 }
 
 namespace {
@@ -314,11 +278,9 @@ void run_context::lock_in_transaction()
 
 void run_context::lock_in_transaction(std::string const& lock_name)
 {
-    auto const [k1, k2] = job_lock_key(lock_name);
-    auto const r =
-        db().exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", k1, k2);
-    if (!r.boolean(0, 0)) {
-        throw lock_held{lock_holder(db(), k1, k2)};
+    advisory_lock lock{db(), lock_name};
+    if (!lock.try_in_transaction()) {
+        throw lock_held{"skipped: " + lock.holder()};
     }
 }
 
@@ -355,16 +317,8 @@ void run_context::finish(std::string const& status, std::string const& error_tex
                       e.what());
         }
     }
-    if (m_session_locked) {
-        // Released now, not by the server when it notices the client has
-        // gone: a run started the moment this one exits finds the lock free.
-        try {
-            auto const [k1, k2] = job_lock_key(m_job);
-            m_conn->exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
-            m_session_locked = false;
-        } catch (std::exception const& e) {
-            log::debug("could not release the lock (the server will): {}", e.what());
-        }
+    if (m_session_lock) {
+        m_session_lock->release();
     }
 }
 

@@ -5,6 +5,7 @@
 // ledger row, the heartbeat ping, and the single place where exceptions turn
 // into exit codes.
 
+#include "advisory_lock.hpp"
 #include "config.hpp"
 #include "db.hpp"
 #include "error.hpp"
@@ -116,7 +117,7 @@ private:
     db_connection* m_conn = nullptr; // m_own_conn's, or one lent by use_connection
 
     std::optional<std::int64_t> m_ledger_id;
-    bool m_session_locked = false;
+    std::unique_ptr<advisory_lock> m_session_lock;
     std::optional<std::string> m_lease; // this run's token while it holds one
     std::optional<std::string> m_skip_reason;
     std::chrono::steady_clock::time_point m_started;
@@ -152,8 +153,5 @@ private:
     CLI::App m_cli;
     common_options m_opts;
 };
-
-// Advisory-lock key of a job (stable across runs and machines).
-std::pair<std::int32_t, std::int32_t> job_lock_key(std::string const& job);
 
 } // namespace xloop

@@ -136,7 +136,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     }
     binary_copy_reader reader;
     streamed s;
-    double const micros_per_half_life = run.cfg().weights.half_life_days * 86400e6;
+    double const half_life = run.cfg().weights.half_life_days;
     auto const now_micros = run.now().time_since_epoch().count();
 
     db.copy_out(
@@ -159,9 +159,8 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                 if (!has_target_component(x, target_c)) {
                     return;
                 }
-                double const age = static_cast<double>(std::max<std::int64_t>(
-                    now_micros - row.timestamptz_unix_micros(0), 0));
-                double const w = std::exp2(-age / micros_per_half_life);
+                double const w = recency_weight(
+                    age_days(now_micros, row.timestamptz_unix_micros(0)), half_life);
                 ++s.rows;
                 if (std::isfinite(row.float8(1))) {
                     s.sum_y += row.float8(1);

@@ -56,7 +56,7 @@ streamed stream_replies(run_context& run)
     std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;
     streamed s;
     binary_copy_reader reader;
-    double const micros_per_half_life = run.cfg().replies.half_life_days * 86400e6;
+    double const half_life = run.cfg().replies.half_life_days;
     auto const now_micros = run.now().time_since_epoch().count();
     run.db().copy_out(
         sql,
@@ -77,9 +77,8 @@ streamed stream_replies(run_context& run)
                 }
                 auto const posted_micros = row.timestamptz_unix_micros(2);
                 timestamp const posted{std::chrono::microseconds{posted_micros}};
-                double const age = static_cast<double>(
-                    std::max<std::int64_t>(now_micros - posted_micros, 0));
-                double const w = std::exp2(-age / micros_per_half_life);
+                double const w =
+                    recency_weight(age_days(now_micros, posted_micros), half_life);
                 double const y = *target;
                 auto it = index.find(row.text(0));
                 if (it == index.end()) {

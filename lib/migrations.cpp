@@ -1,7 +1,7 @@
 #include "migrations.hpp"
 
 #include "adopt.hpp"
-#include "app.hpp"
+#include "advisory_lock.hpp"
 #include "log.hpp"
 #include "sha256.hpp"
 #include "sql_split.hpp"
@@ -113,13 +113,11 @@ void poll_lock(double timeout_s, Attempt const& attempt)
 // CREATE INDEX CONCURRENTLY would wait for it in turn.
 std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeout_s)
 {
-    auto const key = job_lock_key("migrate"); // not a structured binding: clang 14
-    std::unique_ptr<transaction> tx;          // cannot capture one in a lambda
+    advisory_lock lock{db, "migrate"};
+    std::unique_ptr<transaction> tx;
     poll_lock(timeout_s, [&] {
         tx = std::make_unique<transaction>(db);
-        if (db.exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int)", key.first,
-                    key.second)
-                .boolean(0, 0)) {
+        if (lock.try_in_transaction()) {
             return true;
         }
         tx.reset();
@@ -131,29 +129,13 @@ std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeou
 // Session-scoped lock for migrations that cannot run in a transaction.
 class session_migration_lock {
 public:
-    session_migration_lock(db_connection& db, double timeout_s) : m_db(db)
+    session_migration_lock(db_connection& db, double timeout_s) : m_lock(db, "migrate")
     {
-        auto const key = job_lock_key("migrate");
-        poll_lock(timeout_s, [&] {
-            return db
-                .exec("SELECT pg_try_advisory_lock($1::int, $2::int)", key.first,
-                      key.second)
-                .boolean(0, 0);
-        });
+        poll_lock(timeout_s, [this] { return m_lock.try_for_session(); });
     }
-    ~session_migration_lock()
-    {
-        auto const [k1, k2] = job_lock_key("migrate");
-        try {
-            m_db.exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
-        } catch (...) {
-        }
-    }
-    session_migration_lock(session_migration_lock const&) = delete;
-    session_migration_lock& operator=(session_migration_lock const&) = delete;
 
 private:
-    db_connection& m_db;
+    advisory_lock m_lock; // released when it goes
 };
 
 void run_statements(db_connection& db, migration const& m)

@@ -11,6 +11,13 @@ namespace xloop {
 // how often a job runs (defect 12). Future observations count as age 0.
 double recency_weight(double age_days, double half_life_days);
 
+// The age in days at `now` of something observed at `then` (both microseconds
+// since the Unix epoch, as the binary COPY reader gives timestamps).
+inline double age_days(std::int64_t now_unix_micros, std::int64_t then_unix_micros)
+{
+    return static_cast<double>(now_unix_micros - then_unix_micros) / 86400e6;
+}
+
 // Running sums of one group's weighted observations.
 struct group_stats {
     std::int64_t n = 0;

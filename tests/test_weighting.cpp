@@ -30,6 +30,9 @@ TEST_CASE("recency weight halves every half-life and ignores how often a job run
     CHECK(recency_weight(28, 14) == 0.25);
     CHECK(recency_weight(7, 14) == Approx(1 / std::sqrt(2.0)));
     CHECK(recency_weight(-3, 14) == 1.0); // posted "after" now counts as new
+    // ages from the binary COPY reader's microseconds: 36 hours is 1.5 days
+    CHECK(age_days(1'000'000 + 36LL * 3600 * 1'000'000, 1'000'000) == 1.5);
+    CHECK(recency_weight(age_days(0, 14LL * 86400 * 1'000'000), 14) == 1.0);
 }
 
 TEST_CASE("the weighted mean divides by the sum of weights, not the count", "[nodb]")
