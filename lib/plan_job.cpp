@@ -273,18 +273,177 @@ SELECT (d::date + t::time) AT TIME ZONE $2, to_char(t::time, 'HH24'),
  WHERE ((d::date + t::time) AT TIME ZONE $2) > $1::timestamptz
  ORDER BY 1, 2)sql";
 
+namespace {
+
+using catalogue = std::map<std::string, std::vector<std::string>>;
+
+std::int64_t queued_ahead(db_connection& db, timestamp now)
+{
+    return db
+        .exec(R"sql(
+SELECT count(*)
+  FROM public.content_generation_metadata_comprehensive
+ WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
+   AND scheduled_at > $1::timestamptz)sql",
+              now)
+        .i64(0, 0);
+}
+
+// Where the calendar stands: the latest item's time, slot and the posts on
+// its local day.
+struct calendar_state {
+    std::optional<timestamp> last_at;
+    std::string last_slot;
+    std::map<std::string, int> posts_on_day;
+};
+
+calendar_state read_calendar(db_connection& db, plan_config const& cfg)
+{
+    calendar_state c;
+    auto const last = db.exec(latest_item_sql, cfg.timezone);
+    if (last.rows() == 1) {
+        if (!last.is_null(0, 0)) {
+            c.last_at = parse_timestamp(last.get(0, 0));
+            c.posts_on_day[last.str(0, 2)] = static_cast<int>(last.i64(0, 3));
+        }
+        c.last_slot = canonical_name(last.opt_str(0, 1).value_or(""));
+    }
+    return c;
+}
+
+// Occurrences of the daily times over the next weeks, as instants: the server
+// converts local times across DST changes.
+std::vector<calendar_slot> read_occurrences(db_connection& db, plan_config const& cfg,
+                                            timestamp now, std::int64_t need)
+{
+    auto const slots = db.exec(occurrences_sql, now, cfg.timezone, cfg.times,
+                               static_cast<int>(need) * 2 + 14);
+    std::vector<calendar_slot> out;
+    for (int i = 0; i < slots.rows(); ++i) {
+        out.push_back(
+            {*parse_timestamp(slots.get(i, 0)), slots.str(i, 1), slots.str(i, 2)});
+    }
+    return out;
+}
+
+// Which of the free times gets the post: the first (time_choice: next, or
+// only one), or drawn by post_hour; records the draw in `draws`.
+std::size_t pick_time(std::vector<calendar_slot> const& free, plan_config const& cfg,
+                      active_map const& map, double epsilon, nlohmann::json& draws,
+                      rng& r)
+{
+    if (cfg.time_choice == "next" || free.size() == 1) {
+        draws["post_hour"] = {{"value", free[0].hour}, {"propensity", 1.0}};
+        return 0;
+    }
+    std::vector<std::string> hours;
+    for (auto const& f : free) {
+        hours.push_back(f.hour);
+    }
+    auto const hour = draw_value("post_hour", hours, map, epsilon, cfg.epsilon, r);
+    draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
+    return static_cast<std::size_t>(std::find(hours.begin(), hours.end(), hour.value) -
+                                    hours.begin());
+}
+
+// One draw of every attribute of a post, recorded in `draws`.
+writer_request draw_attributes(plan_config const& cfg, catalogue const& values,
+                               active_map const& map, double epsilon,
+                               std::string const& last_slot, nlohmann::json& draws,
+                               rng& r)
+{
+    std::map<std::string, std::string> chosen;
+    for (auto const& dim : draw_order) {
+        auto candidates = values.at(dim);
+        if (cfg.no_repeat_slot && dim == "content_slot" && candidates.size() > 1) {
+            std::erase(candidates, last_slot);
+        }
+        auto const d = draw_value(dim, candidates, map, epsilon, cfg.epsilon, r);
+        chosen[dim] = d.value;
+        draws[dim] = {{"value", d.value},
+                      {"propensity", d.propensity},
+                      {"candidates", d.candidates.size()}};
+    }
+    writer_request q;
+    q.decision_type = chosen["decision_type"];
+    q.content_slot = chosen["content_slot"];
+    q.generator_name = chosen["generator_name"];
+    q.topic = chosen["topic"];
+    q.tone = chosen["tone"];
+    q.hook_type = chosen["hook_type"];
+    q.cta_type = chosen["cta_type"];
+    if (q.decision_type == "thread") {
+        auto const lo = cfg.thread_min_parts;
+        auto const hi = cfg.thread_max_parts;
+        q.parts = lo + static_cast<int>(r.below(static_cast<std::size_t>(hi - lo + 1)));
+    }
+    return q;
+}
+
+struct written_post {
+    writer_request q;
+    std::vector<std::string> parts;
+    std::string hash;
+    int redraws = 0;
+};
+
+// When no new text can be written for the drawn attributes (a writer with
+// little variety, a strong preference), the attributes are drawn again, up to
+// plan.writer.max_tries times; features records how many redraws it took.
+written_post draw_and_write(run_context& run, catalogue const& values,
+                            active_map const& map, double epsilon,
+                            std::string const& last_slot, writer& w,
+                            std::set<std::string>& hashes, nlohmann::json& draws, rng& r)
+{
+    auto const& cfg = run.cfg().plan;
+    written_post p;
+    for (;; ++p.redraws) {
+        p.q = draw_attributes(cfg, values, map, epsilon, last_slot, draws, r);
+        try {
+            p.parts = write_text(run, w, p.q, hashes, p.hash, r);
+            return p;
+        } catch (no_new_text const& e) {
+            if (p.redraws + 1 >= cfg.writer.max_tries) {
+                throw data_error{fmt::format("{}; the attributes were drawn {} times",
+                                             e.what(), p.redraws + 1)};
+            }
+            log::debug("drawing the attributes again: {}", e.what());
+        }
+    }
+}
+
+nlohmann::json post_row(run_context& run, active_map const& map, double epsilon,
+                        written_post const& p, timestamp scheduled, nlohmann::json draws)
+{
+    auto const& cfg = run.cfg().plan;
+    nlohmann::json features = {
+        {"policy", map.id ? "thompson" : "uniform"},
+        {"epsilon", map.id ? cfg.epsilon.value_or(epsilon) : 1.0},
+        {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
+        {"map_version", map.version},
+        {"seed", std::to_string(run.seed())},
+        {"writer", cfg.writer.kind},
+        {"redraws", p.redraws},
+        {"draws", std::move(draws)}};
+    auto row = item_row(p.q.decision_type, p.parts, p.hash, scheduled, features);
+    row["content_slot"] = p.q.content_slot;
+    row["generator_name"] = p.q.generator_name;
+    row["raw_topic"] = p.q.topic;
+    row["tone"] = p.q.tone;
+    row["hook_type"] = p.q.hook_type;
+    row["cta_type"] = p.q.cta_type;
+    row["structure_type"] = p.q.decision_type == "thread" ? "thread" : "single";
+    return row;
+}
+
+} // namespace
+
 void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 {
     auto& db = run.db();
     auto const& cfg = run.cfg().plan;
     auto const now = run.now();
-    auto const queued =
-        db.exec("SELECT count(*) FROM "
-                "public.content_generation_metadata_comprehensive WHERE status "
-                "= 'queued' AND decision_type IS DISTINCT FROM 'reply' AND "
-                "scheduled_at > $1::timestamptz",
-                now)
-            .i64(0, 0);
+    auto const queued = queued_ahead(db, now);
     auto const need = cfg.queue_ahead - queued;
     run.summary["queued_before"] = queued;
     if (need <= 0) {
@@ -294,127 +453,29 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         run.summary["added"] = 0;
         return;
     }
-
-    auto const last = db.exec(latest_item_sql, cfg.timezone);
-    std::optional<timestamp> last_at;
-    std::string last_slot;
-    std::map<std::string, int> posts_on_day;
-    if (last.rows() == 1) {
-        if (!last.is_null(0, 0)) {
-            last_at = parse_timestamp(last.get(0, 0));
-            posts_on_day[last.str(0, 2)] = static_cast<int>(last.i64(0, 3));
-        }
-        last_slot = canonical_name(last.opt_str(0, 1).value_or(""));
-    }
-
-    // Occurrences of the daily times over the next weeks, as instants: the
-    // server converts local times across DST changes.
-    auto const slots = db.exec(occurrences_sql, now, cfg.timezone, cfg.times,
-                               static_cast<int>(need) * 2 + 14);
-    std::vector<calendar_slot> occurrences;
-    for (int i = 0; i < slots.rows(); ++i) {
-        occurrences.push_back(
-            {*parse_timestamp(slots.get(i, 0)), slots.str(i, 1), slots.str(i, 2)});
-    }
-
-    auto const catalogue = plan_catalogue(cfg);
+    auto calendar = read_calendar(db, cfg);
+    auto const occurrences = read_occurrences(db, cfg, now, need);
+    auto const values = plan_catalogue(cfg);
     double const epsilon = run.cfg().weights.epsilon;
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::string> hashes;
     for (std::int64_t n = 0; n < need; ++n) {
-        auto const free = next_post_slots(occurrences, last_at, gap, cfg.posts_per_day,
-                                          cfg.times.size(), posts_on_day);
+        auto const free =
+            next_post_slots(occurrences, calendar.last_at, gap, cfg.posts_per_day,
+                            cfg.times.size(), calendar.posts_on_day);
         if (free.empty()) {
-            throw config_error{
-                "plan.times and plan.min_gap_minutes leave no slot in the next "
-                "two weeks"};
+            throw config_error{"plan.times and plan.min_gap_minutes leave no slot in the "
+                               "next two weeks"};
         }
         nlohmann::json draws = nlohmann::json::object();
-        std::size_t pick = 0;
-        if (cfg.time_choice == "next" || free.size() == 1) {
-            draws["post_hour"] = {{"value", free[0].hour}, {"propensity", 1.0}};
-        } else {
-            std::vector<std::string> hours;
-            for (auto const& f : free) {
-                hours.push_back(f.hour);
-            }
-            auto const hour =
-                draw_value("post_hour", hours, map, epsilon, cfg.epsilon, r);
-            pick = static_cast<std::size_t>(
-                std::find(hours.begin(), hours.end(), hour.value) - hours.begin());
-            draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
-        }
-        timestamp const scheduled = free[pick].at;
-        ++posts_on_day[free[pick].day];
-
-        // When no new text can be written for the drawn attributes (a writer
-        // with little variety, a strong preference), the attributes are
-        // drawn again, up to plan.writer.max_tries times; features records
-        // how many redraws it took.
-        writer_request q;
-        std::vector<std::string> parts;
-        std::string hash;
-        int redraws = 0;
-        for (;; ++redraws) {
-            std::map<std::string, std::string> chosen;
-            for (auto const& dim : draw_order) {
-                auto candidates = catalogue.at(dim);
-                if (cfg.no_repeat_slot && dim == "content_slot" &&
-                    candidates.size() > 1) {
-                    std::erase(candidates, last_slot);
-                }
-                auto const d = draw_value(dim, candidates, map, epsilon, cfg.epsilon, r);
-                chosen[dim] = d.value;
-                draws[dim] = {{"value", d.value},
-                              {"propensity", d.propensity},
-                              {"candidates", d.candidates.size()}};
-            }
-            q = writer_request{};
-            q.decision_type = chosen["decision_type"];
-            q.content_slot = chosen["content_slot"];
-            q.generator_name = chosen["generator_name"];
-            q.topic = chosen["topic"];
-            q.tone = chosen["tone"];
-            q.hook_type = chosen["hook_type"];
-            q.cta_type = chosen["cta_type"];
-            if (q.decision_type == "thread") {
-                auto const lo = cfg.thread_min_parts;
-                auto const hi = cfg.thread_max_parts;
-                q.parts =
-                    lo + static_cast<int>(r.below(static_cast<std::size_t>(hi - lo + 1)));
-            }
-            try {
-                parts = write_text(run, w, q, hashes, hash, r);
-                break;
-            } catch (no_new_text const& e) {
-                if (redraws + 1 >= cfg.writer.max_tries) {
-                    throw data_error{fmt::format("{}; the attributes were drawn {} times",
-                                                 e.what(), redraws + 1)};
-                }
-                log::debug("drawing the attributes again: {}", e.what());
-            }
-        }
-        nlohmann::json features = {
-            {"policy", map.id ? "thompson" : "uniform"},
-            {"epsilon", map.id ? cfg.epsilon.value_or(epsilon) : 1.0},
-            {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
-            {"map_version", map.version},
-            {"seed", std::to_string(run.seed())},
-            {"writer", cfg.writer.kind},
-            {"redraws", redraws},
-            {"draws", draws}};
-        auto row = item_row(q.decision_type, parts, hash, scheduled, features);
-        row["content_slot"] = q.content_slot;
-        row["generator_name"] = q.generator_name;
-        row["raw_topic"] = q.topic;
-        row["tone"] = q.tone;
-        row["hook_type"] = q.hook_type;
-        row["cta_type"] = q.cta_type;
-        row["structure_type"] = q.decision_type == "thread" ? "thread" : "single";
-        rows.push_back(row);
-        last_at = scheduled;
-        last_slot = q.content_slot;
+        auto const& slot = free[pick_time(free, cfg, map, epsilon, draws, r)];
+        ++calendar.posts_on_day[slot.day];
+        auto const post = draw_and_write(run, values, map, epsilon, calendar.last_slot, w,
+                                         hashes, draws, r);
+        rows.push_back(post_row(run, map, epsilon, post, slot.at, std::move(draws)));
+        calendar.last_at = slot.at;
+        calendar.last_slot = post.q.content_slot;
     }
     run.summary["items"] = rows;
     if (run.dry_run()) {

@@ -167,260 +167,279 @@ double ratio(std::int64_t part, std::int64_t whole)
     return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
 
+// What the checks read: the connection, the thresholds, the window, and each
+// job's state, read once (the coverage checks name the job to run, the
+// job:<name> checks judge it).
+struct check_context {
+    db_connection& db;
+    config const& cfg;
+    timestamp now;
+    int days;
+    std::map<std::string, job_state> jobs;
+
+    job_state const& job(std::string const& name)
+    {
+        auto it = jobs.find(name);
+        if (it == jobs.end()) {
+            it = jobs.emplace(name, job_info(db, name, now, days)).first;
+        }
+        return it->second;
+    }
+    std::string last_run(std::string const& name)
+    {
+        return last_run_text(name, job(name));
+    }
+};
+
+bool nothing_to_count(db_connection& db)
+{
+    return !db.exec(R"sql(
+SELECT to_regclass('xloop.vw_learning') IS NOT NULL
+   AND to_regclass('xloop.job_runs') IS NOT NULL
+   AND to_regclass('public.outcomes') IS NOT NULL)sql")
+                .boolean(0, 0);
+}
+
+check_result v2_coverage_check(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), count(primary_objective_score)
+  FROM public.outcomes
+ WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
+   AND collected_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto const total = r.i64(0, 0);
+    auto const v2 = r.i64(0, 1);
+    auto c = make("v2_coverage", "ok", "");
+    c.numbers = {{"outcomes", total}, {"with_v2", v2}, {"coverage", ratio(v2, total)}};
+    if (total == 0) {
+        c.status = "fail";
+        c.message = fmt::format("no outcomes collected in the last {} days: run "
+                                "xloop-scrape-metrics; {}",
+                                x.days, x.last_run("scrape-metrics"));
+    } else if (ratio(v2, total) < x.cfg.validate.min_v2_coverage) {
+        c.status = "fail";
+        c.message = fmt::format("{} of {} outcomes have v2 metrics: run "
+                                "xloop-scrape-metrics; {}",
+                                v2, total, x.last_run("scrape-metrics"));
+    } else {
+        c.message = fmt::format("{} of {} outcomes of the last {} days have v2 metrics",
+                                v2, total, x.days);
+    }
+    return c;
+}
+
+check_result slot_coverage_check(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
+  FROM public.content_generation_metadata_comprehensive
+ WHERE created_at > $1::timestamptz - make_interval(days => $2::int)
+   AND created_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto const total = r.i64(0, 0);
+    auto const slotted = r.i64(0, 1);
+    auto c = make("content_slot_coverage", "ok", "");
+    c.numbers = {
+        {"content", total}, {"with_slot", slotted}, {"coverage", ratio(slotted, total)}};
+    if (total == 0) {
+        c.status = "fail";
+        c.message =
+            fmt::format("no content created in the last {} days: run xloop-plan; {}",
+                        x.days, x.last_run("plan"));
+    } else if (ratio(slotted, total) < x.cfg.validate.min_slot_coverage) {
+        c.status = "fail";
+        c.message = fmt::format("{} of {} items of the last {} days have a content_slot: "
+                                "queue content with xloop-plan",
+                                slotted, total, x.days);
+    } else {
+        c.message = fmt::format("{} of {} items of the last {} days have a content_slot",
+                                slotted, total, x.days);
+    }
+    return c;
+}
+
+check_result learning_view_check(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), count(*) FILTER (WHERE has_v2_metrics)
+  FROM xloop.vw_learning
+ WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
+   AND posted_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto c = make("vw_learning", "ok", "");
+    c.numbers = {{"rows", r.i64(0, 0)}, {"with_v2", r.i64(0, 1)}};
+    if (r.i64(0, 0) == 0) {
+        c.status = "fail";
+        c.message = fmt::format("vw_learning has no posts of the last {} days: is the "
+                                "poster publishing the queue?",
+                                x.days);
+    } else {
+        c.message = fmt::format("{} posts of the last {} days, {} with v2 metrics",
+                                r.i64(0, 0), x.days, r.i64(0, 1));
+    }
+    return c;
+}
+
+check_result weight_map_check(check_context& x)
+{
+    auto const& v = x.cfg.validate;
+    auto const r = x.db.exec(R"sql(
+SELECT count(*) FILTER (WHERE is_active),
+       (SELECT extract(epoch FROM $1::timestamptz - computed_at) / 3600
+          FROM public.learning_model_weights WHERE is_active LIMIT 1),
+       (SELECT sample_size FROM public.learning_model_weights WHERE is_active LIMIT 1),
+       (SELECT id FROM public.learning_model_weights WHERE is_active LIMIT 1),
+       (SELECT coalesce(posteriors::text, 'null')
+          FROM public.learning_model_weights WHERE is_active LIMIT 1)
+  FROM public.learning_model_weights)sql",
+                             x.now);
+    auto c = make("weight_map", "ok", "");
+    auto const active = r.i64(0, 0);
+    c.numbers = {{"active_maps", active}};
+    if (active == 0) {
+        c.status = "fail";
+        c.message = fmt::format("no active weight map: run xloop-build-weights (it needs "
+                                "{} posts with v2 metrics); {}",
+                                x.cfg.weights.min_posts, x.last_run("build-weights"));
+        return c;
+    }
+    if (auto const why = unusable_active_map(r.str(0, 3), r.str(0, 4))) {
+        c.status = "fail";
+        c.message = *why;
+        return c;
+    }
+    double const age = r.is_null(0, 1) ? 1e9 : r.f64(0, 1);
+    auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
+    c.numbers["age_hours"] = age;
+    c.numbers["sample_size"] = sample;
+    if (age > 2 * v.max_map_age_hours) {
+        c.status = "fail";
+        c.message = fmt::format("the active map is {} old (limit {}): run "
+                                "xloop-build-weights; {}",
+                                hours_text(age), hours_text(v.max_map_age_hours),
+                                x.last_run("build-weights"));
+    } else if (age > v.max_map_age_hours) {
+        c.status = "warn";
+        c.message = fmt::format("the active map is {} old (limit {})", hours_text(age),
+                                hours_text(v.max_map_age_hours));
+    } else if (sample < v.min_map_sample) {
+        c.status = "warn";
+        c.message = fmt::format("the active map learned from {} posts only", sample);
+    } else {
+        c.message = fmt::format("the active map is {} old and learned from {} posts",
+                                hours_text(age), sample);
+    }
+    return c;
+}
+
+check_result reply_priorities_check(check_context& x)
+{
+    // A priority of 0 is the original bot's constant, 0.5 no evidence.
+    auto const r = x.db.exec(R"sql(
+SELECT (SELECT count(DISTINCT lower(target_username))
+          FROM xloop.vw_learning
+         WHERE decision_type = 'reply' AND target_username IS NOT NULL
+           AND posted_at > $1::timestamptz - make_interval(days => $2::int)
+           AND posted_at <= $1::timestamptz),
+       (SELECT count(*) FROM public.discovered_accounts
+         WHERE priority_score IS NOT NULL AND priority_score NOT IN (0, 0.5)),
+       (SELECT count(*) FROM public.discovered_accounts),
+       (SELECT count(DISTINCT priority_score) FROM public.discovered_accounts),
+       (SELECT min(priority_score)::text FROM public.discovered_accounts))sql",
+                             x.now, static_cast<int>(x.cfg.replies.window_days));
+    auto const replied = r.i64(0, 0);
+    auto const accounts = r.i64(0, 2);
+    // Every account at one value is a constant, not something learned.
+    bool const all_same = accounts > 1 && r.i64(0, 3) == 1;
+    auto const learned = all_same ? 0 : r.i64(0, 1);
+    auto c = make("reply_priorities", "ok", "");
+    c.numbers = {{"accounts_replied_to", replied},
+                 {"accounts_with_priority", learned},
+                 {"accounts", accounts}};
+    if (all_same && replied > 0) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "all {} accounts have the same priority ({}): nothing was learned; run "
+            "xloop-learn-replies; {}",
+            accounts, r.opt_str(0, 4).value_or("NULL"), x.last_run("learn-replies"));
+    } else if (replied == 0) {
+        c.status = "warn";
+        c.message = "no replies posted in the reply window yet: nothing to learn from";
+    } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
+        c.status = "fail";
+        c.message = fmt::format("{} accounts replied to, {} with a learned priority: run "
+                                "xloop-learn-replies; {}",
+                                replied, learned, x.last_run("learn-replies"));
+    } else {
+        c.message = fmt::format("{} accounts replied to, {} with a learned priority",
+                                replied, learned);
+    }
+    return c;
+}
+
+check_result job_check(check_context& x, std::string const& job, double interval_minutes)
+{
+    auto const& s = x.job(job);
+    auto c = make("job:" + job, "ok", "");
+    double const interval_h = interval_minutes / 60.0;
+    c.numbers = {{"interval_minutes", interval_minutes},
+                 {"last_ok_hours_ago", s.last_ok_hours ? nlohmann::json(*s.last_ok_hours)
+                                                       : nlohmann::json(nullptr)},
+                 {"last_status", s.last_status},
+                 {"runs_in_window", s.runs},
+                 {"failed_in_window", s.failed}};
+    if (!s.last_ok_hours && !s.last_status.empty()) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "xloop-{} has never run ok; its latest run {}: {}", job, s.last_status,
+            s.last_error.empty() ? "(no reason recorded)" : excerpt(s.last_error, 160));
+    } else if (!s.last_ok_hours) {
+        c.status = "fail";
+        c.message =
+            fmt::format("xloop-{} has never run: install cron/xloop.crontab", job);
+    } else if (*s.last_ok_hours > 3 * interval_h) {
+        c.status = "fail";
+        c.message =
+            fmt::format("{}, more than 3 intervals of {}: check cron and its mail",
+                        last_run_text(job, s), hours_text(interval_h));
+    } else if (s.last_status == "failed") {
+        c.status = "warn";
+        c.message = fmt::format("the latest run failed: {}", s.last_error);
+    } else if (*s.last_ok_hours > 1.5 * interval_h) {
+        c.status = "warn";
+        c.message = fmt::format("{} (runs every {})", last_run_text(job, s),
+                                hours_text(interval_h));
+    } else {
+        c.message = last_run_text(job, s);
+        if (s.failed > 0) {
+            // Failures the next runs recovered from (a rate limit, an
+            // outage): worth knowing, not a reason to stop.
+            c.message +=
+                fmt::format("; {} of its {} runs of the last {} days failed "
+                            "(latest: {})",
+                            s.failed, s.runs, x.days, excerpt(s.last_failure, 100));
+        }
+    }
+    return c;
+}
+
 } // namespace
 
 std::vector<check_result> run_checks(run_context& run, int days)
 {
-    auto& db = run.db();
-    auto const& v = run.cfg().validate;
-    auto const now = run.now();
+    check_context x{run.db(), run.cfg(), run.now(), days, {}};
     std::vector<check_result> out;
-    out.push_back(schema_check(db));
-    if (out.back().status == "fail" &&
-        !db.exec("SELECT to_regclass('xloop.vw_learning') IS NOT NULL AND "
-                 "to_regclass('xloop.job_runs') IS NOT NULL AND "
-                 "to_regclass('public.outcomes') IS NOT NULL")
-             .boolean(0, 0)) {
-        return out; // nothing else can be counted
+    out.push_back(schema_check(x.db));
+    if (out.back().status == "fail" && nothing_to_count(x.db)) {
+        return out;
     }
-    // Each job's state, read once: the coverage checks name the job to run,
-    // the job:<name> checks judge it.
-    std::map<std::string, job_state> jobs;
-    auto info = [&](std::string const& job) -> job_state const& {
-        auto it = jobs.find(job);
-        if (it == jobs.end()) {
-            it = jobs.emplace(job, job_info(db, job, now, days)).first;
-        }
-        return it->second;
-    };
-    auto const& scrape = info("scrape-metrics");
-    auto const& weights_job = info("build-weights");
-    auto const& replies_job = info("learn-replies");
-    auto const& plan_job = info("plan");
-
-    {
-        auto const r =
-            db.exec("SELECT count(*), count(primary_objective_score) FROM "
-                    "public.outcomes WHERE collected_at > $1::timestamptz - "
-                    "make_interval(days => $2::int) AND collected_at <= $1::timestamptz",
-                    now, days);
-        auto const total = r.i64(0, 0);
-        auto const v2 = r.i64(0, 1);
-        auto c = make("v2_coverage", "ok", "");
-        c.numbers = {
-            {"outcomes", total}, {"with_v2", v2}, {"coverage", ratio(v2, total)}};
-        if (total == 0) {
-            c.status = "fail";
-            c.message = fmt::format("no outcomes collected in the last {} days: run "
-                                    "xloop-scrape-metrics; {}",
-                                    days, last_run_text("scrape-metrics", scrape));
-        } else if (ratio(v2, total) < v.min_v2_coverage) {
-            c.status = "fail";
-            c.message = fmt::format("{} of {} outcomes have v2 metrics: run "
-                                    "xloop-scrape-metrics; {}",
-                                    v2, total, last_run_text("scrape-metrics", scrape));
-        } else {
-            c.message = fmt::format(
-                "{} of {} outcomes of the last {} days have v2 metrics", v2, total, days);
-        }
-        out.push_back(std::move(c));
+    for (auto const check : {v2_coverage_check, slot_coverage_check, learning_view_check,
+                             weight_map_check, reply_priorities_check}) {
+        out.push_back(check(x));
     }
-    {
-        auto const r =
-            db.exec("SELECT count(*), count(content_slot) FILTER (WHERE "
-                    "content_slot <> '') FROM "
-                    "public.content_generation_metadata_comprehensive WHERE "
-                    "created_at > $1::timestamptz - make_interval(days => $2::int) "
-                    "AND created_at <= $1::timestamptz",
-                    now, days);
-        auto const total = r.i64(0, 0);
-        auto const slotted = r.i64(0, 1);
-        auto c = make("content_slot_coverage", "ok", "");
-        c.numbers = {{"content", total},
-                     {"with_slot", slotted},
-                     {"coverage", ratio(slotted, total)}};
-        if (total == 0) {
-            c.status = "fail";
-            c.message =
-                fmt::format("no content created in the last {} days: run xloop-plan; {}",
-                            days, last_run_text("plan", plan_job));
-        } else if (ratio(slotted, total) < v.min_slot_coverage) {
-            c.status = "fail";
-            c.message =
-                fmt::format("{} of {} items of the last {} days have a content_slot: "
-                            "queue content with xloop-plan",
-                            slotted, total, days);
-        } else {
-            c.message =
-                fmt::format("{} of {} items of the last {} days have a content_slot",
-                            slotted, total, days);
-        }
-        out.push_back(std::move(c));
-    }
-    {
-        auto const r =
-            db.exec("SELECT count(*), count(*) FILTER (WHERE has_v2_metrics) FROM "
-                    "xloop.vw_learning WHERE posted_at > $1::timestamptz - "
-                    "make_interval(days => $2::int) AND posted_at <= $1::timestamptz",
-                    now, days);
-        auto c = make("vw_learning", "ok", "");
-        c.numbers = {{"rows", r.i64(0, 0)}, {"with_v2", r.i64(0, 1)}};
-        if (r.i64(0, 0) == 0) {
-            c.status = "fail";
-            c.message =
-                fmt::format("vw_learning has no posts of the last {} days: is the "
-                            "poster publishing the queue?",
-                            days);
-        } else {
-            c.message = fmt::format("{} posts of the last {} days, {} with v2 metrics",
-                                    r.i64(0, 0), days, r.i64(0, 1));
-        }
-        out.push_back(std::move(c));
-    }
-    {
-        auto const r = db.exec(
-            "SELECT count(*) FILTER (WHERE is_active), "
-            "(SELECT extract(epoch FROM $1::timestamptz - computed_at) / "
-            "3600 FROM public.learning_model_weights WHERE is_active LIMIT 1), "
-            "(SELECT sample_size FROM public.learning_model_weights WHERE "
-            "is_active LIMIT 1), (SELECT id FROM public.learning_model_weights WHERE "
-            "is_active LIMIT 1), (SELECT coalesce(posteriors::text, 'null') FROM "
-            "public.learning_model_weights WHERE is_active LIMIT 1) "
-            "FROM public.learning_model_weights",
-            now);
-        auto c = make("weight_map", "ok", "");
-        auto const active = r.i64(0, 0);
-        c.numbers = {{"active_maps", active}};
-        if (active == 0) {
-            c.status = "fail";
-            c.message = fmt::format(
-                "no active weight map: run xloop-build-weights (it needs "
-                "{} posts with v2 metrics); {}",
-                run.cfg().weights.min_posts, last_run_text("build-weights", weights_job));
-        } else if (auto const why = unusable_active_map(r.str(0, 3), r.str(0, 4))) {
-            c.status = "fail";
-            c.message = *why;
-        } else {
-            double const age = r.is_null(0, 1) ? 1e9 : r.f64(0, 1);
-            auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
-            c.numbers["age_hours"] = age;
-            c.numbers["sample_size"] = sample;
-            if (age > 2 * v.max_map_age_hours) {
-                c.status = "fail";
-                c.message = fmt::format("the active map is {} old (limit {}): run "
-                                        "xloop-build-weights; {}",
-                                        hours_text(age), hours_text(v.max_map_age_hours),
-                                        last_run_text("build-weights", weights_job));
-            } else if (age > v.max_map_age_hours) {
-                c.status = "warn";
-                c.message = fmt::format("the active map is {} old (limit {})",
-                                        hours_text(age), hours_text(v.max_map_age_hours));
-            } else if (sample < v.min_map_sample) {
-                c.status = "warn";
-                c.message =
-                    fmt::format("the active map learned from {} posts only", sample);
-            } else {
-                c.message =
-                    fmt::format("the active map is {} old and learned from {} posts",
-                                hours_text(age), sample);
-            }
-        }
-        out.push_back(std::move(c));
-    }
-    {
-        auto const r =
-            db.exec("SELECT (SELECT count(DISTINCT lower(target_username)) "
-                    "FROM xloop.vw_learning "
-                    "WHERE decision_type = 'reply' AND target_username IS NOT "
-                    "NULL AND posted_at > "
-                    "$1::timestamptz - make_interval(days => $2::int) AND "
-                    "posted_at <= $1::timestamptz), "
-                    // 0 is the original bot's constant, 0.5 no evidence
-                    "(SELECT count(*) FROM public.discovered_accounts WHERE "
-                    "priority_score IS NOT NULL "
-                    "AND priority_score NOT IN (0, 0.5)), (SELECT count(*) FROM "
-                    "public.discovered_accounts), (SELECT count(DISTINCT "
-                    "priority_score) FROM public.discovered_accounts), "
-                    "(SELECT min(priority_score)::text FROM "
-                    "public.discovered_accounts)",
-                    now, static_cast<int>(run.cfg().replies.window_days));
-        auto const replied = r.i64(0, 0);
-        auto const accounts = r.i64(0, 2);
-        // Every account at one value is a constant, not something learned.
-        bool const all_same = accounts > 1 && r.i64(0, 3) == 1;
-        auto const learned = all_same ? 0 : r.i64(0, 1);
-        auto c = make("reply_priorities", "ok", "");
-        c.numbers = {{"accounts_replied_to", replied},
-                     {"accounts_with_priority", learned},
-                     {"accounts", r.i64(0, 2)}};
-        if (all_same && replied > 0) {
-            c.status = "fail";
-            c.message = fmt::format(
-                "all {} accounts have the same priority ({}): nothing was learned; run "
-                "xloop-learn-replies; {}",
-                accounts, r.opt_str(0, 4).value_or("NULL"),
-                last_run_text("learn-replies", replies_job));
-        } else if (replied == 0) {
-            c.status = "warn";
-            c.message =
-                "no replies posted in the reply window yet: nothing to learn from";
-        } else if (ratio(learned, replied) < v.min_priority_coverage) {
-            c.status = "fail";
-            c.message = fmt::format(
-                "{} accounts replied to, {} with a learned priority: run "
-                "xloop-learn-replies; {}",
-                replied, learned, last_run_text("learn-replies", replies_job));
-        } else {
-            c.message = fmt::format("{} accounts replied to, {} with a learned priority",
-                                    replied, learned);
-        }
-        out.push_back(std::move(c));
-    }
-    for (auto const& [job, interval] : v.job_interval_minutes) {
-        auto const& s = info(job);
-        auto c = make("job:" + job, "ok", "");
-        double const interval_h = interval / 60.0;
-        c.numbers = {{"interval_minutes", interval},
-                     {"last_ok_hours_ago", s.last_ok_hours
-                                               ? nlohmann::json(*s.last_ok_hours)
-                                               : nlohmann::json(nullptr)},
-                     {"last_status", s.last_status},
-                     {"runs_in_window", s.runs},
-                     {"failed_in_window", s.failed}};
-        if (!s.last_ok_hours && !s.last_status.empty()) {
-            c.status = "fail";
-            c.message = fmt::format("xloop-{} has never run ok; its latest run {}: {}",
-                                    job, s.last_status,
-                                    s.last_error.empty() ? "(no reason recorded)"
-                                                         : excerpt(s.last_error, 160));
-        } else if (!s.last_ok_hours) {
-            c.status = "fail";
-            c.message =
-                fmt::format("xloop-{} has never run: install cron/xloop.crontab", job);
-        } else if (*s.last_ok_hours > 3 * interval_h) {
-            c.status = "fail";
-            c.message =
-                fmt::format("{}, more than 3 intervals of {}: check cron and its mail",
-                            last_run_text(job, s), hours_text(interval_h));
-        } else if (s.last_status == "failed") {
-            c.status = "warn";
-            c.message = fmt::format("the latest run failed: {}", s.last_error);
-        } else if (*s.last_ok_hours > 1.5 * interval_h) {
-            c.status = "warn";
-            c.message = fmt::format("{} (runs every {})", last_run_text(job, s),
-                                    hours_text(interval_h));
-        } else {
-            c.message = last_run_text(job, s);
-            if (s.failed > 0) {
-                // Failures the next runs recovered from (a rate limit, an
-                // outage): worth knowing, not a reason to stop.
-                c.message +=
-                    fmt::format("; {} of its {} runs of the last {} days failed "
-                                "(latest: {})",
-                                s.failed, s.runs, days, excerpt(s.last_failure, 100));
-            }
-        }
-        out.push_back(std::move(c));
+    for (auto const& [job, interval] : x.cfg.validate.job_interval_minutes) {
+        out.push_back(job_check(x, job, interval));
     }
     return out;
 }
