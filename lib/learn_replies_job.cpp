@@ -119,18 +119,107 @@ nlohmann::json account_json(account const& a)
                             : nlohmann::json(nullptr)}};
 }
 
+// Kept for the session, emptied at commit: creating and dropping it in every
+// run churns the catalog for nothing.
+constexpr char const* create_priorities = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS xloop_reply_priority (
+    key text, username text, reply_performance_score numeric(10,6),
+    priority_score numeric(10,6), last_success timestamptz
+) ON COMMIT DELETE ROWS)sql";
+
+// Exact equality on lower(username), never LIKE (defect 11). Rows that would
+// not change are left alone, so a run with nothing new writes nothing.
+constexpr char const* update_accounts = R"sql(
+UPDATE public.discovered_accounts d
+   SET priority_score = t.priority_score,
+       reply_performance_score = t.reply_performance_score,
+       last_successful_reply_at = coalesce(t.last_success, d.last_successful_reply_at),
+       last_updated = $1::timestamptz
+  FROM xloop_reply_priority t
+ WHERE lower(d.username) = t.key
+   AND (d.priority_score IS DISTINCT FROM t.priority_score
+        OR d.reply_performance_score IS DISTINCT FROM t.reply_performance_score
+        OR d.last_successful_reply_at IS DISTINCT FROM
+           coalesce(t.last_success, d.last_successful_reply_at)))sql";
+
+// No reply left in the window: back to "no evidence"; the last success stays.
+constexpr char const* reset_accounts = R"sql(
+UPDATE public.discovered_accounts d
+   SET priority_score = 0.5, reply_performance_score = NULL,
+       last_updated = $1::timestamptz
+ WHERE (d.priority_score IS DISTINCT FROM 0.5 OR d.reply_performance_score IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM xloop_reply_priority t WHERE t.key = lower(d.username)))sql";
+
+constexpr char const* insert_accounts = R"sql(
+INSERT INTO public.discovered_accounts
+       (username, priority_score, reply_performance_score, last_successful_reply_at,
+        last_updated)
+SELECT t.username, t.priority_score, t.reply_performance_score, t.last_success,
+       $1::timestamptz
+  FROM xloop_reply_priority t
+ WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d
+                    WHERE lower(d.username) = t.key)
+    ON CONFLICT DO NOTHING)sql";
+
+// A dry run's report: the ten best and ten worst accounts.
+void report_ranking(run_context& run, std::vector<account> const& accounts)
+{
+    std::vector<account const*> ranked;
+    for (auto const& a : accounts) {
+        ranked.push_back(&a);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(), [](auto const* a, auto const* b) {
+        return a->result.priority_score > b->result.priority_score;
+    });
+    auto& top = run.summary["top"] = nlohmann::json::array();
+    auto& bottom = run.summary["bottom"] = nlohmann::json::array();
+    std::size_t const k = std::min<std::size_t>(10, ranked.size());
+    for (std::size_t i = 0; i < k; ++i) {
+        top.push_back(account_json(*ranked[i]));
+        bottom.push_back(account_json(*ranked[ranked.size() - 1 - i]));
+    }
+}
+
+struct written {
+    std::int64_t updated = 0, reset = 0, inserted = 0;
+};
+
+// The accounts' priorities, copied once and applied by three set-based writes.
+written write_priorities(run_context& run, std::vector<account> const& accounts)
+{
+    auto& db = run.db();
+    db.exec(create_priorities);
+    {
+        copy_writer w{db, "COPY xloop_reply_priority FROM STDIN"};
+        for (auto const& a : accounts) {
+            w.add(a.key);
+            w.add(a.spelling);
+            w.add(a.result.reply_performance_score);
+            w.add(a.result.priority_score);
+            w.add(a.last_success);
+            w.end_row();
+        }
+        w.finish();
+    }
+    if (accounts.size() >= 1000) {
+        db.exec("ANALYZE xloop_reply_priority"); // its size, for the plans of the writes
+    }
+    written n;
+    n.updated = db.exec(update_accounts, run.now()).affected_rows();
+    n.reset = db.exec(reset_accounts, run.now()).affected_rows();
+    n.inserted = db.exec(insert_accounts, run.now()).affected_rows();
+    return n;
+}
+
 } // namespace
 
 void run_learn_replies(run_context& run)
 {
     auto const& cfg = run.cfg().replies;
-    auto& db = run.db();
-
-    transaction tx{db};
+    transaction tx{run.db()};
     if (!run.dry_run()) {
         run.lock_in_transaction(); // transaction-scoped: works behind a pooler
     }
-
     auto s = stream_replies(run);
     if (s.non_finite > 0) {
         log::warn("{} replies of the window have a NaN or infinite metric; those values "
@@ -150,94 +239,25 @@ void run_learn_replies(run_context& run)
     run.summary["global_mean"] = mu0;
     run.summary["global_sd"] = sigma;
     run.detail["accounts"] = s.accounts.size();
-
     if (run.dry_run()) {
-        std::vector<account const*> ranked;
-        for (auto const& a : s.accounts) {
-            ranked.push_back(&a);
-        }
-        std::stable_sort(ranked.begin(), ranked.end(), [](auto const* a, auto const* b) {
-            return a->result.priority_score > b->result.priority_score;
-        });
-        auto& top = run.summary["top"] = nlohmann::json::array();
-        auto& bottom = run.summary["bottom"] = nlohmann::json::array();
-        std::size_t const k = std::min<std::size_t>(10, ranked.size());
-        for (std::size_t i = 0; i < k; ++i) {
-            top.push_back(account_json(*ranked[i]));
-            bottom.push_back(account_json(*ranked[ranked.size() - 1 - i]));
-        }
+        report_ranking(run, s.accounts);
         log::info(
             "dry run: {} replies over {} accounts (global mean {:.4f}); nothing written",
             s.all.n, s.accounts.size(), mu0);
         return;
     }
-
-    // Kept for the session, emptied at commit: creating and dropping it in
-    // every run churns the catalog for nothing.
-    db.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS xloop_reply_priority (key text, username text, "
-        "reply_performance_score numeric(10,6), priority_score numeric(10,6), "
-        "last_success timestamptz) ON COMMIT DELETE ROWS");
-    {
-        copy_writer w{db, "COPY xloop_reply_priority FROM STDIN"};
-        for (auto const& a : s.accounts) {
-            w.add(a.key);
-            w.add(a.spelling);
-            w.add(a.result.reply_performance_score);
-            w.add(a.result.priority_score);
-            w.add(a.last_success);
-            w.end_row();
-        }
-        w.finish();
-    }
-    if (s.accounts.size() >= 1000) {
-        db.exec("ANALYZE xloop_reply_priority"); // its size, for the plans of the writes
-    }
-    // Exact equality on lower(username), never LIKE (defect 11). Rows that
-    // would not change are left alone, so a run with nothing new writes nothing.
-    auto const updated = db.exec(
-        "UPDATE public.discovered_accounts d SET priority_score = t.priority_score, "
-        "reply_performance_score = t.reply_performance_score, "
-        "last_successful_reply_at = coalesce(t.last_success, "
-        "d.last_successful_reply_at), "
-        "last_updated = $1::timestamptz "
-        "FROM xloop_reply_priority t WHERE lower(d.username) = t.key "
-        "AND (d.priority_score IS DISTINCT FROM t.priority_score "
-        "OR d.reply_performance_score IS DISTINCT FROM t.reply_performance_score "
-        "OR d.last_successful_reply_at IS DISTINCT FROM "
-        "coalesce(t.last_success, d.last_successful_reply_at))",
-        run.now());
-    // No reply left in the window: back to "no evidence"; the last success stays.
-    auto const reset = db.exec(
-        "UPDATE public.discovered_accounts d SET priority_score = 0.5, "
-        "reply_performance_score = NULL, last_updated = $1::timestamptz "
-        "WHERE (d.priority_score IS DISTINCT FROM 0.5 OR d.reply_performance_score IS "
-        "NOT "
-        "NULL) AND NOT EXISTS (SELECT 1 FROM xloop_reply_priority t WHERE t.key = "
-        "lower(d.username))",
-        run.now());
-    auto const inserted = db.exec(
-        "INSERT INTO public.discovered_accounts (username, priority_score, "
-        "reply_performance_score, last_successful_reply_at, last_updated) "
-        "SELECT t.username, t.priority_score, t.reply_performance_score, t.last_success, "
-        "$1::timestamptz FROM xloop_reply_priority t WHERE NOT EXISTS (SELECT 1 FROM "
-        "public.discovered_accounts d WHERE lower(d.username) = t.key) "
-        "ON CONFLICT DO NOTHING",
-        run.now());
+    auto const n = write_priorities(run, s.accounts);
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
-    auto const n_updated = updated.affected_rows();
-    auto const n_reset = reset.affected_rows();
-    auto const n_inserted = inserted.affected_rows();
-    run.rows_out = n_updated + n_reset + n_inserted;
-    run.summary["updated"] = n_updated;
-    run.summary["reset"] = n_reset;
-    run.summary["inserted"] = n_inserted;
-    run.detail["updated"] = n_updated;
-    run.detail["reset"] = n_reset;
-    run.detail["inserted"] = n_inserted;
+    run.rows_out = n.updated + n.reset + n.inserted;
+    for (auto const& [key, value] : {std::pair{"updated", n.updated},
+                                     {"reset", n.reset},
+                                     {"inserted", n.inserted}}) {
+        run.summary[key] = value;
+        run.detail[key] = value;
+    }
     log::info("{} replies over {} accounts: {} updated, {} back to 0.5, {} inserted",
-              s.all.n, s.accounts.size(), n_updated, n_reset, n_inserted);
+              s.all.n, s.accounts.size(), n.updated, n.reset, n.inserted);
 }
 
 } // namespace xloop
