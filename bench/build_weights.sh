@@ -12,6 +12,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 10000000)
 now=2026-03-02T12:00:00Z
 window_start=2026-01-01T12:00:00Z # now − 60 days
+window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger posts are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
 # (post attributes are learned from posts only: CASE … END)
@@ -23,7 +24,7 @@ followers_gained_weighted::float8, primary_objective_score::float8, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \
 $(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int")"
-where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$now'"
+where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 
 
 printf '%-10s %10s %10s %10s %7s %9s\n' rows in_window floor_s tool_s ratio peak_MiB

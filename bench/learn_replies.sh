@@ -11,6 +11,7 @@ rows=${1:-1000000}
 accounts=${2:-100000}
 now=2026-03-02T12:00:00Z
 window_start=2026-01-31T12:00:00Z # now − 30 days
+window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger replies are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
 select="lower(ltrim(btrim(target_username), '@')), target_username, posted_at, \
@@ -18,7 +19,7 @@ engagement_rate::float8, ln(1 + greatest(impressions, 0))::float8, \
 ln(1 + greatest(profile_clicks, 0))::float8, follows::float8, \
 followers_gained_weighted::float8, primary_objective_score::float8"
 where="has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), '') \
-NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$now'"
+NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 
 
 db=bench_replies
