@@ -522,44 +522,85 @@ SELECT tweet_id, tweet_author, coalesce(tweet_content, '')
  WHERE id = $1 AND status = 'pending'
    FOR UPDATE SKIP LOCKED)sql";
 
+// Opportunities past plan.reply_max_age_hours are marked expired.
+void expire_opportunities(run_context& run, timestamp discovered_before)
+{
+    auto const expired = run.db().exec(R"sql(
+UPDATE public.reply_opportunities SET status = 'expired'
+ WHERE status = 'pending' AND discovered_at <= $1::timestamptz)sql",
+                                       discovered_before);
+    run.summary["expired"] = expired.affected_rows();
+}
+
+// The open candidates, streamed (binary COPY) into compact rows: ids, authors
+// and scores only; a chosen opportunity's tweet and text are read when it is
+// taken.
+struct open_candidates {
+    std::vector<std::int64_t> ids;
+    std::vector<reply_candidate> candidates;
+};
+
+open_candidates read_candidates(run_context& run, timestamp discovered_after,
+                                timestamp replied_before)
+{
+    open_candidates out;
+    binary_copy_reader reader;
+    auto const row = [&](binary_copy_reader const& r) {
+        if (r.size() != 4 || r.is_null(0)) {
+            return;
+        }
+        out.ids.push_back(r.int8(0));
+        out.candidates.push_back({r.float8(2), r.float8(3), author_key(r.text(1))});
+        if ((out.ids.size() & 0xffff) == 0) {
+            run.check_interrupted();
+        }
+    };
+    run.db().copy_out(
+        fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
+                    quote_literal(format_timestamp(discovered_after)),
+                    quote_literal(format_timestamp(replied_before))),
+        [&](std::string_view message) { reader.feed(message, row); }, true);
+    return out;
+}
+
+// The queue row of a reply to a taken opportunity (tweet id, author, text).
+nlohmann::json reply_row(run_context& run, open_candidates const& open,
+                         ranked_reply const& cand, double propensity,
+                         db_result const& taken, std::vector<std::string> const& parts,
+                         std::string const& hash)
+{
+    auto const& c = open.candidates[cand.index];
+    nlohmann::json features = {{"policy", "thompson_account"},
+                               {"opportunity_id", open.ids[cand.index]},
+                               {"opportunity_score", c.opportunity_score},
+                               {"priority_score", c.priority},
+                               {"drawn_priority", cand.drawn},
+                               {"rank_score", cand.score},
+                               {"propensity", propensity},
+                               {"candidates", open.candidates.size()},
+                               {"seed", std::to_string(run.seed())}};
+    auto row = item_row("reply", parts, hash, run.now(), features);
+    row["decision_id"] = nullptr;
+    row["content_slot"] = "reply";
+    row["structure_type"] = "reply";
+    row["target_tweet_id"] = taken.str(0, 0);
+    row["opportunity_id"] = open.ids[cand.index];
+    row["target_username"] = std::string{ltrim_at(taken.str(0, 1))};
+    return row;
+}
+
 void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 {
     auto& db = run.db();
     auto const& cfg = run.cfg().plan;
     auto const now = run.now();
     auto const max_age = fractional_hours(cfg.reply_max_age_hours);
-    auto const cooldown = fractional_hours(cfg.reply_author_cooldown_hours);
     if (!run.dry_run()) {
-        auto const expired =
-            db.exec("UPDATE public.reply_opportunities SET status = 'expired' "
-                    "WHERE status = 'pending' AND discovered_at <= "
-                    "$1::timestamptz",
-                    now - max_age);
-        run.summary["expired"] = expired.affected_rows();
+        expire_opportunities(run, now - max_age);
     }
-    // Streamed (binary COPY) into compact rows: ids, authors and scores only;
-    // a chosen opportunity's tweet and text are read when it is taken.
-    std::vector<std::int64_t> ids;
-    std::vector<reply_candidate> candidates;
-    binary_copy_reader reader;
-    db.copy_out(
-        fmt::format(open_candidates_sql, quote_literal(format_timestamp(now)),
-                    quote_literal(format_timestamp(now - max_age)),
-                    quote_literal(format_timestamp(now - cooldown))),
-        [&](std::string_view message) {
-            reader.feed(message, [&](binary_copy_reader const& row) {
-                if (row.size() != 4 || row.is_null(0)) {
-                    return;
-                }
-                ids.push_back(row.int8(0));
-                candidates.push_back(
-                    {row.float8(2), row.float8(3), author_key(row.text(1))});
-                if ((ids.size() & 0xffff) == 0) {
-                    run.check_interrupted();
-                }
-            });
-        },
-        true);
+    auto const open = read_candidates(
+        run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
+    auto const& candidates = open.candidates;
     // Propensities from their own stream, so they change none of the draws.
     rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
     auto const propensity = reply_selection_probabilities(
@@ -579,11 +620,10 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
             continue; // one reply per author per run
         }
         // Taken only if still pending; a row another writer holds is skipped.
-        auto const taken = db.exec(take_candidate_sql, ids[cand.index]);
+        auto const taken = db.exec(take_candidate_sql, open.ids[cand.index]);
         if (taken.rows() == 0) {
             continue;
         }
-        authors.insert(author);
         writer_request q;
         q.decision_type = "reply";
         q.content_slot = "reply";
@@ -598,27 +638,11 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
             // One opportunity without a usable text must not stop the others.
             log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
                       taken.str(0, 0), e.what());
-            authors.erase(author);
             continue;
         }
-        auto const& c = candidates[cand.index];
-        nlohmann::json features = {{"policy", "thompson_account"},
-                                   {"opportunity_id", ids[cand.index]},
-                                   {"opportunity_score", c.opportunity_score},
-                                   {"priority_score", c.priority},
-                                   {"drawn_priority", cand.drawn},
-                                   {"rank_score", cand.score},
-                                   {"propensity", propensity[cand.index]},
-                                   {"candidates", candidates.size()},
-                                   {"seed", std::to_string(run.seed())}};
-        auto row = item_row("reply", parts, hash, now, features);
-        row["decision_id"] = nullptr;
-        row["content_slot"] = "reply";
-        row["structure_type"] = "reply";
-        row["target_tweet_id"] = taken.str(0, 0);
-        row["opportunity_id"] = ids[cand.index];
-        row["target_username"] = std::string{ltrim_at(taken.str(0, 1))};
-        rows.push_back(row);
+        authors.insert(author);
+        rows.push_back(
+            reply_row(run, open, cand, propensity[cand.index], taken, parts, hash));
     }
     run.summary["reply_candidates"] = candidates.size();
     run.summary["replies"] = rows;
@@ -633,9 +657,9 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         log::info("dry run: {} replies planned, none written", rows.size());
         return;
     }
-    auto const taken = db.exec(insert_replies, rows.dump(), now);
-    run.rows_out += taken.rows();
-    log::info("queued {} replies", taken.rows());
+    auto const inserted = db.exec(insert_replies, rows.dump(), now);
+    run.rows_out += inserted.rows();
+    log::info("queued {} replies", inserted.rows());
 }
 
 } // namespace
