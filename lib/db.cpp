@@ -274,12 +274,6 @@ std::optional<std::string> sqlstate_in_message(std::string_view message)
     return found;
 }
 
-bool refusal_is_permanent(std::string_view sqlstate)
-{
-    auto const cls = sqlstate.substr(0, 2);
-    return !(cls == "08" || cls == "53" || cls == "57" || cls == "58");
-}
-
 db_connection::db_connection(
     std::string const& conninfo, std::string const& application_name,
     std::vector<std::pair<std::string, std::string>> const& settings)
@@ -334,7 +328,7 @@ db_connection::db_connection(
         // libpq's state, never by the message's words (they are translated).
         auto const state = sqlstate_in_message(msg);
         if (PQconnectionNeedsPassword(m_conn.get()) ||
-            (state && refusal_is_permanent(*state))) {
+            (state && !is_transient_sqlstate(*state))) {
             throw config_error{fmt::format("cannot connect to the database: {}", msg)};
         }
         throw temporary_failure{

@@ -120,13 +120,6 @@ std::string redact_secrets(std::string message, std::string const& conninfo);
 // language, the text does not.
 std::optional<std::string> sqlstate_in_message(std::string_view message);
 
-// Whether a connection refused with `sqlstate` is the operator's to fix
-// (credentials, database, role, option: exit 78) rather than something that
-// may pass by itself (class 08 connection, 53 resources such as too many
-// connections, 57 operator intervention such as a starting server, 58 system:
-// exit 75).
-bool refusal_is_permanent(std::string_view sqlstate);
-
 // `sql` on one line, whitespace collapsed, cut after `max_chars`.
 std::string statement_summary(std::string_view sql, std::size_t max_chars);
 

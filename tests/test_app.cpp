@@ -492,7 +492,8 @@ TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language"
     }
 }
 
-TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins",
+TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
+          "refusals that may pass are the transient states",
           "[nodb]")
 {
     CHECK(sqlstate_in_message("connection to server at \"h\" (127.0.0.1), port 5432 "
@@ -503,12 +504,12 @@ TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one win
     CHECK_FALSE(sqlstate_in_message("connection to server at \"h\", port 1 failed: "
                                     "Connection refused\n\tIs the server running"));
     CHECK_FALSE(sqlstate_in_message("FATAL:  password authentication failed"));
-    CHECK(refusal_is_permanent("28P01"));
-    CHECK(refusal_is_permanent("3D000"));
-    CHECK(refusal_is_permanent("42704")); // options=-c with an unknown setting
-    CHECK_FALSE(refusal_is_permanent("53300"));
-    CHECK_FALSE(refusal_is_permanent("57P03"));
-    CHECK_FALSE(refusal_is_permanent("08006"));
+    CHECK_FALSE(is_transient_sqlstate("28P01"));
+    CHECK_FALSE(is_transient_sqlstate("3D000"));
+    CHECK_FALSE(is_transient_sqlstate("42704")); // options=-c with an unknown setting
+    CHECK(is_transient_sqlstate("53300"));
+    CHECK(is_transient_sqlstate("57P03"));
+    CHECK(is_transient_sqlstate("08006"));
 }
 
 TEST_CASE("every session has a statement and idle-in-transaction timeout, migrate none",

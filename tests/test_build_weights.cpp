@@ -118,30 +118,28 @@ TEST_CASE(
         add_post(c, 2, "mature", 0.5);
         add_post(c, 0.5, "growing", 0.1); // 12 hours old: below the default 24
     }
+    // a dry run with the score as its target and `weights_extra` in the config
     temp_dir dir;
-    dir.write("x.yaml",
-              "weights:\n  target: {engagement_rate: 0, reach: 0, profile_clicks: "
-              "0, follows: 0, attributed_follows: 0, primary_objective_score: 1}\n");
-    auto const r = run_tool(
-        "build-weights",
-        {"--now", now, "--dry-run", "--json", "-q", "--config", dir.path() + "/x.yaml"},
-        &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    auto const out = json::parse(r.out);
+    auto const learn = [&](std::string const& weights_extra) {
+        dir.write("x.yaml",
+                  "weights:\n" + weights_extra +
+                      "  target: {engagement_rate: 0, reach: 0, profile_clicks: "
+                      "0, follows: 0, attributed_follows: 0, "
+                      "primary_objective_score: 1}\n");
+        auto const r = run_tool("build-weights",
+                                {"--now", now, "--dry-run", "--json", "-q", "--config",
+                                 dir.path() + "/x.yaml"},
+                                &db);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return json::parse(r.out);
+    };
+    auto const out = learn("");
     CHECK(out["sample_size"] == 10);
     CHECK(out["posteriors"]["content_slot"].contains("mature"));
     CHECK_FALSE(out["posteriors"]["content_slot"].contains("growing"));
     // 11 hours: the 12-hour-old posts count again
-    dir.write("x.yaml", "weights:\n  min_age_hours: 11\n  target: {engagement_rate: 0, "
-                        "reach: 0, profile_clicks: 0, follows: 0, attributed_follows: 0, "
-                        "primary_objective_score: 1}\n");
-    auto const r2 = run_tool(
-        "build-weights",
-        {"--now", now, "--dry-run", "--json", "-q", "--config", dir.path() + "/x.yaml"},
-        &db);
-    REQUIRE(r2.exit_code == 0);
-    CHECK(json::parse(r2.out)["sample_size"] == 20);
+    CHECK(learn("  min_age_hours: 11\n")["sample_size"] == 20);
 }
 
 TEST_CASE("rows older than the window are ignored and recent ones weigh more", "[db]")

@@ -208,6 +208,17 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
                  "SELECT features FROM public.content_generation_metadata_comprehensive")
                 .str(0, 0));
     };
+    // an active map of version `version` where how_to is surely the best slot;
+    // `prior_extra` adds to the slot dimension's _prior entry
+    auto const add_map = [&](int version, std::string const& prior_extra) {
+        c.exec(R"(INSERT INTO public.learning_model_weights (weights, posteriors,
+            is_active, version, computed_at) VALUES ('{}', jsonb_build_object(
+            'content_slot', '{"how_to": {"shrunk_mean": 0.9, "sd": 0.001},
+                              "myth_busting": {"shrunk_mean": 0.1, "sd": 0.001}}'::jsonb,
+            '_prior', jsonb_build_object('content_slot',
+                '{"mean": 0.5, "sd": 0.1}'::jsonb || $2::jsonb)), true, $1, now()))",
+               version, prior_extra);
+    };
     SECTION("uniform without a map")
     {
         REQUIRE(plan(db, {"-q"}, "plan:\n  queue_ahead: 1\n").exit_code == 0);
@@ -221,12 +232,7 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
     }
     SECTION("Thompson with the active map: ε/K + (1 − ε)·P(best)")
     {
-        c.exec(
-            R"(INSERT INTO public.learning_model_weights (weights, posteriors, is_active,
-            version, computed_at) VALUES ('{}', '{"content_slot": {
-            "how_to": {"shrunk_mean": 0.9, "sd": 0.001},
-            "myth_busting": {"shrunk_mean": 0.1, "sd": 0.001}},
-            "_prior": {"content_slot": {"mean": 0.5, "sd": 0.1}}}', true, 7, now()))");
+        add_map(7, "{}");
         auto const yaml =
             "plan:\n  queue_ahead: 1\n  catalogue:\n    content_slot: [how_to, "
             "myth_busting]\n";
@@ -243,13 +249,7 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
     }
     SECTION("plan.epsilon overrides the map's ε: 0.3/2 + 0.7 = 0.85 or 0.15")
     {
-        c.exec(
-            R"(INSERT INTO public.learning_model_weights (weights, posteriors, is_active,
-            version, computed_at) VALUES ('{}', '{"content_slot": {
-            "how_to": {"shrunk_mean": 0.9, "sd": 0.001},
-            "myth_busting": {"shrunk_mean": 0.1, "sd": 0.001}},
-            "_prior": {"content_slot": {"mean": 0.5, "sd": 0.1, "epsilon": 0.02}}}',
-            true, 8, now()))");
+        add_map(8, R"({"epsilon": 0.02})");
         auto const yaml = "plan:\n  queue_ahead: 1\n  epsilon: 0.3\n  catalogue:\n    "
                           "content_slot: [how_to, myth_busting]\n";
         REQUIRE(plan(db, {"-q"}, yaml).exit_code == 0);
