@@ -5,6 +5,8 @@
 #include "log.hpp"
 #include "text.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -14,10 +16,6 @@
 #include <random>
 
 #include <unistd.h>
-
-#ifndef XLOOP_VERSION
-#define XLOOP_VERSION "0.0.0"
-#endif
 
 namespace xloop {
 
@@ -66,7 +64,9 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
 run_context::run_context(std::string job, common_options const& opts, config cfg,
                          timestamp now, std::uint64_t seed)
     : m_job(std::move(job)), m_opts(opts), m_cfg(std::move(cfg)), m_now(now),
-      m_seed(seed), m_started(std::chrono::steady_clock::now())
+      m_seed(seed), m_started(std::chrono::steady_clock::now()),
+      m_detail(std::make_unique<nlohmann::json>(nlohmann::json::object())),
+      m_summary(std::make_unique<nlohmann::json>(nlohmann::json::object()))
 {}
 
 run_context::~run_context()
@@ -180,7 +180,7 @@ void run_context::prune_ledger()
             "DELETE FROM xloop.job_runs WHERE job = $1 AND status <> 'running' AND "
             "started_at < $2::timestamptz - make_interval(secs => $3::float8 * 86400)",
             m_job, m_now, m_cfg.ledger.keep_days);
-        detail["ledger_rows_pruned"] = r.affected_rows();
+        detail()["ledger_rows_pruned"] = r.affected_rows();
     } catch (db_error const& e) {
         if (e.sqlstate() != "42501") {
             throw;
@@ -298,9 +298,9 @@ void run_context::finish(std::string const& status, std::string const& error_tex
 {
     auto const elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - m_started);
-    detail["duration_ms"] = elapsed.count() / 1000.0;
+    detail()["duration_ms"] = elapsed.count() / 1000.0;
     if (m_skip_reason) {
-        detail["reason"] = *m_skip_reason;
+        detail()["reason"] = *m_skip_reason;
     }
     if (!m_conn) {
         return;
@@ -340,44 +340,11 @@ void run_context::record(std::string const& status, std::string const& error_tex
             "rows_in = $4, rows_out = $5, detail = coalesce(detail, '{}') || "
             "$6::jsonb, error = $7 WHERE id = $1",
             *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
-            detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+            detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
             error_text.empty() ? std::nullopt : std::optional{valid_utf8(error_text)});
     } catch (std::exception const& e) {
         log::warn("could not record the run in xloop.job_runs: {}", e.what());
     }
-}
-
-app::app(std::string job, std::string description)
-    : m_job(std::move(job)), m_cli(std::move(description), "xloop-" + m_job)
-{
-    auto& o = m_opts;
-    m_cli.set_version_flag("--version", "xloop-" + m_job + " " XLOOP_VERSION);
-    m_cli.add_option("--db", o.db,
-                     "PostgreSQL connection string (URI or key=value); default: "
-                     "DATABASE_URL, then libpq's PG* variables");
-    m_cli.add_option("--config", o.config_file,
-                     "YAML config file (default: XLOOP_CONFIG)");
-    m_cli.add_option("--now", o.now_text,
-                     "Use this time as now, ISO 8601, e.g. 2026-03-02T12:00:00Z "
-                     "(default: XLOOP_NOW, then the clock)");
-    m_cli.add_option("--seed", o.seed,
-                     "Seed for every random draw (default: random; "
-                     "recorded in xloop.job_runs)");
-    m_cli.add_flag("--dry-run", o.dry_run, "Compute everything, write nothing");
-    m_cli.add_flag("--json", o.json, "Print one JSON summary object on stdout");
-    m_cli.add_option("--log-format", o.log_format, "Log lines on stderr: text or json")
-        ->check(CLI::IsMember({"text", "json"}));
-    m_cli.add_flag("-q,--quiet", o.quiet, "Only warnings and errors on stderr");
-    m_cli.add_flag("-v,--verbose", o.verbose, "Debug output on stderr");
-    m_cli.add_flag("--log-sql", o.log_sql,
-                   "Log each SQL statement (never its parameters) and its duration");
-    m_cli.add_option(
-        "--ping-url", o.ping_url,
-        "Heartbeat URL (healthchecks.io style): URL/start, URL, URL/<exit code>");
-    m_cli.footer(
-        "Exit codes: 0 ok or nothing to do, 64 usage, 65 bad input data, 69 remote "
-        "service refused, 70 internal error, 75 temporary (database unreachable, "
-        "lock held, rate limited), 78 bad configuration.");
 }
 
 run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
@@ -418,15 +385,8 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
 
 int app::run(int argc, char** argv, std::function<void(run_context&)> const& body)
 {
-    try {
-        m_cli.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        if (e.get_exit_code() == 0) {
-            return m_cli.exit(e); // --help, --version
-        }
-        std::fprintf(stderr, "xloop-%s: %s\nRun with --help for usage.\n", m_job.c_str(),
-                     e.what());
-        return static_cast<int>(exit_code::usage);
+    if (auto const stop = parse(argc, argv)) {
+        return *stop;
     }
 
     auto const level = m_opts.verbose > 0 ? log::level::debug
@@ -472,7 +432,7 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
     auto const& status = result.status;
     auto const& error_text = result.error_text;
     if (m_opts.json) {
-        nlohmann::json out = ctx ? ctx->summary : nlohmann::json::object();
+        nlohmann::json out = ctx ? ctx->summary() : nlohmann::json::object();
         out["tool"] = "xloop-" + m_job;
         out["status"] = status;
         out["exit_code"] = static_cast<int>(code);

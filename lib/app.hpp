@@ -11,14 +11,21 @@
 #include "error.hpp"
 #include "timestamp.hpp"
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+// Kept out of this header (every job includes it): the tools that add options
+// include <CLI/CLI.hpp>, the jobs that fill a summary <nlohmann/json.hpp>.
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 namespace xloop {
 
@@ -81,8 +88,9 @@ public:
     // Counts and details for the ledger row and the --json summary.
     std::int64_t rows_in = 0;
     std::int64_t rows_out = 0;
-    nlohmann::json detail = nlohmann::json::object();
-    nlohmann::json summary = nlohmann::json::object();
+    // detail goes into the ledger row, summary is printed by --json.
+    nlohmann::json& detail() noexcept { return *m_detail; }
+    nlohmann::json& summary() noexcept { return *m_summary; }
 
     // Ends the run as 'skipped' (a success: exit 0) with a reason.
     void skip(std::string reason);
@@ -121,6 +129,8 @@ private:
     std::optional<std::string> m_lease; // this run's token while it holds one
     std::optional<std::string> m_skip_reason;
     std::chrono::steady_clock::time_point m_started;
+    std::unique_ptr<nlohmann::json> m_detail;
+    std::unique_ptr<nlohmann::json> m_summary;
 };
 
 // How a run ended; the context stays for its summary.
@@ -141,16 +151,20 @@ class app {
 public:
     // `job` is the tool's name without the prefix: "migrate", "plan", …
     app(std::string job, std::string description);
+    ~app();
 
-    CLI::App& cli() noexcept { return m_cli; }
+    CLI::App& cli() noexcept { return *m_cli; }
     common_options const& options() const noexcept { return m_opts; }
 
     // Parses the command line, runs `body`, reports; returns the exit code.
     int run(int argc, char** argv, std::function<void(run_context&)> const& body);
 
 private:
+    // The exit code when the command line ends the run (--help, a usage error).
+    std::optional<int> parse(int argc, char** argv);
+
     std::string m_job;
-    CLI::App m_cli;
+    std::unique_ptr<CLI::App> m_cli;
     common_options m_opts;
 };
 

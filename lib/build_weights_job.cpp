@@ -1,5 +1,7 @@
 #include "build_weights_job.hpp"
 
+#include "app.hpp"
+
 #include "canonical.hpp"
 #include "copy_row.hpp"
 #include "learning_target_db.hpp"
@@ -8,6 +10,7 @@
 #include "weight_map.hpp"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 namespace xloop {
@@ -268,13 +271,13 @@ void run_build_weights(run_context& run)
         log::warn("{} rows of the window have a NaN or infinite metric; those values "
                   "were left out",
                   s.non_finite);
-        run.summary["non_finite_rows"] = s.non_finite;
+        run.summary()["non_finite_rows"] = s.non_finite;
     }
     if (s.rows < cfg.min_posts) {
         run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
                              "weights.min_posts ({}); no map written",
                              s.rows, cfg.window_days, cfg.min_posts));
-        run.summary["sample_size"] = s.rows;
+        run.summary()["sample_size"] = s.rows;
         return;
     }
 
@@ -295,10 +298,10 @@ void run_build_weights(run_context& run)
     if (s.n_fgw > 0) {
         avg_fgw = static_cast<double>(s.sum_fgw / s.n_fgw);
     }
-    run.summary["sample_size"] = s.rows;
-    run.summary["weights"] = weights;
-    run.summary["posteriors"] = posteriors;
-    run.detail["sample_size"] = s.rows;
+    run.summary()["sample_size"] = s.rows;
+    run.summary()["weights"] = weights;
+    run.summary()["posteriors"] = posteriors;
+    run.detail()["sample_size"] = s.rows;
 
     if (run.dry_run()) {
         log::info("dry run: a map from {} rows over {} dimensions (not written)", s.rows,
@@ -315,9 +318,9 @@ void run_build_weights(run_context& run)
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;
-    run.detail["map_id"] = r.i64(0, 0);
-    run.summary["map_id"] = r.i64(0, 0);
-    run.summary["version"] = r.i64(0, 1);
+    run.detail()["map_id"] = r.i64(0, 0);
+    run.summary()["map_id"] = r.i64(0, 0);
+    run.summary()["version"] = r.i64(0, 1);
     log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
               r.i64(0, 0), r.str(0, 1), s.rows, map.size());
 }

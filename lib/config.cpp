@@ -25,8 +25,10 @@ bool present(YAML::Node const& n)
 // the dotted key path.
 class section {
 public:
-    section(std::string const& file, YAML::Node node, std::string path)
-        : m_file(file), m_node(std::move(node)), m_path(std::move(path))
+    // `keys`, when given, collects the dotted name of every key read.
+    section(std::string const& file, YAML::Node node, std::string path,
+            std::vector<std::string>* keys = nullptr)
+        : m_file(file), m_node(std::move(node)), m_path(std::move(path)), m_keys(keys)
     {
         if (present(m_node) && !m_node.IsMap()) {
             fail(m_node, "must be a mapping");
@@ -51,12 +53,18 @@ public:
     YAML::Node child(char const* key)
     {
         m_known.insert(key);
+        if (m_keys) {
+            m_keys->push_back(name(key));
+        }
         YAML::Node const& node = m_node; // const lookup never inserts the key
         return present(node) && node.IsMap() ? node[key]
                                              : YAML::Node{YAML::NodeType::Undefined};
     }
 
-    section sub(char const* key) { return section{m_file, child(key), name(key)}; }
+    section sub(char const* key)
+    {
+        return section{m_file, child(key), name(key), m_keys};
+    }
 
     void number(char const* key, double& out, double lo, double hi)
     {
@@ -265,6 +273,7 @@ private:
     YAML::Node m_node;
     std::string m_path;
     std::set<std::string> m_known;
+    std::vector<std::string>* m_keys;
 };
 
 std::set<std::string> const dimension_names{
@@ -317,7 +326,8 @@ void check_keys(YAML::Node const& n, std::string const& file, std::string const&
     }
 }
 
-config parse_config_checked(std::string const& yaml_text, std::string const& name);
+config parse_config_checked(std::string const& yaml_text, std::string const& name,
+                            std::vector<std::string>* keys = nullptr);
 
 } // namespace
 
@@ -333,7 +343,8 @@ config parse_config(std::string const& yaml_text, std::string const& name)
 
 namespace {
 
-config parse_config_checked(std::string const& yaml_text, std::string const& name)
+config parse_config_checked(std::string const& yaml_text, std::string const& name,
+                            std::vector<std::string>* keys)
 {
     config cfg;
     cfg.source_file = name;
@@ -348,7 +359,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         return cfg;
     }
     check_keys(root, name, "");
-    section top{name, root, ""};
+    section top{name, root, "", keys};
     {
         auto m = top.sub("metrics");
         m.text_list(
@@ -464,6 +475,13 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
 }
 
 } // namespace
+
+std::vector<std::string> config_keys()
+{
+    std::vector<std::string> keys;
+    parse_config_checked("{}", "(keys)", &keys);
+    return keys;
+}
 
 config load_config(std::optional<std::string> const& path)
 {

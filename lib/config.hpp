@@ -190,4 +190,8 @@ config load_config(std::optional<std::string> const& path);
 // Same, from YAML text (for tests); `name` stands for the file in messages.
 config parse_config(std::string const& yaml_text, std::string const& name);
 
+// Every key the parser reads, dotted ("plan.writer.kind", sections too), in
+// the order it reads them: what the example config must show.
+std::vector<std::string> config_keys();
+
 } // namespace xloop

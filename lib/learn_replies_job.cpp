@@ -1,5 +1,7 @@
 #include "learn_replies_job.hpp"
 
+#include "app.hpp"
+
 #include "copy_row.hpp"
 #include "learning_target_db.hpp"
 #include "log.hpp"
@@ -7,6 +9,7 @@
 #include "view_hash.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 namespace xloop {
@@ -171,8 +174,8 @@ void report_ranking(run_context& run, std::vector<account> const& accounts)
     std::stable_sort(ranked.begin(), ranked.end(), [](auto const* a, auto const* b) {
         return a->result.priority_score > b->result.priority_score;
     });
-    auto& top = run.summary["top"] = nlohmann::json::array();
-    auto& bottom = run.summary["bottom"] = nlohmann::json::array();
+    auto& top = run.summary()["top"] = nlohmann::json::array();
+    auto& bottom = run.summary()["bottom"] = nlohmann::json::array();
     std::size_t const k = std::min<std::size_t>(10, ranked.size());
     for (std::size_t i = 0; i < k; ++i) {
         top.push_back(account_json(*ranked[i]));
@@ -225,7 +228,7 @@ void run_learn_replies(run_context& run)
         log::warn("{} replies of the window have a NaN or infinite metric; those values "
                   "were left out",
                   s.non_finite);
-        run.summary["non_finite_rows"] = s.non_finite;
+        run.summary()["non_finite_rows"] = s.non_finite;
     }
     double const mu0 = s.all.weighted_mean();
     double const sigma = s.all.weighted_sd();
@@ -234,11 +237,11 @@ void run_learn_replies(run_context& run)
         a.last_success = a.frontier.latest_above(mu0);
     }
     run.rows_in = s.all.n;
-    run.summary["replies"] = s.all.n;
-    run.summary["accounts"] = s.accounts.size();
-    run.summary["global_mean"] = mu0;
-    run.summary["global_sd"] = sigma;
-    run.detail["accounts"] = s.accounts.size();
+    run.summary()["replies"] = s.all.n;
+    run.summary()["accounts"] = s.accounts.size();
+    run.summary()["global_mean"] = mu0;
+    run.summary()["global_sd"] = sigma;
+    run.detail()["accounts"] = s.accounts.size();
     if (run.dry_run()) {
         report_ranking(run, s.accounts);
         log::info(
@@ -253,8 +256,8 @@ void run_learn_replies(run_context& run)
     for (auto const& [key, value] : {std::pair{"updated", n.updated},
                                      {"reset", n.reset},
                                      {"inserted", n.inserted}}) {
-        run.summary[key] = value;
-        run.detail[key] = value;
+        run.summary()[key] = value;
+        run.detail()[key] = value;
     }
     log::info("{} replies over {} accounts: {} updated, {} back to 0.5, {} inserted",
               s.all.n, s.accounts.size(), n.updated, n.reset, n.inserted);

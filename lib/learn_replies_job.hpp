@@ -2,9 +2,9 @@
 
 // xloop-learn-replies: reply priorities per account from the window's replies.
 
-#include "app.hpp"
-
 namespace xloop {
+
+class run_context;
 
 void run_learn_replies(run_context& run);
 

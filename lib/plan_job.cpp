@@ -1,5 +1,7 @@
 #include "plan_job.hpp"
 
+#include "app.hpp"
+
 #include "calendar.hpp"
 #include "canonical.hpp"
 #include "copy_row.hpp"
@@ -11,6 +13,7 @@
 #include "writers.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 namespace xloop {
@@ -445,12 +448,12 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     auto const now = run.now();
     auto const queued = queued_ahead(db, now);
     auto const need = cfg.queue_ahead - queued;
-    run.summary["queued_before"] = queued;
+    run.summary()["queued_before"] = queued;
     if (need <= 0) {
         log::info(
             "the queue holds {} future items (plan.queue_ahead = {}): nothing to add",
             queued, cfg.queue_ahead);
-        run.summary["added"] = 0;
+        run.summary()["added"] = 0;
         return;
     }
     auto calendar = read_calendar(db, cfg);
@@ -477,14 +480,14 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         calendar.last_at = slot.at;
         calendar.last_slot = post.q.content_slot;
     }
-    run.summary["items"] = rows;
+    run.summary()["items"] = rows;
     if (run.dry_run()) {
         log::info("dry run: {} items planned, none written", rows.size());
         return;
     }
     auto const inserted = db.exec(insert_items, rows.dump(), now);
     run.rows_out += inserted.rows();
-    run.summary["added"] = inserted.rows();
+    run.summary()["added"] = inserted.rows();
     for (int i = 0; i < inserted.rows(); ++i) {
         log::info("queued {} for {} ({})", inserted.str(i, 0), inserted.str(i, 1),
                   inserted.str(i, 2));
@@ -529,7 +532,7 @@ void expire_opportunities(run_context& run, timestamp discovered_before)
 UPDATE public.reply_opportunities SET status = 'expired'
  WHERE status = 'pending' AND discovered_at <= $1::timestamptz)sql",
                                        discovered_before);
-    run.summary["expired"] = expired.affected_rows();
+    run.summary()["expired"] = expired.affected_rows();
 }
 
 // The open candidates, streamed (binary COPY) into compact rows: ids, authors
@@ -644,8 +647,8 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         rows.push_back(
             reply_row(run, open, cand, propensity[cand.index], taken, parts, hash));
     }
-    run.summary["reply_candidates"] = candidates.size();
-    run.summary["replies"] = rows;
+    run.summary()["reply_candidates"] = candidates.size();
+    run.summary()["replies"] = rows;
     if (rows.empty()) {
         log::info(
             "no pending reply opportunity fits (fresh, author not replied to in the last "
@@ -697,7 +700,7 @@ void run_plan(run_context& run, plan_options const& opts)
         plan_replies(run, *opts.replies, *w, r);
     } else {
         auto const map = read_active_map(db);
-        run.summary["map_id"] = map.id ? nlohmann::json(*map.id) : nlohmann::json();
+        run.summary()["map_id"] = map.id ? nlohmann::json(*map.id) : nlohmann::json();
         plan_posts(run, map, *w, r);
     }
     run.check_interrupted(); // a signal before the commit: nothing is kept

@@ -4,11 +4,16 @@
 // (or uniformly), on the posting calendar; with --replies N, queues replies
 // to the best fresh reply opportunities.
 
-#include "app.hpp"
+#include "config.hpp"
 
+#include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace xloop {
+
+class run_context;
 
 struct plan_options {
     std::optional<int> replies;

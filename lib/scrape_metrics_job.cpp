@@ -1,5 +1,7 @@
 #include "scrape_metrics_job.hpp"
 
+#include "app.hpp"
+
 #include "attribution.hpp"
 #include "classify.hpp"
 #include "copy_row.hpp"
@@ -12,6 +14,7 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 namespace xloop {
@@ -361,7 +364,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     for (auto const& b : bad) {
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);
     }
-    run.summary["skipped_lines"] = bad.size();
+    run.summary()["skipped_lines"] = bad.size();
     // One transaction with the v2 pass, which merges the rest of the inbox.
     apply_batch(run, "file", n, true);
 }
@@ -387,7 +390,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         auto const due = db.exec(select_due, run.now(),
                                  static_cast<int>(std::ceil(m.max_age_days)) + 1,
                                  m.due_ages_hours, opts.max_posts.value_or(m.max_posts));
-        run.summary["due"] = due.rows();
+        run.summary()["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
         for (int start = 0; start < due.rows(); start += m.batch_size) {
             run.check_interrupted();
@@ -425,10 +428,10 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     } catch (temporary_failure const& e) {
         // The API said stop (429, outage): keep the batches written, compute
         // their v2 metrics, then exit 75.
-        run.summary["x_api_requests"] = api.requests();
+        run.summary()["x_api_requests"] = api.requests();
         return e;
     }
-    run.summary["x_api_requests"] = api.requests();
+    run.summary()["x_api_requests"] = api.requests();
     return std::nullopt;
 }
 
@@ -732,8 +735,8 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                                      {"gone", n.gone},
                                      {"failed", n.failed},
                                      {"v2_updated", v2.updated}}) {
-        run.summary[key] = value;
-        run.detail[key] = value;
+        run.summary()[key] = value;
+        run.detail()[key] = value;
     }
     log::info(
         "{} records: {} outcomes written, {} v2 rows updated, {} follower snapshots, "

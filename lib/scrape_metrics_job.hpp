@@ -3,12 +3,12 @@
 // xloop-scrape-metrics: follower snapshot, metrics of the posts that are due
 // (X API) or of every record of a JSON Lines file, then the v2 pass.
 
-#include "app.hpp"
-
 #include <optional>
 #include <string>
 
 namespace xloop {
+
+class run_context;
 
 struct scrape_options {
     std::string source = "x-api";     // x-api | file

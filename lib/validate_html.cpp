@@ -3,6 +3,10 @@
 
 #include "validate_job.hpp"
 
+#include "app.hpp"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>

@@ -1,5 +1,7 @@
 #include "validate_job.hpp"
 
+#include "app.hpp"
+
 #include "log.hpp"
 #include "map_shape.hpp"
 #include "migrations.hpp"
@@ -9,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 namespace xloop {
@@ -490,10 +493,10 @@ void run_validate(run_context& run, validate_options const& opts)
                                     [](auto const& c) { return c.status == "fail"; });
     auto const report = report_json(checks, ready);
     for (auto const& [k, val] : report.items()) {
-        run.summary[k] = val;
+        run.summary()[k] = val;
     }
-    run.summary["days"] = days;
-    run.detail["verdict"] = report["verdict"];
+    run.summary()["days"] = days;
+    run.detail()["verdict"] = report["verdict"];
     run.rows_out = static_cast<std::int64_t>(checks.size());
     if (!run.options().json) {
         std::cout << report_table(checks, ready, isatty(STDOUT_FILENO) != 0)

@@ -3,12 +3,16 @@
 // xloop-validate: the loop's readiness report (DESIGN §7). Every number is a
 // SQL aggregate over all rows: no row limits, no sampling (defect 6).
 
-#include "app.hpp"
+#include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace xloop {
+
+class db_connection;
+class run_context;
 
 struct check_result {
     std::string name;

@@ -1,7 +1,12 @@
 #include "config.hpp"
+#include "config_example.hpp"
 #include "error.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 
 using namespace xloop;
 
@@ -14,6 +19,22 @@ std::string error_of(std::string const& yaml)
         return e.what();
     }
     return "no error";
+}
+
+std::string read_text(std::string const& path)
+{
+    std::ifstream in{path};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Characters, not bytes: the comments use σ, ε and −.
+std::size_t width(std::string const& line)
+{
+    return static_cast<std::size_t>(std::count_if(line.begin(), line.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
 }
 } // namespace
 
@@ -45,6 +66,44 @@ TEST_CASE("the example config names every key with its default", "[nodb]")
     example.source_file.clear();
     CHECK(example == defaults);
     CHECK(example.plan.times == std::vector<std::string>{"09:00", "13:00", "18:00"});
+}
+
+TEST_CASE("the shipped example config is the one the code writes from its defaults",
+          "[nodb]")
+{
+    auto const shipped = read_text(std::string{XLOOP_SOURCE_DIR} + "/xloop.example.yaml");
+    INFO("regenerate: build/bin/xloop-validate --print-default-config > "
+         "xloop.example.yaml");
+    CHECK(shipped == default_config_yaml());
+}
+
+TEST_CASE("the generated example config shows every key the parser reads", "[nodb]")
+{
+    auto const text = default_config_yaml();
+    auto const keys = config_keys();
+    REQUIRE(keys.size() > 60);
+    CHECK(std::find(keys.begin(), keys.end(), "plan.writer.max_tries") != keys.end());
+    for (auto const& key : keys) {
+        // a key is shown as `leaf:`, or commented out as `# leaf:` where it
+        // has no value by default (plan.epsilon, plan.catalogue, plan.templates)
+        auto const leaf = key.substr(key.rfind('.') + 1);
+        bool const shown = text.find(" " + leaf + ":") != std::string::npos ||
+                           text.find("\n" + leaf + ":") != std::string::npos;
+        INFO(key);
+        CHECK(shown);
+    }
+    // Loaded strictly, it is the defaults, and every line fits a terminal.
+    auto loaded = parse_config(text, "generated.yaml");
+    loaded.source_file.clear();
+    CHECK(loaded == config{});
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto const end = text.find('\n', start);
+        auto const line = text.substr(start, end - start);
+        INFO(line);
+        CHECK(width(line) <= 100);
+        start = end + 1;
+    }
 }
 
 TEST_CASE("values given in the file replace the defaults", "[nodb]")

@@ -1,6 +1,7 @@
 // xloop-plan: decides what to post, when, and whom to reply to.
 
 #include "app.hpp"
+#include "command_line.hpp"
 #include "plan_job.hpp"
 
 int main(int argc, char** argv)
@@ -11,16 +12,14 @@ int main(int argc, char** argv)
         "posting "
         "calendar (plan.timezone, plan.times, plan.min_gap_minutes), attributes drawn by "
         "Thompson sampling from the active weight map with the epsilon floor (uniformly "
-        "without one), never the same content_slot twice in a row, text from the writer "
+        "without one), text from the writer "
         "(plan.writer.kind: template, command or openai), draws and propensities stored "
         "in "
         "features. With --replies N: queues up to N replies to fresh pending "
         "reply_opportunities ranked by opportunity_score x (1 + drawn priority), one per "
         "author within plan.reply_author_cooldown_hours. One transaction (pooler-safe)."};
     xloop::plan_options opts;
-    app.cli()
-        .add_option("--replies", opts.replies, "Queue up to N replies instead of posts")
-        ->check(CLI::Range(1, 1000));
+    xloop::add_options(app, opts);
     return app.run(argc, argv,
                    [&](xloop::run_context& run) { xloop::run_plan(run, opts); });
 }

@@ -2,6 +2,7 @@
 // computes the v2 outcome scores.
 
 #include "app.hpp"
+#include "command_line.hpp"
 #include "scrape_metrics_job.hpp"
 
 int main(int argc, char** argv)
@@ -18,27 +19,8 @@ int main(int argc, char** argv)
         "batch by batch under a lease on the job (xloop.job_leases, "
         "ledger.lease_minutes): works behind a transaction-mode pooler."};
     xloop::scrape_options opts;
-    auto& cli = app.cli();
-    auto* source = cli.add_option("--source", opts.source,
-                                  "x-api (the default without --input) or file");
-    source->check(CLI::IsMember({"x-api", "file"}));
-    cli.add_option("--input", opts.input, "File source: JSON Lines file, or - for stdin");
-    cli.add_flag(
-        "--skip-bad", opts.skip_bad,
-        "File source: write the good lines and list the bad ones (default: a bad "
-        "line stops the run before anything is written, exit 65)");
-    cli.add_option("--max-posts", opts.max_posts, "Cap on posts asked for in one run")
-        ->check(CLI::Range(1, 1000000));
+    xloop::add_options(app, opts);
     return app.run(argc, argv, [&](xloop::run_context& run) {
-        if (opts.input && source->count() == 0) {
-            opts.source = "file"; // --input alone means the file source
-        }
-        if (opts.source == "x-api" && opts.input) {
-            throw xloop::usage_error{"--input is for --source file"};
-        }
-        if (opts.source == "file" && !opts.input) {
-            throw xloop::usage_error{"--source file needs --input FILE (or - for stdin)"};
-        }
         xloop::run_scrape_metrics(run, opts);
     });
 }

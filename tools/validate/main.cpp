@@ -1,6 +1,7 @@
 // xloop-validate: says whether the loop is healthy.
 
 #include "app.hpp"
+#include "command_line.hpp"
 #include "validate_job.hpp"
 
 int main(int argc, char** argv)
@@ -17,13 +18,7 @@ int main(int argc, char** argv)
                                "terminal), --json for CI, --html FILE "
                                "for a self-contained page with charts."};
     xloop::validate_options opts;
-    app.cli()
-        .add_option("--days", opts.days,
-                    "Window of the coverage checks (default "
-                    "validate.days, 3)")
-        ->check(CLI::Range(1, 365));
-    app.cli().add_option("--html", opts.html_file,
-                         "Also write the report as an HTML page");
+    xloop::add_options(app, opts);
     return app.run(argc, argv,
                    [&](xloop::run_context& run) { xloop::run_validate(run, opts); });
 }

@@ -1,0 +1,138 @@
+#include "command_line.hpp"
+
+#include "config_example.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#ifndef XLOOP_VERSION
+#define XLOOP_VERSION "0.0.0"
+#endif
+
+namespace xloop {
+
+app::app(std::string job, std::string description)
+    : m_job(std::move(job)),
+      m_cli(std::make_unique<CLI::App>(std::move(description), "xloop-" + m_job))
+{
+    auto& o = m_opts;
+    m_cli->set_version_flag("--version", "xloop-" + m_job + " " XLOOP_VERSION);
+    m_cli->add_option("--db", o.db,
+                      "PostgreSQL connection string (URI or key=value); default: "
+                      "DATABASE_URL, then libpq's PG* variables");
+    m_cli->add_option("--config", o.config_file,
+                      "YAML config file (default: XLOOP_CONFIG)");
+    m_cli->add_option("--now", o.now_text,
+                      "Use this time as now, ISO 8601, e.g. 2026-03-02T12:00:00Z "
+                      "(default: XLOOP_NOW, then the clock)");
+    m_cli->add_option("--seed", o.seed,
+                      "Seed for every random draw (default: random; "
+                      "recorded in xloop.job_runs)");
+    m_cli->add_flag("--dry-run", o.dry_run, "Compute everything, write nothing");
+    m_cli->add_flag("--json", o.json, "Print one JSON summary object on stdout");
+    m_cli->add_option("--log-format", o.log_format, "Log lines on stderr: text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    m_cli->add_flag("-q,--quiet", o.quiet, "Only warnings and errors on stderr");
+    m_cli->add_flag("-v,--verbose", o.verbose, "Debug output on stderr");
+    m_cli->add_flag("--log-sql", o.log_sql,
+                    "Log each SQL statement (never its parameters) and its duration");
+    m_cli->add_option(
+        "--ping-url", o.ping_url,
+        "Heartbeat URL (healthchecks.io style): URL/start, URL, URL/<exit code>");
+    m_cli->add_flag_callback(
+        "--print-default-config",
+        [] {
+            std::cout << default_config_yaml();
+            throw CLI::Success{};
+        },
+        "Print the configuration file with every key at its default, and exit");
+    m_cli->footer(
+        "Exit codes: 0 ok or nothing to do, 64 usage, 65 bad input data, 69 remote "
+        "service refused, 70 internal error, 75 temporary (database unreachable, "
+        "lock held, rate limited), 78 bad configuration.");
+}
+
+app::~app() = default;
+
+std::optional<int> app::parse(int argc, char** argv)
+{
+    try {
+        m_cli->parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        if (e.get_exit_code() == 0) {
+            return m_cli->exit(e); // --help, --version
+        }
+        std::fprintf(stderr, "xloop-%s: %s\nRun with --help for usage.\n", m_job.c_str(),
+                     e.what());
+        return static_cast<int>(exit_code::usage);
+    }
+
+    return std::nullopt;
+}
+
+void add_options(app& app, migrate_options& o)
+{
+    auto& cli = app.cli();
+    cli.add_option("--dir", o.dir,
+                   "Read migrations from DIR instead of the embedded ones");
+    cli.add_option("--lock-timeout", o.lock_timeout_s,
+                   "Seconds to wait for another xloop-migrate to finish, then exit 75")
+        ->check(CLI::Range(0.0, 86400.0));
+    cli.add_flag("--allow-out-of-order", o.allow_out_of_order,
+                 "Apply pending migrations numbered below the newest applied one");
+    cli.add_option("--to", o.up_to,
+                   "Apply migrations up to and including this version only");
+    auto* status = cli.add_subcommand(
+        "status", "List applied, pending, edited and unknown migrations (read-only)");
+    status->add_flag("--check", o.check,
+                     "Exit 1 when anything is pending or edited (for CI)");
+    status->fallthrough(); // common options may follow the subcommand
+    status->callback([&o] { o.status = true; });
+}
+
+void add_options(app& app, plan_options& o)
+{
+    app.cli()
+        .add_option("--replies", o.replies, "Queue up to N replies instead of posts")
+        ->check(CLI::Range(1, 1000));
+}
+
+void add_options(app& app, scrape_options& o)
+{
+    auto& cli = app.cli();
+    auto* source = cli.add_option("--source", o.source,
+                                  "x-api (the default without --input) or file");
+    source->check(CLI::IsMember({"x-api", "file"}));
+    cli.add_option("--input", o.input, "File source: JSON Lines file, or - for stdin");
+    cli.add_flag(
+        "--skip-bad", o.skip_bad,
+        "File source: write the good lines and list the bad ones (default: a bad "
+        "line stops the run before anything is written, exit 65)");
+    cli.add_option("--max-posts", o.max_posts, "Cap on posts asked for in one run")
+        ->check(CLI::Range(1, 1000000));
+    cli.final_callback([&o, source] {
+        if (o.input && source->count() == 0) {
+            o.source = "file"; // --input alone means the file source
+        }
+        if (o.source == "x-api" && o.input) {
+            throw CLI::ValidationError{"--input is for --source file"};
+        }
+        if (o.source == "file" && !o.input) {
+            throw CLI::ValidationError{
+                "--source file needs --input FILE (or - for stdin)"};
+        }
+    });
+}
+
+void add_options(app& app, validate_options& o)
+{
+    app.cli()
+        .add_option("--days", o.days,
+                    "Window of the coverage checks (default validate.days, 3)")
+        ->check(CLI::Range(1, 365));
+    app.cli().add_option("--html", o.html_file, "Also write the report as an HTML page");
+}
+
+} // namespace xloop

@@ -1,0 +1,96 @@
+#include "migrate_job.hpp"
+
+#include "app.hpp"
+#include "log.hpp"
+#include "migrations.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace xloop {
+
+namespace {
+
+void print_status(run_context& run, std::vector<migration> const& all, bool check)
+{
+    auto const rows = read_status(run.db(), all);
+    int pending = 0;
+    int edited = 0;
+    auto& list = run.summary()["migrations"] = nlohmann::json::array();
+    for (auto const& s : rows) {
+        pending += s.state == migration_state::pending;
+        edited += s.state == migration_state::edited;
+        list.push_back({{"version", s.version},
+                        {"name", s.name},
+                        {"state", to_string(s.state)},
+                        {"applied_at", s.applied_at ? *s.applied_at : ""},
+                        {"out_of_order", s.out_of_order}});
+        if (!run.options().json) {
+            std::cout << fmt::format("{:04d}  {:<32} {:<8} {}{}\n", s.version, s.name,
+                                     to_string(s.state), s.applied_at.value_or(""),
+                                     s.out_of_order ? " (numbered below applied ones)"
+                                                    : "");
+        }
+    }
+    run.summary()["pending"] = pending;
+    run.summary()["edited"] = edited;
+    log::info("{} migrations: {} pending, {} edited", rows.size(), pending, edited);
+    if (check && (pending > 0 || edited > 0)) {
+        run.success_code = exit_code::not_ready;
+    }
+}
+
+} // namespace
+
+void run_migrate(run_context& run, migrate_options const& o)
+{
+    auto const all = o.dir ? load_migrations(*o.dir) : embedded_migrations();
+    if (o.status) {
+        print_status(run, all, o.check);
+        return;
+    }
+    auto& db = run.db();
+    apply_options opts;
+    opts.allow_out_of_order = o.allow_out_of_order;
+    opts.lock_timeout_s = o.lock_timeout_s;
+    opts.up_to = o.up_to;
+    opts.dry_run = run.dry_run();
+    auto const result = apply_migrations(db, all, opts);
+    run.summary()["changes"] = result.changes;
+    // The account of what changed: on stdout, for the person running it;
+    // -q (cron) and --json leave it out (it is in the summary).
+    if (!run.options().json && run.options().quiet == 0) {
+        for (auto const& line : result.changes) {
+            std::cout << (run.dry_run() ? "would change " : "changed ") << line << '\n';
+        }
+    }
+    if (run.dry_run()) {
+        for (auto const& name : result.would_apply) {
+            std::cout << "would apply " << name << '\n';
+            if (run.options().verbose > 0) {
+                for (auto const& m : all) {
+                    if (m.name == name) {
+                        std::cout << m.sql << '\n';
+                    }
+                }
+            }
+        }
+        log::info("dry run: {} migrations would be applied", result.would_apply.size());
+        run.summary()["would_apply"] = result.would_apply;
+        return;
+    }
+    run.rows_out = static_cast<std::int64_t>(result.applied.size());
+    run.detail()["applied"] = result.applied;
+    run.detail()["changes"] = result.changes;
+    run.summary()["applied"] = result.applied;
+    if (result.applied.empty()) {
+        log::info("schema is up to date ({} migrations applied)", all.size());
+    } else {
+        log::info("applied {} migrations; sent NOTIFY pgrst 'reload schema'",
+                  result.applied.size());
+    }
+}
+
+} // namespace xloop
