@@ -67,28 +67,29 @@ std::string empty_chart(std::string const& title)
 }
 
 // Vertical bars with a label under each.
-std::string bar_chart(std::string const& title, std::vector<std::string> const& labels,
-                      std::vector<double> const& values, double max_value,
-                      char const* unit)
+std::string bar_chart(std::string const& title,
+                      std::vector<std::pair<std::string, double>> const& bars,
+                      double max_value, char const* unit)
 {
-    if (values.empty()) {
+    if (bars.empty()) {
         return empty_chart(title);
     }
     std::string s = svg_open(title);
     double const top = max_value > 0 ? max_value : 1;
     double const slot =
-        static_cast<double>(chart_w - 2 * pad) / static_cast<double>(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        double const h = (chart_h - 2 * pad) * std::clamp(values[i] / top, 0.0, 1.0);
+        static_cast<double>(chart_w - 2 * pad) / static_cast<double>(bars.size());
+    for (std::size_t i = 0; i < bars.size(); ++i) {
+        auto const& [label, value] = bars[i];
+        double const h = (chart_h - 2 * pad) * std::clamp(value / top, 0.0, 1.0);
         double const x = pad + slot * static_cast<double>(i);
         s += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
             "fill=\"{}\"><title>{}: {:.3g}{}</title></rect>",
-            x + 1, chart_h - pad - h, std::max(slot - 2, 1.0), h, palette(0),
-            esc(labels[i]), values[i], unit);
-        if (values.size() <= 16 || i % (values.size() / 8 + 1) == 0) {
+            x + 1, chart_h - pad - h, std::max(slot - 2, 1.0), h, palette(0), esc(label),
+            value, unit);
+        if (bars.size() <= 16 || i % (bars.size() / 8 + 1) == 0) {
             s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\">{}</text>",
-                             x + 1, chart_h - pad + 14, esc(labels[i]));
+                             x + 1, chart_h - pad + 14, esc(label));
         }
     }
     s += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">{:.3g}{}</text>", pad - 6,
@@ -180,124 +181,56 @@ stacked_chart(std::string const& title,
     return s + "</svg>";
 }
 
+// The charts under the checks, from the series read by read_report_series().
+std::string charts_html(report_series const& series)
+{
+    if (!series.available) {
+        return {};
+    }
+    std::string charts = "<section><h2>v2 coverage of outcomes per day</h2>" +
+                         bar_chart("v2 coverage per day", series.coverage, 100, "%") +
+                         "</section>";
+    charts += "<section><h2>Followers, last 30 days</h2>" +
+              line_chart("follower count over time", series.followers) + "</section>";
+    charts += "<section><h2>Posts per day by content_slot</h2>" +
+              stacked_chart("posts per day by content slot", series.posts_by_day) +
+              "</section>";
+    charts += "<section><h2>Active weight map</h2>";
+    if (series.weights.empty()) {
+        charts += empty_chart("active weight map");
+    }
+    for (auto const& [dim, weights] : series.weights) {
+        double top = 0;
+        for (auto const& w : weights) {
+            top = std::max(top, w.second);
+        }
+        charts += "<h3>" + esc(dim) + "</h3>" +
+                  bar_chart("weights of " + dim, weights, top, "");
+    }
+    charts += "</section>";
+    double top = 1;
+    for (auto const& p : series.priorities) {
+        top = std::max(top, p.second);
+    }
+    charts += "<section><h2>Reply priorities</h2>" +
+              bar_chart("distribution of reply priorities", series.priorities, top, "") +
+              "</section>";
+    return charts;
+}
+
 } // namespace
 
-std::string report_html(db_connection& db, run_context const& run,
-                        std::vector<check_result> const& checks, bool ready, int days)
+int report_span_days(int days)
 {
-    auto const now = run.now();
-    int const span = std::max(days, 14);
-    std::string charts;
+    return std::max(days, 14);
+}
 
-    if (db.exec("SELECT to_regclass('public.outcomes') IS NOT NULL AND "
-                "to_regclass('xloop.vw_learning') IS NOT NULL")
-            .boolean(0, 0)) {
-        {
-            auto const r = db.exec(
-                "SELECT to_char(d, 'MM-DD'), coalesce(count(o.*), 0), "
-                "count(o.primary_objective_"
-                "score) FROM generate_series(date_trunc('day', $1::timestamptz) - "
-                "make_interval(days => $2::int - 1), date_trunc('day', $1::timestamptz), "
-                "interval '1 day') d LEFT JOIN public.outcomes o ON o.collected_at >= d "
-                "AND "
-                "o.collected_at < d + interval '1 day' AND o.collected_at <= "
-                "$1::timestamptz "
-                "GROUP BY d ORDER BY d",
-                now, span);
-            std::vector<std::string> labels;
-            std::vector<double> values;
-            for (int i = 0; i < r.rows(); ++i) {
-                labels.push_back(r.str(i, 0));
-                auto const total = r.i64(i, 1);
-                values.push_back(total ? 100.0 * static_cast<double>(r.i64(i, 2)) /
-                                             static_cast<double>(total)
-                                       : 0.0);
-            }
-            charts += "<section><h2>v2 coverage of outcomes per day</h2>" +
-                      bar_chart("v2 coverage per day", labels, values, 100, "%") +
-                      "</section>";
-        }
-        {
-            auto const r = db.exec(
-                "SELECT to_char(date_trunc('hour', snapshot_at), 'MM-DD HH24:00'), "
-                "max(follower_count) FROM public.follower_snapshots WHERE snapshot_at > "
-                "$1::timestamptz - interval '30 days' AND snapshot_at <= $1::timestamptz "
-                "AND "
-                "follower_count IS NOT NULL GROUP BY date_trunc('hour', snapshot_at) "
-                "ORDER BY "
-                "date_trunc('hour', snapshot_at)",
-                now);
-            std::vector<std::pair<std::string, double>> points;
-            for (int i = 0; i < r.rows(); ++i) {
-                points.emplace_back(r.str(i, 0), r.f64(i, 1));
-            }
-            charts += "<section><h2>Followers, last 30 days</h2>" +
-                      line_chart("follower count over time", points) + "</section>";
-        }
-        {
-            auto const r = db.exec(
-                "SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD'), "
-                "coalesce(nullif(content_slot, ''), '(none)'), count(*) FROM "
-                "public.content_generation_metadata_comprehensive WHERE created_at > "
-                "$1::timestamptz - make_interval(days => $2::int) AND created_at <= "
-                "$1::timestamptz GROUP BY 1, 2 ORDER BY 1, 2",
-                now, span);
-            std::map<std::string, std::map<std::string, double>> by_day;
-            for (int i = 0; i < r.rows(); ++i) {
-                by_day[r.str(i, 0)][r.str(i, 1)] = static_cast<double>(r.i64(i, 2));
-            }
-            charts += "<section><h2>Posts per day by content_slot</h2>" +
-                      stacked_chart("posts per day by content slot", by_day) +
-                      "</section>";
-        }
-        {
-            auto const r =
-                // only numbers: a legacy or broken map may hold nulls or text
-                db.exec("SELECT d.key, w.key, w.value::text::float8 FROM "
-                        "public.learning_model_weights m, jsonb_each(m.weights) d, "
-                        "jsonb_each(d.value) w WHERE m.is_active AND "
-                        "jsonb_typeof(d.value) = 'object' AND jsonb_typeof(w.value) = "
-                        "'number' ORDER BY 1, 3 DESC, 2");
-            std::map<std::string,
-                     std::pair<std::vector<std::string>, std::vector<double>>>
-                dims;
-            for (int i = 0; i < r.rows(); ++i) {
-                auto& d = dims[r.str(i, 0)];
-                d.first.push_back(r.str(i, 1));
-                d.second.push_back(r.f64(i, 2));
-            }
-            charts += "<section><h2>Active weight map</h2>";
-            if (dims.empty()) {
-                charts += empty_chart("active weight map");
-            }
-            for (auto const& [dim, d] : dims) {
-                charts +=
-                    "<h3>" + esc(dim) + "</h3>" +
-                    bar_chart("weights of " + dim, d.first, d.second,
-                              *std::max_element(d.second.begin(), d.second.end()), "");
-            }
-            charts += "</section>";
-        }
-        {
-            auto const r =
-                db.exec("SELECT b, count(a.*) FROM generate_series(1, 10) b LEFT JOIN "
-                        "public.discovered_accounts a ON width_bucket(a.priority_score,"
-                        " 0, 1.000001, 10) = b GROUP BY b ORDER BY b");
-            std::vector<std::string> labels;
-            std::vector<double> values;
-            double top = 1;
-            for (int i = 0; i < r.rows(); ++i) {
-                labels.push_back(fmt::format("{:.1f}", (r.i64(i, 0) - 1) / 10.0));
-                values.push_back(static_cast<double>(r.i64(i, 1)));
-                top = std::max(top, values.back());
-            }
-            charts +=
-                "<section><h2>Reply priorities</h2>" +
-                bar_chart("distribution of reply priorities", labels, values, top, "") +
-                "</section>";
-        }
-    }
-
+std::string report_html(report_series const& series,
+                        std::vector<check_result> const& checks, bool ready,
+                        timestamp now)
+{
+    auto const charts = charts_html(series);
+    auto const days = series.days;
     std::string rows;
     for (auto const& c : checks) {
         rows += fmt::format(

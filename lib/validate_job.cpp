@@ -507,7 +507,8 @@ void run_validate(run_context& run, validate_options const& opts)
         if (!html) {
             throw usage_error{fmt::format("--html: cannot write '{}'", *opts.html_file)};
         }
-        html << report_html(run.db(), run, checks, ready, days);
+        html << report_html(read_report_series(run.db(), run.now(), days), checks, ready,
+                            run.now());
         log::info("wrote {}", *opts.html_file);
     }
     if (!ready) {

@@ -3,7 +3,12 @@
 // xloop-validate: the loop's readiness report (DESIGN §7). Every number is a
 // SQL aggregate over all rows: no row limits, no sampling (defect 6).
 
+#include "timestamp.hpp"
+
 #include <nlohmann/json.hpp>
+
+#include <map>
+#include <utility>
 
 #include <optional>
 #include <string>
@@ -30,8 +35,27 @@ std::vector<check_result> run_checks(run_context& run, int days);
 nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 std::string report_table(std::vector<check_result> const& checks, bool ready,
                          bool colour);
-std::string report_html(db_connection& db, run_context const& run,
-                        std::vector<check_result> const& checks, bool ready, int days);
+// What validate's HTML page charts besides the checks: (label, value) series.
+struct report_series {
+    bool available = false; // the loop's tables exist
+    int days = 0;           // the window of the checks
+    std::vector<std::pair<std::string, double>>
+        coverage; // per day: % of outcomes with v2
+    std::vector<std::pair<std::string, double>> followers; // per hour, the last 30 days
+    std::map<std::string, std::map<std::string, double>> posts_by_day; // day, slot: posts
+    std::map<std::string, std::vector<std::pair<std::string, double>>>
+        weights; // the active map's, descending
+    std::vector<std::pair<std::string, double>>
+        priorities; // accounts per 0.1 of priority
+};
+
+// The days the charts cover: the checks' window, at least two weeks.
+int report_span_days(int days);
+report_series read_report_series(db_connection& db, timestamp now, int days);
+// The page: draws, reads nothing.
+std::string report_html(report_series const& series,
+                        std::vector<check_result> const& checks, bool ready,
+                        timestamp now);
 
 void run_validate(run_context& run, validate_options const& opts);
 

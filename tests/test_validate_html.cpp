@@ -1,0 +1,49 @@
+#include "validate_job.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xloop;
+
+namespace {
+bool contains(std::string const& s, std::string const& part)
+{
+    return s.find(part) != std::string::npos;
+}
+} // namespace
+
+TEST_CASE("the HTML report draws the series it is given", "[nodb]")
+{
+    report_series s;
+    s.available = true;
+    s.days = 3;
+    s.coverage = {{"11-28", 50}, {"11-29", 100}};
+    s.followers = {{"11-28 10:00", 1000}, {"11-29 10:00", 1012}};
+    s.posts_by_day["2026-11-29"] = {{"how_to", 2}, {"hot_take", 1}};
+    s.weights["hook_type"] = {{"question", 0.7}, {"story", 0.3}};
+    s.priorities = {{"0.0", 4}, {"0.1", 1}};
+    std::vector<check_result> checks{{"schema", "ok", "all there", {}},
+                                     {"v2 coverage", "warn", "75 % <br>", {}}};
+    auto const now = *parse_timestamp("2026-11-29T12:00:00Z");
+    auto const html = report_html(s, checks, true, now);
+
+    CHECK(contains(html, "<span class=\"READY\">READY</span>"));
+    CHECK(contains(html, "At 2026-11-29T12:00:00Z; windows of 3 days."));
+    CHECK(contains(html, "<title>11-29: 100%</title>"));
+    CHECK(contains(html, "<title>11-28: 50%</title>"));
+    CHECK(contains(html, "<h3>hook_type</h3>"));
+    CHECK(contains(html, "<title>question: 0.7</title>"));
+    CHECK(contains(html, "<title>0.0: 4</title>"));
+    CHECK(contains(html, "75 % &lt;br&gt;")); // messages are escaped
+    CHECK_FALSE(contains(html, "75 % <br>"));
+}
+
+TEST_CASE("the HTML report has no charts where the loop's tables do not exist", "[nodb]")
+{
+    report_series s; // not available: an empty database
+    s.days = 3;
+    auto const html = report_html(s, {{"schema", "fail", "no tables", {}}}, false,
+                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    CHECK(contains(html, "NOT READY"));
+    CHECK_FALSE(contains(html, "<section>"));
+    CHECK_FALSE(contains(html, "<svg"));
+}
