@@ -143,6 +143,9 @@ schema_shape read_schema_shape(db_connection& db)
     return out;
 }
 
+// Long on purpose: one comparison of the two shapes, relation by relation,
+// building one line per relation; its cases (renamed, created, dropped,
+// columns and grants changed) share the line being written.
 std::vector<std::string> describe_changes(schema_shape const& before,
                                           schema_shape const& after)
 {

@@ -5,100 +5,113 @@
 
 namespace xloop {
 
-std::vector<attribution_result>
-attribute_followers(std::vector<follower_snapshot> const& snaps,
-                    std::vector<attribution_post> const& posts, double window_hours,
-                    timestamp now)
+namespace {
+
+// A post's span [b, e) in interval indices (interval i: snapshot i → i+1).
+struct span {
+    std::size_t b = 0;
+    std::size_t e = 0; // exclusive; b == e: no interval
+    timestamp end;     // the window's end as of now
+};
+
+// b: the last snapshot at or before posting; e: the snapshot nearest the
+// window's end, after b and not after now.
+span span_of(std::vector<follower_snapshot> const& snaps, timestamp posted_at,
+             std::chrono::microseconds window, timestamp now)
 {
-    std::vector<attribution_result> out(posts.size());
+    span s;
     std::size_t const n = snaps.size();
-    auto const window = fractional_hours(window_hours);
-
-    // Each post's span [b, e) in interval indices (interval i: snapshot i → i+1).
-    struct span {
-        std::size_t b = 0;
-        std::size_t e = 0; // exclusive; b == e: no interval
-        timestamp end;     // the window's end as of now
-    };
-    std::vector<span> spans(posts.size());
-    for (std::size_t p = 0; p < posts.size(); ++p) {
-        auto const& post = posts[p];
-        auto& s = spans[p];
-        s.end = std::min(post.posted_at + window, now);
-        if (n == 0 || post.posted_at < snaps.front().at) {
-            continue; // no snapshot before posting: nothing to measure from
-        }
-        // b: last snapshot at or before posting
-        auto const after = std::upper_bound(
-            snaps.begin(), snaps.end(), post.posted_at,
-            [](timestamp t, follower_snapshot const& x) { return t < x.at; });
-        s.b = static_cast<std::size_t>(after - snaps.begin()) - 1;
-        // e: the snapshot nearest the window's end, after b and not after now
-        auto hi = std::lower_bound(
-            snaps.begin(), snaps.end(), s.end,
-            [](follower_snapshot const& x, timestamp t) { return x.at < t; });
-        std::size_t e = static_cast<std::size_t>(hi - snaps.begin());
-        if (e < n && snaps[e].at <= now && e > 0 &&
-            (s.end - snaps[e - 1].at) > (snaps[e].at - s.end)) {
-            // the one after the end is nearer
-        } else {
-            e = e == 0 ? 0 : e - 1;
-        }
-        s.e = std::max(e, s.b);
-        auto& r = out[p];
-        r.followers_before = snaps[s.b].followers;
-        if (s.e > s.b) {
-            r.followers_after = snaps[s.e].followers;
-        }
+    s.end = std::min(posted_at + window, now);
+    if (n == 0 || posted_at < snaps.front().at) {
+        return s; // no snapshot before posting: nothing to measure from
     }
+    auto const after = std::upper_bound(
+        snaps.begin(), snaps.end(), posted_at,
+        [](timestamp t, follower_snapshot const& x) { return t < x.at; });
+    s.b = static_cast<std::size_t>(after - snaps.begin()) - 1;
+    auto hi = std::lower_bound(
+        snaps.begin(), snaps.end(), s.end,
+        [](follower_snapshot const& x, timestamp t) { return x.at < t; });
+    std::size_t e = static_cast<std::size_t>(hi - snaps.begin());
+    if (e < n && snaps[e].at <= now && e > 0 &&
+        (s.end - snaps[e - 1].at) > (snaps[e].at - s.end)) {
+        // the one after the end is nearer
+    } else {
+        e = e == 0 ? 0 : e - 1;
+    }
+    s.e = std::max(e, s.b);
+    return s;
+}
 
-    // Per interval: how many posts share it, and whether all their
-    // impressions are known (then split by impressions).
-    std::vector<double> impressions(n + 1, 0.0);
-    std::vector<std::int64_t> live(n + 1, 0);
-    std::vector<std::int64_t> unknown(n + 1, 0);
+// Per interval, as differences to sum in a sweep: the impressions of the
+// posts live in it, how many they are, and how many of them have no
+// impressions known (then the gain is split equally).
+struct live_posts {
+    std::vector<double> impressions;
+    std::vector<std::int64_t> live;
+    std::vector<std::int64_t> unknown;
+};
+
+live_posts live_per_interval(std::vector<attribution_post> const& posts,
+                             std::vector<span> const& spans, std::size_t n)
+{
+    live_posts l{std::vector<double>(n + 1, 0.0), std::vector<std::int64_t>(n + 1, 0),
+                 std::vector<std::int64_t>(n + 1, 0)};
     for (std::size_t p = 0; p < posts.size(); ++p) {
         if (posts[p].direct_follows || spans[p].e <= spans[p].b) {
             continue;
         }
         auto const imp = posts[p].impressions;
-        impressions[spans[p].b] += static_cast<double>(imp.value_or(0));
-        impressions[spans[p].e] -= static_cast<double>(imp.value_or(0));
-        live[spans[p].b] += 1;
-        live[spans[p].e] -= 1;
-        unknown[spans[p].b] += !imp;
-        unknown[spans[p].e] -= !imp;
+        l.impressions[spans[p].b] += static_cast<double>(imp.value_or(0));
+        l.impressions[spans[p].e] -= static_cast<double>(imp.value_or(0));
+        l.live[spans[p].b] += 1;
+        l.live[spans[p].e] -= 1;
+        l.unknown[spans[p].b] += !imp;
+        l.unknown[spans[p].e] -= !imp;
     }
-    // The background drift: followers per hour while no post is live, over
-    // at least min_quiet of such time; else none is known and none is removed.
-    double drift_per_us = 0;
-    {
-        double quiet_gain = 0;
-        double quiet_us = 0;
-        std::int64_t live_now = 0;
-        for (std::size_t i = 0; i + 1 < n; ++i) {
-            live_now += live[i];
-            if (live_now == 0) {
-                quiet_gain +=
-                    static_cast<double>(snaps[i + 1].followers - snaps[i].followers);
-                quiet_us += static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
-            }
-        }
-        constexpr double min_quiet_us = 6 * 3600e6;
-        if (quiet_us >= min_quiet_us) {
-            drift_per_us = quiet_gain / quiet_us;
+    return l;
+}
+
+// The background drift: followers per microsecond while no post is live,
+// over at least six hours of such time; else none is known and none removed.
+double background_drift(std::vector<follower_snapshot> const& snaps,
+                        std::vector<std::int64_t> const& live)
+{
+    double quiet_gain = 0;
+    double quiet_us = 0;
+    std::int64_t live_now = 0;
+    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
+        live_now += live[i];
+        if (live_now == 0) {
+            quiet_gain +=
+                static_cast<double>(snaps[i + 1].followers - snaps[i].followers);
+            quiet_us += static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
         }
     }
-    // prefix_by_imp: Σ gain/total impressions; prefix_equal: Σ gain/count
-    std::vector<double> prefix_by_imp(n + 1, 0.0);
-    std::vector<double> prefix_equal(n + 1, 0.0);
+    constexpr double min_quiet_us = 6 * 3600e6;
+    return quiet_us >= min_quiet_us ? quiet_gain / quiet_us : 0.0;
+}
+
+// Prefix sums over the intervals of each one's gain per impression
+// (by_imp) and per post (equal): a post's share of its span is then two
+// differences, whatever the number of posts.
+struct shares {
+    std::vector<double> by_imp;
+    std::vector<double> equal;
+};
+
+shares prefix_shares(std::vector<follower_snapshot> const& snaps, live_posts const& l,
+                     double drift_per_us)
+{
+    std::size_t const n = snaps.size();
+    shares sh{std::vector<double>(n + 1, 0.0), std::vector<double>(n + 1, 0.0)};
     double imp_total = 0;
     std::int64_t live_count = 0;
     std::int64_t unknown_count = 0;
     for (std::size_t i = 0; i + 1 < n; ++i) {
-        imp_total += impressions[i];
-        live_count += live[i];
-        unknown_count += unknown[i];
+        imp_total += l.impressions[i];
+        live_count += l.live[i];
+        unknown_count += l.unknown[i];
         // Losses are kept and the drift removed: the noise has mean zero, so
         // it no longer only ever adds to every post.
         double const gain =
@@ -113,9 +126,33 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
                 equal = gain / static_cast<double>(live_count);
             }
         }
-        prefix_by_imp[i + 1] = prefix_by_imp[i] + by_imp;
-        prefix_equal[i + 1] = prefix_equal[i] + equal;
+        sh.by_imp[i + 1] = sh.by_imp[i] + by_imp;
+        sh.equal[i + 1] = sh.equal[i] + equal;
     }
+    return sh;
+}
+
+} // namespace
+
+std::vector<attribution_result>
+attribute_followers(std::vector<follower_snapshot> const& snaps,
+                    std::vector<attribution_post> const& posts, double window_hours,
+                    timestamp now)
+{
+    std::vector<attribution_result> out(posts.size());
+    auto const window = fractional_hours(window_hours);
+    std::vector<span> spans(posts.size());
+    for (std::size_t p = 0; p < posts.size(); ++p) {
+        auto const& s = spans[p] = span_of(snaps, posts[p].posted_at, window, now);
+        if (!snaps.empty() && posts[p].posted_at >= snaps.front().at) {
+            out[p].followers_before = snaps[s.b].followers;
+            if (s.e > s.b) {
+                out[p].followers_after = snaps[s.e].followers;
+            }
+        }
+    }
+    auto const live = live_per_interval(posts, spans, snaps.size());
+    auto const sh = prefix_shares(snaps, live, background_drift(snaps, live.live));
 
     double const window_us = static_cast<double>(window.count());
     for (std::size_t p = 0; p < posts.size(); ++p) {
@@ -131,8 +168,8 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
             continue; // no interval measured yet: gain 0, confidence 0
         }
         r.gain = static_cast<double>(post.impressions.value_or(0)) *
-                     (prefix_by_imp[s.e] - prefix_by_imp[s.b]) +
-                 (prefix_equal[s.e] - prefix_equal[s.b]);
+                     (sh.by_imp[s.e] - sh.by_imp[s.b]) +
+                 (sh.equal[s.e] - sh.equal[s.b]);
         double const completion = std::clamp(
             static_cast<double>((s.end - post.posted_at).count()) / window_us, 0.0, 1.0);
         double const misalignment =

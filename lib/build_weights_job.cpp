@@ -95,120 +95,154 @@ struct streamed {
     dimension_stats stats;
 };
 
-// Reads every row of the window (binary COPY: no text formatting on the
-// server, no parsing here), accumulating per raw value; then merges raw values
-// into canonical ones. Memory grows with distinct values, not with rows.
-streamed stream_rows(run_context& run, std::vector<std::string> const& dimensions)
+// The window's rows as binary COPY: posted_at, the score, fgw, the target's
+// components, then one column per dimension.
+std::string window_copy_sql(run_context const& run,
+                            std::vector<std::string> const& dimensions)
 {
-    auto& db = run.db();
     std::string select = "posted_at, primary_objective_score::float8, "
                          "followers_gained_weighted::float8, ";
     select += target_components_sql;
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);
     }
-    // The target's components are standardised over the same rows, in the same
-    // pass: each group keeps sums from which its target's moments follow once
-    // the scales are known (target_sums).
-    auto const target_c = target_weights(run.cfg().weights.target);
-    scale_sums scale_acc;
-    auto const sql = fmt::format(
-        "COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
-        "STDOUT (FORMAT binary)",
-        select,
-        window_rows(run.now() - fractional_days(run.cfg().weights.window_days),
-                    run.now() - fractional_hours(run.cfg().weights.min_age_hours)));
-    constexpr std::size_t first_dim = 3 + target_component_count;
+    auto const& w = run.cfg().weights;
+    return fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
+                       "STDOUT (FORMAT binary)",
+                       select,
+                       window_rows(run.now() - fractional_days(w.window_days),
+                                   run.now() - fractional_hours(w.min_age_hours)));
+}
 
-    struct raw_group {
-        std::string value;
-        target_sums sums;
-    };
-    std::size_t const nd = dimensions.size();
-    std::vector<std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>>>
-        index(nd);
-    std::vector<std::vector<raw_group>> groups(nd);
-    std::vector<char> is_hour(nd);
-    for (std::size_t d = 0; d < nd; ++d) {
-        is_hour[d] = dimensions[d] == "post_hour";
-        if (is_hour[d]) {
-            for (int h = 0; h < 24; ++h) {
-                groups[d].push_back({fmt::format("{:02d}", h), {}});
+constexpr std::size_t first_dim = 3 + target_component_count;
+
+// Per dimension, the target's sums of each raw value as the rows have it
+// (post_hour: its 24 hours); merged into canonical values at the end.
+class raw_groups {
+public:
+    explicit raw_groups(std::vector<std::string> const& dimensions)
+        : m_dimensions(dimensions), m_index(dimensions.size()),
+          m_groups(dimensions.size()), m_is_hour(dimensions.size())
+    {
+        for (std::size_t d = 0; d < dimensions.size(); ++d) {
+            m_is_hour[d] = dimensions[d] == "post_hour";
+            if (m_is_hour[d]) {
+                for (int h = 0; h < 24; ++h) {
+                    m_groups[d].push_back({fmt::format("{:02d}", h), {}});
+                }
             }
         }
     }
+
+    // A row's values, each dimension's at column first_dim + d.
+    void add(binary_copy_reader const& row, double w, outcome_components const& x)
+    {
+        for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
+            auto const col = d + first_dim;
+            if (row.is_null(col)) {
+                continue; // empty values are left out
+            }
+            if (m_is_hour[d]) {
+                m_groups[d][static_cast<std::size_t>(row.int4(col) % 24)].sums.add(w, x);
+                continue;
+            }
+            auto const value = row.text(col);
+            auto it = m_index[d].find(value);
+            if (it == m_index[d].end()) {
+                it = m_index[d].emplace(std::string{value}, m_groups[d].size()).first;
+                m_groups[d].push_back({std::string{value}, {}});
+            }
+            m_groups[d][it->second].sums.add(w, x);
+        }
+    }
+
+    void merge_into(dimension_stats& stats, target_scales const& scales,
+                    std::array<double, target_component_count> const& target_c) const
+    {
+        for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
+            for (auto const& g : m_groups[d]) {
+                if (g.sums.rows() == 0) {
+                    continue;
+                }
+                auto const name = m_is_hour[d] ? g.value : canonical_name(g.value);
+                if (!name.empty()) {
+                    stats[m_dimensions[d]][name].merge(g.sums.stats(scales, target_c));
+                }
+            }
+        }
+    }
+
+private:
+    struct group {
+        std::string value;
+        target_sums sums;
+    };
+    std::vector<std::string> const& m_dimensions;
+    std::vector<std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>>>
+        m_index;
+    std::vector<std::vector<group>> m_groups;
+    std::vector<char> m_is_hour;
+};
+
+// Whether every number of a row is finite: numeric columns hold NaN, and such
+// a value counts as missing (read_components and the learning target skip it).
+bool all_finite(binary_copy_reader const& row, outcome_components const& x)
+{
+    bool finite =
+        std::isfinite(row.float8(1)) && (row.is_null(2) || std::isfinite(row.float8(2)));
+    for (auto const& v : x) {
+        finite = finite && (!v || std::isfinite(*v));
+    }
+    return finite;
+}
+
+// Reads every row of the window (binary COPY: no text formatting on the
+// server, no parsing here), accumulating per raw value; then merges raw values
+// into canonical ones. Memory grows with distinct values, not with rows. The
+// target's components are standardised over the same rows, in the same pass:
+// each group keeps sums from which its target's moments follow once the
+// scales are known (target_sums).
+streamed stream_rows(run_context& run, std::vector<std::string> const& dimensions)
+{
+    auto const target_c = target_weights(run.cfg().weights.target);
+    scale_sums scale_acc;
+    raw_groups groups{dimensions};
     binary_copy_reader reader;
     streamed s;
     double const half_life = run.cfg().weights.half_life_days;
     auto const now_micros = run.now().time_since_epoch().count();
-
-    db.copy_out(
-        sql,
-        [&](std::string_view message) {
-            reader.feed(message, [&](binary_copy_reader const& row) {
-                if (row.size() != nd + first_dim || row.is_null(0) || row.is_null(1)) {
-                    return;
-                }
-                // numeric columns hold NaN: such a value counts as missing
-                // (read_components and the learning target skip it)
-                bool finite = std::isfinite(row.float8(1)) &&
-                              (row.is_null(2) || std::isfinite(row.float8(2)));
-                auto const x = read_components(row, 3);
-                for (auto const& v : x) {
-                    finite = finite && (!v || std::isfinite(*v));
-                }
-                s.non_finite += finite ? 0 : 1;
-                scale_acc.add(x);
-                if (!has_target_component(x, target_c)) {
-                    return;
-                }
-                double const w = recency_weight(
-                    age_days(now_micros, row.timestamptz_unix_micros(0)), half_life);
-                ++s.rows;
-                if (std::isfinite(row.float8(1))) {
-                    s.sum_y += row.float8(1);
-                    ++s.n_y;
-                }
-                if (!row.is_null(2) && std::isfinite(row.float8(2))) {
-                    s.sum_fgw += row.float8(2);
-                    ++s.n_fgw;
-                }
-                for (std::size_t d = 0; d < nd; ++d) {
-                    if (row.is_null(d + first_dim)) {
-                        continue; // empty values are left out
-                    }
-                    if (is_hour[d]) {
-                        groups[d][static_cast<std::size_t>(row.int4(d + first_dim) % 24)]
-                            .sums.add(w, x);
-                        continue;
-                    }
-                    auto const value = row.text(d + first_dim);
-                    auto it = index[d].find(value);
-                    if (it == index[d].end()) {
-                        it = index[d].emplace(std::string{value}, groups[d].size()).first;
-                        groups[d].push_back({std::string{value}, {}});
-                    }
-                    groups[d][it->second].sums.add(w, x);
-                }
-                if ((s.rows & 0xffff) == 0) {
-                    run.check_interrupted();
-                }
-            });
-        },
-        true);
-
-    auto const scales = scale_acc.scales();
-    for (std::size_t d = 0; d < nd; ++d) {
-        for (auto const& g : groups[d]) {
-            if (g.sums.rows() == 0) {
-                continue;
-            }
-            auto const name = is_hour[d] ? g.value : canonical_name(g.value);
-            if (!name.empty()) {
-                s.stats[dimensions[d]][name].merge(g.sums.stats(scales, target_c));
-            }
+    auto const on_row = [&](binary_copy_reader const& row) {
+        if (row.size() != dimensions.size() + first_dim || row.is_null(0) ||
+            row.is_null(1)) {
+            return;
         }
-    }
+        auto const x = read_components(row, 3);
+        s.non_finite += all_finite(row, x) ? 0 : 1;
+        scale_acc.add(x);
+        if (!has_target_component(x, target_c)) {
+            return;
+        }
+        ++s.rows;
+        if (std::isfinite(row.float8(1))) {
+            s.sum_y += row.float8(1);
+            ++s.n_y;
+        }
+        if (!row.is_null(2) && std::isfinite(row.float8(2))) {
+            s.sum_fgw += row.float8(2);
+            ++s.n_fgw;
+        }
+        groups.add(row,
+                   recency_weight(age_days(now_micros, row.timestamptz_unix_micros(0)),
+                                  half_life),
+                   x);
+        if ((s.rows & 0xffff) == 0) {
+            run.check_interrupted();
+        }
+    };
+    run.db().copy_out(
+        window_copy_sql(run, dimensions),
+        [&](std::string_view message) { reader.feed(message, on_row); }, true);
+    groups.merge_into(s.stats, scale_acc.scales(), target_c);
     return s;
 }
 

@@ -343,6 +343,9 @@ config parse_config(std::string const& yaml_text, std::string const& name)
 
 namespace {
 
+// Long on purpose: the list of every key, its type and its range, in the
+// file's order: the one place the config's schema is written (config_keys()
+// and the generated example read it from here).
 config parse_config_checked(std::string const& yaml_text, std::string const& name,
                             std::vector<std::string>* keys)
 {

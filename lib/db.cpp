@@ -274,6 +274,9 @@ std::optional<std::string> sqlstate_in_message(std::string_view message)
     return found;
 }
 
+// Long on purpose: connecting is one sequence (parse the conninfo, start,
+// poll with the deadline and the interrupt, classify a refusal by SQLSTATE,
+// set the session) whose connection object every step shares.
 db_connection::db_connection(
     std::string const& conninfo, std::string const& application_name,
     std::vector<std::pair<std::string, std::string>> const& settings)

@@ -93,6 +93,9 @@ void check_keys(nlohmann::json const& j, std::set<std::string> const& known)
 
 } // namespace
 
+// Long on purpose: one loop over the lines, each record checked key by key
+// where it is read, so that every bad value is named with its line and key
+// and --skip-bad can skip exactly that line.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
                                         bool skip_bad, metrics_file_handlers const& h,
                                         std::optional<timestamp> latest)

@@ -345,6 +345,48 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
     return result; // the transaction rolls back
 }
 
+// Checks the history once under the lock before touching anything; looks at
+// the content table while at it (adopting it refuses before any change).
+content_table_state check_before_applying(db_connection& db,
+                                          std::vector<migration> const& all,
+                                          apply_options const& opts)
+{
+    auto tx = locked_transaction(db, opts.lock_timeout_s);
+    db.exec("SET LOCAL client_min_messages = warning");
+    db.exec(bootstrap_sql);
+    check_history(all, read_applied(db), opts);
+    auto const state = inspect_content_table(db);
+    tx->commit();
+    return state;
+}
+
+// CREATE INDEX CONCURRENTLY and friends cannot run in a transaction: these
+// need a session (direct connection or session-mode pooler). Already applied
+// (every run but the first): no session lock, which through a
+// transaction-mode pooler would stay on a server connection. Returns whether
+// it applied `m`.
+bool apply_outside_transaction(db_connection& db, migration const& m,
+                               double lock_timeout_s,
+                               std::chrono::steady_clock::time_point start)
+{
+    if (read_applied(db).count(m.version)) {
+        return false;
+    }
+    session_migration_lock lock{db, lock_timeout_s};
+    if (read_applied(db).count(m.version)) {
+        return false;
+    }
+    log::info("applying {} (outside a transaction)", m.name);
+    db.exec("SET client_min_messages = warning");
+    run_statements(db, m);
+    db.exec("RESET client_min_messages");
+    record_applied(db, m,
+                   std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start)
+                       .count());
+    return true;
+}
+
 } // namespace
 
 apply_result apply_migrations(db_connection& db, std::vector<migration> const& all,
@@ -362,17 +404,7 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
 
     apply_result result;
     auto const before = read_schema_shape(db);
-    // Check the history once under the lock before touching anything; look at
-    // the content table while at it (adopting it refuses before any change).
-    content_table_state content_state;
-    {
-        auto tx = locked_transaction(db, opts.lock_timeout_s);
-        db.exec("SET LOCAL client_min_messages = warning");
-        db.exec(bootstrap_sql);
-        check_history(all, read_applied(db), opts);
-        content_state = inspect_content_table(db);
-        tx->commit();
-    }
+    auto content_state = check_before_applying(db, all, opts);
 
     // Each migration in its own transaction, under a transaction-scoped lock:
     // no session state is kept between them, so this works behind a
@@ -390,23 +422,9 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
         };
         if (!wanted[i]->transactional) {
             auto const& m = *wanted[i++];
-            // CREATE INDEX CONCURRENTLY and friends cannot run in a transaction:
-            // these need a session (direct connection or session-mode pooler).
-            // Already applied (every run but the first): no session lock, which
-            // through a transaction-mode pooler would stay on a server connection.
-            if (read_applied(db).count(m.version)) {
-                continue;
+            if (apply_outside_transaction(db, m, opts.lock_timeout_s, start)) {
+                result.applied.push_back(m.name);
             }
-            session_migration_lock lock{db, opts.lock_timeout_s};
-            if (read_applied(db).count(m.version)) {
-                continue;
-            }
-            log::info("applying {} (outside a transaction)", m.name);
-            db.exec("SET client_min_messages = warning");
-            run_statements(db, m);
-            db.exec("RESET client_min_messages");
-            record_applied(db, m, ms());
-            result.applied.push_back(m.name);
             continue;
         }
         auto tx = locked_transaction(db, opts.lock_timeout_s);

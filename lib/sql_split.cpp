@@ -14,6 +14,10 @@ bool ident_char(char c)
 
 } // namespace
 
+// Long on purpose: one pass of a scanner whose states (quoted strings and
+// identifiers, dollar quotes, line and nested block comments) share the
+// position and the statement's start; a function per state would pass all
+// of it around.
 std::vector<sql_statement> split_sql(std::string_view s)
 {
     std::vector<sql_statement> out;

@@ -23,6 +23,9 @@ void close_fd(int& fd)
 }
 } // namespace
 
+// Long on purpose: one fork/exec and one poll loop over the child's three
+// pipes, whose descriptors, deadline and kill must be handled on every path
+// in one place (split up, each piece would need all of that state).
 process_result run_process(process_spec const& spec)
 {
     if (spec.argv.empty()) {

@@ -37,6 +37,9 @@ bool expect(std::string_view s, std::size_t& pos, char c)
 
 } // namespace
 
+// Long on purpose: one left-to-right scan of the ISO 8601 forms accepted
+// (date, time, fraction, zone), each field checked for range where it is
+// read, so that a bad value is refused at the character that makes it bad.
 std::optional<timestamp> parse_timestamp(std::string_view s)
 {
     using namespace std::chrono;
