@@ -383,6 +383,32 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
     return r;
 }
 
+namespace {
+
+// The --json summary: the job's own, with how the run ended.
+void print_summary(run_result const& result, std::string const& job, bool dry_run)
+{
+    auto const& ctx = result.ctx;
+    nlohmann::json out = ctx ? ctx->summary() : nlohmann::json::object();
+    out["tool"] = "xloop-" + job;
+    out["status"] = result.status;
+    out["exit_code"] = static_cast<int>(result.code);
+    if (ctx) {
+        out["now"] = format_timestamp(ctx->now());
+        out["dry_run"] = dry_run;
+        if (ctx->skip_reason()) {
+            out["reason"] = *ctx->skip_reason();
+        }
+    }
+    if (!result.error_text.empty()) {
+        out["error"] = result.error_text;
+    }
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << std::endl;
+}
+
+} // namespace
+
 int app::run(int argc, char** argv, std::function<void(run_context&)> const& body)
 {
     if (auto const stop = parse(argc, argv)) {
@@ -427,27 +453,9 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                 m_job, m_opts, load_config(m_opts.config_file), now, seed);
         },
         body);
-    auto const& ctx = result.ctx;
     auto const code = result.code;
-    auto const& status = result.status;
-    auto const& error_text = result.error_text;
     if (m_opts.json) {
-        nlohmann::json out = ctx ? ctx->summary() : nlohmann::json::object();
-        out["tool"] = "xloop-" + m_job;
-        out["status"] = status;
-        out["exit_code"] = static_cast<int>(code);
-        if (ctx) {
-            out["now"] = format_timestamp(ctx->now());
-            out["dry_run"] = m_opts.dry_run;
-            if (ctx->skip_reason()) {
-                out["reason"] = *ctx->skip_reason();
-            }
-        }
-        if (!error_text.empty()) {
-            out["error"] = error_text;
-        }
-        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << std::endl;
+        print_summary(result, m_job, m_opts.dry_run);
     }
     ping(m_opts.ping_url,
          code == exit_code::ok ? "" : fmt::format("/{}", static_cast<int>(code)));

@@ -246,6 +246,12 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     return s;
 }
 
+// The map row's average score and fgw: none without a row that has one.
+std::optional<double> rounded_mean(long double sum, std::int64_t n)
+{
+    return n > 0 ? std::optional{out(static_cast<double>(sum / n))} : std::nullopt;
+}
+
 nlohmann::json weights_json(weight_map const& map)
 {
     auto j = nlohmann::json::object();
@@ -324,14 +330,6 @@ void run_build_weights(run_context& run)
     }
     auto const weights = weights_json(map);
     auto const posteriors = posteriors_json(map, cfg.kappa);
-    std::optional<double> avg_score;
-    if (s.n_y > 0) {
-        avg_score = static_cast<double>(s.sum_y / s.n_y);
-    }
-    std::optional<double> avg_fgw;
-    if (s.n_fgw > 0) {
-        avg_fgw = static_cast<double>(s.sum_fgw / s.n_fgw);
-    }
     run.summary()["sample_size"] = s.rows;
     run.summary()["weights"] = weights;
     run.summary()["posteriors"] = posteriors;
@@ -346,9 +344,8 @@ void run_build_weights(run_context& run)
     // without an active map, and a failed insert leaves the old one (defect 9).
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
     auto const r = db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
-                           window_start, s.rows,
-                           avg_score ? std::optional{out(*avg_score)} : std::nullopt,
-                           avg_fgw ? std::optional{out(*avg_fgw)} : std::nullopt);
+                           window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
+                           rounded_mean(s.sum_fgw, s.n_fgw));
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;
