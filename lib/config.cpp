@@ -470,6 +470,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         v.number("max_map_age_hours", cfg.validate.max_map_age_hours, 0.1, 24 * 365);
         v.integer("min_map_sample", cfg.validate.min_map_sample, 1, 1000000);
         v.number("min_priority_coverage", cfg.validate.min_priority_coverage, 0, 1);
+        v.integer("min_policy_posts", cfg.validate.min_policy_posts, 1, 1000000);
+        v.number("min_effective_posts", cfg.validate.min_effective_posts, 1, 1000000);
         v.number_map("job_interval_minutes", cfg.validate.job_interval_minutes,
                      {"scrape-metrics", "learn-replies", "build-weights", "plan"}, 1,
                      60 * 24 * 30);

@@ -135,6 +135,11 @@ struct validate_config {
     double max_map_age_hours = 24.0; // older: warn; twice as old: fail
     int min_map_sample = 10;
     double min_priority_coverage = 0.5;
+    // What the logged choices are worth is estimated from at least this many
+    // posts with propensities, and a policy's estimate only shown where its
+    // weights rest on at least min_effective_posts of them.
+    int min_policy_posts = 20;
+    double min_effective_posts = 10;
     // Schedules (minutes) of each job; silent for more than 3 intervals: fail.
     std::map<std::string, double> job_interval_minutes{{"scrape-metrics", 20},
                                                        {"learn-replies", 90},

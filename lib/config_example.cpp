@@ -242,6 +242,10 @@ void validate_section(writer& w, validate_config const& d)
           "older: warn; twice as old: fail");
     w.key(1, "min_map_sample", scalar(d.min_map_sample));
     w.key(1, "min_priority_coverage", scalar(d.min_priority_coverage));
+    w.key(1, "min_policy_posts", scalar(d.min_policy_posts),
+          "fewer posts with propensities: no policy estimates");
+    w.key(1, "min_effective_posts", scalar(d.min_effective_posts),
+          "a policy's estimate needs this effective sample");
     w.key(1, "job_interval_minutes", "",
           "each job's schedule; silent for 3 intervals: fail");
     for (auto const& [job, minutes] : d.job_interval_minutes) {

@@ -88,33 +88,28 @@ active_map read_active_map(db_connection& db)
     return map;
 }
 
-// Draws one value: Thompson sampling on the map's posteriors (values without
-// data use the dimension's prior) with the ε floor, or uniform without a map.
-draw draw_value(std::string const& dimension, std::vector<std::string> candidates,
-                active_map const& map, double epsilon,
-                std::optional<double> override_epsilon, rng& r)
+} // namespace
+
+std::optional<dimension_arms> arms_of(nlohmann::json const& post,
+                                      std::string const& dimension,
+                                      std::vector<std::string> const& candidates,
+                                      double epsilon,
+                                      std::optional<double> override_epsilon)
 {
-    draw d;
-    d.candidates = std::move(candidates);
-    std::size_t const k = d.candidates.size();
-    auto const& post = map.posteriors;
-    bool const learned = map.id && post.contains(dimension) && post.contains("_prior") &&
-                         post["_prior"].contains(dimension);
-    if (!learned || k == 1) {
-        std::size_t const i = r.below(k);
-        d.value = d.candidates[i];
-        d.propensity = 1.0 / static_cast<double>(k);
-        return d;
+    bool const learned = post.is_object() && post.contains(dimension) &&
+                         post.contains("_prior") && post["_prior"].contains(dimension);
+    if (!learned || candidates.size() <= 1) {
+        return std::nullopt;
     }
     auto const& prior = post["_prior"][dimension];
+    dimension_arms out;
     // build-weights decays ε with the dimension's evidence; older maps have
     // none. plan.epsilon, when set, is the operator's word over both.
-    double const eps = override_epsilon ? *override_epsilon
-                       : prior.contains("epsilon") && prior["epsilon"].is_number()
-                           ? prior["epsilon"].get<double>()
-                           : epsilon;
-    std::vector<normal_belief> arms;
-    for (auto const& v : d.candidates) {
+    out.epsilon = override_epsilon ? *override_epsilon
+                  : prior.contains("epsilon") && prior["epsilon"].is_number()
+                      ? prior["epsilon"].get<double>()
+                      : epsilon;
+    for (auto const& v : candidates) {
         bool const seen = post[dimension].contains(v);
         auto const& arm = seen ? post[dimension][v] : prior;
         double const mean = arm.contains("shrunk_mean") ? arm["shrunk_mean"].get<double>()
@@ -124,11 +119,34 @@ draw draw_value(std::string const& dimension, std::vector<std::string> candidate
         // where a settled map would otherwise never try it.
         double const sd = !seen && prior.contains("sigma") ? prior["sigma"].get<double>()
                                                            : arm["sd"].get<double>();
-        arms.push_back({mean, std::max(sd, 1e-6)});
+        out.arms.push_back({mean, std::max(sd, 1e-6)});
     }
-    auto const i = thompson_draw(arms, eps, r);
+    return out;
+}
+
+namespace {
+
+// Draws one value: Thompson sampling on the map's posteriors (values without
+// data use the dimension's prior) with the ε floor, or uniform without a map.
+draw draw_value(std::string const& dimension, std::vector<std::string> candidates,
+                active_map const& map, double epsilon,
+                std::optional<double> override_epsilon, rng& r)
+{
+    draw d;
+    d.candidates = std::move(candidates);
+    std::size_t const k = d.candidates.size();
+    auto const arms = map.id ? arms_of(map.posteriors, dimension, d.candidates, epsilon,
+                                       override_epsilon)
+                             : std::nullopt;
+    if (!arms) {
+        std::size_t const i = r.below(k);
+        d.value = d.candidates[i];
+        d.propensity = 1.0 / static_cast<double>(k);
+        return d;
+    }
+    auto const i = thompson_draw(arms->arms, arms->epsilon, r);
     d.value = d.candidates[i];
-    d.propensity = selection_probabilities(arms, eps)[i];
+    d.propensity = selection_probabilities(arms->arms, arms->epsilon)[i];
     return d;
 }
 

@@ -5,6 +5,9 @@
 // to the best fresh reply opportunities.
 
 #include "config.hpp"
+#include "sampling.hpp"
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <map>
 #include <optional>
@@ -22,6 +25,20 @@ struct plan_options {
 // The catalogue of candidate values per dimension: the config's, else the
 // built-in one; names canonicalised and de-duplicated.
 std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg);
+
+// A learned dimension's arms as plan draws them (the map's posteriors over
+// `candidates`, never-posted values at the prior with one post's spread) and
+// its ε; nullopt where plan draws uniformly (no posteriors for it, or one
+// candidate). selection_probabilities(arms, epsilon) is then the policy.
+struct dimension_arms {
+    std::vector<normal_belief> arms;
+    double epsilon = 0;
+};
+std::optional<dimension_arms> arms_of(nlohmann::json const& posteriors,
+                                      std::string const& dimension,
+                                      std::vector<std::string> const& candidates,
+                                      double epsilon,
+                                      std::optional<double> override_epsilon);
 
 void run_plan(run_context& run, plan_options const& opts);
 

@@ -181,15 +181,57 @@ stacked_chart(std::string const& title,
     return s + "</svg>";
 }
 
+std::string estimate_cell(std::optional<policy_estimate> const& e)
+{
+    return e ? fmt::format("<td>{:.3f}</td><td>{:.3f} … {:.3f}</td>", e->value, e->lo,
+                           e->hi)
+             : "<td>–</td><td></td>";
+}
+
+// What the logged choices are worth: one row per policy, the lift under it.
+std::string policies_html(policy_report const& r)
+{
+    std::string s = fmt::format(
+        "<section><h2>What the choices are worth</h2><p>{} posts with outcomes, {} with "
+        "the propensities plan stores; mean primary_objective_score per post by self-"
+        "normalised inverse propensity scoring (SNIPS) and doubly robust (DR), 90 % "
+        "bootstrap intervals.</p>",
+        r.posts, r.with_propensities);
+    if (!r.note.empty()) {
+        return s + "<p>" + esc(r.note) + "</p></section>";
+    }
+    s += "<table><tr><th>policy</th><th>SNIPS</th><th>90 %</th><th>DR</th><th>90 %</th>"
+         "<th>follows (SNIPS)</th><th>90 %</th><th>effective posts</th></tr>\n";
+    for (auto const& row : r.rows) {
+        if (!row.note.empty()) {
+            s += fmt::format("<tr><td>{}</td><td colspan=\"7\">{}</td></tr>\n",
+                             esc(row.policy), esc(row.note));
+            continue;
+        }
+        s += "<tr><td>" + esc(row.policy) + "</td>" + estimate_cell(row.snips) +
+             estimate_cell(row.dr) + estimate_cell(row.follows_snips) +
+             fmt::format("<td>{:.0f}</td></tr>\n", row.snips ? row.snips->ess : 0.0);
+    }
+    s += "</table>";
+    if (r.lift) {
+        s += fmt::format(
+            "<p>Lift of the map's policy over uniform draws: {:.3f} (90 %: {:.3f} "
+            "… {:.3f}).</p>",
+            r.lift->value, r.lift->lo, r.lift->hi);
+    }
+    return s + "</section>";
+}
+
 // The charts under the checks, from the series read by read_report_series().
 std::string charts_html(report_series const& series)
 {
     if (!series.available) {
         return {};
     }
-    std::string charts = "<section><h2>v2 coverage of outcomes per day</h2>" +
-                         bar_chart("v2 coverage per day", series.coverage, 100, "%") +
-                         "</section>";
+    std::string charts =
+        series.policies ? policies_html(*series.policies) : std::string{};
+    charts += "<section><h2>v2 coverage of outcomes per day</h2>" +
+              bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
     charts += "<section><h2>Followers, last 30 days</h2>" +
               line_chart("follower count over time", series.followers) + "</section>";
     charts += "<section><h2>Posts per day by content_slot</h2>" +

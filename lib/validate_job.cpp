@@ -5,6 +5,8 @@
 #include "log.hpp"
 #include "map_shape.hpp"
 #include "migrations.hpp"
+#include "plan_job.hpp"
+#include "policy_value.hpp"
 #include "schema.hpp"
 #include "text.hpp"
 
@@ -485,6 +487,24 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     return out;
 }
 
+// What the logged choices are worth, where the loop's tables exist.
+std::optional<policy_report> policy_value_of(run_context& run)
+{
+    auto& db = run.db();
+    if (!db.exec(R"sql(
+SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NULL
+   AND to_regclass('public.outcomes') IS NOT NULL
+   AND to_regclass('public.learning_model_weights') IS NOT NULL)sql")
+             .boolean(0, 0)) {
+        return std::nullopt;
+    }
+    auto const& cfg = run.cfg();
+    return evaluate_policies(
+        read_logged_posts(db, cfg, run.now()), plan_catalogue(cfg.plan),
+        read_active_posteriors(db), cfg.weights.epsilon, cfg.plan.epsilon,
+        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, run.seed());
+}
+
 void run_validate(run_context& run, validate_options const& opts)
 {
     int const days = opts.days.value_or(run.cfg().validate.days);
@@ -498,7 +518,14 @@ void run_validate(run_context& run, validate_options const& opts)
     run.summary()["days"] = days;
     run.detail()["verdict"] = report["verdict"];
     run.rows_out = static_cast<std::int64_t>(checks.size());
+    auto const policies = policy_value_of(run);
+    if (policies) {
+        run.summary()["policy_value"] = policy_report_json(*policies);
+    }
     if (!run.options().json) {
+        if (policies) {
+            std::cout << policy_report_table(*policies) << '\n';
+        }
         std::cout << report_table(checks, ready, isatty(STDOUT_FILENO) != 0)
                   << std::flush;
     }
@@ -507,8 +534,9 @@ void run_validate(run_context& run, validate_options const& opts)
         if (!html) {
             throw usage_error{fmt::format("--html: cannot write '{}'", *opts.html_file)};
         }
-        html << report_html(read_report_series(run.db(), run.now(), days), checks, ready,
-                            run.now());
+        auto series = read_report_series(run.db(), run.now(), days);
+        series.policies = policies;
+        html << report_html(series, checks, ready, run.now());
         log::info("wrote {}", *opts.html_file);
     }
     if (!ready) {

@@ -3,6 +3,7 @@
 // xloop-validate: the loop's readiness report (DESIGN §7). Every number is a
 // SQL aggregate over all rows: no row limits, no sampling (defect 6).
 
+#include "policy_value.hpp"
 #include "timestamp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -35,18 +36,22 @@ std::vector<check_result> run_checks(run_context& run, int days);
 nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 std::string report_table(std::vector<check_result> const& checks, bool ready,
                          bool colour);
-// What validate's HTML page charts besides the checks: (label, value) series.
+// What validate's HTML page shows besides the checks: (label, value) series.
 struct report_series {
     bool available = false; // the loop's tables exist
     int days = 0;           // the window of the checks
-    std::vector<std::pair<std::string, double>>
-        coverage; // per day: % of outcomes with v2
-    std::vector<std::pair<std::string, double>> followers; // per hour, the last 30 days
-    std::map<std::string, std::map<std::string, double>> posts_by_day; // day, slot: posts
-    std::map<std::string, std::vector<std::pair<std::string, double>>>
-        weights; // the active map's, descending
-    std::vector<std::pair<std::string, double>>
-        priorities; // accounts per 0.1 of priority
+    // per day: % of outcomes with v2
+    std::vector<std::pair<std::string, double>> coverage;
+    // per hour, the last 30 days
+    std::vector<std::pair<std::string, double>> followers;
+    // day, slot: posts
+    std::map<std::string, std::map<std::string, double>> posts_by_day;
+    // the active map's weights, descending
+    std::map<std::string, std::vector<std::pair<std::string, double>>> weights;
+    // accounts per 0.1 of priority
+    std::vector<std::pair<std::string, double>> priorities;
+    // what the logged choices are worth
+    std::optional<policy_report> policies;
 };
 
 // The days the charts cover: the checks' window, at least two weeks.

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <stack>
+#include <tuple>
 
 using namespace xloop;
 using namespace xloop::test;
@@ -488,4 +490,114 @@ TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
     CHECK(refused.err.find("permission denied") != std::string::npos);
     c.exec(fmt::format("DROP OWNED BY {0}, {1}; DROP ROLE {0}; DROP ROLE {1}",
                        quote_ident(reader), quote_ident(writer)));
+}
+
+namespace {
+
+// A posted post `days` old with its score, drawn by plan with these
+// (dimension, value, propensity, candidates), or with no draws logged (the
+// original bot's posts) when `draws` is empty.
+void add_logged_post(
+    db_connection& c, double days, double score,
+    std::vector<std::tuple<std::string, std::string, double, int>> const& draws)
+{
+    json features = json::object();
+    if (!draws.empty()) {
+        auto& d = features["draws"] = json::object();
+        for (auto const& [dim, value, p, k] : draws) {
+            d[dim] = {{"value", value}, {"propensity", p}, {"candidates", k}};
+        }
+    }
+    c.exec("WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+           "(status, tweet_id, posted_at, decision_type, content_slot, features) VALUES "
+           "('posted', md5(random()::text), $1::timestamptz - make_interval(secs => "
+           "$2::float8 * 86400), 'single', 'how_to', $3::jsonb) "
+           "RETURNING decision_id, tweet_id) "
+           "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score, "
+           "followers_gained_weighted) SELECT decision_id, tweet_id, $4, 1 FROM c",
+           now, days, features.dump(), score);
+}
+
+// Two dimensions of two values each, and floors low enough for three posts.
+constexpr char const* three_post_config = R"(plan:
+  catalogue:
+    content_slot: [how_to, hot_take]
+    hook_type: [question, story]
+validate:
+  min_policy_posts: 3
+  min_effective_posts: 1
+)";
+
+} // namespace
+
+TEST_CASE(
+    "validate says what the logged choices are worth, by IPS weights worked by hand",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // μ = 0.5·0.8 = 0.4, 0.5·0.2 = 0.1, 0.5·0.2 = 0.1
+    add_logged_post(
+        c, 2, 0.6,
+        {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "question", 0.8, 2}});
+    add_logged_post(
+        c, 3, 0.2,
+        {{"content_slot", "hot_take", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    add_logged_post(c, 4, 0.4,
+                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    temp_dir dir;
+    auto const cfg = dir.path() + "/xloop.yaml";
+    std::ofstream{cfg} << three_post_config;
+    auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
+    INFO(r.dump(2));
+    CHECK(r["posts"] == 3);
+    CHECK(r["with_propensities"] == 3);
+    REQUIRE(r["policies"].size() == 3);
+    // The policy that ran, weighed by itself: w = 1, the mean score.
+    auto const& logged = r["policies"][0];
+    CHECK(logged["policy"] == "logged");
+    CHECK(logged["score_snips"]["value"].get<double>() == Approx(0.4));
+    // Uniform: π = ½·½ = 0.25 for each post, w = 0.25/μ = 0.625, 2.5, 2.5;
+    // SNIPS = (0.625·0.6 + 2.5·0.2 + 2.5·0.4) / (0.625 + 2.5 + 2.5) = 1.875 / 5.625
+    // (IPS would be 1.875 / 3 = 0.625); ESS = 5.625² / (0.625² + 2.5² + 2.5²).
+    auto const& uniform = r["policies"][1];
+    CHECK(uniform["policy"] == "uniform");
+    CHECK(uniform["score_snips"]["value"].get<double>() == Approx(1.875 / 5.625));
+    CHECK(uniform["score_snips"]["ess"].get<double>() == Approx(31.640625 / 12.890625));
+    CHECK(uniform["score_snips"]["clipped"] == 0);
+    double const lo = uniform["score_snips"]["lo"].get<double>();
+    double const hi = uniform["score_snips"]["hi"].get<double>();
+    CHECK(lo <= 1.875 / 5.625);
+    CHECK(hi >= 1.875 / 5.625);
+    CHECK(lo >= 0.2); // an average of the scores seen
+    CHECK(hi <= 0.6);
+    // No active map: plan would draw uniformly, so the map's policy is
+    // uniform and its lift over uniform is nothing.
+    CHECK(r["policies"][2]["score_snips"]["value"].get<double>() ==
+          Approx(1.875 / 5.625));
+    CHECK(r["lift_map_over_uniform"]["value"].get<double>() == Approx(0).margin(1e-12));
+    // The table says the same.
+    auto const table = run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
+    CHECK(table.out.find("What the choices are worth (3 posts with outcomes, 3 with "
+                         "propensities") != std::string::npos);
+    CHECK(table.out.find("uniform  0.333 [") != std::string::npos);
+}
+
+TEST_CASE("without propensities validate says it cannot estimate, and prints no number",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 30; ++i) {
+        add_logged_post(c, 2 + i * 0.5, 0.1 * (i % 5), {}); // the original bot's posts
+    }
+    auto const r = validate(db, 1)["policy_value"];
+    CHECK(r["posts"] == 30);
+    CHECK(r["with_propensities"] == 0);
+    CHECK(r["policies"].empty());
+    CHECK(r["lift_map_over_uniform"].is_null());
+    CHECK(r["note"].get<std::string>().find("0 of 30 posts have the propensities") !=
+          std::string::npos);
 }

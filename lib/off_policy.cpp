@@ -1,0 +1,153 @@
+#include "off_policy.hpp"
+
+#include "sampling.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace xloop {
+
+std::vector<double> importance_weights(std::vector<logged_sample> const& s, double cap,
+                                       std::int64_t* clipped)
+{
+    std::vector<double> w;
+    w.reserve(s.size());
+    std::int64_t cut = 0;
+    for (auto const& x : s) {
+        double const raw = x.logging_p > 0 ? x.target_p / x.logging_p : 0.0;
+        cut += raw > cap ? 1 : 0;
+        w.push_back(std::min(raw, cap));
+    }
+    if (clipped) {
+        *clipped = cut;
+    }
+    return w;
+}
+
+double effective_sample_size(std::vector<double> const& w)
+{
+    double sum = 0;
+    double sum2 = 0;
+    for (double v : w) {
+        sum += v;
+        sum2 += v * v;
+    }
+    return sum2 > 0 ? sum * sum / sum2 : 0.0;
+}
+
+std::optional<double> estimate_value(std::vector<logged_sample> const& s,
+                                     std::vector<double> const& w, estimator e,
+                                     std::vector<std::size_t> const& index)
+{
+    std::size_t const n = index.empty() ? s.size() : index.size();
+    if (n == 0) {
+        return std::nullopt;
+    }
+    double num = 0;
+    double den = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+        std::size_t const i = index.empty() ? k : index[k];
+        auto const& x = s[i];
+        switch (e) {
+        case estimator::ips:
+        case estimator::snips:
+            num += w[i] * x.outcome;
+            den += w[i];
+            break;
+        case estimator::doubly_robust:
+            num += x.model_of_target + w[i] * (x.outcome - x.model);
+            break;
+        }
+    }
+    if (e == estimator::snips) {
+        return den > 0 ? std::optional{num / den} : std::nullopt;
+    }
+    return num / static_cast<double>(n);
+}
+
+namespace {
+
+// The 5th and 95th percentiles of the bootstrap values (linear between ranks).
+std::pair<double, double> interval_90(std::vector<double> v)
+{
+    if (v.empty()) {
+        return {NAN, NAN};
+    }
+    std::sort(v.begin(), v.end());
+    auto const at = [&](double q) {
+        double const pos = q * static_cast<double>(v.size() - 1);
+        auto const lo = static_cast<std::size_t>(std::floor(pos));
+        auto const hi = std::min(lo + 1, v.size() - 1);
+        return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+    };
+    return {at(0.05), at(0.95)};
+}
+
+std::vector<std::size_t> resample(std::size_t n, rng& r)
+{
+    std::vector<std::size_t> idx(n);
+    for (auto& i : idx) {
+        i = r.below(n);
+    }
+    return idx;
+}
+
+} // namespace
+
+std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
+                                               estimator e, double cap, int rounds,
+                                               rng& r)
+{
+    policy_estimate out;
+    auto const w = importance_weights(s, cap, &out.clipped);
+    auto const value = estimate_value(s, w, e);
+    if (!value) {
+        return std::nullopt;
+    }
+    out.value = *value;
+    out.n = static_cast<std::int64_t>(s.size());
+    out.ess = effective_sample_size(w);
+    std::vector<double> boot;
+    for (int b = 0; b < rounds; ++b) {
+        if (auto const v = estimate_value(s, w, e, resample(s.size(), r))) {
+            boot.push_back(*v);
+        }
+    }
+    std::tie(out.lo, out.hi) = interval_90(std::move(boot));
+    return out;
+}
+
+std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a,
+                                             std::vector<logged_sample> const& b,
+                                             estimator e, double cap, int rounds, rng& r)
+{
+    if (a.size() != b.size()) {
+        return std::nullopt;
+    }
+    policy_estimate out;
+    std::int64_t clipped_a = 0;
+    auto const wa = importance_weights(a, cap, &clipped_a);
+    auto const wb = importance_weights(b, cap, &out.clipped);
+    auto const va = estimate_value(a, wa, e);
+    auto const vb = estimate_value(b, wb, e);
+    if (!va || !vb) {
+        return std::nullopt;
+    }
+    out.value = *vb - *va;
+    out.n = static_cast<std::int64_t>(a.size());
+    out.clipped += clipped_a;
+    out.ess = std::min(effective_sample_size(wa), effective_sample_size(wb));
+    std::vector<double> boot;
+    for (int k = 0; k < rounds; ++k) {
+        auto const idx = resample(a.size(), r);
+        auto const x = estimate_value(a, wa, e, idx);
+        auto const y = estimate_value(b, wb, e, idx);
+        if (x && y) {
+            boot.push_back(*y - *x);
+        }
+    }
+    std::tie(out.lo, out.hi) = interval_90(std::move(boot));
+    return out;
+}
+
+} // namespace xloop

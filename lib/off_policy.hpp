@@ -1,0 +1,72 @@
+#pragma once
+
+// Off-policy estimates (issue 15): what another policy would have earned on
+// the posts the loop logged, from the propensities plan stored with every
+// draw. Pure: the caller reads the logged draws and computes each policy's
+// probability of the logged action.
+//
+// With w_i = min(π(a_i)/μ(a_i), cap), the importance weight of post i (μ the
+// logging policy's probability of what it drew, π the evaluated policy's):
+//   IPS   = Σ w_i·y_i / n
+//   SNIPS = Σ w_i·y_i / Σ w_i                   (self-normalised)
+//   DR    = Σ [v̂_π(i) + w_i·(y_i − q̂_i)] / n    (doubly robust)
+// q̂_i is a reward model's prediction for the logged action and v̂_π(i) its
+// value of π; DR is unbiased if either the weights or the model are right.
+// Intervals are percentile bootstraps over the posts; ESS = (Σw)²/Σw² says
+// how many posts the estimate effectively rests on.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace xloop {
+
+class rng;
+
+struct logged_sample {
+    double outcome = 0;         // y
+    double logging_p = 1;       // μ(a_i): the propensity plan stored
+    double target_p = 0;        // π(a_i)
+    double model = 0;           // q̂_i
+    double model_of_target = 0; // v̂_π(i)
+};
+
+enum class estimator { ips, snips, doubly_robust };
+
+struct policy_estimate {
+    double value = 0;
+    double lo = 0; // 90 % bootstrap interval
+    double hi = 0;
+    double ess = 0;           // effective sample size of the weights
+    std::int64_t clipped = 0; // weights cut to the cap
+    std::int64_t n = 0;
+};
+
+// The importance weights, clipped at `cap`; `clipped` counts those cut.
+std::vector<double> importance_weights(std::vector<logged_sample> const& s, double cap,
+                                       std::int64_t* clipped = nullptr);
+
+double effective_sample_size(std::vector<double> const& w);
+
+// The point estimate over the posts `index` picks (all of them when empty:
+// the bootstrap passes its resamples). nullopt where it is undefined (no
+// posts; SNIPS with all weights 0).
+std::optional<double> estimate_value(std::vector<logged_sample> const& s,
+                                     std::vector<double> const& w, estimator e,
+                                     std::vector<std::size_t> const& index = {});
+
+// Point estimate, 90 % percentile bootstrap interval (`rounds` resamples drawn
+// from `r`), ESS and clipped count. nullopt without posts.
+std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
+                                               estimator e, double cap, int rounds,
+                                               rng& r);
+
+// The lift of policy b over policy a (both evaluated on the same posts: the
+// samples differ only in target_p, model_of_target): the difference of their
+// estimates, its interval from the same resamples for both (paired).
+std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a,
+                                             std::vector<logged_sample> const& b,
+                                             estimator e, double cap, int rounds, rng& r);
+
+} // namespace xloop

@@ -1,0 +1,362 @@
+#include "policy_value.hpp"
+
+#include "config.hpp"
+#include "db.hpp"
+#include "plan_job.hpp"
+#include "sampling.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace xloop {
+
+namespace {
+
+constexpr double model_kappa = 5;
+constexpr int bootstrap_rounds = 400;
+
+// The additive reward model: per dimension and value, the shrunk deviation
+// of the value's mean outcome from the overall mean.
+struct reward_model {
+    double mean = 0;
+    std::map<std::string, std::map<std::string, double>> deviation;
+
+    double predict(std::map<std::string, logged_draw> const& draws) const
+    {
+        double q = mean;
+        for (auto const& [dim, d] : draws) {
+            q += of(dim, d.value);
+        }
+        return q;
+    }
+    double of(std::string const& dim, std::string const& value) const
+    {
+        auto const d = deviation.find(dim);
+        if (d == deviation.end()) {
+            return 0;
+        }
+        auto const v = d->second.find(value);
+        return v == d->second.end() ? 0 : v->second;
+    }
+};
+
+double outcome_of(logged_post const& p, bool follows)
+{
+    return follows ? p.follows.value_or(0) : p.score;
+}
+
+reward_model fit_model(std::vector<logged_post> const& posts, bool follows)
+{
+    reward_model m;
+    if (posts.empty()) {
+        return m;
+    }
+    std::map<std::string, std::map<std::string, std::pair<double, double>>> sums;
+    for (auto const& p : posts) {
+        double const y = outcome_of(p, follows);
+        m.mean += y;
+        for (auto const& [dim, d] : p.draws) {
+            auto& s = sums[dim][d.value];
+            s.first += y;
+            s.second += 1;
+        }
+    }
+    m.mean /= static_cast<double>(posts.size());
+    for (auto const& [dim, values] : sums) {
+        for (auto const& [value, s] : values) {
+            // shrunk towards the overall mean by κ pseudo-posts
+            m.deviation[dim][value] =
+                (s.first + model_kappa * m.mean) / (s.second + model_kappa) - m.mean;
+        }
+    }
+    return m;
+}
+
+// A policy's probability of every candidate of a dimension.
+using dimension_policy = std::map<std::string, double>;
+
+dimension_policy uniform_policy(std::vector<std::string> const& candidates)
+{
+    dimension_policy p;
+    for (auto const& c : candidates) {
+        p[c] = 1.0 / static_cast<double>(candidates.size());
+    }
+    return p;
+}
+
+dimension_policy map_policy(std::string const& dim,
+                            std::vector<std::string> const& candidates,
+                            nlohmann::json const& posteriors, double epsilon,
+                            std::optional<double> override_epsilon)
+{
+    auto const arms = arms_of(posteriors, dim, candidates, epsilon, override_epsilon);
+    if (!arms) {
+        return uniform_policy(candidates);
+    }
+    auto const probs = selection_probabilities(arms->arms, arms->epsilon);
+    dimension_policy p;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        p[candidates[i]] = probs[i];
+    }
+    return p;
+}
+
+// π(a) and v̂_π of one post under per-dimension policies; post_hour, and a
+// dimension outside the catalogue, as logged.
+std::pair<double, double> target_of(logged_post const& post, reward_model const& model,
+                                    std::map<std::string, dimension_policy> const& policy)
+{
+    double p = 1;
+    double v = model.mean;
+    for (auto const& [dim, d] : post.draws) {
+        auto const pol = policy.find(dim);
+        if (pol == policy.end()) {
+            p *= d.propensity;
+            v += model.of(dim, d.value);
+            continue;
+        }
+        auto const it = pol->second.find(d.value);
+        p *= it == pol->second.end() ? 0.0 : it->second;
+        for (auto const& [value, prob] : pol->second) {
+            v += prob * model.of(dim, value);
+        }
+    }
+    return {p, v};
+}
+
+} // namespace
+
+policy_samples
+samples_for(std::vector<logged_post> const& posts, bool follows,
+            std::map<std::string, std::vector<std::string>> const& catalogue,
+            nlohmann::json const& posteriors, double epsilon,
+            std::optional<double> override_epsilon)
+{
+    auto const model = fit_model(posts, follows);
+    std::map<std::string, dimension_policy> uniform;
+    std::map<std::string, dimension_policy> map;
+    for (auto const& [dim, candidates] : catalogue) {
+        uniform[dim] = uniform_policy(candidates);
+        map[dim] = map_policy(dim, candidates, posteriors, epsilon, override_epsilon);
+    }
+    policy_samples s;
+    for (auto const& post : posts) {
+        double mu = 1;
+        for (auto const& [dim, d] : post.draws) {
+            mu *= d.propensity;
+        }
+        double const y = outcome_of(post, follows);
+        double const q = model.predict(post.draws);
+        s.logged.push_back({y, mu, mu, q, q});
+        auto const [pu, vu] = target_of(post, model, uniform);
+        s.uniform.push_back({y, mu, pu, q, vu});
+        auto const [pm, vm] = target_of(post, model, map);
+        s.map.push_back({y, mu, pm, q, vm});
+    }
+    return s;
+}
+
+policy_report
+evaluate_policies(std::vector<logged_post> const& all,
+                  std::map<std::string, std::vector<std::string>> const& catalogue,
+                  nlohmann::json const& posteriors, double epsilon,
+                  std::optional<double> override_epsilon, evidence_floor floor,
+                  std::uint64_t seed)
+{
+    policy_report r;
+    r.posts = static_cast<std::int64_t>(all.size());
+    std::vector<logged_post> posts;
+    for (auto const& p : all) {
+        bool usable = !p.draws.empty();
+        for (auto const& [dim, d] : p.draws) {
+            usable = usable && d.propensity > 0 && d.propensity <= 1;
+        }
+        if (usable) {
+            posts.push_back(p);
+        }
+    }
+    r.with_propensities = static_cast<std::int64_t>(posts.size());
+    if (r.with_propensities < floor.posts) {
+        r.note =
+            fmt::format("{} of {} posts have the propensities plan stores, fewer than "
+                        "{}: too few to estimate what other choices were worth",
+                        r.with_propensities, r.posts, floor.posts);
+        return r;
+    }
+    rng gen{seed};
+    auto const score =
+        samples_for(posts, false, catalogue, posteriors, epsilon, override_epsilon);
+    bool const has_follows =
+        std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
+    auto const follows =
+        samples_for(posts, true, catalogue, posteriors, epsilon, override_epsilon);
+    auto row = [&](char const* name, std::vector<logged_sample> const& s,
+                   std::vector<logged_sample> const& f) {
+        policy_row out{name, {}, {}, {}, {}};
+        auto const snips =
+            estimate_policy(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
+        if (!snips || snips->ess < floor.effective_posts) {
+            out.note =
+                fmt::format("effective sample {:.1f} posts, below {}: the logged draws "
+                            "cannot say",
+                            snips ? snips->ess : 0.0, floor.effective_posts);
+            return out;
+        }
+        out.snips = snips;
+        out.dr = estimate_policy(s, estimator::doubly_robust, weight_cap,
+                                 bootstrap_rounds, gen);
+        if (has_follows) {
+            out.follows_snips =
+                estimate_policy(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
+        }
+        return out;
+    };
+    r.rows.push_back(row("logged", score.logged, follows.logged));
+    r.rows.push_back(row("uniform", score.uniform, follows.uniform));
+    r.rows.push_back(row("map", score.map, follows.map));
+    if (r.rows[1].snips && r.rows[2].snips) {
+        r.lift = estimate_lift(score.uniform, score.map, estimator::snips, weight_cap,
+                               bootstrap_rounds, gen);
+    }
+    return r;
+}
+
+namespace {
+
+constexpr char const* logged_posts_sql = R"sql(
+SELECT c.features -> 'draws', o.primary_objective_score::float8,
+       coalesce(o.follows, o.followers_gained_weighted)::float8
+  FROM public.content_generation_metadata_comprehensive c
+  JOIN public.outcomes o ON o.decision_id = c.decision_id
+ WHERE c.status = 'posted' AND c.decision_type IS DISTINCT FROM 'reply'
+   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
+   AND o.primary_objective_score IS NOT NULL
+   AND o.primary_objective_score = o.primary_objective_score -- not NaN
+ ORDER BY c.posted_at, c.decision_id)sql";
+
+constexpr char const* active_posteriors_sql = R"sql(
+SELECT posteriors::text FROM public.learning_model_weights
+ WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
+
+std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const& text)
+{
+    std::map<std::string, logged_draw> out;
+    if (!text) {
+        return out;
+    }
+    auto const j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_object()) {
+        return out;
+    }
+    for (auto const& [dim, d] : j.items()) {
+        if (!d.is_object() || !d.contains("propensity") || !d["propensity"].is_number()) {
+            return {}; // one missing propensity: the post cannot be weighed
+        }
+        logged_draw ld;
+        ld.value = d.contains("value") && d["value"].is_string()
+                       ? d["value"].get<std::string>()
+                       : d.value("value", nlohmann::json{}).dump();
+        ld.propensity = d["propensity"].get<double>();
+        ld.candidates = d.contains("candidates") && d["candidates"].is_number_integer()
+                            ? d["candidates"].get<int>()
+                            : 0;
+        out[dim] = std::move(ld);
+    }
+    return out;
+}
+
+std::string interval(std::optional<policy_estimate> const& e)
+{
+    return e ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", e->value, e->lo, e->hi) : "-";
+}
+
+nlohmann::json estimate_json(std::optional<policy_estimate> const& e)
+{
+    if (!e) {
+        return nullptr;
+    }
+    return {{"value", e->value}, {"lo", e->lo},           {"hi", e->hi},
+            {"ess", e->ess},     {"clipped", e->clipped}, {"n", e->n}};
+}
+
+} // namespace
+
+std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
+                                           timestamp now)
+{
+    auto const from = now - fractional_days(cfg.weights.window_days);
+    auto const to = now - fractional_hours(cfg.weights.min_age_hours);
+    auto const r = db.exec(logged_posts_sql, from, to);
+    std::vector<logged_post> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        logged_post p;
+        p.draws = parse_draws(r.opt_str(i, 0));
+        p.score = r.f64(i, 1);
+        if (!r.is_null(i, 2) && std::isfinite(r.f64(i, 2))) {
+            p.follows = r.f64(i, 2);
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+nlohmann::json read_active_posteriors(db_connection& db)
+{
+    auto const r = db.exec(active_posteriors_sql);
+    if (r.rows() == 0) {
+        return nullptr;
+    }
+    return nlohmann::json::parse(r.str(0, 0), nullptr, false);
+}
+
+nlohmann::json policy_report_json(policy_report const& r)
+{
+    nlohmann::json j = {{"posts", r.posts}, {"with_propensities", r.with_propensities}};
+    if (!r.note.empty()) {
+        j["note"] = r.note;
+    }
+    auto& rows = j["policies"] = nlohmann::json::array();
+    for (auto const& row : r.rows) {
+        rows.push_back({{"policy", row.policy},
+                        {"score_snips", estimate_json(row.snips)},
+                        {"score_dr", estimate_json(row.dr)},
+                        {"follows_snips", estimate_json(row.follows_snips)}});
+        if (!row.note.empty()) {
+            rows.back()["note"] = row.note;
+        }
+    }
+    j["lift_map_over_uniform"] = estimate_json(r.lift);
+    return j;
+}
+
+std::string policy_report_table(policy_report const& r)
+{
+    std::string out = fmt::format(
+        "What the choices are worth ({} posts with outcomes, {} with propensities; "
+        "mean primary_objective_score per post, 90 % intervals):\n",
+        r.posts, r.with_propensities);
+    if (!r.note.empty()) {
+        return out + "  " + r.note + "\n";
+    }
+    out += fmt::format("  {:<8} {:<26} {:<26} {:<26} {}\n", "policy", "score (SNIPS)",
+                       "score (DR)", "follows (SNIPS)", "ESS");
+    for (auto const& row : r.rows) {
+        if (!row.note.empty()) {
+            out += fmt::format("  {:<8} {}\n", row.policy, row.note);
+            continue;
+        }
+        out += fmt::format("  {:<8} {:<26} {:<26} {:<26} {:.0f}\n", row.policy,
+                           interval(row.snips), interval(row.dr),
+                           interval(row.follows_snips), row.snips ? row.snips->ess : 0.0);
+    }
+    if (r.lift) {
+        out += fmt::format("  lift of the map's policy over uniform: {}\n",
+                           interval(r.lift));
+    }
+    return out;
+}
+
+} // namespace xloop

@@ -1,0 +1,91 @@
+#pragma once
+
+// What the loop's choices are worth (issue 15): the logged posts' draws and
+// outcomes, evaluated for three policies: the one that ran, uniform draws
+// over the catalogue, and the current map's. Off-policy estimates
+// (lib/off_policy.hpp) from the propensities plan stored, read from the
+// database alone; where the logs cannot support a number it says why.
+
+#include "off_policy.hpp"
+#include "timestamp.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xloop {
+
+class db_connection;
+struct config;
+
+// One posted post as plan logged it: each drawn dimension's value, the
+// probability it was drawn with and among how many candidates.
+struct logged_draw {
+    std::string value;
+    double propensity = 0;
+    int candidates = 0;
+};
+struct logged_post {
+    std::map<std::string, logged_draw> draws; // empty: not planned by xloop
+    double score = 0;                         // primary_objective_score
+    std::optional<double> follows;            // direct follows, else attributed
+};
+
+struct policy_row {
+    std::string policy; // logged | uniform | map
+    std::optional<policy_estimate> snips, dr, follows_snips;
+    std::string note; // why there is no estimate
+};
+
+struct policy_report {
+    std::int64_t posts = 0;             // with a v2 outcome in the window
+    std::int64_t with_propensities = 0; // of those, planned by xloop
+    std::string note;                   // set when nothing can be estimated
+    std::vector<policy_row> rows;
+    std::optional<policy_estimate> lift; // map over uniform, score, SNIPS
+};
+
+// Importance weights are cut here (the cut ones are counted in `clipped`).
+inline constexpr double weight_cap = 50;
+
+// Below either (validate.min_policy_posts, validate.min_effective_posts), an
+// estimate is not printed: the logs cannot say.
+struct evidence_floor {
+    std::int64_t posts = 20;
+    double effective_posts = 10;
+};
+
+// The samples of each policy for one outcome. post_hour is left as logged
+// (its candidates are the day's free times, not the catalogue): its ratio is 1.
+// The reward model for DR is additive: the mean outcome plus, per dimension,
+// the shrunk (κ = 5) deviation of the value's mean.
+struct policy_samples {
+    std::vector<logged_sample> logged, uniform, map;
+};
+policy_samples
+samples_for(std::vector<logged_post> const& posts, bool follows,
+            std::map<std::string, std::vector<std::string>> const& catalogue,
+            nlohmann::json const& posteriors, double epsilon,
+            std::optional<double> override_epsilon);
+
+// Pure: the estimates, seeded for reproducible intervals.
+policy_report
+evaluate_policies(std::vector<logged_post> const& posts,
+                  std::map<std::string, std::vector<std::string>> const& catalogue,
+                  nlohmann::json const& posteriors, double epsilon,
+                  std::optional<double> override_epsilon, evidence_floor floor,
+                  std::uint64_t seed);
+
+// The posts of the last weights.window_days (older than min_age_hours) with
+// a v2 outcome, and the active map's posteriors (null without one).
+std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
+                                           timestamp now);
+nlohmann::json read_active_posteriors(db_connection& db);
+
+nlohmann::json policy_report_json(policy_report const& r);
+std::string policy_report_table(policy_report const& r);
+
+} // namespace xloop
