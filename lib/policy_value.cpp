@@ -104,27 +104,23 @@ dimension_policy map_policy(std::string const& dim,
     return p;
 }
 
-// π(a) and v̂_π of one post under per-dimension policies; post_hour, and a
-// dimension outside the catalogue, as logged.
-std::pair<double, double> target_of(logged_post const& post, reward_model const& model,
-                                    std::map<std::string, dimension_policy> const& policy)
+// One post weighed for changing dimension `dim` to `policy` (the others as
+// logged): π_d/μ_d, and the model's value with that dimension's values
+// weighed by the policy.
+logged_sample changed_sample(logged_post const& post, std::string const& dim, double y,
+                             double q, reward_model const& model,
+                             dimension_policy const& policy)
 {
-    double p = 1;
-    double v = model.mean;
-    for (auto const& [dim, d] : post.draws) {
-        auto const pol = policy.find(dim);
-        if (pol == policy.end()) {
-            p *= d.propensity;
-            v += model.of(dim, d.value);
-            continue;
-        }
-        auto const it = pol->second.find(d.value);
-        p *= it == pol->second.end() ? 0.0 : it->second;
-        for (auto const& [value, prob] : pol->second) {
-            v += prob * model.of(dim, value);
-        }
+    auto const d = post.draws.find(dim);
+    if (d == post.draws.end()) {
+        return {y, 1, 1, q, q}; // not drawn in this post: unchanged
     }
-    return {p, v};
+    auto const it = policy.find(d->second.value);
+    double v = q - model.of(dim, d->second.value);
+    for (auto const& [value, prob] : policy) {
+        v += prob * model.of(dim, value);
+    }
+    return {y, d->second.propensity, it == policy.end() ? 0.0 : it->second, q, v};
 }
 
 } // namespace
@@ -144,17 +140,19 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
     }
     policy_samples s;
     for (auto const& post : posts) {
-        double mu = 1;
-        for (auto const& [dim, d] : post.draws) {
-            mu *= d.propensity;
-        }
         double const y = outcome_of(post, follows);
         double const q = model.predict(post.draws);
-        s.logged.push_back({y, mu, mu, q, q});
-        auto const [pu, vu] = target_of(post, model, uniform);
-        s.uniform.push_back({y, mu, pu, q, vu});
-        auto const [pm, vm] = target_of(post, model, map);
-        s.map.push_back({y, mu, pm, q, vm});
+        s.logged.push_back({y, 1, 1, q, q});
+    }
+    for (auto const& [dim, candidates] : catalogue) {
+        auto& u = s.uniform.emplace_back();
+        auto& m = s.map.emplace_back();
+        for (auto const& post : posts) {
+            double const y = outcome_of(post, follows);
+            double const q = model.predict(post.draws);
+            u.push_back(changed_sample(post, dim, y, q, model, uniform[dim]));
+            m.push_back(changed_sample(post, dim, y, q, model, map[dim]));
+        }
     }
     return s;
 }
@@ -193,11 +191,11 @@ evaluate_policies(std::vector<logged_post> const& all,
         std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
     auto const follows =
         samples_for(posts, true, catalogue, posteriors, epsilon, override_epsilon);
-    auto row = [&](char const* name, std::vector<logged_sample> const& s,
-                   std::vector<logged_sample> const& f) {
+    using factored = std::vector<std::vector<logged_sample>>;
+    auto row = [&](char const* name, factored const& s, factored const& f) {
         policy_row out{name, {}, {}, {}, {}};
         auto const snips =
-            estimate_policy(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
+            estimate_factored(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
         if (!snips || snips->ess < floor.effective_posts) {
             out.note =
                 fmt::format("effective sample {:.1f} posts, below {}: the logged draws "
@@ -206,20 +204,20 @@ evaluate_policies(std::vector<logged_post> const& all,
             return out;
         }
         out.snips = snips;
-        out.dr = estimate_policy(s, estimator::doubly_robust, weight_cap,
-                                 bootstrap_rounds, gen);
+        out.dr = estimate_factored(s, estimator::doubly_robust, weight_cap,
+                                   bootstrap_rounds, gen);
         if (has_follows) {
             out.follows_snips =
-                estimate_policy(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
+                estimate_factored(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
         }
         return out;
     };
-    r.rows.push_back(row("logged", score.logged, follows.logged));
+    r.rows.push_back(row("logged", {score.logged}, {follows.logged}));
     r.rows.push_back(row("uniform", score.uniform, follows.uniform));
     r.rows.push_back(row("map", score.map, follows.map));
     if (r.rows[1].snips && r.rows[2].snips) {
-        r.lift = estimate_lift(score.uniform, score.map, estimator::snips, weight_cap,
-                               bootstrap_rounds, gen);
+        r.lift = estimate_factored_lift(score.uniform, score.map, estimator::snips,
+                                        weight_cap, bootstrap_rounds, gen);
     }
     return r;
 }

@@ -58,12 +58,15 @@ struct evidence_floor {
     double effective_posts = 10;
 };
 
-// The samples of each policy for one outcome. post_hour is left as logged
-// (its candidates are the day's free times, not the catalogue): its ratio is 1.
-// The reward model for DR is additive: the mean outcome plus, per dimension,
-// the shrunk (κ = 5) deviation of the value's mean.
+// The samples of each policy for one outcome: the logged one as it ran
+// (w = 1), uniform and the map's per dimension of the catalogue (weights of
+// that dimension alone: estimate_factored). post_hour stays as logged (its
+// candidates are the day's free times, not the catalogue). The reward model
+// for DR is additive: the mean outcome plus, per dimension, the shrunk
+// (κ = 5) deviation of the value's mean.
 struct policy_samples {
-    std::vector<logged_sample> logged, uniform, map;
+    std::vector<logged_sample> logged;
+    std::vector<std::vector<logged_sample>> uniform, map;
 };
 policy_samples
 samples_for(std::vector<logged_post> const& posts, bool follows,
