@@ -610,6 +610,29 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
     return row;
 }
 
+// The reply's text for the opportunity `taken` (tweet id, author, text), or
+// none when the writer gives no usable one: one opportunity without a text
+// must not stop the others.
+std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
+                                                   db_result const& taken,
+                                                   std::set<std::string>& hashes,
+                                                   std::string& hash, rng& r)
+{
+    writer_request q;
+    q.decision_type = "reply";
+    q.content_slot = "reply";
+    q.topic = "this";
+    q.reply_to_author = taken.str(0, 1);
+    q.reply_to_text = taken.str(0, 2);
+    try {
+        return write_text(run, w, q, hashes, hash, r);
+    } catch (data_error const& e) {
+        log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
+                  taken.str(0, 0), e.what());
+        return std::nullopt;
+    }
+}
+
 void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 {
     auto& db = run.db();
@@ -645,25 +668,14 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         if (taken.rows() == 0) {
             continue;
         }
-        writer_request q;
-        q.decision_type = "reply";
-        q.content_slot = "reply";
-        q.topic = "this";
-        q.reply_to_author = taken.str(0, 1);
-        q.reply_to_text = taken.str(0, 2);
         std::string hash;
-        std::vector<std::string> parts;
-        try {
-            parts = write_text(run, w, q, hashes, hash, r);
-        } catch (data_error const& e) {
-            // One opportunity without a usable text must not stop the others.
-            log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
-                      taken.str(0, 0), e.what());
+        auto const parts = reply_text(run, w, taken, hashes, hash, r);
+        if (!parts) {
             continue;
         }
         authors.insert(author);
         rows.push_back(
-            reply_row(run, open, cand, propensity[cand.index], taken, parts, hash));
+            reply_row(run, open, cand, propensity[cand.index], taken, *parts, hash));
     }
     run.summary()["reply_candidates"] = candidates.size();
     run.summary()["replies"] = rows;

@@ -235,8 +235,8 @@ SELECT c.features -> 'draws', o.primary_objective_score::float8,
    AND o.primary_objective_score = o.primary_objective_score -- not NaN
  ORDER BY c.posted_at, c.decision_id)sql";
 
-constexpr char const* active_posteriors_sql = R"sql(
-SELECT posteriors::text FROM public.learning_model_weights
+constexpr char const* active_map_sql = R"sql(
+SELECT posteriors::text, weights::text FROM public.learning_model_weights
  WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
 
 std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const& text)
@@ -301,13 +301,62 @@ std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
     return out;
 }
 
-nlohmann::json read_active_posteriors(db_connection& db)
+std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db)
 {
-    auto const r = db.exec(active_posteriors_sql);
+    auto const r = db.exec(active_map_sql);
     if (r.rows() == 0) {
-        return nullptr;
+        return {nullptr, nullptr};
     }
-    return nlohmann::json::parse(r.str(0, 0), nullptr, false);
+    return {nlohmann::json::parse(r.str(0, 0), nullptr, false),
+            nlohmann::json::parse(r.str(0, 1), nullptr, false)};
+}
+
+std::map<std::string, std::vector<learned_value>>
+learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
+               std::vector<logged_post> const& posts)
+{
+    std::map<std::string, std::vector<learned_value>> out;
+    if (!posteriors.is_object()) {
+        return out;
+    }
+    std::map<std::string, std::map<std::string, double>> counts;
+    double planned = 0;
+    for (auto const& p : posts) {
+        planned += p.draws.empty() ? 0 : 1;
+        for (auto const& [dim, d] : p.draws) {
+            counts[dim][d.value] += 1;
+        }
+    }
+    for (auto const& [dim, values] : posteriors.items()) {
+        if (dim == "_prior" || !values.is_object()) {
+            continue;
+        }
+        auto& list = out[dim];
+        for (auto const& [value, arm] : values.items()) {
+            if (!arm.is_object() || !arm.contains("sd") || !arm["sd"].is_number()) {
+                continue;
+            }
+            learned_value v;
+            v.value = value;
+            v.mean = arm.value("shrunk_mean", arm.value("mean", 0.0));
+            double const sd = arm["sd"].get<double>();
+            v.lo = v.mean - 1.645 * sd;
+            v.hi = v.mean + 1.645 * sd;
+            v.posts = arm.value("n", std::int64_t{0});
+            v.too_few = v.posts < min_learned_posts;
+            v.share = planned > 0 ? counts[dim][value] / planned : 0.0;
+            if (weights.is_object() && weights.contains(dim) &&
+                weights[dim].is_object() && weights[dim].contains(value) &&
+                weights[dim][value].is_number()) {
+                v.weight = weights[dim][value].get<double>();
+            }
+            list.push_back(std::move(v));
+        }
+        std::sort(list.begin(), list.end(), [](auto const& x, auto const& y) {
+            return x.mean != y.mean ? x.mean > y.mean : x.value < y.value;
+        });
+    }
+    return out;
 }
 
 nlohmann::json policy_report_json(policy_report const& r)
@@ -327,15 +376,52 @@ nlohmann::json policy_report_json(policy_report const& r)
         }
     }
     j["lift_map_over_uniform"] = estimate_json(r.lift);
+    auto& learned = j["learned"] = nlohmann::json::object();
+    for (auto const& [dim, values] : r.learned) {
+        auto& list = learned[dim] = nlohmann::json::array();
+        for (auto const& v : values) {
+            list.push_back({{"value", v.value},
+                            {"mean", v.mean},
+                            {"lo", v.lo},
+                            {"hi", v.hi},
+                            {"posts", v.posts},
+                            {"share", v.share},
+                            {"weight", v.weight},
+                            {"too_few", v.too_few}});
+        }
+    }
     return j;
+}
+
+std::string learned_table(policy_report const& r)
+{
+    if (r.learned.empty()) {
+        return {};
+    }
+    std::string out =
+        "What was learned (the active map: shrunk mean of the learning target, "
+        "90 % interval, posts, share of recent posts, weight):\n";
+    for (auto const& [dim, values] : r.learned) {
+        out += fmt::format("  {}\n", dim);
+        for (auto const& v : values) {
+            out += fmt::format(
+                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} posts {:>4.0f} % "
+                " weight {:.3f}{}\n",
+                v.value, v.mean, v.lo, v.hi, v.posts, 100 * v.share, v.weight,
+                v.too_few ? "  (too few posts to say)" : "");
+        }
+    }
+    return out + "\n";
 }
 
 std::string policy_report_table(policy_report const& r)
 {
-    std::string out = fmt::format(
-        "What the choices are worth ({} posts with outcomes, {} with propensities; "
-        "mean primary_objective_score per post, 90 % intervals):\n",
-        r.posts, r.with_propensities);
+    std::string out =
+        learned_table(r) +
+        fmt::format(
+            "What the choices are worth ({} posts with outcomes, {} with propensities; "
+            "mean primary_objective_score per post, 90 % intervals):\n",
+            r.posts, r.with_propensities);
     if (!r.note.empty()) {
         return out + "  " + r.note + "\n";
     }

@@ -40,13 +40,36 @@ struct policy_row {
     std::string note; // why there is no estimate
 };
 
+// What the active map learned about one value of a dimension: its shrunk
+// mean learning target with a 90 % interval (± 1.645 sd of the posterior),
+// the posts it rests on, its share of the logged posts and its weight.
+struct learned_value {
+    std::string value;
+    double mean = 0;
+    double lo = 0;
+    double hi = 0;
+    std::int64_t posts = 0;
+    double share = 0;     // of the window's posts planned by xloop
+    double weight = 0;    // in the active map
+    bool too_few = false; // fewer than min_learned_posts: it says little
+};
+inline constexpr std::int64_t min_learned_posts = 3;
+
 struct policy_report {
     std::int64_t posts = 0;             // with a v2 outcome in the window
     std::int64_t with_propensities = 0; // of those, planned by xloop
     std::string note;                   // set when nothing can be estimated
     std::vector<policy_row> rows;
     std::optional<policy_estimate> lift; // map over uniform, score, SNIPS
+    // per dimension, sorted by mean, best first; empty without a usable map
+    std::map<std::string, std::vector<learned_value>> learned;
 };
+
+// Pure: the learned values of every dimension of the map (its posteriors and
+// weights, as build-weights writes them), with their shares of `posts`.
+std::map<std::string, std::vector<learned_value>>
+learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
+               std::vector<logged_post> const& posts);
 
 // Importance weights are cut here (the cut ones are counted in `clipped`).
 inline constexpr double weight_cap = 50;
@@ -86,7 +109,8 @@ evaluate_policies(std::vector<logged_post> const& posts,
 // a v2 outcome, and the active map's posteriors (null without one).
 std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
                                            timestamp now);
-nlohmann::json read_active_posteriors(db_connection& db);
+// The active map's posteriors and weights (nulls without one).
+std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db);
 
 nlohmann::json policy_report_json(policy_report const& r);
 std::string policy_report_table(policy_report const& r);

@@ -188,6 +188,47 @@ std::string estimate_cell(std::optional<policy_estimate> const& e)
              : "<td>–</td><td></td>";
 }
 
+// What was learned: per dimension, its values sorted best first, each with
+// its 90 % interval drawn as a bar on one scale for the dimension (HTML and
+// CSS, no script), its posts, share and weight.
+std::string learned_html(std::map<std::string, std::vector<learned_value>> const& learned)
+{
+    std::string s =
+        "<section><h2>What was learned</h2><p>The active map: each value's "
+        "shrunk mean of the learning target with its 90 % interval, the posts "
+        "it rests on, its share of recent posts and its weight; grey where too "
+        "few posts say anything.</p>";
+    for (auto const& [dim, values] : learned) {
+        if (values.empty()) {
+            continue;
+        }
+        double lo = values.front().lo;
+        double hi = values.front().hi;
+        for (auto const& v : values) {
+            lo = std::min(lo, v.lo);
+            hi = std::max(hi, v.hi);
+        }
+        double const span = hi > lo ? hi - lo : 1;
+        auto const pct = [&](double x) { return 100 * (x - lo) / span; };
+        s += "<h3>" + esc(dim) +
+             "</h3><table class=\"learned\"><tr><th>value</th>"
+             "<th>mean</th><th>90 % interval</th><th></th><th>posts</th><th>share</th>"
+             "<th>weight</th></tr>\n";
+        for (auto const& v : values) {
+            s += fmt::format(
+                "<tr class=\"{}\"><td>{}</td><td>{:+.3f}</td><td>{:+.3f} … {:+.3f}</td>"
+                "<td class=\"bar\"><div class=\"interval\" style=\"left: {:.1f}%; width: "
+                "{:.1f}%\"></div><div class=\"mean\" style=\"left: {:.1f}%\"></div></td>"
+                "<td>{}</td><td>{:.0f} %</td><td>{:.3f}</td></tr>\n",
+                v.too_few ? "few" : "enough", esc(v.value), v.mean, v.lo, v.hi, pct(v.lo),
+                std::max(pct(v.hi) - pct(v.lo), 0.5), pct(v.mean), v.posts, 100 * v.share,
+                v.weight);
+        }
+        s += "</table>";
+    }
+    return s + "</section>";
+}
+
 // What the logged choices are worth: one row per policy, the lift under it.
 std::string policies_html(policy_report const& r)
 {
@@ -228,8 +269,11 @@ std::string charts_html(report_series const& series)
     if (!series.available) {
         return {};
     }
-    std::string charts =
-        series.policies ? policies_html(*series.policies) : std::string{};
+    std::string charts;
+    if (series.policies) {
+        charts +=
+            learned_html(series.policies->learned) + policies_html(*series.policies);
+    }
     charts += "<section><h2>v2 coverage of outcomes per day</h2>" +
               bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
     charts += "<section><h2>Followers, last 30 days</h2>" +
@@ -295,6 +339,10 @@ tr.fail .status {{ color: #c62828; font-weight: bold; }}
 section {{ margin-bottom: 2em; }}
 .axis {{ font-size: 10px; fill: #555; }} .muted {{ fill: #999; }}
 .base {{ stroke: #999; }}
+td.bar {{ position: relative; width: 240px; }}
+td.bar .interval {{ position: absolute; top: 8px; height: 6px; background: #90caf9; }}
+td.bar .mean {{ position: absolute; top: 4px; width: 2px; height: 14px; background: #0d47a1; }}
+tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
 </style>
 </head>
 <body>

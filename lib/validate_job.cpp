@@ -499,10 +499,14 @@ SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NU
         return std::nullopt;
     }
     auto const& cfg = run.cfg();
-    return evaluate_policies(
-        read_logged_posts(db, cfg, run.now()), plan_catalogue(cfg.plan),
-        read_active_posteriors(db), cfg.weights.epsilon, cfg.plan.epsilon,
+    auto const posts = read_logged_posts(db, cfg, run.now());
+    auto const [posteriors, weights] = read_active_map(db);
+    auto report = evaluate_policies(
+        posts, plan_catalogue(cfg.plan), posteriors, cfg.weights.epsilon,
+        cfg.plan.epsilon,
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, run.seed());
+    report.learned = learned_values(posteriors, weights, posts);
+    return report;
 }
 
 void run_validate(run_context& run, validate_options const& opts)

@@ -1,7 +1,9 @@
 #include "off_policy.hpp"
+#include "policy_value.hpp"
 #include "sampling.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace xloop;
 
@@ -147,4 +149,39 @@ TEST_CASE("a policy changed dimension by dimension is valued by the sum of the c
     auto const lift =
         *estimate_factored_lift({same, same}, {a, b}, estimator::snips, 100, 50, r);
     CHECK(lift.value == Approx(5.0 / 6.0 - 1));
+}
+
+TEST_CASE("what was learned: each value's interval, posts, share and weight, best first",
+          "[nodb]")
+{
+    auto const posteriors = nlohmann::json::parse(R"({
+        "_prior": {"hook_type": {"mean": 0, "sd": 0.2}},
+        "hook_type": {
+            "story":    {"mean": 0.1, "shrunk_mean": 0.05, "sd": 0.1, "n": 2},
+            "question": {"mean": 0.5, "shrunk_mean": 0.4, "sd": 0.2, "n": 12}}})");
+    auto const weights = nlohmann::json::parse(R"({"hook_type": {"question": 0.9,
+                                                                  "story": 0.1}})");
+    // three planned posts: two with question, one with story; one adopted
+    // post without draws does not count towards the shares
+    std::vector<logged_post> posts(4);
+    posts[0].draws["hook_type"] = {"question", 0.5, 2};
+    posts[1].draws["hook_type"] = {"question", 0.5, 2};
+    posts[2].draws["hook_type"] = {"story", 0.5, 2};
+    auto const learned = learned_values(posteriors, weights, posts);
+    REQUIRE(learned.size() == 1);
+    auto const& v = learned.at("hook_type");
+    REQUIRE(v.size() == 2);
+    CHECK(v[0].value == "question"); // the higher shrunk mean first
+    CHECK(v[0].mean == Approx(0.4));
+    CHECK(v[0].lo == Approx(0.4 - 1.645 * 0.2));
+    CHECK(v[0].hi == Approx(0.4 + 1.645 * 0.2));
+    CHECK(v[0].posts == 12);
+    CHECK(v[0].share == Approx(2.0 / 3.0));
+    CHECK(v[0].weight == Approx(0.9));
+    CHECK_FALSE(v[0].too_few);
+    CHECK(v[1].value == "story");
+    CHECK(v[1].too_few); // 2 posts say little
+    CHECK(v[1].share == Approx(1.0 / 3.0));
+    // no map: nothing learned
+    CHECK(learned_values(nullptr, nullptr, posts).empty());
 }

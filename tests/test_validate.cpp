@@ -601,3 +601,33 @@ TEST_CASE("without propensities validate says it cannot estimate, and prints no 
     CHECK(r["note"].get<std::string>().find("0 of 30 posts have the propensities") !=
           std::string::npos);
 }
+
+TEST_CASE("validate shows what the active map learned, value by value", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    auto const r = validate(db, 0)["policy_value"];
+    INFO(r.dump(2));
+    REQUIRE(r["learned"].contains("content_slot"));
+    auto const& slots = r["learned"]["content_slot"];
+    REQUIRE(slots.size() >= 2);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        auto const& v = slots[i];
+        CHECK(v["lo"].get<double>() <= v["mean"].get<double>());
+        CHECK(v["mean"].get<double>() <= v["hi"].get<double>());
+        CHECK(v["weight"].get<double>() > 0);
+        if (i > 0) { // best first
+            CHECK(slots[i - 1]["mean"].get<double>() >= v["mean"].get<double>());
+        }
+    }
+    temp_dir dir;
+    auto const file = dir.path() + "/report.html";
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
+            0);
+    auto const html = read_file(file);
+    CHECK(html.find("<h2>What was learned</h2>") != std::string::npos);
+    CHECK(html.find("<h3>content_slot</h3><table class=\"learned\">") !=
+          std::string::npos);
+}
