@@ -66,11 +66,21 @@ void scale_sums::add(outcome_components const& x)
 {
     for (std::size_t k = 0; k < target_component_count; ++k) {
         if (x[k] && std::isfinite(*x[k])) {
+            // sums of x − (the first x): a constant sums to exactly 0
+            if (m_n[k] == 0) {
+                m_shift[k] = *x[k];
+            }
+            double const d = *x[k] - m_shift[k];
             m_n[k] += 1;
-            m_sum[k] += *x[k];
-            m_sum2[k] += *x[k] * *x[k];
+            m_sum[k] += d;
+            m_sum2[k] += d * d;
         }
     }
+}
+
+component_scale make_scale(double mean, double sd)
+{
+    return {mean, sd > 1e-9 * std::abs(mean) ? sd : 0.0};
 }
 
 target_scales scale_sums::scales() const
@@ -78,8 +88,9 @@ target_scales scale_sums::scales() const
     target_scales out;
     for (std::size_t k = 0; k < target_component_count; ++k) {
         if (m_n[k] > 0) {
-            double const mean = m_sum[k] / m_n[k];
-            out[k] = {mean, std::sqrt(std::max(m_sum2[k] / m_n[k] - mean * mean, 0.0))};
+            double const d = m_sum[k] / m_n[k];
+            out[k] = make_scale(m_shift[k] + d,
+                                std::sqrt(std::max(m_sum2[k] / m_n[k] - d * d, 0.0)));
         }
     }
     return out;

@@ -42,6 +42,12 @@ struct component_scale {
 };
 using target_scales = std::array<component_scale, target_component_count>;
 
+// A component's scale from its mean and spread. A spread below 1e-9 of the
+// mean's size is rounding noise (a constant summed in another order), not
+// variation: it counts as none, since
+// dividing by it would turn the noise into the learning target.
+component_scale make_scale(double mean, double sd);
+
 // The configured weight of each component, in target_component_names' order.
 std::array<double, target_component_count>
 target_weights(std::map<std::string, double> const& configured);
@@ -64,7 +70,7 @@ public:
     target_scales scales() const;
 
 private:
-    std::array<double, target_component_count> m_n{}, m_sum{}, m_sum2{};
+    std::array<double, target_component_count> m_n{}, m_shift{}, m_sum{}, m_sum2{};
 };
 
 // One group's rows, summed so that the weighted moments of their learning

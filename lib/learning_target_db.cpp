@@ -38,7 +38,7 @@ target_scales read_target_scales(db_connection& db, std::string const& where)
     for (std::size_t k = 0; k < target_component_count; ++k) {
         int const col = static_cast<int>(2 * k);
         if (!r.is_null(0, col) && !r.is_null(0, col + 1)) {
-            out[k] = {r.f64(0, col), r.f64(0, col + 1)};
+            out[k] = make_scale(r.f64(0, col), r.f64(0, col + 1));
         }
     }
     return out;

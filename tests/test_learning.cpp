@@ -167,3 +167,29 @@ TEST_CASE("one pass of sums gives the same moments as the targets row by row")
     CHECK(s2.stats(scales, score).sum_wy == Approx(d2.sum_wy));
     CHECK(s2.stats(scales, score).sum_wy2 == Approx(d2.sum_wy2));
 }
+
+TEST_CASE(
+    "a component that is the same on every row has no spread, whatever the rounding")
+{
+    // 0.01 a thousand times, and 7.6: E[x²] − mean² is rounding noise (about
+    // 1e-18 and 1e-14), not 0; dividing by its root turned that noise into
+    // targets that changed from run to run.
+    scale_sums s;
+    for (int i = 0; i < 1000; ++i) {
+        outcome_components x;
+        x[0] = 0.01;
+        x[1] = 7.6;
+        x[2] = i % 2 ? 1.0 : 3.0; // this one varies: mean 2, sd 1
+        s.add(x);
+    }
+    auto const scales = s.scales();
+    CHECK(scales[0].mean == Approx(0.01));
+    CHECK(scales[0].sd == 0);
+    CHECK(scales[1].sd == 0);
+    CHECK(scales[2].mean == Approx(2));
+    CHECK(scales[2].sd == Approx(1));
+    // as the server's stddev_pop gives it after summing in another order
+    CHECK(make_scale(0.01, 3.4825843542642276e-14).sd == 0);
+    CHECK(make_scale(0.01, 0.002).sd == 0.002);
+    CHECK(make_scale(0, 0.5).sd == 0.5); // a mean of 0 with a spread is a spread
+}
