@@ -49,13 +49,17 @@ streamed stream_replies(run_context& run)
     auto const window =
         window_replies(run.now() - fractional_days(run.cfg().replies.window_days),
                        run.now() - fractional_hours(run.cfg().replies.min_age_hours));
-    // The target's components are standardised over the window's replies.
-    auto const scales = read_target_scales(run.db(), window);
+    // The target's components are standardised over the window's replies:
+    // their scales come first, in the same scan (scales_then_rows_copy).
     auto const target_c = target_weights(run.cfg().weights.target);
-    auto const sql = fmt::format(
-        "COPY (SELECT lower(ltrim(btrim(target_username), '@')), target_username, "
-        "posted_at, {} FROM xloop.vw_learning WHERE {}) TO STDOUT (FORMAT binary)",
-        target_components_sql, window);
+    auto const sql =
+        scales_then_rows_copy({{"lower(ltrim(btrim(target_username), '@'))", "text"},
+                               {"target_username", "text"},
+                               {"posted_at", "timestamptz"}},
+                              window);
+    run.db().exec("SET LOCAL max_parallel_workers_per_gather = 0");
+    scale_rows scale_reader;
+    target_scales scales;
     std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;
     streamed s;
     binary_copy_reader reader;
@@ -65,7 +69,20 @@ streamed stream_replies(run_context& run)
         sql,
         [&](std::string_view message) {
             reader.feed(message, [&](binary_copy_reader const& row) {
-                if (row.size() != 3 + target_component_count || row.is_null(2)) {
+                if (row.size() != 3 + target_component_count) {
+                    return;
+                }
+                if (scale_reader.read(row, 1, 3)) {
+                    if (scale_reader.complete()) {
+                        scales = scale_reader.scales();
+                    }
+                    return;
+                }
+                if (!scale_reader.complete()) {
+                    throw error{"learn-replies: a reply came before the window's scales "
+                                "(a parallel plan?)"};
+                }
+                if (row.is_null(2)) {
                     return;
                 }
                 auto const x = read_components(row, 3);

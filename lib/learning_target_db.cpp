@@ -25,20 +25,58 @@ std::string const target_components_sql = [] {
     return out;
 }();
 
-target_scales read_target_scales(db_connection& db, std::string const& where)
+std::string scales_then_rows_copy(std::vector<copy_column> const& leading,
+                                  std::string const& where)
 {
-    std::string aggregates;
-    for (std::size_t k = 0; k < target_component_count; ++k) {
-        aggregates +=
-            fmt::format("{0}avg({1}), stddev_pop({1})", k ? ", " : "", component_sql[k]);
+    std::string select;
+    std::string aliases;
+    std::string nulls;
+    for (std::size_t i = 0; i < leading.size(); ++i) {
+        select += fmt::format("{} AS l{}, ", leading[i].expression, i);
+        nulls += i == 1 ? "{0}, " : fmt::format("NULL::{}, ", leading[i].type);
     }
-    auto const r = db.exec(
-        fmt::format("SELECT {} FROM xloop.vw_learning WHERE {}", aggregates, where));
+    std::string avg;
+    std::string sd;
+    for (std::size_t k = 0; k < target_component_count; ++k) {
+        select += fmt::format("{}{} AS c{}", k ? ", " : "", component_sql[k], k);
+        avg += fmt::format("{}avg(c{})", k ? ", " : "", k);
+        sd += fmt::format("{}stddev_pop(c{})", k ? ", " : "", k);
+    }
+    return fmt::format(R"sql(COPY (
+WITH w AS MATERIALIZED (SELECT {select} FROM xloop.vw_learning WHERE {where})
+SELECT {avg_nulls}{avg} FROM w
+UNION ALL
+SELECT {sd_nulls}{sd} FROM w
+UNION ALL
+SELECT * FROM w) TO STDOUT (FORMAT binary))sql",
+                       fmt::arg("select", select), fmt::arg("where", where),
+                       fmt::arg("avg_nulls", fmt::format(fmt::runtime(nulls), "'avg'")),
+                       fmt::arg("avg", avg),
+                       fmt::arg("sd_nulls", fmt::format(fmt::runtime(nulls), "'sd'")),
+                       fmt::arg("sd", sd));
+}
+
+bool scale_rows::read(binary_copy_reader const& row, std::size_t kind, std::size_t first)
+{
+    if (row.is_null(kind) || !row.is_null(0)) {
+        return false;
+    }
+    auto const what = row.text(kind);
+    bool const is_avg = what == "avg";
+    if (!is_avg && what != "sd") {
+        return false;
+    }
+    (is_avg ? m_mean : m_spread) = read_components(row, first);
+    (is_avg ? m_avg : m_sd) = true;
+    return true;
+}
+
+target_scales scale_rows::scales() const
+{
     target_scales out;
     for (std::size_t k = 0; k < target_component_count; ++k) {
-        int const col = static_cast<int>(2 * k);
-        if (!r.is_null(0, col) && !r.is_null(0, col + 1)) {
-            out[k] = make_scale(r.f64(0, col), r.f64(0, col + 1));
+        if (m_mean[k] && m_spread[k]) {
+            out[k] = make_scale(*m_mean[k], *m_spread[k]);
         }
     }
     return out;

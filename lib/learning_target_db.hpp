@@ -1,14 +1,15 @@
 #pragma once
 
 // Reading the learning target's components (learning_target.hpp) from
-// xloop.vw_learning: the scales over a learner's window, and each row's
-// components from a binary COPY.
+// xloop.vw_learning: each row's components from a binary COPY, and the
+// scales over a learner's window in the same COPY.
 
 #include "copy_row.hpp"
 #include "db.hpp"
 #include "learning_target.hpp"
 
 #include <string>
+#include <vector>
 
 namespace xloop {
 
@@ -16,10 +17,37 @@ namespace xloop {
 // float8, joined by commas: for a COPY's select list.
 extern std::string const target_components_sql;
 
-// Mean and sd of each component over the rows `where` selects (an SQL
-// condition over xloop.vw_learning, reading its window from the transaction's
-// settings): one aggregate query on the server.
-target_scales read_target_scales(db_connection& db, std::string const& where);
+// A leading column of such a COPY: its expression and its type (the scale
+// rows hold a NULL of that type).
+struct copy_column {
+    std::string expression;
+    std::string type;
+};
+
+// A binary COPY of the `leading` columns and the components of the rows `where` selects,
+// preceded by two rows with the components' scales over those same rows: NULL leading
+// columns but the second, which is 'avg' then 'sd'. One scan of the window instead of two
+// (the rows are kept in a tuplestore while the scales are summed). The rows come in that
+// order only from a plan without parallel workers: run it after SET LOCAL
+// max_parallel_workers_per_gather = 0.
+std::string scales_then_rows_copy(std::vector<copy_column> const& leading,
+                                  std::string const& where);
+
+// Reads one of those two leading rows into `scales` (column `first` on the
+// components; `kind` the 'avg' / 'sd' column). Returns false for a data row.
+// Both rows read: the scales are complete.
+class scale_rows {
+public:
+    bool read(binary_copy_reader const& row, std::size_t kind, std::size_t first);
+    bool complete() const noexcept { return m_avg && m_sd; }
+    target_scales scales() const;
+
+private:
+    outcome_components m_mean{};
+    outcome_components m_spread{};
+    bool m_avg = false;
+    bool m_sd = false;
+};
 
 // The components of a COPY row, from column `first` on.
 outcome_components read_components(binary_copy_reader const& row, std::size_t first);
