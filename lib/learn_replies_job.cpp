@@ -53,11 +53,11 @@ streamed stream_replies(run_context& run)
     // their scales come first, in the same scan (scales_then_rows_copy).
     auto const target_c = target_weights(run.cfg().weights.target);
     auto const sql =
-        scales_then_rows_copy({{"lower(ltrim(btrim(target_username), '@'))", "text"},
+        scales_then_rows_copy(run.db(),
+                              {{"lower(ltrim(btrim(target_username), '@'))", "text"},
                                {"target_username", "text"},
                                {"posted_at", "timestamptz"}},
                               window);
-    run.db().exec("SET LOCAL max_parallel_workers_per_gather = 0");
     scale_rows scale_reader;
     target_scales scales;
     std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;

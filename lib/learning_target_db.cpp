@@ -25,9 +25,11 @@ std::string const target_components_sql = [] {
     return out;
 }();
 
-std::string scales_then_rows_copy(std::vector<copy_column> const& leading,
+std::string scales_then_rows_copy(db_connection& db,
+                                  std::vector<copy_column> const& leading,
                                   std::string const& where)
 {
+    db.exec("SET LOCAL max_parallel_workers_per_gather = 0");
     std::string select;
     std::string aliases;
     std::string nulls;

@@ -24,13 +24,15 @@ struct copy_column {
     std::string type;
 };
 
-// A binary COPY of the `leading` columns and the components of the rows `where` selects,
-// preceded by two rows with the components' scales over those same rows: NULL leading
-// columns but the second, which is 'avg' then 'sd'. One scan of the window instead of two
-// (the rows are kept in a tuplestore while the scales are summed). The rows come in that
-// order only from a plan without parallel workers: run it after SET LOCAL
-// max_parallel_workers_per_gather = 0.
-std::string scales_then_rows_copy(std::vector<copy_column> const& leading,
+// A binary COPY of the `leading` columns and the components of the rows
+// `where` selects, preceded by two rows with the components' scales over
+// those same rows: NULL leading columns but the second, which is 'avg' then
+// 'sd'. One scan of the window instead of two (the rows are kept in a
+// tuplestore while the scales are summed). The rows come in that order only
+// from a plan without parallel workers, so this turns them off for the
+// transaction it is called in; run the COPY in that transaction.
+std::string scales_then_rows_copy(db_connection& db,
+                                  std::vector<copy_column> const& leading,
                                   std::string const& where);
 
 // Reads one of those two leading rows into `scales` (column `first` on the

@@ -93,66 +93,6 @@ std::vector<std::size_t> resample(std::size_t n, rng& r)
     return idx;
 }
 
-} // namespace
-
-std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
-                                               estimator e, double cap, int rounds,
-                                               rng& r)
-{
-    policy_estimate out;
-    auto const w = importance_weights(s, cap, &out.clipped);
-    auto const value = estimate_value(s, w, e);
-    if (!value) {
-        return std::nullopt;
-    }
-    out.value = *value;
-    out.n = static_cast<std::int64_t>(s.size());
-    out.ess = effective_sample_size(w);
-    std::vector<double> boot;
-    for (int b = 0; b < rounds; ++b) {
-        if (auto const v = estimate_value(s, w, e, resample(s.size(), r))) {
-            boot.push_back(*v);
-        }
-    }
-    std::tie(out.lo, out.hi) = interval_90(std::move(boot));
-    return out;
-}
-
-std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a,
-                                             std::vector<logged_sample> const& b,
-                                             estimator e, double cap, int rounds, rng& r)
-{
-    if (a.size() != b.size()) {
-        return std::nullopt;
-    }
-    policy_estimate out;
-    std::int64_t clipped_a = 0;
-    auto const wa = importance_weights(a, cap, &clipped_a);
-    auto const wb = importance_weights(b, cap, &out.clipped);
-    auto const va = estimate_value(a, wa, e);
-    auto const vb = estimate_value(b, wb, e);
-    if (!va || !vb) {
-        return std::nullopt;
-    }
-    out.value = *vb - *va;
-    out.n = static_cast<std::int64_t>(a.size());
-    out.clipped += clipped_a;
-    out.ess = std::min(effective_sample_size(wa), effective_sample_size(wb));
-    std::vector<double> boot;
-    for (int k = 0; k < rounds; ++k) {
-        auto const idx = resample(a.size(), r);
-        auto const x = estimate_value(a, wa, e, idx);
-        auto const y = estimate_value(b, wb, e, idx);
-        if (x && y) {
-            boot.push_back(*y - *x);
-        }
-    }
-    std::tie(out.lo, out.hi) = interval_90(std::move(boot));
-    return out;
-}
-
-namespace {
-
 struct factored_weights {
     std::vector<std::vector<double>> w;
     double ess = 0;
@@ -250,6 +190,22 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
     }
     std::tie(out.lo, out.hi) = interval_90(std::move(boot));
     return out;
+}
+
+// One policy's estimate is the factored one over a single dimension:
+// V = ȳ + (V_1 − ȳ) = V_1.
+std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
+                                               estimator e, double cap, int rounds,
+                                               rng& r)
+{
+    return estimate_factored({s}, e, cap, rounds, r);
+}
+
+std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a,
+                                             std::vector<logged_sample> const& b,
+                                             estimator e, double cap, int rounds, rng& r)
+{
+    return estimate_factored_lift({a}, {b}, e, cap, rounds, r);
 }
 
 } // namespace xloop

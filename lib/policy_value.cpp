@@ -4,6 +4,7 @@
 #include "db.hpp"
 #include "plan_job.hpp"
 #include "sampling.hpp"
+#include "weighting.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -54,22 +55,20 @@ reward_model fit_model(std::vector<logged_post> const& posts, bool follows)
     if (posts.empty()) {
         return m;
     }
-    std::map<std::string, std::map<std::string, std::pair<double, double>>> sums;
+    std::map<std::string, std::map<std::string, group_stats>> groups;
     for (auto const& p : posts) {
         double const y = outcome_of(p, follows);
         m.mean += y;
         for (auto const& [dim, d] : p.draws) {
-            auto& s = sums[dim][d.value];
-            s.first += y;
-            s.second += 1;
+            groups[dim][d.value].add(1, y);
         }
     }
     m.mean /= static_cast<double>(posts.size());
-    for (auto const& [dim, values] : sums) {
-        for (auto const& [value, s] : values) {
-            // shrunk towards the overall mean by κ pseudo-posts
+    for (auto const& [dim, values] : groups) {
+        for (auto const& [value, g] : values) {
+            // shrunk towards the overall mean by κ pseudo-posts, as the learners do
             m.deviation[dim][value] =
-                (s.first + model_kappa * m.mean) / (s.second + model_kappa) - m.mean;
+                shrink_toward(g, m.mean, model_kappa, 0).shrunk_mean - m.mean;
         }
     }
     return m;

@@ -4,14 +4,7 @@
 # migrates a fresh database from another working directory.
 #   tests/install.sh BUILD_DIR      (under pg_virtualenv, like the db tests)
 set -euo pipefail
-build=$(cd "${1:?build dir}" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-problem() {
-    echo "install: $*" >&2
-    fail=1
-}
+. "$(dirname "$0")/script_common.sh" install "${1:-}"
 
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log"

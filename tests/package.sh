@@ -5,14 +5,7 @@
 # the xloop user and enabling nothing.
 #   tests/package.sh BUILD_DIR
 set -euo pipefail
-build=$(cd "${1:?build dir}" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-problem() {
-    echo "package: $*" >&2
-    fail=1
-}
+. "$(dirname "$0")/script_common.sh" package "${1:-}"
 
 (cd "$build" && cpack -G DEB -B "$tmp/out" >"$tmp/cpack.log") || {
     cat "$tmp/cpack.log" >&2
