@@ -49,6 +49,15 @@ double outcome_of(logged_post const& p, bool follows)
     return follows ? p.follows.value_or(0) : p.score;
 }
 
+dimension_policy uniform_policy(std::vector<std::string> const& candidates)
+{
+    dimension_policy p;
+    for (auto const& c : candidates) {
+        p[c] = 1.0 / static_cast<double>(candidates.size());
+    }
+    return p;
+}
+
 reward_model fit_model(std::vector<logged_post> const& posts, bool follows)
 {
     reward_model m;
@@ -74,35 +83,6 @@ reward_model fit_model(std::vector<logged_post> const& posts, bool follows)
     return m;
 }
 
-// A policy's probability of every candidate of a dimension.
-using dimension_policy = std::map<std::string, double>;
-
-dimension_policy uniform_policy(std::vector<std::string> const& candidates)
-{
-    dimension_policy p;
-    for (auto const& c : candidates) {
-        p[c] = 1.0 / static_cast<double>(candidates.size());
-    }
-    return p;
-}
-
-dimension_policy map_policy(std::string const& dim,
-                            std::vector<std::string> const& candidates,
-                            nlohmann::json const& posteriors, double epsilon,
-                            std::optional<double> override_epsilon)
-{
-    auto const arms = arms_of(posteriors, dim, candidates, epsilon, override_epsilon);
-    if (!arms) {
-        return uniform_policy(candidates);
-    }
-    auto const probs = selection_probabilities(arms->arms, arms->epsilon);
-    dimension_policy p;
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-        p[candidates[i]] = probs[i];
-    }
-    return p;
-}
-
 // One post weighed for changing dimension `dim` to `policy` (the others as
 // logged): π_d/μ_d, and the model's value with that dimension's values
 // weighed by the policy.
@@ -123,6 +103,23 @@ logged_sample changed_sample(logged_post const& post, std::string const& dim, do
 }
 
 } // namespace
+
+dimension_policy map_policy(std::string const& dim,
+                            std::vector<std::string> const& candidates,
+                            nlohmann::json const& posteriors, double epsilon,
+                            std::optional<double> override_epsilon)
+{
+    auto const arms = arms_of(posteriors, dim, candidates, epsilon, override_epsilon);
+    if (!arms) {
+        return uniform_policy(candidates);
+    }
+    auto const probs = selection_probabilities(arms->arms, arms->epsilon);
+    dimension_policy p;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        p[candidates[i]] = probs[i];
+    }
+    return p;
+}
 
 policy_samples
 samples_for(std::vector<logged_post> const& posts, bool follows,
@@ -217,6 +214,11 @@ evaluate_policies(std::vector<logged_post> const& all,
     if (r.rows[1].snips && r.rows[2].snips) {
         r.lift = estimate_factored_lift(score.uniform, score.map, estimator::snips,
                                         weight_cap, bootstrap_rounds, gen);
+        if (has_follows) {
+            r.lift_follows =
+                estimate_factored_lift(follows.uniform, follows.map, estimator::snips,
+                                       weight_cap, bootstrap_rounds, gen);
+        }
     }
     return r;
 }
@@ -225,7 +227,7 @@ namespace {
 
 constexpr char const* logged_posts_sql = R"sql(
 SELECT c.features -> 'draws', o.primary_objective_score::float8,
-       coalesce(o.follows, o.followers_gained_weighted)::float8
+       coalesce(o.follows, o.followers_gained_weighted)::float8, c.posted_at
   FROM public.content_generation_metadata_comprehensive c
   JOIN public.outcomes o ON o.decision_id = c.decision_id
  WHERE c.status = 'posted' AND c.decision_type IS DISTINCT FROM 'reply'
@@ -295,9 +297,23 @@ std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
         if (!r.is_null(i, 2) && std::isfinite(r.f64(i, 2))) {
             p.follows = r.f64(i, 2);
         }
+        p.posted_at = parse_timestamp(r.get(i, 3)).value_or(timestamp{});
         out.push_back(std::move(p));
     }
     return out;
+}
+
+policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
+                               std::uint64_t seed)
+{
+    auto const posts = read_logged_posts(db, cfg, now);
+    auto const [posteriors, weights] = read_active_map(db);
+    auto report = evaluate_policies(
+        posts, plan_catalogue(cfg.plan), posteriors, cfg.weights.epsilon,
+        cfg.plan.epsilon,
+        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
+    report.learned = learned_values(posteriors, weights, posts);
+    return report;
 }
 
 std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db)
@@ -375,6 +391,7 @@ nlohmann::json policy_report_json(policy_report const& r)
         }
     }
     j["lift_map_over_uniform"] = estimate_json(r.lift);
+    j["lift_map_over_uniform_follows"] = estimate_json(r.lift_follows);
     auto& learned = j["learned"] = nlohmann::json::object();
     for (auto const& [dim, values] : r.learned) {
         auto& list = learned[dim] = nlohmann::json::array();
@@ -436,8 +453,10 @@ std::string policy_report_table(policy_report const& r)
                            interval(row.follows_snips), row.snips ? row.snips->ess : 0.0);
     }
     if (r.lift) {
-        out += fmt::format("  lift of the map's policy over uniform: {}\n",
-                           interval(r.lift));
+        out += fmt::format(
+            "  lift of the map's policy over uniform: {}{}\n", interval(r.lift),
+            r.lift_follows ? fmt::format(" ({} follows a post)", interval(r.lift_follows))
+                           : "");
     }
     return out;
 }

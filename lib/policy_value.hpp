@@ -32,6 +32,7 @@ struct logged_post {
     std::map<std::string, logged_draw> draws; // empty: not planned by xloop
     double score = 0;                         // primary_objective_score
     std::optional<double> follows;            // direct follows, else attributed
+    timestamp posted_at;
 };
 
 struct policy_row {
@@ -60,7 +61,8 @@ struct policy_report {
     std::int64_t with_propensities = 0; // of those, planned by xloop
     std::string note;                   // set when nothing can be estimated
     std::vector<policy_row> rows;
-    std::optional<policy_estimate> lift; // map over uniform, score, SNIPS
+    std::optional<policy_estimate> lift;         // map over uniform, score, SNIPS
+    std::optional<policy_estimate> lift_follows; // the same, follows per post
     // per dimension, sorted by mean, best first; empty without a usable map
     std::map<std::string, std::vector<learned_value>> learned;
 };
@@ -70,6 +72,16 @@ struct policy_report {
 std::map<std::string, std::vector<learned_value>>
 learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
                std::vector<logged_post> const& posts);
+
+// A policy's probability of every candidate of a dimension.
+using dimension_policy = std::map<std::string, double>;
+
+// The current map's policy over one dimension's candidates, as plan draws
+// it (uniform without a usable map).
+dimension_policy map_policy(std::string const& dim,
+                            std::vector<std::string> const& candidates,
+                            nlohmann::json const& posteriors, double epsilon,
+                            std::optional<double> override_epsilon);
 
 // Importance weights are cut here (the cut ones are counted in `clipped`).
 inline constexpr double weight_cap = 50;
@@ -109,6 +121,10 @@ evaluate_policies(std::vector<logged_post> const& posts,
 // a v2 outcome, and the active map's posteriors (null without one).
 std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
                                            timestamp now);
+// The whole report over the database: the logged posts up to `now`, the
+// active map, its learned values (what validate prints).
+policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
+                               std::uint64_t seed);
 // The active map's posteriors and weights (nulls without one).
 std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db);
 

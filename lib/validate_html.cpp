@@ -257,8 +257,13 @@ std::string policies_html(policy_report const& r)
     if (r.lift) {
         s += fmt::format(
             "<p>Lift of the map's policy over uniform draws: {:.3f} (90 %: {:.3f} "
-            "… {:.3f}).</p>",
-            r.lift->value, r.lift->lo, r.lift->hi);
+            "… {:.3f}){}.</p>",
+            r.lift->value, r.lift->lo, r.lift->hi,
+            r.lift_follows
+                ? fmt::format("; in follows a post {:.3f} (90 %: {:.3f} … {:.3f})",
+                              r.lift_follows->value, r.lift_follows->lo,
+                              r.lift_follows->hi)
+                : "");
     }
     return s + "</section>";
 }

@@ -498,15 +498,7 @@ SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NU
              .boolean(0, 0)) {
         return std::nullopt;
     }
-    auto const& cfg = run.cfg();
-    auto const posts = read_logged_posts(db, cfg, run.now());
-    auto const [posteriors, weights] = read_active_map(db);
-    auto report = evaluate_policies(
-        posts, plan_catalogue(cfg.plan), posteriors, cfg.weights.epsilon,
-        cfg.plan.epsilon,
-        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, run.seed());
-    report.learned = learned_values(posteriors, weights, posts);
-    return report;
+    return policy_report_of(db, run.cfg(), run.now(), run.seed());
 }
 
 void run_validate(run_context& run, validate_options const& opts)

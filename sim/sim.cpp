@@ -16,6 +16,7 @@
 #include "learn_replies_job.hpp"
 #include "log.hpp"
 #include "plan_job.hpp"
+#include "policy_value.hpp"
 #include "scrape_metrics_job.hpp"
 #include "subprocess.hpp"
 #include "timestamp.hpp"
@@ -195,6 +196,41 @@ public:
         return std::llround(f);
     }
 
+    // The file source's view (scrape-metrics --source file, as from X's
+    // analytics export): a line per post younger than a week, with its
+    // follows, and the account's followers.
+    void write_metrics_file(std::filesystem::path const& path) const
+    {
+        auto const followers_now = followers();
+        std::lock_guard lock{m_mutex};
+        auto const observed = format_timestamp(now());
+        std::ofstream out{path, std::ios::trunc};
+        out << json{{"observed_at", observed}, {"followers", followers_now}}.dump()
+            << '\n';
+        for (auto const& p : m_posts) {
+            if (age_hours(p) > 7 * 24) {
+                continue;
+            }
+            auto const c = counts_of(p);
+            out << json{{"tweet_id", p.p.tweet_id},
+                        {"observed_at", observed},
+                        {"impressions", c.impressions},
+                        {"likes", c.likes},
+                        {"retweets", c.retweets},
+                        {"replies", c.replies},
+                        {"quotes", 0},
+                        {"bookmarks", c.bookmarks},
+                        {"profile_clicks", c.profile_clicks},
+                        {"follows", c.follows}}
+                       .dump()
+                << '\n';
+        }
+        if (!out.flush()) {
+            throw std::runtime_error{
+                fmt::format("{}: cannot write the metrics file", path.string())};
+        }
+    }
+
 private:
     struct live_post {
         post p;
@@ -208,25 +244,43 @@ private:
 
     double age_hours(live_post const& p) const { return (m_day - p.p.day) * 24; }
 
-    // Impressions saturate over the first day; counts follow them.
-    json tweet_json(live_post const& p) const
+    // What a post has done by now. Impressions saturate over the first day;
+    // counts follow them; follows come over the first day, as followers()
+    // counts them.
+    struct counts {
+        std::int64_t impressions, likes, retweets, replies, bookmarks, profile_clicks,
+            follows;
+    };
+    counts counts_of(live_post const& p) const
     {
         auto const& real = p.real;
         double const grown = 1 - std::exp(-age_hours(p) / 8);
         auto const imp = std::llround(real.impressions * grown);
         auto const eng = static_cast<double>(imp) * real.engagement_rate;
         // Profile clicks come before follows: about three per follow.
-        auto const clicks = std::llround(eng * 0.1 + 3 * real.follows * grown);
+        return {imp,
+                std::llround(eng * 0.7),
+                std::llround(eng * 0.2),
+                std::llround(eng * 0.1),
+                std::llround(eng * 0.05),
+                std::llround(eng * 0.1 + 3 * real.follows * grown),
+                std::llround(real.follows * std::min(1.0, age_hours(p) / 24))};
+    }
+
+    json tweet_json(live_post const& p) const
+    {
+        auto const c = counts_of(p);
         return {{"id", p.p.tweet_id},
                 {"public_metrics",
-                 {{"impression_count", imp},
-                  {"like_count", std::llround(eng * 0.7)},
-                  {"retweet_count", std::llround(eng * 0.2)},
-                  {"reply_count", std::llround(eng * 0.1)},
+                 {{"impression_count", c.impressions},
+                  {"like_count", c.likes},
+                  {"retweet_count", c.retweets},
+                  {"reply_count", c.replies},
                   {"quote_count", 0},
-                  {"bookmark_count", std::llround(eng * 0.05)}}},
+                  {"bookmark_count", c.bookmarks}}},
                 {"non_public_metrics",
-                 {{"impression_count", imp}, {"user_profile_clicks", clicks}}}};
+                 {{"impression_count", c.impressions},
+                  {"user_profile_clicks", c.profile_clicks}}}};
     }
 
     world_spec const& m_world;
@@ -252,6 +306,7 @@ struct options {
     std::uint64_t seed = 1;
     std::string world = XLOOP_SIM_WORLDS "/default.yaml";
     std::string policy = "xloop";
+    std::string metrics = "api"; // api | file
     std::optional<std::string> html;
     bool json_out = false;
     int rate_limit_every = 0;
@@ -521,6 +576,67 @@ json learned(db_connection& db, world_spec const& w, double day)
     return out;
 }
 
+// What validate estimates (issue 15), and the truth: each policy's expected
+// follows a post over the same logged posts, from the world's effects. As
+// validate weighs them, uniform and the map's policy change the catalogue's
+// dimensions and keep post_hour and the post's day as logged.
+json policy_value(db_connection& db, config const& cfg, world_spec const& w,
+                  timestamp start, timestamp now, std::uint64_t seed)
+{
+    auto const report = policy_report_of(db, cfg, now, seed);
+    auto const posts = read_logged_posts(db, cfg, now);
+    auto const posteriors = read_active_map(db).first;
+    std::map<std::string, dimension_policy> uniform, map;
+    for (auto const& [dim, candidates] : plan_catalogue(cfg.plan)) {
+        for (auto const& c : candidates) {
+            uniform[dim][c] = 1.0 / static_cast<double>(candidates.size());
+        }
+        map[dim] = map_policy(dim, candidates, posteriors, cfg.weights.epsilon,
+                              cfg.plan.epsilon);
+    }
+    double logged = 0, u = 0, m = 0;
+    int n = 0;
+    for (auto const& p : posts) {
+        if (p.draws.empty()) {
+            continue;
+        }
+        double const day = days_between(start, p.posted_at);
+        attributes attrs;
+        for (auto const& [dim, d] : p.draws) {
+            attrs[dim] = d.value;
+        }
+        double const f = expected_post(w, attrs, day).follows;
+        auto const value_of = [&](std::map<std::string, dimension_policy> const& pi) {
+            double v = f;
+            for (auto const& [dim, probs] : pi) {
+                auto const it = attrs.find(dim);
+                if (it == attrs.end()) {
+                    continue;
+                }
+                double mixed = 0;
+                for (auto const& [value, prob] : probs) {
+                    mixed += prob * follows_factor(w, dim, value, day);
+                }
+                v *= mixed / follows_factor(w, dim, it->second, day);
+            }
+            return v;
+        };
+        logged += f;
+        u += value_of(uniform);
+        m += value_of(map);
+        ++n;
+    }
+    json truth = json::object();
+    if (n > 0) {
+        truth = {{"posts", n},
+                 {"logged", logged / n},
+                 {"uniform", u / n},
+                 {"map", m / n},
+                 {"lift", (m - u) / n}};
+    }
+    return {{"estimate", policy_report_json(report)}, {"truth", truth}};
+}
+
 std::string weight_in_words(double w, std::size_t values)
 {
     if (values == 0) {
@@ -548,6 +664,7 @@ int simulate(options const& o)
     char dir_template[] = "/tmp/xloop-sim-XXXXXX";
     std::filesystem::path const dir = mkdtemp(dir_template);
     auto const config_file = (dir / "xloop.yaml").string();
+    auto const metrics_file = dir / "metrics.jsonl";
     {
         std::ofstream out{config_file};
         out << "x_api:\n  base_url: " << api.base_url()
@@ -678,7 +795,17 @@ int simulate(options const& o)
                                                 : o.tick_minutes,
                 o.tick_minutes) &&
             run.job("scrape-metrics", now, seed,
-                    [](run_context& r) { run_scrape_metrics(r, {}); },
+                    [&](run_context& r) {
+                        if (o.metrics == "file") {
+                            api.write_metrics_file(metrics_file);
+                            scrape_options so;
+                            so.source = "file";
+                            so.input = metrics_file.string();
+                            run_scrape_metrics(r, so);
+                        } else {
+                            run_scrape_metrics(r, {});
+                        }
+                    },
                     {exit_code::ok, exit_code::temporary}) == exit_code::temporary) {
             ++rate_limited;
         }
@@ -735,6 +862,7 @@ int simulate(options const& o)
     }
     auto const v = run.tool("validate", validate_args, end, {0, 1}); // READY or not
     result["validate_exit"] = v.exit_code;
+    result["policy_value"] = policy_value(db, cfg, world, *start, end, o.seed);
     std::filesystem::remove_all(dir);
 
     if (o.json_out) {
@@ -780,6 +908,15 @@ int simulate(options const& o)
     line("posts, whole run", result["capture"]);
     line("posts, last 14 days", result["capture_last_14_days"]);
     line("replies", result["replies_capture"]);
+    auto const& pv = result["policy_value"];
+    auto const& lift = pv["estimate"]["lift_map_over_uniform_follows"];
+    if (lift.is_object() && !pv["truth"].empty()) {
+        std::cout << fmt::format(
+            "  validate's lift of the map's policy over uniform: {:+.3f} follows a post "
+            "[{:+.3f}, {:+.3f}]; true {:+.3f}\n",
+            lift["value"].get<double>(), lift["lo"].get<double>(),
+            lift["hi"].get<double>(), pv["truth"]["lift"].get<double>());
+    }
     if (rate_limited > 0) {
         std::cout << fmt::format("  {} scrape runs were rate limited (exit 75) and the "
                                  "next ones caught up\n",
@@ -808,6 +945,12 @@ int main(int argc, char** argv)
     cli.add_option("--policy", o.policy,
                    "Who plans: xloop, or the original bot's policy (for comparison)")
         ->capture_default_str();
+    cli.add_option("--metrics", o.metrics,
+                   "Where scrape-metrics reads: the fake X API (api: no follows per "
+                   "post, attributed from follower counts), or a JSON Lines file as "
+                   "from X's analytics export (file: follows per post)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"api", "file"}));
     cli.add_option("--html", o.html, "Write validate's HTML report here at the end");
     cli.add_flag("--json", o.json_out, "Print the score as JSON");
     cli.add_option("--config-extra", o.config_extra,

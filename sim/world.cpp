@@ -459,6 +459,12 @@ double oracle_follows(world_spec const& w, double day)
     return f;
 }
 
+double follows_factor(world_spec const& w, std::string const& dim,
+                      std::string const& value, double day)
+{
+    return follows_factor(effect_of(effects_on(w, day), dim, value));
+}
+
 std::map<std::string, std::string> best_values(world_spec const& w, double day)
 {
     auto const& effects = effects_on(w, day);

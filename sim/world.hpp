@@ -99,6 +99,11 @@ double drift(world_spec const& w, std::uint64_t seed, double days);
 double uniform_follows(world_spec const& w, double day);
 double oracle_follows(world_spec const& w, double day);
 
+// A value's factor on expected follows (reach × follows per impression) on
+// `day`: 1 for a value without an effect.
+double follows_factor(world_spec const& w, std::string const& dim,
+                      std::string const& value, double day);
+
 // The best value of each dimension on `day` (for the post-run table).
 std::map<std::string, std::string> best_values(world_spec const& w, double day);
 

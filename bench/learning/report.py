@@ -58,6 +58,55 @@ for w in worlds:
         print('  %-8s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
             w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
 
+# validate's off-policy estimates against the truth (issue 15): the lift of
+# the map's policy over uniform in follows a post, and each policy's value.
+def estimates(rs):
+    for r in rs:
+        pv = r.get('policy_value') or {}
+        est, truth = pv.get('estimate') or {}, pv.get('truth') or {}
+        if truth:
+            yield est, truth
+
+
+pv_rows = []
+for w in worlds:
+    rs = list(estimates(runs.get((w, 'xloop'), [])))
+    lifts = [(e['lift_map_over_uniform_follows'], t) for e, t in rs
+             if e.get('lift_map_over_uniform_follows')]
+    if not lifts:
+        continue
+    covered = sum(l['lo'] <= t['lift'] <= l['hi'] for l, t in lifts)
+    err = [l['value'] - t['lift'] for l, t in lifts]
+    half = [(l['hi'] - l['lo']) / 2 for l, t in lifts]
+    clear = [(l, t) for (l, t), h in zip(lifts, half) if abs(t['lift']) > h]
+    signs = sum((l['value'] > 0) == (t['lift'] > 0) for l, t in clear)
+    values = {}
+    for e, t in rs:
+        for row in e.get('policies', []):
+            f = row.get('follows_snips')
+            if f and row['policy'] in t:
+                c = values.setdefault(row['policy'], [0, 0])
+                c[0] += f['lo'] <= t[row['policy']] <= f['hi']
+                c[1] += 1
+    pv_rows.append((w, len(rs), len(lifts), covered, statistics.mean(err),
+                    statistics.mean(t['lift'] for _, t in lifts), statistics.mean(half),
+                    signs, len(clear), values))
+if pv_rows:
+    print('\nvalidate\'s estimates against the truth (follows a post; the lift of the map\'s '
+          'policy over uniform, SNIPS, 90 % interval):')
+    print('%-8s %5s %9s %9s %11s %10s %11s %9s  %s' % (
+        'world', 'runs', 'estimated', 'coverage', 'bias', 'true lift', 'half-width',
+        'sign', 'coverage of each policy\'s value'))
+    for w, n, k, cov, bias, truth, half, signs, clear, values in pv_rows:
+        print('%-8s %5d %9d %8.0f%% %+11.3f %+10.3f %11.3f %4d/%-4d  %s' % (
+            w, n, k, 100 * cov / k, bias, truth, half, signs, clear,
+            ', '.join('%s %d/%d' % (p, c[0], c[1]) for p, c in sorted(values.items()))))
+    print('target: the interval covers the true lift in >= 80 % of runs; the sign is right '
+          'wherever the true lift is larger than the half-width')
+    for w, n, k, cov, bias, truth, half, signs, clear, values in pv_rows:
+        ok = cov >= 0.8 * k and signs == clear
+        print('  %-8s %s' % (w, 'met' if ok else 'NOT met'))
+
 # The chart: one panel per world, cumulative expected follows (posts and
 # replies) per policy; uniform and oracle from the xloop runs' own days.
 W, H, PAD = 320, 220, 40

@@ -6,8 +6,11 @@
 # Prints per world the capture of the oracle's gain over uniform (whole run,
 # last 14 days, replies: mean ± sd over seeds) and writes a chart of the
 # cumulative expected follows per policy (OUT/learning.svg) and every run's
-# JSON (OUT/runs/).
-#   bench/learning/run.sh [-d days] [-j jobs] [-o out] [-w world ...] [seed ...]
+# JSON (OUT/runs/). -m file reads metrics from a JSON Lines file with follows
+# per post instead of the fake X API; -p picks the policies (repeatable).
+# bench/policy_value.sh runs it to check validate's estimates (issue 15).
+#   bench/learning/run.sh [-d days] [-j jobs] [-m api|file] [-o out] [-p policy ...]
+#                         [-w world ...] [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
@@ -15,12 +18,14 @@ if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
     exec pg_virtualenv -t "$0" "$@" 2> >(grep -v -e '^Creating new PostgreSQL cluster' \
         -e '^Dropping cluster' >&2)
 fi
-days=60 jobs=4 out=bench/learning/last worlds=()
-while getopts d:j:o:w: opt; do
+days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=()
+while getopts d:j:m:o:p:w: opt; do
     case $opt in
     d) days=$OPTARG ;;
     j) jobs=$OPTARG ;;
+    m) metrics=$OPTARG ;;
     o) out=$OPTARG ;;
+    p) policies+=("$OPTARG") ;;
     w) worlds+=("$OPTARG") ;;
     *) exit 64 ;;
     esac
@@ -29,15 +34,16 @@ shift $((OPTIND - 1))
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 [ ${#worlds[@]} -gt 0 ] || worlds=($(ls sim/worlds | sed 's/\.yaml$//'))
+[ ${#policies[@]} -gt 0 ] || policies=(xloop original)
 mkdir -p "$out/runs"
 rm -f "$out"/runs/*.json
-export days out
+export days out metrics
 run_one() {
     local world=$1 policy=$2 seed=$3 db="learn_${1}_${2}_$3"
     createdb "$db"
     if ! build/bin/xloop-sim --db "dbname=$db" --world "sim/worlds/$world.yaml" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
-        --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
+        --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --metrics "$metrics" --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
         cat "$out/runs/$db.err" >&2
         rm -f "$out/runs/$db.json"
@@ -47,7 +53,9 @@ run_one() {
 export -f run_one
 start=$(date +%s)
 for w in "${worlds[@]}"; do
-    for s in "${seeds[@]}"; do printf '%s xloop %s\n%s original %s\n' "$w" "$s" "$w" "$s"; done
+    for s in "${seeds[@]}"; do
+        for p in "${policies[@]}"; do printf '%s %s %s\n' "$w" "$p" "$s"; done
+    done
 done | xargs -P "$jobs" -L 1 bash -c 'run_one "$0" "$1" "$2"'
-echo "$(( $(date +%s) - start )) s for ${#worlds[@]} worlds x ${#seeds[@]} seeds x 2 policies, $days days each, $jobs at a time"
+echo "$(( $(date +%s) - start )) s for ${#worlds[@]} worlds x ${#seeds[@]} seeds x ${#policies[@]} policies, $days days each (metrics: $metrics), $jobs at a time"
 python3 bench/learning/report.py "$out"
