@@ -92,7 +92,7 @@ struct streamed {
     long double sum_fgw = 0;
     std::int64_t n_fgw = 0;
     std::int64_t non_finite = 0; // rows with a NaN or infinite value, left out
-    dimension_stats stats;
+    component_stats stats;
 };
 
 // The window's rows as binary COPY: posted_at, the score, fgw, the target's
@@ -156,7 +156,7 @@ public:
         }
     }
 
-    void merge_into(dimension_stats& stats, target_scales const& scales,
+    void merge_into(component_stats& stats, target_scales const& scales,
                     std::array<double, target_component_count> const& target_c) const
     {
         for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
@@ -165,8 +165,14 @@ public:
                     continue;
                 }
                 auto const name = m_is_hour[d] ? g.value : canonical_name(g.value);
-                if (!name.empty()) {
-                    stats[m_dimensions[d]][name].merge(g.sums.stats(scales, target_c));
+                if (name.empty()) {
+                    continue;
+                }
+                auto const parts = g.sums.component_stats(scales, target_c);
+                auto& into = stats[m_dimensions[d]][name];
+                into.resize(parts.size());
+                for (std::size_t k = 0; k < parts.size(); ++k) {
+                    into[k].merge(parts[k]);
                 }
             }
         }
@@ -265,9 +271,15 @@ nlohmann::json weights_json(weight_map const& map)
 }
 
 // {dimension: {value: {mean, shrunk_mean, sd, n, n_eff, p_best}}}, plus
-// "_prior": {dimension: {mean, sd}}: what xloop-plan uses for values without data.
-nlohmann::json posteriors_json(weight_map const& map, double kappa)
+// "_prior": {dimension: {mean, sd, kappa}}: what xloop-plan uses for values
+// without data, and the shrinkage of each weighed component.
+nlohmann::json posteriors_json(weight_map const& map, double kappa,
+                               std::array<double, target_component_count> const& target_c)
 {
+    std::array<bool, target_component_count> weighed{};
+    for (std::size_t k = 0; k < target_component_count; ++k) {
+        weighed[k] = target_c[k] > 0;
+    }
     auto j = nlohmann::json::object();
     auto& prior = j["_prior"] = nlohmann::json::object();
     for (auto const& [dimension, dim] : map) {
@@ -280,11 +292,18 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa)
                         {"n_eff", out(arm.post.n_eff)},
                         {"p_best", out(arm.p_best)}};
         }
+        auto shrinkage = nlohmann::json::object();
+        for (std::size_t k = 0; k < dim.kappa.size() && k < target_component_count; ++k) {
+            if (weighed[k]) {
+                shrinkage[target_component_names[k]] = out(dim.kappa[k]);
+            }
+        }
         prior[dimension] = {
             {"mean", out(dim.prior_mean)},
             {"epsilon", out(dim.epsilon)},
             {"sigma", out(std::max(dim.sigma, min_sd))},
-            {"sd", out(std::max(dim.sigma, min_sd) / std::sqrt(std::max(kappa, 1.0)))}};
+            {"sd", out(std::max(dim.prior_sd, min_sd / std::sqrt(std::max(kappa, 1.0))))},
+            {"kappa", shrinkage}};
     }
     return j;
 }
@@ -329,7 +348,7 @@ void run_build_weights(run_context& run)
                                 s.rows, *defect)};
     }
     auto const weights = weights_json(map);
-    auto const posteriors = posteriors_json(map, cfg.kappa);
+    auto const posteriors = posteriors_json(map, cfg.kappa, target_weights(cfg.target));
     run.summary()["sample_size"] = s.rows;
     run.summary()["weights"] = weights;
     run.summary()["posteriors"] = posteriors;

@@ -60,11 +60,15 @@ struct weights_config {
     // values hold N effective posts explores with ε·D/(D + N), D this.
     double epsilon_decay_posts = 30.0;
     // The learning target (DESIGN §5.6): weights of the standardised
-    // components of an outcome.
+    // components of an outcome. Follows are the goal: reach and what a view
+    // brings (profile clicks, follows) weigh fully; the engagement rate
+    // (well measured, but not always what brings follows) and attributed
+    // follows (noisy) half. In the learning benchmark these beat the
+    // earlier (1, 1, 0.5, 2, 1) in every world (bench/README.md).
     std::map<std::string, double> target{
-        {"engagement_rate", 1.0},    {"reach", 1.0},
-        {"profile_clicks", 0.5},     {"follows", 2.0},
-        {"attributed_follows", 1.0}, {"primary_objective_score", 0.0}};
+        {"engagement_rate", 0.5},    {"reach", 1.0},
+        {"profile_clicks", 1.0},     {"follows", 1.0},
+        {"attributed_follows", 0.5}, {"primary_objective_score", 0.0}};
     int min_posts = 10;
     std::string timezone = "UTC"; // for the post_hour dimension
     std::vector<std::string> dimensions{"content_slot", "generator_name", "decision_type",

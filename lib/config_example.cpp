@@ -143,8 +143,8 @@ void weights_section(writer& w, weights_config const& d)
 {
     std::map<std::string, std::string> const target_notes{
         {"reach", "log impressions"},
-        {"profile_clicks", "log profile clicks"},
-        {"follows", "direct follow counts, where the source has them"},
+        {"profile_clicks", "log profile clicks per impression"},
+        {"follows", "log direct follows per impression, where the source has them"},
         {"attributed_follows", "followers_gained_weighted"},
         {"primary_objective_score", "the original's score; alone, it is used unscaled"}};
     w.key(0, "weights", "", "xloop-build-weights");
@@ -153,7 +153,8 @@ void weights_section(writer& w, weights_config const& d)
           "recency weight 2^(−age/half-life)");
     w.key(1, "min_age_hours", scalar(d.min_age_hours),
           "younger posts are not learned from (their counts still grow)");
-    w.key(1, "kappa", scalar(d.kappa), "shrinkage: pseudo-posts at the global mean");
+    w.key(1, "kappa", scalar(d.kappa),
+          "shrinkage: at least this many pseudo-posts at the dimension's mean");
     w.key(1, "epsilon", scalar(d.epsilon),
           "exploration floor: weight = (1 − ε)·P(best) + ε/K");
     w.key(1, "epsilon_decay_posts", scalar(d.epsilon_decay_posts),

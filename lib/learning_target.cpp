@@ -142,29 +142,51 @@ void target_sums::merge(target_sums const& o)
     }
 }
 
+namespace {
+
+// y = Σ a_k·p_k·(x_k − μ_k): a_k = c_k/(σ_k·C), C the weight of the
+// components that vary; the score alone is taken as it is.
+struct linear_target {
+    std::array<double, target_component_count> a{}, mu{};
+};
+
+linear_target linear_form(target_scales const& scales,
+                          std::array<double, target_component_count> const& c)
+{
+    constexpr std::size_t K = target_component_count;
+    linear_target t;
+    if (score_only(c)) {
+        t.a[K - 1] = 1;
+        return t;
+    }
+    double total = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+        if (c[k] > 0 && scales[k].sd > 0) {
+            total += c[k];
+        }
+    }
+    for (std::size_t k = 0; k < K; ++k) {
+        if (c[k] > 0 && scales[k].sd > 0 && total > 0) {
+            t.a[k] = c[k] / (scales[k].sd * total);
+            t.mu[k] = scales[k].mean;
+        }
+    }
+    return t;
+}
+
+} // namespace
+
+double target_sums::cross(std::size_t j, std::size_t k, double mu_j, double mu_k) const
+{
+    // Σw·p_j·p_k·(x_j − μ_j)·(x_k − μ_k)
+    return m_sxx[j][k] - mu_k * m_sxp[j][k] - mu_j * m_sxp[k][j] +
+           mu_j * mu_k * m_spp[j][k];
+}
+
 group_stats target_sums::stats(target_scales const& scales,
                                std::array<double, target_component_count> const& c) const
 {
-    // y = Σ a_k·p_k·(x_k − μ_k): a_k = c_k/(σ_k·C), C the weight of the
-    // components that vary; the score alone is taken as it is.
-    std::array<double, K> a{};
-    std::array<double, K> mu{};
-    if (score_only(c)) {
-        a[K - 1] = 1;
-    } else {
-        double total = 0;
-        for (std::size_t k = 0; k < K; ++k) {
-            if (c[k] > 0 && scales[k].sd > 0) {
-                total += c[k];
-            }
-        }
-        for (std::size_t k = 0; k < K; ++k) {
-            if (c[k] > 0 && scales[k].sd > 0 && total > 0) {
-                a[k] = c[k] / (scales[k].sd * total);
-                mu[k] = scales[k].mean;
-            }
-        }
-    }
+    auto const [a, mu] = linear_form(scales, c);
     group_stats g;
     g.n = m_n;
     g.sum_w = m_w;
@@ -175,16 +197,31 @@ group_stats target_sums::stats(target_scales const& scales,
         }
         g.sum_wy += a[j] * (m_sx[j] - mu[j] * m_sp[j]);
         for (std::size_t k = 0; k < K; ++k) {
-            if (a[k] == 0) {
-                continue;
+            if (a[k] != 0) {
+                g.sum_wy2 += a[j] * a[k] * cross(j, k, mu[j], mu[k]);
             }
-            // Σw·p_j·p_k·(x_j − μ_j)·(x_k − μ_k)
-            double const e = m_sxx[j][k] - mu[k] * m_sxp[j][k] - mu[j] * m_sxp[k][j] +
-                             mu[j] * mu[k] * m_spp[j][k];
-            g.sum_wy2 += a[j] * a[k] * e;
         }
     }
     return g;
+}
+
+std::vector<group_stats>
+target_sums::component_stats(target_scales const& scales,
+                             std::array<double, target_component_count> const& c) const
+{
+    auto const [a, mu] = linear_form(scales, c);
+    std::vector<group_stats> out(K);
+    for (std::size_t k = 0; k < K; ++k) {
+        auto& g = out[k];
+        g.n = m_n;
+        g.sum_w = m_w;
+        g.sum_w2 = m_w2;
+        if (a[k] != 0) {
+            g.sum_wy = a[k] * (m_sx[k] - mu[k] * m_sp[k]);
+            g.sum_wy2 = a[k] * a[k] * cross(k, k, mu[k], mu[k]);
+        }
+    }
+    return out;
 }
 
 } // namespace xloop

@@ -9,9 +9,10 @@
 //
 //   y = Σ_k c_k·(x_k − μ_k)/σ_k / Σ_k c_k       over the components the row has
 //
-// with x = engagement rate, ln(1 + impressions) (reach), ln(1 + profile
-// clicks), direct follows (where the source counts them) and attributed
-// follows (followers_gained_weighted, confidence included), and the original's
+// with x = engagement rate, ln(1 + impressions) (reach), profile clicks and
+// direct follows (where the source counts them) per impression, as
+// ln((1 + count)/(1 + impressions)) so that reach's noise stays in reach,
+// attributed follows (followers_gained_weighted, confidence included), and the original's
 // primary_objective_score (weight 0 by default). A component that does not
 // vary in the window (σ = 0) or is missing from a row counts as its mean (0).
 // A target of primary_objective_score alone is the score itself, unscaled: the
@@ -24,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace xloop {
 
@@ -86,10 +88,17 @@ public:
     // (a row whose weighed components do not vary counts as y = 0).
     group_stats stats(target_scales const& scales,
                       std::array<double, target_component_count> const& c) const;
+    // The same rows' stats of each component's part of y, a_k·p_k·(x_k − μ_k)
+    // (their y's add up to the target's; a component the target does not
+    // weigh has y = 0): for shrinking each on its own.
+    std::vector<group_stats>
+    component_stats(target_scales const& scales,
+                    std::array<double, target_component_count> const& c) const;
     std::int64_t rows() const { return m_n; }
 
 private:
     static constexpr std::size_t K = target_component_count;
+    double cross(std::size_t j, std::size_t k, double mu_j, double mu_k) const;
     std::int64_t m_n = 0;
     double m_w = 0, m_w2 = 0;
     std::array<double, K> m_sx{}, m_sp{};

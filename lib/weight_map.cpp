@@ -4,12 +4,52 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace xloop {
 
-weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
+double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor)
+{
+    constexpr double no_spread = 1e9;
+    double w = 0, w2 = 0, wy = 0, wy2 = 0, between = 0;
+    std::size_t v = 0;
+    for (auto const& g : values) {
+        if (g.sum_w > 0) {
+            w += g.sum_w;
+            w2 += g.sum_w * g.sum_w;
+            wy += g.sum_wy;
+            wy2 += g.sum_wy2;
+            ++v;
+        }
+    }
+    if (v < 2 || w <= 0) {
+        return kappa_floor;
+    }
+    double const mu0 = wy / w;
+    double within = wy2; // Σ w·(y − m_v)² = Σw·y² − Σ W_v·m_v²
+    for (auto const& g : values) {
+        if (g.sum_w > 0) {
+            double const m = g.weighted_mean();
+            within -= g.sum_w * m * m;
+            between += g.sum_w * (m - mu0) * (m - mu0);
+        }
+    }
+    double const sigma2 = std::max(within, 0.0) / w;
+    double const spread_weight = w - w2 / w;
+    double const tau2 =
+        spread_weight > 0
+            ? std::max(0.0,
+                       (between - static_cast<double>(v - 1) * sigma2) / spread_weight)
+            : 0.0;
+    if (!(tau2 > 0)) {
+        return no_spread;
+    }
+    return std::clamp(sigma2 / tau2, kappa_floor, no_spread);
+}
+
+weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,
                               double epsilon_decay_posts)
 {
     weight_map out;
@@ -17,17 +57,48 @@ weight_map compute_weight_map(dimension_stats const& stats, double kappa, double
         if (groups.empty()) {
             continue;
         }
-        group_stats all;
-        for (auto const& [value, g] : groups) {
-            all.merge(g);
-        }
+        std::size_t const k_count = groups.begin()->second.size();
         auto& dim = out[dimension];
-        dim.prior_mean = all.weighted_mean();
-        dim.sigma = all.weighted_sd();
+        // Per component: its values' stats, the dimension's mean, sd and κ.
+        std::vector<double> mu0(k_count), sigma(k_count);
+        dim.kappa.resize(k_count);
+        double var_sum = 0;
+        double prior_var = 0;
+        for (std::size_t k = 0; k < k_count; ++k) {
+            std::vector<group_stats> values;
+            group_stats all;
+            for (auto const& [value, g] : groups) {
+                values.push_back(g.at(k));
+                all.merge(g.at(k));
+            }
+            mu0[k] = all.weighted_mean();
+            sigma[k] = all.weighted_sd();
+            dim.kappa[k] = empirical_kappa(values, kappa);
+            dim.prior_mean += mu0[k];
+            var_sum += sigma[k] * sigma[k];
+            prior_var += sigma[k] * sigma[k] / dim.kappa[k];
+        }
+        dim.sigma = std::sqrt(var_sum);
+        dim.prior_sd = std::sqrt(prior_var);
         std::vector<normal_belief> beliefs;
         for (auto const& [value, g] : groups) {
             auto& arm = dim.arms[value];
-            arm.post = shrink_toward(g, dim.prior_mean, kappa, dim.sigma);
+            arm.post = {};
+            double var = 0;
+            for (std::size_t k = 0; k < k_count; ++k) {
+                auto const p = shrink_toward(g[k], mu0[k], dim.kappa[k], sigma[k]);
+                arm.post.mean += p.mean;
+                arm.post.shrunk_mean += p.shrunk_mean;
+                if (sigma[k] > 0) {
+                    var += sigma[k] * sigma[k] / (g[k].sum_w + dim.kappa[k]);
+                }
+                arm.post.n = p.n;
+                arm.post.n_eff = p.n_eff;
+                arm.post.weight_sum = p.weight_sum;
+            }
+            // the floor of shrink_toward: identical scores are not certain
+            arm.post.sd = std::max(
+                std::sqrt(var), min_sd / std::sqrt(std::max(g[0].sum_w + kappa, 1e-12)));
             beliefs.push_back({arm.post.shrunk_mean, arm.post.sd});
         }
         auto const p = probability_best(beliefs);
@@ -44,6 +115,18 @@ weight_map compute_weight_map(dimension_stats const& stats, double kappa, double
         }
     }
     return out;
+}
+
+weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
+                              double epsilon_decay_posts)
+{
+    component_stats one;
+    for (auto const& [dimension, groups] : stats) {
+        for (auto const& [value, g] : groups) {
+            one[dimension][value] = {g};
+        }
+    }
+    return compute_weight_map(one, kappa, epsilon, epsilon_decay_posts);
 }
 
 std::optional<std::string> map_defect(weight_map const& map)

@@ -8,11 +8,18 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace xloop {
 
 // dimension → canonical value → accumulated observations
 using dimension_stats = std::map<std::string, std::map<std::string, group_stats>>;
+
+// The same, split by component of the learning target: per value one
+// group_stats per component, whose y's add up to the target (build-weights'
+// target_sums::component_stats). All of a value's entries hold the same rows.
+using component_stats =
+    std::map<std::string, std::map<std::string, std::vector<group_stats>>>;
 
 struct arm_estimate {
     posterior post;
@@ -21,16 +28,36 @@ struct arm_estimate {
 };
 
 struct dimension_estimate {
-    double prior_mean = 0; // μ₀: the dimension's weighted mean
-    double sigma = 0;      // the dimension's weighted sd (before the floor)
-    double epsilon = 0;    // its exploration floor, decayed with its evidence
+    double prior_mean = 0;     // μ₀: the dimension's weighted mean
+    double sigma = 0;          // the dimension's weighted sd (before the floor)
+    double prior_sd = 0;       // a value without posts: sqrt(Σ_k σ_k²/κ_k)
+    double epsilon = 0;        // its exploration floor, decayed with its evidence
+    std::vector<double> kappa; // per component: the shrinkage used (≥ κ)
     std::map<std::string, arm_estimate> arms;
 };
 
 using weight_map = std::map<std::string, dimension_estimate>;
 
-// ε decays with each dimension's effective posts (decayed_epsilon); a
-// decay of 0 keeps it fixed.
+// Empirical Bayes: how many pseudo-posts to shrink a dimension's values by,
+// from how much their means spread beyond what noise explains. With W_v the
+// values' weights (W their sum), m_v their means, μ₀ the overall mean and σ²
+// the pooled within-value variance, the spread of true means is
+//   τ² = max(0, (Σ W_v·(m_v − μ₀)² − (V − 1)·σ²) / (W − Σ W_v²/W))
+// and κ = σ²/τ², never below `kappa_floor`; a dimension whose values differ
+// no more than noise gets all of its values pulled to μ₀ (κ capped at 1e9).
+double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor);
+
+// Each component of the target is shrunk on its own (empirical_kappa per
+// dimension and component): a component that does not tell a dimension's
+// values apart (reach for a hook, say) adds none of its noise to them. A
+// value's shrunk mean is the sum of its components', its sd
+// sqrt(Σ_k σ_k²/(W_v + κ_k)) with σ_k the component's sd over the dimension.
+// ε decays with each dimension's effective posts (decayed_epsilon); a decay
+// of 0 keeps it fixed.
+weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,
+                              double epsilon_decay_posts = 0);
+
+// One component: the target as a whole.
 weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
                               double epsilon_decay_posts = 0);
 

@@ -377,3 +377,41 @@ TEST_CASE("a NaN metric is left out with a warning and never reaches the map", "
         CHECK(m.boolean(0, 2));
     }
 }
+
+TEST_CASE("profile clicks count per impression: a slot seen less that brings as many "
+          "clicks brings more",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // how_to: 9 clicks from 1000 impressions; myth_busting: 9 from 100 (and
+    // some noise, so that each value has a spread)
+    for (int i = 0; i < 20; ++i) {
+        add_post(c, 2 + i * 0.1, i % 2 ? "how_to" : "myth_busting", 0.3);
+    }
+    c.exec("UPDATE public.outcomes o SET impressions = CASE WHEN m.content_slot = "
+           "'how_to' THEN 1000 ELSE 100 END + m.id % 7, profile_clicks = 9 + m.id % 3 "
+           "FROM public.content_generation_metadata_comprehensive m "
+           "WHERE m.decision_id = o.decision_id");
+    temp_dir dir;
+    dir.write("x.yaml", "weights:\n  target: {engagement_rate: 0, reach: 0, "
+                        "profile_clicks: 1, follows: 0, attributed_follows: 0, "
+                        "primary_objective_score: 0}\n");
+    auto const r = run_tool(
+        "build-weights",
+        {"--now", now, "--dry-run", "--json", "-q", "--config", dir.path() + "/x.yaml"},
+        &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const p = json::parse(r.out)["posteriors"];
+    // ln(10/101) against ln(10/1001): myth_busting's clicks per view are
+    // ~10× how_to's; as ln(1 + clicks) the two would be alike
+    CHECK(p["content_slot"]["myth_busting"]["shrunk_mean"].get<double>() >
+          p["content_slot"]["how_to"]["shrunk_mean"].get<double>() + 0.5);
+    CHECK(p["content_slot"]["myth_busting"]["p_best"].get<double>() > 0.99);
+    // the slots differ far beyond their noise: the floor κ; the generator
+    // (data_nerd alone) has nothing to compare: the floor too
+    CHECK(p["_prior"]["content_slot"]["kappa"]["profile_clicks"] == 5);
+    CHECK(p["_prior"]["content_slot"]["kappa"].size() == 1); // the weighed one
+}

@@ -156,6 +156,30 @@ TEST_CASE("one pass of sums gives the same moments as the targets row by row")
     CHECK(g.sum_w == Approx(direct.sum_w));
     CHECK(g.sum_wy == Approx(direct.sum_wy).margin(1e-9));
     CHECK(g.sum_wy2 == Approx(direct.sum_wy2));
+    // split by component: the same rows, parts whose y's add up to the target
+    auto const parts = sums.component_stats(scales, c);
+    REQUIRE(parts.size() == target_component_count);
+    double sum_wy = 0;
+    for (auto const& part : parts) {
+        CHECK(part.n == direct.n);
+        CHECK(part.sum_w == Approx(direct.sum_w));
+        sum_wy += part.sum_wy;
+    }
+    CHECK(sum_wy == Approx(direct.sum_wy).margin(1e-9));
+    CHECK(parts[2].sum_wy == 0); // never varies
+    CHECK(parts[5].sum_wy == 0); // not weighed
+    // one part alone: the target of that component's weight only
+    target_sums s1;
+    group_stats reach_only;
+    auto const only_reach = target_weights({{"reach", 1}});
+    for (auto const& [w, x] : rows) {
+        s1.add(w, x);
+        reach_only.add(w, *learning_target(x, scales, only_reach));
+    }
+    // c_reach/C = 1/5 of the reach-only target (C = 1 + 1 + 2 + 1: profile
+    // clicks do not vary)
+    CHECK(parts[1].sum_wy * 5 == Approx(reach_only.sum_wy).margin(1e-9));
+    CHECK(parts[1].sum_wy2 * 25 == Approx(reach_only.sum_wy2));
     // the score alone is taken as it is
     auto const score = target_weights({{"primary_objective_score", 1}});
     target_sums s2;

@@ -160,3 +160,73 @@ TEST_CASE("a map with a weight that is not finite, or not summing to one, is ref
     map["content_slot"].arms["b"].weight = 0.5;
     CHECK_FALSE(map_defect(map).has_value());
 }
+
+TEST_CASE("values that differ no more than noise are shrunk all the way to their mean",
+          "[nodb]")
+{
+    // A: 1, 3 and B: 5, 7 (weight 1 each). W_v = 2, m = 2 and 6, μ₀ = 4, W = 4.
+    // Within: (1 + 1 + 1 + 1)/4 = σ² = 1. Between: 2·4 + 2·4 = 16; the spread's
+    // weight W − ΣW_v²/W = 4 − 8/4 = 2. τ² = (16 − (2 − 1)·1)/2 = 7.5, κ = σ²/τ²
+    // = 2/15.
+    group_stats a, b;
+    a.add(1, 1);
+    a.add(1, 3);
+    b.add(1, 5);
+    b.add(1, 7);
+    CHECK(empirical_kappa({a, b}, 0.1) == Approx(2.0 / 15));
+    CHECK(empirical_kappa({a, b}, 5) == 5); // never below the floor
+    // B as A: no spread beyond the noise; κ is as good as infinite
+    CHECK(empirical_kappa({a, a}, 5) == 1e9);
+    // one value: nothing to compare, the floor
+    CHECK(empirical_kappa({a}, 5) == 5);
+    CHECK(empirical_kappa({a, group_stats{}}, 5) == 5);
+}
+
+TEST_CASE("a component that does not tell a dimension's values apart adds no noise to "
+          "them",
+          "[nodb]")
+{
+    // Component 0 tells A from B (1, 1 against 0, 0); component 1 is noise
+    // (−1, 1 in both). As one target (y = 0, 2 and 1, −1) the values' means
+    // are the same, but the noise widens both posteriors.
+    component_stats stats;
+    auto& a = stats["hook_type"]["a"];
+    auto& b = stats["hook_type"]["b"];
+    a.resize(2);
+    b.resize(2);
+    a[0].add(1, 1);
+    a[0].add(1, 1);
+    b[0].add(1, 0);
+    b[0].add(1, 0);
+    a[1].add(1, -1);
+    a[1].add(1, 1);
+    b[1].add(1, 1);
+    b[1].add(1, -1);
+    auto const map = compute_weight_map(stats, 1, 0);
+    auto const& d = map.at("hook_type");
+    // component 0: σ² = 0 within, τ² = (2·0.25 + 2·0.25)/2 = 0.5: κ = 0, the
+    // floor 1. μ̂_A = (2 + 0.5)/(2 + 1) = 5/6, μ̂_B = 0.5/3 = 1/6.
+    CHECK(d.kappa[0] == 1);
+    // component 1: no spread: κ = 1e9, both at its mean 0
+    CHECK(d.kappa[1] == 1e9);
+    CHECK(d.arms.at("a").post.shrunk_mean == Approx(5.0 / 6));
+    CHECK(d.arms.at("b").post.shrunk_mean == Approx(1.0 / 6));
+    CHECK(d.arms.at("a").post.mean == Approx(1.0)); // raw: 1 + 0
+    // sd: component 0's σ = 0.5 over the dimension, √(0.25/3); component 1's
+    // 1/(2 + 1e9) is nothing
+    CHECK(d.arms.at("a").post.sd == Approx(std::sqrt(0.25 / 3)).epsilon(1e-6));
+    // P(A best) = Φ((5/6 − 1/6)/√(2·0.25/3)) = Φ(1.63299) = 0.94877
+    CHECK(d.arms.at("a").p_best == Approx(0.94877).margin(1e-4));
+    // the same rows as one target: y = 0, 2 (A) and 1, −1 (B): means 1 and 0,
+    // μ₀ = 0.5, within (1 + 1 + 1 + 1)/4 = 1, between 2·0.25 + 2·0.25 = 1 = (2 −
+    // 1)·σ²: τ² = 0, the noise hides the difference and both stay at μ₀
+    dimension_stats one;
+    one["hook_type"]["a"].add(1, 0);
+    one["hook_type"]["a"].add(1, 2);
+    one["hook_type"]["b"].add(1, 1);
+    one["hook_type"]["b"].add(1, -1);
+    auto const whole = compute_weight_map(one, 1, 0).at("hook_type");
+    CHECK(whole.kappa[0] == 1e9);
+    CHECK(whole.arms.at("a").post.shrunk_mean == Approx(0.5).margin(1e-8));
+    CHECK(whole.arms.at("a").p_best == Approx(0.5).margin(1e-3));
+}

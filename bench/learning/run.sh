@@ -9,8 +9,10 @@
 # JSON (OUT/runs/). -m file reads metrics from a JSON Lines file with follows
 # per post instead of the fake X API; -p picks the policies (repeatable).
 # bench/policy_value.sh runs it to check validate's estimates (issue 15).
-#   bench/learning/run.sh [-d days] [-j jobs] [-m api|file] [-o out] [-p policy ...]
-#                         [-w world ...] [seed ...]
+# -c FILE appends FILE to the tools' config (xloop-sim --config-extra): to
+# try other learning settings on every world.
+#   bench/learning/run.sh [-c file] [-d days] [-j jobs] [-m api|file] [-o out]
+#                         [-p policy ...] [-w world ...] [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
@@ -18,9 +20,10 @@ if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
     exec pg_virtualenv -t "$0" "$@" 2> >(grep -v -e '^Creating new PostgreSQL cluster' \
         -e '^Dropping cluster' >&2)
 fi
-days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=()
-while getopts d:j:m:o:p:w: opt; do
+days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=() extra=
+while getopts c:d:j:m:o:p:w: opt; do
     case $opt in
+    c) extra=$(realpath "$OPTARG") ;;
     d) days=$OPTARG ;;
     j) jobs=$OPTARG ;;
     m) metrics=$OPTARG ;;
@@ -37,13 +40,13 @@ seeds=("$@")
 [ ${#policies[@]} -gt 0 ] || policies=(xloop original)
 mkdir -p "$out/runs"
 rm -f "$out"/runs/*.json
-export days out metrics
+export days out metrics extra
 run_one() {
     local world=$1 policy=$2 seed=$3 db="learn_${1}_${2}_$3"
     createdb "$db"
     if ! build/bin/xloop-sim --db "dbname=$db" --world "sim/worlds/$world.yaml" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
-        --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --metrics "$metrics" --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
+        --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
         cat "$out/runs/$db.err" >&2
         rm -f "$out/runs/$db.json"
