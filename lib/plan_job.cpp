@@ -586,7 +586,7 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
 
 // The queue row of a reply to a taken opportunity (tweet id, author, text).
 nlohmann::json reply_row(run_context& run, open_candidates const& open,
-                         ranked_reply const& cand, double propensity,
+                         ranked_reply const& cand, double propensity, double baseline_p,
                          db_result const& taken, std::vector<std::string> const& parts,
                          std::string const& hash)
 {
@@ -598,6 +598,9 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
                                {"drawn_priority", cand.drawn},
                                {"rank_score", cand.score},
                                {"propensity", propensity},
+                               // whether opportunity score alone (the
+                               // original's way) takes it: validate's baseline
+                               {"baseline_p", baseline_p},
                                {"candidates", open.candidates.size()},
                                {"seed", std::to_string(run.seed())}};
     auto row = item_row("reply", parts, hash, run.now(), features);
@@ -649,6 +652,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
     auto const propensity = reply_selection_probabilities(
         candidates, wanted, 1000, propensity_rng, [&] { run.check_interrupted(); });
+    auto const baseline = top_by_opportunity(candidates, wanted);
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::uint64_t> authors;
     std::set<std::string> hashes;
@@ -674,8 +678,12 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
             continue;
         }
         authors.insert(author);
-        rows.push_back(
-            reply_row(run, open, cand, propensity[cand.index], taken, *parts, hash));
+        rows.push_back(reply_row(
+            run, open, cand, propensity[cand.index],
+            std::find(baseline.begin(), baseline.end(), cand.index) != baseline.end()
+                ? 1.0
+                : 0.0,
+            taken, *parts, hash));
     }
     run.summary()["reply_candidates"] = candidates.size();
     run.summary()["replies"] = rows;

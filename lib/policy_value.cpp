@@ -223,6 +223,71 @@ evaluate_policies(std::vector<logged_post> const& all,
     return r;
 }
 
+policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
+                                   evidence_floor floor, std::uint64_t seed)
+{
+    policy_comparison r;
+    r.posts = static_cast<std::int64_t>(all.size());
+    std::vector<logged_reply> replies;
+    for (auto const& p : all) {
+        if (p.baseline_p && p.propensity > 0 && p.propensity <= 1) {
+            replies.push_back(p);
+        }
+    }
+    r.with_propensities = static_cast<std::int64_t>(replies.size());
+    if (r.with_propensities < floor.posts) {
+        r.note = fmt::format(
+            "{} of {} replies have the propensities plan stores, fewer than {}: too few "
+            "to estimate what opportunity score alone would have earned",
+            r.with_propensities, r.posts, floor.posts);
+        return r;
+    }
+    bool const has_follows = std::all_of(replies.begin(), replies.end(),
+                                         [](auto const& p) { return p.follows; });
+    // As it ran (w = 1), and as opportunity score alone would have chosen:
+    // w = baseline_p/propensity, its choice deterministic.
+    auto const samples = [&](bool follows, bool baseline) {
+        std::vector<logged_sample> out;
+        for (auto const& p : replies) {
+            double const y = follows ? p.follows.value_or(0) : p.score;
+            out.push_back(baseline ? logged_sample{y, p.propensity, *p.baseline_p, 0, 0}
+                                   : logged_sample{y, 1, 1, 0, 0});
+        }
+        return out;
+    };
+    rng gen{seed ^ 0x7265706c696573ULL};
+    auto const row = [&](char const* name, bool baseline) {
+        policy_row out{name, {}, {}, {}, {}};
+        auto const snips = estimate_policy(samples(false, baseline), estimator::snips,
+                                           weight_cap, bootstrap_rounds, gen);
+        if (!snips || snips->ess < floor.effective_posts) {
+            out.note =
+                fmt::format("effective sample {:.1f} replies, below {}: the logged "
+                            "choices cannot say",
+                            snips ? snips->ess : 0.0, floor.effective_posts);
+            return out;
+        }
+        out.snips = snips;
+        if (has_follows) {
+            out.follows_snips = estimate_policy(samples(true, baseline), estimator::snips,
+                                                weight_cap, bootstrap_rounds, gen);
+        }
+        return out;
+    };
+    r.rows.push_back(row("learned", false));
+    r.rows.push_back(row("opportunity", true));
+    if (r.rows[1].snips) {
+        r.lift = estimate_lift(samples(false, true), samples(false, false),
+                               estimator::snips, weight_cap, bootstrap_rounds, gen);
+        if (has_follows) {
+            r.lift_follows =
+                estimate_lift(samples(true, true), samples(true, false), estimator::snips,
+                              weight_cap, bootstrap_rounds, gen);
+        }
+    }
+    return r;
+}
+
 namespace {
 
 constexpr char const* logged_posts_sql = R"sql(
@@ -231,6 +296,22 @@ SELECT c.features -> 'draws', o.primary_objective_score::float8,
   FROM public.content_generation_metadata_comprehensive c
   JOIN public.outcomes o ON o.decision_id = c.decision_id
  WHERE c.status = 'posted' AND c.decision_type IS DISTINCT FROM 'reply'
+   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
+   AND o.primary_objective_score IS NOT NULL
+   AND o.primary_objective_score = o.primary_objective_score -- not NaN
+ ORDER BY c.posted_at, c.decision_id)sql";
+
+// A number in features, or NULL: adopted rows hold anything.
+constexpr char const* logged_replies_sql = R"sql(
+SELECT CASE WHEN jsonb_typeof(c.features -> 'propensity') = 'number'
+            THEN (c.features ->> 'propensity')::float8 END,
+       CASE WHEN jsonb_typeof(c.features -> 'baseline_p') = 'number'
+            THEN (c.features ->> 'baseline_p')::float8 END,
+       o.primary_objective_score::float8,
+       coalesce(o.follows, o.followers_gained_weighted)::float8, c.posted_at
+  FROM public.content_generation_metadata_comprehensive c
+  JOIN public.outcomes o ON o.decision_id = c.decision_id
+ WHERE c.status = 'posted' AND c.decision_type = 'reply'
    AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
    AND o.primary_objective_score IS NOT NULL
    AND o.primary_objective_score = o.primary_objective_score -- not NaN
@@ -303,6 +384,29 @@ std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
     return out;
 }
 
+std::vector<logged_reply> read_logged_replies(db_connection& db, config const& cfg,
+                                              timestamp now)
+{
+    auto const r =
+        db.exec(logged_replies_sql, now - fractional_days(cfg.replies.window_days),
+                now - fractional_hours(cfg.replies.min_age_hours));
+    std::vector<logged_reply> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        logged_reply p;
+        p.propensity = r.is_null(i, 0) ? 0.0 : r.f64(i, 0);
+        if (!r.is_null(i, 1) && std::isfinite(r.f64(i, 1))) {
+            p.baseline_p = r.f64(i, 1);
+        }
+        p.score = r.f64(i, 2);
+        if (!r.is_null(i, 3) && std::isfinite(r.f64(i, 3))) {
+            p.follows = r.f64(i, 3);
+        }
+        p.posted_at = parse_timestamp(r.get(i, 4)).value_or(timestamp{});
+        out.push_back(p);
+    }
+    return out;
+}
+
 policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
                                std::uint64_t seed)
 {
@@ -313,6 +417,9 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
         cfg.plan.epsilon,
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
     report.learned = learned_values(posteriors, weights, posts);
+    report.replies = evaluate_replies(
+        read_logged_replies(db, cfg, now),
+        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
     return report;
 }
 
@@ -374,7 +481,10 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
     return out;
 }
 
-nlohmann::json policy_report_json(policy_report const& r)
+namespace {
+
+// One comparison's rows and lift; `lift` names the lift's keys.
+nlohmann::json comparison_json(policy_comparison const& r, std::string const& lift)
 {
     nlohmann::json j = {{"posts", r.posts}, {"with_propensities", r.with_propensities}};
     if (!r.note.empty()) {
@@ -390,8 +500,50 @@ nlohmann::json policy_report_json(policy_report const& r)
             rows.back()["note"] = row.note;
         }
     }
-    j["lift_map_over_uniform"] = estimate_json(r.lift);
-    j["lift_map_over_uniform_follows"] = estimate_json(r.lift_follows);
+    j[lift] = estimate_json(r.lift);
+    j[lift + "_follows"] = estimate_json(r.lift_follows);
+    return j;
+}
+
+// `what`: "posts" or "replies"; `lift`: what the lift compares, in words.
+std::string comparison_table(policy_comparison const& r, std::string const& what,
+                             std::string const& lift)
+{
+    if (!r.note.empty()) {
+        return "  " + r.note + "\n";
+    }
+    std::size_t width = 8; // the policies' names, a space after the longest
+    for (auto const& row : r.rows) {
+        width = std::max(width, row.policy.size() + 1);
+    }
+    std::string out =
+        fmt::format("  {:<{}} {:<26} {:<26} {:<26} {}\n", "policy", width,
+                    "score (SNIPS)", "score (DR)", "follows (SNIPS)", "ESS");
+    for (auto const& row : r.rows) {
+        if (!row.note.empty()) {
+            out += fmt::format("  {:<{}} {}\n", row.policy, width, row.note);
+            continue;
+        }
+        out += fmt::format("  {:<{}} {:<26} {:<26} {:<26} {:.0f}\n", row.policy, width,
+                           interval(row.snips), interval(row.dr),
+                           interval(row.follows_snips), row.snips ? row.snips->ess : 0.0);
+    }
+    if (r.lift) {
+        out += fmt::format(
+            "  lift of {}: {}{}\n", lift, interval(r.lift),
+            r.lift_follows ? fmt::format(" ({} follows a {})", interval(r.lift_follows),
+                                         what == "posts" ? "post" : "reply")
+                           : "");
+    }
+    return out;
+}
+
+} // namespace
+
+nlohmann::json policy_report_json(policy_report const& r)
+{
+    auto j = comparison_json(r, "lift_map_over_uniform");
+    j["replies"] = comparison_json(r.replies, "lift_learned_over_opportunity");
     auto& learned = j["learned"] = nlohmann::json::object();
     for (auto const& [dim, values] : r.learned) {
         auto& list = learned[dim] = nlohmann::json::array();
@@ -432,33 +584,17 @@ std::string learned_table(policy_report const& r)
 
 std::string policy_report_table(policy_report const& r)
 {
-    std::string out =
-        learned_table(r) +
-        fmt::format(
-            "What the choices are worth ({} posts with outcomes, {} with propensities; "
-            "mean primary_objective_score per post, 90 % intervals):\n",
-            r.posts, r.with_propensities);
-    if (!r.note.empty()) {
-        return out + "  " + r.note + "\n";
-    }
-    out += fmt::format("  {:<8} {:<26} {:<26} {:<26} {}\n", "policy", "score (SNIPS)",
-                       "score (DR)", "follows (SNIPS)", "ESS");
-    for (auto const& row : r.rows) {
-        if (!row.note.empty()) {
-            out += fmt::format("  {:<8} {}\n", row.policy, row.note);
-            continue;
-        }
-        out += fmt::format("  {:<8} {:<26} {:<26} {:<26} {:.0f}\n", row.policy,
-                           interval(row.snips), interval(row.dr),
-                           interval(row.follows_snips), row.snips ? row.snips->ess : 0.0);
-    }
-    if (r.lift) {
-        out += fmt::format(
-            "  lift of the map's policy over uniform: {}{}\n", interval(r.lift),
-            r.lift_follows ? fmt::format(" ({} follows a post)", interval(r.lift_follows))
-                           : "");
-    }
-    return out;
+    return learned_table(r) +
+           fmt::format("What the choices are worth ({} posts with outcomes, {} with "
+                       "propensities; "
+                       "mean primary_objective_score per post, 90 % intervals):\n",
+                       r.posts, r.with_propensities) +
+           comparison_table(r, "posts", "the map's policy over uniform") +
+           fmt::format("Replies ({} with outcomes, {} with propensities; the learned "
+                       "priorities against opportunity score alone):\n",
+                       r.replies.posts, r.replies.with_propensities) +
+           comparison_table(r.replies, "replies",
+                            "the learned priorities over opportunity score alone");
 }
 
 } // namespace xloop

@@ -56,15 +56,35 @@ struct learned_value {
 };
 inline constexpr std::int64_t min_learned_posts = 3;
 
-struct policy_report {
+// Policies valued on the same logged posts (or replies), and the lift of
+// one over another.
+struct policy_comparison {
     std::int64_t posts = 0;             // with a v2 outcome in the window
     std::int64_t with_propensities = 0; // of those, planned by xloop
     std::string note;                   // set when nothing can be estimated
     std::vector<policy_row> rows;
-    std::optional<policy_estimate> lift;         // map over uniform, score, SNIPS
+    std::optional<policy_estimate> lift;         // score, SNIPS
     std::optional<policy_estimate> lift_follows; // the same, follows per post
+};
+
+// Replies: the policy that ran (learned priorities) against opportunity score
+// alone (the original's: the best opportunities, one per author), whose
+// choice plan logs with each reply (features.baseline_p: 1 taken, 0 not).
+struct logged_reply {
+    double propensity = 0;
+    std::optional<double> baseline_p; // none: planned before it was logged
+    double score = 0;
+    std::optional<double> follows;
+    timestamp posted_at;
+};
+
+struct policy_report : policy_comparison {
+    // the map's policy over uniform; rows logged, uniform, map
     // per dimension, sorted by mean, best first; empty without a usable map
     std::map<std::string, std::vector<learned_value>> learned;
+    // the learned priorities over opportunity score alone; rows learned,
+    // opportunity
+    policy_comparison replies;
 };
 
 // Pure: the learned values of every dimension of the map (its posteriors and
@@ -92,6 +112,15 @@ struct evidence_floor {
     std::int64_t posts = 20;
     double effective_posts = 10;
 };
+
+// Pure: the replies' comparison, seeded for reproducible intervals.
+policy_comparison evaluate_replies(std::vector<logged_reply> const& replies,
+                                   evidence_floor floor, std::uint64_t seed);
+
+// The replies of the last replies.window_days (older than
+// replies.min_age_hours) with a v2 outcome.
+std::vector<logged_reply> read_logged_replies(db_connection& db, config const& cfg,
+                                              timestamp now);
 
 // The samples of each policy for one outcome: the logged one as it ran
 // (w = 1), uniform and the map's per dimension of the catalogue (weights of

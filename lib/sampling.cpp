@@ -202,6 +202,40 @@ std::optional<ranked_reply> reply_ranking::next()
     return best;
 }
 
+std::vector<std::size_t>
+top_by_opportunity(std::vector<reply_candidate> const& candidates, int wanted)
+{
+    // One pass; `best` holds at most `wanted` authors' best candidates.
+    std::vector<std::size_t> best;
+    auto const worse = [&](std::size_t a, std::size_t b) { // a ranks below b
+        double const x = opportunity_of(candidates[a]);
+        double const y = opportunity_of(candidates[b]);
+        return x != y ? x < y : a > b;
+    };
+    for (std::size_t i = 0; i < candidates.size() && wanted > 0; ++i) {
+        auto const same = std::find_if(best.begin(), best.end(), [&](std::size_t j) {
+            return candidates[j].author == candidates[i].author;
+        });
+        if (same != best.end()) {
+            if (worse(*same, i)) {
+                *same = i;
+            }
+            continue;
+        }
+        if (best.size() < static_cast<std::size_t>(wanted)) {
+            best.push_back(i);
+            continue;
+        }
+        auto const last = std::min_element(best.begin(), best.end(), worse);
+        if (worse(*last, i)) {
+            *last = i;
+        }
+    }
+    std::sort(best.begin(), best.end(),
+              [&](std::size_t a, std::size_t b) { return worse(b, a); });
+    return best;
+}
+
 std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
                                        rng& r)
 {

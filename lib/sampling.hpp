@@ -84,6 +84,12 @@ private:
     std::vector<ranked_reply> m_heap;   // drawn, not yet given
 };
 
+// The original bot's choice, the baseline validate values the learned
+// priorities against: the `wanted` candidates of highest opportunity score,
+// one per author (of equal scores the first). Their indices, best first.
+std::vector<std::size_t>
+top_by_opportunity(std::vector<reply_candidate> const& candidates, int wanted);
+
 // Every candidate in reply_ranking's order.
 std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
                                        rng& r);

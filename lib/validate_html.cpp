@@ -229,20 +229,17 @@ std::string learned_html(std::map<std::string, std::vector<learned_value>> const
     return s + "</section>";
 }
 
-// What the logged choices are worth: one row per policy, the lift under it.
-std::string policies_html(policy_report const& r)
+// One comparison: one row per policy, the lift under it.
+std::string comparison_html(policy_comparison const& r, std::string const& lift,
+                            std::string const& per)
 {
-    std::string s = fmt::format(
-        "<section><h2>What the choices are worth</h2><p>{} posts with outcomes, {} with "
-        "the propensities plan stores; mean primary_objective_score per post by self-"
-        "normalised inverse propensity scoring (SNIPS) and doubly robust (DR), 90 % "
-        "bootstrap intervals.</p>",
-        r.posts, r.with_propensities);
     if (!r.note.empty()) {
-        return s + "<p>" + esc(r.note) + "</p></section>";
+        return "<p>" + esc(r.note) + "</p>";
     }
-    s += "<table><tr><th>policy</th><th>SNIPS</th><th>90 %</th><th>DR</th><th>90 %</th>"
-         "<th>follows (SNIPS)</th><th>90 %</th><th>effective posts</th></tr>\n";
+    std::string s =
+        "<table><tr><th>policy</th><th>SNIPS</th><th>90 %</th><th>DR</th><th>90 %</th>"
+        "<th>follows (SNIPS)</th><th>90 %</th><th>effective " +
+        per + "s</th></tr>\n";
     for (auto const& row : r.rows) {
         if (!row.note.empty()) {
             s += fmt::format("<tr><td>{}</td><td colspan=\"7\">{}</td></tr>\n",
@@ -256,16 +253,35 @@ std::string policies_html(policy_report const& r)
     s += "</table>";
     if (r.lift) {
         s += fmt::format(
-            "<p>Lift of the map's policy over uniform draws: {:.3f} (90 %: {:.3f} "
-            "… {:.3f}){}.</p>",
+            "<p>Lift of {}: {:.3f} (90 %: {:.3f} … {:.3f}){}.</p>", esc(lift),
             r.lift->value, r.lift->lo, r.lift->hi,
             r.lift_follows
-                ? fmt::format("; in follows a post {:.3f} (90 %: {:.3f} … {:.3f})",
+                ? fmt::format("; in follows a {} {:.3f} (90 %: {:.3f} … {:.3f})", per,
                               r.lift_follows->value, r.lift_follows->lo,
                               r.lift_follows->hi)
                 : "");
     }
-    return s + "</section>";
+    return s;
+}
+
+// What the logged choices are worth: posts, then replies.
+std::string policies_html(policy_report const& r)
+{
+    return fmt::format(
+               "<section><h2>What the choices are worth</h2><p>{} posts with outcomes, "
+               "{} with the propensities plan stores; mean primary_objective_score per "
+               "post by self-normalised inverse propensity scoring (SNIPS) and doubly "
+               "robust (DR), 90 % bootstrap intervals.</p>",
+               r.posts, r.with_propensities) +
+           comparison_html(r, "the map's policy over uniform draws", "post") +
+           fmt::format("<h3>Replies</h3><p>{} replies with outcomes, {} with "
+                       "propensities: the learned priorities against opportunity score "
+                       "alone.</p>",
+                       r.replies.posts, r.replies.with_propensities) +
+           comparison_html(r.replies,
+                           "the learned priorities over opportunity score alone",
+                           "reply") +
+           "</section>";
 }
 
 // The charts under the checks, from the series read by read_report_series().

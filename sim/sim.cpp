@@ -576,12 +576,21 @@ json learned(db_connection& db, world_spec const& w, double day)
     return out;
 }
 
+// A reply decision: when, the expected follows of the reply taken and of the
+// one opportunity score alone would have taken.
+struct reply_truth {
+    timestamp at;
+    double taken = 0;
+    double baseline = 0;
+};
+
 // What validate estimates (issue 15), and the truth: each policy's expected
 // follows a post over the same logged posts, from the world's effects. As
 // validate weighs them, uniform and the map's policy change the catalogue's
 // dimensions and keep post_hour and the post's day as logged.
 json policy_value(db_connection& db, config const& cfg, world_spec const& w,
-                  timestamp start, timestamp now, std::uint64_t seed)
+                  timestamp start, timestamp now, std::uint64_t seed,
+                  std::vector<reply_truth> const& replies)
 {
     auto const report = policy_report_of(db, cfg, now, seed);
     auto const posts = read_logged_posts(db, cfg, now);
@@ -633,6 +642,24 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
                  {"uniform", u / n},
                  {"map", m / n},
                  {"lift", (m - u) / n}};
+    }
+    // Replies: the decisions whose replies validate weighs (posted as decided).
+    auto const from = now - fractional_days(cfg.replies.window_days);
+    auto const to = now - fractional_hours(cfg.replies.min_age_hours);
+    double taken = 0, baseline = 0;
+    int k = 0;
+    for (auto const& r : replies) {
+        if (r.at > from && r.at <= to) {
+            taken += r.taken;
+            baseline += r.baseline;
+            ++k;
+        }
+    }
+    if (k > 0) {
+        truth["replies"] = {{"replies", k},
+                            {"learned", taken / k},
+                            {"opportunity", baseline / k},
+                            {"lift", (taken - baseline) / k}};
     }
     return {{"estimate", policy_report_json(report)}, {"truth", truth}};
 }
@@ -712,6 +739,7 @@ int simulate(options const& o)
             cfg.plan.reply_author_cooldown_hours});
     int n = 0;
     std::int64_t rate_limited = 0;
+    std::vector<reply_truth> reply_truths;
     for (auto now = *start; now <= end; now += tick, ++n) {
         api.set_now(std::chrono::duration<double>(now - *start).count() / 86400);
         auto const minute = static_cast<int>(
@@ -759,11 +787,15 @@ int simulate(options const& o)
                 auto const open =
                     db.exec(open_opportunities_sql, now, now - max_age, now - cooldown);
                 if (open.rows() > 0) {
-                    double sum = 0, top = 0;
+                    double sum = 0, top = 0, baseline = 0, best_opportunity = -1;
                     for (int i = 0; i < open.rows(); ++i) {
                         auto const f = expected_reply(world, open.str(i, 2)).follows;
                         sum += f;
                         top = std::max(top, f);
+                        if (open.f64(i, 3) > best_opportunity) {
+                            best_opportunity = open.f64(i, 3);
+                            baseline = f; // opportunity score alone takes it
+                        }
                     }
                     if (o.policy == "original") {
                         original.plan_reply(db, now, open_opportunities_sql);
@@ -778,6 +810,9 @@ int simulate(options const& o)
                         now);
                     if (took.rows() > 0) {
                         auto& s = days[day];
+                        reply_truths.push_back(
+                            {now, expected_reply(world, took.str(0, 0)).follows,
+                             baseline});
                         s.replies += expected_reply(world, took.str(0, 0)).follows;
                         s.replies_uniform += sum / open.rows();
                         s.replies_oracle += top;
@@ -835,6 +870,7 @@ int simulate(options const& o)
     json result = learned(db, world, end_day);
     result["world"] = world.name;
     result["policy"] = o.policy;
+    result["metrics"] = o.metrics;
     result["days"] = o.days;
     result["seed"] = o.seed;
     result["capture"] = capture_json(days, 0, false);
@@ -862,7 +898,8 @@ int simulate(options const& o)
     }
     auto const v = run.tool("validate", validate_args, end, {0, 1}); // READY or not
     result["validate_exit"] = v.exit_code;
-    result["policy_value"] = policy_value(db, cfg, world, *start, end, o.seed);
+    result["policy_value"] =
+        policy_value(db, cfg, world, *start, end, o.seed, reply_truths);
     std::filesystem::remove_all(dir);
 
     if (o.json_out) {
@@ -916,6 +953,15 @@ int simulate(options const& o)
             "[{:+.3f}, {:+.3f}]; true {:+.3f}\n",
             lift["value"].get<double>(), lift["lo"].get<double>(),
             lift["hi"].get<double>(), pv["truth"]["lift"].get<double>());
+    }
+    auto const& rlift =
+        pv["estimate"]["replies"]["lift_learned_over_opportunity_follows"];
+    if (rlift.is_object() && pv["truth"].contains("replies")) {
+        std::cout << fmt::format(
+            "  validate's lift of the learned priorities over opportunity score alone: "
+            "{:+.3f} follows a reply [{:+.3f}, {:+.3f}]; true {:+.3f}\n",
+            rlift["value"].get<double>(), rlift["lo"].get<double>(),
+            rlift["hi"].get<double>(), pv["truth"]["replies"]["lift"].get<double>());
     }
     if (rate_limited > 0) {
         std::cout << fmt::format("  {} scrape runs were rate limited (exit 75) and the "

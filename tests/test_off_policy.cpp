@@ -185,3 +185,48 @@ TEST_CASE("what was learned: each value's interval, posts, share and weight, bes
     // no map: nothing learned
     CHECK(learned_values(nullptr, nullptr, posts).empty());
 }
+
+TEST_CASE("replies: the learned priorities against opportunity score alone, by hand",
+          "[nodb]")
+{
+    // Three replies as they ran, with the propensity plan drew each with and
+    // whether opportunity score alone would have taken it; a fourth planned
+    // before baseline_p was logged is left out.
+    std::vector<logged_reply> const replies{
+        {0.5, 1.0, 0.2, 1.0, {}},
+        {0.25, 0.0, 0.6, 3.0, {}},
+        {1.0, 1.0, 0.4, 2.0, {}},
+        {0.5, std::nullopt, 0.9, 9.0, {}},
+    };
+    auto const r = evaluate_replies(replies, {3, 1.5}, 7);
+    CHECK(r.posts == 4);
+    CHECK(r.with_propensities == 3);
+    REQUIRE(r.note.empty());
+    REQUIRE(r.rows.size() == 2);
+    // learned, as it ran: (0.2 + 0.6 + 0.4)/3 = 0.4; follows (1 + 3 + 2)/3 = 2
+    CHECK(r.rows[0].policy == "learned");
+    CHECK(r.rows[0].snips->value == Approx(0.4));
+    CHECK(r.rows[0].follows_snips->value == Approx(2.0));
+    // opportunity alone: w = 1/0.5, 0/0.25, 1/1 = 2, 0, 1;
+    // SNIPS (2·0.2 + 1·0.4)/3 = 0.26667, follows (2·1 + 1·2)/3 = 1.3333;
+    // ESS (2 + 0 + 1)²/(4 + 0 + 1) = 1.8
+    CHECK(r.rows[1].policy == "opportunity");
+    CHECK(r.rows[1].snips->value == Approx(0.8 / 3));
+    CHECK(r.rows[1].follows_snips->value == Approx(4.0 / 3));
+    CHECK(r.rows[1].snips->ess == Approx(1.8));
+    // the lift of the learned priorities: 0.4 − 0.26667, 2 − 1.3333
+    REQUIRE(r.lift);
+    CHECK(r.lift->value == Approx(0.4 - 0.8 / 3));
+    CHECK(r.lift->lo <= r.lift->value);
+    CHECK(r.lift->hi >= r.lift->value);
+    CHECK(r.lift_follows->value == Approx(2.0 / 3));
+    // an effective sample below the floor: no number for the baseline, no lift
+    auto const thin = evaluate_replies(replies, {3, 2}, 7);
+    CHECK(thin.rows[1].note.find("effective sample 1.8 replies, below 2") !=
+          std::string::npos);
+    CHECK_FALSE(thin.lift);
+    // too few replies with propensities: says so
+    auto const few = evaluate_replies(replies, {4, 1}, 7);
+    CHECK(few.note.find("3 of 4 replies have the propensities") != std::string::npos);
+    CHECK(few.rows.empty());
+}

@@ -357,6 +357,8 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
                         .str(0, 0));
     CHECK(f["propensity"].get<double>() ==
           Approx(q.str(0, 0) == "4" ? 0.7333 : 0.2667).margin(0.05));
+    // Opportunity score alone (validate's baseline) takes bob's 0.6 tweet
+    CHECK(f["baseline_p"].get<double>() == (q.str(0, 0) == "4" ? 1.0 : 0.0));
     CHECK(db.count(
               "SELECT count(*) FROM public.reply_opportunities WHERE status = 'replied' "
               "AND decision_id IS NOT NULL AND taken_at IS NOT NULL") == 1);

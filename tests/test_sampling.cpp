@@ -252,3 +252,23 @@ TEST_CASE("an author's key is the same for the same name and differs between nam
     }
     CHECK(keys.size() == 100000);
 }
+
+TEST_CASE("opportunity score alone takes the best of each author, the first of equals",
+          "[nodb]")
+{
+    auto const a = author_key("a"), b = author_key("b"), c = author_key("c");
+    std::vector<reply_candidate> const cands{
+        {0.5, 0.9, a}, // 0
+        {0.7, 0.1, b}, // 1
+        {0.9, 0.1, a}, // 2: a's best
+        {0.7, 0.9, c}, // 3: as good as 1, later
+        {NAN, 0.9, c}, // 4: counts as 0
+        {0.2, 0.5, b}, // 5
+    };
+    CHECK(top_by_opportunity(cands, 1) == std::vector<std::size_t>{2});
+    CHECK(top_by_opportunity(cands, 2) == std::vector<std::size_t>{2, 1});
+    CHECK(top_by_opportunity(cands, 3) == std::vector<std::size_t>{2, 1, 3});
+    CHECK(top_by_opportunity(cands, 5) == std::vector<std::size_t>{2, 1, 3});
+    CHECK(top_by_opportunity(cands, 0).empty());
+    CHECK(top_by_opportunity({}, 3).empty());
+}
