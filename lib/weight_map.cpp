@@ -13,36 +13,40 @@ namespace xloop {
 double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor)
 {
     constexpr double no_spread = 1e9;
-    double w = 0, w2 = 0, wy = 0, wy2 = 0, between = 0;
+    // W, S = Σw², Σw·y over all values; per value W_v, S_v, m_v
+    double w = 0, s2 = 0, wy = 0, w_sq = 0, within = 0, within_df = 0, noise_df = 0;
     std::size_t v = 0;
     for (auto const& g : values) {
         if (g.sum_w > 0) {
+            double const m = g.weighted_mean();
             w += g.sum_w;
-            w2 += g.sum_w * g.sum_w;
+            s2 += g.sum_w2;
             wy += g.sum_wy;
-            wy2 += g.sum_wy2;
+            w_sq += g.sum_w * g.sum_w;
+            within += g.sum_wy2 - g.sum_w * m * m; // Σ w·(y − m_v)²
+            within_df += g.sum_w - g.sum_w2 / g.sum_w;
+            noise_df += g.sum_w2 / g.sum_w;
             ++v;
         }
     }
-    if (v < 2 || w <= 0) {
+    if (v < 2 || w <= 0 || within_df <= 0) {
         return kappa_floor;
     }
     double const mu0 = wy / w;
-    double within = wy2; // Σ w·(y − m_v)² = Σw·y² − Σ W_v·m_v²
+    double between = 0;
     for (auto const& g : values) {
         if (g.sum_w > 0) {
-            double const m = g.weighted_mean();
-            within -= g.sum_w * m * m;
-            between += g.sum_w * (m - mu0) * (m - mu0);
+            double const d = g.weighted_mean() - mu0;
+            between += g.sum_w * d * d;
         }
     }
-    double const sigma2 = std::max(within, 0.0) / w;
-    double const spread_weight = w - w2 / w;
+    // E[Σw·(y − m_v)²] = σ²·Σ(W_v − S_v/W_v); without a spread
+    // E[between] = σ²·(Σ S_v/W_v − S/W)
+    double const sigma2 = std::max(within, 0.0) / within_df;
+    double const noise = sigma2 * (noise_df - s2 / w);
+    double const spread_weight = w - w_sq / w;
     double const tau2 =
-        spread_weight > 0
-            ? std::max(0.0,
-                       (between - static_cast<double>(v - 1) * sigma2) / spread_weight)
-            : 0.0;
+        spread_weight > 0 ? std::max(0.0, (between - noise) / spread_weight) : 0.0;
     if (!(tau2 > 0)) {
         return no_spread;
     }

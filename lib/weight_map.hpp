@@ -39,12 +39,15 @@ struct dimension_estimate {
 using weight_map = std::map<std::string, dimension_estimate>;
 
 // Empirical Bayes: how many pseudo-posts to shrink a dimension's values by,
-// from how much their means spread beyond what noise explains. With W_v the
-// values' weights (W their sum), m_v their means, μ₀ the overall mean and σ²
-// the pooled within-value variance, the spread of true means is
-//   τ² = max(0, (Σ W_v·(m_v − μ₀)² − (V − 1)·σ²) / (W − Σ W_v²/W))
-// and κ = σ²/τ², never below `kappa_floor`; a dimension whose values differ
-// no more than noise gets all of its values pulled to μ₀ (κ capped at 1e9).
+// from how much their means spread beyond what noise explains. With W_v and
+// S_v the sum of a value's weights and of their squares (W, S over all
+// values), m_v its mean and μ₀ the overall one, the noise variance is
+//   σ² = Σ w·(y − m_v)² / Σ (W_v − S_v/W_v)
+// and the spread of the true means (recency weights make a mean noisier than
+// W_v posts would: its variance is σ²·S_v/W_v²)
+//   τ² = max(0, (Σ W_v·(m_v − μ₀)² − σ²·(Σ S_v/W_v − S/W)) / (W − Σ W_v²/W))
+// κ = σ²/τ², never below `kappa_floor`; a dimension whose values differ no
+// more than noise gets all of its values pulled to μ₀ (κ capped at 1e9).
 double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor);
 
 // Each component of the target is shrunk on its own (empirical_kappa per

@@ -164,16 +164,28 @@ TEST_CASE("a map with a weight that is not finite, or not summing to one, is ref
 TEST_CASE("values that differ no more than noise are shrunk all the way to their mean",
           "[nodb]")
 {
-    // A: 1, 3 and B: 5, 7 (weight 1 each). W_v = 2, m = 2 and 6, μ₀ = 4, W = 4.
-    // Within: (1 + 1 + 1 + 1)/4 = σ² = 1. Between: 2·4 + 2·4 = 16; the spread's
-    // weight W − ΣW_v²/W = 4 − 8/4 = 2. τ² = (16 − (2 − 1)·1)/2 = 7.5, κ = σ²/τ²
-    // = 2/15.
-    group_stats a, b;
-    a.add(1, 1);
-    a.add(1, 3);
-    b.add(1, 5);
-    b.add(1, 7);
-    CHECK(empirical_kappa({a, b}, 0.1) == Approx(2.0 / 15));
+    // A: 1, 3 and B: 5, 7 (weight 1 each). W_v = S_v = 2, m = 2 and 6, μ₀ = 4,
+    // W = S = 4. σ² = (1 + 1 + 1 + 1)/((2 − 1) + (2 − 1)) = 2; the noise in the
+    // between sum σ²·(1 + 1 − 1) = 2. Between: 2·4 + 2·4 = 16; the spread's
+    // weight W − ΣW_v²/W = 4 − 8/4 = 2. τ² = (16 − 2)/2 = 7, κ = σ²/τ² = 2/7.
+    // Each value: y = m ± 1, the second post at weight `w2`.
+    auto const values = [](double w2) {
+        group_stats a, b;
+        a.add(1, 1);
+        a.add(w2, 3);
+        b.add(1, 5);
+        b.add(w2, 7);
+        return std::vector<group_stats>{a, b};
+    };
+    auto const [a, b] = std::pair{values(1)[0], values(1)[1]};
+    CHECK(empirical_kappa({a, b}, 0.1) == Approx(2.0 / 7));
+    // Recency weights make a mean noisier than its weight says. At w2 = 1/4:
+    // W_v = 1.25, S_v = 1.0625, means 1.4 and 5.4, μ₀ = 3.4. Within: 1·0.16 +
+    // 0.25·2.56 = 0.8 each, over Σ(W_v − S_v/W_v) = 2·(1.25 − 0.85) = 0.8: σ² =
+    // 2. The between sum's noise σ²·(Σ S_v/W_v − S/W) = 2·(1.7 − 0.85) = 1.7
+    // (unit weights would say σ²·(V − 1) = 2). Between: 1.25·4 + 1.25·4 = 10;
+    // spread weight 2.5 − 3.125/2.5 = 1.25. τ² = (10 − 1.7)/1.25 = 6.64.
+    CHECK(empirical_kappa(values(0.25), 0.01) == Approx(2 / 6.64));
     CHECK(empirical_kappa({a, b}, 5) == 5); // never below the floor
     // B as A: no spread beyond the noise; κ is as good as infinite
     CHECK(empirical_kappa({a, a}, 5) == 1e9);
@@ -218,8 +230,9 @@ TEST_CASE("a component that does not tell a dimension's values apart adds no noi
     // P(A best) = Φ((5/6 − 1/6)/√(2·0.25/3)) = Φ(1.63299) = 0.94877
     CHECK(d.arms.at("a").p_best == Approx(0.94877).margin(1e-4));
     // the same rows as one target: y = 0, 2 (A) and 1, −1 (B): means 1 and 0,
-    // μ₀ = 0.5, within (1 + 1 + 1 + 1)/4 = 1, between 2·0.25 + 2·0.25 = 1 = (2 −
-    // 1)·σ²: τ² = 0, the noise hides the difference and both stay at μ₀
+    // μ₀ = 0.5, σ² = (1 + 1 + 1 + 1)/2 = 2, between 2·0.25 + 2·0.25 = 1, less
+    // than the noise σ²·(1 + 1 − 1) = 2: τ² = 0, the noise hides the
+    // difference and both stay at μ₀
     dimension_stats one;
     one["hook_type"]["a"].add(1, 0);
     one["hook_type"]["a"].add(1, 2);
