@@ -276,10 +276,6 @@ nlohmann::json weights_json(weight_map const& map)
 nlohmann::json posteriors_json(weight_map const& map, double kappa,
                                std::array<double, target_component_count> const& target_c)
 {
-    std::array<bool, target_component_count> weighed{};
-    for (std::size_t k = 0; k < target_component_count; ++k) {
-        weighed[k] = target_c[k] > 0;
-    }
     auto j = nlohmann::json::object();
     auto& prior = j["_prior"] = nlohmann::json::object();
     for (auto const& [dimension, dim] : map) {
@@ -294,7 +290,7 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa,
         }
         auto shrinkage = nlohmann::json::object();
         for (std::size_t k = 0; k < dim.kappa.size() && k < target_component_count; ++k) {
-            if (weighed[k]) {
+            if (target_c[k] > 0) {
                 shrinkage[target_component_names[k]] = out(dim.kappa[k]);
             }
         }

@@ -8,14 +8,12 @@ namespace {
 
 // In target_component_names' order.
 std::array<char const*, target_component_count> const component_sql{
-    "engagement_rate::float8",
-    "ln(1 + greatest(impressions, 0))::float8",
+    "engagement_rate::float8", "ln(1 + greatest(impressions, 0))::float8",
     // per impression: reach is its own component, and its noise (the
     // largest on X) stays out of what a post's content earns from each view
     "(ln(1 + greatest(profile_clicks, 0)) - ln(1 + greatest(impressions, 0)))::float8",
     "(ln(1 + greatest(follows, 0)) - ln(1 + greatest(impressions, 0)))::float8",
-    "followers_gained_weighted::float8",
-    "primary_objective_score::float8"};
+    "followers_gained_weighted::float8", "primary_objective_score::float8"};
 
 } // namespace
 

@@ -49,13 +49,13 @@ double outcome_of(logged_post const& p, bool follows)
     return follows ? p.follows.value_or(0) : p.score;
 }
 
-dimension_policy uniform_policy(std::vector<std::string> const& candidates)
+// Why a policy gets no number: its weights rest on too few `what`.
+std::string too_thin(std::optional<policy_estimate> const& e, evidence_floor floor,
+                     char const* what)
 {
-    dimension_policy p;
-    for (auto const& c : candidates) {
-        p[c] = 1.0 / static_cast<double>(candidates.size());
-    }
-    return p;
+    return fmt::format("effective sample {:.1f} {}, below {}: the logged draws cannot "
+                       "say",
+                       e ? e->ess : 0.0, what, floor.effective_posts);
 }
 
 reward_model fit_model(std::vector<logged_post> const& posts, bool follows)
@@ -103,6 +103,15 @@ logged_sample changed_sample(logged_post const& post, std::string const& dim, do
 }
 
 } // namespace
+
+dimension_policy uniform_policy(std::vector<std::string> const& candidates)
+{
+    dimension_policy p;
+    for (auto const& c : candidates) {
+        p[c] = 1.0 / static_cast<double>(candidates.size());
+    }
+    return p;
+}
 
 dimension_policy map_policy(std::string const& dim,
                             std::vector<std::string> const& candidates,
@@ -193,10 +202,7 @@ evaluate_policies(std::vector<logged_post> const& all,
         auto const snips =
             estimate_factored(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
         if (!snips || snips->ess < floor.effective_posts) {
-            out.note =
-                fmt::format("effective sample {:.1f} posts, below {}: the logged draws "
-                            "cannot say",
-                            snips ? snips->ess : 0.0, floor.effective_posts);
+            out.note = too_thin(snips, floor, "posts");
             return out;
         }
         out.snips = snips;
@@ -261,10 +267,7 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
         auto const snips = estimate_policy(samples(false, baseline), estimator::snips,
                                            weight_cap, bootstrap_rounds, gen);
         if (!snips || snips->ess < floor.effective_posts) {
-            out.note =
-                fmt::format("effective sample {:.1f} replies, below {}: the logged "
-                            "choices cannot say",
-                            snips ? snips->ess : 0.0, floor.effective_posts);
+            out.note = too_thin(snips, floor, "replies");
             return out;
         }
         out.snips = snips;

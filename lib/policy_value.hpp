@@ -96,6 +96,9 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
 // A policy's probability of every candidate of a dimension.
 using dimension_policy = std::map<std::string, double>;
 
+// Every candidate alike.
+dimension_policy uniform_policy(std::vector<std::string> const& candidates);
+
 // The current map's policy over one dimension's candidates, as plan draws
 // it (uniform without a usable map).
 dimension_policy map_policy(std::string const& dim,

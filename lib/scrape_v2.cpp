@@ -79,48 +79,50 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_v2 (
     hook_type text, cta_type text, structure_type text
 ) ON COMMIT DELETE ROWS)sql";
 
+// The outcome columns the v2 pass writes (decision_id is the key), in
+// xloop_v2's names.
+constexpr std::array<char const*, 22> v2_columns{"tweet_id",
+                                                 "impressions",
+                                                 "views",
+                                                 "likes",
+                                                 "retweets",
+                                                 "replies",
+                                                 "quotes",
+                                                 "bookmarks",
+                                                 "profile_clicks",
+                                                 "follows",
+                                                 "collected_at",
+                                                 "data_source",
+                                                 "engagement_rate",
+                                                 "followers_gained",
+                                                 "followers_before",
+                                                 "followers_after",
+                                                 "followers_gained_weighted",
+                                                 "primary_objective_score",
+                                                 "attribution_confidence",
+                                                 "hook_type",
+                                                 "cta_type",
+                                                 "structure_type"};
+
+// v2_columns, each after `prefix` ("o." or "EXCLUDED."; "" for none).
+std::string v2_list(std::string_view prefix)
+{
+    std::string out;
+    for (auto const* c : v2_columns) {
+        out += fmt::format("{}{}{}", out.empty() ? "" : ", ", prefix, c);
+    }
+    return out;
+}
+
 // One write per outcome; a row whose values are all unchanged is not touched.
-constexpr char const* upsert_v2 = R"sql(
-INSERT INTO public.outcomes AS o
-    (decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes,
-     bookmarks, profile_clicks, follows, collected_at, data_source, simulated,
-     engagement_rate, followers_gained, followers_before, followers_after,
-     followers_gained_weighted, primary_objective_score, attribution_confidence,
-     hook_type, cta_type, structure_type, updated_at)
-SELECT decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes,
-       bookmarks, profile_clicks, follows, collected_at, data_source, false,
-       engagement_rate, followers_gained, followers_before, followers_after,
-       followers_gained_weighted, primary_objective_score, attribution_confidence,
-       hook_type, cta_type, structure_type, $1::timestamptz
+std::string const upsert_v2 = fmt::format(
+    R"sql(
+INSERT INTO public.outcomes AS o (decision_id, {0}, simulated, updated_at)
+SELECT decision_id, {0}, false, $1::timestamptz
   FROM xloop_v2
-ON CONFLICT (decision_id) DO UPDATE SET
-    (tweet_id, impressions, views, likes, retweets, replies, quotes, bookmarks,
-     profile_clicks, follows, collected_at, data_source, engagement_rate,
-     followers_gained, followers_before, followers_after, followers_gained_weighted,
-     primary_objective_score, attribution_confidence, hook_type, cta_type,
-     structure_type, updated_at) =
-    (EXCLUDED.tweet_id, EXCLUDED.impressions, EXCLUDED.views, EXCLUDED.likes,
-     EXCLUDED.retweets, EXCLUDED.replies, EXCLUDED.quotes, EXCLUDED.bookmarks,
-     EXCLUDED.profile_clicks, EXCLUDED.follows, EXCLUDED.collected_at,
-     EXCLUDED.data_source, EXCLUDED.engagement_rate, EXCLUDED.followers_gained,
-     EXCLUDED.followers_before, EXCLUDED.followers_after,
-     EXCLUDED.followers_gained_weighted, EXCLUDED.primary_objective_score,
-     EXCLUDED.attribution_confidence, EXCLUDED.hook_type, EXCLUDED.cta_type,
-     EXCLUDED.structure_type, EXCLUDED.updated_at)
-WHERE (o.tweet_id, o.impressions, o.views, o.likes, o.retweets, o.replies, o.quotes,
-       o.bookmarks, o.profile_clicks, o.follows, o.collected_at, o.data_source,
-       o.engagement_rate, o.followers_gained, o.followers_before, o.followers_after,
-       o.followers_gained_weighted, o.primary_objective_score, o.attribution_confidence,
-       o.hook_type, o.cta_type, o.structure_type)
-      IS DISTINCT FROM
-      (EXCLUDED.tweet_id, EXCLUDED.impressions, EXCLUDED.views, EXCLUDED.likes,
-       EXCLUDED.retweets, EXCLUDED.replies, EXCLUDED.quotes, EXCLUDED.bookmarks,
-       EXCLUDED.profile_clicks, EXCLUDED.follows, EXCLUDED.collected_at,
-       EXCLUDED.data_source, EXCLUDED.engagement_rate, EXCLUDED.followers_gained,
-       EXCLUDED.followers_before, EXCLUDED.followers_after,
-       EXCLUDED.followers_gained_weighted, EXCLUDED.primary_objective_score,
-       EXCLUDED.attribution_confidence, EXCLUDED.hook_type, EXCLUDED.cta_type,
-       EXCLUDED.structure_type))sql";
+ON CONFLICT (decision_id) DO UPDATE SET ({0}, updated_at) = ({1}, EXCLUDED.updated_at)
+WHERE ({2}) IS DISTINCT FROM ({1}))sql",
+    v2_list(""), v2_list("EXCLUDED."), v2_list("o."));
 
 // The original bot's columns on the base table follow the outcome.
 constexpr char const* update_actuals = R"sql(

@@ -96,10 +96,11 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
                 if (sigma[k] > 0) {
                     var += sigma[k] * sigma[k] / (g[k].sum_w + dim.kappa[k]);
                 }
-                arm.post.n = p.n;
-                arm.post.n_eff = p.n_eff;
-                arm.post.weight_sum = p.weight_sum;
             }
+            // every component holds the same rows
+            arm.post.n = g[0].n;
+            arm.post.n_eff = g[0].effective_n();
+            arm.post.weight_sum = g[0].sum_w;
             // the floor of shrink_toward: identical scores are not certain
             arm.post.sd = std::max(
                 std::sqrt(var), min_sd / std::sqrt(std::max(g[0].sum_w + kappa, 1e-12)));

@@ -597,9 +597,7 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
     auto const posteriors = read_active_map(db).first;
     std::map<std::string, dimension_policy> uniform, map;
     for (auto const& [dim, candidates] : plan_catalogue(cfg.plan)) {
-        for (auto const& c : candidates) {
-            uniform[dim][c] = 1.0 / static_cast<double>(candidates.size());
-        }
+        uniform[dim] = uniform_policy(candidates);
         map[dim] = map_policy(dim, candidates, posteriors, cfg.weights.epsilon,
                               cfg.plan.epsilon);
     }

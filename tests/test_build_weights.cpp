@@ -56,6 +56,14 @@ json run_json(test_db const& db, std::vector<std::string> args, int expect = 0)
     return json::parse(r.out);
 }
 
+// A dry run with `weights` (YAML lines under weights:) as its config.
+json dry_run_with(test_db const& db, std::string const& weights)
+{
+    temp_dir dir;
+    dir.write("x.yaml", "weights:\n" + weights);
+    return run_json(db, {"--dry-run", "--config", dir.path() + "/x.yaml"});
+}
+
 } // namespace
 
 TEST_CASE("build-weights writes one active map from every row in the window", "[db]")
@@ -119,20 +127,11 @@ TEST_CASE(
         add_post(c, 0.5, "growing", 0.1); // 12 hours old: below the default 24
     }
     // a dry run with the score as its target and `weights_extra` in the config
-    temp_dir dir;
     auto const learn = [&](std::string const& weights_extra) {
-        dir.write("x.yaml",
-                  "weights:\n" + weights_extra +
-                      "  target: {engagement_rate: 0, reach: 0, profile_clicks: "
-                      "0, follows: 0, attributed_follows: 0, "
-                      "primary_objective_score: 1}\n");
-        auto const r = run_tool("build-weights",
-                                {"--now", now, "--dry-run", "--json", "-q", "--config",
-                                 dir.path() + "/x.yaml"},
-                                &db);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
-        return json::parse(r.out);
+        return dry_run_with(db, weights_extra +
+                                    "  target: {engagement_rate: 0, reach: 0, "
+                                    "profile_clicks: 0, follows: 0, attributed_follows: "
+                                    "0, primary_objective_score: 1}\n");
     };
     auto const out = learn("");
     CHECK(out["sample_size"] == 10);
@@ -394,17 +393,9 @@ TEST_CASE("profile clicks count per impression: a slot seen less that brings as 
            "'how_to' THEN 1000 ELSE 100 END + m.id % 7, profile_clicks = 9 + m.id % 3 "
            "FROM public.content_generation_metadata_comprehensive m "
            "WHERE m.decision_id = o.decision_id");
-    temp_dir dir;
-    dir.write("x.yaml", "weights:\n  target: {engagement_rate: 0, reach: 0, "
-                        "profile_clicks: 1, follows: 0, attributed_follows: 0, "
-                        "primary_objective_score: 0}\n");
-    auto const r = run_tool(
-        "build-weights",
-        {"--now", now, "--dry-run", "--json", "-q", "--config", dir.path() + "/x.yaml"},
-        &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    auto const p = json::parse(r.out)["posteriors"];
+    auto const p = dry_run_with(db, "  target: {engagement_rate: 0, reach: 0, "
+                                    "profile_clicks: 1, follows: 0, attributed_follows: "
+                                    "0, primary_objective_score: 0}\n")["posteriors"];
     // ln(10/101) against ln(10/1001): myth_busting's clicks per view are
     // ~10× how_to's; as ln(1 + clicks) the two would be alike
     CHECK(p["content_slot"]["myth_busting"]["shrunk_mean"].get<double>() >
