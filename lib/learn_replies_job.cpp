@@ -147,39 +147,47 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_reply_priority (
     priority_score numeric(10,6), last_success timestamptz
 ) ON COMMIT DELETE ROWS)sql";
 
-// Exact equality on lower(username), never LIKE (defect 11). Rows that would
-// not change are left alone, so a run with nothing new writes nothing.
-constexpr char const* update_accounts = R"sql(
-UPDATE public.discovered_accounts d
-   SET priority_score = t.priority_score,
-       reply_performance_score = t.reply_performance_score,
-       last_successful_reply_at = coalesce(t.last_success, d.last_successful_reply_at),
-       last_updated = $1::timestamptz
-  FROM xloop_reply_priority t
- WHERE lower(d.username) = t.key
-   AND (d.priority_score IS DISTINCT FROM t.priority_score
-        OR d.reply_performance_score IS DISTINCT FROM t.reply_performance_score
-        OR d.last_successful_reply_at IS DISTINCT FROM
-           coalesce(t.last_success, d.last_successful_reply_at)))sql";
-
-// No reply left in the window: back to "no evidence"; the last success stays.
-constexpr char const* reset_accounts = R"sql(
-UPDATE public.discovered_accounts d
-   SET priority_score = 0.5, reply_performance_score = NULL,
-       last_updated = $1::timestamptz
- WHERE (d.priority_score IS DISTINCT FROM 0.5 OR d.reply_performance_score IS NOT NULL)
-   AND NOT EXISTS (SELECT 1 FROM xloop_reply_priority t WHERE t.key = lower(d.username)))sql";
-
-constexpr char const* insert_accounts = R"sql(
-INSERT INTO public.discovered_accounts
-       (username, priority_score, reply_performance_score, last_successful_reply_at,
-        last_updated)
-SELECT t.username, t.priority_score, t.reply_performance_score, t.last_success,
-       $1::timestamptz
-  FROM xloop_reply_priority t
- WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d
-                    WHERE lower(d.username) = t.key)
-    ON CONFLICT DO NOTHING)sql";
+// One pass over the accounts (a full join on lower(username), exact equality,
+// never LIKE: defect 11) finds what changes: accounts whose priority moved,
+// accounts with no reply left in the window (back to "no evidence"; the last
+// success stays) and accounts not there yet. Rows that would not change are
+// left alone, so a run with nothing new writes nothing. One scan of the table
+// instead of three, and no statistics needed on the temp table.
+constexpr char const* write_accounts = R"sql(
+WITH j AS MATERIALIZED (
+     SELECT d.ctid AS tid, t.*
+       FROM public.discovered_accounts d
+       FULL JOIN xloop_reply_priority t ON lower(d.username) = t.key
+      WHERE d.ctid IS NULL
+         OR (t.key IS NULL AND (d.priority_score IS DISTINCT FROM 0.5
+                                OR d.reply_performance_score IS NOT NULL))
+         OR (t.key IS NOT NULL
+             AND (d.priority_score IS DISTINCT FROM t.priority_score
+                  OR d.reply_performance_score IS DISTINCT FROM t.reply_performance_score
+                  OR d.last_successful_reply_at IS DISTINCT FROM
+                     coalesce(t.last_success, d.last_successful_reply_at)))),
+up AS (
+     UPDATE public.discovered_accounts d
+        SET priority_score = coalesce(j.priority_score, 0.5),
+            reply_performance_score = j.reply_performance_score,
+            last_successful_reply_at = coalesce(j.last_success, d.last_successful_reply_at),
+            last_updated = $1::timestamptz
+       FROM j
+      WHERE j.tid IS NOT NULL AND d.ctid = j.tid
+     RETURNING j.key IS NULL AS reset),
+ins AS (
+     INSERT INTO public.discovered_accounts
+            (username, priority_score, reply_performance_score, last_successful_reply_at,
+             last_updated)
+     SELECT j.username, j.priority_score, j.reply_performance_score, j.last_success,
+            $1::timestamptz
+       FROM j
+      WHERE j.tid IS NULL
+         ON CONFLICT DO NOTHING
+     RETURNING 1)
+SELECT (SELECT count(*) FILTER (WHERE NOT reset) FROM up),
+       (SELECT count(*) FILTER (WHERE reset) FROM up),
+       (SELECT count(*) FROM ins))sql";
 
 // A dry run's report: the ten best and ten worst accounts.
 void report_ranking(run_context& run, std::vector<account> const& accounts)
@@ -204,7 +212,7 @@ struct written {
     std::int64_t updated = 0, reset = 0, inserted = 0;
 };
 
-// The accounts' priorities, copied once and applied by three set-based writes.
+// The accounts' priorities, copied once and applied by one set-based write.
 written write_priorities(run_context& run, std::vector<account> const& accounts)
 {
     auto& db = run.db();
@@ -221,14 +229,8 @@ written write_priorities(run_context& run, std::vector<account> const& accounts)
         }
         w.finish();
     }
-    if (accounts.size() >= 1000) {
-        db.exec("ANALYZE xloop_reply_priority"); // its size, for the plans of the writes
-    }
-    written n;
-    n.updated = db.exec(update_accounts, run.now()).affected_rows();
-    n.reset = db.exec(reset_accounts, run.now()).affected_rows();
-    n.inserted = db.exec(insert_accounts, run.now()).affected_rows();
-    return n;
+    auto const r = db.exec(write_accounts, run.now());
+    return {r.i64(0, 0), r.i64(0, 1), r.i64(0, 2)};
 }
 
 } // namespace

@@ -37,21 +37,26 @@ std::string scales_then_rows_copy(db_connection& db,
         select += fmt::format("{} AS l{}, ", leading[i].expression, i);
         nulls += i == 1 ? "{0}, " : fmt::format("NULL::{}, ", leading[i].type);
     }
+    std::string aggregates;
     std::string avg;
     std::string sd;
     for (std::size_t k = 0; k < target_component_count; ++k) {
         select += fmt::format("{}{} AS c{}", k ? ", " : "", component_sql[k], k);
-        avg += fmt::format("{}avg(c{})", k ? ", " : "", k);
-        sd += fmt::format("{}stddev_pop(c{})", k ? ", " : "", k);
+        aggregates += fmt::format("{}avg(c{}) AS a{}, stddev_pop(c{}) AS s{}",
+                                  k ? ", " : "", k, k, k, k);
+        avg += fmt::format("{}a{}", k ? ", " : "", k);
+        sd += fmt::format("{}s{}", k ? ", " : "", k);
     }
+    // The scales in one aggregate over the kept rows (one read of them), as
+    // two rows, then the rows.
     return fmt::format(R"sql(COPY (
-WITH w AS MATERIALIZED (SELECT {select} FROM xloop.vw_learning WHERE {where})
-SELECT {avg_nulls}{avg} FROM w
-UNION ALL
-SELECT {sd_nulls}{sd} FROM w
+WITH w AS MATERIALIZED (SELECT {select} FROM xloop.vw_learning WHERE {where}),
+s AS (SELECT {aggregates} FROM w)
+SELECT v.* FROM s CROSS JOIN LATERAL (VALUES ({avg_nulls}{avg}), ({sd_nulls}{sd})) v
 UNION ALL
 SELECT * FROM w) TO STDOUT (FORMAT binary))sql",
                        fmt::arg("select", select), fmt::arg("where", where),
+                       fmt::arg("aggregates", aggregates),
                        fmt::arg("avg_nulls", fmt::format(fmt::runtime(nulls), "'avg'")),
                        fmt::arg("avg", avg),
                        fmt::arg("sd_nulls", fmt::format(fmt::runtime(nulls), "'sd'")),
