@@ -115,7 +115,7 @@ factored_weights weights_of(std::vector<std::vector<logged_sample>> const& dims,
 
 std::optional<double> factored_value(std::vector<std::vector<logged_sample>> const& dims,
                                      factored_weights const& f, estimator e,
-                                     std::vector<std::size_t> const& index)
+                                     std::vector<std::size_t> const& index, composition c)
 {
     if (dims.empty() || dims[0].empty()) {
         return std::nullopt;
@@ -125,13 +125,18 @@ std::optional<double> factored_value(std::vector<std::vector<logged_sample>> con
     if (!mean) {
         return std::nullopt;
     }
+    bool const multiply = c == composition::multiplicative && *mean > 0;
     double v = *mean;
     for (std::size_t d = 0; d < dims.size(); ++d) {
         auto const vd = estimate_value(dims[d], f.w[d], e, index);
         if (!vd) {
             return std::nullopt;
         }
-        v += *vd - *mean;
+        if (multiply) {
+            v *= std::max(*vd, 0.0) / *mean;
+        } else {
+            v += *vd - *mean;
+        }
     }
     return v;
 }
@@ -140,10 +145,10 @@ std::optional<double> factored_value(std::vector<std::vector<logged_sample>> con
 
 std::optional<policy_estimate>
 estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator e,
-                  double cap, int rounds, rng& r)
+                  double cap, int rounds, rng& r, composition c)
 {
     auto const f = weights_of(dims, cap);
-    auto const value = factored_value(dims, f, e, {});
+    auto const value = factored_value(dims, f, e, {}, c);
     if (!value) {
         return std::nullopt;
     }
@@ -154,7 +159,7 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
     out.clipped = f.clipped;
     std::vector<double> boot;
     for (int b = 0; b < rounds; ++b) {
-        if (auto const v = factored_value(dims, f, e, resample(dims[0].size(), r))) {
+        if (auto const v = factored_value(dims, f, e, resample(dims[0].size(), r), c)) {
             boot.push_back(*v);
         }
     }
@@ -165,12 +170,12 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
 std::optional<policy_estimate>
 estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
                        std::vector<std::vector<logged_sample>> const& b, estimator e,
-                       double cap, int rounds, rng& r)
+                       double cap, int rounds, rng& r, composition c)
 {
     auto const fa = weights_of(a, cap);
     auto const fb = weights_of(b, cap);
-    auto const va = factored_value(a, fa, e, {});
-    auto const vb = factored_value(b, fb, e, {});
+    auto const va = factored_value(a, fa, e, {}, c);
+    auto const vb = factored_value(b, fb, e, {}, c);
     if (!va || !vb || a[0].size() != b[0].size()) {
         return std::nullopt;
     }
@@ -182,8 +187,8 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
     std::vector<double> boot;
     for (int k = 0; k < rounds; ++k) {
         auto const idx = resample(a[0].size(), r);
-        auto const x = factored_value(a, fa, e, idx);
-        auto const y = factored_value(b, fb, e, idx);
+        auto const x = factored_value(a, fa, e, idx, c);
+        auto const y = factored_value(b, fb, e, idx, c);
         if (x && y) {
             boot.push_back(*y - *x);
         }
