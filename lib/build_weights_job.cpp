@@ -93,6 +93,8 @@ struct streamed {
     std::int64_t n_fgw = 0;
     std::int64_t non_finite = 0; // rows with a NaN or infinite value, left out
     component_stats stats;
+    // dimensions learned from their recent posts only, and why
+    std::map<std::string, change_test> changed;
 };
 
 // The window's rows as binary COPY: posted_at, the score, fgw, the target's
@@ -156,26 +158,29 @@ public:
         }
     }
 
+    // Each component's stats per dimension and canonical value.
     void merge_into(component_stats& stats, target_scales const& scales,
                     std::array<double, target_component_count> const& target_c) const
     {
-        for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
-            for (auto const& g : m_groups[d]) {
-                if (g.sums.rows() == 0) {
-                    continue;
-                }
-                auto const name = m_is_hour[d] ? g.value : canonical_name(g.value);
-                if (name.empty()) {
-                    continue;
-                }
-                auto const parts = g.sums.component_stats(scales, target_c);
-                auto& into = stats[m_dimensions[d]][name];
+        each_group(
+            [&](std::string const& dim, std::string const& name, target_sums const& t) {
+                auto const parts = t.component_stats(scales, target_c);
+                auto& into = stats[dim][name];
                 into.resize(parts.size());
                 for (std::size_t k = 0; k < parts.size(); ++k) {
                     into[k].merge(parts[k]);
                 }
-            }
-        }
+            });
+    }
+
+    // The target's stats as a whole per dimension and canonical value.
+    void merge_into(dimension_stats& stats, target_scales const& scales,
+                    std::array<double, target_component_count> const& target_c) const
+    {
+        each_group(
+            [&](std::string const& dim, std::string const& name, target_sums const& t) {
+                stats[dim][name].merge(t.stats(scales, target_c));
+            });
     }
 
 private:
@@ -183,6 +188,22 @@ private:
         std::string value;
         target_sums sums;
     };
+
+    template <typename F>
+    void each_group(F&& f) const
+    {
+        for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
+            for (auto const& g : m_groups[d]) {
+                if (g.sums.rows() == 0) {
+                    continue;
+                }
+                auto const name = m_is_hour[d] ? g.value : canonical_name(g.value);
+                if (!name.empty()) {
+                    f(m_dimensions[d], name, g.sums);
+                }
+            }
+        }
+    }
     std::vector<std::string> const& m_dimensions;
     std::vector<std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>>>
         m_index;
@@ -202,6 +223,49 @@ bool all_finite(binary_copy_reader const& row, outcome_components const& x)
     return finite;
 }
 
+// The p of test_change: a false alarm only costs a dimension its older posts.
+constexpr double change_p = 0.001;
+
+// Per dimension, the stats learned from: all rows, or only the recent ones
+// where the dimension's values rank differently in them than in the older
+// ones (test_change on the target as a whole); such dimensions go into
+// `changed`.
+component_stats choose_periods(raw_groups const& recent, raw_groups const& older,
+                               target_scales const& scales,
+                               std::array<double, target_component_count> const& target_c,
+                               std::map<std::string, change_test>& changed)
+{
+    component_stats all;
+    older.merge_into(all, scales, target_c);
+    component_stats recent_c;
+    recent.merge_into(recent_c, scales, target_c);
+    dimension_stats recent_y;
+    recent.merge_into(recent_y, scales, target_c);
+    dimension_stats older_y;
+    older.merge_into(older_y, scales, target_c);
+    for (auto const& [dim, values] : recent_y) {
+        std::vector<std::pair<group_stats, group_stats>> pairs;
+        for (auto const& [value, g] : values) {
+            auto const o = older_y[dim].find(value);
+            pairs.emplace_back(g, o == older_y[dim].end() ? group_stats{} : o->second);
+        }
+        auto const t = test_change(pairs, change_p);
+        if (t.changed) {
+            changed[dim] = t;
+            all[dim] = recent_c[dim];
+            continue;
+        }
+        for (auto const& [value, parts] : recent_c[dim]) {
+            auto& into = all[dim][value];
+            into.resize(parts.size());
+            for (std::size_t k = 0; k < parts.size(); ++k) {
+                into[k].merge(parts[k]);
+            }
+        }
+    }
+    return all;
+}
+
 // Reads every row of the window (binary COPY: no text formatting on the
 // server, no parsing here), accumulating per raw value; then merges raw values
 // into canonical ones. Memory grows with distinct values, not with rows. The
@@ -212,10 +276,15 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
 {
     auto const target_c = target_weights(run.cfg().weights.target);
     scale_sums scale_acc;
-    raw_groups groups{dimensions};
+    // Rows younger than weights.change_window_days and older ones apart, so
+    // that a dimension whose values rank differently in the recent ones can
+    // be learned from those alone (choose_periods).
+    raw_groups recent{dimensions};
+    raw_groups older{dimensions};
     binary_copy_reader reader;
     streamed s;
     double const half_life = run.cfg().weights.half_life_days;
+    double const change_window = run.cfg().weights.change_window_days;
     auto const now_micros = run.now().time_since_epoch().count();
     auto const on_row = [&](binary_copy_reader const& row) {
         if (row.size() != dimensions.size() + first_dim || row.is_null(0) ||
@@ -237,10 +306,9 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
             s.sum_fgw += row.float8(2);
             ++s.n_fgw;
         }
-        groups.add(row,
-                   recency_weight(age_days(now_micros, row.timestamptz_unix_micros(0)),
-                                  half_life),
-                   x);
+        double const age = age_days(now_micros, row.timestamptz_unix_micros(0));
+        (age < change_window ? recent : older)
+            .add(row, recency_weight(age, half_life), x);
         if ((s.rows & 0xffff) == 0) {
             run.check_interrupted();
         }
@@ -248,7 +316,8 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     run.db().copy_out(
         window_copy_sql(run, dimensions),
         [&](std::string_view message) { reader.feed(message, on_row); }, true);
-    groups.merge_into(s.stats, scale_acc.scales(), target_c);
+    auto const scales = scale_acc.scales();
+    s.stats = choose_periods(recent, older, scales, target_c, s.changed);
     return s;
 }
 
@@ -274,7 +343,9 @@ nlohmann::json weights_json(weight_map const& map)
 // "_prior": {dimension: {mean, sd, kappa}}: what xloop-plan uses for values
 // without data, and the shrinkage of each weighed component.
 nlohmann::json posteriors_json(weight_map const& map, double kappa,
-                               std::array<double, target_component_count> const& target_c)
+                               std::array<double, target_component_count> const& target_c,
+                               std::map<std::string, change_test> const& changed,
+                               double change_window_days)
 {
     auto j = nlohmann::json::object();
     auto& prior = j["_prior"] = nlohmann::json::object();
@@ -300,6 +371,11 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa,
             {"sigma", out(std::max(dim.sigma, min_sd))},
             {"sd", out(std::max(dim.prior_sd, min_sd / std::sqrt(std::max(kappa, 1.0))))},
             {"kappa", shrinkage}};
+        if (auto const c = changed.find(dimension); c != changed.end()) {
+            prior[dimension]["changed"] = {{"statistic", out(c->second.statistic)},
+                                           {"threshold", out(c->second.threshold)},
+                                           {"learned_from_days", change_window_days}};
+        }
     }
     return j;
 }
@@ -344,7 +420,15 @@ void run_build_weights(run_context& run)
                                 s.rows, *defect)};
     }
     auto const weights = weights_json(map);
-    auto const posteriors = posteriors_json(map, cfg.kappa, target_weights(cfg.target));
+    auto const posteriors = posteriors_json(map, cfg.kappa, target_weights(cfg.target),
+                                            s.changed, cfg.change_window_days);
+    for (auto const& [dim, t] : s.changed) {
+        log::info(
+            "{}: its values rank otherwise in the last {} days than before (χ² {:.1f} "
+            "over {} values, above {:.1f}): learned from those days only",
+            dim, cfg.change_window_days, t.statistic, t.values, t.threshold);
+        run.summary()["changed"].push_back(dim);
+    }
     run.summary()["sample_size"] = s.rows;
     run.summary()["weights"] = weights;
     run.summary()["posteriors"] = posteriors;

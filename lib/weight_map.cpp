@@ -1,6 +1,7 @@
 #include "weight_map.hpp"
 
 #include "normal.hpp"
+#include "sampling.hpp"
 
 #include <fmt/format.h>
 
@@ -51,6 +52,47 @@ double empirical_kappa(std::vector<group_stats> const& values, double kappa_floo
         return no_spread;
     }
     return std::clamp(sigma2 / tau2, kappa_floor, no_spread);
+}
+
+change_test
+test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older,
+            double p)
+{
+    change_test t;
+    double within = 0, within_df = 0, sum_h = 0, sum_hd = 0;
+    std::vector<std::pair<double, double>> deltas; // h_v, Δ_v
+    for (auto const& [r, o] : recent_older) {
+        for (auto const* g : {&r, &o}) {
+            if (g->sum_w > 0) {
+                double const m = g->weighted_mean();
+                within += g->sum_wy2 - g->sum_w * m * m;
+                within_df += g->sum_w - g->sum_w2 / g->sum_w;
+            }
+        }
+        if (r.sum_w > 0 && o.sum_w > 0) {
+            double const var =
+                r.sum_w2 / (r.sum_w * r.sum_w) + o.sum_w2 / (o.sum_w * o.sum_w);
+            double const h = 1 / var;
+            double const d = r.weighted_mean() - o.weighted_mean();
+            deltas.emplace_back(h, d);
+            sum_h += h;
+            sum_hd += h * d;
+        }
+    }
+    t.values = static_cast<int>(deltas.size());
+    if (t.values < 2 || within_df <= 0 || !(within > 0)) {
+        return t;
+    }
+    double const sigma2 = within / within_df;
+    double const mean_d = sum_hd / sum_h;
+    for (auto const& [h, d] : deltas) {
+        t.statistic += h * (d - mean_d) * (d - mean_d) / sigma2;
+    }
+    double const k = t.values - 1;
+    double const c = 2 / (9 * k);
+    t.threshold = k * std::pow(1 - c + normal_quantile(1 - p) * std::sqrt(c), 3);
+    t.changed = t.statistic > t.threshold;
+    return t;
 }
 
 weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,

@@ -50,6 +50,25 @@ using weight_map = std::map<std::string, dimension_estimate>;
 // more than noise gets all of its values pulled to μ₀ (κ capped at 1e9).
 double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor);
 
+// Whether a dimension's values rank differently in its recent posts than in
+// the older ones: the world changed, beyond noise. Per value with posts in
+// both periods (recent, older: W, S = Σw², mean m),
+//   Δ_v = m_recent − m_older,  h_v = 1 / (S_r/W_r² + S_o/W_o²),
+//   T = Σ h_v·(Δ_v − Δ̄)² / σ²,  Δ̄ = Σ h_v·Δ_v / Σ h_v,
+// σ² the pooled within-value variance of both periods (as empirical_kappa).
+// If every value moved by the same amount (the account's level, not the
+// ranking), T is χ² with V − 1 degrees of freedom; a change is T above its
+// 1 − p quantile (Wilson–Hilferty).
+struct change_test {
+    double statistic = 0;
+    double threshold = 0;
+    int values = 0; // with posts in both periods
+    bool changed = false;
+};
+change_test
+test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older,
+            double p);
+
 // Each component of the target is shrunk on its own (empirical_kappa per
 // dimension and component): a component that does not tell a dimension's
 // values apart (reach for a hook, say) adds none of its noise to them. A

@@ -56,6 +56,11 @@ json run_json(test_db const& db, std::vector<std::string> args, int expect = 0)
     return json::parse(r.out);
 }
 
+// The target of tests/fixtures/score_target.yaml: the score itself.
+constexpr char const* score_target_line =
+    "  target: {engagement_rate: 0, reach: 0, profile_clicks: 0, follows: 0, "
+    "attributed_follows: 0, primary_objective_score: 1}\n";
+
 // A dry run with `weights` (YAML lines under weights:) as its config.
 json dry_run_with(test_db const& db, std::string const& weights)
 {
@@ -128,10 +133,7 @@ TEST_CASE(
     }
     // a dry run with the score as its target and `weights_extra` in the config
     auto const learn = [&](std::string const& weights_extra) {
-        return dry_run_with(db, weights_extra +
-                                    "  target: {engagement_rate: 0, reach: 0, "
-                                    "profile_clicks: 0, follows: 0, attributed_follows: "
-                                    "0, primary_objective_score: 1}\n");
+        return dry_run_with(db, weights_extra + score_target_line);
     };
     auto const out = learn("");
     CHECK(out["sample_size"] == 10);
@@ -151,7 +153,12 @@ TEST_CASE("rows older than the window are ignored and recent ones weigh more", "
         add_post(c, 14, "aged", 1.0); // one half-life old: weight 0.5
         add_post(c, 61, "ancient", 1.0);
     }
-    auto const out = run_json(db, {"--dry-run"});
+    temp_dir dir;
+    dir.write("x.yaml",
+              std::string{"weights:\n  half_life_days: 14\n  min_age_hours: 0\n"} +
+                  score_target_line);
+    auto const config = dir.path() + "/x.yaml";
+    auto const out = run_json(db, {"--dry-run", "--config", config});
     CHECK(out["sample_size"] == 20);
     auto const& p = out["posteriors"];
     CHECK_FALSE(p["content_slot"].contains("ancient"));
@@ -163,10 +170,53 @@ TEST_CASE("rows older than the window are ignored and recent ones weigh more", "
     CHECK(p["content_slot"]["aged"]["n"] == 10);
     // the same rows seen 14 days later: every weight halves, so μ₀ is unchanged,
     // but "fresh" is now 14 d and "aged" 28 d old: (10·0.25) / (10·0.5 + 10·0.25) = 1/3
-    auto const later = run_json(db, {"--dry-run", "--now", "2026-03-16T12:00:00Z"});
+    auto const later =
+        run_json(db, {"--dry-run", "--config", config, "--now", "2026-03-16T12:00:00Z"});
     CHECK(later["posteriors"]["_prior"]["content_slot"]["mean"].get<double>() ==
           Approx(1.0 / 3).margin(1e-9));
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
+}
+
+TEST_CASE("a dimension whose best value changed lately is learned from its recent posts "
+          "only",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // Before the last 14 days "how_to" scored 1 and "myth_busting" 0 (20
+    // posts each); since then the other way round (8 each). The scores vary
+    // by ±0.1 so that noise has a size.
+    for (int i = 0; i < 20; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, 20 + i, "how_to", 1 + e);
+        add_post(c, 20 + i, "myth_busting", 0 + e);
+    }
+    for (int i = 0; i < 8; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, 2 + i, "how_to", 0 + e);
+        add_post(c, 2 + i, "myth_busting", 1 + e);
+    }
+    auto const weight = [](json const& out, char const* v) {
+        return out["weights"]["content_slot"][v].get<double>();
+    };
+    // All 56 posts at a 60-day half-life: how_to's mean is still ~0.7.
+    auto const all =
+        dry_run_with(db, std::string{"  change_window_days: 0\n"} + score_target_line);
+    CHECK(weight(all, "how_to") > weight(all, "myth_busting"));
+    CHECK_FALSE(all["posteriors"]["_prior"]["content_slot"].contains("changed"));
+    // The test: Δ = −1 and +1 against a within sd of 0.1; far beyond noise.
+    auto const out = run_json(db, {"--dry-run"});
+    auto const& changed = out["posteriors"]["_prior"]["content_slot"]["changed"];
+    REQUIRE(changed.is_object());
+    CHECK(changed["statistic"].get<double>() > changed["threshold"].get<double>());
+    CHECK(changed["learned_from_days"] == 14);
+    CHECK(out["changed"] == json::array({"content_slot"}));
+    CHECK(weight(out, "myth_busting") > weight(out, "how_to"));
+    CHECK(out["posteriors"]["content_slot"]["how_to"]["n"] == 8);
+    // Every other dimension has one value: nothing to rank, all posts count.
+    CHECK_FALSE(out["posteriors"]["_prior"]["tone"].contains("changed"));
+    CHECK(out["posteriors"]["tone"]["calm"]["n"] == 56);
 }
 
 TEST_CASE("decay depends on --now, not on how often the job runs", "[db]")

@@ -41,7 +41,8 @@ std::size_t width(std::string const& line)
 TEST_CASE("no file means every default", "[nodb]")
 {
     auto const c = load_config(std::nullopt);
-    CHECK(c.weights.half_life_days == 14);
+    CHECK(c.weights.half_life_days == 60);
+    CHECK(c.weights.change_window_days == 14);
     CHECK(c.weights.min_age_hours == 24);
     CHECK(c.weights.kappa == 5);
     CHECK(c.weights.epsilon == Approx(0.1));
@@ -116,7 +117,7 @@ TEST_CASE("values given in the file replace the defaults", "[nodb]")
     CHECK(c.weights.dimensions == std::vector<std::string>{"topic", "tone"});
     CHECK(c.plan.times == std::vector<std::string>{"08:30", "19:00"});
     CHECK(c.plan.catalogue.at("content_slot").size() == 2);
-    CHECK(c.weights.half_life_days == 14); // untouched keys keep their default
+    CHECK(c.weights.half_life_days == 60); // untouched keys keep their default
 }
 
 TEST_CASE("an unknown key is an error naming the file, line and key", "[nodb]")

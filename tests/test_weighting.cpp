@@ -194,6 +194,41 @@ TEST_CASE("values that differ no more than noise are shrunk all the way to their
     CHECK(empirical_kappa({a, group_stats{}}, 5) == 5);
 }
 
+TEST_CASE("a change in the ranking of a dimension's values is told from noise and from a "
+          "change of level",
+          "[nodb]")
+{
+    auto const g = [](double y1, double y2) {
+        group_stats s;
+        s.add(1, y1);
+        s.add(1, y2);
+        return s;
+    };
+    // Recent A: 1, 3 (m 2), B: 0, 2 (m 1); older A: 0, 2 (m 1), B: 1, 3 (m 2).
+    // Each cell has Σ(y − m)² = 2 over W − S/W = 1: σ² = 8/4 = 2. Δ_A = 1,
+    // Δ_B = −1, h = 1/(2/4 + 2/4) = 1 each, Δ̄ = 0: T = (1 + 1)/2 = 1. One
+    // degree of freedom: at p = 0.001, z = 3.0902, c = 2/9, the threshold is
+    // (1 − c + z·√c)³ = 11.157 (the exact quantile: 10.83).
+    auto const noise = test_change({{g(1, 3), g(0, 2)}, {g(0, 2), g(1, 3)}}, 0.001);
+    CHECK(noise.values == 2);
+    CHECK(noise.statistic == Approx(1));
+    CHECK(noise.threshold == Approx(11.157245).epsilon(1e-5));
+    CHECK_FALSE(noise.changed);
+    // Recent A: 11, 13 (m 12): Δ_A = 11, Δ_B = −1, Δ̄ = 5, T = (36 + 36)/2.
+    auto const flipped = test_change({{g(11, 13), g(0, 2)}, {g(0, 2), g(1, 3)}}, 0.001);
+    CHECK(flipped.statistic == Approx(36));
+    CHECK(flipped.changed);
+    // Every value up by 1 in the recent posts: the level moved, not the
+    // ranking.
+    auto const level = test_change({{g(11, 13), g(1, 3)}, {g(10, 12), g(0, 2)}}, 0.001);
+    CHECK(level.statistic == Approx(0).margin(1e-12));
+    CHECK_FALSE(level.changed);
+    // A value without older posts cannot be compared: one left, no test.
+    auto const one = test_change({{g(11, 13), group_stats{}}, {g(0, 2), g(1, 3)}}, 0.001);
+    CHECK(one.values == 1);
+    CHECK_FALSE(one.changed);
+}
+
 TEST_CASE("a component that does not tell a dimension's values apart adds no noise to "
           "them",
           "[nodb]")
