@@ -115,7 +115,7 @@ factored_weights weights_of(std::vector<std::vector<logged_sample>> const& dims,
 
 std::optional<double> factored_value(std::vector<std::vector<logged_sample>> const& dims,
                                      factored_weights const& f, estimator e,
-                                     std::vector<std::size_t> const& index, composition c)
+                                     std::vector<std::size_t> const& index)
 {
     if (dims.empty() || dims[0].empty()) {
         return std::nullopt;
@@ -125,18 +125,13 @@ std::optional<double> factored_value(std::vector<std::vector<logged_sample>> con
     if (!mean) {
         return std::nullopt;
     }
-    bool const multiply = c == composition::multiplicative && *mean > 0;
     double v = *mean;
     for (std::size_t d = 0; d < dims.size(); ++d) {
         auto const vd = estimate_value(dims[d], f.w[d], e, index);
         if (!vd) {
             return std::nullopt;
         }
-        if (multiply) {
-            v *= std::max(*vd, 0.0) / *mean;
-        } else {
-            v += *vd - *mean;
-        }
+        v += *vd - *mean;
     }
     return v;
 }
@@ -145,10 +140,10 @@ std::optional<double> factored_value(std::vector<std::vector<logged_sample>> con
 
 std::optional<policy_estimate>
 estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator e,
-                  double cap, int rounds, rng& r, composition c)
+                  double cap, int rounds, rng& r)
 {
     auto const f = weights_of(dims, cap);
-    auto const value = factored_value(dims, f, e, {}, c);
+    auto const value = factored_value(dims, f, e, {});
     if (!value) {
         return std::nullopt;
     }
@@ -159,7 +154,7 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
     out.clipped = f.clipped;
     std::vector<double> boot;
     for (int b = 0; b < rounds; ++b) {
-        if (auto const v = factored_value(dims, f, e, resample(dims[0].size(), r), c)) {
+        if (auto const v = factored_value(dims, f, e, resample(dims[0].size(), r))) {
             boot.push_back(*v);
         }
     }
@@ -170,12 +165,12 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
 std::optional<policy_estimate>
 estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
                        std::vector<std::vector<logged_sample>> const& b, estimator e,
-                       double cap, int rounds, rng& r, composition c)
+                       double cap, int rounds, rng& r)
 {
     auto const fa = weights_of(a, cap);
     auto const fb = weights_of(b, cap);
-    auto const va = factored_value(a, fa, e, {}, c);
-    auto const vb = factored_value(b, fb, e, {}, c);
+    auto const va = factored_value(a, fa, e, {});
+    auto const vb = factored_value(b, fb, e, {});
     if (!va || !vb || a[0].size() != b[0].size()) {
         return std::nullopt;
     }
@@ -187,8 +182,8 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
     std::vector<double> boot;
     for (int k = 0; k < rounds; ++k) {
         auto const idx = resample(a[0].size(), r);
-        auto const x = factored_value(a, fa, e, idx, c);
-        auto const y = factored_value(b, fb, e, idx, c);
+        auto const x = factored_value(a, fa, e, idx);
+        auto const y = factored_value(b, fb, e, idx);
         if (x && y) {
             boot.push_back(*y - *x);
         }

@@ -69,29 +69,22 @@ std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a
                                              std::vector<logged_sample> const& b,
                                              estimator e, double cap, int rounds, rng& r);
 
-// How the dimensions' changes combine (see estimate_factored).
-enum class composition { additive, multiplicative };
-
 // A policy that changes the logged one dimension by dimension, valued as
-//   V = ȳ + Σ_d (V_d − ȳ)      (additive)
-//   V = ȳ · Π_d (V_d / ȳ)      (multiplicative)
+//   V = ȳ + Σ_d (V_d − ȳ)
 // with ȳ the logged mean and V_d the estimate with dimension d changed and
 // the others as logged (dims[d]: weights π_d/μ_d of that dimension alone).
-// Exact when the dimensions' effects add up, or multiply (counts such as
-// follows: reach times a rate, each scaled by every attribute; there the sum
-// of eight changes of −30 % says −240 %); its weights are those of one
+// Exact when the dimensions' effects add up; its weights are those of one
 // dimension at a time (ESS: the smallest), where the joint weights over eight
 // dimensions leave a handful of effective posts. All dims[d] hold the same
-// posts in the same order. Multiplicative needs ȳ > 0 (else additive).
+// posts in the same order.
 std::optional<policy_estimate>
 estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator e,
-                  double cap, int rounds, rng& r, composition c = composition::additive);
+                  double cap, int rounds, rng& r);
 
 // The lift of factored policy b over factored policy a, paired as above.
 std::optional<policy_estimate>
 estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
                        std::vector<std::vector<logged_sample>> const& b, estimator e,
-                       double cap, int rounds, rng& r,
-                       composition c = composition::additive);
+                       double cap, int rounds, rng& r);
 
 } // namespace xloop

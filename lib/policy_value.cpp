@@ -18,10 +18,6 @@ namespace {
 
 constexpr double model_kappa = 5;
 constexpr int bootstrap_rounds = 400;
-// A post's follows are its reach times a rate, each scaled by every
-// attribute: the dimensions' changes multiply. The score (a bounded mix of
-// rates) is valued additively.
-constexpr auto follows_effects = composition::multiplicative;
 
 // The additive reward model: per dimension and value, the shrunk deviation
 // of the value's mean outcome from the overall mean.
@@ -213,8 +209,8 @@ evaluate_policies(std::vector<logged_post> const& all,
         out.dr = estimate_factored(s, estimator::doubly_robust, weight_cap,
                                    bootstrap_rounds, gen);
         if (has_follows) {
-            out.follows_snips = estimate_factored(f, estimator::snips, weight_cap,
-                                                  bootstrap_rounds, gen, follows_effects);
+            out.follows_snips =
+                estimate_factored(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
         }
         return out;
     };
@@ -225,9 +221,9 @@ evaluate_policies(std::vector<logged_post> const& all,
         r.lift = estimate_factored_lift(score.uniform, score.map, estimator::snips,
                                         weight_cap, bootstrap_rounds, gen);
         if (has_follows) {
-            r.lift_follows = estimate_factored_lift(
-                follows.uniform, follows.map, estimator::snips, weight_cap,
-                bootstrap_rounds, gen, follows_effects);
+            r.lift_follows =
+                estimate_factored_lift(follows.uniform, follows.map, estimator::snips,
+                                       weight_cap, bootstrap_rounds, gen);
         }
     }
     return r;

@@ -151,43 +151,6 @@ TEST_CASE("a policy changed dimension by dimension is valued by the sum of the c
     CHECK(lift.value == Approx(5.0 / 6.0 - 1));
 }
 
-TEST_CASE(
-    "follows changed dimension by dimension are valued by the product of the changes",
-    "[nodb]")
-{
-    // The posts of the test above: SNIPS_A = 0.5, SNIPS_B = 4/3, ȳ = 1.
-    // Multiplied: V = 1 · (0.5 / 1) · ((4/3) / 1) = 2/3 (added: 5/6).
-    std::vector<logged_sample> a{
-        {1, 0.5, 0.5, 0, 0}, {0, 0.5, 0.5, 0, 0}, {2, 0.5, 0, 0, 0}};
-    std::vector<logged_sample> b{
-        {1, 0.5, 1, 0, 0}, {0, 0.5, 0, 0, 0}, {2, 0.5, 0.5, 0, 0}};
-    rng r{17};
-    auto const v = *estimate_factored({a, b}, estimator::snips, 100, 200, r,
-                                      composition::multiplicative);
-    CHECK(v.value == Approx(2.0 / 3.0));
-    // With outcomes twice as large everything scales: ȳ = 2, V = 2 · ½ · 4/3.
-    for (auto* d : {&a, &b}) {
-        for (auto& x : *d) {
-            x.outcome *= 2;
-        }
-    }
-    CHECK(estimate_factored({a, b}, estimator::snips, 100, 50, r,
-                            composition::multiplicative)
-              ->value == Approx(4.0 / 3.0));
-    // Against the logged policy (w = 1 in both dimensions) the lift is V − ȳ.
-    std::vector<logged_sample> same{
-        {2, 0.5, 0.5, 0, 0}, {0, 0.5, 0.5, 0, 0}, {4, 0.5, 0.5, 0, 0}};
-    auto const lift = *estimate_factored_lift({same, same}, {a, b}, estimator::snips, 100,
-                                              50, r, composition::multiplicative);
-    CHECK(lift.value == Approx(4.0 / 3.0 - 2));
-    // All outcomes 0: nothing to scale, the value is 0 either way.
-    std::vector<logged_sample> zero{
-        {0, 0.5, 1, 0, 0}, {0, 0.5, 0, 0, 0}, {0, 0.5, 0.5, 0, 0}};
-    CHECK(estimate_factored({zero, zero}, estimator::snips, 100, 50, r,
-                            composition::multiplicative)
-              ->value == 0);
-}
-
 TEST_CASE("what was learned: each value's interval, posts, share and weight, best first",
           "[nodb]")
 {
