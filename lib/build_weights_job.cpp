@@ -229,8 +229,7 @@ constexpr double change_p = 0.001;
 // Per dimension, the stats learned from: all rows, or only the recent ones
 // where the dimension's values rank differently in them than in the older
 // ones (test_change on the target as a whole); such dimensions go into
-// `changed`. Replies' own value takes no part in the test: it improves as
-// learn-replies learns, which plan's choices for posts cannot answer.
+// `changed`.
 component_stats choose_periods(raw_groups const& recent, raw_groups const& older,
                                target_scales const& scales,
                                std::array<double, target_component_count> const& target_c,
@@ -247,9 +246,6 @@ component_stats choose_periods(raw_groups const& recent, raw_groups const& older
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
         for (auto const& [value, g] : values) {
-            if (value == "reply") {
-                continue; // its worth moves with the reply policy, not the world
-            }
             auto const o = older_y[dim].find(value);
             pairs.emplace_back(g, o == older_y[dim].end() ? group_stats{} : o->second);
         }

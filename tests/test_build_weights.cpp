@@ -219,31 +219,6 @@ TEST_CASE("a dimension whose best value changed lately is learned from its recen
     CHECK(out["posteriors"]["tone"]["calm"]["n"] == 56);
 }
 
-TEST_CASE("replies that got better lately are not a change of the posts' ranking", "[db]")
-{
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    // The posts' slots keep their order; replies (their own value of
-    // content_slot) go from 0 to 1 as learn-replies learns.
-    for (int i = 0; i < 20; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        add_post(c, 20 + i, "how_to", 1 + e);
-        add_post(c, 20 + i, "myth_busting", 0 + e);
-        add_post(c, 20 + i, "reply", 0 + e, "dataNerd", "reply");
-    }
-    for (int i = 0; i < 8; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        add_post(c, 2 + i, "how_to", 1 + e);
-        add_post(c, 2 + i, "myth_busting", 0 + e);
-        add_post(c, 2 + i, "reply", 1 + e, "dataNerd", "reply");
-    }
-    auto const out = run_json(db, {"--dry-run"});
-    CHECK_FALSE(out["posteriors"]["_prior"]["content_slot"].contains("changed"));
-    CHECK_FALSE(out.contains("changed"));
-    CHECK(out["posteriors"]["content_slot"]["how_to"]["n"] == 28);
-}
-
 TEST_CASE("decay depends on --now, not on how often the job runs", "[db]")
 {
     test_db db;
