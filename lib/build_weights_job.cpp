@@ -118,6 +118,15 @@ std::string window_copy_sql(run_context const& run,
 
 constexpr std::size_t first_dim = 3 + target_component_count;
 
+// One value's per-component stats merged into another's.
+void merge_parts(std::vector<group_stats>& into, std::vector<group_stats> const& parts)
+{
+    into.resize(parts.size());
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        into[k].merge(parts[k]);
+    }
+}
+
 // Per dimension, the target's sums of each raw value as the rows have it
 // (post_hour: its 24 hours); merged into canonical values at the end.
 class raw_groups {
@@ -164,12 +173,7 @@ public:
     {
         each_group(
             [&](std::string const& dim, std::string const& name, target_sums const& t) {
-                auto const parts = t.component_stats(scales, target_c);
-                auto& into = stats[dim][name];
-                into.resize(parts.size());
-                for (std::size_t k = 0; k < parts.size(); ++k) {
-                    into[k].merge(parts[k]);
-                }
+                merge_parts(stats[dim][name], t.component_stats(scales, target_c));
             });
     }
 
@@ -256,11 +260,7 @@ component_stats choose_periods(raw_groups const& recent, raw_groups const& older
             continue;
         }
         for (auto const& [value, parts] : recent_c[dim]) {
-            auto& into = all[dim][value];
-            into.resize(parts.size());
-            for (std::size_t k = 0; k < parts.size(); ++k) {
-                into[k].merge(parts[k]);
-            }
+            merge_parts(all[dim][value], parts);
         }
     }
     return all;

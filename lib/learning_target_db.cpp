@@ -31,7 +31,6 @@ std::string scales_then_rows_copy(db_connection& db,
 {
     db.exec("SET LOCAL max_parallel_workers_per_gather = 0");
     std::string select;
-    std::string aliases;
     std::string nulls;
     for (std::size_t i = 0; i < leading.size(); ++i) {
         select += fmt::format("{} AS l{}, ", leading[i].expression, i);

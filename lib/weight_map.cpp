@@ -11,26 +11,46 @@
 
 namespace xloop {
 
+namespace {
+
+// The noise variance pooled over groups with different means (recency
+// weighted): σ² = Σ w·(y − m_g)² / Σ (W_g − S_g/W_g).
+struct pooled_within {
+    double sum = 0;
+    double df = 0;
+
+    void add(group_stats const& g)
+    {
+        if (g.sum_w > 0) {
+            double const m = g.weighted_mean();
+            sum += g.sum_wy2 - g.sum_w * m * m;
+            df += g.sum_w - g.sum_w2 / g.sum_w;
+        }
+    }
+    double variance() const { return df > 0 ? std::max(sum, 0.0) / df : 0.0; }
+};
+
+} // namespace
+
 double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor)
 {
     constexpr double no_spread = 1e9;
     // W, S = Σw², Σw·y over all values; per value W_v, S_v, m_v
-    double w = 0, s2 = 0, wy = 0, w_sq = 0, within = 0, within_df = 0, noise_df = 0;
+    double w = 0, s2 = 0, wy = 0, w_sq = 0, noise_df = 0;
+    pooled_within within;
     std::size_t v = 0;
     for (auto const& g : values) {
         if (g.sum_w > 0) {
-            double const m = g.weighted_mean();
             w += g.sum_w;
             s2 += g.sum_w2;
             wy += g.sum_wy;
             w_sq += g.sum_w * g.sum_w;
-            within += g.sum_wy2 - g.sum_w * m * m; // Σ w·(y − m_v)²
-            within_df += g.sum_w - g.sum_w2 / g.sum_w;
+            within.add(g);
             noise_df += g.sum_w2 / g.sum_w;
             ++v;
         }
     }
-    if (v < 2 || w <= 0 || within_df <= 0) {
+    if (v < 2 || w <= 0 || within.df <= 0) {
         return kappa_floor;
     }
     double const mu0 = wy / w;
@@ -43,7 +63,7 @@ double empirical_kappa(std::vector<group_stats> const& values, double kappa_floo
     }
     // E[Σw·(y − m_v)²] = σ²·Σ(W_v − S_v/W_v); without a spread
     // E[between] = σ²·(Σ S_v/W_v − S/W)
-    double const sigma2 = std::max(within, 0.0) / within_df;
+    double const sigma2 = within.variance();
     double const noise = sigma2 * (noise_df - s2 / w);
     double const spread_weight = w - w_sq / w;
     double const tau2 =
@@ -59,16 +79,12 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
             double p)
 {
     change_test t;
-    double within = 0, within_df = 0, sum_h = 0, sum_hd = 0;
+    pooled_within within;
+    double sum_h = 0, sum_hd = 0;
     std::vector<std::pair<double, double>> deltas; // h_v, Δ_v
     for (auto const& [r, o] : recent_older) {
-        for (auto const* g : {&r, &o}) {
-            if (g->sum_w > 0) {
-                double const m = g->weighted_mean();
-                within += g->sum_wy2 - g->sum_w * m * m;
-                within_df += g->sum_w - g->sum_w2 / g->sum_w;
-            }
-        }
+        within.add(r);
+        within.add(o);
         if (r.sum_w > 0 && o.sum_w > 0) {
             double const var =
                 r.sum_w2 / (r.sum_w * r.sum_w) + o.sum_w2 / (o.sum_w * o.sum_w);
@@ -80,10 +96,10 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
         }
     }
     t.values = static_cast<int>(deltas.size());
-    if (t.values < 2 || within_df <= 0 || !(within > 0)) {
+    double const sigma2 = within.variance();
+    if (t.values < 2 || !(sigma2 > 0)) {
         return t;
     }
-    double const sigma2 = within / within_df;
     double const mean_d = sum_hd / sum_h;
     for (auto const& [h, d] : deltas) {
         t.statistic += h * (d - mean_d) * (d - mean_d) / sigma2;
