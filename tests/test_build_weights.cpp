@@ -456,3 +456,31 @@ TEST_CASE("profile clicks count per impression: a slot seen less that brings as 
     CHECK(p["_prior"]["content_slot"]["kappa"]["profile_clicks"] == 5);
     CHECK(p["_prior"]["content_slot"]["kappa"].size() == 1); // the weighed one
 }
+
+TEST_CASE("a source without follows (the X API) leaves reach in the target: a missing "
+          "count is missing, not 0",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 20; ++i) {
+        add_post(c, 2 + i * 0.1, i % 2 ? "how_to" : "myth_busting", 0.3);
+    }
+    // how_to reaches ~10× more; no row has follows or profile clicks
+    c.exec("UPDATE public.outcomes o SET impressions = CASE WHEN m.content_slot = "
+           "'how_to' THEN 1000 ELSE 100 END + m.id % 7 "
+           "FROM public.content_generation_metadata_comprehensive m "
+           "WHERE m.decision_id = o.decision_id");
+    auto const p = dry_run_with(db, "  target: {engagement_rate: 0, reach: 1, "
+                                    "profile_clicks: 1, follows: 1, attributed_follows: "
+                                    "0, primary_objective_score: 0}\n")["posteriors"];
+    // follows read as 0 made follows per view −reach, and reach + (−reach) = 0:
+    // both slots alike. Missing, they leave reach alone: z ≈ ±1, divided by
+    // the three weights counted (a missing value counts as the mean)
+    auto const how_to = p["content_slot"]["how_to"]["shrunk_mean"].get<double>();
+    auto const myth = p["content_slot"]["myth_busting"]["shrunk_mean"].get<double>();
+    CHECK(how_to - myth > 0.4);
+    CHECK(p["content_slot"]["how_to"]["p_best"].get<double>() > 0.99);
+    CHECK(p["_prior"]["content_slot"]["kappa"]["reach"] == 5);
+}
