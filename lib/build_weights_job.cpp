@@ -412,8 +412,9 @@ void run_build_weights(run_context& run)
         return;
     }
 
-    auto const map =
-        compute_weight_map(s.stats, cfg.kappa, cfg.epsilon, cfg.epsilon_decay_posts);
+    // replies' own value (learned_from) is not one plan draws for a post
+    auto const map = compute_weight_map(s.stats, cfg.kappa, cfg.epsilon,
+                                        cfg.epsilon_decay_posts, {"reply"});
     if (auto const defect = map_defect(map)) {
         throw error{fmt::format("the map computed from {} rows cannot be used: {}; the "
                                 "active map is kept",

@@ -112,7 +112,8 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
 }
 
 weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,
-                              double epsilon_decay_posts)
+                              double epsilon_decay_posts,
+                              std::set<std::string> const& apart)
 {
     weight_map out;
     for (auto const& [dimension, groups] : stats) {
@@ -126,12 +127,17 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
         dim.kappa.resize(k_count);
         double var_sum = 0;
         double prior_var = 0;
+        bool const all_apart =
+            std::all_of(groups.begin(), groups.end(),
+                        [&](auto const& g) { return apart.contains(g.first); });
         for (std::size_t k = 0; k < k_count; ++k) {
             std::vector<group_stats> values;
             group_stats all;
             for (auto const& [value, g] : groups) {
-                values.push_back(g.at(k));
-                all.merge(g.at(k));
+                if (all_apart || !apart.contains(value)) {
+                    values.push_back(g.at(k));
+                    all.merge(g.at(k));
+                }
             }
             mu0[k] = all.weighted_mean();
             sigma[k] = all.weighted_sd();
@@ -146,13 +152,16 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
         for (auto const& [value, g] : groups) {
             auto& arm = dim.arms[value];
             arm.post = {};
+            // a value apart keeps its own mean: the prior is not its population's
+            bool const own = !all_apart && apart.contains(value);
             double var = 0;
             for (std::size_t k = 0; k < k_count; ++k) {
-                auto const p = shrink_toward(g[k], mu0[k], dim.kappa[k], sigma[k]);
+                double const kappa_k = own ? 0.0 : dim.kappa[k];
+                auto const p = shrink_toward(g[k], mu0[k], kappa_k, sigma[k]);
                 arm.post.mean += p.mean;
                 arm.post.shrunk_mean += p.shrunk_mean;
                 if (sigma[k] > 0) {
-                    var += sigma[k] * sigma[k] / (g[k].sum_w + dim.kappa[k]);
+                    var += sigma[k] * sigma[k] / (g[k].sum_w + kappa_k);
                 }
             }
             // every component holds the same rows
@@ -181,7 +190,8 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
 }
 
 weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
-                              double epsilon_decay_posts)
+                              double epsilon_decay_posts,
+                              std::set<std::string> const& apart)
 {
     component_stats one;
     for (auto const& [dimension, groups] : stats) {
@@ -189,7 +199,7 @@ weight_map compute_weight_map(dimension_stats const& stats, double kappa, double
             one[dimension][value] = {g};
         }
     }
-    return compute_weight_map(one, kappa, epsilon, epsilon_decay_posts);
+    return compute_weight_map(one, kappa, epsilon, epsilon_decay_posts, apart);
 }
 
 std::optional<std::string> map_defect(weight_map const& map)

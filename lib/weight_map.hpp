@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,13 +76,18 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
 // value's shrunk mean is the sum of its components', its sd
 // sqrt(Σ_k σ_k²/(W_v + κ_k)) with σ_k the component's sd over the dimension.
 // ε decays with each dimension's effective posts (decayed_epsilon); a decay
-// of 0 keeps it fixed.
+// of 0 keeps it fixed. Values in `apart` (replies' own 'reply') get an arm
+// but no say in the dimension's prior (mean, σ, κ): they are another
+// population, many and of another reach, and would pull the posts' values
+// that have little data toward themselves.
 weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,
-                              double epsilon_decay_posts = 0);
+                              double epsilon_decay_posts = 0,
+                              std::set<std::string> const& apart = {});
 
 // One component: the target as a whole.
 weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,
-                              double epsilon_decay_posts = 0);
+                              double epsilon_decay_posts = 0,
+                              std::set<std::string> const& apart = {});
 
 // Why a map must not be activated (a weight that is not finite or outside
 // [0, 1], a dimension whose weights do not sum to 1), or nothing: plan draws

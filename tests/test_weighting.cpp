@@ -278,3 +278,35 @@ TEST_CASE("a component that does not tell a dimension's values apart adds no noi
     CHECK(whole.arms.at("a").post.shrunk_mean == Approx(0.5).margin(1e-8));
     CHECK(whole.arms.at("a").p_best == Approx(0.5).margin(1e-3));
 }
+
+TEST_CASE("replies' own value keeps its mean and does not pull the posts' values "
+          "toward it",
+          "[nodb]")
+{
+    // posts: a = 1, 3 (mean 2), b = 0, 2 (mean 1); six replies: −5, −3, …
+    // (mean −4)
+    dimension_stats stats;
+    stats["content_slot"]["a"].add(1, 1);
+    stats["content_slot"]["a"].add(1, 3);
+    stats["content_slot"]["b"].add(1, 0);
+    stats["content_slot"]["b"].add(1, 2);
+    for (int i = 0; i < 3; ++i) {
+        stats["content_slot"]["reply"].add(1, -5);
+        stats["content_slot"]["reply"].add(1, -3);
+    }
+    // apart: the prior is the posts' alone: μ₀ = 1.5, σ² = (2 + 2)/2 = 2,
+    // between 2·0.25 + 2·0.25 = 1 below the noise 2·(1 + 1 − 1) = 2: τ² = 0,
+    // both at 1.5; reply at its own −4
+    auto const apart = compute_weight_map(stats, 1, 0, 0, {"reply"}).at("content_slot");
+    CHECK(apart.kappa[0] == 1e9);
+    CHECK(apart.prior_mean == Approx(1.5));
+    CHECK(apart.arms.at("a").post.shrunk_mean == Approx(1.5).margin(1e-6));
+    CHECK(apart.arms.at("reply").post.shrunk_mean == Approx(-4));
+    // together: μ₀ = (4 + 2 − 24)/10 = −1.8, the replies' gap is a spread
+    // (τ² = (73.6 − 20/7)/5.6 = 12.6, κ = (10/7)/12.6 = 0.11, the floor 1):
+    // a = (4 − 1.8)/3 = 0.7333, pulled far below both posts' means
+    auto const together = compute_weight_map(stats, 1, 0).at("content_slot");
+    CHECK(together.kappa[0] == 1);
+    CHECK(together.arms.at("a").post.shrunk_mean == Approx(2.2 / 3));
+    CHECK(together.arms.at("b").post.shrunk_mean == Approx(0.2 / 3));
+}
