@@ -1,57 +1,121 @@
 #include "calendar.hpp"
 
+#include "sampling.hpp"
+
 #include <algorithm>
+#include <limits>
 
 namespace xloop {
 
-std::vector<calendar_slot> next_post_slots(std::vector<calendar_slot> const& occurrences,
-                                           std::optional<timestamp> last,
-                                           std::chrono::minutes gap, int posts_per_day,
-                                           std::size_t times_per_day,
-                                           std::map<std::string, int> const& posts_on_day)
+post_day next_post_day(std::vector<calendar_slot> const& occurrences,
+                       std::optional<timestamp> last, std::chrono::minutes gap,
+                       int posts_per_day, std::size_t times_per_day,
+                       std::map<std::string, int> const& posts_on_day)
 {
     int const per_day = posts_per_day > 0
                             ? std::min(posts_per_day, static_cast<int>(times_per_day))
                             : static_cast<int>(times_per_day);
-    std::vector<calendar_slot> free;
+    post_day out;
     for (auto const& s : occurrences) {
-        if (!last || s.at >= *last + gap) {
-            free.push_back(s);
+        if (last && s.at < *last + gap) {
+            continue;
+        }
+        if (!out.slots.empty() && s.day != out.slots.front().day) {
+            if (out.room > 0) {
+                break;
+            }
+            out.slots.clear();
+        }
+        if (out.slots.empty()) {
+            auto const it = posts_on_day.find(s.day);
+            out.room = per_day - (it == posts_on_day.end() ? 0 : it->second);
+        }
+        out.slots.push_back(s);
+    }
+    if (out.room <= 0) {
+        return {};
+    }
+    return out;
+}
+
+std::vector<std::size_t> best_times(std::vector<calendar_slot> const& slots, int room,
+                                    std::chrono::minutes gap,
+                                    std::vector<double> const& values)
+{
+    std::size_t const n = slots.size();
+    auto const c_max =
+        static_cast<std::size_t>(std::clamp<int>(room, 0, static_cast<int>(n)));
+    // after[j]: the first slot at least `gap` after slot j
+    std::vector<std::size_t> after(n, n);
+    for (std::size_t j = 0; j < n; ++j) {
+        for (std::size_t k = j + 1; k < n; ++k) {
+            if (slots[k].at >= slots[j].at + gap) {
+                after[j] = k;
+                break;
+            }
         }
     }
-    std::size_t i = 0;
-    while (i < free.size()) {
-        auto const& day = free[i].day;
-        std::size_t end = i;
-        while (end < free.size() && free[end].day == day) {
-            ++end;
+    // best[j][c]: the highest sum of c slots from j on (−∞: c do not fit)
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    std::vector<std::vector<double>> best(n + 1, std::vector<double>(c_max + 1, none));
+    for (std::size_t j = n + 1; j-- > 0;) {
+        best[j][0] = 0;
+        if (j == n) {
+            continue;
         }
-        auto const it = posts_on_day.find(day);
-        int const room = per_day - (it == posts_on_day.end() ? 0 : it->second);
-        if (room > 0) {
-            // How many posts can still follow slot j on this day, gap apart.
-            std::vector<calendar_slot> out;
-            for (std::size_t j = i; j < end; ++j) {
-                int chain = 1;
-                timestamp at = free[j].at;
-                for (std::size_t k = j + 1; k < end; ++k) {
-                    if (free[k].at >= at + gap) {
-                        ++chain;
-                        at = free[k].at;
-                    }
-                }
-                if (chain >= room) {
-                    out.push_back(free[j]);
-                }
-            }
-            if (out.empty()) {
-                out.push_back(free[i]); // too few times left: the earliest
-            }
-            return out;
+        for (std::size_t c = 1; c <= c_max; ++c) {
+            double const take = best[after[j]][c - 1] + values[j];
+            best[j][c] = std::max(best[j + 1][c], take);
         }
-        i = end;
     }
-    return {};
+    std::size_t c = c_max;
+    while (c > 0 && best[0][c] == none) {
+        --c;
+    }
+    std::vector<std::size_t> out;
+    for (std::size_t j = 0; j < n && c > 0;) {
+        if (best[after[j]][c - 1] + values[j] >= best[j + 1][c]) {
+            out.push_back(j);
+            j = after[j];
+            --c;
+        } else {
+            ++j;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// One draw of the next post's time: Thompson values per time, or random ones.
+std::size_t draw_once(post_day const& day, std::chrono::minutes gap,
+                      std::vector<normal_belief> const* arms, double epsilon, rng& r)
+{
+    std::vector<double> values(day.slots.size());
+    bool const random = !arms || r.uniform() < epsilon;
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        values[j] = random ? r.uniform() : (*arms)[j].mean + (*arms)[j].sd * r.normal();
+    }
+    auto const set = best_times(day.slots, day.room, gap, values);
+    return set.empty() ? 0 : set.front();
+}
+
+} // namespace
+
+time_draw draw_post_time(post_day const& day, std::chrono::minutes gap,
+                         std::vector<normal_belief> const* arms, double epsilon, rng& r,
+                         int rounds)
+{
+    time_draw out;
+    out.index = draw_once(day, gap, arms, epsilon, r);
+    rng replay{r.next()};
+    // the draw made counts as one of the rounds: a rare time is never 0
+    int hits = 1;
+    for (int i = 0; i < rounds; ++i) {
+        hits += draw_once(day, gap, arms, epsilon, replay) == out.index ? 1 : 0;
+    }
+    out.propensity = static_cast<double>(hits) / (rounds + 1);
+    return out;
 }
 
 } // namespace xloop

@@ -1,8 +1,10 @@
 #pragma once
 
 // The posting calendar (DESIGN §5.5): which daily times the next post may
-// take so that the operator's rate is kept. Pure.
+// take so that the operator's rate is kept, and which of them post_hour
+// learning picks. Pure.
 
+#include "normal.hpp"
 #include "timestamp.hpp"
 
 #include <chrono>
@@ -13,6 +15,8 @@
 
 namespace xloop {
 
+class rng;
+
 // One occurrence of a daily posting time.
 struct calendar_slot {
     timestamp at;
@@ -20,17 +24,39 @@ struct calendar_slot {
     std::string day;  // local "YYYY-MM-DD"
 };
 
-// The slots the next post may take: on the earliest day (after `last` plus
-// `gap`) that still has room for a post, the free times that leave enough
-// times, `gap` apart, for the day's remaining posts. With posts_per_day 0 (or
-// at least the number of times) every time gets a post, so only the earliest
-// qualifies; with fewer, post_hour decides among several, and the day still
-// gets its posts_per_day. `posts_on_day` counts posts already on a day.
-// `occurrences` sorted by time.
-std::vector<calendar_slot>
-next_post_slots(std::vector<calendar_slot> const& occurrences,
-                std::optional<timestamp> last, std::chrono::minutes gap,
-                int posts_per_day, std::size_t times_per_day,
-                std::map<std::string, int> const& posts_on_day);
+// The earliest day (after `last` plus `gap`) that still has room for a post:
+// its free times and how many posts it still takes. With posts_per_day 0 (or
+// at least the number of times) every time gets a post; with fewer, post_hour
+// decides which, and the day still gets its posts_per_day. `posts_on_day`
+// counts posts already on a day. `occurrences` sorted by time; no slots when
+// none is left.
+struct post_day {
+    std::vector<calendar_slot> slots;
+    int room = 0;
+};
+post_day next_post_day(std::vector<calendar_slot> const& occurrences,
+                       std::optional<timestamp> last, std::chrono::minutes gap,
+                       int posts_per_day, std::size_t times_per_day,
+                       std::map<std::string, int> const& posts_on_day);
+
+// Of one day's `slots` (sorted), the `room` whose `values` sum highest with
+// every two at least `gap` apart (as many as fit, if fewer do); their indices
+// in time order. Ties go to the earlier time.
+std::vector<std::size_t> best_times(std::vector<calendar_slot> const& slots, int room,
+                                    std::chrono::minutes gap,
+                                    std::vector<double> const& values);
+
+// The next post's time: the earliest of the day's best set by one Thompson
+// draw per time from `arms` (a set drawn at random with probability ε, or
+// always without arms): the day's posts go to the times most likely among its
+// best `room`, not only the best one. The propensity, P(this time), is
+// estimated from `rounds` more draws.
+struct time_draw {
+    std::size_t index = 0;
+    double propensity = 1;
+};
+time_draw draw_post_time(post_day const& day, std::chrono::minutes gap,
+                         std::vector<normal_belief> const* arms, double epsilon, rng& r,
+                         int rounds = 2000);
 
 } // namespace xloop

@@ -347,24 +347,37 @@ std::vector<calendar_slot> read_occurrences(db_connection& db, plan_config const
     return out;
 }
 
-// Which of the free times gets the post: the first (time_choice: next, or
-// only one), or drawn by post_hour; records the draw in `draws`.
-std::size_t pick_time(std::vector<calendar_slot> const& free, plan_config const& cfg,
-                      active_map const& map, double epsilon, nlohmann::json& draws,
-                      rng& r)
+// Which of the day's free times gets the post: the earliest that leaves room
+// for the day's other posts (time_choice: next), or drawn by post_hour among
+// the day's best times; records the draw in `draws`.
+std::size_t pick_time(post_day const& day, plan_config const& cfg, active_map const& map,
+                      double epsilon, nlohmann::json& draws, rng& r)
 {
-    if (cfg.time_choice == "next" || free.size() == 1) {
-        draws["post_hour"] = {{"value", free[0].hour}, {"propensity", 1.0}};
-        return 0;
+    auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
+    std::size_t index = 0;
+    double propensity = 1;
+    if (cfg.time_choice == "next" || day.slots.size() == 1) {
+        std::vector<double> earliest_first(day.slots.size());
+        for (std::size_t j = 0; j < earliest_first.size(); ++j) {
+            earliest_first[j] = -static_cast<double>(j);
+        }
+        auto const set = best_times(day.slots, day.room, gap, earliest_first);
+        index = set.empty() ? 0 : set.front();
+    } else {
+        std::vector<std::string> hours;
+        for (auto const& s : day.slots) {
+            hours.push_back(s.hour);
+        }
+        auto const arms =
+            map.id ? arms_of(map.posteriors, "post_hour", hours, epsilon, cfg.epsilon)
+                   : std::nullopt;
+        auto const t = draw_post_time(day, gap, arms ? &arms->arms : nullptr,
+                                      arms ? arms->epsilon : 1.0, r);
+        index = t.index;
+        propensity = t.propensity;
     }
-    std::vector<std::string> hours;
-    for (auto const& f : free) {
-        hours.push_back(f.hour);
-    }
-    auto const hour = draw_value("post_hour", hours, map, epsilon, cfg.epsilon, r);
-    draws["post_hour"] = {{"value", hour.value}, {"propensity", hour.propensity}};
-    return static_cast<std::size_t>(std::find(hours.begin(), hours.end(), hour.value) -
-                                    hours.begin());
+    draws["post_hour"] = {{"value", day.slots[index].hour}, {"propensity", propensity}};
+    return index;
 }
 
 // One draw of every attribute of a post, recorded in `draws`.
@@ -482,15 +495,15 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::string> hashes;
     for (std::int64_t n = 0; n < need; ++n) {
-        auto const free =
-            next_post_slots(occurrences, calendar.last_at, gap, cfg.posts_per_day,
-                            cfg.times.size(), calendar.posts_on_day);
-        if (free.empty()) {
+        auto const day =
+            next_post_day(occurrences, calendar.last_at, gap, cfg.posts_per_day,
+                          cfg.times.size(), calendar.posts_on_day);
+        if (day.slots.empty()) {
             throw config_error{"plan.times and plan.min_gap_minutes leave no slot in the "
                                "next two weeks"};
         }
         nlohmann::json draws = nlohmann::json::object();
-        auto const& slot = free[pick_time(free, cfg, map, epsilon, draws, r)];
+        auto const& slot = day.slots[pick_time(day, cfg, map, epsilon, draws, r)];
         ++calendar.posts_on_day[slot.day];
         auto const post = draw_and_write(run, values, map, epsilon, calendar.last_slot, w,
                                          hashes, draws, r);

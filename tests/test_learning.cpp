@@ -65,36 +65,132 @@ std::vector<std::string> hours_of(std::vector<calendar_slot> const& slots)
 }
 } // namespace
 
+std::vector<std::string> hours_at(std::vector<calendar_slot> const& slots,
+                                  std::vector<std::size_t> const& indices)
+{
+    std::vector<std::string> out;
+    for (auto i : indices) {
+        out.push_back(slots[i].hour);
+    }
+    return out;
+}
+
 TEST_CASE("every configured time gets a post unless posts_per_day asks for fewer")
 {
     auto const gap = std::chrono::minutes{90};
-    SECTION("three times, no posts_per_day: the earliest free time, every day")
+    SECTION("three times, no posts_per_day: every time of the day, the earliest first")
     {
         auto occ = day_of("2026-03-01", {9, 13, 18});
         auto const next = day_of("2026-03-02", {9, 13, 18});
         occ.insert(occ.end(), next.begin(), next.end());
-        CHECK(hours_of(next_post_slots(occ, std::nullopt, gap, 0, 3, {})) ==
-              std::vector<std::string>{"09"});
+        auto const day = next_post_day(occ, std::nullopt, gap, 0, 3, {});
+        CHECK(hours_of(day.slots) == std::vector<std::string>{"09", "13", "18"});
+        CHECK(day.room == 3);
+        // all three get a post whatever post_hour says
+        CHECK(best_times(day.slots, day.room, gap, {5, 0, 1}) ==
+              std::vector<std::size_t>{0, 1, 2});
         // after 13:00 the next is 18:00 the same day, never tomorrow's 09:00
-        CHECK(hours_of(next_post_slots(occ, occ[1].at, gap, 0, 3, {{"2026-03-01", 2}})) ==
-              std::vector<std::string>{"18"});
+        auto const rest = next_post_day(occ, occ[1].at, gap, 0, 3, {{"2026-03-01", 2}});
+        CHECK(hours_of(rest.slots) == std::vector<std::string>{"18"});
+        CHECK(rest.room == 1);
     }
-    SECTION("eight times, three posts a day: post_hour picks among those that keep "
-            "the rate")
+    SECTION("eight times, three posts a day: the day's free times and its room")
     {
         auto occ = day_of("2026-03-01", {8, 10, 12, 14, 16, 18, 20, 22});
         auto const next = day_of("2026-03-02", {8, 10, 12, 14, 16, 18, 20, 22});
         occ.insert(occ.end(), next.begin(), next.end());
-        // three to place, each 2 h apart: any time up to 18:00 leaves room for two
-        CHECK(hours_of(next_post_slots(occ, std::nullopt, gap, 3, 8, {})) ==
-              std::vector<std::string>{"08", "10", "12", "14", "16", "18"});
-        // one at 18:00, two to go: only 20:00 leaves room for the last
-        CHECK(hours_of(next_post_slots(occ, occ[5].at, gap, 3, 8, {{"2026-03-01", 1}})) ==
-              std::vector<std::string>{"20"});
-        // the day is full: tomorrow, any time up to 18:00 again
+        CHECK(next_post_day(occ, std::nullopt, gap, 3, 8, {}).slots.size() == 8);
+        // one at 18:00, two to go: 20:00 and 22:00 are all that is left
+        auto const rest = next_post_day(occ, occ[5].at, gap, 3, 8, {{"2026-03-01", 1}});
+        CHECK(hours_of(rest.slots) == std::vector<std::string>{"20", "22"});
+        CHECK(rest.room == 2);
+        // the day is full: tomorrow, all eight times again
+        auto const full = next_post_day(occ, occ[7].at, gap, 3, 8, {{"2026-03-01", 3}});
+        CHECK(full.slots.front().day == "2026-03-02");
+        CHECK(full.room == 3);
+        // no occurrence left with room: nothing
         CHECK(
-            next_post_slots(occ, occ[7].at, gap, 3, 8, {{"2026-03-01", 3}}).front().day ==
-            "2026-03-02");
+            next_post_day(occ, occ[15].at, gap, 3, 8, {{"2026-03-02", 3}}).slots.empty());
+    }
+}
+
+TEST_CASE("a day's posts take the times whose values sum highest, gap apart")
+{
+    auto const occ = day_of("2026-03-01", {8, 10, 12, 14, 16, 18, 20, 22});
+    SECTION("times 2 h apart, a 90-minute gap: any three, so the three best")
+    {
+        CHECK(hours_at(occ, best_times(occ, 3, std::chrono::minutes{90},
+                                       {0, 1, 10, 2, 3, 9, 4, 8})) ==
+              std::vector<std::string>{"12", "18", "22"});
+    }
+    SECTION("a 150-minute gap: no two neighbours")
+    {
+        // 12:00 + 14:00 + 18:00 = 27 is not allowed; 12 + 16 (+ one at 0) = 18
+        // beats 14 + any two others (9 + 0 + 0); of the zeros the earliest: 08:00
+        CHECK(hours_at(occ, best_times(occ, 3, std::chrono::minutes{150},
+                                       {0, 0, 10, 9, 8, 0, 0, 0})) ==
+              std::vector<std::string>{"08", "12", "16"});
+    }
+    SECTION("a 5-hour gap: only three fit, whatever the room")
+    {
+        CHECK(hours_at(occ, best_times(occ, 4, std::chrono::hours{5},
+                                       {1, 1, 1, 1, 1, 1, 1, 1})) ==
+              std::vector<std::string>{"08", "14", "20"});
+    }
+}
+
+TEST_CASE("post_hour sends a day's posts to its best times, not only the best one")
+{
+    auto const gap = std::chrono::minutes{90};
+    auto const occ = day_of("2026-03-01", {8, 10, 12, 14, 16, 18, 20, 22});
+    // 12:00, 18:00 and 22:00 clearly best; 12:00 the best of them
+    std::vector<normal_belief> arms(8, normal_belief{0, 0.01});
+    arms[2].mean = 10;
+    arms[5].mean = 9;
+    arms[7].mean = 8;
+    SECTION("settled beliefs, no exploration: 12:00, then 18:00, then 22:00")
+    {
+        rng r{7};
+        post_day day{occ, 3};
+        auto const first = draw_post_time(day, gap, &arms, 0, r);
+        CHECK(occ[first.index].hour == "12");
+        CHECK(first.propensity == Approx(1.0));
+        // the next post's day: after 12:00, two to go
+        post_day rest{{occ.begin() + 3, occ.end()}, 2};
+        std::vector<normal_belief> rest_arms{arms.begin() + 3, arms.end()};
+        auto const second = draw_post_time(rest, gap, &rest_arms, 0, r);
+        CHECK(rest.slots[second.index].hour == "18");
+    }
+    SECTION("with ε = 0.3 a random set is drawn: P(12:00) = 0.7 + 0.3·C(5,2)/C(8,3)")
+    {
+        // a random three of eight has 12:00 as its earliest when it holds 12:00
+        // and two of the five later times: 10 of 56 sets
+        double const expected = 0.7 + 0.3 * 10.0 / 56.0; // 0.7536
+        rng r{11};
+        int twelve = 0;
+        double propensity = 0;
+        for (int i = 0; i < 400; ++i) {
+            auto const t = draw_post_time({occ, 3}, gap, &arms, 0.3, r, 4000);
+            if (occ[t.index].hour == "12") {
+                ++twelve;
+                propensity = t.propensity;
+            }
+        }
+        CHECK(propensity == Approx(expected).margin(0.02));
+        CHECK(twelve / 400.0 == Approx(expected).margin(0.07));
+    }
+    SECTION("without a map every time's chance comes from a random set")
+    {
+        // 08:00 is the earliest of a random three in C(7,2) = 21 of 56 sets
+        rng r{3};
+        double propensity = 0;
+        for (int i = 0; i < 200 && propensity == 0; ++i) {
+            auto const t = draw_post_time({occ, 3}, gap, nullptr, 0, r, 4000);
+            if (t.index == 0) {
+                propensity = t.propensity;
+            }
+        }
+        CHECK(propensity == Approx(21.0 / 56.0).margin(0.02));
     }
 }
 
