@@ -662,10 +662,16 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
     return {{"estimate", policy_report_json(report)}, {"truth", truth}};
 }
 
-std::string weight_in_words(double w, std::size_t values)
+std::string weight_in_words(std::string const& dim, double w, std::size_t values)
 {
     if (values == 0) {
         return "no map yet";
+    }
+    if (dim == "post_hour") {
+        // plan draws a day's set of times, not one time a post
+        return fmt::format("P(best) {:.0f} % (uniform would be {:.0f} %); a day's posts "
+                           "go to its likely best times",
+                           100 * w, 100.0 / static_cast<double>(values));
     }
     return fmt::format("plan draws it {:.0f} % of the time (uniform would be {:.0f} %)",
                        100 * w, 100.0 / static_cast<double>(values));
@@ -926,7 +932,7 @@ int simulate(options const& o)
             !effect ? ""
             : right ? "right"
                     : "WRONG",
-            effect ? weight_in_words(d["weight_of_true_best"].get<double>(),
+            effect ? weight_in_words(dim, d["weight_of_true_best"].get<double>(),
                                      d["values"].get<std::size_t>())
                    : "any value is as good here");
     }
