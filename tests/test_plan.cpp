@@ -170,6 +170,33 @@ TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
     CHECK(bad.err.find("time_choice") != std::string::npos);
 }
 
+TEST_CASE("with fewer posts a day than times the map's best times get them, every day",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 14:00 and then 08:00 surely best of four times; ε 0
+    c.exec(R"(INSERT INTO public.learning_model_weights (weights, posteriors,
+        is_active, version, computed_at) VALUES ('{}', '{"post_hour": {
+            "08": {"shrunk_mean": 0.8, "sd": 0.001}, "11": {"shrunk_mean": 0.1, "sd": 0.001},
+            "14": {"shrunk_mean": 0.9, "sd": 0.001}, "17": {"shrunk_mean": 0.2, "sd": 0.001}},
+          "_prior": {"post_hour": {"mean": 0.5, "sd": 0.1, "epsilon": 0}}}', true, 1, now()))");
+    auto const yaml = "plan:\n  queue_ahead: 4\n  posts_per_day: 2\n  times: ['08:00', "
+                      "'11:00', '14:00', '17:00']\n  min_gap_minutes: 90\n";
+    auto const r = plan(db, {"--now", "2026-03-02T06:00:00Z", "-q"}, yaml);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const s = c.exec(
+        "SELECT string_agg(to_char(scheduled_at AT TIME ZONE 'UTC', 'DD HH24:MI'), ' ' "
+        "ORDER BY scheduled_at), min((features->'draws'->'post_hour'->>'propensity')"
+        "::float8) FROM public.content_generation_metadata_comprehensive");
+    // two posts a day, the rate kept; the best two times, not the best one
+    // first (14:00), which leaves only 17:00 for the day's other post
+    CHECK(s.str(0, 0) == "02 08:00 02 14:00 03 08:00 03 14:00");
+    CHECK(s.f64(0, 1) > 0.99);
+}
+
 TEST_CASE("with plan.no_repeat_slot the same content_slot never follows itself", "[db]")
 {
     test_db db;
