@@ -18,8 +18,9 @@ bin=build/bin
 # (post attributes are learned from posts only: CASE … END)
 post() { echo "CASE WHEN decision_type IS DISTINCT FROM 'reply' THEN $1 END"; }
 select="posted_at, primary_objective_score::float8, followers_gained_weighted::float8, \
-engagement_rate::float8, ln(1 + greatest(impressions, 0))::float8, \
-ln(1 + greatest(profile_clicks, 0))::float8, follows::float8, \
+engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
+ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
+ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
 followers_gained_weighted::float8, primary_objective_score::float8, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \

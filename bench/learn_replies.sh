@@ -15,8 +15,9 @@ window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger replies 
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
 select="lower(ltrim(btrim(target_username), '@')), target_username, posted_at, \
-engagement_rate::float8, ln(1 + greatest(impressions, 0))::float8, \
-ln(1 + greatest(profile_clicks, 0))::float8, follows::float8, \
+engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
+ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
+ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
 followers_gained_weighted::float8, primary_objective_score::float8"
 where="has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), '') \
 NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$window_end'"
