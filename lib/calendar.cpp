@@ -55,26 +55,25 @@ std::vector<std::size_t> best_times(std::vector<calendar_slot> const& slots, int
             }
         }
     }
-    // best[j][c]: the highest sum of c slots from j on (−∞: c do not fit)
+    // best(j, c): the highest sum of c slots from j on (−∞: c do not fit)
     constexpr double none = -std::numeric_limits<double>::infinity();
-    std::vector<std::vector<double>> best(n + 1, std::vector<double>(c_max + 1, none));
+    std::vector<double> table((n + 1) * (c_max + 1), none);
+    auto best = [&](std::size_t j, std::size_t c) -> double& {
+        return table[j * (c_max + 1) + c];
+    };
     for (std::size_t j = n + 1; j-- > 0;) {
-        best[j][0] = 0;
-        if (j == n) {
-            continue;
-        }
-        for (std::size_t c = 1; c <= c_max; ++c) {
-            double const take = best[after[j]][c - 1] + values[j];
-            best[j][c] = std::max(best[j + 1][c], take);
+        best(j, 0) = 0;
+        for (std::size_t c = 1; j < n && c <= c_max; ++c) {
+            best(j, c) = std::max(best(j + 1, c), best(after[j], c - 1) + values[j]);
         }
     }
     std::size_t c = c_max;
-    while (c > 0 && best[0][c] == none) {
+    while (c > 0 && best(0, c) == none) {
         --c;
     }
     std::vector<std::size_t> out;
     for (std::size_t j = 0; j < n && c > 0;) {
-        if (best[after[j]][c - 1] + values[j] >= best[j + 1][c]) {
+        if (best(after[j], c - 1) + values[j] >= best(j + 1, c)) {
             out.push_back(j);
             j = after[j];
             --c;

@@ -6,27 +6,32 @@ namespace xloop {
 
 namespace {
 
-// In target_component_names' order. A count the source does not give (NULL,
-// or a negative one) is missing, never 0: GREATEST ignores NULLs, and
+// A count as the component reads it: a count the source does not give (NULL,
+// or a negative one) is missing, never 0. GREATEST ignores NULLs, and
 // ln(1 + greatest(follows, 0)) − reach made the X API's absent follows −reach,
 // which cancelled reach out of the target.
-std::array<char const*, target_component_count> const component_sql{
+std::string count(char const* column)
+{
+    return fmt::format("(1 + CASE WHEN {0} >= 0 THEN {0} END)::float8", column);
+}
+
+// In target_component_names' order. Clicks and follows per impression: reach
+// is its own component, and its noise (the largest on X) stays out of what a
+// post's content earns from each view.
+std::array<std::string, target_component_count> const component_sql{
     "engagement_rate::float8",
-    "ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8)",
-    // per impression: reach is its own component, and its noise (the
-    // largest on X) stays out of what a post's content earns from each view
-    "ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / "
-    "(1 + CASE WHEN impressions >= 0 THEN impressions END))",
-    "ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / "
-    "(1 + CASE WHEN impressions >= 0 THEN impressions END))",
-    "followers_gained_weighted::float8", "primary_objective_score::float8"};
+    fmt::format("ln({})", count("impressions")),
+    fmt::format("ln({} / {})", count("profile_clicks"), count("impressions")),
+    fmt::format("ln({} / {})", count("follows"), count("impressions")),
+    "followers_gained_weighted::float8",
+    "primary_objective_score::float8"};
 
 } // namespace
 
 std::string const target_components_sql = [] {
     std::string out;
-    for (auto const* c : component_sql) {
-        out += (out.empty() ? "" : ", ") + std::string{c};
+    for (auto const& c : component_sql) {
+        out += (out.empty() ? "" : ", ") + c;
     }
     return out;
 }();
