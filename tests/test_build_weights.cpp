@@ -69,6 +69,21 @@ json dry_run_with(test_db const& db, std::string const& weights)
     return run_json(db, {"--dry-run", "--config", dir.path() + "/x.yaml"});
 }
 
+// 20 posts, how_to and myth_busting in turn, how_to reaching ~10× more
+// (1000 against 100 impressions, plus some noise so that each value has a
+// spread); `also`: more SET items for every outcome.
+void add_reach_pairs(db_connection& c, std::string const& also = "")
+{
+    for (int i = 0; i < 20; ++i) {
+        add_post(c, 2 + i * 0.1, i % 2 ? "how_to" : "myth_busting", 0.3);
+    }
+    c.exec("UPDATE public.outcomes o SET impressions = CASE WHEN m.content_slot = "
+           "'how_to' THEN 1000 ELSE 100 END + m.id % 7" +
+           also +
+           " FROM public.content_generation_metadata_comprehensive m "
+           "WHERE m.decision_id = o.decision_id");
+}
+
 } // namespace
 
 TEST_CASE("build-weights writes one active map from every row in the window", "[db]")
@@ -434,15 +449,8 @@ TEST_CASE("profile clicks count per impression: a slot seen less that brings as 
     test_db db;
     db.migrate();
     auto c = db.connect();
-    // how_to: 9 clicks from 1000 impressions; myth_busting: 9 from 100 (and
-    // some noise, so that each value has a spread)
-    for (int i = 0; i < 20; ++i) {
-        add_post(c, 2 + i * 0.1, i % 2 ? "how_to" : "myth_busting", 0.3);
-    }
-    c.exec("UPDATE public.outcomes o SET impressions = CASE WHEN m.content_slot = "
-           "'how_to' THEN 1000 ELSE 100 END + m.id % 7, profile_clicks = 9 + m.id % 3 "
-           "FROM public.content_generation_metadata_comprehensive m "
-           "WHERE m.decision_id = o.decision_id");
+    // how_to: 9 clicks from 1000 impressions; myth_busting: 9 from 100
+    add_reach_pairs(c, ", profile_clicks = 9 + m.id % 3");
     auto const p = dry_run_with(db, "  target: {engagement_rate: 0, reach: 0, "
                                     "profile_clicks: 1, follows: 0, attributed_follows: "
                                     "0, primary_objective_score: 0}\n")["posteriors"];
@@ -464,14 +472,8 @@ TEST_CASE("a source without follows (the X API) leaves reach in the target: a mi
     test_db db;
     db.migrate();
     auto c = db.connect();
-    for (int i = 0; i < 20; ++i) {
-        add_post(c, 2 + i * 0.1, i % 2 ? "how_to" : "myth_busting", 0.3);
-    }
     // how_to reaches ~10× more; no row has follows or profile clicks
-    c.exec("UPDATE public.outcomes o SET impressions = CASE WHEN m.content_slot = "
-           "'how_to' THEN 1000 ELSE 100 END + m.id % 7 "
-           "FROM public.content_generation_metadata_comprehensive m "
-           "WHERE m.decision_id = o.decision_id");
+    add_reach_pairs(c);
     auto const p = dry_run_with(db, "  target: {engagement_rate: 0, reach: 1, "
                                     "profile_clicks: 1, follows: 1, attributed_follows: "
                                     "0, primary_objective_score: 0}\n")["posteriors"];
