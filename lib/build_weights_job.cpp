@@ -6,6 +6,7 @@
 #include "copy_row.hpp"
 #include "learning_target_db.hpp"
 #include "log.hpp"
+#include "sampling.hpp"
 #include "view_hash.hpp"
 #include "weight_map.hpp"
 
@@ -24,9 +25,9 @@ constexpr char const* insert_map_sql = R"sql(
 INSERT INTO public.learning_model_weights
        (weights, posteriors, computed_at, date_range_start, date_range_end, sample_size,
         version, avg_primary_objective_score, avg_followers_gained_weighted,
-        total_posts_analyzed, is_active)
+        total_posts_analyzed, is_active, cross_fit)
 SELECT $1::jsonb, $2::jsonb, $3::timestamptz, $4::timestamptz, $3::timestamptz, $5,
-       n.next, $6, $7, $5, true
+       n.next, $6, $7, $5, true, $8::jsonb
   FROM (SELECT coalesce(max(CASE WHEN version::text ~ '^\s*[0-9]{1,15}(\.[0-9]*)?\s*$'
                                  THEN floor(version::text::numeric) END), 0)::bigint + 1
                AS next
@@ -95,6 +96,11 @@ struct streamed {
     component_stats stats;
     // dimensions learned from their recent posts only, and why
     std::map<std::string, change_test> changed;
+    // per half of the posts (cross_fit_fold): the stats of the other half,
+    // its rows and its changed dimensions
+    std::array<component_stats, 2> without;
+    std::array<std::int64_t, 2> without_rows{};
+    std::array<std::map<std::string, change_test>, 2> without_changed;
 };
 
 // The window's rows as binary COPY: posted_at, the score, fgw, the target's
@@ -230,23 +236,28 @@ bool all_finite(binary_copy_reader const& row, outcome_components const& x)
 // The p of test_change: a false alarm only costs a dimension its older posts.
 constexpr double change_p = 0.001;
 
-// Per dimension, the stats learned from: all rows, or only the recent ones
-// where the dimension's values rank differently in them than in the older
-// ones (test_change on the target as a whole); such dimensions go into
-// `changed`.
-component_stats choose_periods(raw_groups const& recent, raw_groups const& older,
+// Per dimension, the stats learned from: all rows (of the halves given),
+// or only the recent ones where the dimension's values rank differently in
+// them than in the older ones (test_change on the target as a whole); such
+// dimensions go into `changed`.
+component_stats choose_periods(std::vector<raw_groups const*> const& recent,
+                               std::vector<raw_groups const*> const& older,
                                target_scales const& scales,
                                std::array<double, target_component_count> const& target_c,
                                std::map<std::string, change_test>& changed)
 {
     component_stats all;
-    older.merge_into(all, scales, target_c);
     component_stats recent_c;
-    recent.merge_into(recent_c, scales, target_c);
     dimension_stats recent_y;
-    recent.merge_into(recent_y, scales, target_c);
     dimension_stats older_y;
-    older.merge_into(older_y, scales, target_c);
+    for (auto const* g : older) {
+        g->merge_into(all, scales, target_c);
+        g->merge_into(older_y, scales, target_c);
+    }
+    for (auto const* g : recent) {
+        g->merge_into(recent_c, scales, target_c);
+        g->merge_into(recent_y, scales, target_c);
+    }
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
         for (auto const& [value, g] : values) {
@@ -278,9 +289,11 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     scale_sums scale_acc;
     // Rows younger than weights.change_window_days and older ones apart, so
     // that a dimension whose values rank differently in the recent ones can
-    // be learned from those alone (choose_periods).
-    raw_groups recent{dimensions};
-    raw_groups older{dimensions};
+    // be learned from those alone (choose_periods); and each half of the
+    // posts (cross_fit_fold) apart, for the maps validate values them with.
+    std::array<raw_groups, 2> recent{raw_groups{dimensions}, raw_groups{dimensions}};
+    std::array<raw_groups, 2> older{raw_groups{dimensions}, raw_groups{dimensions}};
+    std::array<std::int64_t, 2> fold_rows{};
     binary_copy_reader reader;
     streamed s;
     double const half_life = run.cfg().weights.half_life_days;
@@ -306,9 +319,12 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
             s.sum_fgw += row.float8(2);
             ++s.n_fgw;
         }
-        double const age = age_days(now_micros, row.timestamptz_unix_micros(0));
-        (age < change_window ? recent : older)
-            .add(row, recency_weight(age, half_life), x);
+        auto const posted = row.timestamptz_unix_micros(0);
+        int const fold = cross_fit_fold(posted);
+        ++fold_rows[fold];
+        double const age = age_days(now_micros, posted);
+        (age < change_window ? recent : older)[fold].add(
+            row, recency_weight(age, half_life), x);
         if ((s.rows & 0xffff) == 0) {
             run.check_interrupted();
         }
@@ -317,7 +333,13 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         window_copy_sql(run, dimensions),
         [&](std::string_view message) { reader.feed(message, on_row); }, true);
     auto const scales = scale_acc.scales();
-    s.stats = choose_periods(recent, older, scales, target_c, s.changed);
+    s.stats = choose_periods({&recent[0], &recent[1]}, {&older[0], &older[1]}, scales,
+                             target_c, s.changed);
+    for (int k = 0; k < 2; ++k) {
+        s.without[k] = choose_periods({&recent[1 - k]}, {&older[1 - k]}, scales, target_c,
+                                      s.without_changed[k]);
+        s.without_rows[k] = fold_rows[1 - k];
+    }
     return s;
 }
 
@@ -380,6 +402,26 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa,
     return j;
 }
 
+// Per half of the posts, the posteriors of the map learned from the other
+// half (null where that half has no rows or its map would not be usable).
+nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
+{
+    auto j = nlohmann::json::array();
+    for (int k = 0; k < 2; ++k) {
+        if (s.without_rows[k] == 0) {
+            j.push_back(nullptr);
+            continue;
+        }
+        auto const map = compute_weight_map(s.without[k], cfg.kappa, cfg.epsilon,
+                                            cfg.epsilon_decay_posts, {"reply"});
+        j.push_back(map_defect(map)
+                        ? nlohmann::json(nullptr)
+                        : posteriors_json(map, cfg.kappa, target_weights(cfg.target),
+                                          s.without_changed[k], cfg.change_window_days));
+    }
+    return j;
+}
+
 } // namespace
 
 void run_build_weights(run_context& run)
@@ -431,6 +473,7 @@ void run_build_weights(run_context& run)
         run.summary()["changed"].push_back(dim);
     }
     run.summary()["sample_size"] = s.rows;
+    run.summary()["cross_fit_rows"] = s.without_rows;
     run.summary()["weights"] = weights;
     run.summary()["posteriors"] = posteriors;
     run.detail()["sample_size"] = s.rows;
@@ -443,9 +486,10 @@ void run_build_weights(run_context& run)
     // Deactivate and insert in one transaction: there is never a moment
     // without an active map, and a failed insert leaves the old one (defect 9).
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
-    auto const r = db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
-                           window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
-                           rounded_mean(s.sum_fgw, s.n_fgw));
+    auto const r =
+        db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
+                window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
+                rounded_mean(s.sum_fgw, s.n_fgw), cross_fit_json(s, cfg).dump());
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;

@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "db.hpp"
+#include "map_shape.hpp"
 #include "plan_job.hpp"
 #include "sampling.hpp"
 #include "weighting.hpp"
@@ -130,33 +131,67 @@ dimension_policy map_policy(std::string const& dim,
     return p;
 }
 
+int fold_of(logged_post const& p)
+{
+    return cross_fit_fold(p.posted_at.time_since_epoch().count());
+}
+
+map_policies
+map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue,
+                nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
+                double epsilon, std::optional<double> override_epsilon)
+{
+    map_policies out;
+    out.cross_fitted = cross_fit.is_array() && cross_fit.size() == 2 &&
+                       !unusable_map_reason(cross_fit[0]) &&
+                       !unusable_map_reason(cross_fit[1]);
+    for (int k = 0; k < 2; ++k) {
+        auto const& learned = out.cross_fitted ? cross_fit[k] : posteriors;
+        for (auto const& [dim, candidates] : catalogue) {
+            out.of_fold[k][dim] =
+                map_policy(dim, candidates, learned, epsilon, override_epsilon);
+        }
+    }
+    return out;
+}
+
 policy_samples
 samples_for(std::vector<logged_post> const& posts, bool follows,
             std::map<std::string, std::vector<std::string>> const& catalogue,
-            nlohmann::json const& posteriors, double epsilon,
-            std::optional<double> override_epsilon)
+            map_policies const& map)
 {
-    auto const model = fit_model(posts, follows);
+    // each half's model from the other half's posts, as its map
+    std::array<reward_model, 2> model;
+    if (map.cross_fitted) {
+        for (int k = 0; k < 2; ++k) {
+            std::vector<logged_post> other;
+            std::copy_if(posts.begin(), posts.end(), std::back_inserter(other),
+                         [&](auto const& p) { return fold_of(p) != k; });
+            model[k] = fit_model(other, follows);
+        }
+    } else {
+        model[0] = model[1] = fit_model(posts, follows);
+    }
     std::map<std::string, dimension_policy> uniform;
-    std::map<std::string, dimension_policy> map;
     for (auto const& [dim, candidates] : catalogue) {
         uniform[dim] = uniform_policy(candidates);
-        map[dim] = map_policy(dim, candidates, posteriors, epsilon, override_epsilon);
     }
     policy_samples s;
     for (auto const& post : posts) {
         double const y = outcome_of(post, follows);
-        double const q = model.predict(post.draws);
+        double const q = model[fold_of(post)].predict(post.draws);
         s.logged.push_back({y, 1, 1, q, q});
     }
     for (auto const& [dim, candidates] : catalogue) {
         auto& u = s.uniform.emplace_back();
         auto& m = s.map.emplace_back();
         for (auto const& post : posts) {
+            int const k = fold_of(post);
             double const y = outcome_of(post, follows);
-            double const q = model.predict(post.draws);
-            u.push_back(changed_sample(post, dim, y, q, model, uniform[dim]));
-            m.push_back(changed_sample(post, dim, y, q, model, map[dim]));
+            double const q = model[k].predict(post.draws);
+            u.push_back(changed_sample(post, dim, y, q, model[k], uniform[dim]));
+            m.push_back(
+                changed_sample(post, dim, y, q, model[k], map.of_fold[k].at(dim)));
         }
     }
     return s;
@@ -165,9 +200,9 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
 policy_report
 evaluate_policies(std::vector<logged_post> const& all,
                   std::map<std::string, std::vector<std::string>> const& catalogue,
-                  nlohmann::json const& posteriors, double epsilon,
-                  std::optional<double> override_epsilon, evidence_floor floor,
-                  std::uint64_t seed)
+                  nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
+                  double epsilon, std::optional<double> override_epsilon,
+                  evidence_floor floor, std::uint64_t seed)
 {
     policy_report r;
     r.posts = static_cast<std::int64_t>(all.size());
@@ -190,12 +225,13 @@ evaluate_policies(std::vector<logged_post> const& all,
         return r;
     }
     rng gen{seed};
-    auto const score =
-        samples_for(posts, false, catalogue, posteriors, epsilon, override_epsilon);
+    auto const map =
+        map_policies_of(catalogue, posteriors, cross_fit, epsilon, override_epsilon);
+    r.cross_fitted = map.cross_fitted;
+    auto const score = samples_for(posts, false, catalogue, map);
     bool const has_follows =
         std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
-    auto const follows =
-        samples_for(posts, true, catalogue, posteriors, epsilon, override_epsilon);
+    auto const follows = samples_for(posts, true, catalogue, map);
     using factored = std::vector<std::vector<logged_sample>>;
     auto row = [&](char const* name, factored const& s, factored const& f) {
         policy_row out{name, {}, {}, {}, {}};
@@ -324,6 +360,10 @@ constexpr char const* active_map_sql = R"sql(
 SELECT posteriors::text, weights::text FROM public.learning_model_weights
  WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
 
+constexpr char const* cross_fit_sql = R"sql(
+SELECT cross_fit::text FROM public.learning_model_weights
+ WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
+
 std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const& text)
 {
     std::map<std::string, logged_draw> out;
@@ -416,8 +456,8 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
     auto const posts = read_logged_posts(db, cfg, now);
     auto const [posteriors, weights] = read_active_map(db);
     auto report = evaluate_policies(
-        posts, plan_catalogue(cfg.plan), posteriors, cfg.weights.epsilon,
-        cfg.plan.epsilon,
+        posts, plan_catalogue(cfg.plan), posteriors, read_cross_fit(db),
+        cfg.weights.epsilon, cfg.plan.epsilon,
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
     report.learned = learned_values(posteriors, weights, posts);
     report.replies = evaluate_replies(
@@ -434,6 +474,13 @@ std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db)
     }
     return {nlohmann::json::parse(r.str(0, 0), nullptr, false),
             nlohmann::json::parse(r.str(0, 1), nullptr, false)};
+}
+
+nlohmann::json read_cross_fit(db_connection& db)
+{
+    auto const r = db.exec(cross_fit_sql);
+    auto const text = r.rows() > 0 ? r.opt_str(0, 0) : std::nullopt;
+    return text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json{};
 }
 
 std::map<std::string, std::vector<learned_value>>
@@ -546,6 +593,7 @@ std::string comparison_table(policy_comparison const& r, std::string const& what
 nlohmann::json policy_report_json(policy_report const& r)
 {
     auto j = comparison_json(r, "lift_map_over_uniform");
+    j["map_cross_fitted"] = r.cross_fitted;
     j["replies"] = comparison_json(r.replies, "lift_learned_over_opportunity");
     auto& learned = j["learned"] = nlohmann::json::object();
     for (auto const& [dim, values] : r.learned) {
@@ -593,6 +641,14 @@ std::string policy_report_table(policy_report const& r)
                        "mean primary_objective_score per post, 90 % intervals):\n",
                        r.posts, r.with_propensities) +
            comparison_table(r, "posts", "the map's policy over uniform") +
+           (r.rows.empty()      ? ""
+            : r.learned.empty() ? "  map: no usable active map, so plan draws uniformly\n"
+            : r.cross_fitted
+                ? "  map: each half of the posts valued under the map learned from the "
+                  "other half (cross-fitted)\n"
+                : "  map: the active map valued on the posts it learned from (no "
+                  "cross-fitted maps: built before migration 0012); flattered by "
+                  "their noise\n") +
            fmt::format("Replies ({} with outcomes, {} with propensities; the learned "
                        "priorities against opportunity score alone):\n",
                        r.replies.posts, r.replies.with_propensities) +

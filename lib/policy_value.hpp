@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -79,6 +80,10 @@ struct logged_reply {
 };
 
 struct policy_report : policy_comparison {
+    // the map's policy is valued on each half of the posts as learned from
+    // the other (map_policies); false: the active map on the posts it learned
+    // from, flattered by their noise
+    bool cross_fitted = false;
     // the map's policy over uniform; rows logged, uniform, map
     // per dimension, sorted by mean, best first; empty without a usable map
     std::map<std::string, std::vector<learned_value>> learned;
@@ -106,6 +111,24 @@ dimension_policy map_policy(std::string const& dim,
                             nlohmann::json const& posteriors, double epsilon,
                             std::optional<double> override_epsilon);
 
+// The map's policy per dimension for the posts of each half
+// (cross_fit_fold of posted_at): the map build-weights learned from the other
+// half (learning_model_weights.cross_fit), so that a map is never valued on
+// the noise it learned from; or the active map for both halves where there
+// is no usable cross-fitted pair (a map from before migration 0012, or from
+// another program).
+struct map_policies {
+    std::array<std::map<std::string, dimension_policy>, 2> of_fold;
+    bool cross_fitted = false;
+};
+map_policies
+map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue,
+                nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
+                double epsilon, std::optional<double> override_epsilon);
+
+// Which half a logged post is in.
+int fold_of(logged_post const& p);
+
 // Importance weights are cut here (the cut ones are counted in `clipped`).
 inline constexpr double weight_cap = 50;
 
@@ -130,7 +153,8 @@ std::vector<logged_reply> read_logged_replies(db_connection& db, config const& c
 // that dimension alone: estimate_factored). post_hour stays as logged (its
 // candidates are the day's free times, not the catalogue). The reward model
 // for DR is additive: the mean outcome plus, per dimension, the shrunk
-// (κ = 5) deviation of the value's mean.
+// (κ = 5) deviation of the value's mean; cross-fitted with the map, each
+// half's from the other half's posts.
 struct policy_samples {
     std::vector<logged_sample> logged;
     std::vector<std::vector<logged_sample>> uniform, map;
@@ -138,16 +162,15 @@ struct policy_samples {
 policy_samples
 samples_for(std::vector<logged_post> const& posts, bool follows,
             std::map<std::string, std::vector<std::string>> const& catalogue,
-            nlohmann::json const& posteriors, double epsilon,
-            std::optional<double> override_epsilon);
+            map_policies const& map);
 
 // Pure: the estimates, seeded for reproducible intervals.
 policy_report
 evaluate_policies(std::vector<logged_post> const& posts,
                   std::map<std::string, std::vector<std::string>> const& catalogue,
-                  nlohmann::json const& posteriors, double epsilon,
-                  std::optional<double> override_epsilon, evidence_floor floor,
-                  std::uint64_t seed);
+                  nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
+                  double epsilon, std::optional<double> override_epsilon,
+                  evidence_floor floor, std::uint64_t seed);
 
 // The posts of the last weights.window_days (older than min_age_hours) with
 // a v2 outcome, and the active map's posteriors (null without one).
@@ -159,6 +182,8 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
                                std::uint64_t seed);
 // The active map's posteriors and weights (nulls without one).
 std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db);
+// The active map's cross-fitted pair (null without one).
+nlohmann::json read_cross_fit(db_connection& db);
 
 nlohmann::json policy_report_json(policy_report const& r);
 std::string policy_report_table(policy_report const& r);

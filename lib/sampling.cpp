@@ -161,6 +161,12 @@ std::vector<std::uint32_t> by_opportunity(std::vector<reply_candidate> const& ca
 
 } // namespace
 
+int cross_fit_fold(std::int64_t posted_unix_micros)
+{
+    auto x = static_cast<std::uint64_t>(posted_unix_micros);
+    return static_cast<int>(splitmix64(x) & 1);
+}
+
 std::uint64_t author_key(std::string_view author)
 {
     // FNV-1a, then a splitmix64 finaliser to spread the bits.

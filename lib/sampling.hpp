@@ -28,6 +28,12 @@ private:
     std::uint64_t m_s[4];
 };
 
+// Which of two halves a post falls in for cross-fitting (build-weights learns
+// a map from each half, validate values each half's posts under the map of
+// the other): a hash of its posting time in microseconds since the Unix
+// epoch, which both tools read whatever type the original bot gave its ids.
+int cross_fit_fold(std::int64_t posted_unix_micros);
+
 // One draw among `arms`: with probability ε uniformly, otherwise the arm with
 // the largest sample from its belief. Returns the index.
 std::size_t thompson_draw(std::vector<normal_belief> const& arms, double epsilon, rng& r);

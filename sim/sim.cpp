@@ -587,7 +587,9 @@ struct reply_truth {
 // What validate estimates (issue 15), and the truth: each policy's expected
 // follows a post over the same logged posts, from the world's effects. As
 // validate weighs them, uniform and the map's policy change the catalogue's
-// dimensions and keep post_hour and the post's day as logged.
+// dimensions and keep post_hour and the post's day as logged; the map's
+// policy is each half of the posts under the map learned from the other
+// half, as validate values it ("map_active": the active map itself).
 json policy_value(db_connection& db, config const& cfg, world_spec const& w,
                   timestamp start, timestamp now, std::uint64_t seed,
                   std::vector<reply_truth> const& replies)
@@ -595,13 +597,18 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
     auto const report = policy_report_of(db, cfg, now, seed);
     auto const posts = read_logged_posts(db, cfg, now);
     auto const posteriors = read_active_map(db).first;
-    std::map<std::string, dimension_policy> uniform, map;
-    for (auto const& [dim, candidates] : plan_catalogue(cfg.plan)) {
+    auto const catalogue = plan_catalogue(cfg.plan);
+    // what validate values (each half under the map learned from the other),
+    // and the active map itself
+    auto const map = map_policies_of(catalogue, posteriors, read_cross_fit(db),
+                                     cfg.weights.epsilon, cfg.plan.epsilon);
+    auto const active = map_policies_of(catalogue, posteriors, nullptr,
+                                        cfg.weights.epsilon, cfg.plan.epsilon);
+    std::map<std::string, dimension_policy> uniform;
+    for (auto const& [dim, candidates] : catalogue) {
         uniform[dim] = uniform_policy(candidates);
-        map[dim] = map_policy(dim, candidates, posteriors, cfg.weights.epsilon,
-                              cfg.plan.epsilon);
     }
-    double logged = 0, u = 0, m = 0;
+    double logged = 0, u = 0, m = 0, a = 0;
     int n = 0;
     for (auto const& p : posts) {
         if (p.draws.empty()) {
@@ -630,15 +637,15 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
         };
         logged += f;
         u += value_of(uniform);
-        m += value_of(map);
+        m += value_of(map.of_fold[fold_of(p)]);
+        a += value_of(active.of_fold[0]);
         ++n;
     }
     json truth = json::object();
     if (n > 0) {
-        truth = {{"posts", n},
-                 {"logged", logged / n},
-                 {"uniform", u / n},
-                 {"map", m / n},
+        truth = {{"posts", n},          {"logged", logged / n},
+                 {"uniform", u / n},    {"map", m / n},
+                 {"map_active", a / n}, {"map_cross_fitted", map.cross_fitted},
                  {"lift", (m - u) / n}};
     }
     // Replies: the decisions whose replies validate weighs (posted as decided).

@@ -1,8 +1,11 @@
+#include "sampling.hpp"
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <array>
+#include <map>
 #include <thread>
 
 using namespace xloop;
@@ -485,4 +488,41 @@ TEST_CASE("a source without follows (the X API) leaves reach in the target: a mi
     CHECK(how_to - myth > 0.4);
     CHECK(p["content_slot"]["how_to"]["p_best"].get<double>() > 0.99);
     CHECK(p["_prior"]["content_slot"]["kappa"]["reach"] == 5);
+}
+
+TEST_CASE("build-weights learns two more maps, each from the half of the posts the other "
+          "leaves out",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posts(c, 600, 0.3);
+    auto const out = run_json(db, {});
+    // Each post's half, as validate will find it: from its posting time.
+    auto const posts =
+        c.exec("SELECT (extract(epoch FROM posted_at) * 1e6)::int8, content_slot FROM "
+               "public.content_generation_metadata_comprehensive");
+    std::array<std::map<std::string, std::int64_t>, 2> slots;
+    std::array<std::int64_t, 2> rows{};
+    for (int i = 0; i < posts.rows(); ++i) {
+        int const fold = cross_fit_fold(posts.i64(i, 0));
+        ++rows[fold];
+        ++slots[fold][posts.str(i, 1)];
+    }
+    REQUIRE(rows[0] > 0); // both halves hold posts
+    REQUIRE(rows[1] > 0);
+    // cross_fit_rows[k]: the rows the map for half k learned from, the other half's
+    CHECK(out["cross_fit_rows"][0] == rows[1]);
+    CHECK(out["cross_fit_rows"][1] == rows[0]);
+    auto const cross_fit = json::parse(
+        c.exec("SELECT cross_fit::text FROM public.learning_model_weights").str(0, 0));
+    REQUIRE(cross_fit.size() == 2);
+    for (int k = 0; k < 2; ++k) {
+        INFO("the map for half " << k);
+        CHECK(cross_fit[k].contains("_prior"));
+        for (auto const& slot : {"how_to", "myth_busting"}) {
+            CHECK(cross_fit[k]["content_slot"][slot]["n"] == slots[1 - k][slot]);
+        }
+    }
 }

@@ -1,9 +1,12 @@
 #include "off_policy.hpp"
 #include "policy_value.hpp"
 #include "sampling.hpp"
+#include "timestamp.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include <tuple>
 
 using namespace xloop;
 
@@ -229,4 +232,69 @@ TEST_CASE("replies: the learned priorities against opportunity score alone, by h
     auto const few = evaluate_replies(replies, {4, 1}, 7);
     CHECK(few.note.find("3 of 4 replies have the propensities") != std::string::npos);
     CHECK(few.rows.empty());
+}
+
+namespace {
+// A map that draws `best` for hook_type (P(best) ≈ 1: means 1 and 0, sd 0.01).
+nlohmann::json map_preferring(std::string const& best)
+{
+    std::string const other = best == "question" ? "story" : "question";
+    return {{"_prior", {{"hook_type", {{"mean", 0.5}, {"sd", 0.5}, {"sigma", 0.5}}}}},
+            {"hook_type",
+             {{best, {{"shrunk_mean", 1.0}, {"sd", 0.01}, {"n", 10}}},
+              {other, {{"shrunk_mean", 0.0}, {"sd", 0.01}, {"n", 10}}}}}};
+}
+
+// The first posting time from `from` on, minute by minute, in half `fold`.
+timestamp in_fold(int fold, timestamp from)
+{
+    while (cross_fit_fold(from.time_since_epoch().count()) != fold) {
+        from += std::chrono::minutes{1};
+    }
+    return from;
+}
+} // namespace
+
+TEST_CASE("the map's policy values each half of the posts as learned from the other half",
+          "[nodb]")
+{
+    // Four posts, hook_type drawn with ½ each time: in half 0 question (1)
+    // and story (3), in half 1 question (2) and story (0). The map learned
+    // without half 0 draws story, the one without half 1 question:
+    // w = 0, 2 | 2, 0, SNIPS = (2·3 + 2·2) / 4 = 2.5. The active map (question
+    // everywhere) on the same posts: w = 2, 0, 2, 0, (2·1 + 2·2) / 4 = 1.5.
+    std::map<std::string, std::vector<std::string>> const catalogue{
+        {"hook_type", {"question", "story"}}};
+    auto t = parse_timestamp("2026-03-01T00:00:00Z").value();
+    std::vector<logged_post> posts;
+    for (auto const& [fold, hook, y] : std::vector<std::tuple<int, char const*, double>>{
+             {0, "question", 1}, {0, "story", 3}, {1, "question", 2}, {1, "story", 0}}) {
+        t = in_fold(fold, t + std::chrono::minutes{1});
+        logged_post p;
+        p.draws["hook_type"] = {hook, 0.5, 2};
+        p.score = y;
+        p.posted_at = t;
+        posts.push_back(p);
+        REQUIRE(fold_of(posts.back()) == fold);
+    }
+    auto const active = map_preferring("question");
+    nlohmann::json const cross_fit = {map_preferring("story"),
+                                      map_preferring("question")};
+    evidence_floor const floor{3, 1};
+    auto const r =
+        evaluate_policies(posts, catalogue, active, cross_fit, 0.1, 0.0, floor, 7);
+    CHECK(r.cross_fitted);
+    REQUIRE(r.rows.size() == 3);
+    CHECK(r.rows[0].snips->value == Approx(1.5)); // as logged: the mean
+    CHECK(r.rows[2].policy == "map");
+    CHECK(r.rows[2].snips->value == Approx(2.5));
+    // Without the pair (a map from before 0012), the active map on its own posts.
+    auto const old =
+        evaluate_policies(posts, catalogue, active, nullptr, 0.1, 0.0, floor, 7);
+    CHECK_FALSE(old.cross_fitted);
+    CHECK(old.rows[2].snips->value == Approx(1.5));
+    // A pair with a half missing (no rows in it) is no pair.
+    CHECK_FALSE(
+        map_policies_of(catalogue, active, {nullptr, map_preferring("story")}, 0.1, 0.0)
+            .cross_fitted);
 }

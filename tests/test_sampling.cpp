@@ -272,3 +272,20 @@ TEST_CASE("opportunity score alone takes the best of each author, the first of e
     CHECK(top_by_opportunity(cands, 0).empty());
     CHECK(top_by_opportunity({}, 3).empty());
 }
+
+TEST_CASE("posts fall into two halves of about equal size, each by its posting time",
+          "[nodb]")
+{
+    // 40 days of posts, one an hour, at whole hours: the hash must not
+    // depend on the low bits alone (all zero here).
+    std::int64_t const start = 1'772'323'200'000'000; // 2026-03-01, µs
+    int in_first = 0;
+    for (int h = 0; h < 960; ++h) {
+        std::int64_t const t = start + h * 3'600'000'000LL;
+        CHECK(cross_fit_fold(t) == cross_fit_fold(t)); // the same post, the same half
+        in_first += cross_fit_fold(t) == 0 ? 1 : 0;
+    }
+    // Binomial(960, ½): sd 15.5; 400–560 is more than 5 sd either way.
+    CHECK(in_first > 400);
+    CHECK(in_first < 560);
+}

@@ -85,6 +85,7 @@ for w in worlds:
     clear = [(l, t) for (l, t), h in zip(lifts, half) if abs(t['lift']) > h]
     signs = sum((l['value'] > 0) == (t['lift'] > 0) for l, t in clear)
     values = {}
+    map_bias = []  # the map's value against its truth, and against the active map's
     for e, t in rs:
         for row in e.get('policies', []):
             f = row.get('follows_snips')
@@ -92,6 +93,8 @@ for w in worlds:
                 c = values.setdefault(row['policy'], [0, 0])
                 c[0] += f['lo'] <= t[row['policy']] <= f['hi']
                 c[1] += 1
+                if row['policy'] == 'map' and 'map_active' in t:
+                    map_bias.append((f['value'] - t['map'], f['value'] - t['map_active']))
     # replies: the learned priorities over opportunity score alone
     rl = [(e['replies']['lift_learned_over_opportunity_follows'], t['replies'])
           for e, t in rs if 'replies' in t and e.get('replies', {}).get(
@@ -100,20 +103,27 @@ for w in worlds:
     pv_rows.append((w, len(rs), len(lifts), covered, statistics.mean(err),
                     statistics.mean([t['lift'] for _, t in lifts] or [float('nan')]),
                     statistics.mean(half),
-                    signs, len(clear), values))
+                    signs, len(clear), values, map_bias))
 if pv_rows:
     print('\nvalidate\'s estimates against the truth (follows a post; the lift of the map\'s '
           'policy over uniform, SNIPS, 90 % interval):')
     print('%-8s %5s %9s %9s %11s %10s %11s %9s  %s' % (
         'world', 'runs', 'estimated', 'coverage', 'bias', 'true lift', 'half-width',
         'sign', 'coverage of each policy\'s value, and of the replies\' lift'))
-    for w, n, k, cov, bias, truth, half, signs, clear, values in pv_rows:
+    for w, n, k, cov, bias, truth, half, signs, clear, values, _ in pv_rows:
         print('%-8s %5d %9d %8.0f%% %+11.3f %+10.3f %11.3f %4d/%-4d  %s' % (
             w, n, k, 100 * cov / max(k, 1), bias, truth, half, signs, clear,
             ', '.join('%s %d/%d' % (p, c[0], c[1]) for p, c in sorted(values.items()))))
+    print('the map\'s value, mean bias against the policy validate values (each half '
+          'under the map learned from the other) and against the active map:')
+    for w, *_, map_bias in pv_rows:
+        if map_bias:
+            print('  %-8s %+.3f, %+.3f (%d runs)' % (
+                w, statistics.mean(b[0] for b in map_bias),
+                statistics.mean(b[1] for b in map_bias), len(map_bias)))
     print('target: the interval covers the true lift in >= 80 % of runs; the sign is right '
           'wherever the true lift is larger than the half-width')
-    for w, n, k, cov, bias, truth, half, signs, clear, values in pv_rows:
+    for w, n, k, cov, bias, truth, half, signs, clear, values, _ in pv_rows:
         ok = k > 0 and cov >= 0.8 * k and signs == clear
         rc, rn = values['replies lift']
         ok_r = rn > 0 and rc >= 0.8 * rn
