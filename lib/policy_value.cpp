@@ -633,6 +633,18 @@ std::string learned_table(policy_report const& r)
     return out + "\n";
 }
 
+std::string map_policy_note(policy_report const& r)
+{
+    if (r.learned.empty()) {
+        return "no usable active map, so plan draws uniformly";
+    }
+    return r.cross_fitted ? "each half of the posts valued under the map learned from "
+                            "the other half (cross-fitted)"
+                          : "the active map valued on the posts it learned from (no "
+                            "cross-fitted maps: built before migration 0012), flattered "
+                            "by their noise";
+}
+
 std::string policy_report_table(policy_report const& r)
 {
     return learned_table(r) +
@@ -641,14 +653,7 @@ std::string policy_report_table(policy_report const& r)
                        "mean primary_objective_score per post, 90 % intervals):\n",
                        r.posts, r.with_propensities) +
            comparison_table(r, "posts", "the map's policy over uniform") +
-           (r.rows.empty()      ? ""
-            : r.learned.empty() ? "  map: no usable active map, so plan draws uniformly\n"
-            : r.cross_fitted
-                ? "  map: each half of the posts valued under the map learned from the "
-                  "other half (cross-fitted)\n"
-                : "  map: the active map valued on the posts it learned from (no "
-                  "cross-fitted maps: built before migration 0012); flattered by "
-                  "their noise\n") +
+           (r.rows.empty() ? "" : "  map: " + map_policy_note(r) + "\n") +
            fmt::format("Replies ({} with outcomes, {} with propensities; the learned "
                        "priorities against opportunity score alone):\n",
                        r.replies.posts, r.replies.with_propensities) +

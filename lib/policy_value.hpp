@@ -185,6 +185,9 @@ std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db);
 // The active map's cross-fitted pair (null without one).
 nlohmann::json read_cross_fit(db_connection& db);
 
+// What the map's row values, in words (cross-fitted or not).
+std::string map_policy_note(policy_report const& r);
+
 nlohmann::json policy_report_json(policy_report const& r);
 std::string policy_report_table(policy_report const& r);
 

@@ -274,6 +274,9 @@ std::string policies_html(policy_report const& r)
                "robust (DR), 90 % bootstrap intervals.</p>",
                r.posts, r.with_propensities) +
            comparison_html(r, "the map's policy over uniform draws", "post") +
+           (r.rows.empty()
+                ? ""
+                : "<p>The map's policy: " + esc(map_policy_note(r)) + ".</p>") +
            fmt::format("<h3>Replies</h3><p>{} replies with outcomes, {} with "
                        "propensities: the learned priorities against opportunity score "
                        "alone.</p>",

@@ -582,6 +582,43 @@ TEST_CASE(
     CHECK(table.out.find("What the choices are worth (3 posts with outcomes, 3 with "
                          "propensities") != std::string::npos);
     CHECK(table.out.find("uniform  0.333 [") != std::string::npos);
+    CHECK(table.out.find("map: no usable active map, so plan draws uniformly") !=
+          std::string::npos);
+}
+
+TEST_CASE("validate values the map's policy on each half of the posts as learned from "
+          "the other half, and says so",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 30; ++i) {
+        bool const q = i % 3 != 0;
+        add_logged_post(c, 2 + i * 0.3, q ? 0.3 : 0.1,
+                        {{"content_slot", i % 2 ? "how_to" : "hot_take", 0.5, 2},
+                         {"hook_type", q ? "question" : "story", q ? 0.6 : 0.4, 2}});
+    }
+    temp_dir dir;
+    auto const cfg = dir.path() + "/xloop.yaml";
+    std::ofstream{cfg} << three_post_config;
+    auto const built =
+        run_tool("build-weights", {"--config", cfg, "--now", now, "-q"}, &db);
+    REQUIRE(built.exit_code == 0);
+    auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
+    INFO(r.dump(2));
+    CHECK(r["map_cross_fitted"] == true);
+    auto const table = run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
+    CHECK(table.out.find("map: each half of the posts valued under the map learned from "
+                         "the other half (cross-fitted)") != std::string::npos);
+    // A map written before migration 0012 has no pair: valued on its own
+    // posts, and the table says what that means.
+    c.exec("UPDATE public.learning_model_weights SET cross_fit = NULL");
+    CHECK(validate(db, 1, {"--config", cfg})["policy_value"]["map_cross_fitted"] ==
+          false);
+    auto const old = run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
+    CHECK(old.out.find("map: the active map valued on the posts it learned from (no "
+                       "cross-fitted maps") != std::string::npos);
 }
 
 TEST_CASE("without propensities validate says it cannot estimate, and prints no number",
