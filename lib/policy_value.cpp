@@ -360,8 +360,10 @@ constexpr char const* active_map_sql = R"sql(
 SELECT posteriors::text, weights::text FROM public.learning_model_weights
  WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
 
+// Through the row as jsonb: NULL, not an error, where migration 0012 has not
+// run yet (validate reports the pending migration and goes on).
 constexpr char const* cross_fit_sql = R"sql(
-SELECT cross_fit::text FROM public.learning_model_weights
+SELECT (to_jsonb(w) -> 'cross_fit')::text FROM public.learning_model_weights w
  WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
 
 std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const& text)

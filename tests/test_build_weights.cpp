@@ -526,3 +526,32 @@ TEST_CASE("build-weights learns two more maps, each from the half of the posts t
         }
     }
 }
+
+TEST_CASE("tools newer than the schema say to run xloop-migrate; validate still reports",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // The schema as it was before migration 0012: binaries upgraded, not migrated.
+    c.exec("ALTER TABLE public.learning_model_weights DROP COLUMN cross_fit");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE version = 12");
+    add_posts(c, 30, 0.3);
+    auto const built =
+        run_tool("build-weights", {"--now", now}, &db, {}, score_target_env());
+    CHECK(built.exit_code == 78);
+    CHECK(built.err.find("run xloop-migrate") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
+    // validate reads what is there and names the pending migration
+    auto const v = run_tool("validate", {"--now", now, "--json", "-q"}, &db);
+    INFO(v.err);
+    CHECK(v.exit_code == 1);
+    auto const report = json::parse(v.out);
+    auto const& checks = report["checks"];
+    auto const schema = std::find_if(checks.begin(), checks.end(),
+                                     [](json const& k) { return k["name"] == "schema"; });
+    REQUIRE(schema != checks.end());
+    CHECK((*schema)["status"] == "fail");
+    CHECK((*schema)["numbers"]["pending_migrations"] == 1);
+    CHECK(report.contains("policy_value"));
+}
