@@ -125,15 +125,19 @@ std::optional<double> factored_value(std::vector<std::vector<logged_sample>> con
     if (!mean) {
         return std::nullopt;
     }
-    double v = *mean;
+    double sum = *mean;     // ȳ + Σ (V_d − ȳ)
+    double product = *mean; // ȳ · Π V_d/ȳ
+    bool positive = *mean > 0;
     for (std::size_t d = 0; d < dims.size(); ++d) {
         auto const vd = estimate_value(dims[d], f.w[d], e, index);
         if (!vd) {
             return std::nullopt;
         }
-        v += *vd - *mean;
+        sum += *vd - *mean;
+        positive = positive && *vd > 0;
+        product *= positive ? *vd / *mean : 1.0;
     }
-    return v;
+    return positive ? product : sum;
 }
 
 } // namespace
@@ -193,7 +197,7 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
 }
 
 // One policy's estimate is the factored one over a single dimension:
-// V = ȳ + (V_1 − ȳ) = V_1.
+// V = ȳ·V_1/ȳ = V_1.
 std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
                                                estimator e, double cap, int rounds,
                                                rng& r)

@@ -70,10 +70,13 @@ std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a
                                              estimator e, double cap, int rounds, rng& r);
 
 // A policy that changes the logged one dimension by dimension, valued as
-//   V = ȳ + Σ_d (V_d − ȳ)
+//   V = ȳ · Π_d V_d/ȳ
 // with ȳ the logged mean and V_d the estimate with dimension d changed and
 // the others as logged (dims[d]: weights π_d/μ_d of that dimension alone).
-// Exact when the dimensions' effects add up; its weights are those of one
+// Exact when the dimensions' effects multiply, as they do on counts (reach
+// times rate: a sum of eight changes took uniform draws below zero); where ȳ
+// or a V_d is not positive (an outcome that is not a count), the sum
+// ȳ + Σ_d (V_d − ȳ), exact when they add up. Its weights are those of one
 // dimension at a time (ESS: the smallest), where the joint weights over eight
 // dimensions leave a handful of effective posts. All dims[d] hold the same
 // posts in the same order.

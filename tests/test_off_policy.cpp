@@ -122,7 +122,8 @@ TEST_CASE("the lift of a better policy is positive on the same posts", "[nodb]")
     CHECK(lift.hi < 0.7);
 }
 
-TEST_CASE("a policy changed dimension by dimension is valued by the sum of the changes",
+TEST_CASE("a policy changed dimension by dimension is valued by the product of the "
+          "changes",
           "[nodb]")
 {
     // Outcomes 1, 0, 2 (mean 1), each dimension logged with probability ½.
@@ -130,14 +131,15 @@ TEST_CASE("a policy changed dimension by dimension is valued by the sum of the c
     // never the third's: w = 1, 1, 0, SNIPS_A = (1 + 0) / 2 = 0.5.
     // Dimension B's draws them with 1, 0, ½: w = 2, 0, 1,
     // SNIPS_B = (2·1 + 1·2) / 3 = 4/3.
-    // V = 1 + (0.5 − 1) + (4/3 − 1) = 5/6.
+    // V = 1 · (0.5 / 1) · ((4/3) / 1) = 2/3 (the sum of the changes would
+    // say 1 + (0.5 − 1) + (4/3 − 1) = 5/6).
     std::vector<logged_sample> a{
         {1, 0.5, 0.5, 0, 0}, {0, 0.5, 0.5, 0, 0}, {2, 0.5, 0, 0, 0}};
     std::vector<logged_sample> b{
         {1, 0.5, 1, 0, 0}, {0, 0.5, 0, 0, 0}, {2, 0.5, 0.5, 0, 0}};
     rng r{17};
     auto const v = *estimate_factored({a, b}, estimator::snips, 100, 200, r);
-    CHECK(v.value == Approx(5.0 / 6.0));
+    CHECK(v.value == Approx(2.0 / 3.0));
     // ESS: A 2² / 2 = 2, B 3² / 5 = 1.8; the smaller counts
     CHECK(v.ess == Approx(1.8));
     CHECK(v.lo <= v.value);
@@ -151,7 +153,16 @@ TEST_CASE("a policy changed dimension by dimension is valued by the sum of the c
         {1, 0.5, 0.5, 0, 0}, {0, 0.5, 0.5, 0, 0}, {2, 0.5, 0.5, 0, 0}};
     auto const lift =
         *estimate_factored_lift({same, same}, {a, b}, estimator::snips, 100, 50, r);
-    CHECK(lift.value == Approx(5.0 / 6.0 - 1));
+    CHECK(lift.value == Approx(2.0 / 3.0 - 1));
+    // Outcomes that are not all positive (−1, 0, 4: mean 1) have no product
+    // to speak of: the changes add up. A: (−1 + 0) / 2 = −0.5, B:
+    // (2·(−1) + 1·4) / 3 = 2/3; V = 1 + (−0.5 − 1) + (2/3 − 1) = −5/6.
+    for (auto* s : {&a, &b}) {
+        (*s)[0].outcome = -1;
+        (*s)[2].outcome = 4;
+    }
+    auto const signed_v = *estimate_factored({a, b}, estimator::snips, 100, 50, r);
+    CHECK(signed_v.value == Approx(-5.0 / 6.0));
 }
 
 TEST_CASE("what was learned: each value's interval, posts, share and weight, best first",
