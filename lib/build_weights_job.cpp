@@ -239,16 +239,12 @@ constexpr double change_p = 0.001;
 // Per dimension, the stats learned from: all rows (of the halves given),
 // or only the recent ones where the dimension's values rank differently in
 // them than in the older ones (test_change on the target as a whole); such
-// dimensions go into `changed`. With `decided`, its dimensions are the
-// changed ones, untested: the maps of half the posts take the active map's
-// periods, so that they differ from it by their posts alone (tested on half
-// the posts, false alarms of their own made them explore every slot anew).
-component_stats
-choose_periods(std::vector<raw_groups const*> const& recent,
-               std::vector<raw_groups const*> const& older, target_scales const& scales,
-               std::array<double, target_component_count> const& target_c,
-               std::map<std::string, change_test>& changed,
-               std::map<std::string, change_test> const* decided = nullptr)
+// dimensions go into `changed`.
+component_stats choose_periods(std::vector<raw_groups const*> const& recent,
+                               std::vector<raw_groups const*> const& older,
+                               target_scales const& scales,
+                               std::array<double, target_component_count> const& target_c,
+                               std::map<std::string, change_test>& changed)
 {
     component_stats all;
     component_stats recent_c;
@@ -268,12 +264,7 @@ choose_periods(std::vector<raw_groups const*> const& recent,
             auto const o = older_y[dim].find(value);
             pairs.emplace_back(g, o == older_y[dim].end() ? group_stats{} : o->second);
         }
-        change_test t;
-        if (!decided) {
-            t = test_change(pairs, change_p);
-        } else if (auto const g = decided->find(dim); g != decided->end()) {
-            t = g->second;
-        }
+        auto const t = test_change(pairs, change_p);
         if (t.changed) {
             changed[dim] = t;
             all[dim] = recent_c[dim];
@@ -346,7 +337,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                              target_c, s.changed);
     for (int k = 0; k < 2; ++k) {
         s.without[k] = choose_periods({&recent[1 - k]}, {&older[1 - k]}, scales, target_c,
-                                      s.without_changed[k], &s.changed);
+                                      s.without_changed[k]);
         s.without_rows[k] = fold_rows[1 - k];
     }
     return s;

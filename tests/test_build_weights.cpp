@@ -527,53 +527,6 @@ TEST_CASE("build-weights learns two more maps, each from the half of the posts t
     }
 }
 
-TEST_CASE("the maps of half the posts take the active map's periods, not a test of their "
-          "own",
-          "[db]")
-{
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    // how_to scores 1 and myth_busting 0, ±0.1; in the last 14 days the
-    // posts of half 0 trade places, those of half 1 do not.
-    for (int i = 0; i < 40; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        double const age = i < 24 ? 20 + i * 0.5 : 1 + (i - 24) * 0.5;
-        add_post(c, age, "how_to", 1 + e);
-        add_post(c, age, "myth_busting", 0 + e);
-    }
-    auto const posts = c.exec(
-        "SELECT (extract(epoch FROM m.posted_at) * 1e6)::int8, m.decision_id::text "
-        "FROM public.content_generation_metadata_comprehensive m WHERE m.posted_at > "
-        "$1::timestamptz - interval '14 days'",
-        now);
-    int flipped = 0;
-    for (int i = 0; i < posts.rows(); ++i) {
-        if (cross_fit_fold(posts.i64(i, 0)) == 0) {
-            c.exec("UPDATE public.outcomes SET primary_objective_score = 1 - "
-                   "primary_objective_score WHERE decision_id = $1::uuid",
-                   posts.str(i, 1));
-            ++flipped;
-        }
-    }
-    REQUIRE(flipped > 4);
-    REQUIRE(flipped < posts.rows() - 4);
-    auto const out = run_json(db, {});
-    // All the posts: half of the recent ones moved by 1 against an sd of 0.1.
-    REQUIRE(out["changed"] == json::array({"content_slot"}));
-    auto const cross_fit =
-        json::parse(c.exec("SELECT cross_fit::text FROM public.learning_model_weights "
-                           "WHERE is_active")
-                        .str(0, 0));
-    // The map learned without half 0 sees no change in half 1's posts, yet
-    // learns content_slot from the last 14 days, as the active map does.
-    for (int k = 0; k < 2; ++k) {
-        INFO("the map for half " << k);
-        CHECK(cross_fit[k]["_prior"]["content_slot"].contains("changed"));
-        CHECK(cross_fit[k]["content_slot"]["how_to"]["n"].get<int>() < 16);
-    }
-}
-
 TEST_CASE("tools newer than the schema say to run xloop-migrate; validate still reports",
           "[db]")
 {
