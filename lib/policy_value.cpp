@@ -247,6 +247,8 @@ evaluate_policies(std::vector<logged_post> const& all,
         if (has_follows) {
             out.follows_snips =
                 estimate_factored(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
+            out.follows_dr = estimate_factored(f, estimator::doubly_robust, weight_cap,
+                                               bootstrap_rounds, gen);
         }
         return out;
     };
@@ -260,6 +262,9 @@ evaluate_policies(std::vector<logged_post> const& all,
             r.lift_follows =
                 estimate_factored_lift(follows.uniform, follows.map, estimator::snips,
                                        weight_cap, bootstrap_rounds, gen);
+            r.lift_follows_dr = estimate_factored_lift(follows.uniform, follows.map,
+                                                       estimator::doubly_robust,
+                                                       weight_cap, bootstrap_rounds, gen);
         }
     }
     return r;
@@ -547,13 +552,15 @@ nlohmann::json comparison_json(policy_comparison const& r, std::string const& li
         rows.push_back({{"policy", row.policy},
                         {"score_snips", estimate_json(row.snips)},
                         {"score_dr", estimate_json(row.dr)},
-                        {"follows_snips", estimate_json(row.follows_snips)}});
+                        {"follows_snips", estimate_json(row.follows_snips)},
+                        {"follows_dr", estimate_json(row.follows_dr)}});
         if (!row.note.empty()) {
             rows.back()["note"] = row.note;
         }
     }
     j[lift] = estimate_json(r.lift);
     j[lift + "_follows"] = estimate_json(r.lift_follows);
+    j[lift + "_follows_dr"] = estimate_json(r.lift_follows_dr);
     return j;
 }
 
@@ -568,24 +575,28 @@ std::string comparison_table(policy_comparison const& r, std::string const& what
     for (auto const& row : r.rows) {
         width = std::max(width, row.policy.size() + 1);
     }
-    std::string out =
-        fmt::format("  {:<{}} {:<26} {:<26} {:<26} {}\n", "policy", width,
-                    "score (SNIPS)", "score (DR)", "follows (SNIPS)", "ESS");
+    std::string out = fmt::format("  {:<{}} {:<24} {:<24} {:<24} {:<24} {}\n", "policy",
+                                  width, "score (SNIPS)", "score (DR)", "follows (SNIPS)",
+                                  "follows (DR)", "ESS");
     for (auto const& row : r.rows) {
         if (!row.note.empty()) {
             out += fmt::format("  {:<{}} {}\n", row.policy, width, row.note);
             continue;
         }
-        out += fmt::format("  {:<{}} {:<26} {:<26} {:<26} {:.0f}\n", row.policy, width,
-                           interval(row.snips), interval(row.dr),
-                           interval(row.follows_snips), row.snips ? row.snips->ess : 0.0);
+        out += fmt::format("  {:<{}} {:<24} {:<24} {:<24} {:<24} {:.0f}\n", row.policy,
+                           width, interval(row.snips), interval(row.dr),
+                           interval(row.follows_snips), interval(row.follows_dr),
+                           row.snips ? row.snips->ess : 0.0);
     }
     if (r.lift) {
         out += fmt::format(
             "  lift of {}: {}{}\n", lift, interval(r.lift),
-            r.lift_follows ? fmt::format(" ({} follows a {})", interval(r.lift_follows),
-                                         what == "posts" ? "post" : "reply")
-                           : "");
+            r.lift_follows
+                ? fmt::format(" ({} follows a {}{})", interval(r.lift_follows),
+                              what == "posts" ? "post" : "reply",
+                              r.lift_follows_dr ? "; DR " + interval(r.lift_follows_dr)
+                                                : std::string{})
+                : "");
     }
     return out;
 }

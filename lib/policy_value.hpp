@@ -38,7 +38,7 @@ struct logged_post {
 
 struct policy_row {
     std::string policy; // logged | uniform | map
-    std::optional<policy_estimate> snips, dr, follows_snips;
+    std::optional<policy_estimate> snips, dr, follows_snips, follows_dr;
     std::string note; // why there is no estimate
 };
 
@@ -64,8 +64,9 @@ struct policy_comparison {
     std::int64_t with_propensities = 0; // of those, planned by xloop
     std::string note;                   // set when nothing can be estimated
     std::vector<policy_row> rows;
-    std::optional<policy_estimate> lift;         // score, SNIPS
-    std::optional<policy_estimate> lift_follows; // the same, follows per post
+    std::optional<policy_estimate> lift;            // score, SNIPS
+    std::optional<policy_estimate> lift_follows;    // the same, follows per post
+    std::optional<policy_estimate> lift_follows_dr; // follows, DR (posts only)
 };
 
 // Replies: the policy that ran (learned priorities) against opportunity score

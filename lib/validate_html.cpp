@@ -238,16 +238,18 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
     }
     std::string s =
         "<table><tr><th>policy</th><th>SNIPS</th><th>90 %</th><th>DR</th><th>90 %</th>"
-        "<th>follows (SNIPS)</th><th>90 %</th><th>effective " +
+        "<th>follows (SNIPS)</th><th>90 %</th><th>follows (DR)</th><th>90 %</th>"
+        "<th>effective " +
         per + "s</th></tr>\n";
     for (auto const& row : r.rows) {
         if (!row.note.empty()) {
-            s += fmt::format("<tr><td>{}</td><td colspan=\"7\">{}</td></tr>\n",
+            s += fmt::format("<tr><td>{}</td><td colspan=\"9\">{}</td></tr>\n",
                              esc(row.policy), esc(row.note));
             continue;
         }
         s += "<tr><td>" + esc(row.policy) + "</td>" + estimate_cell(row.snips) +
              estimate_cell(row.dr) + estimate_cell(row.follows_snips) +
+             estimate_cell(row.follows_dr) +
              fmt::format("<td>{:.0f}</td></tr>\n", row.snips ? row.snips->ess : 0.0);
     }
     s += "</table>";
@@ -256,9 +258,14 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
             "<p>Lift of {}: {:.3f} (90 %: {:.3f} … {:.3f}){}.</p>", esc(lift),
             r.lift->value, r.lift->lo, r.lift->hi,
             r.lift_follows
-                ? fmt::format("; in follows a {} {:.3f} (90 %: {:.3f} … {:.3f})", per,
-                              r.lift_follows->value, r.lift_follows->lo,
-                              r.lift_follows->hi)
+                ? fmt::format(
+                      "; in follows a {} {:.3f} (90 %: {:.3f} … {:.3f}){}", per,
+                      r.lift_follows->value, r.lift_follows->lo, r.lift_follows->hi,
+                      r.lift_follows_dr
+                          ? fmt::format(", DR {:.3f} (90 %: {:.3f} … {:.3f})",
+                                        r.lift_follows_dr->value, r.lift_follows_dr->lo,
+                                        r.lift_follows_dr->hi)
+                          : std::string{})
                 : "");
     }
     return s;

@@ -558,6 +558,10 @@ TEST_CASE(
     auto const& logged = r["policies"][0];
     CHECK(logged["policy"] == "logged");
     CHECK(logged["score_snips"]["value"].get<double>() == Approx(0.4));
+    // Follows (attributed: 1 each), by DR too: w = 1 leaves the mean,
+    // q̂ + (y − q̂) = y whatever the model says.
+    CHECK(logged["follows_snips"]["value"].get<double>() == Approx(1.0));
+    CHECK(logged["follows_dr"]["value"].get<double>() == Approx(1.0));
     // Uniform: π = ½·½ = 0.25 for each post, w = 0.25/μ = 0.625, 2.5, 2.5;
     // SNIPS = (0.625·0.6 + 2.5·0.2 + 2.5·0.4) / (0.625 + 2.5 + 2.5) = 1.875 / 5.625
     // (IPS would be 1.875 / 3 = 0.625); ESS = 5.625² / (0.625² + 2.5² + 2.5²).

@@ -100,6 +100,17 @@ for w in worlds:
           for e, t in rs if 'replies' in t and e.get('replies', {}).get(
               'lift_learned_over_opportunity_follows')]
     values['replies lift'] = [sum(l['lo'] <= t['lift'] <= l['hi'] for l, t in rl), len(rl)]
+    # the same lift, doubly robust (the reward model carries what the weights cannot)
+    dr = [(e['lift_map_over_uniform_follows_dr'], t) for e, t in rs
+          if e.get('lift_map_over_uniform_follows_dr')]
+    values['DR lift'] = [sum(l['lo'] <= t['lift'] <= l['hi'] for l, t in dr), len(dr)]
+    for e, t in rs:
+        for row in e.get('policies', []):
+            f = row.get('follows_dr')
+            if f and row['policy'] in t:
+                c = values.setdefault('DR ' + row['policy'], [0, 0])
+                c[0] += f['lo'] <= t[row['policy']] <= f['hi']
+                c[1] += 1
     pv_rows.append((w, len(rs), len(lifts), covered, statistics.mean(err),
                     statistics.mean([t['lift'] for _, t in lifts] or [float('nan')]),
                     statistics.mean(half),
