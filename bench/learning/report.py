@@ -136,10 +136,13 @@ if pv_rows:
           'wherever the true lift is larger than the half-width')
     for w, n, k, cov, bias, truth, half, signs, clear, values, _ in pv_rows:
         ok = k > 0 and cov >= 0.8 * k and signs == clear
+        dc, dn = values['DR lift']
+        ok_dr = dn > 0 and dc >= 0.8 * dn
         rc, rn = values['replies lift']
         ok_r = rn > 0 and rc >= 0.8 * rn
-        print('  %-8s posts %s, replies %s' % (w, 'met' if ok else 'NOT met',
-                                               'met' if ok_r else 'NOT met'))
+        print('  %-8s posts %s (DR %s), replies %s' % (
+            w, 'met' if ok else 'NOT met', 'met' if ok_dr else 'NOT met',
+            'met' if ok_r else 'NOT met'))
 
 # The chart: one panel per world, cumulative expected follows (posts and
 # replies) per policy; uniform and oracle from the xloop runs' own days.
