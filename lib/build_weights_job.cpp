@@ -233,6 +233,10 @@ bool all_finite(binary_copy_reader const& row, outcome_components const& x)
     return finite;
 }
 
+// Replies' own value (learned_from): not one plan draws for a post, learned
+// apart from the posts' values (compute_weight_map).
+std::set<std::string> const replies_own{"reply"};
+
 // The p of test_change: a false alarm only costs a dimension its older posts.
 constexpr double change_p = 0.001;
 
@@ -413,7 +417,7 @@ nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
             continue;
         }
         auto const map = compute_weight_map(s.without[k], cfg.kappa, cfg.epsilon,
-                                            cfg.epsilon_decay_posts, {"reply"});
+                                            cfg.epsilon_decay_posts, replies_own);
         j.push_back(map_defect(map)
                         ? nlohmann::json(nullptr)
                         : posteriors_json(map, cfg.kappa, target_weights(cfg.target),
@@ -456,7 +460,7 @@ void run_build_weights(run_context& run)
 
     // replies' own value (learned_from) is not one plan draws for a post
     auto const map = compute_weight_map(s.stats, cfg.kappa, cfg.epsilon,
-                                        cfg.epsilon_decay_posts, {"reply"});
+                                        cfg.epsilon_decay_posts, replies_own);
     if (auto const defect = map_defect(map)) {
         throw error{fmt::format("the map computed from {} rows cannot be used: {}; the "
                                 "active map is kept",

@@ -234,7 +234,8 @@ evaluate_policies(std::vector<logged_post> const& all,
     auto const follows = samples_for(posts, true, catalogue, map);
     using factored = std::vector<std::vector<logged_sample>>;
     auto row = [&](char const* name, factored const& s, factored const& f) {
-        policy_row out{name, {}, {}, {}, {}};
+        policy_row out;
+        out.policy = name;
         auto const snips =
             estimate_factored(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
         if (!snips || snips->ess < floor.effective_posts) {
@@ -304,7 +305,8 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
     };
     rng gen{seed ^ 0x7265706c696573ULL};
     auto const row = [&](char const* name, bool baseline) {
-        policy_row out{name, {}, {}, {}, {}};
+        policy_row out;
+        out.policy = name;
         auto const snips = estimate_policy(samples(false, baseline), estimator::snips,
                                            weight_cap, bootstrap_rounds, gen);
         if (!snips || snips->ess < floor.effective_posts) {
@@ -361,14 +363,11 @@ SELECT CASE WHEN jsonb_typeof(c.features -> 'propensity') = 'number'
    AND o.primary_objective_score = o.primary_objective_score -- not NaN
  ORDER BY c.posted_at, c.decision_id)sql";
 
+// cross_fit through the row as jsonb: NULL, not an error, where migration
+// 0012 has not run yet (validate reports the pending migration and goes on).
 constexpr char const* active_map_sql = R"sql(
-SELECT posteriors::text, weights::text FROM public.learning_model_weights
- WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
-
-// Through the row as jsonb: NULL, not an error, where migration 0012 has not
-// run yet (validate reports the pending migration and goes on).
-constexpr char const* cross_fit_sql = R"sql(
-SELECT (to_jsonb(w) -> 'cross_fit')::text FROM public.learning_model_weights w
+SELECT posteriors::text, weights::text, (to_jsonb(w) -> 'cross_fit')::text
+  FROM public.learning_model_weights w
  WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
 
 std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const& text)
@@ -461,10 +460,10 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
                                std::uint64_t seed)
 {
     auto const posts = read_logged_posts(db, cfg, now);
-    auto const [posteriors, weights] = read_active_map(db);
+    auto const [posteriors, weights, cross_fit] = read_active_map(db);
     auto report = evaluate_policies(
-        posts, plan_catalogue(cfg.plan), posteriors, read_cross_fit(db),
-        cfg.weights.epsilon, cfg.plan.epsilon,
+        posts, plan_catalogue(cfg.plan), posteriors, cross_fit, cfg.weights.epsilon,
+        cfg.plan.epsilon,
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
     report.learned = learned_values(posteriors, weights, posts);
     report.replies = evaluate_replies(
@@ -473,21 +472,17 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
     return report;
 }
 
-std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db)
+std::tuple<nlohmann::json, nlohmann::json, nlohmann::json>
+read_active_map(db_connection& db)
 {
     auto const r = db.exec(active_map_sql);
     if (r.rows() == 0) {
-        return {nullptr, nullptr};
+        return {nullptr, nullptr, nullptr};
     }
+    auto const cross_fit = r.opt_str(0, 2);
     return {nlohmann::json::parse(r.str(0, 0), nullptr, false),
-            nlohmann::json::parse(r.str(0, 1), nullptr, false)};
-}
-
-nlohmann::json read_cross_fit(db_connection& db)
-{
-    auto const r = db.exec(cross_fit_sql);
-    auto const text = r.rows() > 0 ? r.opt_str(0, 0) : std::nullopt;
-    return text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json{};
+            nlohmann::json::parse(r.str(0, 1), nullptr, false),
+            cross_fit ? nlohmann::json::parse(*cross_fit, nullptr, false) : nullptr};
 }
 
 std::map<std::string, std::vector<learned_value>>

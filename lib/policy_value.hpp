@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace xloop {
@@ -181,10 +182,10 @@ std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
 // active map, its learned values (what validate prints).
 policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
                                std::uint64_t seed);
-// The active map's posteriors and weights (nulls without one).
-std::pair<nlohmann::json, nlohmann::json> read_active_map(db_connection& db);
-// The active map's cross-fitted pair (null without one).
-nlohmann::json read_cross_fit(db_connection& db);
+// The active map's posteriors, weights and cross-fitted pair (nulls without
+// one; a null pair before migration 0012).
+std::tuple<nlohmann::json, nlohmann::json, nlohmann::json>
+read_active_map(db_connection& db);
 
 // What the map's row values, in words (cross-fitted or not).
 std::string map_policy_note(policy_report const& r);

@@ -596,11 +596,11 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
 {
     auto const report = policy_report_of(db, cfg, now, seed);
     auto const posts = read_logged_posts(db, cfg, now);
-    auto const posteriors = read_active_map(db).first;
+    auto const [posteriors, weights, cross_fit] = read_active_map(db);
     auto const catalogue = plan_catalogue(cfg.plan);
     // what validate values (each half under the map learned from the other),
     // and the active map itself
-    auto const map = map_policies_of(catalogue, posteriors, read_cross_fit(db),
+    auto const map = map_policies_of(catalogue, posteriors, cross_fit,
                                      cfg.weights.epsilon, cfg.plan.epsilon);
     auto const active = map_policies_of(catalogue, posteriors, nullptr,
                                         cfg.weights.epsilon, cfg.plan.epsilon);
