@@ -15,7 +15,8 @@ window_start=2026-01-01T12:00:00Z # now − 60 days
 window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger posts are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
-# (post attributes are learned from posts only: CASE … END)
+# (post attributes are learned from posts only: CASE … END; replies' accounts
+# for the change test)
 post() { echo "CASE WHEN decision_type IS DISTINCT FROM 'reply' THEN $1 END"; }
 select="posted_at, primary_objective_score::float8, followers_gained_weighted::float8, \
 engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
@@ -24,7 +25,8 @@ ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impres
 followers_gained_weighted::float8, primary_objective_score::float8, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \
-$(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int")"
+$(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"), \
+CASE WHEN decision_type = 'reply' THEN coalesce(target_username, '') END"
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 
 

@@ -10,6 +10,7 @@
 #include "view_hash.hpp"
 #include "weight_map.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -114,6 +115,9 @@ std::string window_copy_sql(run_context const& run,
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);
     }
+    // after the dimensions: the account a reply answered (reply_strata)
+    select +=
+        ", CASE WHEN decision_type = 'reply' THEN coalesce(target_username, '') END";
     auto const& w = run.cfg().weights;
     return fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
                        "STDOUT (FORMAT binary)",
@@ -123,6 +127,64 @@ std::string window_copy_sql(run_context const& run,
 }
 
 constexpr std::size_t first_dim = 3 + target_component_count;
+
+// Replies by the account they answered, hashed into a fixed number of strata
+// (memory flat in the number of accounts; below a few hundred accounts nearly
+// every account has a stratum of its own): replies' own value takes part in
+// the change test as each account's replies against its own earlier ones
+// (matched_change), so learn-replies choosing other accounts is not a change
+// of the account's level.
+class reply_strata {
+public:
+    static constexpr std::size_t count = 8192;
+
+    void add(std::string_view account, double w, outcome_components const& x)
+    {
+        if (m_sums.empty()) {
+            m_sums.resize(count);
+        }
+        m_sums[author_key(account) % count].add(w, x);
+    }
+    bool empty() const { return m_sums.empty(); }
+    target_mean_sums const* at(std::size_t i) const
+    {
+        return m_sums.empty() ? nullptr : &m_sums[i];
+    }
+
+private:
+    std::vector<target_mean_sums> m_sums;
+};
+
+// The matched change of replies between the periods, over the halves given;
+// nothing without replies.
+std::optional<value_change>
+replies_change(std::vector<reply_strata const*> const& recent,
+               std::vector<reply_strata const*> const& older, target_scales const& scales,
+               std::array<double, target_component_count> const& c)
+{
+    bool const any = std::any_of(recent.begin(), recent.end(),
+                                 [](auto const* r) { return !r->empty(); }) &&
+                     std::any_of(older.begin(), older.end(),
+                                 [](auto const* o) { return !o->empty(); });
+    if (!any) {
+        return std::nullopt;
+    }
+    auto const merged = [&](std::vector<reply_strata const*> const& halves,
+                            std::size_t i) {
+        target_mean_sums m;
+        for (auto const* h : halves) {
+            if (auto const* t = h->at(i)) {
+                m.merge(*t);
+            }
+        }
+        return m.stats(scales, c);
+    };
+    std::vector<std::pair<group_stats, group_stats>> pairs;
+    for (std::size_t i = 0; i < reply_strata::count; ++i) {
+        pairs.emplace_back(merged(recent, i), merged(older, i));
+    }
+    return matched_change(pairs);
+}
 
 // One value's per-component stats merged into another's.
 void merge_parts(std::vector<group_stats>& into, std::vector<group_stats> const& parts)
@@ -246,6 +308,7 @@ constexpr double change_p = 0.001;
 // dimensions go into `changed`.
 component_stats choose_periods(std::vector<raw_groups const*> const& recent,
                                std::vector<raw_groups const*> const& older,
+                               std::optional<value_change> const& replies_moved,
                                target_scales const& scales,
                                std::array<double, target_component_count> const& target_c,
                                std::map<std::string, change_test>& changed)
@@ -264,11 +327,13 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
     }
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
+        std::vector<std::optional<value_change>> matched;
         for (auto const& [value, g] : values) {
             auto const o = older_y[dim].find(value);
             pairs.emplace_back(g, o == older_y[dim].end() ? group_stats{} : o->second);
+            matched.push_back(replies_own.contains(value) ? replies_moved : std::nullopt);
         }
-        auto const t = test_change(pairs, change_p);
+        auto const t = test_change(pairs, change_p, matched);
         if (t.changed) {
             changed[dim] = t;
             all[dim] = recent_c[dim];
@@ -297,6 +362,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     // posts (cross_fit_fold) apart, for the maps validate values them with.
     std::array<raw_groups, 2> recent{raw_groups{dimensions}, raw_groups{dimensions}};
     std::array<raw_groups, 2> older{raw_groups{dimensions}, raw_groups{dimensions}};
+    std::array<reply_strata, 2> recent_replies, older_replies;
     std::array<std::int64_t, 2> fold_rows{};
     binary_copy_reader reader;
     streamed s;
@@ -304,7 +370,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     double const change_window = run.cfg().weights.change_window_days;
     auto const now_micros = run.now().time_since_epoch().count();
     auto const on_row = [&](binary_copy_reader const& row) {
-        if (row.size() != dimensions.size() + first_dim || row.is_null(0) ||
+        if (row.size() != dimensions.size() + first_dim + 1 || row.is_null(0) ||
             row.is_null(1)) {
             return;
         }
@@ -327,8 +393,12 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         int const fold = cross_fit_fold(posted);
         ++fold_rows[fold];
         double const age = age_days(now_micros, posted);
-        (age < change_window ? recent : older)[fold].add(
-            row, recency_weight(age, half_life), x);
+        double const w = recency_weight(age, half_life);
+        (age < change_window ? recent : older)[fold].add(row, w, x);
+        if (auto const account = dimensions.size() + first_dim; !row.is_null(account)) {
+            (age < change_window ? recent_replies : older_replies)[fold].add(
+                row.text(account), w, x);
+        }
         if ((s.rows & 0xffff) == 0) {
             run.check_interrupted();
         }
@@ -337,11 +407,17 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         window_copy_sql(run, dimensions),
         [&](std::string_view message) { reader.feed(message, on_row); }, true);
     auto const scales = scale_acc.scales();
-    s.stats = choose_periods({&recent[0], &recent[1]}, {&older[0], &older[1]}, scales,
-                             target_c, s.changed);
+    s.stats = choose_periods({&recent[0], &recent[1]}, {&older[0], &older[1]},
+                             replies_change({&recent_replies[0], &recent_replies[1]},
+                                            {&older_replies[0], &older_replies[1]},
+                                            scales, target_c),
+                             scales, target_c, s.changed);
     for (int k = 0; k < 2; ++k) {
-        s.without[k] = choose_periods({&recent[1 - k]}, {&older[1 - k]}, scales, target_c,
-                                      s.without_changed[k]);
+        s.without[k] =
+            choose_periods({&recent[1 - k]}, {&older[1 - k]},
+                           replies_change({&recent_replies[1 - k]},
+                                          {&older_replies[1 - k]}, scales, target_c),
+                           scales, target_c, s.without_changed[k]);
         s.without_rows[k] = fold_rows[1 - k];
     }
     return s;

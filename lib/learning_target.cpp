@@ -205,6 +205,45 @@ group_stats target_sums::stats(target_scales const& scales,
     return g;
 }
 
+void target_mean_sums::add(double w, outcome_components const& x)
+{
+    ++m_n;
+    m_w += w;
+    m_w2 += w * w;
+    for (std::size_t k = 0; k < K; ++k) {
+        if (x[k] && std::isfinite(*x[k])) {
+            m_sx[k] += w * *x[k];
+            m_sp[k] += w;
+        }
+    }
+}
+
+void target_mean_sums::merge(target_mean_sums const& o)
+{
+    m_n += o.m_n;
+    m_w += o.m_w;
+    m_w2 += o.m_w2;
+    for (std::size_t k = 0; k < K; ++k) {
+        m_sx[k] += o.m_sx[k];
+        m_sp[k] += o.m_sp[k];
+    }
+}
+
+group_stats
+target_mean_sums::stats(target_scales const& scales,
+                        std::array<double, target_component_count> const& c) const
+{
+    auto const [a, mu] = linear_form(scales, c);
+    group_stats g;
+    g.n = m_n;
+    g.sum_w = m_w;
+    g.sum_w2 = m_w2;
+    for (std::size_t k = 0; k < K; ++k) {
+        g.sum_wy += a[k] * (m_sx[k] - mu[k] * m_sp[k]);
+    }
+    return g;
+}
+
 std::vector<group_stats>
 target_sums::component_stats(target_scales const& scales,
                              std::array<double, target_component_count> const& c) const

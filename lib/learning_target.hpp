@@ -105,4 +105,22 @@ private:
     std::array<std::array<double, K>, K> m_sxx{}, m_sxp{}, m_spp{};
 };
 
+// The same rows' weights and Σw·y only (the mean of y, not its spread): for
+// the many small groups whose means alone are compared, at a tenth of
+// target_sums' size.
+class target_mean_sums {
+public:
+    void add(double w, outcome_components const& x);
+    void merge(target_mean_sums const& o);
+    // n, W, Σw² and Σw·y of y = learning_target(x, scales, c); Σw·y² is 0.
+    group_stats stats(target_scales const& scales,
+                      std::array<double, target_component_count> const& c) const;
+
+private:
+    static constexpr std::size_t K = target_component_count;
+    std::int64_t m_n = 0;
+    double m_w = 0, m_w2 = 0;
+    std::array<double, K> m_sx{}, m_sp{};
+};
+
 } // namespace xloop

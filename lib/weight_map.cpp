@@ -74,35 +74,71 @@ double empirical_kappa(std::vector<group_stats> const& values, double kappa_floo
     return std::clamp(sigma2 / tau2, kappa_floor, no_spread);
 }
 
+namespace {
+
+// Δ = m_recent − m_older and its precision h = 1/(S_r/W_r² + S_o/W_o²); h = 0
+// without rows in both periods.
+value_change change_of(group_stats const& r, group_stats const& o)
+{
+    if (!(r.sum_w > 0 && o.sum_w > 0)) {
+        return {};
+    }
+    double const var = r.sum_w2 / (r.sum_w * r.sum_w) + o.sum_w2 / (o.sum_w * o.sum_w);
+    return {1 / var, r.weighted_mean() - o.weighted_mean()};
+}
+
+} // namespace
+
+value_change
+matched_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older)
+{
+    double sum_h = 0, sum_hd = 0;
+    for (auto const& [r, o] : recent_older) {
+        auto const c = change_of(r, o);
+        sum_h += c.h;
+        sum_hd += c.h * c.delta;
+    }
+    return sum_h > 0 ? value_change{sum_h, sum_hd / sum_h} : value_change{};
+}
+
 change_test
 test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older,
-            double p)
+            double p, std::vector<std::optional<value_change>> const& matched)
 {
     change_test t;
-    pooled_within within;
+    // Values with a matched change (replies) are another population with
+    // noise of their own: each population's σ² is pooled on its own.
+    auto const is_matched = [&](std::size_t i) {
+        return i < matched.size() && matched[i];
+    };
+    pooled_within posts, others;
+    for (std::size_t i = 0; i < recent_older.size(); ++i) {
+        auto& pool = is_matched(i) ? others : posts;
+        pool.add(recent_older[i].first);
+        pool.add(recent_older[i].second);
+    }
+    double const sigma2_posts = posts.df > 0 ? posts.variance() : others.variance();
+    double const sigma2_others = others.df > 0 ? others.variance() : sigma2_posts;
     double sum_h = 0, sum_hd = 0;
-    std::vector<std::pair<double, double>> deltas; // h_v, Δ_v
-    for (auto const& [r, o] : recent_older) {
-        within.add(r);
-        within.add(o);
-        if (r.sum_w > 0 && o.sum_w > 0) {
-            double const var =
-                r.sum_w2 / (r.sum_w * r.sum_w) + o.sum_w2 / (o.sum_w * o.sum_w);
-            double const h = 1 / var;
-            double const d = r.weighted_mean() - o.weighted_mean();
-            deltas.emplace_back(h, d);
+    std::vector<std::pair<double, double>> deltas; // h_v/σ_v², Δ_v
+    for (std::size_t i = 0; i < recent_older.size(); ++i) {
+        auto const& [r, o] = recent_older[i];
+        auto const c = is_matched(i) ? *matched[i] : change_of(r, o);
+        double const sigma2 = is_matched(i) ? sigma2_others : sigma2_posts;
+        if (c.h > 0 && sigma2 > 0) {
+            double const h = c.h / sigma2;
+            deltas.emplace_back(h, c.delta);
             sum_h += h;
-            sum_hd += h * d;
+            sum_hd += h * c.delta;
         }
     }
     t.values = static_cast<int>(deltas.size());
-    double const sigma2 = within.variance();
-    if (t.values < 2 || !(sigma2 > 0)) {
+    if (t.values < 2) {
         return t;
     }
     double const mean_d = sum_hd / sum_h;
     for (auto const& [h, d] : deltas) {
-        t.statistic += h * (d - mean_d) * (d - mean_d) / sigma2;
+        t.statistic += h * (d - mean_d) * (d - mean_d);
     }
     double const k = t.values - 1;
     double const c = 2 / (9 * k);

@@ -66,9 +66,27 @@ struct change_test {
     int values = 0; // with posts in both periods
     bool changed = false;
 };
+// A value's change between the periods measured within strata, so that a
+// shift of its rows between strata is not a change: replies, each account
+// against its own earlier replies (learn-replies choosing better accounts
+// raises replies' mean, not the account's level). Over the strata with rows
+// in both periods, Δ = Σ h_a·Δ_a / Σ h_a and h = Σ h_a (Δ_a, h_a as above);
+// h = 0 where none has.
+struct value_change {
+    double h = 0;
+    double delta = 0;
+};
+value_change
+matched_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older);
+
+// `matched`, where given (in the order of recent_older), replaces a value's
+// Δ_v and h_v by its matched_change. Such values (replies) are another
+// population with noise of their own: σ² is pooled over them apart from the
+// other values, and each value's h_v is divided by its population's σ² (with
+// one σ² for all, many quiet replies made the posts' noise look small).
 change_test
 test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older,
-            double p);
+            double p, std::vector<std::optional<value_change>> const& matched = {});
 
 // Each component of the target is shrunk on its own (empirical_kappa per
 // dimension and component): a component that does not tell a dimension's

@@ -237,6 +237,56 @@ TEST_CASE("a dimension whose best value changed lately is learned from its recen
     CHECK(out["posteriors"]["tone"]["calm"]["n"] == 56);
 }
 
+TEST_CASE("replying to better accounts is not a change: replies are compared account by "
+          "account",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    auto const reply = [&](double age, double score, char const* account) {
+        add_post(c, age, "reply", score, "dataNerd", "reply");
+        c.exec("UPDATE public.content_generation_metadata_comprehensive SET "
+               "target_username = $1 WHERE decision_type = 'reply' AND target_username "
+               "IS NULL",
+               account);
+    };
+    // Posts rank the same throughout: how_to 0.6, myth_busting 0.4 (± 0.1).
+    for (int i = 0; i < 20; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, 20 + i, "how_to", 0.6 + e);
+        add_post(c, 20 + i, "myth_busting", 0.4 + e);
+        reply(20 + i, 0.1 + e, "weak");
+    }
+    for (int i = 0; i < 8; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, 2 + i, "how_to", 0.6 + e);
+        add_post(c, 2 + i, "myth_busting", 0.4 + e);
+        reply(2 + i, 0.1 + e, "weak");
+    }
+    // Lately most replies went to a better account: replies' mean rose from
+    // 0.1 to 0.67, the posts' did not. Taken whole, replies' rise would make
+    // every post value look as if it fell; account by account nothing moved.
+    for (int i = 0; i < 20; ++i) {
+        reply(2 + i * 0.5, 0.9 + (i % 2 ? 0.1 : -0.1), "strong");
+    }
+    auto const out = dry_run_with(db, score_target_line);
+    CHECK_FALSE(out["posteriors"]["_prior"]["content_slot"].contains("changed"));
+    CHECK_FALSE(out.contains("changed"));
+    CHECK(out["posteriors"]["content_slot"]["how_to"]["n"] == 28);
+    // The weak account's own replies rose by 0.5 too: the account's level
+    // moved and the posts did not follow it, which is a change of the posts
+    // against replies.
+    c.exec("UPDATE public.outcomes o SET primary_objective_score = "
+           "primary_objective_score + 0.5 FROM "
+           "public.content_generation_metadata_comprehensive m WHERE m.decision_id = "
+           "o.decision_id AND m.target_username = 'weak' AND m.posted_at > "
+           "$1::timestamptz - interval '14 days'",
+           now);
+    auto const moved = dry_run_with(db, score_target_line);
+    CHECK(moved["posteriors"]["_prior"]["content_slot"].contains("changed"));
+}
+
 TEST_CASE("decay depends on --now, not on how often the job runs", "[db]")
 {
     test_db db;

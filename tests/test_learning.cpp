@@ -288,6 +288,29 @@ TEST_CASE("one pass of sums gives the same moments as the targets row by row")
     CHECK(s2.stats(scales, score).sum_wy2 == Approx(d2.sum_wy2));
 }
 
+TEST_CASE("the mean sums of a stratum give its weights and Σw·y as the targets would")
+{
+    target_scales scales;
+    scales[0] = {0.02, 0.01}; // engagement rate
+    scales[1] = {5.0, 1.0};   // reach
+    auto const c = target_weights({{"engagement_rate", 1}, {"reach", 1}});
+    // Row 1 (w 1): z 1 and 1, y = 1. Row 2 (w 0.5): z −1, reach missing (0),
+    // y = −0.5. Σw·y = 1 − 0.25 = 0.75; W = 1.5, Σw² = 1.25.
+    target_mean_sums m;
+    m.add(1, {0.03, 6.0});
+    m.add(0.5, {0.01, std::nullopt});
+    auto const g = m.stats(scales, c);
+    CHECK(g.n == 2);
+    CHECK(g.sum_w == Approx(1.5));
+    CHECK(g.sum_w2 == Approx(1.25));
+    CHECK(g.sum_wy == Approx(0.75));
+    // merged with an empty stratum: the same
+    target_mean_sums merged;
+    merged.merge(m);
+    merged.merge(target_mean_sums{});
+    CHECK(merged.stats(scales, c).sum_wy == Approx(0.75));
+}
+
 TEST_CASE(
     "a component that is the same on every row has no spread, whatever the rounding")
 {

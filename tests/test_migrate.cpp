@@ -125,6 +125,24 @@ TEST_CASE("a fresh database gets every table, column, view and index", "[db]")
                    "= 'ok'") == 1);
 }
 
+TEST_CASE("the tables the jobs rewrite leave room on each page for in-place updates",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const fillfactor = [&](char const* table) {
+        return db.count(fmt::format(
+            "SELECT coalesce((SELECT split_part(o, '=', 2)::int FROM pg_class c, "
+            "unnest(c.reloptions) o WHERE c.oid = 'public.{}'::regclass AND o LIKE "
+            "'fillfactor=%'), 100)",
+            table));
+    };
+    CHECK(fillfactor("content_generation_metadata_comprehensive") == 80);
+    CHECK(fillfactor("outcomes") == 80);
+    CHECK(fillfactor("discovered_accounts") == 50);
+    CHECK(fillfactor("reply_opportunities") == 100);
+}
+
 TEST_CASE("a second migrate is a no-op and status --check then exits 0", "[db]")
 {
     test_db db;

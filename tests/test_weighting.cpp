@@ -229,6 +229,47 @@ TEST_CASE("a change in the ranking of a dimension's values is told from noise an
     CHECK_FALSE(one.changed);
 }
 
+TEST_CASE("replies' change is measured within each account, so replying to better "
+          "accounts is not a change of the ranking",
+          "[nodb]")
+{
+    auto const g = [](std::vector<double> const& ys) {
+        group_stats s;
+        for (double y : ys) {
+            s.add(1, y);
+        }
+        return s;
+    };
+    // Account A: recent 1, 3 (m 2), older 0, 2 (m 1): Δ 1, h = 1/(2/4 + 2/4)
+    // = 1. Account B: recent 11, 12, 13 (m 12), older 10: Δ 2, h = 1/(3/9 +
+    // 1/1) = 0.75. Account C has no older replies: left out.
+    // Δ = (1·1 + 0.75·2)/1.75 = 1.428571, h = 1.75.
+    auto const m = matched_change(
+        {{g({1, 3}), g({0, 2})}, {g({11, 12, 13}), g({10})}, {g({5}), group_stats{}}});
+    CHECK(m.h == Approx(1.75));
+    CHECK(m.delta == Approx(2.5 / 1.75));
+    CHECK(matched_change({{g({5}), group_stats{}}}).h == 0);
+
+    // A post value P: recent 1, 3, older 0, 2 (Δ 1, h 1). Replies went from
+    // account A (older 0, 2) to account B (recent 11, 13): unmatched Δ 11,
+    // Δ̄ = 6, σ² = 8/4 = 2, T = (25 + 25)/2 = 25, above 11.157: a change.
+    std::vector<std::pair<group_stats, group_stats>> const values{
+        {g({1, 3}), g({0, 2})}, {g({11, 13}), g({0, 2})}};
+    auto const unmatched = test_change(values, 0.001);
+    CHECK(unmatched.statistic == Approx(25));
+    CHECK(unmatched.changed);
+    // Each account against itself moved by 1, as P did (Δ 1, h 2): Δ̄ = 1,
+    // T = 0.
+    auto const matched = test_change(values, 0.001, {std::nullopt, value_change{2, 1}});
+    CHECK(matched.values == 2);
+    CHECK(matched.statistic == Approx(0).margin(1e-12));
+    CHECK_FALSE(matched.changed);
+    // no account replied to in both periods: replies cannot be compared
+    auto const none = test_change(values, 0.001, {std::nullopt, value_change{}});
+    CHECK(none.values == 1);
+    CHECK_FALSE(none.changed);
+}
+
 TEST_CASE("a component that does not tell a dimension's values apart adds no noise to "
           "them",
           "[nodb]")
@@ -277,6 +318,41 @@ TEST_CASE("a component that does not tell a dimension's values apart adds no noi
     CHECK(whole.kappa[0] == 1e9);
     CHECK(whole.arms.at("a").post.shrunk_mean == Approx(0.5).margin(1e-8));
     CHECK(whole.arms.at("a").p_best == Approx(0.5).margin(1e-3));
+}
+
+TEST_CASE("replies' noise is pooled apart from the posts', so many quiet replies do "
+          "not make the posts' noise look small",
+          "[nodb]")
+{
+    auto const g = [](std::vector<double> const& ys) {
+        group_stats s;
+        for (double y : ys) {
+            s.add(1, y);
+        }
+        return s;
+    };
+    group_stats quiet; // 50 replies at ± 0.1: Σ(y − m)² = 0.5 over 49
+    for (int i = 0; i < 50; ++i) {
+        quiet.add(1, i % 2 ? 0.1 : -0.1);
+    }
+    // Posts A and B: recent 5, 1 (m 3), older 2, −2 (m 0): Δ 3, h 1, each
+    // cell Σ(y − m)² = 8 over 1. Replies did not move.
+    std::vector<std::pair<group_stats, group_stats>> const values{
+        {g({5, 1}), g({2, -2})}, {g({5, 1}), g({2, -2})}, {quiet, quiet}};
+    // As one population: σ² = (32 + 1)/(4 + 98) = 0.32353, replies' h =
+    // 1/(50/2500 · 2) = 25, Δ̄ = 6/27, T = (2·(3 − Δ̄)² + 25·Δ̄²)/σ² = 51.515,
+    // beyond 13.8 (2 degrees of freedom): the posts' noise looks small.
+    auto const one = test_change(values, 0.001);
+    CHECK(one.statistic == Approx(51.51515).epsilon(1e-5));
+    CHECK(one.changed);
+    // Replies compared account by account (Δ 0, h 50) and pooled on their
+    // own (σ² = 1/98): posts' σ² = 32/4 = 8, their precision 1/8, replies'
+    // 50·98 = 4900; Δ̄ = 0.75/4900.25, T = 2·(3 − Δ̄)²/8 + 4900·Δ̄² = 2.24989:
+    // a move of 3 against a noise of √8 per post is not a change.
+    auto const apart =
+        test_change(values, 0.001, {std::nullopt, std::nullopt, value_change{50, 0}});
+    CHECK(apart.statistic == Approx(2.249885).epsilon(1e-5));
+    CHECK_FALSE(apart.changed);
 }
 
 TEST_CASE("replies' own value keeps its mean and does not pull the posts' values "
