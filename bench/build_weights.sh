@@ -26,7 +26,7 @@ followers_gained_weighted::float8, primary_objective_score::float8, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \
 $(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"), \
-CASE WHEN decision_type = 'reply' THEN coalesce(target_username, '') END"
+CASE WHEN decision_type = 'reply' THEN coalesce(lower(ltrim(btrim(target_username), '@')), '') END"
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 
 

@@ -115,9 +115,10 @@ std::string window_copy_sql(run_context const& run,
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);
     }
-    // after the dimensions: the account a reply answered (reply_strata)
-    select +=
-        ", CASE WHEN decision_type = 'reply' THEN coalesce(target_username, '') END";
+    // after the dimensions: the account a reply answered, as learn-replies
+    // keys it (reply_strata)
+    select += ", CASE WHEN decision_type = 'reply' THEN "
+              "coalesce(lower(ltrim(btrim(target_username), '@')), '') END";
     auto const& w = run.cfg().weights;
     return fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
                        "STDOUT (FORMAT binary)",

@@ -256,7 +256,7 @@ TEST_CASE("replying to better accounts is not a change: replies are compared acc
         double const e = i % 2 ? 0.1 : -0.1;
         add_post(c, 20 + i, "how_to", 0.6 + e);
         add_post(c, 20 + i, "myth_busting", 0.4 + e);
-        reply(20 + i, 0.1 + e, "weak");
+        reply(20 + i, 0.1 + e, " @Weak"); // the same account, as learn-replies keys it
     }
     for (int i = 0; i < 8; ++i) {
         double const e = i % 2 ? 0.1 : -0.1;
