@@ -7,11 +7,21 @@ import os
 import statistics
 import sys
 
+# report.py DIR [--against BASE]: BASE, another run of the same seeds (the
+# build before a change), is compared seed by seed.
 out = sys.argv[1]
-runs = {}
-for f in sorted(glob.glob(os.path.join(out, 'runs', '*.json'))):
-    d = json.load(open(f))
-    runs.setdefault((d['world'], d['policy']), []).append(d)
+base_dir = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == '--against' else None
+
+
+def load(d):
+    rs = {}
+    for f in sorted(glob.glob(os.path.join(d, 'runs', '*.json'))):
+        r = json.load(open(f))
+        rs.setdefault((r['world'], r['policy']), []).append(r)
+    return rs
+
+
+runs = load(out)
 
 
 def ms(xs):
@@ -57,6 +67,24 @@ for w in worlds:
         ok = x[0] >= 0.40 and x[1] >= 0.55 and (o[0] <= 0 or x[0] >= 5 * o[0])
         print('  %-8s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
             w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
+
+# A change judged seed by seed: each seed's capture minus the same seed's in
+# BASE, mean ± its standard error (seeds spread ± 10-15 points on their own).
+if base_dir:
+    base = load(base_dir)
+    print('\nagainst %s, seed by seed (mean difference ± standard error):' % base_dir)
+    for (w, p), rs in sorted(runs.items()):
+        by_seed = {r['seed']: r for r in base.get((w, p), [])}
+        pairs = [(r, by_seed[r['seed']]) for r in rs if r['seed'] in by_seed]
+        if len(pairs) < 2:
+            continue
+        line = '  %-8s %-9s %2d seeds' % (w, p, len(pairs))
+        for key in ('capture', 'capture_last_14_days'):
+            d = [a[key]['capture'] - b[key]['capture'] for a, b in pairs]
+            line += '  %s %+5.1f ± %4.1f' % ('60 d' if key == 'capture' else 'last 14 d',
+                                            100 * statistics.mean(d),
+                                            100 * statistics.stdev(d) / len(d) ** 0.5)
+        print(line)
 
 # validate's off-policy estimates against the truth (issue 15): the lift of
 # the map's policy over uniform in follows a post, and each policy's value.
