@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """Summarises bench/learning/run.sh's runs: a table per world and policy, and
 an SVG chart of cumulative expected follows per policy (mean over seeds)."""
+import argparse
 import glob
 import json
 import os
 import statistics
-import sys
 
-# report.py DIR [--against BASE]: BASE, another run of the same seeds (the
-# build before a change), is compared seed by seed.
-out = sys.argv[1]
-base_dir = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == '--against' else None
+parser = argparse.ArgumentParser()
+parser.add_argument('dir', help="run.sh's output directory (-o)")
+parser.add_argument('--against', metavar='BASE',
+                    help='another run of the same seeds (the build before a change), '
+                         'compared seed by seed')
+parser.add_argument('--min-ess', type=float, default=0,
+                    help="count validate's estimates only where the weights' effective "
+                         'sample is at least this (runs made with a lower '
+                         'validate.min_effective_posts, judged at another floor)')
+args = parser.parse_args()
+out = args.dir
+base_dir = args.against
 
 
 def load(d):
@@ -97,7 +105,28 @@ def estimates(rs):
         pv = r.get('policy_value') or {}
         est, truth = pv.get('estimate') or {}, pv.get('truth') or {}
         if truth:
-            yield est, truth
+            yield floored(est), truth
+
+
+def floored(est):
+    """The estimate as validate would give it with min_effective_posts at
+    --min-ess: rows below it and the lifts that need them left out."""
+    if not args.min_ess:
+        return est
+    est = dict(est)
+    rows = []
+    for row in est.get('policies', []):
+        snips = row.get('snips')
+        if snips and snips.get('ess', 0) < args.min_ess:
+            row = {'policy': row['policy']}
+        rows.append(row)
+    est['policies'] = rows
+    ok = {r['policy'] for r in rows if r.get('snips')}
+    if not {'uniform', 'map'} <= ok:
+        for k in ('lift_map_over_uniform', 'lift_map_over_uniform_follows',
+                  'lift_map_over_uniform_follows_dr'):
+            est.pop(k, None)
+    return est
 
 
 pv_rows = []
