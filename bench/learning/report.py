@@ -116,12 +116,12 @@ def floored(est):
     est = dict(est)
     rows = []
     for row in est.get('policies', []):
-        snips = row.get('snips')
+        snips = row.get('score_snips')
         if snips and snips.get('ess', 0) < args.min_ess:
             row = {'policy': row['policy']}
         rows.append(row)
     est['policies'] = rows
-    ok = {r['policy'] for r in rows if r.get('snips')}
+    ok = {r['policy'] for r in rows if r.get('score_snips')}
     if not {'uniform', 'map'} <= ok:
         for k in ('lift_map_over_uniform', 'lift_map_over_uniform_follows',
                   'lift_map_over_uniform_follows_dr'):
