@@ -248,7 +248,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     }
     // A large inbox: give the planner its size and spread.
     if (n.records >= analyze_min_rows) {
-        db.exec("ANALYZE xloop_metrics_in");
+        db.exec("ANALYZE xloop_metrics_in (tweet_id, kind)");
     }
     for (auto const& b : bad) {
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);

@@ -305,7 +305,7 @@ v2_result v2_pass(run_context& run, std::string const& source)
     copy_v2_rows(db, in.posts, attributed, m);
     // Its size, for the plans of the two writes (hash this side, not the posts).
     if (static_cast<std::int64_t>(in.posts.size()) >= analyze_min_rows) {
-        db.exec("ANALYZE xloop_v2");
+        db.exec("ANALYZE xloop_v2 (decision_id)");
     }
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     v2_result result;
