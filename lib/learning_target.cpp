@@ -98,6 +98,7 @@ target_scales scale_sums::scales() const
 
 void target_sums::add(double w, outcome_components const& x)
 {
+    m_first.add(w, x);
     std::array<double, K> px{}; // p·x
     std::array<double, K> p{};
     for (std::size_t k = 0; k < K; ++k) {
@@ -106,16 +107,8 @@ void target_sums::add(double w, outcome_components const& x)
             p[k] = 1;
         }
     }
-    ++m_n;
-    m_w += w;
-    m_w2 += w * w;
     for (std::size_t j = 0; j < K; ++j) {
-        if (p[j] == 0) {
-            continue;
-        }
-        m_sx[j] += w * px[j];
-        m_sp[j] += w;
-        for (std::size_t k = 0; k < K; ++k) {
+        for (std::size_t k = 0; k < K && p[j] != 0; ++k) {
             if (p[k] == 0) {
                 continue;
             }
@@ -128,12 +121,8 @@ void target_sums::add(double w, outcome_components const& x)
 
 void target_sums::merge(target_sums const& o)
 {
-    m_n += o.m_n;
-    m_w += o.m_w;
-    m_w2 += o.m_w2;
+    m_first.merge(o.m_first);
     for (std::size_t j = 0; j < K; ++j) {
-        m_sx[j] += o.m_sx[j];
-        m_sp[j] += o.m_sp[j];
         for (std::size_t k = 0; k < K; ++k) {
             m_sxx[j][k] += o.m_sxx[j][k];
             m_sxp[j][k] += o.m_sxp[j][k];
@@ -187,16 +176,9 @@ group_stats target_sums::stats(target_scales const& scales,
                                std::array<double, target_component_count> const& c) const
 {
     auto const [a, mu] = linear_form(scales, c);
-    group_stats g;
-    g.n = m_n;
-    g.sum_w = m_w;
-    g.sum_w2 = m_w2;
+    auto g = m_first.stats(scales, c);
     for (std::size_t j = 0; j < K; ++j) {
-        if (a[j] == 0) {
-            continue;
-        }
-        g.sum_wy += a[j] * (m_sx[j] - mu[j] * m_sp[j]);
-        for (std::size_t k = 0; k < K; ++k) {
+        for (std::size_t k = 0; k < K && a[j] != 0; ++k) {
             if (a[k] != 0) {
                 g.sum_wy2 += a[j] * a[k] * cross(j, k, mu[j], mu[k]);
             }
@@ -252,11 +234,11 @@ target_sums::component_stats(target_scales const& scales,
     std::vector<group_stats> out(K);
     for (std::size_t k = 0; k < K; ++k) {
         auto& g = out[k];
-        g.n = m_n;
-        g.sum_w = m_w;
-        g.sum_w2 = m_w2;
+        g.n = m_first.m_n;
+        g.sum_w = m_first.m_w;
+        g.sum_w2 = m_first.m_w2;
         if (a[k] != 0) {
-            g.sum_wy = a[k] * (m_sx[k] - mu[k] * m_sp[k]);
+            g.sum_wy = a[k] * (m_first.m_sx[k] - mu[k] * m_first.m_sp[k]);
             g.sum_wy2 = a[k] * a[k] * cross(k, k, mu[k], mu[k]);
         }
     }

@@ -75,11 +75,31 @@ private:
     std::array<double, target_component_count> m_n{}, m_shift{}, m_sum{}, m_sum2{};
 };
 
-// One group's rows, summed so that the weighted moments of their learning
-// targets follow once the window's scales are known: y is linear in the
-// components (z = p·(x − μ)/σ, p whether the row has x), so Σw·y and Σw·y²
-// come from Σw·p_j·x_j, Σw·p_j and the pairwise Σw·p_j·p_k·x_j·x_k,
-// Σw·p_j·p_k·x_j, Σw·p_j·p_k. One pass instead of a scan for the scales first.
+// One group's rows, summed so that Σw·y of their learning targets follows
+// once the window's scales are known (the mean of y, not its spread): y is
+// linear in the components (z = p·(x − μ)/σ, p whether the row has x), so
+// Σw·y comes from Σw·p_k·x_k and Σw·p_k. On their own for the many small
+// groups whose means alone are compared (a tenth of target_sums' size).
+class target_mean_sums {
+public:
+    void add(double w, outcome_components const& x);
+    void merge(target_mean_sums const& o);
+    // n, W, Σw² and Σw·y of y = learning_target(x, scales, c); Σw·y² is 0.
+    group_stats stats(target_scales const& scales,
+                      std::array<double, target_component_count> const& c) const;
+    std::int64_t rows() const { return m_n; }
+
+private:
+    friend class target_sums;
+    static constexpr std::size_t K = target_component_count;
+    std::int64_t m_n = 0;
+    double m_w = 0, m_w2 = 0;
+    std::array<double, K> m_sx{}, m_sp{};
+};
+
+// The same with the spread of y: Σw·y² comes from the pairwise
+// Σw·p_j·p_k·x_j·x_k, Σw·p_j·p_k·x_j, Σw·p_j·p_k. One pass instead of a scan
+// for the scales first.
 class target_sums {
 public:
     void add(double w, outcome_components const& x);
@@ -94,33 +114,13 @@ public:
     std::vector<group_stats>
     component_stats(target_scales const& scales,
                     std::array<double, target_component_count> const& c) const;
-    std::int64_t rows() const { return m_n; }
+    std::int64_t rows() const { return m_first.rows(); }
 
 private:
     static constexpr std::size_t K = target_component_count;
     double cross(std::size_t j, std::size_t k, double mu_j, double mu_k) const;
-    std::int64_t m_n = 0;
-    double m_w = 0, m_w2 = 0;
-    std::array<double, K> m_sx{}, m_sp{};
+    target_mean_sums m_first; // n, W, Σw², Σw·p·x, Σw·p
     std::array<std::array<double, K>, K> m_sxx{}, m_sxp{}, m_spp{};
-};
-
-// The same rows' weights and Σw·y only (the mean of y, not its spread): for
-// the many small groups whose means alone are compared, at a tenth of
-// target_sums' size.
-class target_mean_sums {
-public:
-    void add(double w, outcome_components const& x);
-    void merge(target_mean_sums const& o);
-    // n, W, Σw² and Σw·y of y = learning_target(x, scales, c); Σw·y² is 0.
-    group_stats stats(target_scales const& scales,
-                      std::array<double, target_component_count> const& c) const;
-
-private:
-    static constexpr std::size_t K = target_component_count;
-    std::int64_t m_n = 0;
-    double m_w = 0, m_w2 = 0;
-    std::array<double, K> m_sx{}, m_sp{};
 };
 
 } // namespace xloop

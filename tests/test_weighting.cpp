@@ -6,8 +6,23 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <vector>
 
 using namespace xloop;
+
+namespace {
+
+// A group of unweighted rows.
+group_stats rows_of(std::vector<double> const& ys)
+{
+    group_stats s;
+    for (double y : ys) {
+        s.add(1, y);
+    }
+    return s;
+}
+
+} // namespace
 
 TEST_CASE("names are canonicalised so camelCase, snake_case and words are one arm",
           "[nodb]")
@@ -233,28 +248,22 @@ TEST_CASE("replies' change is measured within each account, so replying to bette
           "accounts is not a change of the ranking",
           "[nodb]")
 {
-    auto const g = [](std::vector<double> const& ys) {
-        group_stats s;
-        for (double y : ys) {
-            s.add(1, y);
-        }
-        return s;
-    };
     // Account A: recent 1, 3 (m 2), older 0, 2 (m 1): Δ 1, h = 1/(2/4 + 2/4)
     // = 1. Account B: recent 11, 12, 13 (m 12), older 10: Δ 2, h = 1/(3/9 +
     // 1/1) = 0.75. Account C has no older replies: left out.
     // Δ = (1·1 + 0.75·2)/1.75 = 1.428571, h = 1.75.
-    auto const m = matched_change(
-        {{g({1, 3}), g({0, 2})}, {g({11, 12, 13}), g({10})}, {g({5}), group_stats{}}});
+    auto const m = matched_change({{rows_of({1, 3}), rows_of({0, 2})},
+                                   {rows_of({11, 12, 13}), rows_of({10})},
+                                   {rows_of({5}), group_stats{}}});
     CHECK(m.h == Approx(1.75));
     CHECK(m.delta == Approx(2.5 / 1.75));
-    CHECK(matched_change({{g({5}), group_stats{}}}).h == 0);
+    CHECK(matched_change({{rows_of({5}), group_stats{}}}).h == 0);
 
     // A post value P: recent 1, 3, older 0, 2 (Δ 1, h 1). Replies went from
     // account A (older 0, 2) to account B (recent 11, 13): unmatched Δ 11,
     // Δ̄ = 6, σ² = 8/4 = 2, T = (25 + 25)/2 = 25, above 11.157: a change.
     std::vector<std::pair<group_stats, group_stats>> const values{
-        {g({1, 3}), g({0, 2})}, {g({11, 13}), g({0, 2})}};
+        {rows_of({1, 3}), rows_of({0, 2})}, {rows_of({11, 13}), rows_of({0, 2})}};
     auto const unmatched = test_change(values, 0.001);
     CHECK(unmatched.statistic == Approx(25));
     CHECK(unmatched.changed);
@@ -324,13 +333,6 @@ TEST_CASE("replies' noise is pooled apart from the posts', so many quiet replies
           "not make the posts' noise look small",
           "[nodb]")
 {
-    auto const g = [](std::vector<double> const& ys) {
-        group_stats s;
-        for (double y : ys) {
-            s.add(1, y);
-        }
-        return s;
-    };
     group_stats quiet; // 50 replies at ± 0.1: Σ(y − m)² = 0.5 over 49
     for (int i = 0; i < 50; ++i) {
         quiet.add(1, i % 2 ? 0.1 : -0.1);
@@ -338,7 +340,9 @@ TEST_CASE("replies' noise is pooled apart from the posts', so many quiet replies
     // Posts A and B: recent 5, 1 (m 3), older 2, −2 (m 0): Δ 3, h 1, each
     // cell Σ(y − m)² = 8 over 1. Replies did not move.
     std::vector<std::pair<group_stats, group_stats>> const values{
-        {g({5, 1}), g({2, -2})}, {g({5, 1}), g({2, -2})}, {quiet, quiet}};
+        {rows_of({5, 1}), rows_of({2, -2})},
+        {rows_of({5, 1}), rows_of({2, -2})},
+        {quiet, quiet}};
     // As one population: σ² = (32 + 1)/(4 + 98) = 0.32353, replies' h =
     // 1/(50/2500 · 2) = 25, Δ̄ = 6/27, T = (2·(3 − Δ̄)² + 25·Δ̄²)/σ² = 51.515,
     // beyond 13.8 (2 degrees of freedom): the posts' noise looks small.
