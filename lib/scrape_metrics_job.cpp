@@ -34,20 +34,29 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_metrics_in (
 ) ON COMMIT DELETE ROWS)sql";
 
 // One upsert per batch: the newest record of each decision, where it replaces
-// the stored counts; unknown counts keep their value. `filter` is a further
-// condition on c (the posts this call applies). The inbox is joined to the
-// posts once: the same pass counts the records of unknown tweets (the number
-// written, the number unknown, five of their ids).
-std::string apply_inbox(std::string_view filter)
+// the stored counts; unknown counts keep their value. With `keep_v2_range`,
+// the records of posts in the v2 range ($2, $3] stay in the inbox for the v2
+// pass: they are set aside by an anti-join against the few posts of the
+// range and the rest looked up by tweet id, so a large inbox is never joined
+// to every post. The posts outside the range have their base table's counts
+// written here (the v2 pass writes those of the range). The same pass counts
+// the records of unknown tweets (the number written, the number unknown, five
+// of their ids).
+std::string apply_inbox(bool keep_v2_range)
 {
+    auto const range = v2_range("$2::timestamptz", "$3::timestamptz");
     return fmt::format(
         R"sql(
 WITH r AS MATERIALIZED (
-    SELECT i.*, c.decision_id, c.decision_id IS NOT NULL AND ({}) AS apply
+    SELECT i.*, c.decision_id
       FROM xloop_metrics_in i
-      LEFT JOIN public.content_generation_metadata_comprehensive c
-             ON c.tweet_id = i.tweet_id
-     WHERE i.kind = 'm'),
+      LEFT JOIN LATERAL (
+          SELECT c.decision_id FROM public.content_generation_metadata_comprehensive c
+           WHERE c.tweet_id = i.tweet_id
+          OFFSET 0) c ON true -- a fence: one index probe a record, never a scan
+     WHERE i.kind = 'm'
+       AND NOT EXISTS (SELECT FROM public.content_generation_metadata_comprehensive c
+                        WHERE c.tweet_id = i.tweet_id AND ({0}))),
 w AS (
 INSERT INTO public.outcomes AS o
     (decision_id, tweet_id, impressions, views, likes, retweets, replies, quotes, bookmarks,
@@ -56,7 +65,7 @@ SELECT DISTINCT ON (r.decision_id)
        r.decision_id, r.tweet_id, r.impressions, r.impressions, r.likes, r.retweets,
        r.replies, r.quotes, r.bookmarks, r.profile_clicks, r.follows, r.observed_at, $1, false
   FROM r
- WHERE r.apply
+ WHERE r.decision_id IS NOT NULL
  ORDER BY r.decision_id, r.observed_at DESC
 ON CONFLICT (decision_id) DO UPDATE SET
     tweet_id       = EXCLUDED.tweet_id,
@@ -71,13 +80,21 @@ ON CONFLICT (decision_id) DO UPDATE SET
     follows        = coalesce(EXCLUDED.follows, o.follows),
     collected_at   = EXCLUDED.collected_at,
     data_source    = EXCLUDED.data_source
-WHERE {}
-RETURNING 1)
+WHERE {1}
+RETURNING o.decision_id, o.impressions, o.likes, o.retweets, o.replies, o.collected_at),
+b AS (
+UPDATE public.content_generation_metadata_comprehensive c SET
+    actual_impressions = w.impressions, actual_likes = w.likes,
+    actual_retweets = w.retweets, actual_replies = w.replies,
+    metrics_collected_at = w.collected_at
+  FROM w
+ WHERE c.decision_id = w.decision_id AND ({2}) IS NOT TRUE)
 SELECT (SELECT count(*) FROM w), count(*) FILTER (WHERE r.decision_id IS NULL),
        (array_agg(r.tweet_id ORDER BY r.tweet_id) FILTER (WHERE r.decision_id IS NULL))[1:5]
   FROM r)sql",
-        filter,
-        record_replaces("EXCLUDED", "EXCLUDED.collected_at", "EXCLUDED.data_source"));
+        keep_v2_range ? range : "false",
+        record_replaces("EXCLUDED", "EXCLUDED.collected_at", "EXCLUDED.data_source"),
+        range);
 }
 
 constexpr char const* apply_followers = R"sql(
@@ -194,12 +211,8 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     auto& db = run.db();
     phase_timer timer{"applying the batch"};
     n.followers += db.exec(apply_followers, source).affected_rows();
-    auto const applied =
-        keep_v2_range ? db.exec(apply_inbox(fmt::format(
-                                    "({}) IS NOT TRUE",
-                                    v2_range("$2::timestamptz", "$3::timestamptz"))),
-                                source, v2_window_of(run).write_from, run.now())
-                      : db.exec(apply_inbox("true"), source);
+    auto const applied = db.exec(apply_inbox(keep_v2_range), source,
+                                 v2_window_of(run).write_from, run.now());
     n.written += applied.i64(0, 0);
     if (auto const k = applied.i64(0, 1); k > 0) {
         n.unknown += k;

@@ -124,8 +124,11 @@ ON CONFLICT (decision_id) DO UPDATE SET ({0}, updated_at) = ({1}, EXCLUDED.updat
 WHERE ({2}) IS DISTINCT FROM ({1}))sql",
     v2_list(""), v2_list("EXCLUDED."), v2_list("o."));
 
-// The original bot's columns on the base table follow the outcome.
-constexpr char const* update_actuals = R"sql(
+// The original bot's columns on the base table follow the outcome. The
+// range the rows come from ($1, $2] lets the planner read those posts by
+// their index rather than scan every post.
+std::string const update_actuals =
+    fmt::format(R"sql(
 UPDATE public.content_generation_metadata_comprehensive c SET
     actual_impressions = t.impressions, actual_likes = t.likes,
     actual_retweets = t.retweets, actual_replies = t.replies,
@@ -134,13 +137,14 @@ UPDATE public.content_generation_metadata_comprehensive c SET
     actual_primary_objective_score = t.primary_objective_score,
     metrics_collected_at = t.collected_at
   FROM xloop_v2 t
- WHERE c.decision_id = t.decision_id
+ WHERE c.decision_id = t.decision_id AND {}
    AND (c.actual_impressions, c.actual_likes, c.actual_retweets, c.actual_replies,
         c.actual_engagement_rate, c.actual_followers_gained,
         c.actual_primary_objective_score, c.metrics_collected_at)
        IS DISTINCT FROM
        (t.impressions, t.likes, t.retweets, t.replies, t.engagement_rate,
-        t.followers_gained_weighted, t.primary_objective_score, t.collected_at))sql";
+        t.followers_gained_weighted, t.primary_objective_score, t.collected_at))sql",
+                v2_range("$1::timestamptz", "$2::timestamptz"));
 
 // The follower snapshots attribution needs: the last one before `from` and
 // every one after it up to `now`.
@@ -165,7 +169,9 @@ ORDER BY 1)sql",
 }
 
 // The posts of the attribution range with their outcome merged with the
-// inbox's newest record (columns as read_v2_posts decodes them). The window
+// inbox's newest record (columns as read_v2_posts decodes them). Each
+// post's outcome by its key (the fence keeps it a probe): a month of posts
+// is a small part of every outcome, which a hash join would scan. The window
 // as literals: the planner sees how many posts it holds (a subquery over
 // current_setting() is estimated at a fixed guess).
 std::string v2_posts_query(timestamp now, v2_window const& window)
@@ -183,7 +189,8 @@ SELECT c.decision_id, c.posted_at, coalesce(c.decision_type, ''),
        CASE WHEN n.newer THEN current_setting('xloop.source') ELSE o.data_source END,
        CASE WHEN n.newer THEN i.tweet_id ELSE o.tweet_id END
   FROM public.content_generation_metadata_comprehensive c
-  LEFT JOIN public.outcomes o ON o.decision_id = c.decision_id
+  LEFT JOIN LATERAL (SELECT * FROM public.outcomes o
+                      WHERE o.decision_id = c.decision_id OFFSET 0) o ON true
   LEFT JOIN ({}) i ON i.tweet_id = c.tweet_id AND c.posted_at > {}::timestamptz
  CROSS JOIN LATERAL (SELECT coalesce({}, false) AS newer) n
  WHERE {}) TO STDOUT (FORMAT binary))sql",
@@ -312,7 +319,7 @@ v2_result v2_pass(run_context& run, std::string const& source)
     result.merged = in.merged;
     result.updated = db.exec(upsert_v2, run.now()).affected_rows();
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
-    db.exec(update_actuals);
+    db.exec(update_actuals, window.write_from, run.now());
     return result;
 }
 

@@ -491,6 +491,15 @@ TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and
     CHECK(a.i64(0, 1) == 20);
     CHECK(a.i64(0, 2) == 2);
     CHECK(a.f64(0, 3) == Approx(0.022));
+    // also for a post older than the v2 window (its counts, not its v2 values)
+    auto const old =
+        c.exec("SELECT actual_impressions, actual_likes, metrics_collected_at = "
+               "'2026-03-02T12:00:00Z' FROM "
+               "public.content_generation_metadata_comprehensive WHERE "
+               "tweet_id = '1203'");
+    CHECK(old.i64(0, 0) == 4000);
+    CHECK(old.i64(0, 1) == 40);
+    CHECK(old.str(0, 2) == "t");
 }
 
 TEST_CASE("hostile file records are bad lines named by file and line, never stored",
