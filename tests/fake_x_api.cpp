@@ -1,5 +1,7 @@
 #include "fake_x_api.hpp"
 
+#include "local_server.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -138,7 +140,7 @@ fake_x_api::fake_x_api()
         res.set_content(j.dump(), "application/json");
     });
     m_port = m_server.bind_to_any_port("127.0.0.1");
-    m_thread = std::thread{[this] { m_server.listen_after_bind(); }};
+    m_thread = start_listening(m_server);
 }
 
 fake_x_api::~fake_x_api()

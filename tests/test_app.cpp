@@ -1,6 +1,7 @@
 #include "test_db_fixture.hpp"
 
 #include "app.hpp"
+#include "local_server.hpp"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -49,8 +50,7 @@ struct ping_server {
                        res.set_content("OK", "text/plain");
                    });
         port = server.bind_to_any_port("127.0.0.1");
-        thread = std::thread{[this] { server.listen_after_bind(); }};
-        // bound already: connections wait in the backlog until listen starts
+        thread = start_listening(server);
     }
     ~ping_server()
     {

@@ -1,3 +1,4 @@
+#include "local_server.hpp"
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -71,7 +72,7 @@ struct fake_llm {
                             "application/json");
         });
         port = server.bind_to_any_port("127.0.0.1");
-        thread = std::thread{[this] { server.listen_after_bind(); }};
+        thread = start_listening(server);
     }
     ~fake_llm()
     {

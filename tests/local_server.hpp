@@ -1,0 +1,25 @@
+#pragma once
+
+// The tests' fake servers (X API, LLM endpoint, pings): cpp-httplib on
+// 127.0.0.1, listening on a thread of their own.
+
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+namespace xloop {
+
+// Runs `server` (bound already) on a new thread and returns once its loop
+// runs: a stop() before that is lost, and the join after it would wait for
+// ever (a test that fails before its first request would hang, not fail).
+inline std::thread start_listening(httplib::Server& server)
+{
+    std::thread t{[&server] { server.listen_after_bind(); }};
+    for (int i = 0; i < 5000 && !server.is_running(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    return t;
+}
+
+} // namespace xloop
