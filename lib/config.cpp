@@ -418,6 +418,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         auto p = top.sub("plan");
         p.integer("queue_ahead", cfg.plan.queue_ahead, 0, 1000);
         p.number("epsilon", cfg.plan.epsilon, 0, 1);
+        p.number("posterior_scale", cfg.plan.posterior_scale, 0.01, 10);
         p.text("timezone", cfg.plan.timezone);
         auto const times_node = p.child("times");
         p.text_list("times", cfg.plan.times);

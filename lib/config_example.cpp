@@ -215,6 +215,8 @@ void plan_section(writer& w, plan_config const& d, double weights_epsilon)
           "never the same content_slot twice in a row");
     w.key(1, "# epsilon", scalar(d.epsilon.value_or(weights_epsilon)),
           "unset: the active map's per-dimension ε; set: this ε for every draw");
+    w.key(1, "posterior_scale", scalar(d.posterior_scale),
+          "draws use each posterior's sd times this: < 1 exploits sooner");
     w.key(1, "reply_max_age_hours", scalar(d.reply_max_age_hours),
           "older reply opportunities are not taken");
     w.key(1, "reply_author_cooldown_hours", scalar(d.reply_author_cooldown_hours));

@@ -90,11 +90,15 @@ active_map read_active_map(db_connection& db)
 
 } // namespace
 
+draw_rule draw_rule_of(config const& cfg)
+{
+    return {cfg.weights.epsilon, cfg.plan.epsilon, cfg.plan.posterior_scale};
+}
+
 std::optional<dimension_arms> arms_of(nlohmann::json const& post,
                                       std::string const& dimension,
                                       std::vector<std::string> const& candidates,
-                                      double epsilon,
-                                      std::optional<double> override_epsilon)
+                                      draw_rule const& rule)
 {
     bool const learned = post.is_object() && post.contains(dimension) &&
                          post.contains("_prior") && post["_prior"].contains(dimension);
@@ -105,10 +109,10 @@ std::optional<dimension_arms> arms_of(nlohmann::json const& post,
     dimension_arms out;
     // build-weights decays ε with the dimension's evidence; older maps have
     // none. plan.epsilon, when set, is the operator's word over both.
-    out.epsilon = override_epsilon ? *override_epsilon
+    out.epsilon = rule.override_epsilon ? *rule.override_epsilon
                   : prior.contains("epsilon") && prior["epsilon"].is_number()
                       ? prior["epsilon"].get<double>()
-                      : epsilon;
+                      : rule.epsilon;
     for (auto const& v : candidates) {
         bool const seen = post[dimension].contains(v);
         auto const& arm = seen ? post[dimension][v] : prior;
@@ -117,8 +121,9 @@ std::optional<dimension_arms> arms_of(nlohmann::json const& post,
         // A value never posted is drawn with one post's spread (σ), not the
         // shrunk prior's σ/√κ: optimism that gets every value tried early,
         // where a settled map would otherwise never try it.
-        double const sd = !seen && prior.contains("sigma") ? prior["sigma"].get<double>()
-                                                           : arm["sd"].get<double>();
+        double const sd = !seen && prior.contains("sigma")
+                              ? prior["sigma"].get<double>()
+                              : arm["sd"].get<double>() * rule.posterior_scale;
         out.arms.push_back({mean, std::max(sd, 1e-6)});
     }
     return out;
@@ -129,15 +134,13 @@ namespace {
 // Draws one value: Thompson sampling on the map's posteriors (values without
 // data use the dimension's prior) with the ε floor, or uniform without a map.
 draw draw_value(std::string const& dimension, std::vector<std::string> candidates,
-                active_map const& map, double epsilon,
-                std::optional<double> override_epsilon, rng& r)
+                active_map const& map, draw_rule const& rule, rng& r)
 {
     draw d;
     d.candidates = std::move(candidates);
     std::size_t const k = d.candidates.size();
-    auto const arms = map.id ? arms_of(map.posteriors, dimension, d.candidates, epsilon,
-                                       override_epsilon)
-                             : std::nullopt;
+    auto const arms =
+        map.id ? arms_of(map.posteriors, dimension, d.candidates, rule) : std::nullopt;
     if (!arms) {
         std::size_t const i = r.below(k);
         d.value = d.candidates[i];
@@ -351,7 +354,7 @@ std::vector<calendar_slot> read_occurrences(db_connection& db, plan_config const
 // for the day's other posts (time_choice: next), or drawn by post_hour among
 // the day's best times; records the draw in `draws`.
 std::size_t pick_time(post_day const& day, plan_config const& cfg, active_map const& map,
-                      double epsilon, nlohmann::json& draws, rng& r)
+                      draw_rule const& rule, nlohmann::json& draws, rng& r)
 {
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
     std::size_t index = 0;
@@ -369,8 +372,7 @@ std::size_t pick_time(post_day const& day, plan_config const& cfg, active_map co
             hours.push_back(s.hour);
         }
         auto const arms =
-            map.id ? arms_of(map.posteriors, "post_hour", hours, epsilon, cfg.epsilon)
-                   : std::nullopt;
+            map.id ? arms_of(map.posteriors, "post_hour", hours, rule) : std::nullopt;
         auto const t = draw_post_time(day, gap, arms ? &arms->arms : nullptr,
                                       arms ? arms->epsilon : 1.0, r);
         index = t.index;
@@ -382,7 +384,7 @@ std::size_t pick_time(post_day const& day, plan_config const& cfg, active_map co
 
 // One draw of every attribute of a post, recorded in `draws`.
 writer_request draw_attributes(plan_config const& cfg, catalogue const& values,
-                               active_map const& map, double epsilon,
+                               active_map const& map, draw_rule const& rule,
                                std::string const& last_slot, nlohmann::json& draws,
                                rng& r)
 {
@@ -392,7 +394,7 @@ writer_request draw_attributes(plan_config const& cfg, catalogue const& values,
         if (cfg.no_repeat_slot && dim == "content_slot" && candidates.size() > 1) {
             std::erase(candidates, last_slot);
         }
-        auto const d = draw_value(dim, candidates, map, epsilon, cfg.epsilon, r);
+        auto const d = draw_value(dim, candidates, map, rule, r);
         chosen[dim] = d.value;
         draws[dim] = {{"value", d.value},
                       {"propensity", d.propensity},
@@ -425,14 +427,14 @@ struct written_post {
 // little variety, a strong preference), the attributes are drawn again, up to
 // plan.writer.max_tries times; features records how many redraws it took.
 written_post draw_and_write(run_context& run, catalogue const& values,
-                            active_map const& map, double epsilon,
+                            active_map const& map, draw_rule const& rule,
                             std::string const& last_slot, writer& w,
                             std::set<std::string>& hashes, nlohmann::json& draws, rng& r)
 {
     auto const& cfg = run.cfg().plan;
     written_post p;
     for (;; ++p.redraws) {
-        p.q = draw_attributes(cfg, values, map, epsilon, last_slot, draws, r);
+        p.q = draw_attributes(cfg, values, map, rule, last_slot, draws, r);
         try {
             p.parts = write_text(run, w, p.q, hashes, p.hash, r);
             return p;
@@ -446,13 +448,14 @@ written_post draw_and_write(run_context& run, catalogue const& values,
     }
 }
 
-nlohmann::json post_row(run_context& run, active_map const& map, double epsilon,
+nlohmann::json post_row(run_context& run, active_map const& map, draw_rule const& rule,
                         written_post const& p, timestamp scheduled, nlohmann::json draws)
 {
     auto const& cfg = run.cfg().plan;
     nlohmann::json features = {
         {"policy", map.id ? "thompson" : "uniform"},
-        {"epsilon", map.id ? cfg.epsilon.value_or(epsilon) : 1.0},
+        {"epsilon", map.id ? rule.override_epsilon.value_or(rule.epsilon) : 1.0},
+        {"posterior_scale", map.id ? rule.posterior_scale : 1.0},
         {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
         {"map_version", map.version},
         {"seed", std::to_string(run.seed())},
@@ -490,7 +493,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     auto calendar = read_calendar(db, cfg);
     auto const occurrences = read_occurrences(db, cfg, now, need);
     auto const values = plan_catalogue(cfg);
-    double const epsilon = run.cfg().weights.epsilon;
+    auto const rule = draw_rule_of(run.cfg());
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::string> hashes;
@@ -503,11 +506,11 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
                                "next two weeks"};
         }
         nlohmann::json draws = nlohmann::json::object();
-        auto const& slot = day.slots[pick_time(day, cfg, map, epsilon, draws, r)];
+        auto const& slot = day.slots[pick_time(day, cfg, map, rule, draws, r)];
         ++calendar.posts_on_day[slot.day];
-        auto const post = draw_and_write(run, values, map, epsilon, calendar.last_slot, w,
+        auto const post = draw_and_write(run, values, map, rule, calendar.last_slot, w,
                                          hashes, draws, r);
-        rows.push_back(post_row(run, map, epsilon, post, slot.at, std::move(draws)));
+        rows.push_back(post_row(run, map, rule, post, slot.at, std::move(draws)));
         calendar.last_at = slot.at;
         calendar.last_slot = post.q.content_slot;
     }

@@ -34,11 +34,12 @@ struct dimension_arms {
     std::vector<normal_belief> arms;
     double epsilon = 0;
 };
+// The configured draw_rule: weights.epsilon, plan.epsilon, plan.posterior_scale.
+draw_rule draw_rule_of(config const& cfg);
 std::optional<dimension_arms> arms_of(nlohmann::json const& posteriors,
                                       std::string const& dimension,
                                       std::vector<std::string> const& candidates,
-                                      double epsilon,
-                                      std::optional<double> override_epsilon);
+                                      draw_rule const& rule);
 
 void run_plan(run_context& run, plan_options const& opts);
 

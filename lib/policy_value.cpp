@@ -116,10 +116,9 @@ dimension_policy uniform_policy(std::vector<std::string> const& candidates)
 
 dimension_policy map_policy(std::string const& dim,
                             std::vector<std::string> const& candidates,
-                            nlohmann::json const& posteriors, double epsilon,
-                            std::optional<double> override_epsilon)
+                            nlohmann::json const& posteriors, draw_rule const& rule)
 {
-    auto const arms = arms_of(posteriors, dim, candidates, epsilon, override_epsilon);
+    auto const arms = arms_of(posteriors, dim, candidates, rule);
     if (!arms) {
         return uniform_policy(candidates);
     }
@@ -139,7 +138,7 @@ int fold_of(logged_post const& p)
 map_policies
 map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue,
                 nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                double epsilon, std::optional<double> override_epsilon)
+                draw_rule const& rule)
 {
     map_policies out;
     out.cross_fitted = cross_fit.is_array() && cross_fit.size() == 2 &&
@@ -148,8 +147,7 @@ map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue
     for (int k = 0; k < 2; ++k) {
         auto const& learned = out.cross_fitted ? cross_fit[k] : posteriors;
         for (auto const& [dim, candidates] : catalogue) {
-            out.of_fold[k][dim] =
-                map_policy(dim, candidates, learned, epsilon, override_epsilon);
+            out.of_fold[k][dim] = map_policy(dim, candidates, learned, rule);
         }
     }
     return out;
@@ -201,8 +199,7 @@ policy_report
 evaluate_policies(std::vector<logged_post> const& all,
                   std::map<std::string, std::vector<std::string>> const& catalogue,
                   nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                  double epsilon, std::optional<double> override_epsilon,
-                  evidence_floor floor, std::uint64_t seed)
+                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed)
 {
     policy_report r;
     r.posts = static_cast<std::int64_t>(all.size());
@@ -225,8 +222,7 @@ evaluate_policies(std::vector<logged_post> const& all,
         return r;
     }
     rng gen{seed};
-    auto const map =
-        map_policies_of(catalogue, posteriors, cross_fit, epsilon, override_epsilon);
+    auto const map = map_policies_of(catalogue, posteriors, cross_fit, rule);
     r.cross_fitted = map.cross_fitted;
     auto const score = samples_for(posts, false, catalogue, map);
     bool const has_follows =
@@ -462,8 +458,7 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
     auto const posts = read_logged_posts(db, cfg, now);
     auto const [posteriors, weights, cross_fit] = read_active_map(db);
     auto report = evaluate_policies(
-        posts, plan_catalogue(cfg.plan), posteriors, cross_fit, cfg.weights.epsilon,
-        cfg.plan.epsilon,
+        posts, plan_catalogue(cfg.plan), posteriors, cross_fit, draw_rule_of(cfg),
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
     report.learned = learned_values(posteriors, weights, posts);
     report.replies = evaluate_replies(

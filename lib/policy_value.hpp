@@ -7,6 +7,7 @@
 // database alone; where the logs cannot support a number it says why.
 
 #include "off_policy.hpp"
+#include "sampling.hpp"
 #include "timestamp.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -110,8 +111,7 @@ dimension_policy uniform_policy(std::vector<std::string> const& candidates);
 // it (uniform without a usable map).
 dimension_policy map_policy(std::string const& dim,
                             std::vector<std::string> const& candidates,
-                            nlohmann::json const& posteriors, double epsilon,
-                            std::optional<double> override_epsilon);
+                            nlohmann::json const& posteriors, draw_rule const& rule);
 
 // The map's policy per dimension for the posts of each half
 // (cross_fit_fold of posted_at): the map build-weights learned from the other
@@ -126,7 +126,7 @@ struct map_policies {
 map_policies
 map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue,
                 nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                double epsilon, std::optional<double> override_epsilon);
+                draw_rule const& rule);
 
 // Which half a logged post is in.
 int fold_of(logged_post const& p);
@@ -171,8 +171,7 @@ policy_report
 evaluate_policies(std::vector<logged_post> const& posts,
                   std::map<std::string, std::vector<std::string>> const& catalogue,
                   nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                  double epsilon, std::optional<double> override_epsilon,
-                  evidence_floor floor, std::uint64_t seed);
+                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed);
 
 // The posts of the last weights.window_days (older than min_age_hours) with
 // a v2 outcome, and the active map's posteriors (null without one).

@@ -34,6 +34,15 @@ private:
 // epoch, which both tools read whatever type the original bot gave its ids.
 int cross_fit_fold(std::int64_t posted_unix_micros);
 
+// How plan draws from a weight map: ε where the map has none for a dimension
+// (weights.epsilon), the operator's ε for every dimension (plan.epsilon),
+// and the factor on each learned value's posterior sd (plan.posterior_scale).
+struct draw_rule {
+    double epsilon = 0.1;
+    std::optional<double> override_epsilon;
+    double posterior_scale = 1.0;
+};
+
 // One draw among `arms`: with probability ε uniformly, otherwise the arm with
 // the largest sample from its belief. Returns the index.
 std::size_t thompson_draw(std::vector<normal_belief> const& arms, double epsilon, rng& r);

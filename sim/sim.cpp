@@ -25,6 +25,7 @@
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <cstdint>
@@ -147,6 +148,12 @@ public:
         });
         m_port = m_server.bind_to_any_port("127.0.0.1");
         m_thread = std::thread{[this] { m_server.listen_after_bind(); }};
+        // A stop() before the loop has started is lost, and the destructor
+        // would wait for ever (an error right after the start, e.g. a bad
+        // --config-extra): return once it runs.
+        while (!m_server.is_running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{1});
+        }
     }
     ~x_api_server()
     {
@@ -576,6 +583,24 @@ json learned(db_connection& db, world_spec const& w, double day)
     return out;
 }
 
+// Merges `extra` into `base`: its maps key by key (a key the simulator sets,
+// such as plan.times, can be overridden without repeating its section), any
+// other value replacing base's.
+void merge_yaml(YAML::Node base, YAML::Node const& extra)
+{
+    if (!extra.IsMap()) {
+        throw usage_error{"--config-extra: not a map of config sections"};
+    }
+    for (auto const& kv : extra) {
+        auto const key = kv.first.as<std::string>();
+        if (kv.second.IsMap() && base[key] && base[key].IsMap()) {
+            merge_yaml(base[key], kv.second);
+        } else {
+            base[key] = kv.second;
+        }
+    }
+}
+
 // A reply decision: when, the expected follows of the reply taken and of the
 // one opportunity score alone would have taken.
 struct reply_truth {
@@ -600,10 +625,9 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
     auto const catalogue = plan_catalogue(cfg.plan);
     // what validate values (each half under the map learned from the other),
     // and the active map itself
-    auto const map = map_policies_of(catalogue, posteriors, cross_fit,
-                                     cfg.weights.epsilon, cfg.plan.epsilon);
-    auto const active = map_policies_of(catalogue, posteriors, nullptr,
-                                        cfg.weights.epsilon, cfg.plan.epsilon);
+    auto const map = map_policies_of(catalogue, posteriors, cross_fit, draw_rule_of(cfg));
+    auto const active =
+        map_policies_of(catalogue, posteriors, nullptr, draw_rule_of(cfg));
     std::map<std::string, dimension_policy> uniform;
     for (auto const& [dim, candidates] : catalogue) {
         uniform[dim] = uniform_policy(candidates);
@@ -704,22 +728,28 @@ int simulate(options const& o)
     auto const config_file = (dir / "xloop.yaml").string();
     auto const metrics_file = dir / "metrics.jsonl";
     {
-        std::ofstream out{config_file};
-        out << "x_api:\n  base_url: " << api.base_url()
-            << "\n  timeout_ms: 5000\n  retries: 1\n  backoff_ms: 10\n"
-            // the world's posts a day among its times: which ones get a
-            // post is learned (post_hour)
-            << "plan:\n  times: " << json(world.times).dump() << "\n"
-            << "  posts_per_day: " << world.posts_per_day << "\n"
-            << "  min_gap_minutes: 90\n";
+        // the world's posts a day among its times: which ones get a post is
+        // learned (post_hour)
+        YAML::Node c;
+        c["x_api"]["base_url"] = api.base_url();
+        c["x_api"]["timeout_ms"] = 5000;
+        c["x_api"]["retries"] = 1;
+        c["x_api"]["backoff_ms"] = 10;
+        c["plan"]["times"] = world.times;
+        c["plan"]["posts_per_day"] = world.posts_per_day;
+        c["plan"]["min_gap_minutes"] = 90;
         if (o.config_extra) {
-            std::ifstream extra{*o.config_extra};
-            if (!extra) {
-                throw usage_error{
-                    fmt::format("--config-extra: cannot read '{}'", *o.config_extra)};
+            YAML::Node extra;
+            try {
+                extra = YAML::LoadFile(*o.config_extra);
+            } catch (YAML::Exception const& e) {
+                throw usage_error{fmt::format("--config-extra: cannot read '{}': {}",
+                                              *o.config_extra, e.what())};
             }
-            out << extra.rdbuf();
+            merge_yaml(c, extra);
         }
+        std::ofstream out{config_file};
+        out << c << "\n";
     }
     auto cfg = load_config(config_file);
     if (o.policy == "original") {

@@ -133,6 +133,8 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
 {
     CHECK(error_of("weights:\n  epsilon: 1.5\n") ==
           "xloop.yaml:2: 'weights.epsilon' must be between 0 and 1 (got 1.5)");
+    CHECK(error_of("plan:\n  posterior_scale: 0\n") ==
+          "xloop.yaml:2: 'plan.posterior_scale' must be between 0.01 and 10 (got 0)");
     CHECK(error_of("weights:\n\n  min_posts: many\n") ==
           "xloop.yaml:3: 'weights.min_posts' must be a number (got 'many')");
     CHECK(error_of("plan:\n  queue_ahead: 2.5\n").find("must be a whole number") !=

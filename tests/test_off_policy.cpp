@@ -1,4 +1,5 @@
 #include "off_policy.hpp"
+#include "plan_job.hpp"
 #include "policy_value.hpp"
 #include "sampling.hpp"
 #include "timestamp.hpp"
@@ -293,7 +294,7 @@ TEST_CASE("the map's policy values each half of the posts as learned from the ot
                                       map_preferring("question")};
     evidence_floor const floor{3, 1};
     auto const r =
-        evaluate_policies(posts, catalogue, active, cross_fit, 0.1, 0.0, floor, 7);
+        evaluate_policies(posts, catalogue, active, cross_fit, {0.1, 0.0}, floor, 7);
     CHECK(r.cross_fitted);
     REQUIRE(r.rows.size() == 3);
     CHECK(r.rows[0].snips->value == Approx(1.5)); // as logged: the mean
@@ -301,11 +302,40 @@ TEST_CASE("the map's policy values each half of the posts as learned from the ot
     CHECK(r.rows[2].snips->value == Approx(2.5));
     // Without the pair (a map from before 0012), the active map on its own posts.
     auto const old =
-        evaluate_policies(posts, catalogue, active, nullptr, 0.1, 0.0, floor, 7);
+        evaluate_policies(posts, catalogue, active, nullptr, {0.1, 0.0}, floor, 7);
     CHECK_FALSE(old.cross_fitted);
     CHECK(old.rows[2].snips->value == Approx(1.5));
     // A pair with a half missing (no rows in it) is no pair.
     CHECK_FALSE(
-        map_policies_of(catalogue, active, {nullptr, map_preferring("story")}, 0.1, 0.0)
+        map_policies_of(catalogue, active, {nullptr, map_preferring("story")}, {0.1, 0.0})
             .cross_fitted);
+}
+
+TEST_CASE("plan.posterior_scale narrows the learned values' posteriors, and the policy "
+          "valued is the one plan draws with it",
+          "[nodb]")
+{
+    nlohmann::json const map = {
+        {"_prior",
+         {{"hook_type", {{"mean", 0.5}, {"sd", 0.1}, {"sigma", 0.5}, {"epsilon", 0}}}}},
+        {"hook_type",
+         {{"story", {{"shrunk_mean", 0.6}, {"sd", 0.2}, {"n", 10}}},
+          {"question", {{"shrunk_mean", 0.5}, {"sd", 0.2}, {"n", 10}}}}}};
+    auto const arms =
+        arms_of(map, "hook_type", {"story", "question", "reveal"}, {0.1, {}, 0.5});
+    REQUIRE(arms);
+    REQUIRE(arms->arms.size() == 3);
+    CHECK(arms->arms[0].sd == Approx(0.1)); // 0.2 · 0.5
+    CHECK(arms->arms[1].sd == Approx(0.1));
+    CHECK(arms->arms[2].sd == Approx(0.5)); // never posted: one post's spread, unscaled
+    CHECK(arms->epsilon == 0);              // the map's own ε
+    // Two values: P(story best) = Φ(0.1 / √(s² + s²)): s = 0.2 gives Φ(0.3536) =
+    // 0.6382, s = 0.1 gives Φ(0.7071) = 0.7602.
+    auto const as_is =
+        map_policy("hook_type", {"story", "question"}, map, {0.1, {}, 1.0});
+    auto const narrow =
+        map_policy("hook_type", {"story", "question"}, map, {0.1, {}, 0.5});
+    CHECK(as_is.at("story") == Approx(0.6382).margin(1e-4));
+    CHECK(narrow.at("story") == Approx(0.7602).margin(1e-4));
+    CHECK(narrow.at("question") == Approx(1 - 0.7602).margin(1e-4));
 }

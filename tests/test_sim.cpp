@@ -128,6 +128,29 @@ TEST_CASE("the simulator plays the world file it is given", "[db]")
     CHECK_THAT(b.err, Catch::Contains("bad.yaml:3") && Catch::Contains("how_too"));
 }
 
+TEST_CASE("the simulator's --config-extra overrides keys of the sections it writes",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    // plan is a section the simulator sets (times, posts a day): merged, not
+    // a duplicate key
+    dir.write("extra.yaml", "plan:\n  posts_per_day: 1\n  posterior_scale: 0.5\n");
+    auto const r = run_tool("sim",
+                            {"--days", "2", "--seed", "5", "--json", "--config-extra",
+                             dir.path() + "/extra.yaml"},
+                            &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["capture"]["n"].get<int>() == 2); // one a day, not three
+    dir.write("list.yaml", "- plan\n");
+    auto const bad = run_tool(
+        "sim", {"--days", "1", "--config-extra", dir.path() + "/list.yaml"}, &db);
+    CHECK(bad.exit_code == 64);
+    CHECK_THAT(bad.err, Catch::Contains("--config-extra"));
+}
+
 TEST_CASE("the simulator's original policy plans as the original bot did", "[db]")
 {
     test_db db;
