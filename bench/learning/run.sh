@@ -9,7 +9,7 @@
 # JSON (OUT/runs/). -m file reads metrics from a JSON Lines file with follows
 # per post instead of the fake X API; -p picks the policies (repeatable).
 # bench/policy_value.sh runs it to check validate's estimates (issue 15).
-# -c FILE appends FILE to the tools' config (xloop-sim --config-extra): to
+# -c FILE merges FILE into the tools' config (xloop-sim --config-extra): to
 # try other learning settings on every world.
 #   bench/learning/run.sh [-c file] [-d days] [-j jobs] [-m api|file] [-o out]
 #                         [-p policy ...] [-w world ...] [seed ...]
