@@ -14,6 +14,7 @@
 #include "db.hpp"
 #include "error.hpp"
 #include "learn_replies_job.hpp"
+#include "local_server.hpp"
 #include "log.hpp"
 #include "plan_job.hpp"
 #include "policy_value.hpp"
@@ -147,13 +148,7 @@ public:
             res.set_content(json{{"data", data}}.dump(), "application/json");
         });
         m_port = m_server.bind_to_any_port("127.0.0.1");
-        m_thread = std::thread{[this] { m_server.listen_after_bind(); }};
-        // A stop() before the loop has started is lost, and the destructor
-        // would wait for ever (an error right after the start, e.g. a bad
-        // --config-extra): return once it runs.
-        while (!m_server.is_running()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds{1});
-        }
+        m_thread = start_listening(m_server);
     }
     ~x_api_server()
     {
@@ -625,9 +620,9 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
     auto const catalogue = plan_catalogue(cfg.plan);
     // what validate values (each half under the map learned from the other),
     // and the active map itself
-    auto const map = map_policies_of(catalogue, posteriors, cross_fit, draw_rule_of(cfg));
-    auto const active =
-        map_policies_of(catalogue, posteriors, nullptr, draw_rule_of(cfg));
+    auto const rule = draw_rule_of(cfg);
+    auto const map = map_policies_of(catalogue, posteriors, cross_fit, rule);
+    auto const active = map_policies_of(catalogue, posteriors, nullptr, rule);
     std::map<std::string, dimension_policy> uniform;
     for (auto const& [dim, candidates] : catalogue) {
         uniform[dim] = uniform_policy(candidates);

@@ -1,7 +1,7 @@
 #pragma once
 
-// The tests' fake servers (X API, LLM endpoint, pings): cpp-httplib on
-// 127.0.0.1, listening on a thread of their own.
+// The fake servers of the tests and the simulator (X API, LLM endpoint,
+// pings): cpp-httplib on 127.0.0.1, listening on a thread of their own.
 
 #include <httplib.h>
 
