@@ -214,8 +214,10 @@ public:
         }
     }
 
-    // A row's values, each dimension's at column first_dim + d.
-    void add(binary_copy_reader const& row, double w, outcome_components const& x)
+    // A row's values, each dimension's at column first_dim + d, posted in
+    // `period` (period_of).
+    void add(binary_copy_reader const& row, double w, outcome_components const& x,
+             std::size_t period)
     {
         for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
             auto const col = d + first_dim;
@@ -223,7 +225,8 @@ public:
                 continue; // empty values are left out
             }
             if (m_is_hour[d]) {
-                m_groups[d][static_cast<std::size_t>(row.int4(col) % 24)].sums.add(w, x);
+                m_groups[d][static_cast<std::size_t>(row.int4(col) % 24)].add(period, w,
+                                                                              x);
                 continue;
             }
             auto const value = row.text(col);
@@ -232,34 +235,44 @@ public:
                 it = m_index[d].emplace(std::string{value}, m_groups[d].size()).first;
                 m_groups[d].push_back({std::string{value}, {}});
             }
-            m_groups[d][it->second].sums.add(w, x);
+            m_groups[d][it->second].add(period, w, x);
         }
     }
 
-    // Each component's stats per dimension and canonical value.
-    void merge_into(component_stats& stats, target_scales const& scales,
+    // Each component's stats per dimension, canonical value and period.
+    void merge_into(std::map<std::string, period_cells>& cells,
+                    target_scales const& scales,
                     std::array<double, target_component_count> const& target_c) const
     {
-        each_group(
-            [&](std::string const& dim, std::string const& name, target_sums const& t) {
-                merge_parts(stats[dim][name], t.component_stats(scales, target_c));
-            });
+        each_group([&](std::string const& dim, std::string const& name,
+                       std::size_t period, target_sums const& t) {
+            merge_parts(cells[dim][name][static_cast<int>(period)],
+                        t.component_stats(scales, target_c));
+        });
     }
 
     // The target's stats as a whole per dimension and canonical value.
     void merge_into(dimension_stats& stats, target_scales const& scales,
                     std::array<double, target_component_count> const& target_c) const
     {
-        each_group(
-            [&](std::string const& dim, std::string const& name, target_sums const& t) {
-                stats[dim][name].merge(t.stats(scales, target_c));
-            });
+        each_group([&](std::string const& dim, std::string const& name, std::size_t,
+                       target_sums const& t) {
+            stats[dim][name].merge(t.stats(scales, target_c));
+        });
     }
 
 private:
     struct group {
         std::string value;
-        target_sums sums;
+        std::vector<target_sums> periods;
+
+        void add(std::size_t period, double w, outcome_components const& x)
+        {
+            if (periods.size() <= period) {
+                periods.resize(period + 1);
+            }
+            periods[period].add(w, x);
+        }
     };
 
     template <typename F>
@@ -267,12 +280,14 @@ private:
     {
         for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
             for (auto const& g : m_groups[d]) {
-                if (g.sums.rows() == 0) {
+                auto const name = m_is_hour[d] ? g.value : canonical_name(g.value);
+                if (name.empty()) {
                     continue;
                 }
-                auto const name = m_is_hour[d] ? g.value : canonical_name(g.value);
-                if (!name.empty()) {
-                    f(m_dimensions[d], name, g.sums);
+                for (std::size_t p = 0; p < g.periods.size(); ++p) {
+                    if (g.periods[p].rows() > 0) {
+                        f(m_dimensions[d], name, p, g.periods[p]);
+                    }
                 }
             }
         }
@@ -300,6 +315,15 @@ bool all_finite(binary_copy_reader const& row, outcome_components const& x)
 // apart from the posts' values (compute_weight_map).
 std::set<std::string> const replies_own{"reply"};
 
+// Rows are compared within weeks of age (net_of_periods): the loop's other
+// choices improve as it learns, so a value posted mostly early would look
+// worse than it is. At most 16 periods however long the window (memory).
+std::size_t period_of(double age_days, double window_days)
+{
+    double const length = std::max(7.0, window_days / 16);
+    return static_cast<std::size_t>(std::clamp(age_days / length, 0.0, 16.0));
+}
+
 // The p of test_change: a false alarm only costs a dimension its older posts.
 constexpr double change_p = 0.001;
 
@@ -314,8 +338,8 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
                                std::array<double, target_component_count> const& target_c,
                                std::map<std::string, change_test>& changed)
 {
-    component_stats all;
-    component_stats recent_c;
+    std::map<std::string, period_cells> all;
+    std::map<std::string, period_cells> recent_c;
     dimension_stats recent_y;
     dimension_stats older_y;
     for (auto const* g : older) {
@@ -326,6 +350,7 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
         g->merge_into(recent_c, scales, target_c);
         g->merge_into(recent_y, scales, target_c);
     }
+    component_stats out;
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
         std::vector<std::optional<value_change>> matched;
@@ -338,13 +363,18 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
         if (t.changed) {
             changed[dim] = t;
             all[dim] = recent_c[dim];
-            continue;
-        }
-        for (auto const& [value, parts] : recent_c[dim]) {
-            merge_parts(all[dim][value], parts);
+        } else {
+            for (auto const& [value, periods] : recent_c[dim]) {
+                for (auto const& [p, parts] : periods) {
+                    merge_parts(all[dim][value][p], parts);
+                }
+            }
         }
     }
-    return all;
+    for (auto const& [dim, cells] : all) {
+        out[dim] = net_of_periods(cells);
+    }
+    return out;
 }
 
 // Reads every row of the window (binary COPY: no text formatting on the
@@ -369,6 +399,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     streamed s;
     double const half_life = run.cfg().weights.half_life_days;
     double const change_window = run.cfg().weights.change_window_days;
+    double const window_days = run.cfg().weights.window_days;
     auto const now_micros = run.now().time_since_epoch().count();
     auto const on_row = [&](binary_copy_reader const& row) {
         if (row.size() != dimensions.size() + first_dim + 1 || row.is_null(0) ||
@@ -395,7 +426,8 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         ++fold_rows[fold];
         double const age = age_days(now_micros, posted);
         double const w = recency_weight(age, half_life);
-        (age < change_window ? recent : older)[fold].add(row, w, x);
+        (age < change_window ? recent : older)[fold].add(row, w, x,
+                                                         period_of(age, window_days));
         if (auto const account = dimensions.size() + first_dim; !row.is_null(account)) {
             (age < change_window ? recent_replies : older_replies)[fold].add(
                 row.text(account), w, x);
@@ -474,6 +506,9 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa,
             {"sigma", out(std::max(dim.sigma, min_sd))},
             {"sd", out(std::max(dim.prior_sd, min_sd / std::sqrt(std::max(kappa, 1.0))))},
             {"kappa", shrinkage}};
+        if (target_c[engagement_rate_component] > 0) {
+            prior[dimension]["engagement_rate_trust"] = out(dim.proxy_trust);
+        }
         if (auto const c = changed.find(dimension); c != changed.end()) {
             prior[dimension]["changed"] = {{"statistic", out(c->second.statistic)},
                                            {"threshold", out(c->second.threshold)},
@@ -494,7 +529,8 @@ nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
             continue;
         }
         auto const map = compute_weight_map(s.without[k], cfg.kappa, cfg.epsilon,
-                                            cfg.epsilon_decay_posts, replies_own);
+                                            cfg.epsilon_decay_posts, replies_own,
+                                            engagement_rate_component);
         j.push_back(map_defect(map)
                         ? nlohmann::json(nullptr)
                         : posteriors_json(map, cfg.kappa, target_weights(cfg.target),
@@ -536,8 +572,9 @@ void run_build_weights(run_context& run)
     }
 
     // replies' own value (learned_from) is not one plan draws for a post
-    auto const map = compute_weight_map(s.stats, cfg.kappa, cfg.epsilon,
-                                        cfg.epsilon_decay_posts, replies_own);
+    auto const map =
+        compute_weight_map(s.stats, cfg.kappa, cfg.epsilon, cfg.epsilon_decay_posts,
+                           replies_own, engagement_rate_component);
     if (auto const defect = map_defect(map)) {
         throw error{fmt::format("the map computed from {} rows cannot be used: {}; the "
                                 "active map is kept",

@@ -36,6 +36,10 @@ inline constexpr std::array<char const*, target_component_count> target_componen
     "engagement_rate",        "reach", "profile_clicks", "follows", "attributed_follows",
     "primary_objective_score"};
 
+// The one component that is a proxy for follows rather than a measure of them
+// (weight_map's proxy_agreement decides how far it counts in each dimension).
+inline constexpr std::size_t engagement_rate_component = 0;
+
 using outcome_components = std::array<std::optional<double>, target_component_count>;
 
 struct component_scale {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -72,6 +73,149 @@ double empirical_kappa(std::vector<group_stats> const& values, double kappa_floo
         return no_spread;
     }
     return std::clamp(sigma2 / tau2, kappa_floor, no_spread);
+}
+
+double proxy_agreement(std::vector<std::vector<group_stats> const*> const& values,
+                       std::size_t proxy)
+{
+    double sigma2_rest = 0; // the rest's noise: its components' pooled variances
+    if (values.empty() || proxy >= values.front()->size()) {
+        return 1;
+    }
+    for (std::size_t k = 0; k < values.front()->size(); ++k) {
+        if (k != proxy) {
+            pooled_within within;
+            for (auto const* v : values) {
+                within.add((*v)[k]);
+            }
+            sigma2_rest += within.variance();
+        }
+    }
+    double w = 0, we = 0, wu = 0;
+    std::vector<std::array<double, 4>> vs; // W_v, S_v, e_v, u_v
+    for (auto const* v : values) {
+        auto const& g = *v;
+        if (!(g[proxy].sum_w > 0)) {
+            continue;
+        }
+        double u = 0;
+        for (std::size_t k = 0; k < g.size(); ++k) {
+            if (k != proxy) {
+                u += g[k].weighted_mean();
+            }
+        }
+        double const e = g[proxy].weighted_mean();
+        vs.push_back({g[proxy].sum_w, g[proxy].sum_w2, e, u});
+        w += g[proxy].sum_w;
+        we += g[proxy].sum_w * e;
+        wu += g[proxy].sum_w * u;
+    }
+    if (vs.size() < 2) {
+        return 1;
+    }
+    double cov = 0, var = 0;
+    for (auto const& [w_v, s_v, e, u] : vs) {
+        double const de = e - we / w;
+        cov += w_v * de * (u - wu / w);
+        var += sigma2_rest * s_v * de * de;
+    }
+    // A proxy that does not tell the values apart, or nothing to compare it
+    // with: nothing to doubt.
+    if (!(var > 0)) {
+        return 1;
+    }
+    return normal_cdf(cov / std::sqrt(var));
+}
+
+namespace {
+
+// α_t of y = α_t + β_v over one component's cells (value, period → stats).
+std::map<int, double>
+period_effects(std::vector<std::map<int, group_stats const*>> const& vs)
+{
+    std::map<int, double> alpha;
+    std::map<int, double> w_t;
+    double w = 0;
+    for (auto const& v : vs) {
+        for (auto const& [t, g] : v) {
+            alpha[t] = 0;
+            w_t[t] += g->sum_w;
+            w += g->sum_w;
+        }
+    }
+    if (alpha.size() < 2 || !(w > 0)) {
+        return alpha;
+    }
+    std::vector<double> beta(vs.size());
+    for (int iter = 0; iter < 500; ++iter) {
+        for (std::size_t i = 0; i < vs.size(); ++i) {
+            double wv = 0, r = 0;
+            for (auto const& [t, g] : vs[i]) {
+                wv += g->sum_w;
+                r += g->sum_wy - g->sum_w * alpha[t];
+            }
+            beta[i] = wv > 0 ? r / wv : 0;
+        }
+        std::map<int, double> r_t;
+        for (std::size_t i = 0; i < vs.size(); ++i) {
+            for (auto const& [t, g] : vs[i]) {
+                r_t[t] += g->sum_wy - g->sum_w * beta[i];
+            }
+        }
+        double change = 0, mean = 0;
+        for (auto& [t, a] : alpha) {
+            double const next = w_t[t] > 0 ? r_t[t] / w_t[t] : 0;
+            change = std::max(change, std::abs(next - a));
+            a = next;
+            mean += w_t[t] * a;
+        }
+        mean /= w;
+        for (auto& [t, a] : alpha) {
+            a -= mean;
+        }
+        if (change < 1e-10) {
+            break;
+        }
+    }
+    return alpha;
+}
+
+} // namespace
+
+std::map<std::string, std::vector<group_stats>> net_of_periods(period_cells const& cells)
+{
+    std::map<std::string, std::vector<group_stats>> out;
+    std::size_t k_count = 0;
+    for (auto const& [value, periods] : cells) {
+        for (auto const& [t, parts] : periods) {
+            k_count = std::max(k_count, parts.size());
+        }
+    }
+    for (std::size_t k = 0; k < k_count; ++k) {
+        std::vector<std::map<int, group_stats const*>> vs;
+        for (auto const& [value, periods] : cells) {
+            auto& v = vs.emplace_back();
+            for (auto const& [t, parts] : periods) {
+                if (k < parts.size() && parts[k].sum_w > 0) {
+                    v[t] = &parts[k];
+                }
+            }
+        }
+        auto const alpha = period_effects(vs);
+        std::size_t i = 0;
+        for (auto const& [value, periods] : cells) {
+            auto& parts = out[value];
+            parts.resize(k_count);
+            for (auto const& [t, g] : vs[i++]) {
+                double const a = alpha.at(t);
+                group_stats net = *g;
+                net.sum_wy = g->sum_wy - a * g->sum_w;
+                net.sum_wy2 = g->sum_wy2 - 2 * a * g->sum_wy + a * a * g->sum_w;
+                parts[k].merge(net);
+            }
+        }
+    }
+    return out;
 }
 
 namespace {
@@ -149,7 +293,8 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
 
 weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,
                               double epsilon_decay_posts,
-                              std::set<std::string> const& apart)
+                              std::set<std::string> const& apart,
+                              std::optional<std::size_t> proxy)
 {
     weight_map out;
     for (auto const& [dimension, groups] : stats) {
@@ -166,11 +311,24 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
         bool const all_apart =
             std::all_of(groups.begin(), groups.end(),
                         [&](auto const& g) { return apart.contains(g.first); });
+        auto const counts = [&](std::string const& value) {
+            return all_apart || !apart.contains(value);
+        };
+        std::vector<double> trust(k_count, 1.0);
+        if (proxy && *proxy < k_count) {
+            std::vector<std::vector<group_stats> const*> values;
+            for (auto const& [value, g] : groups) {
+                if (counts(value)) {
+                    values.push_back(&g);
+                }
+            }
+            trust[*proxy] = dim.proxy_trust = proxy_agreement(values, *proxy);
+        }
         for (std::size_t k = 0; k < k_count; ++k) {
             std::vector<group_stats> values;
             group_stats all;
             for (auto const& [value, g] : groups) {
-                if (all_apart || !apart.contains(value)) {
+                if (counts(value)) {
                     values.push_back(g.at(k));
                     all.merge(g.at(k));
                 }
@@ -178,7 +336,9 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
             mu0[k] = all.weighted_mean();
             sigma[k] = all.weighted_sd();
             dim.kappa[k] = empirical_kappa(values, kappa);
-            dim.prior_mean += mu0[k];
+            // a distrusted proxy's part is scaled down (its spread with it)
+            dim.prior_mean += trust[k] * mu0[k];
+            sigma[k] *= trust[k];
             var_sum += sigma[k] * sigma[k];
             prior_var += sigma[k] * sigma[k] / dim.kappa[k];
         }
@@ -194,8 +354,8 @@ weight_map compute_weight_map(component_stats const& stats, double kappa, double
             for (std::size_t k = 0; k < k_count; ++k) {
                 double const kappa_k = own ? 0.0 : dim.kappa[k];
                 auto const p = shrink_toward(g[k], mu0[k], kappa_k, sigma[k]);
-                arm.post.mean += p.mean;
-                arm.post.shrunk_mean += p.shrunk_mean;
+                arm.post.mean += trust[k] * p.mean;
+                arm.post.shrunk_mean += trust[k] * p.shrunk_mean;
                 if (sigma[k] > 0) {
                     var += sigma[k] * sigma[k] / (g[k].sum_w + kappa_k);
                 }

@@ -22,6 +22,20 @@ using dimension_stats = std::map<std::string, std::map<std::string, group_stats>
 using component_stats =
     std::map<std::string, std::map<std::string, std::vector<group_stats>>>;
 
+// The same per period of posting (an index: weeks of age, say): value →
+// period → one group_stats per component.
+using period_cells = std::map<std::string, std::map<int, std::vector<group_stats>>>;
+
+// Each value's stats net of when it was posted. The loop posts better in
+// every dimension as it learns, so a value it stopped drawing early has only
+// the early, weaker posts of the other dimensions, and looks worse than it is
+// (the first value the loop settled on kept the later posts and looked best).
+// Per component, y = α_t + β_v + noise is fitted over the cells (least squares
+// by alternating means, α weighted to mean 0 over the rows), and each value's
+// stats are those of y − α_t: its mean is β_v, compared within periods only.
+// Values posted in one period alone are compared against that period's others.
+std::map<std::string, std::vector<group_stats>> net_of_periods(period_cells const& cells);
+
 struct arm_estimate {
     posterior post;
     double p_best = 0;
@@ -34,6 +48,7 @@ struct dimension_estimate {
     double prior_sd = 0;       // a value without posts: sqrt(Σ_k σ_k²/κ_k)
     double epsilon = 0;        // its exploration floor, decayed with its evidence
     std::vector<double> kappa; // per component: the shrinkage used (≥ κ)
+    double proxy_trust = 1;    // the proxy component's share (proxy_agreement)
     std::map<std::string, arm_estimate> arms;
 };
 
@@ -88,19 +103,38 @@ change_test
 test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older,
             double p, std::vector<std::optional<value_change>> const& matched = {});
 
+// How far a proxy component of the target (the engagement rate: well
+// measured, but not what the account grows by) is trusted in a dimension:
+// the probability that its values rank the way the rest of the target (reach,
+// clicks, follows) ranks them. Over the values (per value one group_stats per
+// component; W_v, S_v its weights' sum and sum of squares, e_v the proxy's
+// mean, u_v the sum of the other components' means, ē and ū their W-weighted
+// means):
+//   C = Σ W_v·(e_v − ē)·(u_v − ū),  Var C = σ_u²·Σ S_v·(e_v − ē)²,
+//   trust = Φ(C / sqrt(Var C))
+// with σ_u² the sum of the other components' pooled within-value variances.
+// 1 where the proxy does not tell the values apart or fewer than two values
+// have rows; 0.5 with no evidence either way; → 0 where it ranks them
+// against the rest (a call to engage raises the engagement rate and costs
+// follows).
+double proxy_agreement(std::vector<std::vector<group_stats> const*> const& values,
+                       std::size_t proxy);
+
 // Each component of the target is shrunk on its own (empirical_kappa per
 // dimension and component): a component that does not tell a dimension's
 // values apart (reach for a hook, say) adds none of its noise to them. A
 // value's shrunk mean is the sum of its components', its sd
 // sqrt(Σ_k σ_k²/(W_v + κ_k)) with σ_k the component's sd over the dimension.
 // ε decays with each dimension's effective posts (decayed_epsilon); a decay
-// of 0 keeps it fixed. Values in `apart` (replies' own 'reply') get an arm
-// but no say in the dimension's prior (mean, σ, κ): they are another
+// of 0 keeps it fixed. A `proxy` component's part (means and spread) is
+// scaled by its proxy_agreement in each dimension. Values in `apart` (replies' own
+// 'reply') get an arm but no say in the dimension's prior (mean, σ, κ): they are another
 // population, many and of another reach, and would pull the posts' values
 // that have little data toward themselves.
 weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,
                               double epsilon_decay_posts = 0,
-                              std::set<std::string> const& apart = {});
+                              std::set<std::string> const& apart = {},
+                              std::optional<std::size_t> proxy = std::nullopt);
 
 // One component: the target as a whole.
 weight_map compute_weight_map(dimension_stats const& stats, double kappa, double epsilon,

@@ -390,3 +390,86 @@ TEST_CASE("replies' own value keeps its mean and does not pull the posts' values
     CHECK(together.arms.at("a").post.shrunk_mean == Approx(2.2 / 3));
     CHECK(together.arms.at("b").post.shrunk_mean == Approx(0.2 / 3));
 }
+
+TEST_CASE("an engagement rate that ranks a dimension's values against follows loses its "
+          "say there",
+          "[nodb]")
+{
+    // Component 0 is the proxy (the engagement rate): A 1, 1 against B 0, 0.
+    // Component 1 (follows) ranks them the other way: A −1, 0; B 0, 1.
+    component_stats stats;
+    auto& a = stats["cta_type"]["a"];
+    auto& b = stats["cta_type"]["b"];
+    a = {rows_of({1, 1}), rows_of({-1, 0})};
+    b = {rows_of({0, 0}), rows_of({0, 1})};
+    // e = 1, 0 (ē 0.5); u = −0.5, 0.5 (ū 0); C = 2·0.5·(−0.5) + 2·(−0.5)·0.5 = −1.
+    // Follows' pooled variance: (0.25 + 0.25)·2 / (1 + 1) = 0.5; Var C =
+    // 0.5·(2·0.25 + 2·0.25) = 0.5: trust = Φ(−1/√0.5) = Φ(−1.41421) = 0.078650.
+    CHECK(proxy_agreement({&a, &b}, 0) == Approx(0.078650).margin(1e-6));
+    // the same follows the other way round: Φ(1.41421)
+    std::vector<group_stats> const a_agrees{rows_of({1, 1}), rows_of({0, 1})};
+    std::vector<group_stats> const b_agrees{rows_of({0, 0}), rows_of({-1, 0})};
+    CHECK(proxy_agreement({&a_agrees, &b_agrees}, 0) == Approx(0.921350).margin(1e-6));
+    // follows with the same mean for both: no evidence either way
+    std::vector<group_stats> const a_even{rows_of({1, 1}), rows_of({-1, 1})};
+    std::vector<group_stats> const b_even{rows_of({0, 0}), rows_of({1, -1})};
+    CHECK(proxy_agreement({&a_even, &b_even}, 0) == Approx(0.5).margin(1e-9));
+    // a proxy that does not tell the values apart is not doubted
+    std::vector<group_stats> const same{rows_of({0, 0}), rows_of({-1, 0})};
+    CHECK(proxy_agreement({&same, &b}, 0) == 1);
+
+    // Shrunk means: the proxy's κ is the floor 1 (no noise within), A 5/6,
+    // B 1/6; follows' τ² = (1 − 0.5·(1 + 1 − 1))/(4 − 2) = 0.25, κ = 2: A
+    // −1/4, B 1/4. As configured the proxy wins: A 7/12 against B 5/12.
+    auto const plain = compute_weight_map(stats, 1, 0).at("cta_type");
+    CHECK(plain.arms.at("a").post.shrunk_mean == Approx(7.0 / 12));
+    CHECK(plain.arms.at("a").p_best > 0.5);
+    // Trusted at 0.07865, A is 0.07865·5/6 − 1/4 = −0.18446, B 0.07865/6 +
+    // 1/4 = 0.26311: follows decide.
+    auto const map = compute_weight_map(stats, 1, 0, 0, {}, 0).at("cta_type");
+    double const s0 = 0.5 * 0.078650;
+    CHECK(map.proxy_trust == Approx(0.078650).margin(1e-6));
+    CHECK(map.arms.at("a").post.shrunk_mean == Approx(-0.18446).margin(1e-5));
+    CHECK(map.arms.at("b").post.shrunk_mean == Approx(0.26311).margin(1e-5));
+    // P(B best) = Φ(0.44757/√(2·(s0²/3 + 0.125))) = Φ(0.89330)
+    CHECK(map.arms.at("b").p_best == Approx(0.81415).margin(1e-4));
+    // the proxy's spread is scaled with it: σ₀ = 0.5·0.07865 over A's 2 + 1
+    // rows, follows' σ = √0.5 over 2 + 2
+
+    CHECK(map.arms.at("a").post.sd ==
+          Approx(std::sqrt(s0 * s0 / 3 + 0.5 / 4)).epsilon(1e-5));
+}
+
+TEST_CASE("a value the loop posted mostly early is compared within its weeks, not "
+          "against the later, better posts",
+          "[nodb]")
+{
+    // Week 0: A once (0), B three times (0, 0, 0); week 1, when the other
+    // dimensions had improved: A three times (2, 2, 2), B once (1). Raw
+    // means: A 1.5, B 0.25. Fitted y = α_t + β_v (least squares, by hand):
+    // with d = β_B − β_A, ∂/∂α₀: 4α₀ + 3d = 0, ∂/∂α₁: 4α₁ = 7 − d,
+    // ∂/∂d: 3(α₀ + d) + (α₁ + d − 1) = 0, so d = −0.5 (A better by 0.5,
+    // which both weeks say), α₀ = 0.375, α₁ = 1.875; α weighted to mean 0 over
+    // the rows: −0.75 and 0.75. A's rows net of them: 0.75, 1.25 ×3 (mean
+    // 1.125, Σy² 5.25); B's: 0.75 ×3, 0.25 (mean 0.625).
+    period_cells cells;
+    cells["a"][0] = {rows_of({0})};
+    cells["b"][0] = {rows_of({0, 0, 0})};
+    cells["a"][1] = {rows_of({2, 2, 2})};
+    cells["b"][1] = {rows_of({1})};
+    auto const net = net_of_periods(cells);
+    REQUIRE(net.at("a").size() == 1);
+    auto const& a = net.at("a")[0];
+    auto const& b = net.at("b")[0];
+    CHECK(a.n == 4);
+    CHECK(a.sum_w == 4);
+    CHECK(a.weighted_mean() == Approx(1.125).epsilon(1e-9));
+    CHECK(b.weighted_mean() == Approx(0.625).epsilon(1e-9));
+    CHECK(a.sum_wy2 == Approx(5.25).epsilon(1e-9));
+    // one week only: nothing to net out
+    period_cells one;
+    one["a"][3] = {rows_of({2, 4})};
+    one["b"][3] = {rows_of({1})};
+    CHECK(net_of_periods(one).at("a")[0].weighted_mean() == Approx(3));
+    CHECK(net_of_periods(one).at("b")[0].sum_wy2 == Approx(1));
+}
