@@ -68,7 +68,8 @@ struct weights_config {
     // The learning target (DESIGN §5.6): weights of the standardised
     // components of an outcome. Follows are the goal: reach and what a view
     // brings (profile clicks, follows) weigh fully; the engagement rate
-    // (well measured, but not always what brings follows) half; attributed
+    // (well measured, but not always what brings follows) half, and in each
+    // dimension only as far as it ranks the values as they do; attributed
     // follows (mostly attribution noise, but the only follows a source
     // without clicks has) a quarter: at half they cost 3-6 points of
     // capture in three of four worlds (bench/README.md).

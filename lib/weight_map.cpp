@@ -124,7 +124,7 @@ double proxy_agreement(std::vector<std::vector<group_stats> const*> const& value
     if (!(var > 0)) {
         return 1;
     }
-    return normal_cdf(cov / std::sqrt(var));
+    return std::max(0.0, 2 * normal_cdf(cov / std::sqrt(var)) - 1);
 }
 
 namespace {

@@ -105,18 +105,18 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
 
 // How far a proxy component of the target (the engagement rate: well
 // measured, but not what the account grows by) is trusted in a dimension:
-// the probability that its values rank the way the rest of the target (reach,
-// clicks, follows) ranks them. Over the values (per value one group_stats per
-// component; W_v, S_v its weights' sum and sum of squares, e_v the proxy's
-// mean, u_v the sum of the other components' means, ē and ū their W-weighted
-// means):
+// how much likelier it is that its values rank the way the rest of the target
+// (reach, clicks, follows) ranks them than the other way round. Over the
+// values (per value one group_stats per component; W_v, S_v its weights' sum
+// and sum of squares, e_v the proxy's mean, u_v the sum of the other
+// components' means, ē and ū their W-weighted means):
 //   C = Σ W_v·(e_v − ē)·(u_v − ū),  Var C = σ_u²·Σ S_v·(e_v − ē)²,
-//   trust = Φ(C / sqrt(Var C))
+//   trust = max(0, 2·Φ(C / sqrt(Var C)) − 1)
 // with σ_u² the sum of the other components' pooled within-value variances.
-// 1 where the proxy does not tell the values apart or fewer than two values
-// have rows; 0.5 with no evidence either way; → 0 where it ranks them
-// against the rest (a call to engage raises the engagement rate and costs
-// follows).
+// The proxy earns its say: 0 with no evidence either way and where it ranks
+// the values against the rest (a call to engage raises the engagement rate
+// and costs follows), → 1 as the two agree beyond noise; 1 where it does not
+// tell the values apart or fewer than two values have rows.
 double proxy_agreement(std::vector<std::vector<group_stats> const*> const& values,
                        std::size_t proxy);
 

@@ -404,16 +404,17 @@ TEST_CASE("an engagement rate that ranks a dimension's values against follows lo
     b = {rows_of({0, 0}), rows_of({0, 1})};
     // e = 1, 0 (ē 0.5); u = −0.5, 0.5 (ū 0); C = 2·0.5·(−0.5) + 2·(−0.5)·0.5 = −1.
     // Follows' pooled variance: (0.25 + 0.25)·2 / (1 + 1) = 0.5; Var C =
-    // 0.5·(2·0.25 + 2·0.25) = 0.5: trust = Φ(−1/√0.5) = Φ(−1.41421) = 0.078650.
-    CHECK(proxy_agreement({&a, &b}, 0) == Approx(0.078650).margin(1e-6));
-    // the same follows the other way round: Φ(1.41421)
+    // 0.5·(2·0.25 + 2·0.25) = 0.5: z = −1/√0.5 = −1.41421, more likely
+    // against than with the rest: trust 0.
+    CHECK(proxy_agreement({&a, &b}, 0) == 0);
+    // the same follows the other way round: 2·Φ(1.41421) − 1 = 0.842701
     std::vector<group_stats> const a_agrees{rows_of({1, 1}), rows_of({0, 1})};
     std::vector<group_stats> const b_agrees{rows_of({0, 0}), rows_of({-1, 0})};
-    CHECK(proxy_agreement({&a_agrees, &b_agrees}, 0) == Approx(0.921350).margin(1e-6));
-    // follows with the same mean for both: no evidence either way
+    CHECK(proxy_agreement({&a_agrees, &b_agrees}, 0) == Approx(0.842701).margin(1e-6));
+    // follows with the same mean for both: no evidence either way, no say
     std::vector<group_stats> const a_even{rows_of({1, 1}), rows_of({-1, 1})};
     std::vector<group_stats> const b_even{rows_of({0, 0}), rows_of({1, -1})};
-    CHECK(proxy_agreement({&a_even, &b_even}, 0) == Approx(0.5).margin(1e-9));
+    CHECK(proxy_agreement({&a_even, &b_even}, 0) == Approx(0).margin(1e-9));
     // a proxy that does not tell the values apart is not doubted
     std::vector<group_stats> const same{rows_of({0, 0}), rows_of({-1, 0})};
     CHECK(proxy_agreement({&same, &b}, 0) == 1);
@@ -424,20 +425,23 @@ TEST_CASE("an engagement rate that ranks a dimension's values against follows lo
     auto const plain = compute_weight_map(stats, 1, 0).at("cta_type");
     CHECK(plain.arms.at("a").post.shrunk_mean == Approx(7.0 / 12));
     CHECK(plain.arms.at("a").p_best > 0.5);
-    // Trusted at 0.07865, A is 0.07865·5/6 − 1/4 = −0.18446, B 0.07865/6 +
-    // 1/4 = 0.26311: follows decide.
+    // With no trust the proxy's part is gone: A −1/4, B 1/4, and follows
+    // decide: P(B best) = Φ(0.5/√(2·0.5/4)) = Φ(1) (follows' σ = √0.5 over
+    // 2 + 2 rows each).
     auto const map = compute_weight_map(stats, 1, 0, 0, {}, 0).at("cta_type");
-    double const s0 = 0.5 * 0.078650;
-    CHECK(map.proxy_trust == Approx(0.078650).margin(1e-6));
-    CHECK(map.arms.at("a").post.shrunk_mean == Approx(-0.18446).margin(1e-5));
-    CHECK(map.arms.at("b").post.shrunk_mean == Approx(0.26311).margin(1e-5));
-    // P(B best) = Φ(0.44757/√(2·(s0²/3 + 0.125))) = Φ(0.89330)
-    CHECK(map.arms.at("b").p_best == Approx(0.81415).margin(1e-4));
-    // the proxy's spread is scaled with it: σ₀ = 0.5·0.07865 over A's 2 + 1
-    // rows, follows' σ = √0.5 over 2 + 2
-
-    CHECK(map.arms.at("a").post.sd ==
-          Approx(std::sqrt(s0 * s0 / 3 + 0.5 / 4)).epsilon(1e-5));
+    CHECK(map.proxy_trust == 0);
+    CHECK(map.arms.at("a").post.shrunk_mean == Approx(-0.25).epsilon(1e-9));
+    CHECK(map.arms.at("b").post.shrunk_mean == Approx(0.25).epsilon(1e-9));
+    CHECK(map.arms.at("b").p_best == Approx(0.841345).margin(1e-5));
+    CHECK(map.arms.at("a").post.sd == Approx(std::sqrt(0.5 / 4)).epsilon(1e-9));
+    // where the proxy agrees it keeps 0.842701 of its part: A 0.842701·5/6 +
+    // 1/4 (follows now A 0, 1 and B −1, 0: shrunk ±1/4)
+    component_stats agree;
+    agree["cta_type"]["a"] = a_agrees;
+    agree["cta_type"]["b"] = b_agrees;
+    auto const kept = compute_weight_map(agree, 1, 0, 0, {}, 0).at("cta_type");
+    CHECK(kept.arms.at("a").post.shrunk_mean ==
+          Approx(0.842701 * 5 / 6 + 0.25).epsilon(1e-6));
 }
 
 TEST_CASE("a value the loop posted mostly early is compared within its weeks, not "
