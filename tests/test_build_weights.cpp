@@ -540,6 +540,32 @@ TEST_CASE("a source without follows (the X API) leaves reach in the target: a mi
     CHECK(p["_prior"]["content_slot"]["kappa"]["reach"] == 5);
 }
 
+TEST_CASE("a value that raises the engagement rate but brings fewer profile clicks per "
+          "view is not learned as best",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // how_to: engagement rate 0.06, 50-52 clicks from ~1000 views;
+    // myth_busting 0.03, 12-14 clicks from ~100 views: more than twice as
+    // many a view
+    add_reach_pairs(c, ", engagement_rate = CASE WHEN m.content_slot = 'how_to' THEN "
+                       "0.06 ELSE 0.03 END + (m.id % 5) * 0.001, profile_clicks = CASE "
+                       "WHEN m.content_slot = 'how_to' THEN 50 ELSE 12 END + m.id % 3");
+    // the engagement rate weighs twice the clicks: counted fully, it would
+    // make how_to best
+    auto const p = dry_run_with(db, "  target: {engagement_rate: 2, reach: 0, "
+                                    "profile_clicks: 1, follows: 0, attributed_follows: "
+                                    "0, primary_objective_score: 0}\n")["posteriors"];
+    // the two rank the slots against each other far beyond their noise:
+    // the engagement rate has no say in content_slot
+    CHECK(p["_prior"]["content_slot"]["engagement_rate_trust"] == 0);
+    CHECK(p["content_slot"]["myth_busting"]["p_best"].get<double>() > 0.99);
+    // one generator: nothing to doubt
+    CHECK(p["_prior"]["generator_name"]["engagement_rate_trust"] == 1);
+}
+
 TEST_CASE("build-weights learns two more maps, each from the half of the posts the other "
           "leaves out",
           "[db]")
