@@ -317,7 +317,8 @@ std::set<std::string> const replies_own{"reply"};
 
 // Rows are compared within weeks of age (net_of_periods): the loop's other
 // choices improve as it learns, so a value posted mostly early would look
-// worse than it is. At most 16 periods however long the window (memory).
+// worse than it is. At most 17 periods however long the window (memory):
+// ages up to the window are at most 16 period lengths.
 std::size_t period_of(double age_days, double window_days)
 {
     double const length = std::max(7.0, window_days / 16);

@@ -287,18 +287,8 @@ TEST_CASE("a component that does not tell a dimension's values apart adds no noi
     // (−1, 1 in both). As one target (y = 0, 2 and 1, −1) the values' means
     // are the same, but the noise widens both posteriors.
     component_stats stats;
-    auto& a = stats["hook_type"]["a"];
-    auto& b = stats["hook_type"]["b"];
-    a.resize(2);
-    b.resize(2);
-    a[0].add(1, 1);
-    a[0].add(1, 1);
-    b[0].add(1, 0);
-    b[0].add(1, 0);
-    a[1].add(1, -1);
-    a[1].add(1, 1);
-    b[1].add(1, 1);
-    b[1].add(1, -1);
+    stats["hook_type"]["a"] = {rows_of({1, 1}), rows_of({-1, 1})};
+    stats["hook_type"]["b"] = {rows_of({0, 0}), rows_of({1, -1})};
     auto const map = compute_weight_map(stats, 1, 0);
     auto const& d = map.at("hook_type");
     // component 0: σ² = 0 within, τ² = (2·0.25 + 2·0.25)/2 = 0.5: κ = 0, the
@@ -398,10 +388,8 @@ TEST_CASE("an engagement rate that ranks a dimension's values against follows lo
     // Component 0 is the proxy (the engagement rate): A 1, 1 against B 0, 0.
     // Component 1 (follows) ranks them the other way: A −1, 0; B 0, 1.
     component_stats stats;
-    auto& a = stats["cta_type"]["a"];
-    auto& b = stats["cta_type"]["b"];
-    a = {rows_of({1, 1}), rows_of({-1, 0})};
-    b = {rows_of({0, 0}), rows_of({0, 1})};
+    auto const& a = stats["cta_type"]["a"] = {rows_of({1, 1}), rows_of({-1, 0})};
+    auto const& b = stats["cta_type"]["b"] = {rows_of({0, 0}), rows_of({0, 1})};
     // e = 1, 0 (ē 0.5); u = −0.5, 0.5 (ū 0); C = 2·0.5·(−0.5) + 2·(−0.5)·0.5 = −1.
     // Follows' pooled variance: (0.25 + 0.25)·2 / (1 + 1) = 0.5; Var C =
     // 0.5·(2·0.25 + 2·0.25) = 0.5: z = −1/√0.5 = −1.41421, more likely
