@@ -196,6 +196,60 @@ void merge_parts(std::vector<group_stats>& into, std::vector<group_stats> const&
     }
 }
 
+// Σw of the rows holding both of two raw values (numbered as they are first
+// seen), in a triangular table; past `max_features` raw values (free text in
+// a dimension) it is dropped and the values are netted of their periods only.
+class pair_weights {
+public:
+    static constexpr std::size_t max_features = 256;
+
+    std::size_t new_feature() { return m_features++; }
+    std::size_t features() const { return m_features; }
+    bool overflowed() const { return m_features > max_features; }
+
+    void add(std::vector<std::size_t> const& row, double w)
+    {
+        if (overflowed()) {
+            return;
+        }
+        if (m_table.empty()) {
+            m_table.assign(max_features * (max_features - 1) / 2, 0.0);
+        }
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            for (std::size_t j = i + 1; j < row.size(); ++j) {
+                m_table[slot(row[i], row[j])] += w;
+            }
+        }
+    }
+
+    // f(a, b, Σw) for each pair with rows
+    template <typename F>
+    void each(F&& f) const
+    {
+        if (overflowed() || m_table.empty()) {
+            return;
+        }
+        for (std::size_t a = 0; a < m_features; ++a) {
+            for (std::size_t b = a + 1; b < m_features; ++b) {
+                if (double const w = m_table[slot(a, b)]; w > 0) {
+                    f(a, b, w);
+                }
+            }
+        }
+    }
+
+private:
+    static std::size_t slot(std::size_t a, std::size_t b)
+    {
+        if (a > b) {
+            std::swap(a, b);
+        }
+        return b * (b - 1) / 2 + a;
+    }
+    std::size_t m_features = 0;
+    std::vector<double> m_table;
+};
+
 // Per dimension, the target's sums of each raw value as the rows have it
 // (post_hour: its 24 hours); merged into canonical values at the end.
 class raw_groups {
@@ -208,7 +262,7 @@ public:
             m_is_hour[d] = dimensions[d] == "post_hour";
             if (m_is_hour[d]) {
                 for (int h = 0; h < 24; ++h) {
-                    m_groups[d].push_back({fmt::format("{:02d}", h), {}});
+                    m_groups[d].push_back(new_group(fmt::format("{:02d}", h)));
                 }
             }
         }
@@ -219,24 +273,32 @@ public:
     void add(binary_copy_reader const& row, double w, outcome_components const& x,
              std::size_t period)
     {
+        m_row.clear();
         for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
             auto const col = d + first_dim;
             if (row.is_null(col)) {
                 continue; // empty values are left out
             }
+            group* g = nullptr;
             if (m_is_hour[d]) {
-                m_groups[d][static_cast<std::size_t>(row.int4(col) % 24)].add(period, w,
-                                                                              x);
-                continue;
+                g = &m_groups[d][static_cast<std::size_t>(row.int4(col) % 24)];
+            } else {
+                auto const value = row.text(col);
+                auto it = m_index[d].find(value);
+                if (it == m_index[d].end()) {
+                    it = m_index[d].emplace(std::string{value}, m_groups[d].size()).first;
+                    m_groups[d].push_back(new_group(std::string{value}));
+                }
+                g = &m_groups[d][it->second];
             }
-            auto const value = row.text(col);
-            auto it = m_index[d].find(value);
-            if (it == m_index[d].end()) {
-                it = m_index[d].emplace(std::string{value}, m_groups[d].size()).first;
-                m_groups[d].push_back({std::string{value}, {}});
-            }
-            m_groups[d][it->second].add(period, w, x);
+            g->add(period, w, x);
+            m_row.push_back(g->feature);
         }
+        m_pairs.add(m_row, w);
+        if (m_periods.size() <= period) {
+            m_periods.resize(period + 1);
+        }
+        m_periods[period].add(w, x);
     }
 
     // Each component's stats per dimension, canonical value and period.
@@ -261,9 +323,42 @@ public:
         });
     }
 
+    // The Σw of the rows holding each pair of values of two dimensions, and
+    // the stats of every row per period (net_of_companions).
+    void merge_into(companion_cells& c, target_scales const& scales,
+                    std::array<double, target_component_count> const& target_c,
+                    std::set<std::string> const& dimensions) const
+    {
+        for (std::size_t p = 0; p < m_periods.size(); ++p) {
+            if (m_periods[p].rows() > 0) {
+                merge_parts(c.periods[static_cast<int>(p)],
+                            m_periods[p].component_stats(scales, target_c));
+            }
+        }
+        std::vector<std::optional<value_id>> names(m_pairs.features());
+        for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
+            for (auto const& g : m_groups[d]) {
+                auto name = m_is_hour[d] ? g.value : canonical_name(g.value);
+                if (!name.empty() && dimensions.contains(m_dimensions[d])) {
+                    names[g.feature] = value_id{m_dimensions[d], std::move(name)};
+                }
+            }
+        }
+        m_pairs.each([&](std::size_t a, std::size_t b, double w) {
+            if (names[a] && names[b]) {
+                auto key = std::minmax(*names[a], *names[b]);
+                c.pairs[{key.first, key.second}] += w;
+            }
+        });
+    }
+
+    // Whether the pairs were kept (a bounded number of raw values).
+    bool has_pairs() const { return !m_pairs.overflowed(); }
+
 private:
     struct group {
         std::string value;
+        std::size_t feature; // its number among every dimension's raw values
         std::vector<target_sums> periods;
 
         void add(std::size_t period, double w, outcome_components const& x)
@@ -292,11 +387,19 @@ private:
             }
         }
     }
+    group new_group(std::string value)
+    {
+        return {std::move(value), m_pairs.new_feature(), {}};
+    }
+
     std::vector<std::string> const& m_dimensions;
     std::vector<std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>>>
         m_index;
     std::vector<std::vector<group>> m_groups;
     std::vector<char> m_is_hour;
+    pair_weights m_pairs;
+    std::vector<target_mean_sums> m_periods;
+    std::vector<std::size_t> m_row; // the current row's features
 };
 
 // Whether every number of a row is finite: numeric columns hold NaN, and such
@@ -339,7 +442,7 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
                                std::optional<value_change> const& replies_moved,
                                target_scales const& scales,
                                std::array<double, target_component_count> const& target_c,
-                               std::map<std::string, change_test>& changed)
+                               double kappa, std::map<std::string, change_test>& changed)
 {
     std::map<std::string, period_cells> all;
     std::map<std::string, period_cells> recent_c;
@@ -353,7 +456,6 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
         g->merge_into(recent_c, scales, target_c);
         g->merge_into(recent_y, scales, target_c);
     }
-    component_stats out;
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
         std::vector<std::optional<value_change>> matched;
@@ -374,10 +476,30 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
             }
         }
     }
+    // The pairs of values: of the recent rows, every dimension's; of the
+    // older ones, those of dimensions learned from all rows.
+    companion_cells c;
+    std::set<std::string> every, unchanged;
     for (auto const& [dim, cells] : all) {
-        out[dim] = net_of_periods(cells);
+        every.insert(dim);
+        if (!changed.contains(dim)) {
+            unchanged.insert(dim);
+        }
     }
-    return out;
+    bool pairs = true;
+    for (auto const* g : recent) {
+        g->merge_into(c, scales, target_c, every);
+        pairs = pairs && g->has_pairs();
+    }
+    for (auto const* g : older) {
+        g->merge_into(c, scales, target_c, unchanged);
+        pairs = pairs && g->has_pairs();
+    }
+    if (!pairs) {
+        c.pairs.clear();
+    }
+    c.cells = std::move(all);
+    return net_of_companions(c, kappa, replies_own);
 }
 
 // Reads every row of the window (binary COPY: no text formatting on the
@@ -447,13 +569,13 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
                              replies_change({&recent_replies[0], &recent_replies[1]},
                                             {&older_replies[0], &older_replies[1]},
                                             scales, target_c),
-                             scales, target_c, s.changed);
+                             scales, target_c, run.cfg().weights.kappa, s.changed);
     for (int k = 0; k < 2; ++k) {
-        s.without[k] =
-            choose_periods({&recent[1 - k]}, {&older[1 - k]},
-                           replies_change({&recent_replies[1 - k]},
-                                          {&older_replies[1 - k]}, scales, target_c),
-                           scales, target_c, s.without_changed[k]);
+        s.without[k] = choose_periods(
+            {&recent[1 - k]}, {&older[1 - k]},
+            replies_change({&recent_replies[1 - k]}, {&older_replies[1 - k]}, scales,
+                           target_c),
+            scales, target_c, run.cfg().weights.kappa, s.without_changed[k]);
         s.without_rows[k] = fold_rows[1 - k];
     }
     return s;

@@ -226,20 +226,31 @@ target_mean_sums::stats(target_scales const& scales,
     return g;
 }
 
-std::vector<group_stats>
-target_sums::component_stats(target_scales const& scales,
-                             std::array<double, target_component_count> const& c) const
+std::vector<group_stats> target_mean_sums::component_stats(
+    target_scales const& scales,
+    std::array<double, target_component_count> const& c) const
 {
     auto const [a, mu] = linear_form(scales, c);
     std::vector<group_stats> out(K);
     for (std::size_t k = 0; k < K; ++k) {
         auto& g = out[k];
-        g.n = m_first.m_n;
-        g.sum_w = m_first.m_w;
-        g.sum_w2 = m_first.m_w2;
+        g.n = m_n;
+        g.sum_w = m_w;
+        g.sum_w2 = m_w2;
+        g.sum_wy = a[k] * (m_sx[k] - mu[k] * m_sp[k]);
+    }
+    return out;
+}
+
+std::vector<group_stats>
+target_sums::component_stats(target_scales const& scales,
+                             std::array<double, target_component_count> const& c) const
+{
+    auto const [a, mu] = linear_form(scales, c);
+    auto out = m_first.component_stats(scales, c);
+    for (std::size_t k = 0; k < K; ++k) {
         if (a[k] != 0) {
-            g.sum_wy = a[k] * (m_first.m_sx[k] - mu[k] * m_first.m_sp[k]);
-            g.sum_wy2 = a[k] * a[k] * cross(k, k, mu[k], mu[k]);
+            out[k].sum_wy2 = a[k] * a[k] * cross(k, k, mu[k], mu[k]);
         }
     }
     return out;

@@ -91,6 +91,10 @@ public:
     // n, W, Σw² and Σw·y of y = learning_target(x, scales, c); Σw·y² is 0.
     group_stats stats(target_scales const& scales,
                       std::array<double, target_component_count> const& c) const;
+    // The same of each component's part of y (target_sums::component_stats).
+    std::vector<group_stats>
+    component_stats(target_scales const& scales,
+                    std::array<double, target_component_count> const& c) const;
     std::int64_t rows() const { return m_n; }
 
 private:

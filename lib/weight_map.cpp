@@ -220,6 +220,296 @@ std::map<std::string, std::vector<group_stats>> net_of_periods(period_cells cons
 
 namespace {
 
+// One value in the joint fit: its dimension, rows' Σw, Σw·y per component,
+// and Σw per period.
+struct joint_value {
+    std::size_t dimension;
+    bool apart = false; // replies' own value: not in the dependence test
+    double w = 0;
+    std::vector<double> wy;
+    std::vector<std::pair<int, double>> periods;
+};
+
+// Which pairs of dimensions depend on each other, by Cramér's V of their
+// values' Σw over the rows holding both (values apart left out): the loop
+// draws each dimension on its own (V near 0, 0.5 by chance with 20 posts
+// over 8 × 6 values), a dimension derived from another has V = 1.
+std::vector<std::vector<char>> dependent_dimensions(std::vector<joint_value> const& vs,
+                                                    std::vector<double> const& pair_w,
+                                                    std::size_t dims)
+{
+    constexpr double dependent_v = 0.8;
+    std::size_t const f_count = vs.size();
+    std::vector<std::vector<char>> out(dims, std::vector<char>(dims, 0));
+    for (std::size_t d = 0; d < dims; ++d) {
+        for (std::size_t e = d + 1; e < dims; ++e) {
+            std::vector<std::size_t> rows, cols;
+            for (std::size_t i = 0; i < f_count; ++i) {
+                if (!vs[i].apart && vs[i].dimension == d) {
+                    rows.push_back(i);
+                }
+                if (!vs[i].apart && vs[i].dimension == e) {
+                    cols.push_back(i);
+                }
+            }
+            std::vector<double> r(rows.size()), c(cols.size());
+            double n = 0;
+            for (std::size_t a = 0; a < rows.size(); ++a) {
+                for (std::size_t b = 0; b < cols.size(); ++b) {
+                    double const w = pair_w[rows[a] * f_count + cols[b]];
+                    r[a] += w;
+                    c[b] += w;
+                    n += w;
+                }
+            }
+            auto const used = [](std::vector<double> const& x) {
+                return static_cast<double>(
+                    std::count_if(x.begin(), x.end(), [](double v) { return v > 0; }));
+            };
+            double const m = std::min(used(r), used(c)) - 1;
+            if (!(n > 0) || m < 1) {
+                continue;
+            }
+            double chi2 = 0;
+            for (std::size_t a = 0; a < rows.size(); ++a) {
+                for (std::size_t b = 0; b < cols.size(); ++b) {
+                    double const expected = r[a] * c[b] / n;
+                    if (expected > 0) {
+                        double const dev = pair_w[rows[a] * f_count + cols[b]] - expected;
+                        chi2 += dev * dev / expected;
+                    }
+                }
+            }
+            out[d][e] = out[e][d] = std::sqrt(chi2 / (n * m)) > dependent_v;
+        }
+    }
+    return out;
+}
+
+// Σw·y of each value net of its period and its companions (one component),
+// by backfitting; `pair_w` is F×F, row-major.
+// A value's Σw·y net of its period and companions, and the part of its
+// rows' spread its companions explain.
+struct companion_fit {
+    double wy = 0;
+    double companion_ss = 0;
+};
+
+std::vector<companion_fit>
+companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pair_w,
+               std::map<int, std::pair<double, double>> const& t_wy,
+               std::vector<std::vector<char>> const& dependent, std::size_t k,
+               double kappa)
+{
+    std::size_t const dims = dependent.size();
+    // The dimensions fitted: each in turn unless it depends on one already
+    // taken (a structure derived from the decision type), whose effect the
+    // fit could not tell from its own.
+    std::vector<char> fitted(dims, 0);
+    for (std::size_t d = 0; d < dims; ++d) {
+        fitted[d] = 1;
+        for (std::size_t e = 0; e < d; ++e) {
+            if (fitted[e] && dependent[d][e]) {
+                fitted[d] = 0;
+            }
+        }
+    }
+    std::size_t const f_count = vs.size();
+    double w = 0, b = 0;
+    for (auto const& [t, s] : t_wy) {
+        w += s.first;
+        b += s.second;
+    }
+    std::map<int, double> alpha;
+    for (auto const& [t, s] : t_wy) {
+        alpha[t] = 0;
+    }
+    std::vector<double> beta(f_count, 0.0);
+    std::vector<double> dim_w(dims, 0.0);
+    for (auto const& v : vs) {
+        dim_w[v.dimension] += v.w;
+    }
+    // Σ_u W_vu·β_u over the values u of the other dimensions fitted (but
+    // not those it depends on)
+    auto const companions = [&](std::size_t i) {
+        double r = 0;
+        auto const d = vs[i].dimension;
+        for (std::size_t j = 0; j < f_count; ++j) {
+            auto const e = vs[j].dimension;
+            if (e != d && fitted[e] && !dependent[d][e]) {
+                r += pair_w[i * f_count + j] * beta[j];
+            }
+        }
+        return r;
+    };
+    double mu = w > 0 ? b / w : 0;
+    for (int iter = 0; iter < 1000 && w > 0; ++iter) {
+        double change = 0;
+        // periods: α_t over all rows, centred
+        std::map<int, double> r_t;
+        for (auto const& [t, s] : t_wy) {
+            r_t[t] = s.second - s.first * mu;
+        }
+        for (std::size_t i = 0; i < f_count; ++i) {
+            for (auto const& [t, wt] : vs[i].periods) {
+                r_t[t] -= wt * beta[i];
+            }
+        }
+        double mean = 0;
+        for (auto& [t, a] : alpha) {
+            double const wt = t_wy.at(t).first;
+            double const next = wt > 0 ? r_t[t] / wt : 0;
+            change = std::max(change, std::abs(next - a));
+            a = next;
+            mean += wt * a;
+        }
+        for (auto& [t, a] : alpha) {
+            a -= mean / w;
+        }
+        // each dimension's values, centred over its rows
+        for (std::size_t d = 0; d < dims; ++d) {
+            if (!fitted[d]) {
+                continue;
+            }
+            double centre = 0;
+            for (std::size_t i = 0; i < f_count; ++i) {
+                if (vs[i].dimension != d) {
+                    continue;
+                }
+                double r = vs[i].wy[k] - vs[i].w * mu - companions(i);
+                for (auto const& [t, wt] : vs[i].periods) {
+                    r -= wt * alpha[t];
+                }
+                double const next = r / (vs[i].w + kappa);
+                change = std::max(change, std::abs(next - beta[i]));
+                beta[i] = next;
+                centre += vs[i].w * next;
+            }
+            for (std::size_t i = 0; i < f_count && dim_w[d] > 0; ++i) {
+                if (vs[i].dimension == d) {
+                    beta[i] -= centre / dim_w[d];
+                }
+            }
+        }
+        // the level
+        double rest = b;
+        for (auto const& [t, a] : alpha) {
+            rest -= t_wy.at(t).first * a;
+        }
+        for (std::size_t i = 0; i < f_count; ++i) {
+            rest -= vs[i].w * beta[i];
+        }
+        double const next_mu = rest / w;
+        change = std::max(change, std::abs(next_mu - mu));
+        mu = next_mu;
+        if (change < 1e-10) {
+            break;
+        }
+    }
+    std::vector<companion_fit> out(f_count);
+    for (std::size_t i = 0; i < f_count; ++i) {
+        double r = vs[i].wy[k] - companions(i);
+        for (auto const& [t, wt] : vs[i].periods) {
+            r -= wt * alpha[t];
+        }
+        out[i].wy = r;
+        // the companions' spread within the value's rows, dimension by
+        // dimension (drawn on their own, their cross terms average out)
+        auto const d = vs[i].dimension;
+        std::vector<double> s1(dims, 0.0), s2(dims, 0.0);
+        for (std::size_t j = 0; j < f_count; ++j) {
+            auto const e = vs[j].dimension;
+            if (e != d && fitted[e] && !dependent[d][e]) {
+                double const wb = pair_w[i * f_count + j] * beta[j];
+                s1[e] += wb;
+                s2[e] += wb * beta[j];
+            }
+        }
+        for (std::size_t e = 0; e < dims; ++e) {
+            out[i].companion_ss += s2[e] - s1[e] * s1[e] / vs[i].w;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::map<std::string, std::map<std::string, std::vector<group_stats>>>
+net_of_companions(companion_cells const& c, double kappa,
+                  std::set<std::string> const& apart)
+{
+    std::map<std::string, std::map<std::string, std::vector<group_stats>>> out;
+    for (auto const& [dim, cells] : c.cells) {
+        out[dim] = net_of_periods(cells);
+    }
+    if (c.pairs.empty() || c.periods.empty()) {
+        return out;
+    }
+    std::size_t const k_count = c.periods.begin()->second.size();
+    // the values, numbered
+    std::vector<joint_value> vs;
+    std::map<value_id, std::size_t> index;
+    std::size_t d = 0;
+    for (auto const& [dim, cells] : c.cells) {
+        for (auto const& [value, periods] : cells) {
+            joint_value v;
+            v.dimension = d;
+            v.wy.assign(k_count, 0.0);
+            for (auto const& [t, parts] : periods) {
+                if (parts.empty() || !(parts[0].sum_w > 0)) {
+                    continue;
+                }
+                v.w += parts[0].sum_w;
+                v.periods.emplace_back(t, parts[0].sum_w);
+                for (std::size_t k = 0; k < k_count && k < parts.size(); ++k) {
+                    v.wy[k] += parts[k].sum_wy;
+                }
+            }
+            v.apart = apart.contains(value);
+            if (v.w > 0) {
+                index[{dim, value}] = vs.size();
+                vs.push_back(std::move(v));
+            }
+        }
+        ++d;
+    }
+    std::size_t const f_count = vs.size();
+    std::vector<double> pair_w(f_count * f_count, 0.0);
+    for (auto const& [key, w] : c.pairs) {
+        auto const a = index.find(key.first);
+        auto const b = index.find(key.second);
+        if (a != index.end() && b != index.end()) {
+            pair_w[a->second * f_count + b->second] = w;
+            pair_w[b->second * f_count + a->second] = w;
+        }
+    }
+    auto const dependent = dependent_dimensions(vs, pair_w, d);
+    for (std::size_t k = 0; k < k_count; ++k) {
+        std::map<int, std::pair<double, double>> t_wy;
+        for (auto const& [t, parts] : c.periods) {
+            if (k < parts.size() && parts[k].sum_w > 0) {
+                t_wy[t] = {parts[k].sum_w, parts[k].sum_wy};
+            }
+        }
+        auto const net = companions_out(vs, pair_w, t_wy, dependent, k, kappa);
+        for (auto const& [id, i] : index) {
+            auto& g = out[id.first][id.second][k];
+            if (!(g.sum_w > 0)) {
+                continue;
+            }
+            // the spread around a mean moved to the joint fit's, less what
+            // the companions explain
+            double const within = g.sum_wy2 - g.sum_wy * g.sum_wy / g.sum_w;
+            g.sum_wy = net[i].wy;
+            g.sum_wy2 = std::max(within - net[i].companion_ss, 0.0) +
+                        net[i].wy * net[i].wy / g.sum_w;
+        }
+    }
+    return out;
+}
+
+namespace {
+
 // Δ = m_recent − m_older and its precision h = 1/(S_r/W_r² + S_o/W_o²); h = 0
 // without rows in both periods.
 value_change change_of(group_stats const& r, group_stats const& o)

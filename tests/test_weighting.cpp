@@ -465,3 +465,67 @@ TEST_CASE("a value the loop posted mostly early is compared within its weeks, no
     CHECK(net_of_periods(one).at("a")[0].weighted_mean() == Approx(3));
     CHECK(net_of_periods(one).at("b")[0].sum_wy2 == Approx(1));
 }
+
+TEST_CASE("a value posted mostly beside another dimension's best value is not "
+          "credited with that value's effect",
+          "[nodb]")
+{
+    // Hook a1 is worth 1 over a2, slot b1 2 over b2 (y = their sum, no
+    // noise), but a1 came with b1 twice of three times and a2 once:
+    // (a1,b1) 3, 3; (a1,b2) 1; (a2,b2) 0, 0; (a2,b1) 2. Raw means: a1 7/3,
+    // a2 2/3 (a1 better by 5/3), b1 8/3, b2 1/3 (7/3). The fit (κ 0) is
+    // exact: μ 1.5, β centred on the rows: a1 +0.5, a2 −0.5, b1 +1, b2 −1.
+    // a1 net of its companions: (7 − (2·1 + 1·(−1)))/3 = 2; a2: (2 − (1·1 +
+    // 2·(−1)))/3 = 1; b1: (8 − (2·0.5 + 1·(−0.5)))/3 = 2.5; b2: (1 − (1·0.5
+    // + 2·(−0.5)))/3 = 0.5. a1's spread around its mean, 19 − 7²/3 = 8/3, is
+    // all its companions' (b1 twice at +1, b2 once at −1: 3 − 1²/3 = 8/3):
+    // its rows net of them are 2, 2, 2, so Σy² = 3·2² = 12.
+    companion_cells c;
+    c.cells["hook"]["a1"][0] = {rows_of({3, 3, 1})};
+    c.cells["hook"]["a2"][0] = {rows_of({0, 0, 2})};
+    c.cells["slot"]["b1"][0] = {rows_of({3, 3, 2})};
+    c.cells["slot"]["b2"][0] = {rows_of({1, 0, 0})};
+    c.periods[0] = {rows_of({3, 3, 1, 0, 0, 2})};
+    value_id const a1{"hook", "a1"}, a2{"hook", "a2"}, b1{"slot", "b1"}, b2{"slot", "b2"};
+    c.pairs[{a1, b1}] = 2;
+    c.pairs[{a1, b2}] = 1;
+    c.pairs[{a2, b1}] = 1;
+    c.pairs[{a2, b2}] = 2;
+    auto const net = net_of_companions(c, 0);
+    CHECK(net.at("hook").at("a1")[0].weighted_mean() == Approx(2).epsilon(1e-8));
+    CHECK(net.at("hook").at("a2")[0].weighted_mean() == Approx(1).epsilon(1e-8));
+    CHECK(net.at("slot").at("b1")[0].weighted_mean() == Approx(2.5).epsilon(1e-8));
+    CHECK(net.at("slot").at("b2")[0].weighted_mean() == Approx(0.5).epsilon(1e-8));
+    CHECK(net.at("hook").at("a1")[0].sum_w == 3);
+    CHECK(net.at("hook").at("a1")[0].sum_wy2 == Approx(12).epsilon(1e-8));
+    // A ridge of κ pseudo-posts pulls each β toward 0: the companions' part
+    // shrinks and a1's lead over a2 lies between the fit's 1 and the raw 5/3.
+    auto const ridged = net_of_companions(c, 3);
+    double const lead = ridged.at("hook").at("a1")[0].weighted_mean() -
+                        ridged.at("hook").at("a2")[0].weighted_mean();
+    CHECK(lead > 1.01);
+    CHECK(lead < 5.0 / 3 - 0.01);
+    // A structure derived from the slot (s1 where b1) is the slot over
+    // again (Cramér's V 1): not fitted, so b1 keeps its whole effect, and
+    // the structure is netted of the hook alone, as the slot is.
+    c.cells["structure"]["s1"][0] = {rows_of({3, 3, 2})};
+    c.cells["structure"]["s2"][0] = {rows_of({1, 0, 0})};
+    value_id const s1{"structure", "s1"}, s2{"structure", "s2"};
+    c.pairs[{a1, s1}] = 2;
+    c.pairs[{a1, s2}] = 1;
+    c.pairs[{a2, s1}] = 1;
+    c.pairs[{a2, s2}] = 2;
+    c.pairs[{b1, s1}] = 3;
+    c.pairs[{b2, s2}] = 3;
+    auto const derived = net_of_companions(c, 0);
+    CHECK(derived.at("hook").at("a1")[0].weighted_mean() == Approx(2).epsilon(1e-8));
+    CHECK(derived.at("slot").at("b1")[0].weighted_mean() == Approx(2.5).epsilon(1e-8));
+    CHECK(derived.at("structure").at("s1")[0].weighted_mean() ==
+          Approx(2.5).epsilon(1e-8));
+    CHECK(derived.at("structure").at("s2")[0].weighted_mean() ==
+          Approx(0.5).epsilon(1e-8));
+    // without the pairs: net of the periods only, the raw means here
+    c.pairs.clear();
+    CHECK(net_of_companions(c, 0).at("hook").at("a1")[0].weighted_mean() ==
+          Approx(7.0 / 3));
+}
