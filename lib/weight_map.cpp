@@ -286,26 +286,18 @@ std::vector<std::vector<char>> dependent_dimensions(std::vector<joint_value> con
     return out;
 }
 
-// Σw·y of each value net of its period and its companions (one component),
-// by backfitting; `pair_w` is F×F, row-major.
-// A value's Σw·y net of its period and companions, and the part of its
-// rows' spread its companions explain.
-struct companion_fit {
-    double wy = 0;
-    double companion_ss = 0;
-};
-
-std::vector<companion_fit>
-companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pair_w,
-               std::map<int, std::pair<double, double>> const& t_wy,
-               std::vector<std::vector<char>> const& dependent, std::size_t k,
-               double kappa)
+// The dimensions fitted: each in turn unless it depends on one already
+// taken (a structure derived from the decision type), whose effect the fit
+// could not tell from its own. Returns the pair weights that take part:
+// W_vu where u's dimension is fitted, other than v's and not one v's
+// depends on; 0 elsewhere.
+std::vector<double> companion_weights(std::vector<joint_value> const& vs,
+                                      std::vector<double> const& pair_w,
+                                      std::vector<std::vector<char>> const& dependent,
+                                      std::vector<char>& fitted)
 {
     std::size_t const dims = dependent.size();
-    // The dimensions fitted: each in turn unless it depends on one already
-    // taken (a structure derived from the decision type), whose effect the
-    // fit could not tell from its own.
-    std::vector<char> fitted(dims, 0);
+    fitted.assign(dims, 0);
     for (std::size_t d = 0; d < dims; ++d) {
         fitted[d] = 1;
         for (std::size_t e = 0; e < d; ++e) {
@@ -315,86 +307,109 @@ companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pa
         }
     }
     std::size_t const f_count = vs.size();
-    double w = 0, b = 0;
-    for (auto const& [t, s] : t_wy) {
-        w += s.first;
-        b += s.second;
-    }
-    std::map<int, double> alpha;
-    for (auto const& [t, s] : t_wy) {
-        alpha[t] = 0;
-    }
-    std::vector<double> beta(f_count, 0.0);
-    std::vector<double> dim_w(dims, 0.0);
-    for (auto const& v : vs) {
-        dim_w[v.dimension] += v.w;
-    }
-    // Σ_u W_vu·β_u over the values u of the other dimensions fitted (but
-    // not those it depends on)
-    auto const companions = [&](std::size_t i) {
-        double r = 0;
+    std::vector<double> out(pair_w.size(), 0.0);
+    for (std::size_t i = 0; i < f_count; ++i) {
         auto const d = vs[i].dimension;
         for (std::size_t j = 0; j < f_count; ++j) {
             auto const e = vs[j].dimension;
             if (e != d && fitted[e] && !dependent[d][e]) {
-                r += pair_w[i * f_count + j] * beta[j];
+                out[i * f_count + j] = pair_w[i * f_count + j];
             }
+        }
+    }
+    return out;
+}
+
+// A value's Σw·y net of its period and companions, and the part of its
+// rows' spread its companions explain.
+struct companion_fit {
+    double wy = 0;
+    double companion_ss = 0;
+};
+
+// The fit of one component, by backfitting. `pairs`: companion_weights;
+// `t_w`, `t_wy`: each period's Σw and Σw·y over all rows; a value's periods
+// index into them.
+std::vector<companion_fit>
+companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pairs,
+               std::vector<char> const& fitted, std::vector<double> const& t_w,
+               std::vector<double> const& t_wy, std::size_t k, double kappa)
+{
+    std::size_t const f_count = vs.size();
+    std::size_t const dims = fitted.size();
+    std::size_t const t_count = t_w.size();
+    double w = 0, b = 0;
+    for (std::size_t t = 0; t < t_count; ++t) {
+        w += t_w[t];
+        b += t_wy[t];
+    }
+    std::vector<double> alpha(t_count, 0.0), beta(f_count, 0.0);
+    // Σ_u W_vu·β_u over the value's companions
+    auto const companions = [&](std::size_t i) {
+        double r = 0;
+        double const* row = &pairs[i * f_count];
+        for (std::size_t j = 0; j < f_count; ++j) {
+            r += row[j] * beta[j];
+        }
+        return r;
+    };
+    auto const periods = [&](std::size_t i) {
+        double r = 0;
+        for (auto const& [t, wt] : vs[i].periods) {
+            r += wt * alpha[static_cast<std::size_t>(t)];
         }
         return r;
     };
     double mu = w > 0 ? b / w : 0;
+    std::vector<double> r_t(t_count), r_v(f_count);
     for (int iter = 0; iter < 1000 && w > 0; ++iter) {
         double change = 0;
         // periods: α_t over all rows, centred
-        std::map<int, double> r_t;
-        for (auto const& [t, s] : t_wy) {
-            r_t[t] = s.second - s.first * mu;
+        for (std::size_t t = 0; t < t_count; ++t) {
+            r_t[t] = t_wy[t] - t_w[t] * mu;
         }
         for (std::size_t i = 0; i < f_count; ++i) {
             for (auto const& [t, wt] : vs[i].periods) {
-                r_t[t] -= wt * beta[i];
+                r_t[static_cast<std::size_t>(t)] -= wt * beta[i];
             }
         }
         double mean = 0;
-        for (auto& [t, a] : alpha) {
-            double const wt = t_wy.at(t).first;
-            double const next = wt > 0 ? r_t[t] / wt : 0;
-            change = std::max(change, std::abs(next - a));
-            a = next;
-            mean += wt * a;
+        for (std::size_t t = 0; t < t_count; ++t) {
+            double const next = t_w[t] > 0 ? r_t[t] / t_w[t] : 0;
+            change = std::max(change, std::abs(next - alpha[t]));
+            alpha[t] = next;
+            mean += t_w[t] * next;
         }
-        for (auto& [t, a] : alpha) {
+        for (auto& a : alpha) {
             a -= mean / w;
         }
-        // each dimension's values, centred over its rows
+        // each dimension's values, at once (they share no row): the ridge's
+        // minimum with Σ W_v·β_v = 0, β_v = (r_v − λ·W_v)/(W_v + κ)
         for (std::size_t d = 0; d < dims; ++d) {
             if (!fitted[d]) {
                 continue;
             }
-            double centre = 0;
+            double num = 0, den = 0;
             for (std::size_t i = 0; i < f_count; ++i) {
-                if (vs[i].dimension != d) {
-                    continue;
-                }
-                double r = vs[i].wy[k] - vs[i].w * mu - companions(i);
-                for (auto const& [t, wt] : vs[i].periods) {
-                    r -= wt * alpha[t];
-                }
-                double const next = r / (vs[i].w + kappa);
-                change = std::max(change, std::abs(next - beta[i]));
-                beta[i] = next;
-                centre += vs[i].w * next;
-            }
-            for (std::size_t i = 0; i < f_count && dim_w[d] > 0; ++i) {
                 if (vs[i].dimension == d) {
-                    beta[i] -= centre / dim_w[d];
+                    r_v[i] = vs[i].wy[k] - vs[i].w * mu - companions(i) - periods(i);
+                    num += vs[i].w * r_v[i] / (vs[i].w + kappa);
+                    den += vs[i].w * vs[i].w / (vs[i].w + kappa);
+                }
+            }
+            double const lambda = den > 0 ? num / den : 0;
+            for (std::size_t i = 0; i < f_count; ++i) {
+                if (vs[i].dimension == d) {
+                    double const next = (r_v[i] - lambda * vs[i].w) / (vs[i].w + kappa);
+                    change = std::max(change, std::abs(next - beta[i]));
+                    beta[i] = next;
                 }
             }
         }
         // the level
         double rest = b;
-        for (auto const& [t, a] : alpha) {
-            rest -= t_wy.at(t).first * a;
+        for (std::size_t t = 0; t < t_count; ++t) {
+            rest -= t_w[t] * alpha[t];
         }
         for (std::size_t i = 0; i < f_count; ++i) {
             rest -= vs[i].w * beta[i];
@@ -407,23 +422,17 @@ companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pa
         }
     }
     std::vector<companion_fit> out(f_count);
+    std::vector<double> s1(dims), s2(dims);
     for (std::size_t i = 0; i < f_count; ++i) {
-        double r = vs[i].wy[k] - companions(i);
-        for (auto const& [t, wt] : vs[i].periods) {
-            r -= wt * alpha[t];
-        }
-        out[i].wy = r;
+        out[i].wy = vs[i].wy[k] - companions(i) - periods(i);
         // the companions' spread within the value's rows, dimension by
         // dimension (drawn on their own, their cross terms average out)
-        auto const d = vs[i].dimension;
-        std::vector<double> s1(dims, 0.0), s2(dims, 0.0);
+        std::fill(s1.begin(), s1.end(), 0.0);
+        std::fill(s2.begin(), s2.end(), 0.0);
         for (std::size_t j = 0; j < f_count; ++j) {
-            auto const e = vs[j].dimension;
-            if (e != d && fitted[e] && !dependent[d][e]) {
-                double const wb = pair_w[i * f_count + j] * beta[j];
-                s1[e] += wb;
-                s2[e] += wb * beta[j];
-            }
+            double const wb = pairs[i * f_count + j] * beta[j];
+            s1[vs[j].dimension] += wb;
+            s2[vs[j].dimension] += wb * beta[j];
         }
         for (std::size_t e = 0; e < dims; ++e) {
             out[i].companion_ss += s2[e] - s1[e] * s1[e] / vs[i].w;
@@ -483,15 +492,30 @@ net_of_companions(companion_cells const& c, double kappa,
             pair_w[b->second * f_count + a->second] = w;
         }
     }
-    auto const dependent = dependent_dimensions(vs, pair_w, d);
-    for (std::size_t k = 0; k < k_count; ++k) {
-        std::map<int, std::pair<double, double>> t_wy;
-        for (auto const& [t, parts] : c.periods) {
-            if (k < parts.size() && parts[k].sum_w > 0) {
-                t_wy[t] = {parts[k].sum_w, parts[k].sum_wy};
-            }
+    std::vector<char> fitted;
+    auto const pairs =
+        companion_weights(vs, pair_w, dependent_dimensions(vs, pair_w, d), fitted);
+    // the periods, numbered; each value's periods by number
+    std::map<int, std::size_t> t_index;
+    for (auto const& [t, parts] : c.periods) {
+        t_index.emplace(t, t_index.size());
+    }
+    for (auto& v : vs) {
+        for (auto& [t, wt] : v.periods) {
+            auto const it = t_index.find(t);
+            t = it == t_index.end() ? -1 : static_cast<int>(it->second);
         }
-        auto const net = companions_out(vs, pair_w, t_wy, dependent, k, kappa);
+        std::erase_if(v.periods, [](auto const& p) { return p.first < 0; });
+    }
+    std::vector<double> t_w(t_index.size()), t_wy(t_index.size());
+    for (std::size_t k = 0; k < k_count; ++k) {
+        for (auto const& [t, parts] : c.periods) {
+            auto const i = t_index.at(t);
+            bool const has = k < parts.size() && parts[k].sum_w > 0;
+            t_w[i] = has ? parts[k].sum_w : 0;
+            t_wy[i] = has ? parts[k].sum_wy : 0;
+        }
+        auto const net = companions_out(vs, pairs, fitted, t_w, t_wy, k, kappa);
         for (auto const& [id, i] : index) {
             auto& g = out[id.first][id.second][k];
             if (!(g.sum_w > 0)) {

@@ -55,13 +55,13 @@ struct companion_cells {
 // noise to a value's mean, not bias: in eight dimensions with effects of
 // +20-40 % on a rate with 40 % noise, nearly half a value's spread is its
 // companions'. Per component, y = μ + α_t + Σ_d β_d,v + noise is fitted
-// by backfitting (α and each dimension's β centred on their rows; β with a
-// ridge of `kappa` pseudo-posts, so a value with a few rows does not
-// explain away its companions); a value's mean is then
-//   m_v = (Σw·y − Σ_t W_vt·α_t − Σ_{u of other dimensions} W_vu·β_u) / W_v.
-// Its spread around its mean is net_of_periods' (companions' effects stay in
-// the noise: conservative). A dimension that depends on one fitted before
-// it (Cramér's V of their values above 0.8, values in `apart` left out: a
+// by block coordinate descent (α and each dimension's β weighted to mean 0
+// over their rows; β with a ridge of `kappa` pseudo-posts, so a value with
+// a few rows does not explain away its companions); a value's mean is
+//   m_v = (Σw·y − Σ_t W_vt·α_t − Σ_{u of other dimensions} W_vu·β_u) / W_v
+// and its spread around it net_of_periods' less its companions' (per
+// dimension e, Σ_u W_vu·β_u² − (Σ_u W_vu·β_u)²/W_v). A dimension that depends on one
+// fitted before it (Cramér's V of their values above 0.8, values in `apart` left out: a
 // structure derived from the decision type) is not fitted, and neither is
 // netted of the other. Without pairs: net_of_periods.
 std::map<std::string, std::map<std::string, std::vector<group_stats>>>

@@ -498,13 +498,17 @@ TEST_CASE("a value posted mostly beside another dimension's best value is not "
     CHECK(net.at("slot").at("b2")[0].weighted_mean() == Approx(0.5).epsilon(1e-8));
     CHECK(net.at("hook").at("a1")[0].sum_w == 3);
     CHECK(net.at("hook").at("a1")[0].sum_wy2 == Approx(12).epsilon(1e-8));
-    // A ridge of κ pseudo-posts pulls each β toward 0: the companions' part
-    // shrinks and a1's lead over a2 lies between the fit's 1 and the raw 5/3.
+    // A ridge of κ = 3 pseudo-posts pulls each β toward 0, each dimension's
+    // β weighted to mean 0 (a2 = −a1 = −x, b2 = −b1 = −z; μ = 9/6): given
+    // z, a1's rows less μ and their slots leave 7 − 4.5 − (2z − z) = 2.5 − z,
+    // so x = (2.5 − z)/(3 + 3); given x, z = (8 − 4.5 − x)/6. Then x =
+    // 11.5/35, z = 111/210, and a1 = (7 − z)/3 = 1359/630, a2 = (2 + z)/3 =
+    // 531/630: a1 leads by 1.31, between the fit's 1 and the raw 5/3.
     auto const ridged = net_of_companions(c, 3);
-    double const lead = ridged.at("hook").at("a1")[0].weighted_mean() -
-                        ridged.at("hook").at("a2")[0].weighted_mean();
-    CHECK(lead > 1.01);
-    CHECK(lead < 5.0 / 3 - 0.01);
+    CHECK(ridged.at("hook").at("a1")[0].weighted_mean() ==
+          Approx(1359.0 / 630).epsilon(1e-8));
+    CHECK(ridged.at("hook").at("a2")[0].weighted_mean() ==
+          Approx(531.0 / 630).epsilon(1e-8));
     // A structure derived from the slot (s1 where b1) is the slot over
     // again (Cramér's V 1): not fitted, so b1 keeps its whole effect, and
     // the structure is netted of the hook alone, as the slot is.
