@@ -606,6 +606,35 @@ TEST_CASE("a hook posted mostly beside the best slot is not credited with the sl
     CHECK(p["question"]["p_best"].get<double>() > 0.9);
 }
 
+TEST_CASE(
+    "a dimension of free text with more values than the co-occurrence table holds is "
+    "still learned, within weeks only",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 300 posts, each with a generator name of its own (an adopted
+    // database's free text): past 256 raw values the pairs are dropped
+    c.exec("WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+           "(status, tweet_id, posted_at, decision_type, content_slot, generator_name) "
+           "SELECT 'posted', 't' || g, $1::timestamptz - make_interval(hours => 30 + g), "
+           "'single', CASE WHEN g % 2 = 0 THEN 'how_to' ELSE 'myth_busting' END, "
+           "'writer ' || g FROM generate_series(1, 300) g RETURNING decision_id, "
+           "tweet_id, content_slot) "
+           "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score) "
+           "SELECT decision_id, tweet_id, CASE WHEN content_slot = 'how_to' THEN 0.5 "
+           "ELSE 0.2 END + (right(tweet_id, 1)::int % 3) * 0.01 FROM c",
+           now);
+    auto const out = run_json(db, {"--dry-run"});
+    auto const& p = out["posteriors"];
+    CHECK(p["generator_name"].size() == 300);
+    CHECK(p["content_slot"]["how_to"]["mean"].get<double>() -
+              p["content_slot"]["myth_busting"]["mean"].get<double>() ==
+          Approx(0.3).margin(0.01));
+    CHECK(p["content_slot"]["how_to"]["p_best"].get<double>() > 0.99);
+}
+
 TEST_CASE("build-weights learns two more maps, each from the half of the posts the other "
           "leaves out",
           "[db]")
