@@ -335,6 +335,9 @@ public:
                             m_periods[p].component_stats(scales, target_c));
             }
         }
+        if (!has_pairs()) {
+            return;
+        }
         std::vector<std::optional<value_id>> names(m_pairs.features());
         for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
             for (auto const& g : m_groups[d]) {

@@ -221,7 +221,7 @@ std::map<std::string, std::vector<group_stats>> net_of_periods(period_cells cons
 namespace {
 
 // One value in the joint fit: its dimension, rows' Σw, Σw·y per component,
-// and Σw per period.
+// and Σw per period (by the period's number).
 struct joint_value {
     std::size_t dimension;
     bool apart = false; // replies' own value: not in the dependence test
@@ -327,7 +327,8 @@ struct companion_fit {
     double companion_ss = 0;
 };
 
-// The fit of one component, by backfitting. `pairs`: companion_weights;
+// The fit of one component, by block coordinate descent (the periods, each
+// dimension's values, the level in turn). `pairs`: companion_weights;
 // `t_w`, `t_wy`: each period's Σw and Σw·y over all rows; a value's periods
 // index into them.
 std::vector<companion_fit>
@@ -455,7 +456,11 @@ net_of_companions(companion_cells const& c, double kappa,
         return out;
     }
     std::size_t const k_count = c.periods.begin()->second.size();
-    // the values, numbered
+    // the periods and the values, numbered
+    std::map<int, int> t_index;
+    for (auto const& [t, parts] : c.periods) {
+        t_index.emplace(t, static_cast<int>(t_index.size()));
+    }
     std::vector<joint_value> vs;
     std::map<value_id, std::size_t> index;
     std::size_t d = 0;
@@ -465,11 +470,12 @@ net_of_companions(companion_cells const& c, double kappa,
             v.dimension = d;
             v.wy.assign(k_count, 0.0);
             for (auto const& [t, parts] : periods) {
-                if (parts.empty() || !(parts[0].sum_w > 0)) {
+                auto const ti = t_index.find(t);
+                if (parts.empty() || !(parts[0].sum_w > 0) || ti == t_index.end()) {
                     continue;
                 }
                 v.w += parts[0].sum_w;
-                v.periods.emplace_back(t, parts[0].sum_w);
+                v.periods.emplace_back(ti->second, parts[0].sum_w);
                 for (std::size_t k = 0; k < k_count && k < parts.size(); ++k) {
                     v.wy[k] += parts[k].sum_wy;
                 }
@@ -495,22 +501,10 @@ net_of_companions(companion_cells const& c, double kappa,
     std::vector<char> fitted;
     auto const pairs =
         companion_weights(vs, pair_w, dependent_dimensions(vs, pair_w, d), fitted);
-    // the periods, numbered; each value's periods by number
-    std::map<int, std::size_t> t_index;
-    for (auto const& [t, parts] : c.periods) {
-        t_index.emplace(t, t_index.size());
-    }
-    for (auto& v : vs) {
-        for (auto& [t, wt] : v.periods) {
-            auto const it = t_index.find(t);
-            t = it == t_index.end() ? -1 : static_cast<int>(it->second);
-        }
-        std::erase_if(v.periods, [](auto const& p) { return p.first < 0; });
-    }
     std::vector<double> t_w(t_index.size()), t_wy(t_index.size());
     for (std::size_t k = 0; k < k_count; ++k) {
         for (auto const& [t, parts] : c.periods) {
-            auto const i = t_index.at(t);
+            auto const i = static_cast<std::size_t>(t_index.at(t));
             bool const has = k < parts.size() && parts[k].sum_w > 0;
             t_w[i] = has ? parts[k].sum_w : 0;
             t_wy[i] = has ? parts[k].sum_wy : 0;

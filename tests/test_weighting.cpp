@@ -487,10 +487,14 @@ TEST_CASE("a value posted mostly beside another dimension's best value is not "
     c.cells["slot"]["b2"][0] = {rows_of({1, 0, 0})};
     c.periods[0] = {rows_of({3, 3, 1, 0, 0, 2})};
     value_id const a1{"hook", "a1"}, a2{"hook", "a2"}, b1{"slot", "b1"}, b2{"slot", "b2"};
-    c.pairs[{a1, b1}] = 2;
-    c.pairs[{a1, b2}] = 1;
-    c.pairs[{a2, b1}] = 1;
-    c.pairs[{a2, b2}] = 2;
+    // the hooks beside a dimension's two values x, y as beside b1, b2
+    auto const hooks_beside = [&](value_id const& x, value_id const& y) {
+        c.pairs[{a1, x}] = 2;
+        c.pairs[{a1, y}] = 1;
+        c.pairs[{a2, x}] = 1;
+        c.pairs[{a2, y}] = 2;
+    };
+    hooks_beside(b1, b2);
     auto const net = net_of_companions(c, 0);
     CHECK(net.at("hook").at("a1")[0].weighted_mean() == Approx(2).epsilon(1e-8));
     CHECK(net.at("hook").at("a2")[0].weighted_mean() == Approx(1).epsilon(1e-8));
@@ -515,10 +519,7 @@ TEST_CASE("a value posted mostly beside another dimension's best value is not "
     c.cells["structure"]["s1"][0] = {rows_of({3, 3, 2})};
     c.cells["structure"]["s2"][0] = {rows_of({1, 0, 0})};
     value_id const s1{"structure", "s1"}, s2{"structure", "s2"};
-    c.pairs[{a1, s1}] = 2;
-    c.pairs[{a1, s2}] = 1;
-    c.pairs[{a2, s1}] = 1;
-    c.pairs[{a2, s2}] = 2;
+    hooks_beside(s1, s2);
     c.pairs[{b1, s1}] = 3;
     c.pairs[{b2, s2}] = 3;
     auto const derived = net_of_companions(c, 0);
