@@ -52,6 +52,7 @@ struct v2_post {
     std::string_view hook, cta, structure;
     std::optional<std::string_view> data_source;
     std::optional<std::string> tweet_id;
+    bool stored = false; // the post had an outcome row when read
 };
 
 // The newest inbox record of each tweet, as the v2 pass merges it.
@@ -76,7 +77,7 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_v2 (
     engagement_rate numeric(5,4), followers_gained integer, followers_before integer,
     followers_after integer, followers_gained_weighted numeric(10,4),
     primary_objective_score numeric(10,6), attribution_confidence numeric(5,4),
-    hook_type text, cta_type text, structure_type text
+    hook_type text, cta_type text, structure_type text, stored boolean
 ) ON COMMIT DELETE ROWS)sql";
 
 // The outcome columns the v2 pass writes (decision_id is the key), in
@@ -114,12 +115,29 @@ std::string v2_list(std::string_view prefix)
     return out;
 }
 
-// One write per outcome; a row whose values are all unchanged is not touched.
+// One write per outcome. The posts that had an outcome when read are
+// updated where a value changed; the rest are inserted, plainly: an upsert
+// costs a third more a row (a speculative insertion each). If another
+// writer inserted one of them since, the insert fails and the upsert runs.
+std::string const update_v2 = fmt::format(
+    R"sql(
+UPDATE public.outcomes o SET ({0}, updated_at) = ({1}, $1::timestamptz)
+  FROM xloop_v2 t
+ WHERE t.stored AND o.decision_id = t.decision_id AND ({2}) IS DISTINCT FROM ({1}))sql",
+    v2_list(""), v2_list("t."), v2_list("o."));
+
+std::string const insert_v2 = fmt::format(
+    R"sql(
+INSERT INTO public.outcomes (decision_id, {0}, simulated, updated_at)
+SELECT decision_id, {0}, false, $1::timestamptz
+  FROM xloop_v2 WHERE NOT stored)sql",
+    v2_list(""));
+
 std::string const upsert_v2 = fmt::format(
     R"sql(
 INSERT INTO public.outcomes AS o (decision_id, {0}, simulated, updated_at)
 SELECT decision_id, {0}, false, $1::timestamptz
-  FROM xloop_v2
+  FROM xloop_v2 WHERE NOT stored
 ON CONFLICT (decision_id) DO UPDATE SET ({0}, updated_at) = ({1}, EXCLUDED.updated_at)
 WHERE ({2}) IS DISTINCT FROM ({1}))sql",
     v2_list(""), v2_list("EXCLUDED."), v2_list("o."));
@@ -187,7 +205,8 @@ SELECT c.decision_id, c.posted_at, coalesce(c.decision_type, ''),
        {}, {}, {}, {}, {}, {}, {}, {}, {}, n.newer,
        CASE WHEN n.newer THEN i.observed_at ELSE o.collected_at END,
        CASE WHEN n.newer THEN current_setting('xloop.source') ELSE o.data_source END,
-       CASE WHEN n.newer THEN i.tweet_id ELSE o.tweet_id END
+       CASE WHEN n.newer THEN i.tweet_id ELSE o.tweet_id END,
+       o.decision_id IS NOT NULL
   FROM public.content_generation_metadata_comprehensive c
   LEFT JOIN LATERAL (SELECT * FROM public.outcomes o
                       WHERE o.decision_id = c.decision_id OFFSET 0) o ON true
@@ -250,6 +269,7 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
         if (!r.is_null(21)) {
             p.tweet_id = std::string{r.text(21)};
         }
+        p.stored = r.boolean(22);
     };
     db.copy_out(
         query, [&](std::string_view message) { reader.feed(message, row); }, true);
@@ -286,6 +306,7 @@ void copy_v2_rows(db_connection& db, std::deque<v2_post> const& posts,
         w.add(p.hook);
         w.add(p.cta);
         w.add(p.structure);
+        w.add(std::string_view{p.stored ? "t" : "f"});
         w.end_row();
     }
     w.finish();
@@ -317,7 +338,18 @@ v2_result v2_pass(run_context& run, std::string const& source)
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     v2_result result;
     result.merged = in.merged;
-    result.updated = db.exec(upsert_v2, run.now()).affected_rows();
+    result.updated = db.exec(update_v2, run.now()).affected_rows();
+    db.exec("SAVEPOINT xloop_v2_insert");
+    try {
+        result.updated += db.exec(insert_v2, run.now()).affected_rows();
+        db.exec("RELEASE SAVEPOINT xloop_v2_insert");
+    } catch (db_error const& e) {
+        if (e.sqlstate() != "23505") { // unique_violation
+            throw;
+        }
+        db.exec("ROLLBACK TO SAVEPOINT xloop_v2_insert");
+        result.updated += db.exec(upsert_v2, run.now()).affected_rows();
+    }
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
     db.exec(update_actuals, window.write_from, run.now());
     return result;

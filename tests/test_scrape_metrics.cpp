@@ -502,6 +502,57 @@ TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and
     CHECK(old.str(0, 2) == "t");
 }
 
+TEST_CASE("an insert of new outcomes that meets a key it did not read falls back to "
+          "the upsert",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1301", 30);
+    add_posted(c, "1302", 30, "single", 24); // has an outcome: updated in place
+    // Plays a writer that inserts a new outcome between scrape-metrics' read
+    // and its insert, once (a sequence is not rolled back with the savepoint):
+    // the plain insert fails on the key and the run takes the upsert.
+    c.exec(R"sql(
+CREATE SEQUENCE public.race_seq;
+CREATE FUNCTION public.race() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 AND nextval('public.race_seq') = 1 THEN
+        INSERT INTO public.outcomes (decision_id, tweet_id, impressions, likes)
+        VALUES (NEW.decision_id, NEW.tweet_id, 1, 1);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER race BEFORE INSERT ON public.outcomes
+    FOR EACH ROW EXECUTE FUNCTION public.race())sql");
+    auto const lines =
+        std::string{"{\"tweet_id\": \"1301\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 1000, \"likes\": 20, \"retweets\": 5}\n"
+                    "{\"tweet_id\": \"1302\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 2000, \"likes\": 10}\n"};
+    auto const r = run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, lines);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const o = c.exec("SELECT tweet_id, impressions, likes, retweets, "
+                          "engagement_rate, data_source FROM public.outcomes "
+                          "ORDER BY tweet_id");
+    REQUIRE(o.rows() == 2);
+    CHECK(o.i64(0, 1) == 1000);
+    CHECK(o.i64(0, 2) == 20);
+    CHECK(o.i64(0, 3) == 5);
+    CHECK(o.f64(0, 4) == Approx(0.025)); // (20 + 5) / 1000
+    CHECK(o.str(0, 5) == "file");
+    CHECK(o.i64(1, 1) == 2000);
+    CHECK(o.i64(1, 2) == 10);
+    CHECK(o.f64(1, 4) == Approx(0.005)); // 10 / 2000
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE actual_impressions IS NOT NULL") == 2);
+    CHECK(db.count("SELECT last_value FROM public.race_seq") ==
+          2); // raced, then upserted
+}
+
 TEST_CASE("hostile file records are bad lines named by file and line, never stored",
           "[db]")
 {
