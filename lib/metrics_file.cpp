@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -82,6 +84,217 @@ timestamp read_time(nlohmann::json const& j, std::optional<timestamp> latest)
     return *t;
 }
 
+// The fields of a line, in the order of `field_names`.
+enum field : std::size_t {
+    f_tweet_id,
+    f_observed_at,
+    f_impressions,
+    f_likes,
+    f_retweets,
+    f_replies,
+    f_quotes,
+    f_bookmarks,
+    f_profile_clicks,
+    f_follows,
+    f_followers,
+    f_following,
+    f_tweets,
+    field_count
+};
+
+constexpr std::array<std::string_view, field_count> field_names{
+    "tweet_id",  "observed_at", "impressions", "likes",          "retweets",
+    "replies",   "quotes",      "bookmarks",   "profile_clicks", "follows",
+    "followers", "following",   "tweets"};
+
+struct flat_value {
+    enum { k_absent, k_null, k_number, k_string } kind = k_absent;
+    std::uint64_t number = 0;
+    std::string_view text;
+};
+
+using flat_line = std::array<flat_value, field_count>;
+
+bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// A string without escapes, control characters or non-ASCII bytes, from the
+// opening quote at s[i]; leaves i after the closing quote.
+bool scan_plain_string(std::string_view s, std::size_t& i, std::string_view& out)
+{
+    std::size_t const start = ++i;
+    for (; i < s.size(); ++i) {
+        auto const c = static_cast<unsigned char>(s[i]);
+        if (c == '"') {
+            out = s.substr(start, i - start);
+            ++i;
+            return true;
+        }
+        if (c == '\\' || c < 0x20 || c >= 0x80) {
+            return false;
+        }
+    }
+    return false;
+}
+
+// The common line, read without building a JSON document: one flat object of
+// known fields, each once, whose values are plain strings, unsigned integers
+// of at most 19 digits or null. Anything else returns false and is left to
+// the JSON parser, which reads it (the same records) or names what is wrong.
+// 10⁵ lines took 0.19 s through the parser, as long as the COPY they feed.
+bool scan_flat_line(std::string_view s, flat_line& v)
+{
+    std::size_t i = 0;
+    auto const skip_space = [&] {
+        while (i < s.size() && is_json_space(s[i])) {
+            ++i;
+        }
+    };
+    skip_space();
+    if (i >= s.size() || s[i] != '{') {
+        return false;
+    }
+    ++i;
+    for (;;) {
+        skip_space();
+        std::string_view key;
+        if (i >= s.size() || s[i] != '"' || !scan_plain_string(s, i, key)) {
+            return false;
+        }
+        auto const f = std::find(field_names.begin(), field_names.end(), key);
+        if (f == field_names.end()) {
+            return false;
+        }
+        auto& value = v[static_cast<std::size_t>(f - field_names.begin())];
+        if (value.kind != flat_value::k_absent) {
+            return false;
+        }
+        skip_space();
+        if (i >= s.size() || s[i] != ':') {
+            return false;
+        }
+        ++i;
+        skip_space();
+        if (i >= s.size()) {
+            return false;
+        }
+        if (s[i] == '"') {
+            if (!scan_plain_string(s, i, value.text)) {
+                return false;
+            }
+            value.kind = flat_value::k_string;
+        } else if (s[i] >= '0' && s[i] <= '9') {
+            std::size_t const start = i;
+            for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+                value.number = value.number * 10 + static_cast<std::uint64_t>(s[i] - '0');
+            }
+            // no leading zero (invalid JSON), no fraction or exponent, no overflow
+            if ((s[start] == '0' && i - start > 1) || i - start > 19 ||
+                (i < s.size() && (s[i] == '.' || s[i] == 'e' || s[i] == 'E'))) {
+                return false;
+            }
+            value.kind = flat_value::k_number;
+        } else if (s.substr(i, 4) == "null") {
+            i += 4;
+            value.kind = flat_value::k_null;
+        } else {
+            return false;
+        }
+        skip_space();
+        if (i < s.size() && s[i] == ',') {
+            ++i;
+            continue;
+        }
+        if (i < s.size() && s[i] == '}') {
+            ++i;
+            break;
+        }
+        return false;
+    }
+    skip_space();
+    return i == s.size();
+}
+
+// A count of a flat line as read_count reads it; false where read_count
+// would refuse it.
+bool flat_count(flat_value const& v, field f, std::optional<std::int64_t>& out)
+{
+    if (v.kind == flat_value::k_absent || v.kind == flat_value::k_null) {
+        out.reset();
+        return true;
+    }
+    std::uint64_t const max = f == f_impressions
+                                  ? std::numeric_limits<std::int64_t>::max()
+                                  : std::numeric_limits<std::int32_t>::max();
+    if (v.kind != flat_value::k_number || v.number > max) {
+        return false;
+    }
+    out = static_cast<std::int64_t>(v.number);
+    return true;
+}
+
+// A flat line's record, handed on; false (nothing handed on) where the JSON
+// parser's path would refuse the line or read it otherwise.
+bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
+                    metrics_file_handlers const& h)
+{
+    auto const& at = v[f_observed_at];
+    if (at.kind != flat_value::k_string) {
+        return false;
+    }
+    auto const t = parse_timestamp(at.text);
+    if (!t || (latest && *t > *latest)) {
+        return false;
+    }
+    if (v[f_followers].kind != flat_value::k_absent) {
+        for (auto f : {f_tweet_id, f_impressions, f_likes, f_retweets, f_replies,
+                       f_quotes, f_bookmarks, f_profile_clicks, f_follows}) {
+            if (v[f].kind != flat_value::k_absent) {
+                return false;
+            }
+        }
+        follower_record r;
+        r.observed_at = *t;
+        std::optional<std::int64_t> followers;
+        if (!flat_count(v[f_followers], f_followers, followers) || !followers ||
+            !flat_count(v[f_following], f_following, r.following) ||
+            !flat_count(v[f_tweets], f_tweets, r.tweets)) {
+            return false;
+        }
+        r.followers = *followers;
+        h.on_followers(r);
+        return true;
+    }
+    if (v[f_following].kind != flat_value::k_absent ||
+        v[f_tweets].kind != flat_value::k_absent) {
+        return false;
+    }
+    metrics_record r;
+    auto const& id = v[f_tweet_id];
+    if (id.kind == flat_value::k_string && !id.text.empty()) {
+        r.tweet_id = id.text;
+    } else if (id.kind == flat_value::k_number) {
+        r.tweet_id = std::to_string(id.number);
+    } else {
+        return false;
+    }
+    r.observed_at = *t;
+    if (!flat_count(v[f_impressions], f_impressions, r.counts.impressions) ||
+        !flat_count(v[f_likes], f_likes, r.counts.likes) ||
+        !flat_count(v[f_retweets], f_retweets, r.counts.retweets) ||
+        !flat_count(v[f_replies], f_replies, r.counts.replies) ||
+        !flat_count(v[f_quotes], f_quotes, r.counts.quotes) ||
+        !flat_count(v[f_bookmarks], f_bookmarks, r.counts.bookmarks) ||
+        !flat_count(v[f_profile_clicks], f_profile_clicks, r.counts.profile_clicks) ||
+        !flat_count(v[f_follows], f_follows, r.follows)) {
+        return false;
+    }
+    h.on_metrics(r);
+    return true;
+}
+
 void check_keys(nlohmann::json const& j, std::set<std::string> const& known)
 {
     for (auto const& [key, value] : j.items()) {
@@ -112,6 +325,9 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         ++line;
         auto const first = text.find_first_not_of(" \t\r");
         if (first == std::string::npos || text[first] == '#') {
+            continue;
+        }
+        if (flat_line v; scan_flat_line(text, v) && read_flat_line(v, latest, h)) {
             continue;
         }
         try {

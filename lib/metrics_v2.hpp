@@ -20,6 +20,7 @@ struct post_counts {
     std::optional<std::int64_t> quotes;
     std::optional<std::int64_t> bookmarks;
     std::optional<std::int64_t> profile_clicks;
+    bool operator==(post_counts const&) const = default;
 };
 
 // (Σ counted fields) / impressions, clamped to [0, 1]; nullopt when the

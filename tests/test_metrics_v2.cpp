@@ -234,6 +234,87 @@ TEST_CASE("a JSON Lines file yields metric and follower records", "[nodb]")
     CHECK(f[0].followers == 1500);
 }
 
+TEST_CASE("plain lines, read without the JSON parser, give the records the parser "
+          "gives",
+          "[nodb]")
+{
+    // Each pair: a plain line (flat, no escapes, whole numbers) and the same
+    // record in a form only the JSON parser reads (an escape, a fraction, an
+    // exponent).
+    std::vector<std::pair<std::string, std::string>> const pairs{
+        {R"({"tweet_id": "123", "observed_at": "2026-03-02T12:00:00Z", )"
+         R"("impressions": 9223372036854775807, "likes": 2147483647, "retweets": null, )"
+         R"("follows": 0})",
+         R"({"tweet_id": "1\u00323", "observed_at": "2026-03-02T12:00:00Z", )"
+         R"("impressions": 9223372036854775807, "likes": 2147483647.0, "retweets": null, )"
+         R"("follows": 0e0})"},
+        {"\t{ \"observed_at\":\"2026-03-02T12:00:00Z\" ,\"tweet_id\":77 } ",
+         R"({"observed_at": "2026-03-02T12:00:00\u005a", "tweet_id": 77})"},
+        {R"({"followers": 1500, "observed_at": "2026-03-02T11:00:00Z", "tweets": 12})",
+         R"({"followers": 1.5e3, "observed_at": "2026-03-02T11:00:00Z", "tweets": 12})"},
+    };
+    struct records {
+        std::vector<metrics_record> m;
+        std::vector<follower_record> f;
+    };
+    auto const read = [](std::string const& line) {
+        std::istringstream in{line + "\n"};
+        records r;
+        auto const bad = read_metrics_file(in, "m.jsonl", true,
+                                           {[&](auto const& x) { r.m.push_back(x); },
+                                            [&](auto const& x) { r.f.push_back(x); }});
+        CHECK(bad.empty());
+        return r;
+    };
+    for (auto const& [plain, parsed] : pairs) {
+        INFO(plain);
+        auto const a = read(plain);
+        auto const b = read(parsed);
+        REQUIRE(a.m.size() + a.f.size() == 1);
+        REQUIRE(a.m.size() == b.m.size());
+        REQUIRE(a.f.size() == b.f.size());
+        for (std::size_t i = 0; i < a.m.size(); ++i) {
+            CHECK(a.m[i].tweet_id == b.m[i].tweet_id);
+            CHECK(a.m[i].observed_at == b.m[i].observed_at);
+            CHECK(a.m[i].counts == b.m[i].counts);
+            CHECK(a.m[i].follows == b.m[i].follows);
+        }
+        for (std::size_t i = 0; i < a.f.size(); ++i) {
+            CHECK(a.f[i].observed_at == b.f[i].observed_at);
+            CHECK(a.f[i].followers == b.f[i].followers);
+            CHECK(a.f[i].following == b.f[i].following);
+            CHECK(a.f[i].tweets == b.f[i].tweets);
+        }
+    }
+    auto const first = read(pairs[0].first);
+    CHECK(first.m[0].tweet_id == "123");
+    CHECK(*first.m[0].counts.impressions == 9223372036854775807);
+    CHECK(*first.m[0].counts.likes == 2147483647);
+    CHECK_FALSE(first.m[0].counts.retweets);
+    CHECK(*first.m[0].follows == 0);
+    CHECK(read(pairs[1].first).m[0].tweet_id == "77");
+    CHECK(read(pairs[2].first).f[0].followers == 1500);
+    CHECK_FALSE(read(pairs[2].first).f[0].following);
+
+    // Plain lines the parser's checks refuse are still refused, and named.
+    auto const at = std::string{R"("observed_at": "2026-03-02T12:00:00Z")"};
+    CHECK(file_error("{\"tweet_id\": \"1\", " + at + ", \"likes\": 2147483648}\n")
+              .rfind("m.jsonl:1: field 'likes': must be a non-negative integer no larger "
+                     "than 2147483647 (got 2147483648)",
+                     0) == 0);
+    CHECK(file_error("{\"tweet_id\": \"1\", " + at + ", \"likes\": 01}\n")
+              .rfind("m.jsonl:1: not valid JSON", 0) == 0);
+    CHECK(file_error("{\"tweet_id\": \"\", " + at + "}\n")
+              .rfind("m.jsonl:1: field 'tweet_id': must be a non-empty string", 0) == 0);
+    CHECK(file_error("{\"followers\": 5, \"tweet_id\": \"1\", " + at + "}\n")
+              .rfind("m.jsonl:1: unknown field 'tweet_id'", 0) == 0);
+    CHECK(file_error("{\"followers\": null, " + at + "}\n")
+              .rfind("m.jsonl:1: field 'followers': must be a non-negative integer", 0) ==
+          0);
+    CHECK(file_error("{\"tweet_id\": \"1\", " + at + ", \"likes\": 3} x\n")
+              .rfind("m.jsonl:1: not valid JSON", 0) == 0);
+}
+
 TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
 {
     auto const error_of = file_error;
