@@ -115,16 +115,22 @@ std::string v2_list(std::string_view prefix)
     return out;
 }
 
-// One write per outcome. The posts that had an outcome when read are
-// updated where a value changed; the rest are inserted, plainly: an upsert
-// costs a third more a row (a speculative insertion each). If another
-// writer inserted one of them since, the insert fails and the upsert runs.
-std::string const update_v2 = fmt::format(
-    R"sql(
-UPDATE public.outcomes o SET ({0}, updated_at) = ({1}, $1::timestamptz)
-  FROM xloop_v2 t
- WHERE t.stored AND o.decision_id = t.decision_id AND ({2}) IS DISTINCT FROM ({1}))sql",
-    v2_list(""), v2_list("t."), v2_list("o."));
+// One write per outcome: the posts that had an outcome when read are
+// upserted (each an index probe; a row whose values are all unchanged is not
+// touched), the rest inserted plainly: an upsert costs a third more a new
+// row (a speculative insertion each). If another writer inserted one of them
+// since the read, the insert fails and they are upserted too.
+std::string upsert_v2(char const* which)
+{
+    return fmt::format(
+        R"sql(
+INSERT INTO public.outcomes AS o (decision_id, {0}, simulated, updated_at)
+SELECT decision_id, {0}, false, $1::timestamptz
+  FROM xloop_v2 WHERE {3}
+ON CONFLICT (decision_id) DO UPDATE SET ({0}, updated_at) = ({1}, EXCLUDED.updated_at)
+WHERE ({2}) IS DISTINCT FROM ({1}))sql",
+        v2_list(""), v2_list("EXCLUDED."), v2_list("o."), which);
+}
 
 std::string const insert_v2 = fmt::format(
     R"sql(
@@ -132,15 +138,6 @@ INSERT INTO public.outcomes (decision_id, {0}, simulated, updated_at)
 SELECT decision_id, {0}, false, $1::timestamptz
   FROM xloop_v2 WHERE NOT stored)sql",
     v2_list(""));
-
-std::string const upsert_v2 = fmt::format(
-    R"sql(
-INSERT INTO public.outcomes AS o (decision_id, {0}, simulated, updated_at)
-SELECT decision_id, {0}, false, $1::timestamptz
-  FROM xloop_v2 WHERE NOT stored
-ON CONFLICT (decision_id) DO UPDATE SET ({0}, updated_at) = ({1}, EXCLUDED.updated_at)
-WHERE ({2}) IS DISTINCT FROM ({1}))sql",
-    v2_list(""), v2_list("EXCLUDED."), v2_list("o."));
 
 // The original bot's columns on the base table follow the outcome. The
 // range the rows come from ($1, $2] lets the planner read those posts by
@@ -331,14 +328,10 @@ v2_result v2_pass(run_context& run, std::string const& source)
     auto const attributed =
         attribute_followers(snaps, in.aposts, m.attribution_window_hours, run.now());
     copy_v2_rows(db, in.posts, attributed, m);
-    // Its size, for the plans of the two writes (hash this side, not the posts).
-    if (static_cast<std::int64_t>(in.posts.size()) >= analyze_min_rows) {
-        db.exec("ANALYZE xloop_v2 (decision_id)");
-    }
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     v2_result result;
     result.merged = in.merged;
-    result.updated = db.exec(update_v2, run.now()).affected_rows();
+    result.updated = db.exec(upsert_v2("stored"), run.now()).affected_rows();
     db.exec("SAVEPOINT xloop_v2_insert");
     try {
         result.updated += db.exec(insert_v2, run.now()).affected_rows();
@@ -348,7 +341,7 @@ v2_result v2_pass(run_context& run, std::string const& source)
             throw;
         }
         db.exec("ROLLBACK TO SAVEPOINT xloop_v2_insert");
-        result.updated += db.exec(upsert_v2, run.now()).affected_rows();
+        result.updated += db.exec(upsert_v2("NOT stored"), run.now()).affected_rows();
     }
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
     db.exec(update_actuals, window.write_from, run.now());

@@ -518,9 +518,12 @@ TEST_CASE("an insert of new outcomes that meets a key it did not read falls back
 CREATE SEQUENCE public.race_seq;
 CREATE FUNCTION public.race() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF pg_trigger_depth() = 1 AND nextval('public.race_seq') = 1 THEN
-        INSERT INTO public.outcomes (decision_id, tweet_id, impressions, likes)
-        VALUES (NEW.decision_id, NEW.tweet_id, 1, 1);
+    IF pg_trigger_depth() = 1 AND NOT EXISTS (
+           SELECT FROM public.outcomes WHERE decision_id = NEW.decision_id) THEN
+        IF nextval('public.race_seq') = 1 THEN
+            INSERT INTO public.outcomes (decision_id, tweet_id, impressions, likes)
+            VALUES (NEW.decision_id, NEW.tweet_id, 1, 1);
+        END IF;
     END IF;
     RETURN NEW;
 END $$;
