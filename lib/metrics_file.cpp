@@ -311,7 +311,7 @@ void check_keys(nlohmann::json const& j, std::set<std::string> const& known)
 // and --skip-bad can skip exactly that line.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
                                         bool skip_bad, metrics_file_handlers const& h,
-                                        std::optional<timestamp> latest)
+                                        std::optional<timestamp> latest, bool parser_only)
 {
     static std::set<std::string> const post_keys{
         "tweet_id", "observed_at", "impressions", "likes",          "retweets",
@@ -327,7 +327,8 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         if (first == std::string::npos || text[first] == '#') {
             continue;
         }
-        if (flat_line v; scan_flat_line(text, v) && read_flat_line(v, latest, h)) {
+        if (flat_line v;
+            !parser_only && scan_flat_line(text, v) && read_flat_line(v, latest, h)) {
             continue;
         }
         try {

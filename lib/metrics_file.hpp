@@ -46,8 +46,12 @@ struct metrics_file_handlers {
 // Reads every line. A bad line throws data_error "NAME:LINE: reason" unless
 // `skip_bad`, which collects it and goes on. Returns the bad lines. A record
 // observed after `latest` (now plus the allowed clock skew) is a bad line.
+// Plain lines (one flat object, no escapes, whole numbers) are read without
+// the JSON parser; `parser_only` reads every line with it, the same records
+// (the fuzzer compares the two).
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
                                         bool skip_bad, metrics_file_handlers const& h,
-                                        std::optional<timestamp> latest = std::nullopt);
+                                        std::optional<timestamp> latest = std::nullopt,
+                                        bool parser_only = false);
 
 } // namespace xloop
