@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <set>
 #include <string_view>
 
 namespace xloop {
@@ -22,18 +21,51 @@ struct line_error {
     std::string reason;
 };
 
-// Counts are whole numbers in [0, max]: impressions and views fit a bigint,
-// the others the original's integer columns. 2⁶⁴−1 read as −1, or 1e19 cast
-// to an integer, would be stored silently (or fail the whole run unnamed).
+// The fields of a line, in the order of `field_names`.
+enum field : std::size_t {
+    f_tweet_id,
+    f_observed_at,
+    f_impressions,
+    f_likes,
+    f_retweets,
+    f_replies,
+    f_quotes,
+    f_bookmarks,
+    f_profile_clicks,
+    f_follows,
+    f_followers,
+    f_following,
+    f_tweets,
+    field_count
+};
+
+constexpr std::array<std::string_view, field_count> field_names{
+    "tweet_id",  "observed_at", "impressions", "likes",          "retweets",
+    "replies",   "quotes",      "bookmarks",   "profile_clicks", "follows",
+    "followers", "following",   "tweets"};
+
+// Whether a field belongs to a follower count's line or a post's.
+bool belongs(field f, bool followers)
+{
+    return followers ? f == f_observed_at || f >= f_followers : f <= f_follows;
+}
+
+// Counts are whole numbers in [0, max]: impressions fit a bigint, the others
+// the original's integer columns.
+std::uint64_t count_max(std::string_view key)
+{
+    return key == field_names[f_impressions] ? std::numeric_limits<std::int64_t>::max()
+                                             : std::numeric_limits<std::int32_t>::max();
+}
+
+// A count within count_max: 2⁶⁴−1 read as −1, or 1e19 cast to an integer,
+// would be stored silently (or fail the whole run unnamed).
 std::optional<std::int64_t> read_count(nlohmann::json const& j, char const* key)
 {
     if (!j.contains(key) || j[key].is_null()) {
         return std::nullopt;
     }
-    std::string_view const k{key};
-    std::int64_t const max = k == "impressions" || k == "views"
-                                 ? std::numeric_limits<std::int64_t>::max()
-                                 : std::numeric_limits<std::int32_t>::max();
+    auto const max = static_cast<std::int64_t>(count_max(key));
     auto const& v = j[key];
     auto const fail = [&]() -> std::optional<std::int64_t> {
         throw line_error{fmt::format(
@@ -83,29 +115,6 @@ timestamp read_time(nlohmann::json const& j, std::optional<timestamp> latest)
     }
     return *t;
 }
-
-// The fields of a line, in the order of `field_names`.
-enum field : std::size_t {
-    f_tweet_id,
-    f_observed_at,
-    f_impressions,
-    f_likes,
-    f_retweets,
-    f_replies,
-    f_quotes,
-    f_bookmarks,
-    f_profile_clicks,
-    f_follows,
-    f_followers,
-    f_following,
-    f_tweets,
-    field_count
-};
-
-constexpr std::array<std::string_view, field_count> field_names{
-    "tweet_id",  "observed_at", "impressions", "likes",          "retweets",
-    "replies",   "quotes",      "bookmarks",   "profile_clicks", "follows",
-    "followers", "following",   "tweets"};
 
 struct flat_value {
     enum { k_absent, k_null, k_number, k_string } kind = k_absent;
@@ -225,10 +234,7 @@ bool flat_count(flat_value const& v, field f, std::optional<std::int64_t>& out)
         out.reset();
         return true;
     }
-    std::uint64_t const max = f == f_impressions
-                                  ? std::numeric_limits<std::int64_t>::max()
-                                  : std::numeric_limits<std::int32_t>::max();
-    if (v.kind != flat_value::k_number || v.number > max) {
+    if (v.kind != flat_value::k_number || v.number > count_max(field_names[f])) {
         return false;
     }
     out = static_cast<std::int64_t>(v.number);
@@ -248,13 +254,13 @@ bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
     if (!t || (latest && *t > *latest)) {
         return false;
     }
-    if (v[f_followers].kind != flat_value::k_absent) {
-        for (auto f : {f_tweet_id, f_impressions, f_likes, f_retweets, f_replies,
-                       f_quotes, f_bookmarks, f_profile_clicks, f_follows}) {
-            if (v[f].kind != flat_value::k_absent) {
-                return false;
-            }
+    bool const followers = v[f_followers].kind != flat_value::k_absent;
+    for (std::size_t f = 0; f < field_count; ++f) {
+        if (v[f].kind != flat_value::k_absent && !belongs(field(f), followers)) {
+            return false;
         }
+    }
+    if (followers) {
         follower_record r;
         r.observed_at = *t;
         std::optional<std::int64_t> followers;
@@ -266,10 +272,6 @@ bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
         r.followers = *followers;
         h.on_followers(r);
         return true;
-    }
-    if (v[f_following].kind != flat_value::k_absent ||
-        v[f_tweets].kind != flat_value::k_absent) {
-        return false;
     }
     metrics_record r;
     auto const& id = v[f_tweet_id];
@@ -295,10 +297,12 @@ bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
     return true;
 }
 
-void check_keys(nlohmann::json const& j, std::set<std::string> const& known)
+void check_keys(nlohmann::json const& j, bool followers)
 {
     for (auto const& [key, value] : j.items()) {
-        if (!known.count(key)) {
+        auto const f = std::find(field_names.begin(), field_names.end(), key);
+        if (f == field_names.end() ||
+            !belongs(field(f - field_names.begin()), followers)) {
             throw line_error{fmt::format("unknown field '{}'", key)};
         }
     }
@@ -313,11 +317,6 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                         bool skip_bad, metrics_file_handlers const& h,
                                         std::optional<timestamp> latest, bool parser_only)
 {
-    static std::set<std::string> const post_keys{
-        "tweet_id", "observed_at", "impressions", "likes",          "retweets",
-        "replies",  "quotes",      "bookmarks",   "profile_clicks", "follows"};
-    static std::set<std::string> const follower_keys{"followers", "observed_at",
-                                                     "following", "tweets"};
     std::vector<bad_line> bad;
     std::string text;
     long line = 0;
@@ -343,7 +342,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                 throw line_error{"not a JSON object"};
             }
             if (j.contains("followers")) {
-                check_keys(j, follower_keys);
+                check_keys(j, true);
                 follower_record r;
                 r.observed_at = read_time(j, latest);
                 auto const f = read_count(j, "followers");
@@ -356,7 +355,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                 h.on_followers(r);
                 continue;
             }
-            check_keys(j, post_keys);
+            check_keys(j, false);
             metrics_record r;
             if (!j.contains("tweet_id")) {
                 throw line_error{
