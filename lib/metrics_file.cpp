@@ -275,7 +275,8 @@ bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
     }
     metrics_record r;
     auto const& id = v[f_tweet_id];
-    if (id.kind == flat_value::k_string && !id.text.empty()) {
+    if (id.kind == flat_value::k_string && !id.text.empty() &&
+        !has_control_chars(id.text)) {
         r.tweet_id = id.text;
     } else if (id.kind == flat_value::k_number) {
         r.tweet_id = std::to_string(id.number);

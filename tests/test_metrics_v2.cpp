@@ -304,6 +304,12 @@ TEST_CASE("plain lines, read without the JSON parser, give the records the parse
                      0) == 0);
     CHECK(file_error("{\"tweet_id\": \"1\", " + at + ", \"likes\": 01}\n")
               .rfind("m.jsonl:1: not valid JSON", 0) == 0);
+    // DEL is no JSON escape but a control character (found by fuzzing)
+    CHECK(file_error("{\"tweet_id\": \"1\x7f"
+                     "2\", " +
+                     at + "}\n")
+              .rfind("m.jsonl:1: field 'tweet_id': must not contain control characters",
+                     0) == 0);
     CHECK(file_error("{\"tweet_id\": \"\", " + at + "}\n")
               .rfind("m.jsonl:1: field 'tweet_id': must be a non-empty string", 0) == 0);
     CHECK(file_error("{\"followers\": 5, \"tweet_id\": \"1\", " + at + "}\n")
