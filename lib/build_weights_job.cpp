@@ -434,6 +434,52 @@ std::size_t period_of(double age_days, double window_days)
 // The p of test_change: a false alarm only costs a dimension its older posts.
 constexpr double change_p = 0.001;
 
+// Per dimension and value, the target's mean over the rows of the groups
+// given, net of their periods and of the other dimensions' values posted
+// with it (net_of_companions over those rows alone).
+using value_means = std::map<std::string, std::map<std::string, double>>;
+value_means netted_means(std::map<std::string, period_cells> cells,
+                         std::vector<raw_groups const*> const& groups,
+                         target_scales const& scales,
+                         std::array<double, target_component_count> const& target_c,
+                         double kappa)
+{
+    std::set<std::string> every;
+    for (auto const& [dim, values] : cells) {
+        every.insert(dim);
+    }
+    companion_cells c;
+    bool pairs = true;
+    for (auto const* g : groups) {
+        g->merge_into(c, scales, target_c, every);
+        pairs = pairs && g->has_pairs();
+    }
+    if (!pairs) {
+        c.pairs.clear();
+    }
+    c.cells = std::move(cells);
+    value_means out;
+    for (auto const& [dim, values] : net_of_companions(c, kappa, replies_own)) {
+        for (auto const& [value, parts] : values) {
+            double m = 0;
+            for (auto const& part : parts) {
+                m += part.weighted_mean();
+            }
+            out[dim][value] = m;
+        }
+    }
+    return out;
+}
+
+// g with its weighted mean moved to m, its spread around it kept.
+group_stats with_mean(group_stats g, double m)
+{
+    double const within = g.sum_wy2 - g.sum_wy * g.sum_wy / g.sum_w;
+    g.sum_wy = m * g.sum_w;
+    g.sum_wy2 = within + m * m * g.sum_w;
+    return g;
+}
+
 // Per dimension, the stats learned from: all rows (of the halves given),
 // or only the recent ones where the dimension's values rank differently in
 // them than in the older ones (test_change on the target as a whole); such
@@ -459,12 +505,30 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
         g->merge_into(recent_c, scales, target_c);
         g->merge_into(recent_y, scales, target_c);
     }
+    // Each period's values compared net of their weeks and companions: the
+    // loop's other choices improve as it learns, and a value it draws less
+    // now has its recent posts among weaker companions than the values it
+    // draws more (raw means called 20-35 % of a stationary world's maps
+    // changed).
+    auto const recent_m = netted_means(recent_c, recent, scales, target_c, kappa);
+    auto const older_m = netted_means(all, older, scales, target_c, kappa);
+    auto const netted = [](value_means const& m, std::string const& dim,
+                           std::string const& value, group_stats const& g) {
+        auto const d = m.find(dim);
+        if (g.sum_w <= 0 || d == m.end() || !d->second.contains(value)) {
+            return g;
+        }
+        return with_mean(g, d->second.at(value));
+    };
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
         std::vector<std::optional<value_change>> matched;
         for (auto const& [value, g] : values) {
             auto const o = older_y[dim].find(value);
-            pairs.emplace_back(g, o == older_y[dim].end() ? group_stats{} : o->second);
+            pairs.emplace_back(netted(recent_m, dim, value, g),
+                               o == older_y[dim].end()
+                                   ? group_stats{}
+                                   : netted(older_m, dim, value, o->second));
             matched.push_back(replies_own.contains(value) ? replies_moved : std::nullopt);
         }
         auto const t = test_change(pairs, change_p, matched);
