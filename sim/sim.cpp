@@ -537,17 +537,28 @@ json learned(db_connection& db, world_spec const& w, double day)
         std::string top;
         double tw = -1;
         for (auto const& [k, v] : d.items()) {
-            if (v.is_number() && v.get<double>() > tw) {
+            // replies' own value has a weight but is never drawn for a post
+            if (k != "reply" && v.is_number() && v.get<double>() > tw) {
                 top = k;
                 tw = v.get<double>();
             }
         }
-        out[dim] = {{"true_best", best},
-                    {"has_effect", effects.count(dim) > 0},
-                    {"learned_best", top},
-                    {"weight_of_true_best", d.value(best, 0.0)},
-                    {"values", d.size()}};
+        out[dim] = {{"true_best", best},   {"has_effect", effects.count(dim) > 0},
+                    {"learned_best", top}, {"weight_of_true_best", d.value(best, 0.0)},
+                    {"values", d.size()},  {"maps_changed", 0}};
     }
+    // How many of the run's maps learned each dimension from its recent
+    // posts only (build-weights' change test): false alarms in a world whose
+    // effects do not change.
+    auto const changed = db.exec(
+        "SELECT e.key, count(*) FROM public.learning_model_weights, "
+        "jsonb_each(posteriors->'_prior') e WHERE e.value ? 'changed' GROUP BY 1");
+    for (int i = 0; i < changed.rows(); ++i) {
+        if (out.contains(changed.str(i, 0))) {
+            out[changed.str(i, 0)]["maps_changed"] = changed.i64(i, 1);
+        }
+    }
+    out["maps"] = db.exec("SELECT count(*) FROM public.learning_model_weights").i64(0, 0);
     // Replies: the accounts whose replies bring the most, against the top of
     // the learned priorities.
     // (Those better than an account without an effect, and best of all.)

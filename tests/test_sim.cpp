@@ -118,6 +118,15 @@ TEST_CASE("the simulator plays the world file it is given", "[db]")
     CHECK(c["oracle"].get<double>() > c["uniform"].get<double>());
     CHECK(score["replies_capture"]["n"].get<int>() >= 15); // ten a day, from 08:00
     CHECK(score["daily_follows"].size() == 3);
+    // What the active map learned: never replies' own value as a post's best
+    // (it is not drawn for one); in two days no older posts to compare the
+    // recent ones with, so no map learned a dimension from recent posts only.
+    CHECK(score["maps"].get<int>() > 0);
+    for (auto const* dim : {"content_slot", "decision_type"}) {
+        INFO(dim);
+        CHECK(score[dim]["learned_best"] != "reply");
+        CHECK(score[dim]["maps_changed"] == 0);
+    }
 
     // A world file with a mistake stops the simulator with exit 78, naming it.
     temp_dir dir;

@@ -76,6 +76,20 @@ for w in worlds:
         print('  %-8s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
             w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
 
+# build-weights' change test: how many of the maps learned a dimension from
+# its recent posts only. In a world whose effects never change every one is a
+# false alarm (a dimension's older evidence thrown away).
+print('\nmaps learning a dimension from its last 14 days only (xloop; mean over seeds):')
+for w in worlds:
+    rs = [r for r in runs.get((w, 'xloop'), []) if r.get('maps')]
+    if not rs:
+        continue
+    share = {k: statistics.mean(r[k].get('maps_changed', 0) / r['maps'] for r in rs)
+             for k in dims}
+    print('  %-8s %s' % (w, ', '.join('%s %.0f %%' % (k, 100 * v)
+                                     for k, v in sorted(share.items(), key=lambda kv: -kv[1])
+                                     if v >= 0.005) or 'none'))
+
 # A change judged seed by seed: each seed's capture minus the same seed's in
 # BASE, mean ± its standard error (seeds spread ± 10-15 points on their own).
 if base_dir:
