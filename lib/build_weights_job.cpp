@@ -434,41 +434,25 @@ std::size_t period_of(double age_days, double window_days)
 // The p of test_change: a false alarm only costs a dimension its older posts.
 constexpr double change_p = 0.001;
 
-// Per dimension and value, the target's mean over the rows of the groups
-// given, net of their periods and of the other dimensions' values posted
-// with it (net_of_companions over those rows alone).
-using value_means = std::map<std::string, std::map<std::string, double>>;
-value_means netted_means(std::map<std::string, period_cells> cells,
-                         std::vector<raw_groups const*> const& groups,
-                         target_scales const& scales,
-                         std::array<double, target_component_count> const& target_c,
-                         double kappa)
+// The companion cells of the groups given: `cells`, and the groups' periods
+// and pairs over `dimensions` (no pairs if a group dropped its own).
+companion_cells companions_of(std::map<std::string, period_cells> cells,
+                              std::vector<raw_groups const*> const& groups,
+                              target_scales const& scales,
+                              std::array<double, target_component_count> const& target_c,
+                              std::set<std::string> const& dimensions)
 {
-    std::set<std::string> every;
-    for (auto const& [dim, values] : cells) {
-        every.insert(dim);
-    }
     companion_cells c;
     bool pairs = true;
     for (auto const* g : groups) {
-        g->merge_into(c, scales, target_c, every);
+        g->merge_into(c, scales, target_c, dimensions);
         pairs = pairs && g->has_pairs();
     }
     if (!pairs) {
         c.pairs.clear();
     }
     c.cells = std::move(cells);
-    value_means out;
-    for (auto const& [dim, values] : net_of_companions(c, kappa, replies_own)) {
-        for (auto const& [value, parts] : values) {
-            double m = 0;
-            for (auto const& part : parts) {
-                m += part.weighted_mean();
-            }
-            out[dim][value] = m;
-        }
-    }
-    return out;
+    return c;
 }
 
 // g with its weighted mean moved to m, its spread around it kept.
@@ -505,30 +489,54 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
         g->merge_into(recent_c, scales, target_c);
         g->merge_into(recent_y, scales, target_c);
     }
-    // Each period's values compared net of their weeks and companions: the
-    // loop's other choices improve as it learns, and a value it draws less
-    // now has its recent posts among weaker companions than the values it
-    // draws more (raw means called 20-35 % of a stationary world's maps
-    // changed).
-    auto const recent_m = netted_means(recent_c, recent, scales, target_c, kappa);
-    auto const older_m = netted_means(all, older, scales, target_c, kappa);
-    auto const netted = [](value_means const& m, std::string const& dim,
+    // Each value's mean in each period net of its companions, as the whole
+    // window's joint fit has their effects: the loop's other choices improve
+    // as it learns, and a value it draws less now has its recent posts among
+    // weaker companions than the values it draws more (raw means called
+    // 20-35 % of a stationary world's maps changed). Net of one fit, not of
+    // each period's own: β centred on each period's companions would make
+    // the posts' level rise against replies', which have none.
+    std::map<std::string, period_cells> both = all;
+    std::set<std::string> dims;
+    for (auto const& [dim, values] : recent_c) {
+        dims.insert(dim);
+        for (auto const& [value, periods] : values) {
+            for (auto const& [p, parts] : periods) {
+                merge_parts(both[dim][value][p], parts);
+            }
+        }
+    }
+    for (auto const& [dim, values] : all) {
+        dims.insert(dim);
+    }
+    std::vector<raw_groups const*> groups = recent;
+    groups.insert(groups.end(), older.begin(), older.end());
+    auto const fit = companions_of(both, groups, scales, target_c, dims);
+    auto const recent_cells = companions_of(recent_c, recent, scales, target_c, dims);
+    auto const older_cells = companions_of(all, older, scales, target_c, dims);
+    auto const parts =
+        companions_part(fit, {&recent_cells, &older_cells}, kappa, replies_own);
+    auto const netted = [](auto const& part, std::string const& dim,
                            std::string const& value, group_stats const& g) {
-        auto const d = m.find(dim);
-        if (g.sum_w <= 0 || d == m.end() || !d->second.contains(value)) {
+        auto const d = part.find(dim);
+        if (g.sum_w <= 0 || d == part.end() || !d->second.contains(value)) {
             return g;
         }
-        return with_mean(g, d->second.at(value));
+        double m = g.weighted_mean();
+        for (double const k : d->second.at(value)) {
+            m -= k;
+        }
+        return with_mean(g, m);
     };
     for (auto const& [dim, values] : recent_y) {
         std::vector<std::pair<group_stats, group_stats>> pairs;
         std::vector<std::optional<value_change>> matched;
         for (auto const& [value, g] : values) {
             auto const o = older_y[dim].find(value);
-            pairs.emplace_back(netted(recent_m, dim, value, g),
+            pairs.emplace_back(netted(parts[0], dim, value, g),
                                o == older_y[dim].end()
                                    ? group_stats{}
-                                   : netted(older_m, dim, value, o->second));
+                                   : netted(parts[1], dim, value, o->second));
             matched.push_back(replies_own.contains(value) ? replies_moved : std::nullopt);
         }
         auto const t = test_change(pairs, change_p, matched);

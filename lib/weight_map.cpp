@@ -334,7 +334,8 @@ struct companion_fit {
 std::vector<companion_fit>
 companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pairs,
                std::vector<char> const& fitted, std::vector<double> const& t_w,
-               std::vector<double> const& t_wy, std::size_t k, double kappa)
+               std::vector<double> const& t_wy, std::size_t k, double kappa,
+               std::vector<double>* beta_out = nullptr)
 {
     std::size_t const f_count = vs.size();
     std::size_t const dims = fitted.size();
@@ -439,7 +440,86 @@ companions_out(std::vector<joint_value> const& vs, std::vector<double> const& pa
             out[i].companion_ss += s2[e] - s1[e] * s1[e] / vs[i].w;
         }
     }
+    if (beta_out) {
+        *beta_out = std::move(beta);
+    }
     return out;
+}
+
+// net_of_companions' problem: the values numbered (dimensions in the order of
+// c.cells), the periods numbered, the pair weights that take part.
+struct joint_problem {
+    std::vector<joint_value> vs;
+    std::map<value_id, std::size_t> index;
+    std::map<int, int> t_index;
+    std::map<std::string, std::size_t> dimension_index;
+    std::size_t k_count = 0;
+    std::vector<std::vector<char>> dependent;
+    std::vector<char> fitted;
+    std::vector<double> pairs; // companion_weights
+
+    // Each period's Σw and Σw·y of component k over all rows.
+    void period_sums(companion_cells const& c, std::size_t k, std::vector<double>& t_w,
+                     std::vector<double>& t_wy) const
+    {
+        t_w.assign(t_index.size(), 0.0);
+        t_wy.assign(t_index.size(), 0.0);
+        for (auto const& [t, parts] : c.periods) {
+            auto const i = static_cast<std::size_t>(t_index.at(t));
+            if (k < parts.size() && parts[k].sum_w > 0) {
+                t_w[i] = parts[k].sum_w;
+                t_wy[i] = parts[k].sum_wy;
+            }
+        }
+    }
+};
+
+joint_problem joint_of(companion_cells const& c, std::set<std::string> const& apart)
+{
+    joint_problem j;
+    j.k_count = c.periods.begin()->second.size();
+    for (auto const& [t, parts] : c.periods) {
+        j.t_index.emplace(t, static_cast<int>(j.t_index.size()));
+    }
+    std::size_t d = 0;
+    for (auto const& [dim, cells] : c.cells) {
+        j.dimension_index[dim] = d;
+        for (auto const& [value, periods] : cells) {
+            joint_value v;
+            v.dimension = d;
+            v.wy.assign(j.k_count, 0.0);
+            for (auto const& [t, parts] : periods) {
+                auto const ti = j.t_index.find(t);
+                if (parts.empty() || !(parts[0].sum_w > 0) || ti == j.t_index.end()) {
+                    continue;
+                }
+                v.w += parts[0].sum_w;
+                v.periods.emplace_back(ti->second, parts[0].sum_w);
+                for (std::size_t k = 0; k < j.k_count && k < parts.size(); ++k) {
+                    v.wy[k] += parts[k].sum_wy;
+                }
+            }
+            v.apart = apart.contains(value);
+            if (v.w > 0) {
+                j.index[{dim, value}] = j.vs.size();
+                j.vs.push_back(std::move(v));
+            }
+        }
+        ++d;
+    }
+    std::size_t const f_count = j.vs.size();
+    std::vector<double> pair_w(f_count * f_count, 0.0);
+    for (auto const& [key, w] : c.pairs) {
+        auto const a = j.index.find(key.first);
+        auto const b = j.index.find(key.second);
+        if (a != j.index.end() && b != j.index.end()) {
+            pair_w[a->second * f_count + b->second] = w;
+            pair_w[b->second * f_count + a->second] = w;
+        }
+    }
+    j.dependent = dependent_dimensions(j.vs, pair_w, d);
+    j.pairs = companion_weights(j.vs, pair_w, j.dependent, j.fitted);
+    return j;
 }
 
 } // namespace
@@ -455,62 +535,12 @@ net_of_companions(companion_cells const& c, double kappa,
     if (c.pairs.empty() || c.periods.empty()) {
         return out;
     }
-    std::size_t const k_count = c.periods.begin()->second.size();
-    // the periods and the values, numbered
-    std::map<int, int> t_index;
-    for (auto const& [t, parts] : c.periods) {
-        t_index.emplace(t, static_cast<int>(t_index.size()));
-    }
-    std::vector<joint_value> vs;
-    std::map<value_id, std::size_t> index;
-    std::size_t d = 0;
-    for (auto const& [dim, cells] : c.cells) {
-        for (auto const& [value, periods] : cells) {
-            joint_value v;
-            v.dimension = d;
-            v.wy.assign(k_count, 0.0);
-            for (auto const& [t, parts] : periods) {
-                auto const ti = t_index.find(t);
-                if (parts.empty() || !(parts[0].sum_w > 0) || ti == t_index.end()) {
-                    continue;
-                }
-                v.w += parts[0].sum_w;
-                v.periods.emplace_back(ti->second, parts[0].sum_w);
-                for (std::size_t k = 0; k < k_count && k < parts.size(); ++k) {
-                    v.wy[k] += parts[k].sum_wy;
-                }
-            }
-            v.apart = apart.contains(value);
-            if (v.w > 0) {
-                index[{dim, value}] = vs.size();
-                vs.push_back(std::move(v));
-            }
-        }
-        ++d;
-    }
-    std::size_t const f_count = vs.size();
-    std::vector<double> pair_w(f_count * f_count, 0.0);
-    for (auto const& [key, w] : c.pairs) {
-        auto const a = index.find(key.first);
-        auto const b = index.find(key.second);
-        if (a != index.end() && b != index.end()) {
-            pair_w[a->second * f_count + b->second] = w;
-            pair_w[b->second * f_count + a->second] = w;
-        }
-    }
-    std::vector<char> fitted;
-    auto const pairs =
-        companion_weights(vs, pair_w, dependent_dimensions(vs, pair_w, d), fitted);
-    std::vector<double> t_w(t_index.size()), t_wy(t_index.size());
-    for (std::size_t k = 0; k < k_count; ++k) {
-        for (auto const& [t, parts] : c.periods) {
-            auto const i = static_cast<std::size_t>(t_index.at(t));
-            bool const has = k < parts.size() && parts[k].sum_w > 0;
-            t_w[i] = has ? parts[k].sum_w : 0;
-            t_wy[i] = has ? parts[k].sum_wy : 0;
-        }
-        auto const net = companions_out(vs, pairs, fitted, t_w, t_wy, k, kappa);
-        for (auto const& [id, i] : index) {
+    auto const j = joint_of(c, apart);
+    std::vector<double> t_w, t_wy;
+    for (std::size_t k = 0; k < j.k_count; ++k) {
+        j.period_sums(c, k, t_w, t_wy);
+        auto const net = companions_out(j.vs, j.pairs, j.fitted, t_w, t_wy, k, kappa);
+        for (auto const& [id, i] : j.index) {
             auto& g = out[id.first][id.second][k];
             if (!(g.sum_w > 0)) {
                 continue;
@@ -521,6 +551,71 @@ net_of_companions(companion_cells const& c, double kappa,
             g.sum_wy = net[i].wy;
             g.sum_wy2 = std::max(within - net[i].companion_ss, 0.0) +
                         net[i].wy * net[i].wy / g.sum_w;
+        }
+    }
+    return out;
+}
+
+std::vector<std::map<std::string, std::map<std::string, std::vector<double>>>>
+companions_part(companion_cells const& fit,
+                std::vector<companion_cells const*> const& rows, double kappa,
+                std::set<std::string> const& apart)
+{
+    std::vector<std::map<std::string, std::map<std::string, std::vector<double>>>> out(
+        rows.size());
+    if (fit.pairs.empty() || fit.periods.empty()) {
+        return out;
+    }
+    auto const j = joint_of(fit, apart);
+    std::size_t const f_count = j.vs.size();
+    // β per component, as net_of_companions fits them
+    std::vector<std::vector<double>> beta(j.k_count);
+    std::vector<double> t_w, t_wy;
+    for (std::size_t k = 0; k < j.k_count; ++k) {
+        j.period_sums(fit, k, t_w, t_wy);
+        companions_out(j.vs, j.pairs, j.fitted, t_w, t_wy, k, kappa, &beta[k]);
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        auto const& c = *rows[r];
+        // Σ_u W_vu·β_u over the pairs of these rows whose companion takes
+        // part in the fit's netting of v (the fit's rule: companion_weights)
+        std::vector<std::vector<double>> sums(f_count,
+                                              std::vector<double>(j.k_count, 0.0));
+        auto const add = [&](value_id const& v, value_id const& u, double w) {
+            auto const a = j.index.find(v);
+            auto const b = j.index.find(u);
+            if (a == j.index.end() || b == j.index.end()) {
+                return;
+            }
+            auto const d = j.vs[a->second].dimension;
+            auto const e = j.vs[b->second].dimension;
+            if (e == d || !j.fitted[e] || j.dependent[d][e]) {
+                return;
+            }
+            for (std::size_t k = 0; k < j.k_count; ++k) {
+                sums[a->second][k] += w * beta[k][b->second];
+            }
+        };
+        for (auto const& [key, w] : c.pairs) {
+            add(key.first, key.second, w);
+            add(key.second, key.first, w);
+        }
+        for (auto const& [dim, cells] : c.cells) {
+            for (auto const& [value, periods] : cells) {
+                double w = 0;
+                for (auto const& [t, parts] : periods) {
+                    w += parts.empty() ? 0.0 : parts[0].sum_w;
+                }
+                auto const i = j.index.find({dim, value});
+                if (!(w > 0) || i == j.index.end()) {
+                    continue;
+                }
+                auto& part = out[r][dim][value];
+                part.resize(j.k_count);
+                for (std::size_t k = 0; k < j.k_count; ++k) {
+                    part[k] = sums[i->second][k] / w;
+                }
+            }
         }
     }
     return out;

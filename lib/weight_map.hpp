@@ -68,6 +68,18 @@ std::map<std::string, std::map<std::string, std::vector<group_stats>>>
 net_of_companions(companion_cells const& c, double kappa,
                   std::set<std::string> const& apart = {});
 
+// The companions' part of each value's mean in other rows: per set of rows
+// given, dimension, value and component, Σ_u W_vu·β_u / W_v, with β the
+// joint fit of `fit` (as net_of_companions fits it, the same companions
+// taking part) and W_vu, W_v those of the rows (one period's, say). A
+// value's mean less this part is its mean as if its companions had been
+// the fit's average ones, whatever they were in those rows. Values or
+// companions the fit has not seen count nothing; without pairs, empty.
+std::vector<std::map<std::string, std::map<std::string, std::vector<double>>>>
+companions_part(companion_cells const& fit,
+                std::vector<companion_cells const*> const& rows, double kappa,
+                std::set<std::string> const& apart = {});
+
 struct arm_estimate {
     posterior post;
     double p_best = 0;

@@ -534,3 +534,53 @@ TEST_CASE("a value posted mostly beside another dimension's best value is not "
     CHECK(net_of_companions(c, 0).at("hook").at("a1")[0].weighted_mean() ==
           Approx(7.0 / 3));
 }
+
+TEST_CASE("a value's companions in other rows are valued at the whole fit's effects",
+          "[nodb]")
+{
+    // The fit of the case above (κ 0, exact): β a1 +0.5, a2 −0.5, b1 +1,
+    // b2 −1.
+    companion_cells fit;
+    fit.cells["hook"]["a1"][0] = {rows_of({3, 3, 1})};
+    fit.cells["hook"]["a2"][0] = {rows_of({0, 0, 2})};
+    fit.cells["slot"]["b1"][0] = {rows_of({3, 3, 2})};
+    fit.cells["slot"]["b2"][0] = {rows_of({1, 0, 0})};
+    fit.periods[0] = {rows_of({3, 3, 1, 0, 0, 2})};
+    value_id const a1{"hook", "a1"}, a2{"hook", "a2"}, b1{"slot", "b1"}, b2{"slot", "b2"};
+    fit.pairs[{a1, b1}] = 2;
+    fit.pairs[{a1, b2}] = 1;
+    fit.pairs[{a2, b1}] = 1;
+    fit.pairs[{a2, b2}] = 2;
+    // Other rows (a later period): a1 four times, each beside b1; a2 twice,
+    // beside b2; a3, which the fit never saw, once beside b1.
+    companion_cells later;
+    later.cells["hook"]["a1"][1] = {rows_of({3, 3, 3, 3})};
+    later.cells["hook"]["a2"][1] = {rows_of({0, 0})};
+    later.cells["hook"]["a3"][1] = {rows_of({2})};
+    later.cells["slot"]["b1"][1] = {rows_of({3, 3, 3, 3, 2})};
+    later.cells["slot"]["b2"][1] = {rows_of({0, 0})};
+    later.periods[1] = {rows_of({3, 3, 3, 3, 0, 0, 2})};
+    value_id const a3{"hook", "a3"};
+    later.pairs[{a1, b1}] = 4;
+    later.pairs[{a2, b2}] = 2;
+    later.pairs[{a3, b1}] = 1;
+    auto const parts = companions_part(fit, {&fit, &later}, 0);
+    REQUIRE(parts.size() == 2);
+    // In the fit's own rows: a1 (2·1 + 1·(−1))/3 = 1/3, so 7/3 − 1/3 = 2,
+    // net_of_companions' mean; b1 (2·0.5 + 1·(−0.5))/3 = 1/6.
+    CHECK(parts[0].at("hook").at("a1")[0] == Approx(1.0 / 3).epsilon(1e-8));
+    CHECK(parts[0].at("slot").at("b1")[0] == Approx(1.0 / 6).epsilon(1e-8));
+    // In the later rows: a1 4·1/4 = 1 (its mean 3 is 2 net of b1, as
+    // before), a2 2·(−1)/2 = −1 (0 → 1); b1 (4·0.5)/5 = 0.4, a3 beside it
+    // counting nothing; b2 2·(−0.5)/2 = −0.5. a3 has no part.
+    CHECK(parts[1].at("hook").at("a1")[0] == Approx(1).epsilon(1e-8));
+    CHECK(parts[1].at("hook").at("a2")[0] == Approx(-1).epsilon(1e-8));
+    CHECK(parts[1].at("slot").at("b1")[0] == Approx(0.4).epsilon(1e-8));
+    CHECK(parts[1].at("slot").at("b2")[0] == Approx(-0.5).epsilon(1e-8));
+    CHECK_FALSE(parts[1].at("hook").contains("a3"));
+    // Without the fit's pairs there is nothing to value the companions by.
+    fit.pairs.clear();
+    auto const none = companions_part(fit, {&later}, 0);
+    REQUIRE(none.size() == 1);
+    CHECK(none[0].empty());
+}
