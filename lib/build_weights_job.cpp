@@ -434,8 +434,23 @@ std::size_t period_of(double age_days, double window_days)
 // The p of test_change: a false alarm only costs a dimension its older posts.
 constexpr double change_p = 0.001;
 
+// Adds the groups' periods and their pairs over `dimensions` to c; false if
+// a group dropped its pairs (too many raw values), when none may be used.
+bool merge_companions(companion_cells& c, std::vector<raw_groups const*> const& groups,
+                      target_scales const& scales,
+                      std::array<double, target_component_count> const& target_c,
+                      std::set<std::string> const& dimensions)
+{
+    bool pairs = true;
+    for (auto const* g : groups) {
+        g->merge_into(c, scales, target_c, dimensions);
+        pairs = pairs && g->has_pairs();
+    }
+    return pairs;
+}
+
 // The companion cells of the groups given: `cells`, and the groups' periods
-// and pairs over `dimensions` (no pairs if a group dropped its own).
+// and pairs over `dimensions`.
 companion_cells companions_of(std::map<std::string, period_cells> cells,
                               std::vector<raw_groups const*> const& groups,
                               target_scales const& scales,
@@ -443,12 +458,7 @@ companion_cells companions_of(std::map<std::string, period_cells> cells,
                               std::set<std::string> const& dimensions)
 {
     companion_cells c;
-    bool pairs = true;
-    for (auto const* g : groups) {
-        g->merge_into(c, scales, target_c, dimensions);
-        pairs = pairs && g->has_pairs();
-    }
-    if (!pairs) {
+    if (!merge_companions(c, groups, scales, target_c, dimensions)) {
         c.pairs.clear();
     }
     c.cells = std::move(cells);
@@ -496,21 +506,16 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
     // 20-35 % of a stationary world's maps changed). Net of one fit, not of
     // each period's own: β centred on each period's companions would make
     // the posts' level rise against replies', which have none.
-    std::map<std::string, period_cells> both = all;
-    std::set<std::string> dims;
-    for (auto const& [dim, values] : recent_c) {
-        dims.insert(dim);
-        for (auto const& [value, periods] : values) {
-            for (auto const& [p, parts] : periods) {
-                merge_parts(both[dim][value][p], parts);
-            }
-        }
-    }
-    for (auto const& [dim, values] : all) {
-        dims.insert(dim);
-    }
     std::vector<raw_groups const*> groups = recent;
     groups.insert(groups.end(), older.begin(), older.end());
+    std::map<std::string, period_cells> both;
+    for (auto const* g : groups) {
+        g->merge_into(both, scales, target_c);
+    }
+    std::set<std::string> dims;
+    for (auto const& [dim, values] : both) {
+        dims.insert(dim);
+    }
     auto const fit = companions_of(both, groups, scales, target_c, dims);
     auto const recent_cells = companions_of(recent_c, recent, scales, target_c, dims);
     auto const older_cells = companions_of(all, older, scales, target_c, dims);
@@ -561,16 +566,8 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
             unchanged.insert(dim);
         }
     }
-    bool pairs = true;
-    for (auto const* g : recent) {
-        g->merge_into(c, scales, target_c, every);
-        pairs = pairs && g->has_pairs();
-    }
-    for (auto const* g : older) {
-        g->merge_into(c, scales, target_c, unchanged);
-        pairs = pairs && g->has_pairs();
-    }
-    if (!pairs) {
+    bool const recent_pairs = merge_companions(c, recent, scales, target_c, every);
+    if (!merge_companions(c, older, scales, target_c, unchanged) || !recent_pairs) {
         c.pairs.clear();
     }
     c.cells = std::move(all);

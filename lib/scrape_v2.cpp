@@ -115,29 +115,27 @@ std::string v2_list(std::string_view prefix)
     return out;
 }
 
-// One write per outcome: the posts that had an outcome when read are
-// upserted (each an index probe; a row whose values are all unchanged is not
-// touched), the rest inserted plainly: an upsert costs a third more a new
-// row (a speculative insertion each). If another writer inserted one of them
-// since the read, the insert fails and they are upserted too.
-std::string upsert_v2(char const* which)
+// One write per outcome of the rows `which` selects: the posts that had an
+// outcome when read are upserted (each an index probe; a row whose values
+// are all unchanged is not touched), the rest inserted plainly: an upsert
+// costs a third more a new row (a speculative insertion each). If another
+// writer inserted one of them since the read, the insert fails and they are
+// upserted too.
+std::string write_v2(char const* which, bool upsert)
 {
-    return fmt::format(
-        R"sql(
+    auto sql = fmt::format(R"sql(
 INSERT INTO public.outcomes AS o (decision_id, {0}, simulated, updated_at)
 SELECT decision_id, {0}, false, $1::timestamptz
-  FROM xloop_v2 WHERE {3}
+  FROM xloop_v2 WHERE {1})sql",
+                           v2_list(""), which);
+    if (upsert) {
+        sql += fmt::format(R"sql(
 ON CONFLICT (decision_id) DO UPDATE SET ({0}, updated_at) = ({1}, EXCLUDED.updated_at)
 WHERE ({2}) IS DISTINCT FROM ({1}))sql",
-        v2_list(""), v2_list("EXCLUDED."), v2_list("o."), which);
+                           v2_list(""), v2_list("EXCLUDED."), v2_list("o."));
+    }
+    return sql;
 }
-
-std::string const insert_v2 = fmt::format(
-    R"sql(
-INSERT INTO public.outcomes (decision_id, {0}, simulated, updated_at)
-SELECT decision_id, {0}, false, $1::timestamptz
-  FROM xloop_v2 WHERE NOT stored)sql",
-    v2_list(""));
 
 // The original bot's columns on the base table follow the outcome. The
 // range the rows come from ($1, $2] lets the planner read those posts by
@@ -331,17 +329,19 @@ v2_result v2_pass(run_context& run, std::string const& source)
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     v2_result result;
     result.merged = in.merged;
-    result.updated = db.exec(upsert_v2("stored"), run.now()).affected_rows();
+    result.updated = db.exec(write_v2("stored", true), run.now()).affected_rows();
     db.exec("SAVEPOINT xloop_v2_insert");
     try {
-        result.updated += db.exec(insert_v2, run.now()).affected_rows();
+        result.updated +=
+            db.exec(write_v2("NOT stored", false), run.now()).affected_rows();
         db.exec("RELEASE SAVEPOINT xloop_v2_insert");
     } catch (db_error const& e) {
         if (e.sqlstate() != "23505") { // unique_violation
             throw;
         }
         db.exec("ROLLBACK TO SAVEPOINT xloop_v2_insert");
-        result.updated += db.exec(upsert_v2("NOT stored"), run.now()).affected_rows();
+        result.updated +=
+            db.exec(write_v2("NOT stored", true), run.now()).affected_rows();
     }
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
     db.exec(update_actuals, window.write_from, run.now());

@@ -466,6 +466,29 @@ TEST_CASE("a value the loop posted mostly early is compared within its weeks, no
     CHECK(net_of_periods(one).at("b")[0].sum_wy2 == Approx(1));
 }
 
+namespace {
+
+// Hook a1 worth 1 over a2, slot b1 2 over b2 (y = their sum, no noise), a1
+// with b1 twice of three times and a2 once: (a1,b1) 3, 3; (a1,b2) 1; (a2,b2)
+// 0, 0; (a2,b1) 2.
+companion_cells hooks_and_slots()
+{
+    companion_cells c;
+    c.cells["hook"]["a1"][0] = {rows_of({3, 3, 1})};
+    c.cells["hook"]["a2"][0] = {rows_of({0, 0, 2})};
+    c.cells["slot"]["b1"][0] = {rows_of({3, 3, 2})};
+    c.cells["slot"]["b2"][0] = {rows_of({1, 0, 0})};
+    c.periods[0] = {rows_of({3, 3, 1, 0, 0, 2})};
+    value_id const a1{"hook", "a1"}, a2{"hook", "a2"}, b1{"slot", "b1"}, b2{"slot", "b2"};
+    c.pairs[{a1, b1}] = 2;
+    c.pairs[{a1, b2}] = 1;
+    c.pairs[{a2, b1}] = 1;
+    c.pairs[{a2, b2}] = 2;
+    return c;
+}
+
+} // namespace
+
 TEST_CASE("a value posted mostly beside another dimension's best value is not "
           "credited with that value's effect",
           "[nodb]")
@@ -480,12 +503,7 @@ TEST_CASE("a value posted mostly beside another dimension's best value is not "
     // + 2·(−0.5)))/3 = 0.5. a1's spread around its mean, 19 − 7²/3 = 8/3, is
     // all its companions' (b1 twice at +1, b2 once at −1: 3 − 1²/3 = 8/3):
     // its rows net of them are 2, 2, 2, so Σy² = 3·2² = 12.
-    companion_cells c;
-    c.cells["hook"]["a1"][0] = {rows_of({3, 3, 1})};
-    c.cells["hook"]["a2"][0] = {rows_of({0, 0, 2})};
-    c.cells["slot"]["b1"][0] = {rows_of({3, 3, 2})};
-    c.cells["slot"]["b2"][0] = {rows_of({1, 0, 0})};
-    c.periods[0] = {rows_of({3, 3, 1, 0, 0, 2})};
+    auto c = hooks_and_slots();
     value_id const a1{"hook", "a1"}, a2{"hook", "a2"}, b1{"slot", "b1"}, b2{"slot", "b2"};
     // the hooks beside a dimension's two values x, y as beside b1, b2
     auto const hooks_beside = [&](value_id const& x, value_id const& y) {
@@ -494,7 +512,6 @@ TEST_CASE("a value posted mostly beside another dimension's best value is not "
         c.pairs[{a2, x}] = 1;
         c.pairs[{a2, y}] = 2;
     };
-    hooks_beside(b1, b2);
     auto const net = net_of_companions(c, 0);
     CHECK(net.at("hook").at("a1")[0].weighted_mean() == Approx(2).epsilon(1e-8));
     CHECK(net.at("hook").at("a2")[0].weighted_mean() == Approx(1).epsilon(1e-8));
@@ -540,17 +557,8 @@ TEST_CASE("a value's companions in other rows are valued at the whole fit's effe
 {
     // The fit of the case above (κ 0, exact): β a1 +0.5, a2 −0.5, b1 +1,
     // b2 −1.
-    companion_cells fit;
-    fit.cells["hook"]["a1"][0] = {rows_of({3, 3, 1})};
-    fit.cells["hook"]["a2"][0] = {rows_of({0, 0, 2})};
-    fit.cells["slot"]["b1"][0] = {rows_of({3, 3, 2})};
-    fit.cells["slot"]["b2"][0] = {rows_of({1, 0, 0})};
-    fit.periods[0] = {rows_of({3, 3, 1, 0, 0, 2})};
+    auto fit = hooks_and_slots();
     value_id const a1{"hook", "a1"}, a2{"hook", "a2"}, b1{"slot", "b1"}, b2{"slot", "b2"};
-    fit.pairs[{a1, b1}] = 2;
-    fit.pairs[{a1, b2}] = 1;
-    fit.pairs[{a2, b1}] = 1;
-    fit.pairs[{a2, b2}] = 2;
     // Other rows (a later period): a1 four times, each beside b1; a2 twice,
     // beside b2; a3, which the fit never saw, once beside b1.
     companion_cells later;
