@@ -87,6 +87,13 @@ std::string window_rows(timestamp window_start, timestamp window_end)
                        quote_literal(format_timestamp(window_end)));
 }
 
+// A dimension learned from its recent rows only: the test that set them
+// apart and how many days they span.
+struct found_change {
+    change_test test;
+    double days = 0;
+};
+
 struct streamed {
     std::int64_t rows = 0;
     long double sum_y = 0;
@@ -96,12 +103,12 @@ struct streamed {
     std::int64_t non_finite = 0; // rows with a NaN or infinite value, left out
     component_stats stats;
     // dimensions learned from their recent posts only, and why
-    std::map<std::string, change_test> changed;
+    std::map<std::string, found_change> changed;
     // per half of the posts (cross_fit_fold): the stats of the other half,
     // its rows and its changed dimensions
     std::array<component_stats, 2> without;
     std::array<std::int64_t, 2> without_rows{};
-    std::array<std::map<std::string, change_test>, 2> without_changed;
+    std::array<std::map<std::string, found_change>, 2> without_changed;
 };
 
 // The window's rows as binary COPY: posted_at, the score, fgw, the target's
@@ -474,55 +481,172 @@ group_stats with_mean(group_stats g, double m)
     return g;
 }
 
-// Per dimension, the stats learned from: all rows (of the halves given),
-// or only the recent ones where the dimension's values rank differently in
-// them than in the older ones (test_change on the target as a whole); such
-// dimensions go into `changed`. Each value's stats net of the week its rows
-// were posted in (net_of_periods; replies take part: leaving them out of the
-// weeks' levels lost 2.5 points in subtle).
-component_stats choose_periods(std::vector<raw_groups const*> const& recent,
-                               std::vector<raw_groups const*> const& older,
-                               std::optional<value_change> const& replies_moved,
-                               target_scales const& scales,
-                               std::array<double, target_component_count> const& target_c,
-                               double kappa, std::map<std::string, change_test>& changed)
+// Rows are kept apart in bands of age weights.change_window_days long (the
+// oldest holds the rest of the window), and the change test tries each split
+// between bands: a change found in the last 14 days is still found, and
+// learned from all the days since it, when it is 40 days old. At most four
+// bands however long the window (memory).
+constexpr std::size_t max_bands = 4;
+
+std::size_t band_count(double window_days, double change_window_days)
 {
-    std::map<std::string, period_cells> all;
-    std::map<std::string, period_cells> recent_c;
-    dimension_stats recent_y;
-    dimension_stats older_y;
-    for (auto const* g : older) {
-        g->merge_into(all, scales, target_c);
-        g->merge_into(older_y, scales, target_c);
+    if (!(change_window_days > 0)) {
+        return 1;
     }
-    for (auto const* g : recent) {
-        g->merge_into(recent_c, scales, target_c);
-        g->merge_into(recent_y, scales, target_c);
+    return static_cast<std::size_t>(
+        std::clamp(std::ceil(window_days / change_window_days), 1.0,
+                   static_cast<double>(max_bands)));
+}
+
+std::size_t band_of(double age_days, double change_window_days, std::size_t bands)
+{
+    if (!(change_window_days > 0)) {
+        return bands - 1;
     }
-    // Each value's mean in each period net of its companions, as the whole
-    // window's joint fit has their effects: the loop's other choices improve
-    // as it learns, and a value it draws less now has its recent posts among
-    // weaker companions than the values it draws more (raw means called
-    // 20-35 % of a stationary world's maps changed). Net of one fit, not of
-    // each period's own: β centred on each period's companions would make
-    // the posts' level rise against replies', which have none.
-    std::vector<raw_groups const*> groups = recent;
-    groups.insert(groups.end(), older.begin(), older.end());
-    std::map<std::string, period_cells> both;
-    for (auto const* g : groups) {
-        g->merge_into(both, scales, target_c);
+    return static_cast<std::size_t>(std::clamp(std::floor(age_days / change_window_days),
+                                               0.0, static_cast<double>(bands - 1)));
+}
+
+// The elements of bands [from, to), flattened.
+template <typename T>
+std::vector<T const*> bands_of(std::vector<std::vector<T const*>> const& bands,
+                               std::size_t from, std::size_t to)
+{
+    std::vector<T const*> out;
+    for (std::size_t b = from; b < to; ++b) {
+        out.insert(out.end(), bands[b].begin(), bands[b].end());
     }
-    std::set<std::string> dims;
-    for (auto const& [dim, values] : both) {
-        dims.insert(dim);
+    return out;
+}
+
+// The window's rows in bands of age (0 the newest), as raw groups and reply
+// strata per band (of the folds taken), and what the change test and the
+// map need of any range of bands.
+class banded_rows {
+public:
+    using range = std::pair<std::size_t, std::size_t>; // bands [first, second)
+
+    banded_rows(std::vector<std::vector<raw_groups const*>> bands,
+                std::vector<std::vector<reply_strata const*>> replies,
+                target_scales const& scales,
+                std::array<double, target_component_count> const& target_c, double kappa)
+        : m_bands(std::move(bands)), m_replies(std::move(replies)), m_scales(scales),
+          m_target_c(target_c), m_kappa(kappa)
+    {}
+
+    std::size_t count() const { return m_bands.size(); }
+
+    std::map<std::string, period_cells> cells(range r) const
+    {
+        std::map<std::string, period_cells> out;
+        for (auto const* g : bands_of(m_bands, r.first, r.second)) {
+            g->merge_into(out, m_scales, m_target_c);
+        }
+        return out;
     }
-    auto const fit = companions_of(both, groups, scales, target_c, dims);
-    auto const recent_cells = companions_of(recent_c, recent, scales, target_c, dims);
-    auto const older_cells = companions_of(all, older, scales, target_c, dims);
-    auto const parts =
-        companions_part(fit, {&recent_cells, &older_cells}, kappa, replies_own);
-    auto const netted = [](auto const& part, std::string const& dim,
-                           std::string const& value, group_stats const& g) {
+
+    // Per dimension and split j of bands [0, to): the test of [0, j) against
+    // [j, to), p shared among the to − 1 splits. Each value's mean in each
+    // period net of its companions, as the whole window's joint fit has
+    // their effects: the loop's other choices improve as it learns, and a
+    // value it draws less now has its recent posts among weaker companions
+    // than the values it draws more (raw means called 20-35 % of a
+    // stationary world's maps changed). Net of one fit, not of each
+    // period's own: β centred on each period's companions would make the
+    // posts' level rise against replies', which have none.
+    std::map<std::string, std::map<range, change_test>> tests() const
+    {
+        auto const whole = cells({0, count()});
+        std::set<std::string> dims;
+        for (auto const& [dim, values] : whole) {
+            dims.insert(dim);
+        }
+        auto const fit = companions_of(whole, bands_of(m_bands, 0, count()), m_scales,
+                                       m_target_c, dims);
+        // each side of every split, once
+        std::map<range, std::size_t> part_of;
+        std::vector<companion_cells> ranges;
+        auto const add = [&](range side) {
+            if (!part_of.contains(side)) {
+                part_of[side] = ranges.size();
+                ranges.push_back(companions_of(cells(side),
+                                               bands_of(m_bands, side.first, side.second),
+                                               m_scales, m_target_c, dims));
+            }
+        };
+        for (std::size_t to = 2; to <= count(); ++to) {
+            for (std::size_t j = 1; j < to; ++j) {
+                add({0, j});
+                add({j, to});
+            }
+        }
+        std::vector<companion_cells const*> rows;
+        for (auto const& c : ranges) {
+            rows.push_back(&c);
+        }
+        auto const parts = companions_part(fit, rows, m_kappa, replies_own);
+        std::map<std::string, std::map<range, change_test>> out;
+        for (std::size_t to = 2; to <= count(); ++to) {
+            double const p = change_p / static_cast<double>(to - 1);
+            for (std::size_t j = 1; j < to; ++j) {
+                for (auto& [dim, t] : split_tests(j, to, parts[part_of.at({0, j})],
+                                                  parts[part_of.at({j, to})], p)) {
+                    out[dim][{j, to}] = t;
+                }
+            }
+        }
+        return out;
+    }
+
+    // Each dimension's stats from bands [0, last_band(dim)), net of their
+    // periods and companions (the pairs of values of each band between the
+    // dimensions learned from it).
+    template <typename F>
+    component_stats learned(F&& last_band) const
+    {
+        auto const whole = cells({0, count()});
+        companion_cells c;
+        bool pairs = true;
+        for (std::size_t b = 0; b < count(); ++b) {
+            std::set<std::string> from_band;
+            for (auto const& [dim, values] : whole) {
+                if (b < last_band(dim)) {
+                    from_band.insert(dim);
+                }
+            }
+            pairs =
+                merge_companions(c, m_bands[b], m_scales, m_target_c, from_band) && pairs;
+        }
+        if (!pairs) {
+            c.pairs.clear();
+        }
+        for (auto const& [dim, values] : whole) {
+            auto const k = last_band(dim);
+            if (k == count()) {
+                c.cells[dim] = values;
+            } else if (auto recent = cells({0, k}); recent.contains(dim)) {
+                c.cells[dim] = std::move(recent[dim]);
+            }
+        }
+        return net_of_companions(c, m_kappa, replies_own);
+    }
+
+private:
+    using parts_map = std::map<std::string, std::map<std::string, std::vector<double>>>;
+
+    dimension_stats means(range r) const
+    {
+        dimension_stats y;
+        for (auto const* g : bands_of(m_bands, r.first, r.second)) {
+            g->merge_into(y, m_scales, m_target_c);
+        }
+        return y;
+    }
+
+    // g's mean less its companions' part in those rows (companions_part)
+    static group_stats netted(parts_map const& part, std::string const& dim,
+                              std::string const& value, group_stats const& g)
+    {
         auto const d = part.find(dim);
         if (g.sum_w <= 0 || d == part.end() || !d->second.contains(value)) {
             return g;
@@ -532,46 +656,61 @@ component_stats choose_periods(std::vector<raw_groups const*> const& recent,
             m -= k;
         }
         return with_mean(g, m);
-    };
-    for (auto const& [dim, values] : recent_y) {
-        std::vector<std::pair<group_stats, group_stats>> pairs;
-        std::vector<std::optional<value_change>> matched;
-        for (auto const& [value, g] : values) {
-            auto const o = older_y[dim].find(value);
-            pairs.emplace_back(netted(parts[0], dim, value, g),
-                               o == older_y[dim].end()
-                                   ? group_stats{}
-                                   : netted(parts[1], dim, value, o->second));
-            matched.push_back(replies_own.contains(value) ? replies_moved : std::nullopt);
-        }
-        auto const t = test_change(pairs, change_p, matched);
-        if (t.changed) {
-            changed[dim] = t;
-            all[dim] = recent_c[dim];
-        } else {
-            for (auto const& [value, periods] : recent_c[dim]) {
-                for (auto const& [p, parts] : periods) {
-                    merge_parts(all[dim][value][p], parts);
-                }
+    }
+
+    // Every dimension's test of bands [0, j) against [j, to).
+    std::map<std::string, change_test> split_tests(std::size_t j, std::size_t to,
+                                                   parts_map const& recent_part,
+                                                   parts_map const& older_part,
+                                                   double p) const
+    {
+        auto const recent_y = means({0, j});
+        auto older_y = means({j, to});
+        auto const moved = replies_change(
+            bands_of(m_replies, 0, j), bands_of(m_replies, j, to), m_scales, m_target_c);
+        std::map<std::string, change_test> out;
+        for (auto const& [dim, values] : recent_y) {
+            std::vector<std::pair<group_stats, group_stats>> pairs;
+            std::vector<std::optional<value_change>> matched;
+            for (auto const& [value, g] : values) {
+                auto const o = older_y[dim].find(value);
+                pairs.emplace_back(netted(recent_part, dim, value, g),
+                                   o == older_y[dim].end()
+                                       ? group_stats{}
+                                       : netted(older_part, dim, value, o->second));
+                matched.push_back(replies_own.contains(value) ? moved : std::nullopt);
             }
+            out[dim] = test_change(pairs, p, matched);
+        }
+        return out;
+    }
+
+    std::vector<std::vector<raw_groups const*>> m_bands;
+    std::vector<std::vector<reply_strata const*>> m_replies;
+    target_scales const& m_scales;
+    std::array<double, target_component_count> const& m_target_c;
+    double m_kappa;
+};
+
+// Per dimension, the stats learned from: all rows, or only the newest bands
+// where its values rank otherwise than before (segment_change over the
+// tests of every split); such dimensions go into `changed`. Each value's
+// stats net of the week its rows were posted in (net_of_periods; replies
+// take part: leaving them out of the weeks' levels lost 2.5 points in subtle).
+component_stats choose_periods(banded_rows const& rows, double band_days,
+                               std::map<std::string, found_change>& changed)
+{
+    std::map<std::string, std::size_t> split_of;
+    for (auto const& [dim, t] : rows.tests()) {
+        if (auto const found = segment_change(t, rows.count())) {
+            changed[dim] = {found->test, band_days * static_cast<double>(found->bands)};
+            split_of[dim] = found->bands;
         }
     }
-    // The pairs of values: of the recent rows, every dimension's; of the
-    // older ones, those of dimensions learned from all rows.
-    companion_cells c;
-    std::set<std::string> every, unchanged;
-    for (auto const& [dim, cells] : all) {
-        every.insert(dim);
-        if (!changed.contains(dim)) {
-            unchanged.insert(dim);
-        }
-    }
-    bool const recent_pairs = merge_companions(c, recent, scales, target_c, every);
-    if (!merge_companions(c, older, scales, target_c, unchanged) || !recent_pairs) {
-        c.pairs.clear();
-    }
-    c.cells = std::move(all);
-    return net_of_companions(c, kappa, replies_own);
+    return rows.learned([&](std::string const& dim) {
+        auto const s = split_of.find(dim);
+        return s == split_of.end() ? rows.count() : s->second;
+    });
 }
 
 // Reads every row of the window (binary COPY: no text formatting on the
@@ -584,19 +723,23 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
 {
     auto const target_c = target_weights(run.cfg().weights.target);
     scale_sums scale_acc;
-    // Rows younger than weights.change_window_days and older ones apart, so
-    // that a dimension whose values rank differently in the recent ones can
-    // be learned from those alone (choose_periods); and each half of the
-    // posts (cross_fit_fold) apart, for the maps validate values them with.
-    std::array<raw_groups, 2> recent{raw_groups{dimensions}, raw_groups{dimensions}};
-    std::array<raw_groups, 2> older{raw_groups{dimensions}, raw_groups{dimensions}};
-    std::array<reply_strata, 2> recent_replies, older_replies;
+    // Rows in bands of age (band_of) apart, so that a dimension whose values
+    // rank differently in the recent ones can be learned from those alone
+    // (choose_periods); and each half of the posts (cross_fit_fold) apart,
+    // for the maps validate values them with: groups[band * 2 + fold].
+    double const change_window = run.cfg().weights.change_window_days;
+    double const window_days = run.cfg().weights.window_days;
+    std::size_t const bands = band_count(window_days, change_window);
+    std::vector<raw_groups> groups;
+    groups.reserve(bands * 2);
+    for (std::size_t i = 0; i < bands * 2; ++i) {
+        groups.emplace_back(dimensions);
+    }
+    std::vector<reply_strata> replies(bands * 2);
     std::array<std::int64_t, 2> fold_rows{};
     binary_copy_reader reader;
     streamed s;
     double const half_life = run.cfg().weights.half_life_days;
-    double const change_window = run.cfg().weights.change_window_days;
-    double const window_days = run.cfg().weights.window_days;
     auto const now_micros = run.now().time_since_epoch().count();
     auto const on_row = [&](binary_copy_reader const& row) {
         if (row.size() != dimensions.size() + first_dim + 1 || row.is_null(0) ||
@@ -623,11 +766,10 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         ++fold_rows[fold];
         double const age = age_days(now_micros, posted);
         double const w = recency_weight(age, half_life);
-        (age < change_window ? recent : older)[fold].add(row, w, x,
-                                                         period_of(age, window_days));
+        auto const at = band_of(age, change_window, bands) * 2 + fold;
+        groups[at].add(row, w, x, period_of(age, window_days));
         if (auto const account = dimensions.size() + first_dim; !row.is_null(account)) {
-            (age < change_window ? recent_replies : older_replies)[fold].add(
-                row.text(account), w, x);
+            replies[at].add(row.text(account), w, x);
         }
         if ((s.rows & 0xffff) == 0) {
             run.check_interrupted();
@@ -637,17 +779,23 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         window_copy_sql(run, dimensions),
         [&](std::string_view message) { reader.feed(message, on_row); }, true);
     auto const scales = scale_acc.scales();
-    s.stats = choose_periods({&recent[0], &recent[1]}, {&older[0], &older[1]},
-                             replies_change({&recent_replies[0], &recent_replies[1]},
-                                            {&older_replies[0], &older_replies[1]},
-                                            scales, target_c),
-                             scales, target_c, run.cfg().weights.kappa, s.changed);
+    // per band, the groups of the folds given
+    auto const by_band = [&](std::vector<int> const& folds) {
+        std::vector<std::vector<raw_groups const*>> g(bands);
+        std::vector<std::vector<reply_strata const*>> r(bands);
+        for (std::size_t b = 0; b < bands; ++b) {
+            for (int const f : folds) {
+                g[b].push_back(&groups[b * 2 + f]);
+                r[b].push_back(&replies[b * 2 + f]);
+            }
+        }
+        return banded_rows{std::move(g), std::move(r), scales, target_c,
+                           run.cfg().weights.kappa};
+    };
+    s.stats = choose_periods(by_band({0, 1}), change_window, s.changed);
     for (int k = 0; k < 2; ++k) {
-        s.without[k] = choose_periods(
-            {&recent[1 - k]}, {&older[1 - k]},
-            replies_change({&recent_replies[1 - k]}, {&older_replies[1 - k]}, scales,
-                           target_c),
-            scales, target_c, run.cfg().weights.kappa, s.without_changed[k]);
+        s.without[k] =
+            choose_periods(by_band({1 - k}), change_window, s.without_changed[k]);
         s.without_rows[k] = fold_rows[1 - k];
     }
     return s;
@@ -676,8 +824,7 @@ nlohmann::json weights_json(weight_map const& map)
 // without data, and the shrinkage of each weighed component.
 nlohmann::json posteriors_json(weight_map const& map, double kappa,
                                std::array<double, target_component_count> const& target_c,
-                               std::map<std::string, change_test> const& changed,
-                               double change_window_days)
+                               std::map<std::string, found_change> const& changed)
 {
     auto j = nlohmann::json::object();
     auto& prior = j["_prior"] = nlohmann::json::object();
@@ -707,9 +854,9 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa,
             prior[dimension]["engagement_rate_trust"] = out(dim.proxy_trust);
         }
         if (auto const c = changed.find(dimension); c != changed.end()) {
-            prior[dimension]["changed"] = {{"statistic", out(c->second.statistic)},
-                                           {"threshold", out(c->second.threshold)},
-                                           {"learned_from_days", change_window_days}};
+            prior[dimension]["changed"] = {{"statistic", out(c->second.test.statistic)},
+                                           {"threshold", out(c->second.test.threshold)},
+                                           {"learned_from_days", c->second.days}};
         }
     }
     return j;
@@ -731,7 +878,7 @@ nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
         j.push_back(map_defect(map)
                         ? nlohmann::json(nullptr)
                         : posteriors_json(map, cfg.kappa, target_weights(cfg.target),
-                                          s.without_changed[k], cfg.change_window_days));
+                                          s.without_changed[k]));
     }
     return j;
 }
@@ -778,13 +925,13 @@ void run_build_weights(run_context& run)
                                 s.rows, *defect)};
     }
     auto const weights = weights_json(map);
-    auto const posteriors = posteriors_json(map, cfg.kappa, target_weights(cfg.target),
-                                            s.changed, cfg.change_window_days);
-    for (auto const& [dim, t] : s.changed) {
+    auto const posteriors =
+        posteriors_json(map, cfg.kappa, target_weights(cfg.target), s.changed);
+    for (auto const& [dim, c] : s.changed) {
         log::info(
             "{}: its values rank otherwise in the last {} days than before (χ² {:.1f} "
             "over {} values, above {:.1f}): learned from those days only",
-            dim, cfg.change_window_days, t.statistic, t.values, t.threshold);
+            dim, c.days, c.test.statistic, c.test.values, c.test.threshold);
         run.summary()["changed"].push_back(dim);
     }
     run.summary()["sample_size"] = s.rows;

@@ -52,9 +52,10 @@ struct weights_config {
     // Long: in a world that does not change, the older posts are evidence too
     // (the learning benchmark's stable worlds gain 5-15 points over 14 days).
     double half_life_days = 60.0;
-    // A dimension whose values rank differently in the posts of these last
-    // days than in the older ones (test_change) is learned from these alone:
-    // what worked before the world changed stops counting at once. 0: never.
+    // A dimension whose values rank differently in the posts of the last
+    // k·these days than in the older ones (test_change, k = 1..3, the split
+    // that tells them apart best) is learned from those alone: what worked
+    // before the world changed stops counting at once. 0: never.
     double change_window_days = 14.0;
     // Posts younger than this are not learned from: their reach, clicks and
     // attributed follows are still growing (most of a post's first day), and

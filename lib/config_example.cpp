@@ -152,7 +152,7 @@ void weights_section(writer& w, weights_config const& d)
     w.key(1, "half_life_days", scalar(d.half_life_days),
           "recency weight 2^(−age/half-life)");
     w.key(1, "change_window_days", scalar(d.change_window_days),
-          "a dimension ranked otherwise lately learns from these days only");
+          "ranked otherwise lately: learned from the last 1-3 spans only");
     w.key(1, "min_age_hours", scalar(d.min_age_hours),
           "younger posts are not learned from (their counts still grow)");
     w.key(1, "kappa", scalar(d.kappa),

@@ -690,8 +690,32 @@ test_change(std::vector<std::pair<group_stats, group_stats>> const& recent_older
     double const k = t.values - 1;
     double const c = 2 / (9 * k);
     t.threshold = k * std::pow(1 - c + normal_quantile(1 - p) * std::sqrt(c), 3);
+    t.z = (std::cbrt(t.statistic / k) - (1 - c)) / std::sqrt(c);
     t.changed = t.statistic > t.threshold;
     return t;
+}
+
+std::optional<band_split>
+segment_change(std::map<std::pair<std::size_t, std::size_t>, change_test> const& tests,
+               std::size_t count)
+{
+    std::optional<band_split> out;
+    for (std::size_t to = count; to > 1;) {
+        std::optional<band_split> best;
+        for (std::size_t j = 1; j < to; ++j) {
+            auto const t = tests.find({j, to});
+            if (t != tests.end() && t->second.changed &&
+                (!best || t->second.z > best->test.z)) {
+                best = band_split{j, t->second};
+            }
+        }
+        if (!best) {
+            break;
+        }
+        out = best;
+        to = best->bands;
+    }
+    return out;
 }
 
 weight_map compute_weight_map(component_stats const& stats, double kappa, double epsilon,

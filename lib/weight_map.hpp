@@ -118,13 +118,31 @@ double empirical_kappa(std::vector<group_stats> const& values, double kappa_floo
 // σ² the pooled within-value variance of both periods (as empirical_kappa).
 // If every value moved by the same amount (the account's level, not the
 // ranking), T is χ² with V − 1 degrees of freedom; a change is T above its
-// 1 − p quantile (Wilson–Hilferty).
+// 1 − p quantile (Wilson–Hilferty); z is T on the normal scale of that
+// approximation, comparable between tests over different numbers of values.
 struct change_test {
     double statistic = 0;
     double threshold = 0;
+    double z = 0;
     int values = 0; // with posts in both periods
     bool changed = false;
 };
+// Which recent rows a dimension is learned from when its rows lie in
+// `count` bands of age (0 the newest): tests[{j, to}] compares bands [0, j)
+// with [j, to). Binary segmentation: of the splits of [0, count), the changed
+// one with the largest z; then likewise within its recent side, while a
+// split there is changed. The recent side is then as long as the change is
+// old and holds none of the rows from before it (the whole window's best
+// split alone can reach back over the change: more rows, more power).
+// Nothing when no split of the whole window is changed.
+struct band_split {
+    std::size_t bands = 0; // learned from bands [0, bands)
+    change_test test;      // the test that set them apart
+};
+std::optional<band_split>
+segment_change(std::map<std::pair<std::size_t, std::size_t>, change_test> const& tests,
+               std::size_t count);
+
 // A value's change between the periods measured within strata, so that a
 // shift of its rows between strata is not a change: replies, each account
 // against its own earlier replies (learn-replies choosing better accounts

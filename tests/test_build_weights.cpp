@@ -237,6 +237,47 @@ TEST_CASE("a dimension whose best value changed lately is learned from its recen
     CHECK(out["posteriors"]["tone"]["calm"]["n"] == 56);
 }
 
+TEST_CASE("a change weeks ago is learned from every day since it, not from the last 14 "
+          "only",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // Until 30 days ago how_to scored 1 and myth_busting 0 (ages 30-49, 20
+    // posts each); since then the other way round (ages 2, 4 .. 26: 13 each),
+    // ± 0.1 noise. The window's rows fall in bands of 14 days (0-14, 14-28,
+    // 28-42, 42-60) and the test tries each split: at 14 days the older side
+    // holds 7 posts of each value's new level among 20 of its old one (Δ =
+    // ∓20/27 against 6 recent posts a value); at 28 only old ones (Δ = ∓1,
+    // 13 recent posts a value); at 42 the recent side holds 12 old posts (Δ
+    // = ∓0.52). The clearest split is 28 days, and the map learns from them.
+    for (int i = 0; i < 20; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, 30 + i, "how_to", 1 + e);
+        add_post(c, 30 + i, "myth_busting", 0 + e);
+    }
+    for (int i = 0; i < 13; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, 2 + 2 * i, "how_to", 0 + e);
+        add_post(c, 2 + 2 * i, "myth_busting", 1 + e);
+    }
+    auto const out = dry_run_with(db, score_target_line);
+    auto const& changed = out["posteriors"]["_prior"]["content_slot"]["changed"];
+    REQUIRE(changed.is_object());
+    CHECK(changed["learned_from_days"] == 28);
+    CHECK(out["posteriors"]["content_slot"]["how_to"]["n"] == 13);
+    CHECK(out["posteriors"]["content_slot"]["myth_busting"]["n"] == 13);
+    CHECK(out["weights"]["content_slot"]["myth_busting"].get<double>() > 0.9);
+    // With bands of 30 days the only split is at 30: the change's own day.
+    auto const wide =
+        dry_run_with(db, std::string{"  change_window_days: 30\n"} + score_target_line);
+    auto const& at30 = wide["posteriors"]["_prior"]["content_slot"]["changed"];
+    REQUIRE(at30.is_object());
+    CHECK(at30["learned_from_days"] == 30);
+    CHECK(wide["posteriors"]["content_slot"]["how_to"]["n"] == 13);
+}
+
 TEST_CASE("a value posted with weaker companions lately is not a change: each period's "
           "values are compared net of the other dimensions' values",
           "[db]")

@@ -209,6 +209,44 @@ TEST_CASE("values that differ no more than noise are shrunk all the way to their
     CHECK(empirical_kappa({a, group_stats{}}, 5) == 5);
 }
 
+TEST_CASE("a dimension is learned from the bands since its change: the best split, then "
+          "the best within its recent side",
+          "[nodb]")
+{
+    auto const test = [](double z, bool changed) {
+        change_test t;
+        t.z = z;
+        t.changed = changed;
+        return t;
+    };
+    using tests = std::map<std::pair<std::size_t, std::size_t>, change_test>;
+    // Four bands. Of the splits of the whole ({j, 4}) 1 and 2 are changed, 2
+    // the more clearly (z 6 against 4; 3's z of 9 is not a change); within
+    // bands [0, 2), split 1 is changed too: the recent side of 2 reached back
+    // over the change, and the dimension learns from band 0 alone.
+    tests t{{{1, 4}, test(4, true)},
+            {{2, 4}, test(6, true)},
+            {{3, 4}, test(9, false)},
+            {{1, 2}, test(3, true)},
+            {{1, 3}, test(8, true)}};
+    auto const found = segment_change(t, 4);
+    REQUIRE(found);
+    CHECK(found->bands == 1);
+    CHECK(found->test.z == 3);
+    // Within [0, 2) nothing changed: bands 0 and 1.
+    t[{1, 2}] = test(3, false);
+    REQUIRE(segment_change(t, 4));
+    CHECK(segment_change(t, 4)->bands == 2);
+    CHECK(segment_change(t, 4)->test.z == 6);
+    // No split of the whole changed: all bands, whatever their parts say.
+    for (auto j : {1, 2, 3}) {
+        t[{static_cast<std::size_t>(j), 4}].changed = false;
+    }
+    CHECK_FALSE(segment_change(t, 4));
+    // One band: nothing to split.
+    CHECK_FALSE(segment_change({}, 1));
+}
+
 TEST_CASE("a change in the ranking of a dimension's values is told from noise and from a "
           "change of level",
           "[nodb]")
@@ -228,10 +266,14 @@ TEST_CASE("a change in the ranking of a dimension's values is told from noise an
     CHECK(noise.values == 2);
     CHECK(noise.statistic == Approx(1));
     CHECK(noise.threshold == Approx(11.157245).epsilon(1e-5));
+    // on the normal scale: ((T/1)^⅓ − (1 − c))/√c = (2/9)/√(2/9) = 0.4714
+    CHECK(noise.z == Approx(0.4714045).epsilon(1e-6));
     CHECK_FALSE(noise.changed);
     // Recent A: 11, 13 (m 12): Δ_A = 11, Δ_B = −1, Δ̄ = 5, T = (36 + 36)/2.
     auto const flipped = test_change({{g(11, 13), g(0, 2)}, {g(0, 2), g(1, 3)}}, 0.001);
     CHECK(flipped.statistic == Approx(36));
+    // (3.30193 − 0.77778)/0.47140 = 5.3545
+    CHECK(flipped.z == Approx(5.3545296).epsilon(1e-6));
     CHECK(flipped.changed);
     // Every value up by 1 in the recent posts: the level moved, not the
     // ranking.

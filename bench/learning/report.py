@@ -79,7 +79,7 @@ for w in worlds:
 # build-weights' change test: how many of the maps learned a dimension from
 # its recent posts only. In a world whose effects never change every one is a
 # false alarm (a dimension's older evidence thrown away).
-print('\nmaps learning a dimension from its last 14 days only (xloop; mean over seeds):')
+print('\nmaps learning a dimension from its recent days only (xloop; mean over seeds):')
 for w in worlds:
     rs = [r for r in runs.get((w, 'xloop'), []) if r.get('maps')]
     if not rs:
