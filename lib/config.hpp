@@ -56,7 +56,7 @@ struct weights_config {
     // k·these days than in the older ones (test_change, k = 1..3, the split
     // that tells them apart best) is learned from those alone: what worked
     // before the world changed stops counting at once. 0: never.
-    double change_window_days = 14.0;
+    double change_window_days = 7.0;
     // Posts younger than this are not learned from: their reach, clicks and
     // attributed follows are still growing (most of a post's first day), and
     // counting them would mark whatever was just drawn as poor.

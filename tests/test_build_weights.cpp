@@ -246,12 +246,12 @@ TEST_CASE("a change weeks ago is learned from every day since it, not from the l
     auto c = db.connect();
     // Until 30 days ago how_to scored 1 and myth_busting 0 (ages 30-49, 20
     // posts each); since then the other way round (ages 2, 4 .. 26: 13 each),
-    // ± 0.1 noise. The window's rows fall in bands of 14 days (0-14, 14-28,
-    // 28-42, 42-60) and the test tries each split: at 14 days the older side
-    // holds 7 posts of each value's new level among 20 of its old one (Δ =
-    // ∓20/27 against 6 recent posts a value); at 28 only old ones (Δ = ∓1,
-    // 13 recent posts a value); at 42 the recent side holds 12 old posts (Δ
-    // = ∓0.52). The clearest split is 28 days, and the map learns from them.
+    // ± 0.1 noise. In bands of 14 days (0-14, 14-28, 28-42, 42-60) the test
+    // tries each split: at 14 days the older side holds 7 posts of each
+    // value's new level among 20 of its old one (Δ = ∓20/27 against 6 recent
+    // posts a value); at 28 only old ones (Δ = ∓1, 13 recent posts a value);
+    // at 42 the recent side holds 12 old posts (Δ = ∓0.52). The clearest
+    // split is 28 days, and the map learns from them.
     for (int i = 0; i < 20; ++i) {
         double const e = i % 2 ? 0.1 : -0.1;
         add_post(c, 30 + i, "how_to", 1 + e);
@@ -262,7 +262,8 @@ TEST_CASE("a change weeks ago is learned from every day since it, not from the l
         add_post(c, 2 + 2 * i, "how_to", 0 + e);
         add_post(c, 2 + 2 * i, "myth_busting", 1 + e);
     }
-    auto const out = dry_run_with(db, score_target_line);
+    auto const out =
+        dry_run_with(db, std::string{"  change_window_days: 14\n"} + score_target_line);
     auto const& changed = out["posteriors"]["_prior"]["content_slot"]["changed"];
     REQUIRE(changed.is_object());
     CHECK(changed["learned_from_days"] == 28);

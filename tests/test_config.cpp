@@ -42,7 +42,7 @@ TEST_CASE("no file means every default", "[nodb]")
 {
     auto const c = load_config(std::nullopt);
     CHECK(c.weights.half_life_days == 60);
-    CHECK(c.weights.change_window_days == 14);
+    CHECK(c.weights.change_window_days == 7);
     CHECK(c.weights.min_age_hours == 24);
     CHECK(c.weights.kappa == 5);
     CHECK(c.weights.epsilon == Approx(0.1));
