@@ -12,7 +12,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 #include <unordered_map>
 
 namespace xloop {
@@ -136,6 +139,35 @@ std::string window_copy_sql(run_context const& run,
 
 constexpr std::size_t first_dim = 3 + target_component_count;
 
+// n zero-filled T's from calloc: the kernel maps its zero pages in only
+// where they are written (with a few hundred accounts most of the 8192
+// reply strata stay untouched), where a vector's value-initialisation
+// writes every page (10 MB of strata and pair tables: a third of a run over
+// a simulated month's posts).
+template <typename T>
+class zeroed_array {
+    static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+
+public:
+    zeroed_array() = default;
+    explicit zeroed_array(std::size_t n)
+        : m_items(static_cast<T*>(std::calloc(n, sizeof(T))))
+    {
+        if (!m_items) {
+            throw std::bad_alloc{};
+        }
+    }
+    bool empty() const { return !m_items; }
+    T& operator[](std::size_t i) { return m_items.get()[i]; }
+    T const& operator[](std::size_t i) const { return m_items.get()[i]; }
+
+private:
+    struct release {
+        void operator()(T* p) const { std::free(p); }
+    };
+    std::unique_ptr<T, release> m_items;
+};
+
 // Replies by the account they answered, hashed into a fixed number of strata
 // (memory flat in the number of accounts; below a few hundred accounts nearly
 // every account has a stratum of its own): replies' own value takes part in
@@ -149,18 +181,25 @@ public:
     void add(std::string_view account, double w, outcome_components const& x)
     {
         if (m_sums.empty()) {
-            m_sums.resize(count);
+            m_sums = zeroed_array<target_mean_sums>{count};
         }
-        m_sums[author_key(account) % count].add(w, x);
+        auto const i = author_key(account) % count;
+        if (m_sums[i].rows() == 0) {
+            m_used.push_back(i);
+        }
+        m_sums[i].add(w, x);
     }
     bool empty() const { return m_sums.empty(); }
+    // the strata with rows, in the order first added to
+    std::vector<std::size_t> const& used() const { return m_used; }
     target_mean_sums const* at(std::size_t i) const
     {
         return m_sums.empty() ? nullptr : &m_sums[i];
     }
 
 private:
-    std::vector<target_mean_sums> m_sums;
+    zeroed_array<target_mean_sums> m_sums;
+    std::vector<std::size_t> m_used;
 };
 
 // The matched change of replies between the periods, over the halves given;
@@ -185,11 +224,28 @@ replies_change(std::vector<reply_strata const*> const& recent,
                 m.merge(*t);
             }
         }
-        return m.stats(scales, c);
+        return m;
     };
+    // strata without rows on both sides weigh nothing (matched_change):
+    // those of the recent side, in stratum order
+    std::vector<char> seen(reply_strata::count);
+    std::vector<std::size_t> strata;
+    for (auto const* r : recent) {
+        for (auto const i : r->used()) {
+            if (!seen[i]) {
+                seen[i] = 1;
+                strata.push_back(i);
+            }
+        }
+    }
+    std::sort(strata.begin(), strata.end());
     std::vector<std::pair<group_stats, group_stats>> pairs;
-    for (std::size_t i = 0; i < reply_strata::count; ++i) {
-        pairs.emplace_back(merged(recent, i), merged(older, i));
+    for (auto const i : strata) {
+        auto const r = merged(recent, i);
+        auto const o = merged(older, i);
+        if (r.rows() > 0 && o.rows() > 0) {
+            pairs.emplace_back(r.stats(scales, c), o.stats(scales, c));
+        }
     }
     return matched_change(pairs);
 }
@@ -220,7 +276,7 @@ public:
             return;
         }
         if (m_table.empty()) {
-            m_table.assign(max_features * (max_features - 1) / 2, 0.0);
+            m_table = zeroed_array<double>{max_features * (max_features - 1) / 2};
         }
         for (std::size_t i = 0; i < row.size(); ++i) {
             for (std::size_t j = i + 1; j < row.size(); ++j) {
@@ -254,7 +310,7 @@ private:
         return b * (b - 1) / 2 + a;
     }
     std::size_t m_features = 0;
-    std::vector<double> m_table;
+    zeroed_array<double> m_table;
 };
 
 // Per dimension, the target's sums of each raw value as the rows have it
