@@ -461,6 +461,7 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
         posts, plan_catalogue(cfg.plan), posteriors, cross_fit, draw_rule_of(cfg),
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
     report.learned = learned_values(posteriors, weights, posts);
+    report.recent_only = recent_only_dimensions(posteriors);
     report.replies = evaluate_replies(
         read_logged_replies(db, cfg, now),
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
@@ -478,6 +479,26 @@ read_active_map(db_connection& db)
     return {nlohmann::json::parse(r.str(0, 0), nullptr, false),
             nlohmann::json::parse(r.str(0, 1), nullptr, false),
             cross_fit ? nlohmann::json::parse(*cross_fit, nullptr, false) : nullptr};
+}
+
+std::map<std::string, double> recent_only_dimensions(nlohmann::json const& posteriors)
+{
+    std::map<std::string, double> out;
+    if (!posteriors.is_object() || !posteriors.contains("_prior") ||
+        !posteriors["_prior"].is_object()) {
+        return out;
+    }
+    for (auto const& [dim, prior] : posteriors["_prior"].items()) {
+        if (prior.is_object() && prior.contains("changed") &&
+            prior["changed"].is_object()) {
+            auto const days =
+                prior["changed"].value("learned_from_days", nlohmann::json{});
+            if (days.is_number() && std::isfinite(days.get<double>())) {
+                out[dim] = days.get<double>();
+            }
+        }
+    }
+    return out;
 }
 
 std::map<std::string, std::vector<learned_value>>
@@ -612,7 +633,20 @@ nlohmann::json policy_report_json(policy_report const& r)
                             {"too_few", v.too_few}});
         }
     }
+    j["learned_recent_only_days"] = r.recent_only;
     return j;
+}
+
+std::string recent_only_note(policy_report const& r, std::string const& dim,
+                             std::string const& before, std::string const& after)
+{
+    auto const d = r.recent_only.find(dim);
+    if (d == r.recent_only.end()) {
+        return {};
+    }
+    return fmt::format("{}learned from the last {:g} days only: its values rank "
+                       "otherwise than before{}",
+                       before, d->second, after);
 }
 
 std::string learned_table(policy_report const& r)
@@ -624,7 +658,7 @@ std::string learned_table(policy_report const& r)
         "What was learned (the active map: shrunk mean of the learning target, "
         "90 % interval, posts, share of recent posts, weight):\n";
     for (auto const& [dim, values] : r.learned) {
-        out += fmt::format("  {}\n", dim);
+        out += fmt::format("  {}{}\n", dim, recent_only_note(r, dim, " (", ")"));
         for (auto const& v : values) {
             out += fmt::format(
                 "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} posts {:>4.0f} % "

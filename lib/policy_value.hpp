@@ -90,6 +90,9 @@ struct policy_report : policy_comparison {
     // the map's policy over uniform; rows logged, uniform, map
     // per dimension, sorted by mean, best first; empty without a usable map
     std::map<std::string, std::vector<learned_value>> learned;
+    // dimensions the map learned from their recent days only (their values
+    // rank otherwise than before: build-weights' change test), and how many
+    std::map<std::string, double> recent_only;
     // the learned priorities over opportunity score alone; rows learned,
     // opportunity
     policy_comparison replies;
@@ -100,6 +103,10 @@ struct policy_report : policy_comparison {
 std::map<std::string, std::vector<learned_value>>
 learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
                std::vector<logged_post> const& posts);
+
+// Pure: the dimensions of the map learned from their recent days only, with
+// those days (posteriors._prior.<dimension>.changed.learned_from_days).
+std::map<std::string, double> recent_only_dimensions(nlohmann::json const& posteriors);
 
 // A policy's probability of every candidate of a dimension.
 using dimension_policy = std::map<std::string, double>;
@@ -185,6 +192,12 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
 // one; a null pair before migration 0012).
 std::tuple<nlohmann::json, nlohmann::json, nlohmann::json>
 read_active_map(db_connection& db);
+
+// "learned from the last N days only: …" between `before` and `after` for a
+// dimension in r.recent_only; empty for any other.
+std::string recent_only_note(policy_report const& r, std::string const& dim,
+                             std::string const& before = "",
+                             std::string const& after = "");
 
 // What the map's row values, in words (cross-fitted or not).
 std::string map_policy_note(policy_report const& r);

@@ -191,14 +191,14 @@ std::string estimate_cell(std::optional<policy_estimate> const& e)
 // What was learned: per dimension, its values sorted best first, each with
 // its 90 % interval drawn as a bar on one scale for the dimension (HTML and
 // CSS, no script), its posts, share and weight.
-std::string learned_html(std::map<std::string, std::vector<learned_value>> const& learned)
+std::string learned_html(policy_report const& report)
 {
     std::string s =
         "<section><h2>What was learned</h2><p>The active map: each value's "
         "shrunk mean of the learning target with its 90 % interval, the posts "
         "it rests on, its share of recent posts and its weight; grey where too "
         "few posts say anything.</p>";
-    for (auto const& [dim, values] : learned) {
+    for (auto const& [dim, values] : report.learned) {
         if (values.empty()) {
             continue;
         }
@@ -210,8 +210,11 @@ std::string learned_html(std::map<std::string, std::vector<learned_value>> const
         }
         double const span = hi > lo ? hi - lo : 1;
         auto const pct = [&](double x) { return 100 * (x - lo) / span; };
-        s += "<h3>" + esc(dim) +
-             "</h3><table class=\"learned\"><tr><th>value</th>"
+        s += "<h3>" + esc(dim) + "</h3>";
+        if (auto const note = recent_only_note(report, dim); !note.empty()) {
+            s += "<p>" + esc(note) + ".</p>";
+        }
+        s += "<table class=\"learned\"><tr><th>value</th>"
              "<th>mean</th><th>90 % interval</th><th></th><th>posts</th><th>share</th>"
              "<th>weight</th></tr>\n";
         for (auto const& v : values) {
@@ -302,8 +305,7 @@ std::string charts_html(report_series const& series)
     }
     std::string charts;
     if (series.policies) {
-        charts +=
-            learned_html(series.policies->learned) + policies_html(*series.policies);
+        charts += learned_html(*series.policies) + policies_html(*series.policies);
     }
     charts += "<section><h2>v2 coverage of outcomes per day</h2>" +
               bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";

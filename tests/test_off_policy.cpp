@@ -201,6 +201,38 @@ TEST_CASE("what was learned: each value's interval, posts, share and weight, bes
     CHECK(learned_values(nullptr, nullptr, posts).empty());
 }
 
+TEST_CASE("validate says which dimensions the map learned from their recent days only",
+          "[nodb]")
+{
+    // build-weights marks a dimension whose values rank otherwise lately;
+    // a map without the mark, or with a malformed one, has none
+    auto const posteriors = nlohmann::json::parse(R"({
+        "_prior": {
+            "content_slot": {"mean": 0, "sd": 0.2,
+                             "changed": {"statistic": 30, "threshold": 20,
+                                         "learned_from_days": 21}},
+            "hook_type": {"mean": 0, "sd": 0.2},
+            "tone": {"mean": 0, "sd": 0.2, "changed": {"learned_from_days": "x"}}},
+        "content_slot": {"how_to": {"mean": 0.1, "sd": 0.1, "n": 9},
+                         "case_study": {"mean": 0.5, "sd": 0.1, "n": 12}},
+        "hook_type": {"question": {"mean": 0.5, "sd": 0.2, "n": 12}}})");
+    auto const recent = recent_only_dimensions(posteriors);
+    CHECK(recent == std::map<std::string, double>{{"content_slot", 21}});
+    CHECK(recent_only_dimensions(nullptr).empty());
+    CHECK(recent_only_dimensions(nlohmann::json::parse(R"({"_prior": 3})")).empty());
+
+    policy_report r;
+    r.learned = learned_values(posteriors, nullptr, {});
+    r.recent_only = recent;
+    auto const table = policy_report_table(r);
+    CHECK_THAT(table,
+               Catch::Contains("  content_slot (learned from the last 21 days only: "
+                               "its values rank otherwise than before)\n"));
+    CHECK_THAT(table, Catch::Contains("  hook_type\n"));
+    CHECK(policy_report_json(r)["learned_recent_only_days"] ==
+          nlohmann::json{{"content_slot", 21}});
+}
+
 TEST_CASE("replies: the learned priorities against opportunity score alone, by hand",
           "[nodb]")
 {

@@ -671,4 +671,19 @@ TEST_CASE("validate shows what the active map learned, value by value", "[db]")
     CHECK(html.find("<h2>What was learned</h2>") != std::string::npos);
     CHECK(html.find("<h3>content_slot</h3><table class=\"learned\">") !=
           std::string::npos);
+    // A dimension build-weights learned from its recent days only says so,
+    // in the table, the JSON and the page.
+    c.exec("UPDATE public.learning_model_weights SET posteriors = jsonb_set(posteriors, "
+           "'{_prior,content_slot,changed}', '{\"statistic\": 30, \"threshold\": 20, "
+           "\"learned_from_days\": 14}') WHERE is_active");
+    CHECK(validate(db, 0)["policy_value"]["learned_recent_only_days"] ==
+          json{{"content_slot", 14}});
+    auto const table = run_tool("validate", {"--now", now, "-q"}, &db);
+    CHECK(table.out.find("  content_slot (learned from the last 14 days only: its values "
+                         "rank otherwise than before)\n") != std::string::npos);
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
+            0);
+    CHECK(read_file(file).find("<h3>content_slot</h3><p>learned from the last 14 days "
+                               "only: its values rank otherwise than before.</p>") !=
+          std::string::npos);
 }
