@@ -89,7 +89,7 @@ process_result run_process(process_spec const& spec)
     }
     auto const started = std::chrono::steady_clock::now();
     auto const deadline = started + std::chrono::milliseconds(spec.timeout_ms);
-    bool signalled = spec.signal_after_ms < 0;
+    bool signalled = spec.signal_after_ms < 0 && !spec.signal_when;
     ::signal(SIGPIPE, SIG_IGN);
     while (fds[1] >= 0 || fds[2] >= 0) {
         auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -101,7 +101,14 @@ process_result run_process(process_spec const& spec)
             break;
         }
         long wait_ms = left;
-        if (!signalled) {
+        if (!signalled && spec.signal_when) {
+            if (spec.signal_when()) {
+                kill(pid, SIGTERM);
+                signalled = true;
+            } else {
+                wait_ms = std::min(wait_ms, 10L);
+            }
+        } else if (!signalled) {
             auto const due = started + std::chrono::milliseconds(spec.signal_after_ms);
             auto const until = std::chrono::duration_cast<std::chrono::milliseconds>(
                                    due - std::chrono::steady_clock::now())

@@ -3,6 +3,7 @@
 // Runs a program with arguments, feeds it stdin, captures stdout and stderr,
 // and kills it after a timeout. No shell is involved.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct process_spec {
     std::map<std::string, std::optional<std::string>> env; // nullopt: unset
     long timeout_ms = 60000;
     long signal_after_ms = -1; // send SIGTERM after this long (tests of shutdown)
+    // or once this returns true (polled every 10 ms): at a point of the run,
+    // however slow a loaded machine makes the way there
+    std::function<bool()> signal_when;
 };
 
 // Throws xloop::error when the program cannot be started.
