@@ -5,9 +5,11 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,50 @@ void close_fd(int& fd)
         fd = -1;
     }
 }
+// The program's path: argv[0] itself when it names a path, else the first
+// executable of that name on PATH (as execvp would search it).
+std::string resolve_program(std::string const& name)
+{
+    if (name.find('/') != std::string::npos) {
+        return name;
+    }
+    char const* path = std::getenv("PATH");
+    std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (true) {
+        auto const colon = dirs.find(':');
+        auto const dir = dirs.substr(0, colon);
+        auto candidate = (dir.empty() ? std::string{"."} : std::string{dir}) + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
+        if (colon == std::string_view::npos) {
+            return name; // execve fails with ENOENT, reported as usual
+        }
+        dirs.remove_prefix(colon + 1);
+    }
+}
+
+// This process's environment as NAME=value strings with `changes` applied
+// (nullopt: unset).
+std::vector<std::string>
+child_environment(std::map<std::string, std::optional<std::string>> const& changes)
+{
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view const entry{*e};
+        auto const name = entry.substr(0, entry.find('='));
+        if (!changes.contains(std::string{name})) {
+            out.emplace_back(entry);
+        }
+    }
+    for (auto const& [k, v] : changes) {
+        if (v) {
+            out.push_back(k + "=" + *v);
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 // Long on purpose: one fork/exec and one poll loop over the child's three
@@ -31,6 +77,22 @@ process_result run_process(process_spec const& spec)
     if (spec.argv.empty()) {
         throw error{"run_process: no program given"};
     }
+    // Everything the child needs is made before the fork: between fork and
+    // exec a child of a threaded parent may only make async-signal-safe
+    // calls (a setenv or a malloc there deadlocked when another thread, the
+    // fake X API's, held the allocator's lock at the fork).
+    auto const program = resolve_program(spec.argv.front());
+    std::vector<std::string> env = child_environment(spec.env);
+    std::vector<char*> args;
+    for (auto const& a : spec.argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
     int in[2];
     int out[2];
     int err[2];
@@ -48,19 +110,7 @@ process_result run_process(process_spec const& spec)
         dup2(out[1], 1);
         dup2(err[1], 2);
         setpgid(0, 0); // own process group: a timeout kills its children too
-        for (auto const& [k, v] : spec.env) {
-            if (v) {
-                setenv(k.c_str(), v->c_str(), 1);
-            } else {
-                unsetenv(k.c_str());
-            }
-        }
-        std::vector<char*> args;
-        for (auto const& a : spec.argv) {
-            args.push_back(const_cast<char*>(a.c_str()));
-        }
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
+        execve(program.c_str(), args.data(), envp.data());
         int const e = errno;
         [[maybe_unused]] auto n = write(exec_err[1], &e, sizeof e);
         _exit(127);
