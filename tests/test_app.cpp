@@ -2,6 +2,7 @@
 
 #include "app.hpp"
 #include "local_server.hpp"
+#include "subprocess.hpp"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -550,4 +551,24 @@ TEST_CASE("the option --log-sql logs each statement and its duration, never a pa
     CHECK(r.err.find("987654321") == std::string::npos);
     auto const without = run_tool("validate", {}, &db);
     CHECK(without.err.find(" ms: ") == std::string::npos);
+}
+
+TEST_CASE("a child process gets the environment given, a bare program name is found on "
+          "PATH, and a missing program is an error naming it",
+          "[nodb]")
+{
+    ::setenv("XLOOP_TEST_UNSET", "inherited", 1);
+    ::setenv("XLOOP_TEST_KEPT", "kept", 1);
+    process_spec spec;
+    spec.argv = {"sh", "-c",
+                 "echo \"$XLOOP_TEST_SET ${XLOOP_TEST_UNSET-unset} $XLOOP_TEST_KEPT\""};
+    spec.env = {{"XLOOP_TEST_SET", "given"}, {"XLOOP_TEST_UNSET", std::nullopt}};
+    auto const r = run_process(spec);
+    ::unsetenv("XLOOP_TEST_UNSET");
+    ::unsetenv("XLOOP_TEST_KEPT");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "given unset kept\n");
+    spec.argv = {"xloop-no-such-program"};
+    CHECK_THROWS_WITH(run_process(spec),
+                      Catch::Contains("cannot run 'xloop-no-such-program'"));
 }
