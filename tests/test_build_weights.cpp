@@ -32,6 +32,18 @@ void add_post(db_connection& c, double age_days, std::string const& slot, double
         now, age_days, type, slot, generator, score);
 }
 
+// n posts each of how_to scoring `how_to` and myth_busting scoring
+// 1 − how_to, from `age` days old on, `step` days apart; ± 0.1 in turn so
+// that noise has a size.
+void add_slot_pairs(db_connection& c, double age, int n, double step, double how_to)
+{
+    for (int i = 0; i < n; ++i) {
+        double const e = i % 2 ? 0.1 : -0.1;
+        add_post(c, age + step * i, "how_to", how_to + e);
+        add_post(c, age + step * i, "myth_busting", 1 - how_to + e);
+    }
+}
+
 // `n` posts in bulk, one statement.
 void add_posts(db_connection& c, int n, double score)
 {
@@ -205,16 +217,8 @@ TEST_CASE("a dimension whose best value changed lately is learned from its recen
     // Before the last 14 days "how_to" scored 1 and "myth_busting" 0 (20
     // posts each); since then the other way round (8 each). The scores vary
     // by ±0.1 so that noise has a size.
-    for (int i = 0; i < 20; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        add_post(c, 20 + i, "how_to", 1 + e);
-        add_post(c, 20 + i, "myth_busting", 0 + e);
-    }
-    for (int i = 0; i < 8; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        add_post(c, 2 + i, "how_to", 0 + e);
-        add_post(c, 2 + i, "myth_busting", 1 + e);
-    }
+    add_slot_pairs(c, 20, 20, 1, 1);
+    add_slot_pairs(c, 2, 8, 1, 0);
     auto const weight = [](json const& out, char const* v) {
         return out["weights"]["content_slot"][v].get<double>();
     };
@@ -252,16 +256,8 @@ TEST_CASE("a change weeks ago is learned from every day since it, not from the l
     // posts a value); at 28 only old ones (Δ = ∓1, 13 recent posts a value);
     // at 42 the recent side holds 12 old posts (Δ = ∓0.52). The clearest
     // split is 28 days, and the map learns from them.
-    for (int i = 0; i < 20; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        add_post(c, 30 + i, "how_to", 1 + e);
-        add_post(c, 30 + i, "myth_busting", 0 + e);
-    }
-    for (int i = 0; i < 13; ++i) {
-        double const e = i % 2 ? 0.1 : -0.1;
-        add_post(c, 2 + 2 * i, "how_to", 0 + e);
-        add_post(c, 2 + 2 * i, "myth_busting", 1 + e);
-    }
+    add_slot_pairs(c, 30, 20, 1, 1);
+    add_slot_pairs(c, 2, 13, 2, 0);
     auto const out =
         dry_run_with(db, std::string{"  change_window_days: 14\n"} + score_target_line);
     auto const& changed = out["posteriors"]["_prior"]["content_slot"]["changed"];
