@@ -116,7 +116,7 @@ struct streamed {
 
 // The window's rows as binary COPY: posted_at, the score, fgw, the target's
 // components, then one column per dimension.
-std::string window_copy_sql(run_context const& run,
+std::string window_copy_sql(run_context const& run, learning_window const& window,
                             std::vector<std::string> const& dimensions)
 {
     std::string select = "posted_at, primary_objective_score::float8, "
@@ -133,8 +133,40 @@ std::string window_copy_sql(run_context const& run,
     return fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
                        "STDOUT (FORMAT binary)",
                        select,
-                       window_rows(run.now() - fractional_days(w.window_days),
+                       window_rows(run.now() - fractional_days(window.days),
                                    run.now() - fractional_hours(w.min_age_hours)));
+}
+
+// The age in days of the oldest of the newest $3 posts (replies not counted)
+// that the window could learn from, and a second (the window's start is
+// exclusive): NULL without posts. At most $3 rows, newest first.
+constexpr char const* reach_sql = R"sql(
+SELECT (floor(extract(epoch FROM $1::timestamptz - min(posted_at))) + 1) / 86400
+  FROM (SELECT posted_at FROM xloop.vw_learning
+         WHERE has_v2_metrics AND decision_type IS DISTINCT FROM 'reply'
+           AND posted_at <= $2::timestamptz
+         ORDER BY posted_at DESC LIMIT $3) p)sql";
+
+learning_window window_of(run_context& run)
+{
+    auto const& w = run.cfg().weights;
+    std::optional<double> reach;
+    if (w.window_posts > 0 && w.max_window_days > w.window_days) {
+        auto const r = run.db().exec(reach_sql, run.now(),
+                                     run.now() - fractional_hours(w.min_age_hours),
+                                     static_cast<std::int64_t>(w.window_posts));
+        if (!r.is_null(0, 0)) {
+            reach = r.f64(0, 0);
+        }
+    }
+    auto const window =
+        stretch_window(w.window_days, w.half_life_days, w.max_window_days, reach);
+    if (window.days > w.window_days) {
+        log::info("fewer than weights.window_posts ({}) posts in the last {} days: "
+                  "learning from the last {:.1f} days, half-life {:.1f} days",
+                  w.window_posts, w.window_days, window.days, window.half_life_days);
+    }
+    return window;
 }
 
 constexpr std::size_t first_dim = 3 + target_component_count;
@@ -777,7 +809,8 @@ component_stats choose_periods(banded_rows const& rows, double band_days,
 // target's components are standardised over the same rows, in the same pass:
 // each group keeps sums from which its target's moments follow once the
 // scales are known (target_sums).
-streamed stream_rows(run_context& run, std::vector<std::string> const& dimensions)
+streamed stream_rows(run_context& run, learning_window const& window,
+                     std::vector<std::string> const& dimensions)
 {
     auto const target_c = target_weights(run.cfg().weights.target);
     scale_sums scale_acc;
@@ -786,7 +819,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     // (choose_periods); and each half of the posts (cross_fit_fold) apart,
     // for the maps validate values them with: groups[band * 2 + fold].
     double const change_window = run.cfg().weights.change_window_days;
-    double const window_days = run.cfg().weights.window_days;
+    double const window_days = window.days;
     std::size_t const bands = band_count(window_days, change_window);
     std::vector<raw_groups> groups;
     groups.reserve(bands * 2);
@@ -797,7 +830,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
     std::array<std::int64_t, 2> fold_rows{};
     binary_copy_reader reader;
     streamed s;
-    double const half_life = run.cfg().weights.half_life_days;
+    double const half_life = window.half_life_days;
     auto const now_micros = run.now().time_since_epoch().count();
     auto const on_row = [&](binary_copy_reader const& row) {
         if (row.size() != dimensions.size() + first_dim + 1 || row.is_null(0) ||
@@ -834,7 +867,7 @@ streamed stream_rows(run_context& run, std::vector<std::string> const& dimension
         }
     };
     run.db().copy_out(
-        window_copy_sql(run, dimensions),
+        window_copy_sql(run, window, dimensions),
         [&](std::string_view message) { reader.feed(message, on_row); }, true);
     auto const scales = scale_acc.scales();
     // per band, the groups of the folds given
@@ -947,8 +980,6 @@ void run_build_weights(run_context& run)
 {
     auto const& cfg = run.cfg().weights;
     auto& db = run.db();
-    auto const window_start = run.now() - fractional_days(cfg.window_days);
-
     transaction tx{db};
     // Transaction-scoped: safe behind a transaction-mode pooler.
     if (!run.dry_run()) {
@@ -957,7 +988,11 @@ void run_build_weights(run_context& run)
     require_time_zone(db, cfg.timezone, "weights.timezone");
     set_local_settings(db, {{"xloop.tz", cfg.timezone}});
 
-    auto const s = stream_rows(run, cfg.dimensions);
+    auto const window = window_of(run);
+    auto const window_start = run.now() - fractional_days(window.days);
+    run.summary()["window_days"] = out(window.days);
+    run.summary()["half_life_days"] = out(window.half_life_days);
+    auto const s = stream_rows(run, window, cfg.dimensions);
     run.rows_in = s.rows;
     if (s.non_finite > 0) {
         log::warn("{} rows of the window have a NaN or infinite metric; those values "
@@ -968,7 +1003,7 @@ void run_build_weights(run_context& run)
     if (s.rows < cfg.min_posts) {
         run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
                              "weights.min_posts ({}); no map written",
-                             s.rows, cfg.window_days, cfg.min_posts));
+                             s.rows, out(window.days), cfg.min_posts));
         run.summary()["sample_size"] = s.rows;
         return;
     }

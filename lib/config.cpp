@@ -393,6 +393,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     {
         auto w = top.sub("weights");
         w.number("window_days", cfg.weights.window_days, 1, 3650);
+        w.integer("window_posts", cfg.weights.window_posts, 0, 1000000);
+        w.number("max_window_days", cfg.weights.max_window_days, 1, 3650);
         w.number("half_life_days", cfg.weights.half_life_days, 0.1, 3650);
         w.number("change_window_days", cfg.weights.change_window_days, 0, 3650);
         w.number("min_age_hours", cfg.weights.min_age_hours, 0, 24 * 30);

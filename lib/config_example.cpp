@@ -149,6 +149,10 @@ void weights_section(writer& w, weights_config const& d)
         {"primary_objective_score", "the original's score; alone, it is used unscaled"}};
     w.key(0, "weights", "", "xloop-build-weights");
     w.key(1, "window_days", scalar(d.window_days));
+    w.key(1, "window_posts", scalar(d.window_posts),
+          "fewer posts in window_days: reach back to hold this many");
+    w.key(1, "max_window_days", scalar(d.max_window_days),
+          "... but no further (the half-life stretches alike)");
     w.key(1, "half_life_days", scalar(d.half_life_days),
           "recency weight 2^(−age/half-life)");
     w.key(1, "change_window_days", scalar(d.change_window_days),

@@ -10,6 +10,16 @@ double recency_weight(double age_days, double half_life_days)
     return std::exp2(-std::max(age_days, 0.0) / half_life_days);
 }
 
+learning_window stretch_window(double window_days, double half_life_days, double max_days,
+                               std::optional<double> reach_days)
+{
+    double const days =
+        reach_days && std::isfinite(*reach_days)
+            ? std::clamp(*reach_days, window_days, std::max(window_days, max_days))
+            : window_days;
+    return {days, half_life_days * days / window_days};
+}
+
 double group_stats::weighted_sd() const
 {
     if (sum_w <= 0) {

@@ -4,12 +4,28 @@
 // the weight maps and the reply priorities. Pure: no I/O, no clock.
 
 #include <cstdint>
+#include <optional>
 
 namespace xloop {
 
 // w = 2^(−age/h). Decay depends on the observation's age at `now`, never on
 // how often a job runs (defect 12). Future observations count as age 0.
 double recency_weight(double age_days, double half_life_days);
+
+// How far back a learner reaches, and its half-life there.
+struct learning_window {
+    double days = 0;
+    double half_life_days = 0;
+};
+
+// `window_days`, or further, up to `max_days`, to `reach_days`: the age of
+// the oldest of the account's newest N posts (nullopt: no posts). The
+// half-life stretches by the same factor, so an account that posts once a
+// day learns from as many posts, weighted alike, as one that posts three
+// times in `window_days`; one with fewer posts than N in all learns from all
+// of them.
+learning_window stretch_window(double window_days, double half_life_days, double max_days,
+                               std::optional<double> reach_days);
 
 // The age in days at `now` of something observed at `then` (both microseconds
 // since the Unix epoch, as the binary COPY reader gives timestamps).

@@ -143,7 +143,7 @@ TEST_CASE("fewer rows than min_posts is a skipped run that writes nothing", "[db
     for (int i = 0; i < 9; ++i) {
         add_post(c, 1, "how_to", 0.2);
     }
-    add_post(c, 90, "how_to", 0.2); // outside the window: not counted
+    add_post(c, 400, "how_to", 0.2); // older than max_window_days: not counted
     auto const out = run_json(db, {});
     CHECK(out["status"] == "skipped");
     CHECK(out["reason"].get<std::string>().rfind("9 rows with v2 metrics", 0) == 0);
@@ -184,9 +184,9 @@ TEST_CASE("rows older than the window are ignored and recent ones weigh more", "
         add_post(c, 61, "ancient", 1.0);
     }
     temp_dir dir;
-    dir.write("x.yaml",
-              std::string{"weights:\n  half_life_days: 14\n  min_age_hours: 0\n"} +
-                  score_target_line);
+    dir.write("x.yaml", std::string{"weights:\n  half_life_days: 14\n  min_age_hours: 0\n"
+                                    "  window_posts: 0\n"} +
+                            score_target_line);
     auto const config = dir.path() + "/x.yaml";
     auto const out = run_json(db, {"--dry-run", "--config", config});
     CHECK(out["sample_size"] == 20);
@@ -205,6 +205,49 @@ TEST_CASE("rows older than the window are ignored and recent ones weigh more", "
     CHECK(later["posteriors"]["_prior"]["content_slot"]["mean"].get<double>() ==
           Approx(1.0 / 3).margin(1e-9));
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
+}
+
+TEST_CASE("an account that posts once a day learns from its newest 180 posts, not its "
+          "last 60 days",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // one post a day for 250 days (ages 1.5 to 250.5), and a reply a day that
+    // does not count towards the 180
+    c.exec("WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+           "(status, tweet_id, posted_at, decision_type, content_slot, generator_name) "
+           "SELECT 'posted', 't' || g || d, $1::timestamptz - make_interval(secs => (g + "
+           "0.5) * 86400), d, 'how_to', 'data_nerd' FROM generate_series(1, 250) g, "
+           "unnest(ARRAY['single', 'reply']) d RETURNING decision_id, tweet_id) "
+           "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score) "
+           "SELECT decision_id, tweet_id, 0.3 FROM c",
+           now);
+    auto const learn = [&](std::string const& weights) {
+        temp_dir dir;
+        dir.write("x.yaml",
+                  "weights:\n  min_age_hours: 0\n" + weights + score_target_line);
+        return run_json(db, {"--config", dir.path() + "/x.yaml"});
+    };
+    // the newest 180 posts go back 180.5 days: their replies too, half-life
+    // 60·180.5/60 (the second the window starts before the oldest aside)
+    auto const out = learn("");
+    CHECK(out["sample_size"] == 2 * 180);
+    CHECK(out["window_days"].get<double>() == Approx(180.5).margin(1.0 / 86400));
+    CHECK(out["half_life_days"].get<double>() == Approx(180.5).margin(1.0 / 86400));
+    CHECK(
+        db.count("SELECT count(*) FROM public.learning_model_weights WHERE is_active AND "
+                 "date_range_end - date_range_start BETWEEN interval '180 days 12 hours' "
+                 "AND interval '180 days 12 hours 1 second'") == 1);
+    // as configured: 60 days (59 posts and their replies), or at most 100
+    auto const fixed = learn("  window_posts: 0\n");
+    CHECK(fixed["sample_size"] == 2 * 59);
+    CHECK(fixed["window_days"] == 60);
+    CHECK(fixed["half_life_days"] == 60);
+    auto const capped = learn("  max_window_days: 100\n  half_life_days: 30\n");
+    CHECK(capped["sample_size"] == 2 * 99);
+    CHECK(capped["half_life_days"] == 50);
 }
 
 TEST_CASE("a dimension whose best value changed lately is learned from its recent posts "

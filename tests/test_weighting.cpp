@@ -50,6 +50,26 @@ TEST_CASE("recency weight halves every half-life and ignores how often a job run
     CHECK(recency_weight(age_days(0, 14LL * 86400 * 1'000'000), 14) == 1.0);
 }
 
+TEST_CASE("the window reaches back to hold as many posts as at the configured rate, and "
+          "its half-life stretches alike",
+          "[nodb]")
+{
+    // no posts, or all of them within window_days: the window as configured
+    CHECK(stretch_window(60, 14, 365, std::nullopt).days == 60);
+    CHECK(stretch_window(60, 14, 365, 30.0).days == 60);
+    CHECK(stretch_window(60, 14, 365, 30.0).half_life_days == 14);
+    // the newest N posts span 150 days: 150 days, half-life 14·150/60 = 35
+    CHECK(stretch_window(60, 14, 365, 150.0).days == 150);
+    CHECK(stretch_window(60, 14, 365, 150.0).half_life_days == Approx(35).epsilon(1e-12));
+    // never further than max_days: 14·365/60
+    CHECK(stretch_window(60, 14, 365, 900.0).days == 365);
+    CHECK(stretch_window(60, 14, 365, 900.0).half_life_days ==
+          Approx(85.166666666667).epsilon(1e-12));
+    // a max below window_days does not shorten the window
+    CHECK(stretch_window(60, 14, 30, 150.0).days == 60);
+    CHECK(stretch_window(60, 14, 365, std::nan("")).days == 60);
+}
+
 TEST_CASE("the weighted mean divides by the sum of weights, not the count", "[nodb]")
 {
     group_stats g;
