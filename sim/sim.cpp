@@ -376,8 +376,11 @@ public:
         if (m_opts.db) {
             argv.insert(argv.end(), {"--db", *m_opts.db});
         }
-        auto const r =
-            run_process({argv, {}, {{"XLOOP_NOW", format_timestamp(now)}}, 120000});
+        process_spec spec;
+        spec.argv = std::move(argv);
+        spec.env = {{"XLOOP_NOW", format_timestamp(now)}};
+        spec.timeout_ms = 120000;
+        auto const r = run_process(spec);
         if (!expected.count(r.exit_code)) {
             throw error{fmt::format("xloop-{} at {} exited {}: {}", name,
                                     format_timestamp(now), r.exit_code, r.err)};

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 using namespace xloop;
 using namespace xloop::sim;
@@ -41,19 +42,23 @@ std::string error_of(std::string const& text)
 
 } // namespace
 
-TEST_CASE("every shipped world loads", "[world]")
+TEST_CASE("every shipped world and every held-out world of the benchmark loads",
+          "[world]")
 {
-    int n = 0;
-    for (auto const& f :
-         std::filesystem::directory_iterator{XLOOP_SOURCE_DIR "/sim/worlds"}) {
-        INFO(f.path());
-        auto const w = load_world(f.path());
-        CHECK(w.name == f.path().stem().string());
-        CHECK_FALSE(w.effects.empty());
-        CHECK(oracle_follows(w, 0) > uniform_follows(w, 0));
-        ++n;
+    std::map<std::string, int> n;
+    for (std::string const dir : {"/sim/worlds", "/bench/learning/worlds"}) {
+        for (auto const& f :
+             std::filesystem::directory_iterator{XLOOP_SOURCE_DIR + dir}) {
+            INFO(f.path());
+            auto const w = load_world(f.path());
+            CHECK(w.name == f.path().stem().string());
+            CHECK_FALSE(w.effects.empty());
+            CHECK(oracle_follows(w, 0) > uniform_follows(w, 0));
+            ++n[dir];
+        }
     }
-    CHECK(n >= 4);
+    CHECK(n["/sim/worlds"] >= 4);
+    CHECK(n["/bench/learning/worlds"] >= 4);
 }
 
 TEST_CASE("a world file's mistakes are errors naming file, line and key", "[world]")

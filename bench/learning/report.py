@@ -30,6 +30,8 @@ def load(d):
 
 
 runs = load(out)
+# the world column fits the longest name (the held-out worlds' are long)
+W = max([8] + [len(w) for w, _ in runs])
 
 
 def ms(xs):
@@ -45,7 +47,7 @@ def pct(xs):
 
 dims = ['content_slot', 'generator_name', 'topic', 'tone', 'hook_type', 'cta_type',
         'decision_type', 'post_hour']
-print('%-8s %-9s %5s  %-11s %-11s %-11s  %s' % ('world', 'policy', 'seeds', 'capture',
+print('%-*s %-9s %5s  %-11s %-11s %-11s  %s' % (W, 'world', 'policy', 'seeds', 'capture',
                                                'last 14 d', 'replies',
                                                'dimensions with an effect learned right'))
 worlds = sorted({w for w, _ in runs})
@@ -65,7 +67,7 @@ for w in worlds:
                     total += 1
                     right += r[k]['learned_best'] == r[k]['true_best']
         summary[(w, p)] = (ms(cap)[0], ms(last)[0], ms(rep)[0])
-        print('%-8s %-9s %5d  %s %s %s  %d/%d' % (w, p, len(rs), pct(cap), pct(last),
+        print('%-*s %-9s %5d  %s %s %s  %d/%d' % (W, w, p, len(rs), pct(cap), pct(last),
                                                    pct(rep), right, total))
 print()
 print('targets: capture >= 40 %, last 14 days >= 55 %, >= 5x the original\'s capture')
@@ -73,8 +75,8 @@ for w in worlds:
     if (w, 'xloop') in summary and (w, 'original') in summary:
         x, o = summary[(w, 'xloop')], summary[(w, 'original')]
         ok = x[0] >= 0.40 and x[1] >= 0.55 and (o[0] <= 0 or x[0] >= 5 * o[0])
-        print('  %-8s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
-            w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
+        print('  %-*s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
+            W, w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
 
 # build-weights' change test: how many of the maps learned a dimension from
 # its recent posts only. In a world whose effects never change every one is a
@@ -86,7 +88,7 @@ for w in worlds:
         continue
     share = {k: statistics.mean(r[k].get('maps_changed', 0) / r['maps'] for r in rs)
              for k in dims}
-    print('  %-8s %s' % (w, ', '.join('%s %.0f %%' % (k, 100 * v)
+    print('  %-*s %s' % (W, w, ', '.join('%s %.0f %%' % (k, 100 * v)
                                      for k, v in sorted(share.items(), key=lambda kv: -kv[1])
                                      if v >= 0.005) or 'none'))
 
@@ -100,10 +102,11 @@ if base_dir:
         pairs = [(r, by_seed[r['seed']]) for r in rs if r['seed'] in by_seed]
         if len(pairs) < 2:
             continue
-        line = '  %-8s %-9s %2d seeds' % (w, p, len(pairs))
+        line = '  %-*s %-9s %2d seeds' % (W, w, p, len(pairs))
         for key in ('capture', 'capture_last_14_days'):
             d = [a[key]['capture'] - b[key]['capture'] for a, b in pairs]
-            line += '  %s %+5.1f ± %4.1f' % ('60 d' if key == 'capture' else 'last 14 d',
+            label = '%d d' % pairs[0][0].get('days', 60) if key == 'capture' else 'last 14 d'
+            line += '  %s %+5.1f ± %4.1f' % (label,
                                             100 * statistics.mean(d),
                                             100 * statistics.stdev(d) / len(d) ** 0.5)
         print(line)
@@ -189,19 +192,19 @@ for w in worlds:
 if pv_rows:
     print('\nvalidate\'s estimates against the truth (follows a post; the lift of the map\'s '
           'policy over uniform, SNIPS, 90 % interval):')
-    print('%-8s %5s %9s %9s %11s %10s %11s %9s  %s' % (
-        'world', 'runs', 'estimated', 'coverage', 'bias', 'true lift', 'half-width',
+    print('%-*s %5s %9s %9s %11s %10s %11s %9s  %s' % (
+        W, 'world', 'runs', 'estimated', 'coverage', 'bias', 'true lift', 'half-width',
         'sign', 'coverage of each policy\'s value, and of the replies\' lift'))
     for w, n, k, cov, bias, truth, half, signs, clear, values, _ in pv_rows:
-        print('%-8s %5d %9d %8.0f%% %+11.3f %+10.3f %11.3f %4d/%-4d  %s' % (
-            w, n, k, 100 * cov / max(k, 1), bias, truth, half, signs, clear,
+        print('%-*s %5d %9d %8.0f%% %+11.3f %+10.3f %11.3f %4d/%-4d  %s' % (
+            W, w, n, k, 100 * cov / max(k, 1), bias, truth, half, signs, clear,
             ', '.join('%s %d/%d' % (p, c[0], c[1]) for p, c in sorted(values.items()))))
     print('the map\'s value, mean bias against the policy validate values (each half '
           'under the map learned from the other) and against the active map:')
     for w, *_, map_bias in pv_rows:
         if map_bias:
-            print('  %-8s %+.3f, %+.3f (%d runs)' % (
-                w, statistics.mean(b[0] for b in map_bias),
+            print('  %-*s %+.3f, %+.3f (%d runs)' % (
+                W, w, statistics.mean(b[0] for b in map_bias),
                 statistics.mean(b[1] for b in map_bias), len(map_bias)))
     print('target: the interval covers the true lift in >= 80 % of runs; the sign is right '
           'wherever the true lift is larger than the half-width')
@@ -211,8 +214,8 @@ if pv_rows:
         ok_dr = dn > 0 and dc >= 0.8 * dn
         rc, rn = values['replies lift']
         ok_r = rn > 0 and rc >= 0.8 * rn
-        print('  %-8s posts %s (DR %s), replies %s' % (
-            w, 'met' if ok else 'NOT met', 'met' if ok_dr else 'NOT met',
+        print('  %-*s posts %s (DR %s), replies %s' % (
+            W, w, 'met' if ok else 'NOT met', 'met' if ok_dr else 'NOT met',
             'met' if ok_r else 'NOT met'))
 
 # The chart: one panel per world, cumulative expected follows (posts and

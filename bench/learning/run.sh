@@ -10,7 +10,8 @@
 # per post instead of the fake X API; -p picks the policies (repeatable).
 # bench/policy_value.sh runs it to check validate's estimates (issue 15).
 # -c FILE merges FILE into the tools' config (xloop-sim --config-extra): to
-# try other learning settings on every world.
+# try other learning settings on every world. -w takes a world's name in
+# sim/worlds or a world file (the held-out worlds of bench/learning/worlds).
 #   bench/learning/run.sh [-c file] [-d days] [-j jobs] [-m api|file] [-o out]
 #                         [-p policy ...] [-w world ...] [seed ...]
 set -euo pipefail
@@ -42,9 +43,12 @@ mkdir -p "$out/runs"
 rm -f "$out"/runs/*.json
 export days out metrics extra
 run_one() {
-    local world=$1 policy=$2 seed=$3 db="learn_${1}_${2}_$3"
+    # a world by name (sim/worlds) or by its file (bench/learning/worlds)
+    local world=$1 policy=$2 seed=$3 file="sim/worlds/$1.yaml"
+    case $world in *.yaml) file=$world world=$(basename "$world" .yaml) ;; esac
+    local db="learn_${world}_${policy}_$seed"
     createdb "$db"
-    if ! build/bin/xloop-sim --db "dbname=$db" --world "sim/worlds/$world.yaml" \
+    if ! build/bin/xloop-sim --db "dbname=$db" --world "$file" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
         --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
