@@ -296,6 +296,8 @@ SELECT count(*) FILTER (WHERE is_active),
        (SELECT sample_size FROM public.learning_model_weights WHERE is_active LIMIT 1),
        (SELECT id FROM public.learning_model_weights WHERE is_active LIMIT 1),
        (SELECT coalesce(posteriors::text, 'null')
+          FROM public.learning_model_weights WHERE is_active LIMIT 1),
+       (SELECT extract(epoch FROM date_range_end - date_range_start) / 86400
           FROM public.learning_model_weights WHERE is_active LIMIT 1)
   FROM public.learning_model_weights)sql",
                              x.now);
@@ -318,6 +320,13 @@ SELECT count(*) FILTER (WHERE is_active),
     auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
     c.numbers["age_hours"] = age;
     c.numbers["sample_size"] = sample;
+    // how far back it learned: more than weights.window_days where the
+    // account posts less often (weights.window_posts)
+    std::string over;
+    if (!r.is_null(0, 5) && r.f64(0, 5) > 0) {
+        c.numbers["window_days"] = std::round(r.f64(0, 5) * 10) / 10;
+        over = fmt::format(" of the last {:.0f} days", r.f64(0, 5));
+    }
     if (age > 2 * v.max_map_age_hours) {
         c.status = "fail";
         c.message = fmt::format("the active map is {} old (limit {}): run "
@@ -330,10 +339,11 @@ SELECT count(*) FILTER (WHERE is_active),
                                 hours_text(v.max_map_age_hours));
     } else if (sample < v.min_map_sample) {
         c.status = "warn";
-        c.message = fmt::format("the active map learned from {} posts only", sample);
+        c.message =
+            fmt::format("the active map learned from {} posts{} only", sample, over);
     } else {
-        c.message = fmt::format("the active map is {} old and learned from {} posts",
-                                hours_text(age), sample);
+        c.message = fmt::format("the active map is {} old and learned from {} posts{}",
+                                hours_text(age), sample, over);
     }
     return c;
 }

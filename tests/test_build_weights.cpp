@@ -240,6 +240,12 @@ TEST_CASE("an account that posts once a day learns from its newest 180 posts, no
         db.count("SELECT count(*) FROM public.learning_model_weights WHERE is_active AND "
                  "date_range_end - date_range_start BETWEEN interval '180 days 12 hours' "
                  "AND interval '180 days 12 hours 1 second'") == 1);
+    // validate says how far back the map reaches
+    auto const v = run_tool("validate", {"--now", now, "--json", "-q"}, &db);
+    auto const map = check_named(json::parse(v.out), "weight_map");
+    CHECK(map["numbers"]["window_days"] == 180.5);
+    CHECK(map["message"].get<std::string>().find(
+              "learned from 360 posts of the last 181 days") != std::string::npos);
     // as configured: 60 days (59 posts and their replies), or at most 100
     auto const fixed = learn("  window_posts: 0\n");
     CHECK(fixed["sample_size"] == 2 * 59);
