@@ -297,8 +297,10 @@ SELECT count(*) FILTER (WHERE is_active),
        (SELECT id FROM public.learning_model_weights WHERE is_active LIMIT 1),
        (SELECT coalesce(posteriors::text, 'null')
           FROM public.learning_model_weights WHERE is_active LIMIT 1),
-       (SELECT extract(epoch FROM date_range_end - date_range_start) / 86400
-          FROM public.learning_model_weights WHERE is_active LIMIT 1)
+       (SELECT date_range_start::text FROM public.learning_model_weights
+         WHERE is_active LIMIT 1),
+       (SELECT date_range_end::text FROM public.learning_model_weights
+         WHERE is_active LIMIT 1)
   FROM public.learning_model_weights)sql",
                              x.now);
     auto c = make("weight_map", "ok", "");
@@ -320,12 +322,16 @@ SELECT count(*) FILTER (WHERE is_active),
     auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
     c.numbers["age_hours"] = age;
     c.numbers["sample_size"] = sample;
-    // how far back it learned: more than weights.window_days where the
-    // account posts less often (weights.window_posts)
+    // How far back it learned: more than weights.window_days where the
+    // account posts less often (weights.window_posts). As text: an adopted
+    // database's columns may be of another type, or hold something else.
     std::string over;
-    if (!r.is_null(0, 5) && r.f64(0, 5) > 0) {
-        c.numbers["window_days"] = std::round(r.f64(0, 5) * 10) / 10;
-        over = fmt::format(" of the last {:.0f} days", r.f64(0, 5));
+    auto const start = r.is_null(0, 5) ? std::nullopt : parse_timestamp(r.str(0, 5));
+    auto const end = r.is_null(0, 6) ? std::nullopt : parse_timestamp(r.str(0, 6));
+    if (start && end && *end > *start) {
+        double const days = days_between(*start, *end);
+        c.numbers["window_days"] = std::round(days * 10) / 10;
+        over = fmt::format(" of the last {:.0f} days", days);
     }
     if (age > 2 * v.max_map_age_hours) {
         c.status = "fail";

@@ -243,6 +243,31 @@ TEST_CASE("an age is never negative, even with --now before the event", "[db]")
     CHECK(message.find("-0") == std::string::npos);
 }
 
+TEST_CASE("the weight_map check says how many days back the map learned, whatever the "
+          "columns' type",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("UPDATE public.learning_model_weights SET date_range_end = $1::timestamptz, "
+           "date_range_start = $1::timestamptz - interval '90 days 6 hours'",
+           now);
+    auto const check = check_named(validate(db, 0), "weight_map");
+    CHECK(check["numbers"]["window_days"] == 90.3); // 90.25, to a tenth
+    CHECK(check["message"].get<std::string>().find("learned from 40 posts of the last 90 "
+                                                   "days") != std::string::npos);
+    // an adopted database's text columns, one not a time: no window, no error
+    c.exec("ALTER TABLE public.learning_model_weights ALTER date_range_start TYPE text, "
+           "ALTER date_range_end TYPE text");
+    c.exec("UPDATE public.learning_model_weights SET date_range_start = 'last quarter'");
+    auto const text = check_named(validate(db, 0), "weight_map");
+    CHECK(text["status"] == "ok");
+    CHECK_FALSE(text["numbers"].contains("window_days"));
+    CHECK(text["message"].get<std::string>().find("of the last") == std::string::npos);
+}
+
 TEST_CASE("reply priorities all at one value are not called learned", "[db]")
 {
     test_db db;
