@@ -819,8 +819,7 @@ streamed stream_rows(run_context& run, learning_window const& window,
     // (choose_periods); and each half of the posts (cross_fit_fold) apart,
     // for the maps validate values them with: groups[band * 2 + fold].
     double const change_window = run.cfg().weights.change_window_days;
-    double const window_days = window.days;
-    std::size_t const bands = band_count(window_days, change_window);
+    std::size_t const bands = band_count(window.days, change_window);
     std::vector<raw_groups> groups;
     groups.reserve(bands * 2);
     for (std::size_t i = 0; i < bands * 2; ++i) {
@@ -858,7 +857,7 @@ streamed stream_rows(run_context& run, learning_window const& window,
         double const age = age_days(now_micros, posted);
         double const w = recency_weight(age, half_life);
         auto const at = band_of(age, change_window, bands) * 2 + fold;
-        groups[at].add(row, w, x, period_of(age, window_days));
+        groups[at].add(row, w, x, period_of(age, window.days));
         if (auto const account = dimensions.size() + first_dim; !row.is_null(account)) {
             replies[at].add(row.text(account), w, x);
         }

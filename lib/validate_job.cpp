@@ -289,19 +289,14 @@ SELECT count(*), count(*) FILTER (WHERE has_v2_metrics)
 check_result weight_map_check(check_context& x)
 {
     auto const& v = x.cfg.validate;
+    // The active row read once (at most one: a partial unique index).
     auto const r = x.db.exec(R"sql(
-SELECT count(*) FILTER (WHERE is_active),
-       (SELECT extract(epoch FROM $1::timestamptz - computed_at) / 3600
-          FROM public.learning_model_weights WHERE is_active LIMIT 1),
-       (SELECT sample_size FROM public.learning_model_weights WHERE is_active LIMIT 1),
-       (SELECT id FROM public.learning_model_weights WHERE is_active LIMIT 1),
-       (SELECT coalesce(posteriors::text, 'null')
-          FROM public.learning_model_weights WHERE is_active LIMIT 1),
-       (SELECT date_range_start::text FROM public.learning_model_weights
-         WHERE is_active LIMIT 1),
-       (SELECT date_range_end::text FROM public.learning_model_weights
-         WHERE is_active LIMIT 1)
-  FROM public.learning_model_weights)sql",
+SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
+       extract(epoch FROM $1::timestamptz - a.computed_at) / 3600,
+       a.sample_size, a.id, coalesce(a.posteriors::text, 'null'),
+       a.date_range_start::text, a.date_range_end::text
+  FROM (SELECT 1) one
+  LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql",
                              x.now);
     auto c = make("weight_map", "ok", "");
     auto const active = r.i64(0, 0);
