@@ -137,30 +137,10 @@ std::string window_copy_sql(run_context const& run, learning_window const& windo
                                    run.now() - fractional_hours(w.min_age_hours)));
 }
 
-// The age in days of the oldest of the newest $3 posts (replies not counted)
-// that the window could learn from, and a second (the window's start is
-// exclusive): NULL without posts. At most $3 rows, newest first.
-constexpr char const* reach_sql = R"sql(
-SELECT (floor(extract(epoch FROM $1::timestamptz - min(posted_at))) + 1) / 86400
-  FROM (SELECT posted_at FROM xloop.vw_learning
-         WHERE has_v2_metrics AND decision_type IS DISTINCT FROM 'reply'
-           AND posted_at <= $2::timestamptz
-         ORDER BY posted_at DESC LIMIT $3) p)sql";
-
 learning_window window_of(run_context& run)
 {
     auto const& w = run.cfg().weights;
-    std::optional<double> reach;
-    if (w.window_posts > 0 && w.max_window_days > w.window_days) {
-        auto const r = run.db().exec(reach_sql, run.now(),
-                                     run.now() - fractional_hours(w.min_age_hours),
-                                     static_cast<std::int64_t>(w.window_posts));
-        if (!r.is_null(0, 0)) {
-            reach = r.f64(0, 0);
-        }
-    }
-    auto const window =
-        stretch_window(w.window_days, w.half_life_days, w.max_window_days, reach);
+    auto const window = learning_window_at(run.db(), w, run.now());
     if (window.days > w.window_days) {
         log::info("fewer than weights.window_posts ({}) posts in the last {} days: "
                   "learning from the last {:.1f} days, half-life {:.1f} days",

@@ -99,6 +99,30 @@ target_scales scale_rows::scales() const
     return out;
 }
 
+// The age in days of the oldest of the newest $3 posts (replies not counted)
+// that the window could learn from, and a second (the window's start is
+// exclusive): NULL without posts. At most $3 rows, newest first.
+constexpr char const* reach_sql = R"sql(
+SELECT (floor(extract(epoch FROM $1::timestamptz - min(posted_at))) + 1) / 86400
+  FROM (SELECT posted_at FROM xloop.vw_learning
+         WHERE has_v2_metrics AND decision_type IS DISTINCT FROM 'reply'
+           AND posted_at <= $2::timestamptz
+         ORDER BY posted_at DESC LIMIT $3) p)sql";
+
+learning_window learning_window_at(db_connection& db, weights_config const& w,
+                                   timestamp now)
+{
+    std::optional<double> reach;
+    if (w.window_posts > 0 && w.max_window_days > w.window_days) {
+        auto const r = db.exec(reach_sql, now, now - fractional_hours(w.min_age_hours),
+                               static_cast<std::int64_t>(w.window_posts));
+        if (!r.is_null(0, 0)) {
+            reach = r.f64(0, 0);
+        }
+    }
+    return stretch_window(w.window_days, w.half_life_days, w.max_window_days, reach);
+}
+
 outcome_components read_components(binary_copy_reader const& row, std::size_t first)
 {
     outcome_components x;

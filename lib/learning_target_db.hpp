@@ -4,9 +4,12 @@
 // xloop.vw_learning: each row's components from a binary COPY, and the
 // scales over a learner's window in the same COPY.
 
+#include "config.hpp"
 #include "copy_row.hpp"
 #include "db.hpp"
 #include "learning_target.hpp"
+#include "timestamp.hpp"
+#include "weighting.hpp"
 
 #include <string>
 #include <vector>
@@ -50,6 +53,12 @@ private:
     bool m_avg = false;
     bool m_sd = false;
 };
+
+// The window build-weights learns from at `now`: weights.window_days, or
+// further back to hold the account's newest weights.window_posts posts
+// (stretch_window). validate values the logged choices over the same posts.
+learning_window learning_window_at(db_connection& db, weights_config const& w,
+                                   timestamp now);
 
 // The components of a COPY row, from column `first` on.
 outcome_components read_components(binary_copy_reader const& row, std::size_t first);

@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "db.hpp"
+#include "learning_target_db.hpp"
 #include "map_shape.hpp"
 #include "plan_job.hpp"
 #include "sampling.hpp"
@@ -412,7 +413,9 @@ nlohmann::json estimate_json(std::optional<policy_estimate> const& e)
 std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
                                            timestamp now)
 {
-    auto const from = now - fractional_days(cfg.weights.window_days);
+    // The posts the map learned from: as many as build-weights reaches back for.
+    auto const from =
+        now - fractional_days(learning_window_at(db, cfg.weights, now).days);
     auto const to = now - fractional_hours(cfg.weights.min_age_hours);
     auto const r = db.exec(logged_posts_sql, from, to);
     std::vector<logged_post> out;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string_view>
+#include <utility>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +224,14 @@ process_result run_process(process_spec const& spec)
         result.signal = WTERMSIG(status);
     }
     return result;
+}
+
+process_result run_command(std::vector<std::string> argv, long timeout_ms)
+{
+    process_spec spec;
+    spec.argv = std::move(argv);
+    spec.timeout_ms = timeout_ms;
+    return run_process(spec);
 }
 
 } // namespace xloop

@@ -33,4 +33,7 @@ struct process_spec {
 // Throws xloop::error when the program cannot be started.
 process_result run_process(process_spec const& spec);
 
+// A command with the environment inherited and nothing on its input.
+process_result run_command(std::vector<std::string> argv, long timeout_ms = 60000);
+
 } // namespace xloop

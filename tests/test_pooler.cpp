@@ -100,7 +100,7 @@ logfile = {7}/pgbouncer.log
             argv.insert(argv.end(), {"-u", "postgres"});
         }
         argv.push_back(m_dir.path() + "/pgbouncer.ini");
-        auto const r = run_process({argv});
+        auto const r = run_command(argv);
         INFO(r.err << r.out);
         REQUIRE(r.exit_code == 0);
         for (int i = 0; i < 100 && !accepts(m_port); ++i) {
@@ -130,8 +130,8 @@ logfile = {7}/pgbouncer.log
     void admin(std::string const& command) const
     {
         auto const r =
-            run_process({{"psql", "-X", "-q", "-h", "127.0.0.1", "-p",
-                          std::to_string(m_port), "-d", "pgbouncer", "-c", command}});
+            run_command({"psql", "-X", "-q", "-h", "127.0.0.1", "-p",
+                         std::to_string(m_port), "-d", "pgbouncer", "-c", command});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
     }
@@ -157,7 +157,11 @@ run_at_once(std::vector<std::vector<std::string>> const& commands,
                               line, dir.path(), i, dir.path(), i);
     }
     script += "wait\n";
-    auto const r = run_process({{"bash", "-c", script}, {}, env, 120000});
+    process_spec spec;
+    spec.argv = {"bash", "-c", script};
+    spec.env = env;
+    spec.timeout_ms = 120000;
+    auto const r = run_process(spec);
     REQUIRE(r.exit_code == 0);
     std::vector<std::pair<int, std::string>> out;
     for (std::size_t i = 0; i < commands.size(); ++i) {

@@ -398,7 +398,7 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
                                       "--window-size=1200,1600"};
         argv.insert(argv.end(), args.begin(), args.end());
         argv.push_back("file://" + file);
-        auto r = run_process({argv, {}, {}, 60000});
+        auto r = run_command(argv);
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         return r;
@@ -666,6 +666,30 @@ TEST_CASE("without propensities validate says it cannot estimate, and prints no 
     CHECK(r["lift_map_over_uniform"].is_null());
     CHECK(r["note"].get<std::string>().find("0 of 30 posts have the propensities") !=
           std::string::npos);
+}
+
+TEST_CASE("validate values the choices of an account that posts every other day over "
+          "the posts build-weights learns from, not the last 60 days alone",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 100 posts, one every 1.5 days from 2 to 150.5 days old: 39 of them in
+    // weights.window_days (60), all of them in the newest window_posts (180).
+    for (int i = 0; i < 100; ++i) {
+        add_logged_post(c, 2 + i * 1.5, 0.1 * (i % 5),
+                        {{"content_slot", i % 2 ? "how_to" : "hot_take", 0.5, 2},
+                         {"hook_type", i % 3 ? "question" : "story", 0.5, 2}});
+    }
+    temp_dir dir;
+    auto const cfg = dir.path() + "/xloop.yaml";
+    std::ofstream{cfg} << three_post_config;
+    CHECK(validate(db, 1, {"--config", cfg})["policy_value"]["posts"] == 100);
+    // Without the reach (window_posts 0) the window is window_days: posts up
+    // to 60 days old, i.e. i ≤ 38.
+    std::ofstream{cfg, std::ios::app} << "weights:\n  window_posts: 0\n";
+    CHECK(validate(db, 1, {"--config", cfg})["policy_value"]["posts"] == 39);
 }
 
 TEST_CASE("validate shows what the active map learned, value by value", "[db]")
