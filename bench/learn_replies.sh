@@ -10,7 +10,7 @@ bench_in_cluster "$0" "$@"
 rows=${1:-1000000}
 accounts=${2:-100000}
 now=2026-03-02T12:00:00Z
-window_start=2026-01-31T12:00:00Z # now − 30 days
+window_start=2025-12-02T12:00:00Z # now − replies.window_days (90)
 window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger replies are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client

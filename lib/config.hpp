@@ -96,8 +96,12 @@ struct weights_config {
 };
 
 struct replies_config {
-    double window_days = 30.0;
-    double half_life_days = 10.0;
+    // Long: an account's audience changes slowly, and 10 replies a day over
+    // dozens of accounts give each only a few. 30/10 days learned from about
+    // 4 replies an account; 90/30 gained 1.5-8 points of replies' capture in
+    // each of the learning benchmark's 8 worlds (bench/README.md).
+    double window_days = 90.0;
+    double half_life_days = 30.0;
     double min_age_hours = 24.0; // as weights.min_age_hours
     double kappa = 5.0;
 

@@ -178,7 +178,8 @@ void weights_section(writer& w, weights_config const& d)
 void replies_section(writer& w, replies_config const& d)
 {
     w.key(0, "replies", "", "xloop-learn-replies");
-    w.key(1, "window_days", scalar(d.window_days));
+    w.key(1, "window_days", scalar(d.window_days),
+          "an account's audience changes slowly: months of replies");
     w.key(1, "half_life_days", scalar(d.half_life_days));
     w.key(1, "min_age_hours", scalar(d.min_age_hours),
           "younger replies are not learned from");

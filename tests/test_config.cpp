@@ -47,9 +47,9 @@ TEST_CASE("no file means every default", "[nodb]")
     CHECK(c.weights.kappa == 5);
     CHECK(c.weights.epsilon == Approx(0.1));
     CHECK(c.weights.min_posts == 10);
-    CHECK(c.replies.half_life_days == 10);
+    CHECK(c.replies.half_life_days == 30);
     CHECK(c.replies.min_age_hours == 24);
-    CHECK(c.replies.window_days == 30);
+    CHECK(c.replies.window_days == 90);
     CHECK(c.metrics.attribution_window_hours == 24);
     CHECK(c.metrics.score.follow_midpoint == 25);
     CHECK(c.plan.queue_ahead == 2);

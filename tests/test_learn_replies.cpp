@@ -63,7 +63,7 @@ TEST_CASE("learn-replies computes priorities worked out by hand", "[db]")
     db.migrate();
     auto c = db.connect();
     add_reply(c, 0, "amy", 0.9);
-    add_reply(c, 10, "bob", 0.1); // one half-life old: weight 0.5
+    add_reply(c, 30, "bob", 0.1); // one half-life old: weight 0.5
     learn(db);
     // μ₀ = (0.9 + 0.5·0.1) / 1.5 = 0.63333; σ = 0.377124
     // amy: μ̂ = (0.9 + 5μ₀)/6 = 0.677778, Φ(0.044444 / (σ/√6)) = 0.613585
@@ -212,7 +212,7 @@ TEST_CASE("replies older than the window no longer count, the last success stays
                "WHERE username = 'old_friend'")
             .str(0, 0);
     learn(db,
-          {"--now", "2026-04-05T12:00:00Z"}); // 35 days later: outside the 30-day window
+          {"--now", "2026-06-05T12:00:00Z"}); // 95 days later: outside the 90-day window
     CHECK(priority_of(c, "old_friend") == 0.5);
     CHECK(c.exec("SELECT reply_performance_score IS NULL, last_successful_reply_at::text "
                  "FROM public.discovered_accounts WHERE username = 'old_friend'")
@@ -247,7 +247,7 @@ TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run
     db.migrate();
     auto c = db.connect();
     add_reply(c, 0, "amy", 0.9);
-    add_reply(c, 10, "bob", 0.1);
+    add_reply(c, 30, "bob", 0.1); // as in the test above
     add_reply(c, 1, "amy", 0.5);
     c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE "
            "primary_objective_score = 0.5");
