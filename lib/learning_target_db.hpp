@@ -2,7 +2,8 @@
 
 // Reading the learning target's components (learning_target.hpp) from
 // xloop.vw_learning: each row's components from a binary COPY, and the
-// scales over a learner's window in the same COPY.
+// scales over a learner's window in the same COPY; and how far back that
+// window reaches.
 
 #include "config.hpp"
 #include "copy_row.hpp"

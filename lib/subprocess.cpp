@@ -10,9 +10,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string_view>
-#include <utility>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 namespace xloop {
 

@@ -168,10 +168,11 @@ temp_dir::~temp_dir()
     std::filesystem::remove_all(m_path, ec);
 }
 
-void temp_dir::write(std::string const& name, std::string const& text) const
+std::string temp_dir::write(std::string const& name, std::string const& text) const
 {
-    std::ofstream out{m_path + "/" + name, std::ios::binary};
-    out << text;
+    auto path = m_path + "/" + name;
+    std::ofstream{path, std::ios::binary} << text;
+    return path;
 }
 
 } // namespace xloop::test

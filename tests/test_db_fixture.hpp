@@ -74,7 +74,8 @@ public:
     temp_dir();
     ~temp_dir();
     std::string const& path() const noexcept { return m_path; }
-    void write(std::string const& name, std::string const& text) const;
+    // Writes a file in the directory; returns its path.
+    std::string write(std::string const& name, std::string const& text) const;
 
 private:
     std::string m_path;

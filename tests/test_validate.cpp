@@ -572,8 +572,7 @@ TEST_CASE(
     add_logged_post(c, 4, 0.4,
                     {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
     temp_dir dir;
-    auto const cfg = dir.path() + "/xloop.yaml";
-    std::ofstream{cfg} << three_post_config;
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
     auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
     INFO(r.dump(2));
     CHECK(r["posts"] == 3);
@@ -629,8 +628,7 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
                          {"hook_type", q ? "question" : "story", q ? 0.6 : 0.4, 2}});
     }
     temp_dir dir;
-    auto const cfg = dir.path() + "/xloop.yaml";
-    std::ofstream{cfg} << three_post_config;
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
     auto const built =
         run_tool("build-weights", {"--config", cfg, "--now", now, "-q"}, &db);
     REQUIRE(built.exit_code == 0);
@@ -683,8 +681,7 @@ TEST_CASE("validate values the choices of an account that posts every other day 
                          {"hook_type", i % 3 ? "question" : "story", 0.5, 2}});
     }
     temp_dir dir;
-    auto const cfg = dir.path() + "/xloop.yaml";
-    std::ofstream{cfg} << three_post_config;
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
     CHECK(validate(db, 1, {"--config", cfg})["policy_value"]["posts"] == 100);
     // Without the reach (window_posts 0) the window is window_days: posts up
     // to 60 days old, i.e. i ≤ 38.
