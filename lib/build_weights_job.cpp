@@ -3,9 +3,11 @@
 #include "app.hpp"
 
 #include "canonical.hpp"
+#include "change_test.hpp"
 #include "copy_row.hpp"
 #include "learning_target_db.hpp"
 #include "log.hpp"
+#include "netting.hpp"
 #include "sampling.hpp"
 #include "view_hash.hpp"
 #include "weight_map.hpp"

@@ -3,6 +3,7 @@
 // Recency weights and shrinkage toward a global mean (DESIGN §5.2), shared by
 // the weight maps and the reply priorities. Pure: no I/O, no clock.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -65,6 +66,23 @@ struct group_stats {
     double effective_n() const { return sum_w2 > 0 ? sum_w * sum_w / sum_w2 : 0; }
     // Weighted sd around the weighted mean: sqrt(Σw·y²/W − m²).
     double weighted_sd() const;
+};
+
+// The noise variance pooled over groups with different means (recency
+// weighted): σ² = Σ w·(y − m_g)² / Σ (W_g − S_g/W_g).
+struct pooled_within {
+    double sum = 0;
+    double df = 0;
+
+    void add(group_stats const& g)
+    {
+        if (g.sum_w > 0) {
+            double const m = g.weighted_mean();
+            sum += g.sum_wy2 - g.sum_w * m * m;
+            df += g.sum_w - g.sum_w2 / g.sum_w;
+        }
+    }
+    double variance() const { return df > 0 ? std::max(sum, 0.0) / df : 0.0; }
 };
 
 // The smallest sd used, so that a group of identical scores does not look

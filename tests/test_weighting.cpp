@@ -1,4 +1,6 @@
 #include "canonical.hpp"
+#include "change_test.hpp"
+#include "netting.hpp"
 #include "normal.hpp"
 #include "weight_map.hpp"
 #include "weighting.hpp"
