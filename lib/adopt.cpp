@@ -143,97 +143,144 @@ schema_shape read_schema_shape(db_connection& db)
     return out;
 }
 
-// Long on purpose: one comparison of the two shapes, relation by relation,
-// building one line per relation; its cases (renamed, created, dropped,
-// columns and grants changed) share the line being written.
-std::vector<std::string> describe_changes(schema_shape const& before,
-                                          schema_shape const& after)
-{
-    std::map<std::string, std::string> before_by_oid;
-    for (auto const& [name, s] : before) {
-        before_by_oid[s.oid] = name;
+namespace {
+
+// describe_changes' lines, one per relation in the order first told; a
+// relation's changes (renamed, created, dropped, columns and grants changed)
+// share its line, and indexes are told on their table's.
+class change_lines {
+public:
+    change_lines(schema_shape const& before, schema_shape const& after)
+        : m_before(before), m_after(after)
+    {
+        for (auto const& [name, s] : before) {
+            m_before_by_oid[s.oid] = name;
+        }
+        for (auto const& [name, s] : after) {
+            m_after_oids.insert(s.oid);
+        }
     }
-    std::set<std::string> after_oids;
-    for (auto const& [name, s] : after) {
-        after_oids.insert(s.oid);
+
+    // Renamed relations; whatever took the old name is told on the same line.
+    void renamed()
+    {
+        for (auto const& [name, now] : m_after) {
+            auto const old_name = m_before_by_oid.find(now.oid);
+            if (now.kind == "index" || old_name == m_before_by_oid.end() ||
+                old_name->second == name) {
+                continue;
+            }
+            auto const& was = m_before.at(old_name->second);
+            add(old_name->second,
+                fmt::format("{} renamed to {}", was.kind, shown_name(name)));
+            if (auto const c = column_changes(was, now); !c.empty()) {
+                add(old_name->second, c);
+            }
+            if (auto const taken = m_after.find(old_name->second);
+                taken != m_after.end()) {
+                add(old_name->second,
+                    fmt::format("{} is now a {}", shown_name(old_name->second),
+                                taken->second.kind));
+                m_said.insert(old_name->second);
+            }
+            m_said.insert(name);
+        }
     }
-    // One line per relation, in order; indexes are told on their table's line.
-    std::vector<std::pair<std::string, std::string>> lines;
-    std::set<std::string> said;    // relations of `after` already on a line
-    std::set<std::string> created; // tables whose indexes need no mention
-    auto line_of = [&](std::string const& name) -> std::string& {
-        for (auto& [n, text] : lines) {
+
+    // Relations created, replaced by another kind, or changed in place.
+    void created_or_changed()
+    {
+        for (auto const& [name, now] : m_after) {
+            if (m_said.count(name) || now.kind == "index") {
+                continue;
+            }
+            auto const was = m_before.find(name);
+            if (was == m_before.end()) {
+                if (!m_before_by_oid.count(now.oid)) {
+                    add(name, now.kind + " created");
+                    m_created.insert(name);
+                }
+            } else if (was->second.kind != now.kind) {
+                add(name, fmt::format("{} created in place of a {}", now.kind,
+                                      was->second.kind));
+            } else if (auto const c = column_changes(was->second, now); !c.empty()) {
+                add(name, c);
+            }
+        }
+    }
+
+    // Indexes added to tables that were not created (those come with theirs).
+    void indexes_added()
+    {
+        std::map<std::string, std::vector<std::string>> new_indexes;
+        for (auto const& [name, now] : m_after) {
+            if (now.kind == "index" && !m_before.count(name) &&
+                !m_before_by_oid.count(now.oid) && !m_created.count(now.table)) {
+                new_indexes[now.table].push_back(name.substr(name.find('.') + 1));
+            }
+        }
+        for (auto const& [table, names] : new_indexes) {
+            add(table, (names.size() == 1 ? "index added: " : "indexes added: ") +
+                           list_text(names));
+        }
+    }
+
+    void dropped()
+    {
+        for (auto const& [name, was] : m_before) {
+            if (!m_after.count(name) && !m_after_oids.count(was.oid)) {
+                add(name, was.kind + " dropped");
+            }
+        }
+    }
+
+    std::vector<std::string> take()
+    {
+        std::vector<std::string> out;
+        for (auto& [name, text] : m_lines) {
+            out.push_back(std::move(text));
+        }
+        return out;
+    }
+
+private:
+    void add(std::string const& name, std::string const& part)
+    {
+        auto& text = line_of(name);
+        text += (text.back() == ':' ? " " : "; ") + part;
+    }
+
+    std::string& line_of(std::string const& name)
+    {
+        for (auto& [n, text] : m_lines) {
             if (n == name) {
                 return text;
             }
         }
-        lines.emplace_back(name, shown_name(name) + ":");
-        return lines.back().second;
-    };
-    auto add = [&](std::string const& name, std::string const& part) {
-        auto& text = line_of(name);
-        text += (text.back() == ':' ? " " : "; ") + part;
-    };
+        m_lines.emplace_back(name, shown_name(name) + ":");
+        return m_lines.back().second;
+    }
 
-    for (auto const& [name, now] : after) {
-        auto const old_name = before_by_oid.find(now.oid);
-        if (now.kind == "index" || old_name == before_by_oid.end() ||
-            old_name->second == name) {
-            continue;
-        }
-        // Renamed. Whatever took the old name is told on the same line.
-        auto const& was = before.at(old_name->second);
-        add(old_name->second,
-            fmt::format("{} renamed to {}", was.kind, shown_name(name)));
-        if (auto const c = column_changes(was, now); !c.empty()) {
-            add(old_name->second, c);
-        }
-        if (auto const taken = after.find(old_name->second); taken != after.end()) {
-            add(old_name->second,
-                fmt::format("{} is now a {}", shown_name(old_name->second),
-                            taken->second.kind));
-            said.insert(old_name->second);
-        }
-        said.insert(name);
-    }
-    for (auto const& [name, now] : after) {
-        if (said.count(name) || now.kind == "index") {
-            continue;
-        }
-        auto const was = before.find(name);
-        if (was == before.end()) {
-            if (!before_by_oid.count(now.oid)) {
-                add(name, now.kind + " created");
-                created.insert(name);
-            }
-        } else if (was->second.kind != now.kind) {
-            add(name,
-                fmt::format("{} created in place of a {}", now.kind, was->second.kind));
-        } else if (auto const c = column_changes(was->second, now); !c.empty()) {
-            add(name, c);
-        }
-    }
-    std::map<std::string, std::vector<std::string>> new_indexes;
-    for (auto const& [name, now] : after) {
-        if (now.kind == "index" && !before.count(name) && !before_by_oid.count(now.oid) &&
-            !created.count(now.table)) {
-            new_indexes[now.table].push_back(name.substr(name.find('.') + 1));
-        }
-    }
-    for (auto const& [table, names] : new_indexes) {
-        add(table,
-            (names.size() == 1 ? "index added: " : "indexes added: ") + list_text(names));
-    }
-    for (auto const& [name, was] : before) {
-        if (!after.count(name) && !after_oids.count(was.oid)) {
-            add(name, was.kind + " dropped");
-        }
-    }
-    std::vector<std::string> out;
-    for (auto& [name, text] : lines) {
-        out.push_back(std::move(text));
-    }
-    return out;
+    schema_shape const& m_before;
+    schema_shape const& m_after;
+    std::map<std::string, std::string> m_before_by_oid;
+    std::set<std::string> m_after_oids;
+    std::vector<std::pair<std::string, std::string>> m_lines;
+    std::set<std::string> m_said;    // relations of `after` already on a line
+    std::set<std::string> m_created; // tables whose indexes need no mention
+};
+
+} // namespace
+
+std::vector<std::string> describe_changes(schema_shape const& before,
+                                          schema_shape const& after)
+{
+    change_lines lines{before, after};
+    lines.renamed();
+    lines.created_or_changed();
+    lines.indexes_added();
+    lines.dropped();
+    return lines.take();
 }
 
 content_table_state inspect_content_table(db_connection& db)

@@ -785,92 +785,127 @@ component_stats choose_periods(banded_rows const& rows, double band_days,
     });
 }
 
-// Reads every row of the window (binary COPY: no text formatting on the
-// server, no parsing here), accumulating per raw value; then merges raw values
-// into canonical ones. Memory grows with distinct values, not with rows. The
-// target's components are standardised over the same rows, in the same pass:
-// each group keeps sums from which its target's moments follow once the
-// scales are known (target_sums).
-streamed stream_rows(run_context& run, learning_window const& window,
-                     std::vector<std::string> const& dimensions)
-{
-    auto const target_c = target_weights(run.cfg().weights.target);
-    scale_sums scale_acc;
-    // Rows in bands of age (band_of) apart, so that a dimension whose values
-    // rank differently in the recent ones can be learned from those alone
-    // (choose_periods); and each half of the posts (cross_fit_fold) apart,
-    // for the maps validate values them with: groups[band * 2 + fold].
-    double const change_window = run.cfg().weights.change_window_days;
-    std::size_t const bands = band_count(window.days, change_window);
-    std::vector<raw_groups> groups;
-    groups.reserve(bands * 2);
-    for (std::size_t i = 0; i < bands * 2; ++i) {
-        groups.emplace_back(dimensions);
+// The window's rows as they stream by: per band of age and half of the
+// posts, each raw value's sums and each reply account's (memory grows with
+// distinct values, not with rows); the target's components are standardised
+// over the same rows, in the same pass: each group keeps sums from which its
+// target's moments follow once the scales are known (target_sums).
+class window_sums {
+public:
+    window_sums(run_context& run, learning_window const& window,
+                std::vector<std::string> const& dimensions)
+        : m_run(run), m_target_c(target_weights(run.cfg().weights.target)),
+          m_change_window(run.cfg().weights.change_window_days),
+          m_bands(band_count(window.days, m_change_window)), m_window_days(window.days),
+          m_half_life(window.half_life_days),
+          m_now_micros(run.now().time_since_epoch().count()),
+          m_columns(dimensions.size() + first_dim + 1), m_replies(m_bands * 2)
+    {
+        // groups[band * 2 + fold]: rows in bands of age (band_of) apart, so
+        // that a dimension whose values rank differently in the recent ones
+        // can be learned from those alone (choose_periods); and each half of
+        // the posts (cross_fit_fold) apart, for the maps validate values them
+        // with.
+        m_groups.reserve(m_bands * 2);
+        for (std::size_t i = 0; i < m_bands * 2; ++i) {
+            m_groups.emplace_back(dimensions);
+        }
     }
-    std::vector<reply_strata> replies(bands * 2);
-    std::array<std::int64_t, 2> fold_rows{};
-    binary_copy_reader reader;
-    streamed s;
-    double const half_life = window.half_life_days;
-    auto const now_micros = run.now().time_since_epoch().count();
-    auto const on_row = [&](binary_copy_reader const& row) {
-        if (row.size() != dimensions.size() + first_dim + 1 || row.is_null(0) ||
-            row.is_null(1)) {
+
+    void add(binary_copy_reader const& row)
+    {
+        if (row.size() != m_columns || row.is_null(0) || row.is_null(1)) {
             return;
         }
         auto const x = read_components(row, 3);
-        s.non_finite += all_finite(row, x) ? 0 : 1;
-        scale_acc.add(x);
-        if (!has_target_component(x, target_c)) {
+        m_s.non_finite += all_finite(row, x) ? 0 : 1;
+        m_scales.add(x);
+        if (!has_target_component(x, m_target_c)) {
             return;
         }
-        ++s.rows;
+        ++m_s.rows;
         if (std::isfinite(row.float8(1))) {
-            s.sum_y += row.float8(1);
-            ++s.n_y;
+            m_s.sum_y += row.float8(1);
+            ++m_s.n_y;
         }
         if (!row.is_null(2) && std::isfinite(row.float8(2))) {
-            s.sum_fgw += row.float8(2);
-            ++s.n_fgw;
+            m_s.sum_fgw += row.float8(2);
+            ++m_s.n_fgw;
         }
         auto const posted = row.timestamptz_unix_micros(0);
         int const fold = cross_fit_fold(posted);
-        ++fold_rows[fold];
-        double const age = age_days(now_micros, posted);
-        double const w = recency_weight(age, half_life);
-        auto const at = band_of(age, change_window, bands) * 2 + fold;
-        groups[at].add(row, w, x, period_of(age, window.days));
-        if (auto const account = dimensions.size() + first_dim; !row.is_null(account)) {
-            replies[at].add(row.text(account), w, x);
+        ++m_fold_rows[fold];
+        double const age = age_days(m_now_micros, posted);
+        double const w = recency_weight(age, m_half_life);
+        auto const at = band_of(age, m_change_window, m_bands) * 2 + fold;
+        m_groups[at].add(row, w, x, period_of(age, m_window_days));
+        if (auto const account = m_columns - 1; !row.is_null(account)) {
+            m_replies[at].add(row.text(account), w, x);
         }
-        if ((s.rows & 0xffff) == 0) {
-            run.check_interrupted();
+        if ((m_s.rows & 0xffff) == 0) {
+            m_run.check_interrupted();
         }
-    };
-    run.db().copy_out(
-        window_copy_sql(run, window, dimensions),
-        [&](std::string_view message) { reader.feed(message, on_row); }, true);
-    auto const scales = scale_acc.scales();
+    }
+
+    // The canonical values' stats of both halves together and of each half
+    // alone, each dimension from the bands choose_periods keeps.
+    streamed finish()
+    {
+        auto const scales = m_scales.scales();
+        m_s.stats = choose_periods(by_band({0, 1}, scales), m_change_window, m_s.changed);
+        for (int k = 0; k < 2; ++k) {
+            m_s.without[k] = choose_periods(by_band({1 - k}, scales), m_change_window,
+                                            m_s.without_changed[k]);
+            m_s.without_rows[k] = m_fold_rows[1 - k];
+        }
+        return std::move(m_s);
+    }
+
+private:
     // per band, the groups of the folds given
-    auto const by_band = [&](std::vector<int> const& folds) {
-        std::vector<std::vector<raw_groups const*>> g(bands);
-        std::vector<std::vector<reply_strata const*>> r(bands);
-        for (std::size_t b = 0; b < bands; ++b) {
+    banded_rows by_band(std::vector<int> const& folds, target_scales const& scales) const
+    {
+        std::vector<std::vector<raw_groups const*>> g(m_bands);
+        std::vector<std::vector<reply_strata const*>> r(m_bands);
+        for (std::size_t b = 0; b < m_bands; ++b) {
             for (int const f : folds) {
-                g[b].push_back(&groups[b * 2 + f]);
-                r[b].push_back(&replies[b * 2 + f]);
+                g[b].push_back(&m_groups[b * 2 + f]);
+                r[b].push_back(&m_replies[b * 2 + f]);
             }
         }
-        return banded_rows{std::move(g), std::move(r), scales, target_c,
-                           run.cfg().weights.kappa};
-    };
-    s.stats = choose_periods(by_band({0, 1}), change_window, s.changed);
-    for (int k = 0; k < 2; ++k) {
-        s.without[k] =
-            choose_periods(by_band({1 - k}), change_window, s.without_changed[k]);
-        s.without_rows[k] = fold_rows[1 - k];
+        return banded_rows{std::move(g), std::move(r), scales, m_target_c,
+                           m_run.cfg().weights.kappa};
     }
-    return s;
+
+    run_context& m_run;
+    std::array<double, target_component_count> m_target_c;
+    double m_change_window;
+    std::size_t m_bands;
+    double m_window_days;
+    double m_half_life;
+    std::int64_t m_now_micros;
+    std::size_t m_columns;
+    scale_sums m_scales;
+    std::vector<raw_groups> m_groups;
+    std::vector<reply_strata> m_replies;
+    std::array<std::int64_t, 2> m_fold_rows{};
+    streamed m_s;
+};
+
+// Reads every row of the window (binary COPY: no text formatting on the
+// server, no parsing here) into window_sums.
+streamed stream_rows(run_context& run, learning_window const& window,
+                     std::vector<std::string> const& dimensions)
+{
+    window_sums sums{run, window, dimensions};
+    binary_copy_reader reader;
+    run.db().copy_out(
+        window_copy_sql(run, window, dimensions),
+        [&](std::string_view message) {
+            reader.feed(message, [&](binary_copy_reader const& row) { sums.add(row); });
+        },
+        true);
+    return sums.finish();
 }
 
 // The map row's average score and fgw: none without a row that has one.
@@ -955,6 +990,51 @@ nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
     return j;
 }
 
+// Counts what the window held; false, and the run skipped, when it holds
+// fewer than weights.min_posts rows that can be learned from.
+bool enough_rows(run_context& run, streamed const& s, learning_window const& window)
+{
+    run.rows_in = s.rows;
+    if (s.non_finite > 0) {
+        log::warn("{} rows of the window have a NaN or infinite metric; those values "
+                  "were left out",
+                  s.non_finite);
+        run.summary()["non_finite_rows"] = s.non_finite;
+    }
+    auto const min_posts = run.cfg().weights.min_posts;
+    if (s.rows < min_posts) {
+        run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
+                             "weights.min_posts ({}); no map written",
+                             s.rows, out(window.days), min_posts));
+        run.summary()["sample_size"] = s.rows;
+        return false;
+    }
+    return true;
+}
+
+// Deactivates the active map and inserts the new one active, in the run's
+// transaction: there is never a moment without an active map, and a failed
+// insert leaves the old one (defect 9).
+void activate_map(run_context& run, transaction& tx, streamed const& s,
+                  timestamp window_start, nlohmann::json const& weights,
+                  nlohmann::json const& posteriors, std::size_t dimensions)
+{
+    auto& db = run.db();
+    db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
+    auto const r = db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
+                           window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
+                           rounded_mean(s.sum_fgw, s.n_fgw),
+                           cross_fit_json(s, run.cfg().weights).dump());
+    run.check_interrupted(); // a signal before the commit: nothing is kept
+    tx.commit();
+    run.rows_out = 1;
+    run.detail()["map_id"] = r.i64(0, 0);
+    run.summary()["map_id"] = r.i64(0, 0);
+    run.summary()["version"] = r.i64(0, 1);
+    log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
+              r.i64(0, 0), r.str(0, 1), s.rows, dimensions);
+}
+
 } // namespace
 
 void run_build_weights(run_context& run)
@@ -970,22 +1050,10 @@ void run_build_weights(run_context& run)
     set_local_settings(db, {{"xloop.tz", cfg.timezone}});
 
     auto const window = window_of(run);
-    auto const window_start = run.now() - fractional_days(window.days);
     run.summary()["window_days"] = out(window.days);
     run.summary()["half_life_days"] = out(window.half_life_days);
     auto const s = stream_rows(run, window, cfg.dimensions);
-    run.rows_in = s.rows;
-    if (s.non_finite > 0) {
-        log::warn("{} rows of the window have a NaN or infinite metric; those values "
-                  "were left out",
-                  s.non_finite);
-        run.summary()["non_finite_rows"] = s.non_finite;
-    }
-    if (s.rows < cfg.min_posts) {
-        run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
-                             "weights.min_posts ({}); no map written",
-                             s.rows, out(window.days), cfg.min_posts));
-        run.summary()["sample_size"] = s.rows;
+    if (!enough_rows(run, s, window)) {
         return;
     }
 
@@ -1019,21 +1087,8 @@ void run_build_weights(run_context& run)
                   map.size());
         return;
     }
-    // Deactivate and insert in one transaction: there is never a moment
-    // without an active map, and a failed insert leaves the old one (defect 9).
-    db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
-    auto const r =
-        db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
-                window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
-                rounded_mean(s.sum_fgw, s.n_fgw), cross_fit_json(s, cfg).dump());
-    run.check_interrupted(); // a signal before the commit: nothing is kept
-    tx.commit();
-    run.rows_out = 1;
-    run.detail()["map_id"] = r.i64(0, 0);
-    run.summary()["map_id"] = r.i64(0, 0);
-    run.summary()["version"] = r.i64(0, 1);
-    log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
-              r.i64(0, 0), r.str(0, 1), s.rows, map.size());
+    activate_map(run, tx, s, run.now() - fractional_days(window.days), weights,
+                 posteriors, map.size());
 }
 
 } // namespace xloop

@@ -44,86 +44,115 @@ std::string window_replies(timestamp window_start, timestamp window_end)
         quote_literal(format_timestamp(window_end)));
 }
 
+// The window's replies as they stream by, summed per account (memory grows
+// with accounts, not replies). The target's components are standardised over
+// the window's replies: their scales come first, in two leading rows of the
+// same scan (scales_then_rows_copy).
+class reply_sums {
+public:
+    explicit reply_sums(run_context& run)
+        : m_run(run), m_target_c(target_weights(run.cfg().weights.target)),
+          m_half_life(run.cfg().replies.half_life_days),
+          m_now_micros(run.now().time_since_epoch().count())
+    {}
+
+    void add(binary_copy_reader const& row)
+    {
+        if (row.size() != 3 + target_component_count) {
+            return;
+        }
+        if (m_scale_reader.read(row, 1, 3)) {
+            if (m_scale_reader.complete()) {
+                m_scales = m_scale_reader.scales();
+            }
+            return;
+        }
+        if (!m_scale_reader.complete()) {
+            throw error{"learn-replies: a reply came before the window's scales "
+                        "(a parallel plan?)"};
+        }
+        if (row.is_null(2)) {
+            return;
+        }
+        auto const x = read_components(row, 3);
+        // numeric columns hold NaN: such a value counts as missing
+        if (std::any_of(x.begin(), x.end(),
+                        [](auto const& v) { return v && !std::isfinite(*v); })) {
+            ++m_s.non_finite;
+        }
+        auto const target = learning_target(x, m_scales, m_target_c);
+        if (!target) {
+            return;
+        }
+        auto const posted_micros = row.timestamptz_unix_micros(2);
+        timestamp const posted{std::chrono::microseconds{posted_micros}};
+        double const w =
+            recency_weight(age_days(m_now_micros, posted_micros), m_half_life);
+        double const y = *target;
+        auto& a = account_of(row.text(0));
+        a.stats.add(w, y);
+        a.frontier.add(posted, y);
+        if (a.spelling.empty() || posted > a.spelling_at ||
+            (posted == a.spelling_at && row.text(1) < a.spelling)) {
+            a.spelling = row.text(1);
+            a.spelling_at = posted;
+        }
+        m_s.all.add(w, y);
+        if ((m_s.all.n & 0xffff) == 0) {
+            m_run.check_interrupted();
+        }
+    }
+
+    // The accounts in the order of their keys.
+    streamed finish()
+    {
+        std::sort(m_s.accounts.begin(), m_s.accounts.end(),
+                  [](auto const& a, auto const& b) { return a.key < b.key; });
+        return std::move(m_s);
+    }
+
+private:
+    account& account_of(std::string_view key)
+    {
+        auto it = m_index.find(key);
+        if (it == m_index.end()) {
+            it = m_index.emplace(std::string{key}, m_s.accounts.size()).first;
+            m_s.accounts.push_back({});
+            m_s.accounts.back().key = key;
+        }
+        return m_s.accounts[it->second];
+    }
+
+    run_context& m_run;
+    std::array<double, target_component_count> m_target_c;
+    double m_half_life;
+    std::int64_t m_now_micros;
+    scale_rows m_scale_reader;
+    target_scales m_scales;
+    std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> m_index;
+    streamed m_s;
+};
+
 streamed stream_replies(run_context& run)
 {
     auto const window =
         window_replies(run.now() - fractional_days(run.cfg().replies.window_days),
                        run.now() - fractional_hours(run.cfg().replies.min_age_hours));
-    // The target's components are standardised over the window's replies:
-    // their scales come first, in the same scan (scales_then_rows_copy).
-    auto const target_c = target_weights(run.cfg().weights.target);
     auto const sql =
         scales_then_rows_copy(run.db(),
                               {{"lower(ltrim(btrim(target_username), '@'))", "text"},
                                {"target_username", "text"},
                                {"posted_at", "timestamptz"}},
                               window);
-    scale_rows scale_reader;
-    target_scales scales;
-    std::unordered_map<std::string, std::size_t, view_hash, std::equal_to<>> index;
-    streamed s;
+    reply_sums sums{run};
     binary_copy_reader reader;
-    double const half_life = run.cfg().replies.half_life_days;
-    auto const now_micros = run.now().time_since_epoch().count();
     run.db().copy_out(
         sql,
         [&](std::string_view message) {
-            reader.feed(message, [&](binary_copy_reader const& row) {
-                if (row.size() != 3 + target_component_count) {
-                    return;
-                }
-                if (scale_reader.read(row, 1, 3)) {
-                    if (scale_reader.complete()) {
-                        scales = scale_reader.scales();
-                    }
-                    return;
-                }
-                if (!scale_reader.complete()) {
-                    throw error{"learn-replies: a reply came before the window's scales "
-                                "(a parallel plan?)"};
-                }
-                if (row.is_null(2)) {
-                    return;
-                }
-                auto const x = read_components(row, 3);
-                // numeric columns hold NaN: such a value counts as missing
-                if (std::any_of(x.begin(), x.end(),
-                                [](auto const& v) { return v && !std::isfinite(*v); })) {
-                    ++s.non_finite;
-                }
-                auto const target = learning_target(x, scales, target_c);
-                if (!target) {
-                    return;
-                }
-                auto const posted_micros = row.timestamptz_unix_micros(2);
-                timestamp const posted{std::chrono::microseconds{posted_micros}};
-                double const w =
-                    recency_weight(age_days(now_micros, posted_micros), half_life);
-                double const y = *target;
-                auto it = index.find(row.text(0));
-                if (it == index.end()) {
-                    it = index.emplace(std::string{row.text(0)}, s.accounts.size()).first;
-                    s.accounts.push_back({});
-                    s.accounts.back().key = row.text(0);
-                }
-                auto& a = s.accounts[it->second];
-                a.stats.add(w, y);
-                a.frontier.add(posted, y);
-                if (a.spelling.empty() || posted > a.spelling_at ||
-                    (posted == a.spelling_at && row.text(1) < a.spelling)) {
-                    a.spelling = row.text(1);
-                    a.spelling_at = posted;
-                }
-                s.all.add(w, y);
-                if ((s.all.n & 0xffff) == 0) {
-                    run.check_interrupted();
-                }
-            });
+            reader.feed(message, [&](binary_copy_reader const& row) { sums.add(row); });
         },
         true);
-    std::sort(s.accounts.begin(), s.accounts.end(),
-              [](auto const& a, auto const& b) { return a.key < b.key; });
-    return s;
+    return sums.finish();
 }
 
 nlohmann::json account_json(account const& a)

@@ -309,11 +309,71 @@ void check_keys(nlohmann::json const& j, bool followers)
     }
 }
 
+// The record of a line the fast path did not take, through the JSON parser:
+// every value checked where it is read, so that a bad one is named by its
+// key (line_error).
+void read_json_line(std::string const& text, std::optional<timestamp> latest,
+                    metrics_file_handlers const& h)
+{
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (nlohmann::json::exception const& e) { // parse_error, and out_of_range: 1e401
+        throw line_error{fmt::format("not valid JSON ({})", e.what())};
+    }
+    if (!j.is_object()) {
+        throw line_error{"not a JSON object"};
+    }
+    if (j.contains("followers")) {
+        check_keys(j, true);
+        follower_record r;
+        r.observed_at = read_time(j, latest);
+        auto const f = read_count(j, "followers");
+        if (!f) {
+            throw line_error{"field 'followers': must be a non-negative integer"};
+        }
+        r.followers = *f;
+        r.following = read_count(j, "following");
+        r.tweets = read_count(j, "tweets");
+        h.on_followers(r);
+        return;
+    }
+    check_keys(j, false);
+    metrics_record r;
+    if (!j.contains("tweet_id")) {
+        throw line_error{"field 'tweet_id' is missing (or 'followers' for a follower "
+                         "count)"};
+    }
+    auto const& id = j["tweet_id"];
+    if (id.is_string() && !id.get<std::string>().empty()) {
+        r.tweet_id = id.get<std::string>();
+        // a NUL cannot be stored at all; other control characters are no
+        // tweet id either
+        if (has_control_chars(r.tweet_id)) {
+            throw line_error{"field 'tweet_id': must not contain control characters"};
+        }
+    } else if (id.is_number_unsigned()) {
+        r.tweet_id = std::to_string(id.get<std::uint64_t>());
+    } else {
+        throw line_error{fmt::format(
+            "field 'tweet_id': must be a non-empty string (got {})", id.dump())};
+    }
+    r.observed_at = read_time(j, latest);
+    r.counts.impressions = read_count(j, "impressions");
+    r.counts.likes = read_count(j, "likes");
+    r.counts.retweets = read_count(j, "retweets");
+    r.counts.replies = read_count(j, "replies");
+    r.counts.quotes = read_count(j, "quotes");
+    r.counts.bookmarks = read_count(j, "bookmarks");
+    r.counts.profile_clicks = read_count(j, "profile_clicks");
+    r.follows = read_count(j, "follows");
+    h.on_metrics(r);
+}
+
 } // namespace
 
-// Long on purpose: one loop over the lines, each record checked key by key
-// where it is read, so that every bad value is named with its line and key
-// and --skip-bad can skip exactly that line.
+// One loop over the lines; a bad line is named with its line and key, and
+// --skip-bad skips exactly that line.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
                                         bool skip_bad, metrics_file_handlers const& h,
                                         std::optional<timestamp> latest, bool parser_only)
@@ -332,62 +392,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
             continue;
         }
         try {
-            nlohmann::json j;
-            try {
-                j = nlohmann::json::parse(text);
-            } catch (nlohmann::json::exception const&
-                         e) { // parse_error, and out_of_range: 1e401
-                throw line_error{fmt::format("not valid JSON ({})", e.what())};
-            }
-            if (!j.is_object()) {
-                throw line_error{"not a JSON object"};
-            }
-            if (j.contains("followers")) {
-                check_keys(j, true);
-                follower_record r;
-                r.observed_at = read_time(j, latest);
-                auto const f = read_count(j, "followers");
-                if (!f) {
-                    throw line_error{"field 'followers': must be a non-negative integer"};
-                }
-                r.followers = *f;
-                r.following = read_count(j, "following");
-                r.tweets = read_count(j, "tweets");
-                h.on_followers(r);
-                continue;
-            }
-            check_keys(j, false);
-            metrics_record r;
-            if (!j.contains("tweet_id")) {
-                throw line_error{
-                    "field 'tweet_id' is missing (or 'followers' for a follower "
-                    "count)"};
-            }
-            auto const& id = j["tweet_id"];
-            if (id.is_string() && !id.get<std::string>().empty()) {
-                r.tweet_id = id.get<std::string>();
-                // a NUL cannot be stored at all; other control characters are
-                // no tweet id either
-                if (has_control_chars(r.tweet_id)) {
-                    throw line_error{
-                        "field 'tweet_id': must not contain control characters"};
-                }
-            } else if (id.is_number_unsigned()) {
-                r.tweet_id = std::to_string(id.get<std::uint64_t>());
-            } else {
-                throw line_error{fmt::format(
-                    "field 'tweet_id': must be a non-empty string (got {})", id.dump())};
-            }
-            r.observed_at = read_time(j, latest);
-            r.counts.impressions = read_count(j, "impressions");
-            r.counts.likes = read_count(j, "likes");
-            r.counts.retweets = read_count(j, "retweets");
-            r.counts.replies = read_count(j, "replies");
-            r.counts.quotes = read_count(j, "quotes");
-            r.counts.bookmarks = read_count(j, "bookmarks");
-            r.counts.profile_clicks = read_count(j, "profile_clicks");
-            r.follows = read_count(j, "follows");
-            h.on_metrics(r);
+            read_json_line(text, latest, h);
         } catch (line_error const& e) {
             if (!skip_bad) {
                 throw data_error{

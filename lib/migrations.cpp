@@ -387,6 +387,46 @@ bool apply_outside_transaction(db_connection& db, migration const& m,
     return true;
 }
 
+// Applies wanted[i] in a transaction of its own under the lock; while the
+// original's content table is being adopted, the adoption and every
+// transactional migration after it share that transaction (the bot never
+// sees a half-converged database). Returns the index of the next migration.
+std::size_t apply_transactional(db_connection& db,
+                                std::vector<migration const*> const& wanted,
+                                std::size_t i, content_table_state& content_state,
+                                apply_options const& opts, apply_result& result)
+{
+    auto const start = std::chrono::steady_clock::now();
+    auto tx = locked_transaction(db, opts.lock_timeout_s);
+    bool const adopting = content_state != content_table_state::view_or_absent;
+    if (adopting) {
+        content_state = inspect_content_table(db); // under the lock, again
+        if (content_state != content_table_state::view_or_absent) {
+            adopt_content_table(db, content_state);
+        }
+        content_state = content_table_state::view_or_absent;
+    }
+    auto const applied = read_applied(db);
+    std::vector<std::string> names;
+    do {
+        auto const& m = *wanted[i++];
+        if (applied.count(m.version)) {
+            continue; // another run applied it meanwhile
+        }
+        log::info("applying {}", m.name);
+        auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
+        result.changes.insert(result.changes.end(), kept.begin(), kept.end());
+        record_applied(db, m,
+                       std::chrono::duration<double, std::milli>(
+                           std::chrono::steady_clock::now() - start)
+                           .count());
+        names.push_back(m.name);
+    } while (adopting && i < wanted.size() && wanted[i]->transactional);
+    tx->commit();
+    result.applied.insert(result.applied.end(), names.begin(), names.end());
+    return i;
+}
+
 } // namespace
 
 apply_result apply_migrations(db_connection& db, std::vector<migration> const& all,
@@ -408,49 +448,18 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
 
     // Each migration in its own transaction, under a transaction-scoped lock:
     // no session state is kept between them, so this works behind a
-    // transaction-mode pooler; a concurrent run re-checks and skips. Adopting
-    // the original's content table is the exception: the rename, the view over
-    // it and every migration up to the first that cannot run in a transaction
-    // share one, so the bot never sees a half-converged database.
+    // transaction-mode pooler; a concurrent run re-checks and skips.
     std::size_t i = 0;
     while (i < wanted.size()) {
-        auto const start = std::chrono::steady_clock::now();
-        auto const ms = [&] {
-            return std::chrono::duration<double, std::milli>(
-                       std::chrono::steady_clock::now() - start)
-                .count();
-        };
-        if (!wanted[i]->transactional) {
-            auto const& m = *wanted[i++];
-            if (apply_outside_transaction(db, m, opts.lock_timeout_s, start)) {
-                result.applied.push_back(m.name);
-            }
+        if (wanted[i]->transactional) {
+            i = apply_transactional(db, wanted, i, content_state, opts, result);
             continue;
         }
-        auto tx = locked_transaction(db, opts.lock_timeout_s);
-        bool const adopting = content_state != content_table_state::view_or_absent;
-        if (adopting) {
-            content_state = inspect_content_table(db); // under the lock, again
-            if (content_state != content_table_state::view_or_absent) {
-                adopt_content_table(db, content_state);
-            }
-            content_state = content_table_state::view_or_absent;
+        auto const& m = *wanted[i++];
+        if (apply_outside_transaction(db, m, opts.lock_timeout_s,
+                                      std::chrono::steady_clock::now())) {
+            result.applied.push_back(m.name);
         }
-        auto const applied = read_applied(db);
-        std::vector<std::string> names;
-        do {
-            auto const& m = *wanted[i++];
-            if (applied.count(m.version)) {
-                continue; // another run applied it meanwhile
-            }
-            log::info("applying {}", m.name);
-            auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
-            result.changes.insert(result.changes.end(), kept.begin(), kept.end());
-            record_applied(db, m, ms());
-            names.push_back(m.name);
-        } while (adopting && i < wanted.size() && wanted[i]->transactional);
-        tx->commit();
-        result.applied.insert(result.applied.end(), names.begin(), names.end());
     }
 
     if (!result.applied.empty()) {

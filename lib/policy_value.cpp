@@ -196,14 +196,13 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
     return s;
 }
 
-policy_report
-evaluate_policies(std::vector<logged_post> const& all,
-                  std::map<std::string, std::vector<std::string>> const& catalogue,
-                  nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed)
+namespace {
+
+using factored = std::vector<std::vector<logged_sample>>;
+
+// The posts whose every draw has a propensity in (0, 1].
+std::vector<logged_post> with_propensities(std::vector<logged_post> const& all)
 {
-    policy_report r;
-    r.posts = static_cast<std::int64_t>(all.size());
     std::vector<logged_post> posts;
     for (auto const& p : all) {
         bool usable = !p.draws.empty();
@@ -214,6 +213,46 @@ evaluate_policies(std::vector<logged_post> const& all,
             posts.push_back(p);
         }
     }
+    return posts;
+}
+
+// One policy's value by SNIPS and DR, of the score (`s`) and of follows
+// (`f`, where every post has them); a note instead where the weights leave
+// too few effective posts.
+policy_row value_of(char const* name, factored const& s, factored const& f,
+                    bool has_follows, evidence_floor floor, rng& gen)
+{
+    policy_row out;
+    out.policy = name;
+    auto const snips =
+        estimate_factored(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
+    if (!snips || snips->ess < floor.effective_posts) {
+        out.note = too_thin(snips, floor, "posts");
+        return out;
+    }
+    out.snips = snips;
+    out.dr =
+        estimate_factored(s, estimator::doubly_robust, weight_cap, bootstrap_rounds, gen);
+    if (has_follows) {
+        out.follows_snips =
+            estimate_factored(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
+        out.follows_dr = estimate_factored(f, estimator::doubly_robust, weight_cap,
+                                           bootstrap_rounds, gen);
+    }
+    return out;
+}
+
+} // namespace
+
+policy_report
+evaluate_policies(std::vector<logged_post> const& all,
+                  std::map<std::string, std::vector<std::string>> const& catalogue,
+                  nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
+                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed)
+{
+    policy_report r;
+    r.posts = static_cast<std::int64_t>(all.size());
+    auto const posts = with_propensities(all);
     r.with_propensities = static_cast<std::int64_t>(posts.size());
     if (r.with_propensities < floor.posts) {
         r.note =
@@ -229,30 +268,11 @@ evaluate_policies(std::vector<logged_post> const& all,
     bool const has_follows =
         std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
     auto const follows = samples_for(posts, true, catalogue, map);
-    using factored = std::vector<std::vector<logged_sample>>;
-    auto row = [&](char const* name, factored const& s, factored const& f) {
-        policy_row out;
-        out.policy = name;
-        auto const snips =
-            estimate_factored(s, estimator::snips, weight_cap, bootstrap_rounds, gen);
-        if (!snips || snips->ess < floor.effective_posts) {
-            out.note = too_thin(snips, floor, "posts");
-            return out;
-        }
-        out.snips = snips;
-        out.dr = estimate_factored(s, estimator::doubly_robust, weight_cap,
-                                   bootstrap_rounds, gen);
-        if (has_follows) {
-            out.follows_snips =
-                estimate_factored(f, estimator::snips, weight_cap, bootstrap_rounds, gen);
-            out.follows_dr = estimate_factored(f, estimator::doubly_robust, weight_cap,
-                                               bootstrap_rounds, gen);
-        }
-        return out;
-    };
-    r.rows.push_back(row("logged", {score.logged}, {follows.logged}));
-    r.rows.push_back(row("uniform", score.uniform, follows.uniform));
-    r.rows.push_back(row("map", score.map, follows.map));
+    r.rows.push_back(
+        value_of("logged", {score.logged}, {follows.logged}, has_follows, floor, gen));
+    r.rows.push_back(
+        value_of("uniform", score.uniform, follows.uniform, has_follows, floor, gen));
+    r.rows.push_back(value_of("map", score.map, follows.map, has_follows, floor, gen));
     if (r.rows[1].snips && r.rows[2].snips) {
         r.lift = estimate_factored_lift(score.uniform, score.map, estimator::snips,
                                         weight_cap, bootstrap_rounds, gen);

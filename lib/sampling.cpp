@@ -254,6 +254,57 @@ std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candi
     return ranked;
 }
 
+namespace {
+
+// The best candidate of each of the k best authors of one round, best first,
+// ranked as reply_ranking ranks: higher score first, then the earlier place
+// in the visiting order.
+class author_top {
+public:
+    struct entry {
+        double score;
+        std::size_t index; // the place in the visiting order
+        std::uint64_t author;
+    };
+
+    explicit author_top(std::size_t k) : m_k(k) {}
+
+    void clear() { m_top.clear(); }
+    bool full() const noexcept { return m_top.size() == m_k; }
+    double last_score() const { return m_top.back().score; }
+    std::vector<entry> const& entries() const noexcept { return m_top; }
+
+    void offer(entry const& b)
+    {
+        auto const same = std::find_if(m_top.begin(), m_top.end(), [&](entry const& t) {
+            return t.author == b.author;
+        });
+        if (same != m_top.end()) {
+            if (!before(b, *same)) {
+                return;
+            }
+            m_top.erase(same);
+        } else if (full() && !before(b, m_top.back())) {
+            return;
+        }
+        m_top.insert(std::upper_bound(m_top.begin(), m_top.end(), b, before), b);
+        if (m_top.size() > m_k) {
+            m_top.pop_back();
+        }
+    }
+
+private:
+    static bool before(entry const& a, entry const& b)
+    {
+        return a.score > b.score || (a.score == b.score && a.index < b.index);
+    }
+
+    std::size_t m_k;
+    std::vector<entry> m_top;
+};
+
+} // namespace
+
 std::vector<double>
 reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
                               int rounds, rng& r, std::function<void()> const& check)
@@ -269,19 +320,7 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
     // is computed once, for the prefix the rounds reach.
     auto const order = by_opportunity(candidates);
     std::vector<double> quantile; // of order[0, quantile.size())
-
-    struct best {
-        double score;
-        std::size_t index;
-        std::uint64_t author;
-    };
-    // Ranks as reply_ranking does: higher score first, then the earlier
-    // place in the visiting order.
-    auto const before = [](best const& a, best const& b) {
-        return a.score > b.score || (a.score == b.score && a.index < b.index);
-    };
-    auto const top_k = static_cast<std::size_t>(wanted);
-    std::vector<best> top; // the best candidate of each author in the top, sorted
+    author_top top{static_cast<std::size_t>(wanted)};
     std::uint32_t visits = 0;
     for (int k = 0; k < rounds; ++k) {
         top.clear();
@@ -293,31 +332,15 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
             auto const i = order[pos];
             auto const& c = candidates[i];
             double const o = opportunity_of(c);
-            if (top.size() == top_k && 2 * o < top.back().score) {
+            if (top.full() && 2 * o < top.last_score()) {
                 break;
             }
             if (pos == quantile.size()) {
                 quantile.push_back(quantile_of(c));
             }
-            // index: the place in the visiting order, for ties as the ranking
-            best const b{o * (1 + normal_cdf(quantile[pos] + r.normal())), pos, c.author};
-            auto const same = std::find_if(top.begin(), top.end(), [&](best const& t) {
-                return t.author == b.author;
-            });
-            if (same != top.end()) {
-                if (!before(b, *same)) {
-                    continue;
-                }
-                top.erase(same);
-            } else if (top.size() == top_k && !before(b, top.back())) {
-                continue;
-            }
-            top.insert(std::upper_bound(top.begin(), top.end(), b, before), b);
-            if (top.size() > top_k) {
-                top.pop_back();
-            }
+            top.offer({o * (1 + normal_cdf(quantile[pos] + r.normal())), pos, c.author});
         }
-        for (auto const& t : top) {
+        for (auto const& t : top.entries()) {
             chosen[order[t.index]] += 1;
         }
     }

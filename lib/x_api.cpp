@@ -162,6 +162,69 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
     return parse_tweets_page(body, what);
 }
 
+namespace {
+
+// One item of 'data': its counts, or nothing for an id that is no id.
+std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string const& what)
+{
+    if (!t.is_object() || !t.contains("id") || !t["id"].is_string()) {
+        throw data_error{fmt::format("X API response to {}: a tweet has no id", what)};
+    }
+    tweet_metrics m;
+    m.id = t["id"].get<std::string>();
+    if (!plausible_id(m.id)) {
+        log::warn("X API response to {}: a tweet id {} is not an id, left out", what,
+                  nlohmann::json(m.id).dump());
+        return std::nullopt;
+    }
+    auto const pub = metrics_object(t, "public_metrics", m.id);
+    auto const priv = metrics_object(t, "non_public_metrics", m.id);
+    m.counts.impressions = count(pub, "impression_count");
+    if (!m.counts.impressions) {
+        m.counts.impressions = count(priv, "impression_count");
+    }
+    m.counts.likes = count(pub, "like_count");
+    m.counts.retweets = count(pub, "retweet_count");
+    m.counts.replies = count(pub, "reply_count");
+    m.counts.quotes = count(pub, "quote_count");
+    m.counts.bookmarks = count(pub, "bookmark_count");
+    // non-public metrics exist for 30 days and only with user context
+    m.counts.profile_clicks = count(priv, "user_profile_clicks");
+    return m;
+}
+
+// One item of 'errors': a post that is gone, one to retry next run, or
+// (without a usable id) only a warning.
+void read_tweet_error(nlohmann::json const& e, std::string const& what, tweets_page& page)
+{
+    if (!e.is_object()) {
+        log::warn("X API error on {}: {}", what, e.dump().substr(0, 300));
+        return;
+    }
+    auto id = text_field(e, "resource_id");
+    if (id.empty()) {
+        id = text_field(e, "value");
+    }
+    if (!plausible_id(id)) {
+        id.clear();
+    }
+    auto const type = text_field(e, "type");
+    auto const title = text_field(e, "title");
+    bool const not_found = type.find("resource-not-found") != std::string::npos ||
+                           title == "Not Found Error";
+    if (id.empty()) {
+        log::warn("X API error on {}: {} {}", what, title, text_field(e, "detail"));
+    } else if (not_found) {
+        page.gone.push_back(id);
+    } else {
+        log::warn("X API error for tweet {}: {} ({}); retried next run", id, title,
+                  text_field(e, "detail"));
+        page.failed.push_back(id);
+    }
+}
+
+} // namespace
+
 tweets_page parse_tweets_page(std::string const& body, std::string const& what)
 {
     auto const j = parse_body(body, what);
@@ -172,60 +235,14 @@ tweets_page parse_tweets_page(std::string const& body, std::string const& what)
                 fmt::format("X API response to {}: 'data' is not a list", what)};
         }
         for (auto const& t : j["data"]) {
-            if (!t.is_object() || !t.contains("id") || !t["id"].is_string()) {
-                throw data_error{
-                    fmt::format("X API response to {}: a tweet has no id", what)};
+            if (auto m = read_tweet(t, what)) {
+                page.found.push_back(std::move(*m));
             }
-            tweet_metrics m;
-            m.id = t["id"].get<std::string>();
-            if (!plausible_id(m.id)) {
-                log::warn("X API response to {}: a tweet id {} is not an id, left out",
-                          what, nlohmann::json(m.id).dump());
-                continue;
-            }
-            auto const pub = metrics_object(t, "public_metrics", m.id);
-            auto const priv = metrics_object(t, "non_public_metrics", m.id);
-            m.counts.impressions = count(pub, "impression_count");
-            if (!m.counts.impressions) {
-                m.counts.impressions = count(priv, "impression_count");
-            }
-            m.counts.likes = count(pub, "like_count");
-            m.counts.retweets = count(pub, "retweet_count");
-            m.counts.replies = count(pub, "reply_count");
-            m.counts.quotes = count(pub, "quote_count");
-            m.counts.bookmarks = count(pub, "bookmark_count");
-            // non-public metrics exist for 30 days and only with user context
-            m.counts.profile_clicks = count(priv, "user_profile_clicks");
-            page.found.push_back(std::move(m));
         }
     }
     if (j.contains("errors") && j["errors"].is_array()) {
         for (auto const& e : j["errors"]) {
-            if (!e.is_object()) {
-                log::warn("X API error on {}: {}", what, e.dump().substr(0, 300));
-                continue;
-            }
-            auto id = text_field(e, "resource_id");
-            if (id.empty()) {
-                id = text_field(e, "value");
-            }
-            if (!plausible_id(id)) {
-                id.clear();
-            }
-            auto const type = text_field(e, "type");
-            auto const title = text_field(e, "title");
-            bool const not_found = type.find("resource-not-found") != std::string::npos ||
-                                   title == "Not Found Error";
-            if (id.empty()) {
-                log::warn("X API error on {}: {} {}", what, title,
-                          text_field(e, "detail"));
-            } else if (not_found) {
-                page.gone.push_back(id);
-            } else {
-                log::warn("X API error for tweet {}: {} ({}); retried next run", id,
-                          title, text_field(e, "detail"));
-                page.failed.push_back(id);
-            }
+            read_tweet_error(e, what, page);
         }
     }
     return page;
