@@ -321,8 +321,10 @@ content_table_state inspect_content_table(db_connection& db)
 
 void adopt_content_table(db_connection& db, content_table_state state)
 {
-    auto const acl = db.exec("SELECT relacl::text, relowner::regrole::text FROM pg_class "
-                             "WHERE oid = 'public.content_metadata'::regclass");
+    auto const acl = db.exec(R"sql(
+        SELECT relacl::text, relowner::regrole::text
+          FROM pg_class WHERE oid = 'public.content_metadata'::regclass
+        )sql");
     auto const grants_acl = acl.opt_str(0, 0);
     auto const owner = acl.str(0, 1);
     auto const rows = db.exec("SELECT count(*) FROM public.content_metadata").i64(0, 0);
@@ -334,10 +336,13 @@ void adopt_content_table(db_connection& db, content_table_state state)
         line = "content_generation_metadata_comprehensive: the empty table an earlier "
                "xloop-migrate created was dropped; ";
     }
-    db.exec("ALTER TABLE public.content_metadata "
-            "RENAME TO content_generation_metadata_comprehensive");
-    db.exec("CREATE VIEW public.content_metadata AS "
-            "SELECT * FROM public.content_generation_metadata_comprehensive");
+    db.exec(R"sql(
+        ALTER TABLE public.content_metadata RENAME TO content_generation_metadata_comprehensive
+        )sql");
+    db.exec(R"sql(
+        CREATE VIEW public.content_metadata AS
+        SELECT * FROM public.content_generation_metadata_comprehensive
+        )sql");
     if (db.exec("SELECT $1::regrole <> current_user::regrole", owner).boolean(0, 0)) {
         db.exec(fmt::format("ALTER VIEW public.content_metadata OWNER TO {}",
                             db.exec("SELECT quote_ident($1)", owner).str(0, 0)));

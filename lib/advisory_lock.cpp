@@ -58,12 +58,15 @@ void advisory_lock::release() noexcept
 
 std::string advisory_lock::holder() const
 {
-    auto const r = m_db.exec(
-        "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unnamed'), "
-        "a.backend_start, a.state FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid "
-        "AND l.objid = $2::int::oid AND l.objsubid = 2 LIMIT 1",
-        m_key.first, m_key.second);
+    auto const r = m_db.exec(R"sql(
+        SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unnamed'),
+               a.backend_start, a.state
+          FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid
+           AND l.objid = $2::int::oid AND l.objsubid = 2
+         LIMIT 1
+        )sql",
+                             m_key.first, m_key.second);
     if (r.rows() == 0) {
         return "another run holds the lock";
     }

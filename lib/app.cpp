@@ -176,10 +176,12 @@ void run_context::prune_ledger()
     // few rows a run at steady state (through the (job, started_at) index).
     // A role without DELETE on the ledger (roles.sql before 0011) keeps them.
     try {
-        auto const r = m_conn->exec(
-            "DELETE FROM xloop.job_runs WHERE job = $1 AND status <> 'running' AND "
-            "started_at < $2::timestamptz - make_interval(secs => $3::float8 * 86400)",
-            m_job, m_now, m_cfg.ledger.keep_days);
+        auto const r = m_conn->exec(R"sql(
+            DELETE FROM xloop.job_runs
+             WHERE job = $1 AND status <> 'running'
+               AND started_at < $2::timestamptz - make_interval(secs => $3::float8 * 86400)
+            )sql",
+                                    m_job, m_now, m_cfg.ledger.keep_days);
         detail()["ledger_rows_pruned"] = r.affected_rows();
     } catch (db_error const& e) {
         if (e.sqlstate() != "42501") {
@@ -239,10 +241,9 @@ RETURNING holder)sql",
         m_lease = token;
         return;
     }
-    auto const h =
-        db().exec("SELECT client, acquired_at, expires_at FROM xloop.job_leases "
-                  "WHERE job = $1",
-                  m_job);
+    auto const h = db().exec(
+        "SELECT client, acquired_at, expires_at FROM xloop.job_leases WHERE job = $1",
+        m_job);
     if (h.rows() == 0) {
         throw lock_held{"skipped: another run holds the lease"};
     }
@@ -258,10 +259,12 @@ void run_context::renew_lease()
     if (!m_lease) {
         return;
     }
-    auto const r =
-        db().exec("UPDATE xloop.job_leases SET expires_at = clock_timestamp() + "
-                  "make_interval(secs => $3::float8 * 60) WHERE job = $1 AND holder = $2",
-                  m_job, *m_lease, m_cfg.ledger.lease_minutes);
+    auto const r = db().exec(R"sql(
+            UPDATE xloop.job_leases
+               SET expires_at = clock_timestamp() + make_interval(secs => $3::float8 * 60)
+             WHERE job = $1 AND holder = $2
+            )sql",
+                             m_job, *m_lease, m_cfg.ledger.lease_minutes);
     if (r.affected_rows() != 1) {
         m_lease.reset();
         throw temporary_failure{fmt::format(
@@ -336,9 +339,12 @@ void run_context::record(std::string const& status, std::string const& error_tex
             return;
         }
         m_conn->exec(
-            "UPDATE xloop.job_runs SET finished_at = $2::timestamptz, status = $3, "
-            "rows_in = $4, rows_out = $5, detail = coalesce(detail, '{}') || "
-            "$6::jsonb, error = $7 WHERE id = $1",
+            R"sql(
+            UPDATE xloop.job_runs
+               SET finished_at = $2::timestamptz, status = $3, rows_in = $4, rows_out = $5,
+                   detail = coalesce(detail, '{}') || $6::jsonb, error = $7
+             WHERE id = $1
+            )sql",
             *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
             detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
             error_text.empty() ? std::nullopt : std::optional{valid_utf8(error_text)});

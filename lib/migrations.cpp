@@ -305,8 +305,10 @@ std::vector<std::string> run_in_transaction(db_connection& db, migration const& 
 
 void record_applied(db_connection& db, migration const& m, double ms)
 {
-    db.exec("INSERT INTO xloop.schema_migrations (version, name, checksum, duration_ms) "
-            "VALUES ($1, $2, $3, $4)",
+    db.exec(R"sql(
+        INSERT INTO xloop.schema_migrations (version, name, checksum, duration_ms)
+        VALUES ($1, $2, $3, $4)
+        )sql",
             m.version, m.name, m.checksum, ms);
 }
 

@@ -64,8 +64,10 @@ struct active_map {
 active_map read_active_map(db_connection& db)
 {
     active_map map;
-    auto const m = db.exec("SELECT id, version::text, posteriors::text FROM "
-                           "public.learning_model_weights WHERE is_active LIMIT 1");
+    auto const m = db.exec(R"sql(
+        SELECT id, version::text, posteriors::text
+          FROM public.learning_model_weights WHERE is_active LIMIT 1
+        )sql");
     if (m.rows() == 0) {
         return map;
     }
@@ -200,15 +202,15 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
             continue;
         }
         hash = content_hash(parts);
-        bool const seen =
-            hashes.count(hash) > 0 ||
-            run.db()
-                .exec("SELECT EXISTS (SELECT 1 FROM "
-                      "public.content_generation_metadata_comprehensive WHERE "
-                      "content_hash = $1 AND created_at > $2::timestamptz - "
-                      "interval '30 days')",
-                      hash, run.now())
-                .boolean(0, 0);
+        bool const seen = hashes.count(hash) > 0 || run.db()
+                                                        .exec(R"sql(
+                    SELECT EXISTS (
+                        SELECT 1 FROM public.content_generation_metadata_comprehensive
+                         WHERE content_hash = $1
+                           AND created_at > $2::timestamptz - interval '30 days')
+                    )sql",
+                                                              hash, run.now())
+                                                        .boolean(0, 0);
         if (seen) {
             last_problem = "a duplicate of a text of the last 30 days";
             continue;

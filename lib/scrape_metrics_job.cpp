@@ -161,9 +161,10 @@ private:
         // (0.15 s a statement at 10⁵ records); the default work_mem (4 MB)
         // sorts 10⁵ records on disk and hashes them in two batches. The temp
         // tables exist from the run's first transaction on: no notice of it.
-        m_run.db().exec("SELECT set_config('jit', 'off', true), "
-                        "set_config('work_mem', '64MB', true), "
-                        "set_config('client_min_messages', 'warning', true)");
+        m_run.db().exec(R"sql(
+            SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true),
+                   set_config('client_min_messages', 'warning', true)
+            )sql");
         m_run.db().exec(create_inbox);
     }
 
@@ -315,13 +316,14 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             }
             apply_batch(run, "x-api", n);
             if (!page.gone.empty()) {
-                n.gone +=
-                    db.exec("UPDATE public.content_generation_metadata_comprehensive SET "
-                            "metrics_gone_at = $1::timestamptz WHERE tweet_id IN (SELECT "
-                            "jsonb_array_elements_text($2::jsonb)) AND metrics_gone_at "
-                            "IS NULL",
-                            run.now(), nlohmann::json(page.gone).dump())
-                        .affected_rows();
+                n.gone += db.exec(R"sql(
+                        UPDATE public.content_generation_metadata_comprehensive
+                           SET metrics_gone_at = $1::timestamptz
+                         WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
+                           AND metrics_gone_at IS NULL
+                        )sql",
+                                  run.now(), nlohmann::json(page.gone).dump())
+                              .affected_rows();
                 log::info(
                     "{} posts no longer exist on X; they will not be asked for again",
                     page.gone.size());

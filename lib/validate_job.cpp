@@ -71,14 +71,15 @@ SELECT CASE WHEN to_regclass(w->>0) IS NULL THEN w->>0 ELSE (w->>0) || '.' || (w
                  .boolean(0, 0)) {
             missing.push_back("unique index on outcomes(decision_id)");
         }
-        if (!db.exec("SELECT to_regclass('public.learning_model_weights_one_active') IS "
-                     "NOT "
-                     "NULL")
+        if (!db.exec(R"sql(
+                SELECT to_regclass('public.learning_model_weights_one_active') IS NOT NULL
+                )sql")
                  .boolean(0, 0)) {
             missing.push_back("index learning_model_weights_one_active");
         }
-        if (!db.exec("SELECT xloop.has_unique_index('public.discovered_accounts', "
-                     "'lower(username)')")
+        if (!db.exec(R"sql(
+                SELECT xloop.has_unique_index('public.discovered_accounts', 'lower(username)')
+                )sql")
                  .boolean(0, 0)) {
             warnings.push_back("no unique index on discovered_accounts(lower(username)): "
                                "usernames collide ignoring case (see README, adopting)");
@@ -117,24 +118,32 @@ struct job_state {
     std::string last_failure;
 };
 
+// A job's last ok run (hours before now), its last run's status and error
+// or skip reason, and its runs and failures in the last `days`. started_at is
+// the --now the run used: freshness in the same clock.
+constexpr char const* job_state_sql = R"sql(
+WITH w AS (
+    SELECT status, error, started_at, id FROM xloop.job_runs
+     WHERE job = $1 AND started_at <= $2::timestamptz
+       AND started_at > $2::timestamptz - make_interval(days => $3::int))
+SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
+          FROM xloop.job_runs
+         WHERE job = $1 AND status = 'ok' AND started_at <= $2::timestamptz),
+       l.status, coalesce(l.error, l.detail->>'reason'),
+       (SELECT count(*) FROM w),
+       (SELECT count(*) FROM w WHERE status = 'failed'),
+       (SELECT error FROM w WHERE status = 'failed'
+         ORDER BY started_at DESC, id DESC LIMIT 1)
+  FROM (SELECT NULL) one
+  LEFT JOIN LATERAL (
+      SELECT status, error, detail FROM xloop.job_runs
+       WHERE job = $1 AND started_at <= $2::timestamptz
+       ORDER BY started_at DESC, id DESC LIMIT 1) l ON true
+)sql";
+
 job_state job_info(db_connection& db, std::string const& job, timestamp now, int days)
 {
-    auto const r = db.exec(
-        // started_at is the --now the run used: freshness in the same clock
-        "WITH w AS (SELECT status, error, started_at, id FROM xloop.job_runs "
-        "WHERE job = $1 AND started_at <= $2::timestamptz AND started_at > "
-        "$2::timestamptz - make_interval(days => $3::int)) "
-        "SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600 "
-        "FROM xloop.job_runs WHERE job = $1 AND status = 'ok' AND started_at <= "
-        "$2::timestamptz), "
-        "l.status, coalesce(l.error, l.detail->>'reason'), (SELECT count(*) FROM w), "
-        "(SELECT count(*) FROM w WHERE status = 'failed'), "
-        "(SELECT error FROM w WHERE status = 'failed' ORDER BY started_at DESC, id DESC "
-        "LIMIT 1) "
-        "FROM (SELECT NULL) one LEFT JOIN LATERAL (SELECT status, error, detail FROM "
-        "xloop.job_runs WHERE job = $1 AND started_at <= $2::timestamptz "
-        "ORDER BY started_at DESC, id DESC LIMIT 1) l ON true",
-        job, now, days);
+    auto const r = db.exec(job_state_sql, job, now, days);
     job_state s;
     if (!r.is_null(0, 0)) {
         s.last_ok_hours = r.f64(0, 0);
