@@ -530,8 +530,8 @@ json capture_json(std::vector<day_sums> const& days, int from, bool replies)
 json learned(db_connection& db, world_spec const& w, double day)
 {
     json out = json::object();
-    auto const map = db.exec("SELECT weights::text FROM public.learning_model_weights "
-                             "WHERE is_active");
+    auto const map = db.exec(
+        "SELECT weights::text FROM public.learning_model_weights WHERE is_active");
     json const weights = map.rows() ? json::parse(map.str(0, 0)) : json::object();
     auto const truth = best_values(w, day);
     auto const& effects = effects_on(w, day);
@@ -553,9 +553,12 @@ json learned(db_connection& db, world_spec const& w, double day)
     // How many of the run's maps learned each dimension from its recent
     // posts only (build-weights' change test): false alarms in a world whose
     // effects do not change.
-    auto const changed = db.exec(
-        "SELECT e.key, count(*) FROM public.learning_model_weights, "
-        "jsonb_each(posteriors->'_prior') e WHERE e.value ? 'changed' GROUP BY 1");
+    auto const changed = db.exec(R"sql(
+        SELECT e.key, count(*)
+          FROM public.learning_model_weights, jsonb_each(posteriors->'_prior') e
+         WHERE e.value ? 'changed'
+         GROUP BY 1
+        )sql");
     for (int i = 0; i < changed.rows(); ++i) {
         if (out.contains(changed.str(i, 0))) {
             out[changed.str(i, 0)]["maps_changed"] = changed.i64(i, 1);
@@ -579,8 +582,11 @@ json learned(db_connection& db, world_spec const& w, double day)
         }
     }
     auto const top_n = static_cast<int>(std::max<std::size_t>(1, best_accounts.size()));
-    auto const pr = db.exec("SELECT username FROM public.discovered_accounts "
-                            "ORDER BY priority_score DESC NULLS LAST, username LIMIT $1",
+    auto const pr = db.exec(R"sql(
+        SELECT username FROM public.discovered_accounts
+         ORDER BY priority_score DESC NULLS LAST, username
+         LIMIT $1
+        )sql",
                             top_n);
     json top = json::array();
     int hits = 0;
@@ -773,10 +779,12 @@ int simulate(options const& o)
     run.tool("migrate", {}, *start); // a no-op on a migrated database
     original_policy original{world, o.seed};
 
-    db.exec("INSERT INTO public.discovered_accounts (username, follower_count) "
-            "SELECT 'account_' || a, 1000 * a FROM generate_series(1, $1::int) a "
-            "WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d "
-            "WHERE lower(d.username) = 'account_' || a)",
+    db.exec(R"sql(
+        INSERT INTO public.discovered_accounts (username, follower_count)
+        SELECT 'account_' || a, 1000 * a FROM generate_series(1, $1::int) a
+         WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d
+                            WHERE lower(d.username) = 'account_' || a)
+        )sql",
             world.accounts);
 
     auto const tick = std::chrono::minutes{o.tick_minutes};
@@ -809,12 +817,14 @@ int simulate(options const& o)
                                  {"author", fmt::format("account_{}", a)},
                                  {"score", 0.3 + 0.6 * hash_uniform(o.seed, id, 's')}});
             }
-            db.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
-                    "tweet_content, opportunity_score, discovered_at) "
-                    "SELECT x.tweet_id, x.author, 'Take ' || x.tweet_id || ': dashboards "
-                    "lie', x.score, $2::timestamptz "
-                    "FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, author text, "
-                    "score float8) ON CONFLICT DO NOTHING",
+            db.exec(R"sql(
+                INSERT INTO public.reply_opportunities
+                       (tweet_id, tweet_author, tweet_content, opportunity_score, discovered_at)
+                SELECT x.tweet_id, x.author, 'Take ' || x.tweet_id || ': dashboards lie',
+                       x.score, $2::timestamptz
+                  FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, author text, score float8)
+                    ON CONFLICT DO NOTHING
+                )sql",
                     found.dump(), now);
         }
         // Cron: plan hourly, replies in the first replies_per_day hours from
@@ -853,11 +863,12 @@ int simulate(options const& o)
                         run.job("plan", now, seed + 1,
                                 [](run_context& r) { run_plan(r, plan_options{1}); });
                     }
-                    auto const took = db.exec(
-                        "SELECT lower(target_username) FROM "
-                        "public.content_generation_metadata_comprehensive "
-                        "WHERE decision_type = 'reply' AND created_at = $1::timestamptz",
-                        now);
+                    auto const took = db.exec(R"sql(
+                        SELECT lower(target_username)
+                          FROM public.content_generation_metadata_comprehensive
+                         WHERE decision_type = 'reply' AND created_at = $1::timestamptz
+                        )sql",
+                                              now);
                     if (took.rows() > 0) {
                         auto& s = days[day];
                         reply_truths.push_back(
@@ -932,9 +943,11 @@ int simulate(options const& o)
                          s.replies_uniform, s.replies_oracle});
     }
     result["daily_follows"] = daily; // posts, uniform, oracle; replies, uniform, oracle
-    auto const posted = db.exec("SELECT count(*), count(*) FILTER (WHERE decision_type = "
-                                "'reply') FROM public.content_generation_metadata_"
-                                "comprehensive WHERE status = 'posted'");
+    auto const posted = db.exec(R"sql(
+        SELECT count(*), count(*) FILTER (WHERE decision_type = 'reply')
+          FROM public.content_generation_metadata_comprehensive
+         WHERE status = 'posted'
+        )sql");
     result["posts"] = posted.i64(0, 0); // replies included
     result["replies_posted"] = posted.i64(0, 1);
     result["outcomes_with_v2"] = db.exec("SELECT count(*) FROM public.outcomes WHERE "
