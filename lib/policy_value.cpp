@@ -557,7 +557,11 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
             v.hi = v.mean + 1.645 * sd;
             v.posts = arm.value("n", std::int64_t{0});
             v.too_few = v.posts < min_learned_posts;
-            v.share = planned > 0 ? counts[dim][value] / planned : 0.0;
+            if (planned == 0) {
+                v.share = 0.0;
+            } else if (auto const c = counts.find(dim); c != counts.end()) {
+                v.share = c->second.count(value) ? c->second.at(value) / planned : 0.0;
+            }
             if (weights.is_object() && weights.contains(dim) &&
                 weights[dim].is_object() && weights[dim].contains(value) &&
                 weights[dim][value].is_number()) {
@@ -646,14 +650,15 @@ nlohmann::json policy_report_json(policy_report const& r)
     for (auto const& [dim, values] : r.learned) {
         auto& list = learned[dim] = nlohmann::json::array();
         for (auto const& v : values) {
-            list.push_back({{"value", v.value},
-                            {"mean", v.mean},
-                            {"lo", v.lo},
-                            {"hi", v.hi},
-                            {"posts", v.posts},
-                            {"share", v.share},
-                            {"weight", v.weight},
-                            {"too_few", v.too_few}});
+            list.push_back(
+                {{"value", v.value},
+                 {"mean", v.mean},
+                 {"lo", v.lo},
+                 {"hi", v.hi},
+                 {"posts", v.posts},
+                 {"share", v.share ? nlohmann::json(*v.share) : nlohmann::json()},
+                 {"weight", v.weight},
+                 {"too_few", v.too_few}});
         }
     }
     j["learned_recent_only_days"] = r.recent_only;
@@ -672,6 +677,17 @@ std::string recent_only_note(policy_report const& r, std::string const& dim,
                        before, d->second, after);
 }
 
+bool drawn(std::vector<learned_value> const& values)
+{
+    return std::any_of(values.begin(), values.end(),
+                       [](auto const& v) { return v.share.has_value(); });
+}
+
+std::string share_text(learned_value const& v)
+{
+    return v.share ? fmt::format("{:.0f} %", 100 * *v.share) : "-";
+}
+
 std::string learned_table(policy_report const& r)
 {
     if (r.learned.empty()) {
@@ -681,12 +697,13 @@ std::string learned_table(policy_report const& r)
         "What was learned (the active map: shrunk mean of the learning target, "
         "90 % interval, posts, share of recent posts, weight):\n";
     for (auto const& [dim, values] : r.learned) {
-        out += fmt::format("  {}{}\n", dim, recent_only_note(r, dim, " (", ")"));
+        out += fmt::format("  {}{}{}\n", dim, recent_only_note(r, dim, " (", ")"),
+                           drawn(values) ? "" : " (plan does not draw it)");
         for (auto const& v : values) {
             out += fmt::format(
-                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} posts {:>4.0f} % "
-                " weight {:.3f}{}\n",
-                v.value, v.mean, v.lo, v.hi, v.posts, 100 * v.share, v.weight,
+                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} posts {:>6}  weight "
+                "{:.3f}{}\n",
+                v.value, v.mean, v.lo, v.hi, v.posts, share_text(v), v.weight,
                 v.too_few ? "  (too few posts to say)" : "");
         }
     }

@@ -53,7 +53,9 @@ struct learned_value {
     double lo = 0;
     double hi = 0;
     std::int64_t posts = 0;
-    double share = 0;     // of the window's posts planned by xloop
+    // of the window's posts planned by xloop; none for a dimension plan
+    // did not draw for any of them (structure_type follows decision_type)
+    std::optional<double> share;
     double weight = 0;    // in the active map
     bool too_few = false; // fewer than min_learned_posts: it says little
 };
@@ -198,6 +200,11 @@ read_active_map(db_connection& db);
 std::string recent_only_note(policy_report const& r, std::string const& dim,
                              std::string const& before = "",
                              std::string const& after = "");
+
+// Whether plan drew the dimension of these values for the logged posts.
+bool drawn(std::vector<learned_value> const& values);
+// A value's share as printed: "42 %", or "-" where plan does not draw it.
+std::string share_text(learned_value const& v);
 
 // What the map's row values, in words (cross-fitted or not).
 std::string map_policy_note(policy_report const& r);

@@ -214,6 +214,9 @@ std::string learned_html(policy_report const& report)
         if (auto const note = recent_only_note(report, dim); !note.empty()) {
             s += "<p>" + esc(note) + ".</p>";
         }
+        if (!drawn(values)) {
+            s += "<p>plan does not draw it.</p>";
+        }
         s += "<table class=\"learned\"><tr><th>value</th>"
              "<th>mean</th><th>90 % interval</th><th></th><th>posts</th><th>share</th>"
              "<th>weight</th></tr>\n";
@@ -222,9 +225,9 @@ std::string learned_html(policy_report const& report)
                 "<tr class=\"{}\"><td>{}</td><td>{:+.3f}</td><td>{:+.3f} … {:+.3f}</td>"
                 "<td class=\"bar\"><div class=\"interval\" style=\"left: {:.1f}%; width: "
                 "{:.1f}%\"></div><div class=\"mean\" style=\"left: {:.1f}%\"></div></td>"
-                "<td>{}</td><td>{:.0f} %</td><td>{:.3f}</td></tr>\n",
+                "<td>{}</td><td>{}</td><td>{:.3f}</td></tr>\n",
                 v.too_few ? "few" : "enough", esc(v.value), v.mean, v.lo, v.hi, pct(v.lo),
-                std::max(pct(v.hi) - pct(v.lo), 0.5), pct(v.mean), v.posts, 100 * v.share,
+                std::max(pct(v.hi) - pct(v.lo), 0.5), pct(v.mean), v.posts, share_text(v),
                 v.weight);
         }
         s += "</table>";

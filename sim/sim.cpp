@@ -1003,7 +1003,9 @@ int simulate(options const& o)
             "  {}: {:.2f} expected follows each (uniform {:.2f}, oracle {:.2f}): "
             "{:.0f} % of the oracle's gain over uniform\n",
             what, c["follows_per_item"].get<double>(), c["uniform"].get<double>(),
-            c["oracle"].get<double>(), 100 * c["capture"].get<double>());
+            c["oracle"].get<double>(),
+            // + 0.0: a capture that rounds to zero from below is "0 %", not "-0 %"
+            std::round(100 * c["capture"].get<double>()) + 0.0);
     };
     line("posts, whole run", result["capture"]);
     line("posts, last 14 days", result["capture_last_14_days"]);

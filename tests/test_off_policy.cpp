@@ -201,6 +201,35 @@ TEST_CASE("what was learned: each value's interval, posts, share and weight, bes
     CHECK(learned_values(nullptr, nullptr, posts).empty());
 }
 
+TEST_CASE("a learned dimension plan does not draw has no share, and says so", "[nodb]")
+{
+    // structure_type follows decision_type: the map learns it, plan never
+    // draws it, so "0 % of recent posts" would be false
+    auto const posteriors = nlohmann::json::parse(R"({
+        "hook_type": {"question": {"shrunk_mean": 0.4, "sd": 0.2, "n": 12}},
+        "structure_type": {"thread": {"shrunk_mean": 0.7, "sd": 0.1, "n": 33},
+                           "single": {"shrunk_mean": 0.4, "sd": 0.1, "n": 6}}})");
+    std::vector<logged_post> posts(2);
+    posts[0].draws["hook_type"] = {"question", 0.5, 2};
+    posts[1].draws["hook_type"] = {"story", 0.5, 2};
+    policy_report r;
+    r.learned = learned_values(posteriors, nullptr, posts);
+    auto const& structure = r.learned.at("structure_type");
+    CHECK_FALSE(structure[0].share.has_value());
+    CHECK_FALSE(drawn(structure));
+    CHECK(share_text(structure[0]) == "-");
+    auto const& hook = r.learned.at("hook_type");
+    CHECK(drawn(hook));
+    CHECK(share_text(hook[0]) == "50 %"); // one of two planned posts
+    auto const table = policy_report_table(r);
+    CHECK(table.find("  structure_type (plan does not draw it)\n") != std::string::npos);
+    CHECK(table.find("  hook_type\n") != std::string::npos);
+    CHECK(policy_report_json(r)["learned"]["structure_type"][0]["share"].is_null());
+    // before any planned post (an adopted database) every share is 0 %
+    auto const adopted = learned_values(posteriors, nullptr, {logged_post{}});
+    CHECK(*adopted.at("structure_type")[0].share == 0.0);
+}
+
 TEST_CASE("validate says which dimensions the map learned from their recent days only",
           "[nodb]")
 {

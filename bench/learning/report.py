@@ -40,9 +40,14 @@ def ms(xs):
     return m, sd
 
 
+def per100(x):
+    # a share that rounds to zero from below reads 0 %, not -0 %
+    return round(100 * x) + 0.0
+
+
 def pct(xs):
     m, sd = ms(xs)
-    return '%4.0f%% ±%3.0f' % (100 * m, 100 * sd)
+    return '%4.0f%% ±%3.0f' % (per100(m), 100 * sd)
 
 
 dims = ['content_slot', 'generator_name', 'topic', 'tone', 'hook_type', 'cta_type',
@@ -76,7 +81,7 @@ for w in worlds:
         x, o = summary[(w, 'xloop')], summary[(w, 'original')]
         ok = x[0] >= 0.40 and x[1] >= 0.55 and (o[0] <= 0 or x[0] >= 5 * o[0])
         print('  %-*s %s  (xloop %.0f %% / %.0f %%, original %.0f %%)' % (
-            W, w, 'met' if ok else 'NOT met', 100 * x[0], 100 * x[1], 100 * o[0]))
+            W, w, 'met' if ok else 'NOT met', per100(x[0]), per100(x[1]), per100(o[0])))
 
 # build-weights' change test: how many of the maps learned a dimension from
 # its recent posts only. In a world whose effects never change every one is a
