@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace xloop {
@@ -189,27 +190,31 @@ std::string estimate_cell(std::optional<policy_estimate> const& e)
 }
 
 // What was learned: per dimension, its values sorted best first, each with
-// its 90 % interval drawn as a bar on one scale for the dimension (HTML and
-// CSS, no script), its posts, share and weight.
+// its 90 % interval drawn as a bar (HTML and CSS, no script), its posts,
+// share and weight. One scale for every dimension: all are in the learning
+// target's units, and a scale of its own would stretch a dimension whose
+// values hardly differ into bars as wide as one whose values differ a lot.
 std::string learned_html(policy_report const& report)
 {
     std::string s =
         "<section><h2>What was learned</h2><p>The active map: each value's "
         "shrunk mean of the learning target with its 90 % interval, the posts "
         "it rests on, its share of recent posts and its weight; grey where too "
-        "few posts say anything.</p>";
+        "few posts say anything. The bars of every dimension are on one scale.</p>";
+    double lo = std::numeric_limits<double>::infinity();
+    double hi = -lo;
     for (auto const& [dim, values] : report.learned) {
-        if (values.empty()) {
-            continue;
-        }
-        double lo = values.front().lo;
-        double hi = values.front().hi;
         for (auto const& v : values) {
             lo = std::min(lo, v.lo);
             hi = std::max(hi, v.hi);
         }
-        double const span = hi > lo ? hi - lo : 1;
-        auto const pct = [&](double x) { return 100 * (x - lo) / span; };
+    }
+    double const span = hi > lo ? hi - lo : 1;
+    auto const pct = [&](double x) { return 100 * (x - lo) / span; };
+    for (auto const& [dim, values] : report.learned) {
+        if (values.empty()) {
+            continue;
+        }
         s += "<h3>" + esc(dim) + "</h3>";
         if (auto const note = recent_only_note(report, dim); !note.empty()) {
             s += "<p>" + esc(note) + ".</p>";

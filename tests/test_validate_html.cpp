@@ -47,3 +47,37 @@ TEST_CASE("the HTML report has no charts where the loop's tables do not exist", 
     CHECK_FALSE(contains(html, "<section>"));
     CHECK_FALSE(contains(html, "<svg"));
 }
+
+TEST_CASE("what was learned draws every dimension's intervals on one scale", "[nodb]")
+{
+    // hook_type's values span [0.0, 1.0]; tone's hardly differ, [0.49, 0.51].
+    // On one scale from 0 to 1 tone's bars are 2 % wide, in the middle; on a
+    // scale of its own they would fill the row and look as uncertain as
+    // hook_type's.
+    report_series s;
+    s.available = true;
+    s.days = 3;
+    policy_report p;
+    auto value = [](std::string name, double lo, double hi) {
+        learned_value v;
+        v.value = std::move(name);
+        v.lo = lo;
+        v.hi = hi;
+        v.mean = (lo + hi) / 2;
+        v.posts = 10;
+        v.share = 0.5;
+        return v;
+    };
+    p.learned["hook_type"] = {value("question", 0.6, 1.0), value("story", 0.0, 0.4)};
+    p.learned["tone"] = {value("calm", 0.49, 0.51), value("bold", 0.49, 0.51)};
+    s.policies = p;
+    auto const html = report_html(s, {{"schema", "ok", "", {}}}, true,
+                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    // question: left 60 %, width 40 %; story: left 0 %, width 40 %
+    CHECK(contains(html, "left: 60.0%; width: 40.0%"));
+    CHECK(contains(html, "left: 0.0%; width: 40.0%"));
+    // calm and bold: left 49 %, width 2 %, the mean at 50 %
+    CHECK(contains(html, "left: 49.0%; width: 2.0%\"></div><div class=\"mean\" "
+                         "style=\"left: 50.0%\""));
+    CHECK(contains(html, "The bars of every dimension are on one scale."));
+}
