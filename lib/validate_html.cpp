@@ -381,6 +381,13 @@ section {{ margin-bottom: 2em; }}
 .axis {{ font-size: 10px; fill: #555; }} .muted {{ fill: #999; }}
 .base {{ stroke: #999; }}
 td.bar {{ position: relative; width: 240px; }}
+/* fixed columns: every dimension's bars start at the same place */
+table.learned {{ table-layout: fixed; width: 900px; }}
+table.learned th:nth-child(1) {{ width: 170px; }} table.learned th:nth-child(2) {{ width: 60px; }}
+table.learned th:nth-child(3) {{ width: 130px; }} table.learned th:nth-child(4) {{ width: 240px; }}
+table.learned th:nth-child(5) {{ width: 50px; }} table.learned th:nth-child(6) {{ width: 50px; }}
+table.learned th:nth-child(7) {{ width: 60px; }}
+table.learned td:first-child {{ overflow-wrap: anywhere; }}
 td.bar .interval {{ position: absolute; top: 8px; height: 6px; background: #90caf9; }}
 td.bar .mean {{ position: absolute; top: 4px; width: 2px; height: 14px; background: #0d47a1; }}
 tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
