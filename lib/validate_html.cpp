@@ -81,13 +81,22 @@ std::string bar_chart(std::string const& title,
         static_cast<double>(chart_w - 2 * pad) / static_cast<double>(bars.size());
     for (std::size_t i = 0; i < bars.size(); ++i) {
         auto const& [label, value] = bars[i];
-        double const h = (chart_h - 2 * pad) * std::clamp(value / top, 0.0, 1.0);
         double const x = pad + slot * static_cast<double>(i);
-        s += fmt::format(
-            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
-            "fill=\"{}\"><title>{}: {:.3g}{}</title></rect>",
-            x + 1, chart_h - pad - h, std::max(slot - 2, 1.0), h, palette(0), esc(label),
-            value, unit);
+        if (std::isfinite(value)) {
+            double const h = (chart_h - 2 * pad) * std::clamp(value / top, 0.0, 1.0);
+            s += fmt::format(
+                "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+                "fill=\"{}\"><title>{}: {:.3g}{}</title></rect>",
+                x + 1, chart_h - pad - h, std::max(slot - 2, 1.0), h, palette(0),
+                esc(label), value, unit);
+        } else {
+            // nothing to measure (no outcomes that day): a grey mark, not a
+            // zero that reads as a failure
+            s += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"2\" "
+                             "fill=\"#bbb\"><title>{}: none</title></rect>",
+                             x + 1, chart_h - pad - 2, std::max(slot - 2, 1.0),
+                             esc(label));
+        }
         if (bars.size() <= 16 || i % (bars.size() / 8 + 1) == 0) {
             s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\">{}</text>",
                              x + 1, chart_h - pad + 14, esc(label));
@@ -251,7 +260,7 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
         "<table><tr><th>policy</th><th>SNIPS</th><th>90 %</th><th>DR</th><th>90 %</th>"
         "<th>follows (SNIPS)</th><th>90 %</th><th>follows (DR)</th><th>90 %</th>"
         "<th>effective " +
-        per + "s</th></tr>\n";
+        (per == "reply" ? std::string{"replies"} : per + "s") + "</th></tr>\n";
     for (auto const& row : r.rows) {
         if (!row.note.empty()) {
             s += fmt::format("<tr><td>{}</td><td colspan=\"9\">{}</td></tr>\n",
@@ -315,8 +324,11 @@ std::string charts_html(report_series const& series)
     if (series.policies) {
         charts += learned_html(*series.policies) + policies_html(*series.policies);
     }
-    charts += "<section><h2>v2 coverage of outcomes per day</h2>" +
-              bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
+    charts +=
+        "<section><h2>v2 coverage of outcomes per day</h2><p>Outcomes by the "
+        "day of their latest collection (a post's outcome is collected again at each of "
+        "its ages); grey: none collected that day.</p>" +
+        bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
     charts += "<section><h2>Followers, last 30 days</h2>" +
               line_chart("follower count over time", series.followers) + "</section>";
     charts += "<section><h2>Posts per day by content_slot</h2>" +

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace xloop {
 
 namespace {
@@ -74,10 +76,11 @@ report_series read_report_series(db_connection& db, timestamp now, int days)
     auto const coverage = db.exec(coverage_per_day, now, span);
     for (int i = 0; i < coverage.rows(); ++i) {
         auto const total = coverage.i64(i, 1);
+        // NaN: no outcome collected that day, nothing to cover
         s.coverage.emplace_back(coverage.str(i, 0),
                                 total ? 100.0 * static_cast<double>(coverage.i64(i, 2)) /
                                             static_cast<double>(total)
-                                      : 0.0);
+                                      : std::numeric_limits<double>::quiet_NaN());
     }
     auto const followers = db.exec(followers_per_hour, now);
     for (int i = 0; i < followers.rows(); ++i) {

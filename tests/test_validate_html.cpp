@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 using namespace xloop;
 
 namespace {
@@ -80,4 +82,34 @@ TEST_CASE("what was learned draws every dimension's intervals on one scale", "[n
     CHECK(contains(html, "left: 49.0%; width: 2.0%\"></div><div class=\"mean\" "
                          "style=\"left: 50.0%\""));
     CHECK(contains(html, "The bars of every dimension are on one scale."));
+}
+
+TEST_CASE("a day without outcomes is marked as such in the coverage chart, not as 0 %",
+          "[nodb]")
+{
+    report_series s;
+    s.available = true;
+    s.days = 3;
+    s.coverage = {{"11-27", std::numeric_limits<double>::quiet_NaN()}, {"11-28", 0.0}};
+    auto const html = report_html(s, {{"schema", "ok", "", {}}}, true,
+                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    CHECK(contains(html, "<title>11-27: none</title>"));
+    CHECK(contains(html, "<title>11-28: 0%</title>")); // a real 0 % stays one
+    CHECK_FALSE(contains(html, "nan"));
+}
+
+TEST_CASE("the replies' table counts effective replies", "[nodb]")
+{
+    report_series s;
+    s.available = true;
+    s.days = 3;
+    policy_report p;
+    p.rows.push_back({});
+    p.replies.rows.push_back({});
+    s.policies = p;
+    auto const html = report_html(s, {{"schema", "ok", "", {}}}, true,
+                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    CHECK(contains(html, "<th>effective posts</th>"));
+    CHECK(contains(html, "<th>effective replies</th>"));
+    CHECK_FALSE(contains(html, "replys"));
 }
