@@ -175,6 +175,10 @@ struct validate_config {
     // the lift was given in 8 runs of 80.
     int min_policy_posts = 20;
     double min_effective_posts = 5;
+    // The newest this many posts (and as many replies) of the window are
+    // valued: memory and time stay flat on a database with a long history,
+    // and 10 000 posts give intervals far narrower than any lift worth having.
+    int max_policy_posts = 10000;
     // Schedules (minutes) of each job; silent for more than 3 intervals: fail.
     std::map<std::string, double> job_interval_minutes{{"scrape-metrics", 20},
                                                        {"learn-replies", 90},

@@ -256,6 +256,8 @@ void validate_section(writer& w, validate_config const& d)
           "fewer posts with propensities: no policy estimates");
     w.key(1, "min_effective_posts", scalar(d.min_effective_posts),
           "a policy's estimate needs this effective sample");
+    w.key(1, "max_policy_posts", scalar(d.max_policy_posts),
+          "the newest this many posts (and replies) are valued");
     w.key(1, "job_interval_minutes", "",
           "each job's schedule; silent for 3 intervals: fail");
     for (auto const& [job, minutes] : d.job_interval_minutes) {

@@ -353,32 +353,74 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
 
 namespace {
 
-constexpr char const* logged_posts_sql = R"sql(
-SELECT c.features -> 'draws', o.primary_objective_score::float8,
-       coalesce(o.follows, o.followers_gained_weighted)::float8, c.posted_at
+// The posts and the replies valued: posted in ($1, $2] with a v2 score (not
+// NaN). tweet_id: the posted-at index holds only posts that have one (one
+// without cannot have been measured).
+constexpr char const* logged_posts_from = R"sql(
   FROM public.content_generation_metadata_comprehensive c
   JOIN public.outcomes o ON o.decision_id = c.decision_id
- WHERE c.status = 'posted' AND c.decision_type IS DISTINCT FROM 'reply'
+ WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
+   AND c.decision_type IS DISTINCT FROM 'reply'
    AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
    AND o.primary_objective_score IS NOT NULL
-   AND o.primary_objective_score = o.primary_objective_score -- not NaN
- ORDER BY c.posted_at, c.decision_id)sql";
+   AND o.primary_objective_score = o.primary_objective_score)sql";
+
+constexpr char const* logged_replies_from = R"sql(
+  FROM public.content_generation_metadata_comprehensive c
+  JOIN public.outcomes o ON o.decision_id = c.decision_id
+ WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.decision_type = 'reply'
+   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
+   AND o.primary_objective_score IS NOT NULL
+   AND o.primary_objective_score = o.primary_objective_score)sql";
+
+// The newest $3, oldest first: the posted-at index walked backwards, $3
+// rows read however long the history.
+constexpr char const* logged_posts_select = R"sql(
+SELECT draws, score, follows, posted_at
+  FROM (SELECT c.features -> 'draws' AS draws, o.primary_objective_score::float8 AS score,
+               coalesce(o.follows, o.followers_gained_weighted)::float8 AS follows,
+               c.posted_at, c.decision_id
+          {}
+         ORDER BY c.posted_at DESC, c.decision_id DESC
+         LIMIT $3) newest
+ ORDER BY posted_at, decision_id)sql";
 
 // A number in features, or NULL: adopted rows hold anything.
-constexpr char const* logged_replies_sql = R"sql(
-SELECT CASE WHEN jsonb_typeof(c.features -> 'propensity') = 'number'
-            THEN (c.features ->> 'propensity')::float8 END,
-       CASE WHEN jsonb_typeof(c.features -> 'baseline_p') = 'number'
-            THEN (c.features ->> 'baseline_p')::float8 END,
-       o.primary_objective_score::float8,
-       coalesce(o.follows, o.followers_gained_weighted)::float8, c.posted_at
-  FROM public.content_generation_metadata_comprehensive c
-  JOIN public.outcomes o ON o.decision_id = c.decision_id
- WHERE c.status = 'posted' AND c.decision_type = 'reply'
-   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
-   AND o.primary_objective_score IS NOT NULL
-   AND o.primary_objective_score = o.primary_objective_score -- not NaN
- ORDER BY c.posted_at, c.decision_id)sql";
+constexpr char const* logged_replies_select = R"sql(
+SELECT propensity, baseline_p, score, follows, posted_at
+  FROM (SELECT CASE WHEN jsonb_typeof(c.features -> 'propensity') = 'number'
+                    THEN (c.features ->> 'propensity')::float8 END AS propensity,
+               CASE WHEN jsonb_typeof(c.features -> 'baseline_p') = 'number'
+                    THEN (c.features ->> 'baseline_p')::float8 END AS baseline_p,
+               o.primary_objective_score::float8 AS score,
+               coalesce(o.follows, o.followers_gained_weighted)::float8 AS follows,
+               c.posted_at, c.decision_id
+          {}
+         ORDER BY c.posted_at DESC, c.decision_id DESC
+         LIMIT $3) newest
+ ORDER BY posted_at, decision_id)sql";
+
+// The newest `limit` rows of `select_sql` (a statement with {} for the FROM
+// clause `from_sql`), and how many the window holds: counted only when the
+// limit was reached.
+template <typename T, typename Read>
+newest_logged<T> read_newest(db_connection& db, char const* select_sql,
+                             char const* from_sql, timestamp from, timestamp to,
+                             int limit, Read const& read)
+{
+    auto const r =
+        db.exec(fmt::format(fmt::runtime(select_sql), from_sql), from, to, limit);
+    newest_logged<T> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.items.push_back(read(r, i));
+    }
+    out.in_window = static_cast<std::int64_t>(out.items.size());
+    if (r.rows() >= limit) {
+        out.in_window =
+            db.exec("SELECT count(*)" + std::string{from_sql}, from, to).i64(0, 0);
+    }
+    return out;
+}
 
 // cross_fit through the row as jsonb: NULL, not an error, where migration
 // 0012 has not run yet (validate reports the pending migration and goes on).
@@ -430,49 +472,47 @@ nlohmann::json estimate_json(std::optional<policy_estimate> const& e)
 
 } // namespace
 
-std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
-                                           timestamp now)
+newest_logged<logged_post> read_logged_posts(db_connection& db, config const& cfg,
+                                             timestamp now)
 {
     // The posts the map learned from: as many as build-weights reaches back for.
     auto const from =
         now - fractional_days(learning_window_at(db, cfg.weights, now).days);
     auto const to = now - fractional_hours(cfg.weights.min_age_hours);
-    auto const r = db.exec(logged_posts_sql, from, to);
-    std::vector<logged_post> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        logged_post p;
-        p.draws = parse_draws(r.opt_str(i, 0));
-        p.score = r.f64(i, 1);
-        if (!r.is_null(i, 2) && std::isfinite(r.f64(i, 2))) {
-            p.follows = r.f64(i, 2);
-        }
-        p.posted_at = parse_timestamp(r.get(i, 3)).value_or(timestamp{});
-        out.push_back(std::move(p));
-    }
-    return out;
+    return read_newest<logged_post>(
+        db, logged_posts_select, logged_posts_from, from, to,
+        cfg.validate.max_policy_posts, [](db_result const& r, int i) {
+            logged_post p;
+            p.draws = parse_draws(r.opt_str(i, 0));
+            p.score = r.f64(i, 1);
+            if (!r.is_null(i, 2) && std::isfinite(r.f64(i, 2))) {
+                p.follows = r.f64(i, 2);
+            }
+            p.posted_at = parse_timestamp(r.get(i, 3)).value_or(timestamp{});
+            return p;
+        });
 }
 
-std::vector<logged_reply> read_logged_replies(db_connection& db, config const& cfg,
-                                              timestamp now)
+newest_logged<logged_reply> read_logged_replies(db_connection& db, config const& cfg,
+                                                timestamp now)
 {
-    auto const r =
-        db.exec(logged_replies_sql, now - fractional_days(cfg.replies.window_days),
-                now - fractional_hours(cfg.replies.min_age_hours));
-    std::vector<logged_reply> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        logged_reply p;
-        p.propensity = r.is_null(i, 0) ? 0.0 : r.f64(i, 0);
-        if (!r.is_null(i, 1) && std::isfinite(r.f64(i, 1))) {
-            p.baseline_p = r.f64(i, 1);
-        }
-        p.score = r.f64(i, 2);
-        if (!r.is_null(i, 3) && std::isfinite(r.f64(i, 3))) {
-            p.follows = r.f64(i, 3);
-        }
-        p.posted_at = parse_timestamp(r.get(i, 4)).value_or(timestamp{});
-        out.push_back(p);
-    }
-    return out;
+    return read_newest<logged_reply>(
+        db, logged_replies_select, logged_replies_from,
+        now - fractional_days(cfg.replies.window_days),
+        now - fractional_hours(cfg.replies.min_age_hours), cfg.validate.max_policy_posts,
+        [](db_result const& r, int i) {
+            logged_reply p;
+            p.propensity = r.is_null(i, 0) ? 0.0 : r.f64(i, 0);
+            if (!r.is_null(i, 1) && std::isfinite(r.f64(i, 1))) {
+                p.baseline_p = r.f64(i, 1);
+            }
+            p.score = r.f64(i, 2);
+            if (!r.is_null(i, 3) && std::isfinite(r.f64(i, 3))) {
+                p.follows = r.f64(i, 3);
+            }
+            p.posted_at = parse_timestamp(r.get(i, 4)).value_or(timestamp{});
+            return p;
+        });
 }
 
 policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
@@ -481,13 +521,16 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
     auto const posts = read_logged_posts(db, cfg, now);
     auto const [posteriors, weights, cross_fit] = read_active_map(db);
     auto report = evaluate_policies(
-        posts, plan_catalogue(cfg.plan), posteriors, cross_fit, draw_rule_of(cfg),
+        posts.items, plan_catalogue(cfg.plan), posteriors, cross_fit, draw_rule_of(cfg),
         {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
-    report.learned = learned_values(posteriors, weights, posts);
+    report.in_window = posts.in_window;
+    report.learned = learned_values(posteriors, weights, posts.items);
     report.recent_only = recent_only_dimensions(posteriors);
+    auto const replies = read_logged_replies(db, cfg, now);
     report.replies = evaluate_replies(
-        read_logged_replies(db, cfg, now),
-        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
+        replies.items, {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts},
+        seed);
+    report.replies.in_window = replies.in_window;
     return report;
 }
 
@@ -581,7 +624,9 @@ namespace {
 // One comparison's rows and lift; `lift` names the lift's keys.
 nlohmann::json comparison_json(policy_comparison const& r, std::string const& lift)
 {
-    nlohmann::json j = {{"posts", r.posts}, {"with_propensities", r.with_propensities}};
+    nlohmann::json j = {{"posts", r.posts},
+                        {"in_window", std::max(r.in_window, r.posts)},
+                        {"with_propensities", r.with_propensities}};
     if (!r.note.empty()) {
         j["note"] = r.note;
     }
@@ -722,18 +767,27 @@ std::string map_policy_note(policy_report const& r)
                             "by their noise";
 }
 
+std::string valued_text(policy_comparison const& r, std::string const& what)
+{
+    if (r.in_window > r.posts) {
+        return fmt::format("the newest {} of {} {} with outcomes "
+                           "(validate.max_policy_posts)",
+                           r.posts, r.in_window, what);
+    }
+    return fmt::format("{} {} with outcomes", r.posts, what);
+}
+
 std::string policy_report_table(policy_report const& r)
 {
     return learned_table(r) +
-           fmt::format("What the choices are worth ({} posts with outcomes, {} with "
-                       "propensities; "
+           fmt::format("What the choices are worth ({}, {} with propensities; "
                        "mean primary_objective_score per post, 90 % intervals):\n",
-                       r.posts, r.with_propensities) +
+                       valued_text(r, "posts"), r.with_propensities) +
            comparison_table(r, "posts", "the map's policy over uniform") +
            (r.rows.empty() ? "" : "  map: " + map_policy_note(r) + "\n") +
-           fmt::format("Replies ({} with outcomes, {} with propensities; the learned "
+           fmt::format("Replies ({}, {} with propensities; the learned "
                        "priorities against opportunity score alone):\n",
-                       r.replies.posts, r.replies.with_propensities) +
+                       valued_text(r.replies, "replies"), r.replies.with_propensities) +
            comparison_table(r.replies, "replies",
                             "the learned priorities over opportunity score alone");
 }

@@ -64,7 +64,8 @@ inline constexpr std::int64_t min_learned_posts = 3;
 // Policies valued on the same logged posts (or replies), and the lift of
 // one over another.
 struct policy_comparison {
-    std::int64_t posts = 0;             // with a v2 outcome in the window
+    std::int64_t posts = 0;             // with a v2 outcome in the window, valued
+    std::int64_t in_window = 0;         // all of them (more: only the newest valued)
     std::int64_t with_propensities = 0; // of those, planned by xloop
     std::string note;                   // set when nothing can be estimated
     std::vector<policy_row> rows;
@@ -154,10 +155,18 @@ struct evidence_floor {
 policy_comparison evaluate_replies(std::vector<logged_reply> const& replies,
                                    evidence_floor floor, std::uint64_t seed);
 
+// The newest validate.max_policy_posts of something logged in a window,
+// oldest first, and how many the window holds.
+template <typename T>
+struct newest_logged {
+    std::vector<T> items;
+    std::int64_t in_window = 0;
+};
+
 // The replies of the last replies.window_days (older than
 // replies.min_age_hours) with a v2 outcome.
-std::vector<logged_reply> read_logged_replies(db_connection& db, config const& cfg,
-                                              timestamp now);
+newest_logged<logged_reply> read_logged_replies(db_connection& db, config const& cfg,
+                                                timestamp now);
 
 // The samples of each policy for one outcome: the logged one as it ran
 // (w = 1), uniform and the map's per dimension of the catalogue (weights of
@@ -184,8 +193,8 @@ evaluate_policies(std::vector<logged_post> const& posts,
 
 // The posts of the last weights.window_days (older than min_age_hours) with
 // a v2 outcome, and the active map's posteriors (null without one).
-std::vector<logged_post> read_logged_posts(db_connection& db, config const& cfg,
-                                           timestamp now);
+newest_logged<logged_post> read_logged_posts(db_connection& db, config const& cfg,
+                                             timestamp now);
 // The whole report over the database: the logged posts up to `now`, the
 // active map, its learned values (what validate prints).
 policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
@@ -205,6 +214,10 @@ std::string recent_only_note(policy_report const& r, std::string const& dim,
 bool drawn(std::vector<learned_value> const& values);
 // A value's share as printed: "42 %", or "-" where plan does not draw it.
 std::string share_text(learned_value const& v);
+
+// "N posts with outcomes", or "the newest N of M …" where the window held
+// more than validate.max_policy_posts.
+std::string valued_text(policy_comparison const& r, std::string const& what);
 
 // What the map's row values, in words (cross-fitted or not).
 std::string map_policy_note(policy_report const& r);

@@ -16,6 +16,15 @@ namespace xloop {
 
 namespace {
 
+// "the newest …" at the start of a sentence
+std::string upper_first(std::string s)
+{
+    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') {
+        s[0] = static_cast<char>(s[0] - 'a' + 'A');
+    }
+    return s;
+}
+
 std::string esc(std::string_view s)
 {
     std::string out;
@@ -295,19 +304,20 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
 std::string policies_html(policy_report const& r)
 {
     return fmt::format(
-               "<section><h2>What the choices are worth</h2><p>{} posts with outcomes, "
+               "<section><h2>What the choices are worth</h2><p>{}, "
                "{} with the propensities plan stores; mean primary_objective_score per "
                "post by self-normalised inverse propensity scoring (SNIPS) and doubly "
                "robust (DR), 90 % bootstrap intervals.</p>",
-               r.posts, r.with_propensities) +
+               esc(upper_first(valued_text(r, "posts"))), r.with_propensities) +
            comparison_html(r, "the map's policy over uniform draws", "post") +
            (r.rows.empty()
                 ? ""
                 : "<p>The map's policy: " + esc(map_policy_note(r)) + ".</p>") +
-           fmt::format("<h3>Replies</h3><p>{} replies with outcomes, {} with "
+           fmt::format("<h3>Replies</h3><p>{}, {} with "
                        "propensities: the learned priorities against opportunity score "
                        "alone.</p>",
-                       r.replies.posts, r.replies.with_propensities) +
+                       esc(upper_first(valued_text(r.replies, "replies"))),
+                       r.replies.with_propensities) +
            comparison_html(r.replies,
                            "the learned priorities over opportunity score alone",
                            "reply") +

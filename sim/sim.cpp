@@ -635,7 +635,7 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
                   std::vector<reply_truth> const& replies)
 {
     auto const report = policy_report_of(db, cfg, now, seed);
-    auto const posts = read_logged_posts(db, cfg, now);
+    auto const posts = read_logged_posts(db, cfg, now).items;
     auto const [posteriors, weights, cross_fit] = read_active_map(db);
     auto const catalogue = plan_catalogue(cfg.plan);
     // what validate values (each half under the map learned from the other),

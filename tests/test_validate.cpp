@@ -689,6 +689,42 @@ TEST_CASE("validate values the choices of an account that posts every other day 
     CHECK(validate(db, 1, {"--config", cfg})["policy_value"]["posts"] == 39);
 }
 
+TEST_CASE("validate values only the newest validate.max_policy_posts posts, and says so",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // The three posts of the hand-worked test (logged mean 0.4), and an older
+    // one that would raise the mean to (0.6 + 0.2 + 0.4 + 1.0) / 4 = 0.55.
+    add_logged_post(
+        c, 2, 0.6,
+        {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "question", 0.8, 2}});
+    add_logged_post(
+        c, 3, 0.2,
+        {{"content_slot", "hot_take", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    add_logged_post(c, 4, 0.4,
+                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    add_logged_post(c, 5, 1.0,
+                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    temp_dir dir;
+    auto const cfg = dir.write("xloop.yaml", std::string{three_post_config} +
+                                                 "  max_policy_posts: 3\n");
+    auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
+    INFO(r.dump(2));
+    CHECK(r["posts"] == 3);
+    CHECK(r["in_window"] == 4);
+    CHECK(r["policies"][0]["score_snips"]["value"].get<double>() == Approx(0.4));
+    auto const table = run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
+    CHECK(table.out.find("What the choices are worth (the newest 3 of 4 posts with "
+                         "outcomes (validate.max_policy_posts), 3 with propensities") !=
+          std::string::npos);
+    // With room for all four, all four.
+    auto const all = validate(db, 1)["policy_value"];
+    CHECK(all["posts"] == 4);
+    CHECK(all["in_window"] == 4);
+}
+
 TEST_CASE("validate shows what the active map learned, value by value", "[db]")
 {
     test_db db;
