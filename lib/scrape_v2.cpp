@@ -10,6 +10,7 @@
 
 #include <array>
 #include <deque>
+#include <limits>
 #include <unordered_set>
 
 namespace xloop {
@@ -41,19 +42,57 @@ std::string_view uuid_text(std::array<unsigned char, 16> const& id, char (&out)[
     return {out, sizeof out};
 }
 
-// One outcome the v2 pass writes: kept small, there is one per post of the
-// last month.
+// A count or a time as v2_post packs it: none is the one value no count can
+// be (counts are ≥ 0; times are within ±292 000 years).
+constexpr std::int64_t packed_none = std::numeric_limits<std::int64_t>::min();
+
+std::int64_t pack(std::optional<std::int64_t> v)
+{
+    return v.value_or(packed_none);
+}
+
+std::optional<std::int64_t> unpack(std::int64_t v)
+{
+    return v == packed_none ? std::nullopt : std::optional{v};
+}
+
+// One outcome the v2 pass writes, one per post of the last month: kept small
+// (about 180 bytes; optionals and a std::string each were twice that), since
+// the month's posts are all held at once for the attribution.
 struct v2_post {
+    enum value : std::size_t {
+        impressions,
+        likes,
+        retweets,
+        replies,
+        quotes,
+        bookmarks,
+        profile_clicks,
+        follows,
+        views,
+        collected_at, // Unix microseconds
+        value_count
+    };
     std::array<unsigned char, 16> decision_id;
-    std::size_t index; // into the attribution inputs
-    post_counts counts;
-    std::optional<std::int64_t> follows, views;
-    std::optional<timestamp> collected_at;
-    std::string_view hook, cta, structure;
-    std::optional<std::string_view> data_source;
-    std::optional<std::string> tweet_id;
+    std::array<std::int64_t, value_count> values; // pack()ed
+    std::uint32_t index;                          // into the attribution inputs
+    std::uint32_t tweet_id_at;                    // in v2_inputs::tweet_ids
+    std::uint32_t tweet_id_size = no_tweet_id;
     bool stored = false; // the post had an outcome row when read
+    std::string_view hook, cta, structure, data_source; // data_source: none if null
+
+    static constexpr std::uint32_t no_tweet_id =
+        std::numeric_limits<std::uint32_t>::max();
+
+    std::optional<std::int64_t> get(value v) const { return unpack(values[v]); }
+    post_counts counts() const
+    {
+        return {get(impressions), get(likes),     get(retweets),      get(replies),
+                get(quotes),      get(bookmarks), get(profile_clicks)};
+    }
 };
+
+static_assert(sizeof(v2_post) <= 180, "one per post of the month: keep it small");
 
 // The newest inbox record of each tweet, as the v2 pass merges it.
 constexpr char const* newest_records = R"sql(
@@ -222,6 +261,7 @@ struct v2_inputs {
     std::vector<attribution_post> aposts;
     std::deque<v2_post> posts; // no reallocation peaks as it grows
     string_pool pool;          // hook, cta, structure and source point into it
+    std::string tweet_ids;     // every post's, one after another
     std::int64_t merged = 0;   // inbox records merged into their outcome
 };
 
@@ -244,10 +284,11 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
         }
         auto& p = in.posts.emplace_back();
         std::memcpy(p.decision_id.data(), r.text(0).data(), p.decision_id.size());
-        p.index = in.aposts.size() - 1;
-        p.counts = counts;
-        p.follows = opt_int(r, 16);
-        p.views = opt_int(r, 17);
+        p.index = static_cast<std::uint32_t>(in.aposts.size() - 1);
+        p.values.fill(packed_none);
+        for (std::size_t v = v2_post::impressions; v <= v2_post::views; ++v) {
+            p.values[v] = pack(opt_int(r, 9 + v)); // columns 9–17 in this order
+        }
         auto const content = r.text(6);
         p.hook = in.pool(r.is_null(3) ? classify_hook(content) : r.text(3));
         p.cta = in.pool(r.is_null(4) ? classify_cta(content) : r.text(4));
@@ -255,14 +296,16 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                            : r.text(5));
         in.merged += r.boolean(18) ? 1 : 0;
         if (!r.is_null(19)) {
-            p.collected_at =
-                timestamp{std::chrono::microseconds{r.timestamptz_unix_micros(19)}};
+            p.values[v2_post::collected_at] = r.timestamptz_unix_micros(19);
         }
         if (!r.is_null(20)) {
             p.data_source = in.pool(r.text(20));
         }
         if (!r.is_null(21)) {
-            p.tweet_id = std::string{r.text(21)};
+            auto const id = r.text(21);
+            p.tweet_id_at = static_cast<std::uint32_t>(in.tweet_ids.size());
+            p.tweet_id_size = static_cast<std::uint32_t>(id.size());
+            in.tweet_ids += id;
         }
         p.stored = r.boolean(22);
     };
@@ -271,26 +314,34 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
 }
 
 // Each written post's row of xloop_v2: its counts, ER, attribution, score.
-void copy_v2_rows(db_connection& db, std::deque<v2_post> const& posts,
+void copy_v2_rows(db_connection& db, v2_inputs const& in,
                   std::vector<attribution_result> const& attributed,
                   metrics_config const& m)
 {
     copy_writer w{db, "COPY xloop_v2 FROM STDIN"};
     char uuid[36];
-    for (auto const& p : posts) {
+    for (auto const& p : in.posts) {
         auto const& a = attributed[p.index];
-        auto const er = engagement_rate(p.counts, m.engagement_fields);
+        auto const er = engagement_rate(p.counts(), m.engagement_fields);
         w.add(uuid_text(p.decision_id, uuid));
-        p.tweet_id ? w.add(std::string_view{*p.tweet_id}) : w.add_null();
-        w.add(p.counts.impressions);
-        w.add(p.views);
-        for (auto const& v :
-             {p.counts.likes, p.counts.retweets, p.counts.replies, p.counts.quotes,
-              p.counts.bookmarks, p.counts.profile_clicks, p.follows}) {
-            w.add(v);
+        if (p.tweet_id_size == v2_post::no_tweet_id) {
+            w.add_null();
+        } else {
+            w.add(std::string_view{in.tweet_ids}.substr(p.tweet_id_at, p.tweet_id_size));
         }
-        w.add(p.collected_at);
-        p.data_source ? w.add(*p.data_source) : w.add_null();
+        w.add(p.get(v2_post::impressions));
+        w.add(p.get(v2_post::views));
+        for (auto const v :
+             {v2_post::likes, v2_post::retweets, v2_post::replies, v2_post::quotes,
+              v2_post::bookmarks, v2_post::profile_clicks, v2_post::follows}) {
+            w.add(p.get(v));
+        }
+        if (auto const at = p.get(v2_post::collected_at)) {
+            w.add(timestamp{std::chrono::microseconds{*at}});
+        } else {
+            w.add_null();
+        }
+        p.data_source.data() ? w.add(p.data_source) : w.add_null();
         w.add(er);
         w.add(std::optional<std::int64_t>{std::llround(a.gain)});
         w.add(a.followers_before);
@@ -325,7 +376,7 @@ v2_result v2_pass(run_context& run, std::string const& source)
                snaps.size(), timer.elapsed_ms());
     auto const attributed =
         attribute_followers(snaps, in.aposts, m.attribution_window_hours, run.now());
-    copy_v2_rows(db, in.posts, attributed, m);
+    copy_v2_rows(db, in, attributed, m);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     v2_result result;
     result.merged = in.merged;
