@@ -654,17 +654,12 @@ std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
     }
 }
 
-void plan_replies(run_context& run, int wanted, writer& w, rng& r)
+// Up to `wanted` replies in the ranking's order, one per author: each taken
+// only if still pending (a row another writer holds is skipped) and only
+// with a text (reply_text). Returns their rows for insert_replies.
+nlohmann::json draft_replies(run_context& run, open_candidates const& open, int wanted,
+                             writer& w, rng& r)
 {
-    auto& db = run.db();
-    auto const& cfg = run.cfg().plan;
-    auto const now = run.now();
-    auto const max_age = fractional_hours(cfg.reply_max_age_hours);
-    if (!run.dry_run()) {
-        expire_opportunities(run, now - max_age);
-    }
-    auto const open = read_candidates(
-        run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
     auto const& candidates = open.candidates;
     // Propensities from their own stream, so they change none of the draws.
     rng propensity_rng{run.seed() ^ 0x7265706c79ULL};
@@ -685,8 +680,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         if (authors.count(author)) {
             continue; // one reply per author per run
         }
-        // Taken only if still pending; a row another writer holds is skipped.
-        auto const taken = db.exec(take_candidate_sql, open.ids[cand.index]);
+        auto const taken = run.db().exec(take_candidate_sql, open.ids[cand.index]);
         if (taken.rows() == 0) {
             continue;
         }
@@ -696,14 +690,26 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
             continue;
         }
         authors.insert(author);
-        rows.push_back(reply_row(
-            run, open, cand, propensity[cand.index],
-            std::find(baseline.begin(), baseline.end(), cand.index) != baseline.end()
-                ? 1.0
-                : 0.0,
-            taken, *parts, hash));
+        bool const in_baseline =
+            std::find(baseline.begin(), baseline.end(), cand.index) != baseline.end();
+        rows.push_back(reply_row(run, open, cand, propensity[cand.index],
+                                 in_baseline ? 1.0 : 0.0, taken, *parts, hash));
     }
-    run.summary()["reply_candidates"] = candidates.size();
+    return rows;
+}
+
+void plan_replies(run_context& run, int wanted, writer& w, rng& r)
+{
+    auto const& cfg = run.cfg().plan;
+    auto const now = run.now();
+    auto const max_age = fractional_hours(cfg.reply_max_age_hours);
+    if (!run.dry_run()) {
+        expire_opportunities(run, now - max_age);
+    }
+    auto const open = read_candidates(
+        run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
+    auto const rows = draft_replies(run, open, wanted, w, r);
+    run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;
     if (rows.empty()) {
         log::info(
@@ -716,7 +722,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         log::info("dry run: {} replies planned, none written", rows.size());
         return;
     }
-    auto const inserted = db.exec(insert_replies, rows.dump(), now);
+    auto const inserted = run.db().exec(insert_replies, rows.dump(), now);
     run.rows_out += inserted.rows();
     log::info("queued {} replies", inserted.rows());
 }

@@ -41,11 +41,11 @@ std::string hours_text(double h)
     return fmt::format("{:.1f} days", h / 24);
 }
 
-check_result schema_check(db_connection& db)
+// Every relation and column of required_schema() that is not there, in the
+// order listed: a missing relation named once, a missing column as
+// relation.column (one query for all).
+std::vector<std::string> missing_columns(db_connection& db)
 {
-    auto c = make("schema", "ok", "");
-    // One query for every relation and column: a missing relation is named
-    // once, a missing column as relation.column, in the order listed.
     nlohmann::json wanted = nlohmann::json::array();
     for (auto const& [rel, cols] : required_schema()) {
         for (auto const& col : cols) {
@@ -65,25 +65,40 @@ SELECT CASE WHEN to_regclass(w->>0) IS NULL THEN w->>0 ELSE (w->>0) || '.' || (w
     for (int i = 0; i < r.rows(); ++i) {
         missing.push_back(r.str(i, 0));
     }
+    return missing;
+}
+
+// The indexes the tools rely on: missing ones added to `missing`; the one an
+// adopted database may lack (usernames unique ignoring case) a warning.
+void check_indexes(db_connection& db, std::vector<std::string>& missing,
+                   std::vector<std::string>& warnings)
+{
+    if (!db.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
+             .boolean(0, 0)) {
+        missing.push_back("unique index on outcomes(decision_id)");
+    }
+    if (!db.exec(R"sql(
+            SELECT to_regclass('public.learning_model_weights_one_active') IS NOT NULL
+            )sql")
+             .boolean(0, 0)) {
+        missing.push_back("index learning_model_weights_one_active");
+    }
+    if (!db.exec(R"sql(
+            SELECT xloop.has_unique_index('public.discovered_accounts', 'lower(username)')
+            )sql")
+             .boolean(0, 0)) {
+        warnings.push_back("no unique index on discovered_accounts(lower(username)): "
+                           "usernames collide ignoring case (see README, adopting)");
+    }
+}
+
+check_result schema_check(db_connection& db)
+{
+    auto c = make("schema", "ok", "");
+    auto missing = missing_columns(db);
     std::vector<std::string> warnings;
     if (missing.empty()) {
-        if (!db.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
-                 .boolean(0, 0)) {
-            missing.push_back("unique index on outcomes(decision_id)");
-        }
-        if (!db.exec(R"sql(
-                SELECT to_regclass('public.learning_model_weights_one_active') IS NOT NULL
-                )sql")
-                 .boolean(0, 0)) {
-            missing.push_back("index learning_model_weights_one_active");
-        }
-        if (!db.exec(R"sql(
-                SELECT xloop.has_unique_index('public.discovered_accounts', 'lower(username)')
-                )sql")
-                 .boolean(0, 0)) {
-            warnings.push_back("no unique index on discovered_accounts(lower(username)): "
-                               "usernames collide ignoring case (see README, adopting)");
-        }
+        check_indexes(db, missing, warnings);
     }
     int pending = 0;
     int edited = 0;
