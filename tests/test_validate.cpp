@@ -543,6 +543,20 @@ void add_logged_post(
            now, days, features.dump(), score);
 }
 
+// The three posts the IPS weights are worked out for by hand: scores 0.6,
+// 0.2, 0.4 (mean 0.4), drawn with μ = 0.5·0.8 = 0.4, 0.5·0.2 = 0.1, 0.1.
+void add_three_logged_posts(db_connection& c)
+{
+    add_logged_post(
+        c, 2, 0.6,
+        {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "question", 0.8, 2}});
+    add_logged_post(
+        c, 3, 0.2,
+        {{"content_slot", "hot_take", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    add_logged_post(c, 4, 0.4,
+                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+}
+
 // Two dimensions of two values each, and floors low enough for three posts.
 constexpr char const* three_post_config = R"(plan:
   catalogue:
@@ -563,14 +577,7 @@ TEST_CASE(
     db.migrate();
     auto c = db.connect();
     // μ = 0.5·0.8 = 0.4, 0.5·0.2 = 0.1, 0.5·0.2 = 0.1
-    add_logged_post(
-        c, 2, 0.6,
-        {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "question", 0.8, 2}});
-    add_logged_post(
-        c, 3, 0.2,
-        {{"content_slot", "hot_take", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
-    add_logged_post(c, 4, 0.4,
-                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    add_three_logged_posts(c);
     temp_dir dir;
     auto const cfg = dir.write("xloop.yaml", three_post_config);
     auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
@@ -697,14 +704,7 @@ TEST_CASE("validate values only the newest validate.max_policy_posts posts, and 
     auto c = db.connect();
     // The three posts of the hand-worked test (logged mean 0.4), and an older
     // one that would raise the mean to (0.6 + 0.2 + 0.4 + 1.0) / 4 = 0.55.
-    add_logged_post(
-        c, 2, 0.6,
-        {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "question", 0.8, 2}});
-    add_logged_post(
-        c, 3, 0.2,
-        {{"content_slot", "hot_take", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
-    add_logged_post(c, 4, 0.4,
-                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    add_three_logged_posts(c);
     add_logged_post(c, 5, 1.0,
                     {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
     temp_dir dir;

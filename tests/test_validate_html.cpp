@@ -11,6 +11,16 @@ bool contains(std::string const& s, std::string const& part)
 {
     return s.find(part) != std::string::npos;
 }
+
+// The page of a healthy database (its tables there, one ok check) with the
+// series `s` holds.
+std::string healthy_page(report_series s)
+{
+    s.available = true;
+    s.days = 3;
+    return report_html(s, {{"schema", "ok", "", {}}}, true,
+                       *parse_timestamp("2026-11-29T12:00:00Z"));
+}
 } // namespace
 
 TEST_CASE("the HTML report draws the series it is given", "[nodb]")
@@ -57,8 +67,6 @@ TEST_CASE("what was learned draws every dimension's intervals on one scale", "[n
     // scale of its own they would fill the row and look as uncertain as
     // hook_type's.
     report_series s;
-    s.available = true;
-    s.days = 3;
     policy_report p;
     auto value = [](std::string name, double lo, double hi) {
         learned_value v;
@@ -73,8 +81,7 @@ TEST_CASE("what was learned draws every dimension's intervals on one scale", "[n
     p.learned["hook_type"] = {value("question", 0.6, 1.0), value("story", 0.0, 0.4)};
     p.learned["tone"] = {value("calm", 0.49, 0.51), value("bold", 0.49, 0.51)};
     s.policies = p;
-    auto const html = report_html(s, {{"schema", "ok", "", {}}}, true,
-                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    auto const html = healthy_page(s);
     // question: left 60 %, width 40 %; story: left 0 %, width 40 %
     CHECK(contains(html, "left: 60.0%; width: 40.0%"));
     CHECK(contains(html, "left: 0.0%; width: 40.0%"));
@@ -88,11 +95,8 @@ TEST_CASE("a day without outcomes is marked as such in the coverage chart, not a
           "[nodb]")
 {
     report_series s;
-    s.available = true;
-    s.days = 3;
     s.coverage = {{"11-27", std::numeric_limits<double>::quiet_NaN()}, {"11-28", 0.0}};
-    auto const html = report_html(s, {{"schema", "ok", "", {}}}, true,
-                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    auto const html = healthy_page(s);
     CHECK(contains(html, "<title>11-27: none</title>"));
     CHECK(contains(html, "<title>11-28: 0%</title>")); // a real 0 % stays one
     CHECK_FALSE(contains(html, "nan"));
@@ -101,14 +105,11 @@ TEST_CASE("a day without outcomes is marked as such in the coverage chart, not a
 TEST_CASE("the replies' table counts effective replies", "[nodb]")
 {
     report_series s;
-    s.available = true;
-    s.days = 3;
     policy_report p;
     p.rows.push_back({});
     p.replies.rows.push_back({});
     s.policies = p;
-    auto const html = report_html(s, {{"schema", "ok", "", {}}}, true,
-                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    auto const html = healthy_page(s);
     CHECK(contains(html, "<th>effective posts</th>"));
     CHECK(contains(html, "<th>effective replies</th>"));
     CHECK_FALSE(contains(html, "replys"));
