@@ -138,8 +138,10 @@ std::string mask_quoted_fragments(std::string const& message)
     return out;
 }
 
-void notice_receiver(void*, PGresult const* r)
+// `label` is the connection's notice label (db_connection::set_notice_label).
+void notice_receiver(void* label, PGresult const* r)
 {
+    auto const& who = *static_cast<std::string const*>(label);
     char const* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
     char const* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     if (!msg) {
@@ -147,11 +149,11 @@ void notice_receiver(void*, PGresult const* r)
     }
     std::string const severity = sev ? sev : "NOTICE";
     if (severity == "WARNING") {
-        log::warn("server: {}", msg);
+        log::warn("{}: {}", who, msg);
     } else if (severity == "NOTICE" || severity == "INFO") {
-        log::info("server: {}", msg);
+        log::info("{}: {}", who, msg);
     } else {
-        log::debug("server: {}", msg);
+        log::debug("{}: {}", who, msg);
     }
 }
 
@@ -280,7 +282,7 @@ std::optional<std::string> sqlstate_in_message(std::string_view message)
 db_connection::db_connection(
     std::string const& conninfo, std::string const& application_name,
     std::vector<std::pair<std::string, std::string>> const& settings)
-    : m_conninfo(conninfo)
+    : m_notice_label(std::make_unique<std::string>("server")), m_conninfo(conninfo)
 {
     char* parse_error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
@@ -338,7 +340,7 @@ db_connection::db_connection(
             fmt::format("database unreachable (exit 75, retry later): {}", msg)};
     }
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
-    PQsetNoticeReceiver(m_conn.get(), notice_receiver, nullptr);
+    PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
     // Timestamps in and out as UTC ISO 8601, whatever the server's setting.
     std::string set = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = "
                       "'iso_8601'";

@@ -170,6 +170,10 @@ public:
     // --log-sql: log each statement (never its parameters) and its duration.
     void set_log_sql(bool on) noexcept { m_log_sql = on; }
 
+    // What the server's notices are logged as ("server: …" by default); a
+    // dry run says that what they report was rolled back.
+    void set_notice_label(std::string label) { *m_notice_label = std::move(label); }
+
 private:
     [[noreturn]] void throw_result_error(PGresult* r, std::string_view context);
     db_result check(PGresult* r, std::string_view sql);
@@ -178,6 +182,9 @@ private:
     void log_statement(std::string_view sql,
                        std::chrono::steady_clock::time_point start) const;
 
+    // On the heap: libpq's notice receiver keeps its address across moves;
+    // first, so that it outlives the connection.
+    std::unique_ptr<std::string> m_notice_label;
     std::unique_ptr<PGconn, db_connection_deleter> m_conn;
     std::string m_conninfo;
     std::string m_local_settings;

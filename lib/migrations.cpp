@@ -312,12 +312,29 @@ void record_applied(db_connection& db, migration const& m, double ms)
             m.version, m.name, m.checksum, ms);
 }
 
+// The server's warnings under a dry run (duplicates moved aside, maps
+// deactivated) report changes that are rolled back: they say so.
+class dry_run_notices {
+public:
+    explicit dry_run_notices(db_connection& db) : m_db(db)
+    {
+        m_db.set_notice_label("server (dry run, rolled back)");
+    }
+    ~dry_run_notices() { m_db.set_notice_label("server"); }
+    dry_run_notices(dry_run_notices const&) = delete;
+    dry_run_notices& operator=(dry_run_notices const&) = delete;
+
+private:
+    db_connection& m_db;
+};
+
 // --dry-run: every pending migration that can run in a transaction runs in one
 // that is rolled back, so the account says what a real run would change.
 apply_result dry_run(db_connection& db, std::vector<migration const*> const& wanted,
                      std::vector<migration> const& all, apply_options const& opts)
 {
     apply_result result;
+    dry_run_notices const notices{db};
     auto const before = read_schema_shape(db);
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");

@@ -188,6 +188,25 @@ TEST_CASE("a dry run lists what would run and writes nothing", "[db]")
     CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'outcomes'") == 0);
 }
 
+TEST_CASE("a dry run on the original bot's database says the data changes it reports "
+          "were rolled back",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto const r = run_tool("migrate", {"--dry-run"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("server (dry run, rolled back): outcomes: 1 older duplicate rows") !=
+          std::string::npos);
+    CHECK(r.err.find("server (dry run, rolled back): learning_model_weights: 1 older "
+                     "active maps deactivated") != std::string::npos);
+    CHECK(r.err.find("server: ") == std::string::npos);
+    // and nothing was moved or deactivated
+    CHECK(db.count("SELECT count(*) FROM outcomes") == 4);
+    CHECK(db.count("SELECT count(*) FROM learning_model_weights WHERE is_active") == 2);
+}
+
 TEST_CASE("the original bot's database converges with every row kept", "[db]")
 {
     test_db db;
