@@ -92,6 +92,39 @@ void check_indexes(db_connection& db, std::vector<std::string>& missing,
     }
 }
 
+// The tables the tools use whose rows row-level security hides from this
+// role (Supabase enables it on every table): it is subject to it (not the
+// owner, no BYPASSRLS) and no permissive policy shows it every row. The tools
+// would see none or some of the rows, and learn from them without a word.
+std::vector<std::string> hidden_by_row_security(db_connection& db)
+{
+    nlohmann::json names = nlohmann::json::array();
+    for (auto const& rel : required_schema()) {
+        names.push_back(rel.name);
+    }
+    auto const r = db.exec(R"sql(
+SELECT c.oid::regclass::text
+  FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS w(name, n)
+  JOIN pg_class c ON c.oid = to_regclass(w.name)
+ WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity
+   AND NOT (SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user)
+   AND (c.relforcerowsecurity OR NOT pg_has_role(current_user, c.relowner, 'USAGE'))
+   AND NOT EXISTS (
+       SELECT 1 FROM pg_policy p
+        WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('*', 'r')
+          AND pg_get_expr(p.polqual, p.polrelid) = 'true'
+          AND (0 = ANY (p.polroles)
+               OR EXISTS (SELECT 1 FROM unnest(p.polroles) AS r(role)
+                           WHERE pg_has_role(current_user, r.role, 'USAGE'))))
+ ORDER BY w.n)sql",
+                           names.dump());
+    std::vector<std::string> hidden;
+    for (int i = 0; i < r.rows(); ++i) {
+        hidden.push_back(r.str(i, 0));
+    }
+    return hidden;
+}
+
 check_result schema_check(db_connection& db)
 {
     auto c = make("schema", "ok", "");
@@ -106,15 +139,28 @@ check_result schema_check(db_connection& db)
         pending += s.state == migration_state::pending;
         edited += s.state == migration_state::edited;
     }
+    auto const hidden = hidden_by_row_security(db);
     c.numbers = {{"missing", missing},
                  {"pending_migrations", pending},
-                 {"edited_migrations", edited}};
+                 {"edited_migrations", edited},
+                 {"hidden_by_row_security", hidden}};
     if (!missing.empty() || pending > 0 || edited > 0) {
         c.status = "fail";
         c.message = fmt::format(
             "{} missing ({}{}), {} pending and {} edited migrations: run xloop-migrate",
             missing.size(), missing.empty() ? "none" : missing.front(),
             missing.size() > 1 ? ", …" : "", pending, edited);
+    } else if (!hidden.empty()) {
+        auto const role = db.exec("SELECT current_user").str(0, 0);
+        c.status = "fail";
+        c.message = fmt::format(
+            "row-level security hides rows of {}{} from role {}: no policy shows it "
+            "every row; run share/roles.sql (policies for xloop_reader and "
+            "xloop_writer) or ALTER ROLE {} BYPASSRLS",
+            hidden.front(),
+            hidden.size() > 1 ? fmt::format(" and {} more tables", hidden.size() - 1)
+                              : "",
+            role, quote_ident(role));
     } else if (!warnings.empty()) {
         c.status = "warn";
         c.message = warnings.front();

@@ -10,6 +10,10 @@
 --                 temporary tables; never changes the schema
 --
 -- xloop-migrate itself needs the owner (it creates and alters tables).
+-- On tables with row-level security (Supabase enables it on every table) each
+-- role also gets a policy that shows it every row: run the script again after
+-- enabling it on more tables. xloop-validate names a table whose rows its
+-- role cannot see.
 
 DO $$
 BEGIN
@@ -43,3 +47,26 @@ GRANT INSERT, UPDATE, DELETE ON xloop.job_leases TO xloop_writer;
 -- each run deletes its job's ledger rows older than ledger.keep_days
 GRANT DELETE ON xloop.job_runs TO xloop_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, xloop TO xloop_writer;
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname IN ('public', 'xloop') AND c.relkind IN ('r', 'p')
+                AND c.relrowsecurity
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_policy
+                        WHERE polrelid = t AND polname = 'xloop_reader_rows') THEN
+            EXECUTE format('CREATE POLICY xloop_reader_rows ON %s FOR SELECT '
+                           'TO xloop_reader USING (true)', t);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_policy
+                        WHERE polrelid = t AND polname = 'xloop_writer_rows') THEN
+            EXECUTE format('CREATE POLICY xloop_writer_rows ON %s FOR ALL '
+                           'TO xloop_writer USING (true) WITH CHECK (true)', t);
+        END IF;
+    END LOOP;
+END
+$$;

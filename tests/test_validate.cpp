@@ -456,19 +456,18 @@ TEST_CASE("validate runs as a read-only role, without its ledger row", "[db]")
     c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
 }
 
-TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
+namespace {
+
+// Connects as `role` through the connection's startup options: no password.
+std::string as_role(test_db const& db, std::string const& role)
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
-    c.exec(
-        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
-        "opportunity_score, discovered_at) VALUES ('r1', 'amy', 'a take', 0.8, "
-        "$1::timestamptz - interval '10 minutes')",
-        now);
-    // the shipped script, with role names of this test's own (roles are
-    // cluster-wide and tests run in parallel)
+    return db.conninfo() + " options='-c role=" + role + "'";
+}
+
+// Runs the shipped share/roles.sql with role names of this test's own
+// (roles are cluster-wide and tests run in parallel): {reader, writer}.
+std::pair<std::string, std::string> apply_roles_sql(test_db const& db, db_connection& c)
+{
     auto const suffix = db.conninfo().substr(std::string{"dbname="}.size());
     auto const reader = "xloop_reader_" + suffix;
     auto const writer = "xloop_writer_" + suffix;
@@ -481,9 +480,24 @@ TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
         }
     }
     c.exec(script);
-    auto const as = [&](std::string const& role) {
-        return db.conninfo() + " options='-c role=" + role + "'";
-    };
+    return {reader, writer};
+}
+
+} // namespace
+
+TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
+        "opportunity_score, discovered_at) VALUES ('r1', 'amy', 'a take', 0.8, "
+        "$1::timestamptz - interval '10 minutes')",
+        now);
+    auto const [reader, writer] = apply_roles_sql(db, c);
+    auto const as = [&](std::string const& role) { return as_role(db, role); };
     temp_dir dir;
     dir.write("m.jsonl",
               "{\"tweet_id\": \"t1\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
@@ -515,6 +529,60 @@ TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
     CHECK(refused.err.find("permission denied") != std::string::npos);
     c.exec(fmt::format("DROP OWNED BY {0}, {1}; DROP ROLE {0}; DROP ROLE {1}",
                        quote_ident(reader), quote_ident(writer)));
+}
+
+TEST_CASE("on tables with row-level security validate names the tables a role cannot "
+          "see, and share/roles.sql's policies show the tools every row",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // as Supabase leaves them: row-level security on, no policy for us
+    for (auto const* t :
+         {"content_generation_metadata_comprehensive", "outcomes", "follower_snapshots",
+          "learning_model_weights", "discovered_accounts", "reply_opportunities"}) {
+        c.exec(fmt::format("ALTER TABLE public.{} ENABLE ROW LEVEL SECURITY", t));
+    }
+    auto const plain = "plain_" + db.conninfo().substr(std::string{"dbname="}.size());
+    c.exec(fmt::format("CREATE ROLE {0} NOLOGIN; GRANT USAGE ON SCHEMA public, xloop TO "
+                       "{0}; GRANT SELECT ON ALL TABLES IN SCHEMA public, xloop TO {0}",
+                       quote_ident(plain)));
+    auto const hidden = run_tool(
+        "validate", {"--db", as_role(db, plain), "--now", now, "--json", "-q"}, nullptr);
+    INFO(hidden.err);
+    CHECK(hidden.exit_code == 1);
+    auto const schema = check_named(json::parse(hidden.out), "schema");
+    CHECK(schema["status"] == "fail");
+    CHECK(schema["message"].get<std::string>().find(
+              "row-level security hides rows of "
+              "content_generation_metadata_comprehensive and 5 more tables from role " +
+              plain) != std::string::npos);
+    CHECK(schema["numbers"]["hidden_by_row_security"].size() == 6);
+
+    // the policies of share/roles.sql: the reader sees every row, the writer
+    // writes them
+    auto const [reader, writer] = apply_roles_sql(db, c);
+    auto const v = run_tool(
+        "validate", {"--db", as_role(db, reader), "--now", now, "--json", "-q"}, nullptr);
+    INFO(v.err);
+    CHECK(v.exit_code == 0);
+    CHECK(check_named(json::parse(v.out), "schema")["status"] == "ok");
+    temp_dir dir;
+    dir.write("m.jsonl",
+              "{\"followers\": 5003, \"observed_at\": \"2026-03-02T11:58:30Z\"}\n");
+    auto const snapshots = db.count("SELECT count(*) FROM public.follower_snapshots");
+    auto const s = run_tool("scrape-metrics",
+                            {"--source", "file", "--input", dir.path() + "/m.jsonl",
+                             "--db", as_role(db, writer), "--now", now, "-q"},
+                            nullptr);
+    INFO(s.err);
+    CHECK(s.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == snapshots + 1);
+    c.exec(fmt::format("DROP OWNED BY {0}, {1}, {2}; DROP ROLE {0}; DROP ROLE {1}; "
+                       "DROP ROLE {2}",
+                       quote_ident(reader), quote_ident(writer), quote_ident(plain)));
 }
 
 namespace {
