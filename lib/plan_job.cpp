@@ -260,10 +260,12 @@ SELECT coalesce(x.decision_id, gen_random_uuid()), 'queued', 'xloop', x.decision
 RETURNING decision_id, scheduled_at, content_slot, target_tweet_id)sql";
 
 // Replies: the insert, and each opportunity marked taken by its new decision,
-// in one statement (rows carry their opportunity_id).
+// in one statement (rows carry their opportunity_id). The cast: the base
+// table's decision_id may be text (the original bot's), the opportunity's is
+// xloop's uuid.
 std::string const insert_replies = std::string{"WITH ins AS ("} + insert_items + R"sql()
 UPDATE public.reply_opportunities r
-   SET status = 'replied', taken_at = $2::timestamptz, decision_id = ins.decision_id
+   SET status = 'replied', taken_at = $2::timestamptz, decision_id = ins.decision_id::uuid
   FROM ins, jsonb_to_recordset($1::jsonb) AS x(opportunity_id bigint, target_tweet_id text)
  WHERE r.id = x.opportunity_id AND ins.target_tweet_id = x.target_tweet_id
 RETURNING r.id)sql";

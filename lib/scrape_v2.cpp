@@ -178,7 +178,7 @@ WHERE ({2}) IS DISTINCT FROM ({1}))sql",
 
 // The original bot's columns on the base table follow the outcome. The
 // range the rows come from ($1, $2] lets the planner read those posts by
-// their index rather than scan every post.
+// their index rather than scan every post. (The cast: a text decision_id.)
 std::string const update_actuals =
     fmt::format(R"sql(
 UPDATE public.content_generation_metadata_comprehensive c SET
@@ -189,7 +189,7 @@ UPDATE public.content_generation_metadata_comprehensive c SET
     actual_primary_objective_score = t.primary_objective_score,
     metrics_collected_at = t.collected_at
   FROM xloop_v2 t
- WHERE c.decision_id = t.decision_id AND {}
+ WHERE c.decision_id::uuid = t.decision_id AND {}
    AND (c.actual_impressions, c.actual_likes, c.actual_retweets, c.actual_replies,
         c.actual_engagement_rate, c.actual_followers_gained,
         c.actual_primary_objective_score, c.metrics_collected_at)
@@ -221,7 +221,9 @@ ORDER BY 1)sql",
 }
 
 // The posts of the attribution range with their outcome merged with the
-// inbox's newest record (columns as read_v2_posts decodes them). Each
+// inbox's newest record (columns as read_v2_posts decodes them). The
+// decision id as a uuid whatever the column's type (the original bot's may be
+// text): 16 bytes to hold; a no-op on a uuid column. Each
 // post's outcome by its key (the fence keeps it a probe): a month of posts
 // is a small part of every outcome, which a hash join would scan. The window
 // as literals: the planner sees how many posts it holds (a subquery over
@@ -233,7 +235,7 @@ std::string v2_posts_query(timestamp now, v2_window const& window)
     auto const posts_from = quote_literal(format_timestamp(window.posts_from));
     return fmt::format(
         R"sql(COPY (
-SELECT c.decision_id, c.posted_at, coalesce(c.decision_type, ''),
+SELECT c.decision_id::uuid, c.posted_at, coalesce(c.decision_type, ''),
        c.hook_type, c.cta_type, c.structure_type, coalesce(c.content, ''),
        c.thread_parts IS NOT NULL, o.decision_id IS NOT NULL OR n.newer,
        {}, {}, {}, {}, {}, {}, {}, {}, {}, n.newer,

@@ -304,3 +304,52 @@ TEST_CASE("a restored database with a text version column runs every tool", "[db
     INFO(replies.dump());
     CHECK(replies["numbers"]["accounts_with_priority"].get<int>() <= 1);
 }
+
+TEST_CASE("a restored database whose decision ids are text runs every tool, each "
+          "outcome on its own post",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    // the same shape with decision_id as text (a uuid's text in each row)
+    auto fixture = read_file(source_path("tests/fixtures/original_bot.sql"));
+    int replaced = 0;
+    for (auto p = fixture.find("decision_id     uuid"); p != std::string::npos;
+         p = fixture.find("decision_id     uuid", p)) {
+        fixture.replace(p, std::string{"decision_id     uuid"}.size(),
+                        "decision_id     text");
+        ++replaced;
+    }
+    REQUIRE(replaced == 2);
+    c.exec(fixture);
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(
+        c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+               "attrelid = 'public.content_generation_metadata_comprehensive'::regclass "
+               "AND attname = 'decision_id'")
+            .str(0, 0) == "text");
+    c.exec("UPDATE content_generation_metadata_comprehensive "
+           "SET posted_at = posted_at + interval '13 months'");
+    c.exec("INSERT INTO reply_opportunities (tweet_id, tweet_author, tweet_content, "
+           "opportunity_score, discovered_at) VALUES ('9003', 'analyst_amy', 'a take', "
+           "0.8, $1::timestamptz - interval '10 minutes')",
+           now);
+
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    // each outcome on its post: no row under another id
+    CHECK(db.count("SELECT count(*) FROM outcomes") == 3);
+    CHECK(db.count("SELECT count(*) FROM outcomes o JOIN "
+                   "content_generation_metadata_comprehensive c ON c.decision_id = "
+                   "o.decision_id AND c.tweet_id = o.tweet_id "
+                   "WHERE o.primary_objective_score IS NOT NULL") == 3);
+    // the file's counts on the base table: 1000 + 100·(1002 mod 7)
+    CHECK(db.count("SELECT actual_impressions FROM "
+                   "content_generation_metadata_comprehensive WHERE tweet_id = '1002'") ==
+          1100);
+    // the reply plan took the fresh opportunity for its new decision
+    CHECK(db.count("SELECT count(*) FROM reply_opportunities r JOIN "
+                   "content_generation_metadata_comprehensive c ON c.decision_id::uuid = "
+                   "r.decision_id WHERE r.tweet_id = '9003' AND r.status = 'replied'") ==
+          1);
+}
