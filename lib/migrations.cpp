@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "sha256.hpp"
 #include "sql_split.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -61,7 +62,7 @@ void check_history(std::vector<migration> const& all,
     int const newest = applied.empty() ? 0 : applied.rbegin()->first;
     for (auto const& m : all) {
         auto const it = applied.find(m.version);
-        if (it != applied.end() && it->second.checksum != m.checksum) {
+        if (it != applied.end() && !m.accepts(it->second.checksum)) {
             throw data_error{fmt::format("migration {} ({}) was edited after it was "
                                          "applied on {}: its checksum is {} "
                                          "but {} was recorded; restore the original file "
@@ -175,8 +176,25 @@ migration make_migration(std::string const& file_name, std::string const& shown_
     out.file = shown_as;
     out.checksum = sha256_hex(sql);
     out.transactional = sql.rfind("-- xloop:no-transaction", 0) != 0;
+    std::istringstream lines{sql};
+    for (std::string line; std::getline(lines, line);) {
+        constexpr std::string_view valid = "-- xloop:valid-checksum ";
+        constexpr std::string_view skip = "-- xloop:skip-if ";
+        if (line.rfind(valid, 0) == 0) {
+            out.valid_checksums.push_back(trim(line.substr(valid.size())));
+        } else if (line.rfind(skip, 0) == 0) {
+            out.skip_if = trim(line.substr(skip.size()));
+        }
+    }
     out.sql = std::move(sql);
     return out;
+}
+
+bool migration::accepts(std::string const& applied_checksum) const
+{
+    return applied_checksum == checksum ||
+           std::find(valid_checksums.begin(), valid_checksums.end(), applied_checksum) !=
+               valid_checksums.end();
 }
 
 namespace {
@@ -250,8 +268,8 @@ std::vector<migration_status> read_status(db_connection& db,
         migration_status s{m.version, m.name, migration_state::pending, std::nullopt,
                            false};
         if (auto const it = applied.find(m.version); it != applied.end()) {
-            s.state = it->second.checksum == m.checksum ? migration_state::applied
-                                                        : migration_state::edited;
+            s.state = m.accepts(it->second.checksum) ? migration_state::applied
+                                                     : migration_state::edited;
             s.applied_at = it->second.applied_at;
         } else {
             s.out_of_order = m.version < newest;
@@ -328,6 +346,19 @@ private:
     db_connection& m_db;
 };
 
+// The reason `m`'s skip-if query gives to leave it out, if it gives one.
+std::optional<std::string> skip_reason(db_connection& db, migration const& m)
+{
+    if (m.skip_if.empty()) {
+        return std::nullopt;
+    }
+    auto const r = db.exec(m.skip_if);
+    if (r.rows() == 0 || r.is_null(0, 0)) {
+        return std::nullopt;
+    }
+    return r.str(0, 0);
+}
+
 // --dry-run: every pending migration that can run in a transaction runs in one
 // that is rolled back, so the account says what a real run would change.
 apply_result dry_run(db_connection& db, std::vector<migration const*> const& wanted,
@@ -351,6 +382,10 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
             continue;
         }
         result.would_apply.push_back(m->name);
+        if (auto const why = skip_reason(db, *m)) {
+            log::warn("{} would be skipped (recorded as applied): {}", m->name, *why);
+            continue;
+        }
         if (!m->transactional) {
             result.changes.push_back(fmt::format(
                 "{}: runs outside a transaction, so its changes are not shown here",
@@ -395,10 +430,14 @@ bool apply_outside_transaction(db_connection& db, migration const& m,
     if (read_applied(db).count(m.version)) {
         return false;
     }
-    log::info("applying {} (outside a transaction)", m.name);
-    db.exec("SET client_min_messages = warning");
-    run_statements(db, m);
-    db.exec("RESET client_min_messages");
+    if (auto const why = skip_reason(db, m)) {
+        log::warn("{} skipped (recorded as applied): {}", m.name, *why);
+    } else {
+        log::info("applying {} (outside a transaction)", m.name);
+        db.exec("SET client_min_messages = warning");
+        run_statements(db, m);
+        db.exec("RESET client_min_messages");
+    }
     record_applied(db, m,
                    std::chrono::duration<double, std::milli>(
                        std::chrono::steady_clock::now() - start)
@@ -432,9 +471,13 @@ std::size_t apply_transactional(db_connection& db,
         if (applied.count(m.version)) {
             continue; // another run applied it meanwhile
         }
-        log::info("applying {}", m.name);
-        auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
-        result.changes.insert(result.changes.end(), kept.begin(), kept.end());
+        if (auto const why = skip_reason(db, m)) {
+            log::warn("{} skipped (recorded as applied): {}", m.name, *why);
+        } else {
+            log::info("applying {}", m.name);
+            auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
+            result.changes.insert(result.changes.end(), kept.begin(), kept.end());
+        }
         record_applied(db, m,
                        std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now() - start)

@@ -20,6 +20,15 @@ struct migration {
     std::string sql;
     std::string checksum;      // sha256 hex of the file's bytes
     bool transactional = true; // false: first line is "-- xloop:no-transaction"
+    // "-- xloop:valid-checksum HEX" lines: earlier texts of the file that count
+    // as applied (an edit that changes nothing where the earlier text ran).
+    std::vector<std::string> valid_checksums;
+    // "-- xloop:skip-if SELECT …" (one line): a query that returns the reason
+    // to record the migration as applied without running it, or no row.
+    std::string skip_if;
+
+    // Whether a database that recorded `applied_checksum` ran this migration.
+    bool accepts(std::string const& applied_checksum) const;
 };
 
 std::vector<migration> embedded_migrations();

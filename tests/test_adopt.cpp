@@ -353,3 +353,51 @@ TEST_CASE("a restored database whose decision ids are text runs every tool, each
                    "r.decision_id WHERE r.tweet_id = '9003' AND r.status = 'replied'") ==
           1);
 }
+
+TEST_CASE("a restored database whose times are timestamp without time zone runs every "
+          "tool",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    auto fixture = read_file(source_path("tests/fixtures/original_bot.sql"));
+    int replaced = 0;
+    for (auto p = fixture.find("timestamptz"); p != std::string::npos;
+         p = fixture.find("timestamptz", p)) {
+        fixture.replace(p, std::string{"timestamptz"}.size(), "timestamp");
+        ++replaced;
+    }
+    REQUIRE(replaced == 5);
+    c.exec(fixture);
+    auto const m = run_tool("migrate", {}, &db);
+    INFO(m.err);
+    REQUIRE(m.exit_code == 0);
+    // no index can convert posted_at: the calendar index is left out, and said so
+    CHECK(m.err.find("0008_calendar_index skipped (recorded as applied): the base "
+                     "table's posted_at, created_at is timestamp without time zone") !=
+          std::string::npos);
+    CHECK(run_tool("migrate", {"status", "--check"}, &db).exit_code == 0);
+    CHECK(
+        c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+               "attrelid = 'public.content_generation_metadata_comprehensive'::regclass "
+               "AND attname = 'posted_at'")
+            .str(0, 0) == "timestamp without time zone");
+    c.exec("UPDATE content_generation_metadata_comprehensive "
+           "SET posted_at = posted_at + interval '13 months'");
+
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(db.count("SELECT count(*) FROM outcomes WHERE primary_objective_score IS NOT "
+                   "NULL") == 3);
+    CHECK(db.count("SELECT actual_impressions FROM "
+                   "content_generation_metadata_comprehensive WHERE tweet_id = '1002'") ==
+          1100);
+    // plan's queue is in the calendar's times, after the bot's queued item
+    CHECK(db.count(fmt::format("SELECT count(*) FROM "
+                               "content_generation_metadata_comprehensive WHERE "
+                               "generation_source = 'xloop' AND decision_type <> 'reply' "
+                               "AND scheduled_at > '{}'",
+                               now)) == 2);
+    auto const report = loop.validate();
+    CHECK(check_named(report, "schema")["status"] != "fail");
+}

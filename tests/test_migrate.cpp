@@ -3,6 +3,7 @@
 #include "app.hpp"
 #include "migrations.hpp"
 #include "schema.hpp"
+#include "sha256.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -379,6 +380,53 @@ TEST_CASE("an edited migration is refused, named, with exit 65", "[db]")
         run_tool("migrate", {"status", "--check", "--dir", dir.path()}, &db);
     CHECK(status.exit_code == 1);
     CHECK(status.out.find("edited") != std::string::npos);
+}
+
+TEST_CASE("an edit that lists the applied text's checksum counts as applied", "[db]")
+{
+    test_db db;
+    migration_dir dir;
+    REQUIRE(run_tool("migrate", {"--dir", dir.path()}, &db).exit_code == 0);
+    dir.write("0001_first.sql",
+              "-- an edit that changes nothing where the first text ran\n"
+              "-- xloop:valid-checksum " +
+                  sha256_hex("CREATE TABLE public.first (x int);\n") +
+                  "\nCREATE TABLE IF NOT EXISTS public.first (x int);\n");
+    auto const r = run_tool("migrate", {"--dir", dir.path()}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(
+        run_tool("migrate", {"status", "--check", "--dir", dir.path()}, &db).exit_code ==
+        0);
+}
+
+TEST_CASE("a migration whose skip-if query gives a reason is recorded, not run, and "
+          "says why",
+          "[db]")
+{
+    test_db db;
+    temp_dir dir;
+    dir.write("0001_first.sql", "CREATE TABLE public.first (at timestamp);\n");
+    dir.write("0002_second.sql",
+              "-- xloop:no-transaction\n"
+              "-- xloop:skip-if SELECT 'first.at is ' || format_type(atttypid, NULL) "
+              "FROM pg_attribute WHERE attrelid = 'public.first'::regclass AND attname = "
+              "'at' AND atttypid = 'timestamp'::regtype\n"
+              "CREATE INDEX CONCURRENTLY first_at_idx ON public.first "
+              "((at::timestamptz));\n");
+    dir.write("0003_third.sql", "CREATE TABLE public.third (x int);\n");
+    auto const dry = run_tool("migrate", {"--dir", dir.path(), "--dry-run"}, &db);
+    CHECK(dry.exit_code == 0);
+    CHECK(dry.err.find("0002_second would be skipped (recorded as applied): first.at is "
+                       "timestamp without time zone") != std::string::npos);
+    auto const r = run_tool("migrate", {"--dir", dir.path()}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("0002_second skipped (recorded as applied): first.at is timestamp "
+                     "without time zone") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == 3);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'first_at_idx'") == 0);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'third'") == 1);
 }
 
 TEST_CASE("a migration numbered below the newest applied one is refused unless allowed",
