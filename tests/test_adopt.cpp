@@ -68,6 +68,20 @@ std::string metrics_file(int first, int last)
     return out;
 }
 
+// original_bot.sql with each `from` replaced by `to` (there are `expected`).
+std::string original_with(std::string const& from, std::string const& to, int expected)
+{
+    auto text = read_file(source_path("tests/fixtures/original_bot.sql"));
+    int replaced = 0;
+    for (auto p = text.find(from); p != std::string::npos;
+         p = text.find(from, p + to.size())) {
+        text.replace(p, from.size(), to);
+        ++replaced;
+    }
+    REQUIRE(replaced == expected);
+    return text;
+}
+
 struct loop_run {
     test_db const& db;
     temp_dir dir;
@@ -312,16 +326,7 @@ TEST_CASE("a restored database whose decision ids are text runs every tool, each
     test_db db;
     auto c = db.connect();
     // the same shape with decision_id as text (a uuid's text in each row)
-    auto fixture = read_file(source_path("tests/fixtures/original_bot.sql"));
-    int replaced = 0;
-    for (auto p = fixture.find("decision_id     uuid"); p != std::string::npos;
-         p = fixture.find("decision_id     uuid", p)) {
-        fixture.replace(p, std::string{"decision_id     uuid"}.size(),
-                        "decision_id     text");
-        ++replaced;
-    }
-    REQUIRE(replaced == 2);
-    c.exec(fixture);
+    c.exec(original_with("decision_id     uuid", "decision_id     text", 2));
     REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
     CHECK(
         c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
@@ -360,15 +365,7 @@ TEST_CASE("a restored database whose times are timestamp without time zone runs 
 {
     test_db db;
     auto c = db.connect();
-    auto fixture = read_file(source_path("tests/fixtures/original_bot.sql"));
-    int replaced = 0;
-    for (auto p = fixture.find("timestamptz"); p != std::string::npos;
-         p = fixture.find("timestamptz", p)) {
-        fixture.replace(p, std::string{"timestamptz"}.size(), "timestamp");
-        ++replaced;
-    }
-    REQUIRE(replaced == 5);
-    c.exec(fixture);
+    c.exec(original_with("timestamptz", "timestamp", 5));
     auto const m = run_tool("migrate", {}, &db);
     INFO(m.err);
     REQUIRE(m.exit_code == 0);
