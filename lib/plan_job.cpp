@@ -339,12 +339,12 @@ calendar_state read_calendar(db_connection& db, plan_config const& cfg)
     return c;
 }
 
-// Occurrences of the daily times over the next weeks, as instants: the server
-// converts local times across DST changes.
+// Occurrences of the daily times over the weeks after `from`, as instants:
+// the server converts local times across DST changes.
 std::vector<calendar_slot> read_occurrences(db_connection& db, plan_config const& cfg,
-                                            timestamp now, std::int64_t need)
+                                            timestamp from, std::int64_t need)
 {
-    auto const slots = db.exec(occurrences_sql, now, cfg.timezone, cfg.times,
+    auto const slots = db.exec(occurrences_sql, from, cfg.timezone, cfg.times,
                                static_cast<int>(need) * 2 + 14);
     std::vector<calendar_slot> out;
     for (int i = 0; i < slots.rows(); ++i) {
@@ -495,7 +495,20 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         return;
     }
     auto calendar = read_calendar(db, cfg);
-    auto const occurrences = read_occurrences(db, cfg, now, need);
+    // New items follow the latest one, however far ahead an operator put it.
+    auto from = now;
+    if (calendar.last_at && *calendar.last_at > now) {
+        from = *calendar.last_at;
+        if (*calendar.last_at > now + std::chrono::hours{48}) {
+            log::warn(
+                "the latest queued or posted item is at {}, {:.1f} days ahead: new items "
+                "follow it",
+                format_timestamp(*calendar.last_at),
+                std::chrono::duration<double, std::ratio<86400>>(*calendar.last_at - now)
+                    .count());
+        }
+    }
+    auto const occurrences = read_occurrences(db, cfg, from, need);
     auto const values = plan_catalogue(cfg);
     auto const rule = draw_rule_of(run.cfg());
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};

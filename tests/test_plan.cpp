@@ -148,6 +148,30 @@ TEST_CASE("the posting calendar is right across daylight saving changes", "[db]"
     CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
 }
 
+TEST_CASE("an item queued weeks ahead is followed by the new ones, with a warning, not "
+          "a config error",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    db.connect().exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+        "decision_type, content, scheduled_at) VALUES ('queued', 'single', 'a launch', "
+        "$1::timestamptz + interval '20 days')",
+        now);
+    auto const r = plan(db, {"--json"}, "plan:\n  time_choice: next\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["added"] == 1);
+    CHECK(r.err.find("20.0 days ahead: new items follow it") != std::string::npos);
+    // the launch at 12:00 UTC on the 22nd; the next daily time is 18:00 that day
+    CHECK(
+        db.connect()
+            .exec("SELECT to_char(max(scheduled_at) AT TIME ZONE 'UTC', 'MM-DD HH24:MI') "
+                  "FROM public.content_generation_metadata_comprehensive")
+            .str(0, 0) == "03-22 18:00");
+}
+
 TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
 {
     test_db db;
