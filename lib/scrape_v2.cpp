@@ -371,16 +371,19 @@ v2_result v2_pass(run_context& run, std::string const& source)
     set_local_settings(db, {{"xloop.source", source}});
     auto const snaps =
         read_snapshots(db, window.posts_from - fractional_hours(24), run.now());
-    db.exec(create_v2);
     v2_inputs in;
     read_v2_posts(db, v2_posts_query(run.now(), window), window, in);
     log::debug("v2 pass: {} posts and {} snapshots read after {} ms", in.aposts.size(),
                snaps.size(), timer.elapsed_ms());
+    v2_result result;
+    if (in.posts.empty()) {
+        return result; // no outcome to write (a new account, an idle run)
+    }
+    db.exec(create_v2);
     auto const attributed =
         attribute_followers(snaps, in.aposts, m.attribution_window_hours, run.now());
     copy_v2_rows(db, in, attributed, m);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
-    v2_result result;
     result.merged = in.merged;
     result.updated = db.exec(write_v2("stored", true), run.now()).affected_rows();
     db.exec("SAVEPOINT xloop_v2_insert");
