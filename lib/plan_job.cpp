@@ -339,6 +339,25 @@ calendar_state read_calendar(db_connection& db, plan_config const& cfg)
     return c;
 }
 
+// Where the calendar's times are read from: new items follow the latest one,
+// however far ahead an operator put it (days ahead: said, since the days
+// before it get no post).
+timestamp calendar_start(calendar_state const& calendar, timestamp now)
+{
+    if (!calendar.last_at || *calendar.last_at <= now) {
+        return now;
+    }
+    if (*calendar.last_at > now + std::chrono::hours{48}) {
+        log::warn(
+            "the latest queued or posted item is at {}, {:.1f} days ahead: new "
+            "items follow it",
+            format_timestamp(*calendar.last_at),
+            std::chrono::duration<double, std::ratio<86400>>(*calendar.last_at - now)
+                .count());
+    }
+    return *calendar.last_at;
+}
+
 // Occurrences of the daily times over the weeks after `from`, as instants:
 // the server converts local times across DST changes.
 std::vector<calendar_slot> read_occurrences(db_connection& db, plan_config const& cfg,
@@ -495,20 +514,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         return;
     }
     auto calendar = read_calendar(db, cfg);
-    // New items follow the latest one, however far ahead an operator put it.
-    auto from = now;
-    if (calendar.last_at && *calendar.last_at > now) {
-        from = *calendar.last_at;
-        if (*calendar.last_at > now + std::chrono::hours{48}) {
-            log::warn(
-                "the latest queued or posted item is at {}, {:.1f} days ahead: new items "
-                "follow it",
-                format_timestamp(*calendar.last_at),
-                std::chrono::duration<double, std::ratio<86400>>(*calendar.last_at - now)
-                    .count());
-        }
-    }
-    auto const occurrences = read_occurrences(db, cfg, from, need);
+    auto const occurrences =
+        read_occurrences(db, cfg, calendar_start(calendar, now), need);
     auto const values = plan_catalogue(cfg);
     auto const rule = draw_rule_of(run.cfg());
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
