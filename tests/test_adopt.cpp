@@ -82,6 +82,24 @@ std::string original_with(std::string const& from, std::string const& to, int ex
     return text;
 }
 
+// The type of a column of the base table, as format_type() writes it.
+std::string base_column_type(db_connection& c, std::string const& column)
+{
+    return c
+        .exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+              "attrelid = 'public.content_generation_metadata_comprehensive'::regclass "
+              "AND attname = $1",
+              column)
+        .str(0, 0);
+}
+
+// The fixtures' posts (January 2025) moved into the learning window of now.
+void move_posts_into_window(db_connection& c)
+{
+    c.exec("UPDATE content_generation_metadata_comprehensive "
+           "SET posted_at = posted_at + interval '13 months'");
+}
+
 struct loop_run {
     test_db const& db;
     temp_dir dir;
@@ -283,9 +301,7 @@ GRANT SELECT ON vw_learning TO anon;
     // content_metadata's columns were a subset of xloop's: it is replaced
     CHECK(has_all(columns_of(c, "public.content_metadata"), content_table_columns()));
 
-    // Posted within the learning window of --now.
-    c.exec("UPDATE content_generation_metadata_comprehensive "
-           "SET posted_at = posted_at + interval '13 months'");
+    move_posts_into_window(c);
     loop_run loop{db};
     loop.run_every_tool(1001, 1003);
     auto const report = loop.validate();
@@ -303,9 +319,7 @@ TEST_CASE("a restored database with a text version column runs every tool", "[db
     CHECK(c.exec("SELECT pg_typeof(version)::text FROM learning_model_weights LIMIT 1")
               .str(0, 0) == "text");
 
-    // Posted within the learning window of --now.
-    c.exec("UPDATE content_generation_metadata_comprehensive "
-           "SET posted_at = posted_at + interval '13 months'");
+    move_posts_into_window(c);
     loop_run loop{db};
     loop.run_every_tool(1001, 1003);
     CHECK(
@@ -328,13 +342,8 @@ TEST_CASE("a restored database whose decision ids are text runs every tool, each
     // the same shape with decision_id as text (a uuid's text in each row)
     c.exec(original_with("decision_id     uuid", "decision_id     text", 2));
     REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
-    CHECK(
-        c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-               "attrelid = 'public.content_generation_metadata_comprehensive'::regclass "
-               "AND attname = 'decision_id'")
-            .str(0, 0) == "text");
-    c.exec("UPDATE content_generation_metadata_comprehensive "
-           "SET posted_at = posted_at + interval '13 months'");
+    CHECK(base_column_type(c, "decision_id") == "text");
+    move_posts_into_window(c);
     c.exec("INSERT INTO reply_opportunities (tweet_id, tweet_author, tweet_content, "
            "opportunity_score, discovered_at) VALUES ('9003', 'analyst_amy', 'a take', "
            "0.8, $1::timestamptz - interval '10 minutes')",
@@ -374,13 +383,8 @@ TEST_CASE("a restored database whose times are timestamp without time zone runs 
                      "table's posted_at, created_at is timestamp without time zone") !=
           std::string::npos);
     CHECK(run_tool("migrate", {"status", "--check"}, &db).exit_code == 0);
-    CHECK(
-        c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-               "attrelid = 'public.content_generation_metadata_comprehensive'::regclass "
-               "AND attname = 'posted_at'")
-            .str(0, 0) == "timestamp without time zone");
-    c.exec("UPDATE content_generation_metadata_comprehensive "
-           "SET posted_at = posted_at + interval '13 months'");
+    CHECK(base_column_type(c, "posted_at") == "timestamp without time zone");
+    move_posts_into_window(c);
 
     loop_run loop{db};
     loop.run_every_tool(1001, 1003);
