@@ -10,6 +10,7 @@
 #include "schema.hpp"
 #include "text.hpp"
 
+#include <fmt/ranges.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -334,6 +335,70 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
     return c;
 }
 
+// Posted items the loop cannot learn from, which no other check sees: the
+// poster left out the tweet id (no metrics can be fetched) or the posting
+// time (scrape-metrics and every window go by posted_at), or wrote one tweet
+// id on two items (its metrics would count for both).
+check_result posted_items_check(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*),
+       count(*) FILTER (WHERE coalesce(c.tweet_id::text, '') = ''),
+       count(*) FILTER (WHERE c.tweet_id::text <> '' AND c.posted_at IS NULL),
+       count(*) FILTER (WHERE s.shared),
+       min(c.decision_id::text) FILTER (WHERE coalesce(c.tweet_id::text, '') = ''),
+       min(c.decision_id::text) FILTER (WHERE c.tweet_id::text <> '' AND c.posted_at IS NULL),
+       min(c.tweet_id::text) FILTER (WHERE s.shared)
+  FROM public.content_generation_metadata_comprehensive c
+  LEFT JOIN LATERAL (
+       SELECT true AS shared FROM public.content_generation_metadata_comprehensive o
+        WHERE o.tweet_id = c.tweet_id AND o.id <> c.id AND o.status = 'posted'
+        LIMIT 1) s ON c.tweet_id IS NOT NULL
+ WHERE c.status = 'posted'
+   AND c.created_at > $1::timestamptz - make_interval(days => $2::int)
+   AND c.created_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto const posted = r.i64(0, 0);
+    auto const no_id = r.i64(0, 1);
+    auto const no_time = r.i64(0, 2);
+    auto const shared = r.i64(0, 3);
+    auto c = make("posted_items", "ok", "");
+    c.numbers = {{"posted", posted},
+                 {"without_tweet_id", no_id},
+                 {"without_posted_at", no_time},
+                 {"sharing_tweet_id", shared}};
+    std::vector<std::string> wrong;
+    if (no_id > 0) {
+        wrong.push_back(fmt::format("{} have no tweet_id (e.g. decision {}): no metrics "
+                                    "can be fetched for them",
+                                    no_id, r.str(0, 4)));
+    }
+    if (no_time > 0) {
+        wrong.push_back(fmt::format("{} have a tweet_id but no posted_at (e.g. decision "
+                                    "{}): they get no metrics or v2 score",
+                                    no_time, r.str(0, 5)));
+    }
+    if (shared > 0) {
+        wrong.push_back(fmt::format("{} share their tweet_id with another posted item "
+                                    "(e.g. tweet {}): its metrics count for each",
+                                    shared, r.str(0, 6)));
+    }
+    if (wrong.empty()) {
+        c.message = posted == 0
+                        ? fmt::format("no items posted in the last {} days", x.days)
+                        : fmt::format("{} items posted in the last {} days, each "
+                                      "with its own tweet_id and a posted_at",
+                                      posted, x.days);
+        return c;
+    }
+    // Half or more unusable: the loop is learning from too little to go on.
+    c.status = 2 * (no_id + no_time + shared) >= posted ? "fail" : "warn";
+    c.message = fmt::format("of {} items posted in the last {} days, {}: the poster must "
+                            "set status, tweet_id and posted_at together",
+                            posted, x.days, fmt::join(wrong, "; "));
+    return c;
+}
+
 check_result learning_view_check(check_context& x)
 {
     auto const r = x.db.exec(R"sql(
@@ -520,8 +585,9 @@ std::vector<check_result> run_checks(run_context& run, int days)
     if (out.back().status == "fail" && nothing_to_count(x.db)) {
         return out;
     }
-    for (auto const check : {v2_coverage_check, slot_coverage_check, learning_view_check,
-                             weight_map_check, reply_priorities_check}) {
+    for (auto const check :
+         {v2_coverage_check, slot_coverage_check, posted_items_check, learning_view_check,
+          weight_map_check, reply_priorities_check}) {
         out.push_back(check(x));
     }
     for (auto const& [job, interval] : x.cfg.validate.job_interval_minutes) {

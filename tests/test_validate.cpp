@@ -284,6 +284,59 @@ TEST_CASE("reply priorities all at one value are not called learned", "[db]")
           std::string::npos);
 }
 
+TEST_CASE("posted items without a tweet id or posting time, or sharing a tweet id, are "
+          "named",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    CHECK(check_named(validate(db, 0), "posted_items")["status"] == "ok");
+    // 40 posted: one loses its time, one its tweet id, two share one tweet id
+    // (one of them an older item outside the window: both are counted wrong
+    // only where they are in it).
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = NULL "
+           "WHERE tweet_id = 't1'");
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET tweet_id = NULL "
+           "WHERE tweet_id = 't2'");
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, created_at) VALUES ('posted', 't3', "
+           "$1::timestamptz - interval '20 days', $1::timestamptz - interval '20 days')",
+           now);
+    auto r = validate(db, 0);
+    auto check = check_named(r, "posted_items");
+    INFO(check.dump());
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["posted"] == 40);
+    CHECK(check["numbers"]["without_posted_at"] == 1);
+    CHECK(check["numbers"]["without_tweet_id"] == 1);
+    CHECK(check["numbers"]["sharing_tweet_id"] == 1);
+    auto const decision = [&](char const* where) {
+        return db.connect()
+            .exec(fmt::format("SELECT decision_id::text FROM "
+                              "public.content_generation_metadata_comprehensive WHERE {}",
+                              where))
+            .str(0, 0);
+    };
+    auto const message = check["message"].get<std::string>();
+    CHECK(message.find("1 have a tweet_id but no posted_at (e.g. decision " +
+                       decision("tweet_id = 't1'") + ")") != std::string::npos);
+    CHECK(message.find("1 have no tweet_id (e.g. decision " +
+                       decision("tweet_id IS NULL") + ")") != std::string::npos);
+    CHECK(message.find("(e.g. tweet t3)") != std::string::npos);
+
+    // Half of them unusable is no longer a detail.
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = NULL "
+           "WHERE created_at > $1::timestamptz - interval '3 days' AND tweet_id <= 't5'",
+           now);
+    r = validate(db, 1);
+    check = check_named(r, "posted_items");
+    INFO(check.dump());
+    CHECK(check["status"] == "fail");
+    CHECK(check["numbers"]["without_posted_at"].get<int>() >= 18);
+}
+
 TEST_CASE("validate counts every row, not the first thousand", "[db]")
 {
     test_db db;
@@ -309,7 +362,7 @@ TEST_CASE("the JSON report has the documented shape", "[db]")
     CHECK(r["exit_code"] == 0);
     CHECK(r["days"] == 3);
     REQUIRE(r["checks"].is_array());
-    CHECK(r["checks"].size() == 10);
+    CHECK(r["checks"].size() == 11);
     for (auto const& ch : r["checks"]) {
         CHECK(ch["name"].is_string());
         CHECK((ch["status"] == "ok" || ch["status"] == "warn" || ch["status"] == "fail"));
