@@ -370,9 +370,13 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
         r.code = exit_code_for(e);
         r.error_text = e.what();
         if (auto const* d = dynamic_cast<db_error const*>(&e);
-            d && (d->sqlstate() == "42703" || d->sqlstate() == "42P01")) {
-            // An undefined column or table: most likely binaries newer than
-            // the schema (upgraded, not migrated). The operator's fix, not a bug.
+            d && (d->sqlstate() == "42703" || d->sqlstate() == "42P01" ||
+                  (d->sqlstate() == "42883" && // not "operator does not exist"
+                   std::string_view{e.what()}.find("function xloop.") !=
+                       std::string_view::npos))) {
+            // An undefined column, table or xloop function: most likely
+            // binaries newer than the schema (upgraded, not migrated). The
+            // operator's fix, not a bug.
             r.code = exit_code::config;
             r.error_text += "; is the schema older than this xloop? run xloop-migrate "
                             "(xloop-validate lists pending migrations)";

@@ -374,7 +374,8 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                                      {"unknown_tweets", n.unknown},
                                      {"gone", n.gone},
                                      {"failed", n.failed},
-                                     {"v2_updated", v2.updated}}) {
+                                     {"v2_updated", v2.updated},
+                                     {"without_decision_id", v2.unkeyed}}) {
         run.summary()[key] = value;
         run.detail()[key] = value;
     }

@@ -178,7 +178,8 @@ WHERE ({2}) IS DISTINCT FROM ({1}))sql",
 
 // The original bot's columns on the base table follow the outcome. The
 // range the rows come from ($1, $2] lets the planner read those posts by
-// their index rather than scan every post. (The cast: a text decision_id.)
+// their index rather than scan every post. (xloop.as_uuid: a text decision_id;
+// on a uuid column the column itself.)
 std::string const update_actuals =
     fmt::format(R"sql(
 UPDATE public.content_generation_metadata_comprehensive c SET
@@ -189,7 +190,7 @@ UPDATE public.content_generation_metadata_comprehensive c SET
     actual_primary_objective_score = t.primary_objective_score,
     metrics_collected_at = t.collected_at
   FROM xloop_v2 t
- WHERE c.decision_id::uuid = t.decision_id AND {}
+ WHERE xloop.as_uuid(c.decision_id) = t.decision_id AND {}
    AND (c.actual_impressions, c.actual_likes, c.actual_retweets, c.actual_replies,
         c.actual_engagement_rate, c.actual_followers_gained,
         c.actual_primary_objective_score, c.metrics_collected_at)
@@ -223,7 +224,7 @@ ORDER BY 1)sql",
 // The posts of the attribution range with their outcome merged with the
 // inbox's newest record (columns as read_v2_posts decodes them). The
 // decision id as a uuid whatever the column's type (the original bot's may be
-// text): 16 bytes to hold; a no-op on a uuid column. Each
+// text): 16 bytes to hold, NULL where it is missing or not a uuid. Each
 // post's outcome by its key (the fence keeps it a probe): a month of posts
 // is a small part of every outcome, which a hash join would scan. The window
 // as literals: the planner sees how many posts it holds (a subquery over
@@ -235,7 +236,7 @@ std::string v2_posts_query(timestamp now, v2_window const& window)
     auto const posts_from = quote_literal(format_timestamp(window.posts_from));
     return fmt::format(
         R"sql(COPY (
-SELECT c.decision_id::uuid, c.posted_at, coalesce(c.decision_type, ''),
+SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type, ''),
        c.hook_type, c.cta_type, c.structure_type, coalesce(c.content, ''),
        c.thread_parts IS NOT NULL, o.decision_id IS NOT NULL OR n.newer,
        {}, {}, {}, {}, {}, {}, {}, {}, {}, n.newer,
@@ -265,6 +266,10 @@ struct v2_inputs {
     string_pool pool;          // hook, cta, structure and source point into it
     std::string tweet_ids;     // every post's, one after another
     std::int64_t merged = 0;   // inbox records merged into their outcome
+    // Posts with metrics but no decision id a uuid can be made of: no outcome
+    // can be keyed to them (counted, one named; they still share gains).
+    std::int64_t unkeyed = 0;
+    std::string unkeyed_tweet;
 };
 
 void read_v2_posts(db_connection& db, std::string const& query, v2_window const& window,
@@ -282,6 +287,12 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
         in.aposts.push_back({posted, counts.impressions, opt_int(r, 16)});
         // Posts up to write_from are context for sharing gains only.
         if (!r.boolean(8) || posted <= window.write_from) {
+            return;
+        }
+        if (r.is_null(0)) {
+            if (in.unkeyed++ == 0 && !r.is_null(21)) {
+                in.unkeyed_tweet = r.text(21);
+            }
             return;
         }
         auto& p = in.posts.emplace_back();
@@ -376,6 +387,13 @@ v2_result v2_pass(run_context& run, std::string const& source)
     log::debug("v2 pass: {} posts and {} snapshots read after {} ms", in.aposts.size(),
                snaps.size(), timer.elapsed_ms());
     v2_result result;
+    result.unkeyed = in.unkeyed;
+    if (in.unkeyed > 0) {
+        log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "
+                  "{}): no outcome can be stored for them; give each a uuid "
+                  "(xloop-validate's posted_items lists them)",
+                  in.unkeyed, in.unkeyed_tweet.empty() ? "?" : in.unkeyed_tweet);
+    }
     if (in.posts.empty()) {
         return result; // no outcome to write (a new account, an idle run)
     }

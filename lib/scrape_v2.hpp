@@ -15,6 +15,7 @@ class run_context;
 struct v2_result {
     std::int64_t merged = 0;  // inbox records merged into their outcome
     std::int64_t updated = 0; // outcome rows inserted or changed
+    std::int64_t unkeyed = 0; // posts with metrics and no uuid decision id
 };
 
 // Only rows whose values change are written, so a run with nothing new

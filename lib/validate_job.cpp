@@ -337,19 +337,33 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
 
 // Posted items the loop cannot learn from, which no other check sees: the
 // poster left out the tweet id (no metrics can be fetched) or the posting
-// time (scrape-metrics and every window go by posted_at), or wrote one tweet
-// id on two items (its metrics would count for both).
+// time (scrape-metrics and every window go by posted_at), wrote one tweet id
+// on two items (its metrics would count for both), or a decision id that is
+// no uuid (an outcome is keyed by one; the original's column may be text).
 check_result posted_items_check(check_context& x)
 {
+    auto c = make("posted_items", "ok", "");
+    if (!x.db.exec("SELECT to_regprocedure('xloop.as_uuid(text)') IS NOT NULL")
+             .boolean(0, 0)) {
+        c.status = "fail";
+        c.message = "xloop.as_uuid is missing: run xloop-migrate";
+        return c;
+    }
     auto const r = x.db.exec(R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE coalesce(c.tweet_id::text, '') = ''),
-       count(*) FILTER (WHERE c.tweet_id::text <> '' AND c.posted_at IS NULL),
+       count(*) FILTER (WHERE p.no_id),
+       count(*) FILTER (WHERE p.no_time),
        count(*) FILTER (WHERE s.shared),
-       min(c.decision_id::text) FILTER (WHERE coalesce(c.tweet_id::text, '') = ''),
-       min(c.decision_id::text) FILTER (WHERE c.tweet_id::text <> '' AND c.posted_at IS NULL),
-       min(c.tweet_id::text) FILTER (WHERE s.shared)
+       count(*) FILTER (WHERE p.no_key),
+       min(c.decision_id::text) FILTER (WHERE p.no_id),
+       min(c.decision_id::text) FILTER (WHERE p.no_time),
+       min(c.tweet_id::text) FILTER (WHERE s.shared),
+       min(coalesce(c.decision_id::text, 'NULL')) FILTER (WHERE p.no_key)
   FROM public.content_generation_metadata_comprehensive c
+ CROSS JOIN LATERAL (
+       SELECT coalesce(c.tweet_id::text, '') = '' AS no_id,
+              c.tweet_id::text <> '' AND c.posted_at IS NULL AS no_time,
+              xloop.as_uuid(c.decision_id) IS NULL AS no_key) p
   LEFT JOIN LATERAL (
        SELECT true AS shared FROM public.content_generation_metadata_comprehensive o
         WHERE o.tweet_id = c.tweet_id AND o.id <> c.id AND o.status = 'posted'
@@ -362,40 +376,51 @@ SELECT count(*),
     auto const no_id = r.i64(0, 1);
     auto const no_time = r.i64(0, 2);
     auto const shared = r.i64(0, 3);
-    auto c = make("posted_items", "ok", "");
+    auto const no_key = r.i64(0, 4);
     c.numbers = {{"posted", posted},
                  {"without_tweet_id", no_id},
                  {"without_posted_at", no_time},
-                 {"sharing_tweet_id", shared}};
+                 {"sharing_tweet_id", shared},
+                 {"without_uuid_decision_id", no_key}};
     std::vector<std::string> wrong;
     if (no_id > 0) {
         wrong.push_back(fmt::format("{} have no tweet_id (e.g. decision {}): no metrics "
                                     "can be fetched for them",
-                                    no_id, r.str(0, 4)));
+                                    no_id, r.str(0, 5)));
     }
     if (no_time > 0) {
         wrong.push_back(fmt::format("{} have a tweet_id but no posted_at (e.g. decision "
                                     "{}): they get no metrics or v2 score",
-                                    no_time, r.str(0, 5)));
+                                    no_time, r.str(0, 6)));
     }
     if (shared > 0) {
         wrong.push_back(fmt::format("{} share their tweet_id with another posted item "
                                     "(e.g. tweet {}): its metrics count for each",
-                                    shared, r.str(0, 6)));
+                                    shared, r.str(0, 7)));
+    }
+    if (no_key > 0) {
+        wrong.push_back(fmt::format("{} have a decision_id that is not a uuid (e.g. "
+                                    "'{}'): no outcome can be stored for them; "
+                                    "give each one",
+                                    no_key, excerpt(r.str(0, 8), 40)));
     }
     if (wrong.empty()) {
         c.message = posted == 0
                         ? fmt::format("no items posted in the last {} days", x.days)
                         : fmt::format("{} items posted in the last {} days, each "
-                                      "with its own tweet_id and a posted_at",
+                                      "with its own tweet_id, a posted_at and a "
+                                      "uuid decision_id",
                                       posted, x.days);
         return c;
     }
     // Half or more unusable: the loop is learning from too little to go on.
-    c.status = 2 * (no_id + no_time + shared) >= posted ? "fail" : "warn";
-    c.message = fmt::format("of {} items posted in the last {} days, {}: the poster must "
-                            "set status, tweet_id and posted_at together",
-                            posted, x.days, fmt::join(wrong, "; "));
+    c.status = 2 * (no_id + no_time + shared + no_key) >= posted ? "fail" : "warn";
+    c.message =
+        fmt::format("of {} items posted in the last {} days, {}{}", posted, x.days,
+                    fmt::join(wrong, "; "),
+                    no_id + no_time > 0 ? "; the poster must set status, tweet_id "
+                                          "and posted_at together"
+                                        : "");
     return c;
 }
 

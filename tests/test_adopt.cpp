@@ -368,6 +368,58 @@ TEST_CASE("a restored database whose decision ids are text runs every tool, each
           1);
 }
 
+TEST_CASE("a posted item whose decision id is missing or not a uuid is named, and every "
+          "other post still gets its outcome",
+          "[db]")
+{
+    // The original's decision_id as text with an id of its own, and as a
+    // uuid left NULL by a writer that does not set it: one statement read
+    // every post's id as a uuid (an error, and a crash on the NULL).
+    for (auto const text_ids : {true, false}) {
+        DYNAMIC_SECTION((text_ids ? "text 'legacy-42'" : "uuid NULL"))
+        {
+            test_db db;
+            auto c = db.connect();
+            c.exec(text_ids
+                       ? original_with("decision_id     uuid", "decision_id     text", 2)
+                       : read_file(source_path("tests/fixtures/original_bot.sql")));
+            REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+            move_posts_into_window(c);
+            c.exec("ALTER TABLE content_generation_metadata_comprehensive ALTER "
+                   "decision_id DROP DEFAULT");
+            c.exec("INSERT INTO content_generation_metadata_comprehensive (decision_id, "
+                   "status, tweet_id, posted_at, decision_type, created_at) VALUES ($1, "
+                   "'posted', '1004', $2::timestamptz - interval '1 day', 'single', "
+                   "$2::timestamptz - interval '25 hours')",
+                   text_ids ? std::optional<std::string>{"legacy-42"} : std::nullopt,
+                   now);
+
+            loop_run loop{db};
+            loop.dir.write("metrics.jsonl", metrics_file(1001, 1004));
+            auto const r =
+                loop.tool("scrape-metrics",
+                          {"--input", loop.dir.path() + "/metrics.jsonl", "--json"});
+            REQUIRE(r.exit_code == 0);
+            CHECK(json::parse(r.out)["without_decision_id"] == 1);
+            CHECK(r.err.find(
+                      "1 posts with metrics have no decision_id that is a uuid (e.g. "
+                      "tweet 1004)") != std::string::npos);
+            // the other three have their v2 outcome; nothing is stored under 1004
+            CHECK(db.count("SELECT count(*) FROM outcomes WHERE primary_objective_score "
+                           "IS NOT NULL AND tweet_id IN ('1001', '1002', '1003')") == 3);
+            CHECK(db.count("SELECT count(*) FROM outcomes WHERE tweet_id = '1004'") == 0);
+
+            auto const items = check_named(loop.validate(), "posted_items");
+            INFO(items.dump());
+            CHECK(items["status"] == "fail"); // the only item of the window
+            CHECK(items["numbers"]["without_uuid_decision_id"] == 1);
+            CHECK(items["message"].get<std::string>().find(text_ids ? "(e.g. 'legacy-42')"
+                                                                    : "(e.g. 'NULL')") !=
+                  std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("a restored database whose times are timestamp without time zone runs every "
           "tool",
           "[db]")

@@ -479,6 +479,39 @@ TEST_CASE("a runtime error without a position names the statement's first line",
     CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'u'") == 0);
 }
 
+TEST_CASE("xloop.as_uuid gives a uuid for exactly the texts PostgreSQL reads as one",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (std::string const text :
+         {"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+          "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+          "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+          "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}",
+          "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+          "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+          " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+          "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-",
+          "a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11", "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+          "legacy-42", ""}) {
+        INFO(text);
+        bool reads = true;
+        try {
+            c.exec("SELECT $1::uuid", text);
+        } catch (db_error const&) {
+            reads = false;
+        }
+        auto const r = c.exec("SELECT xloop.as_uuid($1::text)::text", text);
+        CHECK(!r.is_null(0, 0) == reads);
+    }
+    // on a uuid it is the value itself
+    CHECK(
+        c.exec("SELECT xloop.as_uuid('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid)::text")
+            .str(0, 0) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+}
+
 TEST_CASE("applying migrations sends NOTIFY pgrst 'reload schema'", "[db]")
 {
     test_db db;
