@@ -41,17 +41,18 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_metrics_in (
 // to every post. The posts outside the range have their base table's counts
 // written here (the v2 pass writes those of the range). The same pass counts
 // the records of unknown tweets (the number written, the number unknown, five
-// of their ids).
+// of their ids) and of posts without a decision id (the number, one id).
 std::string apply_inbox(bool keep_v2_range)
 {
     auto const range = v2_range("$2::timestamptz", "$3::timestamptz");
     return fmt::format(
         R"sql(
 WITH r AS MATERIALIZED (
-    SELECT i.*, c.decision_id
+    SELECT i.*, c.decision_id, c.found
       FROM xloop_metrics_in i
       LEFT JOIN LATERAL (
-          SELECT c.decision_id FROM public.content_generation_metadata_comprehensive c
+          SELECT c.decision_id, true AS found
+            FROM public.content_generation_metadata_comprehensive c
            WHERE c.tweet_id = i.tweet_id
           OFFSET 0) c ON true -- a fence: one index probe a record, never a scan
      WHERE i.kind = 'm'
@@ -89,8 +90,10 @@ UPDATE public.content_generation_metadata_comprehensive c SET
     metrics_collected_at = w.collected_at
   FROM w
  WHERE c.decision_id = w.decision_id AND ({2}) IS NOT TRUE)
-SELECT (SELECT count(*) FROM w), count(*) FILTER (WHERE r.decision_id IS NULL),
-       (array_agg(r.tweet_id ORDER BY r.tweet_id) FILTER (WHERE r.decision_id IS NULL))[1:5]
+SELECT (SELECT count(*) FROM w), count(*) FILTER (WHERE r.found IS NULL),
+       (array_agg(r.tweet_id ORDER BY r.tweet_id) FILTER (WHERE r.found IS NULL))[1:5],
+       count(*) FILTER (WHERE r.found AND r.decision_id IS NULL),
+       min(r.tweet_id) FILTER (WHERE r.found AND r.decision_id IS NULL)
   FROM r)sql",
         keep_v2_range ? range : "false",
         record_replaces("EXCLUDED", "EXCLUDED.collected_at", "EXCLUDED.data_source"),
@@ -135,6 +138,7 @@ struct scrape_counts {
     std::int64_t unknown = 0;
     std::int64_t gone = 0;
     std::int64_t failed = 0;
+    unkeyed_posts unkeyed; // records of posts without a decision id
 };
 
 // One transaction per batch; in a dry run everything happens in one
@@ -226,6 +230,7 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
             "skipped (e.g. {})",
             k, applied.str(0, 2));
     }
+    n.unkeyed.add(applied.i64(0, 3), applied.opt_str(0, 4));
     if (!keep_v2_range) {
         db.exec("DELETE FROM xloop_metrics_in");
     }
@@ -362,6 +367,13 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     }
     auto const v2 = v2_pass(run, opts.source);
     txs.commit();
+    n.unkeyed.add(v2.unkeyed.count, v2.unkeyed.example);
+    if (n.unkeyed.count > 0) {
+        log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "
+                  "{}): no outcome can be stored for them; give each a uuid "
+                  "(xloop-validate's posted_items names one)",
+                  n.unkeyed.count, n.unkeyed.example.value_or("?"));
+    }
 
     // Rows written: the batch upserts' and the v2 pass's; records merged into
     // the v2 pass count as outcomes written too.
@@ -375,7 +387,7 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                                      {"gone", n.gone},
                                      {"failed", n.failed},
                                      {"v2_updated", v2.updated},
-                                     {"without_decision_id", v2.unkeyed}}) {
+                                     {"without_decision_id", n.unkeyed.count}}) {
         run.summary()[key] = value;
         run.detail()[key] = value;
     }

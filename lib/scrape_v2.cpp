@@ -266,10 +266,7 @@ struct v2_inputs {
     string_pool pool;          // hook, cta, structure and source point into it
     std::string tweet_ids;     // every post's, one after another
     std::int64_t merged = 0;   // inbox records merged into their outcome
-    // Posts with metrics but no decision id a uuid can be made of: no outcome
-    // can be keyed to them (counted, one named; they still share gains).
-    std::int64_t unkeyed = 0;
-    std::string unkeyed_tweet;
+    unkeyed_posts unkeyed;
 };
 
 void read_v2_posts(db_connection& db, std::string const& query, v2_window const& window,
@@ -290,9 +287,8 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
             return;
         }
         if (r.is_null(0)) {
-            if (in.unkeyed++ == 0 && !r.is_null(21)) {
-                in.unkeyed_tweet = r.text(21);
-            }
+            in.unkeyed.add(1, r.is_null(21) ? std::nullopt
+                                            : std::optional<std::string>{r.text(21)});
             return;
         }
         auto& p = in.posts.emplace_back();
@@ -388,12 +384,6 @@ v2_result v2_pass(run_context& run, std::string const& source)
                snaps.size(), timer.elapsed_ms());
     v2_result result;
     result.unkeyed = in.unkeyed;
-    if (in.unkeyed > 0) {
-        log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "
-                  "{}): no outcome can be stored for them; give each a uuid "
-                  "(xloop-validate's posted_items lists them)",
-                  in.unkeyed, in.unkeyed_tweet.empty() ? "?" : in.unkeyed_tweet);
-    }
     if (in.posts.empty()) {
         return result; // no outcome to write (a new account, an idle run)
     }

@@ -6,16 +6,33 @@
 // newest records for them, written once per outcome.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace xloop {
 
 class run_context;
 
+// Posts with metrics but no decision id a uuid can be made of (NULL, or the
+// original's text of another kind): no outcome can be keyed to them. How
+// many, and one's tweet id for the warning.
+struct unkeyed_posts {
+    std::int64_t count = 0;
+    std::optional<std::string> example;
+
+    void add(std::int64_t n, std::optional<std::string> const& tweet_id)
+    {
+        count += n;
+        if (!example && n > 0) {
+            example = tweet_id;
+        }
+    }
+};
+
 struct v2_result {
     std::int64_t merged = 0;  // inbox records merged into their outcome
     std::int64_t updated = 0; // outcome rows inserted or changed
-    std::int64_t unkeyed = 0; // posts with metrics and no uuid decision id
+    unkeyed_posts unkeyed;    // they still share the follower gains
 };
 
 // Only rows whose values change are written, so a run with nothing new

@@ -358,7 +358,7 @@ SELECT count(*),
        min(c.decision_id::text) FILTER (WHERE p.no_id),
        min(c.decision_id::text) FILTER (WHERE p.no_time),
        min(c.tweet_id::text) FILTER (WHERE s.shared),
-       min(coalesce(c.decision_id::text, 'NULL')) FILTER (WHERE p.no_key)
+       min(coalesce(quote_literal(c.decision_id::text), 'NULL')) FILTER (WHERE p.no_key)
   FROM public.content_generation_metadata_comprehensive c
  CROSS JOIN LATERAL (
        SELECT coalesce(c.tweet_id::text, '') = '' AS no_id,
@@ -399,9 +399,9 @@ SELECT count(*),
                                     shared, r.str(0, 7)));
     }
     if (no_key > 0) {
-        wrong.push_back(fmt::format("{} have a decision_id that is not a uuid (e.g. "
-                                    "'{}'): no outcome can be stored for them; "
-                                    "give each one",
+        wrong.push_back(fmt::format("{} have no decision_id or one that is not a uuid "
+                                    "(e.g. {}): no outcome can be stored for them; "
+                                    "give each a uuid",
                                     no_key, excerpt(r.str(0, 8), 40)));
     }
     if (wrong.empty()) {

@@ -385,25 +385,43 @@ TEST_CASE("a posted item whose decision id is missing or not a uuid is named, an
                        : read_file(source_path("tests/fixtures/original_bot.sql")));
             REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
             move_posts_into_window(c);
-            c.exec("ALTER TABLE content_generation_metadata_comprehensive ALTER "
-                   "decision_id DROP DEFAULT");
+            // migrate gave the column a default: an item written without an
+            // id gets one (a writer may still write NULL, as below)
+            c.exec(
+                "INSERT INTO content_generation_metadata_comprehensive (status) VALUES "
+                "('failed')");
+            CHECK(
+                db.count("SELECT count(*) FROM content_generation_metadata_comprehensive "
+                         "WHERE decision_id IS NULL") == 0);
             c.exec("INSERT INTO content_generation_metadata_comprehensive (decision_id, "
                    "status, tweet_id, posted_at, decision_type, created_at) VALUES ($1, "
                    "'posted', '1004', $2::timestamptz - interval '1 day', 'single', "
                    "$2::timestamptz - interval '25 hours')",
                    text_ids ? std::optional<std::string>{"legacy-42"} : std::nullopt,
                    now);
+            // and one older than the v2 pass's month: its counts are stored
+            // under a text id of its own, not under none
+            c.exec("INSERT INTO content_generation_metadata_comprehensive (decision_id, "
+                   "status, tweet_id, posted_at, decision_type, created_at) VALUES ($1, "
+                   "'posted', '1005', $2::timestamptz - interval '40 days', 'single', "
+                   "$2::timestamptz - interval '40 days')",
+                   text_ids ? std::optional<std::string>{"legacy-43"} : std::nullopt,
+                   now);
 
             loop_run loop{db};
-            loop.dir.write("metrics.jsonl", metrics_file(1001, 1004));
+            loop.dir.write("metrics.jsonl", metrics_file(1001, 1005));
             auto const r =
                 loop.tool("scrape-metrics",
                           {"--input", loop.dir.path() + "/metrics.jsonl", "--json"});
             REQUIRE(r.exit_code == 0);
-            CHECK(json::parse(r.out)["without_decision_id"] == 1);
-            CHECK(r.err.find(
-                      "1 posts with metrics have no decision_id that is a uuid (e.g. "
-                      "tweet 1004)") != std::string::npos);
+            auto const summary = json::parse(r.out);
+            CHECK(summary["without_decision_id"] == (text_ids ? 1 : 2));
+            CHECK(summary["unknown_tweets"] == 0); // they are known, only unkeyed
+            CHECK(r.err.find(fmt::format("{} posts with metrics have no decision_id that "
+                                         "is a uuid (e.g. tweet ",
+                                         text_ids ? 1 : 2)) != std::string::npos);
+            CHECK(db.count("SELECT count(*) FROM outcomes WHERE tweet_id = '1005'") ==
+                  (text_ids ? 1 : 0));
             // the other three have their v2 outcome; nothing is stored under 1004
             CHECK(db.count("SELECT count(*) FROM outcomes WHERE primary_objective_score "
                            "IS NOT NULL AND tweet_id IN ('1001', '1002', '1003')") == 3);
@@ -414,7 +432,7 @@ TEST_CASE("a posted item whose decision id is missing or not a uuid is named, an
             CHECK(items["status"] == "fail"); // the only item of the window
             CHECK(items["numbers"]["without_uuid_decision_id"] == 1);
             CHECK(items["message"].get<std::string>().find(text_ids ? "(e.g. 'legacy-42')"
-                                                                    : "(e.g. 'NULL')") !=
+                                                                    : "(e.g. NULL)") !=
                   std::string::npos);
         }
     }
