@@ -14,7 +14,7 @@ std::optional<double> engagement_rate(post_counts const& c,
     if (*c.impressions <= 0) {
         return 0.0;
     }
-    std::int64_t sum = 0;
+    double sum = 0; // counts up to 2⁶³ each: their sum overflows an integer
     for (auto const& f : fields) {
         auto const& v = f == "likes"            ? c.likes
                         : f == "retweets"       ? c.retweets
@@ -23,10 +23,9 @@ std::optional<double> engagement_rate(post_counts const& c,
                         : f == "bookmarks"      ? c.bookmarks
                         : f == "profile_clicks" ? c.profile_clicks
                                                 : std::optional<std::int64_t>{};
-        sum += v.value_or(0);
+        sum += static_cast<double>(v.value_or(0));
     }
-    return std::clamp(static_cast<double>(sum) / static_cast<double>(*c.impressions), 0.0,
-                      1.0);
+    return std::clamp(sum / static_cast<double>(*c.impressions), 0.0, 1.0);
 }
 
 double primary_objective_score(std::optional<double> er, double fgw,

@@ -368,6 +368,12 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     auto const v2 = v2_pass(run, opts.source);
     txs.commit();
     n.unkeyed.add(v2.unkeyed.count, v2.unkeyed.example);
+    if (v2.out_of_range.count > 0) {
+        log::warn("{} posts were attributed more follows than outcomes can hold (e.g. "
+                  "{}): their follower columns and score are left empty; look for "
+                  "follower_snapshots or a source's follows no account has",
+                  v2.out_of_range.count, v2.out_of_range.example);
+    }
     if (n.unkeyed.count > 0) {
         log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "
                   "{}): no outcome can be stored for them; give each a uuid "
@@ -387,7 +393,8 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                                      {"gone", n.gone},
                                      {"failed", n.failed},
                                      {"v2_updated", v2.updated},
-                                     {"without_decision_id", n.unkeyed.count}}) {
+                                     {"without_decision_id", n.unkeyed.count},
+                                     {"follows_out_of_range", v2.out_of_range.count}}) {
         run.summary()[key] = value;
         run.detail()[key] = value;
     }

@@ -9,6 +9,7 @@
 #include "scrape_inbox.hpp"
 
 #include <array>
+#include <cmath>
 #include <deque>
 #include <limits>
 #include <unordered_set>
@@ -200,18 +201,19 @@ UPDATE public.content_generation_metadata_comprehensive c SET
                 v2_range("$1::timestamptz", "$2::timestamptz"));
 
 // The follower snapshots attribution needs: the last one before `from` and
-// every one after it up to `now`.
+// every one after it up to `now`. A negative count is no count (scrape-metrics
+// refuses one; another writer of the table may not have).
 std::vector<follower_snapshot> read_snapshots(db_connection& db, timestamp from,
                                               timestamp now)
 {
     auto const s = db.exec(R"sql(
 (SELECT snapshot_at, follower_count FROM public.follower_snapshots
-  WHERE snapshot_at <= $1::timestamptz AND follower_count IS NOT NULL
+  WHERE snapshot_at <= $1::timestamptz AND follower_count >= 0
   ORDER BY snapshot_at DESC LIMIT 1)
 UNION ALL
 (SELECT snapshot_at, follower_count FROM public.follower_snapshots
   WHERE snapshot_at > $1::timestamptz AND snapshot_at <= $2::timestamptz
-    AND follower_count IS NOT NULL)
+    AND follower_count >= 0)
 ORDER BY 1)sql",
                            from, now);
     std::vector<follower_snapshot> out;
@@ -322,22 +324,40 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
         query, [&](std::string_view message) { reader.feed(message, row); }, true);
 }
 
+// Whether a post's attribution fits the outcome's columns (followers_*
+// integer, followers_gained_weighted numeric(10,4)). Only counts no account
+// has fall outside (a snapshot of 2·10⁹ after 1 000, a `follows` of 10⁸), and
+// one such post must not fail the pass for every other.
+bool fits_outcome(attribution_result const& a)
+{
+    constexpr double int_max = std::numeric_limits<std::int32_t>::max();
+    auto const fits_int = [](std::optional<std::int64_t> v) {
+        return !v || (*v >= std::numeric_limits<std::int32_t>::min() &&
+                      *v <= std::numeric_limits<std::int32_t>::max());
+    };
+    return std::isfinite(a.gain) && std::abs(a.gain) <= int_max &&
+           std::abs(a.weighted()) < 999999.99995 && fits_int(a.followers_before) &&
+           fits_int(a.followers_after);
+}
+
 // Each written post's row of xloop_v2: its counts, ER, attribution, score.
+// A post whose attribution does not fit gets none (and no score): counted
+// in `out_of_range`, one named.
 void copy_v2_rows(db_connection& db, v2_inputs const& in,
                   std::vector<attribution_result> const& attributed,
-                  metrics_config const& m)
+                  metrics_config const& m, out_of_range_posts& out_of_range)
 {
     copy_writer w{db, "COPY xloop_v2 FROM STDIN"};
     char uuid[36];
     for (auto const& p : in.posts) {
         auto const& a = attributed[p.index];
         auto const er = engagement_rate(p.counts(), m.engagement_fields);
+        auto const tweet_id =
+            p.tweet_id_size == v2_post::no_tweet_id
+                ? std::string_view{}
+                : std::string_view{in.tweet_ids}.substr(p.tweet_id_at, p.tweet_id_size);
         w.add(uuid_text(p.decision_id, uuid));
-        if (p.tweet_id_size == v2_post::no_tweet_id) {
-            w.add_null();
-        } else {
-            w.add(std::string_view{in.tweet_ids}.substr(p.tweet_id_at, p.tweet_id_size));
-        }
+        tweet_id.data() ? w.add(tweet_id) : w.add_null();
         w.add(p.get(v2_post::impressions));
         w.add(p.get(v2_post::views));
         for (auto const v :
@@ -352,12 +372,22 @@ void copy_v2_rows(db_connection& db, v2_inputs const& in,
         }
         p.data_source.data() ? w.add(p.data_source) : w.add_null();
         w.add(er);
-        w.add(std::optional<std::int64_t>{std::llround(a.gain)});
-        w.add(a.followers_before);
-        w.add(a.followers_after);
-        w.add(a.weighted());
-        w.add(primary_objective_score(er, a.weighted(), m.score));
-        w.add(a.confidence);
+        if (fits_outcome(a)) {
+            w.add(std::optional<std::int64_t>{std::llround(a.gain)});
+            w.add(a.followers_before);
+            w.add(a.followers_after);
+            w.add(a.weighted());
+            w.add(primary_objective_score(er, a.weighted(), m.score));
+            w.add(a.confidence);
+        } else {
+            if (out_of_range.count++ == 0) {
+                out_of_range.example = fmt::format(
+                    "tweet {}: {:.0f} follows", tweet_id.data() ? tweet_id : "?", a.gain);
+            }
+            for (int i = 0; i < 6; ++i) {
+                w.add_null();
+            }
+        }
         w.add(p.hook);
         w.add(p.cta);
         w.add(p.structure);
@@ -390,7 +420,7 @@ v2_result v2_pass(run_context& run, std::string const& source)
     db.exec(create_v2);
     auto const attributed =
         attribute_followers(snaps, in.aposts, m.attribution_window_hours, run.now());
-    copy_v2_rows(db, in, attributed, m);
+    copy_v2_rows(db, in, attributed, m, result.out_of_range);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     result.merged = in.merged;
     result.updated = db.exec(write_v2("stored", true), run.now()).affected_rows();

@@ -29,10 +29,18 @@ struct unkeyed_posts {
     }
 };
 
+// Posts whose attributed follows do not fit the outcome's columns (follower
+// counts no account has): how many, and the first with its gain.
+struct out_of_range_posts {
+    std::int64_t count = 0;
+    std::string example;
+};
+
 struct v2_result {
     std::int64_t merged = 0;  // inbox records merged into their outcome
     std::int64_t updated = 0; // outcome rows inserted or changed
     unkeyed_posts unkeyed;    // they still share the follower gains
+    out_of_range_posts out_of_range;
 };
 
 // Only rows whose values change are written, so a run with nothing new

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include <cmath>
 #include <numeric>
 #include <sstream>
@@ -51,6 +53,11 @@ TEST_CASE("engagement rate: counted fields over impressions, clamped", "[nodb]")
     post_counts missing_likes{200, {}, 2, 2, {}, {}, {}};
     CHECK(*engagement_rate(missing_likes, likes_rts_replies) ==
           Approx(0.02)); // unknown = 0
+    // counts the sources accept (up to 2⁶³ − 1 each) whose sum no int64 holds:
+    // summed as an integer it wrapped to −2 and clamped to 0
+    auto const big = std::numeric_limits<std::int64_t>::max();
+    post_counts huge{1000, big, big, 0, {}, {}, {}};
+    CHECK(*engagement_rate(huge, likes_rts_replies) == 1.0);
 }
 
 TEST_CASE("the objective score at ER 0 and fgw 0 is 0.6/(1+e^2.5)", "[nodb]")

@@ -367,6 +367,55 @@ TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]
     CHECK(dump(db) == before);
 }
 
+TEST_CASE(
+    "follower numbers no account has leave that post without attribution, and never "
+    "fail the run",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1001", 26);
+    add_posted(c, "1002", 26);
+    // Another writer's snapshot of -3 half an hour before 1002's window ends:
+    // not a count, so the window ends at the next one (1040), not there.
+    c.exec("INSERT INTO public.follower_snapshots (snapshot_at, follower_count) VALUES "
+           "($1::timestamptz - interval '27 hours', 1000), "
+           "($1::timestamptz - interval '150 minutes', -3)",
+           now);
+    // A follows count the file source accepts (a count in [0, 2^63)) but no
+    // post earns: 5·10⁷ attributed follows do not fit numeric(10,4).
+    auto const file =
+        std::string{"{\"followers\": 1040, \"observed_at\": \"2026-03-02T11:00:00Z\"}\n"
+                    "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 3000, \"likes\": 30, \"follows\": 50000000}\n"
+                    "{\"tweet_id\": \"1002\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 1000, \"likes\": 5}\n"};
+    auto const r =
+        run_tool("scrape-metrics",
+                 {"--source", "file", "--input", "-", "--now", now, "--json"}, &db, file);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["follows_out_of_range"] == 1);
+    CHECK(r.err.find("1 posts were attributed more follows than outcomes can hold (e.g. "
+                     "tweet 1001: 50000000 follows)") != std::string::npos);
+    auto const o =
+        c.exec("SELECT tweet_id, followers_gained, followers_after, "
+               "followers_gained_weighted, primary_objective_score, "
+               "engagement_rate, follows FROM public.outcomes ORDER BY tweet_id");
+    REQUIRE(o.rows() == 2);
+    // 1001: its counts and ER stored, no attribution and no score
+    CHECK(o.is_null(0, 1));
+    CHECK(o.is_null(0, 3));
+    CHECK(o.is_null(0, 4));
+    CHECK(o.f64(0, 5) == Approx(0.01).margin(1e-4)); // 30 / 3000
+    CHECK(o.i64(0, 6) == 50000000);
+    // 1002: the whole gain of 1000 → 1040 (1001's follows are direct: no share)
+    CHECK(o.i64(1, 1) == 40);
+    CHECK(o.i64(1, 2) == 1040);
+    CHECK_FALSE(o.is_null(1, 4));
+}
+
 TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[db]")
 {
     test_db db;
