@@ -110,8 +110,18 @@ SELECT DISTINCT ON (i.observed_at) i.observed_at, i.followers, i.following, i.tw
                     WHERE s.snapshot_at = i.observed_at)
  ORDER BY i.observed_at)sql";
 
+// The posts of the scrape window select_due leaves out for a tweet id X
+// cannot look up ($3, x_tweet_id_pattern): how many, one of them.
+constexpr char const* select_unaskable = R"sql(
+SELECT count(*), min(c.tweet_id::text)
+  FROM public.content_generation_metadata_comprehensive c
+ WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.metrics_gone_at IS NULL
+   AND c.posted_at > $1::timestamptz - make_interval(days => $2::int)
+   AND c.posted_at <= $1::timestamptz
+   AND c.tweet_id::text !~ $3)sql";
+
 // Posted, not deleted, within the scrape window, past an age checkpoint not yet
-// scraped; oldest due first.
+// scraped, with a tweet id X can look up ($5); oldest due first.
 constexpr char const* select_due = R"sql(
 WITH due AS (
     SELECT c.tweet_id,
@@ -124,7 +134,8 @@ WITH due AS (
       LEFT JOIN public.outcomes o ON o.decision_id = c.decision_id
      WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.metrics_gone_at IS NULL
        AND c.posted_at > $1::timestamptz - make_interval(days => $2::int)
-       AND c.posted_at <= $1::timestamptz)
+       AND c.posted_at <= $1::timestamptz
+       AND c.tweet_id::text ~ $5)
 SELECT tweet_id FROM due
  WHERE due_at IS NOT NULL AND (collected_at IS NULL OR collected_at < due_at)
  GROUP BY tweet_id
@@ -299,9 +310,21 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         txs.commit();
 
         // One day beyond max_age_days so the last checkpoint (30 d) is caught.
-        auto const due = db.exec(select_due, run.now(),
-                                 static_cast<int>(std::ceil(m.max_age_days)) + 1,
-                                 m.due_ages_hours, opts.max_posts.value_or(m.max_posts));
+        auto const days = static_cast<int>(std::ceil(m.max_age_days)) + 1;
+        auto const due =
+            db.exec(select_due, run.now(), days, m.due_ages_hours,
+                    opts.max_posts.value_or(m.max_posts), x_tweet_id_pattern);
+        auto const unaskable =
+            db.exec(select_unaskable, run.now(), days, x_tweet_id_pattern);
+        run.summary()["unaskable_tweet_ids"] = unaskable.i64(0, 0);
+        if (unaskable.i64(0, 0) > 0) {
+            log::warn(
+                "{} posts of the last {} days have a tweet_id X cannot look up (e.g. "
+                "{}; an id is 1 to 19 digits): not asked for, since one would fail "
+                "every request it is in; correct them in "
+                "content_generation_metadata_comprehensive",
+                unaskable.i64(0, 0), days, nlohmann::json(unaskable.str(0, 1)).dump());
+        }
         run.summary()["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
         for (int start = 0; start < due.rows(); start += m.batch_size) {

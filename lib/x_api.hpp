@@ -12,6 +12,11 @@
 
 namespace xloop {
 
+// What GET /2/tweets takes in `ids` (a POSIX regular expression, for SQL):
+// one id of another form fails the whole request (HTTP 400, "Invalid
+// Request"), every run, since it stays due.
+constexpr char const* x_tweet_id_pattern = "^[0-9]{1,19}$";
+
 struct tweet_metrics {
     std::string id;
     post_counts counts;

@@ -83,6 +83,24 @@ fake_x_api::fake_x_api()
             apply(*failure, res);
             return;
         }
+        // As X answers an id that is not 1–19 digits: the whole request fails.
+        for (auto const& id : r.ids) {
+            if (id.empty() || id.size() > 19 ||
+                id.find_first_not_of("0123456789") != std::string::npos) {
+                nlohmann::json const bad = {
+                    {"errors",
+                     {{{"parameters", {{"ids", {id}}}},
+                       {"message",
+                        fmt::format("The `ids` query parameter value [{}] is not valid",
+                                    id)}}}},
+                    {"title", "Invalid Request"},
+                    {"detail", "One or more parameters to your request was invalid."},
+                    {"type", "https://api.twitter.com/2/problems/invalid-request"}};
+                res.status = 400;
+                res.set_content(bad.dump(), "application/json");
+                return;
+            }
+        }
         if (delay_tweets_ms > 0) {
             auto const wait = std::chrono::milliseconds(delay_tweets_ms);
             lock.unlock();

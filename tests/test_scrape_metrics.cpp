@@ -97,6 +97,31 @@ TEST_CASE("scrape-metrics asks for the posts that are due, oldest first", "[db]"
     CHECK(json::parse(r.out)["due"] == 3);
 }
 
+TEST_CASE("a tweet id X cannot look up is never asked for, and named; the other posts "
+          "are scraped",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "501", 2);
+    add_posted(c, " 502 ", 3); // the oldest due: it was first in every request
+    add_posted(c, "503,504", 4);
+    fake_x_api api;
+    scraper s{db, api};
+    auto const r = s.run({"--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].ids == std::vector<std::string>{"501"});
+    CHECK(json::parse(r.out)["unaskable_tweet_ids"] == 2);
+    CHECK(r.err.find("2 posts of the last 31 days have a tweet_id X cannot look up (e.g. "
+                     "\" 502 \"; an id is 1 to 19 digits)") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '501' AND "
+                   "primary_objective_score IS NOT NULL") == 1);
+}
+
 TEST_CASE("250 due posts are asked for in 3 requests of at most 100 ids", "[db]")
 {
     test_db db;
