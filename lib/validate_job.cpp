@@ -511,11 +511,13 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
 
 check_result reply_priorities_check(check_context& x)
 {
-    // A priority of 0 is the original bot's constant, 0.5 no evidence.
+    // A priority of 0 is the original bot's constant, 0.5 no evidence. The
+    // accounts replied to as learn-replies names them ('@Amy ' is amy).
     auto const r = x.db.exec(R"sql(
-SELECT (SELECT count(DISTINCT lower(target_username))
+SELECT (SELECT count(DISTINCT lower(ltrim(btrim(target_username), '@')))
           FROM xloop.vw_learning
-         WHERE decision_type = 'reply' AND target_username IS NOT NULL
+         WHERE decision_type = 'reply'
+           AND coalesce(btrim(target_username), '') NOT IN ('', '@')
            AND posted_at > $1::timestamptz - make_interval(days => $2::int)
            AND posted_at <= $1::timestamptz),
        (SELECT count(*) FROM public.discovered_accounts

@@ -116,6 +116,14 @@ TEST_CASE("a consistent history is READY", "[db]")
     CHECK(check_named(r, "v2_coverage")["numbers"]["outcomes"] == 40 - 0);
     CHECK(check_named(r, "reply_priorities")["numbers"]["accounts_replied_to"] == 3);
     CHECK(check_named(r, "reply_priorities")["numbers"]["accounts_with_priority"] == 3);
+    // the original bot's spelling of an account is the same account, as
+    // learn-replies reads it; an empty target is none
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET target_username = "
+        "CASE tweet_id WHEN 't4' THEN '@ACCT_1 ' WHEN 't8' THEN ' ' END "
+        "WHERE tweet_id IN ('t4', 't8')");
+    CHECK(check_named(validate(db, 0),
+                      "reply_priorities")["numbers"]["accounts_replied_to"] == 3);
     // the human table
     auto const table = run_tool("validate", {"--now", now, "-q"}, &db);
     CHECK(table.exit_code == 0);
