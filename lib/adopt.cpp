@@ -319,6 +319,33 @@ content_table_state inspect_content_table(db_connection& db)
     return content_table_state::table_beside_empty_base;
 }
 
+void check_decision_id_types(db_connection& db)
+{
+    // The content table: content_metadata where it is still a table (a
+    // replay of the original, adopted by this run), else the base table.
+    auto const r = db.exec(R"sql(
+SELECT t.relname, format_type(a.atttypid, a.atttypmod), format_type(o.atttypid, o.atttypmod)
+  FROM pg_class t
+  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'decision_id'
+                     AND NOT a.attisdropped
+  JOIN pg_attribute o ON o.attrelid = to_regclass('public.outcomes')
+                     AND o.attname = 'decision_id' AND NOT o.attisdropped
+ WHERE t.oid IN (to_regclass('public.content_metadata'),
+                 to_regclass('public.content_generation_metadata_comprehensive'))
+   AND t.relkind IN ('r', 'p') AND a.atttypid <> o.atttypid
+ ORDER BY t.relname = 'content_metadata' DESC
+ LIMIT 1)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    throw data_error{fmt::format(
+        "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins them "
+        "(vw_learning, every job), so their types must match; nothing was changed. "
+        "Make them one type, e.g. ALTER TABLE public.outcomes ALTER COLUMN decision_id "
+        "TYPE {1} USING decision_id::{1}, then run xloop-migrate again",
+        r.str(0, 0), r.str(0, 1), r.str(0, 2))};
+}
+
 void adopt_content_table(db_connection& db, content_table_state state)
 {
     auto const acl = db.exec(R"sql(

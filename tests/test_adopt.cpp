@@ -266,6 +266,35 @@ TEST_CASE("two content tables that both hold rows are refused before any change"
     CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
 }
 
+TEST_CASE("decision ids of two types in the content table and outcomes are refused "
+          "before any change, saying how to match them",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec(read_file(source_path("tests/fixtures/original_bot.sql")));
+    // outcomes' id as text beside the content's uuid (the original's own
+    // view, which joins them, cannot exist in that shape)
+    c.exec("DROP VIEW vw_learning CASCADE");
+    c.exec("ALTER TABLE outcomes ALTER COLUMN decision_id TYPE text");
+    for (auto const* dry : {"--dry-run", ""}) {
+        auto const r = run_tool(
+            "migrate", *dry ? std::vector<std::string>{dry} : std::vector<std::string>{},
+            &db);
+        INFO(r.err);
+        CHECK(r.exit_code == 65);
+        CHECK(r.err.find("content_generation_metadata_comprehensive.decision_id is uuid "
+                         "but outcomes.decision_id is text") != std::string::npos);
+        CHECK(r.err.find("ALTER TABLE public.outcomes ALTER COLUMN decision_id TYPE uuid "
+                         "USING decision_id::uuid") != std::string::npos);
+        CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+    }
+    // as it says: then migrate converges it
+    c.exec("ALTER TABLE public.outcomes ALTER COLUMN decision_id TYPE uuid USING "
+           "decision_id::uuid");
+    CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+}
+
 TEST_CASE("a restored database's views with columns of their own keep them", "[db]")
 {
     test_db db;
