@@ -44,11 +44,12 @@ enum class content_table_state {
 // content table cannot be adopted (both tables hold rows, a view is in the way).
 content_table_state inspect_content_table(db_connection& db);
 
-// Read-only; throws data_error, naming both columns and what to do, when the
+// Read-only; throws data_error, naming the columns and what to do, when the
 // content table's decision_id and outcomes.decision_id are of different types
-// (uuid and text): every view and job joins them, and text = uuid is no
-// operator, so the first migration that joins them would fail midway.
-void check_decision_id_types(db_connection& db);
+// (uuid and text: every view and job joins them, and text = uuid is no
+// operator, so the first migration that joins them would fail midway), or
+// its tweet_id is not text (a bigint compares with no tweet id xloop reads).
+void check_key_types(db_connection& db);
 
 // In the caller's transaction: renames the content_metadata table to
 // content_generation_metadata_comprehensive (ids, sequences, constraints,

@@ -372,7 +372,7 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
     db.exec(bootstrap_sql);
     auto applied = read_applied(db);
     check_history(all, applied, opts);
-    check_decision_id_types(db);
+    check_key_types(db);
     if (auto const state = inspect_content_table(db);
         state != content_table_state::view_or_absent) {
         adopt_content_table(db, state);
@@ -410,7 +410,7 @@ content_table_state check_before_applying(db_connection& db,
     db.exec("SET LOCAL client_min_messages = warning");
     db.exec(bootstrap_sql);
     check_history(all, read_applied(db), opts);
-    check_decision_id_types(db);
+    check_key_types(db);
     auto const state = inspect_content_table(db);
     tx->commit();
     return state;

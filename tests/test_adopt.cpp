@@ -295,6 +295,30 @@ TEST_CASE("decision ids of two types in the content table and outcomes are refus
     CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
 }
 
+TEST_CASE("tweet ids held as numbers are refused before any change, saying how to make "
+          "them text",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec(read_file(source_path("tests/fixtures/original_bot.sql")));
+    c.exec("DROP VIEW content_metadata CASCADE");
+    c.exec("ALTER TABLE content_generation_metadata_comprehensive ALTER COLUMN tweet_id "
+           "TYPE bigint USING tweet_id::bigint");
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 65);
+    CHECK(
+        r.err.find("content_generation_metadata_comprehensive.tweet_id is bigint: xloop "
+                   "reads tweet ids as text") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+    c.exec("ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
+           "tweet_id TYPE text USING tweet_id::text");
+    CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.vw_learning WHERE tweet_id = '1001'") ==
+          1);
+}
+
 TEST_CASE("a restored database's views with columns of their own keep them", "[db]")
 {
     test_db db;
