@@ -439,6 +439,8 @@ TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[d
     // The signal comes once the candidates are read (plan's backend is idle in
     // its transaction after their COPY): in the ranking, however fast or
     // loaded the machine (a fixed delay could land before it or after the end).
+    // Its backend in this test's database: another test's plan, in parallel in
+    // the same cluster, once set off the signal before this one had started.
     auto watch = db.connect();
     std::chrono::steady_clock::time_point signalled;
     process_spec spec;
@@ -456,8 +458,8 @@ TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[d
         bool const ranking =
             watch
                 .exec("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid <> "
-                      "pg_backend_pid() AND state = 'idle in transaction' AND query "
-                      "LIKE '%COPY (SELECT r.id%')")
+                      "pg_backend_pid() AND datname = current_database() AND state = "
+                      "'idle in transaction' AND query LIKE '%COPY (SELECT r.id%')")
                 .str(0, 0) == "t";
         signalled = std::chrono::steady_clock::now();
         return ranking;
