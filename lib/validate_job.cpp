@@ -69,28 +69,31 @@ SELECT CASE WHEN to_regclass(w->>0) IS NULL THEN w->>0 ELSE (w->>0) || '.' || (w
     return missing;
 }
 
-// The indexes the tools rely on: missing ones added to `missing`; the one an
-// adopted database may lack (usernames unique ignoring case) a warning.
-void check_indexes(db_connection& db, std::vector<std::string>& missing,
+// The indexes and functions the tools rely on, in one statement: missing ones
+// added to `missing`; the index an adopted database may lack (usernames
+// unique ignoring case) a warning. Returns whether xloop.as_uuid is there.
+bool check_indexes(db_connection& db, std::vector<std::string>& missing,
                    std::vector<std::string>& warnings)
 {
-    if (!db.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
-             .boolean(0, 0)) {
+    auto const r = db.exec(R"sql(
+SELECT xloop.has_unique_index('public.outcomes', 'decision_id'),
+       to_regclass('public.learning_model_weights_one_active') IS NOT NULL,
+       xloop.has_unique_index('public.discovered_accounts', 'lower(username)'),
+       to_regprocedure('xloop.as_uuid(text)') IS NOT NULL)sql");
+    if (!r.boolean(0, 0)) {
         missing.push_back("unique index on outcomes(decision_id)");
     }
-    if (!db.exec(R"sql(
-            SELECT to_regclass('public.learning_model_weights_one_active') IS NOT NULL
-            )sql")
-             .boolean(0, 0)) {
+    if (!r.boolean(0, 1)) {
         missing.push_back("index learning_model_weights_one_active");
     }
-    if (!db.exec(R"sql(
-            SELECT xloop.has_unique_index('public.discovered_accounts', 'lower(username)')
-            )sql")
-             .boolean(0, 0)) {
+    if (!r.boolean(0, 2)) {
         warnings.push_back("no unique index on discovered_accounts(lower(username)): "
                            "usernames collide ignoring case (see README, adopting)");
     }
+    if (!r.boolean(0, 3)) {
+        missing.push_back("function xloop.as_uuid(text)");
+    }
+    return r.boolean(0, 3);
 }
 
 // The tables the tools use whose rows row-level security hides from this
@@ -126,13 +129,14 @@ SELECT c.oid::regclass::text
     return hidden;
 }
 
-check_result schema_check(db_connection& db)
+// Sets has_as_uuid for posted_items, which needs the function.
+check_result schema_check(db_connection& db, bool& has_as_uuid)
 {
     auto c = make("schema", "ok", "");
     auto missing = missing_columns(db);
     std::vector<std::string> warnings;
     if (missing.empty()) {
-        check_indexes(db, missing, warnings);
+        has_as_uuid = check_indexes(db, missing, warnings);
     }
     int pending = 0;
     int edited = 0;
@@ -252,6 +256,7 @@ struct check_context {
     timestamp now;
     int days;
     std::map<std::string, job_state> jobs;
+    bool has_as_uuid = false; // xloop.as_uuid, which 0014 creates
 
     job_state const& job(std::string const& name)
     {
@@ -343,8 +348,7 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
 check_result posted_items_check(check_context& x)
 {
     auto c = make("posted_items", "ok", "");
-    if (!x.db.exec("SELECT to_regprocedure('xloop.as_uuid(text)') IS NOT NULL")
-             .boolean(0, 0)) {
+    if (!x.has_as_uuid) {
         c.status = "fail";
         c.message = "xloop.as_uuid is missing: run xloop-migrate";
         return c;
@@ -608,7 +612,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
 {
     check_context x{run.db(), run.cfg(), run.now(), days, {}};
     std::vector<check_result> out;
-    out.push_back(schema_check(x.db));
+    out.push_back(schema_check(x.db, x.has_as_uuid));
     if (out.back().status == "fail" && nothing_to_count(x.db)) {
         return out;
     }
