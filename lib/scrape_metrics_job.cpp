@@ -292,6 +292,20 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     apply_batch(run, "file", n, true);
 }
 
+// The posts of the last `days` left out of select_due for their tweet id: said.
+void report_unaskable(run_context& run, int days)
+{
+    auto const r = run.db().exec(select_unaskable, run.now(), days, x_tweet_id_pattern);
+    run.summary()["unaskable_tweet_ids"] = r.i64(0, 0);
+    if (r.i64(0, 0) > 0) {
+        log::warn("{} posts of the last {} days have a tweet_id X cannot look up (e.g. "
+                  "{}; an id is 1 to 19 digits): not asked for, since one would fail "
+                  "every request it is in; correct them in "
+                  "content_generation_metadata_comprehensive",
+                  r.i64(0, 0), days, nlohmann::json(r.str(0, 1)).dump());
+    }
+}
+
 // Returns the rate-limit error to rethrow after the v2 pass, if one stopped it.
 std::optional<temporary_failure> from_x_api(run_context& run, scrape_options const& opts,
                                             batch_transactions& txs, scrape_counts& n)
@@ -314,17 +328,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         auto const due =
             db.exec(select_due, run.now(), days, m.due_ages_hours,
                     opts.max_posts.value_or(m.max_posts), x_tweet_id_pattern);
-        auto const unaskable =
-            db.exec(select_unaskable, run.now(), days, x_tweet_id_pattern);
-        run.summary()["unaskable_tweet_ids"] = unaskable.i64(0, 0);
-        if (unaskable.i64(0, 0) > 0) {
-            log::warn(
-                "{} posts of the last {} days have a tweet_id X cannot look up (e.g. "
-                "{}; an id is 1 to 19 digits): not asked for, since one would fail "
-                "every request it is in; correct them in "
-                "content_generation_metadata_comprehensive",
-                unaskable.i64(0, 0), days, nlohmann::json(unaskable.str(0, 1)).dump());
-        }
+        report_unaskable(run, days);
         run.summary()["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
         for (int start = 0; start < due.rows(); start += m.batch_size) {

@@ -340,19 +340,15 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
     return c;
 }
 
-// Posted items the loop cannot learn from, which no other check sees: the
-// poster left out the tweet id (no metrics can be fetched) or the posting
-// time (scrape-metrics and every window go by posted_at), wrote one tweet id
-// on two items (its metrics would count for both), or a decision id that is
-// no uuid (an outcome is keyed by one; the original's column may be text).
-check_result posted_items_check(check_context& x)
+// Posted items of the window the loop cannot learn from, by what is wrong,
+// each kind with one example (a decision id, a tweet id).
+struct posted_items {
+    std::int64_t posted = 0, no_id = 0, no_time = 0, shared = 0, no_key = 0;
+    std::string no_id_example, no_time_example, shared_example, no_key_example;
+};
+
+posted_items read_posted_items(check_context& x)
 {
-    auto c = make("posted_items", "ok", "");
-    if (!x.has_as_uuid) {
-        c.status = "fail";
-        c.message = "xloop.as_uuid is missing: run xloop-migrate";
-        return c;
-    }
     auto const r = x.db.exec(R"sql(
 SELECT count(*),
        count(*) FILTER (WHERE p.no_id),
@@ -376,55 +372,75 @@ SELECT count(*),
    AND c.created_at > $1::timestamptz - make_interval(days => $2::int)
    AND c.created_at <= $1::timestamptz)sql",
                              x.now, x.days);
-    auto const posted = r.i64(0, 0);
-    auto const no_id = r.i64(0, 1);
-    auto const no_time = r.i64(0, 2);
-    auto const shared = r.i64(0, 3);
-    auto const no_key = r.i64(0, 4);
-    c.numbers = {{"posted", posted},
-                 {"without_tweet_id", no_id},
-                 {"without_posted_at", no_time},
-                 {"sharing_tweet_id", shared},
-                 {"without_uuid_decision_id", no_key}};
+    return {r.i64(0, 0),
+            r.i64(0, 1),
+            r.i64(0, 2),
+            r.i64(0, 3),
+            r.i64(0, 4),
+            r.opt_str(0, 5).value_or(""),
+            r.opt_str(0, 6).value_or(""),
+            r.opt_str(0, 7).value_or(""),
+            excerpt(r.opt_str(0, 8).value_or(""), 40)};
+}
+
+// Posted items the loop cannot learn from, which no other check sees: the
+// poster left out the tweet id (no metrics can be fetched) or the posting
+// time (scrape-metrics and every window go by posted_at), wrote one tweet id
+// on two items (its metrics would count for both), or a decision id that is
+// no uuid (an outcome is keyed by one; the original's column may be text).
+check_result posted_items_check(check_context& x)
+{
+    auto c = make("posted_items", "ok", "");
+    if (!x.has_as_uuid) {
+        c.status = "fail";
+        c.message = "xloop.as_uuid is missing: run xloop-migrate";
+        return c;
+    }
+    auto const p = read_posted_items(x);
+    c.numbers = {{"posted", p.posted},
+                 {"without_tweet_id", p.no_id},
+                 {"without_posted_at", p.no_time},
+                 {"sharing_tweet_id", p.shared},
+                 {"without_uuid_decision_id", p.no_key}};
     std::vector<std::string> wrong;
-    if (no_id > 0) {
+    if (p.no_id > 0) {
         wrong.push_back(fmt::format("{} have no tweet_id (e.g. decision {}): no metrics "
                                     "can be fetched for them",
-                                    no_id, r.str(0, 5)));
+                                    p.no_id, p.no_id_example));
     }
-    if (no_time > 0) {
+    if (p.no_time > 0) {
         wrong.push_back(fmt::format("{} have a tweet_id but no posted_at (e.g. decision "
                                     "{}): they get no metrics or v2 score",
-                                    no_time, r.str(0, 6)));
+                                    p.no_time, p.no_time_example));
     }
-    if (shared > 0) {
+    if (p.shared > 0) {
         wrong.push_back(fmt::format("{} share their tweet_id with another posted item "
                                     "(e.g. tweet {}): its metrics count for each",
-                                    shared, r.str(0, 7)));
+                                    p.shared, p.shared_example));
     }
-    if (no_key > 0) {
+    if (p.no_key > 0) {
         wrong.push_back(fmt::format("{} have no decision_id or one that is not a uuid "
                                     "(e.g. {}): no outcome can be stored for them; "
                                     "give each a uuid",
-                                    no_key, excerpt(r.str(0, 8), 40)));
+                                    p.no_key, p.no_key_example));
     }
     if (wrong.empty()) {
-        c.message = posted == 0
-                        ? fmt::format("no items posted in the last {} days", x.days)
-                        : fmt::format("{} items posted in the last {} days, each "
-                                      "with its own tweet_id, a posted_at and a "
-                                      "uuid decision_id",
-                                      posted, x.days);
+        c.message =
+            p.posted == 0
+                ? fmt::format("no items posted in the last {} days", x.days)
+                : fmt::format("{} items posted in the last {} days, each with its "
+                              "own tweet_id, a posted_at and a uuid decision_id",
+                              p.posted, x.days);
         return c;
     }
     // Half or more unusable: the loop is learning from too little to go on.
-    c.status = 2 * (no_id + no_time + shared + no_key) >= posted ? "fail" : "warn";
-    c.message =
-        fmt::format("of {} items posted in the last {} days, {}{}", posted, x.days,
-                    fmt::join(wrong, "; "),
-                    no_id + no_time > 0 ? "; the poster must set status, tweet_id "
-                                          "and posted_at together"
-                                        : "");
+    c.status =
+        2 * (p.no_id + p.no_time + p.shared + p.no_key) >= p.posted ? "fail" : "warn";
+    c.message = fmt::format("of {} items posted in the last {} days, {}{}", p.posted,
+                            x.days, fmt::join(wrong, "; "),
+                            p.no_id + p.no_time > 0 ? "; the poster must set status, "
+                                                      "tweet_id and posted_at together"
+                                                    : "");
     return c;
 }
 
