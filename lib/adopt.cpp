@@ -322,54 +322,48 @@ content_table_state inspect_content_table(db_connection& db)
 void check_key_types(db_connection& db)
 {
     // The content table: content_metadata where it is still a table (a
-    // replay of the original, adopted by this run), else the base table.
-    constexpr char const* content_table = R"sql(
+    // replay of the original, adopted by this run), else the base table. Its
+    // decision_id must be of outcomes' type; its tweet_id text, as xloop reads
+    // every tweet id (X's ids pass 2⁵³, which a JSON number cannot hold).
+    auto const r = db.exec(R"sql(
+SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       format_type(o.atttypid, o.atttypmod)
   FROM pg_class t
-  JOIN pg_attribute a ON a.attrelid = t.oid AND NOT a.attisdropped)sql";
-    constexpr char const* content_where = R"sql(
+  JOIN pg_attribute a ON a.attrelid = t.oid AND NOT a.attisdropped
+  LEFT JOIN pg_attribute o ON o.attrelid = to_regclass('public.outcomes')
+                          AND o.attname = 'decision_id' AND NOT o.attisdropped
  WHERE t.oid IN (to_regclass('public.content_metadata'),
                  to_regclass('public.content_generation_metadata_comprehensive'))
-   AND t.relkind IN ('r', 'p'))sql";
-    constexpr char const* views_first =
-        " (ALTER refuses while a view reads the column: drop those first; "
-        "xloop-migrate recreates content_metadata and vw_learning, your own views "
-        "are yours to recreate)";
-    auto const ids = db.exec(fmt::format(R"sql(
-SELECT t.relname, format_type(a.atttypid, a.atttypmod), format_type(o.atttypid, o.atttypmod)
-{}
-  JOIN pg_attribute o ON o.attrelid = to_regclass('public.outcomes')
-                     AND o.attname = 'decision_id' AND NOT o.attisdropped
-{}
-   AND a.attname = 'decision_id' AND a.atttypid <> o.atttypid
- ORDER BY t.relname = 'content_metadata' DESC LIMIT 1)sql",
-                                         content_table, content_where));
-    if (ids.rows() > 0) {
-        throw data_error{fmt::format(
-            "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins them "
-            "(vw_learning, every job), so their types must match; nothing was changed. "
-            "Make them one type, e.g. ALTER TABLE public.outcomes ALTER COLUMN "
-            "decision_id TYPE {1} USING decision_id::{1}, then run xloop-migrate "
-            "again{3}",
-            ids.str(0, 0), ids.str(0, 1), ids.str(0, 2), views_first)};
+   AND t.relkind IN ('r', 'p')
+   AND (a.attname = 'decision_id' AND a.atttypid <> o.atttypid
+        OR a.attname = 'tweet_id'
+           AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype))
+ ORDER BY t.relname = 'content_metadata' DESC, a.attname
+ LIMIT 1)sql");
+    if (r.rows() == 0) {
+        return;
     }
-    // Tweet ids are text everywhere xloop reads them (X's ids pass 2⁵³, which a
-    // JSON number cannot hold); a number column compares with none of them.
-    auto const tweets = db.exec(fmt::format(R"sql(
-SELECT t.relname, format_type(a.atttypid, a.atttypmod)
-{}
-{}
-   AND a.attname = 'tweet_id'
-   AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
- ORDER BY t.relname = 'content_metadata' DESC LIMIT 1)sql",
-                                            content_table, content_where));
-    if (tweets.rows() > 0) {
-        throw data_error{fmt::format(
-            "{0}.tweet_id is {1}: xloop reads tweet ids as text (as X sends them), and "
-            "{1} compares with no text; nothing was changed. Make it text: ALTER TABLE "
-            "public.{0} ALTER COLUMN tweet_id TYPE text USING tweet_id::text, then run "
-            "xloop-migrate again{2}",
-            tweets.str(0, 0), tweets.str(0, 1), views_first)};
-    }
+    auto const table = r.str(0, 0);
+    auto const type = r.str(0, 2);
+    auto const what =
+        r.str(0, 1) == "decision_id"
+            ? fmt::format("{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop "
+                          "joins them (vw_learning, every job), so their types must "
+                          "match; nothing was changed. Make them one type, e.g. ALTER "
+                          "TABLE public.outcomes ALTER COLUMN decision_id TYPE {1} USING "
+                          "decision_id::{1}",
+                          table, type, r.str(0, 3))
+            : fmt::format(
+                  "{0}.tweet_id is {1}: xloop reads tweet ids as text (as X sends "
+                  "them), and {1} compares with no text; nothing was changed. "
+                  "Make it text: ALTER TABLE public.{0} ALTER COLUMN tweet_id "
+                  "TYPE text USING tweet_id::text",
+                  table, type);
+    throw data_error{what +
+                     ", then run xloop-migrate again (ALTER refuses while a view reads "
+                     "the column: drop those first; xloop-migrate recreates "
+                     "content_metadata and vw_learning, your own views are yours to "
+                     "recreate)"};
 }
 
 void adopt_content_table(db_connection& db, content_table_state state)

@@ -346,17 +346,19 @@ private:
     db_connection& m_db;
 };
 
-// The reason `m`'s skip-if query gives to leave it out, if it gives one.
-std::optional<std::string> skip_reason(db_connection& db, migration const& m)
+// Whether `m`'s skip-if query gives a reason to leave it out; the reason is
+// logged, `as` saying how ("skipped", "would be skipped").
+bool skipped(db_connection& db, migration const& m, std::string_view as)
 {
     if (m.skip_if.empty()) {
-        return std::nullopt;
+        return false;
     }
     auto const r = db.exec(m.skip_if);
     if (r.rows() == 0 || r.is_null(0, 0)) {
-        return std::nullopt;
+        return false;
     }
-    return r.str(0, 0);
+    log::warn("{} {} (recorded as applied): {}", m.name, as, r.str(0, 0));
+    return true;
 }
 
 // --dry-run: every pending migration that can run in a transaction runs in one
@@ -383,8 +385,7 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
             continue;
         }
         result.would_apply.push_back(m->name);
-        if (auto const why = skip_reason(db, *m)) {
-            log::warn("{} would be skipped (recorded as applied): {}", m->name, *why);
+        if (skipped(db, *m, "would be skipped")) {
             continue;
         }
         if (!m->transactional) {
@@ -432,9 +433,7 @@ bool apply_outside_transaction(db_connection& db, migration const& m,
     if (read_applied(db).count(m.version)) {
         return false;
     }
-    if (auto const why = skip_reason(db, m)) {
-        log::warn("{} skipped (recorded as applied): {}", m.name, *why);
-    } else {
+    if (!skipped(db, m, "skipped")) {
         log::info("applying {} (outside a transaction)", m.name);
         db.exec("SET client_min_messages = warning");
         run_statements(db, m);
@@ -473,9 +472,7 @@ std::size_t apply_transactional(db_connection& db,
         if (applied.count(m.version)) {
             continue; // another run applied it meanwhile
         }
-        if (auto const why = skip_reason(db, m)) {
-            log::warn("{} skipped (recorded as applied): {}", m.name, *why);
-        } else {
+        if (!skipped(db, m, "skipped")) {
             log::info("applying {}", m.name);
             auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
             result.changes.insert(result.changes.end(), kept.begin(), kept.end());

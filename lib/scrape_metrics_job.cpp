@@ -149,7 +149,7 @@ struct scrape_counts {
     std::int64_t unknown = 0;
     std::int64_t gone = 0;
     std::int64_t failed = 0;
-    unkeyed_posts unkeyed; // records of posts without a decision id
+    counted_posts unkeyed; // records of posts without a decision id
 };
 
 // One transaction per batch; in a dry run everything happens in one
@@ -399,7 +399,7 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         log::warn("{} posts were attributed more follows than outcomes can hold (e.g. "
                   "{}): their follower columns and score are left empty; look for "
                   "follower_snapshots or a source's follows no account has",
-                  v2.out_of_range.count, v2.out_of_range.example);
+                  v2.out_of_range.count, *v2.out_of_range.example);
     }
     if (n.unkeyed.count > 0) {
         log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "

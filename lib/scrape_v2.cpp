@@ -268,7 +268,7 @@ struct v2_inputs {
     string_pool pool;          // hook, cta, structure and source point into it
     std::string tweet_ids;     // every post's, one after another
     std::int64_t merged = 0;   // inbox records merged into their outcome
-    unkeyed_posts unkeyed;
+    counted_posts unkeyed;
 };
 
 void read_v2_posts(db_connection& db, std::string const& query, v2_window const& window,
@@ -345,7 +345,7 @@ bool fits_outcome(attribution_result const& a)
 // in `out_of_range`, one named.
 void copy_v2_rows(db_connection& db, v2_inputs const& in,
                   std::vector<attribution_result> const& attributed,
-                  metrics_config const& m, out_of_range_posts& out_of_range)
+                  metrics_config const& m, counted_posts& out_of_range)
 {
     copy_writer w{db, "COPY xloop_v2 FROM STDIN"};
     char uuid[36];
@@ -380,10 +380,8 @@ void copy_v2_rows(db_connection& db, v2_inputs const& in,
             w.add(primary_objective_score(er, a.weighted(), m.score));
             w.add(a.confidence);
         } else {
-            if (out_of_range.count++ == 0) {
-                out_of_range.example = fmt::format(
-                    "tweet {}: {:.0f} follows", tweet_id.data() ? tweet_id : "?", a.gain);
-            }
+            out_of_range.add(1, fmt::format("tweet {}: {:.0f} follows",
+                                            tweet_id.data() ? tweet_id : "?", a.gain));
             for (int i = 0; i < 6; ++i) {
                 w.add_null();
             }

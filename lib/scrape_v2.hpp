@@ -13,34 +13,31 @@ namespace xloop {
 
 class run_context;
 
-// Posts with metrics but no decision id a uuid can be made of (NULL, or the
-// original's text of another kind): no outcome can be keyed to them. How
-// many, and one's tweet id for the warning.
-struct unkeyed_posts {
+// Posts a run could not write in full: how many, and the first one named
+// (its tweet id, and what was wrong) for the warning.
+struct counted_posts {
     std::int64_t count = 0;
     std::optional<std::string> example;
 
-    void add(std::int64_t n, std::optional<std::string> const& tweet_id)
+    void add(std::int64_t n, std::optional<std::string> const& first)
     {
         count += n;
         if (!example && n > 0) {
-            example = tweet_id;
+            example = first;
         }
     }
-};
-
-// Posts whose attributed follows do not fit the outcome's columns (follower
-// counts no account has): how many, and the first with its gain.
-struct out_of_range_posts {
-    std::int64_t count = 0;
-    std::string example;
 };
 
 struct v2_result {
     std::int64_t merged = 0;  // inbox records merged into their outcome
     std::int64_t updated = 0; // outcome rows inserted or changed
-    unkeyed_posts unkeyed;    // they still share the follower gains
-    out_of_range_posts out_of_range;
+    // With metrics but no decision id a uuid can be made of (NULL, or the
+    // original's text of another kind): no outcome can be keyed to them; they
+    // still share the follower gains.
+    counted_posts unkeyed;
+    // Attributed more follows than the outcome's columns hold (follower
+    // counts no account has): no attribution and no score.
+    counted_posts out_of_range;
 };
 
 // Only rows whose values change are written, so a run with nothing new

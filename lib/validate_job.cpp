@@ -402,27 +402,28 @@ check_result posted_items_check(check_context& x)
                  {"without_posted_at", p.no_time},
                  {"sharing_tweet_id", p.shared},
                  {"without_uuid_decision_id", p.no_key}};
+    // Each kind: how many, what is wrong, an example, what follows from it.
+    struct kind {
+        std::int64_t n;
+        char const* what;
+        std::string example;
+        char const* so;
+    };
     std::vector<std::string> wrong;
-    if (p.no_id > 0) {
-        wrong.push_back(fmt::format("{} have no tweet_id (e.g. decision {}): no metrics "
-                                    "can be fetched for them",
-                                    p.no_id, p.no_id_example));
-    }
-    if (p.no_time > 0) {
-        wrong.push_back(fmt::format("{} have a tweet_id but no posted_at (e.g. decision "
-                                    "{}): they get no metrics or v2 score",
-                                    p.no_time, p.no_time_example));
-    }
-    if (p.shared > 0) {
-        wrong.push_back(fmt::format("{} share their tweet_id with another posted item "
-                                    "(e.g. tweet {}): its metrics count for each",
-                                    p.shared, p.shared_example));
-    }
-    if (p.no_key > 0) {
-        wrong.push_back(fmt::format("{} have no decision_id or one that is not a uuid "
-                                    "(e.g. {}): no outcome can be stored for them; "
-                                    "give each a uuid",
-                                    p.no_key, p.no_key_example));
+    for (auto const& k :
+         {kind{p.no_id, "have no tweet_id", "decision " + p.no_id_example,
+               "no metrics can be fetched for them"},
+          kind{p.no_time, "have a tweet_id but no posted_at",
+               "decision " + p.no_time_example, "they get no metrics or v2 score"},
+          kind{p.shared, "share their tweet_id with another posted item",
+               "tweet " + p.shared_example, "its metrics count for each"},
+          kind{p.no_key, "have no decision_id or one that is not a uuid",
+               p.no_key_example,
+               "no outcome can be stored for them; give each a uuid"}}) {
+        if (k.n > 0) {
+            wrong.push_back(
+                fmt::format("{} {} (e.g. {}): {}", k.n, k.what, k.example, k.so));
+        }
     }
     if (wrong.empty()) {
         c.message =

@@ -100,6 +100,18 @@ void move_posts_into_window(db_connection& c)
            "SET posted_at = posted_at + interval '13 months'");
 }
 
+// migrate refused the database (exit 65) before changing anything: no xloop
+// schema was created. Returns the run, for its message.
+process_result refused_before_any_change(test_db const& db,
+                                         std::vector<std::string> args = {})
+{
+    auto r = run_tool("migrate", std::move(args), &db);
+    UNSCOPED_INFO(r.err);
+    CHECK(r.exit_code == 65);
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+    return r;
+}
+
 struct loop_run {
     test_db const& db;
     temp_dir dir;
@@ -256,14 +268,12 @@ TEST_CASE("two content tables that both hold rows are refused before any change"
     c.exec("CREATE TABLE content_generation_metadata_comprehensive (id bigint, content "
            "text)");
     c.exec("INSERT INTO content_generation_metadata_comprehensive VALUES (1, 'other')");
-    auto const r = run_tool("migrate", {}, &db);
-    CHECK(r.exit_code == 65);
+    auto const r = refused_before_any_change(db);
     CHECK(r.err.find("content_metadata is a table (17 rows) and "
                      "content_generation_metadata_comprehensive already exists as a "
                      "table with 1 rows") != std::string::npos);
     CHECK(r.err.find("changed nothing") != std::string::npos);
     CHECK(relkind(c, "public.content_metadata") == "r");
-    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
 }
 
 TEST_CASE("decision ids of two types in the content table and outcomes are refused "
@@ -271,23 +281,18 @@ TEST_CASE("decision ids of two types in the content table and outcomes are refus
           "[db]")
 {
     test_db db;
+    db.load_fixture("original_bot.sql");
     auto c = db.connect();
-    c.exec(read_file(source_path("tests/fixtures/original_bot.sql")));
     // outcomes' id as text beside the content's uuid (the original's own
     // view, which joins them, cannot exist in that shape)
     c.exec("DROP VIEW vw_learning CASCADE");
     c.exec("ALTER TABLE outcomes ALTER COLUMN decision_id TYPE text");
-    for (auto const* dry : {"--dry-run", ""}) {
-        auto const r = run_tool(
-            "migrate", *dry ? std::vector<std::string>{dry} : std::vector<std::string>{},
-            &db);
-        INFO(r.err);
-        CHECK(r.exit_code == 65);
+    for (auto const& args : {std::vector<std::string>{"--dry-run"}, {}}) {
+        auto const r = refused_before_any_change(db, args);
         CHECK(r.err.find("content_generation_metadata_comprehensive.decision_id is uuid "
                          "but outcomes.decision_id is text") != std::string::npos);
         CHECK(r.err.find("ALTER TABLE public.outcomes ALTER COLUMN decision_id TYPE uuid "
                          "USING decision_id::uuid") != std::string::npos);
-        CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
     }
     // as it says: then migrate converges it
     c.exec("ALTER TABLE public.outcomes ALTER COLUMN decision_id TYPE uuid USING "
@@ -300,18 +305,15 @@ TEST_CASE("tweet ids held as numbers are refused before any change, saying how t
           "[db]")
 {
     test_db db;
+    db.load_fixture("original_bot.sql");
     auto c = db.connect();
-    c.exec(read_file(source_path("tests/fixtures/original_bot.sql")));
     c.exec("DROP VIEW content_metadata CASCADE");
     c.exec("ALTER TABLE content_generation_metadata_comprehensive ALTER COLUMN tweet_id "
            "TYPE bigint USING tweet_id::bigint");
-    auto const r = run_tool("migrate", {}, &db);
-    INFO(r.err);
-    CHECK(r.exit_code == 65);
+    auto const r = refused_before_any_change(db);
     CHECK(
         r.err.find("content_generation_metadata_comprehensive.tweet_id is bigint: xloop "
                    "reads tweet ids as text") != std::string::npos);
-    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
     c.exec("ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
            "tweet_id TYPE text USING tweet_id::text");
     CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
@@ -433,9 +435,11 @@ TEST_CASE("a posted item whose decision id is missing or not a uuid is named, an
         {
             test_db db;
             auto c = db.connect();
-            c.exec(text_ids
-                       ? original_with("decision_id     uuid", "decision_id     text", 2)
-                       : read_file(source_path("tests/fixtures/original_bot.sql")));
+            if (text_ids) {
+                c.exec(original_with("decision_id     uuid", "decision_id     text", 2));
+            } else {
+                db.load_fixture("original_bot.sql");
+            }
             REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
             move_posts_into_window(c);
             // migrate gave the column a default: an item written without an

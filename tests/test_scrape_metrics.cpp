@@ -53,6 +53,14 @@ struct scraper {
         args.insert(args.end(), {"--config", config, "--now", at});
         return run_tool("scrape-metrics", args, &db, {}, {{"X_BEARER_TOKEN", tok}});
     }
+    // A run that must succeed; its stderr shown if it does not.
+    process_result ok(std::vector<std::string> args)
+    {
+        auto r = run(std::move(args));
+        UNSCOPED_INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return r;
+    }
 };
 
 std::string dump(test_db const& db)
@@ -87,9 +95,7 @@ TEST_CASE("scrape-metrics asks for the posts that are due, oldest first", "[db]"
     add_posted(c, "506", 3);
     fake_x_api api;
     scraper s{db, api};
-    auto const r = s.run({"--json"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    auto const r = s.ok({"--json"});
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 1);
     // due times: 505 at 30−24 = 6 h ago, 502 at 1 h ago, 506 at 2 h ago
@@ -109,9 +115,7 @@ TEST_CASE("a tweet id X cannot look up is never asked for, and named; the other 
     add_posted(c, "503,504", 4);
     fake_x_api api;
     scraper s{db, api};
-    auto const r = s.run({"--json"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    auto const r = s.ok({"--json"});
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 1);
     CHECK(reqs[0].ids == std::vector<std::string>{"501"});
@@ -135,9 +139,7 @@ TEST_CASE("250 due posts are asked for in 3 requests of at most 100 ids", "[db]"
         now);
     fake_x_api api;
     scraper s{db, api};
-    auto const r = s.run({"-q"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    s.ok({"-q"});
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 3);
     CHECK(reqs[0].ids.size() == 100);
