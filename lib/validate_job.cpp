@@ -343,51 +343,70 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
 // Posted items of the window the loop cannot learn from, by what is wrong,
 // each kind with one example (a decision id, a tweet id).
 struct posted_items {
-    std::int64_t posted = 0, no_id = 0, no_time = 0, shared = 0, no_key = 0;
-    std::string no_id_example, no_time_example, shared_example, no_key_example;
+    std::int64_t posted = 0, no_id = 0, no_time = 0, shared = 0, no_key = 0, future = 0,
+                 unposted = 0;
+    std::string no_id_example, no_time_example, shared_example, no_key_example,
+        future_example, unposted_example;
 };
 
 posted_items read_posted_items(check_context& x)
 {
     auto const r = x.db.exec(R"sql(
-SELECT count(*),
-       count(*) FILTER (WHERE p.no_id),
-       count(*) FILTER (WHERE p.no_time),
+SELECT count(*) FILTER (WHERE p.posted),
+       count(*) FILTER (WHERE p.posted AND p.no_id),
+       count(*) FILTER (WHERE p.posted AND p.no_time),
        count(*) FILTER (WHERE s.shared),
-       count(*) FILTER (WHERE p.no_key),
-       min(c.decision_id::text) FILTER (WHERE p.no_id),
-       min(c.decision_id::text) FILTER (WHERE p.no_time),
+       count(*) FILTER (WHERE p.posted AND p.no_key),
+       count(*) FILTER (WHERE p.posted AND p.future),
+       count(*) FILTER (WHERE NOT p.posted),
+       min(c.decision_id::text) FILTER (WHERE p.posted AND p.no_id),
+       min(c.decision_id::text) FILTER (WHERE p.posted AND p.no_time),
        min(c.tweet_id::text) FILTER (WHERE s.shared),
-       min(coalesce(quote_literal(c.decision_id::text), 'NULL')) FILTER (WHERE p.no_key)
+       min(coalesce(quote_literal(c.decision_id::text), 'NULL'))
+           FILTER (WHERE p.posted AND p.no_key),
+       min(c.tweet_id::text || ' posted at ' || to_char(c.posted_at, 'YYYY-MM-DD"T"HH24:MI"Z"'))
+           FILTER (WHERE p.posted AND p.future),
+       min('tweet ' || c.tweet_id::text || ' with status ' ||
+           coalesce(quote_literal(c.status::text), 'NULL'))
+           FILTER (WHERE NOT p.posted)
   FROM public.content_generation_metadata_comprehensive c
  CROSS JOIN LATERAL (
-       SELECT coalesce(c.tweet_id::text, '') = '' AS no_id,
+       SELECT coalesce(c.status::text = 'posted', false) AS posted,
+              coalesce(c.tweet_id::text, '') = '' AS no_id,
               c.tweet_id::text <> '' AND c.posted_at IS NULL AS no_time,
+              c.posted_at > $1::timestamptz + make_interval(secs => $3::float8) AS future,
               xloop.as_uuid(c.decision_id) IS NULL AS no_key) p
   LEFT JOIN LATERAL (
        SELECT true AS shared FROM public.content_generation_metadata_comprehensive o
         WHERE o.tweet_id = c.tweet_id AND o.id <> c.id AND o.status = 'posted'
-        LIMIT 1) s ON c.tweet_id IS NOT NULL
- WHERE c.status = 'posted'
+        LIMIT 1) s ON p.posted AND c.tweet_id IS NOT NULL
+ WHERE (c.status = 'posted' OR c.tweet_id::text <> '')
    AND c.created_at > $1::timestamptz - make_interval(days => $2::int)
    AND c.created_at <= $1::timestamptz)sql",
-                             x.now, x.days);
+                             x.now, x.days, x.cfg.metrics.max_clock_skew_minutes * 60);
     return {r.i64(0, 0),
             r.i64(0, 1),
             r.i64(0, 2),
             r.i64(0, 3),
             r.i64(0, 4),
-            r.opt_str(0, 5).value_or(""),
-            r.opt_str(0, 6).value_or(""),
+            r.i64(0, 5),
+            r.i64(0, 6),
             r.opt_str(0, 7).value_or(""),
-            excerpt(r.opt_str(0, 8).value_or(""), 40)};
+            r.opt_str(0, 8).value_or(""),
+            r.opt_str(0, 9).value_or(""),
+            excerpt(r.opt_str(0, 10).value_or(""), 40),
+            r.opt_str(0, 11).value_or(""),
+            excerpt(r.opt_str(0, 12).value_or(""), 60)};
 }
 
 // Posted items the loop cannot learn from, which no other check sees: the
 // poster left out the tweet id (no metrics can be fetched) or the posting
 // time (scrape-metrics and every window go by posted_at), wrote one tweet id
-// on two items (its metrics would count for both), or a decision id that is
-// no uuid (an outcome is keyed by one; the original's column may be text).
+// on two items (its metrics would count for both), a decision id that is no
+// uuid (an outcome is keyed by one; the original's column may be text), a
+// posting time in the future (a poster writing local time as UTC: every
+// post_hour is off), or a tweet id under a status other than 'posted'
+// ('POSTED', 'published': no tool reads those items).
 check_result posted_items_check(check_context& x)
 {
     auto c = make("posted_items", "ok", "");
@@ -401,7 +420,9 @@ check_result posted_items_check(check_context& x)
                  {"without_tweet_id", p.no_id},
                  {"without_posted_at", p.no_time},
                  {"sharing_tweet_id", p.shared},
-                 {"without_uuid_decision_id", p.no_key}};
+                 {"without_uuid_decision_id", p.no_key},
+                 {"posted_in_future", p.future},
+                 {"tweet_id_not_posted", p.unposted}};
     // Each kind: how many, what is wrong, an example, what follows from it.
     struct kind {
         std::int64_t n;
@@ -418,8 +439,14 @@ check_result posted_items_check(check_context& x)
           kind{p.shared, "share their tweet_id with another posted item",
                "tweet " + p.shared_example, "its metrics count for each"},
           kind{p.no_key, "have no decision_id or one that is not a uuid",
-               p.no_key_example,
-               "no outcome can be stored for them; give each a uuid"}}) {
+               p.no_key_example, "no outcome can be stored for them; give each a uuid"},
+          kind{p.future, "have a posted_at later than now", "tweet " + p.future_example,
+               "does the poster write local time as UTC? every post_hour learned from "
+               "them is off"},
+          kind{p.unposted, "other items have a tweet_id but a status other than 'posted'",
+               p.unposted_example,
+               "no tool reads them; the poster must set status "
+               "'posted'"}}) {
         if (k.n > 0) {
             wrong.push_back(
                 fmt::format("{} {} (e.g. {}): {}", k.n, k.what, k.example, k.so));
@@ -435,13 +462,14 @@ check_result posted_items_check(check_context& x)
         return c;
     }
     // Half or more unusable: the loop is learning from too little to go on.
-    c.status =
-        2 * (p.no_id + p.no_time + p.shared + p.no_key) >= p.posted ? "fail" : "warn";
+    auto const bad = p.no_id + p.no_time + p.shared + p.no_key + p.future + p.unposted;
+    c.status = 2 * bad >= p.posted + p.unposted ? "fail" : "warn";
     c.message = fmt::format("of {} items posted in the last {} days, {}{}", p.posted,
                             x.days, fmt::join(wrong, "; "),
-                            p.no_id + p.no_time > 0 ? "; the poster must set status, "
-                                                      "tweet_id and posted_at together"
-                                                    : "");
+                            p.no_id + p.no_time + p.unposted > 0
+                                ? "; the poster must set status, tweet_id and "
+                                  "posted_at together"
+                                : "");
     return c;
 }
 

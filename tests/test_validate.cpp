@@ -345,6 +345,45 @@ TEST_CASE("posted items without a tweet id or posting time, or sharing a tweet i
     CHECK(check["numbers"]["without_posted_at"].get<int>() >= 18);
 }
 
+TEST_CASE("posted items dated in the future, or with a tweet id under another status, "
+          "are named",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // Within the clock skew allowed (10 minutes) is not the future.
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
+           "$1::timestamptz + interval '5 minutes' WHERE tweet_id = 't3'",
+           now);
+    CHECK(check_named(validate(db, 0), "posted_items")["status"] == "ok");
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
+           "$1::timestamptz + interval '2 hours' WHERE tweet_id = 't4'",
+           now);
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET status = 'POSTED' "
+        "WHERE tweet_id = 't5'");
+    auto const r = validate(db, 0);
+    auto const check = check_named(r, "posted_items");
+    INFO(check.dump());
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["posted"] == 39);
+    CHECK(check["numbers"]["posted_in_future"] == 1);
+    CHECK(check["numbers"]["tweet_id_not_posted"] == 1);
+    auto const message = check["message"].get<std::string>();
+    CHECK(message.find("1 have a posted_at later than now (e.g. tweet t4 posted at "
+                       "2026-03-02T14:00Z)") != std::string::npos);
+    CHECK(message.find("1 other items have a tweet_id but a status other than 'posted' "
+                       "(e.g. tweet t5 with status 'POSTED'): no tool reads them") !=
+          std::string::npos);
+
+    // A poster that writes every item under its own status: nothing is learned.
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
+           "'published' WHERE status = 'posted'");
+    CHECK(check_named(validate(db, 1), "posted_items")["status"] == "fail");
+}
+
 TEST_CASE("validate counts every row, not the first thousand", "[db]")
 {
     test_db db;
