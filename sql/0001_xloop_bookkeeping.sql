@@ -1,5 +1,9 @@
 -- xloop's own bookkeeping: the run ledger, and helpers later migrations use
 -- to converge an existing database without losing views, grants or rows.
+-- The first text of this file, before replace_view kept what view_extras
+-- saves (a database migrated with it has the older replace_view; a later
+-- migration calling it there must first create this one again):
+-- xloop:valid-checksum d693f2180124f741e9406b5989d6db3ed49a1350b933cf4b222de186a3410592
 
 CREATE SCHEMA IF NOT EXISTS xloop;
 
@@ -40,11 +44,51 @@ BEGIN
 END
 $fn$;
 
+-- What dropping a view or materialized view loses besides its definition,
+-- owner, options, comment and grants (replace_view keeps those itself), as
+-- the statements that recreate it: a materialized view's indexes (REFRESH
+-- ... CONCURRENTLY needs its unique one), triggers and rules (writes through
+-- a view: INSTEAD OF), and its columns' defaults, comments and grants.
+CREATE OR REPLACE FUNCTION xloop.view_extras(p_oid oid)
+RETURNS text[] LANGUAGE sql STABLE AS $fn$
+SELECT coalesce(array_agg(e.s ORDER BY e.ord, e.s), '{}')
+  FROM (
+    SELECT 1 AS ord, pg_get_indexdef(i.indexrelid) AS s
+      FROM pg_index i WHERE i.indrelid = p_oid
+    UNION ALL
+    SELECT 2, pg_get_triggerdef(t.oid)
+      FROM pg_trigger t WHERE t.tgrelid = p_oid AND NOT t.tgisinternal
+    UNION ALL
+    SELECT 3, pg_get_ruledef(r.oid)
+      FROM pg_rewrite r WHERE r.ev_class = p_oid AND r.rulename <> '_RETURN'
+    UNION ALL
+    SELECT 4, format('ALTER VIEW %s ALTER COLUMN %I SET DEFAULT %s', p_oid::regclass,
+                     a.attname, pg_get_expr(d.adbin, d.adrelid))
+      FROM pg_attrdef d
+      JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+     WHERE d.adrelid = p_oid
+    UNION ALL
+    SELECT 5, format('COMMENT ON COLUMN %s.%I IS %L', p_oid::regclass, a.attname,
+                     c.description)
+      FROM pg_description c
+      JOIN pg_attribute a ON a.attrelid = c.objoid AND a.attnum = c.objsubid
+     WHERE c.objoid = p_oid AND c.classoid = 'pg_class'::regclass AND c.objsubid > 0
+    UNION ALL
+    SELECT 6, format('GRANT %s (%I) ON %s TO %s%s', x.privilege_type, a.attname,
+                     p_oid::regclass,
+                     CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE x.grantee::regrole::text END,
+                     CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+      FROM pg_attribute a
+     CROSS JOIN LATERAL aclexplode(a.attacl) x
+     WHERE a.attrelid = p_oid AND a.attacl IS NOT NULL AND NOT a.attisdropped) e
+$fn$;
+
 -- CREATE OR REPLACE VIEW that works when columns change: drops the view and
 -- every view depending on it, recreates it from p_definition, then recreates
 -- the dependents (deepest last) with their definitions, options, owners,
--- comments and grants, all in the caller's transaction. The original bot's
--- migrations dropped content_metadata with CASCADE and lost vw_learning (defect 3).
+-- comments, grants and what view_extras saves, all in the caller's
+-- transaction. The original bot's migrations dropped content_metadata with
+-- CASCADE and lost vw_learning (defect 3).
 CREATE OR REPLACE FUNCTION xloop.replace_view(p_view text, p_definition text)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -53,6 +97,8 @@ DECLARE
     v_owner regrole;
     v_options text[];
     v_comment text;
+    v_extras text[];
+    v_statement text;
     d record;
     saved jsonb := '[]';
     item jsonb;
@@ -64,6 +110,7 @@ BEGIN
     SELECT relacl, relowner::regrole, reloptions INTO v_acl, v_owner, v_options
       FROM pg_class WHERE oid = v_oid;
     v_comment := obj_description(v_oid, 'pg_class');
+    v_extras := xloop.view_extras(v_oid);
 
     FOR d IN
         WITH RECURSIVE deps(oid, depth) AS (
@@ -89,7 +136,9 @@ BEGIN
                c.relacl::text[] AS acl,
                c.relowner::regrole::text AS owner,
                c.reloptions AS options,
-               obj_description(c.oid, 'pg_class') AS comment
+               obj_description(c.oid, 'pg_class') AS comment,
+               c.relispopulated AS populated,
+               xloop.view_extras(c.oid) AS extras
           FROM deps
           JOIN pg_class c ON c.oid = deps.oid
           JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -111,6 +160,10 @@ BEGIN
     IF v_comment IS NOT NULL THEN
         EXECUTE format('COMMENT ON VIEW %s IS %L', p_view, v_comment);
     END IF;
+    FOREACH v_statement IN ARRAY v_extras
+    LOOP
+        EXECUTE v_statement;
+    END LOOP;
 
     FOR item IN SELECT * FROM jsonb_array_elements(saved)
     LOOP
@@ -121,7 +174,8 @@ BEGIN
                             THEN format(' WITH (%s)', (SELECT string_agg(o, ', ')
                                    FROM jsonb_array_elements_text(item->'options') o))
                             ELSE '' END,
-                       item->>'def');
+                       item->>'def')
+                || CASE WHEN (item->>'populated')::boolean THEN '' ELSE ' WITH NO DATA' END;
         IF item->>'owner' <> current_user THEN
             EXECUTE format('ALTER %s %s OWNER TO %s',
                            CASE WHEN item->>'kind' = 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
@@ -136,6 +190,10 @@ BEGIN
                            CASE WHEN item->>'kind' = 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
                            item->>'qname', item->>'comment');
         END IF;
+        FOR v_statement IN SELECT jsonb_array_elements_text(item->'extras')
+        LOOP
+            EXECUTE v_statement;
+        END LOOP;
     END LOOP;
 END
 $fn$;

@@ -363,6 +363,79 @@ GRANT SELECT ON vw_learning TO anon;
     CHECK(check_named(report, "schema")["status"] != "fail");
 }
 
+TEST_CASE("a restored database's views keep their triggers, rules, column defaults, "
+          "comments and grants, and its materialized views their indexes",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    // A dashboard's materialized view (refreshed CONCURRENTLY: that needs its
+    // unique index), and a view the bot writes through, on content_metadata,
+    // which adopting replaces.
+    c.exec(R"sql(
+CREATE MATERIALIZED VIEW daily_posts AS
+    SELECT date_trunc('day', posted_at) AS day, count(*) AS posts
+      FROM content_metadata WHERE posted_at IS NOT NULL GROUP BY 1;
+CREATE UNIQUE INDEX daily_posts_day ON daily_posts (day);
+CREATE MATERIALIZED VIEW later_posts AS SELECT id FROM content_metadata WITH NO DATA;
+CREATE TABLE queue_log (content text);
+CREATE FUNCTION log_queue() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO queue_log VALUES (NEW.content); RETURN NEW; END $$;
+CREATE VIEW queue AS SELECT id, content, status FROM content_metadata;
+CREATE TRIGGER queue_insert INSTEAD OF INSERT ON queue
+    FOR EACH ROW EXECUTE FUNCTION log_queue();
+CREATE RULE queue_no_delete AS ON DELETE TO queue DO INSTEAD NOTHING;
+ALTER VIEW queue ALTER COLUMN status SET DEFAULT 'queued';
+COMMENT ON COLUMN queue.content IS 'the text as posted';
+GRANT SELECT (content) ON queue TO anon;
+COMMENT ON COLUMN content_metadata.tweet_id IS 'set by the poster';
+)sql");
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+
+    // Each survived the replacement of content_metadata, and works.
+    CHECK(
+        db.count("SELECT count(*) FROM pg_indexes WHERE indexname = 'daily_posts_day'") ==
+        1);
+    c.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY daily_posts");
+    CHECK(db.count("SELECT count(*) FROM pg_matviews WHERE matviewname = 'later_posts' "
+                   "AND NOT ispopulated") == 1);
+    c.exec("INSERT INTO queue (content) VALUES ('hello')");
+    CHECK(db.count("SELECT count(*) FROM queue_log WHERE content = 'hello'") == 1);
+    auto const items = db.count("SELECT count(*) FROM content_metadata");
+    c.exec("DELETE FROM queue");
+    CHECK(db.count("SELECT count(*) FROM content_metadata") == items);
+    CHECK(c.exec("SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN "
+                 "pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE "
+                 "d.adrelid = 'public.queue'::regclass AND a.attname = 'status'")
+              .str(0, 0) == "'queued'::text");
+    auto const comment = [&](char const* rel, int column) {
+        return c
+            .exec("SELECT col_description($1::regclass, $2::int)", rel,
+                  std::to_string(column))
+            .opt_str(0, 0)
+            .value_or("");
+    };
+    auto const attnum = [&](char const* rel, char const* column) {
+        return static_cast<int>(
+            db.count(fmt::format("SELECT attnum FROM pg_attribute WHERE attrelid = "
+                                 "'{}'::regclass AND attname = '{}'",
+                                 rel, column)));
+    };
+    CHECK(comment("public.queue", attnum("public.queue", "content")) ==
+          "the text as posted");
+    CHECK(comment("public.content_metadata",
+                  attnum("public.content_metadata", "tweet_id")) == "set by the poster");
+    CHECK(c.exec("SELECT has_column_privilege('anon', 'public.queue', 'content', "
+                 "'SELECT')")
+              .boolean(0, 0));
+    CHECK_FALSE(c.exec("SELECT has_column_privilege('anon', 'public.queue', 'status', "
+                       "'SELECT')")
+                    .boolean(0, 0));
+}
+
 TEST_CASE("a restored database with a text version column runs every tool", "[db]")
 {
     test_db db;
