@@ -83,12 +83,42 @@ SELECT coalesce(array_agg(e.s ORDER BY e.ord, e.s), '{}')
      WHERE a.attrelid = p_oid AND a.attacl IS NOT NULL AND NOT a.attisdropped) e
 $fn$;
 
--- CREATE OR REPLACE VIEW that works when columns change: drops the view and
+-- Objects that dropping the views p_oids (with CASCADE) would drop and
+-- replace_view cannot make again: a function taking or returning a view's
+-- row type, a policy or another object whose definition reads a view; as
+-- "function public.f(), policy p on table t".
+CREATE OR REPLACE FUNCTION xloop.view_blockers(p_oids oid[])
+RETURNS text LANGUAGE sql STABLE AS $fn$
+WITH types AS (
+    SELECT t.oid FROM pg_type t WHERE t.typrelid = ANY (p_oids)
+    UNION ALL
+    SELECT a.oid FROM pg_type a JOIN pg_type t ON a.typelem = t.oid
+     WHERE t.typrelid = ANY (p_oids))
+SELECT string_agg(DISTINCT pg_describe_object(dp.classid, dp.objid, dp.objsubid), ', ')
+  FROM pg_depend dp
+ WHERE dp.deptype IN ('n', 'a')
+   AND ((dp.refclassid = 'pg_class'::regclass AND dp.refobjid = ANY (p_oids))
+        OR (dp.refclassid = 'pg_type'::regclass AND dp.refobjid IN (SELECT oid FROM types)))
+   AND NOT (dp.classid = 'pg_rewrite'::regclass
+            AND (SELECT ev_class FROM pg_rewrite WHERE oid = dp.objid) = ANY (p_oids))
+   AND NOT (dp.classid = 'pg_trigger'::regclass
+            AND (SELECT tgrelid FROM pg_trigger WHERE oid = dp.objid) = ANY (p_oids))
+   AND NOT (dp.classid = 'pg_class'::regclass
+            AND dp.objid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY (p_oids)))
+   AND NOT (dp.classid = 'pg_attrdef'::regclass
+            AND (SELECT adrelid FROM pg_attrdef WHERE oid = dp.objid) = ANY (p_oids))
+   AND NOT (dp.classid = 'pg_type'::regclass AND dp.objid IN (SELECT oid FROM types))
+$fn$;
+
+-- CREATE OR REPLACE VIEW that works when columns change. Where the new
+-- definition only adds columns at the end, the view is replaced in place and
+-- nothing that depends on it is touched. Otherwise it drops the view and
 -- every view depending on it, recreates it from p_definition, then recreates
 -- the dependents (deepest last) with their definitions, options, owners,
 -- comments, grants and what view_extras saves, all in the caller's
--- transaction. The original bot's migrations dropped content_metadata with
--- CASCADE and lost vw_learning (defect 3).
+-- transaction; an object it could not make again (view_blockers) is named
+-- and nothing is dropped. The original bot's migrations dropped
+-- content_metadata with CASCADE and lost vw_learning (defect 3).
 CREATE OR REPLACE FUNCTION xloop.replace_view(p_view text, p_definition text)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -96,9 +126,11 @@ DECLARE
     v_acl aclitem[];
     v_owner regrole;
     v_options text[];
+    v_with text;
     v_comment text;
     v_extras text[];
     v_statement text;
+    v_blockers text;
     d record;
     saved jsonb := '[]';
     item jsonb;
@@ -109,6 +141,14 @@ BEGIN
     END IF;
     SELECT relacl, relowner::regrole, reloptions INTO v_acl, v_owner, v_options
       FROM pg_class WHERE oid = v_oid;
+    v_with := CASE WHEN v_options IS NULL THEN ''
+                   ELSE format(' WITH (%s)', array_to_string(v_options, ', ')) END;
+    BEGIN
+        EXECUTE format('CREATE OR REPLACE VIEW %s%s AS %s', p_view, v_with, p_definition);
+        RETURN;
+    EXCEPTION WHEN invalid_table_definition THEN
+        NULL; -- a column removed, renamed, moved or retyped: dropped and made again
+    END;
     v_comment := obj_description(v_oid, 'pg_class');
     v_extras := xloop.view_extras(v_oid);
 
@@ -130,7 +170,8 @@ BEGIN
               JOIN pg_rewrite r ON r.oid = dp.objid
              WHERE r.ev_class <> deps.oid
         )
-        SELECT format('%I.%I', n.nspname, c.relname) AS qname,
+        SELECT c.oid,
+               format('%I.%I', n.nspname, c.relname) AS qname,
                c.relkind::text AS kind,
                rtrim(pg_get_viewdef(c.oid), E'; \n') AS def,
                c.relacl::text[] AS acl,
@@ -148,11 +189,18 @@ BEGIN
         saved := saved || jsonb_build_array(to_jsonb(d));
     END LOOP;
 
+    v_blockers := xloop.view_blockers(v_oid || ARRAY(
+        SELECT (e->>'oid')::oid FROM jsonb_array_elements(saved) e));
+    IF v_blockers IS NOT NULL THEN
+        RAISE EXCEPTION '% must be dropped and made again (its columns change), and '
+                        'with it %, which xloop cannot make again: save their '
+                        'definitions, drop them, run xloop-migrate, then create them '
+                        'again', p_view, v_blockers
+              USING ERRCODE = 'dependent_objects_still_exist';
+    END IF;
+
     EXECUTE format('DROP VIEW %s CASCADE', p_view);
-    EXECUTE format('CREATE VIEW %s%s AS %s', p_view,
-                   CASE WHEN v_options IS NULL THEN ''
-                        ELSE format(' WITH (%s)', array_to_string(v_options, ', ')) END,
-                   p_definition);
+    EXECUTE format('CREATE VIEW %s%s AS %s', p_view, v_with, p_definition);
     IF v_owner::text <> current_user THEN
         EXECUTE format('ALTER VIEW %s OWNER TO %s', p_view, v_owner);
     END IF;
