@@ -110,7 +110,8 @@ SELECT string_agg(DISTINCT pg_describe_object(dp.classid, dp.objid, dp.objsubid)
    AND NOT (dp.classid = 'pg_type'::regclass AND dp.objid IN (SELECT oid FROM types))
 $fn$;
 
--- CREATE OR REPLACE VIEW that works when columns change. Where the new
+-- CREATE OR REPLACE VIEW that works when columns change (a materialized
+-- view or a table of that name is left as it is, with a warning). Where the new
 -- definition only adds columns at the end, the view is replaced in place and
 -- nothing that depends on it is touched. Otherwise it drops the view and
 -- every view depending on it, recreates it from p_definition, then recreates
@@ -126,6 +127,7 @@ DECLARE
     v_acl aclitem[];
     v_owner regrole;
     v_options text[];
+    v_kind text;
     v_with text;
     v_comment text;
     v_extras text[];
@@ -139,8 +141,18 @@ BEGIN
         EXECUTE format('CREATE VIEW %s AS %s', p_view, p_definition);
         RETURN;
     END IF;
-    SELECT relacl, relowner::regrole, reloptions INTO v_acl, v_owner, v_options
+    SELECT relacl, relowner::regrole, reloptions, relkind::text
+      INTO v_acl, v_owner, v_options, v_kind
       FROM pg_class WHERE oid = v_oid;
+    IF v_kind <> 'v' THEN
+        -- The operator's own choice (a materialized view their dashboards
+        -- refresh, a table): theirs to keep. xloop's tools read neither.
+        RAISE WARNING '% is a %, not a view: left as it is', p_view,
+              CASE v_kind WHEN 'm' THEN 'materialized view' WHEN 'r' THEN 'table'
+                          WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table'
+                          ELSE 'relation of kind ' || v_kind END;
+        RETURN;
+    END IF;
     v_with := CASE WHEN v_options IS NULL THEN ''
                    ELSE format(' WITH (%s)', array_to_string(v_options, ', ')) END;
     BEGIN

@@ -505,6 +505,38 @@ TEST_CASE("a view that must be dropped and made again is refused, naming the fun
     CHECK(db.count("SELECT count(*) FROM latest_post()") == 1);
 }
 
+TEST_CASE("a restored database's vw_learning made a materialized view is left as it is, "
+          "and every tool runs",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    c.exec(R"sql(
+DROP VIEW vw_learning CASCADE;
+CREATE MATERIALIZED VIEW vw_learning AS
+    SELECT c.decision_id, c.tweet_id, c.posted_at, c.tone
+      FROM content_metadata c WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL;
+CREATE UNIQUE INDEX vw_learning_tweet ON vw_learning (tweet_id);
+)sql");
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("public.vw_learning is a materialized view, not a view: left as it "
+                     "is") != std::string::npos);
+    CHECK(c.exec("SELECT relkind::text FROM pg_class WHERE oid = "
+                 "'public.vw_learning'::regclass")
+              .str(0, 0) == "m");
+    CHECK(columns_of(c, "public.vw_learning") ==
+          std::vector<std::string>{"decision_id", "tweet_id", "posted_at", "tone"});
+    c.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY vw_learning");
+
+    move_posts_into_window(c);
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+}
+
 TEST_CASE("a restored database with a text version column runs every tool", "[db]")
 {
     test_db db;
