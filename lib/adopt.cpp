@@ -323,8 +323,10 @@ void check_key_types(db_connection& db)
 {
     // The content table: content_metadata where it is still a table (a
     // replay of the original, adopted by this run), else the base table. Its
-    // decision_id must be of outcomes' type; its tweet_id text, as xloop reads
-    // every tweet id (X's ids pass 2⁵³, which a JSON number cannot hold).
+    // decision_id must be of outcomes' type; every tweet id column text, as
+    // xloop reads and compares them (X's ids pass 2⁵³, which a JSON number
+    // cannot hold): the content table's tweet_id and target_tweet_id,
+    // outcomes' and reply_opportunities' tweet_id. Every such column at once.
     auto const r = db.exec(R"sql(
 SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
        format_type(o.atttypid, o.atttypmod)
@@ -332,33 +334,48 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
   JOIN pg_attribute a ON a.attrelid = t.oid AND NOT a.attisdropped
   LEFT JOIN pg_attribute o ON o.attrelid = to_regclass('public.outcomes')
                           AND o.attname = 'decision_id' AND NOT o.attisdropped
- WHERE t.oid IN (to_regclass('public.content_metadata'),
-                 to_regclass('public.content_generation_metadata_comprehensive'))
-   AND t.relkind IN ('r', 'p')
-   AND (a.attname = 'decision_id' AND a.atttypid <> o.atttypid
-        OR a.attname = 'tweet_id'
+ WHERE t.relkind IN ('r', 'p')
+   AND (t.oid IN (to_regclass('public.content_metadata'),
+                  to_regclass('public.content_generation_metadata_comprehensive'))
+        AND a.attname = 'decision_id' AND a.atttypid <> o.atttypid
+        OR (t.oid IN (to_regclass('public.content_metadata'),
+                      to_regclass('public.content_generation_metadata_comprehensive'))
+            AND a.attname IN ('tweet_id', 'target_tweet_id')
+            OR t.oid IN (to_regclass('public.outcomes'),
+                         to_regclass('public.reply_opportunities'))
+            AND a.attname = 'tweet_id')
            AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype))
- ORDER BY t.relname = 'content_metadata' DESC, a.attname
- LIMIT 1)sql");
+ ORDER BY a.attname <> 'decision_id', t.relname = 'content_metadata' DESC, t.relname,
+          a.attname)sql");
     if (r.rows() == 0) {
         return;
     }
-    auto const table = r.str(0, 0);
-    auto const type = r.str(0, 2);
-    auto const what =
-        r.str(0, 1) == "decision_id"
-            ? fmt::format("{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop "
-                          "joins them (vw_learning, every job), so their types must "
-                          "match; nothing was changed. Make them one type, e.g. ALTER "
-                          "TABLE public.outcomes ALTER COLUMN decision_id TYPE {1} USING "
-                          "decision_id::{1}",
-                          table, type, r.str(0, 3))
-            : fmt::format(
-                  "{0}.tweet_id is {1}: xloop reads tweet ids as text (as X sends "
-                  "them), and {1} compares with no text; nothing was changed. "
-                  "Make it text: ALTER TABLE public.{0} ALTER COLUMN tweet_id "
-                  "TYPE text USING tweet_id::text",
-                  table, type);
+    std::string what;
+    if (r.str(0, 1) == "decision_id") {
+        what = fmt::format(
+            "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins them "
+            "(vw_learning, every job), so their types must match; nothing was changed. "
+            "Make them one type, e.g. ALTER TABLE public.outcomes ALTER COLUMN "
+            "decision_id TYPE {1} USING decision_id::{1}",
+            r.str(0, 0), r.str(0, 2), r.str(0, 3));
+    } else {
+        std::vector<std::string> columns;
+        std::vector<std::string> alters;
+        for (int i = 0; i < r.rows(); ++i) {
+            columns.push_back(
+                fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
+            alters.push_back(
+                fmt::format("ALTER TABLE public.{0} ALTER COLUMN {1} TYPE text "
+                            "USING {1}::text",
+                            r.str(i, 0), r.str(i, 1)));
+        }
+        what =
+            fmt::format("{}: xloop reads tweet ids as text (as X sends them), and a "
+                        "number compares with no text; nothing was changed. Make {}: "
+                        "{}",
+                        fmt::join(columns, ", "), r.rows() == 1 ? "it text" : "them text",
+                        fmt::join(alters, "; "));
+    }
     throw data_error{what +
                      ", then run xloop-migrate again (ALTER refuses while a view reads "
                      "the column: drop those first; xloop-migrate recreates "

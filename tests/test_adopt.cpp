@@ -300,8 +300,8 @@ TEST_CASE("decision ids of two types in the content table and outcomes are refus
     CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
 }
 
-TEST_CASE("tweet ids held as numbers are refused before any change, saying how to make "
-          "them text",
+TEST_CASE("tweet ids held as numbers, in any table, are refused before any change, "
+          "saying how to make them text",
           "[db]")
 {
     test_db db;
@@ -316,6 +316,25 @@ TEST_CASE("tweet ids held as numbers are refused before any change, saying how t
                    "reads tweet ids as text") != std::string::npos);
     c.exec("ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
            "tweet_id TYPE text USING tweet_id::text");
+
+    // Every other table's tweet ids too, all named in one refusal (the
+    // reply candidates' were the schema's first failure: 0004's duplicate
+    // check, half-way through).
+    c.exec("ALTER TABLE reply_opportunities ALTER COLUMN tweet_id TYPE bigint USING "
+           "tweet_id::bigint");
+    c.exec("ALTER TABLE outcomes ALTER COLUMN tweet_id TYPE numeric USING "
+           "tweet_id::numeric");
+    auto const both = refused_before_any_change(db);
+    CHECK(both.err.find("outcomes.tweet_id is numeric, reply_opportunities.tweet_id is "
+                        "bigint: xloop reads tweet ids as text") != std::string::npos);
+    CHECK(both.err.find(
+              "Make them text: ALTER TABLE public.outcomes ALTER COLUMN tweet_id "
+              "TYPE text USING tweet_id::text; ALTER TABLE "
+              "public.reply_opportunities ALTER COLUMN tweet_id TYPE text USING "
+              "tweet_id::text, then run xloop-migrate again") != std::string::npos);
+    c.exec("ALTER TABLE public.outcomes ALTER COLUMN tweet_id TYPE text USING "
+           "tweet_id::text; ALTER TABLE public.reply_opportunities ALTER COLUMN tweet_id "
+           "TYPE text USING tweet_id::text");
     CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
     CHECK(db.count("SELECT count(*) FROM xloop.vw_learning WHERE tweet_id = '1001'") ==
           1);
