@@ -383,6 +383,38 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                      "recreate)"};
 }
 
+void check_owner(db_connection& db)
+{
+    // ALTER TABLE, CREATE OR REPLACE VIEW and the rest need the owner (or a
+    // member of its role): a migration run as another role failed midway, on
+    // the first table it altered, after xloop's own schema was made by it.
+    auto const r = db.exec(R"sql(
+SELECT c.oid::regclass::text, c.relowner::regrole::text, current_user, count(*) OVER ()
+  FROM pg_class c
+ WHERE (c.oid IN (to_regclass('public.content_generation_metadata_comprehensive'),
+                  to_regclass('public.content_metadata'), to_regclass('public.outcomes'),
+                  to_regclass('public.follower_snapshots'),
+                  to_regclass('public.learning_model_weights'),
+                  to_regclass('public.discovered_accounts'),
+                  to_regclass('public.reply_opportunities'),
+                  to_regclass('public.vw_learning'))
+        OR c.relnamespace = to_regnamespace('xloop') AND c.relkind IN ('r', 'v', 'p'))
+   AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+ ORDER BY c.relnamespace::regnamespace::text = 'xloop', 1
+ LIMIT 1)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    auto const others = r.i64(0, 3) - 1;
+    throw config_error{fmt::format(
+        "xloop-migrate must run as the owner of the tables it converges: {} is owned by "
+        "{}{}, and {} is not a member of that role; nothing was changed. Run it as {} "
+        "(e.g. --db 'postgresql://{}@…'), or GRANT {} TO {}",
+        r.str(0, 0), r.str(0, 1),
+        others > 0 ? fmt::format(" (and {} more of its tables)", others) : "",
+        r.str(0, 2), r.str(0, 1), r.str(0, 1), r.str(0, 1), r.str(0, 2))};
+}
+
 void adopt_content_table(db_connection& db, content_table_state state)
 {
     auto const acl = db.exec(R"sql(

@@ -51,6 +51,11 @@ content_table_state inspect_content_table(db_connection& db);
 // its tweet_id is not text (a bigint compares with no tweet id xloop reads).
 void check_key_types(db_connection& db);
 
+// Refuses (config_error, exit 78) when a table migrate would converge, or an
+// object of schema xloop, belongs to a role current_user cannot act as: only
+// the owner may alter it. Checked only when a migration is pending.
+void check_owner(db_connection& db);
+
 // In the caller's transaction: renames the content_metadata table to
 // content_generation_metadata_comprehensive (ids, sequences, constraints,
 // grants and rows go with it) and creates the content_metadata view over it

@@ -33,6 +33,17 @@ CREATE TABLE IF NOT EXISTS xloop.schema_migrations (
     duration_ms double precision NOT NULL DEFAULT 0
 ))sql";
 
+// The ledger of migrations, made where it is missing: a role that owns
+// nothing (a cron line's) can then run migrate with nothing pending; CREATE
+// ... IF NOT EXISTS checks its privilege on the schema first.
+void bootstrap(db_connection& db)
+{
+    if (!db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
+             .boolean(0, 0)) {
+        db.exec(bootstrap_sql);
+    }
+}
+
 struct applied_row {
     std::string name;
     std::string checksum;
@@ -371,9 +382,13 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
     auto const before = read_schema_shape(db);
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");
-    db.exec(bootstrap_sql);
+    bootstrap(db);
     auto applied = read_applied(db);
     check_history(all, applied, opts);
+    if (std::any_of(wanted.begin(), wanted.end(),
+                    [&](migration const* m) { return !applied.count(m->version); })) {
+        check_owner(db);
+    }
     check_key_types(db);
     if (auto const state = inspect_content_table(db);
         state != content_table_state::view_or_absent) {
@@ -409,8 +424,13 @@ content_table_state check_before_applying(db_connection& db,
 {
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");
-    db.exec(bootstrap_sql);
-    check_history(all, read_applied(db), opts);
+    bootstrap(db);
+    auto const applied = read_applied(db);
+    check_history(all, applied, opts);
+    if (std::any_of(all.begin(), all.end(),
+                    [&](migration const& m) { return !applied.count(m.version); })) {
+        check_owner(db);
+    }
     check_key_types(db);
     auto const state = inspect_content_table(db);
     tx->commit();

@@ -276,6 +276,45 @@ TEST_CASE("two content tables that both hold rows are refused before any change"
     CHECK(relkind(c, "public.content_metadata") == "r");
 }
 
+TEST_CASE("migrate run as a role that does not own the tables is refused before any "
+          "change, naming the owner",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    // a role per test database (roles are cluster-wide), taken through the
+    // connection's startup options: it may write every table, own none
+    auto const role = "cron_" + db.conninfo().substr(std::string{"dbname="}.size());
+    auto const dbname = db.conninfo().substr(std::string{"dbname="}.size());
+    c.exec(fmt::format("CREATE ROLE {0} NOLOGIN; GRANT CREATE ON DATABASE {1} TO {0}; "
+                       "GRANT ALL ON SCHEMA public TO {0}; GRANT ALL ON ALL TABLES IN "
+                       "SCHEMA public TO {0}",
+                       quote_ident(role), quote_ident(dbname)));
+    auto const as_role = db.conninfo() + " options='-c role=" + role + "'";
+    auto const owner = c.exec("SELECT current_user").str(0, 0);
+    auto const r = run_tool("migrate", {"--db", as_role}, nullptr);
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("xloop-migrate must run as the owner of the tables it converges: "
+                     "content_generation_metadata_comprehensive is owned by " +
+                     owner) != std::string::npos);
+    CHECK(r.err.find("Run it as " + owner) != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+
+    // As the owner it converges; then, with nothing pending, the role's
+    // migrate (a cron line's) has nothing to do and says so.
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    c.exec(
+        fmt::format("GRANT USAGE ON SCHEMA xloop TO {0}; GRANT SELECT ON ALL TABLES IN "
+                    "SCHEMA xloop TO {0}",
+                    quote_ident(role)));
+    auto const again = run_tool("migrate", {"--db", as_role}, nullptr);
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
+}
+
 TEST_CASE("decision ids of two types in the content table and outcomes are refused "
           "before any change, saying how to match them",
           "[db]")
