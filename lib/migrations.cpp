@@ -416,25 +416,37 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
     return result; // the transaction rolls back
 }
 
+// What check_before_applying found: the content table's state, and whether
+// any migration is left to apply.
+struct preflight {
+    content_table_state state;
+    bool pending;
+};
+
 // Checks the history once under the lock before touching anything; looks at
 // the content table while at it (adopting it refuses before any change).
-content_table_state check_before_applying(db_connection& db,
-                                          std::vector<migration> const& all,
-                                          apply_options const& opts)
+preflight check_before_applying(db_connection& db,
+                                std::vector<migration const*> const& wanted,
+                                std::vector<migration> const& all,
+                                apply_options const& opts)
 {
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");
     bootstrap(db);
     auto const applied = read_applied(db);
     check_history(all, applied, opts);
-    if (std::any_of(all.begin(), all.end(),
-                    [&](migration const& m) { return !applied.count(m.version); })) {
-        check_owner(db);
+    bool const pending =
+        std::any_of(wanted.begin(), wanted.end(),
+                    [&](migration const* m) { return !applied.count(m->version); });
+    if (!pending) {
+        tx->commit();
+        return {content_table_state::view_or_absent, false};
     }
+    check_owner(db);
     check_key_types(db);
     auto const state = inspect_content_table(db);
     tx->commit();
-    return state;
+    return {state, true};
 }
 
 // CREATE INDEX CONCURRENTLY and friends cannot run in a transaction: these
@@ -524,8 +536,12 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
     }
 
     apply_result result;
+    auto const checked = check_before_applying(db, wanted, all, opts);
+    if (!checked.pending) {
+        return result; // up to date: no transaction per migration, no catalog read
+    }
+    auto content_state = checked.state;
     auto const before = read_schema_shape(db);
-    auto content_state = check_before_applying(db, all, opts);
 
     // Each migration in its own transaction, under a transaction-scoped lock:
     // no session state is kept between them, so this works behind a
