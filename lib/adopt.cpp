@@ -330,21 +330,21 @@ void check_key_types(db_connection& db)
     auto const r = db.exec(R"sql(
 SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
        format_type(o.atttypid, o.atttypmod)
-  FROM pg_class t
-  JOIN pg_attribute a ON a.attrelid = t.oid AND NOT a.attisdropped
+  FROM (VALUES ('content_metadata', 'decision_id'),
+               ('content_generation_metadata_comprehensive', 'decision_id'),
+               ('content_metadata', 'tweet_id'),
+               ('content_generation_metadata_comprehensive', 'tweet_id'),
+               ('content_metadata', 'target_tweet_id'),
+               ('content_generation_metadata_comprehensive', 'target_tweet_id'),
+               ('outcomes', 'tweet_id'),
+               ('reply_opportunities', 'tweet_id')) k(rel, col)
+  JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
+  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col AND NOT a.attisdropped
   LEFT JOIN pg_attribute o ON o.attrelid = to_regclass('public.outcomes')
                           AND o.attname = 'decision_id' AND NOT o.attisdropped
- WHERE t.relkind IN ('r', 'p')
-   AND (t.oid IN (to_regclass('public.content_metadata'),
-                  to_regclass('public.content_generation_metadata_comprehensive'))
-        AND a.attname = 'decision_id' AND a.atttypid <> o.atttypid
-        OR (t.oid IN (to_regclass('public.content_metadata'),
-                      to_regclass('public.content_generation_metadata_comprehensive'))
-            AND a.attname IN ('tweet_id', 'target_tweet_id')
-            OR t.oid IN (to_regclass('public.outcomes'),
-                         to_regclass('public.reply_opportunities'))
-            AND a.attname = 'tweet_id')
-           AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype))
+ WHERE CASE WHEN k.col = 'decision_id' THEN a.atttypid <> o.atttypid
+            ELSE a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+       END
  ORDER BY a.attname <> 'decision_id', t.relname = 'content_metadata' DESC, t.relname,
           a.attname)sql");
     if (r.rows() == 0) {
@@ -388,31 +388,31 @@ void check_owner(db_connection& db)
     // ALTER TABLE, CREATE OR REPLACE VIEW and the rest need the owner (or a
     // member of its role): a migration run as another role failed midway, on
     // the first table it altered, after xloop's own schema was made by it.
+    std::vector<std::string> relations;
+    for (auto const& rel : required_schema()) {
+        relations.push_back(rel.name);
+    }
     auto const r = db.exec(R"sql(
 SELECT c.oid::regclass::text, c.relowner::regrole::text, current_user, count(*) OVER ()
   FROM pg_class c
- WHERE (c.oid IN (to_regclass('public.content_generation_metadata_comprehensive'),
-                  to_regclass('public.content_metadata'), to_regclass('public.outcomes'),
-                  to_regclass('public.follower_snapshots'),
-                  to_regclass('public.learning_model_weights'),
-                  to_regclass('public.discovered_accounts'),
-                  to_regclass('public.reply_opportunities'),
-                  to_regclass('public.vw_learning'))
+ WHERE (c.oid IN (SELECT to_regclass(n) FROM jsonb_array_elements_text($1::jsonb) n)
         OR c.relnamespace = to_regnamespace('xloop') AND c.relkind IN ('r', 'v', 'p'))
    AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
  ORDER BY c.relnamespace::regnamespace::text = 'xloop', 1
- LIMIT 1)sql");
+ LIMIT 1)sql",
+                           nlohmann::json(relations).dump());
     if (r.rows() == 0) {
         return;
     }
     auto const others = r.i64(0, 3) - 1;
     throw config_error{fmt::format(
-        "xloop-migrate must run as the owner of the tables it converges: {} is owned by "
-        "{}{}, and {} is not a member of that role; nothing was changed. Run it as {} "
-        "(e.g. --db 'postgresql://{}@…'), or GRANT {} TO {}",
+        "xloop-migrate must run as the owner of the tables it converges: {0} is owned by "
+        "{1}{2}, and {3} is not a member of that role; nothing was changed. Run it as "
+        "{1} "
+        "(e.g. --db 'postgresql://{1}@…'), or GRANT {1} TO {3}",
         r.str(0, 0), r.str(0, 1),
         others > 0 ? fmt::format(" (and {} more of its tables)", others) : "",
-        r.str(0, 2), r.str(0, 1), r.str(0, 1), r.str(0, 1), r.str(0, 2))};
+        r.str(0, 2))};
 }
 
 void adopt_content_table(db_connection& db, content_table_state state)

@@ -65,6 +65,13 @@ std::map<int, applied_row> read_applied(db_connection& db)
     return out;
 }
 
+bool any_pending(std::vector<migration const*> const& wanted,
+                 std::map<int, applied_row> const& applied)
+{
+    return std::any_of(wanted.begin(), wanted.end(),
+                       [&](migration const* m) { return !applied.count(m->version); });
+}
+
 // Refuses edited migrations and, unless allowed, pending ones numbered below
 // the newest applied (a fresh database would apply them in another order).
 void check_history(std::vector<migration> const& all,
@@ -385,8 +392,7 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
     bootstrap(db);
     auto applied = read_applied(db);
     check_history(all, applied, opts);
-    if (std::any_of(wanted.begin(), wanted.end(),
-                    [&](migration const* m) { return !applied.count(m->version); })) {
+    if (any_pending(wanted, applied)) {
         check_owner(db);
     }
     check_key_types(db);
@@ -435,10 +441,7 @@ preflight check_before_applying(db_connection& db,
     bootstrap(db);
     auto const applied = read_applied(db);
     check_history(all, applied, opts);
-    bool const pending =
-        std::any_of(wanted.begin(), wanted.end(),
-                    [&](migration const* m) { return !applied.count(m->version); });
-    if (!pending) {
+    if (!any_pending(wanted, applied)) {
         tx->commit();
         return {content_table_state::view_or_absent, false};
     }

@@ -444,9 +444,7 @@ check_result posted_items_check(check_context& x)
                "does the poster write local time as UTC? every post_hour learned from "
                "them is off"},
           kind{p.unposted, "other items have a tweet_id but a status other than 'posted'",
-               p.unposted_example,
-               "no tool reads them; the poster must set status "
-               "'posted'"}}) {
+               p.unposted_example, "no tool reads them"}}) {
         if (k.n > 0) {
             wrong.push_back(
                 fmt::format("{} {} (e.g. {}): {}", k.n, k.what, k.example, k.so));

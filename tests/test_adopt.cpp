@@ -494,6 +494,12 @@ COMMENT ON COLUMN content_metadata.tweet_id IS 'set by the poster';
                     .boolean(0, 0));
 }
 
+// A PostgREST function returning content_metadata's rows: it depends on the
+// view's row type, so a DROP VIEW ... CASCADE would take it too.
+constexpr char const* create_latest_post =
+    "CREATE FUNCTION latest_post() RETURNS SETOF content_metadata LANGUAGE sql STABLE "
+    "AS 'SELECT * FROM content_metadata ORDER BY id DESC LIMIT 1'";
+
 TEST_CASE("a view that only gains columns is replaced in place: functions and policies "
           "that depend on it are untouched",
           "[db]")
@@ -507,13 +513,12 @@ TEST_CASE("a view that only gains columns is replaced in place: functions and po
     c.exec(R"sql(
 DROP VIEW content_metadata CASCADE;
 CREATE VIEW content_metadata AS SELECT * FROM content_generation_metadata_comprehensive;
-CREATE FUNCTION latest_post() RETURNS SETOF content_metadata LANGUAGE sql STABLE
-    AS 'SELECT * FROM content_metadata ORDER BY id DESC LIMIT 1';
 CREATE TABLE notes (item_id bigint, note text);
 ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY notes_of_items ON notes
     USING (EXISTS (SELECT 1 FROM content_metadata m WHERE m.id = notes.item_id));
 )sql");
+    c.exec(create_latest_post);
     auto const oid = [&](char const* sql) { return c.exec(sql).str(0, 0); };
     auto const view = oid("SELECT 'public.content_metadata'::regclass::oid");
     auto const function = oid("SELECT 'public.latest_post()'::regprocedure::oid");
@@ -537,8 +542,7 @@ TEST_CASE("a view that must be dropped and made again is refused, naming the fun
     auto c = db.connect();
     // The fixture's content_metadata leaves out quality_score, which xloop's
     // "SELECT *" puts before created_at: the view must be dropped.
-    c.exec("CREATE FUNCTION latest_post() RETURNS SETOF content_metadata LANGUAGE sql "
-           "STABLE AS 'SELECT * FROM content_metadata ORDER BY id DESC LIMIT 1'");
+    c.exec(create_latest_post);
     auto const before = columns_of(c, "public.content_metadata");
     auto const r = run_tool("migrate", {}, &db);
     INFO(r.err << r.out);
@@ -558,8 +562,7 @@ TEST_CASE("a view that must be dropped and made again is refused, naming the fun
     auto const again = run_tool("migrate", {}, &db);
     INFO(again.err);
     REQUIRE(again.exit_code == 0);
-    c.exec("CREATE FUNCTION latest_post() RETURNS SETOF content_metadata LANGUAGE sql "
-           "STABLE AS 'SELECT * FROM content_metadata ORDER BY id DESC LIMIT 1'");
+    c.exec(create_latest_post);
     CHECK(db.count("SELECT count(*) FROM latest_post()") == 1);
 }
 
