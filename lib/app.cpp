@@ -33,6 +33,16 @@ extern "C" void on_signal(int)
     }
 }
 
+// SQLSTATE 25006 on a write: the wrong server, not a bug (exit 78).
+std::string read_only_database(std::string const& job)
+{
+    return fmt::format("the database is read-only (a hot standby, or "
+                       "default_transaction_read_only is on) and xloop-{} writes to it: "
+                       "point --db at the primary (with several hosts in --db, add "
+                       "target_session_attrs=read-write and libpq picks it)",
+                       job);
+}
+
 void install_signal_handlers()
 {
     struct sigaction sa {};
@@ -111,7 +121,7 @@ void run_context::use_connection(db_connection& conn)
 
 void run_context::ensure_ledger()
 {
-    if (m_ledger_id || m_opts.dry_run || !m_conn) {
+    if (m_ledger_id || m_unrecorded || m_opts.dry_run || !m_conn) {
         return;
     }
     auto const exists = m_conn->exec("SELECT to_regclass('xloop.job_runs') IS NOT NULL");
@@ -149,13 +159,20 @@ SELECT $1, $2::timestamptz, 'running',
 RETURNING id, (detail->>'abandoned_before')::int)sql",
             m_job, m_now, std::to_string(m_seed), m_cfg.ledger.stale_hours);
     } catch (db_error const& e) {
-        if (e.sqlstate() != "42501") {
+        m_unrecorded = e.sqlstate() == "42501" || e.sqlstate() == "25006";
+        if (e.sqlstate() == "25006" && !m_reads_only) {
+            // Before the job's work, which could only fail at its first write.
+            throw config_error{read_only_database(m_job)};
+        }
+        if (e.sqlstate() != "42501" && e.sqlstate() != "25006") {
             throw;
         }
-        // A read-only role (validate's): the run goes on without its row.
-        log::warn("this run is not recorded in xloop.job_runs: the role may not write "
-                  "it ({})",
-                  e.what());
+        // A read-only role (validate's) or database: the run goes on without
+        // its row.
+        log::warn("this run is not recorded in xloop.job_runs: {}",
+                  e.sqlstate() == "42501"
+                      ? fmt::format("the role may not write it ({})", e.what())
+                      : std::string{"the database is read-only (a hot standby?)"});
         return;
     }
     auto const& r = *inserted;
@@ -380,6 +397,8 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
             r.code = exit_code::config;
             r.error_text += "; is the schema older than this xloop? run xloop-migrate "
                             "(xloop-validate lists pending migrations)";
+        } else if (d && d->sqlstate() == "25006") {
+            r.error_text += "; " + read_only_database(r.ctx ? r.ctx->job() : "");
         }
         bool const was_interrupted =
             dynamic_cast<interrupted const*>(&e) != nullptr ||

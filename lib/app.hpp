@@ -60,6 +60,11 @@ public:
     // right after (unless --dry-run, or the schema has no xloop.job_runs yet).
     db_connection& db();
 
+    // This run writes nothing but its ledger row (validate, migrate status):
+    // on a read-only database (a hot standby) it runs unrecorded, where a
+    // writing job stops before its work. Call before db().
+    void reads_only() noexcept { m_reads_only = true; }
+
     // Runs on `conn` rather than opening a connection of its own: xloop-sim
     // runs thousands of jobs in-process on one. The caller keeps it open.
     void use_connection(db_connection& conn);
@@ -124,6 +129,8 @@ private:
     std::optional<db_connection> m_own_conn;
     db_connection* m_conn = nullptr; // m_own_conn's, or one lent by use_connection
 
+    bool m_reads_only = false;
+    bool m_unrecorded = false; // the ledger refused this run's row: not asked again
     std::optional<std::int64_t> m_ledger_id;
     std::unique_ptr<advisory_lock> m_session_lock;
     std::optional<std::string> m_lease; // this run's token while it holds one

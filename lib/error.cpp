@@ -30,8 +30,9 @@ exit_code exit_code_for(std::exception const& e) noexcept
         return exit_code::config;
     }
     if (auto const* d = dynamic_cast<db_error const*>(&e)) {
-        if (d->sqlstate() == "42501") {
-            return exit_code::config; // the role lacks a grant (share/roles.sql)
+        if (d->sqlstate() == "42501" || d->sqlstate() == "25006") {
+            // the role lacks a grant (share/roles.sql); a read-only database
+            return exit_code::config;
         }
         return is_transient_sqlstate(d->sqlstate()) ? exit_code::temporary
                                                     : exit_code::software;

@@ -48,6 +48,7 @@ void run_migrate(run_context& run, migrate_options const& o)
 {
     auto const all = o.dir ? load_migrations(*o.dir) : embedded_migrations();
     if (o.status) {
+        run.reads_only();
         print_status(run, all, o.check);
         return;
     }

@@ -724,6 +724,7 @@ SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NU
 
 void run_validate(run_context& run, validate_options const& opts)
 {
+    run.reads_only();
     int const days = opts.days.value_or(run.cfg().validate.days);
     auto const checks = run_checks(run, days);
     bool const ready = std::none_of(checks.begin(), checks.end(),

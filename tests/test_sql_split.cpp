@@ -54,5 +54,7 @@ TEST_CASE("each exception type maps to its exit code", "[nodb]")
     CHECK(exit_code_for(db_error{"x", "08006"}) == exit_code::temporary);
     CHECK(exit_code_for(db_error{"x", "40001"}) == exit_code::temporary);
     CHECK(exit_code_for(db_error{"x", "42P01"}) == exit_code::software);
+    CHECK(exit_code_for(db_error{"x", "42501"}) == exit_code::config); // no grant
+    CHECK(exit_code_for(db_error{"x", "25006"}) == exit_code::config); // read-only
     CHECK(exit_code_for(std::runtime_error{"x"}) == exit_code::software);
 }

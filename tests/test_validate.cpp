@@ -556,6 +556,65 @@ TEST_CASE("validate runs as a read-only role, without its ledger row", "[db]")
     c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
 }
 
+TEST_CASE("on a read-only database validate runs unrecorded, every writing tool stops "
+          "before its work with exit 78 naming the primary",
+          "[db]")
+{
+    test_db db;
+    auto const read_only =
+        db.conninfo() + " options='-c default_transaction_read_only=on'";
+    // Not migrated yet: migrate's first statement fails, and says why.
+    auto const fresh = run_tool("migrate", {"--db", read_only});
+    INFO(fresh.err);
+    CHECK(fresh.exit_code == 78);
+    CHECK(fresh.err.find("the database is read-only (a hot standby, or "
+                         "default_transaction_read_only is on)") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    auto const counts = [&] {
+        return db.count("SELECT (SELECT count(*) FROM xloop.job_runs) * 1000000 + "
+                        "(SELECT count(*) FROM public.content_generation_metadata_"
+                        "comprehensive) * 1000 + (SELECT count(*) FROM public.outcomes)");
+    };
+    auto const before = counts();
+    temp_dir dir;
+    auto const metrics = dir.write(
+        "m.jsonl", R"({"tweet_id":"t1","observed_at":"2026-03-02T11:00:00Z","likes":3})"
+                   "\n");
+    for (auto const& [tool, args] :
+         std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"migrate", {}},
+             {"scrape-metrics", {"--source", "file", "--input", metrics}},
+             {"build-weights", {}},
+             {"learn-replies", {}},
+             {"plan", {}},
+             {"plan", {"--replies", "3"}}}) {
+        auto full = args;
+        full.insert(full.end(), {"--db", read_only, "--now", now});
+        auto const r = run_tool(tool, full);
+        INFO(tool << ": " << r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find("the database is read-only") != std::string::npos);
+        CHECK(r.err.find("xloop-" + tool + " writes to it: point --db at the primary") !=
+              std::string::npos);
+        // one message, not the same again from the ledger's end of run
+        CHECK(r.err.find("could not record") == std::string::npos);
+    }
+    auto const v = run_tool("validate", {"--db", read_only, "--json", "--now", now});
+    INFO(v.err);
+    CHECK(v.exit_code == 0);
+    CHECK(json::parse(v.out)["verdict"] == "READY");
+    CHECK(v.err.find("not recorded in xloop.job_runs: the database is read-only") !=
+          std::string::npos);
+    auto const status = run_tool("migrate", {"status", "--check", "--db", read_only});
+    INFO(status.err);
+    CHECK(status.exit_code == 0);
+    CHECK(counts() == before);
+}
+
 namespace {
 
 // Connects as `role` through the connection's startup options: no password.
