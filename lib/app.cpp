@@ -33,6 +33,33 @@ extern "C" void on_signal(int)
     }
 }
 
+// The ledger row a run starts with. It also marks runs of this job left 'running'
+// by a client that died (kill -9, a restart of the database): their server
+// connection is gone, or they are older than ledger.stale_hours. Each row
+// names its connection (pid and start), so a live run is never taken for a
+// dead one. (The function, not the pg_stat_activity view: 4 ms instead of 10
+// as a connection's first statement, a tenth of a run with nothing to do.)
+constexpr char const* ledger_start_sql = R"sql(
+WITH abandoned AS (
+    UPDATE xloop.job_runs r
+       SET status = 'interrupted',
+           error = 'abandoned: the run ended without recording it (its connection is '
+                   'gone: killed, or the database restarted; or it ran longer than '
+                   'ledger.stale_hours)'
+     WHERE r.job = $1 AND r.status = 'running'
+       AND (r.started_at < $2::timestamptz - make_interval(secs => $4::float8 * 3600)
+            OR (r.detail ? 'backend_pid' AND NOT EXISTS (
+                   SELECT 1 FROM pg_stat_get_activity((r.detail->>'backend_pid')::int) a
+                    WHERE a.backend_start = (r.detail->>'backend_start')::timestamptz)))
+    RETURNING 1)
+INSERT INTO xloop.job_runs (job, started_at, status, detail)
+SELECT $1, $2::timestamptz, 'running',
+       jsonb_build_object('seed', $3::text, 'backend_pid', pg_backend_pid(),
+                          'backend_start', a.backend_start,
+                          'abandoned_before', (SELECT count(*) FROM abandoned))
+  FROM pg_stat_get_activity(pg_backend_pid()) a
+RETURNING id, (detail->>'abandoned_before')::int)sql";
+
 // SQLSTATE 25006 on a write: the wrong server, not a bug (exit 78).
 std::string read_only_database(std::string const& job)
 {
@@ -128,36 +155,10 @@ void run_context::ensure_ledger()
     if (!exists.boolean(0, 0)) {
         return;
     }
-    // Runs of this job left 'running' by a client that died (kill -9, a
-    // restart of the database): their server connection is gone, or they are
-    // older than ledger.stale_hours. Each row names its connection (pid and
-    // start), so a live run is never taken for a dead one. (The function, not
-    // the pg_stat_activity view: 4 ms instead of 10 as a connection's first
-    // statement, a tenth of a run with nothing to do.)
     std::optional<db_result> inserted;
     try {
-        inserted = m_conn->exec(
-            R"sql(
-WITH abandoned AS (
-    UPDATE xloop.job_runs r
-       SET status = 'interrupted',
-           error = 'abandoned: the run ended without recording it (its connection is '
-                   'gone: killed, or the database restarted; or it ran longer than '
-                   'ledger.stale_hours)'
-     WHERE r.job = $1 AND r.status = 'running'
-       AND (r.started_at < $2::timestamptz - make_interval(secs => $4::float8 * 3600)
-            OR (r.detail ? 'backend_pid' AND NOT EXISTS (
-                   SELECT 1 FROM pg_stat_get_activity((r.detail->>'backend_pid')::int) a
-                    WHERE a.backend_start = (r.detail->>'backend_start')::timestamptz)))
-    RETURNING 1)
-INSERT INTO xloop.job_runs (job, started_at, status, detail)
-SELECT $1, $2::timestamptz, 'running',
-       jsonb_build_object('seed', $3::text, 'backend_pid', pg_backend_pid(),
-                          'backend_start', a.backend_start,
-                          'abandoned_before', (SELECT count(*) FROM abandoned))
-  FROM pg_stat_get_activity(pg_backend_pid()) a
-RETURNING id, (detail->>'abandoned_before')::int)sql",
-            m_job, m_now, std::to_string(m_seed), m_cfg.ledger.stale_hours);
+        inserted = m_conn->exec(ledger_start_sql, m_job, m_now, std::to_string(m_seed),
+                                m_cfg.ledger.stale_hours);
     } catch (db_error const& e) {
         m_unrecorded = e.sqlstate() == "42501" || e.sqlstate() == "25006";
         if (e.sqlstate() == "25006" && !m_reads_only) {
