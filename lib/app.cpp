@@ -400,6 +400,12 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
                             "(xloop-validate lists pending migrations)";
         } else if (d && d->sqlstate() == "25006") {
             r.error_text += "; " + read_only_database(r.ctx ? r.ctx->job() : "");
+        } else if (d && d->sqlstate() == "57014" && r.ctx && !interrupt_requested()) {
+            r.error_text += fmt::format(
+                "; the server cancelled it: it ran longer than "
+                "database.statement_timeout_minutes ({}; waiting for a lock another "
+                "session holds? see pg_locks), or an administrator cancelled it",
+                r.ctx->cfg().database.statement_timeout_minutes);
         }
         bool const was_interrupted =
             dynamic_cast<interrupted const*>(&e) != nullptr ||

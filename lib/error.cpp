@@ -9,6 +9,9 @@ bool is_transient_sqlstate(std::string const& s) noexcept
            || s == "40001"           // serialization_failure
            || s == "40P01"           // deadlock_detected
            || s == "55P03"           // lock_not_available
+           || s == "57014"           // query_canceled: statement_timeout, an admin
+           || s == "53100"           // disk_full
+           || s == "53200"           // out_of_memory
            || s == "53300";          // too_many_connections
 }
 

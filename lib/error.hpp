@@ -76,7 +76,8 @@ private:
 exit_code exit_code_for(std::exception const& e) noexcept;
 
 // True for SQLSTATEs that a later retry may not hit: connection loss, server
-// shutdown, serialization failure, deadlock, lock timeout.
+// shutdown, serialization failure, deadlock, lock or statement timeout, a
+// server out of disk or memory.
 bool is_transient_sqlstate(std::string const& sqlstate) noexcept;
 
 } // namespace xloop

@@ -511,6 +511,8 @@ TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one win
     CHECK(is_transient_sqlstate("53300"));
     CHECK(is_transient_sqlstate("57P03"));
     CHECK(is_transient_sqlstate("08006"));
+    CHECK(is_transient_sqlstate("53100")); // disk full: a migration is not bad data
+    CHECK(is_transient_sqlstate("57014")); // statement_timeout
 }
 
 TEST_CASE("every session has a statement and idle-in-transaction timeout, migrate none",
@@ -533,6 +535,32 @@ TEST_CASE("every session has a statement and idle-in-transaction timeout, migrat
             run.db().exec("SELECT current_setting('statement_timeout')").str(0, 0);
     });
     CHECK(statement == "0");
+}
+
+TEST_CASE("a statement cut off by statement_timeout exits 75 naming the setting and the "
+          "lock it may wait for, and is recorded",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const config =
+        dir.write("x.yaml", "database:\n  statement_timeout_minutes: 0.02\n"); // 1 s
+    auto holder = db.connect();
+    holder.exec("BEGIN");
+    holder.exec("LOCK TABLE public.learning_model_weights IN ACCESS EXCLUSIVE MODE");
+    auto const r =
+        run_tool("plan", {"--config", config, "--now", "2026-03-02T12:00:00Z"}, &db);
+    holder.exec("ROLLBACK");
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("the server cancelled it: it ran longer than "
+                     "database.statement_timeout_minutes (0.02; waiting for a lock "
+                     "another session holds? see pg_locks)") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND status = "
+                   "'failed' AND error LIKE '%statement_timeout_minutes%'") == 1);
+    CHECK(db.count("SELECT count(*) FROM public.content_generation_metadata_"
+                   "comprehensive") == 0);
 }
 
 TEST_CASE("the option --log-sql logs each statement and its duration, never a parameter",
