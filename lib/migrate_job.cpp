@@ -18,10 +18,12 @@ void print_status(run_context& run, std::vector<migration> const& all, bool chec
     auto const rows = read_status(run.db(), all);
     int pending = 0;
     int edited = 0;
+    int unknown = 0;
     auto& list = run.summary()["migrations"] = nlohmann::json::array();
     for (auto const& s : rows) {
         pending += s.state == migration_state::pending;
         edited += s.state == migration_state::edited;
+        unknown += s.state == migration_state::unknown;
         list.push_back({{"version", s.version},
                         {"name", s.name},
                         {"state", to_string(s.state)},
@@ -36,7 +38,12 @@ void print_status(run_context& run, std::vector<migration> const& all, bool chec
     }
     run.summary()["pending"] = pending;
     run.summary()["edited"] = edited;
-    log::info("{} migrations: {} pending, {} edited", rows.size(), pending, edited);
+    run.summary()["unknown"] = unknown;
+    log::info("{} migrations: {} pending, {} edited{}", rows.size(), pending, edited,
+              unknown > 0 ? fmt::format(", {} unknown to this xloop (applied by a newer "
+                                        "one, or from another --dir)",
+                                        unknown)
+                          : "");
     if (check && (pending > 0 || edited > 0)) {
         run.success_code = exit_code::not_ready;
     }

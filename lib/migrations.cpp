@@ -100,6 +100,26 @@ void check_history(std::vector<migration> const& all,
     }
 }
 
+// Applied migrations this xloop does not have: the tools are older than the
+// schema (rolled back after a newer xloop migrated). Said, never undone.
+void warn_unknown(std::vector<migration> const& all,
+                  std::map<int, applied_row> const& applied)
+{
+    std::vector<std::string> unknown;
+    for (auto const& [version, row] : applied) {
+        if (std::none_of(all.begin(), all.end(),
+                         [v = version](auto const& m) { return m.version == v; })) {
+            unknown.push_back(row.name);
+        }
+    }
+    if (!unknown.empty()) {
+        log::warn("{} {} applied, which this xloop does not have: a newer xloop (or "
+                  "another --dir) migrated the database, and these tools may not write "
+                  "what its schema expects; run that xloop (migrations are never undone)",
+                  fmt::join(unknown, ", "), unknown.size() == 1 ? "is" : "are");
+    }
+}
+
 [[noreturn]] void lock_timed_out(double timeout_s)
 {
     throw temporary_failure{
@@ -441,6 +461,7 @@ preflight check_before_applying(db_connection& db,
     bootstrap(db);
     auto const applied = read_applied(db);
     check_history(all, applied, opts);
+    warn_unknown(all, applied);
     if (!any_pending(wanted, applied)) {
         tx->commit();
         return {content_table_state::view_or_absent, false};

@@ -140,14 +140,31 @@ check_result schema_check(db_connection& db, bool& has_as_uuid)
     }
     int pending = 0;
     int edited = 0;
+    std::vector<std::string> unknown;
     for (auto const& s : read_status(db, embedded_migrations())) {
         pending += s.state == migration_state::pending;
         edited += s.state == migration_state::edited;
+        if (s.state == migration_state::unknown) {
+            unknown.push_back(s.name);
+        }
+    }
+    if (!unknown.empty()) {
+        // The tools are older than the schema (rolled back): they run, but
+        // the operator should know.
+        warnings.insert(warnings.begin(),
+                        fmt::format("migration {}{} was applied by a newer xloop than "
+                                    "this one: run that xloop's tools (migrations are "
+                                    "never undone)",
+                                    unknown.front(),
+                                    unknown.size() > 1
+                                        ? fmt::format(" and {} more", unknown.size() - 1)
+                                        : ""));
     }
     auto const hidden = hidden_by_row_security(db);
     c.numbers = {{"missing", missing},
                  {"pending_migrations", pending},
                  {"edited_migrations", edited},
+                 {"unknown_migrations", unknown},
                  {"hidden_by_row_security", hidden}};
     if (!missing.empty() || pending > 0 || edited > 0) {
         c.status = "fail";

@@ -13,6 +13,7 @@
 
 using namespace xloop;
 using namespace xloop::test;
+using nlohmann::json;
 
 namespace {
 
@@ -165,6 +166,43 @@ TEST_CASE("a second migrate is a no-op and status --check then exits 0", "[db]")
     INFO(status.out << status.err);
     CHECK(status.exit_code == 0);
     CHECK(status.out.find("pending") == std::string::npos);
+}
+
+TEST_CASE("a migration applied by a newer xloop is named by migrate, its status and "
+          "validate, and nothing is undone",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("INSERT INTO xloop.schema_migrations (version, name, checksum) VALUES "
+           "(9001, '9001_from_the_future', 'abc')");
+    auto const rows_before = db.count("SELECT count(*) FROM xloop.schema_migrations");
+    auto const again = run_tool("migrate", {}, &db);
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK(
+        again.err.find("9001_from_the_future is applied, which this xloop does not "
+                       "have: a newer xloop (or another --dir) migrated the database") !=
+        std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == rows_before);
+
+    auto const status = run_tool("migrate", {"status", "--check", "--json"}, &db);
+    INFO(status.out);
+    CHECK(status.exit_code == 0); // nothing to apply
+    auto const summary = json::parse(status.out);
+    CHECK(summary["unknown"] == 1);
+    CHECK(summary["pending"] == 0);
+
+    auto const v = run_tool("validate", {"--json"}, &db);
+    auto const schema = check_named(json::parse(v.out), "schema");
+    CHECK(schema["status"] == "warn");
+    CHECK(
+        schema["message"] ==
+        "migration 9001_from_the_future was applied by a newer xloop than this one: run "
+        "that xloop's tools (migrations are never undone)");
+    CHECK(schema["numbers"]["unknown_migrations"] ==
+          json::array({"9001_from_the_future"}));
 }
 
 TEST_CASE("status --check exits 1 while migrations are pending", "[db]")
