@@ -23,9 +23,20 @@ void global_init()
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct body_sink {
+    std::string& body;
+    std::size_t max_bytes;
+    bool too_large = false;
+};
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user)
 {
-    static_cast<std::string*>(user)->append(data, size * n);
+    auto& sink = *static_cast<body_sink*>(user);
+    if (sink.body.size() + size * n > sink.max_bytes) {
+        sink.too_large = true;
+        return 0; // libcurl stops the transfer (CURLE_WRITE_ERROR)
+    }
+    sink.body.append(data, size * n);
     return size * n;
 }
 
@@ -85,12 +96,19 @@ http_response http_send(http_request const& request)
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     }
+    body_sink sink{out.body, request.max_body_bytes};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "xloop/" XLOOP_VERSION);
     CURLcode const rc = curl_easy_perform(c);
+    if (sink.too_large) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+        out.body_too_large = true;
+        out.body.clear();
+        return out;
+    }
     if (rc != CURLE_OK) {
         out.status = 0;
         out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
@@ -115,6 +133,12 @@ retried_response http_send_retrying(http_request const& request,
             interruptible_sleep(wait);
         }
         auto res = http_send(request);
+        if (res.body_too_large) {
+            throw data_error{fmt::format("{} sent more than {} MiB for {} (HTTP {}): not "
+                                         "an answer it gives; nothing of it was read",
+                                         service, request.max_body_bytes >> 20, what,
+                                         res.status)};
+        }
         if (res.status == 0) {
             problem =
                 res.timed_out

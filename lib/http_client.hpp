@@ -3,6 +3,7 @@
 // A small blocking HTTP client over libcurl, for the X API, the LLM endpoint
 // and heartbeat pings. It reports transport failures as status 0.
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ struct http_response {
     long status = 0;             // 0: no response (connect failure, timeout)
     std::string transport_error; // set when status is 0
     bool timed_out = false;
+    bool body_too_large = false; // past max_body_bytes: the transfer was stopped
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;
 };
@@ -23,6 +25,9 @@ struct http_request {
     std::vector<std::string> headers; // "Name: value"
     std::string body;
     long timeout_ms = 10000;
+    // An X API page of 100 posts is ~100 KB: a larger answer is not one, and
+    // is not held.
+    std::size_t max_body_bytes = std::size_t{16} << 20;
     // A signal aborts the transfer; not for the heartbeat that reports it.
     bool interruptible = true;
 };

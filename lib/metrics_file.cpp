@@ -312,17 +312,30 @@ void check_keys(nlohmann::json const& j, bool followers)
 // The record of a line the fast path did not take, through the JSON parser:
 // every value checked where it is read, so that a bad one is named by its
 // key (line_error).
-void read_json_line(std::string const& text, std::optional<timestamp> latest,
+void read_json_line(std::string_view text, std::optional<timestamp> latest,
                     metrics_file_handlers const& h)
 {
+    auto const first = text.find_first_not_of(" \t\r");
+    bool const array = first != std::string_view::npos && text[first] == '[';
+    char const* const array_hint = "a JSON array, not one object per line (JSON Lines): "
+                                   "jq -c '.[]' FILE converts it";
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(text);
+        j = nlohmann::json::parse(text.begin(), text.end());
     } catch (nlohmann::json::exception const& e) { // parse_error, and out_of_range: 1e401
-        throw line_error{fmt::format("not valid JSON ({})", e.what())};
+        if (array) {
+            throw line_error{array_hint};
+        }
+        throw line_error{fmt::format(
+            "not valid JSON ({}){}", e.what(),
+            first != std::string_view::npos &&
+                    text.substr(first, text.find_last_not_of(" \t\r") + 1 - first) == "{"
+                ? "; one object per line, not pretty-printed: jq -c . FILE puts each on "
+                  "one line"
+                : "")};
     }
     if (!j.is_object()) {
-        throw line_error{"not a JSON object"};
+        throw line_error{array ? array_hint : "not a JSON object"};
     }
     if (j.contains("followers")) {
         check_keys(j, true);
@@ -379,12 +392,40 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                         std::optional<timestamp> latest, bool parser_only)
 {
     std::vector<bad_line> bad;
-    std::string text;
+    // Lines are read into one buffer of max_line_bytes: a file that is not
+    // JSON Lines (an array of 10^6 records on one line) is refused at its
+    // first MiB, never held (it took 1.4 GB for 175 MB before).
+    std::string buffer(max_line_bytes + 1, '\0');
+    auto const bad_line_found = [&](long at, std::string reason) {
+        if (!skip_bad) {
+            throw data_error{fmt::format("{}:{}: {}; nothing was written (--skip-bad "
+                                         "writes the good lines)",
+                                         name, at, reason)};
+        }
+        bad.push_back({at, std::move(reason)});
+    };
     long line = 0;
-    while (std::getline(in, text)) {
+    for (;;) {
+        in.getline(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        auto const got = static_cast<std::size_t>(in.gcount());
+        if (in.fail() && !in.eof() && got == max_line_bytes) { // no newline in reach
+            ++line;
+            in.clear();
+            in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+            bad_line_found(line, fmt::format("longer than {} bytes: not one record per "
+                                             "line (a JSON array? jq -c '.[]' FILE "
+                                             "converts it)",
+                                             max_line_bytes));
+            continue;
+        }
+        if (in.fail()) {
+            break; // end of input
+        }
         ++line;
+        // gcount counts the newline, which is not stored
+        std::string_view const text{buffer.data(), in.eof() ? got : got - 1};
         auto const first = text.find_first_not_of(" \t\r");
-        if (first == std::string::npos || text[first] == '#') {
+        if (first == std::string_view::npos || text[first] == '#') {
             continue;
         }
         if (flat_line v;
@@ -394,13 +435,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         try {
             read_json_line(text, latest, h);
         } catch (line_error const& e) {
-            if (!skip_bad) {
-                throw data_error{
-                    fmt::format("{}:{}: {}; nothing was written (--skip-bad writes "
-                                "the good lines)",
-                                name, line, e.reason)};
-            }
-            bad.push_back({line, e.reason});
+            bad_line_found(line, e.reason);
         }
     }
     return bad;

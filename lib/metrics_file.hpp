@@ -11,6 +11,7 @@
 #include "metrics_v2.hpp"
 #include "timestamp.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <istream>
 #include <optional>
@@ -42,6 +43,10 @@ struct metrics_file_handlers {
     std::function<void(metrics_record const&)> on_metrics;
     std::function<void(follower_record const&)> on_followers;
 };
+
+// A record is well under 1 KB; a longer line is a bad line (a file that is
+// not JSON Lines), read no further than this.
+constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
 
 // Reads every line. A bad line throws data_error "NAME:LINE: reason" unless
 // `skip_bad`, which collects it and goes on. Returns the bad lines. A record

@@ -387,6 +387,51 @@ TEST_CASE("skipping bad lines keeps the good ones and lists the bad ones", "[nod
     CHECK(bad[0].line == 2);
 }
 
+TEST_CASE("a line past 1 MiB is a bad line read no further; a JSON array or a "
+          "pretty-printed file is named as such",
+          "[nodb]")
+{
+    auto const record = std::string{R"({"tweet_id": "1", "observed_at": )"
+                                    R"("2026-03-02T12:00:00Z", "likes": 3})"};
+    // a file that is one JSON array: refused at its first MiB, with the fix
+    std::string array = "[" + record;
+    while (array.size() < 3 * max_line_bytes) {
+        array += ", " + record;
+    }
+    array += "]\n";
+    CHECK(file_error(array).rfind(
+              "m.jsonl:1: longer than 1048576 bytes: not one record per line (a JSON "
+              "array? jq -c '.[]' FILE converts it); nothing was written",
+              0) == 0);
+    CHECK(file_error("[" + record + "]\n")
+              .rfind("m.jsonl:1: a JSON array, not one object per line (JSON Lines): jq "
+                     "-c '.[]' FILE converts it",
+                     0) == 0);
+    CHECK(file_error("[\n" + record + "\n]\n")
+              .rfind("m.jsonl:1: a JSON array, not one object per line", 0) == 0);
+    CHECK(file_error("{\r\n  \"tweet_id\": \"1\",\n}\n")
+              .find("; one object per line, not pretty-printed: jq -c . FILE puts each "
+                    "on one line") != std::string::npos);
+
+    // --skip-bad: the long line (without a newline at the end of the file, too)
+    // is listed and skipped, the lines around it are read; exactly 1 MiB is a line
+    std::string padded = record;
+    padded.insert(padded.size() - 1, std::string(max_line_bytes - record.size(), ' '));
+    REQUIRE(padded.size() == max_line_bytes);
+    for (auto const& end : {std::string{"\n"}, std::string{}}) {
+        std::istringstream in{record + "\n" + array.substr(0, array.size() - 1) + "\n" +
+                              padded + "\n" + array.substr(0, 2 * max_line_bytes) + end};
+        int good = 0;
+        auto const bad = read_metrics_file(
+            in, "m.jsonl", true, {[&](auto const&) { ++good; }, [](auto const&) {}});
+        CHECK(good == 2);
+        REQUIRE(bad.size() == 2);
+        CHECK(bad[0].line == 2);
+        CHECK(bad[1].line == 4);
+        CHECK(bad[1].reason.rfind("longer than 1048576 bytes", 0) == 0);
+    }
+}
+
 TEST_CASE("a number too large for a double is a bad line, not an internal error "
           "(found by fuzzing)",
           "[nodb]")

@@ -131,6 +131,25 @@ TEST_CASE("a malformed body is bad data naming the request", "[nodb]")
           std::string::npos);
 }
 
+TEST_CASE("an answer past 16 MiB is bad data, stopped where it passes, not retried",
+          "[nodb]")
+{
+    fake_x_api api;
+    auto const padding = std::string((std::size_t{16} << 20) + 1, ' ');
+    api.tweets_failures[0] = fake_failure{200, "{\"data\": []" + padding + "}"};
+    api.tweets_failures[1] = fake_failure{200, "{\"data\": []}"};
+    auto client = client_for(api);
+    auto const msg = message_of<data_error>([&] { client.fetch_tweets({"1", "2"}); });
+    CHECK(msg.find("X API sent more than 16 MiB for GET /2/tweets (2 ids, 1 … 2) (HTTP "
+                   "200): not an answer it gives") != std::string::npos);
+    // 16 MiB itself is an answer (of nothing here)
+    fake_x_api exact;
+    exact.tweets_failures[0] = fake_failure{
+        200, "{\"data\": []" + padding.substr(0, (std::size_t{16} << 20) - 12) + "}"};
+    auto exact_client = client_for(exact);
+    CHECK(exact_client.fetch_tweets({"1"}).found.empty());
+}
+
 TEST_CASE("a slow server hits the timeout and becomes a temporary failure", "[nodb]")
 {
     fake_x_api api;
