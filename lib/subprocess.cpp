@@ -206,6 +206,13 @@ process_result run_process(process_spec const& spec)
                 if (r > 0) {
                     (i == 1 ? result.out : result.err)
                         .append(buf, static_cast<std::size_t>(r));
+                    if (spec.max_output_bytes > 0 &&
+                        result.out.size() + result.err.size() > spec.max_output_bytes) {
+                        result.too_much_output = true;
+                        kill(-pid, SIGKILL);
+                        close_fd(fds[1]);
+                        close_fd(fds[2]);
+                    }
                 } else if (r == 0 || errno != EINTR) {
                     close_fd(fds[i]);
                 }

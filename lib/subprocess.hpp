@@ -3,6 +3,7 @@
 // Runs a program with arguments, feeds it stdin, captures stdout and stderr,
 // and kills it after a timeout. No shell is involved.
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -15,6 +16,7 @@ struct process_result {
     int exit_code = -1; // -1 when killed by a signal
     int signal = 0;
     bool timed_out = false;
+    bool too_much_output = false; // past max_output_bytes: killed there
     std::string out;
     std::string err;
 };
@@ -24,7 +26,8 @@ struct process_spec {
     std::string input;
     std::map<std::string, std::optional<std::string>> env; // nullopt: unset
     long timeout_ms = 60000;
-    long signal_after_ms = -1; // send SIGTERM after this long (tests of shutdown)
+    std::size_t max_output_bytes = 0; // stdout and stderr together; 0: no limit
+    long signal_after_ms = -1;        // send SIGTERM after this long (tests of shutdown)
     // or once this returns true (polled every 10 ms): at a point of the run,
     // however slow a loaded machine makes the way there
     std::function<bool()> signal_when;

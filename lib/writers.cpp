@@ -177,6 +177,10 @@ private:
     std::set<std::string> m_own; // keys whose templates the config gave
 };
 
+// A writer's text is a post or a thread; one printing without end is stopped
+// here, not held.
+constexpr std::size_t max_writer_output = std::size_t{1} << 20;
+
 class command_writer : public writer {
 public:
     explicit command_writer(writer_config const& cfg) : m_cfg(cfg)
@@ -193,8 +197,14 @@ public:
         spec.argv = m_cfg.command;
         spec.input = q.to_json().dump();
         spec.timeout_ms = m_cfg.timeout_ms;
+        spec.max_output_bytes = max_writer_output;
         auto const res = run_process(spec);
         auto const& prog = m_cfg.command.front();
+        if (res.too_much_output) {
+            throw data_error{fmt::format("writer command '{}' printed more than {} bytes "
+                                         "(a post is at most a few KB); it was killed",
+                                         prog, max_writer_output)};
+        }
         if (res.timed_out) {
             throw temporary_failure{
                 fmt::format("writer command '{}' did not finish within {} ms "

@@ -514,7 +514,7 @@ TEST_CASE("two concurrent reply runs never take an opportunity twice", "[db]")
             "decision_type = 'reply'"));
 }
 
-TEST_CASE("the command writer: success, failure, hang and empty output", "[db]")
+TEST_CASE("the command writer: success, failure, hang, empty and endless output", "[db]")
 {
     temp_dir dir;
     auto script = [&](std::string const& name, std::string const& body) {
@@ -554,6 +554,13 @@ TEST_CASE("the command writer: success, failure, hang and empty output", "[db]")
     auto const empty = plan(db2, {}, script("empty.sh", "cat >/dev/null\n"));
     CHECK(empty.exit_code == 65);
     CHECK(empty.err.find("printed no text") != std::string::npos);
+    // a writer that prints without end is killed at 1 MiB (before its timeout:
+    // the message is the size's)
+    auto const endless =
+        plan(db2, {}, script("endless.sh", "cat >/dev/null\nexec yes\n"));
+    CHECK(endless.exit_code == 65);
+    CHECK(endless.err.find("endless.sh' printed more than 1048576 bytes (a post is at "
+                           "most a few KB); it was killed") != std::string::npos);
     CHECK(db2.count(
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           0);
