@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string_view>
 
 namespace xloop {
@@ -395,7 +396,8 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
     // Lines are read into one buffer of max_line_bytes: a file that is not
     // JSON Lines (an array of 10^6 records on one line) is refused at its
     // first MiB, never held (it took 1.4 GB for 175 MB before).
-    std::string buffer(max_line_bytes + 1, '\0');
+    // (not zero-filled: only the pages a line reaches are ever touched)
+    std::unique_ptr<char[]> const buffer{new char[max_line_bytes + 1]};
     auto const bad_line_found = [&](long at, std::string reason) {
         if (!skip_bad) {
             throw data_error{fmt::format("{}:{}: {}; nothing was written (--skip-bad "
@@ -406,7 +408,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
     };
     long line = 0;
     for (;;) {
-        in.getline(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        in.getline(buffer.get(), static_cast<std::streamsize>(max_line_bytes + 1));
         auto const got = static_cast<std::size_t>(in.gcount());
         if (in.fail() && !in.eof() && got == max_line_bytes) { // no newline in reach
             ++line;
@@ -423,7 +425,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         }
         ++line;
         // gcount counts the newline, which is not stored
-        std::string_view const text{buffer.data(), in.eof() ? got : got - 1};
+        std::string_view const text{buffer.get(), in.eof() ? got : got - 1};
         auto const first = text.find_first_not_of(" \t\r");
         if (first == std::string_view::npos || text[first] == '#') {
             continue;

@@ -13,6 +13,9 @@
 #include "writers.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -260,14 +263,17 @@ SELECT coalesce(x.decision_id, gen_random_uuid()), 'queued', 'xloop', x.decision
 RETURNING decision_id, scheduled_at, content_slot, target_tweet_id)sql";
 
 // Replies: the insert, and each opportunity marked taken by its new decision,
-// in one statement (rows carry their opportunity_id). The cast: the base
-// table's decision_id may be text (the original bot's), the opportunity's is
-// xloop's uuid.
+// in one statement (rows carry their opportunity's id as text: {"id": …}).
+// The opportunity's id may be a bigint, a uuid or text (adopted tables):
+// jsonb_populate_record gives it the column's own type, so the key's index
+// serves. The cast: the base table's decision_id may be text (the original
+// bot's), the opportunity's is xloop's uuid.
 std::string const insert_replies = std::string{"WITH ins AS ("} + insert_items + R"sql()
 UPDATE public.reply_opportunities r
    SET status = 'replied', taken_at = $2::timestamptz, decision_id = ins.decision_id::uuid
-  FROM ins, jsonb_to_recordset($1::jsonb) AS x(opportunity_id bigint, target_tweet_id text)
- WHERE r.id = x.opportunity_id AND ins.target_tweet_id = x.target_tweet_id
+  FROM ins, jsonb_to_recordset($1::jsonb) AS x(opportunity jsonb, target_tweet_id text),
+       jsonb_populate_record(NULL::public.reply_opportunities, x.opportunity) AS o
+ WHERE r.id = o.id AND ins.target_tweet_id = x.target_tweet_id
 RETURNING r.id)sql";
 
 // The latest item (queued or posted): the new ones follow it by the gap (and,
@@ -556,7 +562,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // the cooldown, with the author's priority. COPY takes no parameters: {0} is
 // now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
 constexpr char const* open_candidates_sql = R"sql(
-COPY (SELECT r.id, lower(ltrim(r.tweet_author, '@')),
+COPY (SELECT r.id::text, lower(ltrim(r.tweet_author, '@')),
              coalesce(r.opportunity_score, 0)::float8,
              coalesce(a.priority_score, 0.5)::float8
         FROM public.reply_opportunities r
@@ -576,7 +582,8 @@ COPY (SELECT r.id, lower(ltrim(r.tweet_author, '@')),
        ORDER BY r.id) TO STDOUT (FORMAT binary))sql";
 
 // Locks one chosen opportunity if it is still pending; a row another run or
-// writer holds is skipped, never waited for or taken twice.
+// writer holds is skipped, never waited for or taken twice. $1 is the id as
+// text, typed by the server as the column (bigint, uuid or text).
 constexpr char const* take_candidate_sql = R"sql(
 SELECT tweet_id, tweet_author, coalesce(tweet_content, '')
   FROM public.reply_opportunities
@@ -597,9 +604,27 @@ UPDATE public.reply_opportunities SET status = 'expired'
 // and scores only; a chosen opportunity's tweet and text are read when it is
 // taken.
 struct open_candidates {
-    std::vector<std::int64_t> ids;
+    std::string id_text;               // each id as text, one after another
+    std::vector<std::uint32_t> id_end; // where each ends in id_text
     std::vector<reply_candidate> candidates;
+
+    std::string id(std::size_t i) const
+    {
+        auto const begin = i == 0 ? 0 : id_end[i - 1];
+        return id_text.substr(begin, id_end[i] - begin);
+    }
 };
+
+// features.opportunity_id: a number where the id is one (as before), else text.
+nlohmann::json id_json(std::string const& id)
+{
+    std::int64_t n = 0;
+    auto const [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec == std::errc{} && end == id.data() + id.size() && !id.empty()) {
+        return n;
+    }
+    return id;
+}
 
 open_candidates read_candidates(run_context& run, timestamp discovered_after,
                                 timestamp replied_before)
@@ -610,9 +635,14 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
         if (r.size() != 4 || r.is_null(0)) {
             return;
         }
-        out.ids.push_back(r.int8(0));
+        out.id_text += r.text(0);
+        if (out.id_text.size() > std::numeric_limits<std::uint32_t>::max()) {
+            throw data_error{"reply_opportunities: the open opportunities' ids take more "
+                             "than 4 GB"};
+        }
+        out.id_end.push_back(static_cast<std::uint32_t>(out.id_text.size()));
         out.candidates.push_back({r.float8(2), r.float8(3), author_key(r.text(1))});
-        if ((out.ids.size() & 0xffff) == 0) {
+        if ((out.id_end.size() & 0xffff) == 0) {
             run.check_interrupted();
         }
     };
@@ -632,7 +662,7 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
 {
     auto const& c = open.candidates[cand.index];
     nlohmann::json features = {{"policy", "thompson_account"},
-                               {"opportunity_id", open.ids[cand.index]},
+                               {"opportunity_id", id_json(open.id(cand.index))},
                                {"opportunity_score", c.opportunity_score},
                                {"priority_score", c.priority},
                                {"drawn_priority", cand.drawn},
@@ -648,7 +678,7 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
     row["content_slot"] = "reply";
     row["structure_type"] = "reply";
     row["target_tweet_id"] = taken.str(0, 0);
-    row["opportunity_id"] = open.ids[cand.index];
+    row["opportunity"] = {{"id", open.id(cand.index)}};
     row["target_username"] = std::string{ltrim_at(taken.str(0, 1))};
     return row;
 }
@@ -702,7 +732,7 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
         if (authors.count(author)) {
             continue; // one reply per author per run
         }
-        auto const taken = run.db().exec(take_candidate_sql, open.ids[cand.index]);
+        auto const taken = run.db().exec(take_candidate_sql, open.id(cand.index));
         if (taken.rows() == 0) {
             continue;
         }

@@ -422,6 +422,52 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
               "status = 'pending'") == 1);
 }
 
+TEST_CASE("opportunities keyed by a bigint, a uuid or a text id are taken and marked "
+          "alike",
+          "[db]")
+{
+    for (auto const& type : {"bigint", "uuid", "text"}) {
+        INFO(type);
+        test_db db;
+        db.migrate();
+        auto c = db.connect();
+        if (std::string{type} != "bigint") {
+            // uuid: Supabase's default for a new table
+            c.exec("ALTER TABLE public.reply_opportunities ALTER id DROP IDENTITY IF "
+                   "EXISTS");
+            c.exec(fmt::format("ALTER TABLE public.reply_opportunities ALTER id TYPE {0} "
+                               "USING {1}, ALTER id SET DEFAULT {1}",
+                               type,
+                               std::string{type} == "uuid"
+                                   ? "gen_random_uuid()"
+                                   : "'op-' || gen_random_uuid()"));
+        }
+        add_opportunity(c, "1", "amy", 0.9, 10);
+        add_opportunity(c, "2", "bob", 0.5, 20);
+        add_opportunity(c, "3", "carol", 0.4, 30);
+        auto const r = plan(db, {"--replies", "2", "-q"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        // each queued reply names its opportunity, which is marked with its decision
+        auto const q = c.exec(
+            "SELECT count(*), count(*) FILTER (WHERE o.status = 'replied' AND "
+            "o.decision_id = i.decision_id AND o.tweet_id = i.target_tweet_id AND "
+            "o.id::text = coalesce(i.features->>'opportunity_id', '-')) "
+            "FROM public.content_generation_metadata_comprehensive i "
+            "LEFT JOIN public.reply_opportunities o ON o.tweet_id = i.target_tweet_id "
+            "WHERE i.decision_type = 'reply'");
+        CHECK(q.i64(0, 0) == 2);
+        CHECK(q.i64(0, 1) == 2);
+        CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                       "'pending'") == 1);
+        // an integer id stays a number in features, as before
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive WHERE "
+                       "jsonb_typeof(features->'opportunity_id') = 'number'") ==
+              (std::string{type} == "bigint" ? 2 : 0));
+    }
+}
+
 TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[db]")
 {
     test_db db;
