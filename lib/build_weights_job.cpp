@@ -8,6 +8,7 @@
 #include "learning_target_db.hpp"
 #include "log.hpp"
 #include "netting.hpp"
+#include "row_id.hpp"
 #include "sampling.hpp"
 #include "view_hash.hpp"
 #include "weight_map.hpp"
@@ -38,7 +39,7 @@ SELECT $1::jsonb, $2::jsonb, $3::timestamptz, $4::timestamptz, $3::timestamptz, 
                                  THEN floor(version::text::numeric) END), 0)::bigint + 1
                AS next
           FROM public.learning_model_weights) n
-RETURNING id, version::text)sql";
+RETURNING id::text, version::text)sql";
 
 // vw_learning column (or expression) of each dimension of §5.3.
 std::string dimension_sql(std::string const& dimension)
@@ -1028,11 +1029,11 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;
-    run.detail()["map_id"] = r.i64(0, 0);
-    run.summary()["map_id"] = r.i64(0, 0);
+    run.detail()["map_id"] = row_id_json(r.str(0, 0));
+    run.summary()["map_id"] = row_id_json(r.str(0, 0));
     run.summary()["version"] = r.i64(0, 1);
     log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
-              r.i64(0, 0), r.str(0, 1), s.rows, dimensions);
+              r.str(0, 0), r.str(0, 1), s.rows, dimensions);
 }
 
 } // namespace

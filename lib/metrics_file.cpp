@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <string_view>
 
 namespace xloop {
@@ -384,6 +383,58 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     h.on_metrics(r);
 }
 
+enum class line_state { line, too_long, end };
+
+// Reads the lines of a stream in chunks, each kept to max_line_bytes: a file
+// that is not JSON Lines (an array of 10^6 records on one line) is refused at
+// its first MiB, never held whole (it took 1.4 GB for 175 MB).
+class line_reader {
+public:
+    explicit line_reader(std::istream& in) : m_in(in) {}
+
+    // The next line, without its newline, in `text` (valid until the next
+    // call): a view of the chunk where the line fits in one (most do).
+    line_state next(std::string_view& text)
+    {
+        m_long.clear();
+        bool started = false;
+        for (;;) {
+            m_in.getline(m_chunk, sizeof m_chunk);
+            auto const got = static_cast<std::size_t>(m_in.gcount());
+            bool const full = m_in.fail() && !m_in.eof() && got == sizeof m_chunk - 1;
+            if (m_in.fail() && !full) { // nothing more: the input's end
+                text = m_long;
+                return started ? line_state::line : line_state::end;
+            }
+            // gcount counts a newline, which is not stored
+            std::string_view const part{m_chunk, full || m_in.eof() ? got : got - 1};
+            if (!full && !started) {
+                text = part;
+                return line_state::line;
+            }
+            m_long.append(part);
+            if (m_long.size() > max_line_bytes) {
+                if (full) {
+                    m_in.clear();
+                    m_in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+                }
+                return line_state::too_long;
+            }
+            if (!full) {
+                text = m_long;
+                return line_state::line;
+            }
+            m_in.clear();
+            started = true;
+        }
+    }
+
+private:
+    std::istream& m_in;
+    char m_chunk[8192];
+    std::string m_long; // a line longer than a chunk
+};
+
 } // namespace
 
 // One loop over the lines; a bad line is named with its line and key, and
@@ -393,11 +444,6 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                         std::optional<timestamp> latest, bool parser_only)
 {
     std::vector<bad_line> bad;
-    // Lines are read into one buffer of max_line_bytes: a file that is not
-    // JSON Lines (an array of 10^6 records on one line) is refused at its
-    // first MiB, never held (it took 1.4 GB for 175 MB before).
-    // (not zero-filled: only the pages a line reaches are ever touched)
-    std::unique_ptr<char[]> const buffer{new char[max_line_bytes + 1]};
     auto const bad_line_found = [&](long at, std::string reason) {
         if (!skip_bad) {
             throw data_error{fmt::format("{}:{}: {}; nothing was written (--skip-bad "
@@ -406,26 +452,22 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         }
         bad.push_back({at, std::move(reason)});
     };
+    line_reader lines{in};
+    std::string_view text;
     long line = 0;
     for (;;) {
-        in.getline(buffer.get(), static_cast<std::streamsize>(max_line_bytes + 1));
-        auto const got = static_cast<std::size_t>(in.gcount());
-        if (in.fail() && !in.eof() && got == max_line_bytes) { // no newline in reach
-            ++line;
-            in.clear();
-            in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+        auto const state = lines.next(text);
+        if (state == line_state::end) {
+            break;
+        }
+        ++line;
+        if (state == line_state::too_long) {
             bad_line_found(line, fmt::format("longer than {} bytes: not one record per "
                                              "line (a JSON array? jq -c '.[]' FILE "
                                              "converts it)",
                                              max_line_bytes));
             continue;
         }
-        if (in.fail()) {
-            break; // end of input
-        }
-        ++line;
-        // gcount counts the newline, which is not stored
-        std::string_view const text{buffer.get(), in.eof() ? got : got - 1};
         auto const first = text.find_first_not_of(" \t\r");
         if (first == std::string_view::npos || text[first] == '#') {
             continue;

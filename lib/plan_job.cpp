@@ -7,13 +7,13 @@
 #include "copy_row.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
+#include "row_id.hpp"
 #include "sampling.hpp"
 #include "sha256.hpp"
 #include "text.hpp"
 #include "writers.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -56,8 +56,8 @@ struct draw {
 };
 
 struct active_map {
-    std::optional<std::int64_t> id;
-    nlohmann::json version; // the original bot's column is text ('1.176…')
+    std::optional<std::string> id; // as text: bigint, uuid or text
+    nlohmann::json version;        // the original bot's column is text ('1.176…')
     nlohmann::json posteriors;
 };
 
@@ -68,7 +68,7 @@ active_map read_active_map(db_connection& db)
 {
     active_map map;
     auto const m = db.exec(R"sql(
-        SELECT id, version::text, posteriors::text
+        SELECT id::text, version::text, posteriors::text
           FROM public.learning_model_weights WHERE is_active LIMIT 1
         )sql");
     if (m.rows() == 0) {
@@ -83,7 +83,7 @@ active_map read_active_map(db_connection& db)
                   m.str(0, 0), *why);
         return map;
     }
-    map.id = m.i64(0, 0);
+    map.id = m.str(0, 0);
     if (auto const v = m.opt_str(0, 1)) {
         char* end = nullptr;
         long long const n = std::strtoll(v->c_str(), &end, 10);
@@ -485,7 +485,7 @@ nlohmann::json post_row(run_context& run, active_map const& map, draw_rule const
         {"policy", map.id ? "thompson" : "uniform"},
         {"epsilon", map.id ? rule.override_epsilon.value_or(rule.epsilon) : 1.0},
         {"posterior_scale", map.id ? rule.posterior_scale : 1.0},
-        {"map_id", map.id ? nlohmann::json(*map.id) : nlohmann::json()},
+        {"map_id", map.id ? row_id_json(*map.id) : nlohmann::json()},
         {"map_version", map.version},
         {"seed", std::to_string(run.seed())},
         {"writer", cfg.writer.kind},
@@ -615,17 +615,6 @@ struct open_candidates {
     }
 };
 
-// features.opportunity_id: a number where the id is one (as before), else text.
-nlohmann::json id_json(std::string const& id)
-{
-    std::int64_t n = 0;
-    auto const [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-    if (ec == std::errc{} && end == id.data() + id.size() && !id.empty()) {
-        return n;
-    }
-    return id;
-}
-
 open_candidates read_candidates(run_context& run, timestamp discovered_after,
                                 timestamp replied_before)
 {
@@ -662,7 +651,7 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
 {
     auto const& c = open.candidates[cand.index];
     nlohmann::json features = {{"policy", "thompson_account"},
-                               {"opportunity_id", id_json(open.id(cand.index))},
+                               {"opportunity_id", row_id_json(open.id(cand.index))},
                                {"opportunity_score", c.opportunity_score},
                                {"priority_score", c.priority},
                                {"drawn_priority", cand.drawn},
@@ -814,7 +803,7 @@ void run_plan(run_context& run, plan_options const& opts)
         plan_replies(run, *opts.replies, *w, r);
     } else {
         auto const map = read_active_map(db);
-        run.summary()["map_id"] = map.id ? nlohmann::json(*map.id) : nlohmann::json();
+        run.summary()["map_id"] = map.id ? row_id_json(*map.id) : nlohmann::json();
         plan_posts(run, map, *w, r);
     }
     run.check_interrupted(); // a signal before the commit: nothing is kept

@@ -623,6 +623,37 @@ TEST_CASE("a restored database with a text version column runs every tool", "[db
     CHECK(replies["numbers"]["accounts_with_priority"].get<int>() <= 1);
 }
 
+TEST_CASE("a restored database whose tables are keyed by uuids runs every tool", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    // Supabase's default key for a new table
+    c.exec(original_with("bigserial PRIMARY KEY",
+                         "uuid PRIMARY KEY DEFAULT gen_random_uuid()", 6));
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    move_posts_into_window(c);
+    c.exec("UPDATE reply_opportunities SET discovered_at = $1::timestamptz - interval '1 "
+           "hour', tweet_content = 'a take'",
+           now);
+
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    // build-weights' new map is active; plan drew from it and names it
+    auto const map_id =
+        c.exec("SELECT id::text FROM learning_model_weights WHERE is_active").str(0, 0);
+    CHECK(map_id.size() == 36);
+    CHECK(db.count(fmt::format("SELECT count(*) FROM "
+                               "content_generation_metadata_comprehensive WHERE "
+                               "features->>'map_id' = '{}'",
+                               map_id)) == 2);
+    // the pending opportunity was taken and marked with its reply's decision
+    CHECK(db.count("SELECT count(*) FROM reply_opportunities o JOIN "
+                   "content_generation_metadata_comprehensive i ON i.decision_id = "
+                   "o.decision_id WHERE o.status = 'replied' AND i.features->>"
+                   "'opportunity_id' = o.id::text") == 1);
+    CHECK(check_named(loop.validate(), "weight_map")["status"] != "fail");
+}
+
 TEST_CASE("a restored database whose decision ids are text runs every tool, each "
           "outcome on its own post",
           "[db]")
