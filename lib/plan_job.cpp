@@ -560,9 +560,10 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 
 // The open opportunities: pending, fresh, by an author not replied to within
 // the cooldown, with the author's priority. COPY takes no parameters: {0} is
-// now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
+// now, {1} the freshness limit, {2} the cooldown limit, as quoted literals;
+// {3} the key (key_column).
 constexpr char const* open_candidates_sql = R"sql(
-COPY (SELECT r.id::text, lower(ltrim(r.tweet_author, '@')),
+COPY (SELECT {3}, lower(ltrim(r.tweet_author, '@')),
              coalesce(r.opportunity_score, 0)::float8,
              coalesce(a.priority_score, 0.5)::float8
         FROM public.reply_opportunities r
@@ -603,15 +604,82 @@ UPDATE public.reply_opportunities SET status = 'expired'
 // The open candidates, streamed (binary COPY) into compact rows: ids, authors
 // and scores only; a chosen opportunity's tweet and text are read when it is
 // taken.
+// How reply_opportunities is keyed: xloop's and the bot's integer, or a uuid
+// (Supabase's default) or text. Each is held as compactly as it comes: 8, 16
+// or its length in bytes a candidate.
+enum class key_kind { integer, uuid, text };
+
+key_kind key_kind_of(db_connection& db)
+{
+    auto const type = db.exec(R"sql(
+SELECT CASE WHEN atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+            THEN 'integer' WHEN atttypid = 'uuid'::regtype THEN 'uuid' ELSE 'text' END
+  FROM pg_attribute
+ WHERE attrelid = 'public.reply_opportunities'::regclass AND attname = 'id')sql");
+    auto const t = type.rows() == 0 ? std::string{"text"} : type.str(0, 0);
+    return t == "integer" ? key_kind::integer
+           : t == "uuid"  ? key_kind::uuid
+                          : key_kind::text;
+}
+
+// The key as the COPY reads it ({3} of open_candidates_sql).
+char const* key_column(key_kind k)
+{
+    return k == key_kind::integer ? "r.id::int8"
+           : k == key_kind::uuid  ? "r.id"
+                                  : "r.id::text";
+}
+
 struct open_candidates {
-    std::string id_text;               // each id as text, one after another
-    std::vector<std::uint32_t> id_end; // where each ends in id_text
+    key_kind keys = key_kind::integer;
+    std::vector<std::int64_t> int_ids; // integer keys
+    std::string id_bytes;              // uuids (16 bytes each), or texts one after
+    std::vector<std::uint32_t> id_end; // another, each ending here
     std::vector<reply_candidate> candidates;
 
+    // The key as text, as the server reads it back into the column's type.
     std::string id(std::size_t i) const
     {
+        switch (keys) {
+        case key_kind::integer:
+            return std::to_string(int_ids[i]);
+        case key_kind::uuid: {
+            std::string out;
+            for (std::size_t b = 0; b < 16; ++b) {
+                out += fmt::format("{:02x}",
+                                   static_cast<unsigned char>(id_bytes[16 * i + b]));
+                if (b == 3 || b == 5 || b == 7 || b == 9) {
+                    out += '-';
+                }
+            }
+            return out;
+        }
+        case key_kind::text:
+            break;
+        }
         auto const begin = i == 0 ? 0 : id_end[i - 1];
-        return id_text.substr(begin, id_end[i] - begin);
+        return id_bytes.substr(begin, id_end[i] - begin);
+    }
+
+    void add_id(binary_copy_reader const& r)
+    {
+        if (keys == key_kind::integer) {
+            int_ids.push_back(r.int8(0));
+            return;
+        }
+        auto const raw = r.text(0);
+        if (keys == key_kind::uuid && raw.size() != 16) {
+            throw data_error{"malformed binary COPY data from the server (a uuid of "
+                             "other than 16 bytes)"};
+        }
+        id_bytes += raw;
+        if (keys == key_kind::text) {
+            if (id_bytes.size() > std::numeric_limits<std::uint32_t>::max()) {
+                throw data_error{"reply_opportunities: the open opportunities' ids take "
+                                 "more than 4 GB"};
+            }
+            id_end.push_back(static_cast<std::uint32_t>(id_bytes.size()));
+        }
     }
 };
 
@@ -619,26 +687,23 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
                                 timestamp replied_before)
 {
     open_candidates out;
+    out.keys = key_kind_of(run.db());
     binary_copy_reader reader;
     auto const row = [&](binary_copy_reader const& r) {
         if (r.size() != 4 || r.is_null(0)) {
             return;
         }
-        out.id_text += r.text(0);
-        if (out.id_text.size() > std::numeric_limits<std::uint32_t>::max()) {
-            throw data_error{"reply_opportunities: the open opportunities' ids take more "
-                             "than 4 GB"};
-        }
-        out.id_end.push_back(static_cast<std::uint32_t>(out.id_text.size()));
+        out.add_id(r);
         out.candidates.push_back({r.float8(2), r.float8(3), author_key(r.text(1))});
-        if ((out.id_end.size() & 0xffff) == 0) {
+        if ((out.candidates.size() & 0xffff) == 0) {
             run.check_interrupted();
         }
     };
     run.db().copy_out(
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
-                    quote_literal(format_timestamp(replied_before))),
+                    quote_literal(format_timestamp(replied_before)),
+                    key_column(out.keys)),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     return out;
 }
