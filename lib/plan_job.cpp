@@ -244,26 +244,29 @@ nlohmann::json item_row(std::string const& decision_type,
             {"features", std::move(features)}};
 }
 
-// One statement for all the run's rows, straight into the base table.
+// One statement for all the run's rows, straight into the base table. Each
+// row gets a new decision id, and every value the base table's own type
+// (jsonb_populate_recordset): an adopted table may hold an enum, a text[] of
+// parts, json features or a text decision_id.
 constexpr char const* insert_items = R"sql(
 INSERT INTO public.content_generation_metadata_comprehensive
     (decision_id, status, generation_source, decision_type, content, thread_parts,
      content_hash, scheduled_at, features, content_slot, generator_name, raw_topic, tone,
      hook_type, cta_type, structure_type, target_tweet_id, target_username, created_at,
      updated_at)
-SELECT coalesce(x.decision_id, gen_random_uuid()), 'queued', 'xloop', x.decision_type,
-       x.content, x.thread_parts, x.content_hash, x.scheduled_at, x.features, x.content_slot,
-       x.generator_name, x.raw_topic, x.tone, x.hook_type, x.cta_type, x.structure_type,
-       x.target_tweet_id, x.target_username, $2::timestamptz, $2::timestamptz
-  FROM jsonb_to_recordset($1::jsonb) AS x(
-       decision_id uuid, decision_type text, content text, thread_parts jsonb,
-       content_hash text, scheduled_at timestamptz, features jsonb, content_slot text,
-       generator_name text, raw_topic text, tone text, hook_type text, cta_type text,
-       structure_type text, target_tweet_id text, target_username text)
+SELECT x.decision_id, 'queued', 'xloop', x.decision_type, x.content, x.thread_parts,
+       x.content_hash, x.scheduled_at, x.features, x.content_slot, x.generator_name,
+       x.raw_topic, x.tone, x.hook_type, x.cta_type, x.structure_type, x.target_tweet_id,
+       x.target_username, $2::timestamptz, $2::timestamptz
+  FROM jsonb_populate_recordset(
+           NULL::public.content_generation_metadata_comprehensive,
+           (SELECT jsonb_agg(e || jsonb_build_object('decision_id', gen_random_uuid()))
+              FROM jsonb_array_elements($1::jsonb) e)) AS x
 RETURNING decision_id, scheduled_at, content_slot, target_tweet_id)sql";
 
 // Replies: the insert, and each opportunity marked taken by its new decision,
-// in one statement (rows carry their opportunity's id as text: {"id": …}).
+// in one statement (rows carry their opportunity's id as text under a key no
+// column is named: "xloop:opportunity": {"id": …}).
 // The opportunity's id may be a bigint, a uuid or text (adopted tables):
 // jsonb_populate_record gives it the column's own type, so the key's index
 // serves. The cast: the base table's decision_id may be text (the original
@@ -271,8 +274,9 @@ RETURNING decision_id, scheduled_at, content_slot, target_tweet_id)sql";
 std::string const insert_replies = std::string{"WITH ins AS ("} + insert_items + R"sql()
 UPDATE public.reply_opportunities r
    SET status = 'replied', taken_at = $2::timestamptz, decision_id = ins.decision_id::uuid
-  FROM ins, jsonb_to_recordset($1::jsonb) AS x(opportunity jsonb, target_tweet_id text),
-       jsonb_populate_record(NULL::public.reply_opportunities, x.opportunity) AS o
+  FROM ins, jsonb_to_recordset($1::jsonb) AS x("xloop:opportunity" jsonb,
+                                               target_tweet_id text),
+       jsonb_populate_record(NULL::public.reply_opportunities, x."xloop:opportunity") AS o
  WHERE r.id = o.id AND ins.target_tweet_id = x.target_tweet_id
 RETURNING r.id)sql";
 
@@ -728,11 +732,10 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
                                {"candidates", open.candidates.size()},
                                {"seed", std::to_string(run.seed())}};
     auto row = item_row("reply", parts, hash, run.now(), features);
-    row["decision_id"] = nullptr;
     row["content_slot"] = "reply";
     row["structure_type"] = "reply";
     row["target_tweet_id"] = taken.str(0, 0);
-    row["opportunity"] = {{"id", open.id(cand.index)}};
+    row["xloop:opportunity"] = {{"id", open.id(cand.index)}};
     row["target_username"] = std::string{ltrim_at(taken.str(0, 1))};
     return row;
 }

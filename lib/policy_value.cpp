@@ -388,9 +388,9 @@ SELECT draws, score, follows, posted_at
 // A number in features, or NULL: adopted rows hold anything.
 constexpr char const* logged_replies_select = R"sql(
 SELECT propensity, baseline_p, score, follows, posted_at
-  FROM (SELECT CASE WHEN jsonb_typeof(c.features -> 'propensity') = 'number'
+  FROM (SELECT CASE WHEN jsonb_typeof(c.features::jsonb -> 'propensity') = 'number'
                     THEN (c.features ->> 'propensity')::float8 END AS propensity,
-               CASE WHEN jsonb_typeof(c.features -> 'baseline_p') = 'number'
+               CASE WHEN jsonb_typeof(c.features::jsonb -> 'baseline_p') = 'number'
                     THEN (c.features ->> 'baseline_p')::float8 END AS baseline_p,
                o.primary_objective_score::float8 AS score,
                coalesce(o.follows, o.followers_gained_weighted)::float8 AS follows,
@@ -427,7 +427,7 @@ newest_logged<T> read_newest(db_connection& db, char const* select_sql,
 constexpr char const* active_map_sql = R"sql(
 SELECT posteriors::text, weights::text, (to_jsonb(w) -> 'cross_fit')::text
   FROM public.learning_model_weights w
- WHERE is_active AND jsonb_typeof(posteriors) = 'object' LIMIT 1)sql";
+ WHERE is_active AND jsonb_typeof(posteriors::jsonb) = 'object' LIMIT 1)sql";
 
 std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const& text)
 {

@@ -238,7 +238,7 @@ std::string v2_posts_query(timestamp now, v2_window const& window)
     auto const posts_from = quote_literal(format_timestamp(window.posts_from));
     return fmt::format(
         R"sql(COPY (
-SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type, ''),
+SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type::text, ''),
        c.hook_type, c.cta_type, c.structure_type, coalesce(c.content, ''),
        c.thread_parts IS NOT NULL, o.decision_id IS NOT NULL OR n.newer,
        {}, {}, {}, {}, {}, {}, {}, {}, {}, n.newer,

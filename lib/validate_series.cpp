@@ -49,7 +49,7 @@ SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD'),
 // Only numbers: a legacy or broken map may hold nulls or text.
 constexpr char const* active_weights = R"sql(
 SELECT d.key, w.key, w.value::text::float8
-  FROM public.learning_model_weights m, jsonb_each(m.weights) d, jsonb_each(d.value) w
+  FROM public.learning_model_weights m, jsonb_each(m.weights::jsonb) d, jsonb_each(d.value) w
  WHERE m.is_active AND jsonb_typeof(d.value) = 'object'
    AND jsonb_typeof(w.value) = 'number'
  ORDER BY 1, 3 DESC, 2)sql";

@@ -654,6 +654,56 @@ TEST_CASE("a restored database whose tables are keyed by uuids runs every tool",
     CHECK(check_named(loop.validate(), "weight_map")["status"] != "fail");
 }
 
+TEST_CASE("a restored database whose columns are an enum, a text[] of parts and json "
+          "runs every tool",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    // Supabase schemas use enums; parts as an array and json are other shapes
+    // a bot may have: every value plan writes takes the column's own type.
+    c.exec("CREATE TYPE decision_kind AS ENUM ('single', 'thread', 'reply')");
+    auto text = original_with("    decision_type   text,",
+                              "    decision_type   decision_kind,", 1);
+    for (auto const& [from, to] :
+         {std::pair{
+              std::string{"    quality_score   numeric,"},
+              std::string{"    quality_score   numeric, thread_parts text[], features "
+                          "json,"}},
+          std::pair{std::string{"    weights     jsonb,"},
+                    std::string{"    weights     json,"}}}) {
+        auto const at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        text.replace(at, from.size(), to);
+    }
+    c.exec(text);
+    auto const m = run_tool("migrate", {}, &db);
+    INFO(m.err);
+    REQUIRE(m.exit_code == 0);
+    CHECK(base_column_type(c, "decision_type") == "decision_kind");
+    CHECK(base_column_type(c, "thread_parts") == "text[]");
+    CHECK(base_column_type(c, "features") == "json");
+    move_posts_into_window(c);
+    c.exec("UPDATE reply_opportunities SET discovered_at = $1::timestamptz - interval '1 "
+           "hour', tweet_content = 'a take'",
+           now);
+
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "generation_source = 'xloop' AND decision_type = 'reply' AND "
+                   "features->>'policy' = 'thompson_account'") == 1);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "generation_source = 'xloop' AND decision_type <> 'reply'") == 2);
+    // a thread's parts, had plan drawn one, are an array of texts: none is
+    // a json value
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "thread_parts IS NOT NULL AND thread_parts[1] LIKE '[%'") == 0);
+    auto const report = loop.validate();
+    CHECK(check_named(report, "weight_map")["status"] != "fail");
+    CHECK(check_named(report, "schema")["status"] != "fail");
+}
+
 TEST_CASE("a restored database whose decision ids are text runs every tool, each "
           "outcome on its own post",
           "[db]")
