@@ -383,6 +383,47 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                      "recreate)"};
 }
 
+void check_fraction_types(db_connection& db)
+{
+    // Columns the jobs write fractions into (scores, rates, priorities in
+    // [0, 1]) that an adopted table may hold as whole numbers: every value
+    // would be rounded (a priority of 0.73 stored as 1), silently.
+    auto const r = db.exec(R"sql(
+SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+  FROM (VALUES ('outcomes', 'engagement_rate'), ('outcomes', 'followers_gained_weighted'),
+               ('outcomes', 'primary_objective_score'),
+               ('outcomes', 'attribution_confidence'),
+               ('learning_model_weights', 'avg_primary_objective_score'),
+               ('learning_model_weights', 'avg_followers_gained_weighted'),
+               ('discovered_accounts', 'priority_score'),
+               ('discovered_accounts', 'reply_performance_score')) k(rel, col)
+  JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
+  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col AND NOT a.attisdropped
+ WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+    OR (a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 -- numeric(p, 0)
+        AND ((a.atttypmod - 4) & 65535) = 0)
+ ORDER BY t.relname, a.attname)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    std::vector<std::string> columns;
+    std::vector<std::string> alters;
+    for (int i = 0; i < r.rows(); ++i) {
+        columns.push_back(
+            fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
+        alters.push_back(fmt::format("ALTER TABLE public.{} ALTER COLUMN {} TYPE numeric",
+                                     r.str(i, 0), r.str(i, 1)));
+    }
+    throw data_error{fmt::format(
+        "{}: xloop writes fractions there (scores, rates, priorities in [0, 1]), which a "
+        "whole-number column would round; nothing was changed. Make {} numeric: {}, then "
+        "run xloop-migrate again (ALTER refuses while a view reads the column: drop "
+        "those first; xloop-migrate recreates its own views, yours are yours to "
+        "recreate)",
+        fmt::join(columns, ", "), r.rows() == 1 ? "it" : "them",
+        fmt::join(alters, "; "))};
+}
+
 void check_owner(db_connection& db)
 {
     // ALTER TABLE, CREATE OR REPLACE VIEW and the rest need the owner (or a

@@ -51,6 +51,11 @@ content_table_state inspect_content_table(db_connection& db);
 // its tweet_id is not text (a bigint compares with no tweet id xloop reads).
 void check_key_types(db_connection& db);
 
+// Read-only; throws data_error, naming every such column with its ALTER, when
+// a column the jobs write fractions into (outcomes' scores and rates, the
+// map's averages, accounts' priorities) holds whole numbers only.
+void check_fraction_types(db_connection& db);
+
 // Refuses (config_error, exit 78) when a table migrate would converge, or an
 // object of schema xloop, belongs to a role current_user cannot act as: only
 // the owner may alter it. Checked only when a migration is pending.

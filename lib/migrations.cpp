@@ -416,6 +416,7 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
         check_owner(db);
     }
     check_key_types(db);
+    check_fraction_types(db);
     if (auto const state = inspect_content_table(db);
         state != content_table_state::view_or_absent) {
         adopt_content_table(db, state);
@@ -468,6 +469,7 @@ preflight check_before_applying(db_connection& db,
     }
     check_owner(db);
     check_key_types(db);
+    check_fraction_types(db);
     auto const state = inspect_content_table(db);
     tx->commit();
     return {state, true};

@@ -379,6 +379,36 @@ TEST_CASE("tweet ids held as numbers, in any table, are refused before any chang
           1);
 }
 
+TEST_CASE("whole-number columns the jobs write fractions into are refused before any "
+          "change, each with its ALTER",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    // A bot that kept priorities as 0-100 and rates as numeric(10,0): xloop's
+    // 0.73 would be stored as 1, silently.
+    auto text = original_with("    priority_score  numeric DEFAULT 0,",
+                              "    priority_score  integer DEFAULT 0,", 1);
+    auto const er = text.find("    engagement_rate numeric,");
+    REQUIRE(er != std::string::npos);
+    text.replace(er, std::string{"    engagement_rate numeric,"}.size(),
+                 "    engagement_rate numeric(10,0),");
+    c.exec(text);
+    auto const r = refused_before_any_change(db);
+    CHECK(r.err.find("discovered_accounts.priority_score is integer, "
+                     "outcomes.engagement_rate is numeric(10,0): xloop writes fractions "
+                     "there") != std::string::npos);
+    CHECK(r.err.find("Make them numeric: ALTER TABLE public.discovered_accounts ALTER "
+                     "COLUMN priority_score TYPE numeric; ALTER TABLE public.outcomes "
+                     "ALTER COLUMN engagement_rate TYPE numeric, then run xloop-migrate "
+                     "again") != std::string::npos);
+    c.exec("DROP VIEW vw_learning_daily, vw_learning");
+    c.exec("ALTER TABLE public.discovered_accounts ALTER COLUMN priority_score TYPE "
+           "numeric");
+    c.exec("ALTER TABLE public.outcomes ALTER COLUMN engagement_rate TYPE numeric");
+    CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+}
+
 TEST_CASE("a restored database's views with columns of their own keep them", "[db]")
 {
     test_db db;
