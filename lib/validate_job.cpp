@@ -11,6 +11,11 @@
 #include "text.hpp"
 
 #include <fmt/ranges.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -739,6 +744,36 @@ SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NU
     return policy_report_of(db, run.cfg(), run.now(), run.seed());
 }
 
+namespace {
+
+// The page appears whole or not at all (a web server may be serving it):
+// written beside it, then renamed over it. A path that cannot be a file is
+// the command line's fault (64); a write that fails (a full disk) is not (75).
+void write_whole_file(std::string const& path, std::string const& text)
+{
+    auto const temp = fmt::format("{}.tmp-{}", path, ::getpid());
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw usage_error{
+            fmt::format("--html: cannot write '{}': it is a directory", path)};
+    }
+    std::ofstream out{temp, std::ios::binary};
+    if (!out) {
+        throw usage_error{
+            fmt::format("--html: cannot write '{}': {}", path, std::strerror(errno))};
+    }
+    out << text;
+    out.close();
+    if (!out || std::rename(temp.c_str(), path.c_str()) != 0) {
+        auto const reason = std::strerror(errno);
+        std::remove(temp.c_str());
+        throw temporary_failure{
+            fmt::format("--html: cannot write '{}': {}", path, reason)};
+    }
+}
+
+} // namespace
+
 void run_validate(run_context& run, validate_options const& opts)
 {
     run.reads_only();
@@ -765,13 +800,9 @@ void run_validate(run_context& run, validate_options const& opts)
                   << std::flush;
     }
     if (opts.html_file) {
-        std::ofstream html{*opts.html_file};
-        if (!html) {
-            throw usage_error{fmt::format("--html: cannot write '{}'", *opts.html_file)};
-        }
         auto series = read_report_series(run.db(), run.now(), days);
         series.policies = policies;
-        html << report_html(series, checks, ready, run.now());
+        write_whole_file(*opts.html_file, report_html(series, checks, ready, run.now()));
         log::info("wrote {}", *opts.html_file);
     }
     if (!ready) {

@@ -1,6 +1,8 @@
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "subprocess.hpp"
@@ -417,6 +419,33 @@ TEST_CASE("the JSON report has the documented shape", "[db]")
         CHECK_FALSE(ch["message"].get<std::string>().empty());
         CHECK(ch["numbers"].is_object());
     }
+}
+
+TEST_CASE("the HTML page replaces the old one whole; a path that cannot be a file "
+          "exits 64 with the reason",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const file = dir.write("report.html", "the page of an earlier run");
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
+            1);
+    CHECK(read_file(file).rfind("<!DOCTYPE html>", 0) == 0);
+    // nothing left beside it
+    CHECK(std::distance(std::filesystem::directory_iterator{dir.path()},
+                        std::filesystem::directory_iterator{}) == 1);
+
+    auto const missing = run_tool(
+        "validate", {"--now", now, "-q", "--html", dir.path() + "/no/such.html"}, &db);
+    CHECK(missing.exit_code == 64);
+    CHECK(missing.err.find("--html: cannot write '" + dir.path() +
+                           "/no/such.html': No such file or directory") !=
+          std::string::npos);
+    auto const directory =
+        run_tool("validate", {"--now", now, "-q", "--html", dir.path()}, &db);
+    CHECK(directory.exit_code == 64);
+    CHECK(directory.err.find("it is a directory") != std::string::npos);
 }
 
 TEST_CASE("the HTML page is self-contained and has an SVG per chart", "[db]")
