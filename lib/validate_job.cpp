@@ -747,26 +747,34 @@ SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NU
 namespace {
 
 // The page appears whole or not at all (a web server may be serving it):
-// written beside it, then renamed over it. A path that cannot be a file is
-// the command line's fault (64); a write that fails (a full disk) is not (75).
+// written beside it, then renamed over it; where its folder is not ours to
+// write (a page made writable for xloop in /var/www), into the file itself.
+// A path that cannot be a file is the command line's fault (64); a write
+// that fails (a full disk) is not (75).
 void write_whole_file(std::string const& path, std::string const& text)
 {
-    auto const temp = fmt::format("{}.tmp-{}", path, ::getpid());
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
         throw usage_error{
             fmt::format("--html: cannot write '{}': it is a directory", path)};
     }
+    auto const temp = fmt::format("{}.tmp-{}", path, ::getpid());
     std::ofstream out{temp, std::ios::binary};
+    bool const beside = static_cast<bool>(out);
+    if (!beside) {
+        out.open(path, std::ios::binary | std::ios::trunc);
+    }
     if (!out) {
         throw usage_error{
             fmt::format("--html: cannot write '{}': {}", path, std::strerror(errno))};
     }
     out << text;
     out.close();
-    if (!out || std::rename(temp.c_str(), path.c_str()) != 0) {
+    if (!out || (beside && std::rename(temp.c_str(), path.c_str()) != 0)) {
         auto const reason = std::strerror(errno);
-        std::remove(temp.c_str());
+        if (beside) {
+            std::remove(temp.c_str());
+        }
         throw temporary_failure{
             fmt::format("--html: cannot write '{}': {}", path, reason)};
     }
