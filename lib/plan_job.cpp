@@ -605,9 +605,6 @@ UPDATE public.reply_opportunities SET status = 'expired'
     run.summary()["expired"] = expired.affected_rows();
 }
 
-// The open candidates, streamed (binary COPY) into compact rows: ids, authors
-// and scores only; a chosen opportunity's tweet and text are read when it is
-// taken.
 // How reply_opportunities is keyed: xloop's and the bot's integer, or a uuid
 // (Supabase's default) or text. Each is held as compactly as it comes: 8, 16
 // or its length in bytes a candidate.
@@ -634,6 +631,9 @@ char const* key_column(key_kind k)
                                   : "r.id::text";
 }
 
+// The open candidates, streamed (binary COPY) into compact rows: ids, authors
+// and scores only; a chosen opportunity's tweet and text are read when it is
+// taken.
 struct open_candidates {
     key_kind keys = key_kind::integer;
     std::vector<std::int64_t> int_ids; // integer keys
