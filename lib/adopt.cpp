@@ -319,6 +319,38 @@ content_table_state inspect_content_table(db_connection& db)
     return content_table_state::table_beside_empty_base;
 }
 
+namespace {
+
+// How every refusal of a column's type ends: the ALTERs are the operator's.
+constexpr char const* then_migrate_again =
+    ", then run xloop-migrate again (ALTER refuses while a view reads the column: drop "
+    "those first; xloop-migrate recreates content_metadata and vw_learning, your own "
+    "views are yours to recreate)";
+
+// Refuses the columns of `r` (table, column, type), all named at once: why
+// they do not fit, and the ALTER that makes each of them `type`
+// (`using_cast`: converting through a cast).
+[[noreturn]] void refuse_column_types(db_result const& r, std::string_view why,
+                                      std::string_view type, bool using_cast)
+{
+    std::vector<std::string> columns;
+    std::vector<std::string> alters;
+    for (int i = 0; i < r.rows(); ++i) {
+        columns.push_back(
+            fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
+        alters.push_back(fmt::format(
+            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE {2}{3}", r.str(i, 0),
+            r.str(i, 1), type,
+            using_cast ? fmt::format(" USING {}::{}", r.str(i, 1), type) : ""));
+    }
+    throw data_error{fmt::format("{}: {}; nothing was changed. Make {} {}: {}{}",
+                                 fmt::join(columns, ", "), why,
+                                 r.rows() == 1 ? "it" : "them", type,
+                                 fmt::join(alters, "; "), then_migrate_again)};
+}
+
+} // namespace
+
 void check_key_types(db_connection& db)
 {
     // The content table: content_metadata where it is still a table (a
@@ -350,37 +382,18 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
     if (r.rows() == 0) {
         return;
     }
-    std::string what;
     if (r.str(0, 1) == "decision_id") {
-        what = fmt::format(
+        throw data_error{fmt::format(
             "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins them "
             "(vw_learning, every job), so their types must match; nothing was changed. "
             "Make them one type, e.g. ALTER TABLE public.outcomes ALTER COLUMN "
-            "decision_id TYPE {1} USING decision_id::{1}",
-            r.str(0, 0), r.str(0, 2), r.str(0, 3));
-    } else {
-        std::vector<std::string> columns;
-        std::vector<std::string> alters;
-        for (int i = 0; i < r.rows(); ++i) {
-            columns.push_back(
-                fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
-            alters.push_back(
-                fmt::format("ALTER TABLE public.{0} ALTER COLUMN {1} TYPE text "
-                            "USING {1}::text",
-                            r.str(i, 0), r.str(i, 1)));
-        }
-        what =
-            fmt::format("{}: xloop reads tweet ids as text (as X sends them), and a "
-                        "number compares with no text; nothing was changed. Make {}: "
-                        "{}",
-                        fmt::join(columns, ", "), r.rows() == 1 ? "it text" : "them text",
-                        fmt::join(alters, "; "));
+            "decision_id TYPE {1} USING decision_id::{1}{3}",
+            r.str(0, 0), r.str(0, 2), r.str(0, 3), then_migrate_again)};
     }
-    throw data_error{what +
-                     ", then run xloop-migrate again (ALTER refuses while a view reads "
-                     "the column: drop those first; xloop-migrate recreates "
-                     "content_metadata and vw_learning, your own views are yours to "
-                     "recreate)"};
+    refuse_column_types(r,
+                        "xloop reads tweet ids as text (as X sends them), and a number "
+                        "compares with no text",
+                        "text", true);
 }
 
 void check_fraction_types(db_connection& db)
@@ -406,22 +419,10 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod)
     if (r.rows() == 0) {
         return;
     }
-    std::vector<std::string> columns;
-    std::vector<std::string> alters;
-    for (int i = 0; i < r.rows(); ++i) {
-        columns.push_back(
-            fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
-        alters.push_back(fmt::format("ALTER TABLE public.{} ALTER COLUMN {} TYPE numeric",
-                                     r.str(i, 0), r.str(i, 1)));
-    }
-    throw data_error{fmt::format(
-        "{}: xloop writes fractions there (scores, rates, priorities in [0, 1]), which a "
-        "whole-number column would round; nothing was changed. Make {} numeric: {}, then "
-        "run xloop-migrate again (ALTER refuses while a view reads the column: drop "
-        "those first; xloop-migrate recreates its own views, yours are yours to "
-        "recreate)",
-        fmt::join(columns, ", "), r.rows() == 1 ? "it" : "them",
-        fmt::join(alters, "; "))};
+    refuse_column_types(r,
+                        "xloop writes fractions there (scores, rates, priorities in [0, "
+                        "1]), which a whole-number column would round",
+                        "numeric", false);
 }
 
 void check_owner(db_connection& db)
