@@ -68,18 +68,41 @@ std::string metrics_file(int first, int last)
     return out;
 }
 
-// original_bot.sql with each `from` replaced by `to` (there are `expected`).
-std::string original_with(std::string const& from, std::string const& to, int expected)
+// A change to original_bot.sql: each `from` becomes `to` (there are `expected`).
+struct fixture_edit {
+    std::string from;
+    std::string to;
+    int expected = 1;
+};
+
+// original_bot.sql with the edits made, in order.
+std::string original_with(std::vector<fixture_edit> const& edits)
 {
     auto text = read_file(source_path("tests/fixtures/original_bot.sql"));
-    int replaced = 0;
-    for (auto p = text.find(from); p != std::string::npos;
-         p = text.find(from, p + to.size())) {
-        text.replace(p, from.size(), to);
-        ++replaced;
+    for (auto const& [from, to, expected] : edits) {
+        int replaced = 0;
+        for (auto p = text.find(from); p != std::string::npos;
+             p = text.find(from, p + to.size())) {
+            text.replace(p, from.size(), to);
+            ++replaced;
+        }
+        REQUIRE(replaced == expected);
     }
-    REQUIRE(replaced == expected);
     return text;
+}
+
+std::string original_with(std::string const& from, std::string const& to, int expected)
+{
+    return original_with({{from, to, expected}});
+}
+
+// The fixture's reply opportunities, found an hour before now with a text:
+// open for plan --replies.
+void open_reply_opportunities(db_connection& c)
+{
+    c.exec("UPDATE reply_opportunities SET discovered_at = $1::timestamptz - interval '1 "
+           "hour', tweet_content = 'a take'",
+           now);
 }
 
 // The type of a column of the base table, as format_type() writes it.
@@ -387,13 +410,10 @@ TEST_CASE("whole-number columns the jobs write fractions into are refused before
     auto c = db.connect();
     // A bot that kept priorities as 0-100 and rates as numeric(10,0): xloop's
     // 0.73 would be stored as 1, silently.
-    auto text = original_with("    priority_score  numeric DEFAULT 0,",
-                              "    priority_score  integer DEFAULT 0,", 1);
-    auto const er = text.find("    engagement_rate numeric,");
-    REQUIRE(er != std::string::npos);
-    text.replace(er, std::string{"    engagement_rate numeric,"}.size(),
-                 "    engagement_rate numeric(10,0),");
-    c.exec(text);
+    c.exec(original_with(
+        {{"    priority_score  numeric DEFAULT 0,",
+          "    priority_score  integer DEFAULT 0,"},
+         {"    engagement_rate numeric,", "    engagement_rate numeric(10,0),"}}));
     auto const r = refused_before_any_change(db);
     CHECK(r.err.find("discovered_accounts.priority_score is integer, "
                      "outcomes.engagement_rate is numeric(10,0): xloop writes fractions "
@@ -662,9 +682,7 @@ TEST_CASE("a restored database whose tables are keyed by uuids runs every tool",
                          "uuid PRIMARY KEY DEFAULT gen_random_uuid()", 6));
     REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
     move_posts_into_window(c);
-    c.exec("UPDATE reply_opportunities SET discovered_at = $1::timestamptz - interval '1 "
-           "hour', tweet_content = 'a take'",
-           now);
+    open_reply_opportunities(c);
 
     loop_run loop{db};
     loop.run_every_tool(1001, 1003);
@@ -693,20 +711,11 @@ TEST_CASE("a restored database whose columns are an enum, a text[] of parts and 
     // Supabase schemas use enums; parts as an array and json are other shapes
     // a bot may have: every value plan writes takes the column's own type.
     c.exec("CREATE TYPE decision_kind AS ENUM ('single', 'thread', 'reply')");
-    auto text = original_with("    decision_type   text,",
-                              "    decision_type   decision_kind,", 1);
-    for (auto const& [from, to] :
-         {std::pair{
-              std::string{"    quality_score   numeric,"},
-              std::string{"    quality_score   numeric, thread_parts text[], features "
-                          "json,"}},
-          std::pair{std::string{"    weights     jsonb,"},
-                    std::string{"    weights     json,"}}}) {
-        auto const at = text.find(from);
-        REQUIRE(at != std::string::npos);
-        text.replace(at, from.size(), to);
-    }
-    c.exec(text);
+    c.exec(original_with(
+        {{"    decision_type   text,", "    decision_type   decision_kind,"},
+         {"    quality_score   numeric,",
+          "    quality_score   numeric, thread_parts text[], features json,"},
+         {"    weights     jsonb,", "    weights     json,"}}));
     auto const m = run_tool("migrate", {}, &db);
     INFO(m.err);
     REQUIRE(m.exit_code == 0);
@@ -714,9 +723,7 @@ TEST_CASE("a restored database whose columns are an enum, a text[] of parts and 
     CHECK(base_column_type(c, "thread_parts") == "text[]");
     CHECK(base_column_type(c, "features") == "json");
     move_posts_into_window(c);
-    c.exec("UPDATE reply_opportunities SET discovered_at = $1::timestamptz - interval '1 "
-           "hour', tweet_content = 'a take'",
-           now);
+    open_reply_opportunities(c);
 
     loop_run loop{db};
     loop.run_every_tool(1001, 1003);
