@@ -65,6 +65,21 @@ std::map<int, applied_row> read_applied(db_connection& db)
     return out;
 }
 
+// The applied migrations `all` does not have (version, row), in order.
+std::vector<std::pair<int, applied_row const*>>
+unknown_applied(std::vector<migration> const& all,
+                std::map<int, applied_row> const& applied)
+{
+    std::vector<std::pair<int, applied_row const*>> out;
+    for (auto const& [version, row] : applied) {
+        if (std::none_of(all.begin(), all.end(),
+                         [v = version](auto const& m) { return m.version == v; })) {
+            out.emplace_back(version, &row);
+        }
+    }
+    return out;
+}
+
 bool any_pending(std::vector<migration const*> const& wanted,
                  std::map<int, applied_row> const& applied)
 {
@@ -106,11 +121,8 @@ void warn_unknown(std::vector<migration> const& all,
                   std::map<int, applied_row> const& applied)
 {
     std::vector<std::string> unknown;
-    for (auto const& [version, row] : applied) {
-        if (std::none_of(all.begin(), all.end(),
-                         [v = version](auto const& m) { return m.version == v; })) {
-            unknown.push_back(row.name);
-        }
+    for (auto const& [version, row] : unknown_applied(all, applied)) {
+        unknown.push_back(row->name);
     }
     if (!unknown.empty()) {
         log::warn("{} {} applied, which this xloop does not have: a newer xloop (or "
@@ -315,12 +327,9 @@ std::vector<migration_status> read_status(db_connection& db,
         out.push_back(std::move(s));
     }
     // Applied here by a newer xloop (or from another --dir): say so.
-    for (auto const& [version, row] : applied) {
-        if (std::none_of(all.begin(), all.end(),
-                         [v = version](auto const& m) { return m.version == v; })) {
-            out.push_back(
-                {version, row.name, migration_state::unknown, row.applied_at, false});
-        }
+    for (auto const& [version, row] : unknown_applied(all, applied)) {
+        out.push_back(
+            {version, row->name, migration_state::unknown, row->applied_at, false});
     }
     std::sort(out.begin(), out.end(),
               [](auto const& a, auto const& b) { return a.version < b.version; });
