@@ -70,6 +70,44 @@ std::string read_only_database(std::string const& job)
                        job);
 }
 
+// A row the table's own rules reject (is_rejected_row_sqlstate): an adopted
+// table's constraint, named, with the change that lets xloop's rows in.
+std::string rejected_row_advice(db_error const& d)
+{
+    auto const& o = d.object();
+    auto const schema = o.schema.empty() ? std::string{"public"} : o.schema;
+    // As an operator reads it, and as SQL takes it.
+    auto const table = fmt::format("{}.{}", schema, o.table);
+    auto const sql_table =
+        fmt::format("{}.{}", quote_ident(schema), quote_ident(o.table));
+    if (d.sqlstate() == "23502" && !o.table.empty() && !o.column.empty()) {
+        return fmt::format(
+            "; {0}.{1} is NOT NULL without a default, and xloop leaves it "
+            "empty: give it a default (ALTER TABLE {2} ALTER COLUMN {3} SET "
+            "DEFAULT …) or allow NULL (ALTER TABLE {2} ALTER COLUMN {3} DROP "
+            "NOT NULL)",
+            table, o.column, sql_table, quote_ident(o.column));
+    }
+    if ((d.sqlstate() == "23514" || d.sqlstate() == "23503") && !o.table.empty() &&
+        !o.constraint.empty()) {
+        return fmt::format(
+            "; the {} {} of {} is not in xloop's schema and rejects a row xloop writes "
+            "(the detail shows it): drop it (ALTER TABLE {} DROP CONSTRAINT {}) or widen "
+            "it to take xloop's values",
+            d.sqlstate() == "23514" ? "check constraint" : "foreign key", o.constraint,
+            table, sql_table, quote_ident(o.constraint));
+    }
+    if (d.sqlstate() == "22001") {
+        return "; a value xloop writes is longer than a varchar(n) or char(n) column of "
+               "an adopted table allows: widen that column (SELECT "
+               "xloop.alter_column_type('public.table', 'column', 'text') keeps the "
+               "views "
+               "reading it)";
+    }
+    return "; a constraint of an adopted table, not in xloop's schema, rejects a row "
+           "xloop writes";
+}
+
 void install_signal_handlers()
 {
     struct sigaction sa {};
@@ -398,6 +436,8 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
             r.code = exit_code::config;
             r.error_text += "; is the schema older than this xloop? run xloop-migrate "
                             "(xloop-validate lists pending migrations)";
+        } else if (d && is_rejected_row_sqlstate(d->sqlstate())) {
+            r.error_text += rejected_row_advice(*d);
         } else if (d && d->sqlstate() == "25006") {
             r.error_text += "; " + read_only_database(r.ctx ? r.ctx->job() : "");
         } else if (d && d->sqlstate() == "57014" && r.ctx && !interrupt_requested()) {

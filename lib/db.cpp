@@ -339,6 +339,7 @@ db_connection::db_connection(
         throw temporary_failure{
             fmt::format("database unreachable (exit 75, retry later): {}", msg)};
     }
+    check_server_version(PQserverVersion(m_conn.get()));
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
     // Timestamps in and out as UTC ISO 8601, whatever the server's setting.
@@ -428,6 +429,8 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
     if (auto const where = field(PG_DIAG_CONTEXT); !where.empty()) {
         log::debug("server context: {}", where);
     }
+    db_object object{field(PG_DIAG_SCHEMA_NAME), field(PG_DIAG_TABLE_NAME),
+                     field(PG_DIAG_COLUMN_NAME), field(PG_DIAG_CONSTRAINT_NAME)};
     int position = 0;
     if (auto const p = field(PG_DIAG_STATEMENT_POSITION); !p.empty()) {
         position = std::atoi(p.c_str());
@@ -441,7 +444,23 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
         msg += "; statement: " + shown;
     }
     throw db_error{redact_secrets(msg, m_conninfo), sqlstate, position,
-                   std::string{context}};
+                   std::string{context}, std::move(object)};
+}
+
+void check_server_version(int version)
+{
+    if (version == 0 || version >= min_server_version) {
+        return;
+    }
+    // Since 10 a version is major * 10000 + minor; before, major.minor.patch.
+    auto const shown = version >= 100000
+                           ? fmt::format("{}.{}", version / 10000, version % 10000)
+                           : fmt::format("{}.{}.{}", version / 10000, version / 100 % 100,
+                                         version % 100);
+    throw config_error{fmt::format(
+        "the database server is PostgreSQL {}; xloop needs {} or later (its tests run on "
+        "14 to 18)",
+        shown, min_server_version / 10000)};
 }
 
 std::string statement_summary(std::string_view sql, std::size_t max_chars)

@@ -123,6 +123,16 @@ std::optional<std::string> sqlstate_in_message(std::string_view message);
 // `sql` on one line, whitespace collapsed, cut after `max_chars`.
 std::string statement_summary(std::string_view sql, std::size_t max_chars);
 
+// The oldest PostgreSQL xloop runs on (its tests pass on 14 to 18): 13's
+// catalogs have no primary keys, which the view helpers' GROUP BY relies on,
+// and 12 has no gen_random_uuid().
+constexpr int min_server_version = 140000;
+
+// Throws config_error naming the server's version (PQserverVersion's number,
+// 130023 for 13.23) when it is older than min_server_version; 0 (not known)
+// passes.
+void check_server_version(int version);
+
 class db_connection {
 public:
     // Connects; throws temporary_failure when the server is unreachable,

@@ -37,10 +37,21 @@ exit_code exit_code_for(std::exception const& e) noexcept
             // the role lacks a grant (share/roles.sql); a read-only database
             return exit_code::config;
         }
+        if (is_rejected_row_sqlstate(d->sqlstate())) {
+            return exit_code::data;
+        }
         return is_transient_sqlstate(d->sqlstate()) ? exit_code::temporary
                                                     : exit_code::software;
     }
     return exit_code::software;
+}
+
+bool is_rejected_row_sqlstate(std::string const& s) noexcept
+{
+    return s == "22001"     // string_data_right_truncation: varchar(n)
+           || s == "23502"  // not_null_violation
+           || s == "23503"  // foreign_key_violation
+           || s == "23514"; // check_violation
 }
 
 } // namespace xloop

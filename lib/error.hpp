@@ -53,24 +53,35 @@ struct interrupted : temporary_failure {
     using temporary_failure::temporary_failure;
 };
 
+// What the server names in an error about a row (PG_DIAG_SCHEMA_NAME …
+// CONSTRAINT_NAME); each empty where it names nothing.
+struct db_object {
+    std::string schema;
+    std::string table;
+    std::string column;
+    std::string constraint;
+};
+
 // An error reported by PostgreSQL, with its SQLSTATE.
 class db_error : public error {
 public:
     db_error(std::string const& message, std::string sqlstate, int position = 0,
-             std::string statement = {})
+             std::string statement = {}, db_object object = {})
         : error(message), m_sqlstate(std::move(sqlstate)), m_position(position),
-          m_statement(std::move(statement))
+          m_statement(std::move(statement)), m_object(std::move(object))
     {}
     std::string const& sqlstate() const noexcept { return m_sqlstate; }
     // 1-based character position of the error in the statement, 0 if unknown.
     int position() const noexcept { return m_position; }
     // The statement that failed, as sent (parameters are never part of it).
     std::string const& statement() const noexcept { return m_statement; }
+    db_object const& object() const noexcept { return m_object; }
 
 private:
     std::string m_sqlstate;
     int m_position = 0;
     std::string m_statement;
+    db_object m_object;
 };
 
 exit_code exit_code_for(std::exception const& e) noexcept;
@@ -79,5 +90,11 @@ exit_code exit_code_for(std::exception const& e) noexcept;
 // shutdown, serialization failure, deadlock, lock or statement timeout, a
 // server out of disk or memory.
 bool is_transient_sqlstate(std::string const& sqlstate) noexcept;
+
+// True for SQLSTATEs of a row the table's own rules reject: a value longer
+// than a varchar(n), a NULL where a column is NOT NULL, a CHECK or foreign
+// key. xloop's schema has none that its writes break, so it is an adopted
+// table's shape (exit 65), not a bug.
+bool is_rejected_row_sqlstate(std::string const& sqlstate) noexcept;
 
 } // namespace xloop

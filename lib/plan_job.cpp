@@ -254,7 +254,7 @@ INSERT INTO public.content_generation_metadata_comprehensive
      content_hash, scheduled_at, features, content_slot, generator_name, raw_topic, tone,
      hook_type, cta_type, structure_type, target_tweet_id, target_username, created_at,
      updated_at)
-SELECT x.decision_id, 'queued', 'xloop', x.decision_type, x.content, x.thread_parts,
+SELECT x.decision_id, x.status, x.generation_source, x.decision_type, x.content, x.thread_parts,
        x.content_hash, x.scheduled_at, x.features, x.content_slot, x.generator_name,
        x.raw_topic, x.tone, x.hook_type, x.cta_type, x.structure_type, x.target_tweet_id,
        x.target_username, $2::timestamptz, $2::timestamptz
@@ -279,6 +279,54 @@ UPDATE public.reply_opportunities r
        jsonb_populate_record(NULL::public.reply_opportunities, x."xloop:opportunity") AS o
  WHERE r.id = o.id AND ins.target_tweet_id = x.target_tweet_id
 RETURNING r.id)sql";
+
+// The base table's varchar(n) and char(n) columns (an adopted table's; xloop's
+// own are text) narrower than a value of the run's rows: the insert would
+// fail on the first with "value too long" and no column named. Each column
+// with its longest value.
+constexpr char const* narrow_columns_sql = R"sql(
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), max(char_length(e ->> a.attname)),
+       (array_agg(e ->> a.attname ORDER BY char_length(e ->> a.attname) DESC))[1]
+  FROM pg_attribute a, jsonb_array_elements($1::jsonb) e
+ WHERE a.attrelid = 'public.content_generation_metadata_comprehensive'::regclass
+   AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypmod > 4
+   AND a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype)
+   AND char_length(e ->> a.attname) > a.atttypmod - 4
+ GROUP BY a.attname, a.atttypid, a.atttypmod
+ ORDER BY a.attname)sql";
+
+// The run's rows as insert_items takes them (each queued, by xloop), refused
+// before anything is written if a value does not fit its column.
+void prepare_items(db_connection& db, nlohmann::json& rows)
+{
+    for (auto& row : rows) {
+        row["status"] = "queued";
+        row["generation_source"] = "xloop";
+    }
+    auto const narrow = db.exec(narrow_columns_sql, rows.dump());
+    if (narrow.rows() == 0) {
+        return;
+    }
+    std::vector<std::string> columns;
+    std::vector<std::string> alters;
+    for (int i = 0; i < narrow.rows(); ++i) {
+        columns.push_back(fmt::format("content_generation_metadata_comprehensive.{} is "
+                                      "{}, too short for \"{}\" ({} "
+                                      "characters)",
+                                      narrow.str(i, 0), narrow.str(i, 1),
+                                      excerpt(narrow.str(i, 3), 60), narrow.str(i, 2)));
+        alters.push_back(fmt::format(
+            "SELECT xloop.alter_column_type('public.content_generation_metadata_"
+            "comprehensive', '{}', 'text')",
+            narrow.str(i, 0)));
+    }
+    throw data_error{
+        fmt::format("{}; nothing was written. Widen {}: {} (an ALTER TABLE … TYPE that "
+                    "makes the views "
+                    "reading the column again as they were, with their grants)",
+                    fmt::join(columns, "; "), narrow.rows() == 1 ? "it" : "them",
+                    fmt::join(alters, "; "))};
+}
 
 // The latest item (queued or posted): the new ones follow it by the gap (and,
 // with plan.no_repeat_slot, not its content_slot: defect 14, the right end of
@@ -549,6 +597,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         calendar.last_slot = post.q.content_slot;
     }
     run.summary()["items"] = rows;
+    prepare_items(db, rows);
     if (run.dry_run()) {
         log::info("dry run: {} items planned, none written", rows.size());
         return;
@@ -817,7 +866,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     }
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
-    auto const rows = draft_replies(run, open, wanted, w, r);
+    auto rows = draft_replies(run, open, wanted, w, r);
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;
     if (rows.empty()) {
@@ -827,6 +876,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
             cfg.reply_author_cooldown_hours);
         return;
     }
+    prepare_items(run.db(), rows);
     if (run.dry_run()) {
         log::info("dry run: {} replies planned, none written", rows.size());
         return;

@@ -741,6 +741,132 @@ TEST_CASE("a restored database whose columns are an enum, a text[] of parts and 
     CHECK(check_named(report, "schema")["status"] != "fail");
 }
 
+TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anything is "
+          "written, and xloop.alter_column_type widens it keeping every view",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    // The bot's own limits: its hooks fit 8 characters (the operator's
+    // catalogue below has longer ones), no post fits 50.
+    c.exec(original_with(
+        {{"    hook_type       text,", "    hook_type       varchar(8),"},
+         {"    content         text,", "    content         varchar(50),"}}));
+    auto const m = run_tool("migrate", {}, &db);
+    INFO(m.err);
+    REQUIRE(m.exit_code == 0);
+    auto const xloop_items = [&] {
+        return db.count("SELECT count(*) FROM content_generation_metadata_comprehensive "
+                        "WHERE generation_source = 'xloop'");
+    };
+    loop_run loop{db};
+    loop.dir.write("xloop.yaml", "weights:\n  min_posts: 2\nplan:\n  catalogue:\n    "
+                                 "hook_type: [statistic, contrarian]\n");
+    for (auto const& args : {std::vector<std::string>{"--dry-run"},
+                             std::vector<std::string>{"--seed", "7"}}) {
+        auto const plan = loop.tool("plan", args);
+        CHECK(plan.exit_code == 65);
+        CHECK(plan.err.find("content_generation_metadata_comprehensive.content is "
+                            "character varying(50), too short for \"") !=
+              std::string::npos);
+        CHECK(plan.err.find("content_generation_metadata_comprehensive.hook_type is "
+                            "character varying(8)") != std::string::npos);
+        CHECK(plan.err.find("nothing was written") != std::string::npos);
+        CHECK(plan.err.find("SELECT xloop.alter_column_type('public.content_generation_"
+                            "metadata_comprehensive', 'hook_type', 'text')") !=
+              std::string::npos);
+    }
+    CHECK(xloop_items() == 0);
+
+    // What the message says to run: the column widened, content_metadata,
+    // both vw_learnings and the operator's view on top made again as they
+    // were (PostgreSQL's own ALTER refuses while they read it).
+    CHECK_THROWS_WITH(c.exec("ALTER TABLE content_generation_metadata_comprehensive "
+                             "ALTER COLUMN hook_type TYPE text"),
+                      Catch::Contains("used by a view"));
+    auto const widened =
+        c.exec("SELECT xloop.alter_column_type('public.content_generation_metadata_"
+               "comprehensive', 'hook_type', 'text')")
+            .str(0, 0);
+    CHECK(widened.find("hook_type: character varying(8) → text; made again: "
+                       "public.content_metadata") != std::string::npos);
+    for (auto const* view :
+         {"public.vw_learning", "xloop.vw_learning", "public.vw_learning_daily"}) {
+        CHECK(widened.find(view) != std::string::npos);
+        CHECK(relkind(c, view) == "v");
+    }
+    c.exec("SELECT xloop.alter_column_type('public.content_generation_metadata_"
+           "comprehensive', 'content', 'text')");
+    CHECK(base_column_type(c, "hook_type") == "text");
+    CHECK(
+        c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid "
+               "= 'public.content_metadata'::regclass AND attname = 'hook_type'")
+            .str(0, 0) == "text");
+    CHECK(can(c, "anon", "public.content_metadata", "SELECT"));
+    CHECK(can(c, "authenticated", "public.vw_learning_daily", "SELECT"));
+    CHECK(
+        c.exec("SELECT obj_description('public.vw_learning_daily'::regclass, 'pg_class')")
+            .str(0, 0) == "posts per day, for the dashboard");
+    CHECK(db.count("SELECT count(*) FROM content_metadata") == 5);
+
+    CHECK(loop.tool("plan", {"--seed", "7"}).exit_code == 0);
+    CHECK(xloop_items() > 0);
+    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+}
+
+TEST_CASE(
+    "a NOT NULL column or a CHECK of an adopted table that rejects plan's rows exits "
+    "65, naming it and the change that lets them in",
+    "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec(original_with(std::vector<fixture_edit>{}));
+    REQUIRE(run_tool("migrate", {}, &db).exit_code == 0);
+    auto const xloop_items = [&] {
+        return db.count("SELECT count(*) FROM content_generation_metadata_comprehensive "
+                        "WHERE generation_source = 'xloop'");
+    };
+    loop_run loop{db};
+
+    // A column of the bot's own that every row had, made NOT NULL later.
+    c.exec(
+        "ALTER TABLE content_generation_metadata_comprehensive ADD COLUMN platform text");
+    c.exec("UPDATE content_generation_metadata_comprehensive SET platform = 'x'");
+    c.exec(
+        "ALTER TABLE content_generation_metadata_comprehensive ALTER COLUMN platform SET "
+        "NOT NULL");
+    auto const not_null = loop.tool("plan", {"--seed", "7"});
+    CHECK(not_null.exit_code == 65);
+    CHECK(
+        not_null.err.find("public.content_generation_metadata_comprehensive.platform is "
+                          "NOT NULL without a default") != std::string::npos);
+    CHECK(not_null.err.find("ALTER TABLE \"public\".\"content_generation_metadata_"
+                            "comprehensive\" ALTER COLUMN \"platform\" SET DEFAULT") !=
+          std::string::npos);
+    CHECK(xloop_items() == 0);
+    c.exec(
+        "ALTER TABLE content_generation_metadata_comprehensive ALTER COLUMN platform SET "
+        "DEFAULT 'x'");
+
+    // The bot's statuses, checked for new rows only: 'queued' is not one.
+    c.exec(
+        "ALTER TABLE content_generation_metadata_comprehensive ADD CONSTRAINT bot_status "
+        "CHECK (status IN ('draft', 'posted', 'failed')) NOT VALID");
+    auto const check = loop.tool("plan", {"--seed", "7"});
+    CHECK(check.exit_code == 65);
+    CHECK(check.err.find("the check constraint bot_status of "
+                         "public.content_generation_metadata_comprehensive") !=
+          std::string::npos);
+    CHECK(check.err.find("DROP CONSTRAINT \"bot_status\"") != std::string::npos);
+    CHECK(xloop_items() == 0);
+    c.exec("ALTER TABLE content_generation_metadata_comprehensive DROP CONSTRAINT "
+           "bot_status");
+
+    CHECK(loop.tool("plan", {"--seed", "7"}).exit_code == 0);
+    CHECK(xloop_items() > 0);
+}
+
 TEST_CASE("a restored database whose decision ids are text runs every tool, each "
           "outcome on its own post",
           "[db]")

@@ -158,3 +158,17 @@ TEST_CASE("a server error names the statement that failed, never its parameters"
     }
     CHECK(statement_summary(std::string(300, 'x'), 10) == "xxxxxxxxxx …");
 }
+
+TEST_CASE("a server older than PostgreSQL 14 is refused, naming its version", "[db]")
+{
+    CHECK_THROWS_MATCHES(check_server_version(130023), config_error,
+                         Catch::Message("the database server is PostgreSQL 13.23; xloop "
+                                        "needs 14 or later (its tests run on 14 to 18)"));
+    CHECK_THROWS_WITH(check_server_version(90624), Catch::Contains("PostgreSQL 9.6.24;"));
+    CHECK_NOTHROW(check_server_version(140000));
+    CHECK_NOTHROW(check_server_version(180004));
+    CHECK_NOTHROW(check_server_version(0)); // not known (a pooler may not say)
+    // every connection is checked: this suite's server passes
+    test_db db;
+    CHECK_NOTHROW(db.connect());
+}

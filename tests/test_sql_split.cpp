@@ -56,5 +56,10 @@ TEST_CASE("each exception type maps to its exit code", "[nodb]")
     CHECK(exit_code_for(db_error{"x", "42P01"}) == exit_code::software);
     CHECK(exit_code_for(db_error{"x", "42501"}) == exit_code::config); // no grant
     CHECK(exit_code_for(db_error{"x", "25006"}) == exit_code::config); // read-only
+    // a row an adopted table's own rules reject: its shape, not a bug
+    CHECK(exit_code_for(db_error{"x", "22001"}) == exit_code::data);     // varchar(n)
+    CHECK(exit_code_for(db_error{"x", "23502"}) == exit_code::data);     // NOT NULL
+    CHECK(exit_code_for(db_error{"x", "23514"}) == exit_code::data);     // CHECK
+    CHECK(exit_code_for(db_error{"x", "23505"}) == exit_code::software); // unique: ours
     CHECK(exit_code_for(std::runtime_error{"x"}) == exit_code::software);
 }
