@@ -82,30 +82,40 @@ std::string rejected_row_advice(db_error const& d)
         fmt::format("{}.{}", quote_ident(schema), quote_ident(o.table));
     if (d.sqlstate() == "23502" && !o.table.empty() && !o.column.empty()) {
         return fmt::format(
-            "; {0}.{1} is NOT NULL without a default, and xloop leaves it "
-            "empty: give it a default (ALTER TABLE {2} ALTER COLUMN {3} SET "
-            "DEFAULT …) or allow NULL (ALTER TABLE {2} ALTER COLUMN {3} DROP "
-            "NOT NULL)",
+            "{}.{} is NOT NULL without a default, and xloop leaves it empty: "
+            "give it one (ALTER TABLE {} ALTER COLUMN {} SET DEFAULT …) or "
+            "allow NULL (… DROP NOT NULL)",
             table, o.column, sql_table, quote_ident(o.column));
     }
     if ((d.sqlstate() == "23514" || d.sqlstate() == "23503") && !o.table.empty() &&
         !o.constraint.empty()) {
         return fmt::format(
-            "; the {} {} of {} is not in xloop's schema and rejects a row xloop writes "
+            "the {} {} of {} is not in xloop's schema and rejects a row xloop writes "
             "(the detail shows it): drop it (ALTER TABLE {} DROP CONSTRAINT {}) or widen "
             "it to take xloop's values",
             d.sqlstate() == "23514" ? "check constraint" : "foreign key", o.constraint,
             table, sql_table, quote_ident(o.constraint));
     }
     if (d.sqlstate() == "22001") {
-        return "; a value xloop writes is longer than a varchar(n) or char(n) column of "
+        return "a value xloop writes is longer than a varchar(n) or char(n) column of "
                "an adopted table allows: widen that column (SELECT "
                "xloop.alter_column_type('public.table', 'column', 'text') keeps the "
-               "views "
-               "reading it)";
+               "views reading it)";
     }
-    return "; a constraint of an adopted table, not in xloop's schema, rejects a row "
+    return "a constraint of an adopted table, not in xloop's schema, rejects a row "
            "xloop writes";
+}
+
+// The advice right after the server's message and its SQLSTATE, before the
+// detail and the statement: what an operator reads first, and what
+// validate's shortened line of a failed run still shows.
+std::string with_advice(std::string text, std::string const& sqlstate,
+                        std::string const& advice)
+{
+    auto const mark = fmt::format("(SQLSTATE {})", sqlstate);
+    auto const at = text.find(mark);
+    text.insert(at == std::string::npos ? text.size() : at + mark.size(), "; " + advice);
+    return text;
 }
 
 void install_signal_handlers()
@@ -425,8 +435,9 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
     } catch (std::exception const& e) {
         r.code = exit_code_for(e);
         r.error_text = e.what();
-        if (auto const* d = dynamic_cast<db_error const*>(&e);
-            d && (d->sqlstate() == "42703" || d->sqlstate() == "42P01" ||
+        auto const* d = dynamic_cast<db_error const*>(&e);
+        std::string advice;
+        if (d && (d->sqlstate() == "42703" || d->sqlstate() == "42P01" ||
                   (d->sqlstate() == "42883" && // not "operator does not exist"
                    std::string_view{e.what()}.find("function xloop.") !=
                        std::string_view::npos))) {
@@ -434,18 +445,21 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
             // binaries newer than the schema (upgraded, not migrated). The
             // operator's fix, not a bug.
             r.code = exit_code::config;
-            r.error_text += "; is the schema older than this xloop? run xloop-migrate "
-                            "(xloop-validate lists pending migrations)";
+            advice = "is the schema older than this xloop? run xloop-migrate "
+                     "(xloop-validate lists pending migrations)";
         } else if (d && is_rejected_row_sqlstate(d->sqlstate())) {
-            r.error_text += rejected_row_advice(*d);
+            advice = rejected_row_advice(*d);
         } else if (d && d->sqlstate() == "25006") {
-            r.error_text += "; " + read_only_database(r.ctx ? r.ctx->job() : "");
+            advice = read_only_database(r.ctx ? r.ctx->job() : "");
         } else if (d && d->sqlstate() == "57014" && r.ctx && !interrupt_requested()) {
-            r.error_text += fmt::format(
-                "; the server cancelled it: it ran longer than "
+            advice = fmt::format(
+                "the server cancelled it: it ran longer than "
                 "database.statement_timeout_minutes ({}; waiting for a lock another "
                 "session holds? see pg_locks), or an administrator cancelled it",
                 r.ctx->cfg().database.statement_timeout_minutes);
+        }
+        if (!advice.empty()) {
+            r.error_text = with_advice(r.error_text, d->sqlstate(), advice);
         }
         bool const was_interrupted =
             dynamic_cast<interrupted const*>(&e) != nullptr ||

@@ -640,7 +640,7 @@ check_result job_check(check_context& x, std::string const& job, double interval
         c.status = "fail";
         c.message = fmt::format(
             "xloop-{} has never run ok; its latest run {}: {}", job, s.last_status,
-            s.last_error.empty() ? "(no reason recorded)" : excerpt(s.last_error, 160));
+            s.last_error.empty() ? "(no reason recorded)" : excerpt(s.last_error, 400));
     } else if (!s.last_ok_hours) {
         c.status = "fail";
         c.message =

@@ -845,6 +845,15 @@ TEST_CASE(
                             "comprehensive\" ALTER COLUMN \"platform\" SET DEFAULT") !=
           std::string::npos);
     CHECK(xloop_items() == 0);
+    // The advice before the server's detail (the whole failing row): it is
+    // what validate's line for the job still shows.
+    CHECK(not_null.err.find("SET DEFAULT") < not_null.err.find("; detail: Failing row"));
+    auto const job = check_named(loop.validate(), "job:plan");
+    CHECK(job["status"] == "fail");
+    CHECK(
+        job["message"].get<std::string>().find(
+            "ALTER TABLE \"public\".\"content_generation_metadata_comprehensive\" ALTER "
+            "COLUMN \"platform\" SET DEFAULT") != std::string::npos);
     c.exec(
         "ALTER TABLE content_generation_metadata_comprehensive ALTER COLUMN platform SET "
         "DEFAULT 'x'");
