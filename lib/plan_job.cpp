@@ -295,37 +295,24 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), max(char_length(e ->> a.
  GROUP BY a.attname, a.atttypid, a.atttypmod
  ORDER BY a.attname)sql";
 
-// The run's rows as insert_items takes them (each queued, by xloop), refused
-// before anything is written if a value does not fit its column.
+// Each queued, by xloop: values insert_items writes as they are.
+void mark_queued(nlohmann::json& row)
+{
+    row["status"] = "queued";
+    row["generation_source"] = "xloop";
+}
+
+// The run's rows as insert_items takes them, refused before anything is
+// written if a value does not fit its column.
 void prepare_items(db_connection& db, nlohmann::json& rows)
 {
     for (auto& row : rows) {
-        row["status"] = "queued";
-        row["generation_source"] = "xloop";
+        mark_queued(row);
     }
-    auto const narrow = db.exec(narrow_columns_sql, rows.dump());
-    if (narrow.rows() == 0) {
-        return;
+    if (auto const narrow = narrow_columns(db, rows)) {
+        throw data_error{
+            fmt::format("{}; nothing was written. {}", narrow->columns, narrow->widen)};
     }
-    std::vector<std::string> columns;
-    std::vector<std::string> alters;
-    for (int i = 0; i < narrow.rows(); ++i) {
-        columns.push_back(fmt::format("content_generation_metadata_comprehensive.{} is "
-                                      "{}, too short for \"{}\" ({} "
-                                      "characters)",
-                                      narrow.str(i, 0), narrow.str(i, 1),
-                                      excerpt(narrow.str(i, 3), 60), narrow.str(i, 2)));
-        alters.push_back(fmt::format(
-            "SELECT xloop.alter_column_type('public.content_generation_metadata_"
-            "comprehensive', '{}', 'text')",
-            narrow.str(i, 0)));
-    }
-    throw data_error{
-        fmt::format("{}; nothing was written. Widen {}: {} (an ALTER TABLE … TYPE that "
-                    "makes the views "
-                    "reading the column again as they were, with their grants)",
-                    fmt::join(columns, "; "), narrow.rows() == 1 ? "it" : "them",
-                    fmt::join(alters, "; "))};
 }
 
 // The latest item (queued or posted): the new ones follow it by the gap (and,
@@ -887,6 +874,48 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 }
 
 } // namespace
+
+std::optional<narrow_columns_found> narrow_columns(db_connection& db,
+                                                   nlohmann::json const& rows)
+{
+    auto const narrow = db.exec(narrow_columns_sql, rows.dump());
+    if (narrow.rows() == 0) {
+        return std::nullopt;
+    }
+    std::vector<std::string> columns;
+    std::vector<std::string> alters;
+    for (int i = 0; i < narrow.rows(); ++i) {
+        columns.push_back(fmt::format("content_generation_metadata_comprehensive.{} is "
+                                      "{}, too short for \"{}\" ({} "
+                                      "characters)",
+                                      narrow.str(i, 0), narrow.str(i, 1),
+                                      excerpt(narrow.str(i, 3), 60), narrow.str(i, 2)));
+        alters.push_back(fmt::format(
+            "SELECT xloop.alter_column_type('public.content_generation_metadata_"
+            "comprehensive', '{}', 'text')",
+            narrow.str(i, 0)));
+    }
+    return narrow_columns_found{
+        fmt::format("{}", fmt::join(columns, "; ")),
+        fmt::format(
+            "Widen {}: {} (an ALTER TABLE … TYPE that makes the views reading the "
+            "column again as they were, with their grants)",
+            narrow.rows() == 1 ? "it" : "them", fmt::join(alters, "; "))};
+}
+
+nlohmann::json catalogue_rows(plan_config const& cfg)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    nlohmann::json queued = nlohmann::json::object();
+    mark_queued(queued);
+    rows.push_back(queued);
+    for (auto const& [dimension, values] : plan_catalogue(cfg)) {
+        for (auto const& v : values) {
+            rows.push_back({{dimension == "topic" ? "raw_topic" : dimension, v}});
+        }
+    }
+    return rows;
+}
 
 std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg)
 {

@@ -16,6 +16,7 @@
 
 namespace xloop {
 
+class db_connection;
 class run_context;
 
 struct plan_options {
@@ -25,6 +26,21 @@ struct plan_options {
 // The catalogue of candidate values per dimension: the config's, else the
 // built-in one; names canonicalised and de-duplicated.
 std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg);
+
+// The base table's varchar(n) and char(n) columns (an adopted table's)
+// narrower than a value of `rows` (objects of column names to values): each
+// named with its longest value, and the statements that widen them.
+struct narrow_columns_found {
+    std::string columns;
+    std::string widen;
+};
+std::optional<narrow_columns_found> narrow_columns(db_connection& db,
+                                                   nlohmann::json const& rows);
+
+// One row per value plan may write from its catalogue (in its column: topic
+// is raw_topic), and the status and source of every item it queues: what
+// narrow_columns checks before plan has run.
+nlohmann::json catalogue_rows(plan_config const& cfg);
 
 // A learned dimension's arms as plan draws them (the map's posteriors over
 // `candidates`, never-posted values at the prior with one post's spread) and

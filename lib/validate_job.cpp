@@ -135,7 +135,7 @@ SELECT c.oid::regclass::text
 }
 
 // Sets has_as_uuid for posted_items, which needs the function.
-check_result schema_check(db_connection& db, bool& has_as_uuid)
+check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid)
 {
     auto c = make("schema", "ok", "");
     auto missing = missing_columns(db);
@@ -188,6 +188,12 @@ check_result schema_check(db_connection& db, bool& has_as_uuid)
             hidden.size() > 1 ? fmt::format(" and {} more tables", hidden.size() - 1)
                               : "",
             role, quote_ident(role));
+    } else if (auto const narrow = narrow_columns(db, catalogue_rows(cfg.plan))) {
+        // An adopted varchar(n) shorter than a catalogue value: plan refuses
+        // each run that draws it.
+        c.status = "fail";
+        c.message = fmt::format("{}: xloop-plan refuses to write it. {}", narrow->columns,
+                                narrow->widen);
     } else if (!warnings.empty()) {
         c.status = "warn";
         c.message = warnings.front();
@@ -677,7 +683,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
 {
     check_context x{run.db(), run.cfg(), run.now(), days, {}};
     std::vector<check_result> out;
-    out.push_back(schema_check(x.db, x.has_as_uuid));
+    out.push_back(schema_check(x.db, x.cfg, x.has_as_uuid));
     if (out.back().status == "fail" && nothing_to_count(x.db)) {
         return out;
     }

@@ -777,6 +777,14 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
               std::string::npos);
     }
     CHECK(xloop_items() == 0);
+    // validate says so before plan has run: the catalogue against the columns
+    auto const schema = check_named(loop.validate(), "schema");
+    CHECK(schema["status"] == "fail");
+    CHECK(schema["message"].get<std::string>().find(
+              "content_generation_metadata_comprehensive.hook_type is character "
+              "varying(8), "
+              "too short for \"contrarian\" (10 characters): xloop-plan refuses to write "
+              "it. Widen it: SELECT xloop.alter_column_type(") != std::string::npos);
 
     // What the message says to run: the column widened, content_metadata,
     // both vw_learnings and the operator's view on top made again as they
