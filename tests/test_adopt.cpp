@@ -822,6 +822,49 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
     CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
 }
 
+TEST_CASE("xloop.alter_column_type changes nothing where a view it must drop has a "
+          "dependent it cannot make again, and names it; a column no view reads is "
+          "altered alone",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    REQUIRE(run_tool("migrate", {}, &db).exit_code == 0);
+    c.exec(create_latest_post);
+    auto const type_of = [&](char const* rel, char const* column) {
+        return c
+            .exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                  "attrelid "
+                  "= to_regclass($1) AND attname = $2",
+                  rel, column)
+            .str(0, 0);
+    };
+    CHECK_THROWS_WITH(
+        c.exec("SELECT xloop.alter_column_type('public.content_generation_metadata_"
+               "comprehensive', 'hook_type', 'varchar(200)')"),
+        Catch::Contains("changing content_generation_metadata_comprehensive."
+                        "hook_type drops the views that read it, and with them function "
+                        "latest_post()"));
+    CHECK(type_of("public.content_generation_metadata_comprehensive", "hook_type") ==
+          "text");
+    CHECK(db.count("SELECT count(*) FROM latest_post()") == 1);
+    CHECK(relkind(c, "public.vw_learning_daily") == "v");
+
+    // A column of the bot's own that no view reads (content_metadata was
+    // made before it): no view is dropped.
+    c.exec("ALTER TABLE content_generation_metadata_comprehensive ADD COLUMN note "
+           "varchar(10)");
+    auto const views = db.count("SELECT count(*) FROM pg_class WHERE relkind = 'v'");
+    CHECK(c.exec("SELECT xloop.alter_column_type('public.content_generation_metadata_"
+                 "comprehensive', 'note', 'text')")
+              .str(0, 0) == "content_generation_metadata_comprehensive.note: character "
+                            "varying(10) → text");
+    CHECK(type_of("public.content_generation_metadata_comprehensive", "note") == "text");
+    CHECK(db.count("SELECT count(*) FROM latest_post()") == 1);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relkind = 'v'") == views);
+}
+
 TEST_CASE(
     "a NOT NULL column or a CHECK of an adopted table that rejects plan's rows exits "
     "65, naming it and the change that lets them in",
