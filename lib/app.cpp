@@ -106,6 +106,38 @@ std::string rejected_row_advice(db_error const& d)
            "xloop writes";
 }
 
+// An undefined column, table or xloop function: most likely binaries newer
+// than the schema (upgraded, not migrated).
+bool schema_older_than_tools(db_error const& d)
+{
+    return d.sqlstate() == "42703" || d.sqlstate() == "42P01" ||
+           (d.sqlstate() == "42883" && // not "operator does not exist"
+            std::string_view{d.what()}.find("function xloop.") != std::string_view::npos);
+}
+
+// What the operator can do about `d`; empty where xloop knows nothing to add.
+std::string advice_for(db_error const& d, run_context const* ctx)
+{
+    if (schema_older_than_tools(d)) {
+        return "is the schema older than this xloop? run xloop-migrate (xloop-validate "
+               "lists pending migrations)";
+    }
+    if (is_rejected_row_sqlstate(d.sqlstate())) {
+        return rejected_row_advice(d);
+    }
+    if (d.sqlstate() == "25006") {
+        return read_only_database(ctx ? ctx->job() : "");
+    }
+    if (d.sqlstate() == "57014" && ctx && !interrupt_requested()) {
+        return fmt::format("the server cancelled it: it ran longer than "
+                           "database.statement_timeout_minutes ({}; waiting for a lock "
+                           "another session holds? see pg_locks), or an administrator "
+                           "cancelled it",
+                           ctx->cfg().database.statement_timeout_minutes);
+    }
+    return {};
+}
+
 // The advice right after the server's message and its SQLSTATE, before the
 // detail and the statement: what an operator reads first, and what
 // validate's shortened line of a failed run still shows.
@@ -435,31 +467,13 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
     } catch (std::exception const& e) {
         r.code = exit_code_for(e);
         r.error_text = e.what();
-        auto const* d = dynamic_cast<db_error const*>(&e);
-        std::string advice;
-        if (d && (d->sqlstate() == "42703" || d->sqlstate() == "42P01" ||
-                  (d->sqlstate() == "42883" && // not "operator does not exist"
-                   std::string_view{e.what()}.find("function xloop.") !=
-                       std::string_view::npos))) {
-            // An undefined column, table or xloop function: most likely
-            // binaries newer than the schema (upgraded, not migrated). The
-            // operator's fix, not a bug.
-            r.code = exit_code::config;
-            advice = "is the schema older than this xloop? run xloop-migrate "
-                     "(xloop-validate lists pending migrations)";
-        } else if (d && is_rejected_row_sqlstate(d->sqlstate())) {
-            advice = rejected_row_advice(*d);
-        } else if (d && d->sqlstate() == "25006") {
-            advice = read_only_database(r.ctx ? r.ctx->job() : "");
-        } else if (d && d->sqlstate() == "57014" && r.ctx && !interrupt_requested()) {
-            advice = fmt::format(
-                "the server cancelled it: it ran longer than "
-                "database.statement_timeout_minutes ({}; waiting for a lock another "
-                "session holds? see pg_locks), or an administrator cancelled it",
-                r.ctx->cfg().database.statement_timeout_minutes);
-        }
-        if (!advice.empty()) {
-            r.error_text = with_advice(r.error_text, d->sqlstate(), advice);
+        if (auto const* d = dynamic_cast<db_error const*>(&e)) {
+            if (schema_older_than_tools(*d)) {
+                r.code = exit_code::config; // the operator's fix, not a bug
+            }
+            if (auto const advice = advice_for(*d, r.ctx.get()); !advice.empty()) {
+                r.error_text = with_advice(r.error_text, d->sqlstate(), advice);
+            }
         }
         bool const was_interrupted =
             dynamic_cast<interrupted const*>(&e) != nullptr ||
