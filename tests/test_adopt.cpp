@@ -116,6 +116,14 @@ std::string base_column_type(db_connection& c, std::string const& column)
         .str(0, 0);
 }
 
+// How many items xloop-plan has queued in the base table.
+std::int64_t xloop_items(test_db const& db)
+{
+    return db.count(
+        "SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+        "generation_source = 'xloop'");
+}
+
 // The fixtures' posts (January 2025) moved into the learning window of now.
 void move_posts_into_window(db_connection& c)
 {
@@ -755,10 +763,6 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
     auto const m = run_tool("migrate", {}, &db);
     INFO(m.err);
     REQUIRE(m.exit_code == 0);
-    auto const xloop_items = [&] {
-        return db.count("SELECT count(*) FROM content_generation_metadata_comprehensive "
-                        "WHERE generation_source = 'xloop'");
-    };
     loop_run loop{db};
     loop.dir.write("xloop.yaml", "weights:\n  min_posts: 2\nplan:\n  catalogue:\n    "
                                  "hook_type: [statistic, contrarian]\n");
@@ -776,7 +780,7 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
                             "metadata_comprehensive', 'hook_type', 'text')") !=
               std::string::npos);
     }
-    CHECK(xloop_items() == 0);
+    CHECK(xloop_items(db) == 0);
     // validate says so before plan has run: the catalogue against the columns
     auto const schema = check_named(loop.validate(), "schema");
     CHECK(schema["status"] == "fail");
@@ -818,7 +822,7 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
     CHECK(db.count("SELECT count(*) FROM content_metadata") == 5);
 
     CHECK(loop.tool("plan", {"--seed", "7"}).exit_code == 0);
-    CHECK(xloop_items() > 0);
+    CHECK(xloop_items(db) > 0);
     CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
 }
 
@@ -874,10 +878,6 @@ TEST_CASE(
     auto c = db.connect();
     c.exec(original_with(std::vector<fixture_edit>{}));
     REQUIRE(run_tool("migrate", {}, &db).exit_code == 0);
-    auto const xloop_items = [&] {
-        return db.count("SELECT count(*) FROM content_generation_metadata_comprehensive "
-                        "WHERE generation_source = 'xloop'");
-    };
     loop_run loop{db};
 
     // A column of the bot's own that every row had, made NOT NULL later.
@@ -895,7 +895,7 @@ TEST_CASE(
     CHECK(not_null.err.find("ALTER TABLE \"public\".\"content_generation_metadata_"
                             "comprehensive\" ALTER COLUMN \"platform\" SET DEFAULT") !=
           std::string::npos);
-    CHECK(xloop_items() == 0);
+    CHECK(xloop_items(db) == 0);
     // The advice before the server's detail (the whole failing row): it is
     // what validate's line for the job still shows.
     CHECK(not_null.err.find("SET DEFAULT") < not_null.err.find("; detail: Failing row"));
@@ -919,12 +919,12 @@ TEST_CASE(
                          "public.content_generation_metadata_comprehensive") !=
           std::string::npos);
     CHECK(check.err.find("DROP CONSTRAINT \"bot_status\"") != std::string::npos);
-    CHECK(xloop_items() == 0);
+    CHECK(xloop_items(db) == 0);
     c.exec("ALTER TABLE content_generation_metadata_comprehensive DROP CONSTRAINT "
            "bot_status");
 
     CHECK(loop.tool("plan", {"--seed", "7"}).exit_code == 0);
-    CHECK(xloop_items() > 0);
+    CHECK(xloop_items(db) > 0);
 }
 
 TEST_CASE("a restored database whose decision ids are text runs every tool, each "
