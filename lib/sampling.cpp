@@ -305,14 +305,27 @@ private:
 
 } // namespace
 
-std::vector<double>
+reply_propensities::reply_propensities(std::vector<std::pair<std::size_t, double>> p)
+    : m_p(std::move(p))
+{
+    std::sort(m_p.begin(), m_p.end());
+}
+
+double reply_propensities::operator[](std::size_t candidate) const
+{
+    auto const it = std::lower_bound(m_p.begin(), m_p.end(), candidate,
+                                     [](std::pair<std::size_t, double> const& e,
+                                        std::size_t c) { return e.first < c; });
+    return it != m_p.end() && it->first == candidate ? it->second : 0.0;
+}
+
+reply_propensities
 reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
                               int rounds, rng& r, std::function<void()> const& check)
 {
     std::size_t const n = candidates.size();
-    std::vector<double> chosen(n, 0.0);
-    if (n == 0 || wanted <= 0) {
-        return chosen;
+    if (n == 0 || wanted <= 0 || rounds <= 0) {
+        return {};
     }
     // Candidates by opportunity, largest first: a score lies in [o, 2o], so
     // once 2o falls below the wanted-th best author's score no later
@@ -322,6 +335,7 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
     std::vector<double> quantile; // of order[0, quantile.size())
     author_top top{static_cast<std::size_t>(wanted)};
     std::uint32_t visits = 0;
+    std::unordered_map<std::size_t, int> times; // a candidate's rounds among the chosen
     for (int k = 0; k < rounds; ++k) {
         top.clear();
         for (std::size_t pos = 0; pos < n; ++pos) {
@@ -341,13 +355,15 @@ reply_selection_probabilities(std::vector<reply_candidate> const& candidates, in
             top.offer({o * (1 + normal_cdf(quantile[pos] + r.normal())), pos, c.author});
         }
         for (auto const& t : top.entries()) {
-            chosen[order[t.index]] += 1;
+            ++times[order[t.index]];
         }
     }
-    for (auto& x : chosen) {
-        x /= std::max(rounds, 1);
+    std::vector<std::pair<std::size_t, double>> chosen;
+    chosen.reserve(times.size());
+    for (auto const& [i, t] : times) {
+        chosen.emplace_back(i, static_cast<double>(t) / rounds);
     }
-    return chosen;
+    return reply_propensities{std::move(chosen)};
 }
 
 } // namespace xloop

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace xloop {
@@ -109,12 +110,30 @@ top_by_opportunity(std::vector<reply_candidate> const& candidates, int wanted);
 std::vector<ranked_reply> rank_replies(std::vector<reply_candidate> const& candidates,
                                        rng& r);
 
+// Each candidate's chance of being chosen, by index. Only candidates chosen
+// in some round are held (at most wanted × rounds of them), not one number
+// per candidate: 10⁶ open opportunities would cost 8 MB for zeros.
+class reply_propensities {
+public:
+    reply_propensities() = default;
+    explicit reply_propensities(std::vector<std::pair<std::size_t, double>> p);
+
+    // 0 for a candidate never chosen.
+    double operator[](std::size_t candidate) const;
+
+    // How many candidates have a chance above 0.
+    std::size_t chosen() const noexcept { return m_p.size(); }
+
+private:
+    std::vector<std::pair<std::size_t, double>> m_p; // by candidate
+};
+
 // The chance that each candidate is among the first `wanted` of such a
 // ranking taken one per author: the propensity of a reply, estimated by
 // ranking `rounds` times. (A writer failure, which skips a candidate, is not
 // modelled.)
 // `check` runs every 65 536 candidates visited (e.g. to stop on SIGTERM).
-std::vector<double>
+reply_propensities
 reply_selection_probabilities(std::vector<reply_candidate> const& candidates, int wanted,
                               int rounds, rng& r,
                               std::function<void()> const& check = {});
