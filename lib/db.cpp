@@ -533,10 +533,16 @@ db_result db_connection::exec_params(std::string_view sql,
     return check(r, sql);
 }
 
-void db_connection::copy_begin(std::string_view copy_sql)
+void db_connection::start_copy(std::string_view copy_sql)
 {
     m_copy_sql = copy_sql; // names the COPY if its data fails later
-    exec(copy_sql);
+    m_copy_start = std::chrono::steady_clock::now();
+    check(PQexec(m_conn.get(), m_copy_sql.c_str()), m_copy_sql);
+}
+
+void db_connection::copy_begin(std::string_view copy_sql)
+{
+    start_copy(copy_sql);
 }
 
 void db_connection::copy_send(std::string_view data)
@@ -555,14 +561,16 @@ void db_connection::copy_end()
     while (PGresult* r = PQgetResult(m_conn.get())) {
         check(r, m_copy_sql);
     }
+    if (m_log_sql) {
+        log_statement(m_copy_sql, m_copy_start);
+    }
 }
 
 std::int64_t db_connection::copy_out(std::string_view copy_sql,
                                      std::function<void(std::string_view)> const& on_row,
                                      bool binary)
 {
-    m_copy_sql = copy_sql;
-    exec(copy_sql);
+    start_copy(copy_sql);
     std::int64_t rows = 0;
     while (true) {
         char* buf = nullptr;
@@ -600,6 +608,9 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
     }
     while (PGresult* r = PQgetResult(m_conn.get())) {
         check(r, m_copy_sql);
+    }
+    if (m_log_sql) {
+        log_statement(m_copy_sql, m_copy_start);
     }
     return rows;
 }

@@ -177,7 +177,8 @@ public:
     // that never saw this session's SETs.
     std::string const& local_settings() const noexcept { return m_local_settings; }
 
-    // --log-sql: log each statement (never its parameters) and its duration.
+    // --log-sql: log each statement (never its parameters) and its duration;
+    // a COPY's once its data has ended.
     void set_log_sql(bool on) noexcept { m_log_sql = on; }
 
     // What the server's notices are logged as ("server: …" by default); a
@@ -191,6 +192,8 @@ private:
     db_result exec_within(std::string const& sql, long timeout_s);
     void log_statement(std::string_view sql,
                        std::chrono::steady_clock::time_point start) const;
+    // Sends a COPY, logged only when it ends (copy_end, copy_out).
+    void start_copy(std::string_view copy_sql);
 
     // On the heap: libpq's notice receiver keeps its address across moves;
     // first, so that it outlives the connection.
@@ -200,6 +203,7 @@ private:
     std::string m_local_settings;
     bool m_log_sql = false;
     std::string m_copy_sql; // the COPY in progress
+    std::chrono::steady_clock::time_point m_copy_start;
 };
 
 // BEGIN on construction; ROLLBACK in the destructor unless commit() ran.

@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <regex>
+#include <unistd.h>
+
 using namespace xloop;
 using namespace xloop::test;
 
@@ -171,4 +175,91 @@ TEST_CASE("a server older than PostgreSQL 14 is refused, naming its version", "[
     // every connection is checked: this suite's server passes
     test_db db;
     CHECK_NOTHROW(db.connect());
+}
+
+namespace {
+
+// stderr into a temporary file while it lives; text() reads what came.
+class stderr_capture {
+public:
+    stderr_capture()
+    {
+        std::fflush(stderr);
+        m_saved = ::dup(2);
+        ::dup2(::fileno(m_file), 2);
+    }
+    ~stderr_capture() { restore(); }
+    stderr_capture(stderr_capture const&) = delete;
+    stderr_capture& operator=(stderr_capture const&) = delete;
+
+    std::string text()
+    {
+        restore();
+        std::rewind(m_file);
+        std::string out;
+        char buf[4096];
+        while (auto const n = std::fread(buf, 1, sizeof buf, m_file)) {
+            out.append(buf, n);
+        }
+        return out;
+    }
+
+private:
+    void restore()
+    {
+        if (m_saved >= 0) {
+            std::fflush(stderr);
+            ::dup2(m_saved, 2);
+            ::close(m_saved);
+            m_saved = -1;
+        }
+    }
+
+    std::FILE* m_file = std::tmpfile();
+    int m_saved = -1;
+};
+
+// The milliseconds --log-sql gave the statement starting with `start`.
+double logged_ms(std::string const& log, std::string const& start)
+{
+    std::smatch m;
+    std::regex const line{"sql ([0-9.]+) ms: " +
+                          std::regex_replace(start, std::regex{R"([()*])"}, R"(\$&)")};
+    REQUIRE(std::regex_search(log, m, line));
+    return std::stod(m[1]);
+}
+
+} // namespace
+
+TEST_CASE("--log-sql times a COPY to the end of its data, not to its first row", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec("CREATE TABLE t (x int)");
+    // three rows that take 0.1 s each, out and in (a trigger that sleeps);
+    // out, each too long to wait in the server's 8 kB buffer for the next
+    c.exec("CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN PERFORM pg_sleep(0.1); RETURN NEW; END $$");
+    c.exec("CREATE TRIGGER slow BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION slow()");
+    c.set_log_sql(true);
+    stderr_capture capture;
+    int rows = 0;
+    c.copy_out(
+        "COPY (SELECT repeat('x', 10000), pg_sleep(0.1) FROM generate_series(1, 3)) "
+        "TO STDOUT",
+        [&](std::string_view) { ++rows; });
+    {
+        copy_writer w{c, "COPY t FROM STDIN"};
+        for (std::int64_t x : {1, 2, 3}) {
+            w.add(x);
+            w.end_row();
+        }
+        w.finish();
+    }
+    auto const log = capture.text();
+    INFO(log);
+    CHECK(rows == 3);
+    CHECK(logged_ms(log, "COPY (SELECT repeat('x', 10000)") >= 290);
+    CHECK(logged_ms(log, "COPY t FROM STDIN") >= 290);
+    CHECK(db.count("SELECT count(*) FROM t") == 3);
 }
