@@ -231,7 +231,9 @@ double logged_ms(std::string const& log, std::string const& start)
 
 } // namespace
 
-TEST_CASE("--log-sql times a COPY to the end of its data, not to its first row", "[db]")
+TEST_CASE(
+    "the option --log-sql times a COPY to the end of its data, not to its first row",
+    "[db]")
 {
     test_db db;
     auto c = db.connect();

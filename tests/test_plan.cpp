@@ -505,7 +505,7 @@ TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[d
             watch
                 .exec("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid <> "
                       "pg_backend_pid() AND datname = current_database() AND state = "
-                      "'idle in transaction' AND query LIKE '%COPY (SELECT r.id%')")
+                      "'idle in transaction' AND query LIKE '%COPY (WITH open AS%')")
                 .str(0, 0) == "t";
         signalled = std::chrono::steady_clock::now();
         return ranking;
