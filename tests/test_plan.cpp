@@ -485,7 +485,8 @@ TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[d
         "generate_series(1, 100000) g",
         now);
     // The signal comes once the candidates are read (plan's backend is idle in
-    // its transaction after their COPY): in the ranking, however fast or
+    // its transaction after the statement that follows their COPY, which
+    // gives the planner back its nested loops): in the ranking, however fast or
     // loaded the machine (a fixed delay could land before it or after the end).
     // Its backend in this test's database: another test's plan, in parallel in
     // the same cluster, once set off the signal before this one had started.
@@ -507,7 +508,8 @@ TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[d
             watch
                 .exec("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid <> "
                       "pg_backend_pid() AND datname = current_database() AND state = "
-                      "'idle in transaction' AND query LIKE '%COPY (WITH open AS%')")
+                      "'idle in transaction' AND query LIKE "
+                      "'SELECT set_config(''enable_nestloop'', $1%')")
                 .str(0, 0) == "t";
         signalled = std::chrono::steady_clock::now();
         return ranking;
