@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark of xloop-plan --replies 3 (--dry-run, so every run does the same
-# work): 10^4, 10^5 and 10^6 pending opportunities by a tenth as many authors
-# (or the sizes given), wall time and peak RSS, next to the floor: a
-# client-side COPY of the open candidates joined to their authors' priorities.
+# Benchmark of xloop-plan --replies 3, as cron runs it (each run queues 3
+# replies and takes their opportunities; the next run has 3 fewer of 10^4 to
+# 10^6, and their authors' few others are in cooldown): 10^4, 10^5 and 10^6
+# pending opportunities by a tenth as many authors (or the sizes given), wall
+# time and peak RSS, next to the floor: a client-side COPY of the open
+# candidates joined to their authors' priorities.
 #   bench/plan_replies.sh [rows ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ for rows in "${sizes[@]}"; do
         -v now="$now" -f bench/gen_opportunities.sql
     read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"$floor_sql\" > /dev/null")
     read -r tool ts rss < <(measure "$bin/xloop-plan" --db "dbname=$db" --now "$now" \
-        --replies 3 --dry-run --seed 1 -q)
+        --replies 3 --seed 1 -q)
     printf '%-9s %-9s %10s %10s %7s %9s\n' "$rows" "$accounts" "$floor±$fs" "$tool±$ts" \
         "$(ratio "$tool" "$floor")" "$rss"
     summary "plan --replies 3" "$rows candidates" "$floor" "$tool" "$(ratio "$tool" "$floor")" \
