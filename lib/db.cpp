@@ -533,16 +533,12 @@ db_result db_connection::exec_params(std::string_view sql,
     return check(r, sql);
 }
 
-void db_connection::start_copy(std::string_view copy_sql)
-{
-    m_copy_sql = copy_sql; // names the COPY if its data fails later
-    m_copy_start = std::chrono::steady_clock::now();
-    check(PQexec(m_conn.get(), m_copy_sql.c_str()), m_copy_sql);
-}
-
 void db_connection::copy_begin(std::string_view copy_sql)
 {
-    start_copy(copy_sql);
+    m_copy_sql = copy_sql; // names the COPY if its data fails later
+    // Not exec(): --log-sql logs a COPY when its data has ended.
+    m_copy_start = std::chrono::steady_clock::now();
+    check(PQexec(m_conn.get(), m_copy_sql.c_str()), m_copy_sql);
 }
 
 void db_connection::copy_send(std::string_view data)
@@ -570,7 +566,7 @@ std::int64_t db_connection::copy_out(std::string_view copy_sql,
                                      std::function<void(std::string_view)> const& on_row,
                                      bool binary)
 {
-    start_copy(copy_sql);
+    copy_begin(copy_sql);
     std::int64_t rows = 0;
     while (true) {
         char* buf = nullptr;

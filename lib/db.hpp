@@ -157,7 +157,8 @@ public:
 
     db_result exec_params(std::string_view sql, std::vector<pg_param> const& params);
 
-    // COPY … FROM STDIN: begin, send rows (already in COPY text format), end.
+    // COPY … FROM STDIN: begin (sends the COPY, as copy_out does too), send rows
+    // (already in COPY text format), end.
     void copy_begin(std::string_view copy_sql);
     void copy_send(std::string_view data);
     void copy_end();
@@ -192,8 +193,6 @@ private:
     db_result exec_within(std::string const& sql, long timeout_s);
     void log_statement(std::string_view sql,
                        std::chrono::steady_clock::time_point start) const;
-    // Sends a COPY, logged only when it ends (copy_end, copy_out).
-    void start_copy(std::string_view copy_sql);
 
     // On the heap: libpq's notice receiver keeps its address across moves;
     // first, so that it outlives the connection.
