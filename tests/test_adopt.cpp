@@ -106,14 +106,19 @@ void open_reply_opportunities(db_connection& c)
 }
 
 // The type of a column of the base table, as format_type() writes it.
-std::string base_column_type(db_connection& c, std::string const& column)
+std::string column_type(db_connection& c, std::string const& relation,
+                        std::string const& column)
 {
     return c
         .exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-              "attrelid = 'public.content_generation_metadata_comprehensive'::regclass "
-              "AND attname = $1",
-              column)
+              "attrelid = $1::regclass AND attname = $2",
+              relation, column)
         .str(0, 0);
+}
+
+std::string base_column_type(db_connection& c, std::string const& column)
+{
+    return column_type(c, "public.content_generation_metadata_comprehensive", column);
 }
 
 // How many items xloop-plan has queued in the base table.
@@ -810,10 +815,7 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
     c.exec("SELECT xloop.alter_column_type('public.content_generation_metadata_"
            "comprehensive', 'content', 'text')");
     CHECK(base_column_type(c, "hook_type") == "text");
-    CHECK(
-        c.exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid "
-               "= 'public.content_metadata'::regclass AND attname = 'hook_type'")
-            .str(0, 0) == "text");
+    CHECK(column_type(c, "public.content_metadata", "hook_type") == "text");
     CHECK(can(c, "anon", "public.content_metadata", "SELECT"));
     CHECK(can(c, "authenticated", "public.vw_learning_daily", "SELECT"));
     CHECK(
@@ -836,22 +838,13 @@ TEST_CASE("xloop.alter_column_type changes nothing where a view it must drop has
     auto c = db.connect();
     REQUIRE(run_tool("migrate", {}, &db).exit_code == 0);
     c.exec(create_latest_post);
-    auto const type_of = [&](char const* rel, char const* column) {
-        return c
-            .exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-                  "attrelid "
-                  "= to_regclass($1) AND attname = $2",
-                  rel, column)
-            .str(0, 0);
-    };
     CHECK_THROWS_WITH(
         c.exec("SELECT xloop.alter_column_type('public.content_generation_metadata_"
                "comprehensive', 'hook_type', 'varchar(200)')"),
         Catch::Contains("changing content_generation_metadata_comprehensive."
                         "hook_type drops the views that read it, and with them function "
                         "latest_post()"));
-    CHECK(type_of("public.content_generation_metadata_comprehensive", "hook_type") ==
-          "text");
+    CHECK(base_column_type(c, "hook_type") == "text");
     CHECK(db.count("SELECT count(*) FROM latest_post()") == 1);
     CHECK(relkind(c, "public.vw_learning_daily") == "v");
 
@@ -864,7 +857,7 @@ TEST_CASE("xloop.alter_column_type changes nothing where a view it must drop has
                  "comprehensive', 'note', 'text')")
               .str(0, 0) == "content_generation_metadata_comprehensive.note: character "
                             "varying(10) → text");
-    CHECK(type_of("public.content_generation_metadata_comprehensive", "note") == "text");
+    CHECK(base_column_type(c, "note") == "text");
     CHECK(db.count("SELECT count(*) FROM latest_post()") == 1);
     CHECK(db.count("SELECT count(*) FROM pg_class WHERE relkind = 'v'") == views);
 }
