@@ -54,16 +54,47 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user)
 struct curl_deleter {
     void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
 };
+struct curlm_deleter {
+    void operator()(CURLM* m) const noexcept { curl_multi_cleanup(m); }
+};
 struct slist_deleter {
     void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
 
 } // namespace
 
-extern "C" int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
+// The transfer through a multi handle that wakes every 50 ms, stopped once a
+// signal came more than `grace` ago: within a second whatever the server does
+// (curl's progress callback, the easy interface's only hook, comes as seldom
+// as once a second while a server is silent).
+CURLcode perform_interruptible(CURL* c, std::chrono::milliseconds grace)
 {
-    // The request in flight may finish (its data is kept) if it does so soon.
-    return interrupted_for_longer_than(std::chrono::milliseconds{800}) ? 1 : 0;
+    std::unique_ptr<CURLM, curlm_deleter> multi{curl_multi_init()};
+    if (!multi || curl_multi_add_handle(multi.get(), c) != CURLM_OK) {
+        return CURLE_OUT_OF_MEMORY;
+    }
+    CURLcode result = CURLE_ABORTED_BY_CALLBACK;
+    for (int running = 1;;) {
+        if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
+            result = CURLE_OUT_OF_MEMORY; // its only failure once the handle is added
+            break;
+        }
+        if (running == 0) {
+            int left = 0;
+            for (CURLMsg* m; (m = curl_multi_info_read(multi.get(), &left));) {
+                if (m->msg == CURLMSG_DONE) {
+                    result = m->data.result;
+                }
+            }
+            break;
+        }
+        if (interrupted_for_longer_than(grace)) {
+            break;
+        }
+        curl_multi_poll(multi.get(), nullptr, 0, 50, nullptr);
+    }
+    curl_multi_remove_handle(multi.get(), c);
+    return result;
 }
 
 http_response http_send(http_request const& request)
@@ -91,18 +122,17 @@ http_response http_send(http_request const& request)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(request.timeout_ms, 10000L));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    // A signal aborts the transfer 0.8 s later (checked several times a second).
-    if (request.interruptible) {
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    }
     body_sink sink{out.body, request.max_body_bytes};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "xloop/" XLOOP_VERSION);
-    CURLcode const rc = curl_easy_perform(c);
+    CURLcode const rc =
+        request.interruptible
+            ? perform_interruptible(c,
+                                    std::chrono::milliseconds{request.interrupt_grace_ms})
+            : curl_easy_perform(c);
     if (sink.too_large) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
         out.body_too_large = true;

@@ -30,6 +30,10 @@ struct http_request {
     std::size_t max_body_bytes = std::size_t{16} << 20;
     // A signal aborts the transfer; not for the heartbeat that reports it.
     bool interruptible = true;
+    // After the signal, the request in flight may finish within this long
+    // when its answer is kept (the X API's metrics); 0 when the run throws it
+    // away (a writer's text: plan rolls back).
+    long interrupt_grace_ms = 600;
 };
 
 http_response http_send(http_request const& request);

@@ -1,6 +1,7 @@
 #include "subprocess.hpp"
 
 #include "error.hpp"
+#include "interrupt.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -141,6 +142,7 @@ process_result run_process(process_spec const& spec)
     auto const started = std::chrono::steady_clock::now();
     auto const deadline = started + std::chrono::milliseconds(spec.timeout_ms);
     bool signalled = spec.signal_after_ms < 0 && !spec.signal_when;
+    bool interrupted = false;
     ::signal(SIGPIPE, SIG_IGN);
     while (fds[1] >= 0 || fds[2] >= 0) {
         auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -151,7 +153,14 @@ process_result run_process(process_spec const& spec)
             kill(-pid, SIGKILL);
             break;
         }
-        long wait_ms = left;
+        if (spec.interruptible && interrupt_requested()) {
+            interrupted = true;
+            kill(-pid, SIGKILL);
+            break;
+        }
+        // A signal ends the poll (EINTR); the 50 ms cover one that lands
+        // between the check above and the poll.
+        long wait_ms = spec.interruptible ? std::min(left, 50L) : left;
         if (!signalled && spec.signal_when) {
             if (spec.signal_when()) {
                 kill(pid, SIGTERM);
@@ -229,6 +238,9 @@ process_result run_process(process_spec const& spec)
         result.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
         result.signal = WTERMSIG(status);
+    }
+    if (interrupted) {
+        throw_if_interrupted();
     }
     return result;
 }

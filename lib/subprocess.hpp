@@ -31,9 +31,14 @@ struct process_spec {
     // or once this returns true (polled every 10 ms): at a point of the run,
     // however slow a loaded machine makes the way there
     std::function<bool()> signal_when;
+    // A SIGINT/SIGTERM to this process (interrupt.hpp) kills the program and
+    // everything it started, and throws interrupted: a run stopped by its
+    // supervisor must not wait for a slow writer.
+    bool interruptible = false;
 };
 
-// Throws xloop::error when the program cannot be started.
+// Throws xloop::error when the program cannot be started, interrupted when
+// an interruptible run is stopped by a signal.
 process_result run_process(process_spec const& spec);
 
 // A command with the environment inherited and nothing on its input.

@@ -198,6 +198,7 @@ public:
         spec.input = q.to_json().dump();
         spec.timeout_ms = m_cfg.timeout_ms;
         spec.max_output_bytes = max_writer_output;
+        spec.interruptible = true;
         auto const res = run_process(spec);
         auto const& prog = m_cfg.command.front();
         if (res.too_much_output) {
@@ -264,6 +265,7 @@ public:
                        "Content-Type: application/json"};
         req.body = body.dump();
         req.timeout_ms = m_cfg.timeout_ms;
+        req.interrupt_grace_ms = 0;
         std::string const what = "POST /v1/chat/completions";
         auto const [res, attempts] = http_send_retrying(
             req, {m_cfg.retries, m_cfg.backoff_ms, true}, "the LLM endpoint", what);

@@ -1,7 +1,9 @@
 #include "local_server.hpp"
 #include "test_db_fixture.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace xloop;
 using namespace xloop::test;
@@ -57,11 +60,18 @@ struct fake_llm {
         R"({"choices": [{"message": {"role": "assistant", "content": "Written by the model."}}]})";
     int calls = 0;
     std::string authorization;
+    int delay_ms = 0;                 // before answering (a slow model)
+    std::atomic<bool> arrived{false}; // a request came in
+    std::atomic<bool> stopping{false};
 
     fake_llm()
     {
         server.Post("/v1/chat/completions", [this](httplib::Request const& req,
                                                    httplib::Response& res) {
+            arrived = true;
+            for (int i = 0; i < delay_ms / 10 && !stopping; ++i) {
+                std::this_thread::sleep_for(std::chrono::milliseconds{10});
+            }
             std::lock_guard<std::mutex> lock{m};
             authorization = req.get_header_value("Authorization");
             int const status =
@@ -76,6 +86,7 @@ struct fake_llm {
     }
     ~fake_llm()
     {
+        stopping = true;
         server.stop();
         thread.join();
     }
@@ -612,6 +623,109 @@ TEST_CASE("the command writer: success, failure, hang, empty and endless output"
     CHECK(endless.err.find("endless.sh' printed more than 1048576 bytes (a post is at "
                            "most a few KB); it was killed") != std::string::npos);
     CHECK(db2.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          0);
+}
+
+TEST_CASE("SIGTERM while the command writer runs exits 75 within a second and stops the "
+          "writer and its children",
+          "[db]")
+{
+    // A writer that would take 30 s (a model behind a script): the signal
+    // comes once it has started, and it must not outlive the run, nor must
+    // what it started (its own process group).
+    temp_dir dir;
+    auto const started = dir.path() + "/started";
+    auto const child = dir.path() + "/child.pid";
+    dir.write("slow.sh", fmt::format("#!/bin/sh\ncat >/dev/null\nsleep 30 &\necho $! > "
+                                     "{}.tmp\nmv {}.tmp {}\ntouch {}\nwait\necho late\n",
+                                     child, child, child, started));
+    chmod((dir.path() + "/slow.sh").c_str(), 0755);
+    dir.write("x.yaml",
+              fmt::format("plan:\n  queue_ahead: 1\n  writer:\n    kind: command\n"
+                          "    command: ['{}/slow.sh']\n    timeout_ms: 60000\n",
+                          dir.path()));
+    test_db db;
+    db.migrate();
+    std::chrono::steady_clock::time_point signalled;
+    process_spec spec;
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-plan",
+                 "--db",
+                 db.conninfo(),
+                 "--now",
+                 now,
+                 "--config",
+                 dir.path() + "/x.yaml"};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}};
+    spec.timeout_ms = 60000;
+    spec.signal_when = [&] {
+        signalled = std::chrono::steady_clock::now();
+        return ::access(started.c_str(), F_OK) == 0;
+    };
+    auto const r = run_process(spec);
+    auto const took = std::chrono::steady_clock::now() - signalled;
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    CHECK(took < std::chrono::seconds{1});
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          0);
+    // The writer's child is gone (or a zombie waiting for init to reap it).
+    std::ifstream pid_file{child};
+    std::string pid;
+    REQUIRE(std::getline(pid_file, pid));
+    auto const gone = [&] {
+        std::ifstream stat{"/proc/" + pid + "/stat"};
+        std::string line;
+        if (!std::getline(stat, line)) {
+            return true;
+        }
+        auto const state = line.find(") ");
+        return state != std::string::npos && line[state + 2] == 'Z';
+    };
+    for (int i = 0; i < 100 && !gone(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    CHECK(gone());
+}
+
+TEST_CASE("SIGTERM while the openai writer waits for its model exits 75 within a second",
+          "[db]")
+{
+    fake_llm llm;
+    llm.delay_ms = 30000;
+    temp_dir dir;
+    auto yaml = llm.yaml();
+    auto const timeout = yaml.find("timeout_ms: 2000");
+    REQUIRE(timeout != std::string::npos);
+    yaml.replace(timeout, 16, "timeout_ms: 60000");
+    dir.write("x.yaml", yaml);
+    test_db db;
+    db.migrate();
+    std::chrono::steady_clock::time_point signalled;
+    process_spec spec;
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-plan",
+                 "--db",
+                 db.conninfo(),
+                 "--now",
+                 now,
+                 "--config",
+                 dir.path() + "/x.yaml"};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"LLM_KEY", "sk-t3st-k3y"}};
+    spec.timeout_ms = 60000;
+    spec.signal_when = [&] {
+        signalled = std::chrono::steady_clock::now();
+        return llm.arrived.load();
+    };
+    auto const r = run_process(spec);
+    auto const took = std::chrono::steady_clock::now() - signalled;
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    CHECK(took < std::chrono::seconds{1});
+    CHECK(llm.calls == 0); // the one request never answered, and none after it
+    CHECK(db.count(
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           0);
 }

@@ -494,8 +494,9 @@ TEST_CASE("SIGTERM stops a run between batches, keeps what was committed, record
     scraper s{db, api};
     // every /2/tweets answer takes 300 ms: the signal arrives during the first
     // (sent once it has arrived: a fixed delay came before it under ASan on a
-    // loaded machine), and its answer within the 800 ms a request in flight
-    // is given to finish (at 700 ms, ASan's slower client missed it once)
+    // loaded machine), and its answer within the 600 ms a request in flight
+    // is given to finish (when curl's progress callback checked, at 700 ms
+    // ASan's slower client missed it once; the client now wakes as it comes)
     {
         std::lock_guard<std::mutex> lock{api.mutex};
         api.delay_tweets_ms = 300;
@@ -715,6 +716,44 @@ TEST_CASE("hostile file records are bad lines named by file and line, never stor
     CHECK(r.i64(0, 1) == 2147483647);
     CHECK(r.f64(0, 2) >= 0);
     CHECK(r.f64(0, 2) <= 1);
+}
+
+TEST_CASE("SIGTERM while the X API is silent exits 75 within a second", "[db]")
+{
+    // The answer would take 4 s: the request in flight gets its 0.6 s of
+    // grace, then the run stops (curl's progress callback, which checked
+    // before, came as seldom as once a second on a silent connection: 1.2 s).
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "7001", 2);
+    fake_x_api api;
+    api.delay_tweets_ms = 4000;
+    temp_dir dir;
+    dir.write("x.yaml",
+              "x_api:\n  base_url: " + api.base_url() + "\n  timeout_ms: 60000\n");
+    process_spec spec;
+    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-scrape-metrics",
+                 "--db",
+                 db.conninfo(),
+                 "--config",
+                 dir.path() + "/x.yaml",
+                 "--now",
+                 now};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"X_BEARER_TOKEN", token}};
+    spec.timeout_ms = 60000;
+    std::chrono::steady_clock::time_point signalled;
+    spec.signal_when = [&] {
+        signalled = std::chrono::steady_clock::now();
+        return !api.tweet_requests().empty();
+    };
+    auto const r = run_process(spec);
+    auto const took = std::chrono::steady_clock::now() - signalled;
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.err.find("interrupted") != std::string::npos);
+    CHECK(took < std::chrono::seconds{1});
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
 }
 
 TEST_CASE("SIGTERM during the X API's retry backoff exits 75 within a second", "[db]")
