@@ -166,8 +166,11 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
     }
     http_request req;
     req.url = *url + suffix;
-    req.timeout_ms = 5000;
-    req.interruptible = false;
+    // A run stopped by a signal exits within a second: the ping that reports
+    // it gets a quarter of that, and the start ping gives way to the signal.
+    req.timeout_ms = interrupt_requested() ? 250 : 5000;
+    req.interruptible = suffix == "/start";
+    req.interrupt_grace_ms = 0;
     auto const res = http_send(req);
     // A heartbeat that fails must never fail the job.
     if (res.status < 200 || res.status >= 300) {

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
+#include <mutex>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -627,27 +629,45 @@ TEST_CASE("the command writer: success, failure, hang, empty and endless output"
           0);
 }
 
-TEST_CASE("SIGTERM while the command writer runs exits 75 within a second and stops the "
-          "writer and its children",
-          "[db]")
-{
-    // A writer that would take 30 s (a model behind a script): the signal
-    // comes once it has started, and it must not outlive the run, nor must
-    // what it started (its own process group).
+namespace {
+
+// A command writer that would take 30 s (a model behind a script), with a
+// child of its own; `started` appears once both run.
+struct slow_writer {
     temp_dir dir;
-    auto const started = dir.path() + "/started";
-    auto const child = dir.path() + "/child.pid";
-    dir.write("slow.sh", fmt::format("#!/bin/sh\ncat >/dev/null\nsleep 30 &\necho $! > "
-                                     "{}.tmp\nmv {}.tmp {}\ntouch {}\nwait\necho late\n",
-                                     child, child, child, started));
-    chmod((dir.path() + "/slow.sh").c_str(), 0755);
-    dir.write("x.yaml",
-              fmt::format("plan:\n  queue_ahead: 1\n  writer:\n    kind: command\n"
-                          "    command: ['{}/slow.sh']\n    timeout_ms: 60000\n",
-                          dir.path()));
-    test_db db;
-    db.migrate();
-    std::chrono::steady_clock::time_point signalled;
+    std::string started = dir.path() + "/started";
+    std::string child_pid = dir.path() + "/child.pid";
+
+    slow_writer()
+    {
+        dir.write("slow.sh",
+                  fmt::format("#!/bin/sh\ncat >/dev/null\nsleep 30 &\necho $! > {0}.tmp\n"
+                              "mv {0}.tmp {0}\ntouch {1}\nwait\necho late\n",
+                              child_pid, started));
+        chmod((dir.path() + "/slow.sh").c_str(), 0755);
+    }
+    std::string yaml() const
+    {
+        return fmt::format("plan:\n  queue_ahead: 1\n  writer:\n    kind: command\n"
+                           "    command: ['{}/slow.sh']\n    timeout_ms: 60000\n",
+                           dir.path());
+    }
+    bool running() const { return ::access(started.c_str(), F_OK) == 0; }
+};
+
+struct signalled_plan {
+    process_result result;
+    std::chrono::steady_clock::duration took; // from the signal to the exit
+};
+
+// plan with `yaml` as its config, sent SIGTERM once `when` holds.
+signalled_plan plan_signalled(test_db const& db, std::string const& yaml,
+                              std::function<bool()> const& when,
+                              std::vector<std::string> args = {},
+                              std::map<std::string, std::optional<std::string>> env = {})
+{
+    temp_dir dir;
+    dir.write("x.yaml", yaml);
     process_spec spec;
     spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-plan",
                  "--db",
@@ -656,14 +676,32 @@ TEST_CASE("SIGTERM while the command writer runs exits 75 within a second and st
                  now,
                  "--config",
                  dir.path() + "/x.yaml"};
-    spec.env = {{"XLOOP_CONFIG", std::nullopt}};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    env.emplace("XLOOP_CONFIG", std::nullopt);
+    spec.env = std::move(env);
     spec.timeout_ms = 60000;
+    std::chrono::steady_clock::time_point signalled;
     spec.signal_when = [&] {
         signalled = std::chrono::steady_clock::now();
-        return ::access(started.c_str(), F_OK) == 0;
+        return when();
     };
-    auto const r = run_process(spec);
-    auto const took = std::chrono::steady_clock::now() - signalled;
+    signalled_plan out{run_process(spec), {}};
+    out.took = std::chrono::steady_clock::now() - signalled;
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("SIGTERM while the command writer runs exits 75 within a second and stops the "
+          "writer and its children",
+          "[db]")
+{
+    // The writer must not outlive the run, nor must what it started (its own
+    // process group).
+    slow_writer w;
+    test_db db;
+    db.migrate();
+    auto const [r, took] = plan_signalled(db, w.yaml(), [&] { return w.running(); });
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.err.find("interrupted") != std::string::npos);
@@ -672,7 +710,7 @@ TEST_CASE("SIGTERM while the command writer runs exits 75 within a second and st
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           0);
     // The writer's child is gone (or a zombie waiting for init to reap it).
-    std::ifstream pid_file{child};
+    std::ifstream pid_file{w.child_pid};
     std::string pid;
     REQUIRE(std::getline(pid_file, pid));
     auto const gone = [&] {
@@ -690,36 +728,57 @@ TEST_CASE("SIGTERM while the command writer runs exits 75 within a second and st
     CHECK(gone());
 }
 
+TEST_CASE("SIGTERM with a heartbeat that does not answer still exits within a second, "
+          "having tried to report 75",
+          "[db]")
+{
+    // The heartbeat endpoint takes 5 s to answer anything: the start ping
+    // waits for it (the run has not begun), the final one gives up soon.
+    httplib::Server hc;
+    std::mutex m;
+    std::vector<std::string> paths;
+    std::atomic<bool> stopping{false};
+    hc.Get(R"(/hc/.*)", [&](httplib::Request const& req, httplib::Response& res) {
+        {
+            std::lock_guard<std::mutex> lock{m};
+            paths.push_back(req.path);
+        }
+        for (int i = 0; i < 500 && !stopping; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        }
+        res.set_content("OK", "text/plain");
+    });
+    int const port = hc.bind_to_any_port("127.0.0.1");
+    auto thread = start_listening(hc);
+    slow_writer w;
+    test_db db;
+    db.migrate();
+    auto const [r, took] =
+        plan_signalled(db, w.yaml(), [&] { return w.running(); },
+                       {"--ping-url", fmt::format("http://127.0.0.1:{}/hc/abc", port)});
+    stopping = true;
+    hc.stop();
+    thread.join();
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(took < std::chrono::seconds{1});
+    CHECK(paths == std::vector<std::string>{"/hc/abc/start", "/hc/abc/75"});
+    CHECK(r.err.find("heartbeat ping failed") != std::string::npos);
+}
+
 TEST_CASE("SIGTERM while the openai writer waits for its model exits 75 within a second",
           "[db]")
 {
     fake_llm llm;
     llm.delay_ms = 30000;
-    temp_dir dir;
     auto yaml = llm.yaml();
     auto const timeout = yaml.find("timeout_ms: 2000");
     REQUIRE(timeout != std::string::npos);
     yaml.replace(timeout, 16, "timeout_ms: 60000");
-    dir.write("x.yaml", yaml);
     test_db db;
     db.migrate();
-    std::chrono::steady_clock::time_point signalled;
-    process_spec spec;
-    spec.argv = {std::string{XLOOP_BIN_DIR} + "/xloop-plan",
-                 "--db",
-                 db.conninfo(),
-                 "--now",
-                 now,
-                 "--config",
-                 dir.path() + "/x.yaml"};
-    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"LLM_KEY", "sk-t3st-k3y"}};
-    spec.timeout_ms = 60000;
-    spec.signal_when = [&] {
-        signalled = std::chrono::steady_clock::now();
-        return llm.arrived > 0;
-    };
-    auto const r = run_process(spec);
-    auto const took = std::chrono::steady_clock::now() - signalled;
+    auto const [r, took] = plan_signalled(db, yaml, [&] { return llm.arrived > 0; }, {},
+                                          {{"LLM_KEY", "sk-t3st-k3y"}});
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.err.find("interrupted") != std::string::npos);
