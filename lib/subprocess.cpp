@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string_view>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
@@ -70,6 +71,25 @@ child_environment(std::map<std::string, std::optional<std::string>> const& chang
 }
 
 } // namespace
+
+std::optional<std::string> why_not_runnable(std::string const& program)
+{
+    auto const path = resolve_program(program);
+    if (program.find('/') == std::string::npos && path == program) {
+        return "not found on PATH";
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::string{std::strerror(errno)};
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return "it is a directory";
+    }
+    if (::access(path.c_str(), X_OK) != 0) {
+        return "it is not executable";
+    }
+    return std::nullopt;
+}
 
 // Long on purpose: one fork/exec and one poll loop over the child's three
 // pipes, whose descriptors, deadline and kill must be handled on every path

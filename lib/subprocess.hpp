@@ -37,6 +37,10 @@ struct process_spec {
     bool interruptible = false;
 };
 
+// Why `program` (a path, or a name looked up on PATH) cannot be run, or
+// nothing when it can: to refuse a configured command before any work.
+std::optional<std::string> why_not_runnable(std::string const& program);
+
 // Throws xloop::error when the program cannot be started, interrupted when
 // an interruptible run is stopped by a signal.
 process_result run_process(process_spec const& spec);

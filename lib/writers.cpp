@@ -189,6 +189,11 @@ public:
             throw config_error{"plan.writer.command: the command writer needs a command "
                                "(a list: program and arguments)"};
         }
+        auto const& program = m_cfg.command.front();
+        if (auto const why = why_not_runnable(program)) {
+            throw config_error{
+                fmt::format("plan.writer.command: cannot run '{}': {}", program, *why)};
+        }
     }
 
     std::vector<std::string> write(writer_request const& q, rng&) override

@@ -629,6 +629,37 @@ TEST_CASE("the command writer: success, failure, hang, empty and endless output"
           0);
 }
 
+TEST_CASE("a command writer that cannot be run is a configuration error naming the key",
+          "[db]")
+{
+    temp_dir dir;
+    dir.write("not-executable.sh", "#!/bin/sh\necho hi\n");
+    test_db db;
+    db.migrate();
+    auto const writer = [](std::string const& program) {
+        return fmt::format("plan:\n  writer:\n    kind: command\n    command: ['{}']\n",
+                           program);
+    };
+    for (auto const& [program, why] : std::vector<std::pair<std::string, std::string>>{
+             {dir.path() + "/no-such.sh", "No such file or directory"},
+             {dir.path() + "/not-executable.sh", "it is not executable"},
+             {dir.path(), "it is a directory"},
+             {"xloop-no-such-writer", "not found on PATH"}}) {
+        auto const r = plan(db, {}, writer(program));
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find(fmt::format("plan.writer.command: cannot run '{}': {}", program,
+                                     why)) != std::string::npos);
+    }
+    // found on PATH, as execvp would find it
+    auto const found = plan(db, {"-q"}, writer("true"));
+    CHECK(found.exit_code == 65); // it runs, and prints no text
+    CHECK(found.err.find("'true' printed no text") != std::string::npos);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          0);
+}
+
 namespace {
 
 // A command writer that would take 30 s (a model behind a script), with a
