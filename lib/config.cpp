@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -137,6 +138,30 @@ public:
             }
             fail(n,
                  fmt::format("'{}' must be one of {} (got '{}')", name(key), list, out));
+        }
+    }
+
+    // An http:// or https:// URL with a host: anything else (another scheme,
+    // none, a typo) would fail every run as an unreachable service, which
+    // cron retries for ever.
+    void url(char const* key, std::string& out)
+    {
+        text(key, out);
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        auto const lower = to_lower(out);
+        std::size_t const scheme = lower.rfind("https://", 0) == 0  ? 8
+                                   : lower.rfind("http://", 0) == 0 ? 7
+                                                                    : 0;
+        auto const host_end = out.find_first_of("/?#", scheme);
+        bool const ok = scheme > 0 && out.size() > scheme && host_end != scheme &&
+                        out.find_first_of(" \t\r\n") == std::string::npos;
+        if (!ok) {
+            fail(n, fmt::format("'{}' must be an http:// or https:// URL with a host "
+                                "(got '{}')",
+                                name(key), out));
         }
     }
 
@@ -384,7 +409,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     }
     {
         auto x = top.sub("x_api");
-        x.text("base_url", cfg.x_api.base_url);
+        x.url("base_url", cfg.x_api.base_url);
         x.text("token_env", cfg.x_api.token_env);
         x.integer("timeout_ms", cfg.x_api.timeout_ms, 100, 600000);
         x.integer("retries", cfg.x_api.retries, 0, 10);
@@ -442,7 +467,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         w.text("kind", cfg.plan.writer.kind, {"template", "command", "openai"});
         w.text_list("command", cfg.plan.writer.command, {}, true);
         w.integer("timeout_ms", cfg.plan.writer.timeout_ms, 100, 600000);
-        w.text("base_url", cfg.plan.writer.base_url);
+        w.url("base_url", cfg.plan.writer.base_url);
         w.text("model", cfg.plan.writer.model);
         w.text("key_env", cfg.plan.writer.key_env);
         w.integer("retries", cfg.plan.writer.retries, 0, 10);

@@ -122,6 +122,10 @@ http_response http_send(http_request const& request)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(request.timeout_ms, 10000L));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    // HTTP only (a ping URL is not checked like the config's base URLs).
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
     body_sink sink{out.body, request.max_body_bytes};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);

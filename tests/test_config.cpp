@@ -150,6 +150,28 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
     CHECK(error_of("weights: 5\n") == "xloop.yaml:1: must be a mapping");
 }
 
+TEST_CASE("a base URL that is not http(s) with a host names the key and line", "[nodb]")
+{
+    // each would have failed every run as an unreachable service (exit 75)
+    for (auto const* bad : {"ftp://127.0.0.1:9", "127.0.0.1:9", "http//oops", "https://",
+                            "http:///v1", "http://a b"}) {
+        CHECK(error_of(fmt::format("x_api:\n  base_url: '{}'\n", bad)) ==
+              fmt::format("xloop.yaml:2: 'x_api.base_url' must be an http:// or https:// "
+                          "URL with a host (got '{}')",
+                          bad));
+        CHECK(error_of(fmt::format("plan:\n  writer:\n    base_url: '{}'\n", bad)) ==
+              fmt::format("xloop.yaml:3: 'plan.writer.base_url' must be an http:// or "
+                          "https:// URL with a host (got '{}')",
+                          bad));
+    }
+    for (auto const* good : {"http://127.0.0.1:8080", "HTTPS://api.x.com",
+                             "https://llm.example/v1?x=1", "http://[::1]:9"}) {
+        auto const cfg =
+            parse_config(fmt::format("x_api:\n  base_url: '{}'\n", good), "xloop.yaml");
+        CHECK(cfg.x_api.base_url == good);
+    }
+}
+
 TEST_CASE("broken YAML is reported with its line", "[nodb]")
 {
     CHECK(error_of("weights:\n  kappa: [1, 2\n").rfind("xloop.yaml:", 0) == 0);
