@@ -141,6 +141,15 @@ public:
         }
     }
 
+    // A string that means nothing when empty (a model, a variable's name).
+    void name_text(char const* key, std::string& out)
+    {
+        text(key, out);
+        if (auto const n = child(key); present(n) && trim(out).empty()) {
+            fail(n, fmt::format("'{}' must not be empty", name(key)));
+        }
+    }
+
     // An http:// or https:// URL with a host: anything else (another scheme,
     // none, a typo) would fail every run as an unreachable service, which
     // cron retries for ever.
@@ -410,7 +419,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     {
         auto x = top.sub("x_api");
         x.url("base_url", cfg.x_api.base_url);
-        x.text("token_env", cfg.x_api.token_env);
+        x.name_text("token_env", cfg.x_api.token_env);
         x.integer("timeout_ms", cfg.x_api.timeout_ms, 100, 600000);
         x.integer("retries", cfg.x_api.retries, 0, 10);
         x.integer("backoff_ms", cfg.x_api.backoff_ms, 0, 60000);
@@ -468,8 +477,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         w.text_list("command", cfg.plan.writer.command, {}, true);
         w.integer("timeout_ms", cfg.plan.writer.timeout_ms, 100, 600000);
         w.url("base_url", cfg.plan.writer.base_url);
-        w.text("model", cfg.plan.writer.model);
-        w.text("key_env", cfg.plan.writer.key_env);
+        w.name_text("model", cfg.plan.writer.model);
+        w.name_text("key_env", cfg.plan.writer.key_env);
         w.integer("retries", cfg.plan.writer.retries, 0, 10);
         w.integer("max_tries", cfg.plan.writer.max_tries, 1, 100);
         w.integer("backoff_ms", cfg.plan.writer.backoff_ms, 0, 60000);

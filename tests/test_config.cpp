@@ -150,6 +150,16 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
     CHECK(error_of("weights: 5\n") == "xloop.yaml:1: must be a mapping");
 }
 
+TEST_CASE("an empty model or variable name names the key and line", "[nodb]")
+{
+    CHECK(error_of("plan:\n  writer:\n    model: ''\n") ==
+          "xloop.yaml:3: 'plan.writer.model' must not be empty");
+    CHECK(error_of("plan:\n  writer:\n    key_env: ' '\n") ==
+          "xloop.yaml:3: 'plan.writer.key_env' must not be empty");
+    CHECK(error_of("x_api:\n  token_env: ''\n") ==
+          "xloop.yaml:2: 'x_api.token_env' must not be empty");
+}
+
 TEST_CASE("a base URL that is not http(s) with a host names the key and line", "[nodb]")
 {
     // each would have failed every run as an unreachable service (exit 75)
