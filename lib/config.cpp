@@ -317,6 +317,7 @@ std::set<std::string> const dimension_names{
 void check_times(section& s, YAML::Node const& node,
                  std::vector<std::string> const& times)
 {
+    std::map<int, std::string> seen; // minute of the day: as first written
     for (std::size_t i = 0; i < times.size(); ++i) {
         auto const& t = times[i];
         int h = -1;
@@ -326,6 +327,12 @@ void check_times(section& s, YAML::Node const& node,
             m < 0 || m > 59) {
             s.fail(node[i],
                    fmt::format("'plan.times': '{}' is not a time of day (HH:MM)", t));
+        }
+        // A time listed twice would post once there: a day one post short of
+        // the list, which is the operator's posting rate.
+        if (auto const [it, fresh] = seen.emplace(h * 60 + m, t); !fresh) {
+            s.fail(node[i], fmt::format("'plan.times': '{}' is listed twice (as '{}')", t,
+                                        it->second));
         }
     }
 }
@@ -462,6 +469,14 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
         p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
         p.integer("posts_per_day", cfg.plan.posts_per_day, 0, 96);
+        if (cfg.plan.posts_per_day > static_cast<int>(cfg.plan.times.size())) {
+            // Each post takes one of the day's times: more would be dropped.
+            p.fail(
+                p.child("posts_per_day"),
+                fmt::format("'plan.posts_per_day' ({}) is more than the {} daily times "
+                            "of 'plan.times': list more times, or post fewer",
+                            cfg.plan.posts_per_day, cfg.plan.times.size()));
+        }
         p.boolean("no_repeat_slot", cfg.plan.no_repeat_slot);
         p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
         p.number("reply_author_cooldown_hours", cfg.plan.reply_author_cooldown_hours, 0,

@@ -141,6 +141,11 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
           std::string::npos);
     CHECK(error_of("plan:\n  times: ['25:00']\n") ==
           "xloop.yaml:2: 'plan.times': '25:00' is not a time of day (HH:MM)");
+    CHECK(error_of("plan:\n  times:\n    - '09:00'\n    - '18:00'\n    - '9:00'\n") ==
+          "xloop.yaml:5: 'plan.times': '9:00' is listed twice (as '09:00')");
+    CHECK(error_of("plan:\n  times: ['09:00', '18:00']\n  posts_per_day: 3\n") ==
+          "xloop.yaml:3: 'plan.posts_per_day' (3) is more than the 2 daily times of "
+          "'plan.times': list more times, or post fewer");
     CHECK(
         error_of("plan:\n  writer:\n    kind: telepathy\n") ==
         "xloop.yaml:3: 'plan.writer.kind' must be one of command, openai, template (got "
