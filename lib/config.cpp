@@ -314,6 +314,29 @@ std::set<std::string> const dimension_names{
     "content_slot", "generator_name", "decision_type",  "topic",    "tone",
     "hook_type",    "cta_type",       "structure_type", "post_hour"};
 
+// How many of the daily times (checked "HH:MM") one day can post at, each at
+// least `gap` minutes after the one before (earliest first is optimal).
+std::size_t times_apart(std::vector<std::string> const& times, int gap)
+{
+    std::vector<int> minutes;
+    for (auto const& t : times) {
+        int h = 0;
+        int m = 0;
+        std::sscanf(t.c_str(), "%d:%d", &h, &m);
+        minutes.push_back(h * 60 + m);
+    }
+    std::sort(minutes.begin(), minutes.end());
+    std::size_t n = 0;
+    int last = 0;
+    for (int const m : minutes) {
+        if (n == 0 || m - last >= gap) {
+            ++n;
+            last = m;
+        }
+    }
+    return n;
+}
+
 void check_times(section& s, YAML::Node const& node,
                  std::vector<std::string> const& times)
 {
@@ -469,6 +492,24 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
         p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
         p.integer("posts_per_day", cfg.plan.posts_per_day, 0, 96);
+        auto const per_day = cfg.plan.posts_per_day > 0
+                                 ? static_cast<std::size_t>(cfg.plan.posts_per_day)
+                                 : cfg.plan.times.size();
+        if (auto const fit = times_apart(cfg.plan.times, cfg.plan.min_gap_minutes);
+            per_day <= cfg.plan.times.size() && fit < per_day) {
+            // The gap would drop posts every day, silently.
+            auto const gap_node = p.child("min_gap_minutes");
+            std::string list;
+            for (auto const& t : cfg.plan.times) {
+                list += (list.empty() ? "" : ", ") + t;
+            }
+            p.fail(
+                present(gap_node) ? gap_node : times_node,
+                fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} posts a day "
+                            "at the times of 'plan.times' ({}), not {}: space the "
+                            "times, lower the gap, or set 'plan.posts_per_day'",
+                            cfg.plan.min_gap_minutes, fit, list, per_day));
+        }
         if (cfg.plan.posts_per_day > static_cast<int>(cfg.plan.times.size())) {
             // Each post takes one of the day's times: more would be dropped.
             p.fail(

@@ -146,6 +146,22 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
     CHECK(error_of("plan:\n  times: ['09:00', '18:00']\n  posts_per_day: 3\n") ==
           "xloop.yaml:3: 'plan.posts_per_day' (3) is more than the 2 daily times of "
           "'plan.times': list more times, or post fewer");
+    // 08:00 and 10:00 fit the default gap of 120 minutes; 09:00 does not
+    CHECK(
+        error_of("plan:\n  times: ['08:00', '09:00', '10:00']\n") ==
+        "xloop.yaml:2: 'plan.min_gap_minutes' (120) leaves room for 2 posts a day at "
+        "the times of 'plan.times' (08:00, 09:00, 10:00), not 3: space the times, lower "
+        "the gap, or set 'plan.posts_per_day'");
+    CHECK(
+        parse_config("plan:\n  times: ['08:00', '09:00', '10:00']\n  posts_per_day: 2\n",
+                     "xloop.yaml")
+            .plan.posts_per_day == 2);
+    // the default times 09:00, 13:00, 18:00: 4 hours between the first two
+    CHECK(
+        error_of("plan:\n  min_gap_minutes: 300\n") ==
+        "xloop.yaml:2: 'plan.min_gap_minutes' (300) leaves room for 2 posts a day at "
+        "the times of 'plan.times' (09:00, 13:00, 18:00), not 3: space the times, lower "
+        "the gap, or set 'plan.posts_per_day'");
     CHECK(
         error_of("plan:\n  writer:\n    kind: telepathy\n") ==
         "xloop.yaml:3: 'plan.writer.kind' must be one of command, openai, template (got "
