@@ -164,6 +164,9 @@ struct validate_config {
     double min_v2_coverage = 0.8;    // below: fail
     double min_slot_coverage = 0.8;  // below: fail
     double max_map_age_hours = 24.0; // older: warn; twice as old: fail
+    // A queued item this long past its scheduled time: the poster is not
+    // publishing (fail).
+    double max_queue_delay_hours = 2.0;
     int min_map_sample = 10;
     double min_priority_coverage = 0.5;
     // What the logged choices are worth is estimated from at least this many

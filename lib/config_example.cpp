@@ -250,6 +250,8 @@ void validate_section(writer& w, validate_config const& d)
     w.key(1, "min_slot_coverage", scalar(d.min_slot_coverage), "below: fail");
     w.key(1, "max_map_age_hours", scalar(d.max_map_age_hours),
           "older: warn; twice as old: fail");
+    w.key(1, "max_queue_delay_hours", scalar(d.max_queue_delay_hours),
+          "a queued item this late: the poster is not posting (fail)");
     w.key(1, "min_map_sample", scalar(d.min_map_sample));
     w.key(1, "min_priority_coverage", scalar(d.min_priority_coverage));
     w.key(1, "min_policy_posts", scalar(d.min_policy_posts),

@@ -499,6 +499,45 @@ check_result posted_items_check(check_context& x)
     return c;
 }
 
+// Queued items long past their time: the poster (the bot's, or another)
+// is not publishing. Nothing else sees it for days: plan finds its queue
+// full and succeeds, and the coverage checks count what was posted.
+check_result queue_check(check_context& x)
+{
+    auto const hours = x.cfg.validate.max_queue_delay_hours;
+    auto const r = x.db.exec(R"sql(
+SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
+       count(*),
+       to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+       extract(epoch FROM $1::timestamptz - min(q.scheduled_at)) / 3600,
+       (SELECT to_char(max(p.posted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+          FROM public.content_generation_metadata_comprehensive p
+         WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
+           AND p.posted_at <= $1::timestamptz)
+  FROM public.content_generation_metadata_comprehensive q
+ WHERE q.status = 'queued' AND q.scheduled_at IS NOT NULL)sql",
+                             x.now, hours * 3600);
+    auto const overdue = r.i64(0, 0);
+    auto const queued = r.i64(0, 1);
+    auto c = make("queue", "ok", "");
+    c.numbers = {{"queued", queued}, {"overdue", overdue}};
+    if (overdue == 0) {
+        c.message = fmt::format("{} queued, none more than {} past its time", queued,
+                                hours_text(hours));
+        return c;
+    }
+    c.status = "fail";
+    c.numbers["oldest_hours_late"] = r.f64(0, 3);
+    auto const last = r.opt_str(0, 4);
+    c.message = fmt::format(
+        "{} queued items are more than {} past their time (the oldest was due at {}, "
+        "{} ago); {}: is the poster publishing the queue? (items it should never "
+        "post: set their status to 'skipped')",
+        overdue, hours_text(hours), r.str(0, 2), hours_text(r.f64(0, 3)),
+        last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
+    return c;
+}
+
 check_result learning_view_check(check_context& x)
 {
     auto const r = x.db.exec(R"sql(
@@ -688,8 +727,8 @@ std::vector<check_result> run_checks(run_context& run, int days)
         return out;
     }
     for (auto const check :
-         {v2_coverage_check, slot_coverage_check, posted_items_check, learning_view_check,
-          weight_map_check, reply_priorities_check}) {
+         {v2_coverage_check, slot_coverage_check, posted_items_check, queue_check,
+          learning_view_check, weight_map_check, reply_priorities_check}) {
         out.push_back(check(x));
     }
     for (auto const& [job, interval] : x.cfg.validate.job_interval_minutes) {

@@ -154,6 +154,11 @@ TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]"
          "NULL"},
         {"reply_priorities",
          "UPDATE public.discovered_accounts SET priority_score = 0.5"},
+        // due 3 hours before now (2026-03-02T12:00:00Z), never posted
+        {"queue",
+         "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+         "scheduled_at, created_at, decision_type, content_slot) VALUES ('queued', "
+         "'2026-03-02T09:00:00Z', '2026-03-02T08:00:00Z', 'single', 'how_to')"},
     };
     for (auto const& f : flips) {
         if (std::string{f.check} == "schema") {
@@ -182,6 +187,47 @@ TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]"
         CHECK(check_named(r, "schema")["message"].get<std::string>().find(
                   "public.vw_learning") != std::string::npos);
     }
+}
+
+TEST_CASE("queued items long past their time say the poster is not posting", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // one due 90 minutes ago (within the 2 h), one in an hour, one unscheduled
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "scheduled_at, created_at, decision_type, content_slot) VALUES "
+           "('queued', $1::timestamptz - interval '90 minutes', $1, 'single', 'how_to'), "
+           "('queued', $1::timestamptz + interval '1 hour', $1, 'single', 'how_to'), "
+           "('queued', NULL, $1, 'single', 'how_to')",
+           now);
+    auto r = check_named(validate(db, 0), "queue");
+    CHECK(r["status"] == "ok");
+    CHECK(r["message"] == "2 queued, none more than 2.0 h past its time");
+    // the poster stopped: two more, the oldest due 26 hours ago
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "scheduled_at, created_at, decision_type, content_slot) VALUES "
+           "('queued', $1::timestamptz - interval '26 hours', $1, 'single', 'how_to'), "
+           "('queued', $1::timestamptz - interval '3 hours', $1, 'reply', 'reply')",
+           now);
+    auto const report = validate(db, 1);
+    CHECK(report["verdict"] == "NOT READY");
+    r = check_named(report, "queue");
+    CHECK(r["status"] == "fail");
+    CHECK(r["numbers"]["queued"] == 4);
+    CHECK(r["numbers"]["overdue"] == 2);
+    CHECK(
+        r["message"] ==
+        "2 queued items are more than 2.0 h past their time (the oldest was due at "
+        "2026-03-01T10:00Z, 26.0 h ago); the last post was at 2026-03-02T10:30Z: is the "
+        "poster publishing the queue? (items it should never post: set their status to "
+        "'skipped')");
+    // a longer allowance in the config
+    temp_dir dir;
+    dir.write("x.yaml", "validate:\n  max_queue_delay_hours: 30\n");
+    CHECK(check_named(validate(db, 0, {"--config", dir.path() + "/x.yaml"}),
+                      "queue")["status"] == "ok");
 }
 
 TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
@@ -411,7 +457,7 @@ TEST_CASE("the JSON report has the documented shape", "[db]")
     CHECK(r["exit_code"] == 0);
     CHECK(r["days"] == 3);
     REQUIRE(r["checks"].is_array());
-    CHECK(r["checks"].size() == 11);
+    CHECK(r["checks"].size() == 12);
     for (auto const& ch : r["checks"]) {
         CHECK(ch["name"].is_string());
         CHECK((ch["status"] == "ok" || ch["status"] == "warn" || ch["status"] == "fail"));
