@@ -314,29 +314,6 @@ std::set<std::string> const dimension_names{
     "content_slot", "generator_name", "decision_type",  "topic",    "tone",
     "hook_type",    "cta_type",       "structure_type", "post_hour"};
 
-// How many of the daily times (checked "HH:MM") one day can post at, each at
-// least `gap` minutes after the one before (earliest first is optimal).
-std::size_t times_apart(std::vector<std::string> const& times, int gap)
-{
-    std::vector<int> minutes;
-    for (auto const& t : times) {
-        int h = 0;
-        int m = 0;
-        std::sscanf(t.c_str(), "%d:%d", &h, &m);
-        minutes.push_back(h * 60 + m);
-    }
-    std::sort(minutes.begin(), minutes.end());
-    std::size_t n = 0;
-    int last = 0;
-    for (int const m : minutes) {
-        if (n == 0 || m - last >= gap) {
-            ++n;
-            last = m;
-        }
-    }
-    return n;
-}
-
 void check_times(section& s, YAML::Node const& node,
                  std::vector<std::string> const& times)
 {
@@ -577,6 +554,28 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
 }
 
 } // namespace
+
+// Earliest first is optimal: each time taken leaves the most room after it.
+std::size_t times_apart(std::vector<std::string> const& times, int gap)
+{
+    std::vector<int> minutes;
+    for (auto const& t : times) {
+        int h = 0;
+        int m = 0;
+        std::sscanf(t.c_str(), "%d:%d", &h, &m);
+        minutes.push_back(h * 60 + m);
+    }
+    std::sort(minutes.begin(), minutes.end());
+    std::size_t n = 0;
+    int last = 0;
+    for (int const m : minutes) {
+        if (n == 0 || m - last >= gap) {
+            ++n;
+            last = m;
+        }
+    }
+    return n;
+}
 
 std::vector<std::string> config_keys()
 {

@@ -237,6 +237,10 @@ config load_config(std::optional<std::string> const& path);
 // Same, from YAML text (for tests); `name` stands for the file in messages.
 config parse_config(std::string const& yaml_text, std::string const& name);
 
+// How many of the daily times ("HH:MM", checked) one day can post at, each at
+// least `gap` minutes after the one before.
+std::size_t times_apart(std::vector<std::string> const& times, int gap);
+
 // Every key the parser reads, dotted ("plan.writer.kind", sections too), in
 // the order it reads them: what the example config must show.
 std::vector<std::string> config_keys();

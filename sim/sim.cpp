@@ -752,7 +752,7 @@ int simulate(options const& o)
         c["x_api"]["backoff_ms"] = 10;
         c["plan"]["times"] = world.times;
         c["plan"]["posts_per_day"] = world.posts_per_day;
-        c["plan"]["min_gap_minutes"] = 90;
+        c["plan"]["min_gap_minutes"] = sim_min_gap_minutes;
         if (o.config_extra) {
             YAML::Node extra;
             try {

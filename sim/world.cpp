@@ -358,6 +358,13 @@ world_spec load_world(std::filesystem::path const& path)
         throw config_error{fmt::format("{}: posts_per_day ({}) is more than the {} times",
                                        file, w.posts_per_day, w.times.size())};
     }
+    if (auto const fit = times_apart(w.times, sim_min_gap_minutes);
+        fit < static_cast<std::size_t>(w.posts_per_day)) {
+        throw config_error{fmt::format(
+            "{}: posts_per_day ({}) needs that many times {} minutes apart (the "
+            "simulator's plan.min_gap_minutes); these times give {}",
+            file, w.posts_per_day, sim_min_gap_minutes, fit)};
+    }
     return w;
 }
 

@@ -28,6 +28,10 @@ using effects_map = std::map<std::string, std::map<std::string, effect>>;
 // A post's attributes as plan stores them, post_hour as "18".
 using attributes = std::map<std::string, std::string>;
 
+// The simulator's plan.min_gap_minutes: a world's posts a day must fit its
+// times this far apart.
+constexpr int sim_min_gap_minutes = 90;
+
 struct world_spec {
     std::string name;
     std::string description;

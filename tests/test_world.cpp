@@ -73,6 +73,11 @@ TEST_CASE("a world file's mistakes are errors naming file, line and key", "[worl
     CHECK_THAT(error_of("posts_per_day: 2.5\n"), Catch::Contains("must be an integer"));
     CHECK_THAT(error_of("posts_per_day: 4\ntimes: [\"08:00\", \"12:00\"]\n"),
                Catch::Contains("more than the 2 times"));
+    // 08:00, 09:00 and 10:00 fit twice at the simulator's 90 minutes apart
+    CHECK_THAT(
+        error_of("posts_per_day: 3\ntimes: [\"08:00\", \"09:00\", \"10:00\"]\n"),
+        Catch::Contains("posts_per_day (3) needs that many times 90 minutes apart") &&
+            Catch::Contains("these times give 2"));
     CHECK_THAT(error_of("change: {day: 30}\n"), Catch::Contains("needs both"));
     CHECK_THAT(error_of("replies: {accounts: 5, effects: {account_9: {follows: 1.5}}}\n"),
                Catch::Contains("account_1 … account_5"));
