@@ -351,16 +351,24 @@ namespace {
 
 using catalogue = std::map<std::string, std::vector<std::string>>;
 
-std::int64_t queued_ahead(db_connection& db, timestamp now)
+// The queued posts: all of them, and those already past their time. The
+// ones past their time count too: while the poster is not publishing, the
+// queue must not grow by the posting rate, to be posted all at once when it
+// comes back.
+struct queue_state {
+    std::int64_t queued = 0;
+    std::int64_t due = 0;
+};
+
+queue_state read_queue(db_connection& db, timestamp now)
 {
-    return db
-        .exec(R"sql(
-SELECT count(*)
+    auto const r = db.exec(R"sql(
+SELECT count(*), count(*) FILTER (WHERE scheduled_at <= $1::timestamptz)
   FROM public.content_generation_metadata_comprehensive
  WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
-   AND scheduled_at > $1::timestamptz)sql",
-              now)
-        .i64(0, 0);
+   AND scheduled_at IS NOT NULL)sql",
+                           now);
+    return {r.i64(0, 0), r.i64(0, 1)};
 }
 
 // Where the calendar stands: the latest item's time, slot and the posts on
@@ -549,13 +557,21 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     auto& db = run.db();
     auto const& cfg = run.cfg().plan;
     auto const now = run.now();
-    auto const queued = queued_ahead(db, now);
-    auto const need = cfg.queue_ahead - queued;
-    run.summary()["queued_before"] = queued;
+    auto const queue = read_queue(db, now);
+    auto const need = cfg.queue_ahead - queue.queued;
+    run.summary()["queued_before"] = queue.queued;
+    run.summary()["queued_due"] = queue.due;
     if (need <= 0) {
-        log::info(
-            "the queue holds {} future items (plan.queue_ahead = {}): nothing to add",
-            queued, cfg.queue_ahead);
+        if (queue.due > 0) {
+            log::info("the queue holds {} items, {} of them due and not yet posted "
+                      "(plan.queue_ahead = {}): nothing to add until the poster takes "
+                      "them",
+                      queue.queued, queue.due, cfg.queue_ahead);
+        } else {
+            log::info("the queue holds {} future items (plan.queue_ahead = {}): nothing "
+                      "to add",
+                      queue.queued, cfg.queue_ahead);
+        }
         run.summary()["added"] = 0;
         return;
     }

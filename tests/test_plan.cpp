@@ -325,6 +325,37 @@ TEST_CASE("draws and their propensities are stored with the map version", "[db]"
     }
 }
 
+TEST_CASE("while the poster does not publish, the queue does not grow", "[db]")
+{
+    test_db db;
+    db.migrate();
+    REQUIRE(plan(db, {"-q"}).exit_code == 0); // queue_ahead 2
+    auto const count = [&] {
+        return db.count("SELECT count(*) FROM "
+                        "public.content_generation_metadata_comprehensive");
+    };
+    REQUIRE(count() == 2);
+    // three days on, nothing was posted: both are past their time
+    auto const later = plan(db, {"--now", "2026-03-05T12:00:00Z", "--json"});
+    INFO(later.err);
+    REQUIRE(later.exit_code == 0);
+    auto const summary = json::parse(later.out);
+    CHECK(summary["added"] == 0);
+    CHECK(summary["queued_due"] == 2);
+    CHECK(later.err.find("the queue holds 2 items, 2 of them due and not yet posted") !=
+          std::string::npos);
+    CHECK(count() == 2);
+    // the poster catches up: the queue fills again, from now on
+    db.connect().exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET status = 'posted', "
+        "tweet_id = id::text, posted_at = '2026-03-05T11:00:00Z'");
+    auto const again = plan(db, {"--now", "2026-03-05T12:00:00Z", "--json", "-q"});
+    CHECK(json::parse(again.out)["added"] == 2);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+              "WHERE status = 'queued' AND scheduled_at > '2026-03-05T12:00:00Z'") == 2);
+}
+
 TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]")
 {
     test_db db;
@@ -334,7 +365,11 @@ TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]
         "[question]\n    cta_type: [none]\n    decision_type: [single]\n"
         "  templates:\n    question: ['The only {topic} text.']\n";
     REQUIRE(plan(db, {"-q"}, one).exit_code == 0);
-    // three days later the queue is empty again, but the only text is taken
+    // three days later the queue is empty again (the poster took the item),
+    // but the only text is taken
+    db.connect().exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET status = 'posted', "
+        "tweet_id = '1', posted_at = scheduled_at");
     auto const r = plan(db, {"--now", "2026-03-05T12:00:00Z"}, one);
     CHECK(r.exit_code == 65);
     CHECK(r.err.find("could not write a new single about 'sql' in 5 tries") !=
