@@ -376,7 +376,7 @@ TEST_CASE("SIGTERM while connecting to a silent server exits 75 within a second"
 {
     silent_server server;
     // connect_timeout=0: libpq alone would wait for ever
-    auto const [r, ms] =
+    auto const [r, ms, after_signal_ms] =
         run_tool_signalled("build-weights", {"--db", server.conninfo("0")}, 500,
                            {{"PGCONNECT_TIMEOUT", std::nullopt}});
     INFO(r.err);

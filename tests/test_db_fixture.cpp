@@ -66,9 +66,13 @@ std::int64_t test_db::count(std::string const& sql) const
     return c.exec(sql).i64(0, 0);
 }
 
-process_result run_tool(std::string const& tool, std::vector<std::string> args,
-                        test_db const* db, std::string const& input,
-                        std::map<std::string, std::optional<std::string>> env)
+namespace {
+
+// The tool's command line and environment: --db added unless args has one,
+// no config, clock or database from the test's own environment.
+process_spec tool_spec(std::string const& tool, std::vector<std::string> const& args,
+                       test_db const* db,
+                       std::map<std::string, std::optional<std::string>> env)
 {
     process_spec spec;
     spec.argv.push_back(std::string{XLOOP_BIN_DIR} + "/xloop-" + tool);
@@ -81,11 +85,28 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
         spec.argv.push_back(db->conninfo());
     }
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.input = input;
     env.emplace("XLOOP_CONFIG", std::nullopt);
     env.emplace("XLOOP_NOW", std::nullopt);
     env.emplace("DATABASE_URL", std::nullopt);
     spec.env = std::move(env);
+    return spec;
+}
+
+long long ms_since(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - t)
+        .count();
+}
+
+} // namespace
+
+process_result run_tool(std::string const& tool, std::vector<std::string> args,
+                        test_db const* db, std::string const& input,
+                        std::map<std::string, std::optional<std::string>> env)
+{
+    auto spec = tool_spec(tool, args, db, std::move(env));
+    spec.input = input;
     spec.timeout_ms = 120000;
     return run_process(spec);
 }
@@ -94,20 +115,31 @@ signalled_run run_tool_signalled(std::string const& tool, std::vector<std::strin
                                  long signal_after_ms,
                                  std::map<std::string, std::optional<std::string>> env)
 {
-    process_spec spec;
-    spec.argv.push_back(std::string{XLOOP_BIN_DIR} + "/xloop-" + tool);
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    env.emplace("XLOOP_CONFIG", std::nullopt);
-    env.emplace("XLOOP_NOW", std::nullopt);
-    env.emplace("DATABASE_URL", std::nullopt);
-    spec.env = std::move(env);
+    auto spec = tool_spec(tool, args, nullptr, std::move(env));
     spec.timeout_ms = 60000;
     spec.signal_after_ms = signal_after_ms;
     auto const start = std::chrono::steady_clock::now();
     signalled_run out{run_process(spec)};
-    out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - start)
-                 .count();
+    out.ms = ms_since(start);
+    out.after_signal_ms = out.ms - signal_after_ms;
+    return out;
+}
+
+signalled_run run_tool_signalled(std::string const& tool, std::vector<std::string> args,
+                                 std::function<bool()> const& when, test_db const* db,
+                                 std::map<std::string, std::optional<std::string>> env)
+{
+    auto spec = tool_spec(tool, args, db, std::move(env));
+    spec.timeout_ms = 60000;
+    auto const start = std::chrono::steady_clock::now();
+    auto signalled = start;
+    spec.signal_when = [&] {
+        signalled = std::chrono::steady_clock::now();
+        return when();
+    };
+    signalled_run out{run_process(spec)};
+    out.ms = ms_since(start);
+    out.after_signal_ms = ms_since(signalled);
     return out;
 }
 

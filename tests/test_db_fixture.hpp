@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,10 +50,18 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
 struct signalled_run {
     process_result result;
     long long ms = 0;
+    long long after_signal_ms = 0; // from the signal to the exit
 };
 signalled_run
 run_tool_signalled(std::string const& tool, std::vector<std::string> args,
                    long signal_after_ms,
+                   std::map<std::string, std::optional<std::string>> env = {});
+
+// run_tool sending SIGTERM once `when` holds (polled every 10 ms): at a point
+// of the run, however slow a loaded machine makes the way there.
+signalled_run
+run_tool_signalled(std::string const& tool, std::vector<std::string> args,
+                   std::function<bool()> const& when, test_db const* db = nullptr,
                    std::map<std::string, std::optional<std::string>> env = {});
 
 // XLOOP_CONFIG for tests worked out by hand on primary_objective_score: the
