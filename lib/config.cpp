@@ -4,6 +4,7 @@
 #include "text.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -469,24 +470,6 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
         p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
         p.integer("posts_per_day", cfg.plan.posts_per_day, 0, 96);
-        auto const per_day = cfg.plan.posts_per_day > 0
-                                 ? static_cast<std::size_t>(cfg.plan.posts_per_day)
-                                 : cfg.plan.times.size();
-        if (auto const fit = times_apart(cfg.plan.times, cfg.plan.min_gap_minutes);
-            per_day <= cfg.plan.times.size() && fit < per_day) {
-            // The gap would drop posts every day, silently.
-            auto const gap_node = p.child("min_gap_minutes");
-            std::string list;
-            for (auto const& t : cfg.plan.times) {
-                list += (list.empty() ? "" : ", ") + t;
-            }
-            p.fail(
-                present(gap_node) ? gap_node : times_node,
-                fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} posts a day "
-                            "at the times of 'plan.times' ({}), not {}: space the "
-                            "times, lower the gap, or set 'plan.posts_per_day'",
-                            cfg.plan.min_gap_minutes, fit, list, per_day));
-        }
         if (cfg.plan.posts_per_day > static_cast<int>(cfg.plan.times.size())) {
             // Each post takes one of the day's times: more would be dropped.
             p.fail(
@@ -494,6 +477,21 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                 fmt::format("'plan.posts_per_day' ({}) is more than the {} daily times "
                             "of 'plan.times': list more times, or post fewer",
                             cfg.plan.posts_per_day, cfg.plan.times.size()));
+        }
+        auto const per_day = cfg.plan.posts_per_day > 0
+                                 ? static_cast<std::size_t>(cfg.plan.posts_per_day)
+                                 : cfg.plan.times.size();
+        if (auto const fit = times_apart(cfg.plan.times, cfg.plan.min_gap_minutes);
+            fit < per_day) {
+            // The gap would drop posts every day, silently.
+            auto const gap_node = p.child("min_gap_minutes");
+            p.fail(
+                present(gap_node) ? gap_node : times_node,
+                fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} posts a day "
+                            "at the times of 'plan.times' ({}), not {}: space the "
+                            "times, lower the gap, or set 'plan.posts_per_day'",
+                            cfg.plan.min_gap_minutes, fit,
+                            fmt::join(cfg.plan.times, ", "), per_day));
         }
         p.boolean("no_repeat_slot", cfg.plan.no_repeat_slot);
         p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
