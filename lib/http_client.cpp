@@ -61,8 +61,6 @@ struct slist_deleter {
     void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
 
-} // namespace
-
 // The transfer through a multi handle that wakes every 50 ms, stopped once a
 // signal came more than `grace` ago: within a second whatever the server does
 // (curl's progress callback, the easy interface's only hook, comes as seldom
@@ -73,7 +71,7 @@ CURLcode perform_interruptible(CURL* c, std::chrono::milliseconds grace)
     if (!multi || curl_multi_add_handle(multi.get(), c) != CURLM_OK) {
         return CURLE_OUT_OF_MEMORY;
     }
-    CURLcode result = CURLE_ABORTED_BY_CALLBACK;
+    CURLcode result = CURLE_ABORTED_BY_CALLBACK; // unless the transfer ends
     for (int running = 1;;) {
         if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
             result = CURLE_OUT_OF_MEMORY; // its only failure once the handle is added
@@ -96,6 +94,8 @@ CURLcode perform_interruptible(CURL* c, std::chrono::milliseconds grace)
     curl_multi_remove_handle(multi.get(), c);
     return result;
 }
+
+} // namespace
 
 http_response http_send(http_request const& request)
 {
