@@ -60,7 +60,6 @@ struct curlm_deleter {
 struct slist_deleter {
     void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
-
 // The transfer through a multi handle that wakes every 50 ms, stopped once a
 // signal came more than `grace` ago: within a second whatever the server does
 // (curl's progress callback, the easy interface's only hook, comes as seldom
@@ -97,6 +96,22 @@ CURLcode perform_interruptible(CURL* c, std::chrono::milliseconds grace)
 
 } // namespace
 
+void http_session::closer::operator()(void* share) const noexcept
+{
+    curl_share_cleanup(share);
+}
+
+http_session::http_session()
+{
+    global_init();
+    m_share.reset(curl_share_init());
+    if (m_share) {
+        curl_share_setopt(m_share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        curl_share_setopt(m_share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(m_share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+}
+
 http_response http_send(http_request const& request)
 {
     global_init();
@@ -132,6 +147,9 @@ http_response http_send(http_request const& request)
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "xloop/" XLOOP_VERSION);
+    if (request.session) {
+        curl_easy_setopt(c, CURLOPT_SHARE, request.session->handle());
+    }
     CURLcode const rc =
         request.interruptible
             ? perform_interruptible(c,

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,22 @@ struct http_response {
     bool body_too_large = false; // past max_body_bytes: the transfer was stopped
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;
+};
+
+// Keeps connections, DNS answers and TLS sessions between the requests sent
+// through it, closing them with it: the X API's pages go over one kept-alive
+// connection instead of a connect and a TLS handshake each. One thread at a
+// time (libcurl shares connections within a thread only).
+class http_session {
+public:
+    http_session();
+    void* handle() const noexcept { return m_share.get(); } // a CURLSH, or null
+
+private:
+    struct closer {
+        void operator()(void* share) const noexcept;
+    };
+    std::unique_ptr<void, closer> m_share;
 };
 
 struct http_request {
@@ -34,6 +51,7 @@ struct http_request {
     // when its answer is kept (the X API's metrics); 0 when the run throws it
     // away (a writer's text: plan rolls back).
     long interrupt_grace_ms = 600;
+    http_session* session = nullptr; // else a connection of its own
 };
 
 http_response http_send(http_request const& request);

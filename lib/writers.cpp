@@ -271,6 +271,7 @@ public:
         req.body = body.dump();
         req.timeout_ms = m_cfg.timeout_ms;
         req.interrupt_grace_ms = 0;
+        req.session = &m_session;
         std::string const what = "POST /v1/chat/completions";
         auto const [res, attempts] = http_send_retrying(
             req, {m_cfg.retries, m_cfg.backoff_ms, true}, "the LLM endpoint", what);
@@ -320,6 +321,7 @@ private:
 
     writer_config m_cfg;
     std::string m_key;
+    http_session m_session; // the run's calls over one connection
 };
 
 } // namespace

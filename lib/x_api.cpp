@@ -120,6 +120,7 @@ std::string x_api_client::get(std::string const& path, std::string const& what)
     req.url = m_cfg.base_url + path;
     req.headers = {"Authorization: Bearer " + m_token, "Accept: application/json"};
     req.timeout_ms = m_cfg.timeout_ms;
+    req.session = &m_session;
     // 429 is not retried: the window resets in minutes; the next run goes on.
     auto const [res, attempts] =
         http_send_retrying(req, {m_cfg.retries, m_cfg.backoff_ms, false}, "X API", what);

@@ -4,6 +4,7 @@
 // request) and the account's own follower counts (DESIGN §6).
 
 #include "config.hpp"
+#include "http_client.hpp"
 #include "metrics_v2.hpp"
 #include "timestamp.hpp"
 
@@ -51,6 +52,7 @@ private:
 
     x_api_config m_cfg;
     std::string m_token;
+    http_session m_session;
     int m_requests = 0;
 };
 

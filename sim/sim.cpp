@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib> // mkdtemp, setenv
@@ -38,6 +39,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <system_error>
 #include <thread>
 
 using nlohmann::json;
@@ -147,7 +149,7 @@ public:
             }
             res.set_content(json{{"data", data}}.dump(), "application/json");
         });
-        m_port = m_server.bind_to_any_port("127.0.0.1");
+        m_port = bind_loopback(m_server);
         m_thread = start_listening(m_server);
     }
     ~x_api_server()
@@ -326,6 +328,28 @@ bool due(int minute, int every, int tick)
 {
     return minute == 0 || minute / every != (minute - tick) / every;
 }
+
+// The run's config and metrics file, removed however the run ends.
+struct temp_dir {
+    temp_dir()
+    {
+        std::string name = (std::filesystem::temp_directory_path() / "xloop-sim-XXXXXX");
+        if (!mkdtemp(name.data())) {
+            throw std::system_error{errno, std::generic_category(),
+                                    "cannot make a directory " + name};
+        }
+        path = name;
+    }
+    ~temp_dir()
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    temp_dir(temp_dir const&) = delete;
+    temp_dir& operator=(temp_dir const&) = delete;
+
+    std::filesystem::path path;
+};
 
 std::filesystem::path bin_dir()
 {
@@ -738,8 +762,8 @@ int simulate(options const& o)
     }
     ::setenv("X_BEARER_TOKEN", "sim-token", 1);
     x_api_server api{world, o.seed, *start, o.rate_limit_every};
-    char dir_template[] = "/tmp/xloop-sim-XXXXXX";
-    std::filesystem::path const dir = mkdtemp(dir_template);
+    temp_dir const scratch;
+    auto const& dir = scratch.path;
     auto const config_file = (dir / "xloop.yaml").string();
     auto const metrics_file = dir / "metrics.jsonl";
     {
@@ -963,7 +987,6 @@ int simulate(options const& o)
     result["validate_exit"] = v.exit_code;
     result["policy_value"] =
         policy_value(db, cfg, world, *start, end, o.seed, reply_truths);
-    std::filesystem::remove_all(dir);
 
     if (o.json_out) {
         std::cout << result.dump(2) << '\n';

@@ -34,12 +34,15 @@ bool apply(fake_failure const& f, httplib::Response& res)
 }
 } // namespace
 
-fake_x_api::fake_x_api()
+fake_x_api::fake_x_api(int keep_alive_s)
 {
+    m_server.set_keep_alive_max_count(1000);
+    m_server.set_keep_alive_timeout(keep_alive_s);
     m_server.Get(
         "/2/users/me", [this](httplib::Request const& req, httplib::Response& res) {
             std::unique_lock<std::mutex> lock{mutex};
-            m_requests.push_back({req.path, {}, req.get_header_value("Authorization")});
+            m_requests.push_back(
+                {req.path, {}, req.get_header_value("Authorization"), req.remote_port});
             if (always) {
                 auto const f = *always;
                 lock.unlock();
@@ -58,7 +61,8 @@ fake_x_api::fake_x_api()
     m_server.Get("/2/tweets", [this](httplib::Request const& req,
                                      httplib::Response& res) {
         std::unique_lock<std::mutex> lock{mutex};
-        fake_request r{req.path, {}, req.get_header_value("Authorization")};
+        fake_request r{
+            req.path, {}, req.get_header_value("Authorization"), req.remote_port};
         auto const ids = req.get_param_value("ids");
         for (std::size_t start = 0; start <= ids.size();) {
             auto const comma = ids.find(',', start);
@@ -157,7 +161,7 @@ fake_x_api::fake_x_api()
         }
         res.set_content(j.dump(), "application/json");
     });
-    m_port = m_server.bind_to_any_port("127.0.0.1");
+    m_port = bind_loopback(m_server);
     m_thread = start_listening(m_server);
 }
 

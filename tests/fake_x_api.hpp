@@ -20,6 +20,7 @@ struct fake_request {
     std::string path;
     std::vector<std::string> ids;
     std::string authorization;
+    int remote_port = 0; // the client's end of the connection
 };
 
 // A scripted answer for the n-th /2/tweets request (0-based).
@@ -39,7 +40,9 @@ struct fake_failure {
 
 class fake_x_api {
 public:
-    fake_x_api();
+    // Keeps a connection open this long between requests, for as many
+    // requests as come (as X does; cpp-httplib's default closes after 5).
+    explicit fake_x_api(int keep_alive_s = 5);
     ~fake_x_api();
     fake_x_api(fake_x_api const&) = delete;
     fake_x_api& operator=(fake_x_api const&) = delete;

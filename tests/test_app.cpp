@@ -50,7 +50,7 @@ struct ping_server {
                        paths.push_back(req.path);
                        res.set_content("OK", "text/plain");
                    });
-        port = server.bind_to_any_port("127.0.0.1");
+        port = bind_loopback(server);
         thread = start_listening(server);
     }
     ~ping_server()

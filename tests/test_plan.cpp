@@ -103,7 +103,7 @@ struct fake_llm {
             res.set_content(status == 200 ? body_200 : "{\"error\": \"busy\"}",
                             "application/json");
         });
-        port = server.bind_to_any_port("127.0.0.1");
+        port = bind_loopback(server);
         thread = start_listening(server);
     }
     ~fake_llm()
@@ -786,7 +786,7 @@ TEST_CASE("SIGTERM with a heartbeat that does not answer still exits within a se
         }
         res.set_content("OK", "text/plain");
     });
-    int const port = hc.bind_to_any_port("127.0.0.1");
+    int const port = bind_loopback(hc);
     auto thread = start_listening(hc);
     slow_writer w;
     test_db db;

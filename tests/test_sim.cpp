@@ -7,6 +7,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
 using namespace xloop;
 using namespace xloop::test;
 using nlohmann::json;
@@ -146,18 +151,25 @@ TEST_CASE("the simulator's --config-extra overrides keys of the sections it writ
     // plan is a section the simulator sets (times, posts a day): merged, not
     // a duplicate key
     dir.write("extra.yaml", "plan:\n  posts_per_day: 1\n  posterior_scale: 0.5\n");
+    // the run's scratch directory goes, whether the run succeeds or fails
+    auto const scratch = std::filesystem::path{dir.path()} / "tmp";
+    std::filesystem::create_directory(scratch);
+    std::map<std::string, std::optional<std::string>> const env{{"TMPDIR", scratch}};
     auto const r = run_tool("sim",
                             {"--days", "2", "--seed", "5", "--json", "--config-extra",
                              dir.path() + "/extra.yaml"},
-                            &db);
+                            &db, {}, env);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["capture"]["n"].get<int>() == 2); // one a day, not three
+    CHECK(std::filesystem::is_empty(scratch));
     dir.write("list.yaml", "- plan\n");
-    auto const bad = run_tool(
-        "sim", {"--days", "1", "--config-extra", dir.path() + "/list.yaml"}, &db);
+    auto const bad =
+        run_tool("sim", {"--days", "1", "--config-extra", dir.path() + "/list.yaml"}, &db,
+                 {}, env);
     CHECK(bad.exit_code == 64);
     CHECK_THAT(bad.err, Catch::Contains("--config-extra"));
+    CHECK(std::filesystem::is_empty(scratch));
 }
 
 TEST_CASE("the simulator's original policy plans as the original bot did", "[db]")

@@ -5,6 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
 using namespace xloop;
 using namespace xloop::test;
 
@@ -51,6 +56,36 @@ TEST_CASE("the X API client reads metrics and sends the bearer token", "[nodb]")
     auto const me = client.fetch_me();
     CHECK(me.followers == 1000);
     CHECK(*me.tweets == 100);
+}
+
+TEST_CASE("the X API client's requests share one kept-alive connection", "[nodb]")
+{
+    fake_x_api api;
+    auto client = client_for(api);
+    client.fetch_me();
+    for (int page = 0; page < 7; ++page) {
+        CHECK(client.fetch_tweets({std::to_string(100 + page)}).found.size() == 1);
+    }
+    auto const reqs = api.requests();
+    REQUIRE(reqs.size() == 8);
+    std::set<int> ports;
+    for (auto const& r : reqs) {
+        ports.insert(r.remote_port);
+    }
+    CHECK(ports.size() == 1);
+}
+
+TEST_CASE("a connection the server closed while idle is replaced, the request answered",
+          "[nodb]")
+{
+    fake_x_api api{1}; // closes a connection idle for a second
+    auto client = client_for(api);
+    CHECK(client.fetch_tweets({"1"}).found.size() == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds{1500});
+    CHECK(client.fetch_tweets({"2"}).found.size() == 1);
+    auto const reqs = api.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].remote_port != reqs[1].remote_port);
 }
 
 TEST_CASE("without non-public metrics the public ones are still read", "[nodb]")
