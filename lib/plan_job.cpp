@@ -358,17 +358,23 @@ using catalogue = std::map<std::string, std::vector<std::string>>;
 struct queue_state {
     std::int64_t queued = 0;
     std::int64_t due = 0;
+    std::optional<timestamp> oldest_due;
 };
 
 queue_state read_queue(db_connection& db, timestamp now)
 {
     auto const r = db.exec(R"sql(
-SELECT count(*), count(*) FILTER (WHERE scheduled_at <= $1::timestamptz)
+SELECT count(*), count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz)
   FROM public.content_generation_metadata_comprehensive
  WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
    AND scheduled_at IS NOT NULL)sql",
                            now);
-    return {r.i64(0, 0), r.i64(0, 1)};
+    queue_state q{r.i64(0, 0), r.i64(0, 1), std::nullopt};
+    if (!r.is_null(0, 2)) {
+        q.oldest_due = parse_timestamp(r.get(0, 2));
+    }
+    return q;
 }
 
 // Where the calendar stands: the latest item's time, slot and the posts on
@@ -562,7 +568,21 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     run.summary()["queued_before"] = queue.queued;
     run.summary()["queued_due"] = queue.due;
     if (need <= 0) {
-        if (queue.due > 0) {
+        auto const overdue =
+            queue.oldest_due
+                ? std::chrono::duration<double, std::ratio<3600>>(now - *queue.oldest_due)
+                      .count()
+                : 0.0;
+        if (overdue > run.cfg().validate.max_queue_delay_hours) {
+            // Nothing is planned until the poster runs again: said where cron
+            // mails it (-q keeps warnings), not only by validate.
+            log::warn("the queue holds {} items, {} of them due and not yet posted, the "
+                      "oldest scheduled at {} ({:.1f} h ago): nothing is added until the "
+                      "poster takes them. Is it running? Items no poster will take: set "
+                      "their status to 'skipped'",
+                      queue.queued, queue.due, format_timestamp(*queue.oldest_due),
+                      overdue);
+        } else if (queue.due > 0) {
             log::info("the queue holds {} items, {} of them due and not yet posted "
                       "(plan.queue_ahead = {}): nothing to add until the poster takes "
                       "them",

@@ -365,6 +365,22 @@ TEST_CASE("while the poster does not publish, the queue does not grow", "[db]")
     CHECK(later.err.find("the queue holds 2 items, 2 of them due and not yet posted") !=
           std::string::npos);
     CHECK(count() == 2);
+    // quiet, as cron runs it: past validate.max_queue_delay_hours (2) the
+    // stall is a warning naming the oldest item
+    auto const quiet = plan(db, {"--now", "2026-03-05T12:00:00Z", "-q"});
+    REQUIRE(quiet.exit_code == 0);
+    auto const oldest = db.connect()
+                            .exec("SELECT to_char(min(scheduled_at) AT TIME ZONE 'UTC', "
+                                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM "
+                                  "public.content_generation_metadata_comprehensive")
+                            .str(0, 0);
+    CHECK_THAT(quiet.err, Catch::Contains("warn") &&
+                              Catch::Contains("the oldest scheduled at " + oldest) &&
+                              Catch::Contains("Is it running?"));
+    // within the delay it is only information, hidden by -q
+    auto const soon = plan(db, {"--now", oldest, "-q"});
+    REQUIRE(soon.exit_code == 0);
+    CHECK(soon.err.empty());
     // the poster catches up: the queue fills again, from now on
     db.connect().exec(
         "UPDATE public.content_generation_metadata_comprehensive SET status = 'posted', "
