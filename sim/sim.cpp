@@ -1031,7 +1031,9 @@ int simulate(options const& o)
             std::round(100 * c["capture"].get<double>()) + 0.0);
     };
     line("posts, whole run", result["capture"]);
-    line("posts, last 14 days", result["capture_last_14_days"]);
+    if (o.days > 14) { // else the same line again
+        line("posts, last 14 days", result["capture_last_14_days"]);
+    }
     line("replies", result["replies_capture"]);
     auto const& pv = result["policy_value"];
     auto const& lift = pv["estimate"]["lift_map_over_uniform_follows"];
