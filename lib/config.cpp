@@ -315,23 +315,33 @@ std::set<std::string> const dimension_names{
     "content_slot", "generator_name", "decision_type",  "topic",    "tone",
     "hook_type",    "cta_type",       "structure_type", "post_hour"};
 
+// "HH:MM" as minutes after midnight, or none.
+std::optional<int> minute_of_day(std::string const& time)
+{
+    int h = -1;
+    int m = -1;
+    char extra = 0;
+    if (std::sscanf(time.c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
+        m < 0 || m > 59) {
+        return std::nullopt;
+    }
+    return h * 60 + m;
+}
+
 void check_times(section& s, YAML::Node const& node,
                  std::vector<std::string> const& times)
 {
     std::map<int, std::string> seen; // minute of the day: as first written
     for (std::size_t i = 0; i < times.size(); ++i) {
         auto const& t = times[i];
-        int h = -1;
-        int m = -1;
-        char extra = 0;
-        if (std::sscanf(t.c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
-            m < 0 || m > 59) {
+        auto const minute = minute_of_day(t);
+        if (!minute) {
             s.fail(node[i],
                    fmt::format("'plan.times': '{}' is not a time of day (HH:MM)", t));
         }
         // A time listed twice would post once there: a day one post short of
         // the list, which is the operator's posting rate.
-        if (auto const [it, fresh] = seen.emplace(h * 60 + m, t); !fresh) {
+        if (auto const [it, fresh] = seen.emplace(*minute, t); !fresh) {
             s.fail(node[i], fmt::format("'plan.times': '{}' is listed twice (as '{}')", t,
                                         it->second));
         }
@@ -558,10 +568,7 @@ std::size_t times_apart(std::vector<std::string> const& times, int gap)
 {
     std::vector<int> minutes;
     for (auto const& t : times) {
-        int h = 0;
-        int m = 0;
-        std::sscanf(t.c_str(), "%d:%d", &h, &m);
-        minutes.push_back(h * 60 + m);
+        minutes.push_back(minute_of_day(t).value_or(0)); // checked by check_times
     }
     std::sort(minutes.begin(), minutes.end());
     std::size_t n = 0;
