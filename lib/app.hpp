@@ -120,6 +120,8 @@ private:
     // Writes the ledger row's end.
     void record(std::string const& status, std::string const& error_text,
                 std::chrono::microseconds elapsed);
+    void write_record(db_connection& conn, std::string const& status,
+                      std::string const& error_text, std::chrono::microseconds elapsed);
 
     std::string m_job;
     common_options const& m_opts;

@@ -104,6 +104,30 @@ TEST_CASE("a failed run is recorded with its error and exit code", "[db]")
                    "'failed' AND error = 'post 42: text is empty'") == 1);
 }
 
+TEST_CASE("a run whose connection dies is recorded as failed over a new connection",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    int const code =
+        run_app("build-weights", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+            auto const pid = PQbackendPID(run.db().raw());
+            // as a restart, a failover or a pooler's cut does
+            db.connect().exec("SELECT pg_terminate_backend($1)", pid);
+            run.db().exec("SELECT 1");
+        });
+    CHECK(code == 75);
+    auto const row = db.connect().exec(
+        "SELECT status, finished_at IS NOT NULL, error FROM xloop.job_runs WHERE job = "
+        "'build-weights'");
+    REQUIRE(row.rows() == 1);
+    CHECK(row.str(0, 0) == "failed"); // not 'running' until the next run
+    CHECK(row.boolean(0, 1));
+    // libpq's words for it vary with when the server's FATAL arrives
+    CHECK_THAT(row.str(0, 2),
+               Catch::Contains("connection") && Catch::Contains("statement: SELECT 1"));
+}
+
 TEST_CASE("a second run while the first holds the lock is skipped with exit 75", "[db]")
 {
     test_db db;
