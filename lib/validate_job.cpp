@@ -227,10 +227,15 @@ SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
        (SELECT count(*) FROM w),
        (SELECT count(*) FROM w WHERE status = 'failed'),
        (SELECT error FROM w WHERE status = 'failed'
-         ORDER BY started_at DESC, id DESC LIMIT 1)
+         ORDER BY started_at DESC, id DESC LIMIT 1),
+       l.status = 'running' AND l.detail ? 'backend_pid' AND NOT EXISTS (
+           SELECT 1 FROM pg_stat_get_activity((l.detail->>'backend_pid')::int) a
+            WHERE a.backend_start IS NULL -- another role's: not ours to judge
+               OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
+       l.started_at
   FROM (SELECT NULL) one
   LEFT JOIN LATERAL (
-      SELECT status, error, detail FROM xloop.job_runs
+      SELECT status, error, detail, started_at FROM xloop.job_runs
        WHERE job = $1 AND started_at <= $2::timestamptz
        ORDER BY started_at DESC, id DESC LIMIT 1) l ON true
 )sql";
@@ -247,6 +252,17 @@ job_state job_info(db_connection& db, std::string const& job, timestamp now, int
     s.runs = r.i64(0, 3);
     s.failed = r.i64(0, 4);
     s.last_failure = r.opt_str(0, 5).value_or("");
+    if (s.last_status == "running" && s.last_error.empty()) {
+        // A row without its end: a run going on, or one that died unrecorded
+        // (kill -9) whose connection is gone.
+        s.last_error =
+            r.boolean(0, 6)
+                ? "was abandoned: its connection is gone (killed, or the database "
+                  "restarted); the job's next run marks it interrupted"
+                : fmt::format("started at {} and is still going (its connection is "
+                              "open)",
+                              format_timestamp(*parse_timestamp(r.str(0, 7))));
+    }
     return s;
 }
 
@@ -683,9 +699,13 @@ check_result job_check(check_context& x, std::string const& job, double interval
                  {"failed_in_window", s.failed}};
     if (!s.last_ok_hours && !s.last_status.empty()) {
         c.status = "fail";
-        c.message = fmt::format(
-            "xloop-{} has never run ok; its latest run {}: {}", job, s.last_status,
-            s.last_error.empty() ? "(no reason recorded)" : excerpt(s.last_error, 400));
+        c.message = s.last_status == "running"
+                        ? fmt::format("xloop-{} has never run ok; its latest run {}", job,
+                                      s.last_error)
+                        : fmt::format("xloop-{} has never run ok; its latest run {}: {}",
+                                      job, s.last_status,
+                                      s.last_error.empty() ? "(no reason recorded)"
+                                                           : excerpt(s.last_error, 400));
     } else if (!s.last_ok_hours) {
         c.status = "fail";
         c.message =

@@ -283,6 +283,34 @@ TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]
           "with v2 metrics in the window");
 }
 
+TEST_CASE("a first run without its end is said to be going on, or abandoned when its "
+          "connection is gone",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies')");
+    // plan's on this test's live connection; learn-replies' on no backend
+    c.exec(
+        "INSERT INTO xloop.job_runs (job, started_at, status, detail) VALUES "
+        "('plan', $1::timestamptz - interval '10 minutes', 'running', "
+        " jsonb_build_object('backend_pid', pg_backend_pid(), 'backend_start', "
+        " (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()))), "
+        "('learn-replies', $1::timestamptz - interval '1 hour', 'running', "
+        " '{\"backend_pid\": 999999, \"backend_start\": \"2026-03-02T10:59:59Z\"}')",
+        now);
+    auto const out = validate(db, 1);
+    CHECK(check_named(out, "job:plan")["message"] ==
+          "xloop-plan has never run ok; its latest run started at 2026-03-02T11:50:00Z "
+          "and is still going (its connection is open)");
+    CHECK(check_named(out, "job:learn-replies")["message"] ==
+          "xloop-learn-replies has never run ok; its latest run was abandoned: its "
+          "connection is gone (killed, or the database restarted); the job's next run "
+          "marks it interrupted");
+}
+
 TEST_CASE("an age is never negative, even with --now before the event", "[db]")
 {
     test_db db;
