@@ -60,6 +60,7 @@ struct curlm_deleter {
 struct slist_deleter {
     void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
+
 // The transfer through a multi handle that wakes every 50 ms, stopped once a
 // signal came more than `grace` ago: within a second whatever the server does
 // (curl's progress callback, the easy interface's only hook, comes as seldom
