@@ -307,10 +307,16 @@ db_connection::db_connection(
         throw error{"out of memory allocating a database connection"};
     }
     if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
-        // Refused before any network traffic: an option value libpq rejects.
-        throw config_error{
-            fmt::format("cannot connect to the database: {}",
-                        redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo))};
+        auto const msg = redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);
+        // A Unix socket is tried at once, before the poll: a local server that
+        // is down (no socket file, or a stale one) fails here. Its message names
+        // the socket file in any language.
+        if (msg.find("/.s.PGSQL.") != std::string::npos) {
+            throw temporary_failure{
+                fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+        }
+        // Else refused before any traffic: an option value libpq rejects.
+        throw config_error{fmt::format("cannot connect to the database: {}", msg)};
     }
     // Verbose: a server's refusal carries its SQLSTATE, which decides below.
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_VERBOSE);

@@ -517,6 +517,24 @@ TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language"
     }
 }
 
+TEST_CASE("a local server that is down exits 75; an option libpq rejects exits 78",
+          "[db]")
+{
+    temp_dir dir; // a socket directory without a server
+    auto const down = run_tool(
+        "build-weights", {"--db", fmt::format("host={} port=5999 dbname=x", dir.path())});
+    INFO(down.err);
+    CHECK(down.exit_code == 75);
+    CHECK_THAT(down.err, Catch::Contains("database unreachable (exit 75, retry later)") &&
+                             Catch::Contains(".s.PGSQL.5999"));
+    auto const bad = run_tool(
+        "build-weights",
+        {"--db", fmt::format("host={} port=5999 dbname=x sslmode=bogus", dir.path())});
+    INFO(bad.err);
+    CHECK(bad.exit_code == 78);
+    CHECK_THAT(bad.err, Catch::Contains("sslmode"));
+}
+
 TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
           "refusals that may pass are the transient states",
           "[nodb]")
