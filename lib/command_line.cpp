@@ -3,8 +3,11 @@
 #include "config_example.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #ifndef XLOOP_VERSION
@@ -12,6 +15,30 @@
 #endif
 
 namespace xloop {
+
+namespace {
+
+// A whole number in [lo, hi] (CLI::Range reads "abc" as out of range and
+// lets 2.5 through to a conversion error).
+CLI::Validator whole_number_in(long lo, long hi)
+{
+    return CLI::Validator{[lo, hi](std::string& value) -> std::string {
+                              char* end = nullptr;
+                              errno = 0;
+                              long const n = std::strtol(value.c_str(), &end, 10);
+                              if (value.empty() || *end != '\0' || errno != 0) {
+                                  return fmt::format("'{}' is not a whole number", value);
+                              }
+                              if (n < lo || n > hi) {
+                                  return fmt::format("{} is not between {} and {}", n, lo,
+                                                     hi);
+                              }
+                              return {};
+                          },
+                          fmt::format("INT in [{} - {}]", lo, hi)};
+}
+
+} // namespace
 
 app::app(std::string job, std::string description)
     : m_job(std::move(job)),
@@ -79,6 +106,7 @@ void add_options(app& app, migrate_options& o)
                    "Read migrations from DIR instead of the embedded ones");
     cli.add_option("--lock-timeout", o.lock_timeout_s,
                    "Seconds to wait for another xloop-migrate to finish, then exit 75")
+        ->check(CLI::Number)
         ->check(CLI::Range(0.0, 86400.0));
     cli.add_flag("--allow-out-of-order", o.allow_out_of_order,
                  "Apply pending migrations numbered below the newest applied one");
@@ -96,7 +124,7 @@ void add_options(app& app, plan_options& o)
 {
     app.cli()
         .add_option("--replies", o.replies, "Queue up to N replies instead of posts")
-        ->check(CLI::Range(1, 1000));
+        ->check(whole_number_in(1, 1000));
 }
 
 void add_options(app& app, scrape_options& o)
@@ -111,7 +139,7 @@ void add_options(app& app, scrape_options& o)
         "File source: write the good lines and list the bad ones (default: a bad "
         "line stops the run before anything is written, exit 65)");
     cli.add_option("--max-posts", o.max_posts, "Cap on posts asked for in one run")
-        ->check(CLI::Range(1, 1000000));
+        ->check(whole_number_in(1, 1000000));
     cli.final_callback([&o, source] {
         if (o.input && source->count() == 0) {
             o.source = "file"; // --input alone means the file source
@@ -131,7 +159,7 @@ void add_options(app& app, validate_options& o)
     app.cli()
         .add_option("--days", o.days,
                     "Window of the coverage checks (default validate.days, 3)")
-        ->check(CLI::Range(1, 365));
+        ->check(whole_number_in(1, 365));
     app.cli().add_option("--html", o.html_file, "Also write the report as an HTML page");
 }
 

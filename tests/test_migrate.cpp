@@ -631,3 +631,23 @@ TEST_CASE("usage errors exit 64", "[db]")
     CHECK(r.err.find("--now: 'yesterday'") != std::string::npos);
     CHECK(run_tool("migrate", {"--help"}).exit_code == 0);
 }
+
+TEST_CASE("a count option that is not a whole number in its range says which it is",
+          "[nodb]")
+{
+    for (auto const& [args, message] :
+         std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--replies", "abc"}, "--replies: 'abc' is not a whole number"},
+             {{"--replies", "2.5"}, "--replies: '2.5' is not a whole number"},
+             {{"--replies", "0"}, "--replies: 0 is not between 1 and 1000"},
+             {{"--replies", "99999999999999999999"},
+              "--replies: '99999999999999999999' is not a whole number"}}) {
+        auto const r = run_tool("plan", args);
+        INFO(r.err);
+        CHECK(r.exit_code == 64);
+        CHECK_THAT(r.err, Catch::Contains(message));
+    }
+    auto const days = run_tool("validate", {"--days", "x"});
+    CHECK(days.exit_code == 64);
+    CHECK_THAT(days.err, Catch::Contains("--days: 'x' is not a whole number"));
+}
