@@ -410,6 +410,7 @@ void run_context::finish(std::string const& status, std::string const& error_tex
     if (!m_conn) {
         return;
     }
+    reconnect_if_lost();
     record(status, error_text, elapsed);
     if (m_lease) {
         // Given back now, so the next run need not wait for it to expire.
@@ -440,42 +441,38 @@ void run_context::record(std::string const& status, std::string const& error_tex
         if (!m_ledger_id) {
             return;
         }
-        write_record(*m_conn, status, error_text, elapsed);
-    } catch (std::exception const& e) {
-        if (m_ledger_id && m_conn && PQstatus(m_conn->raw()) == CONNECTION_BAD) {
-            // The run's connection died (its backend terminated, a restart, a
-            // pooler's cut): the row says how the run ended over a new one,
-            // not "running" until the job's next run finds it abandoned.
-            try {
-                db_connection fresh{m_conn->conninfo(), "xloop-" + m_job};
-                write_record(fresh, status, error_text, elapsed);
-                log::debug("the run recorded over a new connection");
-                return;
-            } catch (std::exception const& again) {
-                log::warn("could not record the run in xloop.job_runs: {}; nor over a "
-                          "new connection: {}",
-                          e.what(), again.what());
-                return;
-            }
-        }
-        log::warn("could not record the run in xloop.job_runs: {}", e.what());
-    }
-}
-
-void run_context::write_record(db_connection& conn, std::string const& status,
-                               std::string const& error_text,
-                               std::chrono::microseconds elapsed)
-{
-    conn.exec(
-        R"sql(
+        m_conn->exec(
+            R"sql(
             UPDATE xloop.job_runs
                SET finished_at = $2::timestamptz, status = $3, rows_in = $4, rows_out = $5,
                    detail = coalesce(detail, '{}') || $6::jsonb, error = $7
              WHERE id = $1
             )sql",
-        *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
-        detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-        error_text.empty() ? std::nullopt : std::optional{valid_utf8(error_text)});
+            *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
+            detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+            error_text.empty() ? std::nullopt : std::optional{valid_utf8(error_text)});
+    } catch (std::exception const& e) {
+        log::warn("could not record the run in xloop.job_runs: {}", e.what());
+    }
+}
+
+void run_context::reconnect_if_lost()
+{
+    if (m_opts.dry_run || (!m_ledger_id && !m_lease) ||
+        PQstatus(m_conn->raw()) != CONNECTION_BAD) {
+        return;
+    }
+    // The run's connection died under it (its backend terminated, a restart,
+    // a pooler's cut): its end is recorded and its lease given back over a
+    // new one, rather than the row left 'running' and the lease held until
+    // the job's next runs find them.
+    try {
+        m_closing_conn.emplace(m_conn->conninfo(), "xloop-" + m_job);
+        m_conn = &*m_closing_conn;
+    } catch (std::exception const& e) {
+        log::warn("the run's database connection is gone and a new one failed: {}",
+                  e.what());
+    }
 }
 
 run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,

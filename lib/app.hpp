@@ -120,8 +120,8 @@ private:
     // Writes the ledger row's end.
     void record(std::string const& status, std::string const& error_text,
                 std::chrono::microseconds elapsed);
-    void write_record(db_connection& conn, std::string const& status,
-                      std::string const& error_text, std::chrono::microseconds elapsed);
+    // Finishes over a new connection when the run's is lost.
+    void reconnect_if_lost();
 
     std::string m_job;
     common_options const& m_opts;
@@ -130,6 +130,7 @@ private:
     std::uint64_t m_seed;
     std::optional<db_connection> m_own_conn;
     db_connection* m_conn = nullptr; // m_own_conn's, or one lent by use_connection
+    std::optional<db_connection> m_closing_conn; // reconnect_if_lost's
 
     bool m_reads_only = false;
     bool m_unrecorded = false; // the ledger refused this run's row: not asked again

@@ -104,13 +104,16 @@ TEST_CASE("a failed run is recorded with its error and exit code", "[db]")
                    "'failed' AND error = 'post 42: text is empty'") == 1);
 }
 
-TEST_CASE("a run whose connection dies is recorded as failed over a new connection",
+TEST_CASE("a run whose connection dies is recorded as failed and gives back its lease "
+          "over a new connection",
           "[db]")
 {
     test_db db;
     db.migrate();
     int const code =
         run_app("build-weights", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+            run.take_lease();
+            REQUIRE(db.count("SELECT count(*) FROM xloop.job_leases") == 1);
             auto const pid = PQbackendPID(run.db().raw());
             // as a restart, a failover or a pooler's cut does
             db.connect().exec("SELECT pg_terminate_backend($1)", pid);
@@ -126,6 +129,8 @@ TEST_CASE("a run whose connection dies is recorded as failed over a new connecti
     // libpq's words for it vary with when the server's FATAL arrives
     CHECK_THAT(row.str(0, 2),
                Catch::Contains("connection") && Catch::Contains("statement: SELECT 1"));
+    // the next run need not wait for the lease to expire
+    CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
 }
 
 TEST_CASE("a second run while the first holds the lock is skipped with exit 75", "[db]")
