@@ -697,24 +697,27 @@ check_result job_check(check_context& x, std::string const& job, double interval
                  {"last_status", s.last_status},
                  {"runs_in_window", s.runs},
                  {"failed_in_window", s.failed}};
+    // How the latest run ended (or that it has not).
+    auto const latest =
+        s.last_status == "running"
+            ? fmt::format("its latest run {}", s.last_error)
+            : fmt::format("its latest run {}: {}", s.last_status,
+                          s.last_error.empty() ? "(no reason recorded)"
+                                               : excerpt(s.last_error, 400));
     if (!s.last_ok_hours && !s.last_status.empty()) {
         c.status = "fail";
-        c.message = s.last_status == "running"
-                        ? fmt::format("xloop-{} has never run ok; its latest run {}", job,
-                                      s.last_error)
-                        : fmt::format("xloop-{} has never run ok; its latest run {}: {}",
-                                      job, s.last_status,
-                                      s.last_error.empty() ? "(no reason recorded)"
-                                                           : excerpt(s.last_error, 400));
+        c.message = fmt::format("xloop-{} has never run ok; {}", job, latest);
     } else if (!s.last_ok_hours) {
         c.status = "fail";
         c.message =
             fmt::format("xloop-{} has never run: install cron/xloop.crontab", job);
     } else if (*s.last_ok_hours > 3 * interval_h) {
         c.status = "fail";
+        // Runs that fail say why; no run since the last ok one points at cron.
         c.message =
-            fmt::format("{}, more than 3 intervals of {}: check cron and its mail",
-                        last_run_text(job, s), hours_text(interval_h));
+            fmt::format("{}, more than 3 intervals of {}: {}", last_run_text(job, s),
+                        hours_text(interval_h),
+                        s.last_status == "ok" ? "check cron and its mail" : latest);
     } else if (s.last_status == "failed") {
         c.status = "warn";
         c.message = fmt::format("the latest run failed: {}", s.last_error);

@@ -230,6 +230,36 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
                       "queue")["status"] == "ok");
 }
 
+TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
+          "cron when nothing ran",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // scrape-metrics (every 20 min) ok 2 h ago, rate limited since;
+    // build-weights (every 6 h) ok 20 h ago, nothing since
+    c.exec("DELETE FROM xloop.job_runs WHERE job IN ('scrape-metrics', 'build-weights')");
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
+           "VALUES ('scrape-metrics', $1::timestamptz - interval '2 hours', "
+           "$1::timestamptz - interval '2 hours', 'ok', NULL), "
+           "('scrape-metrics', $1::timestamptz - interval '20 minutes', "
+           "$1::timestamptz - interval '20 minutes', 'failed', 'X API rate limit reached "
+           "(HTTP 429) on GET /2/tweets'), "
+           "('build-weights', $1::timestamptz - interval '20 hours', "
+           "$1::timestamptz - interval '20 hours', 'ok', NULL)",
+           now);
+    auto const out = validate(db, 1);
+    CHECK(check_named(out, "job:scrape-metrics")["message"] ==
+          "xloop-scrape-metrics's last ok run was 2.0 h ago, more than 3 intervals of "
+          "20 min: its latest run failed: X API rate limit reached (HTTP 429) on GET "
+          "/2/tweets");
+    CHECK(check_named(out, "job:build-weights")["message"] ==
+          "xloop-build-weights's last ok run was 20.0 h ago, more than 3 intervals of "
+          "6.0 h: check cron and its mail");
+}
+
 TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
 {
     test_db db;
