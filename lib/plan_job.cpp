@@ -899,6 +899,33 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
     return rows;
 }
 
+// Nothing fresh to choose from: said as a warning (cron mails it) when no
+// opportunity came in the freshness window at all, since replies then stop
+// until the harvester that fills reply_opportunities (not xloop) runs again.
+// Whether it warned.
+bool warn_no_fresh_opportunity(run_context& run, timestamp fresh_after)
+{
+    auto const newest = run.db().exec(
+        "SELECT max(discovered_at) FROM public.reply_opportunities WHERE discovered_at "
+        "<= $1::timestamptz",
+        run.now());
+    if (newest.is_null(0, 0)) {
+        log::warn("reply_opportunities holds no opportunity: nothing to reply to (it is "
+                  "filled by the harvester that finds tweets to reply to, which xloop "
+                  "does not run)");
+        return true;
+    }
+    auto const at = parse_timestamp(newest.get(0, 0));
+    if (!at || *at > fresh_after) {
+        return false;
+    }
+    log::warn(
+        "no reply opportunity came in the last {} h (plan.reply_max_age_hours), the "
+        "newest at {}: is the harvester that fills reply_opportunities running?",
+        run.cfg().plan.reply_max_age_hours, format_timestamp(*at));
+    return true;
+}
+
 void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 {
     auto const& cfg = run.cfg().plan;
@@ -913,6 +940,9 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;
     if (rows.empty()) {
+        if (open.candidates.empty() && warn_no_fresh_opportunity(run, now - max_age)) {
+            return;
+        }
         log::info(
             "no pending reply opportunity fits (fresh, author not replied to in the last "
             "{} h)",

@@ -506,6 +506,37 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
               "status = 'pending'") == 1);
 }
 
+TEST_CASE("a reply run with nothing fresh says so as a warning when no opportunity came "
+          "in",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    auto const run = [&] {
+        auto const r = plan(db, {"--replies", "3", "-q"});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        return r.err;
+    };
+    CHECK_THAT(run(), Catch::Contains("reply_opportunities holds no opportunity"));
+    add_opportunity(c, "1", "amy", 0.9, 400); // past plan.reply_max_age_hours (3)
+    CHECK_THAT(run(), Catch::Contains("no reply opportunity came in the last 3 h") &&
+                          Catch::Contains("the newest at 2026-03-02T05:20:00Z") &&
+                          Catch::Contains("harvester"));
+    // a fresh one whose author is in cooldown: the harvester works; -q is quiet
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+        "decision_type, target_username, created_at) VALUES ('posted', 'reply', 'bob', "
+        "$1::timestamptz - interval '1 hour')",
+        now);
+    add_opportunity(c, "2", "bob", 0.5, 10);
+    CHECK(run().empty());
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE status = 'queued'") == 0);
+}
+
 TEST_CASE("opportunities keyed by a bigint, a uuid or a text id are taken and marked "
           "alike",
           "[db]")
