@@ -167,6 +167,9 @@ struct validate_config {
     // A queued item this long past its scheduled time: the poster is not
     // publishing (fail).
     double max_queue_delay_hours = 2.0;
+    // No reply opportunity this long while replies are in use: the harvester
+    // that finds them has stopped (warn).
+    double max_opportunity_age_hours = 24.0;
     int min_map_sample = 10;
     double min_priority_coverage = 0.5;
     // What the logged choices are worth is estimated from at least this many

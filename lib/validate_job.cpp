@@ -686,6 +686,52 @@ SELECT (SELECT count(DISTINCT lower(ltrim(btrim(target_username), '@')))
     return c;
 }
 
+// Replies need opportunities, which a harvester outside xloop finds: when it
+// stops, plan --replies has nothing to take and succeeds, and the replies
+// end with no other sign for a month (the reply window).
+check_result reply_opportunities_check(check_context& x)
+{
+    auto const hours = x.cfg.validate.max_opportunity_age_hours;
+    auto const r = x.db.exec(R"sql(
+SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+       extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
+       count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
+       (SELECT count(*) FROM public.content_generation_metadata_comprehensive
+         WHERE decision_type = 'reply'
+           AND created_at > $1::timestamptz - make_interval(days => $2)
+           AND created_at <= $1::timestamptz)
+  FROM public.reply_opportunities
+ WHERE discovered_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto const found = r.i64(0, 2);
+    auto const replies = r.i64(0, 3);
+    auto c = make("reply_opportunities", "ok", "");
+    c.numbers = {{"found_in_window", found}, {"replies_in_window", replies}};
+    if (found == 0 && replies == 0) {
+        c.message = fmt::format("no reply opportunities and no replies in the last {} "
+                                "days: replies are not in use",
+                                x.days);
+        return c;
+    }
+    auto const age = r.is_null(0, 1) ? std::nullopt : std::optional{r.f64(0, 1)};
+    c.numbers["newest_hours_ago"] = age ? nlohmann::json(*age) : nlohmann::json(nullptr);
+    if (!age || *age > hours) {
+        c.status = "warn";
+        c.message = fmt::format(
+            "{} replies in the last {} days, but {}: replies stop until the harvester "
+            "that fills reply_opportunities runs again",
+            replies, x.days,
+            age ? fmt::format("no opportunity came in for {} (the newest at {})",
+                              hours_text(*age), r.str(0, 0))
+                : std::string{"reply_opportunities is empty"});
+        return c;
+    }
+    c.message = fmt::format("{} opportunities came in during the last {} days, the "
+                            "newest {} ago",
+                            found, x.days, hours_text(*age));
+    return c;
+}
+
 check_result job_check(check_context& x, std::string const& job, double interval_minutes)
 {
     auto const& s = x.job(job);
@@ -749,9 +795,9 @@ std::vector<check_result> run_checks(run_context& run, int days)
     if (out.back().status == "fail" && nothing_to_count(x.db)) {
         return out;
     }
-    for (auto const check :
-         {v2_coverage_check, slot_coverage_check, posted_items_check, queue_check,
-          learning_view_check, weight_map_check, reply_priorities_check}) {
+    for (auto const check : {v2_coverage_check, slot_coverage_check, posted_items_check,
+                             queue_check, learning_view_check, weight_map_check,
+                             reply_priorities_check, reply_opportunities_check}) {
         out.push_back(check(x));
     }
     for (auto const& [job, interval] : x.cfg.validate.job_interval_minutes) {

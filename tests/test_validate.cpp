@@ -60,6 +60,10 @@ void fill_healthy(db_connection& c, int posts = 40)
         now);
     c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
            "('acct_0', 0.7), ('acct_1', 0.4), ('acct_2', 0.55), ('never', 0.5)");
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "opportunity_score, discovered_at) SELECT 'o' || g, 'acct_' || (g % 3), 0.5, "
+           "$1::timestamptz - g * interval '2 hours' FROM generate_series(1, 30) g",
+           now);
     for (auto const* job : {"scrape-metrics", "learn-replies", "build-weights", "plan"}) {
         c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status) VALUES "
                "($1, "
@@ -228,6 +232,38 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
     dir.write("x.yaml", "validate:\n  max_queue_delay_hours: 30\n");
     CHECK(check_named(validate(db, 0, {"--config", dir.path() + "/x.yaml"}),
                       "queue")["status"] == "ok");
+}
+
+TEST_CASE("replies in use with no opportunity for a day warn that the harvester stopped",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // 30 opportunities, one every 2 h back from 2 h ago: all in the 3 days
+    auto check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["message"] ==
+          "30 opportunities came in during the last 3 days, the newest 2.0 h ago");
+    // none in the last 30 h: past validate.max_opportunity_age_hours (24)
+    c.exec("DELETE FROM public.reply_opportunities WHERE discovered_at > "
+           "$1::timestamptz - interval '30 hours'",
+           now);
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["message"] ==
+          "10 replies in the last 3 days, but no opportunity came in for 30.0 h (the "
+          "newest at 2026-03-01T06:00Z): replies stop until the harvester that fills "
+          "reply_opportunities runs again");
+    // an account without replies: nothing to say
+    c.exec("DELETE FROM public.reply_opportunities");
+    c.exec("DELETE FROM public.content_generation_metadata_comprehensive WHERE "
+           "decision_type = 'reply'");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["message"] == "no reply opportunities and no replies in the last 3 days: "
+                              "replies are not in use");
 }
 
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
@@ -515,7 +551,7 @@ TEST_CASE("the JSON report has the documented shape", "[db]")
     CHECK(r["exit_code"] == 0);
     CHECK(r["days"] == 3);
     REQUIRE(r["checks"].is_array());
-    CHECK(r["checks"].size() == 12);
+    CHECK(r["checks"].size() == 13);
     for (auto const& ch : r["checks"]) {
         CHECK(ch["name"].is_string());
         CHECK((ch["status"] == "ok" || ch["status"] == "warn" || ch["status"] == "fail"));
