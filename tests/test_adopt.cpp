@@ -597,7 +597,7 @@ CREATE POLICY notes_of_items ON notes
 }
 
 TEST_CASE("a view that must be dropped and made again is refused, naming the function "
-          "that would go with it; nothing of it is changed",
+          "that would go with it, and nothing of it is changed",
           "[db]")
 {
     test_db db;
@@ -829,7 +829,7 @@ TEST_CASE("a varchar(n) too narrow for what plan writes is refused before anythi
 }
 
 TEST_CASE("xloop.alter_column_type changes nothing where a view it must drop has a "
-          "dependent it cannot make again, and names it; a column no view reads is "
+          "dependent it cannot make again, and names it, and a column no view reads is "
           "altered alone",
           "[db]")
 {

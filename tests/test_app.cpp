@@ -522,7 +522,7 @@ TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language"
     }
 }
 
-TEST_CASE("a local server that is down exits 75; an option libpq rejects exits 78",
+TEST_CASE("a local server that is down exits 75, an option libpq rejects exits 78",
           "[db]")
 {
     temp_dir dir; // a socket directory without a server

@@ -811,8 +811,9 @@ TEST_CASE("build-weights learns two more maps, each from the half of the posts t
     }
 }
 
-TEST_CASE("tools newer than the schema say to run xloop-migrate; validate still reports",
-          "[db]")
+TEST_CASE(
+    "tools newer than the schema say to run xloop-migrate, and validate still reports",
+    "[db]")
 {
     test_db db;
     db.migrate();

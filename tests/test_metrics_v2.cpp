@@ -387,7 +387,7 @@ TEST_CASE("skipping bad lines keeps the good ones and lists the bad ones", "[nod
     CHECK(bad[0].line == 2);
 }
 
-TEST_CASE("a line past 1 MiB is a bad line read no further; a JSON array or a "
+TEST_CASE("a line past 1 MiB is a bad line read no further, and a JSON array or a "
           "pretty-printed file is named as such",
           "[nodb]")
 {

@@ -103,9 +103,10 @@ TEST_CASE("scrape-metrics asks for the posts that are due, oldest first", "[db]"
     CHECK(json::parse(r.out)["due"] == 3);
 }
 
-TEST_CASE("a tweet id X cannot look up is never asked for, and named; the other posts "
-          "are scraped",
-          "[db]")
+TEST_CASE(
+    "a tweet id X cannot look up is never asked for, and named, and the other posts "
+    "are scraped",
+    "[db]")
 {
     test_db db;
     db.migrate();

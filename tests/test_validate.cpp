@@ -561,7 +561,7 @@ TEST_CASE("the JSON report has the documented shape", "[db]")
     }
 }
 
-TEST_CASE("the HTML page replaces the old one whole; a path that cannot be a file "
+TEST_CASE("the HTML page replaces the old one whole, and a path that cannot be a file "
           "exits 64 with the reason",
           "[db]")
 {
