@@ -20,6 +20,7 @@
 #include "policy_value.hpp"
 #include "scrape_metrics_job.hpp"
 #include "subprocess.hpp"
+#include "temp_dir.hpp"
 #include "timestamp.hpp"
 #include "world.hpp"
 
@@ -28,10 +29,9 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib> // mkdtemp, setenv
+#include <cstdlib> // setenv
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -39,7 +39,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <system_error>
 #include <thread>
 
 using nlohmann::json;
@@ -328,28 +327,6 @@ bool due(int minute, int every, int tick)
 {
     return minute == 0 || minute / every != (minute - tick) / every;
 }
-
-// The run's config and metrics file, removed however the run ends.
-struct temp_dir {
-    temp_dir()
-    {
-        std::string name = (std::filesystem::temp_directory_path() / "xloop-sim-XXXXXX");
-        if (!mkdtemp(name.data())) {
-            throw std::system_error{errno, std::generic_category(),
-                                    "cannot make a directory " + name};
-        }
-        path = name;
-    }
-    ~temp_dir()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    temp_dir(temp_dir const&) = delete;
-    temp_dir& operator=(temp_dir const&) = delete;
-
-    std::filesystem::path path;
-};
 
 std::filesystem::path bin_dir()
 {
@@ -762,8 +739,8 @@ int simulate(options const& o)
     }
     ::setenv("X_BEARER_TOKEN", "sim-token", 1);
     x_api_server api{world, o.seed, *start, o.rate_limit_every};
-    temp_dir const scratch;
-    auto const& dir = scratch.path;
+    temp_dir const scratch{"xloop-sim"}; // the run's config and metrics file
+    std::filesystem::path const dir = scratch.path();
     auto const config_file = (dir / "xloop.yaml").string();
     auto const metrics_file = dir / "metrics.jsonl";
     {

@@ -186,25 +186,4 @@ std::string read_file(std::string const& path)
     return ss.str();
 }
 
-temp_dir::temp_dir()
-{
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "xloop-test-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    m_path = tmpl;
-}
-
-temp_dir::~temp_dir()
-{
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-}
-
-std::string temp_dir::write(std::string const& name, std::string const& text) const
-{
-    auto path = m_path + "/" + name;
-    std::ofstream{path, std::ios::binary} << text;
-    return path;
-}
-
 } // namespace xloop::test

@@ -6,6 +6,7 @@
 
 #include "db.hpp"
 #include "subprocess.hpp"
+#include "temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -76,18 +77,5 @@ nlohmann::json check_named(nlohmann::json const& report, std::string const& name
 
 std::string source_path(std::string const& relative);
 std::string read_file(std::string const& path);
-
-// A temporary directory, removed on destruction.
-class temp_dir {
-public:
-    temp_dir();
-    ~temp_dir();
-    std::string const& path() const noexcept { return m_path; }
-    // Writes a file in the directory; returns its path.
-    std::string write(std::string const& name, std::string const& text) const;
-
-private:
-    std::string m_path;
-};
 
 } // namespace xloop::test
