@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <stack>
@@ -71,6 +72,16 @@ void fill_healthy(db_connection& c, int posts = 40)
                "minutes', 'ok')",
                job, now);
     }
+}
+
+// A run of `job` that started and ended `ago` (an interval) before now.
+void add_run(db_connection& c, std::string const& job, std::string const& ago,
+             std::string const& status, std::optional<std::string> const& error = {})
+{
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
+           "VALUES ($1, $2::timestamptz - $3::interval, $2::timestamptz - $3::interval, "
+           "$4, $5)",
+           job, now, ago, status, error);
 }
 
 json validate(test_db const& db, int expect, std::vector<std::string> args = {})
@@ -277,15 +288,10 @@ TEST_CASE("a job not ok for three intervals says how its latest run ended, or to
     // scrape-metrics (every 20 min) ok 2 h ago, rate limited since;
     // build-weights (every 6 h) ok 20 h ago, nothing since
     c.exec("DELETE FROM xloop.job_runs WHERE job IN ('scrape-metrics', 'build-weights')");
-    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
-           "VALUES ('scrape-metrics', $1::timestamptz - interval '2 hours', "
-           "$1::timestamptz - interval '2 hours', 'ok', NULL), "
-           "('scrape-metrics', $1::timestamptz - interval '20 minutes', "
-           "$1::timestamptz - interval '20 minutes', 'failed', 'X API rate limit reached "
-           "(HTTP 429) on GET /2/tweets'), "
-           "('build-weights', $1::timestamptz - interval '20 hours', "
-           "$1::timestamptz - interval '20 hours', 'ok', NULL)",
-           now);
+    add_run(c, "scrape-metrics", "2 hours", "ok");
+    add_run(c, "scrape-metrics", "20 minutes", "failed",
+            "X API rate limit reached (HTTP 429) on GET /2/tweets");
+    add_run(c, "build-weights", "20 hours", "ok");
     auto const out = validate(db, 1);
     CHECK(check_named(out, "job:scrape-metrics")["message"] ==
           "xloop-scrape-metrics's last ok run was 2.0 h ago, more than 3 intervals of "
@@ -332,10 +338,7 @@ TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]
     auto c = db.connect();
     fill_healthy(c);
     c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies')");
-    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
-           "VALUES ('plan', $1::timestamptz - interval '2 hours', $1::timestamptz - "
-           "interval '2 hours', 'failed', 'writer command exited 3')",
-           now);
+    add_run(c, "plan", "2 hours", "failed", "writer command exited 3");
     c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
            "VALUES ('learn-replies', $1::timestamptz - interval '1 hour', "
            "$1::timestamptz - interval '1 hour', 'skipped', "
