@@ -315,19 +315,6 @@ std::set<std::string> const dimension_names{
     "content_slot", "generator_name", "decision_type",  "topic",    "tone",
     "hook_type",    "cta_type",       "structure_type", "post_hour"};
 
-// "HH:MM" as minutes after midnight, or none.
-std::optional<int> minute_of_day(std::string const& time)
-{
-    int h = -1;
-    int m = -1;
-    char extra = 0;
-    if (std::sscanf(time.c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
-        m < 0 || m > 59) {
-        return std::nullopt;
-    }
-    return h * 60 + m;
-}
-
 void check_times(section& s, YAML::Node const& node,
                  std::vector<std::string> const& times)
 {
@@ -564,6 +551,18 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
 }
 
 } // namespace
+
+std::optional<int> minute_of_day(std::string const& time)
+{
+    int h = -1;
+    int m = -1;
+    char extra = 0;
+    if (std::sscanf(time.c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
+        m < 0 || m > 59) {
+        return std::nullopt;
+    }
+    return h * 60 + m;
+}
 
 // Earliest first is optimal: each time taken leaves the most room after it.
 std::size_t times_apart(std::vector<std::string> const& times, int gap)

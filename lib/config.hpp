@@ -240,6 +240,9 @@ config load_config(std::optional<std::string> const& path);
 // Same, from YAML text (for tests); `name` stands for the file in messages.
 config parse_config(std::string const& yaml_text, std::string const& name);
 
+// "HH:MM" (or "H:MM") as minutes after midnight, or none.
+std::optional<int> minute_of_day(std::string const& time);
+
 // How many of the daily times ("HH:MM", checked) one day can post at, each at
 // least `gap` minutes after the one before.
 std::size_t times_apart(std::vector<std::string> const& times, int gap);

@@ -261,7 +261,7 @@ world_spec load_world(std::filesystem::path const& path)
                    w.times.clear();
                    for (auto const& t : v) {
                        auto const s = r.text(t, k);
-                       if (s.size() != 5 || s[2] != ':' || hour_of(s) > "23") {
+                       if (s.size() != 5 || !minute_of_day(s)) {
                            r.fail(t, fmt::format("'times': '{}' is not \"HH:MM\"", s));
                        }
                        w.times.push_back(s);

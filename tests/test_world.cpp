@@ -78,6 +78,9 @@ TEST_CASE("a world file's mistakes are errors naming file, line and key", "[worl
         error_of("posts_per_day: 3\ntimes: [\"08:00\", \"09:00\", \"10:00\"]\n"),
         Catch::Contains("posts_per_day (3) needs that many times 90 minutes apart") &&
             Catch::Contains("these times give 2"));
+    // times parsed as plan.times are (12:99 was taken for 12:00)
+    CHECK_THAT(error_of("times: [\"12:99\"]\n"),
+               Catch::Contains("'times': '12:99' is not \"HH:MM\""));
     CHECK_THAT(error_of("change: {day: 30}\n"), Catch::Contains("needs both"));
     CHECK_THAT(error_of("replies: {accounts: 5, effects: {account_9: {follows: 1.5}}}\n"),
                Catch::Contains("account_1 … account_5"));
