@@ -637,14 +637,16 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 
 // The open opportunities: pending, fresh, by an author not replied to within
 // the cooldown, with the author's priority. COPY takes no parameters: {0} is
-// now, {1} the freshness limit, {2} the cooldown limit, as quoted literals;
-// {3} the key (key_column). The priority is looked up once per distinct
+// now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
+// Each candidate is read by its row's address (table oid and ctid), not its
+// key: the key may be a bigint, a uuid or text (adopted tables), and 10⁶
+// uuids as text held 36 MB. The priority is looked up once per distinct
 // author, not per candidate: at 10⁶ candidates by 10⁵ authors a lookup per
 // row took 7 s against 3 s, and a hash of every account costs a small queue
 // 0.1 s.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
-             SELECT {3} AS id, lower(ltrim(r.tweet_author, '@')) AS author,
+             SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
                     coalesce(r.opportunity_score, 0)::float8 AS opportunity
                FROM public.reply_opportunities r
               WHERE r.status = 'pending'
@@ -661,17 +663,19 @@ COPY (WITH open AS MATERIALIZED (
                     (SELECT max(d.priority_score) FROM public.discovered_accounts d
                       WHERE lower(d.username) = a.author) AS priority
                FROM (SELECT DISTINCT author FROM open) a)
-      SELECT o.id, o.author, o.opportunity, coalesce(p.priority, 0.5)::float8
+      SELECT o.tableoid, o.ctid, o.author, o.opportunity, coalesce(p.priority, 0.5)::float8
         FROM open o LEFT JOIN priority p USING (author)
        ORDER BY o.id) TO STDOUT (FORMAT binary))sql";
 
-// Locks one chosen opportunity if it is still pending; a row another run or
-// writer holds is skipped, never waited for or taken twice. $1 is the id as
-// text, typed by the server as the column (bigint, uuid or text).
+// Locks one chosen opportunity by its address ($1 the table's oid, $2 the
+// ctid) if it is still pending; a row another run or writer holds is
+// skipped, never waited for or taken twice. The address holds: the read's
+// lock keeps VACUUM FULL and CLUSTER out until the transaction ends, and a
+// row updated since has a new one, so it is skipped like a row taken.
 constexpr char const* take_candidate_sql = R"sql(
-SELECT tweet_id, tweet_author, coalesce(tweet_content, '')
+SELECT tweet_id, tweet_author, coalesce(tweet_content, ''), id::text
   FROM public.reply_opportunities
- WHERE id = $1 AND status = 'pending'
+ WHERE tableoid = $1::oid AND ctid = $2::tid AND status = 'pending'
    FOR UPDATE SKIP LOCKED)sql";
 
 // Opportunities past plan.reply_max_age_hours are marked expired.
@@ -684,87 +688,59 @@ UPDATE public.reply_opportunities SET status = 'expired'
     run.summary()["expired"] = expired.affected_rows();
 }
 
-// How reply_opportunities is keyed: xloop's and the bot's integer, or a uuid
-// (Supabase's default) or text. Each is held as compactly as it comes: 8, 16
-// or its length in bytes a candidate.
-enum class key_kind { integer, uuid, text };
+// Where a candidate's row is: its block and line in the heap (the ctid), and
+// which table holds it (an index into open_candidates::tables: one, unless
+// reply_opportunities is partitioned). 8 bytes a candidate, whatever the key.
+struct row_address {
+    std::uint32_t block = 0;
+    std::uint16_t line = 0;
+    std::uint16_t table = 0;
+};
 
-key_kind key_kind_of(db_connection& db)
-{
-    auto const type = db.exec(R"sql(
-SELECT CASE WHEN atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-            THEN 'integer' WHEN atttypid = 'uuid'::regtype THEN 'uuid' ELSE 'text' END
-  FROM pg_attribute
- WHERE attrelid = 'public.reply_opportunities'::regclass AND attname = 'id')sql");
-    auto const t = type.rows() == 0 ? std::string{"text"} : type.str(0, 0);
-    return t == "integer" ? key_kind::integer
-           : t == "uuid"  ? key_kind::uuid
-                          : key_kind::text;
-}
-
-// The key as the COPY reads it ({3} of open_candidates_sql).
-char const* key_column(key_kind k)
-{
-    return k == key_kind::integer ? "r.id::int8"
-           : k == key_kind::uuid  ? "r.id"
-                                  : "r.id::text";
-}
-
-// The open candidates, streamed (binary COPY) into compact rows: ids, authors
-// and scores only; a chosen opportunity's tweet and text are read when it is
-// taken.
+// The open candidates, streamed (binary COPY) into compact rows: addresses,
+// authors and scores only; a chosen opportunity's key, tweet and text are
+// read when it is taken.
 struct open_candidates {
-    key_kind keys = key_kind::integer;
-    // In deques: grown in blocks, never copied to a buffer twice the size
-    // (at 10⁶ uuids a string's last doubling cost 32 MB).
-    std::deque<std::int64_t> int_ids; // integer keys
-    std::deque<char> id_bytes;        // uuids (16 bytes each), or texts one after
-    std::deque<std::uint32_t> id_end; // another, each ending here
+    std::vector<std::uint32_t> tables; // oids
+    // In a deque: grown in blocks, never copied to a buffer twice the size.
+    std::deque<row_address> addresses;
     std::vector<reply_candidate> candidates;
 
-    // The key as text, as the server reads it back into the column's type.
-    std::string id(std::size_t i) const
+    // $1 and $2 of take_candidate_sql.
+    std::pair<std::string, std::string> address(std::size_t i) const
     {
-        switch (keys) {
-        case key_kind::integer:
-            return std::to_string(int_ids[i]);
-        case key_kind::uuid: {
-            std::string out;
-            for (std::size_t b = 0; b < 16; ++b) {
-                out += fmt::format("{:02x}",
-                                   static_cast<unsigned char>(id_bytes[16 * i + b]));
-                if (b == 3 || b == 5 || b == 7 || b == 9) {
-                    out += '-';
-                }
-            }
-            return out;
-        }
-        case key_kind::text:
-            break;
-        }
-        auto const begin = i == 0 ? 0 : id_end[i - 1];
-        return {id_bytes.begin() + begin, id_bytes.begin() + id_end[i]};
+        auto const& a = addresses[i];
+        return {std::to_string(tables[a.table]), fmt::format("({},{})", a.block, a.line)};
     }
 
-    void add_id(binary_copy_reader const& r)
+    void add_address(binary_copy_reader const& r)
     {
-        if (keys == key_kind::integer) {
-            int_ids.push_back(r.int8(0));
-            return;
+        auto const oid = r.text(0);
+        auto const tid = r.text(1);
+        if (oid.size() != 4 || tid.size() != 6) {
+            throw data_error{"malformed binary COPY data from the server (an oid or a "
+                             "ctid of an unexpected size)"};
         }
-        auto const raw = r.text(0);
-        if (keys == key_kind::uuid && raw.size() != 16) {
-            throw data_error{"malformed binary COPY data from the server (a uuid of "
-                             "other than 16 bytes)"};
-        }
-        id_bytes.insert(id_bytes.end(), raw.begin(), raw.end());
-        if (keys == key_kind::text) {
-            if (id_bytes.size() > std::numeric_limits<std::uint32_t>::max()) {
-                throw data_error{"reply_opportunities: the open opportunities' ids take "
-                                 "more than 4 GB"};
+        auto const byte = [](std::string_view s, std::size_t i) {
+            return static_cast<std::uint32_t>(static_cast<unsigned char>(s[i]));
+        };
+        std::uint32_t const table_oid =
+            byte(oid, 0) << 24 | byte(oid, 1) << 16 | byte(oid, 2) << 8 | byte(oid, 3);
+        row_address a;
+        a.block =
+            byte(tid, 0) << 24 | byte(tid, 1) << 16 | byte(tid, 2) << 8 | byte(tid, 3);
+        a.line = static_cast<std::uint16_t>(byte(tid, 4) << 8 | byte(tid, 5));
+        auto const known = std::find(tables.begin(), tables.end(), table_oid);
+        a.table = static_cast<std::uint16_t>(known - tables.begin());
+        if (known == tables.end()) {
+            if (tables.size() > std::numeric_limits<std::uint16_t>::max()) {
+                throw data_error{
+                    "reply_opportunities: the open opportunities lie in more "
+                    "than 65536 partitions"};
             }
-            id_end.push_back(static_cast<std::uint32_t>(id_bytes.size()));
+            tables.push_back(table_oid);
         }
+        addresses.push_back(a);
     }
 };
 
@@ -772,7 +748,6 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
                                 timestamp replied_before)
 {
     open_candidates out;
-    out.keys = key_kind_of(run.db());
     // Hash joins only, for this read: on a queue filled since the last
     // ANALYZE the planner sees one candidate and nests loops over the
     // candidates and their authors (10⁵ × 10⁴: a minute). Then as before:
@@ -783,11 +758,11 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
        set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true))sql");
     binary_copy_reader reader;
     auto const row = [&](binary_copy_reader const& r) {
-        if (r.size() != 4 || r.is_null(0)) {
+        if (r.size() != 5 || r.is_null(0) || r.is_null(1)) {
             return;
         }
-        out.add_id(r);
-        out.candidates.push_back({r.float8(2), r.float8(3), author_key(r.text(1))});
+        out.add_address(r);
+        out.candidates.push_back({r.float8(3), r.float8(4), author_key(r.text(2))});
         if ((out.candidates.size() & 0xffff) == 0) {
             run.check_interrupted();
         }
@@ -795,8 +770,7 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
     run.db().copy_out(
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
-                    quote_literal(format_timestamp(replied_before)),
-                    key_column(out.keys)),
+                    quote_literal(format_timestamp(replied_before))),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(
         "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",
@@ -812,7 +786,7 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
 {
     auto const& c = open.candidates[cand.index];
     nlohmann::json features = {{"policy", "thompson_account"},
-                               {"opportunity_id", row_id_json(open.id(cand.index))},
+                               {"opportunity_id", row_id_json(taken.str(0, 3))},
                                {"opportunity_score", c.opportunity_score},
                                {"priority_score", c.priority},
                                {"drawn_priority", cand.drawn},
@@ -827,12 +801,12 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
     row["content_slot"] = "reply";
     row["structure_type"] = "reply";
     row["target_tweet_id"] = taken.str(0, 0);
-    row["xloop:opportunity"] = {{"id", open.id(cand.index)}};
+    row["xloop:opportunity"] = {{"id", taken.str(0, 3)}};
     row["target_username"] = std::string{ltrim_at(taken.str(0, 1))};
     return row;
 }
 
-// The reply's text for the opportunity `taken` (tweet id, author, text), or
+// The reply's text for the opportunity `taken` (tweet id, author, text, id), or
 // none when the writer gives no usable one: one opportunity without a text
 // must not stop the others.
 std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
@@ -881,7 +855,8 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
         if (authors.count(author)) {
             continue; // one reply per author per run
         }
-        auto const taken = run.db().exec(take_candidate_sql, open.id(cand.index));
+        auto const [table, ctid] = open.address(cand.index);
+        auto const taken = run.db().exec(take_candidate_sql, table, ctid);
         if (taken.rows() == 0) {
             continue;
         }

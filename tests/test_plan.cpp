@@ -583,6 +583,49 @@ TEST_CASE("opportunities keyed by a bigint, a uuid or a text id are taken and ma
     }
 }
 
+TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
+          "[db]")
+{
+    // Rows are read by address (table, ctid): two partitions hold rows at the
+    // same ctid, and a reply must take and mark its own, not its twin.
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("ALTER TABLE public.reply_opportunities RENAME TO reply_opportunities_old");
+    c.exec("CREATE SEQUENCE public.reply_opportunities_seq");
+    c.exec("CREATE TABLE public.reply_opportunities (LIKE "
+           "public.reply_opportunities_old INCLUDING DEFAULTS) PARTITION BY RANGE "
+           "(discovered_at)");
+    c.exec("ALTER TABLE public.reply_opportunities ALTER id SET DEFAULT "
+           "nextval('public.reply_opportunities_seq')");
+    c.exec("CREATE TABLE public.ro_older PARTITION OF public.reply_opportunities FOR "
+           "VALUES FROM (MINVALUE) TO ('2026-03-02T11:30:00Z')");
+    c.exec("CREATE TABLE public.ro_newer PARTITION OF public.reply_opportunities FOR "
+           "VALUES FROM ('2026-03-02T11:30:00Z') TO (MAXVALUE)");
+    // amy's is the best; bob's is the same ctid in the other partition
+    add_opportunity(c, "1", "amy", 0.9, 10);
+    add_opportunity(c, "2", "bob", 0.1, 60);
+    add_opportunity(c, "3", "carol", 0.2, 70);
+    REQUIRE(
+        c.exec("SELECT count(DISTINCT ctid) FROM public.reply_opportunities").i64(0, 0) ==
+        2);
+    auto const r = plan(db, {"--replies", "1", "-q"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const q =
+        c.exec("SELECT i.target_tweet_id, i.target_username, o.status, o.tweet_id "
+               "FROM public.content_generation_metadata_comprehensive i "
+               "JOIN public.reply_opportunities o ON o.decision_id = i.decision_id "
+               "WHERE i.decision_type = 'reply'");
+    REQUIRE(q.rows() == 1);
+    CHECK(q.str(0, 0) == "1");
+    CHECK(q.str(0, 1) == "amy");
+    CHECK(q.str(0, 2) == "replied");
+    CHECK(q.str(0, 3) == "1");
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                   "'pending'") == 2);
+}
+
 TEST_CASE("SIGTERM stops a long reply ranking within a second with exit 75", "[db]")
 {
     test_db db;
