@@ -4,7 +4,9 @@
 #include "log.hpp"
 #include "text.hpp"
 
+#include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -194,6 +196,40 @@ std::optional<std::string> connection_option(PGconn* c, char const* keyword)
     return out;
 }
 
+// Whether a host name of the connection cannot be looked up for now: the
+// resolver answered EAI_AGAIN (its DNS server down or unreachable), which
+// passes by itself, unlike a name that does not exist. Asked of the resolver
+// again, since libpq says which only in words, and those are translated.
+bool host_lookup_failing_for_now(PGconn* c)
+{
+    auto const hostaddr = connection_option(c, "hostaddr");
+    auto const hosts = connection_option(c, "host");
+    if ((hostaddr && !hostaddr->empty()) || !hosts) {
+        return false; // no name to look up
+    }
+    std::string_view rest = *hosts;
+    while (!rest.empty()) {
+        auto const comma = rest.find(',');
+        std::string const host{rest.substr(0, comma)};
+        rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+        if (host.empty() || host[0] == '/' || host[0] == '@') {
+            continue; // a socket directory
+        }
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        int const rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+        if (found) {
+            ::freeaddrinfo(found);
+        }
+        if (rc == EAI_AGAIN) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // connect_timeout in seconds; 0 (wait as long as it takes) for "0" or an
 // unreadable value, as libpq would.
 long timeout_seconds(std::string const& text)
@@ -311,11 +347,14 @@ db_connection::db_connection(
         // A Unix socket is tried at once, before the poll: a local server that
         // is down (no socket file, or a stale one) fails here. Its message names
         // the socket file in any language.
-        if (msg.find("/.s.PGSQL.") != std::string::npos) {
+        // So does a host name whose lookup fails for now.
+        if (msg.find("/.s.PGSQL.") != std::string::npos ||
+            host_lookup_failing_for_now(m_conn.get())) {
             throw temporary_failure{
                 fmt::format("database unreachable (exit 75, retry later): {}", msg)};
         }
-        // Else refused before any traffic: an option value libpq rejects.
+        // Else refused before any traffic: an option value libpq rejects, or a
+        // host name that does not exist.
         throw config_error{fmt::format("cannot connect to the database: {}", msg)};
     }
     // Verbose: a server's refusal carries its SQLSTATE, which decides below.

@@ -540,6 +540,40 @@ TEST_CASE("a local server that is down exits 75, an option libpq rejects exits 7
     CHECK_THAT(bad.err, Catch::Contains("sslmode"));
 }
 
+TEST_CASE("a host name the resolver cannot look up for now exits 75, one that does "
+          "not exist exits 78",
+          "[db]")
+{
+    // The resolver's answers are played by tests/resolver_down.cpp, preloaded:
+    // no query leaves the machine. An ASan build wants its runtime first.
+    char const* asan = std::getenv("ASAN_OPTIONS");
+    std::map<std::string, std::optional<std::string>> const env = {
+        {"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
+        {"ASAN_OPTIONS",
+         fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "", asan ? ":" : "")}};
+    auto const down =
+        run_tool("build-weights", {"--db", "host=db.resolver-down.invalid dbname=x"},
+                 nullptr, {}, env);
+    INFO(down.err);
+    CHECK(down.exit_code == 75);
+    CHECK_THAT(down.err, Catch::Contains("database unreachable (exit 75, retry later)") &&
+                             Catch::Contains("db.resolver-down.invalid"));
+    // one of two hosts failing for now is enough to try again later
+    auto const either = run_tool(
+        "build-weights",
+        {"--db", "host=db.resolver-missing.invalid,db.resolver-down.invalid dbname=x"},
+        nullptr, {}, env);
+    INFO(either.err);
+    CHECK(either.exit_code == 75);
+    auto const missing =
+        run_tool("build-weights", {"--db", "host=db.resolver-missing.invalid dbname=x"},
+                 nullptr, {}, env);
+    INFO(missing.err);
+    CHECK(missing.exit_code == 78);
+    CHECK_THAT(missing.err, Catch::Contains("cannot connect to the database") &&
+                                Catch::Contains("db.resolver-missing.invalid"));
+}
+
 TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
           "refusals that may pass are the transient states",
           "[nodb]")
