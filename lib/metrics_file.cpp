@@ -383,7 +383,7 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     h.on_metrics(r);
 }
 
-enum class line_state { line, too_long, end };
+enum class line_state { line, too_long, end, failed };
 
 // Reads the lines of a stream in chunks, each kept to max_line_bytes: a file
 // that is not JSON Lines (an array of 10^6 records on one line) is refused at
@@ -402,6 +402,9 @@ public:
             m_in.getline(m_chunk, sizeof m_chunk);
             auto const got = static_cast<std::size_t>(m_in.gcount());
             bool const full = m_in.fail() && !m_in.eof() && got == sizeof m_chunk - 1;
+            if (m_in.bad()) { // a read that failed (EIO, EISDIR), not the end
+                return line_state::failed;
+            }
             if (m_in.fail() && !full) { // nothing more: the input's end
                 text = m_long;
                 return started ? line_state::line : line_state::end;
@@ -461,6 +464,12 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
             break;
         }
         ++line;
+        if (state == line_state::failed) {
+            // what follows is unknown, so --skip-bad cannot skip it
+            throw data_error{fmt::format("{}:{}: the read failed (a disk or network "
+                                         "error?); nothing was written",
+                                         name, line)};
+        }
         if (state == line_state::too_long) {
             bad_line_found(line, fmt::format("longer than {} bytes: not one record per "
                                              "line (a JSON array? jq -c '.[]' FILE "

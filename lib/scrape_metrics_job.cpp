@@ -12,8 +12,10 @@
 #include "x_api.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -254,9 +256,17 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     std::istream* in = &std::cin;
     std::string name = "stdin";
     if (opts.input && *opts.input != "-") {
+        std::error_code ec;
+        if (std::filesystem::is_directory(*opts.input, ec)) {
+            throw data_error{
+                fmt::format("--input: cannot read '{}': it is a directory", *opts.input)};
+        }
+        errno = 0;
         file.open(*opts.input);
         if (!file) {
-            throw data_error{fmt::format("--input: cannot read '{}'", *opts.input)};
+            throw data_error{
+                fmt::format("--input: cannot read '{}': {}", *opts.input,
+                            errno ? std::strerror(errno) : "cannot open it")};
         }
         in = &file;
         name = *opts.input;

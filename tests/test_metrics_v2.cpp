@@ -387,6 +387,41 @@ TEST_CASE("skipping bad lines keeps the good ones and lists the bad ones", "[nod
     CHECK(bad[0].line == 2);
 }
 
+TEST_CASE("a read that fails mid-file stops the run naming the line, even with "
+          "--skip-bad",
+          "[nodb]")
+{
+    // A stream whose reads fail after its first line, as a disk error does:
+    // the stream calls it bad, not its end, and nothing after it is known.
+    struct failing_buffer : std::streambuf {
+        std::string first =
+            "{\"followers\": 10, \"observed_at\": \"2026-03-01T00:00:00Z\"}\n";
+        bool given = false;
+        int_type underflow() override
+        {
+            if (given) {
+                throw std::ios_base::failure{"Input/output error"};
+            }
+            given = true;
+            setg(first.data(), first.data(), first.data() + first.size());
+            return traits_type::to_int_type(first[0]);
+        }
+    };
+    failing_buffer buffer;
+    std::istream in{&buffer};
+    int followers = 0;
+    std::string error = "no error";
+    try {
+        read_metrics_file(in, "m.jsonl", true,
+                          {[](auto const&) {}, [&](auto const&) { ++followers; }});
+    } catch (data_error const& e) {
+        error = e.what();
+    }
+    CHECK(followers == 1);
+    CHECK(error == "m.jsonl:2: the read failed (a disk or network error?); nothing was "
+                   "written");
+}
+
 TEST_CASE("a line past 1 MiB is a bad line read no further, and a JSON array or a "
           "pretty-printed file is named as such",
           "[nodb]")

@@ -395,6 +395,27 @@ TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]
     CHECK(dump(db) == before);
 }
 
+TEST_CASE("an --input that is a directory or missing exits 65 saying why", "[db]")
+{
+    // A directory opens, and its reads fail: once read as an empty file, a
+    // run that found nothing and exited 0.
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const folder = run_tool("scrape-metrics", {"--input", dir.path()}, &db);
+    CHECK(folder.exit_code == 65);
+    CHECK_THAT(folder.err,
+               Catch::Contains(fmt::format("--input: cannot read '{}': it is a directory",
+                                           dir.path())));
+    auto const missing =
+        run_tool("scrape-metrics", {"--input", dir.path() + "/m.jsonl"}, &db);
+    CHECK(missing.exit_code == 65);
+    CHECK_THAT(missing.err, Catch::Contains("m.jsonl': No such file or directory"));
+    // both recorded as failed runs, with why
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'failed' AND error LIKE '--input: cannot read%'") == 2);
+}
+
 TEST_CASE(
     "follower numbers no account has leave that post without attribution, and never "
     "fail the run",
