@@ -724,222 +724,268 @@ std::string weight_in_words(std::string const& dim, double w, std::size_t values
                        100 * w, 100.0 / static_cast<double>(values));
 }
 
-int simulate(options const& o)
+// Writes the tools' config for a run to `path`: the fake X API, the world's
+// times and posts a day (which times get a post is learned: post_hour), and
+// --config-extra merged in key by key.
+void write_sim_config(options const& o, world_spec const& world,
+                      std::string const& api_url, std::string const& path)
 {
-    auto const world = load_world(o.world);
-    auto const conninfo = resolve_conninfo(o.db);
-    db_connection db{conninfo, "xloop-sim"};
-    auto const start = parse_timestamp(o.start);
-    if (!start) {
-        throw usage_error{fmt::format("--start: not an ISO 8601 time: '{}'", o.start)};
-    }
-    if (o.policy != "xloop" && o.policy != "original") {
-        throw usage_error{
-            fmt::format("--policy: '{}' is neither xloop nor original", o.policy)};
-    }
-    ::setenv("X_BEARER_TOKEN", "sim-token", 1);
-    x_api_server api{world, o.seed, *start, o.rate_limit_every};
-    temp_dir const scratch{"xloop-sim"}; // the run's config and metrics file
-    std::filesystem::path const dir = scratch.path();
-    auto const config_file = (dir / "xloop.yaml").string();
-    auto const metrics_file = dir / "metrics.jsonl";
-    {
-        // the world's posts a day among its times: which ones get a post is
-        // learned (post_hour)
-        YAML::Node c;
-        c["x_api"]["base_url"] = api.base_url();
-        c["x_api"]["timeout_ms"] = 5000;
-        c["x_api"]["retries"] = 1;
-        c["x_api"]["backoff_ms"] = 10;
-        c["plan"]["times"] = world.times;
-        c["plan"]["posts_per_day"] = world.posts_per_day;
-        c["plan"]["min_gap_minutes"] = sim_min_gap_minutes;
-        if (o.config_extra) {
-            YAML::Node extra;
-            try {
-                extra = YAML::LoadFile(*o.config_extra);
-            } catch (YAML::Exception const& e) {
-                throw usage_error{fmt::format("--config-extra: cannot read '{}': {}",
-                                              *o.config_extra, e.what())};
-            }
-            merge_yaml(c, extra);
+    YAML::Node c;
+    c["x_api"]["base_url"] = api_url;
+    c["x_api"]["timeout_ms"] = 5000;
+    c["x_api"]["retries"] = 1;
+    c["x_api"]["backoff_ms"] = 10;
+    c["plan"]["times"] = world.times;
+    c["plan"]["posts_per_day"] = world.posts_per_day;
+    c["plan"]["min_gap_minutes"] = sim_min_gap_minutes;
+    if (o.config_extra) {
+        YAML::Node extra;
+        try {
+            extra = YAML::LoadFile(*o.config_extra);
+        } catch (YAML::Exception const& e) {
+            throw usage_error{fmt::format("--config-extra: cannot read '{}': {}",
+                                          *o.config_extra, e.what())};
         }
-        std::ofstream out{config_file};
-        out << c << "\n";
+        merge_yaml(c, extra);
     }
-    auto cfg = load_config(config_file);
+    std::ofstream out{path};
+    out << c << "\n";
+}
+
+// The config the in-process jobs run with: the file's, and for the original
+// bot's policy its way of learning (by primary_objective_score, with a
+// fixed 10 % exploration floor).
+config sim_config(options const& o, std::string const& path)
+{
+    auto cfg = load_config(path);
     if (o.policy == "original") {
-        // The original learned by primary_objective_score with a fixed 10 %
-        // exploration floor.
         cfg.weights.epsilon_decay_posts = 0;
         for (auto& [k, v] : cfg.weights.target) {
             v = k == "primary_objective_score" ? 1.0 : 0.0;
         }
     }
-    runner run{o, db, config_file, cfg};
-    run.tool("migrate", {}, *start); // a no-op on a migrated database
-    original_policy original{world, o.seed};
+    return cfg;
+}
 
+// The harvester: the hour's reply opportunities (tick n), by authors drawn
+// from the world's accounts.
+void harvest(db_connection& db, world_spec const& world, std::uint64_t seed, int n,
+             timestamp now)
+{
+    json found = json::array();
+    for (int g = 0; g < world.opportunities_per_hour; ++g) {
+        auto const id = fmt::format("opp_{}_{}", n, g);
+        auto const a = 1 + static_cast<int>(hash_uniform(seed, id, 'a') * world.accounts);
+        found.push_back({{"tweet_id", id},
+                         {"author", fmt::format("account_{}", a)},
+                         {"score", 0.3 + 0.6 * hash_uniform(seed, id, 's')}});
+    }
     db.exec(R"sql(
-        INSERT INTO public.discovered_accounts (username, follower_count)
-        SELECT 'account_' || a, 1000 * a FROM generate_series(1, $1::int) a
-         WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d
-                            WHERE lower(d.username) = 'account_' || a)
+        INSERT INTO public.reply_opportunities
+               (tweet_id, tweet_author, tweet_content, opportunity_score, discovered_at)
+        SELECT x.tweet_id, x.author, 'Take ' || x.tweet_id || ': dashboards lie',
+               x.score, $2::timestamptz
+          FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, author text, score float8)
+            ON CONFLICT DO NOTHING
         )sql",
-            world.accounts);
+            found.dump(), now);
+}
 
-    auto const tick = std::chrono::minutes{o.tick_minutes};
-    auto const end = *start + std::chrono::days{o.days};
-    std::vector<day_sums> days(static_cast<std::size_t>(o.days) + 1);
-    auto const max_age = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::duration<double, std::ratio<3600>>{cfg.plan.reply_max_age_hours});
-    auto const cooldown = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::duration<double, std::ratio<3600>>{
-            cfg.plan.reply_author_cooldown_hours});
-    int n = 0;
+// What the run was worth, as it goes: each day's sums, each reply decision
+// against opportunity score alone, and the scrape runs rate limited.
+struct tally {
+    std::vector<day_sums> days;
+    std::vector<reply_truth> replies;
     std::int64_t rate_limited = 0;
-    std::vector<reply_truth> reply_truths;
-    for (auto now = *start; now <= end; now += tick, ++n) {
-        api.set_now(std::chrono::duration<double>(now - *start).count() / 86400);
+};
+
+// One tick of the simulated loop, its jobs as cron would run them: plan
+// hourly, replies in the first replies_per_day hours from 08:00, the poster,
+// scrape-metrics every tick (or --every), learn-replies every 90 min and
+// build-weights every 6 h (or --every).
+class cron_loop {
+public:
+    cron_loop(options const& o, world_spec const& world, db_connection& db, runner& run,
+              x_api_server& api, timestamp start, std::filesystem::path metrics_file)
+        : m_o(o), m_world(world), m_db(db), m_run(run), m_api(api), m_start(start),
+          m_metrics_file(std::move(metrics_file)), m_original(world, o.seed),
+          m_max_age(hours(run.cfg().plan.reply_max_age_hours)),
+          m_cooldown(hours(run.cfg().plan.reply_author_cooldown_hours))
+    {
+        m_tally.days.resize(static_cast<std::size_t>(o.days) + 1);
+    }
+
+    // Tick n, at `now`.
+    void tick(int n, timestamp now)
+    {
+        m_api.set_now(std::chrono::duration<double>(now - m_start).count() / 86400);
         auto const minute = static_cast<int>(
-            std::chrono::duration_cast<std::chrono::minutes>(now - *start).count());
+            std::chrono::duration_cast<std::chrono::minutes>(now - m_start).count());
         auto const day = static_cast<std::size_t>(minute / 1440);
         int const hour = minute / 60 % 24;
-        auto const seed = o.seed * 100003 + static_cast<std::uint64_t>(n);
-        // The harvester finds reply opportunities every hour, by authors
-        // drawn from the world's accounts.
-        if (due(minute, 60, o.tick_minutes) && world.opportunities_per_hour > 0) {
-            json found = json::array();
-            for (int g = 0; g < world.opportunities_per_hour; ++g) {
-                auto const id = fmt::format("opp_{}_{}", n, g);
-                auto const a =
-                    1 + static_cast<int>(hash_uniform(o.seed, id, 'a') * world.accounts);
-                found.push_back({{"tweet_id", id},
-                                 {"author", fmt::format("account_{}", a)},
-                                 {"score", 0.3 + 0.6 * hash_uniform(o.seed, id, 's')}});
-            }
-            db.exec(R"sql(
-                INSERT INTO public.reply_opportunities
-                       (tweet_id, tweet_author, tweet_content, opportunity_score, discovered_at)
-                SELECT x.tweet_id, x.author, 'Take ' || x.tweet_id || ': dashboards lie',
-                       x.score, $2::timestamptz
-                  FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, author text, score float8)
-                    ON CONFLICT DO NOTHING
-                )sql",
-                    found.dump(), now);
+        auto const seed = m_o.seed * 100003 + static_cast<std::uint64_t>(n);
+        if (due(minute, 60, m_o.tick_minutes) && m_world.opportunities_per_hour > 0) {
+            harvest(m_db, m_world, m_o.seed, n, now);
         }
-        // Cron: plan hourly, replies in the first replies_per_day hours from
-        // 08:00, learn-replies every 90 min, build-weights every 6 h (or
-        // --every).
-        if (due(minute, 60, o.tick_minutes)) {
-            if (o.policy == "original") {
-                auto const weekday =
-                    static_cast<int>((std::chrono::floor<std::chrono::days>(now)
-                                          .time_since_epoch()
-                                          .count() +
-                                      3) %
-                                     7); // 1970-01-01 was a Thursday
-                original.plan_post(db, now, weekday);
-            } else if (due(minute, o.every.at("plan"), o.tick_minutes)) {
-                run.job("plan", now, seed, [](run_context& r) { run_plan(r, {}); });
-            }
-            if ((hour - 8 + 24) % 24 < world.replies_per_day && day < days.size()) {
-                // What the decision could take, and what it took.
-                auto const open =
-                    db.exec(open_opportunities_sql, now, now - max_age, now - cooldown);
-                if (open.rows() > 0) {
-                    double sum = 0, top = 0, baseline = 0, best_opportunity = -1;
-                    for (int i = 0; i < open.rows(); ++i) {
-                        auto const f = expected_reply(world, open.str(i, 2)).follows;
-                        sum += f;
-                        top = std::max(top, f);
-                        if (open.f64(i, 3) > best_opportunity) {
-                            best_opportunity = open.f64(i, 3);
-                            baseline = f; // opportunity score alone takes it
-                        }
-                    }
-                    if (o.policy == "original") {
-                        original.plan_reply(db, now, open_opportunities_sql);
-                    } else {
-                        run.job("plan", now, seed + 1,
-                                [](run_context& r) { run_plan(r, plan_options{1}); });
-                    }
-                    auto const took = db.exec(R"sql(
-                        SELECT lower(target_username)
-                          FROM public.content_generation_metadata_comprehensive
-                         WHERE decision_type = 'reply' AND created_at = $1::timestamptz
-                        )sql",
-                                              now);
-                    if (took.rows() > 0) {
-                        auto& s = days[day];
-                        reply_truths.push_back(
-                            {now, expected_reply(world, took.str(0, 0)).follows,
-                             baseline});
-                        s.replies += expected_reply(world, took.str(0, 0)).follows;
-                        s.replies_uniform += sum / open.rows();
-                        s.replies_oracle += top;
-                        ++s.n_replies;
-                    }
-                }
+        if (due(minute, 60, m_o.tick_minutes)) {
+            plan_posts(minute, now, seed);
+            if ((hour - 8 + 24) % 24 < m_world.replies_per_day &&
+                day < m_tally.days.size()) {
+                plan_reply(now, seed, m_tally.days[day]);
             }
         }
-        // The poster publishes what is due.
-        api.publish(publish(db, now, *start));
-        // A rate-limited run exits 75 and keeps what it wrote; the next
-        // tick goes on.
-        if (due(minute,
-                o.every.count("scrape-metrics") ? o.every.at("scrape-metrics")
-                                                : o.tick_minutes,
-                o.tick_minutes) &&
-            run.job("scrape-metrics", now, seed,
-                    [&](run_context& r) {
-                        if (o.metrics == "file") {
-                            api.write_metrics_file(metrics_file);
-                            scrape_options so;
-                            so.source = "file";
-                            so.input = metrics_file.string();
-                            run_scrape_metrics(r, so);
-                        } else {
-                            run_scrape_metrics(r, {});
-                        }
-                    },
-                    {exit_code::ok, exit_code::temporary}) == exit_code::temporary) {
-            ++rate_limited;
+        m_api.publish(publish(m_db, now, m_start));
+        scrape(minute, now, seed);
+        if (due(minute, m_o.every.at("learn-replies"), m_o.tick_minutes)) {
+            m_run.job("learn-replies", now, seed,
+                      [](run_context& r) { run_learn_replies(r); });
         }
-        if (due(minute, o.every.at("learn-replies"), o.tick_minutes)) {
-            run.job("learn-replies", now, seed,
-                    [](run_context& r) { run_learn_replies(r); });
-        }
-        if (due(minute, o.every.at("build-weights"), o.tick_minutes)) {
-            run.job("build-weights", now, seed,
-                    [](run_context& r) { run_build_weights(r); });
+        if (due(minute, m_o.every.at("build-weights"), m_o.tick_minutes)) {
+            m_run.job("build-weights", now, seed,
+                      [](run_context& r) { run_build_weights(r); });
         }
     }
 
-    // Posts: what each was worth against uniform and oracle posts that day.
-    for (auto const& p : api.posts()) {
-        if (p.reply) {
-            continue;
+    // The posts' worth, each against uniform and oracle posts that day; then
+    // the tally.
+    tally const& finish()
+    {
+        auto& days = m_tally.days;
+        for (auto const& p : m_api.posts()) {
+            if (p.reply) {
+                continue;
+            }
+            auto const d = static_cast<std::size_t>(std::max(0.0, p.day));
+            auto& s = days[std::min(d, days.size() - 1)];
+            s.posts += expected_post(m_world, p.attrs, p.day).follows;
+            s.posts_uniform += uniform_follows(m_world, p.day);
+            s.posts_oracle += oracle_follows(m_world, p.day);
+            ++s.n_posts;
         }
-        auto const d = static_cast<std::size_t>(std::max(0.0, p.day));
-        auto& s = days[std::min(d, days.size() - 1)];
-        s.posts += expected_post(world, p.attrs, p.day).follows;
-        s.posts_uniform += uniform_follows(world, p.day);
-        s.posts_oracle += oracle_follows(world, p.day);
-        ++s.n_posts;
+        return m_tally;
     }
-    double const end_day = o.days;
-    json result = learned(db, world, end_day);
+
+private:
+    static std::chrono::microseconds hours(double h)
+    {
+        return std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::duration<double, std::ratio<3600>>{h});
+    }
+
+    void plan_posts(int minute, timestamp now, std::uint64_t seed)
+    {
+        if (m_o.policy == "original") {
+            auto const weekday = static_cast<int>(
+                (std::chrono::floor<std::chrono::days>(now).time_since_epoch().count() +
+                 3) %
+                7); // 1970-01-01 was a Thursday
+            m_original.plan_post(m_db, now, weekday);
+        } else if (due(minute, m_o.every.at("plan"), m_o.tick_minutes)) {
+            m_run.job("plan", now, seed, [](run_context& r) { run_plan(r, {}); });
+        }
+    }
+
+    // A reply decision, and what it could take: the mean, best and
+    // opportunity score's choice among the open opportunities.
+    void plan_reply(timestamp now, std::uint64_t seed, day_sums& s)
+    {
+        auto const open =
+            m_db.exec(open_opportunities_sql, now, now - m_max_age, now - m_cooldown);
+        if (open.rows() == 0) {
+            return;
+        }
+        double sum = 0, top = 0, baseline = 0, best_opportunity = -1;
+        for (int i = 0; i < open.rows(); ++i) {
+            auto const f = expected_reply(m_world, open.str(i, 2)).follows;
+            sum += f;
+            top = std::max(top, f);
+            if (open.f64(i, 3) > best_opportunity) {
+                best_opportunity = open.f64(i, 3);
+                baseline = f; // opportunity score alone takes it
+            }
+        }
+        if (m_o.policy == "original") {
+            m_original.plan_reply(m_db, now, open_opportunities_sql);
+        } else {
+            m_run.job("plan", now, seed + 1,
+                      [](run_context& r) { run_plan(r, plan_options{1}); });
+        }
+        auto const took = m_db.exec(R"sql(
+            SELECT lower(target_username)
+              FROM public.content_generation_metadata_comprehensive
+             WHERE decision_type = 'reply' AND created_at = $1::timestamptz
+            )sql",
+                                    now);
+        if (took.rows() == 0) {
+            return;
+        }
+        auto const follows = expected_reply(m_world, took.str(0, 0)).follows;
+        m_tally.replies.push_back({now, follows, baseline});
+        s.replies += follows;
+        s.replies_uniform += sum / open.rows();
+        s.replies_oracle += top;
+        ++s.n_replies;
+    }
+
+    // A rate-limited run exits 75 and keeps what it wrote; the next tick
+    // goes on.
+    void scrape(int minute, timestamp now, std::uint64_t seed)
+    {
+        auto const every = m_o.every.count("scrape-metrics")
+                               ? m_o.every.at("scrape-metrics")
+                               : m_o.tick_minutes;
+        if (!due(minute, every, m_o.tick_minutes)) {
+            return;
+        }
+        auto const code = m_run.job("scrape-metrics", now, seed,
+                                    [&](run_context& r) {
+                                        if (m_o.metrics == "file") {
+                                            m_api.write_metrics_file(m_metrics_file);
+                                            scrape_options so;
+                                            so.source = "file";
+                                            so.input = m_metrics_file.string();
+                                            run_scrape_metrics(r, so);
+                                        } else {
+                                            run_scrape_metrics(r, {});
+                                        }
+                                    },
+                                    {exit_code::ok, exit_code::temporary});
+        if (code == exit_code::temporary) {
+            ++m_tally.rate_limited;
+        }
+    }
+
+    options const& m_o;
+    world_spec const& m_world;
+    db_connection& m_db;
+    runner& m_run;
+    x_api_server& m_api;
+    timestamp m_start;
+    std::filesystem::path m_metrics_file;
+    original_policy m_original;
+    std::chrono::microseconds m_max_age;
+    std::chrono::microseconds m_cooldown;
+    tally m_tally;
+};
+
+// The run's score as JSON: what was learned against the truth, the capture
+// of the oracle's gain, the counts, and validate's estimates against the
+// truth.
+json result_json(options const& o, world_spec const& world, db_connection& db,
+                 runner const& run, x_api_server const& api, tally const& t,
+                 timestamp start, timestamp end)
+{
+    json result = learned(db, world, static_cast<double>(o.days));
     result["world"] = world.name;
     result["policy"] = o.policy;
     result["metrics"] = o.metrics;
     result["days"] = o.days;
     result["seed"] = o.seed;
-    result["capture"] = capture_json(days, 0, false);
-    result["capture_last_14_days"] = capture_json(days, o.days - 14, false);
-    result["replies_capture"] = capture_json(days, 0, true);
+    result["capture"] = capture_json(t.days, 0, false);
+    result["capture_last_14_days"] = capture_json(t.days, o.days - 14, false);
+    result["replies_capture"] = capture_json(t.days, 0, true);
     json daily = json::array();
-    for (auto const& s : days) {
+    for (auto const& s : t.days) {
         daily.push_back({s.posts, s.posts_uniform, s.posts_oracle, s.replies,
                          s.replies_uniform, s.replies_oracle});
     }
@@ -955,20 +1001,15 @@ int simulate(options const& o)
                                          "primary_objective_score IS NOT NULL")
                                      .i64(0, 0);
     result["followers_end"] = api.followers();
-    result["rate_limited_runs"] = rate_limited;
-    std::vector<std::string> validate_args;
-    if (o.html) {
-        validate_args = {"--html", *o.html};
-    }
-    auto const v = run.tool("validate", validate_args, end, {0, 1}); // READY or not
-    result["validate_exit"] = v.exit_code;
+    result["rate_limited_runs"] = t.rate_limited;
     result["policy_value"] =
-        policy_value(db, cfg, world, *start, end, o.seed, reply_truths);
+        policy_value(db, run.cfg(), world, start, end, o.seed, t.replies);
+    return result;
+}
 
-    if (o.json_out) {
-        std::cout << result.dump(2) << '\n';
-        return 0;
-    }
+// The score in words, for a person at a terminal.
+void print_report(options const& o, world_spec const& world, json const& result)
+{
     auto const posts = result["posts"].get<long>();
     auto const replies = result["replies_posted"].get<long>();
     std::cout << fmt::format(
@@ -1030,11 +1071,64 @@ int simulate(options const& o)
             rlift["value"].get<double>(), rlift["lo"].get<double>(),
             rlift["hi"].get<double>(), pv["truth"]["replies"]["lift"].get<double>());
     }
+    auto const rate_limited = result["rate_limited_runs"].get<std::int64_t>();
     if (rate_limited > 0) {
         std::cout << fmt::format("  {} scrape runs were rate limited (exit 75) and the "
                                  "next ones caught up\n",
                                  rate_limited);
     }
+}
+
+int simulate(options const& o)
+{
+    auto const world = load_world(o.world);
+    auto const conninfo = resolve_conninfo(o.db);
+    db_connection db{conninfo, "xloop-sim"};
+    auto const start = parse_timestamp(o.start);
+    if (!start) {
+        throw usage_error{fmt::format("--start: not an ISO 8601 time: '{}'", o.start)};
+    }
+    if (o.policy != "xloop" && o.policy != "original") {
+        throw usage_error{
+            fmt::format("--policy: '{}' is neither xloop nor original", o.policy)};
+    }
+    ::setenv("X_BEARER_TOKEN", "sim-token", 1);
+    x_api_server api{world, o.seed, *start, o.rate_limit_every};
+    temp_dir const scratch{"xloop-sim"}; // the run's config and metrics file
+    std::filesystem::path const dir = scratch.path();
+    auto const config_file = (dir / "xloop.yaml").string();
+    write_sim_config(o, world, api.base_url(), config_file);
+    runner run{o, db, config_file, sim_config(o, config_file)};
+    run.tool("migrate", {}, *start); // a no-op on a migrated database
+
+    db.exec(R"sql(
+        INSERT INTO public.discovered_accounts (username, follower_count)
+        SELECT 'account_' || a, 1000 * a FROM generate_series(1, $1::int) a
+         WHERE NOT EXISTS (SELECT 1 FROM public.discovered_accounts d
+                            WHERE lower(d.username) = 'account_' || a)
+        )sql",
+            world.accounts);
+
+    cron_loop simulated{o, world, db, run, api, *start, dir / "metrics.jsonl"};
+    auto const end = *start + std::chrono::days{o.days};
+    int n = 0;
+    for (auto now = *start; now <= end;
+         now += std::chrono::minutes{o.tick_minutes}, ++n) {
+        simulated.tick(n, now);
+    }
+    // Seeded: its bootstrap intervals are then the same each run of a seed.
+    std::vector<std::string> validate_args{"--seed", std::to_string(o.seed)};
+    if (o.html) {
+        validate_args.insert(validate_args.end(), {"--html", *o.html});
+    }
+    auto const v = run.tool("validate", validate_args, end, {0, 1}); // READY or not
+    auto result = result_json(o, world, db, run, api, simulated.finish(), *start, end);
+    result["validate_exit"] = v.exit_code;
+    if (o.json_out) {
+        std::cout << result.dump(2) << '\n';
+        return 0;
+    }
+    print_report(o, world, result);
     std::cout << v.out;
     return 0;
 }
