@@ -583,8 +583,9 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                 }
                 now = *t;
             }
-            auto const seed =
-                m_opts.seed ? *m_opts.seed : std::uint64_t{std::random_device{}()};
+            auto const seed = m_opts.seed      ? *m_opts.seed
+                              : m_default_seed ? *m_default_seed
+                                               : std::uint64_t{std::random_device{}()};
             return std::make_unique<run_context>(
                 m_job, m_opts, load_config(m_opts.config_file), now, seed);
         },

@@ -169,6 +169,11 @@ public:
     // Parses the command line, runs `body`, reports; returns the exit code.
     int run(int argc, char** argv, std::function<void(run_context&)> const& body);
 
+    // The seed when --seed is not given, instead of a random one: for a tool
+    // whose draws measure rather than decide, so the same data gives the same
+    // report. `why` ends --seed's help.
+    void default_seed(std::uint64_t seed, std::string const& why);
+
 private:
     // The exit code when the command line ends the run (--help, a usage error).
     std::optional<int> parse(int argc, char** argv);
@@ -176,6 +181,7 @@ private:
     std::string m_job;
     std::unique_ptr<CLI::App> m_cli;
     common_options m_opts;
+    std::optional<std::uint64_t> m_default_seed;
 };
 
 } // namespace xloop

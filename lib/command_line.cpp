@@ -154,8 +154,18 @@ void add_options(app& app, scrape_options& o)
     });
 }
 
+void app::default_seed(std::uint64_t seed, std::string const& why)
+{
+    m_default_seed = seed;
+    m_cli->get_option("--seed")->description(
+        fmt::format("Seed for every random draw (default: {}, {}; recorded in "
+                    "xloop.job_runs)",
+                    seed, why));
+}
+
 void add_options(app& app, validate_options& o)
 {
+    app.default_seed(1, "so the same data gives the same report");
     app.cli()
         .add_option("--days", o.days,
                     "Window of the coverage checks (default validate.days, 3)")

@@ -1054,6 +1054,42 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
                        "cross-fitted maps") != std::string::npos);
 }
 
+TEST_CASE("validate gives the same report twice on the same data unless given another "
+          "--seed",
+          "[db]")
+{
+    // Its only draws are the bootstrap's: seeded 1 unless told, so an
+    // operator comparing two runs sees what changed in the data, not noise.
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 30; ++i) {
+        bool const q = i % 3 != 0;
+        add_logged_post(c, 2 + i * 0.3, q ? 0.3 : 0.1,
+                        {{"content_slot", i % 2 ? "how_to" : "hot_take", 0.5, 2},
+                         {"hook_type", q ? "question" : "story", q ? 0.6 : 0.4, 2}});
+    }
+    temp_dir dir;
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
+    REQUIRE(
+        run_tool("build-weights", {"--config", cfg, "--now", now, "-q"}, &db).exit_code ==
+        0);
+    auto const report = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args{"--config", cfg, "--now", now, "-q"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        auto const r = run_tool("validate", args, &db);
+        INFO(r.err);
+        CHECK(r.out.find("lift of the map's policy over uniform: ") != std::string::npos);
+        return r.out;
+    };
+    auto const first = report({});
+    CHECK(report({}) == first);
+    CHECK(report({"--seed", "1"}) == first);
+    CHECK(report({"--seed", "2"}) != first);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'validate' AND "
+                   "detail->>'seed' = '1'") == 3);
+}
+
 TEST_CASE("without propensities validate says it cannot estimate, and prints no number",
           "[db]")
 {

@@ -6,17 +6,18 @@
 
 int main(int argc, char** argv)
 {
-    xloop::app app{"validate", "Checks the loop: schema and migrations, v2 coverage of "
-                               "recent outcomes, content_slot "
-                               "coverage, vw_learning rows, the active weight map's age "
-                               "and sample, reply priorities, "
-                               "and each job's last ok run against its schedule. Each "
-                               "check is ok, warn or fail with "
-                               "its numbers and what to do. Verdict READY (exit 0) only "
-                               "when nothing fails, else NOT "
-                               "READY (exit 1). A table on stdout (colour on a "
-                               "terminal), --json for CI, --html FILE "
-                               "for a self-contained page with charts."};
+    xloop::app app{
+        "validate",
+        "Says whether the loop is healthy. Checks: schema and migrations, v2 coverage "
+        "of recent outcomes, content_slot coverage, posted items the loop cannot learn "
+        "from, the queue, vw_learning rows, the active weight map's age and sample, "
+        "reply priorities, reply opportunities coming in, and each job's last ok run "
+        "against its schedule; each ok, warn or fail with its numbers and what to do. "
+        "Above them: what the active map learned, and what the loop's choices are "
+        "worth against uniform draws (from the propensities plan logged). Verdict "
+        "READY (exit 0) only when nothing fails, else NOT READY (exit 1). A table on "
+        "stdout (colour on a terminal), --json for CI, --html FILE for a "
+        "self-contained page with charts."};
     xloop::validate_options opts;
     xloop::add_options(app, opts);
     return app.run(argc, argv,
