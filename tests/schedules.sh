@@ -44,9 +44,18 @@ if command -v systemd-analyze >/dev/null; then
     expect_gap xloop-learn-replies 90 8
     expect_gap xloop-build-weights 360 5
     expect_gap xloop-plan 60 5
+    expect_gap xloop-plan-replies 60 5
 else
     echo "schedules: systemd-analyze not found; timer intervals not checked"
 fi
+
+# Replies have their own unit: as a second ExecStart of xloop-plan.service
+# they did not run when the post run before them failed.
+grep -q -- '^ExecStart=.*xloop-plan --replies' "$units/xloop-plan-replies.service" ||
+    problem "no xloop-plan-replies.service runs xloop-plan --replies"
+n=$(cat "$units"/*.service | grep -c '^ExecStart=' || true)
+services=$(ls "$units"/*.service | wc -l)
+[ "$n" = "$services" ] || problem "$n ExecStart lines in $services services: one each"
 
 # The crontab's two learn-replies lines make 90 minutes (cron has no */90).
 lines=$(grep -Ec '^[^#].*xloop-learn-replies' "$crontab")
