@@ -14,7 +14,7 @@ bench_in_cluster "$0" "$@"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 now=2026-03-02T12:00:00Z
-bin=build/bin
+bin=${XLOOP_BENCH_BIN:-build/bin}
 newest=10000 # validate.max_policy_posts
 # what validate reads of the posts and replies it values
 posts="SELECT c.features -> 'draws', o.primary_objective_score::float8, o.followers_gained_weighted::float8, c.posted_at

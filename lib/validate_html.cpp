@@ -334,11 +334,10 @@ std::string charts_html(report_series const& series)
     if (series.policies) {
         charts += learned_html(*series.policies) + policies_html(*series.policies);
     }
-    charts +=
-        "<section><h2>v2 coverage of outcomes per day</h2><p>Outcomes by the "
-        "day of their latest collection (a post's outcome is collected again at each of "
-        "its ages); grey: none collected that day.</p>" +
-        bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
+    charts += "<section><h2>v2 coverage of posts per day</h2><p>Posts and replies by the "
+              "day they were posted: the share with a v2 score (a post is scored when "
+              "scrape-metrics first collects it); grey: nothing posted that day.</p>" +
+              bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
     charts += "<section><h2>Followers, last 30 days</h2>" +
               line_chart("follower count over time", series.followers) + "</section>";
     charts += "<section><h2>Posts per day by content_slot</h2>" +

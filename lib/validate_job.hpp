@@ -40,7 +40,7 @@ std::string report_table(std::vector<check_result> const& checks, bool ready,
 struct report_series {
     bool available = false; // the loop's tables exist
     int days = 0;           // the window of the checks
-    // per day: % of outcomes with v2 (NaN: no outcome collected that day)
+    // per day of posting: % of posts with v2 (NaN: nothing posted that day)
     std::vector<std::pair<std::string, double>> coverage;
     // per hour, the last 30 days
     std::vector<std::pair<std::string, double>> followers;

