@@ -296,6 +296,13 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), max(char_length(e ->> a.
  GROUP BY a.attname, a.atttypid, a.atttypmod
  ORDER BY a.attname)sql";
 
+// A queue row's text value, or "" (for the dry run's lines).
+std::string text_in(nlohmann::json const& row, char const* key)
+{
+    auto const v = row.find(key);
+    return v != row.end() && v->is_string() ? v->get<std::string>() : std::string{};
+}
+
 // Each queued, by xloop: values insert_items writes as they are.
 void mark_queued(nlohmann::json& row)
 {
@@ -623,6 +630,10 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     run.summary()["items"] = rows;
     prepare_items(db, rows);
     if (run.dry_run()) {
+        for (auto const& row : rows) {
+            log::info("would queue for {} ({}): {}", text_in(row, "scheduled_at"),
+                      text_in(row, "content_slot"), excerpt(text_in(row, "content"), 80));
+        }
         log::info("dry run: {} items planned, none written", rows.size());
         return;
     }
@@ -926,6 +937,11 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     }
     prepare_items(run.db(), rows);
     if (run.dry_run()) {
+        for (auto const& row : rows) {
+            log::info("would reply to @{} (tweet {}): {}",
+                      text_in(row, "target_username"), text_in(row, "target_tweet_id"),
+                      excerpt(text_in(row, "content"), 80));
+        }
         log::info("dry run: {} replies planned, none written", rows.size());
         return;
     }

@@ -160,6 +160,34 @@ TEST_CASE("plan fills the queue with future items and a second run adds nothing"
           2);
 }
 
+TEST_CASE("a dry run names each post and reply it would queue and writes nothing", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunity(c, "777", "amy", 0.9, 10);
+    auto const posts = plan(db, {"--dry-run"});
+    INFO(posts.err);
+    REQUIRE(posts.exit_code == 0);
+    // each with its time and slot and the start of its text, on one line
+    std::regex const line{
+        R"(would queue for 2026-03-0\dT\d\d:00:00Z \([a-z_]+\): \S.{20,})"};
+    auto const lines =
+        std::distance(std::sregex_iterator(posts.err.begin(), posts.err.end(), line),
+                      std::sregex_iterator());
+    CHECK(lines == 2);
+    CHECK_THAT(posts.err, Catch::Contains("dry run: 2 items planned, none written"));
+    auto const replies = plan(db, {"--dry-run", "--replies", "1"});
+    INFO(replies.err);
+    REQUIRE(replies.exit_code == 0);
+    CHECK_THAT(replies.err, Catch::Contains("would reply to @amy (tweet 777): "));
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          0);
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                   "'pending'") == 1);
+}
+
 TEST_CASE("the posting calendar is right across daylight saving changes", "[db]")
 {
     auto const yaml = "plan:\n  timezone: Europe/Berlin\n  times: ['09:00']\n"
