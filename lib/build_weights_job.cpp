@@ -1013,6 +1013,29 @@ bool enough_rows(run_context& run, streamed const& s, learning_window const& win
     return true;
 }
 
+// One line a dimension: its values by weight, the first three (for a
+// person running it by hand; -q hides it).
+void log_leaders(nlohmann::json const& weights)
+{
+    for (auto const& [dim, values] : weights.items()) {
+        std::vector<std::pair<double, std::string>> by_weight;
+        for (auto const& [value, w] : values.items()) {
+            by_weight.emplace_back(w.get<double>(), value);
+        }
+        std::sort(by_weight.begin(), by_weight.end(), [](auto const& a, auto const& b) {
+            return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        std::string top;
+        for (std::size_t i = 0; i < by_weight.size() && i < 3; ++i) {
+            top += fmt::format("{}{} {:.2f}", i ? ", " : "", by_weight[i].second,
+                               by_weight[i].first);
+        }
+        log::info("  {}: {}{}", dim, top,
+                  by_weight.size() > 3 ? fmt::format(", … ({} values)", by_weight.size())
+                                       : std::string{});
+    }
+}
+
 // Deactivates the active map and inserts the new one active, in the run's
 // transaction: there is never a moment without an active map, and a failed
 // insert leaves the old one (defect 9).
@@ -1086,10 +1109,12 @@ void run_build_weights(run_context& run)
     if (run.dry_run()) {
         log::info("dry run: a map from {} rows over {} dimensions (not written)", s.rows,
                   map.size());
+        log_leaders(weights);
         return;
     }
     activate_map(run, tx, s, run.now() - fractional_days(window.days), weights,
                  posteriors, map.size());
+    log_leaders(weights);
 }
 
 } // namespace xloop

@@ -679,6 +679,31 @@ TEST_CASE("a source without follows (the X API) leaves reach in the target: a mi
     CHECK(p["_prior"]["content_slot"]["kappa"]["reach"] == 5);
 }
 
+TEST_CASE("build-weights names each dimension's values by weight, the best first", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reach_pairs(c); // how_to reaches ~10× more
+    temp_dir dir;
+    dir.write("x.yaml", "weights:\n  target: {engagement_rate: 0, reach: 1, "
+                        "profile_clicks: 0, follows: 0, attributed_follows: 0, "
+                        "primary_objective_score: 0}\n");
+    auto const r = run_tool("build-weights",
+                            {"--now", now, "--config", dir.path() + "/x.yaml"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const w = c.exec("SELECT (weights->'content_slot'->>'how_to')::float8, "
+                          "(weights->'content_slot'->>'myth_busting')::float8 FROM "
+                          "public.learning_model_weights WHERE is_active");
+    REQUIRE(w.f64(0, 0) > w.f64(0, 1));
+    CHECK_THAT(r.err, Catch::Contains(fmt::format("  content_slot: how_to {:.2f}, "
+                                                  "myth_busting {:.2f}\n",
+                                                  w.f64(0, 0), w.f64(0, 1))));
+    // after the line that says the map is active
+    CHECK(r.err.find("is now active") < r.err.find("  content_slot: "));
+}
+
 TEST_CASE("a value that raises the engagement rate but brings fewer profile clicks per "
           "view is not learned as best",
           "[db]")
