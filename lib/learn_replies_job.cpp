@@ -218,7 +218,8 @@ SELECT (SELECT count(*) FILTER (WHERE NOT reset) FROM up),
        (SELECT count(*) FILTER (WHERE reset) FROM up),
        (SELECT count(*) FROM ins))sql";
 
-// A dry run's report: the ten best and ten worst accounts.
+// A dry run's report: the ten best and ten worst accounts (--json), and
+// the three of each in words.
 void report_ranking(run_context& run, std::vector<account> const& accounts)
 {
     std::vector<account const*> ranked;
@@ -234,6 +235,19 @@ void report_ranking(run_context& run, std::vector<account> const& accounts)
     for (std::size_t i = 0; i < k; ++i) {
         top.push_back(account_json(*ranked[i]));
         bottom.push_back(account_json(*ranked[ranked.size() - 1 - i]));
+    }
+    auto const three = [&](bool best) {
+        std::string out;
+        for (std::size_t i = 0; i < std::min<std::size_t>(3, ranked.size()); ++i) {
+            auto const& a = *ranked[best ? i : ranked.size() - 1 - i];
+            out += fmt::format("{}@{} {:.3f} ({} replies)", i ? ", " : "", a.spelling,
+                               a.result.priority_score, a.result.n);
+        }
+        return out;
+    };
+    if (!ranked.empty()) {
+        log::info("  best: {}", three(true));
+        log::info("  worst: {}", three(false));
     }
 }
 
@@ -291,10 +305,10 @@ void run_learn_replies(run_context& run)
     run.summary()["global_sd"] = sigma;
     run.detail()["accounts"] = s.accounts.size();
     if (run.dry_run()) {
-        report_ranking(run, s.accounts);
         log::info(
             "dry run: {} replies over {} accounts (global mean {:.4f}); nothing written",
             s.all.n, s.accounts.size(), mu0);
+        report_ranking(run, s.accounts);
         return;
     }
     auto const n = write_priorities(run, s.accounts);

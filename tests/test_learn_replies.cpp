@@ -238,6 +238,16 @@ TEST_CASE("a dry run lists the top and bottom accounts and writes nothing", "[db
     CHECK(out["bottom"][0]["username"] == "dud");
     CHECK(out["top"][0]["replies"] == 12);
     CHECK(out["replies"] == 36);
+    // and the three best and worst in words, without -q
+    auto const words = run_tool("learn-replies", {"--dry-run", "--now", now}, &db, {},
+                                score_target_env());
+    CHECK_THAT(
+        words.err,
+        Catch::Contains(fmt::format("  best: @star {:.3f} (12 replies), @middle ",
+                                    out["top"][0]["priority_score"].get<double>())) &&
+            Catch::Contains(
+                fmt::format("  worst: @dud {:.3f} (12 replies), @middle ",
+                            out["bottom"][0]["priority_score"].get<double>())));
     CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 0);
 }
 
