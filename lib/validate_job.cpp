@@ -743,13 +743,17 @@ check_result job_check(check_context& x, std::string const& job, double interval
                  {"last_status", s.last_status},
                  {"runs_in_window", s.runs},
                  {"failed_in_window", s.failed}};
-    // How the latest run ended (or that it has not).
+    // How the latest run ended (or that it has not). A skip's reason may
+    // begin with "skipped: " itself.
+    std::string_view reason = s.last_error;
+    if (auto const said = s.last_status + ": "; reason.substr(0, said.size()) == said) {
+        reason.remove_prefix(said.size());
+    }
     auto const latest =
         s.last_status == "running"
             ? fmt::format("its latest run {}", s.last_error)
             : fmt::format("its latest run {}: {}", s.last_status,
-                          s.last_error.empty() ? "(no reason recorded)"
-                                               : excerpt(s.last_error, 400));
+                          reason.empty() ? "(no reason recorded)" : excerpt(reason, 400));
     if (!s.last_ok_hours && !s.last_status.empty()) {
         c.status = "fail";
         c.message = fmt::format("xloop-{} has never run ok; {}", job, latest);

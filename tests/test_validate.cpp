@@ -341,8 +341,12 @@ TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]
     db.migrate();
     auto c = db.connect();
     fill_healthy(c);
-    c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies')");
+    c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies', "
+           "'scrape-metrics')");
     add_run(c, "plan", "2 hours", "failed", "writer command exited 3");
+    // a lease's skip records its reason with the status in front
+    add_run(c, "scrape-metrics", "1 hour", "skipped",
+            "skipped: another run holds the lease (xloop-scrape-metrics on h, pid 7)");
     c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
            "VALUES ('learn-replies', $1::timestamptz - interval '1 hour', "
            "$1::timestamptz - interval '1 hour', 'skipped', "
@@ -354,6 +358,9 @@ TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]
     CHECK(check_named(out, "job:learn-replies")["message"] ==
           "xloop-learn-replies has never run ok; its latest run skipped: no replies "
           "with v2 metrics in the window");
+    CHECK(check_named(out, "job:scrape-metrics")["message"] ==
+          "xloop-scrape-metrics has never run ok; its latest run skipped: another run "
+          "holds the lease (xloop-scrape-metrics on h, pid 7)");
 }
 
 TEST_CASE("a first run without its end is said to be going on, or abandoned when its "
