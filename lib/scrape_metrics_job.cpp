@@ -435,11 +435,12 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         run.summary()[key] = value;
         run.detail()[key] = value;
     }
-    log::info(
-        "{} records: {} outcomes written, {} v2 rows updated, {} follower snapshots, "
-        "{} unknown tweets, {} gone{}",
-        n.records, n.written, v2.updated, n.followers, n.unknown, n.gone,
-        run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
+    log::info("{} records: {} outcomes {}, {} v2 rows {}, {} follower snapshots, {} "
+              "unknown tweets, {} gone{}",
+              n.records, n.written, run.dry_run() ? "would be written" : "written",
+              v2.updated, run.dry_run() ? "would be updated" : "updated", n.followers,
+              n.unknown, n.gone,
+              run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
     if (stopped) {
         throw *stopped;
     }
