@@ -663,7 +663,7 @@ COPY (WITH open AS MATERIALIZED (
               WHERE r.status = 'pending'
                 AND r.discovered_at > {1}::timestamptz
                 AND r.discovered_at <= {0}::timestamptz
-                AND coalesce(r.tweet_author, '') <> ''
+                AND r.tweet_author ~ '^@?[A-Za-z0-9_]+$'
                 AND NOT EXISTS (
                     SELECT 1 FROM public.content_generation_metadata_comprehensive c
                      WHERE c.decision_type = 'reply'
@@ -688,6 +688,31 @@ SELECT tweet_id, tweet_author, coalesce(tweet_content, ''), id::text
   FROM public.reply_opportunities
  WHERE tableoid = $1::oid AND ctid = $2::tid AND status = 'pending'
    FOR UPDATE SKIP LOCKED)sql";
+
+// Fresh opportunities whose tweet_author is not an X handle (letters,
+// digits, underscores, one '@' before them at most): left out of the read
+// above, since a reply to '@' or to '   ' was written to no one ("Useful,
+// @@."). Counted for a warning, with one example: the harvester wrote them.
+// $1 now, $2 the freshness limit.
+constexpr char const* unusable_authors_sql = R"sql(
+SELECT count(*), min(coalesce(tweet_author, '(null)'))
+  FROM public.reply_opportunities
+ WHERE status = 'pending' AND discovered_at > $2::timestamptz
+   AND discovered_at <= $1::timestamptz
+   AND (tweet_author IS NULL OR tweet_author !~ '^@?[A-Za-z0-9_]+$'))sql";
+
+void warn_unusable_authors(run_context& run, timestamp discovered_after)
+{
+    auto const r = run.db().exec(unusable_authors_sql, run.now(), discovered_after);
+    if (auto const n = r.i64(0, 0); n > 0) {
+        // quoted and escaped: the example may be blanks or control characters
+        log::warn("{} fresh reply opportunities have a tweet_author that is no X handle "
+                  "(e.g. {:?}): left out; the harvester that fills reply_opportunities "
+                  "wrote them",
+                  n, valid_utf8(r.str(0, 1).substr(0, 40)));
+        run.summary()["unusable_authors"] = n;
+    }
+}
 
 // Opportunities past plan.reply_max_age_hours are marked expired.
 void expire_opportunities(run_context& run, timestamp discovered_before)
@@ -922,6 +947,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     }
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
+    warn_unusable_authors(run, now - max_age);
     auto rows = draft_replies(run, open, wanted, w, r);
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;

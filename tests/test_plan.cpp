@@ -611,6 +611,30 @@ TEST_CASE("opportunities keyed by a bigint, a uuid or a text id are taken and ma
     }
 }
 
+TEST_CASE("an opportunity whose author is no X handle is left out with a warning", "[db]")
+{
+    // '@' alone and blanks were replied to as "Useful, @@." to no one
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunity(c, "1", "@", 0.99, 10);
+    add_opportunity(c, "2", "   ", 0.98, 10);
+    add_opportunity(c, "3", "amy smith", 0.97, 10);
+    add_opportunity(c, "4", "amy", 0.5, 10);
+    add_opportunity(c, "5", "@Bob_2", 0.4, 10);
+    auto const r = plan(db, {"--replies", "3"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("3 fresh reply opportunities have a tweet_author "
+                                      "that is no X handle (e.g. \"   \"): left out"));
+    auto const q = c.exec("SELECT string_agg(target_tweet_id || ':' || target_username, "
+                          "',' ORDER BY target_tweet_id) FROM "
+                          "public.content_generation_metadata_comprehensive");
+    CHECK(q.str(0, 0) == "4:amy,5:Bob_2");
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                   "'pending'") == 3);
+}
+
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
           "[db]")
 {
