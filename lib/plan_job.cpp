@@ -651,19 +651,23 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
 // Each candidate is read by its row's address (table oid and ctid), not its
 // key: the key may be a bigint, a uuid or text (adopted tables), and 10⁶
-// uuids as text held 36 MB. The priority is looked up once per distinct
-// author, not per candidate: at 10⁶ candidates by 10⁵ authors a lookup per
-// row took 7 s against 3 s, and a hash of every account costs a small queue
-// 0.1 s.
+// uuids as text held 36 MB. An opportunity whose tweet_author is no X handle
+// (letters, digits, underscores, one '@' before them at most) is left out
+// (a reply to '@' or to blanks was written to no one: "Useful, @@."); they
+// come as one last row with no address, their count and one of them, for
+// a warning (a query of their own cost 0.4 s at 10⁶). The priority is looked up once per
+// distinct author, not per candidate: at 10⁶ candidates by 10⁵ authors a lookup per row
+// took 7 s against 3 s, and a hash of every account costs a small queue 0.1 s.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
-                    coalesce(r.opportunity_score, 0)::float8 AS opportunity
+                    coalesce(r.opportunity_score, 0)::float8 AS opportunity,
+                    coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$', false) AS usable,
+                    r.tweet_author
                FROM public.reply_opportunities r
               WHERE r.status = 'pending'
                 AND r.discovered_at > {1}::timestamptz
                 AND r.discovered_at <= {0}::timestamptz
-                AND r.tweet_author ~ '^@?[A-Za-z0-9_]+$'
                 AND NOT EXISTS (
                     SELECT 1 FROM public.content_generation_metadata_comprehensive c
                      WHERE c.decision_type = 'reply'
@@ -673,10 +677,18 @@ COPY (WITH open AS MATERIALIZED (
              SELECT a.author,
                     (SELECT max(d.priority_score) FROM public.discovered_accounts d
                       WHERE lower(d.username) = a.author) AS priority
-               FROM (SELECT DISTINCT author FROM open) a)
-      SELECT o.tableoid, o.ctid, o.author, o.opportunity, coalesce(p.priority, 0.5)::float8
-        FROM open o LEFT JOIN priority p USING (author)
-       ORDER BY o.id) TO STDOUT (FORMAT binary))sql";
+               FROM (SELECT DISTINCT author FROM open WHERE usable) a)
+      SELECT tableoid, ctid, author, opportunity, priority
+        FROM (SELECT o.id, o.tableoid, o.ctid, o.author, o.opportunity,
+                     coalesce(p.priority, 0.5)::float8 AS priority
+                FROM open o LEFT JOIN priority p USING (author)
+               WHERE o.usable
+               UNION ALL
+              -- those whose author is no X handle, in one row: how many, and one
+              SELECT NULL, NULL, NULL, min(coalesce(tweet_author, '(null)')),
+                     count(*)::float8, NULL
+                FROM open WHERE NOT usable HAVING count(*) > 0) candidates
+       ORDER BY id NULLS LAST) TO STDOUT (FORMAT binary))sql";
 
 // Locks one chosen opportunity by its address ($1 the table's oid, $2 the
 // ctid) if it is still pending; a row another run or writer holds is
@@ -688,31 +700,6 @@ SELECT tweet_id, tweet_author, coalesce(tweet_content, ''), id::text
   FROM public.reply_opportunities
  WHERE tableoid = $1::oid AND ctid = $2::tid AND status = 'pending'
    FOR UPDATE SKIP LOCKED)sql";
-
-// Fresh opportunities whose tweet_author is not an X handle (letters,
-// digits, underscores, one '@' before them at most): left out of the read
-// above, since a reply to '@' or to '   ' was written to no one ("Useful,
-// @@."). Counted for a warning, with one example: the harvester wrote them.
-// $1 now, $2 the freshness limit.
-constexpr char const* unusable_authors_sql = R"sql(
-SELECT count(*), min(coalesce(tweet_author, '(null)'))
-  FROM public.reply_opportunities
- WHERE status = 'pending' AND discovered_at > $2::timestamptz
-   AND discovered_at <= $1::timestamptz
-   AND (tweet_author IS NULL OR tweet_author !~ '^@?[A-Za-z0-9_]+$'))sql";
-
-void warn_unusable_authors(run_context& run, timestamp discovered_after)
-{
-    auto const r = run.db().exec(unusable_authors_sql, run.now(), discovered_after);
-    if (auto const n = r.i64(0, 0); n > 0) {
-        // quoted and escaped: the example may be blanks or control characters
-        log::warn("{} fresh reply opportunities have a tweet_author that is no X handle "
-                  "(e.g. {:?}): left out; the harvester that fills reply_opportunities "
-                  "wrote them",
-                  n, valid_utf8(r.str(0, 1).substr(0, 40)));
-        run.summary()["unusable_authors"] = n;
-    }
-}
 
 // Opportunities past plan.reply_max_age_hours are marked expired.
 void expire_opportunities(run_context& run, timestamp discovered_before)
@@ -741,6 +728,9 @@ struct open_candidates {
     // In a deque: grown in blocks, never copied to a buffer twice the size.
     std::deque<row_address> addresses;
     std::vector<reply_candidate> candidates;
+    // fresh opportunities whose tweet_author is no X handle, and one of them
+    std::int64_t unusable_authors = 0;
+    std::string unusable_example;
 
     // $1 and $2 of take_candidate_sql.
     std::pair<std::string, std::string> address(std::size_t i) const
@@ -794,7 +784,14 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
        set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true))sql");
     binary_copy_reader reader;
     auto const row = [&](binary_copy_reader const& r) {
-        if (r.size() != 5 || r.is_null(0) || r.is_null(1)) {
+        if (r.size() != 5) {
+            return;
+        }
+        if (r.is_null(0) || r.is_null(1)) { // the row of the unusable authors
+            if (!r.is_null(2) && !r.is_null(3)) {
+                out.unusable_authors = static_cast<std::int64_t>(r.float8(3));
+                out.unusable_example = std::string{r.text(2)};
+            }
             return;
         }
         out.add_address(r);
@@ -947,7 +944,14 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     }
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
-    warn_unusable_authors(run, now - max_age);
+    if (open.unusable_authors > 0) {
+        // quoted and escaped: the example may be blanks or control characters
+        log::warn("{} fresh reply opportunities have a tweet_author that is no X handle "
+                  "(e.g. {:?}): left out; the harvester that fills reply_opportunities "
+                  "wrote them",
+                  open.unusable_authors, valid_utf8(open.unusable_example.substr(0, 40)));
+        run.summary()["unusable_authors"] = open.unusable_authors;
+    }
     auto rows = draft_replies(run, open, wanted, w, r);
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;
