@@ -809,8 +809,8 @@ public:
               x_api_server& api, timestamp start, std::filesystem::path metrics_file)
         : m_o(o), m_world(world), m_db(db), m_run(run), m_api(api), m_start(start),
           m_metrics_file(std::move(metrics_file)), m_original(world, o.seed),
-          m_max_age(hours(run.cfg().plan.reply_max_age_hours)),
-          m_cooldown(hours(run.cfg().plan.reply_author_cooldown_hours))
+          m_max_age(fractional_hours(run.cfg().plan.reply_max_age_hours)),
+          m_cooldown(fractional_hours(run.cfg().plan.reply_author_cooldown_hours))
     {
         m_tally.days.resize(static_cast<std::size_t>(o.days) + 1);
     }
@@ -866,12 +866,6 @@ public:
     }
 
 private:
-    static std::chrono::microseconds hours(double h)
-    {
-        return std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::duration<double, std::ratio<3600>>{h});
-    }
-
     void plan_posts(int minute, timestamp now, std::uint64_t seed)
     {
         if (m_o.policy == "original") {

@@ -551,23 +551,21 @@ TEST_CASE("a host name the resolver cannot look up for now exits 75, one that do
         {"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
         {"ASAN_OPTIONS",
          fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "", asan ? ":" : "")}};
-    auto const down =
-        run_tool("build-weights", {"--db", "host=db.resolver-down.invalid dbname=x"},
-                 nullptr, {}, env);
+    auto const connect_to = [&](std::string const& hosts) {
+        return run_tool("build-weights", {"--db", "host=" + hosts + " dbname=x"}, nullptr,
+                        {}, env);
+    };
+    auto const down = connect_to("db.resolver-down.invalid");
     INFO(down.err);
     CHECK(down.exit_code == 75);
     CHECK_THAT(down.err, Catch::Contains("database unreachable (exit 75, retry later)") &&
                              Catch::Contains("db.resolver-down.invalid"));
     // one of two hosts failing for now is enough to try again later
-    auto const either = run_tool(
-        "build-weights",
-        {"--db", "host=db.resolver-missing.invalid,db.resolver-down.invalid dbname=x"},
-        nullptr, {}, env);
+    auto const either =
+        connect_to("db.resolver-missing.invalid,db.resolver-down.invalid");
     INFO(either.err);
     CHECK(either.exit_code == 75);
-    auto const missing =
-        run_tool("build-weights", {"--db", "host=db.resolver-missing.invalid dbname=x"},
-                 nullptr, {}, env);
+    auto const missing = connect_to("db.resolver-missing.invalid");
     INFO(missing.err);
     CHECK(missing.exit_code == 78);
     CHECK_THAT(missing.err, Catch::Contains("cannot connect to the database") &&

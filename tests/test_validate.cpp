@@ -953,6 +953,18 @@ void add_logged_post(
            now, days, features.dump(), score);
 }
 
+// 30 logged posts over 9 days: question hooks (two in three) score 0.3,
+// story hooks 0.1; content_slot drawn 50/50 and worth nothing.
+void add_thirty_logged_posts(db_connection& c)
+{
+    for (int i = 0; i < 30; ++i) {
+        bool const q = i % 3 != 0;
+        add_logged_post(c, 2 + i * 0.3, q ? 0.3 : 0.1,
+                        {{"content_slot", i % 2 ? "how_to" : "hot_take", 0.5, 2},
+                         {"hook_type", q ? "question" : "story", q ? 0.6 : 0.4, 2}});
+    }
+}
+
 // The three posts the IPS weights are worked out for by hand: scores 0.6,
 // 0.2, 0.4 (mean 0.4), drawn with μ = 0.5·0.8 = 0.4, 0.5·0.2 = 0.1, 0.1.
 void add_three_logged_posts(db_connection& c)
@@ -1038,12 +1050,7 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
     test_db db;
     db.migrate();
     auto c = db.connect();
-    for (int i = 0; i < 30; ++i) {
-        bool const q = i % 3 != 0;
-        add_logged_post(c, 2 + i * 0.3, q ? 0.3 : 0.1,
-                        {{"content_slot", i % 2 ? "how_to" : "hot_take", 0.5, 2},
-                         {"hook_type", q ? "question" : "story", q ? 0.6 : 0.4, 2}});
-    }
+    add_thirty_logged_posts(c);
     temp_dir dir;
     auto const cfg = dir.write("xloop.yaml", three_post_config);
     auto const built =
@@ -1103,12 +1110,7 @@ TEST_CASE("validate gives the same report twice on the same data unless given an
     test_db db;
     db.migrate();
     auto c = db.connect();
-    for (int i = 0; i < 30; ++i) {
-        bool const q = i % 3 != 0;
-        add_logged_post(c, 2 + i * 0.3, q ? 0.3 : 0.1,
-                        {{"content_slot", i % 2 ? "how_to" : "hot_take", 0.5, 2},
-                         {"hook_type", q ? "question" : "story", q ? 0.6 : 0.4, 2}});
-    }
+    add_thirty_logged_posts(c);
     temp_dir dir;
     auto const cfg = dir.write("xloop.yaml", three_post_config);
     REQUIRE(
