@@ -410,7 +410,18 @@ void run_context::finish(std::string const& status, std::string const& error_tex
     if (!m_conn) {
         return;
     }
-    reconnect_if_lost();
+    if (auto const why = reconnect_if_lost(); !why.empty()) {
+        log::warn("the run's end is not recorded: the database is out of reach "
+                  "(ledger.reconnect_seconds = {}); the job's next run marks it "
+                  "interrupted{}: {}",
+                  m_cfg.ledger.reconnect_seconds,
+                  m_lease ? fmt::format(" and its lease ends by itself within "
+                                        "ledger.lease_minutes ({})",
+                                        m_cfg.ledger.lease_minutes)
+                          : "",
+                  why);
+        return;
+    }
     record(status, error_text, elapsed);
     if (m_lease) {
         // Given back now, so the next run need not wait for it to expire.
@@ -456,22 +467,43 @@ void run_context::record(std::string const& status, std::string const& error_tex
     }
 }
 
-void run_context::reconnect_if_lost()
+std::string run_context::reconnect_if_lost()
 {
     if (m_opts.dry_run || (!m_ledger_id && !m_lease) ||
         PQstatus(m_conn->raw()) != CONNECTION_BAD) {
-        return;
+        return {};
     }
     // The run's connection died under it (its backend terminated, a restart,
     // a pooler's cut): its end is recorded and its lease given back over a
     // new one, rather than the row left 'running' and the lease held until
-    // the job's next runs find them.
-    try {
-        m_closing_conn.emplace(m_conn->conninfo(), "xloop-" + m_job);
-        m_conn = &*m_closing_conn;
-    } catch (std::exception const& e) {
-        log::warn("the run's database connection is gone and a new one failed: {}",
-                  e.what());
+    // the job's next runs find them. A restarting server refuses connections
+    // for a few seconds: tried again for ledger.reconnect_seconds, not after
+    // a signal (the supervisor wants the run gone).
+    using std::chrono::milliseconds;
+    auto const deadline =
+        std::chrono::steady_clock::now() +
+        milliseconds{std::lround(m_cfg.ledger.reconnect_seconds * 1000)};
+    for (milliseconds wait{250};; wait = std::min(2 * wait, milliseconds{4000})) {
+        try {
+            m_closing_conn.emplace(m_conn->conninfo(), "xloop-" + m_job);
+            m_conn = &*m_closing_conn;
+            return {};
+        } catch (temporary_failure const& e) {
+            if (interrupt_requested() ||
+                std::chrono::steady_clock::now() + wait > deadline) {
+                return e.what();
+            }
+            log::info("the run's database connection is gone; trying again in {} ms to "
+                      "record the run's end: {}",
+                      wait.count(), e.what());
+        } catch (std::exception const& e) {
+            return e.what();
+        }
+        try {
+            interruptible_sleep(wait);
+        } catch (interrupted const& e) {
+            return e.what();
+        }
     }
 }
 

@@ -121,7 +121,8 @@ private:
     void record(std::string const& status, std::string const& error_text,
                 std::chrono::microseconds elapsed);
     // Finishes over a new connection when the run's is lost.
-    void reconnect_if_lost();
+    // Empty, or why the database is still out of reach.
+    std::string reconnect_if_lost();
 
     std::string m_job;
     common_options const& m_opts;

@@ -527,6 +527,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         l.number("stale_hours", cfg.ledger.stale_hours, 0.1, 24 * 365);
         l.number("lease_minutes", cfg.ledger.lease_minutes, 1, 24 * 60);
         l.number("keep_days", cfg.ledger.keep_days, 0, 3650);
+        l.number("reconnect_seconds", cfg.ledger.reconnect_seconds, 0, 600);
     }
     {
         auto v = top.sub("validate");

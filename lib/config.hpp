@@ -215,6 +215,9 @@ struct ledger_config {
     // Each job's finished runs are kept this long, then deleted by its next
     // run (~130 rows a day in all); 0 keeps every row.
     double keep_days = 90.0;
+    // A run whose connection died (a restart, a failover) tries this long to
+    // reconnect and record its end and give back its lease; 0: once.
+    double reconnect_seconds = 30.0;
 
     bool operator==(ledger_config const&) const = default;
 };

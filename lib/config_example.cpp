@@ -285,6 +285,8 @@ void session_sections(writer& w, database_config const& db, ledger_config const&
           "scrape-metrics' lease on its job (renewed each batch)");
     w.key(1, "keep_days", scalar(l.keep_days),
           "older finished runs are deleted by the next run; 0: keep");
+    w.key(1, "reconnect_seconds", scalar(l.reconnect_seconds),
+          "a run whose connection died retries this long to record its end");
 }
 
 } // namespace

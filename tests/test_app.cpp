@@ -1,3 +1,4 @@
+#include "tcp_proxy.hpp"
 #include "test_db_fixture.hpp"
 
 #include "app.hpp"
@@ -131,6 +132,59 @@ TEST_CASE("a run whose connection dies is recorded as failed and gives back its 
                Catch::Contains("connection") && Catch::Contains("statement: SELECT 1"));
     // the next run need not wait for the lease to expire
     CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
+}
+
+TEST_CASE("a run whose database restarts under it records its end once the database "
+          "is back",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    tcp_proxy proxy;
+    int const code = run_app("scrape-metrics", {"--db", proxy.conninfo(db.name()), "-q"},
+                             [&](run_context& run) {
+                                 run.take_lease();
+                                 // the server gone for 1.5 s: connections refused
+                                 proxy.restart(std::chrono::milliseconds{1500});
+                                 run.db().exec("SELECT 1");
+                             });
+    CHECK(code == 75);
+    auto const row = db.connect().exec(
+        "SELECT status, finished_at IS NOT NULL FROM xloop.job_runs WHERE job = "
+        "'scrape-metrics'");
+    REQUIRE(row.rows() == 1);
+    CHECK(row.str(0, 0) == "failed"); // not left 'running', as after one try
+    CHECK(row.boolean(0, 1));
+    // a manual rerun need not wait out ledger.lease_minutes
+    CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
+}
+
+TEST_CASE("a run whose database stays away gives up reconnecting after "
+          "ledger.reconnect_seconds",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const config = dir.write("x.yaml", "ledger:\n  reconnect_seconds: 1\n");
+    tcp_proxy proxy;
+    std::chrono::steady_clock::time_point cut;
+    int const code = run_app(
+        "scrape-metrics", {"--db", proxy.conninfo(db.name()), "--config", config, "-q"},
+        [&](run_context& run) {
+            run.take_lease();
+            proxy.restart(std::chrono::minutes{5});
+            cut = std::chrono::steady_clock::now();
+            run.db().exec("SELECT 1");
+        });
+    auto const waited = std::chrono::steady_clock::now() - cut;
+    CHECK(code == 75);
+    // tried at 0, 0.25 and 0.75 s; the next try would be past the second
+    CHECK(waited >= std::chrono::milliseconds{700});
+    CHECK(waited < std::chrono::seconds{5});
+    // what it could not record, the job's next run does (stale or expired)
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'running'") == 1);
 }
 
 TEST_CASE("a second run while the first holds the lock is skipped with exit 75", "[db]")
