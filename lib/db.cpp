@@ -334,10 +334,19 @@ db_connection::db_connection(
     // otherwise (keywords given later in the list override earlier ones).
     char const* env_timeout = std::getenv("PGCONNECT_TIMEOUT");
     std::string const timeout = env_timeout && *env_timeout ? env_timeout : "10";
-    char const* keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+    // A server that vanished without a reset (a network partition, a
+    // failover that moved its address) would leave a run waiting for a
+    // result for hours: TCP keepalives find it dead within two minutes.
+    char const* keys[] = {"connect_timeout",
+                          "fallback_application_name",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "dbname",
                           nullptr};
-    char const* values[] = {timeout.c_str(), application_name.c_str(), conninfo.c_str(),
-                            nullptr};
+    char const* values[] = {
+        timeout.c_str(), application_name.c_str(), "60", "10", "6", conninfo.c_str(),
+        nullptr};
     m_conn.reset(PQconnectStartParams(keys, values, 1));
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};

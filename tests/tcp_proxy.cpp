@@ -109,6 +109,11 @@ tcp_proxy::~tcp_proxy()
     ::close(m_wake[1]);
 }
 
+bool tcp_proxy::upstream_is_tcp()
+{
+    return env_or("PGHOST", "/")[0] != '/';
+}
+
 std::string tcp_proxy::conninfo(std::string const& dbname) const
 {
     return fmt::format("host=127.0.0.1 port={} dbname={}", m_port, dbname);

@@ -23,6 +23,10 @@ public:
     // A connection string for `dbname` through the proxy.
     std::string conninfo(std::string const& dbname) const;
 
+    // Whether the proxy reaches the cluster over TCP (PGHOST a host, not a
+    // socket directory).
+    static bool upstream_is_tcp();
+
     // Cuts every connection and refuses new ones (connection refused) for
     // `down`, then accepts again. Returns once the cut is made.
     void restart(std::chrono::milliseconds down);

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -157,6 +158,49 @@ TEST_CASE("a run whose database restarts under it records its end once the datab
     CHECK(row.boolean(0, 1));
     // a manual rerun need not wait out ledger.lease_minutes
     CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
+}
+
+namespace {
+int socket_option(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    ::getsockopt(fd, level, name, &v, &len);
+    return v;
+}
+} // namespace
+
+TEST_CASE("a run's connection notices a server that vanished within two minutes "
+          "(TCP keepalives), and so does the server of the run",
+          "[db]")
+{
+    test_db db;
+    tcp_proxy proxy; // a TCP connection whatever the PG* variables say
+    run_app("plan", {"--db", proxy.conninfo(db.name()), "-q", "--dry-run"},
+            [&](run_context& run) {
+                int const fd = PQsocket(run.db().raw());
+                CHECK(socket_option(fd, SOL_SOCKET, SO_KEEPALIVE) == 1);
+                CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPIDLE) == 60);
+                CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPINTVL) == 10);
+                CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPCNT) == 6);
+                if (proxy.upstream_is_tcp()) { // a Unix socket has none to show
+                    auto const r =
+                        run.db().exec("SELECT current_setting('tcp_keepalives_idle'), "
+                                      "current_setting('tcp_keepalives_interval'), "
+                                      "current_setting('tcp_keepalives_count')");
+                    CHECK(r.str(0, 0) == "60");
+                    CHECK(r.str(0, 1) == "10");
+                    CHECK(r.str(0, 2) == "6");
+                }
+            });
+    // the connection string's own values win
+    run_app(
+        "plan",
+        {"--db", proxy.conninfo(db.name()) + " keepalives_idle=300", "-q", "--dry-run"},
+        [&](run_context& run) {
+            CHECK(socket_option(PQsocket(run.db().raw()), IPPROTO_TCP, TCP_KEEPIDLE) ==
+                  300);
+        });
 }
 
 TEST_CASE("a run whose database stays away gives up reconnecting after "
