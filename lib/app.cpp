@@ -157,6 +157,11 @@ void install_signal_handlers()
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // A run by hand whose terminal or ssh session closed stops as it would
+    // by SIGTERM (rolled back, recorded), not killed mid-run; and a reader of
+    // its output that went away (| head) costs the output, not the run.
+    sigaction(SIGHUP, &sa, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
 }
 
 void ping(std::optional<std::string> const& url, std::string const& suffix)

@@ -1,6 +1,6 @@
 #pragma once
 
-// Whether SIGINT/SIGTERM asked the run to stop, for every wait and loop of
+// Whether SIGINT/SIGTERM/SIGHUP asked the run to stop, for every wait and loop of
 // the library (a cron job stopped by its supervisor must exit 75 within a
 // second, whatever it was waiting for). Set by the tools' signal handler.
 

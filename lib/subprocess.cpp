@@ -132,6 +132,9 @@ process_result run_process(process_spec const& spec)
         dup2(out[1], 1);
         dup2(err[1], 2);
         setpgid(0, 0); // own process group: a timeout kills its children too
+        // An ignored SIGPIPE outlives exec: the command gets the default, as
+        // from a shell (a `producer | head` in it must end).
+        ::signal(SIGPIPE, SIG_DFL);
         execve(program.c_str(), args.data(), envp.data());
         int const e = errno;
         [[maybe_unused]] auto n = write(exec_err[1], &e, sizeof e);
@@ -163,7 +166,7 @@ process_result run_process(process_spec const& spec)
     auto const deadline = started + std::chrono::milliseconds(spec.timeout_ms);
     bool signalled = spec.signal_after_ms < 0 && !spec.signal_when;
     bool interrupted = false;
-    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGPIPE, SIG_IGN); // a child that exits before reading its input
     while (fds[1] >= 0 || fds[2] >= 0) {
         auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
                               deadline - std::chrono::steady_clock::now())
@@ -183,7 +186,7 @@ process_result run_process(process_spec const& spec)
         long wait_ms = spec.interruptible ? std::min(left, 50L) : left;
         if (!signalled && spec.signal_when) {
             if (spec.signal_when()) {
-                kill(pid, SIGTERM);
+                kill(pid, spec.signal_number);
                 signalled = true;
             } else {
                 wait_ms = std::min(wait_ms, 10L);
@@ -194,7 +197,7 @@ process_result run_process(process_spec const& spec)
                                    due - std::chrono::steady_clock::now())
                                    .count();
             if (until <= 0) {
-                kill(pid, SIGTERM);
+                kill(pid, spec.signal_number);
                 signalled = true;
             } else {
                 wait_ms = std::min(wait_ms, static_cast<long>(until));

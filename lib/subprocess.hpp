@@ -3,6 +3,7 @@
 // Runs a program with arguments, feeds it stdin, captures stdout and stderr,
 // and kills it after a timeout. No shell is involved.
 
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -31,6 +32,7 @@ struct process_spec {
     // or once this returns true (polled every 10 ms): at a point of the run,
     // however slow a loaded machine makes the way there
     std::function<bool()> signal_when;
+    int signal_number = SIGTERM; // the signal those send
     // A SIGINT/SIGTERM to this process (interrupt.hpp) kills the program and
     // everything it started, and throws interrupted: a run stopped by its
     // supervisor must not wait for a slow writer.

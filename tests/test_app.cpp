@@ -1,9 +1,9 @@
-#include "tcp_proxy.hpp"
 #include "test_db_fixture.hpp"
 
 #include "app.hpp"
 #include "local_server.hpp"
 #include "subprocess.hpp"
+#include "tcp_proxy.hpp"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -756,6 +756,43 @@ TEST_CASE("the option --log-sql logs each statement and its duration, never a pa
     CHECK(r.err.find("987654321") == std::string::npos);
     auto const without = run_tool("validate", {}, &db);
     CHECK(without.err.find(" ms: ") == std::string::npos);
+}
+
+TEST_CASE("a child process starts with SIGPIPE at its default though the tool ignores "
+          "it",
+          "[nodb]")
+{
+    auto const old = ::signal(SIGPIPE, SIG_IGN); // as every tool does
+    process_spec spec;
+    spec.argv = {"sh", "-c", "sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status"};
+    auto const r = run_process(spec);
+    ::signal(SIGPIPE, old);
+    REQUIRE(r.exit_code == 0);
+    auto const ignored = std::stoull(r.out, nullptr, 16);
+    CHECK((ignored & (1ull << (SIGPIPE - 1))) == 0);
+}
+
+TEST_CASE("a tool whose log's reader went away still finishes and records its run",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    process_spec spec;
+    // stderr (unbuffered: each log line written as it comes) into a pipe
+    // whose reader, `true`, is gone before the run logs its first line
+    spec.argv = {"bash", "-c",
+                 fmt::format("'{}/xloop-plan' -v --db '{}' 2>&1 >/dev/null | true; "
+                             "echo ${{PIPESTATUS[0]}}",
+                             XLOOP_BIN_DIR, db.conninfo())};
+    auto const r = run_process(spec);
+    INFO(r.err);
+    CHECK(r.out == "0\n"); // not 141 (killed by SIGPIPE)
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND status = "
+                   "'ok'") == 1);
+    // its work done: the queue filled (plan.queue_ahead)
+    CHECK(db.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
+          2);
 }
 
 TEST_CASE("a child process gets the environment given, a bare program name is found on "

@@ -127,9 +127,11 @@ signalled_run run_tool_signalled(std::string const& tool, std::vector<std::strin
 
 signalled_run run_tool_signalled(std::string const& tool, std::vector<std::string> args,
                                  std::function<bool()> const& when, test_db const* db,
-                                 std::map<std::string, std::optional<std::string>> env)
+                                 std::map<std::string, std::optional<std::string>> env,
+                                 int signal_number)
 {
     auto spec = tool_spec(tool, args, db, std::move(env));
+    spec.signal_number = signal_number;
     spec.timeout_ms = 60000;
     auto const start = std::chrono::steady_clock::now();
     auto signalled = start;

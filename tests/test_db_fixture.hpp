@@ -63,7 +63,8 @@ run_tool_signalled(std::string const& tool, std::vector<std::string> args,
 signalled_run
 run_tool_signalled(std::string const& tool, std::vector<std::string> args,
                    std::function<bool()> const& when, test_db const* db = nullptr,
-                   std::map<std::string, std::optional<std::string>> env = {});
+                   std::map<std::string, std::optional<std::string>> env = {},
+                   int signal_number = SIGTERM);
 
 // XLOOP_CONFIG for tests worked out by hand on primary_objective_score: the
 // learners then rank by the score itself (tests/fixtures/score_target.yaml).

@@ -757,6 +757,31 @@ TEST_CASE("SIGTERM while the X API is silent exits 75 within a second", "[db]")
     CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
 }
 
+TEST_CASE("SIGHUP (the terminal of a run by hand closed) stops a run as SIGTERM does, "
+          "recorded as interrupted",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "7001", 2);
+    fake_x_api api;
+    api.delay_tweets_ms = 4000;
+    temp_dir dir;
+    dir.write("x.yaml",
+              "x_api:\n  base_url: " + api.base_url() + "\n  timeout_ms: 60000\n");
+    auto const [r, took_ms, after_signal_ms] = run_tool_signalled(
+        "scrape-metrics", {"--config", dir.path() + "/x.yaml", "--now", now},
+        [&] { return !api.tweet_requests().empty(); }, &db, {{"X_BEARER_TOKEN", token}},
+        SIGHUP);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(r.signal == 0); // not killed by it
+    CHECK(after_signal_ms < 1000);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'interrupted'") == 1);
+}
+
 TEST_CASE("SIGTERM during the X API's retry backoff exits 75 within a second", "[db]")
 {
     test_db db;

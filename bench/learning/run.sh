@@ -9,6 +9,8 @@
 # JSON (OUT/runs/). -m file reads metrics from a JSON Lines file with follows
 # per post instead of the fake X API; -p picks the policies (repeatable).
 # bench/policy_value.sh runs it to check validate's estimates (issue 15).
+# XLOOP_BENCH_BIN: the directory of the binaries (default build/bin), e.g. a
+# copy, to go on building while it runs.
 # -c FILE merges FILE into the tools' config (xloop-sim --config-extra): to
 # try other learning settings on every world. -w takes a world's name in
 # sim/worlds or a world file (the held-out worlds of bench/learning/worlds).
@@ -48,7 +50,7 @@ run_one() {
     case $world in *.yaml) file=$world world=$(basename "$world" .yaml) ;; esac
     local db="learn_${world}_${policy}_$seed"
     createdb "$db"
-    if ! build/bin/xloop-sim --db "dbname=$db" --world "$file" \
+    if ! "${XLOOP_BENCH_BIN:-build/bin}/xloop-sim" --db "dbname=$db" --world "$file" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
         --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
