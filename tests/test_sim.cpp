@@ -150,7 +150,7 @@ TEST_CASE("the simulator's --config-extra overrides keys of the sections it writ
     temp_dir dir;
     // plan is a section the simulator sets (times, posts a day): merged, not
     // a duplicate key
-    dir.write("extra.yaml", "plan:\n  posts_per_day: 1\n  posterior_scale: 0.5\n");
+    dir.write("extra.yaml", "plan:\n  posts_per_day: 1\n  posterior_scale: 0.6\n");
     // the run's scratch directory goes, whether the run succeeds or fails
     auto const scratch = std::filesystem::path{dir.path()} / "tmp";
     std::filesystem::create_directory(scratch);
