@@ -107,7 +107,7 @@ public:
     // The exit code the body wants on success (validate's "not ready" is 1).
     exit_code success_code = exit_code::ok;
 
-    // Throws `interrupted` after SIGINT/SIGTERM; long loops call it.
+    // Throws `interrupted` after SIGINT/SIGTERM/SIGHUP; long loops call it.
     void check_interrupted() const;
 
     // Called by the app frame when the run ends.

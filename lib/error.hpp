@@ -48,7 +48,7 @@ struct lock_held : temporary_failure {
     using temporary_failure::temporary_failure;
 };
 
-// The run was stopped by SIGINT/SIGTERM (ledger status 'interrupted').
+// The run was stopped by SIGINT/SIGTERM/SIGHUP (ledger status 'interrupted').
 struct interrupted : temporary_failure {
     using temporary_failure::temporary_failure;
 };
