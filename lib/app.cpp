@@ -218,12 +218,7 @@ db_connection& run_context::db()
                                         : std::lround(d.statement_timeout_minutes * 60))},
                 {"idle_in_transaction_session_timeout",
                  fmt::format("{}s",
-                             std::lround(d.idle_in_transaction_timeout_minutes * 60))},
-                // and the server finds a client that vanished likewise,
-                // ending its backend and the job's lock with it
-                {"tcp_keepalives_idle", "60"},
-                {"tcp_keepalives_interval", "10"},
-                {"tcp_keepalives_count", "6"}});
+                             std::lround(d.idle_in_transaction_timeout_minutes * 60))}});
         m_own_conn->set_log_sql(m_opts.log_sql);
         use_connection(*m_own_conn);
     }

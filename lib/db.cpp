@@ -230,6 +230,12 @@ bool host_lookup_failing_for_now(PGconn* c)
     return false;
 }
 
+// TCP keepalives of every connection, at both ends: 60 s idle, then 6
+// probes 10 s apart (the connection string's own keepalives_* win here).
+constexpr char const* keepalive_idle_s = "60";
+constexpr char const* keepalive_interval_s = "10";
+constexpr char const* keepalive_count = "6";
+
 // connect_timeout in seconds; 0 (wait as long as it takes) for "0" or an
 // unreadable value, as libpq would.
 long timeout_seconds(std::string const& text)
@@ -345,8 +351,8 @@ db_connection::db_connection(
                           "dbname",
                           nullptr};
     char const* values[] = {
-        timeout.c_str(), application_name.c_str(), "60", "10", "6", conninfo.c_str(),
-        nullptr};
+        timeout.c_str(), application_name.c_str(), keepalive_idle_s, keepalive_interval_s,
+        keepalive_count, conninfo.c_str(),         nullptr};
     m_conn.reset(PQconnectStartParams(keys, values, 1));
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};
@@ -396,9 +402,14 @@ db_connection::db_connection(
     check_server_version(PQserverVersion(m_conn.get()));
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
-    // Timestamps in and out as UTC ISO 8601, whatever the server's setting.
-    std::string set = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = "
-                      "'iso_8601'";
+    // Timestamps in and out as UTC ISO 8601, whatever the server's setting;
+    // and the server finds a client that vanished as the client finds it,
+    // ending the backend and any lock it holds.
+    std::string set = fmt::format(
+        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
+        "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; "
+        "SET tcp_keepalives_count = {}",
+        keepalive_idle_s, keepalive_interval_s, keepalive_count);
     for (auto const& [name, value] : settings) {
         set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
         m_local_settings +=

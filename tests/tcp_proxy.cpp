@@ -145,17 +145,9 @@ void tcp_proxy::restart(std::chrono::milliseconds down)
     std::unique_lock<std::mutex> lock{m_mutex};
     m_down_until = std::chrono::steady_clock::now() + down;
     m_cut_pending = true;
-    m_cut_done = false;
     (void)!::write(m_wake[1], "x", 1);
-    lock.unlock();
     // The loop cuts within its next poll; the caller goes on only after that.
-    while (true) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{1});
-        std::lock_guard<std::mutex> g{m_mutex};
-        if (m_cut_done) {
-            return;
-        }
-    }
+    m_cut.wait(lock, [this] { return !m_cut_pending; });
 }
 
 // One thread: accept, pair each client with a connection upstream, copy
@@ -174,7 +166,7 @@ void tcp_proxy::loop()
                 ::close(m_listener);
                 m_listener = -1;
                 m_cut_pending = false;
-                m_cut_done = true;
+                m_cut.notify_all();
             }
             if (m_listener < 0 && std::chrono::steady_clock::now() >= m_down_until) {
                 listen_again();

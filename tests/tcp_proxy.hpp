@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -39,9 +40,9 @@ private:
     int m_listener = -1;
     int m_wake[2] = {-1, -1};
     std::mutex m_mutex;
+    std::condition_variable m_cut;
     std::chrono::steady_clock::time_point m_down_until{};
     bool m_cut_pending = false;
-    bool m_cut_done = false;
     std::atomic<bool> m_stop{false};
     std::thread m_thread;
 };

@@ -106,6 +106,26 @@ TEST_CASE("a failed run is recorded with its error and exit code", "[db]")
                    "'failed' AND error = 'post 42: text is empty'") == 1);
 }
 
+namespace {
+
+// The job's one ledger row ended 'failed' (not left 'running' for the next
+// run to find) and no lease left behind, so a rerun need not wait out
+// ledger.lease_minutes; returns the row's error.
+std::string ended_failed_without_lease(test_db const& db, std::string const& job)
+{
+    auto const row = db.connect().exec("SELECT status, finished_at IS NOT NULL, "
+                                       "coalesce(error, '') FROM xloop.job_runs WHERE "
+                                       "job = $1",
+                                       job);
+    REQUIRE(row.rows() == 1);
+    CHECK(row.str(0, 0) == "failed");
+    CHECK(row.boolean(0, 1));
+    CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
+    return row.str(0, 2);
+}
+
+} // namespace
+
 TEST_CASE("a run whose connection dies is recorded as failed and gives back its lease "
           "over a new connection",
           "[db]")
@@ -122,17 +142,9 @@ TEST_CASE("a run whose connection dies is recorded as failed and gives back its 
             run.db().exec("SELECT 1");
         });
     CHECK(code == 75);
-    auto const row = db.connect().exec(
-        "SELECT status, finished_at IS NOT NULL, error FROM xloop.job_runs WHERE job = "
-        "'build-weights'");
-    REQUIRE(row.rows() == 1);
-    CHECK(row.str(0, 0) == "failed"); // not 'running' until the next run
-    CHECK(row.boolean(0, 1));
     // libpq's words for it vary with when the server's FATAL arrives
-    CHECK_THAT(row.str(0, 2),
+    CHECK_THAT(ended_failed_without_lease(db, "build-weights"),
                Catch::Contains("connection") && Catch::Contains("statement: SELECT 1"));
-    // the next run need not wait for the lease to expire
-    CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
 }
 
 TEST_CASE("a run whose database restarts under it records its end once the database "
@@ -150,14 +162,7 @@ TEST_CASE("a run whose database restarts under it records its end once the datab
                                  run.db().exec("SELECT 1");
                              });
     CHECK(code == 75);
-    auto const row = db.connect().exec(
-        "SELECT status, finished_at IS NOT NULL FROM xloop.job_runs WHERE job = "
-        "'scrape-metrics'");
-    REQUIRE(row.rows() == 1);
-    CHECK(row.str(0, 0) == "failed"); // not left 'running', as after one try
-    CHECK(row.boolean(0, 1));
-    // a manual rerun need not wait out ledger.lease_minutes
-    CHECK(db.count("SELECT count(*) FROM xloop.job_leases") == 0);
+    ended_failed_without_lease(db, "scrape-metrics"); // after one try: left 'running'
 }
 
 namespace {

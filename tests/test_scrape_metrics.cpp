@@ -733,13 +733,12 @@ TEST_CASE("hostile file records are bad lines named by file and line, never stor
     CHECK(r.f64(0, 2) <= 1);
 }
 
-TEST_CASE("SIGTERM while the X API is silent exits 75 within a second", "[db]")
+namespace {
+
+// scrape-metrics of one due post, sent `signal_number` while the X API sits
+// on its request (the answer would take 4 s).
+signalled_run signalled_while_api_silent(test_db const& db, int signal_number)
 {
-    // The answer would take 4 s: the request in flight gets its 0.6 s of
-    // grace, then the run stops (curl's progress callback, which checked
-    // before, came as seldom as once a second on a silent connection: 1.2 s).
-    test_db db;
-    db.migrate();
     auto c = db.connect();
     add_posted(c, "7001", 2);
     fake_x_api api;
@@ -747,9 +746,22 @@ TEST_CASE("SIGTERM while the X API is silent exits 75 within a second", "[db]")
     temp_dir dir;
     dir.write("x.yaml",
               "x_api:\n  base_url: " + api.base_url() + "\n  timeout_ms: 60000\n");
-    auto const [r, took_ms, after_signal_ms] = run_tool_signalled(
+    return run_tool_signalled(
         "scrape-metrics", {"--config", dir.path() + "/x.yaml", "--now", now},
-        [&] { return !api.tweet_requests().empty(); }, &db, {{"X_BEARER_TOKEN", token}});
+        [&] { return !api.tweet_requests().empty(); }, &db, {{"X_BEARER_TOKEN", token}},
+        signal_number);
+}
+
+} // namespace
+
+TEST_CASE("SIGTERM while the X API is silent exits 75 within a second", "[db]")
+{
+    // The request in flight gets its 0.6 s of grace, then the run stops
+    // (curl's progress callback, which checked before, came as seldom as
+    // once a second on a silent connection: 1.2 s).
+    test_db db;
+    db.migrate();
+    auto const [r, took_ms, after_signal_ms] = signalled_while_api_silent(db, SIGTERM);
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.err.find("interrupted") != std::string::npos);
@@ -763,17 +775,7 @@ TEST_CASE("SIGHUP (the terminal of a run by hand closed) stops a run as SIGTERM 
 {
     test_db db;
     db.migrate();
-    auto c = db.connect();
-    add_posted(c, "7001", 2);
-    fake_x_api api;
-    api.delay_tweets_ms = 4000;
-    temp_dir dir;
-    dir.write("x.yaml",
-              "x_api:\n  base_url: " + api.base_url() + "\n  timeout_ms: 60000\n");
-    auto const [r, took_ms, after_signal_ms] = run_tool_signalled(
-        "scrape-metrics", {"--config", dir.path() + "/x.yaml", "--now", now},
-        [&] { return !api.tweet_requests().empty(); }, &db, {{"X_BEARER_TOKEN", token}},
-        SIGHUP);
+    auto const [r, took_ms, after_signal_ms] = signalled_while_api_silent(db, SIGHUP);
     INFO(r.err);
     CHECK(r.exit_code == 75);
     CHECK(r.signal == 0); // not killed by it

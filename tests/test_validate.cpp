@@ -989,6 +989,19 @@ validate:
   min_effective_posts: 1
 )";
 
+// add_thirty_logged_posts and the map build-weights learns from them;
+// returns the config file (three_post_config) the map was built with.
+std::string thirty_logged_posts_and_map(test_db const& db, temp_dir const& dir)
+{
+    auto c = db.connect();
+    add_thirty_logged_posts(c);
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
+    auto const built =
+        run_tool("build-weights", {"--config", cfg, "--now", now, "-q"}, &db);
+    REQUIRE(built.exit_code == 0);
+    return cfg;
+}
+
 } // namespace
 
 TEST_CASE(
@@ -1049,13 +1062,9 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
 {
     test_db db;
     db.migrate();
-    auto c = db.connect();
-    add_thirty_logged_posts(c);
     temp_dir dir;
-    auto const cfg = dir.write("xloop.yaml", three_post_config);
-    auto const built =
-        run_tool("build-weights", {"--config", cfg, "--now", now, "-q"}, &db);
-    REQUIRE(built.exit_code == 0);
+    auto const cfg = thirty_logged_posts_and_map(db, dir);
+    auto c = db.connect();
     auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
     INFO(r.dump(2));
     CHECK(r["map_cross_fitted"] == true);
@@ -1109,13 +1118,8 @@ TEST_CASE("validate gives the same report twice on the same data unless given an
     // operator comparing two runs sees what changed in the data, not noise.
     test_db db;
     db.migrate();
-    auto c = db.connect();
-    add_thirty_logged_posts(c);
     temp_dir dir;
-    auto const cfg = dir.write("xloop.yaml", three_post_config);
-    REQUIRE(
-        run_tool("build-weights", {"--config", cfg, "--now", now, "-q"}, &db).exit_code ==
-        0);
+    auto const cfg = thirty_logged_posts_and_map(db, dir);
     auto const report = [&](std::vector<std::string> extra) {
         std::vector<std::string> args{"--config", cfg, "--now", now, "-q"};
         args.insert(args.end(), extra.begin(), extra.end());
