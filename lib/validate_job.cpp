@@ -557,21 +557,27 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
 check_result learning_view_check(check_context& x)
 {
     auto const r = x.db.exec(R"sql(
-SELECT count(*), count(*) FILTER (WHERE has_v2_metrics)
+SELECT count(*), count(*) FILTER (WHERE has_v2_metrics),
+       count(*) FILTER (WHERE decision_type = 'reply')
   FROM xloop.vw_learning
  WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
    AND posted_at <= $1::timestamptz)sql",
                              x.now, x.days);
     auto c = make("vw_learning", "ok", "");
-    c.numbers = {{"rows", r.i64(0, 0)}, {"with_v2", r.i64(0, 1)}};
+    auto const replies = r.i64(0, 2);
+    c.numbers = {{"rows", r.i64(0, 0)},
+                 {"posts", r.i64(0, 0) - replies},
+                 {"replies", replies},
+                 {"with_v2", r.i64(0, 1)}};
     if (r.i64(0, 0) == 0) {
         c.status = "fail";
         c.message = fmt::format("vw_learning has no posts of the last {} days: is the "
                                 "poster publishing the queue?",
                                 x.days);
     } else {
-        c.message = fmt::format("{} posts of the last {} days, {} with v2 metrics",
-                                r.i64(0, 0), x.days, r.i64(0, 1));
+        c.message = fmt::format("{} posts and {} replies of the last {} days, {} with v2 "
+                                "metrics",
+                                r.i64(0, 0) - replies, replies, x.days, r.i64(0, 1));
     }
     return c;
 }
@@ -630,11 +636,12 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
                                 hours_text(v.max_map_age_hours));
     } else if (sample < v.min_map_sample) {
         c.status = "warn";
-        c.message =
-            fmt::format("the active map learned from {} posts{} only", sample, over);
+        c.message = fmt::format("the active map learned from {} posts and replies{} only",
+                                sample, over);
     } else {
-        c.message = fmt::format("the active map is {} old and learned from {} posts{}",
-                                hours_text(age), sample, over);
+        c.message = fmt::format(
+            "the active map is {} old and learned from {} posts and replies{}",
+            hours_text(age), sample, over);
     }
     return c;
 }

@@ -259,7 +259,8 @@ TEST_CASE("an account that posts once a day learns from its newest 180 posts, no
     auto const map = check_named(json::parse(v.out), "weight_map");
     CHECK(map["numbers"]["window_days"] == 180.5);
     CHECK(map["message"].get<std::string>().find(
-              "learned from 360 posts of the last 181 days") != std::string::npos);
+              "learned from 360 posts and replies of the last 181 days") !=
+          std::string::npos);
     // as configured: 60 days (59 posts and their replies), or at most 100
     auto const fixed = learn("  window_posts: 0\n");
     CHECK(fixed["sample_size"] == 2 * 59);

@@ -420,8 +420,9 @@ TEST_CASE("the weight_map check says how many days back the map learned, whateve
            now);
     auto const check = check_named(validate(db, 0), "weight_map");
     CHECK(check["numbers"]["window_days"] == 90.3); // 90.25, to a tenth
-    CHECK(check["message"].get<std::string>().find("learned from 40 posts of the last 90 "
-                                                   "days") != std::string::npos);
+    CHECK(check["message"].get<std::string>().find(
+              "learned from 40 posts and replies of the last 90 "
+              "days") != std::string::npos);
     // an adopted database's text columns, one not a time: no window, no error
     c.exec("ALTER TABLE public.learning_model_weights ALTER date_range_start TYPE text, "
            "ALTER date_range_end TYPE text");
@@ -548,7 +549,13 @@ TEST_CASE("validate counts every row, not the first thousand", "[db]")
     fill_healthy(c, 1500);
     auto const r = validate(db, 0, {"--days", "100"});
     CHECK(check_named(r, "v2_coverage")["numbers"]["outcomes"] == 1500);
-    CHECK(check_named(r, "vw_learning")["numbers"]["rows"] == 1500);
+    auto const view = check_named(r, "vw_learning");
+    CHECK(view["numbers"]["rows"] == 1500);
+    // every fourth item a reply: posts and replies are told apart
+    CHECK(view["numbers"]["replies"] == 375);
+    CHECK(view["message"] ==
+          "1125 posts and 375 replies of the last 100 days, 1500 with v2 "
+          "metrics");
     CHECK(check_named(r, "content_slot_coverage")["numbers"]["content"] == 1500);
 }
 
