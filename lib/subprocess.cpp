@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <string_view>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
@@ -19,13 +20,6 @@
 namespace xloop {
 
 namespace {
-void close_fd(int& fd)
-{
-    if (fd >= 0) {
-        ::close(fd);
-        fd = -1;
-    }
-}
 // The program's path: argv[0] itself when it names a path, else the first
 // executable of that name on PATH (as execvp would search it).
 std::string resolve_program(std::string const& name)
@@ -91,14 +85,63 @@ std::optional<std::string> why_not_runnable(std::string const& program)
     return std::nullopt;
 }
 
-// Long on purpose: one fork/exec and one poll loop over the child's three
-// pipes, whose descriptors, deadline and kill must be handled on every path
-// in one place (split up, each piece would need all of that state).
-process_result run_process(process_spec const& spec)
-{
-    if (spec.argv.empty()) {
-        throw error{"run_process: no program given"};
+namespace {
+
+// A descriptor, closed when it goes out of scope.
+class unique_fd {
+public:
+    unique_fd() = default;
+    explicit unique_fd(int fd) noexcept : m_fd(fd) {}
+    unique_fd(unique_fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+    unique_fd& operator=(unique_fd&& other) noexcept
+    {
+        reset(std::exchange(other.m_fd, -1));
+        return *this;
     }
+    unique_fd(unique_fd const&) = delete;
+    unique_fd& operator=(unique_fd const&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return m_fd; }
+    explicit operator bool() const noexcept { return m_fd >= 0; }
+    void reset(int fd = -1) noexcept
+    {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+        m_fd = fd;
+    }
+
+private:
+    int m_fd = -1;
+};
+
+struct pipe_ends {
+    unique_fd read;
+    unique_fd write;
+};
+
+pipe_ends make_pipe()
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC)) {
+        throw error{fmt::format("cannot create a pipe: {}", std::strerror(errno))};
+    }
+    return {unique_fd{p[0]}, unique_fd{p[1]}};
+}
+
+long ms_until(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               t - std::chrono::steady_clock::now())
+        .count();
+}
+
+// Forks and execs the program in a process group of its own (a timeout kills
+// its children too) with the pipes' ends as its stdin, stdout and stderr;
+// returns once the exec succeeded, throws when it failed.
+pid_t start_child(process_spec const& spec, int in, int out, int err)
+{
     // Everything the child needs is made before the fork: between fork and
     // exec a child of a threaded parent may only make async-signal-safe
     // calls (a setenv or a malloc there deadlocked when another thread, the
@@ -115,157 +158,265 @@ process_result run_process(process_spec const& spec)
         envp.push_back(e.data());
     }
     envp.push_back(nullptr);
-    int in[2];
-    int out[2];
-    int err[2];
-    int exec_err[2]; // reports an exec failure from the child
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
-        pipe2(exec_err, O_CLOEXEC)) {
-        throw error{fmt::format("cannot create pipes: {}", std::strerror(errno))};
-    }
+    auto exec_failed = make_pipe(); // the child's errno when exec fails
     pid_t const pid = fork();
     if (pid < 0) {
         throw error{fmt::format("cannot fork: {}", std::strerror(errno))};
     }
     if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        setpgid(0, 0); // own process group: a timeout kills its children too
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        setpgid(0, 0);
         // An ignored SIGPIPE outlives exec: the command gets the default, as
         // from a shell (a `producer | head` in it must end).
         ::signal(SIGPIPE, SIG_DFL);
         execve(program.c_str(), args.data(), envp.data());
         int const e = errno;
-        [[maybe_unused]] auto n = write(exec_err[1], &e, sizeof e);
+        [[maybe_unused]] auto n = write(exec_failed.write.get(), &e, sizeof e);
         _exit(127);
     }
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    ::close(exec_err[1]);
+    exec_failed.write.reset();
+    // Nothing to read (end of file) once exec closed the child's copy.
     int e = 0;
-    if (read(exec_err[0], &e, sizeof e) == sizeof e) {
-        ::close(exec_err[0]);
-        ::close(in[1]);
-        ::close(out[0]);
-        ::close(err[0]);
+    if (read(exec_failed.read.get(), &e, sizeof e) == sizeof e) {
         waitpid(pid, nullptr, 0);
         throw error{fmt::format("cannot run '{}': {}", spec.argv[0], std::strerror(e))};
     }
-    ::close(exec_err[0]);
+    return pid;
+}
 
-    process_result result;
-    int fds[3] = {in[1], out[0], err[0]};
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    std::size_t written = 0;
-    if (spec.input.empty()) {
-        close_fd(fds[0]);
-    }
-    auto const started = std::chrono::steady_clock::now();
-    auto const deadline = started + std::chrono::milliseconds(spec.timeout_ms);
-    bool signalled = spec.signal_after_ms < 0 && !spec.signal_when;
-    bool interrupted = false;
-    ::signal(SIGPIPE, SIG_IGN); // a child that exits before reading its input
-    while (fds[1] >= 0 || fds[2] >= 0) {
-        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        if (left <= 0) {
-            result.timed_out = true;
-            kill(-pid, SIGKILL);
-            break;
+// A started child: feeds it its input, collects its output, signals it when
+// asked to, and kills it (and what it started) at the deadline.
+class child_run {
+public:
+    child_run(process_spec const& spec, pid_t pid, unique_fd in, unique_fd out,
+              unique_fd err)
+        : m_spec(spec), m_pid(pid), m_started(std::chrono::steady_clock::now()),
+          m_deadline(m_started + std::chrono::milliseconds(spec.timeout_ms)),
+          m_signalled(spec.signal_after_ms < 0 && !spec.signal_when)
+    {
+        m_fds[0] = std::move(in);
+        m_fds[1] = std::move(out);
+        m_fds[2] = std::move(err);
+        if (spec.input.empty()) {
+            m_fds[0].reset();
+        } else {
+            fcntl(m_fds[0].get(), F_SETFL, O_NONBLOCK);
         }
-        if (spec.interruptible && interrupt_requested()) {
-            interrupted = true;
-            kill(-pid, SIGKILL);
-            break;
+#ifdef SYS_pidfd_open
+        // Readable when the child ends: a program that leaves a background
+        // process holding its stdout has still finished. Without one (an old
+        // kernel, a seccomp filter) its end is polled.
+        m_exit.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+#endif
+    }
+
+    process_result wait()
+    {
+        ::signal(SIGPIPE, SIG_IGN); // a child that exits before reading its input
+        while (!m_reaped && (m_fds[1] || m_fds[2]) && step()) {
+        }
+        for (auto& fd : m_fds) {
+            fd.reset();
+        }
+        if (!m_reaped) {
+            reap(0);
+        }
+        if (m_interrupted) {
+            throw_if_interrupted();
+        }
+        return std::move(m_result);
+    }
+
+private:
+    // One poll of the pipes: false once the run must end.
+    bool step()
+    {
+        auto const left = ms_until(m_deadline);
+        if (left <= 0) {
+            m_result.timed_out = true;
+            kill_all();
+            return false;
+        }
+        if (m_spec.interruptible && interrupt_requested()) {
+            m_interrupted = true;
+            kill_all();
+            return false;
         }
         // A signal ends the poll (EINTR); the 50 ms cover one that lands
-        // between the check above and the poll.
-        long wait_ms = spec.interruptible ? std::min(left, 50L) : left;
-        if (!signalled && spec.signal_when) {
-            if (spec.signal_when()) {
-                kill(pid, spec.signal_number);
-                signalled = true;
-            } else {
-                wait_ms = std::min(wait_ms, 10L);
-            }
-        } else if (!signalled) {
-            auto const due = started + std::chrono::milliseconds(spec.signal_after_ms);
-            auto const until = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   due - std::chrono::steady_clock::now())
-                                   .count();
-            if (until <= 0) {
-                kill(pid, spec.signal_number);
-                signalled = true;
-            } else {
-                wait_ms = std::min(wait_ms, static_cast<long>(until));
-            }
+        // between the check above and the poll, and a child's end unseen.
+        long wait_ms = std::min(left, signal_if_due());
+        if (m_spec.interruptible || !m_exit) {
+            wait_ms = std::min(wait_ms, 50L);
         }
-        pollfd p[3];
-        int n = 0;
-        int idx[3];
+        pollfd p[4];
+        int which[4];
+        nfds_t n = 0;
         for (int i = 0; i < 3; ++i) {
-            if (fds[i] >= 0) {
-                p[n] = {fds[i], static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
-                idx[n++] = i;
+            if (m_fds[i]) {
+                p[n] = {m_fds[i].get(), static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
+                which[n++] = i;
             }
         }
-        if (poll(p, static_cast<nfds_t>(n), static_cast<int>(wait_ms)) < 0) {
+        if (m_exit) {
+            p[n] = {m_exit.get(), POLLIN, 0};
+            which[n++] = 3;
+        }
+        if (poll(p, n, static_cast<int>(wait_ms)) < 0) {
             if (errno == EINTR) {
+                return true;
+            }
+            auto const why = std::strerror(errno);
+            kill_all();
+            reap(0);
+            throw error{fmt::format("cannot wait for '{}': {}", m_spec.argv[0], why)};
+        }
+        for (nfds_t k = 0; k < n; ++k) {
+            if (!p[k].revents || which[k] == 3) {
                 continue;
             }
-            break;
-        }
-        for (int k = 0; k < n; ++k) {
-            int const i = idx[k];
-            if (!p[k].revents) {
-                continue;
-            }
-            if (i == 0) {
-                auto const w = write(fds[0], spec.input.data() + written,
-                                     spec.input.size() - written);
-                if (w > 0) {
-                    written += static_cast<std::size_t>(w);
-                }
-                if (w < 0 || written == spec.input.size()) {
-                    close_fd(fds[0]);
-                }
-            } else {
-                char buf[65536];
-                auto const r = read(fds[i], buf, sizeof buf);
-                if (r > 0) {
-                    (i == 1 ? result.out : result.err)
-                        .append(buf, static_cast<std::size_t>(r));
-                    if (spec.max_output_bytes > 0 &&
-                        result.out.size() + result.err.size() > spec.max_output_bytes) {
-                        result.too_much_output = true;
-                        kill(-pid, SIGKILL);
-                        close_fd(fds[1]);
-                        close_fd(fds[2]);
-                    }
-                } else if (r == 0 || errno != EINTR) {
-                    close_fd(fds[i]);
-                }
+            if (which[k] == 0) {
+                write_input();
+            } else if (!read_output(which[k])) {
+                return false;
             }
         }
+        if (reap(WNOHANG)) {
+            return drain();
+        }
+        return true;
     }
-    for (auto& fd : fds) {
-        close_fd(fd);
+
+    // The time until the signal of a shutdown test is due (sent when it is).
+    long signal_if_due()
+    {
+        long constexpr never = 1L << 30;
+        if (m_signalled) {
+            return never;
+        }
+        if (m_spec.signal_when) {
+            if (!m_spec.signal_when()) {
+                return 10;
+            }
+        } else if (auto const until = ms_until(
+                       m_started + std::chrono::milliseconds(m_spec.signal_after_ms));
+                   until > 0) {
+            return until;
+        }
+        kill(m_pid, m_spec.signal_number);
+        m_signalled = true;
+        return never;
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+
+    void write_input()
+    {
+        auto const w = write(m_fds[0].get(), m_spec.input.data() + m_written,
+                             m_spec.input.size() - m_written);
+        if (w > 0) {
+            m_written += static_cast<std::size_t>(w);
+        }
+        if (w < 0 || m_written == m_spec.input.size()) {
+            m_fds[0].reset();
+        }
     }
-    if (WIFEXITED(status)) {
-        result.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        result.signal = WTERMSIG(status);
+
+    // Reads what is there from stdout (1) or stderr (2): false when the
+    // output passed its limit (the child is killed).
+    bool read_output(int i)
+    {
+        char buf[65536];
+        auto const r = read(m_fds[i].get(), buf, sizeof buf);
+        if (r > 0) {
+            (i == 1 ? m_result.out : m_result.err)
+                .append(buf, static_cast<std::size_t>(r));
+            if (m_spec.max_output_bytes > 0 &&
+                m_result.out.size() + m_result.err.size() > m_spec.max_output_bytes) {
+                m_result.too_much_output = true;
+                kill_all();
+                return false;
+            }
+        } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+            m_fds[i].reset();
+        }
+        return true;
     }
-    if (interrupted) {
-        throw_if_interrupted();
+
+    // After the child's end: what it wrote before it, not waiting for an end
+    // of file that a process it left behind may hold off.
+    bool drain()
+    {
+        for (int i = 1; i < 3; ++i) {
+            if (m_fds[i]) {
+                fcntl(m_fds[i].get(), F_SETFL, O_NONBLOCK);
+            }
+            while (m_fds[i]) {
+                auto const before = m_result.out.size() + m_result.err.size();
+                if (!read_output(i)) {
+                    return false;
+                }
+                if (m_result.out.size() + m_result.err.size() == before) {
+                    break; // nothing more now (EAGAIN) or the end
+                }
+            }
+        }
+        return false;
     }
-    return result;
+
+    void kill_all()
+    {
+        kill(-m_pid, SIGKILL);
+    }
+
+    // Collects the child's status once it ended: true when it had.
+    bool reap(int options)
+    {
+        int status = 0;
+        pid_t r = 0;
+        while ((r = waitpid(m_pid, &status, options)) < 0 && errno == EINTR) {
+        }
+        if (r != m_pid) {
+            return false;
+        }
+        m_reaped = true;
+        if (WIFEXITED(status)) {
+            m_result.exit_code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            m_result.signal = WTERMSIG(status);
+        }
+        return true;
+    }
+
+    process_spec const& m_spec;
+    pid_t m_pid;
+    std::chrono::steady_clock::time_point m_started;
+    std::chrono::steady_clock::time_point m_deadline;
+    unique_fd m_fds[3]; // the child's stdin, stdout, stderr
+    unique_fd m_exit;   // pidfd
+    std::size_t m_written = 0;
+    bool m_signalled;
+    bool m_interrupted = false;
+    bool m_reaped = false;
+    process_result m_result;
+};
+
+} // namespace
+
+process_result run_process(process_spec const& spec)
+{
+    if (spec.argv.empty()) {
+        throw error{"run_process: no program given"};
+    }
+    auto in = make_pipe();
+    auto out = make_pipe();
+    auto err = make_pipe();
+    pid_t const pid = start_child(spec, in.read.get(), out.write.get(), err.write.get());
+    in.read.reset(); // the child's ends, which it has now
+    out.write.reset();
+    err.write.reset();
+    return child_run{spec, pid, std::move(in.write), std::move(out.read),
+                     std::move(err.read)}
+        .wait();
 }
 
 process_result run_command(std::vector<std::string> argv, long timeout_ms)

@@ -777,6 +777,26 @@ TEST_CASE("a child process starts with SIGPIPE at its default though the tool ig
     CHECK((ignored & (1ull << (SIGPIPE - 1))) == 0);
 }
 
+TEST_CASE("a program has finished when it exits, though a process it left behind holds "
+          "its output open",
+          "[nodb]")
+{
+    process_spec spec;
+    // 200 KB (more than a pipe holds) before it exits, then a background
+    // sleep with its stdout and stderr
+    spec.argv = {
+        "sh", "-c",
+        "head -c 200000 /dev/zero | tr '\\0' a; echo done >&2; sleep 8 & exit 3"};
+    spec.timeout_ms = 20000;
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_process(spec);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(6));
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_code == 3);
+    CHECK(r.out == std::string(200000, 'a'));
+    CHECK(r.err == "done\n");
+}
+
 TEST_CASE("a tool whose log's reader went away still finishes and records its run",
           "[db]")
 {
