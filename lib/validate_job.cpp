@@ -905,11 +905,30 @@ void write_whole_file(std::string const& path, std::string const& text)
     }
 }
 
+// A path that cannot be a file is refused before any work: a run that prints
+// its table and then fails would tell cron two things.
+void check_html_path(std::string const& path)
+{
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw usage_error{
+            fmt::format("--html: cannot write '{}': it is a directory", path)};
+    }
+    auto const folder = std::filesystem::path{path}.parent_path();
+    if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
+        throw usage_error{
+            fmt::format("--html: cannot write '{}': {}", path, std::strerror(ENOENT))};
+    }
+}
+
 } // namespace
 
 void run_validate(run_context& run, validate_options const& opts)
 {
     run.reads_only();
+    if (opts.html_file) {
+        check_html_path(*opts.html_file);
+    }
     int const days = opts.days.value_or(run.cfg().validate.days);
     auto const checks = run_checks(run, days);
     bool const ready = std::none_of(checks.begin(), checks.end(),

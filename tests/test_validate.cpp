@@ -603,10 +603,12 @@ TEST_CASE("the HTML page replaces the old one whole, and a path that cannot be a
     CHECK(missing.err.find("--html: cannot write '" + dir.path() +
                            "/no/such.html': No such file or directory") !=
           std::string::npos);
+    CHECK(missing.out.empty()); // refused before the checks: no table
     auto const directory =
         run_tool("validate", {"--now", now, "-q", "--html", dir.path()}, &db);
     CHECK(directory.exit_code == 64);
     CHECK(directory.err.find("it is a directory") != std::string::npos);
+    CHECK(directory.out.empty());
 }
 
 TEST_CASE("the HTML page is self-contained and has an SVG per chart", "[db]")
