@@ -61,4 +61,12 @@ services=$(ls "$units"/*.service | wc -l)
 lines=$(grep -Ec '^[^#].*xloop-learn-replies' "$crontab")
 [ "$lines" = 2 ] || problem "$crontab has $lines learn-replies lines, not 2"
 
+# Every crontab line reads the file the units read, so the token (and the
+# database) need be written in one place, never in the crontab.
+envfile=$(sed -n 's/^EnvironmentFile=//p' "$units"/*.service | sort -u)
+[ "$(echo "$envfile" | wc -l)" = 1 ] || problem "the units read more than one file: $envfile"
+without=$(grep -E '^[0-9*@]' "$crontab" | grep -vF "set -a; . $envfile; " || true)
+[ -z "$without" ] || problem "$crontab: lines that do not read $envfile first: $without"
+grep -Eq '^[A-Z_]*(TOKEN|KEY|PASSWORD)=' "$crontab" && problem "$crontab sets a secret"
+
 exit $fail
