@@ -11,6 +11,7 @@
 #include "sampling.hpp"
 #include "sha256.hpp"
 #include "text.hpp"
+#include "tweet_length.hpp"
 #include "writers.hpp"
 
 #include <algorithm>
@@ -188,8 +189,9 @@ struct no_new_text : data_error {
     using data_error::data_error;
 };
 
-// Writes the text, redrawing when a part is over 280 characters or the text
-// was used in the last 30 days (or earlier in this run).
+// Writes the text, redrawing when a part is over 280 characters as X counts
+// them (tweet_length) or the text was used in the last 30 days (or earlier in
+// this run).
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
                                     std::set<std::string>& hashes, std::string& hash,
                                     rng& r)
@@ -199,10 +201,11 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
     for (q.attempt = 0; q.attempt < tries; ++q.attempt) {
         auto parts = w.write(q, r);
         auto const too_long = std::find_if(parts.begin(), parts.end(), [](auto const& p) {
-            return text_length(p) > 280;
+            return tweet_length(p) > max_tweet_length;
         });
         if (too_long != parts.end()) {
-            last_problem = fmt::format("a part of {} characters", text_length(*too_long));
+            last_problem = fmt::format("a part of {} characters as X counts them",
+                                       tweet_length(*too_long));
             continue;
         }
         hash = content_hash(parts);

@@ -259,7 +259,8 @@ public:
              {{{"role", "system"},
                {"content",
                 "You write posts for an X (Twitter) account. Each part is at most "
-                "280 characters. For a thread, separate parts with a line holding "
+                "280 characters as X counts them (a link 23, an emoji or a CJK "
+                "character 2). For a thread, separate parts with a line holding "
                 "only ---. Answer with the text only."}},
               {{"role", "user"},
                {"content", "Write this post: " + q.to_json().dump()}}}}};
@@ -342,15 +343,6 @@ nlohmann::json writer_request::to_json() const
         j["reply_to_text"] = reply_to_text;
     }
     return j;
-}
-
-std::size_t text_length(std::string const& text)
-{
-    std::size_t n = 0;
-    for (char const c : text) {
-        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }
-    return n;
 }
 
 std::vector<std::string> split_parts(std::string const& text)

@@ -36,9 +36,6 @@ public:
 
 std::unique_ptr<writer> make_writer(plan_config const& plan);
 
-// Characters as X counts them roughly: Unicode code points.
-std::size_t text_length(std::string const& text);
-
 // Splits a writer's output into thread parts on lines holding only "---".
 std::vector<std::string> split_parts(std::string const& text);
 

@@ -812,6 +812,44 @@ TEST_CASE("the command writer: success, failure, hang, empty and endless output"
           0);
 }
 
+TEST_CASE("a post's length is X's: 141 CJK characters are too long, a long link is 23",
+          "[db]")
+{
+    temp_dir dir;
+    // prints the file it is given, whatever the plan asks for
+    auto writer = [&](std::string const& name, std::string const& text) {
+        dir.write(name + ".txt", text);
+        dir.write(name + ".sh", "#!/bin/sh\ncat >/dev/null\ncat '" + dir.path() + "/" +
+                                    name + ".txt'\n");
+        chmod((dir.path() + "/" + name + ".sh").c_str(), 0755);
+        return fmt::format(
+            "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: [single]\n"
+            "  writer:\n    kind: command\n    command: ['{}/{}.sh']\n    max_tries: 2\n",
+            dir.path(), name);
+    };
+    std::string kana;
+    for (int i = 0; i < 141; ++i) {
+        kana += "あ";
+    }
+    test_db db;
+    db.migrate();
+    // 141 code points, 282 as X counts them: every try is too long
+    auto const cjk = plan(db, {}, writer("cjk", kana));
+    CHECK(cjk.exit_code == 65);
+    CHECK(cjk.err.find("the last try was a part of 282 characters as X counts them") !=
+          std::string::npos);
+    // 250 letters, a space and a link of 100: 351 code points, 274 as X counts them
+    auto const linked =
+        plan(db, {"-q"},
+             writer("link", std::string(250, 'a') + " https://example.com/" +
+                                std::string(80, 'p')));
+    INFO(linked.err);
+    CHECK(linked.exit_code == 0);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE content LIKE '% https://example.com/%'") == 1);
+}
+
 TEST_CASE("a command writer that cannot be run is a configuration error naming the key",
           "[db]")
 {

@@ -1,5 +1,6 @@
 #include "classify.hpp"
 #include "text.hpp"
+#include "tweet_length.hpp"
 #include "writers.hpp"
 
 #include <catch2/catch.hpp>
@@ -69,4 +70,44 @@ TEST_CASE("the template writer's texts say the hook and call to action drawn, wi
             }
         }
     }
+}
+
+TEST_CASE("a post's length is counted as X counts it: CJK and emoji 2, a link 23",
+          "[nodb]")
+{
+    CHECK(tweet_length("") == 0);
+    CHECK(tweet_length("hello world") == 11);
+    // é (U+00E9), the em dash and curly quotes (U+2014, U+201C/D) count 1
+    CHECK(tweet_length("café — “ok”") == 11);
+    // CJK counts 2: 140 of them fill a post, 141 are too many
+    CHECK(tweet_length("日本語") == 6);
+    std::string kana;
+    for (int i = 0; i < 140; ++i) {
+        kana += "あ";
+    }
+    CHECK(tweet_length(kana) == 280);
+    CHECK(tweet_length(kana + "あ") == 282);
+    // an arrow (U+2192) is outside the ranges that count 1
+    CHECK(tweet_length("a→b") == 4);
+    // an emoji 2, with its skin tone or variation selector still 2; a family
+    // joined by ZWJs 2; two flags 4
+    CHECK(tweet_length("\U0001F44D") == 2);
+    CHECK(tweet_length("\U0001F44D\U0001F3FD") == 2);
+    CHECK(tweet_length("\u2764\uFE0F") == 2);
+    CHECK(tweet_length("\U0001F468\u200D\U0001F469\u200D\U0001F467") == 2);
+    CHECK(tweet_length("\U0001F1E9\U0001F1EA\U0001F1EB\U0001F1F7") == 4);
+    // a ZWJ between letters (Indic scripts) is a character of its own
+    CHECK(tweet_length("a\u200Db") == 3);
+    // a link counts 23, long or short: "see " 4 + 23, "(" 1 + 23 + ")." 2
+    CHECK(tweet_length("see https://example.com/a/very/long/path/that/goes/on/and/on") ==
+          27);
+    CHECK(tweet_length("(https://x.co).") == 26);
+    CHECK(tweet_length("HTTPS://X.CO") == 23);
+    // a bare domain X may link: at least 23, its own length when longer
+    CHECK(tweet_length("a.co") == 23);
+    CHECK(tweet_length("docs.getdbt.com/docs/build/incremental-models-overview") == 54);
+    // not domains: abbreviations, numbers, a dot at the end
+    CHECK(tweet_length("e.g. 3.14 U.S. done.") == 20);
+    // a byte that is not UTF-8 counts as the replacement character, 2
+    CHECK(tweet_length("a\xff") == 3);
 }

@@ -1,0 +1,24 @@
+#pragma once
+
+// The length X gives a post: twitter-text's weighted length (its version 3
+// configuration), which every part of a post must keep within 280.
+
+#include <cstddef>
+#include <string_view>
+
+namespace xloop {
+
+constexpr std::size_t max_tweet_length = 280;
+
+// A code point counts 1 in Latin to Georgian (U+0000-U+10FF) and in the
+// general punctuation X counts so (U+2000-U+200D, U+2010-U+201F,
+// U+2032-U+2037), else 2: CJK, arrows, emoji. An emoji with its modifiers,
+// variation selector or ZWJ-joined emoji counts 2, a flag 2. A link
+// (http:// or https://) counts 23 whatever its length; a word that looks like
+// a bare domain (README.md, a.co) counts at least 23, since X links it when
+// its ending is a real top-level domain. Where X's rules would need its list
+// of domains or Unicode normalisation, the count errs long: a text this
+// accepts X accepts.
+std::size_t tweet_length(std::string_view text);
+
+} // namespace xloop
