@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include "canonical.hpp"
 #include "error.hpp"
 #include "text.hpp"
 
@@ -7,9 +8,11 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -213,9 +216,12 @@ public:
         }
     }
 
-    // A mapping of names to lists of strings (catalogues, templates).
+    // A mapping of names to lists of strings (catalogues, templates); the
+    // checks say what is wrong with a name or an item (empty: nothing).
     void list_map(char const* key, std::map<std::string, std::vector<std::string>>& out,
-                  std::set<std::string> const& allowed_keys = {})
+                  std::set<std::string> const& allowed_keys = {},
+                  std::function<std::string(std::string const&)> const& name_problem = {},
+                  std::function<std::string(std::string const&)> const& item_problem = {})
     {
         auto const n = child(key);
         if (!present(n)) {
@@ -230,9 +236,20 @@ public:
             if (!allowed_keys.empty() && !allowed_keys.count(k)) {
                 fail(kv.first, fmt::format("unknown key '{}.{}'", name(key), k));
             }
+            if (name_problem) {
+                if (auto const why = name_problem(k); !why.empty()) {
+                    fail(kv.first, fmt::format("'{}.{}': {}", name(key), k, why));
+                }
+            }
             out[k] = strings(kv.second, name(key) + "." + k, {});
             if (out[k].empty()) {
                 fail(kv.second, fmt::format("'{}.{}' must not be empty", name(key), k));
+            }
+            for (auto const& item : kv.second) {
+                if (auto const why = item_problem ? item_problem(item.Scalar()) : "";
+                    !why.empty()) {
+                    fail(item, fmt::format("'{}.{}': {}", name(key), k, why));
+                }
             }
         }
     }
@@ -310,6 +327,57 @@ private:
     std::set<std::string> m_known;
     std::vector<std::string>* m_keys;
 };
+
+std::map<std::string, std::vector<std::string>> const builtin_catalogue{
+    {"content_slot",
+     {"myth_busting", "how_to", "hot_take", "data_story", "tool_tip", "case_study"}},
+    {"generator_name", {"data_nerd", "story_teller", "contrarian"}},
+    {"topic", {"sql", "dashboards", "data_quality", "analytics_engineering", "metrics"}},
+    {"tone", {"calm", "bold", "curious", "friendly"}},
+    {"hook_type",
+     {"question", "statistic", "contrarian", "story", "reveal", "statement"}},
+    {"cta_type", {"engagement", "question", "none"}},
+    {"decision_type", {"single", "thread"}},
+};
+
+// A template's key is a hook_type of the catalogue, or reply or thread: one
+// of another name would never be used.
+std::function<std::string(std::string const&)>
+template_name_problem(plan_config const& plan)
+{
+    return [hooks = plan_catalogue(plan).at("hook_type")](std::string const& key) {
+        auto const c = canonical_name(key);
+        if (c == "reply" || c == "thread" ||
+            std::find(hooks.begin(), hooks.end(), c) != hooks.end()) {
+            return std::string{};
+        }
+        return fmt::format("no hook_type of that name in plan.catalogue.hook_type ({}); "
+                           "templates are by hook_type, or reply or thread",
+                           fmt::join(hooks, ", "));
+    };
+}
+
+// A template the writer cannot fill would be posted as written, braces and
+// all.
+std::string template_problem(std::string const& text)
+{
+    static std::string const filled;
+    std::string out;
+    auto why = fill_template(
+        text,
+        [](std::string_view name) -> std::string const* {
+            auto const* const end = std::end(template_placeholders);
+            return std::find(std::begin(template_placeholders), end, name) != end
+                       ? &filled
+                       : nullptr;
+        },
+        out);
+    if (why.find("is not a placeholder") != std::string::npos) {
+        why +=
+            fmt::format(" (they are {{{}}})", fmt::join(template_placeholders, "}, {"));
+    }
+    return why;
+}
 
 std::set<std::string> const dimension_names{
     "content_slot", "generator_name", "decision_type",  "topic",    "tone",
@@ -499,7 +567,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.list_map("catalogue", cfg.plan.catalogue,
                    {"content_slot", "generator_name", "topic", "tone", "hook_type",
                     "cta_type", "decision_type"});
-        p.list_map("templates", cfg.plan.templates);
+        p.list_map("templates", cfg.plan.templates, {}, template_name_problem(cfg.plan),
+                   template_problem);
         auto w = p.sub("writer");
         w.text("kind", cfg.plan.writer.kind, {"template", "command", "openai"});
         w.text_list("command", cfg.plan.writer.command, {}, true);
@@ -607,6 +676,24 @@ config load_config(std::optional<std::string> const& path)
     std::stringstream ss;
     ss << in.rdbuf();
     return parse_config(ss.str(), *path);
+}
+
+std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg)
+{
+    auto out = builtin_catalogue;
+    for (auto const& [dim, values] : cfg.catalogue) {
+        std::vector<std::string> canon;
+        for (auto const& v : values) {
+            auto const c = canonical_name(v);
+            if (!c.empty() && std::find(canon.begin(), canon.end(), c) == canon.end()) {
+                canon.push_back(c);
+            }
+        }
+        if (!canon.empty()) {
+            out[dim] = canon;
+        }
+    }
+    return out;
 }
 
 } // namespace xloop

@@ -152,12 +152,23 @@ struct plan_config {
     double posterior_scale = 0.5;
     // Candidate values per dimension; empty means the built-in catalogue.
     std::map<std::string, std::vector<std::string>> catalogue;
-    // Templates keyed by hook_type; "{topic}" is replaced by the topic.
+    // Templates keyed by hook_type (or reply, thread), with placeholders
+    // (template_placeholders).
     std::map<std::string, std::vector<std::string>> templates;
     writer_config writer;
 
     bool operator==(plan_config const&) const = default;
 };
+
+// The catalogue of candidate values per dimension: the config's, else the
+// built-in one; names canonicalised and de-duplicated.
+std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg);
+
+// What the template writer fills in (plan.templates): {topic}, {tone},
+// {author} and {excerpt} (of the post replied to), {i} and {n} (a thread
+// part's number and the parts).
+inline constexpr char const* template_placeholders[] = {"topic",   "tone", "author",
+                                                        "excerpt", "i",    "n"};
 
 struct validate_config {
     int days = 3;

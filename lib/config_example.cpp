@@ -235,7 +235,9 @@ void plan_section(writer& w, plan_config const& d, double weights_epsilon)
     }
     w.text("  # Templates of the template writer by hook_type (and reply, thread); "
            "{topic},");
-    w.text("  # {tone}, {author}, {excerpt}, {i}, {n} are filled in. For example:");
+    w.text("  # {tone}, {author}, {excerpt}, {i}, {n} are filled in ({{ and }} are "
+           "braces).");
+    w.text("  # For example:");
     w.text("  # templates:");
     w.text("  #   question: [\"Why do most {topic} projects stall after the first "
            "month?\"]");

@@ -34,18 +34,6 @@ std::string_view ltrim_at(std::string_view s)
     return s;
 }
 
-std::map<std::string, std::vector<std::string>> const builtin_catalogue{
-    {"content_slot",
-     {"myth_busting", "how_to", "hot_take", "data_story", "tool_tip", "case_study"}},
-    {"generator_name", {"data_nerd", "story_teller", "contrarian"}},
-    {"topic", {"sql", "dashboards", "data_quality", "analytics_engineering", "metrics"}},
-    {"tone", {"calm", "bold", "curious", "friendly"}},
-    {"hook_type",
-     {"question", "statistic", "contrarian", "story", "reveal", "statement"}},
-    {"cta_type", {"engagement", "question", "none"}},
-    {"decision_type", {"single", "thread"}},
-};
-
 // The order the attributes are drawn in, and stored.
 std::vector<std::string> const draw_order{"content_slot", "generator_name", "topic",
                                           "tone",         "hook_type",      "cta_type",
@@ -1025,24 +1013,6 @@ nlohmann::json catalogue_rows(plan_config const& cfg)
         }
     }
     return rows;
-}
-
-std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg)
-{
-    auto out = builtin_catalogue;
-    for (auto const& [dim, values] : cfg.catalogue) {
-        std::vector<std::string> canon;
-        for (auto const& v : values) {
-            auto const c = canonical_name(v);
-            if (!c.empty() && std::find(canon.begin(), canon.end(), c) == canon.end()) {
-                canon.push_back(c);
-            }
-        }
-        if (!canon.empty()) {
-            out[dim] = canon;
-        }
-    }
-    return out;
 }
 
 void run_plan(run_context& run, plan_options const& opts)

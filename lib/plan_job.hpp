@@ -23,10 +23,6 @@ struct plan_options {
     std::optional<int> replies;
 };
 
-// The catalogue of candidate values per dimension: the config's, else the
-// built-in one; names canonicalised and de-duplicated.
-std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg);
-
 // The base table's varchar(n) and char(n) columns (an adopted table's)
 // narrower than a value of `rows` (objects of column names to values): each
 // named with its longest value, and the statements that widen them.

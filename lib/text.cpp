@@ -85,4 +85,39 @@ std::string valid_utf8(std::string_view text)
     return out;
 }
 
+std::string
+fill_template(std::string_view text,
+              std::function<std::string const*(std::string_view)> const& value,
+              std::string& out)
+{
+    out.clear();
+    std::size_t i = 0;
+    while (i < text.size()) {
+        char const c = text[i];
+        if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
+            out += c; // {{ or }}
+            i += 2;
+        } else if (c == '}') {
+            return "a '}' without its '{' (write }} for a brace)";
+        } else if (c == '{') {
+            auto const end = text.find('}', i + 1);
+            if (end == std::string_view::npos) {
+                return "a '{' without its '}' (write {{ for a brace)";
+            }
+            auto const name = text.substr(i + 1, end - i - 1);
+            auto const* v = value(name);
+            if (!v) {
+                return "{" + std::string{name} + "} is not a placeholder";
+            }
+            out += *v;
+            i = end + 1;
+        } else {
+            auto const next = std::min(text.find_first_of("{}", i), text.size());
+            out.append(text.substr(i, next - i));
+            i = next;
+        }
+    }
+    return {};
+}
+
 } // namespace xloop

@@ -2,6 +2,7 @@
 
 // Small text helpers shared by the library.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,13 @@ bool has_control_chars(std::string_view text);
 // The text with every byte that is not part of a well-formed UTF-8 sequence
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);
+
+// Fills a template: each {name} becomes value(name), {{ and }} are literal
+// braces. Returns why it cannot be filled (a name value() answers nullptr for,
+// a brace without its pair), or an empty string with `out` filled.
+std::string
+fill_template(std::string_view text,
+              std::function<std::string const*(std::string_view)> const& value,
+              std::string& out);
 
 } // namespace xloop

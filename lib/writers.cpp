@@ -1,5 +1,6 @@
 #include "writers.hpp"
 
+#include "canonical.hpp"
 #include "error.hpp"
 #include "http_client.hpp"
 #include "log.hpp"
@@ -22,14 +23,6 @@ std::string words(std::string s)
         }
     }
     return s;
-}
-
-void replace_all(std::string& s, std::string const& what, std::string const& with)
-{
-    for (auto p = s.find(what); p != std::string::npos;
-         p = s.find(what, p + with.size())) {
-        s.replace(p, what.size(), with);
-    }
 }
 
 std::map<std::string, std::vector<std::string>> const default_templates{
@@ -125,28 +118,44 @@ public:
     explicit template_writer(plan_config const& plan) : m_templates(default_templates)
     {
         for (auto const& [k, v] : plan.templates) {
-            m_templates[k] = v; // the config's own replace the built-in ones
-            m_own.insert(k);
+            // the config's own replace the built-in ones, keyed as the hook
+            // types drawn are named
+            m_templates[canonical_name(k)] = v;
+            m_own.insert(canonical_name(k));
         }
     }
 
     std::vector<std::string> write(writer_request const& q, rng& r) override
     {
-        auto fill = [&](std::string t, int i, int n) {
-            replace_all(t, "{topic}", words(q.topic));
-            replace_all(t, "{tone}", words(q.tone));
-            replace_all(t, "{author}", q.reply_to_author);
-            replace_all(t, "{excerpt}", excerpt(q.reply_to_text, 60));
-            replace_all(t, "{i}", std::to_string(i));
-            replace_all(t, "{n}", std::to_string(n));
-            return t;
+        auto fill = [&](std::string const& t, int i, int n) {
+            std::map<std::string, std::string, std::less<>> const values{
+                {"topic", words(q.topic)},     {"tone", words(q.tone)},
+                {"author", q.reply_to_author}, {"excerpt", excerpt(q.reply_to_text, 60)},
+                {"i", std::to_string(i)},      {"n", std::to_string(n)}};
+            std::string out;
+            // the config's templates were checked when it was read
+            auto const why = fill_template(
+                t,
+                [&](std::string_view name) -> std::string const* {
+                    auto const it = values.find(name);
+                    return it == values.end() ? nullptr : &it->second;
+                },
+                out);
+            if (!why.empty()) {
+                throw config_error{fmt::format("plan.templates: '{}': {}", t, why)};
+            }
+            return out;
         };
-        auto pick = [&](std::string const& key) -> std::string const& {
+        auto pool = [&](std::string const& key) -> std::vector<std::string> const& {
             auto it = m_templates.find(key);
             if (it == m_templates.end() || it->second.empty()) {
                 it = m_templates.find("statement");
             }
-            return it->second[r.below(it->second.size())];
+            return it->second;
+        };
+        auto pick = [&](std::string const& key) -> std::string const& {
+            auto const& p = pool(key);
+            return p[r.below(p.size())];
         };
         if (q.decision_type == "reply") {
             return {fill(pick("reply"), 1, 1)};
@@ -166,8 +175,16 @@ public:
             first += it->second;
         }
         std::vector<std::string> out{first};
+        auto const& parts = pool("thread");
+        std::size_t last = parts.size();
         for (int i = 2; i <= q.parts; ++i) {
-            out.push_back(fill(pick("thread"), i, q.parts));
+            // never the same part twice in a row (one draw a part, as before)
+            auto k = r.below(parts.size());
+            if (k == last) {
+                k = (k + 1) % parts.size();
+            }
+            last = k;
+            out.push_back(fill(parts[k], i, q.parts));
         }
         return out;
     }

@@ -235,6 +235,29 @@ TEST_CASE("a repeated key, an empty list or a fractional count is an error namin
           "xloop.yaml:2: 'weights.kappa' must be a number");
 }
 
+TEST_CASE("a template with an unknown placeholder or a lone brace, or for no hook "
+          "type, is an error naming its line",
+          "[nodb]")
+{
+    CHECK(error_of("plan:\n  templates:\n    question: [\"Why {topic}?\", \"What about "
+                   "{nope}?\"]\n") ==
+          "xloop.yaml:3: 'plan.templates.question': {nope} is not a placeholder (they "
+          "are {topic}, {tone}, {author}, {excerpt}, {i}, {n})");
+    CHECK(error_of("plan:\n  templates:\n    question:\n      - \"Unclosed {topic\"\n") ==
+          "xloop.yaml:4: 'plan.templates.question': a '{' without its '}' (write {{ for "
+          "a brace)");
+    CHECK(error_of("plan:\n  templates:\n    nohook: [\"x\"]\n") ==
+          "xloop.yaml:3: 'plan.templates.nohook': no hook_type of that name in "
+          "plan.catalogue.hook_type (question, statistic, contrarian, story, reveal, "
+          "statement); templates are by hook_type, or reply or thread");
+    // a hook of the operator's catalogue, named as they like; braces doubled
+    auto const c = parse_config("plan:\n  catalogue:\n    hook_type: [hot_list]\n"
+                                "  templates:\n    Hot List: [\"{{top}} {topic}\"]\n"
+                                "    reply: [\"@{author}\"]\n    thread: [\"{i}/{n}\"]\n",
+                                "xloop.yaml");
+    CHECK(c.plan.templates.at("Hot List") == std::vector<std::string>{"{{top}} {topic}"});
+}
+
 TEST_CASE("a directory given as the config file is a configuration error", "[nodb]")
 {
     try {

@@ -111,3 +111,58 @@ TEST_CASE("a post's length is counted as X counts it: CJK and emoji 2, a link 23
     // a byte that is not UTF-8 counts as the replacement character, 2
     CHECK(tweet_length("a\xff") == 3);
 }
+
+TEST_CASE("a template is filled in one pass: {{ and }} are braces, an unknown name or "
+          "a lone brace is refused",
+          "[nodb]")
+{
+    std::string const topic = "sql";
+    std::string const author = "amy {n}";
+    auto const value = [&](std::string_view name) -> std::string const* {
+        return name == "topic" ? &topic : name == "author" ? &author : nullptr;
+    };
+    std::string out;
+    CHECK(fill_template("Why {topic}? {{json}} and }}", value, out).empty());
+    CHECK(out == "Why sql? {json} and }");
+    // a value is never filled in again: an author named "{n}" stays so
+    CHECK(fill_template("@{author}", value, out).empty());
+    CHECK(out == "@amy {n}");
+    CHECK(fill_template("What about {nope}?", value, out) ==
+          "{nope} is not a placeholder");
+    CHECK(fill_template("Unclosed {topic", value, out) ==
+          "a '{' without its '}' (write {{ for a brace)");
+    CHECK(fill_template("odd } here", value, out) ==
+          "a '}' without its '{' (write }} for a brace)");
+}
+
+TEST_CASE("a thread never repeats a part in a row, and a reply's text is never filled "
+          "in",
+          "[nodb]")
+{
+    auto const w = make_writer(plan_config{});
+    rng r{3};
+    writer_request q;
+    q.decision_type = "thread";
+    q.content_slot = "how_to";
+    q.topic = "sql";
+    q.tone = "calm";
+    q.hook_type = "question";
+    q.cta_type = "none";
+    q.parts = 6;
+    for (int i = 0; i < 200; ++i) {
+        auto const parts = w->write(q, r);
+        REQUIRE(parts.size() == 6);
+        for (std::size_t k = 2; k < parts.size(); ++k) {
+            // "3/6 Keep …" against "2/6 Keep …": the text after the number
+            CHECK(parts[k].substr(4) != parts[k - 1].substr(4));
+        }
+    }
+    q.decision_type = "reply";
+    q.parts = 1;
+    q.reply_to_author = "amy";
+    q.reply_to_text = "{n} of {topic} is {{fine}}";
+    for (int i = 0; i < 20; ++i) {
+        auto const text = w->write(q, r).at(0);
+        CHECK(text.find("{n} of {topic} is {{fine}}") != std::string::npos);
+    }
+}
