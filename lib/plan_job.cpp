@@ -13,11 +13,13 @@
 #include "text.hpp"
 #include "tweet_length.hpp"
 #include "writers.hpp"
+#include "x_api.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -642,19 +644,24 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
 // Each candidate is read by its row's address (table oid and ctid), not its
 // key: the key may be a bigint, a uuid or text (adopted tables), and 10⁶
-// uuids as text held 36 MB. An opportunity whose tweet_author is no X handle
-// (letters, digits, underscores, one '@' before them at most) is left out
-// (a reply to '@' or to blanks was written to no one: "Useful, @@."); they
-// come as one last row with no address, their count and one of them, for
-// a warning (a query of their own cost 0.4 s at 10⁶). The priority is looked up once per
+// uuids as text held 36 MB. An opportunity that cannot be replied to is left
+// out: a tweet_author that is no X handle (letters, digits, underscores, one
+// '@' before them at most: a reply to '@' or to blanks was written to no one,
+// "Useful, @@."), or a tweet_id that is no X post id ({3}: the poster's
+// reply would fail). They come as a last row a reason with no address, their
+// count, one of them and the reason, for a warning (a query of their own cost
+// 0.4 s at 10⁶). The priority is looked up once per
 // distinct author, not per candidate: at 10⁶ candidates by 10⁵ authors a lookup per row
 // took 7 s against 3 s, and a hash of every account costs a small queue 0.1 s.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
                     coalesce(r.opportunity_score, 0)::float8 AS opportunity,
-                    coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$', false) AS usable,
-                    r.tweet_author
+                    CASE WHEN NOT coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$', false)
+                         THEN 1
+                         WHEN NOT coalesce(r.tweet_id::text ~ {3}, false) THEN 2
+                    END AS unusable,
+                    r.tweet_author, r.tweet_id::text AS tweet_id
                FROM public.reply_opportunities r
               WHERE r.status = 'pending'
                 AND r.discovered_at > {1}::timestamptz
@@ -668,17 +675,19 @@ COPY (WITH open AS MATERIALIZED (
              SELECT a.author,
                     (SELECT max(d.priority_score) FROM public.discovered_accounts d
                       WHERE lower(d.username) = a.author) AS priority
-               FROM (SELECT DISTINCT author FROM open WHERE usable) a)
+               FROM (SELECT DISTINCT author FROM open WHERE unusable IS NULL) a)
       SELECT tableoid, ctid, author, opportunity, priority
         FROM (SELECT o.id, o.tableoid, o.ctid, o.author, o.opportunity,
                      coalesce(p.priority, 0.5)::float8 AS priority
                 FROM open o LEFT JOIN priority p USING (author)
-               WHERE o.usable
+               WHERE o.unusable IS NULL
                UNION ALL
-              -- those whose author is no X handle, in one row: how many, and one
-              SELECT NULL, NULL, NULL, min(coalesce(tweet_author, '(null)')),
-                     count(*)::float8, NULL
-                FROM open WHERE NOT usable HAVING count(*) > 0) candidates
+              -- those left out, a row a reason: one of them, how many, why
+              SELECT NULL, NULL, NULL,
+                     min(CASE unusable WHEN 1 THEN coalesce(tweet_author, '(null)')
+                                       ELSE coalesce(tweet_id, '(null)') END),
+                     count(*)::float8, unusable::float8
+                FROM open WHERE unusable IS NOT NULL GROUP BY unusable) candidates
        ORDER BY id NULLS LAST) TO STDOUT (FORMAT binary))sql";
 
 // Locks one chosen opportunity by its address ($1 the table's oid, $2 the
@@ -719,9 +728,9 @@ struct open_candidates {
     // In a deque: grown in blocks, never copied to a buffer twice the size.
     std::deque<row_address> addresses;
     std::vector<reply_candidate> candidates;
-    // fresh opportunities whose tweet_author is no X handle, and one of them
-    std::int64_t unusable_authors = 0;
-    std::string unusable_example;
+    // fresh opportunities left out, by reason (1 tweet_author, 2 tweet_id):
+    // how many, and one of them
+    std::map<int, std::pair<std::int64_t, std::string>> unusable;
 
     // $1 and $2 of take_candidate_sql.
     std::pair<std::string, std::string> address(std::size_t i) const
@@ -778,10 +787,10 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
         if (r.size() != 5) {
             return;
         }
-        if (r.is_null(0) || r.is_null(1)) { // the row of the unusable authors
-            if (!r.is_null(2) && !r.is_null(3)) {
-                out.unusable_authors = static_cast<std::int64_t>(r.float8(3));
-                out.unusable_example = std::string{r.text(2)};
+        if (r.is_null(0) || r.is_null(1)) { // a row of those left out
+            if (!r.is_null(2) && !r.is_null(3) && !r.is_null(4)) {
+                out.unusable[static_cast<int>(r.float8(4))] = {
+                    static_cast<std::int64_t>(r.float8(3)), std::string{r.text(2)}};
             }
             return;
         }
@@ -794,7 +803,8 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
     run.db().copy_out(
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
-                    quote_literal(format_timestamp(replied_before))),
+                    quote_literal(format_timestamp(replied_before)),
+                    quote_literal(x_tweet_id_pattern)),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(
         "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",
@@ -925,6 +935,31 @@ bool warn_no_fresh_opportunity(run_context& run, timestamp fresh_after)
     return true;
 }
 
+// The fresh opportunities left out, said by reason. Examples quoted and
+// escaped: they may be blanks or control characters.
+void warn_unusable(run_context& run, open_candidates const& open)
+{
+    struct reason {
+        char const* key;
+        char const* what;
+    };
+    std::map<int, reason> const reasons{
+        {1, {"unusable_authors", "have a tweet_author that is no X handle"}},
+        {2,
+         {"unusable_tweet_ids",
+          "have a tweet_id that is no X post id of 1 to 19 digits"}}};
+    for (auto const& [code, found] : open.unusable) {
+        auto const it = reasons.find(code);
+        if (it == reasons.end()) {
+            continue;
+        }
+        log::warn("{} fresh reply opportunities {} (e.g. {:?}): left out; the harvester "
+                  "that fills reply_opportunities wrote them",
+                  found.first, it->second.what, valid_utf8(found.second.substr(0, 40)));
+        run.summary()[it->second.key] = found.first;
+    }
+}
+
 void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 {
     auto const& cfg = run.cfg().plan;
@@ -935,14 +970,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     }
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
-    if (open.unusable_authors > 0) {
-        // quoted and escaped: the example may be blanks or control characters
-        log::warn("{} fresh reply opportunities have a tweet_author that is no X handle "
-                  "(e.g. {:?}): left out; the harvester that fills reply_opportunities "
-                  "wrote them",
-                  open.unusable_authors, valid_utf8(open.unusable_example.substr(0, 40)));
-        run.summary()["unusable_authors"] = open.unusable_authors;
-    }
+    warn_unusable(run, open);
     auto rows = draft_replies(run, open, wanted, w, r);
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;

@@ -64,6 +64,12 @@ std::map<std::string, std::vector<std::string>> const default_templates{
       "{i}/{n} Measure {topic} by the decisions it changes."}},
 };
 
+// Replies to a post whose text the harvester did not store.
+std::vector<std::string> const unquoted_replies{
+    "Good point, @{author}. That matches what we saw.",
+    "Agree, @{author}: small, boring steps win here.",
+    "Useful, @{author}. Saving this one for later."};
+
 // A second sentence by content_slot: with two templates per hook alone, a
 // policy that has settled on its best values would keep writing the same text
 // and need redraws (duplicates within 30 days are refused).
@@ -158,6 +164,18 @@ public:
             return p[r.below(p.size())];
         };
         if (q.decision_type == "reply") {
+            // Nothing to quote (the original bot's harvester stores no text):
+            // a template that quotes nothing, not an empty quote.
+            if (trim(q.reply_to_text).empty()) {
+                std::vector<std::string> own;
+                for (auto const& t : pool("reply")) {
+                    if (t.find("{excerpt}") == std::string::npos) {
+                        own.push_back(t);
+                    }
+                }
+                auto const& from = own.empty() ? unquoted_replies : own;
+                return {fill(from[r.below(from.size())], 1, 1)};
+            }
             return {fill(pick("reply"), 1, 1)};
         }
         std::string first = fill(pick(q.hook_type), 1, q.parts);

@@ -774,18 +774,22 @@ void harvest(db_connection& db, world_spec const& world, std::uint64_t seed, int
 {
     json found = json::array();
     for (int g = 0; g < world.opportunities_per_hour; ++g) {
+        // the draws keyed by name, the tweet an X post id (plan replies to
+        // nothing else)
         auto const id = fmt::format("opp_{}_{}", n, g);
         auto const a = 1 + static_cast<int>(hash_uniform(seed, id, 'a') * world.accounts);
-        found.push_back({{"tweet_id", id},
+        found.push_back({{"tweet_id", std::to_string(8000000000LL + 1000LL * n + g)},
+                         {"key", id},
                          {"author", fmt::format("account_{}", a)},
                          {"score", 0.3 + 0.6 * hash_uniform(seed, id, 's')}});
     }
     db.exec(R"sql(
         INSERT INTO public.reply_opportunities
                (tweet_id, tweet_author, tweet_content, opportunity_score, discovered_at)
-        SELECT x.tweet_id, x.author, 'Take ' || x.tweet_id || ': dashboards lie',
+        SELECT x.tweet_id, x.author, 'Take ' || x.key || ': dashboards lie',
                x.score, $2::timestamptz
-          FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, author text, score float8)
+          FROM jsonb_to_recordset($1::jsonb)
+               AS x(tweet_id text, key text, author text, score float8)
             ON CONFLICT DO NOTHING
         )sql",
             found.dump(), now);

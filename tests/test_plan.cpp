@@ -611,9 +611,12 @@ TEST_CASE("opportunities keyed by a bigint, a uuid or a text id are taken and ma
     }
 }
 
-TEST_CASE("an opportunity whose author is no X handle is left out with a warning", "[db]")
+TEST_CASE("an opportunity whose author is no X handle or whose tweet is no X post id is "
+          "left out with a warning",
+          "[db]")
 {
-    // '@' alone and blanks were replied to as "Useful, @@." to no one
+    // '@' alone and blanks were replied to as "Useful, @@." to no one, and a
+    // reply to tweet "abc" was queued for a poster that cannot send it
     test_db db;
     db.migrate();
     auto c = db.connect();
@@ -622,17 +625,26 @@ TEST_CASE("an opportunity whose author is no X handle is left out with a warning
     add_opportunity(c, "3", "amy smith", 0.97, 10);
     add_opportunity(c, "4", "amy", 0.5, 10);
     add_opportunity(c, "5", "@Bob_2", 0.4, 10);
-    auto const r = plan(db, {"--replies", "3"});
+    add_opportunity(c, "abc", "carol", 0.99, 10);
+    add_opportunity(c, " 12 ", "dave", 0.99, 10);
+    add_opportunity(c, "12345678901234567890", "erin", 0.99, 10); // 20 digits
+    auto const r = plan(db, {"--replies", "5", "--json"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.err, Catch::Contains("3 fresh reply opportunities have a tweet_author "
                                       "that is no X handle (e.g. \"   \"): left out"));
+    CHECK_THAT(r.err, Catch::Contains("3 fresh reply opportunities have a tweet_id that "
+                                      "is no X post id of 1 to 19 digits (e.g. \" 12 "
+                                      "\"): left out"));
+    auto const summary = nlohmann::json::parse(r.out);
+    CHECK(summary["unusable_authors"] == 3);
+    CHECK(summary["unusable_tweet_ids"] == 3);
     auto const q = c.exec("SELECT string_agg(target_tweet_id || ':' || target_username, "
                           "',' ORDER BY target_tweet_id) FROM "
                           "public.content_generation_metadata_comprehensive");
     CHECK(q.str(0, 0) == "4:amy,5:Bob_2");
     CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
-                   "'pending'") == 3);
+                   "'pending'") == 6);
 }
 
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",

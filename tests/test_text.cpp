@@ -165,4 +165,13 @@ TEST_CASE("a thread never repeats a part in a row, and a reply's text is never f
         auto const text = w->write(q, r).at(0);
         CHECK(text.find("{n} of {topic} is {{fine}}") != std::string::npos);
     }
+    // no text to quote (the original bot's harvester stores none): no empty
+    // quote either
+    q.reply_to_text = "  ";
+    for (int i = 0; i < 20; ++i) {
+        auto const text = w->write(q, r).at(0);
+        INFO(text);
+        CHECK(text.find("@amy") != std::string::npos);
+        CHECK(text.find('"') == std::string::npos);
+    }
 }

@@ -844,7 +844,7 @@ TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
     fill_healthy(c);
     c.exec(
         "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
-        "opportunity_score, discovered_at) VALUES ('r1', 'amy', 'a take', 0.8, "
+        "opportunity_score, discovered_at) VALUES ('901', 'amy', 'a take', 0.8, "
         "$1::timestamptz - interval '10 minutes')",
         now);
     auto const [reader, writer] = apply_roles_sql(db, c);
