@@ -13,7 +13,6 @@
 #include "text.hpp"
 #include "tweet_length.hpp"
 #include "writers.hpp"
-#include "x_api.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -189,13 +188,15 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
     int const tries = run.cfg().plan.writer.max_tries;
     std::string last_problem;
     for (q.attempt = 0; q.attempt < tries; ++q.attempt) {
+        q.retry_because = last_problem; // a writer that can shorten or vary its text
         auto parts = w.write(q, r);
         auto const too_long = std::find_if(parts.begin(), parts.end(), [](auto const& p) {
             return tweet_length(p) > max_tweet_length;
         });
         if (too_long != parts.end()) {
-            last_problem = fmt::format("a part of {} characters as X counts them",
-                                       tweet_length(*too_long));
+            last_problem =
+                fmt::format("a part of {} characters as X counts them (at most 280)",
+                            tweet_length(*too_long));
             continue;
         }
         hash = content_hash(parts);
@@ -647,22 +648,29 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // uuids as text held 36 MB. An opportunity that cannot be replied to is left
 // out: a tweet_author that is no X handle (letters, digits, underscores, one
 // '@' before them at most: a reply to '@' or to blanks was written to no one,
-// "Useful, @@."), or a tweet_id that is no X post id ({3}: the poster's
-// reply would fail). They come as a last row a reason with no address, their
-// count, one of them and the reason, for a warning (a query of their own cost
-// 0.4 s at 10⁶). The priority is looked up once per
-// distinct author, not per candidate: at 10⁶ candidates by 10⁵ authors a lookup per row
-// took 7 s against 3 s, and a hash of every account costs a small queue 0.1 s.
+// "Useful, @@."), or a tweet_id that is no X post id (x_tweet_id_pattern,
+// written so as PostgreSQL's regular expressions take 0.13 s at 10⁶ where
+// {1,19} took 0.55: the poster's reply would fail). They come as a last row a reason with
+// no address, their count, one of them and the reason, for a warning (a query of their
+// own cost 0.4 s at 10⁶). The priority is looked up once per distinct author, not per
+// candidate: at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and
+// a hash of every account costs a small queue 0.1 s.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
-                    coalesce(r.opportunity_score, 0)::float8 AS opportunity,
-                    CASE WHEN NOT coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$', false)
-                         THEN 1
-                         WHEN NOT coalesce(r.tweet_id::text ~ {3}, false) THEN 2
-                    END AS unusable,
-                    r.tweet_author, r.tweet_id::text AS tweet_id
+                    coalesce(r.opportunity_score, 0)::float8 AS opportunity, u.unusable,
+                    -- kept for those left out only (the rows spill to disk)
+                    CASE u.unusable WHEN 1 THEN coalesce(r.tweet_author, '(null)')
+                                    WHEN 2 THEN coalesce(r.tweet_id::text, '(null)')
+                    END AS example
                FROM public.reply_opportunities r
+              CROSS JOIN LATERAL (
+                    SELECT CASE WHEN NOT coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$',
+                                                  false) THEN 1
+                                WHEN NOT coalesce(r.tweet_id::text ~ '^[0-9]+$'
+                                                  AND length(r.tweet_id::text) <= 19,
+                                                  false) THEN 2
+                           END AS unusable) u
               WHERE r.status = 'pending'
                 AND r.discovered_at > {1}::timestamptz
                 AND r.discovered_at <= {0}::timestamptz
@@ -683,10 +691,7 @@ COPY (WITH open AS MATERIALIZED (
                WHERE o.unusable IS NULL
                UNION ALL
               -- those left out, a row a reason: one of them, how many, why
-              SELECT NULL, NULL, NULL,
-                     min(CASE unusable WHEN 1 THEN coalesce(tweet_author, '(null)')
-                                       ELSE coalesce(tweet_id, '(null)') END),
-                     count(*)::float8, unusable::float8
+              SELECT NULL, NULL, NULL, min(example), count(*)::float8, unusable::float8
                 FROM open WHERE unusable IS NOT NULL GROUP BY unusable) candidates
        ORDER BY id NULLS LAST) TO STDOUT (FORMAT binary))sql";
 
@@ -803,8 +808,7 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
     run.db().copy_out(
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
-                    quote_literal(format_timestamp(replied_before)),
-                    quote_literal(x_tweet_id_pattern)),
+                    quote_literal(format_timestamp(replied_before))),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(
         "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",

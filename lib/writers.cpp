@@ -7,9 +7,11 @@
 #include "subprocess.hpp"
 #include "text.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <string_view>
 
 namespace xloop {
 
@@ -63,6 +65,30 @@ std::map<std::string, std::vector<std::string>> const default_templates{
       "{i}/{n} Keep {topic} changes small enough to undo in a day.",
       "{i}/{n} Measure {topic} by the decisions it changes."}},
 };
+
+// What a reply may quote of the post it answers: no links, and its mentions
+// without their '@' (a quoted "@bob" would notify bob of a reply not to him).
+std::string quotable(std::string_view text)
+{
+    std::string out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto const end = std::min(text.find_first_of(" \t\r\n", i), text.size());
+        auto word = text.substr(i, end - i);
+        i = end + 1;
+        if (word.empty() || word.rfind("http://", 0) == 0 ||
+            word.rfind("https://", 0) == 0) {
+            continue;
+        }
+        while (!word.empty() && word.front() == '@') {
+            word.remove_prefix(1);
+        }
+        if (!word.empty()) {
+            out += (out.empty() ? "" : " ") + std::string{word};
+        }
+    }
+    return out;
+}
 
 // Replies to a post whose text the harvester did not store.
 std::vector<std::string> const unquoted_replies{
@@ -135,9 +161,12 @@ public:
     {
         auto fill = [&](std::string const& t, int i, int n) {
             std::map<std::string, std::string, std::less<>> const values{
-                {"topic", words(q.topic)},     {"tone", words(q.tone)},
-                {"author", q.reply_to_author}, {"excerpt", excerpt(q.reply_to_text, 60)},
-                {"i", std::to_string(i)},      {"n", std::to_string(n)}};
+                {"topic", words(q.topic)},
+                {"tone", words(q.tone)},
+                {"author", q.reply_to_author},
+                {"excerpt", excerpt(quotable(q.reply_to_text), 60)},
+                {"i", std::to_string(i)},
+                {"n", std::to_string(n)}};
             std::string out;
             // the config's templates were checked when it was read
             auto const why = fill_template(
@@ -166,7 +195,7 @@ public:
         if (q.decision_type == "reply") {
             // Nothing to quote (the original bot's harvester stores no text):
             // a template that quotes nothing, not an empty quote.
-            if (trim(q.reply_to_text).empty()) {
+            if (quotable(q.reply_to_text).empty()) {
                 std::vector<std::string> own;
                 for (auto const& t : pool("reply")) {
                     if (t.find("{excerpt}") == std::string::npos) {
@@ -376,6 +405,9 @@ nlohmann::json writer_request::to_json() const
     if (decision_type == "reply") {
         j["reply_to_author"] = reply_to_author;
         j["reply_to_text"] = reply_to_text;
+    }
+    if (!retry_because.empty()) {
+        j["retry_because"] = retry_because;
     }
     return j;
 }

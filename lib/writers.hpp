@@ -22,7 +22,8 @@ struct writer_request {
     std::string content_slot, generator_name, topic, tone, hook_type, cta_type;
     int parts = 1;
     std::string reply_to_author, reply_to_text;
-    int attempt = 0; // 0 first, then each redraw
+    int attempt = 0;           // 0 first, then each redraw
+    std::string retry_because; // on a redraw: what was wrong with the last text
 
     nlohmann::json to_json() const;
 };

@@ -862,6 +862,37 @@ TEST_CASE("a post's length is X's: 141 CJK characters are too long, a long link 
                  "WHERE content LIKE '% https://example.com/%'") == 1);
 }
 
+TEST_CASE("a writer asked again is told what was wrong with its last text", "[db]")
+{
+    temp_dir dir;
+    // keeps each request; its first text is too long, its second fits
+    dir.write("w.sh", fmt::format("#!/bin/sh\nn=$(ls '{0}'/in.* 2>/dev/null | wc -l)\n"
+                                  "cat > '{0}'/in.$n\n"
+                                  "if [ $n = 0 ]; then printf '%0300d' 0; else echo "
+                                  "\"fits $n\"; fi\n",
+                                  dir.path()));
+    chmod((dir.path() + "/w.sh").c_str(), 0755);
+    test_db db;
+    db.migrate();
+    auto const r = plan(db, {"-q"},
+                        fmt::format("plan:\n  queue_ahead: 1\n  catalogue:\n    "
+                                    "decision_type: [single]\n  writer:\n    kind: "
+                                    "command\n    command: ['{}/w.sh']\n",
+                                    dir.path()));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const first = json::parse(read_file(dir.path() + "/in.0"));
+    auto const second = json::parse(read_file(dir.path() + "/in.1"));
+    CHECK(first["attempt"] == 0);
+    CHECK_FALSE(first.contains("retry_because"));
+    CHECK(second["attempt"] == 1);
+    CHECK(second["retry_because"] ==
+          "a part of 300 characters as X counts them (at most 280)");
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE content = 'fits 1'") == 1);
+}
+
 TEST_CASE("a command writer that cannot be run is a configuration error naming the key",
           "[db]")
 {

@@ -165,9 +165,16 @@ TEST_CASE("a thread never repeats a part in a row, and a reply's text is never f
         auto const text = w->write(q, r).at(0);
         CHECK(text.find("{n} of {topic} is {{fine}}") != std::string::npos);
     }
-    // no text to quote (the original bot's harvester stores none): no empty
-    // quote either
-    q.reply_to_text = "  ";
+    // a quote notifies no one and links nowhere
+    q.reply_to_text = "Thanks @bob and @@carol_2 for https://t.co/xyz this";
+    for (int i = 0; i < 20; ++i) {
+        auto const text = w->write(q, r).at(0);
+        INFO(text);
+        CHECK(text.find("\"Thanks bob and carol_2 for this\"") != std::string::npos);
+    }
+    // no text to quote (the original bot's harvester stores none, or only a
+    // link): no empty quote either
+    q.reply_to_text = "  https://t.co/abc ";
     for (int i = 0; i < 20; ++i) {
         auto const text = w->write(q, r).at(0);
         INFO(text);
