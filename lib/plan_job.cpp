@@ -7,6 +7,7 @@
 #include "copy_row.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
+#include "reply_opportunity.hpp"
 #include "row_id.hpp"
 #include "sampling.hpp"
 #include "sha256.hpp"
@@ -645,12 +646,9 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // now, {1} the freshness limit, {2} the cooldown limit, as quoted literals.
 // Each candidate is read by its row's address (table oid and ctid), not its
 // key: the key may be a bigint, a uuid or text (adopted tables), and 10⁶
-// uuids as text held 36 MB. An opportunity that cannot be replied to is left
-// out: a tweet_author that is no X handle (letters, digits, underscores, one
-// '@' before them at most: a reply to '@' or to blanks was written to no one,
-// "Useful, @@."), or a tweet_id that is no X post id (x_tweet_id_pattern,
-// written so as PostgreSQL's regular expressions take 0.13 s at 10⁶ where
-// {1,19} took 0.55: the poster's reply would fail). They come as a last row a reason with
+// uuids as text held 36 MB. An opportunity that cannot be replied to
+// ({3}, unusable_opportunity_sql: an author that is no X handle was replied to
+// as "Useful, @@." to no one) is left out. They come as a last row a reason with
 // no address, their count, one of them and the reason, for a warning (a query of their
 // own cost 0.4 s at 10⁶). The priority is looked up once per distinct author, not per
 // candidate: at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and
@@ -664,13 +662,7 @@ COPY (WITH open AS MATERIALIZED (
                                     WHEN 2 THEN coalesce(r.tweet_id::text, '(null)')
                     END AS example
                FROM public.reply_opportunities r
-              CROSS JOIN LATERAL (
-                    SELECT CASE WHEN NOT coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$',
-                                                  false) THEN 1
-                                WHEN NOT coalesce(r.tweet_id::text ~ '^[0-9]+$'
-                                                  AND length(r.tweet_id::text) <= 19,
-                                                  false) THEN 2
-                           END AS unusable) u
+              CROSS JOIN LATERAL (SELECT {3} AS unusable) u
               WHERE r.status = 'pending'
                 AND r.discovered_at > {1}::timestamptz
                 AND r.discovered_at <= {0}::timestamptz
@@ -808,7 +800,8 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
     run.db().copy_out(
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
-                    quote_literal(format_timestamp(replied_before))),
+                    quote_literal(format_timestamp(replied_before)),
+                    unusable_opportunity_sql),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(
         "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",

@@ -7,6 +7,7 @@
 #include "migrations.hpp"
 #include "plan_job.hpp"
 #include "policy_value.hpp"
+#include "reply_opportunity.hpp"
 #include "schema.hpp"
 #include "text.hpp"
 
@@ -699,21 +700,36 @@ SELECT (SELECT count(DISTINCT lower(ltrim(btrim(target_username), '@')))
 check_result reply_opportunities_check(check_context& x)
 {
     auto const hours = x.cfg.validate.max_opportunity_age_hours;
-    auto const r = x.db.exec(R"sql(
+    // Those plan cannot reply to counted apart: a harvester writing only
+    // such rows stops replies as surely as one that stopped.
+    auto const r = x.db.exec(fmt::format(R"sql(
 SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
        extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
        count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
        (SELECT count(*) FROM public.content_generation_metadata_comprehensive
          WHERE decision_type = 'reply'
            AND created_at > $1::timestamptz - make_interval(days => $2)
-           AND created_at <= $1::timestamptz)
-  FROM public.reply_opportunities
+           AND created_at <= $1::timestamptz),
+       count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)
+                          AND u.unusable IS NOT NULL),
+       min(CASE u.unusable
+           WHEN 1 THEN 'a tweet_author ' || coalesce(quote_literal(r.tweet_author), 'NULL')
+                       || ' that is no X handle'
+           WHEN 2 THEN 'a tweet_id ' || coalesce(quote_literal(r.tweet_id::text), 'NULL')
+                       || ' that is no X post id'
+           END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
+  FROM public.reply_opportunities r
+ CROSS JOIN LATERAL (SELECT {} AS unusable) u
  WHERE discovered_at <= $1::timestamptz)sql",
+                                         unusable_opportunity_sql),
                              x.now, x.days);
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
+    auto const unusable = r.i64(0, 4);
     auto c = make("reply_opportunities", "ok", "");
-    c.numbers = {{"found_in_window", found}, {"replies_in_window", replies}};
+    c.numbers = {{"found_in_window", found},
+                 {"replies_in_window", replies},
+                 {"unusable_in_window", unusable}};
     if (found == 0 && replies == 0) {
         c.message = fmt::format("no reply opportunities and no replies in the last {} "
                                 "days: replies are not in use",
@@ -736,6 +752,16 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
     c.message = fmt::format("{} opportunities came in during the last {} days, the "
                             "newest {} ago",
                             found, x.days, hours_text(*age));
+    if (found > 0 && unusable == found) {
+        c.status = "warn";
+        c.message = fmt::format("none of the {} opportunities of the last {} days can be "
+                                "replied to (e.g. {}): fix the harvester that fills "
+                                "reply_opportunities",
+                                found, x.days, r.str(0, 5));
+    } else if (unusable > 0) {
+        c.message += fmt::format("; {} of them cannot be replied to (e.g. {})", unusable,
+                                 r.str(0, 5));
+    }
     return c;
 }
 

@@ -66,7 +66,8 @@ void fill_healthy(db_connection& c, int posts = 40)
     c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
            "('acct_0', 0.7), ('acct_1', 0.4), ('acct_2', 0.55), ('never', 0.5)");
     c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
-           "opportunity_score, discovered_at) SELECT 'o' || g, 'acct_' || (g % 3), 0.5, "
+           "opportunity_score, discovered_at) SELECT (700 + g)::text, 'acct_' || (g % "
+           "3), 0.5, "
            "$1::timestamptz - g * interval '2 hours' FROM generate_series(1, 30) g",
            now);
     for (auto const* job : {"scrape-metrics", "learn-replies", "build-weights", "plan"}) {
@@ -279,6 +280,36 @@ TEST_CASE("replies in use with no opportunity for a day warn that the harvester 
     CHECK(check["status"] == "ok");
     CHECK(check["message"] == "no reply opportunities and no replies in the last 3 days: "
                               "replies are not in use");
+}
+
+TEST_CASE("opportunities plan cannot reply to are counted, and only such ones warn",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // of the 30, three with an id X has no post under, one with no author
+    c.exec("UPDATE public.reply_opportunities SET tweet_id = 'o' || tweet_id WHERE "
+           "tweet_id IN ('701', '702', '703')");
+    c.exec("UPDATE public.reply_opportunities SET tweet_author = NULL WHERE tweet_id = "
+           "'704'");
+    auto check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["numbers"]["unusable_in_window"] == 4);
+    CHECK(check["message"] ==
+          "30 opportunities came in during the last 3 days, the newest "
+          "2.0 h ago; 4 of them cannot be replied to (e.g. a "
+          "tweet_author NULL that is no X handle)");
+    // the harvester writes nothing plan can use: replies have stopped
+    c.exec("UPDATE public.reply_opportunities SET tweet_id = 'o' || tweet_id WHERE "
+           "tweet_author IS NOT NULL");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["message"] ==
+          "none of the 30 opportunities of the last 3 days can be "
+          "replied to (e.g. a tweet_author NULL that is no X handle): "
+          "fix the harvester that fills reply_opportunities");
 }
 
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
