@@ -180,8 +180,11 @@ public:
 
     // An empty list is an error unless `may_be_empty`: `times: []` would
     // leave plan nothing to schedule, `dimensions: []` nothing to learn.
+    // A list of names; `unique`: one listed twice is a mistake (a field
+    // counted twice in the engagement rate, a dimension learned twice).
     void text_list(char const* key, std::vector<std::string>& out,
-                   std::set<std::string> const& allowed = {}, bool may_be_empty = false)
+                   std::set<std::string> const& allowed = {}, bool may_be_empty = false,
+                   bool unique = true)
     {
         auto const n = child(key);
         if (!present(n)) {
@@ -190,6 +193,13 @@ public:
         out = strings(n, name(key), allowed);
         if (out.empty() && !may_be_empty) {
             fail(n, fmt::format("'{}' must not be empty", name(key)));
+        }
+        std::set<std::string> seen;
+        for (auto const& item : n) {
+            if (unique && !seen.insert(item.Scalar()).second) {
+                fail(item,
+                     fmt::format("'{}' lists '{}' twice", name(key), item.Scalar()));
+            }
         }
     }
 
@@ -208,6 +218,9 @@ public:
             if (!(v >= lo && v <= hi)) {
                 fail(item, fmt::format("'{}' values must be between {} and {} (got {})",
                                        name(key), lo, hi, item.Scalar()));
+            }
+            if (std::find(out.begin(), out.end(), v) != out.end()) {
+                fail(item, fmt::format("'{}' lists {} twice", name(key), item.Scalar()));
             }
             out.push_back(v);
         }
@@ -530,7 +543,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.number("posterior_scale", cfg.plan.posterior_scale, 0.01, 10);
         p.text("timezone", cfg.plan.timezone);
         auto const times_node = p.child("times");
-        p.text_list("times", cfg.plan.times);
+        p.text_list("times", cfg.plan.times, {}, false, false); // check_times says more
         check_times(p, times_node, cfg.plan.times);
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
         p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
@@ -571,7 +584,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                    template_problem);
         auto w = p.sub("writer");
         w.text("kind", cfg.plan.writer.kind, {"template", "command", "openai"});
-        w.text_list("command", cfg.plan.writer.command, {}, true);
+        w.text_list("command", cfg.plan.writer.command, {}, true, false); // argv
         w.integer("timeout_ms", cfg.plan.writer.timeout_ms, 100, 600000);
         w.url("base_url", cfg.plan.writer.base_url);
         w.name_text("model", cfg.plan.writer.model);

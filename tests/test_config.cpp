@@ -235,6 +235,21 @@ TEST_CASE("a repeated key, an empty list or a fractional count is an error namin
           "xloop.yaml:2: 'weights.kappa' must be a number");
 }
 
+TEST_CASE("a field, dimension or age listed twice is an error naming its line", "[nodb]")
+{
+    // likes twice was counted twice in every engagement rate
+    CHECK(error_of("metrics:\n  engagement_fields:\n    - likes\n    - replies\n    - "
+                   "likes\n") ==
+          "xloop.yaml:5: 'metrics.engagement_fields' lists 'likes' twice");
+    CHECK(error_of("weights:\n  dimensions: [topic, tone, topic]\n") ==
+          "xloop.yaml:2: 'weights.dimensions' lists 'topic' twice");
+    CHECK(error_of("metrics:\n  due_ages_hours: [1, 24, 24.0]\n") ==
+          "xloop.yaml:2: 'metrics.due_ages_hours' lists 24.0 twice");
+    // a command's arguments may repeat
+    CHECK(parse_config("plan:\n  writer:\n    command: [echo, a, a]\n", "xloop.yaml")
+              .plan.writer.command.size() == 3);
+}
+
 TEST_CASE("a template with an unknown placeholder or a lone brace, or for no hook "
           "type, is an error naming its line",
           "[nodb]")
