@@ -57,8 +57,9 @@ std::map<int, applied_row> read_applied(db_connection& db)
              .boolean(0, 0)) {
         return out;
     }
-    auto const r = db.exec(
-        "SELECT version, name, checksum, applied_at FROM xloop.schema_migrations");
+    auto const r =
+        db.exec("SELECT version, name, checksum, to_char(applied_at AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM xloop.schema_migrations");
     for (int i = 0; i < r.rows(); ++i) {
         out[static_cast<int>(r.i64(i, 0))] = {r.str(i, 1), r.str(i, 2), r.str(i, 3)};
     }
