@@ -306,8 +306,8 @@ public:
         if (!key || !*key) {
             throw config_error{
                 fmt::format("plan.writer.key_env: the environment variable {} is "
-                            "not set (it must hold the API key)",
-                            cfg.key_env)};
+                            "{} (it must hold the API key)",
+                            cfg.key_env, key ? "empty" : "not set")};
         }
         m_key = key;
         while (!m_cfg.base_url.empty() && m_cfg.base_url.back() == '/') {

@@ -88,9 +88,9 @@ std::string x_api_token(x_api_config const& cfg)
     char const* v = std::getenv(cfg.token_env.c_str());
     if (!v || !*v) {
         throw config_error{
-            fmt::format("x_api.token_env: the environment variable {} is not set "
+            fmt::format("x_api.token_env: the environment variable {} is {} "
                         "(it must hold the X API bearer token)",
-                        cfg.token_env)};
+                        cfg.token_env, v ? "empty" : "not set")};
     }
     return v;
 }

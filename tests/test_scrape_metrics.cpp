@@ -312,6 +312,9 @@ TEST_CASE("refused credentials exit 69 and a missing token exits 78, never print
     auto const missing = s.run({}, now, std::nullopt);
     CHECK(missing.exit_code == 78);
     CHECK(missing.err.find("X_BEARER_TOKEN is not set") != std::string::npos);
+    auto const empty = s.run({}, now, std::string{}); // as the shipped xloop.env has it
+    CHECK(empty.exit_code == 78);
+    CHECK(empty.err.find("X_BEARER_TOKEN is empty") != std::string::npos);
 }
 
 TEST_CASE("a token never appears in any log line of a normal run", "[db]")
