@@ -88,15 +88,15 @@ std::size_t plain_length(span first, span last)
             joined = false;
             continue;
         }
-        if (in_emoji && c == 0x200D) {
-            joined = true;
+        if (in_emoji && c == 0x200D && !joined) {
+            joined = true; // counted once it joins nothing
             continue;
         }
-        n += weight(c);
+        n += weight(c) + (joined ? weight(0x200D) : 0);
         in_emoji = is_emoji(c);
         joined = false;
     }
-    return n;
+    return n + (joined ? weight(0x200D) : 0);
 }
 
 bool is_trailing_punctuation(char32_t c)

@@ -96,8 +96,11 @@ TEST_CASE("a post's length is counted as X counts it: CJK and emoji 2, a link 23
     CHECK(tweet_length("\u2764\uFE0F") == 2);
     CHECK(tweet_length("\U0001F468\u200D\U0001F469\u200D\U0001F467") == 2);
     CHECK(tweet_length("\U0001F1E9\U0001F1EA\U0001F1EB\U0001F1F7") == 4);
-    // a ZWJ between letters (Indic scripts) is a character of its own
+    // a ZWJ between letters (Indic scripts), or after an emoji joining
+    // nothing, is a character of its own
     CHECK(tweet_length("a\u200Db") == 3);
+    CHECK(tweet_length("\U0001F44D\u200Da") == 4);
+    CHECK(tweet_length("\U0001F44D\u200D") == 3);
     // a link counts 23, long or short: "see " 4 + 23, "(" 1 + 23 + ")." 2
     CHECK(tweet_length("see https://example.com/a/very/long/path/that/goes/on/and/on") ==
           27);
