@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string_view>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -347,10 +348,17 @@ private:
     bool drain()
     {
         for (int i = 1; i < 3; ++i) {
-            if (m_fds[i]) {
-                fcntl(m_fds[i].get(), F_SETFL, O_NONBLOCK);
+            if (!m_fds[i]) {
+                continue;
             }
-            while (m_fds[i]) {
+            fcntl(m_fds[i].get(), F_SETFL, O_NONBLOCK);
+            // What is in the pipe now, no more: a process left behind may go
+            // on writing for ever.
+            int pending = 0;
+            ioctl(m_fds[i].get(), FIONREAD, &pending);
+            auto const until = m_result.out.size() + m_result.err.size() +
+                               static_cast<std::size_t>(std::max(pending, 0));
+            while (m_fds[i] && m_result.out.size() + m_result.err.size() < until) {
                 auto const before = m_result.out.size() + m_result.err.size();
                 if (!read_output(i)) {
                     return false;

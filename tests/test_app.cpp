@@ -795,6 +795,15 @@ TEST_CASE("a program has finished when it exits, though a process it left behind
     CHECK(r.exit_code == 3);
     CHECK(r.out == std::string(200000, 'a'));
     CHECK(r.err == "done\n");
+
+    // one left behind that writes for ever: what was there at the end, no
+    // more (64 MiB bounds the test should it read on)
+    spec.argv = {"sh", "-c", "echo first; yes &"};
+    spec.max_output_bytes = std::size_t{64} << 20;
+    auto const endless = run_process(spec);
+    CHECK_FALSE(endless.too_much_output);
+    CHECK(endless.exit_code == 0);
+    CHECK(endless.out.rfind("first\n", 0) == 0);
 }
 
 TEST_CASE("a tool whose log's reader went away still finishes and records its run",
