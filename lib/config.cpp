@@ -376,16 +376,16 @@ std::string template_problem(std::string const& text)
 {
     static std::string const filled;
     std::string out;
+    bool unknown = false;
     auto why = fill_template(
         text,
-        [](std::string_view name) -> std::string const* {
+        [&unknown](std::string_view name) -> std::string const* {
             auto const* const end = std::end(template_placeholders);
-            return std::find(std::begin(template_placeholders), end, name) != end
-                       ? &filled
-                       : nullptr;
+            unknown = std::find(std::begin(template_placeholders), end, name) == end;
+            return unknown ? nullptr : &filled;
         },
         out);
-    if (why.find("is not a placeholder") != std::string::npos) {
+    if (unknown) {
         why +=
             fmt::format(" (they are {{{}}})", fmt::join(template_placeholders, "}, {"));
     }

@@ -648,7 +648,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // key: the key may be a bigint, a uuid or text (adopted tables), and 10⁶
 // uuids as text held 36 MB. An opportunity that cannot be replied to
 // ({3}, unusable_opportunity_sql: an author that is no X handle was replied to
-// as "Useful, @@." to no one) is left out. They come as a last row a reason with
+// as "Useful, @@." to no one) is left out. They come as one last row per reason, with
 // no address, their count, one of them and the reason, for a warning (a query of their
 // own cost 0.4 s at 10⁶). The priority is looked up once per distinct author, not per
 // candidate: at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and

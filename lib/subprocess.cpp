@@ -284,7 +284,8 @@ private:
             }
         }
         if (reap(WNOHANG)) {
-            return drain();
+            drain();
+            return false;
         }
         return true;
     }
@@ -345,7 +346,7 @@ private:
 
     // After the child's end: what it wrote before it, not waiting for an end
     // of file that a process it left behind may hold off.
-    bool drain()
+    void drain()
     {
         for (int i = 1; i < 3; ++i) {
             if (!m_fds[i]) {
@@ -361,14 +362,13 @@ private:
             while (m_fds[i] && m_result.out.size() + m_result.err.size() < until) {
                 auto const before = m_result.out.size() + m_result.err.size();
                 if (!read_output(i)) {
-                    return false;
+                    return; // past its limit: killed
                 }
                 if (m_result.out.size() + m_result.err.size() == before) {
                     break; // nothing more now (EAGAIN) or the end
                 }
             }
         }
-        return false;
     }
 
     void kill_all()

@@ -159,14 +159,15 @@ public:
 
     std::vector<std::string> write(writer_request const& q, rng& r) override
     {
+        // the placeholders' values, {i} and {n} set by each part
+        std::map<std::string, std::string, std::less<>> values{
+            {"topic", words(q.topic)},
+            {"tone", words(q.tone)},
+            {"author", q.reply_to_author},
+            {"excerpt", excerpt(quotable(q.reply_to_text), 60)}};
         auto fill = [&](std::string const& t, int i, int n) {
-            std::map<std::string, std::string, std::less<>> const values{
-                {"topic", words(q.topic)},
-                {"tone", words(q.tone)},
-                {"author", q.reply_to_author},
-                {"excerpt", excerpt(quotable(q.reply_to_text), 60)},
-                {"i", std::to_string(i)},
-                {"n", std::to_string(n)}};
+            values["i"] = std::to_string(i);
+            values["n"] = std::to_string(n);
             std::string out;
             // the config's templates were checked when it was read
             auto const why = fill_template(
@@ -195,7 +196,7 @@ public:
         if (q.decision_type == "reply") {
             // Nothing to quote (the original bot's harvester stores no text):
             // a template that quotes nothing, not an empty quote.
-            if (quotable(q.reply_to_text).empty()) {
+            if (values.at("excerpt").empty()) {
                 std::vector<std::string> own;
                 for (auto const& t : pool("reply")) {
                     if (t.find("{excerpt}") == std::string::npos) {
