@@ -6,6 +6,7 @@
 #include "map_shape.hpp"
 #include "plan_job.hpp"
 #include "sampling.hpp"
+#include "weight_map.hpp"
 #include "weighting.hpp"
 
 #include <fmt/format.h>
@@ -526,6 +527,7 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
     report.in_window = posts.in_window;
     report.learned = learned_values(posteriors, weights, posts.items);
     report.recent_only = recent_only_dimensions(posteriors);
+    report.no_spread = no_spread_dimensions(posteriors);
     auto const replies = read_logged_replies(db, cfg, now);
     report.replies = evaluate_replies(
         replies.items, {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts},
@@ -562,6 +564,30 @@ std::map<std::string, double> recent_only_dimensions(nlohmann::json const& poste
             if (days.is_number() && std::isfinite(days.get<double>())) {
                 out[dim] = days.get<double>();
             }
+        }
+    }
+    return out;
+}
+
+std::set<std::string> no_spread_dimensions(nlohmann::json const& posteriors)
+{
+    std::set<std::string> out;
+    if (!posteriors.is_object() || !posteriors.contains("_prior") ||
+        !posteriors["_prior"].is_object()) {
+        return out;
+    }
+    for (auto const& [dim, prior] : posteriors["_prior"].items()) {
+        if (!prior.is_object() || !prior.contains("kappa") ||
+            !prior["kappa"].is_object() || prior["kappa"].empty()) {
+            continue;
+        }
+        auto const& kappa = prior["kappa"];
+        // written rounded to 10 digits: at the cap is within rounding of it
+        if (std::all_of(kappa.begin(), kappa.end(), [](auto const& k) {
+                return k.is_number() &&
+                       k.template get<double>() >= 0.999 * kappa_no_spread;
+            })) {
+            out.insert(dim);
         }
     }
     return out;
@@ -707,19 +733,8 @@ nlohmann::json policy_report_json(policy_report const& r)
         }
     }
     j["learned_recent_only_days"] = r.recent_only;
+    j["learned_no_spread"] = r.no_spread;
     return j;
-}
-
-std::string recent_only_note(policy_report const& r, std::string const& dim,
-                             std::string const& before, std::string const& after)
-{
-    auto const d = r.recent_only.find(dim);
-    if (d == r.recent_only.end()) {
-        return {};
-    }
-    return fmt::format("{}learned from the last {:g} days only: its values rank "
-                       "otherwise than before{}",
-                       before, d->second, after);
 }
 
 bool drawn(std::vector<learned_value> const& values)
@@ -733,6 +748,24 @@ std::string share_text(learned_value const& v)
     return v.share ? fmt::format("{:.0f} %", 100 * *v.share) : "-";
 }
 
+std::vector<std::string> dimension_notes(policy_report const& r, std::string const& dim)
+{
+    std::vector<std::string> notes;
+    if (auto const d = r.recent_only.find(dim); d != r.recent_only.end()) {
+        notes.push_back(fmt::format("learned from the last {:g} days only: its values "
+                                    "rank otherwise than before",
+                                    d->second));
+    }
+    if (r.no_spread.count(dim) != 0) {
+        notes.emplace_back("its values differ no more than noise yet: each is "
+                           "the dimension's mean");
+    }
+    if (auto const v = r.learned.find(dim); v != r.learned.end() && !drawn(v->second)) {
+        notes.emplace_back("plan does not draw it");
+    }
+    return notes;
+}
+
 std::string learned_table(policy_report const& r)
 {
     if (r.learned.empty()) {
@@ -742,8 +775,10 @@ std::string learned_table(policy_report const& r)
         "What was learned (the active map: shrunk mean of the learning target, "
         "90 % interval, posts, share of recent posts, weight):\n";
     for (auto const& [dim, values] : r.learned) {
-        out += fmt::format("  {}{}{}\n", dim, recent_only_note(r, dim, " (", ")"),
-                           drawn(values) ? "" : " (plan does not draw it)");
+        auto const notes = dimension_notes(r, dim);
+        out += fmt::format("  {}{}\n", dim,
+                           notes.empty() ? ""
+                                         : fmt::format(" ({})", fmt::join(notes, "; ")));
         for (auto const& v : values) {
             out += fmt::format(
                 "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} posts {:>6}  weight "

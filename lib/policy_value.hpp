@@ -15,6 +15,7 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -96,6 +97,10 @@ struct policy_report : policy_comparison {
     // dimensions the map learned from their recent days only (their values
     // rank otherwise than before: build-weights' change test), and how many
     std::map<std::string, double> recent_only;
+    // dimensions whose values the map does not tell apart: in every
+    // component of the target they differ no more than noise, so each is
+    // pulled to the dimension's mean (its interval is that mean's)
+    std::set<std::string> no_spread;
     // the learned priorities over opportunity score alone; rows learned,
     // opportunity
     policy_comparison replies;
@@ -110,6 +115,11 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
 // Pure: the dimensions of the map learned from their recent days only, with
 // those days (posteriors._prior.<dimension>.changed.learned_from_days).
 std::map<std::string, double> recent_only_dimensions(nlohmann::json const& posteriors);
+
+// Pure: the dimensions of the map whose values differ no more than noise in
+// every component it shrank (posteriors._prior.<dimension>.kappa all at
+// kappa_no_spread).
+std::set<std::string> no_spread_dimensions(nlohmann::json const& posteriors);
 
 // A policy's probability of every candidate of a dimension.
 using dimension_policy = std::map<std::string, double>;
@@ -204,11 +214,10 @@ policy_report policy_report_of(db_connection& db, config const& cfg, timestamp n
 std::tuple<nlohmann::json, nlohmann::json, nlohmann::json>
 read_active_map(db_connection& db);
 
-// "learned from the last N days only: …" between `before` and `after` for a
-// dimension in r.recent_only; empty for any other.
-std::string recent_only_note(policy_report const& r, std::string const& dim,
-                             std::string const& before = "",
-                             std::string const& after = "");
+// What a reader of a dimension's learned values must know first: that it
+// was learned from its recent days only, that its values differ no more than
+// noise, that plan does not draw it. Empty for most.
+std::vector<std::string> dimension_notes(policy_report const& r, std::string const& dim);
 
 // Whether plan drew the dimension of these values for the logged posts.
 bool drawn(std::vector<learned_value> const& values);

@@ -234,11 +234,8 @@ std::string learned_html(policy_report const& report)
             continue;
         }
         s += "<h3>" + esc(dim) + "</h3>";
-        if (auto const note = recent_only_note(report, dim); !note.empty()) {
+        for (auto const& note : dimension_notes(report, dim)) {
             s += "<p>" + esc(note) + ".</p>";
-        }
-        if (!drawn(values)) {
-            s += "<p>plan does not draw it.</p>";
         }
         s += "<table class=\"learned\"><tr><th>value</th>"
              "<th>mean</th><th>90 % interval</th><th></th><th>posts</th><th>share</th>"

@@ -15,7 +15,6 @@ namespace xloop {
 
 double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor)
 {
-    constexpr double no_spread = 1e9;
     // W, S = Σw², Σw·y over all values; per value W_v, S_v, m_v
     double w = 0, s2 = 0, wy = 0, w_sq = 0, noise_df = 0;
     pooled_within within;
@@ -50,9 +49,9 @@ double empirical_kappa(std::vector<group_stats> const& values, double kappa_floo
     double const tau2 =
         spread_weight > 0 ? std::max(0.0, (between - noise) / spread_weight) : 0.0;
     if (!(tau2 > 0)) {
-        return no_spread;
+        return kappa_no_spread;
     }
-    return std::clamp(sigma2 / tau2, kappa_floor, no_spread);
+    return std::clamp(sigma2 / tau2, kappa_floor, kappa_no_spread);
 }
 
 double proxy_agreement(std::vector<std::vector<group_stats> const*> const& values,

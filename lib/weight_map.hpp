@@ -50,7 +50,8 @@ using weight_map = std::map<std::string, dimension_estimate>;
 // W_v posts would: its variance is σ²·S_v/W_v²)
 //   τ² = max(0, (Σ W_v·(m_v − μ₀)² − σ²·(Σ S_v/W_v − S/W)) / (W − Σ W_v²/W))
 // κ = σ²/τ², never below `kappa_floor`; a dimension whose values differ no
-// more than noise gets all of its values pulled to μ₀ (κ capped at 1e9).
+// more than noise gets all of its values pulled to μ₀ (κ = kappa_no_spread).
+inline constexpr double kappa_no_spread = 1e9;
 double empirical_kappa(std::vector<group_stats> const& values, double kappa_floor);
 
 // How far a proxy component of the target (the engagement rate: well

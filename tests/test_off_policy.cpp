@@ -262,6 +262,40 @@ TEST_CASE("validate says which dimensions the map learned from their recent days
           nlohmann::json{{"content_slot", 21}});
 }
 
+TEST_CASE("validate says which dimensions' values the map does not tell apart", "[nodb]")
+{
+    // topic: every shrunk component at the cap, so each value is the
+    // dimension's mean; tone: reach tells its values apart; hook_type: no
+    // kappa recorded (a map from before it was), nothing claimed
+    auto const posteriors = nlohmann::json::parse(R"({
+        "_prior": {
+            "topic": {"mean": 0.2, "sd": 0.004,
+                      "kappa": {"reach": 1000000000.0, "engagement_rate": 1000000000.0}},
+            "tone": {"mean": 0.2, "sd": 0.2,
+                     "kappa": {"reach": 5.0, "engagement_rate": 1000000000.0}},
+            "hook_type": {"mean": 0, "sd": 0.2},
+            "cta_type": {"mean": 0, "sd": 0.2, "kappa": {"reach": "x"}}},
+        "topic": {"sql": {"mean": 0.2, "sd": 0.004, "n": 2},
+                  "metrics": {"mean": 0.2, "sd": 0.004, "n": 6}},
+        "tone": {"calm": {"mean": 0.4, "sd": 0.1, "n": 5}},
+        "hook_type": {"question": {"mean": 0.5, "sd": 0.2, "n": 12}}})");
+    auto const flat = no_spread_dimensions(posteriors);
+    CHECK(flat == std::set<std::string>{"topic"});
+    CHECK(no_spread_dimensions(nullptr).empty());
+
+    policy_report r;
+    r.learned = learned_values(posteriors, nullptr, {});
+    r.no_spread = flat;
+    r.recent_only = {{"topic", 21}};
+    auto const table = policy_report_table(r);
+    CHECK_THAT(table, Catch::Contains("  topic (learned from the last 21 days only: its "
+                                      "values rank otherwise than before; its values "
+                                      "differ no more than noise yet: each is the "
+                                      "dimension's mean)\n"));
+    CHECK_THAT(table, Catch::Contains("  tone\n"));
+    CHECK(policy_report_json(r)["learned_no_spread"] == nlohmann::json{"topic"});
+}
+
 TEST_CASE("replies: the learned priorities against opportunity score alone, by hand",
           "[nodb]")
 {

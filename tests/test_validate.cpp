@@ -1289,4 +1289,15 @@ TEST_CASE("validate shows what the active map learned, value by value", "[db]")
     CHECK(read_file(file).find("<h3>content_slot</h3><p>learned from the last 14 days "
                                "only: its values rank otherwise than before.</p>") !=
           std::string::npos);
+    // A dimension whose values differ no more than noise says that too.
+    CHECK(validate(db, 0)["policy_value"]["learned_no_spread"] == json::array());
+    c.exec("UPDATE public.learning_model_weights SET posteriors = jsonb_set(posteriors, "
+           "'{_prior,content_slot,kappa}', '{\"reach\": 1e9, \"engagement_rate\": 1e9}') "
+           "WHERE is_active");
+    CHECK(validate(db, 0)["policy_value"]["learned_no_spread"] == json{"content_slot"});
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
+            0);
+    CHECK(read_file(file).find("only: its values rank otherwise than before.</p><p>its "
+                               "values differ no more than noise yet: each is the "
+                               "dimension's mean.</p>") != std::string::npos);
 }
