@@ -182,7 +182,7 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_reply_priority (
 // success stays) and accounts not there yet. Rows that would not change are
 // left alone, so a run with nothing new writes nothing. One scan of the table
 // instead of three, and no statistics needed on the temp table.
-constexpr char const* write_accounts = R"sql(
+std::string const changed_accounts = R"sql(
 WITH j AS MATERIALIZED (
      SELECT d.ctid AS tid, t.*
        FROM public.discovered_accounts d
@@ -194,7 +194,9 @@ WITH j AS MATERIALIZED (
              AND (d.priority_score IS DISTINCT FROM t.priority_score
                   OR d.reply_performance_score IS DISTINCT FROM t.reply_performance_score
                   OR d.last_successful_reply_at IS DISTINCT FROM
-                     coalesce(t.last_success, d.last_successful_reply_at)))),
+                     coalesce(t.last_success, d.last_successful_reply_at)))))sql";
+
+std::string const write_accounts = changed_accounts + R"sql(,
 up AS (
      UPDATE public.discovered_accounts d
         SET priority_score = coalesce(j.priority_score, 0.5),
@@ -217,6 +219,13 @@ ins AS (
 SELECT (SELECT count(*) FILTER (WHERE NOT reset) FROM up),
        (SELECT count(*) FILTER (WHERE reset) FROM up),
        (SELECT count(*) FROM ins))sql";
+
+// What write_accounts would write, written nowhere: a dry run's counts.
+std::string const count_changes = changed_accounts + R"sql(
+SELECT count(*) FILTER (WHERE tid IS NOT NULL AND key IS NOT NULL),
+       count(*) FILTER (WHERE tid IS NOT NULL AND key IS NULL),
+       count(*) FILTER (WHERE tid IS NULL)
+  FROM j)sql";
 
 // A dry run's report: the ten best and ten worst accounts (--json), and
 // the three of each in words.
@@ -255,7 +264,8 @@ struct written {
     std::int64_t updated = 0, reset = 0, inserted = 0;
 };
 
-// The accounts' priorities, copied once and applied by one set-based write.
+// The accounts' priorities, copied once and applied by one set-based write
+// (a dry run: counted, not applied).
 written write_priorities(run_context& run, std::vector<account> const& accounts)
 {
     auto& db = run.db();
@@ -272,7 +282,8 @@ written write_priorities(run_context& run, std::vector<account> const& accounts)
         }
         w.finish();
     }
-    auto const r = db.exec(write_accounts, run.now());
+    auto const r =
+        run.dry_run() ? db.exec(count_changes) : db.exec(write_accounts, run.now());
     return {r.i64(0, 0), r.i64(0, 1), r.i64(0, 2)};
 }
 
@@ -304,14 +315,19 @@ void run_learn_replies(run_context& run)
     run.summary()["global_mean"] = mu0;
     run.summary()["global_sd"] = sigma;
     run.detail()["accounts"] = s.accounts.size();
-    if (run.dry_run()) {
-        log::info(
-            "dry run: {} replies over {} accounts (global mean {:.4f}); nothing written",
-            s.all.n, s.accounts.size(), mu0);
-        report_ranking(run, s.accounts);
-        return;
-    }
     auto const n = write_priorities(run, s.accounts);
+    if (run.dry_run()) {
+        log::info("dry run: {} replies over {} accounts (global mean {:.4f}): {} to "
+                  "update, {} back to 0.5, {} to insert; nothing written",
+                  s.all.n, s.accounts.size(), mu0, n.updated, n.reset, n.inserted);
+        for (auto const& [key, value] : {std::pair{"updated", n.updated},
+                                         {"reset", n.reset},
+                                         {"inserted", n.inserted}}) {
+            run.summary()[key] = value;
+        }
+        report_ranking(run, s.accounts);
+        return; // the transaction rolls back: the temp table's rows too
+    }
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = n.updated + n.reset + n.inserted;

@@ -249,6 +249,35 @@ TEST_CASE("a dry run lists the top and bottom accounts and writes nothing", "[db
                 fmt::format("  worst: @dud {:.3f} (12 replies), @middle ",
                             out["bottom"][0]["priority_score"].get<double>())));
     CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 0);
+    // it says what a run would write: three accounts to insert
+    CHECK(out["inserted"] == 3);
+    CHECK_THAT(words.err, Catch::Contains("0 to update, 0 back to 0.5, 3 to insert; "
+                                          "nothing written"));
+}
+
+TEST_CASE("a dry run counts the accounts a run would set back to 0.5", "[db]")
+{
+    // Replies 95 days old are out of the 90-day window: a run sets their
+    // accounts back to 0.5; a dry run says so and leaves them as they are.
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 5; ++i) {
+        add_reply(c, 1, "old_friend", 0.9);
+        add_reply(c, 1, "someone_else", 0.1);
+    }
+    learn(db);
+    double const before = priority_of(c, "old_friend");
+    auto const later = std::vector<std::string>{"--now", "2026-06-05T12:00:00Z"};
+    auto args = later;
+    args.insert(args.end(), {"--dry-run", "--json"});
+    auto const out = json::parse(learn(db, args).out);
+    CHECK(out["reset"] == 2);
+    CHECK(out["updated"] == 0);
+    CHECK(out["inserted"] == 0);
+    CHECK(priority_of(c, "old_friend") == before);
+    learn(db, later);
+    CHECK(priority_of(c, "old_friend") == 0.5);
 }
 
 TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run", "[db]")
