@@ -93,7 +93,8 @@ UPDATE public.content_generation_metadata_comprehensive c SET
   FROM w
  WHERE c.decision_id = w.decision_id AND ({2}) IS NOT TRUE)
 SELECT (SELECT count(*) FROM w), count(*) FILTER (WHERE r.found IS NULL),
-       (array_agg(r.tweet_id ORDER BY r.tweet_id) FILTER (WHERE r.found IS NULL))[1:5],
+       array_to_string((array_agg(r.tweet_id ORDER BY r.tweet_id)
+                        FILTER (WHERE r.found IS NULL))[1:5], ', '),
        count(*) FILTER (WHERE r.found AND r.decision_id IS NULL),
        min(r.tweet_id) FILTER (WHERE r.found AND r.decision_id IS NULL)
   FROM r)sql",
@@ -238,10 +239,9 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     n.written += applied.i64(0, 0);
     if (auto const k = applied.i64(0, 1); k > 0) {
         n.unknown += k;
-        log::warn(
-            "{} records for tweet ids not in content_generation_metadata_comprehensive "
-            "skipped (e.g. {})",
-            k, applied.str(0, 2));
+        log::warn("{} record{} for tweet ids not in "
+                  "content_generation_metadata_comprehensive skipped (e.g. {})",
+                  k, k == 1 ? "" : "s", applied.str(0, 2));
     }
     n.unkeyed.add(applied.i64(0, 3), applied.opt_str(0, 4));
     if (!keep_v2_range) {

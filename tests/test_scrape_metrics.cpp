@@ -372,7 +372,9 @@ TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]
     INFO(skipping.err);
     REQUIRE(skipping.exit_code == 0);
     CHECK(skipping.err.find("bad.jsonl:6: skipped: field 'likes'") != std::string::npos);
-    CHECK(skipping.err.find("1 records for tweet ids not in") != std::string::npos);
+    CHECK_THAT(skipping.err, Catch::Contains("1 record for tweet ids not in "
+                                             "content_generation_metadata_comprehensive "
+                                             "skipped (e.g. 9999)"));
     auto const out = json::parse(skipping.out);
     CHECK(out["skipped_lines"] == 1);
     CHECK(out["unknown_tweets"] == 1);
