@@ -179,8 +179,9 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
     auto const res = http_send(req);
     // A heartbeat that fails must never fail the job.
     if (res.status < 200 || res.status >= 300) {
-        log::warn("heartbeat ping failed ({}): {}", res.status,
-                  res.status ? "HTTP status" : res.transport_error);
+        log::warn("heartbeat ping ({}) to {} failed: {}",
+                  suffix == "/start" ? "start" : "end", url_origin(*url),
+                  res.status ? fmt::format("HTTP {}", res.status) : res.transport_error);
     }
 }
 

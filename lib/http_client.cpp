@@ -218,4 +218,20 @@ std::string url_encode(std::string const& text)
     return out;
 }
 
+std::string url_origin(std::string const& url)
+{
+    auto const scheme_end = url.find("://");
+    auto const host_from = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+    auto host_to = url.find_first_of("/?#", host_from);
+    if (host_to == std::string::npos) {
+        host_to = url.size();
+    }
+    // the last '@' before the path ends a user:password (which may hold '@')
+    auto const at = url.rfind('@', host_to == 0 ? 0 : host_to - 1);
+    auto const host = at != std::string::npos && at >= host_from
+                          ? url.substr(at + 1, host_to - at - 1)
+                          : url.substr(host_from, host_to - host_from);
+    return url.substr(0, host_from) + host;
+}
+
 } // namespace xloop

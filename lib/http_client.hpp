@@ -76,6 +76,10 @@ retried_response http_send_retrying(http_request const& request,
                                     retry_policy const& policy,
                                     std::string const& service, std::string const& what);
 
+// The scheme, host and port of a URL, without its user, password, path or
+// query (where a heartbeat URL holds its secret): what a log line may name.
+std::string url_origin(std::string const& url);
+
 // Percent-encodes a query component.
 std::string url_encode(std::string const& text);
 

@@ -1024,7 +1024,9 @@ TEST_CASE("SIGTERM with a heartbeat that does not answer still exits within a se
     CHECK(r.exit_code == 75);
     CHECK(after_signal_ms < 1000);
     CHECK(paths == std::vector<std::string>{"/hc/abc/start", "/hc/abc/75"});
-    CHECK(r.err.find("heartbeat ping failed") != std::string::npos);
+    CHECK_THAT(r.err, Catch::Contains(fmt::format(
+                          "heartbeat ping (end) to http://127.0.0.1:{} failed: ", port)));
+    CHECK(r.err.find("/hc/abc") == std::string::npos); // the URL's secret part
 }
 
 TEST_CASE("SIGTERM while the openai writer waits for its model exits 75 within a second",

@@ -1,6 +1,7 @@
 #include "fake_x_api.hpp"
 
 #include "error.hpp"
+#include "http_client.hpp"
 #include "x_api.hpp"
 
 #include <catch2/catch.hpp>
@@ -37,6 +38,16 @@ std::string message_of(F&& f)
 }
 
 } // namespace
+
+TEST_CASE("a URL's origin names its host, never its user, password or path", "[nodb]")
+{
+    CHECK(url_origin("https://hc-ping.com/5f1e-uuid") == "https://hc-ping.com");
+    CHECK(url_origin("http://127.0.0.1:8080/hc/abc?x=1") == "http://127.0.0.1:8080");
+    CHECK(url_origin("https://user:p@ss@host.example:443/p@th") ==
+          "https://host.example:443");
+    CHECK(url_origin("http://host?token=s") == "http://host");
+    CHECK(url_origin("host.example/x") == "host.example");
+}
 
 TEST_CASE("the X API client reads metrics and sends the bearer token", "[nodb]")
 {
