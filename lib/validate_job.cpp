@@ -48,6 +48,20 @@ std::string hours_text(double h)
     return fmt::format("{:.1f} days", h / 24);
 }
 
+// How long before now something happened, "5 min ago"; or how far after now
+// (a clock behind the database's, a --now in the past): "3.0 h in the future".
+std::string ago_text(double h)
+{
+    return h > -1.0 / 60 ? hours_text(h) + " ago" : hours_text(-h) + " in the future";
+}
+
+// The same of something made then: "5 min old", "dated 3.0 h in the future".
+std::string old_text(double h)
+{
+    return h > -1.0 / 60 ? hours_text(h) + " old"
+                         : "dated " + hours_text(-h) + " in the future";
+}
+
 // Every relation and column of required_schema() that is not there, in the
 // order listed: a missing relation named once, a missing column as
 // relation.column (one query for all).
@@ -269,8 +283,8 @@ job_state job_info(db_connection& db, std::string const& job, timestamp now, int
 
 std::string last_run_text(std::string const& job, job_state const& s)
 {
-    return s.last_ok_hours ? fmt::format("xloop-{}'s last ok run was {} ago", job,
-                                         hours_text(*s.last_ok_hours))
+    return s.last_ok_hours ? fmt::format("xloop-{}'s last ok run was {}", job,
+                                         ago_text(*s.last_ok_hours))
                            : fmt::format("xloop-{} has never run ok", job);
 }
 
@@ -548,9 +562,9 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
     auto const last = r.opt_str(0, 4);
     c.message = fmt::format(
         "{} queued items are more than {} past their time (the oldest was due at {}, "
-        "{} ago); {}: is the poster publishing the queue? (items it should never "
+        "{}); {}: is the poster publishing the queue? (items it should never "
         "post: set their status to 'skipped')",
-        overdue, hours_text(hours), r.str(0, 2), hours_text(r.f64(0, 3)),
+        overdue, hours_text(hours), r.str(0, 2), ago_text(r.f64(0, 3)),
         last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
     return c;
 }
@@ -627,22 +641,22 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
     }
     if (age > 2 * v.max_map_age_hours) {
         c.status = "fail";
-        c.message = fmt::format("the active map is {} old (limit {}): run "
+        c.message = fmt::format("the active map is {} (limit {}): run "
                                 "xloop-build-weights; {}",
-                                hours_text(age), hours_text(v.max_map_age_hours),
+                                old_text(age), hours_text(v.max_map_age_hours),
                                 x.last_run("build-weights"));
     } else if (age > v.max_map_age_hours) {
         c.status = "warn";
-        c.message = fmt::format("the active map is {} old (limit {})", hours_text(age),
+        c.message = fmt::format("the active map is {} (limit {})", old_text(age),
                                 hours_text(v.max_map_age_hours));
     } else if (sample < v.min_map_sample) {
         c.status = "warn";
         c.message = fmt::format("the active map learned from {} posts and replies{} only",
                                 sample, over);
     } else {
-        c.message = fmt::format(
-            "the active map is {} old and learned from {} posts and replies{}",
-            hours_text(age), sample, over);
+        c.message =
+            fmt::format("the active map is {} and learned from {} posts and replies{}",
+                        old_text(age), sample, over);
     }
     return c;
 }
@@ -750,8 +764,8 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
         return c;
     }
     c.message = fmt::format("{} opportunities came in during the last {} days, the "
-                            "newest {} ago",
-                            found, x.days, hours_text(*age));
+                            "newest {}",
+                            found, x.days, ago_text(*age));
     if (found > 0 && unusable == found) {
         c.status = "warn";
         c.message = fmt::format("none of the {} opportunities of the last {} days can be "

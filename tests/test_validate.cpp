@@ -436,6 +436,14 @@ TEST_CASE("an age is never negative, even with --now before the event", "[db]")
     auto const message = check_named(out, "weight_map")["message"].get<std::string>();
     CHECK(message.find("is 0 min old") != std::string::npos);
     CHECK(message.find("-0") == std::string::npos);
+    // a day after --now (a --now in the past): dated, not "in the future old"
+    c.exec("UPDATE public.learning_model_weights SET computed_at = $1::timestamptz + "
+           "interval '30 hours'",
+           now);
+    auto const later =
+        check_named(validate(db, 0), "weight_map")["message"].get<std::string>();
+    CHECK_THAT(later, Catch::StartsWith("the active map is dated 30.0 h in the future "
+                                        "and learned from "));
 }
 
 TEST_CASE("the weight_map check says how many days back the map learned, whatever the "
