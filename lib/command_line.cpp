@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -19,23 +20,49 @@ namespace xloop {
 namespace {
 
 // A whole number in [lo, hi] (CLI::Range reads "abc" as out of range and
-// lets 2.5 through to a conversion error).
-CLI::Validator whole_number_in(long lo, long hi)
+// lets 2.5 through to a conversion error), shown in --help as "INT in [lo -
+// hi]" (a validator's own description would make it "INT:INT in […]").
+void whole_number_in(CLI::Option* option, long lo, long hi)
 {
-    return CLI::Validator{[lo, hi](std::string& value) -> std::string {
-                              char* end = nullptr;
-                              errno = 0;
-                              long const n = std::strtol(value.c_str(), &end, 10);
-                              if (value.empty() || *end != '\0' || errno != 0) {
-                                  return fmt::format("'{}' is not a whole number", value);
-                              }
-                              if (n < lo || n > hi) {
-                                  return fmt::format("{} is not between {} and {}", n, lo,
-                                                     hi);
-                              }
-                              return {};
-                          },
-                          fmt::format("INT in [{} - {}]", lo, hi)};
+    option->check(CLI::Validator{
+        [lo, hi](std::string& value) -> std::string {
+            char* end = nullptr;
+            errno = 0;
+            long const n = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || errno != 0) {
+                return fmt::format("'{}' is not a whole number", value);
+            }
+            if (n < lo || n > hi) {
+                return fmt::format("{} is not between {} and {}", n, lo, hi);
+            }
+            return {};
+        },
+        ""});
+    option->type_name(fmt::format("INT in [{} - {}]", lo, hi));
+}
+
+// A number of seconds in [0, hi], shown in --help as "SECONDS in [0 - hi]".
+void seconds_up_to(CLI::Option* option, double hi)
+{
+    option->check(CLI::Validator{
+        [hi](std::string& value) -> std::string {
+            char* end = nullptr;
+            errno = 0;
+            double const x = std::strtod(value.c_str(), &end);
+            if (value.empty() || *end != '\0' || errno != 0 || !std::isfinite(x)) {
+                return fmt::format("'{}' is not a number of "
+                                   "seconds",
+                                   value);
+            }
+            if (x < 0 || x > hi) {
+                return fmt::format("{} is not between 0 and {:g} "
+                                   "seconds",
+                                   value, hi);
+            }
+            return {};
+        },
+        ""});
+    option->type_name(fmt::format("SECONDS in [0 - {:g}]", hi));
 }
 
 } // namespace
@@ -104,10 +131,11 @@ void add_options(app& app, migrate_options& o)
     auto& cli = app.cli();
     cli.add_option("--dir", o.dir,
                    "Read migrations from DIR instead of the embedded ones");
-    cli.add_option("--lock-timeout", o.lock_timeout_s,
-                   "Seconds to wait for another xloop-migrate to finish, then exit 75")
-        ->check(CLI::Number)
-        ->check(CLI::Range(0.0, 86400.0));
+    seconds_up_to(
+        cli.add_option(
+            "--lock-timeout", o.lock_timeout_s,
+            "Seconds to wait for another xloop-migrate to finish, then exit 75"),
+        86400);
     cli.add_flag("--allow-out-of-order", o.allow_out_of_order,
                  "Apply pending migrations numbered below the newest applied one");
     cli.add_option("--to", o.up_to,
@@ -122,9 +150,9 @@ void add_options(app& app, migrate_options& o)
 
 void add_options(app& app, plan_options& o)
 {
-    app.cli()
-        .add_option("--replies", o.replies, "Queue up to N replies instead of posts")
-        ->check(whole_number_in(1, 1000));
+    whole_number_in(app.cli().add_option("--replies", o.replies,
+                                         "Queue up to N replies instead of posts"),
+                    1, 1000);
 }
 
 void add_options(app& app, scrape_options& o)
@@ -138,8 +166,9 @@ void add_options(app& app, scrape_options& o)
         "--skip-bad", o.skip_bad,
         "File source: write the good lines and list the bad ones (default: a bad "
         "line stops the run before anything is written, exit 65)");
-    cli.add_option("--max-posts", o.max_posts, "Cap on posts asked for in one run")
-        ->check(whole_number_in(1, 1000000));
+    whole_number_in(
+        cli.add_option("--max-posts", o.max_posts, "Cap on posts asked for in one run"),
+        1, 1000000);
     cli.final_callback([&o, source] {
         if (o.input && source->count() == 0) {
             o.source = "file"; // --input alone means the file source
@@ -166,10 +195,10 @@ void app::default_seed(std::uint64_t seed, std::string const& why)
 void add_options(app& app, validate_options& o)
 {
     app.default_seed(1, "so the same data gives the same report");
-    app.cli()
-        .add_option("--days", o.days,
-                    "Window of the coverage checks (default validate.days, 3)")
-        ->check(whole_number_in(1, 365));
+    whole_number_in(
+        app.cli().add_option("--days", o.days,
+                             "Window of the coverage checks (default validate.days, 3)"),
+        1, 365);
     app.cli().add_option("--html", o.html_file, "Also write the report as an HTML page");
 }
 

@@ -1142,7 +1142,9 @@ int main(int argc, char** argv)
         "writes the loop's tables)."};
     options o;
     cli.add_option("--db", o.db, "Connection string (else DATABASE_URL, else PG*)");
-    cli.add_option("--days", o.days, "Simulated days")->check(CLI::Range(1, 365));
+    cli.add_option("--days", o.days, "Simulated days")
+        ->check(CLI::Range(1, 365).description(""))
+        ->type_name("INT in [1 - 365]");
     cli.add_option("--start", o.start, "Simulated start time (ISO 8601)");
     cli.add_option("--seed", o.seed, "Seed of the world and of the tools' draws");
     cli.add_option("--world", o.world, "World file (sim/worlds/*.yaml)")
@@ -1163,7 +1165,8 @@ int main(int argc, char** argv)
                    "or plan.posterior_scale beside the plan keys the simulator sets)");
     cli.add_option("--rate-limit-every", o.rate_limit_every,
                    "Answer every Nth metrics request with HTTP 429 (0: never)")
-        ->check(CLI::Range(0, 1000000));
+        ->check(CLI::Range(0, 1000000).description(""))
+        ->type_name("INT in [0 - 1000000]");
     cli.add_option("--tick-minutes", o.tick_minutes,
                    "Simulated minutes between ticks: scrape-metrics runs every tick, "
                    "the other jobs on their cron interval (60 makes long runs faster)")

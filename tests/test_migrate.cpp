@@ -650,4 +650,24 @@ TEST_CASE("a count option that is not a whole number in its range says which it 
     auto const days = run_tool("validate", {"--days", "x"});
     CHECK(days.exit_code == 64);
     CHECK_THAT(days.err, Catch::Contains("--days: 'x' is not a whole number"));
+    // and --help shows each range once, not "INT:INT in [1 - 1000]"
+    auto const help = run_tool("plan", {"--help"});
+    CHECK_THAT(help.out, Catch::Contains("--replies INT in [1 - 1000] "));
+    CHECK(help.out.find("INT:") == std::string::npos);
+}
+
+TEST_CASE("a number of seconds that is not one in its range says which it is", "[nodb]")
+{
+    for (auto const& [value, message] : std::vector<std::pair<std::string, std::string>>{
+             {"abc", "--lock-timeout: 'abc' is not a number of seconds"},
+             {"nan", "--lock-timeout: 'nan' is not a number of seconds"},
+             {"-1", "--lock-timeout: -1 is not between 0 and 86400 seconds"},
+             {"1e6", "--lock-timeout: 1e6 is not between 0 and 86400 seconds"}}) {
+        auto const r = run_tool("migrate", {"--lock-timeout", value});
+        INFO(r.err);
+        CHECK(r.exit_code == 64);
+        CHECK_THAT(r.err, Catch::Contains(message));
+    }
+    CHECK_THAT(run_tool("migrate", {"--help"}).out,
+               Catch::Contains("--lock-timeout SECONDS in [0 - 86400]"));
 }
