@@ -6,6 +6,7 @@
 #include "learning_target_db.hpp"
 #include "log.hpp"
 #include "priority.hpp"
+#include "text.hpp"
 #include "view_hash.hpp"
 
 #include <algorithm>
@@ -317,9 +318,12 @@ void run_learn_replies(run_context& run)
     run.detail()["accounts"] = s.accounts.size();
     auto const n = write_priorities(run, s.accounts);
     if (run.dry_run()) {
-        log::info("dry run: {} replies over {} accounts (global mean {:.4f}): {} to "
-                  "update, {} back to 0.5, {} to insert; nothing written",
-                  s.all.n, s.accounts.size(), mu0, n.updated, n.reset, n.inserted);
+        log::info(
+            "dry run: {} over {} (global mean {:.4f}): {} to update, {} back to "
+            "0.5, {} to insert; nothing written",
+            counted(s.all.n, "reply", "replies"),
+            counted(static_cast<long long>(s.accounts.size()), "account", "accounts"),
+            mu0, n.updated, n.reset, n.inserted);
         for (auto const& [key, value] : {std::pair{"updated", n.updated},
                                          {"reset", n.reset},
                                          {"inserted", n.inserted}}) {
@@ -337,8 +341,10 @@ void run_learn_replies(run_context& run)
         run.summary()[key] = value;
         run.detail()[key] = value;
     }
-    log::info("{} replies over {} accounts: {} updated, {} back to 0.5, {} inserted",
-              s.all.n, s.accounts.size(), n.updated, n.reset, n.inserted);
+    log::info("{} over {}: {} updated, {} back to 0.5, {} inserted",
+              counted(s.all.n, "reply", "replies"),
+              counted(static_cast<long long>(s.accounts.size()), "account", "accounts"),
+              n.updated, n.reset, n.inserted);
 }
 
 } // namespace xloop

@@ -629,7 +629,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             log::info("would queue for {} ({}): {}", text_in(row, "scheduled_at"),
                       text_in(row, "content_slot"), excerpt(text_in(row, "content"), 80));
         }
-        log::info("dry run: {} items planned, none written", rows.size());
+        log::info("dry run: {} planned, none written",
+                  counted(static_cast<long long>(rows.size()), "item", "items"));
         return;
     }
     auto const inserted = db.exec(insert_items, rows.dump(), now);
@@ -988,12 +989,13 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
                       text_in(row, "target_username"), text_in(row, "target_tweet_id"),
                       excerpt(text_in(row, "content"), 80));
         }
-        log::info("dry run: {} replies planned, none written", rows.size());
+        log::info("dry run: {} planned, none written",
+                  counted(static_cast<long long>(rows.size()), "reply", "replies"));
         return;
     }
     auto const inserted = run.db().exec(insert_replies, rows.dump(), now);
     run.rows_out += inserted.rows();
-    log::info("queued {} replies", inserted.rows());
+    log::info("queued {}", counted(inserted.rows(), "reply", "replies"));
 }
 
 } // namespace

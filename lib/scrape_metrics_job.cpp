@@ -9,6 +9,7 @@
 #include "metrics_file.hpp"
 #include "scrape_inbox.hpp"
 #include "scrape_v2.hpp"
+#include "text.hpp"
 #include "x_api.hpp"
 
 #include <array>
@@ -435,11 +436,14 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         run.summary()[key] = value;
         run.detail()[key] = value;
     }
-    log::info("{} records: {} outcomes {}, {} v2 rows {}, {} follower snapshots, {} "
-              "unknown tweets, {} gone{}",
-              n.records, n.written, run.dry_run() ? "would be written" : "written",
-              v2.updated, run.dry_run() ? "would be updated" : "updated", n.followers,
-              n.unknown, n.gone,
+    log::info("{}: {} {}, {} {}, {}, {}, {} gone{}",
+              counted(n.records, "record", "records"),
+              counted(n.written, "outcome", "outcomes"),
+              run.dry_run() ? "would be written" : "written",
+              counted(v2.updated, "v2 row", "v2 rows"),
+              run.dry_run() ? "would be updated" : "updated",
+              counted(n.followers, "follower snapshot", "follower snapshots"),
+              counted(n.unknown, "unknown tweet", "unknown tweets"), n.gone,
               run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
     if (stopped) {
         throw *stopped;

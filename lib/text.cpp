@@ -120,4 +120,9 @@ fill_template(std::string_view text,
     return {};
 }
 
+std::string counted(long long n, std::string_view one, std::string_view many)
+{
+    return std::to_string(n) + ' ' + std::string{n == 1 ? one : many};
+}
+
 } // namespace xloop

@@ -26,6 +26,9 @@ bool has_control_chars(std::string_view text);
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);
 
+// "1 reply", "3 replies": a count with its noun, for log lines.
+std::string counted(long long n, std::string_view one, std::string_view many);
+
 // Fills a template: each {name} becomes value(name), {{ and }} are literal
 // braces. Returns why it cannot be filled (a name value() answers nullptr for,
 // a brace without its pair), or an empty string with `out` filled.

@@ -181,6 +181,7 @@ TEST_CASE("a dry run names each post and reply it would queue and writes nothing
     INFO(replies.err);
     REQUIRE(replies.exit_code == 0);
     CHECK_THAT(replies.err, Catch::Contains("would reply to @amy (tweet 777): "));
+    CHECK_THAT(replies.err, Catch::Contains("dry run: 1 reply planned, none written"));
     CHECK(db.count(
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           0);

@@ -375,6 +375,7 @@ TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]
     CHECK_THAT(skipping.err, Catch::Contains("1 record for tweet ids not in "
                                              "content_generation_metadata_comprehensive "
                                              "skipped (e.g. 9999)"));
+    CHECK_THAT(skipping.err, Catch::Contains(", 1 unknown tweet, 0 gone"));
     auto const out = json::parse(skipping.out);
     CHECK(out["skipped_lines"] == 1);
     CHECK(out["unknown_tweets"] == 1);

@@ -20,6 +20,13 @@ TEST_CASE("an excerpt cuts whole UTF-8 characters and keeps one line", "[nodb]")
     CHECK(excerpt("  padded  ", 20) == "padded");
 }
 
+TEST_CASE("a count says its noun in the singular for one only", "[nodb]")
+{
+    CHECK(counted(1, "reply", "replies") == "1 reply");
+    CHECK(counted(0, "reply", "replies") == "0 replies");
+    CHECK(counted(3, "item", "items") == "3 items");
+}
+
 TEST_CASE("text is made valid UTF-8 before it is stored", "[nodb]")
 {
     CHECK(valid_utf8("plain ascii") == "plain ascii");
