@@ -980,7 +980,7 @@ void run_validate(run_context& run, validate_options const& opts)
     run.summary()["days"] = days;
     run.detail()["verdict"] = report["verdict"];
     run.rows_out = static_cast<std::int64_t>(checks.size());
-    auto const policies = policy_value_of(run);
+    auto const policies = opts.checks_only ? std::nullopt : policy_value_of(run);
     if (policies) {
         run.summary()["policy_value"] = policy_report_json(*policies);
     }

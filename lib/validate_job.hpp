@@ -30,6 +30,9 @@ struct check_result {
 struct validate_options {
     std::optional<int> days; // overrides validate.days
     std::optional<std::string> html_file;
+    // only the checks and the verdict: neither what was learned nor what it
+    // is worth (which read the window's posts and bootstrap their estimates)
+    bool checks_only = false;
 };
 
 std::vector<check_result> run_checks(run_context& run, int days);

@@ -151,6 +151,13 @@ TEST_CASE("a consistent history is READY", "[db]")
     CHECK(table.exit_code == 0);
     CHECK(table.out.find("verdict: READY") != std::string::npos);
     CHECK(table.out.find("\033[") == std::string::npos); // no colour when not a terminal
+    CHECK_THAT(table.out, Catch::Contains("What was learned"));
+    // --checks: the same checks and verdict, nothing else
+    auto const glance = run_tool("validate", {"--now", now, "-q", "--checks"}, &db);
+    CHECK(glance.exit_code == 0);
+    CHECK(glance.out == table.out.substr(table.out.find("check ")));
+    CHECK(!validate(db, 0, {"--checks"}).contains("policy_value"));
+    CHECK(validate(db, 0).contains("policy_value"));
 }
 
 TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]")
