@@ -319,9 +319,22 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     bool const array = first != std::string_view::npos && text[first] == '[';
     char const* const array_hint = "a JSON array, not one object per line (JSON Lines): "
                                    "jq -c '.[]' FILE converts it";
+    // A field given twice is refused, not read as whichever came last.
+    std::vector<std::string> keys;
+    auto const once = [&keys](int depth, nlohmann::json::parse_event_t event,
+                              nlohmann::json& parsed) {
+        if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
+            auto const& key = parsed.get_ref<std::string const&>();
+            if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+                throw line_error{fmt::format("field '{}' is given twice", key)};
+            }
+            keys.push_back(key);
+        }
+        return true;
+    };
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(text.begin(), text.end());
+        j = nlohmann::json::parse(text.begin(), text.end(), once);
     } catch (nlohmann::json::exception const& e) { // parse_error, and out_of_range: 1e401
         if (array) {
             throw line_error{array_hint};

@@ -697,6 +697,11 @@ TEST_CASE("hostile file records are bad lines named by file and line, never stor
          "field 'likes': must be a non-negative"},
         {line("\"impressions\": -1"), "field 'impressions': must be a non-negative"},
         {line("\"likes\": 1e19"), "field 'likes': must be a non-negative"},
+        // which of two values would be meant?
+        {line("\"likes\": 1, \"likes\": 2"), "field 'likes' is given twice"},
+        {"{\"followers\": 5, \"observed_at\": \"2026-03-02T12:00:00Z\", \"followers\": "
+         "6}\n",
+         "field 'followers' is given twice"},
     };
     auto const good =
         line("\"impressions\": 9223372036854775807, \"likes\": 2147483647") +
