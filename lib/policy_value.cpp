@@ -781,10 +781,10 @@ std::string learned_table(policy_report const& r)
                                          : fmt::format(" ({})", fmt::join(notes, "; ")));
         for (auto const& v : values) {
             out += fmt::format(
-                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} posts {:>6}  weight "
+                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<5} {:>6}  weight "
                 "{:.3f}{}\n",
-                v.value, v.mean, v.lo, v.hi, v.posts, share_text(v), v.weight,
-                v.too_few ? "  (too few posts to say)" : "");
+                v.value, v.mean, v.lo, v.hi, v.posts, v.posts == 1 ? "post" : "posts",
+                share_text(v), v.weight, v.too_few ? "  (too few posts to say)" : "");
         }
     }
     return out + "\n";
