@@ -1096,6 +1096,23 @@ int simulate(options const& o)
     std::filesystem::path const dir = scratch.path();
     auto const config_file = (dir / "xloop.yaml").string();
     write_sim_config(o, world, api.base_url(), config_file);
+    // The truth is scored against this run's posts: another run's (or an
+    // account's real ones) would be counted as this world's, and its scores
+    // would be nonsense. Refused before migrate writes anything.
+    if (db.exec("SELECT to_regclass('public.content_generation_metadata_comprehensive') "
+                "IS NOT NULL")
+            .boolean(0, 0)) {
+        auto const items =
+            db.exec(
+                  "SELECT count(*) FROM public.content_generation_metadata_comprehensive")
+                .i64(0, 0);
+        if (items > 0) {
+            throw usage_error{fmt::format(
+                "the database already holds {} items: xloop-sim plays a world on a fresh "
+                "one (createdb NAME, then --db dbname=NAME)",
+                items)};
+        }
+    }
     runner run{o, db, config_file, sim_config(o, config_file)};
     run.tool("migrate", {}, *start); // a no-op on a migrated database
 

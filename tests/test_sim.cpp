@@ -68,6 +68,16 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     c.migrate();
     REQUIRE(run_tool("sim", {"--days", "2", "--seed", "8"}, &c).exit_code == 0);
     CHECK(loop_state(c) != loop_state(a));
+
+    // A database a run already played is refused, whole: its posts would be
+    // scored as the new world's.
+    auto const before = loop_state(c);
+    auto const again = run_tool("sim", {"--days", "1", "--seed", "9"}, &c);
+    CHECK(again.exit_code == 64);
+    CHECK_THAT(again.err, Catch::Contains("the database already holds ") &&
+                              Catch::Contains(" items: xloop-sim plays a world on a "
+                                              "fresh one"));
+    CHECK(loop_state(c) == before);
 }
 
 TEST_CASE("a rate-limited X API loses nothing: later runs catch up", "[db]")
