@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib> // setenv
@@ -566,21 +567,23 @@ json learned(db_connection& db, world_spec const& w, double day)
         }
     }
     out["maps"] = db.exec("SELECT count(*) FROM public.learning_model_weights").i64(0, 0);
-    // Replies: the accounts whose replies bring the most, against the top of
-    // the learned priorities.
-    // (Those better than an account without an effect, and best of all.)
-    double best_follows = expected_reply(w, "").follows;
-    std::set<std::string> best_accounts;
+    // Replies: the accounts whose replies bring more than an account without
+    // an effect, best first, against as many of the top learned priorities.
+    double const plain = expected_reply(w, "").follows;
+    std::vector<std::pair<double, std::string>> better;
     for (int a = 1; a <= w.accounts; ++a) {
         auto const name = fmt::format("account_{}", a);
-        auto const f = expected_reply(w, name).follows;
-        if (f > best_follows + 1e-12) {
-            best_follows = f;
-            best_accounts.clear();
+        if (auto const f = expected_reply(w, name).follows; f > plain + 1e-12) {
+            better.emplace_back(f, name);
         }
-        if (f > expected_reply(w, "").follows && f > best_follows - 1e-12) {
-            best_accounts.insert(name);
-        }
+    }
+    std::sort(better.begin(), better.end(),
+              [](auto const& x, auto const& y) { return x.first > y.first; });
+    std::set<std::string> best_accounts;
+    json true_best = json::array();
+    for (auto const& [f, name] : better) {
+        best_accounts.insert(name);
+        true_best.push_back(name);
     }
     auto const top_n = static_cast<int>(std::max<std::size_t>(1, best_accounts.size()));
     auto const pr = db.exec(R"sql(
@@ -595,7 +598,7 @@ json learned(db_connection& db, world_spec const& w, double day)
         top.push_back(pr.str(i, 0));
         hits += best_accounts.count(pr.str(i, 0)) ? 1 : 0;
     }
-    out["replies"] = {{"true_best", best_accounts}, {"learned_top", top}, {"hits", hits}};
+    out["replies"] = {{"true_best", true_best}, {"learned_top", top}, {"hits", hits}};
     return out;
 }
 
@@ -1034,9 +1037,18 @@ void print_report(options const& o, world_spec const& world, json const& result)
                                      d["values"].get<std::size_t>())
                    : "any value is as good here");
     }
-    std::cout << fmt::format("  replies: the best accounts are {}; learned top: {}\n",
-                             result["replies"]["true_best"].dump(),
-                             result["replies"]["learned_top"].dump());
+    auto const names = [](json const& list) {
+        std::vector<std::string> v;
+        for (auto const& n : list) {
+            v.push_back(n.get<std::string>());
+        }
+        return v.empty() ? std::string{"none"} : fmt::format("{}", fmt::join(v, ", "));
+    };
+    std::cout << fmt::format(
+        "  replies: the accounts that answer best, best first: {}; the learned top {}: "
+        "{}\n",
+        names(result["replies"]["true_best"]), result["replies"]["learned_top"].size(),
+        names(result["replies"]["learned_top"]));
     auto const line = [&](char const* what, json const& c) {
         std::cout << fmt::format(
             "  {}: {:.2f} expected follows each (uniform {:.2f}, oracle {:.2f}): "

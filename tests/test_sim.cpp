@@ -66,8 +66,15 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     // Another seed, another world.
     test_db c;
     c.migrate();
-    REQUIRE(run_tool("sim", {"--days", "2", "--seed", "8"}, &c).exit_code == 0);
+    auto const text = run_tool("sim", {"--days", "2", "--seed", "8"}, &c);
+    REQUIRE(text.exit_code == 0);
     CHECK(loop_state(c) != loop_state(a));
+    // the world's reply targets in words, best first (account_3's replies
+    // bring 1.9 times the follows, account_7's 1.8), against as many learned
+    CHECK_THAT(text.out, Catch::Contains("  replies: the accounts that answer best, best "
+                                         "first: account_3, account_7; the learned top "
+                                         "2: "));
+    CHECK(score["replies"]["true_best"] == json{"account_3", "account_7"});
 
     // A database a run already played is refused, whole: its posts would be
     // scored as the new world's.
