@@ -6,6 +6,7 @@
 # it values (the newest validate.max_policy_posts of each in their windows).
 # What validate adds to that read is the checks' aggregates and the bootstrap
 # intervals, which do not grow with the history: time and memory stay flat.
+# checks_s: the same with --checks (the checks alone, no valuing).
 #   bench/validate.sh [rows ...]     (default: 10000 100000 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ replies="SELECT c.features, o.primary_objective_score::float8, o.followers_gaine
    AND c.posted_at > '$now'::timestamptz - interval '90 days' AND c.posted_at <= '$now'::timestamptz - interval '24 hours'
  ORDER BY c.posted_at DESC LIMIT $newest"
 
-printf '%-10s %10s %10s %7s %9s\n' rows floor_s tool_s ratio peak_MiB
+printf '%-10s %10s %10s %7s %9s %10s\n' rows floor_s tool_s ratio peak_MiB checks_s
 for n in "${sizes[@]}"; do
     db="bench_validate_$n"
     dropdb --if-exists "$db"
@@ -57,8 +58,9 @@ SQL
     read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"COPY ($posts) TO STDOUT (FORMAT binary)\" >/dev/null && psql -q -d $db -c \"COPY ($replies) TO STDOUT (FORMAT binary)\" >/dev/null")
     # validate exits 1 here (no job has run): its time still counts
     read -r tool ts rss < <(measure sh -c "\"$bin/xloop-validate\" --db dbname=$db --now $now -q >/dev/null || true")
-    printf '%-10s %10s %10s %7s %9s\n' "$n" "$floor±$fs" "$tool±$ts" \
-        "$(ratio "$tool" "$floor")" "$rss"
+    read -r checks cs _ < <(measure sh -c "\"$bin/xloop-validate\" --db dbname=$db --now $now -q --checks >/dev/null || true")
+    printf '%-10s %10s %10s %7s %9s %10s\n' "$n" "$floor±$fs" "$tool±$ts" \
+        "$(ratio "$tool" "$floor")" "$rss" "$checks±$cs"
     summary validate "$n rows" "$floor" "$tool" "$(ratio "$tool" "$floor")" \
         "flat; ≤ 64 MiB" "$rss"
     dropdb "$db"
