@@ -579,11 +579,11 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
             // Nothing is planned until the poster runs again: said where cron
             // mails it (-q keeps warnings), not only by validate.
             log::warn("the queue holds {} items, {} of them due and not yet posted, the "
-                      "oldest scheduled at {} ({:.1f} h ago): nothing is added until the "
+                      "oldest scheduled at {} ({} ago): nothing is added until the "
                       "poster takes them. Is it running? Items no poster will take: set "
                       "their status to 'skipped'",
                       queue.queued, queue.due, format_timestamp(*queue.oldest_due),
-                      overdue);
+                      hours_text(overdue));
         } else if (queue.due > 0) {
             log::info("the queue holds {} items, {} of them due and not yet posted "
                       "(plan.queue_ahead = {}): nothing to add until the poster takes "

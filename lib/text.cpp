@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -123,6 +125,20 @@ fill_template(std::string_view text,
 std::string counted(long long n, std::string_view one, std::string_view many)
 {
     return std::to_string(n) + ' ' + std::string{n == 1 ? one : many};
+}
+
+std::string hours_text(double h)
+{
+    if (!(h >= 1.0 / 120)) { // under half a minute, negative, NaN
+        return "0 min";
+    }
+    if (h < 1) {
+        return fmt::format("{:.0f} min", h * 60);
+    }
+    if (h < 48) {
+        return fmt::format("{:.1f} h", h);
+    }
+    return fmt::format("{:.1f} days", h / 24);
 }
 
 } // namespace xloop

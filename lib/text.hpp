@@ -26,6 +26,10 @@ bool has_control_chars(std::string_view text);
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);
 
+// A length of time in hours as read at a glance: "5 min", "3.2 h", "4.1
+// days"; "0 min" for a negative one.
+std::string hours_text(double h);
+
 // "1 reply", "3 replies": a count with its noun, for log lines.
 std::string counted(long long n, std::string_view one, std::string_view many);
 

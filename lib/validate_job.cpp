@@ -33,21 +33,6 @@ check_result make(std::string name, std::string status, std::string message)
             nlohmann::json::object()};
 }
 
-std::string hours_text(double h)
-{
-    if (h < 0) {
-        // --now before the event (a clock behind the database's): never "-0 min".
-        return h > -1.0 / 60 ? "0 min" : hours_text(-h) + " in the future";
-    }
-    if (h < 1) {
-        return fmt::format("{:.0f} min", h * 60);
-    }
-    if (h < 48) {
-        return fmt::format("{:.1f} h", h);
-    }
-    return fmt::format("{:.1f} days", h / 24);
-}
-
 // How long before now something happened, "5 min ago"; or how far after now
 // (a clock behind the database's, a --now in the past): "3.0 h in the future".
 std::string ago_text(double h)

@@ -404,7 +404,8 @@ TEST_CASE("while the poster does not publish, the queue does not grow", "[db]")
                                   "public.content_generation_metadata_comprehensive")
                             .str(0, 0);
     CHECK_THAT(quiet.err, Catch::Contains("warn") &&
-                              Catch::Contains("the oldest scheduled at " + oldest) &&
+                              Catch::Contains("the oldest scheduled at " + oldest +
+                                              " (3.0 days ago)") &&
                               Catch::Contains("Is it running?"));
     // within the delay it is only information, hidden by -q
     auto const soon = plan(db, {"--now", oldest, "-q"});

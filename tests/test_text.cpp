@@ -20,6 +20,15 @@ TEST_CASE("an excerpt cuts whole UTF-8 characters and keeps one line", "[nodb]")
     CHECK(excerpt("  padded  ", 20) == "padded");
 }
 
+TEST_CASE("a length of time reads in minutes, hours or days", "[nodb]")
+{
+    CHECK(hours_text(0) == "0 min");
+    CHECK(hours_text(-3) == "0 min");
+    CHECK(hours_text(0.25) == "15 min");
+    CHECK(hours_text(30) == "30.0 h");
+    CHECK(hours_text(6482.5) == "270.1 days");
+}
+
 TEST_CASE("a count says its noun in the singular for one only", "[nodb]")
 {
     CHECK(counted(1, "reply", "replies") == "1 reply");
