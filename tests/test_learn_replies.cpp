@@ -196,7 +196,9 @@ TEST_CASE("priorities do not depend on how often the job ran before", "[db]")
     CHECK(scores(often) == scores(once)); // no ×0.95 per run (defect 12)
 }
 
-TEST_CASE("replies older than the window no longer count, the last success stays", "[db]")
+TEST_CASE("replies older than the window no longer count, the last success stays; a dry "
+          "run counts the accounts set back",
+          "[db]")
 {
     test_db db;
     db.migrate();
@@ -211,8 +213,15 @@ TEST_CASE("replies older than the window no longer count, the last success stays
         c.exec("SELECT last_successful_reply_at FROM public.discovered_accounts "
                "WHERE username = 'old_friend'")
             .str(0, 0);
-    learn(db,
-          {"--now", "2026-06-05T12:00:00Z"}); // 95 days later: outside the 90-day window
+    // 95 days later: outside the 90-day window. A dry run counts both
+    // accounts as going back to 0.5 and leaves them as they are; a run sets them.
+    auto const dry = json::parse(
+        learn(db, {"--now", "2026-06-05T12:00:00Z", "--dry-run", "--json"}).out);
+    CHECK(dry["reset"] == 2);
+    CHECK(dry["updated"] == 0);
+    CHECK(dry["inserted"] == 0);
+    CHECK(priority_of(c, "old_friend") > 0.9);
+    learn(db, {"--now", "2026-06-05T12:00:00Z"});
     CHECK(priority_of(c, "old_friend") == 0.5);
     CHECK(c.exec("SELECT reply_performance_score IS NULL, last_successful_reply_at::text "
                  "FROM public.discovered_accounts WHERE username = 'old_friend'")
@@ -253,31 +262,6 @@ TEST_CASE("a dry run lists the top and bottom accounts and writes nothing", "[db
     CHECK(out["inserted"] == 3);
     CHECK_THAT(words.err, Catch::Contains("0 to update, 0 back to 0.5, 3 to insert; "
                                           "nothing written"));
-}
-
-TEST_CASE("a dry run counts the accounts a run would set back to 0.5", "[db]")
-{
-    // Replies 95 days old are out of the 90-day window: a run sets their
-    // accounts back to 0.5; a dry run says so and leaves them as they are.
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    for (int i = 0; i < 5; ++i) {
-        add_reply(c, 1, "old_friend", 0.9);
-        add_reply(c, 1, "someone_else", 0.1);
-    }
-    learn(db);
-    double const before = priority_of(c, "old_friend");
-    auto const later = std::vector<std::string>{"--now", "2026-06-05T12:00:00Z"};
-    auto args = later;
-    args.insert(args.end(), {"--dry-run", "--json"});
-    auto const out = json::parse(learn(db, args).out);
-    CHECK(out["reset"] == 2);
-    CHECK(out["updated"] == 0);
-    CHECK(out["inserted"] == 0);
-    CHECK(priority_of(c, "old_friend") == before);
-    learn(db, later);
-    CHECK(priority_of(c, "old_friend") == 0.5);
 }
 
 TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run", "[db]")
