@@ -317,34 +317,29 @@ void run_learn_replies(run_context& run)
     run.summary()["global_sd"] = sigma;
     run.detail()["accounts"] = s.accounts.size();
     auto const n = write_priorities(run, s.accounts);
+    std::pair<char const*, std::int64_t> const counts[] = {
+        {"updated", n.updated}, {"reset", n.reset}, {"inserted", n.inserted}};
+    for (auto const& [key, value] : counts) {
+        run.summary()[key] = value;
+    }
+    auto const learned_from = fmt::format(
+        "{} over {}", counted(s.all.n, "reply", "replies"),
+        counted(static_cast<long long>(s.accounts.size()), "account", "accounts"));
     if (run.dry_run()) {
-        log::info(
-            "dry run: {} over {} (global mean {:.4f}): {} to update, {} back to "
-            "0.5, {} to insert; nothing written",
-            counted(s.all.n, "reply", "replies"),
-            counted(static_cast<long long>(s.accounts.size()), "account", "accounts"),
-            mu0, n.updated, n.reset, n.inserted);
-        for (auto const& [key, value] : {std::pair{"updated", n.updated},
-                                         {"reset", n.reset},
-                                         {"inserted", n.inserted}}) {
-            run.summary()[key] = value;
-        }
+        log::info("dry run: {} (global mean {:.4f}): {} to update, {} back to 0.5, {} to "
+                  "insert; nothing written",
+                  learned_from, mu0, n.updated, n.reset, n.inserted);
         report_ranking(run, s.accounts);
         return; // the transaction rolls back: the temp table's rows too
     }
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = n.updated + n.reset + n.inserted;
-    for (auto const& [key, value] : {std::pair{"updated", n.updated},
-                                     {"reset", n.reset},
-                                     {"inserted", n.inserted}}) {
-        run.summary()[key] = value;
-        run.detail()[key] = value;
+    for (auto const& [key, value] : counts) {
+        run.detail()[key] = value; // the ledger's, once committed
     }
-    log::info("{} over {}: {} updated, {} back to 0.5, {} inserted",
-              counted(s.all.n, "reply", "replies"),
-              counted(static_cast<long long>(s.accounts.size()), "account", "accounts"),
-              n.updated, n.reset, n.inserted);
+    log::info("{}: {} updated, {} back to 0.5, {} inserted", learned_from, n.updated,
+              n.reset, n.inserted);
 }
 
 } // namespace xloop
