@@ -240,9 +240,9 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     n.written += applied.i64(0, 0);
     if (auto const k = applied.i64(0, 1); k > 0) {
         n.unknown += k;
-        log::warn("{} record{} for tweet ids not in "
-                  "content_generation_metadata_comprehensive skipped (e.g. {})",
-                  k, k == 1 ? "" : "s", applied.str(0, 2));
+        log::warn("{} for tweet ids not in content_generation_metadata_comprehensive "
+                  "skipped (e.g. {})",
+                  counted(k, "record", "records"), applied.str(0, 2));
     }
     n.unkeyed.add(applied.i64(0, 3), applied.opt_str(0, 4));
     if (!keep_v2_range) {
