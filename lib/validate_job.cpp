@@ -899,15 +899,11 @@ namespace {
 // The page appears whole or not at all (a web server may be serving it):
 // written beside it, then renamed over it; where its folder is not ours to
 // write (a page made writable for xloop in /var/www), into the file itself.
-// A path that cannot be a file is the command line's fault (64); a write
-// that fails (a full disk) is not (75).
+// A path that cannot be a file is the command line's fault (64, refused
+// before any work by check_html_path); a write that fails (a full disk) is
+// not (75).
 void write_whole_file(std::string const& path, std::string const& text)
 {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        throw usage_error{
-            fmt::format("--html: cannot write '{}': it is a directory", path)};
-    }
     auto const temp = fmt::format("{}.tmp-{}", path, ::getpid());
     std::ofstream out{temp, std::ios::binary};
     bool const beside = static_cast<bool>(out);
