@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -707,6 +708,18 @@ std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const
         }
     }
     return out;
+}
+
+std::string secret_from_env(char const* key, std::string const& variable,
+                            char const* holds)
+{
+    char const* v = std::getenv(variable.c_str());
+    if (!v || !*v) {
+        throw config_error{
+            fmt::format("{}: the environment variable {} is {} (it must hold {})", key,
+                        variable, v ? "empty" : "not set", holds)};
+    }
+    return v;
 }
 
 } // namespace xloop

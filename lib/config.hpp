@@ -254,6 +254,12 @@ config load_config(std::optional<std::string> const& path);
 // Same, from YAML text (for tests); `name` stands for the file in messages.
 config parse_config(std::string const& yaml_text, std::string const& name);
 
+// The secret (a token, an API key) in the environment variable `variable`,
+// which the config key `key` names; config_error when it is not set or empty,
+// saying that it must hold `holds`. Never logged.
+std::string secret_from_env(char const* key, std::string const& variable,
+                            char const* holds);
+
 // "HH:MM" (or "H:MM") as minutes after midnight, or none.
 std::optional<int> minute_of_day(std::string const& time);
 

@@ -301,16 +301,10 @@ private:
 
 class openai_writer : public writer {
 public:
-    explicit openai_writer(writer_config const& cfg) : m_cfg(cfg)
+    explicit openai_writer(writer_config const& cfg)
+        : m_cfg(cfg),
+          m_key(secret_from_env("plan.writer.key_env", cfg.key_env, "the API key"))
     {
-        char const* key = std::getenv(cfg.key_env.c_str());
-        if (!key || !*key) {
-            throw config_error{
-                fmt::format("plan.writer.key_env: the environment variable {} is "
-                            "{} (it must hold the API key)",
-                            cfg.key_env, key ? "empty" : "not set")};
-        }
-        m_key = key;
         while (!m_cfg.base_url.empty() && m_cfg.base_url.back() == '/') {
             m_cfg.base_url.pop_back();
         }

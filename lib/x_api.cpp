@@ -85,14 +85,7 @@ nlohmann::json parse_body(std::string const& body, std::string const& what)
 
 std::string x_api_token(x_api_config const& cfg)
 {
-    char const* v = std::getenv(cfg.token_env.c_str());
-    if (!v || !*v) {
-        throw config_error{
-            fmt::format("x_api.token_env: the environment variable {} is {} "
-                        "(it must hold the X API bearer token)",
-                        cfg.token_env, v ? "empty" : "not set")};
-    }
-    return v;
+    return secret_from_env("x_api.token_env", cfg.token_env, "the X API bearer token");
 }
 
 x_api_client::x_api_client(x_api_config const& cfg, std::string token)
