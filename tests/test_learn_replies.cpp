@@ -196,8 +196,8 @@ TEST_CASE("priorities do not depend on how often the job ran before", "[db]")
     CHECK(scores(often) == scores(once)); // no ×0.95 per run (defect 12)
 }
 
-TEST_CASE("replies older than the window no longer count, the last success stays; a dry "
-          "run counts the accounts set back",
+TEST_CASE("replies older than the window no longer count and the last success stays, as "
+          "a dry run counts first",
           "[db]")
 {
     test_db db;
