@@ -40,4 +40,16 @@ std::string record_replaces(std::string_view r, std::string_view observed,
                        r, observed, source);
 }
 
+double clock_skew_seconds(run_context const& run)
+{
+    return run.cfg().metrics.max_clock_skew_minutes * 60;
+}
+
+std::string observed_before_posting(std::string_view tweet_id, timestamp observed,
+                                    timestamp posted)
+{
+    return fmt::format("tweet {} observed at {}, posted at {}", tweet_id,
+                       format_timestamp(observed), format_timestamp(posted));
+}
+
 } // namespace xloop

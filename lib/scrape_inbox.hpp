@@ -67,4 +67,11 @@ std::string v2_range(std::string_view from, std::string_view to);
 std::string record_replaces(std::string_view r, std::string_view observed,
                             std::string_view source);
 
+// A record observed more than metrics.max_clock_skew_minutes before its post
+// was posted is for another post or at a wrong time: never written. How
+// much earlier counts, in seconds; and one such record, as a warning names it.
+double clock_skew_seconds(run_context const& run);
+std::string observed_before_posting(std::string_view tweet_id, timestamp observed,
+                                    timestamp posted);
+
 } // namespace xloop

@@ -44,17 +44,23 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_metrics_in (
 // to every post. The posts outside the range have their base table's counts
 // written here (the v2 pass writes those of the range). The same pass counts
 // the records of unknown tweets (the number written, the number unknown, five
-// of their ids) and of posts without a decision id (the number, one id).
+// of their ids) and of posts without a decision id (the number, one id); the
+// posts whose records are no newer than their outcome (left as they were);
+// and the records observed before their post was posted (more than $4
+// seconds of clock skew: a wrong tweet id or time), never written: how many,
+// and the first by tweet id with both times.
 std::string apply_inbox(bool keep_v2_range)
 {
     auto const range = v2_range("$2::timestamptz", "$3::timestamptz");
     return fmt::format(
         R"sql(
 WITH r AS MATERIALIZED (
-    SELECT i.*, c.decision_id, c.found
+    SELECT i.*, c.decision_id, c.found, c.posted_at,
+           coalesce(i.observed_at < c.posted_at - make_interval(secs => $4::float8),
+                    false) AS early
       FROM xloop_metrics_in i
       LEFT JOIN LATERAL (
-          SELECT c.decision_id, true AS found
+          SELECT c.decision_id, true AS found, c.posted_at
             FROM public.content_generation_metadata_comprehensive c
            WHERE c.tweet_id = i.tweet_id
           OFFSET 0) c ON true -- a fence: one index probe a record, never a scan
@@ -69,7 +75,7 @@ SELECT DISTINCT ON (r.decision_id)
        r.decision_id, r.tweet_id, r.impressions, r.impressions, r.likes, r.retweets,
        r.replies, r.quotes, r.bookmarks, r.profile_clicks, r.follows, r.observed_at, $1, false
   FROM r
- WHERE r.decision_id IS NOT NULL
+ WHERE r.decision_id IS NOT NULL AND NOT r.early
  ORDER BY r.decision_id, r.observed_at DESC
 ON CONFLICT (decision_id) DO UPDATE SET
     tweet_id       = EXCLUDED.tweet_id,
@@ -93,12 +99,17 @@ UPDATE public.content_generation_metadata_comprehensive c SET
     metrics_collected_at = w.collected_at
   FROM w
  WHERE c.decision_id = w.decision_id AND ({2}) IS NOT TRUE)
+SELECT a.*, e.tweet_id, e.observed_at, e.posted_at FROM (
 SELECT (SELECT count(*) FROM w), count(*) FILTER (WHERE r.found IS NULL),
        array_to_string((array_agg(r.tweet_id ORDER BY r.tweet_id)
                         FILTER (WHERE r.found IS NULL))[1:5], ', '),
        count(*) FILTER (WHERE r.found AND r.decision_id IS NULL),
-       min(r.tweet_id) FILTER (WHERE r.found AND r.decision_id IS NULL)
-  FROM r)sql",
+       min(r.tweet_id) FILTER (WHERE r.found AND r.decision_id IS NULL),
+       count(DISTINCT r.decision_id) FILTER (WHERE NOT r.early) - (SELECT count(*) FROM w),
+       count(*) FILTER (WHERE r.early)
+  FROM r) a
+LEFT JOIN LATERAL (SELECT r.tweet_id, r.observed_at, r.posted_at FROM r WHERE r.early
+                    ORDER BY r.tweet_id, r.observed_at LIMIT 1) e ON true)sql",
         keep_v2_range ? range : "false",
         record_replaces("EXCLUDED", "EXCLUDED.collected_at", "EXCLUDED.data_source"),
         range);
@@ -153,7 +164,10 @@ struct scrape_counts {
     std::int64_t unknown = 0;
     std::int64_t gone = 0;
     std::int64_t failed = 0;
-    counted_posts unkeyed; // records of posts without a decision id
+    std::string input = "the X API"; // what the records came from, for messages
+    std::int64_t not_newer = 0;      // posts whose records changed nothing
+    counted_posts unkeyed;           // records of posts without a decision id
+    counted_posts early;             // records observed before their post was posted
 };
 
 // One transaction per batch; in a dry run everything happens in one
@@ -235,8 +249,9 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     auto& db = run.db();
     phase_timer timer{"applying the batch"};
     n.followers += db.exec(apply_followers, source).affected_rows();
-    auto const applied = db.exec(apply_inbox(keep_v2_range), source,
-                                 v2_window_of(run).write_from, run.now());
+    auto const applied =
+        db.exec(apply_inbox(keep_v2_range), source, v2_window_of(run).write_from,
+                run.now(), clock_skew_seconds(run));
     n.written += applied.i64(0, 0);
     if (auto const k = applied.i64(0, 1); k > 0) {
         n.unknown += k;
@@ -245,6 +260,12 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
                   counted(k, "record", "records"), applied.str(0, 2));
     }
     n.unkeyed.add(applied.i64(0, 3), applied.opt_str(0, 4));
+    n.not_newer += applied.i64(0, 5);
+    if (auto const k = applied.i64(0, 6); k > 0) {
+        n.early.add(k, observed_before_posting(applied.str(0, 7),
+                                               *parse_timestamp(applied.str(0, 8)),
+                                               *parse_timestamp(applied.str(0, 9))));
+    }
     if (!keep_v2_range) {
         db.exec("DELETE FROM xloop_metrics_in");
     }
@@ -272,6 +293,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
         in = &file;
         name = *opts.input;
     }
+    n.input = name;
     std::vector<bad_line> bad;
     {
         phase_timer timer{"reading the file"};
@@ -404,6 +426,24 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         stopped = from_x_api(run, opts, txs, n);
     }
     auto const v2 = v2_pass(run, opts.source);
+    n.early.add(v2.early.count, v2.early.example);
+    n.not_newer += v2.not_newer;
+    if (n.early.count > 0) {
+        auto const what = fmt::format(
+            "{} observed before {} post was posted (by more than "
+            "metrics.max_clock_skew_minutes, {}; e.g. {})",
+            counted(n.early.count, "record", "records"),
+            n.early.count == 1 ? "its" : "their",
+            run.cfg().metrics.max_clock_skew_minutes, n.early.example.value_or("?"));
+        if (opts.source == "file" && !opts.skip_bad) {
+            // One transaction with everything above: nothing is written.
+            throw data_error{
+                fmt::format("{}: {}: a wrong tweet_id or observed_at? Nothing "
+                            "was written; --skip-bad skips them",
+                            n.input, what)};
+        }
+        log::warn("{}: skipped {}", n.input, what);
+    }
     txs.commit();
     n.unkeyed.add(v2.unkeyed.count, v2.unkeyed.example);
     if (v2.out_of_range.count > 0) {
@@ -432,9 +472,17 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                                      {"failed", n.failed},
                                      {"v2_updated", v2.updated},
                                      {"without_decision_id", n.unkeyed.count},
-                                     {"follows_out_of_range", v2.out_of_range.count}}) {
+                                     {"follows_out_of_range", v2.out_of_range.count},
+                                     {"not_newer", n.not_newer},
+                                     {"observed_before_posting", n.early.count}}) {
         run.summary()[key] = value;
         run.detail()[key] = value;
+    }
+    if (n.not_newer > 0) {
+        log::info("{} had records no newer than {} stored {}: left as they were",
+                  counted(n.not_newer, "post", "posts"),
+                  n.not_newer == 1 ? "its" : "their",
+                  n.not_newer == 1 ? "outcome" : "outcomes");
     }
     log::info("{}: {} {}, {} {}, {}, {}, {} gone{}",
               counted(n.records, "record", "records"),

@@ -230,8 +230,11 @@ ORDER BY 1)sql",
 // post's outcome by its key (the fence keeps it a probe): a month of posts
 // is a small part of every outcome, which a hash join would scan. The window
 // as literals: the planner sees how many posts it holds (a subquery over
-// current_setting() is estimated at a fixed guess).
-std::string v2_posts_query(timestamp now, v2_window const& window)
+// current_setting() is estimated at a fixed guess). A record observed before
+// its post was posted (beyond the clock skew) is never merged: its time and
+// tweet id are read for the warning or error. Last, whether the post's record
+// was no newer than its outcome.
+std::string v2_posts_query(timestamp now, v2_window const& window, double skew_seconds)
 {
     auto const now_lit = quote_literal(format_timestamp(now));
     auto const write_from = quote_literal(format_timestamp(window.write_from));
@@ -245,16 +248,21 @@ SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type::text
        CASE WHEN n.newer THEN i.observed_at ELSE o.collected_at END,
        CASE WHEN n.newer THEN current_setting('xloop.source') ELSE o.data_source END,
        CASE WHEN n.newer THEN i.tweet_id ELSE o.tweet_id END,
-       o.decision_id IS NOT NULL
+       o.decision_id IS NOT NULL,
+       CASE WHEN e.early THEN i.observed_at END, CASE WHEN e.early THEN i.tweet_id END,
+       i.tweet_id IS NOT NULL AND NOT e.early AND NOT n.newer
   FROM public.content_generation_metadata_comprehensive c
   LEFT JOIN LATERAL (SELECT * FROM public.outcomes o
                       WHERE o.decision_id = c.decision_id OFFSET 0) o ON true
   LEFT JOIN ({}) i ON i.tweet_id = c.tweet_id AND c.posted_at > {}::timestamptz
- CROSS JOIN LATERAL (SELECT coalesce({}, false) AS newer) n
+ CROSS JOIN LATERAL (SELECT coalesce(i.observed_at < c.posted_at
+                                     - make_interval(secs => {}::float8), false) AS early) e
+ CROSS JOIN LATERAL (SELECT coalesce(NOT e.early AND {}, false) AS newer) n
  WHERE {}) TO STDOUT (FORMAT binary))sql",
         merged("impressions"), merged("likes"), merged("retweets"), merged("replies"),
         merged("quotes"), merged("bookmarks"), merged("profile_clicks"),
         merged("follows"), merged("views", "impressions"), newest_records, write_from,
+        skew_seconds,
         "i.tweet_id IS NOT NULL AND " +
             record_replaces("i", "i.observed_at", "current_setting('xloop.source')"),
         v2_range(posts_from + "::timestamptz", now_lit + "::timestamptz"));
@@ -268,7 +276,9 @@ struct v2_inputs {
     string_pool pool;          // hook, cta, structure and source point into it
     std::string tweet_ids;     // every post's, one after another
     std::int64_t merged = 0;   // inbox records merged into their outcome
+    std::int64_t not_newer = 0;
     counted_posts unkeyed;
+    counted_posts early;
 };
 
 void read_v2_posts(db_connection& db, std::string const& query, v2_window const& window,
@@ -283,6 +293,13 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                  opt_int(r, 12), opt_int(r, 13), opt_int(r, 14),
                                  opt_int(r, 15)};
         timestamp const posted{std::chrono::microseconds{r.timestamptz_unix_micros(1)}};
+        if (!r.is_null(23)) {
+            in.early.add(1, observed_before_posting(r.text(24),
+                                                    timestamp{std::chrono::microseconds{
+                                                        r.timestamptz_unix_micros(23)}},
+                                                    posted));
+        }
+        in.not_newer += r.boolean(25) ? 1 : 0;
         in.aposts.push_back({posted, counts.impressions, opt_int(r, 16)});
         // Posts up to write_from are context for sharing gains only.
         if (!r.boolean(8) || posted <= window.write_from) {
@@ -407,11 +424,14 @@ v2_result v2_pass(run_context& run, std::string const& source)
     auto const snaps =
         read_snapshots(db, window.posts_from - fractional_hours(24), run.now());
     v2_inputs in;
-    read_v2_posts(db, v2_posts_query(run.now(), window), window, in);
+    read_v2_posts(db, v2_posts_query(run.now(), window, clock_skew_seconds(run)), window,
+                  in);
     log::debug("v2 pass: {} posts and {} snapshots read after {} ms", in.aposts.size(),
                snaps.size(), timer.elapsed_ms());
     v2_result result;
     result.unkeyed = in.unkeyed;
+    result.early = in.early;
+    result.not_newer = in.not_newer;
     if (in.posts.empty()) {
         return result; // no outcome to write (a new account, an idle run)
     }

@@ -38,6 +38,10 @@ struct v2_result {
     // Attributed more follows than the outcome's columns hold (follower
     // counts no account has): no attribution and no score.
     counted_posts out_of_range;
+    // Posts whose inbox record was no newer than their outcome: unchanged.
+    std::int64_t not_newer = 0;
+    // Records observed before their post was posted: never merged.
+    counted_posts early;
 };
 
 // Only rows whose values change are written, so a run with nothing new

@@ -605,6 +605,87 @@ TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and
     CHECK(old.i64(0, 0) == 4000);
     CHECK(old.i64(0, 1) == 40);
     CHECK(old.str(0, 2) == "t");
+    // the older record for 1202 changed nothing, and was said to
+    CHECK(json::parse(r.out)["not_newer"] == 1);
+    CHECK_THAT(r.err, Catch::Contains("1 post had records no newer than its stored "
+                                      "outcome: left as they were"));
+    // the same lines again: no post changes, in the v2 range (1201, 1202) or
+    // outside it (1203)
+    auto const again =
+        run_tool("scrape-metrics", {"--input", "-", "--now", now, "--json"}, &db, lines);
+    REQUIRE(again.exit_code == 0);
+    CHECK(json::parse(again.out)["not_newer"] == 3);
+    CHECK(json::parse(again.out)["outcomes_written"] == 0);
+    CHECK_THAT(again.err,
+               Catch::Contains("3 posts had records no newer than their stored "
+                               "outcomes: left as they were"));
+}
+
+TEST_CASE("a record observed before its post was posted is refused, named, or skipped "
+          "with --skip-bad, in the v2 range and outside it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1301", 30);      // in the v2 range: posted 2026-03-01T06:00:00Z
+    add_posted(c, "1302", 24 * 50); // outside it: posted 2026-01-11T12:00:00Z
+    add_posted(c, "1303", 30);
+    add_posted(c, "1304", 30);
+    auto const lines = std::string{
+        // 10 h before posting
+        "{\"tweet_id\": \"1301\", \"observed_at\": \"2026-02-28T20:00:00Z\", "
+        "\"impressions\": 10}\n"
+        // 10 days before posting
+        "{\"tweet_id\": \"1302\", \"observed_at\": \"2026-01-01T12:00:00Z\", "
+        "\"impressions\": 20}\n"
+        "{\"tweet_id\": \"1303\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+        "\"impressions\": 30}\n"
+        // 5 minutes before posting: within metrics.max_clock_skew_minutes (10)
+        "{\"tweet_id\": \"1304\", \"observed_at\": \"2026-03-01T05:55:00Z\", "
+        "\"impressions\": 40}\n"};
+    temp_dir dir;
+    dir.write("m.jsonl", lines);
+    auto const file = dir.path() + "/m.jsonl";
+
+    auto const strict = run_tool("scrape-metrics", {"--input", file, "--now", now}, &db);
+    CHECK(strict.exit_code == 65);
+    CHECK_THAT(strict.err,
+               Catch::Contains(file + ": 2 records observed before their post was posted "
+                                      "(by more than metrics.max_clock_skew_minutes, 10; "
+                                      "e.g. tweet 1302 observed at 2026-01-01T12:00:00Z, "
+                                      "posted at 2026-01-11T12:00:00Z): a wrong tweet_id "
+                                      "or observed_at? Nothing was written"));
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE actual_impressions IS NOT NULL") == 0);
+
+    // only the record in the v2 range: named by the v2 pass
+    auto const one = run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db,
+                              lines.substr(0, lines.find('\n') + 1));
+    CHECK(one.exit_code == 65);
+    CHECK_THAT(one.err,
+               Catch::Contains("stdin: 1 record observed before its post was "
+                               "posted (by more than "
+                               "metrics.max_clock_skew_minutes, 10; e.g. tweet "
+                               "1301 observed at 2026-02-28T20:00:00Z, posted at "
+                               "2026-03-01T06:00:00Z)"));
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+
+    auto const skipping = run_tool(
+        "scrape-metrics", {"--input", file, "--now", now, "--skip-bad", "--json"}, &db);
+    INFO(skipping.err);
+    REQUIRE(skipping.exit_code == 0);
+    CHECK_THAT(skipping.err, Catch::Contains(file + ": skipped 2 records observed before "
+                                                    "their post was posted"));
+    auto const out = json::parse(skipping.out);
+    CHECK(out["observed_before_posting"] == 2);
+    CHECK(out["outcomes_written"] == 2);
+    auto const o =
+        c.exec("SELECT string_agg(tweet_id || ':' || impressions, ' ' ORDER BY "
+               "tweet_id) FROM public.outcomes");
+    CHECK(o.str(0, 0) == "1303:30 1304:40");
 }
 
 TEST_CASE("an insert of new outcomes that meets a key it did not read falls back to "
