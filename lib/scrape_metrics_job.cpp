@@ -321,6 +321,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);
     }
     run.summary()["skipped_lines"] = bad.size();
+    run.detail()["skipped_lines"] = bad.size();
     // One transaction with the v2 pass, which merges the rest of the inbox.
     apply_batch(run, "file", n, true);
 }

@@ -210,14 +210,19 @@ struct job_state {
     std::int64_t runs = 0;   // in the window of the coverage checks
     std::int64_t failed = 0; // of those
     std::string last_failure;
+    // scrape-metrics' runs of the window: file records skipped (--skip-bad)
+    // as bad lines, or as observed before their post was posted.
+    std::int64_t skipped_lines = 0;
+    std::int64_t observed_before_posting = 0;
 };
 
 // A job's last ok run (hours before now), its last run's status and error
 // or skip reason, and its runs and failures in the last `days`. started_at is
-// the --now the run used: freshness in the same clock.
+// the --now the run used: freshness in the same clock. Last, the records
+// scrape-metrics' runs of the window skipped.
 constexpr char const* job_state_sql = R"sql(
 WITH w AS (
-    SELECT status, error, started_at, id FROM xloop.job_runs
+    SELECT status, error, started_at, id, detail FROM xloop.job_runs
      WHERE job = $1 AND started_at <= $2::timestamptz
        AND started_at > $2::timestamptz - make_interval(days => $3::int))
 SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
@@ -232,7 +237,9 @@ SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
            SELECT 1 FROM pg_stat_get_activity((l.detail->>'backend_pid')::int) a
             WHERE a.backend_start IS NULL -- another role's: not ours to judge
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
-       l.started_at
+       l.started_at,
+       (SELECT coalesce(sum((detail->>'skipped_lines')::numeric), 0)::int8 FROM w),
+       (SELECT coalesce(sum((detail->>'observed_before_posting')::numeric), 0)::int8 FROM w)
   FROM (SELECT NULL) one
   LEFT JOIN LATERAL (
       SELECT status, error, detail, started_at FROM xloop.job_runs
@@ -252,6 +259,8 @@ job_state job_info(db_connection& db, std::string const& job, timestamp now, int
     s.runs = r.i64(0, 3);
     s.failed = r.i64(0, 4);
     s.last_failure = r.opt_str(0, 5).value_or("");
+    s.skipped_lines = r.i64(0, 8);
+    s.observed_before_posting = r.i64(0, 9);
     if (s.last_status == "running" && s.last_error.empty()) {
         // A row without its end: a run going on, or one that died unrecorded
         // (kill -9) whose connection is gone.
@@ -816,6 +825,26 @@ check_result job_check(check_context& x, std::string const& job, double interval
                 fmt::format("; {} of its {} runs of the last {} days failed "
                             "(latest: {})",
                             s.failed, s.runs, x.days, excerpt(s.last_failure, 100));
+        }
+    }
+    if (job == "scrape-metrics") {
+        c.numbers["skipped_lines_in_window"] = s.skipped_lines;
+        c.numbers["observed_before_posting_in_window"] = s.observed_before_posting;
+        if (s.skipped_lines + s.observed_before_posting > 0 && c.status == "ok") {
+            // Skipped by choice (--skip-bad), so not a failure; but metrics
+            // the loop never saw.
+            c.message += fmt::format(
+                "; its runs of the last {} days skipped {}{}{} (--skip-bad; their "
+                "logs name them)",
+                x.days,
+                s.skipped_lines > 0 ? counted(s.skipped_lines, "bad line", "bad lines")
+                                    : "",
+                s.skipped_lines > 0 && s.observed_before_posting > 0 ? " and " : "",
+                s.observed_before_posting > 0
+                    ? counted(s.observed_before_posting,
+                              "record observed before its post was posted",
+                              "records observed before their post was posted")
+                    : "");
         }
     }
     return c;

@@ -686,6 +686,9 @@ TEST_CASE("a record observed before its post was posted is refused, named, or sk
         c.exec("SELECT string_agg(tweet_id || ':' || impressions, ' ' ORDER BY "
                "tweet_id) FROM public.outcomes");
     CHECK(o.str(0, 0) == "1303:30 1304:40");
+    // the run's ledger row keeps the count, for validate
+    CHECK(db.count("SELECT (detail->>'observed_before_posting')::int FROM xloop.job_runs "
+                   "WHERE job = 'scrape-metrics' AND status = 'ok'") == 2);
 }
 
 TEST_CASE("an insert of new outcomes that meets a key it did not read falls back to "

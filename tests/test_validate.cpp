@@ -373,6 +373,35 @@ TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
           std::string::npos);
 }
 
+TEST_CASE("records scrape-metrics' runs of the window skipped are counted in its check",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // two runs in the window (3 days) that skipped records, one before it
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+           "SELECT 'scrape-metrics', $1::timestamptz - g * interval '1 hour', "
+           "$1::timestamptz - g * interval '1 hour', 'ok', d::jsonb FROM (VALUES "
+           "(2, '{\"skipped_lines\": 2, \"observed_before_posting\": 1}'), "
+           "(5, '{\"skipped_lines\": 1, \"observed_before_posting\": 0}'), "
+           "(200, '{\"skipped_lines\": 50, \"observed_before_posting\": 40}')) v(g, d)",
+           now);
+    auto const out = validate(db, 0);
+    auto const job = check_named(out, "job:scrape-metrics");
+    CHECK(job["status"] == "ok");
+    CHECK(job["numbers"]["skipped_lines_in_window"] == 3);
+    CHECK(job["numbers"]["observed_before_posting_in_window"] == 1);
+    CHECK_THAT(job["message"].get<std::string>(),
+               Catch::EndsWith("; its runs of the last 3 days skipped 3 bad lines and 1 "
+                               "record observed before its post was posted (--skip-bad; "
+                               "their logs name them)"));
+    // another job's check has no such numbers
+    CHECK_FALSE(
+        check_named(out, "job:plan")["numbers"].contains("skipped_lines_in_window"));
+}
+
 TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]")
 {
     test_db db;
