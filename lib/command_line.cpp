@@ -50,14 +50,10 @@ void seconds_up_to(CLI::Option* option, double hi)
             errno = 0;
             double const x = std::strtod(value.c_str(), &end);
             if (value.empty() || *end != '\0' || errno != 0 || !std::isfinite(x)) {
-                return fmt::format("'{}' is not a number of "
-                                   "seconds",
-                                   value);
+                return fmt::format("'{}' is not a number of seconds", value);
             }
             if (x < 0 || x > hi) {
-                return fmt::format("{} is not between 0 and {:g} "
-                                   "seconds",
-                                   value, hi);
+                return fmt::format("{} is not between 0 and {:g} seconds", value, hi);
             }
             return {};
         },

@@ -45,6 +45,13 @@ double clock_skew_seconds(run_context const& run)
     return run.cfg().metrics.max_clock_skew_minutes * 60;
 }
 
+std::string record_is_early(std::string_view observed, std::string_view posted,
+                            std::string_view skew)
+{
+    return fmt::format("coalesce({} < {} - make_interval(secs => {}::float8), false)",
+                       observed, posted, skew);
+}
+
 std::string observed_before_posting(std::string_view tweet_id, timestamp observed,
                                     timestamp posted)
 {

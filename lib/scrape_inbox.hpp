@@ -69,8 +69,13 @@ std::string record_replaces(std::string_view r, std::string_view observed,
 
 // A record observed more than metrics.max_clock_skew_minutes before its post
 // was posted is for another post or at a wrong time: never written. How
-// much earlier counts, in seconds; and one such record, as a warning names it.
+// much earlier counts, in seconds; whether a record observed at `observed`
+// is such a one for a post posted at `posted` (false where either is
+// unknown), with `skew` the seconds as SQL; and one such record, as a
+// warning names it.
 double clock_skew_seconds(run_context const& run);
+std::string record_is_early(std::string_view observed, std::string_view posted,
+                            std::string_view skew);
 std::string observed_before_posting(std::string_view tweet_id, timestamp observed,
                                     timestamp posted);
 

@@ -55,9 +55,7 @@ std::string apply_inbox(bool keep_v2_range)
     return fmt::format(
         R"sql(
 WITH r AS MATERIALIZED (
-    SELECT i.*, c.decision_id, c.found, c.posted_at,
-           coalesce(i.observed_at < c.posted_at - make_interval(secs => $4::float8),
-                    false) AS early
+    SELECT i.*, c.decision_id, c.found, c.posted_at, {3} AS early
       FROM xloop_metrics_in i
       LEFT JOIN LATERAL (
           SELECT c.decision_id, true AS found, c.posted_at
@@ -112,7 +110,7 @@ LEFT JOIN LATERAL (SELECT r.tweet_id, r.observed_at, r.posted_at FROM r WHERE r.
                     ORDER BY r.tweet_id, r.observed_at LIMIT 1) e ON true)sql",
         keep_v2_range ? range : "false",
         record_replaces("EXCLUDED", "EXCLUDED.collected_at", "EXCLUDED.data_source"),
-        range);
+        range, record_is_early("i.observed_at", "c.posted_at", "$4"));
 }
 
 constexpr char const* apply_followers = R"sql(
@@ -165,6 +163,7 @@ struct scrape_counts {
     std::int64_t gone = 0;
     std::int64_t failed = 0;
     std::string input = "the X API"; // what the records came from, for messages
+    std::int64_t skipped_lines = 0;  // bad lines of a file, under --skip-bad
     std::int64_t not_newer = 0;      // posts whose records changed nothing
     counted_posts unkeyed;           // records of posts without a decision id
     counted_posts early;             // records observed before their post was posted
@@ -320,8 +319,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     for (auto const& b : bad) {
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);
     }
-    run.summary()["skipped_lines"] = bad.size();
-    run.detail()["skipped_lines"] = bad.size();
+    n.skipped_lines = static_cast<std::int64_t>(bad.size());
     // One transaction with the v2 pass, which merges the rest of the inbox.
     apply_batch(run, "file", n, true);
 }
@@ -466,6 +464,7 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     run.rows_out = n.written + v2.updated;
     n.written += v2.merged;
     for (auto const& [key, value] : {std::pair{"records", n.records},
+                                     {"skipped_lines", n.skipped_lines},
                                      {"follower_snapshots", n.followers},
                                      {"outcomes_written", n.written},
                                      {"unknown_tweets", n.unknown},

@@ -255,14 +255,13 @@ SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type::text
   LEFT JOIN LATERAL (SELECT * FROM public.outcomes o
                       WHERE o.decision_id = c.decision_id OFFSET 0) o ON true
   LEFT JOIN ({}) i ON i.tweet_id = c.tweet_id AND c.posted_at > {}::timestamptz
- CROSS JOIN LATERAL (SELECT coalesce(i.observed_at < c.posted_at
-                                     - make_interval(secs => {}::float8), false) AS early) e
+ CROSS JOIN LATERAL (SELECT {} AS early) e
  CROSS JOIN LATERAL (SELECT coalesce(NOT e.early AND {}, false) AS newer) n
  WHERE {}) TO STDOUT (FORMAT binary))sql",
         merged("impressions"), merged("likes"), merged("retweets"), merged("replies"),
         merged("quotes"), merged("bookmarks"), merged("profile_clicks"),
         merged("follows"), merged("views", "impressions"), newest_records, write_from,
-        skew_seconds,
+        record_is_early("i.observed_at", "c.posted_at", fmt::format("{}", skew_seconds)),
         "i.tweet_id IS NOT NULL AND " +
             record_replaces("i", "i.observed_at", "current_setting('xloop.source')"),
         v2_range(posts_from + "::timestamptz", now_lit + "::timestamptz"));

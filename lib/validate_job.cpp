@@ -830,21 +830,21 @@ check_result job_check(check_context& x, std::string const& job, double interval
     if (job == "scrape-metrics") {
         c.numbers["skipped_lines_in_window"] = s.skipped_lines;
         c.numbers["observed_before_posting_in_window"] = s.observed_before_posting;
-        if (s.skipped_lines + s.observed_before_posting > 0 && c.status == "ok") {
+        std::vector<std::string> skipped;
+        if (s.skipped_lines > 0) {
+            skipped.push_back(counted(s.skipped_lines, "bad line", "bad lines"));
+        }
+        if (s.observed_before_posting > 0) {
+            skipped.push_back(counted(s.observed_before_posting,
+                                      "record observed before its post was posted",
+                                      "records observed before their post was posted"));
+        }
+        if (!skipped.empty() && c.status == "ok") {
             // Skipped by choice (--skip-bad), so not a failure; but metrics
             // the loop never saw.
-            c.message += fmt::format(
-                "; its runs of the last {} days skipped {}{}{} (--skip-bad; their "
-                "logs name them)",
-                x.days,
-                s.skipped_lines > 0 ? counted(s.skipped_lines, "bad line", "bad lines")
-                                    : "",
-                s.skipped_lines > 0 && s.observed_before_posting > 0 ? " and " : "",
-                s.observed_before_posting > 0
-                    ? counted(s.observed_before_posting,
-                              "record observed before its post was posted",
-                              "records observed before their post was posted")
-                    : "");
+            c.message += fmt::format("; its runs of the last {} days skipped {} "
+                                     "(--skip-bad; their logs name them)",
+                                     x.days, fmt::join(skipped, " and "));
         }
     }
     return c;
