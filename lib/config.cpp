@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -152,6 +153,29 @@ public:
         text(key, out);
         if (auto const n = child(key); present(n) && trim(out).empty()) {
             fail(n, fmt::format("'{}' must not be empty", name(key)));
+        }
+    }
+
+    // An X handle: 1–15 letters, digits or '_', an '@' before it dropped; empty
+    // is none. One that is not would be asked for every run, and fail every run.
+    void handle(char const* key, std::string& out)
+    {
+        text(key, out);
+        auto const n = child(key);
+        if (!present(n) || out.empty()) {
+            return;
+        }
+        if (!out.empty() && out.front() == '@') {
+            out.erase(0, 1);
+        }
+        bool const ok = !out.empty() && out.size() <= 15 &&
+                        std::all_of(out.begin(), out.end(), [](unsigned char c) {
+                            return std::isalnum(c) || c == '_';
+                        });
+        if (!ok) {
+            fail(n, fmt::format("'{}' must be an X handle: 1 to 15 letters, digits or "
+                                "'_' (got '{}')",
+                                name(key), n.Scalar()));
         }
     }
 
@@ -510,6 +534,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         x.integer("timeout_ms", cfg.x_api.timeout_ms, 100, 600000);
         x.integer("retries", cfg.x_api.retries, 0, 10);
         x.integer("backoff_ms", cfg.x_api.backoff_ms, 0, 60000);
+        x.handle("username", cfg.x_api.username);
+        x.boolean("non_public_metrics", cfg.x_api.non_public_metrics);
     }
     {
         auto w = top.sub("weights");

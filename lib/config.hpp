@@ -43,6 +43,8 @@ struct x_api_config {
     int timeout_ms = 10000;
     int retries = 3;
     int backoff_ms = 1000;
+    std::string username; // the account's handle, without '@'; empty: /2/users/me
+    bool non_public_metrics = true; // ask for profile clicks (user-context tokens only)
 
     bool operator==(x_api_config const&) const = default;
 };

@@ -134,10 +134,12 @@ SELECT count(*), min(c.tweet_id::text)
    AND c.tweet_id::text !~ $3)sql";
 
 // Posted, not deleted, within the scrape window, past an age checkpoint not yet
-// scraped, with a tweet id X can look up ($5); oldest due first.
+// scraped, with a tweet id X can look up ($5); oldest due first. With each,
+// whether X still has its non-public metrics (posted within $6 days, less
+// an hour for the clocks).
 constexpr char const* select_due = R"sql(
 WITH due AS (
-    SELECT c.tweet_id,
+    SELECT c.tweet_id, c.posted_at,
            c.posted_at + make_interval(secs => 3600 * (
                SELECT max(a) FROM unnest($3::float8[]) a
                 WHERE c.posted_at + make_interval(secs => 3600 * a) <= $1::timestamptz))
@@ -149,7 +151,8 @@ WITH due AS (
        AND c.posted_at > $1::timestamptz - make_interval(days => $2::int)
        AND c.posted_at <= $1::timestamptz
        AND c.tweet_id::text ~ $5)
-SELECT tweet_id FROM due
+SELECT tweet_id, bool_and(posted_at > $1::timestamptz - make_interval(days => $6::int, hours => -1))
+  FROM due
  WHERE due_at IS NOT NULL AND (collected_at IS NULL OR collected_at < due_at)
  GROUP BY tweet_id
  ORDER BY min(due_at), tweet_id
@@ -346,7 +349,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     auto const& m = run.cfg().metrics;
     x_api_client api{run.cfg().x_api, x_api_token(run.cfg().x_api)};
     try {
-        auto const me = api.fetch_me();
+        auto const me = api.fetch_account();
         {
             copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
             add_follower_row(w, run.now(), me.followers, me.following, me.tweets);
@@ -357,19 +360,23 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
 
         // One day beyond max_age_days so the last checkpoint (30 d) is caught.
         auto const days = static_cast<int>(std::ceil(m.max_age_days)) + 1;
-        auto const due =
-            db.exec(select_due, run.now(), days, m.due_ages_hours,
-                    opts.max_posts.value_or(m.max_posts), x_tweet_id_pattern);
+        auto const due = db.exec(select_due, run.now(), days, m.due_ages_hours,
+                                 opts.max_posts.value_or(m.max_posts), x_tweet_id_pattern,
+                                 x_non_public_days);
         report_unaskable(run, days);
         run.summary()["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
-        for (int start = 0; start < due.rows(); start += m.batch_size) {
-            run.check_interrupted();
-            std::vector<std::string> ids;
-            for (int i = start; i < std::min(due.rows(), start + m.batch_size); ++i) {
-                ids.push_back(due.str(i, 0));
+        // Posts past X's days of non-public metrics are asked for apart, for
+        // their public ones: asked with the others, X would leave them out.
+        std::vector<std::string> young;
+        std::vector<std::string> old;
+        auto const fetch = [&](std::vector<std::string>& ids, bool non_public) {
+            if (ids.empty()) {
+                return;
             }
-            auto const page = api.fetch_tweets(ids);
+            run.check_interrupted();
+            auto const page = api.fetch_tweets(ids, non_public);
+            ids.clear();
             {
                 copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
                 for (auto const& t : page.found) {
@@ -394,7 +401,18 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             }
             n.failed += static_cast<std::int64_t>(page.failed.size());
             txs.commit();
+        };
+        for (int i = 0; i < due.rows(); ++i) {
+            bool const non_public = due.boolean(i, 1);
+            auto& ids = non_public ? young : old;
+            ids.push_back(due.str(i, 0));
+            if (static_cast<int>(ids.size()) == m.batch_size) {
+                fetch(ids, non_public);
+            }
         }
+        fetch(young, true);
+        fetch(old, false);
+        run.summary()["x_api_non_public_refused"] = api.non_public_refused();
     } catch (interrupted const&) {
         throw; // a signal: stop now, recorded as interrupted
     } catch (temporary_failure const& e) {

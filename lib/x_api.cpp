@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
+#include <set>
 
 namespace xloop {
 
@@ -81,6 +83,29 @@ nlohmann::json parse_body(std::string const& body, std::string const& what)
     }
 }
 
+// ": <detail>" of an X problem object, or nothing.
+std::string problem_detail(nlohmann::json const& e)
+{
+    auto const detail = text_field(e, "detail");
+    return detail.empty() ? std::string{} : ": " + detail.substr(0, 200);
+}
+
+// " (<title>: <detail>)" of the problem an error body holds, or nothing: X
+// says there why it refused (e.g. "Unsupported Authentication").
+std::string problem_of(std::string const& body)
+{
+    auto const j = nlohmann::json::parse(body, nullptr, false);
+    auto const title = text_field(j, "title");
+    if (title.empty() || has_control_chars(title)) {
+        return {};
+    }
+    auto detail = problem_detail(j);
+    if (has_control_chars(detail)) {
+        detail.clear();
+    }
+    return fmt::format(" ({}{})", title.substr(0, 80), detail);
+}
+
 } // namespace
 
 std::string x_api_token(x_api_config const& cfg)
@@ -107,7 +132,8 @@ std::string rate_limit_reset(std::string const& header)
                : "'" + header.substr(0, 40) + "' (not a time)";
 }
 
-std::string x_api_client::get(std::string const& path, std::string const& what)
+std::string x_api_client::get(std::string const& path, std::string const& what,
+                              char const* refused_hint)
 {
     http_request req;
     req.url = m_cfg.base_url + path;
@@ -133,27 +159,80 @@ std::string x_api_client::get(std::string const& path, std::string const& what)
             what, reset)};
     }
     if (res.status == 401 || res.status == 403) {
-        throw service_refused{
-            fmt::format("X API refused the request (HTTP {}) for {}: check "
-                        "the bearer token in ${} and the app's access level",
-                        res.status, what, m_cfg.token_env)};
+        throw service_refused{fmt::format(
+            "X API refused the request (HTTP {}) for {}{}: {}", res.status, what,
+            problem_of(res.body),
+            refused_hint ? refused_hint
+                         : fmt::format("check the bearer token in ${} and the app's "
+                                       "access level",
+                                       m_cfg.token_env))};
     }
     throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status, what,
                                  res.body.substr(0, 300))};
 }
 
-tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids)
+tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool non_public)
 {
     std::string joined;
     for (auto const& id : ids) {
         joined += (joined.empty() ? "" : ",") + id;
     }
-    auto const what = fmt::format("GET /2/tweets ({} ids, {} … {})", ids.size(),
-                                  ids.front(), ids.back());
-    auto const body = get("/2/tweets?ids=" + url_encode(joined) + "&tweet.fields=" +
-                              url_encode("public_metrics,non_public_metrics,created_at"),
-                          what);
+    auto const what =
+        fmt::format("GET /2/tweets ({} ids, {} … {}{})", ids.size(), ids.front(),
+                    ids.back(), non_public ? "" : ", public metrics");
+    auto const fields = non_public ? "public_metrics,non_public_metrics,created_at"
+                                   : "public_metrics,created_at";
+    auto const body =
+        get("/2/tweets?ids=" + url_encode(joined) + "&tweet.fields=" + url_encode(fields),
+            what);
     return parse_tweets_page(body, what);
+}
+
+tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,
+                                       bool non_public)
+{
+    non_public = non_public && m_cfg.non_public_metrics && !m_non_public_refused;
+    auto page = fetch_page(ids, non_public);
+    if (page.field_refused.empty()) {
+        return page;
+    }
+    std::set<std::string> const refused(page.field_refused.begin(),
+                                        page.field_refused.end());
+    if (!non_public) { // a public field refused: nothing to ask instead
+        for (auto const& id : refused) {
+            log::warn("X API would not show the metrics of tweet {}; retried next run",
+                      id);
+        }
+        page.failed.insert(page.failed.end(), refused.begin(), refused.end());
+        page.field_refused.clear();
+        return page;
+    }
+    if (refused.size() == std::set<std::string>(ids.begin(), ids.end()).size()) {
+        m_non_public_refused = true;
+        log::warn("X API would not show the non-public metrics (profile clicks) of "
+                  "any post asked for ({} ids): the token in ${} is app-only or not "
+                  "the posts' author's. Public metrics only from now on; set "
+                  "x_api.non_public_metrics: false not to ask",
+                  ids.size(), m_cfg.token_env);
+    }
+    std::vector<std::string> again;
+    for (auto const& id : refused) {
+        bool const found =
+            std::any_of(page.found.begin(), page.found.end(),
+                        [&](tweet_metrics const& t) { return t.id == id; });
+        if (!found) {
+            again.push_back(id);
+        }
+    }
+    if (!again.empty()) {
+        auto more = fetch_page(again, false);
+        std::move(more.found.begin(), more.found.end(), std::back_inserter(page.found));
+        page.gone.insert(page.gone.end(), more.gone.begin(), more.gone.end());
+        page.failed.insert(page.failed.end(), more.failed.begin(), more.failed.end());
+        page.failed.insert(page.failed.end(), more.field_refused.begin(),
+                           more.field_refused.end());
+    }
+    return page;
 }
 
 namespace {
@@ -206,8 +285,14 @@ void read_tweet_error(nlohmann::json const& e, std::string const& what, tweets_p
     auto const title = text_field(e, "title");
     bool const not_found = type.find("resource-not-found") != std::string::npos ||
                            title == "Not Found Error";
+    bool const field_refused =
+        type.find("not-authorized-for-field") != std::string::npos ||
+        type.find("field-unauthorized") != std::string::npos ||
+        title == "Field Authorization Error";
     if (id.empty()) {
         log::warn("X API error on {}: {} {}", what, title, text_field(e, "detail"));
+    } else if (field_refused) {
+        page.field_refused.push_back(id);
     } else if (not_found) {
         page.gone.push_back(id);
     } else {
@@ -242,15 +327,34 @@ tweets_page parse_tweets_page(std::string const& body, std::string const& what)
     return page;
 }
 
-account_counts x_api_client::fetch_me()
+account_counts x_api_client::fetch_account()
 {
+    if (!m_cfg.username.empty()) {
+        auto const what = fmt::format("GET /2/users/by/username/{}", m_cfg.username);
+        return parse_account(get("/2/users/by/username/" + url_encode(m_cfg.username) +
+                                     "?user.fields=public_metrics",
+                                 what),
+                             what, m_cfg.username);
+    }
     std::string const what = "GET /2/users/me";
-    return parse_me(get("/2/users/me?user.fields=public_metrics", what), what);
+    auto const hint = fmt::format(
+        "an app-only bearer token cannot read GET /2/users/me: set x_api.username to "
+        "the account's handle (any token may look a user up), or check the token in ${}",
+        m_cfg.token_env);
+    return parse_account(
+        get("/2/users/me?user.fields=public_metrics", what, hint.c_str()), what);
 }
 
-account_counts parse_me(std::string const& body, std::string const& what)
+account_counts parse_account(std::string const& body, std::string const& what,
+                             std::string const& username)
 {
     auto const j = parse_body(body, what);
+    if (!username.empty() && !(j.contains("data") && j["data"].is_object()) &&
+        j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
+        throw config_error{fmt::format(
+            "x_api.username '{}': X answered {} with {}{}", username, what,
+            text_field(j["errors"][0], "title"), problem_detail(j["errors"][0]))};
+    }
     auto const pm = j.contains("data") && j["data"].is_object()
                         ? j["data"].value("public_metrics", nlohmann::json::object())
                         : nlohmann::json::object();

@@ -18,6 +18,10 @@ namespace xloop {
 // Request"), every run, since it stays due.
 constexpr char const* x_tweet_id_pattern = "^[0-9]{1,19}$";
 
+// X serves non-public metrics (profile clicks) for a post's first 30 days
+// only, and only to a user-context token of its author.
+constexpr int x_non_public_days = 30;
+
 struct tweet_metrics {
     std::string id;
     post_counts counts;
@@ -27,6 +31,9 @@ struct tweets_page {
     std::vector<tweet_metrics> found;
     std::vector<std::string> gone;   // "Not Found": deleted, never ask again
     std::vector<std::string> failed; // other per-tweet errors: retried next run
+    // X would not show a field asked for (non_public_metrics: an app-only
+    // token, a post past 30 days); some of these may be in `found` without it
+    std::vector<std::string> field_refused;
 };
 
 struct account_counts {
@@ -43,24 +50,37 @@ class x_api_client {
 public:
     x_api_client(x_api_config const& cfg, std::string token);
 
-    tweets_page fetch_tweets(std::vector<std::string> const& ids);
-    account_counts fetch_me();
+    // `non_public`: ask for non_public_metrics too (unless x_api.non_public_metrics
+    // is off). The posts X leaves out for want of them are asked again for
+    // their public metrics alone; a token refused them for every post of a
+    // page is not asked for them again by this client.
+    tweets_page fetch_tweets(std::vector<std::string> const& ids, bool non_public = true);
+    // The account's own counts: by x_api.username where it is set (any
+    // token may look a user up), else GET /2/users/me (user-context tokens only).
+    account_counts fetch_account();
     int requests() const noexcept { return m_requests; }
+    bool non_public_refused() const noexcept { return m_non_public_refused; }
 
 private:
-    std::string get(std::string const& path, std::string const& what);
+    std::string get(std::string const& path, std::string const& what,
+                    char const* refused_hint = nullptr);
+    tweets_page fetch_page(std::vector<std::string> const& ids, bool non_public);
 
     x_api_config m_cfg;
     std::string m_token;
     http_session m_session;
     int m_requests = 0;
+    bool m_non_public_refused = false;
 };
 
-// The bodies of GET /2/tweets and GET /2/users/me (`what` names the request
-// in errors): a malformed body throws data_error; ids that are not ids and
-// errors without one are left out with a warning.
+// The bodies of GET /2/tweets and of a user's lookup (`what` names the
+// request in errors): a malformed body throws data_error; ids that are not
+// ids and errors without one are left out with a warning. `username`: the
+// configured x_api.username the lookup was for; X knowing no such user is
+// then a config_error naming it.
 tweets_page parse_tweets_page(std::string const& body, std::string const& what);
-account_counts parse_me(std::string const& body, std::string const& what);
+account_counts parse_account(std::string const& body, std::string const& what,
+                             std::string const& username = {});
 
 // The x-rate-limit-reset header (epoch seconds) as a time, or as sent.
 std::string rate_limit_reset(std::string const& header);

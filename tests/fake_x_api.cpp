@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 
 namespace xloop::test {
@@ -38,31 +39,80 @@ fake_x_api::fake_x_api(int keep_alive_s)
 {
     m_server.set_keep_alive_max_count(1000);
     m_server.set_keep_alive_timeout(keep_alive_s);
-    m_server.Get(
-        "/2/users/me", [this](httplib::Request const& req, httplib::Response& res) {
-            std::unique_lock<std::mutex> lock{mutex};
-            m_requests.push_back(
-                {req.path, {}, req.get_header_value("Authorization"), req.remote_port});
-            if (always) {
-                auto const f = *always;
-                lock.unlock();
-                apply(f, res);
+    auto const account = [this](httplib::Request const& req, httplib::Response& res) {
+        std::unique_lock<std::mutex> lock{mutex};
+        m_requests.push_back(
+            {req.path, {}, req.get_header_value("Authorization"), req.remote_port, {}});
+        if (always) {
+            auto const f = *always;
+            lock.unlock();
+            apply(f, res);
+            return;
+        }
+        if (req.path == "/2/users/me" && app_only) {
+            res.status = 403;
+            res.set_content(
+                nlohmann::json{
+                    {"title", "Unsupported Authentication"},
+                    {"detail", "Authenticating with OAuth 2.0 Application-Only is "
+                               "forbidden for this endpoint.  Supported authentication "
+                               "types are [OAuth 1.0a User Context, OAuth 2.0 User "
+                               "Context]."},
+                    {"type",
+                     "https://api.twitter.com/2/problems/unsupported-authentication"},
+                    {"status", 403}}
+                    .dump(),
+                "application/json");
+            return;
+        }
+        if (req.path != "/2/users/me") {
+            auto const name = req.matches[1].str();
+            auto const lower = [](std::string v) {
+                for (auto& c : v) {
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                }
+                return v;
+            };
+            if (lower(name) != lower(username)) {
+                res.set_content(
+                    nlohmann::json{
+                        {"errors",
+                         {{{"value", name},
+                           {"detail",
+                            fmt::format("Could not find user with username: [{}].",
+                                        name)},
+                           {"title", "Not Found Error"},
+                           {"resource_type", "user"},
+                           {"parameter", "username"},
+                           {"resource_id", name},
+                           {"type",
+                            "https://api.twitter.com/2/problems/resource-not-found"}}}}}
+                        .dump(),
+                    "application/json");
                 return;
             }
-            nlohmann::json j = {{"data",
-                                 {{"id", "1"},
-                                  {"username", "xloop_bot"},
-                                  {"public_metrics",
-                                   {{"followers_count", followers},
-                                    {"following_count", 10},
-                                    {"tweet_count", 100}}}}}};
-            res.set_content(j.dump(), "application/json");
-        });
+        }
+        nlohmann::json j = {{"data",
+                             {{"id", "1"},
+                              {"username", username},
+                              {"public_metrics",
+                               {{"followers_count", followers},
+                                {"following_count", 10},
+                                {"tweet_count", 100}}}}}};
+        res.set_content(j.dump(), "application/json");
+    };
+    m_server.Get("/2/users/me", account);
+    m_server.Get(R"(/2/users/by/username/([^/]+))", account);
     m_server.Get("/2/tweets", [this](httplib::Request const& req,
                                      httplib::Response& res) {
         std::unique_lock<std::mutex> lock{mutex};
-        fake_request r{
-            req.path, {}, req.get_header_value("Authorization"), req.remote_port};
+        fake_request r{req.path,
+                       {},
+                       req.get_header_value("Authorization"),
+                       req.remote_port,
+                       req.get_param_value("tweet.fields")};
+        bool const non_public =
+            r.tweet_fields.find("non_public_metrics") != std::string::npos;
         auto const ids = req.get_param_value("ids");
         for (std::size_t start = 0; start <= ids.size();) {
             auto const comma = ids.find(',', start);
@@ -135,6 +185,27 @@ fake_x_api::fake_x_api(int keep_alive_s)
                       "https://api.twitter.com/2/problems/not-authorized-for-resource"}});
                 continue;
             }
+            bool const field_refused =
+                non_public && (app_only || past_non_public.count(id));
+            if (field_refused) {
+                errors.push_back(
+                    {{"value", id},
+                     {"detail", fmt::format("Sorry, you are not authorized to access "
+                                            "'non_public_metrics' on the Tweet with ids "
+                                            "[{}].",
+                                            id)},
+                     {"title", "Field Authorization Error"},
+                     {"resource_type", "tweet"},
+                     {"field", "non_public_metrics"},
+                     {"parameter", "non_public_metrics"},
+                     {"resource_id", id},
+                     {"section", "data"},
+                     {"type",
+                      "https://api.twitter.com/2/problems/not-authorized-for-field"}});
+                if (!field_refusal_keeps_data) {
+                    continue;
+                }
+            }
             nlohmann::json t = {{"id", id},
                                 {"text", "a post"},
                                 {"created_at", "2026-03-01T00:00:00.000Z"},
@@ -145,7 +216,7 @@ fake_x_api::fake_x_api(int keep_alive_s)
                                   {"quote_count", 1},
                                   {"bookmark_count", 4},
                                   {"impression_count", fake_impressions(id)}}}};
-            if (with_non_public) {
+            if (with_non_public && non_public && !field_refused) {
                 t["non_public_metrics"] = {{"impression_count", fake_impressions(id)},
                                            {"user_profile_clicks", 5},
                                            {"url_link_clicks", 0}};

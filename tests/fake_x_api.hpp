@@ -1,8 +1,8 @@
 #pragma once
 
 // A fake X API v2 on 127.0.0.1 (port chosen by the OS) for tests: serves
-// /2/users/me and /2/tweets from its state, can be told to fail in the ways
-// the real one does, and records what it was asked.
+// /2/users/me, /2/users/by/username/NAME and /2/tweets from its state, can be
+// told to fail in the ways the real one does, and records what it was asked.
 
 #include <httplib.h>
 
@@ -20,7 +20,8 @@ struct fake_request {
     std::string path;
     std::vector<std::string> ids;
     std::string authorization;
-    int remote_port = 0; // the client's end of the connection
+    int remote_port = 0;      // the client's end of the connection
+    std::string tweet_fields; // /2/tweets' tweet.fields
 };
 
 // A scripted answer for the n-th /2/tweets request (0-based).
@@ -56,7 +57,15 @@ public:
     std::map<int, fake_failure> tweets_failures; // by request index (insert_or_assign)
     std::optional<fake_failure> always;          // every request, both endpoints
     bool with_non_public = true;
-    int delay_tweets_ms = 0; // every /2/tweets answer waits this long
+    // The token is app-only, as X's "Bearer Token": /2/users/me answers 403
+    // and non_public_metrics are refused for every post.
+    bool app_only = false;
+    std::set<std::string> past_non_public; // posts X has no non-public metrics for
+    // A post whose non-public metrics are refused is left out of 'data' (as
+    // X's documentation says), or, when this is set, kept there without them.
+    bool field_refusal_keeps_data = false;
+    std::string username = "xloop_bot"; // the account /2/users/by/username knows
+    int delay_tweets_ms = 0;            // every /2/tweets answer waits this long
 
     std::vector<fake_request> requests();
     std::vector<fake_request> tweet_requests();

@@ -203,6 +203,24 @@ TEST_CASE("a base URL that is not http(s) with a host names the key and line", "
     }
 }
 
+TEST_CASE("x_api.username is an X handle, its '@' dropped, and anything else names the "
+          "key and line",
+          "[nodb]")
+{
+    CHECK(
+        parse_config("x_api:\n  username: '@XLoop_bot'\n", "xloop.yaml").x_api.username ==
+        "XLoop_bot");
+    CHECK(parse_config("x_api:\n  username: ''\n", "xloop.yaml").x_api.username.empty());
+    CHECK_FALSE(parse_config("x_api:\n  non_public_metrics: false\n", "xloop.yaml")
+                    .x_api.non_public_metrics);
+    for (auto const* bad : {"x loop", "@", "sixteen_letters_", "bot/../me", "émile"}) {
+        CHECK(error_of(fmt::format("x_api:\n  username: '{}'\n", bad)) ==
+              fmt::format("xloop.yaml:2: 'x_api.username' must be an X handle: 1 to 15 "
+                          "letters, digits or '_' (got '{}')",
+                          bad));
+    }
+}
+
 TEST_CASE("broken YAML is reported with its line", "[nodb]")
 {
     CHECK(error_of("weights:\n  kappa: [1, 2\n").rfind("xloop.yaml:", 0) == 0);

@@ -317,6 +317,76 @@ TEST_CASE("refused credentials exit 69 and a missing token exits 78, never print
     CHECK(empty.err.find("X_BEARER_TOKEN is empty") != std::string::npos);
 }
 
+TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores public "
+          "metrics and the follower count, and without the username names that setting",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "940", 2);           // due at 1 h
+    add_posted(c, "941", 24 * 30 + 2); // due at 30 d: X has no non-public metrics left
+    fake_x_api api;
+    api.app_only = true;
+    api.followers = 777;
+    scraper s{db, api};
+
+    auto const refused = s.run({"--json"});
+    CHECK(refused.exit_code == 69);
+    CHECK(refused.err.find("an app-only bearer token cannot read GET /2/users/me: set "
+                           "x_api.username") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+    CHECK(api.tweet_requests().empty());
+
+    s.dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
+                              "\n  username: '@xloop_bot'\n  retries: 1\n  backoff_ms: "
+                              "10\n");
+    auto const r = s.ok({"--json"});
+    CHECK(json::parse(r.out)["x_api_non_public_refused"] == true);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots WHERE follower_count "
+                   "= 777") == 1);
+    CHECK(
+        db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id IN ('940', '941') "
+                 "AND likes IS NOT NULL AND profile_clicks IS NULL AND "
+                 "primary_objective_score IS NOT NULL") == 2);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 3); // 940 with non-public, 940 again without, 941 without
+    CHECK(reqs[0].ids == std::vector<std::string>{"940"});
+    CHECK(reqs[0].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[1].ids == std::vector<std::string>{"940"});
+    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[2].ids == std::vector<std::string>{"941"});
+    CHECK(reqs[2].tweet_fields == "public_metrics,created_at");
+    CHECK(r.err.find("set x_api.non_public_metrics: false") != std::string::npos);
+}
+
+TEST_CASE("a post at its 30-day checkpoint is asked for its public metrics, the younger "
+          "ones for their profile clicks too",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "950", 24 * 30 + 2);
+    add_posted(c, "951", 3);
+    add_posted(c, "952", 24 * 7 + 1);
+    fake_x_api api;
+    api.past_non_public = {"950"}; // what X would refuse, had it been asked
+    scraper s{db, api};
+    auto const r = s.ok({"--json"});
+    CHECK(json::parse(r.out)["x_api_non_public_refused"] == false);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].ids == std::vector<std::string>{"951", "952"}); // oldest due first
+    CHECK(reqs[0].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[1].ids == std::vector<std::string>{"950"});
+    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE profile_clicks = 5 AND "
+                   "tweet_id IN ('951', '952')") == 2);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '950' AND "
+                   "likes IS NOT NULL AND profile_clicks IS NULL") == 1);
+}
+
 TEST_CASE("a token never appears in any log line of a normal run", "[db]")
 {
     test_db db;

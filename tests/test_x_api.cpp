@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -64,7 +65,7 @@ TEST_CASE("the X API client reads metrics and sends the bearer token", "[nodb]")
     REQUIRE(reqs.size() == 1);
     CHECK(reqs[0].ids == std::vector<std::string>{"101", "102"});
     CHECK(reqs[0].authorization == "Bearer tok-123-secret");
-    auto const me = client.fetch_me();
+    auto const me = client.fetch_account();
     CHECK(me.followers == 1000);
     CHECK(*me.tweets == 100);
 }
@@ -73,7 +74,7 @@ TEST_CASE("the X API client's requests share one kept-alive connection", "[nodb]
 {
     fake_x_api api;
     auto client = client_for(api);
-    client.fetch_me();
+    client.fetch_account();
     for (int page = 0; page < 7; ++page) {
         CHECK(client.fetch_tweets({std::to_string(100 + page)}).found.size() == 1);
     }
@@ -160,7 +161,7 @@ TEST_CASE("401 is a refusal that names the token variable, never the token", "[n
     fake_x_api api;
     api.always = fake_failure{401, "{\"title\": \"Unauthorized\"}"};
     auto client = client_for(api);
-    auto const msg = message_of<service_refused>([&] { client.fetch_me(); });
+    auto const msg = message_of<service_refused>([&] { client.fetch_account(); });
     CHECK(msg.find("HTTP 401") != std::string::npos);
     CHECK(msg.find("$X_BEARER_TOKEN") != std::string::npos);
     CHECK(msg.find("tok-123-secret") == std::string::npos);
@@ -224,7 +225,7 @@ TEST_CASE("counts that are not counts are left out, never stored wrapped or nega
     // a negative follower count is no snapshot at all
     api.followers = -5;
     CHECK(message_of<data_error>([&] {
-              client_for(api).fetch_me();
+              client_for(api).fetch_account();
           }).find("has no public_metrics.followers_count") != std::string::npos);
 }
 
@@ -272,7 +273,125 @@ TEST_CASE("a body with a number too large for a double is bad data naming the re
           }).find("X API returned malformed JSON for GET /2/tweets (1 ids") !=
           std::string::npos);
     CHECK(message_of<data_error>([] {
-              parse_me(R"({"data": {"public_metrics": {"followers_count": -1e999}}})",
-                       "GET /2/users/me");
+              parse_account(
+                  R"({"data": {"public_metrics": {"followers_count": -1e999}}})",
+                  "GET /2/users/me");
           }).find("malformed JSON for GET /2/users/me") != std::string::npos);
+}
+
+TEST_CASE("an app-only token's refused non-public metrics are asked for again as public "
+          "ones, and not asked for again by that client",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.app_only = true;
+    auto client = client_for(api);
+    auto const page = client.fetch_tweets({"101", "102"});
+    REQUIRE(page.found.size() == 2);
+    CHECK(page.found[0].id == "101");
+    CHECK(*page.found[0].counts.likes == fake_likes("101"));
+    CHECK(*page.found[1].counts.impressions == fake_impressions("102"));
+    CHECK_FALSE(page.found[0].counts.profile_clicks);
+    CHECK(page.failed.empty());
+    CHECK(client.non_public_refused());
+    client.fetch_tweets({"103"});
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[0].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[1].ids == std::vector<std::string>{"101", "102"});
+    CHECK(reqs[2].tweet_fields == "public_metrics,created_at");
+}
+
+TEST_CASE("a post past its days of non-public metrics is asked for again alone, and the "
+          "others keep their profile clicks",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.past_non_public = {"102"};
+    auto client = client_for(api);
+    auto const page = client.fetch_tweets({"101", "102", "103"});
+    REQUIRE(page.found.size() == 3);
+    std::map<std::string, post_counts> by_id;
+    for (auto const& t : page.found) {
+        by_id[t.id] = t.counts;
+    }
+    CHECK(*by_id.at("101").profile_clicks == 5);
+    CHECK_FALSE(by_id.at("102").profile_clicks);
+    CHECK(*by_id.at("102").likes == fake_likes("102"));
+    CHECK(*by_id.at("103").profile_clicks == 5);
+    CHECK_FALSE(client.non_public_refused());
+    client.fetch_tweets({"104"});
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[1].ids == std::vector<std::string>{"102"});
+    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[2].tweet_fields == "public_metrics,non_public_metrics,created_at");
+}
+
+TEST_CASE("a post X keeps in 'data' without its refused non-public metrics is read once",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.app_only = true;
+    api.field_refusal_keeps_data = true;
+    auto client = client_for(api);
+    auto const page = client.fetch_tweets({"101"});
+    REQUIRE(page.found.size() == 1);
+    CHECK(*page.found[0].counts.likes == fake_likes("101"));
+    CHECK(page.failed.empty());
+    CHECK(api.tweet_requests().size() == 1);
+}
+
+TEST_CASE("x_api.non_public_metrics false asks for public metrics only", "[nodb]")
+{
+    fake_x_api api;
+    x_api_config cfg;
+    cfg.base_url = api.base_url();
+    cfg.non_public_metrics = false;
+    x_api_client client{cfg, "tok"};
+    CHECK(client.fetch_tweets({"101"}).found.size() == 1);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].tweet_fields == "public_metrics,created_at");
+}
+
+TEST_CASE("the account's counts come by x_api.username with any token, and /2/users/me "
+          "refusing an app-only token names that setting",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.app_only = true;
+    api.followers = 4321;
+    x_api_config cfg;
+    cfg.base_url = api.base_url();
+    cfg.retries = 0;
+    {
+        x_api_client client{cfg, "tok-123-secret"};
+        auto const msg = message_of<service_refused>([&] { client.fetch_account(); });
+        CHECK(msg.find("HTTP 403") != std::string::npos);
+        CHECK(msg.find("GET /2/users/me (Unsupported Authentication: Authenticating "
+                       "with OAuth 2.0 Application-Only") != std::string::npos);
+        CHECK(msg.find("set x_api.username to the account's handle") !=
+              std::string::npos);
+        CHECK(msg.find("tok-123") == std::string::npos);
+    }
+    cfg.username = "XLoop_Bot";
+    x_api_client client{cfg, "tok-123-secret"};
+    CHECK(client.fetch_account().followers == 4321);
+    auto const reqs = api.requests();
+    CHECK(reqs.back().path == "/2/users/by/username/XLoop_Bot");
+}
+
+TEST_CASE("an x_api.username X does not know is a configuration error naming it",
+          "[nodb]")
+{
+    fake_x_api api;
+    x_api_config cfg;
+    cfg.base_url = api.base_url();
+    cfg.username = "nobody_here";
+    x_api_client client{cfg, "tok"};
+    CHECK(message_of<config_error>([&] { client.fetch_account(); }) ==
+          "x_api.username 'nobody_here': X answered GET /2/users/by/username/nobody_here "
+          "with Not Found Error: Could not find user with username: [nobody_here].");
 }

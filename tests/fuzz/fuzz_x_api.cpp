@@ -1,4 +1,4 @@
-// X API v2 response bodies (GET /2/tweets, GET /2/users/me) and the 429
+// X API v2 response bodies (GET /2/tweets, a user's lookup) and the 429
 // reset header: parsed into counts within range, or refused as data_error.
 #include "fuzz_common.hpp"
 #include "x_api.hpp"
@@ -24,13 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             }
         }
     });
-    fuzz::expect_only_xloop_errors([&] {
-        auto const me = parse_me(body, "GET /2/users/me (fuzz)");
-        if (me.followers < 0 || (me.following && *me.following < 0) ||
-            (me.tweets && *me.tweets < 0)) {
-            std::abort();
-        }
-    });
+    for (char const* username : {"", "xloop_bot"}) {
+        fuzz::expect_only_xloop_errors([&] {
+            auto const me = parse_account(body, "GET /2/users/me (fuzz)", username);
+            if (me.followers < 0 || (me.following && *me.following < 0) ||
+                (me.tweets && *me.tweets < 0)) {
+                std::abort();
+            }
+        });
+    }
     (void)rate_limit_reset(body.substr(0, 64));
     return 0;
 }
