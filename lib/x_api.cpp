@@ -154,9 +154,9 @@ std::string x_api_client::get(std::string const& path, std::string const& what,
             reset = rate_limit_reset(it->second);
         }
         throw temporary_failure{fmt::format(
-            "X API rate limit reached (HTTP 429) on {}; it resets at {}; what was "
+            "X API rate limit reached (HTTP 429) on {}{}; it resets at {}; what was "
             "collected so far is kept, the next run goes on",
-            what, reset)};
+            what, problem_of(res.body), reset)};
     }
     if (res.status == 401 || res.status == 403) {
         throw service_refused{fmt::format(
@@ -178,8 +178,11 @@ tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool n
         joined += (joined.empty() ? "" : ",") + id;
     }
     auto const what =
-        fmt::format("GET /2/tweets ({} ids, {} … {}{})", ids.size(), ids.front(),
-                    ids.back(), non_public ? "" : ", public metrics");
+        ids.size() == 1
+            ? fmt::format("GET /2/tweets (tweet {}{})", ids.front(),
+                          non_public ? "" : ", public metrics")
+            : fmt::format("GET /2/tweets ({} ids, {} … {}{})", ids.size(), ids.front(),
+                          ids.back(), non_public ? "" : ", public metrics");
     auto const fields = non_public ? "public_metrics,non_public_metrics,created_at"
                                    : "public_metrics,created_at";
     auto const body =

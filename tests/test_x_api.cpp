@@ -135,6 +135,20 @@ TEST_CASE("429 stops with a temporary failure naming the reset time", "[nodb]")
     CHECK(api.tweet_requests().size() == 1);                      // not retried
 }
 
+TEST_CASE("a 429 for the month's usage cap says so", "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures[0] = fake_failure{
+        429, R"({"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly )"
+             R"(product cap", "type": "https://api.twitter.com/2/problems/usage-capped",)"
+             R"( "period": "Monthly", "scope": "Product"})"};
+    auto client = client_for(api);
+    CHECK(message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); }) ==
+          "X API rate limit reached (HTTP 429) on GET /2/tweets (tweet 1) "
+          "(UsageCapExceeded: Usage cap exceeded: Monthly product cap); it resets at "
+          "unknown; what was collected so far is kept, the next run goes on");
+}
+
 TEST_CASE("a 5xx is retried with backoff and then succeeds", "[nodb]")
 {
     fake_x_api api;
@@ -269,8 +283,8 @@ TEST_CASE("a body with a number too large for a double is bad data naming the re
     CHECK(message_of<data_error>([] {
               parse_tweets_page(R"({"data": [{"id": "5", "public_metrics":
                   {"like_count": 1e401}}]})",
-                                "GET /2/tweets (1 ids, 5 … 5)");
-          }).find("X API returned malformed JSON for GET /2/tweets (1 ids") !=
+                                "GET /2/tweets (tweet 5)");
+          }).find("X API returned malformed JSON for GET /2/tweets (tweet 5") !=
           std::string::npos);
     CHECK(message_of<data_error>([] {
               parse_account(
