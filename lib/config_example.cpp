@@ -198,7 +198,7 @@ void writer_section(writer& w, writer_config const& d)
            "command: argv of a program; plan JSON on stdin, text on stdout");
     w.key(2, "timeout_ms", scalar(d.timeout_ms));
     w.key(2, "base_url", scalar(d.base_url),
-          "openai: an OpenAI-compatible /v1/chat/completions");
+          "openai: as the OpenAI SDKs take it, e.g. …/v1");
     w.key(2, "model", scalar(d.model));
     w.key(2, "key_env", scalar(d.key_env), "the name of the variable that holds the key");
     w.key(2, "retries", scalar(d.retries));

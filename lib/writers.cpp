@@ -8,6 +8,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -304,11 +305,7 @@ public:
     explicit openai_writer(writer_config const& cfg)
         : m_cfg(cfg),
           m_key(secret_from_env("plan.writer.key_env", cfg.key_env, "the API key"))
-    {
-        while (!m_cfg.base_url.empty() && m_cfg.base_url.back() == '/') {
-            m_cfg.base_url.pop_back();
-        }
-    }
+    {}
 
     std::vector<std::string> write(writer_request const& q, rng&) override
     {
@@ -325,7 +322,7 @@ public:
                {"content", "Write this post: " + q.to_json().dump()}}}}};
         http_request req;
         req.method = "POST";
-        req.url = m_cfg.base_url + "/v1/chat/completions";
+        req.url = chat_completions_url(m_cfg.base_url);
         req.headers = {"Authorization: Bearer " + m_key,
                        "Content-Type: application/json"};
         req.body = body.dump();
@@ -385,6 +382,33 @@ private:
 };
 
 } // namespace
+
+std::string chat_completions_url(std::string base_url)
+{
+    while (!base_url.empty() && base_url.back() == '/') {
+        base_url.pop_back();
+    }
+    std::string_view const suffix = "/chat/completions";
+    if (base_url.size() >= suffix.size() &&
+        base_url.compare(base_url.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        return base_url;
+    }
+    auto const scheme = base_url.find("://");
+    auto const path_start =
+        base_url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    bool versioned = false;
+    if (path_start != std::string::npos) {
+        std::string_view const path{base_url.data() + path_start,
+                                    base_url.size() - path_start};
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            if (path[i] == '/' && i + 2 < path.size() && path[i + 1] == 'v' &&
+                std::isdigit(static_cast<unsigned char>(path[i + 2]))) {
+                versioned = true;
+            }
+        }
+    }
+    return base_url + (versioned ? "" : "/v1") + std::string{suffix};
+}
 
 nlohmann::json writer_request::to_json() const
 {

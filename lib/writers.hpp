@@ -37,6 +37,13 @@ public:
 
 std::unique_ptr<writer> make_writer(plan_config const& plan);
 
+// Where the openai writer posts: the base URL as the OpenAI SDKs take it
+// (https://api.openai.com/v1, https://openrouter.ai/api/v1,
+// http://localhost:11434/v1: a path with a version segment) + /chat/completions;
+// a bare host, or a path without a version, + /v1/chat/completions; a URL that
+// already ends in /chat/completions as it is.
+std::string chat_completions_url(std::string base_url);
+
 // Splits a writer's output into thread parts on lines holding only "---".
 std::vector<std::string> split_parts(std::string const& text);
 

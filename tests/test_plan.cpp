@@ -1071,6 +1071,20 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
                   "WHERE content = 'Written by the model.'") == 1);
         CHECK((r.err + r.out).find("sk-t3st-k3y") == std::string::npos);
     }
+    SECTION("a base URL as the OpenAI SDKs take it, with /v1")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        auto yaml = llm.yaml();
+        auto const at = yaml.find("\n    model:");
+        REQUIRE(at != std::string::npos);
+        yaml.insert(at, "/v1/");
+        auto const r = plan(db, {"-v"}, yaml, key);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(llm.calls == 1);
+    }
     SECTION("429 then 200")
     {
         test_db db;

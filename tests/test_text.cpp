@@ -9,6 +9,27 @@
 
 using namespace xloop;
 
+TEST_CASE("the openai writer posts where an OpenAI SDK would for its base URL", "[nodb]")
+{
+    CHECK(chat_completions_url("https://api.openai.com") ==
+          "https://api.openai.com/v1/chat/completions");
+    CHECK(chat_completions_url("https://api.openai.com/v1/") ==
+          "https://api.openai.com/v1/chat/completions");
+    CHECK(chat_completions_url("https://openrouter.ai/api/v1") ==
+          "https://openrouter.ai/api/v1/chat/completions");
+    CHECK(chat_completions_url(
+              "https://generativelanguage.googleapis.com/v1beta/openai/") ==
+          "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions");
+    CHECK(chat_completions_url("https://api.groq.com/openai") ==
+          "https://api.groq.com/openai/v1/chat/completions"); // no version: /v1 added
+    CHECK(chat_completions_url("http://127.0.0.1:11434/v1") ==
+          "http://127.0.0.1:11434/v1/chat/completions");
+    CHECK(chat_completions_url("http://llm.example/v2/chat/completions") ==
+          "http://llm.example/v2/chat/completions");
+    CHECK(chat_completions_url("http://vault.example/vault") ==
+          "http://vault.example/vault/v1/chat/completions");
+}
+
 TEST_CASE("an excerpt cuts whole UTF-8 characters and keeps one line", "[nodb]")
 {
     CHECK(excerpt("short", 10) == "short");
