@@ -299,6 +299,34 @@ std::string without_locations(std::string_view message)
     return out;
 }
 
+// Prisma's URL parameters, which Supabase's docs add to its pooler's URL and
+// libpq refuses: named when the URL holds one (a name of this list only, so
+// no part of a password can show).
+std::string prisma_hint(std::string const& conninfo)
+{
+    auto const query = conninfo.find('?');
+    if (conninfo.find("://") == std::string::npos || query == std::string::npos) {
+        return {};
+    }
+    std::string_view rest{conninfo};
+    rest.remove_prefix(query + 1);
+    while (!rest.empty()) {
+        auto const amp = rest.find('&');
+        auto const param = rest.substr(0, amp);
+        auto const name = param.substr(0, param.find('='));
+        for (char const* p : {"pgbouncer", "connection_limit", "pool_timeout", "schema",
+                              "statement_cache_size", "socket_timeout", "sslaccept"}) {
+            if (name == p) {
+                return fmt::format(" ('{}' is Prisma's parameter, not libpq's: remove "
+                                   "it; xloop needs none behind a pooler)",
+                                   p);
+            }
+        }
+        rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+    }
+    return {};
+}
+
 } // namespace
 
 std::optional<std::string> sqlstate_in_message(std::string_view message)
@@ -332,7 +360,8 @@ db_connection::db_connection(
         std::string const msg =
             mask_quoted_fragments(trim(parse_error ? parse_error : ""));
         PQfreemem(parse_error);
-        throw config_error{fmt::format("invalid connection string: {}", msg)};
+        throw config_error{
+            fmt::format("invalid connection string: {}{}", msg, prisma_hint(conninfo))};
     }
     PQconninfoFree(parsed);
 

@@ -606,6 +606,16 @@ TEST_CASE("a malformed connection string exits 78 without echoing its parts", "[
         run_tool("migrate", {"--db", "postgresql://u:S3cret@host:notaport/db"});
     CHECK(uri.exit_code == 78);
     CHECK(uri.err.find("S3cret") == std::string::npos);
+    // Supabase's pooler URL as its docs give it for Prisma
+    auto const prisma = run_tool(
+        "migrate",
+        {"--db",
+         "postgresql://postgres.abc:S3cret@127.0.0.1:6543/postgres?pgbouncer=true&"
+         "connection_limit=1"});
+    CHECK(prisma.exit_code == 78);
+    CHECK(prisma.err.find("'pgbouncer' is Prisma's parameter, not libpq's: remove it") !=
+          std::string::npos);
+    CHECK(prisma.err.find("S3cret") == std::string::npos);
 }
 
 TEST_CASE("a bad config file exits 78 naming the file line and key", "[db]")
