@@ -530,7 +530,12 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     {
         auto x = top.sub("x_api");
         x.url("base_url", cfg.x_api.base_url);
+        x.text("auth", cfg.x_api.auth, {"bearer", "oauth1"});
         x.name_text("token_env", cfg.x_api.token_env);
+        x.name_text("consumer_key_env", cfg.x_api.consumer_key_env);
+        x.name_text("consumer_secret_env", cfg.x_api.consumer_secret_env);
+        x.name_text("access_token_env", cfg.x_api.access_token_env);
+        x.name_text("access_token_secret_env", cfg.x_api.access_token_secret_env);
         x.integer("timeout_ms", cfg.x_api.timeout_ms, 100, 600000);
         x.integer("retries", cfg.x_api.retries, 0, 10);
         x.integer("backoff_ms", cfg.x_api.backoff_ms, 0, 60000);

@@ -43,6 +43,11 @@ struct x_api_config {
     int timeout_ms = 10000;
     int retries = 3;
     int backoff_ms = 1000;
+    std::string auth = "bearer"; // bearer | oauth1 (user context, keys that never expire)
+    std::string consumer_key_env = "X_API_KEY";
+    std::string consumer_secret_env = "X_API_SECRET";
+    std::string access_token_env = "X_ACCESS_TOKEN";
+    std::string access_token_secret_env = "X_ACCESS_TOKEN_SECRET";
     std::string username; // the account's handle, without '@'; empty: /2/users/me
     bool non_public_metrics = true; // ask for profile clicks (user-context tokens only)
 

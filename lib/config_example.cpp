@@ -132,8 +132,14 @@ void x_api_section(writer& w, x_api_config const& d)
 {
     w.key(0, "x_api", "");
     w.key(1, "base_url", scalar(d.base_url));
+    w.key(1, "auth", scalar(d.auth), "bearer | oauth1 (user context: profile clicks)");
     w.key(1, "token_env", scalar(d.token_env),
           "the name of the variable that holds the token, not the token");
+    w.key(1, "consumer_key_env", scalar(d.consumer_key_env), "oauth1: the app's key");
+    w.key(1, "consumer_secret_env", scalar(d.consumer_secret_env));
+    w.key(1, "access_token_env", scalar(d.access_token_env),
+          "oauth1: the account's token");
+    w.key(1, "access_token_secret_env", scalar(d.access_token_secret_env));
     w.key(1, "timeout_ms", scalar(d.timeout_ms));
     w.key(1, "retries", scalar(d.retries), "for 5xx and timeouts, with backoff");
     w.key(1, "backoff_ms", scalar(d.backoff_ms));

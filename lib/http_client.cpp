@@ -174,7 +174,8 @@ http_response http_send(http_request const& request)
 
 retried_response http_send_retrying(http_request const& request,
                                     retry_policy const& policy,
-                                    std::string const& service, std::string const& what)
+                                    std::string const& service, std::string const& what,
+                                    std::function<void(http_request&)> const& prepare)
 {
     std::string problem;
     for (int attempt = 0; attempt <= policy.retries; ++attempt) {
@@ -185,7 +186,14 @@ retried_response http_send_retrying(http_request const& request,
                       attempt, policy.retries);
             interruptible_sleep(wait);
         }
-        auto res = http_send(request);
+        auto res = [&] {
+            if (!prepare) {
+                return http_send(request);
+            }
+            auto signed_request = request;
+            prepare(signed_request);
+            return http_send(signed_request);
+        }();
         if (res.body_too_large) {
             throw data_error{fmt::format("{} sent more than {} MiB for {} (HTTP {}): not "
                                          "an answer it gives; nothing of it was read",

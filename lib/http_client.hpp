@@ -4,6 +4,7 @@
 // and heartbeat pings. It reports transport failures as status 0.
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,9 +73,12 @@ struct retried_response {
 // `service` and `what`. Any other answer is returned for the caller to judge.
 // When the retries run out: temporary_failure "<service> answered HTTP 503 for
 // <what> after N attempts".
-retried_response http_send_retrying(http_request const& request,
-                                    retry_policy const& policy,
-                                    std::string const& service, std::string const& what);
+// `prepare`, when given, is called on each attempt's copy of the request
+// before it is sent (a signature with a fresh nonce and time).
+retried_response
+http_send_retrying(http_request const& request, retry_policy const& policy,
+                   std::string const& service, std::string const& what,
+                   std::function<void(http_request&)> const& prepare = {});
 
 // The scheme, host and port of a URL, without its user, password, path or
 // query (where a heartbeat URL holds its secret): what a log line may name.

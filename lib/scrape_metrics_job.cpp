@@ -347,7 +347,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
 {
     auto& db = run.db();
     auto const& m = run.cfg().metrics;
-    x_api_client api{run.cfg().x_api, x_api_token(run.cfg().x_api)};
+    x_api_client api{run.cfg().x_api, x_api_credentials_from_env(run.cfg().x_api)};
     try {
         auto const me = api.fetch_account();
         {

@@ -6,11 +6,13 @@
 #include "text.hpp"
 
 #include <nlohmann/json.hpp>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <iterator>
 #include <set>
 
@@ -108,17 +110,70 @@ std::string problem_of(std::string const& body)
 
 } // namespace
 
-std::string x_api_token(x_api_config const& cfg)
+x_api_credentials x_api_credentials_from_env(x_api_config const& cfg)
 {
-    return secret_from_env("x_api.token_env", cfg.token_env, "the X API bearer token");
+    if (cfg.auth != "oauth1") {
+        return {
+            secret_from_env("x_api.token_env", cfg.token_env, "the X API bearer token"),
+            std::nullopt};
+    }
+    return {
+        {},
+        oauth1_credentials{
+            secret_from_env("x_api.consumer_key_env", cfg.consumer_key_env,
+                            "the X app's API key"),
+            secret_from_env("x_api.consumer_secret_env", cfg.consumer_secret_env,
+                            "the X app's API key secret"),
+            secret_from_env("x_api.access_token_env", cfg.access_token_env,
+                            "the account's access token"),
+            secret_from_env("x_api.access_token_secret_env", cfg.access_token_secret_env,
+                            "the account's access token secret")}};
+}
+
+// What a 401 or 403 asks the operator to check.
+std::string x_api_client::check_credentials() const
+{
+    if (!m_credentials.oauth1) {
+        return fmt::format("check the bearer token in ${} and the app's access level",
+                           m_cfg.token_env);
+    }
+    return fmt::format("check the keys in ${}, ${}, ${} and ${}, the app's access "
+                       "level, and the clock (X refuses a time minutes off)",
+                       m_cfg.consumer_key_env, m_cfg.consumer_secret_env,
+                       m_cfg.access_token_env, m_cfg.access_token_secret_env);
 }
 
 x_api_client::x_api_client(x_api_config const& cfg, std::string token)
-    : m_cfg(cfg), m_token(std::move(token))
+    : x_api_client(cfg, x_api_credentials{std::move(token), std::nullopt})
+{}
+
+x_api_client::x_api_client(x_api_config const& cfg, x_api_credentials credentials)
+    : m_cfg(cfg), m_credentials(std::move(credentials))
 {
     while (!m_cfg.base_url.empty() && m_cfg.base_url.back() == '/') {
         m_cfg.base_url.pop_back();
     }
+}
+
+// A fresh nonce and the clock's time for each attempt: X refuses a nonce
+// it has seen, and a time more than minutes off.
+std::string x_api_client::authorization(std::string const& url,
+                                        request_params const& query) const
+{
+    if (!m_credentials.oauth1) {
+        return "Authorization: Bearer " + m_credentials.bearer;
+    }
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+        throw error{"no random bytes for an OAuth nonce"};
+    }
+    std::string nonce;
+    for (auto const b : bytes) {
+        nonce += fmt::format("{:02x}", b);
+    }
+    return "Authorization: " +
+           oauth1_authorization("GET", url, query, *m_credentials.oauth1, nonce,
+                                static_cast<std::int64_t>(std::time(nullptr)));
 }
 
 std::string rate_limit_reset(std::string const& header)
@@ -132,17 +187,23 @@ std::string rate_limit_reset(std::string const& header)
                : "'" + header.substr(0, 40) + "' (not a time)";
 }
 
-std::string x_api_client::get(std::string const& path, std::string const& what,
-                              char const* refused_hint)
+std::string x_api_client::get(std::string const& path, request_params const& query,
+                              std::string const& what, char const* refused_hint)
 {
     http_request req;
-    req.url = m_cfg.base_url + path;
-    req.headers = {"Authorization: Bearer " + m_token, "Accept: application/json"};
+    auto const url = m_cfg.base_url + path;
+    req.url = url;
+    for (auto const& [k, v] : query) {
+        req.url += fmt::format("{}{}={}", req.url.size() == url.size() ? "?" : "&",
+                               oauth_percent_encode(k), oauth_percent_encode(v));
+    }
+    req.headers = {"Accept: application/json"};
     req.timeout_ms = m_cfg.timeout_ms;
     req.session = &m_session;
     // 429 is not retried: the window resets in minutes; the next run goes on.
-    auto const [res, attempts] =
-        http_send_retrying(req, {m_cfg.retries, m_cfg.backoff_ms, false}, "X API", what);
+    auto const [res, attempts] = http_send_retrying(
+        req, {m_cfg.retries, m_cfg.backoff_ms, false}, "X API", what,
+        [&](http_request& r) { r.headers.push_back(authorization(url, query)); });
     m_requests += attempts;
     if (res.status == 200) {
         return res.body;
@@ -161,11 +222,7 @@ std::string x_api_client::get(std::string const& path, std::string const& what,
     if (res.status == 401 || res.status == 403) {
         throw service_refused{fmt::format(
             "X API refused the request (HTTP {}) for {}{}: {}", res.status, what,
-            problem_of(res.body),
-            refused_hint ? refused_hint
-                         : fmt::format("check the bearer token in ${} and the app's "
-                                       "access level",
-                                       m_cfg.token_env))};
+            problem_of(res.body), refused_hint ? refused_hint : check_credentials())};
     }
     throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status, what,
                                  res.body.substr(0, 300))};
@@ -185,9 +242,7 @@ tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool n
                           ids.back(), non_public ? "" : ", public metrics");
     auto const fields = non_public ? "public_metrics,non_public_metrics,created_at"
                                    : "public_metrics,created_at";
-    auto const body =
-        get("/2/tweets?ids=" + url_encode(joined) + "&tweet.fields=" + url_encode(fields),
-            what);
+    auto const body = get("/2/tweets", {{"ids", joined}, {"tweet.fields", fields}}, what);
     return parse_tweets_page(body, what);
 }
 
@@ -213,10 +268,10 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,
     if (refused.size() == std::set<std::string>(ids.begin(), ids.end()).size()) {
         m_non_public_refused = true;
         log::warn("X API would not show the non-public metrics (profile clicks) of "
-                  "any post asked for ({} ids): the token in ${} is app-only or not "
+                  "any post asked for ({} ids): the credentials are app-only or not "
                   "the posts' author's. Public metrics only from now on; set "
                   "x_api.non_public_metrics: false not to ask",
-                  ids.size(), m_cfg.token_env);
+                  ids.size());
     }
     std::vector<std::string> again;
     for (auto const& id : refused) {
@@ -334,18 +389,19 @@ account_counts x_api_client::fetch_account()
 {
     if (!m_cfg.username.empty()) {
         auto const what = fmt::format("GET /2/users/by/username/{}", m_cfg.username);
-        return parse_account(get("/2/users/by/username/" + url_encode(m_cfg.username) +
-                                     "?user.fields=public_metrics",
-                                 what),
-                             what, m_cfg.username);
+        return parse_account(
+            get("/2/users/by/username/" + oauth_percent_encode(m_cfg.username),
+                {{"user.fields", "public_metrics"}}, what),
+            what, m_cfg.username);
     }
     std::string const what = "GET /2/users/me";
     auto const hint = fmt::format(
         "an app-only bearer token cannot read GET /2/users/me: set x_api.username to "
         "the account's handle (any token may look a user up), or check the token in ${}",
         m_cfg.token_env);
-    return parse_account(
-        get("/2/users/me?user.fields=public_metrics", what, hint.c_str()), what);
+    return parse_account(get("/2/users/me", {{"user.fields", "public_metrics"}}, what,
+                             m_credentials.oauth1 ? nullptr : hint.c_str()),
+                         what);
 }
 
 account_counts parse_account(std::string const& body, std::string const& what,

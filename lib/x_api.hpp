@@ -6,6 +6,7 @@
 #include "config.hpp"
 #include "http_client.hpp"
 #include "metrics_v2.hpp"
+#include "oauth1.hpp"
 #include "timestamp.hpp"
 
 #include <string>
@@ -42,6 +43,13 @@ struct account_counts {
     std::optional<std::int64_t> tweets;
 };
 
+// How the client signs its requests (x_api.auth): an app-only or OAuth 2.0
+// bearer token, or OAuth 1.0a keys.
+struct x_api_credentials {
+    std::string bearer;
+    std::optional<oauth1_credentials> oauth1;
+};
+
 // Errors: 429 → temporary_failure naming the reset time; 401/403 →
 // service_refused; 5xx and timeouts → retried `retries` times with
 // exponential backoff, then temporary_failure; a malformed body → data_error
@@ -49,6 +57,7 @@ struct account_counts {
 class x_api_client {
 public:
     x_api_client(x_api_config const& cfg, std::string token);
+    x_api_client(x_api_config const& cfg, x_api_credentials credentials);
 
     // `non_public`: ask for non_public_metrics too (unless x_api.non_public_metrics
     // is off). The posts X leaves out for want of them are asked again for
@@ -62,12 +71,14 @@ public:
     bool non_public_refused() const noexcept { return m_non_public_refused; }
 
 private:
-    std::string get(std::string const& path, std::string const& what,
-                    char const* refused_hint = nullptr);
+    std::string get(std::string const& path, request_params const& query,
+                    std::string const& what, char const* refused_hint = nullptr);
+    std::string authorization(std::string const& url, request_params const& query) const;
+    std::string check_credentials() const;
     tweets_page fetch_page(std::vector<std::string> const& ids, bool non_public);
 
     x_api_config m_cfg;
-    std::string m_token;
+    x_api_credentials m_credentials;
     http_session m_session;
     int m_requests = 0;
     bool m_non_public_refused = false;
@@ -85,7 +96,8 @@ account_counts parse_account(std::string const& body, std::string const& what,
 // The x-rate-limit-reset header (epoch seconds) as a time, or as sent.
 std::string rate_limit_reset(std::string const& header);
 
-// Reads the bearer token from the environment variable the config names.
-std::string x_api_token(x_api_config const& cfg);
+// Reads the credentials x_api.auth names from the environment variables the
+// config names (config_error naming the first one missing).
+x_api_credentials x_api_credentials_from_env(x_api_config const& cfg);
 
 } // namespace xloop

@@ -7,6 +7,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 
 namespace xloop::test {
 
@@ -35,8 +37,66 @@ bool apply(fake_failure const& f, httplib::Response& res)
 }
 } // namespace
 
+std::string fake_x_api::oauth1_refusal(httplib::Request const& req)
+{
+    auto const header = req.get_header_value("Authorization");
+    if (header.rfind("OAuth ", 0) != 0) {
+        return "not an OAuth header";
+    }
+    std::map<std::string, std::string> oauth;
+    std::string_view rest{header};
+    rest.remove_prefix(6);
+    while (!rest.empty()) {
+        auto const eq = rest.find("=\"");
+        auto const close = rest.find('"', eq + 2);
+        if (eq == std::string_view::npos || close == std::string_view::npos) {
+            return "a malformed OAuth header";
+        }
+        oauth[std::string{rest.substr(0, eq)}] = httplib::detail::decode_url(
+            std::string{rest.substr(eq + 2, close - eq - 2)}, false);
+        rest.remove_prefix(close + 1);
+        if (rest.rfind(", ", 0) == 0) {
+            rest.remove_prefix(2);
+        }
+    }
+    auto const signature = oauth["oauth_signature"];
+    oauth.erase("oauth_signature");
+    request_params params(req.params.begin(), req.params.end());
+    params.insert(params.end(), oauth.begin(), oauth.end());
+    auto const expected = oauth1_signature("GET", base_url() + req.path, params,
+                                           oauth1->consumer_secret, oauth1->token_secret);
+    auto const age = std::abs(std::time(nullptr) - std::stoll(oauth["oauth_timestamp"]));
+    if (oauth["oauth_consumer_key"] != oauth1->consumer_key ||
+        oauth["oauth_token"] != oauth1->token || signature != expected) {
+        return "a wrong signature";
+    }
+    if (age > 300 || !m_nonces.insert(oauth["oauth_nonce"]).second) {
+        return "a stale timestamp or a nonce used before";
+    }
+    return {};
+}
+
 fake_x_api::fake_x_api(int keep_alive_s)
 {
+    // As X answers a request it cannot authenticate, before anything else.
+    m_server.set_pre_routing_handler(
+        [this](httplib::Request const& req, httplib::Response& res) {
+            std::lock_guard<std::mutex> lock{mutex};
+            if (!oauth1 || oauth1_refusal(req).empty()) {
+                return httplib::Server::HandlerResponse::Unhandled;
+            }
+            m_requests.push_back({req.path,
+                                  {},
+                                  req.get_header_value("Authorization"),
+                                  req.remote_port,
+                                  req.get_param_value("tweet.fields")});
+            res.status = 401;
+            res.set_content(
+                R"({"title": "Unauthorized", "type": "about:blank", "status": 401, )"
+                R"("detail": "Unauthorized"})",
+                "application/json");
+            return httplib::Server::HandlerResponse::Handled;
+        });
     m_server.set_keep_alive_max_count(1000);
     m_server.set_keep_alive_timeout(keep_alive_s);
     auto const account = [this](httplib::Request const& req, httplib::Response& res) {

@@ -4,6 +4,8 @@
 // /2/users/me, /2/users/by/username/NAME and /2/tweets from its state, can be
 // told to fail in the ways the real one does, and records what it was asked.
 
+#include "oauth1.hpp"
+
 #include <httplib.h>
 
 #include <map>
@@ -65,14 +67,21 @@ public:
     // X's documentation says), or, when this is set, kept there without them.
     bool field_refusal_keeps_data = false;
     std::string username = "xloop_bot"; // the account /2/users/by/username knows
-    int delay_tweets_ms = 0;            // every /2/tweets answer waits this long
+    // When set, every request must be signed with these OAuth 1.0a keys (a
+    // fresh nonce, the time within 5 minutes), as X checks; else HTTP 401.
+    std::optional<oauth1_credentials> oauth1;
+    int delay_tweets_ms = 0; // every /2/tweets answer waits this long
 
     std::vector<fake_request> requests();
     std::vector<fake_request> tweet_requests();
     std::mutex mutex;
 
 private:
+    // Why X would refuse this request's OAuth 1.0a signature; empty if it would not.
+    std::string oauth1_refusal(httplib::Request const& req);
+
     httplib::Server m_server;
+    std::set<std::string> m_nonces;
     std::thread m_thread;
     int m_port = 0;
     int m_tweet_calls = 0;

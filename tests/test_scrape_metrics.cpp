@@ -360,6 +360,41 @@ TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores publ
     CHECK(r.err.find("set x_api.non_public_metrics: false") != std::string::npos);
 }
 
+TEST_CASE("with x_api.auth oauth1 scrape-metrics signs its requests with the four keys "
+          "and reads profile clicks, and a missing key names its variable",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "960", 2);
+    fake_x_api api;
+    api.oauth1 = oauth1_credentials{"app-key", "app-s3cret", "42-token", "token-s3cret"};
+    scraper s{db, api};
+    s.dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
+                              "\n  auth: oauth1\n  retries: 1\n  backoff_ms: 10\n");
+    std::map<std::string, std::optional<std::string>> env{
+        {"X_API_KEY", "app-key"},
+        {"X_API_SECRET", "app-s3cret"},
+        {"X_ACCESS_TOKEN", "42-token"},
+        {"X_ACCESS_TOKEN_SECRET", "token-s3cret"},
+        {"X_BEARER_TOKEN", std::nullopt}};
+    auto const args = std::vector<std::string>{"--config", s.config, "--now", now, "-v"};
+    auto const r = run_tool("scrape-metrics", args, &db, {}, env);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("s3cret") == std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '960' AND "
+                   "profile_clicks = 5") == 1);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
+
+    env["X_ACCESS_TOKEN_SECRET"] = std::nullopt;
+    auto const missing = run_tool("scrape-metrics", args, &db, {}, env);
+    CHECK(missing.exit_code == 78);
+    CHECK(missing.err.find("x_api.access_token_secret_env: the environment variable "
+                           "X_ACCESS_TOKEN_SECRET is not set") != std::string::npos);
+}
+
 TEST_CASE("a post at its 30-day checkpoint is asked for its public metrics, the younger "
           "ones for their profile clicks too",
           "[db]")

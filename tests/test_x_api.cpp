@@ -409,3 +409,53 @@ TEST_CASE("an x_api.username X does not know is a configuration error naming it"
           "x_api.username 'nobody_here': X answered GET /2/users/by/username/nobody_here "
           "with Not Found Error: Could not find user with username: [nobody_here].");
 }
+
+namespace {
+oauth1_credentials const keys{"app-key", "app-s3cret", "42-token", "token-s3cret"};
+}
+
+TEST_CASE("with OAuth 1.0a keys every request is signed with a fresh nonce, and "
+          "/2/users/me and profile clicks are read",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.oauth1 = keys;
+    api.followers = 2024;
+    api.tweets_failures[0] = fake_failure{503}; // retried: a new nonce, signed again
+    x_api_config cfg;
+    cfg.base_url = api.base_url() + "/";
+    cfg.backoff_ms = 10;
+    x_api_client client{cfg, x_api_credentials{{}, keys}};
+    auto const page = client.fetch_tweets({"101", "102"});
+    REQUIRE(page.found.size() == 2);
+    CHECK(*page.found[0].counts.profile_clicks == 5);
+    CHECK(client.fetch_account().followers == 2024);
+    auto const reqs = api.requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[0].authorization != reqs[1].authorization);
+    for (auto const& r : reqs) {
+        CHECK(r.authorization.rfind("OAuth oauth_consumer_key=\"app-key\", ", 0) == 0);
+        CHECK(r.authorization.find("s3cret") == std::string::npos);
+    }
+}
+
+TEST_CASE("OAuth 1.0a keys X refuses name the four variables, never their values",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.oauth1 = keys;
+    x_api_config cfg;
+    cfg.base_url = api.base_url();
+    cfg.auth = "oauth1";
+    auto wrong = keys;
+    wrong.token_secret = "not-the-s3cret";
+    x_api_client client{cfg, x_api_credentials{{}, wrong}};
+    auto const msg = message_of<service_refused>([&] { client.fetch_tweets({"1"}); });
+    CHECK(msg == "X API refused the request (HTTP 401) for GET /2/tweets (tweet 1) "
+                 "(Unauthorized: Unauthorized): check the keys in $X_API_KEY, "
+                 "$X_API_SECRET, $X_ACCESS_TOKEN and $X_ACCESS_TOKEN_SECRET, the app's "
+                 "access level, and the clock (X refuses a time minutes off)");
+    x_api_client bearer{cfg, "tok"}; // a bearer token where keys are wanted
+    CHECK(message_of<service_refused>([&] { bearer.fetch_account(); }).find("HTTP 401") !=
+          std::string::npos);
+}
