@@ -214,6 +214,7 @@ struct job_state {
     // as bad lines, or as observed before their post was posted.
     std::int64_t skipped_lines = 0;
     std::int64_t observed_before_posting = 0;
+    std::int64_t non_public_refused = 0; // runs X refused non-public metrics
 };
 
 // A job's last ok run (hours before now), its last run's status and error
@@ -239,7 +240,8 @@ SELECT (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
        l.started_at,
        (SELECT coalesce(sum((detail->>'skipped_lines')::numeric), 0)::int8 FROM w),
-       (SELECT coalesce(sum((detail->>'observed_before_posting')::numeric), 0)::int8 FROM w)
+       (SELECT coalesce(sum((detail->>'observed_before_posting')::numeric), 0)::int8 FROM w),
+       (SELECT count(*) FROM w WHERE detail->>'x_api_non_public_refused' = 'true')
   FROM (SELECT NULL) one
   LEFT JOIN LATERAL (
       SELECT status, error, detail, started_at FROM xloop.job_runs
@@ -261,6 +263,7 @@ job_state job_info(db_connection& db, std::string const& job, timestamp now, int
     s.last_failure = r.opt_str(0, 5).value_or("");
     s.skipped_lines = r.i64(0, 8);
     s.observed_before_posting = r.i64(0, 9);
+    s.non_public_refused = r.i64(0, 10);
     if (s.last_status == "running" && s.last_error.empty()) {
         // A row without its end: a run going on, or one that died unrecorded
         // (kill -9) whose connection is gone.
@@ -845,6 +848,15 @@ check_result job_check(check_context& x, std::string const& job, double interval
             c.message += fmt::format("; its runs of the last {} days skipped {} "
                                      "(--skip-bad; their logs name them)",
                                      x.days, fmt::join(skipped, " and "));
+        }
+        c.numbers["non_public_refused_runs_in_window"] = s.non_public_refused;
+        if (s.non_public_refused > 0 && c.status == "ok") {
+            // A request more per run, and no profile clicks to learn from.
+            c.message += fmt::format(
+                "; X refused the non-public metrics (profile clicks) in {} of the last "
+                "{} days: set x_api.non_public_metrics: false not to ask, or "
+                "x_api.auth: oauth1 to read them",
+                counted(s.non_public_refused, "run", "runs"), x.days);
         }
     }
     return c;

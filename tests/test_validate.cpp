@@ -402,6 +402,31 @@ TEST_CASE("records scrape-metrics' runs of the window skipped are counted in its
         check_named(out, "job:plan")["numbers"].contains("skipped_lines_in_window"));
 }
 
+TEST_CASE("scrape-metrics' runs X refused non-public metrics are counted in its check, "
+          "with the two settings that end it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+           "SELECT 'scrape-metrics', $1::timestamptz - g * interval '1 hour', "
+           "$1::timestamptz - g * interval '1 hour', 'ok', d::jsonb FROM (VALUES "
+           "(2, '{\"x_api_non_public_refused\": true}'), "
+           "(3, '{\"x_api_non_public_refused\": false}'), "
+           "(4, '{\"x_api_non_public_refused\": true}'), "
+           "(200, '{\"x_api_non_public_refused\": true}')) v(g, d)",
+           now);
+    auto const job = check_named(validate(db, 0), "job:scrape-metrics");
+    CHECK(job["status"] == "ok");
+    CHECK(job["numbers"]["non_public_refused_runs_in_window"] == 2);
+    CHECK_THAT(job["message"].get<std::string>(),
+               Catch::EndsWith("; X refused the non-public metrics (profile clicks) in 2 "
+                               "runs of the last 3 days: set x_api.non_public_metrics: "
+                               "false not to ask, or x_api.auth: oauth1 to read them"));
+}
+
 TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]")
 {
     test_db db;
