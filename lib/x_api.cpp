@@ -256,13 +256,20 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,
     }
     std::set<std::string> const refused(page.field_refused.begin(),
                                         page.field_refused.end());
+    page.field_refused.clear();
+    std::vector<std::string> missing; // refused and not in 'data' without the field
+    for (auto const& id : refused) {
+        if (std::none_of(page.found.begin(), page.found.end(),
+                         [&](tweet_metrics const& t) { return t.id == id; })) {
+            missing.push_back(id);
+        }
+    }
     if (!non_public) { // a public field refused: nothing to ask instead
-        for (auto const& id : refused) {
+        for (auto const& id : missing) {
             log::warn("X API would not show the metrics of tweet {}; retried next run",
                       id);
         }
-        page.failed.insert(page.failed.end(), refused.begin(), refused.end());
-        page.field_refused.clear();
+        page.failed.insert(page.failed.end(), missing.begin(), missing.end());
         return page;
     }
     if (refused.size() == std::set<std::string>(ids.begin(), ids.end()).size()) {
@@ -273,17 +280,8 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,
                   "x_api.non_public_metrics: false not to ask",
                   ids.size());
     }
-    std::vector<std::string> again;
-    for (auto const& id : refused) {
-        bool const found =
-            std::any_of(page.found.begin(), page.found.end(),
-                        [&](tweet_metrics const& t) { return t.id == id; });
-        if (!found) {
-            again.push_back(id);
-        }
-    }
-    if (!again.empty()) {
-        auto more = fetch_page(again, false);
+    if (!missing.empty()) {
+        auto more = fetch_page(missing, false);
         std::move(more.found.begin(), more.found.end(), std::back_inserter(page.found));
         page.gone.insert(page.gone.end(), more.gone.begin(), more.gone.end());
         page.failed.insert(page.failed.end(), more.failed.begin(), more.failed.end());
