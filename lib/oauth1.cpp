@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace xloop {
 
@@ -24,6 +25,28 @@ std::string oauth_percent_encode(std::string_view s)
     return out;
 }
 
+std::string oauth_base_url(std::string_view url)
+{
+    url = url.substr(0, url.find_first_of("?#"));
+    auto const scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) {
+        return std::string{url};
+    }
+    auto const host_end = std::min(url.find('/', scheme_end + 3), url.size());
+    std::string head{url.substr(0, host_end)};
+    std::transform(head.begin(), head.end(), head.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (std::string_view const port : {"http://:80", "https://:443"}) {
+        auto const scheme = port.substr(0, port.find(':') + 3);
+        auto const suffix = port.substr(scheme.size());
+        if (head.rfind(scheme, 0) == 0 && head.size() > suffix.size() &&
+            head.compare(head.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            head.resize(head.size() - suffix.size());
+        }
+    }
+    return head + std::string{url.substr(host_end)};
+}
+
 std::string oauth1_signature(std::string_view method, std::string_view url,
                              request_params const& params,
                              std::string_view consumer_secret,
@@ -40,8 +63,9 @@ std::string oauth1_signature(std::string_view method, std::string_view url,
     for (auto const& [k, v] : encoded) {
         joined += fmt::format("{}{}={}", joined.empty() ? "" : "&", k, v);
     }
-    auto const base = fmt::format("{}&{}&{}", method, oauth_percent_encode(url),
-                                  oauth_percent_encode(joined));
+    auto const base =
+        fmt::format("{}&{}&{}", method, oauth_percent_encode(oauth_base_url(url)),
+                    oauth_percent_encode(joined));
     auto const key = fmt::format("{}&{}", oauth_percent_encode(consumer_secret),
                                  oauth_percent_encode(token_secret));
     unsigned char mac[EVP_MAX_MD_SIZE];

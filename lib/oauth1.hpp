@@ -25,6 +25,10 @@ using request_params = std::vector<std::pair<std::string, std::string>>;
 // RFC 3986 percent-encoding: every byte but ALPHA, DIGIT, '-', '.', '_', '~'.
 std::string oauth_percent_encode(std::string_view s);
 
+// A URL as the signature names it (RFC 5849 §3.4.1.2): scheme and host in
+// lower case, without the scheme's default port, without query or fragment.
+std::string oauth_base_url(std::string_view url);
+
 // The base64 HMAC-SHA1 signature of a request: its method, its URL without
 // the query, and every parameter (query, form body, oauth_*) as raw values.
 std::string oauth1_signature(std::string_view method, std::string_view url,

@@ -29,6 +29,21 @@ TEST_CASE("OAuth percent-encoding keeps only the unreserved characters", "[nodb]
     CHECK(oauth_percent_encode("é/=&") == "%C3%A9%2F%3D%26");
 }
 
+TEST_CASE("the signed URL has its scheme and host in lower case and no default port",
+          "[nodb]")
+{
+    CHECK(oauth_base_url("HTTPS://API.X.com:443/2/Tweets?ids=1") ==
+          "https://api.x.com/2/Tweets");
+    CHECK(oauth_base_url("http://127.0.0.1:8080/2/tweets") ==
+          "http://127.0.0.1:8080/2/tweets");
+    CHECK(oauth_base_url("http://Example.com:80") == "http://example.com");
+    CHECK(oauth_base_url("https://example.com:80/x#f") == "https://example.com:80/x");
+    // so a base URL written in capitals signs as X checks it
+    CHECK(oauth1_signature("POST", "HTTPS://API.X.COM:443/1.1/statuses/update.json",
+                           example, consumer_secret,
+                           token_secret) == "Ls93hJiZbQ3akF3HF3x1Bz8/zU4=");
+}
+
 TEST_CASE("an OAuth 1.0a signature matches X's documented example", "[nodb]")
 {
     CHECK(oauth1_signature("POST", "https://api.twitter.com/1/statuses/update.json",
