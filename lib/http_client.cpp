@@ -205,7 +205,9 @@ retried_response http_send_retrying(http_request const& request,
                 res.timed_out
                     ? fmt::format("{} timed out after {} ms", service, request.timeout_ms)
                     : fmt::format("{} is unreachable: {}", service, res.transport_error);
-        } else if (res.status >= 500 || (res.status == 429 && policy.retry_rate_limit)) {
+        } else if ((res.status >= 500 ||
+                    (res.status == 429 && policy.retry_rate_limit)) &&
+                   !(policy.final_answer && policy.final_answer(res))) {
             problem = fmt::format("{} answered HTTP {}", service, res.status);
         } else {
             return {std::move(res), attempt + 1}; // an answer, kept even after a signal

@@ -61,6 +61,9 @@ struct retry_policy {
     int retries = 3;
     long backoff_ms = 1000;
     bool retry_rate_limit = false; // retry 429 too (else it is returned at once)
+    // An answer that retrying cannot change (a quota used up, not a rate),
+    // returned at once although its status would be retried.
+    std::function<bool(http_response const&)> final_answer;
 };
 
 struct retried_response {

@@ -331,9 +331,16 @@ public:
         req.session = &m_session;
         std::string const what = "POST /v1/chat/completions";
         auto const [res, attempts] = http_send_retrying(
-            req, {m_cfg.retries, m_cfg.backoff_ms, true}, "the LLM endpoint", what);
+            req, {m_cfg.retries, m_cfg.backoff_ms, true, quota_used_up},
+            "the LLM endpoint", what);
         if (res.status == 200) {
             return parse(res.body, what);
+        }
+        if (quota_used_up(res)) {
+            throw service_refused{fmt::format(
+                "the LLM endpoint refused the request (HTTP {}, insufficient_quota) for "
+                "{}: {}; check the plan and billing of the key in ${}",
+                res.status, what, error_message(res.body), m_cfg.key_env)};
         }
         if (res.status == 401 || res.status == 403) {
             throw service_refused{
@@ -346,6 +353,32 @@ public:
     }
 
 private:
+    // OpenAI's answer when the key's credit is used up: HTTP 429 like a rate
+    // limit, but no retry or later run changes it.
+    static bool quota_used_up(http_response const& res)
+    {
+        if (res.status != 429) {
+            return false;
+        }
+        auto const j = nlohmann::json::parse(res.body, nullptr, false);
+        auto const e =
+            j.is_object() ? j.value("error", nlohmann::json{}) : nlohmann::json{};
+        return e.is_object() &&
+               (e.value("code", nlohmann::json{}) == "insufficient_quota" ||
+                e.value("type", nlohmann::json{}) == "insufficient_quota");
+    }
+
+    // error.message of an OpenAI error body, on one line and cut short.
+    static std::string error_message(std::string const& body)
+    {
+        auto const j = nlohmann::json::parse(body, nullptr, false);
+        auto const e =
+            j.is_object() ? j.value("error", nlohmann::json{}) : nlohmann::json{};
+        auto const m =
+            e.is_object() ? e.value("message", nlohmann::json{}) : nlohmann::json{};
+        return m.is_string() ? excerpt(m.get<std::string>(), 160) : "no message";
+    }
+
     static std::vector<std::string> parse(std::string const& body,
                                           std::string const& what)
     {

@@ -80,6 +80,7 @@ struct fake_llm {
     std::vector<int> statuses; // per call; 200 after the list ends
     std::string body_200 =
         R"({"choices": [{"message": {"role": "assistant", "content": "Written by the model."}}]})";
+    std::string body_error = "{\"error\": \"busy\"}"; // every other answer's body
     int calls = 0;
     std::string authorization;
     int delay_ms = 0;            // before answering (a slow model)
@@ -100,8 +101,7 @@ struct fake_llm {
                 calls < static_cast<int>(statuses.size()) ? statuses[calls] : 200;
             ++calls;
             res.status = status;
-            res.set_content(status == 200 ? body_200 : "{\"error\": \"busy\"}",
-                            "application/json");
+            res.set_content(status == 200 ? body_200 : body_error, "application/json");
         });
         port = bind_loopback(server);
         thread = start_listening(server);
@@ -1084,6 +1084,27 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         CHECK(llm.calls == 1);
+    }
+    SECTION("429 for a used-up quota: refused at once, naming it")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.statuses = {429, 429, 429, 429};
+        llm.body_error =
+            R"({"error": {"message": "You exceeded your current quota, please check your )"
+            R"(plan and billing details.", "type": "insufficient_quota", "param": null, )"
+            R"("code": "insufficient_quota"}})";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        CHECK(r.exit_code == 69);
+        CHECK(llm.calls == 1); // no retry can change it
+        CHECK(r.err.find("(HTTP 429, insufficient_quota) for POST /v1/chat/completions: "
+                         "You exceeded your current quota, please check your plan and "
+                         "billing details.; check the plan and billing of the key in "
+                         "$LLM_KEY") != std::string::npos);
+        CHECK(r.err.find("sk-t3st-k3y") == std::string::npos);
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive") == 0);
     }
     SECTION("429 then 200")
     {
