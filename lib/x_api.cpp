@@ -89,7 +89,7 @@ nlohmann::json parse_body(std::string const& body, std::string const& what)
 std::string problem_detail(nlohmann::json const& e)
 {
     auto const detail = text_field(e, "detail");
-    return detail.empty() ? std::string{} : ": " + detail.substr(0, 200);
+    return detail.empty() ? std::string{} : ": " + excerpt(detail, 200);
 }
 
 // " (<title>: <detail>)" of the problem an error body holds, or nothing: X
@@ -105,7 +105,7 @@ std::string problem_of(std::string const& body)
     if (has_control_chars(detail)) {
         detail.clear();
     }
-    return fmt::format(" ({}{})", title.substr(0, 80), detail);
+    return fmt::format(" ({}{})", excerpt(title, 80), detail);
 }
 
 } // namespace

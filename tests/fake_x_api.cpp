@@ -1,11 +1,11 @@
 #include "fake_x_api.hpp"
 
 #include "local_server.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -127,13 +127,7 @@ fake_x_api::fake_x_api(int keep_alive_s)
         }
         if (req.path != "/2/users/me") {
             auto const name = req.matches[1].str();
-            auto const lower = [](std::string v) {
-                for (auto& c : v) {
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                }
-                return v;
-            };
-            if (lower(name) != lower(username)) {
+            if (to_lower(name) != to_lower(username)) {
                 res.set_content(
                     nlohmann::json{
                         {"errors",

@@ -38,13 +38,20 @@ std::string add_posted(db_connection& c, std::string const& tweet_id, double age
 
 struct scraper {
     test_db const& db;
+    std::string base_url;
     temp_dir dir;
     std::string config;
 
-    scraper(test_db const& d, fake_x_api const& api) : db(d)
+    scraper(test_db const& d, fake_x_api const& api) : db(d), base_url(api.base_url())
     {
-        dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
-                                "\n  timeout_ms: 2000\n  retries: 1\n  backoff_ms: 10\n");
+        configure();
+    }
+    // The config: the fake's URL, quick retries, and `more` keys of x_api.
+    void configure(std::string const& more = {})
+    {
+        dir.write("x.yaml", "x_api:\n  base_url: " + base_url +
+                                "\n  timeout_ms: 2000\n  retries: 1\n  backoff_ms: 10\n" +
+                                more);
         config = dir.path() + "/x.yaml";
     }
     process_result run(std::vector<std::string> args = {}, char const* at = now,
@@ -338,9 +345,7 @@ TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores publ
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
     CHECK(api.tweet_requests().empty());
 
-    s.dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
-                              "\n  username: '@xloop_bot'\n  retries: 1\n  backoff_ms: "
-                              "10\n");
+    s.configure("  username: '@xloop_bot'\n");
     auto const r = s.ok({"--json"});
     CHECK(json::parse(r.out)["x_api_non_public_refused"] == true);
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots WHERE follower_count "
@@ -371,8 +376,7 @@ TEST_CASE("with x_api.auth oauth1 scrape-metrics signs its requests with the fou
     fake_x_api api;
     api.oauth1 = oauth1_credentials{"app-key", "app-s3cret", "42-token", "token-s3cret"};
     scraper s{db, api};
-    s.dir.write("x.yaml", "x_api:\n  base_url: " + api.base_url() +
-                              "\n  auth: oauth1\n  retries: 1\n  backoff_ms: 10\n");
+    s.configure("  auth: oauth1\n");
     std::map<std::string, std::optional<std::string>> env{
         {"X_API_KEY", "app-key"},
         {"X_API_SECRET", "app-s3cret"},

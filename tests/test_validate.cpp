@@ -109,6 +109,19 @@ std::set<std::string> failing(json const& report)
     return out;
 }
 
+// scrape-metrics' ok runs, each `hours` before now with its ledger detail.
+void add_scrape_runs(db_connection& c,
+                     std::vector<std::pair<int, std::string>> const& runs)
+{
+    for (auto const& [hours, detail] : runs) {
+        c.exec(
+            "INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+            "SELECT 'scrape-metrics', t, t, 'ok', $3::jsonb FROM (SELECT "
+            "$1::timestamptz - make_interval(hours => $2::int) AS t) v",
+            now, hours, detail);
+    }
+}
+
 } // namespace
 
 TEST_CASE("an empty migrated database is NOT READY, with the reasons", "[db]")
@@ -381,13 +394,10 @@ TEST_CASE("records scrape-metrics' runs of the window skipped are counted in its
     auto c = db.connect();
     fill_healthy(c);
     // two runs in the window (3 days) that skipped records, one before it
-    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
-           "SELECT 'scrape-metrics', $1::timestamptz - g * interval '1 hour', "
-           "$1::timestamptz - g * interval '1 hour', 'ok', d::jsonb FROM (VALUES "
-           "(2, '{\"skipped_lines\": 2, \"observed_before_posting\": 1}'), "
-           "(5, '{\"skipped_lines\": 1, \"observed_before_posting\": 0}'), "
-           "(200, '{\"skipped_lines\": 50, \"observed_before_posting\": 40}')) v(g, d)",
-           now);
+    add_scrape_runs(c,
+                    {{2, R"({"skipped_lines": 2, "observed_before_posting": 1})"},
+                     {5, R"({"skipped_lines": 1, "observed_before_posting": 0})"},
+                     {200, R"({"skipped_lines": 50, "observed_before_posting": 40})"}});
     auto const out = validate(db, 0);
     auto const job = check_named(out, "job:scrape-metrics");
     CHECK(job["status"] == "ok");
@@ -410,14 +420,10 @@ TEST_CASE("scrape-metrics' runs X refused non-public metrics are counted in its 
     db.migrate();
     auto c = db.connect();
     fill_healthy(c);
-    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
-           "SELECT 'scrape-metrics', $1::timestamptz - g * interval '1 hour', "
-           "$1::timestamptz - g * interval '1 hour', 'ok', d::jsonb FROM (VALUES "
-           "(2, '{\"x_api_non_public_refused\": true}'), "
-           "(3, '{\"x_api_non_public_refused\": false}'), "
-           "(4, '{\"x_api_non_public_refused\": true}'), "
-           "(200, '{\"x_api_non_public_refused\": true}')) v(g, d)",
-           now);
+    add_scrape_runs(c, {{2, R"({"x_api_non_public_refused": true})"},
+                        {3, R"({"x_api_non_public_refused": false})"},
+                        {4, R"({"x_api_non_public_refused": true})"},
+                        {200, R"({"x_api_non_public_refused": true})"}});
     auto const job = check_named(validate(db, 0), "job:scrape-metrics");
     CHECK(job["status"] == "ok");
     CHECK(job["numbers"]["non_public_refused_runs_in_window"] == 2);
