@@ -348,6 +348,10 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     auto& db = run.db();
     auto const& m = run.cfg().metrics;
     x_api_client api{run.cfg().x_api, x_api_credentials_from_env(run.cfg().x_api)};
+    auto const report_api = [&] {
+        run.summary()["x_api_requests"] = api.requests();
+        run.summary()["x_api_non_public_refused"] = api.non_public_refused();
+    };
     try {
         auto const me = api.fetch_account();
         {
@@ -412,16 +416,15 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         }
         fetch(young, true);
         fetch(old, false);
-        run.summary()["x_api_non_public_refused"] = api.non_public_refused();
     } catch (interrupted const&) {
         throw; // a signal: stop now, recorded as interrupted
     } catch (temporary_failure const& e) {
         // The API said stop (429, outage): keep the batches written, compute
         // their v2 metrics, then exit 75.
-        run.summary()["x_api_requests"] = api.requests();
+        report_api();
         return e;
     }
-    run.summary()["x_api_requests"] = api.requests();
+    report_api();
     return std::nullopt;
 }
 
