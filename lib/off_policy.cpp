@@ -36,34 +36,102 @@ double effective_sample_size(std::vector<double> const& w)
     return sum2 > 0 ? sum * sum / sum2 : 0.0;
 }
 
-std::optional<double> estimate_value(std::vector<logged_sample> const& s,
-                                     std::vector<double> const& w, estimator e,
-                                     std::vector<std::size_t> const& index)
+namespace {
+
+// What each post adds to each dimension's estimate, post by post: the value
+// of a resample is then one pass in memory order, each post's terms times how
+// often it was drawn (indexing the drawn posts instead jumped about a
+// dimension's samples and weights for every draw: three quarters of
+// validate's time at 10⁴ posts).
+struct factored_terms {
+    estimator e = estimator::ips;
+    std::size_t n = 0;
+    std::size_t dims = 0;
+    std::vector<double> outcome; // y_i
+    std::vector<double> num; // [i·dims + d]: w·y (IPS, SNIPS), v̂ + w·(y − q̂) (DR)
+    std::vector<double> den; // [i·dims + d]: w (SNIPS)
+};
+
+factored_terms terms_of(std::vector<std::vector<logged_sample>> const& dims,
+                        std::vector<std::vector<double>> const& w, estimator e)
 {
-    std::size_t const n = index.empty() ? s.size() : index.size();
-    if (n == 0) {
-        return std::nullopt;
-    }
-    double num = 0;
-    double den = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-        std::size_t const i = index.empty() ? k : index[k];
-        auto const& x = s[i];
-        switch (e) {
-        case estimator::ips:
-        case estimator::snips:
-            num += w[i] * x.outcome;
-            den += w[i];
-            break;
-        case estimator::doubly_robust:
-            num += x.model_of_target + w[i] * (x.outcome - x.model);
-            break;
+    factored_terms t;
+    t.e = e;
+    t.dims = dims.size();
+    t.n = dims.empty() ? 0 : dims[0].size();
+    t.outcome.reserve(t.n);
+    t.num.resize(t.n * t.dims);
+    t.den.resize(e == estimator::snips ? t.n * t.dims : 0);
+    for (std::size_t i = 0; i < t.n; ++i) {
+        t.outcome.push_back(dims[0][i].outcome);
+        for (std::size_t d = 0; d < t.dims; ++d) {
+            auto const& x = dims[d][i];
+            double const wi = w[d][i];
+            t.num[i * t.dims + d] = e == estimator::doubly_robust
+                                        ? x.model_of_target + wi * (x.outcome - x.model)
+                                        : wi * x.outcome;
+            if (e == estimator::snips) {
+                t.den[i * t.dims + d] = wi;
+            }
         }
     }
-    if (e == estimator::snips) {
-        return den > 0 ? std::optional{num / den} : std::nullopt;
+    return t;
+}
+
+// ȳ and each dimension's estimate over the posts, post i counted `count[i]`
+// times (once each when `count` is empty); a dimension's is nullopt where it
+// is undefined (SNIPS with all weights 0).
+struct dimension_values {
+    double mean = 0;
+    std::vector<std::optional<double>> v;
+};
+
+std::optional<dimension_values> values_of(factored_terms const& t,
+                                          std::vector<double> const& count)
+{
+    if (t.n == 0) {
+        return std::nullopt;
     }
-    return num / static_cast<double>(n);
+    std::vector<double> num(t.dims, 0.0);
+    std::vector<double> den(t.den.empty() ? 0 : t.dims, 0.0);
+    double y = 0;
+    for (std::size_t i = 0; i < t.n; ++i) {
+        double const c = count.empty() ? 1.0 : count[i];
+        y += c * t.outcome[i];
+        double const* row = &t.num[i * t.dims];
+        for (std::size_t d = 0; d < t.dims; ++d) {
+            num[d] += c * row[d];
+        }
+        if (!den.empty()) {
+            double const* wrow = &t.den[i * t.dims];
+            for (std::size_t d = 0; d < t.dims; ++d) {
+                den[d] += c * wrow[d];
+            }
+        }
+    }
+    // every resample holds n posts, as the whole does
+    double const n = static_cast<double>(t.n);
+    dimension_values out;
+    out.mean = y / n;
+    for (std::size_t d = 0; d < t.dims; ++d) {
+        if (t.e != estimator::snips) {
+            out.v.emplace_back(num[d] / n);
+        } else if (den[d] > 0) {
+            out.v.emplace_back(num[d] / den[d]);
+        } else {
+            out.v.emplace_back(std::nullopt);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<double> estimate_value(std::vector<logged_sample> const& s,
+                                     std::vector<double> const& w, estimator e)
+{
+    auto const v = values_of(terms_of({s}, {w}, e), {});
+    return v ? v->v[0] : std::nullopt;
 }
 
 namespace {
@@ -84,13 +152,14 @@ std::pair<double, double> interval_90(std::vector<double> v)
     return {at(0.05), at(0.95)};
 }
 
-std::vector<std::size_t> resample(std::size_t n, rng& r)
+// A resample of n posts with replacement, as how often each was drawn.
+std::vector<double> resample(std::size_t n, rng& r)
 {
-    std::vector<std::size_t> idx(n);
-    for (auto& i : idx) {
-        i = r.below(n);
+    std::vector<double> count(n, 0.0);
+    for (std::size_t k = 0; k < n; ++k) {
+        count[r.below(n)] += 1;
     }
-    return idx;
+    return count;
 }
 
 struct factored_weights {
@@ -113,29 +182,27 @@ factored_weights weights_of(std::vector<std::vector<logged_sample>> const& dims,
     return f;
 }
 
-std::optional<double> factored_value(std::vector<std::vector<logged_sample>> const& dims,
-                                     factored_weights const& f, estimator e,
-                                     std::vector<std::size_t> const& index)
+std::optional<double> factored_value(factored_terms const& t,
+                                     std::vector<double> const& count)
 {
-    if (dims.empty() || dims[0].empty()) {
+    if (t.dims == 0) {
         return std::nullopt;
     }
-    std::vector<double> const ones(dims[0].size(), 1.0);
-    auto const mean = estimate_value(dims[0], ones, estimator::ips, index);
-    if (!mean) {
+    auto const values = values_of(t, count);
+    if (!values) {
         return std::nullopt;
     }
-    double sum = *mean;     // ȳ + Σ (V_d − ȳ)
-    double product = *mean; // ȳ · Π V_d/ȳ
-    bool positive = *mean > 0;
-    for (std::size_t d = 0; d < dims.size(); ++d) {
-        auto const vd = estimate_value(dims[d], f.w[d], e, index);
+    double const mean = values->mean;
+    double sum = mean;     // ȳ + Σ (V_d − ȳ)
+    double product = mean; // ȳ · Π V_d/ȳ
+    bool positive = mean > 0;
+    for (auto const& vd : values->v) {
         if (!vd) {
             return std::nullopt;
         }
-        sum += *vd - *mean;
+        sum += *vd - mean;
         positive = positive && *vd > 0;
-        product *= positive ? *vd / *mean : 1.0;
+        product *= positive ? *vd / mean : 1.0;
     }
     return positive ? product : sum;
 }
@@ -147,7 +214,8 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
                   double cap, int rounds, rng& r)
 {
     auto const f = weights_of(dims, cap);
-    auto const value = factored_value(dims, f, e, {});
+    auto const terms = terms_of(dims, f.w, e);
+    auto const value = factored_value(terms, {});
     if (!value) {
         return std::nullopt;
     }
@@ -158,7 +226,7 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
     out.clipped = f.clipped;
     std::vector<double> boot;
     for (int b = 0; b < rounds; ++b) {
-        if (auto const v = factored_value(dims, f, e, resample(dims[0].size(), r))) {
+        if (auto const v = factored_value(terms, resample(terms.n, r))) {
             boot.push_back(*v);
         }
     }
@@ -173,8 +241,10 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
 {
     auto const fa = weights_of(a, cap);
     auto const fb = weights_of(b, cap);
-    auto const va = factored_value(a, fa, e, {});
-    auto const vb = factored_value(b, fb, e, {});
+    auto const ta = terms_of(a, fa.w, e);
+    auto const tb = terms_of(b, fb.w, e);
+    auto const va = factored_value(ta, {});
+    auto const vb = factored_value(tb, {});
     if (!va || !vb || a[0].size() != b[0].size()) {
         return std::nullopt;
     }
@@ -185,9 +255,9 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
     out.clipped = fa.clipped + fb.clipped;
     std::vector<double> boot;
     for (int k = 0; k < rounds; ++k) {
-        auto const idx = resample(a[0].size(), r);
-        auto const x = factored_value(a, fa, e, idx);
-        auto const y = factored_value(b, fb, e, idx);
+        auto const count = resample(ta.n, r);
+        auto const x = factored_value(ta, count);
+        auto const y = factored_value(tb, count);
         if (x && y) {
             boot.push_back(*y - *x);
         }

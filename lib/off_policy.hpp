@@ -49,12 +49,10 @@ std::vector<double> importance_weights(std::vector<logged_sample> const& s, doub
 
 double effective_sample_size(std::vector<double> const& w);
 
-// The point estimate over the posts `index` picks (all of them when empty:
-// the bootstrap passes its resamples). nullopt where it is undefined (no
-// posts; SNIPS with all weights 0).
+// The point estimate. nullopt where it is undefined (no posts; SNIPS with all
+// weights 0).
 std::optional<double> estimate_value(std::vector<logged_sample> const& s,
-                                     std::vector<double> const& w, estimator e,
-                                     std::vector<std::size_t> const& index = {});
+                                     std::vector<double> const& w, estimator e);
 
 // Point estimate, 90 % percentile bootstrap interval (`rounds` resamples drawn
 // from `r`), ESS and clipped count. nullopt without posts.
