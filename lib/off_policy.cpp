@@ -47,9 +47,10 @@ struct factored_terms {
     estimator e = estimator::ips;
     std::size_t n = 0;
     std::size_t dims = 0;
-    std::vector<double> outcome; // y_i
-    std::vector<double> num; // [i·dims + d]: w·y (IPS, SNIPS), v̂ + w·(y − q̂) (DR)
-    std::vector<double> den; // [i·dims + d]: w (SNIPS)
+    std::size_t width = 0; // of a post's row
+    // Post i's row: y_i; each dimension's numerator term, w·y (IPS, SNIPS)
+    // or v̂ + w·(y − q̂) (DR); for SNIPS each dimension's w.
+    std::vector<double> rows;
 };
 
 factored_terms terms_of(std::vector<std::vector<logged_sample>> const& dims,
@@ -59,19 +60,19 @@ factored_terms terms_of(std::vector<std::vector<logged_sample>> const& dims,
     t.e = e;
     t.dims = dims.size();
     t.n = dims.empty() ? 0 : dims[0].size();
-    t.outcome.reserve(t.n);
-    t.num.resize(t.n * t.dims);
-    t.den.resize(e == estimator::snips ? t.n * t.dims : 0);
+    t.width = 1 + (e == estimator::snips ? 2 : 1) * t.dims;
+    t.rows.reserve(t.n * t.width);
     for (std::size_t i = 0; i < t.n; ++i) {
-        t.outcome.push_back(dims[0][i].outcome);
+        t.rows.push_back(dims[0][i].outcome);
         for (std::size_t d = 0; d < t.dims; ++d) {
             auto const& x = dims[d][i];
-            double const wi = w[d][i];
-            t.num[i * t.dims + d] = e == estimator::doubly_robust
-                                        ? x.model_of_target + wi * (x.outcome - x.model)
-                                        : wi * x.outcome;
-            if (e == estimator::snips) {
-                t.den[i * t.dims + d] = wi;
+            t.rows.push_back(e == estimator::doubly_robust
+                                 ? x.model_of_target + w[d][i] * (x.outcome - x.model)
+                                 : w[d][i] * x.outcome);
+        }
+        if (e == estimator::snips) {
+            for (std::size_t d = 0; d < t.dims; ++d) {
+                t.rows.push_back(w[d][i]);
             }
         }
     }
@@ -92,32 +93,24 @@ std::optional<dimension_values> values_of(factored_terms const& t,
     if (t.n == 0) {
         return std::nullopt;
     }
-    std::vector<double> num(t.dims, 0.0);
-    std::vector<double> den(t.den.empty() ? 0 : t.dims, 0.0);
-    double y = 0;
-    for (std::size_t i = 0; i < t.n; ++i) {
+    std::vector<double> sum(t.width, 0.0);
+    double const* row = t.rows.data();
+    for (std::size_t i = 0; i < t.n; ++i, row += t.width) {
         double const c = count.empty() ? 1.0 : count[i];
-        y += c * t.outcome[i];
-        double const* row = &t.num[i * t.dims];
-        for (std::size_t d = 0; d < t.dims; ++d) {
-            num[d] += c * row[d];
-        }
-        if (!den.empty()) {
-            double const* wrow = &t.den[i * t.dims];
-            for (std::size_t d = 0; d < t.dims; ++d) {
-                den[d] += c * wrow[d];
-            }
+        for (std::size_t j = 0; j < t.width; ++j) {
+            sum[j] += c * row[j];
         }
     }
     // every resample holds n posts, as the whole does
     double const n = static_cast<double>(t.n);
     dimension_values out;
-    out.mean = y / n;
+    out.mean = sum[0] / n;
     for (std::size_t d = 0; d < t.dims; ++d) {
+        double const num = sum[1 + d];
         if (t.e != estimator::snips) {
-            out.v.emplace_back(num[d] / n);
-        } else if (den[d] > 0) {
-            out.v.emplace_back(num[d] / den[d]);
+            out.v.emplace_back(num / n);
+        } else if (double const den = sum[1 + t.dims + d]; den > 0) {
+            out.v.emplace_back(num / den);
         } else {
             out.v.emplace_back(std::nullopt);
         }

@@ -661,14 +661,17 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
 check_result reply_priorities_check(check_context& x)
 {
     // A priority of 0 is the original bot's constant, 0.5 no evidence. The
-    // accounts replied to as learn-replies names them ('@Amy ' is amy).
+    // accounts replied to as learn-replies names them ('@Amy ' is amy);
+    // counted from a DISTINCT, which may hash and scan in parallel (a
+    // count(DISTINCT) sorts: 1.7 against 0.9 s over 250 000 replies).
     auto const r = x.db.exec(R"sql(
-SELECT (SELECT count(DISTINCT lower(ltrim(btrim(target_username), '@')))
-          FROM xloop.vw_learning
-         WHERE decision_type = 'reply'
-           AND coalesce(btrim(target_username), '') NOT IN ('', '@')
-           AND posted_at > $1::timestamptz - make_interval(days => $2::int)
-           AND posted_at <= $1::timestamptz),
+SELECT (SELECT count(*)
+          FROM (SELECT DISTINCT lower(ltrim(btrim(target_username), '@'))
+                  FROM xloop.vw_learning
+                 WHERE decision_type = 'reply'
+                   AND coalesce(btrim(target_username), '') NOT IN ('', '@')
+                   AND posted_at > $1::timestamptz - make_interval(days => $2::int)
+                   AND posted_at <= $1::timestamptz) accounts),
        (SELECT count(*) FROM public.discovered_accounts
          WHERE priority_score IS NOT NULL AND priority_score NOT IN (0, 0.5)),
        (SELECT count(*) FROM public.discovered_accounts),
