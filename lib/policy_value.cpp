@@ -86,22 +86,30 @@ reward_model fit_model(std::vector<logged_post> const& posts, bool follows)
     return m;
 }
 
+// The model's value of a dimension drawn by `policy`: Σ_v π(v)·dev(v).
+double policy_deviation(reward_model const& model, std::string const& dim,
+                        dimension_policy const& policy)
+{
+    double v = 0;
+    for (auto const& [value, prob] : policy) {
+        v += prob * model.of(dim, value);
+    }
+    return v;
+}
+
 // One post weighed for changing dimension `dim` to `policy` (the others as
 // logged): π_d/μ_d, and the model's value with that dimension's values
-// weighed by the policy.
+// weighed by the policy (`policy_dev`, the same for every post of a half).
 logged_sample changed_sample(logged_post const& post, std::string const& dim, double y,
                              double q, reward_model const& model,
-                             dimension_policy const& policy)
+                             dimension_policy const& policy, double policy_dev)
 {
     auto const d = post.draws.find(dim);
     if (d == post.draws.end()) {
         return {y, 1, 1, q, q}; // not drawn in this post: unchanged
     }
     auto const it = policy.find(d->second.value);
-    double v = q - model.of(dim, d->second.value);
-    for (auto const& [value, prob] : policy) {
-        v += prob * model.of(dim, value);
-    }
+    double const v = q - model.of(dim, d->second.value) + policy_dev;
     return {y, d->second.propensity, it == policy.end() ? 0.0 : it->second, q, v};
 }
 
@@ -177,21 +185,32 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
         uniform[dim] = uniform_policy(candidates);
     }
     policy_samples s;
+    std::vector<int> fold;
     for (auto const& post : posts) {
-        double const y = outcome_of(post, follows);
-        double const q = model[fold_of(post)].predict(post.draws);
-        s.logged.push_back({y, 1, 1, q, q});
+        fold.push_back(fold_of(post));
+        double const q = model[fold.back()].predict(post.draws);
+        s.logged.push_back({outcome_of(post, follows), 1, 1, q, q});
     }
     for (auto const& [dim, candidates] : catalogue) {
         auto& u = s.uniform.emplace_back();
         auto& m = s.map.emplace_back();
-        for (auto const& post : posts) {
-            int const k = fold_of(post);
-            double const y = outcome_of(post, follows);
-            double const q = model[k].predict(post.draws);
-            u.push_back(changed_sample(post, dim, y, q, model[k], uniform[dim]));
+        auto const& u_policy = uniform.at(dim);
+        std::array<dimension_policy const*, 2> m_policy{};
+        std::array<double, 2> u_dev{};
+        std::array<double, 2> m_dev{};
+        for (int k = 0; k < 2; ++k) {
+            m_policy[k] = &map.of_fold[k].at(dim);
+            u_dev[k] = policy_deviation(model[k], dim, u_policy);
+            m_dev[k] = policy_deviation(model[k], dim, *m_policy[k]);
+        }
+        for (std::size_t i = 0; i < posts.size(); ++i) {
+            int const k = fold[i];
+            double const y = s.logged[i].outcome;
+            double const q = s.logged[i].model;
+            u.push_back(
+                changed_sample(posts[i], dim, y, q, model[k], u_policy, u_dev[k]));
             m.push_back(
-                changed_sample(post, dim, y, q, model[k], map.of_fold[k].at(dim)));
+                changed_sample(posts[i], dim, y, q, model[k], *m_policy[k], m_dev[k]));
         }
     }
     return s;
