@@ -79,26 +79,40 @@ factored_terms terms_of(std::vector<std::vector<logged_sample>> const& dims,
     return t;
 }
 
-// ȳ and each dimension's estimate over the posts, post i counted `count[i]`
-// times (once each when `count` is empty); a dimension's is nullopt where it
-// is undefined (SNIPS with all weights 0).
+// ȳ and each dimension's estimate over the posts `drawn` (each once when
+// null); a dimension's is nullopt where it is undefined (SNIPS with all
+// weights 0).
 struct dimension_values {
     double mean = 0;
     std::vector<std::optional<double>> v;
 };
 
+// A resample of the posts: those drawn, in order, and how often each was.
+struct drawn_posts {
+    std::vector<std::size_t> post;
+    std::vector<double> count;
+};
+
 std::optional<dimension_values> values_of(factored_terms const& t,
-                                          std::vector<double> const& count)
+                                          drawn_posts const* drawn)
 {
     if (t.n == 0) {
         return std::nullopt;
     }
     std::vector<double> sum(t.width, 0.0);
-    double const* row = t.rows.data();
-    for (std::size_t i = 0; i < t.n; ++i, row += t.width) {
-        double const c = count.empty() ? 1.0 : count[i];
+    auto const add = [&](std::size_t i, double c) {
+        double const* row = &t.rows[i * t.width];
         for (std::size_t j = 0; j < t.width; ++j) {
             sum[j] += c * row[j];
+        }
+    };
+    if (drawn) {
+        for (std::size_t k = 0; k < drawn->post.size(); ++k) {
+            add(drawn->post[k], drawn->count[k]);
+        }
+    } else {
+        for (std::size_t i = 0; i < t.n; ++i) {
+            add(i, 1.0);
         }
     }
     // every resample holds n posts, as the whole does
@@ -123,7 +137,7 @@ std::optional<dimension_values> values_of(factored_terms const& t,
 std::optional<double> estimate_value(std::vector<logged_sample> const& s,
                                      std::vector<double> const& w, estimator e)
 {
-    auto const v = values_of(terms_of({s}, {w}, e), {});
+    auto const v = values_of(terms_of({s}, {w}, e), nullptr);
     return v ? v->v[0] : std::nullopt;
 }
 
@@ -145,14 +159,26 @@ std::pair<double, double> interval_90(std::vector<double> v)
     return {at(0.05), at(0.95)};
 }
 
-// A resample of n posts with replacement, as how often each was drawn.
-std::vector<double> resample(std::size_t n, rng& r)
+// A resample of n posts with replacement. A third of the posts are not
+// drawn (e⁻¹ of them): the sums pass them by.
+drawn_posts resample(std::size_t n, rng& r)
 {
     std::vector<double> count(n, 0.0);
     for (std::size_t k = 0; k < n; ++k) {
         count[r.below(n)] += 1;
     }
-    return count;
+    drawn_posts d;
+    d.post.resize(n);
+    d.count.resize(n);
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) { // without a branch: it would guess wrong
+        d.post[m] = i;
+        d.count[m] = count[i];
+        m += count[i] > 0 ? 1 : 0;
+    }
+    d.post.resize(m);
+    d.count.resize(m);
+    return d;
 }
 
 struct factored_weights {
@@ -175,13 +201,12 @@ factored_weights weights_of(std::vector<std::vector<logged_sample>> const& dims,
     return f;
 }
 
-std::optional<double> factored_value(factored_terms const& t,
-                                     std::vector<double> const& count)
+std::optional<double> factored_value(factored_terms const& t, drawn_posts const* drawn)
 {
     if (t.dims == 0) {
         return std::nullopt;
     }
-    auto const values = values_of(t, count);
+    auto const values = values_of(t, drawn);
     if (!values) {
         return std::nullopt;
     }
@@ -208,7 +233,7 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
 {
     auto const f = weights_of(dims, cap);
     auto const terms = terms_of(dims, f.w, e);
-    auto const value = factored_value(terms, {});
+    auto const value = factored_value(terms, nullptr);
     if (!value) {
         return std::nullopt;
     }
@@ -219,7 +244,8 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
     out.clipped = f.clipped;
     std::vector<double> boot;
     for (int b = 0; b < rounds; ++b) {
-        if (auto const v = factored_value(terms, resample(terms.n, r))) {
+        auto const drawn = resample(terms.n, r);
+        if (auto const v = factored_value(terms, &drawn)) {
             boot.push_back(*v);
         }
     }
@@ -236,8 +262,8 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
     auto const fb = weights_of(b, cap);
     auto const ta = terms_of(a, fa.w, e);
     auto const tb = terms_of(b, fb.w, e);
-    auto const va = factored_value(ta, {});
-    auto const vb = factored_value(tb, {});
+    auto const va = factored_value(ta, nullptr);
+    auto const vb = factored_value(tb, nullptr);
     if (!va || !vb || a[0].size() != b[0].size()) {
         return std::nullopt;
     }
@@ -248,9 +274,9 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
     out.clipped = fa.clipped + fb.clipped;
     std::vector<double> boot;
     for (int k = 0; k < rounds; ++k) {
-        auto const count = resample(ta.n, r);
-        auto const x = factored_value(ta, count);
-        auto const y = factored_value(tb, count);
+        auto const drawn = resample(ta.n, r);
+        auto const x = factored_value(ta, &drawn);
+        auto const y = factored_value(tb, &drawn);
         if (x && y) {
             boot.push_back(*y - *x);
         }

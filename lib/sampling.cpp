@@ -16,10 +16,6 @@ std::uint64_t splitmix64(std::uint64_t& x)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-std::uint64_t rotl(std::uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
 } // namespace
 
 rng::rng(std::uint64_t seed)
@@ -27,24 +23,6 @@ rng::rng(std::uint64_t seed)
     for (auto& s : m_s) {
         s = splitmix64(seed);
     }
-}
-
-std::uint64_t rng::next()
-{
-    std::uint64_t const result = rotl(m_s[1] * 5, 7) * 9;
-    std::uint64_t const t = m_s[1] << 17;
-    m_s[2] ^= m_s[0];
-    m_s[3] ^= m_s[1];
-    m_s[1] ^= m_s[2];
-    m_s[0] ^= m_s[3];
-    m_s[2] ^= t;
-    m_s[3] = rotl(m_s[3], 45);
-    return result;
-}
-
-double rng::uniform()
-{
-    return static_cast<double>(next() >> 11) * 0x1.0p-53;
 }
 
 double rng::normal()
@@ -55,11 +33,6 @@ double rng::normal()
     }
     double const u2 = uniform();
     return std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
-}
-
-std::size_t rng::below(std::size_t n)
-{
-    return static_cast<std::size_t>(uniform() * static_cast<double>(n));
 }
 
 std::size_t thompson_draw(std::vector<normal_belief> const& arms, double epsilon, rng& r)

@@ -5,6 +5,7 @@
 
 #include "normal.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,13 +18,35 @@ namespace xloop {
 
 // xoshiro256** seeded through splitmix64: the same seed gives the same
 // stream on every platform (std:: distributions do not promise that).
+// next, uniform and below are inline: validate's bootstrap draws 10⁷ of them.
 class rng {
 public:
     explicit rng(std::uint64_t seed);
-    std::uint64_t next();
-    double uniform();                 // [0, 1)
-    double normal();                  // N(0, 1), Box–Muller
-    std::size_t below(std::size_t n); // uniform in [0, n)
+
+    std::uint64_t next()
+    {
+        std::uint64_t const result = std::rotl(m_s[1] * 5, 7) * 9;
+        std::uint64_t const t = m_s[1] << 17;
+        m_s[2] ^= m_s[0];
+        m_s[3] ^= m_s[1];
+        m_s[1] ^= m_s[2];
+        m_s[0] ^= m_s[3];
+        m_s[2] ^= t;
+        m_s[3] = std::rotl(m_s[3], 45);
+        return result;
+    }
+
+    // [0, 1)
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+    // N(0, 1), Box–Muller
+    double normal();
+
+    // uniform in [0, n)
+    std::size_t below(std::size_t n)
+    {
+        return static_cast<std::size_t>(uniform() * static_cast<double>(n));
+    }
 
 private:
     std::uint64_t m_s[4];
