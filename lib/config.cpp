@@ -165,7 +165,7 @@ public:
         if (!present(n) || out.empty()) {
             return;
         }
-        if (!out.empty() && out.front() == '@') {
+        if (out.front() == '@') {
             out.erase(0, 1);
         }
         bool const ok = !out.empty() && out.size() <= 15 &&

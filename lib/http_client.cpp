@@ -218,16 +218,6 @@ retried_response http_send_retrying(http_request const& request,
         fmt::format("{} for {} after {} attempts", problem, what, policy.retries + 1)};
 }
 
-std::string url_encode(std::string const& text)
-{
-    global_init();
-    std::unique_ptr<CURL, curl_deleter> curl{curl_easy_init()};
-    char* e = curl_easy_escape(curl.get(), text.c_str(), static_cast<int>(text.size()));
-    std::string out = e ? e : "";
-    curl_free(e);
-    return out;
-}
-
 std::string url_origin(std::string const& url)
 {
     auto const scheme_end = url.find("://");

@@ -87,7 +87,4 @@ http_send_retrying(http_request const& request, retry_policy const& policy,
 // query (where a heartbeat URL holds its secret): what a log line may name.
 std::string url_origin(std::string const& url);
 
-// Percent-encodes a query component.
-std::string url_encode(std::string const& text);
-
 } // namespace xloop

@@ -180,10 +180,6 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
     } else {
         model[0] = model[1] = fit_model(posts, follows);
     }
-    std::map<std::string, dimension_policy> uniform;
-    for (auto const& [dim, candidates] : catalogue) {
-        uniform[dim] = uniform_policy(candidates);
-    }
     policy_samples s;
     std::vector<int> fold;
     for (auto const& post : posts) {
@@ -194,7 +190,7 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
     for (auto const& [dim, candidates] : catalogue) {
         auto& u = s.uniform.emplace_back();
         auto& m = s.map.emplace_back();
-        auto const& u_policy = uniform.at(dim);
+        auto const u_policy = uniform_policy(candidates);
         std::array<dimension_policy const*, 2> m_policy{};
         std::array<double, 2> u_dev{};
         std::array<double, 2> m_dev{};

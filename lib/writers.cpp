@@ -360,23 +360,24 @@ private:
         if (res.status != 429) {
             return false;
         }
-        auto const j = nlohmann::json::parse(res.body, nullptr, false);
-        auto const e =
-            j.is_object() ? j.value("error", nlohmann::json{}) : nlohmann::json{};
-        return e.is_object() &&
-               (e.value("code", nlohmann::json{}) == "insufficient_quota" ||
-                e.value("type", nlohmann::json{}) == "insufficient_quota");
+        auto const e = error_of(res.body);
+        return e.value("code", nlohmann::json{}) == "insufficient_quota" ||
+               e.value("type", nlohmann::json{}) == "insufficient_quota";
     }
 
     // error.message of an OpenAI error body, on one line and cut short.
     static std::string error_message(std::string const& body)
     {
-        auto const j = nlohmann::json::parse(body, nullptr, false);
-        auto const e =
-            j.is_object() ? j.value("error", nlohmann::json{}) : nlohmann::json{};
-        auto const m =
-            e.is_object() ? e.value("message", nlohmann::json{}) : nlohmann::json{};
+        auto const m = error_of(body).value("message", nlohmann::json{});
         return m.is_string() ? excerpt(m.get<std::string>(), 160) : "no message";
+    }
+
+    // The "error" object of an OpenAI error body; an empty object if none.
+    static nlohmann::json error_of(std::string const& body)
+    {
+        auto const j = nlohmann::json::parse(body, nullptr, false);
+        auto e = j.is_object() ? j.value("error", nlohmann::json{}) : nlohmann::json{};
+        return e.is_object() ? e : nlohmann::json::object();
     }
 
     static std::vector<std::string> parse(std::string const& body,

@@ -202,7 +202,7 @@ std::string x_api_client::get(std::string const& path, request_params const& que
     req.session = &m_session;
     // 429 is not retried: the window resets in minutes; the next run goes on.
     auto const [res, attempts] = http_send_retrying(
-        req, {m_cfg.retries, m_cfg.backoff_ms, false}, "X API", what,
+        req, {m_cfg.retries, m_cfg.backoff_ms, false, {}}, "X API", what,
         [&](http_request& r) { r.headers.push_back(authorization(url, query)); });
     m_requests += attempts;
     if (res.status == 200) {
