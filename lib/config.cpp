@@ -59,8 +59,7 @@ public:
 
     YAML::Node child(char const* key)
     {
-        m_known.insert(key);
-        if (m_keys) {
+        if (m_known.insert(key).second && m_keys) { // a key read twice is listed once
             m_keys->push_back(name(key));
         }
         YAML::Node const& node = m_node; // const lookup never inserts the key

@@ -234,4 +234,16 @@ std::string url_origin(std::string const& url)
     return url.substr(0, host_from) + host;
 }
 
+std::string url_for_log(std::string const& url)
+{
+    auto const scheme_end = url.find("://");
+    auto const path_from =
+        url.find_first_of("/?#", scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    if (path_from == std::string::npos) {
+        return url_origin(url);
+    }
+    auto const path_to = url.find_first_of("?#", path_from);
+    return url_origin(url) + url.substr(path_from, path_to - path_from);
+}
+
 } // namespace xloop

@@ -87,4 +87,8 @@ http_send_retrying(http_request const& request, retry_policy const& policy,
 // query (where a heartbeat URL holds its secret): what a log line may name.
 std::string url_origin(std::string const& url);
 
+// The URL without its user, password, query or fragment: what a log line may
+// name of an endpoint whose path says which API it is.
+std::string url_for_log(std::string const& url);
+
 } // namespace xloop

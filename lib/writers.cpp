@@ -329,7 +329,7 @@ public:
         req.timeout_ms = m_cfg.timeout_ms;
         req.interrupt_grace_ms = 0;
         req.session = &m_session;
-        std::string const what = "POST /v1/chat/completions";
+        auto const what = "POST " + url_for_log(req.url);
         auto const [res, attempts] = http_send_retrying(
             req, {m_cfg.retries, m_cfg.backoff_ms, true, quota_used_up},
             "the LLM endpoint", what);

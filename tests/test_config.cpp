@@ -84,6 +84,9 @@ TEST_CASE("the generated example config shows every key the parser reads", "[nod
     auto const keys = config_keys();
     REQUIRE(keys.size() > 60);
     CHECK(std::find(keys.begin(), keys.end(), "plan.writer.max_tries") != keys.end());
+    auto sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()); // each once
     for (auto const& key : keys) {
         // a key is shown as `leaf:`, or commented out as `# leaf:` where it
         // has no value by default (plan.epsilon, plan.catalogue, plan.templates)

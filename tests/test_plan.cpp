@@ -1098,7 +1098,9 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         auto const r = plan(db, {}, llm.yaml(), key);
         CHECK(r.exit_code == 69);
         CHECK(llm.calls == 1); // no retry can change it
-        CHECK(r.err.find("(HTTP 429, insufficient_quota) for POST /v1/chat/completions: "
+        CHECK(r.err.find("(HTTP 429, insufficient_quota) for POST http://127.0.0.1:" +
+                         std::to_string(llm.port) +
+                         "/v1/chat/completions: "
                          "You exceeded your current quota, please check your plan and "
                          "billing details.; check the plan and billing of the key in "
                          "$LLM_KEY") != std::string::npos);
@@ -1139,8 +1141,9 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         llm.body_200 = "{\"choices\": [";
         auto const r = plan(db, {}, llm.yaml(), key);
         CHECK(r.exit_code == 65);
-        CHECK(r.err.find("malformed JSON for POST /v1/chat/completions") !=
-              std::string::npos);
+        CHECK(r.err.find(
+                  "malformed JSON for POST http://127.0.0.1:" + std::to_string(llm.port) +
+                  "/v1/chat/completions") != std::string::npos);
     }
     SECTION("no key")
     {

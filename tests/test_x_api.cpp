@@ -50,6 +50,17 @@ TEST_CASE("a URL's origin names its host, never its user, password or path", "[n
     CHECK(url_origin("host.example/x") == "host.example");
 }
 
+TEST_CASE("a URL for a log keeps its path, never its user, password or query", "[nodb]")
+{
+    CHECK(url_for_log("https://api.openai.com/v1/chat/completions") ==
+          "https://api.openai.com/v1/chat/completions");
+    CHECK(url_for_log(
+              "https://u:s3cr3t@llm.example:8443/api/v1/chat/completions?key=k#f") ==
+          "https://llm.example:8443/api/v1/chat/completions");
+    CHECK(url_for_log("http://host?token=s") == "http://host");
+    CHECK(url_for_log("http://host") == "http://host");
+}
+
 TEST_CASE("the X API client reads metrics and sends the bearer token", "[nodb]")
 {
     fake_x_api api;
