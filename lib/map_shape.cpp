@@ -22,6 +22,9 @@ bool is_arm(nlohmann::json const& arm)
 
 std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors)
 {
+    if (posteriors.is_discarded()) {
+        return "its posteriors hold a number beyond a double's range (or are not JSON)";
+    }
     if (!posteriors.is_object() || posteriors.empty()) {
         return "it has no posteriors";
     }
@@ -40,6 +43,11 @@ std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors)
         }
     }
     return std::nullopt;
+}
+
+nlohmann::json stored_json(std::string const& text)
+{
+    return nlohmann::json::parse(text, nullptr, false);
 }
 
 } // namespace xloop

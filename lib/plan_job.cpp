@@ -66,9 +66,8 @@ active_map read_active_map(db_connection& db)
     if (m.rows() == 0) {
         return map;
     }
-    auto const posteriors = m.opt_str(0, 2);
-    auto const why = posteriors ? unusable_map_reason(nlohmann::json::parse(*posteriors))
-                                : std::optional<std::string>{"it has no posteriors"};
+    auto posteriors = stored_json(m.opt_str(0, 2).value_or("{}"));
+    auto const why = unusable_map_reason(posteriors);
     if (why) {
         log::warn("the active weight map (id {}) cannot be used: {}; drawing uniformly "
                   "until xloop-build-weights writes one",
@@ -81,7 +80,7 @@ active_map read_active_map(db_connection& db)
         long long const n = std::strtoll(v->c_str(), &end, 10);
         map.version = end && *end == '\0' ? nlohmann::json(n) : nlohmann::json(*v);
     }
-    map.posteriors = nlohmann::json::parse(*posteriors);
+    map.posteriors = std::move(posteriors);
     return map;
 }
 
@@ -651,16 +650,18 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // ({3}, unusable_opportunity_sql: an author that is no X handle was replied to
 // as "Useful, @@." to no one) is left out. They come as one last row per reason, with
 // no address, their count, one of them and the reason, for a warning (a query of their
-// own cost 0.4 s at 10⁶). The priority is looked up once per distinct author, not per
+// own cost 0.4 s at 10⁶; {5} words a score's example); {4} (opportunity_score_sql) reads
+// the others' score. The priority is looked up once per distinct author, not per
 // candidate: at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and
 // a hash of every account costs a small queue 0.1 s.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
-                    coalesce(r.opportunity_score, 0)::float8 AS opportunity, u.unusable,
+                    CASE WHEN u.unusable IS NULL THEN {4} END AS opportunity, u.unusable,
                     -- kept for those left out only (the rows spill to disk)
                     CASE u.unusable WHEN 1 THEN coalesce(r.tweet_author, '(null)')
                                     WHEN 2 THEN coalesce(r.tweet_id::text, '(null)')
+                                    WHEN 3 THEN {5}
                     END AS example
                FROM public.reply_opportunities r
               CROSS JOIN LATERAL (SELECT {3} AS unusable) u
@@ -802,7 +803,8 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
                     quote_literal(format_timestamp(replied_before)),
-                    unusable_opportunity_sql),
+                    unusable_opportunity_sql, opportunity_score_sql,
+                    opportunity_score_example_sql),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(
         "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",
@@ -945,7 +947,10 @@ void warn_unusable(run_context& run, open_candidates const& open)
         {1, {"unusable_authors", "have a tweet_author that is no X handle"}},
         {2,
          {"unusable_tweet_ids",
-          "have a tweet_id that is no X post id of 1 to 19 digits"}}};
+          "have a tweet_id that is no X post id of 1 to 19 digits"}},
+        {3,
+         {"unusable_scores", "have an opportunity_score that is no number plan can rank "
+                             "(NaN, infinite, or beyond ±1e300)"}}};
     for (auto const& [code, found] : open.unusable) {
         auto const it = reasons.find(code);
         if (it == reasons.end()) {

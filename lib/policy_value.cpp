@@ -451,7 +451,7 @@ std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const&
     if (!text) {
         return out;
     }
-    auto const j = nlohmann::json::parse(*text, nullptr, false);
+    auto const j = stored_json(*text);
     if (!j.is_object()) {
         return out;
     }
@@ -559,9 +559,8 @@ read_active_map(db_connection& db)
         return {nullptr, nullptr, nullptr};
     }
     auto const cross_fit = r.opt_str(0, 2);
-    return {nlohmann::json::parse(r.str(0, 0), nullptr, false),
-            nlohmann::json::parse(r.str(0, 1), nullptr, false),
-            cross_fit ? nlohmann::json::parse(*cross_fit, nullptr, false) : nullptr};
+    return {stored_json(r.str(0, 0)), stored_json(r.str(0, 1)),
+            cross_fit ? stored_json(*cross_fit) : nullptr};
 }
 
 std::map<std::string, double> recent_only_dimensions(nlohmann::json const& posteriors)

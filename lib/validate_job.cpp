@@ -289,7 +289,7 @@ std::string last_run_text(std::string const& job, job_state const& s)
 std::optional<std::string> unusable_active_map(std::string const& id,
                                                std::string const& posteriors)
 {
-    auto const why = unusable_map_reason(nlohmann::json::parse(posteriors));
+    auto const why = unusable_map_reason(stored_json(posteriors));
     if (!why) {
         return std::nullopt;
     }
@@ -716,7 +716,8 @@ check_result reply_opportunities_check(check_context& x)
     auto const hours = x.cfg.validate.max_opportunity_age_hours;
     // Those plan cannot reply to counted apart: a harvester writing only
     // such rows stops replies as surely as one that stopped.
-    auto const r = x.db.exec(fmt::format(R"sql(
+    auto const r =
+        x.db.exec(fmt::format(R"sql(
 SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
        extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
        count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
@@ -731,12 +732,14 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
                        || ' that is no X handle'
            WHEN 2 THEN 'a tweet_id ' || coalesce(quote_literal(r.tweet_id::text), 'NULL')
                        || ' that is no X post id'
+           WHEN 3 THEN 'an opportunity_score ' || {1}
+                       || ' that is no number plan can rank'
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
   FROM public.reply_opportunities r
- CROSS JOIN LATERAL (SELECT {} AS unusable) u
+ CROSS JOIN LATERAL (SELECT {0} AS unusable) u
  WHERE discovered_at <= $1::timestamptz)sql",
-                                         unusable_opportunity_sql),
-                             x.now, x.days);
+                              unusable_opportunity_sql, opportunity_score_example_sql),
+                  x.now, x.days);
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
     auto const unusable = r.i64(0, 4);

@@ -649,6 +649,40 @@ TEST_CASE("an opportunity whose author is no X handle or whose tweet is no X pos
                    "'pending'") == 6);
 }
 
+TEST_CASE("an opportunity whose score is no number plan can rank is left out with a "
+          "warning, not a failed run",
+          "[db]")
+{
+    // reply_opportunities.opportunity_score is numeric: 1e999 and 1e-999 fit
+    // there and in no double; NaN and Infinity rank nothing
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunity(c, "1", "amy", 0.5, 10);
+    add_opportunity(c, "2", "bob", 0.5, 10);
+    add_opportunity(c, "3", "carol", 0.5, 10);
+    add_opportunity(c, "4", "dave", 0.5, 10);
+    add_opportunity(c, "5", "erin", 0.5, 10);
+    add_opportunity(c, "6", "finn", 0.5, 10);
+    c.exec("UPDATE public.reply_opportunities SET opportunity_score = CASE tweet_id "
+           "WHEN '1' THEN 1e999 WHEN '2' THEN -1e999 WHEN '3' THEN 'NaN' "
+           "WHEN '4' THEN 'Infinity' WHEN '5' THEN 1e-999 ELSE opportunity_score END");
+    auto const r = plan(db, {"--replies", "5", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err,
+               Catch::Contains("4 fresh reply opportunities have an opportunity_score "
+                               "that is no number plan can rank (NaN, infinite, or "
+                               "beyond ±1e300) (e.g. "));
+    CHECK(r.err.find(std::string(20, '0')) == std::string::npos); // 1e999 shortened
+    auto const summary = nlohmann::json::parse(r.out);
+    CHECK(summary["unusable_scores"] == 4);
+    // 1e-999 is a score of 0, not a bad one
+    CHECK(c.exec("SELECT string_agg(target_tweet_id, ',' ORDER BY target_tweet_id) FROM "
+                 "public.content_generation_metadata_comprehensive")
+              .str(0, 0) == "5,6");
+}
+
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
           "[db]")
 {

@@ -60,6 +60,14 @@ bool accepts(int port)
     return ok;
 }
 
+// The cluster's password as a PgBouncer setting; none where it trusts its
+// clients (PgBouncer refuses an empty `password=`).
+std::string password_setting()
+{
+    auto const pw = env_or("PGPASSWORD", "");
+    return pw.empty() ? std::string{} : " password=" + pw;
+}
+
 // PgBouncer 1.18+ in transaction mode on 127.0.0.1 in front of the test
 // cluster, with two server connections per database (so clients share
 // them), and a database `dead` whose server does not exist.
@@ -70,7 +78,7 @@ public:
         auto const user = env_or("PGUSER", "postgres");
         m_dir.write("pgbouncer.ini",
                     fmt::format(R"([databases]
-{0} = host={1} port={2} dbname={0} user={3} password={4}
+{0} = host={1} port={2} dbname={0} user={3}{4}
 dead = host=127.0.0.1 port={5} dbname=dead user={3}
 
 [pgbouncer]
@@ -86,7 +94,7 @@ pidfile = {7}/pgbouncer.pid
 logfile = {7}/pgbouncer.log
 )",
                                 dbname, env_or("PGHOST", "localhost"),
-                                env_or("PGPORT", "5432"), user, env_or("PGPASSWORD", ""),
+                                env_or("PGPORT", "5432"), user, password_setting(),
                                 free_port(), m_port, m_dir.path()));
         std::vector<std::string> argv{"pgbouncer", "-d"};
         if (::geteuid() == 0) {

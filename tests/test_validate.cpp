@@ -332,6 +332,51 @@ TEST_CASE("opportunities plan cannot reply to are counted, and only such ones wa
           "fix the harvester that fills reply_opportunities");
 }
 
+TEST_CASE("an active map holding a number no double holds is said to be unusable, and "
+          "every report and plan still run",
+          "[db]")
+{
+    // jsonb's numbers are numeric: a program other than build-weights can
+    // leave 1e999 in the active map, which JSON parsers for doubles refuse
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("UPDATE public.learning_model_weights SET weights = jsonb_set(weights::jsonb, "
+           "'{content_slot,how_to}', '1e999'), posteriors = jsonb_set(posteriors::jsonb, "
+           "'{content_slot}', '{\"how_to\": {\"mean\": 1e999, \"sd\": 0.1}}') "
+           "WHERE is_active");
+    auto const report = validate(db, 1);
+    auto const check = check_named(report, "weight_map");
+    CHECK(check["status"] == "fail");
+    CHECK(check["message"] ==
+          "the active map (id 1) cannot be used by xloop-plan: its posteriors hold a "
+          "number beyond a double's range (or are not JSON); run xloop-build-weights "
+          "(plan draws uniformly until then)");
+    auto const text = run_tool("validate", {"--now", now}, &db);
+    CHECK(text.exit_code == 1);
+    CHECK(text.err.find("error") == std::string::npos);
+    temp_dir dir;
+    auto const html =
+        run_tool("validate", {"--now", now, "-q", "--html", dir.path() + "/r.html"}, &db);
+    CHECK(html.exit_code == 1);
+    CHECK(html.err.empty());
+    // the weights chart shows the numbers it can: myth_busting, not 1e999
+    auto const page = read_file(dir.path() + "/r.html");
+    CHECK(page.find("<title>myth_busting: 0.3</title>") != std::string::npos);
+    CHECK(page.find("<title>how_to:") == std::string::npos);
+
+    auto const plan = run_tool("plan", {"--now", now}, &db);
+    INFO(plan.err);
+    CHECK(plan.exit_code == 0);
+    CHECK(
+        plan.err.find("the active weight map (id 1) cannot be used: its posteriors hold "
+                      "a number beyond a double's range") != std::string::npos);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE status = 'queued'") > 0);
+}
+
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
           "cron when nothing ran",
           "[db]")

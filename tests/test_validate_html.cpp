@@ -114,3 +114,60 @@ TEST_CASE("the replies' table counts effective replies", "[nodb]")
     CHECK(contains(html, "<th>effective replies</th>"));
     CHECK_FALSE(contains(html, "replys"));
 }
+
+TEST_CASE("each policy's estimates and the lift are printed with their intervals, and a "
+          "policy without one says why",
+          "[nodb]")
+{
+    auto estimate = [](double value, double lo, double hi) {
+        policy_estimate e;
+        e.value = value;
+        e.lo = lo;
+        e.hi = hi;
+        e.ess = 40.4;
+        return e;
+    };
+    report_series s;
+    policy_report p;
+    policy_row logged{"logged",
+                      estimate(0.115, 0.106, 0.124),
+                      estimate(0.1154, 0.1, 0.13),
+                      estimate(7.022, 6.145, 7.941),
+                      std::nullopt,
+                      ""};
+    policy_row uniform{"uniform", {}, {}, {}, {}, "too few posts <3> & no propensities"};
+    p.rows = {logged, uniform};
+    p.lift = estimate(0.021, -0.012, 0.06);
+    p.lift_follows = estimate(1.4664, -1.855, 5.282);
+    p.lift_follows_dr = estimate(-0.062, -5.412, 4.332);
+    p.replies.note = "no replies with outcomes";
+    s.policies = p;
+    auto const html = healthy_page(s);
+    CHECK(contains(html, "<tr><td>logged</td><td>0.115</td><td>0.106 … 0.124</td>"
+                         "<td>0.115</td><td>0.100 … 0.130</td><td>7.022</td>"
+                         "<td>6.145 … 7.941</td><td>–</td><td></td><td>40</td></tr>"));
+    CHECK(contains(html, "<tr><td>uniform</td><td colspan=\"9\">too few posts &lt;3&gt; "
+                         "&amp; no propensities</td></tr>"));
+    CHECK(contains(html, "<p>Lift of the map's policy over uniform draws: 0.021 (90 %: "
+                         "-0.012 … 0.060); in follows a post 1.466 (90 %: -1.855 … "
+                         "5.282), DR -0.062 (90 %: -5.412 … 4.332).</p>"));
+    CHECK(contains(html, "<p>no replies with outcomes</p>"));
+    // without follows, the lift is the score's alone
+    p.lift_follows.reset();
+    p.lift_follows_dr.reset();
+    s.policies = p;
+    CHECK(contains(healthy_page(s),
+                   "<p>Lift of the map's policy over uniform draws: 0.021 "
+                   "(90 %: -0.012 … 0.060).</p>"));
+}
+
+TEST_CASE("text from the database is escaped in the page: <, >, & and quotes", "[nodb]")
+{
+    report_series s;
+    s.weights["tone\" onmouseover=\"x"] = {{"<script>&", 1.0}};
+    auto const html = healthy_page(s);
+    CHECK(contains(html, "tone&quot; onmouseover=&quot;x"));
+    CHECK(contains(html, "&lt;script&gt;&amp;"));
+    CHECK_FALSE(contains(html, "<script>"));
+    CHECK_FALSE(contains(html, "\" onmouseover"));
+}

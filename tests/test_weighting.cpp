@@ -1,11 +1,13 @@
 #include "canonical.hpp"
 #include "change_test.hpp"
+#include "map_shape.hpp"
 #include "netting.hpp"
 #include "normal.hpp"
 #include "weight_map.hpp"
 #include "weighting.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <vector>
@@ -196,6 +198,34 @@ TEST_CASE("a map with a weight that is not finite, or not summing to one, is ref
     CHECK(map_defect(map)->find("sum to 0.9") != std::string::npos);
     map["content_slot"].arms["b"].weight = 0.5;
     CHECK_FALSE(map_defect(map).has_value());
+}
+
+TEST_CASE(
+    "a stored map plan cannot draw from is named with the reason, down to the value",
+    "[nodb]")
+{
+    auto reason = [](char const* posteriors) {
+        return unusable_map_reason(nlohmann::json::parse(posteriors)).value_or("usable");
+    };
+    auto const prior = R"("_prior": {"tone": {"mean": 0.1, "sd": 0.05, "kappa": 5}})";
+    CHECK(reason((std::string{"{"} + prior +
+                  R"(, "tone": {"calm": {"shrunk_mean": 0.2, )"
+                  R"("sd": 0.01}, "bold": {"mean": 0.1, "sd": 0.02}}})")
+                     .c_str()) == "usable");
+    CHECK(reason("{}") == "it has no posteriors");
+    CHECK(reason("[]") == "it has no posteriors");
+    CHECK(reason(R"({"tone": {"calm": {"mean": 0.2, "sd": 0.01}}})") ==
+          "its posteriors have no \"_prior\" (not written by xloop-build-weights)");
+    CHECK(reason((std::string{"{"} + prior + R"(, "tone": [0.2, 0.01]})").c_str()) ==
+          "posteriors.tone is not an object");
+    // a mean without an sd, an sd that is a string or null
+    CHECK(reason((std::string{"{"} + prior + R"(, "tone": {"calm": {"mean": 0.2}}})")
+                     .c_str()) == "posteriors.tone.calm has no finite mean and sd");
+    CHECK(reason((std::string{"{"} + prior +
+                  R"(, "tone": {"calm": {"mean": 0.2, "sd": "0.01"}}})")
+                     .c_str()) == "posteriors.tone.calm has no finite mean and sd");
+    CHECK(reason(R"({"_prior": {"tone": {"mean": 0.1, "sd": null}}})") ==
+          "posteriors._prior.tone has no finite mean and sd");
 }
 
 TEST_CASE("values that differ no more than noise are shrunk all the way to their mean",
