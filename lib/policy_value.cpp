@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "db.hpp"
+#include "jsonb_number.hpp"
 #include "learning_target_db.hpp"
 #include "map_shape.hpp"
 #include "plan_job.hpp"
@@ -401,26 +402,27 @@ SELECT draws, score, follows, posted_at
          LIMIT $3) newest
  ORDER BY posted_at, decision_id)sql";
 
-// A number in features, or NULL: adopted rows hold anything.
-constexpr char const* logged_replies_select = R"sql(
+// A number in features, or NULL: adopted rows hold anything. ({{}}: the FROM
+// clause.)
+std::string const logged_replies_select = fmt::format(
+    R"sql(
 SELECT propensity, baseline_p, score, follows, posted_at
-  FROM (SELECT CASE WHEN jsonb_typeof(c.features::jsonb -> 'propensity') = 'number'
-                    THEN (c.features ->> 'propensity')::float8 END AS propensity,
-               CASE WHEN jsonb_typeof(c.features::jsonb -> 'baseline_p') = 'number'
-                    THEN (c.features ->> 'baseline_p')::float8 END AS baseline_p,
+  FROM (SELECT {0} AS propensity, {1} AS baseline_p,
                o.primary_objective_score::float8 AS score,
                coalesce(o.follows, o.followers_gained_weighted)::float8 AS follows,
                c.posted_at, c.decision_id
-          {}
+          {{}}
          ORDER BY c.posted_at DESC, c.decision_id DESC
          LIMIT $3) newest
- ORDER BY posted_at, decision_id)sql";
+ ORDER BY posted_at, decision_id)sql",
+    jsonb_float8_sql("c.features::jsonb -> 'propensity'"),
+    jsonb_float8_sql("c.features::jsonb -> 'baseline_p'"));
 
 // The newest `limit` rows of `select_sql` (a statement with {} for the FROM
 // clause `from_sql`), and how many the window holds: counted only when the
 // limit was reached.
 template <typename T, typename Read>
-newest_logged<T> read_newest(db_connection& db, char const* select_sql,
+newest_logged<T> read_newest(db_connection& db, std::string_view select_sql,
                              char const* from_sql, timestamp from, timestamp to,
                              int limit, Read const& read)
 {

@@ -4,6 +4,7 @@
 #include "validate_job.hpp"
 
 #include "db.hpp"
+#include "jsonb_number.hpp"
 
 #include <fmt/format.h>
 
@@ -56,15 +57,13 @@ SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD'),
 
 // Only numbers a double holds: a legacy or broken map may hold nulls, text or
 // 1e999 (jsonb's numbers are numeric).
-constexpr char const* active_weights = R"sql(
+std::string const active_weights = fmt::format(R"sql(
 SELECT d.key, w.key, v.weight
   FROM public.learning_model_weights m, jsonb_each(m.weights::jsonb) d, jsonb_each(d.value) w,
-       LATERAL (SELECT CASE WHEN jsonb_typeof(w.value) <> 'number' THEN NULL
-                            WHEN abs(w.value::numeric) < 1e-300 THEN 0
-                            WHEN abs(w.value::numeric) <= 1e300 THEN w.value::numeric::float8
-                       END AS weight) v
+       LATERAL (SELECT {} AS weight) v
  WHERE m.is_active AND jsonb_typeof(d.value) = 'object' AND v.weight IS NOT NULL
- ORDER BY 1, 3 DESC, 2)sql";
+ ORDER BY 1, 3 DESC, 2)sql",
+                                               jsonb_float8_sql("w.value"));
 
 constexpr char const* priority_histogram = R"sql(
 SELECT b, count(a.*)

@@ -377,6 +377,28 @@ TEST_CASE("an active map holding a number no double holds is said to be unusable
                  "WHERE status = 'queued'") > 0);
 }
 
+TEST_CASE("a reply's propensity no double holds is a reply without propensities, not a "
+          "failed report",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET features = "
+           "'{\"propensity\": 1e999, \"baseline_p\": -1e999}' WHERE decision_type = "
+           "'reply'");
+    for (auto const* format : {"--json", "--checks"}) {
+        auto const r = run_tool("validate", {"--now", now, format}, &db);
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+    }
+    auto const text = run_tool("validate", {"--now", now}, &db);
+    CHECK(text.exit_code == 0);
+    CHECK(text.out.find("Replies (7 replies with outcomes, 0 with propensities") !=
+          std::string::npos);
+}
+
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
           "cron when nothing ran",
           "[db]")
