@@ -4,6 +4,7 @@
 // raw text, no per-row parsing of text formats.
 
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -41,10 +42,15 @@ public:
     {
         return m_fields[i].size() == 1 && m_fields[i][0] != 0;
     }
-    // timestamptz: microseconds since 2000-01-01 UTC, as a timestamp
+    // timestamptz: microseconds since 2000-01-01 UTC, as Unix microseconds;
+    // ±infinity (the int64 limits) stay at the limits rather than overflow
     std::int64_t timestamptz_unix_micros(std::size_t i) const
     {
-        return int8(i) + 946684800LL * 1000000;
+        constexpr std::int64_t offset = 946684800LL * 1000000;
+        auto const v = int8(i);
+        return v > std::numeric_limits<std::int64_t>::max() - offset
+                   ? std::numeric_limits<std::int64_t>::max()
+                   : v + offset;
     }
 
 private:

@@ -27,7 +27,7 @@ std::string record_replaces(std::string_view r, std::string_view observed,
                             std::string_view source)
 {
     return fmt::format(R"sql(
-(o.collected_at IS NULL OR o.collected_at < {1}
+(o.collected_at IS NULL OR NOT isfinite(o.collected_at) OR o.collected_at < {1}
  OR (o.collected_at = {1}
      AND (o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks,
           o.profile_clicks, o.follows, o.data_source)

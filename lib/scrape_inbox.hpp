@@ -63,7 +63,8 @@ std::string v2_range(std::string_view from, std::string_view to);
 
 // Whether a record (its columns under `r`, observed at `observed`, from
 // `source`) replaces outcome o's counts: a newer observation does, an older
-// one never; at the same time, one that changes something does.
+// one never; at the same time, one that changes something does. Any record
+// replaces an outcome collected at ±infinity (another program's).
 std::string record_replaces(std::string_view r, std::string_view observed,
                             std::string_view source);
 

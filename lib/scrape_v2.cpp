@@ -233,7 +233,8 @@ ORDER BY 1)sql",
 // current_setting() is estimated at a fixed guess). A record observed before
 // its post was posted (beyond the clock skew) is never merged: its time and
 // tweet id are read for the warning or error. Last, whether the post's record
-// was no newer than its outcome.
+// was no newer than its outcome. A collected_at of ±infinity (another
+// program's) is read as none: it fits no double, and any record replaces it.
 std::string v2_posts_query(timestamp now, v2_window const& window, double skew_seconds)
 {
     auto const now_lit = quote_literal(format_timestamp(now));
@@ -245,7 +246,8 @@ SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type::text
        c.hook_type, c.cta_type, c.structure_type, coalesce(c.content, ''),
        c.thread_parts IS NOT NULL, o.decision_id IS NOT NULL OR n.newer,
        {}, {}, {}, {}, {}, {}, {}, {}, {}, n.newer,
-       CASE WHEN n.newer THEN i.observed_at ELSE o.collected_at END,
+       CASE WHEN n.newer THEN i.observed_at WHEN isfinite(o.collected_at) THEN o.collected_at
+       END,
        CASE WHEN n.newer THEN current_setting('xloop.source') ELSE o.data_source END,
        CASE WHEN n.newer THEN i.tweet_id ELSE o.tweet_id END,
        o.decision_id IS NOT NULL,

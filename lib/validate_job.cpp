@@ -536,8 +536,9 @@ check_result queue_check(check_context& x)
     auto const r = x.db.exec(R"sql(
 SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
        count(*),
-       to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
-       extract(epoch FROM $1::timestamptz - min(q.scheduled_at)) / 3600,
+       coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+                min(q.scheduled_at)::text),
+       (extract(epoch FROM $1::timestamptz) - extract(epoch FROM min(q.scheduled_at))) / 3600,
        (SELECT to_char(max(p.posted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
           FROM public.content_generation_metadata_comprehensive p
          WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
@@ -555,13 +556,19 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
         return c;
     }
     c.status = "fail";
-    c.numbers["oldest_hours_late"] = r.f64(0, 3);
+    // -infinity (another program's) is due at no time: late by no number of hours
+    auto const late = r.f64(0, 3);
+    c.numbers["oldest_hours_late"] =
+        std::isfinite(late) ? nlohmann::json(late) : nlohmann::json(nullptr);
     auto const last = r.opt_str(0, 4);
     c.message = fmt::format(
-        "{} queued items are more than {} past their time (the oldest was due at {}, "
-        "{}); {}: is the poster publishing the queue? (items it should never "
+        "{} more than {} past {} time (the oldest was due at {}); "
+        "{}: is the poster publishing the queue? (items it should never "
         "post: set their status to 'skipped')",
-        overdue, hours_text(hours), r.str(0, 2), ago_text(r.f64(0, 3)),
+        counted(overdue, "queued item is", "queued items are"), hours_text(hours),
+        overdue == 1 ? "its" : "their",
+        std::isfinite(late) ? fmt::format("{}, {}", r.str(0, 2), ago_text(late))
+                            : r.str(0, 2),
         last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
     return c;
 }

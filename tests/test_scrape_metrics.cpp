@@ -730,6 +730,40 @@ TEST_CASE("a file record replaces older metrics only, keeps counts it lacks, and
                                "outcomes: left as they were"));
 }
 
+TEST_CASE("an outcome collected at infinity (another program's) neither fails a run nor "
+          "blocks the next record",
+          "[db]")
+{
+    // 'infinity' fits a timestamptz and no date the v2 pass can hold
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1301", 30, "single", 24); // in the v2 range
+    add_posted(c, "1302", 30, "single", 24);
+    add_posted(c, "1303", 24 * 50, "single"); // outside it
+    c.exec("UPDATE public.outcomes SET collected_at = CASE tweet_id WHEN '1302' THEN "
+           "'-infinity'::timestamptz ELSE 'infinity' END, impressions = 700");
+    auto const nothing =
+        run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, "");
+    INFO(nothing.err);
+    REQUIRE(nothing.exit_code == 0);
+    auto const lines =
+        std::string{"{\"tweet_id\": \"1301\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 1000}\n"
+                    "{\"tweet_id\": \"1302\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 2000}\n"
+                    "{\"tweet_id\": \"1303\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                    "\"impressions\": 3000}\n"};
+    auto const r = run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, lines);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const o =
+        c.exec("SELECT string_agg(tweet_id || ':' || impressions || ':' || "
+               "(collected_at = '2026-03-02T12:00:00Z'), ',' ORDER BY tweet_id) "
+               "FROM public.outcomes");
+    CHECK(o.str(0, 0) == "1301:1000:true,1302:2000:true,1303:3000:true");
+}
+
 TEST_CASE("a record observed before its post was posted is refused, named, or skipped "
           "with --skip-bad, in the v2 range and outside it",
           "[db]")

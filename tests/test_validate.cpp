@@ -399,6 +399,26 @@ TEST_CASE("a reply's propensity no double holds is a reply without propensities,
           std::string::npos);
 }
 
+TEST_CASE("an item queued for -infinity is overdue by no number of hours, not a failed "
+          "report",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "scheduled_at, decision_type, content_slot) VALUES ('queued', '-infinity', "
+           "'single', 'how_to')");
+    auto const check = check_named(validate(db, 1), "queue");
+    CHECK(check["status"] == "fail");
+    CHECK(check["numbers"]["oldest_hours_late"].is_null());
+    CHECK(check["message"].get<std::string>().rfind(
+              "1 queued item is more than 2.0 h past its time (the oldest was due at "
+              "-infinity); the last post was at 2026-03-02T10:30Z",
+              0) == 0);
+}
+
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
           "cron when nothing ran",
           "[db]")
