@@ -944,21 +944,22 @@ void warn_unusable(run_context& run, open_candidates const& open)
         char const* what;
     };
     std::map<int, reason> const reasons{
-        {1, {"unusable_authors", "have a tweet_author that is no X handle"}},
-        {2,
-         {"unusable_tweet_ids",
-          "have a tweet_id that is no X post id of 1 to 19 digits"}},
+        {1, {"unusable_authors", "a tweet_author that is no X handle"}},
+        {2, {"unusable_tweet_ids", "a tweet_id that is no X post id of 1 to 19 digits"}},
         {3,
-         {"unusable_scores", "have an opportunity_score that is no number plan can rank "
+         {"unusable_scores", "an opportunity_score that is no number plan can rank "
                              "(NaN, infinite, or beyond ±1e300)"}}};
     for (auto const& [code, found] : open.unusable) {
         auto const it = reasons.find(code);
         if (it == reasons.end()) {
             continue;
         }
-        log::warn("{} fresh reply opportunities {} (e.g. {:?}): left out; the harvester "
-                  "that fills reply_opportunities wrote them",
-                  found.first, it->second.what, valid_utf8(found.second.substr(0, 40)));
+        log::warn("{} {} (e.g. {:?}): left out; the harvester that fills "
+                  "reply_opportunities wrote {}",
+                  counted(found.first, "fresh reply opportunity has",
+                          "fresh reply opportunities have"),
+                  it->second.what, valid_utf8(found.second.substr(0, 40)),
+                  found.first == 1 ? "it" : "them");
         run.summary()[it->second.key] = found.first;
     }
 }
