@@ -46,11 +46,13 @@ public:
     // ±infinity (the int64 limits) stay at the limits rather than overflow
     std::int64_t timestamptz_unix_micros(std::size_t i) const
     {
+        using limits = std::numeric_limits<std::int64_t>;
         constexpr std::int64_t offset = 946684800LL * 1000000;
         auto const v = int8(i);
-        return v > std::numeric_limits<std::int64_t>::max() - offset
-                   ? std::numeric_limits<std::int64_t>::max()
-                   : v + offset;
+        if (v == limits::min()) {
+            return v;
+        }
+        return v > limits::max() - offset ? limits::max() : v + offset;
     }
 
 private:

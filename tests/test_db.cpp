@@ -1,5 +1,7 @@
 #include "test_db_fixture.hpp"
 
+#include "copy_row.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -94,6 +96,33 @@ TEST_CASE("COPY streams rows in and out with escapes and NULLs intact", "[db]")
     CHECK(n == 5000);
     CHECK(seen_null == 1);
     CHECK(sum == Approx(0.5 * 4999 * 5000 / 2));
+}
+
+TEST_CASE("binary COPY reads numbers, text, NULL and times; ±infinity stays at the int64 "
+          "limits",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    std::vector<std::string> seen;
+    binary_copy_reader reader;
+    auto const read_row = [&](binary_copy_reader const& r) {
+        REQUIRE(r.size() == 5);
+        seen.push_back(fmt::format("{} {} {} {} {}", r.int8(0), r.float8(1),
+                                   r.is_null(2) ? "NULL" : std::string{r.text(2)},
+                                   r.boolean(3), r.timestamptz_unix_micros(4)));
+    };
+    c.copy_out(
+        "COPY (SELECT g::int8, g / 4.0::float8, CASE WHEN g = 2 THEN 'two' END, "
+        "g = 3, (ARRAY['1970-01-01T00:00:01Z', '2026-03-02T12:00:00.5Z', "
+        "'infinity', '-infinity'])[g]::timestamptz FROM generate_series(1, 4) g) "
+        "TO STDOUT (FORMAT binary)",
+        [&](std::string_view message) { reader.feed(message, read_row); }, true);
+    REQUIRE(seen.size() == 4);
+    CHECK(seen[0] == "1 0.25 NULL false 1000000");
+    CHECK(seen[1] == "2 0.5 two false 1772452800500000"); // 2026-03-02T12:00:00.5Z
+    CHECK(seen[2] == "3 0.75 NULL true 9223372036854775807");
+    CHECK(seen[3] == "4 1 NULL false -9223372036854775808");
 }
 
 TEST_CASE("an exception while reading COPY output leaves the connection usable", "[db]")
