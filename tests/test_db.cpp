@@ -98,8 +98,8 @@ TEST_CASE("COPY streams rows in and out with escapes and NULLs intact", "[db]")
     CHECK(sum == Approx(0.5 * 4999 * 5000 / 2));
 }
 
-TEST_CASE("binary COPY reads numbers, text, NULL and times; ±infinity stays at the int64 "
-          "limits",
+TEST_CASE("binary COPY reads numbers, text, NULL and times, and keeps ±infinity at the "
+          "int64 limits",
           "[db]")
 {
     test_db db;
