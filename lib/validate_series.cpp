@@ -55,13 +55,16 @@ SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD'),
  GROUP BY 1, 2
  ORDER BY 1, 2)sql";
 
-// Only numbers a double holds: a legacy or broken map may hold nulls, text or
-// 1e999 (jsonb's numbers are numeric).
+// Only numbers a double holds, in objects: a legacy or broken map may hold
+// arrays, nulls, text or 1e999 (jsonb's numbers are numeric).
 std::string const active_weights = fmt::format(R"sql(
 SELECT d.key, w.key, v.weight
-  FROM public.learning_model_weights m, jsonb_each(m.weights::jsonb) d, jsonb_each(d.value) w,
+  FROM public.learning_model_weights m,
+       jsonb_each(CASE jsonb_typeof(m.weights::jsonb) WHEN 'object' THEN m.weights::jsonb
+                  END) d,
+       jsonb_each(CASE jsonb_typeof(d.value) WHEN 'object' THEN d.value END) w,
        LATERAL (SELECT {} AS weight) v
- WHERE m.is_active AND jsonb_typeof(d.value) = 'object' AND v.weight IS NOT NULL
+ WHERE m.is_active AND v.weight IS NOT NULL
  ORDER BY 1, 3 DESC, 2)sql",
                                                jsonb_float8_sql("w.value"));
 

@@ -365,6 +365,17 @@ TEST_CASE("an active map holding a number no double holds is said to be unusable
     auto const page = read_file(dir.path() + "/r.html");
     CHECK(page.find("<title>myth_busting: 0.3</title>") != std::string::npos);
     CHECK(page.find("<title>how_to:") == std::string::npos);
+    // weights that are no object at all, or hold an array: no chart, no failure
+    for (auto const* weights : {"[1, 2]", "\"x\"", "{\"tone\": [1]}"}) {
+        c.exec("UPDATE public.learning_model_weights SET weights = $1::jsonb WHERE "
+               "is_active",
+               std::string{weights});
+        auto const again = run_tool(
+            "validate", {"--now", now, "-q", "--html", dir.path() + "/r.html"}, &db);
+        INFO(weights);
+        CHECK(again.exit_code == 1);
+        CHECK(again.err.empty());
+    }
 
     auto const plan = run_tool("plan", {"--now", now}, &db);
     INFO(plan.err);
