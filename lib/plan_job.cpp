@@ -401,14 +401,21 @@ calendar_state read_calendar(db_connection& db, plan_config const& cfg)
 }
 
 // Where the calendar's times are read from: new items follow the latest one,
-// however far ahead an operator put it (days ahead: said, since the days
-// before it get no post).
-timestamp calendar_start(calendar_state const& calendar, timestamp now)
+// however far ahead an operator put it. Further ahead than a full queue
+// reaches at the configured rate (plan.queue_ahead items, a day more, at
+// least 48 h) it is said: the days before it get no post.
+timestamp calendar_start(calendar_state const& calendar, plan_config const& cfg,
+                         timestamp now)
 {
     if (!calendar.last_at || *calendar.last_at <= now) {
         return now;
     }
-    if (*calendar.last_at > now + std::chrono::hours{48}) {
+    auto const per_day =
+        cfg.posts_per_day > 0 ? cfg.posts_per_day : static_cast<int>(cfg.times.size());
+    auto const queue_days =
+        static_cast<double>(cfg.queue_ahead) / std::max(per_day, 1) + 1;
+    auto const reach = std::max(fractional_days(queue_days), fractional_hours(48));
+    if (*calendar.last_at > now + reach) {
         log::warn(
             "the latest queued or posted item is at {}, {:.1f} days ahead: new "
             "items follow it",
@@ -598,7 +605,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     }
     auto calendar = read_calendar(db, cfg);
     auto const occurrences =
-        read_occurrences(db, cfg, calendar_start(calendar, now), need);
+        read_occurrences(db, cfg, calendar_start(calendar, cfg, now), need);
     auto const values = plan_catalogue(cfg);
     auto const rule = draw_rule_of(run.cfg());
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};

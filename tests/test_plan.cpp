@@ -210,6 +210,42 @@ TEST_CASE("the posting calendar is right across daylight saving changes", "[db]"
     CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
 }
 
+TEST_CASE("a deep queue that reaches days ahead at the configured rate is not warned "
+          "about each run",
+          "[db]")
+{
+    // 20 items at 3 a day reach 7 days ahead: the latest item is there by
+    // design, not put there by hand
+    test_db db;
+    db.migrate();
+    auto const deep = "plan:\n  queue_ahead: 20\n";
+    REQUIRE(plan(db, {"-q"}, deep).exit_code == 0);
+    db.connect().exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET status = "
+        "'posted', posted_at = scheduled_at, tweet_id = '1' WHERE id = (SELECT "
+        "min(id) FROM public.content_generation_metadata_comprehensive)");
+    auto const r = plan(db, {"--json"}, deep);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["added"] == 1);
+    CHECK(r.err.find("days ahead") == std::string::npos);
+    // at 1 a day the same 20 items are 21 days' reach: 30 days ahead is said
+    db.connect().exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET "
+        "scheduled_at = $1::timestamptz + interval '30 days' WHERE id = "
+        "(SELECT max(id) FROM public.content_generation_metadata_comprehensive)",
+        now);
+    db.connect().exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET status = "
+        "'skipped' WHERE id = (SELECT min(id) FROM "
+        "public.content_generation_metadata_comprehensive WHERE status = "
+        "'queued')");
+    auto const far = plan(db, {}, "plan:\n  queue_ahead: 20\n  posts_per_day: 1\n");
+    INFO(far.err);
+    REQUIRE(far.exit_code == 0);
+    CHECK(far.err.find("30.0 days ahead: new items follow it") != std::string::npos);
+}
+
 TEST_CASE("an item queued weeks ahead is followed by the new ones, with a warning, not "
           "a config error",
           "[db]")
