@@ -178,9 +178,10 @@ struct no_new_text : data_error {
     using data_error::data_error;
 };
 
-// Writes the text, redrawing when a part is over 280 characters as X counts
-// them (tweet_length) or the text was used in the last 30 days (or earlier in
-// this run).
+// Writes the text, asking again when a part is not UTF-8 text PostgreSQL can
+// store (a command's bytes, a model's \u0000), is over 280 characters as X
+// counts them (tweet_length), or the text was used in the last 30 days (or
+// earlier in this run).
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
                                     std::set<std::string>& hashes, std::string& hash,
                                     rng& r)
@@ -190,6 +191,11 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
     for (q.attempt = 0; q.attempt < tries; ++q.attempt) {
         q.retry_because = last_problem; // a writer that can shorten or vary its text
         auto parts = w.write(q, r);
+        if (std::any_of(parts.begin(), parts.end(),
+                        [](auto const& p) { return valid_utf8(p) != p; })) {
+            last_problem = "a text that is not UTF-8, or holds a NUL byte";
+            continue;
+        }
         auto const too_long = std::find_if(parts.begin(), parts.end(), [](auto const& p) {
             return tweet_length(p) > max_tweet_length;
         });

@@ -844,7 +844,9 @@ TEST_CASE("two concurrent reply runs never take an opportunity twice", "[db]")
             "decision_type = 'reply'"));
 }
 
-TEST_CASE("the command writer: success, failure, hang, empty and endless output", "[db]")
+TEST_CASE(
+    "the command writer: success, failure, hang, empty, endless and non-UTF-8 output",
+    "[db]")
 {
     temp_dir dir;
     auto script = [&](std::string const& name, std::string const& body) {
@@ -891,9 +893,29 @@ TEST_CASE("the command writer: success, failure, hang, empty and endless output"
     CHECK(endless.exit_code == 65);
     CHECK(endless.err.find("endless.sh' printed more than 1048576 bytes (a post is at "
                            "most a few KB); it was killed") != std::string::npos);
+    // bytes that are no UTF-8, or a NUL, are asked for again, then refused
+    // by name (they failed the run with a JSON library's message, exit 70)
+    auto const binary = plan(db2, {},
+                             script("binary.sh", "cat >/dev/null\n"
+                                                 "printf 'bad \\377 bytes'\n"));
+    CHECK(binary.exit_code == 65);
+    CHECK_THAT(binary.err,
+               Catch::Contains("the last try was a text that is not UTF-8, or "
+                               "holds a NUL byte"));
     CHECK(db2.count(
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           0);
+    // told so, a writer that mends its text is taken on its second try
+    auto const mends = plan(
+        db2, {"-q"},
+        script("mends.sh", "plan=$(cat)\n"
+                           "case \"$plan\" in *'not UTF-8'*) echo 'Clean text now.' ;;\n"
+                           "*) printf 'a NUL \\000 here' ;; esac\n"));
+    INFO(mends.err);
+    CHECK(mends.exit_code == 0);
+    CHECK(
+        db2.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                  "WHERE content = 'Clean text now.'") == 1);
 }
 
 TEST_CASE("a post's length is X's: 141 CJK characters are too long, a long link is 23",
