@@ -587,9 +587,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                             "of 'plan.times': list more times, or post fewer",
                             cfg.plan.posts_per_day, cfg.plan.times.size()));
         }
-        auto const per_day = cfg.plan.posts_per_day > 0
-                                 ? static_cast<std::size_t>(cfg.plan.posts_per_day)
-                                 : cfg.plan.times.size();
+        auto const per_day = static_cast<std::size_t>(cfg.plan.posts_a_day());
         if (auto const fit = times_apart(cfg.plan.times, cfg.plan.min_gap_minutes);
             fit < per_day) {
             // The gap would drop posts every day, silently.

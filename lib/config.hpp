@@ -164,6 +164,12 @@ struct plan_config {
     std::map<std::string, std::vector<std::string>> templates;
     writer_config writer;
 
+    // The posting rate: posts_per_day, or one post at each daily time.
+    int posts_a_day() const
+    {
+        return posts_per_day > 0 ? posts_per_day : static_cast<int>(times.size());
+    }
+
     bool operator==(plan_config const&) const = default;
 };
 

@@ -218,14 +218,23 @@ retried_response http_send_retrying(http_request const& request,
         fmt::format("{} for {} after {} attempts", problem, what, policy.retries + 1)};
 }
 
+namespace {
+
+// Where a URL's authority (user:password@host:port) ends: its path, query or
+// fragment, or the end.
+std::size_t authority_end(std::string const& url, std::size_t from)
+{
+    auto const end = url.find_first_of("/?#", from);
+    return end == std::string::npos ? url.size() : end;
+}
+
+} // namespace
+
 std::string url_origin(std::string const& url)
 {
     auto const scheme_end = url.find("://");
     auto const host_from = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-    auto host_to = url.find_first_of("/?#", host_from);
-    if (host_to == std::string::npos) {
-        host_to = url.size();
-    }
+    auto const host_to = authority_end(url, host_from);
     // the last '@' before the path ends a user:password (which may hold '@')
     auto const at = url.rfind('@', host_to == 0 ? 0 : host_to - 1);
     auto const host = at != std::string::npos && at >= host_from
@@ -238,10 +247,7 @@ std::string url_for_log(std::string const& url)
 {
     auto const scheme_end = url.find("://");
     auto const path_from =
-        url.find_first_of("/?#", scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    if (path_from == std::string::npos) {
-        return url_origin(url);
-    }
+        authority_end(url, scheme_end == std::string::npos ? 0 : scheme_end + 3);
     auto const path_to = url.find_first_of("?#", path_from);
     return url_origin(url) + url.substr(path_from, path_to - path_from);
 }

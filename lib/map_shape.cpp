@@ -45,9 +45,4 @@ std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors)
     return std::nullopt;
 }
 
-nlohmann::json stored_json(std::string const& text)
-{
-    return nlohmann::json::parse(text, nullptr, false);
-}
-
 } // namespace xloop

@@ -15,9 +15,4 @@ namespace xloop {
 // value (stored_json's answer for text it cannot read) is one it cannot use.
 std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors);
 
-// JSON text read from the database, or a discarded value where it cannot be
-// held: jsonb keeps numbers beyond a double's range (1e999), which a map
-// another program wrote may hold.
-nlohmann::json stored_json(std::string const& text);
-
 } // namespace xloop

@@ -11,6 +11,7 @@
 #include "row_id.hpp"
 #include "sampling.hpp"
 #include "sha256.hpp"
+#include "stored_values.hpp"
 #include "text.hpp"
 #include "tweet_length.hpp"
 #include "writers.hpp"
@@ -416,10 +417,8 @@ timestamp calendar_start(calendar_state const& calendar, plan_config const& cfg,
     if (!calendar.last_at || *calendar.last_at <= now) {
         return now;
     }
-    auto const per_day =
-        cfg.posts_per_day > 0 ? cfg.posts_per_day : static_cast<int>(cfg.times.size());
     auto const queue_days =
-        static_cast<double>(cfg.queue_ahead) / std::max(per_day, 1) + 1;
+        static_cast<double>(cfg.queue_ahead) / std::max(cfg.posts_a_day(), 1) + 1;
     auto const reach = std::max(fractional_days(queue_days), fractional_hours(48));
     if (*calendar.last_at > now + reach) {
         log::warn(
@@ -660,17 +659,17 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // Each candidate is read by its row's address (table oid and ctid), not its
 // key: the key may be a bigint, a uuid or text (adopted tables), and 10⁶
 // uuids as text held 36 MB. An opportunity that cannot be replied to
-// ({3}, unusable_opportunity_sql: an author that is no X handle was replied to
+// ({3}, unusable_opportunity_sql(): an author that is no X handle was replied to
 // as "Useful, @@." to no one) is left out. They come as one last row per reason, with
 // no address, their count, one of them and the reason, for a warning (a query of their
-// own cost 0.4 s at 10⁶; {5} words a score's example); {4} (opportunity_score_sql) reads
-// the others' score. The priority is looked up once per distinct author, not per
-// candidate: at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and
-// a hash of every account costs a small queue 0.1 s.
+// own cost 0.4 s at 10⁶; {5} words a score's example); {4} (opportunity_score_sql())
+// reads the score. The priority is looked up once per distinct author, not per candidate:
+// at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and a hash of
+// every account costs a small queue 0.1 s.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
-                    CASE WHEN u.unusable IS NULL THEN {4} END AS opportunity, u.unusable,
+                    {4} AS opportunity, u.unusable,
                     -- kept for those left out only (the rows spill to disk)
                     CASE u.unusable WHEN 1 THEN coalesce(r.tweet_author, '(null)')
                                     WHEN 2 THEN coalesce(r.tweet_id::text, '(null)')
@@ -816,7 +815,7 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
         fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
                     quote_literal(format_timestamp(discovered_after)),
                     quote_literal(format_timestamp(replied_before)),
-                    unusable_opportunity_sql, opportunity_score_sql,
+                    unusable_opportunity_sql(), opportunity_score_sql(),
                     opportunity_score_example_sql),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(

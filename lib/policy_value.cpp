@@ -2,11 +2,11 @@
 
 #include "config.hpp"
 #include "db.hpp"
-#include "jsonb_number.hpp"
 #include "learning_target_db.hpp"
 #include "map_shape.hpp"
 #include "plan_job.hpp"
 #include "sampling.hpp"
+#include "stored_values.hpp"
 #include "weight_map.hpp"
 #include "weighting.hpp"
 

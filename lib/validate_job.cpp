@@ -9,6 +9,7 @@
 #include "policy_value.hpp"
 #include "reply_opportunity.hpp"
 #include "schema.hpp"
+#include "stored_values.hpp"
 #include "text.hpp"
 
 #include <fmt/ranges.h>
@@ -745,7 +746,7 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (SELECT {0} AS unusable) u
  WHERE discovered_at <= $1::timestamptz)sql",
-                              unusable_opportunity_sql, opportunity_score_example_sql),
+                              unusable_opportunity_sql(), opportunity_score_example_sql),
                   x.now, x.days);
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);

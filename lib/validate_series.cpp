@@ -4,7 +4,7 @@
 #include "validate_job.hpp"
 
 #include "db.hpp"
-#include "jsonb_number.hpp"
+#include "stored_values.hpp"
 
 #include <fmt/format.h>
 

@@ -694,12 +694,10 @@ TEST_CASE("an opportunity whose score is no number plan can rank is left out wit
     test_db db;
     db.migrate();
     auto c = db.connect();
-    add_opportunity(c, "1", "amy", 0.5, 10);
-    add_opportunity(c, "2", "bob", 0.5, 10);
-    add_opportunity(c, "3", "carol", 0.5, 10);
-    add_opportunity(c, "4", "dave", 0.5, 10);
-    add_opportunity(c, "5", "erin", 0.5, 10);
-    add_opportunity(c, "6", "finn", 0.5, 10);
+    int id = 0;
+    for (auto const* author : {"amy", "bob", "carol", "dave", "erin", "finn"}) {
+        add_opportunity(c, std::to_string(++id), author, 0.5, 10);
+    }
     c.exec("UPDATE public.reply_opportunities SET opportunity_score = CASE tweet_id "
            "WHEN '1' THEN 1e999 WHEN '2' THEN -1e999 WHEN '3' THEN 'NaN' "
            "WHEN '4' THEN 'Infinity' WHEN '5' THEN 1e-999 ELSE opportunity_score END");

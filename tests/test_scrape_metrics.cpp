@@ -2,6 +2,7 @@
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 using namespace xloop;
@@ -747,13 +748,13 @@ TEST_CASE("an outcome collected at infinity (another program's) neither fails a 
         run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, "");
     INFO(nothing.err);
     REQUIRE(nothing.exit_code == 0);
-    auto const lines =
-        std::string{"{\"tweet_id\": \"1301\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
-                    "\"impressions\": 1000}\n"
-                    "{\"tweet_id\": \"1302\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
-                    "\"impressions\": 2000}\n"
-                    "{\"tweet_id\": \"1303\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
-                    "\"impressions\": 3000}\n"};
+    std::string lines; // 1301: 1000 impressions, 1302: 2000, 1303: 3000
+    for (int i = 1; i <= 3; ++i) {
+        lines += fmt::format(R"({{"tweet_id": "130{}", "observed_at": "{}", )"
+                             R"("impressions": {}}})"
+                             "\n",
+                             i, now, i * 1000);
+    }
     auto const r = run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, lines);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);

@@ -1,0 +1,25 @@
+#include "reply_opportunity.hpp"
+
+#include "stored_values.hpp"
+
+#include <fmt/format.h>
+
+namespace xloop {
+
+std::string unusable_opportunity_sql()
+{
+    return fmt::format(R"sql(
+CASE WHEN NOT coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$', false) THEN 1
+     WHEN NOT coalesce(r.tweet_id::text ~ '^[0-9]+$' AND length(r.tweet_id::text) <= 19,
+                       false) THEN 2
+     WHEN r.opportunity_score IS NOT NULL AND {} IS NULL THEN 3
+END)sql",
+                       float8_sql("r.opportunity_score"));
+}
+
+std::string opportunity_score_sql()
+{
+    return fmt::format("coalesce({}, 0)", float8_sql("r.opportunity_score"));
+}
+
+} // namespace xloop

@@ -1,0 +1,26 @@
+#include "stored_values.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace xloop {
+
+nlohmann::json stored_json(std::string const& text)
+{
+    return nlohmann::json::parse(text, nullptr, false);
+}
+
+std::string float8_sql(std::string_view number)
+{
+    return fmt::format("CASE WHEN abs({0}) < 1e-300 THEN 0::float8 "
+                       "WHEN abs({0}) <= 1e300 THEN ({0})::float8 END",
+                       number);
+}
+
+std::string jsonb_float8_sql(std::string_view jsonb)
+{
+    return fmt::format("CASE WHEN jsonb_typeof({0}) = 'number' THEN {1} END", jsonb,
+                       float8_sql(fmt::format("({})::numeric", jsonb)));
+}
+
+} // namespace xloop
