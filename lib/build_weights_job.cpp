@@ -1045,10 +1045,25 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
 {
     auto& db = run.db();
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
-    auto const r = db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
+    auto const r = [&] {
+        try {
+            return db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
                            window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
                            rounded_mean(s.sum_fgw, s.n_fgw),
                            cross_fit_json(s, run.cfg().weights).dump());
+        } catch (db_error const& e) {
+            // The only value here that can outgrow its column is the version
+            // (an integer column at 2147483647): the stored data's doing.
+            if (e.sqlstate() != "22003") { // numeric_value_out_of_range
+                throw;
+            }
+            throw data_error{
+                "public.learning_model_weights: the next version, one above the highest, "
+                "is out of the range of the column version's type; renumber the maps' "
+                "versions or widen the column (ALTER TABLE public.learning_model_weights "
+                "ALTER COLUMN version TYPE bigint); the active map is kept"};
+        }
+    }();
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;

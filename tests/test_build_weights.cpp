@@ -509,6 +509,29 @@ TEST_CASE("a failure after the insert leaves the previous map active", "[db]")
                    "status = 'failed'") == 1);
 }
 
+TEST_CASE(
+    "a version column at its type's limit is a data error that keeps the active map",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posts(c, 20, 0.2);
+    run_json(db, {});
+    c.exec("UPDATE public.learning_model_weights SET version = 2147483647");
+    auto const r =
+        run_tool("build-weights", {"--now", now, "-q"}, &db, {}, score_target_env());
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("public.learning_model_weights: the next version") !=
+          std::string::npos);
+    CHECK(r.err.find("ALTER COLUMN version TYPE bigint") != std::string::npos);
+    CHECK(r.err.find("INSERT") == std::string::npos); // no statement dump
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 1);
+    CHECK(
+        db.count("SELECT count(*) FROM public.learning_model_weights WHERE is_active AND "
+                 "version = 2147483647") == 1);
+}
+
 TEST_CASE("concurrent build-weights runs never leave two active maps", "[db]")
 {
     test_db db;
