@@ -23,6 +23,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 namespace xloop {
 
@@ -742,6 +743,10 @@ struct open_candidates {
     // fresh opportunities left out, by reason (1 tweet_author, 2 tweet_id):
     // how many, and one of them
     std::map<int, std::pair<std::int64_t, std::string>> unusable;
+    // authors whose priority_score is no number in [0, 1] (ranked with 0.5,
+    // or the nearest bound), and one of them with its value
+    std::unordered_set<std::uint64_t> odd_priority_authors;
+    std::string odd_priority_example;
 
     // $1 and $2 of take_candidate_sql.
     std::pair<std::string, std::string> address(std::size_t i) const
@@ -807,6 +812,14 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
         }
         out.add_address(r);
         out.candidates.push_back({r.float8(3), r.float8(4), author_key(r.text(2))});
+        if (auto const& c = out.candidates.back();
+            !(c.priority >= 0 && c.priority <= 1) &&
+            out.odd_priority_authors.insert(c.author).second &&
+            out.odd_priority_example.empty()) {
+            out.odd_priority_example = fmt::format(
+                "@{}: {}", r.text(2),
+                std::isnan(c.priority) ? "NaN" : fmt::format("{}", c.priority));
+        }
         if ((out.candidates.size() & 0xffff) == 0) {
             run.check_interrupted();
         }
@@ -973,6 +986,16 @@ void warn_unusable(run_context& run, open_candidates const& open)
                   it->second.what, valid_utf8(found.second.substr(0, 40)),
                   found.first == 1 ? "it" : "them");
         run.summary()[it->second.key] = found.first;
+    }
+    if (auto const n = open.odd_priority_authors.size(); n > 0) {
+        log::warn(
+            "{} a priority_score that is no number in [0, 1] (e.g. {}): ranked with "
+            "0.5 where it is no number, else with the nearest bound, until "
+            "xloop-learn-replies writes {}",
+            counted(static_cast<long long>(n), "author of a fresh opportunity has",
+                    "authors of fresh opportunities have"),
+            valid_utf8(open.odd_priority_example.substr(0, 60)), n == 1 ? "it" : "them");
+        run.summary()["unusable_priorities"] = n;
     }
 }
 

@@ -681,10 +681,17 @@ SELECT (SELECT count(*)
                    AND posted_at > $1::timestamptz - make_interval(days => $2::int)
                    AND posted_at <= $1::timestamptz) accounts),
        (SELECT count(*) FROM public.discovered_accounts
-         WHERE priority_score IS NOT NULL AND priority_score NOT IN (0, 0.5)),
+         WHERE priority_score NOT IN (0, 0.5) AND priority_score BETWEEN 0 AND 1),
        (SELECT count(*) FROM public.discovered_accounts),
        (SELECT count(DISTINCT priority_score) FROM public.discovered_accounts),
-       (SELECT min(priority_score)::text FROM public.discovered_accounts))sql",
+       (SELECT min(priority_score)::text FROM public.discovered_accounts),
+       -- NaN (a numeric holds it) or outside [0, 1]: plan ranks it as 0.5 or
+       -- the nearest bound; how many, and one of them
+       o.n, o.example
+  FROM (SELECT count(*) AS n,
+               min(format('@%s: %s', username, priority_score)) AS example
+          FROM public.discovered_accounts
+         WHERE NOT priority_score BETWEEN 0 AND 1) o)sql",
                              x.now, static_cast<int>(x.cfg.replies.window_days));
     auto const replied = r.i64(0, 0);
     auto const accounts = r.i64(0, 2);
@@ -692,9 +699,11 @@ SELECT (SELECT count(*)
     bool const all_same = accounts > 1 && r.i64(0, 3) == 1;
     auto const learned = all_same ? 0 : r.i64(0, 1);
     auto c = make("reply_priorities", "ok", "");
+    auto const odd = r.i64(0, 5);
     c.numbers = {{"accounts_replied_to", replied},
                  {"accounts_with_priority", learned},
-                 {"accounts", accounts}};
+                 {"accounts", accounts},
+                 {"accounts_with_odd_priority", odd}};
     if (all_same && replied > 0) {
         c.status = "fail";
         c.message = fmt::format(
@@ -712,6 +721,16 @@ SELECT (SELECT count(*)
     } else {
         c.message = fmt::format("{} accounts replied to, {} with a learned priority",
                                 replied, learned);
+    }
+    if (odd > 0) {
+        c.status = c.status == "fail" ? "fail" : "warn";
+        c.message +=
+            fmt::format("; {} a priority_score that is no number in [0, 1] (e.g. {:?}): "
+                        "plan ranks {} "
+                        "as 0.5 or the nearest bound until xloop-learn-replies writes {}",
+                        counted(odd, "account has", "accounts have"),
+                        valid_utf8(r.opt_str(0, 6).value_or("").substr(0, 60)),
+                        odd == 1 ? "it" : "them", odd == 1 ? "it" : "them");
     }
     return c;
 }

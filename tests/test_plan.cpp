@@ -717,6 +717,40 @@ TEST_CASE("an opportunity whose score is no number plan can rank is left out wit
               .str(0, 0) == "5,6");
 }
 
+TEST_CASE("an author whose priority is NaN or outside 0 to 1 is ranked with 0.5 or the "
+          "nearest bound and named in a warning",
+          "[db]")
+{
+    // discovered_accounts.priority_score is numeric: it holds NaN, and the
+    // original bot's or a hand's value may be outside [0, 1]
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    int id = 0;
+    for (auto const* author : {"amy", "bob", "carol", "dave"}) {
+        add_opportunity(c, std::to_string(++id), author, 0.5, 10);
+    }
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('amy', 'NaN'), ('Bob', 7), ('carol', 0.9)");
+    auto const r = plan(db, {"--replies", "4", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err,
+               Catch::Contains("2 authors of fresh opportunities have a "
+                               "priority_score that is no number in [0, 1] (e.g. "));
+    CHECK_THAT(r.err, Catch::Contains("until xloop-learn-replies writes them"));
+    auto const summary = nlohmann::json::parse(r.out);
+    CHECK(summary["unusable_priorities"] == 2);
+    // every author replied to, each drawn priority a number in [0, 1]
+    auto const q = c.exec(
+        "SELECT count(*), count(*) FILTER (WHERE (features->>'drawn_priority')::float8 "
+        "BETWEEN 0 AND 1 AND (features->>'rank_score')::float8 BETWEEN 0 AND 1) "
+        "FROM public.content_generation_metadata_comprehensive WHERE decision_type = "
+        "'reply'");
+    CHECK(q.i64(0, 0) == 4);
+    CHECK(q.i64(0, 1) == 4);
+}
+
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
           "[db]")
 {

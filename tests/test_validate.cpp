@@ -653,6 +653,36 @@ TEST_CASE("reply priorities all at one value are not called learned", "[db]")
           std::string::npos);
 }
 
+TEST_CASE("a reply priority that is NaN or outside 0 to 1 is a warning naming one, not "
+          "a learned priority",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("UPDATE public.discovered_accounts SET priority_score = CASE username "
+           "WHEN 'acct_0' THEN 'NaN' WHEN 'never' THEN 2.5 ELSE priority_score END");
+    auto const out = validate(db, 0);
+    auto const check = check_named(out, "reply_priorities");
+    CHECK(check["status"] == "warn");
+    // of the three replied to, acct_0's NaN is no learned priority
+    CHECK(check["numbers"]["accounts_with_priority"] == 2);
+    CHECK(check["numbers"]["accounts_with_odd_priority"] == 2);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::Contains("2 accounts have a priority_score that is no number in "
+                               "[0, 1] (e.g. \"@acct_0: NaN\"): plan ranks them as 0.5"));
+    // too few usable ones left is the coverage's fail, still naming them
+    c.exec("UPDATE public.discovered_accounts SET priority_score = -1 WHERE username = "
+           "'acct_1'");
+    auto const fail = check_named(validate(db, 1), "reply_priorities");
+    CHECK(fail["status"] == "fail");
+    CHECK_THAT(fail["message"].get<std::string>(),
+               Catch::Contains("3 accounts replied to, 1 with a learned priority: run "
+                               "xloop-learn-replies"));
+    CHECK_THAT(fail["message"].get<std::string>(), Catch::Contains("3 accounts have a"));
+}
+
 TEST_CASE("posted items without a tweet id or posting time, or sharing a tweet id, are "
           "named",
           "[db]")
