@@ -649,8 +649,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     run.rows_out += inserted.rows();
     run.summary()["added"] = inserted.rows();
     for (int i = 0; i < inserted.rows(); ++i) {
-        log::info("queued {} for {} ({})", inserted.str(i, 0), inserted.str(i, 1),
-                  inserted.str(i, 2));
+        log::info("queued {} for {} ({})", inserted.str(i, 0),
+                  stored_timestamp_text(inserted.str(i, 1)), inserted.str(i, 2));
     }
 }
 

@@ -52,11 +52,11 @@ std::string record_is_early(std::string_view observed, std::string_view posted,
                        observed, posted, skew);
 }
 
-std::string observed_before_posting(std::string_view tweet_id, timestamp observed,
-                                    timestamp posted)
+std::string observed_before_posting(std::string_view tweet_id, std::string_view observed,
+                                    std::string_view posted)
 {
-    return fmt::format("tweet {} observed at {}, posted at {}", tweet_id,
-                       format_timestamp(observed), format_timestamp(posted));
+    return fmt::format("tweet {} observed at {}, posted at {}", tweet_id, observed,
+                       posted);
 }
 
 } // namespace xloop

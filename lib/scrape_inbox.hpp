@@ -77,7 +77,9 @@ std::string record_replaces(std::string_view r, std::string_view observed,
 double clock_skew_seconds(run_context const& run);
 std::string record_is_early(std::string_view observed, std::string_view posted,
                             std::string_view skew);
-std::string observed_before_posting(std::string_view tweet_id, timestamp observed,
-                                    timestamp posted);
+// The example of a record observed before its post was posted (the times
+// as written by format_timestamp or stored_timestamp_text).
+std::string observed_before_posting(std::string_view tweet_id, std::string_view observed,
+                                    std::string_view posted);
 
 } // namespace xloop

@@ -264,9 +264,10 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     n.unkeyed.add(applied.i64(0, 3), applied.opt_str(0, 4));
     n.not_newer += applied.i64(0, 5);
     if (auto const k = applied.i64(0, 6); k > 0) {
+        // posted_at is another program's: it may be 'infinity'
         n.early.add(k, observed_before_posting(applied.str(0, 7),
-                                               *parse_timestamp(applied.str(0, 8)),
-                                               *parse_timestamp(applied.str(0, 9))));
+                                               stored_timestamp_text(applied.str(0, 8)),
+                                               stored_timestamp_text(applied.str(0, 9))));
     }
     if (!keep_v2_range) {
         db.exec("DELETE FROM xloop_metrics_in");

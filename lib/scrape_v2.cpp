@@ -202,13 +202,14 @@ UPDATE public.content_generation_metadata_comprehensive c SET
 
 // The follower snapshots attribution needs: the last one before `from` and
 // every one after it up to `now`. A negative count is no count (scrape-metrics
-// refuses one; another writer of the table may not have).
+// refuses one; another writer of the table may not have), nor is a time of
+// -infinity or before 1900 (no time of this account).
 std::vector<follower_snapshot> read_snapshots(db_connection& db, timestamp from,
                                               timestamp now)
 {
     auto const s = db.exec(R"sql(
 (SELECT snapshot_at, follower_count FROM public.follower_snapshots
-  WHERE snapshot_at <= $1::timestamptz AND follower_count >= 0
+  WHERE snapshot_at <= $1::timestamptz AND isfinite(snapshot_at) AND follower_count >= 0
   ORDER BY snapshot_at DESC LIMIT 1)
 UNION ALL
 (SELECT snapshot_at, follower_count FROM public.follower_snapshots
@@ -218,7 +219,9 @@ ORDER BY 1)sql",
                            from, now);
     std::vector<follower_snapshot> out;
     for (int i = 0; i < s.rows(); ++i) {
-        out.push_back({*parse_timestamp(s.get(i, 0)), s.i64(i, 1)});
+        if (auto const at = parse_timestamp(s.get(i, 0))) {
+            out.push_back({*at, s.i64(i, 1)});
+        }
     }
     return out;
 }
@@ -295,10 +298,12 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                  opt_int(r, 15)};
         timestamp const posted{std::chrono::microseconds{r.timestamptz_unix_micros(1)}};
         if (!r.is_null(23)) {
-            in.early.add(1, observed_before_posting(r.text(24),
-                                                    timestamp{std::chrono::microseconds{
-                                                        r.timestamptz_unix_micros(23)}},
-                                                    posted));
+            // both finite: the record's time was parsed, the post is in the range
+            in.early.add(1, observed_before_posting(
+                                r.text(24),
+                                format_timestamp(timestamp{std::chrono::microseconds{
+                                    r.timestamptz_unix_micros(23)}}),
+                                format_timestamp(posted)));
         }
         in.not_newer += r.boolean(25) ? 1 : 0;
         in.aposts.push_back({posted, counts.impressions, opt_int(r, 16)});

@@ -132,6 +132,12 @@ std::string format_timestamp(timestamp t)
     return fmt::format("{:%FT%T}.{:06d}Z", secs, micros);
 }
 
+std::string stored_timestamp_text(std::string_view text)
+{
+    auto const t = parse_timestamp(text);
+    return t ? format_timestamp(*t) : std::string{text};
+}
+
 timestamp clock_now()
 {
     return std::chrono::floor<std::chrono::microseconds>(

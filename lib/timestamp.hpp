@@ -21,6 +21,11 @@ std::optional<timestamp> parse_timestamp(std::string_view text);
 // "2026-03-02T12:00:00Z", with ".ffffff" only when there are microseconds.
 std::string format_timestamp(timestamp t);
 
+// A time as PostgreSQL printed it, written as format_timestamp writes it; or
+// as printed where it is none parse_timestamp takes ("infinity", year 1850:
+// another program's values), so a message can still name it.
+std::string stored_timestamp_text(std::string_view text);
+
 timestamp clock_now();
 
 // Fractional days and hours as durations (config values are doubles).

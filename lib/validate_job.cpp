@@ -274,7 +274,7 @@ job_state job_info(db_connection& db, std::string const& job, timestamp now, int
                   "restarted); the job's next run marks it interrupted"
                 : fmt::format("started at {} and is still going (its connection is "
                               "open)",
-                              format_timestamp(*parse_timestamp(r.str(0, 7))));
+                              stored_timestamp_text(r.str(0, 7)));
     }
     return s;
 }
@@ -421,7 +421,10 @@ SELECT count(*) FILTER (WHERE p.posted),
        min(c.tweet_id::text) FILTER (WHERE s.shared),
        min(coalesce(quote_literal(c.decision_id::text), 'NULL'))
            FILTER (WHERE p.posted AND p.no_key),
-       min(c.tweet_id::text || ' posted at ' || to_char(c.posted_at, 'YYYY-MM-DD"T"HH24:MI"Z"'))
+       min(c.tweet_id::text || ' posted at ' ||
+           CASE WHEN isfinite(c.posted_at) -- to_char(infinity) is NULL
+                THEN to_char(c.posted_at, 'YYYY-MM-DD"T"HH24:MI"Z"')
+                ELSE c.posted_at::text END)
            FILTER (WHERE p.posted AND p.future),
        min('tweet ' || c.tweet_id::text || ' with status ' ||
            coalesce(quote_literal(c.status::text), 'NULL'))

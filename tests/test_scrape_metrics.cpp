@@ -765,6 +765,48 @@ TEST_CASE("an outcome collected at infinity (another program's) neither fails a 
     CHECK(o.str(0, 0) == "1301:1000:true,1302:2000:true,1303:3000:true");
 }
 
+TEST_CASE("a post posted at infinity or a follower snapshot at infinity or in 1850 "
+          "(another program's) is named or left out, never read as a date",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1401", 30); // in the v2 range
+    add_posted(c, "1402", 30);
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
+           "'infinity' WHERE tweet_id = '1402'");
+    c.exec("INSERT INTO public.follower_snapshots (snapshot_at, follower_count) VALUES "
+           "('-infinity', 100), ('1850-01-01', 90), ('infinity', 5000), "
+           "($1::timestamptz - interval '31 hours', 1000), "
+           "($1::timestamptz - interval '1 hour', 1010)",
+           now);
+    auto const line = [](char const* id) {
+        return fmt::format(
+            R"({{"tweet_id": "{}", "observed_at": "{}", "impressions": 500, )"
+            R"("likes": 10}})"
+            "\n",
+            id, now);
+    };
+    auto const ok =
+        run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, line("1401"));
+    INFO(ok.err);
+    REQUIRE(ok.exit_code == 0);
+    // the one post takes the 10 followers the finite snapshots gained at most
+    auto const fgw =
+        c.exec("SELECT followers_gained_weighted::float8 FROM public.outcomes "
+               "WHERE tweet_id = '1401'");
+    REQUIRE_FALSE(fgw.is_null(0, 0));
+    CHECK(fgw.f64(0, 0) >= 0);
+    CHECK(fgw.f64(0, 0) <= 10);
+    auto const bad =
+        run_tool("scrape-metrics", {"--input", "-", "--now", now}, &db, line("1402"));
+    CHECK(bad.exit_code == 65);
+    CHECK_THAT(bad.err,
+               Catch::Contains("e.g. tweet 1402 observed at 2026-03-02T12:00:00Z, "
+                               "posted at infinity"));
+}
+
 TEST_CASE("a record observed before its post was posted is refused, named, or skipped "
           "with --skip-bad, in the v2 range and outside it",
           "[db]")
