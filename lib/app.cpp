@@ -616,7 +616,8 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                 auto const t = parse_timestamp(*m_opts.now_text);
                 if (!t) {
                     throw usage_error{fmt::format("--now: '{}' is not an ISO 8601 time "
-                                                  "(e.g. 2026-03-02T12:00:00Z)",
+                                                  "of the years 1900 to 2199 (e.g. "
+                                                  "2026-03-02T12:00:00Z)",
                                                   *m_opts.now_text)};
                 }
                 now = *t;

@@ -104,8 +104,9 @@ timestamp read_time(nlohmann::json const& j, std::optional<timestamp> latest)
     auto const& v = j["observed_at"];
     auto const t = v.is_string() ? parse_timestamp(v.get<std::string>()) : std::nullopt;
     if (!t) {
-        throw line_error{
-            fmt::format("field 'observed_at': not an ISO 8601 time (got {})", v.dump())};
+        throw line_error{fmt::format("field 'observed_at': not an ISO 8601 time of the "
+                                     "years 1900 to 2199 (got {})",
+                                     v.dump())};
     }
     if (latest && *t > *latest) {
         throw line_error{fmt::format("field 'observed_at': {} is later than now plus the "

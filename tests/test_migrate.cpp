@@ -639,6 +639,11 @@ TEST_CASE("usage errors exit 64", "[db]")
     auto const r = run_tool("migrate", {"--now", "yesterday"});
     CHECK(r.exit_code == 64);
     CHECK(r.err.find("--now: 'yesterday'") != std::string::npos);
+    // an ISO time the tools cannot hold says which years they take
+    auto const old = run_tool("migrate", {"--now", "1850-01-01"});
+    CHECK(old.exit_code == 64);
+    CHECK_THAT(old.err, Catch::Contains("--now: '1850-01-01' is not an ISO 8601 time of "
+                                        "the years 1900 to 2199"));
     CHECK(run_tool("migrate", {"--help"}).exit_code == 0);
 }
 

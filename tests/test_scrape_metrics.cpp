@@ -957,7 +957,7 @@ TEST_CASE("hostile file records are bad lines named by file and line, never stor
          "field 'observed_at': 2027-01-01T00:00:00Z is later than now"},
         // times the code cannot hold
         {"{\"tweet_id\": \"1001\", \"observed_at\": \"2518-01-02T12:00:00Z\"}\n",
-         "field 'observed_at': not an ISO 8601 time"},
+         "field 'observed_at': not an ISO 8601 time of the years 1900 to 2199"},
         {"{\"tweet_id\": \"1001\", \"observed_at\": \"0000-01-02T12:00:00Z\"}\n",
          "field 'observed_at': not an ISO 8601 time"},
         // a NUL or control character in an id
