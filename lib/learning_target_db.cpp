@@ -101,12 +101,13 @@ target_scales scale_rows::scales() const
 
 // The age in days of the oldest of the newest $3 posts (replies not counted)
 // that the window could learn from, and a second (the window's start is
-// exclusive): NULL without posts. At most $3 rows, newest first.
+// exclusive): NULL without posts. At most $3 rows, newest first; a post at
+// -infinity (another program's) has no age.
 constexpr char const* reach_sql = R"sql(
 SELECT (floor(extract(epoch FROM $1::timestamptz - min(posted_at))) + 1) / 86400
   FROM (SELECT posted_at FROM xloop.vw_learning
          WHERE has_v2_metrics AND decision_type IS DISTINCT FROM 'reply'
-           AND posted_at <= $2::timestamptz
+           AND posted_at <= $2::timestamptz AND isfinite(posted_at)
          ORDER BY posted_at DESC LIMIT $3) p)sql";
 
 learning_window learning_window_at(db_connection& db, weights_config const& w,

@@ -611,9 +611,12 @@ check_result weight_map_check(check_context& x)
     // The active row read once (at most one: a partial unique index).
     auto const r = x.db.exec(R"sql(
 SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
-       extract(epoch FROM $1::timestamptz - a.computed_at) / 3600,
+       -- an infinite computed_at (another program's) is no age: as if none
+       CASE WHEN isfinite(a.computed_at)
+            THEN extract(epoch FROM $1::timestamptz - a.computed_at) / 3600 END,
        a.sample_size, a.id, coalesce(a.posteriors::text, 'null'),
-       a.date_range_start::text, a.date_range_end::text
+       a.date_range_start::text, a.date_range_end::text,
+       coalesce(a.computed_at::text, 'NULL')
   FROM (SELECT 1) one
   LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql",
                              x.now);
@@ -632,10 +635,18 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
         c.message = *why;
         return c;
     }
-    double const age = r.is_null(0, 1) ? 1e9 : r.f64(0, 1);
     auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
-    c.numbers["age_hours"] = age;
     c.numbers["sample_size"] = sample;
+    if (r.is_null(0, 1)) { // written by another program
+        c.numbers["age_hours"] = nullptr;
+        c.status = "fail";
+        c.message = fmt::format("the active map's computed_at is {}: it has no age to "
+                                "judge it by; run xloop-build-weights; {}",
+                                r.str(0, 7), x.last_run("build-weights"));
+        return c;
+    }
+    double const age = r.f64(0, 1);
+    c.numbers["age_hours"] = age;
     // How far back it learned: more than weights.window_days where the
     // account posts less often (weights.window_posts). As text: an adopted
     // database's columns may be of another type, or hold something else.
@@ -767,7 +778,7 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (SELECT {0} AS unusable) u
- WHERE discovered_at <= $1::timestamptz)sql",
+ WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql",
                               unusable_opportunity_sql(), opportunity_score_example_sql),
                   x.now, x.days);
     auto const found = r.i64(0, 2);

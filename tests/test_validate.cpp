@@ -683,6 +683,29 @@ TEST_CASE("a reply priority that is NaN or outside 0 to 1 is a warning naming on
     CHECK_THAT(fail["message"].get<std::string>(), Catch::Contains("3 accounts have a"));
 }
 
+TEST_CASE("times another program stored as infinity are named, never subtracted", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    c.exec("UPDATE public.learning_model_weights SET computed_at = 'infinity'");
+    c.exec("UPDATE public.reply_opportunities SET discovered_at = '-infinity'");
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
+           "'infinity' WHERE tweet_id = 't1'");
+    auto const out = validate(db, 1);
+    auto const map = check_named(out, "weight_map");
+    CHECK(map["status"] == "fail");
+    CHECK(map["numbers"]["age_hours"].is_null());
+    CHECK_THAT(
+        map["message"].get<std::string>(),
+        Catch::Contains("the active map's computed_at is infinity: it has no age"));
+    // an opportunity at -infinity is none of the window's
+    CHECK(check_named(out, "reply_opportunities")["numbers"]["found_in_window"] == 0);
+    CHECK_THAT(check_named(out, "posted_items")["message"].get<std::string>(),
+               Catch::Contains("(e.g. tweet t1 posted at infinity)"));
+}
+
 TEST_CASE("posted items without a tweet id or posting time, or sharing a tweet id, are "
           "named",
           "[db]")
