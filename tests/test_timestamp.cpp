@@ -46,3 +46,15 @@ TEST_CASE("times outside the years 1900 to 2199 are refused, not overflowed", "[
     CHECK(format_timestamp(*parse_timestamp("2199-12-31T23:59:59Z")) ==
           "2199-12-31T23:59:59Z");
 }
+
+TEST_CASE("a stored time is written as the tools write times, or as stored where it is "
+          "none they hold",
+          "[nodb]")
+{
+    CHECK(stored_timestamp_text("2026-03-02 12:00:00+00") == "2026-03-02T12:00:00Z");
+    CHECK(stored_timestamp_text("2026-03-02 13:00:00.25+01") ==
+          "2026-03-02T12:00:00.250000Z");
+    CHECK(stored_timestamp_text("infinity") == "infinity");
+    CHECK(stored_timestamp_text("-infinity") == "-infinity");
+    CHECK(stored_timestamp_text("1850-01-01 00:00:00+00") == "1850-01-01 00:00:00+00");
+}
