@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -38,10 +39,46 @@ CREATE TABLE IF NOT EXISTS xloop.schema_migrations (
 // ... IF NOT EXISTS checks its privilege on the schema first.
 void bootstrap(db_connection& db)
 {
-    if (!db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
-             .boolean(0, 0)) {
-        db.exec(bootstrap_sql);
+    if (db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
+            .boolean(0, 0)) {
+        return;
     }
+    // A first run creates the schema xloop and tables in public: said up front,
+    // with what to grant, rather than as the first statement's "permission
+    // denied" (on PostgreSQL 15 only public's owner may create in it).
+    auto const r = db.exec(R"sql(
+SELECT to_regnamespace('xloop') IS NOT NULL OR has_database_privilege(current_database(), 'CREATE'),
+       to_regnamespace('public') IS NOT NULL,
+       to_regnamespace('public') IS NULL OR has_schema_privilege('public', 'CREATE'),
+       current_user, current_database(),
+       (SELECT datdba::regrole::text FROM pg_database WHERE datname = current_database()))sql");
+    auto const user = r.str(0, 3);
+    auto const database = r.str(0, 4);
+    if (!r.boolean(0, 1)) {
+        throw config_error{fmt::format(
+            "database {} has no schema public, where the tables live: create it (CREATE "
+            "SCHEMA public AUTHORIZATION {}) and run xloop-migrate again; nothing was "
+            "changed",
+            quote_ident(database), quote_ident(user))};
+    }
+    std::vector<std::string> grants;
+    if (!r.boolean(0, 0)) {
+        grants.push_back(fmt::format("GRANT CREATE ON DATABASE {} TO {}",
+                                     quote_ident(database), quote_ident(user)));
+    }
+    if (!r.boolean(0, 2)) {
+        grants.push_back(
+            fmt::format("GRANT CREATE ON SCHEMA public TO {}", quote_ident(user)));
+    }
+    if (!grants.empty()) {
+        throw config_error{fmt::format(
+            "xloop-migrate creates the schema xloop and its tables in public, which role "
+            "{} "
+            "may not; nothing was changed. Run it as the database's owner, {}, or have "
+            "the owner run: {}",
+            user, r.str(0, 5), fmt::join(grants, "; "))};
+    }
+    db.exec(bootstrap_sql);
 }
 
 struct applied_row {

@@ -633,6 +633,56 @@ TEST_CASE("a bad config file exits 78 naming the file line and key", "[db]")
     CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
 }
 
+TEST_CASE("a first migrate as a role that may not create the schema or the tables is "
+          "refused before any change, naming the grants",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    // a role per test database (roles are cluster-wide), taken through the
+    // connection's startup options; public closed to others as on PostgreSQL 15
+    auto const dbname = db.conninfo().substr(std::string{"dbname="}.size());
+    auto const role = "cron_" + dbname;
+    c.exec(fmt::format("CREATE ROLE {} NOLOGIN", quote_ident(role)));
+    c.exec("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+    auto const as_role = db.conninfo() + " options='-c role=" + role + "'";
+    auto const owner =
+        c.exec("SELECT datdba::regrole::text FROM pg_database WHERE datname "
+               "= current_database()")
+            .str(0, 0);
+    auto const none = run_tool("migrate", {"--db", as_role}, nullptr);
+    INFO(none.err);
+    CHECK(none.exit_code == 78);
+    CHECK_THAT(none.err, Catch::Contains("xloop-migrate creates the schema xloop and its "
+                                         "tables in public, which role " +
+                                         role +
+                                         " may not; nothing was changed. Run it "
+                                         "as the database's owner, " +
+                                         owner));
+    CHECK_THAT(none.err, Catch::Contains(fmt::format(
+                             "GRANT CREATE ON DATABASE {} TO {}; GRANT CREATE ON SCHEMA "
+                             "public TO {}",
+                             quote_ident(dbname), quote_ident(role), quote_ident(role))));
+    // --dry-run says the same
+    CHECK(run_tool("migrate", {"--db", as_role, "--dry-run"}, nullptr).exit_code == 78);
+    c.exec(fmt::format("GRANT CREATE ON DATABASE {} TO {}", quote_ident(dbname),
+                       quote_ident(role)));
+    auto const one = run_tool("migrate", {"--db", as_role}, nullptr);
+    CHECK(one.exit_code == 78);
+    CHECK(one.err.find("GRANT CREATE ON DATABASE") == std::string::npos);
+    CHECK_THAT(one.err, Catch::Contains("GRANT CREATE ON SCHEMA public TO"));
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relnamespace = "
+                   "'public'::regnamespace") == 0);
+    // with both it migrates
+    c.exec(fmt::format("GRANT CREATE ON SCHEMA public TO {}", quote_ident(role)));
+    auto const both = run_tool("migrate", {"--db", as_role, "-q"}, nullptr);
+    INFO(both.err);
+    CHECK(both.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") > 0);
+    c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
+}
+
 TEST_CASE("usage errors exit 64", "[db]")
 {
     CHECK(run_tool("migrate", {"--no-such-option"}).exit_code == 64);
