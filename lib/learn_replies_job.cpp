@@ -30,6 +30,10 @@ struct account {
 struct streamed {
     group_stats all;
     std::int64_t non_finite = 0; // replies with a NaN or infinite metric
+    // replies to a target_username that is no X handle ('amy smith'), and the
+    // first of them by spelling
+    std::int64_t not_handles = 0;
+    std::string not_handle_example;
     std::vector<account> accounts;
 };
 
@@ -73,6 +77,15 @@ public:
                         "(a parallel plan?)"};
         }
         if (row.is_null(2)) {
+            return;
+        }
+        // plan never replies to such an author: no priority to learn (the
+        // window's scales, read before, count the reply)
+        if (!is_x_handle(row.text(0))) {
+            ++m_s.not_handles;
+            if (m_s.not_handle_example.empty() || row.text(1) < m_s.not_handle_example) {
+                m_s.not_handle_example = row.text(1);
+            }
             return;
         }
         auto const x = read_components(row, 3);
@@ -142,7 +155,9 @@ streamed stream_replies(run_context& run)
     auto const sql =
         scales_then_rows_copy(run.db(),
                               {{"lower(ltrim(btrim(target_username), '@'))", "text"},
-                               {"target_username", "text"},
+                               // the spelling a new account is stored with: as
+                               // plan looks an author up, '@Amy ' is Amy
+                               {"ltrim(btrim(target_username), '@')", "text"},
                                {"posted_at", "timestamptz"}},
                               window);
     reply_sums sums{run};
@@ -303,6 +318,15 @@ void run_learn_replies(run_context& run)
                   "were left out",
                   s.non_finite);
         run.summary()["non_finite_rows"] = s.non_finite;
+    }
+    if (s.not_handles > 0) {
+        log::warn(
+            "{} of the window to a target_username that is no X handle (e.g. {:?}): "
+            "left out, no account learned for {}",
+            counted(s.not_handles, "reply", "replies"),
+            valid_utf8(s.not_handle_example.substr(0, 40)),
+            s.not_handles == 1 ? "it" : "them");
+        run.summary()["not_handle_replies"] = s.not_handles;
     }
     double const mu0 = s.all.weighted_mean();
     double const sigma = s.all.weighted_sd();

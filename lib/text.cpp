@@ -127,6 +127,14 @@ std::string counted(long long n, std::string_view one, std::string_view many)
     return std::to_string(n) + ' ' + std::string{n == 1 ? one : many};
 }
 
+bool is_x_handle(std::string_view s)
+{
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
 std::string hours_text(double h)
 {
     if (!(h >= 1.0 / 120)) { // under half a minute, negative, NaN

@@ -26,6 +26,10 @@ bool has_control_chars(std::string_view text);
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);
 
+// Whether the text is an X handle without its '@': letters, digits and
+// underscores (what plan replies to; reply_opportunity.hpp says it in SQL).
+bool is_x_handle(std::string_view s);
+
 // A length of time in hours as read at a glance: "5 min", "3.2 h", "4.1
 // days"; "0 min" for a negative one.
 std::string hours_text(double h);

@@ -691,7 +691,7 @@ SELECT (SELECT count(*)
           FROM (SELECT DISTINCT lower(ltrim(btrim(target_username), '@'))
                   FROM xloop.vw_learning
                  WHERE decision_type = 'reply'
-                   AND coalesce(btrim(target_username), '') NOT IN ('', '@')
+                   AND ltrim(btrim(target_username), '@') ~ '^[A-Za-z0-9_]+$'
                    AND posted_at > $1::timestamptz - make_interval(days => $2::int)
                    AND posted_at <= $1::timestamptz) accounts),
        (SELECT count(*) FROM public.discovered_accounts

@@ -150,6 +150,51 @@ TEST_CASE("accounts replied to but missing are inserted once", "[db]")
     CHECK(r.str(0, 0) == "fresh_face"); // the newest reply's spelling
 }
 
+TEST_CASE("a target written '@Amy ' is stored as Amy and keeps its priority run after "
+          "run",
+          "[db]")
+{
+    // stored as written, '@Amy ' matched no later run's key (amy): the next
+    // run set it back to 0.5, and plan, which looks up amy, never saw it
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 1, "@Amy ", 0.9, "2026-03-01T12:00:00Z");
+    add_reply(c, 1, "bob", 0.1, "2026-03-01T12:00:00Z");
+    learn(db);
+    auto const first = priority_of(c, "Amy");
+    CHECK(first > 0.5);
+    learn(db);
+    CHECK(priority_of(c, "Amy") == first);
+    CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 2);
+}
+
+TEST_CASE(
+    "replies to a target that is no X handle are left out with a warning naming one",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 1, "amy smith", 0.9);
+    add_reply(c, 1, "\x1b[31mred", 0.9);
+    add_reply(c, 1, "@", 0.9);
+    add_reply(c, 1, "bob", 0.1);
+    add_reply(c, 1, "carol", 0.5);
+    auto const r =
+        run_tool("learn-replies", {"--now", now, "--json"}, &db, {}, score_target_env());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err,
+               Catch::Contains("2 replies of the window to a target_username that is "
+                               "no X handle (e.g. "));
+    CHECK(r.err.find("\x1b") == std::string::npos); // quoted, never raw
+    CHECK(nlohmann::json::parse(r.out)["not_handle_replies"] == 2);
+    CHECK(c.exec("SELECT string_agg(username, ',' ORDER BY username) FROM "
+                 "public.discovered_accounts")
+              .str(0, 0) == "bob,carol");
+}
+
 TEST_CASE("running 1 or 10 times at the same --now gives identical rows", "[db]")
 {
     test_db db;

@@ -222,3 +222,14 @@ TEST_CASE("a thread never repeats a part in a row, and a reply's text is never f
         CHECK(text.find('"') == std::string::npos);
     }
 }
+
+TEST_CASE("an X handle is letters, digits and underscores, and nothing else", "[nodb]")
+{
+    CHECK(is_x_handle("Amy_2"));
+    CHECK(is_x_handle("_"));
+    CHECK_FALSE(is_x_handle(""));
+    CHECK_FALSE(is_x_handle("@amy"));
+    CHECK_FALSE(is_x_handle("amy smith"));
+    CHECK_FALSE(is_x_handle("amy\n"));
+    CHECK_FALSE(is_x_handle("åsa"));
+}
