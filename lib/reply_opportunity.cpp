@@ -9,12 +9,12 @@ namespace xloop {
 std::string unusable_opportunity_sql()
 {
     return fmt::format(R"sql(
-CASE WHEN NOT coalesce(r.tweet_author ~ '^@?[A-Za-z0-9_]+$', false) THEN 1
+CASE WHEN NOT coalesce(r.tweet_author ~ '^@?{1}$', false) THEN 1
      WHEN NOT coalesce(r.tweet_id::text ~ '^[0-9]+$' AND length(r.tweet_id::text) <= 19,
                        false) THEN 2
-     WHEN r.opportunity_score IS NOT NULL AND {} IS NULL THEN 3
+     WHEN r.opportunity_score IS NOT NULL AND {0} IS NULL THEN 3
 END)sql",
-                       float8_sql("r.opportunity_score"));
+                       float8_sql("r.opportunity_score"), x_handle_pattern);
 }
 
 std::string opportunity_score_sql()

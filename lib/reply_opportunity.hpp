@@ -6,6 +6,10 @@
 
 namespace xloop {
 
+// An X handle without its '@', as a PostgreSQL regular expression's body
+// (is_x_handle says it in C++).
+constexpr char const* x_handle_pattern = "[A-Za-z0-9_]+";
+
 // 1 when the row's tweet_author is no X handle (letters, digits, underscores,
 // one '@' before them at most: a reply to '@' or to blanks reaches no one),
 // 2 when its tweet_id is no X post id (x_tweet_id_pattern, written so as

@@ -27,7 +27,7 @@ bool has_control_chars(std::string_view text);
 std::string valid_utf8(std::string_view text);
 
 // Whether the text is an X handle without its '@': letters, digits and
-// underscores (what plan replies to; reply_opportunity.hpp says it in SQL).
+// underscores (what plan replies to; x_handle_pattern says it in SQL).
 bool is_x_handle(std::string_view s);
 
 // A length of time in hours as read at a glance: "5 min", "3.2 h", "4.1

@@ -71,6 +71,15 @@ void add_opportunity(db_connection& c, std::string const& id, std::string const&
         id, author, score, now, static_cast<int>(minutes_ago));
 }
 
+// One fresh opportunity (score 0.5) per author, tweet ids 1, 2, … in order.
+void add_opportunities(db_connection& c, std::initializer_list<char const*> authors)
+{
+    int id = 0;
+    for (auto const* author : authors) {
+        add_opportunity(c, std::to_string(++id), author, 0.5, 10);
+    }
+}
+
 // An OpenAI-compatible endpoint on 127.0.0.1 answering from a script.
 struct fake_llm {
     httplib::Server server;
@@ -694,10 +703,7 @@ TEST_CASE("an opportunity whose score is no number plan can rank is left out wit
     test_db db;
     db.migrate();
     auto c = db.connect();
-    int id = 0;
-    for (auto const* author : {"amy", "bob", "carol", "dave", "erin", "finn"}) {
-        add_opportunity(c, std::to_string(++id), author, 0.5, 10);
-    }
+    add_opportunities(c, {"amy", "bob", "carol", "dave", "erin", "finn"});
     c.exec("UPDATE public.reply_opportunities SET opportunity_score = CASE tweet_id "
            "WHEN '1' THEN 1e999 WHEN '2' THEN -1e999 WHEN '3' THEN 'NaN' "
            "WHEN '4' THEN 'Infinity' WHEN '5' THEN 1e-999 ELSE opportunity_score END");
@@ -726,10 +732,7 @@ TEST_CASE("an author whose priority is NaN or outside 0 to 1 is ranked with 0.5 
     test_db db;
     db.migrate();
     auto c = db.connect();
-    int id = 0;
-    for (auto const* author : {"amy", "bob", "carol", "dave"}) {
-        add_opportunity(c, std::to_string(++id), author, 0.5, 10);
-    }
+    add_opportunities(c, {"amy", "bob", "carol", "dave"});
     c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
            "('amy', 'NaN'), ('Bob', 7), ('carol', 0.9)");
     auto const r = plan(db, {"--replies", "4", "--json"});
