@@ -17,6 +17,7 @@
 #include "writers.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -333,6 +334,8 @@ WITH last AS (
     SELECT coalesce(scheduled_at, posted_at, created_at) AS at, content_slot
       FROM public.content_generation_metadata_comprehensive
      WHERE status IN ('queued', 'posted') AND decision_type IS DISTINCT FROM 'reply'
+       -- never due (infinity, after 2199): no time to follow (read_queue says so)
+       AND coalesce(scheduled_at, posted_at, created_at) < '2200-01-01'
      ORDER BY 1 DESC NULLS LAST, id DESC
      LIMIT 1)
 SELECT l.at, l.content_slot, to_char((l.at AT TIME ZONE $1)::date, 'YYYY-MM-DD'),
@@ -363,27 +366,30 @@ using catalogue = std::map<std::string, std::vector<std::string>>;
 // The queued posts: all of them, and those already past their time. The
 // ones past their time count too: while the poster is not publishing, the
 // queue must not grow by the posting rate, to be posted all at once when it
-// comes back.
+// comes back. Those at infinity or after 2199 (another program's "hold")
+// are never due: counted apart, or they would fill the queue for good.
 struct queue_state {
     std::int64_t queued = 0;
     std::int64_t due = 0;
-    std::optional<timestamp> oldest_due;
+    std::string oldest_due; // as stored: -infinity and 1850 are due too
+    std::int64_t never_due = 0;
+    std::string never_due_example;
 };
 
 queue_state read_queue(db_connection& db, timestamp now)
 {
     auto const r = db.exec(R"sql(
-SELECT count(*), count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
-       min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz)
+SELECT count(*) FILTER (WHERE scheduled_at < '2200-01-01'),
+       count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       count(*) FILTER (WHERE scheduled_at >= '2200-01-01'),
+       max(scheduled_at) FILTER (WHERE scheduled_at >= '2200-01-01')
   FROM public.content_generation_metadata_comprehensive
  WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
    AND scheduled_at IS NOT NULL)sql",
                            now);
-    queue_state q{r.i64(0, 0), r.i64(0, 1), std::nullopt};
-    if (!r.is_null(0, 2)) {
-        q.oldest_due = parse_timestamp(r.get(0, 2));
-    }
-    return q;
+    return {r.i64(0, 0), r.i64(0, 1), stored_timestamp_text(r.opt_str(0, 2).value_or("")),
+            r.i64(0, 3), stored_timestamp_text(r.opt_str(0, 4).value_or(""))};
 }
 
 // Where the calendar stands: the latest item's time, slot and the posts on
@@ -581,21 +587,35 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     auto const need = cfg.queue_ahead - queue.queued;
     run.summary()["queued_before"] = queue.queued;
     run.summary()["queued_due"] = queue.due;
+    run.summary()["queued_never_due"] = queue.never_due;
+    if (queue.never_due > 0) {
+        log::warn("{} scheduled at a time that never comes (e.g. {}): not counted in the "
+                  "queue, no poster will take {}. Give {} a time, or set {} status to "
+                  "'skipped'",
+                  counted(queue.never_due, "queued item is", "queued items are"),
+                  queue.never_due_example, queue.never_due == 1 ? "it" : "them",
+                  queue.never_due == 1 ? "it" : "them",
+                  queue.never_due == 1 ? "its" : "their");
+    }
     if (need <= 0) {
+        // -infinity or 1850 (another program's) is due, long ago
+        auto const oldest = parse_timestamp(queue.oldest_due);
         auto const overdue =
-            queue.oldest_due
-                ? std::chrono::duration<double, std::ratio<3600>>(now - *queue.oldest_due)
-                      .count()
-                : 0.0;
+            queue.due == 0 ? 0.0
+            : oldest
+                ? std::chrono::duration<double, std::ratio<3600>>(now - *oldest).count()
+                : std::numeric_limits<double>::infinity();
         if (overdue > run.cfg().validate.max_queue_delay_hours) {
             // Nothing is planned until the poster runs again: said where cron
             // mails it (-q keeps warnings), not only by validate.
             log::warn("the queue holds {} items, {} of them due and not yet posted, the "
-                      "oldest scheduled at {} ({} ago): nothing is added until the "
+                      "oldest scheduled at {}{}: nothing is added until the "
                       "poster takes them. Is it running? Items no poster will take: set "
                       "their status to 'skipped'",
-                      queue.queued, queue.due, format_timestamp(*queue.oldest_due),
-                      hours_text(overdue));
+                      queue.queued, queue.due, queue.oldest_due,
+                      std::isfinite(overdue)
+                          ? fmt::format(" ({} ago)", hours_text(overdue))
+                          : std::string{});
         } else if (queue.due > 0) {
             log::info("the queue holds {} items, {} of them due and not yet posted "
                       "(plan.queue_ahead = {}): nothing to add until the poster takes "

@@ -539,24 +539,39 @@ check_result queue_check(check_context& x)
     auto const hours = x.cfg.validate.max_queue_delay_hours;
     auto const r = x.db.exec(R"sql(
 SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
-       count(*),
+       count(*) FILTER (WHERE q.scheduled_at < '2200-01-01'),
        coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
                 min(q.scheduled_at)::text),
        (extract(epoch FROM $1::timestamptz) - extract(epoch FROM min(q.scheduled_at))) / 3600,
        (SELECT to_char(max(p.posted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
           FROM public.content_generation_metadata_comprehensive p
          WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
-           AND p.posted_at <= $1::timestamptz)
+           AND p.posted_at <= $1::timestamptz),
+       count(*) FILTER (WHERE q.scheduled_at >= '2200-01-01'),
+       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= '2200-01-01')::text
   FROM public.content_generation_metadata_comprehensive q
  WHERE q.status = 'queued' AND q.scheduled_at IS NOT NULL)sql",
                              x.now, hours * 3600);
     auto const overdue = r.i64(0, 0);
     auto const queued = r.i64(0, 1);
+    // infinity or after 2199 (another program's "hold"): plan counts them
+    // apart, and no poster will ever take them
+    auto const never_due = r.i64(0, 5);
+    auto const never_due_text =
+        never_due == 0
+            ? std::string{}
+            : fmt::format(
+                  "; {} scheduled at a time that never comes (e.g. {}): give {} a "
+                  "time, or set {} status to 'skipped'",
+                  counted(never_due, "more is", "more are"),
+                  stored_timestamp_text(r.str(0, 6)), never_due == 1 ? "it" : "them",
+                  never_due == 1 ? "its" : "their");
     auto c = make("queue", "ok", "");
-    c.numbers = {{"queued", queued}, {"overdue", overdue}};
+    c.numbers = {{"queued", queued}, {"overdue", overdue}, {"never_due", never_due}};
     if (overdue == 0) {
-        c.message = fmt::format("{} queued, none more than {} past its time", queued,
-                                hours_text(hours));
+        c.status = never_due == 0 ? "ok" : "warn";
+        c.message = fmt::format("{} queued, none more than {} past its time{}", queued,
+                                hours_text(hours), never_due_text);
         return c;
     }
     c.status = "fail";
@@ -574,6 +589,7 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
         std::isfinite(late) ? fmt::format("{}, {}", r.str(0, 2), ago_text(late))
                             : r.str(0, 2),
         last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
+    c.message += never_due_text;
     return c;
 }
 

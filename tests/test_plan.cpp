@@ -279,6 +279,41 @@ TEST_CASE("an item queued weeks ahead is followed by the new ones, with a warnin
             .str(0, 0) == "03-22 18:00");
 }
 
+TEST_CASE("items queued for infinity or after 2199 are never due: not counted in the "
+          "queue nor followed by the calendar, with a warning",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    db.connect().exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+        "decision_type, content, scheduled_at) VALUES "
+        "('queued', 'single', 'on hold', 'infinity'), "
+        "('queued', 'single', 'far off', '2500-01-01T00:00:00Z'), "
+        "('queued', 'single', 'tonight', $1::timestamptz + interval '6 hours')",
+        now);
+    // queue_ahead 2: the one at 18:00 counts, the other two do not
+    auto const r = plan(db, {"--json", "-q"}, "plan:\n  time_choice: next\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const summary = json::parse(r.out);
+    CHECK(summary["queued_before"] == 1);
+    CHECK(summary["queued_never_due"] == 2);
+    CHECK(summary["added"] == 1);
+    CHECK_THAT(r.err, Catch::Contains("2 queued items are scheduled at a time that never "
+                                      "comes (e.g. infinity): not counted in the queue"));
+    // the new item follows the one at 18:00, not infinity
+    auto const hours =
+        db.connect()
+            .exec("SELECT extract(epoch FROM max(scheduled_at) - $1::timestamptz) / 3600 "
+                  "FROM public.content_generation_metadata_comprehensive "
+                  "WHERE content IS NULL OR content NOT IN ('on hold', 'far off')",
+                  now)
+            .f64(0, 0);
+    CHECK(hours > 6);
+    CHECK(hours < 24);
+}
+
 TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
 {
     test_db db;

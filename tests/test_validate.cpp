@@ -430,6 +430,28 @@ TEST_CASE("an item queued for -infinity is overdue by no number of hours, not a 
               0) == 0);
 }
 
+TEST_CASE("items queued for infinity or after 2199 are never due: a warning that "
+          "names one, not a healthy queue",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    REQUIRE(check_named(validate(db, 0), "queue")["status"] == "ok");
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "scheduled_at, decision_type, content_slot) VALUES "
+           "('queued', 'infinity', 'single', 'how_to'), "
+           "('queued', '2500-01-01T00:00:00Z', 'single', 'how_to')");
+    auto const check = check_named(validate(db, 0), "queue");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["never_due"] == 2);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::EndsWith("; 2 more are scheduled at a time that never comes (e.g. "
+                               "infinity): give them a time, or set their status to "
+                               "'skipped'"));
+}
+
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
           "cron when nothing ran",
           "[db]")
