@@ -314,6 +314,26 @@ TEST_CASE("items queued for infinity or after 2199 are never due: not counted in
     CHECK(hours < 24);
 }
 
+TEST_CASE("an item queued for -infinity is due long ago: the stalled queue is warned",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    db.connect().exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+        "decision_type, content, scheduled_at) VALUES ('queued', 'single', 'old', "
+        "'-infinity')");
+    auto const r = plan(db, {"--json", "-q"}, "plan:\n  queue_ahead: 1\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["added"] == 0);
+    CHECK_THAT(r.err,
+               Catch::Contains("warn") &&
+                   Catch::Contains("the queue holds 1 items, 1 of them due and not "
+                                   "yet posted, the oldest scheduled at -infinity: "
+                                   "nothing is added"));
+}
+
 TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
 {
     test_db db;
