@@ -392,6 +392,52 @@ SELECT count(*) FILTER (WHERE scheduled_at < '2200-01-01'),
             r.i64(0, 3), stored_timestamp_text(r.opt_str(0, 4).value_or(""))};
 }
 
+// Says what stands in the queue's way: items that are never due, and a queue
+// already full (warned once its oldest is late: the poster is not running).
+// Whether there is room for new items.
+bool report_queue(queue_state const& queue, config const& cfg, timestamp now)
+{
+    if (queue.never_due > 0) {
+        log::warn("{} scheduled at a time that never comes (e.g. {}): not counted in the "
+                  "queue, no poster will take {}. Give {} a time, or set {} status to "
+                  "'skipped'",
+                  counted(queue.never_due, "queued item is", "queued items are"),
+                  queue.never_due_example, queue.never_due == 1 ? "it" : "them",
+                  queue.never_due == 1 ? "it" : "them",
+                  queue.never_due == 1 ? "its" : "their");
+    }
+    if (queue.queued < cfg.plan.queue_ahead) {
+        return true;
+    }
+    // -infinity or 1850 (another program's) is due, long ago
+    auto const oldest = parse_timestamp(queue.oldest_due);
+    auto const overdue =
+        queue.due == 0 ? 0.0
+        : oldest ? std::chrono::duration<double, std::ratio<3600>>(now - *oldest).count()
+                 : std::numeric_limits<double>::infinity();
+    if (overdue > cfg.validate.max_queue_delay_hours) {
+        // Nothing is planned until the poster runs again: said where cron
+        // mails it (-q keeps warnings), not only by validate.
+        log::warn("the queue holds {} items, {} of them due and not yet posted, the "
+                  "oldest scheduled at {}{}: nothing is added until the "
+                  "poster takes them. Is it running? Items no poster will take: set "
+                  "their status to 'skipped'",
+                  queue.queued, queue.due, queue.oldest_due,
+                  std::isfinite(overdue) ? fmt::format(" ({} ago)", hours_text(overdue))
+                                         : std::string{});
+    } else if (queue.due > 0) {
+        log::info("the queue holds {} items, {} of them due and not yet posted "
+                  "(plan.queue_ahead = {}): nothing to add until the poster takes "
+                  "them",
+                  queue.queued, queue.due, cfg.plan.queue_ahead);
+    } else {
+        log::info("the queue holds {} future items (plan.queue_ahead = {}): nothing "
+                  "to add",
+                  queue.queued, cfg.plan.queue_ahead);
+    }
+    return false;
+}
+
 // Where the calendar stands: the latest item's time, slot and the posts on
 // its local day.
 struct calendar_state {
@@ -588,44 +634,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     run.summary()["queued_before"] = queue.queued;
     run.summary()["queued_due"] = queue.due;
     run.summary()["queued_never_due"] = queue.never_due;
-    if (queue.never_due > 0) {
-        log::warn("{} scheduled at a time that never comes (e.g. {}): not counted in the "
-                  "queue, no poster will take {}. Give {} a time, or set {} status to "
-                  "'skipped'",
-                  counted(queue.never_due, "queued item is", "queued items are"),
-                  queue.never_due_example, queue.never_due == 1 ? "it" : "them",
-                  queue.never_due == 1 ? "it" : "them",
-                  queue.never_due == 1 ? "its" : "their");
-    }
-    if (need <= 0) {
-        // -infinity or 1850 (another program's) is due, long ago
-        auto const oldest = parse_timestamp(queue.oldest_due);
-        auto const overdue =
-            queue.due == 0 ? 0.0
-            : oldest
-                ? std::chrono::duration<double, std::ratio<3600>>(now - *oldest).count()
-                : std::numeric_limits<double>::infinity();
-        if (overdue > run.cfg().validate.max_queue_delay_hours) {
-            // Nothing is planned until the poster runs again: said where cron
-            // mails it (-q keeps warnings), not only by validate.
-            log::warn("the queue holds {} items, {} of them due and not yet posted, the "
-                      "oldest scheduled at {}{}: nothing is added until the "
-                      "poster takes them. Is it running? Items no poster will take: set "
-                      "their status to 'skipped'",
-                      queue.queued, queue.due, queue.oldest_due,
-                      std::isfinite(overdue)
-                          ? fmt::format(" ({} ago)", hours_text(overdue))
-                          : std::string{});
-        } else if (queue.due > 0) {
-            log::info("the queue holds {} items, {} of them due and not yet posted "
-                      "(plan.queue_ahead = {}): nothing to add until the poster takes "
-                      "them",
-                      queue.queued, queue.due, cfg.queue_ahead);
-        } else {
-            log::info("the queue holds {} future items (plan.queue_ahead = {}): nothing "
-                      "to add",
-                      queue.queued, cfg.queue_ahead);
-        }
+    if (!report_queue(queue, run.cfg(), now)) {
         run.summary()["added"] = 0;
         return;
     }

@@ -342,6 +342,43 @@ void report_unaskable(run_context& run, int days)
     }
 }
 
+// One page of due posts from the X API, written and committed as a batch;
+// posts X no longer has are marked so they are not asked for again.
+void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& ids,
+                bool non_public, batch_transactions& txs, scrape_counts& n)
+{
+    auto& db = run.db();
+    if (ids.empty()) {
+        return;
+    }
+    run.check_interrupted();
+    auto const page = api.fetch_tweets(ids, non_public);
+    ids.clear();
+    {
+        copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
+        for (auto const& t : page.found) {
+            add_metrics_row(w, t.id, run.now(), t.counts, std::nullopt);
+            ++n.records;
+        }
+        w.finish();
+    }
+    apply_batch(run, "x-api", n);
+    if (!page.gone.empty()) {
+        n.gone += db.exec(R"sql(
+                    UPDATE public.content_generation_metadata_comprehensive
+                       SET metrics_gone_at = $1::timestamptz
+                     WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
+                       AND metrics_gone_at IS NULL
+                    )sql",
+                          run.now(), nlohmann::json(page.gone).dump())
+                      .affected_rows();
+        log::info("{} posts no longer exist on X; they will not be asked for again",
+                  page.gone.size());
+    }
+    n.failed += static_cast<std::int64_t>(page.failed.size());
+    txs.commit();
+}
+
 // Returns the rate-limit error to rethrow after the v2 pass, if one stopped it.
 std::optional<temporary_failure> from_x_api(run_context& run, scrape_options const& opts,
                                             batch_transactions& txs, scrape_counts& n)
@@ -376,36 +413,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         std::vector<std::string> young;
         std::vector<std::string> old;
         auto const fetch = [&](std::vector<std::string>& ids, bool non_public) {
-            if (ids.empty()) {
-                return;
-            }
-            run.check_interrupted();
-            auto const page = api.fetch_tweets(ids, non_public);
-            ids.clear();
-            {
-                copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
-                for (auto const& t : page.found) {
-                    add_metrics_row(w, t.id, run.now(), t.counts, std::nullopt);
-                    ++n.records;
-                }
-                w.finish();
-            }
-            apply_batch(run, "x-api", n);
-            if (!page.gone.empty()) {
-                n.gone += db.exec(R"sql(
-                        UPDATE public.content_generation_metadata_comprehensive
-                           SET metrics_gone_at = $1::timestamptz
-                         WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
-                           AND metrics_gone_at IS NULL
-                        )sql",
-                                  run.now(), nlohmann::json(page.gone).dump())
-                              .affected_rows();
-                log::info(
-                    "{} posts no longer exist on X; they will not be asked for again",
-                    page.gone.size());
-            }
-            n.failed += static_cast<std::int64_t>(page.failed.size());
-            txs.commit();
+            fetch_page(run, api, ids, non_public, txs, n);
         };
         for (int i = 0; i < due.rows(); ++i) {
             bool const non_public = due.boolean(i, 1);
@@ -427,6 +435,46 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     }
     report_api();
     return std::nullopt;
+}
+
+// The run's counts: in the ledger, in --json and as its last log line.
+void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
+{
+    // Rows written: the batch upserts' and the v2 pass's; records merged into
+    // the v2 pass count as outcomes written too.
+    run.rows_in = n.records;
+    run.rows_out = n.written + v2.updated;
+    n.written += v2.merged;
+    for (auto const& [key, value] : {std::pair{"records", n.records},
+                                     {"skipped_lines", n.skipped_lines},
+                                     {"follower_snapshots", n.followers},
+                                     {"outcomes_written", n.written},
+                                     {"unknown_tweets", n.unknown},
+                                     {"gone", n.gone},
+                                     {"failed", n.failed},
+                                     {"v2_updated", v2.updated},
+                                     {"without_decision_id", n.unkeyed.count},
+                                     {"follows_out_of_range", v2.out_of_range.count},
+                                     {"not_newer", n.not_newer},
+                                     {"observed_before_posting", n.early.count}}) {
+        run.summary()[key] = value;
+        run.detail()[key] = value;
+    }
+    if (n.not_newer > 0) {
+        log::info("{} had records no newer than {} stored {}: left as they were",
+                  counted(n.not_newer, "post", "posts"),
+                  n.not_newer == 1 ? "its" : "their",
+                  n.not_newer == 1 ? "outcome" : "outcomes");
+    }
+    log::info("{}: {} {}, {} {}, {}, {}, {} gone{}",
+              counted(n.records, "record", "records"),
+              counted(n.written, "outcome", "outcomes"),
+              run.dry_run() ? "would be written" : "written",
+              counted(v2.updated, "v2 row", "v2 rows"),
+              run.dry_run() ? "would be updated" : "updated",
+              counted(n.followers, "follower snapshot", "follower snapshots"),
+              counted(n.unknown, "unknown tweet", "unknown tweets"), n.gone,
+              run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
 }
 
 } // namespace
@@ -480,41 +528,7 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                   n.unkeyed.count, n.unkeyed.example.value_or("?"));
     }
 
-    // Rows written: the batch upserts' and the v2 pass's; records merged into
-    // the v2 pass count as outcomes written too.
-    run.rows_in = n.records;
-    run.rows_out = n.written + v2.updated;
-    n.written += v2.merged;
-    for (auto const& [key, value] : {std::pair{"records", n.records},
-                                     {"skipped_lines", n.skipped_lines},
-                                     {"follower_snapshots", n.followers},
-                                     {"outcomes_written", n.written},
-                                     {"unknown_tweets", n.unknown},
-                                     {"gone", n.gone},
-                                     {"failed", n.failed},
-                                     {"v2_updated", v2.updated},
-                                     {"without_decision_id", n.unkeyed.count},
-                                     {"follows_out_of_range", v2.out_of_range.count},
-                                     {"not_newer", n.not_newer},
-                                     {"observed_before_posting", n.early.count}}) {
-        run.summary()[key] = value;
-        run.detail()[key] = value;
-    }
-    if (n.not_newer > 0) {
-        log::info("{} had records no newer than {} stored {}: left as they were",
-                  counted(n.not_newer, "post", "posts"),
-                  n.not_newer == 1 ? "its" : "their",
-                  n.not_newer == 1 ? "outcome" : "outcomes");
-    }
-    log::info("{}: {} {}, {} {}, {}, {}, {} gone{}",
-              counted(n.records, "record", "records"),
-              counted(n.written, "outcome", "outcomes"),
-              run.dry_run() ? "would be written" : "written",
-              counted(v2.updated, "v2 row", "v2 rows"),
-              run.dry_run() ? "would be updated" : "updated",
-              counted(n.followers, "follower snapshot", "follower snapshots"),
-              counted(n.unknown, "unknown tweet", "unknown tweets"), n.gone,
-              run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
+    report_counts(run, n, v2);
     if (stopped) {
         throw *stopped;
     }

@@ -840,6 +840,39 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
     return c;
 }
 
+// What scrape-metrics' runs left out by choice (--skip-bad) or were refused
+// (X's non-public metrics): told on an ok check, not a failure.
+void add_scrape_skips(check_context const& x, job_state const& s, check_result& c)
+{
+    c.numbers["skipped_lines_in_window"] = s.skipped_lines;
+    c.numbers["observed_before_posting_in_window"] = s.observed_before_posting;
+    std::vector<std::string> skipped;
+    if (s.skipped_lines > 0) {
+        skipped.push_back(counted(s.skipped_lines, "bad line", "bad lines"));
+    }
+    if (s.observed_before_posting > 0) {
+        skipped.push_back(counted(s.observed_before_posting,
+                                  "record observed before its post was posted",
+                                  "records observed before their post was posted"));
+    }
+    if (!skipped.empty() && c.status == "ok") {
+        // Skipped by choice (--skip-bad), so not a failure; but metrics
+        // the loop never saw.
+        c.message += fmt::format("; its runs of the last {} days skipped {} "
+                                 "(--skip-bad; their logs name them)",
+                                 x.days, fmt::join(skipped, " and "));
+    }
+    c.numbers["non_public_refused_runs_in_window"] = s.non_public_refused;
+    if (s.non_public_refused > 0 && c.status == "ok") {
+        // A request more per run, and no profile clicks to learn from.
+        c.message += fmt::format(
+            "; X refused the non-public metrics (profile clicks) in {} of the last "
+            "{} days: set x_api.non_public_metrics: false not to ask, or "
+            "x_api.auth: oauth1 to read them",
+            counted(s.non_public_refused, "run", "runs"), x.days);
+    }
+}
+
 check_result job_check(check_context& x, std::string const& job, double interval_minutes)
 {
     auto const& s = x.job(job);
@@ -895,33 +928,7 @@ check_result job_check(check_context& x, std::string const& job, double interval
         }
     }
     if (job == "scrape-metrics") {
-        c.numbers["skipped_lines_in_window"] = s.skipped_lines;
-        c.numbers["observed_before_posting_in_window"] = s.observed_before_posting;
-        std::vector<std::string> skipped;
-        if (s.skipped_lines > 0) {
-            skipped.push_back(counted(s.skipped_lines, "bad line", "bad lines"));
-        }
-        if (s.observed_before_posting > 0) {
-            skipped.push_back(counted(s.observed_before_posting,
-                                      "record observed before its post was posted",
-                                      "records observed before their post was posted"));
-        }
-        if (!skipped.empty() && c.status == "ok") {
-            // Skipped by choice (--skip-bad), so not a failure; but metrics
-            // the loop never saw.
-            c.message += fmt::format("; its runs of the last {} days skipped {} "
-                                     "(--skip-bad; their logs name them)",
-                                     x.days, fmt::join(skipped, " and "));
-        }
-        c.numbers["non_public_refused_runs_in_window"] = s.non_public_refused;
-        if (s.non_public_refused > 0 && c.status == "ok") {
-            // A request more per run, and no profile clicks to learn from.
-            c.message += fmt::format(
-                "; X refused the non-public metrics (profile clicks) in {} of the last "
-                "{} days: set x_api.non_public_metrics: false not to ask, or "
-                "x_api.auth: oauth1 to read them",
-                counted(s.non_public_refused, "run", "runs"), x.days);
-        }
+        add_scrape_skips(x, s, c);
     }
     return c;
 }
