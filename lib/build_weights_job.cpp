@@ -10,6 +10,7 @@
 #include "netting.hpp"
 #include "row_id.hpp"
 #include "sampling.hpp"
+#include "text.hpp"
 #include "view_hash.hpp"
 #include "weight_map.hpp"
 
@@ -1027,8 +1028,8 @@ void log_leaders(nlohmann::json const& weights)
         });
         std::string top;
         for (std::size_t i = 0; i < by_weight.size() && i < 3; ++i) {
-            top += fmt::format("{}{} {:.2f}", i ? ", " : "", by_weight[i].second,
-                               by_weight[i].first);
+            top += fmt::format("{}{} {:.2f}", i ? ", " : "",
+                               excerpt(by_weight[i].second, 40), by_weight[i].first);
         }
         log::info("  {}: {}{}", dim, top,
                   by_weight.size() > 3 ? fmt::format(", … ({} values)", by_weight.size())

@@ -7,6 +7,7 @@
 #include "plan_job.hpp"
 #include "sampling.hpp"
 #include "stored_values.hpp"
+#include "text.hpp"
 #include "weight_map.hpp"
 #include "weighting.hpp"
 
@@ -799,8 +800,9 @@ std::string learned_table(policy_report const& r)
             out += fmt::format(
                 "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<5} {:>6}  weight "
                 "{:.3f}{}\n",
-                v.value, v.mean, v.lo, v.hi, v.posts, v.posts == 1 ? "post" : "posts",
-                share_text(v), v.weight, v.too_few ? "  (too few posts to say)" : "");
+                excerpt(v.value, 23), v.mean, v.lo, v.hi, v.posts,
+                v.posts == 1 ? "post" : "posts", share_text(v), v.weight,
+                v.too_few ? "  (too few posts to say)" : "");
         }
     }
     return out + "\n";

@@ -4,6 +4,7 @@
 #include "validate_job.hpp"
 
 #include "app.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 
@@ -242,13 +243,14 @@ std::string learned_html(policy_report const& report)
              "<th>weight</th></tr>\n";
         for (auto const& v : values) {
             s += fmt::format(
-                "<tr class=\"{}\"><td>{}</td><td>{:+.3f}</td><td>{:+.3f} … {:+.3f}</td>"
+                "<tr class=\"{}\"><td title=\"{}\">{}</td><td>{:+.3f}</td><td>{:+.3f} … "
+                "{:+.3f}</td>"
                 "<td class=\"bar\"><div class=\"interval\" style=\"left: {:.1f}%; width: "
                 "{:.1f}%\"></div><div class=\"mean\" style=\"left: {:.1f}%\"></div></td>"
                 "<td>{}</td><td>{}</td><td>{:.3f}</td></tr>\n",
-                v.too_few ? "few" : "enough", esc(v.value), v.mean, v.lo, v.hi, pct(v.lo),
-                std::max(pct(v.hi) - pct(v.lo), 0.5), pct(v.mean), v.posts, share_text(v),
-                v.weight);
+                v.too_few ? "few" : "enough", esc(v.value), esc(excerpt(v.value, 40)),
+                v.mean, v.lo, v.hi, pct(v.lo), std::max(pct(v.hi) - pct(v.lo), 0.5),
+                pct(v.mean), v.posts, share_text(v), v.weight);
         }
         s += "</table>";
     }

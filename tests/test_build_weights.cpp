@@ -726,6 +726,18 @@ TEST_CASE("build-weights names each dimension's values by weight, the best first
                                                   w.f64(0, 0), w.f64(0, 1))));
     // after the line that says the map is active
     CHECK(r.err.find("is now active") < r.err.find("  content_slot: "));
+    // another program's long value is cut to 40 characters in the line
+    std::string const long_value = "long_slot_long_slot_long_slot_long_slot_long_slot_";
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET content_slot = $1 "
+        "WHERE content_slot = 'myth_busting'",
+        long_value);
+    auto const again = run_tool("build-weights",
+                                {"--now", now, "--config", dir.path() + "/x.yaml"}, &db);
+    INFO(again.err);
+    REQUIRE(again.exit_code == 0);
+    CHECK_THAT(again.err, Catch::Contains(", " + long_value.substr(0, 40) + "… "));
+    CHECK(again.err.find(long_value) == std::string::npos);
 }
 
 TEST_CASE("a value that raises the engagement rate but brings fewer profile clicks per "

@@ -1494,6 +1494,39 @@ TEST_CASE("validate values only the newest validate.max_policy_posts posts, and 
     CHECK(all["in_window"] == 4);
 }
 
+TEST_CASE("a learned value too long for its column is cut in the table and the page, "
+          "whole in --json",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    std::string const long_value = "long_slot_long_slot_long_slot_long_slot_long_slot_";
+    for (auto const* column : {"weights", "posteriors"}) {
+        c.exec(
+            fmt::format("UPDATE public.learning_model_weights SET {0} = jsonb_set({0} "
+                        "#- '{{content_slot,myth_busting}}', ARRAY['content_slot', $1], "
+                        "{0}->'content_slot'->'myth_busting') WHERE is_active",
+                        column),
+            long_value);
+    }
+    auto const r = validate(db, 0)["policy_value"]["learned"]["content_slot"];
+    INFO(r.dump(2));
+    CHECK(std::any_of(r.begin(), r.end(),
+                      [&](json const& v) { return v["value"] == long_value; }));
+    auto const table = run_tool("validate", {"--now", now, "-q"}, &db);
+    // 23 characters and the ellipsis: the column's 24
+    CHECK_THAT(table.out, Catch::Contains("\n    long_slot_long_slot_lon… +0.090 ["));
+    CHECK(table.out.find(long_value) == std::string::npos);
+    temp_dir dir;
+    auto const file = dir.path() + "/report.html";
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
+            0);
+    CHECK_THAT(read_file(file), Catch::Contains("<td title=\"" + long_value + "\">" +
+                                                long_value.substr(0, 40) + "…</td>"));
+}
+
 TEST_CASE("validate shows what the active map learned, value by value", "[db]")
 {
     test_db db;
