@@ -96,6 +96,11 @@ std::string rejected_row_advice(db_error const& d)
             d.sqlstate() == "23514" ? "check constraint" : "foreign key", o.constraint,
             table, sql_table, quote_ident(o.constraint));
     }
+    if (d.sqlstate() == "22P05") {
+        return "the database's encoding has no such character (the message names both): "
+               "xloop's texts are UTF-8 (emoji, any script), which a database created "
+               "with ENCODING 'UTF8' holds";
+    }
     if (d.sqlstate() == "22001") {
         return "a value xloop writes is longer than a varchar(n) or char(n) column of "
                "an adopted table allows: widen that column (SELECT "
@@ -458,6 +463,13 @@ void run_context::record(std::string const& status, std::string const& error_tex
         if (!m_ledger_id) {
             return;
         }
+        // A database in another encoding than UTF-8 (LATIN1) may have no "…"
+        // of a message: the record in ASCII there, rather than none.
+        auto const encoding = m_conn->server_encoding();
+        auto const storable = [ascii = encoding != "UTF8" &&
+                                       encoding != "SQL_ASCII"](std::string const& text) {
+            return ascii ? ascii_only(text) : valid_utf8(text);
+        };
         m_conn->exec(
             R"sql(
             UPDATE xloop.job_runs
@@ -466,8 +478,9 @@ void run_context::record(std::string const& status, std::string const& error_tex
              WHERE id = $1
             )sql",
             *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
-            detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-            error_text.empty() ? std::nullopt : std::optional{valid_utf8(error_text)});
+            storable(
+                detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
+            error_text.empty() ? std::nullopt : std::optional{storable(error_text)});
     } catch (std::exception const& e) {
         log::warn("could not record the run in xloop.job_runs: {}", e.what());
     }

@@ -372,16 +372,16 @@ db_connection::db_connection(
     // A server that vanished without a reset (a network partition, a
     // failover that moved its address) would leave a run waiting for a
     // result for hours: TCP keepalives find it dead within two minutes.
-    char const* keys[] = {"connect_timeout",
-                          "fallback_application_name",
-                          "keepalives_idle",
-                          "keepalives_interval",
-                          "keepalives_count",
-                          "dbname",
-                          nullptr};
+    // Text is UTF-8 on xloop's side whatever the database's encoding (a
+    // LATIN1 one converts; its default, the database's, stored UTF-8 bytes
+    // as LATIN1 characters): after dbname, so the conninfo cannot change it.
+    char const* keys[] = {"connect_timeout",  "fallback_application_name",
+                          "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "dbname",
+                          "client_encoding",  nullptr};
     char const* values[] = {
         timeout.c_str(), application_name.c_str(), keepalive_idle_s, keepalive_interval_s,
-        keepalive_count, conninfo.c_str(),         nullptr};
+        keepalive_count, conninfo.c_str(),         "UTF8",           nullptr};
     m_conn.reset(PQconnectStartParams(keys, values, 1));
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};
@@ -449,6 +449,12 @@ db_connection::db_connection(
     // is down and holds the first statement until its own query_wait_timeout
     // (120 s): that wait is bounded by connect_timeout as well.
     exec_within(set, timeout_seconds(effective_timeout.value_or(timeout)));
+}
+
+std::string db_connection::server_encoding() const
+{
+    char const* e = PQparameterStatus(m_conn.get(), "server_encoding");
+    return e ? e : "";
 }
 
 db_result db_connection::exec_within(std::string const& sql, long timeout_s)

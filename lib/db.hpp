@@ -173,6 +173,9 @@ public:
     PGconn* raw() const noexcept { return m_conn.get(); }
     std::string const& conninfo() const noexcept { return m_conninfo; }
 
+    // The database's encoding as the server reported it ("UTF8", "LATIN1").
+    std::string server_encoding() const;
+
     // `settings` as SET LOCAL statements, which every transaction repeats:
     // through a transaction-mode pooler it may run on a server connection
     // that never saw this session's SETs.

@@ -49,6 +49,7 @@ exit_code exit_code_for(std::exception const& e) noexcept
 bool is_rejected_row_sqlstate(std::string const& s) noexcept
 {
     return s == "22001"     // string_data_right_truncation: varchar(n)
+           || s == "22P05"  // untranslatable_character: a LATIN1 database
            || s == "23502"  // not_null_violation
            || s == "23503"  // foreign_key_violation
            || s == "23514"; // check_violation

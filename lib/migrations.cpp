@@ -229,6 +229,14 @@ private:
 
 void run_statements(db_connection& db, migration const& m)
 {
+    // The migrations' comments and one function's text have characters a
+    // LATIN1 database has not: sent unconverted (as they were before xloop
+    // asked for UTF-8), they are stored byte for byte and read back so.
+    auto const encoding = db.server_encoding();
+    bool const raw_bytes = encoding != "UTF8" && encoding != "SQL_ASCII";
+    if (raw_bytes) {
+        db.exec("SET client_encoding = 'SQL_ASCII'");
+    }
     for (auto const& stmt : split_sql(m.sql)) {
         try {
             db.exec(stmt.text);
@@ -243,6 +251,9 @@ void run_statements(db_connection& db, migration const& m)
             }
             throw data_error{msg};
         }
+    }
+    if (raw_bytes) {
+        db.exec("SET client_encoding = 'UTF8'");
     }
 }
 

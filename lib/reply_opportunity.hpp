@@ -25,7 +25,7 @@ std::string opportunity_score_sql();
 // An opportunity_score as text for a message: 1e999 is 1000 characters.
 constexpr char const* opportunity_score_example_sql = R"sql(
 CASE WHEN length(r.opportunity_score::text) > 24
-     THEN left(r.opportunity_score::text, 12) || '… ('
+     THEN left(r.opportunity_score::text, 12) || '... (' -- ASCII: any encoding
           || length(r.opportunity_score::text) || ' characters)'
      ELSE r.opportunity_score::text END)sql";
 

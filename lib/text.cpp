@@ -46,6 +46,21 @@ bool has_control_chars(std::string_view text)
     });
 }
 
+std::string ascii_only(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (char const ch : text) {
+        auto const c = static_cast<unsigned char>(ch);
+        if (c >= 0x01 && c <= 0x7F) {
+            out += ch;
+        } else if ((c & 0xC0) != 0x80) { // a character's first byte, or NUL
+            out += '?';
+        }
+    }
+    return out;
+}
+
 std::string valid_utf8(std::string_view text)
 {
     std::string out;

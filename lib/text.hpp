@@ -26,6 +26,10 @@ bool has_control_chars(std::string_view text);
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);
 
+// The text with each character beyond ASCII (and NUL) as '?': what any
+// database encoding can store (the ledger's messages in a LATIN1 one).
+std::string ascii_only(std::string_view text);
+
 // Whether the text is an X handle without its '@': letters, digits and
 // underscores (what plan replies to; x_handle_pattern says it in SQL).
 bool is_x_handle(std::string_view s);

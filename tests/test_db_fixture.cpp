@@ -22,12 +22,13 @@ db_connection maintenance()
 }
 } // namespace
 
-test_db::test_db()
+test_db::test_db(std::string const& create_options)
 {
     static std::atomic<int> counter{0};
     std::random_device rd;
     m_name = fmt::format("xloop_test_{}_{}_{:x}", getpid(), counter++, rd() & 0xffffff);
-    maintenance().exec(fmt::format("CREATE DATABASE {}", quote_ident(m_name)));
+    maintenance().exec(
+        fmt::format("CREATE DATABASE {} {}", quote_ident(m_name), create_options));
 }
 
 test_db::~test_db()

@@ -20,7 +20,9 @@ namespace xloop::test {
 
 class test_db {
 public:
-    test_db();
+    // `create_options` follow CREATE DATABASE, e.g. "TEMPLATE template0 ENCODING
+    // 'LATIN1'".
+    explicit test_db(std::string const& create_options = {});
     ~test_db();
     test_db(test_db const&) = delete;
     test_db& operator=(test_db const&) = delete;

@@ -334,6 +334,49 @@ TEST_CASE("an item queued for -infinity is due long ago: the stalled queue is wa
                                    "nothing is added"));
 }
 
+TEST_CASE("on a LATIN1 database texts are read and written as characters, and one it "
+          "cannot hold is a data error that names the encoding",
+          "[db]")
+{
+    test_db db{"TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"};
+    db.migrate();
+    auto c = db.connect();
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
+        "opportunity_score, discovered_at) VALUES ('123', 'amy', 'café crème', 0.5, "
+        "$1::timestamptz - interval '10 minutes')",
+        now);
+    auto const reply = plan(db, {"--replies", "1", "-q"});
+    INFO(reply.err);
+    REQUIRE(reply.exit_code == 0);
+    // é is one LATIN1 character, as written (UTF-8's two bytes were stored
+    // as two characters, "cafÃ©", before)
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type = 'reply' AND content LIKE '%\"café crème\"%' "
+                 "AND content NOT LIKE '%Ã%'") == 1);
+    // a writer's emoji has no LATIN1 character: nothing is written
+    temp_dir dir;
+    auto const script = dir.write("emoji.sh", "#!/bin/sh\ncat >/dev/null\nprintf "
+                                              "'Ship it today \\360\\237\\232\\200'\n");
+    ::chmod(script.c_str(), 0755);
+    auto const posts =
+        plan(db, {"-q"},
+             "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: [single]\n"
+             "  writer:\n    kind: command\n    command: [" +
+                 script + "]\n");
+    CHECK(posts.exit_code == 65);
+    CHECK_THAT(posts.err, Catch::Contains("\"LATIN1\"") &&
+                              Catch::Contains("a database created with ENCODING 'UTF8'"));
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type IS DISTINCT FROM 'reply'") == 0);
+    // and the ledger records the failure, its "…" as '?'
+    CHECK(posts.err.find("could not record the run") == std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND status = "
+                   "'failed' AND error LIKE '%\"LATIN1\"%'") == 1);
+}
+
 TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
 {
     test_db db;

@@ -87,6 +87,23 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     CHECK(loop_state(c) == before);
 }
 
+TEST_CASE("the whole loop runs on a LATIN1 database as on a UTF-8 one", "[db]")
+{
+    test_db utf8;
+    test_db latin1{"TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"};
+    utf8.migrate();
+    latin1.migrate();
+    auto const a = run_tool("sim", {"--days", "2", "--seed", "7", "--json"}, &utf8);
+    auto const b = run_tool("sim", {"--days", "2", "--seed", "7", "--json"}, &latin1);
+    INFO(b.err);
+    REQUIRE(b.exit_code == 0);
+    CHECK(json::parse(b.out)["validate_exit"] == 0);
+    CHECK(a.out == b.out);
+    CHECK(loop_state(utf8) == loop_state(latin1));
+    CHECK(latin1.count("SELECT count(*) FROM xloop.job_runs WHERE status NOT IN ('ok', "
+                       "'skipped')") == 0);
+}
+
 TEST_CASE("a rate-limited X API loses nothing: later runs catch up", "[db]")
 {
     test_db calm;

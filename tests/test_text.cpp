@@ -72,6 +72,16 @@ TEST_CASE("text is made valid UTF-8 before it is stored", "[nodb]")
                                                      "b");
 }
 
+TEST_CASE("ascii_only keeps ASCII and writes each other character as one '?'", "[nodb]")
+{
+    CHECK(ascii_only("plain ascii") == "plain ascii");
+    // é (2 bytes), … (3), 😀 (4): one '?' each
+    CHECK(ascii_only("caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x98\x80!") == "caf? ? ?!");
+    // a lone continuation byte is part of no character; a NUL is one
+    CHECK(ascii_only("a\x80z") == "az");
+    CHECK(ascii_only(std::string_view{"a\0b", 3}) == "a?b");
+}
+
 TEST_CASE("the template writer's texts say the hook and call to action drawn, with "
           "variety enough for a settled policy",
           "[nodb]")
