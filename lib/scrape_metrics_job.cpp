@@ -178,13 +178,23 @@ struct scrape_counts {
 // one may run on another server connection.
 class batch_transactions {
 public:
-    batch_transactions(run_context& run) : m_run(run) { begin(); }
+    explicit batch_transactions(run_context& run) : m_run(run) {}
+    // Opens the next transaction if the last one was committed: called once
+    // the X API has answered, so that no transaction waits on it (idle in
+    // transaction: a pooler's server connection held, or the session ended
+    // by idle_in_transaction_session_timeout under a slow answer).
+    void open()
+    {
+        if (!m_tx) {
+            begin();
+        }
+    }
     void commit()
     {
-        if (!m_run.dry_run()) {
+        if (!m_run.dry_run() && m_tx) {
             m_run.renew_lease(); // throws (and rolls back) if another run took it
             m_tx->commit();
-            begin();
+            m_tx.reset();
         }
     }
 
@@ -354,6 +364,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     run.check_interrupted();
     auto const page = api.fetch_tweets(ids, non_public);
     ids.clear();
+    txs.open();
     {
         copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
         for (auto const& t : page.found) {
@@ -391,21 +402,22 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         run.summary()["x_api_non_public_refused"] = api.non_public_refused();
     };
     try {
+        // asked before the run's first transaction waits on it
         auto const me = api.fetch_account();
+        txs.open();
         {
             copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
             add_follower_row(w, run.now(), me.followers, me.following, me.tweets);
             w.finish();
         }
         apply_batch(run, "x-api", n);
-        txs.commit();
-
         // One day beyond max_age_days so the last checkpoint (30 d) is caught.
         auto const days = static_cast<int>(std::ceil(m.max_age_days)) + 1;
         auto const due = db.exec(select_due, run.now(), days, m.due_ages_hours,
                                  opts.max_posts.value_or(m.max_posts), x_tweet_id_pattern,
                                  x_non_public_days);
         report_unaskable(run, days);
+        txs.commit();
         run.summary()["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
         // Posts past X's days of non-public metrics are asked for apart, for
@@ -490,10 +502,12 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     scrape_counts n;
     std::optional<temporary_failure> stopped;
     if (opts.source == "file") {
+        txs.open();
         from_file(run, opts, n);
     } else {
         stopped = from_x_api(run, opts, txs, n);
     }
+    txs.open();
     auto const v2 = v2_pass(run, opts.source);
     n.early.add(v2.early.count, v2.early.example);
     n.not_newer += v2.not_newer;

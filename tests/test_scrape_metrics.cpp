@@ -135,6 +135,27 @@ TEST_CASE(
                    "primary_objective_score IS NOT NULL") == 1);
 }
 
+TEST_CASE("no transaction waits on the X API: an answer slower than "
+          "idle_in_transaction_session_timeout loses nothing",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "501", 2);
+    add_posted(c, "502", 3);
+    fake_x_api api;
+    api.delay_tweets_ms = 1500;
+    scraper s{db, api};
+    // the session's timeout 1 s (as a pooler or the database may set it)
+    s.configure("database:\n  idle_in_transaction_timeout_minutes: 0.0167\n");
+    auto const r = s.ok({"--json"});
+    CHECK(json::parse(r.out)["outcomes_written"] == 2);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.outcomes WHERE impressions IS NOT NULL") == 2);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
+}
+
 TEST_CASE("250 due posts are asked for in 3 requests of at most 100 ids", "[db]")
 {
     test_db db;
