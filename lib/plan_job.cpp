@@ -1121,6 +1121,15 @@ void run_plan(run_context& run, plan_options const& opts)
         run.lock_in_transaction(opts.replies ? "plan-replies" : "plan");
     }
     require_time_zone(db, run.cfg().plan.timezone, "plan.timezone");
+    // The transaction waits for the writer (a slow local model and its
+    // retries): the session's idle limit is stretched to cover one call and
+    // a minute more, not let end the run mid-plan.
+    auto const idle_ms = run.cfg().database.idle_in_transaction_timeout_minutes * 60000;
+    auto const call_ms = writer_call_limit_ms(run.cfg().plan.writer);
+    if (idle_ms > 0 && call_ms >= idle_ms) {
+        db.exec("SELECT set_config('idle_in_transaction_session_timeout', $1, true)",
+                std::to_string(std::llround(call_ms + 60000)));
+    }
     rng r{run.seed()};
     auto w = make_writer(run.cfg().plan);
     if (opts.replies) {

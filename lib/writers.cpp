@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -502,6 +503,19 @@ std::unique_ptr<writer> make_writer(plan_config const& plan)
         return std::make_unique<openai_writer>(plan.writer);
     }
     return std::make_unique<template_writer>(plan);
+}
+
+double writer_call_limit_ms(writer_config const& w)
+{
+    if (w.kind == "command") {
+        return w.timeout_ms;
+    }
+    if (w.kind == "openai") {
+        // http_send_retrying: backoff_ms, then twice that, … before each retry
+        return static_cast<double>(w.timeout_ms) * (w.retries + 1) +
+               static_cast<double>(w.backoff_ms) * (std::exp2(w.retries) - 1);
+    }
+    return 0;
 }
 
 } // namespace xloop

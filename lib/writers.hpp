@@ -37,6 +37,11 @@ public:
 
 std::unique_ptr<writer> make_writer(plan_config const& plan);
 
+// The longest one call of the writer can take, in ms: the command's timeout;
+// the model's timeout on each try and the backoff between them; 0 for the
+// templates.
+double writer_call_limit_ms(writer_config const& w);
+
 // Where the openai writer posts: the base URL as the OpenAI SDKs take it
 // (https://api.openai.com/v1, https://openrouter.ai/api/v1,
 // http://localhost:11434/v1: a path with a version segment) + /chat/completions;

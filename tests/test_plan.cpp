@@ -377,6 +377,29 @@ TEST_CASE("on a LATIN1 database texts are read and written as characters, and on
                    "'failed' AND error LIKE '%\"LATIN1\"%'") == 1);
 }
 
+TEST_CASE(
+    "a writer slower than database.idle_in_transaction_timeout_minutes does not end "
+    "the run",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const script = dir.write("slow.sh", "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n"
+                                             "printf 'A slow but fine text %s' $$\n");
+    ::chmod(script.c_str(), 0755);
+    // the session may idle in a transaction for 1 s; the writer takes 1.5
+    auto const r = plan(db, {"--json", "-q"},
+                        "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: "
+                        "[single]\n  writer:\n    kind: command\n    command: [" +
+                            script +
+                            "]\ndatabase:\n  idle_in_transaction_timeout_minutes: "
+                            "0.0167\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["added"] == 1);
+}
+
 TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
 {
     test_db db;

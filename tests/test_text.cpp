@@ -82,6 +82,24 @@ TEST_CASE("ascii_only keeps ASCII and writes each other character as one '?'", "
     CHECK(ascii_only(std::string_view{"a\0b", 3}) == "a?b");
 }
 
+TEST_CASE("a writer's call is bounded by its timeout, and the model's by its retries and "
+          "backoff",
+          "[nodb]")
+{
+    writer_config w;
+    CHECK(writer_call_limit_ms(w) == 0); // templates: no wait
+    w.kind = "command";
+    w.timeout_ms = 30000;
+    CHECK(writer_call_limit_ms(w) == 30000);
+    // openai: 4 tries of 30 s, and 1 + 2 + 4 s between them
+    w.kind = "openai";
+    w.retries = 3;
+    w.backoff_ms = 1000;
+    CHECK(writer_call_limit_ms(w) == 4 * 30000 + 7000);
+    w.retries = 0;
+    CHECK(writer_call_limit_ms(w) == 30000);
+}
+
 TEST_CASE("the template writer's texts say the hook and call to action drawn, with "
           "variety enough for a settled policy",
           "[nodb]")
