@@ -621,6 +621,23 @@ SELECT count(*), count(*) FILTER (WHERE has_v2_metrics),
     return c;
 }
 
+// How far back the map learned (" of the last 40 days", and window_days):
+// more than weights.window_days where the account posts less often
+// (weights.window_posts). As text: an adopted database's columns may be of
+// another type, or hold something else, which says nothing.
+std::string learned_window(std::optional<std::string> const& start_text,
+                           std::optional<std::string> const& end_text, check_result& c)
+{
+    auto const start = start_text ? parse_timestamp(*start_text) : std::nullopt;
+    auto const end = end_text ? parse_timestamp(*end_text) : std::nullopt;
+    if (!start || !end || *end <= *start) {
+        return {};
+    }
+    double const days = days_between(*start, *end);
+    c.numbers["window_days"] = std::round(days * 10) / 10;
+    return fmt::format(" of the last {:.0f} days", days);
+}
+
 check_result weight_map_check(check_context& x)
 {
     auto const& v = x.cfg.validate;
@@ -663,17 +680,7 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
     }
     double const age = r.f64(0, 1);
     c.numbers["age_hours"] = age;
-    // How far back it learned: more than weights.window_days where the
-    // account posts less often (weights.window_posts). As text: an adopted
-    // database's columns may be of another type, or hold something else.
-    std::string over;
-    auto const start = r.is_null(0, 5) ? std::nullopt : parse_timestamp(r.str(0, 5));
-    auto const end = r.is_null(0, 6) ? std::nullopt : parse_timestamp(r.str(0, 6));
-    if (start && end && *end > *start) {
-        double const days = days_between(*start, *end);
-        c.numbers["window_days"] = std::round(days * 10) / 10;
-        over = fmt::format(" of the last {:.0f} days", days);
-    }
+    auto const over = learned_window(r.opt_str(0, 5), r.opt_str(0, 6), c);
     if (age > 2 * v.max_map_age_hours) {
         c.status = "fail";
         c.message = fmt::format("the active map is {} (limit {}): run "
