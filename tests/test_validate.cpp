@@ -452,6 +452,26 @@ TEST_CASE("items queued for infinity or after 2199 are never due: a warning that
                                "'skipped'"));
 }
 
+TEST_CASE("on a LATIN1 database with a writer that may give emoji the schema check "
+          "warns, with the templates it does not",
+          "[db]")
+{
+    test_db db{"TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"};
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    CHECK(check_named(validate(db, 0), "schema")["status"] == "ok");
+    temp_dir dir;
+    auto const cfg = dir.write("x.yaml", "plan:\n  writer:\n    kind: openai\n");
+    auto const check = check_named(validate(db, 0, {"--config", cfg}), "schema");
+    CHECK(check["status"] == "warn");
+    CHECK(
+        check["message"] ==
+        "the database's encoding is LATIN1: a text the openai writer gives with a "
+        "character it has not (an emoji, another script) stops xloop-plan with exit 65; "
+        "a database created with ENCODING 'UTF8' holds every text");
+}
+
 TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
           "cron when nothing ran",
           "[db]")
