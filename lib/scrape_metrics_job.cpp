@@ -352,6 +352,13 @@ void report_unaskable(run_context& run, int days)
     }
 }
 
+// Posts X no longer has ($2, a JSON array of tweet ids): never asked again.
+constexpr char const* mark_gone_sql = R"sql(
+UPDATE public.content_generation_metadata_comprehensive
+   SET metrics_gone_at = $1::timestamptz
+ WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
+   AND metrics_gone_at IS NULL)sql";
+
 // One page of due posts from the X API, written and committed as a batch;
 // posts X no longer has are marked so they are not asked for again.
 void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& ids,
@@ -375,13 +382,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     }
     apply_batch(run, "x-api", n);
     if (!page.gone.empty()) {
-        n.gone += db.exec(R"sql(
-                    UPDATE public.content_generation_metadata_comprehensive
-                       SET metrics_gone_at = $1::timestamptz
-                     WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
-                       AND metrics_gone_at IS NULL
-                    )sql",
-                          run.now(), nlohmann::json(page.gone).dump())
+        n.gone += db.exec(mark_gone_sql, run.now(), nlohmann::json(page.gone).dump())
                       .affected_rows();
         log::info("{} posts no longer exist on X; they will not be asked for again",
                   page.gone.size());
@@ -424,19 +425,16 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         // their public ones: asked with the others, X would leave them out.
         std::vector<std::string> young;
         std::vector<std::string> old;
-        auto const fetch = [&](std::vector<std::string>& ids, bool non_public) {
-            fetch_page(run, api, ids, non_public, txs, n);
-        };
         for (int i = 0; i < due.rows(); ++i) {
             bool const non_public = due.boolean(i, 1);
             auto& ids = non_public ? young : old;
             ids.push_back(due.str(i, 0));
             if (static_cast<int>(ids.size()) == m.batch_size) {
-                fetch(ids, non_public);
+                fetch_page(run, api, ids, non_public, txs, n);
             }
         }
-        fetch(young, true);
-        fetch(old, false);
+        fetch_page(run, api, young, true, txs, n);
+        fetch_page(run, api, old, false, txs, n);
     } catch (interrupted const&) {
         throw; // a signal: stop now, recorded as interrupted
     } catch (temporary_failure const& e) {
