@@ -14,7 +14,7 @@ window_start=2025-12-02T12:00:00Z # now − replies.window_days (90)
 window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger replies are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
-select="lower(ltrim(btrim(target_username), '@')), target_username, posted_at, \
+select="lower(ltrim(btrim(target_username), '@')), ltrim(btrim(target_username), '@'), posted_at, \
 engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
 ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
 ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
