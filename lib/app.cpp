@@ -465,10 +465,8 @@ void run_context::record(std::string const& status, std::string const& error_tex
         }
         // A database in another encoding than UTF-8 (LATIN1) may have no "…"
         // of a message: the record in ASCII there, rather than none.
-        auto const encoding = m_conn->server_encoding();
-        auto const storable = [ascii = encoding != "UTF8" &&
-                                       encoding != "SQL_ASCII"](std::string const& text) {
-            return ascii ? ascii_only(text) : valid_utf8(text);
+        auto const storable = [any = m_conn->holds_any_text()](std::string const& text) {
+            return any ? valid_utf8(text) : ascii_only(text);
         };
         m_conn->exec(
             R"sql(

@@ -457,6 +457,12 @@ std::string db_connection::server_encoding() const
     return e ? e : "";
 }
 
+bool db_connection::holds_any_text() const
+{
+    auto const e = server_encoding();
+    return e == "UTF8" || e == "SQL_ASCII";
+}
+
 db_result db_connection::exec_within(std::string const& sql, long timeout_s)
 {
     if (timeout_s <= 0) {

@@ -175,6 +175,9 @@ public:
 
     // The database's encoding as the server reported it ("UTF8", "LATIN1").
     std::string server_encoding() const;
+    // Whether the database stores any character xloop sends: UTF8, or
+    // SQL_ASCII (bytes as sent); not LATIN1 and the other single-byte ones.
+    bool holds_any_text() const;
 
     // `settings` as SET LOCAL statements, which every transaction repeats:
     // through a transaction-mode pooler it may run on a server connection

@@ -232,8 +232,7 @@ void run_statements(db_connection& db, migration const& m)
     // The migrations' comments and one function's text have characters a
     // LATIN1 database has not: sent unconverted (as they were before xloop
     // asked for UTF-8), they are stored byte for byte and read back so.
-    auto const encoding = db.server_encoding();
-    bool const raw_bytes = encoding != "UTF8" && encoding != "SQL_ASCII";
+    bool const raw_bytes = !db.holds_any_text();
     if (raw_bytes) {
         db.exec("SET client_encoding = 'SQL_ASCII'");
     }

@@ -135,23 +135,21 @@ SELECT c.oid::regclass::text
     return hidden;
 }
 
-// Sets has_as_uuid for posted_items, which needs the function.
 // A database in an encoding other than UTF-8 (LATIN1) has no emoji: with a
 // writer that may give one (a model, a program), plan stops on it (exit 65).
 std::optional<std::string> encoding_warning(db_connection const& db, config const& cfg)
 {
-    auto const encoding = db.server_encoding();
-    if (encoding == "UTF8" || encoding == "SQL_ASCII" ||
-        cfg.plan.writer.kind == "template") {
+    if (db.holds_any_text() || cfg.plan.writer.kind == "template") {
         return std::nullopt;
     }
     return fmt::format("the database's encoding is {}: a text the {} writer gives with "
                        "a character it has not (an emoji, another script) stops "
                        "xloop-plan with exit 65; a database created with ENCODING 'UTF8' "
                        "holds every text",
-                       encoding, cfg.plan.writer.kind);
+                       db.server_encoding(), cfg.plan.writer.kind);
 }
 
+// Sets has_as_uuid for posted_items, which needs the function.
 check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid)
 {
     auto c = make("schema", "ok", "");
