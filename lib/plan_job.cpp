@@ -335,7 +335,7 @@ WITH last AS (
       FROM public.content_generation_metadata_comprehensive
      WHERE status IN ('queued', 'posted') AND decision_type IS DISTINCT FROM 'reply'
        -- never due (infinity, after 2199): no time to follow (read_queue says so)
-       AND coalesce(scheduled_at, posted_at, created_at) < '2200-01-01'
+       AND coalesce(scheduled_at, posted_at, created_at) < $2::timestamptz
      ORDER BY 1 DESC NULLS LAST, id DESC
      LIMIT 1)
 SELECT l.at, l.content_slot, to_char((l.at AT TIME ZONE $1)::date, 'YYYY-MM-DD'),
@@ -379,15 +379,15 @@ struct queue_state {
 queue_state read_queue(db_connection& db, timestamp now)
 {
     auto const r = db.exec(R"sql(
-SELECT count(*) FILTER (WHERE scheduled_at < '2200-01-01'),
+SELECT count(*) FILTER (WHERE scheduled_at < $2::timestamptz),
        count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
        min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz),
-       count(*) FILTER (WHERE scheduled_at >= '2200-01-01'),
-       max(scheduled_at) FILTER (WHERE scheduled_at >= '2200-01-01')
+       count(*) FILTER (WHERE scheduled_at >= $2::timestamptz),
+       max(scheduled_at) FILTER (WHERE scheduled_at >= $2::timestamptz)
   FROM public.content_generation_metadata_comprehensive
  WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
    AND scheduled_at IS NOT NULL)sql",
-                           now);
+                           now, readable_times_end);
     return {r.i64(0, 0), r.i64(0, 1), stored_timestamp_text(r.opt_str(0, 2).value_or("")),
             r.i64(0, 3), stored_timestamp_text(r.opt_str(0, 4).value_or(""))};
 }
@@ -449,7 +449,7 @@ struct calendar_state {
 calendar_state read_calendar(db_connection& db, plan_config const& cfg)
 {
     calendar_state c;
-    auto const last = db.exec(latest_item_sql, cfg.timezone);
+    auto const last = db.exec(latest_item_sql, cfg.timezone, readable_times_end);
     if (last.rows() == 1) {
         if (!last.is_null(0, 0)) {
             c.last_at = parse_timestamp(last.get(0, 0));

@@ -18,6 +18,10 @@ using timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 // 2262 formatting would overflow.
 std::optional<timestamp> parse_timestamp(std::string_view text);
 
+// The first instant after that range, for SQL: a stored time at or after it
+// (infinity included) is none the tools take; a queued item there is never due.
+constexpr char const* readable_times_end = "2200-01-01T00:00:00Z";
+
 // "2026-03-02T12:00:00Z", with ".ffffff" only when there are microseconds.
 std::string format_timestamp(timestamp t);
 

@@ -556,7 +556,7 @@ check_result queue_check(check_context& x)
     auto const hours = x.cfg.validate.max_queue_delay_hours;
     auto const r = x.db.exec(R"sql(
 SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
-       count(*) FILTER (WHERE q.scheduled_at < '2200-01-01'),
+       count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz),
        coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
                 min(q.scheduled_at)::text),
        (extract(epoch FROM $1::timestamptz) - extract(epoch FROM min(q.scheduled_at))) / 3600,
@@ -564,11 +564,11 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
           FROM public.content_generation_metadata_comprehensive p
          WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
            AND p.posted_at <= $1::timestamptz),
-       count(*) FILTER (WHERE q.scheduled_at >= '2200-01-01'),
-       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= '2200-01-01')::text
+       count(*) FILTER (WHERE q.scheduled_at >= $3::timestamptz),
+       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text
   FROM public.content_generation_metadata_comprehensive q
  WHERE q.status = 'queued' AND q.scheduled_at IS NOT NULL)sql",
-                             x.now, hours * 3600);
+                             x.now, hours * 3600, readable_times_end);
     auto const overdue = r.i64(0, 0);
     auto const queued = r.i64(0, 1);
     // infinity or after 2199 (another program's "hold"): plan counts them
