@@ -432,13 +432,21 @@ db_connection::db_connection(
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
     // Timestamps in and out as UTC ISO 8601, whatever the server's setting;
-    // and the server finds a client that vanished as the client finds it,
-    // ending the backend and any lock it holds.
+    // floats as text that reads back to the same double (a database set to
+    // extra_float_digits = -15 sent 0.851 as "0.9" and moved validate's
+    // estimates); a backslash in a literal is a backslash (a legacy
+    // standard_conforming_strings = off read the patterns' '\d' as 'd');
+    // and the server finds a client that vanished as the client
+    // finds it, ending the backend and any lock it holds.
     std::string set = fmt::format(
         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
+        "SET extra_float_digits = 3; SET standard_conforming_strings = on; "
         "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; "
         "SET tcp_keepalives_count = {}",
         keepalive_idle_s, keepalive_interval_s, keepalive_count);
+    // A pooler carries the reported settings (time zone, date style) to each
+    // server connection, not this one.
+    m_local_settings = "SET LOCAL extra_float_digits = 3";
     for (auto const& [name, value] : settings) {
         set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
         m_local_settings +=
