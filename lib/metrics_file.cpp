@@ -310,11 +310,9 @@ void check_keys(nlohmann::json const& j, bool followers)
     }
 }
 
-// The record of a line the fast path did not take, through the JSON parser:
-// every value checked where it is read, so that a bad one is named by its
-// key (line_error).
-void read_json_line(std::string_view text, std::optional<timestamp> latest,
-                    metrics_file_handlers const& h)
+// A line as one JSON object, refusing a field given twice (not read as
+// whichever came last); an array or a pretty-printed file is named as such.
+nlohmann::json parse_json_object(std::string_view text)
 {
     auto const first = text.find_first_not_of(" \t\r");
     bool const array = first != std::string_view::npos && text[first] == '[';
@@ -351,20 +349,27 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     if (!j.is_object()) {
         throw line_error{array ? array_hint : "not a JSON object"};
     }
-    if (j.contains("followers")) {
-        check_keys(j, true);
-        follower_record r;
-        r.observed_at = read_time(j, latest);
-        auto const f = read_count(j, "followers");
-        if (!f) {
-            throw line_error{"field 'followers': must be a non-negative integer"};
-        }
-        r.followers = *f;
-        r.following = read_count(j, "following");
-        r.tweets = read_count(j, "tweets");
-        h.on_followers(r);
-        return;
+    return j;
+}
+
+follower_record follower_record_of(nlohmann::json const& j,
+                                   std::optional<timestamp> latest)
+{
+    check_keys(j, true);
+    follower_record r;
+    r.observed_at = read_time(j, latest);
+    auto const f = read_count(j, "followers");
+    if (!f) {
+        throw line_error{"field 'followers': must be a non-negative integer"};
     }
+    r.followers = *f;
+    r.following = read_count(j, "following");
+    r.tweets = read_count(j, "tweets");
+    return r;
+}
+
+metrics_record metrics_record_of(nlohmann::json const& j, std::optional<timestamp> latest)
+{
     check_keys(j, false);
     metrics_record r;
     if (!j.contains("tweet_id")) {
@@ -394,7 +399,21 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     r.counts.bookmarks = read_count(j, "bookmarks");
     r.counts.profile_clicks = read_count(j, "profile_clicks");
     r.follows = read_count(j, "follows");
-    h.on_metrics(r);
+    return r;
+}
+
+// The record of a line the fast path did not take, through the JSON parser:
+// every value checked where it is read, so that a bad one is named by its
+// key (line_error).
+void read_json_line(std::string_view text, std::optional<timestamp> latest,
+                    metrics_file_handlers const& h)
+{
+    auto const j = parse_json_object(text);
+    if (j.contains("followers")) {
+        h.on_followers(follower_record_of(j, latest));
+    } else {
+        h.on_metrics(metrics_record_of(j, latest));
+    }
 }
 
 enum class line_state { line, too_long, end, failed };
