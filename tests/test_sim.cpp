@@ -110,8 +110,6 @@ TEST_CASE("a database's own session defaults change nothing the loop writes or v
 {
     test_db plain;
     test_db odd;
-    plain.migrate();
-    odd.migrate();
     // Settings found on legacy databases: each changes how values are sent as
     // text or how literals are read ('\d' is 'd' without conforming strings;
     // 0.851 is sent as "0.9" at extra_float_digits -15).
@@ -122,6 +120,8 @@ TEST_CASE("a database's own session defaults change nothing the loop writes or v
           "bytea_output = 'escape'", "default_transaction_isolation = 'serializable'"}) {
         odd.connect().exec(fmt::format("ALTER DATABASE {} SET {}", odd.name(), set));
     }
+    plain.migrate();
+    odd.migrate(); // its functions and views too
     auto const a = run_tool("sim", {"--days", "4", "--seed", "7", "--json"}, &plain);
     auto const b = run_tool("sim", {"--days", "4", "--seed", "7", "--json"}, &odd);
     INFO(b.err);
