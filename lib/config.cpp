@@ -490,6 +490,26 @@ namespace {
 // Long on purpose: the list of every key, its type and its range, in the
 // file's order: the one place the config's schema is written (config_keys()
 // and the generated example read it from here).
+// yaml-cpp says "illegal map value" for a tab in the indentation, a mistake
+// an editor makes invisibly: the first line up to the error's (or the one
+// after, where yaml-cpp may place it) indented with a tab, named.
+std::string tab_indent_hint(std::string_view yaml_text, int error_line)
+{
+    int line = 1;
+    for (std::size_t at = 0; at < yaml_text.size() && line <= error_line + 1; ++line) {
+        auto const end = std::min(yaml_text.find('\n', at), yaml_text.size());
+        auto const text = yaml_text.substr(at, end - at);
+        auto const indent = text.substr(0, text.find_first_not_of(" \t"));
+        if (indent.find('\t') != std::string_view::npos) {
+            return fmt::format(" (line {} is indented with a tab: YAML indents with "
+                               "spaces only)",
+                               line);
+        }
+        at = end + 1;
+    }
+    return "";
+}
+
 config parse_config_checked(std::string const& yaml_text, std::string const& name,
                             std::vector<std::string>* keys)
 {
@@ -499,8 +519,9 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     try {
         root = YAML::Load(yaml_text);
     } catch (YAML::Exception const& e) {
-        throw config_error{
-            fmt::format("{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.msg)};
+        throw config_error{fmt::format("{}:{}: not valid YAML: {}{}", name,
+                                       e.mark.line + 1, e.msg,
+                                       tab_indent_hint(yaml_text, e.mark.line + 1))};
     }
     if (!root || root.IsNull()) {
         return cfg;

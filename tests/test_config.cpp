@@ -231,6 +231,15 @@ TEST_CASE("broken YAML is reported with its line", "[nodb]")
           std::string::npos);
 }
 
+TEST_CASE("a tab in the indentation is named with its line", "[nodb]")
+{
+    auto const e = error_of("plan:\n  queue_ahead: 4\n\ttimes: ['09:00']\n");
+    CHECK(e.find("not valid YAML") != std::string::npos);
+    CHECK(e.find("line 3 is indented with a tab") != std::string::npos);
+    // a tab inside a value, or broken YAML without one, gets no such hint
+    CHECK(error_of("weights:\n  kappa: [1,\t2\n").find("tab") == std::string::npos);
+}
+
 TEST_CASE("a missing config file is a configuration error", "[nodb]")
 {
     CHECK_THROWS_AS(load_config(std::string{"/nonexistent/xloop.yaml"}), config_error);
