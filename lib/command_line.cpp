@@ -5,11 +5,16 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fmt/ranges.h>
 #include <iostream>
+#include <limits>
+#include <string_view>
+#include <vector>
 
 #ifndef XLOOP_VERSION
 #define XLOOP_VERSION "0.0.0"
@@ -61,6 +66,72 @@ void seconds_up_to(CLI::Option* option, double hi)
     option->type_name(fmt::format("SECONDS in [0 - {:g}]", hi));
 }
 
+// Edits (insert, delete, replace a character) from a to b.
+std::size_t edit_distance(std::string_view a, std::string_view b)
+{
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t const above = row[j];
+            row[j] = std::min(
+                {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// For the options a command line did not expect: the tool's own option each
+// is nearest to, within two edits (three for a longer one: "--reply" for
+// "--replies") or as its start, as " (did you mean --replies?)"; else
+// nothing.
+std::string nearest_options(CLI::App const& cli, std::vector<std::string> const& extras)
+{
+    std::vector<std::string> names;
+    for (auto const* option : cli.get_options()) {
+        for (auto const& name : option->get_lnames()) {
+            names.push_back("--" + name);
+        }
+    }
+    std::vector<std::string> hints;
+    for (auto const& extra : extras) {
+        if (extra.rfind("--", 0) != 0) {
+            continue;
+        }
+        auto const given = extra.substr(0, extra.find('='));
+        std::size_t const limit = given.size() >= 7 ? 3 : 2; // "--reply": 3 edits
+        std::string best;
+        std::size_t best_distance = limit + 1;
+        std::size_t best_common = 0;
+        for (auto const& name : names) {
+            auto const d = name.rfind(given, 0) == 0 ? 1 : edit_distance(given, name);
+            if (d > limit) {
+                continue;
+            }
+            // of two as near, the one that starts alike ("--replies", not "--help")
+            auto const common = static_cast<std::size_t>(
+                std::mismatch(given.begin(), given.end(), name.begin(), name.end())
+                    .first -
+                given.begin());
+            if (d < best_distance || (d == best_distance && common > best_common)) {
+                best = name;
+                best_distance = d;
+                best_common = common;
+            }
+        }
+        if (!best.empty() && std::find(hints.begin(), hints.end(), best) == hints.end()) {
+            hints.push_back(best);
+        }
+    }
+    return hints.empty() ? std::string{}
+                         : fmt::format(" (did you mean {}?)", fmt::join(hints, ", "));
+}
+
 } // namespace
 
 app::app(std::string job, std::string description)
@@ -77,9 +148,22 @@ app::app(std::string job, std::string description)
     m_cli->add_option("--now", o.now_text,
                       "Use this time as now, ISO 8601, e.g. 2026-03-02T12:00:00Z "
                       "(default: XLOOP_NOW, then the clock)");
-    m_cli->add_option("--seed", o.seed,
-                      "Seed for every random draw (default: random; "
-                      "recorded in xloop.job_runs)");
+    m_cli
+        ->add_option("--seed", o.seed,
+                     "Seed for every random draw (default: random; "
+                     "recorded in xloop.job_runs)")
+        ->check(CLI::Validator{
+            [](std::string& value) -> std::string {
+                char* end = nullptr;
+                errno = 0;
+                std::strtoull(value.c_str(), &end, 10);
+                if (value.empty() || value[0] == '-' || *end != '\0' || errno != 0) {
+                    return fmt::format("'{}' is not a whole number from 0 to {}", value,
+                                       std::numeric_limits<std::uint64_t>::max());
+                }
+                return {};
+            },
+            ""});
     m_cli->add_flag("--dry-run", o.dry_run, "Compute everything, write nothing");
     m_cli->add_flag("--json", o.json, "Print one JSON summary object on stdout");
     m_cli->add_option("--log-format", o.log_format, "Log lines on stderr: text or json")
@@ -114,8 +198,11 @@ std::optional<int> app::parse(int argc, char** argv)
         if (e.get_exit_code() == 0) {
             return m_cli->exit(e); // --help, --version
         }
-        std::fprintf(stderr, "xloop-%s: %s\nRun with --help for usage.\n", m_job.c_str(),
-                     e.what());
+        auto const hint = dynamic_cast<CLI::ExtrasError const*>(&e)
+                              ? nearest_options(*m_cli, m_cli->remaining())
+                              : std::string{};
+        std::fprintf(stderr, "xloop-%s: %s%s\nRun with --help for usage.\n",
+                     m_job.c_str(), e.what(), hint.c_str());
         return static_cast<int>(exit_code::usage);
     }
 

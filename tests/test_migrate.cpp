@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 using namespace xloop;
 using namespace xloop::test;
@@ -719,6 +720,32 @@ TEST_CASE("a count option that is not a whole number in its range says which it 
     auto const help = run_tool("plan", {"--help"});
     CHECK_THAT(help.out, Catch::Contains("--replies INT in [1 - 1000] "));
     CHECK(help.out.find("INT:") == std::string::npos);
+}
+
+TEST_CASE("an option the tool does not have names the nearest one it has", "[nodb]")
+{
+    for (auto const& [tool, args, hint] :
+         std::vector<std::tuple<std::string, std::vector<std::string>, std::string>>{
+             {"plan", {"--reply", "3"}, "--reply (did you mean --replies?)"},
+             {"plan", {"--dryrun"}, "--dryrun (did you mean --dry-run?)"},
+             {"plan", {"--dry"}, "--dry (did you mean --dry-run?)"},
+             {"validate", {"--log-fmt=json"}, "(did you mean --log-format?)"},
+             {"migrate", {"--alow-out-of-order"}, "(did you mean --allow-out-of-order?)"},
+             {"scrape-metrics", {"--inptu", "x"}, "(did you mean --input?)"}}) {
+        auto const r = run_tool(tool, args);
+        INFO(r.err);
+        CHECK(r.exit_code == 64);
+        CHECK_THAT(r.err, Catch::Contains(hint));
+    }
+    // nothing near: no guess
+    auto const far = run_tool("plan", {"--zzzzzz"});
+    CHECK(far.exit_code == 64);
+    CHECK(far.err.find("did you mean") == std::string::npos);
+    // and a seed is a whole number, said so
+    auto const seed = run_tool("plan", {"--seed", "-1"});
+    CHECK(seed.exit_code == 64);
+    CHECK_THAT(seed.err, Catch::Contains("--seed: '-1' is not a whole number from 0 to "
+                                         "18446744073709551615"));
 }
 
 TEST_CASE("a number of seconds that is not one in its range says which it is", "[nodb]")
