@@ -366,10 +366,8 @@ using catalogue = std::map<std::string, std::vector<std::string>>;
 // The queued posts: all of them, and those already past their time. The
 // ones past their time count too: while the poster is not publishing, the
 // queue must not grow by the posting rate, to be posted all at once when it
-// comes back. An item without a scheduled_at is due when it was created (as
-// the calendar follows it). Those at infinity or after 2199 (another
-// program's "hold"), or at no time at all, are never due: counted apart, or
-// they would fill the queue for good.
+// comes back. Those at infinity or after 2199 (another program's "hold")
+// are never due: counted apart, or they would fill the queue for good.
 struct queue_state {
     std::int64_t queued = 0;
     std::int64_t due = 0;
@@ -381,15 +379,14 @@ struct queue_state {
 queue_state read_queue(db_connection& db, timestamp now)
 {
     auto const r = db.exec(R"sql(
-SELECT count(*) FILTER (WHERE q.at < $2::timestamptz),
-       count(*) FILTER (WHERE q.at <= $1::timestamptz),
-       min(q.at) FILTER (WHERE q.at <= $1::timestamptz),
-       count(*) FILTER (WHERE q.at >= $2::timestamptz OR q.at IS NULL),
-       CASE WHEN bool_or(q.at IS NULL) THEN 'NULL'
-            ELSE max(q.at) FILTER (WHERE q.at >= $2::timestamptz)::text END
-  FROM public.content_generation_metadata_comprehensive c
- CROSS JOIN LATERAL (SELECT coalesce(c.scheduled_at, c.created_at) AS at) q
- WHERE c.status = 'queued' AND c.decision_type IS DISTINCT FROM 'reply')sql",
+SELECT count(*) FILTER (WHERE scheduled_at < $2::timestamptz),
+       count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       count(*) FILTER (WHERE scheduled_at >= $2::timestamptz),
+       max(scheduled_at) FILTER (WHERE scheduled_at >= $2::timestamptz)
+  FROM public.content_generation_metadata_comprehensive
+ WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
+   AND scheduled_at IS NOT NULL)sql",
                            now, readable_times_end);
     return {r.i64(0, 0), r.i64(0, 1), stored_timestamp_text(r.opt_str(0, 2).value_or("")),
             r.i64(0, 3), stored_timestamp_text(r.opt_str(0, 4).value_or(""))};

@@ -555,27 +555,24 @@ check_result queue_check(check_context& x)
 {
     auto const hours = x.cfg.validate.max_queue_delay_hours;
     auto const r = x.db.exec(R"sql(
-SELECT count(*) FILTER (WHERE q.at <= $1::timestamptz - make_interval(secs => $2)),
-       count(*) FILTER (WHERE q.at < $3::timestamptz),
-       coalesce(to_char(min(q.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
-                min(q.at)::text),
-       (extract(epoch FROM $1::timestamptz) - extract(epoch FROM min(q.at))) / 3600,
+SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
+       count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz),
+       coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+                min(q.scheduled_at)::text),
+       (extract(epoch FROM $1::timestamptz) - extract(epoch FROM min(q.scheduled_at))) / 3600,
        (SELECT to_char(max(p.posted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
           FROM public.content_generation_metadata_comprehensive p
          WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
            AND p.posted_at <= $1::timestamptz),
-       count(*) FILTER (WHERE q.at >= $3::timestamptz OR q.at IS NULL),
-       CASE WHEN bool_or(q.at IS NULL) THEN 'NULL'
-            ELSE max(q.at) FILTER (WHERE q.at >= $3::timestamptz)::text END
-  FROM public.content_generation_metadata_comprehensive c
- CROSS JOIN LATERAL (SELECT coalesce(c.scheduled_at, c.created_at) AS at) q
- WHERE c.status = 'queued')sql",
+       count(*) FILTER (WHERE q.scheduled_at >= $3::timestamptz),
+       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text
+  FROM public.content_generation_metadata_comprehensive q
+ WHERE q.status = 'queued' AND q.scheduled_at IS NOT NULL)sql",
                              x.now, hours * 3600, readable_times_end);
     auto const overdue = r.i64(0, 0);
     auto const queued = r.i64(0, 1);
-    // infinity, after 2199 (another program's "hold") or no time at all:
-    // plan counts them apart, and no poster will ever take them. Without a
-    // scheduled_at an item is due when it was created, as plan has it.
+    // infinity or after 2199 (another program's "hold"): plan counts them
+    // apart, and no poster will ever take them
     auto const never_due = r.i64(0, 5);
     auto const never_due_text =
         never_due == 0

@@ -302,18 +302,6 @@ TEST_CASE("items queued for infinity or after 2199 are never due: not counted in
     CHECK(summary["added"] == 1);
     CHECK_THAT(r.err, Catch::Contains("2 queued items are scheduled at a time that never "
                                       "comes (e.g. infinity): not counted in the queue"));
-    // an item without a scheduled_at is due when it was created: it fills the
-    // queue (the poster posts it now), where before it was passed over
-    db.connect().exec(
-        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
-        "decision_type, content, created_at) VALUES ('queued', 'single', 'asap', $1)",
-        now);
-    auto const asap =
-        plan(db, {"--json", "-q", "--dry-run"}, "plan:\n  time_choice: next\n");
-    REQUIRE(asap.exit_code == 0);
-    CHECK(json::parse(asap.out)["queued_before"] == 3);
-    CHECK(json::parse(asap.out)["queued_due"] == 1);
-    CHECK(json::parse(asap.out)["added"] == 0);
     // the new item follows the one at 18:00, not infinity
     auto const hours =
         db.connect()
