@@ -565,9 +565,10 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
          WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
            AND p.posted_at <= $1::timestamptz),
        count(*) FILTER (WHERE q.scheduled_at >= $3::timestamptz),
-       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text
+       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
+       count(*) FILTER (WHERE q.scheduled_at IS NULL)
   FROM public.content_generation_metadata_comprehensive q
- WHERE q.status = 'queued' AND q.scheduled_at IS NOT NULL)sql",
+ WHERE q.status = 'queued')sql",
                              x.now, hours * 3600, readable_times_end);
     auto const overdue = r.i64(0, 0);
     auto const queued = r.i64(0, 1);
@@ -583,12 +584,28 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
                   counted(never_due, "more is", "more are"),
                   stored_timestamp_text(r.str(0, 6)), never_due == 1 ? "it" : "them",
                   never_due == 1 ? "its" : "their");
+    // Without a scheduled_at (the original bot's rows: its table had none):
+    // what its poster makes of them is not known, so they are not the queue,
+    // only said.
+    auto const unscheduled = r.i64(0, 7);
+    auto const unscheduled_text =
+        unscheduled == 0
+            ? std::string{}
+            : fmt::format("; {} no scheduled_at and {} not counted: if no poster will "
+                          "take {}, set {} status to 'skipped'",
+                          counted(unscheduled, "more has", "more have"),
+                          unscheduled == 1 ? "is" : "are",
+                          unscheduled == 1 ? "it" : "them",
+                          unscheduled == 1 ? "its" : "their");
     auto c = make("queue", "ok", "");
-    c.numbers = {{"queued", queued}, {"overdue", overdue}, {"never_due", never_due}};
+    c.numbers = {{"queued", queued},
+                 {"overdue", overdue},
+                 {"never_due", never_due},
+                 {"unscheduled", unscheduled}};
     if (overdue == 0) {
         c.status = never_due == 0 ? "ok" : "warn";
-        c.message = fmt::format("{} queued, none more than {} past its time{}", queued,
-                                hours_text(hours), never_due_text);
+        c.message = fmt::format("{} queued, none more than {} past its time{}{}", queued,
+                                hours_text(hours), never_due_text, unscheduled_text);
         return c;
     }
     c.status = "fail";
@@ -606,7 +623,7 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
         std::isfinite(late) ? fmt::format("{}, {}", r.str(0, 2), ago_text(late))
                             : r.str(0, 2),
         last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
-    c.message += never_due_text;
+    c.message += never_due_text + unscheduled_text;
     return c;
 }
 

@@ -244,7 +244,10 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
            now);
     auto r = check_named(validate(db, 0), "queue");
     CHECK(r["status"] == "ok");
-    CHECK(r["message"] == "2 queued, none more than 2.0 h past its time");
+    CHECK(r["message"] == "2 queued, none more than 2.0 h past its time; 1 more has no "
+                          "scheduled_at and is not counted: if no poster will take it, "
+                          "set its status to 'skipped'");
+    CHECK(r["numbers"]["unscheduled"] == 1);
     // the poster stopped: two more, the oldest due 26 hours ago
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
            "scheduled_at, created_at, decision_type, content_slot) VALUES "
@@ -262,7 +265,8 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
         "2 queued items are more than 2.0 h past their time (the oldest was due at "
         "2026-03-01T10:00Z, 26.0 h ago); the last post was at 2026-03-02T10:30Z: is the "
         "poster publishing the queue? (items it should never post: set their status to "
-        "'skipped')");
+        "'skipped'); 1 more has no scheduled_at and is not counted: if no poster will "
+        "take it, set its status to 'skipped'");
     // a longer allowance in the config
     temp_dir dir;
     dir.write("x.yaml", "validate:\n  max_queue_delay_hours: 30\n");
