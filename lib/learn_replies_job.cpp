@@ -192,8 +192,10 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_reply_priority (
     priority_score numeric(10,6), last_success timestamptz
 ) ON COMMIT DELETE ROWS)sql";
 
-// One pass over the accounts (a full join on lower(username), exact equality,
-// never LIKE: defect 11) finds what changes: accounts whose priority moved,
+// One pass over the accounts (a full join on the username as replies are
+// keyed, lower case without '@' or spaces, exact equality, never LIKE:
+// defect 11; the original bot's '@Amy' is amy's row, kept as it spells it)
+// finds what changes: accounts whose priority moved,
 // accounts with no reply left in the window (back to "no evidence"; the last
 // success stays) and accounts not there yet. Rows that would not change are
 // left alone, so a run with nothing new writes nothing. One scan of the table
@@ -202,7 +204,7 @@ std::string const changed_accounts = R"sql(
 WITH j AS MATERIALIZED (
      SELECT d.ctid AS tid, t.*
        FROM public.discovered_accounts d
-       FULL JOIN xloop_reply_priority t ON lower(d.username) = t.key
+       FULL JOIN xloop_reply_priority t ON lower(ltrim(btrim(d.username), '@')) = t.key
       WHERE d.ctid IS NULL
          OR (t.key IS NULL AND (d.priority_score IS DISTINCT FROM 0.5
                                 OR d.reply_performance_score IS NOT NULL))

@@ -695,7 +695,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // own cost 0.4 s at 10⁶; {5} words a score's example); {4} (opportunity_score_sql())
 // reads the score. The priority is looked up once per distinct author, not per candidate:
 // at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and a hash of
-// every account costs a small queue 0.1 s.
+// every account costs a small queue 0.1 s. An account the original bot stored as '@Amy'
+// is amy's (learn-replies writes its priority there).
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
@@ -718,7 +719,7 @@ COPY (WITH open AS MATERIALIZED (
            priority AS (
              SELECT a.author,
                     (SELECT max(d.priority_score) FROM public.discovered_accounts d
-                      WHERE lower(d.username) = a.author) AS priority
+                      WHERE lower(d.username) IN (a.author, '@' || a.author)) AS priority
                FROM (SELECT DISTINCT author FROM open WHERE unusable IS NULL) a)
       SELECT tableoid, ctid, author, opportunity, priority
         FROM (SELECT o.id, o.tableoid, o.ctid, o.author, o.opportunity,
@@ -906,7 +907,7 @@ std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
     q.decision_type = "reply";
     q.content_slot = "reply";
     q.topic = "this";
-    q.reply_to_author = taken.str(0, 1);
+    q.reply_to_author = std::string{ltrim_at(taken.str(0, 1))}; // '@dave' is dave
     q.reply_to_text = taken.str(0, 2);
     try {
         return write_text(run, w, q, hashes, hash, r);

@@ -169,6 +169,51 @@ TEST_CASE("a target written '@Amy ' is stored as Amy and keeps its priority run 
     CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 2);
 }
 
+TEST_CASE("an account the original bot stored as '@Amy' gets amy's priority under its "
+          "own spelling, and plan ranks by it",
+          "[db]")
+{
+    // it was set back to 0.5 each run while a second row, amy, took the
+    // priority: the bot's own code, reading '@Amy', never saw it
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('@Amy', 0), (' @Bob ', 0)");
+    add_reply(c, 1, "amy", 0.9, "2026-03-01T12:00:00Z");
+    add_reply(c, 1, "bob", 0.1, "2026-03-01T12:00:00Z");
+    add_reply(c, 1, "carol", 0.5, "2026-03-01T12:00:00Z");
+    learn(db);
+    auto const amy = priority_of(c, "@Amy");
+    CHECK(amy > 0.5);
+    CHECK(priority_of(c, " @Bob ") < 0.5);
+    CHECK(c.exec("SELECT string_agg(username, ',' ORDER BY username) FROM "
+                 "public.discovered_accounts")
+              .str(0, 0) == " @Bob ,@Amy,carol");
+    learn(db); // and again: nothing moves, nothing is added
+    CHECK(priority_of(c, "@Amy") == amy);
+    CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 3);
+    // plan looks an author up as the bot spelled the account (dave, not
+    // replied to yet: amy is within the reply cooldown)
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('@Dave', 0.8)");
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
+        "opportunity_score, status, discovered_at) VALUES ('77', '@dave', 'charts?', "
+        "0.5, 'pending', $1::timestamptz - interval '10 minutes')",
+        now);
+    auto const r =
+        run_tool("plan", {"--now", now, "--replies", "1", "--json", "--dry-run"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const items = json::parse(r.out)["replies"];
+    REQUIRE(items.size() == 1);
+    CHECK(items[0]["features"]["priority_score"].get<double>() == Approx(0.8));
+    // and writes to dave, not "@@dave"
+    CHECK_THAT(items[0]["content"].get<std::string>(), Catch::Contains("@dave"));
+    CHECK(items[0]["content"].get<std::string>().find("@@") == std::string::npos);
+}
+
 TEST_CASE(
     "replies to a target that is no X handle are left out with a warning naming one",
     "[db]")
