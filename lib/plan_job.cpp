@@ -696,7 +696,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // reads the score. The priority is looked up once per distinct author, not per candidate:
 // at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and a hash of
 // every account costs a small queue 0.1 s. An account the original bot stored as '@Amy'
-// is amy's (learn-replies writes its priority there).
+// is amy's (learn-replies writes its priority there), and its replies to '@amy' count
+// for her cooldown.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
@@ -714,7 +715,9 @@ COPY (WITH open AS MATERIALIZED (
                 AND NOT EXISTS (
                     SELECT 1 FROM public.content_generation_metadata_comprehensive c
                      WHERE c.decision_type = 'reply'
-                       AND lower(c.target_username) = lower(ltrim(r.tweet_author, '@'))
+                       AND lower(c.target_username)
+                           IN (lower(ltrim(r.tweet_author, '@')),
+                               '@' || lower(ltrim(r.tweet_author, '@')))
                        AND c.created_at > {2}::timestamptz)),
            priority AS (
              SELECT a.author,

@@ -663,9 +663,11 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
     c.exec(
         "INSERT INTO public.content_generation_metadata_comprehensive (status, "
         "decision_type, target_username, created_at) VALUES ('posted', 'reply', 'Amy', "
-        "$1::timestamptz - interval '2 hours')",
+        "$1::timestamptz - interval '2 hours'), ('posted', 'reply', '@Dave', "
+        "$1::timestamptz - interval '1 hour')",
         now);
-    add_opportunity(c, "1", "amy", 0.9, 10); // replied to 2 h ago: cooldown
+    add_opportunity(c, "1", "amy", 0.9, 10);   // replied to 2 h ago: cooldown
+    add_opportunity(c, "5", "dave", 0.95, 10); // the original bot's '@Dave': the same
     add_opportunity(c, "2", "bob", 0.5, 20);
     add_opportunity(c, "3", "carol", 0.4, 400); // older than 3 h: expired
     add_opportunity(c, "4", "Bob", 0.6, 5);     // same author as 2: one per run
