@@ -716,7 +716,8 @@ COPY (WITH open AS MATERIALIZED (
                     SELECT 1 FROM public.content_generation_metadata_comprehensive c
                      WHERE c.decision_type = 'reply'
                        -- an equality, so it hashes: IN (amy, '@amy') was a
-                       -- nested loop, 19.6 s against 8.7 at 10⁶ candidates
+                       -- nested loop, 19.6 s against 8.7 at 10^6 candidates
+                       -- (ASCII only: a LATIN1 database reads this text)
                        AND lower(ltrim(btrim(c.target_username), '@'))
                            = lower(ltrim(r.tweet_author, '@'))
                        AND c.created_at > {2}::timestamptz)),
