@@ -155,6 +155,34 @@ public:
         }
     }
 
+    // A time zone by name. An offset ("UTC+3", "+03:00", "-5") PostgreSQL
+    // reads the POSIX way, west of UTC: "UTC+3" is three hours behind UTC,
+    // and every post would go out six hours from the time meant. Whether
+    // PostgreSQL knows the name is asked where a tool connects.
+    void time_zone(char const* key, std::string& out)
+    {
+        text(key, out);
+        auto const n = child(key);
+        if (!present(n)) {
+            return;
+        }
+        auto rest = std::string_view{out};
+        for (auto const* prefix : {"UTC", "GMT"}) {
+            if (rest.size() >= 3 && to_lower(rest.substr(0, 3)) == to_lower(prefix)) {
+                rest.remove_prefix(3);
+            }
+        }
+        rest = rest.substr(std::min(rest.find_first_not_of(' '), rest.size()));
+        if (!rest.empty() && (rest.front() == '+' || rest.front() == '-' ||
+                              std::isdigit(static_cast<unsigned char>(rest.front())))) {
+            fail(n,
+                 fmt::format("'{}' must be a time zone's name, e.g. 'Europe/Moscow' (got "
+                             "'{}': PostgreSQL reads an offset the POSIX way, west of "
+                             "UTC, so 'UTC+3' is three hours behind UTC)",
+                             name(key), out));
+        }
+    }
+
     // An X handle: 1–15 letters, digits or '_', an '@' before it dropped; empty
     // is none. One that is not would be asked for every run, and fail every run.
     void handle(char const* key, std::string& out)
@@ -578,7 +606,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                       "attributed_follows", "primary_objective_score"},
                      0, 100);
         w.integer("min_posts", cfg.weights.min_posts, 1, 1000000);
-        w.text("timezone", cfg.weights.timezone);
+        w.time_zone("timezone", cfg.weights.timezone);
         w.text_list("dimensions", cfg.weights.dimensions, dimension_names);
     }
     {
@@ -593,7 +621,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.integer("queue_ahead", cfg.plan.queue_ahead, 0, 1000);
         p.number("epsilon", cfg.plan.epsilon, 0, 1);
         p.number("posterior_scale", cfg.plan.posterior_scale, 0.01, 10);
-        p.text("timezone", cfg.plan.timezone);
+        p.time_zone("timezone", cfg.plan.timezone);
         auto const times_node = p.child("times");
         p.text_list("times", cfg.plan.times, {}, false, false); // check_times says more
         check_times(p, times_node, cfg.plan.times);

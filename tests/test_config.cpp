@@ -224,6 +224,27 @@ TEST_CASE("x_api.username is an X handle, its '@' dropped, and anything else nam
     }
 }
 
+TEST_CASE("a time zone given as an offset, which PostgreSQL reads west of UTC, names "
+          "the key and line",
+          "[nodb]")
+{
+    for (auto const* bad : {"UTC+3", "utc-05:00", "GMT+1", "+03:00", "-5", "3"}) {
+        auto const e = error_of(fmt::format("plan:\n  timezone: '{}'\n", bad));
+        CHECK(e.rfind(fmt::format("xloop.yaml:2: 'plan.timezone' must be a time zone's "
+                                  "name, e.g. 'Europe/Moscow' (got '{}'",
+                                  bad),
+                      0) == 0);
+    }
+    CHECK_THAT(error_of("weights:\n  timezone: UTC+3\n"),
+               Catch::Contains("'weights.timezone' must be a time zone's name"));
+    // names, UTC itself and the tz database's own Etc/GMT-3 are names
+    for (auto const* good :
+         {"UTC", "Europe/Moscow", "Etc/GMT-3", "America/Argentina/Salta"}) {
+        CHECK(parse_config(fmt::format("plan:\n  timezone: '{}'\n", good), "xloop.yaml")
+                  .plan.timezone == good);
+    }
+}
+
 TEST_CASE("broken YAML is reported with its line", "[nodb]")
 {
     CHECK(error_of("weights:\n  kappa: [1, 2\n").rfind("xloop.yaml:", 0) == 0);
