@@ -643,7 +643,10 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
             v.hi = v.mean + 1.645 * sd;
             v.posts = arm.value("n", std::int64_t{0});
             v.too_few = v.posts < min_learned_posts;
-            if (planned == 0) {
+            v.replies = value == "reply";
+            if (v.replies) {
+                // "0 % of recent posts" would read as a value plan shuns
+            } else if (planned == 0) {
                 v.share = 0.0;
             } else if (auto const c = counts.find(dim); c != counts.end()) {
                 v.share = c->second.count(value) ? c->second.at(value) / planned : 0.0;
@@ -798,11 +801,12 @@ std::string learned_table(policy_report const& r)
                                          : fmt::format(" ({})", fmt::join(notes, "; ")));
         for (auto const& v : values) {
             out += fmt::format(
-                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<5} {:>6}  weight "
+                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight "
                 "{:.3f}{}\n",
                 excerpt(v.value, 23), v.mean, v.lo, v.hi, v.posts,
-                v.posts == 1 ? "post" : "posts", share_text(v), v.weight,
-                v.too_few ? "  (too few posts to say)" : "");
+                v.replies ? (v.posts == 1 ? "reply" : "replies")
+                          : (v.posts == 1 ? "post" : "posts"),
+                share_text(v), v.weight, v.too_few ? "  (too few posts to say)" : "");
         }
     }
     return out + "\n";

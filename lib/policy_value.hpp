@@ -59,6 +59,9 @@ struct learned_value {
     std::optional<double> share;
     double weight = 0;    // in the active map
     bool too_few = false; // fewer than min_learned_posts: it says little
+    // "reply" (content_slot, decision_type, structure_type): the replies'
+    // own value, learned from replies, never drawn for a post (no share)
+    bool replies = false;
 };
 inline constexpr std::int64_t min_learned_posts = 3;
 

@@ -286,6 +286,31 @@ TEST_CASE("a learned dimension plan does not draw has no share, and says so", "[
     CHECK(*adopted.at("structure_type")[0].share == 0.0);
 }
 
+TEST_CASE("the replies' own value is counted in replies, with no share of posts",
+          "[nodb]")
+{
+    // 'reply' is learned from replies and never drawn for a post: "90 posts,
+    // 0 %" read as a value plan shuns
+    auto const posteriors = nlohmann::json::parse(R"({
+        "content_slot": {"how_to": {"shrunk_mean": 0.6, "sd": 0.1, "n": 10},
+                         "reply": {"shrunk_mean": -0.1, "sd": 0.05, "n": 90}}})");
+    std::vector<logged_post> posts(4);
+    for (auto& p : posts) {
+        p.draws["content_slot"] = {"how_to", 0.5, 2};
+    }
+    policy_report r;
+    r.learned = learned_values(posteriors, nullptr, posts);
+    auto const& slot = r.learned.at("content_slot");
+    REQUIRE(slot.size() == 2);
+    CHECK(slot[0].share == Approx(1.0)); // how_to: all four planned posts
+    CHECK(slot[1].replies);
+    CHECK_FALSE(slot[1].share.has_value());
+    auto const table = policy_report_table(r);
+    CHECK(table.find("   10 posts  100 %  weight") != std::string::npos);
+    CHECK(table.find("   90 replies    -  weight") != std::string::npos);
+    CHECK(table.find("  content_slot\n") != std::string::npos); // still drawn
+}
+
 TEST_CASE("validate says which dimensions the map learned from their recent days only",
           "[nodb]")
 {
