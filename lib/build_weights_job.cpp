@@ -8,6 +8,7 @@
 #include "learning_target_db.hpp"
 #include "log.hpp"
 #include "netting.hpp"
+#include "reply_opportunity.hpp"
 #include "row_id.hpp"
 #include "sampling.hpp"
 #include "text.hpp"
@@ -131,8 +132,8 @@ std::string window_copy_sql(run_context const& run, learning_window const& windo
     }
     // after the dimensions: the account a reply answered, as learn-replies
     // keys it (reply_strata)
-    select += ", CASE WHEN decision_type = 'reply' THEN "
-              "coalesce(lower(ltrim(btrim(target_username), '@')), '') END";
+    select += fmt::format(", CASE WHEN decision_type = 'reply' THEN coalesce({}, '') END",
+                          account_key_sql("target_username"));
     auto const& w = run.cfg().weights;
     return fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
                        "STDOUT (FORMAT binary)",

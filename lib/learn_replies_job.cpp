@@ -6,6 +6,7 @@
 #include "learning_target_db.hpp"
 #include "log.hpp"
 #include "priority.hpp"
+#include "reply_opportunity.hpp"
 #include "text.hpp"
 #include "view_hash.hpp"
 
@@ -154,7 +155,7 @@ streamed stream_replies(run_context& run)
                        run.now() - fractional_hours(run.cfg().replies.min_age_hours));
     auto const sql =
         scales_then_rows_copy(run.db(),
-                              {{"lower(ltrim(btrim(target_username), '@'))", "text"},
+                              {{account_key_sql("target_username"), "text"},
                                // the spelling a new account is stored with: as
                                // plan looks an author up, '@Amy ' is Amy
                                {"ltrim(btrim(target_username), '@')", "text"},
@@ -204,7 +205,9 @@ std::string const changed_accounts = R"sql(
 WITH j AS MATERIALIZED (
      SELECT d.ctid AS tid, t.*
        FROM public.discovered_accounts d
-       FULL JOIN xloop_reply_priority t ON lower(ltrim(btrim(d.username), '@')) = t.key
+       FULL JOIN xloop_reply_priority t ON )sql" +
+                                     account_key_sql("d.username") +
+                                     R"sql( = t.key
       WHERE d.ctid IS NULL
          OR (t.key IS NULL AND (d.priority_score IS DISTINCT FROM 0.5
                                 OR d.reply_performance_score IS NOT NULL))

@@ -695,12 +695,13 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // own cost 0.4 s at 10⁶; {5} words a score's example); {4} (opportunity_score_sql())
 // reads the score. The priority is looked up once per distinct author, not per candidate:
 // at 10⁶ candidates by 10⁵ authors a lookup per row took 7 s against 3 s, and a hash of
-// every account costs a small queue 0.1 s. An account the original bot stored as '@Amy'
-// is amy's (learn-replies writes its priority there), and its replies to '@amy' count
-// for her cooldown.
+// every account costs a small queue 0.1 s. Authors and reply targets are matched as
+// accounts ({6}, {7}: account_key_sql()), so the original bot's replies to '@amy' count
+// for her cooldown; the priority of its row '@Amy' is amy's (learn-replies writes it
+// there), looked up as either spelling, by the unique index on lower(username).
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
-             SELECT r.id, r.tableoid, r.ctid, lower(ltrim(r.tweet_author, '@')) AS author,
+             SELECT r.id, r.tableoid, r.ctid, {7} AS author,
                     {4} AS opportunity, u.unusable,
                     -- kept for those left out only (the rows spill to disk)
                     CASE u.unusable WHEN 1 THEN coalesce(r.tweet_author, '(null)')
@@ -718,8 +719,7 @@ COPY (WITH open AS MATERIALIZED (
                        -- an equality, so it hashes: IN (amy, '@amy') was a
                        -- nested loop, 19.6 s against 8.7 at 10^6 candidates
                        -- (ASCII only: a LATIN1 database reads this text)
-                       AND lower(ltrim(btrim(c.target_username), '@'))
-                           = lower(ltrim(r.tweet_author, '@'))
+                       AND {6} = {7}
                        AND c.created_at > {2}::timestamptz)),
            priority AS (
              SELECT a.author,
@@ -864,7 +864,8 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
                     quote_literal(format_timestamp(discovered_after)),
                     quote_literal(format_timestamp(replied_before)),
                     unusable_opportunity_sql(), opportunity_score_sql(),
-                    opportunity_score_example_sql),
+                    opportunity_score_example_sql, account_key_sql("c.target_username"),
+                    account_key_sql("r.tweet_author")),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     run.db().exec(
         "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",
@@ -1133,8 +1134,8 @@ void run_plan(run_context& run, plan_options const& opts)
     auto const idle_ms = run.cfg().database.idle_in_transaction_timeout_minutes * 60000;
     auto const call_ms = writer_call_limit_ms(run.cfg().plan.writer);
     if (idle_ms > 0 && call_ms >= idle_ms) {
-        db.exec("SELECT set_config('idle_in_transaction_session_timeout', $1, true)",
-                std::to_string(std::llround(call_ms + 60000)));
+        set_local_settings(db, {{"idle_in_transaction_session_timeout",
+                                 std::to_string(std::llround(call_ms + 60000))}});
     }
     rng r{run.seed()};
     auto w = make_writer(run.cfg().plan);

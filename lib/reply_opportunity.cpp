@@ -6,6 +6,11 @@
 
 namespace xloop {
 
+std::string account_key_sql(std::string_view column)
+{
+    return fmt::format("lower(ltrim(btrim({}), '@'))", column);
+}
+
 std::string unusable_opportunity_sql()
 {
     return fmt::format(R"sql(

@@ -3,12 +3,19 @@
 // What plan --replies can answer, as SQL over a reply_opportunities row `r`.
 
 #include <string>
+#include <string_view>
 
 namespace xloop {
 
 // An X handle without its '@', as a PostgreSQL regular expression's body
 // (is_x_handle says it in C++).
 constexpr char const* x_handle_pattern = "[A-Za-z0-9_]+";
+
+// The account a username, reply target or tweet author names, as SQL over
+// `column`: lower case, without the blanks around it or the '@' before it
+// ('@Amy ' is amy; the original bot's '@Amy' row is amy's). The one key
+// learn-replies, build-weights, plan and validate group and match by.
+std::string account_key_sql(std::string_view column);
 
 // 1 when the row's tweet_author is no X handle (letters, digits, underscores,
 // one '@' before them at most: a reply to '@' or to blanks reaches no one),
