@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -37,12 +38,14 @@ CREATE TABLE IF NOT EXISTS xloop.schema_migrations (
 // The ledger of migrations, made where it is missing: a role that owns
 // nothing (a cron line's) can then run migrate with nothing pending; CREATE
 // ... IF NOT EXISTS checks its privilege on the schema first.
-void bootstrap(db_connection& db)
+bool has_bookkeeping(db_connection& db)
 {
-    if (db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
-            .boolean(0, 0)) {
-        return;
-    }
+    return db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
+        .boolean(0, 0);
+}
+
+void create_bookkeeping(db_connection& db)
+{
     // A first run creates the schema xloop and tables in public: said up front,
     // with what to grant, rather than as the first statement's "permission
     // denied" (on PostgreSQL 15 only public's owner may create in it).
@@ -79,6 +82,13 @@ SELECT to_regnamespace('xloop') IS NOT NULL OR has_database_privilege(current_da
             user, r.str(0, 5), fmt::join(grants, "; "))};
     }
     db.exec(bootstrap_sql);
+}
+
+void bootstrap(db_connection& db)
+{
+    if (!has_bookkeeping(db)) {
+        create_bookkeeping(db);
+    }
 }
 
 struct applied_row {
@@ -505,6 +515,7 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
 struct preflight {
     content_table_state state;
     bool pending;
+    std::optional<schema_shape> before; // on the first run: before the bookkeeping
 };
 
 // Checks the history once under the lock before touching anything; looks at
@@ -516,20 +527,27 @@ preflight check_before_applying(db_connection& db,
 {
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");
-    bootstrap(db);
+    preflight out{content_table_state::view_or_absent, false, std::nullopt};
+    if (!has_bookkeeping(db)) {
+        // The account of a first run names xloop's own tables too, as the
+        // dry run's does.
+        out.before = read_schema_shape(db);
+        create_bookkeeping(db);
+    }
     auto const applied = read_applied(db);
     check_history(all, applied, opts);
     warn_unknown(all, applied);
     if (!any_pending(wanted, applied)) {
         tx->commit();
-        return {content_table_state::view_or_absent, false};
+        return out;
     }
     check_owner(db);
     check_key_types(db);
     check_fraction_types(db);
-    auto const state = inspect_content_table(db);
+    out.state = inspect_content_table(db);
+    out.pending = true;
     tx->commit();
-    return {state, true};
+    return out;
 }
 
 // CREATE INDEX CONCURRENTLY and friends cannot run in a transaction: these
@@ -624,7 +642,7 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
         return result; // up to date: no transaction per migration, no catalog read
     }
     auto content_state = checked.state;
-    auto const before = read_schema_shape(db);
+    auto const before = checked.before ? *checked.before : read_schema_shape(db);
 
     // Each migration in its own transaction, under a transaction-scoped lock:
     // no session state is kept between them, so this works behind a

@@ -200,6 +200,8 @@ TEST_CASE("a replayed database whose content_metadata is a table is adopted in p
     CHECK(dry.out.find("would change content_metadata: table renamed to "
                        "content_generation_metadata_comprehensive") != std::string::npos);
     CHECK(dry.out.find("would change vw_learning: kept as it was") != std::string::npos);
+    CHECK(dry.out.find("would change xloop.schema_migrations: table created") !=
+          std::string::npos);
     CHECK(relkind(c, "public.content_metadata") == "r");
     CHECK(relkind(c, "public.content_generation_metadata_comprehensive").empty());
     CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
@@ -213,6 +215,9 @@ TEST_CASE("a replayed database whose content_metadata is a table is adopted in p
     CHECK(r.out.find("changed content_metadata: table renamed to "
                      "content_generation_metadata_comprehensive") != std::string::npos);
     CHECK(lines_in(r.out) < 25);
+    // The real account names what the dry run named, xloop's own ledger too.
+    CHECK(r.out.find("changed xloop.schema_migrations: table created") !=
+          std::string::npos);
 
     // Every row kept with its id, in the base table; the view carries the grants.
     CHECK(relkind(c, "public.content_generation_metadata_comprehensive") == "r");
