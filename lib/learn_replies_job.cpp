@@ -329,8 +329,7 @@ void run_learn_replies(run_context& run)
             "{} of the window to a target_username that is no X handle (e.g. {:?}): "
             "left out, no account learned for {}",
             counted(s.not_handles, "reply", "replies"),
-            valid_utf8(s.not_handle_example.substr(0, 40)),
-            s.not_handles == 1 ? "it" : "them");
+            example_text(s.not_handle_example, 40), s.not_handles == 1 ? "it" : "them");
         run.summary()["not_handle_replies"] = s.not_handles;
     }
     double const mu0 = s.all.weighted_mean();

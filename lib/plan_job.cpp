@@ -1019,7 +1019,7 @@ void warn_unusable(run_context& run, open_candidates const& open)
                   "reply_opportunities wrote {}",
                   counted(found.first, "fresh reply opportunity has",
                           "fresh reply opportunities have"),
-                  it->second.what, valid_utf8(found.second.substr(0, 40)),
+                  it->second.what, example_text(found.second, 40),
                   found.first == 1 ? "it" : "them");
         run.summary()[it->second.key] = found.first;
     }
@@ -1030,7 +1030,7 @@ void warn_unusable(run_context& run, open_candidates const& open)
             "xloop-learn-replies writes {}",
             counted(static_cast<long long>(n), "author of a fresh opportunity has",
                     "authors of fresh opportunities have"),
-            valid_utf8(open.odd_priority_example.substr(0, 60)), n == 1 ? "it" : "them");
+            example_text(open.odd_priority_example, 60), n == 1 ? "it" : "them");
         run.summary()["unusable_priorities"] = n;
     }
 }

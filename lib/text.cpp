@@ -39,6 +39,20 @@ std::string excerpt(std::string_view text, std::size_t n)
     return trim(out);
 }
 
+std::string example_text(std::string_view text, std::size_t n)
+{
+    auto out = valid_utf8(text);
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if ((static_cast<unsigned char>(out[i]) & 0xC0) != 0x80 && ++chars > n) {
+            out.resize(i);
+            out.append("…");
+            break;
+        }
+    }
+    return out;
+}
+
 bool has_control_chars(std::string_view text)
 {
     return std::any_of(text.begin(), text.end(), [](char ch) {
@@ -124,7 +138,7 @@ fill_template(std::string_view text,
             auto const name = text.substr(i + 1, end - i - 1);
             auto const* v = value(name);
             if (!v) {
-                return "{" + std::string{name} + "} is not a placeholder";
+                return fmt::format("{{{}}} is not a placeholder", name);
             }
             out += *v;
             i = end + 1;

@@ -18,6 +18,11 @@ std::string to_lower(std::string_view s);
 // on one line.
 std::string excerpt(std::string_view text, std::size_t n);
 
+// An example quoted in a message: the text made valid UTF-8 (valid_utf8),
+// cut to its first `n` characters ("…" when cut), spaces and line breaks kept
+// (they may be why it is quoted; {:?} shows them).
+std::string example_text(std::string_view text, std::size_t n);
+
 // Whether the text holds an ASCII control character (NUL included): no
 // identifier (a tweet id) does, and a NUL cannot even be stored.
 bool has_control_chars(std::string_view text);

@@ -802,7 +802,7 @@ SELECT (SELECT count(*)
                         "plan ranks {} "
                         "as 0.5 or the nearest bound until xloop-learn-replies writes {}",
                         counted(odd, "account has", "accounts have"),
-                        valid_utf8(r.opt_str(0, 6).value_or("").substr(0, 60)),
+                        example_text(r.opt_str(0, 6).value_or(""), 60),
                         odd == 1 ? "it" : "them", odd == 1 ? "it" : "them");
     }
     return c;

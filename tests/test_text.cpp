@@ -41,6 +41,20 @@ TEST_CASE("an excerpt cuts whole UTF-8 characters and keeps one line", "[nodb]")
     CHECK(excerpt("  padded  ", 20) == "padded");
 }
 
+TEST_CASE("an example in a message is cut at whole UTF-8 characters and keeps its "
+          "spaces",
+          "[nodb]")
+{
+    CHECK(example_text("dave", 40) == "dave");
+    CHECK(example_text(" dave\n", 40) == " dave\n"); // why it is no handle
+    CHECK(example_text("abcdef", 3) == "abc…");
+    // 'é' is two bytes: a cut at a byte count would leave half of it (U+FFFD)
+    CHECK(example_text("caf\xC3\xA9s", 4) == "caf\xC3\xA9…");
+    CHECK(example_text("caf\xC3\xA9", 4) == "caf\xC3\xA9");
+    // bytes that are no UTF-8 are replaced first, each one character
+    CHECK(example_text("a\xFF\xFEz", 3) == "a\xEF\xBF\xBD\xEF\xBF\xBD…");
+}
+
 TEST_CASE("a length of time reads in minutes, hours or days", "[nodb]")
 {
     CHECK(hours_text(0) == "0 min");
