@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -760,9 +762,14 @@ config load_config(std::optional<std::string> const& path)
     if (std::filesystem::is_directory(*path, ec)) {
         throw config_error{fmt::format("config file '{}' is a directory", *path)};
     }
+    errno = 0;
     std::ifstream in{*path};
     if (!in) {
-        throw config_error{fmt::format("cannot read config file '{}'", *path)};
+        // open(2)'s reason: a missing file and a file the job's user may not
+        // read (0640 root:xloop, the user not in the group) are fixed apart
+        throw config_error{fmt::format("cannot read config file '{}'{}", *path,
+                                       errno ? fmt::format(": {}", std::strerror(errno))
+                                             : std::string{})};
     }
     std::stringstream ss;
     ss << in.rdbuf();

@@ -867,9 +867,8 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
                     opportunity_score_example_sql, account_key_sql("c.target_username"),
                     account_key_sql("r.tweet_author")),
         [&](std::string_view message) { reader.feed(message, row); }, true);
-    run.db().exec(
-        "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",
-        before.str(0, 0), before.str(0, 1));
+    set_local_settings(
+        run.db(), {{"enable_nestloop", before.str(0, 0)}, {"jit", before.str(0, 1)}});
     return out;
 }
 

@@ -324,6 +324,18 @@ TEST_CASE("a template with an unknown placeholder or a lone brace, or for no hoo
     CHECK(c.plan.templates.at("Hot List") == std::vector<std::string>{"{{top}} {topic}"});
 }
 
+TEST_CASE("a config file that cannot be opened is an error that says why", "[nodb]")
+{
+    try {
+        load_config(std::string{"/nonexistent/xloop.yaml"});
+        FAIL("no error");
+    } catch (config_error const& e) {
+        CHECK(std::string{e.what()} ==
+              "cannot read config file '/nonexistent/xloop.yaml': "
+              "No such file or directory");
+    }
+}
+
 TEST_CASE("a directory given as the config file is a configuration error", "[nodb]")
 {
     try {
