@@ -517,9 +517,29 @@ config parse_config(std::string const& yaml_text, std::string const& name)
 
 namespace {
 
-// Long on purpose: the list of every key, its type and its range, in the
-// file's order: the one place the config's schema is written (config_keys()
-// and the generated example read it from here).
+// The posting rate the calendar can keep: each post takes one of the day's
+// times, and the gap between them must leave room for every post of a day
+// (either would drop posts every day, silently).
+void check_posting_rate(section& p, YAML::Node const& times_node, plan_config const& plan)
+{
+    if (plan.posts_per_day > static_cast<int>(plan.times.size())) {
+        p.fail(p.child("posts_per_day"),
+               fmt::format("'plan.posts_per_day' ({}) is more than the {} daily times "
+                           "of 'plan.times': list more times, or post fewer",
+                           plan.posts_per_day, plan.times.size()));
+    }
+    auto const per_day = static_cast<std::size_t>(plan.posts_a_day());
+    if (auto const fit = times_apart(plan.times, plan.min_gap_minutes); fit < per_day) {
+        auto const gap_node = p.child("min_gap_minutes");
+        p.fail(present(gap_node) ? gap_node : times_node,
+               fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} posts a day "
+                           "at the times of 'plan.times' ({}), not {}: space the "
+                           "times, lower the gap, or set 'plan.posts_per_day'",
+                           plan.min_gap_minutes, fit, fmt::join(plan.times, ", "),
+                           per_day));
+    }
+}
+
 // yaml-cpp says "illegal map value" for a tab in the indentation, a mistake
 // an editor makes invisibly: the first line up to the error's (or the one
 // after, where yaml-cpp may place it) indented with a tab, named.
@@ -540,6 +560,9 @@ std::string tab_indent_hint(std::string_view yaml_text, int error_line)
     return "";
 }
 
+// Long on purpose: the list of every key, its type and its range, in the
+// file's order: the one place the config's schema is written (config_keys()
+// and the generated example read it from here).
 config parse_config_checked(std::string const& yaml_text, std::string const& name,
                             std::vector<std::string>* keys)
 {
@@ -630,27 +653,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.integer("min_gap_minutes", cfg.plan.min_gap_minutes, 0, 24 * 60);
         p.text("time_choice", cfg.plan.time_choice, {"drawn", "next"});
         p.integer("posts_per_day", cfg.plan.posts_per_day, 0, 96);
-        if (cfg.plan.posts_per_day > static_cast<int>(cfg.plan.times.size())) {
-            // Each post takes one of the day's times: more would be dropped.
-            p.fail(
-                p.child("posts_per_day"),
-                fmt::format("'plan.posts_per_day' ({}) is more than the {} daily times "
-                            "of 'plan.times': list more times, or post fewer",
-                            cfg.plan.posts_per_day, cfg.plan.times.size()));
-        }
-        auto const per_day = static_cast<std::size_t>(cfg.plan.posts_a_day());
-        if (auto const fit = times_apart(cfg.plan.times, cfg.plan.min_gap_minutes);
-            fit < per_day) {
-            // The gap would drop posts every day, silently.
-            auto const gap_node = p.child("min_gap_minutes");
-            p.fail(
-                present(gap_node) ? gap_node : times_node,
-                fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} posts a day "
-                            "at the times of 'plan.times' ({}), not {}: space the "
-                            "times, lower the gap, or set 'plan.posts_per_day'",
-                            cfg.plan.min_gap_minutes, fit,
-                            fmt::join(cfg.plan.times, ", "), per_day));
-        }
+        check_posting_rate(p, times_node, cfg.plan);
         p.boolean("no_repeat_slot", cfg.plan.no_repeat_slot);
         p.number("reply_max_age_hours", cfg.plan.reply_max_age_hours, 0.1, 24 * 30);
         p.number("reply_author_cooldown_hours", cfg.plan.reply_author_cooldown_hours, 0,
