@@ -453,6 +453,52 @@ joint_problem joint_of(companion_cells const& c, std::set<std::string> const& ap
     return j;
 }
 
+// β per component of the joint fit, as net_of_companions fits them.
+std::vector<std::vector<double>> companion_betas(joint_problem const& j,
+                                                 companion_cells const& fit, double kappa)
+{
+    std::vector<std::vector<double>> beta(j.k_count);
+    std::vector<double> t_w, t_wy;
+    for (std::size_t k = 0; k < j.k_count; ++k) {
+        j.period_sums(fit, k, t_w, t_wy);
+        companion_descent descent{j.vs, j.pairs, j.fitted, t_w, t_wy, k, kappa};
+        descent.run();
+        beta[k] = descent.beta();
+    }
+    return beta;
+}
+
+// Per value of the fit and component, Σ_u W_vu·β_u over the pairs of rows
+// `c` whose companion takes part in the fit's netting of v (the fit's rule:
+// companion_weights).
+std::vector<std::vector<double>>
+companion_sums(joint_problem const& j, std::vector<std::vector<double>> const& beta,
+               companion_cells const& c)
+{
+    std::vector<std::vector<double>> sums(j.vs.size(),
+                                          std::vector<double>(j.k_count, 0.0));
+    auto const add = [&](value_id const& v, value_id const& u, double w) {
+        auto const a = j.index.find(v);
+        auto const b = j.index.find(u);
+        if (a == j.index.end() || b == j.index.end()) {
+            return;
+        }
+        auto const d = j.vs[a->second].dimension;
+        auto const e = j.vs[b->second].dimension;
+        if (e == d || !j.fitted[e] || j.dependent[d][e]) {
+            return;
+        }
+        for (std::size_t k = 0; k < j.k_count; ++k) {
+            sums[a->second][k] += w * beta[k][b->second];
+        }
+    };
+    for (auto const& [key, w] : c.pairs) {
+        add(key.first, key.second, w);
+        add(key.second, key.first, w);
+    }
+    return sums;
+}
+
 } // namespace
 
 std::map<std::string, std::map<std::string, std::vector<group_stats>>>
@@ -500,41 +546,10 @@ companions_part(companion_cells const& fit,
         return out;
     }
     auto const j = joint_of(fit, apart);
-    std::size_t const f_count = j.vs.size();
-    // β per component, as net_of_companions fits them
-    std::vector<std::vector<double>> beta(j.k_count);
-    std::vector<double> t_w, t_wy;
-    for (std::size_t k = 0; k < j.k_count; ++k) {
-        j.period_sums(fit, k, t_w, t_wy);
-        companion_descent descent{j.vs, j.pairs, j.fitted, t_w, t_wy, k, kappa};
-        descent.run();
-        beta[k] = descent.beta();
-    }
+    auto const beta = companion_betas(j, fit, kappa);
     for (std::size_t r = 0; r < rows.size(); ++r) {
         auto const& c = *rows[r];
-        // Σ_u W_vu·β_u over the pairs of these rows whose companion takes
-        // part in the fit's netting of v (the fit's rule: companion_weights)
-        std::vector<std::vector<double>> sums(f_count,
-                                              std::vector<double>(j.k_count, 0.0));
-        auto const add = [&](value_id const& v, value_id const& u, double w) {
-            auto const a = j.index.find(v);
-            auto const b = j.index.find(u);
-            if (a == j.index.end() || b == j.index.end()) {
-                return;
-            }
-            auto const d = j.vs[a->second].dimension;
-            auto const e = j.vs[b->second].dimension;
-            if (e == d || !j.fitted[e] || j.dependent[d][e]) {
-                return;
-            }
-            for (std::size_t k = 0; k < j.k_count; ++k) {
-                sums[a->second][k] += w * beta[k][b->second];
-            }
-        };
-        for (auto const& [key, w] : c.pairs) {
-            add(key.first, key.second, w);
-            add(key.second, key.first, w);
-        }
+        auto const sums = companion_sums(j, beta, c);
         for (auto const& [dim, cells] : c.cells) {
             for (auto const& [value, periods] : cells) {
                 double w = 0;
