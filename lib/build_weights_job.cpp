@@ -70,19 +70,6 @@ std::string learned_from(std::string const& dimension)
                        dimension_sql(dimension));
 }
 
-double round_to(double v, double digits)
-{
-    double const scale = std::pow(10.0, digits);
-    return std::round(v * scale) / scale;
-}
-
-// Rounded to 10 decimals: the same rows give the same bytes whatever order
-// the server returns them in (sums differ only in the last bits).
-double out(double v)
-{
-    return round_to(v, 10);
-}
-
 // The window's rows with v2 metrics. COPY takes no parameters, and the
 // planner must see the window's bounds to estimate its rows (a subquery over
 // current_setting() is a fixed guess, 5 000 rows where there are 666 671, and
@@ -914,7 +901,8 @@ streamed stream_rows(run_context& run, learning_window const& window,
 // The map row's average score and fgw: none without a row that has one.
 std::optional<double> rounded_mean(long double sum, std::int64_t n)
 {
-    return n > 0 ? std::optional{out(static_cast<double>(sum / n))} : std::nullopt;
+    return n > 0 ? std::optional{stored_number(static_cast<double>(sum / n))}
+                 : std::nullopt;
 }
 
 nlohmann::json weights_json(weight_map const& map)
@@ -923,7 +911,7 @@ nlohmann::json weights_json(weight_map const& map)
     for (auto const& [dimension, dim] : map) {
         auto& d = j[dimension] = nlohmann::json::object();
         for (auto const& [value, arm] : dim.arms) {
-            d[value] = out(arm.weight);
+            d[value] = stored_number(arm.weight);
         }
     }
     return j;
@@ -941,32 +929,34 @@ nlohmann::json posteriors_json(weight_map const& map, double kappa,
     for (auto const& [dimension, dim] : map) {
         auto& d = j[dimension] = nlohmann::json::object();
         for (auto const& [value, arm] : dim.arms) {
-            d[value] = {{"mean", out(arm.post.mean)},
-                        {"shrunk_mean", out(arm.post.shrunk_mean)},
-                        {"sd", out(arm.post.sd)},
+            d[value] = {{"mean", stored_number(arm.post.mean)},
+                        {"shrunk_mean", stored_number(arm.post.shrunk_mean)},
+                        {"sd", stored_number(arm.post.sd)},
                         {"n", arm.post.n},
-                        {"n_eff", out(arm.post.n_eff)},
-                        {"p_best", out(arm.p_best)}};
+                        {"n_eff", stored_number(arm.post.n_eff)},
+                        {"p_best", stored_number(arm.p_best)}};
         }
         auto shrinkage = nlohmann::json::object();
         for (std::size_t k = 0; k < dim.kappa.size() && k < target_component_count; ++k) {
             if (target_c[k] > 0) {
-                shrinkage[target_component_names[k]] = out(dim.kappa[k]);
+                shrinkage[target_component_names[k]] = stored_number(dim.kappa[k]);
             }
         }
         prior[dimension] = {
-            {"mean", out(dim.prior_mean)},
-            {"epsilon", out(dim.epsilon)},
-            {"sigma", out(std::max(dim.sigma, min_sd))},
-            {"sd", out(std::max(dim.prior_sd, min_sd / std::sqrt(std::max(kappa, 1.0))))},
+            {"mean", stored_number(dim.prior_mean)},
+            {"epsilon", stored_number(dim.epsilon)},
+            {"sigma", stored_number(std::max(dim.sigma, min_sd))},
+            {"sd", stored_number(
+                       std::max(dim.prior_sd, min_sd / std::sqrt(std::max(kappa, 1.0))))},
             {"kappa", shrinkage}};
         if (target_c[engagement_rate_component] > 0) {
-            prior[dimension]["engagement_rate_trust"] = out(dim.proxy_trust);
+            prior[dimension]["engagement_rate_trust"] = stored_number(dim.proxy_trust);
         }
         if (auto const c = changed.find(dimension); c != changed.end()) {
-            prior[dimension]["changed"] = {{"statistic", out(c->second.test.statistic)},
-                                           {"threshold", out(c->second.test.threshold)},
-                                           {"learned_from_days", c->second.days}};
+            prior[dimension]["changed"] = {
+                {"statistic", stored_number(c->second.test.statistic)},
+                {"threshold", stored_number(c->second.test.threshold)},
+                {"learned_from_days", c->second.days}};
         }
     }
     return j;
@@ -1008,7 +998,7 @@ bool enough_rows(run_context& run, streamed const& s, learning_window const& win
     if (s.rows < min_posts) {
         run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
                              "weights.min_posts ({}); no map written",
-                             s.rows, out(window.days), min_posts));
+                             s.rows, stored_number(window.days), min_posts));
         run.summary()["sample_size"] = s.rows;
         return false;
     }
@@ -1091,8 +1081,8 @@ void run_build_weights(run_context& run)
     set_local_settings(db, {{"xloop.tz", cfg.timezone}});
 
     auto const window = window_of(run);
-    run.summary()["window_days"] = out(window.days);
-    run.summary()["half_life_days"] = out(window.half_life_days);
+    run.summary()["window_days"] = stored_number(window.days);
+    run.summary()["half_life_days"] = stored_number(window.half_life_days);
     auto const s = stream_rows(run, window, cfg.dimensions);
     if (!enough_rows(run, s, window)) {
         return;

@@ -267,4 +267,17 @@ std::optional<std::string> map_defect(weight_map const& map)
     return std::nullopt;
 }
 
+double stored_number(double v)
+{
+    double const a = std::abs(v);
+    int const decimals =
+        a >= 1 && std::isfinite(a) ? 9 - static_cast<int>(std::floor(std::log10(a))) : 10;
+    if (decimals < 0) { // 10 significant digits of 1e10 or more: whole tens and up
+        double const unit = std::pow(10.0, -decimals);
+        return std::round(v / unit) * unit;
+    }
+    double const scale = std::pow(10.0, decimals);
+    return std::round(v * scale) / scale;
+}
+
 } // namespace xloop

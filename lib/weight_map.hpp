@@ -97,4 +97,11 @@ weight_map compute_weight_map(dimension_stats const& stats, double kappa, double
 // from whatever map is active, so a broken one would stop the loop.
 std::optional<std::string> map_defect(weight_map const& map);
 
+// A number of a map as build-weights stores it: rounded to 10 decimals, and
+// above 1 to 10 significant digits, so that the same rows give the same bytes
+// whatever order the server returns them in (sums differ in their last bits,
+// relative to the value: a prior strength of 124 kept to 10 decimals showed
+// them in one map of ten).
+double stored_number(double v);
+
 } // namespace xloop

@@ -32,7 +32,8 @@ std::string loop_state(test_db const& db)
               "ORDER BY snapshot_at) FROM public.follower_snapshots) || "
               "(SELECT string_agg(concat_ws('|', username, priority_score), E'\\n' "
               "ORDER BY username) FROM public.discovered_accounts) || "
-              "(SELECT weights::text FROM public.learning_model_weights WHERE is_active)")
+              "(SELECT string_agg(weights::text || posteriors::text, E'\\n' ORDER BY id) "
+              "FROM public.learning_model_weights)")
         .str(0, 0);
 }
 

@@ -686,3 +686,22 @@ TEST_CASE("a value's companions in other rows are valued at the whole fit's effe
     REQUIRE(none.size() == 1);
     CHECK(none[0].empty());
 }
+
+TEST_CASE("a map's numbers are stored to 10 decimals, and above 1 to 10 significant "
+          "digits, so sums in another order give the same bytes",
+          "[nodb]")
+{
+    CHECK(stored_number(0.12345678901234) == 0.123456789);
+    CHECK(stored_number(0.12345678906) == 0.1234567891);
+    // a prior strength of ~124: two sums of the same terms in another order
+    // (1e-13 apart) straddled the 10th decimal and were stored apart
+    CHECK(stored_number(123.81724904925) == 123.817249);
+    CHECK(stored_number(123.81724904925 + 1e-13) ==
+          stored_number(123.81724904925 - 1e-13));
+    CHECK(stored_number(123.8172494) == 123.8172494);
+    CHECK(stored_number(1e9) == 1e9); // kappa_no_spread
+    CHECK(stored_number(1234567890123.4) == 1234567890000.0);
+    CHECK(stored_number(-2.000000000049) == -2.0);
+    CHECK(stored_number(5.0) == 5.0);
+    CHECK(std::isnan(stored_number(std::nan(""))));
+}
