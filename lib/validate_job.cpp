@@ -149,6 +149,25 @@ std::optional<std::string> encoding_warning(db_connection const& db, config cons
                        db.server_encoding(), cfg.plan.writer.kind);
 }
 
+struct migration_counts {
+    int pending = 0;
+    int edited = 0;
+    std::vector<std::string> unknown; // applied by a newer xloop
+};
+
+migration_counts migration_states(db_connection& db)
+{
+    migration_counts out;
+    for (auto const& s : read_status(db, embedded_migrations())) {
+        out.pending += s.state == migration_state::pending;
+        out.edited += s.state == migration_state::edited;
+        if (s.state == migration_state::unknown) {
+            out.unknown.push_back(s.name);
+        }
+    }
+    return out;
+}
+
 // Sets has_as_uuid for posted_items, which needs the function.
 check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid)
 {
@@ -158,16 +177,7 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
     if (missing.empty()) {
         has_as_uuid = check_indexes(db, missing, warnings);
     }
-    int pending = 0;
-    int edited = 0;
-    std::vector<std::string> unknown;
-    for (auto const& s : read_status(db, embedded_migrations())) {
-        pending += s.state == migration_state::pending;
-        edited += s.state == migration_state::edited;
-        if (s.state == migration_state::unknown) {
-            unknown.push_back(s.name);
-        }
-    }
+    auto const [pending, edited, unknown] = migration_states(db);
     if (!unknown.empty()) {
         // The tools are older than the schema (rolled back): they run, but
         // the operator should know.
@@ -548,13 +558,9 @@ check_result posted_items_check(check_context& x)
     return c;
 }
 
-// Queued items long past their time: the poster (the bot's, or another)
-// is not publishing. Nothing else sees it for days: plan finds its queue
-// full and succeeds, and the coverage checks count what was posted.
-check_result queue_check(check_context& x)
-{
-    auto const hours = x.cfg.validate.max_queue_delay_hours;
-    auto const r = x.db.exec(R"sql(
+// The queue at $1 (now): overdue past $2 seconds, items before $3 (after
+// it: never due), the oldest, the last post, the never-due and the unscheduled.
+constexpr char const* queue_sql = R"sql(
 SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
        count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz),
        coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
@@ -568,8 +574,15 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
        max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
        count(*) FILTER (WHERE q.scheduled_at IS NULL)
   FROM public.content_generation_metadata_comprehensive q
- WHERE q.status = 'queued')sql",
-                             x.now, hours * 3600, readable_times_end);
+ WHERE q.status = 'queued')sql";
+
+// Queued items long past their time: the poster (the bot's, or another)
+// is not publishing. Nothing else sees it for days: plan finds its queue
+// full and succeeds, and the coverage checks count what was posted.
+check_result queue_check(check_context& x)
+{
+    auto const hours = x.cfg.validate.max_queue_delay_hours;
+    auto const r = x.db.exec(queue_sql, x.now, hours * 3600, readable_times_end);
     auto const overdue = r.i64(0, 0);
     auto const queued = r.i64(0, 1);
     // infinity or after 2199 (another program's "hold"): plan counts them
@@ -672,11 +685,8 @@ std::string learned_window(std::optional<std::string> const& start_text,
     return fmt::format(" of the last {:.0f} days", days);
 }
 
-check_result weight_map_check(check_context& x)
-{
-    auto const& v = x.cfg.validate;
-    // The active row read once (at most one: a partial unique index).
-    auto const r = x.db.exec(R"sql(
+// The active map read once (at most one: a partial unique index), its age at $1.
+constexpr char const* active_map_sql = R"sql(
 SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
        -- an infinite computed_at (another program's) is no age: as if none
        CASE WHEN isfinite(a.computed_at)
@@ -685,8 +695,12 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
        a.date_range_start::text, a.date_range_end::text,
        coalesce(a.computed_at::text, 'NULL')
   FROM (SELECT 1) one
-  LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql",
-                             x.now);
+  LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql";
+
+check_result weight_map_check(check_context& x)
+{
+    auto const& v = x.cfg.validate;
+    auto const r = x.db.exec(active_map_sql, x.now);
     auto c = make("weight_map", "ok", "");
     auto const active = r.i64(0, 0);
     c.numbers = {{"active_maps", active}};
@@ -737,14 +751,9 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
     return c;
 }
 
-check_result reply_priorities_check(check_context& x)
-{
-    // A priority of 0 is the original bot's constant, 0.5 no evidence. The
-    // accounts replied to as learn-replies names them ('@Amy ' is amy);
-    // counted from a DISTINCT, which may hash and scan in parallel (a
-    // count(DISTINCT) sorts: 1.7 against 0.9 s over 250 000 replies).
-    auto const r =
-        x.db.exec(fmt::format(R"sql(
+// {0} the handle pattern, {1} the account key of target_username; $1 now,
+// $2 the reply window in days.
+constexpr char const* reply_priorities_sql = R"sql(
 SELECT (SELECT count(*)
           FROM (SELECT DISTINCT {1}
                   FROM xloop.vw_learning
@@ -763,9 +772,17 @@ SELECT (SELECT count(*)
   FROM (SELECT count(*) AS n,
                min(format('@%s: %s', username, priority_score)) AS example
           FROM public.discovered_accounts
-         WHERE NOT priority_score BETWEEN 0 AND 1) o)sql",
-                              x_handle_pattern, account_key_sql("target_username")),
-                  x.now, static_cast<int>(x.cfg.replies.window_days));
+         WHERE NOT priority_score BETWEEN 0 AND 1) o)sql";
+
+check_result reply_priorities_check(check_context& x)
+{
+    // A priority of 0 is the original bot's constant, 0.5 no evidence. The
+    // accounts replied to as learn-replies names them ('@Amy ' is amy);
+    // counted from a DISTINCT, which may hash and scan in parallel (a
+    // count(DISTINCT) sorts: 1.7 against 0.9 s over 250 000 replies).
+    auto const r = x.db.exec(fmt::format(reply_priorities_sql, x_handle_pattern,
+                                         account_key_sql("target_username")),
+                             x.now, static_cast<int>(x.cfg.replies.window_days));
     auto const replied = r.i64(0, 0);
     auto const accounts = r.i64(0, 2);
     // Every account at one value is a constant, not something learned.
@@ -808,16 +825,8 @@ SELECT (SELECT count(*)
     return c;
 }
 
-// Replies need opportunities, which a harvester outside xloop finds: when it
-// stops, plan --replies has nothing to take and succeeds, and the replies
-// end with no other sign for a month (the reply window).
-check_result reply_opportunities_check(check_context& x)
-{
-    auto const hours = x.cfg.validate.max_opportunity_age_hours;
-    // Those plan cannot reply to counted apart: a harvester writing only
-    // such rows stops replies as surely as one that stopped.
-    auto const r =
-        x.db.exec(fmt::format(R"sql(
+// {0} why an opportunity is unusable, {1} its score as text; $1 now, $2 days.
+constexpr char const* reply_opportunities_sql = R"sql(
 SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
        extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
        count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
@@ -837,8 +846,19 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (SELECT {0} AS unusable) u
- WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql",
-                              unusable_opportunity_sql(), opportunity_score_example_sql),
+ WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
+
+// Replies need opportunities, which a harvester outside xloop finds: when it
+// stops, plan --replies has nothing to take and succeeds, and the replies
+// end with no other sign for a month (the reply window).
+check_result reply_opportunities_check(check_context& x)
+{
+    auto const hours = x.cfg.validate.max_opportunity_age_hours;
+    // Those plan cannot reply to counted apart: a harvester writing only
+    // such rows stops replies as surely as one that stopped.
+    auto const r =
+        x.db.exec(fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
+                              opportunity_score_example_sql),
                   x.now, x.days);
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
