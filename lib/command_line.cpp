@@ -86,44 +86,63 @@ std::size_t edit_distance(std::string_view a, std::string_view b)
     return row[b.size()];
 }
 
-// For the options a command line did not expect: the tool's own option each
-// is nearest to, within two edits (three for a longer one: "--reply" for
-// "--replies") or as its start, as " (did you mean --replies?)"; else
+// The name nearest to `given`, within two edits (three for a longer one:
+// "--reply" for "--replies") or as its start; of two as near, the one that
+// starts alike ("--replies", not "--help"). Empty when none is near.
+std::string nearest_name(std::string const& given, std::vector<std::string> const& names)
+{
+    std::size_t const limit = given.size() >= 7 ? 3 : 2;
+    std::string best;
+    std::size_t best_distance = limit + 1;
+    std::size_t best_common = 0;
+    for (auto const& name : names) {
+        auto const d = name.rfind(given, 0) == 0 ? 1 : edit_distance(given, name);
+        if (d > limit) {
+            continue;
+        }
+        auto const common = static_cast<std::size_t>(
+            std::mismatch(given.begin(), given.end(), name.begin(), name.end()).first -
+            given.begin());
+        if (d < best_distance || (d == best_distance && common > best_common)) {
+            best = name;
+            best_distance = d;
+            best_common = common;
+        }
+    }
+    return best;
+}
+
+// For the arguments a command line did not expect: the tool's own option or
+// subcommand each is nearest to, as " (did you mean --replies?)"; else
 // nothing.
 std::string nearest_options(CLI::App const& cli, std::vector<std::string> const& extras)
 {
-    std::vector<std::string> names;
+    std::vector<std::string> options;
     for (auto const* option : cli.get_options()) {
         for (auto const& name : option->get_lnames()) {
-            names.push_back("--" + name);
+            options.push_back("--" + name);
+        }
+    }
+    std::vector<std::string> commands;      // xloop-migrate's "status"
+    std::vector<std::string> their_options; // its --check: right after "status"
+    for (auto const* sub : cli.get_subcommands({})) {
+        commands.push_back(sub->get_name());
+        for (auto const* option : sub->get_options()) {
+            for (auto const& name : option->get_lnames()) {
+                their_options.push_back("--" + name);
+            }
         }
     }
     std::vector<std::string> hints;
     for (auto const& extra : extras) {
-        if (extra.rfind("--", 0) != 0) {
+        if (std::find(their_options.begin(), their_options.end(), extra) !=
+            their_options.end()) {
             continue;
         }
-        auto const given = extra.substr(0, extra.find('='));
-        std::size_t const limit = given.size() >= 7 ? 3 : 2; // "--reply": 3 edits
-        std::string best;
-        std::size_t best_distance = limit + 1;
-        std::size_t best_common = 0;
-        for (auto const& name : names) {
-            auto const d = name.rfind(given, 0) == 0 ? 1 : edit_distance(given, name);
-            if (d > limit) {
-                continue;
-            }
-            // of two as near, the one that starts alike ("--replies", not "--help")
-            auto const common = static_cast<std::size_t>(
-                std::mismatch(given.begin(), given.end(), name.begin(), name.end())
-                    .first -
-                given.begin());
-            if (d < best_distance || (d == best_distance && common > best_common)) {
-                best = name;
-                best_distance = d;
-                best_common = common;
-            }
-        }
+        auto const best = extra.rfind("--", 0) == 0
+                              ? nearest_name(extra.substr(0, extra.find('=')), options)
+                          : extra.rfind('-', 0) == 0 ? std::string{}
+                                                     : nearest_name(extra, commands);
         if (!best.empty() && std::find(hints.begin(), hints.end(), best) == hints.end()) {
             hints.push_back(best);
         }

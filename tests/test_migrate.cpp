@@ -722,7 +722,8 @@ TEST_CASE("a count option that is not a whole number in its range says which it 
     CHECK(help.out.find("INT:") == std::string::npos);
 }
 
-TEST_CASE("an option the tool does not have names the nearest one it has", "[nodb]")
+TEST_CASE("an option or subcommand the tool does not have names the nearest one it has",
+          "[nodb]")
 {
     for (auto const& [tool, args, hint] :
          std::vector<std::tuple<std::string, std::vector<std::string>, std::string>>{
@@ -731,7 +732,9 @@ TEST_CASE("an option the tool does not have names the nearest one it has", "[nod
              {"plan", {"--dry"}, "--dry (did you mean --dry-run?)"},
              {"validate", {"--log-fmt=json"}, "(did you mean --log-format?)"},
              {"migrate", {"--alow-out-of-order"}, "(did you mean --allow-out-of-order?)"},
-             {"scrape-metrics", {"--inptu", "x"}, "(did you mean --input?)"}}) {
+             {"scrape-metrics", {"--inptu", "x"}, "(did you mean --input?)"},
+             {"migrate", {"stats"}, "stats (did you mean status?)"},
+             {"migrate", {"satus", "--check"}, "(did you mean status?)"}}) {
         auto const r = run_tool(tool, args);
         INFO(r.err);
         CHECK(r.exit_code == 64);
@@ -741,6 +744,9 @@ TEST_CASE("an option the tool does not have names the nearest one it has", "[nod
     auto const far = run_tool("plan", {"--zzzzzz"});
     CHECK(far.exit_code == 64);
     CHECK(far.err.find("did you mean") == std::string::npos);
+    auto const far_word = run_tool("migrate", {"frobnicate"});
+    CHECK(far_word.exit_code == 64);
+    CHECK(far_word.err.find("did you mean") == std::string::npos);
     // and a seed is a whole number, said so
     auto const seed = run_tool("plan", {"--seed", "-1"});
     CHECK(seed.exit_code == 64);
