@@ -792,8 +792,9 @@ std::string learned_table(policy_report const& r)
         return {};
     }
     std::string out =
-        "What was learned (the active map: shrunk mean of the learning target, "
-        "90 % interval, posts, share of recent posts, weight):\n";
+        "What was learned (the active map: shrunk mean of the learning target, to "
+        "compare within a dimension, 90 % interval, posts, share of recent posts, "
+        "weight):\n";
     for (auto const& [dim, values] : r.learned) {
         auto const notes = dimension_notes(r, dim);
         out += fmt::format("  {}{}\n", dim,

@@ -219,7 +219,9 @@ std::string learned_html(policy_report const& report)
         "<section><h2>What was learned</h2><p>The active map: each value's "
         "shrunk mean of the learning target with its 90 % interval, the posts "
         "it rests on, its share of recent posts and its weight; grey where too "
-        "few posts say anything. The bars of every dimension are on one scale.</p>";
+        "few posts say anything. The bars of every dimension are on one scale; "
+        "compare values within a dimension: each dimension's means are net of the "
+        "other dimensions' values, so their levels differ.</p>";
     double lo = std::numeric_limits<double>::infinity();
     double hi = -lo;
     for (auto const& [dim, values] : report.learned) {
