@@ -88,7 +88,8 @@ TEST_CASE("what was learned draws every dimension's intervals on one scale", "[n
     // calm and bold: left 49 %, width 2 %, the mean at 50 %
     CHECK(contains(html, "left: 49.0%; width: 2.0%\"></div><div class=\"mean\" "
                          "style=\"left: 50.0%\""));
-    CHECK(contains(html, "The bars of every dimension are on one scale."));
+    CHECK(contains(html, "The bars of every dimension are on one scale;"));
+    CHECK(contains(html, "compare values within a dimension"));
 }
 
 TEST_CASE("a day without posts is marked as such in the coverage chart, not as 0 %",
