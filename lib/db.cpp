@@ -897,15 +897,51 @@ void set_local_settings(db_connection& db,
     db.exec_params(sql, params);
 }
 
+namespace {
+
+// "UTC+01:00", "UTC-09:30"
+std::string utc_offset_text(int minutes)
+{
+    auto const a = std::abs(minutes);
+    return fmt::format("UTC{}{:02}:{:02}", minutes < 0 ? '-' : '+', a / 60, a % 60);
+}
+
+} // namespace
+
 void require_time_zone(db_connection& db, std::string const& zone, char const* config_key)
 {
+    // PostgreSQL reads a name in its list of abbreviations (CET, PST, IST) as
+    // that abbreviation's fixed offset before it looks for a zone of the
+    // name: 'CET' is UTC+1 in summer too, 'IST' Israel's +2, not India's. A
+    // region's name has a '/' and is never one; UTC and GMT (offset 0 all
+    // year) are what they say.
+    bool const region = zone.find('/') != std::string::npos;
+    std::optional<db_result> r;
     try {
-        db.exec("SELECT now() AT TIME ZONE $1", zone);
+        r = db.exec(region ? "SELECT now() AT TIME ZONE $1" : R"sql(
+SELECT now() AT TIME ZONE $1,
+       (SELECT extract(epoch FROM utc_offset)::int / 60 FROM pg_timezone_abbrevs
+         WHERE lower(abbrev) = lower($1) AND (utc_offset <> interval '0' OR is_dst)),
+       (SELECT is_dst FROM pg_timezone_abbrevs WHERE lower(abbrev) = lower($1)))sql",
+                    zone);
     } catch (db_error const&) {
         throw config_error{fmt::format(
             "{}: '{}' is not a time zone PostgreSQL knows (see pg_timezone_names)",
             config_key, zone)};
     }
+    if (region || r->is_null(0, 1)) {
+        return;
+    }
+    auto const minutes = static_cast<int>(r->i64(0, 1));
+    throw config_error{fmt::format(
+        "{}: '{}' is read by PostgreSQL as a time zone abbreviation, a fixed {} all "
+        "year ({}): name the zone, e.g. 'Europe/Berlin' or 'America/New_York' "
+        "(pg_timezone_names lists them){}",
+        config_key, zone, utc_offset_text(minutes),
+        r->boolean(0, 2) ? "summer time in winter too" : "no change for summer time",
+        minutes % 60 == 0
+            ? fmt::format(", or for that offset all year 'Etc/GMT{:+}'", -minutes / 60)
+            : std::string{})};
 }
 
 std::string quote_ident(std::string_view name)

@@ -219,6 +219,50 @@ TEST_CASE("the posting calendar is right across daylight saving changes", "[db]"
     CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
 }
 
+TEST_CASE(
+    "a time zone abbreviation is refused with its fixed offset and the zone to name "
+    "instead",
+    "[db]")
+{
+    test_db db;
+    db.migrate();
+    // PostgreSQL reads 'CET' as the abbreviation's UTC+1 all year, not the
+    // zone with summer time: 09:00 would go out at 10:00 from March to October
+    auto const cet = plan(db, {"--dry-run"}, "plan:\n  timezone: CET\n");
+    CHECK(cet.exit_code == 78);
+    CHECK_THAT(cet.err, Catch::Contains("plan.timezone: 'CET' is read by PostgreSQL as a "
+                                        "time zone abbreviation, a fixed UTC+01:00 all "
+                                        "year (no change for summer time)") &&
+                            Catch::Contains("or for that offset all year 'Etc/GMT-1'"));
+    temp_dir dir;
+    dir.write("w.yaml", "weights:\n  timezone: edt\n");
+    auto const edt =
+        run_tool("build-weights",
+                 {"--dry-run", "--now", now, "--config", dir.path() + "/w.yaml"}, &db);
+    CHECK(edt.exit_code == 78);
+    CHECK_THAT(edt.err,
+               Catch::Contains("weights.timezone: 'edt' is read by PostgreSQL as a "
+                               "time zone abbreviation, a fixed UTC-04:00 all year "
+                               "(summer time in winter too)") &&
+                   Catch::Contains("'Etc/GMT+4'"));
+    // India's IST is not PostgreSQL's (Israel, +2); a half hour has no Etc name
+    auto const acst = plan(db, {"--dry-run"}, "plan:\n  timezone: ACST\n");
+    CHECK(acst.exit_code == 78);
+    CHECK_THAT(acst.err, Catch::Contains("a fixed UTC+09:30 all year"));
+    CHECK(acst.err.find("Etc/GMT") == std::string::npos);
+    // names of zones, UTC, and a zone with rules of its own are what they say
+    for (auto const* zone : {"Europe/Berlin", "europe/berlin", "UTC", "GMT", "PST8PDT"}) {
+        auto const r =
+            plan(db, {"--dry-run", "-q"}, fmt::format("plan:\n  timezone: '{}'\n", zone));
+        INFO(zone << ": " << r.err);
+        CHECK(r.exit_code == 0);
+    }
+    auto const unknown = plan(db, {"--dry-run"}, "plan:\n  timezone: Mars/Olympus\n");
+    CHECK(unknown.exit_code == 78);
+    CHECK_THAT(unknown.err, Catch::Contains("plan.timezone: 'Mars/Olympus' is not a time "
+                                            "zone PostgreSQL knows"));
+}
+
 TEST_CASE("a deep queue that reaches days ahead at the configured rate is not warned "
           "about each run",
           "[db]")
