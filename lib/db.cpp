@@ -915,7 +915,9 @@ void require_time_zone(db_connection& db, std::string const& zone, char const* c
     // name: 'CET' is UTC+1 in summer too, 'IST' Israel's +2, not India's. A
     // region's name has a '/' and is never one; UTC and GMT (offset 0 all
     // year) are what they say.
-    bool const region = zone.find('/') != std::string::npos;
+    auto const lower = to_lower(zone);
+    bool const region =
+        zone.find('/') != std::string::npos || lower == "utc" || lower == "gmt";
     std::optional<db_result> r;
     try {
         r = db.exec(region ? "SELECT now() AT TIME ZONE $1" : R"sql(
