@@ -327,6 +327,21 @@ std::string prisma_hint(std::string const& conninfo)
     return {};
 }
 
+// Whether a URI's user name or password holds an '@' as it is (Azure's
+// user@server, a password with one): libpq takes what follows the first '@'
+// for the host name, and its error would show the rest of the password.
+bool unencoded_at_in_userinfo(std::string_view conninfo)
+{
+    for (std::string_view const scheme : {"postgresql://", "postgres://"}) {
+        if (conninfo.substr(0, scheme.size()) == scheme) {
+            auto const rest = conninfo.substr(scheme.size());
+            auto const authority = rest.substr(0, rest.find_first_of("/?#"));
+            return std::count(authority.begin(), authority.end(), '@') > 1;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 std::optional<std::string> sqlstate_in_message(std::string_view message)
@@ -364,6 +379,11 @@ db_connection::db_connection(
             fmt::format("invalid connection string: {}{}", msg, prisma_hint(conninfo))};
     }
     PQconninfoFree(parsed);
+    if (unencoded_at_in_userinfo(conninfo)) {
+        throw config_error{"the connection URI has more than one '@' before its host: "
+                           "write an '@' of the user name or password as %40 (libpq "
+                           "takes what follows the first '@' for the host name)"};
+    }
 
     // A cron job must not hang on a dead host: 10 s unless the operator says
     // otherwise (keywords given later in the list override earlier ones).

@@ -617,6 +617,23 @@ TEST_CASE("a malformed connection string exits 78 without echoing its parts", "[
     CHECK(prisma.err.find("'pgbouncer' is Prisma's parameter, not libpq's: remove it") !=
           std::string::npos);
     CHECK(prisma.err.find("S3cret") == std::string::npos);
+    // An '@' in the password as it is: libpq would look up "t@localhost", the
+    // rest of the password, and print it; so would Azure's user@server
+    for (auto const* at :
+         {"postgresql://postgres:S3cr@t@localhost:5432/db",
+          "postgres://joe@myserver:S3cret@localhost/db?sslmode=require"}) {
+        auto const r = run_tool("migrate", {"--db", at});
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("write an '@' of the user name or password as "
+                                          "%40"));
+        CHECK(r.err.find("S3cr") == std::string::npos);
+        CHECK(r.err.find("t@localhost") == std::string::npos);
+    }
+    // one '@' before the host, another in the query: no complaint about it
+    auto const query_at = run_tool(
+        "migrate", {"--db", "postgresql://u:S3cret@127.0.0.1:1/db?options=-c%20x=a@b"});
+    CHECK(query_at.err.find("%40") == std::string::npos);
 }
 
 TEST_CASE("a bad config file exits 78 naming the file line and key", "[db]")
