@@ -29,7 +29,10 @@ void print_status(run_context& run, std::vector<migration> const& all, bool chec
                         {"state", to_string(s.state)},
                         {"applied_at", s.applied_at ? *s.applied_at : ""},
                         {"out_of_order", s.out_of_order}});
-        if (!run.options().json) {
+        // -q (the daily check's timer): only the rows to act on, so a healthy
+        // day's journal holds none
+        if (!run.options().json &&
+            !(run.options().quiet && s.state == migration_state::applied)) {
             std::cout << fmt::format("{:04d}  {:<32} {:<8} {}{}\n", s.version, s.name,
                                      to_string(s.state), s.applied_at.value_or(""),
                                      s.out_of_order ? " (numbered below applied ones)"

@@ -167,6 +167,11 @@ TEST_CASE("a second migrate is a no-op and status --check then exits 0", "[db]")
     INFO(status.out << status.err);
     CHECK(status.exit_code == 0);
     CHECK(status.out.find("pending") == std::string::npos);
+    // the daily timer's -q: nothing to read on a healthy day
+    auto const quiet = run_tool("migrate", {"status", "--check", "-q"}, &db);
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.out.empty());
+    CHECK(quiet.err.empty());
 }
 
 TEST_CASE("a migration applied by a newer xloop is named by migrate, its status and "
@@ -213,6 +218,11 @@ TEST_CASE("status --check exits 1 while migrations are pending", "[db]")
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("0001  0001_xloop_bookkeeping") != std::string::npos);
     CHECK(r.out.find("pending") != std::string::npos);
+    // -q still lists what is pending
+    auto const quiet = run_tool("migrate", {"status", "--check", "-q"}, &db);
+    CHECK(quiet.exit_code == 1);
+    CHECK(quiet.out.find("0001  0001_xloop_bookkeeping ") != std::string::npos);
+    CHECK(quiet.out.find(" pending") != std::string::npos);
     // status is read-only: it created nothing
     CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
 }
