@@ -933,25 +933,28 @@ void require_time_zone(db_connection& db, std::string const& zone, char const* c
     // PostgreSQL reads a name in its list of abbreviations (CET, PST, IST) as
     // that abbreviation's fixed offset before it looks for a zone of the
     // name: 'CET' is UTC+1 in summer too, 'IST' Israel's +2, not India's. A
-    // region's name has a '/' and is never one; UTC and GMT (offset 0 all
-    // year) are what they say.
+    // region's name has a '/' and is never one, and UTC and GMT (offset 0
+    // all year) are what they say: those skip the list (the default zone of
+    // every idle run).
     auto const lower = to_lower(zone);
-    bool const region =
-        zone.find('/') != std::string::npos || lower == "utc" || lower == "gmt";
+    bool const look_up =
+        zone.find('/') == std::string::npos && lower != "utc" && lower != "gmt";
     std::optional<db_result> r;
     try {
-        r = db.exec(region ? "SELECT now() AT TIME ZONE $1" : R"sql(
-SELECT now() AT TIME ZONE $1,
-       (SELECT extract(epoch FROM utc_offset)::int / 60 FROM pg_timezone_abbrevs
-         WHERE lower(abbrev) = lower($1) AND (utc_offset <> interval '0' OR is_dst)),
-       (SELECT is_dst FROM pg_timezone_abbrevs WHERE lower(abbrev) = lower($1)))sql",
+        r = db.exec(!look_up ? "SELECT now() AT TIME ZONE $1" : R"sql(
+SELECT now() AT TIME ZONE $1, a.minutes, a.is_dst
+  FROM (SELECT 1) one
+  LEFT JOIN (SELECT extract(epoch FROM utc_offset)::int / 60 AS minutes, is_dst
+               FROM pg_timezone_abbrevs
+              WHERE lower(abbrev) = lower($1) AND (utc_offset <> interval '0' OR is_dst)) a
+    ON true)sql",
                     zone);
     } catch (db_error const&) {
         throw config_error{fmt::format(
             "{}: '{}' is not a time zone PostgreSQL knows (see pg_timezone_names)",
             config_key, zone)};
     }
-    if (region || r->is_null(0, 1)) {
+    if (!look_up || r->is_null(0, 1)) {
         return;
     }
     auto const minutes = static_cast<int>(r->i64(0, 1));

@@ -24,33 +24,34 @@ std::string to_lower(std::string_view s)
     return out;
 }
 
+namespace {
+
+// The first `n` characters of a text (whole UTF-8 sequences), "…" when cut.
+std::string first_chars(std::string_view text, std::size_t n)
+{
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++chars > n) {
+            std::string out{text.substr(0, i)};
+            out.append("…");
+            return out;
+        }
+    }
+    return std::string{text};
+}
+
+} // namespace
+
 std::string excerpt(std::string_view text, std::size_t n)
 {
-    std::string out;
-    std::size_t chars = 0;
-    for (char const ch : text) {
-        auto const c = static_cast<unsigned char>(ch);
-        if ((c & 0xC0) != 0x80 && ++chars > n) {
-            out += "…";
-            break;
-        }
-        out += c == '\n' ? ' ' : ch;
-    }
+    auto out = first_chars(text, n);
+    std::replace(out.begin(), out.end(), '\n', ' ');
     return trim(out);
 }
 
 std::string example_text(std::string_view text, std::size_t n)
 {
-    auto out = valid_utf8(text);
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        if ((static_cast<unsigned char>(out[i]) & 0xC0) != 0x80 && ++chars > n) {
-            out.resize(i);
-            out.append("…");
-            break;
-        }
-    }
-    return out;
+    return first_chars(valid_utf8(text), n);
 }
 
 bool has_control_chars(std::string_view text)
