@@ -227,22 +227,133 @@ std::map<std::string, std::vector<std::string>> world_catalogue(world_spec const
     return out;
 }
 
-world_spec load_world(std::filesystem::path const& path)
+namespace {
+
+YAML::Node read_yaml(std::filesystem::path const& path)
 {
     std::string const file = path.string();
     std::ifstream in{path};
     if (!in || std::filesystem::is_directory(path)) {
         throw config_error{fmt::format("{}: cannot read the world file", file)};
     }
-    YAML::Node root;
     try {
-        root = YAML::Load(in);
+        return YAML::Load(in);
     } catch (YAML::Exception const& e) {
         throw config_error{fmt::format("{}:{}: {}", file, e.mark.line + 1, e.msg)};
     }
-    reader r{file};
+}
+
+std::vector<std::string> read_times(reader const& r, YAML::Node const& v)
+{
+    if (!v.IsSequence() || v.size() == 0) {
+        r.fail(v, "'times' must be a non-empty list of \"HH:MM\"");
+    }
+    std::vector<std::string> out;
+    for (auto const& t : v) {
+        auto const s = r.text(t, "times");
+        if (s.size() != 5 || !minute_of_day(s)) {
+            r.fail(t, fmt::format("'times': '{}' is not \"HH:MM\"", s));
+        }
+        out.push_back(s);
+    }
+    return out;
+}
+
+void read_replies(reader const& r, YAML::Node const& v, world_spec& w)
+{
+    r.each(v, "replies",
+           [&](std::string const& b, YAML::Node const& x) {
+               auto const key = "replies." + b;
+               if (b == "accounts") {
+                   w.accounts = r.integer(x, key, 1, 100000);
+               } else if (b == "opportunities_per_hour") {
+                   w.opportunities_per_hour = r.integer(x, key, 0, 1000);
+               } else if (b == "effects") {
+                   r.each(x, key, [&](std::string const& a, YAML::Node const& e) {
+                       w.account_effects[a] = r.read_effect(e, key + "." + a);
+                   });
+               } else {
+                   *std::map<std::string, double*>{
+                       {"impressions", &w.reply_impressions},
+                       {"engagement_rate", &w.reply_engagement_rate},
+                       {"follows_per_1000", &w.reply_follows_per_1000}}
+                        .at(b) = r.number(x, key, 0, 1e7);
+               }
+           },
+           {"impressions", "engagement_rate", "follows_per_1000", "accounts",
+            "opportunities_per_hour", "effects"});
+}
+
+// The effects from `change.day` on: the first effects with the dimensions
+// the change names replaced.
+void read_change(reader const& r, YAML::Node const& v,
+                 std::map<std::string, std::vector<std::string>> const& cat,
+                 world_spec& w)
+{
+    std::optional<YAML::Node> after;
+    r.each(v, "change",
+           [&](std::string const& k, YAML::Node const& x) {
+               if (k == "day") {
+                   w.change_day = r.integer(x, "change.day", 0, 3650);
+               } else {
+                   after = x;
+               }
+           },
+           {"day", "effects"});
+    if (!w.change_day || !after) {
+        r.fail(v, "'change' needs both 'day' and 'effects'");
+    }
+    std::map<std::string, int> lines;
+    auto changed = r.read_effects(*after, "change.effects", cat, lines);
+    check_effects(r.file(), changed, cat, lines);
+    w.effects_after_change = w.effects;
+    for (auto& [dim, values] : changed) {
+        w.effects_after_change[dim] = std::move(values);
+    }
+}
+
+// Accounts: the same plausibility as a dimension's values, over every account.
+void check_accounts(std::string const& file, world_spec const& w)
+{
+    std::vector<effect> accounts(static_cast<std::size_t>(w.accounts));
+    for (auto const& [a, e] : w.account_effects) {
+        auto const n = a.rfind("account_", 0) == 0 ? std::atoi(a.c_str() + 8) : 0;
+        if (n < 1 || n > w.accounts) {
+            throw config_error{fmt::format(
+                "{}: 'replies.effects.{}': accounts are account_1 … account_{}", file, a,
+                w.accounts)};
+        }
+        accounts[static_cast<std::size_t>(n - 1)] = e;
+    }
+    check_plausible(file, 1, "replies.effects", accounts);
+}
+
+// The planner must be able to keep the world's rate with its times.
+void check_rate(std::string const& file, world_spec const& w)
+{
+    if (static_cast<std::size_t>(w.posts_per_day) > w.times.size()) {
+        throw config_error{fmt::format("{}: posts_per_day ({}) is more than the {} times",
+                                       file, w.posts_per_day, w.times.size())};
+    }
+    if (auto const fit = times_apart(w.times, sim_min_gap_minutes);
+        fit < static_cast<std::size_t>(w.posts_per_day)) {
+        throw config_error{fmt::format(
+            "{}: posts_per_day ({}) needs that many times {} minutes apart (the "
+            "simulator's plan.min_gap_minutes); these times give {}",
+            file, w.posts_per_day, sim_min_gap_minutes, fit)};
+    }
+}
+
+} // namespace
+
+world_spec load_world(std::filesystem::path const& path)
+{
+    auto const root = read_yaml(path);
+    reader r{path.string()};
     world_spec w;
     w.name = path.stem().string();
+    // Effects are read after the times: the catalogue they are checked
+    // against has the world's hours.
     std::optional<YAML::Node> effects_node, change_node;
     r.each(root, "",
            [&](std::string const& k, YAML::Node const& v) {
@@ -255,17 +366,7 @@ world_spec load_world(std::filesystem::path const& path)
                } else if (k == "replies_per_day") {
                    w.replies_per_day = r.integer(v, k, 0, 24);
                } else if (k == "times") {
-                   if (!v.IsSequence() || v.size() == 0) {
-                       r.fail(v, "'times' must be a non-empty list of \"HH:MM\"");
-                   }
-                   w.times.clear();
-                   for (auto const& t : v) {
-                       auto const s = r.text(t, k);
-                       if (s.size() != 5 || !minute_of_day(s)) {
-                           r.fail(t, fmt::format("'times': '{}' is not \"HH:MM\"", s));
-                       }
-                       w.times.push_back(s);
-                   }
+                   w.times = read_times(r, v);
                } else if (k == "base") {
                    r.numbers(v, k, 0, 1e7,
                              {{"impressions", &w.impressions},
@@ -282,29 +383,7 @@ world_spec load_world(std::filesystem::path const& path)
                               {"drift_per_day", &w.drift_per_day},
                               {"drift_sd_per_day", &w.drift_sd_per_day}});
                } else if (k == "replies") {
-                   r.each(v, k,
-                          [&](std::string const& b, YAML::Node const& x) {
-                              auto const key = "replies." + b;
-                              if (b == "accounts") {
-                                  w.accounts = r.integer(x, key, 1, 100000);
-                              } else if (b == "opportunities_per_hour") {
-                                  w.opportunities_per_hour = r.integer(x, key, 0, 1000);
-                              } else if (b == "effects") {
-                                  r.each(x, key,
-                                         [&](std::string const& a, YAML::Node const& e) {
-                                             w.account_effects[a] =
-                                                 r.read_effect(e, key + "." + a);
-                                         });
-                              } else {
-                                  *std::map<std::string, double*>{
-                                      {"impressions", &w.reply_impressions},
-                                      {"engagement_rate", &w.reply_engagement_rate},
-                                      {"follows_per_1000", &w.reply_follows_per_1000}}
-                                       .at(b) = r.number(x, key, 0, 1e7);
-                              }
-                          },
-                          {"impressions", "engagement_rate", "follows_per_1000",
-                           "accounts", "opportunities_per_hour", "effects"});
+                   read_replies(r, v, w);
                } else if (k == "effects") {
                    effects_node = v;
                } else if (k == "change") {
@@ -315,56 +394,16 @@ world_spec load_world(std::filesystem::path const& path)
             "noise", "account", "replies", "effects", "change"});
 
     auto const cat = world_catalogue(w);
-    std::map<std::string, int> lines;
     if (effects_node) {
+        std::map<std::string, int> lines;
         w.effects = r.read_effects(*effects_node, "effects", cat, lines);
-        check_effects(file, w.effects, cat, lines);
+        check_effects(r.file(), w.effects, cat, lines);
     }
     if (change_node) {
-        std::optional<YAML::Node> after;
-        r.each(*change_node, "change",
-               [&](std::string const& k, YAML::Node const& v) {
-                   if (k == "day") {
-                       w.change_day = r.integer(v, "change.day", 0, 3650);
-                   } else {
-                       after = v;
-                   }
-               },
-               {"day", "effects"});
-        if (!w.change_day || !after) {
-            r.fail(*change_node, "'change' needs both 'day' and 'effects'");
-        }
-        std::map<std::string, int> after_lines;
-        auto changed = r.read_effects(*after, "change.effects", cat, after_lines);
-        check_effects(file, changed, cat, after_lines);
-        w.effects_after_change = w.effects;
-        for (auto& [dim, values] : changed) {
-            w.effects_after_change[dim] = std::move(values);
-        }
+        read_change(r, *change_node, cat, w);
     }
-    // Accounts: the same plausibility, over every account.
-    std::vector<effect> accounts(static_cast<std::size_t>(w.accounts));
-    for (auto const& [a, e] : w.account_effects) {
-        auto const n = a.rfind("account_", 0) == 0 ? std::atoi(a.c_str() + 8) : 0;
-        if (n < 1 || n > w.accounts) {
-            throw config_error{fmt::format(
-                "{}: 'replies.effects.{}': accounts are account_1 … account_{}", file, a,
-                w.accounts)};
-        }
-        accounts[static_cast<std::size_t>(n - 1)] = e;
-    }
-    check_plausible(file, 1, "replies.effects", accounts);
-    if (static_cast<std::size_t>(w.posts_per_day) > w.times.size()) {
-        throw config_error{fmt::format("{}: posts_per_day ({}) is more than the {} times",
-                                       file, w.posts_per_day, w.times.size())};
-    }
-    if (auto const fit = times_apart(w.times, sim_min_gap_minutes);
-        fit < static_cast<std::size_t>(w.posts_per_day)) {
-        throw config_error{fmt::format(
-            "{}: posts_per_day ({}) needs that many times {} minutes apart (the "
-            "simulator's plan.min_gap_minutes); these times give {}",
-            file, w.posts_per_day, sim_min_gap_minutes, fit)};
-    }
+    check_accounts(r.file(), w);
+    check_rate(r.file(), w);
     return w;
 }
 
