@@ -38,6 +38,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -528,6 +529,42 @@ json capture_json(std::vector<day_sums> const& days, int from, bool replies)
             {"capture", capture_of(f, u, o)}};
 }
 
+// Replies: the accounts whose replies bring more than an account without an
+// effect, best first, against as many of the top learned priorities.
+json learned_replies(db_connection& db, world_spec const& w)
+{
+    double const plain = expected_reply(w, "").follows;
+    std::vector<std::pair<double, std::string>> better;
+    for (int a = 1; a <= w.accounts; ++a) {
+        auto const name = fmt::format("account_{}", a);
+        if (auto const f = expected_reply(w, name).follows; f > plain + 1e-12) {
+            better.emplace_back(f, name);
+        }
+    }
+    std::sort(better.begin(), better.end(),
+              [](auto const& x, auto const& y) { return x.first > y.first; });
+    std::set<std::string> best_accounts;
+    json true_best = json::array();
+    for (auto const& [f, name] : better) {
+        best_accounts.insert(name);
+        true_best.push_back(name);
+    }
+    auto const top_n = static_cast<int>(std::max<std::size_t>(1, best_accounts.size()));
+    auto const pr = db.exec(R"sql(
+        SELECT username FROM public.discovered_accounts
+         ORDER BY priority_score DESC NULLS LAST, username
+         LIMIT $1
+        )sql",
+                            top_n);
+    json top = json::array();
+    int hits = 0;
+    for (int i = 0; i < pr.rows(); ++i) {
+        top.push_back(pr.str(i, 0));
+        hits += best_accounts.count(pr.str(i, 0)) ? 1 : 0;
+    }
+    return {{"true_best", true_best}, {"learned_top", top}, {"hits", hits}};
+}
+
 // What the active map and the priorities learned, against the truth.
 json learned(db_connection& db, world_spec const& w, double day)
 {
@@ -567,38 +604,7 @@ json learned(db_connection& db, world_spec const& w, double day)
         }
     }
     out["maps"] = db.exec("SELECT count(*) FROM public.learning_model_weights").i64(0, 0);
-    // Replies: the accounts whose replies bring more than an account without
-    // an effect, best first, against as many of the top learned priorities.
-    double const plain = expected_reply(w, "").follows;
-    std::vector<std::pair<double, std::string>> better;
-    for (int a = 1; a <= w.accounts; ++a) {
-        auto const name = fmt::format("account_{}", a);
-        if (auto const f = expected_reply(w, name).follows; f > plain + 1e-12) {
-            better.emplace_back(f, name);
-        }
-    }
-    std::sort(better.begin(), better.end(),
-              [](auto const& x, auto const& y) { return x.first > y.first; });
-    std::set<std::string> best_accounts;
-    json true_best = json::array();
-    for (auto const& [f, name] : better) {
-        best_accounts.insert(name);
-        true_best.push_back(name);
-    }
-    auto const top_n = static_cast<int>(std::max<std::size_t>(1, best_accounts.size()));
-    auto const pr = db.exec(R"sql(
-        SELECT username FROM public.discovered_accounts
-         ORDER BY priority_score DESC NULLS LAST, username
-         LIMIT $1
-        )sql",
-                            top_n);
-    json top = json::array();
-    int hits = 0;
-    for (int i = 0; i < pr.rows(); ++i) {
-        top.push_back(pr.str(i, 0));
-        hits += best_accounts.count(pr.str(i, 0)) ? 1 : 0;
-    }
-    out["replies"] = {{"true_best", true_best}, {"learned_top", top}, {"hits", hits}};
+    out["replies"] = learned_replies(db, w);
     return out;
 }
 
@@ -627,6 +633,31 @@ struct reply_truth {
     double taken = 0;
     double baseline = 0;
 };
+
+// The replies' truth over the decisions whose replies validate weighs
+// (posted as decided); none when there are none.
+std::optional<json> replies_truth(config const& cfg, timestamp now,
+                                  std::vector<reply_truth> const& replies)
+{
+    auto const from = now - fractional_days(cfg.replies.window_days);
+    auto const to = now - fractional_hours(cfg.replies.min_age_hours);
+    double taken = 0, baseline = 0;
+    int k = 0;
+    for (auto const& r : replies) {
+        if (r.at > from && r.at <= to) {
+            taken += r.taken;
+            baseline += r.baseline;
+            ++k;
+        }
+    }
+    if (k == 0) {
+        return std::nullopt;
+    }
+    return json{{"replies", k},
+                {"learned", taken / k},
+                {"opportunity", baseline / k},
+                {"lift", (taken - baseline) / k}};
+}
 
 // What validate estimates (issue 15), and the truth: each policy's expected
 // follows a post over the same logged posts, from the world's effects. As
@@ -691,23 +722,8 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
                  {"map_active", a / n}, {"map_cross_fitted", map.cross_fitted},
                  {"lift", (m - u) / n}};
     }
-    // Replies: the decisions whose replies validate weighs (posted as decided).
-    auto const from = now - fractional_days(cfg.replies.window_days);
-    auto const to = now - fractional_hours(cfg.replies.min_age_hours);
-    double taken = 0, baseline = 0;
-    int k = 0;
-    for (auto const& r : replies) {
-        if (r.at > from && r.at <= to) {
-            taken += r.taken;
-            baseline += r.baseline;
-            ++k;
-        }
-    }
-    if (k > 0) {
-        truth["replies"] = {{"replies", k},
-                            {"learned", taken / k},
-                            {"opportunity", baseline / k},
-                            {"lift", (taken - baseline) / k}};
+    if (auto r = replies_truth(cfg, now, replies)) {
+        truth["replies"] = std::move(*r);
     }
     return {{"estimate", policy_report_json(report)}, {"truth", truth}};
 }
@@ -1008,16 +1024,9 @@ json result_json(options const& o, world_spec const& world, db_connection& db,
     return result;
 }
 
-// The score in words, for a person at a terminal.
-void print_report(options const& o, world_spec const& world, json const& result)
+// Each dimension's true and learned best.
+void print_dimensions(json const& result)
 {
-    auto const posts = result["posts"].get<long>();
-    auto const replies = result["replies_posted"].get<long>();
-    std::cout << fmt::format(
-        "world '{}' ({}), policy {}, after {} simulated days: {} posts and {} replies, "
-        "{} outcomes with v2\n",
-        world.name, world.description, o.policy, o.days, posts - replies, replies,
-        result["outcomes_with_v2"].get<long>());
     std::cout << fmt::format("  {:<15} {:<22} {:<22} {:<6} {}\n", "dimension",
                              "true best", "learned best", "", "the true best's weight");
     for (auto const& [dim, d] : result.items()) {
@@ -1037,6 +1046,19 @@ void print_report(options const& o, world_spec const& world, json const& result)
                                      d["values"].get<std::size_t>())
                    : "any value is as good here");
     }
+}
+
+// The score in words, for a person at a terminal.
+void print_report(options const& o, world_spec const& world, json const& result)
+{
+    auto const posts = result["posts"].get<long>();
+    auto const replies = result["replies_posted"].get<long>();
+    std::cout << fmt::format(
+        "world '{}' ({}), policy {}, after {} simulated days: {} posts and {} replies, "
+        "{} outcomes with v2\n",
+        world.name, world.description, o.policy, o.days, posts - replies, replies,
+        result["outcomes_with_v2"].get<long>());
+    print_dimensions(result);
     auto const names = [](json const& list) {
         std::vector<std::string> v;
         for (auto const& n : list) {
@@ -1089,6 +1111,27 @@ void print_report(options const& o, world_spec const& world, json const& result)
     }
 }
 
+// The truth is scored against this run's posts: another run's (or an
+// account's real ones) would be counted as this world's, and its scores
+// would be nonsense. Refused before migrate writes anything.
+void refuse_used_database(db_connection& db)
+{
+    if (!db.exec("SELECT to_regclass('public.content_generation_metadata_comprehensive') "
+                 "IS NOT NULL")
+             .boolean(0, 0)) {
+        return;
+    }
+    auto const items =
+        db.exec("SELECT count(*) FROM public.content_generation_metadata_comprehensive")
+            .i64(0, 0);
+    if (items > 0) {
+        throw usage_error{fmt::format(
+            "the database already holds {} items: xloop-sim plays a world on a fresh "
+            "one (createdb NAME, then --db dbname=NAME)",
+            items)};
+    }
+}
+
 int simulate(options const& o)
 {
     auto const world = load_world(o.world);
@@ -1108,23 +1151,7 @@ int simulate(options const& o)
     std::filesystem::path const dir = scratch.path();
     auto const config_file = (dir / "xloop.yaml").string();
     write_sim_config(o, world, api.base_url(), config_file);
-    // The truth is scored against this run's posts: another run's (or an
-    // account's real ones) would be counted as this world's, and its scores
-    // would be nonsense. Refused before migrate writes anything.
-    if (db.exec("SELECT to_regclass('public.content_generation_metadata_comprehensive') "
-                "IS NOT NULL")
-            .boolean(0, 0)) {
-        auto const items =
-            db.exec(
-                  "SELECT count(*) FROM public.content_generation_metadata_comprehensive")
-                .i64(0, 0);
-        if (items > 0) {
-            throw usage_error{fmt::format(
-                "the database already holds {} items: xloop-sim plays a world on a fresh "
-                "one (createdb NAME, then --db dbname=NAME)",
-                items)};
-        }
-    }
+    refuse_used_database(db);
     runner run{o, db, config_file, sim_config(o, config_file)};
     run.tool("migrate", {}, *start); // a no-op on a migrated database
 
@@ -1158,6 +1185,26 @@ int simulate(options const& o)
     print_report(o, world, result);
     std::cout << v.out;
     return 0;
+}
+
+// --every's JOB=MINUTES into o.every (which holds the known jobs' defaults).
+void parse_every(options& o)
+{
+    for (auto const& e : o.every_text) {
+        auto const eq = e.find('=');
+        auto const job = e.substr(0, eq);
+        int minutes = 0;
+        if (eq == std::string::npos || (job != "scrape-metrics" && !o.every.count(job)) ||
+            std::sscanf(e.c_str() + eq + 1, "%d", &minutes) != 1 || minutes < 20 ||
+            minutes > 1440) {
+            throw CLI::ValidationError{
+                "--every",
+                fmt::format("'{}': expected JOB=MINUTES, JOB one of scrape-metrics, "
+                            "plan, learn-replies, build-weights; 20 to 1440 minutes",
+                            e)};
+        }
+        o.every[job] = minutes;
+    }
 }
 
 } // namespace
@@ -1207,22 +1254,7 @@ int main(int argc, char** argv)
                    "interval is rounded up to whole ticks");
     try {
         cli.parse(argc, argv);
-        for (auto const& e : o.every_text) {
-            auto const eq = e.find('=');
-            auto const job = e.substr(0, eq);
-            int minutes = 0;
-            if (eq == std::string::npos ||
-                (job != "scrape-metrics" && !o.every.count(job)) ||
-                std::sscanf(e.c_str() + eq + 1, "%d", &minutes) != 1 || minutes < 20 ||
-                minutes > 1440) {
-                throw CLI::ValidationError{
-                    "--every",
-                    fmt::format("'{}': expected JOB=MINUTES, JOB one of scrape-metrics, "
-                                "plan, learn-replies, build-weights; 20 to 1440 minutes",
-                                e)};
-            }
-            o.every[job] = minutes;
-        }
+        parse_every(o);
     } catch (CLI::ParseError const& e) {
         return cli.exit(e) == 0 ? 0 : static_cast<int>(exit_code::usage);
     }
