@@ -306,6 +306,26 @@ evaluate_policies(std::vector<logged_post> const& all,
     return r;
 }
 
+namespace {
+
+// The replies as they ran (w = 1), or as opportunity score alone would have
+// chosen (w = baseline_p/propensity, its choice deterministic); each valued
+// by its follows or its score.
+std::vector<logged_sample> reply_samples(std::vector<logged_reply> const& replies,
+                                         bool follows, bool baseline)
+{
+    std::vector<logged_sample> out;
+    out.reserve(replies.size());
+    for (auto const& p : replies) {
+        double const y = follows ? p.follows.value_or(0) : p.score;
+        out.push_back(baseline ? logged_sample{y, p.propensity, *p.baseline_p, 0, 0}
+                               : logged_sample{y, 1, 1, 0, 0});
+    }
+    return out;
+}
+
+} // namespace
+
 policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
                                    evidence_floor floor, std::uint64_t seed)
 {
@@ -327,16 +347,8 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
     }
     bool const has_follows = std::all_of(replies.begin(), replies.end(),
                                          [](auto const& p) { return p.follows; });
-    // As it ran (w = 1), and as opportunity score alone would have chosen:
-    // w = baseline_p/propensity, its choice deterministic.
     auto const samples = [&](bool follows, bool baseline) {
-        std::vector<logged_sample> out;
-        for (auto const& p : replies) {
-            double const y = follows ? p.follows.value_or(0) : p.score;
-            out.push_back(baseline ? logged_sample{y, p.propensity, *p.baseline_p, 0, 0}
-                                   : logged_sample{y, 1, 1, 0, 0});
-        }
-        return out;
+        return reply_samples(replies, follows, baseline);
     };
     rng gen{seed ^ 0x7265706c696573ULL};
     auto const row = [&](char const* name, bool baseline) {

@@ -285,13 +285,46 @@ struct v2_inputs {
     counted_posts early;
 };
 
+std::optional<std::int64_t> opt_int(binary_copy_reader const& r, std::size_t i)
+{
+    return r.is_null(i) ? std::nullopt : std::optional<std::int64_t>{r.int8(i)};
+}
+
+// A post the v2 pass writes, from its row of the read (the newest in.aposts).
+void add_v2_post(binary_copy_reader const& r, v2_inputs& in)
+{
+    auto& p = in.posts.emplace_back();
+    std::memcpy(p.decision_id.data(), r.text(0).data(), p.decision_id.size());
+    p.index = static_cast<std::uint32_t>(in.aposts.size() - 1);
+    p.values.fill(packed_none);
+    for (std::size_t v = v2_post::impressions; v <= v2_post::views; ++v) {
+        p.values[v] = pack(opt_int(r, 9 + v)); // columns 9–17 in this order
+    }
+    auto const content = r.text(6);
+    p.hook = in.pool(r.is_null(3) ? classify_hook(content) : r.text(3));
+    p.cta = in.pool(r.is_null(4) ? classify_cta(content) : r.text(4));
+    p.structure =
+        in.pool(r.is_null(5) ? classify_structure(r.text(2), r.boolean(7)) : r.text(5));
+    in.merged += r.boolean(18) ? 1 : 0;
+    if (!r.is_null(19)) {
+        p.values[v2_post::collected_at] = r.timestamptz_unix_micros(19);
+    }
+    if (!r.is_null(20)) {
+        p.data_source = in.pool(r.text(20));
+    }
+    if (!r.is_null(21)) {
+        auto const id = r.text(21);
+        p.tweet_id_at = static_cast<std::uint32_t>(in.tweet_ids.size());
+        p.tweet_id_size = static_cast<std::uint32_t>(id.size());
+        in.tweet_ids += id;
+    }
+    p.stored = r.boolean(22);
+}
+
 void read_v2_posts(db_connection& db, std::string const& query, v2_window const& window,
                    v2_inputs& in)
 {
     binary_copy_reader reader;
-    auto opt_int = [](binary_copy_reader const& r, std::size_t i) {
-        return r.is_null(i) ? std::nullopt : std::optional<std::int64_t>{r.int8(i)};
-    };
     auto const row = [&](binary_copy_reader const& r) {
         post_counts const counts{opt_int(r, 9),  opt_int(r, 10), opt_int(r, 11),
                                  opt_int(r, 12), opt_int(r, 13), opt_int(r, 14),
@@ -316,32 +349,7 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                             : std::optional<std::string>{r.text(21)});
             return;
         }
-        auto& p = in.posts.emplace_back();
-        std::memcpy(p.decision_id.data(), r.text(0).data(), p.decision_id.size());
-        p.index = static_cast<std::uint32_t>(in.aposts.size() - 1);
-        p.values.fill(packed_none);
-        for (std::size_t v = v2_post::impressions; v <= v2_post::views; ++v) {
-            p.values[v] = pack(opt_int(r, 9 + v)); // columns 9–17 in this order
-        }
-        auto const content = r.text(6);
-        p.hook = in.pool(r.is_null(3) ? classify_hook(content) : r.text(3));
-        p.cta = in.pool(r.is_null(4) ? classify_cta(content) : r.text(4));
-        p.structure = in.pool(r.is_null(5) ? classify_structure(r.text(2), r.boolean(7))
-                                           : r.text(5));
-        in.merged += r.boolean(18) ? 1 : 0;
-        if (!r.is_null(19)) {
-            p.values[v2_post::collected_at] = r.timestamptz_unix_micros(19);
-        }
-        if (!r.is_null(20)) {
-            p.data_source = in.pool(r.text(20));
-        }
-        if (!r.is_null(21)) {
-            auto const id = r.text(21);
-            p.tweet_id_at = static_cast<std::uint32_t>(in.tweet_ids.size());
-            p.tweet_id_size = static_cast<std::uint32_t>(id.size());
-            in.tweet_ids += id;
-        }
-        p.stored = r.boolean(22);
+        add_v2_post(r, in);
     };
     db.copy_out(
         query, [&](std::string_view message) { reader.feed(message, row); }, true);

@@ -168,6 +168,17 @@ migration_counts migration_states(db_connection& db)
     return out;
 }
 
+// The tools are older than the schema (rolled back): they run, but the
+// operator should know.
+std::string newer_migrations_warning(std::vector<std::string> const& unknown)
+{
+    return fmt::format(
+        "migration {}{} was applied by a newer xloop than this one: run that xloop's "
+        "tools (migrations are never undone)",
+        unknown.front(),
+        unknown.size() > 1 ? fmt::format(" and {} more", unknown.size() - 1) : "");
+}
+
 // Sets has_as_uuid for posted_items, which needs the function.
 check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid)
 {
@@ -179,16 +190,7 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
     }
     auto const [pending, edited, unknown] = migration_states(db);
     if (!unknown.empty()) {
-        // The tools are older than the schema (rolled back): they run, but
-        // the operator should know.
-        warnings.insert(warnings.begin(),
-                        fmt::format("migration {}{} was applied by a newer xloop than "
-                                    "this one: run that xloop's tools (migrations are "
-                                    "never undone)",
-                                    unknown.front(),
-                                    unknown.size() > 1
-                                        ? fmt::format(" and {} more", unknown.size() - 1)
-                                        : ""));
+        warnings.insert(warnings.begin(), newer_migrations_warning(unknown));
     }
     if (auto const w = encoding_warning(db, cfg)) {
         warnings.push_back(*w);
@@ -486,31 +488,10 @@ SELECT count(*) FILTER (WHERE p.posted),
             excerpt(r.opt_str(0, 12).value_or(""), 60)};
 }
 
-// Posted items the loop cannot learn from, which no other check sees: the
-// poster left out the tweet id (no metrics can be fetched) or the posting
-// time (scrape-metrics and every window go by posted_at), wrote one tweet id
-// on two items (its metrics would count for both), a decision id that is no
-// uuid (an outcome is keyed by one; the original's column may be text), a
-// posting time in the future (a poster writing local time as UTC: every
-// post_hour is off), or a tweet id under a status other than 'posted'
-// ('POSTED', 'published': no tool reads those items).
-check_result posted_items_check(check_context& x)
+// Each kind of unusable posted item there is: how many, what is wrong, an
+// example, what follows from it.
+std::vector<std::string> posted_item_problems(posted_items const& p)
 {
-    auto c = make("posted_items", "ok", "");
-    if (!x.has_as_uuid) {
-        c.status = "fail";
-        c.message = "xloop.as_uuid is missing: run xloop-migrate";
-        return c;
-    }
-    auto const p = read_posted_items(x);
-    c.numbers = {{"posted", p.posted},
-                 {"without_tweet_id", p.no_id},
-                 {"without_posted_at", p.no_time},
-                 {"sharing_tweet_id", p.shared},
-                 {"without_uuid_decision_id", p.no_key},
-                 {"posted_in_future", p.future},
-                 {"tweet_id_not_posted", p.unposted}};
-    // Each kind: how many, what is wrong, an example, what follows from it.
     struct kind {
         std::int64_t n;
         char const* what;
@@ -537,6 +518,34 @@ check_result posted_items_check(check_context& x)
                 fmt::format("{} {} (e.g. {}): {}", k.n, k.what, k.example, k.so));
         }
     }
+    return wrong;
+}
+
+// Posted items the loop cannot learn from, which no other check sees: the
+// poster left out the tweet id (no metrics can be fetched) or the posting
+// time (scrape-metrics and every window go by posted_at), wrote one tweet id
+// on two items (its metrics would count for both), a decision id that is no
+// uuid (an outcome is keyed by one; the original's column may be text), a
+// posting time in the future (a poster writing local time as UTC: every
+// post_hour is off), or a tweet id under a status other than 'posted'
+// ('POSTED', 'published': no tool reads those items).
+check_result posted_items_check(check_context& x)
+{
+    auto c = make("posted_items", "ok", "");
+    if (!x.has_as_uuid) {
+        c.status = "fail";
+        c.message = "xloop.as_uuid is missing: run xloop-migrate";
+        return c;
+    }
+    auto const p = read_posted_items(x);
+    c.numbers = {{"posted", p.posted},
+                 {"without_tweet_id", p.no_id},
+                 {"without_posted_at", p.no_time},
+                 {"sharing_tweet_id", p.shared},
+                 {"without_uuid_decision_id", p.no_key},
+                 {"posted_in_future", p.future},
+                 {"tweet_id_not_posted", p.unposted}};
+    auto const wrong = posted_item_problems(p);
     if (wrong.empty()) {
         c.message =
             p.posted == 0
