@@ -2,6 +2,7 @@
 
 #include "interrupt.hpp"
 #include "log.hpp"
+#include "ssl_probe.hpp"
 #include "text.hpp"
 
 #include <netdb.h>
@@ -196,24 +197,41 @@ std::optional<std::string> connection_option(PGconn* c, char const* keyword)
     return out;
 }
 
+// The comma-separated entries of a connection option (none when unset).
+std::vector<std::string> option_list(PGconn* c, char const* keyword)
+{
+    std::vector<std::string> out;
+    if (auto const value = connection_option(c, keyword); value && !value->empty()) {
+        std::string_view rest = *value;
+        for (;;) {
+            auto const comma = rest.find(',');
+            out.emplace_back(rest.substr(0, comma));
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            rest = rest.substr(comma + 1);
+        }
+    }
+    return out;
+}
+
+bool is_socket_directory(std::string const& host)
+{
+    return host.empty() || host[0] == '/' || host[0] == '@';
+}
+
 // Whether a host name of the connection cannot be looked up for now: the
 // resolver answered EAI_AGAIN (its DNS server down or unreachable), which
 // passes by itself, unlike a name that does not exist. Asked of the resolver
 // again, since libpq says which only in words, and those are translated.
 bool host_lookup_failing_for_now(PGconn* c)
 {
-    auto const hostaddr = connection_option(c, "hostaddr");
-    auto const hosts = connection_option(c, "host");
-    if ((hostaddr && !hostaddr->empty()) || !hosts) {
+    if (!option_list(c, "hostaddr").empty()) {
         return false; // no name to look up
     }
-    std::string_view rest = *hosts;
-    while (!rest.empty()) {
-        auto const comma = rest.find(',');
-        std::string const host{rest.substr(0, comma)};
-        rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-        if (host.empty() || host[0] == '/' || host[0] == '@') {
-            continue; // a socket directory
+    for (auto const& host : option_list(c, "host")) {
+        if (is_socket_directory(host)) {
+            continue;
         }
         addrinfo hints{};
         hints.ai_family = AF_UNSPEC;
@@ -224,6 +242,35 @@ bool host_lookup_failing_for_now(PGconn* c)
             ::freeaddrinfo(found);
         }
         if (rc == EAI_AGAIN) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Whether the connection asks for TLS and one of its servers is up (answers
+// an SSLRequest): a failure without a SQLSTATE is then its TLS settings (no
+// TLS there, a certificate that does not verify, a root certificate file
+// missing), which no retry mends.
+bool tls_refused_by_live_server(PGconn* c)
+{
+    auto const mode = connection_option(c, "sslmode").value_or("");
+    if (mode != "require" && mode != "verify-ca" && mode != "verify-full") {
+        return false;
+    }
+    auto const addrs = option_list(c, "hostaddr");
+    auto const names = option_list(c, "host");
+    auto const ports = option_list(c, "port");
+    for (std::size_t i = 0; i < std::max(addrs.size(), names.size()); ++i) {
+        auto const& host = i < addrs.size() && !addrs[i].empty() ? addrs[i]
+                           : i < names.size()                    ? names[i]
+                                                                 : std::string{};
+        auto const port = ports.size() > 1 && i < ports.size() ? ports[i]
+                          : ports.size() == 1                  ? ports[0]
+                                                               : std::string{};
+        if (!is_socket_directory(host) &&
+            answers_ssl_request(host, port.empty() ? "5432" : port,
+                                std::chrono::seconds{2})) {
             return true;
         }
     }
@@ -444,6 +491,13 @@ db_connection::db_connection(
         if (PQconnectionNeedsPassword(m_conn.get()) ||
             (state && !is_transient_sqlstate(*state))) {
             throw config_error{fmt::format("cannot connect to the database: {}", msg)};
+        }
+        if (!state && tls_refused_by_live_server(m_conn.get())) {
+            throw config_error{
+                fmt::format("cannot connect to the database over TLS, though the server "
+                            "is up (change sslmode, sslrootcert, sslcert or sslkey; a "
+                            "retry will not help): {}",
+                            msg)};
         }
         throw temporary_failure{
             fmt::format("database unreachable (exit 75, retry later): {}", msg)};

@@ -12,12 +12,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace xloop;
 using namespace xloop::test;
@@ -623,6 +626,98 @@ TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language"
         CHECK(r.err.find(message) != std::string::npos);
         CHECK(r.err.find("LOCATION") == std::string::npos);
     }
+}
+
+namespace {
+
+// A server on 127.0.0.1 that answers each SSLRequest with `answer` ('S': TLS
+// offered, 'N': none) and hangs up, keeping what each connection sent.
+struct ssl_answering_server {
+    silent_server socket;
+    std::mutex mutex;
+    std::vector<std::string> received;
+    std::thread thread;
+    explicit ssl_answering_server(char answer)
+    {
+        thread = std::thread{[this, answer] {
+            for (;;) {
+                int const c = ::accept(socket.fd, nullptr, nullptr);
+                if (c < 0) {
+                    return;
+                }
+                std::string got(8, '\0');
+                got.resize(static_cast<std::size_t>(
+                    std::max<ssize_t>(0, ::recv(c, got.data(), 8, MSG_WAITALL))));
+                ::send(c, &answer, 1, MSG_NOSIGNAL);
+                // anything more (a startup packet, a TLS hello) until the client hangs up
+                timeval const wait{0, 300000};
+                ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+                char more[512];
+                for (ssize_t n; (n = ::recv(c, more, sizeof more, 0)) > 0;) {
+                    got.append(more, static_cast<std::size_t>(n));
+                }
+                ::close(c);
+                std::lock_guard const lock{mutex};
+                received.push_back(got);
+            }
+        }};
+    }
+    ~ssl_answering_server()
+    {
+        ::shutdown(socket.fd, SHUT_RDWR);
+        thread.join();
+    }
+};
+
+} // namespace
+
+TEST_CASE("a server that is up but refuses the connection's TLS settings exits 78, "
+          "one that is down 75",
+          "[db]")
+{
+    temp_dir dir;
+    auto const missing_root = (std::filesystem::path{dir.path()} / "root.crt").string();
+    std::string const ssl_request{"\0\0\0\x08\x04\xd2\x16\x2f", 8};
+    struct tls_case {
+        char answer;
+        std::string options;
+    };
+    for (auto const& [answer, options] :
+         {tls_case{'N', "sslmode=require"},
+          tls_case{'S', "sslmode=verify-full sslrootcert=" + missing_root}}) {
+        ssl_answering_server server{answer};
+        auto const r =
+            run_tool("build-weights",
+                     {"--db", fmt::format("host=127.0.0.1 port={} dbname=x user=x "
+                                          "gssencmode=disable connect_timeout=5 {}",
+                                          server.socket.port, options)});
+        INFO(options << ": " << r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("over TLS, though the server is up") &&
+                              Catch::Contains(answer == 'N' ? "does not support SSL"
+                                                            : "root.crt"));
+        // libpq's attempt and the probe: an SSLRequest each, no user name
+        // after it
+        std::lock_guard const lock{server.mutex};
+        CHECK(server.received.size() == 2);
+        for (auto const& got : server.received) {
+            CHECK(got == ssl_request);
+        }
+    }
+    // Nothing listening at the port: no answer, a retry may find it up.
+    int port = 0;
+    {
+        silent_server closed;
+        port = closed.port;
+    }
+    auto const down = run_tool(
+        "build-weights",
+        {"--db", fmt::format("host=127.0.0.1 port={} dbname=x user=x sslmode=verify-full "
+                             "sslrootcert={} connect_timeout=5",
+                             port, missing_root)});
+    INFO(down.err);
+    CHECK(down.exit_code == 75);
+    CHECK_THAT(down.err, Catch::Contains("database unreachable (exit 75, retry later)"));
 }
 
 TEST_CASE("a local server that is down exits 75, an option libpq rejects exits 78",
