@@ -97,6 +97,28 @@ CURLcode perform_interruptible(CURL* c, std::chrono::milliseconds grace)
 
 } // namespace
 
+namespace {
+
+// The server's certificate does not verify (another host's, self-signed, a
+// proxy's that intercepts TLS), a CA or client certificate file is unusable,
+// or a pinned key differs.
+bool is_tls_refusal(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
 void http_session::closer::operator()(void* share) const noexcept
 {
     curl_share_cleanup(share);
@@ -148,6 +170,8 @@ http_response http_send(http_request const& request)
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "xloop/" XLOOP_VERSION);
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
     if (request.session) {
         curl_easy_setopt(c, CURLOPT_SHARE, request.session->handle());
     }
@@ -165,7 +189,11 @@ http_response http_send(http_request const& request)
     if (rc != CURLE_OK) {
         out.status = 0;
         out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-        out.transport_error = curl_easy_strerror(rc);
+        out.tls_refused = is_tls_refusal(rc);
+        // libcurl's detail ("SSL certificate problem: self-signed certificate",
+        // "Failed to connect to … port 443: Connection refused") over its code's
+        // name ("Couldn't connect to server")
+        out.transport_error = *detail ? detail : curl_easy_strerror(rc);
         return out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
@@ -199,6 +227,12 @@ retried_response http_send_retrying(http_request const& request,
                                          "an answer it gives; nothing of it was read",
                                          service, request.max_body_bytes >> 20, what,
                                          res.status)};
+        }
+        if (res.status == 0 && res.tls_refused) {
+            throw config_error{fmt::format(
+                "{}: TLS failed for {}: {} (a CA certificate this machine lacks, or a "
+                "proxy that intercepts TLS? a retry will not help)",
+                service, what, res.transport_error)};
         }
         if (res.status == 0) {
             problem =

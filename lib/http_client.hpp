@@ -16,6 +16,9 @@ struct http_response {
     long status = 0;             // 0: no response (connect failure, timeout)
     std::string transport_error; // set when status is 0
     bool timed_out = false;
+    // A certificate that does not verify, or TLS settings this machine cannot
+    // meet: the operator's to fix, which no retry mends.
+    bool tls_refused = false;
     bool body_too_large = false; // past max_body_bytes: the transfer was stopped
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;

@@ -1,10 +1,12 @@
 #include "fake_x_api.hpp"
+#include "tls_server.hpp"
 
 #include "error.hpp"
 #include "http_client.hpp"
 #include "x_api.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <map>
@@ -469,4 +471,24 @@ TEST_CASE("OAuth 1.0a keys X refuses name the four variables, never their values
     x_api_client bearer{cfg, "tok"}; // a bearer token where keys are wanted
     CHECK(message_of<service_refused>([&] { bearer.fetch_account(); }).find("HTTP 401") !=
           std::string::npos);
+}
+
+TEST_CASE("a certificate that does not verify is a configuration error, not retried",
+          "[nodb]")
+{
+    tls_server server;
+    x_api_config cfg;
+    cfg.base_url = fmt::format("https://127.0.0.1:{}/", server.port());
+    cfg.timeout_ms = 2000;
+    cfg.retries = 2;
+    cfg.backoff_ms = 10;
+    x_api_client client{cfg, "tok-123-secret"};
+    auto const msg = message_of<config_error>([&] { client.fetch_tweets({"1"}); });
+    INFO(msg);
+    CHECK_THAT(msg, Catch::StartsWith("X API: TLS failed for GET /2/tweets") &&
+                        Catch::Contains("certificate") &&
+                        Catch::Contains("a retry will not help"));
+    CHECK(msg.find("tok-123-secret") == std::string::npos);
+    CHECK(server.connections() == 1); // one handshake, no retry
+    CHECK(exit_code_for(config_error{msg}) == exit_code::config);
 }
