@@ -6,6 +6,7 @@
 #include "text.hpp"
 
 #include <curl/curl.h>
+#include <netdb.h>
 
 #include <algorithm>
 #include <cctype>
@@ -117,6 +118,34 @@ bool is_tls_refusal(CURLcode rc)
     }
 }
 
+// Whether the host name of the handle's URL does not exist (EAI_NONAME),
+// unlike one the resolver cannot look up for now (EAI_AGAIN: its DNS server
+// down), which passes by itself. Asked of the resolver again, since libcurl
+// gives both one code.
+bool host_does_not_exist(CURL* c)
+{
+    char* url = nullptr;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
+    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> const parsed{curl_url(),
+                                                                     curl_url_cleanup};
+    char* host = nullptr;
+    if (!url || !parsed ||
+        curl_url_set(parsed.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        return false;
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    int const rc = ::getaddrinfo(host, nullptr, &hints, &found);
+    curl_free(host);
+    if (found) {
+        ::freeaddrinfo(found);
+    }
+    return rc == EAI_NONAME;
+}
+
 } // namespace
 
 void http_session::closer::operator()(void* share) const noexcept
@@ -190,6 +219,7 @@ http_response http_send(http_request const& request)
         out.status = 0;
         out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
         out.tls_refused = is_tls_refusal(rc);
+        out.host_unknown = rc == CURLE_COULDNT_RESOLVE_HOST && host_does_not_exist(c);
         // libcurl's detail ("SSL certificate problem: self-signed certificate",
         // "Failed to connect to … port 443: Connection refused") over its code's
         // name ("Couldn't connect to server")
@@ -233,6 +263,12 @@ retried_response http_send_retrying(http_request const& request,
                 "{}: TLS failed for {}: {} (a CA certificate this machine lacks, or a "
                 "proxy that intercepts TLS? a retry will not help)",
                 service, what, res.transport_error)};
+        }
+        if (res.status == 0 && res.host_unknown) {
+            throw config_error{fmt::format(
+                "{}: {} for {} (its base_url in the config?): no such host; a "
+                "retry will not help",
+                service, res.transport_error, what)};
         }
         if (res.status == 0) {
             problem =

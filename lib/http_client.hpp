@@ -19,6 +19,9 @@ struct http_response {
     // A certificate that does not verify, or TLS settings this machine cannot
     // meet: the operator's to fix, which no retry mends.
     bool tls_refused = false;
+    // The URL's host name does not exist (the resolver, asked again, says
+    // so: not one it cannot reach for now).
+    bool host_unknown = false;
     bool body_too_large = false; // past max_body_bytes: the transfer was stopped
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;

@@ -1111,3 +1111,38 @@ TEST_CASE("SIGTERM during the X API's retry backoff exits 75 within a second", "
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
                    "status = 'interrupted'") == 1);
 }
+
+TEST_CASE("an X API host that does not exist exits 78 at once, one the resolver cannot "
+          "look up for now is retried and exits 75",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // The resolver's answers are played by tests/resolver_down.cpp, preloaded:
+    // no query leaves the machine. An ASan build wants its runtime first.
+    char const* asan = std::getenv("ASAN_OPTIONS");
+    std::map<std::string, std::optional<std::string>> const env = {
+        {"X_BEARER_TOKEN", token},
+        {"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
+        {"ASAN_OPTIONS",
+         fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "", asan ? ":" : "")}};
+    temp_dir dir;
+    auto const scrape_at = [&](std::string const& host) {
+        dir.write("x.yaml", "x_api:\n  base_url: https://" + host +
+                                "\n  timeout_ms: 2000\n  retries: 2\n  backoff_ms: 10\n");
+        return run_tool("scrape-metrics",
+                        {"--config", dir.path() + "/x.yaml", "--now", now}, &db, {}, env);
+    };
+    auto const missing = scrape_at("api.resolver-missing.invalid");
+    INFO(missing.err);
+    CHECK(missing.exit_code == 78);
+    CHECK_THAT(missing.err, Catch::Contains("api.resolver-missing.invalid") &&
+                                Catch::Contains("no such host") &&
+                                !Catch::Contains("retrying"));
+    auto const down = scrape_at("api.resolver-down.invalid");
+    INFO(down.err);
+    CHECK(down.exit_code == 75);
+    CHECK_THAT(down.err, Catch::Contains("api.resolver-down.invalid") &&
+                             Catch::Contains("after 3 attempts"));
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+}
