@@ -1,10 +1,13 @@
 #include "ssl_probe.hpp"
 
+#include "interrupt.hpp"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <memory>
@@ -30,14 +33,27 @@ struct socket_fd {
     socket_fd& operator=(socket_fd const&) = delete;
 };
 
+// Waits for `events` up to `timeout`, waking every 50 ms to throw
+// interrupted on a signal.
 bool wait_for(int fd, short events, std::chrono::milliseconds timeout)
 {
-    pollfd p{fd, events, 0};
-    int rc = 0;
-    do {
-        rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    } while (rc < 0 && errno == EINTR);
-    return rc == 1 && (p.revents & events) != 0;
+    auto const deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        throw_if_interrupted();
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        pollfd p{fd, events, 0};
+        int const rc = ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 50)));
+        if (rc == 1) {
+            return (p.revents & events) != 0;
+        }
+        if (rc < 0 && errno != EINTR) {
+            return false;
+        }
+    }
 }
 
 bool answers(addrinfo const& a, std::chrono::milliseconds timeout)

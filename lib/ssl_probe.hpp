@@ -13,7 +13,8 @@ namespace xloop {
 
 // Whether the server at host:port (a name or a numeric address) answers an
 // SSLRequest, either way, within `timeout` for the connection and again for
-// the answer. Sends nothing else: no user name, no password.
+// the answer. Sends nothing else: no user name, no password. A signal stops
+// the wait (interrupted).
 bool answers_ssl_request(std::string const& host, std::string const& port,
                          std::chrono::milliseconds timeout);
 
