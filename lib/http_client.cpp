@@ -300,6 +300,21 @@ std::size_t authority_end(std::string const& url, std::size_t from)
 
 } // namespace
 
+bool is_wrong_address(http_response const& res)
+{
+    return res.status == 404 || res.status == 405 ||
+           (res.status >= 301 && res.status <= 308 && res.status != 304 &&
+            res.status != 305 && res.status != 306);
+}
+
+std::string moved_to(http_response const& res)
+{
+    auto const it = res.headers.find("location");
+    return res.status / 100 == 3 && it != res.headers.end()
+               ? fmt::format(" (moved to {})", url_for_log(trim(it->second)))
+               : std::string{};
+}
+
 std::string url_origin(std::string const& url)
 {
     auto const scheme_end = url.find("://");

@@ -89,6 +89,15 @@ http_send_retrying(http_request const& request, retry_policy const& policy,
                    std::string const& service, std::string const& what,
                    std::function<void(http_request&)> const& prepare = {});
 
+// Whether an answer says the request went to the wrong address: not found,
+// the method not allowed there, or moved elsewhere (a redirect, which is
+// never followed). A base URL to fix, not data or a passing failure.
+bool is_wrong_address(http_response const& res);
+
+// " (moved to <Location>)" for a redirect with one, as a log may name it;
+// else "".
+std::string moved_to(http_response const& res);
+
 // The scheme, host and port of a URL, without its user, password, path or
 // query (where a heartbeat URL holds its secret): what a log line may name.
 std::string url_origin(std::string const& url);

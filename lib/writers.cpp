@@ -349,6 +349,13 @@ public:
                             "for {}: check the key in ${}",
                             res.status, what, m_cfg.key_env)};
         }
+        if (is_wrong_address(res)) {
+            // OpenAI's answer to a model it does not have is a 404 too
+            throw config_error{
+                fmt::format("the LLM endpoint answered HTTP {} for {}{}: {}; check "
+                            "plan.writer.base_url and plan.writer.model",
+                            res.status, what, moved_to(res), error_message(res.body))};
+        }
         throw data_error{fmt::format("the LLM endpoint answered HTTP {} for {}: {}",
                                      res.status, what, res.body.substr(0, 300))};
     }

@@ -224,6 +224,12 @@ std::string x_api_client::get(std::string const& path, request_params const& que
             "X API refused the request (HTTP {}) for {}{}: {}", res.status, what,
             problem_of(res.body), refused_hint ? refused_hint : check_credentials())};
     }
+    if (is_wrong_address(res)) {
+        throw config_error{fmt::format(
+            "X API answered HTTP {} for {}{}: is x_api.base_url ({}) the API's address? "
+            "(https://api.x.com, no path)",
+            res.status, what, moved_to(res), url_for_log(m_cfg.base_url))};
+    }
     throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status, what,
                                  res.body.substr(0, 300))};
 }

@@ -1402,6 +1402,28 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         CHECK(db.count("SELECT count(*) FROM "
                        "public.content_generation_metadata_comprehensive") == 0);
     }
+    SECTION("404 for a model the endpoint does not have: the config's, at once")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.statuses = {404, 404, 404, 404};
+        llm.body_error = R"({"error": {"message": "The model `gpt-9` does not exist or )"
+                         R"(you do not have access to it.", "type": )"
+                         R"("invalid_request_error", "code": "model_not_found"}})";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(llm.calls == 1);
+        CHECK_THAT(r.err, Catch::Contains("the LLM endpoint answered HTTP 404 for POST "
+                                          "http://127.0.0.1:") &&
+                              Catch::Contains("The model `gpt-9` does not exist") &&
+                              Catch::Contains("check plan.writer.base_url and "
+                                              "plan.writer.model") &&
+                              !Catch::Contains("sk-t3st-k3y"));
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive") == 0);
+    }
     SECTION("429 then 200")
     {
         test_db db;

@@ -492,3 +492,31 @@ TEST_CASE("a certificate that does not verify is a configuration error, not retr
     CHECK(server.connections() == 1); // one handshake, no retry
     CHECK(exit_code_for(config_error{msg}) == exit_code::config);
 }
+
+TEST_CASE("a 404 or a redirect is a base URL to fix, named, not bad data", "[nodb]")
+{
+    fake_x_api api;
+    api.always = fake_failure{404, "{\"title\": \"Not Found Error\"}"};
+    auto client = client_for(api);
+    auto const msg = message_of<config_error>([&] { client.fetch_tweets({"1"}); });
+    CHECK_THAT(msg, Catch::StartsWith("X API answered HTTP 404 for GET /2/tweets") &&
+                        Catch::Contains("is x_api.base_url (" + api.base_url()) &&
+                        !Catch::Contains("tok-123-secret"));
+    CHECK(api.tweet_requests().size() == 1); // not retried
+
+    fake_x_api moved;
+    moved.always =
+        fake_failure{301, "", {{"Location", "https://api.x.com/2/tweets?ids=1"}}};
+    auto moved_client = client_for(moved);
+    auto const moved_msg =
+        message_of<config_error>([&] { moved_client.fetch_tweets({"1"}); });
+    CHECK_THAT(moved_msg,
+               Catch::Contains("HTTP 301 for GET /2/tweets (tweet 1) (moved to "
+                               "https://api.x.com/2/tweets):"));
+    // a 400 is what X says of the request itself: still bad data
+    fake_x_api bad;
+    bad.always = fake_failure{400, "{\"title\": \"Invalid Request\"}"};
+    auto bad_client = client_for(bad);
+    CHECK_THAT(message_of<data_error>([&] { bad_client.fetch_tweets({"1"}); }),
+               Catch::Contains("HTTP 400"));
+}
