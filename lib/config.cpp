@@ -19,6 +19,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace xloop {
 
@@ -805,6 +806,30 @@ std::string secret_from_env(char const* key, std::string const& variable,
         throw config_error{
             fmt::format("{}: the environment variable {} is {} (it must hold {})", key,
                         variable, v ? "empty" : "not set", holds)};
+    }
+    // No key or token holds a space or a control character: one there came
+    // with it (a file with Windows line endings, a paste), and sent in a
+    // header it would be refused as a wrong key. Said by kind and place,
+    // never by value.
+    std::string_view const value{v};
+    auto const odd = std::find_if(value.begin(), value.end(), [](char c) {
+        auto const u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f;
+    });
+    if (odd != value.end()) {
+        auto const at = static_cast<std::size_t>(odd - value.begin());
+        auto const what = *odd == '\r'   ? "a carriage return (a file with Windows line "
+                                           "endings?)"
+                          : *odd == '\n' ? "a line break"
+                          : *odd == ' '  ? "a space"
+                          : *odd == '\t' ? "a tab"
+                                         : "a control character";
+        auto const where = at == 0                  ? "at its start"
+                           : at + 1 == value.size() ? "at its end"
+                                                    : "inside it";
+        throw config_error{fmt::format("{}: the environment variable {} holds {} {}: "
+                                       "{} never does; remove it",
+                                       key, variable, what, where, holds)};
     }
     return v;
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib> // setenv
 #include <fstream>
 #include <sstream>
 
@@ -344,4 +345,41 @@ TEST_CASE("a directory given as the config file is a configuration error", "[nod
     } catch (config_error const& e) {
         CHECK(std::string{e.what()} == "config file '/tmp' is a directory");
     }
+}
+
+TEST_CASE("a secret with a space or a control character is refused by kind and place, "
+          "never shown",
+          "[nodb]")
+{
+    struct odd_secret {
+        char const* value;
+        char const* says;
+    };
+    for (auto const& [value, says] :
+         {odd_secret{"t0ken-s3cret\r",
+                     "holds a carriage return (a file with Windows line "
+                     "endings?) at its end"},
+          odd_secret{" t0ken-s3cret", "holds a space at its start"},
+          odd_secret{"t0ken\n-s3cret", "holds a line break inside it"},
+          odd_secret{"t0ken-s3cret\x7f", "holds a control character at its end"}}) {
+        ::setenv("XLOOP_TEST_SECRET", value, 1);
+        std::string msg;
+        try {
+            secret_from_env("x_api.token_env", "XLOOP_TEST_SECRET",
+                            "the X API bearer token");
+        } catch (config_error const& e) {
+            msg = e.what();
+        }
+        INFO(msg);
+        CHECK_THAT(msg,
+                   Catch::StartsWith("x_api.token_env: the environment variable "
+                                     "XLOOP_TEST_SECRET ") &&
+                       Catch::Contains(says) &&
+                       Catch::EndsWith("the X API bearer token never does; remove it") &&
+                       !Catch::Contains("s3cret"));
+    }
+    ::setenv("XLOOP_TEST_SECRET", "AAAA%2Bt0ken%3Ds3cret", 1);
+    CHECK(secret_from_env("x_api.token_env", "XLOOP_TEST_SECRET", "a token") ==
+          "AAAA%2Bt0ken%3Ds3cret");
+    ::unsetenv("XLOOP_TEST_SECRET");
 }
