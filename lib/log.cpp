@@ -1,5 +1,6 @@
 #include "log.hpp"
 
+#include "text.hpp"
 #include "timestamp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -56,7 +57,8 @@ void write(level l, std::string_view message)
                             {"msg", std::string{message}}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
-        line = fmt::format("{} {} {}: {}", now, g_tool, name(l), message);
+        line =
+            fmt::format("{} {} {}: {}", now, g_tool, name(l), escape_controls(message));
     }
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);

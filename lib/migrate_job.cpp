@@ -3,6 +3,7 @@
 #include "app.hpp"
 #include "log.hpp"
 #include "migrations.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -74,7 +75,8 @@ void run_migrate(run_context& run, migrate_options const& o)
     // -q (cron) and --json leave it out (it is in the summary).
     if (!run.options().json && run.options().quiet == 0) {
         for (auto const& line : result.changes) {
-            std::cout << (run.dry_run() ? "would change " : "changed ") << line << '\n';
+            std::cout << (run.dry_run() ? "would change " : "changed ")
+                      << escape_controls(line) << '\n';
         }
     }
     if (run.dry_run()) {

@@ -54,6 +54,23 @@ std::string example_text(std::string_view text, std::size_t n)
     return first_chars(valid_utf8(text), n);
 }
 
+std::string escape_controls(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (char const c : text) {
+        auto const u = static_cast<unsigned char>(c);
+        if ((u >= 0x20 && u != 0x7f) || c == '\n' || c == '\t') {
+            out += c;
+        } else if (c == '\r') {
+            out += "\\r";
+        } else {
+            out += fmt::format("\\x{:02x}", u);
+        }
+    }
+    return out;
+}
+
 bool has_control_chars(std::string_view text)
 {
     return std::any_of(text.begin(), text.end(), [](char ch) {

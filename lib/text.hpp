@@ -27,6 +27,11 @@ std::string example_text(std::string_view text, std::size_t n);
 // identifier (a tweet id) does, and a NUL cannot even be stored.
 bool has_control_chars(std::string_view text);
 
+// The text with control characters other than line breaks and tabs written as
+// escapes (\r, \x1b), for a terminal: a carriage return in a value moves the
+// cursor over the line, an escape sequence in data could rewrite the screen.
+std::string escape_controls(std::string_view text);
+
 // The text with every byte that is not part of a well-formed UTF-8 sequence
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);

@@ -1053,7 +1053,9 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     std::string out =
         fmt::format("{:<{}}  {:<4}  {}\n", "check", width, "", "why / what to do");
     for (auto const& c : checks) {
-        out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status), c.message);
+        // a message quotes data (names, ids): escaped, the colours are ours
+        out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status),
+                           escape_controls(c.message));
     }
     std::string verdict = ready ? "READY" : "NOT READY";
     if (colour) {
@@ -1150,7 +1152,7 @@ void run_validate(run_context& run, validate_options const& opts)
     }
     if (!run.options().json) {
         if (policies) {
-            std::cout << policy_report_table(*policies) << '\n';
+            std::cout << escape_controls(policy_report_table(*policies)) << '\n';
         }
         std::cout << report_table(checks, ready, isatty(STDOUT_FILENO) != 0)
                   << std::flush;

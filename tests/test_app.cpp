@@ -943,3 +943,23 @@ TEST_CASE("a child process gets the environment given, a bare program name is fo
     CHECK_THROWS_WITH(run_process(spec),
                       Catch::Contains("cannot run 'xloop-no-such-program'"));
 }
+
+TEST_CASE("a control character in a message is shown as an escape, never sent to the "
+          "terminal: a CRLF env file's DATABASE_URL shows its carriage return",
+          "[db]")
+{
+    test_db db; // the URI keeps the \r in the name (key=value drops it as a space)
+    auto const r = run_tool("validate", {"--checks"}, nullptr, {},
+                            {{"DATABASE_URL", "postgresql:///" + db.name() + "\r"}});
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK_THAT(r.err,
+               Catch::Contains("database \"" + db.name() + "\\r\" does not exist"));
+    CHECK(r.err.find('\r') == std::string::npos);
+    // JSON lines escape it by JSON's rules
+    auto const j = run_tool("validate", {"--checks", "--log-format", "json"}, nullptr, {},
+                            {{"DATABASE_URL", "postgresql:///" + db.name() + "\x1b[2J"}});
+    CHECK(j.exit_code == 78);
+    CHECK(j.err.find('\x1b') == std::string::npos);
+    CHECK_THAT(j.err, Catch::Contains("\\u001b[2J"));
+}

@@ -55,6 +55,15 @@ TEST_CASE("an example in a message is cut at whole UTF-8 characters and keeps it
     CHECK(example_text("a\xFF\xFEz", 3) == "a\xEF\xBF\xBD\xEF\xBF\xBD…");
 }
 
+TEST_CASE("control characters are shown as escapes, line breaks, tabs and UTF-8 kept",
+          "[nodb]")
+{
+    CHECK(escape_controls("s3\r") == "s3\\r");
+    CHECK(escape_controls("a\x1b[2Jb\x7f\x01") == "a\\x1b[2Jb\\x7f\\x01");
+    CHECK(escape_controls("two\nlines\tand café ✓") == "two\nlines\tand café ✓");
+    CHECK(escape_controls(std::string_view{"nul\0here", 8}) == "nul\\x00here");
+}
+
 TEST_CASE("a length of time reads in minutes, hours or days", "[nodb]")
 {
     CHECK(hours_text(0) == "0 min");
