@@ -84,13 +84,6 @@ SELECT to_regnamespace('xloop') IS NOT NULL OR has_database_privilege(current_da
     db.exec(bootstrap_sql);
 }
 
-void bootstrap(db_connection& db)
-{
-    if (!has_bookkeeping(db)) {
-        create_bookkeeping(db);
-    }
-}
-
 struct applied_row {
     std::string name;
     std::string checksum;
@@ -100,8 +93,7 @@ struct applied_row {
 std::map<int, applied_row> read_applied(db_connection& db)
 {
     std::map<int, applied_row> out;
-    if (!db.exec("SELECT to_regclass('xloop.schema_migrations') IS NOT NULL")
-             .boolean(0, 0)) {
+    if (!has_bookkeeping(db)) {
         return out;
     }
     auto const r =
@@ -476,7 +468,9 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
     auto const before = read_schema_shape(db);
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");
-    bootstrap(db);
+    if (!has_bookkeeping(db)) {
+        create_bookkeeping(db);
+    }
     auto applied = read_applied(db);
     check_history(all, applied, opts);
     if (any_pending(wanted, applied)) {
