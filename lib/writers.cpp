@@ -480,8 +480,11 @@ std::vector<std::string> split_parts(std::string const& text)
     std::size_t start = 0;
     while (start <= text.size()) {
         auto const nl = text.find('\n', start);
-        auto const line =
+        auto line =
             text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back(); // a CRLF line break is a line break
+        }
         if (trim(line) == "---") {
             if (!trim(current).empty()) {
                 out.push_back(trim(current));

@@ -1046,9 +1046,9 @@ TEST_CASE("two concurrent reply runs never take an opportunity twice", "[db]")
             "decision_type = 'reply'"));
 }
 
-TEST_CASE(
-    "the command writer: success, failure, hang, empty, endless and non-UTF-8 output",
-    "[db]")
+TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8 and "
+          "control-character output",
+          "[db]")
 {
     temp_dir dir;
     auto script = [&](std::string const& name, std::string const& body) {
@@ -1107,6 +1107,16 @@ TEST_CASE(
     CHECK(db2.count(
               "SELECT count(*) FROM public.content_generation_metadata_comprehensive") ==
           0);
+    // any other control character than a line break or a tab would be posted
+    // as it is: asked for again, then refused, shown escaped
+    auto const escapes = plan(
+        db2, {}, script("escapes.sh", "cat >/dev/null\nprintf '\\033[31mred\\033[0m'\n"));
+    INFO(escapes.err);
+    CHECK(escapes.exit_code == 65);
+    CHECK_THAT(escapes.err,
+               Catch::Contains("the last try was a text holding a control character "
+                               "(\\x1b[31mred\\x1b[0m)"));
+    CHECK(escapes.err.find('\x1b') == std::string::npos);
     // told so, a writer that mends its text is taken on its second try
     auto const mends = plan(
         db2, {"-q"},
@@ -1118,6 +1128,17 @@ TEST_CASE(
     CHECK(
         db2.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
                   "WHERE content = 'Clean text now.'") == 1);
+    // a CRLF line break is a line break
+    test_db db3;
+    db3.migrate();
+    auto const crlf = plan(
+        db3, {"-q"},
+        script("crlf.sh", "cat >/dev/null\nprintf 'Line one.\\r\\nLine two.\\r\\n'\n"));
+    INFO(crlf.err);
+    CHECK(crlf.exit_code == 0);
+    CHECK(
+        db3.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                  "WHERE content = E'Line one.\\nLine two.'") == 1);
 }
 
 TEST_CASE("a post's length is X's: 141 CJK characters are too long, a long link is 23",
