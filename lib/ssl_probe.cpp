@@ -1,6 +1,7 @@
 #include "ssl_probe.hpp"
 
 #include "interrupt.hpp"
+#include "unique_fd.hpp"
 
 #include <netdb.h>
 #include <poll.h>
@@ -18,19 +19,6 @@ namespace {
 
 struct addrinfo_deleter {
     void operator()(addrinfo* a) const noexcept { ::freeaddrinfo(a); }
-};
-
-struct socket_fd {
-    int fd;
-    explicit socket_fd(int f) : fd(f) {}
-    ~socket_fd()
-    {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-    socket_fd(socket_fd const&) = delete;
-    socket_fd& operator=(socket_fd const&) = delete;
 };
 
 // Waits for `events` up to `timeout`, waking every 50 ms to throw
@@ -58,29 +46,29 @@ bool wait_for(int fd, short events, std::chrono::milliseconds timeout)
 
 bool answers(addrinfo const& a, std::chrono::milliseconds timeout)
 {
-    socket_fd const s{::socket(a.ai_family, a.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+    unique_fd const s{::socket(a.ai_family, a.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                                a.ai_protocol)};
-    if (s.fd < 0) {
+    if (!s) {
         return false;
     }
-    if (::connect(s.fd, a.ai_addr, a.ai_addrlen) != 0) {
+    if (::connect(s.get(), a.ai_addr, a.ai_addrlen) != 0) {
         int err = 0;
         socklen_t len = sizeof err;
-        if (errno != EINPROGRESS || !wait_for(s.fd, POLLOUT, timeout) ||
-            ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        if (errno != EINPROGRESS || !wait_for(s.get(), POLLOUT, timeout) ||
+            ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
             return false;
         }
     }
     // Length 8, then the SSLRequest code 80877103 (1234 << 16 | 5679), big-endian.
     std::array<char, 8> const request{0,    0,   0, 8, 0x04, static_cast<char>(0xd2),
                                       0x16, 0x2f};
-    if (::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+    if (::send(s.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
             static_cast<ssize_t>(request.size()) ||
-        !wait_for(s.fd, POLLIN, timeout)) {
+        !wait_for(s.get(), POLLIN, timeout)) {
         return false;
     }
     char answer = 0;
-    return ::recv(s.fd, &answer, 1, 0) == 1 && (answer == 'S' || answer == 'N');
+    return ::recv(s.get(), &answer, 1, 0) == 1 && (answer == 'S' || answer == 'N');
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "interrupt.hpp"
+#include "unique_fd.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -87,35 +88,6 @@ std::optional<std::string> why_not_runnable(std::string const& program)
 }
 
 namespace {
-
-// A descriptor, closed when it goes out of scope.
-class unique_fd {
-public:
-    unique_fd() = default;
-    explicit unique_fd(int fd) noexcept : m_fd(fd) {}
-    unique_fd(unique_fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-    unique_fd& operator=(unique_fd&& other) noexcept
-    {
-        reset(std::exchange(other.m_fd, -1));
-        return *this;
-    }
-    unique_fd(unique_fd const&) = delete;
-    unique_fd& operator=(unique_fd const&) = delete;
-    ~unique_fd() { reset(); }
-
-    int get() const noexcept { return m_fd; }
-    explicit operator bool() const noexcept { return m_fd >= 0; }
-    void reset(int fd = -1) noexcept
-    {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-        m_fd = fd;
-    }
-
-private:
-    int m_fd = -1;
-};
 
 struct pipe_ends {
     unique_fd read;
