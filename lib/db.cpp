@@ -293,7 +293,7 @@ long timeout_seconds(std::string const& text)
 }
 
 // Drives a connection started by PQconnectStartParams to its end, waking
-// every 100 ms so a signal stops the wait (interrupted) and the deadline of
+// every 50 ms so a signal stops the wait (interrupted) and the deadline of
 // connect_timeout holds (libpq does not apply it to a polled connection; 0:
 // no deadline). Returns false when the deadline passed.
 bool wait_for_connection(PGconn* c, long timeout_s)
@@ -306,20 +306,14 @@ bool wait_for_connection(PGconn* c, long timeout_s)
         if (PQstatus(c) == CONNECTION_BAD) {
             return true; // failed at the start; PQerrorMessage says why
         }
-        pollfd p{};
-        p.fd = PQsocket(c);
-        p.events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-        int ready = 0;
-        while (ready == 0) {
-            throw_if_interrupted();
-            if (bounded && std::chrono::steady_clock::now() >= deadline) {
-                return false;
-            }
-            ready = ::poll(&p, 1, 100);
-            if (ready < 0 && errno != EINTR) {
-                return true; // PQconnectPoll reports the socket's error
-            }
-            ready = std::max(ready, 0);
+        auto const waited = interruptible_poll(
+            PQsocket(c), status == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+            bounded ? std::optional{deadline} : std::nullopt);
+        if (waited == poll_result::timed_out) {
+            return false;
+        }
+        if (waited == poll_result::failed) {
+            return true; // PQconnectPoll reports the socket's error
         }
         status = PQconnectPoll(c);
     }
@@ -556,10 +550,8 @@ db_result db_connection::exec_within(std::string const& sql, long timeout_s)
     auto const deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds{timeout_s};
     while (PQisBusy(m_conn.get())) {
-        pollfd p{};
-        p.fd = PQsocket(m_conn.get());
-        p.events = POLLIN;
-        if (std::chrono::steady_clock::now() >= deadline) {
+        auto const waited = interruptible_poll(PQsocket(m_conn.get()), POLLIN, deadline);
+        if (waited == poll_result::timed_out) {
             if (PGcancel* c = PQgetCancel(m_conn.get())) {
                 char err[256];
                 PQcancel(c, err, sizeof err);
@@ -571,11 +563,8 @@ db_result db_connection::exec_within(std::string const& sql, long timeout_s)
                 "within connect_timeout ({} s): a pooler whose database is down?",
                 timeout_s)};
         }
-        throw_if_interrupted();
-        if (::poll(&p, 1, 100) < 0 && errno != EINTR) {
-            break; // PQconsumeInput reports the socket's error
-        }
-        if (PQconsumeInput(m_conn.get()) != 1) {
+        // a failed poll or read: PQgetResult reports the socket's error
+        if (waited == poll_result::failed || PQconsumeInput(m_conn.get()) != 1) {
             break;
         }
     }

@@ -2,7 +2,10 @@
 
 #include "error.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <thread>
 
@@ -58,6 +61,32 @@ void interruptible_sleep(std::chrono::milliseconds d)
             return;
         }
         std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds{50}));
+    }
+}
+
+poll_result
+interruptible_poll(int fd, short events,
+                   std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+    for (;;) {
+        throw_if_interrupted();
+        auto slice = std::chrono::milliseconds{50};
+        if (deadline) {
+            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                *deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                return poll_result::timed_out;
+            }
+            slice = std::min(left, slice);
+        }
+        pollfd p{fd, events, 0};
+        int const rc = ::poll(&p, 1, static_cast<int>(slice.count()));
+        if (rc > 0) {
+            return poll_result::ready;
+        }
+        if (rc < 0 && errno != EINTR) {
+            return poll_result::failed;
+        }
     }
 }
 

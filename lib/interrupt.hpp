@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 namespace xloop {
 
@@ -22,5 +23,14 @@ void throw_if_interrupted();
 
 // Sleeps `d`, waking every 50 ms to throw interrupted on a signal.
 void interruptible_sleep(std::chrono::milliseconds d);
+
+enum class poll_result { ready, timed_out, failed };
+
+// Waits for `events` on `fd` until poll says it is ready (or in error: the
+// caller's next call on it says which), `deadline` passes (none: no limit),
+// or poll itself fails; waking every 50 ms to throw interrupted on a signal.
+poll_result
+interruptible_poll(int fd, short events,
+                   std::optional<std::chrono::steady_clock::time_point> deadline);
 
 } // namespace xloop

@@ -21,27 +21,11 @@ struct addrinfo_deleter {
     void operator()(addrinfo* a) const noexcept { ::freeaddrinfo(a); }
 };
 
-// Waits for `events` up to `timeout`, waking every 50 ms to throw
-// interrupted on a signal.
+// Whether `events` came within `timeout` (a signal throws interrupted).
 bool wait_for(int fd, short events, std::chrono::milliseconds timeout)
 {
-    auto const deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        throw_if_interrupted();
-        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return false;
-        }
-        pollfd p{fd, events, 0};
-        int const rc = ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 50)));
-        if (rc == 1) {
-            return (p.revents & events) != 0;
-        }
-        if (rc < 0 && errno != EINTR) {
-            return false;
-        }
-    }
+    return interruptible_poll(fd, events, std::chrono::steady_clock::now() + timeout) ==
+           poll_result::ready;
 }
 
 bool answers(addrinfo const& a, std::chrono::milliseconds timeout)
