@@ -96,10 +96,6 @@ CURLcode perform_interruptible(CURL* c, std::chrono::milliseconds grace)
     return result;
 }
 
-} // namespace
-
-namespace {
-
 // The server's certificate does not verify (another host's, self-signed, a
 // proxy's that intercepts TLS), a CA or client certificate file is unusable,
 // or a pinned key differs.
