@@ -1,6 +1,7 @@
 #include "metrics_file.hpp"
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
@@ -493,6 +494,8 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
     long line = 0;
     for (;;) {
         auto const state = lines.next(text);
+        // a read a signal stopped ends nothing: the run stops (exit 75)
+        throw_if_interrupted();
         if (state == line_state::end) {
             break;
         }

@@ -5,19 +5,23 @@
 #include "attribution.hpp"
 #include "classify.hpp"
 #include "copy_row.hpp"
+#include "fd_streambuf.hpp"
 #include "log.hpp"
 #include "metrics_file.hpp"
 #include "scrape_inbox.hpp"
 #include "scrape_v2.hpp"
 #include "text.hpp"
+#include "unique_fd.hpp"
 #include "x_api.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
@@ -287,8 +291,10 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
 void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
 {
     auto& db = run.db();
-    std::ifstream file;
-    std::istream* in = &std::cin;
+    // Read through fd_istreambuf: a signal stops a read that waits for a pipe's
+    // or a FIFO's writer (std::ifstream retried it, and std::cin's failed read
+    // looked like the input's end).
+    unique_fd file;
     std::string name = "stdin";
     if (opts.input && *opts.input != "-") {
         std::error_code ec;
@@ -296,16 +302,19 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
             throw data_error{
                 fmt::format("--input: cannot read '{}': it is a directory", *opts.input)};
         }
-        errno = 0;
-        file.open(*opts.input);
+        file.reset(::open(opts.input->c_str(), O_RDONLY | O_CLOEXEC));
         if (!file) {
-            throw data_error{
-                fmt::format("--input: cannot read '{}': {}", *opts.input,
-                            errno ? std::strerror(errno) : "cannot open it")};
+            throw data_error{fmt::format("--input: cannot read '{}': {}", *opts.input,
+                                         std::strerror(errno))};
         }
-        in = &file;
         name = *opts.input;
+    } else if (isatty(STDIN_FILENO)) {
+        // by hand, without a pipe: say why nothing happens
+        log::info("reading JSON Lines from the terminal, one record a line; Ctrl-D ends "
+                  "them (a file: --input FILE)");
     }
+    fd_istreambuf buffer{file ? file.get() : STDIN_FILENO};
+    std::istream in{&buffer};
     n.input = name;
     std::vector<bad_line> bad;
     {
@@ -314,7 +323,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
         // and the transaction: nothing is written.
         copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
         bad = read_metrics_file(
-            *in, name, opts.skip_bad,
+            in, name, opts.skip_bad,
             {[&](metrics_record const& r) {
                  add_metrics_row(w, r.tweet_id, r.observed_at, r.counts, r.follows);
                  ++n.records;

@@ -2,8 +2,11 @@
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace xloop;
 using namespace xloop::test;
@@ -1145,4 +1148,40 @@ TEST_CASE("an X API host that does not exist exits 78 at once, one the resolver 
     CHECK_THAT(down.err, Catch::Contains("api.resolver-down.invalid") &&
                              Catch::Contains("after 3 attempts"));
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+}
+
+TEST_CASE("SIGTERM while scrape-metrics waits for more of its input exits 75 and writes "
+          "nothing, never reading the signal as the input's end",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "7001", 2);
+    temp_dir dir;
+    auto const fifo = dir.path() + "/metrics.jsonl";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // A writer that stays (a pipe from a program, a terminal): the tool reads
+    // the first record and waits for more.
+    int const writer = ::open(fifo.c_str(), O_RDWR);
+    REQUIRE(writer >= 0);
+    std::string const line =
+        R"({"tweet_id": "7001", "impressions": 900, "observed_at": "2026-03-02T11:00:00Z"})"
+        "\n";
+    REQUIRE(::write(writer, line.data(), line.size()) ==
+            static_cast<ssize_t>(line.size()));
+    auto const [r, took, after_signal_ms] = run_tool_signalled(
+        "scrape-metrics", {"--source", "file", "--input", fifo, "--now", now},
+        [&] {
+            return db.count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                            "'COPY xloop_metrics_in%'") == 1;
+        },
+        &db);
+    ::close(writer);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(after_signal_ms < 1000);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'interrupted'") == 1);
 }
