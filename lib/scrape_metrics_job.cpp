@@ -6,6 +6,7 @@
 #include "classify.hpp"
 #include "copy_row.hpp"
 #include "fd_streambuf.hpp"
+#include "interrupt.hpp"
 #include "log.hpp"
 #include "metrics_file.hpp"
 #include "scrape_inbox.hpp"
@@ -302,7 +303,12 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
             throw data_error{
                 fmt::format("--input: cannot read '{}': it is a directory", *opts.input)};
         }
+        // a FIFO's open waits for its writer; a signal ends the wait
+        throw_if_interrupted();
         file.reset(::open(opts.input->c_str(), O_RDONLY | O_CLOEXEC));
+        if (!file && errno == EINTR) {
+            throw_if_interrupted();
+        }
         if (!file) {
             throw data_error{fmt::format("--input: cannot read '{}': {}", *opts.input,
                                          std::strerror(errno))};

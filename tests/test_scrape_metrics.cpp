@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <optional>
+
 using namespace xloop;
 using namespace xloop::test;
 using nlohmann::json;
@@ -1150,9 +1153,10 @@ TEST_CASE("an X API host that does not exist exits 78 at once, one the resolver 
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
 }
 
-TEST_CASE("SIGTERM while scrape-metrics waits for more of its input exits 75 and writes "
-          "nothing, never reading the signal as the input's end",
-          "[db]")
+TEST_CASE(
+    "SIGTERM while scrape-metrics waits for its input (a FIFO's writer, or more "
+    "of it) exits 75 and writes nothing, never reading the signal as the input's end",
+    "[db]")
 {
     test_db db;
     db.migrate();
@@ -1184,4 +1188,25 @@ TEST_CASE("SIGTERM while scrape-metrics waits for more of its input exits 75 and
     CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
                    "status = 'interrupted'") == 1);
+
+    // No writer at all: opening the FIFO waits for one (it was exit 65,
+    // "Interrupted system call")
+    std::optional<std::chrono::steady_clock::time_point> running_since;
+    auto const [nobody, took2, after_signal2_ms] = run_tool_signalled(
+        "scrape-metrics", {"--source", "file", "--input", fifo, "--now", now},
+        [&] {
+            if (!running_since &&
+                db.count("SELECT count(*) FROM xloop.job_runs WHERE job = "
+                         "'scrape-metrics' AND status = 'running'") == 1) {
+                running_since = std::chrono::steady_clock::now();
+            }
+            return running_since && std::chrono::steady_clock::now() - *running_since >
+                                        std::chrono::milliseconds{300};
+        },
+        &db);
+    INFO(nobody.err);
+    CHECK(nobody.exit_code == 75);
+    CHECK(after_signal2_ms < 1000);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'interrupted'") == 2);
 }
