@@ -742,13 +742,7 @@ TEST_CASE("a host name the resolver cannot look up for now exits 75, one that do
           "not exist exits 78",
           "[db]")
 {
-    // The resolver's answers are played by tests/resolver_down.cpp, preloaded:
-    // no query leaves the machine. An ASan build wants its runtime first.
-    char const* asan = std::getenv("ASAN_OPTIONS");
-    std::map<std::string, std::optional<std::string>> const env = {
-        {"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
-        {"ASAN_OPTIONS",
-         fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "", asan ? ":" : "")}};
+    auto const env = resolver_down_env();
     auto const connect_to = [&](std::string const& hosts) {
         return run_tool("build-weights", {"--db", "host=" + hosts + " dbname=x"}, nullptr,
                         {}, env);

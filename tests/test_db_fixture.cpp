@@ -175,6 +175,15 @@ std::map<std::string, std::optional<std::string>> score_target_env()
     return {{"XLOOP_CONFIG", source_path("tests/fixtures/score_target.yaml")}};
 }
 
+std::map<std::string, std::optional<std::string>> resolver_down_env()
+{
+    // An ASan build wants its runtime first.
+    char const* asan = std::getenv("ASAN_OPTIONS");
+    return {{"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
+            {"ASAN_OPTIONS", fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "",
+                                         asan ? ":" : "")}};
+}
+
 std::string source_path(std::string const& relative)
 {
     return std::string{XLOOP_SOURCE_DIR} + "/" + relative;

@@ -72,6 +72,12 @@ run_tool_signalled(std::string const& tool, std::vector<std::string> args,
 // learners then rank by the score itself (tests/fixtures/score_target.yaml).
 std::map<std::string, std::optional<std::string>> score_target_env();
 
+// The environment that preloads tests/resolver_down.cpp into a tool, to play a
+// resolver's answers with no query leaving the machine: names under
+// resolver-down.invalid cannot be looked up for now (EAI_AGAIN), names under
+// resolver-missing.invalid do not exist (EAI_NONAME).
+std::map<std::string, std::optional<std::string>> resolver_down_env();
+
 // A relation's columns, in order.
 std::vector<std::string> columns_of(db_connection& c, std::string const& relation);
 

@@ -1124,14 +1124,8 @@ TEST_CASE("an X API host that does not exist exits 78 at once, one the resolver 
 {
     test_db db;
     db.migrate();
-    // The resolver's answers are played by tests/resolver_down.cpp, preloaded:
-    // no query leaves the machine. An ASan build wants its runtime first.
-    char const* asan = std::getenv("ASAN_OPTIONS");
-    std::map<std::string, std::optional<std::string>> const env = {
-        {"X_BEARER_TOKEN", token},
-        {"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
-        {"ASAN_OPTIONS",
-         fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "", asan ? ":" : "")}};
+    auto env = resolver_down_env();
+    env["X_BEARER_TOKEN"] = token;
     temp_dir dir;
     auto const scrape_at = [&](std::string const& host) {
         dir.write("x.yaml", "x_api:\n  base_url: https://" + host +
