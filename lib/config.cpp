@@ -812,10 +812,8 @@ std::string secret_from_env(char const* key, std::string const& variable,
     // header it would be refused as a wrong key. Said by kind and place,
     // never by value.
     std::string_view const value{v};
-    auto const odd = std::find_if(value.begin(), value.end(), [](char c) {
-        auto const u = static_cast<unsigned char>(c);
-        return u <= 0x20 || u == 0x7f;
-    });
+    auto const odd = std::find_if(value.begin(), value.end(),
+                                  [](char c) { return c == ' ' || is_control_char(c); });
     if (odd != value.end()) {
         auto const at = static_cast<std::size_t>(odd - value.begin());
         auto const what = *odd == '\r'   ? "a carriage return (a file with Windows line "

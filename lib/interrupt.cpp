@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <thread>
 
 namespace xloop {
 
@@ -52,16 +51,8 @@ void throw_if_interrupted()
 
 void interruptible_sleep(std::chrono::milliseconds d)
 {
-    auto const until = std::chrono::steady_clock::now() + d;
-    for (;;) {
-        throw_if_interrupted();
-        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return;
-        }
-        std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds{50}));
-    }
+    // poll ignores a negative descriptor: a wait for the deadline alone
+    interruptible_poll(-1, 0, std::chrono::steady_clock::now() + d);
 }
 
 poll_result

@@ -201,11 +201,9 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
         }
         // Line breaks and tabs are text; any other control character (a
         // terminal's escape sequence, a backspace) would be posted as it is.
-        if (auto const odd = std::find_if(parts.begin(), parts.end(),
-                                          [](auto const& p) {
-                                              return has_control_chars(p) &&
-                                                     escape_controls(p) != p;
-                                          });
+        if (auto const odd =
+                std::find_if(parts.begin(), parts.end(),
+                             [](auto const& p) { return has_stray_controls(p); });
             odd != parts.end()) {
             last_problem = fmt::format("a text holding a control character ({})",
                                        excerpt(escape_controls(*odd), 60));

@@ -306,10 +306,8 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
         // a FIFO's open waits for its writer; a signal ends the wait
         throw_if_interrupted();
         file.reset(::open(opts.input->c_str(), O_RDONLY | O_CLOEXEC));
-        if (!file && errno == EINTR) {
-            throw_if_interrupted();
-        }
         if (!file) {
+            throw_if_interrupted(); // EINTR: the signal's, not the file's
             throw data_error{fmt::format("--input: cannot read '{}': {}", *opts.input,
                                          std::strerror(errno))};
         }

@@ -54,28 +54,44 @@ std::string example_text(std::string_view text, std::size_t n)
     return first_chars(valid_utf8(text), n);
 }
 
+bool is_control_char(char c)
+{
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+bool has_control_chars(std::string_view text)
+{
+    return std::any_of(text.begin(), text.end(), is_control_char);
+}
+
+namespace {
+
+bool is_stray_control(char c)
+{
+    return is_control_char(c) && c != '\n' && c != '\t';
+}
+
+} // namespace
+
+bool has_stray_controls(std::string_view text)
+{
+    return std::any_of(text.begin(), text.end(), is_stray_control);
+}
+
 std::string escape_controls(std::string_view text)
 {
     std::string out;
     out.reserve(text.size());
     for (char const c : text) {
-        auto const u = static_cast<unsigned char>(c);
-        if ((u >= 0x20 && u != 0x7f) || c == '\n' || c == '\t') {
+        if (!is_stray_control(c)) {
             out += c;
         } else if (c == '\r') {
             out += "\\r";
         } else {
-            out += fmt::format("\\x{:02x}", u);
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
         }
     }
     return out;
-}
-
-bool has_control_chars(std::string_view text)
-{
-    return std::any_of(text.begin(), text.end(), [](char ch) {
-        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
-    });
 }
 
 std::string ascii_only(std::string_view text)

@@ -23,9 +23,16 @@ std::string excerpt(std::string_view text, std::size_t n);
 // (they may be why it is quoted; {:?} shows them).
 std::string example_text(std::string_view text, std::size_t n);
 
+// An ASCII control character (NUL and DEL included).
+bool is_control_char(char c);
+
 // Whether the text holds an ASCII control character (NUL included): no
 // identifier (a tweet id) does, and a NUL cannot even be stored.
 bool has_control_chars(std::string_view text);
+
+// Whether it holds one other than a line break or a tab: what
+// escape_controls escapes, and no text for a person holds.
+bool has_stray_controls(std::string_view text);
 
 // The text with control characters other than line breaks and tabs written as
 // escapes (\r, \x1b), for a terminal: a carriage return in a value moves the

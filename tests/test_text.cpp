@@ -62,6 +62,9 @@ TEST_CASE("control characters are shown as escapes, line breaks, tabs and UTF-8 
     CHECK(escape_controls("a\x1b[2Jb\x7f\x01") == "a\\x1b[2Jb\\x7f\\x01");
     CHECK(escape_controls("two\nlines\tand café ✓") == "two\nlines\tand café ✓");
     CHECK(escape_controls(std::string_view{"nul\0here", 8}) == "nul\\x00here");
+    CHECK(has_stray_controls("a\x1b[2J"));
+    CHECK(has_stray_controls("s3\r"));
+    CHECK_FALSE(has_stray_controls("two\nlines\tand café ✓"));
 }
 
 TEST_CASE("a length of time reads in minutes, hours or days", "[nodb]")
