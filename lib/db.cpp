@@ -1,11 +1,11 @@
 #include "db.hpp"
 
+#include "host_lookup.hpp"
 #include "interrupt.hpp"
 #include "log.hpp"
 #include "ssl_probe.hpp"
 #include "text.hpp"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -229,23 +229,11 @@ bool host_lookup_failing_for_now(PGconn* c)
     if (!option_list(c, "hostaddr").empty()) {
         return false; // no name to look up
     }
-    for (auto const& host : option_list(c, "host")) {
-        if (is_socket_directory(host)) {
-            continue;
-        }
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* found = nullptr;
-        int const rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
-        if (found) {
-            ::freeaddrinfo(found);
-        }
-        if (rc == EAI_AGAIN) {
-            return true;
-        }
-    }
-    return false;
+    auto const hosts = option_list(c, "host");
+    return std::any_of(hosts.begin(), hosts.end(), [](std::string const& host) {
+        return !is_socket_directory(host) &&
+               look_up_host(host) == host_lookup::failing_for_now;
+    });
 }
 
 // Whether the connection asks for TLS and one of its servers is up (answers

@@ -1,12 +1,12 @@
 #include "http_client.hpp"
 
 #include "error.hpp"
+#include "host_lookup.hpp"
 #include "interrupt.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
 #include <curl/curl.h>
-#include <netdb.h>
 
 #include <algorithm>
 #include <cctype>
@@ -114,10 +114,8 @@ bool is_tls_refusal(CURLcode rc)
     }
 }
 
-// Whether the host name of the handle's URL does not exist (EAI_NONAME),
-// unlike one the resolver cannot look up for now (EAI_AGAIN: its DNS server
-// down), which passes by itself. Asked of the resolver again, since libcurl
-// gives both one code.
+// Whether the host name of the handle's URL does not exist, unlike one the
+// resolver cannot look up for now (libcurl gives both one code).
 bool host_does_not_exist(CURL* c)
 {
     char* url = nullptr;
@@ -130,16 +128,9 @@ bool host_does_not_exist(CURL* c)
         curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK) {
         return false;
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    int const rc = ::getaddrinfo(host, nullptr, &hints, &found);
+    std::string const name{host};
     curl_free(host);
-    if (found) {
-        ::freeaddrinfo(found);
-    }
-    return rc == EAI_NONAME;
+    return look_up_host(name) == host_lookup::missing;
 }
 
 } // namespace
