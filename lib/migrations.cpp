@@ -20,9 +20,6 @@
 
 namespace xloop {
 
-// Generated from sql/*.sql at build time (cmake/embed_sql.cmake).
-std::vector<std::pair<std::string, std::string>> embedded_sql_files();
-
 namespace {
 
 constexpr char const* bootstrap_sql = R"sql(
@@ -261,7 +258,7 @@ void run_statements(db_connection& db, migration const& m)
 } // namespace
 
 migration make_migration(std::string const& file_name, std::string const& shown_as,
-                         std::string sql)
+                         std::string sql, std::optional<std::string> checksum)
 {
     static std::regex const pattern{R"(^(\d{4})_([a-z0-9_]+)\.sql$)"};
     std::smatch m;
@@ -274,7 +271,7 @@ migration make_migration(std::string const& file_name, std::string const& shown_
     out.version = std::stoi(m[1]);
     out.name = file_name.substr(0, file_name.size() - 4);
     out.file = shown_as;
-    out.checksum = sha256_hex(sql);
+    out.checksum = checksum ? std::move(*checksum) : sha256_hex(sql);
     out.transactional = sql.rfind("-- xloop:no-transaction", 0) != 0;
     std::istringstream lines{sql};
     for (std::string line; std::getline(lines, line);) {
@@ -316,8 +313,9 @@ std::vector<migration> sorted_checked(std::vector<migration> all)
 std::vector<migration> embedded_migrations()
 {
     std::vector<migration> out;
-    for (auto& [name, sql] : embedded_sql_files()) {
-        out.push_back(make_migration(name, "sql/" + name, sql));
+    for (auto& f : embedded_sql_files()) {
+        out.push_back(make_migration(f.name, "sql/" + f.name, std::move(f.sql),
+                                     std::move(f.checksum)));
     }
     return sorted_checked(std::move(out));
 }

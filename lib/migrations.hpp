@@ -31,10 +31,20 @@ struct migration {
     bool accepts(std::string const& applied_checksum) const;
 };
 
+// sql/*.sql as the build embedded them, with their checksums (computed by
+// cmake/embed_sql.cmake).
+struct embedded_sql_file {
+    std::string name; // "0002_core_tables.sql"
+    std::string checksum;
+    std::string sql;
+};
+std::vector<embedded_sql_file> embedded_sql_files();
+
 std::vector<migration> embedded_migrations();
 std::vector<migration> load_migrations(std::string const& dir);
+// `checksum`: the file's sha256 hex when already known (else computed).
 migration make_migration(std::string const& file_name, std::string const& shown_as,
-                         std::string sql);
+                         std::string sql, std::optional<std::string> checksum = {});
 
 enum class migration_state { applied, pending, edited, unknown };
 char const* to_string(migration_state s);
