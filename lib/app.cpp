@@ -184,9 +184,15 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
     auto const res = http_send(req);
     // A heartbeat that fails must never fail the job.
     if (res.status < 200 || res.status >= 300) {
-        log::warn("heartbeat ping ({}) to {} failed: {}",
+        log::warn("heartbeat ping ({}) to {} failed: {}{}",
                   suffix == "/start" ? "start" : "end", url_origin(*url),
-                  res.status ? fmt::format("HTTP {}", res.status) : res.transport_error);
+                  res.status ? fmt::format("HTTP {}", res.status) : res.transport_error,
+                  res.other_scheme.empty()
+                      ? ""
+                      : fmt::format(" (the server there speaks {}: begin the URL with "
+                                    "{}://)",
+                                    res.other_scheme == "https" ? "TLS" : "plain HTTP",
+                                    res.other_scheme));
     }
 }
 

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace xloop {
@@ -114,14 +115,15 @@ bool is_tls_refusal(CURLcode rc)
     }
 }
 
+using curlu_ptr = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
+
 // Whether the host name of the handle's URL does not exist, unlike one the
 // resolver cannot look up for now (libcurl gives both one code).
 bool host_does_not_exist(CURL* c)
 {
     char* url = nullptr;
     curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
-    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> const parsed{curl_url(),
-                                                                     curl_url_cleanup};
+    curlu_ptr const parsed{curl_url(), curl_url_cleanup};
     char* host = nullptr;
     if (!url || !parsed ||
         curl_url_set(parsed.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -131,6 +133,79 @@ bool host_does_not_exist(CURL* c)
     std::string const name{host};
     curl_free(host);
     return look_up_host(name) == host_lookup::missing;
+}
+
+// The handle's URL with `scheme` in place of its own, at the same host and
+// port (stated: the other scheme's default port is another) and path "/".
+std::optional<std::string> with_scheme(CURL* c, char const* scheme)
+{
+    char* url = nullptr;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
+    curlu_ptr const u{curl_url(), curl_url_cleanup};
+    char* port = nullptr;
+    if (!url || !u || curl_url_set(u.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        return std::nullopt;
+    }
+    bool const ok = curl_url_set(u.get(), CURLUPART_PORT, port, 0) == CURLUE_OK;
+    curl_free(port);
+    char* out = nullptr;
+    if (!ok || curl_url_set(u.get(), CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
+        curl_url_set(u.get(), CURLUPART_PATH, "/", 0) != CURLUE_OK ||
+        curl_url_set(u.get(), CURLUPART_QUERY, nullptr, 0) != CURLUE_OK ||
+        curl_url_get(u.get(), CURLUPART_URL, &out, 0) != CURLUE_OK) {
+        return std::nullopt;
+    }
+    std::string const text{out};
+    curl_free(out);
+    return text;
+}
+
+// Whether the server at the handle's address speaks the other scheme: an
+// https:// URL whose handshake met plain HTTP (OpenSSL's "wrong version
+// number"), or an http:// URL a TLS server answered with nothing, a reset
+// or bytes that are no HTTP. A second, short connection asks: a HEAD over plain
+// HTTP (a 400 is a TLS server's answer to plain HTTP, as nginx gives), or a
+// TLS handshake alone (any certificate: only the protocol is in question).
+std::string other_scheme_spoken(CURL* c, CURLcode rc, http_request const& request)
+{
+    if (interrupt_requested()) {
+        return {}; // the run is leaving: no time for a second connection
+    }
+    char* scheme = nullptr;
+    curl_easy_getinfo(c, CURLINFO_SCHEME, &scheme);
+    bool const https = scheme && to_lower(scheme) == "https";
+    // (a TLS server that drops the plain request unread resets the connection)
+    bool const garbled = rc == CURLE_GOT_NOTHING || rc == CURLE_WEIRD_SERVER_REPLY ||
+                         rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_RECV_ERROR ||
+                         rc == CURLE_SEND_ERROR;
+    if (!(https ? rc == CURLE_SSL_CONNECT_ERROR : garbled)) {
+        return {};
+    }
+    auto const other = https ? "http" : "https";
+    auto const url = with_scheme(c, other);
+    std::unique_ptr<CURL, curl_deleter> probe{curl_easy_init()};
+    if (!url || !probe) {
+        return {};
+    }
+    CURL* p = probe.get();
+    curl_easy_setopt(p, CURLOPT_URL, url->c_str());
+    curl_easy_setopt(p, CURLOPT_TIMEOUT_MS, std::min(request.timeout_ms, 2000L));
+    curl_easy_setopt(p, CURLOPT_NOSIGNAL, 1L);
+    if (https) {
+        curl_easy_setopt(p, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(p, CURLOPT_CONNECT_ONLY, 1L);
+        curl_easy_setopt(p, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(p, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    auto const done = request.interruptible
+                          ? perform_interruptible(p, std::chrono::milliseconds{0})
+                          : curl_easy_perform(p);
+    long status = 0;
+    curl_easy_getinfo(p, CURLINFO_RESPONSE_CODE, &status);
+    bool const spoken = done == CURLE_OK && (!https || (status >= 100 && status != 400));
+    return spoken ? other : "";
 }
 
 } // namespace
@@ -207,6 +282,7 @@ http_response http_send(http_request const& request)
         out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
         out.tls_refused = is_tls_refusal(rc);
         out.host_unknown = rc == CURLE_COULDNT_RESOLVE_HOST && host_does_not_exist(c);
+        out.other_scheme = other_scheme_spoken(c, rc, request);
         // libcurl's detail ("SSL certificate problem: self-signed certificate",
         // "Failed to connect to … port 443: Connection refused") over its code's
         // name ("Couldn't connect to server")
@@ -256,6 +332,14 @@ retried_response http_send_retrying(http_request const& request,
                 "{}: {} for {} (its base_url in the config?): no such host; a "
                 "retry will not help",
                 service, res.transport_error, what)};
+        }
+        if (res.status == 0 && !res.other_scheme.empty()) {
+            throw config_error{fmt::format(
+                "{}: {} for {}: the server there speaks {}: begin its base_url in the "
+                "config with {}:// (a retry will not help)",
+                service, res.transport_error, what,
+                res.other_scheme == "https" ? "TLS (HTTPS)" : "plain HTTP, not TLS",
+                res.other_scheme)};
         }
         if (res.status == 0) {
             problem =

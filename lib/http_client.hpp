@@ -22,6 +22,9 @@ struct http_response {
     // The URL's host name does not exist (the resolver, asked again, says
     // so: not one it cannot reach for now).
     bool host_unknown = false;
+    // "http" or "https": the scheme the server at the URL's host and port
+    // speaks, when not the URL's (asked again after the failure); else "".
+    std::string other_scheme;
     bool body_too_large = false; // past max_body_bytes: the transfer was stopped
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;

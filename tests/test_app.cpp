@@ -372,6 +372,27 @@ TEST_CASE("a heartbeat that cannot be delivered never fails the job", "[db]")
                   [](run_context&) {}) == 0);
 }
 
+TEST_CASE("a heartbeat URL of the wrong scheme says which to write, and the job still "
+          "runs",
+          "[db]")
+{
+    ping_server hc; // plain HTTP
+    test_db db;
+    db.migrate();
+    auto const url = fmt::format("https://127.0.0.1:{}/hc/abc", hc.port);
+    auto const r = run_tool("build-weights", {"--ping-url", url}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains(fmt::format("heartbeat ping (start) to "
+                                                  "https://127.0.0.1:{} failed: ",
+                                                  hc.port)) &&
+                          Catch::Contains("(the server there speaks plain HTTP: begin "
+                                          "the URL with http://)") &&
+                          !Catch::Contains("/hc/abc"));
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'build-weights' "
+                   "AND status IN ('ok', 'skipped')") == 1);
+}
+
 TEST_CASE("an error with invalid UTF-8 is still recorded, made valid", "[db]")
 {
     test_db db;

@@ -520,3 +520,37 @@ TEST_CASE("a 404 or a redirect is a base URL to fix, named, not bad data", "[nod
     CHECK_THAT(message_of<data_error>([&] { bad_client.fetch_tweets({"1"}); }),
                Catch::Contains("HTTP 400"));
 }
+
+TEST_CASE("an https base URL at a plain-HTTP server, or http at a TLS one, names the "
+          "scheme to write, not retried",
+          "[nodb]")
+{
+    x_api_config cfg;
+    cfg.timeout_ms = 2000;
+    cfg.retries = 2;
+    cfg.backoff_ms = 10;
+
+    fake_x_api api; // plain HTTP
+    auto const plain = api.base_url();
+    REQUIRE(plain.rfind("http://", 0) == 0);
+    cfg.base_url = "https://" + plain.substr(7) + "/";
+    x_api_client to_plain{cfg, "tok-123-secret"};
+    auto const msg = message_of<config_error>([&] { to_plain.fetch_tweets({"1"}); });
+    INFO(msg);
+    CHECK_THAT(msg, Catch::StartsWith("X API: ") &&
+                        Catch::Contains("for GET /2/tweets (tweet 1): the server there "
+                                        "speaks plain HTTP, not TLS: begin its base_url "
+                                        "in the config with http://") &&
+                        Catch::Contains("a retry will not help") &&
+                        !Catch::Contains("tok-123-secret"));
+    CHECK(api.tweet_requests().empty()); // the probe asked for "/", no tweet
+
+    tls_server server;
+    cfg.base_url = fmt::format("http://127.0.0.1:{}/", server.port());
+    x_api_client to_tls{cfg, "tok-123-secret"};
+    auto const tls_msg = message_of<config_error>([&] { to_tls.fetch_tweets({"1"}); });
+    INFO(tls_msg);
+    CHECK_THAT(tls_msg, Catch::Contains("the server there speaks TLS (HTTPS): begin its "
+                                        "base_url in the config with https://"));
+    CHECK(server.connections() == 2); // the request and the handshake that asked
+}
