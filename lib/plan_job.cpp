@@ -839,10 +839,9 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
     // ANALYZE the planner sees one candidate and nests loops over the
     // candidates and their authors (10⁵ × 10⁴: a minute). Then as before:
     // the insert finds its few opportunities by index (by hash, 0.4 s at
-    // 10⁶). JIT compiling the read costs more than it saves (0.5 s at 10⁶).
+    // 10⁶).
     auto const before = run.db().exec(R"sql(
-SELECT current_setting('enable_nestloop'), current_setting('jit'),
-       set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true))sql");
+SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true))sql");
     binary_copy_reader reader;
     auto const row = [&](binary_copy_reader const& r) {
         if (r.size() != 5) {
@@ -878,9 +877,7 @@ SELECT current_setting('enable_nestloop'), current_setting('jit'),
                     account_key_sql("r.tweet_author")),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     // (test_plan's SIGTERM test knows the ranking has begun by this statement)
-    run.db().exec(
-        "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)",
-        before.str(0, 0), before.str(0, 1));
+    run.db().exec("SELECT set_config('enable_nestloop', $1, true)", before.str(0, 0));
     return out;
 }
 

@@ -158,6 +158,23 @@ TEST_CASE("connections are named after the tool", "[db]")
     CHECK(named.exec("SHOW application_name").str(0, 0) == "cron-box");
 }
 
+TEST_CASE("a connection runs without JIT, in a transaction too, whatever the server says",
+          "[db]")
+{
+    test_db db;
+    {
+        auto admin = db.connect();
+        admin.exec(fmt::format("ALTER DATABASE {} SET jit = on", quote_ident(db.name())));
+    }
+    db_connection c{db.conninfo(), "xloop-validate"};
+    CHECK(c.exec("SHOW jit").str(0, 0) == "off");
+    // behind a transaction pooler a transaction may run in another server
+    // session, with the server's settings: the transaction sets it again
+    c.exec("SET jit = on");
+    transaction tx{c};
+    CHECK(c.exec("SHOW jit").str(0, 0) == "off");
+}
+
 TEST_CASE("a server error names the statement that failed, never its parameters", "[db]")
 {
     test_db db;
