@@ -47,7 +47,8 @@ for t in "migrate" "build-weights --now $now" "learn-replies --now $now" \
     /usr/bin/time -f '%M' -o "$work/rss" "${cmd[@]}" >/dev/null 2>&1 || true
     rss=$(($(tail -1 "$work/rss") / 1024))
     printf '%-16s %9s %9s %7s %9s\n' "${args[0]}" "$floor" "$tool" "$(ratio "$tool" "$floor")" "$rss"
-    summary "${args[0]} (nothing to do)" "empty database, ms" "$floor" "$tool" \
+    summary "${args[0]} (nothing to do)" "empty database" "$(awk "BEGIN{printf \"%.3f\", $floor / 1000}")" \
+        "$(awk "BEGIN{printf \"%.3f\", $tool / 1000}")" \
         "$(ratio "$tool" "$floor")" "≤ 1" "$rss"
 done
 dropdb "$db"
