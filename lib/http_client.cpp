@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +20,14 @@
 namespace xloop {
 
 namespace {
+
+// "20 s", "1.5 s", "250 ms"
+std::string seconds_text(std::chrono::milliseconds d)
+{
+    return d.count() < 1000
+               ? fmt::format("{} ms", d.count())
+               : fmt::format("{:g} s", static_cast<double>(d.count()) / 1000);
+}
 
 void global_init()
 {
@@ -293,17 +303,73 @@ http_response http_send(http_request const& request)
     return out;
 }
 
+std::optional<std::chrono::milliseconds>
+retry_after(http_response const& res, std::chrono::system_clock::time_point now)
+{
+    using std::chrono::milliseconds;
+    if (res.status != 429 && res.status != 503) {
+        return std::nullopt;
+    }
+    // at most a day: a larger ask is as good as never, and stays a number
+    constexpr double day_ms = 86400e3;
+    auto const number = [](std::string const& text) -> std::optional<double> {
+        if (text.empty() || text.find_first_not_of("0123456789.") != std::string::npos) {
+            return std::nullopt;
+        }
+        char* end = nullptr;
+        double const v = std::strtod(text.c_str(), &end);
+        return *end == '\0' && std::isfinite(v) ? std::optional{v} : std::nullopt;
+    };
+    auto const header = [&](char const* name) {
+        auto const it = res.headers.find(name);
+        return it == res.headers.end() ? std::string{} : it->second;
+    };
+    if (auto const ms = number(header("retry-after-ms"))) { // OpenAI's, finer
+        return milliseconds{std::llround(std::min(*ms, day_ms))};
+    }
+    auto const text = header("retry-after");
+    if (auto const s = number(text)) {
+        return milliseconds{std::llround(std::min(*s * 1000, day_ms))};
+    }
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    time_t const at = curl_getdate(text.c_str(), nullptr); // an HTTP date
+    if (at < 0) {
+        return std::nullopt;
+    }
+    double const ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::system_clock::from_time_t(at) - now)
+                          .count();
+    return milliseconds{std::llround(std::clamp(ms, 0.0, day_ms))};
+}
+
 retried_response http_send_retrying(http_request const& request,
                                     retry_policy const& policy,
                                     std::string const& service, std::string const& what,
                                     std::function<void(http_request&)> const& prepare)
 {
+    using std::chrono::milliseconds;
     std::string problem;
+    // The waits never add up to more than the backoffs would (writer_call_limit_ms
+    // and the run's timeouts count on it): a Retry-After beyond what is left
+    // ends the retries now.
+    auto budget = milliseconds{policy.backoff_ms * ((1L << policy.retries) - 1)};
+    milliseconds asked{-1}; // the last answer's Retry-After; negative: none
     for (int attempt = 0; attempt <= policy.retries; ++attempt) {
         if (attempt > 0) {
-            auto const wait =
-                std::chrono::milliseconds(policy.backoff_ms * (1L << (attempt - 1)));
-            log::warn("{}; retrying {} in {} ms ({} of {})", problem, what, wait.count(),
+            if (asked > budget) {
+                throw temporary_failure{fmt::format(
+                    "{} for {}, asking to wait {} (Retry-After), longer than the {} of "
+                    "backoff its retries have left: the next run tries again",
+                    problem, what, seconds_text(asked), seconds_text(budget))};
+            }
+            auto const backoff =
+                std::min(milliseconds{policy.backoff_ms * (1L << (attempt - 1))}, budget);
+            auto const wait = std::max(backoff, asked);
+            budget -= wait;
+            log::warn("{}; retrying {} in {} ms{} ({} of {})", problem, what,
+                      wait.count(), asked > backoff ? " as it asks (Retry-After)" : "",
                       attempt, policy.retries);
             interruptible_sleep(wait);
         }
@@ -342,6 +408,7 @@ retried_response http_send_retrying(http_request const& request,
                 res.other_scheme)};
         }
         if (res.status == 0) {
+            asked = milliseconds{-1};
             problem =
                 res.timed_out
                     ? fmt::format("{} timed out after {} ms", service, request.timeout_ms)
@@ -350,13 +417,18 @@ retried_response http_send_retrying(http_request const& request,
                     (res.status == 429 && policy.retry_rate_limit)) &&
                    !(policy.final_answer && policy.final_answer(res))) {
             problem = fmt::format("{} answered HTTP {}", service, res.status);
+            asked = retry_after(res, std::chrono::system_clock::now())
+                        .value_or(milliseconds{-1});
         } else {
             return {std::move(res), attempt + 1}; // an answer, kept even after a signal
         }
         throw_if_interrupted(); // no retry after a signal
     }
-    throw temporary_failure{
-        fmt::format("{} for {} after {} attempts", problem, what, policy.retries + 1)};
+    throw temporary_failure{fmt::format(
+        "{} for {} after {} attempts{}", problem, what, policy.retries + 1,
+        asked.count() >= 0 ? fmt::format(" (the last asked to wait {}: Retry-After)",
+                                         seconds_text(asked))
+                           : "")};
 }
 
 namespace {

@@ -3,10 +3,12 @@
 // A small blocking HTTP client over libcurl, for the X API, the LLM endpoint
 // and heartbeat pings. It reports transport failures as status 0.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,12 @@ struct http_request {
 
 http_response http_send(http_request const& request);
 
+// How long an answer of HTTP 429 or 503 asks to wait before the next request
+// (retry-after-ms, OpenAI's; else Retry-After in seconds or as an HTTP date,
+// counted from `now`), at most a day; nothing when it does not say.
+std::optional<std::chrono::milliseconds>
+retry_after(http_response const& res, std::chrono::system_clock::time_point now);
+
 struct retry_policy {
     int retries = 3;
     long backoff_ms = 1000;
@@ -81,10 +89,13 @@ struct retried_response {
 };
 
 // Sends `request`, retrying transport failures, timeouts and 5xx (and 429 when
-// the policy says so) with exponential backoff; each retry is logged naming
-// `service` and `what`. Any other answer is returned for the caller to judge.
-// When the retries run out: temporary_failure "<service> answered HTTP 503 for
-// <what> after N attempts".
+// the policy says so) with exponential backoff, or after the wait a 429 or
+// 503 asks (retry_after) when that is longer and fits in the backoffs left;
+// each retry is logged naming `service` and `what`. Any other answer is
+// returned for the caller to judge. When the retries run out:
+// temporary_failure "<service> answered HTTP 503 for <what> after N
+// attempts"; when the wait asked for is longer than the backoffs left, at
+// once, naming it.
 // `prepare`, when given, is called on each attempt's copy of the request
 // before it is sent (a signature with a fresh nonce and time).
 retried_response

@@ -183,6 +183,64 @@ TEST_CASE("5xx beyond the retries is a temporary failure", "[nodb]")
     CHECK(api.tweet_requests().size() == 3);
 }
 
+TEST_CASE("Retry-After is read in seconds, as a date, or as OpenAI's milliseconds",
+          "[nodb]")
+{
+    using std::chrono::milliseconds;
+    // 2015-10-21T07:28:00Z, as the date in the header below
+    auto const now = std::chrono::system_clock::from_time_t(1445412480);
+    auto const ask = [&](long status, std::map<std::string, std::string> headers) {
+        http_response res;
+        res.status = status;
+        res.headers = std::move(headers);
+        return retry_after(res, now);
+    };
+    CHECK(ask(429, {{"retry-after", "20"}}) == milliseconds{20000});
+    CHECK(ask(503, {{"retry-after", "1.5"}}) == milliseconds{1500});
+    CHECK(ask(429, {{"retry-after", "Wed, 21 Oct 2015 07:28:30 GMT"}}) ==
+          milliseconds{30000});
+    CHECK(ask(429, {{"retry-after", "Wed, 21 Oct 2015 07:27:00 GMT"}}) ==
+          milliseconds{0}); // past: at once
+    CHECK(ask(429, {{"retry-after", "20"}, {"retry-after-ms", "250"}}) ==
+          milliseconds{250});
+    CHECK(ask(429, {{"retry-after", "99999999999"}}) == milliseconds{86400000});
+    CHECK(!ask(429, {{"retry-after", "soon"}}));
+    CHECK(!ask(429, {{"retry-after", "-5"}}));
+    CHECK(!ask(429, {}));
+    CHECK(!ask(500, {{"retry-after", "20"}})); // only a 429 or 503 asks
+}
+
+TEST_CASE("a 503's Retry-After is waited when the backoffs leave room, else the run "
+          "stops naming it",
+          "[nodb]")
+{
+    fake_x_api api;
+    api.tweets_failures[0] = fake_failure{503, "{}", {{"Retry-After", "2"}}};
+    x_api_config cfg;
+    cfg.base_url = api.base_url() + "/";
+    cfg.timeout_ms = 2000;
+    cfg.retries = 2;
+    cfg.backoff_ms = 1000; // 1 s, then 2 s: 3 s in all
+    x_api_client client{cfg, "tok"};
+    auto const start = std::chrono::steady_clock::now();
+    auto const page = client.fetch_tweets({"1"});
+    auto const waited = std::chrono::steady_clock::now() - start;
+    CHECK(page.found.size() == 1);
+    CHECK(api.tweet_requests().size() == 2);
+    CHECK(waited >= std::chrono::milliseconds{1900}); // 2 s, not the first backoff's 1
+
+    fake_x_api busy;
+    busy.always = fake_failure{503, "{}", {{"Retry-After", "3600"}}};
+    cfg.base_url = busy.base_url() + "/";
+    x_api_client busy_client{cfg, "tok"};
+    auto const msg =
+        message_of<temporary_failure>([&] { busy_client.fetch_tweets({"1"}); });
+    CHECK(msg == "X API answered HTTP 503 for GET /2/tweets (tweet 1), asking to wait "
+                 "3600 s (Retry-After), longer than the 3 s of backoff its retries have "
+                 "left: the next run tries again");
+    CHECK(busy.tweet_requests().size() == 1); // not asked again before its time
+}
+
 TEST_CASE("401 is a refusal that names the token variable, never the token", "[nodb]")
 {
     fake_x_api api;
