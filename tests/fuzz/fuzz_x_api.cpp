@@ -1,6 +1,8 @@
 // X API v2 response bodies (GET /2/tweets, a user's lookup) and the 429
-// reset header: parsed into counts within range, or refused as data_error.
+// reset header and a Retry-After: parsed into counts and waits within range,
+// or refused as data_error.
 #include "fuzz_common.hpp"
+#include "http_client.hpp"
 #include "x_api.hpp"
 
 #include <cstdlib>
@@ -34,5 +36,13 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         });
     }
     (void)rate_limit_reset(body.substr(0, 64));
+    // a Retry-After of any text: a wait of 0 to a day, or none
+    http_response res;
+    res.status = 429;
+    res.headers[size % 2 ? "retry-after" : "retry-after-ms"] = body.substr(0, 64);
+    if (auto const wait = retry_after(res, std::chrono::system_clock::now());
+        wait && (wait->count() < 0 || wait->count() > 86400000)) {
+        std::abort();
+    }
     return 0;
 }
