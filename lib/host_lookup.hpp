@@ -12,6 +12,7 @@ namespace xloop {
 enum class host_lookup { found, missing, failing_for_now, failed };
 
 // EAI_NONAME: missing; EAI_AGAIN: failing for now; any other error: failed.
+// A signal while the resolver has not answered: failing for now, at once.
 host_lookup look_up_host(std::string const& name);
 
 } // namespace xloop

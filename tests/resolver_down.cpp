@@ -1,13 +1,21 @@
 // Preloaded (LD_PRELOAD) into a tool by a test, to play a resolver's answers
 // without sending a query anywhere: names under resolver-down.invalid cannot
 // be looked up for now (EAI_AGAIN: the DNS server is down), names under
-// resolver-missing.invalid do not exist (EAI_NONAME). Every other name is
-// looked up as usual.
+// resolver-missing.invalid do not exist (EAI_NONAME), and a name under
+// resolver-stuck.invalid fails at once the first time and then finds the
+// resolver silent: the lookup waits 30 s (after creating the file
+// $XLOOP_RESOLVER_STUCK_MARK, so a test knows it waits) and fails. Every
+// other name is looked up as usual.
 
 #include <dlfcn.h>
 #include <netdb.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -28,6 +36,18 @@ extern "C" int getaddrinfo(char const* node, char const* service, addrinfo const
     }
     if (node && under(node, "resolver-missing.invalid")) {
         return EAI_NONAME;
+    }
+    if (node && under(node, "resolver-stuck.invalid")) {
+        static std::atomic<int> calls{0};
+        if (calls++ > 0) {
+            if (char const* mark = std::getenv("XLOOP_RESOLVER_STUCK_MARK")) {
+                if (std::FILE* f = std::fopen(mark, "w")) {
+                    std::fclose(f);
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::seconds{30});
+        }
+        return EAI_AGAIN;
     }
     using lookup = int (*)(char const*, char const*, addrinfo const*, addrinfo**);
     static auto const real = reinterpret_cast<lookup>(dlsym(RTLD_NEXT, "getaddrinfo"));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 using namespace xloop;
@@ -1145,6 +1146,31 @@ TEST_CASE("an X API host that does not exist exits 78 at once, one the resolver 
     CHECK_THAT(down.err, Catch::Contains("api.resolver-down.invalid") &&
                              Catch::Contains("after 3 attempts"));
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+}
+
+TEST_CASE("SIGTERM while the resolver is silent about the X API's host exits 75 within "
+          "a second",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto env = resolver_down_env();
+    env["X_BEARER_TOKEN"] = token;
+    auto const mark = dir.path() + "/asked-again";
+    env["XLOOP_RESOLVER_STUCK_MARK"] = mark;
+    // libcurl's lookup fails at once; the tool asks the resolver again (is
+    // the name missing, or the resolver down?), which does not answer
+    dir.write("x.yaml", "x_api:\n  base_url: https://api.resolver-stuck.invalid\n"
+                        "  timeout_ms: 2000\n  retries: 2\n  backoff_ms: 10\n");
+    auto const [r, took, after_signal_ms] = run_tool_signalled(
+        "scrape-metrics", {"--config", dir.path() + "/x.yaml", "--now", now},
+        [&] { return std::filesystem::exists(mark); }, &db, env);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(after_signal_ms < 1000);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'interrupted'") == 1);
 }
 
 TEST_CASE(
