@@ -6,6 +6,7 @@
 #include "ssl_probe.hpp"
 #include "text.hpp"
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -13,9 +14,15 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace xloop {
 
@@ -280,6 +287,93 @@ long timeout_seconds(std::string const& text)
     return end && *end == '\0' && s > 0 ? s : 0;
 }
 
+// Whether starting a connection to these hosts asks the resolver for a name:
+// one that is no socket directory and no numeric address, without hostaddr
+// (a service file's hosts are not known here: assumed to).
+bool looks_a_name_up(std::optional<std::string> const& hosts,
+                     std::optional<std::string> const& hostaddr, bool service)
+{
+    if (service) {
+        return true;
+    }
+    if (hostaddr || !hosts) {
+        return false; // addresses given, or the default socket directory
+    }
+    std::string_view rest = *hosts;
+    for (;;) {
+        auto const comma = rest.find(',');
+        std::string const host{rest.substr(0, comma)};
+        in6_addr address{};
+        if (!is_socket_directory(host) &&
+            ::inet_pton(AF_INET, host.c_str(), &address) != 1 &&
+            ::inet_pton(AF_INET6, host.c_str(), &address) != 1) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            return false;
+        }
+        rest.remove_prefix(comma + 1);
+    }
+}
+
+// PQconnectStartParams looks the first host's name up before it returns, in
+// a getaddrinfo no signal cuts short and no connect_timeout bounds (a
+// resolver that does not answer holds it for its timeouts): it runs on a
+// thread of its own while this one waits for it, a signal or the deadline.
+// A connection given up on is closed by that thread when it comes.
+struct pending_start {
+    std::vector<std::string> keys, values;
+    std::mutex m;
+    std::condition_variable done;
+    bool finished = false;
+    bool abandoned = false;
+    PGconn* conn = nullptr;
+};
+
+// nullptr when the deadline passed first (none: no limit).
+PGconn* start_connection(char const* const* keys, char const* const* values,
+                         std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+    auto const state = std::make_shared<pending_start>();
+    for (std::size_t i = 0; keys[i]; ++i) {
+        state->keys.emplace_back(keys[i]);
+        state->values.emplace_back(values[i]);
+    }
+    std::thread{[state] {
+        std::vector<char const*> k, v;
+        for (std::size_t i = 0; i < state->keys.size(); ++i) {
+            k.push_back(state->keys[i].c_str());
+            v.push_back(state->values[i].c_str());
+        }
+        k.push_back(nullptr);
+        v.push_back(nullptr);
+        PGconn* c = PQconnectStartParams(k.data(), v.data(), 1);
+        std::lock_guard<std::mutex> lock{state->m};
+        if (state->abandoned) {
+            PQfinish(c);
+            return;
+        }
+        state->conn = c;
+        state->finished = true;
+        state->done.notify_one();
+    }}.detach();
+    std::unique_lock<std::mutex> lock{state->m};
+    while (!state->finished) {
+        bool const late = deadline && std::chrono::steady_clock::now() >= *deadline;
+        if (late || interrupt_requested()) {
+            state->abandoned = true;
+            lock.unlock();
+            throw_if_interrupted();
+            return nullptr;
+        }
+        state->done.wait_for(lock, std::chrono::milliseconds{50});
+    }
+    if (!state->conn) {
+        throw error{"out of memory allocating a database connection"};
+    }
+    return state->conn;
+}
+
 // Drives a connection started by PQconnectStartParams to its end, waking
 // every 50 ms so a signal stops the wait (interrupted) and the deadline of
 // connect_timeout holds (libpq does not apply it to a polled connection; 0:
@@ -407,7 +501,22 @@ db_connection::db_connection(
         throw config_error{
             fmt::format("invalid connection string: {}{}", msg, prisma_hint(conninfo))};
     }
+    // the conninfo's own values of these, else the environment's
+    std::map<std::string, std::string> given;
+    for (auto const* o = parsed; o->keyword; ++o) {
+        if (o->val && *o->val) {
+            given[o->keyword] = o->val;
+        }
+    }
     PQconninfoFree(parsed);
+    auto const own = [&](char const* keyword,
+                         char const* env) -> std::optional<std::string> {
+        if (auto const it = given.find(keyword); it != given.end()) {
+            return it->second;
+        }
+        char const* v = env ? std::getenv(env) : nullptr;
+        return v && *v ? std::optional<std::string>{v} : std::nullopt;
+    };
     if (unencoded_at_in_userinfo(conninfo)) {
         throw config_error{"the connection URI has more than one '@' before its host: "
                            "write an '@' of the user name or password as %40 (libpq "
@@ -431,9 +540,26 @@ db_connection::db_connection(
     char const* values[] = {
         timeout.c_str(), application_name.c_str(), keepalive_idle_s, keepalive_interval_s,
         keepalive_count, conninfo.c_str(),         "UTF8",           nullptr};
-    m_conn.reset(PQconnectStartParams(keys, values, 1));
-    if (!m_conn) {
-        throw error{"out of memory allocating a database connection"};
+    if (looks_a_name_up(own("host", "PGHOST"), own("hostaddr", "PGHOSTADDR"),
+                        own("service", "PGSERVICE").has_value())) {
+        auto const lookup_timeout = own("connect_timeout", nullptr).value_or(timeout);
+        auto const lookup_s = timeout_seconds(lookup_timeout);
+        m_conn.reset(start_connection(
+            keys, values,
+            lookup_s > 0 ? std::optional{std::chrono::steady_clock::now() +
+                                         std::chrono::seconds{std::max(lookup_s, 2L)}}
+                         : std::nullopt));
+        if (!m_conn) {
+            throw temporary_failure{fmt::format(
+                "database unreachable (exit 75, retry later): its host name was not "
+                "looked up within connect_timeout ({} s): the resolver does not answer",
+                lookup_timeout)};
+        }
+    } else {
+        m_conn.reset(PQconnectStartParams(keys, values, 1));
+        if (!m_conn) {
+            throw error{"out of memory allocating a database connection"};
+        }
     }
     if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
         auto const msg = redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);

@@ -4,8 +4,9 @@
 // resolver-missing.invalid do not exist (EAI_NONAME), and a name under
 // resolver-stuck.invalid fails at once the first time and then finds the
 // resolver silent: the lookup waits 30 s (after creating the file
-// $XLOOP_RESOLVER_STUCK_MARK, so a test knows it waits) and fails. Every
-// other name is looked up as usual.
+// $XLOOP_RESOLVER_STUCK_MARK, so a test knows it waits) and fails; a name
+// under resolver-silent.invalid waits 30 s every time. Every other name is
+// looked up as usual.
 
 #include <dlfcn.h>
 #include <netdb.h>
@@ -36,6 +37,10 @@ extern "C" int getaddrinfo(char const* node, char const* service, addrinfo const
     }
     if (node && under(node, "resolver-missing.invalid")) {
         return EAI_NONAME;
+    }
+    if (node && under(node, "resolver-silent.invalid")) {
+        std::this_thread::sleep_for(std::chrono::seconds{30});
+        return EAI_AGAIN;
     }
     if (node && under(node, "resolver-stuck.invalid")) {
         static std::atomic<int> calls{0};

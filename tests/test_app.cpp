@@ -785,6 +785,31 @@ TEST_CASE("a host name the resolver cannot look up for now exits 75, one that do
                                 Catch::Contains("db.resolver-missing.invalid"));
 }
 
+TEST_CASE("a resolver that does not answer for the database's host holds a run no "
+          "longer than connect_timeout, nor past a signal",
+          "[db]")
+{
+    auto const env = resolver_down_env();
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_tool("build-weights",
+                            {"--db", "host=db.resolver-silent.invalid dbname=x "
+                                     "connect_timeout=2"},
+                            nullptr, {}, env);
+    auto const took = std::chrono::steady_clock::now() - start;
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK_THAT(r.err, Catch::Contains("its host name was not looked up within "
+                                      "connect_timeout (2 s): the resolver does not "
+                                      "answer"));
+    CHECK(took < std::chrono::seconds{10}); // not the resolver's 30 s
+
+    auto const [stopped, ms, after_signal_ms] = run_tool_signalled(
+        "build-weights", {"--db", "host=db.resolver-silent.invalid dbname=x"}, 500, env);
+    INFO(stopped.err);
+    CHECK(stopped.exit_code == 75);
+    CHECK(after_signal_ms < 1000);
+}
+
 TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
           "refusals that may pass are the transient states",
           "[nodb]")
