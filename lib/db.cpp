@@ -3,6 +3,7 @@
 #include "host_lookup.hpp"
 #include "interrupt.hpp"
 #include "log.hpp"
+#include "off_thread.hpp"
 #include "ssl_probe.hpp"
 #include "text.hpp"
 
@@ -14,14 +15,11 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
-#include <thread>
 #include <vector>
 
 namespace xloop {
@@ -205,21 +203,24 @@ std::optional<std::string> connection_option(PGconn* c, char const* keyword)
 }
 
 // The comma-separated entries of a connection option (none when unset).
-std::vector<std::string> option_list(PGconn* c, char const* keyword)
+// "a,b,,c" as libpq reads a host list: every entry, empty ones too.
+std::vector<std::string> comma_list(std::string_view rest)
 {
     std::vector<std::string> out;
-    if (auto const value = connection_option(c, keyword); value && !value->empty()) {
-        std::string_view rest = *value;
-        for (;;) {
-            auto const comma = rest.find(',');
-            out.emplace_back(rest.substr(0, comma));
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            rest = rest.substr(comma + 1);
+    for (;;) {
+        auto const comma = rest.find(',');
+        out.emplace_back(rest.substr(0, comma));
+        if (comma == std::string_view::npos) {
+            return out;
         }
+        rest.remove_prefix(comma + 1);
     }
-    return out;
+}
+
+std::vector<std::string> option_list(PGconn* c, char const* keyword)
+{
+    auto const value = connection_option(c, keyword);
+    return value && !value->empty() ? comma_list(*value) : std::vector<std::string>{};
 }
 
 bool is_socket_directory(std::string const& host)
@@ -299,79 +300,43 @@ bool looks_a_name_up(std::optional<std::string> const& hosts,
     if (hostaddr || !hosts) {
         return false; // addresses given, or the default socket directory
     }
-    std::string_view rest = *hosts;
-    for (;;) {
-        auto const comma = rest.find(',');
-        std::string const host{rest.substr(0, comma)};
+    auto const list = comma_list(*hosts);
+    return std::any_of(list.begin(), list.end(), [](std::string const& host) {
         in6_addr address{};
-        if (!is_socket_directory(host) &&
-            ::inet_pton(AF_INET, host.c_str(), &address) != 1 &&
-            ::inet_pton(AF_INET6, host.c_str(), &address) != 1) {
-            return true;
-        }
-        if (comma == std::string_view::npos) {
-            return false;
-        }
-        rest.remove_prefix(comma + 1);
-    }
+        return !is_socket_directory(host) &&
+               ::inet_pton(AF_INET, host.c_str(), &address) != 1 &&
+               ::inet_pton(AF_INET6, host.c_str(), &address) != 1;
+    });
 }
 
 // PQconnectStartParams looks the first host's name up before it returns, in
 // a getaddrinfo no signal cuts short and no connect_timeout bounds (a
-// resolver that does not answer holds it for its timeouts): it runs on a
-// thread of its own while this one waits for it, a signal or the deadline.
-// A connection given up on is closed by that thread when it comes.
-struct pending_start {
-    std::vector<std::string> keys, values;
-    std::mutex m;
-    std::condition_variable done;
-    bool finished = false;
-    bool abandoned = false;
-    PGconn* conn = nullptr;
-};
-
-// nullptr when the deadline passed first (none: no limit).
-PGconn* start_connection(char const* const* keys, char const* const* values,
-                         std::optional<std::chrono::steady_clock::time_point> deadline)
+// resolver that does not answer holds it for its timeouts): off the thread,
+// given up at a signal (interrupted) or at `deadline` (nothing), the
+// connection then closed when it comes.
+std::optional<PGconn*>
+start_connection_off_thread(char const* const* keys, char const* const* values,
+                            std::optional<std::chrono::steady_clock::time_point> deadline)
 {
-    auto const state = std::make_shared<pending_start>();
+    std::vector<std::string> k, v; // copies: the thread may outlive the caller's
     for (std::size_t i = 0; keys[i]; ++i) {
-        state->keys.emplace_back(keys[i]);
-        state->values.emplace_back(values[i]);
+        k.emplace_back(keys[i]);
+        v.emplace_back(values[i]);
     }
-    std::thread{[state] {
-        std::vector<char const*> k, v;
-        for (std::size_t i = 0; i < state->keys.size(); ++i) {
-            k.push_back(state->keys[i].c_str());
-            v.push_back(state->values[i].c_str());
-        }
-        k.push_back(nullptr);
-        v.push_back(nullptr);
-        PGconn* c = PQconnectStartParams(k.data(), v.data(), 1);
-        std::lock_guard<std::mutex> lock{state->m};
-        if (state->abandoned) {
-            PQfinish(c);
-            return;
-        }
-        state->conn = c;
-        state->finished = true;
-        state->done.notify_one();
-    }}.detach();
-    std::unique_lock<std::mutex> lock{state->m};
-    while (!state->finished) {
-        bool const late = deadline && std::chrono::steady_clock::now() >= *deadline;
-        if (late || interrupt_requested()) {
-            state->abandoned = true;
-            lock.unlock();
-            throw_if_interrupted();
-            return nullptr;
-        }
-        state->done.wait_for(lock, std::chrono::milliseconds{50});
-    }
-    if (!state->conn) {
-        throw error{"out of memory allocating a database connection"};
-    }
-    return state->conn;
+    auto const started = run_off_thread<PGconn*>(
+        [k, v] {
+            std::vector<char const*> kp, vp;
+            for (std::size_t i = 0; i < k.size(); ++i) {
+                kp.push_back(k[i].c_str());
+                vp.push_back(v[i].c_str());
+            }
+            kp.push_back(nullptr);
+            vp.push_back(nullptr);
+            return PQconnectStartParams(kp.data(), vp.data(), 1);
+        },
+        [](PGconn* c) { PQfinish(c); }, deadline);
+    throw_if_interrupted();
+    return started;
 }
 
 // Drives a connection started by PQconnectStartParams to its end, waking
@@ -544,22 +509,23 @@ db_connection::db_connection(
                         own("service", "PGSERVICE").has_value())) {
         auto const lookup_timeout = own("connect_timeout", nullptr).value_or(timeout);
         auto const lookup_s = timeout_seconds(lookup_timeout);
-        m_conn.reset(start_connection(
+        auto const started = start_connection_off_thread(
             keys, values,
             lookup_s > 0 ? std::optional{std::chrono::steady_clock::now() +
                                          std::chrono::seconds{std::max(lookup_s, 2L)}}
-                         : std::nullopt));
-        if (!m_conn) {
+                         : std::nullopt);
+        if (!started) {
             throw temporary_failure{fmt::format(
                 "database unreachable (exit 75, retry later): its host name was not "
                 "looked up within connect_timeout ({} s): the resolver does not answer",
                 lookup_timeout)};
         }
+        m_conn.reset(*started);
     } else {
         m_conn.reset(PQconnectStartParams(keys, values, 1));
-        if (!m_conn) {
-            throw error{"out of memory allocating a database connection"};
-        }
+    }
+    if (!m_conn) {
+        throw error{"out of memory allocating a database connection"};
     }
     if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
         auto const msg = redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);

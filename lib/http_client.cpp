@@ -127,17 +127,26 @@ bool is_tls_refusal(CURLcode rc)
 
 using curlu_ptr = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
 
+// The handle's URL, parsed; null if it cannot be.
+curlu_ptr handle_url(CURL* c)
+{
+    char* url = nullptr;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
+    curlu_ptr parsed{curl_url(), curl_url_cleanup};
+    if (!url || !parsed ||
+        curl_url_set(parsed.get(), CURLUPART_URL, url, 0) != CURLUE_OK) {
+        parsed.reset();
+    }
+    return parsed;
+}
+
 // Whether the host name of the handle's URL does not exist, unlike one the
 // resolver cannot look up for now (libcurl gives both one code).
 bool host_does_not_exist(CURL* c)
 {
-    char* url = nullptr;
-    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
-    curlu_ptr const parsed{curl_url(), curl_url_cleanup};
+    auto const parsed = handle_url(c);
     char* host = nullptr;
-    if (!url || !parsed ||
-        curl_url_set(parsed.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    if (!parsed || curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK) {
         return false;
     }
     std::string const name{host};
@@ -149,11 +158,9 @@ bool host_does_not_exist(CURL* c)
 // port (stated: the other scheme's default port is another) and path "/".
 std::optional<std::string> with_scheme(CURL* c, char const* scheme)
 {
-    char* url = nullptr;
-    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
-    curlu_ptr const u{curl_url(), curl_url_cleanup};
+    auto const u = handle_url(c);
     char* port = nullptr;
-    if (!url || !u || curl_url_set(u.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
+    if (!u ||
         curl_url_get(u.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
         return std::nullopt;
     }
