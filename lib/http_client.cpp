@@ -345,9 +345,10 @@ retry_after(http_response const& res, std::chrono::system_clock::time_point now)
     if (at < 0) {
         return std::nullopt;
     }
-    double const ms = std::chrono::duration<double, std::milli>(
-                          std::chrono::system_clock::from_time_t(at) - now)
-                          .count();
+    // in doubles: a date past 2262 overflows the clock's nanoseconds
+    double const ms = (static_cast<double>(at) -
+                       std::chrono::duration<double>(now.time_since_epoch()).count()) *
+                      1000;
     return milliseconds{std::llround(std::clamp(ms, 0.0, day_ms))};
 }
 

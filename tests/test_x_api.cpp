@@ -204,6 +204,10 @@ TEST_CASE("Retry-After is read in seconds, as a date, or as OpenAI's millisecond
     CHECK(ask(429, {{"retry-after", "20"}, {"retry-after-ms", "250"}}) ==
           milliseconds{250});
     CHECK(ask(429, {{"retry-after", "99999999999"}}) == milliseconds{86400000});
+    // a date past what the clock's nanoseconds hold (2262): a day, not an
+    // overflow that came out as no wait at all
+    CHECK(ask(429, {{"retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"}}) ==
+          milliseconds{86400000});
     CHECK(!ask(429, {{"retry-after", "soon"}}));
     CHECK(!ask(429, {{"retry-after", "-5"}}));
     CHECK(!ask(429, {}));
