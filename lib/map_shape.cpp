@@ -7,15 +7,39 @@
 
 namespace xloop {
 
+std::optional<double> map_number(nlohmann::json const& object, char const* key)
+{
+    if (!object.is_object()) {
+        return std::nullopt;
+    }
+    auto const it = object.find(key);
+    if (it == object.end() || !it->is_number()) {
+        return std::nullopt;
+    }
+    double const v = it->get<double>();
+    return std::isfinite(v) ? std::optional{v} : std::nullopt;
+}
+
+std::optional<double> arm_mean(nlohmann::json const& arm)
+{
+    if (auto const m = map_number(arm, "shrunk_mean")) {
+        return m;
+    }
+    return map_number(arm, "mean");
+}
+
 namespace {
 
-bool is_arm(nlohmann::json const& arm)
+// A prior's optional keys, where present, are numbers plan can use.
+bool is_prior(nlohmann::json const& prior)
 {
-    auto const finite = [&](char const* key) {
-        return arm.contains(key) && arm[key].is_number() &&
-               std::isfinite(arm[key].get<double>());
-    };
-    return arm.is_object() && finite("sd") && (finite("shrunk_mean") || finite("mean"));
+    for (char const* key : {"sigma", "epsilon"}) {
+        if (prior.contains(key) && !map_number(prior, key)) {
+            return false;
+        }
+    }
+    auto const epsilon = map_number(prior, "epsilon");
+    return !epsilon || (*epsilon >= 0 && *epsilon <= 1);
 }
 
 } // namespace
@@ -36,9 +60,14 @@ std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors)
             return fmt::format("posteriors.{} is not an object", dimension);
         }
         for (auto const& [value, arm] : values.items()) {
-            if (!is_arm(arm)) {
+            if (!map_number(arm, "sd") || !arm_mean(arm)) {
                 return fmt::format("posteriors.{}.{} has no finite mean and sd",
                                    dimension, value);
+            }
+            if (dimension == "_prior" && !is_prior(arm)) {
+                return fmt::format("posteriors._prior.{} has a sigma or epsilon that is "
+                                   "not a number (epsilon: from 0 to 1)",
+                                   value);
             }
         }
     }

@@ -15,4 +15,12 @@ namespace xloop {
 // value (stored_json's answer for text it cannot read) is one it cannot use.
 std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors);
 
+// The finite number under `key` of a map's object (an arm, a prior), or
+// nothing: a map may come from another program or a hand's edit, with a
+// key missing, a number written as text, or no object at all.
+std::optional<double> map_number(nlohmann::json const& object, char const* key);
+
+// An arm's mean as plan draws it: its shrunk mean, else its raw one.
+std::optional<double> arm_mean(nlohmann::json const& arm);
+
 } // namespace xloop

@@ -105,25 +105,28 @@ std::optional<dimension_arms> arms_of(nlohmann::json const& post,
         return std::nullopt;
     }
     auto const& prior = post["_prior"][dimension];
+    auto const& values = post[dimension];
     dimension_arms out;
     // build-weights decays ε with the dimension's evidence; older maps have
     // none. plan.epsilon, when set, is the operator's word over both.
-    out.epsilon = rule.override_epsilon ? *rule.override_epsilon
-                  : prior.contains("epsilon") && prior["epsilon"].is_number()
-                      ? prior["epsilon"].get<double>()
-                      : rule.epsilon;
+    auto const epsilon = map_number(prior, "epsilon");
+    out.epsilon = rule.override_epsilon                       ? *rule.override_epsilon
+                  : epsilon && *epsilon >= 0 && *epsilon <= 1 ? *epsilon
+                                                              : rule.epsilon;
     for (auto const& v : candidates) {
-        bool const seen = post[dimension].contains(v);
-        auto const& arm = seen ? post[dimension][v] : prior;
-        double const mean = arm.contains("shrunk_mean") ? arm["shrunk_mean"].get<double>()
-                                                        : arm["mean"].get<double>();
+        bool const seen = values.is_object() && values.contains(v);
+        auto const& arm = seen ? values[v] : prior;
+        auto const mean = arm_mean(arm);
         // A value never posted is drawn with one post's spread (σ), not the
         // shrunk prior's σ/√κ: optimism that gets every value tried early,
         // where a settled map would otherwise never try it.
-        double const sd = !seen && prior.contains("sigma")
-                              ? prior["sigma"].get<double>()
-                              : arm["sd"].get<double>() * rule.posterior_scale;
-        out.arms.push_back({mean, std::max(sd, 1e-6)});
+        auto const sigma = seen ? std::nullopt : map_number(prior, "sigma");
+        auto const sd = map_number(arm, "sd");
+        if (!mean || !(sigma || sd)) {
+            return std::nullopt; // not a map plan can read here: uniform
+        }
+        double const spread = sigma ? *sigma : *sd * rule.posterior_scale;
+        out.arms.push_back({*mean, std::max(spread, 1e-6)});
     }
     return out;
 }

@@ -156,10 +156,13 @@ map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue
     out.cross_fitted = cross_fit.is_array() && cross_fit.size() == 2 &&
                        !unusable_map_reason(cross_fit[0]) &&
                        !unusable_map_reason(cross_fit[1]);
+    // plan draws uniformly from a map it cannot use: so does its policy here
+    bool const usable = out.cross_fitted || !unusable_map_reason(posteriors);
     for (int k = 0; k < 2; ++k) {
         auto const& learned = out.cross_fitted ? cross_fit[k] : posteriors;
         for (auto const& [dim, candidates] : catalogue) {
-            out.of_fold[k][dim] = map_policy(dim, candidates, learned, rule);
+            out.of_fold[k][dim] = usable ? map_policy(dim, candidates, learned, rule)
+                                         : uniform_policy(candidates);
         }
     }
     return out;
@@ -644,16 +647,18 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
         }
         auto& list = out[dim];
         for (auto const& [value, arm] : values.items()) {
-            if (!arm.is_object() || !arm.contains("sd") || !arm["sd"].is_number()) {
+            auto const sd = map_number(arm, "sd");
+            auto const mean = arm_mean(arm);
+            if (!sd || !mean) {
                 continue;
             }
             learned_value v;
             v.value = value;
-            v.mean = arm.value("shrunk_mean", arm.value("mean", 0.0));
-            double const sd = arm["sd"].get<double>();
-            v.lo = v.mean - 1.645 * sd;
-            v.hi = v.mean + 1.645 * sd;
-            v.posts = arm.value("n", std::int64_t{0});
+            v.mean = *mean;
+            v.lo = v.mean - 1.645 * *sd;
+            v.hi = v.mean + 1.645 * *sd;
+            auto const n = map_number(arm, "n").value_or(0);
+            v.posts = n >= 0 && n < 1e15 ? std::llround(n) : 0;
             v.too_few = v.posts < min_learned_posts;
             v.replies = value == "reply";
             if (v.replies) {
@@ -663,10 +668,8 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
             } else if (auto const c = counts.find(dim); c != counts.end()) {
                 v.share = c->second.count(value) ? c->second.at(value) / planned : 0.0;
             }
-            if (weights.is_object() && weights.contains(dim) &&
-                weights[dim].is_object() && weights[dim].contains(value) &&
-                weights[dim][value].is_number()) {
-                v.weight = weights[dim][value].get<double>();
+            if (weights.is_object() && weights.contains(dim)) {
+                v.weight = map_number(weights[dim], value.c_str()).value_or(0);
             }
             list.push_back(std::move(v));
         }

@@ -487,6 +487,33 @@ TEST_CASE("the map's policy values each half of the posts as learned from the ot
             .cross_fitted);
 }
 
+TEST_CASE("a map another program or a hand left active is valued as plan draws from it, "
+          "never read past a missing or textual number",
+          "[nodb]")
+{
+    // story's arm has no sd: plan cannot use the map (validate's weight_map
+    // check says so) and draws uniformly; validate read past the end of the
+    // arm for its "sd" (undefined behaviour, found by fuzz_weight_map).
+    auto const map = nlohmann::json::parse(R"({
+        "_prior": {"hook_type": {"mean": 0.5, "sd": 0.1, "sigma": 0.5, "epsilon": 0}},
+        "hook_type": {"story": {"shrunk_mean": 0.9, "s`": 0.2, "n": 10},
+                      "question": {"shrunk_mean": "0.5", "mean": 0.4, "sd": 0.2,
+                                   "n": "ten"}}})");
+    std::map<std::string, std::vector<std::string>> const catalogue = {
+        {"hook_type", {"story", "question"}}};
+    auto const policies = map_policies_of(catalogue, map, nullptr, {0.1, {}, 1.0});
+    CHECK(policies.of_fold[0].at("hook_type").at("story") == Approx(0.5));
+    CHECK(policies.of_fold[1].at("hook_type").at("question") == Approx(0.5));
+    CHECK_FALSE(arms_of(map, "hook_type", {"story", "question"}, {0.1, {}, 1.0}));
+    // What validate lists: question by its raw mean (the shrunk one is text),
+    // with no count; story, without an sd, not at all.
+    auto const learned = learned_values(map, map, {});
+    REQUIRE(learned.at("hook_type").size() == 1);
+    CHECK(learned.at("hook_type")[0].value == "question");
+    CHECK(learned.at("hook_type")[0].mean == Approx(0.4));
+    CHECK(learned.at("hook_type")[0].posts == 0);
+}
+
 TEST_CASE("plan.posterior_scale narrows the learned values' posteriors, and the policy "
           "valued is the one plan draws with it",
           "[nodb]")

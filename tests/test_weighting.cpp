@@ -226,6 +226,15 @@ TEST_CASE(
                      .c_str()) == "posteriors.tone.calm has no finite mean and sd");
     CHECK(reason(R"({"_prior": {"tone": {"mean": 0.1, "sd": null}}})") ==
           "posteriors._prior.tone has no finite mean and sd");
+    // a prior's σ as text, an ε beyond a probability (plan exited 70 on the first)
+    auto const bad_prior = "posteriors._prior.tone has a sigma or epsilon that is not a "
+                           "number (epsilon: from 0 to 1)";
+    CHECK(reason(R"({"_prior": {"tone": {"mean": 0.1, "sd": 0.05, "sigma": "0.5"}}})") ==
+          bad_prior);
+    CHECK(reason(R"({"_prior": {"tone": {"mean": 0.1, "sd": 0.05, "epsilon": 1.5}}})") ==
+          bad_prior);
+    CHECK(reason(R"({"_prior": {"tone": {"mean": 0.1, "sd": 0.05, "epsilon": 1}}})") ==
+          "usable");
 }
 
 TEST_CASE("values that differ no more than noise are shrunk all the way to their mean",
