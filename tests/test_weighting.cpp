@@ -125,6 +125,29 @@ TEST_CASE("P(best) of normal arms matches closed forms", "[nodb]")
     CHECK(probability_best({{5, 1}}) == std::vector<double>{1.0});
 }
 
+TEST_CASE("P(best) stays exact for an arm 10^6 times narrower than another, and finite "
+          "for any finite arms",
+          "[nodb]")
+{
+    // N(0.5, 1e-6) against N(0, 0.5): A wins when B falls below 0.5, Φ(1) =
+    // 0.841345 (one grid for both gave 0.0001, its step wider than A).
+    for (double const narrow : {1e-4, 1e-5, 1e-6}) {
+        auto const p = probability_best({{0.5, narrow}, {0, 0.5}});
+        CHECK(p[0] == Approx(0.841345).margin(1e-5));
+    }
+    // Means and sds at the ends of a double: numbers that sum to 1, not NaN.
+    for (double const big : {1e150, 1e300, 1.7e308}) {
+        auto const p = probability_best({{0, 1e-6}, {big, big}, {-big, 1}, {0, 1}});
+        double sum = 0;
+        for (double const v : p) {
+            CHECK(v >= 0);
+            CHECK(v <= 1);
+            sum += v;
+        }
+        CHECK(sum == Approx(1.0).margin(1e-9));
+    }
+}
+
 TEST_CASE("a value with one post cannot outrank a value with thirty good posts", "[nodb]")
 {
     dimension_stats stats;
