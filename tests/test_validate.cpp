@@ -1393,6 +1393,62 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
                        "cross-fitted maps") != std::string::npos);
 }
 
+TEST_CASE("an active map with an arm that lacks its sd, a number written as text or an "
+          "epsilon beyond 1 is said to be unusable, valued as the uniform draws plan "
+          "makes from it, and plan still runs",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const cfg = thirty_logged_posts_and_map(db, dir);
+    auto c = db.connect();
+    c.exec("UPDATE public.learning_model_weights SET cross_fit = NULL");
+    auto const dimension = c.exec("SELECT min(k) FROM public.learning_model_weights, "
+                                  "jsonb_object_keys(posteriors::jsonb -> '_prior') k "
+                                  "WHERE is_active")
+                               .str(0, 0);
+    auto const value =
+        c.exec("SELECT min(k) FROM public.learning_model_weights, "
+               "jsonb_object_keys(posteriors::jsonb -> $1) k WHERE is_active",
+               dimension)
+            .str(0, 0);
+    auto const good = c.exec("SELECT posteriors::text FROM public.learning_model_weights "
+                             "WHERE is_active")
+                          .str(0, 0);
+    struct hostile {
+        std::string path, json, reason;
+    };
+    auto const no_number =
+        fmt::format("posteriors.{}.{} has no finite mean and sd", dimension, value);
+    auto const bad_prior = fmt::format("posteriors._prior.{} has a sigma or epsilon that "
+                                       "is not a number (epsilon: from 0 to 1)",
+                                       dimension);
+    for (auto const& h : std::vector<hostile>{
+             {fmt::format("{{{},{},sd}}", dimension, value), "null", no_number},
+             {fmt::format("{{{},{}}}", dimension, value), R"({"shrunk_mean": "0.2"})",
+              no_number},
+             {fmt::format("{{_prior,{},sigma}}", dimension), R"("0.5")", bad_prior},
+             {fmt::format("{{_prior,{},epsilon}}", dimension), "1.5", bad_prior}}) {
+        INFO(h.path << " = " << h.json);
+        c.exec("UPDATE public.learning_model_weights SET posteriors = "
+               "jsonb_set($1::jsonb, $2::text[], $3::jsonb) WHERE is_active",
+               good, h.path, h.json);
+        auto const report = validate(db, 1, {"--config", cfg});
+        auto const check = check_named(report, "weight_map");
+        CHECK(check["status"] == "fail");
+        CHECK(check["message"].get<std::string>().find(h.reason) != std::string::npos);
+        // the map's policy is plan's: uniform, so its value is uniform's
+        auto const& policies = report["policy_value"]["policies"];
+        REQUIRE(policies.size() == 3);
+        CHECK(policies[2]["score_snips"]["value"].get<double>() ==
+              Approx(policies[1]["score_snips"]["value"].get<double>()));
+        auto const plan = run_tool("plan", {"--config", cfg, "--now", now}, &db);
+        CHECK(plan.exit_code == 0);
+        CHECK(plan.err.find("cannot be used: " + h.reason) != std::string::npos);
+    }
+}
+
 TEST_CASE("the coverage chart counts each day's posts with a v2 score by the day they "
           "were posted",
           "[db]")
