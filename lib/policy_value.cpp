@@ -157,12 +157,12 @@ map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue
                        !unusable_map_reason(cross_fit[0]) &&
                        !unusable_map_reason(cross_fit[1]);
     // plan draws uniformly from a map it cannot use: so does its policy here
-    bool const usable = out.cross_fitted || !unusable_map_reason(posteriors);
+    out.usable = out.cross_fitted || !unusable_map_reason(posteriors);
     for (int k = 0; k < 2; ++k) {
         auto const& learned = out.cross_fitted ? cross_fit[k] : posteriors;
         for (auto const& [dim, candidates] : catalogue) {
-            out.of_fold[k][dim] = usable ? map_policy(dim, candidates, learned, rule)
-                                         : uniform_policy(candidates);
+            out.of_fold[k][dim] = out.usable ? map_policy(dim, candidates, learned, rule)
+                                             : uniform_policy(candidates);
         }
     }
     return out;
@@ -285,6 +285,7 @@ evaluate_policies(std::vector<logged_post> const& all,
     rng gen{seed};
     auto const map = map_policies_of(catalogue, posteriors, cross_fit, rule);
     r.cross_fitted = map.cross_fitted;
+    r.map_usable = map.usable;
     auto const score = samples_for(posts, false, catalogue, map);
     bool const has_follows =
         std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
@@ -751,6 +752,7 @@ nlohmann::json policy_report_json(policy_report const& r)
 {
     auto j = comparison_json(r, "lift_map_over_uniform");
     j["map_cross_fitted"] = r.cross_fitted;
+    j["map_usable"] = r.map_usable;
     j["replies"] = comparison_json(r.replies, "lift_learned_over_opportunity");
     auto& learned = j["learned"] = nlohmann::json::object();
     for (auto const& [dim, values] : r.learned) {
@@ -830,7 +832,7 @@ std::string learned_table(policy_report const& r)
 
 std::string map_policy_note(policy_report const& r)
 {
-    if (r.learned.empty()) {
+    if (r.learned.empty() || !r.map_usable) {
         return "no usable active map, so plan draws uniformly";
     }
     return r.cross_fitted ? "each half of the posts valued under the map learned from "

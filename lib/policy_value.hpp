@@ -94,6 +94,9 @@ struct policy_report : policy_comparison {
     // the other (map_policies); false: the active map on the posts it learned
     // from, flattered by their noise
     bool cross_fitted = false;
+    // plan can draw from the active map (or its cross-fitted pair); false:
+    // the map's policy is plan's uniform draws
+    bool map_usable = false;
     // the map's policy over uniform; rows logged, uniform, map
     // per dimension, sorted by mean, best first; empty without a usable map
     std::map<std::string, std::vector<learned_value>> learned;
@@ -145,6 +148,7 @@ dimension_policy map_policy(std::string const& dim,
 struct map_policies {
     std::array<std::map<std::string, dimension_policy>, 2> of_fold;
     bool cross_fitted = false;
+    bool usable = false; // else uniform, as plan draws from a map it cannot use
 };
 map_policies
 map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue,

@@ -1380,6 +1380,7 @@ TEST_CASE("validate values the map's policy on each half of the posts as learned
     auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
     INFO(r.dump(2));
     CHECK(r["map_cross_fitted"] == true);
+    CHECK(r["map_usable"] == true);
     auto const table = run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
     CHECK(table.out.find("map: each half of the posts valued under the map learned from "
                          "the other half (cross-fitted)") != std::string::npos);
@@ -1443,6 +1444,11 @@ TEST_CASE("an active map with an arm that lacks its sd, a number written as text
         REQUIRE(policies.size() == 3);
         CHECK(policies[2]["score_snips"]["value"].get<double>() ==
               Approx(policies[1]["score_snips"]["value"].get<double>()));
+        CHECK(report["policy_value"]["map_usable"] == false);
+        auto const table =
+            run_tool("validate", {"--config", cfg, "--now", now, "-q"}, &db);
+        CHECK(table.out.find("map: no usable active map, so plan draws uniformly") !=
+              std::string::npos);
         auto const plan = run_tool("plan", {"--config", cfg, "--now", now}, &db);
         CHECK(plan.exit_code == 0);
         CHECK(plan.err.find("cannot be used: " + h.reason) != std::string::npos);
