@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -309,22 +310,31 @@ bool looks_a_name_up(std::optional<std::string> const& hosts,
     });
 }
 
-// PQconnectStartParams looks the first host's name up before it returns, in
-// a getaddrinfo no signal cuts short and no connect_timeout bounds (a
-// resolver that does not answer holds it for its timeouts): off the thread,
-// given up at a signal (interrupted) or at `deadline` (nothing), the
-// connection then closed when it comes.
-std::optional<PGconn*>
-start_connection_off_thread(char const* const* keys, char const* const* values,
-                            std::optional<std::chrono::steady_clock::time_point> deadline)
+// libpq looks host names up in a getaddrinfo no signal cuts short and no
+// connect_timeout bounds (a resolver that does not answer holds it for its
+// timeouts): the first host's in PQconnectStartParams, each next one's in the
+// PQconnectPoll that moves on to it. So a connection to named hosts is made
+// start to end on a thread of its own, with plain polls until `deadline`;
+// the waiting thread gives it up at a signal (interrupted) or at the deadline
+// (nothing), the connection then closed when it comes. `started` says
+// whether PQconnectStartParams had returned, the first lookup done.
+struct connect_attempt {
+    std::optional<PGconn*> conn;
+    bool started = false;
+};
+
+connect_attempt
+connect_off_thread(char const* const* keys, char const* const* values,
+                   std::optional<std::chrono::steady_clock::time_point> deadline)
 {
     std::vector<std::string> k, v; // copies: the thread may outlive the caller's
     for (std::size_t i = 0; keys[i]; ++i) {
         k.emplace_back(keys[i]);
         v.emplace_back(values[i]);
     }
-    auto const started = run_off_thread<PGconn*>(
-        [k, v] {
+    auto const started = std::make_shared<std::atomic<bool>>(false);
+    auto const conn = run_off_thread<PGconn*>(
+        [k, v, started, deadline] {
             std::vector<char const*> kp, vp;
             for (std::size_t i = 0; i < k.size(); ++i) {
                 kp.push_back(k[i].c_str());
@@ -332,11 +342,39 @@ start_connection_off_thread(char const* const* keys, char const* const* values,
             }
             kp.push_back(nullptr);
             vp.push_back(nullptr);
-            return PQconnectStartParams(kp.data(), vp.data(), 1);
+            PGconn* c = PQconnectStartParams(kp.data(), vp.data(), 1);
+            started->store(true);
+            auto status = PGRES_POLLING_WRITING;
+            while (c && PQstatus(c) != CONNECTION_BAD && status != PGRES_POLLING_OK &&
+                   status != PGRES_POLLING_FAILED) {
+                int wait_ms = -1;
+                if (deadline) {
+                    auto const left =
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            *deadline - std::chrono::steady_clock::now());
+                    if (left.count() <= 0) {
+                        break; // still in progress: the waiting thread says so
+                    }
+                    wait_ms = static_cast<int>(left.count());
+                }
+                pollfd p{PQsocket(c),
+                         static_cast<short>(status == PGRES_POLLING_READING ? POLLIN
+                                                                            : POLLOUT),
+                         0};
+                int const rc = ::poll(&p, 1, wait_ms);
+                if (rc < 0 && errno == EINTR) {
+                    continue;
+                }
+                if (rc == 0) {
+                    break; // the deadline
+                }
+                status = PQconnectPoll(c); // a failed poll: it reports the error
+            }
+            return c;
         },
         [](PGconn* c) { PQfinish(c); }, deadline);
     throw_if_interrupted();
-    return started;
+    return {conn, started->load()};
 }
 
 // Drives a connection started by PQconnectStartParams to its end, waking
@@ -507,20 +545,32 @@ db_connection::db_connection(
         keepalive_count, conninfo.c_str(),         "UTF8",           nullptr};
     if (looks_a_name_up(own("host", "PGHOST"), own("hostaddr", "PGHOSTADDR"),
                         own("service", "PGSERVICE").has_value())) {
-        auto const lookup_timeout = own("connect_timeout", nullptr).value_or(timeout);
-        auto const lookup_s = timeout_seconds(lookup_timeout);
-        auto const started = start_connection_off_thread(
+        auto const own_timeout = own("connect_timeout", nullptr).value_or(timeout);
+        auto const timeout_s = timeout_seconds(own_timeout);
+        auto const attempt = connect_off_thread(
             keys, values,
-            lookup_s > 0 ? std::optional{std::chrono::steady_clock::now() +
-                                         std::chrono::seconds{std::max(lookup_s, 2L)}}
-                         : std::nullopt);
-        if (!started) {
+            timeout_s > 0 ? std::optional{std::chrono::steady_clock::now() +
+                                          std::chrono::seconds{std::max(timeout_s, 2L)}}
+                          : std::nullopt);
+        if (!attempt.started) {
             throw temporary_failure{fmt::format(
                 "database unreachable (exit 75, retry later): its host name was not "
                 "looked up within connect_timeout ({} s): the resolver does not answer",
-                lookup_timeout)};
+                own_timeout)};
         }
-        m_conn.reset(*started);
+        if (!attempt.conn || (*attempt.conn && PQstatus(*attempt.conn) != CONNECTION_OK &&
+                              PQstatus(*attempt.conn) != CONNECTION_BAD)) {
+            if (attempt.conn) {
+                PQfinish(*attempt.conn);
+            }
+            throw temporary_failure{fmt::format(
+                "database unreachable (exit 75, retry later): no answer within "
+                "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in the "
+                "connection string): a host name the resolver did not look up, or a "
+                "server that did not answer",
+                own_timeout)};
+        }
+        m_conn.reset(*attempt.conn);
     } else {
         m_conn.reset(PQconnectStartParams(keys, values, 1));
     }

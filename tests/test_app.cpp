@@ -810,6 +810,32 @@ TEST_CASE("a resolver that does not answer for the database's host holds a run n
     CHECK(after_signal_ms < 1000);
 }
 
+TEST_CASE("a second host whose name the resolver does not answer for holds a run no "
+          "longer than connect_timeout, nor past a signal",
+          "[db]")
+{
+    // The first host refuses; libpq looks the next one up inside the poll
+    // that moves on to it, where it held the run for the resolver's 30 s.
+    auto const env = resolver_down_env();
+    auto const hosts = std::string{"host=127.0.0.1,db.resolver-silent.invalid "
+                                   "port=1,5432 dbname=x"};
+    auto const start = std::chrono::steady_clock::now();
+    auto const r = run_tool("build-weights", {"--db", hosts + " connect_timeout=2"},
+                            nullptr, {}, env);
+    auto const took = std::chrono::steady_clock::now() - start;
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK_THAT(r.err, Catch::Contains("no answer within connect_timeout (2 s;") &&
+                          Catch::Contains("a host name the resolver did not look up"));
+    CHECK(took < std::chrono::seconds{10});
+
+    auto const [stopped, ms, after_signal_ms] =
+        run_tool_signalled("build-weights", {"--db", hosts}, 500, env);
+    INFO(stopped.err);
+    CHECK(stopped.exit_code == 75);
+    CHECK(after_signal_ms < 1000);
+}
+
 TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
           "refusals that may pass are the transient states",
           "[nodb]")
