@@ -310,16 +310,90 @@ bool looks_a_name_up(std::optional<std::string> const& hosts,
     });
 }
 
+// connect_timeout's deadline from now: at least 2 s, as libpq takes it; none
+// for 0.
+std::optional<std::chrono::steady_clock::time_point> connect_deadline(long timeout_s)
+{
+    if (timeout_s <= 0) {
+        return std::nullopt;
+    }
+    return std::chrono::steady_clock::now() +
+           std::chrono::seconds{std::max(timeout_s, 2L)};
+}
+
+// Drives a connection started by PQconnectStartParams to its end (at once
+// for one already there), `wait` waiting for its socket each time, until
+// `deadline` (libpq does not apply connect_timeout to a polled connection).
+// Returns false when the deadline passed first.
+template <typename Wait>
+bool drive_connection(PGconn* c,
+                      std::optional<std::chrono::steady_clock::time_point> deadline,
+                      Wait const& wait)
+{
+    auto status = PGRES_POLLING_WRITING;
+    while (PQstatus(c) != CONNECTION_OK && PQstatus(c) != CONNECTION_BAD) {
+        auto const waited = wait(
+            PQsocket(c), status == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (waited == poll_result::timed_out) {
+            return false;
+        }
+        if (waited == poll_result::failed) {
+            return true; // PQconnectPoll reports the socket's error
+        }
+        status = PQconnectPoll(c);
+    }
+    return true;
+}
+
+// interruptible_poll for a thread of its own: no check for a signal, which is
+// the waiting thread's to see.
+poll_result plain_poll(int fd, short events,
+                       std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+    for (;;) {
+        int wait_ms = -1;
+        if (deadline) {
+            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                *deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                return poll_result::timed_out;
+            }
+            wait_ms = static_cast<int>(left.count());
+        }
+        pollfd p{fd, events, 0};
+        int const rc = ::poll(&p, 1, wait_ms);
+        if (rc > 0) {
+            return poll_result::ready;
+        }
+        if (rc < 0 && errno != EINTR) {
+            return poll_result::failed;
+        }
+    }
+}
+
+// Drives a started connection to its end, waking every 50 ms so a signal
+// stops the wait (interrupted); 0: no deadline.
+bool wait_for_connection(PGconn* c, long timeout_s)
+{
+    return drive_connection(c, connect_deadline(timeout_s), interruptible_poll);
+}
+
 // libpq looks host names up in a getaddrinfo no signal cuts short and no
 // connect_timeout bounds (a resolver that does not answer holds it for its
 // timeouts): the first host's in PQconnectStartParams, each next one's in the
 // PQconnectPoll that moves on to it. So a connection to named hosts is made
-// start to end on a thread of its own, with plain polls until `deadline`;
-// the waiting thread gives it up at a signal (interrupted) or at the deadline
-// (nothing), the connection then closed when it comes. `started` says
-// whether PQconnectStartParams had returned, the first lookup done.
+// start to end on a thread of its own, as the run's thread would make it
+// (verbose once started, so a server's refusal carries its SQLSTATE); the
+// waiting thread gives it up at a signal (interrupted) or at the deadline
+// (nothing; `started`: whether PQconnectStartParams had returned, the first
+// lookup done), the connection then closed when it comes.
+struct started_connection {
+    PGconn* conn = nullptr;
+    bool failed_at_start = false; // before any traffic: refused by libpq or the resolver
+};
+
 struct connect_attempt {
-    std::optional<PGconn*> conn;
+    std::optional<started_connection> done;
     bool started = false;
 };
 
@@ -333,7 +407,7 @@ connect_off_thread(char const* const* keys, char const* const* values,
         v.emplace_back(values[i]);
     }
     auto const started = std::make_shared<std::atomic<bool>>(false);
-    auto const conn = run_off_thread<PGconn*>(
+    auto done = run_off_thread<started_connection>(
         [k, v, started, deadline] {
             std::vector<char const*> kp, vp;
             for (std::size_t i = 0; i < k.size(); ++i) {
@@ -342,67 +416,27 @@ connect_off_thread(char const* const* keys, char const* const* values,
             }
             kp.push_back(nullptr);
             vp.push_back(nullptr);
-            PGconn* c = PQconnectStartParams(kp.data(), vp.data(), 1);
+            started_connection s{PQconnectStartParams(kp.data(), vp.data(), 1)};
             started->store(true);
-            auto status = PGRES_POLLING_WRITING;
-            while (c && PQstatus(c) != CONNECTION_BAD && status != PGRES_POLLING_OK &&
-                   status != PGRES_POLLING_FAILED) {
-                int wait_ms = -1;
-                if (deadline) {
-                    auto const left =
-                        std::chrono::duration_cast<std::chrono::milliseconds>(
-                            *deadline - std::chrono::steady_clock::now());
-                    if (left.count() <= 0) {
-                        break; // still in progress: the waiting thread says so
-                    }
-                    wait_ms = static_cast<int>(left.count());
-                }
-                pollfd p{PQsocket(c),
-                         static_cast<short>(status == PGRES_POLLING_READING ? POLLIN
-                                                                            : POLLOUT),
-                         0};
-                int const rc = ::poll(&p, 1, wait_ms);
-                if (rc < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (rc == 0) {
-                    break; // the deadline
-                }
-                status = PQconnectPoll(c); // a failed poll: it reports the error
+            s.failed_at_start = s.conn && PQstatus(s.conn) == CONNECTION_BAD;
+            if (s.conn && !s.failed_at_start) {
+                PQsetErrorVerbosity(s.conn, PQERRORS_VERBOSE);
+                drive_connection(s.conn, deadline, plain_poll);
             }
-            return c;
+            return s;
         },
-        [](PGconn* c) { PQfinish(c); }, deadline);
+        [](started_connection s) { PQfinish(s.conn); }, deadline);
     throw_if_interrupted();
-    return {conn, started->load()};
+    return {done, started->load()};
 }
 
-// Drives a connection started by PQconnectStartParams to its end, waking
-// every 50 ms so a signal stops the wait (interrupted) and the deadline of
-// connect_timeout holds (libpq does not apply it to a polled connection; 0:
-// no deadline). Returns false when the deadline passed.
-bool wait_for_connection(PGconn* c, long timeout_s)
+// The message of a connection that did not end within connect_timeout.
+std::string no_answer_within(std::string const& timeout, std::string_view why = {})
 {
-    auto const deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds{std::max(timeout_s, 2L)};
-    bool const bounded = timeout_s > 0;
-    auto status = PGRES_POLLING_WRITING;
-    while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
-        if (PQstatus(c) == CONNECTION_BAD) {
-            return true; // failed at the start; PQerrorMessage says why
-        }
-        auto const waited = interruptible_poll(
-            PQsocket(c), status == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-            bounded ? std::optional{deadline} : std::nullopt);
-        if (waited == poll_result::timed_out) {
-            return false;
-        }
-        if (waited == poll_result::failed) {
-            return true; // PQconnectPoll reports the socket's error
-        }
-        status = PQconnectPoll(c);
-    }
-    return true;
+    return fmt::format("database unreachable (exit 75, retry later): no answer within "
+                       "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in "
+                       "the connection string){}{}",
+                       timeout, why.empty() ? "" : ": ", why);
 }
 
 // Verbose messages end each server error with libpq's "LOCATION:  function,
@@ -543,41 +577,34 @@ db_connection::db_connection(
     char const* values[] = {
         timeout.c_str(), application_name.c_str(), keepalive_idle_s, keepalive_interval_s,
         keepalive_count, conninfo.c_str(),         "UTF8",           nullptr};
+    bool failed_at_start = false;
     if (looks_a_name_up(own("host", "PGHOST"), own("hostaddr", "PGHOSTADDR"),
                         own("service", "PGSERVICE").has_value())) {
         auto const own_timeout = own("connect_timeout", nullptr).value_or(timeout);
-        auto const timeout_s = timeout_seconds(own_timeout);
         auto const attempt = connect_off_thread(
-            keys, values,
-            timeout_s > 0 ? std::optional{std::chrono::steady_clock::now() +
-                                          std::chrono::seconds{std::max(timeout_s, 2L)}}
-                          : std::nullopt);
+            keys, values, connect_deadline(timeout_seconds(own_timeout)));
         if (!attempt.started) {
             throw temporary_failure{fmt::format(
                 "database unreachable (exit 75, retry later): its host name was not "
                 "looked up within connect_timeout ({} s): the resolver does not answer",
                 own_timeout)};
         }
-        if (!attempt.conn || (*attempt.conn && PQstatus(*attempt.conn) != CONNECTION_OK &&
-                              PQstatus(*attempt.conn) != CONNECTION_BAD)) {
-            if (attempt.conn) {
-                PQfinish(*attempt.conn);
-            }
-            throw temporary_failure{fmt::format(
-                "database unreachable (exit 75, retry later): no answer within "
-                "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in the "
-                "connection string): a host name the resolver did not look up, or a "
-                "server that did not answer",
-                own_timeout)};
+        m_conn.reset(attempt.done ? attempt.done->conn : nullptr);
+        if (!attempt.done || (m_conn && PQstatus(m_conn.get()) != CONNECTION_OK &&
+                              PQstatus(m_conn.get()) != CONNECTION_BAD)) {
+            throw temporary_failure{no_answer_within(
+                own_timeout, "a host name the resolver did not look up, or a server "
+                             "that did not answer")};
         }
-        m_conn.reset(*attempt.conn);
+        failed_at_start = attempt.done->failed_at_start;
     } else {
         m_conn.reset(PQconnectStartParams(keys, values, 1));
+        failed_at_start = m_conn && PQstatus(m_conn.get()) == CONNECTION_BAD;
     }
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};
     }
-    if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
+    if (failed_at_start) {
         auto const msg = redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);
         // A Unix socket is tried at once, before the poll: a local server that
         // is down (no socket file, or a stale one) fails here. Its message names
@@ -598,11 +625,7 @@ db_connection::db_connection(
     auto const effective_timeout = connection_option(m_conn.get(), "connect_timeout");
     if (!wait_for_connection(m_conn.get(),
                              timeout_seconds(effective_timeout.value_or(timeout)))) {
-        throw temporary_failure{fmt::format(
-            "database unreachable (exit 75, retry later): no answer within "
-            "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in the "
-            "connection string)",
-            effective_timeout.value_or(timeout))};
+        throw temporary_failure{no_answer_within(effective_timeout.value_or(timeout))};
     }
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
         std::string const msg = redact_secrets(

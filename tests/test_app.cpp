@@ -612,11 +612,12 @@ struct refusing_server {
         ::shutdown(socket.fd, SHUT_RDWR);
         thread.join();
     }
-    std::string conninfo() const
+    // `host` a name: the connection is made on a thread of its own
+    std::string conninfo(char const* host = "127.0.0.1") const
     {
-        return fmt::format("host=127.0.0.1 port={} dbname=x user=x sslmode=disable "
+        return fmt::format("host={} port={} dbname=x user=x sslmode=disable "
                            "gssencmode=disable connect_timeout=5",
-                           socket.port);
+                           host, socket.port);
     }
 };
 
@@ -639,14 +640,22 @@ TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language"
              refusal{"", "", 78}, // a password asked for and none given
          }) {
         refusing_server server{code, message};
-        auto const r =
-            run_tool("build-weights", {"--db", server.conninfo()}, nullptr, {},
-                     {{"PGPASSWORD", std::nullopt}, {"PGPASSFILE", "/dev/null"}});
-        INFO(code << ": " << r.err);
-        CHECK(r.exit_code == expected);
-        CHECK(r.err.find(message) != std::string::npos);
-        CHECK(r.err.find("LOCATION") == std::string::npos);
+        for (char const* host : {"127.0.0.1", "localhost"}) {
+            auto const r =
+                run_tool("build-weights", {"--db", server.conninfo(host)}, nullptr, {},
+                         {{"PGPASSWORD", std::nullopt}, {"PGPASSFILE", "/dev/null"}});
+            INFO(host << ", " << code << ": " << r.err);
+            CHECK(r.exit_code == expected);
+            CHECK(r.err.find(message) != std::string::npos);
+            CHECK(r.err.find("LOCATION") == std::string::npos);
+        }
     }
+    // a named host whose server is down may come back: as 127.0.0.1 would
+    auto const down =
+        run_tool("build-weights", {"--db", "host=localhost port=1 dbname=x"}, nullptr);
+    INFO(down.err);
+    CHECK(down.exit_code == 75);
+    CHECK(down.err.find("Connection refused") != std::string::npos);
 }
 
 namespace {
