@@ -28,18 +28,19 @@ std::optional<double> arm_mean(nlohmann::json const& arm)
     return map_number(arm, "mean");
 }
 
+std::optional<double> prior_epsilon(nlohmann::json const& prior)
+{
+    auto const epsilon = map_number(prior, "epsilon");
+    return epsilon && *epsilon >= 0 && *epsilon <= 1 ? epsilon : std::nullopt;
+}
+
 namespace {
 
 // A prior's optional keys, where present, are numbers plan can use.
 bool is_prior(nlohmann::json const& prior)
 {
-    for (char const* key : {"sigma", "epsilon"}) {
-        if (prior.contains(key) && !map_number(prior, key)) {
-            return false;
-        }
-    }
-    auto const epsilon = map_number(prior, "epsilon");
-    return !epsilon || (*epsilon >= 0 && *epsilon <= 1);
+    return (!prior.contains("sigma") || map_number(prior, "sigma")) &&
+           (!prior.contains("epsilon") || prior_epsilon(prior));
 }
 
 } // namespace

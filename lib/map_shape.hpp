@@ -23,4 +23,7 @@ std::optional<double> map_number(nlohmann::json const& object, char const* key);
 // An arm's mean as plan draws it: its shrunk mean, else its raw one.
 std::optional<double> arm_mean(nlohmann::json const& arm);
 
+// A dimension's prior's exploration rate ε, where it holds one from 0 to 1.
+std::optional<double> prior_epsilon(nlohmann::json const& prior);
+
 } // namespace xloop

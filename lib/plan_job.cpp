@@ -109,10 +109,8 @@ std::optional<dimension_arms> arms_of(nlohmann::json const& post,
     dimension_arms out;
     // build-weights decays ε with the dimension's evidence; older maps have
     // none. plan.epsilon, when set, is the operator's word over both.
-    auto const epsilon = map_number(prior, "epsilon");
-    out.epsilon = rule.override_epsilon                       ? *rule.override_epsilon
-                  : epsilon && *epsilon >= 0 && *epsilon <= 1 ? *epsilon
-                                                              : rule.epsilon;
+    out.epsilon = rule.override_epsilon ? *rule.override_epsilon
+                                        : prior_epsilon(prior).value_or(rule.epsilon);
     for (auto const& v : candidates) {
         bool const seen = values.is_object() && values.contains(v);
         auto const& arm = seen ? values[v] : prior;
