@@ -3,11 +3,21 @@
 # peak RSS, next to the floor: a client-side binary COPY of the same SELECT (same
 # columns, same window), in the same run. Needs a built tree
 # (scripts/setup) and runs in its own throwaway cluster.
-#   bench/build_weights.sh [rows ...]     (default: 100000 1000000 10000000)
+# -t TOPICS: that many distinct topics (default 40), as a database whose
+# topics are free text has.
+#   bench/build_weights.sh [-t topics] [rows ...]  (default: 100000 1000000 10000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
 bench_in_cluster "$0" "$@"
+topics=40
+while getopts t: opt; do
+    case $opt in
+    t) topics=$OPTARG ;;
+    *) exit 64 ;;
+    esac
+done
+shift $((OPTIND - 1))
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 10000000)
 now=2026-03-02T12:00:00Z
@@ -30,18 +40,21 @@ CASE WHEN decision_type = 'reply' THEN coalesce(lower(ltrim(btrim(target_usernam
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 
 
+[ "$topics" = 40 ] || echo "$topics distinct topics"
 printf '%-10s %10s %10s %10s %7s %9s\n' rows in_window floor_s tool_s ratio peak_MiB
 for n in "${sizes[@]}"; do
     db="bench_weights_$n"
     dropdb --if-exists "$db"
     createdb "$db"
     "$bin/xloop-migrate" --db "dbname=$db" -q
-    psql -q -d "$db" -v rows="$n" -v now="$now" -f bench/gen_learning.sql
+    psql -q -d "$db" -v rows="$n" -v now="$now" -v topics="$topics" -f bench/gen_learning.sql
     in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
     read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)\" >/dev/null")
     read -r tool ts rss < <(measure "$bin/xloop-build-weights" --db "dbname=$db" --now "$now" -q)
     printf '%-10s %10s %10s %10s %7s %9s\n' "$n" "$in_window" "$floor±$fs" "$tool±$ts" \
         "$(ratio "$tool" "$floor")" "$rss"
-    summary build-weights "$n rows" "$floor" "$tool" "$(ratio "$tool" "$floor")" "≤ 1.3" "$rss"
+    label="$n rows"
+    [ "$topics" = 40 ] || label+=", $topics topics"
+    summary build-weights "$label" "$floor" "$tool" "$(ratio "$tool" "$floor")" "≤ 1.3" "$rss"
     dropdb "$db"
 done

@@ -1,8 +1,14 @@
 -- Generates :rows posted decisions (posts, threads, replies) with v2 outcomes,
 -- spread over the 90 days before :'now', with realistic attribute cardinality
 -- and mixed spellings of generator names. Deterministic (a function of the row).
--- psql -v rows=1000000 -v now=2026-03-02T12:00:00Z -f bench/gen_learning.sql
+-- psql -v rows=1000000 -v now=2026-03-02T12:00:00Z [-v topics=40] -f bench/gen_learning.sql
+-- topics: how many distinct topics (40; the original bot's raw_topic is free
+-- text, thousands of values).
 \set ON_ERROR_STOP on
+\if :{?topics}
+\else
+\set topics 40
+\endif
 SET synchronous_commit = off;
 
 INSERT INTO public.content_generation_metadata_comprehensive
@@ -19,7 +25,7 @@ SELECT md5(g::text)::uuid,
               'question', 'reply'])[1 + (g * 17) % 8],
        (ARRAY['dataNerd', 'data_nerd', 'Data Nerd', 'storyTeller', 'story_teller',
               'contrarian'])[1 + (g * 13) % 6],
-       'topic_' || ((g * 7) % 40),
+       'topic_' || ((g * 7) % :topics),
        (ARRAY['calm', 'bold', 'curious', 'dry', 'friendly', 'urgent'])[1 + (g * 11) % 6],
        (ARRAY['question', 'statistic', 'contrarian', 'story', 'reveal', 'statement'])
            [1 + (g * 5) % 6],
@@ -27,7 +33,7 @@ SELECT md5(g::text)::uuid,
        (ARRAY['single', 'thread', 'reply'])[1 + (g * 19) % 3],
        CASE WHEN (g * 31) % 4 = 3 THEN 'account_' || ((g * 37) % 100000) END,
        'xloop',
-       'A generated post about topic ' || ((g * 7) % 40)
+       'A generated post about topic ' || ((g * 7) % :topics)
   FROM generate_series(1::bigint, :rows) g;
 
 INSERT INTO public.outcomes

@@ -429,14 +429,19 @@ private:
     struct group {
         std::string value;
         std::size_t feature; // its number among every dimension's raw values
-        std::vector<target_sums> periods;
+        // the periods it has rows in, in order: a free-text value has rows
+        // in one or two, and a target_sums is 1 KiB
+        std::vector<std::pair<std::size_t, target_sums>> periods;
 
         void add(std::size_t period, double w, outcome_components const& x)
         {
-            if (periods.size() <= period) {
-                periods.resize(period + 1);
+            auto it = std::lower_bound(
+                periods.begin(), periods.end(), period,
+                [](auto const& e, std::size_t p) { return e.first < p; });
+            if (it == periods.end() || it->first != period) {
+                it = periods.insert(it, {period, target_sums{}});
             }
-            periods[period].add(w, x);
+            it->second.add(w, x);
         }
     };
 
@@ -449,10 +454,8 @@ private:
                 if (name.empty()) {
                     continue;
                 }
-                for (std::size_t p = 0; p < g.periods.size(); ++p) {
-                    if (g.periods[p].rows() > 0) {
-                        f(m_dimensions[d], name, p, g.periods[p]);
-                    }
+                for (auto const& [period, sums] : g.periods) {
+                    f(m_dimensions[d], name, period, sums);
                 }
             }
         }

@@ -16,11 +16,13 @@ struct normal_belief {
 };
 
 // P(arm k has the largest value), for independent N(mean_k, sd_k²):
-// ∫ φ(z) · Π_{j≠k} Φ((mean_k + sd_k·z − mean_j)/sd_j) dz, by Simpson's rule
-// on each arm's own grid over z in [−9, 9], fine enough for the narrowest
-// arm. Deterministic; the result sums to 1 and is finite for any finite
-// arms (means beyond ±1e100 and sds outside [1e-100, 1e100] are taken as
-// those bounds).
+// ∫ φ_k(x) · Π_{j≠k} Φ_j(x) dx, by Simpson's rule on one grid for all arms,
+// as fine at each place as the narrowest arm there needs (each arm's
+// density integrated over its mean ± 9 sd); cost grows with the number of
+// arms, not its square. An arm too narrow for the doubles near its mean is
+// its limit, a point mass. Deterministic; the result sums to 1 and is finite
+// for any finite arms (means beyond ±1e100 and sds outside [1e-100, 1e100]
+// are taken as those bounds).
 std::vector<double> probability_best(std::vector<normal_belief> const& arms);
 
 } // namespace xloop

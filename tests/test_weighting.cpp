@@ -148,6 +148,43 @@ TEST_CASE("P(best) stays exact for an arm 10^6 times narrower than another, and 
     }
 }
 
+TEST_CASE("P(best) of a thousand values is as exact as of three", "[nodb]")
+{
+    // A free-text topic gives a dimension thousands of values (an arm's own
+    // grid each took 8 minutes for 1000). Identical arms share equally.
+    std::vector<normal_belief> same(1000, {0.3, 0.05});
+    for (double const p : probability_best(same)) {
+        CHECK(p == Approx(0.001).margin(1e-9));
+    }
+    // 998 arms far below two: N(1,1) vs N(0,1) as alone, Φ(1/√2) = 0.760250.
+    std::vector<normal_belief> two_and_many(998, {-100, 1});
+    two_and_many.push_back({0, 1});
+    two_and_many.push_back({1, 1});
+    auto const p = probability_best(two_and_many);
+    CHECK(p[999] == Approx(0.7602499389).margin(1e-7));
+    CHECK(p[998] == Approx(1 - 0.7602499389).margin(1e-7));
+    CHECK(p[0] < 1e-100);
+}
+
+TEST_CASE("a value narrower than the doubles near its mean can hold is a point mass",
+          "[nodb]")
+{
+    // N(−0.5, 1e-14) against N(0, 1) and N(−1, 1): it wins when both fall
+    // below −0.5, Φ(−0.5)·Φ(0.5) = 0.308538 · 0.691462 = 0.213342; the same
+    // as an arm 10⁸ times wider that the grid resolves.
+    for (double const sd : {1e-14, 1e-6}) {
+        auto const p = probability_best({{0, 1}, {-0.5, sd}, {-1, 1}});
+        CHECK(p[1] == Approx(0.213342).margin(1e-5));
+        CHECK(p[0] + p[1] + p[2] == Approx(1.0).margin(1e-12));
+    }
+    // Two point masses at one mean below N(0.5, 1): they win when it falls
+    // below 0, Φ(−0.5) = 0.308538, and tie: half of that each.
+    auto const tie = probability_best({{0.5, 1}, {0, 1e-20}, {0, 1e-20}});
+    CHECK(tie[0] == Approx(0.691462).margin(1e-6));
+    CHECK(tie[1] == Approx(0.154269).margin(1e-6));
+    CHECK(tie[2] == Approx(0.154269).margin(1e-6));
+}
+
 TEST_CASE("a value with one post cannot outrank a value with thirty good posts", "[nodb]")
 {
     dimension_stats stats;
