@@ -20,8 +20,10 @@
 #include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace xloop {
 
@@ -96,6 +98,8 @@ struct streamed {
     long double sum_fgw = 0;
     std::int64_t n_fgw = 0;
     std::int64_t non_finite = 0; // rows with a NaN or infinite value, left out
+    // per dimension, the rows whose value came past value_admission's limit
+    std::map<std::string, std::int64_t> left_out;
     component_stats stats;
     // dimensions learned from their recent posts only, and why
     std::map<std::string, found_change> changed;
@@ -317,6 +321,53 @@ private:
     zeroed_array<double> m_table;
 };
 
+// Which raw values of each dimension are learned from: every one up to
+// max_raw_values, and past that only the catalogue's (a free-text topic has
+// thousands, each with a few rows, and each value's sums are kilobytes in
+// every band, half and period: 593 MiB for 20 000 topics at 10⁶ rows).
+class value_admission {
+public:
+    static constexpr std::size_t max_raw_values = 1000;
+
+    value_admission(std::vector<std::string> const& dimensions,
+                    std::map<std::string, std::vector<std::string>> const& catalogue)
+        : m_admitted(dimensions.size()), m_catalogue(dimensions.size()),
+          m_left_out(dimensions.size(), 0)
+    {
+        for (std::size_t d = 0; d < dimensions.size(); ++d) {
+            if (auto const c = catalogue.find(dimensions[d]); c != catalogue.end()) {
+                for (auto const& v : c->second) {
+                    m_catalogue[d].insert(canonical_name(v));
+                }
+            }
+        }
+    }
+
+    // Whether a raw value of dimension d is learned from; asked when a
+    // group sees it first, and for every row of a value left out.
+    bool admit(std::size_t d, std::string_view value)
+    {
+        if (m_admitted[d].find(value) != m_admitted[d].end()) {
+            return true;
+        }
+        if (m_admitted[d].size() < max_raw_values ||
+            m_catalogue[d].contains(canonical_name(value))) {
+            m_admitted[d].emplace(value);
+            return true;
+        }
+        ++m_left_out[d];
+        return false;
+    }
+
+    // Per dimension, the rows whose value was left out.
+    std::vector<std::int64_t> const& left_out() const { return m_left_out; }
+
+private:
+    std::vector<std::unordered_set<std::string, view_hash, std::equal_to<>>> m_admitted;
+    std::vector<std::set<std::string>> m_catalogue;
+    std::vector<std::int64_t> m_left_out;
+};
+
 // Per dimension, the target's sums of each raw value as the rows have it
 // (post_hour: its 24 hours); merged into canonical values at the end.
 class raw_groups {
@@ -338,7 +389,7 @@ public:
     // A row's values, each dimension's at column first_dim + d, posted in
     // `period` (period_of).
     void add(binary_copy_reader const& row, double w, outcome_components const& x,
-             std::size_t period)
+             std::size_t period, value_admission& admission)
     {
         m_row.clear();
         for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
@@ -353,6 +404,9 @@ public:
                 auto const value = row.text(col);
                 auto it = m_index[d].find(value);
                 if (it == m_index[d].end()) {
+                    if (!admission.admit(d, value)) {
+                        continue; // as if empty in this dimension
+                    }
                     it = m_index[d].emplace(std::string{value}, m_groups[d].size()).first;
                     m_groups[d].push_back(new_group(std::string{value}));
                 }
@@ -792,7 +846,9 @@ public:
           m_bands(band_count(window.days, m_change_window)), m_window_days(window.days),
           m_half_life(window.half_life_days),
           m_now_micros(run.now().time_since_epoch().count()),
-          m_columns(dimensions.size() + first_dim + 1), m_replies(m_bands * 2)
+          m_columns(dimensions.size() + first_dim + 1), m_replies(m_bands * 2),
+          m_dimensions(dimensions),
+          m_admission(dimensions, plan_catalogue(run.cfg().plan))
     {
         // groups[band * 2 + fold]: rows in bands of age (band_of) apart, so
         // that a dimension whose values rank differently in the recent ones
@@ -831,7 +887,7 @@ public:
         double const age = age_days(m_now_micros, posted);
         double const w = recency_weight(age, m_half_life);
         auto const at = band_of(age, m_change_window, m_bands) * 2 + fold;
-        m_groups[at].add(row, w, x, period_of(age, m_window_days));
+        m_groups[at].add(row, w, x, period_of(age, m_window_days), m_admission);
         if (auto const account = m_columns - 1; !row.is_null(account)) {
             m_replies[at].add(row.text(account), w, x);
         }
@@ -845,6 +901,11 @@ public:
     streamed finish()
     {
         auto const scales = m_scales.scales();
+        for (std::size_t d = 0; d < m_dimensions.size(); ++d) {
+            if (auto const n = m_admission.left_out()[d]; n > 0) {
+                m_s.left_out[m_dimensions[d]] = n;
+            }
+        }
         m_s.stats = choose_periods(by_band({0, 1}, scales), m_change_window, m_s.changed);
         for (int k = 0; k < 2; ++k) {
             m_s.without[k] = choose_periods(by_band({1 - k}, scales), m_change_window,
@@ -882,6 +943,8 @@ private:
     std::vector<raw_groups> m_groups;
     std::vector<reply_strata> m_replies;
     std::array<std::int64_t, 2> m_fold_rows{};
+    std::vector<std::string> const& m_dimensions;
+    value_admission m_admission;
     streamed m_s;
 };
 
@@ -996,6 +1059,13 @@ bool enough_rows(run_context& run, streamed const& s, learning_window const& win
                   "were left out",
                   s.non_finite);
         run.summary()["non_finite_rows"] = s.non_finite;
+    }
+    for (auto const& [dim, n] : s.left_out) {
+        log::warn("{}: more than {} distinct values in the window (free text?); {} "
+                  "rows whose value came later were not learned from in {} (the "
+                  "catalogue's values always are)",
+                  dim, value_admission::max_raw_values, n, dim);
+        run.summary()["left_out_rows"][dim] = n;
     }
     auto const min_posts = run.cfg().weights.min_posts;
     if (s.rows < min_posts) {

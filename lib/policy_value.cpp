@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace xloop {
 
@@ -785,6 +786,48 @@ std::string share_text(learned_value const& v)
     return v.share ? fmt::format("{:.0f} %", 100 * *v.share) : "-";
 }
 
+shown_values values_to_show(std::vector<learned_value> const& values)
+{
+    std::vector<std::size_t> order(values.size());
+    std::iota(order.begin(), order.end(), 0);
+    shown_values out;
+    if (values.size() > max_shown_values) {
+        auto const says_more = [&](std::size_t a, std::size_t b) {
+            auto const key = [&](learned_value const& v) {
+                return std::tuple{v.share.value_or(0) > 0, !v.too_few, v.posts};
+            };
+            auto const ka = key(values[a]);
+            auto const kb = key(values[b]);
+            return ka != kb ? ka > kb : a < b;
+        };
+        std::partial_sort(order.begin(), order.begin() + max_shown_values, order.end(),
+                          says_more);
+        for (auto it = order.begin() + max_shown_values; it != order.end(); ++it) {
+            ++out.hidden;
+            out.hidden_too_few += values[*it].too_few ? 1 : 0;
+        }
+        order.resize(max_shown_values);
+        std::sort(order.begin(), order.end()); // back in the dimension's order
+    }
+    for (auto const i : order) {
+        out.values.push_back(&values[i]);
+    }
+    return out;
+}
+
+std::string hidden_values_text(shown_values const& s)
+{
+    if (s.hidden == 0) {
+        return {};
+    }
+    return fmt::format(
+        "… and {} more value{}{}; --json lists every one", s.hidden,
+        s.hidden == 1 ? "" : "s",
+        s.hidden_too_few == 0
+            ? ""
+            : fmt::format(" ({} with too few posts to say)", s.hidden_too_few));
+}
+
 std::vector<std::string> dimension_notes(policy_report const& r, std::string const& dim)
 {
     std::vector<std::string> notes;
@@ -817,14 +860,18 @@ std::string learned_table(policy_report const& r)
         out += fmt::format("  {}{}\n", dim,
                            notes.empty() ? ""
                                          : fmt::format(" ({})", fmt::join(notes, "; ")));
-        for (auto const& v : values) {
+        auto const shown = values_to_show(values);
+        for (auto const* v : shown.values) {
             out += fmt::format(
                 "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight "
                 "{:.3f}{}\n",
-                excerpt(v.value, 23), v.mean, v.lo, v.hi, v.posts,
-                v.replies ? (v.posts == 1 ? "reply" : "replies")
-                          : (v.posts == 1 ? "post" : "posts"),
-                share_text(v), v.weight, v.too_few ? "  (too few posts to say)" : "");
+                excerpt(v->value, 23), v->mean, v->lo, v->hi, v->posts,
+                v->replies ? (v->posts == 1 ? "reply" : "replies")
+                           : (v->posts == 1 ? "post" : "posts"),
+                share_text(*v), v->weight, v->too_few ? "  (too few posts to say)" : "");
+        }
+        if (shown.hidden > 0) {
+            out += "    " + hidden_values_text(shown) + "\n";
         }
     }
     return out + "\n";

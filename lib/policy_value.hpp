@@ -231,6 +231,21 @@ bool drawn(std::vector<learned_value> const& values);
 // A value's share as printed: "42 %", or "-" where plan does not draw it.
 std::string share_text(learned_value const& v);
 
+// The values of a dimension a reader is shown: all up to max_shown_values;
+// past that (a free-text topic has thousands) the ones that say most: those
+// plan drew lately, then those with enough posts, then by posts. In the
+// dimension's order, best first.
+struct shown_values {
+    std::vector<learned_value const*> values;
+    std::size_t hidden = 0;
+    std::size_t hidden_too_few = 0; // of the hidden, with too few posts to say
+};
+inline constexpr std::size_t max_shown_values = 12;
+shown_values values_to_show(std::vector<learned_value> const& values);
+// "… and 8 512 more values (8 400 with too few posts to say); --json lists
+// every one", or "" when none is hidden.
+std::string hidden_values_text(shown_values const& s);
+
 // "N posts with outcomes", or "the newest N of M …" where the window held
 // more than validate.max_policy_posts.
 std::string valued_text(policy_comparison const& r, std::string const& what);

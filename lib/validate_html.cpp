@@ -224,10 +224,12 @@ std::string learned_html(policy_report const& report)
         "other dimensions' values, so their levels differ.</p>";
     double lo = std::numeric_limits<double>::infinity();
     double hi = -lo;
+    std::map<std::string, shown_values> shown;
     for (auto const& [dim, values] : report.learned) {
-        for (auto const& v : values) {
-            lo = std::min(lo, v.lo);
-            hi = std::max(hi, v.hi);
+        auto const& s = shown[dim] = values_to_show(values);
+        for (auto const* v : s.values) {
+            lo = std::min(lo, v->lo);
+            hi = std::max(hi, v->hi);
         }
     }
     double const span = hi > lo ? hi - lo : 1;
@@ -243,18 +245,22 @@ std::string learned_html(policy_report const& report)
         s += "<table class=\"learned\"><tr><th>value</th>"
              "<th>mean</th><th>90 % interval</th><th></th><th>posts</th><th>share</th>"
              "<th>weight</th></tr>\n";
-        for (auto const& v : values) {
+        auto const& dim_shown = shown.at(dim);
+        for (auto const* v : dim_shown.values) {
             s += fmt::format(
                 "<tr class=\"{}\"><td title=\"{}\">{}</td><td>{:+.3f}</td><td>{:+.3f} … "
                 "{:+.3f}</td>"
                 "<td class=\"bar\"><div class=\"interval\" style=\"left: {:.1f}%; width: "
                 "{:.1f}%\"></div><div class=\"mean\" style=\"left: {:.1f}%\"></div></td>"
                 "<td>{}</td><td>{}</td><td>{:.3f}</td></tr>\n",
-                v.too_few ? "few" : "enough", esc(v.value), esc(excerpt(v.value, 40)),
-                v.mean, v.lo, v.hi, pct(v.lo), std::max(pct(v.hi) - pct(v.lo), 0.5),
-                pct(v.mean), v.posts, share_text(v), v.weight);
+                v->too_few ? "few" : "enough", esc(v->value), esc(excerpt(v->value, 40)),
+                v->mean, v->lo, v->hi, pct(v->lo), std::max(pct(v->hi) - pct(v->lo), 0.5),
+                pct(v->mean), v->posts, share_text(*v), v->weight);
         }
         s += "</table>";
+        if (dim_shown.hidden > 0) {
+            s += "<p>" + esc(hidden_values_text(dim_shown)) + ".</p>";
+        }
     }
     return s + "</section>";
 }

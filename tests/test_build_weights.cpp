@@ -2,8 +2,10 @@
 #include "test_db_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <thread>
@@ -900,4 +902,75 @@ TEST_CASE(
     CHECK((*schema)["status"] == "fail");
     CHECK((*schema)["numbers"]["pending_migrations"] == 1);
     CHECK(report.contains("policy_value"));
+}
+
+TEST_CASE("a free-text topic of thousands of values is learned from its first 1000 and "
+          "the catalogue's, with a warning, in bounded memory",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 1500 posts, each with a topic of its own (the original bot's raw_topic
+    // is free text), then 3 of a topic the catalogue lists.
+    c.exec(
+        "WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+        "(status, tweet_id, posted_at, decision_type, content_slot, raw_topic) "
+        "SELECT 'posted', 'f' || g, $1::timestamptz - make_interval(mins => 2880 + g), "
+        "'single', CASE WHEN g % 2 = 0 THEN 'how_to' ELSE 'myth_busting' END, "
+        "'what the model said ' || g FROM generate_series(1, 1500) g "
+        "RETURNING decision_id, tweet_id) "
+        "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score) "
+        "SELECT decision_id, tweet_id, 0.3 FROM c",
+        now);
+    for (int i = 0; i < 3; ++i) {
+        add_post(c, 1 + i, "how_to", 0.5);
+    }
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET raw_topic = "
+           "'Late Pick' WHERE raw_topic = 'sql'");
+    temp_dir dir;
+    dir.write("x.yaml", std::string{"weights:\n"} + score_target_line +
+                            "plan:\n  catalogue:\n    topic: [late_pick, sql]\n");
+    auto const r = run_tool("build-weights",
+                            {"--now", now, "--json", "--config", dir.path() + "/x.yaml"},
+                            &db, {}, score_target_env());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(
+        r.err.find("topic: more than 1000 distinct values in the window (free text?)") !=
+        std::string::npos);
+    auto const out = json::parse(r.out);
+    auto const posteriors =
+        json::parse(c.exec("SELECT posteriors FROM public.learning_model_weights "
+                           "WHERE is_active")
+                        .str(0, 0));
+    auto const& topic = posteriors["topic"];
+    // the first 1000 values to arrive, and the catalogue's wherever it came
+    CHECK(topic.size() >= 1000);
+    CHECK(topic.size() <= 1001);
+    REQUIRE(topic.contains("late_pick"));
+    CHECK(topic["late_pick"]["n"] == 3);
+    std::int64_t learned = 0;
+    for (auto const& [value, arm] : topic.items()) {
+        learned += arm["n"].get<std::int64_t>();
+    }
+    CHECK(learned + out["left_out_rows"]["topic"].get<std::int64_t>() == 1503);
+    // every row still counts in the other dimensions
+    CHECK(posteriors["content_slot"]["how_to"]["n"].get<int>() +
+              posteriors["content_slot"]["myth_busting"]["n"].get<int>() ==
+          1503);
+    // validate shows the topics that say most, not a thousand lines; its
+    // JSON lists every one
+    auto const table = run_tool("validate", {"--now", now, "-q"}, &db);
+    auto const hidden = fmt::format("… and {} more values", topic.size() - 12);
+    CHECK(table.out.find(hidden) != std::string::npos);
+    CHECK(std::count(table.out.begin(), table.out.end(), '\n') < 200);
+    temp_dir out_dir;
+    auto const file = out_dir.path() + "/report.html";
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code <
+            70);
+    CHECK(read_file(file).find(hidden) != std::string::npos);
+    auto const j =
+        json::parse(run_tool("validate", {"--now", now, "-q", "--json"}, &db).out);
+    CHECK(j["policy_value"]["learned"]["topic"].size() == topic.size());
 }

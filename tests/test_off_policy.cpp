@@ -5,6 +5,7 @@
 #include "timestamp.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -541,4 +542,42 @@ TEST_CASE("plan.posterior_scale narrows the learned values' posteriors, and the 
     CHECK(as_is.at("story") == Approx(0.6382).margin(1e-4));
     CHECK(narrow.at("story") == Approx(0.7602).margin(1e-4));
     CHECK(narrow.at("question") == Approx(1 - 0.7602).margin(1e-4));
+}
+
+TEST_CASE("a dimension of thousands of values shows the twelve that say most, best "
+          "first, and counts the rest",
+          "[nodb]")
+{
+    // 30 values, best first by mean: v00 … v29; v00–v04 rest on one post
+    // each, v05–v29 on 10 + i; v27 was drawn by plan lately though it ranks
+    // low; everything else has no share.
+    std::vector<learned_value> values;
+    for (int i = 0; i < 30; ++i) {
+        learned_value v;
+        v.value = fmt::format("v{:02d}", i);
+        v.mean = 1.0 - 0.01 * i;
+        v.posts = i < 5 ? 1 : 10 + i;
+        v.too_few = v.posts < min_learned_posts;
+        v.share = i == 27 ? std::optional{0.4} : std::optional{0.0};
+        values.push_back(v);
+    }
+    auto const shown = values_to_show(values);
+    std::vector<std::string> names;
+    for (auto const* v : shown.values) {
+        names.push_back(v->value);
+    }
+    // v27 (drawn), then the 11 with the most posts among those with enough
+    // (v18 … v29 less v27, i.e. v18–v26, v28, v29), in the order of the means
+    CHECK(names == std::vector<std::string>{"v18", "v19", "v20", "v21", "v22", "v23",
+                                            "v24", "v25", "v26", "v27", "v28", "v29"});
+    CHECK(shown.hidden == 18);
+    CHECK(shown.hidden_too_few == 5);
+    CHECK(hidden_values_text(shown) ==
+          "… and 18 more values (5 with too few posts to say); --json lists every one");
+    // twelve or fewer: all of them, nothing said
+    values.resize(12);
+    auto const all = values_to_show(values);
+    CHECK(all.values.size() == 12);
+    CHECK(all.values.front()->value == "v00");
+    CHECK(hidden_values_text(all).empty());
 }
