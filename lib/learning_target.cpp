@@ -112,9 +112,11 @@ void target_sums::add(double w, outcome_components const& x)
             if (p[k] == 0) {
                 continue;
             }
-            m_sxx[j][k] += w * px[j] * px[k];
             m_sxp[j][k] += w * px[j];
-            m_spp[j][k] += w;
+            if (k <= j) {
+                m_sxx[pair(j, k)] += w * px[j] * px[k];
+                m_spp[pair(j, k)] += w;
+            }
         }
     }
 }
@@ -124,10 +126,12 @@ void target_sums::merge(target_sums const& o)
     m_first.merge(o.m_first);
     for (std::size_t j = 0; j < K; ++j) {
         for (std::size_t k = 0; k < K; ++k) {
-            m_sxx[j][k] += o.m_sxx[j][k];
             m_sxp[j][k] += o.m_sxp[j][k];
-            m_spp[j][k] += o.m_spp[j][k];
         }
+    }
+    for (std::size_t i = 0; i < pairs; ++i) {
+        m_sxx[i] += o.m_sxx[i];
+        m_spp[i] += o.m_spp[i];
     }
 }
 
@@ -168,8 +172,8 @@ linear_target linear_form(target_scales const& scales,
 double target_sums::cross(std::size_t j, std::size_t k, double mu_j, double mu_k) const
 {
     // Σw·p_j·p_k·(x_j − μ_j)·(x_k − μ_k)
-    return m_sxx[j][k] - mu_k * m_sxp[j][k] - mu_j * m_sxp[k][j] +
-           mu_j * mu_k * m_spp[j][k];
+    return m_sxx[pair(j, k)] - mu_k * m_sxp[j][k] - mu_j * m_sxp[k][j] +
+           mu_j * mu_k * m_spp[pair(j, k)];
 }
 
 group_stats target_sums::stats(target_scales const& scales,

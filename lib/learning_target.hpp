@@ -127,8 +127,16 @@ public:
 private:
     static constexpr std::size_t K = target_component_count;
     double cross(std::size_t j, std::size_t k, double mu_j, double mu_k) const;
+    // Σw·p_j·p_k·x_j·x_k and Σw·p_j·p_k are symmetric: each pair once (a
+    // free-text value keeps one of these per band, half and period)
+    static constexpr std::size_t pairs = K * (K + 1) / 2;
+    static constexpr std::size_t pair(std::size_t j, std::size_t k)
+    {
+        return j < k ? k * (k + 1) / 2 + j : j * (j + 1) / 2 + k;
+    }
     target_mean_sums m_first; // n, W, Σw², Σw·p·x, Σw·p
-    std::array<std::array<double, K>, K> m_sxx{}, m_sxp{}, m_spp{};
+    std::array<double, pairs> m_sxx{}, m_spp{};
+    std::array<std::array<double, K>, K> m_sxp{};
 };
 
 } // namespace xloop
