@@ -15,6 +15,9 @@ for b in idle build_weights learn_replies plan_replies scrape_metrics validate; 
     echo "== $b" >>"$log"
     "bench/$b.sh" >>"$log" 2>&1
 done
+# an adopted database's free-text topics: thousands of values in a dimension
+echo "== build_weights -t 20000" >>"$log"
+bench/build_weights.sh -t 20000 1000000 >>"$log" 2>&1
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(psql --version | head -1)"
 {
     printf 'bench\tsize\tfloor_s\ttool_s\tratio\tgoal\tpeak_MiB\n'
