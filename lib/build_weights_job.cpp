@@ -484,7 +484,7 @@ private:
         std::string value;
         std::size_t feature; // its number among every dimension's raw values
         // the periods it has rows in, in order: a free-text value has rows
-        // in one or two, and a target_sums is 1 KiB
+        // in one or two, and a target_sums is 744 bytes
         std::vector<std::pair<std::size_t, target_sums>> periods;
 
         void add(std::size_t period, double w, outcome_components const& x)
