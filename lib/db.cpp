@@ -345,32 +345,6 @@ bool drive_connection(PGconn* c,
     return true;
 }
 
-// interruptible_poll for a thread of its own: no check for a signal, which is
-// the waiting thread's to see.
-poll_result plain_poll(int fd, short events,
-                       std::optional<std::chrono::steady_clock::time_point> deadline)
-{
-    for (;;) {
-        int wait_ms = -1;
-        if (deadline) {
-            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                *deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
-                return poll_result::timed_out;
-            }
-            wait_ms = static_cast<int>(left.count());
-        }
-        pollfd p{fd, events, 0};
-        int const rc = ::poll(&p, 1, wait_ms);
-        if (rc > 0) {
-            return poll_result::ready;
-        }
-        if (rc < 0 && errno != EINTR) {
-            return poll_result::failed;
-        }
-    }
-}
-
 // Drives a started connection to its end, waking every 50 ms so a signal
 // stops the wait (interrupted); 0: no deadline.
 bool wait_for_connection(PGconn* c, long timeout_s)
@@ -421,7 +395,7 @@ connect_off_thread(char const* const* keys, char const* const* values,
             s.failed_at_start = s.conn && PQstatus(s.conn) == CONNECTION_BAD;
             if (s.conn && !s.failed_at_start) {
                 PQsetErrorVerbosity(s.conn, PQERRORS_VERBOSE);
-                drive_connection(s.conn, deadline, plain_poll);
+                drive_connection(s.conn, deadline, uninterrupted_poll);
             }
             return s;
         },

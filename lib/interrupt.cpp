@@ -55,12 +55,18 @@ void interruptible_sleep(std::chrono::milliseconds d)
     interruptible_poll(-1, 0, std::chrono::steady_clock::now() + d);
 }
 
-poll_result
-interruptible_poll(int fd, short events,
-                   std::optional<std::chrono::steady_clock::time_point> deadline)
+namespace {
+
+// poll in slices of 50 ms, the interrupt flag checked before each where
+// `interruptible`.
+poll_result poll_in_slices(int fd, short events,
+                           std::optional<std::chrono::steady_clock::time_point> deadline,
+                           bool interruptible)
 {
     for (;;) {
-        throw_if_interrupted();
+        if (interruptible) {
+            throw_if_interrupted();
+        }
         auto slice = std::chrono::milliseconds{50};
         if (deadline) {
             auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -79,6 +85,22 @@ interruptible_poll(int fd, short events,
             return poll_result::failed;
         }
     }
+}
+
+} // namespace
+
+poll_result
+interruptible_poll(int fd, short events,
+                   std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+    return poll_in_slices(fd, events, deadline, true);
+}
+
+poll_result
+uninterrupted_poll(int fd, short events,
+                   std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+    return poll_in_slices(fd, events, deadline, false);
 }
 
 } // namespace xloop

@@ -33,4 +33,10 @@ poll_result
 interruptible_poll(int fd, short events,
                    std::optional<std::chrono::steady_clock::time_point> deadline);
 
+// The same without the check for a signal: for a thread of its own, where
+// the signal is the waiting thread's to see.
+poll_result
+uninterrupted_poll(int fd, short events,
+                   std::optional<std::chrono::steady_clock::time_point> deadline);
+
 } // namespace xloop
