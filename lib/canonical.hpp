@@ -8,9 +8,10 @@
 
 namespace xloop {
 
-// Trims, splits camelCase, turns spaces and hyphens into underscores, lower-
-// cases: "dataNerd" → "data_nerd", "Data Nerd" → "data_nerd",
-// "HTTPServer" → "http_server". Empty when nothing is left.
+// Trims, splits camelCase, turns spaces (any of Unicode's) and hyphens into
+// underscores, lower-cases in every script: "dataNerd" → "data_nerd",
+// "Data Nerd" → "data_nerd", "HTTPServer" → "http_server", "CAFÉ" → "café".
+// Bytes that are not UTF-8 are kept as they are. Empty when nothing is left.
 std::string canonical_name(std::string_view raw);
 
 } // namespace xloop

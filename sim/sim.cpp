@@ -1237,8 +1237,9 @@ int main(int argc, char** argv)
     cli.add_option("--html", o.html, "Write validate's HTML report here at the end");
     cli.add_flag("--json", o.json_out, "Print the score as JSON");
     cli.add_option("--config-extra", o.config_extra,
-                   "YAML merged into the tools' config key by key (e.g. weights:, "
-                   "or plan.posterior_scale beside the plan keys the simulator sets)");
+                   "A YAML file merged into the tools' config key by key (e.g. weights:, "
+                   "or plan.posterior_scale beside the plan keys the simulator sets)")
+        ->type_name("FILE");
     cli.add_option("--rate-limit-every", o.rate_limit_every,
                    "Answer every Nth metrics request with HTTP 429 (0: never)")
         ->check(CLI::Range(0, 1000000).description(""))

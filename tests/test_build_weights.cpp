@@ -464,6 +464,27 @@ TEST_CASE("dataNerd, data_nerd and Data Nerd are one arm", "[db]")
     CHECK(out["posteriors"]["generator_name"]["data_nerd"]["n"] == 12);
 }
 
+TEST_CASE("a name in another script is one arm whatever its case", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (auto const* g :
+         {"DatenÜbersicht", "datenÜbersicht", "daten übersicht", "DATEN-ÜBERSICHT"}) {
+        for (int i = 0; i < 3; ++i) {
+            add_post(c, 1, "how_to", 0.4, g);
+        }
+    }
+    auto const out = run_json(db, {});
+    auto const& gen = out["weights"]["generator_name"];
+    CHECK(gen.size() == 1);
+    CHECK(out["posteriors"]["generator_name"]["daten_übersicht"]["n"] == 12);
+    // the stored map has the same key
+    CHECK(c.exec("SELECT weights->'generator_name' ? 'daten_übersicht' FROM "
+                 "public.learning_model_weights WHERE is_active")
+              .boolean(0, 0));
+}
+
 TEST_CASE("the same inputs give the same map, byte for byte", "[db]")
 {
     test_db db;

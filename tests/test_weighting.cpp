@@ -41,6 +41,30 @@ TEST_CASE("names are canonicalised so camelCase, snake_case and words are one ar
     CHECK(canonical_name("   ") == "");
 }
 
+TEST_CASE("a name is one arm whatever its case in any script", "[nodb]")
+{
+    CHECK(canonical_name("Café") == "café");
+    CHECK(canonical_name("CAFÉ") == "café");
+    CHECK(canonical_name("ÖkoSystem") == "öko_system");
+    CHECK(canonical_name("dataÜbersicht") == "data_übersicht");
+    CHECK(canonical_name("БольшиеДанные") == "большие_данные");
+    CHECK(canonical_name("ΣΟΦΙΑ") == "σοφια");
+    CHECK(canonical_name("İstanbul") == "istanbul");
+    CHECK(canonical_name("ＡＢＣ") == "ａｂｃ"); // full-width letters fold too
+    // no-break and ideographic spaces separate words like a space
+    CHECK(canonical_name("Data\u00a0Nerd") == "data_nerd");
+    CHECK(canonical_name("data\u3000nerd ") == "data_nerd");
+    // scripts without case are kept as they are
+    CHECK(canonical_name("データ分析") == "データ分析");
+    // bytes that are not UTF-8 are kept, never a letter
+    std::string const junk = "\xff\xfe";
+    CHECK(canonical_name(junk + "Ab") == junk + "ab");
+    CHECK(canonical_name("\xc3(Ab") == "\xc3(ab"); // a lead byte without its tail
+    for (auto const* n : {"CAFÉ", "ǅemal", "ÖkoSystem", "\xff\xfeZ", "ϒϒa"}) {
+        CHECK(canonical_name(canonical_name(n)) == canonical_name(n));
+    }
+}
+
 TEST_CASE("recency weight halves every half-life and ignores how often a job runs",
           "[nodb]")
 {
