@@ -45,47 +45,68 @@ span span_of(std::vector<follower_snapshot> const& snaps, timestamp posted_at,
 
 // Per interval, as differences to sum in a sweep: the impressions of the
 // posts live in it, how many they are, and how many of them have no
-// impressions known (then the gain is split equally).
+// impressions known (then the gain is split equally); and the follows per
+// microsecond of those with a direct follow count, spread evenly over their
+// spans (they take no share).
 struct live_posts {
     std::vector<double> impressions;
     std::vector<std::int64_t> live;
     std::vector<std::int64_t> unknown;
+    std::vector<double> direct_rate;
 };
 
-live_posts live_per_interval(std::vector<attribution_post> const& posts,
-                             std::vector<span> const& spans, std::size_t n)
+live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
+                             std::vector<attribution_post> const& posts,
+                             std::vector<span> const& spans)
 {
+    std::size_t const n = snaps.size();
     live_posts l{std::vector<double>(n + 1, 0.0), std::vector<std::int64_t>(n + 1, 0),
-                 std::vector<std::int64_t>(n + 1, 0)};
+                 std::vector<std::int64_t>(n + 1, 0), std::vector<double>(n + 1, 0.0)};
     for (std::size_t p = 0; p < posts.size(); ++p) {
-        if (posts[p].direct_follows || spans[p].e <= spans[p].b) {
+        auto const& [b, e, end] = spans[p];
+        if (e <= b) {
+            continue;
+        }
+        if (posts[p].direct_follows) {
+            auto const us = static_cast<double>((snaps[e].at - snaps[b].at).count());
+            if (us > 0) {
+                auto const rate = static_cast<double>(std::max<std::int64_t>(
+                                      *posts[p].direct_follows, 0)) /
+                                  us;
+                l.direct_rate[b] += rate;
+                l.direct_rate[e] -= rate;
+            }
             continue;
         }
         auto const imp = posts[p].impressions;
-        l.impressions[spans[p].b] += static_cast<double>(imp.value_or(0));
-        l.impressions[spans[p].e] -= static_cast<double>(imp.value_or(0));
-        l.live[spans[p].b] += 1;
-        l.live[spans[p].e] -= 1;
-        l.unknown[spans[p].b] += !imp;
-        l.unknown[spans[p].e] -= !imp;
+        l.impressions[b] += static_cast<double>(imp.value_or(0));
+        l.impressions[e] -= static_cast<double>(imp.value_or(0));
+        l.live[b] += 1;
+        l.live[e] -= 1;
+        l.unknown[b] += !imp;
+        l.unknown[e] -= !imp;
     }
     return l;
 }
 
-// The background drift: followers per microsecond while no post is live,
+// The background drift: followers per microsecond while no post without a
+// direct follow count is live (less the follows counted for those that are),
 // over at least six hours of such time; else none is known and none removed.
-double background_drift(std::vector<follower_snapshot> const& snaps,
-                        std::vector<std::int64_t> const& live)
+double background_drift(std::vector<follower_snapshot> const& snaps, live_posts const& l)
 {
     double quiet_gain = 0;
     double quiet_us = 0;
     std::int64_t live_now = 0;
+    double direct_per_us = 0;
     for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
-        live_now += live[i];
+        live_now += l.live[i];
+        direct_per_us += l.direct_rate[i];
         if (live_now == 0) {
+            auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
             quiet_gain +=
-                static_cast<double>(snaps[i + 1].followers - snaps[i].followers);
-            quiet_us += static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
+                static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
+                direct_per_us * us;
+            quiet_us += us;
         }
     }
     constexpr double min_quiet_us = 6 * 3600e6;
@@ -108,15 +129,19 @@ shares prefix_shares(std::vector<follower_snapshot> const& snaps, live_posts con
     double imp_total = 0;
     std::int64_t live_count = 0;
     std::int64_t unknown_count = 0;
+    double direct_per_us = 0;
     for (std::size_t i = 0; i + 1 < n; ++i) {
         imp_total += l.impressions[i];
         live_count += l.live[i];
         unknown_count += l.unknown[i];
+        direct_per_us += l.direct_rate[i];
         // Losses are kept and the drift removed: the noise has mean zero, so
-        // it no longer only ever adds to every post.
+        // it no longer only ever adds to every post. The follows the source
+        // counted for posts live here are theirs, not the others' to share.
+        auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
         double const gain =
             static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
-            drift_per_us * static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
+            (drift_per_us + direct_per_us) * us;
         double by_imp = 0;
         double equal = 0;
         if (live_count > 0) {
@@ -151,8 +176,8 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
             }
         }
     }
-    auto const live = live_per_interval(posts, spans, snaps.size());
-    auto const sh = prefix_shares(snaps, live, background_drift(snaps, live.live));
+    auto const live = live_per_interval(snaps, posts, spans);
+    auto const sh = prefix_shares(snaps, live, background_drift(snaps, live));
 
     double const window_us = static_cast<double>(window.count());
     for (std::size_t p = 0; p < posts.size(); ++p) {

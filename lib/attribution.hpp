@@ -16,7 +16,10 @@
 //   alignment  = max(0, 1 − (|posting − t_b| + |t_e − window end|) / window)
 // i.e. it grows as the window completes and falls as the bracketing snapshots
 // drift from the window's ends. A post with a direct follow count from the
-// source takes that count with confidence 1 and no share of the intervals.
+// source takes that count with confidence 1 and no share of the intervals;
+// its count, spread evenly over its span, comes out of those intervals' gains
+// first, so the posts live beside it never share its followers, and out of
+// the quiet time the drift is learned from.
 // Pure: takes `now` and the data.
 
 #include "timestamp.hpp"

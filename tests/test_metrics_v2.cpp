@@ -180,14 +180,38 @@ TEST_CASE("confidence rises as the window completes and falls with misaligned sn
     CHECK(r[0].weighted() == Approx(22.5));
 }
 
-TEST_CASE("a direct follow count wins with confidence 1", "[nodb]")
+TEST_CASE("a direct follow count wins with confidence 1, and nobody else shares it",
+          "[nodb]")
 {
     std::vector<follower_snapshot> snaps{{at(0), 100}, {at(24), 150}};
     auto const r =
         attribute_followers(snaps, {{at(0), 10, 7}, {at(0), 10, {}}}, 24, at(30));
     CHECK(r[0].gain == 7);
     CHECK(r[0].confidence == 1.0);
-    CHECK(r[1].gain == Approx(50));
+    // +50 in the interval, 7 of them the first post's: 43 for the second
+    CHECK(r[1].gain == Approx(43));
+    CHECK(r[0].gain + r[1].gain == Approx(150 - 100)); // nobody counted twice
+}
+
+TEST_CASE("a post with a direct follow count leaves its hours quiet, its follows "
+          "taken out of the drift",
+          "[nodb]")
+{
+    // 0 h 1000, 12 h 1006, 24 h 1012, 36 h 1030, 48 h 1040; window 24 h.
+    // A (10 follows counted by the source) is live over 0–24 h, its 10 spread
+    // evenly: the 24 quiet hours gained 12 − 10 = 2, a drift of 1/12 an hour.
+    // B, live 24–48 h: +18 and +10, less 1 each: 26.
+    std::vector<follower_snapshot> snaps{
+        {at(0), 1000}, {at(12), 1006}, {at(24), 1012}, {at(36), 1030}, {at(48), 1040}};
+    auto const r =
+        attribute_followers(snaps, {{at(0), 300, 10}, {at(24), 500, {}}}, 24, at(60));
+    CHECK(r[0].gain == 10);
+    CHECK(r[1].gain == Approx(26));
+    // a count below zero (a source's correction) is none: it adds nothing back
+    auto const k =
+        attribute_followers(snaps, {{at(0), 300, -4}, {at(24), 500, {}}}, 24, at(60));
+    CHECK(k[0].gain == 0);
+    CHECK(k[1].gain == Approx(28 - 24 * 0.5)); // drift 12 in 24 h, as with no count
 }
 
 TEST_CASE("hooks, calls to action and structures are classified by the documented rules",
