@@ -69,7 +69,9 @@ live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
         }
         if (posts[p].direct_follows) {
             auto const us = static_cast<double>((snaps[e].at - snaps[b].at).count());
-            if (us > 0) {
+            // More follows than the account has followers are no count of
+            // its own (a source's mistake): they take nothing from others.
+            if (us > 0 && *posts[p].direct_follows <= snaps[e].followers) {
                 auto const rate = static_cast<double>(std::max<std::int64_t>(
                                       *posts[p].direct_follows, 0)) /
                                   us;

@@ -212,6 +212,11 @@ TEST_CASE("a post with a direct follow count leaves its hours quiet, its follows
         attribute_followers(snaps, {{at(0), 300, -4}, {at(24), 500, {}}}, 24, at(60));
     CHECK(k[0].gain == 0);
     CHECK(k[1].gain == Approx(28 - 24 * 0.5)); // drift 12 in 24 h, as with no count
+    // nor does one above the account's followers (1012 at A's window's end)
+    auto const big =
+        attribute_followers(snaps, {{at(0), 300, 5000}, {at(24), 500, {}}}, 24, at(60));
+    CHECK(big[0].gain == 5000);
+    CHECK(big[1].gain == Approx(16));
 }
 
 TEST_CASE("hooks, calls to action and structures are classified by the documented rules",
