@@ -615,6 +615,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         x.integer("backoff_ms", cfg.x_api.backoff_ms, 0, 60000);
         x.handle("username", cfg.x_api.username);
         x.boolean("non_public_metrics", cfg.x_api.non_public_metrics);
+        x.integer("followers_every_minutes", cfg.x_api.followers_every_minutes, 0,
+                  24 * 60);
     }
     {
         auto w = top.sub("weights");

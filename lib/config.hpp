@@ -50,6 +50,9 @@ struct x_api_config {
     std::string access_token_secret_env = "X_ACCESS_TOKEN_SECRET";
     std::string username; // the account's handle, without '@'; empty: /2/users/me
     bool non_public_metrics = true; // ask for profile clicks (user-context tokens only)
+    // The follower count is asked for at most once in this many minutes (0:
+    // every run): X's Free tier allows GET /2/users/me 25 times a day.
+    int followers_every_minutes = 0;
 
     bool operator==(x_api_config const&) const = default;
 };

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -46,6 +47,15 @@ struct config_error : error {
 // nothing was done either (ledger status 'skipped', exit 75 so cron retries).
 struct lock_held : temporary_failure {
     using temporary_failure::temporary_failure;
+};
+
+// A remote API's rate limit (HTTP 429) on one endpoint; `reset_epoch`: when it
+// lifts (epoch seconds), where the answer said.
+struct rate_limited : temporary_failure {
+    rate_limited(std::string const& message, std::optional<long long> reset)
+        : temporary_failure(message), reset_epoch(reset)
+    {}
+    std::optional<long long> reset_epoch;
 };
 
 // The run was stopped by SIGINT/SIGTERM/SIGHUP (ledger status 'interrupted').

@@ -403,6 +403,75 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     txs.commit();
 }
 
+// In --json and in the run's ledger row, where validate reads it.
+void note(run_context& run, char const* key, nlohmann::json const& value)
+{
+    run.summary()[key] = value;
+    run.detail()[key] = value;
+}
+
+// When an earlier run's rate limit on the follower count lifts (epoch
+// seconds), if it has not yet: until then it is not asked. Read from the
+// runs' ledger detail of two days (X's limits reset within one; a reset
+// further off is forgotten then), any other value there ignored.
+constexpr char const* followers_limited_sql = R"sql(
+SELECT max(until)::int8
+  FROM (SELECT CASE WHEN jsonb_typeof(detail->'x_api_followers_limited_until') = 'number'
+                    THEN (detail->>'x_api_followers_limited_until')::float8 END AS until
+          FROM xloop.job_runs
+         WHERE job = 'scrape-metrics' AND started_at <= $1::timestamptz
+           AND started_at > $1::timestamptz - interval '2 days') r
+ WHERE until > extract(epoch FROM $1::timestamptz) AND until < 7258118400)sql";
+
+// Whether a snapshot of the last `minutes` is there already.
+constexpr char const* recent_snapshot_sql = R"sql(
+SELECT EXISTS (SELECT 1 FROM public.follower_snapshots
+                WHERE snapshot_at > $1::timestamptz - make_interval(mins => $2::int)
+                  AND snapshot_at <= $1::timestamptz))sql";
+
+// The account's follower count, unless x_api.followers_every_minutes says a
+// recent snapshot will do or X limits its lookup: a rate limit there (X's
+// Free tier allows GET /2/users/me 25 times a day) leaves this run without a
+// snapshot, never without the posts' metrics, and the lookup is not asked
+// again until the limit lifts.
+std::optional<account_counts> followers_of(run_context& run, x_api_client& api)
+{
+    auto& db = run.db();
+    auto const every = run.cfg().x_api.followers_every_minutes;
+    if (every > 0 && db.exec(recent_snapshot_sql, run.now(), every).boolean(0, 0)) {
+        log::debug("follower count not asked: a snapshot of the last {} min is there "
+                   "(x_api.followers_every_minutes)",
+                   every);
+        note(run, "followers", "not due");
+        return std::nullopt;
+    }
+    if (auto const r = db.exec(followers_limited_sql, run.now()); !r.is_null(0, 0)) {
+        auto const until = r.i64(0, 0);
+        log::info("follower count not asked: X rate-limited its lookup until {}",
+                  format_timestamp(timestamp{std::chrono::seconds{until}}));
+        note(run, "followers", "rate limited");
+        return std::nullopt;
+    }
+    try {
+        auto me = api.fetch_account();
+        note(run, "followers", "asked");
+        return me;
+    } catch (rate_limited const& e) {
+        note(run, "followers", "rate limited");
+        note(run, "x_api_followers_rate_limited", true);
+        if (e.reset_epoch) {
+            note(run, "x_api_followers_limited_until", *e.reset_epoch);
+        }
+        log::warn("{}: this run takes no follower snapshot, the posts' metrics are still "
+                  "asked for{}; on X's Free tier (25 lookups a day) set "
+                  "x_api.followers_every_minutes: 60",
+                  e.what(),
+                  e.reset_epoch ? ", and the follower count is not asked again until then"
+                                : "");
+        return std::nullopt;
+    }
+}
+
 // Returns the rate-limit error to rethrow after the v2 pass, if one stopped it.
 std::optional<temporary_failure> from_x_api(run_context& run, scrape_options const& opts,
                                             batch_transactions& txs, scrape_counts& n)
@@ -412,15 +481,15 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     x_api_client api{run.cfg().x_api, x_api_credentials_from_env(run.cfg().x_api)};
     auto const report_api = [&] {
         run.summary()["x_api_requests"] = api.requests();
-        run.summary()["x_api_non_public_refused"] = api.non_public_refused();
+        note(run, "x_api_non_public_refused", api.non_public_refused());
     };
     try {
         // asked before the run's first transaction waits on it
-        auto const me = api.fetch_account();
+        auto const me = followers_of(run, api);
         txs.open();
-        {
+        if (me) {
             copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
-            add_follower_row(w, run.now(), me.followers, me.following, me.tweets);
+            add_follower_row(w, run.now(), me->followers, me->following, me->tweets);
             w.finish();
         }
         apply_batch(run, "x-api", n);
@@ -479,8 +548,7 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
                                      {"follows_out_of_range", v2.out_of_range.count},
                                      {"not_newer", n.not_newer},
                                      {"observed_before_posting", n.early.count}}) {
-        run.summary()[key] = value;
-        run.detail()[key] = value;
+        note(run, key, value);
     }
     if (n.not_newer > 0) {
         log::info("{} had records no newer than {} stored {}: left as they were",

@@ -247,6 +247,7 @@ struct job_state {
     std::int64_t skipped_lines = 0;
     std::int64_t observed_before_posting = 0;
     std::int64_t non_public_refused = 0; // runs X refused non-public metrics
+    std::int64_t followers_limited = 0;  // runs X rate-limited the follower count
 };
 
 // Each job's last ok run (hours before now), its last run's status and error
@@ -269,7 +270,8 @@ SELECT j.job,
            SELECT 1 FROM pg_stat_get_activity((l.detail->>'backend_pid')::int) a
             WHERE a.backend_start IS NULL -- another role's: not ours to judge
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
-       l.started_at, w.skipped_lines, w.observed_before_posting, w.non_public_refused
+       l.started_at, w.skipped_lines, w.observed_before_posting, w.non_public_refused,
+       w.followers_limited
   FROM unnest($1::text[]) AS j(job)
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
@@ -278,7 +280,9 @@ SELECT j.job,
              coalesce(sum((detail->>'observed_before_posting')::numeric), 0)::int8
                  AS observed_before_posting,
              count(*) FILTER (WHERE detail->>'x_api_non_public_refused' = 'true')
-                 AS non_public_refused
+                 AS non_public_refused,
+             count(*) FILTER (WHERE detail->>'x_api_followers_rate_limited' = 'true')
+                 AS followers_limited
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -307,6 +311,7 @@ std::map<std::string, job_state> job_states(db_connection& db,
         s.skipped_lines = r.i64(i, 9);
         s.observed_before_posting = r.i64(i, 10);
         s.non_public_refused = r.i64(i, 11);
+        s.followers_limited = r.i64(i, 12);
         if (s.last_status == "running" && s.last_error.empty()) {
             // A row without its end: a run going on, or one that died
             // unrecorded (kill -9) whose connection is gone.
@@ -956,6 +961,15 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
             "{} days: set x_api.non_public_metrics: false not to ask, or "
             "x_api.auth: oauth1 to read them",
             counted(s.non_public_refused, "run", "runs"), x.days);
+    }
+    c.numbers["followers_rate_limited_runs_in_window"] = s.followers_limited;
+    if (s.followers_limited > 0 && c.status == "ok") {
+        // Fewer follower snapshots: follows attributed with less confidence.
+        c.message += fmt::format(
+            "; X rate-limited the follower count in {} of the last {} days (the "
+            "snapshots have gaps until it lifts): set x_api.followers_every_minutes "
+            "(60 on the Free tier's 25 lookups a day)",
+            counted(s.followers_limited, "run", "runs"), x.days);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -176,15 +177,23 @@ std::string x_api_client::authorization(std::string const& url,
                                 static_cast<std::int64_t>(std::time(nullptr)));
 }
 
+std::optional<long long> rate_limit_reset_epoch(std::string const& header)
+{
+    // epoch seconds up to 2199; else none
+    char* end = nullptr;
+    errno = 0;
+    long long const secs = std::strtoll(header.c_str(), &end, 10);
+    bool const number = end && *end == '\0' && !header.empty() && errno == 0;
+    return number && secs >= 0 && secs < 7258118400LL ? std::optional{secs}
+                                                      : std::nullopt;
+}
+
 std::string rate_limit_reset(std::string const& header)
 {
-    // epoch seconds; one beyond 2199 (or not a number) is shown as sent
-    char* end = nullptr;
-    long long const secs = std::strtoll(header.c_str(), &end, 10);
-    bool const number = end && *end == '\0' && !header.empty();
-    return number && secs >= 0 && secs < 7258118400LL
-               ? format_timestamp(timestamp{std::chrono::seconds{secs}})
-               : "'" + header.substr(0, 40) + "' (not a time)";
+    // one beyond 2199 (or not a number) is shown as sent
+    auto const secs = rate_limit_reset_epoch(header);
+    return secs ? format_timestamp(timestamp{std::chrono::seconds{*secs}})
+                : "'" + header.substr(0, 40) + "' (not a time)";
 }
 
 std::string x_api_client::get(std::string const& path, request_params const& query,
@@ -210,14 +219,17 @@ std::string x_api_client::get(std::string const& path, request_params const& que
     }
     if (res.status == 429) {
         std::string reset = "unknown";
+        std::optional<long long> reset_epoch;
         if (auto const it = res.headers.find("x-rate-limit-reset");
             it != res.headers.end()) {
             reset = rate_limit_reset(it->second);
+            reset_epoch = rate_limit_reset_epoch(it->second);
         }
-        throw temporary_failure{fmt::format(
-            "X API rate limit reached (HTTP 429) on {}{}; it resets at {}; what was "
-            "collected so far is kept, the next run goes on",
-            what, problem_of(res.body), reset)};
+        throw rate_limited{
+            fmt::format("X API rate limit reached (HTTP 429) on {}{}; it resets at {}; "
+                        "what was collected so far is kept, the next run goes on",
+                        what, problem_of(res.body), reset),
+            reset_epoch};
     }
     if (res.status == 401 || res.status == 403) {
         throw service_refused{fmt::format(

@@ -95,6 +95,8 @@ account_counts parse_account(std::string const& body, std::string const& what,
 
 // The x-rate-limit-reset header (epoch seconds) as a time, or as sent.
 std::string rate_limit_reset(std::string const& header);
+// The same as epoch seconds, where it is one (years to 2199).
+std::optional<long long> rate_limit_reset_epoch(std::string const& header);
 
 // Reads the credentials x_api.auth names from the environment variables the
 // config names (config_error naming the first one missing).

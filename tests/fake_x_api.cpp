@@ -103,8 +103,8 @@ fake_x_api::fake_x_api(int keep_alive_s)
         std::unique_lock<std::mutex> lock{mutex};
         m_requests.push_back(
             {req.path, {}, req.get_header_value("Authorization"), req.remote_port, {}});
-        if (always) {
-            auto const f = *always;
+        if (always || account_failure) {
+            auto const f = always ? *always : *account_failure;
             lock.unlock();
             apply(f, res);
             return;

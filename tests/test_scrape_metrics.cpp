@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -330,6 +331,93 @@ TEST_CASE("a rate limit stops the run with exit 75 and keeps what was written", 
             "= 'failed' AND rows_in = 0") == 0);
 }
 
+// How many times the fake was asked for the account's follower count.
+std::size_t account_lookups(fake_x_api& api)
+{
+    auto const reqs = api.requests();
+    return static_cast<std::size_t>(std::count_if(
+        reqs.begin(), reqs.end(), [](auto const& r) { return r.path == "/2/users/me"; }));
+}
+
+TEST_CASE("a rate limit on the follower count costs that run its snapshot, not the "
+          "posts' metrics, and the count is not asked for again until it lifts",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "700", 2);
+    add_posted(c, "701", 30);
+    fake_x_api api;
+    // X's Free tier: GET /2/users/me 25 times a day; this one lifts at 14:00
+    api.account_failure = fake_failure{429,
+                                       "{\"title\": \"Too Many Requests\"}",
+                                       {{"x-rate-limit-reset", "1772460000"}}};
+    scraper s{db, api};
+    auto const first = s.ok({"--json"});
+    CHECK(first.err.find("HTTP 429) on GET /2/users/me") != std::string::npos);
+    CHECK(first.err.find("it resets at 2026-03-02T14:00:00Z") != std::string::npos);
+    CHECK(first.err.find("this run takes no follower snapshot, the posts' metrics are "
+                         "still asked for, and the follower count is not asked again "
+                         "until then") != std::string::npos);
+    CHECK(first.err.find("x_api.followers_every_minutes: 60") != std::string::npos);
+    CHECK(json::parse(first.out)["followers"] == "rate limited");
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 2);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+    CHECK(account_lookups(api) == 1);
+
+    // 20 minutes on: still limited, so not asked; the posts still are
+    add_posted(c, "702", 1.5);
+    auto const second = s.run({"--json"}, "2026-03-02T12:20:00Z");
+    REQUIRE(second.exit_code == 0);
+    CHECK(second.err.find("follower count not asked: X rate-limited its lookup until "
+                          "2026-03-02T14:00:00Z") != std::string::npos);
+    CHECK(second.err.find("warn") == std::string::npos); // said once, by the first
+    CHECK(json::parse(second.out)["followers"] == "rate limited");
+    CHECK(account_lookups(api) == 1);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 3);
+
+    // validate tells the operator why the snapshots have a gap, and what to set
+    auto const v = run_tool("validate", {"--json", "--now", "2026-03-02T12:30:00Z"}, &db);
+    INFO(v.err);
+    auto const job = check_named(json::parse(v.out), "job:scrape-metrics");
+    CHECK(job["numbers"]["followers_rate_limited_runs_in_window"] == 1);
+    CHECK(job["message"].get<std::string>().find(
+              "X rate-limited the follower count in 1 run of the last 3 days") !=
+          std::string::npos);
+
+    // after 14:00 it is asked again
+    api.account_failure.reset();
+    auto const third = s.run({"--json"}, "2026-03-02T14:20:00Z");
+    REQUIRE(third.exit_code == 0);
+    CHECK(json::parse(third.out)["followers"] == "asked");
+    CHECK(account_lookups(api) == 2);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
+}
+
+TEST_CASE("x_api.followers_every_minutes asks for the follower count once in that many "
+          "minutes",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "710", 2);
+    fake_x_api api;
+    scraper s{db, api};
+    s.configure("  followers_every_minutes: 60\n");
+    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
+                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
+        auto const r = s.run({"--json"}, at);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(json::parse(r.out)["followers"] ==
+              (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
+    }
+    CHECK(account_lookups(api) == 2);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 2);
+}
+
 TEST_CASE("refused credentials exit 69 and a missing token exits 78, never printing it",
           "[db]")
 {
@@ -377,6 +465,9 @@ TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores publ
     s.configure("  username: '@xloop_bot'\n");
     auto const r = s.ok({"--json"});
     CHECK(json::parse(r.out)["x_api_non_public_refused"] == true);
+    // in the ledger too, where validate counts such runs
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "detail->>'x_api_non_public_refused' = 'true'") == 1);
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots WHERE follower_count "
                    "= 777") == 1);
     CHECK(
