@@ -506,13 +506,24 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         // their public ones: asked with the others, X would leave them out.
         std::vector<std::string> young;
         std::vector<std::string> old;
+        int young_since = 0; // the due row each page's first post is
+        int old_since = 0;
         for (int i = 0; i < due.rows(); ++i) {
             bool const non_public = due.boolean(i, 1);
             auto& ids = non_public ? young : old;
+            if (ids.empty()) {
+                (non_public ? young_since : old_since) = i;
+            }
             ids.push_back(due.str(i, 0));
             if (static_cast<int>(ids.size()) == m.batch_size) {
                 fetch_page(run, api, ids, non_public, txs, n);
             }
+        }
+        // The page with the most overdue post first, as select_due orders
+        // them: where X allows one request a run (its Free tier: one in 15
+        // minutes), the other kind waits its turn, not for ever.
+        if (!old.empty() && (young.empty() || old_since < young_since)) {
+            fetch_page(run, api, old, false, txs, n);
         }
         fetch_page(run, api, young, true, txs, n);
         fetch_page(run, api, old, false, txs, n);

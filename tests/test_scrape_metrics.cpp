@@ -418,6 +418,30 @@ TEST_CASE("x_api.followers_every_minutes asks for the follower count once in tha
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 2);
 }
 
+TEST_CASE("the page of the most overdue post is asked for first, so a 30-day "
+          "checkpoint is not starved by younger posts where X allows one request a run",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "960", 24 * 30 + 5); // due at 30 d, 5 h ago: public metrics only
+    add_posted(c, "961", 2);           // due at 1 h, 1 h ago: with non-public ones
+    fake_x_api api;
+    // X's Free tier: GET /2/tweets once in 15 minutes
+    api.tweets_failures[1] = fake_failure{429,
+                                          "{\"title\": \"Too Many Requests\"}",
+                                          {{"x-rate-limit-reset", "1772453700"}}};
+    scraper s{db, api};
+    auto const r = s.run();
+    CHECK(r.exit_code == 75);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].ids == std::vector<std::string>{"960"});
+    CHECK(reqs[1].ids == std::vector<std::string>{"961"});
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '960'") == 1);
+}
+
 TEST_CASE("refused credentials exit 69 and a missing token exits 78, never printing it",
           "[db]")
 {
@@ -475,12 +499,13 @@ TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores publ
                  "AND likes IS NOT NULL AND profile_clicks IS NULL AND "
                  "primary_objective_score IS NOT NULL") == 2);
     auto const reqs = api.tweet_requests();
-    REQUIRE(reqs.size() == 3); // 940 with non-public, 940 again without, 941 without
-    CHECK(reqs[0].ids == std::vector<std::string>{"940"});
-    CHECK(reqs[0].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    // 941 without non-public metrics (the most overdue), 940 with, 940 again without
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[0].ids == std::vector<std::string>{"941"});
+    CHECK(reqs[0].tweet_fields == "public_metrics,created_at");
     CHECK(reqs[1].ids == std::vector<std::string>{"940"});
-    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
-    CHECK(reqs[2].ids == std::vector<std::string>{"941"});
+    CHECK(reqs[1].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[2].ids == std::vector<std::string>{"940"});
     CHECK(reqs[2].tweet_fields == "public_metrics,created_at");
     CHECK(r.err.find("set x_api.non_public_metrics: false") != std::string::npos);
 }
@@ -536,10 +561,12 @@ TEST_CASE("a post at its 30-day checkpoint is asked for its public metrics, the 
     CHECK(json::parse(r.out)["x_api_non_public_refused"] == false);
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 2);
-    CHECK(reqs[0].ids == std::vector<std::string>{"951", "952"}); // oldest due first
-    CHECK(reqs[0].tweet_fields == "public_metrics,non_public_metrics,created_at");
-    CHECK(reqs[1].ids == std::vector<std::string>{"950"});
-    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
+    // oldest due first: 950 and 951 were due 2 h ago (the tweet id breaks the
+    // tie), 952 1 h ago
+    CHECK(reqs[0].ids == std::vector<std::string>{"950"});
+    CHECK(reqs[0].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[1].ids == std::vector<std::string>{"951", "952"});
+    CHECK(reqs[1].tweet_fields == "public_metrics,non_public_metrics,created_at");
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE profile_clicks = 5 AND "
                    "tweet_id IN ('951', '952')") == 2);
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '950' AND "
