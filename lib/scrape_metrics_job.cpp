@@ -469,16 +469,6 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api)
                   e.reset_epoch ? ", and the follower count is not asked again until then"
                                 : "");
         return std::nullopt;
-    } catch (interrupted const&) {
-        throw;
-    } catch (temporary_failure const& e) {
-        // An outage of that endpoint alone; if X is down, the posts' first
-        // request says so.
-        note(run, "followers", "failed");
-        log::warn("{}: this run takes no follower snapshot, the posts' metrics are still "
-                  "asked for",
-                  e.what());
-        return std::nullopt;
     }
 }
 
