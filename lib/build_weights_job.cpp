@@ -1150,8 +1150,13 @@ void run_build_weights(run_context& run)
     if (!run.dry_run()) {
         run.lock_in_transaction();
     }
-    require_time_zone(db, cfg.timezone, "weights.timezone");
-    set_local_settings(db, {{"xloop.tz", cfg.timezone}});
+    auto const zone = post_hour_zone(run.cfg());
+    require_time_zone(db, zone,
+                      cfg.timezone.empty() ? "plan.timezone" : "weights.timezone");
+    if (auto const w = post_hour_zone_warning(run.cfg()); !w.empty()) {
+        log::warn("{}", w);
+    }
+    set_local_settings(db, {{"xloop.tz", zone}});
 
     auto const window = window_of(run);
     run.summary()["window_days"] = stored_number(window.days);

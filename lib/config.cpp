@@ -800,6 +800,26 @@ std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const
     return out;
 }
 
+std::string post_hour_zone(config const& cfg)
+{
+    return cfg.weights.timezone.empty() ? cfg.plan.timezone : cfg.weights.timezone;
+}
+
+std::string post_hour_zone_warning(config const& cfg)
+{
+    // PostgreSQL takes zone names in any case
+    if (cfg.weights.timezone.empty() ||
+        to_lower(cfg.weights.timezone) == to_lower(cfg.plan.timezone)) {
+        return {};
+    }
+    return fmt::format(
+        "weights.timezone ({}) is not plan.timezone ({}): post_hour is learned in {} "
+        "hours, but plan draws a post's time by its {} hour, so it finds no evidence "
+        "for its times (or another hour's); remove weights.timezone to learn in "
+        "plan.timezone",
+        cfg.weights.timezone, cfg.plan.timezone, cfg.weights.timezone, cfg.plan.timezone);
+}
+
 std::string secret_from_env(char const* key, std::string const& variable,
                             char const* holds)
 {

@@ -97,7 +97,10 @@ struct weights_config {
         {"profile_clicks", 1.0},      {"follows", 1.0},
         {"attributed_follows", 0.25}, {"primary_objective_score", 0.0}};
     int min_posts = 10;
-    std::string timezone = "UTC"; // for the post_hour dimension
+    // The post_hour dimension's zone; empty: plan.timezone, the zone of the
+    // hours plan draws post times by (learned in another, they are not the
+    // hours plan looks up). See post_hour_zone.
+    std::string timezone;
     std::vector<std::string> dimensions{"content_slot", "generator_name", "decision_type",
                                         "topic",        "tone",           "hook_type",
                                         "cta_type",     "structure_type", "post_hour"};
@@ -262,6 +265,12 @@ struct config {
 
     bool operator==(config const&) const = default;
 };
+
+// The zone post_hour is learned in: weights.timezone where set, else
+// plan.timezone. And, where weights.timezone names another zone than
+// plan.timezone, a warning saying what that costs (else empty).
+std::string post_hour_zone(config const& cfg);
+std::string post_hour_zone_warning(config const& cfg);
 
 // Loads `path` (or returns the defaults when nullopt). Throws config_error
 // naming the file, line and key of an unknown key or a bad value.

@@ -185,7 +185,7 @@ void weights_section(writer& w, weights_config const& d)
         w.key(2, name, scalar(weight), note == target_notes.end() ? "" : note->second);
     }
     w.key(1, "min_posts", scalar(d.min_posts), "fewer usable rows: a skipped run");
-    w.key(1, "timezone", scalar(d.timezone), "for post_hour (IANA name)");
+    w.key(1, "timezone", scalar(d.timezone), "for post_hour; empty: plan.timezone");
     w.list(1, "dimensions", d.dimensions);
 }
 

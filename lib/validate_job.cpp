@@ -777,6 +777,10 @@ check_result weight_map_check(check_context& x)
             fmt::format("the active map is {} and learned from {} posts and replies{}",
                         old_text(age), sample, over);
     }
+    if (auto const w = post_hour_zone_warning(x.cfg); !w.empty() && c.status == "ok") {
+        c.status = "warn";
+        c.message += "; " + w;
+    }
     return c;
 }
 

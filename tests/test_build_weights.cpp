@@ -596,7 +596,9 @@ TEST_CASE("a bad time zone for post_hour is a configuration error", "[db]")
     CHECK(r.err.find("weights.timezone: 'Mars/Olympus'") != std::string::npos);
 }
 
-TEST_CASE("post_hour is the local hour of posting in the configured time zone", "[db]")
+TEST_CASE("post_hour is the local hour of posting in plan's time zone, the hours plan "
+          "draws by, and another zone for it is warned",
+          "[db]")
 {
     test_db db;
     db.migrate();
@@ -605,15 +607,37 @@ TEST_CASE("post_hour is the local hour of posting in the configured time zone", 
     for (int i = 0; i < 10; ++i) {
         add_post(c, 0, "how_to", 0.3);
     }
+    auto const target = read_file(source_path("tests/fixtures/score_target.yaml"));
     temp_dir dir;
-    dir.write("x.yaml",
-              "weights:\n  timezone: Europe/Berlin\n" +
-                  read_file(source_path("tests/fixtures/score_target.yaml"))
-                      .substr(read_file(source_path("tests/fixtures/score_target.yaml"))
-                                  .find("  target")));
+    dir.write("x.yaml", "plan:\n  timezone: Europe/Berlin\n" +
+                            target.substr(target.find("weights:")));
     auto const out = run_json(db, {"--dry-run", "--config", dir.path() + "/x.yaml"});
     CHECK(out["weights"]["post_hour"].contains("13"));
     CHECK(out["weights"]["post_hour"].size() == 1);
+
+    // weights.timezone set apart: learned in its hours, and said what it costs
+    auto with_utc = target.substr(target.find("weights:"));
+    with_utc.insert(std::string{"weights:\n"}.size(), "  timezone: UTC\n");
+    dir.write("y.yaml", "plan:\n  timezone: Europe/Berlin\n" + with_utc);
+    auto const y =
+        std::vector<std::string>{"--now", now, "--config", dir.path() + "/y.yaml"};
+    auto with = [](std::vector<std::string> a, std::vector<std::string> const& b) {
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+    };
+    auto const utc = run_tool("build-weights", with({"--json"}, y), &db);
+    REQUIRE(utc.exit_code == 0);
+    CHECK(json::parse(utc.out)["weights"]["post_hour"].contains("12"));
+    std::string const cost =
+        "weights.timezone (UTC) is not plan.timezone (Europe/Berlin): "
+        "post_hour is learned in UTC hours, but plan draws a post's "
+        "time by its Europe/Berlin hour";
+    CHECK(utc.err.find(cost) != std::string::npos);
+    // and validate, where an operator looks, says so of the map
+    auto const v = run_tool("validate", with({"--json"}, y), &db);
+    auto const map = check_named(json::parse(v.out), "weight_map");
+    CHECK(map["status"] == "warn");
+    CHECK(map["message"].get<std::string>().find(cost) != std::string::npos);
 }
 
 TEST_CASE("replies count as their own slot and type, not in the attributes of posts",
