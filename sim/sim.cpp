@@ -59,7 +59,7 @@ UPDATE public.content_generation_metadata_comprehensive c
 RETURNING c.id, c.tweet_id, coalesce(c.decision_type, ''), coalesce(c.content_slot, ''),
        coalesce(c.generator_name, ''), coalesce(c.raw_topic, ''), coalesce(c.tone, ''),
        coalesce(c.hook_type, ''), coalesce(c.cta_type, ''),
-       to_char(c.posted_at AT TIME ZONE 'UTC', 'HH24'),
+       to_char(c.posted_at AT TIME ZONE $3, 'HH24'),
        coalesce(lower(c.target_username), ''),
        extract(epoch FROM c.posted_at - $2::timestamptz) / 86400)sql";
 
@@ -72,9 +72,11 @@ struct post {
     double day = 0; // posted, in days since the start
 };
 
-std::vector<post> publish(db_connection& db, timestamp now, timestamp start)
+// `zone`: plan.timezone, whose hours the world's times are.
+std::vector<post> publish(db_connection& db, timestamp now, timestamp start,
+                          std::string const& zone)
 {
-    auto const r = db.exec(publish_sql, now, start);
+    auto const r = db.exec(publish_sql, now, start, zone);
     std::vector<post> out;
     for (int i = 0; i < r.rows(); ++i) {
         post p;
@@ -415,12 +417,13 @@ public:
         }
     }
 
-    void plan_post(db_connection& db, timestamp now, int weekday)
+    // `zone`: plan.timezone, whose hours the world's times are.
+    void plan_post(db_connection& db, timestamp now, int weekday, std::string const& zone)
     {
         int const hour = static_cast<int>(
-            std::chrono::duration_cast<std::chrono::hours>(now.time_since_epoch())
-                .count() %
-            24);
+            db.exec("SELECT extract(hour FROM $1::timestamptz AT TIME ZONE $2)::int", now,
+                    zone)
+                .i64(0, 0));
         if (!m_hours.count(hour)) {
             return;
         }
@@ -857,7 +860,7 @@ public:
                 plan_reply(now, seed, m_tally.days[day]);
             }
         }
-        m_api.publish(publish(m_db, now, m_start));
+        m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone));
         scrape(minute, now, seed);
         if (due(minute, m_o.every.at("learn-replies"), m_o.tick_minutes)) {
             m_run.job("learn-replies", now, seed,
@@ -896,7 +899,7 @@ private:
                 (std::chrono::floor<std::chrono::days>(now).time_since_epoch().count() +
                  3) %
                 7); // 1970-01-01 was a Thursday
-            m_original.plan_post(m_db, now, weekday);
+            m_original.plan_post(m_db, now, weekday, m_run.cfg().plan.timezone);
         } else if (due(minute, m_o.every.at("plan"), m_o.tick_minutes)) {
             m_run.job("plan", now, seed, [](run_context& r) { run_plan(r, {}); });
         }

@@ -241,6 +241,38 @@ TEST_CASE("the simulator's --config-extra overrides keys of the sections it writ
     CHECK(std::filesystem::is_empty(scratch));
 }
 
+TEST_CASE("an account in another time zone learns its posting hours in that zone", "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    // New York: the default world's times (08:00 to 22:00, even hours) are
+    // local; in UTC they would be odd hours (EST) or even ones shifted by 4
+    dir.write("ny.yaml", "plan:\n  timezone: America/New_York\n");
+    auto const r = run_tool(
+        "sim", {"--days", "5", "--seed", "3", "--config-extra", dir.path() + "/ny.yaml"},
+        &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    std::string const times = "('08', '10', '12', '14', '16', '18', '20', '22')";
+    // posted at the configured local times
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type <> 'reply' AND posted_at IS NOT NULL AND "
+                 "to_char(posted_at AT TIME ZONE 'America/New_York', 'HH24') NOT IN " +
+                 times) == 0);
+    // and learned by those hours, the ones plan looks up (with weights.timezone
+    // defaulting to UTC they were 13, 15, …: plan found none of its own)
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights w, "
+                   "jsonb_object_keys(w.posteriors->'post_hour') k WHERE w.is_active") >
+          0);
+    CHECK(
+        db.count("SELECT count(*) FROM public.learning_model_weights w, "
+                 "jsonb_object_keys(w.posteriors->'post_hour') k WHERE w.is_active AND k "
+                 "NOT IN " +
+                 times) == 0);
+}
+
 TEST_CASE("the simulator's original policy plans as the original bot did", "[db]")
 {
     test_db db;
