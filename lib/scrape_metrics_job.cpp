@@ -413,11 +413,12 @@ void note(run_context& run, char const* key, nlohmann::json const& value)
 // When an earlier run's rate limit on the follower count lifts (epoch
 // seconds), if it has not yet: until then it is not asked. Read from the
 // runs' ledger detail of two days (X's limits reset within one; a reset
-// further off is forgotten then), any other value there ignored.
+// further off is forgotten then), any other value there ignored; compared as
+// numeric, which holds any number jsonb does (1e400 too) without an error.
 constexpr char const* followers_limited_sql = R"sql(
 SELECT max(until)::int8
   FROM (SELECT CASE WHEN jsonb_typeof(detail->'x_api_followers_limited_until') = 'number'
-                    THEN (detail->>'x_api_followers_limited_until')::float8 END AS until
+                    THEN (detail->>'x_api_followers_limited_until')::numeric END AS until
           FROM xloop.job_runs
          WHERE job = 'scrape-metrics' AND started_at <= $1::timestamptz
            AND started_at > $1::timestamptz - interval '2 days') r

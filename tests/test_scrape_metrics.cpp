@@ -348,6 +348,16 @@ TEST_CASE("a rate limit on the follower count costs that run its snapshot, not t
     auto c = db.connect();
     add_posted(c, "700", 2);
     add_posted(c, "701", 30);
+    // another program's values in the ledger are no limit, and no error
+    for (auto const* detail : {R"({"x_api_followers_limited_until": 1e400})",
+                               R"({"x_api_followers_limited_until": "1772460000"})",
+                               R"({"x_api_followers_limited_until": -1})"}) {
+        c.exec(
+            "INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+            "VALUES ('scrape-metrics', $1::timestamptz - interval '1 hour', "
+            "$1::timestamptz - interval '1 hour', 'ok', $2::jsonb)",
+            now, detail);
+    }
     fake_x_api api;
     // X's Free tier: GET /2/users/me 25 times a day; this one lifts at 14:00
     api.account_failure = fake_failure{429,
