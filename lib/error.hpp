@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace xloop {
 
@@ -49,12 +50,16 @@ struct lock_held : temporary_failure {
     using temporary_failure::temporary_failure;
 };
 
-// A remote API's rate limit (HTTP 429) on one endpoint; `reset_epoch`: when it
-// lifts (epoch seconds), where the answer said.
+// A remote API's rate limit (HTTP 429) on one endpoint: `limit` says which
+// and when it lifts, the message what follows for the run; `reset_epoch`:
+// when it lifts (epoch seconds), where the answer said.
 struct rate_limited : temporary_failure {
-    rate_limited(std::string const& message, std::optional<long long> reset)
-        : temporary_failure(message), reset_epoch(reset)
+    rate_limited(std::string limit_, std::string const& consequence,
+                 std::optional<long long> reset)
+        : temporary_failure(limit_ + "; " + consequence), limit(std::move(limit_)),
+          reset_epoch(reset)
     {}
+    std::string limit;
     std::optional<long long> reset_epoch;
 };
 

@@ -466,7 +466,7 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api)
         log::warn("{}: this run takes no follower snapshot, the posts' metrics are still "
                   "asked for{}; on X's Free tier (25 lookups a day) set "
                   "x_api.followers_every_minutes: 60",
-                  e.what(),
+                  e.limit,
                   e.reset_epoch ? ", and the follower count is not asked again until then"
                                 : "");
         return std::nullopt;

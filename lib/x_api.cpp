@@ -225,11 +225,11 @@ std::string x_api_client::get(std::string const& path, request_params const& que
             reset = rate_limit_reset(it->second);
             reset_epoch = rate_limit_reset_epoch(it->second);
         }
-        throw rate_limited{
-            fmt::format("X API rate limit reached (HTTP 429) on {}{}; it resets at {}; "
-                        "what was collected so far is kept, the next run goes on",
-                        what, problem_of(res.body), reset),
-            reset_epoch};
+        throw rate_limited{fmt::format("X API rate limit reached (HTTP 429) on {}{}; it "
+                                       "resets at {}",
+                                       what, problem_of(res.body), reset),
+                           "what was collected so far is kept, the next run goes on",
+                           reset_epoch};
     }
     if (res.status == 401 || res.status == 403) {
         throw service_refused{fmt::format(

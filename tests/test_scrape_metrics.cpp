@@ -371,6 +371,7 @@ TEST_CASE("a rate limit on the follower count costs that run its snapshot, not t
                          "still asked for, and the follower count is not asked again "
                          "until then") != std::string::npos);
     CHECK(first.err.find("x_api.followers_every_minutes: 60") != std::string::npos);
+    CHECK(first.err.find("the next run goes on") == std::string::npos); // this one does
     CHECK(json::parse(first.out)["followers"] == "rate limited");
     CHECK(db.count("SELECT count(*) FROM public.outcomes") == 2);
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
