@@ -1,5 +1,7 @@
 #include "canonical.hpp"
 
+#include "text.hpp"
+
 #include <locale.h>
 #include <wctype.h>
 
@@ -23,60 +25,12 @@ std::vector<character> decode_utf8(std::string_view s)
     out.reserve(s.size());
     std::size_t i = 0;
     while (i < s.size()) {
-        auto const b = static_cast<unsigned char>(s[i]);
-        std::size_t len = 0;
-        char32_t cp = 0;
-        char32_t min = 0;
-        if (b < 0x80) {
-            len = 1;
-            cp = b;
-        } else if ((b & 0xE0) == 0xC0) {
-            len = 2;
-            cp = b & 0x1F;
-            min = 0x80;
-        } else if ((b & 0xF0) == 0xE0) {
-            len = 3;
-            cp = b & 0x0F;
-            min = 0x800;
-        } else if ((b & 0xF8) == 0xF0) {
-            len = 4;
-            cp = b & 0x07;
-            min = 0x10000;
-        }
-        bool ok = len > 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            auto const c = static_cast<unsigned char>(s[i + k]);
-            ok = (c & 0xC0) == 0x80;
-            cp = (cp << 6) | (c & 0x3F);
-        }
-        // overlong forms, surrogates and values past U+10FFFF are not UTF-8
-        ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-        if (!ok) {
-            len = 1;
-        }
-        out.push_back({ok ? cp : 0, ok, s.substr(i, len)});
+        auto const u = utf8_at(s, i);
+        auto const len = u.length > 0 ? u.length : 1;
+        out.push_back({u.cp, u.length > 0, s.substr(i, len)});
         i += len;
     }
     return out;
-}
-
-void encode_utf8(char32_t cp, std::string& out)
-{
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 // Unicode's case and classes from glibc's C.UTF-8 (part of Debian's libc-bin),
@@ -169,7 +123,7 @@ std::string canonical_name(std::string_view raw)
                 out += '_';
             }
         }
-        encode_utf8(lower(c), out);
+        append_utf8(out, lower(c));
     }
     while (!out.empty() && out.back() == '_') {
         out.pop_back();

@@ -109,39 +109,74 @@ std::string ascii_only(std::string_view text)
     return out;
 }
 
+utf8_char utf8_at(std::string_view text, std::size_t i)
+{
+    auto const c = static_cast<unsigned char>(text[i]);
+    // the length of the sequence c starts, and the smallest and largest
+    // second byte it allows (no overlong forms, no surrogates, ≤ U+10FFFF)
+    std::size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    char32_t cp = 0;
+    if (c <= 0x7F) {
+        return {c, 1};
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    }
+    if (len == 0 || i + len > text.size()) {
+        return {};
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+        auto const b = static_cast<unsigned char>(text[i + k]);
+        if (k == 1 ? b < lo || b > hi : b < 0x80 || b > 0xBF) {
+            return {};
+        }
+        cp = (cp << 6) | (b & 0x3F);
+    }
+    return {cp, len};
+}
+
+void append_utf8(std::string& out, char32_t cp)
+{
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
 std::string valid_utf8(std::string_view text)
 {
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        auto const c = static_cast<unsigned char>(text[i]);
-        // the length of the sequence c starts, and the smallest and largest
-        // second byte it allows (no overlong forms, no surrogates, ≤ U+10FFFF)
-        std::size_t len = 0;
-        unsigned char lo = 0x80;
-        unsigned char hi = 0xBF;
-        if (c >= 0x01 && c <= 0x7F) {
-            len = 1;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        }
-        bool ok = len > 0 && i + len <= text.size();
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            auto const b = static_cast<unsigned char>(text[i + k]);
-            ok = k == 1 ? b >= lo && b <= hi : b >= 0x80 && b <= 0xBF;
-        }
-        if (ok) {
-            out.append(text.substr(i, len));
-            i += len;
+        // NUL too: PostgreSQL's text holds none
+        if (auto const u = utf8_at(text, i); u.length > 0 && u.cp != 0) {
+            out.append(text.substr(i, u.length));
+            i += u.length;
         } else {
             out += "\xEF\xBF\xBD"; // U+FFFD
             ++i;

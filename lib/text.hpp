@@ -39,6 +39,18 @@ bool has_stray_controls(std::string_view text);
 // cursor over the line, an escape sequence in data could rewrite the screen.
 std::string escape_controls(std::string_view text);
 
+// The code point of the well-formed UTF-8 sequence that starts at text[i],
+// and its length in bytes (no overlong forms, no surrogates, at most
+// U+10FFFF; NUL is U+0000); length 0 where the byte there starts none.
+struct utf8_char {
+    char32_t cp = 0;
+    std::size_t length = 0;
+};
+utf8_char utf8_at(std::string_view text, std::size_t i);
+
+// Appends a code point (at most U+10FFFF) as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+
 // The text with every byte that is not part of a well-formed UTF-8 sequence
 // (and every NUL) replaced by U+FFFD: what PostgreSQL accepts in a text column.
 std::string valid_utf8(std::string_view text);

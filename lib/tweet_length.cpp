@@ -1,5 +1,7 @@
 #include "tweet_length.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -16,21 +18,9 @@ std::vector<char32_t> code_points(std::string_view s)
     out.reserve(s.size());
     std::size_t i = 0;
     while (i < s.size()) {
-        auto const c = static_cast<unsigned char>(s[i]);
-        std::size_t const n = c < 0x80           ? 1
-                              : (c >> 5) == 0x6  ? 2
-                              : (c >> 4) == 0xE  ? 3
-                              : (c >> 3) == 0x1E ? 4
-                                                 : 0;
-        char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-        bool ok = n > 0 && i + n <= s.size();
-        for (std::size_t k = 1; ok && k < n; ++k) {
-            auto const d = static_cast<unsigned char>(s[i + k]);
-            ok = (d & 0xC0) == 0x80;
-            cp = (cp << 6) | (d & 0x3F);
-        }
-        out.push_back(ok ? cp : 0xFFFD);
-        i += ok ? n : 1;
+        auto const u = utf8_at(s, i);
+        out.push_back(u.length > 0 ? u.cp : 0xFFFD);
+        i += u.length > 0 ? u.length : 1;
     }
     return out;
 }
