@@ -935,6 +935,17 @@ check_result reply_opportunities_check(check_context& x)
     return c;
 }
 
+// How many of a job's runs of the window met something (in the check's
+// numbers), and what it means (in its message, when the check is ok).
+void note_runs(check_result& c, char const* key, std::int64_t runs,
+               std::string const& note)
+{
+    c.numbers[key] = runs;
+    if (runs > 0 && c.status == "ok") {
+        c.message += note;
+    }
+}
+
 // What scrape-metrics' runs left out by choice (--skip-bad) or were refused
 // (X's non-public metrics): told on an ok check, not a failure.
 void add_scrape_skips(check_context const& x, job_state const& s, check_result& c)
@@ -957,24 +968,19 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
                                  "(--skip-bad; their logs name them)",
                                  x.days, fmt::join(skipped, " and "));
     }
-    c.numbers["non_public_refused_runs_in_window"] = s.non_public_refused;
-    if (s.non_public_refused > 0 && c.status == "ok") {
-        // A request more per run, and no profile clicks to learn from.
-        c.message += fmt::format(
-            "; X refused the non-public metrics (profile clicks) in {} of the last "
-            "{} days: set x_api.non_public_metrics: false not to ask, or "
-            "x_api.auth: oauth1 to read them",
-            counted(s.non_public_refused, "run", "runs"), x.days);
-    }
-    c.numbers["followers_rate_limited_runs_in_window"] = s.followers_limited;
-    if (s.followers_limited > 0 && c.status == "ok") {
-        // Fewer follower snapshots: follows attributed with less confidence.
-        c.message += fmt::format(
-            "; X rate-limited the follower count in {} of the last {} days (the "
-            "snapshots have gaps until it lifts): set x_api.followers_every_minutes "
-            "(60 on the Free tier's 25 lookups a day)",
-            counted(s.followers_limited, "run", "runs"), x.days);
-    }
+    // A request more per run, and no profile clicks to learn from.
+    note_runs(c, "non_public_refused_runs_in_window", s.non_public_refused,
+              fmt::format("; X refused the non-public metrics (profile clicks) in {} of "
+                          "the last {} days: set x_api.non_public_metrics: false not to "
+                          "ask, or x_api.auth: oauth1 to read them",
+                          counted(s.non_public_refused, "run", "runs"), x.days));
+    // Fewer follower snapshots: follows attributed with less confidence.
+    note_runs(c, "followers_rate_limited_runs_in_window", s.followers_limited,
+              fmt::format("; X rate-limited the follower count in {} of the last {} days "
+                          "(the snapshots have gaps until it lifts): set "
+                          "x_api.followers_every_minutes (60 on the Free tier's 25 "
+                          "lookups a day)",
+                          counted(s.followers_limited, "run", "runs"), x.days));
 }
 
 check_result job_check(check_context& x, std::string const& job, double interval_minutes)
