@@ -336,9 +336,8 @@ public:
     {
         for (std::size_t d = 0; d < dimensions.size(); ++d) {
             if (auto const c = catalogue.find(dimensions[d]); c != catalogue.end()) {
-                for (auto const& v : c->second) {
-                    m_catalogue[d].insert(canonical_name(v));
-                }
+                // plan_catalogue's values are canonical already
+                m_catalogue[d].insert(c->second.begin(), c->second.end());
             }
         }
     }
