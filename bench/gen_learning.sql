@@ -1,13 +1,20 @@
 -- Generates :rows posted decisions (posts, threads, replies) with v2 outcomes,
--- spread over the 90 days before :'now', with realistic attribute cardinality
--- and mixed spellings of generator names. Deterministic (a function of the row).
--- psql -v rows=1000000 -v now=2026-03-02T12:00:00Z [-v topics=40] -f bench/gen_learning.sql
+-- spread over the :days (90) days before :'now', with realistic attribute
+-- cardinality and mixed spellings of generator names. Deterministic (a
+-- function of the row).
+-- psql -v rows=1000000 -v now=2026-03-02T12:00:00Z [-v topics=40] [-v days=90] -f bench/gen_learning.sql
 -- topics: how many distinct topics (40; the original bot's raw_topic is free
--- text, thousands of values).
+-- text, thousands of values). days: how long the history is (90: every row
+-- in the tools' windows, their worst case; a real account's 10⁶ rows span
+-- years).
 \set ON_ERROR_STOP on
 \if :{?topics}
 \else
 \set topics 40
+\endif
+\if :{?days}
+\else
+\set days 90
 \endif
 SET synchronous_commit = off;
 
@@ -18,8 +25,8 @@ INSERT INTO public.content_generation_metadata_comprehensive
 SELECT md5(g::text)::uuid,
        'posted',
        (1000000000 + g)::text,
-       :'now'::timestamptz - ((g::bigint * 104729) % 7776000) * interval '1 second',
-       :'now'::timestamptz - ((g::bigint * 104729) % 7776000 + 3600) * interval '1 second',
+       :'now'::timestamptz - ((g::bigint * 104729) % (:days * 86400)) * interval '1 second',
+       :'now'::timestamptz - ((g::bigint * 104729) % (:days * 86400) + 3600) * interval '1 second',
        (ARRAY['single', 'single', 'thread', 'reply'])[1 + (g * 31) % 4],
        (ARRAY['myth_busting', 'how_to', 'hot_take', 'data_story', 'tool_tip', 'case_study',
               'question', 'reply'])[1 + (g * 17) % 8],
@@ -54,7 +61,9 @@ SELECT md5(g::text)::uuid,
                           / (500 + (g * 7919) % 20000), 1)
               + 0.6 / (1 + exp(-0.1 * (((g * 11) % 60) * 0.8 - 25))))::numeric, 6),
        0.8,
-       :'now'::timestamptz,
+       -- last measured at the 30-day checkpoint, or now if younger
+       least(:'now'::timestamptz, :'now'::timestamptz + interval '30 days'
+             - ((g::bigint * 104729) % (:days * 86400)) * interval '1 second'),
        'bench',
        true
   FROM generate_series(1::bigint, :rows) g;

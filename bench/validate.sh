@@ -7,13 +7,15 @@
 # What validate adds to that read is the checks' aggregates and the bootstrap
 # intervals, which do not grow with the history: time and memory stay flat.
 # checks_s: the same with --checks (the checks alone, no valuing).
-#   bench/validate.sh [rows ...]     (default: 10000 100000 1000000)
+# A size is ROWS or ROWS/DAYS: the history spread over DAYS (90, every row in
+# the windows: the worst case; 1000000/1095 is three years of a busy account).
+#   bench/validate.sh [size ...]     (default: 10000 100000 1000000 1000000/1095)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
 bench_in_cluster "$0" "$@"
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000 1000000/1095)
 now=2026-03-02T12:00:00Z
 bin=${XLOOP_BENCH_BIN:-build/bin}
 newest=10000 # validate.max_policy_posts
@@ -29,13 +31,16 @@ replies="SELECT c.features, o.primary_objective_score::float8, o.followers_gaine
    AND c.posted_at > '$now'::timestamptz - interval '90 days' AND c.posted_at <= '$now'::timestamptz - interval '24 hours'
  ORDER BY c.posted_at DESC LIMIT $newest"
 
-printf '%-10s %10s %10s %7s %9s %10s\n' rows floor_s tool_s ratio peak_MiB checks_s
-for n in "${sizes[@]}"; do
-    db="bench_validate_$n"
+printf '%-13s %10s %10s %7s %9s %10s\n' rows floor_s tool_s ratio peak_MiB checks_s
+for size in "${sizes[@]}"; do
+    n=${size%/*}
+    days=90
+    [ "$size" = "$n" ] || days=${size#*/}
+    db="bench_validate_${n}_$days"
     dropdb --if-exists "$db"
     createdb "$db"
     "$bin/xloop-migrate" --db "dbname=$db" -q
-    psql -q -d "$db" -v rows="$n" -v now="$now" -f bench/gen_learning.sql
+    psql -q -d "$db" -v rows="$n" -v now="$now" -v days="$days" -f bench/gen_learning.sql
     # plan's log: each dimension drawn uniformly over the default catalogue
     psql -q -d "$db" <<'SQL'
 CREATE FUNCTION pg_temp.draw(id uuid, salt text, vs text[]) RETURNS jsonb LANGUAGE sql AS
@@ -59,9 +64,9 @@ SQL
     # validate exits 1 here (no job has run): its time still counts
     read -r tool ts rss < <(measure sh -c "\"$bin/xloop-validate\" --db dbname=$db --now $now -q >/dev/null || true")
     read -r checks cs _ < <(measure sh -c "\"$bin/xloop-validate\" --db dbname=$db --now $now -q --checks >/dev/null || true")
-    printf '%-10s %10s %10s %7s %9s %10s\n' "$n" "$floor±$fs" "$tool±$ts" \
+    printf '%-13s %10s %10s %7s %9s %10s\n' "$size" "$floor±$fs" "$tool±$ts" \
         "$(ratio "$tool" "$floor")" "$rss" "$checks±$cs"
-    summary validate "$n rows" "$floor" "$tool" "$(ratio "$tool" "$floor")" \
+    summary validate "$n rows over $days days" "$floor" "$tool" "$(ratio "$tool" "$floor")" \
         "flat; ≤ 64 MiB" "$rss"
     dropdb "$db"
 done
