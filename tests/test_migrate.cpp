@@ -97,9 +97,9 @@ void require_schema_complete(db_connection& c)
     CHECK(c.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
               .boolean(0, 0));
     CHECK(relation_exists(c, "public.learning_model_weights_one_active"));
-    for (auto const* idx : {"cgmc_posted_idx", "cgmc_created_at_idx", "cgmc_calendar_idx",
-                            "follower_snapshots_snapshot_at_idx",
-                            "reply_opportunities_pending_idx"}) {
+    for (auto const* idx :
+         {"cgmc_posted_idx", "cgmc_created_at_idx", "cgmc_calendar_idx",
+          "follower_snapshots_snapshot_at_idx", "reply_opportunities_pending_idx"}) {
         INFO(idx);
         CHECK(relation_exists(c, std::string{"public."} + idx));
     }
