@@ -1,6 +1,7 @@
 #include "test_db_fixture.hpp"
 
 #include "copy_row.hpp"
+#include "log.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -290,6 +291,8 @@ TEST_CASE(
            "$$ BEGIN PERFORM pg_sleep(0.1); RETURN NEW; END $$");
     c.exec("CREATE TRIGGER slow BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION slow()");
     c.set_log_sql(true);
+    // a tool run in this process before may have left the log quieter
+    log::configure("xloop-test", log::format::text, log::level::info);
     stderr_capture capture;
     int rows = 0;
     c.copy_out(
