@@ -63,6 +63,13 @@ struct rate_limited : temporary_failure {
     std::optional<long long> reset_epoch;
 };
 
+// A remote service answered the last attempt with an error a later try may
+// not get (HTTP 5xx; 429 where retried): it is reachable, that endpoint
+// failed, and a request to another may still work.
+struct server_failed : temporary_failure {
+    using temporary_failure::temporary_failure;
+};
+
 // The run was stopped by SIGINT/SIGTERM/SIGHUP (ledger status 'interrupted').
 struct interrupted : temporary_failure {
     using temporary_failure::temporary_failure;

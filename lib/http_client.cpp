@@ -364,10 +364,11 @@ retried_response http_send_retrying(http_request const& request,
     // ends the retries now.
     auto budget = milliseconds{policy.backoff_ms * ((1L << policy.retries) - 1)};
     milliseconds asked{-1}; // the last answer's Retry-After; negative: none
+    bool answered = false;  // the last attempt had an HTTP answer (5xx, 429)
     for (int attempt = 0; attempt <= policy.retries; ++attempt) {
         if (attempt > 0) {
             if (asked > budget) {
-                throw temporary_failure{fmt::format(
+                throw server_failed{fmt::format(
                     "{} for {}, asking to wait {} (Retry-After), longer than the {} of "
                     "backoff its retries have left: the next run tries again",
                     problem, what, seconds_text(asked), seconds_text(budget))};
@@ -415,6 +416,7 @@ retried_response http_send_retrying(http_request const& request,
                 res.other_scheme == "https" ? "TLS (HTTPS)" : "plain HTTP, not TLS",
                 res.other_scheme)};
         }
+        answered = res.status != 0;
         if (res.status == 0) {
             asked = milliseconds{-1};
             problem =
@@ -432,11 +434,15 @@ retried_response http_send_retrying(http_request const& request,
         }
         throw_if_interrupted(); // no retry after a signal
     }
-    throw temporary_failure{fmt::format(
+    auto message = fmt::format(
         "{} for {} after {} attempts{}", problem, what, policy.retries + 1,
         asked.count() >= 0 ? fmt::format(" (the last asked to wait {}: Retry-After)",
                                          seconds_text(asked))
-                           : "")};
+                           : "");
+    if (answered) {
+        throw server_failed{std::move(message)};
+    }
+    throw temporary_failure{std::move(message)};
 }
 
 namespace {

@@ -434,8 +434,11 @@ SELECT EXISTS (SELECT 1 FROM public.follower_snapshots
 // recent snapshot will do or X limits its lookup: a rate limit there (X's
 // Free tier allows GET /2/users/me 25 times a day) leaves this run without a
 // snapshot, never without the posts' metrics, and the lookup is not asked
-// again until the limit lifts.
-std::optional<account_counts> followers_of(run_context& run, x_api_client& api)
+// again until the limit lifts. An outage of that endpoint alone (HTTP 5xx on
+// every attempt) costs the snapshot too, not the posts' metrics: `failed`
+// holds it for the run to end with, exit 75, once they are in.
+std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
+                                           std::optional<temporary_failure>& failed)
 {
     auto& db = run.db();
     auto const every = run.cfg().x_api.followers_every_minutes;
@@ -470,10 +473,21 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api)
                   e.reset_epoch ? ", and the follower count is not asked again until then"
                                 : "");
         return std::nullopt;
+    } catch (server_failed const& e) {
+        note(run, "followers", "failed");
+        log::warn("{}: this run takes no follower snapshot; the posts' metrics are still "
+                  "asked for, then it exits 75",
+                  e.what());
+        failed = temporary_failure{
+            fmt::format("{}: no follower snapshot this run (the posts' metrics were "
+                        "asked for)",
+                        e.what())};
+        return std::nullopt;
     }
 }
 
-// Returns the rate-limit error to rethrow after the v2 pass, if one stopped it.
+// Returns the error to rethrow after the v2 pass, if one stopped the run (a
+// rate limit, an outage) or cost it the follower snapshot.
 std::optional<temporary_failure> from_x_api(run_context& run, scrape_options const& opts,
                                             batch_transactions& txs, scrape_counts& n)
 {
@@ -484,9 +498,10 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         run.summary()["x_api_requests"] = api.requests();
         note(run, "x_api_non_public_refused", api.non_public_refused());
     };
+    std::optional<temporary_failure> followers_failed;
     try {
         // asked before the run's first transaction waits on it
-        auto const me = followers_of(run, api);
+        auto const me = followers_of(run, api, followers_failed);
         txs.open();
         if (me) {
             copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
@@ -537,7 +552,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         return e;
     }
     report_api();
-    return std::nullopt;
+    return followers_failed;
 }
 
 // The run's counts: in the ledger, in --json and as its last log line.

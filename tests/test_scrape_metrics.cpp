@@ -406,6 +406,53 @@ TEST_CASE("a rate limit on the follower count costs that run its snapshot, not t
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
 }
 
+TEST_CASE("an outage of the follower count's endpoint alone costs the run its snapshot, "
+          "not the posts' metrics, and the run exits 75 saying so",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "720", 2);
+    add_posted(c, "721", 30);
+    fake_x_api api;
+    api.account_failure = fake_failure{503, "{\"title\": \"Service Unavailable\"}", {}};
+    scraper s{db, api};
+    auto const r = s.run();
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK(account_lookups(api) == 2); // retried once (retries: 1), then given up
+    CHECK(r.err.find("X API answered HTTP 503 for GET /2/users/me after 2 attempts: "
+                     "this run takes no follower snapshot; the posts' metrics are still "
+                     "asked for, then it exits 75") != std::string::npos);
+    // the error the run ends with says what it did do
+    CHECK(r.err.find("no follower snapshot this run (the posts' metrics were asked "
+                     "for)") != std::string::npos);
+    CHECK(api.tweet_requests().size() == 1);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE primary_objective_score "
+                   "IS NOT NULL") == 2);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'failed' AND detail->>'followers' = 'failed' AND "
+                   "error LIKE '%GET /2/users/me%'") == 1);
+
+    // the endpoint back: the next run takes its snapshot
+    api.account_failure.reset();
+    auto const next = s.run({"--json"}, "2026-03-02T12:20:00Z");
+    INFO(next.err);
+    REQUIRE(next.exit_code == 0);
+    CHECK(json::parse(next.out)["followers"] == "asked");
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
+
+    // no answer at all: nothing more is tried after the first request
+    s.base_url = "http://127.0.0.1:1";
+    s.configure();
+    auto const down = s.run({}, "2026-03-02T13:00:00Z");
+    CHECK(down.exit_code == 75);
+    CHECK(down.err.find("X API is unreachable") != std::string::npos);
+    CHECK(down.err.find("the posts' metrics are still asked for") == std::string::npos);
+}
+
 TEST_CASE("x_api.followers_every_minutes asks for the follower count once in that many "
           "minutes",
           "[db]")
