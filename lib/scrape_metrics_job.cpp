@@ -175,6 +175,8 @@ struct scrape_counts {
     std::int64_t not_newer = 0;      // posts whose records changed nothing
     counted_posts unkeyed;           // records of posts without a decision id
     counted_posts early;             // records observed before their post was posted
+    std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
+    std::optional<long long> deferred_until; // when X said its window resets
 };
 
 // One transaction per batch; in a dry run everything happens in one
@@ -380,6 +382,15 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     if (ids.empty()) {
         return;
     }
+    // X said its last answer was the window's last (x-rate-limit-remaining:
+    // 0; the Free tier allows one request in 15 minutes): the rest wait for
+    // the next run, where asking now would be a 429 and an exit 75.
+    if (auto const a = api.allowance_of("/2/tweets"); a && a->remaining == 0) {
+        n.deferred += static_cast<std::int64_t>(ids.size());
+        n.deferred_until = a->reset_epoch;
+        ids.clear();
+        return;
+    }
     run.check_interrupted();
     auto const page = api.fetch_tweets(ids, non_public);
     ids.clear();
@@ -543,6 +554,16 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         }
         fetch_page(run, api, young, true, txs, n);
         fetch_page(run, api, old, false, txs, n);
+        note(run, "x_api_tweets_deferred", n.deferred);
+        if (n.deferred > 0) {
+            log::info("X allows no more GET /2/tweets {} (x-rate-limit-remaining: 0): "
+                      "{} for the next run",
+                      n.deferred_until
+                          ? "until " + format_timestamp(timestamp{
+                                           std::chrono::seconds{*n.deferred_until}})
+                          : std::string{"in this window"},
+                      counted(n.deferred, "due post waits", "due posts wait"));
+        }
     } catch (interrupted const&) {
         throw; // a signal: stop now, recorded as interrupted
     } catch (temporary_failure const& e) {

@@ -248,6 +248,7 @@ struct job_state {
     std::int64_t observed_before_posting = 0;
     std::int64_t non_public_refused = 0; // runs X refused non-public metrics
     std::int64_t followers_limited = 0;  // runs X rate-limited the follower count
+    std::int64_t tweets_deferred = 0;    // runs X's rate limit left due posts for later
 };
 
 // Each job's last ok run (hours before now), its last run's status and error
@@ -271,7 +272,7 @@ SELECT j.job,
             WHERE a.backend_start IS NULL -- another role's: not ours to judge
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
        l.started_at, w.skipped_lines, w.observed_before_posting, w.non_public_refused,
-       w.followers_limited
+       w.followers_limited, w.tweets_deferred
   FROM unnest($1::text[]) AS j(job)
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
@@ -282,7 +283,10 @@ SELECT j.job,
              count(*) FILTER (WHERE detail->>'x_api_non_public_refused' = 'true')
                  AS non_public_refused,
              count(*) FILTER (WHERE detail->>'x_api_followers_rate_limited' = 'true')
-                 AS followers_limited
+                 AS followers_limited,
+             count(*) FILTER (WHERE jsonb_typeof(detail->'x_api_tweets_deferred') = 'number'
+                                AND (detail->>'x_api_tweets_deferred')::numeric > 0)
+                 AS tweets_deferred
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -312,6 +316,7 @@ std::map<std::string, job_state> job_states(db_connection& db,
         s.observed_before_posting = r.i64(i, 10);
         s.non_public_refused = r.i64(i, 11);
         s.followers_limited = r.i64(i, 12);
+        s.tweets_deferred = r.i64(i, 13);
         if (s.last_status == "running" && s.last_error.empty()) {
             // A row without its end: a run going on, or one that died
             // unrecorded (kill -9) whose connection is gone.
@@ -981,6 +986,12 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
                           "x_api.followers_every_minutes (60 on the Free tier's 25 "
                           "lookups a day)",
                           counted(s.followers_limited, "run", "runs"), x.days));
+    // Metrics a run late: a post's checkpoint measured up to an interval after.
+    note_runs(c, "tweets_deferred_runs_in_window", s.tweets_deferred,
+              fmt::format("; X's rate limit left due posts for the next run in {} of the "
+                          "last {} days (their metrics come a run late; X's window is 15 "
+                          "minutes: run it every 15 minutes to use each)",
+                          counted(s.tweets_deferred, "run", "runs"), x.days));
 }
 
 check_result job_check(check_context& x, std::string const& job, double interval_minutes)

@@ -215,6 +215,18 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         [&](http_request& r) { r.headers.push_back(authorization(url, query)); });
     m_requests += attempts;
     if (res.status == 200) {
+        // 1–9 digits: any other value is no allowance X gives
+        if (auto const it = res.headers.find("x-rate-limit-remaining");
+            it != res.headers.end() && !it->second.empty() && it->second.size() <= 9 &&
+            it->second.find_first_not_of("0123456789") == std::string::npos) {
+            auto const reset = res.headers.find("x-rate-limit-reset");
+            m_allowances[path] = {std::stoll(it->second),
+                                  reset == res.headers.end()
+                                      ? std::nullopt
+                                      : rate_limit_reset_epoch(reset->second)};
+        } else {
+            m_allowances.erase(path);
+        }
         return res.body;
     }
     if (res.status == 429) {
@@ -262,6 +274,15 @@ tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool n
                                    : "public_metrics,created_at";
     auto const body = get("/2/tweets", {{"ids", joined}, {"tweet.fields", fields}}, what);
     return parse_tweets_page(body, what);
+}
+
+std::optional<x_api_client::allowance>
+x_api_client::allowance_of(std::string const& path) const
+{
+    if (auto const it = m_allowances.find(path); it != m_allowances.end()) {
+        return it->second;
+    }
+    return std::nullopt;
 }
 
 tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,

@@ -9,6 +9,8 @@
 #include "oauth1.hpp"
 #include "timestamp.hpp"
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,13 @@ public:
     // token may look a user up), else GET /2/users/me (user-context tokens only).
     account_counts fetch_account();
     int requests() const noexcept { return m_requests; }
+    // What X's last answer from `path` said of its rate limit (x-rate-limit-*
+    // headers), if it said: requests left in the window, and when it resets.
+    struct allowance {
+        long long remaining = 0;
+        std::optional<long long> reset_epoch;
+    };
+    std::optional<allowance> allowance_of(std::string const& path) const;
     bool non_public_refused() const noexcept { return m_non_public_refused; }
 
 private:
@@ -82,6 +91,7 @@ private:
     http_session m_session;
     int m_requests = 0;
     bool m_non_public_refused = false;
+    std::map<std::string, allowance> m_allowances; // by path
 };
 
 // The bodies of GET /2/tweets and of a user's lookup (`what` names the

@@ -191,6 +191,21 @@ fake_x_api::fake_x_api(int keep_alive_s)
             apply(*failure, res);
             return;
         }
+        if (tweets_per_window) {
+            // the window ends at 2026-03-02T12:15:00Z
+            auto const left = std::max(*tweets_per_window - m_window_calls, 0);
+            res.set_header("x-rate-limit-limit", std::to_string(*tweets_per_window));
+            res.set_header("x-rate-limit-reset", "1772453700");
+            if (left == 0) {
+                res.set_header("x-rate-limit-remaining", "0");
+                res.status = 429;
+                res.set_content(R"({"title": "Too Many Requests", "status": 429})",
+                                "application/json");
+                return;
+            }
+            ++m_window_calls;
+            res.set_header("x-rate-limit-remaining", std::to_string(left - 1));
+        }
         // As X answers an id that is not 1–19 digits: the whole request fails.
         for (auto const& id : r.ids) {
             if (id.empty() || id.size() > 19 ||
@@ -305,6 +320,12 @@ std::vector<fake_request> fake_x_api::requests()
 {
     std::lock_guard<std::mutex> lock{mutex};
     return m_requests;
+}
+
+void fake_x_api::new_rate_window()
+{
+    std::lock_guard<std::mutex> lock{mutex};
+    m_window_calls = 0;
 }
 
 std::vector<fake_request> fake_x_api::tweet_requests()

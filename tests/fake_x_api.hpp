@@ -72,6 +72,11 @@ public:
     // fresh nonce, the time within 5 minutes), as X checks; else HTTP 401.
     std::optional<oauth1_credentials> oauth1;
     int delay_tweets_ms = 0; // every /2/tweets answer waits this long
+    // GET /2/tweets allowed this many times in X's 15-minute window (the Free
+    // tier: 1), said in every answer's x-rate-limit-* headers, as X does; past
+    // it, HTTP 429. The window starts over with new_rate_window().
+    std::optional<int> tweets_per_window;
+    void new_rate_window();
 
     std::vector<fake_request> requests();
     std::vector<fake_request> tweet_requests();
@@ -86,6 +91,7 @@ private:
     std::thread m_thread;
     int m_port = 0;
     int m_tweet_calls = 0;
+    int m_window_calls = 0; // /2/tweets answered in this rate-limit window
     std::vector<fake_request> m_requests;
 };
 

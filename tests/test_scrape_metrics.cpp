@@ -476,6 +476,48 @@ TEST_CASE("x_api.followers_every_minutes asks for the follower count once in tha
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 2);
 }
 
+TEST_CASE("where X says its window allows no more requests, the posts left wait for the "
+          "next run: no 429, exit 0",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "965", 24 * 30 + 5); // due at 30 d: public metrics only
+    add_posted(c, "966", 2);           // due at 1 h: with non-public ones
+    fake_x_api api;
+    api.tweets_per_window = 1; // X's Free tier: GET /2/tweets once in 15 minutes
+    scraper s{db, api};
+    auto const first = s.run({"--json"});
+    INFO(first.err);
+    REQUIRE(first.exit_code == 0);
+    auto const reqs = api.tweet_requests();
+    REQUIRE(reqs.size() == 1); // the 429 a second request would get is not asked for
+    CHECK(reqs[0].ids == std::vector<std::string>{"965"}); // the most overdue first
+    CHECK(first.err.find("X allows no more GET /2/tweets until 2026-03-02T12:15:00Z "
+                         "(x-rate-limit-remaining: 0): 1 due post waits for the next "
+                         "run") != std::string::npos);
+    CHECK(json::parse(first.out)["x_api_tweets_deferred"] == 1);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 1);
+
+    auto const v = run_tool("validate", {"--json", "--now", "2026-03-02T12:10:00Z"}, &db);
+    auto const job = check_named(json::parse(v.out), "job:scrape-metrics");
+    CHECK(job["numbers"]["tweets_deferred_runs_in_window"] == 1);
+    CHECK(job["message"].get<std::string>().find(
+              "X's rate limit left due posts for the next run in 1 run of the last 3 "
+              "days") != std::string::npos);
+
+    // the next window: the post that waited is asked for
+    api.new_rate_window();
+    auto const second = s.run({"--json"}, "2026-03-02T12:20:00Z");
+    INFO(second.err);
+    REQUIRE(second.exit_code == 0);
+    REQUIRE(api.tweet_requests().size() == 2);
+    CHECK(api.tweet_requests()[1].ids == std::vector<std::string>{"966"});
+    CHECK(json::parse(second.out)["x_api_tweets_deferred"] == 0);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 2);
+}
+
 TEST_CASE("the page of the most overdue post is asked for first, so a 30-day "
           "checkpoint is not starved by younger posts where X allows one request a run",
           "[db]")
