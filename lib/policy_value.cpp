@@ -390,23 +390,33 @@ namespace {
 
 // The posts and the replies valued: posted in ($1, $2] with a v2 score (not
 // NaN). tweet_id: the posted-at index holds only posts that have one (one
-// without cannot have been measured).
-constexpr char const* logged_posts_from = R"sql(
-  FROM public.content_generation_metadata_comprehensive c
-  JOIN public.outcomes o ON o.decision_id = c.decision_id
+// without cannot have been measured). The outcome is looked up post by post
+// (LIMIT 1 keeps the planner from a hash join; decision_id is unique): a
+// hash join read every outcome of the history to count a window's posts,
+// 0.5 s of 0.65 at 10⁶ rows over three years.
+constexpr char const* outcome_of_post = R"sql(
+  CROSS JOIN LATERAL (
+        SELECT o.primary_objective_score, o.follows, o.followers_gained_weighted
+          FROM public.outcomes o
+         WHERE o.decision_id = c.decision_id
+           AND o.primary_objective_score IS NOT NULL
+           AND o.primary_objective_score = o.primary_objective_score
+         LIMIT 1) o)sql";
+
+std::string const logged_posts_from =
+    R"sql(
+  FROM public.content_generation_metadata_comprehensive c)sql" +
+    std::string{outcome_of_post} + R"sql(
  WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
    AND c.decision_type IS DISTINCT FROM 'reply'
-   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
-   AND o.primary_objective_score IS NOT NULL
-   AND o.primary_objective_score = o.primary_objective_score)sql";
+   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz)sql";
 
-constexpr char const* logged_replies_from = R"sql(
-  FROM public.content_generation_metadata_comprehensive c
-  JOIN public.outcomes o ON o.decision_id = c.decision_id
+std::string const logged_replies_from =
+    R"sql(
+  FROM public.content_generation_metadata_comprehensive c)sql" +
+    std::string{outcome_of_post} + R"sql(
  WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.decision_type = 'reply'
-   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz
-   AND o.primary_objective_score IS NOT NULL
-   AND o.primary_objective_score = o.primary_objective_score)sql";
+   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz)sql";
 
 // The newest $3, oldest first: the posted-at index walked backwards, $3
 // rows read however long the history.
@@ -441,7 +451,7 @@ SELECT propensity, baseline_p, score, follows, posted_at
 // limit was reached.
 template <typename T, typename Read>
 newest_logged<T> read_newest(db_connection& db, std::string_view select_sql,
-                             char const* from_sql, timestamp from, timestamp to,
+                             std::string const& from_sql, timestamp from, timestamp to,
                              int limit, Read const& read)
 {
     auto const r =
@@ -452,8 +462,7 @@ newest_logged<T> read_newest(db_connection& db, std::string_view select_sql,
     }
     out.in_window = static_cast<std::int64_t>(out.items.size());
     if (r.rows() >= limit) {
-        out.in_window =
-            db.exec("SELECT count(*)" + std::string{from_sql}, from, to).i64(0, 0);
+        out.in_window = db.exec("SELECT count(*)" + from_sql, from, to).i64(0, 0);
     }
     return out;
 }
