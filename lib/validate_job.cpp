@@ -256,7 +256,18 @@ struct job_state {
 // statement for all the jobs (a statement each cost a fifth of an idle run).
 // started_at is the --now the run used: freshness in the same clock. Last,
 // the records scrape-metrics' runs of the window skipped.
-constexpr char const* job_state_sql = R"sql(
+// A count the run's detail holds under `key`, or NULL where it holds
+// anything else (another program's text, a number no count is): nested
+// CASEs, since PostgreSQL may evaluate an AND's operands in any order.
+std::string detail_count_sql(char const* key)
+{
+    return fmt::format("CASE WHEN jsonb_typeof(detail->'{0}') = 'number' THEN CASE WHEN "
+                       "(detail->>'{0}')::numeric BETWEEN 0 AND 1e12 THEN "
+                       "(detail->>'{0}')::numeric END END",
+                       key);
+}
+
+std::string const job_state_sql = fmt::format(R"sql(
 SELECT j.job,
        (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
           FROM xloop.job_runs
@@ -277,16 +288,13 @@ SELECT j.job,
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
              count(*) FILTER (WHERE status = 'failed') AS failed,
-             coalesce(sum((detail->>'skipped_lines')::numeric), 0)::int8 AS skipped_lines,
-             coalesce(sum((detail->>'observed_before_posting')::numeric), 0)::int8
-                 AS observed_before_posting,
+             coalesce(sum({0}), 0)::int8 AS skipped_lines,
+             coalesce(sum({1}), 0)::int8 AS observed_before_posting,
              count(*) FILTER (WHERE detail->>'x_api_non_public_refused' = 'true')
                  AS non_public_refused,
              count(*) FILTER (WHERE detail->>'x_api_followers_rate_limited' = 'true')
                  AS followers_limited,
-             count(*) FILTER (WHERE jsonb_typeof(detail->'x_api_tweets_deferred') = 'number'
-                                AND (detail->>'x_api_tweets_deferred')::numeric > 0)
-                 AS tweets_deferred
+             count(*) FILTER (WHERE {2} > 0) AS tweets_deferred
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -294,7 +302,10 @@ SELECT j.job,
       SELECT status, error, detail, started_at FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
        ORDER BY started_at DESC, id DESC LIMIT 1) l ON true
-)sql";
+)sql",
+                                              detail_count_sql("skipped_lines"),
+                                              detail_count_sql("observed_before_posting"),
+                                              detail_count_sql("x_api_tweets_deferred"));
 
 std::map<std::string, job_state> job_states(db_connection& db,
                                             std::vector<std::string> const& jobs,

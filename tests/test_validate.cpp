@@ -537,16 +537,22 @@ TEST_CASE("records scrape-metrics' runs of the window skipped are counted in its
     db.migrate();
     auto c = db.connect();
     fill_healthy(c);
-    // two runs in the window (3 days) that skipped records, one before it
+    // two runs in the window (3 days) that skipped records, one before it;
+    // and another program's values, counted as none, never an error
     add_scrape_runs(c,
                     {{2, R"({"skipped_lines": 2, "observed_before_posting": 1})"},
                      {5, R"({"skipped_lines": 1, "observed_before_posting": 0})"},
+                     {6, R"({"skipped_lines": "many", "observed_before_posting": 1e400,
+                             "x_api_tweets_deferred": "3"})"},
+                     {7, R"({"skipped_lines": -4, "observed_before_posting": [1],
+                             "x_api_tweets_deferred": 1e300})"},
                      {200, R"({"skipped_lines": 50, "observed_before_posting": 40})"}});
     auto const out = validate(db, 0);
     auto const job = check_named(out, "job:scrape-metrics");
     CHECK(job["status"] == "ok");
     CHECK(job["numbers"]["skipped_lines_in_window"] == 3);
     CHECK(job["numbers"]["observed_before_posting_in_window"] == 1);
+    CHECK(job["numbers"]["tweets_deferred_runs_in_window"] == 0);
     CHECK_THAT(job["message"].get<std::string>(),
                Catch::EndsWith("; its runs of the last 3 days skipped 3 bad lines and 1 "
                                "record observed before its post was posted (--skip-bad; "
