@@ -401,6 +401,42 @@ void add_changes(std::vector<std::string>& account, std::vector<std::string> con
     }
 }
 
+// What a dry run can say of a migration it cannot run in its transaction:
+// the indexes it builds (CREATE INDEX CONCURRENTLY IF NOT EXISTS, as xloop's
+// do), each to be built or there already; of any other statement, nothing.
+std::string outside_transaction_account(db_connection& db, migration const& m)
+{
+    static std::regex const index_re{
+        R"(CREATE\s+INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+ON\s+(\w+)\.)",
+        std::regex::icase};
+    std::vector<std::string> build, there;
+    for (std::sregex_iterator it{m.sql.begin(), m.sql.end(), index_re}, end; it != end;
+         ++it) {
+        auto const name = (*it)[1].str();
+        bool const exists =
+            db.exec("SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS "
+                    "NOT NULL",
+                    (*it)[2].str(), name)
+                .boolean(0, 0);
+        (exists ? there : build).push_back(name);
+    }
+    if (build.empty() && there.empty()) {
+        return fmt::format("{}: runs outside a transaction, so its changes are not shown "
+                           "here",
+                           m.name);
+    }
+    std::string out = fmt::format("{}: runs outside a transaction", m.name);
+    if (!build.empty()) {
+        out +=
+            fmt::format("; would build {} {} (CONCURRENTLY: writes go on meanwhile)",
+                        build.size() == 1 ? "index" : "indexes", fmt::join(build, ", "));
+    }
+    if (!there.empty()) {
+        out += fmt::format("; {} there already", fmt::join(there, ", "));
+    }
+    return out;
+}
+
 // Runs one migration's statements in the caller's transaction, with the
 // original's views kept (see kept_views) and NOTICEs ("already exists,
 // skipping") left out of the output; WARNINGs (data converged) still show.
@@ -490,9 +526,7 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
             continue;
         }
         if (!m->transactional) {
-            result.changes.push_back(fmt::format(
-                "{}: runs outside a transaction, so its changes are not shown here",
-                m->name));
+            result.changes.push_back(outside_transaction_account(db, *m));
             continue;
         }
         auto const kept = run_in_transaction(db, *m, opts.lock_timeout_s);

@@ -239,6 +239,35 @@ TEST_CASE("a dry run lists what would run and writes nothing", "[db]")
     CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'outcomes'") == 0);
 }
 
+TEST_CASE("a dry run names the indexes a migration outside a transaction would build, "
+          "and those there already",
+          "[db]")
+{
+    test_db db;
+    auto const fresh = run_tool("migrate", {"--dry-run"}, &db);
+    INFO(fresh.err);
+    REQUIRE(fresh.exit_code == 0);
+    CHECK(
+        fresh.out.find("would change 0016_created_at_index: runs outside a transaction; "
+                       "would build index cgmc_created_at_idx (CONCURRENTLY: writes go "
+                       "on meanwhile)\n") != std::string::npos);
+    CHECK(fresh.out.find("would change 0005_indexes: runs outside a transaction; would "
+                         "build indexes cgmc_posted_idx, cgmc_status_scheduled_idx, ") !=
+          std::string::npos);
+    CHECK(fresh.out.find("so its changes are not shown here") == std::string::npos);
+
+    // applied, then pending again with its index still there
+    db.migrate();
+    auto c = db.connect();
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0016_created_at_index'");
+    auto const again = run_tool("migrate", {"--dry-run"}, &db);
+    INFO(again.err);
+    REQUIRE(again.exit_code == 0);
+    CHECK(
+        again.out.find("would change 0016_created_at_index: runs outside a transaction; "
+                       "cgmc_created_at_idx there already\n") != std::string::npos);
+}
+
 TEST_CASE("a dry run on the original bot's database says the data changes it reports "
           "were rolled back",
           "[db]")
