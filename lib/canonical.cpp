@@ -11,27 +11,8 @@ namespace xloop {
 
 namespace {
 
-// One character of the input: a code point, or a byte that is not part of a
-// well-formed UTF-8 sequence (kept as it is, never a letter).
-struct character {
-    char32_t cp = 0;
-    bool valid = false;
-    std::string_view bytes;
-};
-
-std::vector<character> decode_utf8(std::string_view s)
-{
-    std::vector<character> out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto const u = utf8_at(s, i);
-        auto const len = u.length > 0 ? u.length : 1;
-        out.push_back({u.cp, u.length > 0, s.substr(i, len)});
-        i += len;
-    }
-    return out;
-}
+// A byte outside a well-formed sequence is kept as it is, never a letter.
+using character = utf8_character;
 
 // Unicode's case and classes from glibc's C.UTF-8 (part of Debian's libc-bin),
 // whatever the caller's locale: the same name is the same arm on every

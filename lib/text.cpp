@@ -167,6 +167,20 @@ void append_utf8(std::string& out, char32_t cp)
     }
 }
 
+std::vector<utf8_character> decode_utf8(std::string_view text)
+{
+    std::vector<utf8_character> out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto const u = utf8_at(text, i);
+        auto const len = u.length > 0 ? u.length : 1;
+        out.push_back({u.cp, u.length > 0, text.substr(i, len)});
+        i += len;
+    }
+    return out;
+}
+
 std::string valid_utf8(std::string_view text)
 {
     std::string out;

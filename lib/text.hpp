@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xloop {
 
@@ -47,6 +48,15 @@ struct utf8_char {
     std::size_t length = 0;
 };
 utf8_char utf8_at(std::string_view text, std::size_t i);
+
+// The text's characters in order: each well-formed UTF-8 sequence (valid,
+// its code point), and each byte outside one alone (not valid).
+struct utf8_character {
+    char32_t cp = 0;
+    bool valid = false;
+    std::string_view bytes;
+};
+std::vector<utf8_character> decode_utf8(std::string_view text);
 
 // Appends a code point (at most U+10FFFF) as UTF-8.
 void append_utf8(std::string& out, char32_t cp);

@@ -15,12 +15,8 @@ constexpr std::size_t link_length = 23;
 std::vector<char32_t> code_points(std::string_view s)
 {
     std::vector<char32_t> out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto const u = utf8_at(s, i);
-        out.push_back(u.length > 0 ? u.cp : 0xFFFD);
-        i += u.length > 0 ? u.length : 1;
+    for (auto const& c : decode_utf8(s)) {
+        out.push_back(c.valid ? c.cp : 0xFFFD);
     }
     return out;
 }
