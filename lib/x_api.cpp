@@ -177,15 +177,23 @@ std::string x_api_client::authorization(std::string const& url,
                                 static_cast<std::int64_t>(std::time(nullptr)));
 }
 
-std::optional<long long> rate_limit_reset_epoch(std::string const& header)
+namespace {
+
+// A header's whole number in [0, max): none where it holds anything else.
+std::optional<long long> header_number(std::string const& header, long long max)
 {
-    // epoch seconds up to 2199; else none
     char* end = nullptr;
     errno = 0;
-    long long const secs = std::strtoll(header.c_str(), &end, 10);
+    long long const n = std::strtoll(header.c_str(), &end, 10);
     bool const number = end && *end == '\0' && !header.empty() && errno == 0;
-    return number && secs >= 0 && secs < 7258118400LL ? std::optional{secs}
-                                                      : std::nullopt;
+    return number && n >= 0 && n < max ? std::optional{n} : std::nullopt;
+}
+
+} // namespace
+
+std::optional<long long> rate_limit_reset_epoch(std::string const& header)
+{
+    return header_number(header, 7258118400LL); // epoch seconds before 2200
 }
 
 std::string rate_limit_reset(std::string const& header)
@@ -215,17 +223,17 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         [&](http_request& r) { r.headers.push_back(authorization(url, query)); });
     m_requests += attempts;
     if (res.status == 200) {
-        // 1–9 digits: any other value is no allowance X gives
-        if (auto const it = res.headers.find("x-rate-limit-remaining");
-            it != res.headers.end() && !it->second.empty() && it->second.size() <= 9 &&
-            it->second.find_first_not_of("0123456789") == std::string::npos) {
+        auto const remaining = res.headers.find("x-rate-limit-remaining");
+        auto const left = remaining == res.headers.end()
+                              ? std::nullopt
+                              : header_number(remaining->second, 1000000000LL);
+        if (left) {
             auto const reset = res.headers.find("x-rate-limit-reset");
-            m_allowances[path] = {std::stoll(it->second),
-                                  reset == res.headers.end()
-                                      ? std::nullopt
-                                      : rate_limit_reset_epoch(reset->second)};
+            m_allowances[path] = {*left, reset == res.headers.end()
+                                             ? std::nullopt
+                                             : rate_limit_reset_epoch(reset->second)};
         } else {
-            m_allowances.erase(path);
+            m_allowances.erase(path); // no allowance X gives
         }
         return res.body;
     }
