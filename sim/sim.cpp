@@ -417,13 +417,16 @@ public:
         }
     }
 
-    // `zone`: plan.timezone, whose hours the world's times are.
-    void plan_post(db_connection& db, timestamp now, int weekday, std::string const& zone)
+    // `zone`: plan.timezone, whose hours and days the world's times are.
+    void plan_post(db_connection& db, timestamp now, std::string const& zone)
     {
-        int const hour = static_cast<int>(
-            db.exec("SELECT extract(hour FROM $1::timestamptz AT TIME ZONE $2)::int", now,
-                    zone)
-                .i64(0, 0));
+        // weekday: Monday 0
+        auto const local = db.exec("SELECT extract(hour FROM t)::int, "
+                                   "(extract(isodow FROM t)::int + 6) % 7 "
+                                   "FROM (SELECT $1::timestamptz AT TIME ZONE $2 AS t) l",
+                                   now, zone);
+        int const hour = static_cast<int>(local.i64(0, 0));
+        int const weekday = static_cast<int>(local.i64(0, 1));
         if (!m_hours.count(hour)) {
             return;
         }
@@ -895,11 +898,7 @@ private:
     void plan_posts(int minute, timestamp now, std::uint64_t seed)
     {
         if (m_o.policy == "original") {
-            auto const weekday = static_cast<int>(
-                (std::chrono::floor<std::chrono::days>(now).time_since_epoch().count() +
-                 3) %
-                7); // 1970-01-01 was a Thursday
-            m_original.plan_post(m_db, now, weekday, m_run.cfg().plan.timezone);
+            m_original.plan_post(m_db, now, m_run.cfg().plan.timezone);
         } else if (due(minute, m_o.every.at("plan"), m_o.tick_minutes)) {
             m_run.job("plan", now, seed, [](run_context& r) { run_plan(r, {}); });
         }
