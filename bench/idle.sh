@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . bench/common.sh
 bench_in_cluster "$0" "$@"
 now=2026-03-02T12:00:00Z
-bin=build/bin
+bin=${XLOOP_BENCH_BIN:-build/bin}
 db=bench_idle
 work=$(mktemp -d /tmp/xloop-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -841,6 +841,18 @@ db_result db_connection::exec_params(std::string_view sql,
     return check(r, sql);
 }
 
+void db_connection::parse(std::string_view sql)
+{
+    std::string const s{sql};
+    auto const start = std::chrono::steady_clock::now();
+    // the unnamed statement, which the next statement sent replaces
+    PGresult* r = PQprepare(m_conn.get(), "", s.c_str(), 0, nullptr);
+    if (m_log_sql) {
+        log_statement(sql, start);
+    }
+    check(r, sql);
+}
+
 void db_connection::copy_begin(std::string_view copy_sql)
 {
     m_copy_sql = copy_sql; // names the COPY if its data fails later

@@ -157,6 +157,11 @@ public:
 
     db_result exec_params(std::string_view sql, std::vector<pg_param> const& params);
 
+    // Parses and analyses a statement without planning or running it: throws
+    // db_error as running it would for a relation, column or function that
+    // is not there (a check of names, 42P01 / 42703, at the cost of a parse).
+    void parse(std::string_view sql);
+
     // COPY … FROM STDIN: begin (sends the COPY, as copy_out does too), send rows
     // (already in COPY text format), end.
     void copy_begin(std::string_view copy_sql);

@@ -40,6 +40,29 @@ TEST_CASE("a server error carries its SQLSTATE and message", "[db]")
     }
 }
 
+TEST_CASE("parse resolves a statement's names and runs nothing", "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    c.exec("CREATE TABLE t (x int)");
+    c.parse("INSERT INTO t SELECT x + 1 FROM t");
+    c.parse("INSERT INTO t VALUES (1)");
+    CHECK(db.count("SELECT count(*) FROM t") == 0);
+    auto const state_of = [&c](char const* sql) {
+        try {
+            c.parse(sql);
+        } catch (db_error const& e) {
+            return e.sqlstate();
+        }
+        return std::string{"parsed"};
+    };
+    CHECK(state_of("SELECT y FROM t") == "42703");
+    CHECK(state_of("SELECT x FROM u") == "42P01");
+    CHECK(state_of("SELECT x FROM nowhere.t") == "42P01"); // a schema not there too
+    CHECK(state_of("SELECT 1/0") == "parsed");             // evaluated only when run
+    CHECK(c.exec("SELECT 2").i64(0, 0) == 2);              // the connection goes on
+}
+
 TEST_CASE("a transaction not committed is rolled back", "[db]")
 {
     test_db db;

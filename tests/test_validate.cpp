@@ -229,6 +229,29 @@ TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]"
     }
 }
 
+TEST_CASE("the schema check names every relation and column missing, in the order the "
+          "tools need them",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    CHECK(check_named(validate(db, 0), "schema")["status"] == "ok");
+    c.exec("ALTER TABLE public.discovered_accounts DROP COLUMN last_successful_reply_at");
+    c.exec("ALTER TABLE public.follower_snapshots RENAME COLUMN follower_count TO "
+           "followers");
+    c.exec("DROP VIEW public.vw_learning");
+    auto const schema = check_named(validate(db, 1), "schema");
+    CHECK(schema["status"] == "fail");
+    // in required_schema()'s order; a relation not there named once, not by column
+    CHECK(schema["numbers"]["missing"] ==
+          json::array({"public.follower_snapshots.follower_count", "public.vw_learning",
+                       "public.discovered_accounts.last_successful_reply_at"}));
+    CHECK(schema["message"].get<std::string>().starts_with(
+        "3 missing (public.follower_snapshots.follower_count, …)"));
+}
+
 TEST_CASE("queued items long past their time say the poster is not posting", "[db]")
 {
     test_db db;
