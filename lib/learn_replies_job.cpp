@@ -38,16 +38,31 @@ struct streamed {
     std::vector<account> accounts;
 };
 
-// The window's replies with v2 metrics. COPY takes no parameters; the bounds
-// are quoted literals so the planner sees how many rows the window holds.
-std::string window_replies(timestamp window_start, timestamp window_end)
+// The window's replies with v2 metrics that name the account answered (or,
+// `named` false, that do not). COPY takes no parameters; the bounds are
+// quoted literals so the planner sees how many rows the window holds.
+std::string window_replies(timestamp window_start, timestamp window_end,
+                           bool named = true)
 {
     return fmt::format(
         "has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), "
-        "'') NOT IN ('', '@') AND posted_at > {}::timestamptz AND posted_at <= "
+        "'') {}IN ('', '@') AND posted_at > {}::timestamptz AND posted_at <= "
         "{}::timestamptz",
-        quote_literal(format_timestamp(window_start)),
+        named ? "NOT " : "", quote_literal(format_timestamp(window_start)),
         quote_literal(format_timestamp(window_end)));
+}
+
+// The window's replies that name no account: the original bot's (it kept
+// no target_username), or a poster's that does not record it. Asked only
+// when no reply could be learned from, to say why.
+std::int64_t unnamed_replies(run_context& run)
+{
+    auto const& cfg = run.cfg().replies;
+    return run.db()
+        .exec("SELECT count(*) FROM xloop.vw_learning WHERE " +
+              window_replies(run.now() - fractional_days(cfg.window_days),
+                             run.now() - fractional_hours(cfg.min_age_hours), false))
+        .i64(0, 0);
 }
 
 // The window's replies as they stream by, summed per account (memory grows
@@ -331,6 +346,16 @@ void run_learn_replies(run_context& run)
             counted(s.not_handles, "reply", "replies"),
             example_text(s.not_handle_example, 40), s.not_handles == 1 ? "it" : "them");
         run.summary()["not_handle_replies"] = s.not_handles;
+    }
+    if (s.all.n == 0) {
+        if (auto const unnamed = unnamed_replies(run); unnamed > 0) {
+            log::warn("{} of the last {} days name no account answered (target_username "
+                      "is empty: the original bot's replies, or a poster that does not "
+                      "record it): nothing to learn from; the replies xloop-plan queues "
+                      "name theirs",
+                      counted(unnamed, "reply", "replies"), cfg.window_days);
+            run.summary()["unnamed_replies"] = unnamed;
+        }
     }
     double const mu0 = s.all.weighted_mean();
     double const sigma = s.all.weighted_sd();

@@ -869,6 +869,20 @@ SELECT (SELECT count(*)
           FROM public.discovered_accounts
          WHERE NOT priority_score BETWEEN 0 AND 1) o)sql";
 
+// The replies of the reply window that name no account answered: asked only
+// when none does, to say why nothing can be learned.
+std::int64_t unnamed_replies(check_context& x)
+{
+    return x.db
+        .exec(R"sql(
+SELECT count(*) FROM xloop.vw_learning
+ WHERE decision_type = 'reply' AND coalesce(btrim(target_username), '') IN ('', '@')
+   AND posted_at > $1::timestamptz - make_interval(days => $2::int)
+   AND posted_at <= $1::timestamptz)sql",
+              x.now, static_cast<int>(x.cfg.replies.window_days))
+        .i64(0, 0);
+}
+
 check_result reply_priorities_check(check_context& x)
 {
     // A priority of 0 is the original bot's constant, 0.5 no evidence. The
@@ -897,7 +911,17 @@ check_result reply_priorities_check(check_context& x)
             accounts, r.opt_str(0, 4).value_or("NULL"), x.last_run("learn-replies"));
     } else if (replied == 0) {
         c.status = "warn";
-        c.message = "no replies posted in the reply window yet: nothing to learn from";
+        auto const unnamed = unnamed_replies(x);
+        c.numbers["replies_naming_no_account"] = unnamed;
+        c.message =
+            unnamed == 0
+                ? "no replies posted in the reply window yet: nothing to learn from"
+                : fmt::format("{} of the last {} days name no account answered "
+                              "(target_username is empty: the original bot's replies, or "
+                              "a poster that does not record it): nothing to learn from; "
+                              "the replies xloop-plan queues name theirs",
+                              counted(unnamed, "reply", "replies"),
+                              x.cfg.replies.window_days);
     } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
         c.status = "fail";
         c.message = fmt::format("{} accounts replied to, {} with a learned priority: run "

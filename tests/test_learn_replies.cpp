@@ -370,3 +370,38 @@ TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run
     CHECK(priority_of(c, "amy") == Approx(0.613585).margin(1e-6));
     CHECK(priority_of(c, "bob") == Approx(0.381512).margin(1e-6));
 }
+
+TEST_CASE("replies that name no account answered (the original bot's) are counted and "
+          "said to be why nothing is learned, by learn-replies and validate",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 1, "unnamed_1", 0.4);
+    add_reply(c, 2, "unnamed_2", 0.6);
+    add_reply(c, 3, "@", 0.5);
+    add_reply(c, 95, "unnamed_3", 0.5); // older than the 90-day window
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
+           "= CASE target_username WHEN 'unnamed_2' THEN ' ' WHEN '@' THEN '@' END");
+    auto const r = learn(db, {"--json"});
+    CHECK(r.err.find("3 replies of the last 90 days name no account answered "
+                     "(target_username is empty: the original bot's replies") !=
+          std::string::npos);
+    CHECK(json::parse(r.out)["unnamed_replies"] == 3);
+    CHECK(json::parse(r.out)["replies"] == 0);
+
+    auto const v = run_tool("validate", {"--json", "--now", now}, &db);
+    auto const check = check_named(json::parse(v.out), "reply_priorities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["replies_naming_no_account"] == 3);
+    CHECK(check["message"].get<std::string>().starts_with(
+        "3 replies of the last 90 days name no account answered"));
+
+    // one reply that names its account: learned from, and nothing more said
+    add_reply(c, 1, "amy", 0.9);
+    auto const named = learn(db, {"--json"});
+    CHECK(named.err.find("name no account") == std::string::npos);
+    CHECK(!json::parse(named.out).contains("unnamed_replies"));
+    CHECK(json::parse(named.out)["replies"] == 1);
+}
