@@ -1091,8 +1091,12 @@ void log_leaders(nlohmann::json const& weights)
         });
         std::string top;
         for (std::size_t i = 0; i < by_weight.size() && i < 3; ++i) {
-            top += fmt::format("{}{} {:.2f}", i ? ", " : "",
-                               excerpt(by_weight[i].second, 40), by_weight[i].first);
+            // two decimals, or two digits where that would read 0.00 (a
+            // thousand free-text topics of 0.001 each)
+            auto const w = by_weight[i].first;
+            top += fmt::format("{}{} {}", i ? ", " : "", excerpt(by_weight[i].second, 40),
+                               w >= 0.005 || w == 0 ? fmt::format("{:.2f}", w)
+                                                    : fmt::format("{:.2g}", w));
         }
         log::info("  {}: {}{}", dim, top,
                   by_weight.size() > 3 ? fmt::format(", … ({} values)", by_weight.size())

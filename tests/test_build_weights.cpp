@@ -984,6 +984,12 @@ TEST_CASE("a free-text topic of thousands of values is learned from its first 10
     CHECK(
         r.err.find("topic: more than 1000 distinct values in the window (free text?)") !=
         std::string::npos);
+    // the leaders' line gives a weight of a thousandth two digits, not 0.00
+    auto const leaders = r.err.find("  topic: ");
+    REQUIRE(leaders != std::string::npos);
+    auto const line = r.err.substr(leaders, r.err.find('\n', leaders) - leaders);
+    INFO(line);
+    CHECK(line.find(" 0.00") == std::string::npos);
     auto const out = json::parse(r.out);
     auto const posteriors =
         json::parse(c.exec("SELECT posteriors FROM public.learning_model_weights "
