@@ -1048,6 +1048,21 @@ nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
     return j;
 }
 
+// The window's posts and replies measured but not scored (the original
+// bot's outcomes): asked only when too few rows can be learned from, to
+// say why.
+std::int64_t unscored_rows(run_context& run, learning_window const& window)
+{
+    auto const& w = run.cfg().weights;
+    return run.db()
+        .exec("SELECT count(*) FROM xloop.vw_learning WHERE has_metrics AND NOT "
+              "has_v2_metrics AND posted_at > $1::timestamptz AND posted_at <= "
+              "$2::timestamptz",
+              run.now() - fractional_days(window.days),
+              run.now() - fractional_hours(w.min_age_hours))
+        .i64(0, 0);
+}
+
 // Counts what the window held; false, and the run skipped, when it holds
 // fewer than weights.min_posts rows that can be learned from.
 bool enough_rows(run_context& run, streamed const& s, learning_window const& window)
@@ -1068,10 +1083,23 @@ bool enough_rows(run_context& run, streamed const& s, learning_window const& win
     }
     auto const min_posts = run.cfg().weights.min_posts;
     if (s.rows < min_posts) {
-        run.skip(fmt::format("{} rows with v2 metrics in the last {} days, fewer than "
-                             "weights.min_posts ({}); no map written",
-                             s.rows, stored_number(window.days), min_posts));
+        auto const unscored = unscored_rows(run, window);
+        run.skip(fmt::format(
+            "{} rows with v2 metrics in the last {} days, fewer than weights.min_posts "
+            "({}); no map written{}",
+            s.rows, stored_number(window.days), min_posts,
+            unscored == 0
+                ? ""
+                : fmt::format("; {} of the window {} metrics but no v2 score (an "
+                              "adopted database's): xloop-scrape-metrics scores those "
+                              "posted in the last {} days",
+                              counted(unscored, "post or reply", "posts and replies"),
+                              unscored == 1 ? "has" : "have",
+                              std::ceil(run.cfg().metrics.max_age_days) + 1)));
         run.summary()["sample_size"] = s.rows;
+        if (unscored > 0) {
+            run.summary()["without_v2_metrics"] = unscored;
+        }
         return false;
     }
     return true;

@@ -166,6 +166,41 @@ TEST_CASE("fewer rows than min_posts is a skipped run that writes nothing", "[db
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
 }
 
+TEST_CASE("a skipped run counts the posts measured but not scored (an adopted "
+          "database's) and says which run scores them",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 4; ++i) {
+        add_post(c, 2, "how_to", 0.2);
+        add_post(c, 3 + i, "how_to", 0.2);
+    }
+    add_post(c, 90, "how_to", 0.2); // older than the window: not counted
+    // the original bot's outcomes: metrics, no v2 score; one post with none at all
+    c.exec("UPDATE public.outcomes SET primary_objective_score = NULL, likes = 3 WHERE "
+           "decision_id IN (SELECT decision_id FROM "
+           "public.content_generation_metadata_comprehensive WHERE posted_at < "
+           "$1::timestamptz - interval '2 days 12 hours')",
+           now);
+    c.exec("DELETE FROM public.outcomes WHERE decision_id = (SELECT decision_id FROM "
+           "public.content_generation_metadata_comprehensive WHERE posted_at BETWEEN "
+           "$1::timestamptz - interval '6 days 12 hours' AND $1::timestamptz - interval "
+           "'5 days 12 hours')",
+           now);
+    auto const out = run_json(db, {});
+    CHECK(out["status"] == "skipped");
+    CHECK(out["sample_size"] == 4);
+    CHECK(out["without_v2_metrics"] == 3);
+    CHECK(
+        out["reason"] ==
+        "4 rows with v2 metrics in the last 60 days, fewer than weights.min_posts (10); "
+        "no map written; 3 posts and replies of the window have metrics but no v2 "
+        "score (an adopted database's): xloop-scrape-metrics scores those posted in "
+        "the last 31 days");
+}
+
 TEST_CASE(
     "posts younger than min_age_hours are not learned from: their counts still grow",
     "[db]")
