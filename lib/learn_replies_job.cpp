@@ -349,11 +349,13 @@ void run_learn_replies(run_context& run)
     }
     if (s.all.n == 0) {
         if (auto const unnamed = unnamed_replies(run); unnamed > 0) {
-            log::warn("{} of the last {} days name no account answered (target_username "
-                      "is empty: the original bot's replies, or a poster that does not "
-                      "record it): nothing to learn from; the replies xloop-plan queues "
-                      "name theirs",
-                      counted(unnamed, "reply", "replies"), cfg.window_days);
+            log::warn(
+                "{} of the last {} days name no account answered (target_username "
+                "is empty: written by another program, such as the original bot, or "
+                "by a poster that does not record it): nothing to learn from; the "
+                "replies xloop-plan queues "
+                "name theirs",
+                counted(unnamed, "reply", "replies"), cfg.window_days);
             run.summary()["unnamed_replies"] = unnamed;
         }
     }

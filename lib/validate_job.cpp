@@ -916,12 +916,13 @@ check_result reply_priorities_check(check_context& x)
         c.message =
             unnamed == 0
                 ? "no replies posted in the reply window yet: nothing to learn from"
-                : fmt::format("{} of the last {} days name no account answered "
-                              "(target_username is empty: the original bot's replies, or "
-                              "a poster that does not record it): nothing to learn from; "
-                              "the replies xloop-plan queues name theirs",
-                              counted(unnamed, "reply", "replies"),
-                              x.cfg.replies.window_days);
+                : fmt::format(
+                      "{} of the last {} days name no account answered "
+                      "(target_username is empty: written by another program, such "
+                      "as the original bot, or by a poster that does not record "
+                      "it): nothing to learn from; "
+                      "the replies xloop-plan queues name theirs",
+                      counted(unnamed, "reply", "replies"), x.cfg.replies.window_days);
     } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
         c.status = "fail";
         c.message = fmt::format("{} accounts replied to, {} with a learned priority: run "

@@ -386,7 +386,7 @@ TEST_CASE("replies that name no account answered (the original bot's) are counte
            "= CASE target_username WHEN 'unnamed_2' THEN ' ' WHEN '@' THEN '@' END");
     auto const r = learn(db, {"--json"});
     CHECK(r.err.find("3 replies of the last 90 days name no account answered "
-                     "(target_username is empty: the original bot's replies") !=
+                     "(target_username is empty: written by another program") !=
           std::string::npos);
     CHECK(json::parse(r.out)["unnamed_replies"] == 3);
     CHECK(json::parse(r.out)["replies"] == 0);
