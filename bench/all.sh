@@ -11,7 +11,7 @@ XLOOP_BENCH_SUMMARY=$(mktemp /tmp/xloop-bench-summary.XXXXXX)
 trap 'rm -f "$XLOOP_BENCH_SUMMARY"' EXIT
 log=bench/all.log
 : >"$log"
-for b in idle build_weights learn_replies plan_replies scrape_metrics validate; do
+for b in idle build_weights learn_replies plan_replies scrape_metrics validate adopt; do
     echo "== $b" >>"$log"
     "bench/$b.sh" >>"$log" 2>&1
 done
