@@ -52,8 +52,8 @@ std::string window_replies(timestamp window_start, timestamp window_end,
         quote_literal(format_timestamp(window_end)));
 }
 
-// The window's replies that name no account: the original bot's (it kept
-// no target_username), or a poster's that does not record it. Asked only
+// The window's replies that name no account (target_username empty): written
+// by another program, or by a poster that does not record it. Asked only
 // when no reply could be learned from, to say why.
 std::int64_t unnamed_replies(run_context& run)
 {
@@ -325,6 +325,15 @@ written write_priorities(run_context& run, std::vector<account> const& accounts)
 
 } // namespace
 
+std::string unnamed_replies_text(std::int64_t n, double days)
+{
+    return fmt::format("{} of the last {} days name no account answered (target_username "
+                       "is empty: written by another program, such as the original bot, "
+                       "or by a poster that does not record it): nothing to learn from; "
+                       "the replies xloop-plan queues name theirs",
+                       counted(n, "reply", "replies"), days);
+}
+
 void run_learn_replies(run_context& run)
 {
     auto const& cfg = run.cfg().replies;
@@ -349,13 +358,7 @@ void run_learn_replies(run_context& run)
     }
     if (s.all.n == 0) {
         if (auto const unnamed = unnamed_replies(run); unnamed > 0) {
-            log::warn(
-                "{} of the last {} days name no account answered (target_username "
-                "is empty: written by another program, such as the original bot, or "
-                "by a poster that does not record it): nothing to learn from; the "
-                "replies xloop-plan queues "
-                "name theirs",
-                counted(unnamed, "reply", "replies"), cfg.window_days);
+            log::warn("{}", unnamed_replies_text(unnamed, cfg.window_days));
             run.summary()["unnamed_replies"] = unnamed;
         }
     }

@@ -2,6 +2,7 @@
 
 #include "app.hpp"
 
+#include "learn_replies_job.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
 #include "migrations.hpp"
@@ -51,8 +52,8 @@ std::string old_text(double h)
 }
 
 // One statement naming every relation and column of required_schema(),
-// parsed and never run: the server resolves each name as it would for a
-// tool's statement (a view's columns, the search path left out). Parsing it
+// parsed and never run: the server resolves each name, schema-qualified, as
+// it would in a tool's statement (a view's columns too). Parsing it
 // loads the tables' entries that the checks after it need anyway; the
 // catalogue query below costs 4–6 ms more as a connection's first look at
 // pg_attribute, a tenth of a run with nothing to do.
@@ -916,13 +917,7 @@ check_result reply_priorities_check(check_context& x)
         c.message =
             unnamed == 0
                 ? "no replies posted in the reply window yet: nothing to learn from"
-                : fmt::format(
-                      "{} of the last {} days name no account answered "
-                      "(target_username is empty: written by another program, such "
-                      "as the original bot, or by a poster that does not record "
-                      "it): nothing to learn from; "
-                      "the replies xloop-plan queues name theirs",
-                      counted(unnamed, "reply", "replies"), x.cfg.replies.window_days);
+                : unnamed_replies_text(unnamed, x.cfg.replies.window_days);
     } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
         c.status = "fail";
         c.message = fmt::format("{} accounts replied to, {} with a learned priority: run "
