@@ -72,16 +72,20 @@ std::string learned_from(std::string const& dimension)
                        dimension_sql(dimension));
 }
 
-// The window's rows with v2 metrics. COPY takes no parameters, and the
-// planner must see the window's bounds to estimate its rows (a subquery over
-// current_setting() is a fixed guess, 5 000 rows where there are 666 671, and
-// a nested loop instead of a hash join): quoted literals.
-std::string window_rows(timestamp window_start, timestamp window_end)
+// The window's rows with v2 metrics (or, `scored` false, those measured
+// without one). COPY takes no parameters, and the planner must see the
+// window's bounds to estimate its rows (a subquery over current_setting() is
+// a fixed guess, 5 000 rows where there are 666 671, and a nested loop
+// instead of a hash join): quoted literals.
+std::string window_rows(run_context const& run, learning_window const& window,
+                        bool scored = true)
 {
-    return fmt::format("has_v2_metrics AND posted_at > {}::timestamptz AND posted_at <= "
-                       "{}::timestamptz",
-                       quote_literal(format_timestamp(window_start)),
-                       quote_literal(format_timestamp(window_end)));
+    return fmt::format(
+        "{} AND posted_at > {}::timestamptz AND posted_at <= {}::timestamptz",
+        scored ? "has_v2_metrics" : "has_metrics AND NOT has_v2_metrics",
+        quote_literal(format_timestamp(run.now() - fractional_days(window.days))),
+        quote_literal(format_timestamp(
+            run.now() - fractional_hours(run.cfg().weights.min_age_hours))));
 }
 
 // A dimension learned from its recent rows only: the test that set them
@@ -125,12 +129,9 @@ std::string window_copy_sql(run_context const& run, learning_window const& windo
     // keys it (reply_strata)
     select += fmt::format(", CASE WHEN decision_type = 'reply' THEN coalesce({}, '') END",
                           account_key_sql("target_username"));
-    auto const& w = run.cfg().weights;
     return fmt::format("COPY (SELECT {} FROM xloop.vw_learning WHERE {}) TO "
                        "STDOUT (FORMAT binary)",
-                       select,
-                       window_rows(run.now() - fractional_days(window.days),
-                                   run.now() - fractional_hours(w.min_age_hours)));
+                       select, window_rows(run, window));
 }
 
 learning_window window_of(run_context& run)
@@ -1053,13 +1054,9 @@ nlohmann::json cross_fit_json(streamed const& s, weights_config const& cfg)
 // say why.
 std::int64_t unscored_rows(run_context& run, learning_window const& window)
 {
-    auto const& w = run.cfg().weights;
     return run.db()
-        .exec("SELECT count(*) FROM xloop.vw_learning WHERE has_metrics AND NOT "
-              "has_v2_metrics AND posted_at > $1::timestamptz AND posted_at <= "
-              "$2::timestamptz",
-              run.now() - fractional_days(window.days),
-              run.now() - fractional_hours(w.min_age_hours))
+        .exec("SELECT count(*) FROM xloop.vw_learning WHERE " +
+              window_rows(run, window, false))
         .i64(0, 0);
 }
 

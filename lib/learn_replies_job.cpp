@@ -41,15 +41,16 @@ struct streamed {
 // The window's replies with v2 metrics that name the account answered (or,
 // `named` false, that do not). COPY takes no parameters; the bounds are
 // quoted literals so the planner sees how many rows the window holds.
-std::string window_replies(timestamp window_start, timestamp window_end,
-                           bool named = true)
+std::string window_replies(run_context const& run, bool named = true)
 {
+    auto const& cfg = run.cfg().replies;
     return fmt::format(
         "has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), "
         "'') {}IN ('', '@') AND posted_at > {}::timestamptz AND posted_at <= "
         "{}::timestamptz",
-        named ? "NOT " : "", quote_literal(format_timestamp(window_start)),
-        quote_literal(format_timestamp(window_end)));
+        named ? "NOT " : "",
+        quote_literal(format_timestamp(run.now() - fractional_days(cfg.window_days))),
+        quote_literal(format_timestamp(run.now() - fractional_hours(cfg.min_age_hours))));
 }
 
 // The window's replies that name no account (target_username empty): written
@@ -57,11 +58,9 @@ std::string window_replies(timestamp window_start, timestamp window_end,
 // when no reply could be learned from, to say why.
 std::int64_t unnamed_replies(run_context& run)
 {
-    auto const& cfg = run.cfg().replies;
     return run.db()
         .exec("SELECT count(*) FROM xloop.vw_learning WHERE " +
-              window_replies(run.now() - fractional_days(cfg.window_days),
-                             run.now() - fractional_hours(cfg.min_age_hours), false))
+              window_replies(run, false))
         .i64(0, 0);
 }
 
@@ -165,9 +164,7 @@ private:
 
 streamed stream_replies(run_context& run)
 {
-    auto const window =
-        window_replies(run.now() - fractional_days(run.cfg().replies.window_days),
-                       run.now() - fractional_hours(run.cfg().replies.min_age_hours));
+    auto const window = window_replies(run);
     auto const sql =
         scales_then_rows_copy(run.db(),
                               {{account_key_sql("target_username"), "text"},

@@ -388,35 +388,28 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
 
 namespace {
 
-// The posts and the replies valued: posted in ($1, $2] with a v2 score (not
-// NaN). tweet_id: the posted-at index holds only posts that have one (one
+// The posts valued (or, `replies`, the replies): posted in ($1, $2] with a
+// v2 score (not NaN). tweet_id: the posted-at index holds only posts that have one (one
 // without cannot have been measured). The outcome is looked up post by post
 // (LIMIT 1 keeps the planner from a hash join; decision_id is unique): a
 // hash join read every outcome of the history to count a window's posts,
 // 0.5 s of 0.65 at 10⁶ rows over three years.
-constexpr char const* outcome_of_post = R"sql(
+std::string logged_from(bool replies)
+{
+    return fmt::format(R"sql(
+  FROM public.content_generation_metadata_comprehensive c
   CROSS JOIN LATERAL (
         SELECT o.primary_objective_score, o.follows, o.followers_gained_weighted
           FROM public.outcomes o
          WHERE o.decision_id = c.decision_id
            AND o.primary_objective_score IS NOT NULL
            AND o.primary_objective_score = o.primary_objective_score
-         LIMIT 1) o)sql";
-
-std::string const logged_posts_from =
-    R"sql(
-  FROM public.content_generation_metadata_comprehensive c)sql" +
-    std::string{outcome_of_post} + R"sql(
+         LIMIT 1) o
  WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
-   AND c.decision_type IS DISTINCT FROM 'reply'
-   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz)sql";
-
-std::string const logged_replies_from =
-    R"sql(
-  FROM public.content_generation_metadata_comprehensive c)sql" +
-    std::string{outcome_of_post} + R"sql(
- WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.decision_type = 'reply'
-   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz)sql";
+   AND c.decision_type {}
+   AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz)sql",
+                       replies ? "= 'reply'" : "IS DISTINCT FROM 'reply'");
+}
 
 // The newest $3, oldest first: the posted-at index walked backwards, $3
 // rows read however long the history.
@@ -525,7 +518,7 @@ newest_logged<logged_post> read_logged_posts(db_connection& db, config const& cf
         now - fractional_days(learning_window_at(db, cfg.weights, now).days);
     auto const to = now - fractional_hours(cfg.weights.min_age_hours);
     return read_newest<logged_post>(
-        db, logged_posts_select, logged_posts_from, from, to,
+        db, logged_posts_select, logged_from(false), from, to,
         cfg.validate.max_policy_posts, [](db_result const& r, int i) {
             logged_post p;
             p.draws = parse_draws(r.opt_str(i, 0));
@@ -542,7 +535,7 @@ newest_logged<logged_reply> read_logged_replies(db_connection& db, config const&
                                                 timestamp now)
 {
     return read_newest<logged_reply>(
-        db, logged_replies_select, logged_replies_from,
+        db, logged_replies_select, logged_from(true),
         now - fractional_days(cfg.replies.window_days),
         now - fractional_hours(cfg.replies.min_age_hours), cfg.validate.max_policy_posts,
         [](db_result const& r, int i) {
