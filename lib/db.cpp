@@ -476,6 +476,159 @@ bool unencoded_at_in_userinfo(std::string_view conninfo)
     return false;
 }
 
+// The keywords a connection string gives values to, each looked up with the
+// environment variable libpq would read in its place.
+class conninfo_values {
+public:
+    explicit conninfo_values(std::string const& conninfo)
+    {
+        char* parse_error = nullptr;
+        PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+        if (!parsed) {
+            std::string const msg =
+                mask_quoted_fragments(trim(parse_error ? parse_error : ""));
+            PQfreemem(parse_error);
+            throw config_error{fmt::format("invalid connection string: {}{}", msg,
+                                           prisma_hint(conninfo))};
+        }
+        for (auto const* o = parsed; o->keyword; ++o) {
+            if (o->val && *o->val) {
+                m_given[o->keyword] = o->val;
+            }
+        }
+        PQconninfoFree(parsed);
+        if (unencoded_at_in_userinfo(conninfo)) {
+            throw config_error{
+                "the connection URI has more than one '@' before its host: write an "
+                "'@' of the user name or password as %40 (libpq takes what follows "
+                "the first '@' for the host name)"};
+        }
+    }
+
+    // The connection string's own value, else the environment's (`env`).
+    std::optional<std::string> value(char const* keyword, char const* env) const
+    {
+        if (auto const it = m_given.find(keyword); it != m_given.end()) {
+            return it->second;
+        }
+        char const* v = env ? std::getenv(env) : nullptr;
+        return v && *v ? std::optional<std::string>{v} : std::nullopt;
+    }
+
+private:
+    std::map<std::string, std::string> m_given;
+};
+
+// A connection started (PQconnectStartParams) and not yet polled; a host
+// name's lookup happens on a thread of its own, bounded by connect_timeout
+// (`timeout`, unless the connection string has its own).
+started_connection start_connection(char const* const* keys, char const* const* values,
+                                    conninfo_values const& given,
+                                    std::string const& timeout)
+{
+    if (!looks_a_name_up(given.value("host", "PGHOST"),
+                         given.value("hostaddr", "PGHOSTADDR"),
+                         given.value("service", "PGSERVICE").has_value())) {
+        started_connection s{PQconnectStartParams(keys, values, 1)};
+        s.failed_at_start = s.conn && PQstatus(s.conn) == CONNECTION_BAD;
+        return s;
+    }
+    auto const own_timeout = given.value("connect_timeout", nullptr).value_or(timeout);
+    auto const attempt =
+        connect_off_thread(keys, values, connect_deadline(timeout_seconds(own_timeout)));
+    if (!attempt.started) {
+        throw temporary_failure{fmt::format(
+            "database unreachable (exit 75, retry later): its host name was not "
+            "looked up within connect_timeout ({} s): the resolver does not answer",
+            own_timeout)};
+    }
+    if (!attempt.done ||
+        (attempt.done->conn && PQstatus(attempt.done->conn) != CONNECTION_OK &&
+         PQstatus(attempt.done->conn) != CONNECTION_BAD)) {
+        if (attempt.done) {
+            PQfinish(attempt.done->conn);
+        }
+        throw temporary_failure{no_answer_within(
+            own_timeout, "a host name the resolver did not look up, or a server "
+                         "that did not answer")};
+    }
+    return *attempt.done;
+}
+
+// The error for a connection refused before any traffic.
+[[noreturn]] void throw_refused_at_start(PGconn* c, std::string const& conninfo)
+{
+    auto const msg = redact_secrets(trim(PQerrorMessage(c)), conninfo);
+    // A Unix socket is tried at once, before the poll: a local server that is
+    // down (no socket file, or a stale one) fails here. Its message names the
+    // socket file in any language. So does a host name whose lookup fails
+    // for now.
+    if (msg.find("/.s.PGSQL.") != std::string::npos || host_lookup_failing_for_now(c)) {
+        throw temporary_failure{
+            fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+    }
+    // Else refused before any traffic: an option value libpq rejects, or a
+    // host name that does not exist.
+    throw config_error{fmt::format("cannot connect to the database: {}", msg)};
+}
+
+// The error for a connection that ended refused: refused credentials, a
+// missing database or role, a bad option value are the operator's to fix; no
+// answer, too many connections or a server starting up may pass by itself.
+// Decided by the SQLSTATE and libpq's state, never by the message's words
+// (they are translated).
+[[noreturn]] void throw_refused(PGconn* c, std::string const& conninfo)
+{
+    std::string const msg =
+        redact_secrets(trim(without_locations(PQerrorMessage(c))), conninfo);
+    auto const state = sqlstate_in_message(msg);
+    if (PQconnectionNeedsPassword(c) || (state && !is_transient_sqlstate(*state))) {
+        throw config_error{fmt::format("cannot connect to the database: {}", msg)};
+    }
+    if (!state && tls_refused_by_live_server(c)) {
+        throw config_error{
+            fmt::format("cannot connect to the database over TLS, though the server "
+                        "is up (change sslmode, sslrootcert, sslcert or sslkey; a "
+                        "retry will not help): {}",
+                        msg)};
+    }
+    throw temporary_failure{
+        fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+}
+
+// The session's settings, and those a transaction must repeat with SET LOCAL
+// behind a pooler (which carries only the reported settings, time zone and
+// date style, to each server connection).
+//
+// Timestamps in and out as UTC ISO 8601, whatever the server's setting;
+// floats as text that reads back to the same double (a database set to
+// extra_float_digits = -15 sent 0.851 as "0.9" and moved validate's
+// estimates); a backslash in a literal is a backslash (a legacy
+// standard_conforming_strings = off read the patterns' '\d' as 'd'); and the
+// server finds a client that vanished as the client finds it, ending the
+// backend and any lock it holds. JIT off: it compiled the tools' statements
+// for 30–500 ms each and won none of it back (build-weights 2.6–3.0 s against
+// 2.45 at 10⁶ rows, validate 5.7 against 5.2, learn-replies' write 0.55
+// against 0.22).
+std::pair<std::string, std::string>
+session_settings(std::vector<std::pair<std::string, std::string>> const& settings)
+{
+    std::string set = fmt::format(
+        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
+        "SET extra_float_digits = 3; SET standard_conforming_strings = on; "
+        "SET jit = off; "
+        "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; "
+        "SET tcp_keepalives_count = {}",
+        keepalive_idle_s, keepalive_interval_s, keepalive_count);
+    std::string local = "SET LOCAL extra_float_digits = 3; SET LOCAL jit = off";
+    for (auto const& [name, value] : settings) {
+        set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
+        local +=
+            fmt::format("; SET LOCAL {} = {}", quote_ident(name), quote_literal(value));
+    }
+    return {set, local};
+}
+
 } // namespace
 
 std::optional<std::string> sqlstate_in_message(std::string_view message)
@@ -495,45 +648,12 @@ std::optional<std::string> sqlstate_in_message(std::string_view message)
     return found;
 }
 
-// Long on purpose: connecting is one sequence (parse the conninfo, start,
-// poll with the deadline and the interrupt, classify a refusal by SQLSTATE,
-// set the session) whose connection object every step shares.
 db_connection::db_connection(
     std::string const& conninfo, std::string const& application_name,
     std::vector<std::pair<std::string, std::string>> const& settings)
     : m_notice_label(std::make_unique<std::string>("server")), m_conninfo(conninfo)
 {
-    char* parse_error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
-    if (!parsed) {
-        std::string const msg =
-            mask_quoted_fragments(trim(parse_error ? parse_error : ""));
-        PQfreemem(parse_error);
-        throw config_error{
-            fmt::format("invalid connection string: {}{}", msg, prisma_hint(conninfo))};
-    }
-    // the conninfo's own values of these, else the environment's
-    std::map<std::string, std::string> given;
-    for (auto const* o = parsed; o->keyword; ++o) {
-        if (o->val && *o->val) {
-            given[o->keyword] = o->val;
-        }
-    }
-    PQconninfoFree(parsed);
-    auto const own = [&](char const* keyword,
-                         char const* env) -> std::optional<std::string> {
-        if (auto const it = given.find(keyword); it != given.end()) {
-            return it->second;
-        }
-        char const* v = env ? std::getenv(env) : nullptr;
-        return v && *v ? std::optional<std::string>{v} : std::nullopt;
-    };
-    if (unencoded_at_in_userinfo(conninfo)) {
-        throw config_error{"the connection URI has more than one '@' before its host: "
-                           "write an '@' of the user name or password as %40 (libpq "
-                           "takes what follows the first '@' for the host name)"};
-    }
-
+    conninfo_values const given{conninfo};
     // A cron job must not hang on a dead host: 10 s unless the operator says
     // otherwise (keywords given later in the list override earlier ones).
     char const* env_timeout = std::getenv("PGCONNECT_TIMEOUT");
@@ -551,111 +671,35 @@ db_connection::db_connection(
     char const* values[] = {
         timeout.c_str(), application_name.c_str(), keepalive_idle_s, keepalive_interval_s,
         keepalive_count, conninfo.c_str(),         "UTF8",           nullptr};
-    bool failed_at_start = false;
-    if (looks_a_name_up(own("host", "PGHOST"), own("hostaddr", "PGHOSTADDR"),
-                        own("service", "PGSERVICE").has_value())) {
-        auto const own_timeout = own("connect_timeout", nullptr).value_or(timeout);
-        auto const attempt = connect_off_thread(
-            keys, values, connect_deadline(timeout_seconds(own_timeout)));
-        if (!attempt.started) {
-            throw temporary_failure{fmt::format(
-                "database unreachable (exit 75, retry later): its host name was not "
-                "looked up within connect_timeout ({} s): the resolver does not answer",
-                own_timeout)};
-        }
-        m_conn.reset(attempt.done ? attempt.done->conn : nullptr);
-        if (!attempt.done || (m_conn && PQstatus(m_conn.get()) != CONNECTION_OK &&
-                              PQstatus(m_conn.get()) != CONNECTION_BAD)) {
-            throw temporary_failure{no_answer_within(
-                own_timeout, "a host name the resolver did not look up, or a server "
-                             "that did not answer")};
-        }
-        failed_at_start = attempt.done->failed_at_start;
-    } else {
-        m_conn.reset(PQconnectStartParams(keys, values, 1));
-        failed_at_start = m_conn && PQstatus(m_conn.get()) == CONNECTION_BAD;
-    }
+    auto const started = start_connection(keys, values, given, timeout);
+    m_conn.reset(started.conn);
     if (!m_conn) {
         throw error{"out of memory allocating a database connection"};
     }
-    if (failed_at_start) {
-        auto const msg = redact_secrets(trim(PQerrorMessage(m_conn.get())), conninfo);
-        // A Unix socket is tried at once, before the poll: a local server that
-        // is down (no socket file, or a stale one) fails here. Its message names
-        // the socket file in any language.
-        // So does a host name whose lookup fails for now.
-        if (msg.find("/.s.PGSQL.") != std::string::npos ||
-            host_lookup_failing_for_now(m_conn.get())) {
-            throw temporary_failure{
-                fmt::format("database unreachable (exit 75, retry later): {}", msg)};
-        }
-        // Else refused before any traffic: an option value libpq rejects, or a
-        // host name that does not exist.
-        throw config_error{fmt::format("cannot connect to the database: {}", msg)};
+    if (started.failed_at_start) {
+        throw_refused_at_start(m_conn.get(), conninfo);
     }
-    // Verbose: a server's refusal carries its SQLSTATE, which decides below.
+    // Verbose: a server's refusal carries its SQLSTATE, which decides.
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_VERBOSE);
     // The connection string's connect_timeout, if it has one, overrides ours.
-    auto const effective_timeout = connection_option(m_conn.get(), "connect_timeout");
-    if (!wait_for_connection(m_conn.get(),
-                             timeout_seconds(effective_timeout.value_or(timeout)))) {
-        throw temporary_failure{no_answer_within(effective_timeout.value_or(timeout))};
+    auto const timeout_text =
+        connection_option(m_conn.get(), "connect_timeout").value_or(timeout);
+    auto const effective_timeout = timeout_seconds(timeout_text);
+    if (!wait_for_connection(m_conn.get(), effective_timeout)) {
+        throw temporary_failure{no_answer_within(timeout_text)};
     }
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
-        std::string const msg = redact_secrets(
-            trim(without_locations(PQerrorMessage(m_conn.get()))), conninfo);
-        // Refused credentials, a missing database or role, a bad option value
-        // are the operator's to fix; no answer, too many connections or a
-        // server starting up may pass by itself. Decided by the SQLSTATE and
-        // libpq's state, never by the message's words (they are translated).
-        auto const state = sqlstate_in_message(msg);
-        if (PQconnectionNeedsPassword(m_conn.get()) ||
-            (state && !is_transient_sqlstate(*state))) {
-            throw config_error{fmt::format("cannot connect to the database: {}", msg)};
-        }
-        if (!state && tls_refused_by_live_server(m_conn.get())) {
-            throw config_error{
-                fmt::format("cannot connect to the database over TLS, though the server "
-                            "is up (change sslmode, sslrootcert, sslcert or sslkey; a "
-                            "retry will not help): {}",
-                            msg)};
-        }
-        throw temporary_failure{
-            fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+        throw_refused(m_conn.get(), conninfo);
     }
     check_server_version(PQserverVersion(m_conn.get()));
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
-    // Timestamps in and out as UTC ISO 8601, whatever the server's setting;
-    // floats as text that reads back to the same double (a database set to
-    // extra_float_digits = -15 sent 0.851 as "0.9" and moved validate's
-    // estimates); a backslash in a literal is a backslash (a legacy
-    // standard_conforming_strings = off read the patterns' '\d' as 'd');
-    // and the server finds a client that vanished as the client
-    // finds it, ending the backend and any lock it holds. JIT off: it
-    // compiled the tools' statements for 30–500 ms each and won none of it
-    // back (build-weights 2.6–3.0 s against 2.45 at 10⁶ rows, validate 5.7
-    // against 5.2, learn-replies' write 0.55 against 0.22).
-    std::string set = fmt::format(
-        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
-        "SET extra_float_digits = 3; SET standard_conforming_strings = on; "
-        "SET jit = off; "
-        "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; "
-        "SET tcp_keepalives_count = {}",
-        keepalive_idle_s, keepalive_interval_s, keepalive_count);
-    // A pooler carries the reported settings (time zone, date style) to each
-    // server connection, not this one.
-    m_local_settings = "SET LOCAL extra_float_digits = 3; SET LOCAL jit = off";
-    for (auto const& [name, value] : settings) {
-        set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
-        m_local_settings +=
-            fmt::format("{}SET LOCAL {} = {}", m_local_settings.empty() ? "" : "; ",
-                        quote_ident(name), quote_literal(value));
-    }
+    auto [set, local] = session_settings(settings);
+    m_local_settings = std::move(local);
     // A pooler (PgBouncer) accepts the connection while the database behind it
     // is down and holds the first statement until its own query_wait_timeout
     // (120 s): that wait is bounded by connect_timeout as well.
-    exec_within(set, timeout_seconds(effective_timeout.value_or(timeout)));
+    exec_within(set, effective_timeout);
 }
 
 std::string db_connection::server_encoding() const
