@@ -352,6 +352,43 @@ retry_after(http_response const& res, std::chrono::system_clock::time_point now)
     return milliseconds{std::llround(std::clamp(ms, 0.0, day_ms))};
 }
 
+namespace {
+
+// An answer no retry changes: one too large, TLS this machine cannot make, a
+// host that does not exist, a base URL of the wrong scheme.
+void throw_if_retry_cannot_help(http_response const& res, http_request const& request,
+                                std::string const& service, std::string const& what)
+{
+    if (res.body_too_large) {
+        throw data_error{fmt::format("{} sent more than {} MiB for {} (HTTP {}): not "
+                                     "an answer it gives; nothing of it was read",
+                                     service, request.max_body_bytes >> 20, what,
+                                     res.status)};
+    }
+    if (res.status == 0 && res.tls_refused) {
+        throw config_error{fmt::format(
+            "{}: TLS failed for {}: {} (a CA certificate this machine lacks, or a "
+            "proxy that intercepts TLS? a retry will not help)",
+            service, what, res.transport_error)};
+    }
+    if (res.status == 0 && res.host_unknown) {
+        throw config_error{
+            fmt::format("{}: {} for {} (its base_url in the config?): no such host; a "
+                        "retry will not help",
+                        service, res.transport_error, what)};
+    }
+    if (res.status == 0 && !res.other_scheme.empty()) {
+        throw config_error{fmt::format(
+            "{}: {} for {}: the server there speaks {}: begin its base_url in the "
+            "config with {}:// (a retry will not help)",
+            service, res.transport_error, what,
+            res.other_scheme == "https" ? "TLS (HTTPS)" : "plain HTTP, not TLS",
+            res.other_scheme)};
+    }
+}
+
+} // namespace
+
 retried_response http_send_retrying(http_request const& request,
                                     retry_policy const& policy,
                                     std::string const& service, std::string const& what,
@@ -390,32 +427,7 @@ retried_response http_send_retrying(http_request const& request,
             prepare(signed_request);
             return http_send(signed_request);
         }();
-        if (res.body_too_large) {
-            throw data_error{fmt::format("{} sent more than {} MiB for {} (HTTP {}): not "
-                                         "an answer it gives; nothing of it was read",
-                                         service, request.max_body_bytes >> 20, what,
-                                         res.status)};
-        }
-        if (res.status == 0 && res.tls_refused) {
-            throw config_error{fmt::format(
-                "{}: TLS failed for {}: {} (a CA certificate this machine lacks, or a "
-                "proxy that intercepts TLS? a retry will not help)",
-                service, what, res.transport_error)};
-        }
-        if (res.status == 0 && res.host_unknown) {
-            throw config_error{fmt::format(
-                "{}: {} for {} (its base_url in the config?): no such host; a "
-                "retry will not help",
-                service, res.transport_error, what)};
-        }
-        if (res.status == 0 && !res.other_scheme.empty()) {
-            throw config_error{fmt::format(
-                "{}: {} for {}: the server there speaks {}: begin its base_url in the "
-                "config with {}:// (a retry will not help)",
-                service, res.transport_error, what,
-                res.other_scheme == "https" ? "TLS (HTTPS)" : "plain HTTP, not TLS",
-                res.other_scheme)};
-        }
+        throw_if_retry_cannot_help(res, request, service, what);
         answered = res.status != 0;
         if (res.status == 0) {
             asked = milliseconds{-1};
