@@ -18,6 +18,7 @@
 #include <algorithm>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -1131,14 +1132,78 @@ check_result job_check(check_context& x, std::string const& job, double interval
     return c;
 }
 
+// The clock check from one reading of the server's clock, timed by this
+// machine's before and after.
+check_result clock_check(db_connection& db, config const& cfg)
+{
+    auto const before = clock_now();
+    // the server's clock minus the midpoint, computed by the server: exact
+    // to the microsecond, where epochs as doubles would not be
+    auto const r = db.exec("SELECT extract(epoch FROM clock_timestamp() - "
+                           "$1::timestamptz)::float8",
+                           format_timestamp(before));
+    auto const after = clock_now();
+    double const round_trip = std::chrono::duration<double>(after - before).count();
+    return clock_check_of(r.f64(0, 0) - round_trip / 2, round_trip / 2,
+                          cfg.metrics.max_clock_skew_minutes);
+}
+
+// A clock difference in seconds, read at a glance.
+std::string skew_text(double s)
+{
+    return s < 120 ? fmt::format("{:.1f} s", s) : hours_text(s / 3600);
+}
+
 } // namespace
+
+check_result clock_check_of(double offset_s, double uncertainty_s,
+                            double max_skew_minutes)
+{
+    check_result c{"clock", "ok", "", {}};
+    c.numbers = {{"offset_seconds", std::round(offset_s * 1000) / 1000},
+                 {"uncertainty_seconds", std::round(uncertainty_s * 1000) / 1000}};
+    // what the reading shows at least
+    double const apart = std::max(0.0, std::abs(offset_s) - uncertainty_s);
+    if (apart <= 60) {
+        c.message =
+            fmt::format("this machine's clock and the database server's agree ({} apart)",
+                        skew_text(std::abs(offset_s)));
+        return c;
+    }
+    auto const which =
+        fmt::format("this machine's clock is {} {} the database server's",
+                    skew_text(std::abs(offset_s)), offset_s > 0 ? "behind" : "ahead of");
+    if (apart > std::max(60.0, max_skew_minutes * 60)) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "{}, more than metrics.max_clock_skew_minutes ({}): times the two "
+            "clocks stamped compare wrong by that much (a metrics file's fresh "
+            "records refused as observed in the future or before their post was "
+            "posted, the ages of the queue and of the opportunities off); sync both "
+            "clocks (NTP: timedatectl set-ntp true)",
+            which, max_skew_minutes);
+        return c;
+    }
+    c.status = "warn";
+    c.message = fmt::format(
+        "{}: the tools stamp their rows with this machine's time, other programs "
+        "(the poster, the harvester) with the server's; sync both clocks (NTP: "
+        "timedatectl set-ntp true)",
+        which);
+    return c;
+}
 
 std::vector<check_result> run_checks(run_context& run, int days)
 {
     check_context x{run.db(), run.cfg(), run.now(), days, {}};
     std::vector<check_result> out;
     out.push_back(schema_check(x.db, x.cfg, x.has_as_uuid));
+    // a --now (a simulation, a test) has no clock to compare
+    bool const real_clock = !run.options().now_text;
     if (out.back().status == "fail" && nothing_to_count(x.db)) {
+        if (real_clock) {
+            out.push_back(clock_check(x.db, x.cfg));
+        }
         return out;
     }
     // the scheduled jobs at once (the four, unless the config leaves one out:
@@ -1155,6 +1220,9 @@ std::vector<check_result> run_checks(run_context& run, int days)
     }
     for (auto const& [job, interval] : x.cfg.validate.job_interval_minutes) {
         out.push_back(job_check(x, job, interval));
+    }
+    if (real_clock) {
+        out.push_back(clock_check(x.db, x.cfg));
     }
     return out;
 }

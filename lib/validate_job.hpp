@@ -36,6 +36,15 @@ struct validate_options {
 };
 
 std::vector<check_result> run_checks(run_context& run, int days);
+// Whether this machine's clock agrees with the database server's: the tools
+// stamp what they write with this machine's time, another program writing to
+// the database (the bot's poster, a harvester) with the server's now().
+// `offset_s` is the server's clock minus this machine's, `uncertainty_s` half
+// the round trip that measured it; warn past a minute, fail past
+// metrics.max_clock_skew_minutes (`max_skew_minutes`), the skew scrape-metrics
+// allows a metrics file's times before it refuses their records.
+check_result clock_check_of(double offset_s, double uncertainty_s,
+                            double max_skew_minutes);
 nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 std::string report_table(std::vector<check_result> const& checks, bool ready,
                          bool colour);

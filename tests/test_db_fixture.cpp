@@ -175,13 +175,29 @@ std::map<std::string, std::optional<std::string>> score_target_env()
     return {{"XLOOP_CONFIG", source_path("tests/fixtures/score_target.yaml")}};
 }
 
-std::map<std::string, std::optional<std::string>> resolver_down_env()
+namespace {
+
+std::map<std::string, std::optional<std::string>> preload_env(char const* library)
 {
     // An ASan build wants its runtime first.
     char const* asan = std::getenv("ASAN_OPTIONS");
-    return {{"LD_PRELOAD", XLOOP_RESOLVER_DOWN_LIB},
+    return {{"LD_PRELOAD", library},
             {"ASAN_OPTIONS", fmt::format("{}{}verify_asan_link_order=0", asan ? asan : "",
                                          asan ? ":" : "")}};
+}
+
+} // namespace
+
+std::map<std::string, std::optional<std::string>> resolver_down_env()
+{
+    return preload_env(XLOOP_RESOLVER_DOWN_LIB);
+}
+
+std::map<std::string, std::optional<std::string>> clock_shift_env(long seconds)
+{
+    auto env = preload_env(XLOOP_CLOCK_SHIFT_LIB);
+    env["XLOOP_CLOCK_SHIFT_SECONDS"] = std::to_string(seconds);
+    return env;
 }
 
 std::string source_path(std::string const& relative)

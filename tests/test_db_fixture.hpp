@@ -78,6 +78,10 @@ std::map<std::string, std::optional<std::string>> score_target_env();
 // resolver-missing.invalid do not exist (EAI_NONAME).
 std::map<std::string, std::optional<std::string>> resolver_down_env();
 
+// The environment that preloads tests/clock_shift.cpp into a tool: its clock
+// reads `seconds` ahead of this machine's (negative: behind).
+std::map<std::string, std::optional<std::string>> clock_shift_env(long seconds);
+
 // A relation's columns, in order.
 std::vector<std::string> columns_of(db_connection& c, std::string const& relation);
 

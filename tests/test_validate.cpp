@@ -1697,3 +1697,41 @@ TEST_CASE("validate shows what the active map learned, value by value", "[db]")
                                "values differ no more than noise yet: each is the "
                                "dimension's mean.</p>") != std::string::npos);
 }
+
+TEST_CASE("validate compares this machine's clock with the database server's, "
+          "except at a --now",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const clock_of = [&](std::vector<std::string> args,
+                              std::map<std::string, std::optional<std::string>> env) {
+        args.insert(args.end(), {"--json", "-q", "--checks"});
+        auto const r = run_tool("validate", args, &db, {}, env);
+        INFO(r.err << r.out);
+        REQUIRE(r.exit_code == 1); // no job has run
+        return check_named(json::parse(r.out), "clock");
+    };
+    auto const same = clock_of({}, {});
+    CHECK(same["status"] == "ok");
+    CHECK(std::abs(same["numbers"]["offset_seconds"].get<double>()) < 5);
+    // this machine 15 min behind: past metrics.max_clock_skew_minutes (10)
+    auto const behind = clock_of({}, clock_shift_env(-900));
+    CHECK(behind["status"] == "fail");
+    CHECK(std::abs(behind["numbers"]["offset_seconds"].get<double>() - 900) < 5);
+    CHECK_THAT(behind["message"].get<std::string>(),
+               Catch::Contains("this machine's clock is 15 min behind the database "
+                               "server's, more than metrics.max_clock_skew_minutes "
+                               "(10)"));
+    auto const ahead = clock_of({}, clock_shift_env(180));
+    CHECK(ahead["status"] == "warn");
+    CHECK(std::abs(ahead["numbers"]["offset_seconds"].get<double>() + 180) < 5);
+    CHECK_THAT(ahead["message"].get<std::string>(),
+               Catch::Contains("this machine's clock is 3 min ahead of the database "
+                               "server's"));
+    // a simulated time has no clock to compare
+    auto const r = run_tool("validate", {"--json", "-q", "--checks", "--now", now}, &db);
+    for (auto const& c : json::parse(r.out)["checks"]) {
+        CHECK(c["name"] != "clock");
+    }
+}

@@ -172,3 +172,38 @@ TEST_CASE("text from the database is escaped in the page: <, >, & and quotes", "
     CHECK_FALSE(contains(html, "<script>"));
     CHECK_FALSE(contains(html, "\" onmouseover"));
 }
+
+TEST_CASE("the clock check is ok within a minute, warns past it, fails past "
+          "metrics.max_clock_skew_minutes, by what the reading shows at least",
+          "[nodb]")
+{
+    // offset: the server's clock minus this machine's; uncertainty: half the
+    // round trip of the reading
+    auto const ok = clock_check_of(30, 0.01, 10);
+    CHECK(ok.name == "clock");
+    CHECK(ok.status == "ok");
+    CHECK(ok.message == "this machine's clock and the database server's agree (30.0 s "
+                        "apart)");
+    CHECK(ok.numbers["offset_seconds"] == 30.0);
+    CHECK(ok.numbers["uncertainty_seconds"] == 0.01);
+    // 61 s read over a 4 s round trip shows at least 59 s: ok
+    CHECK(clock_check_of(61, 2, 10).status == "ok");
+    auto const behind = clock_check_of(90, 0.01, 10);
+    CHECK(behind.status == "warn");
+    CHECK(contains(behind.message, "this machine's clock is 90.0 s behind the database "
+                                   "server's: "));
+    CHECK(contains(behind.message, "sync both clocks"));
+    auto const ahead = clock_check_of(-90, 0.01, 10);
+    CHECK(ahead.status == "warn");
+    CHECK(contains(ahead.message, "is 90.0 s ahead of the database server's"));
+    // 700 s = 11.7 min: past 10 minutes, not past 15
+    auto const far = clock_check_of(700, 0.01, 10);
+    CHECK(far.status == "fail");
+    CHECK(contains(far.message, "is 12 min behind the database server's, more than "
+                                "metrics.max_clock_skew_minutes (10)"));
+    CHECK(clock_check_of(700, 0.01, 15).status == "warn");
+    // a skew of 0 allowed: past the minute is a failure
+    CHECK(clock_check_of(61, 0, 0).status == "fail");
+    CHECK(clock_check_of(59, 0, 0).status == "ok");
+    CHECK(clock_check_of(90.0004, 0, 10).numbers["offset_seconds"] == 90.0);
+}
