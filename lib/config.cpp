@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -572,6 +573,11 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     YAML::Node root;
     try {
         root = YAML::Load(yaml_text);
+    } catch (YAML::DeepRecursion const& e) {
+        // yaml-cpp says "bad file" for it
+        throw config_error{fmt::format("{}:{}: not valid YAML: lists or mappings nested "
+                                       "deeper than the parser takes",
+                                       name, e.mark.line + 1)};
     } catch (YAML::Exception const& e) {
         throw config_error{fmt::format("{}:{}: not valid YAML: {}{}", name,
                                        e.mark.line + 1, e.msg,

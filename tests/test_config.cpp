@@ -253,6 +253,15 @@ TEST_CASE("broken YAML is reported with its line", "[nodb]")
           std::string::npos);
 }
 
+TEST_CASE("YAML nested past the parser's depth is named as such, not a crash", "[nodb]")
+{
+    // 2000 levels: a stack no run should grow for a config
+    auto const e = error_of("plan:\n  times: " + std::string(2000, '[') +
+                            std::string(2000, ']') + "\n");
+    CHECK(e == "xloop.yaml:2: not valid YAML: lists or mappings nested deeper than "
+               "the parser takes");
+}
+
 TEST_CASE("a tab in the indentation is named with its line", "[nodb]")
 {
     auto const e = error_of("plan:\n  queue_ahead: 4\n\ttimes: ['09:00']\n");
