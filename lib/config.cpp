@@ -783,9 +783,17 @@ config load_config(std::optional<std::string> const& path)
                                        errno ? fmt::format(": {}", std::strerror(errno))
                                              : std::string{})};
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_config(ss.str(), *path);
+    // A config is a few KB: past a MiB it is some other file (a log, a dump,
+    // /dev/zero), which read whole would take all the memory there is.
+    constexpr std::size_t max_bytes = std::size_t{1} << 20;
+    std::string text(max_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+        throw config_error{fmt::format(
+            "config file '{}' is larger than 1 MiB: not a config file", *path)};
+    }
+    return parse_config(text, *path);
 }
 
 std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const& cfg)

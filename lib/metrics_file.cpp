@@ -431,6 +431,14 @@ public:
     line_state next(std::string_view& text)
     {
         m_long.clear();
+        if (m_rest_of_long_line) {
+            // a line past max_line_bytes is skipped only when asked for the
+            // next: refused, the read stops at its first MiB (/dev/zero's
+            // first line has no end)
+            m_rest_of_long_line = false;
+            m_in.clear();
+            m_in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+        }
         bool started = false;
         for (;;) {
             m_in.getline(m_chunk, sizeof m_chunk);
@@ -451,10 +459,7 @@ public:
             }
             m_long.append(part);
             if (m_long.size() > max_line_bytes) {
-                if (full) {
-                    m_in.clear();
-                    m_in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-                }
+                m_rest_of_long_line = full;
                 return line_state::too_long;
             }
             if (!full) {
@@ -469,7 +474,8 @@ public:
 private:
     std::istream& m_in;
     char m_chunk[8192];
-    std::string m_long; // a line longer than a chunk
+    std::string m_long;               // a line longer than a chunk
+    bool m_rest_of_long_line = false; // a line past max_line_bytes not read to its end
 };
 
 } // namespace

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cstdlib> // setenv
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <unistd.h>
 
 using namespace xloop;
 
@@ -274,6 +277,26 @@ TEST_CASE("a tab in the indentation is named with its line", "[nodb]")
 TEST_CASE("a missing config file is a configuration error", "[nodb]")
 {
     CHECK_THROWS_AS(load_config(std::string{"/nonexistent/xloop.yaml"}), config_error);
+}
+
+TEST_CASE("a config file past 1 MiB (a log, /dev/zero) is refused, never read whole",
+          "[nodb]")
+{
+    // /dev/zero has no end: read whole, it took every byte of memory
+    CHECK_THROWS_WITH(load_config(std::string{"/dev/zero"}),
+                      "config file '/dev/zero' is larger than 1 MiB: not a config file");
+    auto const path = std::filesystem::temp_directory_path() /
+                      fmt::format("xloop-test-config-{}.yaml", ::getpid());
+    // 1 MiB of comments and a key: read
+    std::string text = "plan:\n  queue_ahead: 5\n";
+    text += "#" + std::string((1 << 20) - text.size() - 2, 'x') + "\n";
+    REQUIRE(text.size() == 1 << 20);
+    std::ofstream{path, std::ios::binary} << text;
+    CHECK(load_config(path.string()).plan.queue_ahead == 5);
+    // a byte more: refused
+    std::ofstream{path, std::ios::binary | std::ios::app} << "\n";
+    CHECK_THROWS_AS(load_config(path.string()), config_error);
+    std::filesystem::remove(path);
 }
 
 TEST_CASE("a repeated key, an empty list or a fractional count is an error naming the "

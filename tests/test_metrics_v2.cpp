@@ -496,6 +496,33 @@ TEST_CASE("a line past 1 MiB is a bad line read no further, and a JSON array or 
     }
 }
 
+TEST_CASE("a line past 1 MiB is refused at its first MiB, even one without an end "
+          "(/dev/zero)",
+          "[nodb]")
+{
+    // a line of NULs, counting what is read of it: endless but for an end
+    // at 16 MiB, where a reader that reads on stops
+    struct endless_buffer : std::streambuf {
+        char chunk[65536] = {};
+        std::size_t given = 0;
+        int_type underflow() override
+        {
+            if (given >= 16 * max_line_bytes) {
+                return traits_type::eof();
+            }
+            given += sizeof chunk;
+            setg(chunk, chunk, chunk + sizeof chunk);
+            return traits_type::to_int_type(chunk[0]);
+        }
+    };
+    endless_buffer buffer;
+    std::istream in{&buffer};
+    CHECK_THROWS_WITH(read_metrics_file(in, "/dev/zero", false,
+                                        {[](auto const&) {}, [](auto const&) {}}),
+                      Catch::StartsWith("/dev/zero:1: longer than 1048576 bytes"));
+    CHECK(buffer.given <= max_line_bytes + sizeof buffer.chunk);
+}
+
 TEST_CASE("a number too large for a double is a bad line, not an internal error "
           "(found by fuzzing)",
           "[nodb]")
