@@ -26,6 +26,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace xloop {
@@ -1286,16 +1287,29 @@ namespace {
 // The page appears whole or not at all (a web server may be serving it):
 // written beside it, then renamed over it; where its folder is not ours to
 // write (a page made writable for xloop in /var/www), into the file itself.
-// A path that cannot be a file is the command line's fault (64, refused
-// before any work by check_html_path); a write that fails (a full disk) is
-// not (75).
+// A symbolic link keeps its link (the file it points to is replaced); what is
+// no file (/dev/stdout to a pipe, a FIFO, a device) is written into, never
+// replaced (as root, a file took /dev/full's place). A path that cannot be a
+// file is the command line's fault (64, refused before any work by
+// check_html_path); a write that fails (a full disk) is not (75).
 void write_whole_file(std::string const& path, std::string const& text)
 {
-    auto const temp = fmt::format("{}.tmp-{}", path, ::getpid());
-    std::ofstream out{temp, std::ios::binary};
-    bool const beside = static_cast<bool>(out);
+    struct stat st {};
+    bool const no_file = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+    std::string target = path;
+    std::error_code ec;
+    if (auto const resolved = std::filesystem::weakly_canonical(path, ec);
+        !no_file && !ec) {
+        target = resolved.string(); // through any symbolic link
+    }
+    auto const temp = fmt::format("{}.tmp-{}", target, ::getpid());
+    std::ofstream out;
+    if (!no_file) {
+        out.open(temp, std::ios::binary);
+    }
+    bool const beside = out.is_open();
     if (!beside) {
-        out.open(path, std::ios::binary | std::ios::trunc);
+        out.open(target, std::ios::binary | std::ios::trunc);
     }
     if (!out) {
         throw usage_error{
@@ -1303,7 +1317,7 @@ void write_whole_file(std::string const& path, std::string const& text)
     }
     out << text;
     out.close();
-    if (!out || (beside && std::rename(temp.c_str(), path.c_str()) != 0)) {
+    if (!out || (beside && std::rename(temp.c_str(), target.c_str()) != 0)) {
         auto const reason = std::strerror(errno);
         if (beside) {
             std::remove(temp.c_str());

@@ -9,6 +9,8 @@
 #include "timestamp.hpp"
 #include "validate_job.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -19,6 +21,7 @@
 #include <regex>
 #include <set>
 #include <stack>
+#include <thread>
 #include <tuple>
 
 using namespace xloop;
@@ -941,6 +944,55 @@ TEST_CASE("the HTML page replaces the old one whole, and a path that cannot be a
     CHECK(directory.exit_code == 64);
     CHECK(directory.err.find("it is a directory") != std::string::npos);
     CHECK(directory.out.empty());
+}
+
+TEST_CASE("the HTML page through a symbolic link replaces the file it points to, and "
+          "into a FIFO or a device is written, never replaced by a file",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto const file = dir.write("report.html", "the page of an earlier run");
+    auto const link = dir.path() + "/index.html";
+    std::filesystem::create_symlink("report.html", link);
+    REQUIRE(run_tool("validate", {"--now", now, "-q", "--checks", "--html", link}, &db)
+                .exit_code == 1);
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(read_file(file).rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK(std::distance(std::filesystem::directory_iterator{dir.path()},
+                        std::filesystem::directory_iterator{}) == 2);
+
+    // a FIFO (and so /dev/stdout to a pipe) gets the page and stays a FIFO
+    auto const fifo = dir.path() + "/page.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::string got;
+    std::thread reader{[&] {
+        std::ifstream in{fifo, std::ios::binary};
+        got.assign(std::istreambuf_iterator<char>{in}, {});
+    }};
+    auto const r =
+        run_tool("validate", {"--now", now, "-q", "--checks", "--html", fifo}, &db);
+    // a reader still waiting (the tool never opened the FIFO) gets its end
+    if (int const fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK); fd >= 0) {
+        ::close(fd);
+    }
+    reader.join();
+    CHECK(r.exit_code == 1);
+    CHECK(got.rfind("<!DOCTYPE html>", 0) == 0);
+    struct stat st {};
+    REQUIRE(::stat(fifo.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    // a device that is full: exit 75 naming the reason, the device left as it was
+    // (as root, a file took /dev/full's place)
+    auto const full = run_tool(
+        "validate", {"--now", now, "-q", "--checks", "--html", "/dev/full"}, &db);
+    CHECK(full.exit_code == 75);
+    CHECK_THAT(full.err,
+               Catch::Contains("--html: cannot write '/dev/full': No space left "
+                               "on device"));
+    REQUIRE(::stat("/dev/full", &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));
 }
 
 TEST_CASE("the HTML page is self-contained and has an SVG per chart", "[db]")
