@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -280,13 +281,26 @@ constexpr char const* keepalive_idle_s = "60";
 constexpr char const* keepalive_interval_s = "10";
 constexpr char const* keepalive_count = "6";
 
-// connect_timeout in seconds; 0 (wait as long as it takes) for "0" or an
-// unreadable value, as libpq would.
+// connect_timeout in seconds; 0 (wait as long as it takes) for 0 or less, as
+// libpq would. What libpq refuses (not a whole number, past an int) is
+// refused: read as anything, 99999999999999999999 overflowed the deadline and
+// gave up at once.
 long timeout_seconds(std::string const& text)
 {
+    errno = 0;
     char* end = nullptr;
     long const s = std::strtol(text.c_str(), &end, 10);
-    return end && *end == '\0' && s > 0 ? s : 0;
+    while (end && (*end == ' ' || *end == '\t')) {
+        ++end;
+    }
+    if (text.empty() || !end || *end != '\0' || end == text.c_str() || errno == ERANGE ||
+        s > std::numeric_limits<int>::max() || s < std::numeric_limits<int>::min()) {
+        throw config_error{fmt::format(
+            "connect_timeout '{}' is not a whole number of seconds (PGCONNECT_TIMEOUT or "
+            "connect_timeout in the connection string)",
+            text)};
+    }
+    return std::max(s, 0L);
 }
 
 // Whether starting a connection to these hosts asks the resolver for a name:

@@ -637,6 +637,34 @@ TEST_CASE("an unreachable database exits 75 and never echoes the password", "[db
     CHECK(env.out.find("\"exit_code\": 75") != std::string::npos);
 }
 
+TEST_CASE("a connect_timeout libpq would refuse exits 78 naming it, not a timeout at "
+          "once",
+          "[db]")
+{
+    test_db db;
+    // 99999999999999999999 overflowed the deadline: "no answer within
+    // connect_timeout" at once, exit 75, every run
+    for (auto const* bad : {"99999999999999999999", "abc", "10s", "1e3"}) {
+        auto const r = run_tool("validate", {"--checks", "-q"}, &db, {},
+                                {{"PGCONNECT_TIMEOUT", std::string{bad}}});
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err,
+                   Catch::Contains(fmt::format(
+                       "connect_timeout '{}' is not a whole number of seconds", bad)));
+    }
+    auto const in_string =
+        run_tool("validate", {"--checks", "-q", "--db",
+                              db.conninfo() + " connect_timeout=2147483648"});
+    CHECK(in_string.exit_code == 78);
+    // what libpq takes: surrounding spaces; 0 or less waits as long as it takes
+    for (auto const* good : {" 7 ", "0", "-5", "2147483647"}) {
+        auto const r = run_tool("validate", {"--checks", "-q"}, &db, {},
+                                {{"PGCONNECT_TIMEOUT", std::string{good}}});
+        INFO(good << ": " << r.err);
+        CHECK(r.exit_code == 1); // connected: not ready, no job has run
+    }
+}
+
 TEST_CASE("a malformed connection string exits 78 without echoing its parts", "[db]")
 {
     auto const r = run_tool("migrate", {"--db", "host=localhost password=S3cret junk"});
