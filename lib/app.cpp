@@ -8,13 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <random>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace xloop {
@@ -598,10 +601,27 @@ void print_summary(run_result const& result, std::string const& job, bool dry_ru
               << std::endl;
 }
 
+// A standard descriptor that is closed (`>&-`) would be the next file's or
+// socket's: the report then went into the database connection, which the
+// server closed. /dev/null takes its place.
+void keep_standard_descriptors()
+{
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            int const null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (null >= 0 && null != fd) {
+                ::dup2(null, fd);
+                ::close(null);
+            }
+        }
+    }
+}
+
 } // namespace
 
 int app::run(int argc, char** argv, std::function<void(run_context&)> const& body)
 {
+    keep_standard_descriptors();
     if (auto const stop = parse(argc, argv)) {
         return *stop;
     }
@@ -646,9 +666,18 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                 m_job, m_opts, load_config(m_opts.config_file), now, seed);
         },
         body);
-    auto const code = result.code;
+    auto code = result.code;
     if (m_opts.json) {
         print_summary(result, m_job, m_opts.dry_run);
+    }
+    // Output that never reached stdout (`--json > report.json` on a full
+    // disk) must not pass for a success: a CI script would read an empty
+    // report as the run's.
+    errno = 0;
+    if (!std::cout.flush() && (code == exit_code::ok || code == exit_code::not_ready)) {
+        log::error("cannot write the output to stdout{} (a full disk?); exit 75",
+                   errno ? fmt::format(": {}", std::strerror(errno)) : std::string{});
+        code = exit_code::temporary;
     }
     ping(m_opts.ping_url,
          code == exit_code::ok ? "" : fmt::format("/{}", static_cast<int>(code)));

@@ -1038,3 +1038,36 @@ TEST_CASE("a control character in a message is shown as an escape, never sent to
     CHECK(j.err.find('\x1b') == std::string::npos);
     CHECK_THAT(j.err, Catch::Contains("\\u001b[2J"));
 }
+
+TEST_CASE("a closed stdout or stderr is /dev/null to a tool, never its database "
+          "connection, and output a full disk refuses exits 75",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // the tool with its standard descriptors redirected by a shell
+    auto const run_as = [&](std::string const& redirect) {
+        process_spec spec;
+        spec.argv = {"/bin/sh", "-c", "exec \"$0\" --db \"$1\" --checks " + redirect,
+                     std::string{XLOOP_BIN_DIR} + "/xloop-validate", db.conninfo()};
+        spec.env = {{"XLOOP_NOW", std::nullopt}, {"XLOOP_CONFIG", std::nullopt}};
+        return run_process(spec);
+    };
+    // stdout closed: the connection took descriptor 1 and the table went
+    // into it ("server closed the connection unexpectedly", the run unrecorded)
+    auto const closed = run_as(">&-");
+    INFO(closed.err);
+    CHECK(closed.exit_code == 1); // not ready: no job has run
+    CHECK(closed.err.find("could not record the run") == std::string::npos);
+    auto const closed_both = run_as(">&- 2>&-");
+    CHECK(closed_both.exit_code == 1);
+    auto c = db.connect();
+    CHECK(
+        c.exec("SELECT count(*) FROM xloop.job_runs WHERE job = 'validate' AND status = "
+               "'ok' AND error IS NULL")
+            .i64(0, 0) == 2);
+    // a CI script's `--json > report.json` on a full disk: not a success
+    auto const full = run_as("--json > /dev/full");
+    CHECK(full.exit_code == 75);
+    CHECK_THAT(full.err, Catch::Contains("cannot write the output to stdout"));
+}
