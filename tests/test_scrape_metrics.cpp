@@ -164,6 +164,27 @@ TEST_CASE("no transaction waits on the X API: an answer slower than "
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
 }
 
+TEST_CASE("a database's idle_session_timeout does not end a run waiting for the X API "
+          "between transactions",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "501", 2);
+    add_posted(c, "502", 3);
+    // as a managed database may set it for every session
+    c.exec(fmt::format("ALTER DATABASE {} SET idle_session_timeout = '1s'",
+                       quote_ident(db.name())));
+    fake_x_api api;
+    api.delay_tweets_ms = 1500;
+    scraper s{db, api};
+    auto const r = s.ok({"--json"});
+    CHECK(json::parse(r.out)["outcomes_written"] == 2);
+    CHECK(db.count(
+              "SELECT count(*) FROM public.outcomes WHERE impressions IS NOT NULL") == 2);
+}
+
 TEST_CASE("250 due posts are asked for in 3 requests of at most 100 ids", "[db]")
 {
     test_db db;
