@@ -233,11 +233,7 @@ db_connection& run_context::db()
                                         : std::lround(d.statement_timeout_minutes * 60))},
                 {"idle_in_transaction_session_timeout",
                  fmt::format("{}s",
-                             std::lround(d.idle_in_transaction_timeout_minutes * 60))},
-                // A database's idle_session_timeout (a managed one may set
-                // it) ended scrape-metrics while X was slower than it between
-                // transactions; the run's end closes the session anyway.
-                {"idle_session_timeout", "0"}});
+                             std::lround(d.idle_in_transaction_timeout_minutes * 60))}});
         m_own_conn->set_log_sql(m_opts.log_sql);
         use_connection(*m_own_conn);
     }

@@ -623,18 +623,29 @@ started_connection start_connection(char const* const* keys, char const* const* 
 // backend and any lock it holds. JIT off: it compiled the tools' statements
 // for 30–500 ms each and won none of it back (build-weights 2.6–3.0 s against
 // 2.45 at 10⁶ rows, validate 5.7 against 5.2, learn-replies' write 0.55
-// against 0.22).
+// against 0.22). A database's own limits on a session's idle time and a
+// transaction's length (a managed one may set them) are off: the first ended
+// scrape-metrics' session while X answered slower than it between
+// transactions, the second (PostgreSQL 17) would end plan's transaction while
+// its writer writes; the tools bound their own work (statement_timeout and
+// idle_in_transaction_session_timeout, `settings`), and the run's end closes
+// the session.
 std::pair<std::string, std::string>
-session_settings(std::vector<std::pair<std::string, std::string>> const& settings)
+session_settings(std::vector<std::pair<std::string, std::string>> const& settings,
+                 int server_version)
 {
     std::string set = fmt::format(
         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
         "SET extra_float_digits = 3; SET standard_conforming_strings = on; "
-        "SET jit = off; "
+        "SET jit = off; SET idle_session_timeout = 0; "
         "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; "
         "SET tcp_keepalives_count = {}",
         keepalive_idle_s, keepalive_interval_s, keepalive_count);
     std::string local = "SET LOCAL extra_float_digits = 3; SET LOCAL jit = off";
+    if (server_version >= 170000) {
+        set += "; SET transaction_timeout = 0";
+        local += "; SET LOCAL transaction_timeout = 0";
+    }
     for (auto const& [name, value] : settings) {
         set += fmt::format("; SET {} = {}", quote_ident(name), quote_literal(value));
         local +=
@@ -708,7 +719,7 @@ db_connection::db_connection(
     check_server_version(PQserverVersion(m_conn.get()));
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
-    auto [set, local] = session_settings(settings);
+    auto [set, local] = session_settings(settings, PQserverVersion(m_conn.get()));
     m_local_settings = std::move(local);
     // A pooler (PgBouncer) accepts the connection while the database behind it
     // is down and holds the first statement until its own query_wait_timeout

@@ -444,6 +444,35 @@ TEST_CASE(
     CHECK(json::parse(r.out)["added"] == 1);
 }
 
+TEST_CASE("a database's own idle_session_timeout and transaction_timeout (17) do not end "
+          "a run whose writer is slower",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    auto const version =
+        c.exec("SELECT current_setting('server_version_num')::int").i64(0, 0);
+    // as a managed database may set them for every session
+    c.exec(fmt::format("ALTER DATABASE {} SET idle_session_timeout = '1s'",
+                       quote_ident(db.name())));
+    if (version >= 170000) {
+        c.exec(fmt::format("ALTER DATABASE {} SET transaction_timeout = '1s'",
+                           quote_ident(db.name())));
+    }
+    temp_dir dir;
+    auto const script = dir.write("slow.sh", "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n"
+                                             "printf 'A slow but fine text %s' $$\n");
+    ::chmod(script.c_str(), 0755);
+    auto const r = plan(db, {"--json", "-q"},
+                        "plan:\n  queue_ahead: 2\n  catalogue:\n    decision_type: "
+                        "[single]\n  writer:\n    kind: command\n    command: [" +
+                            script + "]\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["added"] == 2);
+}
+
 TEST_CASE("with time_choice next every daily time is used in turn", "[db]")
 {
     test_db db;
