@@ -167,6 +167,17 @@ void notice_receiver(void* label, PGresult const* r)
     }
 }
 
+// Server messages while a connection starts (a database with
+// client_min_messages = debug sends dozens) go where the run's do, not to
+// libpq's default, stderr: a cron job would mail them every run.
+void route_startup_notices(PGconn* c)
+{
+    static std::string const label = "server";
+    if (c) {
+        PQsetNoticeReceiver(c, notice_receiver, const_cast<std::string*>(&label));
+    }
+}
+
 } // namespace
 
 std::string redact_secrets(std::string message, std::string const& conninfo)
@@ -405,6 +416,7 @@ connect_off_thread(char const* const* keys, char const* const* values,
             kp.push_back(nullptr);
             vp.push_back(nullptr);
             started_connection s{PQconnectStartParams(kp.data(), vp.data(), 1)};
+            route_startup_notices(s.conn);
             started->store(true);
             s.failed_at_start = s.conn && PQstatus(s.conn) == CONNECTION_BAD;
             if (s.conn && !s.failed_at_start) {
@@ -544,6 +556,7 @@ started_connection start_connection(char const* const* keys, char const* const* 
                          given.value("hostaddr", "PGHOSTADDR"),
                          given.value("service", "PGSERVICE").has_value())) {
         started_connection s{PQconnectStartParams(keys, values, 1)};
+        route_startup_notices(s.conn);
         s.failed_at_start = s.conn && PQstatus(s.conn) == CONNECTION_BAD;
         return s;
     }

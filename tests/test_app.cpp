@@ -1071,3 +1071,22 @@ TEST_CASE("a closed stdout or stderr is /dev/null to a tool, never its database 
     CHECK(full.exit_code == 75);
     CHECK_THAT(full.err, Catch::Contains("cannot write the output to stdout"));
 }
+
+TEST_CASE("a database that sends debug messages adds nothing to a quiet tool's stderr; "
+          "-v shows them as the server's",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // as a database or role with client_min_messages = debug5 sends them,
+    // while the connection starts (libpq printed those to stderr) and after
+    std::map<std::string, std::optional<std::string>> const env{
+        {"PGOPTIONS", "-c client_min_messages=debug5"}};
+    auto const quiet = run_tool("build-weights", {"-q"}, &db, {}, env);
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.err.empty());
+    auto const verbose = run_tool("build-weights", {"-v"}, &db, {}, env);
+    CHECK(verbose.exit_code == 0);
+    CHECK_THAT(verbose.err, Catch::Contains("debug: server: "));
+    CHECK(verbose.err.find("\nDEBUG:  ") == std::string::npos);
+}
