@@ -1072,9 +1072,10 @@ TEST_CASE("a closed stdout or stderr is /dev/null to a tool, never its database 
     CHECK_THAT(full.err, Catch::Contains("cannot write the output to stdout"));
 }
 
-TEST_CASE("a database that sends debug messages adds nothing to a quiet tool's stderr; "
-          "-v shows them as the server's",
-          "[db]")
+TEST_CASE(
+    "a database that sends debug messages adds nothing to a quiet tool's stderr, and "
+    "-v shows them as the server's",
+    "[db]")
 {
     test_db db;
     db.migrate();
