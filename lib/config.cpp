@@ -19,7 +19,6 @@
 #include <fstream>
 #include <functional>
 #include <set>
-#include <sstream>
 #include <string_view>
 
 namespace xloop {
