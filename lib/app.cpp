@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <new>
 #include <random>
 
 #include <fcntl.h>
@@ -548,6 +549,10 @@ run_result run_job(std::function<std::unique_ptr<run_context>()> const& make,
     } catch (std::exception const& e) {
         r.code = exit_code_for(e);
         r.error_text = e.what();
+        if (dynamic_cast<std::bad_alloc const*>(&e)) {
+            r.error_text = "out of memory (exit 75, retry later): the machine had no "
+                           "memory left for the run (std::bad_alloc)";
+        }
         if (auto const* d = dynamic_cast<db_error const*>(&e)) {
             if (schema_older_than_tools(*d)) {
                 r.code = exit_code::config; // the operator's fix, not a bug

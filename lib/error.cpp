@@ -1,5 +1,7 @@
 #include "error.hpp"
 
+#include <new>
+
 namespace xloop {
 
 bool is_transient_sqlstate(std::string const& s) noexcept
@@ -31,6 +33,9 @@ exit_code exit_code_for(std::exception const& e) noexcept
     }
     if (dynamic_cast<config_error const*>(&e)) {
         return exit_code::config;
+    }
+    if (dynamic_cast<std::bad_alloc const*>(&e)) {
+        return exit_code::temporary; // the machine's memory, not the run's fault
     }
     if (auto const* d = dynamic_cast<db_error const*>(&e)) {
         if (d->sqlstate() == "42501" || d->sqlstate() == "25006") {

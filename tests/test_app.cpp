@@ -109,6 +109,23 @@ TEST_CASE("a failed run is recorded with its error and exit code", "[db]")
                    "'failed' AND error = 'post 42: text is empty'") == 1);
 }
 
+TEST_CASE("a run out of memory exits 75 saying so, recorded", "[db]")
+{
+    test_db db;
+    db.migrate();
+    int const code =
+        run_app("build-weights", {"--db", db.conninfo(), "-q"}, [](run_context& run) {
+            run.db();
+            throw std::bad_alloc{};
+        });
+    CHECK(code == 75);
+    CHECK(
+        db.count(
+            "SELECT count(*) FROM xloop.job_runs WHERE job = 'build-weights' AND "
+            "status = 'failed' AND error LIKE 'out of memory (exit 75, retry later)%'") ==
+        1);
+}
+
 namespace {
 
 // The job's one ledger row ended 'failed' (not left 'running' for the next

@@ -59,6 +59,7 @@ TEST_CASE("each exception type maps to its exit code", "[nodb]")
     CHECK(exit_code_for(temporary_failure{"x"}) == exit_code::temporary);
     CHECK(exit_code_for(lock_held{"x"}) == exit_code::temporary);
     CHECK(exit_code_for(config_error{"x"}) == exit_code::config);
+    CHECK(exit_code_for(std::bad_alloc{}) == exit_code::temporary); // out of memory
     CHECK(exit_code_for(db_error{"x", "08006"}) == exit_code::temporary);
     CHECK(exit_code_for(db_error{"x", "40001"}) == exit_code::temporary);
     CHECK(exit_code_for(db_error{"x", "42P01"}) == exit_code::software);
