@@ -752,9 +752,11 @@ COPY (WITH open AS MATERIALIZED (
 // ctid) if it is still pending; a row another run or writer holds is
 // skipped, never waited for or taken twice. The address holds: the read's
 // lock keeps VACUUM FULL and CLUSTER out until the transaction ends, and a
-// row updated since has a new one, so it is skipped like a row taken.
+// row updated since has a new one, so it is skipped like a row taken. The
+// post replied to is kept to X's longest (25 000 characters): a harvester's
+// stray megabytes would go to the writer, and a model bills them.
 constexpr char const* take_candidate_sql = R"sql(
-SELECT tweet_id, tweet_author, coalesce(tweet_content, ''), id::text
+SELECT tweet_id, tweet_author, left(coalesce(tweet_content, ''), 25000), id::text
   FROM public.reply_opportunities
  WHERE tableoid = $1::oid AND ctid = $2::tid AND status = 'pending'
    FOR UPDATE SKIP LOCKED)sql";

@@ -1239,6 +1239,35 @@ TEST_CASE("a writer asked again is told what was wrong with its last text", "[db
                  "WHERE content = 'fits 1'") == 1);
 }
 
+TEST_CASE("the writer is given the post replied to up to X's longest, 25 000 characters",
+          "[db]")
+{
+    temp_dir dir;
+    dir.write("w.sh",
+              fmt::format("#!/bin/sh\ncat > '{0}'/in\necho 'Fair point.'\n", dir.path()));
+    chmod((dir.path() + "/w.sh").c_str(), 0755);
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // a harvester's stray megabyte, in characters of two bytes
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "tweet_content, opportunity_score, discovered_at) VALUES ('901', 'amy', "
+           "repeat('é', 500000), 0.5, $1::timestamptz - interval '10 minutes')",
+           now);
+    auto const r = plan(db, {"--replies", "1", "-q"},
+                        fmt::format("plan:\n  writer:\n    kind: command\n    command: "
+                                    "['{}/w.sh']\n",
+                                    dir.path()));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const in = json::parse(read_file(dir.path() + "/in"));
+    std::string expected;
+    for (int i = 0; i < 25000; ++i) {
+        expected += "é";
+    }
+    CHECK(in["reply_to_text"].get<std::string>() == expected);
+}
+
 TEST_CASE("a command writer that cannot be run is a configuration error naming the key",
           "[db]")
 {
