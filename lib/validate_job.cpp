@@ -905,8 +905,9 @@ check_result job_check(check_context& x, std::string const& job, double interval
 check_result clock_check(db_connection& db, config const& cfg)
 {
     auto const before = clock_now();
-    // the server's clock minus the midpoint, computed by the server: exact
-    // to the microsecond, where epochs as doubles would not be
+    // the server's clock minus ours before the round trip, computed by the
+    // server (exact to the microsecond, where epochs as doubles would not
+    // be); less half the round trip, minus ours at its midpoint
     auto const r = db.exec("SELECT extract(epoch FROM clock_timestamp() - "
                            "$1::timestamptz)::float8",
                            format_timestamp(before));
