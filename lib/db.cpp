@@ -292,6 +292,13 @@ constexpr char const* keepalive_idle_s = "60";
 constexpr char const* keepalive_interval_s = "10";
 constexpr char const* keepalive_count = "6";
 
+// A database that cannot be reached now: cron's next run retries (75).
+temporary_failure unreachable(std::string_view why)
+{
+    return temporary_failure{
+        fmt::format("database unreachable (exit 75, retry later): {}", why)};
+}
+
 // connect_timeout in seconds; 0 (wait as long as it takes) for 0 or less, as
 // libpq would. What libpq refuses (not a whole number, past an int) is
 // refused: read as anything, 99999999999999999999 overflowed the deadline and
@@ -301,10 +308,11 @@ long timeout_seconds(std::string const& text)
     errno = 0;
     char* end = nullptr;
     long const s = std::strtol(text.c_str(), &end, 10);
-    while (end && (*end == ' ' || *end == '\t')) {
+    bool const digits = end != text.c_str();
+    while (*end == ' ' || *end == '\t') {
         ++end;
     }
-    if (text.empty() || !end || *end != '\0' || end == text.c_str() || errno == ERANGE ||
+    if (!digits || *end != '\0' || errno == ERANGE ||
         s > std::numeric_limits<int>::max() || s < std::numeric_limits<int>::min()) {
         throw config_error{fmt::format(
             "connect_timeout '{}' is not a whole number of seconds (PGCONNECT_TIMEOUT or "
@@ -430,12 +438,11 @@ connect_off_thread(char const* const* keys, char const* const* values,
     return {done, started->load()};
 }
 
-// The message of a connection that did not end within connect_timeout.
+// Why a connection did not end within connect_timeout.
 std::string no_answer_within(std::string const& timeout, std::string_view why = {})
 {
-    return fmt::format("database unreachable (exit 75, retry later): no answer within "
-                       "connect_timeout ({} s; PGCONNECT_TIMEOUT or connect_timeout in "
-                       "the connection string){}{}",
+    return fmt::format("no answer within connect_timeout ({} s; PGCONNECT_TIMEOUT or "
+                       "connect_timeout in the connection string){}{}",
                        timeout, why.empty() ? "" : ": ", why);
 }
 
@@ -564,10 +571,10 @@ started_connection start_connection(char const* const* keys, char const* const* 
     auto const attempt =
         connect_off_thread(keys, values, connect_deadline(timeout_seconds(own_timeout)));
     if (!attempt.started) {
-        throw temporary_failure{fmt::format(
-            "database unreachable (exit 75, retry later): its host name was not "
-            "looked up within connect_timeout ({} s): the resolver does not answer",
-            own_timeout)};
+        throw unreachable(
+            fmt::format("its host name was not looked up within "
+                        "connect_timeout ({} s): the resolver does not answer",
+                        own_timeout));
     }
     if (!attempt.done ||
         (attempt.done->conn && PQstatus(attempt.done->conn) != CONNECTION_OK &&
@@ -575,9 +582,9 @@ started_connection start_connection(char const* const* keys, char const* const* 
         if (attempt.done) {
             PQfinish(attempt.done->conn);
         }
-        throw temporary_failure{no_answer_within(
+        throw unreachable(no_answer_within(
             own_timeout, "a host name the resolver did not look up, or a server "
-                         "that did not answer")};
+                         "that did not answer"));
     }
     return *attempt.done;
 }
@@ -591,8 +598,7 @@ started_connection start_connection(char const* const* keys, char const* const* 
     // socket file in any language. So does a host name whose lookup fails
     // for now.
     if (msg.find("/.s.PGSQL.") != std::string::npos || host_lookup_failing_for_now(c)) {
-        throw temporary_failure{
-            fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+        throw unreachable(msg);
     }
     // Else refused before any traffic: an option value libpq rejects, or a
     // host name that does not exist.
@@ -619,8 +625,7 @@ started_connection start_connection(char const* const* keys, char const* const* 
                         "retry will not help): {}",
                         msg)};
     }
-    throw temporary_failure{
-        fmt::format("database unreachable (exit 75, retry later): {}", msg)};
+    throw unreachable(msg);
 }
 
 // The session's settings, and those a transaction must repeat with SET LOCAL
@@ -724,7 +729,7 @@ db_connection::db_connection(
         connection_option(m_conn.get(), "connect_timeout").value_or(timeout);
     auto const effective_timeout = timeout_seconds(timeout_text);
     if (!wait_for_connection(m_conn.get(), effective_timeout)) {
-        throw temporary_failure{no_answer_within(timeout_text)};
+        throw unreachable(no_answer_within(timeout_text));
     }
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
         throw_refused(m_conn.get(), conninfo);
@@ -771,10 +776,10 @@ db_result db_connection::exec_within(std::string const& sql, long timeout_s)
                 PQfreeCancel(c);
             }
             m_conn.reset(); // the answer may never come: drop the connection
-            throw temporary_failure{fmt::format(
-                "database unreachable (exit 75, retry later): connected, but no answer "
-                "within connect_timeout ({} s): a pooler whose database is down?",
-                timeout_s)};
+            throw unreachable(fmt::format("connected, but no answer within "
+                                          "connect_timeout ({} s): a pooler whose "
+                                          "database is down?",
+                                          timeout_s));
         }
         // a failed poll or read: PQgetResult reports the socket's error
         if (waited == poll_result::failed || PQconsumeInput(m_conn.get()) != 1) {

@@ -421,6 +421,23 @@ TEST_CASE("on a LATIN1 database texts are read and written as characters, and on
                    "'failed' AND error LIKE '%\"LATIN1\"%'") == 1);
 }
 
+namespace {
+
+// plan's config with a command writer that takes 1.5 s a text, `queue_ahead`
+// posts and `extra` (YAML of other sections); the script is written in `dir`.
+std::string slow_writer_yaml(temp_dir const& dir, int queue_ahead,
+                             std::string const& extra)
+{
+    auto const script = dir.write("slow.sh", "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n"
+                                             "printf 'A slow but fine text %s' $$\n");
+    ::chmod(script.c_str(), 0755);
+    return fmt::format("plan:\n  queue_ahead: {}\n  catalogue:\n    decision_type: "
+                       "[single]\n  writer:\n    kind: command\n    command: [{}]\n{}",
+                       queue_ahead, script, extra);
+}
+
+} // namespace
+
 TEST_CASE(
     "a writer slower than database.idle_in_transaction_timeout_minutes does not end "
     "the run",
@@ -429,16 +446,12 @@ TEST_CASE(
     test_db db;
     db.migrate();
     temp_dir dir;
-    auto const script = dir.write("slow.sh", "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n"
-                                             "printf 'A slow but fine text %s' $$\n");
-    ::chmod(script.c_str(), 0755);
     // the session may idle in a transaction for 1 s; the writer takes 1.5
-    auto const r = plan(db, {"--json", "-q"},
-                        "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: "
-                        "[single]\n  writer:\n    kind: command\n    command: [" +
-                            script +
-                            "]\ndatabase:\n  idle_in_transaction_timeout_minutes: "
-                            "0.0167\n");
+    auto const r =
+        plan(db, {"--json", "-q"},
+             slow_writer_yaml(dir, 1,
+                              "database:\n  idle_in_transaction_timeout_minutes: "
+                              "0.0167\n"));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["added"] == 1);
@@ -461,13 +474,7 @@ TEST_CASE("a database's own idle_session_timeout and transaction_timeout (17) do
                            quote_ident(db.name())));
     }
     temp_dir dir;
-    auto const script = dir.write("slow.sh", "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n"
-                                             "printf 'A slow but fine text %s' $$\n");
-    ::chmod(script.c_str(), 0755);
-    auto const r = plan(db, {"--json", "-q"},
-                        "plan:\n  queue_ahead: 2\n  catalogue:\n    decision_type: "
-                        "[single]\n  writer:\n    kind: command\n    command: [" +
-                            script + "]\n");
+    auto const r = plan(db, {"--json", "-q"}, slow_writer_yaml(dir, 2, ""));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["added"] == 2);

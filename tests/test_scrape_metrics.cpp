@@ -143,20 +143,27 @@ TEST_CASE(
                    "primary_objective_score IS NOT NULL") == 1);
 }
 
-TEST_CASE("no transaction waits on the X API: an answer slower than "
-          "idle_in_transaction_session_timeout loses nothing",
-          "[db]")
+namespace {
+
+// Two due posts and an X API that answers after 1.5 s, under the config
+// `yaml` and the database's own `setting` (none if empty): both are written,
+// with the follower snapshot.
+void slow_x_api_loses_nothing(std::string const& yaml, std::string const& setting)
 {
     test_db db;
     db.migrate();
     auto c = db.connect();
     add_posted(c, "501", 2);
     add_posted(c, "502", 3);
+    if (!setting.empty()) {
+        c.exec(fmt::format("ALTER DATABASE {} SET {}", quote_ident(db.name()), setting));
+    }
     fake_x_api api;
     api.delay_tweets_ms = 1500;
     scraper s{db, api};
-    // the session's timeout 1 s (as a pooler or the database may set it)
-    s.configure("database:\n  idle_in_transaction_timeout_minutes: 0.0167\n");
+    if (!yaml.empty()) {
+        s.configure(yaml);
+    }
     auto const r = s.ok({"--json"});
     CHECK(json::parse(r.out)["outcomes_written"] == 2);
     CHECK(db.count(
@@ -164,25 +171,23 @@ TEST_CASE("no transaction waits on the X API: an answer slower than "
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 1);
 }
 
+} // namespace
+
+TEST_CASE("no transaction waits on the X API: an answer slower than "
+          "idle_in_transaction_session_timeout loses nothing",
+          "[db]")
+{
+    // the session's timeout 1 s (as a pooler or the database may set it)
+    slow_x_api_loses_nothing("database:\n  idle_in_transaction_timeout_minutes: 0.0167\n",
+                             "");
+}
+
 TEST_CASE("a database's idle_session_timeout does not end a run waiting for the X API "
           "between transactions",
           "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    add_posted(c, "501", 2);
-    add_posted(c, "502", 3);
     // as a managed database may set it for every session
-    c.exec(fmt::format("ALTER DATABASE {} SET idle_session_timeout = '1s'",
-                       quote_ident(db.name())));
-    fake_x_api api;
-    api.delay_tweets_ms = 1500;
-    scraper s{db, api};
-    auto const r = s.ok({"--json"});
-    CHECK(json::parse(r.out)["outcomes_written"] == 2);
-    CHECK(db.count(
-              "SELECT count(*) FROM public.outcomes WHERE impressions IS NOT NULL") == 2);
+    slow_x_api_loses_nothing("", "idle_session_timeout = '1s'");
 }
 
 TEST_CASE("250 due posts are asked for in 3 requests of at most 100 ids", "[db]")
