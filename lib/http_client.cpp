@@ -467,21 +467,60 @@ std::size_t authority_end(std::string const& url, std::size_t from)
     return end == std::string::npos ? url.size() : end;
 }
 
+// A web page where JSON was asked for ("<!DOCTYPE html>", "<html>"): a
+// proxy's, a network's sign-in page or a website's answer, not the API's.
+bool is_web_page(std::string_view body)
+{
+    if (body.substr(0, 3) == "\xEF\xBB\xBF") {
+        body.remove_prefix(3); // a byte order mark
+    }
+    auto const start = body.find_first_not_of(" \t\r\n");
+    return start != std::string_view::npos && body[start] == '<';
+}
+
+// "a web page, not JSON" with the page's <title> when it has one.
+std::string web_page(std::string_view body)
+{
+    auto const head = to_lower(body.substr(0, 65536));
+    auto const open = head.find("<title");
+    auto const from = open == std::string::npos ? open : head.find('>', open);
+    auto const to = from == std::string::npos ? from : head.find('<', from);
+    if (to == std::string::npos) {
+        return "a web page, not JSON";
+    }
+    auto title = excerpt(valid_utf8(body.substr(from + 1, to - from - 1)), 80);
+    std::replace_if(title.begin(), title.end(), is_control_char, ' ');
+    return title.empty() ? "a web page, not JSON"
+                         : fmt::format("a web page, not JSON: '{}'", title);
+}
+
 } // namespace
 
 bool is_wrong_address(http_response const& res)
 {
     return res.status == 404 || res.status == 405 ||
            (res.status >= 301 && res.status <= 308 && res.status != 304 &&
-            res.status != 305 && res.status != 306);
+            res.status != 305 && res.status != 306) ||
+           (res.status / 100 == 2 && is_web_page(res.body));
 }
 
-std::string moved_to(http_response const& res)
+std::string wrong_address_detail(http_response const& res)
 {
     auto const it = res.headers.find("location");
-    return res.status / 100 == 3 && it != res.headers.end()
-               ? fmt::format(" (moved to {})", url_for_log(trim(it->second)))
-               : std::string{};
+    if (res.status / 100 == 3 && it != res.headers.end()) {
+        return fmt::format(" (moved to {})", url_for_log(trim(it->second)));
+    }
+    if (res.status / 100 == 2 && is_web_page(res.body)) {
+        return fmt::format(" ({}; a proxy or a network's sign-in page may answer for "
+                           "it)",
+                           web_page(res.body));
+    }
+    return {};
+}
+
+std::string answer_excerpt(std::string const& body)
+{
+    return is_web_page(body) ? web_page(body) : excerpt(valid_utf8(body), 300);
 }
 
 std::string url_origin(std::string const& url)

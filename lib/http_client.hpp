@@ -104,13 +104,18 @@ http_send_retrying(http_request const& request, retry_policy const& policy,
                    std::function<void(http_request&)> const& prepare = {});
 
 // Whether an answer says the request went to the wrong address: not found,
-// the method not allowed there, or moved elsewhere (a redirect, which is
-// never followed). A base URL to fix, not data or a passing failure.
+// the method not allowed there, moved elsewhere (a redirect, which is never
+// followed), or a web page where JSON was asked for. A base URL to fix (or
+// what answers for it), not data or a passing failure.
 bool is_wrong_address(http_response const& res);
 
 // " (moved to <Location>)" for a redirect with one, as a log may name it;
-// else "".
-std::string moved_to(http_response const& res);
+// " (a web page, not JSON: '<title>'; …)" for a page; else "".
+std::string wrong_address_detail(http_response const& res);
+
+// What an error answer's body says, for a message: its first 300 characters
+// on one line, or "a web page, not JSON: '<title>'" for a page.
+std::string answer_excerpt(std::string const& body);
 
 // The scheme, host and port of a URL, without its user, password, path or
 // query (where a heartbeat URL holds its secret): what a log line may name.

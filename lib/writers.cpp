@@ -334,7 +334,7 @@ public:
         auto const [res, attempts] = http_send_retrying(
             req, {m_cfg.retries, m_cfg.backoff_ms, true, quota_used_up},
             "the LLM endpoint", what);
-        if (res.status == 200) {
+        if (res.status == 200 && !is_wrong_address(res)) {
             return parse(res.body, what);
         }
         if (quota_used_up(res)) {
@@ -351,13 +351,13 @@ public:
         }
         if (is_wrong_address(res)) {
             // OpenAI's answer to a model it does not have is a 404 too
-            throw config_error{
-                fmt::format("the LLM endpoint answered HTTP {} for {}{}: {}; check "
-                            "plan.writer.base_url and plan.writer.model",
-                            res.status, what, moved_to(res), error_message(res.body))};
+            throw config_error{fmt::format(
+                "the LLM endpoint answered HTTP {} for {}{}: {}; check "
+                "plan.writer.base_url and plan.writer.model",
+                res.status, what, wrong_address_detail(res), error_message(res.body))};
         }
         throw data_error{fmt::format("the LLM endpoint answered HTTP {} for {}: {}",
-                                     res.status, what, res.body.substr(0, 300))};
+                                     res.status, what, answer_excerpt(res.body))};
     }
 
 private:

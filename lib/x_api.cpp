@@ -222,7 +222,7 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         req, {m_cfg.retries, m_cfg.backoff_ms, false, {}}, "X API", what,
         [&](http_request& r) { r.headers.push_back(authorization(url, query)); });
     m_requests += attempts;
-    if (res.status == 200) {
+    if (res.status == 200 && !is_wrong_address(res)) {
         auto const remaining = res.headers.find("x-rate-limit-remaining");
         auto const left = remaining == res.headers.end()
                               ? std::nullopt
@@ -260,10 +260,10 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         throw config_error{fmt::format(
             "X API answered HTTP {} for {}{}: is x_api.base_url ({}) the API's address? "
             "(https://api.x.com, no path)",
-            res.status, what, moved_to(res), url_for_log(m_cfg.base_url))};
+            res.status, what, wrong_address_detail(res), url_for_log(m_cfg.base_url))};
     }
     throw data_error{fmt::format("X API answered HTTP {} for {}: {}", res.status, what,
-                                 res.body.substr(0, 300))};
+                                 answer_excerpt(res.body))};
 }
 
 tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool non_public)

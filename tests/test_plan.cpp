@@ -1510,6 +1510,26 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         CHECK(db.count("SELECT count(*) FROM "
                        "public.content_generation_metadata_comprehensive") == 0);
     }
+    SECTION("a web page answered for the endpoint (a sign-in page): its address, at once")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.body_200 = "<html><head><title>Log in - Example Proxy</title></head></html>";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(llm.calls == 1);
+        CHECK_THAT(r.err,
+                   Catch::Contains("the LLM endpoint answered HTTP 200 for POST "
+                                   "http://127.0.0.1:") &&
+                       Catch::Contains("/v1/chat/completions (a web page, not "
+                                       "JSON: 'Log in - Example Proxy'; a proxy") &&
+                       Catch::Contains("check plan.writer.base_url and "
+                                       "plan.writer.model"));
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive") == 0);
+    }
     SECTION("429 then 200")
     {
         test_db db;

@@ -583,6 +583,43 @@ TEST_CASE("a 404 or a redirect is a base URL to fix, named, not bad data", "[nod
                Catch::Contains("HTTP 400"));
 }
 
+TEST_CASE("a web page where JSON was asked for (a network's sign-in page) is the address "
+          "to fix, named by its title, not malformed data",
+          "[nodb]")
+{
+    auto const page = std::string{"\xEF\xBB\xBF\n  <!DOCTYPE html>\n<html><head><TITLE>"
+                                  "Sign in to\r\nCorpNet Wi-Fi</TITLE></head><body>"} +
+                      std::string(100000, 'x') + "</body></html>";
+    fake_x_api portal;
+    portal.always = fake_failure{200, page};
+    auto client = client_for(portal);
+    auto const msg = message_of<config_error>([&] { client.fetch_tweets({"1"}); });
+    CHECK(msg == fmt::format("X API answered HTTP 200 for GET /2/tweets (tweet 1) (a web "
+                             "page, not JSON: 'Sign in to  CorpNet Wi-Fi'; a proxy or a "
+                             "network's sign-in page may answer for it): is "
+                             "x_api.base_url ({}) the API's address? (https://api.x.com, "
+                             "no path)",
+                             portal.base_url()));
+    CHECK(portal.tweet_requests().size() == 1); // not retried
+    // the account's lookup too
+    CHECK_THAT(message_of<config_error>([&] { client.fetch_account(); }),
+               Catch::Contains("(a web page, not JSON: 'Sign in to  CorpNet Wi-Fi';"));
+
+    // an error answered with a page names the page, not 300 bytes of markup
+    fake_x_api proxy;
+    proxy.always =
+        fake_failure{400, "<html><body><h1>400 Bad Request</h1></body></html>"};
+    auto proxy_client = client_for(proxy);
+    CHECK(message_of<data_error>([&] { proxy_client.fetch_tweets({"1"}); }) ==
+          "X API answered HTTP 400 for GET /2/tweets (tweet 1): a web page, not JSON");
+    // JSON that is no object is still malformed data
+    fake_x_api odd;
+    odd.always = fake_failure{200, "[1, 2]"};
+    auto odd_client = client_for(odd);
+    CHECK_THAT(message_of<data_error>([&] { odd_client.fetch_tweets({"1"}); }),
+               Catch::Contains("non-object JSON body"));
+}
+
 TEST_CASE("an https base URL at a plain-HTTP server, or http at a TLS one, names the "
           "scheme to write, not retried",
           "[nodb]")
