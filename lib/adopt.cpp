@@ -1,5 +1,6 @@
 #include "adopt.hpp"
 
+#include "json_text.hpp"
 #include "log.hpp"
 #include "schema.hpp"
 
@@ -442,7 +443,7 @@ SELECT c.oid::regclass::text, c.relowner::regrole::text, current_user, count(*) 
    AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
  ORDER BY c.relnamespace::regnamespace::text = 'xloop', 1
  LIMIT 1)sql",
-                           nlohmann::json(relations).dump());
+                           json_text(relations));
     if (r.rows() == 0) {
         return;
     }

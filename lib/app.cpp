@@ -2,6 +2,7 @@
 
 #include "http_client.hpp"
 #include "interrupt.hpp"
+#include "json_text.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
@@ -485,8 +486,7 @@ void run_context::record(std::string const& status, std::string const& error_tex
              WHERE id = $1
             )sql",
             *m_ledger_id, m_now + elapsed, status, rows_in, rows_out,
-            storable(
-                detail().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
+            storable(json_text(detail())),
             error_text.empty() ? std::nullopt : std::optional{storable(error_text)});
     } catch (std::exception const& e) {
         log::warn("could not record the run in xloop.job_runs: {}", e.what());
@@ -601,8 +601,7 @@ void print_summary(run_result const& result, std::string const& job, bool dry_ru
     if (!result.error_text.empty()) {
         out["error"] = result.error_text;
     }
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << std::endl;
+    std::cout << json_text(out, 2) << std::endl;
 }
 
 // A standard descriptor that is closed (`>&-`) would be the next file's or

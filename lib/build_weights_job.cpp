@@ -5,6 +5,7 @@
 #include "canonical.hpp"
 #include "change_test.hpp"
 #include "copy_row.hpp"
+#include "json_text.hpp"
 #include "learning_target_db.hpp"
 #include "log.hpp"
 #include "netting.hpp"
@@ -1140,10 +1141,10 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
     auto const r = [&] {
         try {
-            return db.exec(insert_map_sql, weights.dump(), posteriors.dump(), run.now(),
-                           window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
+            return db.exec(insert_map_sql, json_text(weights), json_text(posteriors),
+                           run.now(), window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
                            rounded_mean(s.sum_fgw, s.n_fgw),
-                           cross_fit_json(s, run.cfg().weights).dump());
+                           json_text(cross_fit_json(s, run.cfg().weights)));
         } catch (db_error const& e) {
             // The only value here that can outgrow its column is the version
             // (an integer column at 2147483647): the stored data's doing.

@@ -739,6 +739,12 @@ db_connection::db_connection(
     PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
     auto [set, local] = session_settings(settings, PQserverVersion(m_conn.get()));
     m_local_settings = std::move(local);
+    if (server_encoding() == "SQL_ASCII") {
+        // Bytes as stored: the server checks what it sends a UTF8 client and
+        // refused every statement that read a byte another program wrote in
+        // LATIN1 (22021), so one such row stopped the jobs for good.
+        set += "; SET client_encoding = 'SQL_ASCII'";
+    }
     // A pooler (PgBouncer) accepts the connection while the database behind it
     // is down and holds the first statement until its own query_wait_timeout
     // (120 s): that wait is bounded by connect_timeout as well.

@@ -1,5 +1,6 @@
 #include "log.hpp"
 
+#include "json_text.hpp"
 #include "text.hpp"
 #include "timestamp.hpp"
 
@@ -55,7 +56,7 @@ void write(level l, std::string_view message)
                             {"level", name(l)},
                             {"tool", g_tool},
                             {"msg", std::string{message}}};
-        line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        line = json_text(j);
     } else {
         line =
             fmt::format("{} {} {}: {}", now, g_tool, name(l), escape_controls(message));

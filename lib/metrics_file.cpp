@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "interrupt.hpp"
+#include "json_text.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
@@ -73,7 +74,7 @@ std::optional<std::int64_t> read_count(nlohmann::json const& j, char const* key)
             "field '{}': must be a non-negative integer{} (got {})", key,
             v.is_number() && v.get<double>() > 0 ? fmt::format(" no larger than {}", max)
                                                  : "",
-            v.dump())};
+            json_text(v))};
     };
     if (v.is_number_unsigned()) {
         auto const u = v.get<std::uint64_t>();
@@ -107,7 +108,7 @@ timestamp read_time(nlohmann::json const& j, std::optional<timestamp> latest)
     if (!t) {
         throw line_error{fmt::format("field 'observed_at': not an ISO 8601 time of the "
                                      "years 1900 to 2199 (got {})",
-                                     v.dump())};
+                                     json_text(v))};
     }
     if (latest && *t > *latest) {
         throw line_error{fmt::format("field 'observed_at': {} is later than now plus the "
@@ -389,7 +390,7 @@ metrics_record metrics_record_of(nlohmann::json const& j, std::optional<timestam
         r.tweet_id = std::to_string(id.get<std::uint64_t>());
     } else {
         throw line_error{fmt::format(
-            "field 'tweet_id': must be a non-empty string (got {})", id.dump())};
+            "field 'tweet_id': must be a non-empty string (got {})", json_text(id))};
     }
     r.observed_at = read_time(j, latest);
     r.counts.impressions = read_count(j, "impressions");

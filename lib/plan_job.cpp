@@ -5,6 +5,7 @@
 #include "calendar.hpp"
 #include "canonical.hpp"
 #include "copy_row.hpp"
+#include "json_text.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
 #include "reply_opportunity.hpp"
@@ -685,7 +686,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
                   counted(static_cast<long long>(rows.size()), "item", "items"));
         return;
     }
-    auto const inserted = db.exec(insert_items, rows.dump(), now);
+    auto const inserted = db.exec(insert_items, json_text(rows), now);
     run.rows_out += inserted.rows();
     run.summary()["added"] = inserted.rows();
     for (int i = 0; i < inserted.rows(); ++i) {
@@ -925,7 +926,9 @@ std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
     q.content_slot = "reply";
     q.topic = "this";
     q.reply_to_author = std::string{ltrim_at(taken.str(0, 1))}; // '@dave' is dave
-    q.reply_to_text = taken.str(0, 2);
+    // a SQL_ASCII database may hold another program's LATIN1 bytes: the
+    // writer is given characters, and a text quoting them stays UTF-8
+    q.reply_to_text = valid_utf8(taken.str(0, 2));
     try {
         return write_text(run, w, q, hashes, hash, r);
     } catch (data_error const& e) {
@@ -1081,7 +1084,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
                   counted(static_cast<long long>(rows.size()), "reply", "replies"));
         return;
     }
-    auto const inserted = run.db().exec(insert_replies, rows.dump(), now);
+    auto const inserted = run.db().exec(insert_replies, json_text(rows), now);
     run.rows_out += inserted.rows();
     log::info("queued {}", counted(inserted.rows(), "reply", "replies"));
 }
@@ -1091,7 +1094,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
 std::optional<narrow_columns_found> narrow_columns(db_connection& db,
                                                    nlohmann::json const& rows)
 {
-    auto const narrow = db.exec(narrow_columns_sql, rows.dump());
+    auto const narrow = db.exec(narrow_columns_sql, json_text(rows));
     if (narrow.rows() == 0) {
         return std::nullopt;
     }

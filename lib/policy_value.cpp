@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "db.hpp"
+#include "json_text.hpp"
 #include "learning_target_db.hpp"
 #include "map_shape.hpp"
 #include "plan_job.hpp"
@@ -484,7 +485,7 @@ std::map<std::string, logged_draw> parse_draws(std::optional<std::string> const&
         logged_draw ld;
         ld.value = d.contains("value") && d["value"].is_string()
                        ? d["value"].get<std::string>()
-                       : d.value("value", nlohmann::json{}).dump();
+                       : json_text(d.value("value", nlohmann::json{}));
         ld.propensity = d["propensity"].get<double>();
         ld.candidates = d.contains("candidates") && d["candidates"].is_number_integer()
                             ? d["candidates"].get<int>()

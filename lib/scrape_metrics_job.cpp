@@ -7,6 +7,7 @@
 #include "copy_row.hpp"
 #include "fd_streambuf.hpp"
 #include "interrupt.hpp"
+#include "json_text.hpp"
 #include "log.hpp"
 #include "metrics_file.hpp"
 #include "scrape_inbox.hpp"
@@ -362,7 +363,7 @@ void report_unaskable(run_context& run, int days)
                   "{}; an id is 1 to 19 digits): not asked for, since one would fail "
                   "every request it is in; correct them in "
                   "content_generation_metadata_comprehensive",
-                  r.i64(0, 0), days, nlohmann::json(r.str(0, 1)).dump());
+                  r.i64(0, 0), days, json_text(r.str(0, 1)));
     }
 }
 
@@ -405,8 +406,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     }
     apply_batch(run, "x-api", n);
     if (!page.gone.empty()) {
-        n.gone += db.exec(mark_gone_sql, run.now(), nlohmann::json(page.gone).dump())
-                      .affected_rows();
+        n.gone += db.exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
         log::info("{} posts no longer exist on X; they will not be asked for again",
                   page.gone.size());
     }

@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "db.hpp"
+#include "json_text.hpp"
 #include "migrations.hpp"
 #include "plan_job.hpp"
 #include "schema.hpp"
@@ -82,7 +83,7 @@ SELECT CASE WHEN to_regclass(w->>0) IS NULL THEN w->>0 ELSE (w->>0) || '.' || (w
                     WHERE a.attrelid = to_regclass(w->>0) AND a.attname = w->>1
                       AND NOT a.attisdropped)
  GROUP BY 1 ORDER BY min(n))sql",
-                           wanted.dump());
+                           json_text(wanted));
     std::vector<std::string> missing;
     for (int i = 0; i < r.rows(); ++i) {
         missing.push_back(r.str(i, 0));
@@ -142,7 +143,7 @@ SELECT c.oid::regclass::text
                OR EXISTS (SELECT 1 FROM unnest(p.polroles) AS r(role)
                            WHERE pg_has_role(current_user, r.role, 'USAGE'))))
  ORDER BY w.n)sql",
-                           names.dump());
+                           json_text(names));
     std::vector<std::string> hidden;
     for (int i = 0; i < r.rows(); ++i) {
         hidden.push_back(r.str(i, 0));

@@ -3,6 +3,7 @@
 #include "canonical.hpp"
 #include "error.hpp"
 #include "http_client.hpp"
+#include "json_text.hpp"
 #include "log.hpp"
 #include "subprocess.hpp"
 #include "text.hpp"
@@ -267,7 +268,7 @@ public:
     {
         process_spec spec;
         spec.argv = m_cfg.command;
-        spec.input = q.to_json().dump();
+        spec.input = json_text(q.to_json());
         spec.timeout_ms = m_cfg.timeout_ms;
         spec.max_output_bytes = max_writer_output;
         spec.interruptible = true;
@@ -320,13 +321,13 @@ public:
                 "character 2). For a thread, separate parts with a line holding "
                 "only ---. Answer with the text only."}},
               {{"role", "user"},
-               {"content", "Write this post: " + q.to_json().dump()}}}}};
+               {"content", "Write this post: " + json_text(q.to_json())}}}}};
         http_request req;
         req.method = "POST";
         req.url = chat_completions_url(m_cfg.base_url);
         req.headers = {"Authorization: Bearer " + m_key,
                        "Content-Type: application/json"};
-        req.body = body.dump();
+        req.body = json_text(body);
         req.timeout_ms = m_cfg.timeout_ms;
         req.interrupt_grace_ms = 0;
         req.session = &m_session;

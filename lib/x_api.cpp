@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "http_client.hpp"
+#include "json_text.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
@@ -36,7 +37,7 @@ std::optional<std::int64_t> count(nlohmann::json const& obj, char const* key)
     if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() >= 0) {
         return v.get<std::int64_t>();
     }
-    log::warn("X API sent {} = {}: not a count, left out", key, v.dump());
+    log::warn("X API sent {} = {}: not a count, left out", key, json_text(v));
     return std::nullopt;
 }
 
@@ -58,7 +59,7 @@ nlohmann::json metrics_object(nlohmann::json const& tweet, char const* key,
     }
     if (!tweet[key].is_object()) {
         log::warn("X API sent {} = {} for tweet {}: not an object, left out", key,
-                  tweet[key].dump(), id);
+                  json_text(tweet[key]), id);
         return nlohmann::json::object();
     }
     return tweet[key];
@@ -350,7 +351,7 @@ std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string con
     m.id = t["id"].get<std::string>();
     if (!plausible_id(m.id)) {
         log::warn("X API response to {}: a tweet id {} is not an id, left out", what,
-                  nlohmann::json(m.id).dump());
+                  json_text(m.id));
         return std::nullopt;
     }
     auto const pub = metrics_object(t, "public_metrics", m.id);
@@ -374,7 +375,7 @@ std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string con
 void read_tweet_error(nlohmann::json const& e, std::string const& what, tweets_page& page)
 {
     if (!e.is_object()) {
-        log::warn("X API error on {}: {}", what, e.dump().substr(0, 300));
+        log::warn("X API error on {}: {}", what, json_text(e).substr(0, 300));
         return;
     }
     auto id = text_field(e, "resource_id");

@@ -105,6 +105,50 @@ TEST_CASE("the whole loop runs on a LATIN1 database as on a UTF-8 one", "[db]")
                        "'skipped')") == 0);
 }
 
+TEST_CASE("on a SQL_ASCII database another program's LATIN1 bytes are read as stored "
+          "and every job still runs",
+          "[db]")
+{
+    // initdb under the C locale makes SQL_ASCII databases; a harvester that
+    // cut a text at a byte count, or wrote LATIN1, leaves bytes no UTF-8
+    // client may read (the server refused each statement that read one, 22021)
+    test_db db{"TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"};
+    db.migrate();
+    REQUIRE(run_tool("sim", {"--days", "2", "--seed", "7"}, &db).exit_code == 0);
+    auto conn = db.connect();
+    conn.exec(
+        "UPDATE public.content_generation_metadata_comprehensive "
+        "SET generator_name = 'caf\xe9' WHERE decision_type <> 'reply' AND id % 2 = 0");
+    conn.exec("UPDATE public.content_generation_metadata_comprehensive "
+              "SET target_username = target_username || '\xe9' "
+              "WHERE decision_type = 'reply' AND id % 2 = 0");
+    conn.exec("UPDATE public.reply_opportunities SET status = 'expired'");
+    conn.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+              "tweet_content, opportunity_score, discovered_at) VALUES ('9000000001', "
+              "'someone_new', 'half a character: \xc3', 0.99, '2026-03-02T23:30:00Z')");
+    std::vector<std::string> const now{"--now", "2026-03-03T00:00:00Z", "--json"};
+    for (auto const* tool : {"build-weights", "learn-replies", "plan", "validate"}) {
+        auto args = now;
+        if (std::string{tool} == "plan") {
+            args.insert(args.end(), {"--replies", "1"});
+        }
+        auto const r = run_tool(tool, args, &db);
+        INFO(tool << ": " << r.err);
+        CHECK(
+            (r.exit_code == 0 || (std::string{tool} == "validate" && r.exit_code == 1)));
+        CHECK(r.err.find("22021") == std::string::npos);
+        CHECK(json::parse(r.out)["tool"] == std::string{"xloop-"} + tool);
+    }
+    // the map names the value in characters (U+FFFD for the byte), as plan
+    // then writes it; the reply quotes the text as UTF-8
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights WHERE is_active "
+                   "AND weights->'generator_name' ? 'caf\xEF\xBF\xBD'") == 1);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE target_tweet_id = '9000000001' "
+                 "AND content LIKE '%half a character: \xEF\xBF\xBD%'") == 1);
+}
+
 TEST_CASE("a database's own session defaults change nothing the loop writes or validate "
           "says",
           "[db]")
