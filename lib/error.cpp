@@ -12,9 +12,10 @@ bool is_transient_sqlstate(std::string const& s) noexcept
            || s == "40P01"           // deadlock_detected
            || s == "55P03"           // lock_not_available
            || s == "57014"           // query_canceled: statement_timeout, an admin
-           || s == "53100"           // disk_full
-           || s == "53200"           // out_of_memory
-           || s == "53300";          // too_many_connections
+           // insufficient resources: disk_full, out_of_memory,
+           // too_many_connections, configuration_limit_exceeded (a sort past
+           // temp_file_limit, a lock table past max_locks_per_transaction)
+           || s.rfind("53", 0) == 0;
 }
 
 exit_code exit_code_for(std::exception const& e) noexcept
