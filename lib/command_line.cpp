@@ -236,7 +236,8 @@ void add_options(app& app, migrate_options& o)
     seconds_up_to(
         cli.add_option(
             "--lock-timeout", o.lock_timeout_s,
-            "Seconds to wait for another xloop-migrate to finish, then exit 75"),
+            "Seconds to wait for another xloop-migrate to finish, or for tables "
+            "other sessions hold (tried again every few seconds), then exit 75"),
         86400);
     cli.add_flag("--allow-out-of-order", o.allow_out_of_order,
                  "Apply pending migrations numbered below the newest applied one");

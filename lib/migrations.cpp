@@ -2,6 +2,7 @@
 
 #include "adopt.hpp"
 #include "advisory_lock.hpp"
+#include "interrupt.hpp"
 #include "log.hpp"
 #include "sha256.hpp"
 #include "sql_split.hpp"
@@ -21,6 +22,10 @@
 namespace xloop {
 
 namespace {
+
+// The longest a migration's statement waits for a table another session
+// holds before its transaction is rolled back and tried again.
+constexpr long table_lock_wait_ms = 2000;
 
 constexpr char const* bootstrap_sql = R"sql(
 CREATE SCHEMA IF NOT EXISTS xloop;
@@ -211,7 +216,88 @@ std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeou
         tx.reset();
         return false;
     });
+    // While an ALTER waits for a table another session holds (the bot's
+    // transaction, a leaked one idle in it), every query of the bot on that
+    // table waits behind the ALTER: a statement waits this long at most, and
+    // the transaction is tried again (retry_table_locks), the bot's queries
+    // going on in between. 0 would be no limit.
+    auto const wait_ms =
+        std::clamp(static_cast<long>(timeout_s * 1000), 1L, table_lock_wait_ms);
+    db.exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", wait_ms));
     return tx;
+}
+
+// The sessions holding a lock on a table of public or xloop, oldest
+// transaction first, as "pid 4242 (node, idle in transaction since …, on
+// public.outcomes)": who a migration waits for. Never their statements,
+// which may hold data.
+std::vector<std::string> table_lock_holders(db_connection& db)
+{
+    auto const r = db.exec(R"sql(
+SELECT a.pid::text, coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
+       coalesce(a.state, 'state not visible to this role'),
+       coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                '?'),
+       string_agg(DISTINCT l.relation::regclass::text, ', ')
+  FROM pg_locks l
+  JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n
+                          ON n.oid = c.relnamespace
+                       WHERE n.nspname IN ('public', 'xloop')
+                         AND c.relkind IN ('r', 'p', 'v', 'm'))
+ GROUP BY a.pid, a.application_name, a.usename, a.state, a.xact_start
+ ORDER BY a.xact_start NULLS LAST, a.pid
+ LIMIT 3)sql");
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(fmt::format("pid {} ({}, {} since {}, on {})", r.str(i, 0),
+                                  r.str(i, 1), r.str(i, 2), r.str(i, 3), r.str(i, 4)));
+    }
+    return out;
+}
+
+// Runs `attempt` (one transaction, rolled back when it throws) again while a
+// table lock another session holds stops it (55P03 after table_lock_wait_ms),
+// until --lock-timeout has passed since the first try; then exits 75 naming
+// the sessions it waited for.
+template <typename Attempt>
+auto retry_table_locks(db_connection& db, double timeout_s, Attempt const& attempt)
+{
+    using namespace std::chrono;
+    auto const deadline =
+        steady_clock::now() + milliseconds(static_cast<long>(timeout_s * 1000));
+    auto pause = milliseconds{500};
+    for (bool said = false;; said = true) {
+        try {
+            return attempt();
+        } catch (db_error const& e) {
+            if (e.sqlstate() != "55P03") {
+                throw;
+            }
+        }
+        auto holders = table_lock_holders(db);
+        auto const named = holders.empty() ? std::string{"a session that has ended since"}
+                                           : fmt::format("{}", fmt::join(holders, "; "));
+        if (steady_clock::now() + pause >= deadline) {
+            throw temporary_failure{fmt::format(
+                "waited {} s (--lock-timeout) for tables other sessions hold; the "
+                "migration in progress was rolled back: {}. A session idle in "
+                "transaction for long is "
+                "a leaked one (SELECT pg_terminate_backend(pid) ends it); or run "
+                "xloop-migrate when the bot is quiet",
+                timeout_s, named)};
+        }
+        if (!said) {
+            log::warn("a migration waits for tables other sessions hold: {}; trying "
+                      "again for up to {} s (--lock-timeout), the bot's queries going "
+                      "on between tries",
+                      named, timeout_s);
+        }
+        interruptible_sleep(pause);
+        pause = std::min(pause * 2, milliseconds{4000});
+    }
 }
 
 // Session-scoped lock for migrations that cannot run in a transaction.
@@ -239,6 +325,9 @@ void run_statements(db_connection& db, migration const& m)
         try {
             db.exec(stmt.text);
         } catch (db_error const& e) {
+            if (e.sqlstate() == "55P03") {
+                throw; // a table another session holds: tried again
+            }
             int const line =
                 e.position() > 0 ? line_of_position(stmt, e.position()) : stmt.line;
             auto const msg =
@@ -440,13 +529,9 @@ std::string outside_transaction_account(db_connection& db, migration const& m)
 // Runs one migration's statements in the caller's transaction, with the
 // original's views kept (see kept_views) and NOTICEs ("already exists,
 // skipping") left out of the output; WARNINGs (data converged) still show.
-std::vector<std::string> run_in_transaction(db_connection& db, migration const& m,
-                                            double lock_timeout_s)
+std::vector<std::string> run_in_transaction(db_connection& db, migration const& m)
 {
-    set_local_settings(
-        db,
-        {{"lock_timeout", fmt::format("{}ms", static_cast<long>(lock_timeout_s * 1000))},
-         {"client_min_messages", "warning"}});
+    set_local_settings(db, {{"client_min_messages", "warning"}});
     kept_views kept{db};
     run_statements(db, m);
     return kept.restore();
@@ -494,12 +579,11 @@ bool skipped(db_connection& db, migration const& m, std::string_view as)
 
 // --dry-run: every pending migration that can run in a transaction runs in one
 // that is rolled back, so the account says what a real run would change.
-apply_result dry_run(db_connection& db, std::vector<migration const*> const& wanted,
-                     std::vector<migration> const& all, apply_options const& opts)
+apply_result dry_run_once(db_connection& db, std::vector<migration const*> const& wanted,
+                          std::vector<migration> const& all, apply_options const& opts,
+                          schema_shape const& before)
 {
     apply_result result;
-    dry_run_notices const notices{db};
-    auto const before = read_schema_shape(db);
     auto tx = locked_transaction(db, opts.lock_timeout_s);
     db.exec("SET LOCAL client_min_messages = warning");
     if (!has_bookkeeping(db)) {
@@ -529,11 +613,21 @@ apply_result dry_run(db_connection& db, std::vector<migration const*> const& wan
             result.changes.push_back(outside_transaction_account(db, *m));
             continue;
         }
-        auto const kept = run_in_transaction(db, *m, opts.lock_timeout_s);
+        auto const kept = run_in_transaction(db, *m);
         result.changes.insert(result.changes.end(), kept.begin(), kept.end());
     }
     add_changes(result.changes, describe_changes(before, read_schema_shape(db)));
     return result; // the transaction rolls back
+}
+
+// dry_run_once, tried again while tables other sessions hold stop it.
+apply_result dry_run(db_connection& db, std::vector<migration const*> const& wanted,
+                     std::vector<migration> const& all, apply_options const& opts)
+{
+    dry_run_notices const notices{db};
+    auto const before = read_schema_shape(db);
+    return retry_table_locks(db, opts.lock_timeout_s,
+                             [&] { return dry_run_once(db, wanted, all, opts, before); });
 }
 
 // What check_before_applying found: the content table's state, and whether
@@ -614,37 +708,51 @@ std::size_t apply_transactional(db_connection& db,
                                 std::size_t i, content_table_state& content_state,
                                 apply_options const& opts, apply_result& result)
 {
-    auto const start = std::chrono::steady_clock::now();
-    auto tx = locked_transaction(db, opts.lock_timeout_s);
+    struct applied_here {
+        std::size_t next;
+        std::vector<std::string> names;
+        std::vector<std::string> changes;
+    };
     bool const adopting = content_state != content_table_state::view_or_absent;
-    if (adopting) {
-        content_state = inspect_content_table(db); // under the lock, again
-        if (content_state != content_table_state::view_or_absent) {
-            adopt_content_table(db, content_state);
+    int tries = 0;
+    auto const done = retry_table_locks(db, opts.lock_timeout_s, [&] {
+        ++tries;
+        applied_here out{i, {}, {}};
+        auto const start = std::chrono::steady_clock::now();
+        auto tx = locked_transaction(db, opts.lock_timeout_s);
+        if (adopting) {
+            // under the lock, again
+            if (auto const state = inspect_content_table(db);
+                state != content_table_state::view_or_absent) {
+                adopt_content_table(db, state);
+            }
         }
-        content_state = content_table_state::view_or_absent;
-    }
-    auto const applied = read_applied(db);
-    std::vector<std::string> names;
-    do {
-        auto const& m = *wanted[i++];
-        if (applied.count(m.version)) {
-            continue; // another run applied it meanwhile
-        }
-        if (!skipped(db, m, "skipped")) {
-            log::info("applying {}", m.name);
-            auto const kept = run_in_transaction(db, m, opts.lock_timeout_s);
-            result.changes.insert(result.changes.end(), kept.begin(), kept.end());
-        }
-        record_applied(db, m,
-                       std::chrono::duration<double, std::milli>(
-                           std::chrono::steady_clock::now() - start)
-                           .count());
-        names.push_back(m.name);
-    } while (adopting && i < wanted.size() && wanted[i]->transactional);
-    tx->commit();
-    result.applied.insert(result.applied.end(), names.begin(), names.end());
-    return i;
+        auto const applied = read_applied(db);
+        do {
+            auto const& m = *wanted[out.next++];
+            if (applied.count(m.version)) {
+                continue; // another run applied it meanwhile
+            }
+            if (!skipped(db, m, "skipped")) {
+                if (tries == 1) {
+                    log::info("applying {}", m.name);
+                }
+                auto const kept = run_in_transaction(db, m);
+                out.changes.insert(out.changes.end(), kept.begin(), kept.end());
+            }
+            record_applied(db, m,
+                           std::chrono::duration<double, std::milli>(
+                               std::chrono::steady_clock::now() - start)
+                               .count());
+            out.names.push_back(m.name);
+        } while (adopting && out.next < wanted.size() && wanted[out.next]->transactional);
+        tx->commit();
+        return out;
+    });
+    content_state = content_table_state::view_or_absent;
+    result.changes.insert(result.changes.end(), done.changes.begin(), done.changes.end());
+    result.applied.insert(result.applied.end(), done.names.begin(), done.names.end());
+    return done.next;
 }
 
 } // namespace
@@ -663,7 +771,9 @@ apply_result apply_migrations(db_connection& db, std::vector<migration> const& a
     }
 
     apply_result result;
-    auto const checked = check_before_applying(db, wanted, all, opts);
+    auto const checked = retry_table_locks(db, opts.lock_timeout_s, [&] {
+        return check_before_applying(db, wanted, all, opts);
+    });
     if (!checked.pending) {
         return result; // up to date: no transaction per migration, no catalog read
     }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <thread>
 #include <tuple>
 
@@ -443,6 +444,85 @@ TEST_CASE("migrate waits for a held lock, then exits 75", "[db]")
     CHECK(waited >= std::chrono::milliseconds(900));
     holder.exec("SELECT pg_advisory_unlock($1::int, $2::int)", k1, k2);
     CHECK(run_tool("migrate", {"--lock-timeout", "1"}, &db).exit_code == 0);
+}
+
+namespace {
+
+// Waits (up to 20 s) until xloop-migrate's session waits for a table lock.
+bool migrate_waits_for_a_table(test_db& db)
+{
+    auto watcher = db.connect();
+    for (int i = 0; i < 400; ++i) {
+        if (watcher
+                .exec("SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                      "= 'xloop-migrate' AND wait_event_type = 'Lock'")
+                .i64(0, 0) > 0) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's queries, "
+          "names the session, and goes on once it ends",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    // the bot's connection, leaked idle in its transaction
+    auto holder = db.connect();
+    auto const pid = holder.exec("SELECT pg_backend_pid()::text").str(0, 0);
+    holder.exec("BEGIN");
+    holder.exec("SELECT 1 FROM public.content_generation_metadata_comprehensive LIMIT 1");
+    auto waiting = std::async(std::launch::async, [&] {
+        return run_tool("migrate", {"--lock-timeout", "12"}, &db);
+    });
+    REQUIRE(migrate_waits_for_a_table(db));
+    // The bot's reads of the table go on while migrate waits: each waits
+    // behind one try at most (2 s), never the whole --lock-timeout.
+    auto bot = db.connect();
+    bot.exec("SET statement_timeout = '6s'");
+    for (int i = 0; i < 4; ++i) {
+        CHECK(bot.exec("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive")
+                  .i64(0, 0) > 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    auto const r = waiting.get();
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK_THAT(r.err,
+               Catch::Contains("waited 12 s (--lock-timeout) for tables other sessions "
+                               "hold; the migration in progress was rolled back: pid " +
+                               pid + " (") &&
+                   Catch::Contains("idle in transaction since ") &&
+                   Catch::Contains("on content_generation_metadata_comprehensive)") &&
+                   Catch::Contains("pg_terminate_backend"));
+    // the migration it was applying left nothing; the one before it is kept
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == 1);
+    CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'content_metadata' "
+                   "AND relkind = 'v'") == 1);
+    holder.exec("ROLLBACK");
+
+    // a session that ends while migrate waits: migrate goes on and applies all
+    holder.exec("BEGIN");
+    holder.exec("SELECT 1 FROM public.content_generation_metadata_comprehensive LIMIT 1");
+    auto later = std::async(std::launch::async, [&] {
+        return run_tool("migrate", {"--lock-timeout", "120"}, &db);
+    });
+    REQUIRE(migrate_waits_for_a_table(db));
+    std::this_thread::sleep_for(std::chrono::seconds(3)); // past its first try (2 s)
+    holder.exec("COMMIT");
+    auto const ok = later.get();
+    INFO(ok.err);
+    CHECK(ok.exit_code == 0);
+    CHECK_THAT(ok.err, Catch::Contains("a migration waits for tables other sessions "
+                                       "hold: pid " +
+                                       pid + " ("));
+    CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == embedded_count());
 }
 
 TEST_CASE("an edited migration is refused, named, with exit 65", "[db]")
