@@ -558,6 +558,51 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
   FROM (SELECT 1) one
   LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql";
 
+// The maps another program wrote since xloop-build-weights wrote its first
+// (of the ledger's runs): not one of its runs' map_id, numbered after that
+// first, and active or computed within the last $2 days before $1 (a job
+// stopped since is not named for ever). How many, and the newest's id,
+// computed_at and whether it is the active one.
+constexpr char const* foreign_maps_sql = R"sql(
+WITH ours AS (
+    SELECT (detail ->> 'map_id')::bigint AS id
+      FROM xloop.job_runs
+     WHERE job = 'build-weights' AND status = 'ok' AND detail ->> 'map_id' ~ '^[0-9]{1,18}$')
+SELECT count(*), max(m.id)::text,
+       (array_agg(coalesce(m.computed_at::text, 'NULL') ORDER BY m.id DESC))[1],
+       coalesce(bool_or(m.is_active), false),
+       (SELECT max(id)::text FROM ours)
+  FROM public.learning_model_weights m
+ WHERE m.id > (SELECT min(id) FROM ours)
+   AND m.id NOT IN (SELECT id FROM ours)
+   AND (m.is_active OR (m.computed_at > $1::timestamptz - make_interval(days => $2::int)
+                        AND m.computed_at <= $1::timestamptz)))sql";
+
+// A learner other than xloop-build-weights writing maps (the original bot's
+// job, left running): plan then draws from whichever wrote last. The active
+// map being one of its fails; its maps otherwise warn. Empty when none.
+std::optional<check_result> foreign_maps_check(check_context& x)
+{
+    auto const r = x.db.exec(foreign_maps_sql, x.now, x.days);
+    auto const n = r.i64(0, 0);
+    if (n == 0) {
+        return std::nullopt;
+    }
+    auto c = make("weight_map", r.boolean(0, 3) ? "fail" : "warn", "");
+    c.numbers = {{"maps_by_another_program", n}};
+    auto const which = fmt::format(
+        "{} {} of learning_model_weights since xloop-build-weights wrote its first {} "
+        "written by another program (the newest: id {}, computed_at {}{}), where "
+        "xloop-build-weights' newest is id {}",
+        n, n == 1 ? "map" : "maps", n == 1 ? "was" : "were", r.str(0, 1), r.str(0, 2),
+        r.boolean(0, 3) ? ", the active one" : "", r.str(0, 4));
+    c.message = fmt::format(
+        "{}: is the original bot's build-weights job still running? Stop it: two "
+        "learners take turns and plan draws from whichever wrote last",
+        which);
+    return c;
+}
+
 check_result weight_map_check(check_context& x)
 {
     auto const& v = x.cfg.validate;
@@ -571,6 +616,10 @@ check_result weight_map_check(check_context& x)
                                 "{} posts with v2 metrics); {}",
                                 x.cfg.weights.min_posts, x.last_run("build-weights"));
         return c;
+    }
+    auto const foreign = foreign_maps_check(x);
+    if (foreign && foreign->status == "fail") {
+        return *foreign;
     }
     if (auto const why = unusable_active_map(r.str(0, 3), r.str(0, 4))) {
         c.status = "fail";
@@ -612,6 +661,11 @@ check_result weight_map_check(check_context& x)
     if (auto const w = post_hour_zone_warning(x.cfg); !w.empty() && c.status == "ok") {
         c.status = "warn";
         c.message += "; " + w;
+    }
+    if (foreign) {
+        c.status = c.status == "ok" ? "warn" : c.status;
+        c.message += "; " + foreign->message;
+        c.numbers.update(foreign->numbers);
     }
     return c;
 }

@@ -715,6 +715,69 @@ TEST_CASE("the weight_map check says how many days back the map learned, whateve
     CHECK(text["message"].get<std::string>().find("of the last") == std::string::npos);
 }
 
+TEST_CASE("maps another program writes beside xloop-build-weights (the original bot's "
+          "job left running) fail the check while one is active, warn for days after",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // the original bot's map before xloop ever ran: nothing to say of it
+    CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
+    c.exec("UPDATE xloop.job_runs SET detail = jsonb_build_object('map_id', (SELECT "
+           "max(id) FROM public.learning_model_weights)) WHERE job = 'build-weights'");
+    auto const ours =
+        c.exec("SELECT max(id)::text FROM public.learning_model_weights").str(0, 0);
+    CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
+
+    // the bot's job writes one and makes it active
+    auto const write_map = [&](std::string const& ago) {
+        c.exec("UPDATE public.learning_model_weights SET is_active = false");
+        return c
+            .exec("INSERT INTO public.learning_model_weights (weights, posteriors, "
+                  "computed_at, sample_size, is_active, version) SELECT weights, "
+                  "posteriors, $1::timestamptz - $2::interval, 40, true, version + 1 "
+                  "FROM public.learning_model_weights WHERE id = $3::bigint "
+                  "RETURNING id::text",
+                  now, ago, ours)
+            .str(0, 0);
+    };
+    auto const theirs = write_map("30 minutes");
+    auto const failed = check_named(validate(db, 1), "weight_map");
+    CHECK(failed["status"] == "fail");
+    CHECK(failed["numbers"]["maps_by_another_program"] == 1);
+    CHECK(
+        failed["message"] ==
+        fmt::format("1 map of learning_model_weights since xloop-build-weights wrote its "
+                    "first was written by another program (the newest: id {}, "
+                    "computed_at 2026-03-02 11:30:00+00, the active one), where "
+                    "xloop-build-weights' newest is id {}: is the original bot's "
+                    "build-weights job still running? Stop it: two learners take turns "
+                    "and plan draws from whichever wrote last",
+                    theirs, ours));
+
+    // xloop's next map is active again: a warning while the other's is recent
+    auto const next = write_map("5 minutes");
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+           "VALUES ('build-weights', $1::timestamptz - interval '5 minutes', "
+           "$1::timestamptz - interval '5 minutes', 'ok', jsonb_build_object('map_id', "
+           "$2::bigint))",
+           now, next);
+    auto const warned = check_named(validate(db, 0), "weight_map");
+    CHECK(warned["status"] == "warn");
+    CHECK_THAT(warned["message"].get<std::string>(),
+               Catch::Contains("(the newest: id " + theirs +
+                               ", computed_at 2026-03-02 11:30:00+00), where "
+                               "xloop-build-weights' newest is id " +
+                               next + ": is the original bot's"));
+    // and none once it is older than validate's days
+    c.exec("UPDATE public.learning_model_weights SET computed_at = computed_at - "
+           "interval '4 days' WHERE id = $1::bigint",
+           theirs);
+    CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
+}
+
 TEST_CASE("reply priorities all at one value are not called learned", "[db]")
 {
     test_db db;

@@ -10,7 +10,8 @@ int main(int argc, char** argv)
         "validate",
         "Says whether the loop is healthy. Checks: schema and migrations, v2 coverage "
         "of recent outcomes, content_slot coverage, posted items the loop cannot learn "
-        "from, the queue, vw_learning rows, the active weight map's age and sample, "
+        "from, the queue, vw_learning rows, the active weight map's age, sample and "
+        "writer, "
         "reply priorities, reply opportunities coming in, and each job's last ok run "
         "against its schedule; each ok, warn or fail with its numbers and what to do. "
         "Above them: what the active map learned, and what the loop's choices are "
