@@ -176,6 +176,68 @@ std::string content_hash(std::vector<std::string> const& parts)
     return sha256_hex(norm);
 }
 
+// The texts another program (the original bot before xloop took over) wrote
+// in the 30 days before $1: their content_hash is the other program's own (or
+// none), which the duplicate check's lookup by hash never matched, and X
+// refuses a duplicate post. Streamed; the other's rows of the last month only.
+constexpr char const* others_texts_sql = R"sql(
+COPY (SELECT content, to_jsonb(thread_parts)::text
+        FROM public.content_generation_metadata_comprehensive
+       WHERE created_at > {0}::timestamptz - interval '30 days'
+         AND created_at <= {0}::timestamptz
+         AND generation_source IS DISTINCT FROM 'xloop'
+         AND content IS NOT NULL) TO STDOUT (FORMAT binary))sql";
+
+// The texts a run may not write again: its own, and other programs' of the
+// last 30 days as xloop hashes them (64 bits of each hash, sorted: 8 bytes a
+// text however many the other wrote). xloop's own stored ones are looked up
+// by content_hash as each text is written.
+class known_texts {
+public:
+    explicit known_texts(run_context& run)
+    {
+        binary_copy_reader reader;
+        auto const row = [&](binary_copy_reader const& r) {
+            std::vector<std::string> parts;
+            if (!r.is_null(1)) {
+                auto const j = nlohmann::json::parse(r.text(1), nullptr, false);
+                if (j.is_array() && !j.empty() &&
+                    std::all_of(j.begin(), j.end(),
+                                [](auto const& e) { return e.is_string(); })) {
+                    parts = j.get<std::vector<std::string>>();
+                }
+            }
+            if (parts.empty()) {
+                parts.emplace_back(r.text(0));
+            }
+            m_others.push_back(key(content_hash(parts)));
+            if ((m_others.size() & 0xfff) == 0) {
+                run.check_interrupted();
+            }
+        };
+        run.db().copy_out(
+            fmt::format(others_texts_sql, quote_literal(format_timestamp(run.now()))),
+            [&](std::string_view message) { reader.feed(message, row); }, true);
+        std::sort(m_others.begin(), m_others.end());
+    }
+
+    bool contains(std::string const& hash) const
+    {
+        return m_run.count(hash) > 0 ||
+               std::binary_search(m_others.begin(), m_others.end(), key(hash));
+    }
+    void add(std::string const& hash) { m_run.insert(hash); }
+
+private:
+    static std::uint64_t key(std::string const& hex_hash)
+    {
+        return std::stoull(hex_hash.substr(0, 16), nullptr, 16);
+    }
+
+    std::set<std::string> m_run;
+    std::vector<std::uint64_t> m_others;
+};
+
 // No acceptable text for these attributes (bad data, exit 65, when it ends a
 // run): distinct from a writer that fails, which no redraw of the attributes
 // would mend.
@@ -188,8 +250,7 @@ struct no_new_text : data_error {
 // counts them (tweet_length), or the text was used in the last 30 days (or
 // earlier in this run).
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
-                                    std::set<std::string>& hashes, std::string& hash,
-                                    rng& r)
+                                    known_texts& known, std::string& hash, rng& r)
 {
     int const tries = run.cfg().plan.writer.max_tries;
     std::string last_problem;
@@ -221,20 +282,20 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
             continue;
         }
         hash = content_hash(parts);
-        bool const seen = hashes.count(hash) > 0 || run.db()
-                                                        .exec(R"sql(
+        bool const seen = known.contains(hash) || run.db()
+                                                      .exec(R"sql(
                     SELECT EXISTS (
                         SELECT 1 FROM public.content_generation_metadata_comprehensive
                          WHERE content_hash = $1
                            AND created_at > $2::timestamptz - interval '30 days')
                     )sql",
-                                                              hash, run.now())
-                                                        .boolean(0, 0);
+                                                            hash, run.now())
+                                                      .boolean(0, 0);
         if (seen) {
             last_problem = "a duplicate of a text of the last 30 days";
             continue;
         }
-        hashes.insert(hash);
+        known.add(hash);
         return parts;
     }
     throw no_new_text{fmt::format("could not write a new {} about '{}' in {} tries "
@@ -589,15 +650,15 @@ struct written_post {
 // plan.writer.max_tries times; features records how many redraws it took.
 written_post draw_and_write(run_context& run, catalogue const& values,
                             active_map const& map, draw_rule const& rule,
-                            std::string const& last_slot, writer& w,
-                            std::set<std::string>& hashes, nlohmann::json& draws, rng& r)
+                            std::string const& last_slot, writer& w, known_texts& known,
+                            nlohmann::json& draws, rng& r)
 {
     auto const& cfg = run.cfg().plan;
     written_post p;
     for (;; ++p.redraws) {
         p.q = draw_attributes(cfg, values, map, rule, last_slot, draws, r);
         try {
-            p.parts = write_text(run, w, p.q, hashes, p.hash, r);
+            p.parts = write_text(run, w, p.q, known, p.hash, r);
             return p;
         } catch (no_new_text const& e) {
             if (p.redraws + 1 >= cfg.writer.max_tries) {
@@ -657,7 +718,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     auto const rule = draw_rule_of(run.cfg());
     auto const gap = std::chrono::minutes{cfg.min_gap_minutes};
     nlohmann::json rows = nlohmann::json::array();
-    std::set<std::string> hashes;
+    known_texts known{run};
     for (std::int64_t n = 0; n < need; ++n) {
         auto const day =
             next_post_day(occurrences, calendar.last_at, gap, cfg.posts_per_day,
@@ -670,7 +731,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         auto const& slot = day.slots[pick_time(day, cfg, map, rule, draws, r)];
         ++calendar.posts_on_day[slot.day];
         auto const post = draw_and_write(run, values, map, rule, calendar.last_slot, w,
-                                         hashes, draws, r);
+                                         known, draws, r);
         rows.push_back(post_row(run, map, rule, post, slot.at, std::move(draws)));
         calendar.last_at = slot.at;
         calendar.last_slot = post.q.content_slot;
@@ -918,8 +979,8 @@ nlohmann::json reply_row(run_context& run, open_candidates const& open,
 // must not stop the others.
 std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
                                                    db_result const& taken,
-                                                   std::set<std::string>& hashes,
-                                                   std::string& hash, rng& r)
+                                                   known_texts& known, std::string& hash,
+                                                   rng& r)
 {
     writer_request q;
     q.decision_type = "reply";
@@ -930,7 +991,7 @@ std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
     // writer is given characters, and a text quoting them stays UTF-8
     q.reply_to_text = valid_utf8(taken.str(0, 2));
     try {
-        return write_text(run, w, q, hashes, hash, r);
+        return write_text(run, w, q, known, hash, r);
     } catch (data_error const& e) {
         log::warn("skipping the reply to @{} (tweet {}): {}", q.reply_to_author,
                   taken.str(0, 0), e.what());
@@ -952,7 +1013,7 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
     auto const baseline = top_by_opportunity(candidates, wanted);
     nlohmann::json rows = nlohmann::json::array();
     std::set<std::uint64_t> authors;
-    std::set<std::string> hashes;
+    known_texts known{run};
     reply_ranking ranking{candidates, r};
     while (static_cast<int>(rows.size()) < wanted) {
         auto const next = ranking.next();
@@ -970,7 +1031,7 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
             continue;
         }
         std::string hash;
-        auto const parts = reply_text(run, w, taken, hashes, hash, r);
+        auto const parts = reply_text(run, w, taken, known, hash, r);
         if (!parts) {
             continue;
         }

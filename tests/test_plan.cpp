@@ -702,6 +702,40 @@ TEST_CASE("a duplicate text of the last 30 days is redrawn, then refused", "[db]
                    "public.content_generation_metadata_comprehensive") == 2);
 }
 
+TEST_CASE("a text another program (the original bot) wrote in the last 30 days is a "
+          "duplicate, whatever its content_hash",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const one =
+        std::string{"plan:\n  queue_ahead: 1\n  catalogue:\n    topic: [sql]\n"
+                    "    hook_type: [question]\n    cta_type: [none]\n"
+                    "    decision_type: [single]\n"
+                    "  templates:\n    question: ['The only {topic} text.'"};
+    // the bot's row: its own hash (of the text as it was), another case and spacing
+    db.connect().exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, content, "
+        "content_hash, tweet_id, created_at, posted_at, decision_type) VALUES ('posted', "
+        "'The ONLY sql   text.', md5('The ONLY sql   text.'), '1', "
+        "'2026-03-03T12:00:00Z', '2026-03-03T12:00:00Z', 'single')");
+    auto const r = plan(db, {"--now", "2026-03-05T12:00:00Z"}, one + "]\n");
+    INFO(r.err);
+    CHECK(r.exit_code == 65);
+    CHECK_THAT(r.err, Catch::Contains("a duplicate of a text of the last 30 days"));
+    // another text is queued
+    REQUIRE(plan(db, {"--now", "2026-03-05T12:00:00Z", "-q"},
+                 one + ", 'Another {topic} text.']\n")
+                .exit_code == 0);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE status = 'queued' AND content = 'Another sql text.'") == 1);
+    // a month on, the bot's text may be written again
+    db.connect().exec("DELETE FROM public.content_generation_metadata_comprehensive "
+                      "WHERE status = 'queued'");
+    CHECK(plan(db, {"--now", "2026-04-05T12:00:00Z", "-q"}, one + "]\n").exit_code == 0);
+}
+
 TEST_CASE("when the drawn attributes allow no new text, they are drawn again", "[db]")
 {
     test_db db;
