@@ -764,6 +764,9 @@ check_result reply_priorities_check(check_context& x)
 }
 
 // {0} why an opportunity is unusable, {1} its score as text; $1 now, $2 days.
+// A status that is none of plan's (4: a harvester writing 'new', 'Pending' or
+// NULL) is unusable too: plan takes 'pending' ones only, and replies stopped
+// while the check counted the harvester's rows as coming in.
 constexpr char const* reply_opportunities_sql = R"sql(
 SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
        extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
@@ -781,9 +784,14 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
                        || ' that is no X post id'
            WHEN 3 THEN 'an opportunity_score ' || {1}
                        || ' that is no number plan can rank'
+           WHEN 4 THEN 'a status ' || coalesce(quote_literal(r.status::text), 'NULL')
+                       || ', where plan replies to ''pending'' ones'
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
   FROM public.reply_opportunities r
- CROSS JOIN LATERAL (SELECT {0} AS unusable) u
+ CROSS JOIN LATERAL (
+     SELECT CASE WHEN coalesce(r.status::text NOT IN ('pending', 'replied', 'expired',
+                                                      'skipped'), true)
+                 THEN 4 ELSE {0} END AS unusable) u
  WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
 
 // Replies need opportunities, which a harvester outside xloop finds: when it

@@ -362,6 +362,32 @@ TEST_CASE("opportunities plan cannot reply to are counted, and only such ones wa
           "fix the harvester that fills reply_opportunities");
 }
 
+TEST_CASE("opportunities under a status plan never takes ('new', NULL) are counted as "
+          "ones it cannot reply to",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // a harvester of its own ways: replies stop, since plan takes 'pending' ones
+    c.exec("UPDATE public.reply_opportunities SET status = 'new'");
+    c.exec("UPDATE public.reply_opportunities SET status = NULL WHERE tweet_id = '701'");
+    auto check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["unusable_in_window"] == 30);
+    CHECK(check["message"] == "none of the 30 opportunities of the last 3 days can be "
+                              "replied to (e.g. a status 'new', where plan replies to "
+                              "'pending' ones): fix the harvester that fills "
+                              "reply_opportunities");
+    // plan's own statuses are its to use
+    c.exec("UPDATE public.reply_opportunities SET status = (ARRAY['pending', 'replied', "
+           "'expired', 'skipped'])[1 + (tweet_id::int % 4)]");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["numbers"]["unusable_in_window"] == 0);
+}
+
 TEST_CASE("an active map holding a number no double holds is said to be unusable, and "
           "every report and plan still run",
           "[db]")
