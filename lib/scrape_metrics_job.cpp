@@ -19,12 +19,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -157,7 +159,8 @@ WITH due AS (
        AND c.posted_at > $1::timestamptz - make_interval(days => $2::int)
        AND c.posted_at <= $1::timestamptz
        AND c.tweet_id::text ~ $5)
-SELECT tweet_id, bool_and(posted_at > $1::timestamptz - make_interval(days => $6::int, hours => -1))
+SELECT tweet_id, bool_and(posted_at > $1::timestamptz - make_interval(days => $6::int, hours => -1)),
+       extract(epoch FROM min(posted_at))::float8
   FROM due
  WHERE due_at IS NOT NULL AND (collected_at IS NULL OR collected_at < due_at)
  GROUP BY tweet_id
@@ -177,8 +180,38 @@ struct scrape_counts {
     counted_posts unkeyed;           // records of posts without a decision id
     counted_posts early;             // records observed before their post was posted
     std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
-    std::optional<long long> deferred_until; // when X said its window resets
+    std::optional<long long> deferred_until;    // when X said its window resets
+    std::map<std::string, double> posted_epoch; // the due posts' posted_at, by tweet id
+    counted_posts time_off; // posts whose posted_at is not when X says it posted them
+    double most_off_seconds = 0;
 };
+
+// A post's posted_at against the time X gives it (created_at): the poster
+// writes another time when they differ by more than the clocks may (a local
+// time into a timestamp without time zone, the scheduled time), and
+// post_hour and the follower attribution read posted_at. The poster writes
+// it a second or so after X answers; a minute at least is allowed.
+void compare_posting_time(run_context const& run, tweet_metrics const& t,
+                          scrape_counts& n)
+{
+    auto const posted = n.posted_epoch.find(t.id);
+    if (!t.created_at || posted == n.posted_epoch.end()) {
+        return;
+    }
+    auto const x_epoch =
+        std::chrono::duration<double>(t.created_at->time_since_epoch()).count();
+    auto const off = std::abs(posted->second - x_epoch);
+    if (off <= std::max(clock_skew_seconds(run), 60.0)) {
+        return;
+    }
+    n.time_off.add(
+        1, fmt::format(
+               "tweet {}: posted_at {}, X's created_at {}", t.id,
+               format_timestamp(timestamp{std::chrono::duration_cast<timestamp::duration>(
+                   std::chrono::duration<double>(posted->second))}),
+               format_timestamp(*t.created_at)));
+    n.most_off_seconds = std::max(n.most_off_seconds, off);
+}
 
 // One transaction per batch; in a dry run everything happens in one
 // transaction that is rolled back. Each transaction sets up what it uses
@@ -400,6 +433,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
         copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
         for (auto const& t : page.found) {
             add_metrics_row(w, t.id, run.now(), t.counts, std::nullopt);
+            compare_posting_time(run, t, n);
             ++n.records;
         }
         w.finish();
@@ -536,6 +570,9 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         int young_since = 0; // the due row each page's first post is
         int old_since = 0;
         for (int i = 0; i < due.rows(); ++i) {
+            n.posted_epoch.emplace(due.str(i, 0), due.f64(i, 2));
+        }
+        for (int i = 0; i < due.rows(); ++i) {
             bool const non_public = due.boolean(i, 1);
             auto& ids = non_public ? young : old;
             if (ids.empty()) {
@@ -595,7 +632,8 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
                                      {"without_decision_id", n.unkeyed.count},
                                      {"follows_out_of_range", v2.out_of_range.count},
                                      {"not_newer", n.not_newer},
-                                     {"observed_before_posting", n.early.count}}) {
+                                     {"observed_before_posting", n.early.count},
+                                     {"posted_at_off", n.time_off.count}}) {
         note(run, key, value);
     }
     if (n.not_newer > 0) {
@@ -660,6 +698,16 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                   "{}): their follower columns and score are left empty; look for "
                   "follower_snapshots or a source's follows no account has",
                   v2.out_of_range.count, *v2.out_of_range.example);
+    }
+    if (n.time_off.count > 0) {
+        log::warn("{} posted at another time than its posted_at says, by up to {} (e.g. "
+                  "{}): whoever writes posted_at (the poster) writes another time than "
+                  "the posting (a local time into a timestamp without time zone column, "
+                  "the scheduled time, a clock that is off), and post_hour and the "
+                  "follower attribution read it",
+                  counted(n.time_off.count, "post X has", "posts X has"),
+                  hours_text(n.most_off_seconds / 3600),
+                  n.time_off.example.value_or("?"));
     }
     if (n.unkeyed.count > 0) {
         log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "

@@ -65,6 +65,7 @@ struct job_state {
     std::int64_t non_public_refused = 0; // runs X refused non-public metrics
     std::int64_t followers_limited = 0;  // runs X rate-limited the follower count
     std::int64_t tweets_deferred = 0;    // runs X's rate limit left due posts for later
+    std::int64_t posted_at_off = 0;      // posts X says were posted at another time
 };
 
 // Each job's last ok run (hours before now), its last run's status and error
@@ -83,7 +84,8 @@ std::string detail_count_sql(char const* key)
                        key);
 }
 
-std::string const job_state_sql = fmt::format(R"sql(
+std::string const job_state_sql = fmt::format(
+    R"sql(
 SELECT j.job,
        (SELECT extract(epoch FROM $2::timestamptz - max(started_at)) / 3600
           FROM xloop.job_runs
@@ -99,7 +101,7 @@ SELECT j.job,
             WHERE a.backend_start IS NULL -- another role's: not ours to judge
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
        l.started_at, w.skipped_lines, w.observed_before_posting, w.non_public_refused,
-       w.followers_limited, w.tweets_deferred
+       w.followers_limited, w.tweets_deferred, w.posted_at_off
   FROM unnest($1::text[]) AS j(job)
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
@@ -110,7 +112,8 @@ SELECT j.job,
                  AS non_public_refused,
              count(*) FILTER (WHERE detail->>'x_api_followers_rate_limited' = 'true')
                  AS followers_limited,
-             count(*) FILTER (WHERE {2} > 0) AS tweets_deferred
+             count(*) FILTER (WHERE {2} > 0) AS tweets_deferred,
+             coalesce(max({3}), 0)::int8 AS posted_at_off
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -119,9 +122,8 @@ SELECT j.job,
        WHERE job = j.job AND started_at <= $2::timestamptz
        ORDER BY started_at DESC, id DESC LIMIT 1) l ON true
 )sql",
-                                              detail_count_sql("skipped_lines"),
-                                              detail_count_sql("observed_before_posting"),
-                                              detail_count_sql("x_api_tweets_deferred"));
+    detail_count_sql("skipped_lines"), detail_count_sql("observed_before_posting"),
+    detail_count_sql("x_api_tweets_deferred"), detail_count_sql("posted_at_off"));
 
 std::map<std::string, job_state> job_states(db_connection& db,
                                             std::vector<std::string> const& jobs,
@@ -144,6 +146,7 @@ std::map<std::string, job_state> job_states(db_connection& db,
         s.non_public_refused = r.i64(i, 11);
         s.followers_limited = r.i64(i, 12);
         s.tweets_deferred = r.i64(i, 13);
+        s.posted_at_off = r.i64(i, 14);
         if (s.last_status == "running" && s.last_error.empty()) {
             // A row without its end: a run going on, or one that died
             // unrecorded (kill -9) whose connection is gone.
@@ -894,6 +897,19 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
                           "x_api.followers_every_minutes (60 on the Free tier's 25 "
                           "lookups a day)",
                           counted(s.followers_limited, "run", "runs"), x.days));
+    // A wrong posted_at misplaces what is learned from the post: its hour,
+    // and the follower gains attributed to it. The most one run met (each
+    // post is asked for at several checkpoints).
+    c.numbers["posted_at_off_in_window"] = s.posted_at_off;
+    if (s.posted_at_off > 0) {
+        c.status = c.status == "ok" ? "warn" : c.status;
+        c.message += fmt::format(
+            "; X says {} posted at another time than posted_at says (a run of the last "
+            "{} days; its log names one): the poster writes another time than the "
+            "posting (a local time into a timestamp without time zone, the scheduled "
+            "time), and post_hour and the follower attribution read it",
+            counted(s.posted_at_off, "post was", "posts were"), x.days);
+    }
     // Metrics a run late: a post's checkpoint measured up to an interval after.
     note_runs(c, "tweets_deferred_runs_in_window", s.tweets_deferred,
               fmt::format("; X's rate limit left due posts for the next run in {} of the "

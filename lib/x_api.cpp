@@ -367,6 +367,9 @@ std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string con
     m.counts.bookmarks = count(pub, "bookmark_count");
     // non-public metrics exist for 30 days and only with user context
     m.counts.profile_clicks = count(priv, "user_profile_clicks");
+    if (t.contains("created_at") && t["created_at"].is_string()) {
+        m.created_at = parse_timestamp(t["created_at"].get<std::string>());
+    }
     return m;
 }
 

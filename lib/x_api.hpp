@@ -28,6 +28,7 @@ constexpr int x_non_public_days = 30;
 struct tweet_metrics {
     std::string id;
     post_counts counts;
+    std::optional<timestamp> created_at; // when X says it was posted
 };
 
 struct tweets_page {

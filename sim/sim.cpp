@@ -277,7 +277,10 @@ private:
     json tweet_json(live_post const& p) const
     {
         auto const c = counts_of(p);
+        auto const posted =
+            m_start + std::chrono::microseconds{std::llround(p.p.day * 86400e6)};
         return {{"id", p.p.tweet_id},
+                {"created_at", format_timestamp(posted)},
                 {"public_metrics",
                  {{"impression_count", c.impressions},
                   {"like_count", c.likes},

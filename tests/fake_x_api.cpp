@@ -277,7 +277,6 @@ fake_x_api::fake_x_api(int keep_alive_s)
             }
             nlohmann::json t = {{"id", id},
                                 {"text", "a post"},
-                                {"created_at", "2026-03-01T00:00:00.000Z"},
                                 {"public_metrics",
                                  {{"retweet_count", 3},
                                   {"reply_count", 2},
@@ -285,6 +284,9 @@ fake_x_api::fake_x_api(int keep_alive_s)
                                   {"quote_count", 1},
                                   {"bookmark_count", 4},
                                   {"impression_count", fake_impressions(id)}}}};
+            if (auto const at = created_at.find(id); at != created_at.end()) {
+                t["created_at"] = at->second;
+            }
             if (with_non_public && non_public && !field_refused) {
                 t["non_public_metrics"] = {{"impression_count", fake_impressions(id)},
                                            {"user_profile_clicks", 5},

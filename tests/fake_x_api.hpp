@@ -67,6 +67,9 @@ public:
     // A post whose non-public metrics are refused is left out of 'data' (as
     // X's documentation says), or, when this is set, kept there without them.
     bool field_refusal_keeps_data = false;
+    // When X says each post was posted (created_at), by tweet id; a post
+    // not here is answered without one.
+    std::map<std::string, std::string> created_at;
     std::string username = "xloop_bot"; // the account /2/users/by/username knows
     // When set, every request must be signed with these OAuth 1.0a keys (a
     // fresh nonce, the time within 5 minutes), as X checks; else HTTP 401.

@@ -699,6 +699,62 @@ TEST_CASE("a post at its 30-day checkpoint is asked for its public metrics, the 
                    "likes IS NOT NULL AND profile_clicks IS NULL") == 1);
 }
 
+TEST_CASE("posts X says were posted at another time than posted_at are counted and "
+          "named, and validate warns of them",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "600", 3); // 09:00
+    add_posted(c, "601", 2); // 10:00
+    add_posted(c, "602", 5); // 07:00
+    fake_x_api api;
+    // 600 a few seconds after its posted_at: the poster's; the others five
+    // hours later, as a poster writing New York's time into a timestamp
+    // without time zone leaves them
+    api.created_at = {{"600", "2026-03-02T09:00:03.000Z"},
+                      {"601", "2026-03-02T15:00:00.000Z"},
+                      {"602", "2026-03-02T12:00:00.000Z"}};
+    scraper s{db, api};
+    auto const r = s.ok({"--json"});
+    CHECK(json::parse(r.out)["posted_at_off"] == 2);
+    CHECK_THAT(r.err,
+               Catch::Contains("2 posts X has posted at another time than its posted_at "
+                               "says, by up to 5.0 h (e.g. tweet 60") &&
+                   Catch::Contains(": posted_at 2026-03-02T") &&
+                   Catch::Contains("a local time into a timestamp without time zone"));
+    CHECK(r.err.find("tweet 600") == std::string::npos);
+    auto const v = run_tool("validate", {"--json", "--now", now, "-q"}, &db);
+    INFO(v.out << v.err);
+    auto const report = json::parse(v.out);
+    auto const check = [&] {
+        for (auto const& k : report["checks"]) {
+            if (k["name"] == "job:scrape-metrics") {
+                return k;
+            }
+        }
+        return json{};
+    }();
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["posted_at_off_in_window"] == 2);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::Contains("X says 2 posts were posted at another time than "
+                               "posted_at says"));
+
+    // a poster that writes the posting time: nothing to say
+    test_db fine;
+    fine.migrate();
+    auto f = fine.connect();
+    add_posted(f, "600", 3);
+    fake_x_api api2;
+    api2.created_at = {{"600", "2026-03-02T08:59:30.000Z"}};
+    scraper s2{fine, api2};
+    auto const ok = s2.ok({"--json"});
+    CHECK(json::parse(ok.out)["posted_at_off"] == 0);
+    CHECK(ok.err.find("another time") == std::string::npos);
+}
+
 TEST_CASE("a token never appears in any log line of a normal run", "[db]")
 {
     test_db db;
