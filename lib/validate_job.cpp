@@ -562,22 +562,23 @@ SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
   LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql";
 
 // The maps another program wrote since xloop-build-weights wrote its first
-// (of the ledger's runs): not one of its runs' map_id, numbered after that
-// first, and active or computed within the last $2 days before $1 (a job
-// stopped since is not named for ever). How many, and the newest's id,
-// computed_at and whether it is the active one.
+// (of the ledger's runs): computed after that run and not one of its runs'
+// map_id (a map's key may be a bigint, a uuid or text: compared as text),
+// and active or computed within the last $2 days before $1 (a job stopped
+// since is not named for ever). How many, and the newest's id, computed_at
+// and whether it is the active one; xloop-build-weights' newest map.
 constexpr char const* foreign_maps_sql = R"sql(
 WITH ours AS (
-    SELECT (detail ->> 'map_id')::bigint AS id
+    SELECT detail ->> 'map_id' AS id, started_at
       FROM xloop.job_runs
-     WHERE job = 'build-weights' AND status = 'ok' AND detail ->> 'map_id' ~ '^[0-9]{1,18}$')
-SELECT count(*), max(m.id)::text,
-       (array_agg(coalesce(m.computed_at::text, 'NULL') ORDER BY m.id DESC))[1],
+     WHERE job = 'build-weights' AND status = 'ok' AND detail ->> 'map_id' IS NOT NULL)
+SELECT count(*), (array_agg(m.id::text ORDER BY m.computed_at DESC))[1],
+       (array_agg(m.computed_at::text ORDER BY m.computed_at DESC))[1],
        coalesce(bool_or(m.is_active), false),
-       (SELECT max(id)::text FROM ours)
+       (SELECT id FROM ours ORDER BY started_at DESC LIMIT 1)
   FROM public.learning_model_weights m
- WHERE m.id > (SELECT min(id) FROM ours)
-   AND m.id NOT IN (SELECT id FROM ours)
+ WHERE m.computed_at > (SELECT min(started_at) FROM ours)
+   AND m.id::text NOT IN (SELECT id FROM ours)
    AND (m.is_active OR (m.computed_at > $1::timestamptz - make_interval(days => $2::int)
                         AND m.computed_at <= $1::timestamptz)))sql";
 

@@ -751,8 +751,11 @@ TEST_CASE("maps another program writes beside xloop-build-weights (the original 
     fill_healthy(c);
     // the original bot's map before xloop ever ran: nothing to say of it
     CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
-    c.exec("UPDATE xloop.job_runs SET detail = jsonb_build_object('map_id', (SELECT "
-           "max(id) FROM public.learning_model_weights)) WHERE job = 'build-weights'");
+    // xloop-build-weights' run that wrote it (at its computed_at)
+    c.exec("UPDATE xloop.job_runs SET detail = jsonb_build_object('map_id', m.id), "
+           "started_at = m.computed_at, finished_at = m.computed_at FROM (SELECT id, "
+           "computed_at FROM public.learning_model_weights) m WHERE job = "
+           "'build-weights'");
     auto const ours =
         c.exec("SELECT max(id)::text FROM public.learning_model_weights").str(0, 0);
     CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
