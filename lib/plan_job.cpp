@@ -181,11 +181,11 @@ std::string content_hash(std::vector<std::string> const& parts)
 // none), which the duplicate check's lookup by hash never matched, and X
 // refuses a duplicate post. Streamed; the other's rows of the last month only.
 constexpr char const* others_texts_sql = R"sql(
-COPY (SELECT content, to_jsonb(thread_parts)::text
+COPY (SELECT content::text, to_jsonb(thread_parts)::text
         FROM public.content_generation_metadata_comprehensive
        WHERE created_at > {0}::timestamptz - interval '30 days'
          AND created_at <= {0}::timestamptz
-         AND generation_source IS DISTINCT FROM 'xloop'
+         AND generation_source::text IS DISTINCT FROM 'xloop'
          AND content IS NOT NULL) TO STDOUT (FORMAT binary))sql";
 
 // The texts a run may not write again: its own, and other programs' of the
