@@ -284,9 +284,8 @@ auto retry_table_locks(db_connection& db, double timeout_s, Attempt const& attem
             throw temporary_failure{fmt::format(
                 "waited {} s (--lock-timeout) for tables other sessions hold; the "
                 "migration in progress was rolled back: {}. A session idle in "
-                "transaction for long is "
-                "a leaked one (SELECT pg_terminate_backend(pid) ends it); or run "
-                "xloop-migrate when the bot is quiet",
+                "transaction for long is a leaked one (SELECT pg_terminate_backend(pid) "
+                "ends it); or run xloop-migrate when the bot is quiet",
                 timeout_s, named)};
         }
         if (!said) {

@@ -425,6 +425,17 @@ check_result posted_items_check(check_context& x)
 // The queue at $1 (now): overdue past $2 seconds, items before $3 (after
 // it: never due), the oldest, the last post, the never-due and the unscheduled.
 constexpr char const* queue_sql = R"sql(
+WITH taken AS (
+    -- xloop's items due in the last $4 days that the poster took: failed or posted
+    SELECT count(*) FILTER (WHERE i.status = 'failed') AS failed,
+           count(*) FILTER (WHERE i.status = 'posted') AS posted,
+           (array_agg(coalesce(i.error_message, 'no error_message')
+                      ORDER BY i.scheduled_at DESC)
+                FILTER (WHERE i.status = 'failed'))[1] AS error
+      FROM public.content_generation_metadata_comprehensive i
+     WHERE i.status IN ('failed', 'posted') AND i.generation_source = 'xloop'
+       AND i.scheduled_at > $1::timestamptz - make_interval(days => $4::int)
+       AND i.scheduled_at <= $1::timestamptz)
 SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
        count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz),
        coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
@@ -436,7 +447,8 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
            AND p.posted_at <= $1::timestamptz),
        count(*) FILTER (WHERE q.scheduled_at >= $3::timestamptz),
        max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
-       count(*) FILTER (WHERE q.scheduled_at IS NULL)
+       count(*) FILTER (WHERE q.scheduled_at IS NULL),
+       (SELECT failed FROM taken), (SELECT posted FROM taken), (SELECT error FROM taken)
   FROM public.content_generation_metadata_comprehensive q
  WHERE q.status = 'queued')sql";
 
@@ -446,7 +458,7 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
 check_result queue_check(check_context& x)
 {
     auto const hours = x.cfg.validate.max_queue_delay_hours;
-    auto const r = x.db.exec(queue_sql, x.now, hours * 3600, readable_times_end);
+    auto const r = x.db.exec(queue_sql, x.now, hours * 3600, readable_times_end, x.days);
     auto const overdue = r.i64(0, 0);
     auto const queued = r.i64(0, 1);
     // infinity or after 2199 (another program's "hold"): plan counts them
@@ -474,15 +486,33 @@ check_result queue_check(check_context& x)
                           unscheduled == 1 ? "is" : "are",
                           unscheduled == 1 ? "it" : "them",
                           unscheduled == 1 ? "its" : "their");
+    // The items the poster took and marked failed (X refused them, its own
+    // rules did): the queue drains and refills, and nothing is posted.
+    auto const failed = r.i64(0, 8);
+    auto const posted = r.i64(0, 9);
+    auto const failed_text =
+        failed == 0 ? std::string{}
+                    : fmt::format("; the poster marked {} of the {} items due in the "
+                                  "last {} days failed (the latest: {:?})",
+                                  failed, failed + posted, x.days,
+                                  example_text(r.opt_str(0, 10).value_or(""), 160));
     auto c = make("queue", "ok", "");
-    c.numbers = {{"queued", queued},
-                 {"overdue", overdue},
-                 {"never_due", never_due},
-                 {"unscheduled", unscheduled}};
+    c.numbers = {{"queued", queued},           {"overdue", overdue},
+                 {"never_due", never_due},     {"unscheduled", unscheduled},
+                 {"failed_in_window", failed}, {"posted_in_window", posted}};
     if (overdue == 0) {
-        c.status = never_due == 0 ? "ok" : "warn";
-        c.message = fmt::format("{} queued, none more than {} past its time{}{}", queued,
-                                hours_text(hours), never_due_text, unscheduled_text);
+        c.status = never_due == 0 && failed == 0 ? "ok" : "warn";
+        c.message =
+            fmt::format("{} queued, none more than {} past its time{}{}{}", queued,
+                        hours_text(hours), failed_text, never_due_text, unscheduled_text);
+        if (failed > 0 && posted == 0) {
+            c.status = "fail";
+            c.message = fmt::format(
+                "the poster failed every item of the last {} days ({}; the latest: "
+                "{:?}): nothing is posted; see its log, and error_message{}{}",
+                x.days, failed, example_text(r.opt_str(0, 10).value_or(""), 160),
+                never_due_text, unscheduled_text);
+        }
         return c;
     }
     c.status = "fail";
@@ -500,7 +530,7 @@ check_result queue_check(check_context& x)
         std::isfinite(late) ? fmt::format("{}, {}", r.str(0, 2), ago_text(late))
                             : r.str(0, 2),
         last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
-    c.message += never_due_text + unscheduled_text;
+    c.message += failed_text + never_due_text + unscheduled_text;
     return c;
 }
 

@@ -300,6 +300,52 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
                       "queue")["status"] == "ok");
 }
 
+TEST_CASE("items the poster marked failed are counted and named, and fail the queue "
+          "check when it failed every one",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    // xloop's items of the last days: two posted, one the poster failed
+    auto const add = [&](char const* status, char const* ago, char const* error) {
+        c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+               "generation_source, scheduled_at, created_at, decision_type, "
+               "content_slot, error_message) VALUES ($1, 'xloop', $2::timestamptz - "
+               "$3::interval, $2::timestamptz - interval '3 days', 'single', 'how_to', "
+               "$4)",
+               status, now, ago, std::optional<std::string>{error ? error : ""});
+    };
+    add("posted", "30 hours", nullptr);
+    add("posted", "20 hours", nullptr);
+    add("failed", "10 hours",
+        "403 Forbidden: You are not allowed to create a Tweet "
+        "with duplicate content.");
+    auto r = check_named(validate(db, 0), "queue");
+    CHECK(r["status"] == "warn");
+    CHECK(r["numbers"]["failed_in_window"] == 1);
+    CHECK(r["numbers"]["posted_in_window"] == 2);
+    CHECK(r["message"] ==
+          "0 queued, none more than 2.0 h past its time; the poster marked 1 of the 3 "
+          "items due in the last 3 days failed (the latest: \"403 Forbidden: You are not "
+          "allowed to create a Tweet with duplicate content.\")");
+    // every one failed: nothing is posted
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
+           "'failed', error_message = 'thread_parts must be a text[]' WHERE "
+           "generation_source = 'xloop'");
+    auto const report = validate(db, 1);
+    r = check_named(report, "queue");
+    CHECK(r["status"] == "fail");
+    CHECK(r["message"] == "the poster failed every item of the last 3 days (3; the "
+                          "latest: \"thread_parts must be a text[]\"): nothing is "
+                          "posted; see its log, and error_message");
+    // older failures are not the window's
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET scheduled_at = "
+           "scheduled_at - interval '4 days' WHERE generation_source = 'xloop'");
+    CHECK(check_named(validate(db, 0), "queue")["status"] == "ok");
+}
+
 TEST_CASE("replies in use with no opportunity for a day warn that the harvester stopped",
           "[db]")
 {
