@@ -99,8 +99,9 @@ void require_schema_complete(db_connection& c)
               .boolean(0, 0));
     CHECK(relation_exists(c, "public.learning_model_weights_one_active"));
     for (auto const* idx :
-         {"cgmc_posted_idx", "cgmc_created_at_idx", "cgmc_calendar_idx",
-          "follower_snapshots_snapshot_at_idx", "reply_opportunities_pending_idx"}) {
+         {"cgmc_posted_idx", "cgmc_created_at_idx", "cgmc_others_created_idx",
+          "cgmc_calendar_idx", "follower_snapshots_snapshot_at_idx",
+          "reply_opportunities_pending_idx"}) {
         INFO(idx);
         CHECK(relation_exists(c, std::string{"public."} + idx));
     }
@@ -260,13 +261,13 @@ TEST_CASE("a dry run names the indexes a migration outside a transaction would b
     // applied, then pending again with its index still there
     db.migrate();
     auto c = db.connect();
-    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0016_created_at_index'");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0017_others_texts_index'");
     auto const again = run_tool("migrate", {"--dry-run"}, &db);
     INFO(again.err);
     REQUIRE(again.exit_code == 0);
-    CHECK(
-        again.out.find("would change 0016_created_at_index: runs outside a transaction; "
-                       "cgmc_created_at_idx there already\n") != std::string::npos);
+    CHECK(again.out.find("would change 0017_others_texts_index: runs outside a "
+                         "transaction; cgmc_others_created_idx there already\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("a dry run on the original bot's database says the data changes it reports "
