@@ -435,7 +435,20 @@ WITH taken AS (
       FROM public.content_generation_metadata_comprehensive i
      WHERE i.status IN ('failed', 'posted') AND i.generation_source = 'xloop'
        AND i.scheduled_at > $1::timestamptz - make_interval(days => $4::int)
-       AND i.scheduled_at <= $1::timestamptz)
+       AND i.scheduled_at <= $1::timestamptz),
+others AS (
+    -- items another program wrote in the last $4 days, since xloop-plan's
+    -- first ok run (cgmc_others_created_idx)
+    SELECT count(*) AS n,
+           (array_agg(coalesce(o.generation_source::text, 'NULL') ORDER BY o.created_at DESC))[1]
+               AS source,
+           to_char(max(o.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') AS latest
+      FROM public.content_generation_metadata_comprehensive o
+     WHERE o.generation_source::text IS DISTINCT FROM 'xloop'
+       AND o.created_at > $1::timestamptz - make_interval(days => $4::int)
+       AND o.created_at <= $1::timestamptz
+       AND o.created_at > (SELECT min(started_at) FROM xloop.job_runs
+                            WHERE job = 'plan' AND status = 'ok'))
 SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
        count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz),
        coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
@@ -448,7 +461,8 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
        count(*) FILTER (WHERE q.scheduled_at >= $3::timestamptz),
        max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
        count(*) FILTER (WHERE q.scheduled_at IS NULL),
-       (SELECT failed FROM taken), (SELECT posted FROM taken), (SELECT error FROM taken)
+       (SELECT failed FROM taken), (SELECT posted FROM taken), (SELECT error FROM taken),
+       (SELECT n FROM others), (SELECT source FROM others), (SELECT latest FROM others)
   FROM public.content_generation_metadata_comprehensive q
  WHERE q.status = 'queued')sql";
 
@@ -496,22 +510,38 @@ check_result queue_check(check_context& x)
                                   "last {} days failed (the latest: {:?})",
                                   failed, failed + posted, x.days,
                                   example_text(r.opt_str(0, 10).value_or(""), 160));
+    // Another planner beside xloop-plan (the original bot's, left running):
+    // the account posts more than plan.posts_per_day, half of it unlearned.
+    auto const others = r.i64(0, 11);
+    auto const others_text =
+        others == 0 ? std::string{}
+                    : fmt::format("; another program wrote {} since xloop-plan's first "
+                                  "run (generation_source {:?}, the latest at {}): if it "
+                                  "is the original bot's planner, stop it (items you "
+                                  "queue by hand are yours to keep)",
+                                  counted(others, "item", "items"),
+                                  example_text(r.opt_str(0, 12).value_or(""), 40),
+                                  r.opt_str(0, 13).value_or("?"));
     auto c = make("queue", "ok", "");
-    c.numbers = {{"queued", queued},           {"overdue", overdue},
-                 {"never_due", never_due},     {"unscheduled", unscheduled},
-                 {"failed_in_window", failed}, {"posted_in_window", posted}};
+    c.numbers = {{"by_another_program_in_window", others},
+                 {"queued", queued},
+                 {"overdue", overdue},
+                 {"never_due", never_due},
+                 {"unscheduled", unscheduled},
+                 {"failed_in_window", failed},
+                 {"posted_in_window", posted}};
     if (overdue == 0) {
-        c.status = never_due == 0 && failed == 0 ? "ok" : "warn";
-        c.message =
-            fmt::format("{} queued, none more than {} past its time{}{}{}", queued,
-                        hours_text(hours), failed_text, never_due_text, unscheduled_text);
+        c.status = never_due == 0 && failed == 0 && others == 0 ? "ok" : "warn";
+        c.message = fmt::format("{} queued, none more than {} past its time{}{}{}{}",
+                                queued, hours_text(hours), failed_text, others_text,
+                                never_due_text, unscheduled_text);
         if (failed > 0 && posted == 0) {
             c.status = "fail";
             c.message = fmt::format(
                 "the poster failed every item of the last {} days ({}; the latest: "
-                "{:?}): nothing is posted; see its log, and error_message{}{}",
+                "{:?}): nothing is posted; see its log, and error_message{}{}{}",
                 x.days, failed, example_text(r.opt_str(0, 10).value_or(""), 160),
-                never_due_text, unscheduled_text);
+                others_text, never_due_text, unscheduled_text);
         }
         return c;
     }
@@ -530,7 +560,7 @@ check_result queue_check(check_context& x)
         std::isfinite(late) ? fmt::format("{}, {}", r.str(0, 2), ago_text(late))
                             : r.str(0, 2),
         last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
-    c.message += failed_text + never_due_text + unscheduled_text;
+    c.message += failed_text + others_text + never_due_text + unscheduled_text;
     return c;
 }
 

@@ -261,12 +261,16 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
     db.migrate();
     auto c = db.connect();
     fill_healthy(c);
-    // one due 90 minutes ago (within the 2 h), one in an hour, one unscheduled
+    // xloop's: one due 90 minutes ago (within the 2 h), one in an hour, one
+    // unscheduled
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
-           "scheduled_at, created_at, decision_type, content_slot) VALUES "
-           "('queued', $1::timestamptz - interval '90 minutes', $1, 'single', 'how_to'), "
-           "('queued', $1::timestamptz + interval '1 hour', $1, 'single', 'how_to'), "
-           "('queued', NULL, $1, 'single', 'how_to')",
+           "scheduled_at, created_at, decision_type, content_slot, generation_source) "
+           "VALUES "
+           "('queued', $1::timestamptz - interval '90 minutes', $1, 'single', 'how_to', "
+           "'xloop'), "
+           "('queued', $1::timestamptz + interval '1 hour', $1, 'single', 'how_to', "
+           "'xloop'), "
+           "('queued', NULL, $1, 'single', 'how_to', 'xloop')",
            now);
     auto r = check_named(validate(db, 0), "queue");
     CHECK(r["status"] == "ok");
@@ -276,9 +280,12 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
     CHECK(r["numbers"]["unscheduled"] == 1);
     // the poster stopped: two more, the oldest due 26 hours ago
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
-           "scheduled_at, created_at, decision_type, content_slot) VALUES "
-           "('queued', $1::timestamptz - interval '26 hours', $1, 'single', 'how_to'), "
-           "('queued', $1::timestamptz - interval '3 hours', $1, 'reply', 'reply')",
+           "scheduled_at, created_at, decision_type, content_slot, generation_source) "
+           "VALUES "
+           "('queued', $1::timestamptz - interval '26 hours', $1, 'single', 'how_to', "
+           "'xloop'), "
+           "('queued', $1::timestamptz - interval '3 hours', $1, 'reply', 'reply', "
+           "'xloop')",
            now);
     auto const report = validate(db, 1);
     CHECK(report["verdict"] == "NOT READY");
@@ -344,6 +351,30 @@ TEST_CASE("items the poster marked failed are counted and named, and fail the qu
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET scheduled_at = "
            "scheduled_at - interval '4 days' WHERE generation_source = 'xloop'");
     CHECK(check_named(validate(db, 0), "queue")["status"] == "ok");
+}
+
+TEST_CASE("items another program writes after xloop-plan's first run (the original "
+          "bot's planner left running) warn, naming it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c); // the bot's history, before plan's first run 10 minutes ago
+    CHECK(check_named(validate(db, 0), "queue")["status"] == "ok");
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "generation_source, scheduled_at, created_at, decision_type, content) VALUES "
+           "('queued', 'bot_planner', $1::timestamptz + interval '1 hour', "
+           "$1::timestamptz - interval '5 minutes', 'single', 'Posted by the old job.')",
+           now);
+    auto const r = check_named(validate(db, 0), "queue");
+    CHECK(r["status"] == "warn");
+    CHECK(r["numbers"]["by_another_program_in_window"] == 1);
+    CHECK(r["message"] == "1 queued, none more than 2.0 h past its time; another program "
+                          "wrote 1 item since xloop-plan's first run (generation_source "
+                          "\"bot_planner\", the latest at 2026-03-02T11:55Z): if it is "
+                          "the original bot's planner, stop it (items you queue by hand "
+                          "are yours to keep)");
 }
 
 TEST_CASE("replies in use with no opportunity for a day warn that the harvester stopped",
