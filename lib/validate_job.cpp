@@ -224,16 +224,31 @@ SELECT to_regclass('xloop.vw_learning') IS NOT NULL
 
 check_result v2_coverage_check(check_context& x)
 {
+    // With the outcomes another program collected since xloop-scrape-metrics'
+    // first ok run (data_source none of xloop's): the original bot's metrics
+    // job left running, whose scores replace xloop's until its next run.
     auto const r = x.db.exec(R"sql(
-SELECT count(*), count(primary_objective_score)
+SELECT count(*), count(primary_objective_score),
+       count(*) FILTER (WHERE data_source::text IS DISTINCT FROM 'x-api'
+                          AND data_source::text IS DISTINCT FROM 'file'
+                          AND collected_at > (SELECT min(started_at) FROM xloop.job_runs
+                                               WHERE job = 'scrape-metrics'
+                                                 AND status = 'ok')),
+       (array_agg(coalesce(data_source::text, 'NULL') ORDER BY collected_at DESC)
+            FILTER (WHERE data_source::text IS DISTINCT FROM 'x-api'
+                      AND data_source::text IS DISTINCT FROM 'file'))[1]
   FROM public.outcomes
  WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
    AND collected_at <= $1::timestamptz)sql",
                              x.now, x.days);
     auto const total = r.i64(0, 0);
     auto const v2 = r.i64(0, 1);
+    auto const others = r.i64(0, 2);
     auto c = make("v2_coverage", "ok", "");
-    c.numbers = {{"outcomes", total}, {"with_v2", v2}, {"coverage", ratio(v2, total)}};
+    c.numbers = {{"outcomes", total},
+                 {"with_v2", v2},
+                 {"coverage", ratio(v2, total)},
+                 {"by_another_program", others}};
     if (total == 0) {
         c.status = "fail";
         c.message = fmt::format("no outcomes collected in the last {} days: run "
@@ -247,6 +262,15 @@ SELECT count(*), count(primary_objective_score)
     } else {
         c.message = fmt::format("{} of {} outcomes of the last {} days have v2 metrics",
                                 v2, total, x.days);
+    }
+    if (others > 0) {
+        c.status = c.status == "ok" ? "warn" : c.status;
+        c.message += fmt::format(
+            "; another program wrote {} since xloop-scrape-metrics' first run "
+            "(data_source {:?}): if it is the original bot's metrics job, stop it (its "
+            "scores replace xloop's until the next run)",
+            counted(others, "of them", "of them"),
+            example_text(r.opt_str(0, 3).value_or(""), 40));
     }
     return c;
 }

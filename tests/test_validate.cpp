@@ -377,6 +377,34 @@ TEST_CASE("items another program writes after xloop-plan's first run (the origin
                           "are yours to keep)");
 }
 
+TEST_CASE("outcomes another program collects after xloop-scrape-metrics' first run (the "
+          "original bot's metrics job left running) warn, naming it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c); // outcomes of the bot's, before scrape-metrics' first run
+    CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+    c.exec("UPDATE public.outcomes SET data_source = 'bot_metrics', collected_at = "
+           "$1::timestamptz - interval '5 minutes' WHERE decision_id = (SELECT "
+           "decision_id FROM public.outcomes ORDER BY collected_at DESC LIMIT 1)",
+           now);
+    auto const r = check_named(validate(db, 0), "v2_coverage");
+    CHECK(r["status"] == "warn");
+    CHECK(r["numbers"]["by_another_program"] == 1);
+    CHECK_THAT(r["message"].get<std::string>(),
+               Catch::EndsWith("; another program wrote 1 of them since "
+                               "xloop-scrape-metrics' first run (data_source "
+                               "\"bot_metrics\"): if it is the original bot's metrics "
+                               "job, stop it (its scores replace xloop's until the next "
+                               "run)"));
+    // xloop's own sources are its own
+    c.exec("UPDATE public.outcomes SET data_source = 'x-api' WHERE data_source = "
+           "'bot_metrics'");
+    CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+}
+
 TEST_CASE("replies in use with no opportunity for a day warn that the harvester stopped",
           "[db]")
 {
