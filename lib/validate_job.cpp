@@ -451,13 +451,13 @@ check_result posted_items_check(check_context& x)
 constexpr char const* queue_sql = R"sql(
 WITH taken AS (
     -- xloop's items due in the last $4 days that the poster took: failed or posted
-    SELECT count(*) FILTER (WHERE i.status = 'failed') AS failed,
-           count(*) FILTER (WHERE i.status = 'posted') AS posted,
+    SELECT count(*) FILTER (WHERE i.status::text = 'failed') AS failed,
+           count(*) FILTER (WHERE i.status::text = 'posted') AS posted,
            (array_agg(coalesce(i.error_message, 'no error_message')
                       ORDER BY i.scheduled_at DESC)
-                FILTER (WHERE i.status = 'failed'))[1] AS error
+                FILTER (WHERE i.status::text = 'failed'))[1] AS error
       FROM public.content_generation_metadata_comprehensive i
-     WHERE i.status IN ('failed', 'posted') AND i.generation_source = 'xloop'
+     WHERE i.status::text IN ('failed', 'posted') AND i.generation_source::text = 'xloop'
        AND i.scheduled_at > $1::timestamptz - make_interval(days => $4::int)
        AND i.scheduled_at <= $1::timestamptz),
 others AS (
