@@ -687,9 +687,29 @@ bool apply_outside_transaction(db_connection& db, migration const& m,
     }
     if (!skipped(db, m, "skipped")) {
         log::info("applying {} (outside a transaction)", m.name);
-        db.exec("SET client_min_messages = warning");
-        run_statements(db, m);
-        db.exec("RESET client_min_messages");
+        // CREATE INDEX CONCURRENTLY waits, holding up no one, for every
+        // transaction that writes the table: a leaked one idle in it held
+        // migrate for ever, silently.
+        db.exec(
+            fmt::format("SET lock_timeout = '{}ms'; SET client_min_messages = warning",
+                        std::max(1L, static_cast<long>(lock_timeout_s * 1000))));
+        try {
+            run_statements(db, m);
+        } catch (db_error const& e) {
+            if (e.sqlstate() != "55P03") {
+                throw;
+            }
+            auto const holders = table_lock_holders(db);
+            throw temporary_failure{fmt::format(
+                "{} waited {} s (--lock-timeout) for the transactions that write its "
+                "table to end: {}. A session idle in transaction for long is a leaked "
+                "one (SELECT pg_terminate_backend(pid) ends it); the next xloop-migrate "
+                "drops the index left half-built and builds it again",
+                m.name, lock_timeout_s,
+                holders.empty() ? std::string{"they have ended since"}
+                                : fmt::format("{}", fmt::join(holders, "; ")))};
+        }
+        db.exec("RESET lock_timeout; RESET client_min_messages");
     }
     record_applied(db, m,
                    std::chrono::duration<double, std::milli>(

@@ -526,6 +526,38 @@ TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's que
     CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == embedded_count());
 }
 
+TEST_CASE("a concurrent index build waits for a leaked writing transaction no longer "
+          "than --lock-timeout, names it, and the next run builds the index",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("DROP INDEX public.cgmc_others_created_idx");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0017_others_texts_index'");
+    // a session that wrote the table and never ended its transaction
+    auto leaked = db.connect();
+    auto const pid = leaked.exec("SELECT pg_backend_pid()::text").str(0, 0);
+    leaked.exec("BEGIN");
+    leaked.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
+                "status WHERE false");
+    auto const r = run_tool("migrate", {"--lock-timeout", "2"}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 75);
+    CHECK_THAT(r.err, Catch::Contains("0017_others_texts_index waited 2 s "
+                                      "(--lock-timeout) for the transactions that write "
+                                      "its table to end: pid " +
+                                      pid + " (") &&
+                          Catch::Contains("idle in transaction since") &&
+                          Catch::Contains("pg_terminate_backend"));
+    leaked.exec("ROLLBACK");
+    auto const again = run_tool("migrate", {"--lock-timeout", "2"}, &db);
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM pg_index WHERE indexrelid = "
+                   "'public.cgmc_others_created_idx'::regclass AND indisvalid") == 1);
+}
+
 TEST_CASE("an edited migration is refused, named, with exit 65", "[db]")
 {
     test_db db;
