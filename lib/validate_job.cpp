@@ -633,57 +633,58 @@ std::string learned_window(std::optional<std::string> const& start_text,
     return fmt::format(" of the last {:.0f} days", days);
 }
 
-// The active map read once (at most one: a partial unique index), its age at $1.
+// The active map read once (at most one: a partial unique index), its age at
+// $1. Then the maps another program wrote since xloop-build-weights wrote its
+// first (of the ledger's runs): computed after that run and not one of its
+// runs' map_id (a map's key may be a bigint, a uuid or text: compared as
+// text), and active or computed within the last $2 days before $1 (a job
+// stopped since is not named for ever). How many, and the newest's id,
+// computed_at and whether it is the active one; xloop-build-weights' newest.
 constexpr char const* active_map_sql = R"sql(
+WITH ours AS (
+    SELECT detail ->> 'map_id' AS id, started_at
+      FROM xloop.job_runs
+     WHERE job = 'build-weights' AND status = 'ok' AND detail ->> 'map_id' IS NOT NULL),
+others AS (
+    SELECT count(*) AS n, (array_agg(m.id::text ORDER BY m.computed_at DESC))[1] AS id,
+           (array_agg(m.computed_at::text ORDER BY m.computed_at DESC))[1] AS computed_at,
+           coalesce(bool_or(m.is_active), false) AS active,
+           (SELECT id FROM ours ORDER BY started_at DESC LIMIT 1) AS ours
+      FROM public.learning_model_weights m
+     WHERE m.computed_at > (SELECT min(started_at) FROM ours)
+       AND m.id::text NOT IN (SELECT id FROM ours)
+       AND (m.is_active OR (m.computed_at > $1::timestamptz - make_interval(days => $2::int)
+                            AND m.computed_at <= $1::timestamptz)))
 SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
        -- an infinite computed_at (another program's) is no age: as if none
        CASE WHEN isfinite(a.computed_at)
             THEN extract(epoch FROM $1::timestamptz - a.computed_at) / 3600 END,
        a.sample_size, a.id, coalesce(a.posteriors::text, 'null'),
        a.date_range_start::text, a.date_range_end::text,
-       coalesce(a.computed_at::text, 'NULL')
+       coalesce(a.computed_at::text, 'NULL'),
+       f.n, f.id, f.computed_at, f.active, f.ours
   FROM (SELECT 1) one
-  LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true)sql";
-
-// The maps another program wrote since xloop-build-weights wrote its first
-// (of the ledger's runs): computed after that run and not one of its runs'
-// map_id (a map's key may be a bigint, a uuid or text: compared as text),
-// and active or computed within the last $2 days before $1 (a job stopped
-// since is not named for ever). How many, and the newest's id, computed_at
-// and whether it is the active one; xloop-build-weights' newest map.
-constexpr char const* foreign_maps_sql = R"sql(
-WITH ours AS (
-    SELECT detail ->> 'map_id' AS id, started_at
-      FROM xloop.job_runs
-     WHERE job = 'build-weights' AND status = 'ok' AND detail ->> 'map_id' IS NOT NULL)
-SELECT count(*), (array_agg(m.id::text ORDER BY m.computed_at DESC))[1],
-       (array_agg(m.computed_at::text ORDER BY m.computed_at DESC))[1],
-       coalesce(bool_or(m.is_active), false),
-       (SELECT id FROM ours ORDER BY started_at DESC LIMIT 1)
-  FROM public.learning_model_weights m
- WHERE m.computed_at > (SELECT min(started_at) FROM ours)
-   AND m.id::text NOT IN (SELECT id FROM ours)
-   AND (m.is_active OR (m.computed_at > $1::timestamptz - make_interval(days => $2::int)
-                        AND m.computed_at <= $1::timestamptz)))sql";
+  LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true
+ CROSS JOIN others f)sql";
 
 // A learner other than xloop-build-weights writing maps (the original bot's
 // job, left running): plan then draws from whichever wrote last. The active
 // map being one of its fails; its maps otherwise warn. Empty when none.
-std::optional<check_result> foreign_maps_check(check_context& x)
+// `r` is active_map_sql's row, whose columns from 8 on are these maps'.
+std::optional<check_result> foreign_maps_check(db_result const& r)
 {
-    auto const r = x.db.exec(foreign_maps_sql, x.now, x.days);
-    auto const n = r.i64(0, 0);
+    auto const n = r.i64(0, 8);
     if (n == 0) {
         return std::nullopt;
     }
-    auto c = make("weight_map", r.boolean(0, 3) ? "fail" : "warn", "");
+    auto c = make("weight_map", r.boolean(0, 11) ? "fail" : "warn", "");
     c.numbers = {{"maps_by_another_program", n}};
     auto const which = fmt::format(
         "{} {} of learning_model_weights since xloop-build-weights wrote its first {} "
         "written by another program (the newest: id {}, computed_at {}{}), where "
         "xloop-build-weights' newest is id {}",
-        n, n == 1 ? "map" : "maps", n == 1 ? "was" : "were", r.str(0, 1), r.str(0, 2),
-        r.boolean(0, 3) ? ", the active one" : "", r.str(0, 4));
+        n, n == 1 ? "map" : "maps", n == 1 ? "was" : "were", r.str(0, 9), r.str(0, 10),
+        r.boolean(0, 11) ? ", the active one" : "", r.str(0, 12));
     c.message = fmt::format(
         "{}: is the original bot's build-weights job still running? Stop it: two "
         "learners take turns and plan draws from whichever wrote last",
@@ -694,7 +695,7 @@ std::optional<check_result> foreign_maps_check(check_context& x)
 check_result weight_map_check(check_context& x)
 {
     auto const& v = x.cfg.validate;
-    auto const r = x.db.exec(active_map_sql, x.now);
+    auto const r = x.db.exec(active_map_sql, x.now, x.days);
     auto c = make("weight_map", "ok", "");
     auto const active = r.i64(0, 0);
     c.numbers = {{"active_maps", active}};
@@ -705,7 +706,7 @@ check_result weight_map_check(check_context& x)
                                 x.cfg.weights.min_posts, x.last_run("build-weights"));
         return c;
     }
-    auto const foreign = foreign_maps_check(x);
+    auto const foreign = foreign_maps_check(r);
     if (foreign && foreign->status == "fail") {
         return *foreign;
     }
