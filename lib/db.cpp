@@ -742,8 +742,10 @@ db_connection::db_connection(
     if (server_encoding() == "SQL_ASCII") {
         // Bytes as stored: the server checks what it sends a UTF8 client and
         // refused every statement that read a byte another program wrote in
-        // LATIN1 (22021), so one such row stopped the jobs for good.
+        // LATIN1 (22021), so one such row stopped the jobs for good. Each
+        // transaction too, behind a pooler that does not carry it.
         set += "; SET client_encoding = 'SQL_ASCII'";
+        m_local_settings += "; SET LOCAL client_encoding = 'SQL_ASCII'";
     }
     // A pooler (PgBouncer) accepts the connection while the database behind it
     // is down and holds the first statement until its own query_wait_timeout
