@@ -269,6 +269,29 @@ TEST_CASE("every tool works through PgBouncer in transaction mode, four at once,
     CHECK(direct.exit_code == 0);
 }
 
+TEST_CASE("through PgBouncer, a SQL_ASCII database's bytes that are not UTF-8 are read "
+          "as stored in every transaction",
+          "[db]")
+{
+    test_db db{"TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"};
+    db.migrate();
+    REQUIRE(run_tool("sim", {"--days", "2", "--seed", "7"}, &db).exit_code == 0);
+    db.connect().exec("UPDATE public.content_generation_metadata_comprehensive SET "
+                      "generator_name = 'caf\xe9' WHERE decision_type <> 'reply'");
+    pgbouncer bouncer{db.name()};
+    auto const pooled = bouncer.conninfo(db.name());
+    for (auto const* name : {"build-weights", "learn-replies", "validate"}) {
+        auto const r = run_command({tool(name), "--db", pooled, "--now",
+                                    "2026-03-03T00:00:00Z", "--json", "-q"});
+        INFO(name << ": " << r.err);
+        CHECK(
+            (r.exit_code == 0 || (std::string{name} == "validate" && r.exit_code == 1)));
+        CHECK(r.err.find("22021") == std::string::npos);
+    }
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights WHERE is_active "
+                   "AND weights->'generator_name' ? 'caf\xEF\xBF\xBD'") == 1);
+}
+
 TEST_CASE("through PgBouncer, a database that does not answer costs connect_timeout, not "
           "the pooler's query_wait_timeout",
           "[db]")
