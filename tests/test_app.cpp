@@ -882,8 +882,8 @@ TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one win
     CHECK(is_transient_sqlstate("08006"));
     CHECK(is_transient_sqlstate("53100")); // disk full: a migration is not bad data
     CHECK(is_transient_sqlstate("53400")); // a sort past temp_file_limit
-    CHECK(exit_code_for(db_error{"temporary file size exceeds temp_file_limit", "53400"}) ==
-          exit_code::temporary);
+    CHECK(exit_code_for(db_error{"temporary file size exceeds temp_file_limit",
+                                 "53400"}) == exit_code::temporary);
     CHECK(is_transient_sqlstate("57014")); // statement_timeout
 }
 
