@@ -82,6 +82,14 @@ void fill_healthy(db_connection& c, int posts = 40)
     }
 }
 
+// A migrated database holding fill_healthy's history, and a connection to it:
+// the tests that break one part of a healthy loop start from it.
+struct healthy {
+    test_db db;
+    db_connection c{(db.migrate(), db.connect())};
+    healthy() { fill_healthy(c); }
+};
+
 // A run of `job` that started and ended `ago` (an interval) before now.
 void add_run(db_connection& c, std::string const& job, std::string const& ago,
              std::string const& status, std::optional<std::string> const& error = {})
@@ -142,12 +150,8 @@ TEST_CASE("an empty migrated database is NOT READY, with the reasons", "[db]")
     CHECK(check_named(r, "schema")["status"] == "ok");
 }
 
-TEST_CASE("a consistent history is READY", "[db]")
+TEST_CASE_METHOD(healthy, "a consistent history is READY", "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     auto const r = validate(db, 0);
     CHECK(r["verdict"] == "READY");
     CHECK(failing(r).empty());
@@ -232,14 +236,12 @@ TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]"
     }
 }
 
-TEST_CASE("the schema check names every relation and column missing, in the order the "
-          "tools need them",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "the schema check names every relation and column missing, in the order the "
+    "tools need them",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     CHECK(check_named(validate(db, 0), "schema")["status"] == "ok");
     c.exec("ALTER TABLE public.discovered_accounts DROP COLUMN last_successful_reply_at");
     c.exec("ALTER TABLE public.follower_snapshots RENAME COLUMN follower_count TO "
@@ -255,12 +257,10 @@ TEST_CASE("the schema check names every relation and column missing, in the orde
         "3 missing (public.follower_snapshots.follower_count, …)"));
 }
 
-TEST_CASE("queued items long past their time say the poster is not posting", "[db]")
+TEST_CASE_METHOD(healthy,
+                 "queued items long past their time say the poster is not posting",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // xloop's: one due 90 minutes ago (within the 2 h), one in an hour, one
     // unscheduled
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
@@ -307,14 +307,12 @@ TEST_CASE("queued items long past their time say the poster is not posting", "[d
                       "queue")["status"] == "ok");
 }
 
-TEST_CASE("items the poster marked failed are counted and named, and fail the queue "
-          "check when it failed every one",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "items the poster marked failed are counted and named, and fail the queue "
+    "check when it failed every one",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // xloop's items of the last days: two posted, one the poster failed
     auto const add = [&](char const* status, char const* ago, char const* error) {
         c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
@@ -353,14 +351,13 @@ TEST_CASE("items the poster marked failed are counted and named, and fail the qu
     CHECK(check_named(validate(db, 0), "queue")["status"] == "ok");
 }
 
-TEST_CASE("items another program writes after xloop-plan's first run (the original "
-          "bot's planner left running) warn, naming it",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "items another program writes after xloop-plan's first run (the original "
+    "bot's planner left running) warn, naming it",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c); // the bot's history, before plan's first run 10 minutes ago
+    // the bot's history, before plan's first run 10 minutes ago
     CHECK(check_named(validate(db, 0), "queue")["status"] == "ok");
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
            "generation_source, scheduled_at, created_at, decision_type, content) VALUES "
@@ -377,14 +374,13 @@ TEST_CASE("items another program writes after xloop-plan's first run (the origin
                           "are yours to keep)");
 }
 
-TEST_CASE("outcomes another program collects after xloop-scrape-metrics' first run (the "
-          "original bot's metrics job left running) warn, naming it",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "outcomes another program collects after xloop-scrape-metrics' first run (the "
+    "original bot's metrics job left running) warn, naming it",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c); // outcomes of the bot's, before scrape-metrics' first run
+    // outcomes of the bot's, before scrape-metrics' first run
     CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
     c.exec("UPDATE public.outcomes SET data_source = 'bot_metrics', collected_at = "
            "$1::timestamptz - interval '5 minutes' WHERE decision_id = (SELECT "
@@ -405,13 +401,11 @@ TEST_CASE("outcomes another program collects after xloop-scrape-metrics' first r
     CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
 }
 
-TEST_CASE("replies in use with no opportunity for a day warn that the harvester stopped",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "replies in use with no opportunity for a day warn that the harvester stopped",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // 30 opportunities, one every 2 h back from 2 h ago: all in the 3 days
     auto check = check_named(validate(db, 0), "reply_opportunities");
     CHECK(check["status"] == "ok");
@@ -437,13 +431,10 @@ TEST_CASE("replies in use with no opportunity for a day warn that the harvester 
                               "replies are not in use");
 }
 
-TEST_CASE("opportunities plan cannot reply to are counted, and only such ones warn",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy, "opportunities plan cannot reply to are counted, and only such ones warn",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // of the 30, three with an id X has no post under, one with no author
     c.exec("UPDATE public.reply_opportunities SET tweet_id = 'o' || tweet_id WHERE "
            "tweet_id IN ('701', '702', '703')");
@@ -467,14 +458,12 @@ TEST_CASE("opportunities plan cannot reply to are counted, and only such ones wa
           "fix the harvester that fills reply_opportunities");
 }
 
-TEST_CASE("opportunities under a status plan never takes ('new', NULL) are counted as "
-          "ones it cannot reply to",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "opportunities under a status plan never takes ('new', NULL) are counted as "
+    "ones it cannot reply to",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // a harvester of its own ways: replies stop, since plan takes 'pending' ones
     c.exec("UPDATE public.reply_opportunities SET status = 'new'");
     c.exec("UPDATE public.reply_opportunities SET status = NULL WHERE tweet_id = '701'");
@@ -493,16 +482,14 @@ TEST_CASE("opportunities under a status plan never takes ('new', NULL) are count
     CHECK(check["numbers"]["unusable_in_window"] == 0);
 }
 
-TEST_CASE("an active map holding a number no double holds is said to be unusable, and "
-          "every report and plan still run",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "an active map holding a number no double holds is said to be unusable, and "
+    "every report and plan still run",
+    "[db]")
 {
     // jsonb's numbers are numeric: a program other than build-weights can
     // leave 1e999 in the active map, which JSON parsers for doubles refuse
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("UPDATE public.learning_model_weights SET weights = jsonb_set(weights::jsonb, "
            "'{content_slot,how_to}', '1e999'), posteriors = jsonb_set(posteriors::jsonb, "
            "'{content_slot}', '{\"how_to\": {\"mean\": 1e999, \"sd\": 0.1}}') "
@@ -549,14 +536,12 @@ TEST_CASE("an active map holding a number no double holds is said to be unusable
                  "WHERE status = 'queued'") > 0);
 }
 
-TEST_CASE("a reply's propensity no double holds is a reply without propensities, not a "
-          "failed report",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "a reply's propensity no double holds is a reply without propensities, not a "
+    "failed report",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET features = "
            "'{\"propensity\": 1e999, \"baseline_p\": -1e999}' WHERE decision_type = "
            "'reply'");
@@ -571,14 +556,12 @@ TEST_CASE("a reply's propensity no double holds is a reply without propensities,
           std::string::npos);
 }
 
-TEST_CASE("an item queued for -infinity is overdue by no number of hours, not a failed "
-          "report",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "an item queued for -infinity is overdue by no number of hours, not a failed "
+    "report",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
            "scheduled_at, decision_type, content_slot) VALUES ('queued', '-infinity', "
            "'single', 'how_to')");
@@ -591,14 +574,11 @@ TEST_CASE("an item queued for -infinity is overdue by no number of hours, not a 
               0) == 0);
 }
 
-TEST_CASE("items queued for infinity or after 2199 are never due: a warning that "
-          "names one, not a healthy queue",
-          "[db]")
+TEST_CASE_METHOD(healthy,
+                 "items queued for infinity or after 2199 are never due: a warning that "
+                 "names one, not a healthy queue",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     REQUIRE(check_named(validate(db, 0), "queue")["status"] == "ok");
     c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
            "scheduled_at, decision_type, content_slot) VALUES "
@@ -633,14 +613,12 @@ TEST_CASE("on a LATIN1 database with a writer that may give emoji the schema che
         "a database created with ENCODING 'UTF8' holds every text");
 }
 
-TEST_CASE("a job not ok for three intervals says how its latest run ended, or to check "
-          "cron when nothing ran",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "a job not ok for three intervals says how its latest run ended, or to check "
+    "cron when nothing ran",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // scrape-metrics (every 20 min) ok 2 h ago, rate limited since;
     // build-weights (every 6 h) ok 20 h ago, nothing since
     c.exec("DELETE FROM xloop.job_runs WHERE job IN ('scrape-metrics', 'build-weights')");
@@ -658,12 +636,9 @@ TEST_CASE("a job not ok for three intervals says how its latest run ended, or to
           "6.0 h: check cron and its mail");
 }
 
-TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
+TEST_CASE_METHOD(healthy, "a job's recent failures are counted even when it recovered",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // two rate-limited runs in the window, one long before it
     c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, error) "
            "SELECT 'scrape-metrics', $1::timestamptz - g * interval '1 hour', "
@@ -687,13 +662,10 @@ TEST_CASE("a job's recent failures are counted even when it recovered", "[db]")
           std::string::npos);
 }
 
-TEST_CASE("records scrape-metrics' runs of the window skipped are counted in its check",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "records scrape-metrics' runs of the window skipped are counted in its check", "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // two runs in the window (3 days) that skipped records, one before it;
     // and another program's values, counted as none, never an error
     add_scrape_runs(c,
@@ -719,14 +691,12 @@ TEST_CASE("records scrape-metrics' runs of the window skipped are counted in its
         check_named(out, "job:plan")["numbers"].contains("skipped_lines_in_window"));
 }
 
-TEST_CASE("scrape-metrics' runs X refused non-public metrics are counted in its check, "
-          "with the two settings that end it",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "scrape-metrics' runs X refused non-public metrics are counted in its check, "
+    "with the two settings that end it",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     add_scrape_runs(c, {{2, R"({"x_api_non_public_refused": true})"},
                         {3, R"({"x_api_non_public_refused": false})"},
                         {4, R"({"x_api_non_public_refused": true})"},
@@ -740,12 +710,9 @@ TEST_CASE("scrape-metrics' runs X refused non-public metrics are counted in its 
                                "false not to ask, or x_api.auth: oauth1 to read them"));
 }
 
-TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]")
+TEST_CASE_METHOD(healthy, "a job that never ran ok shows its latest error or skip reason",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies', "
            "'scrape-metrics')");
     add_run(c, "plan", "2 hours", "failed", "writer command exited 3");
@@ -768,14 +735,12 @@ TEST_CASE("a job that never ran ok shows its latest error or skip reason", "[db]
           "holds the lease (xloop-scrape-metrics on h, pid 7)");
 }
 
-TEST_CASE("a first run without its end is said to be going on, or abandoned when its "
-          "connection is gone",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "a first run without its end is said to be going on, or abandoned when its "
+    "connection is gone",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("DELETE FROM xloop.job_runs WHERE job IN ('plan', 'learn-replies')");
     // plan's on this test's live connection; learn-replies' on no backend
     c.exec(
@@ -796,12 +761,9 @@ TEST_CASE("a first run without its end is said to be going on, or abandoned when
           "marks it interrupted");
 }
 
-TEST_CASE("an age is never negative, even with --now before the event", "[db]")
+TEST_CASE_METHOD(healthy, "an age is never negative, even with --now before the event",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // the map was computed 10 s after --now (a clock a little behind)
     c.exec("UPDATE public.learning_model_weights SET computed_at = $1::timestamptz + "
            "interval '10 seconds'",
@@ -820,14 +782,12 @@ TEST_CASE("an age is never negative, even with --now before the event", "[db]")
                                         "and learned from "));
 }
 
-TEST_CASE("the weight_map check says how many days back the map learned, whatever the "
-          "columns' type",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "the weight_map check says how many days back the map learned, whatever the "
+    "columns' type",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("UPDATE public.learning_model_weights SET date_range_end = $1::timestamptz, "
            "date_range_start = $1::timestamptz - interval '90 days 6 hours'",
            now);
@@ -846,14 +806,12 @@ TEST_CASE("the weight_map check says how many days back the map learned, whateve
     CHECK(text["message"].get<std::string>().find("of the last") == std::string::npos);
 }
 
-TEST_CASE("maps another program writes beside xloop-build-weights (the original bot's "
-          "job left running) fail the check while one is active, warn for days after",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "maps another program writes beside xloop-build-weights (the original bot's "
+    "job left running) fail the check while one is active, warn for days after",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // the original bot's map before xloop ever ran: nothing to say of it
     CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
     // xloop-build-weights' run that wrote it (at its computed_at)
@@ -912,12 +870,9 @@ TEST_CASE("maps another program writes beside xloop-build-weights (the original 
     CHECK(check_named(validate(db, 0), "weight_map")["status"] == "ok");
 }
 
-TEST_CASE("reply priorities all at one value are not called learned", "[db]")
+TEST_CASE_METHOD(healthy, "reply priorities all at one value are not called learned",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("UPDATE public.discovered_accounts SET priority_score = 0");
     auto const out = validate(db, 1);
     auto const check = check_named(out, "reply_priorities");
@@ -928,14 +883,12 @@ TEST_CASE("reply priorities all at one value are not called learned", "[db]")
           std::string::npos);
 }
 
-TEST_CASE("a reply priority that is NaN or outside 0 to 1 is a warning naming one, not "
-          "a learned priority",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "a reply priority that is NaN or outside 0 to 1 is a warning naming one, not "
+    "a learned priority",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("UPDATE public.discovered_accounts SET priority_score = CASE username "
            "WHEN 'acct_0' THEN 'NaN' WHEN 'never' THEN 2.5 ELSE priority_score END");
     auto const out = validate(db, 0);
@@ -958,12 +911,10 @@ TEST_CASE("a reply priority that is NaN or outside 0 to 1 is a warning naming on
     CHECK_THAT(fail["message"].get<std::string>(), Catch::Contains("3 accounts have a"));
 }
 
-TEST_CASE("times another program stored as infinity are named, never subtracted", "[db]")
+TEST_CASE_METHOD(healthy,
+                 "times another program stored as infinity are named, never subtracted",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec("UPDATE public.learning_model_weights SET computed_at = 'infinity'");
     c.exec("UPDATE public.reply_opportunities SET discovered_at = '-infinity'");
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
@@ -981,14 +932,12 @@ TEST_CASE("times another program stored as infinity are named, never subtracted"
                Catch::Contains("(e.g. tweet t1 posted at infinity)"));
 }
 
-TEST_CASE("posted items without a tweet id or posting time, or sharing a tweet id, are "
-          "named",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "posted items without a tweet id or posting time, or sharing a tweet id, are "
+    "named",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     CHECK(check_named(validate(db, 0), "posted_items")["status"] == "ok");
     // 40 posted: one loses its time, one its tweet id, two share one tweet id
     // (one of them an older item outside the window: both are counted wrong
@@ -1034,14 +983,12 @@ TEST_CASE("posted items without a tweet id or posting time, or sharing a tweet i
     CHECK(check["numbers"]["without_posted_at"].get<int>() >= 18);
 }
 
-TEST_CASE("posted items dated in the future, or with a tweet id under another status, "
-          "are named",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "posted items dated in the future, or with a tweet id under another status, "
+    "are named",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // Within the clock skew allowed (10 minutes) is not the future.
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
            "$1::timestamptz + interval '5 minutes' WHERE tweet_id = 't3'",
@@ -1091,12 +1038,8 @@ TEST_CASE("validate counts every row, not the first thousand", "[db]")
     CHECK(check_named(r, "content_slot_coverage")["numbers"]["content"] == 1500);
 }
 
-TEST_CASE("the JSON report has the documented shape", "[db]")
+TEST_CASE_METHOD(healthy, "the JSON report has the documented shape", "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     auto const r = validate(db, 0);
     REQUIRE(r.is_object());
     CHECK(r["tool"] == "xloop-validate");
@@ -1192,12 +1135,9 @@ TEST_CASE("the HTML page through a symbolic link replaces the file it points to,
     CHECK(S_ISCHR(st.st_mode));
 }
 
-TEST_CASE("the HTML page is self-contained and has an SVG per chart", "[db]")
+TEST_CASE_METHOD(healthy, "the HTML page is self-contained and has an SVG per chart",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     temp_dir dir;
     auto const file = dir.path() + "/report.html";
     auto const r = run_tool("validate", {"--now", now, "-q", "--html", file}, &db);
@@ -1303,12 +1243,9 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
     CHECK(png.size() > 40000);
 }
 
-TEST_CASE("validate runs as a read-only role, without its ledger row", "[db]")
+TEST_CASE_METHOD(healthy, "validate runs as a read-only role, without its ledger row",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // a role per test database (roles are cluster-wide), used through the
     // connection's startup options: no password needed
     auto const role = "reader_" + db.conninfo().substr(std::string{"dbname="}.size());
@@ -1417,12 +1354,9 @@ std::pair<std::string, std::string> apply_roles_sql(test_db const& db, db_connec
 
 } // namespace
 
-TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
+TEST_CASE_METHOD(healthy, "share/roles.sql grants each tool what it needs and no more",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     c.exec(
         "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, tweet_content, "
         "opportunity_score, discovered_at) VALUES ('901', 'amy', 'a take', 0.8, "
@@ -1463,14 +1397,12 @@ TEST_CASE("share/roles.sql grants each tool what it needs and no more", "[db]")
                        quote_ident(reader), quote_ident(writer)));
 }
 
-TEST_CASE("on tables with row-level security validate names the tables a role cannot "
-          "see, and share/roles.sql's policies show the tools every row",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "on tables with row-level security validate names the tables a role cannot "
+    "see, and share/roles.sql's policies show the tools every row",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     // as Supabase leaves them: row-level security on, no policy for us
     for (auto const* t :
          {"content_generation_metadata_comprehensive", "outcomes", "follower_snapshots",
@@ -1858,14 +1790,12 @@ TEST_CASE("validate values only the newest validate.max_policy_posts posts, and 
     CHECK(all["in_window"] == 4);
 }
 
-TEST_CASE("a learned value too long for its column is cut in the table and the page, "
-          "whole in --json",
-          "[db]")
+TEST_CASE_METHOD(
+    healthy,
+    "a learned value too long for its column is cut in the table and the page, "
+    "whole in --json",
+    "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     std::string const long_value = "long_slot_long_slot_long_slot_long_slot_long_slot_";
     for (auto const* column : {"weights", "posteriors"}) {
         c.exec(
@@ -1891,12 +1821,9 @@ TEST_CASE("a learned value too long for its column is cut in the table and the p
                                                 long_value.substr(0, 40) + "…</td>"));
 }
 
-TEST_CASE("validate shows what the active map learned, value by value", "[db]")
+TEST_CASE_METHOD(healthy, "validate shows what the active map learned, value by value",
+                 "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     auto const r = validate(db, 0)["policy_value"];
     INFO(r.dump(2));
     REQUIRE(r["learned"].contains("content_slot"));
