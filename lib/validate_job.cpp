@@ -37,6 +37,17 @@ check_result make(std::string name, std::string status, std::string message)
             nlohmann::json::object()};
 }
 
+// A warning added to a check: an ok one becomes a warning, a failing one
+// stays failed; either way its message says it.
+void add_warning(check_result& c, std::string_view what)
+{
+    if (c.status == "ok") {
+        c.status = "warn";
+    }
+    c.message += "; ";
+    c.message += what;
+}
+
 // How long before now something happened, "5 min ago"; or how far after now
 // (a clock behind the database's, a --now in the past): "3.0 h in the future".
 std::string ago_text(double h)
@@ -264,13 +275,14 @@ SELECT count(*), count(primary_objective_score),
                                 v2, total, x.days);
     }
     if (others > 0) {
-        c.status = c.status == "ok" ? "warn" : c.status;
-        c.message += fmt::format(
-            "; another program wrote {} since xloop-scrape-metrics' first run "
-            "(data_source {:?}): if it is the original bot's metrics job, stop it (its "
-            "scores replace xloop's until the next run)",
-            counted(others, "of them", "of them"),
-            example_text(r.opt_str(0, 3).value_or(""), 40));
+        add_warning(
+            c,
+            fmt::format("another program wrote {} since xloop-scrape-metrics' first run "
+                        "(data_source {:?}): if it is the original bot's metrics job, "
+                        "stop it (its "
+                        "scores replace xloop's until the next run)",
+                        counted(others, "of them", "of them"),
+                        example_text(r.opt_str(0, 3).value_or(""), 40)));
     }
     return c;
 }
@@ -752,8 +764,7 @@ check_result weight_map_check(check_context& x)
         c.message += "; " + w;
     }
     if (foreign) {
-        c.status = c.status == "ok" ? "warn" : c.status;
-        c.message += "; " + foreign->message;
+        add_warning(c, foreign->message);
         c.numbers.update(foreign->numbers);
     }
     return c;
@@ -988,13 +999,14 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
     // post is asked for at several checkpoints).
     c.numbers["posted_at_off_in_window"] = s.posted_at_off;
     if (s.posted_at_off > 0) {
-        c.status = c.status == "ok" ? "warn" : c.status;
-        c.message += fmt::format(
-            "; X says {} posted at another time than posted_at says (a run of the last "
-            "{} days; its log names one): the poster writes another time than the "
-            "posting (a local time into a timestamp without time zone, the scheduled "
-            "time), and post_hour and the follower attribution read it",
-            counted(s.posted_at_off, "post was", "posts were"), x.days);
+        add_warning(
+            c,
+            fmt::format(
+                "X says {} posted at another time than posted_at says (a run of the last "
+                "{} days; its log names one): the poster writes another time than the "
+                "posting (a local time into a timestamp without time zone, the scheduled "
+                "time), and post_hour and the follower attribution read it",
+                counted(s.posted_at_off, "post was", "posts were"), x.days));
     }
     // Metrics a run late: a post's checkpoint measured up to an interval after.
     note_runs(c, "tweets_deferred_runs_in_window", s.tweets_deferred,
