@@ -227,11 +227,16 @@ std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeou
     return tx;
 }
 
+// What to do about a session a migration waited for.
+constexpr char const* leaked_session_hint =
+    "A session idle in transaction for long is a leaked one (SELECT "
+    "pg_terminate_backend(pid) ends it)";
+
 // The sessions holding a lock on a table of public or xloop, oldest
 // transaction first, as "pid 4242 (node, idle in transaction since …, on
-// public.outcomes)": who a migration waits for. Never their statements,
+// public.outcomes)": who a migration waited for. Never their statements,
 // which may hold data.
-std::vector<std::string> table_lock_holders(db_connection& db)
+std::string table_lock_holders(db_connection& db)
 {
     auto const r = db.exec(R"sql(
 SELECT a.pid::text, coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
@@ -255,7 +260,8 @@ SELECT a.pid::text, coalesce(nullif(a.application_name, ''), a.usename::text, '?
         out.push_back(fmt::format("pid {} ({}, {} since {}, on {})", r.str(i, 0),
                                   r.str(i, 1), r.str(i, 2), r.str(i, 3), r.str(i, 4)));
     }
-    return out;
+    return out.empty() ? std::string{"no session now (it has ended since)"}
+                       : fmt::format("{}", fmt::join(out, "; "));
 }
 
 // Runs `attempt` (one transaction, rolled back when it throws) again while a
@@ -277,16 +283,13 @@ auto retry_table_locks(db_connection& db, double timeout_s, Attempt const& attem
                 throw;
             }
         }
-        auto holders = table_lock_holders(db);
-        auto const named = holders.empty() ? std::string{"a session that has ended since"}
-                                           : fmt::format("{}", fmt::join(holders, "; "));
+        auto const named = table_lock_holders(db);
         if (steady_clock::now() + pause >= deadline) {
             throw temporary_failure{fmt::format(
                 "waited {} s (--lock-timeout) for tables other sessions hold; the "
-                "migration in progress was rolled back: {}. A session idle in "
-                "transaction for long is a leaked one (SELECT pg_terminate_backend(pid) "
-                "ends it); or run xloop-migrate when the bot is quiet",
-                timeout_s, named)};
+                "migration in progress was rolled back: {}. {}; or run xloop-migrate "
+                "when the bot is quiet",
+                timeout_s, named, leaked_session_hint)};
         }
         if (!said) {
             log::warn("a migration waits for tables other sessions hold: {}; trying "
@@ -699,15 +702,11 @@ bool apply_outside_transaction(db_connection& db, migration const& m,
             if (e.sqlstate() != "55P03") {
                 throw;
             }
-            auto const holders = table_lock_holders(db);
             throw temporary_failure{fmt::format(
                 "{} waited {} s (--lock-timeout) for the transactions that write its "
-                "table to end: {}. A session idle in transaction for long is a leaked "
-                "one (SELECT pg_terminate_backend(pid) ends it); the next xloop-migrate "
-                "drops the index left half-built and builds it again",
-                m.name, lock_timeout_s,
-                holders.empty() ? std::string{"they have ended since"}
-                                : fmt::format("{}", fmt::join(holders, "; ")))};
+                "table to end: {}. {}; the next xloop-migrate drops the index left "
+                "half-built and builds it again",
+                m.name, lock_timeout_s, table_lock_holders(db), leaked_session_hint)};
         }
         db.exec("RESET lock_timeout; RESET client_min_messages");
     }
