@@ -161,7 +161,7 @@ WITH due AS (
        AND c.posted_at <= $1::timestamptz
        AND c.tweet_id::text ~ $5)
 SELECT tweet_id, bool_and(posted_at > $1::timestamptz - make_interval(days => $6::int, hours => -1)),
-       extract(epoch FROM min(posted_at))::float8
+       min(posted_at)::text
   FROM due
  WHERE due_at IS NOT NULL AND (collected_at IS NULL OR collected_at < due_at)
  GROUP BY tweet_id
@@ -181,8 +181,8 @@ struct scrape_counts {
     counted_posts unkeyed;           // records of posts without a decision id
     counted_posts early;             // records observed before their post was posted
     std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
-    std::optional<long long> deferred_until;    // when X said its window resets
-    std::map<std::string, double> posted_epoch; // the due posts' posted_at, by tweet id
+    std::optional<long long> deferred_until; // when X said its window resets
+    std::map<std::string, timestamp> posted; // the due posts' posted_at, by tweet id
     counted_posts time_off; // posts whose posted_at is not when X says it posted them
     double most_off_seconds = 0;
 };
@@ -195,22 +195,18 @@ struct scrape_counts {
 void compare_posting_time(run_context const& run, tweet_metrics const& t,
                           scrape_counts& n)
 {
-    auto const posted = n.posted_epoch.find(t.id);
-    if (!t.created_at || posted == n.posted_epoch.end()) {
+    auto const posted = n.posted.find(t.id);
+    if (!t.created_at || posted == n.posted.end()) {
         return;
     }
-    auto const x_epoch =
-        std::chrono::duration<double>(t.created_at->time_since_epoch()).count();
-    auto const off = std::abs(posted->second - x_epoch);
+    auto const off =
+        std::abs(std::chrono::duration<double>(posted->second - *t.created_at).count());
     if (off <= std::max(clock_skew_seconds(run), 60.0)) {
         return;
     }
-    n.time_off.add(
-        1, fmt::format(
-               "tweet {}: posted_at {}, X's created_at {}", t.id,
-               format_timestamp(timestamp{std::chrono::duration_cast<timestamp::duration>(
-                   std::chrono::duration<double>(posted->second))}),
-               format_timestamp(*t.created_at)));
+    n.time_off.add(1, fmt::format("tweet {}: posted_at {}, X's created_at {}", t.id,
+                                  format_timestamp(posted->second),
+                                  format_timestamp(*t.created_at)));
     n.most_off_seconds = std::max(n.most_off_seconds, off);
 }
 
@@ -571,9 +567,9 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         int young_since = 0; // the due row each page's first post is
         int old_since = 0;
         for (int i = 0; i < due.rows(); ++i) {
-            n.posted_epoch.emplace(due.str(i, 0), due.f64(i, 2));
-        }
-        for (int i = 0; i < due.rows(); ++i) {
+            if (auto const at = parse_timestamp(due.str(i, 2))) {
+                n.posted.emplace(due.str(i, 0), *at);
+            }
             bool const non_public = due.boolean(i, 1);
             auto& ids = non_public ? young : old;
             if (ids.empty()) {
