@@ -1522,47 +1522,41 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         CHECK(db.count("SELECT count(*) FROM "
                        "public.content_generation_metadata_comprehensive") == 0);
     }
-    SECTION("404 for a model the endpoint does not have: the config's, at once")
+    SECTION("a 404 for a model the endpoint does not have, or a web page answered for "
+            "it (a sign-in page): the config's, at once")
     {
-        test_db db;
-        db.migrate();
-        fake_llm llm;
-        llm.statuses = {404, 404, 404, 404};
-        llm.body_error = R"({"error": {"message": "The model `gpt-9` does not exist or )"
-                         R"(you do not have access to it.", "type": )"
-                         R"("invalid_request_error", "code": "model_not_found"}})";
-        auto const r = plan(db, {}, llm.yaml(), key);
-        INFO(r.err);
-        CHECK(r.exit_code == 78);
-        CHECK(llm.calls == 1);
-        CHECK_THAT(r.err, Catch::Contains("the LLM endpoint answered HTTP 404 for POST "
-                                          "http://127.0.0.1:") &&
-                              Catch::Contains("The model `gpt-9` does not exist") &&
-                              Catch::Contains("check plan.writer.base_url and "
-                                              "plan.writer.model") &&
-                              !Catch::Contains("sk-t3st-k3y"));
-        CHECK(db.count("SELECT count(*) FROM "
-                       "public.content_generation_metadata_comprehensive") == 0);
-    }
-    SECTION("a web page answered for the endpoint (a sign-in page): its address, at once")
-    {
-        test_db db;
-        db.migrate();
-        fake_llm llm;
-        llm.body_200 = "<html><head><title>Log in - Example Proxy</title></head></html>";
-        auto const r = plan(db, {}, llm.yaml(), key);
-        INFO(r.err);
-        CHECK(r.exit_code == 78);
-        CHECK(llm.calls == 1);
-        CHECK_THAT(r.err,
-                   Catch::Contains("the LLM endpoint answered HTTP 200 for POST "
-                                   "http://127.0.0.1:") &&
-                       Catch::Contains("/v1/chat/completions (a web page, not "
-                                       "JSON: 'Log in - Example Proxy'; a proxy") &&
-                       Catch::Contains("check plan.writer.base_url and "
-                                       "plan.writer.model"));
-        CHECK(db.count("SELECT count(*) FROM "
-                       "public.content_generation_metadata_comprehensive") == 0);
+        fake_llm model;
+        model.statuses = {404, 404, 404, 404};
+        model.body_error =
+            R"({"error": {"message": "The model `gpt-9` does not exist or )"
+            R"(you do not have access to it.", "type": )"
+            R"("invalid_request_error", "code": "model_not_found"}})";
+        fake_llm page;
+        page.body_200 = "<html><head><title>Log in - Example Proxy</title></head></html>";
+        std::vector<std::pair<fake_llm*, std::vector<std::string>>> const cases{
+            {&model,
+             {"the LLM endpoint answered HTTP 404 for POST http://127.0.0.1:",
+              "The model `gpt-9` does not exist"}},
+            {&page,
+             {"the LLM endpoint answered HTTP 200 for POST http://127.0.0.1:",
+              "/v1/chat/completions (a web page, not JSON: 'Log in - Example Proxy'; "
+              "a proxy"}}};
+        for (auto const& [llm, said] : cases) {
+            test_db db;
+            db.migrate();
+            auto const r = plan(db, {}, llm->yaml(), key);
+            INFO(r.err);
+            CHECK(r.exit_code == 78);
+            CHECK(llm->calls == 1);
+            for (auto const& part : said) {
+                CHECK_THAT(r.err, Catch::Contains(part));
+            }
+            CHECK_THAT(r.err, Catch::Contains(
+                                  "check plan.writer.base_url and plan.writer.model") &&
+                                  !Catch::Contains("sk-t3st-k3y"));
+            CHECK(db.count("SELECT count(*) FROM "
+                           "public.content_generation_metadata_comprehensive") == 0);
+        }
     }
     SECTION("429 then 200")
     {
