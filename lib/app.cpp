@@ -3,6 +3,7 @@
 #include "http_client.hpp"
 #include "interrupt.hpp"
 #include "json_text.hpp"
+#include "lock_holders.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
@@ -125,7 +126,7 @@ bool schema_older_than_tools(db_error const& d)
 }
 
 // What the operator can do about `d`; empty where xloop knows nothing to add.
-std::string advice_for(db_error const& d, run_context const* ctx)
+std::string advice_for(db_error const& d, run_context* ctx)
 {
     if (schema_older_than_tools(d)) {
         return "is the schema older than this xloop? run xloop-migrate (xloop-validate "
@@ -136,6 +137,20 @@ std::string advice_for(db_error const& d, run_context const* ctx)
     }
     if (d.sqlstate() == "25006") {
         return read_only_database(ctx ? ctx->job() : "");
+    }
+    if (d.sqlstate() == "55P03" && ctx && ctx->job() != "migrate") {
+        // The run's transaction is rolled back by now: its connection can
+        // still ask who holds the tables.
+        std::string holders;
+        try {
+            holders = table_lock_holders(ctx->db());
+        } catch (std::exception const& e) {
+            holders = fmt::format("who holds it is unknown ({})", e.what());
+        }
+        return fmt::format("it waited database.lock_timeout_minutes ({}) for a lock "
+                           "another session holds, and the run was rolled back: {}. {}",
+                           ctx->cfg().database.lock_timeout_minutes, holders,
+                           leaked_session_hint);
     }
     if (d.sqlstate() == "57014" && ctx && !interrupt_requested()) {
         return fmt::format("the server cancelled it: it ran longer than "
@@ -234,7 +249,12 @@ db_connection& run_context::db()
                                         : std::lround(d.statement_timeout_minutes * 60))},
                 {"idle_in_transaction_session_timeout",
                  fmt::format("{}s",
-                             std::lround(d.idle_in_transaction_timeout_minutes * 60))}});
+                             std::lround(d.idle_in_transaction_timeout_minutes * 60))},
+                {"lock_timeout",
+                 fmt::format("{}ms",
+                             m_job == "migrate"
+                                 ? 0L
+                                 : std::lround(d.lock_timeout_minutes * 60000))}});
         m_own_conn->set_log_sql(m_opts.log_sql);
         use_connection(*m_own_conn);
     }

@@ -707,6 +707,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                  24 * 60);
         d.number("idle_in_transaction_timeout_minutes",
                  cfg.database.idle_in_transaction_timeout_minutes, 0, 24 * 60);
+        d.number("lock_timeout_minutes", cfg.database.lock_timeout_minutes, 0, 24 * 60);
     }
     {
         auto l = top.sub("ledger");

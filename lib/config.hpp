@@ -229,6 +229,11 @@ struct validate_config {
 struct database_config {
     double statement_timeout_minutes = 60;          // 0: none (never for migrate)
     double idle_in_transaction_timeout_minutes = 5; // 0: none
+    // A statement waiting this long for a lock another session holds (a
+    // leaked transaction of the bot's) ends the run, naming that session,
+    // instead of waiting out statement_timeout. 0: none; never for migrate,
+    // which bounds its waits by --lock-timeout.
+    double lock_timeout_minutes = 5;
 
     bool operator==(database_config const&) const = default;
 };

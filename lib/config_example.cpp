@@ -293,6 +293,8 @@ void session_sections(writer& w, database_config const& db, ledger_config const&
     w.key(1, "idle_in_transaction_timeout_minutes",
           scalar(db.idle_in_transaction_timeout_minutes),
           "a killed client's transaction ends, freeing its lock");
+    w.key(1, "lock_timeout_minutes", scalar(db.lock_timeout_minutes),
+          "a wait for another session's lock ends the run (not migrate)");
     w.text("");
     w.key(0, "ledger", "", "xloop.job_runs, every tool");
     w.key(1, "stale_hours", scalar(l.stale_hours),

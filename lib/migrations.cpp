@@ -3,6 +3,7 @@
 #include "adopt.hpp"
 #include "advisory_lock.hpp"
 #include "interrupt.hpp"
+#include "lock_holders.hpp"
 #include "log.hpp"
 #include "sha256.hpp"
 #include "sql_split.hpp"
@@ -225,43 +226,6 @@ std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeou
         std::clamp(static_cast<long>(timeout_s * 1000), 1L, table_lock_wait_ms);
     db.exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", wait_ms));
     return tx;
-}
-
-// What to do about a session a migration waited for.
-constexpr char const* leaked_session_hint =
-    "A session idle in transaction for long is a leaked one (SELECT "
-    "pg_terminate_backend(pid) ends it)";
-
-// The sessions holding a lock on a table of public or xloop, oldest
-// transaction first, as "pid 4242 (node, idle in transaction since …, on
-// public.outcomes)": who a migration waited for. Never their statements,
-// which may hold data.
-std::string table_lock_holders(db_connection& db)
-{
-    auto const r = db.exec(R"sql(
-SELECT a.pid::text, coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
-       coalesce(a.state, 'state not visible to this role'),
-       coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                '?'),
-       string_agg(DISTINCT l.relation::regclass::text, ', ')
-  FROM pg_locks l
-  JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
-   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n
-                          ON n.oid = c.relnamespace
-                       WHERE n.nspname IN ('public', 'xloop')
-                         AND c.relkind IN ('r', 'p', 'v', 'm'))
- GROUP BY a.pid, a.application_name, a.usename, a.state, a.xact_start
- ORDER BY a.xact_start NULLS LAST, a.pid
- LIMIT 3)sql");
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        out.push_back(fmt::format("pid {} ({}, {} since {}, on {})", r.str(i, 0),
-                                  r.str(i, 1), r.str(i, 2), r.str(i, 3), r.str(i, 4)));
-    }
-    return out.empty() ? std::string{"no session now (it has ended since)"}
-                       : fmt::format("{}", fmt::join(out, "; "));
 }
 
 // Runs `attempt` (one transaction, rolled back when it throws) again while a

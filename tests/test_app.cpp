@@ -887,26 +887,33 @@ TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one win
     CHECK(is_transient_sqlstate("57014")); // statement_timeout
 }
 
-TEST_CASE("every session has a statement and idle-in-transaction timeout, migrate none",
+TEST_CASE("every session has a statement, idle-in-transaction and lock timeout, migrate "
+          "none but the second",
           "[db]")
 {
     test_db db;
     db.migrate();
-    std::string statement, idle;
-    run_app("plan", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+    // a database whose own default would let a tool wait for a lock for ever
+    db.connect().exec(
+        fmt::format("ALTER DATABASE {} SET lock_timeout = 0", quote_ident(db.name())));
+    std::string statement, idle, lock;
+    auto const settings = [&](run_context& run) {
         auto const r =
             run.db().exec("SELECT current_setting('statement_timeout'), "
-                          "current_setting('idle_in_transaction_session_timeout')");
+                          "current_setting('idle_in_transaction_session_timeout'), "
+                          "current_setting('lock_timeout')");
         statement = r.str(0, 0);
         idle = r.str(0, 1);
-    });
+        lock = r.str(0, 2);
+    };
+    run_app("plan", {"--db", db.conninfo(), "-q"}, settings);
     CHECK(statement == "1h");
     CHECK(idle == "5min");
-    run_app("migrate", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
-        statement =
-            run.db().exec("SELECT current_setting('statement_timeout')").str(0, 0);
-    });
+    CHECK(lock == "5min");
+    run_app("migrate", {"--db", db.conninfo(), "-q"}, settings);
     CHECK(statement == "0");
+    CHECK(idle == "5min");
+    CHECK(lock == "0"); // migrate bounds its waits by --lock-timeout
 }
 
 TEST_CASE("a statement cut off by statement_timeout exits 75 naming the setting and the "
@@ -933,6 +940,60 @@ TEST_CASE("a statement cut off by statement_timeout exits 75 naming the setting 
                    "'failed' AND error LIKE '%statement_timeout_minutes%'") == 1);
     CHECK(db.count("SELECT count(*) FROM public.content_generation_metadata_"
                    "comprehensive") == 0);
+}
+
+TEST_CASE("a tool waiting for a row a leaked session holds exits 75 after "
+          "database.lock_timeout_minutes naming that session, and writes nothing",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
+           "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
+    temp_dir dir;
+    auto const config =
+        dir.write("x.yaml", "database:\n  lock_timeout_minutes: 0.02\n"); // 1.2 s
+    auto const input = dir.write(
+        "m.jsonl", "{\"followers\": 1000, \"observed_at\": \"2026-03-02T11:00:00Z\"}\n"
+                   "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                   "\"impressions\": 3000, \"likes\": 30}\n");
+    // the bot's session: it updated the post's row and never ended its transaction
+    auto leaked = db.connect();
+    auto const pid = leaked.exec("SELECT pg_backend_pid()::text").str(0, 0);
+    leaked.exec("SET application_name = 'node'");
+    leaked.exec("BEGIN");
+    leaked.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
+                "status WHERE tweet_id = '1001'");
+    auto const scrape = [&] {
+        return run_tool("scrape-metrics",
+                        {"--config", config, "--source", "file", "--input", input,
+                         "--now", "2026-03-02T12:00:00Z"},
+                        &db);
+    };
+    auto const waited = scrape();
+    INFO(waited.err);
+    CHECK(waited.exit_code == 75);
+    CHECK_THAT(
+        waited.err,
+        Catch::Contains("it waited database.lock_timeout_minutes (0.02) for a lock "
+                        "another session holds, and the run was rolled back: pid " +
+                        pid + " (node, idle in transaction since ") &&
+            Catch::Contains("on content_generation_metadata_comprehensive)") &&
+            Catch::Contains("pg_terminate_backend(pid) ends it"));
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
+    // validate's job check shows the named session
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'failed' AND error LIKE '%pid " +
+                   pid + " (node%'") == 1);
+
+    leaked.exec("ROLLBACK");
+    auto const after = scrape();
+    INFO(after.err);
+    CHECK(after.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE impressions = 3000") == 1);
 }
 
 TEST_CASE("the option --log-sql logs each statement and its duration, never a parameter",

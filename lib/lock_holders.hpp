@@ -1,0 +1,23 @@
+#pragma once
+
+// Who holds the tables a run waited for: what a migration or a tool names
+// when another session's lock stopped it (a leaked transaction of the bot's,
+// idle in it for hours).
+
+#include "db.hpp"
+
+#include <string>
+
+namespace xloop {
+
+// What to do about a session a run waited for.
+inline constexpr char const* leaked_session_hint =
+    "A session idle in transaction for long is a leaked one (SELECT "
+    "pg_terminate_backend(pid) ends it)";
+
+// The sessions holding a lock on a table of public or xloop, oldest
+// transaction first, at most three, as "pid 4242 (node, idle in transaction
+// since …, on public.outcomes)". Never their statements, which may hold data.
+std::string table_lock_holders(db_connection& db);
+
+} // namespace xloop
