@@ -657,14 +657,19 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                    level);
     install_signal_handlers();
 
+    // A value from the environment is named as such where it is wrong: an
+    // operator reading "--now" looks for it on a command line it is not on.
+    std::string_view config_from = "--config", now_from = "--now";
     if (!m_opts.config_file) {
         if (char const* env = std::getenv("XLOOP_CONFIG"); env && *env) {
             m_opts.config_file = env;
+            config_from = "XLOOP_CONFIG";
         }
     }
     if (!m_opts.now_text) {
         if (char const* env = std::getenv("XLOOP_NOW"); env && *env) {
             m_opts.now_text = env;
+            now_from = "XLOOP_NOW";
         }
     }
 
@@ -675,18 +680,28 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
             if (m_opts.now_text) {
                 auto const t = parse_timestamp(*m_opts.now_text);
                 if (!t) {
-                    throw usage_error{fmt::format("--now: '{}' is not an ISO 8601 time "
+                    throw usage_error{fmt::format("{}: '{}' is not an ISO 8601 time "
                                                   "of the years 1900 to 2199 (e.g. "
                                                   "2026-03-02T12:00:00Z)",
-                                                  *m_opts.now_text)};
+                                                  now_from, *m_opts.now_text)};
                 }
                 now = *t;
             }
             auto const seed = m_opts.seed      ? *m_opts.seed
                               : m_default_seed ? *m_default_seed
                                                : std::uint64_t{std::random_device{}()};
-            return std::make_unique<run_context>(
-                m_job, m_opts, load_config(m_opts.config_file), now, seed);
+            auto cfg = [&] {
+                try {
+                    return load_config(m_opts.config_file);
+                } catch (config_error const& e) {
+                    if (config_from == "--config") {
+                        throw;
+                    }
+                    throw config_error{fmt::format("{}: {}", config_from, e.what())};
+                }
+            }();
+            return std::make_unique<run_context>(m_job, m_opts, std::move(cfg), now,
+                                                 seed);
         },
         body);
     auto code = result.code;

@@ -896,6 +896,26 @@ TEST_CASE("usage errors exit 64", "[db]")
     CHECK(run_tool("migrate", {"--help"}).exit_code == 0);
 }
 
+TEST_CASE("a wrong XLOOP_NOW or XLOOP_CONFIG is named as the variable, not as the "
+          "option the command line does not have",
+          "[nodb]")
+{
+    auto const now = run_tool("plan", {}, nullptr, {}, {{"XLOOP_NOW", "yesterday"}});
+    CHECK(now.exit_code == 64);
+    CHECK_THAT(now.err,
+               Catch::Contains("XLOOP_NOW: 'yesterday' is not an ISO 8601 time"));
+    auto const config =
+        run_tool("plan", {}, nullptr, {}, {{"XLOOP_CONFIG", "/nonexistent/xloop.yaml"}});
+    CHECK(config.exit_code == 78);
+    CHECK_THAT(config.err,
+               Catch::Contains("XLOOP_CONFIG: cannot read config file "
+                               "'/nonexistent/xloop.yaml': No such file or directory"));
+    // the option, where given, wins and is named
+    auto const option = run_tool("plan", {"--now", "today"}, nullptr, {},
+                                 {{"XLOOP_NOW", "2026-03-02T12:00:00Z"}});
+    CHECK_THAT(option.err, Catch::Contains("--now: 'today'"));
+}
+
 TEST_CASE("a count option that is not a whole number in its range says which it is",
           "[nodb]")
 {
