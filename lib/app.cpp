@@ -240,21 +240,34 @@ db_connection& run_context::db()
         // runaway statement after the statement timeout (not for migrate,
         // whose index builds may take long on a large table). 0: none.
         auto const& d = m_cfg.database;
-        m_own_conn.emplace(
-            resolve_conninfo(m_opts.db), "xloop-" + m_job,
-            std::vector<std::pair<std::string, std::string>>{
-                {"statement_timeout",
-                 fmt::format("{}s", m_job == "migrate"
-                                        ? 0L
-                                        : std::lround(d.statement_timeout_minutes * 60))},
-                {"idle_in_transaction_session_timeout",
-                 fmt::format("{}s",
-                             std::lround(d.idle_in_transaction_timeout_minutes * 60))},
-                {"lock_timeout",
-                 fmt::format("{}ms",
-                             m_job == "migrate"
-                                 ? 0L
-                                 : std::lround(d.lock_timeout_minutes * 60000))}});
+        try {
+            m_own_conn.emplace(
+                resolve_conninfo(m_opts.db), "xloop-" + m_job,
+                std::vector<std::pair<std::string, std::string>>{
+                    {"statement_timeout",
+                     fmt::format("{}s",
+                                 m_job == "migrate"
+                                     ? 0L
+                                     : std::lround(d.statement_timeout_minutes * 60))},
+                    {"idle_in_transaction_session_timeout",
+                     fmt::format(
+                         "{}s", std::lround(d.idle_in_transaction_timeout_minutes * 60))},
+                    {"lock_timeout",
+                     fmt::format("{}ms",
+                                 m_job == "migrate"
+                                     ? 0L
+                                     : std::lround(d.lock_timeout_minutes * 60000))}});
+        } catch (config_error const& e) {
+            // A wrong connection string is named by where it came from: a
+            // DATABASE_URL in a cron environment is not on the command line.
+            bool const option = m_opts.db && !m_opts.db->empty();
+            char const* url = std::getenv("DATABASE_URL");
+            if (!option && !(url && *url)) {
+                throw;
+            }
+            throw config_error{
+                fmt::format("{}: {}", option ? "--db" : "DATABASE_URL", e.what())};
+        }
         m_own_conn->set_log_sql(m_opts.log_sql);
         use_connection(*m_own_conn);
     }

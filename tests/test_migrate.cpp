@@ -896,8 +896,8 @@ TEST_CASE("usage errors exit 64", "[db]")
     CHECK(run_tool("migrate", {"--help"}).exit_code == 0);
 }
 
-TEST_CASE("a wrong XLOOP_NOW or XLOOP_CONFIG is named as the variable, not as the "
-          "option the command line does not have",
+TEST_CASE("a wrong XLOOP_NOW, XLOOP_CONFIG or DATABASE_URL is named as the variable, "
+          "not as the option the command line does not have",
           "[nodb]")
 {
     auto const now = run_tool("plan", {}, nullptr, {}, {{"XLOOP_NOW", "yesterday"}});
@@ -914,6 +914,16 @@ TEST_CASE("a wrong XLOOP_NOW or XLOOP_CONFIG is named as the variable, not as th
     auto const option = run_tool("plan", {"--now", "today"}, nullptr, {},
                                  {{"XLOOP_NOW", "2026-03-02T12:00:00Z"}});
     CHECK_THAT(option.err, Catch::Contains("--now: 'today'"));
+    auto const url =
+        run_tool("plan", {}, nullptr, {},
+                 {{"DATABASE_URL", "postgresql://x:s3cret@localhost:99999/db"}});
+    CHECK(url.exit_code == 78);
+    CHECK_THAT(url.err, Catch::Contains("DATABASE_URL: cannot connect to the database: "
+                                        "invalid port number"));
+    CHECK_THAT(url.err, !Catch::Contains("s3cret"));
+    auto const db_option = run_tool("plan", {"--db", "garbage"});
+    CHECK(db_option.exit_code == 78);
+    CHECK_THAT(db_option.err, Catch::Contains("--db: invalid connection string"));
 }
 
 TEST_CASE("a count option that is not a whole number in its range says which it is",
