@@ -726,6 +726,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                  24 * 365);
         v.number("max_opportunity_age_hours", cfg.validate.max_opportunity_age_hours, 0.1,
                  24 * 365);
+        v.number("max_idle_transaction_minutes",
+                 cfg.validate.max_idle_transaction_minutes, 0.01, 24 * 60 * 7);
         v.integer("min_map_sample", cfg.validate.min_map_sample, 1, 1000000);
         v.number("min_priority_coverage", cfg.validate.min_priority_coverage, 0, 1);
         v.integer("min_policy_posts", cfg.validate.min_policy_posts, 1, 1000000);

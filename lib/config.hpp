@@ -200,6 +200,9 @@ struct validate_config {
     // No reply opportunity this long while replies are in use: the harvester
     // that finds them has stopped (warn).
     double max_opportunity_age_hours = 24.0;
+    // A session idle in a transaction this long was leaked by its program: it
+    // holds back vacuum, and migrate and xloop's writes wait for it (warn).
+    double max_idle_transaction_minutes = 15.0;
     int min_map_sample = 10;
     double min_priority_coverage = 0.5;
     // What the logged choices are worth is estimated from at least this many

@@ -270,6 +270,8 @@ void validate_section(writer& w, validate_config const& d)
           "a queued item this late: the poster is not posting (fail)");
     w.key(1, "max_opportunity_age_hours", scalar(d.max_opportunity_age_hours),
           "no reply opportunity this long: the harvester stopped (warn)");
+    w.key(1, "max_idle_transaction_minutes", scalar(d.max_idle_transaction_minutes),
+          "a session idle in a transaction this long: leaked (warn)");
     w.key(1, "min_map_sample", scalar(d.min_map_sample));
     w.key(1, "min_priority_coverage", scalar(d.min_priority_coverage));
     w.key(1, "min_policy_posts", scalar(d.min_policy_posts),

@@ -20,4 +20,15 @@ inline constexpr char const* leaked_session_hint =
 // since …, on public.outcomes)". Never their statements, which may hold data.
 std::string table_lock_holders(db_connection& db);
 
+// Sessions of this database idle in a transaction for more than `minutes`
+// (leaked: a client that took a connection and never ended its
+// transaction), longest first.
+struct idle_transactions {
+    long count = 0;
+    // at most three, as "pid 4242 (node, idle in transaction for 3.1 h,
+    // holding public.outcomes)"
+    std::string named;
+};
+idle_transactions idle_transactions_over(db_connection& db, double minutes);
+
 } // namespace xloop

@@ -3,6 +3,7 @@
 #include "app.hpp"
 
 #include "learn_replies_job.hpp"
+#include "lock_holders.hpp"
 #include "log.hpp"
 #include "map_shape.hpp"
 #include "policy_value.hpp"
@@ -1016,6 +1017,34 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
                           counted(s.tweets_deferred, "run", "runs"), x.days));
 }
 
+// Another program's transaction left open (a pooled client never
+// released): it holds back vacuum on every table, and migrate and xloop's
+// writes to the rows it changed wait for it. The tools name it when it stops
+// them; this names it before.
+check_result idle_transactions_check(check_context& x)
+{
+    double const minutes = x.cfg.validate.max_idle_transaction_minutes;
+    auto const idle = idle_transactions_over(x.db, minutes);
+    auto c = make("idle_transactions", "ok", "");
+    c.numbers = {{"sessions", idle.count}, {"max_minutes", minutes}};
+    if (idle.count == 0) {
+        c.message = fmt::format("no session of this database has been idle in a "
+                                "transaction for more than {} min",
+                                minutes);
+        return c;
+    }
+    c.status = "warn";
+    c.message = fmt::format(
+        "{} {} idle in a transaction for more than {} min "
+        "(validate.max_idle_transaction_minutes), left open by {} program: {}. It "
+        "holds back vacuum on every table; xloop-migrate waits for it, and a write "
+        "of xloop's to a row it changed waits database.lock_timeout_minutes, then "
+        "exits 75. {}",
+        idle.count, idle.count == 1 ? "session has been" : "sessions have been", minutes,
+        idle.count == 1 ? "its" : "their", idle.named, leaked_session_hint);
+    return c;
+}
+
 check_result job_check(check_context& x, std::string const& job, double interval_minutes)
 {
     auto const& s = x.job(job);
@@ -1158,9 +1187,10 @@ std::vector<check_result> run_checks(run_context& run, int days)
         names.push_back(job);
     }
     x.jobs = job_states(x.db, names, x.now, x.days);
-    for (auto const check : {v2_coverage_check, slot_coverage_check, posted_items_check,
-                             queue_check, learning_view_check, weight_map_check,
-                             reply_priorities_check, reply_opportunities_check}) {
+    for (auto const check :
+         {v2_coverage_check, slot_coverage_check, posted_items_check, queue_check,
+          learning_view_check, weight_map_check, reply_priorities_check,
+          reply_opportunities_check, idle_transactions_check}) {
         out.push_back(check(x));
     }
     for (auto const& [job, interval] : x.cfg.validate.job_interval_minutes) {

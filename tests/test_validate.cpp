@@ -636,6 +636,57 @@ TEST_CASE_METHOD(
           "6.0 h: check cron and its mail");
 }
 
+TEST_CASE_METHOD(healthy,
+                 "a session left idle in a transaction is a warning naming it, the "
+                 "tables it holds and how to end it",
+                 "[db]")
+{
+    temp_dir dir;
+    auto const cfg =
+        dir.write("x.yaml", "validate:\n  max_idle_transaction_minutes: 0.01\n"); // 0.6 s
+    // the bot's pooled client, never released, and one that ended
+    auto leaked = db.connect();
+    auto const pid = leaked.exec("SELECT pg_backend_pid()::text").str(0, 0);
+    leaked.exec("SET application_name = 'node'");
+    leaked.exec("BEGIN");
+    leaked.exec("UPDATE public.outcomes SET likes = likes WHERE false");
+    auto ended = db.connect();
+    ended.exec("BEGIN");
+    ended.exec("SELECT 1");
+    ended.exec("COMMIT");
+    // another database's sessions are not this one's
+    auto other = test_db{};
+    auto elsewhere = other.connect();
+    elsewhere.exec("BEGIN");
+    elsewhere.exec("SELECT 1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+
+    auto const warned =
+        check_named(validate(db, 0, {"--config", cfg}), "idle_transactions");
+    CHECK(warned["status"] == "warn");
+    CHECK(warned["numbers"]["sessions"] == 1);
+    CHECK_THAT(warned["message"].get<std::string>(),
+               Catch::StartsWith("1 session has been idle in a transaction for more "
+                                 "than 0.01 min (validate.max_idle_transaction_minutes), "
+                                 "left open by its program: pid " +
+                                 pid + " (node, idle in transaction for ") &&
+                   Catch::Contains(", holding outcomes)") &&
+                   Catch::Contains("pg_terminate_backend(pid) ends it"));
+
+    leaked.exec("ROLLBACK");
+    auto const after =
+        check_named(validate(db, 0, {"--config", cfg}), "idle_transactions");
+    CHECK(after["status"] == "ok");
+    CHECK(after["message"] ==
+          "no session of this database has been idle in a transaction "
+          "for more than 0.01 min");
+    // at the default, a second's idle transaction is no leak
+    leaked.exec("BEGIN");
+    leaked.exec("SELECT 1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    CHECK(check_named(validate(db, 0), "idle_transactions")["status"] == "ok");
+}
+
 TEST_CASE_METHOD(healthy, "a job's recent failures are counted even when it recovered",
                  "[db]")
 {
