@@ -647,7 +647,10 @@ started_connection start_connection(char const* const* keys, char const* const* 
 // transactions, the second (PostgreSQL 17) would end plan's transaction while
 // its writer writes; the tools bound their own work (statement_timeout and
 // idle_in_transaction_session_timeout, `settings`), and the run's end closes
-// the session.
+// the session. Read committed, whatever the database's default: the tools'
+// statements assume it (an update that waited for the bot's row goes on with
+// the row as committed; under serializable it failed with 40001), and every
+// transaction begins with it too (transaction::transaction), for a pooler.
 std::pair<std::string, std::string>
 session_settings(std::vector<std::pair<std::string, std::string>> const& settings,
                  int server_version)
@@ -656,6 +659,7 @@ session_settings(std::vector<std::pair<std::string, std::string>> const& setting
         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
         "SET extra_float_digits = 3; SET standard_conforming_strings = on; "
         "SET jit = off; SET idle_session_timeout = 0; "
+        "SET default_transaction_isolation = 'read committed'; "
         "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; "
         "SET tcp_keepalives_count = {}",
         keepalive_idle_s, keepalive_interval_s, keepalive_count);

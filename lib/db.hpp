@@ -219,7 +219,8 @@ private:
 // BEGIN on construction; ROLLBACK in the destructor unless commit() ran.
 class transaction {
 public:
-    explicit transaction(db_connection& conn, std::string_view begin_sql = "BEGIN");
+    explicit transaction(db_connection& conn, std::string_view begin_sql =
+                                                  "BEGIN ISOLATION LEVEL READ COMMITTED");
     transaction(transaction const&) = delete;
     transaction& operator=(transaction const&) = delete;
     ~transaction() noexcept;

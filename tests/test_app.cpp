@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -993,6 +994,54 @@ TEST_CASE("a tool waiting for a row a leaked session holds exits 75 after "
     auto const after = scrape();
     INFO(after.err);
     CHECK(after.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE impressions = 3000") == 1);
+}
+
+TEST_CASE("a tool that waited for a row another session changed and committed goes on, "
+          "whatever isolation level the database defaults to",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // a database an operator set to serializable: every transaction of the
+    // tools is read committed all the same, as their statements assume
+    db.connect().exec(fmt::format(
+        "ALTER DATABASE {} SET default_transaction_isolation = 'serializable'",
+        quote_ident(db.name())));
+    auto c = db.connect();
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
+           "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
+    temp_dir dir;
+    auto const input = dir.write(
+        "m.jsonl", "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                   "\"impressions\": 3000, \"likes\": 30}\n");
+    // the bot changes the post's row in a transaction that ends while
+    // scrape-metrics waits for it
+    auto bot = db.connect();
+    bot.exec("BEGIN");
+    bot.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
+             "status WHERE tweet_id = '1001'");
+    auto scrape = std::async(std::launch::async, [&] {
+        return run_tool(
+            "scrape-metrics",
+            {"--source", "file", "--input", input, "--now", "2026-03-02T12:00:00Z"}, &db);
+    });
+    bool waited = false;
+    for (int i = 0; i < 400 && !waited; ++i) {
+        waited = c.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                        "'xloop-scrape-metrics' AND wait_event_type = 'Lock'")
+                     .i64(0, 0) > 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    bot.exec("COMMIT");
+    auto const r = scrape.get();
+    INFO(r.err);
+    CHECK(waited);
+    CHECK(r.exit_code == 0); // 75 ("could not serialize access") under serializable
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE actual_impressions = 3000") == 1);
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE impressions = 3000") == 1);
 }
 
