@@ -1098,7 +1098,7 @@ TEST_CASE_METHOD(healthy, "the JSON report has the documented shape", "[db]")
     CHECK(r["exit_code"] == 0);
     CHECK(r["days"] == 3);
     REQUIRE(r["checks"].is_array());
-    CHECK(r["checks"].size() == 13);
+    CHECK(r["checks"].size() == 14);
     for (auto const& ch : r["checks"]) {
         CHECK(ch["name"].is_string());
         CHECK((ch["status"] == "ok" || ch["status"] == "warn" || ch["status"] == "fail"));
