@@ -232,31 +232,36 @@ run_context::~run_context()
     }
 }
 
+namespace {
+
+// If this client dies (kill -9), its backend must not keep the job's lock
+// for ever: an idle transaction ends after the idle timeout, a runaway
+// statement after the statement timeout; a wait for another session's lock
+// ends after the lock timeout. Not the first and the last for migrate,
+// whose index builds may take long on a large table and which bounds its
+// waits by --lock-timeout. 0: none.
+std::vector<std::pair<std::string, std::string>> session_limits(std::string const& job,
+                                                                database_config const& d)
+{
+    bool const migrate = job == "migrate";
+    return {{"statement_timeout",
+             fmt::format("{}s",
+                         migrate ? 0L : std::lround(d.statement_timeout_minutes * 60))},
+            {"idle_in_transaction_session_timeout",
+             fmt::format("{}s", std::lround(d.idle_in_transaction_timeout_minutes * 60))},
+            {"lock_timeout",
+             fmt::format("{}ms",
+                         migrate ? 0L : std::lround(d.lock_timeout_minutes * 60000))}};
+}
+
+} // namespace
+
 db_connection& run_context::db()
 {
     if (!m_conn) {
-        // If this client dies (kill -9), its backend must not keep the job's
-        // lock for ever: an idle transaction ends after the idle timeout, a
-        // runaway statement after the statement timeout (not for migrate,
-        // whose index builds may take long on a large table). 0: none.
-        auto const& d = m_cfg.database;
         try {
-            m_own_conn.emplace(
-                resolve_conninfo(m_opts.db), "xloop-" + m_job,
-                std::vector<std::pair<std::string, std::string>>{
-                    {"statement_timeout",
-                     fmt::format("{}s",
-                                 m_job == "migrate"
-                                     ? 0L
-                                     : std::lround(d.statement_timeout_minutes * 60))},
-                    {"idle_in_transaction_session_timeout",
-                     fmt::format(
-                         "{}s", std::lround(d.idle_in_transaction_timeout_minutes * 60))},
-                    {"lock_timeout",
-                     fmt::format("{}ms",
-                                 m_job == "migrate"
-                                     ? 0L
-                                     : std::lround(d.lock_timeout_minutes * 60000))}});
+            m_own_conn.emplace(resolve_conninfo(m_opts.db), "xloop-" + m_job,
+                               session_limits(m_job, m_cfg.database));
         } catch (config_error const& e) {
             // A wrong connection string is named by where it came from: a
             // DATABASE_URL in a cron environment is not on the command line.
@@ -653,6 +658,59 @@ void keep_standard_descriptors()
     }
 }
 
+// Where --config and --now came from: a value from the environment is named
+// as such where it is wrong, since an operator reading "--now" looks for it
+// on a command line it is not on.
+struct input_sources {
+    std::string_view config = "--config";
+    std::string_view now = "--now";
+};
+
+// XLOOP_CONFIG and XLOOP_NOW where the options are not given.
+input_sources take_environment(common_options& o)
+{
+    input_sources from;
+    if (!o.config_file) {
+        if (char const* env = std::getenv("XLOOP_CONFIG"); env && *env) {
+            o.config_file = env;
+            from.config = "XLOOP_CONFIG";
+        }
+    }
+    if (!o.now_text) {
+        if (char const* env = std::getenv("XLOOP_NOW"); env && *env) {
+            o.now_text = env;
+            from.now = "XLOOP_NOW";
+        }
+    }
+    return from;
+}
+
+timestamp run_now(common_options const& o, input_sources const& from)
+{
+    if (!o.now_text) {
+        return clock_now();
+    }
+    auto const t = parse_timestamp(*o.now_text);
+    if (!t) {
+        throw usage_error{fmt::format("{}: '{}' is not an ISO 8601 time of the years "
+                                      "1900 to 2199 (e.g. 2026-03-02T12:00:00Z)",
+                                      from.now, *o.now_text)};
+    }
+    return *t;
+}
+
+config run_config(common_options const& o, input_sources const& from)
+{
+    try {
+        return load_config(o.config_file);
+    } catch (config_error const& e) {
+        if (from.config == "--config") {
+            throw;
+        }
+        throw config_error{fmt::format("{}: {}", from.config, e.what())};
+    }
+}
+
 } // namespace
 
 int app::run(int argc, char** argv, std::function<void(run_context&)> const& body)
@@ -670,51 +728,17 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                    level);
     install_signal_handlers();
 
-    // A value from the environment is named as such where it is wrong: an
-    // operator reading "--now" looks for it on a command line it is not on.
-    std::string_view config_from = "--config", now_from = "--now";
-    if (!m_opts.config_file) {
-        if (char const* env = std::getenv("XLOOP_CONFIG"); env && *env) {
-            m_opts.config_file = env;
-            config_from = "XLOOP_CONFIG";
-        }
-    }
-    if (!m_opts.now_text) {
-        if (char const* env = std::getenv("XLOOP_NOW"); env && *env) {
-            m_opts.now_text = env;
-            now_from = "XLOOP_NOW";
-        }
-    }
+    auto const from = take_environment(m_opts);
 
     ping(m_opts.ping_url, "/start");
     auto result = run_job(
         [&] {
-            timestamp now = clock_now();
-            if (m_opts.now_text) {
-                auto const t = parse_timestamp(*m_opts.now_text);
-                if (!t) {
-                    throw usage_error{fmt::format("{}: '{}' is not an ISO 8601 time "
-                                                  "of the years 1900 to 2199 (e.g. "
-                                                  "2026-03-02T12:00:00Z)",
-                                                  now_from, *m_opts.now_text)};
-                }
-                now = *t;
-            }
+            auto const now = run_now(m_opts, from);
             auto const seed = m_opts.seed      ? *m_opts.seed
                               : m_default_seed ? *m_default_seed
                                                : std::uint64_t{std::random_device{}()};
-            auto cfg = [&] {
-                try {
-                    return load_config(m_opts.config_file);
-                } catch (config_error const& e) {
-                    if (config_from == "--config") {
-                        throw;
-                    }
-                    throw config_error{fmt::format("{}: {}", config_from, e.what())};
-                }
-            }();
-            return std::make_unique<run_context>(m_job, m_opts, std::move(cfg), now,
-                                                 seed);
+            return std::make_unique<run_context>(m_job, m_opts, run_config(m_opts, from),
+                                                 now, seed);
         },
         body);
     auto code = result.code;

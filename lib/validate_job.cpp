@@ -503,101 +503,144 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
   FROM public.content_generation_metadata_comprehensive q
  WHERE q.status = 'queued')sql";
 
+// What queue_sql reads, by name.
+struct queue_state {
+    std::int64_t overdue = 0;
+    std::int64_t queued = 0;
+    std::string oldest_due;       // as stored where it is no readable time
+    double oldest_hours_late = 0; // -infinity's: infinite
+    std::optional<std::string> last_post;
+    std::int64_t never_due = 0;    // infinity or after 2199: another program's "hold"
+    std::string never_due_example; // the latest of them, as stored
+    std::int64_t unscheduled = 0;  // no scheduled_at (the original bot's rows)
+    std::int64_t failed = 0;       // xloop's items due in the window the poster failed
+    std::int64_t posted = 0;       // … and posted
+    std::optional<std::string> failed_error; // the latest failure's error_message
+    std::int64_t others = 0;                 // items another program wrote in the window
+    std::optional<std::string> others_source, others_latest;
+};
+
+queue_state read_queue(check_context& x)
+{
+    auto const r =
+        x.db.exec(queue_sql, x.now, x.cfg.validate.max_queue_delay_hours * 3600,
+                  readable_times_end, x.days);
+    queue_state q;
+    q.overdue = r.i64(0, 0);
+    q.queued = r.i64(0, 1);
+    q.oldest_due = r.str(0, 2);
+    q.oldest_hours_late = r.is_null(0, 3) ? 0 : r.f64(0, 3); // NULL: nothing queued
+    q.last_post = r.opt_str(0, 4);
+    q.never_due = r.i64(0, 5);
+    q.never_due_example = r.str(0, 6);
+    q.unscheduled = r.i64(0, 7);
+    q.failed = r.i64(0, 8);
+    q.posted = r.i64(0, 9);
+    q.failed_error = r.opt_str(0, 10);
+    q.others = r.i64(0, 11);
+    q.others_source = r.opt_str(0, 12);
+    q.others_latest = r.opt_str(0, 13);
+    return q;
+}
+
+// The remarks the queue check appends to its message, each empty where it
+// does not apply, each beginning with "; ".
+struct queue_remarks {
+    std::string failed, others, never_due, unscheduled;
+};
+
+queue_remarks remarks_of(queue_state const& q, int days)
+{
+    queue_remarks out;
+    // The items the poster took and marked failed (X refused them, its own
+    // rules did): the queue drains and refills, and nothing is posted.
+    if (q.failed > 0) {
+        out.failed = fmt::format("; the poster marked {} of the {} items due in the last "
+                                 "{} days failed (the latest: {:?})",
+                                 q.failed, q.failed + q.posted, days,
+                                 example_text(q.failed_error.value_or(""), 160));
+    }
+    // Another planner beside xloop-plan (the original bot's, left running):
+    // the account posts more than plan.posts_per_day, half of it unlearned.
+    if (q.others > 0) {
+        out.others = fmt::format("; another program wrote {} since xloop-plan's first "
+                                 "run (generation_source {:?}, the latest at {}): if it "
+                                 "is the original bot's planner, stop it (items you "
+                                 "queue by hand are yours to keep)",
+                                 counted(q.others, "item", "items"),
+                                 example_text(q.others_source.value_or(""), 40),
+                                 q.others_latest.value_or("?"));
+    }
+    // plan counts them apart, and no poster will ever take them
+    if (q.never_due > 0) {
+        out.never_due = fmt::format(
+            "; {} scheduled at a time that never comes (e.g. {}): give {} a time, or "
+            "set {} status to 'skipped'",
+            counted(q.never_due, "more is", "more are"),
+            stored_timestamp_text(q.never_due_example), q.never_due == 1 ? "it" : "them",
+            q.never_due == 1 ? "its" : "their");
+    }
+    // What the original bot's poster makes of items without a time is not
+    // known: they are not the queue, only said.
+    if (q.unscheduled > 0) {
+        out.unscheduled = fmt::format(
+            "; {} no scheduled_at and {} not counted: if no poster will take "
+            "{}, set {} status to 'skipped'",
+            counted(q.unscheduled, "more has", "more have"),
+            q.unscheduled == 1 ? "is" : "are", q.unscheduled == 1 ? "it" : "them",
+            q.unscheduled == 1 ? "its" : "their");
+    }
+    return out;
+}
+
 // Queued items long past their time: the poster (the bot's, or another)
 // is not publishing. Nothing else sees it for days: plan finds its queue
 // full and succeeds, and the coverage checks count what was posted.
 check_result queue_check(check_context& x)
 {
     auto const hours = x.cfg.validate.max_queue_delay_hours;
-    auto const r = x.db.exec(queue_sql, x.now, hours * 3600, readable_times_end, x.days);
-    auto const overdue = r.i64(0, 0);
-    auto const queued = r.i64(0, 1);
-    // infinity or after 2199 (another program's "hold"): plan counts them
-    // apart, and no poster will ever take them
-    auto const never_due = r.i64(0, 5);
-    auto const never_due_text =
-        never_due == 0
-            ? std::string{}
-            : fmt::format(
-                  "; {} scheduled at a time that never comes (e.g. {}): give {} a "
-                  "time, or set {} status to 'skipped'",
-                  counted(never_due, "more is", "more are"),
-                  stored_timestamp_text(r.str(0, 6)), never_due == 1 ? "it" : "them",
-                  never_due == 1 ? "its" : "their");
-    // Without a scheduled_at (the original bot's rows: its table had none):
-    // what its poster makes of them is not known, so they are not the queue,
-    // only said.
-    auto const unscheduled = r.i64(0, 7);
-    auto const unscheduled_text =
-        unscheduled == 0
-            ? std::string{}
-            : fmt::format("; {} no scheduled_at and {} not counted: if no poster will "
-                          "take {}, set {} status to 'skipped'",
-                          counted(unscheduled, "more has", "more have"),
-                          unscheduled == 1 ? "is" : "are",
-                          unscheduled == 1 ? "it" : "them",
-                          unscheduled == 1 ? "its" : "their");
-    // The items the poster took and marked failed (X refused them, its own
-    // rules did): the queue drains and refills, and nothing is posted.
-    auto const failed = r.i64(0, 8);
-    auto const posted = r.i64(0, 9);
-    auto const failed_text =
-        failed == 0 ? std::string{}
-                    : fmt::format("; the poster marked {} of the {} items due in the "
-                                  "last {} days failed (the latest: {:?})",
-                                  failed, failed + posted, x.days,
-                                  example_text(r.opt_str(0, 10).value_or(""), 160));
-    // Another planner beside xloop-plan (the original bot's, left running):
-    // the account posts more than plan.posts_per_day, half of it unlearned.
-    auto const others = r.i64(0, 11);
-    auto const others_text =
-        others == 0 ? std::string{}
-                    : fmt::format("; another program wrote {} since xloop-plan's first "
-                                  "run (generation_source {:?}, the latest at {}): if it "
-                                  "is the original bot's planner, stop it (items you "
-                                  "queue by hand are yours to keep)",
-                                  counted(others, "item", "items"),
-                                  example_text(r.opt_str(0, 12).value_or(""), 40),
-                                  r.opt_str(0, 13).value_or("?"));
+    auto const q = read_queue(x);
+    auto const more = remarks_of(q, x.days);
     auto c = make("queue", "ok", "");
-    c.numbers = {{"by_another_program_in_window", others},
-                 {"queued", queued},
-                 {"overdue", overdue},
-                 {"never_due", never_due},
-                 {"unscheduled", unscheduled},
-                 {"failed_in_window", failed},
-                 {"posted_in_window", posted}};
-    if (overdue == 0) {
-        c.status = never_due == 0 && failed == 0 && others == 0 ? "ok" : "warn";
+    c.numbers = {{"by_another_program_in_window", q.others},
+                 {"queued", q.queued},
+                 {"overdue", q.overdue},
+                 {"never_due", q.never_due},
+                 {"unscheduled", q.unscheduled},
+                 {"failed_in_window", q.failed},
+                 {"posted_in_window", q.posted}};
+    if (q.overdue == 0 && q.failed > 0 && q.posted == 0) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "the poster failed every item of the last {} days ({}; the latest: {:?}): "
+            "nothing is posted; see its log, and error_message{}{}{}",
+            x.days, q.failed, example_text(q.failed_error.value_or(""), 160), more.others,
+            more.never_due, more.unscheduled);
+        return c;
+    }
+    if (q.overdue == 0) {
+        c.status = q.never_due == 0 && q.failed == 0 && q.others == 0 ? "ok" : "warn";
         c.message = fmt::format("{} queued, none more than {} past its time{}{}{}{}",
-                                queued, hours_text(hours), failed_text, others_text,
-                                never_due_text, unscheduled_text);
-        if (failed > 0 && posted == 0) {
-            c.status = "fail";
-            c.message = fmt::format(
-                "the poster failed every item of the last {} days ({}; the latest: "
-                "{:?}): nothing is posted; see its log, and error_message{}{}{}",
-                x.days, failed, example_text(r.opt_str(0, 10).value_or(""), 160),
-                others_text, never_due_text, unscheduled_text);
-        }
+                                q.queued, hours_text(hours), more.failed, more.others,
+                                more.never_due, more.unscheduled);
         return c;
     }
     c.status = "fail";
     // -infinity (another program's) is due at no time: late by no number of hours
-    auto const late = r.f64(0, 3);
+    auto const late = q.oldest_hours_late;
     c.numbers["oldest_hours_late"] =
         std::isfinite(late) ? nlohmann::json(late) : nlohmann::json(nullptr);
-    auto const last = r.opt_str(0, 4);
     c.message = fmt::format(
         "{} more than {} past {} time (the oldest was due at {}); "
         "{}: is the poster publishing the queue? (items it should never "
         "post: set their status to 'skipped')",
-        counted(overdue, "queued item is", "queued items are"), hours_text(hours),
-        overdue == 1 ? "its" : "their",
-        std::isfinite(late) ? fmt::format("{}, {}", r.str(0, 2), ago_text(late))
-                            : r.str(0, 2),
-        last ? "the last post was at " + *last : std::string{"nothing was ever posted"});
-    c.message += failed_text + others_text + never_due_text + unscheduled_text;
+        counted(q.overdue, "queued item is", "queued items are"), hours_text(hours),
+        q.overdue == 1 ? "its" : "their",
+        std::isfinite(late) ? fmt::format("{}, {}", q.oldest_due, ago_text(late))
+                            : q.oldest_due,
+        q.last_post ? "the last post was at " + *q.last_post
+                    : std::string{"nothing was ever posted"});
+    c.message += more.failed + more.others + more.never_due + more.unscheduled;
     return c;
 }
 
