@@ -528,6 +528,41 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
     }
 }
 
+// The due posts (select_due's rows) asked for in pages of metrics.batch_size.
+// Posts past X's days of non-public metrics are asked for apart, for their
+// public ones: asked with the others, X would leave them out.
+void fetch_due(run_context& run, x_api_client& api, db_result const& due,
+               batch_transactions& txs, scrape_counts& n)
+{
+    int const batch_size = run.cfg().metrics.batch_size;
+    std::vector<std::string> young;
+    std::vector<std::string> old;
+    int young_since = 0; // the due row each page's first post is
+    int old_since = 0;
+    for (int i = 0; i < due.rows(); ++i) {
+        if (auto const at = parse_timestamp(due.str(i, 2))) {
+            n.posted.emplace(due.str(i, 0), *at);
+        }
+        bool const non_public = due.boolean(i, 1);
+        auto& ids = non_public ? young : old;
+        if (ids.empty()) {
+            (non_public ? young_since : old_since) = i;
+        }
+        ids.push_back(due.str(i, 0));
+        if (static_cast<int>(ids.size()) == batch_size) {
+            fetch_page(run, api, ids, non_public, txs, n);
+        }
+    }
+    // The page with the most overdue post first, as select_due orders them:
+    // where X allows one request a run (its Free tier: one in 15 minutes),
+    // the other kind waits its turn, not for ever.
+    if (!old.empty() && (young.empty() || old_since < young_since)) {
+        fetch_page(run, api, old, false, txs, n);
+    }
+    fetch_page(run, api, young, true, txs, n);
+    fetch_page(run, api, old, false, txs, n);
+}
+
 // Returns the error to rethrow after the v2 pass, if one stopped the run (a
 // rate limit, an outage) or cost it the follower snapshot.
 std::optional<temporary_failure> from_x_api(run_context& run, scrape_options const& opts,
@@ -560,34 +595,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         txs.commit();
         run.summary()["due"] = due.rows();
         log::info("{} posts are due for metrics", due.rows());
-        // Posts past X's days of non-public metrics are asked for apart, for
-        // their public ones: asked with the others, X would leave them out.
-        std::vector<std::string> young;
-        std::vector<std::string> old;
-        int young_since = 0; // the due row each page's first post is
-        int old_since = 0;
-        for (int i = 0; i < due.rows(); ++i) {
-            if (auto const at = parse_timestamp(due.str(i, 2))) {
-                n.posted.emplace(due.str(i, 0), *at);
-            }
-            bool const non_public = due.boolean(i, 1);
-            auto& ids = non_public ? young : old;
-            if (ids.empty()) {
-                (non_public ? young_since : old_since) = i;
-            }
-            ids.push_back(due.str(i, 0));
-            if (static_cast<int>(ids.size()) == m.batch_size) {
-                fetch_page(run, api, ids, non_public, txs, n);
-            }
-        }
-        // The page with the most overdue post first, as select_due orders
-        // them: where X allows one request a run (its Free tier: one in 15
-        // minutes), the other kind waits its turn, not for ever.
-        if (!old.empty() && (young.empty() || old_since < young_since)) {
-            fetch_page(run, api, old, false, txs, n);
-        }
-        fetch_page(run, api, young, true, txs, n);
-        fetch_page(run, api, old, false, txs, n);
+        fetch_due(run, api, due, txs, n);
         note(run, "x_api_tweets_deferred", n.deferred);
         if (n.deferred > 0) {
             log::info("X allows no more GET /2/tweets {} (x-rate-limit-remaining: 0): "
