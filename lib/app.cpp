@@ -153,11 +153,18 @@ std::string advice_for(db_error const& d, run_context* ctx)
                            leaked_session_hint);
     }
     if (d.sqlstate() == "57014" && ctx && !interrupt_requested()) {
+        // A lock wait ends at lock_timeout first (55P03, above) unless that
+        // is off or no shorter.
+        auto const& db = ctx->cfg().database;
+        bool const lock_wait = db.lock_timeout_minutes == 0 ||
+                               db.lock_timeout_minutes >= db.statement_timeout_minutes;
         return fmt::format("the server cancelled it: it ran longer than "
-                           "database.statement_timeout_minutes ({}; waiting for a lock "
-                           "another session holds? see pg_locks), or an administrator "
-                           "cancelled it",
-                           ctx->cfg().database.statement_timeout_minutes);
+                           "database.statement_timeout_minutes ({}{}), or an "
+                           "administrator cancelled it",
+                           db.statement_timeout_minutes,
+                           lock_wait ? "; waiting for a lock another session holds? see "
+                                       "pg_locks"
+                                     : "");
     }
     return {};
 }
