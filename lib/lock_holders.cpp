@@ -40,34 +40,47 @@ idle_transactions idle_transactions_over(db_connection& db, double minutes)
 {
     // The server's clock on both sides: a session's age is real time, never
     // the run's --now. The function under pg_stat_activity, without the
-    // view's joins: validate's every run asks, and mostly finds none.
+    // view's joins: validate's every run asks, and mostly finds none. Another
+    // role's sessions show no state to a role without pg_read_all_stats (the
+    // server's own words in place of their query): counted, so that "none"
+    // is not said of what could not be seen.
     auto const r = db.exec(R"sql(
-SELECT count(*) OVER ()::int8, a.pid::text,
-       coalesce(nullif(a.application_name, ''), a.usesysid::regrole::text, '?'), a.state,
-       extract(epoch FROM now() - a.state_change)::float8 / 3600,
-       (SELECT string_agg(DISTINCT l.relation::regclass::text, ', ')
-          FROM pg_locks l
-         WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation'
-           AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n
-                                  ON n.oid = c.relnamespace
-                               WHERE n.nspname IN ('public', 'xloop')
-                                 AND c.relkind IN ('r', 'p', 'v', 'm')))
-  FROM pg_stat_get_activity(NULL) a
- WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND a.pid <> pg_backend_pid()
-   AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
-   AND a.state_change < now() - make_interval(secs => $1::float8 * 60)
- ORDER BY a.state_change, a.pid
- LIMIT 3)sql",
+WITH s AS (
+    SELECT a.* FROM pg_stat_get_activity(NULL) a
+     WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND a.pid <> pg_backend_pid())
+SELECT (SELECT count(*) FROM s WHERE s.query = '<insufficient privilege>'),
+       i.*
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+      SELECT count(*) OVER ()::int8, s.pid::text,
+             coalesce(nullif(s.application_name, ''), s.usesysid::regrole::text, '?'),
+             s.state, extract(epoch FROM now() - s.state_change)::float8 / 3600,
+             (SELECT string_agg(DISTINCT l.relation::regclass::text, ', ')
+                FROM pg_locks l
+               WHERE l.pid = s.pid AND l.granted AND l.locktype = 'relation'
+                 AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n
+                                        ON n.oid = c.relnamespace
+                                     WHERE n.nspname IN ('public', 'xloop')
+                                       AND c.relkind IN ('r', 'p', 'v', 'm')))
+        FROM s
+       WHERE s.state IN ('idle in transaction', 'idle in transaction (aborted)')
+         AND s.state_change < now() - make_interval(secs => $1::float8 * 60)
+       ORDER BY s.state_change, s.pid
+       LIMIT 3) i ON true)sql",
                            minutes);
     idle_transactions out;
     std::vector<std::string> names;
     for (int i = 0; i < r.rows(); ++i) {
-        out.count = r.i64(i, 0);
+        out.hidden = r.i64(i, 0);
+        if (r.is_null(i, 1)) {
+            continue; // none idle
+        }
+        out.count = r.i64(i, 1);
         names.push_back(fmt::format(
-            "pid {} ({}, {} for {}{})", r.str(i, 1), r.str(i, 2), r.str(i, 3),
-            hours_text(r.f64(i, 4)),
-            r.is_null(i, 5) ? std::string{} : fmt::format(", holding {}", r.str(i, 5))));
+            "pid {} ({}, {} for {}{})", r.str(i, 2), r.str(i, 3), r.str(i, 4),
+            hours_text(r.f64(i, 5)),
+            r.is_null(i, 6) ? std::string{} : fmt::format(", holding {}", r.str(i, 6))));
     }
     out.named = fmt::format("{}", fmt::join(names, "; "));
     return out;

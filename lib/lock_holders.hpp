@@ -25,6 +25,7 @@ std::string table_lock_holders(db_connection& db);
 // transaction), longest first.
 struct idle_transactions {
     long count = 0;
+    long hidden = 0; // other roles' sessions whose state this role may not see
     // at most three, as "pid 4242 (node, idle in transaction for 3.1 h,
     // holding public.outcomes)"
     std::string named;

@@ -1069,11 +1069,19 @@ check_result idle_transactions_check(check_context& x)
     double const minutes = x.cfg.validate.max_idle_transaction_minutes;
     auto const idle = idle_transactions_over(x.db, minutes);
     auto c = make("idle_transactions", "ok", "");
-    c.numbers = {{"sessions", idle.count}, {"max_minutes", minutes}};
+    c.numbers = {{"sessions", idle.count},
+                 {"hidden_sessions", idle.hidden},
+                 {"max_minutes", minutes}};
     if (idle.count == 0) {
         c.message = fmt::format("no session of this database has been idle in a "
                                 "transaction for more than {} min",
                                 minutes);
+        if (idle.hidden > 0) {
+            c.message += fmt::format(
+                " that this role can see: it may not see the state of {} of other "
+                "roles (GRANT pg_read_all_stats TO the role validate runs as shows them)",
+                counted(idle.hidden, "session", "sessions"));
+        }
         return c;
     }
     c.status = "warn";

@@ -1448,6 +1448,45 @@ TEST_CASE_METHOD(healthy, "share/roles.sql grants each tool what it needs and no
                        quote_ident(reader), quote_ident(writer)));
 }
 
+TEST_CASE_METHOD(healthy,
+                 "validate as a role that may not see other roles' sessions says so "
+                 "instead of finding none idle in a transaction",
+                 "[db]")
+{
+    temp_dir dir;
+    auto const cfg =
+        dir.write("x.yaml", "validate:\n  max_idle_transaction_minutes: 0.01\n");
+    auto leaked = db.connect();
+    leaked.exec("BEGIN");
+    leaked.exec("UPDATE public.outcomes SET likes = likes WHERE false");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto const [reader, writer] = apply_roles_sql(db, c);
+    auto const as_reader = [&] {
+        auto const r = run_tool(
+            "validate",
+            {"--db", as_role(db, reader), "--now", now, "--json", "-q", "--config", cfg},
+            nullptr);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return check_named(json::parse(r.out), "idle_transactions");
+    };
+    auto const blind = as_reader();
+    CHECK(blind["status"] == "ok");
+    CHECK(blind["numbers"]["hidden_sessions"].get<int>() >= 1);
+    CHECK_THAT(
+        blind["message"].get<std::string>(),
+        Catch::Contains("that this role can see: it may not see the state of ") &&
+            Catch::Contains("GRANT pg_read_all_stats TO the role validate runs as"));
+    // with the grant it sees the leaked session
+    c.exec(fmt::format("GRANT pg_read_all_stats TO {}", quote_ident(reader)));
+    auto const seeing = as_reader();
+    CHECK(seeing["status"] == "warn");
+    CHECK(seeing["numbers"]["sessions"] == 1);
+    leaked.exec("ROLLBACK");
+    c.exec(fmt::format("DROP OWNED BY {0}, {1}; DROP ROLE {0}; DROP ROLE {1}",
+                       quote_ident(reader), quote_ident(writer)));
+}
+
 TEST_CASE_METHOD(
     healthy,
     "on tables with row-level security validate names the tables a role cannot "
