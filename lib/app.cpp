@@ -147,10 +147,10 @@ std::string advice_for(db_error const& d, run_context* ctx)
         } catch (std::exception const& e) {
             holders = fmt::format("who holds it is unknown ({})", e.what());
         }
-        return fmt::format("it waited database.lock_timeout_minutes ({}) for a lock "
-                           "another session holds, and the run was rolled back: {}. {}",
-                           ctx->cfg().database.lock_timeout_minutes, holders,
-                           leaked_session_hint);
+        return fmt::format(
+            "it waited database.lock_timeout_minutes ({}) for a lock "
+            "another session holds; its transaction was rolled back: {}. {}",
+            ctx->cfg().database.lock_timeout_minutes, holders, leaked_session_hint);
     }
     if (d.sqlstate() == "57014" && ctx && !interrupt_requested()) {
         // A lock wait ends at lock_timeout first (55P03, above) unless that

@@ -979,7 +979,7 @@ TEST_CASE("a tool waiting for a row a leaked session holds exits 75 after "
     CHECK_THAT(
         waited.err,
         Catch::Contains("it waited database.lock_timeout_minutes (0.02) for a lock "
-                        "another session holds, and the run was rolled back: pid " +
+                        "another session holds; its transaction was rolled back: pid " +
                         pid + " (node, idle in transaction since ") &&
             Catch::Contains("on content_generation_metadata_comprehensive)") &&
             Catch::Contains("pg_terminate_backend(pid) ends it"));
