@@ -313,6 +313,7 @@ public:
     {
         nlohmann::json body = {
             {"model", m_cfg.model},
+            {"stream", false},
             {"messages",
              {{{"role", "system"},
                {"content",
@@ -335,6 +336,14 @@ public:
         auto const [res, attempts] = http_send_retrying(
             req, {m_cfg.retries, m_cfg.backoff_ms, true, quota_used_up},
             "the LLM endpoint", what);
+        if (res.status == 200 && is_event_stream(res)) {
+            throw config_error{fmt::format(
+                "the LLM endpoint streamed its answer (server-sent events, "
+                "text/event-stream) for {}, though the request asked for one JSON body "
+                "(\"stream\": false): a proxy or server in front of the model that "
+                "forces streaming; check plan.writer.base_url",
+                what)};
+        }
         if (res.status == 200 && !is_wrong_address(res)) {
             return parse(res.body, what);
         }
@@ -362,6 +371,23 @@ public:
     }
 
 private:
+    // Server-sent events: by their type, or by their first field where a
+    // proxy sent them as something else.
+    static bool is_event_stream(http_response const& res)
+    {
+        auto const type = res.headers.find("content-type");
+        if (type != res.headers.end() &&
+            to_lower(type->second).rfind("text/event-stream", 0) == 0) {
+            return true;
+        }
+        auto const start = res.body.find_first_not_of(" \t\r\n");
+        if (start == std::string::npos) {
+            return false;
+        }
+        std::string_view const body{res.body.data() + start, res.body.size() - start};
+        return body.rfind("data:", 0) == 0 || body.rfind("event:", 0) == 0;
+    }
+
     // OpenAI's answer when the key's credit is used up: HTTP 429 like a rate
     // limit, but no retry or later run changes it.
     static bool quota_used_up(http_response const& res)

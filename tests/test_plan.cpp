@@ -90,8 +90,10 @@ struct fake_llm {
     std::string body_200 =
         R"({"choices": [{"message": {"role": "assistant", "content": "Written by the model."}}]})";
     std::string body_error = "{\"error\": \"busy\"}"; // every other answer's body
+    std::string type_200 = "application/json";
     int calls = 0;
     std::string authorization;
+    std::string request_body;    // the last one
     int delay_ms = 0;            // before answering (a slow model)
     std::atomic<int> arrived{0}; // requests come in (answered or not)
     std::atomic<bool> stopping{false};
@@ -106,11 +108,13 @@ struct fake_llm {
             }
             std::lock_guard<std::mutex> lock{m};
             authorization = req.get_header_value("Authorization");
+            request_body = req.body;
             int const status =
                 calls < static_cast<int>(statuses.size()) ? statuses[calls] : 200;
             ++calls;
             res.status = status;
-            res.set_content(status == 200 ? body_200 : body_error, "application/json");
+            res.set_content(status == 200 ? body_200 : body_error,
+                            status == 200 ? type_200 : "application/json");
         });
         port = bind_loopback(server);
         thread = start_listening(server);
@@ -1557,6 +1561,32 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
             CHECK(db.count("SELECT count(*) FROM "
                            "public.content_generation_metadata_comprehensive") == 0);
         }
+    }
+    SECTION("an answer streamed as server-sent events (a proxy that forces "
+            "streaming): the config's, at once; the request asks for one JSON body")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.type_200 = "text/event-stream";
+        llm.body_200 =
+            "data: {\"choices\": [{\"delta\": {\"content\": \"Written\"}}]}\n\n"
+            "data: [DONE]\n\n";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(llm.calls == 1);
+        CHECK(json::parse(llm.request_body)["stream"] == false);
+        CHECK_THAT(
+            r.err,
+            Catch::Contains("the LLM endpoint streamed its answer (server-sent "
+                            "events, text/event-stream) for POST http://127.0.0.1:") &&
+                Catch::Contains("though the request asked for one JSON body "
+                                "(\"stream\": false)") &&
+                Catch::Contains("check plan.writer.base_url") &&
+                !Catch::Contains("sk-t3st-k3y"));
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive") == 0);
     }
     SECTION("429 then 200")
     {
