@@ -437,7 +437,15 @@ private:
                                          "choices[0].message.content",
                                          what)};
         }
-        auto parts = split_parts((*content)["content"].get<std::string>());
+        auto const answer = without_reasoning((*content)["content"].get<std::string>());
+        if (!answer) {
+            throw data_error{fmt::format(
+                "the LLM endpoint's answer to {} is all reasoning (<think> with no "
+                "</think>: the model's token limit cut it off before the post); use a "
+                "model that answers directly, or turn its thinking off",
+                what)};
+        }
+        auto parts = split_parts(*answer);
         if (parts.empty()) {
             throw data_error{
                 fmt::format("the LLM endpoint returned empty text for {}", what)};
@@ -498,6 +506,21 @@ nlohmann::json writer_request::to_json() const
         j["retry_because"] = retry_because;
     }
     return j;
+}
+
+std::optional<std::string> without_reasoning(std::string const& answer)
+{
+    auto const start = answer.find_first_not_of(" \t\r\n");
+    std::string_view constexpr open = "<think>";
+    std::string_view constexpr close = "</think>";
+    if (start == std::string::npos || answer.compare(start, open.size(), open) != 0) {
+        return answer;
+    }
+    auto const end = answer.find(close, start + open.size());
+    if (end == std::string::npos) {
+        return std::nullopt;
+    }
+    return answer.substr(end + close.size());
 }
 
 std::vector<std::string> split_parts(std::string const& text)

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,12 @@ double writer_call_limit_ms(writer_config const& w);
 // a bare host, or a path without a version, + /v1/chat/completions; a URL that
 // already ends in /chat/completions as it is.
 std::string chat_completions_url(std::string base_url);
+
+// A model's answer without the reasoning a reasoning model (DeepSeek-R1,
+// Qwen3 behind Ollama or vLLM) puts first, between <think> and </think>;
+// nullopt where the answer is all reasoning (no </think>: cut off by the
+// model's token limit).
+std::optional<std::string> without_reasoning(std::string const& answer);
 
 // Splits a writer's output into thread parts on lines holding only "---".
 std::vector<std::string> split_parts(std::string const& text);

@@ -1588,6 +1588,33 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         CHECK(db.count("SELECT count(*) FROM "
                        "public.content_generation_metadata_comprehensive") == 0);
     }
+    SECTION("a reasoning model's <think> block is left out of the post; an answer that "
+            "is all reasoning writes nothing")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.body_200 = R"({"choices": [{"message": {"role": "assistant", "content": )"
+                       R"("<think>\nA question hook suits this.\n</think>\n\n)"
+                       R"(Written by the model."}}]})";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive WHERE content = "
+                       "'Written by the model.'") == 1);
+
+        test_db cut;
+        cut.migrate();
+        llm.body_200 = R"({"choices": [{"message": {"role": "assistant", "content": )"
+                       R"("<think>\nA question hook suits this, and"}}]})";
+        auto const all = plan(cut, {}, llm.yaml(), key);
+        CHECK(all.exit_code == 65);
+        CHECK_THAT(all.err,
+                   Catch::Contains("is all reasoning (<think> with no </think>"));
+        CHECK(cut.count("SELECT count(*) FROM "
+                        "public.content_generation_metadata_comprehensive") == 0);
+    }
     SECTION("429 then 200")
     {
         test_db db;

@@ -30,6 +30,21 @@ TEST_CASE("the openai writer posts where an OpenAI SDK would for its base URL", 
           "http://vault.example/vault/v1/chat/completions");
 }
 
+TEST_CASE("a reasoning model's <think> block before its answer is not the post", "[nodb]")
+{
+    CHECK(without_reasoning("<think>\nThey want a hook.\n</think>\n\nWhy do dashboards "
+                            "lie?") == "\n\nWhy do dashboards lie?");
+    CHECK(split_parts(*without_reasoning(" \n<think>a\n---\nb</think>One\n---\nTwo")) ==
+          std::vector<std::string>{"One", "Two"}); // its --- are not thread breaks
+    CHECK(without_reasoning("<think></think>Hi") == "Hi");
+    // an answer that only mentions the tag, or an empty one, is as it is
+    CHECK(without_reasoning("Stop and <think> before you post") ==
+          "Stop and <think> before you post");
+    CHECK(without_reasoning("") == "");
+    // all reasoning: cut off before the post
+    CHECK_FALSE(without_reasoning("<think>\nLet me consider the tone").has_value());
+}
+
 TEST_CASE("an excerpt cuts whole UTF-8 characters and keeps one line", "[nodb]")
 {
     CHECK(excerpt("short", 10) == "short");
