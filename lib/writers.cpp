@@ -415,6 +415,30 @@ private:
         return e.is_object() ? e : nlohmann::json::object();
     }
 
+    // A message's content: a string, or (as some OpenAI-compatible servers
+    // answer) a list of parts whose text parts are joined.
+    static std::optional<std::string> message_text(nlohmann::json const& message)
+    {
+        if (!message.is_object()) {
+            return std::nullopt;
+        }
+        auto const content = message.value("content", nlohmann::json{});
+        if (content.is_string()) {
+            return content.get<std::string>();
+        }
+        if (!content.is_array()) {
+            return std::nullopt;
+        }
+        std::optional<std::string> out;
+        for (auto const& part : content) {
+            if (part.is_object() && (!part.contains("type") || part["type"] == "text") &&
+                part.contains("text") && part["text"].is_string()) {
+                out = out.value_or("") + part["text"].get<std::string>();
+            }
+        }
+        return out;
+    }
+
     static std::vector<std::string> parse(std::string const& body,
                                           std::string const& what)
     {
@@ -426,18 +450,41 @@ private:
             throw data_error{fmt::format(
                 "the LLM endpoint returned malformed JSON for {}: {}", what, e.what())};
         }
-        auto const* content = j.contains("choices") && j["choices"].is_array() &&
-                                      !j["choices"].empty() &&
-                                      j["choices"][0].contains("message")
-                                  ? &j["choices"][0]["message"]
-                                  : nullptr;
-        if (!content || !content->contains("content") ||
-            !(*content)["content"].is_string()) {
+        auto const* choice = j.contains("choices") && j["choices"].is_array() &&
+                                     !j["choices"].empty() && j["choices"][0].is_object()
+                                 ? &j["choices"][0]
+                                 : nullptr;
+        auto const message =
+            choice ? choice->value("message", nlohmann::json{}) : nlohmann::json{};
+        auto const text = message_text(message);
+        // No text because the model's token limit came first
+        auto const cut_off = [&] {
+            return data_error{fmt::format(
+                "the LLM endpoint's answer to {} has no text: the model's token limit "
+                "cut it off first (finish_reason \"length\")",
+                what)};
+        };
+        bool const cut =
+            choice && choice->value("finish_reason", nlohmann::json{}) == "length";
+        if (!text) {
+            // Why there is none, where the answer says.
+            auto const refusal = message.is_object()
+                                     ? message.value("refusal", nlohmann::json{})
+                                     : nlohmann::json{};
+            if (refusal.is_string()) {
+                throw service_refused{fmt::format(
+                    "the LLM endpoint's model refused to write the post ({}): {:?}; "
+                    "change the topic or the model",
+                    what, excerpt(refusal.get<std::string>(), 160))};
+            }
+            if (cut) {
+                throw cut_off();
+            }
             throw data_error{fmt::format("the LLM endpoint's answer to {} has no "
                                          "choices[0].message.content",
                                          what)};
         }
-        auto const answer = without_reasoning((*content)["content"].get<std::string>());
+        auto const answer = without_reasoning(*text);
         if (!answer) {
             throw data_error{fmt::format(
                 "the LLM endpoint's answer to {} is all reasoning (<think> with no "
@@ -446,6 +493,9 @@ private:
                 what)};
         }
         auto parts = split_parts(*answer);
+        if (parts.empty() && cut) {
+            throw cut_off();
+        }
         if (parts.empty()) {
             throw data_error{
                 fmt::format("the LLM endpoint returned empty text for {}", what)};

@@ -1615,6 +1615,49 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
         CHECK(cut.count("SELECT count(*) FROM "
                         "public.content_generation_metadata_comprehensive") == 0);
     }
+    SECTION("content as a list of parts is the text of its text parts; a refusal and "
+            "an answer the token limit emptied say so and write nothing")
+    {
+        test_db db;
+        db.migrate();
+        fake_llm llm;
+        llm.body_200 =
+            R"({"choices": [{"message": {"role": "assistant", "content": [)"
+            R"({"type": "text", "text": "Written by "}, {"type": "image_url"}, )"
+            R"({"type": "text", "text": "the model."}]}}]})";
+        auto const r = plan(db, {}, llm.yaml(), key);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(db.count("SELECT count(*) FROM "
+                       "public.content_generation_metadata_comprehensive WHERE content = "
+                       "'Written by the model.'") == 1);
+        struct refused {
+            std::string body;
+            int code;
+            std::string said;
+        };
+        for (auto const& [body, code, said] : std::vector<refused>{
+                 {R"({"choices": [{"message": {"role": "assistant", "content": null, )"
+                  R"("refusal": "I can't help with that."}, "finish_reason": "stop"}]})",
+                  69,
+                  "the LLM endpoint's model refused to write the post (POST "
+                  "http://127.0.0.1:"},
+                 {R"({"choices": [{"message": {"role": "assistant", "content": ""}, )"
+                  R"("finish_reason": "length"}]})",
+                  65, "has no text: the model's token limit cut it off first"},
+                 {R"({"choices": [{"message": {"role": "assistant"}}]})", 65,
+                  "has no choices[0].message.content"}}) {
+            test_db none;
+            none.migrate();
+            llm.body_200 = body;
+            auto const no = plan(none, {}, llm.yaml(), key);
+            INFO(no.err);
+            CHECK(no.exit_code == code);
+            CHECK_THAT(no.err, Catch::Contains(said));
+            CHECK(none.count("SELECT count(*) FROM "
+                             "public.content_generation_metadata_comprehensive") == 0);
+        }
+    }
     SECTION("429 then 200")
     {
         test_db db;
