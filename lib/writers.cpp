@@ -291,7 +291,15 @@ public:
                                               res.signal ? res.signal : res.exit_code,
                                               trim(res.err).substr(0, 300))};
         }
-        auto parts = split_parts(res.out);
+        // a wrapper of a local reasoning model (`ollama run deepseek-r1`)
+        // prints its reasoning first
+        auto const answer = without_reasoning(res.out);
+        if (!answer) {
+            throw data_error{fmt::format("writer command '{}' printed only reasoning "
+                                         "(<think> with no </think>)",
+                                         prog)};
+        }
+        auto parts = split_parts(*answer);
         if (parts.empty()) {
             throw data_error{fmt::format("writer command '{}' printed no text", prog)};
         }

@@ -1162,6 +1162,22 @@ TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8
     auto const empty = plan(db2, {}, script("empty.sh", "cat >/dev/null\n"));
     CHECK(empty.exit_code == 65);
     CHECK(empty.err.find("printed no text") != std::string::npos);
+    // a local reasoning model's reasoning before its answer is not the post
+    test_db thinking;
+    thinking.migrate();
+    auto const thought =
+        plan(thinking, {"-q"},
+             script("think.sh", "cat >/dev/null\nprintf '<think>\\nA hook.\\n</think>"
+                                "\\n\\nMade by a model.\\n'\n"));
+    INFO(thought.err);
+    CHECK(thought.exit_code == 0);
+    CHECK(thinking.count("SELECT count(*) FROM "
+                         "public.content_generation_metadata_comprehensive WHERE content "
+                         "= 'Made by a model.'") == 1);
+    auto const only =
+        plan(db2, {}, script("only.sh", "cat >/dev/null\necho '<think>hm'\n"));
+    CHECK(only.exit_code == 65);
+    CHECK_THAT(only.err, Catch::Contains("only.sh' printed only reasoning"));
     // a writer that prints without end is killed at 1 MiB (before its timeout:
     // the message is the size's)
     auto const endless =
