@@ -120,6 +120,9 @@ std::string rejected_row_advice(db_error const& d)
 // than the schema (upgraded, not migrated).
 bool schema_older_than_tools(db_error const& d)
 {
+    if (!foreign_function_frame(d).empty()) {
+        return false; // the database's own trigger's missing column or table
+    }
     return d.sqlstate() == "42703" || d.sqlstate() == "42P01" ||
            (d.sqlstate() == "42883" && // not "operator does not exist"
             std::string_view{d.what()}.find("function xloop.") != std::string_view::npos);
@@ -128,6 +131,14 @@ bool schema_older_than_tools(db_error const& d)
 // What the operator can do about `d`; empty where xloop knows nothing to add.
 std::string advice_for(db_error const& d, run_context* ctx)
 {
+    if (auto const frame = foreign_function_frame(d);
+        !frame.empty() && !is_transient_sqlstate(d.sqlstate())) {
+        return fmt::format(
+            "in {}: a trigger or function of the database's own, not xloop's, failed "
+            "on a row xloop writes or reads; fix it, or drop it if nothing needs it "
+            "(psql's \\d TABLE lists a table's triggers)",
+            frame);
+    }
     if (schema_older_than_tools(d)) {
         return "is the schema older than this xloop? run xloop-migrate (xloop-validate "
                "lists pending migrations)";

@@ -833,7 +833,8 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
     if (auto const hint = field(PG_DIAG_MESSAGE_HINT); !hint.empty()) {
         msg += "; hint: " + hint;
     }
-    if (auto const where = field(PG_DIAG_CONTEXT); !where.empty()) {
+    auto const where = field(PG_DIAG_CONTEXT);
+    if (!where.empty()) {
         log::debug("server context: {}", where);
     }
     db_object object{field(PG_DIAG_SCHEMA_NAME), field(PG_DIAG_TABLE_NAME),
@@ -850,8 +851,12 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
     if (auto const shown = statement_summary(context, 160); !shown.empty()) {
         msg += "; statement: " + shown;
     }
-    throw db_error{redact_secrets(msg, m_conninfo), sqlstate, position,
-                   std::string{context}, std::move(object)};
+    throw db_error{redact_secrets(msg, m_conninfo),
+                   sqlstate,
+                   position,
+                   std::string{context},
+                   std::move(object),
+                   where};
 }
 
 void check_server_version(int version)

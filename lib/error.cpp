@@ -1,6 +1,9 @@
 #include "error.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <new>
+#include <string_view>
 
 namespace xloop {
 
@@ -46,10 +49,43 @@ exit_code exit_code_for(std::exception const& e) noexcept
         if (is_rejected_row_sqlstate(d->sqlstate())) {
             return exit_code::data;
         }
+        if (!is_transient_sqlstate(d->sqlstate()) &&
+            !foreign_function_frame(*d).empty()) {
+            return exit_code::config; // the database's own code: its owner's to fix
+        }
         return is_transient_sqlstate(d->sqlstate()) ? exit_code::temporary
                                                     : exit_code::software;
     }
     return exit_code::software;
+}
+
+std::string foreign_function_frame(db_error const& e)
+{
+    // xloop's functions (sql/), schema-qualified unless a search_path holds
+    // the schema xloop
+    static constexpr std::string_view ours[] = {
+        "alter_column_type", "as_uuid",      "follower_snapshots_sync_time",
+        "has_unique_index",  "replace_view", "restore_grants",
+        "view_blockers",     "view_extras"};
+    std::string_view rest = e.context();
+    while (!rest.empty()) {
+        auto const nl = rest.find('\n');
+        auto const line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        std::string_view name;
+        for (std::string_view const lead : {"PL/pgSQL function ", "SQL function \""}) {
+            if (line.substr(0, lead.size()) == lead) {
+                name = line.substr(lead.size());
+                name = name.substr(0, name.find_first_of("(\""));
+            }
+        }
+        if (name.empty() || name.substr(0, 6) == "xloop." ||
+            std::find(std::begin(ours), std::end(ours), name) != std::end(ours)) {
+            continue;
+        }
+        return std::string{line};
+    }
+    return {};
 }
 
 bool is_rejected_row_sqlstate(std::string const& s) noexcept

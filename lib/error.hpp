@@ -88,9 +88,10 @@ struct db_object {
 class db_error : public error {
 public:
     db_error(std::string const& message, std::string sqlstate, int position = 0,
-             std::string statement = {}, db_object object = {})
+             std::string statement = {}, db_object object = {}, std::string context = {})
         : error(message), m_sqlstate(std::move(sqlstate)), m_position(position),
-          m_statement(std::move(statement)), m_object(std::move(object))
+          m_statement(std::move(statement)), m_object(std::move(object)),
+          m_context(std::move(context))
     {}
     std::string const& sqlstate() const noexcept { return m_sqlstate; }
     // 1-based character position of the error in the statement, 0 if unknown.
@@ -98,13 +99,22 @@ public:
     // The statement that failed, as sent (parameters are never part of it).
     std::string const& statement() const noexcept { return m_statement; }
     db_object const& object() const noexcept { return m_object; }
+    // The server's CONTEXT: the functions (a trigger's) the error came from,
+    // innermost first, one a line.
+    std::string const& context() const noexcept { return m_context; }
 
 private:
     std::string m_sqlstate;
     int m_position = 0;
     std::string m_statement;
     db_object m_object;
+    std::string m_context;
 };
+
+// The frame of the server's context that names a function not xloop's (a
+// trigger of the database's own on a table xloop writes), as the server
+// wrote it ("PL/pgSQL function audit() line 3 at PERFORM"); empty if none.
+std::string foreign_function_frame(db_error const& e);
 
 exit_code exit_code_for(std::exception const& e) noexcept;
 

@@ -1045,6 +1045,40 @@ TEST_CASE("a tool that waited for a row another session changed and committed go
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE impressions = 3000") == 1);
 }
 
+TEST_CASE("a trigger of the database's own that fails on a row a tool writes exits 78 "
+          "naming it, and nothing is written",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
+           "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
+    // the bot's audit trigger, whose function's table is gone
+    c.exec("CREATE FUNCTION public.bot_audit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+           "BEGIN INSERT INTO public.audit_log (row_id) VALUES (NEW.id); RETURN NEW; END "
+           "$$");
+    c.exec("CREATE TRIGGER outcomes_audit BEFORE INSERT OR UPDATE ON public.outcomes FOR "
+           "EACH ROW EXECUTE FUNCTION public.bot_audit()");
+    temp_dir dir;
+    auto const input = dir.write(
+        "m.jsonl", "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
+                   "\"impressions\": 3000, \"likes\": 30}\n");
+    auto const r = run_tool(
+        "scrape-metrics",
+        {"--source", "file", "--input", input, "--now", "2026-03-02T12:00:00Z"}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK_THAT(r.err,
+               Catch::Contains("relation \"public.audit_log\" does not exist "
+                               "(SQLSTATE 42P01); in PL/pgSQL function bot_audit() "
+                               "line 1 at SQL statement: a trigger or function of "
+                               "the database's own, not xloop's") &&
+                   !Catch::Contains("run xloop-migrate"));
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+}
+
 TEST_CASE("the option --log-sql logs each statement and its duration, never a parameter",
           "[db]")
 {

@@ -73,6 +73,33 @@ TEST_CASE("each exception type maps to its exit code", "[nodb]")
     CHECK(exit_code_for(std::runtime_error{"x"}) == exit_code::software);
 }
 
+TEST_CASE("an error in a trigger or function of the database's own is its owner's to "
+          "fix (exit 78), one in xloop's is not",
+          "[nodb]")
+{
+    auto const in = [](std::string sqlstate, std::string context) {
+        return db_error{"x", std::move(sqlstate), 0, {}, {}, std::move(context)};
+    };
+    auto const theirs = in("42883", "SQL statement \"SELECT public.audit_log(NEW.id)\"\n"
+                                    "PL/pgSQL function bot_audit() line 3 at PERFORM");
+    CHECK(foreign_function_frame(theirs) ==
+          "PL/pgSQL function bot_audit() line 3 at PERFORM");
+    CHECK(exit_code_for(theirs) == exit_code::config);
+    CHECK(foreign_function_frame(in("P0001", "SQL function \"check_it\" statement 1")) ==
+          "SQL function \"check_it\" statement 1");
+    // xloop's own, qualified or (a search_path holding xloop) not
+    for (auto const* ours :
+         {"PL/pgSQL function xloop.follower_snapshots_sync_time() line 4 at assignment",
+          "PL/pgSQL function follower_snapshots_sync_time() line 4 at assignment",
+          "SQL function \"as_uuid\" statement 1", ""}) {
+        CHECK(foreign_function_frame(in("22P02", ours)).empty());
+        CHECK(exit_code_for(in("22P02", ours)) == exit_code::software);
+    }
+    // a lock or a deadlock inside their trigger is still worth a retry
+    CHECK(exit_code_for(in("40P01", "PL/pgSQL function bot_audit() line 3 at PERFORM")) ==
+          exit_code::temporary);
+}
+
 // The tools' statements reach a LATIN1 database as its own encoding: one
 // character it has no equivalent for, even in a comment, and the server
 // refuses the whole statement (22P05; a "10⁶" in plan's candidates query
