@@ -79,7 +79,9 @@ std::string foreign_function_frame(db_error const& e)
                 name = name.substr(0, name.find_first_of("(\""));
             }
         }
+        // a DO block is the client's: a migration's
         if (name.empty() || name.substr(0, 6) == "xloop." ||
+            name.substr(0, 17) == "inline_code_block" ||
             std::find(std::begin(ours), std::end(ours), name) != std::end(ours)) {
             continue;
         }

@@ -91,7 +91,8 @@ TEST_CASE("an error in a trigger or function of the database's own is its owner'
     for (auto const* ours :
          {"PL/pgSQL function xloop.follower_snapshots_sync_time() line 4 at assignment",
           "PL/pgSQL function follower_snapshots_sync_time() line 4 at assignment",
-          "SQL function \"as_uuid\" statement 1", ""}) {
+          "SQL function \"as_uuid\" statement 1",
+          "PL/pgSQL function inline_code_block line 12 at RAISE", ""}) {
         CHECK(foreign_function_frame(in("22P02", ours)).empty());
         CHECK(exit_code_for(in("22P02", ours)) == exit_code::software);
     }
