@@ -1,4 +1,5 @@
 #include "error.hpp"
+#include "migrations.hpp"
 #include "sql_split.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,20 @@ TEST_CASE("an error in a trigger or function of the database's own is its owner'
         CHECK(foreign_function_frame(in("22P02", ours)).empty());
         CHECK(exit_code_for(in("22P02", ours)) == exit_code::software);
     }
+    // every function the migrations create is known as xloop's, unqualified too
+    std::regex const created{R"(FUNCTION\s+xloop\.([a-z_]+)\s*\()"};
+    int functions = 0;
+    for (auto const& file : embedded_sql_files()) {
+        for (std::sregex_iterator m{file.sql.begin(), file.sql.end(), created}, end;
+             m != end; ++m) {
+            ++functions;
+            INFO(file.name << ": " << (*m)[1]);
+            CHECK(foreign_function_frame(
+                      in("22P02", "PL/pgSQL function " + (*m)[1].str() + "() line 1"))
+                      .empty());
+        }
+    }
+    CHECK(functions >= 8);
     // a lock or a deadlock inside their trigger is still worth a retry
     CHECK(exit_code_for(in("40P01", "PL/pgSQL function bot_audit() line 3 at PERFORM")) ==
           exit_code::temporary);
