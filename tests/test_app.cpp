@@ -943,37 +943,52 @@ TEST_CASE("a statement cut off by statement_timeout exits 75 naming the setting 
                    "comprehensive") == 0);
 }
 
+namespace {
+
+// A migrated database holding one posted post, tweet 1001, and a metrics
+// file of its counts (3000 impressions; `first` lines before them) for
+// scrape-metrics to read.
+struct one_post {
+    test_db db;
+    db_connection c{(db.migrate(), db.connect())};
+    temp_dir dir;
+    std::string input;
+
+    explicit one_post(std::string const& first = {})
+    {
+        c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+               "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
+               "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
+        input = dir.write("m.jsonl",
+                          first + "{\"tweet_id\": \"1001\", \"observed_at\": "
+                                  "\"2026-03-02T12:00:00Z\", \"impressions\": 3000, "
+                                  "\"likes\": 30}\n");
+    }
+    process_result scrape(std::vector<std::string> args = {}) const
+    {
+        args.insert(args.end(), {"--source", "file", "--input", input, "--now",
+                                 "2026-03-02T12:00:00Z"});
+        return run_tool("scrape-metrics", args, &db);
+    }
+};
+
+} // namespace
+
 TEST_CASE("a tool waiting for a row a leaked session holds exits 75 after "
           "database.lock_timeout_minutes naming that session, and writes nothing",
           "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
-           "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
-           "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
-    temp_dir dir;
+    one_post p{"{\"followers\": 1000, \"observed_at\": \"2026-03-02T11:00:00Z\"}\n"};
+    auto const& db = p.db;
     auto const config =
-        dir.write("x.yaml", "database:\n  lock_timeout_minutes: 0.02\n"); // 1.2 s
-    auto const input = dir.write(
-        "m.jsonl", "{\"followers\": 1000, \"observed_at\": \"2026-03-02T11:00:00Z\"}\n"
-                   "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
-                   "\"impressions\": 3000, \"likes\": 30}\n");
+        p.dir.write("x.yaml", "database:\n  lock_timeout_minutes: 0.02\n"); // 1.2 s
     // the bot's session: it updated the post's row and never ended its transaction
-    auto leaked = db.connect();
-    auto const pid = leaked.exec("SELECT pg_backend_pid()::text").str(0, 0);
-    leaked.exec("SET application_name = 'node'");
-    leaked.exec("BEGIN");
-    leaked.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
-                "status WHERE tweet_id = '1001'");
-    auto const scrape = [&] {
-        return run_tool("scrape-metrics",
-                        {"--config", config, "--source", "file", "--input", input,
-                         "--now", "2026-03-02T12:00:00Z"},
-                        &db);
-    };
-    auto const waited = scrape();
+    auto [leaked, pid] = leak_transaction(
+        db,
+        "UPDATE public.content_generation_metadata_comprehensive SET status = status "
+        "WHERE tweet_id = '1001'",
+        "node");
+    auto const waited = p.scrape({"--config", config});
     INFO(waited.err);
     CHECK(waited.exit_code == 75);
     CHECK_THAT(
@@ -991,7 +1006,7 @@ TEST_CASE("a tool waiting for a row a leaked session holds exits 75 after "
                    pid + " (node%'") == 1);
 
     leaked.exec("ROLLBACK");
-    auto const after = scrape();
+    auto const after = p.scrape({"--config", config});
     INFO(after.err);
     CHECK(after.exit_code == 0);
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE impressions = 3000") == 1);
@@ -1001,39 +1016,21 @@ TEST_CASE("a tool that waited for a row another session changed and committed go
           "whatever isolation level the database defaults to",
           "[db]")
 {
-    test_db db;
-    db.migrate();
+    one_post p;
+    auto const& db = p.db;
     // a database an operator set to serializable: every transaction of the
     // tools is read committed all the same, as their statements assume
-    db.connect().exec(fmt::format(
+    p.c.exec(fmt::format(
         "ALTER DATABASE {} SET default_transaction_isolation = 'serializable'",
         quote_ident(db.name())));
-    auto c = db.connect();
-    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
-           "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
-           "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
-    temp_dir dir;
-    auto const input = dir.write(
-        "m.jsonl", "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
-                   "\"impressions\": 3000, \"likes\": 30}\n");
     // the bot changes the post's row in a transaction that ends while
     // scrape-metrics waits for it
-    auto bot = db.connect();
-    bot.exec("BEGIN");
-    bot.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
-             "status WHERE tweet_id = '1001'");
-    auto scrape = std::async(std::launch::async, [&] {
-        return run_tool(
-            "scrape-metrics",
-            {"--source", "file", "--input", input, "--now", "2026-03-02T12:00:00Z"}, &db);
-    });
-    bool waited = false;
-    for (int i = 0; i < 400 && !waited; ++i) {
-        waited = c.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                        "'xloop-scrape-metrics' AND wait_event_type = 'Lock'")
-                     .i64(0, 0) > 0;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    auto bot =
+        leak_transaction(db, "UPDATE public.content_generation_metadata_comprehensive "
+                             "SET status = status WHERE tweet_id = '1001'")
+            .conn;
+    auto scrape = std::async(std::launch::async, [&] { return p.scrape(); });
+    bool const waited = waits_for_a_lock(db, "scrape-metrics");
     bot.exec("COMMIT");
     auto const r = scrape.get();
     INFO(r.err);
@@ -1049,25 +1046,15 @@ TEST_CASE("a trigger of the database's own that fails on a row a tool writes exi
           "naming it, and nothing is written",
           "[db]")
 {
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
-           "tweet_id, posted_at, decision_type, content) VALUES ('posted', '1001', "
-           "'2026-03-01T10:00:00Z', 'single', 'Why do dashboards lie?')");
+    one_post p;
     // the bot's audit trigger, whose function's table is gone
-    c.exec("CREATE FUNCTION public.bot_audit() RETURNS trigger LANGUAGE plpgsql AS $$ "
-           "BEGIN INSERT INTO public.audit_log (row_id) VALUES (NEW.id); RETURN NEW; END "
-           "$$");
-    c.exec("CREATE TRIGGER outcomes_audit BEFORE INSERT OR UPDATE ON public.outcomes FOR "
-           "EACH ROW EXECUTE FUNCTION public.bot_audit()");
-    temp_dir dir;
-    auto const input = dir.write(
-        "m.jsonl", "{\"tweet_id\": \"1001\", \"observed_at\": \"2026-03-02T12:00:00Z\", "
-                   "\"impressions\": 3000, \"likes\": 30}\n");
-    auto const r = run_tool(
-        "scrape-metrics",
-        {"--source", "file", "--input", input, "--now", "2026-03-02T12:00:00Z"}, &db);
+    p.c.exec("CREATE FUNCTION public.bot_audit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+             "BEGIN INSERT INTO public.audit_log (row_id) VALUES (NEW.id); RETURN NEW; "
+             "END $$");
+    p.c.exec(
+        "CREATE TRIGGER outcomes_audit BEFORE INSERT OR UPDATE ON public.outcomes FOR "
+        "EACH ROW EXECUTE FUNCTION public.bot_audit()");
+    auto const r = p.scrape();
     INFO(r.err);
     CHECK(r.exit_code == 78);
     CHECK_THAT(r.err,
@@ -1076,7 +1063,7 @@ TEST_CASE("a trigger of the database's own that fails on a row a tool writes exi
                                "line 1 at SQL statement: a trigger or function of "
                                "the database's own, not xloop's") &&
                    !Catch::Contains("run xloop-migrate"));
-    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+    CHECK(p.db.count("SELECT count(*) FROM public.outcomes") == 0);
 }
 
 TEST_CASE("the option --log-sql logs each statement and its duration, never a parameter",

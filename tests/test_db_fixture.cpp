@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace xloop::test {
@@ -46,6 +47,35 @@ test_db::~test_db()
 db_connection test_db::connect() const
 {
     return db_connection{conninfo(), "xloop-tests"};
+}
+
+leaked_session leak_transaction(test_db const& db, std::string const& statement,
+                                std::string const& application_name)
+{
+    leaked_session s{db.connect(), {}};
+    s.pid = s.conn.exec("SELECT pg_backend_pid()::text").str(0, 0);
+    if (!application_name.empty()) {
+        s.conn.exec("SELECT set_config('application_name', $1, false)", application_name);
+    }
+    s.conn.exec("BEGIN");
+    s.conn.exec(statement);
+    return s;
+}
+
+bool waits_for_a_lock(test_db const& db, std::string const& tool)
+{
+    auto watcher = db.connect();
+    for (int i = 0; i < 400; ++i) {
+        if (watcher
+                .exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                      "AND wait_event_type = 'Lock'",
+                      "xloop-" + tool)
+                .i64(0, 0) > 0) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
 }
 
 void test_db::load_fixture(std::string const& file) const

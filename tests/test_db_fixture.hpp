@@ -43,6 +43,19 @@ private:
     std::string m_name;
 };
 
+// A session of `db` that ran `statement` in a transaction it never ends, as a
+// bot's leaked pooled client does (named `application_name` where given):
+// ROLLBACK or COMMIT on `conn` ends it.
+struct leaked_session {
+    db_connection conn;
+    std::string pid;
+};
+leaked_session leak_transaction(test_db const& db, std::string const& statement,
+                                std::string const& application_name = {});
+
+// Whether xloop-<tool>'s session comes to wait for a lock within 20 s.
+bool waits_for_a_lock(test_db const& db, std::string const& tool);
+
 // Runs bin/xloop-<tool> with `args`; --db is added unless args has one.
 process_result run_tool(std::string const& tool, std::vector<std::string> args,
                         test_db const* db = nullptr, std::string const& input = {},

@@ -447,26 +447,6 @@ TEST_CASE("migrate waits for a held lock, then exits 75", "[db]")
     CHECK(run_tool("migrate", {"--lock-timeout", "1"}, &db).exit_code == 0);
 }
 
-namespace {
-
-// Waits (up to 20 s) until xloop-migrate's session waits for a table lock.
-bool migrate_waits_for_a_table(test_db& db)
-{
-    auto watcher = db.connect();
-    for (int i = 0; i < 400; ++i) {
-        if (watcher
-                .exec("SELECT count(*) FROM pg_stat_activity WHERE application_name "
-                      "= 'xloop-migrate' AND wait_event_type = 'Lock'")
-                .i64(0, 0) > 0) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-}
-
-} // namespace
-
 TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's queries, "
           "names the session, and goes on once it ends",
           "[db]")
@@ -474,14 +454,12 @@ TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's que
     test_db db;
     db.load_fixture("original_bot.sql");
     // the bot's connection, leaked idle in its transaction
-    auto holder = db.connect();
-    auto const pid = holder.exec("SELECT pg_backend_pid()::text").str(0, 0);
-    holder.exec("BEGIN");
-    holder.exec("SELECT 1 FROM public.content_generation_metadata_comprehensive LIMIT 1");
+    auto [holder, pid] = leak_transaction(
+        db, "SELECT 1 FROM public.content_generation_metadata_comprehensive LIMIT 1");
     auto waiting = std::async(std::launch::async, [&] {
         return run_tool("migrate", {"--lock-timeout", "12"}, &db);
     });
-    REQUIRE(migrate_waits_for_a_table(db));
+    REQUIRE(waits_for_a_lock(db, "migrate"));
     // The bot's reads of the table go on while migrate waits: each waits
     // behind one try at most (2 s), never the whole --lock-timeout.
     auto bot = db.connect();
@@ -514,7 +492,7 @@ TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's que
     auto later = std::async(std::launch::async, [&] {
         return run_tool("migrate", {"--lock-timeout", "120"}, &db);
     });
-    REQUIRE(migrate_waits_for_a_table(db));
+    REQUIRE(waits_for_a_lock(db, "migrate"));
     std::this_thread::sleep_for(std::chrono::seconds(3)); // past its first try (2 s)
     holder.exec("COMMIT");
     auto const ok = later.get();
@@ -536,11 +514,9 @@ TEST_CASE("a concurrent index build waits for a leaked writing transaction no lo
     c.exec("DROP INDEX public.cgmc_others_created_idx");
     c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0017_others_texts_index'");
     // a session that wrote the table and never ended its transaction
-    auto leaked = db.connect();
-    auto const pid = leaked.exec("SELECT pg_backend_pid()::text").str(0, 0);
-    leaked.exec("BEGIN");
-    leaked.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
-                "status WHERE false");
+    auto [leaked, pid] = leak_transaction(
+        db, "UPDATE public.content_generation_metadata_comprehensive SET status = status "
+            "WHERE false");
     auto const r = run_tool("migrate", {"--lock-timeout", "2"}, &db);
     INFO(r.err);
     CHECK(r.exit_code == 75);

@@ -1134,17 +1134,20 @@ TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8
             "    timeout_ms: 500\n",
             dir.path(), name);
     };
-    test_db db;
-    db.migrate();
-    auto const ok =
-        plan(db, {"-q"},
-             script("ok.sh", "plan=$(cat)\necho \"Made by a script for $(echo "
-                             "\"$plan\" | grep -o '\"topic\":\"[a-z_]*\"')\"\n"));
-    INFO(ok.err);
-    REQUIRE(ok.exit_code == 0);
-    auto c = db.connect();
-    CHECK(c.exec("SELECT content FROM public.content_generation_metadata_comprehensive")
-              .str(0, 0)
+    // the one item a writer's text makes, in a database of its own
+    auto const written = [&](std::string const& name, std::string const& body) {
+        test_db db;
+        db.migrate();
+        auto const r = plan(db, {"-q"}, script(name, body));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto const items = db.connect().exec(
+            "SELECT content FROM public.content_generation_metadata_comprehensive");
+        REQUIRE(items.rows() == 1);
+        return items.str(0, 0);
+    };
+    CHECK(written("ok.sh", "plan=$(cat)\necho \"Made by a script for $(echo "
+                           "\"$plan\" | grep -o '\"topic\":\"[a-z_]*\"')\"\n")
               .rfind("Made by a script for \"topic\":\"", 0) == 0);
 
     test_db db2;
@@ -1163,17 +1166,8 @@ TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8
     CHECK(empty.exit_code == 65);
     CHECK(empty.err.find("printed no text") != std::string::npos);
     // a local reasoning model's reasoning before its answer is not the post
-    test_db thinking;
-    thinking.migrate();
-    auto const thought =
-        plan(thinking, {"-q"},
-             script("think.sh", "cat >/dev/null\nprintf '<think>\\nA hook.\\n</think>"
-                                "\\n\\nMade by a model.\\n'\n"));
-    INFO(thought.err);
-    CHECK(thought.exit_code == 0);
-    CHECK(thinking.count("SELECT count(*) FROM "
-                         "public.content_generation_metadata_comprehensive WHERE content "
-                         "= 'Made by a model.'") == 1);
+    CHECK(written("think.sh", "cat >/dev/null\nprintf '<think>\\nA hook.\\n</think>"
+                              "\\n\\nMade by a model.\\n'\n") == "Made by a model.");
     auto const only =
         plan(db2, {}, script("only.sh", "cat >/dev/null\necho '<think>hm'\n"));
     CHECK(only.exit_code == 65);

@@ -645,11 +645,8 @@ TEST_CASE_METHOD(healthy,
     auto const cfg =
         dir.write("x.yaml", "validate:\n  max_idle_transaction_minutes: 0.01\n"); // 0.6 s
     // the bot's pooled client, never released, and one that ended
-    auto leaked = db.connect();
-    auto const pid = leaked.exec("SELECT pg_backend_pid()::text").str(0, 0);
-    leaked.exec("SET application_name = 'node'");
-    leaked.exec("BEGIN");
-    leaked.exec("UPDATE public.outcomes SET likes = likes WHERE false");
+    auto [leaked, pid] = leak_transaction(
+        db, "UPDATE public.outcomes SET likes = likes WHERE false", "node");
     auto ended = db.connect();
     ended.exec("BEGIN");
     ended.exec("SELECT 1");
@@ -1456,9 +1453,8 @@ TEST_CASE_METHOD(healthy,
     temp_dir dir;
     auto const cfg =
         dir.write("x.yaml", "validate:\n  max_idle_transaction_minutes: 0.01\n");
-    auto leaked = db.connect();
-    leaked.exec("BEGIN");
-    leaked.exec("UPDATE public.outcomes SET likes = likes WHERE false");
+    auto leaked =
+        leak_transaction(db, "UPDATE public.outcomes SET likes = likes WHERE false").conn;
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     auto const [reader, writer] = apply_roles_sql(db, c);
     auto const as_reader = [&] {
