@@ -581,8 +581,53 @@ std::optional<std::string> without_reasoning(std::string const& answer)
     return answer.substr(end + close.size());
 }
 
-std::vector<std::string> split_parts(std::string const& text)
+namespace {
+
+// A chat model presents a text it was asked for in a code fence, or in quotes;
+// posted as they are, a post would start with ``` or a quote mark. Only a
+// fence around the whole answer goes, and only quotes around a whole part with
+// none of their kind inside ("a" and "b" is a quoted text, not one quote).
+std::string without_fence(std::string const& text)
 {
+    std::string_view const fence = "```";
+    auto const t = trim(text);
+    if (t.size() < 2 * fence.size() || t.compare(0, fence.size(), fence) != 0 ||
+        t.compare(t.size() - fence.size(), fence.size(), fence) != 0 ||
+        t.find(fence, fence.size()) != t.size() - fence.size()) {
+        return text;
+    }
+    auto const first_line_end = t.find('\n');
+    if (first_line_end == std::string::npos ||
+        first_line_end >= t.size() - fence.size()) {
+        return text; // ```on one line``` is code, not a fence
+    }
+    return t.substr(first_line_end + 1, t.size() - fence.size() - first_line_end - 1);
+}
+
+std::string without_quotes(std::string part)
+{
+    for (auto const& [open, close] :
+         {std::pair<std::string_view, std::string_view>{"\"", "\""}, {"“", "”"}}) {
+        if (part.size() < open.size() + close.size() + 1 ||
+            part.compare(0, open.size(), open) != 0 ||
+            part.compare(part.size() - close.size(), close.size(), close) != 0) {
+            continue;
+        }
+        auto const inner = std::string_view{part}.substr(
+            open.size(), part.size() - open.size() - close.size());
+        if (inner.find(open) == std::string_view::npos &&
+            inner.find(close) == std::string_view::npos) {
+            return trim(std::string{inner});
+        }
+    }
+    return part;
+}
+
+} // namespace
+
+std::vector<std::string> split_parts(std::string const& answer)
+{
+    auto const text = without_fence(answer);
     std::vector<std::string> out;
     std::string current;
     std::size_t start = 0;
@@ -609,6 +654,10 @@ std::vector<std::string> split_parts(std::string const& text)
     if (!trim(current).empty()) {
         out.push_back(trim(current));
     }
+    for (auto& part : out) {
+        part = without_quotes(std::move(part));
+    }
+    std::erase_if(out, [](std::string const& part) { return part.empty(); });
     return out;
 }
 

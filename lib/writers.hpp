@@ -56,7 +56,9 @@ std::string chat_completions_url(std::string base_url);
 // model's token limit).
 std::optional<std::string> without_reasoning(std::string const& answer);
 
-// Splits a writer's output into thread parts on lines holding only "---".
-std::vector<std::string> split_parts(std::string const& text);
+// Splits a writer's output into thread parts on lines holding only "---";
+// a code fence around the whole answer, and quotes around a whole part, are a
+// chat model's presentation, not the post: they go.
+std::vector<std::string> split_parts(std::string const& answer);
 
 } // namespace xloop

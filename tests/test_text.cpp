@@ -45,6 +45,32 @@ TEST_CASE("a reasoning model's <think> block before its answer is not the post",
     CHECK_FALSE(without_reasoning("<think>\nLet me consider the tone").has_value());
 }
 
+TEST_CASE("a code fence around a model's whole answer and quotes around a whole part "
+          "are not posted",
+          "[nodb]")
+{
+    CHECK(split_parts("```\nWhy do dashboards lie?\n```") ==
+          std::vector<std::string>{"Why do dashboards lie?"});
+    CHECK(split_parts("  ```text\nOne\n---\nTwo\n```\n") ==
+          std::vector<std::string>{"One", "Two"});
+    CHECK(split_parts("\"Why do dashboards lie?\"") ==
+          std::vector<std::string>{"Why do dashboards lie?"});
+    CHECK(split_parts("“One”\n---\n\"Two\"\n---\nThree") ==
+          std::vector<std::string>{"One", "Two", "Three"});
+    CHECK(split_parts("\" \"\n---\nTwo") == std::vector<std::string>{"Two"});
+    // quotes that open and close inside the text are the text's own
+    CHECK(split_parts("\"Data\" is not \"information\"") ==
+          std::vector<std::string>{"\"Data\" is not \"information\""});
+    CHECK(split_parts("“Data” and “facts”") ==
+          std::vector<std::string>{"“Data” and “facts”"});
+    // a fence in the text, or one on a single line, is the text's own
+    CHECK(split_parts("Run this:\n```\nselect 1\n```") ==
+          std::vector<std::string>{"Run this:\n```\nselect 1\n```"});
+    CHECK(split_parts("```select 1```") == std::vector<std::string>{"```select 1```"});
+    CHECK(split_parts("```\na\n```\nand\n```\nb\n```") ==
+          std::vector<std::string>{"```\na\n```\nand\n```\nb\n```"});
+}
+
 TEST_CASE("an excerpt cuts whole UTF-8 characters and keeps one line", "[nodb]")
 {
     CHECK(excerpt("short", 10) == "short");
