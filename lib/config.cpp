@@ -545,11 +545,11 @@ void check_posting_rate(section& p, YAML::Node const& times_node, plan_config co
     if (auto const fit = times_apart(plan.times, plan.min_gap_minutes); fit < per_day) {
         auto const gap_node = p.child("min_gap_minutes");
         p.fail(present(gap_node) ? gap_node : times_node,
-               fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} posts a day "
+               fmt::format("'plan.min_gap_minutes' ({}) leaves room for {} a day "
                            "at the times of 'plan.times' ({}), not {}: space the "
                            "times, lower the gap, or set 'plan.posts_per_day'",
-                           plan.min_gap_minutes, fit, fmt::join(plan.times, ", "),
-                           per_day));
+                           plan.min_gap_minutes, counted(fit, "post", "posts"),
+                           fmt::join(plan.times, ", "), per_day));
     }
 }
 

@@ -219,6 +219,11 @@ struct check_context {
         }
         return it->second;
     }
+    // "the last {}": "3 days", or "day"
+    std::string last_days() const
+    {
+        return days == 1 ? "day" : fmt::format("{} days", days);
+    }
     std::string last_run(std::string const& name)
     {
         return last_run_text(name, job(name));
@@ -263,17 +268,17 @@ SELECT count(*), count(primary_objective_score),
                  {"by_another_program", others}};
     if (total == 0) {
         c.status = "fail";
-        c.message = fmt::format("no outcomes collected in the last {} days: run "
+        c.message = fmt::format("no outcomes collected in the last {}: run "
                                 "xloop-scrape-metrics; {}",
-                                x.days, x.last_run("scrape-metrics"));
+                                x.last_days(), x.last_run("scrape-metrics"));
     } else if (ratio(v2, total) < x.cfg.validate.min_v2_coverage) {
         c.status = "fail";
         c.message = fmt::format("{} of {} outcomes have v2 metrics: run "
                                 "xloop-scrape-metrics; {}",
                                 v2, total, x.last_run("scrape-metrics"));
     } else {
-        c.message = fmt::format("{} of {} outcomes of the last {} days have v2 metrics",
-                                v2, total, x.days);
+        c.message = fmt::format("{} of {} outcomes of the last {} have v2 metrics", v2,
+                                total, x.last_days());
     }
     if (others > 0) {
         add_warning(
@@ -303,17 +308,16 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
         {"content", total}, {"with_slot", slotted}, {"coverage", ratio(slotted, total)}};
     if (total == 0) {
         c.status = "fail";
-        c.message =
-            fmt::format("no content created in the last {} days: run xloop-plan; {}",
-                        x.days, x.last_run("plan"));
+        c.message = fmt::format("no content created in the last {}: run xloop-plan; {}",
+                                x.last_days(), x.last_run("plan"));
     } else if (ratio(slotted, total) < x.cfg.validate.min_slot_coverage) {
         c.status = "fail";
-        c.message = fmt::format("{} of {} items of the last {} days have a content_slot: "
+        c.message = fmt::format("{} of {} items of the last {} have a content_slot: "
                                 "queue content with xloop-plan",
-                                slotted, total, x.days);
+                                slotted, total, x.last_days());
     } else {
-        c.message = fmt::format("{} of {} items of the last {} days have a content_slot",
-                                slotted, total, x.days);
+        c.message = fmt::format("{} of {} items of the last {} have a content_slot",
+                                slotted, total, x.last_days());
     }
     return c;
 }
@@ -439,19 +443,18 @@ check_result posted_items_check(check_context& x)
                  {"tweet_id_not_posted", p.unposted}};
     auto const wrong = posted_item_problems(p);
     if (wrong.empty()) {
-        c.message =
-            p.posted == 0
-                ? fmt::format("no items posted in the last {} days", x.days)
-                : fmt::format("{} items posted in the last {} days, each with its "
-                              "own tweet_id, a posted_at and a uuid decision_id",
-                              p.posted, x.days);
+        c.message = p.posted == 0
+                        ? fmt::format("no items posted in the last {}", x.last_days())
+                        : fmt::format("{} items posted in the last {}, each with its "
+                                      "own tweet_id, a posted_at and a uuid decision_id",
+                                      p.posted, x.last_days());
         return c;
     }
     // Half or more unusable: the loop is learning from too little to go on.
     auto const bad = p.no_id + p.no_time + p.shared + p.no_key + p.future + p.unposted;
     c.status = 2 * bad >= p.posted + p.unposted ? "fail" : "warn";
-    c.message = fmt::format("of {} items posted in the last {} days, {}{}", p.posted,
-                            x.days, fmt::join(wrong, "; "),
+    c.message = fmt::format("of {} items posted in the last {}, {}{}", p.posted,
+                            x.last_days(), fmt::join(wrong, "; "),
                             p.no_id + p.no_time + p.unposted > 0
                                 ? "; the poster must set status, tweet_id and "
                                   "posted_at together"
@@ -612,10 +615,10 @@ check_result queue_check(check_context& x)
     if (q.overdue == 0 && q.failed > 0 && q.posted == 0) {
         c.status = "fail";
         c.message = fmt::format(
-            "the poster failed every item of the last {} days ({}; the latest: {:?}): "
+            "the poster failed every item of the last {} ({}; the latest: {:?}): "
             "nothing is posted; see its log, and error_message{}{}{}",
-            x.days, q.failed, example_text(q.failed_error.value_or(""), 160), more.others,
-            more.never_due, more.unscheduled);
+            x.last_days(), q.failed, example_text(q.failed_error.value_or(""), 160),
+            more.others, more.never_due, more.unscheduled);
         return c;
     }
     if (q.overdue == 0) {
@@ -661,13 +664,14 @@ SELECT count(*), count(*) FILTER (WHERE has_v2_metrics),
                  {"with_v2", r.i64(0, 1)}};
     if (r.i64(0, 0) == 0) {
         c.status = "fail";
-        c.message = fmt::format("vw_learning has no posts of the last {} days: is the "
+        c.message = fmt::format("vw_learning has no posts of the last {}: is the "
                                 "poster publishing the queue?",
-                                x.days);
+                                x.last_days());
     } else {
-        c.message = fmt::format("{} posts and {} replies of the last {} days, {} with v2 "
-                                "metrics",
-                                r.i64(0, 0) - replies, replies, x.days, r.i64(0, 1));
+        c.message =
+            fmt::format("{} posts and {} replies of the last {}, {} with v2 "
+                        "metrics",
+                        r.i64(0, 0) - replies, replies, x.last_days(), r.i64(0, 1));
     }
     return c;
 }
@@ -958,9 +962,9 @@ check_result reply_opportunities_check(check_context& x)
                  {"replies_in_window", replies},
                  {"unusable_in_window", unusable}};
     if (found == 0 && replies == 0) {
-        c.message = fmt::format("no reply opportunities and no replies in the last {} "
-                                "days: replies are not in use",
-                                x.days);
+        c.message = fmt::format("no reply opportunities and no replies in the last {}: "
+                                "replies are not in use",
+                                x.last_days());
         return c;
     }
     auto const age = r.is_null(0, 1) ? std::nullopt : std::optional{r.f64(0, 1)};
@@ -968,23 +972,23 @@ check_result reply_opportunities_check(check_context& x)
     if (!age || *age > hours) {
         c.status = "warn";
         c.message = fmt::format(
-            "{} replies in the last {} days, but {}: replies stop until the harvester "
+            "{} replies in the last {}, but {}: replies stop until the harvester "
             "that fills reply_opportunities runs again",
-            replies, x.days,
+            replies, x.last_days(),
             age ? fmt::format("no opportunity came in for {} (the newest at {})",
                               hours_text(*age), r.str(0, 0))
                 : std::string{"reply_opportunities is empty"});
         return c;
     }
-    c.message = fmt::format("{} opportunities came in during the last {} days, the "
+    c.message = fmt::format("{} opportunities came in during the last {}, the "
                             "newest {}",
-                            found, x.days, ago_text(*age));
+                            found, x.last_days(), ago_text(*age));
     if (found > 0 && unusable == found) {
         c.status = "warn";
-        c.message = fmt::format("none of the {} opportunities of the last {} days can be "
+        c.message = fmt::format("none of the {} opportunities of the last {} can be "
                                 "replied to (e.g. {}): fix the harvester that fills "
                                 "reply_opportunities",
-                                found, x.days, r.str(0, 5));
+                                found, x.last_days(), r.str(0, 5));
     } else if (unusable > 0) {
         c.message += fmt::format("; {} of them cannot be replied to (e.g. {})", unusable,
                                  r.str(0, 5));
@@ -1021,23 +1025,23 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
     if (!skipped.empty() && c.status == "ok") {
         // Skipped by choice (--skip-bad), so not a failure; but metrics
         // the loop never saw.
-        c.message += fmt::format("; its runs of the last {} days skipped {} "
+        c.message += fmt::format("; its runs of the last {} skipped {} "
                                  "(--skip-bad; their logs name them)",
-                                 x.days, fmt::join(skipped, " and "));
+                                 x.last_days(), fmt::join(skipped, " and "));
     }
     // A request more per run, and no profile clicks to learn from.
     note_runs(c, "non_public_refused_runs_in_window", s.non_public_refused,
               fmt::format("; X refused the non-public metrics (profile clicks) in {} of "
-                          "the last {} days: set x_api.non_public_metrics: false not to "
+                          "the last {}: set x_api.non_public_metrics: false not to "
                           "ask, or x_api.auth: oauth1 to read them",
-                          counted(s.non_public_refused, "run", "runs"), x.days));
+                          counted(s.non_public_refused, "run", "runs"), x.last_days()));
     // Fewer follower snapshots: follows attributed with less confidence.
     note_runs(c, "followers_rate_limited_runs_in_window", s.followers_limited,
-              fmt::format("; X rate-limited the follower count in {} of the last {} days "
+              fmt::format("; X rate-limited the follower count in {} of the last {} "
                           "(the snapshots have gaps until it lifts): set "
                           "x_api.followers_every_minutes (60 on the Free tier's 25 "
                           "lookups a day)",
-                          counted(s.followers_limited, "run", "runs"), x.days));
+                          counted(s.followers_limited, "run", "runs"), x.last_days()));
     // A wrong posted_at misplaces what is learned from the post: its hour,
     // and the follower gains attributed to it. The most one run met (each
     // post is asked for at several checkpoints).
@@ -1047,17 +1051,17 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
             c,
             fmt::format(
                 "X says {} posted at another time than posted_at says (a run of the last "
-                "{} days; its log names one): the poster writes another time than the "
+                "{}; its log names one): the poster writes another time than the "
                 "posting (a local time into a timestamp without time zone, the scheduled "
                 "time), and post_hour and the follower attribution read it",
-                counted(s.posted_at_off, "post was", "posts were"), x.days));
+                counted(s.posted_at_off, "post was", "posts were"), x.last_days()));
     }
     // Metrics a run late: a post's checkpoint measured up to an interval after.
     note_runs(c, "tweets_deferred_runs_in_window", s.tweets_deferred,
               fmt::format("; X's rate limit left due posts for the next run in {} of the "
-                          "last {} days (their metrics come a run late; X's window is 15 "
+                          "last {} (their metrics come a run late; X's window is 15 "
                           "minutes: run it every 15 minutes to use each)",
-                          counted(s.tweets_deferred, "run", "runs"), x.days));
+                          counted(s.tweets_deferred, "run", "runs"), x.last_days()));
 }
 
 // Another program's transaction left open (a pooled client never
@@ -1144,10 +1148,10 @@ check_result job_check(check_context& x, std::string const& job, double interval
         if (s.failed > 0) {
             // Failures the next runs recovered from (a rate limit, an
             // outage): worth knowing, not a reason to stop.
-            c.message +=
-                fmt::format("; {} of its {} runs of the last {} days failed "
-                            "(latest: {})",
-                            s.failed, s.runs, x.days, excerpt(s.last_failure, 100));
+            c.message += fmt::format("; {} of its {} runs of the last {} failed "
+                                     "(latest: {})",
+                                     s.failed, s.runs, x.last_days(),
+                                     excerpt(s.last_failure, 100));
         }
     }
     if (job == "scrape-metrics") {

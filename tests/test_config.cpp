@@ -169,6 +169,10 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
         "xloop.yaml:2: 'plan.min_gap_minutes' (300) leaves room for 2 posts a day at "
         "the times of 'plan.times' (09:00, 13:00, 18:00), not 3: space the times, lower "
         "the gap, or set 'plan.posts_per_day'");
+    CHECK(error_of("plan:\n  times: ['02:30', '01:30']\n") ==
+          "xloop.yaml:2: 'plan.min_gap_minutes' (120) leaves room for 1 post a day at "
+          "the times of 'plan.times' (02:30, 01:30), not 2: space the times, lower the "
+          "gap, or set 'plan.posts_per_day'");
     CHECK(
         error_of("plan:\n  writer:\n    kind: telepathy\n") ==
         "xloop.yaml:3: 'plan.writer.kind' must be one of command, openai, template (got "

@@ -429,6 +429,9 @@ TEST_CASE_METHOD(
     CHECK(check["status"] == "ok");
     CHECK(check["message"] == "no reply opportunities and no replies in the last 3 days: "
                               "replies are not in use");
+    check = check_named(validate(db, 0, {"--days", "1"}), "reply_opportunities");
+    CHECK(check["message"] == "no reply opportunities and no replies in the last day: "
+                              "replies are not in use");
 }
 
 TEST_CASE_METHOD(
