@@ -148,16 +148,8 @@ std::string mask_quoted_fragments(std::string const& message)
     return out;
 }
 
-// `label` is the connection's notice label (db_connection::set_notice_label).
-void notice_receiver(void* label, PGresult const* r)
+void log_notice(std::string const& who, std::string const& severity, char const* msg)
 {
-    auto const& who = *static_cast<std::string const*>(label);
-    char const* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
-    char const* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    if (!msg) {
-        return;
-    }
-    std::string const severity = sev ? sev : "NOTICE";
     if (severity == "WARNING") {
         log::warn("{}: {}", who, msg);
     } else if (severity == "NOTICE" || severity == "INFO") {
@@ -167,14 +159,31 @@ void notice_receiver(void* label, PGresult const* r)
     }
 }
 
+// `sink` is the connection's notice_sink: logged at once, or held.
+void notice_receiver(void* sink, PGresult const* r)
+{
+    auto& to = *static_cast<notice_sink*>(sink);
+    char const* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char const* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (!msg) {
+        return;
+    }
+    std::string severity = sev ? sev : "NOTICE";
+    if (to.holding) {
+        to.held.emplace_back(std::move(severity), msg);
+    } else {
+        log_notice(to.label, severity, msg);
+    }
+}
+
 // Server messages while a connection starts (a database with
 // client_min_messages = debug sends dozens) go where the run's do, not to
 // libpq's default, stderr: a cron job would mail them every run.
 void route_startup_notices(PGconn* c)
 {
-    static std::string const label = "server";
+    static notice_sink startup;
     if (c) {
-        PQsetNoticeReceiver(c, notice_receiver, const_cast<std::string*>(&label));
+        PQsetNoticeReceiver(c, notice_receiver, &startup);
     }
 }
 
@@ -698,7 +707,7 @@ std::optional<std::string> sqlstate_in_message(std::string_view message)
 db_connection::db_connection(
     std::string const& conninfo, std::string const& application_name,
     std::vector<std::pair<std::string, std::string>> const& settings)
-    : m_notice_label(std::make_unique<std::string>("server")), m_conninfo(conninfo)
+    : m_notices(std::make_unique<notice_sink>()), m_conninfo(conninfo)
 {
     conninfo_values const given{conninfo};
     // A cron job must not hang on a dead host: 10 s unless the operator says
@@ -740,7 +749,7 @@ db_connection::db_connection(
     }
     check_server_version(PQserverVersion(m_conn.get()));
     PQsetErrorVerbosity(m_conn.get(), PQERRORS_DEFAULT);
-    PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notice_label.get());
+    PQsetNoticeReceiver(m_conn.get(), notice_receiver, m_notices.get());
     auto [set, local] = session_settings(settings, PQserverVersion(m_conn.get()));
     m_local_settings = std::move(local);
     if (server_encoding() == "SQL_ASCII") {
@@ -1284,6 +1293,23 @@ std::string quote_literal(std::string_view value)
     }
     out += '\'';
     return out;
+}
+
+void db_connection::hold_notices()
+{
+    m_notices->holding = true;
+}
+
+void db_connection::release_notices(bool log_them)
+{
+    m_notices->holding = false;
+    auto held = std::move(m_notices->held);
+    m_notices->held.clear();
+    if (log_them) {
+        for (auto const& [severity, msg] : held) {
+            log_notice(m_notices->label, severity, msg.c_str());
+        }
+    }
 }
 
 } // namespace xloop

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace xloop {
@@ -133,6 +134,13 @@ constexpr int min_server_version = 140000;
 // passes.
 void check_server_version(int version);
 
+// Where a connection's server notices go: logged as "<label>: …", or held.
+struct notice_sink {
+    std::string label = "server";
+    bool holding = false;
+    std::vector<std::pair<std::string, std::string>> held; // severity, message
+};
+
 class db_connection {
 public:
     // Connects; throws temporary_failure when the server is unreachable,
@@ -195,7 +203,13 @@ public:
 
     // What the server's notices are logged as ("server: …" by default); a
     // dry run says that what they report was rolled back.
-    void set_notice_label(std::string label) { *m_notice_label = std::move(label); }
+    void set_notice_label(std::string label) { m_notices->label = std::move(label); }
+
+    // The server's notices are kept, not logged, until release_notices():
+    // logged then, or dropped where what they report was rolled back to be
+    // tried again (a migration after a lock wait says its warnings once).
+    void hold_notices();
+    void release_notices(bool log_them);
 
 private:
     [[noreturn]] void throw_result_error(PGresult* r, std::string_view context);
@@ -207,7 +221,7 @@ private:
 
     // On the heap: libpq's notice receiver keeps its address across moves;
     // first, so that it outlives the connection.
-    std::unique_ptr<std::string> m_notice_label;
+    std::unique_ptr<notice_sink> m_notices;
     std::unique_ptr<PGconn, db_connection_deleter> m_conn;
     std::string m_conninfo;
     std::string m_local_settings;

@@ -228,6 +228,21 @@ std::unique_ptr<transaction> locked_transaction(db_connection& db, double timeou
     return tx;
 }
 
+// A try's server notices, logged when it ends, unless it is to be tried
+// again: what they report was rolled back and will be reported again.
+class try_notices {
+public:
+    explicit try_notices(db_connection& db) : m_db(db) { m_db.hold_notices(); }
+    ~try_notices() { m_db.release_notices(!m_tried_again); }
+    try_notices(try_notices const&) = delete;
+    try_notices& operator=(try_notices const&) = delete;
+    void tried_again() noexcept { m_tried_again = true; }
+
+private:
+    db_connection& m_db;
+    bool m_tried_again = false;
+};
+
 // Runs `attempt` (one transaction, rolled back when it throws) again while a
 // table lock another session holds stops it (55P03 after table_lock_wait_ms),
 // until --lock-timeout has passed since the first try; then exits 75 naming
@@ -241,7 +256,15 @@ auto retry_table_locks(db_connection& db, double timeout_s, Attempt const& attem
     auto pause = milliseconds{500};
     for (bool said = false;; said = true) {
         try {
-            return attempt();
+            try_notices notices{db};
+            try {
+                return attempt();
+            } catch (db_error const& e) {
+                if (e.sqlstate() == "55P03") {
+                    notices.tried_again();
+                }
+                throw;
+            }
         } catch (db_error const& e) {
             if (e.sqlstate() != "55P03") {
                 throw;

@@ -447,6 +447,40 @@ TEST_CASE("migrate waits for a held lock, then exits 75", "[db]")
     CHECK(run_tool("migrate", {"--lock-timeout", "1"}, &db).exit_code == 0);
 }
 
+TEST_CASE("a migration tried again after a lock wait says its server warnings once",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    REQUIRE(run_tool("migrate", {"--to", "3"}, &db).exit_code == 0);
+    // 0004 warns of the fixture's duplicate outcomes, then waits for an
+    // index on a table the bot is writing
+    auto [holder, pid] = leak_transaction(
+        db, "LOCK TABLE public.reply_opportunities IN ROW EXCLUSIVE MODE");
+    auto later = std::async(std::launch::async, [&db = db] {
+        return run_tool("migrate", {"--lock-timeout", "120"}, &db);
+    });
+    REQUIRE(waits_for_a_lock(db, "migrate"));
+    std::this_thread::sleep_for(std::chrono::seconds(3)); // past its first try (2 s)
+    holder.exec("COMMIT");
+    auto const r = later.get();
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err,
+               Catch::Contains("a migration waits for tables other sessions hold"));
+    auto const said = [&](std::string const& what) {
+        std::size_t n = 0;
+        for (auto at = r.err.find(what); at != std::string::npos;
+             at = r.err.find(what, at + 1)) {
+            ++n;
+        }
+        return n;
+    };
+    CHECK(said("server: outcomes: 1 older duplicate rows (same decision_id) moved") == 1);
+    CHECK(said("server: learning_model_weights: 1 older active maps deactivated") == 1);
+    CHECK(db.count("SELECT count(*) FROM xloop.outcomes_superseded") == 1);
+}
+
 TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's queries, "
           "names the session, and goes on once it ends",
           "[db]")
