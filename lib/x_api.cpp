@@ -110,6 +110,16 @@ std::string problem_of(std::string const& body)
     return fmt::format(" ({}{})", excerpt(title, 80), detail);
 }
 
+// A 429 for the project's usage cap (the posts its X plan lets it read in a
+// month) rather than the endpoint's 15-minute window: its x-rate-limit-reset
+// is the window's, not when the cap renews.
+bool usage_capped(std::string const& body)
+{
+    auto const j = nlohmann::json::parse(body, nullptr, false);
+    return text_field(j, "type").find("/problems/usage-capped") != std::string::npos ||
+           text_field(j, "title") == "UsageCapExceeded";
+}
+
 } // namespace
 
 x_api_credentials x_api_credentials_from_env(x_api_config const& cfg)
@@ -238,16 +248,24 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         }
         return res.body;
     }
+    if (res.status == 429 && usage_capped(res.body)) {
+        throw rate_limited{
+            fmt::format("X API usage cap reached (HTTP 429) on {}{}: the X project has "
+                        "read all its plan allows for the period; nothing more is read "
+                        "until the cap renews (the developer portal shows when) or the "
+                        "plan allows more",
+                        what, problem_of(res.body)),
+            "what was collected so far is kept, the next run goes on", std::nullopt};
+    }
     if (res.status == 429) {
-        std::string reset = "unknown";
+        std::string reset = "X did not say when it resets";
         std::optional<long long> reset_epoch;
         if (auto const it = res.headers.find("x-rate-limit-reset");
             it != res.headers.end()) {
-            reset = rate_limit_reset(it->second);
+            reset = "it resets at " + rate_limit_reset(it->second);
             reset_epoch = rate_limit_reset_epoch(it->second);
         }
-        throw rate_limited{fmt::format("X API rate limit reached (HTTP 429) on {}{}; it "
-                                       "resets at {}",
+        throw rate_limited{fmt::format("X API rate limit reached (HTTP 429) on {}{}; {}",
                                        what, problem_of(res.body), reset),
                            "what was collected so far is kept, the next run goes on",
                            reset_epoch};

@@ -146,6 +146,10 @@ TEST_CASE("429 stops with a temporary failure naming the reset time", "[nodb]")
     CHECK(msg.find("HTTP 429") != std::string::npos);
     CHECK(msg.find("2026-03-02T12:00:00Z") != std::string::npos); // 1772452800
     CHECK(api.tweet_requests().size() == 1);                      // not retried
+    api.tweets_failures[1] = fake_failure{429, "{}", {}, 0};
+    CHECK(message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); }) ==
+          "X API rate limit reached (HTTP 429) on GET /2/tweets (tweet 1); X did not say "
+          "when it resets; what was collected so far is kept, the next run goes on");
 }
 
 TEST_CASE("a 429 for the month's usage cap says so", "[nodb]")
@@ -157,9 +161,22 @@ TEST_CASE("a 429 for the month's usage cap says so", "[nodb]")
              R"( "period": "Monthly", "scope": "Product"})"};
     auto client = client_for(api);
     CHECK(message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); }) ==
-          "X API rate limit reached (HTTP 429) on GET /2/tweets (tweet 1) "
-          "(UsageCapExceeded: Usage cap exceeded: Monthly product cap); it resets at "
-          "unknown; what was collected so far is kept, the next run goes on");
+          "X API usage cap reached (HTTP 429) on GET /2/tweets (tweet 1) "
+          "(UsageCapExceeded: Usage cap exceeded: Monthly product cap): the X project "
+          "has read all its plan allows for the period; nothing more is read until the "
+          "cap renews (the developer portal shows when) or the plan allows more; what "
+          "was collected so far is kept, the next run goes on");
+    // the endpoint's window reset X sends with it is not when the cap renews
+    api.tweets_failures[1] = fake_failure{
+        429,
+        R"({"title": "Too Many Requests", "type": "https://api.twitter.com/2/problems/)"
+        R"(usage-capped"})",
+        {{"x-rate-limit-reset", "1772452800"}},
+        0};
+    auto const second =
+        message_of<temporary_failure>([&] { client.fetch_tweets({"1"}); });
+    CHECK_THAT(second, Catch::StartsWith("X API usage cap reached (HTTP 429)"));
+    CHECK(second.find("2026-03-02T12:00:00Z") == std::string::npos);
 }
 
 TEST_CASE("a 5xx is retried with backoff and then succeeds", "[nodb]")
