@@ -822,6 +822,48 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
               "status = 'pending'") == 1);
 }
 
+TEST_CASE("plan never replies to the account's own posts, found by tweet id or by its "
+          "handle",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // the account's post of yesterday, which the harvester found
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "decision_type, tweet_id, created_at) VALUES ('posted', 'single', '900', "
+           "$1::timestamptz - interval '1 day')",
+           now);
+    add_opportunity(c, "900", "someone_else", 0.99, 10); // its id is the account's
+    add_opportunity(c, "901", "@XLoopBot", 0.98, 10);    // by its handle
+    add_opportunity(c, "2", "bob", 0.1, 20);
+    auto const r =
+        plan(db, {"--replies", "3", "--json"}, "x_api:\n  username: xloopbot\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["own_posts"] == 2);
+    CHECK_THAT(r.err, Catch::Contains("1 fresh reply opportunity is the account's own "
+                                      "(e.g. tweet 901 by @XLoopBot): left out") &&
+                          Catch::Contains("tweet 900 (by @someone_else) is the account's "
+                                          "own post: not replied to"));
+    auto const q = c.exec("SELECT string_agg(target_tweet_id, ',') FROM "
+                          "public.content_generation_metadata_comprehensive WHERE "
+                          "decision_type = 'reply'");
+    CHECK(q.str(0, 0) == "2");
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE tweet_id IN "
+                   "('900', '901') AND status = 'pending'") == 2);
+    // without x_api.username the handle is unknown: only the id says it
+    c.exec("DELETE FROM public.content_generation_metadata_comprehensive WHERE "
+           "decision_type = 'reply'");
+    c.exec("UPDATE public.reply_opportunities SET status = 'pending'");
+    auto const unnamed = plan(db, {"--replies", "3", "--json", "--seed", "12"});
+    REQUIRE(unnamed.exit_code == 0);
+    CHECK(json::parse(unnamed.out)["own_posts"] == 1);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type = 'reply' AND target_tweet_id = '900'") == 0);
+}
+
 TEST_CASE("a reply run with nothing fresh says so as a warning when no opportunity came "
           "in",
           "[db]")
