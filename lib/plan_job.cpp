@@ -772,9 +772,10 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
 // accounts ({6}, {7}: account_key_sql()), so the original bot's replies to '@amy' count
 // for her cooldown; the priority of its row '@Amy' is amy's (learn-replies writes it
 // there), looked up as either spelling, by the unique index on lower(username).
-// The account's own posts are left out too ({8}, own_post_sql()): a harvester
-// that searches the account's topics finds them, and a reply to itself is
-// noise to its followers and a reply slot lost.
+// The account's own posts are left out too, by its handle here ({8},
+// own_post_sql()) and by tweet id when taken: a harvester that searches the
+// account's topics finds them, and a reply to itself is noise to its
+// followers and a reply slot lost.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, {7} AS author,
