@@ -123,8 +123,10 @@ TEST_CASE("on a SQL_ASCII database another program's LATIN1 bytes are read as st
               "SET target_username = target_username || '\xe9' "
               "WHERE decision_type = 'reply' AND id % 2 = 0");
     conn.exec("UPDATE public.reply_opportunities SET status = 'expired'");
+    // (an id none of the simulator's posts, 9000000000 + id, or its
+    // opportunities, 8000000000 + …, has)
     conn.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
-              "tweet_content, opportunity_score, discovered_at) VALUES ('9000000001', "
+              "tweet_content, opportunity_score, discovered_at) VALUES ('7000000001', "
               "'someone_new', 'half a character: \xc3', 0.99, '2026-03-02T23:30:00Z')");
     std::vector<std::string> const now{"--now", "2026-03-03T00:00:00Z", "--json"};
     for (auto const* tool : {"build-weights", "learn-replies", "plan", "validate"}) {
@@ -145,7 +147,7 @@ TEST_CASE("on a SQL_ASCII database another program's LATIN1 bytes are read as st
                    "AND weights->'generator_name' ? 'caf\xEF\xBF\xBD'") == 1);
     CHECK(
         db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
-                 "WHERE target_tweet_id = '9000000001' "
+                 "WHERE target_tweet_id = '7000000001' "
                  "AND content LIKE '%half a character: \xEF\xBF\xBD%'") == 1);
 }
 
