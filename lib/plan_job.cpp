@@ -1169,10 +1169,14 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
         if (open.candidates.empty() && warn_no_fresh_opportunity(run, now - max_age)) {
             return;
         }
+        auto const own = run.summary().value("own_posts", std::int64_t{0});
         log::info(
-            "no pending reply opportunity fits (fresh, author not replied to in the last "
-            "{} h)",
-            cfg.reply_author_cooldown_hours);
+            "no pending reply opportunity fits (fresh, author not replied to in the "
+            "last {} h{})",
+            cfg.reply_author_cooldown_hours,
+            own > 0 ? fmt::format(", not the account's own post: {} {}", own,
+                                  own == 1 ? "was" : "were")
+                    : std::string{});
         return;
     }
     prepare_items(run.db(), rows);

@@ -862,6 +862,15 @@ TEST_CASE("plan never replies to the account's own posts, found by tweet id or b
     CHECK(
         db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
                  "WHERE decision_type = 'reply' AND target_tweet_id = '900'") == 0);
+    // with only its own post to reply to, the run says why it queued none
+    c.exec("UPDATE public.reply_opportunities SET status = CASE tweet_id WHEN '900' "
+           "THEN 'pending' ELSE 'expired' END");
+    auto const none = plan(db, {"--replies", "1", "--seed", "13"});
+    REQUIRE(none.exit_code == 0);
+    CHECK_THAT(none.err,
+               Catch::Contains("no pending reply opportunity fits (fresh, author "
+                               "not replied to in the last 24 h, not the "
+                               "account's own post: 1 was)"));
 }
 
 TEST_CASE("a reply run with nothing fresh says so as a warning when no opportunity came "
