@@ -934,13 +934,28 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
                        || ' that is no number plan can rank'
            WHEN 4 THEN 'a status ' || coalesce(quote_literal(r.status::text), 'NULL')
                        || ', where plan replies to ''pending'' ones'
+           WHEN 5 THEN 'the account''s own post, tweet ' || r.tweet_id::text || ' by @'
+                       || ltrim(btrim(r.tweet_author), '@')
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (
      SELECT CASE WHEN coalesce(r.status::text NOT IN ('pending', 'replied', 'expired',
                                                       'skipped'), true)
-                 THEN 4 ELSE {0} END AS unusable) u
+                 THEN 4 ELSE coalesce({0}, {2}) END AS unusable) u
  WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
+
+// 5 where a usable opportunity of the window is the account's own post, which
+// plan passes over: by its handle ($3, x_api.username, when set), or by a
+// tweet id of its items of the window and the week before (a harvester's
+// search reaches a week back; a hash of those ids only, not of every item).
+constexpr char const* own_opportunity_sql = R"sql(
+CASE WHEN discovered_at > $1::timestamptz - make_interval(days => $2)
+      AND (($3 <> '' AND lower(ltrim(btrim(r.tweet_author), '@')) = lower(ltrim($3, '@')))
+           OR r.tweet_id::text IN (
+              SELECT c.tweet_id FROM public.content_generation_metadata_comprehensive c
+               WHERE c.tweet_id IS NOT NULL
+                 AND c.created_at > $1::timestamptz - make_interval(days => $2 + 7)))
+     THEN 5 END)sql";
 
 // Replies need opportunities, which a harvester outside xloop finds: when it
 // stops, plan --replies has nothing to take and succeeds, and the replies
@@ -952,8 +967,8 @@ check_result reply_opportunities_check(check_context& x)
     // such rows stops replies as surely as one that stopped.
     auto const r =
         x.db.exec(fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
-                              opportunity_score_example_sql),
-                  x.now, x.days);
+                              opportunity_score_example_sql, own_opportunity_sql),
+                  x.now, x.days, x.cfg.x_api.username);
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
     auto const unusable = r.i64(0, 4);

@@ -461,6 +461,34 @@ TEST_CASE_METHOD(
           "fix the harvester that fills reply_opportunities");
 }
 
+TEST_CASE_METHOD(healthy,
+                 "the account's own posts among the opportunities are counted as ones "
+                 "plan will not reply to, by tweet id and by x_api.username",
+                 "[db]")
+{
+    // the harvester found the account's post 701 (by acct_1, as it reads)
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET tweet_id = '701' "
+           "WHERE tweet_id = 't1'");
+    auto check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["numbers"]["unusable_in_window"] == 1);
+    CHECK(check["message"] == "30 opportunities came in during the last 3 days, the "
+                              "newest 2.0 h ago; 1 of them cannot be replied to (e.g. "
+                              "the account's own post, tweet 701 by @acct_1)");
+    // with the account's handle: acct_0's ten (g = 3, 6, …, 30) as well
+    temp_dir dir;
+    dir.write("x.yaml", "x_api:\n  username: ACCT_0\n");
+    check = check_named(validate(db, 0, {"--config", dir.path() + "/x.yaml"}),
+                        "reply_opportunities");
+    CHECK(check["numbers"]["unusable_in_window"] == 11);
+    // an item posted long before the window is not looked for (a week's
+    // search reaches no further back)
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET created_at = "
+           "created_at - interval '30 days' WHERE tweet_id = '701'");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["numbers"]["unusable_in_window"] == 0);
+}
+
 TEST_CASE_METHOD(
     healthy,
     "opportunities under a status plan never takes ('new', NULL) are counted as "
