@@ -627,7 +627,8 @@ std::string without_quotes(std::string part)
 
 std::vector<std::string> split_parts(std::string const& answer)
 {
-    auto const text = without_fence(answer);
+    // quotes around the whole answer, a thread's too ("One\n---\nTwo")
+    auto const text = without_quotes(trim(without_fence(answer)));
     std::vector<std::string> out;
     std::string current;
     std::size_t start = 0;

@@ -58,6 +58,9 @@ TEST_CASE("a code fence around a model's whole answer and quotes around a whole 
     CHECK(split_parts("“One”\n---\n\"Two\"\n---\nThree") ==
           std::vector<std::string>{"One", "Two", "Three"});
     CHECK(split_parts("\" \"\n---\nTwo") == std::vector<std::string>{"Two"});
+    CHECK(split_parts("\"One\n---\nTwo\"") == std::vector<std::string>{"One", "Two"});
+    CHECK(split_parts("```\n“One\n---\nTwo”\n```") ==
+          std::vector<std::string>{"One", "Two"});
     // quotes that open and close inside the text are the text's own
     CHECK(split_parts("\"Data\" is not \"information\"") ==
           std::vector<std::string>{"\"Data\" is not \"information\""});
