@@ -552,15 +552,15 @@ struct queue_remarks {
     std::string failed, others, never_due, unscheduled;
 };
 
-queue_remarks remarks_of(queue_state const& q, int days)
+queue_remarks remarks_of(queue_state const& q, std::string const& last_days)
 {
     queue_remarks out;
     // The items the poster took and marked failed (X refused them, its own
     // rules did): the queue drains and refills, and nothing is posted.
     if (q.failed > 0) {
         out.failed = fmt::format("; the poster marked {} of the {} items due in the last "
-                                 "{} days failed (the latest: {:?})",
-                                 q.failed, q.failed + q.posted, days,
+                                 "{} failed (the latest: {:?})",
+                                 q.failed, q.failed + q.posted, last_days,
                                  example_text(q.failed_error.value_or(""), 160));
     }
     // Another planner beside xloop-plan (the original bot's, left running):
@@ -603,7 +603,7 @@ check_result queue_check(check_context& x)
 {
     auto const hours = x.cfg.validate.max_queue_delay_hours;
     auto const q = read_queue(x);
-    auto const more = remarks_of(q, x.days);
+    auto const more = remarks_of(q, x.last_days());
     auto c = make("queue", "ok", "");
     c.numbers = {{"by_another_program_in_window", q.others},
                  {"queued", q.queued},

@@ -335,6 +335,10 @@ TEST_CASE_METHOD(
           "0 queued, none more than 2.0 h past its time; the poster marked 1 of the 3 "
           "items due in the last 3 days failed (the latest: \"403 Forbidden: You are not "
           "allowed to create a Tweet with duplicate content.\")");
+    // a window of one day is said as such
+    CHECK_THAT(check_named(validate(db, 0, {"--days", "1"}), "queue")["message"]
+                   .get<std::string>(),
+               Catch::Contains("items due in the last day failed"));
     // every one failed: nothing is posted
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
            "'failed', error_message = 'thread_parts must be a text[]' WHERE "
