@@ -617,7 +617,7 @@ std::string without_quotes(std::string part)
             open.size(), part.size() - open.size() - close.size());
         if (inner.find(open) == std::string_view::npos &&
             inner.find(close) == std::string_view::npos) {
-            return trim(std::string{inner});
+            return trim(inner);
         }
     }
     return part;

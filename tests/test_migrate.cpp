@@ -24,6 +24,30 @@ std::int64_t embedded_count()
     return static_cast<std::int64_t>(embedded_migrations().size());
 }
 
+// How many times `what` is in `text`.
+std::int64_t occurrences(std::string const& text, std::string const& what)
+{
+    std::int64_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos;
+         at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// xloop-migrate waiting for a table `holder` holds: the holder commits once
+// migrate is past its first try (2 s), and migrate's run is returned.
+process_result migrate_past_a_held_table(test_db const& db, db_connection& holder)
+{
+    auto later = std::async(std::launch::async, [&db] {
+        return run_tool("migrate", {"--lock-timeout", "120"}, &db);
+    });
+    REQUIRE(waits_for_a_lock(db, "migrate"));
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    holder.exec("COMMIT");
+    return later.get();
+}
+
 bool relation_exists(db_connection& c, std::string const& name)
 {
     return c.exec("SELECT to_regclass($1) IS NOT NULL", name).boolean(0, 0);
@@ -418,15 +442,8 @@ TEST_CASE("two concurrent migrations apply each migration once", "[db]")
     INFO(a.err << "\n---\n" << b.err);
     CHECK(a.exit_code == 0);
     CHECK(b.exit_code == 0);
-    auto count_applying = [](std::string const& s) {
-        std::size_t n = 0;
-        for (auto p = s.find("applying "); p != std::string::npos;
-             p = s.find("applying ", p + 1)) {
-            ++n;
-        }
-        return static_cast<std::int64_t>(n);
-    };
-    CHECK(count_applying(a.err) + count_applying(b.err) == embedded_count());
+    CHECK(occurrences(a.err, "applying ") + occurrences(b.err, "applying ") ==
+          embedded_count());
     CHECK(db.count("SELECT count(*) FROM xloop.schema_migrations") == embedded_count());
 }
 
@@ -457,27 +474,17 @@ TEST_CASE("a migration tried again after a lock wait says its server warnings on
     // index on a table the bot is writing
     auto [holder, pid] = leak_transaction(
         db, "LOCK TABLE public.reply_opportunities IN ROW EXCLUSIVE MODE");
-    auto later = std::async(std::launch::async, [&db = db] {
-        return run_tool("migrate", {"--lock-timeout", "120"}, &db);
-    });
-    REQUIRE(waits_for_a_lock(db, "migrate"));
-    std::this_thread::sleep_for(std::chrono::seconds(3)); // past its first try (2 s)
-    holder.exec("COMMIT");
-    auto const r = later.get();
+    auto const r = migrate_past_a_held_table(db, holder);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.err,
                Catch::Contains("a migration waits for tables other sessions hold"));
-    auto const said = [&](std::string const& what) {
-        std::size_t n = 0;
-        for (auto at = r.err.find(what); at != std::string::npos;
-             at = r.err.find(what, at + 1)) {
-            ++n;
-        }
-        return n;
-    };
-    CHECK(said("server: outcomes: 1 older duplicate rows (same decision_id) moved") == 1);
-    CHECK(said("server: learning_model_weights: 1 older active maps deactivated") == 1);
+    CHECK(occurrences(
+              r.err,
+              "server: outcomes: 1 older duplicate rows (same decision_id) moved") == 1);
+    CHECK(occurrences(
+              r.err, "server: learning_model_weights: 1 older active maps deactivated") ==
+          1);
     CHECK(db.count("SELECT count(*) FROM xloop.outcomes_superseded") == 1);
 }
 
@@ -523,13 +530,7 @@ TEST_CASE("migrate waiting for a table the bot holds does not hold the bot's que
     // a session that ends while migrate waits: migrate goes on and applies all
     holder.exec("BEGIN");
     holder.exec("SELECT 1 FROM public.content_generation_metadata_comprehensive LIMIT 1");
-    auto later = std::async(std::launch::async, [&] {
-        return run_tool("migrate", {"--lock-timeout", "120"}, &db);
-    });
-    REQUIRE(waits_for_a_lock(db, "migrate"));
-    std::this_thread::sleep_for(std::chrono::seconds(3)); // past its first try (2 s)
-    holder.exec("COMMIT");
-    auto const ok = later.get();
+    auto const ok = migrate_past_a_held_table(db, holder);
     INFO(ok.err);
     CHECK(ok.exit_code == 0);
     CHECK_THAT(ok.err, Catch::Contains("a migration waits for tables other sessions "
