@@ -35,6 +35,7 @@ struct streamed {
     // first of them by spelling
     std::int64_t not_handles = 0;
     std::string not_handle_example;
+    std::int64_t own = 0; // replies to the account itself (x_api.username)
     std::vector<account> accounts;
 };
 
@@ -73,6 +74,7 @@ public:
     explicit reply_sums(run_context& run)
         : m_run(run), m_target_c(target_weights(run.cfg().weights.target)),
           m_half_life(run.cfg().replies.half_life_days),
+          m_own(own_account_key(run.cfg())),
           m_now_micros(run.now().time_since_epoch().count())
     {}
 
@@ -92,6 +94,13 @@ public:
                         "(a parallel plan?)"};
         }
         if (row.is_null(2)) {
+            return;
+        }
+        // A reply to the account itself (a thread's next part, an answer in
+        // its own mentions) says nothing about whom to reply to, and plan
+        // never replies to its own posts: left out, of the scales too.
+        if (!m_own.empty() && row.text(0) == m_own) {
+            ++m_s.own;
             return;
         }
         // plan never replies to such an author: no priority to learn (the
@@ -155,6 +164,7 @@ private:
     run_context& m_run;
     std::array<double, target_component_count> m_target_c;
     double m_half_life;
+    std::string m_own;
     std::int64_t m_now_micros;
     scale_rows m_scale_reader;
     target_scales m_scales;
@@ -172,7 +182,10 @@ streamed stream_replies(run_context& run)
                                // plan looks an author up, '@Amy ' is Amy
                                {"ltrim(btrim(target_username), '@')", "text"},
                                {"posted_at", "timestamptz"}},
-                              window);
+                              window,
+                              own_account_key(run.cfg()).empty()
+                                  ? std::string{}
+                                  : "l0 <> " + quote_literal(own_account_key(run.cfg())));
     reply_sums sums{run};
     binary_copy_reader reader;
     run.db().copy_out(
@@ -340,9 +353,10 @@ void run_learn_replies(run_context& run)
     }
     auto s = stream_replies(run);
     if (s.non_finite > 0) {
-        log::warn("{} replies of the window have a NaN or infinite metric; those values "
-                  "were left out",
-                  s.non_finite);
+        log::warn(
+            "{} of the window {} a NaN or infinite metric; those values were left out",
+            counted(s.non_finite, "reply", "replies"),
+            s.non_finite == 1 ? "has" : "have");
         run.summary()["non_finite_rows"] = s.non_finite;
     }
     if (s.not_handles > 0) {
@@ -352,6 +366,13 @@ void run_learn_replies(run_context& run)
             counted(s.not_handles, "reply", "replies"),
             example_text(s.not_handle_example, 40), s.not_handles == 1 ? "it" : "them");
         run.summary()["not_handle_replies"] = s.not_handles;
+    }
+    if (s.own > 0) {
+        log::info("{} of the window {} the account itself (@{}): left out, as plan "
+                  "never replies to its own posts",
+                  counted(s.own, "reply", "replies"), s.own == 1 ? "answers" : "answer",
+                  run.cfg().x_api.username);
+        run.summary()["own_replies"] = s.own;
     }
     if (s.all.n == 0) {
         if (auto const unnamed = unnamed_replies(run); unnamed > 0) {

@@ -38,7 +38,7 @@ std::string const target_components_sql = [] {
 
 std::string scales_then_rows_copy(db_connection& db,
                                   std::vector<copy_column> const& leading,
-                                  std::string const& where)
+                                  std::string const& where, std::string const& scaled)
 {
     db.exec("SET LOCAL max_parallel_workers_per_gather = 0");
     std::string select;
@@ -61,12 +61,13 @@ std::string scales_then_rows_copy(db_connection& db,
     // two rows, then the rows.
     return fmt::format(R"sql(COPY (
 WITH w AS MATERIALIZED (SELECT {select} FROM xloop.vw_learning WHERE {where}),
-s AS (SELECT {aggregates} FROM w)
+s AS (SELECT {aggregates} FROM w{scaled})
 SELECT v.* FROM s CROSS JOIN LATERAL (VALUES ({avg_nulls}{avg}), ({sd_nulls}{sd})) v
 UNION ALL
 SELECT * FROM w) TO STDOUT (FORMAT binary))sql",
                        fmt::arg("select", select), fmt::arg("where", where),
                        fmt::arg("aggregates", aggregates),
+                       fmt::arg("scaled", scaled.empty() ? "" : " WHERE " + scaled),
                        fmt::arg("avg_nulls", fmt::format(fmt::runtime(nulls), "'avg'")),
                        fmt::arg("avg", avg),
                        fmt::arg("sd_nulls", fmt::format(fmt::runtime(nulls), "'sd'")),

@@ -35,9 +35,13 @@ struct copy_column {
 // tuplestore while the scales are summed). The rows come in that order only
 // from a plan without parallel workers, so this turns them off for the
 // transaction it is called in; run the COPY in that transaction.
+// `scaled`, when given, is a condition on the leading columns (l0, l1, ...)
+// that the rows the scales are summed over must also meet: rows streamed to be
+// counted, not learned from.
 std::string scales_then_rows_copy(db_connection& db,
                                   std::vector<copy_column> const& leading,
-                                  std::string const& where);
+                                  std::string const& where,
+                                  std::string const& scaled = {});
 
 // Reads one of those two leading rows into `scales` (column `first` on the
 // components; `kind` the 'avg' / 'sd' column). Returns false for a data row.

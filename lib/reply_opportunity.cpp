@@ -1,6 +1,9 @@
 #include "reply_opportunity.hpp"
 
+#include "config.hpp"
 #include "stored_values.hpp"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -9,6 +12,14 @@ namespace xloop {
 std::string account_key_sql(std::string_view column)
 {
     return fmt::format("lower(ltrim(btrim({}), '@'))", column);
+}
+
+std::string own_account_key(config const& cfg)
+{
+    auto key = cfg.x_api.username;
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return key;
 }
 
 std::string unusable_opportunity_sql()

@@ -7,6 +7,8 @@
 
 namespace xloop {
 
+struct config;
+
 // An X handle without its '@', as a PostgreSQL regular expression's body
 // (is_x_handle says it in C++).
 constexpr char const* x_handle_pattern = "[A-Za-z0-9_]+";
@@ -16,6 +18,10 @@ constexpr char const* x_handle_pattern = "[A-Za-z0-9_]+";
 // ('@Amy ' is amy; the original bot's '@Amy' row is amy's). The one key
 // learn-replies, build-weights, plan and validate group and match by.
 std::string account_key_sql(std::string_view column);
+
+// The account's own key (x_api.username as account_key_sql makes it: a
+// configured handle is ASCII and has no '@'), or "" when it is not set.
+std::string own_account_key(config const& cfg);
 
 // 1 when the row's tweet_author is no X handle (letters, digits, underscores,
 // one '@' before them at most: a reply to '@' or to blanks reaches no one),

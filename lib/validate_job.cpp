@@ -819,13 +819,15 @@ check_result weight_map_check(check_context& x)
 }
 
 // {0} the handle pattern, {1} the account key of target_username; $1 now,
-// $2 the reply window in days.
+// $2 the reply window in days, $3 the account's own key (x_api.username
+// lower-cased, or ''): its replies to itself teach nothing (learn-replies).
 constexpr char const* reply_priorities_sql = R"sql(
 SELECT (SELECT count(*)
           FROM (SELECT DISTINCT {1}
                   FROM xloop.vw_learning
                  WHERE decision_type = 'reply'
                    AND ltrim(btrim(target_username), '@') ~ '^{0}$'
+                   AND {1} <> $3
                    AND posted_at > $1::timestamptz - make_interval(days => $2::int)
                    AND posted_at <= $1::timestamptz) accounts),
        (SELECT count(*) FROM public.discovered_accounts
@@ -863,7 +865,8 @@ check_result reply_priorities_check(check_context& x)
     // count(DISTINCT) sorts: 1.7 against 0.9 s over 250 000 replies).
     auto const r = x.db.exec(fmt::format(reply_priorities_sql, x_handle_pattern,
                                          account_key_sql("target_username")),
-                             x.now, static_cast<int>(x.cfg.replies.window_days));
+                             x.now, static_cast<int>(x.cfg.replies.window_days),
+                             own_account_key(x.cfg));
     auto const replied = r.i64(0, 0);
     auto const accounts = r.i64(0, 2);
     // Every account at one value is a constant, not something learned.

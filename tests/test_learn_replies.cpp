@@ -365,7 +365,7 @@ TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run
     c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE "
            "primary_objective_score = 0.5");
     auto const r = learn(db);
-    CHECK(r.err.find("1 replies of the window have a NaN") != std::string::npos);
+    CHECK(r.err.find("1 reply of the window has a NaN") != std::string::npos);
     // the same priorities as without the NaN reply (worked out in the test above)
     CHECK(priority_of(c, "amy") == Approx(0.613585).margin(1e-6));
     CHECK(priority_of(c, "bob") == Approx(0.381512).margin(1e-6));
@@ -404,4 +404,50 @@ TEST_CASE("replies that name no account answered (the original bot's) are counte
     CHECK(named.err.find("name no account") == std::string::npos);
     CHECK(!json::parse(named.out).contains("unnamed_replies"));
     CHECK(json::parse(named.out)["replies"] == 1);
+}
+
+TEST_CASE("replies to the account itself (x_api.username) are left out of what is "
+          "learned, and no priority is stored for it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_reply(c, 0, "amy", 0.9);
+    add_reply(c, 30, "bob", 0.1);     // as in the first test
+    add_reply(c, 1, "@Me_Bot ", 0.0); // its own thread, as the original bot wrote it
+    add_reply(c, 2, "me_bot", 0.2);
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('me_bot', 0.9)"); // learned by an older build
+    temp_dir dir;
+    dir.write("x.yaml",
+              "x_api:\n  username: '@ME_bot'\n"
+              "weights:\n  target: {engagement_rate: 0, reach: 0, profile_clicks: "
+              "0, follows: 0, attributed_follows: 0, primary_objective_score: 1}\n"
+              "replies:\n  min_age_hours: 0\n");
+    auto const r =
+        run_tool("learn-replies",
+                 {"--now", now, "--json", "--config", dir.path() + "/x.yaml"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("2 replies of the window answer the account itself (@ME_bot): left "
+                     "out") != std::string::npos);
+    auto const j = json::parse(r.out);
+    CHECK(j["own_replies"] == 2);
+    CHECK(j["replies"] == 2);
+    CHECK(j["accounts"] == 2);
+    // μ₀ and σ over amy's and bob's replies alone: the first test's values
+    CHECK(priority_of(c, "amy") == Approx(0.613585).margin(1e-6));
+    CHECK(priority_of(c, "bob") == Approx(0.381512).margin(1e-6));
+    // its own row goes back to "no evidence", as an account not replied to
+    CHECK(priority_of(c, "me_bot") == Approx(0.5));
+    CHECK(db.count("SELECT count(*) FROM public.discovered_accounts") == 3);
+
+    // validate counts the accounts replied to as learn-replies does: amy and bob
+    auto const v = run_tool(
+        "validate", {"--json", "--now", now, "--config", dir.path() + "/x.yaml"}, &db);
+    auto const check = check_named(json::parse(v.out), "reply_priorities");
+    CHECK(check["numbers"]["accounts_replied_to"] == 2);
+    CHECK(check["numbers"]["accounts_with_priority"] == 2);
+    CHECK(check["status"] == "ok");
 }
