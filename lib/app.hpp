@@ -62,7 +62,8 @@ public:
 
     // This run writes nothing but its ledger row (validate, migrate status):
     // on a read-only database (a hot standby) it runs unrecorded, where a
-    // writing job stops before its work. Call before db().
+    // writing job stops before its work; and that row's commit does not wait
+    // for the disk. Call before db().
     void reads_only() noexcept { m_reads_only = true; }
 
     // Runs on `conn` rather than opening a connection of its own: xloop-sim

@@ -917,6 +917,27 @@ TEST_CASE("every session has a statement, idle-in-transaction and lock timeout, 
     CHECK(lock == "0"); // migrate bounds its waits by --lock-timeout
 }
 
+TEST_CASE("a run that writes only its ledger row commits it without waiting for the "
+          "disk; a writing run waits for every commit",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    std::string sync;
+    run_app("validate", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+        run.reads_only();
+        sync = run.db().exec("SELECT current_setting('synchronous_commit')").str(0, 0);
+    });
+    CHECK(sync == "off");
+    run_app("plan", {"--db", db.conninfo(), "-q"}, [&](run_context& run) {
+        sync = run.db().exec("SELECT current_setting('synchronous_commit')").str(0, 0);
+    });
+    CHECK(sync == "on");
+    // and the ledger has both runs
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE status = 'ok' AND job IN "
+                   "('validate', 'plan')") == 2);
+}
+
 TEST_CASE("a statement cut off by statement_timeout exits 75 naming the setting and the "
           "lock it may wait for, and is recorded",
           "[db]")
