@@ -826,7 +826,7 @@ std::string own_post_sql(config const& cfg)
         return "NULL::int";
     }
     return fmt::format("CASE WHEN {} = {} THEN 4 END", account_key_sql("r.tweet_author"),
-                       account_key_sql(quote_literal(cfg.x_api.username)));
+                       quote_literal(own_account_key(cfg)));
 }
 
 // Locks one chosen opportunity by its address ($1 the table's oid, $2 the

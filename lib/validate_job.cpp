@@ -948,12 +948,12 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
  WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
 
 // 5 where a usable opportunity of the window is the account's own post, which
-// plan passes over: by its handle ($3, x_api.username, when set), or by a
+// plan passes over: by its handle ($3, own_account_key(), when set), or by a
 // tweet id of its items of the window and the week before (a harvester's
 // search reaches a week back; a hash of those ids only, not of every item).
 constexpr char const* own_opportunity_sql = R"sql(
 CASE WHEN discovered_at > $1::timestamptz - make_interval(days => $2)
-      AND (($3 <> '' AND lower(ltrim(btrim(r.tweet_author), '@')) = lower(ltrim($3, '@')))
+      AND (($3 <> '' AND lower(ltrim(btrim(r.tweet_author), '@')) = $3)
            OR r.tweet_id::text IN (
               SELECT c.tweet_id FROM public.content_generation_metadata_comprehensive c
                WHERE c.tweet_id IS NOT NULL
@@ -971,7 +971,7 @@ check_result reply_opportunities_check(check_context& x)
     auto const r =
         x.db.exec(fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
                               opportunity_score_example_sql, own_opportunity_sql),
-                  x.now, x.days, x.cfg.x_api.username);
+                  x.now, x.days, own_account_key(x.cfg));
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
     auto const unusable = r.i64(0, 4);
