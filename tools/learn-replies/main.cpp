@@ -9,7 +9,8 @@ int main(int argc, char** argv)
         "learn-replies",
         "Reads the replies of the last replies.window_days with v2 metrics from "
         "vw_learning, "
-        "groups them by lower-cased target_username, and sets discovered_accounts."
+        "groups them by lower-cased target_username (replies to the account itself, "
+        "x_api.username, left out), and sets discovered_accounts."
         "priority_score = Phi((mu_hat - mu0)/s), the probability that replying to the "
         "account "
         "beats the average reply, with reply_performance_score = mu_hat and "
