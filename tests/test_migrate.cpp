@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -395,6 +396,55 @@ TEST_CASE("the original bot's database converges with every row kept", "[db]")
     // and the second run changes nothing
     auto const again = run_tool("migrate", {"status", "--check"}, &db);
     CHECK(again.exit_code == 0);
+}
+
+// The README's block of SQL that contains `marker`, its list indent taken off.
+std::string readme_sql(std::string const& marker)
+{
+    auto const text = read_file(source_path("README.md"));
+    auto const at = text.find(marker);
+    REQUIRE(at != std::string::npos);
+    auto const open = text.rfind("```sql\n", at);
+    auto const close = text.find("```", at);
+    REQUIRE(open != std::string::npos);
+    REQUIRE(close != std::string::npos);
+    std::string sql;
+    std::istringstream lines{text.substr(open + 7, close - open - 7)};
+    for (std::string line; std::getline(lines, line);) {
+        sql += line.substr(std::min(line.find_first_not_of(' '), line.size())) + "\n";
+    }
+    return sql;
+}
+
+TEST_CASE("the README's merge of usernames that collide ignoring case keeps one row of "
+          "each and makes the unique index",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    c.exec("UPDATE discovered_accounts SET last_updated = last_updated + interval '1 "
+           "hour' WHERE username = 'Joe_X'"); // the spelling written last stays
+    auto const accounts = db.count("SELECT count(*) FROM discovered_accounts");
+
+    c.exec(readme_sql("CREATE UNIQUE INDEX discovered_accounts_username_lower_key"));
+    CHECK(db.count("SELECT count(*) FROM discovered_accounts") == accounts - 1);
+    CHECK(c.exec("SELECT string_agg(username, ',' ORDER BY username) FROM "
+                 "discovered_accounts WHERE lower(username) = 'joe_x'")
+              .str(0, 0) == "Joe_X");
+    CHECK(db.count("SELECT count(*) FROM discovered_accounts WHERE username = 'joeAx'") ==
+          1);
+    CHECK(c.exec("SELECT xloop.has_unique_index('public.discovered_accounts', "
+                 "'lower(username)')")
+              .boolean(0, 0));
+    // validate no longer warns of it, and the tools go on
+    auto const v = run_tool("validate", {"--json"}, &db);
+    auto const schema = check_named(json::parse(v.out), "schema");
+    CHECK(schema["message"].get<std::string>().find("lower(username)") ==
+          std::string::npos);
+    CHECK(run_tool("learn-replies", {"-q"}, &db).exit_code == 0);
+    CHECK(run_tool("migrate", {"status", "--check"}, &db).exit_code == 0);
 }
 
 TEST_CASE("vw_learning exists after every migration", "[db]")
