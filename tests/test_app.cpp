@@ -918,7 +918,7 @@ TEST_CASE("every session has a statement, idle-in-transaction and lock timeout, 
 }
 
 TEST_CASE("a run that writes only its ledger row commits it without waiting for the "
-          "disk; a writing run waits for every commit",
+          "disk, a writing run waits for every commit",
           "[db]")
 {
     test_db db;
