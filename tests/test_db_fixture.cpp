@@ -21,6 +21,50 @@ db_connection maintenance()
 {
     return db_connection{"dbname=postgres", "xloop-tests"};
 }
+
+// A database xloop-migrate migrated, made once for each build of it (its
+// size and time in the name; another build's is dropped) under an advisory
+// lock: the tests in parallel processes share it. No session may connect to
+// it, so copying it never fails for one that did.
+std::string const& migrated_template()
+{
+    static std::string const name = [] {
+        auto const tool = std::filesystem::path{XLOOP_BIN_DIR} / "xloop-migrate";
+        auto const built = std::filesystem::last_write_time(tool).time_since_epoch();
+        auto const name = fmt::format(
+            "xloop_test_tmpl_{:x}_{:x}", std::filesystem::file_size(tool),
+            std::chrono::duration_cast<std::chrono::nanoseconds>(built).count());
+        auto m = maintenance();
+        m.exec("SELECT pg_advisory_lock(hashtext('xloop_test_template'))");
+        if (m.exec("SELECT count(*) FROM pg_database WHERE datname = $1", name)
+                .i64(0, 0) == 0) {
+            auto const others = m.exec("SELECT datname FROM pg_database WHERE datname "
+                                       "LIKE 'xloop\\_test\\_tmpl\\_%'");
+            for (int i = 0; i < others.rows(); ++i) { // and a build left half made
+                try {
+                    m.exec(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                                       quote_ident(others.str(i, 0))));
+                } catch (db_error const&) {
+                    // another build's tests are copying it: theirs to drop
+                }
+            }
+            auto const building = name + "_new";
+            m.exec(fmt::format("CREATE DATABASE {}", quote_ident(building)));
+            auto const r = run_tool("migrate", {"-q", "--db", "dbname=" + building});
+            if (r.exit_code != 0) {
+                throw std::runtime_error{"migrating the tests' template: " + r.err};
+            }
+            m.exec(fmt::format("ALTER DATABASE {} RENAME TO {}", quote_ident(building),
+                               quote_ident(name)));
+            m.exec(fmt::format("ALTER DATABASE {} ALLOW_CONNECTIONS false",
+                               quote_ident(name)));
+        }
+        m.exec("SELECT pg_advisory_unlock(hashtext('xloop_test_template'))");
+        return name;
+    }();
+    return name;
+}
+
 } // namespace
 
 test_db::test_db(std::string const& create_options)
@@ -28,13 +72,25 @@ test_db::test_db(std::string const& create_options)
     static std::atomic<int> counter{0};
     std::random_device rd;
     m_name = fmt::format("xloop_test_{}_{}_{:x}", getpid(), counter++, rd() & 0xffffff);
+    if (!create_options.empty()) {
+        create(create_options);
+    }
+}
+
+void test_db::create(std::string const& options) const
+{
+    std::lock_guard const lock{m_create};
+    if (m_created) {
+        return;
+    }
     maintenance().exec(
-        fmt::format("CREATE DATABASE {} {}", quote_ident(m_name), create_options));
+        fmt::format("CREATE DATABASE {} {}", quote_ident(m_name), options));
+    m_created = true;
 }
 
 test_db::~test_db()
 {
-    if (std::getenv("XLOOP_KEEP_TEST_DB")) {
+    if (!m_created || std::getenv("XLOOP_KEEP_TEST_DB")) {
         return;
     }
     try {
@@ -86,6 +142,16 @@ void test_db::load_fixture(std::string const& file) const
 
 void test_db::migrate() const
 {
+    {
+        std::lock_guard const lock{m_create};
+        if (!m_created) {
+            maintenance().exec(fmt::format("CREATE DATABASE {} TEMPLATE {}",
+                                           quote_ident(m_name),
+                                           quote_ident(migrated_template())));
+            m_created = true;
+            return;
+        }
+    }
     auto const r = run_tool("migrate", {"-q"}, this);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,26 +22,37 @@ namespace xloop::test {
 class test_db {
 public:
     // `create_options` follow CREATE DATABASE, e.g. "TEMPLATE template0 ENCODING
-    // 'LATIN1'".
+    // 'LATIN1'". Without options the database is made at its first use, so
+    // that a migrate() first copies a migrated one instead.
     explicit test_db(std::string const& create_options = {});
     ~test_db();
     test_db(test_db const&) = delete;
     test_db& operator=(test_db const&) = delete;
 
-    std::string const& name() const noexcept { return m_name; }
-    std::string conninfo() const { return "dbname=" + m_name; }
+    std::string const& name() const
+    {
+        create();
+        return m_name;
+    }
+    std::string conninfo() const { return "dbname=" + name(); }
     db_connection connect() const;
 
     // Runs a SQL script file from tests/fixtures/.
     void load_fixture(std::string const& file) const;
 
-    // Applies every migration with xloop-migrate (the real binary).
+    // Applies every migration with xloop-migrate (the real binary). As the
+    // first use of the database, a copy of one xloop-migrate made once per
+    // build of it (a quarter second less a test).
     void migrate() const;
 
     std::int64_t count(std::string const& sql) const;
 
 private:
+    void create(std::string const& options = {}) const;
+
     std::string m_name;
+    mutable std::mutex m_create; // the tools of a test run in threads
+    mutable bool m_created = false;
 };
 
 // A session of `db` that ran `statement` in a transaction it never ends, as a
