@@ -836,12 +836,18 @@ std::string own_post_sql(config const& cfg)
 // row updated since has a new one, so it is skipped like a row taken. The
 // post replied to is kept to X's longest (25 000 characters): a harvester's
 // stray megabytes would go to the writer, and a model bills them.
-// Whether the post is the account's own, a tweet id of its items, comes too:
-// one lookup by index for each opportunity taken.
+// Whether the post is the account's own, a tweet id of its items, comes too,
+// and whether a reply to it was queued or posted before (one that failed or
+// was skipped does not count): a lookup by index each, for each opportunity
+// taken.
 constexpr char const* take_candidate_sql = R"sql(
 SELECT r.tweet_id, r.tweet_author, left(coalesce(r.tweet_content, ''), 25000), r.id::text,
        EXISTS (SELECT 1 FROM public.content_generation_metadata_comprehensive c
-                WHERE c.tweet_id = r.tweet_id::text) AS own
+                WHERE c.tweet_id = r.tweet_id::text) AS own,
+       (SELECT min(c.decision_id::text)
+          FROM public.content_generation_metadata_comprehensive c
+         WHERE c.decision_type = 'reply' AND c.target_tweet_id = r.tweet_id::text
+           AND coalesce(c.status::text, '') NOT IN ('failed', 'skipped')) AS answered_by
   FROM public.reply_opportunities r
  WHERE r.tableoid = $1::oid AND r.ctid = $2::tid AND r.status = 'pending'
    FOR UPDATE OF r SKIP LOCKED)sql";
@@ -1039,6 +1045,7 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
     known_texts known{run};
     reply_ranking ranking{candidates, r};
     std::int64_t own_posts = 0;
+    std::int64_t answered = 0;
     while (static_cast<int>(rows.size()) < wanted) {
         auto const next = ranking.next();
         if (!next) {
@@ -1060,6 +1067,12 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
             ++own_posts;
             continue;
         }
+        if (!taken.is_null(0, 5)) {
+            log::info("tweet {} (by @{}) was replied to before (item {}): not again",
+                      taken.str(0, 0), ltrim_at(taken.str(0, 1)), taken.str(0, 5));
+            ++answered;
+            continue;
+        }
         std::string hash;
         auto const parts = reply_text(run, w, taken, known, hash, r);
         if (!parts) {
@@ -1074,6 +1087,9 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
     if (own_posts > 0) {
         auto& n = run.summary()["own_posts"];
         n = n.is_number() ? n.get<std::int64_t>() + own_posts : own_posts;
+    }
+    if (answered > 0) {
+        run.summary()["replied_before"] = answered;
     }
     return rows;
 }
@@ -1170,13 +1186,16 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
             return;
         }
         auto const own = run.summary().value("own_posts", std::int64_t{0});
+        auto const before = run.summary().value("replied_before", std::int64_t{0});
+        auto const was = [](std::int64_t n) {
+            return fmt::format("{} {}", n, n == 1 ? "was" : "were");
+        };
         log::info(
             "no pending reply opportunity fits (fresh, author not replied to in the "
-            "last {} h{})",
+            "last {} h{}{})",
             cfg.reply_author_cooldown_hours,
-            own > 0 ? fmt::format(", not the account's own post: {} {}", own,
-                                  own == 1 ? "was" : "were")
-                    : std::string{});
+            own > 0 ? ", not the account's own post: " + was(own) : std::string{},
+            before > 0 ? ", post not replied to before: " + was(before) : std::string{});
         return;
     }
     prepare_items(run.db(), rows);

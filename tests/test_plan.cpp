@@ -873,6 +873,45 @@ TEST_CASE("plan never replies to the account's own posts, found by tweet id or b
                                "account's own post: 1 was)"));
 }
 
+TEST_CASE("plan never replies to a post twice, though the harvester finds it again "
+          "after the author's cooldown",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // replies of two days ago: to amy's post 700 (posted), to dan's 800 (failed)
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (decision_id, "
+           "status, decision_type, target_tweet_id, target_username, created_at) VALUES "
+           "('00000000-0000-0000-0000-0000000000a7', 'posted', 'reply', '700', 'amy', "
+           "$1::timestamptz - interval '2 days'), (DEFAULT, 'failed', 'reply', '800', "
+           "'dan', $1::timestamptz - interval '2 days')",
+           now);
+    add_opportunity(c, "700", "amy", 0.99, 10); // found again
+    add_opportunity(c, "800", "dan", 0.98, 10); // the reply failed: one is due
+    add_opportunity(c, "2", "bob", 0.1, 20);
+    auto const r = plan(db, {"--replies", "3", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["replied_before"] == 1);
+    CHECK_THAT(r.err,
+               Catch::Contains("tweet 700 (by @amy) was replied to before (item "
+                               "00000000-0000-0000-0000-0000000000a7): not again"));
+    CHECK(c.exec("SELECT string_agg(target_tweet_id, ',' ORDER BY target_tweet_id) FROM "
+                 "public.content_generation_metadata_comprehensive WHERE status = "
+                 "'queued'")
+              .str(0, 0) == "2,800");
+    // with only that post to reply to, the run says why it queued none
+    c.exec("UPDATE public.reply_opportunities SET status = CASE tweet_id WHEN '700' "
+           "THEN 'pending' ELSE 'expired' END");
+    auto const none = plan(db, {"--replies", "1", "--seed", "13"});
+    REQUIRE(none.exit_code == 0);
+    CHECK_THAT(none.err,
+               Catch::Contains("no pending reply opportunity fits (fresh, author "
+                               "not replied to in the last 24 h, post not "
+                               "replied to before: 1 was)"));
+}
+
 TEST_CASE("a reply run with nothing fresh says so as a warning when no opportunity came "
           "in",
           "[db]")
