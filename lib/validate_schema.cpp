@@ -6,6 +6,7 @@
 #include "migrations.hpp"
 #include "plan_job.hpp"
 #include "schema.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -168,15 +169,20 @@ std::optional<std::string> encoding_warning(db_connection const& db, config cons
 struct migration_counts {
     int pending = 0;
     int edited = 0;
-    std::vector<std::string> unknown; // applied by a newer xloop
+    std::string first_pending, first_edited; // by name, for the message
+    std::vector<std::string> unknown;        // applied by a newer xloop
 };
 
 migration_counts migration_states(db_connection& db)
 {
     migration_counts out;
     for (auto const& s : read_status(db, embedded_migrations())) {
-        out.pending += s.state == migration_state::pending;
-        out.edited += s.state == migration_state::edited;
+        if (s.state == migration_state::pending && out.pending++ == 0) {
+            out.first_pending = s.name;
+        }
+        if (s.state == migration_state::edited && out.edited++ == 0) {
+            out.first_edited = s.name;
+        }
         if (s.state == migration_state::unknown) {
             out.unknown.push_back(s.name);
         }
@@ -205,7 +211,8 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
     if (missing.empty()) {
         has_as_uuid = check_indexes(db, missing, warnings);
     }
-    auto const [pending, edited, unknown] = migration_states(db);
+    auto const [pending, edited, first_pending, first_edited, unknown] =
+        migration_states(db);
     if (!unknown.empty()) {
         warnings.insert(warnings.begin(), newer_migrations_warning(unknown));
     }
@@ -220,10 +227,27 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
                  {"hidden_by_row_security", hidden}};
     if (!missing.empty() || pending > 0 || edited > 0) {
         c.status = "fail";
-        c.message = fmt::format(
-            "{} missing ({}{}), {} pending and {} edited migrations: run xloop-migrate",
-            missing.size(), missing.empty() ? "none" : missing.front(),
-            missing.size() > 1 ? ", …" : "", pending, edited);
+        // only what is wrong, each with its first example
+        auto const part = [](std::string& out, std::string const& what) {
+            out += (out.empty() ? "" : ", ") + what;
+        };
+        auto const and_more = [](std::size_t n) { return n > 1 ? ", …" : ""; };
+        std::string wrong;
+        if (!missing.empty()) {
+            part(wrong, fmt::format("{} missing ({}{})", missing.size(), missing.front(),
+                                    and_more(missing.size())));
+        }
+        if (pending > 0) {
+            part(wrong, fmt::format("{} pending ({}{})",
+                                    counted(pending, "migration", "migrations"),
+                                    first_pending, and_more(pending)));
+        }
+        if (edited > 0) {
+            part(wrong, fmt::format("{} edited since applied ({}{})",
+                                    counted(edited, "migration", "migrations"),
+                                    first_edited, and_more(edited)));
+        }
+        c.message = wrong + ": run xloop-migrate";
     } else if (!hidden.empty()) {
         auto const role = db.exec("SELECT current_user").str(0, 0);
         c.status = "fail";

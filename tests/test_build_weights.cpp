@@ -984,6 +984,8 @@ TEST_CASE(
     REQUIRE(schema != checks.end());
     CHECK((*schema)["status"] == "fail");
     CHECK((*schema)["numbers"]["pending_migrations"] == 1);
+    CHECK((*schema)["message"] ==
+          "1 migration pending (0012_cross_fit): run xloop-migrate");
     CHECK(report.contains("policy_value"));
 }
 
