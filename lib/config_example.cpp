@@ -144,8 +144,7 @@ void x_api_section(writer& w, x_api_config const& d)
     w.key(1, "retries", scalar(d.retries), "for 5xx and timeouts, with backoff");
     w.key(1, "backoff_ms", scalar(d.backoff_ms));
     w.key(1, "username", scalar(d.username),
-          "its handle (its posts never replied to, replies to it not learned from); "
-          "empty: /2/users/me (user tokens only)");
+          "its handle (not replied to); empty: /2/users/me (user tokens only)");
     w.key(1, "non_public_metrics", scalar(d.non_public_metrics),
           "profile clicks; false with an app-only token");
     w.key(1, "followers_every_minutes", scalar(d.followers_every_minutes),
