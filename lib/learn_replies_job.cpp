@@ -175,6 +175,7 @@ private:
 streamed stream_replies(run_context& run)
 {
     auto const window = window_replies(run);
+    auto const own = own_account_key(run.cfg());
     auto const sql =
         scales_then_rows_copy(run.db(),
                               {{account_key_sql("target_username"), "text"},
@@ -182,10 +183,7 @@ streamed stream_replies(run_context& run)
                                // plan looks an author up, '@Amy ' is Amy
                                {"ltrim(btrim(target_username), '@')", "text"},
                                {"posted_at", "timestamptz"}},
-                              window,
-                              own_account_key(run.cfg()).empty()
-                                  ? std::string{}
-                                  : "l0 <> " + quote_literal(own_account_key(run.cfg())));
+                              window, own.empty() ? "" : "l0 <> " + quote_literal(own));
     reply_sums sums{run};
     binary_copy_reader reader;
     run.db().copy_out(
