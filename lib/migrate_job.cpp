@@ -90,7 +90,9 @@ void run_migrate(run_context& run, migrate_options const& o)
                 }
             }
         }
-        log::info("dry run: {} migrations would be applied", result.would_apply.size());
+        log::info("dry run: {} would be applied",
+                  counted(static_cast<long long>(result.would_apply.size()), "migration",
+                          "migrations"));
         run.summary()["would_apply"] = result.would_apply;
         return;
     }
@@ -101,8 +103,9 @@ void run_migrate(run_context& run, migrate_options const& o)
     if (result.applied.empty()) {
         log::info("schema is up to date ({} migrations applied)", all.size());
     } else {
-        log::info("applied {} migrations; sent NOTIFY pgrst 'reload schema'",
-                  result.applied.size());
+        log::info("applied {}; sent NOTIFY pgrst 'reload schema'",
+                  counted(static_cast<long long>(result.applied.size()), "migration",
+                          "migrations"));
     }
 }
 

@@ -293,6 +293,7 @@ TEST_CASE("a dry run names the indexes a migration outside a transaction would b
     CHECK(again.out.find("would change 0018_reply_tweet_index: runs outside a "
                          "transaction; cgmc_reply_tweet_idx there already\n") !=
           std::string::npos);
+    CHECK_THAT(again.err, Catch::Contains("dry run: 1 migration would be applied"));
 }
 
 TEST_CASE("a dry run on the original bot's database says the data changes it reports "
@@ -615,6 +616,7 @@ TEST_CASE("a concurrent index build waits for a leaked writing transaction no lo
     auto const again = run_tool("migrate", {"--lock-timeout", "2"}, &db);
     INFO(again.err);
     CHECK(again.exit_code == 0);
+    CHECK_THAT(again.err, Catch::Contains("applied 1 migration; sent NOTIFY"));
     CHECK(db.count("SELECT count(*) FROM pg_index WHERE indexrelid = "
                    "'public.cgmc_reply_tweet_idx'::regclass AND indisvalid") == 1);
 }
