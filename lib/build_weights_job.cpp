@@ -140,9 +140,10 @@ learning_window window_of(run_context& run)
     auto const& w = run.cfg().weights;
     auto const window = learning_window_at(run.db(), w, run.now());
     if (window.days > w.window_days) {
-        log::info("fewer than weights.window_posts ({}) posts in the last {} days: "
+        log::info("fewer than weights.window_posts ({}) posts in the last {}: "
                   "learning from the last {:.1f} days, half-life {:.1f} days",
-                  w.window_posts, w.window_days, window.days, window.half_life_days);
+                  w.window_posts, last_days_text(w.window_days), window.days,
+                  window.half_life_days);
     }
     return window;
 }
@@ -1067,9 +1068,9 @@ bool enough_rows(run_context& run, streamed const& s, learning_window const& win
 {
     run.rows_in = s.rows;
     if (s.non_finite > 0) {
-        log::warn("{} rows of the window have a NaN or infinite metric; those values "
-                  "were left out",
-                  s.non_finite);
+        log::warn(
+            "{} a NaN or infinite metric; those values were left out",
+            counted(s.non_finite, "row of the window has", "rows of the window have"));
         run.summary()["non_finite_rows"] = s.non_finite;
     }
     for (auto const& [dim, n] : s.left_out) {

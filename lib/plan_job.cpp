@@ -491,22 +491,23 @@ bool report_queue(queue_state const& queue, config const& cfg, timestamp now)
     if (overdue > cfg.validate.max_queue_delay_hours) {
         // Nothing is planned until the poster runs again: said where cron
         // mails it (-q keeps warnings), not only by validate.
-        log::warn("the queue holds {} items, {} of them due and not yet posted, the "
+        log::warn("the queue holds {}, {} of them due and not yet posted, the "
                   "oldest scheduled at {}{}: nothing is added until the "
                   "poster takes them. Is it running? Items no poster will take: set "
                   "their status to 'skipped'",
-                  queue.queued, queue.due, queue.oldest_due,
+                  counted(queue.queued, "item", "items"), queue.due, queue.oldest_due,
                   std::isfinite(overdue) ? fmt::format(" ({} ago)", hours_text(overdue))
                                          : std::string{});
     } else if (queue.due > 0) {
-        log::info("the queue holds {} items, {} of them due and not yet posted "
+        log::info("the queue holds {}, {} of them due and not yet posted "
                   "(plan.queue_ahead = {}): nothing to add until the poster takes "
-                  "them",
-                  queue.queued, queue.due, cfg.plan.queue_ahead);
+                  "{}",
+                  counted(queue.queued, "item", "items"), queue.due, cfg.plan.queue_ahead,
+                  queue.due == 1 ? "it" : "them");
     } else {
-        log::info("the queue holds {} future items (plan.queue_ahead = {}): nothing "
-                  "to add",
-                  queue.queued, cfg.plan.queue_ahead);
+        log::info("the queue holds {} (plan.queue_ahead = {}): nothing to add",
+                  counted(queue.queued, "future item", "future items"),
+                  cfg.plan.queue_ahead);
     }
     return false;
 }

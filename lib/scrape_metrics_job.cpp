@@ -389,11 +389,13 @@ void report_unaskable(run_context& run, int days)
     auto const r = run.db().exec(select_unaskable, run.now(), days, x_tweet_id_pattern);
     run.summary()["unaskable_tweet_ids"] = r.i64(0, 0);
     if (r.i64(0, 0) > 0) {
-        log::warn("{} posts of the last {} days have a tweet_id X cannot look up (e.g. "
-                  "{}; an id is 1 to 19 digits): not asked for, since one would fail "
-                  "every request it is in; correct them in "
-                  "content_generation_metadata_comprehensive",
-                  r.i64(0, 0), days, json_text(r.str(0, 1)));
+        auto const n = r.i64(0, 0);
+        log::warn("{} of the last {} a tweet_id X cannot look up (e.g. {}; an id is 1 "
+                  "to 19 digits): not asked for, since one would fail every request it "
+                  "is in; correct {} in content_generation_metadata_comprehensive",
+                  counted(n, "post", "posts"),
+                  last_days_text(days) + (n == 1 ? " has" : " have"),
+                  json_text(r.str(0, 1)), n == 1 ? "it" : "them");
     }
 }
 
@@ -438,8 +440,10 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     apply_batch(run, "x-api", n);
     if (!page.gone.empty()) {
         n.gone += db.exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
-        log::info("{} posts no longer exist on X; they will not be asked for again",
-                  page.gone.size());
+        auto const gone = static_cast<long long>(page.gone.size());
+        log::info("{} on X; {} not be asked for again",
+                  counted(gone, "post no longer exists", "posts no longer exist"),
+                  gone == 1 ? "it will" : "they will");
     }
     n.failed += static_cast<std::int64_t>(page.failed.size());
     txs.commit();
@@ -594,7 +598,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         report_unaskable(run, days);
         txs.commit();
         run.summary()["due"] = due.rows();
-        log::info("{} posts are due for metrics", due.rows());
+        log::info("{} due for metrics", counted(due.rows(), "post is", "posts are"));
         fetch_due(run, api, due, txs, n);
         note(run, "x_api_tweets_deferred", n.deferred);
         if (n.deferred > 0) {
@@ -699,10 +703,12 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     txs.commit();
     n.unkeyed.add(v2.unkeyed.count, v2.unkeyed.example);
     if (v2.out_of_range.count > 0) {
-        log::warn("{} posts were attributed more follows than outcomes can hold (e.g. "
-                  "{}): their follower columns and score are left empty; look for "
+        auto const over = v2.out_of_range.count;
+        log::warn("{} attributed more follows than outcomes can hold (e.g. {}): {} "
+                  "follower columns and score are left empty; look for "
                   "follower_snapshots or a source's follows no account has",
-                  v2.out_of_range.count, *v2.out_of_range.example);
+                  counted(over, "post was", "posts were"), *v2.out_of_range.example,
+                  over == 1 ? "its" : "their");
     }
     if (n.time_off.count > 0) {
         log::warn("{} posted at another time than its posted_at says, by up to {} (e.g. "
@@ -715,10 +721,13 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
                   n.time_off.example.value_or("?"));
     }
     if (n.unkeyed.count > 0) {
-        log::warn("{} posts with metrics have no decision_id that is a uuid (e.g. tweet "
-                  "{}): no outcome can be stored for them; give each a uuid "
-                  "(xloop-validate's posted_items names one)",
-                  n.unkeyed.count, n.unkeyed.example.value_or("?"));
+        log::warn(
+            "{} no decision_id that is a uuid (e.g. tweet {}): no outcome can be "
+            "stored for {}; give {} a uuid (xloop-validate's posted_items names "
+            "one)",
+            counted(n.unkeyed.count, "post with metrics has", "posts with metrics have"),
+            n.unkeyed.example.value_or("?"), n.unkeyed.count == 1 ? "it" : "them",
+            n.unkeyed.count == 1 ? "it" : "each");
     }
 
     report_counts(run, n, v2);

@@ -239,6 +239,11 @@ std::string counted(long long n, std::string_view one, std::string_view many)
     return std::to_string(n) + ' ' + std::string{n == 1 ? one : many};
 }
 
+std::string last_days_text(double days)
+{
+    return days == 1 ? "day" : fmt::format("{} days", days);
+}
+
 bool is_x_handle(std::string_view s)
 {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {

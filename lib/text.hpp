@@ -80,6 +80,9 @@ std::string hours_text(double h);
 // "1 reply", "3 replies": a count with its noun, for log lines.
 std::string counted(long long n, std::string_view one, std::string_view many);
 
+// "the last {}": "day", "3 days", "1.5 days".
+std::string last_days_text(double days);
+
 // Fills a template: each {name} becomes value(name), {{ and }} are literal
 // braces. Returns why it cannot be filled (a name value() answers nullptr for,
 // a brace without its pair), or an empty string with `out` filled.

@@ -220,10 +220,7 @@ struct check_context {
         return it->second;
     }
     // "the last {}": "3 days", or "day"
-    std::string last_days() const
-    {
-        return days == 1 ? "day" : fmt::format("{} days", days);
-    }
+    std::string last_days() const { return last_days_text(days); }
     std::string last_run(std::string const& name)
     {
         return last_run_text(name, job(name));

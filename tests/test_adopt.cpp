@@ -1011,9 +1011,10 @@ TEST_CASE("a posted item whose decision id is missing or not a uuid is named, an
             auto const summary = json::parse(r.out);
             CHECK(summary["without_decision_id"] == (text_ids ? 1 : 2));
             CHECK(summary["unknown_tweets"] == 0); // they are known, only unkeyed
-            CHECK(r.err.find(fmt::format("{} posts with metrics have no decision_id that "
-                                         "is a uuid (e.g. tweet ",
-                                         text_ids ? 1 : 2)) != std::string::npos);
+            CHECK(r.err.find(text_ids ? "1 post with metrics has no decision_id that is "
+                                        "a uuid (e.g. tweet "
+                                      : "2 posts with metrics have no decision_id that "
+                                        "is a uuid (e.g. tweet ") != std::string::npos);
             CHECK(db.count("SELECT count(*) FROM outcomes WHERE tweet_id = '1005'") ==
                   (text_ids ? 1 : 0));
             // the other three have their v2 outcome; nothing is stored under 1004

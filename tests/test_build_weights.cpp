@@ -726,7 +726,7 @@ TEST_CASE("a NaN metric is left out with a warning and never reaches the map", "
             run_tool("build-weights", {"--now", now, "--json", "-q"}, &db, {}, env);
         INFO(r.err << r.out);
         REQUIRE(r.exit_code == 0);
-        CHECK(r.err.find("1 rows of the window have a NaN or infinite metric") !=
+        CHECK(r.err.find("1 row of the window has a NaN or infinite metric") !=
               std::string::npos);
         CHECK(json::parse(r.out)["non_finite_rows"] == 1);
         // every weight a number, each dimension summing to 1; a finite average

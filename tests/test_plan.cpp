@@ -377,7 +377,7 @@ TEST_CASE("an item queued for -infinity is due long ago: the stalled queue is wa
     CHECK(json::parse(r.out)["added"] == 0);
     CHECK_THAT(r.err,
                Catch::Contains("warn") &&
-                   Catch::Contains("the queue holds 1 items, 1 of them due and not "
+                   Catch::Contains("the queue holds 1 item, 1 of them due and not "
                                    "yet posted, the oldest scheduled at -infinity: "
                                    "nothing is added"));
 }

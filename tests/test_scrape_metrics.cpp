@@ -890,7 +890,7 @@ TEST_CASE(
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["follows_out_of_range"] == 1);
-    CHECK(r.err.find("1 posts were attributed more follows than outcomes can hold (e.g. "
+    CHECK(r.err.find("1 post was attributed more follows than outcomes can hold (e.g. "
                      "tweet 1001: 50000000 follows)") != std::string::npos);
     auto const o =
         c.exec("SELECT tweet_id, followers_gained, followers_after, "
