@@ -442,9 +442,9 @@ check_result posted_items_check(check_context& x)
     if (wrong.empty()) {
         c.message = p.posted == 0
                         ? fmt::format("no items posted in the last {}", x.last_days())
-                        : fmt::format("{} items posted in the last {}, each with its "
+                        : fmt::format("{} posted in the last {}, each with its "
                                       "own tweet_id, a posted_at and a uuid decision_id",
-                                      p.posted, x.last_days());
+                                      counted(p.posted, "item", "items"), x.last_days());
         return c;
     }
     // Half or more unusable: the loop is learning from too little to go on.
@@ -666,9 +666,9 @@ SELECT count(*), count(*) FILTER (WHERE has_v2_metrics),
                                 x.last_days());
     } else {
         c.message =
-            fmt::format("{} posts and {} replies of the last {}, {} with v2 "
-                        "metrics",
-                        r.i64(0, 0) - replies, replies, x.last_days(), r.i64(0, 1));
+            fmt::format("{} and {} of the last {}, {} with v2 metrics",
+                        counted(r.i64(0, 0) - replies, "post", "posts"),
+                        counted(replies, "reply", "replies"), x.last_days(), r.i64(0, 1));
     }
     return c;
 }
@@ -891,12 +891,13 @@ check_result reply_priorities_check(check_context& x)
                 : unnamed_replies_text(unnamed, x.cfg.replies.window_days);
     } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
         c.status = "fail";
-        c.message = fmt::format("{} accounts replied to, {} with a learned priority: run "
+        c.message = fmt::format("{} replied to, {} with a learned priority: run "
                                 "xloop-learn-replies; {}",
-                                replied, learned, x.last_run("learn-replies"));
+                                counted(replied, "account", "accounts"), learned,
+                                x.last_run("learn-replies"));
     } else {
-        c.message = fmt::format("{} accounts replied to, {} with a learned priority",
-                                replied, learned);
+        c.message = fmt::format("{} replied to, {} with a learned priority",
+                                counted(replied, "account", "accounts"), learned);
     }
     if (odd > 0) {
         c.status = c.status == "fail" ? "fail" : "warn";
@@ -987,17 +988,17 @@ check_result reply_opportunities_check(check_context& x)
     if (!age || *age > hours) {
         c.status = "warn";
         c.message = fmt::format(
-            "{} replies in the last {}, but {}: replies stop until the harvester "
+            "{} in the last {}, but {}: replies stop until the harvester "
             "that fills reply_opportunities runs again",
-            replies, x.last_days(),
+            counted(replies, "reply", "replies"), x.last_days(),
             age ? fmt::format("no opportunity came in for {} (the newest at {})",
                               hours_text(*age), r.str(0, 0))
                 : std::string{"reply_opportunities is empty"});
         return c;
     }
-    c.message = fmt::format("{} opportunities came in during the last {}, the "
-                            "newest {}",
-                            found, x.last_days(), ago_text(*age));
+    c.message = fmt::format("{} came in during the last {}, the newest {}",
+                            counted(found, "opportunity", "opportunities"), x.last_days(),
+                            ago_text(*age));
     if (found > 0 && unusable == found) {
         c.status = "warn";
         c.message = fmt::format("none of the {} opportunities of the last {} can be "

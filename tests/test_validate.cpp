@@ -257,6 +257,24 @@ TEST_CASE_METHOD(
         "3 missing (public.follower_snapshots.follower_count, …)"));
 }
 
+TEST_CASE("validate counts in the singular where there is one", "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c, 4); // three posts and one reply, to acct_1
+    auto const r = run_tool("validate", {"--json", "--now", now, "-q"}, &db);
+    INFO(r.err);
+    auto const report = json::parse(r.out);
+    CHECK(check_named(report, "vw_learning")["message"] ==
+          "3 posts and 1 reply of the last 3 days, 4 with v2 metrics");
+    CHECK(check_named(report, "reply_priorities")["message"] ==
+          "1 account replied to, 3 with a learned priority");
+    c.exec("DELETE FROM public.reply_opportunities WHERE tweet_id <> '701'");
+    CHECK(check_named(validate(db, 0), "reply_opportunities")["message"] ==
+          "1 opportunity came in during the last 3 days, the newest 2.0 h ago");
+}
+
 TEST_CASE_METHOD(healthy,
                  "queued items long past their time say the poster is not posting",
                  "[db]")
