@@ -448,6 +448,35 @@ TEST_CASE("the README's merge of usernames that collide ignoring case keeps one 
     CHECK(run_tool("migrate", {"status", "--check"}, &db).exit_code == 0);
 }
 
+TEST_CASE("the README's merge of reply opportunities found twice keeps the one replied "
+          "to and makes the unique index",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    // the harvester found 9002 again after the bot replied to it, and 9001 twice
+    c.exec("INSERT INTO reply_opportunities (tweet_id, tweet_author, opportunity_score, "
+           "status) VALUES ('9002', 'joe_x', 0.9, 'pending'), ('9001', 'analyst_amy', "
+           "0.8, 'pending')");
+    auto const migrated = run_tool("migrate", {}, &db);
+    REQUIRE(migrated.exit_code == 0);
+    CHECK_THAT(migrated.err,
+               Catch::Contains("reply_opportunities: 2 tweet_id values occur more than "
+                               "once"));
+    c.exec("UPDATE reply_opportunities SET discovered_at = '2026-01-01T00:00:00Z' WHERE "
+           "opportunity_score = 0.8"); // the older of 9001's two
+
+    c.exec(readme_sql("CREATE UNIQUE INDEX reply_opportunities_tweet_id_key"));
+    CHECK(c.exec("SELECT string_agg(tweet_id || ' ' || status || ' ' || "
+                 "opportunity_score, ', ' ORDER BY tweet_id) FROM reply_opportunities")
+              .str(0, 0) == "9001 pending 0.7, 9002 replied 0.4");
+    CHECK(c.exec("SELECT xloop.has_unique_index('public.reply_opportunities', "
+                 "'tweet_id')")
+              .boolean(0, 0));
+    CHECK(run_tool("plan", {"--replies", "1", "--dry-run", "-q"}, &db).exit_code == 0);
+}
+
 TEST_CASE("vw_learning exists after every migration", "[db]")
 {
     auto const all = embedded_migrations();
