@@ -17,7 +17,8 @@ int main(int argc, char** argv)
         "in "
         "features. With --replies N: queues up to N replies to fresh pending "
         "reply_opportunities ranked by opportunity_score x (1 + drawn priority), one per "
-        "author within plan.reply_author_cooldown_hours. One transaction (pooler-safe)."};
+        "author within plan.reply_author_cooldown_hours, never to the account's own "
+        "posts or to a post replied to before. One transaction (pooler-safe)."};
     xloop::plan_options opts;
     xloop::add_options(app, opts);
     return app.run(argc, argv,
