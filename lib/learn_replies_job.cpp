@@ -35,7 +35,8 @@ struct streamed {
     // first of them by spelling
     std::int64_t not_handles = 0;
     std::string not_handle_example;
-    std::int64_t own = 0; // replies to the account itself (x_api.username)
+    std::int64_t own = 0;   // replies to the account itself (own_handle())
+    std::string own_handle; // "" when unknown
     std::vector<account> accounts;
 };
 
@@ -71,10 +72,9 @@ std::int64_t unnamed_replies(run_context& run)
 // same scan (scales_then_rows_copy).
 class reply_sums {
 public:
-    explicit reply_sums(run_context& run)
+    reply_sums(run_context& run, std::string own_key)
         : m_run(run), m_target_c(target_weights(run.cfg().weights.target)),
-          m_half_life(run.cfg().replies.half_life_days),
-          m_own(own_account_key(run.cfg())),
+          m_half_life(run.cfg().replies.half_life_days), m_own(std::move(own_key)),
           m_now_micros(run.now().time_since_epoch().count())
     {}
 
@@ -175,7 +175,8 @@ private:
 streamed stream_replies(run_context& run)
 {
     auto const window = window_replies(run);
-    auto const own = own_account_key(run.cfg());
+    auto const handle = own_handle(run.db(), run.cfg());
+    auto const own = account_key(handle);
     auto const sql =
         scales_then_rows_copy(run.db(),
                               {{account_key_sql("target_username"), "text"},
@@ -184,7 +185,7 @@ streamed stream_replies(run_context& run)
                                {"ltrim(btrim(target_username), '@')", "text"},
                                {"posted_at", "timestamptz"}},
                               window, own.empty() ? "" : "l0 <> " + quote_literal(own));
-    reply_sums sums{run};
+    reply_sums sums{run, own};
     binary_copy_reader reader;
     run.db().copy_out(
         sql,
@@ -192,7 +193,9 @@ streamed stream_replies(run_context& run)
             reader.feed(message, [&](binary_copy_reader const& row) { sums.add(row); });
         },
         true);
-    return sums.finish();
+    auto s = sums.finish();
+    s.own_handle = handle;
+    return s;
 }
 
 nlohmann::json account_json(account const& a)
@@ -369,7 +372,7 @@ void run_learn_replies(run_context& run)
         log::info("{} of the window {} the account itself (@{}): left out, as plan "
                   "never replies to its own posts",
                   counted(s.own, "reply", "replies"), s.own == 1 ? "answers" : "answer",
-                  run.cfg().x_api.username);
+                  s.own_handle);
         run.summary()["own_replies"] = s.own;
     }
     if (s.all.n == 0) {

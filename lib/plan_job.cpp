@@ -817,17 +817,17 @@ COPY (WITH open AS MATERIALIZED (
                 FROM open WHERE unusable IS NOT NULL GROUP BY unusable) candidates
        ORDER BY id NULLS LAST) TO STDOUT (FORMAT binary))sql";
 
-// 4 where an opportunity is by the account's own handle (x_api.username, when
-// set); an equality on each row, as the cooldown's. Its own posts by tweet id
-// are found when one is taken (take_candidate_sql): a hash of every tweet id
-// the account has cost 10⁵ replies 0.16 s on each run.
-std::string own_post_sql(config const& cfg)
+// 4 where an opportunity is by the account's own handle (own_handle(), when
+// known); an equality on each row, as the cooldown's. Its own posts by tweet
+// id are found when one is taken (take_candidate_sql): a hash of every tweet
+// id the account has cost 10⁵ replies 0.16 s on each run.
+std::string own_post_sql(std::string const& handle)
 {
-    if (cfg.x_api.username.empty()) {
+    if (handle.empty()) {
         return "NULL::int";
     }
     return fmt::format("CASE WHEN {} = {} THEN 4 END", account_key_sql("r.tweet_author"),
-                       quote_literal(own_account_key(cfg)));
+                       quote_literal(account_key(handle)));
 }
 
 // Locks one chosen opportunity by its address ($1 the table's oid, $2 the
@@ -969,7 +969,8 @@ SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', 
                     quote_literal(format_timestamp(replied_before)),
                     unusable_opportunity_sql(), opportunity_score_sql(),
                     opportunity_score_example_sql, account_key_sql("c.target_username"),
-                    account_key_sql("r.tweet_author"), own_post_sql(run.cfg())),
+                    account_key_sql("r.tweet_author"),
+                    own_post_sql(own_handle(run.db(), run.cfg()))),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     // (test_plan's SIGTERM test knows the ranking has begun by this statement)
     run.db().exec("SELECT set_config('enable_nestloop', $1, true)", before.str(0, 0));

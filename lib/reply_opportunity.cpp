@@ -1,7 +1,9 @@
 #include "reply_opportunity.hpp"
 
 #include "config.hpp"
+#include "db.hpp"
 #include "stored_values.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 
@@ -14,9 +16,25 @@ std::string account_key_sql(std::string_view column)
     return fmt::format("lower(ltrim(btrim({}), '@'))", column);
 }
 
-std::string own_account_key(config const& cfg)
+std::string own_handle(db_connection& db, config const& cfg)
 {
-    auto key = cfg.x_api.username;
+    if (!cfg.x_api.username.empty()) {
+        return cfg.x_api.username;
+    }
+    // backwards through the (job, started_at) index to the newest that has it
+    auto const r = db.exec(R"sql(
+SELECT detail ->> 'username' FROM xloop.job_runs
+ WHERE job = 'scrape-metrics' AND detail ? 'username'
+ ORDER BY started_at DESC LIMIT 1)sql");
+    if (r.rows() == 0 || r.is_null(0, 0) || !is_x_handle(r.str(0, 0))) {
+        return {};
+    }
+    return r.str(0, 0);
+}
+
+std::string account_key(std::string_view handle)
+{
+    std::string key{handle};
     std::transform(key.begin(), key.end(), key.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return key;

@@ -8,6 +8,7 @@
 namespace xloop {
 
 struct config;
+class db_connection;
 
 // An X handle without its '@', as a PostgreSQL regular expression's body
 // (is_x_handle says it in C++).
@@ -19,9 +20,13 @@ constexpr char const* x_handle_pattern = "[A-Za-z0-9_]+";
 // learn-replies, build-weights, plan and validate group and match by.
 std::string account_key_sql(std::string_view column);
 
-// The account's own key (x_api.username as account_key_sql makes it: a
-// configured handle is ASCII and has no '@'), or "" when it is not set.
-std::string own_account_key(config const& cfg);
+// The account's own handle: x_api.username, else the one X gave
+// scrape-metrics' newest follower lookup (its ledger row), else "" (the
+// tools then cannot tell the account's replies to itself by name).
+std::string own_handle(db_connection& db, config const& cfg);
+
+// A handle's account key, as account_key_sql makes it (a handle is ASCII).
+std::string account_key(std::string_view handle);
 
 // 1 when the row's tweet_author is no X handle (letters, digits, underscores,
 // one '@' before them at most: a reply to '@' or to blanks reaches no one),

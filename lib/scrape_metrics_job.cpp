@@ -505,6 +505,11 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
     try {
         auto me = api.fetch_account();
         note(run, "followers", "asked");
+        if (!me.username.empty()) {
+            // the account's handle, for the tools that leave its own posts
+            // out when x_api.username is not set (own_handle())
+            note(run, "username", me.username);
+        }
         return me;
     } catch (rate_limited const& e) {
         note(run, "followers", "rate limited");

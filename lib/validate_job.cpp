@@ -816,7 +816,7 @@ check_result weight_map_check(check_context& x)
 }
 
 // {0} the handle pattern, {1} the account key of target_username; $1 now,
-// $2 the reply window in days, $3 the account's own key (x_api.username
+// $2 the reply window in days, $3 the account's own key (own_handle()
 // lower-cased, or ''): its replies to itself teach nothing (learn-replies).
 constexpr char const* reply_priorities_sql = R"sql(
 SELECT (SELECT count(*)
@@ -863,7 +863,7 @@ check_result reply_priorities_check(check_context& x)
     auto const r = x.db.exec(fmt::format(reply_priorities_sql, x_handle_pattern,
                                          account_key_sql("target_username")),
                              x.now, static_cast<int>(x.cfg.replies.window_days),
-                             own_account_key(x.cfg));
+                             account_key(own_handle(x.db, x.cfg)));
     auto const replied = r.i64(0, 0);
     auto const accounts = r.i64(0, 2);
     // Every account at one value is a constant, not something learned.
@@ -946,7 +946,7 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
  WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
 
 // 5 where a usable opportunity of the window is the account's own post, which
-// plan passes over: by its handle ($3, own_account_key(), when set), or by a
+// plan passes over: by its handle ($3, own_handle()'s key, when known), or by a
 // tweet id of its items of the window and the week before (a harvester's
 // search reaches a week back; a hash of those ids only, not of every item).
 constexpr char const* own_opportunity_sql = R"sql(
@@ -969,7 +969,7 @@ check_result reply_opportunities_check(check_context& x)
     auto const r =
         x.db.exec(fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
                               opportunity_score_example_sql, own_opportunity_sql),
-                  x.now, x.days, own_account_key(x.cfg));
+                  x.now, x.days, account_key(own_handle(x.db, x.cfg)));
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
     auto const unusable = r.i64(0, 4);

@@ -489,7 +489,12 @@ account_counts parse_account(std::string const& body, std::string const& what,
         throw data_error{fmt::format(
             "X API response to {} has no public_metrics.followers_count", what)};
     }
-    return {*followers, count(pm, "following_count"), count(pm, "tweet_count")};
+    auto handle = j.contains("data") ? text_field(j["data"], "username") : std::string{};
+    if (!is_x_handle(handle)) {
+        handle.clear();
+    }
+    return {*followers, count(pm, "following_count"), count(pm, "tweet_count"),
+            std::move(handle)};
 }
 
 } // namespace xloop

@@ -44,6 +44,7 @@ struct account_counts {
     std::int64_t followers = 0;
     std::optional<std::int64_t> following;
     std::optional<std::int64_t> tweets;
+    std::string username; // its handle as X spells it, where X gave one
 };
 
 // How the client signs its requests (x_api.auth): an app-only or OAuth 2.0

@@ -1530,3 +1530,55 @@ TEST_CASE(
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
                    "status = 'interrupted'") == 2);
 }
+
+TEST_CASE("without x_api.username the handle X gives scrape-metrics' follower lookup "
+          "is the account's own for learn-replies, plan and validate",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "720", 2);
+    fake_x_api api; // /2/users/me answers xloop_bot
+    scraper s{db, api};
+    auto const r = s.run({"--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["username"] == "xloop_bot");
+
+    // the bot's own thread as replies to '@XLoop_Bot', and one reply to amy
+    c.exec("WITH c AS (INSERT INTO public.content_generation_metadata_comprehensive "
+           "(status, tweet_id, posted_at, created_at, decision_type, content_slot, "
+           "target_username, target_tweet_id) SELECT 'posted', 'r' || g, "
+           "$1::timestamptz - interval '2 days', $1::timestamptz - interval '2 days', "
+           "'reply', 'reply', CASE g WHEN 1 THEN 'amy' ELSE '@XLoop_Bot' END, '42' "
+           "FROM generate_series(1, 3) g RETURNING decision_id, tweet_id) "
+           "INSERT INTO public.outcomes (decision_id, tweet_id, primary_objective_score) "
+           "SELECT decision_id, tweet_id, 0.5 FROM c",
+           now);
+    auto const learned =
+        run_tool("learn-replies", {"--now", now, "--json"}, &db, {}, score_target_env());
+    INFO(learned.err);
+    REQUIRE(learned.exit_code == 0);
+    CHECK(json::parse(learned.out)["own_replies"] == 2);
+    CHECK(json::parse(learned.out)["accounts"] == 1);
+    CHECK_THAT(learned.err, Catch::Contains("2 replies of the window answer the account "
+                                            "itself (@xloop_bot)"));
+
+    // an opportunity by its handle is not replied to
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "opportunity_score, discovered_at, tweet_content) VALUES ('901', "
+           "'@XLoop_Bot', 0.9, $1::timestamptz - interval '10 minutes', 'a take'), "
+           "('902', 'bob', 0.1, $1::timestamptz - interval '10 minutes', 'a take')",
+           now);
+    auto const planned =
+        run_tool("plan", {"--now", now, "--replies", "2", "--dry-run", "--json"}, &db);
+    INFO(planned.err);
+    REQUIRE(planned.exit_code == 0);
+    CHECK(json::parse(planned.out)["own_posts"] == 1);
+    CHECK_THAT(planned.err, Catch::Contains("would reply to @bob (tweet 902)") &&
+                                !Catch::Contains("tweet 901)"));
+    auto const v = run_tool("validate", {"--now", now, "--json"}, &db);
+    CHECK(check_named(json::parse(v.out),
+                      "reply_opportunities")["numbers"]["unusable_in_window"] == 1);
+}

@@ -385,6 +385,24 @@ TEST_CASE("a body with a number too large for a double is bad data naming the re
           }).find("malformed JSON for GET /2/users/me") != std::string::npos);
 }
 
+TEST_CASE("a user lookup gives the account's handle as X spells it, and none that is no "
+          "handle",
+          "[nodb]")
+{
+    auto const counts = [](char const* username) {
+        return parse_account(
+            fmt::format(R"({{"data": {{"id": "1", "username": {}, "public_metrics":
+                {{"followers_count": 5}}}}}})",
+                        username),
+            "GET /2/users/me");
+    };
+    CHECK(counts(R"("XLoop_Bot")").username == "XLoop_Bot");
+    CHECK(counts(R"("XLoop_Bot")").followers == 5);
+    CHECK(counts(R"("amy smith")").username.empty());
+    CHECK(counts(R"(42)").username.empty());
+    CHECK(counts("null").username.empty());
+}
+
 TEST_CASE("an app-only token's refused non-public metrics are asked for again as public "
           "ones, and not asked for again by that client",
           "[nodb]")
