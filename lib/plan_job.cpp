@@ -1030,11 +1030,19 @@ std::optional<std::vector<std::string>> reply_text(run_context& run, writer& w,
     }
 }
 
+// The opportunities passed over as the account's own posts (by handle in
+// the read, by tweet id when taken) or as posts replied to before.
+struct passed_over {
+    std::int64_t own_posts = 0;
+    std::int64_t replied_before = 0;
+};
+
 // Up to `wanted` replies in the ranking's order, one per author: each taken
 // only if still pending (a row another writer holds is skipped) and only
-// with a text (reply_text). Returns their rows for insert_replies.
+// with a text (reply_text); the posts passed over are added to `passed`.
+// Returns their rows for insert_replies.
 nlohmann::json draft_replies(run_context& run, open_candidates const& open, int wanted,
-                             writer& w, rng& r)
+                             writer& w, rng& r, passed_over& passed)
 {
     auto const& candidates = open.candidates;
     // Propensities from their own stream, so they change none of the draws.
@@ -1046,8 +1054,6 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
     std::set<std::uint64_t> authors;
     known_texts known{run};
     reply_ranking ranking{candidates, r};
-    std::int64_t own_posts = 0;
-    std::int64_t answered = 0;
     while (static_cast<int>(rows.size()) < wanted) {
         auto const next = ranking.next();
         if (!next) {
@@ -1066,13 +1072,13 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
         if (taken.boolean(0, 4)) {
             log::info("tweet {} (by @{}) is the account's own post: not replied to",
                       taken.str(0, 0), ltrim_at(taken.str(0, 1)));
-            ++own_posts;
+            ++passed.own_posts;
             continue;
         }
         if (!taken.is_null(0, 5)) {
             log::info("tweet {} (by @{}) was replied to before (item {}): not again",
                       taken.str(0, 0), ltrim_at(taken.str(0, 1)), taken.str(0, 5));
-            ++answered;
+            ++passed.replied_before;
             continue;
         }
         std::string hash;
@@ -1085,13 +1091,6 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
             std::find(baseline.begin(), baseline.end(), cand.index) != baseline.end();
         rows.push_back(reply_row(run, open, cand, propensity[cand.index],
                                  in_baseline ? 1.0 : 0.0, taken, *parts, hash));
-    }
-    if (own_posts > 0) {
-        auto& n = run.summary()["own_posts"];
-        n = n.is_number() ? n.get<std::int64_t>() + own_posts : own_posts;
-    }
-    if (answered > 0) {
-        run.summary()["replied_before"] = answered;
     }
     return rows;
 }
@@ -1142,7 +1141,6 @@ void warn_unusable(run_context& run, open_candidates const& open)
                   counted(own->second.first, "fresh reply opportunity is",
                           "fresh reply opportunities are"),
                   own->second.second); // a handle and digits: no escapes
-        run.summary()["own_posts"] = own->second.first;
     }
     for (auto const& [code, found] : open.unusable) {
         auto const it = reasons.find(code);
@@ -1180,24 +1178,34 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
     warn_unusable(run, open);
-    auto rows = draft_replies(run, open, wanted, w, r);
+    passed_over passed;
+    if (auto const own = open.unusable.find(4); own != open.unusable.end()) {
+        passed.own_posts = own->second.first; // by its handle, in the read
+    }
+    auto rows = draft_replies(run, open, wanted, w, r, passed);
+    if (passed.own_posts > 0) {
+        run.summary()["own_posts"] = passed.own_posts;
+    }
+    if (passed.replied_before > 0) {
+        run.summary()["replied_before"] = passed.replied_before;
+    }
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;
     if (rows.empty()) {
         if (open.candidates.empty() && warn_no_fresh_opportunity(run, now - max_age)) {
             return;
         }
-        auto const own = run.summary().value("own_posts", std::int64_t{0});
-        auto const before = run.summary().value("replied_before", std::int64_t{0});
-        auto const was = [](std::int64_t n) {
-            return fmt::format("{} {}", n, n == 1 ? "was" : "were");
-        };
+        auto const was = [](std::int64_t n) { return counted(n, "was", "were"); };
         log::info(
             "no pending reply opportunity fits (fresh, author not replied to in the "
             "last {} h{}{})",
             cfg.reply_author_cooldown_hours,
-            own > 0 ? ", not the account's own post: " + was(own) : std::string{},
-            before > 0 ? ", post not replied to before: " + was(before) : std::string{});
+            passed.own_posts > 0
+                ? ", not the account's own post: " + was(passed.own_posts)
+                : std::string{},
+            passed.replied_before > 0
+                ? ", post not replied to before: " + was(passed.replied_before)
+                : std::string{});
         return;
     }
     prepare_items(run.db(), rows);

@@ -390,12 +390,12 @@ void report_unaskable(run_context& run, int days)
     run.summary()["unaskable_tweet_ids"] = r.i64(0, 0);
     if (r.i64(0, 0) > 0) {
         auto const n = r.i64(0, 0);
-        log::warn("{} of the last {} a tweet_id X cannot look up (e.g. {}; an id is 1 "
-                  "to 19 digits): not asked for, since one would fail every request it "
-                  "is in; correct {} in content_generation_metadata_comprehensive",
-                  counted(n, "post", "posts"),
-                  last_days_text(days) + (n == 1 ? " has" : " have"),
-                  json_text(r.str(0, 1)), n == 1 ? "it" : "them");
+        log::warn("{} of the last {} {} a tweet_id X cannot look up (e.g. {}; an id is "
+                  "1 to 19 digits): not asked for, since one would fail every request "
+                  "it is in; correct {} in content_generation_metadata_comprehensive",
+                  counted(n, "post", "posts"), last_days_text(days),
+                  n == 1 ? "has" : "have", json_text(r.str(0, 1)),
+                  n == 1 ? "it" : "them");
     }
 }
 

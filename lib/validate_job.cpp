@@ -209,7 +209,8 @@ struct check_context {
     timestamp now;
     int days;
     std::map<std::string, job_state> jobs;
-    bool has_as_uuid = false; // xloop.as_uuid, which 0014 creates
+    bool has_as_uuid = false;         // xloop.as_uuid, which 0014 creates
+    std::optional<std::string> own{}; // the account's own key, read once
 
     job_state const& job(std::string const& name)
     {
@@ -224,6 +225,14 @@ struct check_context {
     std::string last_run(std::string const& name)
     {
         return last_run_text(name, job(name));
+    }
+    // account_key(own_handle()), or "" when not known
+    std::string const& own_key()
+    {
+        if (!own) {
+            own = account_key(own_handle(db, cfg));
+        }
+        return *own;
     }
 };
 
@@ -860,10 +869,10 @@ check_result reply_priorities_check(check_context& x)
     // accounts replied to as learn-replies names them ('@Amy ' is amy);
     // counted from a DISTINCT, which may hash and scan in parallel (a
     // count(DISTINCT) sorts: 1.7 against 0.9 s over 250 000 replies).
-    auto const r = x.db.exec(fmt::format(reply_priorities_sql, x_handle_pattern,
-                                         account_key_sql("target_username")),
-                             x.now, static_cast<int>(x.cfg.replies.window_days),
-                             account_key(own_handle(x.db, x.cfg)));
+    auto const r =
+        x.db.exec(fmt::format(reply_priorities_sql, x_handle_pattern,
+                              account_key_sql("target_username")),
+                  x.now, static_cast<int>(x.cfg.replies.window_days), x.own_key());
     auto const replied = r.i64(0, 0);
     auto const accounts = r.i64(0, 2);
     // Every account at one value is a constant, not something learned.
@@ -946,12 +955,13 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
  WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
 
 // 5 where a usable opportunity of the window is the account's own post, which
-// plan passes over: by its handle ($3, own_handle()'s key, when known), or by a
-// tweet id of its items of the window and the week before (a harvester's
-// search reaches a week back; a hash of those ids only, not of every item).
+// plan passes over: by its handle ($3, check_context::own_key(), when known),
+// or by a tweet id of its items of the window and the week before (a
+// harvester's search reaches a week back; a hash of those ids only, not of
+// every item). {0}: the author's account key.
 constexpr char const* own_opportunity_sql = R"sql(
 CASE WHEN discovered_at > $1::timestamptz - make_interval(days => $2)
-      AND (($3 <> '' AND lower(ltrim(btrim(r.tweet_author), '@')) = $3)
+      AND (($3 <> '' AND {0} = $3)
            OR r.tweet_id::text IN (
               SELECT c.tweet_id FROM public.content_generation_metadata_comprehensive c
                WHERE c.tweet_id IS NOT NULL
@@ -966,10 +976,11 @@ check_result reply_opportunities_check(check_context& x)
     auto const hours = x.cfg.validate.max_opportunity_age_hours;
     // Those plan cannot reply to counted apart: a harvester writing only
     // such rows stops replies as surely as one that stopped.
-    auto const r =
-        x.db.exec(fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
-                              opportunity_score_example_sql, own_opportunity_sql),
-                  x.now, x.days, account_key(own_handle(x.db, x.cfg)));
+    auto const r = x.db.exec(
+        fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
+                    opportunity_score_example_sql,
+                    fmt::format(own_opportunity_sql, account_key_sql("r.tweet_author"))),
+        x.now, x.days, x.own_key());
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
     auto const unusable = r.i64(0, 4);
