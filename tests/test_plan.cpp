@@ -136,6 +136,18 @@ struct fake_llm {
     }
 };
 
+// plan --replies 1's log with `tweet_id` the only pending opportunity (the
+// others expired): why it queues none.
+std::string why_none_with_only(test_db const& db, std::string const& tweet_id)
+{
+    db.connect().exec("UPDATE public.reply_opportunities SET status = CASE tweet_id WHEN "
+                      "$1 THEN 'pending' ELSE 'expired' END",
+                      tweet_id);
+    auto const r = plan(db, {"--replies", "1", "--seed", "13"});
+    REQUIRE(r.exit_code == 0);
+    return r.err;
+}
+
 } // namespace
 
 TEST_CASE("plan fills the queue with future items and a second run adds nothing", "[db]")
@@ -863,11 +875,7 @@ TEST_CASE("plan never replies to the account's own posts, found by tweet id or b
         db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
                  "WHERE decision_type = 'reply' AND target_tweet_id = '900'") == 0);
     // with only its own post to reply to, the run says why it queued none
-    c.exec("UPDATE public.reply_opportunities SET status = CASE tweet_id WHEN '900' "
-           "THEN 'pending' ELSE 'expired' END");
-    auto const none = plan(db, {"--replies", "1", "--seed", "13"});
-    REQUIRE(none.exit_code == 0);
-    CHECK_THAT(none.err,
+    CHECK_THAT(why_none_with_only(db, "900"),
                Catch::Contains("no pending reply opportunity fits (fresh, author "
                                "not replied to in the last 24 h, not the "
                                "account's own post: 1 was)"));
@@ -902,11 +910,7 @@ TEST_CASE("plan never replies to a post twice, though the harvester finds it aga
                  "'queued'")
               .str(0, 0) == "2,800");
     // with only that post to reply to, the run says why it queued none
-    c.exec("UPDATE public.reply_opportunities SET status = CASE tweet_id WHEN '700' "
-           "THEN 'pending' ELSE 'expired' END");
-    auto const none = plan(db, {"--replies", "1", "--seed", "13"});
-    REQUIRE(none.exit_code == 0);
-    CHECK_THAT(none.err,
+    CHECK_THAT(why_none_with_only(db, "700"),
                Catch::Contains("no pending reply opportunity fits (fresh, author "
                                "not replied to in the last 24 h, post not "
                                "replied to before: 1 was)"));
