@@ -225,6 +225,21 @@ std::string other_scheme_spoken(CURL* c, CURLcode rc, http_request const& reques
     return spoken ? other : "";
 }
 
+// What went wrong when no HTTP answer came, in the words an operator needs.
+void describe_failure(CURL* c, CURLcode rc, http_request const& request,
+                      char const* detail, http_response& out)
+{
+    out.status = 0;
+    out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+    out.tls_refused = is_tls_refusal(rc);
+    out.host_unknown = rc == CURLE_COULDNT_RESOLVE_HOST && host_does_not_exist(c);
+    out.other_scheme = other_scheme_spoken(c, rc, request);
+    // libcurl's detail ("SSL certificate problem: self-signed certificate",
+    // "Failed to connect to … port 443: Connection refused") over its code's
+    // name ("Couldn't connect to server")
+    out.transport_error = *detail ? detail : curl_easy_strerror(rc);
+}
+
 } // namespace
 
 void http_session::closer::operator()(void* share) const noexcept
@@ -295,15 +310,7 @@ http_response http_send(http_request const& request)
         return out;
     }
     if (rc != CURLE_OK) {
-        out.status = 0;
-        out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-        out.tls_refused = is_tls_refusal(rc);
-        out.host_unknown = rc == CURLE_COULDNT_RESOLVE_HOST && host_does_not_exist(c);
-        out.other_scheme = other_scheme_spoken(c, rc, request);
-        // libcurl's detail ("SSL certificate problem: self-signed certificate",
-        // "Failed to connect to … port 443: Connection refused") over its code's
-        // name ("Couldn't connect to server")
-        out.transport_error = *detail ? detail : curl_easy_strerror(rc);
+        describe_failure(c, rc, request, detail, out);
         return out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
@@ -387,6 +394,22 @@ void throw_if_retry_cannot_help(http_response const& res, http_request const& re
     }
 }
 
+// After the last attempt: server_failed when the service answered (it is
+// reachable, that endpoint failed), temporary_failure when it never did.
+[[noreturn]] void give_up(std::string const& problem, std::string const& what,
+                          int attempts, std::chrono::milliseconds asked, bool answered)
+{
+    auto message = fmt::format(
+        "{} for {} after {} attempts{}", problem, what, attempts,
+        asked.count() >= 0 ? fmt::format(" (the last asked to wait {}: Retry-After)",
+                                         seconds_text(asked))
+                           : "");
+    if (answered) {
+        throw server_failed{std::move(message)};
+    }
+    throw temporary_failure{std::move(message)};
+}
+
 } // namespace
 
 retried_response http_send_retrying(http_request const& request,
@@ -446,15 +469,7 @@ retried_response http_send_retrying(http_request const& request,
         }
         throw_if_interrupted(); // no retry after a signal
     }
-    auto message = fmt::format(
-        "{} for {} after {} attempts{}", problem, what, policy.retries + 1,
-        asked.count() >= 0 ? fmt::format(" (the last asked to wait {}: Retry-After)",
-                                         seconds_text(asked))
-                           : "");
-    if (answered) {
-        throw server_failed{std::move(message)};
-    }
-    throw temporary_failure{std::move(message)};
+    give_up(problem, what, policy.retries + 1, asked, answered);
 }
 
 namespace {

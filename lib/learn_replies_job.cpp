@@ -345,14 +345,9 @@ std::string unnamed_replies_text(std::int64_t n, double days)
                        counted(n, "reply", "replies"), days);
 }
 
-void run_learn_replies(run_context& run)
+// What the stream left out, and why, as warnings and summary keys.
+void report_left_out(run_context& run, streamed const& s)
 {
-    auto const& cfg = run.cfg().replies;
-    transaction tx{run.db()};
-    if (!run.dry_run()) {
-        run.lock_in_transaction(); // transaction-scoped: works behind a pooler
-    }
-    auto s = stream_replies(run);
     if (s.non_finite > 0) {
         log::warn(
             "{} of the window {} a NaN or infinite metric; those values were left out",
@@ -377,10 +372,21 @@ void run_learn_replies(run_context& run)
     }
     if (s.all.n == 0) {
         if (auto const unnamed = unnamed_replies(run); unnamed > 0) {
-            log::warn("{}", unnamed_replies_text(unnamed, cfg.window_days));
+            log::warn("{}", unnamed_replies_text(unnamed, run.cfg().replies.window_days));
             run.summary()["unnamed_replies"] = unnamed;
         }
     }
+}
+
+void run_learn_replies(run_context& run)
+{
+    auto const& cfg = run.cfg().replies;
+    transaction tx{run.db()};
+    if (!run.dry_run()) {
+        run.lock_in_transaction(); // transaction-scoped: works behind a pooler
+    }
+    auto s = stream_replies(run);
+    report_left_out(run, s);
     double const mu0 = s.all.weighted_mean();
     double const sigma = s.all.weighted_sd();
     for (auto& a : s.accounts) {

@@ -151,6 +151,35 @@ bool scan_plain_string(std::string_view s, std::size_t& i, std::string_view& out
     return false;
 }
 
+// One value of a flat line at s[i]: a plain string, an unsigned integer of
+// at most 19 digits, or null; i moves past it.
+bool scan_flat_value(std::string_view s, std::size_t& i, flat_value& value)
+{
+    if (s[i] == '"') {
+        if (!scan_plain_string(s, i, value.text)) {
+            return false;
+        }
+        value.kind = flat_value::k_string;
+    } else if (s[i] >= '0' && s[i] <= '9') {
+        std::size_t const start = i;
+        for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+            value.number = value.number * 10 + static_cast<std::uint64_t>(s[i] - '0');
+        }
+        // no leading zero (invalid JSON), no fraction or exponent, no overflow
+        if ((s[start] == '0' && i - start > 1) || i - start > 19 ||
+            (i < s.size() && (s[i] == '.' || s[i] == 'e' || s[i] == 'E'))) {
+            return false;
+        }
+        value.kind = flat_value::k_number;
+    } else if (s.substr(i, 4) == "null") {
+        i += 4;
+        value.kind = flat_value::k_null;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 // The common line, read without building a JSON document: one flat object of
 // known fields, each once, whose values are plain strings, unsigned integers
 // of at most 19 digits or null. Anything else returns false and is left to
@@ -192,26 +221,7 @@ bool scan_flat_line(std::string_view s, flat_line& v)
         if (i >= s.size()) {
             return false;
         }
-        if (s[i] == '"') {
-            if (!scan_plain_string(s, i, value.text)) {
-                return false;
-            }
-            value.kind = flat_value::k_string;
-        } else if (s[i] >= '0' && s[i] <= '9') {
-            std::size_t const start = i;
-            for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-                value.number = value.number * 10 + static_cast<std::uint64_t>(s[i] - '0');
-            }
-            // no leading zero (invalid JSON), no fraction or exponent, no overflow
-            if ((s[start] == '0' && i - start > 1) || i - start > 19 ||
-                (i < s.size() && (s[i] == '.' || s[i] == 'e' || s[i] == 'E'))) {
-                return false;
-            }
-            value.kind = flat_value::k_number;
-        } else if (s.substr(i, 4) == "null") {
-            i += 4;
-            value.kind = flat_value::k_null;
-        } else {
+        if (!scan_flat_value(s, i, value)) {
             return false;
         }
         skip_space();

@@ -57,7 +57,8 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_metrics_in (
 // posts whose records are no newer than their outcome (left as they were);
 // and the records observed before their post was posted (more than $4
 // seconds of clock skew: a wrong tweet id or time), never written: how many,
-// and the first by tweet id with both times.
+// and the first by tweet id with both times. Long on purpose: it is one
+// statement, so the inbox is read once and the batch costs one round trip.
 std::string apply_inbox(bool keep_v2_range)
 {
     auto const range = v2_range("$2::timestamptz", "$3::timestamptz");
@@ -628,6 +629,61 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
 }
 
 // The run's counts: in the ledger, in --json and as its last log line.
+// Records observed before their post was posted: from a file, the whole run
+// is refused unless --skip-bad; from the API they are skipped with a warning.
+void refuse_or_skip_early(run_context& run, scrape_options const& opts,
+                          scrape_counts const& n)
+{
+    if (n.early.count > 0) {
+        auto const what = fmt::format(
+            "{} observed before {} post was posted (by more than "
+            "metrics.max_clock_skew_minutes, {}; e.g. {})",
+            counted(n.early.count, "record", "records"),
+            n.early.count == 1 ? "its" : "their",
+            run.cfg().metrics.max_clock_skew_minutes, n.early.example.value_or("?"));
+        if (opts.source == "file" && !opts.skip_bad) {
+            // One transaction with everything above: nothing is written.
+            throw data_error{
+                fmt::format("{}: {}: a wrong tweet_id or observed_at? Nothing "
+                            "was written; --skip-bad skips them",
+                            n.input, what)};
+        }
+        log::warn("{}: skipped {}", n.input, what);
+    }
+}
+
+// What was written without a part of its data, and why.
+void warn_left_out(scrape_counts const& n, v2_result const& v2)
+{
+    if (v2.out_of_range.count > 0) {
+        auto const over = v2.out_of_range.count;
+        log::warn("{} attributed more follows than outcomes can hold (e.g. {}): {} "
+                  "follower columns and score are left empty; look for "
+                  "follower_snapshots or a source's follows no account has",
+                  counted(over, "post was", "posts were"), *v2.out_of_range.example,
+                  over == 1 ? "its" : "their");
+    }
+    if (n.time_off.count > 0) {
+        log::warn("{} posted at another time than its posted_at says, by up to {} (e.g. "
+                  "{}): whoever writes posted_at (the poster) writes another time than "
+                  "the posting (a local time into a timestamp without time zone column, "
+                  "the scheduled time, a clock that is off), and post_hour and the "
+                  "follower attribution read it",
+                  counted(n.time_off.count, "post X has", "posts X has"),
+                  hours_text(n.most_off_seconds / 3600),
+                  n.time_off.example.value_or("?"));
+    }
+    if (n.unkeyed.count > 0) {
+        log::warn(
+            "{} no decision_id that is a uuid (e.g. tweet {}): no outcome can be "
+            "stored for {}; give {} a uuid (xloop-validate's posted_items names "
+            "one)",
+            counted(n.unkeyed.count, "post with metrics has", "posts with metrics have"),
+            n.unkeyed.example.value_or("?"), n.unkeyed.count == 1 ? "it" : "them",
+            n.unkeyed.count == 1 ? "it" : "each");
+    }
+}
+
 void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
 {
     // Rows written: the batch upserts' and the v2 pass's; records merged into
@@ -689,52 +745,10 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     auto const v2 = v2_pass(run, opts.source);
     n.early.add(v2.early.count, v2.early.example);
     n.not_newer += v2.not_newer;
-    if (n.early.count > 0) {
-        auto const what = fmt::format(
-            "{} observed before {} post was posted (by more than "
-            "metrics.max_clock_skew_minutes, {}; e.g. {})",
-            counted(n.early.count, "record", "records"),
-            n.early.count == 1 ? "its" : "their",
-            run.cfg().metrics.max_clock_skew_minutes, n.early.example.value_or("?"));
-        if (opts.source == "file" && !opts.skip_bad) {
-            // One transaction with everything above: nothing is written.
-            throw data_error{
-                fmt::format("{}: {}: a wrong tweet_id or observed_at? Nothing "
-                            "was written; --skip-bad skips them",
-                            n.input, what)};
-        }
-        log::warn("{}: skipped {}", n.input, what);
-    }
+    refuse_or_skip_early(run, opts, n);
     txs.commit();
     n.unkeyed.add(v2.unkeyed.count, v2.unkeyed.example);
-    if (v2.out_of_range.count > 0) {
-        auto const over = v2.out_of_range.count;
-        log::warn("{} attributed more follows than outcomes can hold (e.g. {}): {} "
-                  "follower columns and score are left empty; look for "
-                  "follower_snapshots or a source's follows no account has",
-                  counted(over, "post was", "posts were"), *v2.out_of_range.example,
-                  over == 1 ? "its" : "their");
-    }
-    if (n.time_off.count > 0) {
-        log::warn("{} posted at another time than its posted_at says, by up to {} (e.g. "
-                  "{}): whoever writes posted_at (the poster) writes another time than "
-                  "the posting (a local time into a timestamp without time zone column, "
-                  "the scheduled time, a clock that is off), and post_hour and the "
-                  "follower attribution read it",
-                  counted(n.time_off.count, "post X has", "posts X has"),
-                  hours_text(n.most_off_seconds / 3600),
-                  n.time_off.example.value_or("?"));
-    }
-    if (n.unkeyed.count > 0) {
-        log::warn(
-            "{} no decision_id that is a uuid (e.g. tweet {}): no outcome can be "
-            "stored for {}; give {} a uuid (xloop-validate's posted_items names "
-            "one)",
-            counted(n.unkeyed.count, "post with metrics has", "posts with metrics have"),
-            n.unkeyed.example.value_or("?"), n.unkeyed.count == 1 ? "it" : "them",
-            n.unkeyed.count == 1 ? "it" : "each");
-    }
-
+    warn_left_out(n, v2);
     report_counts(run, n, v2);
     if (stopped) {
         throw *stopped;

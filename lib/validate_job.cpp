@@ -758,9 +758,34 @@ std::optional<check_result> foreign_maps_check(db_result const& r)
     return c;
 }
 
-check_result weight_map_check(check_context& x)
+// The active map's age against validate.max_map_age_hours, then its sample.
+void judge_map_age(check_context& x, double age, std::int64_t sample,
+                   std::string const& over, check_result& c)
 {
     auto const& v = x.cfg.validate;
+    if (age > 2 * v.max_map_age_hours) {
+        c.status = "fail";
+        c.message = fmt::format("the active map is {} (limit {}): run "
+                                "xloop-build-weights; {}",
+                                old_text(age), hours_text(v.max_map_age_hours),
+                                x.last_run("build-weights"));
+    } else if (age > v.max_map_age_hours) {
+        c.status = "warn";
+        c.message = fmt::format("the active map is {} (limit {})", old_text(age),
+                                hours_text(v.max_map_age_hours));
+    } else if (sample < v.min_map_sample) {
+        c.status = "warn";
+        c.message = fmt::format("the active map learned from {} posts and replies{} only",
+                                sample, over);
+    } else {
+        c.message =
+            fmt::format("the active map is {} and learned from {} posts and replies{}",
+                        old_text(age), sample, over);
+    }
+}
+
+check_result weight_map_check(check_context& x)
+{
     auto const r = x.db.exec(active_map_sql, x.now, x.days);
     auto c = make("weight_map", "ok", "");
     auto const active = r.i64(0, 0);
@@ -794,25 +819,7 @@ check_result weight_map_check(check_context& x)
     double const age = r.f64(0, 1);
     c.numbers["age_hours"] = age;
     auto const over = learned_window(r.opt_str(0, 5), r.opt_str(0, 6), c);
-    if (age > 2 * v.max_map_age_hours) {
-        c.status = "fail";
-        c.message = fmt::format("the active map is {} (limit {}): run "
-                                "xloop-build-weights; {}",
-                                old_text(age), hours_text(v.max_map_age_hours),
-                                x.last_run("build-weights"));
-    } else if (age > v.max_map_age_hours) {
-        c.status = "warn";
-        c.message = fmt::format("the active map is {} (limit {})", old_text(age),
-                                hours_text(v.max_map_age_hours));
-    } else if (sample < v.min_map_sample) {
-        c.status = "warn";
-        c.message = fmt::format("the active map learned from {} posts and replies{} only",
-                                sample, over);
-    } else {
-        c.message =
-            fmt::format("the active map is {} and learned from {} posts and replies{}",
-                        old_text(age), sample, over);
-    }
+    judge_map_age(x, age, sample, over, c);
     if (auto const w = post_hour_zone_warning(x.cfg); !w.empty() && c.status == "ok") {
         c.status = "warn";
         c.message += "; " + w;

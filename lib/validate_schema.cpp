@@ -201,6 +201,44 @@ std::string newer_migrations_warning(std::vector<std::string> const& unknown)
         unknown.size() > 1 ? fmt::format(" and {} more", unknown.size() - 1) : "");
 }
 
+// Only what is wrong, each with its first example.
+std::string wrong_schema_text(std::vector<std::string> const& missing,
+                              migration_counts const& m)
+{
+    auto const part = [](std::string& out, std::string const& what) {
+        out += (out.empty() ? "" : ", ") + what;
+    };
+    auto const and_more = [](std::size_t n) { return n > 1 ? ", …" : ""; };
+    std::string wrong;
+    if (!missing.empty()) {
+        part(wrong, fmt::format("{} missing ({}{})", missing.size(), missing.front(),
+                                and_more(missing.size())));
+    }
+    if (m.pending > 0) {
+        part(wrong, fmt::format("{} pending ({}{})",
+                                counted(m.pending, "migration", "migrations"),
+                                m.first_pending, and_more(m.pending)));
+    }
+    if (m.edited > 0) {
+        part(wrong, fmt::format("{} edited since applied ({}{})",
+                                counted(m.edited, "migration", "migrations"),
+                                m.first_edited, and_more(m.edited)));
+    }
+    return wrong;
+}
+
+std::string hidden_rows_text(db_connection& db, std::vector<std::string> const& hidden)
+{
+    auto const role = db.exec("SELECT current_user").str(0, 0);
+    return fmt::format(
+        "row-level security hides rows of {}{} from role {}: no policy shows it "
+        "every row; run share/roles.sql (policies for xloop_reader and "
+        "xloop_writer) or ALTER ROLE {} BYPASSRLS",
+        hidden.front(),
+        hidden.size() > 1 ? fmt::format(" and {} more tables", hidden.size() - 1) : "",
+        role, quote_ident(role));
+}
+
 } // namespace
 
 check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid)
@@ -211,54 +249,25 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
     if (missing.empty()) {
         has_as_uuid = check_indexes(db, missing, warnings);
     }
-    auto const [pending, edited, first_pending, first_edited, unknown] =
-        migration_states(db);
-    if (!unknown.empty()) {
-        warnings.insert(warnings.begin(), newer_migrations_warning(unknown));
+    auto const m = migration_states(db);
+    if (!m.unknown.empty()) {
+        warnings.insert(warnings.begin(), newer_migrations_warning(m.unknown));
     }
     if (auto const w = encoding_warning(db, cfg)) {
         warnings.push_back(*w);
     }
     auto const hidden = hidden_by_row_security(db);
     c.numbers = {{"missing", missing},
-                 {"pending_migrations", pending},
-                 {"edited_migrations", edited},
-                 {"unknown_migrations", unknown},
+                 {"pending_migrations", m.pending},
+                 {"edited_migrations", m.edited},
+                 {"unknown_migrations", m.unknown},
                  {"hidden_by_row_security", hidden}};
-    if (!missing.empty() || pending > 0 || edited > 0) {
+    if (!missing.empty() || m.pending > 0 || m.edited > 0) {
         c.status = "fail";
-        // only what is wrong, each with its first example
-        auto const part = [](std::string& out, std::string const& what) {
-            out += (out.empty() ? "" : ", ") + what;
-        };
-        auto const and_more = [](std::size_t n) { return n > 1 ? ", …" : ""; };
-        std::string wrong;
-        if (!missing.empty()) {
-            part(wrong, fmt::format("{} missing ({}{})", missing.size(), missing.front(),
-                                    and_more(missing.size())));
-        }
-        if (pending > 0) {
-            part(wrong, fmt::format("{} pending ({}{})",
-                                    counted(pending, "migration", "migrations"),
-                                    first_pending, and_more(pending)));
-        }
-        if (edited > 0) {
-            part(wrong, fmt::format("{} edited since applied ({}{})",
-                                    counted(edited, "migration", "migrations"),
-                                    first_edited, and_more(edited)));
-        }
-        c.message = wrong + ": run xloop-migrate";
+        c.message = wrong_schema_text(missing, m) + ": run xloop-migrate";
     } else if (!hidden.empty()) {
-        auto const role = db.exec("SELECT current_user").str(0, 0);
         c.status = "fail";
-        c.message = fmt::format(
-            "row-level security hides rows of {}{} from role {}: no policy shows it "
-            "every row; run share/roles.sql (policies for xloop_reader and "
-            "xloop_writer) or ALTER ROLE {} BYPASSRLS",
-            hidden.front(),
-            hidden.size() > 1 ? fmt::format(" and {} more tables", hidden.size() - 1)
-                              : "",
-            role, quote_ident(role));
+        c.message = hidden_rows_text(db, hidden);
     } else if (auto const narrow = narrow_columns(db, catalogue_rows(cfg.plan))) {
         // An adopted varchar(n) shorter than a catalogue value: plan refuses
         // each run that draws it.

@@ -200,6 +200,31 @@ std::optional<long long> header_number(std::string const& header, long long max)
     return number && n >= 0 && n < max ? std::optional{n} : std::nullopt;
 }
 
+// HTTP 429: the project's usage cap (nothing until it renews) or the
+// endpoint's 15-minute window (with its reset time where X sends it).
+[[noreturn]] void throw_rate_limited(http_response const& res, std::string const& what)
+{
+    if (usage_capped(res.body)) {
+        throw rate_limited{
+            fmt::format("X API usage cap reached (HTTP 429) on {}{}: the X project has "
+                        "read all its plan allows for the period; nothing more is read "
+                        "until the cap renews (the developer portal shows when) or the "
+                        "plan allows more",
+                        what, problem_of(res.body)),
+            "what was collected so far is kept, the next run goes on", std::nullopt};
+    }
+    std::string reset = "X did not say when it resets";
+    std::optional<long long> reset_epoch;
+    if (auto const it = res.headers.find("x-rate-limit-reset"); it != res.headers.end()) {
+        reset = "it resets at " + rate_limit_reset(it->second);
+        reset_epoch = rate_limit_reset_epoch(it->second);
+    }
+    throw rate_limited{fmt::format("X API rate limit reached (HTTP 429) on {}{}; {}",
+                                   what, problem_of(res.body), reset),
+                       "what was collected so far is kept, the next run goes on",
+                       reset_epoch};
+}
+
 } // namespace
 
 std::optional<long long> rate_limit_reset_epoch(std::string const& header)
@@ -248,27 +273,8 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         }
         return res.body;
     }
-    if (res.status == 429 && usage_capped(res.body)) {
-        throw rate_limited{
-            fmt::format("X API usage cap reached (HTTP 429) on {}{}: the X project has "
-                        "read all its plan allows for the period; nothing more is read "
-                        "until the cap renews (the developer portal shows when) or the "
-                        "plan allows more",
-                        what, problem_of(res.body)),
-            "what was collected so far is kept, the next run goes on", std::nullopt};
-    }
     if (res.status == 429) {
-        std::string reset = "X did not say when it resets";
-        std::optional<long long> reset_epoch;
-        if (auto const it = res.headers.find("x-rate-limit-reset");
-            it != res.headers.end()) {
-            reset = "it resets at " + rate_limit_reset(it->second);
-            reset_epoch = rate_limit_reset_epoch(it->second);
-        }
-        throw rate_limited{fmt::format("X API rate limit reached (HTTP 429) on {}{}; {}",
-                                       what, problem_of(res.body), reset),
-                           "what was collected so far is kept, the next run goes on",
-                           reset_epoch};
+        throw_rate_limited(res, what);
     }
     if (res.status == 401 || res.status == 403) {
         throw service_refused{fmt::format(
