@@ -1331,18 +1331,16 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     return out;
 }
 
-// What the logged choices are worth, where the loop's tables exist.
-std::optional<policy_report> policy_value_of(run_context& run)
+// What the logged choices are worth, where the schema has every table, view
+// and column it reads: not on a database xloop-migrate has yet to run on,
+// such as the original bot's, whose schema check says so. A pending
+// migration that adds an index only leaves it as it is.
+std::optional<policy_report> policy_value_of(run_context& run, check_result const& schema)
 {
-    auto& db = run.db();
-    if (!db.exec(R"sql(
-SELECT to_regclass('public.content_generation_metadata_comprehensive') IS NOT NULL
-   AND to_regclass('public.outcomes') IS NOT NULL
-   AND to_regclass('public.learning_model_weights') IS NOT NULL)sql")
-             .boolean(0, 0)) {
+    if (!schema.numbers.value("missing", nlohmann::json::array()).empty()) {
         return std::nullopt;
     }
-    return policy_report_of(db, run.cfg(), run.now(), run.seed());
+    return policy_report_of(run.db(), run.cfg(), run.now(), run.seed());
 }
 
 namespace {
@@ -1425,7 +1423,8 @@ void run_validate(run_context& run, validate_options const& opts)
     run.summary()["days"] = days;
     run.detail()["verdict"] = report["verdict"];
     run.rows_out = static_cast<std::int64_t>(checks.size());
-    auto const policies = opts.checks_only ? std::nullopt : policy_value_of(run);
+    auto const policies =
+        opts.checks_only ? std::nullopt : policy_value_of(run, checks.front());
     if (policies) {
         run.summary()["policy_value"] = policy_report_json(*policies);
     }

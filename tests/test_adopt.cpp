@@ -447,6 +447,37 @@ TEST_CASE("whole-number columns the jobs write fractions into are refused before
     CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
 }
 
+TEST_CASE("validate on the original bot's database before migrate says to migrate, "
+          "in every form, and changes nothing",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    auto const tables = [&] {
+        return db.count("SELECT count(*) FROM pg_class WHERE relnamespace IN "
+                        "('public'::regnamespace, to_regnamespace('xloop'))");
+    };
+    auto const before = tables();
+    loop_run loop{db};
+    // what an operator types first, to see the state of the database
+    auto const table = loop.tool("validate");
+    CHECK(table.exit_code == 1);
+    CHECK(table.err.find("error") == std::string::npos);
+    CHECK(table.out.find("schema  fail") != std::string::npos);
+    CHECK(table.out.find("run xloop-migrate") != std::string::npos);
+    CHECK(table.out.find("verdict: NOT READY") != std::string::npos);
+    auto const report = loop.validate();
+    CHECK(report["verdict"] == "NOT READY");
+    CHECK(check_named(report, "schema")["status"] == "fail");
+    CHECK_FALSE(report.contains("policy_value"));
+    temp_dir out;
+    auto const html = loop.tool("validate", {"--html", out.path() + "/report.html"});
+    CHECK(html.exit_code == 1);
+    CHECK(read_file(out.path() + "/report.html").find("NOT READY") != std::string::npos);
+    CHECK(tables() == before);
+}
+
 TEST_CASE("a restored database's views with columns of their own keep them", "[db]")
 {
     test_db db;

@@ -180,6 +180,25 @@ TEST_CASE_METHOD(healthy, "a consistent history is READY", "[db]")
     CHECK(validate(db, 0).contains("policy_value"));
 }
 
+TEST_CASE_METHOD(healthy,
+                 "a pending migration that adds an index only leaves what the choices "
+                 "are worth in the report",
+                 "[db]")
+{
+    c.exec("DROP INDEX public.cgmc_reply_tweet_idx");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0018_reply_tweet_index'");
+    auto const r = validate(db, 1);
+    CHECK(check_named(r, "schema")["numbers"]["pending_migrations"] == 1);
+    CHECK(r.contains("policy_value"));
+    // a column it reads gone: the schema check names it, nothing is valued
+    c.exec("ALTER TABLE public.outcomes DROP COLUMN primary_objective_score CASCADE");
+    auto const gone = validate(db, 1);
+    auto const missing = check_named(gone, "schema")["numbers"]["missing"];
+    CHECK(std::find(missing.begin(), missing.end(),
+                    "public.outcomes.primary_objective_score") != missing.end());
+    CHECK_FALSE(gone.contains("policy_value"));
+}
+
 TEST_CASE("each check fails on its own when its part of the loop breaks", "[db]")
 {
     struct flip {
