@@ -5,6 +5,7 @@
 #include "json_text.hpp"
 #include "lock_holders.hpp"
 #include "log.hpp"
+#include "migrations.hpp"
 #include "text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -128,6 +129,45 @@ bool schema_older_than_tools(db_error const& d)
             std::string_view{d.what()}.find("function xloop.") != std::string_view::npos);
 }
 
+// Why a table, column or function of xloop's is missing, asked after the
+// run's transaction has rolled back: xloop-migrate never ran here (the
+// original bot's database), an upgrade not migrated, or neither.
+std::string missing_schema_advice(run_context* ctx)
+{
+    std::string const unknown = "is the schema older than this xloop? run xloop-migrate "
+                                "(xloop-validate lists pending migrations)";
+    if (!ctx) {
+        return unknown;
+    }
+    try {
+        auto const all = read_status(ctx->db(), embedded_migrations());
+        auto const pending = std::count_if(all.begin(), all.end(), [](auto const& m) {
+            return m.state == migration_state::pending;
+        });
+        auto const first = std::find_if(all.begin(), all.end(), [](auto const& m) {
+            return m.state == migration_state::pending;
+        });
+        if (pending > 0 && pending == static_cast<long>(embedded_migrations().size())) {
+            return fmt::format("xloop-migrate has not run on this database ({} "
+                               "pending): run xloop-migrate (README.md: Adopting an "
+                               "existing database)",
+                               counted(pending, "migration", "migrations"));
+        }
+        if (pending > 0) {
+            return fmt::format("{} pending ({}{}): run xloop-migrate",
+                               counted(pending, "migration", "migrations"), first->name,
+                               pending > 1 ? ", …" : "");
+        }
+        return "no migration is pending: a table, view, column or function of xloop's "
+               "schema was dropped or changed by hand; xloop-validate names what is "
+               "missing, and xloop-migrate cannot make it again (its migrations are "
+               "applied): restore it from a backup, or from its migration in xloop's "
+               "source (sql/)";
+    } catch (std::exception const&) {
+        return unknown; // the connection is gone too: the error says enough
+    }
+}
+
 // What the operator can do about `d`; empty where xloop knows nothing to add.
 std::string advice_for(db_error const& d, run_context* ctx)
 {
@@ -140,8 +180,7 @@ std::string advice_for(db_error const& d, run_context* ctx)
             frame);
     }
     if (schema_older_than_tools(d)) {
-        return "is the schema older than this xloop? run xloop-migrate (xloop-validate "
-               "lists pending migrations)";
+        return missing_schema_advice(ctx);
     }
     if (is_rejected_row_sqlstate(d.sqlstate())) {
         return rejected_row_advice(d);

@@ -4,6 +4,7 @@
 #include "test_db_fixture.hpp"
 
 #include "adopt.hpp"
+#include "migrations.hpp"
 #include "schema.hpp"
 
 #include <catch2/catch.hpp>
@@ -476,6 +477,39 @@ TEST_CASE("validate on the original bot's database before migrate says to migrat
     CHECK(html.exit_code == 1);
     CHECK(read_file(out.path() + "/report.html").find("NOT READY") != std::string::npos);
     CHECK(tables() == before);
+}
+
+TEST_CASE("the learning tools on the original bot's database before migrate say that "
+          "xloop-migrate has not run on it, and change nothing",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    auto const rows = [&] {
+        return db.count("SELECT (SELECT count(*) FROM content_metadata) + (SELECT "
+                        "count(*) FROM outcomes) + (SELECT count(*) FROM "
+                        "learning_model_weights) + (SELECT count(*) FROM "
+                        "reply_opportunities)");
+    };
+    auto const before = rows();
+    loop_run loop{db};
+    loop.dir.write("metrics.jsonl", metrics_file(1001, 1003));
+    for (auto const& args : std::vector<std::vector<std::string>>{
+             {"scrape-metrics", "--input", loop.dir.path() + "/metrics.jsonl"},
+             {"build-weights"},
+             {"learn-replies"},
+             {"plan"},
+             {"plan", "--replies", "1"}}) {
+        auto const r = loop.tool(args.front(), {args.begin() + 1, args.end()});
+        INFO(args.front());
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains(fmt::format(
+                              "xloop-migrate has not run on this database ({} migrations "
+                              "pending): run xloop-migrate",
+                              embedded_migrations().size())));
+    }
+    CHECK(rows() == before);
 }
 
 TEST_CASE("a restored database's views with columns of their own keep them", "[db]")

@@ -1087,6 +1087,22 @@ TEST_CASE("a trigger of the database's own that fails on a row a tool writes exi
     CHECK(p.db.count("SELECT count(*) FROM public.outcomes") == 0);
 }
 
+TEST_CASE("a table of xloop's dropped by hand, with no migration pending, is named as "
+          "such, not as an upgrade to migrate",
+          "[db]")
+{
+    one_post p;
+    p.c.exec("DROP TABLE xloop.job_leases");
+    auto const r = p.scrape();
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK_THAT(r.err, Catch::Contains("relation \"xloop.job_leases\" does not exist "
+                                      "(SQLSTATE 42P01); no migration is pending: a "
+                                      "table, view, column or function of xloop's "
+                                      "schema was dropped or changed by hand"));
+    CHECK(p.db.count("SELECT count(*) FROM public.outcomes") == 0);
+}
+
 TEST_CASE("the option --log-sql logs each statement and its duration, never a parameter",
           "[db]")
 {

@@ -971,7 +971,8 @@ TEST_CASE(
     auto const built =
         run_tool("build-weights", {"--now", now}, &db, {}, score_target_env());
     CHECK(built.exit_code == 78);
-    CHECK(built.err.find("run xloop-migrate") != std::string::npos);
+    CHECK_THAT(built.err, Catch::Contains(
+                              "1 migration pending (0012_cross_fit): run xloop-migrate"));
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
     // validate reads what is there and names the pending migration
     auto const v = run_tool("validate", {"--now", now, "--json", "-q"}, &db);
