@@ -140,14 +140,14 @@ std::string missing_schema_advice(run_context* ctx)
         return unknown;
     }
     try {
-        auto const all = read_status(ctx->db(), embedded_migrations());
-        auto const pending = std::count_if(all.begin(), all.end(), [](auto const& m) {
+        auto const embedded = embedded_migrations();
+        auto const all = read_status(ctx->db(), embedded);
+        auto const is_pending = [](migration_status const& m) {
             return m.state == migration_state::pending;
-        });
-        auto const first = std::find_if(all.begin(), all.end(), [](auto const& m) {
-            return m.state == migration_state::pending;
-        });
-        if (pending > 0 && pending == static_cast<long>(embedded_migrations().size())) {
+        };
+        auto const pending = std::count_if(all.begin(), all.end(), is_pending);
+        auto const first = std::find_if(all.begin(), all.end(), is_pending);
+        if (pending > 0 && static_cast<std::size_t>(pending) == embedded.size()) {
             return fmt::format("xloop-migrate has not run on this database ({} "
                                "pending): run xloop-migrate (README.md: Adopting an "
                                "existing database)",
