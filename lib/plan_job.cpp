@@ -853,14 +853,29 @@ SELECT r.tweet_id, r.tweet_author, left(coalesce(r.tweet_content, ''), 25000), r
  WHERE r.tableoid = $1::oid AND r.ctid = $2::tid AND r.status = 'pending'
    FOR UPDATE OF r SKIP LOCKED)sql";
 
-// Opportunities past plan.reply_max_age_hours are marked expired.
+// Opportunities past plan.reply_max_age_hours are marked expired, and so
+// are those of unknown age (no discovered_at: another program's, left before
+// adoption): a reply to a tweet of any age is never risked.
 void expire_opportunities(run_context& run, timestamp discovered_before)
 {
-    auto const expired = run.db().exec(R"sql(
-UPDATE public.reply_opportunities SET status = 'expired'
- WHERE status = 'pending' AND discovered_at <= $1::timestamptz)sql",
-                                       discovered_before);
-    run.summary()["expired"] = expired.affected_rows();
+    auto const r = run.db().exec(R"sql(
+WITH e AS (
+    UPDATE public.reply_opportunities SET status = 'expired'
+     WHERE status = 'pending'
+       AND (discovered_at <= $1::timestamptz OR discovered_at IS NULL)
+    RETURNING discovered_at IS NULL AS unknown)
+SELECT count(*), count(*) FILTER (WHERE unknown) FROM e)sql",
+                                 discovered_before);
+    run.summary()["expired"] = r.i64(0, 0);
+    auto const unknown = r.i64(0, 1);
+    if (unknown > 0) {
+        run.summary()["expired_age_unknown"] = unknown;
+        log::warn("{} no discovered_at, so no age: expired, never replied to (left by "
+                  "another program before xloop-migrate, or a harvester that writes "
+                  "discovered_at as NULL)",
+                  counted(unknown, "pending reply opportunity has",
+                          "pending reply opportunities have"));
+    }
 }
 
 // Where a candidate's row is: its block and line in the heap (the ctid), and

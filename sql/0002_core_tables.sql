@@ -2,6 +2,9 @@
 -- missing; an existing one (the original bot's) gains the missing columns and
 -- keeps its rows and any columns of its own. Types of existing columns are
 -- left alone.
+-- The first text of this file, which gave the rows already in
+-- reply_opportunities the time of migration as their discovered_at:
+-- xloop:valid-checksum bd9a5604227cb0d7ee75eb7ab571ab8473d48359f6352ad35adbf3992c2739d7
 
 -- Content: every planned and posted decision. xloop writes here, never
 -- through the content_metadata view (defect 5).
@@ -181,6 +184,42 @@ ALTER TABLE public.reply_opportunities
     ADD COLUMN IF NOT EXISTS tweet_content     text,
     ADD COLUMN IF NOT EXISTS opportunity_score numeric DEFAULT 0,
     ADD COLUMN IF NOT EXISTS status            text DEFAULT 'pending',
-    ADD COLUMN IF NOT EXISTS discovered_at     timestamptz DEFAULT now(),
     ADD COLUMN IF NOT EXISTS taken_at          timestamptz,
     ADD COLUMN IF NOT EXISTS decision_id       uuid;
+
+-- discovered_at: when the harvester found the row; plan takes fresh rows
+-- only. Added without a default first, so that the rows already there
+-- (another program's, before adoption) are not all found now: a months-old
+-- tweet would be fresh to plan and to validate. They take the table's own
+-- created_at where it has one (without time zone: read as UTC), else keep
+-- none: their age is unknown, and plan expires them, never replying to them.
+DO $$
+DECLARE
+    created regtype := (SELECT atttypid::regtype FROM pg_attribute
+                         WHERE attrelid = 'public.reply_opportunities'::regclass
+                           AND attname = 'created_at' AND NOT attisdropped);
+    unknown bigint;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = 'public.reply_opportunities'::regclass
+                  AND attname = 'discovered_at' AND NOT attisdropped) THEN
+        RETURN;
+    END IF;
+    ALTER TABLE public.reply_opportunities ADD COLUMN discovered_at timestamptz;
+    IF created = 'timestamp'::regtype THEN
+        UPDATE public.reply_opportunities SET discovered_at = created_at AT TIME ZONE 'UTC';
+    ELSIF created = 'timestamptz'::regtype THEN
+        UPDATE public.reply_opportunities SET discovered_at = created_at;
+    END IF;
+    ALTER TABLE public.reply_opportunities ALTER COLUMN discovered_at SET DEFAULT now();
+    SELECT count(*) INTO unknown FROM public.reply_opportunities
+     WHERE discovered_at IS NULL AND status = 'pending';
+    IF unknown > 0 THEN
+        RAISE WARNING 'reply_opportunities: % no discovered_at (the table has no created_at): % age is unknown, so xloop-plan expires % and never replies to %; set discovered_at first where you know it',
+            unknown || CASE WHEN unknown = 1 THEN ' pending row has' ELSE ' pending rows have' END,
+            CASE WHEN unknown = 1 THEN 'its' ELSE 'their' END,
+            CASE WHEN unknown = 1 THEN 'it' ELSE 'them' END,
+            CASE WHEN unknown = 1 THEN 'it' ELSE 'them' END;
+    END IF;
+END
+$$;

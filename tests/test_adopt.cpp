@@ -278,6 +278,52 @@ TEST_CASE("a replayed database whose content_metadata is a table is adopted in p
     CHECK(check_named(report, "schema")["status"] == "ok");
 }
 
+TEST_CASE("reply opportunities the bot left are never fresh to plan: they keep their "
+          "table's created_at as discovered_at, or none, and those are expired",
+          "[db]")
+{
+    test_db db;
+    // the bot's table with a created_at of its own (timestamp, read as UTC) on
+    // one of its two shapes
+    bool const with_created_at = GENERATE(false, true);
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    if (with_created_at) {
+        c.exec("ALTER TABLE reply_opportunities ADD COLUMN created_at timestamp");
+        c.exec("UPDATE reply_opportunities SET created_at = '2025-01-10 08:00'");
+    }
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM reply_opportunities WHERE discovered_at IS "
+                   "NULL") == (with_created_at ? 0 : 2));
+    if (with_created_at) {
+        CHECK(db.count("SELECT count(*) FROM reply_opportunities WHERE discovered_at = "
+                       "'2025-01-10 08:00Z'") == 2);
+    }
+    // a row the harvester writes from now on is discovered when it is written
+    c.exec("INSERT INTO reply_opportunities (tweet_id, tweet_author, opportunity_score, "
+           "tweet_content) VALUES ('9003', 'new_nick', 0.5, 'a take')");
+    CHECK(db.count("SELECT count(*) FROM reply_opportunities WHERE tweet_id = '9003' "
+                   "AND discovered_at > now() - interval '1 minute'") == 1);
+
+    // plan, right after adoption: the new one is taken, the bot's pending one
+    // (9001, months old or of unknown age) is expired, never replied to
+    loop_run loop{db};
+    auto const r = run_tool("plan", {"--replies", "3", "--seed", "1", "--json"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const summary = json::parse(r.out);
+    CHECK(summary["replies"].size() == 1);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "decision_type = 'reply' AND target_tweet_id = '9001'") == 0);
+    CHECK(db.count("SELECT count(*) FROM reply_opportunities WHERE tweet_id = '9001' AND "
+                   "status = 'expired'") == 1);
+    if (!with_created_at) {
+        CHECK(summary["expired_age_unknown"] == 1);
+        CHECK_THAT(r.err, Catch::Contains("1 pending reply opportunity has no "
+                                          "discovered_at"));
+    }
+}
+
 TEST_CASE("a database left half-adopted by an earlier migrate is converged", "[db]")
 {
     test_db db;

@@ -464,8 +464,11 @@ TEST_CASE("the README's merge of reply opportunities found twice keeps the one r
     CHECK_THAT(migrated.err,
                Catch::Contains("reply_opportunities: 2 tweet_id values occur more than "
                                "once"));
-    c.exec("UPDATE reply_opportunities SET discovered_at = '2026-01-01T00:00:00Z' WHERE "
-           "opportunity_score = 0.8"); // the older of 9001's two
+    // adopted without a discovered_at, so of unknown age: the harvester's
+    // times, the 0.8 the older of 9001's two
+    c.exec("UPDATE reply_opportunities SET discovered_at = CASE WHEN opportunity_score "
+           "= 0.8 THEN '2026-01-01T00:00:00Z'::timestamptz ELSE "
+           "'2026-01-02T00:00:00Z' END");
 
     c.exec(readme_sql("CREATE UNIQUE INDEX reply_opportunities_tweet_id_key"));
     CHECK(c.exec("SELECT string_agg(tweet_id || ' ' || status || ' ' || "
