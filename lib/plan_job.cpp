@@ -1116,14 +1116,20 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
 // Whether it warned.
 bool warn_no_fresh_opportunity(run_context& run, timestamp fresh_after)
 {
-    auto const newest = run.db().exec(
-        "SELECT max(discovered_at) FROM public.reply_opportunities WHERE discovered_at "
-        "<= $1::timestamptz",
-        run.now());
-    if (newest.is_null(0, 0)) {
+    auto const newest = run.db().exec(R"sql(
+SELECT max(discovered_at) FILTER (WHERE discovered_at <= $1::timestamptz), count(*)
+  FROM public.reply_opportunities)sql",
+                                      run.now());
+    if (auto const rows = newest.i64(0, 1); rows == 0) {
         log::warn("reply_opportunities holds no opportunity: nothing to reply to (it is "
                   "filled by the harvester that finds tweets to reply to, which xloop "
                   "does not run)");
+        return true;
+    } else if (newest.is_null(0, 0)) {
+        log::warn("reply_opportunities holds {}, none with a discovered_at up to now: "
+                  "nothing to reply to; the harvester that fills it should leave "
+                  "discovered_at to its default (now()) or write when it found each",
+                  counted(rows, "opportunity", "opportunities"));
         return true;
     }
     auto const at = parse_timestamp(newest.get(0, 0));

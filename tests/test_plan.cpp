@@ -930,6 +930,15 @@ TEST_CASE("a reply run with nothing fresh says so as a warning when no opportuni
         return r.err;
     };
     CHECK_THAT(run(), Catch::Contains("reply_opportunities holds no opportunity"));
+    // rows without a discovered_at (a harvester that writes NULL): expired,
+    // and the run says what the harvester must write
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "opportunity_score, discovered_at) VALUES ('9', 'zed', 0.5, NULL)");
+    CHECK_THAT(run(),
+               Catch::Contains("1 pending reply opportunity has no discovered_at") &&
+                   Catch::Contains("reply_opportunities holds 1 opportunity, none "
+                                   "with a discovered_at up to now"));
+    c.exec("DELETE FROM public.reply_opportunities");
     add_opportunity(c, "1", "amy", 0.9, 400); // past plan.reply_max_age_hours (3)
     CHECK_THAT(run(), Catch::Contains("no reply opportunity came in the last 3 h") &&
                           Catch::Contains("the newest at 2026-03-02T05:20:00Z") &&
