@@ -1,5 +1,7 @@
 -- Uniqueness the loop relies on, converged on old data rather than failing on
 -- it: duplicates are resolved where that loses nothing, reported otherwise.
+-- The first text of this file, whose warnings said "1 older duplicate rows":
+-- xloop:valid-checksum bbaed77415452cd4a014b79f860d28115ce5b1aebff5c3ca72c761caac5a7ae4
 
 -- One outcome per decision: upserts need it. Older duplicate rows move to
 -- xloop.outcomes_superseded (kept, not deleted); the newest stays.
@@ -27,7 +29,8 @@ BEGIN
     INSERT INTO xloop.outcomes_superseded SELECT * FROM gone;
     GET DIAGNOSTICS moved = ROW_COUNT;
     IF moved > 0 THEN
-        RAISE WARNING 'outcomes: % older duplicate rows (same decision_id) moved to xloop.outcomes_superseded; the newest row of each decision stays', moved;
+        RAISE WARNING 'outcomes: % (same decision_id) moved to xloop.outcomes_superseded; the newest row of each decision stays',
+            moved || CASE WHEN moved = 1 THEN ' older duplicate row' ELSE ' older duplicate rows' END;
     END IF;
     CREATE UNIQUE INDEX outcomes_decision_id_key ON public.outcomes (decision_id);
 END
@@ -47,7 +50,8 @@ BEGIN
                    LIMIT 1);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
-        RAISE WARNING 'learning_model_weights: % older active maps deactivated; the newest stays active', n;
+        RAISE WARNING 'learning_model_weights: % deactivated; the newest stays active',
+            n || CASE WHEN n = 1 THEN ' older active map' ELSE ' older active maps' END;
     END IF;
 END
 $$;
@@ -72,7 +76,8 @@ BEGIN
             CREATE UNIQUE INDEX content_generation_metadata_comprehensive_decision_id_key
                 ON public.content_generation_metadata_comprehensive (decision_id);
         ELSE
-            RAISE WARNING 'content_generation_metadata_comprehensive: % decision_id values occur more than once (e.g. %); unique index not created', dups, examples;
+            RAISE WARNING 'content_generation_metadata_comprehensive: % more than once (e.g. %); unique index not created',
+                dups || CASE WHEN dups = 1 THEN ' decision_id value occurs' ELSE ' decision_id values occur' END, examples;
         END IF;
     END IF;
 
@@ -86,7 +91,8 @@ BEGIN
             CREATE UNIQUE INDEX discovered_accounts_username_lower_key
                 ON public.discovered_accounts (lower(username));
         ELSE
-            RAISE WARNING 'discovered_accounts: % usernames occur more than once ignoring case (e.g. %); unique index on lower(username) not created: merge them, then create discovered_accounts_username_lower_key', dups, examples;
+            RAISE WARNING 'discovered_accounts: % more than once ignoring case (e.g. %); unique index on lower(username) not created: merge the rows, then create discovered_accounts_username_lower_key',
+                dups || CASE WHEN dups = 1 THEN ' username occurs' ELSE ' usernames occur' END, examples;
             CREATE INDEX IF NOT EXISTS discovered_accounts_username_lower_idx
                 ON public.discovered_accounts (lower(username));
         END IF;
@@ -102,7 +108,8 @@ BEGIN
             CREATE UNIQUE INDEX reply_opportunities_tweet_id_key
                 ON public.reply_opportunities (tweet_id);
         ELSE
-            RAISE WARNING 'reply_opportunities: % tweet_id values occur more than once (e.g. %); unique index not created', dups, examples;
+            RAISE WARNING 'reply_opportunities: % more than once (e.g. %); unique index not created',
+                dups || CASE WHEN dups = 1 THEN ' tweet_id value occurs' ELSE ' tweet_id values occur' END, examples;
         END IF;
     END IF;
 END

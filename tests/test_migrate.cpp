@@ -305,10 +305,10 @@ TEST_CASE("a dry run on the original bot's database says the data changes it rep
     auto const r = run_tool("migrate", {"--dry-run"}, &db);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK(r.err.find("server (dry run, rolled back): outcomes: 1 older duplicate rows") !=
+    CHECK(r.err.find("server (dry run, rolled back): outcomes: 1 older duplicate row ") !=
           std::string::npos);
     CHECK(r.err.find("server (dry run, rolled back): learning_model_weights: 1 older "
-                     "active maps deactivated") != std::string::npos);
+                     "active map deactivated") != std::string::npos);
     CHECK(r.err.find("server: ") == std::string::npos);
     // and nothing was moved or deactivated
     CHECK(db.count("SELECT count(*) FROM outcomes") == 4);
@@ -344,7 +344,7 @@ TEST_CASE("the original bot's database converges with every row kept", "[db]")
     CHECK(db.count("SELECT count(*) FROM xloop.outcomes_superseded") == 1);
     CHECK(db.count("SELECT impressions FROM outcomes WHERE decision_id = "
                    "'00000000-0000-0000-0000-000000000001'") == 1500);
-    CHECK(r.err.find("1 older duplicate rows") != std::string::npos);
+    CHECK(r.err.find("1 older duplicate row ") != std::string::npos);
 
     // follower_snapshots: "timestamp" converged into snapshot_at, both kept in step
     CHECK(db.count("SELECT count(*) FROM follower_snapshots WHERE snapshot_at = "
@@ -362,7 +362,7 @@ TEST_CASE("the original bot's database converges with every row kept", "[db]")
               .i64(0, 0) == 15);
 
     // duplicate usernames reported, not merged and not a failed build
-    CHECK(r.err.find("discovered_accounts: 1 usernames occur more than once") !=
+    CHECK(r.err.find("discovered_accounts: 1 username occurs more than once") !=
           std::string::npos);
     CHECK(r.err.find("joe_x") != std::string::npos);
     CHECK(!c.exec("SELECT xloop.has_unique_index('public.discovered_accounts', "
@@ -564,9 +564,9 @@ TEST_CASE("a migration tried again after a lock wait says its server warnings on
                Catch::Contains("a migration waits for tables other sessions hold"));
     CHECK(occurrences(
               r.err,
-              "server: outcomes: 1 older duplicate rows (same decision_id) moved") == 1);
-    CHECK(occurrences(
-              r.err, "server: learning_model_weights: 1 older active maps deactivated") ==
+              "server: outcomes: 1 older duplicate row (same decision_id) moved") == 1);
+    CHECK(occurrences(r.err,
+                      "server: learning_model_weights: 1 older active map deactivated") ==
           1);
     CHECK(db.count("SELECT count(*) FROM xloop.outcomes_superseded") == 1);
 }
