@@ -296,8 +296,9 @@ void report_ranking(run_context& run, std::vector<account> const& accounts)
         std::string out;
         for (std::size_t i = 0; i < std::min<std::size_t>(3, ranked.size()); ++i) {
             auto const& a = *ranked[best ? i : ranked.size() - 1 - i];
-            out += fmt::format("{}@{} {:.3f} ({} replies)", i ? ", " : "", a.spelling,
-                               a.result.priority_score, a.result.n);
+            out += fmt::format("{}@{} {:.3f} ({})", i ? ", " : "", a.spelling,
+                               a.result.priority_score,
+                               counted(a.result.n, "reply", "replies"));
         }
         return out;
     };

@@ -352,6 +352,11 @@ TEST_CASE("a dry run lists the top and bottom accounts and writes nothing", "[db
     CHECK(out["inserted"] == 3);
     CHECK_THAT(words.err, Catch::Contains("0 to update, 0 back to 0.5, 3 to insert; "
                                           "nothing written"));
+    // an account of one reply is among the three best or worst of four
+    add_reply(c, 1, "solo", 0.0);
+    auto const four = run_tool("learn-replies", {"--dry-run", "--now", now}, &db, {},
+                               score_target_env());
+    CHECK_THAT(four.err, Catch::Contains("@solo ") && Catch::Contains(" (1 reply)"));
 }
 
 TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run", "[db]")
