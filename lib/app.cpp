@@ -140,23 +140,17 @@ std::string missing_schema_advice(run_context* ctx)
         return unknown;
     }
     try {
-        auto const embedded = embedded_migrations();
-        auto const all = read_status(ctx->db(), embedded);
-        auto const is_pending = [](migration_status const& m) {
-            return m.state == migration_state::pending;
-        };
-        auto const pending = std::count_if(all.begin(), all.end(), is_pending);
-        auto const first = std::find_if(all.begin(), all.end(), is_pending);
-        if (pending > 0 && static_cast<std::size_t>(pending) == embedded.size()) {
+        auto const m = migration_states(ctx->db());
+        if (m.pending > 0 && m.pending == m.total) {
             return fmt::format("xloop-migrate has not run on this database ({} "
                                "pending): run xloop-migrate (README.md: Adopting an "
                                "existing database)",
-                               counted(pending, "migration", "migrations"));
+                               counted(m.pending, "migration", "migrations"));
         }
-        if (pending > 0) {
+        if (m.pending > 0) {
             return fmt::format("{} pending ({}{}): run xloop-migrate",
-                               counted(pending, "migration", "migrations"), first->name,
-                               pending > 1 ? ", …" : "");
+                               counted(m.pending, "migration", "migrations"),
+                               m.first_pending, m.pending > 1 ? ", …" : "");
         }
         return "no migration is pending: a table, view, column or function of xloop's "
                "schema was dropped or changed by hand; xloop-validate names what is "

@@ -462,6 +462,25 @@ std::vector<migration_status> read_status(db_connection& db,
     return out;
 }
 
+migration_counts migration_states(db_connection& db)
+{
+    auto const embedded = embedded_migrations();
+    migration_counts out;
+    out.total = static_cast<int>(embedded.size());
+    for (auto const& s : read_status(db, embedded)) {
+        if (s.state == migration_state::pending && out.pending++ == 0) {
+            out.first_pending = s.name;
+        }
+        if (s.state == migration_state::edited && out.edited++ == 0) {
+            out.first_edited = s.name;
+        }
+        if (s.state == migration_state::unknown) {
+            out.unknown.push_back(s.name);
+        }
+    }
+    return out;
+}
+
 namespace {
 
 // Appends the schema diff to the account, leaving out relations a line

@@ -61,6 +61,17 @@ struct migration_status {
 std::vector<migration_status> read_status(db_connection& db,
                                           std::vector<migration> const& all);
 
+// read_status of the embedded migrations, counted: what validate's schema
+// check and a tool's advice on a missing table say.
+struct migration_counts {
+    int total = 0; // embedded in this xloop
+    int pending = 0;
+    int edited = 0;
+    std::string first_pending, first_edited; // by name, for the message
+    std::vector<std::string> unknown;        // applied by a newer xloop
+};
+migration_counts migration_states(db_connection& db);
+
 struct apply_options {
     bool allow_out_of_order = false;
     double lock_timeout_s = 60;

@@ -5,8 +5,6 @@
 #include "stored_values.hpp"
 #include "text.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
 namespace xloop {
@@ -34,10 +32,7 @@ SELECT detail ->> 'username' FROM xloop.job_runs
 
 std::string account_key(std::string_view handle)
 {
-    std::string key{handle};
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return key;
+    return to_lower(handle);
 }
 
 std::string unusable_opportunity_sql()

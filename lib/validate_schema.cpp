@@ -166,30 +166,6 @@ std::optional<std::string> encoding_warning(db_connection const& db, config cons
                        db.server_encoding(), cfg.plan.writer.kind);
 }
 
-struct migration_counts {
-    int pending = 0;
-    int edited = 0;
-    std::string first_pending, first_edited; // by name, for the message
-    std::vector<std::string> unknown;        // applied by a newer xloop
-};
-
-migration_counts migration_states(db_connection& db)
-{
-    migration_counts out;
-    for (auto const& s : read_status(db, embedded_migrations())) {
-        if (s.state == migration_state::pending && out.pending++ == 0) {
-            out.first_pending = s.name;
-        }
-        if (s.state == migration_state::edited && out.edited++ == 0) {
-            out.first_edited = s.name;
-        }
-        if (s.state == migration_state::unknown) {
-            out.unknown.push_back(s.name);
-        }
-    }
-    return out;
-}
-
 // The tools are older than the schema (rolled back): they run, but the
 // operator should know.
 std::string newer_migrations_warning(std::vector<std::string> const& unknown)

@@ -307,7 +307,6 @@ TEST_CASE("reply opportunities the bot left are never fresh to plan: they keep t
 
     // plan, right after adoption: the new one is taken, the bot's pending one
     // (9001, months old or of unknown age) is expired, never replied to
-    loop_run loop{db};
     auto const r = run_tool("plan", {"--replies", "3", "--seed", "1", "--json"}, &db);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -494,18 +493,23 @@ TEST_CASE("whole-number columns the jobs write fractions into are refused before
     CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
 }
 
-TEST_CASE("validate on the original bot's database before migrate says to migrate, "
-          "in every form, and changes nothing",
+TEST_CASE("on the original bot's database before migrate, validate reports NOT READY "
+          "in every form and the learning tools say xloop-migrate has not run, "
+          "changing nothing",
           "[db]")
 {
     test_db db;
     db.load_fixture("original_bot.sql");
-    auto c = db.connect();
-    auto const tables = [&] {
-        return db.count("SELECT count(*) FROM pg_class WHERE relnamespace IN "
-                        "('public'::regnamespace, to_regnamespace('xloop'))");
+    // the relations there are, and the rows of the bot's tables
+    auto const state = [&] {
+        return std::pair{
+            db.count("SELECT count(*) FROM pg_class WHERE relnamespace IN "
+                     "('public'::regnamespace, to_regnamespace('xloop'))"),
+            db.count("SELECT (SELECT count(*) FROM content_metadata) + (SELECT count(*) "
+                     "FROM outcomes) + (SELECT count(*) FROM learning_model_weights) + "
+                     "(SELECT count(*) FROM reply_opportunities)")};
     };
-    auto const before = tables();
+    auto const before = state();
     loop_run loop{db};
     // what an operator types first, to see the state of the database
     auto const table = loop.tool("validate");
@@ -522,24 +526,7 @@ TEST_CASE("validate on the original bot's database before migrate says to migrat
     auto const html = loop.tool("validate", {"--html", out.path() + "/report.html"});
     CHECK(html.exit_code == 1);
     CHECK(read_file(out.path() + "/report.html").find("NOT READY") != std::string::npos);
-    CHECK(tables() == before);
-}
 
-TEST_CASE("the learning tools on the original bot's database before migrate say that "
-          "xloop-migrate has not run on it, and change nothing",
-          "[db]")
-{
-    test_db db;
-    db.load_fixture("original_bot.sql");
-    auto c = db.connect();
-    auto const rows = [&] {
-        return db.count("SELECT (SELECT count(*) FROM content_metadata) + (SELECT "
-                        "count(*) FROM outcomes) + (SELECT count(*) FROM "
-                        "learning_model_weights) + (SELECT count(*) FROM "
-                        "reply_opportunities)");
-    };
-    auto const before = rows();
-    loop_run loop{db};
     loop.dir.write("metrics.jsonl", metrics_file(1001, 1003));
     for (auto const& args : std::vector<std::vector<std::string>>{
              {"scrape-metrics", "--input", loop.dir.path() + "/metrics.jsonl"},
@@ -555,7 +542,7 @@ TEST_CASE("the learning tools on the original bot's database before migrate say 
                               "pending): run xloop-migrate",
                               embedded_migrations().size())));
     }
-    CHECK(rows() == before);
+    CHECK(state() == before);
 }
 
 TEST_CASE("a restored database's views with columns of their own keep them", "[db]")
