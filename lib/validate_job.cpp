@@ -74,10 +74,11 @@ struct job_state {
     // as bad lines, or as observed before their post was posted.
     std::int64_t skipped_lines = 0;
     std::int64_t observed_before_posting = 0;
-    std::int64_t non_public_refused = 0; // runs X refused non-public metrics
-    std::int64_t followers_limited = 0;  // runs X rate-limited the follower count
-    std::int64_t tweets_deferred = 0;    // runs X's rate limit left due posts for later
-    std::int64_t posted_at_off = 0;      // posts X says were posted at another time
+    std::int64_t non_public_refused = 0;  // runs X refused non-public metrics
+    std::int64_t followers_limited = 0;   // runs X rate-limited the follower count
+    std::int64_t tweets_deferred = 0;     // runs X's rate limit left due posts for later
+    std::int64_t posted_at_off = 0;       // posts X says were posted at another time
+    std::int64_t expired_age_unknown = 0; // opportunities plan expired for want of a time
 };
 
 // Each job's last ok run (hours before now), its last run's status and error
@@ -113,7 +114,7 @@ SELECT j.job,
             WHERE a.backend_start IS NULL -- another role's: not ours to judge
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
        l.started_at, w.skipped_lines, w.observed_before_posting, w.non_public_refused,
-       w.followers_limited, w.tweets_deferred, w.posted_at_off
+       w.followers_limited, w.tweets_deferred, w.posted_at_off, w.expired_age_unknown
   FROM unnest($1::text[]) AS j(job)
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
@@ -125,7 +126,8 @@ SELECT j.job,
              count(*) FILTER (WHERE detail->>'x_api_followers_rate_limited' = 'true')
                  AS followers_limited,
              count(*) FILTER (WHERE {2} > 0) AS tweets_deferred,
-             coalesce(max({3}), 0)::int8 AS posted_at_off
+             coalesce(max({3}), 0)::int8 AS posted_at_off,
+             coalesce(sum({4}), 0)::int8 AS expired_age_unknown
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -135,7 +137,8 @@ SELECT j.job,
        ORDER BY started_at DESC, id DESC LIMIT 1) l ON true
 )sql",
     detail_count_sql("skipped_lines"), detail_count_sql("observed_before_posting"),
-    detail_count_sql("x_api_tweets_deferred"), detail_count_sql("posted_at_off"));
+    detail_count_sql("x_api_tweets_deferred"), detail_count_sql("posted_at_off"),
+    detail_count_sql("expired_age_unknown"));
 
 std::map<std::string, job_state> job_states(db_connection& db,
                                             std::vector<std::string> const& jobs,
@@ -159,6 +162,7 @@ std::map<std::string, job_state> job_states(db_connection& db,
         s.followers_limited = r.i64(i, 12);
         s.tweets_deferred = r.i64(i, 13);
         s.posted_at_off = r.i64(i, 14);
+        s.expired_age_unknown = r.i64(i, 15);
         if (s.last_status == "running" && s.last_error.empty()) {
             // A row without its end: a run going on, or one that died
             // unrecorded (kill -9) whose connection is gone.
@@ -929,6 +933,7 @@ check_result reply_priorities_check(check_context& x)
 }
 
 // {0} why an opportunity is unusable, {1} its score as text; $1 now, $2 days.
+// Last, the pending ones without a discovered_at, which plan will expire.
 // A status that is none of plan's (4: a harvester writing 'new', 'Pending' or
 // NULL) is unusable too: plan takes 'pending' ones only, and replies stopped
 // while the check counted the harvester's rows as coming in.
@@ -953,7 +958,9 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
                        || ', where plan replies to ''pending'' ones'
            WHEN 5 THEN 'the account''s own post, tweet ' || r.tweet_id::text || ' by @'
                        || ltrim(btrim(r.tweet_author), '@')
-           END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2))
+           END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
+       (SELECT count(*) FROM public.reply_opportunities
+         WHERE status = 'pending' AND discovered_at IS NULL)
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (
      SELECT CASE WHEN coalesce(r.status::text NOT IN ('pending', 'replied', 'expired',
@@ -991,11 +998,15 @@ check_result reply_opportunities_check(check_context& x)
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
     auto const unusable = r.i64(0, 4);
+    // A harvester writing discovered_at as NULL: those waiting, and those
+    // plan expired in the window (its ledger counts them).
+    auto const unknown_age = r.i64(0, 6) + x.job("plan").expired_age_unknown;
     auto c = make("reply_opportunities", "ok", "");
     c.numbers = {{"found_in_window", found},
                  {"replies_in_window", replies},
-                 {"unusable_in_window", unusable}};
-    if (found == 0 && replies == 0) {
+                 {"unusable_in_window", unusable},
+                 {"without_discovered_at", unknown_age}};
+    if (found == 0 && replies == 0 && unknown_age == 0) {
         c.message = fmt::format("no reply opportunities and no replies in the last {}: "
                                 "replies are not in use",
                                 x.last_days());
@@ -1003,6 +1014,21 @@ check_result reply_opportunities_check(check_context& x)
     }
     auto const age = r.is_null(0, 1) ? std::nullopt : std::optional{r.f64(0, 1)};
     c.numbers["newest_hours_ago"] = age ? nlohmann::json(*age) : nlohmann::json(nullptr);
+    constexpr char const* write_the_time =
+        "the harvester that fills reply_opportunities must write discovered_at, or "
+        "leave it to its default (now())";
+    if (unknown_age > 0 && (!age || found == 0 || *age > hours)) {
+        c.status = "warn";
+        c.message = fmt::format(
+            "{} without a discovered_at, {}: xloop-plan expires them unreplied (a "
+            "tweet of unknown age is never replied to); {}",
+            counted(unknown_age, "opportunity", "opportunities"),
+            !age || found == 0
+                ? fmt::format("none with one in the last {}", x.last_days())
+                : fmt::format("the newest with one {}", old_text(*age)),
+            write_the_time);
+        return c;
+    }
     if (!age || *age > hours) {
         c.status = "warn";
         c.message = fmt::format(
@@ -1026,6 +1052,11 @@ check_result reply_opportunities_check(check_context& x)
     } else if (unusable > 0) {
         c.message += fmt::format("; {} of them cannot be replied to (e.g. {})", unusable,
                                  r.str(0, 5));
+    }
+    if (unknown_age > 0) {
+        c.message += fmt::format("; {} without a discovered_at, which xloop-plan expires "
+                                 "unreplied: {}",
+                                 unknown_age, write_the_time);
     }
     return c;
 }

@@ -503,6 +503,56 @@ TEST_CASE_METHOD(
 }
 
 TEST_CASE_METHOD(healthy,
+                 "opportunities without a discovered_at warn, waiting or already "
+                 "expired by plan",
+                 "[db]")
+{
+    // the harvester now writes discovered_at as NULL: nothing new comes in
+    // with a time, and replies stopped; before, "replies are not in use"
+    c.exec("DELETE FROM public.reply_opportunities");
+    c.exec("DELETE FROM public.content_generation_metadata_comprehensive WHERE "
+           "decision_type = 'reply'");
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "opportunity_score, discovered_at) SELECT (800 + g)::text, 'acct_1', 0.5, "
+           "NULL FROM generate_series(1, 3) g");
+    auto check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["without_discovered_at"] == 3);
+    CHECK(check["message"] ==
+          "3 opportunities without a discovered_at, none with one in the last 3 "
+          "days: xloop-plan expires them unreplied (a tweet of unknown age is never "
+          "replied to); the harvester that fills reply_opportunities must write "
+          "discovered_at, or leave it to its default (now())");
+    // plan expired two of them; its ledger keeps the count for the window
+    c.exec("UPDATE public.reply_opportunities SET status = 'expired' WHERE tweet_id <> "
+           "'801'");
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+           "VALUES ('plan', $1::timestamptz - interval '5 minutes', $1::timestamptz - "
+           "interval '5 minutes', 'ok', '{\"expired_age_unknown\": 2}')",
+           now);
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["without_discovered_at"] == 3);
+    // beside usable ones, a note on an ok check
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "opportunity_score, discovered_at) VALUES ('900', 'acct_2', 0.5, "
+           "$1::timestamptz - interval '1 hour')",
+           now);
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["message"] ==
+          "1 opportunity came in during the last 3 days, the newest 1.0 h ago; 3 "
+          "without a discovered_at, which xloop-plan expires unreplied: the harvester "
+          "that fills reply_opportunities must write discovered_at, or leave it to its "
+          "default (now())");
+    // an old plan run's count is out of the window, like the rows it expired
+    c.exec("UPDATE xloop.job_runs SET started_at = started_at - interval '10 days' "
+           "WHERE detail ? 'expired_age_unknown'");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["numbers"]["without_discovered_at"] == 1);
+}
+
+TEST_CASE_METHOD(healthy,
                  "the account's own posts among the opportunities are counted as ones "
                  "plan will not reply to, by tweet id and by x_api.username",
                  "[db]")
