@@ -779,12 +779,13 @@ void judge_map_age(check_context& x, double age, std::int64_t sample,
                                 hours_text(v.max_map_age_hours));
     } else if (sample < v.min_map_sample) {
         c.status = "warn";
-        c.message = fmt::format("the active map learned from {} posts and replies{} only",
-                                sample, over);
+        c.message =
+            fmt::format("the active map learned from {}{} only",
+                        counted(sample, "post or reply", "posts and replies"), over);
     } else {
         c.message =
-            fmt::format("the active map is {} and learned from {} posts and replies{}",
-                        old_text(age), sample, over);
+            fmt::format("the active map is {} and learned from {}{}", old_text(age),
+                        counted(sample, "post or reply", "posts and replies"), over);
     }
 }
 

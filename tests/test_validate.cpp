@@ -966,6 +966,12 @@ TEST_CASE_METHOD(
     CHECK(check["message"].get<std::string>().find(
               "learned from 40 posts and replies of the last 90 "
               "days") != std::string::npos);
+    // a map of one post: said so, warned (below validate.min_map_sample)
+    c.exec("UPDATE public.learning_model_weights SET sample_size = 1");
+    auto const one = check_named(validate(db, 0), "weight_map");
+    CHECK(one["message"] == "the active map learned from 1 post or reply of the last 90 "
+                            "days only");
+    c.exec("UPDATE public.learning_model_weights SET sample_size = 40");
     // an adopted database's text columns, one not a time: no window, no error
     c.exec("ALTER TABLE public.learning_model_weights ALTER date_range_start TYPE text, "
            "ALTER date_range_end TYPE text");
