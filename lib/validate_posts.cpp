@@ -1,0 +1,632 @@
+#include "validate_checks.hpp"
+
+#include "app.hpp"
+#include "config.hpp"
+#include "db.hpp"
+#include "map_shape.hpp"
+#include "stored_values.hpp"
+#include "text.hpp"
+
+#include <fmt/ranges.h>
+
+#include <cmath>
+
+namespace xloop::checks {
+
+namespace {
+
+// Why plan cannot use the active map (its id, its posteriors as JSON text), if so.
+std::optional<std::string> unusable_active_map(std::string const& id,
+                                               std::string const& posteriors)
+{
+    auto const why = unusable_map_reason(stored_json(posteriors));
+    if (!why) {
+        return std::nullopt;
+    }
+    return fmt::format("the active map (id {}) cannot be used by xloop-plan: {}; run "
+                       "xloop-build-weights (plan draws uniformly until then)",
+                       id, *why);
+}
+
+} // namespace
+
+check_result v2_coverage_check(check_context& x)
+{
+    // With the outcomes another program collected since xloop-scrape-metrics'
+    // first ok run (data_source none of xloop's): the original bot's metrics
+    // job left running, whose scores replace xloop's until its next run.
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), count(primary_objective_score),
+       count(*) FILTER (WHERE data_source::text IS DISTINCT FROM 'x-api'
+                          AND data_source::text IS DISTINCT FROM 'file'
+                          AND collected_at > (SELECT min(started_at) FROM xloop.job_runs
+                                               WHERE job = 'scrape-metrics'
+                                                 AND status = 'ok')),
+       (array_agg(coalesce(data_source::text, 'NULL') ORDER BY collected_at DESC)
+            FILTER (WHERE data_source::text IS DISTINCT FROM 'x-api'
+                      AND data_source::text IS DISTINCT FROM 'file'))[1]
+  FROM public.outcomes
+ WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
+   AND collected_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto const total = r.i64(0, 0);
+    auto const v2 = r.i64(0, 1);
+    auto const others = r.i64(0, 2);
+    auto c = make("v2_coverage", "ok", "");
+    c.numbers = {{"outcomes", total},
+                 {"with_v2", v2},
+                 {"coverage", ratio(v2, total)},
+                 {"by_another_program", others}};
+    if (total == 0) {
+        c.status = "fail";
+        c.message = fmt::format("no outcomes collected in the last {}: run "
+                                "xloop-scrape-metrics; {}",
+                                x.last_days(), x.last_run("scrape-metrics"));
+    } else if (ratio(v2, total) < x.cfg.validate.min_v2_coverage) {
+        c.status = "fail";
+        c.message = fmt::format("{} of {} outcomes have v2 metrics: run "
+                                "xloop-scrape-metrics; {}",
+                                v2, total, x.last_run("scrape-metrics"));
+    } else {
+        c.message = fmt::format("{} of {} outcomes of the last {} have v2 metrics", v2,
+                                total, x.last_days());
+    }
+    if (others > 0) {
+        add_warning(
+            c,
+            fmt::format("another program wrote {} since xloop-scrape-metrics' first run "
+                        "(data_source {:?}): if it is the original bot's metrics job, "
+                        "stop it (its "
+                        "scores replace xloop's until the next run)",
+                        counted(others, "of them", "of them"),
+                        example_text(r.opt_str(0, 3).value_or(""), 40)));
+    }
+    return c;
+}
+
+check_result slot_coverage_check(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
+  FROM public.content_generation_metadata_comprehensive
+ WHERE created_at > $1::timestamptz - make_interval(days => $2::int)
+   AND created_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto const total = r.i64(0, 0);
+    auto const slotted = r.i64(0, 1);
+    auto c = make("content_slot_coverage", "ok", "");
+    c.numbers = {
+        {"content", total}, {"with_slot", slotted}, {"coverage", ratio(slotted, total)}};
+    if (total == 0) {
+        c.status = "fail";
+        c.message = fmt::format("no content created in the last {}: run xloop-plan; {}",
+                                x.last_days(), x.last_run("plan"));
+    } else if (ratio(slotted, total) < x.cfg.validate.min_slot_coverage) {
+        c.status = "fail";
+        c.message = fmt::format("{} of {} items of the last {} have a content_slot: "
+                                "queue content with xloop-plan",
+                                slotted, total, x.last_days());
+    } else {
+        c.message = fmt::format("{} of {} items of the last {} have a content_slot",
+                                slotted, total, x.last_days());
+    }
+    return c;
+}
+
+namespace {
+
+// Posted items of the window the loop cannot learn from, by what is wrong,
+// each kind with one example (a decision id, a tweet id).
+struct posted_items {
+    std::int64_t posted = 0, no_id = 0, no_time = 0, shared = 0, no_key = 0, future = 0,
+                 unposted = 0;
+    std::string no_id_example, no_time_example, shared_example, no_key_example,
+        future_example, unposted_example;
+};
+
+posted_items read_posted_items(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*) FILTER (WHERE p.posted),
+       count(*) FILTER (WHERE p.posted AND p.no_id),
+       count(*) FILTER (WHERE p.posted AND p.no_time),
+       count(*) FILTER (WHERE s.shared),
+       count(*) FILTER (WHERE p.posted AND p.no_key),
+       count(*) FILTER (WHERE p.posted AND p.future),
+       count(*) FILTER (WHERE NOT p.posted),
+       min(c.decision_id::text) FILTER (WHERE p.posted AND p.no_id),
+       min(c.decision_id::text) FILTER (WHERE p.posted AND p.no_time),
+       min(c.tweet_id::text) FILTER (WHERE s.shared),
+       min(coalesce(quote_literal(c.decision_id::text), 'NULL'))
+           FILTER (WHERE p.posted AND p.no_key),
+       min(c.tweet_id::text || ' posted at ' ||
+           CASE WHEN isfinite(c.posted_at) -- to_char(infinity) is NULL
+                THEN to_char(c.posted_at, 'YYYY-MM-DD"T"HH24:MI"Z"')
+                ELSE c.posted_at::text END)
+           FILTER (WHERE p.posted AND p.future),
+       min('tweet ' || c.tweet_id::text || ' with status ' ||
+           coalesce(quote_literal(c.status::text), 'NULL'))
+           FILTER (WHERE NOT p.posted)
+  FROM public.content_generation_metadata_comprehensive c
+ CROSS JOIN LATERAL (
+       SELECT coalesce(c.status::text = 'posted', false) AS posted,
+              coalesce(c.tweet_id::text, '') = '' AS no_id,
+              c.tweet_id::text <> '' AND c.posted_at IS NULL AS no_time,
+              c.posted_at > $1::timestamptz + make_interval(secs => $3::float8) AS future,
+              xloop.as_uuid(c.decision_id) IS NULL AS no_key) p
+  LEFT JOIN LATERAL (
+       SELECT true AS shared FROM public.content_generation_metadata_comprehensive o
+        WHERE o.tweet_id = c.tweet_id AND o.id <> c.id AND o.status = 'posted'
+        LIMIT 1) s ON p.posted AND c.tweet_id IS NOT NULL
+ WHERE (c.status = 'posted' OR c.tweet_id::text <> '')
+   AND c.created_at > $1::timestamptz - make_interval(days => $2::int)
+   AND c.created_at <= $1::timestamptz)sql",
+                             x.now, x.days, x.cfg.metrics.max_clock_skew_minutes * 60);
+    return {r.i64(0, 0),
+            r.i64(0, 1),
+            r.i64(0, 2),
+            r.i64(0, 3),
+            r.i64(0, 4),
+            r.i64(0, 5),
+            r.i64(0, 6),
+            r.opt_str(0, 7).value_or(""),
+            r.opt_str(0, 8).value_or(""),
+            r.opt_str(0, 9).value_or(""),
+            excerpt(r.opt_str(0, 10).value_or(""), 40),
+            r.opt_str(0, 11).value_or(""),
+            excerpt(r.opt_str(0, 12).value_or(""), 60)};
+}
+
+// Each kind of unusable posted item there is: how many, what is wrong, an
+// example, what follows from it.
+std::vector<std::string> posted_item_problems(posted_items const& p)
+{
+    struct kind {
+        std::int64_t n;
+        char const* what;
+        std::string example;
+        char const* so;
+    };
+    std::vector<std::string> wrong;
+    for (auto const& k :
+         {kind{p.no_id, "have no tweet_id", "decision " + p.no_id_example,
+               "no metrics can be fetched for them"},
+          kind{p.no_time, "have a tweet_id but no posted_at",
+               "decision " + p.no_time_example, "they get no metrics or v2 score"},
+          kind{p.shared, "share their tweet_id with another posted item",
+               "tweet " + p.shared_example, "its metrics count for each"},
+          kind{p.no_key, "have no decision_id or one that is not a uuid",
+               p.no_key_example, "no outcome can be stored for them; give each a uuid"},
+          kind{p.future, "have a posted_at later than now", "tweet " + p.future_example,
+               "does the poster write local time as UTC? every post_hour learned from "
+               "them is off"},
+          kind{p.unposted, "other items have a tweet_id but a status other than 'posted'",
+               p.unposted_example, "no tool reads them"}}) {
+        if (k.n > 0) {
+            wrong.push_back(
+                fmt::format("{} {} (e.g. {}): {}", k.n, k.what, k.example, k.so));
+        }
+    }
+    return wrong;
+}
+
+} // namespace
+
+// Posted items the loop cannot learn from, which no other check sees: the
+// poster left out the tweet id (no metrics can be fetched) or the posting
+// time (scrape-metrics and every window go by posted_at), wrote one tweet id
+// on two items (its metrics would count for both), a decision id that is no
+// uuid (an outcome is keyed by one; the original's column may be text), a
+// posting time in the future (a poster writing local time as UTC: every
+// post_hour is off), or a tweet id under a status other than 'posted'
+// ('POSTED', 'published': no tool reads those items).
+check_result posted_items_check(check_context& x)
+{
+    auto c = make("posted_items", "ok", "");
+    if (!x.has_as_uuid) {
+        c.status = "fail";
+        c.message = "xloop.as_uuid is missing: run xloop-migrate";
+        return c;
+    }
+    auto const p = read_posted_items(x);
+    c.numbers = {{"posted", p.posted},
+                 {"without_tweet_id", p.no_id},
+                 {"without_posted_at", p.no_time},
+                 {"sharing_tweet_id", p.shared},
+                 {"without_uuid_decision_id", p.no_key},
+                 {"posted_in_future", p.future},
+                 {"tweet_id_not_posted", p.unposted}};
+    auto const wrong = posted_item_problems(p);
+    if (wrong.empty()) {
+        c.message = p.posted == 0
+                        ? fmt::format("no items posted in the last {}", x.last_days())
+                        : fmt::format("{} posted in the last {}, each with its "
+                                      "own tweet_id, a posted_at and a uuid decision_id",
+                                      counted(p.posted, "item", "items"), x.last_days());
+        return c;
+    }
+    // Half or more unusable: the loop is learning from too little to go on.
+    auto const bad = p.no_id + p.no_time + p.shared + p.no_key + p.future + p.unposted;
+    c.status = 2 * bad >= p.posted + p.unposted ? "fail" : "warn";
+    c.message = fmt::format("of {} items posted in the last {}, {}{}", p.posted,
+                            x.last_days(), fmt::join(wrong, "; "),
+                            p.no_id + p.no_time + p.unposted > 0
+                                ? "; the poster must set status, tweet_id and "
+                                  "posted_at together"
+                                : "");
+    return c;
+}
+
+namespace {
+
+// The queue at $1 (now): overdue past $2 seconds, items before $3 (after
+// it: never due), the oldest, the last post, the never-due and the unscheduled.
+constexpr char const* queue_sql = R"sql(
+WITH taken AS (
+    -- xloop's items due in the last $4 days that the poster took: failed or posted
+    SELECT count(*) FILTER (WHERE i.status::text = 'failed') AS failed,
+           count(*) FILTER (WHERE i.status::text = 'posted') AS posted,
+           (array_agg(coalesce(i.error_message, 'no error_message')
+                      ORDER BY i.scheduled_at DESC)
+                FILTER (WHERE i.status::text = 'failed'))[1] AS error
+      FROM public.content_generation_metadata_comprehensive i
+     WHERE i.status::text IN ('failed', 'posted') AND i.generation_source::text = 'xloop'
+       AND i.scheduled_at > $1::timestamptz - make_interval(days => $4::int)
+       AND i.scheduled_at <= $1::timestamptz),
+others AS (
+    -- items another program wrote in the last $4 days, since xloop-plan's
+    -- first ok run (cgmc_others_created_idx)
+    SELECT count(*) AS n,
+           (array_agg(coalesce(o.generation_source::text, 'NULL') ORDER BY o.created_at DESC))[1]
+               AS source,
+           to_char(max(o.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') AS latest
+      FROM public.content_generation_metadata_comprehensive o
+     WHERE o.generation_source::text IS DISTINCT FROM 'xloop'
+       AND o.created_at > $1::timestamptz - make_interval(days => $4::int)
+       AND o.created_at <= $1::timestamptz
+       AND o.created_at > (SELECT min(started_at) FROM xloop.job_runs
+                            WHERE job = 'plan' AND status = 'ok'))
+SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(secs => $2)),
+       count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz),
+       coalesce(to_char(min(q.scheduled_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+                min(q.scheduled_at)::text),
+       (extract(epoch FROM $1::timestamptz) - extract(epoch FROM min(q.scheduled_at))) / 3600,
+       (SELECT to_char(max(p.posted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+          FROM public.content_generation_metadata_comprehensive p
+         WHERE p.status = 'posted' AND p.tweet_id IS NOT NULL
+           AND p.posted_at <= $1::timestamptz),
+       count(*) FILTER (WHERE q.scheduled_at >= $3::timestamptz),
+       max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
+       count(*) FILTER (WHERE q.scheduled_at IS NULL),
+       (SELECT failed FROM taken), (SELECT posted FROM taken), (SELECT error FROM taken),
+       (SELECT n FROM others), (SELECT source FROM others), (SELECT latest FROM others)
+  FROM public.content_generation_metadata_comprehensive q
+ WHERE q.status = 'queued')sql";
+
+// What queue_sql reads, by name.
+struct queue_state {
+    std::int64_t overdue = 0;
+    std::int64_t queued = 0;
+    std::string oldest_due;       // as stored where it is no readable time
+    double oldest_hours_late = 0; // -infinity's: infinite
+    std::optional<std::string> last_post;
+    std::int64_t never_due = 0;    // infinity or after 2199: another program's "hold"
+    std::string never_due_example; // the latest of them, as stored
+    std::int64_t unscheduled = 0;  // no scheduled_at (the original bot's rows)
+    std::int64_t failed = 0;       // xloop's items due in the window the poster failed
+    std::int64_t posted = 0;       // … and posted
+    std::optional<std::string> failed_error; // the latest failure's error_message
+    std::int64_t others = 0;                 // items another program wrote in the window
+    std::optional<std::string> others_source, others_latest;
+};
+
+queue_state read_queue(check_context& x)
+{
+    auto const r =
+        x.db.exec(queue_sql, x.now, x.cfg.validate.max_queue_delay_hours * 3600,
+                  readable_times_end, x.days);
+    queue_state q;
+    q.overdue = r.i64(0, 0);
+    q.queued = r.i64(0, 1);
+    q.oldest_due = r.str(0, 2);
+    q.oldest_hours_late = r.is_null(0, 3) ? 0 : r.f64(0, 3); // NULL: nothing queued
+    q.last_post = r.opt_str(0, 4);
+    q.never_due = r.i64(0, 5);
+    q.never_due_example = r.str(0, 6);
+    q.unscheduled = r.i64(0, 7);
+    q.failed = r.i64(0, 8);
+    q.posted = r.i64(0, 9);
+    q.failed_error = r.opt_str(0, 10);
+    q.others = r.i64(0, 11);
+    q.others_source = r.opt_str(0, 12);
+    q.others_latest = r.opt_str(0, 13);
+    return q;
+}
+
+// The remarks the queue check appends to its message, each empty where it
+// does not apply, each beginning with "; ".
+struct queue_remarks {
+    std::string failed, others, never_due, unscheduled;
+};
+
+queue_remarks remarks_of(queue_state const& q, std::string const& last_days)
+{
+    queue_remarks out;
+    // The items the poster took and marked failed (X refused them, its own
+    // rules did): the queue drains and refills, and nothing is posted.
+    if (q.failed > 0) {
+        out.failed = fmt::format("; the poster marked {} of the {} items due in the last "
+                                 "{} failed (the latest: {:?})",
+                                 q.failed, q.failed + q.posted, last_days,
+                                 example_text(q.failed_error.value_or(""), 160));
+    }
+    // Another planner beside xloop-plan (the original bot's, left running):
+    // the account posts more than plan.posts_per_day, half of it unlearned.
+    if (q.others > 0) {
+        out.others = fmt::format("; another program wrote {} since xloop-plan's first "
+                                 "run (generation_source {:?}, the latest at {}): if it "
+                                 "is the original bot's planner, stop it (items you "
+                                 "queue by hand are yours to keep)",
+                                 counted(q.others, "item", "items"),
+                                 example_text(q.others_source.value_or(""), 40),
+                                 q.others_latest.value_or("?"));
+    }
+    // plan counts them apart, and no poster will ever take them
+    if (q.never_due > 0) {
+        out.never_due = fmt::format(
+            "; {} scheduled at a time that never comes (e.g. {}): give {} a time, or "
+            "set {} status to 'skipped'",
+            counted(q.never_due, "more is", "more are"),
+            stored_timestamp_text(q.never_due_example), q.never_due == 1 ? "it" : "them",
+            q.never_due == 1 ? "its" : "their");
+    }
+    // What the original bot's poster makes of items without a time is not
+    // known: they are not the queue, only said.
+    if (q.unscheduled > 0) {
+        out.unscheduled = fmt::format(
+            "; {} no scheduled_at and {} not counted: if no poster will take "
+            "{}, set {} status to 'skipped'",
+            counted(q.unscheduled, "more has", "more have"),
+            q.unscheduled == 1 ? "is" : "are", q.unscheduled == 1 ? "it" : "them",
+            q.unscheduled == 1 ? "its" : "their");
+    }
+    return out;
+}
+
+} // namespace
+
+// Queued items long past their time: the poster (the bot's, or another)
+// is not publishing. Nothing else sees it for days: plan finds its queue
+// full and succeeds, and the coverage checks count what was posted.
+check_result queue_check(check_context& x)
+{
+    auto const hours = x.cfg.validate.max_queue_delay_hours;
+    auto const q = read_queue(x);
+    auto const more = remarks_of(q, x.last_days());
+    auto c = make("queue", "ok", "");
+    c.numbers = {{"by_another_program_in_window", q.others},
+                 {"queued", q.queued},
+                 {"overdue", q.overdue},
+                 {"never_due", q.never_due},
+                 {"unscheduled", q.unscheduled},
+                 {"failed_in_window", q.failed},
+                 {"posted_in_window", q.posted}};
+    if (q.overdue == 0 && q.failed > 0 && q.posted == 0) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "the poster failed every item of the last {} ({}; the latest: {:?}): "
+            "nothing is posted; see its log, and error_message{}{}{}",
+            x.last_days(), q.failed, example_text(q.failed_error.value_or(""), 160),
+            more.others, more.never_due, more.unscheduled);
+        return c;
+    }
+    if (q.overdue == 0) {
+        c.status = q.never_due == 0 && q.failed == 0 && q.others == 0 ? "ok" : "warn";
+        c.message = fmt::format("{} queued, none more than {} past its time{}{}{}{}",
+                                q.queued, hours_text(hours), more.failed, more.others,
+                                more.never_due, more.unscheduled);
+        return c;
+    }
+    c.status = "fail";
+    // -infinity (another program's) is due at no time: late by no number of hours
+    auto const late = q.oldest_hours_late;
+    c.numbers["oldest_hours_late"] =
+        std::isfinite(late) ? nlohmann::json(late) : nlohmann::json(nullptr);
+    c.message = fmt::format(
+        "{} more than {} past {} time (the oldest was due at {}); "
+        "{}: is the poster publishing the queue? (items it should never "
+        "post: set their status to 'skipped')",
+        counted(q.overdue, "queued item is", "queued items are"), hours_text(hours),
+        q.overdue == 1 ? "its" : "their",
+        std::isfinite(late) ? fmt::format("{}, {}", q.oldest_due, ago_text(late))
+                            : q.oldest_due,
+        q.last_post ? "the last post was at " + *q.last_post
+                    : std::string{"nothing was ever posted"});
+    c.message += more.failed + more.others + more.never_due + more.unscheduled;
+    return c;
+}
+
+check_result learning_view_check(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), count(*) FILTER (WHERE has_v2_metrics),
+       count(*) FILTER (WHERE decision_type = 'reply')
+  FROM xloop.vw_learning
+ WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
+   AND posted_at <= $1::timestamptz)sql",
+                             x.now, x.days);
+    auto c = make("vw_learning", "ok", "");
+    auto const replies = r.i64(0, 2);
+    c.numbers = {{"rows", r.i64(0, 0)},
+                 {"posts", r.i64(0, 0) - replies},
+                 {"replies", replies},
+                 {"with_v2", r.i64(0, 1)}};
+    if (r.i64(0, 0) == 0) {
+        c.status = "fail";
+        c.message = fmt::format("vw_learning has no posts of the last {}: is the "
+                                "poster publishing the queue?",
+                                x.last_days());
+    } else {
+        c.message =
+            fmt::format("{} and {} of the last {}, {} with v2 metrics",
+                        counted(r.i64(0, 0) - replies, "post", "posts"),
+                        counted(replies, "reply", "replies"), x.last_days(), r.i64(0, 1));
+    }
+    return c;
+}
+
+namespace {
+
+// How far back the map learned (" of the last 40 days", and window_days):
+// more than weights.window_days where the account posts less often
+// (weights.window_posts). As text: an adopted database's columns may be of
+// another type, or hold something else, which says nothing.
+std::string learned_window(std::optional<std::string> const& start_text,
+                           std::optional<std::string> const& end_text, check_result& c)
+{
+    auto const start = start_text ? parse_timestamp(*start_text) : std::nullopt;
+    auto const end = end_text ? parse_timestamp(*end_text) : std::nullopt;
+    if (!start || !end || *end <= *start) {
+        return {};
+    }
+    double const days = days_between(*start, *end);
+    c.numbers["window_days"] = std::round(days * 10) / 10;
+    return fmt::format(" of the last {:.0f} days", days);
+}
+
+// The active map read once (at most one: a partial unique index), its age at
+// $1. Then the maps another program wrote since xloop-build-weights wrote its
+// first (of the ledger's runs): computed after that run and not one of its
+// runs' map_id (a map's key may be a bigint, a uuid or text: compared as
+// text), and active or computed within the last $2 days before $1 (a job
+// stopped since is not named for ever). How many, and the newest's id,
+// computed_at and whether it is the active one; xloop-build-weights' newest.
+constexpr char const* active_map_sql = R"sql(
+WITH ours AS (
+    SELECT detail ->> 'map_id' AS id, started_at
+      FROM xloop.job_runs
+     WHERE job = 'build-weights' AND status = 'ok' AND detail ->> 'map_id' IS NOT NULL),
+others AS (
+    SELECT count(*) AS n, (array_agg(m.id::text ORDER BY m.computed_at DESC))[1] AS id,
+           (array_agg(m.computed_at::text ORDER BY m.computed_at DESC))[1] AS computed_at,
+           coalesce(bool_or(m.is_active), false) AS active,
+           (SELECT id FROM ours ORDER BY started_at DESC LIMIT 1) AS ours
+      FROM public.learning_model_weights m
+     WHERE m.computed_at > (SELECT min(started_at) FROM ours)
+       AND m.id::text NOT IN (SELECT id FROM ours)
+       AND (m.is_active OR (m.computed_at > $1::timestamptz - make_interval(days => $2::int)
+                            AND m.computed_at <= $1::timestamptz)))
+SELECT (SELECT count(*) FROM public.learning_model_weights WHERE is_active),
+       -- an infinite computed_at (another program's) is no age: as if none
+       CASE WHEN isfinite(a.computed_at)
+            THEN extract(epoch FROM $1::timestamptz - a.computed_at) / 3600 END,
+       a.sample_size, a.id, coalesce(a.posteriors::text, 'null'),
+       a.date_range_start::text, a.date_range_end::text,
+       coalesce(a.computed_at::text, 'NULL'),
+       f.n, f.id, f.computed_at, f.active, f.ours
+  FROM (SELECT 1) one
+  LEFT JOIN (SELECT * FROM public.learning_model_weights WHERE is_active LIMIT 1) a ON true
+ CROSS JOIN others f)sql";
+
+// A learner other than xloop-build-weights writing maps (the original bot's
+// job, left running): plan then draws from whichever wrote last. The active
+// map being one of its fails; its maps otherwise warn. Empty when none.
+// `r` is active_map_sql's row, whose columns from 8 on are these maps'.
+std::optional<check_result> foreign_maps_check(db_result const& r)
+{
+    auto const n = r.i64(0, 8);
+    if (n == 0) {
+        return std::nullopt;
+    }
+    auto c = make("weight_map", r.boolean(0, 11) ? "fail" : "warn", "");
+    c.numbers = {{"maps_by_another_program", n}};
+    auto const which = fmt::format(
+        "{} {} of learning_model_weights since xloop-build-weights wrote its first {} "
+        "written by another program (the newest: id {}, computed_at {}{}), where "
+        "xloop-build-weights' newest is id {}",
+        n, n == 1 ? "map" : "maps", n == 1 ? "was" : "were", r.str(0, 9), r.str(0, 10),
+        r.boolean(0, 11) ? ", the active one" : "", r.str(0, 12));
+    c.message = fmt::format(
+        "{}: is the original bot's build-weights job still running? Stop it: two "
+        "learners take turns and plan draws from whichever wrote last",
+        which);
+    return c;
+}
+
+// The active map's age against validate.max_map_age_hours, then its sample.
+void judge_map_age(check_context& x, double age, std::int64_t sample,
+                   std::string const& over, check_result& c)
+{
+    auto const& v = x.cfg.validate;
+    if (age > 2 * v.max_map_age_hours) {
+        c.status = "fail";
+        c.message = fmt::format("the active map is {} (limit {}): run "
+                                "xloop-build-weights; {}",
+                                old_text(age), hours_text(v.max_map_age_hours),
+                                x.last_run("build-weights"));
+    } else if (age > v.max_map_age_hours) {
+        c.status = "warn";
+        c.message = fmt::format("the active map is {} (limit {})", old_text(age),
+                                hours_text(v.max_map_age_hours));
+    } else if (sample < v.min_map_sample) {
+        c.status = "warn";
+        c.message =
+            fmt::format("the active map learned from {}{} only",
+                        counted(sample, "post or reply", "posts and replies"), over);
+    } else {
+        c.message =
+            fmt::format("the active map is {} and learned from {}{}", old_text(age),
+                        counted(sample, "post or reply", "posts and replies"), over);
+    }
+}
+
+} // namespace
+
+check_result weight_map_check(check_context& x)
+{
+    auto const r = x.db.exec(active_map_sql, x.now, x.days);
+    auto c = make("weight_map", "ok", "");
+    auto const active = r.i64(0, 0);
+    c.numbers = {{"active_maps", active}};
+    if (active == 0) {
+        c.status = "fail";
+        c.message = fmt::format("no active weight map: run xloop-build-weights (it needs "
+                                "{} posts with v2 metrics); {}",
+                                x.cfg.weights.min_posts, x.last_run("build-weights"));
+        return c;
+    }
+    auto const foreign = foreign_maps_check(r);
+    if (foreign && foreign->status == "fail") {
+        return *foreign;
+    }
+    if (auto const why = unusable_active_map(r.str(0, 3), r.str(0, 4))) {
+        c.status = "fail";
+        c.message = *why;
+        return c;
+    }
+    auto const sample = r.is_null(0, 2) ? 0 : r.i64(0, 2);
+    c.numbers["sample_size"] = sample;
+    if (r.is_null(0, 1)) { // written by another program
+        c.numbers["age_hours"] = nullptr;
+        c.status = "fail";
+        c.message = fmt::format("the active map's computed_at is {}: it has no age to "
+                                "judge it by; run xloop-build-weights; {}",
+                                r.str(0, 7), x.last_run("build-weights"));
+        return c;
+    }
+    double const age = r.f64(0, 1);
+    c.numbers["age_hours"] = age;
+    auto const over = learned_window(r.opt_str(0, 5), r.opt_str(0, 6), c);
+    judge_map_age(x, age, sample, over, c);
+    if (auto const w = post_hour_zone_warning(x.cfg); !w.empty() && c.status == "ok") {
+        c.status = "warn";
+        c.message += "; " + w;
+    }
+    if (foreign) {
+        add_warning(c, foreign->message);
+        c.numbers.update(foreign->numbers);
+    }
+    return c;
+}
+
+} // namespace xloop::checks

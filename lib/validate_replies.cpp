@@ -1,0 +1,247 @@
+#include "validate_checks.hpp"
+
+#include "config.hpp"
+#include "db.hpp"
+#include "learn_replies_job.hpp"
+#include "reply_opportunity.hpp"
+#include "text.hpp"
+
+namespace xloop::checks {
+
+namespace {
+
+// {0} the handle pattern, {1} the account key of target_username; $1 now,
+// $2 the reply window in days, $3 the account's own key (own_handle()
+// lower-cased, or ''): its replies to itself teach nothing (learn-replies).
+constexpr char const* reply_priorities_sql = R"sql(
+SELECT (SELECT count(*)
+          FROM (SELECT DISTINCT {1}
+                  FROM xloop.vw_learning
+                 WHERE decision_type = 'reply'
+                   AND ltrim(btrim(target_username), '@') ~ '^{0}$'
+                   AND {1} <> $3
+                   AND posted_at > $1::timestamptz - make_interval(days => $2::int)
+                   AND posted_at <= $1::timestamptz) accounts),
+       (SELECT count(*) FROM public.discovered_accounts
+         WHERE priority_score NOT IN (0, 0.5) AND priority_score BETWEEN 0 AND 1),
+       (SELECT count(*) FROM public.discovered_accounts),
+       (SELECT count(DISTINCT priority_score) FROM public.discovered_accounts),
+       (SELECT min(priority_score)::text FROM public.discovered_accounts),
+       -- NaN (a numeric holds it) or outside [0, 1]: plan ranks it as 0.5 or
+       -- the nearest bound; how many, and one of them
+       o.n, o.example
+  FROM (SELECT count(*) AS n,
+               min(format('@%s: %s', username, priority_score)) AS example
+          FROM public.discovered_accounts
+         WHERE NOT priority_score BETWEEN 0 AND 1) o)sql";
+
+// The replies of the reply window that name no account answered: asked only
+// when none does, to say why nothing can be learned.
+std::int64_t unnamed_replies(check_context& x)
+{
+    return x.db
+        .exec(R"sql(
+SELECT count(*) FROM xloop.vw_learning
+ WHERE decision_type = 'reply' AND coalesce(btrim(target_username), '') IN ('', '@')
+   AND posted_at > $1::timestamptz - make_interval(days => $2::int)
+   AND posted_at <= $1::timestamptz)sql",
+              x.now, static_cast<int>(x.cfg.replies.window_days))
+        .i64(0, 0);
+}
+
+} // namespace
+
+check_result reply_priorities_check(check_context& x)
+{
+    // A priority of 0 is the original bot's constant, 0.5 no evidence. The
+    // accounts replied to as learn-replies names them ('@Amy ' is amy);
+    // counted from a DISTINCT, which may hash and scan in parallel (a
+    // count(DISTINCT) sorts: 1.7 against 0.9 s over 250 000 replies).
+    auto const r =
+        x.db.exec(fmt::format(reply_priorities_sql, x_handle_pattern,
+                              account_key_sql("target_username")),
+                  x.now, static_cast<int>(x.cfg.replies.window_days), x.own_key());
+    auto const replied = r.i64(0, 0);
+    auto const accounts = r.i64(0, 2);
+    // Every account at one value is a constant, not something learned.
+    bool const all_same = accounts > 1 && r.i64(0, 3) == 1;
+    auto const learned = all_same ? 0 : r.i64(0, 1);
+    auto c = make("reply_priorities", "ok", "");
+    auto const odd = r.i64(0, 5);
+    c.numbers = {{"accounts_replied_to", replied},
+                 {"accounts_with_priority", learned},
+                 {"accounts", accounts},
+                 {"accounts_with_odd_priority", odd}};
+    if (all_same && replied > 0) {
+        c.status = "fail";
+        c.message = fmt::format(
+            "all {} accounts have the same priority ({}): nothing was learned; run "
+            "xloop-learn-replies; {}",
+            accounts, r.opt_str(0, 4).value_or("NULL"), x.last_run("learn-replies"));
+    } else if (replied == 0) {
+        c.status = "warn";
+        auto const unnamed = unnamed_replies(x);
+        c.numbers["replies_naming_no_account"] = unnamed;
+        c.message =
+            unnamed == 0
+                ? "no replies posted in the reply window yet: nothing to learn from"
+                : unnamed_replies_text(unnamed, x.cfg.replies.window_days);
+    } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
+        c.status = "fail";
+        c.message = fmt::format("{} replied to, {} with a learned priority: run "
+                                "xloop-learn-replies; {}",
+                                counted(replied, "account", "accounts"), learned,
+                                x.last_run("learn-replies"));
+    } else {
+        c.message = fmt::format("{} replied to, {} with a learned priority",
+                                counted(replied, "account", "accounts"), learned);
+    }
+    if (odd > 0) {
+        c.status = c.status == "fail" ? "fail" : "warn";
+        c.message +=
+            fmt::format("; {} a priority_score that is no number in [0, 1] (e.g. {:?}): "
+                        "plan ranks {} "
+                        "as 0.5 or the nearest bound until xloop-learn-replies writes {}",
+                        counted(odd, "account has", "accounts have"),
+                        example_text(r.opt_str(0, 6).value_or(""), 60),
+                        odd == 1 ? "it" : "them", odd == 1 ? "it" : "them");
+    }
+    return c;
+}
+
+namespace {
+
+// {0} why an opportunity is unusable, {1} its score as text; $1 now, $2 days.
+// Last, the pending ones without a discovered_at, which plan will expire.
+// A status that is none of plan's (4: a harvester writing 'new', 'Pending' or
+// NULL) is unusable too: plan takes 'pending' ones only, and replies stopped
+// while the check counted the harvester's rows as coming in.
+constexpr char const* reply_opportunities_sql = R"sql(
+SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+       extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
+       count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
+       (SELECT count(*) FROM public.content_generation_metadata_comprehensive
+         WHERE decision_type = 'reply'
+           AND created_at > $1::timestamptz - make_interval(days => $2)
+           AND created_at <= $1::timestamptz),
+       count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)
+                          AND u.unusable IS NOT NULL),
+       min(CASE u.unusable
+           WHEN 1 THEN 'a tweet_author ' || coalesce(quote_literal(r.tweet_author), 'NULL')
+                       || ' that is no X handle'
+           WHEN 2 THEN 'a tweet_id ' || coalesce(quote_literal(r.tweet_id::text), 'NULL')
+                       || ' that is no X post id'
+           WHEN 3 THEN 'an opportunity_score ' || {1}
+                       || ' that is no number plan can rank'
+           WHEN 4 THEN 'a status ' || coalesce(quote_literal(r.status::text), 'NULL')
+                       || ', where plan replies to ''pending'' ones'
+           WHEN 5 THEN 'the account''s own post, tweet ' || r.tweet_id::text || ' by @'
+                       || ltrim(btrim(r.tweet_author), '@')
+           END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
+       (SELECT count(*) FROM public.reply_opportunities
+         WHERE status = 'pending' AND discovered_at IS NULL)
+  FROM public.reply_opportunities r
+ CROSS JOIN LATERAL (
+     SELECT CASE WHEN coalesce(r.status::text NOT IN ('pending', 'replied', 'expired',
+                                                      'skipped'), true)
+                 THEN 4 ELSE coalesce({0}, {2}) END AS unusable) u
+ WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
+
+// 5 where a usable opportunity of the window is the account's own post, which
+// plan passes over: by its handle ($3, check_context::own_key(), when known),
+// or by a tweet id of its items of the window and the week before (a
+// harvester's search reaches a week back; a hash of those ids only, not of
+// every item). {0}: the author's account key.
+constexpr char const* own_opportunity_sql = R"sql(
+CASE WHEN discovered_at > $1::timestamptz - make_interval(days => $2)
+      AND (($3 <> '' AND {0} = $3)
+           OR r.tweet_id::text IN (
+              SELECT c.tweet_id FROM public.content_generation_metadata_comprehensive c
+               WHERE c.tweet_id IS NOT NULL
+                 AND c.created_at > $1::timestamptz - make_interval(days => $2 + 7)))
+     THEN 5 END)sql";
+
+} // namespace
+
+// Replies need opportunities, which a harvester outside xloop finds: when it
+// stops, plan --replies has nothing to take and succeeds, and the replies
+// end with no other sign for a month (the reply window).
+check_result reply_opportunities_check(check_context& x)
+{
+    auto const hours = x.cfg.validate.max_opportunity_age_hours;
+    // Those plan cannot reply to counted apart: a harvester writing only
+    // such rows stops replies as surely as one that stopped.
+    auto const r = x.db.exec(
+        fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
+                    opportunity_score_example_sql,
+                    fmt::format(own_opportunity_sql, account_key_sql("r.tweet_author"))),
+        x.now, x.days, x.own_key());
+    auto const found = r.i64(0, 2);
+    auto const replies = r.i64(0, 3);
+    auto const unusable = r.i64(0, 4);
+    // A harvester writing discovered_at as NULL: those waiting, and those
+    // plan expired in the window (its ledger counts them).
+    auto const unknown_age = r.i64(0, 6) + x.job("plan").expired_age_unknown;
+    auto c = make("reply_opportunities", "ok", "");
+    c.numbers = {{"found_in_window", found},
+                 {"replies_in_window", replies},
+                 {"unusable_in_window", unusable},
+                 {"without_discovered_at", unknown_age}};
+    if (found == 0 && replies == 0 && unknown_age == 0) {
+        c.message = fmt::format("no reply opportunities and no replies in the last {}: "
+                                "replies are not in use",
+                                x.last_days());
+        return c;
+    }
+    // hours since the newest with a discovered_at, if any
+    bool const dated = !r.is_null(0, 1);
+    double const age = dated ? r.f64(0, 1) : 0.0;
+    c.numbers["newest_hours_ago"] = dated ? nlohmann::json(age) : nlohmann::json(nullptr);
+    constexpr char const* write_the_time =
+        "the harvester that fills reply_opportunities must write discovered_at, or "
+        "leave it to its default (now())";
+    if (unknown_age > 0 && (!dated || found == 0 || age > hours)) {
+        c.status = "warn";
+        c.message = fmt::format(
+            "{} without a discovered_at, {}: xloop-plan expires them unreplied (a "
+            "tweet of unknown age is never replied to); {}",
+            counted(unknown_age, "opportunity", "opportunities"),
+            !dated || found == 0
+                ? fmt::format("none with one in the last {}", x.last_days())
+                : fmt::format("the newest with one {}", old_text(age)),
+            write_the_time);
+        return c;
+    }
+    if (!dated || age > hours) {
+        c.status = "warn";
+        c.message = fmt::format(
+            "{} in the last {}, but {}: replies stop until the harvester "
+            "that fills reply_opportunities runs again",
+            counted(replies, "reply", "replies"), x.last_days(),
+            dated ? fmt::format("no opportunity came in for {} (the newest at {})",
+                                hours_text(age), r.str(0, 0))
+                  : std::string{"reply_opportunities is empty"});
+        return c;
+    }
+    c.message = fmt::format("{} came in during the last {}, the newest {}",
+                            counted(found, "opportunity", "opportunities"), x.last_days(),
+                            ago_text(age));
+    if (found > 0 && unusable == found) {
+        c.status = "warn";
+        c.message = fmt::format("none of the {} opportunities of the last {} can be "
+                                "replied to (e.g. {}): fix the harvester that fills "
+                                "reply_opportunities",
+                                found, x.last_days(), r.str(0, 5));
+    } else if (unusable > 0) {
+        c.message += fmt::format("; {} of them cannot be replied to (e.g. {})", unusable,
+                                 r.str(0, 5));
+    }
+    if (unknown_age > 0) {
+        c.message += fmt::format("; {} without a discovered_at, which xloop-plan expires "
+                                 "unreplied: {}",
+                                 unknown_age, write_the_time);
+    }
+    return c;
+}
+
+} // namespace xloop::checks
