@@ -392,6 +392,29 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
 // Nothing fresh to choose from: said as a warning (cron mails it) when no
 // opportunity came in the freshness window at all, since replies then stop
 // until the harvester that fills reply_opportunities (not xloop) runs again.
+// Pending opportunities dated later than now, past the clocks' allowance (a
+// harvester writing its local time as UTC): plan takes each only once its
+// time has come, then as fresh.
+void warn_dated_ahead(run_context& run)
+{
+    auto const r =
+        run.db().exec(R"sql(
+SELECT count(*), extract(epoch FROM max(discovered_at) - $1::timestamptz) / 3600
+  FROM public.reply_opportunities
+ WHERE status = 'pending' AND isfinite(discovered_at)
+   AND discovered_at > $1::timestamptz + make_interval(secs => $2::float8))sql",
+                      run.now(), run.cfg().metrics.max_clock_skew_minutes * 60);
+    if (auto const n = r.i64(0, 0); n > 0) {
+        run.summary()["dated_in_future"] = n;
+        log::warn("{} a discovered_at later than now (up to {} ahead): each is taken "
+                  "only once that time has come, and then as fresh; does the harvester "
+                  "that fills reply_opportunities write local time as UTC?",
+                  counted(n, "pending reply opportunity has",
+                          "pending reply opportunities have"),
+                  hours_text(r.f64(0, 1)));
+    }
+}
+
 // Whether it warned.
 bool warn_no_fresh_opportunity(run_context& run, timestamp fresh_after)
 {
@@ -480,6 +503,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
     warn_unusable(run, open);
+    warn_dated_ahead(run);
     passed_over passed;
     if (auto const own = open.unusable.find(4); own != open.unusable.end()) {
         passed.own_posts = own->second.first; // by its handle, in the read

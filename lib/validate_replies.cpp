@@ -111,8 +111,11 @@ check_result reply_priorities_check(check_context& x)
 
 namespace {
 
-// {0} why an opportunity is unusable, {1} its score as text; $1 now, $2 days.
-// Last, the pending ones without a discovered_at, which plan will expire.
+// {0} why an opportunity is unusable, {1} its score as text, {2} whether it is
+// the account's own, {3} dated_ahead_sql; $1 now, $2 days, $3 the own key.
+// Last, the pending ones without a discovered_at, which plan will expire,
+// and those dated later than now past the clocks' allowance ($4 seconds):
+// how many, how far ahead at most, and the furthest one's tweet.
 // A status that is none of plan's (4: a harvester writing 'new', 'Pending' or
 // NULL) is unusable too: plan takes 'pending' ones only, and replies stopped
 // while the check counted the harvester's rows as coming in.
@@ -139,13 +142,23 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
                        || ltrim(btrim(r.tweet_author), '@')
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
        (SELECT count(*) FROM public.reply_opportunities
-         WHERE status = 'pending' AND discovered_at IS NULL)
+         WHERE status = 'pending' AND discovered_at IS NULL),
+       (SELECT count(*) FROM public.reply_opportunities {3}),
+       (SELECT extract(epoch FROM max(discovered_at) - $1::timestamptz) / 3600
+          FROM public.reply_opportunities {3}),
+       (SELECT tweet_id::text FROM public.reply_opportunities {3}
+         ORDER BY discovered_at DESC LIMIT 1)
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (
      SELECT CASE WHEN coalesce(r.status::text NOT IN ('pending', 'replied', 'expired',
                                                       'skipped'), true)
                  THEN 4 ELSE coalesce({0}, {2}) END AS unusable) u
  WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
+
+// {3} of reply_opportunities_sql: the pending ones dated later than now.
+constexpr char const* dated_ahead_sql = R"sql(
+WHERE status = 'pending' AND isfinite(discovered_at)
+  AND discovered_at > $1::timestamptz + make_interval(secs => $4::float8))sql";
 
 // 5 where a usable opportunity of the window is the account's own post, which
 // plan passes over: by its handle ($3, check_context::own_key(), when known),
@@ -161,37 +174,39 @@ CASE WHEN discovered_at > $1::timestamptz - make_interval(days => $2)
                  AND c.created_at > $1::timestamptz - make_interval(days => $2 + 7)))
      THEN 5 END)sql";
 
-} // namespace
+// Fresh opportunities: how many came in, and how many plan cannot reply to.
+void judge_fresh(check_context& x, db_result const& r, double age, check_result& c)
+{
+    auto const found = r.i64(0, 2);
+    auto const unusable = r.i64(0, 4);
+    c.message = fmt::format("{} came in during the last {}, the newest {}",
+                            counted(found, "opportunity", "opportunities"), x.last_days(),
+                            ago_text(age));
+    if (found > 0 && unusable == found) {
+        c.status = "warn";
+        c.message = fmt::format("none of the {} opportunities of the last {} can be "
+                                "replied to (e.g. {}): fix the harvester that fills "
+                                "reply_opportunities",
+                                found, x.last_days(), r.str(0, 5));
+    } else if (unusable > 0) {
+        c.message += fmt::format("; {} of them cannot be replied to (e.g. {})", unusable,
+                                 r.str(0, 5));
+    }
+}
 
-// Replies need opportunities, which a harvester outside xloop finds: when it
-// stops, plan --replies has nothing to take and succeeds, and the replies
-// end with no other sign for a month (the reply window).
-check_result reply_opportunities_check(check_context& x)
+// The check's status and message from reply_opportunities_sql's row, but
+// for the ones dated ahead.
+void judge_opportunities(check_context& x, db_result const& r, check_result& c)
 {
     auto const hours = x.cfg.validate.max_opportunity_age_hours;
-    // Those plan cannot reply to counted apart: a harvester writing only
-    // such rows stops replies as surely as one that stopped.
-    auto const r = x.db.exec(
-        fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
-                    opportunity_score_example_sql,
-                    fmt::format(own_opportunity_sql, account_key_sql("r.tweet_author"))),
-        x.now, x.days, x.own_key());
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
-    auto const unusable = r.i64(0, 4);
-    // A harvester writing discovered_at as NULL: those waiting, and those
-    // plan expired in the window (its ledger counts them).
-    auto const unknown_age = r.i64(0, 6) + x.job("plan").expired_age_unknown;
-    auto c = make("reply_opportunities", "ok", "");
-    c.numbers = {{"found_in_window", found},
-                 {"replies_in_window", replies},
-                 {"unusable_in_window", unusable},
-                 {"without_discovered_at", unknown_age}};
-    if (found == 0 && replies == 0 && unknown_age == 0) {
+    std::int64_t const unknown_age = c.numbers["without_discovered_at"];
+    if (found == 0 && replies == 0 && unknown_age == 0 && r.i64(0, 7) == 0) {
         c.message = fmt::format("no reply opportunities and no replies in the last {}: "
                                 "replies are not in use",
                                 x.last_days());
-        return c;
+        return;
     }
     // hours since the newest with a discovered_at, if any
     bool const dated = !r.is_null(0, 1);
@@ -210,7 +225,14 @@ check_result reply_opportunities_check(check_context& x)
                 ? fmt::format("none with one in the last {}", x.last_days())
                 : fmt::format("the newest with one {}", old_text(age)),
             write_the_time);
-        return c;
+        return;
+    }
+    if (!dated && r.i64(0, 7) > 0) {
+        // all of them ahead: said by the caller
+        c.message = fmt::format("{} in the last {}, but none of the opportunities is "
+                                "dated up to now",
+                                counted(replies, "reply", "replies"), x.last_days());
+        return;
     }
     if (!dated || age > hours) {
         c.status = "warn";
@@ -221,25 +243,52 @@ check_result reply_opportunities_check(check_context& x)
             dated ? fmt::format("no opportunity came in for {} (the newest at {})",
                                 hours_text(age), r.str(0, 0))
                   : std::string{"reply_opportunities is empty"});
-        return c;
+        return;
     }
-    c.message = fmt::format("{} came in during the last {}, the newest {}",
-                            counted(found, "opportunity", "opportunities"), x.last_days(),
-                            ago_text(age));
-    if (found > 0 && unusable == found) {
-        c.status = "warn";
-        c.message = fmt::format("none of the {} opportunities of the last {} can be "
-                                "replied to (e.g. {}): fix the harvester that fills "
-                                "reply_opportunities",
-                                found, x.last_days(), r.str(0, 5));
-    } else if (unusable > 0) {
-        c.message += fmt::format("; {} of them cannot be replied to (e.g. {})", unusable,
-                                 r.str(0, 5));
-    }
+    judge_fresh(x, r, age, c);
     if (unknown_age > 0) {
         c.message += fmt::format("; {} without a discovered_at, which xloop-plan expires "
                                  "unreplied: {}",
                                  unknown_age, write_the_time);
+    }
+}
+
+} // namespace
+
+// Replies need opportunities, which a harvester outside xloop finds: when it
+// stops, plan --replies has nothing to take and succeeds, and the replies
+// end with no other sign for a month (the reply window). Those plan cannot
+// reply to are counted apart: a harvester writing only such rows stops
+// replies as surely as one that stopped.
+check_result reply_opportunities_check(check_context& x)
+{
+    auto const r = x.db.exec(
+        fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
+                    opportunity_score_example_sql,
+                    fmt::format(own_opportunity_sql, account_key_sql("r.tweet_author")),
+                    dated_ahead_sql),
+        x.now, x.days, x.own_key(), x.cfg.metrics.max_clock_skew_minutes * 60);
+    auto c = make("reply_opportunities", "ok", "");
+    // A harvester writing discovered_at as NULL: those waiting, and those
+    // plan expired in the window (its ledger counts them).
+    c.numbers = {
+        {"found_in_window", r.i64(0, 2)},
+        {"replies_in_window", r.i64(0, 3)},
+        {"unusable_in_window", r.i64(0, 4)},
+        {"without_discovered_at", r.i64(0, 6) + x.job("plan").expired_age_unknown}};
+    judge_opportunities(x, r, c);
+    // A harvester writing its local time as UTC: plan sees each only hours
+    // later, and then as fresh.
+    auto const ahead = r.i64(0, 7);
+    c.numbers["dated_in_future"] = ahead;
+    if (ahead > 0) {
+        add_warning(c, fmt::format("{} a discovered_at later than now (up to {} ahead, "
+                                   "e.g. tweet {}): plan takes each only once its time "
+                                   "has come, then as fresh, so it replies to tweets "
+                                   "that old and older; does the harvester write local "
+                                   "time as UTC?",
+                                   counted(ahead, "pending one has", "pending ones have"),
+                                   hours_text(r.f64(0, 8)), r.str(0, 9)));
     }
     return c;
 }

@@ -956,6 +956,33 @@ TEST_CASE("a reply run with nothing fresh says so as a warning when no opportuni
                  "WHERE status = 'queued'") == 0);
 }
 
+TEST_CASE("pending opportunities dated later than now are counted and warned of, and "
+          "taken once their time has come",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunity(c, "1", "amy", 0.9, 10);
+    add_opportunity(c, "2", "bob", 0.8, -120); // a harvester at UTC+2 writing as UTC
+    add_opportunity(c, "3", "cat", 0.7, -1);   // within metrics.max_clock_skew_minutes
+    auto r = plan(db, {"--replies", "3", "--json", "-q"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("1 pending reply opportunity has a discovered_at "
+                                      "later than now (up to 2.0 h ahead)") &&
+                          Catch::Contains("write local time as UTC?"));
+    auto const summary = json::parse(r.out);
+    CHECK(summary["dated_in_future"] == 1);
+    CHECK(summary["replies"].size() == 1); // amy's; bob's is not due, cat's neither
+    // two hours on it is due, and taken as any other
+    r = plan(db, {"--replies", "3", "--json", "-q", "--now", "2026-03-02T14:01:00Z"});
+    REQUIRE(r.exit_code == 0);
+    CHECK_FALSE(json::parse(r.out).contains("dated_in_future"));
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE tweet_id = '2' "
+                   "AND status = 'replied'") == 1);
+}
+
 TEST_CASE("opportunities keyed by a bigint, a uuid or a text id are taken and marked "
           "alike",
           "[db]")

@@ -552,6 +552,46 @@ TEST_CASE_METHOD(healthy,
     CHECK(check["numbers"]["without_discovered_at"] == 1);
 }
 
+TEST_CASE_METHOD(
+    healthy, "opportunities dated later than now warn: plan takes them late, as fresh",
+    "[db]")
+{
+    // a harvester writing its local time (UTC+2) as UTC: two pending ones
+    // 2 h ahead; one a minute ahead is within metrics.max_clock_skew_minutes
+    c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
+           "opportunity_score, discovered_at) VALUES ('801', 'acct_1', 0.5, "
+           "$1::timestamptz + interval '2 hours'), ('802', 'acct_2', 0.5, "
+           "$1::timestamptz + interval '90 minutes'), ('803', 'acct_2', 0.5, "
+           "$1::timestamptz + interval '1 minute')",
+           now);
+    auto check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["dated_in_future"] == 2);
+    CHECK(check["message"] ==
+          "30 opportunities came in during the last 3 days, the newest 2.0 h ago; 2 "
+          "pending ones have a discovered_at later than now (up to 2.0 h ahead, e.g. "
+          "tweet 801): plan takes each only once its time has come, then as fresh, so "
+          "it replies to tweets that old and older; does the harvester write local "
+          "time as UTC?");
+    // taken or expired, they are no longer plan's to misjudge
+    c.exec("UPDATE public.reply_opportunities SET status = 'expired' WHERE tweet_id IN "
+           "('801', '802')");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["numbers"]["dated_in_future"] == 0);
+    // nothing dated up to now: the table is not empty, it is misdated
+    c.exec(
+        "DELETE FROM public.reply_opportunities WHERE discovered_at <= $1::timestamptz",
+        now);
+    c.exec("UPDATE public.reply_opportunities SET status = 'pending'");
+    check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["status"] == "warn");
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::StartsWith("10 replies in the last 3 days, but none of the "
+                                 "opportunities is dated up to now; 2 pending ones have "
+                                 "a discovered_at later than now (up to 2.0 h ahead"));
+}
+
 TEST_CASE_METHOD(healthy,
                  "the account's own posts among the opportunities are counted as ones "
                  "plan will not reply to, by tweet id and by x_api.username",
