@@ -59,20 +59,9 @@ nlohmann::json item_row(std::string const& decision_type,
                         std::vector<std::string> const& parts, std::string const& hash,
                         timestamp scheduled, nlohmann::json features);
 
-// One statement for all the run's rows, straight into the base table. Each
-// row gets a new decision id, and every value the base table's own type
-// (jsonb_populate_recordset): an adopted table may hold an enum, a text[] of
-// parts, json features or a text decision_id.
-// $1 the rows (JSON), $2 now.
+// The run's rows into the base table, each with a new decision id ($1 the
+// rows as JSON, $2 now); for replies, each opportunity marked taken as well.
 extern char const* const insert_items;
-
-// Replies: the insert, and each opportunity marked taken by its new decision,
-// in one statement (rows carry their opportunity's id as text under a key no
-// column is named: "xloop:opportunity": {"id": …}).
-// The opportunity's id may be a bigint, a uuid or text (adopted tables):
-// jsonb_populate_record gives it the column's own type, so the key's index
-// serves. The cast: the base table's decision_id may be text (the original
-// bot's), the opportunity's is xloop's uuid.
 extern std::string const insert_replies;
 
 // A queue row's text value, or "" (for the dry run's lines).

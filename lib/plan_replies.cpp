@@ -500,10 +500,10 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     if (!run.dry_run()) {
         expire_opportunities(run, now - max_age);
     }
+    warn_dated_ahead(run);
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
     warn_unusable(run, open);
-    warn_dated_ahead(run);
     passed_over passed;
     if (auto const own = open.unusable.find(4); own != open.unusable.end()) {
         passed.own_posts = own->second.first; // by its handle, in the read
