@@ -397,13 +397,8 @@ nlohmann::json draft_replies(run_context& run, open_candidates const& open, int 
 // time has come, then as fresh.
 void warn_dated_ahead(run_context& run)
 {
-    auto const r =
-        run.db().exec(R"sql(
-SELECT count(*), extract(epoch FROM max(discovered_at) - $1::timestamptz) / 3600
-  FROM public.reply_opportunities
- WHERE status = 'pending' AND isfinite(discovered_at)
-   AND discovered_at > $1::timestamptz + make_interval(secs => $2::float8))sql",
-                      run.now(), run.cfg().metrics.max_clock_skew_minutes * 60);
+    auto const r = run.db().exec(dated_ahead_sql("$1", "$2"), run.now(),
+                                 run.cfg().metrics.max_clock_skew_minutes * 60);
     if (auto const n = r.i64(0, 0); n > 0) {
         run.summary()["dated_in_future"] = n;
         log::warn("{} a discovered_at later than now (up to {} ahead): each is taken "

@@ -46,6 +46,18 @@ END)sql",
                        float8_sql("r.opportunity_score"), x_handle_pattern);
 }
 
+std::string dated_ahead_sql(std::string_view now, std::string_view skew_seconds)
+{
+    return fmt::format(R"sql(
+SELECT count(*) AS n,
+       extract(epoch FROM max(discovered_at) - {0}::timestamptz) / 3600 AS hours_ahead,
+       (array_agg(tweet_id::text ORDER BY discovered_at DESC))[1] AS tweet_id
+  FROM public.reply_opportunities
+ WHERE status = 'pending' AND isfinite(discovered_at)
+   AND discovered_at > {0}::timestamptz + make_interval(secs => {1}::float8))sql",
+                       now, skew_seconds);
+}
+
 std::string opportunity_score_sql()
 {
     return fmt::format("coalesce({}, 0)", float8_sql("r.opportunity_score"));

@@ -37,6 +37,12 @@ std::string account_key(std::string_view handle);
 // holds 1e999, which no double does), NULL when plan can reply to it.
 std::string unusable_opportunity_sql();
 
+// The pending opportunities dated later than now (`now`, a timestamptz
+// parameter such as "$1") by more than `skew_seconds` (a float8 one), left by
+// a harvester writing its local time as UTC: a query's one row of how many,
+// how far ahead at most in hours, and the furthest one's tweet id.
+std::string dated_ahead_sql(std::string_view now, std::string_view skew_seconds);
+
 // A usable row's opportunity_score as double precision (none is 0).
 std::string opportunity_score_sql();
 

@@ -114,12 +114,13 @@ namespace {
 // {0} why an opportunity is unusable, {1} its score as text, {2} whether it is
 // the account's own, {3} dated_ahead_sql; $1 now, $2 days, $3 the own key.
 // Last, the pending ones without a discovered_at, which plan will expire,
-// and those dated later than now past the clocks' allowance ($4 seconds):
-// how many, how far ahead at most, and the furthest one's tweet.
+// and those dated later than now past the clocks' allowance ($4 seconds).
 // A status that is none of plan's (4: a harvester writing 'new', 'Pending' or
 // NULL) is unusable too: plan takes 'pending' ones only, and replies stopped
 // while the check counted the harvester's rows as coming in.
 constexpr char const* reply_opportunities_sql = R"sql(
+SELECT w.*, f.n, f.hours_ahead, f.tweet_id
+  FROM (
 SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
        extract(epoch FROM $1::timestamptz - max(discovered_at)) / 3600,
        count(*) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
@@ -142,23 +143,14 @@ SELECT to_char(max(discovered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
                        || ltrim(btrim(r.tweet_author), '@')
            END) FILTER (WHERE discovered_at > $1::timestamptz - make_interval(days => $2)),
        (SELECT count(*) FROM public.reply_opportunities
-         WHERE status = 'pending' AND discovered_at IS NULL),
-       (SELECT count(*) FROM public.reply_opportunities {3}),
-       (SELECT extract(epoch FROM max(discovered_at) - $1::timestamptz) / 3600
-          FROM public.reply_opportunities {3}),
-       (SELECT tweet_id::text FROM public.reply_opportunities {3}
-         ORDER BY discovered_at DESC LIMIT 1)
+         WHERE status = 'pending' AND discovered_at IS NULL)
   FROM public.reply_opportunities r
  CROSS JOIN LATERAL (
      SELECT CASE WHEN coalesce(r.status::text NOT IN ('pending', 'replied', 'expired',
                                                       'skipped'), true)
                  THEN 4 ELSE coalesce({0}, {2}) END AS unusable) u
- WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at))sql";
-
-// {3} of reply_opportunities_sql: the pending ones dated later than now.
-constexpr char const* dated_ahead_sql = R"sql(
-WHERE status = 'pending' AND isfinite(discovered_at)
-  AND discovered_at > $1::timestamptz + make_interval(secs => $4::float8))sql";
+ WHERE discovered_at <= $1::timestamptz AND isfinite(discovered_at)) w
+ CROSS JOIN ({3}) f)sql";
 
 // 5 where a usable opportunity of the window is the account's own post, which
 // plan passes over: by its handle ($3, check_context::own_key(), when known),
@@ -195,14 +187,14 @@ void judge_fresh(check_context& x, db_result const& r, double age, check_result&
 }
 
 // The check's status and message from reply_opportunities_sql's row, but
-// for the ones dated ahead.
-void judge_opportunities(check_context& x, db_result const& r, check_result& c)
+// for the `ahead` ones dated later than now; `unknown_age` without a date.
+void judge_opportunities(check_context& x, db_result const& r, std::int64_t unknown_age,
+                         std::int64_t ahead, check_result& c)
 {
     auto const hours = x.cfg.validate.max_opportunity_age_hours;
     auto const found = r.i64(0, 2);
     auto const replies = r.i64(0, 3);
-    std::int64_t const unknown_age = c.numbers["without_discovered_at"];
-    if (found == 0 && replies == 0 && unknown_age == 0 && r.i64(0, 7) == 0) {
+    if (found == 0 && replies == 0 && unknown_age == 0 && ahead == 0) {
         c.message = fmt::format("no reply opportunities and no replies in the last {}: "
                                 "replies are not in use",
                                 x.last_days());
@@ -227,7 +219,7 @@ void judge_opportunities(check_context& x, db_result const& r, check_result& c)
             write_the_time);
         return;
     }
-    if (!dated && r.i64(0, 7) > 0) {
+    if (!dated && ahead > 0) {
         // all of them ahead: said by the caller
         c.message = fmt::format("{} in the last {}, but none of the opportunities is "
                                 "dated up to now",
@@ -266,21 +258,21 @@ check_result reply_opportunities_check(check_context& x)
         fmt::format(reply_opportunities_sql, unusable_opportunity_sql(),
                     opportunity_score_example_sql,
                     fmt::format(own_opportunity_sql, account_key_sql("r.tweet_author")),
-                    dated_ahead_sql),
+                    dated_ahead_sql("$1", "$4")),
         x.now, x.days, x.own_key(), x.cfg.metrics.max_clock_skew_minutes * 60);
-    auto c = make("reply_opportunities", "ok", "");
     // A harvester writing discovered_at as NULL: those waiting, and those
     // plan expired in the window (its ledger counts them).
-    c.numbers = {
-        {"found_in_window", r.i64(0, 2)},
-        {"replies_in_window", r.i64(0, 3)},
-        {"unusable_in_window", r.i64(0, 4)},
-        {"without_discovered_at", r.i64(0, 6) + x.job("plan").expired_age_unknown}};
-    judge_opportunities(x, r, c);
+    auto const unknown_age = r.i64(0, 6) + x.job("plan").expired_age_unknown;
+    auto const ahead = r.i64(0, 7);
+    auto c = make("reply_opportunities", "ok", "");
+    c.numbers = {{"found_in_window", r.i64(0, 2)},
+                 {"replies_in_window", r.i64(0, 3)},
+                 {"unusable_in_window", r.i64(0, 4)},
+                 {"without_discovered_at", unknown_age},
+                 {"dated_in_future", ahead}};
+    judge_opportunities(x, r, unknown_age, ahead, c);
     // A harvester writing its local time as UTC: plan sees each only hours
     // later, and then as fresh.
-    auto const ahead = r.i64(0, 7);
-    c.numbers["dated_in_future"] = ahead;
     if (ahead > 0) {
         add_warning(c, fmt::format("{} a discovered_at later than now (up to {} ahead, "
                                    "e.g. tweet {}): plan takes each only once its time "
