@@ -28,10 +28,12 @@ free_port() {
 
 # Runs a command 3 times; prints the median wall time (s), the spread
 # (slowest − fastest, s) and the largest peak RSS (MiB) of the three.
+# $measure_before, if set, runs (untimed) before each run.
 measure() {
     local f t m rss=0 times=()
     f=$(mktemp /tmp/xloop-bench-time.XXXXXX)
     for _ in 1 2 3; do
+        [ -z "${measure_before:-}" ] || $measure_before
         /usr/bin/time -f '%e %M' -o "$f" "$@" >/dev/null
         read -r t m <"$f"
         times+=("$t")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of xloop-plan --replies 3, as cron runs it (each run queues 3
-# replies and takes their opportunities; the next run has 3 fewer of 10^4 to
-# 10^6, and their authors' few others are in cooldown): 10^4, 10^5 and 10^6
+# replies and takes their opportunities, which the poster then takes; the next
+# run has 3 fewer of 10^4 to 10^6, and their authors' few others are in
+# cooldown): 10^4, 10^5 and 10^6
 # pending opportunities by a tenth as many authors (or the sizes given), wall
 # time and peak RSS, next to the floor: a client-side COPY of the open
 # candidates joined to their authors' priorities.
@@ -30,7 +31,12 @@ for rows in "${sizes[@]}"; do
     psql -q -d "$db" -v rows="$rows" -v accounts="$accounts" -v history="$rows" \
         -v now="$now" -f bench/gen_opportunities.sql
     read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"$floor_sql\" > /dev/null")
-    read -r tool ts rss < <(measure "$bin/xloop-plan" --db "dbname=$db" --now "$now" \
+    # the poster takes the replies of the run before: the reply queue has room
+    post_replies() {
+        psql -q -d "$db" -c "UPDATE content_generation_metadata_comprehensive SET status =
+            'posted', posted_at = scheduled_at WHERE decision_type = 'reply' AND status = 'queued'"
+    }
+    read -r tool ts rss < <(measure_before=post_replies measure "$bin/xloop-plan" --db "dbname=$db" --now "$now" \
         --replies 3 --seed 1 -q)
     printf '%-9s %-9s %10s %10s %7s %9s\n' "$rows" "$accounts" "$floor±$fs" "$tool±$ts" \
         "$(ratio "$tool" "$floor")" "$rss"

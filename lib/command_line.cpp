@@ -253,9 +253,11 @@ void add_options(app& app, migrate_options& o)
 
 void add_options(app& app, plan_options& o)
 {
-    whole_number_in(app.cli().add_option("--replies", o.replies,
-                                         "Queue up to N replies instead of posts"),
-                    1, 1000);
+    whole_number_in(
+        app.cli().add_option(
+            "--replies", o.replies,
+            "Fill the reply queue up to N replies not yet posted, instead of posts"),
+        1, 1000);
 }
 
 void add_options(app& app, scrape_options& o)

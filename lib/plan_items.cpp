@@ -1,9 +1,11 @@
 #include "plan_items.hpp"
 
 #include "app.hpp"
+#include "config.hpp"
 #include "copy_row.hpp"
 #include "db.hpp"
 #include "json_text.hpp"
+#include "log.hpp"
 #include "plan_job.hpp"
 #include "sha256.hpp"
 #include "text.hpp"
@@ -14,6 +16,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cmath>
+#include <limits>
 
 namespace xloop {
 
@@ -69,6 +74,73 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), max(char_length(e ->> a.
  ORDER BY a.attname)sql";
 
 } // namespace
+
+queue_state read_queue(db_connection& db, timestamp now, queue_of kind)
+{
+    auto const r = db.exec(R"sql(
+SELECT count(*) FILTER (WHERE scheduled_at < $2::timestamptz),
+       count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz),
+       count(*) FILTER (WHERE scheduled_at >= $2::timestamptz),
+       max(scheduled_at) FILTER (WHERE scheduled_at >= $2::timestamptz)
+  FROM public.content_generation_metadata_comprehensive
+ WHERE status = 'queued' AND coalesce(decision_type = 'reply', false) = $3::boolean
+   AND scheduled_at IS NOT NULL)sql",
+                           now, readable_times_end, kind == queue_of::replies);
+    return {r.i64(0, 0), r.i64(0, 1), stored_timestamp_text(r.opt_str(0, 2).value_or("")),
+            r.i64(0, 3), stored_timestamp_text(r.opt_str(0, 4).value_or(""))};
+}
+
+bool report_queue(queue_state const& queue, queue_of kind, std::int64_t limit,
+                  config const& cfg, timestamp now)
+{
+    bool const replies = kind == queue_of::replies;
+    auto const items = [&](std::int64_t n, std::string_view before = "") {
+        return counted(n, fmt::format("{}{}", before, replies ? "reply" : "item"),
+                       fmt::format("{}{}", before, replies ? "replies" : "items"));
+    };
+    auto const* const name = replies ? "the reply queue" : "the queue";
+    auto const limit_text = replies ? fmt::format("--replies {}", limit)
+                                    : fmt::format("plan.queue_ahead = {}", limit);
+    if (queue.never_due > 0) {
+        bool const one = queue.never_due == 1;
+        log::warn("{} {} scheduled at a time that never comes (e.g. {}): not counted in "
+                  "{}, no poster will take {}. Give {} a time, or set {} status to "
+                  "'skipped'",
+                  items(queue.never_due, "queued "), one ? "is" : "are",
+                  queue.never_due_example, name, one ? "it" : "them", one ? "it" : "them",
+                  one ? "its" : "their");
+    }
+    if (queue.queued < limit) {
+        return true;
+    }
+    // -infinity or 1850 (another program's) is due, long ago
+    auto const oldest = parse_timestamp(queue.oldest_due);
+    auto const overdue =
+        queue.due == 0 ? 0.0
+        : oldest ? std::chrono::duration<double, std::ratio<3600>>(now - *oldest).count()
+                 : std::numeric_limits<double>::infinity();
+    if (overdue > cfg.validate.max_queue_delay_hours) {
+        // Nothing is planned until the poster runs again: said where cron
+        // mails it (-q keeps warnings), not only by validate.
+        log::warn("{} holds {}, {} of them due and not yet posted, the oldest scheduled "
+                  "at {}{}: nothing is added until the poster takes them. Is it running? "
+                  "{} no poster will take: set their status to 'skipped'",
+                  name, items(queue.queued), queue.due, queue.oldest_due,
+                  std::isfinite(overdue) ? fmt::format(" ({} ago)", hours_text(overdue))
+                                         : std::string{},
+                  replies ? "Replies" : "Items");
+    } else if (queue.due > 0) {
+        log::info("{} holds {}, {} of them due and not yet posted ({}): nothing to add "
+                  "until the poster takes {}",
+                  name, items(queue.queued), queue.due, limit_text,
+                  queue.due == 1 ? "it" : "them");
+    } else {
+        log::info("{} holds {} ({}): nothing to add", name,
+                  items(queue.queued, "future "), limit_text);
+    }
+    return false;
+}
 
 known_texts::known_texts(run_context& run)
 {

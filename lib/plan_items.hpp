@@ -21,6 +21,34 @@ class db_connection;
 class run_context;
 class rng;
 
+struct config;
+
+// Posts and replies fill a queue each: posts up to plan.queue_ahead,
+// replies up to --replies N, so a second run (cron's and one by hand, or
+// the same --now twice) adds nothing.
+enum class queue_of { posts, replies };
+
+// A queue's items with a time: all of them, and those already past it.
+// The ones past their time count too: while the poster is not publishing,
+// the queue must not grow by the rate, to be posted all at once when it
+// comes back. Those at infinity or after 2199 (another program's "hold")
+// are never due: counted apart, or they would fill the queue for good.
+struct queue_state {
+    std::int64_t queued = 0;
+    std::int64_t due = 0;
+    std::string oldest_due; // as stored: -infinity and 1850 are due too
+    std::int64_t never_due = 0;
+    std::string never_due_example;
+};
+
+queue_state read_queue(db_connection& db, timestamp now, queue_of kind);
+
+// Says what stands in the queue's way: items that are never due, and a queue
+// already full (warned once its oldest is late: the poster is not running).
+// Whether there is room for new items under `limit`.
+bool report_queue(queue_state const& queue, queue_of kind, std::int64_t limit,
+                  config const& cfg, timestamp now);
+
 // The texts a run may not write again: its own, and other programs' of the
 // last 30 days as xloop hashes them (64 bits of each hash, sorted: 8 bytes a
 // text however many the other wrote). xloop's own stored ones are looked up

@@ -178,82 +178,6 @@ SELECT (d::date + t::time) AT TIME ZONE $2, to_char(t::time, 'HH24'),
 
 using catalogue = std::map<std::string, std::vector<std::string>>;
 
-// The queued posts: all of them, and those already past their time. The
-// ones past their time count too: while the poster is not publishing, the
-// queue must not grow by the posting rate, to be posted all at once when it
-// comes back. Those at infinity or after 2199 (another program's "hold")
-// are never due: counted apart, or they would fill the queue for good.
-struct queue_state {
-    std::int64_t queued = 0;
-    std::int64_t due = 0;
-    std::string oldest_due; // as stored: -infinity and 1850 are due too
-    std::int64_t never_due = 0;
-    std::string never_due_example;
-};
-
-queue_state read_queue(db_connection& db, timestamp now)
-{
-    auto const r = db.exec(R"sql(
-SELECT count(*) FILTER (WHERE scheduled_at < $2::timestamptz),
-       count(*) FILTER (WHERE scheduled_at <= $1::timestamptz),
-       min(scheduled_at) FILTER (WHERE scheduled_at <= $1::timestamptz),
-       count(*) FILTER (WHERE scheduled_at >= $2::timestamptz),
-       max(scheduled_at) FILTER (WHERE scheduled_at >= $2::timestamptz)
-  FROM public.content_generation_metadata_comprehensive
- WHERE status = 'queued' AND decision_type IS DISTINCT FROM 'reply'
-   AND scheduled_at IS NOT NULL)sql",
-                           now, readable_times_end);
-    return {r.i64(0, 0), r.i64(0, 1), stored_timestamp_text(r.opt_str(0, 2).value_or("")),
-            r.i64(0, 3), stored_timestamp_text(r.opt_str(0, 4).value_or(""))};
-}
-
-// Says what stands in the queue's way: items that are never due, and a queue
-// already full (warned once its oldest is late: the poster is not running).
-// Whether there is room for new items.
-bool report_queue(queue_state const& queue, config const& cfg, timestamp now)
-{
-    if (queue.never_due > 0) {
-        log::warn("{} scheduled at a time that never comes (e.g. {}): not counted in the "
-                  "queue, no poster will take {}. Give {} a time, or set {} status to "
-                  "'skipped'",
-                  counted(queue.never_due, "queued item is", "queued items are"),
-                  queue.never_due_example, queue.never_due == 1 ? "it" : "them",
-                  queue.never_due == 1 ? "it" : "them",
-                  queue.never_due == 1 ? "its" : "their");
-    }
-    if (queue.queued < cfg.plan.queue_ahead) {
-        return true;
-    }
-    // -infinity or 1850 (another program's) is due, long ago
-    auto const oldest = parse_timestamp(queue.oldest_due);
-    auto const overdue =
-        queue.due == 0 ? 0.0
-        : oldest ? std::chrono::duration<double, std::ratio<3600>>(now - *oldest).count()
-                 : std::numeric_limits<double>::infinity();
-    if (overdue > cfg.validate.max_queue_delay_hours) {
-        // Nothing is planned until the poster runs again: said where cron
-        // mails it (-q keeps warnings), not only by validate.
-        log::warn("the queue holds {}, {} of them due and not yet posted, the "
-                  "oldest scheduled at {}{}: nothing is added until the "
-                  "poster takes them. Is it running? Items no poster will take: set "
-                  "their status to 'skipped'",
-                  counted(queue.queued, "item", "items"), queue.due, queue.oldest_due,
-                  std::isfinite(overdue) ? fmt::format(" ({} ago)", hours_text(overdue))
-                                         : std::string{});
-    } else if (queue.due > 0) {
-        log::info("the queue holds {}, {} of them due and not yet posted "
-                  "(plan.queue_ahead = {}): nothing to add until the poster takes "
-                  "{}",
-                  counted(queue.queued, "item", "items"), queue.due, cfg.plan.queue_ahead,
-                  queue.due == 1 ? "it" : "them");
-    } else {
-        log::info("the queue holds {} (plan.queue_ahead = {}): nothing to add",
-                  counted(queue.queued, "future item", "future items"),
-                  cfg.plan.queue_ahead);
-    }
-    return false;
-}
-
 // Where the calendar stands: the latest item's time, slot and the posts on
 // its local day.
 struct calendar_state {
@@ -443,12 +367,12 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     auto& db = run.db();
     auto const& cfg = run.cfg().plan;
     auto const now = run.now();
-    auto const queue = read_queue(db, now);
+    auto const queue = read_queue(db, now, queue_of::posts);
     auto const need = cfg.queue_ahead - queue.queued;
     run.summary()["queued_before"] = queue.queued;
     run.summary()["queued_due"] = queue.due;
     run.summary()["queued_never_due"] = queue.never_due;
-    if (!report_queue(queue, run.cfg(), now)) {
+    if (!report_queue(queue, queue_of::posts, cfg.queue_ahead, run.cfg(), now)) {
         run.summary()["added"] = 0;
         return;
     }

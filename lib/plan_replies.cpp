@@ -495,6 +495,17 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     if (!run.dry_run()) {
         expire_opportunities(run, now - max_age);
     }
+    auto const queue = read_queue(run.db(), now, queue_of::replies);
+    run.summary()["replies_queued_before"] = queue.queued;
+    if (!report_queue(queue, queue_of::replies, wanted, run.cfg(), now)) {
+        run.summary()["replies"] = nlohmann::json::array();
+        return;
+    }
+    if (queue.queued > 0) {
+        log::info("the reply queue holds {} not yet posted (--replies {}): up to {} more",
+                  counted(queue.queued, "reply", "replies"), wanted,
+                  wanted - queue.queued);
+    }
     warn_dated_ahead(run);
     auto const open = read_candidates(
         run, now - max_age, now - fractional_hours(cfg.reply_author_cooldown_hours));
@@ -503,7 +514,8 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     if (auto const own = open.unusable.find(4); own != open.unusable.end()) {
         passed.own_posts = own->second.first; // by its handle, in the read
     }
-    auto rows = draft_replies(run, open, wanted, w, r, passed);
+    auto rows =
+        draft_replies(run, open, static_cast<int>(wanted - queue.queued), w, r, passed);
     if (passed.own_posts > 0) {
         run.summary()["own_posts"] = passed.own_posts;
     }

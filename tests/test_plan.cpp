@@ -143,6 +143,10 @@ std::string why_none_with_only(test_db const& db, std::string const& tweet_id)
     db.connect().exec("UPDATE public.reply_opportunities SET status = CASE tweet_id WHEN "
                       "$1 THEN 'pending' ELSE 'expired' END",
                       tweet_id);
+    // the poster has taken the replies queued before: the reply queue has room
+    db.connect().exec("UPDATE public.content_generation_metadata_comprehensive SET "
+                      "status = 'posted' WHERE decision_type = 'reply' AND status = "
+                      "'queued'");
     auto const r = plan(db, {"--replies", "1", "--seed", "13"});
     REQUIRE(r.exit_code == 0);
     return r.err;
@@ -832,6 +836,64 @@ TEST_CASE("replies go to fresh opportunities, never the same author within the c
     CHECK(db.count(
               "SELECT count(*) FROM public.reply_opportunities WHERE tweet_id = '1' AND "
               "status = 'pending'") == 1);
+}
+
+TEST_CASE("a reply run fills the reply queue up to N: a second run adds nothing, and "
+          "a poster that is down gets no backlog",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunities(c, {"amy", "bob", "carol", "dave", "erin", "fay"});
+    auto const queued_replies = [&] {
+        return db.count("SELECT count(*) FROM "
+                        "public.content_generation_metadata_comprehensive WHERE "
+                        "decision_type = 'reply' AND status = 'queued'");
+    };
+    REQUIRE(plan(db, {"--replies", "2", "-q"}).exit_code == 0);
+    REQUIRE(queued_replies() == 2);
+    // cron's run and one by hand, or the same --now twice: the same state
+    auto again = plan(db, {"--replies", "2", "--json"});
+    INFO(again.err);
+    REQUIRE(again.exit_code == 0);
+    CHECK(queued_replies() == 2);
+    auto summary = json::parse(again.out);
+    CHECK(summary["replies"].empty());
+    CHECK(summary["replies_queued_before"] == 2);
+    CHECK_THAT(again.err,
+               Catch::Contains("the reply queue holds 2 replies, 2 of them due "
+                               "and not yet posted (--replies 2): nothing to "
+                               "add until the poster takes them"));
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                   "'replied'") == 2);
+    // the poster takes one: one place; asking for more: the difference
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET status = "
+           "'posted', posted_at = scheduled_at, tweet_id = '900' WHERE id = (SELECT "
+           "min(id) FROM public.content_generation_metadata_comprehensive)");
+    auto const more = plan(db, {"--replies", "3", "--json", "-q"});
+    REQUIRE(more.exit_code == 0);
+    CHECK(json::parse(more.out)["replies"].size() == 2);
+    CHECK(queued_replies() == 3);
+    // the poster down past validate.max_queue_delay_hours (2): said where cron
+    // mails it, and nothing added (fresh opportunities keep coming)
+    add_opportunity(c, "7", "gus", 0.9, -170);
+    auto const late = plan(db, {"--replies", "3", "-q", "--now", "2026-03-02T15:00:00Z"});
+    INFO(late.err);
+    REQUIRE(late.exit_code == 0);
+    CHECK_THAT(late.err, Catch::Contains("the reply queue holds 3 replies, 3 of them due "
+                                         "and not yet posted, the oldest scheduled at "
+                                         "2026-03-02T12:00:00Z (3.0 h ago): nothing is "
+                                         "added until the poster takes them. Is it "
+                                         "running? Replies no poster will take: set "
+                                         "their status to 'skipped'"));
+    CHECK(queued_replies() == 3);
+    // posts have their own queue: replies neither fill it nor are counted in it
+    auto const posts = plan(db, {"--json", "-q"});
+    REQUIRE(posts.exit_code == 0);
+    summary = json::parse(posts.out);
+    CHECK(summary["queued_before"] == 0);
+    CHECK(summary["added"] == 2);
 }
 
 TEST_CASE("plan never replies to the account's own posts, found by tweet id or by its "

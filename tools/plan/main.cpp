@@ -15,7 +15,9 @@ int main(int argc, char** argv)
         "without one), text from the writer "
         "(plan.writer.kind: template, command or openai), draws and propensities stored "
         "in "
-        "features. With --replies N: queues up to N replies to fresh pending "
+        "features. With --replies N: fills the reply queue up to N replies not yet "
+        "posted (a "
+        "second run adds nothing), replying to fresh pending "
         "reply_opportunities ranked by opportunity_score x (1 + drawn priority), one per "
         "author within plan.reply_author_cooldown_hours, never to the account's own "
         "posts or to a post replied to before. One transaction (pooler-safe)."};
