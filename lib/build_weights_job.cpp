@@ -35,6 +35,16 @@ SELECT $1::jsonb, $2::jsonb, $3::timestamptz, $4::timestamptz, $3::timestamptz, 
           FROM public.learning_model_weights) n
 RETURNING id::text, version::text)sql";
 
+// The active map, if it is the one this run computed: at the same time,
+// from the same window and rows, with the same weights (an adopted table's
+// columns may be json, which has no equality).
+constexpr char const* same_map_sql = R"sql(
+SELECT id::text, version::text
+  FROM public.learning_model_weights
+ WHERE is_active AND weights::jsonb = $1::jsonb AND posteriors::jsonb = $2::jsonb
+   AND computed_at = $3::timestamptz AND date_range_start = $4::timestamptz
+   AND sample_size = $5 AND cross_fit::jsonb IS NOT DISTINCT FROM $6::jsonb)sql";
+
 // vw_learning column (or expression) of each dimension of §5.3.
 std::string dimension_sql(std::string const& dimension)
 {
@@ -284,13 +294,28 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
                   nlohmann::json const& posteriors, std::size_t dimensions)
 {
     auto& db = run.db();
+    auto const cross_fit = json_text(cross_fit_json(s, run.cfg().weights));
+    // The same run again (cron's and one by hand at one --now): the active
+    // map is this one already, and a copy of it would only add a version.
+    auto const same = db.exec(same_map_sql, json_text(weights), json_text(posteriors),
+                              run.now(), window_start, s.rows, cross_fit);
+    if (same.rows() > 0) {
+        tx.commit();
+        run.detail()["map_id"] = row_id_json(same.str(0, 0));
+        run.summary()["map_id"] = row_id_json(same.str(0, 0));
+        run.summary()["version"] = same.i64(0, 1);
+        run.summary()["unchanged"] = true;
+        log::info("the active weight map {} (version {}) was computed at this time "
+                  "from the same {} rows: nothing to write",
+                  same.str(0, 0), same.str(0, 1), s.rows);
+        return;
+    }
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
     auto const r = [&] {
         try {
             return db.exec(insert_map_sql, json_text(weights), json_text(posteriors),
                            run.now(), window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
-                           rounded_mean(s.sum_fgw, s.n_fgw),
-                           json_text(cross_fit_json(s, run.cfg().weights)));
+                           rounded_mean(s.sum_fgw, s.n_fgw), cross_fit);
         } catch (db_error const& e) {
             // The only value here that can outgrow its column is the version
             // (an integer column at 2147483647): the stored data's doing.

@@ -142,8 +142,8 @@ TEST_CASE("build-weights writes one active map from every row in the window", "[
     CHECK(r.boolean(0, 6));
     CHECK(r.boolean(0, 7));
     CHECK(r.f64(0, 8) == Approx(0.3));
-    // a second run makes a second map active and the first inactive
-    run_json(db, {});
+    // a second run, an hour on, makes a second map active and the first inactive
+    run_json(db, {"--now", "2026-03-02T13:00:00Z"});
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 2);
     CHECK(db.count("SELECT version FROM public.learning_model_weights WHERE is_active") ==
           2);
@@ -542,6 +542,35 @@ TEST_CASE("the same inputs give the same map, byte for byte", "[db]")
     CHECK(db.count("SELECT count(*) FROM xloop.job_runs") == 1); // migrate's own row
 }
 
+TEST_CASE("a second run at the same time writes no second map: the same inputs leave "
+          "the same database",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posts(c, 30, 0.4);
+    auto const first = run_json(db, {});
+    auto const again = run_json(db, {});
+    CHECK(again["map_id"] == first["map_id"]);
+    CHECK(again["version"] == first["version"]);
+    CHECK(again["unchanged"] == true);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 1);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights WHERE "
+                   "is_active") == 1);
+    // a new row in the window: a new map, the old one kept inactive
+    add_post(c, 0.5, "how_to", 0.9);
+    auto const more = run_json(db, {});
+    CHECK(more["map_id"] != first["map_id"]);
+    CHECK_FALSE(more.contains("unchanged"));
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 2);
+    // and later, from the same rows: computed again at its own time
+    auto const later = run_json(db, {"--now", "2026-03-02T18:00:00Z"});
+    CHECK(later["map_id"] != more["map_id"]);
+    CHECK(db.count("SELECT count(*) FROM public.learning_model_weights WHERE "
+                   "is_active AND computed_at = '2026-03-02T18:00:00Z'") == 1);
+}
+
 TEST_CASE("a failure after the insert leaves the previous map active", "[db]")
 {
     test_db db;
@@ -556,8 +585,8 @@ TEST_CASE("a failure after the insert leaves the previous map active", "[db]")
     c.exec(
         "CREATE TRIGGER fail_after_insert AFTER INSERT ON public.learning_model_weights "
         "FOR EACH ROW EXECUTE FUNCTION fail_after_insert()");
-    auto const r =
-        run_tool("build-weights", {"--now", now, "-q"}, &db, {}, score_target_env());
+    auto const r = run_tool("build-weights", {"--now", "2026-03-02T13:00:00Z", "-q"}, &db,
+                            {}, score_target_env());
     // a trigger of the database's own: its owner's to fix
     CHECK(r.exit_code == 78);
     CHECK(r.err.find("injected failure") != std::string::npos);
@@ -580,8 +609,8 @@ TEST_CASE(
     add_posts(c, 20, 0.2);
     run_json(db, {});
     c.exec("UPDATE public.learning_model_weights SET version = 2147483647");
-    auto const r =
-        run_tool("build-weights", {"--now", now, "-q"}, &db, {}, score_target_env());
+    auto const r = run_tool("build-weights", {"--now", "2026-03-02T13:00:00Z", "-q"}, &db,
+                            {}, score_target_env());
     CHECK(r.exit_code == 65);
     CHECK(r.err.find("public.learning_model_weights: the next version") !=
           std::string::npos);
