@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -112,6 +113,22 @@ std::string nearest_name(std::string const& given, std::vector<std::string> cons
     return best;
 }
 
+// A short option of psql (-d, -U, -p, -W: the connection goes in --db) or
+// of other tools' habits (-c, -n), as the tool's long one, if it has it.
+std::string short_option_meant(std::string const& given,
+                               std::vector<std::string> const& options)
+{
+    static std::map<std::string, std::string, std::less<>> const meant{
+        {"-d", "--db"}, {"-U", "--db"},     {"-p", "--db"},
+        {"-W", "--db"}, {"-c", "--config"}, {"-n", "--dry-run"}};
+    auto const it = meant.find(std::string_view{given}.substr(0, 2));
+    if (it == meant.end() ||
+        std::find(options.begin(), options.end(), it->second) == options.end()) {
+        return {};
+    }
+    return it->second;
+}
+
 // For the arguments a command line did not expect: the tool's own option or
 // subcommand each is nearest to, as " (did you mean --replies?)"; else
 // nothing.
@@ -141,7 +158,7 @@ std::string nearest_options(CLI::App const& cli, std::vector<std::string> const&
         }
         auto const best = extra.rfind("--", 0) == 0
                               ? nearest_name(extra.substr(0, extra.find('=')), options)
-                          : extra.rfind('-', 0) == 0 ? std::string{}
+                          : extra.rfind('-', 0) == 0 ? short_option_meant(extra, options)
                                                      : nearest_name(extra, commands);
         if (!best.empty() && std::find(hints.begin(), hints.end(), best) == hints.end()) {
             hints.push_back(best);

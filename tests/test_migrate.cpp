@@ -1057,7 +1057,12 @@ TEST_CASE("an option or subcommand the tool does not have names the nearest one 
              {"migrate", {"--alow-out-of-order"}, "(did you mean --allow-out-of-order?)"},
              {"scrape-metrics", {"--inptu", "x"}, "(did you mean --input?)"},
              {"migrate", {"stats"}, "stats (did you mean status?)"},
-             {"migrate", {"satus", "--check"}, "(did you mean status?)"}}) {
+             {"migrate", {"satus", "--check"}, "(did you mean status?)"},
+             // psql's habits: the connection is one --db string
+             {"validate", {"-d", "mydb"}, "(did you mean --db?)"},
+             {"plan", {"-U", "bot", "-dmydb"}, "(did you mean --db?)"},
+             {"build-weights", {"-n"}, "(did you mean --dry-run?)"},
+             {"learn-replies", {"-c", "x.yaml"}, "(did you mean --config?)"}}) {
         auto const r = run_tool(tool, args);
         INFO(r.err);
         CHECK(r.exit_code == 64);
