@@ -299,7 +299,9 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
        max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
        count(*) FILTER (WHERE q.scheduled_at IS NULL),
        (SELECT failed FROM taken), (SELECT posted FROM taken), (SELECT error FROM taken),
-       (SELECT n FROM others), (SELECT source FROM others), (SELECT latest FROM others)
+       (SELECT n FROM others), (SELECT source FROM others), (SELECT latest FROM others),
+       count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz
+                          AND q.decision_type::text = 'reply')
   FROM public.content_generation_metadata_comprehensive q
  WHERE q.status = 'queued')sql";
 
@@ -307,6 +309,7 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
 struct queue_state {
     std::int64_t overdue = 0;
     std::int64_t queued = 0;
+    std::int64_t replies = 0;     // of the queued: plan --replies fills its own queue
     std::string oldest_due;       // as stored where it is no readable time
     double oldest_hours_late = 0; // -infinity's: infinite
     std::optional<std::string> last_post;
@@ -340,6 +343,7 @@ queue_state read_queue(check_context& x)
     q.others = r.i64(0, 11);
     q.others_source = r.opt_str(0, 12);
     q.others_latest = r.opt_str(0, 13);
+    q.replies = r.i64(0, 14);
     return q;
 }
 
@@ -406,6 +410,7 @@ check_result queue_check(check_context& x)
     auto c = make("queue", "ok", "");
     c.numbers = {{"by_another_program_in_window", q.others},
                  {"queued", q.queued},
+                 {"queued_replies", q.replies},
                  {"overdue", q.overdue},
                  {"never_due", q.never_due},
                  {"unscheduled", q.unscheduled},
@@ -422,9 +427,14 @@ check_result queue_check(check_context& x)
     }
     if (q.overdue == 0) {
         c.status = q.never_due == 0 && q.failed == 0 && q.others == 0 ? "ok" : "warn";
-        c.message = fmt::format("{} queued, none more than {} past its time{}{}{}{}",
-                                q.queued, hours_text(hours), more.failed, more.others,
-                                more.never_due, more.unscheduled);
+        // posts fill a queue of plan.queue_ahead, replies one of --replies N
+        auto const replies = q.replies == 0 ? std::string{}
+                             : q.replies == 1
+                                 ? std::string{" (1 of them a reply)"}
+                                 : fmt::format(" ({} of them replies)", q.replies);
+        c.message = fmt::format("{} queued{}, none more than {} past its time{}{}{}{}",
+                                q.queued, replies, hours_text(hours), more.failed,
+                                more.others, more.never_due, more.unscheduled);
         return c;
     }
     c.status = "fail";

@@ -294,6 +294,30 @@ TEST_CASE("validate counts in the singular where there is one", "[db]")
           "1 opportunity came in during the last 3 days, the newest 2.0 h ago");
 }
 
+TEST_CASE_METHOD(healthy, "the queue check counts the replies among the queued items",
+                 "[db]")
+{
+    // plan.queue_ahead posts and --replies N replies: "3 queued" alone reads
+    // as a queue past its size
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "scheduled_at, created_at, decision_type, generation_source) VALUES "
+           "('queued', $1::timestamptz + interval '1 hour', $1, 'single', 'xloop'), "
+           "('queued', $1::timestamptz - interval '10 minutes', $1, 'reply', 'xloop')",
+           now);
+    auto r = check_named(validate(db, 0), "queue");
+    CHECK(r["status"] == "ok");
+    CHECK(r["message"] == "2 queued (1 of them a reply), none more than 2.0 h past its "
+                          "time");
+    CHECK(r["numbers"]["queued_replies"] == 1);
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "scheduled_at, created_at, decision_type, generation_source) VALUES "
+           "('queued', $1::timestamptz, $1, 'reply', 'xloop')",
+           now);
+    r = check_named(validate(db, 0), "queue");
+    CHECK(r["message"] == "3 queued (2 of them replies), none more than 2.0 h past its "
+                          "time");
+}
+
 TEST_CASE_METHOD(healthy,
                  "queued items long past their time say the poster is not posting",
                  "[db]")
