@@ -110,11 +110,24 @@ void ping(std::optional<std::string> const& url, std::string const& suffix)
 
 run_context::run_context(std::string job, common_options const& opts, config cfg,
                          timestamp now, std::uint64_t seed)
-    : m_job(std::move(job)), m_opts(opts), m_cfg(std::move(cfg)), m_now(now),
-      m_seed(seed), m_started(std::chrono::steady_clock::now()),
+    : m_job(std::move(job)), m_tool(m_job), m_opts(opts), m_cfg(std::move(cfg)),
+      m_now(now), m_seed(seed), m_started(std::chrono::steady_clock::now()),
       m_detail(std::make_unique<nlohmann::json>(nlohmann::json::object())),
       m_summary(std::make_unique<nlohmann::json>(nlohmann::json::object()))
 {}
+
+void run_context::record_as(std::string job)
+{
+    if (job == m_job) {
+        return; // so recorded from the start (xloop-sim names each run's job)
+    }
+    if (m_conn) {
+        throw error{fmt::format("xloop-{}: record_as({}) after the run's ledger row was "
+                                "written as {}",
+                                m_tool, job, m_job)};
+    }
+    m_job = std::move(job);
+}
 
 run_context::~run_context()
 {
@@ -204,7 +217,7 @@ void run_context::ensure_ledger()
         m_unrecorded = e.sqlstate() == "42501" || e.sqlstate() == "25006";
         if (e.sqlstate() == "25006" && !m_reads_only) {
             // Before the job's work, which could only fail at its first write.
-            throw config_error{read_only_database(m_job)};
+            throw config_error{read_only_database(m_tool)};
         }
         if (e.sqlstate() != "42501" && e.sqlstate() != "25006") {
             throw;
@@ -336,12 +349,7 @@ void run_context::renew_lease()
 
 void run_context::lock_in_transaction()
 {
-    lock_in_transaction(m_job);
-}
-
-void run_context::lock_in_transaction(std::string const& lock_name)
-{
-    advisory_lock lock{db(), lock_name};
+    advisory_lock lock{db(), m_job};
     if (!lock.try_in_transaction()) {
         throw lock_held{"skipped: " + lock.holder()};
     }

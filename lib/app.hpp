@@ -49,7 +49,14 @@ public:
                 std::uint64_t seed);
     ~run_context();
 
+    // The job it is recorded, locked and named to the server as; the tool's
+    // own name for its messages.
     std::string const& job() const noexcept { return m_job; }
+    std::string const& tool() const noexcept { return m_tool; }
+    // Records the run as another job than its tool's, for a tool with two
+    // modes on schedules of their own (xloop-plan --replies: plan-replies),
+    // so each mode's runs, failures and lock are its own. Call before db().
+    void record_as(std::string job);
     common_options const& options() const noexcept { return m_opts; }
     config const& cfg() const noexcept { return m_cfg; }
     timestamp now() const noexcept { return m_now; }
@@ -88,8 +95,6 @@ public:
     // Transaction-scoped variant: call inside the job's one write transaction;
     // safe behind a transaction-mode pooler (PgBouncer, Supabase port 6543).
     void lock_in_transaction();
-    // ...under another name, for a job with two independent modes.
-    void lock_in_transaction(std::string const& lock_name);
 
     // Counts and details for the ledger row and the --json summary.
     std::int64_t rows_in = 0;
@@ -126,6 +131,7 @@ private:
     std::string reconnect_if_lost();
 
     std::string m_job;
+    std::string m_tool;
     common_options const& m_opts;
     config m_cfg;
     timestamp m_now;

@@ -733,9 +733,10 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         v.integer("min_policy_posts", cfg.validate.min_policy_posts, 1, 1000000);
         v.number("min_effective_posts", cfg.validate.min_effective_posts, 1, 1000000);
         v.integer("max_policy_posts", cfg.validate.max_policy_posts, 1, 1000000);
-        v.number_map("job_interval_minutes", cfg.validate.job_interval_minutes,
-                     {"scrape-metrics", "learn-replies", "build-weights", "plan"}, 1,
-                     60 * 24 * 30);
+        v.number_map(
+            "job_interval_minutes", cfg.validate.job_interval_minutes,
+            {"scrape-metrics", "learn-replies", "build-weights", "plan", "plan-replies"},
+            1, 60 * 24 * 30);
     }
     return cfg;
 }

@@ -219,10 +219,13 @@ struct validate_config {
     // and 10 000 posts give intervals far narrower than any lift worth having.
     int max_policy_posts = 10000;
     // Schedules (minutes) of each job; silent for more than 3 intervals: fail.
+    // plan-replies (xloop-plan --replies) a day: replies often run in the
+    // day's hours only, and a job that never ran is not judged.
     std::map<std::string, double> job_interval_minutes{{"scrape-metrics", 20},
                                                        {"learn-replies", 90},
                                                        {"build-weights", 360},
-                                                       {"plan", 60}};
+                                                       {"plan", 60},
+                                                       {"plan-replies", 1440}};
 
     bool operator==(validate_config const&) const = default;
 };

@@ -283,7 +283,9 @@ void validate_section(writer& w, validate_config const& d)
     w.key(1, "job_interval_minutes", "",
           "each job's schedule; silent for 3 intervals: fail");
     for (auto const& [job, minutes] : d.job_interval_minutes) {
-        w.key(2, job, scalar(minutes));
+        w.key(2, job, scalar(minutes),
+              job == "plan-replies" ? "xloop-plan --replies; judged once it has run"
+                                    : "");
     }
 }
 

@@ -128,7 +128,7 @@ std::string advice_for(db_error const& d, run_context* ctx)
         return rejected_row_advice(d);
     }
     if (d.sqlstate() == "25006") {
-        return read_only_database(ctx ? ctx->job() : "");
+        return read_only_database(ctx ? ctx->tool() : "");
     }
     if (d.sqlstate() == "55P03" && ctx && ctx->job() != "migrate") {
         // The run's transaction is rolled back by now: its connection can

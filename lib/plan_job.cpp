@@ -439,11 +439,15 @@ nlohmann::json catalogue_rows(plan_config const& cfg)
 
 void run_plan(run_context& run, plan_options const& opts)
 {
+    if (opts.replies) {
+        // Replies run on a schedule of their own: their runs, failures and
+        // lock are plan-replies', so validate sees them apart from posts'.
+        run.record_as("plan-replies");
+    }
     auto& db = run.db();
     transaction tx{db};
     if (!run.dry_run()) {
-        // Transaction-scoped (pooler-safe); posts and replies lock separately.
-        run.lock_in_transaction(opts.replies ? "plan-replies" : "plan");
+        run.lock_in_transaction(); // transaction-scoped (pooler-safe)
     }
     require_time_zone(db, run.cfg().plan.timezone, "plan.timezone");
     // The transaction waits for the writer (a slow local model and its

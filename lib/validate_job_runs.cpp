@@ -118,11 +118,26 @@ std::map<std::string, job_state> job_states(db_connection& db,
     return out;
 }
 
+namespace {
+
+// The command a job's runs are: plan-replies' is xloop-plan --replies.
+std::string command_of(std::string const& job)
+{
+    return job == "plan-replies" ? "xloop-plan --replies" : "xloop-" + job;
+}
+
+} // namespace
+
 std::string last_run_text(std::string const& job, job_state const& s)
 {
-    return s.last_ok_hours ? fmt::format("xloop-{}'s last ok run was {}", job,
-                                         ago_text(*s.last_ok_hours))
-                           : fmt::format("xloop-{} has never run ok", job);
+    if (!s.last_ok_hours) {
+        return fmt::format("{} has never run ok", command_of(job));
+    }
+    return job == "plan-replies"
+               ? fmt::format("the last ok run of {} was {}", command_of(job),
+                             ago_text(*s.last_ok_hours))
+               : fmt::format("xloop-{}'s last ok run was {}", job,
+                             ago_text(*s.last_ok_hours));
 }
 
 namespace {
@@ -257,11 +272,11 @@ check_result job_check(check_context& x, std::string const& job, double interval
                           reason.empty() ? "(no reason recorded)" : excerpt(reason, 400));
     if (!s.last_ok_hours && !s.last_status.empty()) {
         c.status = "fail";
-        c.message = fmt::format("xloop-{} has never run ok; {}", job, latest);
+        c.message = fmt::format("{} has never run ok; {}", command_of(job), latest);
     } else if (!s.last_ok_hours) {
         c.status = "fail";
         c.message =
-            fmt::format("xloop-{} has never run: install cron/xloop.crontab", job);
+            fmt::format("{} has never run: install cron/xloop.crontab", command_of(job));
     } else if (*s.last_ok_hours > 3 * interval_h) {
         c.status = "fail";
         // Runs that fail say why; no run since the last ok one points at cron.

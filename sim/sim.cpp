@@ -929,7 +929,7 @@ private:
         if (m_o.policy == "original") {
             m_original.plan_reply(m_db, now, open_opportunities_sql);
         } else {
-            m_run.job("plan", now, seed + 1,
+            m_run.job("plan-replies", now, seed + 1,
                       [](run_context& r) { run_plan(r, plan_options{1}); });
         }
         auto const took = m_db.exec(R"sql(

@@ -870,6 +870,46 @@ TEST_CASE_METHOD(healthy,
     CHECK(check_named(validate(db, 0), "idle_transactions")["status"] == "ok");
 }
 
+TEST_CASE_METHOD(
+    healthy,
+    "reply runs are a job of their own, judged once they have run, so failing "
+    "replies are not hidden behind the posts' ok runs",
+    "[db]")
+{
+    auto const has_check = [](json const& report, std::string const& name) {
+        for (auto const& check : report["checks"]) {
+            if (check["name"] == name) {
+                return true;
+            }
+        }
+        return false;
+    };
+    // an account that does not reply: no check of a job it does not run
+    CHECK_FALSE(has_check(validate(db, 0), "job:plan-replies"));
+    // xloop-plan --replies is recorded as plan-replies, the posts' runs as plan
+    auto const replies = run_tool("plan", {"--replies", "1", "--now", now, "-q"}, &db);
+    INFO(replies.err);
+    REQUIRE(replies.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan-replies' AND "
+                   "status = 'ok' AND started_at = '" +
+                   std::string{now} + "'") == 1);
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND "
+                   "started_at = '" +
+                   std::string{now} + "'") == 0);
+    auto r = check_named(validate(db, 0), "job:plan-replies");
+    CHECK(r["status"] == "ok");
+    CHECK(r["numbers"]["interval_minutes"] == 1440);
+    CHECK(r["message"] == "the last ok run of xloop-plan --replies was 0 min ago");
+    // its latest run failed while the posts' runs are fine: said on its own line
+    add_run(c, "plan-replies", "0 minutes", "failed",
+            std::string{"a reply's text could not be written"});
+    auto const report = validate(db, 0);
+    CHECK(check_named(report, "job:plan")["status"] == "ok");
+    r = check_named(report, "job:plan-replies");
+    CHECK(r["status"] == "warn");
+    CHECK(r["message"] == "the latest run failed: a reply's text could not be written");
+}
+
 TEST_CASE_METHOD(healthy, "a job's recent failures are counted even when it recovered",
                  "[db]")
 {
