@@ -286,6 +286,14 @@ void log_leaders(nlohmann::json const& weights)
     }
 }
 
+// The run's map, in its ledger row and --json.
+void record_map(run_context& run, std::string const& id, std::int64_t version)
+{
+    run.detail()["map_id"] = row_id_json(id);
+    run.summary()["map_id"] = row_id_json(id);
+    run.summary()["version"] = version;
+}
+
 // Deactivates the active map and inserts the new one active, in the run's
 // transaction: there is never a moment without an active map, and a failed
 // insert leaves the old one (defect 9).
@@ -294,16 +302,16 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
                   nlohmann::json const& posteriors, std::size_t dimensions)
 {
     auto& db = run.db();
+    auto const weights_text = json_text(weights);
+    auto const posteriors_text = json_text(posteriors);
     auto const cross_fit = json_text(cross_fit_json(s, run.cfg().weights));
     // The same run again (cron's and one by hand at one --now): the active
     // map is this one already, and a copy of it would only add a version.
-    auto const same = db.exec(same_map_sql, json_text(weights), json_text(posteriors),
-                              run.now(), window_start, s.rows, cross_fit);
+    auto const same = db.exec(same_map_sql, weights_text, posteriors_text, run.now(),
+                              window_start, s.rows, cross_fit);
     if (same.rows() > 0) {
         tx.commit();
-        run.detail()["map_id"] = row_id_json(same.str(0, 0));
-        run.summary()["map_id"] = row_id_json(same.str(0, 0));
-        run.summary()["version"] = same.i64(0, 1);
+        record_map(run, same.str(0, 0), same.i64(0, 1));
         run.summary()["unchanged"] = true;
         log::info("the active weight map {} (version {}) was computed at this time "
                   "from the same {} rows: nothing to write",
@@ -313,8 +321,8 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
     db.exec("UPDATE public.learning_model_weights SET is_active = false WHERE is_active");
     auto const r = [&] {
         try {
-            return db.exec(insert_map_sql, json_text(weights), json_text(posteriors),
-                           run.now(), window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
+            return db.exec(insert_map_sql, weights_text, posteriors_text, run.now(),
+                           window_start, s.rows, rounded_mean(s.sum_y, s.n_y),
                            rounded_mean(s.sum_fgw, s.n_fgw), cross_fit);
         } catch (db_error const& e) {
             // The only value here that can outgrow its column is the version
@@ -332,9 +340,7 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
     run.rows_out = 1;
-    run.detail()["map_id"] = row_id_json(r.str(0, 0));
-    run.summary()["map_id"] = row_id_json(r.str(0, 0));
-    run.summary()["version"] = r.i64(0, 1);
+    record_map(run, r.str(0, 0), r.i64(0, 1));
     log::info("weight map {} (version {}) from {} rows over {} dimensions is now active",
               r.str(0, 0), r.str(0, 1), s.rows, dimensions);
 }
