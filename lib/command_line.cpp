@@ -168,6 +168,21 @@ std::string nearest_options(CLI::App const& cli, std::vector<std::string> const&
                          : fmt::format(" (did you mean {}?)", fmt::join(hints, ", "));
 }
 
+// The footer of --help (and of each man page): what a CI script branches on,
+// validate's and migrate status --check's 1 among them.
+std::string exit_codes_help(std::string const& job)
+{
+    auto const one = job == "validate" ? "1 NOT READY (a check failed), "
+                     : job == "migrate"
+                         ? "1 status --check: a migration pending or edited, "
+                         : "";
+    return fmt::format(
+        "Exit codes: 0 ok or nothing to do, {}64 usage, 65 bad input data, 69 remote "
+        "service refused, 70 internal error, 75 temporary (database unreachable, "
+        "lock held, rate limited), 78 bad configuration.",
+        one);
+}
+
 } // namespace
 
 app::app(std::string job, std::string description)
@@ -218,10 +233,7 @@ app::app(std::string job, std::string description)
             throw CLI::Success{};
         },
         "Print the configuration file with every key at its default, and exit");
-    m_cli->footer(
-        "Exit codes: 0 ok or nothing to do, 64 usage, 65 bad input data, 69 remote "
-        "service refused, 70 internal error, 75 temporary (database unreachable, "
-        "lock held, rate limited), 78 bad configuration.");
+    m_cli->footer(exit_codes_help(m_job));
 }
 
 app::~app() = default;

@@ -991,6 +991,19 @@ TEST_CASE("usage errors exit 64", "[db]")
     CHECK(run_tool("migrate", {"--help"}).exit_code == 0);
 }
 
+TEST_CASE("each tool's --help lists the exit codes a script branches on, "
+          "validate's and migrate status --check's 1 among them",
+          "[nodb]")
+{
+    CHECK_THAT(run_tool("validate", {"--help"}).out,
+               Catch::Contains("Exit codes: 0 ok or nothing to do, 1 NOT READY"));
+    CHECK_THAT(run_tool("migrate", {"status", "--help"}).out,
+               Catch::Contains("1 status --check: a migration pending or edited"));
+    auto const plan = run_tool("plan", {"--help"}).out;
+    CHECK_THAT(plan, Catch::Contains("Exit codes: 0 ok or nothing to do, 64 usage"));
+    CHECK_THAT(plan, Catch::Contains("75 temporary"));
+}
+
 TEST_CASE("a wrong XLOOP_NOW, XLOOP_CONFIG or DATABASE_URL is named as the variable, "
           "not as the option the command line does not have",
           "[nodb]")
