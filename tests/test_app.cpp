@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -683,6 +684,7 @@ namespace {
 struct ssl_answering_server {
     silent_server socket;
     std::mutex mutex;
+    std::condition_variable changed;
     std::vector<std::string> received;
     std::thread thread;
     explicit ssl_answering_server(char answer)
@@ -707,8 +709,18 @@ struct ssl_answering_server {
                 ::close(c);
                 std::lock_guard const lock{mutex};
                 received.push_back(got);
+                changed.notify_all();
             }
         }};
+    }
+    // What `n` connections sent: the tool may exit before this thread has
+    // seen the last one hang up (on a busy machine, by a second).
+    std::vector<std::string> wait_for(std::size_t n)
+    {
+        std::unique_lock lock{mutex};
+        changed.wait_for(lock, std::chrono::seconds{10},
+                         [&] { return received.size() >= n; });
+        return received;
     }
     ~ssl_answering_server()
     {
@@ -746,9 +758,9 @@ TEST_CASE("a server that is up but refuses the connection's TLS settings exits 7
                                                             : "root.crt"));
         // libpq's attempt and the probe: an SSLRequest each, no user name
         // after it
-        std::lock_guard const lock{server.mutex};
-        CHECK(server.received.size() == 2);
-        for (auto const& got : server.received) {
+        auto const received = server.wait_for(2);
+        CHECK(received.size() == 2);
+        for (auto const& got : received) {
             CHECK(got == ssl_request);
         }
     }

@@ -1317,14 +1317,17 @@ TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8
           "[db]")
 {
     temp_dir dir;
-    auto script = [&](std::string const& name, std::string const& body) {
+    // The timeout is the hang's to meet; the others finish long before it,
+    // however busy the machine.
+    auto script = [&](std::string const& name, std::string const& body,
+                      int timeout_ms = 10000) {
         dir.write(name, "#!/bin/sh\n" + body);
         chmod((dir.path() + "/" + name).c_str(), 0755);
         return fmt::format(
             "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: [single]\n"
             "  writer:\n    kind: command\n    command: ['{}/{}']\n"
-            "    timeout_ms: 500\n",
-            dir.path(), name);
+            "    timeout_ms: {}\n",
+            dir.path(), name, timeout_ms);
     };
     // the one item a writer's text makes, in a database of its own
     auto const written = [&](std::string const& name, std::string const& body) {
@@ -1350,7 +1353,7 @@ TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8
     CHECK(fails.err.find("fail.sh' failed with exit code 3: model down") !=
           std::string::npos);
     auto const start = std::chrono::steady_clock::now();
-    auto const hangs = plan(db2, {}, script("hang.sh", "sleep 30\n"));
+    auto const hangs = plan(db2, {}, script("hang.sh", "sleep 30\n", 500));
     CHECK(hangs.exit_code == 75);
     CHECK(hangs.err.find("did not finish within 500 ms") != std::string::npos);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
