@@ -291,7 +291,8 @@ TEST_CASE("an answer past 16 MiB is bad data, stopped where it passes, not retri
     auto const padding = std::string((std::size_t{16} << 20) + 1, ' ');
     api.tweets_failures[0] = fake_failure{200, "{\"data\": []" + padding + "}"};
     api.tweets_failures[1] = fake_failure{200, "{\"data\": []}"};
-    auto client = client_for(api);
+    // 16 MiB over loopback can take seconds on a busy machine: not a timeout
+    auto client = client_for(api, 60000);
     auto const msg = message_of<data_error>([&] { client.fetch_tweets({"1", "2"}); });
     CHECK(msg.find("X API sent more than 16 MiB for GET /2/tweets (2 ids, 1 … 2) (HTTP "
                    "200): not an answer it gives") != std::string::npos);
@@ -299,7 +300,7 @@ TEST_CASE("an answer past 16 MiB is bad data, stopped where it passes, not retri
     fake_x_api exact;
     exact.tweets_failures[0] = fake_failure{
         200, "{\"data\": []" + padding.substr(0, (std::size_t{16} << 20) - 12) + "}"};
-    auto exact_client = client_for(exact);
+    auto exact_client = client_for(exact, 60000);
     CHECK(exact_client.fetch_tweets({"1"}).found.empty());
 }
 
