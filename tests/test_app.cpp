@@ -11,14 +11,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -570,6 +573,61 @@ TEST_CASE("a silent server is given up after connect_timeout with exit 75", "[db
     CHECK(r.err.find("no answer within connect_timeout (2 s") != std::string::npos);
     CHECK(elapsed_ms(start) >= 2000);
     CHECK(elapsed_ms(start) < 4000);
+}
+
+namespace {
+
+// The arguments of the running process whose arguments hold `marker`, as
+// every user of the machine reads them (ps); empty when there is none.
+std::string cmdline_holding(std::string const& marker)
+{
+    for (auto const& entry : std::filesystem::directory_iterator{"/proc"}) {
+        std::ifstream in{entry.path() / "cmdline", std::ios::binary};
+        std::string args{std::istreambuf_iterator<char>{in}, {}};
+        if (args.find(marker) != std::string::npos &&
+            args.find("xloop_db_tests") == std::string::npos) {
+            std::replace(args.begin(), args.end(), '\0', ' ');
+            return args;
+        }
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a password in --db and the key in --ping-url are blanked in the process "
+          "list before the run connects, with a warning to move the password",
+          "[db]")
+{
+    silent_server server;
+    auto const marker = fmt::format("xloop_argv_{}", ::getpid());
+    auto const uri = fmt::format(
+        "postgresql://bot:S3cret-pw@127.0.0.1:{}/{}?connect_timeout=2&sslpassword=K3y",
+        server.port, marker);
+    auto run = std::async(std::launch::async, [&] {
+        return run_tool("build-weights",
+                        {"--db", uri, "--ping-url", "http://127.0.0.1:1/ping-uuid-42"});
+    });
+    // the tool connects after it has parsed and blanked its arguments
+    pollfd p{server.fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 10000) == 1);
+    auto const seen = cmdline_holding(marker);
+    auto const r = run.get();
+    INFO(seen << "\n" << r.err);
+    CHECK_THAT(seen,
+               Catch::Contains(fmt::format(
+                   "--db postgresql://bot:*********@127.0.0.1:{}/{}?connect_timeout=2"
+                   "&sslpassword=*** --ping-url http://127.0.0.1:1/************",
+                   server.port, marker)));
+    CHECK(r.exit_code == 75);
+    CHECK_THAT(r.err, Catch::Contains("--db holds a password, which every user of this "
+                                      "machine could read in the process list (ps)"));
+    for (auto const* secret : {"S3cret-pw", "K3y", "ping-uuid-42"}) {
+        CHECK(r.err.find(secret) == std::string::npos);
+    }
+    // without a password, nothing to say
+    auto const plain = run_tool("build-weights", {"--db", server.conninfo("1")});
+    CHECK(plain.err.find("holds a password") == std::string::npos);
 }
 
 namespace {

@@ -1,3 +1,4 @@
+#include "argv_secrets.hpp"
 #include "classify.hpp"
 #include "text.hpp"
 #include "tweet_length.hpp"
@@ -6,8 +7,77 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <string>
+#include <vector>
 
 using namespace xloop;
+
+namespace {
+
+// The connection string as ps shows it once its secrets are blanked.
+std::string blanked(std::string s)
+{
+    for (auto const& [from, to] : conninfo_secret_spans(s)) {
+        s.replace(from, to - from, to - from, '*');
+    }
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("the passwords of a connection string are found as libpq reads them", "[nodb]")
+{
+    CHECK(blanked("postgresql://bot:pw@db.example/x") ==
+          "postgresql://bot:**@db.example/x");
+    CHECK(blanked("postgres://bot:p:w%40x@h:5432/x") ==
+          "postgres://bot:*******@h:5432/x");
+    CHECK(blanked("postgresql://bot@h/x") == "postgresql://bot@h/x");
+    CHECK(blanked("postgresql://h:5432/x") == "postgresql://h:5432/x");
+    CHECK(blanked("postgresql:///x?host=/run/pg&password=pw&user=u") ==
+          "postgresql:///x?host=/run/pg&password=**&user=u");
+    CHECK(blanked("postgresql://h/x?pass%77ord=pw") == "postgresql://h/x?pass%77ord=**");
+    CHECK(blanked("postgresql://u:a@h/x?sslpassword=k") ==
+          "postgresql://u:*@h/x?sslpassword=*");
+    CHECK(blanked("host=h password=pw user=u") == "host=h password=** user=u");
+    CHECK(blanked("password = 'a b\\'c' dbname=x") == "password = '******' dbname=x");
+    CHECK(blanked("dbname=x sslpassword=k\\ y") == "dbname=x sslpassword=****");
+    CHECK(blanked("dbname=x user=password") == "dbname=x user=password");
+    CHECK(blanked("") == "");
+}
+
+TEST_CASE("hide_argv_secrets blanks --db's password and --ping-url's path in place, "
+          "and says whether a password was there",
+          "[nodb]")
+{
+    std::vector<std::string> args{"xloop-plan",
+                                  "--db",
+                                  "host=h password=pw",
+                                  "--now",
+                                  "password=pw",
+                                  "--ping-url=https://hc-ping.com/uuid-1",
+                                  "--db=postgresql://u:secret@h/x"};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    auto const hidden = hide_argv_secrets(static_cast<int>(argv.size()), argv.data());
+    CHECK(hidden.db_password);
+    CHECK(std::string{argv[2]} == "host=h password=**");
+    CHECK(std::string{argv[4]} == "password=pw"); // not --db's
+    CHECK(std::string{argv[5]} == "--ping-url=https://hc-ping.com/******");
+    CHECK(std::string{argv[6]} == "--db=postgresql://u:******@h/x");
+
+    std::vector<std::string> plain_args{"xloop-plan", "--db", "dbname=x", "--ping-url",
+                                        "https://hc-ping.com"};
+    std::vector<char*> plain;
+    for (auto& a : plain_args) {
+        plain.push_back(a.data());
+    }
+    CHECK_FALSE(
+        hide_argv_secrets(static_cast<int>(plain.size()), plain.data()).db_password);
+    CHECK(std::string{plain[2]} == "dbname=x");
+    CHECK(std::string{plain[4]} == "https://hc-ping.com");
+}
 
 TEST_CASE("the openai writer posts where an OpenAI SDK would for its base URL", "[nodb]")
 {
