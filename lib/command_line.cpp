@@ -193,7 +193,8 @@ app::app(std::string job, std::string description)
     m_cli->set_version_flag("--version", "xloop-" + m_job + " " XLOOP_VERSION);
     m_cli->add_option("--db", o.db,
                       "PostgreSQL connection string (URI or key=value); default: "
-                      "DATABASE_URL, then libpq's PG* variables");
+                      "DATABASE_URL, then libpq's PG* variables (a password belongs "
+                      "there or in ~/.pgpass: ps shows arguments to every user)");
     m_cli->add_option("--config", o.config_file,
                       "YAML config file (default: XLOOP_CONFIG)");
     m_cli->add_option("--now", o.now_text,
