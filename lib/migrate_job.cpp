@@ -80,7 +80,9 @@ void run_migrate(run_context& run, migrate_options const& o)
         }
     }
     if (run.dry_run()) {
-        for (auto const& name : result.would_apply) {
+        // --json's stdout is its one object, which lists them
+        for (auto const& name :
+             run.options().json ? std::vector<std::string>{} : result.would_apply) {
             std::cout << "would apply " << name << '\n';
             if (run.options().verbose > 0) {
                 for (auto const& m : all) {

@@ -266,6 +266,23 @@ TEST_CASE("a dry run lists what would run and writes nothing", "[db]")
     CHECK(db.count("SELECT count(*) FROM pg_class WHERE relname = 'outcomes'") == 0);
 }
 
+TEST_CASE("a dry run with --json prints its one JSON object on stdout, the migrations "
+          "it would apply in it",
+          "[db]")
+{
+    test_db db;
+    for (auto const* verbose : {"-q", "-v"}) {
+        auto const r = run_tool("migrate", {"--dry-run", "--json", verbose}, &db);
+        INFO(r.out.substr(0, 200));
+        REQUIRE(r.exit_code == 0);
+        auto const out = json::parse(r.out); // "would apply …" lines before it broke it
+        CHECK(out["would_apply"].size() == embedded_migrations().size());
+        CHECK(out["would_apply"][0] == "0001_xloop_bookkeeping");
+        CHECK(out["dry_run"] == true);
+    }
+    CHECK(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'xloop'") == 0);
+}
+
 TEST_CASE("a dry run names the indexes a migration outside a transaction would build, "
           "and those there already",
           "[db]")
