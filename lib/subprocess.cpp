@@ -167,7 +167,7 @@ public:
               unique_fd err)
         : m_spec(spec), m_pid(pid), m_started(std::chrono::steady_clock::now()),
           m_deadline(m_started + std::chrono::milliseconds(spec.timeout_ms)),
-          m_signalled(spec.signal_after_ms < 0 && !spec.signal_when)
+          m_signalled(!spec.signal_when)
     {
         m_fds[0] = std::move(in);
         m_fds[1] = std::move(out);
@@ -269,14 +269,8 @@ private:
         if (m_signalled) {
             return never;
         }
-        if (m_spec.signal_when) {
-            if (!m_spec.signal_when()) {
-                return 10;
-            }
-        } else if (auto const until = ms_until(
-                       m_started + std::chrono::milliseconds(m_spec.signal_after_ms));
-                   until > 0) {
-            return until;
+        if (!m_spec.signal_when()) {
+            return 10;
         }
         kill(m_pid, m_spec.signal_number);
         m_signalled = true;

@@ -28,11 +28,11 @@ struct process_spec {
     std::map<std::string, std::optional<std::string>> env; // nullopt: unset
     long timeout_ms = 60000;
     std::size_t max_output_bytes = 0; // stdout and stderr together; 0: no limit
-    long signal_after_ms = -1;        // send SIGTERM after this long (tests of shutdown)
-    // or once this returns true (polled every 10 ms): at a point of the run,
-    // however slow a loaded machine makes the way there
+    // Send a signal once this returns true (polled every 10 ms; tests of
+    // shutdown): at a point of the run, however slow a loaded machine makes
+    // the way there (a fixed delay raced a tool slow to start)
     std::function<bool()> signal_when;
-    int signal_number = SIGTERM; // the signal those send
+    int signal_number = SIGTERM; // the signal it sends
     // A SIGINT/SIGTERM to this process (interrupt.hpp) kills the program and
     // everything it started, and throws interrupted: a run stopped by its
     // supervisor must not wait for a slow writer.

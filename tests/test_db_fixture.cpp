@@ -209,20 +209,6 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
 }
 
 signalled_run run_tool_signalled(std::string const& tool, std::vector<std::string> args,
-                                 long signal_after_ms,
-                                 std::map<std::string, std::optional<std::string>> env)
-{
-    auto spec = tool_spec(tool, args, nullptr, std::move(env));
-    spec.timeout_ms = 60000;
-    spec.signal_after_ms = signal_after_ms;
-    auto const start = std::chrono::steady_clock::now();
-    signalled_run out{run_process(spec)};
-    out.ms = ms_since(start);
-    out.after_signal_ms = out.ms - signal_after_ms;
-    return out;
-}
-
-signalled_run run_tool_signalled(std::string const& tool, std::vector<std::string> args,
                                  std::function<bool()> const& when, test_db const* db,
                                  std::map<std::string, std::optional<std::string>> env,
                                  int signal_number)

@@ -73,20 +73,14 @@ process_result run_tool(std::string const& tool, std::vector<std::string> args,
                         test_db const* db = nullptr, std::string const& input = {},
                         std::map<std::string, std::optional<std::string>> env = {});
 
-// run_tool without a database, sending SIGTERM after `signal_after_ms`; `ms`
-// is how long the tool took in all (tests of shutdown).
+// run_tool sending SIGTERM once `when` holds (polled every 10 ms): at a point
+// of the run, however slow a loaded machine makes the way there; `ms` is how
+// long the tool took in all (tests of shutdown).
 struct signalled_run {
     process_result result;
     long long ms = 0;
     long long after_signal_ms = 0; // from the signal to the exit
 };
-signalled_run
-run_tool_signalled(std::string const& tool, std::vector<std::string> args,
-                   long signal_after_ms,
-                   std::map<std::string, std::optional<std::string>> env = {});
-
-// run_tool sending SIGTERM once `when` holds (polled every 10 ms): at a point
-// of the run, however slow a loaded machine makes the way there.
 signalled_run
 run_tool_signalled(std::string const& tool, std::vector<std::string> args,
                    std::function<bool()> const& when, test_db const* db = nullptr,
