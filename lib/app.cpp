@@ -627,7 +627,7 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
     if (auto const stop = parse(argc, argv)) {
         return *stop;
     }
-    auto const hidden = hide_argv_secrets(argc, argv);
+    bool const db_password = hide_argv_secrets(argc, argv);
 
     auto const level = m_opts.verbose > 0 ? log::level::debug
                        : m_opts.quiet > 0 ? log::level::warn
@@ -636,7 +636,7 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
                    m_opts.log_format == "json" ? log::format::json : log::format::text,
                    level);
     install_signal_handlers();
-    if (hidden.db_password) {
+    if (db_password) {
         log::warn("--db holds a password, which every user of this machine could read "
                   "in the process list (ps) until the tool blanked it: give it in "
                   "DATABASE_URL, PGPASSWORD or ~/.pgpass instead");

@@ -148,9 +148,9 @@ spans conninfo_secret_spans(std::string_view s)
     return keyword_spans(s);
 }
 
-hidden_secrets hide_argv_secrets(int argc, char** argv)
+bool hide_argv_secrets(int argc, char** argv)
 {
-    hidden_secrets out;
+    bool db_password = false;
     for (int i = 1; i < argc; ++i) {
         std::string_view const arg{argv[i]};
         char* value = nullptr;
@@ -180,9 +180,9 @@ hidden_secrets hide_argv_secrets(int argc, char** argv)
             blank(value, 0, std::strlen(value)); // a form the scan does not know
             hid = true;
         }
-        out.db_password |= hid;
+        db_password |= hid;
     }
-    return out;
+    return db_password;
 }
 
 } // namespace xloop

@@ -19,15 +19,11 @@ namespace xloop {
 std::vector<std::pair<std::size_t, std::size_t>>
 conninfo_secret_spans(std::string_view s);
 
-// What hide_argv_secrets blanked.
-struct hidden_secrets {
-    bool db_password = false; // a password in --db's value
-};
-
 // Overwrites with '*' the secrets in the values of --db (its passwords) and
 // --ping-url (the path after its host: a check's key) in argv; the options
 // must have been parsed already (their values are copies). A --db value that
 // libpq parses with a password the scan did not find is blanked whole.
-hidden_secrets hide_argv_secrets(int argc, char** argv);
+// Whether --db held a password.
+bool hide_argv_secrets(int argc, char** argv);
 
 } // namespace xloop

@@ -81,13 +81,14 @@ void run_migrate(run_context& run, migrate_options const& o)
     }
     if (run.dry_run()) {
         // --json's stdout is its one object, which lists them
-        for (auto const& name :
-             run.options().json ? std::vector<std::string>{} : result.would_apply) {
-            std::cout << "would apply " << name << '\n';
-            if (run.options().verbose > 0) {
-                for (auto const& m : all) {
-                    if (m.name == name) {
-                        std::cout << m.sql << '\n';
+        if (!run.options().json) {
+            for (auto const& name : result.would_apply) {
+                std::cout << "would apply " << name << '\n';
+                if (run.options().verbose > 0) {
+                    for (auto const& m : all) {
+                        if (m.name == name) {
+                            std::cout << m.sql << '\n';
+                        }
                     }
                 }
             }

@@ -165,8 +165,9 @@ class child_run {
 public:
     child_run(process_spec const& spec, pid_t pid, unique_fd in, unique_fd out,
               unique_fd err)
-        : m_spec(spec), m_pid(pid), m_started(std::chrono::steady_clock::now()),
-          m_deadline(m_started + std::chrono::milliseconds(spec.timeout_ms)),
+        : m_spec(spec), m_pid(pid),
+          m_deadline(std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(spec.timeout_ms)),
           m_signalled(!spec.signal_when)
     {
         m_fds[0] = std::move(in);
@@ -363,7 +364,6 @@ private:
 
     process_spec const& m_spec;
     pid_t m_pid;
-    std::chrono::steady_clock::time_point m_started;
     std::chrono::steady_clock::time_point m_deadline;
     unique_fd m_fds[3]; // the child's stdin, stdout, stderr
     unique_fd m_exit;   // pidfd

@@ -133,10 +133,12 @@ std::string last_run_text(std::string const& job, job_state const& s)
     if (!s.last_ok_hours) {
         return fmt::format("{} has never run ok", command_of(job));
     }
-    return job == "plan-replies"
-               ? fmt::format("the last ok run of {} was {}", command_of(job),
+    // "xloop-plan's last ok run", but no possessive on a command with options
+    auto const command = command_of(job);
+    return command.find(' ') == std::string::npos
+               ? fmt::format("{}'s last ok run was {}", command,
                              ago_text(*s.last_ok_hours))
-               : fmt::format("xloop-{}'s last ok run was {}", job,
+               : fmt::format("the last ok run of {} was {}", command,
                              ago_text(*s.last_ok_hours));
 }
 
