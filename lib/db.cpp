@@ -95,7 +95,7 @@ void db_connection::throw_result_error(PGresult* r, std::string_view context)
     std::string sqlstate = field(PG_DIAG_SQLSTATE);
     std::string primary = field(PG_DIAG_MESSAGE_PRIMARY);
     if (primary.empty()) {
-        primary = trim(PQerrorMessage(m_conn.get()));
+        primary = one_line(PQerrorMessage(m_conn.get()));
         if (sqlstate.empty() && PQstatus(m_conn.get()) != CONNECTION_OK) {
             sqlstate = "08006"; // connection_failure
         }

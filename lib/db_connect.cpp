@@ -542,7 +542,7 @@ started_connection start_connection(char const* const* keys, char const* const* 
 // The error for a connection refused before any traffic.
 [[noreturn]] void throw_refused_at_start(PGconn* c, std::string const& conninfo)
 {
-    auto const msg = redact_secrets(trim(PQerrorMessage(c)), conninfo);
+    auto const msg = redact_secrets(one_line(PQerrorMessage(c)), conninfo);
     // A Unix socket is tried at once, before the poll: a local server that is
     // down (no socket file, or a stale one) fails here. Its message names the
     // socket file in any language. So does a host name whose lookup fails
@@ -563,7 +563,7 @@ started_connection start_connection(char const* const* keys, char const* const* 
 [[noreturn]] void throw_refused(PGconn* c, std::string const& conninfo)
 {
     std::string const msg =
-        redact_secrets(trim(without_locations(PQerrorMessage(c))), conninfo);
+        redact_secrets(one_line(without_locations(PQerrorMessage(c))), conninfo);
     auto const state = sqlstate_in_message(msg);
     if (PQconnectionNeedsPassword(c) || (state && !is_transient_sqlstate(*state))) {
         throw config_error{fmt::format("cannot connect to the database: {}", msg)};

@@ -59,7 +59,7 @@ void write(level l, std::string_view message)
         line = json_text(j);
     } else {
         line =
-            fmt::format("{} {} {}: {}", now, g_tool, name(l), escape_controls(message));
+            fmt::format("{} {} {}: {}", now, g_tool, name(l), indent_continuations(message));
     }
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);

@@ -76,7 +76,7 @@ void run_migrate(run_context& run, migrate_options const& o)
     if (!run.options().json && run.options().quiet == 0) {
         for (auto const& line : result.changes) {
             std::cout << (run.dry_run() ? "would change " : "changed ")
-                      << escape_controls(line) << '\n';
+                      << escape_line(line) << '\n';
         }
     }
     if (run.dry_run()) {

@@ -94,6 +94,66 @@ std::string escape_controls(std::string_view text)
     return out;
 }
 
+std::string escape_line(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (char const c : escape_controls(text)) {
+        if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string one_line(std::string_view text)
+{
+    auto const whole = trim(text);
+    std::string out;
+    out.reserve(whole.size());
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+        if (whole[i] != '\n') {
+            out += whole[i];
+            continue;
+        }
+        // libpq indents the lines that go on with its sentence
+        bool indented = false;
+        while (i + 1 < whole.size() &&
+               std::isspace(static_cast<unsigned char>(whole[i + 1]))) {
+            indented = true;
+            ++i;
+        }
+        while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) {
+            out.pop_back();
+        }
+        bool const goes_on = indented && i + 1 < whole.size() &&
+                             std::islower(static_cast<unsigned char>(whole[i + 1]));
+        bool const ended = !out.empty() && std::string_view{".?!:;"}.find(out.back()) !=
+                                               std::string_view::npos;
+        out += goes_on || ended ? " " : "; ";
+    }
+    return out;
+}
+
+std::string indent_continuations(std::string_view text)
+{
+    // a message's own indentation kept (build-weights' lines under its map)
+    auto const end = text.find_last_not_of("\r\n");
+    auto const escaped =
+        escape_controls(text.substr(0, end == std::string_view::npos ? 0 : end + 1));
+    std::string out;
+    out.reserve(escaped.size());
+    for (char const c : escaped) {
+        out += c;
+        if (c == '\n') {
+            out += '\t';
+        }
+    }
+    return out;
+}
+
 std::string ascii_only(std::string_view text)
 {
     std::string out;

@@ -40,6 +40,22 @@ bool has_stray_controls(std::string_view text);
 // cursor over the line, an escape sequence in data could rewrite the screen.
 std::string escape_controls(std::string_view text);
 
+// escape_controls, and line breaks as \n too: a value in one cell of a
+// table (validate's checks) or one line of an account, which a line break
+// would split, a forged row after it.
+std::string escape_line(std::string_view text);
+
+// A message of several lines (libpq's: "Connection refused\n\tIs the server
+// running …", a failure per host) on one line: a break after a full stop, or
+// before an indented lower-case word (the sentence goes on), is a space, any
+// other "; ". For the ledger, --json and logs alike.
+std::string one_line(std::string_view text);
+
+// A text log line's message: controls escaped, and each line after the first
+// indented by a tab (a writer's traceback), so that a line of the log that
+// starts with a time is always one the tool wrote, never data.
+std::string indent_continuations(std::string_view text);
+
 // The code point of the well-formed UTF-8 sequence that starts at text[i],
 // and its length in bytes (no overlong forms, no surrogates, at most
 // U+10FFFF; NUL is U+0000); length 0 where the byte there starts none.

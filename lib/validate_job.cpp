@@ -170,7 +170,7 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     for (auto const& c : checks) {
         // a message quotes data (names, ids): escaped, the colours are ours
         out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status),
-                           escape_controls(c.message));
+                           escape_line(c.message));
     }
     std::string verdict = ready ? "READY" : "NOT READY";
     if (colour) {

@@ -738,6 +738,9 @@ TEST_CASE("a refused connection exits 78 or 75 by its SQLSTATE, in any language"
     INFO(down.err);
     CHECK(down.exit_code == 75);
     CHECK(down.err.find("Connection refused") != std::string::npos);
+    // libpq's lines (a hint, a failure per address of the name) read as one
+    // line of the log, as in the ledger and --json
+    CHECK(std::count(down.err.begin(), down.err.end(), '\n') == 1);
 }
 
 namespace {

@@ -1352,6 +1352,16 @@ TEST_CASE("the command writer: success, failure, hang, empty, endless, non-UTF-8
     CHECK(fails.exit_code == 69);
     CHECK(fails.err.find("fail.sh' failed with exit code 3: model down") !=
           std::string::npos);
+    // what it said over several lines goes on indented: no line of it passes
+    // for one of plan's own in the log
+    auto const says = plan(db2, {},
+                           script("says.sh", "cat >/dev/null\necho 'Traceback:' >&2\n"
+                                             "echo '2026-01-01T00:00:00Z xloop-plan "
+                                             "info: queued 1 item' >&2\nexit 1\n"));
+    CHECK(says.exit_code == 69);
+    CHECK(says.err.find("failed with exit code 1: Traceback:\n\t2026-01-01T00:00:00Z "
+                        "xloop-plan info: queued 1 item\n") != std::string::npos);
+    CHECK(says.err.find("\n2026-01-01") == std::string::npos);
     auto const start = std::chrono::steady_clock::now();
     auto const hangs = plan(db2, {}, script("hang.sh", "sleep 30\n", 500));
     CHECK(hangs.exit_code == 75);

@@ -179,6 +179,54 @@ TEST_CASE("control characters are shown as escapes, line breaks, tabs and UTF-8 
     CHECK_FALSE(has_stray_controls("two\nlines\tand café ✓"));
 }
 
+TEST_CASE("a value in a table cell keeps to its line: a line break shown escaped",
+          "[nodb]")
+{
+    CHECK(
+        escape_line("a tweet_author 'evil\n2026-03-11T00:00:00Z xloop-plan info: ok'") ==
+        "a tweet_author 'evil\\n2026-03-11T00:00:00Z xloop-plan info: ok'");
+    CHECK(escape_line("tab\tand\r\x1b") == "tab\tand\\r\\x1b");
+}
+
+TEST_CASE("libpq's messages of several lines read as one", "[nodb]")
+{
+    // its own texts (PostgreSQL 15), with the trailing line break it ends with
+    CHECK(one_line("connection to server at \"127.0.0.1\", port 1 failed: Connection "
+                   "refused\n\tIs the server running on that host and accepting TCP/IP "
+                   "connections?\n") ==
+          "connection to server at \"127.0.0.1\", port 1 failed: Connection refused; Is "
+          "the server running on that host and accepting TCP/IP connections?");
+    CHECK(one_line("server closed the connection unexpectedly\n\tThis probably means "
+                   "the server terminated abnormally\n\tbefore or while processing the "
+                   "request.\n") ==
+          "server closed the connection unexpectedly; This probably means the server "
+          "terminated abnormally before or while processing the request.");
+    // a failure per host: each its own clause, never run together
+    CHECK(
+        one_line("connection to server at \"a\" (10.0.0.1), port 5432 failed: FATAL:  "
+                 "28P01: password authentication failed for user \"bot\"\nconnection "
+                 "to server at \"b\" (10.0.0.2), port 5432 failed: timeout expired\n") ==
+        "connection to server at \"a\" (10.0.0.1), port 5432 failed: FATAL:  28P01: "
+        "password authentication failed for user \"bot\"; connection to server at "
+        "\"b\" (10.0.0.2), port 5432 failed: timeout expired");
+    CHECK(one_line("SSL error: certificate verify failed.\nnext") ==
+          "SSL error: certificate verify failed. next");
+    CHECK(one_line("one line") == "one line");
+}
+
+TEST_CASE("a log message's further lines are indented, so no line of data passes for "
+          "one of the tool's",
+          "[nodb]")
+{
+    CHECK(indent_continuations(
+              "writer failed: Traceback:\n  File \"w.py\"\nValueError\n") ==
+          "writer failed: Traceback:\n\t  File \"w.py\"\n\tValueError");
+    CHECK(indent_continuations("x\n2026-01-01T00:00:00Z xloop-plan info: forged\r") ==
+          "x\n\t2026-01-01T00:00:00Z xloop-plan info: forged");
+    CHECK(indent_continuations("\x1b[2J") == "\\x1b[2J");
+    CHECK(indent_continuations("  best: @star") == "  best: @star");
+}
+
 TEST_CASE("a length of time reads in minutes, hours or days", "[nodb]")
 {
     CHECK(hours_text(0) == "0 min");

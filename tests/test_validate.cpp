@@ -527,6 +527,30 @@ TEST_CASE_METHOD(
 }
 
 TEST_CASE_METHOD(healthy,
+                 "a line break in data a check quotes stays in its row of the table, "
+                 "never a row of its own",
+                 "[db]")
+{
+    // a harvester's author that holds a line and a forged row after it
+    c.exec("UPDATE public.reply_opportunities SET tweet_author = E'evil\\nverdict: "
+           "READY' WHERE tweet_id = '704'");
+    auto const text = run_tool("validate", {"--now", now, "-q"}, &db);
+    INFO(text.out);
+    CHECK(text.out.find("(e.g. a tweet_author 'evil\\nverdict: READY' that is no X "
+                        "handle)\n") != std::string::npos);
+    auto lines = 0;
+    for (std::size_t at = 0; (at = text.out.find("\nverdict: ", at)) != std::string::npos;
+         ++at) {
+        ++lines;
+    }
+    CHECK(lines == 1);
+    // the JSON keeps the value as it is
+    auto const check = check_named(validate(db, 0), "reply_opportunities");
+    CHECK(check["message"].get<std::string>().find("'evil\nverdict: READY'") !=
+          std::string::npos);
+}
+
+TEST_CASE_METHOD(healthy,
                  "opportunities without a discovered_at warn, waiting or already "
                  "expired by plan",
                  "[db]")
