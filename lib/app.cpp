@@ -21,6 +21,7 @@
 #include <random>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 namespace xloop {
@@ -28,6 +29,14 @@ namespace xloop {
 namespace {
 
 std::atomic<PGcancel*> g_cancel{nullptr};
+
+// A pipe whose reader has ended tells its writer so (POLLERR): the output
+// went nowhere, but no disk is full.
+bool stdout_reader_gone()
+{
+    pollfd p{STDOUT_FILENO, POLLOUT, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
 
 extern "C" void on_signal(int)
 {
@@ -664,7 +673,11 @@ int app::run(int argc, char** argv, std::function<void(run_context&)> const& bod
     // report as the run's.
     // (The stream keeps no reason: its first failed write set the failbit.)
     if (!std::cout.flush() && (code == exit_code::ok || code == exit_code::not_ready)) {
-        log::error("cannot write the output to stdout (a full disk?); exit 75");
+        log::error("{}; exit 75",
+                   stdout_reader_gone()
+                       ? "stdout's reader ended before the output was "
+                         "written whole (as `| head` does)"
+                       : "cannot write the output to stdout (a full disk?)");
         code = exit_code::temporary;
     }
     ping(m_opts.ping_url,

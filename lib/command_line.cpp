@@ -334,7 +334,9 @@ void add_options(app& app, validate_options& o)
         app.cli().add_option("--days", o.days,
                              "Window of the coverage checks (default validate.days, 3)"),
         1, 365);
-    app.cli().add_option("--html", o.html_file, "Also write the report as an HTML page");
+    app.cli().add_option("--html", o.html_file,
+                         "Also write the report as an HTML page (-: on stdout, "
+                         "instead of the table)");
     app.cli().add_flag("--checks", o.checks_only,
                        "Only the checks and the verdict (not what was learned and what "
                        "it is worth: faster, for a glance or a CI script)");

@@ -237,6 +237,20 @@ void write_whole_file(std::string const& path, std::string const& text)
     }
 }
 
+// Whether the page goes to stdout: `--html -`, or a path that is stdout
+// itself (/dev/stdout, the file the shell redirected it to), where the table
+// would come first and make the page no page.
+bool page_to_stdout(std::string const& path)
+{
+    if (path == "-") {
+        return true;
+    }
+    struct stat out {};
+    struct stat st {};
+    return ::fstat(STDOUT_FILENO, &out) == 0 && ::stat(path.c_str(), &st) == 0 &&
+           out.st_dev == st.st_dev && out.st_ino == st.st_ino;
+}
+
 // A path that cannot be a file is refused before any work: a run that prints
 // its table and then fails would tell cron two things.
 void check_html_path(std::string const& path)
@@ -258,7 +272,13 @@ void check_html_path(std::string const& path)
 void run_validate(run_context& run, validate_options const& opts)
 {
     run.reads_only();
-    if (opts.html_file) {
+    bool const page_out = opts.html_file && page_to_stdout(*opts.html_file);
+    if (page_out && run.options().json) {
+        throw usage_error{fmt::format("--json and --html {} both write to stdout: give "
+                                      "--html a file",
+                                      *opts.html_file)};
+    }
+    if (opts.html_file && !page_out) {
         check_html_path(*opts.html_file);
     }
     int const days = opts.days.value_or(run.cfg().validate.days);
@@ -277,7 +297,7 @@ void run_validate(run_context& run, validate_options const& opts)
     if (policies) {
         run.summary()["policy_value"] = policy_report_json(*policies);
     }
-    if (!run.options().json) {
+    if (!run.options().json && !page_out) {
         if (policies) {
             std::cout << escape_controls(policy_report_table(*policies)) << '\n';
         }
@@ -287,8 +307,13 @@ void run_validate(run_context& run, validate_options const& opts)
     if (opts.html_file) {
         auto series = read_report_series(run.db(), run.now(), days);
         series.policies = policies;
-        write_whole_file(*opts.html_file, report_html(series, checks, ready, run.now()));
-        log::info("wrote {}", *opts.html_file);
+        auto const page = report_html(series, checks, ready, run.now());
+        if (page_out) {
+            std::cout << page << std::flush; // as the table would be: checked at exit
+        } else {
+            write_whole_file(*opts.html_file, page);
+            log::info("wrote {}", *opts.html_file);
+        }
     }
     if (!ready) {
         run.success_code = exit_code::not_ready;

@@ -9,11 +9,13 @@
 #include <httplib.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1315,8 +1317,59 @@ TEST_CASE("a control character in a message is shown as an escape, never sent to
     CHECK_THAT(j.err, Catch::Contains("\\u001b[2J"));
 }
 
+namespace {
+
+// A tool run with stdout a pipe that has no reader (one that ended before the
+// tool wrote, as `| head` does): its exit code and stderr.
+std::pair<int, std::string> run_into_ended_reader(std::vector<std::string> args)
+{
+    int out[2];
+    int err[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    ::close(out[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e != nullptr; ++e) {
+        std::string_view const v{*e};
+        if (v.rfind("XLOOP_NOW=", 0) != 0 && v.rfind("XLOOP_CONFIG=", 0) != 0) {
+            env_text.emplace_back(v);
+        }
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_text) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    pid_t const pid = ::fork();
+    if (pid == 0) {
+        ::dup2(out[1], STDOUT_FILENO);
+        ::dup2(err[1], STDERR_FILENO);
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) {
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(err[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+} // namespace
+
 TEST_CASE("a closed stdout or stderr is /dev/null to a tool, never its database "
-          "connection, and output a full disk refuses exits 75",
+          "connection, and output a full disk or an ended reader refuses exits 75, "
+          "saying which",
           "[db]")
 {
     test_db db;
@@ -1345,7 +1398,16 @@ TEST_CASE("a closed stdout or stderr is /dev/null to a tool, never its database 
     // a CI script's `--json > report.json` on a full disk: not a success
     auto const full = run_as("--json > /dev/full");
     CHECK(full.exit_code == 75);
-    CHECK_THAT(full.err, Catch::Contains("cannot write the output to stdout"));
+    CHECK_THAT(full.err, Catch::Contains("cannot write the output to stdout (a full "
+                                         "disk?); exit 75"));
+    // `| head` that ended first: no disk is blamed
+    auto const [code, err] =
+        run_into_ended_reader({std::string{XLOOP_BIN_DIR} + "/xloop-validate", "--db",
+                               db.conninfo(), "--checks"});
+    INFO(err);
+    CHECK(code == 75);
+    CHECK_THAT(err, Catch::Contains("stdout's reader ended before the output was written "
+                                    "whole (as `| head` does); exit 75"));
 }
 
 TEST_CASE(

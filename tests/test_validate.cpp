@@ -1439,6 +1439,29 @@ TEST_CASE("the HTML page through a symbolic link replaces the file it points to,
     CHECK(S_ISCHR(st.st_mode));
 }
 
+TEST_CASE_METHOD(healthy,
+                 "the page sent to stdout (--html -, /dev/stdout) is all stdout holds, "
+                 "never after the table, and refused with --json",
+                 "[db]")
+{
+    for (std::string const path : {"-", "/dev/stdout"}) {
+        auto const r = run_tool("validate", {"--now", now, "-q", "--html", path}, &db);
+        INFO(path);
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.rfind("<!DOCTYPE html>", 0) == 0);
+        CHECK(r.out.find("verdict: ") == std::string::npos);
+        CHECK(r.out.find("</html>") != std::string::npos);
+        CHECK(r.err.empty());
+    }
+    CHECK_FALSE(std::filesystem::exists("-"));
+    auto const both = run_tool("validate", {"--now", now, "--json", "--html", "-"}, &db);
+    CHECK(both.exit_code == 64);
+    CHECK_THAT(both.err, Catch::Contains("--json and --html - both write to stdout: give "
+                                         "--html a file"));
+    CHECK(nlohmann::json::parse(both.out)["exit_code"] == 64); // --json's one object
+}
+
 TEST_CASE_METHOD(healthy, "the HTML page is self-contained and has an SVG per chart",
                  "[db]")
 {
