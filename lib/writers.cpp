@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <numeric>
 #include <set>
 #include <string_view>
 
@@ -63,10 +64,16 @@ std::map<std::string, std::vector<std::string>> const default_templates{
      {"Good point, @{author}: \"{excerpt}\" matches what we saw.",
       "Agree, @{author}. \"{excerpt}\": small, boring steps win here.",
       "Useful, @{author}. Saving \"{excerpt}\" for later."}},
+    // more than a thread of plan.thread_max_parts' default (6) has after its
+    // hook, so none repeats within one
     {"thread",
      {"{i}/{n} One practical step for {topic}: write down what done means.",
       "{i}/{n} Keep {topic} changes small enough to undo in a day.",
-      "{i}/{n} Measure {topic} by the decisions it changes."}},
+      "{i}/{n} Measure {topic} by the decisions it changes.",
+      "{i}/{n} Name one owner for each part of {topic}.",
+      "{i}/{n} Write the {topic} check before the fix.",
+      "{i}/{n} Delete the {topic} steps no one uses.",
+      "{i}/{n} Keep a short log of what broke in {topic}, and why."}},
 };
 
 // What a reply may quote of the post it answers: no links, and its mentions
@@ -148,6 +155,27 @@ std::map<std::string, std::string> const cta_suffix{{"engagement", " Reply with 
                                                     {"link", ""},
                                                     {"none", ""}};
 
+// Which of `templates` each of a thread's `count` parts after its hook takes:
+// every one once before any repeats (a shuffled round, then another), never
+// the same twice in a row.
+std::vector<std::size_t> part_order(std::size_t templates, std::size_t count, rng& r)
+{
+    std::vector<std::size_t> out;
+    std::vector<std::size_t> round(templates);
+    while (out.size() < count) {
+        std::iota(round.begin(), round.end(), 0);
+        for (std::size_t k = templates; k > 1; --k) {
+            std::swap(round[k - 1], round[r.below(k)]);
+        }
+        if (!out.empty() && templates > 1 && round.front() == out.back()) {
+            std::swap(round.front(), round.back());
+        }
+        out.insert(out.end(), round.begin(), round.end());
+    }
+    out.resize(count);
+    return out;
+}
+
 class template_writer : public writer {
 public:
     explicit template_writer(plan_config const& plan) : m_templates(default_templates)
@@ -211,31 +239,29 @@ public:
             }
             return {fill(pick("reply"), 1, 1)};
         }
-        std::string first = fill(pick(q.hook_type), 1, q.parts);
-        // The operator's own templates are used as written.
+        // The hook says the content_slot, the last part the tone and the call
+        // to action, in a thread as in a single post: each drawn attribute
+        // shows in the text. The operator's own templates are used as written.
+        std::vector<std::string> out{fill(pick(q.hook_type), 1, q.parts)};
         if (auto const it = slot_lines.find(q.content_slot);
-            it != slot_lines.end() && q.parts == 1 && !m_own.count(q.hook_type)) {
-            first += it->second[r.below(it->second.size())];
+            it != slot_lines.end() && !m_own.count(q.hook_type)) {
+            out.front() += it->second[r.below(it->second.size())];
         }
-        if (auto const it = tone_lines.find(q.tone);
-            it != tone_lines.end() && q.parts == 1 && !m_own.count(q.hook_type)) {
-            first += it->second[r.below(it->second.size())];
-        }
-        if (auto const it = cta_suffix.find(q.cta_type);
-            it != cta_suffix.end() && q.parts == 1) {
-            first += it->second;
-        }
-        std::vector<std::string> out{first};
         auto const& parts = pool("thread");
-        std::size_t last = parts.size();
+        auto const order =
+            part_order(parts.size(), static_cast<std::size_t>(q.parts - 1), r);
         for (int i = 2; i <= q.parts; ++i) {
-            // never the same part twice in a row (one draw a part, as before)
-            auto k = r.below(parts.size());
-            if (k == last) {
-                k = (k + 1) % parts.size();
-            }
-            last = k;
-            out.push_back(fill(parts[k], i, q.parts));
+            out.push_back(
+                fill(parts[order[static_cast<std::size_t>(i - 2)]], i, q.parts));
+        }
+        bool const own_ending =
+            q.parts == 1 ? m_own.count(q.hook_type) != 0 : m_own.count("thread") != 0;
+        if (auto const it = tone_lines.find(q.tone);
+            it != tone_lines.end() && !own_ending) {
+            out.back() += it->second[r.below(it->second.size())];
+        }
+        if (auto const it = cta_suffix.find(q.cta_type); it != cta_suffix.end()) {
+            out.back() += it->second;
         }
         return out;
     }

@@ -389,8 +389,18 @@ TEST_CASE("a template is filled in one pass: {{ and }} are braces, an unknown na
           "a '}' without its '{' (write }} for a brace)");
 }
 
-TEST_CASE("a thread never repeats a part in a row, and a reply's text is never filled "
-          "in",
+namespace {
+
+// A part's text after its "3/6 " (or "10/12 ").
+std::string after_number(std::string const& part)
+{
+    return part.substr(part.find(' ') + 1);
+}
+
+} // namespace
+
+TEST_CASE("a thread repeats no part before every template is used, and says the "
+          "hook, slot, tone and call to action drawn",
           "[nodb]")
 {
     auto const w = make_writer(plan_config{});
@@ -401,16 +411,59 @@ TEST_CASE("a thread never repeats a part in a row, and a reply's text is never f
     q.topic = "sql";
     q.tone = "calm";
     q.hook_type = "question";
-    q.cta_type = "none";
     q.parts = 6;
+    for (auto const* cta : {"engagement", "question", "none"}) {
+        q.cta_type = cta;
+        std::set<std::string> firsts;
+        std::set<std::string> lasts;
+        for (int i = 0; i < 400; ++i) {
+            auto const parts = w->write(q, r);
+            REQUIRE(parts.size() == 6);
+            std::set<std::string> middle;
+            std::string whole;
+            for (std::size_t k = 1; k < parts.size(); ++k) {
+                middle.insert(after_number(parts[k]));
+            }
+            for (auto const& p : parts) {
+                whole += (whole.empty() ? "" : "\n\n") + p;
+            }
+            INFO(whole);
+            // 5 parts after the hook, of the 7 built-in templates: all differ
+            // (tone lines aside: "3/6 Keep …" and "3/6 Keep … No rush." differ)
+            CHECK(middle.size() == 5);
+            CHECK(classify_hook(whole) == "question");
+            CHECK(classify_cta(whole) == cta);
+            firsts.insert(parts.front());
+            lasts.insert(parts.back());
+        }
+        // the hook's 4 texts × 6 lines of the slot; the last part's 7 × 6 of
+        // the tone (the call to action is fixed here)
+        CHECK(firsts.size() >= 20);
+        CHECK(lasts.size() >= 30);
+    }
+    // a thread longer than the templates: each used once before any repeats,
+    // never one twice in a row
+    q.parts = 16;
+    q.cta_type = "none";
     for (int i = 0; i < 200; ++i) {
         auto const parts = w->write(q, r);
-        REQUIRE(parts.size() == 6);
-        for (std::size_t k = 2; k < parts.size(); ++k) {
-            // "3/6 Keep …" against "2/6 Keep …": the text after the number
-            CHECK(parts[k].substr(4) != parts[k - 1].substr(4));
+        REQUIRE(parts.size() == 16);
+        std::set<std::string> first_round;
+        for (std::size_t k = 1; k <= 7; ++k) {
+            first_round.insert(after_number(parts[k]));
+        }
+        CHECK(first_round.size() == 7);
+        for (std::size_t k = 2; k + 1 < parts.size(); ++k) {
+            CHECK(after_number(parts[k]) != after_number(parts[k - 1]));
         }
     }
+}
+
+TEST_CASE("a reply's text is never filled in, and quotes notify no one", "[nodb]")
+{
+    auto const w = make_writer(plan_config{});
+    rng r{3};
+    writer_request q;
     q.decision_type = "reply";
     q.parts = 1;
     q.reply_to_author = "amy";
