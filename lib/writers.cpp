@@ -58,7 +58,7 @@ std::map<std::string, std::vector<std::string>> const default_templates{
       "Turns out one owner per table fixed our {topic}."}},
     {"statement",
      {"Good {topic} starts with one question you can answer.",
-      "Simple {topic} beats clever {topic}.", "{topic} is a habit, not a project.",
+      "Simple {topic} beats clever {topic}.", "Treat {topic} as a habit, not a project.",
       "Boring {topic} is good {topic}."}},
     {"reply",
      {"Good point, @{author}: \"{excerpt}\" matches what we saw.",

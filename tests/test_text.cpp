@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <set>
 #include <string>
 #include <vector>
@@ -317,6 +318,10 @@ TEST_CASE("the template writer's texts say the hook and call to action drawn, wi
                     // the same attributes drawn again and again: 4 templates ×
                     // 6 slot lines × 6 tone lines = 144 texts, drawn evenly
                     CHECK(texts.size() >= 120);
+                    // each a sentence: "data quality is a habit" began one
+                    for (auto const& t : texts) {
+                        CHECK_FALSE(std::islower(static_cast<unsigned char>(t.front())));
+                    }
                 }
             }
         }
