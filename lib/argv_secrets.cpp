@@ -106,20 +106,6 @@ spans keyword_spans(std::string_view s)
     return out;
 }
 
-bool libpq_finds_password(char const* conninfo)
-{
-    char* err = nullptr;
-    bool found = false;
-    if (PQconninfoOption* opts = PQconninfoParse(conninfo, &err)) {
-        for (auto* o = opts; o->keyword; ++o) {
-            found |= o->val && *o->val && is_secret_keyword(o->keyword);
-        }
-        PQconninfoFree(opts);
-    }
-    PQfreemem(err);
-    return found;
-}
-
 void blank(char* s, std::size_t from, std::size_t to)
 {
     std::fill(s + from, s + to, '*');
@@ -137,6 +123,22 @@ void blank_url_path(char* url)
 }
 
 } // namespace
+
+std::vector<std::string> conninfo_secret_values(char const* conninfo)
+{
+    std::vector<std::string> out;
+    char* err = nullptr;
+    if (PQconninfoOption* opts = PQconninfoParse(conninfo, &err)) {
+        for (auto* o = opts; o->keyword; ++o) {
+            if (o->val && *o->val && is_secret_keyword(o->keyword)) {
+                out.emplace_back(o->val);
+            }
+        }
+        PQconninfoFree(opts);
+    }
+    PQfreemem(err);
+    return out;
+}
 
 spans conninfo_secret_spans(std::string_view s)
 {
@@ -176,7 +178,7 @@ bool hide_argv_secrets(int argc, char** argv)
             blank(value, from, to);
             hid |= to > from;
         }
-        if (!hid && libpq_finds_password(value)) {
+        if (!hid && !conninfo_secret_values(value).empty()) {
             blank(value, 0, std::strlen(value)); // a form the scan does not know
             hid = true;
         }

@@ -5,6 +5,7 @@
 // a tool blanks the secret bytes in its own argv once it has parsed them.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -18,6 +19,10 @@ namespace xloop {
 // the quotes). Empty when there is none.
 std::vector<std::pair<std::size_t, std::size_t>>
 conninfo_secret_spans(std::string_view s);
+
+// The values of `password` and `sslpassword` as libpq parses the connection
+// string (none when it does not parse).
+std::vector<std::string> conninfo_secret_values(char const* conninfo);
 
 // Overwrites with '*' the secrets in the values of --db (its passwords) and
 // --ping-url (the path after its host: a check's key) in argv; the options

@@ -1,5 +1,6 @@
 #include "db.hpp"
 
+#include "argv_secrets.hpp"
 #include "host_lookup.hpp"
 #include "interrupt.hpp"
 #include "log.hpp"
@@ -132,16 +133,9 @@ void route_startup_notices(PGconn* c)
 
 std::string redact_secrets(std::string message, std::string const& conninfo)
 {
-    char* err = nullptr;
-    if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
-        for (auto* o = opts; o->keyword; ++o) {
-            if (o->val && std::strcmp(o->keyword, "password") == 0) {
-                replace_all(message, o->val, "***");
-            }
-        }
-        PQconninfoFree(opts);
+    for (auto const& secret : conninfo_secret_values(conninfo.c_str())) {
+        replace_all(message, secret, "***");
     }
-    PQfreemem(err);
     if (char const* pw = std::getenv("PGPASSWORD"); pw && *pw) {
         replace_all(message, pw, "***");
     }

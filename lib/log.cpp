@@ -58,8 +58,8 @@ void write(level l, std::string_view message)
                             {"msg", std::string{message}}};
         line = json_text(j);
     } else {
-        line =
-            fmt::format("{} {} {}: {}", now, g_tool, name(l), indent_continuations(message));
+        line = fmt::format("{} {} {}: {}", now, g_tool, name(l),
+                           indent_continuations(message));
     }
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);

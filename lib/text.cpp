@@ -78,12 +78,17 @@ bool has_stray_controls(std::string_view text)
     return std::any_of(text.begin(), text.end(), is_stray_control);
 }
 
-std::string escape_controls(std::string_view text)
+namespace {
+
+// The controls escaped, and each line break written as `line_break`.
+std::string escaped(std::string_view text, std::string_view line_break)
 {
     std::string out;
     out.reserve(text.size());
     for (char const c : text) {
-        if (!is_stray_control(c)) {
+        if (c == '\n') {
+            out += line_break;
+        } else if (!is_stray_control(c)) {
             out += c;
         } else if (c == '\r') {
             out += "\\r";
@@ -94,18 +99,16 @@ std::string escape_controls(std::string_view text)
     return out;
 }
 
+} // namespace
+
+std::string escape_controls(std::string_view text)
+{
+    return escaped(text, "\n");
+}
+
 std::string escape_line(std::string_view text)
 {
-    std::string out;
-    out.reserve(text.size());
-    for (char const c : escape_controls(text)) {
-        if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return escaped(text, "\\n");
 }
 
 std::string one_line(std::string_view text)
@@ -141,17 +144,7 @@ std::string indent_continuations(std::string_view text)
 {
     // a message's own indentation kept (build-weights' lines under its map)
     auto const end = text.find_last_not_of("\r\n");
-    auto const escaped =
-        escape_controls(text.substr(0, end == std::string_view::npos ? 0 : end + 1));
-    std::string out;
-    out.reserve(escaped.size());
-    for (char const c : escaped) {
-        out += c;
-        if (c == '\n') {
-            out += '\t';
-        }
-    }
-    return out;
+    return escaped(text.substr(0, end == std::string_view::npos ? 0 : end + 1), "\n\t");
 }
 
 std::string ascii_only(std::string_view text)
