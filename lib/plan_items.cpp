@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace xloop {
 
@@ -180,6 +181,33 @@ std::uint64_t known_texts::key(std::string const& hex_hash)
     return std::stoull(hex_hash.substr(0, 16), nullptr, 16);
 }
 
+namespace {
+
+// What is wrong with the number of parts a writer wrote, if anything: a
+// single or a reply is one post (its parts joined would be posted as one,
+// and X refuses one past 280 characters), a thread as many parts as the
+// config allows.
+std::optional<std::string> wrong_shape(writer_request const& q, std::size_t parts,
+                                       plan_config const& cfg)
+{
+    if (q.decision_type != "thread") {
+        if (parts == 1) {
+            return std::nullopt;
+        }
+        return fmt::format("{} parts (separated by lines of ---) where one post was "
+                           "asked for",
+                           parts);
+    }
+    if (parts >= static_cast<std::size_t>(cfg.thread_min_parts) &&
+        parts <= static_cast<std::size_t>(cfg.thread_max_parts)) {
+        return std::nullopt;
+    }
+    return fmt::format("a thread of {} part{} where {} were asked for", parts,
+                       parts == 1 ? "" : "s", q.parts);
+}
+
+} // namespace
+
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
                                     known_texts& known, std::string& hash, rng& r)
 {
@@ -187,7 +215,17 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
     std::string last_problem;
     for (q.attempt = 0; q.attempt < tries; ++q.attempt) {
         q.retry_because = last_problem; // a writer that can shorten or vary its text
-        auto parts = w.write(q, r);
+        std::vector<std::string> parts;
+        try {
+            parts = w.write(q, r);
+        } catch (unusable_text const& e) {
+            last_problem = e.what();
+            continue;
+        }
+        if (auto const shape = wrong_shape(q, parts.size(), run.cfg().plan)) {
+            last_problem = *shape;
+            continue;
+        }
         if (std::any_of(parts.begin(), parts.end(),
                         [](auto const& p) { return valid_utf8(p) != p; })) {
             last_problem = "a text that is not UTF-8, or holds a NUL byte";

@@ -516,8 +516,14 @@ private:
                 "cut it off first (finish_reason \"length\")",
                 what)};
         };
-        bool const cut =
-            choice && choice->value("finish_reason", nlohmann::json{}) == "length";
+        auto const finish =
+            choice ? choice->value("finish_reason", nlohmann::json{}) : nlohmann::json{};
+        bool const cut = finish == "length";
+        // Text there may be, but not the whole post the model wrote
+        if (finish == "content_filter") {
+            throw unusable_text{"a text the endpoint's content filter stopped "
+                                "(finish_reason \"content_filter\")"};
+        }
         if (!text) {
             // Why there is none, where the answer says.
             auto const refusal = message.is_object()
@@ -551,6 +557,10 @@ private:
         if (parts.empty()) {
             throw data_error{
                 fmt::format("the LLM endpoint returned empty text for {}", what)};
+        }
+        if (cut) {
+            throw unusable_text{"a text cut off by the model's token limit "
+                                "(finish_reason \"length\")"};
         }
         return parts;
     }

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct writer_request {
     std::string retry_because; // on a redraw: what was wrong with the last text
 
     nlohmann::json to_json() const;
+};
+
+// A writer's answer that is no post, though it has text (cut off by the
+// model's token limit, stopped by a content filter): asked for again, as a
+// text too long is.
+struct unusable_text : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
 
 class writer {

@@ -89,6 +89,8 @@ struct fake_llm {
     std::vector<int> statuses; // per call; 200 after the list ends
     std::string body_200 =
         R"({"choices": [{"message": {"role": "assistant", "content": "Written by the model."}}]})";
+    std::vector<std::string> bodies_200;     // per call; body_200 after the list ends
+    std::vector<std::string> request_bodies; // every one, in turn
     std::string body_error = "{\"error\": \"busy\"}"; // every other answer's body
     std::string type_200 = "application/json";
     int calls = 0;
@@ -109,11 +111,15 @@ struct fake_llm {
             std::lock_guard<std::mutex> lock{m};
             authorization = req.get_header_value("Authorization");
             request_body = req.body;
+            request_bodies.push_back(req.body);
             int const status =
                 calls < static_cast<int>(statuses.size()) ? statuses[calls] : 200;
+            auto const& ok = calls < static_cast<int>(bodies_200.size())
+                                 ? bodies_200[calls]
+                                 : body_200;
             ++calls;
             res.status = status;
-            res.set_content(status == 200 ? body_200 : body_error,
+            res.set_content(status == 200 ? ok : body_error,
                             status == 200 ? type_200 : "application/json");
         });
         port = bind_loopback(server);
@@ -1499,6 +1505,67 @@ TEST_CASE("a writer asked again is told what was wrong with its last text", "[db
                  "WHERE content = 'fits 1'") == 1);
 }
 
+TEST_CASE("a writer's text that is not the post asked for is asked for again: a single "
+          "in several parts, a thread of one",
+          "[db]")
+{
+    temp_dir dir;
+    // answers its first request with `first`, every later one with `then`
+    auto writer = [&](std::string const& name, std::string const& first,
+                      std::string const& then, std::string const& catalogue) {
+        dir.write(name + ".1", first);
+        dir.write(name + ".2", then);
+        dir.write(name + ".sh",
+                  fmt::format("#!/bin/sh\nn=$(ls '{0}'/{1}.in.* 2>/dev/null | wc -l)\n"
+                              "cat > '{0}'/{1}.in.$n\n"
+                              "if [ $n = 0 ]; then cat '{0}/{1}.1'; else cat "
+                              "'{0}/{1}.2'; fi\n",
+                              dir.path(), name));
+        chmod((dir.path() + "/" + name + ".sh").c_str(), 0755);
+        return fmt::format(
+            "plan:\n  queue_ahead: 1\n  thread_min_parts: 3\n"
+            "  thread_max_parts: 3\n  catalogue:\n    decision_type: "
+            "[{}]\n  writer:\n    kind: command\n    command: ['{}/{}.sh']\n",
+            catalogue, dir.path(), name);
+    };
+    auto const second_request = [&](std::string const& name) {
+        return json::parse(read_file(dir.path() + "/" + name + ".in.1"));
+    };
+    test_db db;
+    db.migrate();
+    // two posts of 200 characters each: each fits, the single they would
+    // make (joined) does not, and X would refuse it at posting time
+    auto const single = plan(
+        db, {"-q"},
+        writer("single", std::string(200, 'a') + "\n---\n" + std::string(200, 'b') + "\n",
+               "One post.\n", "single"));
+    INFO(single.err);
+    REQUIRE(single.exit_code == 0);
+    CHECK(second_request("single")["retry_because"] ==
+          "2 parts (separated by lines of ---) where one post was asked for");
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type = 'single'") == 1);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE content = 'One post.'") == 1);
+
+    test_db threads;
+    threads.migrate();
+    auto const thread =
+        plan(threads, {"-q"},
+             writer("thread", "Only one part.\n", "A.\n---\nB.\n---\nC.\n", "thread"));
+    INFO(thread.err);
+    REQUIRE(thread.exit_code == 0);
+    CHECK(second_request("thread")["retry_because"] ==
+          "a thread of 1 part where 3 were asked for");
+    auto const rows =
+        threads.connect().exec("SELECT thread_parts::text FROM "
+                               "public.content_generation_metadata_comprehensive");
+    REQUIRE(rows.rows() == 1);
+    CHECK(rows.str(0, 0) == R"(["A.", "B.", "C."])");
+}
+
 TEST_CASE("the writer is given the post replied to up to X's longest, 25 000 characters",
           "[db]")
 {
@@ -1846,6 +1913,41 @@ TEST_CASE("the openai writer against a local endpoint", "[db]")
                    Catch::Contains("is all reasoning (<think> with no </think>"));
         CHECK(cut.count("SELECT count(*) FROM "
                         "public.content_generation_metadata_comprehensive") == 0);
+    }
+    SECTION("a text the model's token limit cut off or a content filter stopped is "
+            "asked for again, never queued")
+    {
+        for (auto const& [reason, told] :
+             std::vector<std::pair<std::string, std::string>>{
+                 {"length", "a text cut off by the model's token limit (finish_reason "
+                            "\"length\")"},
+                 {"content_filter", "a text the endpoint's content filter stopped "
+                                    "(finish_reason \"content_filter\")"}}) {
+            test_db db;
+            db.migrate();
+            fake_llm llm;
+            llm.bodies_200 = {
+                R"({"choices": [{"message": {"role": "assistant", "content": )"
+                R"("Five habits of good SQL: 1) name your"}, "finish_reason": ")" +
+                reason + R"("}]})"};
+            llm.body_200 = R"({"choices": [{"message": {"role": "assistant", )"
+                           R"("content": "Written by the model."}, "finish_reason": )"
+                           R"("stop"}]})";
+            auto const r = plan(db, {"-q"}, llm.yaml(), key);
+            INFO(r.err);
+            REQUIRE(r.exit_code == 0);
+            REQUIRE(llm.request_bodies.size() == 2);
+            auto const again =
+                json::parse(json::parse(llm.request_bodies[1])["messages"][1]["content"]
+                                .get<std::string>()
+                                .substr(std::string_view{"Write this post: "}.size()));
+            CHECK(again["retry_because"] == told);
+            CHECK(db.count("SELECT count(*) FROM "
+                           "public.content_generation_metadata_comprehensive") == 1);
+            CHECK(db.count("SELECT count(*) FROM "
+                           "public.content_generation_metadata_comprehensive WHERE "
+                           "content = 'Written by the model.'") == 1);
+        }
     }
     SECTION("content as a list of parts is the text of its text parts; a refusal and "
             "an answer the token limit emptied say so and write nothing")
