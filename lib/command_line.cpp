@@ -1,6 +1,7 @@
 #include "command_line.hpp"
 
 #include "config_example.hpp"
+#include "timestamp.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -296,7 +297,11 @@ void add_options(app& app, scrape_options& o)
     auto* source = cli.add_option("--source", o.source,
                                   "x-api (the default without --input) or file");
     source->check(CLI::IsMember({"x-api", "file"}));
-    cli.add_option("--input", o.input, "File source: JSON Lines file, or - for stdin");
+    cli.add_option("--input", o.input,
+                   "File source: JSON Lines, or X's analytics export (CSV); - for stdin");
+    cli.add_option("--observed-at", o.observed_at,
+                   "X's analytics export: when it was downloaded, ISO 8601 (default: "
+                   "now)");
     cli.add_flag(
         "--skip-bad", o.skip_bad,
         "File source: write the good lines and list the bad ones (default: a bad "
@@ -310,6 +315,16 @@ void add_options(app& app, scrape_options& o)
         }
         if (o.source == "x-api" && o.input) {
             throw CLI::ValidationError{"--input is for --source file"};
+        }
+        if (o.observed_at && !o.input) {
+            throw CLI::ValidationError{"--observed-at is for --input FILE, X's analytics "
+                                       "export"};
+        }
+        if (o.observed_at && !parse_timestamp(*o.observed_at)) {
+            throw CLI::ValidationError{
+                fmt::format("--observed-at: not an ISO 8601 time of the years 1900 to "
+                            "2199 (got '{}')",
+                            *o.observed_at)};
         }
         if (o.source == "file" && !o.input) {
             throw CLI::ValidationError{

@@ -1,8 +1,10 @@
 #include "metrics_file.hpp"
 
+#include "analytics_export.hpp"
 #include "error.hpp"
 #include "interrupt.hpp"
 #include "json_text.hpp"
+#include "line_reader.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
@@ -428,74 +430,14 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     }
 }
 
-enum class line_state { line, too_long, end, failed };
-
-// Reads the lines of a stream in chunks, each kept to max_line_bytes: a file
-// that is not JSON Lines (an array of 10^6 records on one line) is refused at
-// its first MiB, never held whole (it took 1.4 GB for 175 MB).
-class line_reader {
-public:
-    explicit line_reader(std::istream& in) : m_in(in) {}
-
-    // The next line, without its newline, in `text` (valid until the next
-    // call): a view of the chunk where the line fits in one (most do).
-    line_state next(std::string_view& text)
-    {
-        m_long.clear();
-        if (m_rest_of_long_line) {
-            // a line past max_line_bytes is skipped only when asked for the
-            // next: refused, the read stops at its first MiB (/dev/zero's
-            // first line has no end)
-            m_rest_of_long_line = false;
-            m_in.clear();
-            m_in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-        }
-        bool started = false;
-        for (;;) {
-            m_in.getline(m_chunk, sizeof m_chunk);
-            auto const got = static_cast<std::size_t>(m_in.gcount());
-            bool const full = m_in.fail() && !m_in.eof() && got == sizeof m_chunk - 1;
-            if (m_in.bad()) { // a read that failed (EIO, EISDIR), not the end
-                return line_state::failed;
-            }
-            if (m_in.fail() && !full) { // nothing more: the input's end
-                text = m_long;
-                return started ? line_state::line : line_state::end;
-            }
-            // gcount counts a newline, which is not stored
-            std::string_view const part{m_chunk, full || m_in.eof() ? got : got - 1};
-            if (!full && !started) {
-                text = part;
-                return line_state::line;
-            }
-            m_long.append(part);
-            if (m_long.size() > max_line_bytes) {
-                m_rest_of_long_line = full;
-                return line_state::too_long;
-            }
-            if (!full) {
-                text = m_long;
-                return line_state::line;
-            }
-            m_in.clear();
-            started = true;
-        }
-    }
-
-private:
-    std::istream& m_in;
-    char m_chunk[8192];
-    std::string m_long;               // a line longer than a chunk
-    bool m_rest_of_long_line = false; // a line past max_line_bytes not read to its end
-};
-
 } // namespace
 
 // One loop over the lines; a bad line is named with its line and key, and
 // --skip-bad skips exactly that line.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
                                         bool skip_bad, metrics_file_handlers const& h,
-                                        std::optional<timestamp> latest, bool parser_only)
+                                        std::optional<timestamp> latest, bool parser_only,
+                                        std::optional<timestamp> export_time)
 {
     std::vector<bad_line> bad;
     auto const bad_line_found = [&](long at, std::string reason) {
@@ -506,9 +448,10 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         }
         bad.push_back({at, std::move(reason)});
     };
-    line_reader lines{in};
+    line_reader lines{in, max_line_bytes};
     std::string_view text;
     long line = 0;
+    bool content_seen = false;
     for (;;) {
         auto const state = lines.next(text);
         // a read a signal stopped ends nothing: the run stops (exit 75)
@@ -530,8 +473,31 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                              max_line_bytes));
             continue;
         }
+        constexpr std::string_view bom = "\xEF\xBB\xBF"; // as Windows tools write
+        if (line == 1 && text.substr(0, bom.size()) == bom) {
+            text.remove_prefix(bom.size());
+        }
         auto const first = text.find_first_not_of(" \t\r");
         if (first == std::string_view::npos || text[first] == '#') {
+            continue;
+        }
+        // a first line that is no JSON may be a CSV's header
+        bool const csv = !content_seen && text[first] != '{' && text[first] != '[';
+        content_seen = true;
+        if (csv && is_analytics_export_header(text)) {
+            if (!export_time) {
+                throw data_error{fmt::format("{}: X's analytics export, whose rows need "
+                                             "the time it was made",
+                                             name)};
+            }
+            read_analytics_export(lines, name, text, line, *export_time, bad_line_found,
+                                  h);
+            return bad;
+        }
+        if (csv && csv_fields(text).value_or(std::vector<std::string>{}).size() > 2) {
+            bad_line_found(line, "a CSV header without a 'Post id' or 'Tweet id' column: "
+                                 "neither X's analytics export nor JSON Lines (one {…} "
+                                 "object a line)");
             continue;
         }
         if (flat_line v;

@@ -1,6 +1,6 @@
 #pragma once
 
-// The JSON Lines metrics source: one object a line, either a post's metrics
+// The metrics file: JSON Lines, one object a line, either a post's metrics
 //   {"tweet_id": "…", "observed_at": "2026-03-02T12:00:00Z", "impressions": …,
 //    "likes": …, "retweets": …, "replies": …, "quotes": …, "bookmarks": …,
 //    "profile_clicks": …, "follows": …}
@@ -53,10 +53,12 @@ constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
 // observed after `latest` (now plus the allowed clock skew) is a bad line.
 // Plain lines (one flat object, no escapes, whole numbers) are read without
 // the JSON parser; `parser_only` reads every line with it, the same records
-// (the fuzzer compares the two).
-std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
-                                        bool skip_bad, metrics_file_handlers const& h,
-                                        std::optional<timestamp> latest = std::nullopt,
-                                        bool parser_only = false);
+// (the fuzzer compares the two). A file whose first line is the header of
+// X's analytics export (analytics_export.hpp) is read as that, its rows
+// observed at `export_time`.
+std::vector<bad_line> read_metrics_file(
+    std::istream& in, std::string const& name, bool skip_bad,
+    metrics_file_handlers const& h, std::optional<timestamp> latest = std::nullopt,
+    bool parser_only = false, std::optional<timestamp> export_time = std::nullopt);
 
 } // namespace xloop

@@ -353,6 +353,17 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     fd_istreambuf buffer{file ? file.get() : STDIN_FILENO};
     std::istream in{&buffer};
     n.input = name;
+    auto const latest =
+        run.now() + fractional_hours(run.cfg().metrics.max_clock_skew_minutes / 60);
+    // X's analytics export says nothing of when it was made
+    auto const export_time =
+        opts.observed_at ? *parse_timestamp(*opts.observed_at) : run.now();
+    if (export_time > latest) {
+        throw usage_error{
+            fmt::format("--observed-at {} is later than now plus the allowed "
+                        "clock skew ({}, metrics.max_clock_skew_minutes)",
+                        format_timestamp(export_time), format_timestamp(latest))};
+    }
     std::vector<bad_line> bad;
     {
         phase_timer timer{"reading the file"};
@@ -369,7 +380,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
                  add_follower_row(w, r.observed_at, r.followers, r.following, r.tweets);
                  ++n.records;
              }},
-            run.now() + fractional_hours(run.cfg().metrics.max_clock_skew_minutes / 60));
+            latest, false, export_time);
         w.finish();
     }
     // A large inbox: give the planner its size and spread.

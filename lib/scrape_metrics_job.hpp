@@ -14,7 +14,8 @@ struct scrape_options {
     std::string source = "x-api";     // x-api | file
     std::optional<std::string> input; // file source: a path, or "-" for stdin
     bool skip_bad = false;
-    std::optional<int> max_posts; // overrides metrics.max_posts
+    std::optional<std::string> observed_at; // X's analytics export: when it was made
+    std::optional<int> max_posts;           // overrides metrics.max_posts
 };
 
 void run_scrape_metrics(run_context& run, scrape_options const& opts);

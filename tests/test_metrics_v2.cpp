@@ -270,6 +270,113 @@ TEST_CASE("a JSON Lines file yields metric and follower records", "[nodb]")
     CHECK(f[0].followers == 1500);
 }
 
+TEST_CASE("X's analytics export is read as post records observed when it was made: "
+          "quoted text with commas, quotes and line breaks, a BOM, CRLF lines, and the "
+          "older export's column names",
+          "[nodb]")
+{
+    auto const made = *parse_timestamp("2026-03-02T11:30:00Z");
+    auto const read = [&](std::string const& text, std::vector<bad_line>* bad = nullptr) {
+        std::istringstream in{text};
+        std::vector<metrics_record> m;
+        auto const b = read_metrics_file(
+            in, "export.csv", bad != nullptr,
+            {[&](auto const& r) { m.push_back(r); }, [](auto const&) {}}, std::nullopt,
+            false, made);
+        if (bad) {
+            *bad = b;
+        }
+        return m;
+    };
+    auto const now =
+        read("\xEF\xBB\xBFPost id,Date,Post text,Post Link,Impressions,Likes,Engagements,"
+             "Bookmarks,Shares,New follows,Replies,Reposts,Profile visits,Detail Expands,"
+             "URL Clicks\r\n"
+             "1861,\"Thu, Feb 13, 2026\",\"Two lines,\r\nand \"\"quotes\"\"\","
+             "https://x.com/a/status/1861,1200,31,70,4,1,3,2,5,9,11,0\r\n"
+             "\r\n"
+             "1862,\"Fri, Feb 14, 2026\",One line,https://x.com/a/status/1862,0,0,0,0,0,,"
+             "0,0,0,0,0\r\n");
+    REQUIRE(now.size() == 2);
+    CHECK(now[0].tweet_id == "1861");
+    CHECK(now[0].observed_at == made);
+    CHECK(now[0].counts.impressions == 1200);
+    CHECK(now[0].counts.likes == 31);
+    CHECK(now[0].counts.bookmarks == 4);
+    CHECK(now[0].follows == 3);
+    CHECK(now[0].counts.replies == 2);
+    CHECK(now[0].counts.retweets == 5);
+    CHECK(now[0].counts.profile_clicks == 9);
+    CHECK_FALSE(now[0].counts.quotes); // the export has none
+    CHECK(now[1].tweet_id == "1862");
+    CHECK(now[1].counts.impressions == 0);
+    CHECK_FALSE(now[1].follows); // an empty cell is no count
+
+    auto const older = read(
+        "Tweet id,Tweet permalink,Tweet text,time,impressions,engagements,"
+        "engagement rate,retweets,replies,likes,user profile clicks,url clicks,"
+        "hashtag clicks,detail expands,permalink clicks,app opens,app installs,follows\n"
+        "1097,https://twitter.com/a/status/1097,\"Hi, all\",2019-02-11 14:36 +0000,"
+        "500.0,20.0,0.04,2.0,1.0,7.0,3.0,0,0,4,0,-,-,1\n");
+    REQUIRE(older.size() == 1);
+    CHECK(older[0].tweet_id == "1097");
+    CHECK(older[0].counts.impressions == 500);
+    CHECK(older[0].counts.retweets == 2);
+    CHECK(older[0].counts.replies == 1);
+    CHECK(older[0].counts.likes == 7);
+    CHECK(older[0].counts.profile_clicks == 3);
+    CHECK(older[0].follows == 1);
+
+    // a bad row is named by the line it starts on, after a row of three lines
+    std::vector<bad_line> bad;
+    auto const some = read("Post id,Post text,Likes,New follows\n"
+                           "1,\"a\nb\nc\",3,0\n"
+                           "1.86134E+18,x,3,0\n"
+                           "3,x,many,0\n"
+                           "4,x,3\n"
+                           "5,x,2147483648,0\n"
+                           "6,x,1,1\n",
+                           &bad);
+    REQUIRE(some.size() == 2);
+    CHECK(some[1].tweet_id == "6");
+    REQUIRE(bad.size() == 4);
+    CHECK(bad[0].line == 5);
+    CHECK(bad[0].reason ==
+          "column 'Post id': not an X post id (1 to 19 digits; got \"1.86134E+18\"): a "
+          "spreadsheet rounded it when it saved the file; export the file again from X "
+          "and give it as it was downloaded");
+    CHECK(bad[1].line == 6);
+    CHECK(bad[1].reason ==
+          "column 'Likes': must be a non-negative integer (got \"many\")");
+    CHECK(bad[2].line == 7);
+    CHECK(bad[2].reason == "3 fields where the header has 4");
+    CHECK(bad[3].line == 8);
+    CHECK(bad[3].reason ==
+          "column 'Likes': must be a non-negative integer no larger than "
+          "2147483647 (got \"2147483648\")");
+    // a quote never closed leaves nothing to skip to: the read stops
+    CHECK_THROWS_WITH(read("Post id,Post text\n1,x\n2,\"never closed\n3,x\n", &bad),
+                      "export.csv:3: a quoted field is not closed by the file's end; "
+                      "nothing was written");
+    // a CSV that is not the export is no metrics file
+    CHECK(file_error("date,impressions,likes\n2026-03-01,3,1\n")
+              .rfind("m.jsonl:1: a CSV header without a 'Post id' or 'Tweet id' column",
+                     0) == 0);
+}
+
+TEST_CASE("a JSON Lines file that begins with a byte order mark is read", "[nodb]")
+{
+    std::istringstream in{"\xEF\xBB\xBF{\"tweet_id\": \"123\", \"observed_at\": "
+                          "\"2026-03-02T12:00:00Z\", \"likes\": 12}\n"};
+    std::vector<metrics_record> m;
+    auto const bad =
+        read_metrics_file(in, "m.jsonl", false,
+                          {[&](auto const& r) { m.push_back(r); }, [](auto const&) {}});
+    CHECK(bad.empty());
+    REQUIRE(m.size() == 1);
+    CHECK(m[0].counts.likes == 12);
+}
+
 TEST_CASE("plain lines, read without the JSON parser, give the records the parser "
           "gives",
           "[nodb]")

@@ -839,6 +839,79 @@ TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]
     CHECK(dump(db) == before);
 }
 
+TEST_CASE("X's analytics export, as downloaded, gives each post its counts and follows, "
+          "observed at --observed-at (default now)",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "1001", 30);
+    add_posted(c, "1002", 28);
+    temp_dir dir;
+    // as X writes it: a byte order mark, CRLF lines, a post's text over two
+    // lines, and a post of the account xloop did not queue (9999)
+    dir.write("export.csv",
+              "\xEF\xBB\xBFPost id,Date,Post text,Post Link,Impressions,Likes,"
+              "Engagements,Bookmarks,Shares,New follows,Replies,Reposts,Profile visits,"
+              "Detail Expands,URL Clicks\r\n"
+              "1001,\"Sun, Mar 1, 2026\",\"Why do dashboards lie?\r\nReply below.\","
+              "https://x.com/a/status/1001,3000,30,70,4,1,6,4,6,12,9,0\r\n"
+              "1002,\"Sun, Mar 1, 2026\",\"Why, though?\",https://x.com/a/status/1002,"
+              "1000,5,9,0,0,0,1,0,2,1,0\r\n"
+              "9999,\"Sat, Feb 28, 2026\",Mine,https://x.com/a/status/9999,10,1,1,0,0,0,"
+              "0,0,0,0,0\r\n");
+    auto const r = run_tool("scrape-metrics",
+                            {"--input", dir.path() + "/export.csv", "--observed-at",
+                             "2026-03-02T10:00:00Z", "--now", now, "--json"},
+                            &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const out = json::parse(r.out);
+    CHECK(out["records"] == 3);
+    CHECK(out["unknown_tweets"] == 1);
+    auto const o = c.exec(
+        "SELECT tweet_id, impressions, likes, retweets, replies, bookmarks, "
+        "profile_clicks, follows, followers_gained, attribution_confidence::float8, "
+        "to_char(collected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "FROM public.outcomes ORDER BY tweet_id");
+    REQUIRE(o.rows() == 2);
+    CHECK(o.i64(0, 1) == 3000);
+    CHECK(o.i64(0, 2) == 30);
+    CHECK(o.i64(0, 3) == 6);  // Reposts
+    CHECK(o.i64(0, 4) == 4);  // Replies
+    CHECK(o.i64(0, 5) == 4);  // Bookmarks
+    CHECK(o.i64(0, 6) == 12); // Profile visits
+    CHECK(o.i64(0, 7) == 6);  // New follows
+    // a post's own follow count is its gain, with full confidence
+    CHECK(o.i64(0, 8) == 6);
+    CHECK(o.f64(0, 9) == Approx(1.0));
+    CHECK(o.str(0, 10) == "2026-03-02T10:00:00Z");
+    CHECK(o.i64(1, 7) == 0);
+    // the same export again: nothing is newer, nothing changes
+    auto const before = dump(db);
+    auto const again = run_tool("scrape-metrics",
+                                {"--input", dir.path() + "/export.csv", "--observed-at",
+                                 "2026-03-02T10:00:00Z", "--now", now},
+                                &db);
+    REQUIRE(again.exit_code == 0);
+    CHECK(dump(db) == before);
+    // without --observed-at the rows are observed at the run's now; a time
+    // past now is refused before anything is read
+    auto const later = run_tool(
+        "scrape-metrics", {"--input", dir.path() + "/export.csv", "--now", now}, &db);
+    REQUIRE(later.exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE collected_at = "
+                   "'2026-03-02T12:00:00Z'") == 2);
+    auto const future = run_tool("scrape-metrics",
+                                 {"--input", dir.path() + "/export.csv", "--observed-at",
+                                  "2026-03-03T12:00:00Z", "--now", now},
+                                 &db);
+    CHECK(future.exit_code == 64);
+    CHECK_THAT(future.err, Catch::Contains("--observed-at 2026-03-03T12:00:00Z is later "
+                                           "than now plus the allowed clock skew"));
+}
+
 TEST_CASE("an --input that is a directory or missing exits 65 saying why", "[db]")
 {
     // A directory opens, and its reads fail: once read as an empty file, a

@@ -1,5 +1,6 @@
-// The JSON Lines metrics file (scrape-metrics --source file): every line
-// either becomes a record within the documented ranges or a bad line.
+// The metrics file (scrape-metrics --source file), JSON Lines or X's
+// analytics export (CSV): every line or row either becomes a record within
+// the documented ranges or a bad line.
 #include "fuzz_common.hpp"
 #include "metrics_file.hpp"
 
@@ -47,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                      }
                      out += "\n";
                  }},
-                latest, parser_only);
+                latest, parser_only, latest);
             for (auto const& b : bad) {
                 out += "bad " + std::to_string(b.line) + " " + b.reason + "\n";
             }
@@ -82,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                                check_count(r.tweets);
                                (void)format_timestamp(r.observed_at);
                            }},
-                          latest);
+                          latest, false, latest);
     });
     return 0;
 }

@@ -1,0 +1,245 @@
+#include "analytics_export.hpp"
+
+#include "error.hpp"
+#include "interrupt.hpp"
+#include "json_text.hpp"
+#include "text.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+namespace xloop {
+
+namespace {
+
+// Where a count of the export goes, by the names the two exports give it.
+struct count_column {
+    std::array<std::string_view, 2> names;                     // lower case
+    std::optional<std::int64_t> post_counts::*count = nullptr; // or the follows
+    std::int64_t max = std::numeric_limits<std::int32_t>::max();
+};
+
+constexpr std::array<count_column, 7> count_columns{{
+    {{"impressions", "impressions"},
+     &post_counts::impressions,
+     std::numeric_limits<std::int64_t>::max()},
+    {{"likes", "likes"}, &post_counts::likes},
+    {{"reposts", "retweets"}, &post_counts::retweets},
+    {{"replies", "replies"}, &post_counts::replies},
+    {{"bookmarks", "bookmarks"}, &post_counts::bookmarks},
+    {{"profile visits", "user profile clicks"}, &post_counts::profile_clicks},
+    {{"new follows", "follows"}, nullptr},
+}};
+
+constexpr std::array<std::string_view, 2> id_names{"post id", "tweet id"};
+
+// A header field as the file writes it, without the byte order mark a
+// spreadsheet puts before the first.
+std::string shown_name(std::string_view field)
+{
+    constexpr std::string_view bom = "\xEF\xBB\xBF";
+    if (field.substr(0, bom.size()) == bom) {
+        field.remove_prefix(bom.size());
+    }
+    return trim(field);
+}
+
+std::string header_name(std::string_view field)
+{
+    return to_lower(shown_name(field));
+}
+
+// What is wrong with a row (its line is the caller's to add).
+struct row_error {
+    std::string reason;
+};
+
+// The column of the header named one of `names`, if any.
+std::optional<std::size_t> column_of(std::vector<std::string> const& header,
+                                     std::array<std::string_view, 2> const& names)
+{
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        if (header[i] == names[0] || header[i] == names[1]) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+// A count as the export writes it: digits (an older export wrote "12.0"),
+// empty or "-" where it has none.
+std::optional<std::int64_t> read_count(std::string const& raw, std::string_view column,
+                                       std::int64_t max)
+{
+    auto const text = trim(raw);
+    if (text.empty() || text == "-") {
+        return std::nullopt;
+    }
+    auto const whole = text.substr(0, text.find('.'));
+    bool const zeros_after =
+        text.size() == whole.size() ||
+        text.find_first_not_of('0', whole.size() + 1) == std::string::npos;
+    bool const digits = !whole.empty() && whole.size() <= 19 &&
+                        whole.find_first_not_of("0123456789") == std::string::npos;
+    if (digits && zeros_after) {
+        auto const v = std::stoull(whole);
+        if (v <= static_cast<std::uint64_t>(max)) {
+            return static_cast<std::int64_t>(v);
+        }
+    }
+    throw row_error{fmt::format("column '{}': must be a non-negative integer{} (got {})",
+                                column,
+                                digits ? fmt::format(" no larger than {}", max) : "",
+                                json_text(excerpt(text, 40)))};
+}
+
+// A post id as the export writes it; a spreadsheet that saved the file wrote
+// it as a rounded number ("1.86134E+18"), which names no post.
+std::string read_post_id(std::string const& raw, std::string_view column)
+{
+    auto id = trim(raw);
+    if (!id.empty() && id.size() <= 19 &&
+        id.find_first_not_of("0123456789") == std::string::npos) {
+        return id;
+    }
+    bool const rounded = id.find_first_of("eE") != std::string::npos &&
+                         id.find_first_not_of("0123456789.eE+-") == std::string::npos;
+    throw row_error{fmt::format(
+        "column '{}': not an X post id (1 to 19 digits; got {}){}", column,
+        json_text(excerpt(id, 40)),
+        rounded ? ": a spreadsheet rounded it when it saved the file; export the file "
+                  "again from X and give it as it was downloaded"
+                : "")};
+}
+
+} // namespace
+
+std::optional<std::vector<std::string>> csv_fields(std::string_view text)
+{
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char const c = text[i];
+        if (quoted) {
+            if (c != '"') {
+                out.back() += c;
+            } else if (i + 1 < text.size() && text[i + 1] == '"') {
+                out.back() += '"';
+                ++i;
+            } else {
+                quoted = false;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            out.emplace_back();
+        } else if (c != '\r' || i + 1 != text.size()) {
+            out.back() += c; // (a CRLF line's \r is the line break's)
+        }
+    }
+    if (quoted) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+bool is_analytics_export_header(std::string_view line)
+{
+    auto const fields = csv_fields(line);
+    if (!fields || fields->size() < 2) {
+        return false;
+    }
+    std::vector<std::string> names;
+    for (auto const& f : *fields) {
+        names.push_back(header_name(f));
+    }
+    return column_of(names, id_names).has_value();
+}
+
+void read_analytics_export(line_reader& lines, std::string const& name,
+                           std::string_view header_line, long& line,
+                           timestamp observed_at,
+                           std::function<void(long, std::string)> const& bad_row,
+                           metrics_file_handlers const& h)
+{
+    std::vector<std::string> header;
+    std::vector<std::string> shown; // as the file names them, for messages
+    for (auto const& f : csv_fields(header_line).value_or(std::vector<std::string>{})) {
+        header.push_back(header_name(f));
+        shown.push_back(shown_name(f));
+    }
+    auto const id_column = *column_of(header, id_names);
+    std::array<std::optional<std::size_t>, count_columns.size()> at;
+    for (std::size_t k = 0; k < count_columns.size(); ++k) {
+        at[k] = column_of(header, count_columns[k].names);
+    }
+    std::string record;
+    long first = 0;
+    std::string_view text;
+    for (;;) {
+        auto const state = lines.next(text);
+        throw_if_interrupted();
+        if (state == line_state::end) {
+            if (!record.empty()) {
+                // what follows is nothing: --skip-bad has nothing to skip to
+                throw data_error{fmt::format("{}:{}: a quoted field is not closed by the "
+                                             "file's end; nothing was written",
+                                             name, first)};
+            }
+            return;
+        }
+        ++line;
+        if (state == line_state::failed) {
+            throw data_error{fmt::format("{}:{}: the read failed (a disk or network "
+                                         "error?); nothing was written",
+                                         name, line)};
+        }
+        if (state == line_state::too_long ||
+            record.size() + text.size() > max_line_bytes) {
+            throw data_error{fmt::format("{}:{}: a row longer than {} bytes (a quoted "
+                                         "field never closed?); nothing was written",
+                                         name, record.empty() ? line : first,
+                                         max_line_bytes)};
+        }
+        if (record.empty()) {
+            if (trim(text).empty()) {
+                continue;
+            }
+            first = line;
+        } else {
+            record += '\n';
+        }
+        record += text;
+        auto const fields = csv_fields(record);
+        if (!fields) {
+            continue; // a post's text with line breaks: the row goes on
+        }
+        record.clear();
+        metrics_record r;
+        try {
+            if (fields->size() != header.size()) {
+                throw row_error{fmt::format("{} fields where the header has {}",
+                                            fields->size(), header.size())};
+            }
+            r.tweet_id = read_post_id((*fields)[id_column], shown[id_column]);
+            r.observed_at = observed_at;
+            for (std::size_t k = 0; k < count_columns.size(); ++k) {
+                if (at[k]) {
+                    auto const v = read_count((*fields)[*at[k]], shown[*at[k]],
+                                              count_columns[k].max);
+                    (count_columns[k].count ? r.counts.*count_columns[k].count
+                                            : r.follows) = v;
+                }
+            }
+        } catch (row_error const& e) {
+            bad_row(first, e.reason);
+            continue;
+        }
+        h.on_metrics(r);
+    }
+}
+
+} // namespace xloop

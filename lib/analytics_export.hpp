@@ -1,0 +1,43 @@
+#pragma once
+
+// X's analytics export (x.com/i/account_analytics, Export data, Content): a
+// CSV of the account's posts, one a row, each with its counts up to the
+// export, the follows it brought among them ("New follows"), which the API
+// does not give. The older export (analytics.twitter.com) names its columns
+// otherwise ("Tweet id", "retweets", "user profile clicks", "follows"); both
+// are read. Neither says when it was made: every row is observed at the time
+// the caller gives.
+
+#include "line_reader.hpp"
+#include "metrics_file.hpp"
+#include "timestamp.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xloop {
+
+// The fields of one CSV record (RFC 4180: a field holding a comma, a quote
+// or a line break is quoted, a quote inside doubled); nullopt while a quoted
+// field is still open at the text's end (the record goes on in the next
+// line).
+std::optional<std::vector<std::string>> csv_fields(std::string_view text);
+
+// Whether a file's first line is the export's header: a CSV with a "Post id"
+// (or "Tweet id") column.
+bool is_analytics_export_header(std::string_view line);
+
+// Reads the rows after the header from `lines` (`line` is the header's line
+// number, and then the last line read), each a metrics record observed at
+// `observed_at`. A bad row goes to `bad_row` with its first line and the
+// reason, which throws or keeps it; a read that cannot go on (a failed read,
+// a quote never closed) throws data_error naming the file `name` and line.
+void read_analytics_export(line_reader& lines, std::string const& name,
+                           std::string_view header, long& line, timestamp observed_at,
+                           std::function<void(long, std::string)> const& bad_row,
+                           metrics_file_handlers const& h);
+
+} // namespace xloop
