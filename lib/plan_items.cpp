@@ -226,6 +226,16 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
             last_problem = *shape;
             continue;
         }
+        // (the templates are the operator's own words)
+        if (auto const preamble = run.cfg().plan.writer.kind == "template"
+                                      ? std::nullopt
+                                      : chat_preamble(parts.front())) {
+            last_problem = fmt::format("a text that begins with a line to the reader of "
+                                       "the answer ({}), which would be posted: give the "
+                                       "post alone",
+                                       json_text(excerpt(*preamble, 60)));
+            continue;
+        }
         if (std::any_of(parts.begin(), parts.end(),
                         [](auto const& p) { return valid_utf8(p) != p; })) {
             last_problem = "a text that is not UTF-8, or holds a NUL byte";

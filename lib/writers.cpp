@@ -679,6 +679,56 @@ std::string without_quotes(std::string part)
 
 } // namespace
 
+std::optional<std::string> chat_preamble(std::string_view text)
+{
+    auto const end = text.find('\n');
+    if (end == std::string_view::npos || trim(text.substr(end)).empty()) {
+        return std::nullopt;
+    }
+    auto const line = trim(text.substr(0, end));
+    if (line.empty() || line.back() != ':') {
+        return std::nullopt;
+    }
+    // its words, lower case, a curly apostrophe read as a straight one
+    std::vector<std::string> words{""};
+    auto const lower = to_lower(line);
+    for (std::size_t i = 0; i < lower.size(); ++i) {
+        if (lower.compare(i, 3, "\u2019") == 0) {
+            words.back() += '\'';
+            i += 2;
+        } else if (std::isalpha(static_cast<unsigned char>(lower[i])) ||
+                   lower[i] == '\'') {
+            words.back() += lower[i];
+        } else if (!words.back().empty()) {
+            words.emplace_back();
+        }
+    }
+    if (words.back().empty()) {
+        words.pop_back();
+    }
+    auto const is = [&](std::size_t i, std::initializer_list<std::string_view> any) {
+        return i < words.size() &&
+               std::find(any.begin(), any.end(), words[i]) != any.end();
+    };
+    bool const opens =
+        is(0, {"sure", "certainly", "absolutely", "okay", "ok", "here's", "heres"}) ||
+        (is(0, {"here", "below"}) && is(1, {"is", "are"})) ||
+        (is(0, {"of"}) && is(1, {"course"}));
+    bool const names_it =
+        std::any_of(words.begin(), words.end(), [](std::string const& w) {
+            for (std::string_view noun : {"post", "tweet", "thread", "reply", "draft"}) {
+                if (w == noun || w == std::string{noun} + "s") {
+                    return true;
+                }
+            }
+            return false;
+        });
+    if (opens && names_it) {
+        return line;
+    }
+    return std::nullopt;
+}
+
 std::vector<std::string> split_parts(std::string const& answer)
 {
     // quotes around the whole answer, a thread's too ("One\n---\nTwo")

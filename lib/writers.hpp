@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xloop {
@@ -63,6 +64,13 @@ std::string chat_completions_url(std::string base_url);
 // nullopt where the answer is all reasoning (no </think>: cut off by the
 // model's token limit).
 std::optional<std::string> without_reasoning(std::string const& answer);
+
+// A chat model's line before the post ("Sure! Here's a tweet about SQL:"),
+// which would be posted with it; nullopt where the text begins with none.
+// Narrow on purpose: a first line that opens as an assistant does (sure,
+// certainly, here's, here is …), names what it wrote (a post, tweet, thread,
+// reply, draft) and ends in a colon, with the text below it.
+std::optional<std::string> chat_preamble(std::string_view text);
 
 // Splits a writer's output into thread parts on lines holding only "---";
 // a code fence around the whole answer, and quotes around a whole part, are a

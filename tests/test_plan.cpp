@@ -1506,7 +1506,7 @@ TEST_CASE("a writer asked again is told what was wrong with its last text", "[db
 }
 
 TEST_CASE("a writer's text that is not the post asked for is asked for again: a single "
-          "in several parts, a thread of one",
+          "in several parts, a thread of one, a chat model's preamble",
           "[db]")
 {
     temp_dir dir;
@@ -1531,6 +1531,22 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
     auto const second_request = [&](std::string const& name) {
         return json::parse(read_file(dir.path() + "/" + name + ".in.1"));
     };
+    // a chat model's line to its reader would be posted with the post
+    test_db chat;
+    chat.migrate();
+    auto const chatty =
+        plan(chat, {"-q"},
+             writer("chatty", "Sure! Here's a post about SQL:\n\nDashboards lie.\n",
+                    "Dashboards lie.\n", "single"));
+    INFO(chatty.err);
+    REQUIRE(chatty.exit_code == 0);
+    CHECK(second_request("chatty")["retry_because"] ==
+          "a text that begins with a line to the reader of the answer (\"Sure! Here's a "
+          "post about SQL:\"), which would be posted: give the post alone");
+    CHECK(chat.count("SELECT count(*) FROM "
+                     "public.content_generation_metadata_comprehensive WHERE content = "
+                     "'Dashboards lie.'") == 1);
+
     test_db db;
     db.migrate();
     // two posts of 200 characters each: each fits, the single they would

@@ -114,6 +114,27 @@ TEST_CASE("a reasoning model's <think> block before its answer is not the post",
     CHECK_FALSE(without_reasoning("<think>\nLet me consider the tone").has_value());
 }
 
+TEST_CASE("a chat model's line to its reader before the post is found, and a post "
+          "opening with a colon of its own is not",
+          "[nodb]")
+{
+    CHECK(chat_preamble("Sure! Here's a tweet about SQL:\n\nDashboards lie.") ==
+          "Sure! Here's a tweet about SQL:");
+    CHECK(chat_preamble("Here is a thread on data quality:\n1/ Tests first.") ==
+          "Here is a thread on data quality:");
+    CHECK(chat_preamble("Certainly, here are three posts:\nOne.") ==
+          "Certainly, here are three posts:");
+    CHECK(chat_preamble("Here\u2019s your draft:\nDashboards lie.") ==
+          "Here\u2019s your draft:");
+    CHECK(chat_preamble("  Of course. Reply:  \r\nAgreed, @amy.") == "Of course. Reply:");
+    // the post's own words
+    CHECK_FALSE(chat_preamble("Here's the thing about dashboards:\nthey lie."));
+    CHECK_FALSE(chat_preamble("Three things I post about:\nSQL, tests, dashboards."));
+    CHECK_FALSE(chat_preamble("Sure, dashboards lie. Here's a post:")); // nothing after
+    CHECK_FALSE(chat_preamble("Here's a tweet: dashboards lie.\nTrue story."));
+    CHECK_FALSE(chat_preamble("Dashboards lie."));
+}
+
 TEST_CASE("a code fence around a model's whole answer and quotes around a whole part "
           "are not posted",
           "[nodb]")
