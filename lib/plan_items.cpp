@@ -206,6 +206,23 @@ std::optional<std::string> wrong_shape(writer_request const& q, std::size_t part
                        parts == 1 ? "" : "s", q.parts);
 }
 
+// The first account a text mentions that it may not: X's automation rules
+// forbid unsolicited mentions (an account that sends them is suspended), and
+// a model quoting the post it answers may copy its @handles.
+std::optional<std::string> unasked_mention(writer_request const& q,
+                                           std::vector<std::string> const& parts)
+{
+    auto const author = to_lower(q.reply_to_author);
+    for (auto const& part : parts) {
+        for (auto const& handle : mentioned_handles(part)) {
+            if (q.decision_type != "reply" || handle != author) {
+                return handle;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
@@ -226,15 +243,22 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
             last_problem = *shape;
             continue;
         }
-        // (the templates are the operator's own words)
-        if (auto const preamble = run.cfg().plan.writer.kind == "template"
-                                      ? std::nullopt
-                                      : chat_preamble(parts.front())) {
-            last_problem = fmt::format("a text that begins with a line to the reader of "
-                                       "the answer ({}), which would be posted: give the "
-                                       "post alone",
-                                       json_text(excerpt(*preamble, 60)));
-            continue;
+        // a model's or a program's text (the templates are the operator's own)
+        if (run.cfg().plan.writer.kind != "template") {
+            if (auto const preamble = chat_preamble(parts.front())) {
+                last_problem = fmt::format("a text that begins with a line to the reader "
+                                           "of the answer ({}), which would be posted: "
+                                           "give the post alone",
+                                           json_text(excerpt(*preamble, 60)));
+                continue;
+            }
+            if (auto const who = unasked_mention(q, parts)) {
+                last_problem = fmt::format(
+                    "a text that mentions @{}, whom X would notify: an automated account "
+                    "mentions no one unasked{}",
+                    *who, q.decision_type == "reply" ? " but the author it answers" : "");
+                continue;
+            }
         }
         if (std::any_of(parts.begin(), parts.end(),
                         [](auto const& p) { return valid_utf8(p) != p; })) {

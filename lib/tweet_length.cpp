@@ -3,6 +3,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <vector>
 
 namespace xloop {
@@ -186,6 +187,55 @@ std::size_t tweet_length(std::string_view text)
         it = end;
     }
     return n;
+}
+
+std::vector<std::string> mentioned_handles(std::string_view text)
+{
+    constexpr std::string_view fullwidth_at = "\xEF\xBC\xA0"; // ＠
+    auto const handle_char = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    };
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t at = 0; // the sign's length here, if one
+        if (text[i] == '@') {
+            at = 1;
+        } else if (text.compare(i, fullwidth_at.size(), fullwidth_at) == 0) {
+            at = fullwidth_at.size();
+        }
+        if (at == 0) {
+            ++i;
+            continue;
+        }
+        bool const after_word =
+            i > 0 &&
+            (handle_char(text[i - 1]) ||
+             std::string_view{"!#$%&*@"}.find(text[i - 1]) != std::string_view::npos ||
+             (i >= fullwidth_at.size() &&
+              text.compare(i - fullwidth_at.size(), fullwidth_at.size(), fullwidth_at) ==
+                  0));
+        auto end = i + at;
+        while (end < text.size() && handle_char(text[end])) {
+            ++end;
+        }
+        auto const length = end - i - at;
+        auto const rest = text.substr(end);
+        bool const followed = rest.substr(0, 1) == "@" ||
+                              rest.substr(0, fullwidth_at.size()) == fullwidth_at ||
+                              rest.substr(0, 3) == "://";
+        if (!after_word && length >= 1 && length <= 15 && !followed) {
+            std::string handle;
+            for (auto const c : text.substr(i + at, length)) {
+                handle += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
+            if (std::find(out.begin(), out.end(), handle) == out.end()) {
+                out.push_back(std::move(handle));
+            }
+        }
+        i = end;
+    }
+    return out;
 }
 
 } // namespace xloop

@@ -1,10 +1,13 @@
 #pragma once
 
-// The length X gives a post: twitter-text's weighted length (its version 3
-// configuration), which every part of a post must keep within 280.
+// How X reads a post's text: twitter-text's weighted length (its version 3
+// configuration), which every part of a post must keep within 280, and the
+// accounts it mentions.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace xloop {
 
@@ -20,5 +23,11 @@ constexpr std::size_t max_tweet_length = 280;
 // of domains or Unicode normalisation, the count errs long: a text this
 // accepts X accepts.
 std::size_t tweet_length(std::string_view text);
+
+// The handles X links in a text, lower case, each once, in order: an @ (or
+// a fullwidth ＠) after no letter, digit or _!#$%&*@, then 1 to 15 letters,
+// digits or _, not followed by another @ or by :// ("a@b.co" is an address,
+// "@bob" a mention X notifies bob of).
+std::vector<std::string> mentioned_handles(std::string_view text);
 
 } // namespace xloop

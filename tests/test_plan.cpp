@@ -1506,7 +1506,7 @@ TEST_CASE("a writer asked again is told what was wrong with its last text", "[db
 }
 
 TEST_CASE("a writer's text that is not the post asked for is asked for again: a single "
-          "in several parts, a thread of one, a chat model's preamble",
+          "in several parts, a thread of one, a chat model's preamble, a mention",
           "[db]")
 {
     temp_dir dir;
@@ -1546,6 +1546,25 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
     CHECK(chat.count("SELECT count(*) FROM "
                      "public.content_generation_metadata_comprehensive WHERE content = "
                      "'Dashboards lie.'") == 1);
+    // an account named would be notified: a reply names its author alone
+    test_db mention;
+    mention.migrate();
+    {
+        auto c = mention.connect();
+        add_opportunity(c, "1", "Amy", 0.9, 10);
+    }
+    auto const naming = plan(mention, {"-q", "--replies", "1"},
+                             writer("naming", "Thanks @amy, and ask @bob too.\n",
+                                    "Good point, @Amy.\n", "single"));
+    INFO(naming.err);
+    REQUIRE(naming.exit_code == 0);
+    CHECK(second_request("naming")["retry_because"] ==
+          "a text that mentions @bob, whom X would notify: an automated account mentions "
+          "no one unasked but the author it answers");
+    CHECK(
+        mention.count("SELECT count(*) FROM "
+                      "public.content_generation_metadata_comprehensive WHERE content = "
+                      "'Good point, @Amy.'") == 1);
 
     test_db db;
     db.migrate();

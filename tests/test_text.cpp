@@ -114,6 +114,20 @@ TEST_CASE("a reasoning model's <think> block before its answer is not the post",
     CHECK_FALSE(without_reasoning("<think>\nLet me consider the tone").has_value());
 }
 
+TEST_CASE("the handles X would notify are found as twitter-text finds mentions, an "
+          "address or a long word is none",
+          "[nodb]")
+{
+    CHECK(mentioned_handles("RT @Bob: ask (@alice_1) or \xEF\xBC\xA0" "Carol; @bob again") ==
+          std::vector<std::string>{"bob", "alice_1", "carol"});
+    // an address, a sign after a word or a symbol, a handle past 15, a link
+    CHECK(mentioned_handles("mail a@b.co, #@x, 5@y, @sixteen_chars_xx, @x://y, @@z, @")
+              .empty());
+    CHECK(mentioned_handles("@fifteen_chars_x.") ==
+          std::vector<std::string>{"fifteen_chars_x"});
+    CHECK(mentioned_handles("no one here").empty());
+}
+
 TEST_CASE("a chat model's line to its reader before the post is found, and a post "
           "opening with a colon of its own is not",
           "[nodb]")

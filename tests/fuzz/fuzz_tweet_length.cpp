@@ -1,8 +1,10 @@
 // X's weighted length of any bytes: no crash, and words count apart (the
-// length of "a b" is a's, 1 for the space, and b's).
+// length of "a b" is a's, 1 for the space, and b's). Its mentions: handles
+// of 1 to 15 lower-case letters, digits or _, each once, each in the text.
 #include "fuzz_common.hpp"
 #include "tweet_length.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -16,6 +18,17 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         auto const joined = std::string{a} + " " + std::string{b};
         if (tweet_length(joined) != tweet_length(a) + 1 + tweet_length(b)) {
             std::abort();
+        }
+        auto const handles = mentioned_handles(text);
+        for (std::size_t i = 0; i < handles.size(); ++i) {
+            auto const& h = handles[i];
+            if (h.empty() || h.size() > 15 ||
+                h.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                    std::string::npos ||
+                std::find(handles.begin(), handles.begin() + i, h) !=
+                    handles.begin() + i) {
+                std::abort();
+            }
         }
     });
     return 0;
