@@ -118,7 +118,8 @@ TEST_CASE("the handles X would notify are found as twitter-text finds mentions, 
           "address or a long word is none",
           "[nodb]")
 {
-    CHECK(mentioned_handles("RT @Bob: ask (@alice_1) or \xEF\xBC\xA0" "Carol; @bob again") ==
+    CHECK(mentioned_handles("RT @Bob: ask (@alice_1) or \xEF\xBC\xA0"
+                            "Carol; @bob again") ==
           std::vector<std::string>{"bob", "alice_1", "carol"});
     // an address, a sign after a word or a symbol, a handle past 15, a link
     CHECK(mentioned_handles("mail a@b.co, #@x, 5@y, @sixteen_chars_xx, @x://y, @@z, @")
