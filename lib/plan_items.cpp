@@ -206,6 +206,17 @@ std::optional<std::string> wrong_shape(writer_request const& q, std::size_t part
                        parts == 1 ? "" : "s", q.parts);
 }
 
+// The first label of a part ("Tweet 1:") among the parts.
+std::optional<std::string> first_part_label(std::vector<std::string> const& parts)
+{
+    for (auto const& part : parts) {
+        if (auto label = part_label(part)) {
+            return label;
+        }
+    }
+    return std::nullopt;
+}
+
 // The first account a text mentions that it may not: X's automation rules
 // forbid unsolicited mentions (an account that sends them is suspended), and
 // a model quoting the post it answers may copy its @handles.
@@ -250,6 +261,14 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
                                            "of the answer ({}), which would be posted: "
                                            "give the post alone",
                                            json_text(excerpt(*preamble, 60)));
+                continue;
+            }
+            if (auto const label = first_part_label(parts)) {
+                last_problem =
+                    fmt::format("a part that begins with its label ({}), which "
+                                "would be posted: give the parts alone, "
+                                "separated by lines of ---",
+                                json_text(*label));
                 continue;
             }
             if (auto const who = unasked_mention(q, parts)) {

@@ -72,6 +72,11 @@ std::optional<std::string> without_reasoning(std::string const& answer);
 // reply, draft) and ends in a colon, with the text below it.
 std::optional<std::string> chat_preamble(std::string_view text);
 
+// A label a chat model puts before a post or a thread's part ("Tweet:",
+// "Tweet 1:", "**Post 2/3**", "Part 3 -"), which would be posted with it;
+// nullopt where the part begins with none.
+std::optional<std::string> part_label(std::string_view part);
+
 // Splits a writer's output into thread parts on lines holding only "---";
 // a code fence around the whole answer, and quotes around a whole part, are a
 // chat model's presentation, not the post: they go.

@@ -114,6 +114,22 @@ TEST_CASE("a reasoning model's <think> block before its answer is not the post",
     CHECK_FALSE(without_reasoning("<think>\nLet me consider the tone").has_value());
 }
 
+TEST_CASE("a chat model's label before a part is found, and a part that begins with "
+          "the word alone is not",
+          "[nodb]")
+{
+    CHECK(part_label("Tweet 1: Dashboards lie.") == "Tweet 1:");
+    CHECK(part_label("**Post 2/3**\nDashboards lie.") == "**Post 2/3**");
+    CHECK(part_label("## Part 3 - Tests first") == "## Part 3 -");
+    CHECK(part_label("Tweet: Dashboards lie.") == "Tweet:");
+    CHECK(part_label("tweet #4) Ship it.") == "tweet #4)");
+    CHECK_FALSE(part_label("Post mortems beat blame."));
+    CHECK_FALSE(part_label("Part of the job is saying no."));
+    CHECK_FALSE(part_label("Tweet 100 times a day and nobody reads it."));
+    CHECK_FALSE(part_label("1/ Dashboards lie."));
+    CHECK_FALSE(part_label(""));
+}
+
 TEST_CASE("the handles X would notify are found as twitter-text finds mentions, an "
           "address or a long word is none",
           "[nodb]")
