@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -69,12 +70,33 @@ std::optional<std::size_t> column_of(std::vector<std::string> const& header,
     return std::nullopt;
 }
 
-// A count as the export writes it: digits (an older export wrote "12.0"),
-// empty or "-" where it has none.
+// Digits grouped by thousands ("12,345", as a spreadsheet shows them) without
+// their commas; any other text as it is.
+std::string ungrouped(std::string const& text)
+{
+    auto const end = std::min(text.find('.'), text.size());
+    auto const first_comma = text.find(',');
+    if (first_comma == std::string::npos || first_comma == 0 || first_comma > 3 ||
+        first_comma >= end) {
+        return text;
+    }
+    std::string out = text.substr(0, first_comma);
+    for (auto i = first_comma; i < end; i += 4) {
+        if (text[i] != ',' || i + 4 > end ||
+            text.substr(i + 1, 3).find_first_not_of("0123456789") != std::string::npos) {
+            return text;
+        }
+        out += text.substr(i + 1, 3);
+    }
+    return out + text.substr(end);
+}
+
+// A count as the export writes it: digits (an older export wrote "12.0",
+// a spreadsheet "12,345"), empty or "-" where it has none.
 std::optional<std::int64_t> read_count(std::string const& raw, std::string_view column,
                                        std::int64_t max)
 {
-    auto const text = trim(raw);
+    auto const text = ungrouped(trim(raw));
     if (text.empty() || text == "-") {
         return std::nullopt;
     }

@@ -327,6 +327,18 @@ TEST_CASE("X's analytics export is read as post records observed when it was mad
     CHECK(older[0].counts.profile_clicks == 3);
     CHECK(older[0].follows == 1);
 
+    // digits grouped by thousands, as a spreadsheet shows them; a comma
+    // elsewhere is no number
+    auto const grouped = read("Post id,Impressions,Likes\n7,\"1,234,567\",\"1,000.0\"\n");
+    REQUIRE(grouped.size() == 1);
+    CHECK(grouped[0].counts.impressions == 1234567);
+    CHECK(grouped[0].counts.likes == 1000);
+    for (auto const* odd : {"\"1,23\"", "\",123\"", "\"1234,567\"", "\"1,234,\""}) {
+        std::vector<bad_line> none;
+        CHECK(read(std::string{"Post id,Likes\n7,"} + odd + "\n", &none).empty());
+        CHECK(none.size() == 1);
+    }
+
     // a bad row is named by the line it starts on, after a row of three lines
     std::vector<bad_line> bad;
     auto const some = read("Post id,Post text,Likes,New follows\n"
