@@ -347,10 +347,10 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,
     if (refused.size() == std::set<std::string>(ids.begin(), ids.end()).size()) {
         m_non_public_refused = true;
         log::warn("X API would not show the non-public metrics (profile clicks) of "
-                  "any post asked for ({} ids): the credentials are app-only or not "
+                  "any post asked for ({}): the credentials are app-only or not "
                   "the posts' author's. Public metrics only from now on; set "
                   "x_api.non_public_metrics: false not to ask",
-                  ids.size());
+                  counted(static_cast<long long>(ids.size()), "id", "ids"));
     }
     if (!missing.empty()) {
         auto more = fetch_page(missing, false);
