@@ -234,6 +234,68 @@ std::optional<std::string> unasked_mention(writer_request const& q,
     return std::nullopt;
 }
 
+// What makes a writer's text no post to queue, if anything (a duplicate
+// aside): the parts asked for, a model's habits (the templates are the
+// operator's own words), bytes PostgreSQL cannot store or X would post as
+// they are, a part past 280 characters as X counts them.
+std::optional<std::string> text_problem(plan_config const& cfg, writer_request const& q,
+                                        std::vector<std::string> const& parts)
+{
+    if (auto const shape = wrong_shape(q, parts.size(), cfg)) {
+        return shape;
+    }
+    if (cfg.writer.kind != "template") {
+        if (auto const preamble = chat_preamble(parts.front())) {
+            return fmt::format("a text that begins with a line to the reader of the "
+                               "answer ({}), which would be posted: give the post alone",
+                               json_text(excerpt(*preamble, 60)));
+        }
+        if (auto const label = first_part_label(parts)) {
+            return fmt::format("a part that begins with its label ({}), which would be "
+                               "posted: give the parts alone, separated by lines of ---",
+                               json_text(*label));
+        }
+        if (auto const who = unasked_mention(q, parts)) {
+            return fmt::format(
+                "a text that mentions @{}, whom X would notify: an "
+                "automated account mentions no one unasked{}",
+                *who, q.decision_type == "reply" ? " but the author it answers" : "");
+        }
+    }
+    if (std::any_of(parts.begin(), parts.end(),
+                    [](auto const& p) { return valid_utf8(p) != p; })) {
+        return "a text that is not UTF-8, or holds a NUL byte";
+    }
+    // Line breaks and tabs are text; any other control character (a
+    // terminal's escape sequence, a backspace) would be posted as it is.
+    if (auto const odd =
+            std::find_if(parts.begin(), parts.end(),
+                         [](auto const& p) { return has_stray_controls(p); });
+        odd != parts.end()) {
+        return fmt::format("a text holding a control character ({})",
+                           excerpt(escape_controls(*odd), 60));
+    }
+    auto const too_long = std::find_if(parts.begin(), parts.end(), [](auto const& p) {
+        return tweet_length(p) > max_tweet_length;
+    });
+    if (too_long != parts.end()) {
+        return fmt::format("a part of {} characters as X counts them (at most 280)",
+                           tweet_length(*too_long));
+    }
+    return std::nullopt;
+}
+
+// A text refused: said by hand (-q hides it), and counted for the ledger,
+// where validate reads how often the writer's texts were no post.
+void note_refused(run_context& run, writer_request const& q, std::string const& problem)
+{
+    log::info("asking the writer again for the {} about '{}': its text was {}",
+              q.decision_type, q.topic, problem);
+    auto& n = run.summary()["texts_refused"];
+    n = n.is_number_integer() ? n.get<std::int64_t>() + 1 : 1;
+    run.summary()["text_refused_because"] = problem;
+}
+
 } // namespace
 
 std::vector<std::string> write_text(run_context& run, writer& w, writer_request q,
@@ -244,63 +306,16 @@ std::vector<std::string> write_text(run_context& run, writer& w, writer_request 
     for (q.attempt = 0; q.attempt < tries; ++q.attempt) {
         q.retry_because = last_problem; // a writer that can shorten or vary its text
         std::vector<std::string> parts;
+        std::optional<std::string> problem;
         try {
             parts = w.write(q, r);
+            problem = text_problem(run.cfg().plan, q, parts);
         } catch (unusable_text const& e) {
-            last_problem = e.what();
-            continue;
+            problem = e.what();
         }
-        if (auto const shape = wrong_shape(q, parts.size(), run.cfg().plan)) {
-            last_problem = *shape;
-            continue;
-        }
-        // a model's or a program's text (the templates are the operator's own)
-        if (run.cfg().plan.writer.kind != "template") {
-            if (auto const preamble = chat_preamble(parts.front())) {
-                last_problem = fmt::format("a text that begins with a line to the reader "
-                                           "of the answer ({}), which would be posted: "
-                                           "give the post alone",
-                                           json_text(excerpt(*preamble, 60)));
-                continue;
-            }
-            if (auto const label = first_part_label(parts)) {
-                last_problem =
-                    fmt::format("a part that begins with its label ({}), which "
-                                "would be posted: give the parts alone, "
-                                "separated by lines of ---",
-                                json_text(*label));
-                continue;
-            }
-            if (auto const who = unasked_mention(q, parts)) {
-                last_problem = fmt::format(
-                    "a text that mentions @{}, whom X would notify: an automated account "
-                    "mentions no one unasked{}",
-                    *who, q.decision_type == "reply" ? " but the author it answers" : "");
-                continue;
-            }
-        }
-        if (std::any_of(parts.begin(), parts.end(),
-                        [](auto const& p) { return valid_utf8(p) != p; })) {
-            last_problem = "a text that is not UTF-8, or holds a NUL byte";
-            continue;
-        }
-        // Line breaks and tabs are text; any other control character (a
-        // terminal's escape sequence, a backspace) would be posted as it is.
-        if (auto const odd =
-                std::find_if(parts.begin(), parts.end(),
-                             [](auto const& p) { return has_stray_controls(p); });
-            odd != parts.end()) {
-            last_problem = fmt::format("a text holding a control character ({})",
-                                       excerpt(escape_controls(*odd), 60));
-            continue;
-        }
-        auto const too_long = std::find_if(parts.begin(), parts.end(), [](auto const& p) {
-            return tweet_length(p) > max_tweet_length;
-        });
-        if (too_long != parts.end()) {
-            last_problem =
-                fmt::format("a part of {} characters as X counts them (at most 280)",
-                            tweet_length(*too_long));
+        if (problem) {
+            note_refused(run, q, *problem);
+            last_problem = std::move(*problem);
             continue;
         }
         hash = content_hash(parts);

@@ -470,6 +470,13 @@ void run_plan(run_context& run, plan_options const& opts)
     }
     run.check_interrupted(); // a signal before the commit: nothing is kept
     tx.commit();
+    // what validate reads of the run, in its ledger row once committed
+    for (auto const* key :
+         {"expired_age_unknown", "texts_refused", "text_refused_because"}) {
+        if (run.summary().contains(key)) {
+            run.detail()[key] = run.summary()[key];
+        }
+    }
 }
 
 } // namespace xloop

@@ -40,6 +40,8 @@ struct job_state {
     std::int64_t tweets_deferred = 0;     // runs X's rate limit left due posts for later
     std::int64_t posted_at_off = 0;       // posts X says were posted at another time
     std::int64_t expired_age_unknown = 0; // opportunities plan expired for want of a time
+    std::int64_t texts_refused = 0;       // writer's texts plan asked for again
+    std::string text_refused_because;     // the latest one's problem
 };
 
 std::map<std::string, job_state> job_states(db_connection& db,

@@ -51,7 +51,13 @@ SELECT j.job,
             WHERE a.backend_start IS NULL -- another role's: not ours to judge
                OR a.backend_start = (l.detail->>'backend_start')::timestamptz),
        l.started_at, w.skipped_lines, w.observed_before_posting, w.non_public_refused,
-       w.followers_limited, w.tweets_deferred, w.posted_at_off, w.expired_age_unknown
+       w.followers_limited, w.tweets_deferred, w.posted_at_off, w.expired_age_unknown,
+       w.texts_refused,
+       (SELECT detail->>'text_refused_because' FROM xloop.job_runs
+         WHERE job = j.job AND detail ? 'text_refused_because'
+           AND started_at <= $2::timestamptz
+           AND started_at > $2::timestamptz - make_interval(days => $3::int)
+         ORDER BY started_at DESC, id DESC LIMIT 1)
   FROM unnest($1::text[]) AS j(job)
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
@@ -64,7 +70,8 @@ SELECT j.job,
                  AS followers_limited,
              count(*) FILTER (WHERE {2} > 0) AS tweets_deferred,
              coalesce(max({3}), 0)::int8 AS posted_at_off,
-             coalesce(sum({4}), 0)::int8 AS expired_age_unknown
+             coalesce(sum({4}), 0)::int8 AS expired_age_unknown,
+             coalesce(sum({5}), 0)::int8 AS texts_refused
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -75,7 +82,7 @@ SELECT j.job,
 )sql",
     detail_count_sql("skipped_lines"), detail_count_sql("observed_before_posting"),
     detail_count_sql("x_api_tweets_deferred"), detail_count_sql("posted_at_off"),
-    detail_count_sql("expired_age_unknown"));
+    detail_count_sql("expired_age_unknown"), detail_count_sql("texts_refused"));
 
 } // namespace
 
@@ -102,6 +109,8 @@ std::map<std::string, job_state> job_states(db_connection& db,
         s.tweets_deferred = r.i64(i, 13);
         s.posted_at_off = r.i64(i, 14);
         s.expired_age_unknown = r.i64(i, 15);
+        s.texts_refused = r.i64(i, 16);
+        s.text_refused_because = r.opt_str(i, 17).value_or("");
         if (s.last_status == "running" && s.last_error.empty()) {
             // A row without its end: a run going on, or one that died
             // unrecorded (kill -9) whose connection is gone.
@@ -306,6 +315,16 @@ check_result job_check(check_context& x, std::string const& job, double interval
     }
     if (job == "scrape-metrics") {
         add_scrape_skips(x, s, c);
+    }
+    if (job == "plan" || job == "plan-replies") {
+        // A model's habits cost a call each and show in no post: worth knowing.
+        c.numbers["texts_refused_in_window"] = s.texts_refused;
+        if (s.texts_refused > 0) {
+            c.message += fmt::format("; {} of the writer's texts of the last {} were no "
+                                     "post and asked for again (latest: {})",
+                                     s.texts_refused, x.last_days(),
+                                     excerpt(s.text_refused_because, 160));
+        }
     }
     return c;
 }

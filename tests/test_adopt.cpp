@@ -320,6 +320,18 @@ TEST_CASE("reply opportunities the bot left are never fresh to plan: they keep t
         CHECK(summary["expired_age_unknown"] == 1);
         CHECK_THAT(r.err, Catch::Contains("1 pending reply opportunity has no "
                                           "discovered_at"));
+        // the ledger keeps the count, where validate finds the opportunity
+        // plan expired (none is pending now to count)
+        CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan-replies' "
+                       "AND (detail->>'expired_age_unknown')::int = 1") == 1);
+        auto const v = run_tool("validate", {"--json"}, &db);
+        INFO(v.err);
+        auto const checks = json::parse(v.out)["checks"];
+        auto const check = std::find_if(checks.begin(), checks.end(), [](auto const& c) {
+            return c["name"] == "reply_opportunities";
+        });
+        REQUIRE(check != checks.end());
+        CHECK((*check)["numbers"]["without_discovered_at"] == 1);
     }
 }
 

@@ -1562,6 +1562,23 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
     CHECK(labels.count("SELECT count(*) FROM "
                        "public.content_generation_metadata_comprehensive WHERE "
                        "thread_parts = '[\"A.\", \"B.\", \"C.\"]'") == 1);
+    // how often a writer's texts were no post: in the run's ledger row, and
+    // in validate's job check
+    CHECK(labels.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'plan' AND "
+                       "(detail->>'texts_refused')::int = 1 AND "
+                       "detail->>'text_refused_because' LIKE 'a part that begins with "
+                       "its label%'") == 1);
+    auto const v = run_tool("validate", {"--json", "--now", now}, &labels);
+    auto const checks = json::parse(v.out)["checks"];
+    auto const job = std::find_if(checks.begin(), checks.end(),
+                                  [](auto const& c) { return c["name"] == "job:plan"; });
+    REQUIRE(job != checks.end());
+    CHECK((*job)["numbers"]["texts_refused_in_window"] == 1);
+    CHECK_THAT(
+        (*job)["message"].get<std::string>(),
+        Catch::Contains("; 1 of the writer's texts of the last 3 days were no post "
+                        "and asked for again (latest: a part that begins with its "
+                        "label (\"Tweet 1:\")"));
     // an account named would be notified: a reply names its author alone
     test_db mention;
     mention.migrate();
