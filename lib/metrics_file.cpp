@@ -490,6 +490,9 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                              "the time it was made",
                                              name)};
             }
+            if (h.on_export) {
+                h.on_export();
+            }
             read_analytics_export(lines, name, text, line, *export_time, bad_line_found,
                                   h);
             return bad;

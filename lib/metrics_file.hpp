@@ -42,6 +42,7 @@ struct bad_line {
 struct metrics_file_handlers {
     std::function<void(metrics_record const&)> on_metrics;
     std::function<void(follower_record const&)> on_followers;
+    std::function<void()> on_export = {}; // the file is X's analytics export
 };
 
 // A record is well under 1 KB; a longer line is a bad line (a file that is

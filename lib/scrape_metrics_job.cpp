@@ -365,6 +365,7 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
                         format_timestamp(export_time), format_timestamp(latest))};
     }
     std::vector<bad_line> bad;
+    bool is_export = false;
     {
         phase_timer timer{"reading the file"};
         // Streamed into the inbox as read; a bad line (strict) aborts the COPY
@@ -379,7 +380,8 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
              [&](follower_record const& r) {
                  add_follower_row(w, r.observed_at, r.followers, r.following, r.tweets);
                  ++n.records;
-             }},
+             },
+             [&] { is_export = true; }},
             latest, false, export_time);
         w.finish();
     }
@@ -389,6 +391,11 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
     }
     for (auto const& b : bad) {
         log::warn("{}:{}: skipped: {}", name, b.line, b.reason);
+    }
+    if (opts.observed_at && !is_export) {
+        log::warn("--observed-at is for X's analytics export; {} is JSON Lines, whose "
+                  "records were taken as observed at their own observed_at",
+                  name);
     }
     n.skipped_lines = static_cast<std::int64_t>(bad.size());
     // One transaction with the v2 pass, which merges the rest of the inbox.

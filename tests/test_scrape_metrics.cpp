@@ -910,6 +910,18 @@ TEST_CASE("X's analytics export, as downloaded, gives each post its counts and f
     CHECK(future.exit_code == 64);
     CHECK_THAT(future.err, Catch::Contains("--observed-at 2026-03-03T12:00:00Z is later "
                                            "than now plus the allowed clock skew"));
+    // JSON Lines carry their own times: --observed-at changes none, and says so
+    dir.write("m.jsonl", "{\"tweet_id\": \"1001\", \"observed_at\": "
+                         "\"2026-03-02T12:05:00Z\", \"likes\": 31}\n");
+    auto const lines = run_tool("scrape-metrics",
+                                {"--input", dir.path() + "/m.jsonl", "--observed-at",
+                                 "2026-03-02T10:00:00Z", "--now", now},
+                                &db);
+    REQUIRE(lines.exit_code == 0);
+    CHECK_THAT(lines.err, Catch::Contains("--observed-at is for X's analytics export; " +
+                                          dir.path() + "/m.jsonl is JSON Lines"));
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '1001' AND "
+                   "likes = 31 AND collected_at = '2026-03-02T12:05:00Z'") == 1);
 }
 
 TEST_CASE("an --input that is a directory or missing exits 65 saying why", "[db]")
