@@ -199,6 +199,7 @@ void read_analytics_export(line_reader& lines, std::string const& name,
         at[k] = column_of(header, count_columns[k].names);
     }
     std::string record;
+    std::size_t quotes = 0; // in the record so far: odd while a quoted field is open
     long first = 0;
     std::string_view text;
     for (;;) {
@@ -235,16 +236,19 @@ void read_analytics_export(line_reader& lines, std::string const& name,
             record += '\n';
         }
         record += text;
-        auto const fields = csv_fields(record);
-        if (!fields) {
+        // counted, not parsed, line by line: a row of many lines is parsed once
+        quotes += static_cast<std::size_t>(std::count(text.begin(), text.end(), '"'));
+        if (quotes % 2 != 0) {
             continue; // a post's text with line breaks: the row goes on
         }
+        auto const fields = csv_fields(record);
         record.clear();
+        quotes = 0;
         metrics_record r;
         try {
-            if (fields->size() != header.size()) {
+            if (!fields || fields->size() != header.size()) {
                 throw row_error{fmt::format("{} fields where the header has {}",
-                                            fields->size(), header.size())};
+                                            fields ? fields->size() : 0, header.size())};
             }
             r.tweet_id = read_post_id((*fields)[id_column], shown[id_column]);
             r.observed_at = observed_at;
