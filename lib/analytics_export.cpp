@@ -10,48 +10,32 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <limits>
 
 namespace xloop {
 
 namespace {
 
-// Where a count of the export goes, by the names the two exports give it.
+// Where a count of the export goes, by the names the two exports give it
+// (lower case) and its JSON Lines key (its largest value: count_max).
 struct count_column {
-    std::array<std::string_view, 2> names;                     // lower case
+    std::array<std::string_view, 2> names;
+    std::string_view key;
     std::optional<std::int64_t> post_counts::*count = nullptr; // or the follows
-    std::int64_t max = std::numeric_limits<std::int32_t>::max();
 };
 
 constexpr std::array<count_column, 7> count_columns{{
-    {{"impressions", "impressions"},
-     &post_counts::impressions,
-     std::numeric_limits<std::int64_t>::max()},
-    {{"likes", "likes"}, &post_counts::likes},
-    {{"reposts", "retweets"}, &post_counts::retweets},
-    {{"replies", "replies"}, &post_counts::replies},
-    {{"bookmarks", "bookmarks"}, &post_counts::bookmarks},
-    {{"profile visits", "user profile clicks"}, &post_counts::profile_clicks},
-    {{"new follows", "follows"}, nullptr},
+    {{"impressions", "impressions"}, "impressions", &post_counts::impressions},
+    {{"likes", "likes"}, "likes", &post_counts::likes},
+    {{"reposts", "retweets"}, "retweets", &post_counts::retweets},
+    {{"replies", "replies"}, "replies", &post_counts::replies},
+    {{"bookmarks", "bookmarks"}, "bookmarks", &post_counts::bookmarks},
+    {{"profile visits", "user profile clicks"},
+     "profile_clicks",
+     &post_counts::profile_clicks},
+    {{"new follows", "follows"}, "follows", nullptr},
 }};
 
 constexpr std::array<std::string_view, 2> id_names{"post id", "tweet id"};
-
-// A header field as the file writes it, without the byte order mark a
-// spreadsheet puts before the first.
-std::string shown_name(std::string_view field)
-{
-    constexpr std::string_view bom = "\xEF\xBB\xBF";
-    if (field.substr(0, bom.size()) == bom) {
-        field.remove_prefix(bom.size());
-    }
-    return trim(field);
-}
-
-std::string header_name(std::string_view field)
-{
-    return to_lower(shown_name(field));
-}
 
 // What is wrong with a row (its line is the caller's to add).
 struct row_error {
@@ -168,36 +152,36 @@ std::optional<std::vector<std::string>> csv_fields(std::string_view text)
     return out;
 }
 
-bool is_analytics_export_header(std::string_view line)
+std::optional<analytics_export_columns> analytics_export_header(std::string_view line)
 {
     auto const fields = csv_fields(line);
     if (!fields || fields->size() < 2) {
-        return false;
+        return std::nullopt;
     }
+    analytics_export_columns out;
     std::vector<std::string> names;
     for (auto const& f : *fields) {
-        names.push_back(header_name(f));
+        out.shown.push_back(trim(f));
+        names.push_back(to_lower(out.shown.back()));
     }
-    return column_of(names, id_names).has_value();
+    auto const id = column_of(names, id_names);
+    if (!id) {
+        return std::nullopt;
+    }
+    out.id = *id;
+    for (auto const& c : count_columns) {
+        out.counts.push_back(column_of(names, c.names));
+    }
+    return out;
 }
 
 void read_analytics_export(line_reader& lines, std::string const& name,
-                           std::string_view header_line, long& line,
+                           analytics_export_columns const& columns, long& line,
                            timestamp observed_at,
                            std::function<void(long, std::string)> const& bad_row,
                            metrics_file_handlers const& h)
 {
-    std::vector<std::string> header;
-    std::vector<std::string> shown; // as the file names them, for messages
-    for (auto const& f : csv_fields(header_line).value_or(std::vector<std::string>{})) {
-        header.push_back(header_name(f));
-        shown.push_back(shown_name(f));
-    }
-    auto const id_column = *column_of(header, id_names);
-    std::array<std::optional<std::size_t>, count_columns.size()> at;
-    for (std::size_t k = 0; k < count_columns.size(); ++k) {
-        at[k] = column_of(header, count_columns[k].names);
-    }
+    auto const& shown = columns.shown;
     std::string record;
     std::size_t quotes = 0; // in the record so far: odd while a quoted field is open
     long first = 0;
@@ -246,18 +230,19 @@ void read_analytics_export(line_reader& lines, std::string const& name,
         quotes = 0;
         metrics_record r;
         try {
-            if (!fields || fields->size() != header.size()) {
+            if (!fields || fields->size() != shown.size()) {
                 throw row_error{fmt::format("{} fields where the header has {}",
-                                            fields ? fields->size() : 0, header.size())};
+                                            fields ? fields->size() : 0, shown.size())};
             }
-            r.tweet_id = read_post_id((*fields)[id_column], shown[id_column]);
+            r.tweet_id = read_post_id((*fields)[columns.id], shown[columns.id]);
             r.observed_at = observed_at;
             for (std::size_t k = 0; k < count_columns.size(); ++k) {
-                if (at[k]) {
-                    auto const v = read_count((*fields)[*at[k]], shown[*at[k]],
-                                              count_columns[k].max);
-                    (count_columns[k].count ? r.counts.*count_columns[k].count
-                                            : r.follows) = v;
+                if (auto const at = columns.counts[k]) {
+                    auto const& c = count_columns[k];
+                    auto const v =
+                        read_count((*fields)[*at], shown[*at],
+                                   static_cast<std::int64_t>(count_max(c.key)));
+                    (c.count ? r.counts.*c.count : r.follows) = v;
                 }
             }
         } catch (row_error const& e) {

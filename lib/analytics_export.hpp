@@ -12,6 +12,7 @@
 #include "metrics_file.hpp"
 #include "timestamp.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,9 +27,17 @@ namespace xloop {
 // line).
 std::optional<std::vector<std::string>> csv_fields(std::string_view text);
 
-// Whether a file's first line is the export's header: a CSV with a "Post id"
-// (or "Tweet id") column.
-bool is_analytics_export_header(std::string_view line);
+// The export's columns: as the file names them (for messages), the post id's,
+// and each count's where the file has it (analytics_export.cpp's order).
+struct analytics_export_columns {
+    std::vector<std::string> shown;
+    std::size_t id = 0;
+    std::vector<std::optional<std::size_t>> counts;
+};
+
+// The columns, where a file's first line is the export's header: a CSV with
+// a "Post id" (or "Tweet id") column.
+std::optional<analytics_export_columns> analytics_export_header(std::string_view line);
 
 // Reads the rows after the header from `lines` (`line` is the header's line
 // number, and then the last line read), each a metrics record observed at
@@ -36,7 +45,8 @@ bool is_analytics_export_header(std::string_view line);
 // reason, which throws or keeps it; a read that cannot go on (a failed read,
 // a quote never closed) throws data_error naming the file `name` and line.
 void read_analytics_export(line_reader& lines, std::string const& name,
-                           std::string_view header, long& line, timestamp observed_at,
+                           analytics_export_columns const& columns, long& line,
+                           timestamp observed_at,
                            std::function<void(long, std::string)> const& bad_row,
                            metrics_file_handlers const& h);
 

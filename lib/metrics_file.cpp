@@ -54,14 +54,6 @@ bool belongs(field f, bool followers)
     return followers ? f == f_observed_at || f >= f_followers : f <= f_follows;
 }
 
-// Counts are whole numbers in [0, max]: impressions fit a bigint, the others
-// the original's integer columns.
-std::uint64_t count_max(std::string_view key)
-{
-    return key == field_names[f_impressions] ? std::numeric_limits<std::int64_t>::max()
-                                             : std::numeric_limits<std::int32_t>::max();
-}
-
 // A count within count_max: 2⁶⁴−1 read as −1, or 1e19 cast to an integer,
 // would be stored silently (or fail the whole run unnamed).
 std::optional<std::int64_t> read_count(nlohmann::json const& j, char const* key)
@@ -432,6 +424,12 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
 
 } // namespace
 
+std::uint64_t count_max(std::string_view key)
+{
+    return key == field_names[f_impressions] ? std::numeric_limits<std::int64_t>::max()
+                                             : std::numeric_limits<std::int32_t>::max();
+}
+
 // One loop over the lines; a bad line is named with its line and key, and
 // --skip-bad skips exactly that line.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
@@ -484,7 +482,7 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
         // a first line that is no JSON may be a CSV's header
         bool const csv = !content_seen && text[first] != '{' && text[first] != '[';
         content_seen = true;
-        if (csv && is_analytics_export_header(text)) {
+        if (auto const header = csv ? analytics_export_header(text) : std::nullopt) {
             if (!export_time) {
                 throw data_error{fmt::format("{}: X's analytics export, whose rows need "
                                              "the time it was made",
@@ -493,8 +491,8 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
             if (h.on_export) {
                 h.on_export();
             }
-            read_analytics_export(lines, name, text, line, *export_time, bad_line_found,
-                                  h);
+            read_analytics_export(lines, name, *header, line, *export_time,
+                                  bad_line_found, h);
             return bad;
         }
         if (csv && csv_fields(text).value_or(std::vector<std::string>{}).size() > 2) {

@@ -16,6 +16,7 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xloop {
@@ -44,6 +45,10 @@ struct metrics_file_handlers {
     std::function<void(follower_record const&)> on_followers;
     std::function<void()> on_export = {}; // the file is X's analytics export
 };
+
+// The largest count a field (its JSON Lines key) holds: impressions fit a
+// bigint, the others the original's integer columns.
+std::uint64_t count_max(std::string_view key);
 
 // A record is well under 1 KB; a longer line is a bad line (a file that is
 // not JSON Lines), read no further than this.

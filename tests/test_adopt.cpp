@@ -326,12 +326,9 @@ TEST_CASE("reply opportunities the bot left are never fresh to plan: they keep t
                        "AND (detail->>'expired_age_unknown')::int = 1") == 1);
         auto const v = run_tool("validate", {"--json"}, &db);
         INFO(v.err);
-        auto const checks = json::parse(v.out)["checks"];
-        auto const check = std::find_if(checks.begin(), checks.end(), [](auto const& c) {
-            return c["name"] == "reply_opportunities";
-        });
-        REQUIRE(check != checks.end());
-        CHECK((*check)["numbers"]["without_discovered_at"] == 1);
+        CHECK(check_named(json::parse(v.out),
+                          "reply_opportunities")["numbers"]["without_discovered_at"] ==
+              1);
     }
 }
 

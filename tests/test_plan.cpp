@@ -1532,16 +1532,23 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
     auto const second_request = [&](std::string const& name) {
         return json::parse(read_file(dir.path() + "/" + name + ".in.1"));
     };
+    // plan with that writer into `db`, which succeeds; why its text was
+    // asked for again
+    auto const asked_again = [&](test_db& db, std::string const& name,
+                                 std::string const& first, std::string const& then,
+                                 std::string const& catalogue,
+                                 std::vector<std::string> args = {"-q"}) {
+        auto const r = plan(db, std::move(args), writer(name, first, then, catalogue));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return second_request(name)["retry_because"].get<std::string>();
+    };
     // a chat model's line to its reader would be posted with the post
     test_db chat;
     chat.migrate();
-    auto const chatty =
-        plan(chat, {"-q"},
-             writer("chatty", "Sure! Here's a post about SQL:\n\nDashboards lie.\n",
-                    "Dashboards lie.\n", "single"));
-    INFO(chatty.err);
-    REQUIRE(chatty.exit_code == 0);
-    CHECK(second_request("chatty")["retry_because"] ==
+    CHECK(asked_again(chat, "chatty",
+                      "Sure! Here's a post about SQL:\n\nDashboards lie.\n",
+                      "Dashboards lie.\n", "single") ==
           "a text that begins with a line to the reader of the answer (\"Sure! Here's a "
           "post about SQL:\"), which would be posted: give the post alone");
     CHECK(chat.count("SELECT count(*) FROM "
@@ -1550,13 +1557,9 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
     // a label before each part would be posted with it
     test_db labels;
     labels.migrate();
-    auto const labelled =
-        plan(labels, {"-q"},
-             writer("labelled", "Tweet 1: A.\n---\nTweet 2: B.\n---\nTweet 3: C.\n",
-                    "A.\n---\nB.\n---\nC.\n", "thread"));
-    INFO(labelled.err);
-    REQUIRE(labelled.exit_code == 0);
-    CHECK(second_request("labelled")["retry_because"] ==
+    CHECK(asked_again(labels, "labelled",
+                      "Tweet 1: A.\n---\nTweet 2: B.\n---\nTweet 3: C.\n",
+                      "A.\n---\nB.\n---\nC.\n", "thread") ==
           "a part that begins with its label (\"Tweet 1:\"), which would be posted: give "
           "the parts alone, separated by lines of ---");
     CHECK(labels.count("SELECT count(*) FROM "
@@ -1568,14 +1571,12 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
                        "(detail->>'texts_refused')::int = 1 AND "
                        "detail->>'text_refused_because' LIKE 'a part that begins with "
                        "its label%'") == 1);
-    auto const v = run_tool("validate", {"--json", "--now", now}, &labels);
-    auto const checks = json::parse(v.out)["checks"];
-    auto const job = std::find_if(checks.begin(), checks.end(),
-                                  [](auto const& c) { return c["name"] == "job:plan"; });
-    REQUIRE(job != checks.end());
-    CHECK((*job)["numbers"]["texts_refused_in_window"] == 1);
+    auto const job = check_named(
+        json::parse(run_tool("validate", {"--json", "--now", now}, &labels).out),
+        "job:plan");
+    CHECK(job["numbers"]["texts_refused_in_window"] == 1);
     CHECK_THAT(
-        (*job)["message"].get<std::string>(),
+        job["message"].get<std::string>(),
         Catch::Contains("; 1 of the writer's texts of the last 3 days were no post "
                         "and asked for again (latest: a part that begins with its "
                         "label (\"Tweet 1:\")"));
@@ -1586,12 +1587,8 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
         auto c = mention.connect();
         add_opportunity(c, "1", "Amy", 0.9, 10);
     }
-    auto const naming = plan(mention, {"-q", "--replies", "1"},
-                             writer("naming", "Thanks @amy, and ask @bob too.\n",
-                                    "Good point, @Amy.\n", "single"));
-    INFO(naming.err);
-    REQUIRE(naming.exit_code == 0);
-    CHECK(second_request("naming")["retry_because"] ==
+    CHECK(asked_again(mention, "naming", "Thanks @amy, and ask @bob too.\n",
+                      "Good point, @Amy.\n", "single", {"-q", "--replies", "1"}) ==
           "a text that mentions @bob, whom X would notify: an automated account mentions "
           "no one unasked but the author it answers");
     CHECK(
@@ -1603,13 +1600,9 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
     db.migrate();
     // two posts of 200 characters each: each fits, the single they would
     // make (joined) does not, and X would refuse it at posting time
-    auto const single = plan(
-        db, {"-q"},
-        writer("single", std::string(200, 'a') + "\n---\n" + std::string(200, 'b') + "\n",
-               "One post.\n", "single"));
-    INFO(single.err);
-    REQUIRE(single.exit_code == 0);
-    CHECK(second_request("single")["retry_because"] ==
+    CHECK(asked_again(db, "single",
+                      std::string(200, 'a') + "\n---\n" + std::string(200, 'b') + "\n",
+                      "One post.\n", "single") ==
           "2 parts (separated by lines of ---) where one post was asked for");
     CHECK(
         db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
@@ -1620,13 +1613,8 @@ TEST_CASE("a writer's text that is not the post asked for is asked for again: a 
 
     test_db threads;
     threads.migrate();
-    auto const thread =
-        plan(threads, {"-q"},
-             writer("thread", "Only one part.\n", "A.\n---\nB.\n---\nC.\n", "thread"));
-    INFO(thread.err);
-    REQUIRE(thread.exit_code == 0);
-    CHECK(second_request("thread")["retry_because"] ==
-          "a thread of 1 part where 3 were asked for");
+    CHECK(asked_again(threads, "thread", "Only one part.\n", "A.\n---\nB.\n---\nC.\n",
+                      "thread") == "a thread of 1 part where 3 were asked for");
     auto const rows =
         threads.connect().exec("SELECT thread_parts::text FROM "
                                "public.content_generation_metadata_comprehensive");
