@@ -850,6 +850,14 @@ std::string post_hour_zone_warning(config const& cfg)
         cfg.weights.timezone, cfg.plan.timezone, cfg.weights.timezone, cfg.plan.timezone);
 }
 
+std::vector<std::string> secret_variables(config const& cfg)
+{
+    auto const& x = cfg.x_api;
+    return {"DATABASE_URL",           "PGPASSWORD",          x.token_env,
+            x.consumer_key_env,       x.consumer_secret_env, x.access_token_env,
+            x.access_token_secret_env};
+}
+
 std::string secret_from_env(char const* key, std::string const& variable,
                             char const* holds)
 {

@@ -290,6 +290,11 @@ config load_config(std::optional<std::string> const& path);
 // Same, from YAML text (for tests); `name` stands for the file in messages.
 config parse_config(std::string const& yaml_text, std::string const& name);
 
+// The environment variables that hold xloop's own secrets: the database's
+// password and URL, and the X API's keys under the names `cfg` gives them.
+// A program xloop starts (the command writer) is given none of them.
+std::vector<std::string> secret_variables(config const& cfg);
+
 // The secret (a token, an API key) in the environment variable `variable`,
 // which the config key `key` names; config_error when it is not set or empty,
 // saying that it must hold `holds`. Never logged.

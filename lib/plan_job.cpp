@@ -460,7 +460,7 @@ void run_plan(run_context& run, plan_options const& opts)
                                  std::to_string(std::llround(call_ms + 60000))}});
     }
     rng r{run.seed()};
-    auto w = make_writer(run.cfg().plan);
+    auto w = make_writer(run.cfg());
     if (opts.replies) {
         plan_replies(run, *opts.replies, *w, r);
     } else {

@@ -277,8 +277,15 @@ constexpr std::size_t max_writer_output = std::size_t{1} << 20;
 
 class command_writer : public writer {
 public:
-    explicit command_writer(writer_config const& cfg) : m_cfg(cfg)
+    command_writer(writer_config const& cfg, std::vector<std::string> const& withheld)
+        : m_cfg(cfg)
     {
+        // a program that reads a stranger's post (reply_to_text) has no use
+        // for the database's password or the account's X keys, and a model
+        // behind it could be talked into printing them
+        for (auto const& name : withheld) {
+            m_env[name] = std::nullopt;
+        }
         if (m_cfg.command.empty()) {
             throw config_error{"plan.writer.command: the command writer needs a command "
                                "(a list: program and arguments)"};
@@ -298,6 +305,7 @@ public:
         spec.timeout_ms = m_cfg.timeout_ms;
         spec.max_output_bytes = max_writer_output;
         spec.interruptible = true;
+        spec.env = m_env;
         auto const res = run_process(spec);
         auto const& prog = m_cfg.command.front();
         if (res.too_much_output) {
@@ -334,6 +342,7 @@ public:
 
 private:
     writer_config m_cfg;
+    std::map<std::string, std::optional<std::string>> m_env; // unset in the child
 };
 
 // What the model is told: the plan's attributes are what the loop learns
@@ -810,10 +819,11 @@ std::vector<std::string> split_parts(std::string const& answer)
     return out;
 }
 
-std::unique_ptr<writer> make_writer(plan_config const& plan)
+std::unique_ptr<writer> make_writer(config const& cfg)
 {
+    auto const& plan = cfg.plan;
     if (plan.writer.kind == "command") {
-        return std::make_unique<command_writer>(plan.writer);
+        return std::make_unique<command_writer>(plan.writer, secret_variables(cfg));
     }
     if (plan.writer.kind == "openai") {
         return std::make_unique<openai_writer>(plan.writer);

@@ -45,7 +45,7 @@ public:
     virtual std::vector<std::string> write(writer_request const& request, rng& r) = 0;
 };
 
-std::unique_ptr<writer> make_writer(plan_config const& plan);
+std::unique_ptr<writer> make_writer(config const& cfg);
 
 // The longest one call of the writer can take, in ms: the command's timeout;
 // the model's timeout on each try and the backoff between them; 0 for the

@@ -1651,6 +1651,42 @@ TEST_CASE("the writer is given the post replied to up to X's longest, 25 000 cha
     CHECK(in["reply_to_text"].get<std::string>() == expected);
 }
 
+TEST_CASE("the command writer is given none of xloop's secrets, and the rest of the "
+          "environment",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    dir.write("env.sh", "#!/bin/sh\ncat >/dev/null\n"
+                        // never the values: a failure would print them
+                        "echo \"db=${DATABASE_URL:+set} pw=${PGPASSWORD:+set} "
+                        "x=${MY_X_TOKEN:+set} xs=${X_API_SECRET:+set} "
+                        "key=${OPENAI_API_KEY:-none}\"\n");
+    chmod((dir.path() + "/env.sh").c_str(), 0755);
+    auto const yaml =
+        fmt::format("x_api:\n  token_env: MY_X_TOKEN\n"
+                    "plan:\n  queue_ahead: 1\n  catalogue:\n    decision_type: [single]\n"
+                    "  writer:\n    kind: command\n    command: ['{}/env.sh']\n",
+                    dir.path());
+    // plan itself connects with PGPASSWORD (a cluster that trusts ignores it);
+    // --db comes before DATABASE_URL
+    char const* pw = std::getenv("PGPASSWORD");
+    auto const r = plan(db, {"-q"}, yaml,
+                        {{"PGPASSWORD", pw && *pw ? pw : "unused"},
+                         {"DATABASE_URL", "postgresql://bot:db-secret@127.0.0.1:1/none"},
+                         {"MY_X_TOKEN", "x-secret"},
+                         {"X_API_SECRET", "x-app-secret"},
+                         {"OPENAI_API_KEY", "the-writers-own"}});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    // a key xloop does not use is the writer's own (the model behind it)
+    CHECK(
+        db.connect()
+            .exec("SELECT content FROM public.content_generation_metadata_comprehensive")
+            .str(0, 0) == "db= pw= x= xs= key=the-writers-own");
+}
+
 TEST_CASE("a command writer that cannot be run is a configuration error naming the key",
           "[db]")
 {

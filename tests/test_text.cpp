@@ -343,7 +343,7 @@ TEST_CASE("the template writer's texts say the hook and call to action drawn, wi
           "variety enough for a settled policy",
           "[nodb]")
 {
-    auto const w = make_writer(plan_config{});
+    auto const w = make_writer(config{});
     rng r{7};
     for (auto const* hook :
          {"question", "statistic", "contrarian", "story", "reveal", "statement"}) {
@@ -460,7 +460,7 @@ TEST_CASE("a thread repeats no part before every template is used, and says the 
           "hook, slot, tone and call to action drawn",
           "[nodb]")
 {
-    auto const w = make_writer(plan_config{});
+    auto const w = make_writer(config{});
     rng r{3};
     writer_request q;
     q.decision_type = "thread";
@@ -518,7 +518,7 @@ TEST_CASE("a thread repeats no part before every template is used, and says the 
 
 TEST_CASE("a reply's text is never filled in, and quotes notify no one", "[nodb]")
 {
-    auto const w = make_writer(plan_config{});
+    auto const w = make_writer(config{});
     rng r{3};
     writer_request q;
     q.decision_type = "reply";
