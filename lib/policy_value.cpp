@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string_view>
 
 namespace xloop {
 
@@ -265,6 +266,24 @@ policy_row value_of(char const* name, factored const& s, factored const& f,
     return out;
 }
 
+// Why there is no estimate: fewer than `floor` of the `all` posts (or
+// replies) have propensities; none at all is said as none, not "0 of 0".
+std::string too_few_logged(std::int64_t with, std::int64_t all, std::int64_t floor,
+                           std::string_view one, std::string_view many,
+                           std::string_view unknown)
+{
+    if (all == 0) {
+        return fmt::format("no {} with outcomes yet: nothing to estimate", many);
+    }
+    auto const which = with == all
+                           ? fmt::format("only {}, {}with", counted(all, one, many),
+                                         all == 1 ? "" : "all ")
+                           : fmt::format("{} of {} {} have", with, all, many);
+    return fmt::format("{} the propensities plan stores, fewer than {}: too few to "
+                       "estimate {}",
+                       which, floor, unknown);
+}
+
 } // namespace
 
 policy_report
@@ -278,10 +297,8 @@ evaluate_policies(std::vector<logged_post> const& all,
     auto const posts = with_propensities(all);
     r.with_propensities = static_cast<std::int64_t>(posts.size());
     if (r.with_propensities < floor.posts) {
-        r.note =
-            fmt::format("{} of {} posts have the propensities plan stores, fewer than "
-                        "{}: too few to estimate what other choices were worth",
-                        r.with_propensities, r.posts, floor.posts);
+        r.note = too_few_logged(r.with_propensities, r.posts, floor.posts, "post",
+                                "posts", "what other choices were worth");
         return r;
     }
     rng gen{seed};
@@ -345,10 +362,9 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
     }
     r.with_propensities = static_cast<std::int64_t>(replies.size());
     if (r.with_propensities < floor.posts) {
-        r.note = fmt::format(
-            "{} of {} replies have the propensities plan stores, fewer than {}: too few "
-            "to estimate what opportunity score alone would have earned",
-            r.with_propensities, r.posts, floor.posts);
+        r.note =
+            too_few_logged(r.with_propensities, r.posts, floor.posts, "reply", "replies",
+                           "what opportunity score alone would have earned");
         return r;
     }
     bool const has_follows = std::all_of(replies.begin(), replies.end(),

@@ -49,6 +49,22 @@ SELECT count(*) FROM xloop.vw_learning
         .i64(0, 0);
 }
 
+// Whether replies are in use: an opportunity came in or a reply was queued
+// in the last days validate looks at (as reply_opportunities says).
+bool replies_in_use(check_context& x)
+{
+    return x.db.exec(R"sql(
+SELECT EXISTS (SELECT FROM public.reply_opportunities
+                WHERE discovered_at > $1::timestamptz - make_interval(days => $2)
+                  AND discovered_at <= $1::timestamptz)
+    OR EXISTS (SELECT FROM public.content_generation_metadata_comprehensive
+                WHERE decision_type = 'reply'
+                  AND created_at > $1::timestamptz - make_interval(days => $2)
+                  AND created_at <= $1::timestamptz))sql",
+                     x.now, x.days)
+               .str(0, 0) == "t";
+}
+
 } // namespace
 
 check_result reply_priorities_check(check_context& x)
@@ -79,13 +95,22 @@ check_result reply_priorities_check(check_context& x)
             "xloop-learn-replies; {}",
             accounts, r.opt_str(0, 4).value_or("NULL"), x.last_run("learn-replies"));
     } else if (replied == 0) {
-        c.status = "warn";
         auto const unnamed = unnamed_replies(x);
         c.numbers["replies_naming_no_account"] = unnamed;
-        c.message =
-            unnamed == 0
-                ? "no replies posted in the reply window yet: nothing to learn from"
-                : unnamed_replies_text(unnamed, x.cfg.replies.window_days);
+        auto const window = fmt::format("the last {:g} days (replies.window_days)",
+                                        x.cfg.replies.window_days);
+        if (unnamed > 0) {
+            c.status = "warn";
+            c.message = unnamed_replies_text(unnamed, x.cfg.replies.window_days);
+        } else if (replies_in_use(x)) {
+            c.status = "warn";
+            c.message =
+                fmt::format("no reply posted in {}: nothing to learn from", window);
+        } else {
+            // an account that only posts: as reply_opportunities says, no fault
+            c.message =
+                fmt::format("no replies in {}, and replies are not in use", window);
+        }
     } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
         c.status = "fail";
         c.message = fmt::format("{} replied to, {} with a learned priority: run "

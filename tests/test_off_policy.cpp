@@ -423,6 +423,26 @@ TEST_CASE("replies: the learned priorities against opportunity score alone, by h
     CHECK(few.rows.empty());
 }
 
+TEST_CASE("too few logged posts or replies are said in words, never \"0 of 0\"", "[nodb]")
+{
+    auto const none = evaluate_replies({}, {20, 10}, 7);
+    CHECK(none.note == "no replies with outcomes yet: nothing to estimate");
+    CHECK(none.rows.empty());
+    std::vector<logged_reply> const one{{0.5, 1.0, 0.2, 1.0, {}}};
+    CHECK(evaluate_replies(one, {20, 10}, 7).note ==
+          "only 1 reply, with the propensities plan stores, fewer than 20: too few to "
+          "estimate what opportunity score alone would have earned");
+    std::vector<logged_reply> const two{{0.5, 1.0, 0.2, 1.0, {}},
+                                        {0.5, 1.0, 0.3, 1.0, {}}};
+    CHECK(
+        evaluate_replies(two, {20, 10}, 7)
+            .note.starts_with(
+                "only 2 replies, all with the propensities plan stores, fewer than 20"));
+    auto const posts =
+        evaluate_policies({}, {}, nullptr, nullptr, {0.1, 0.0}, {20, 10}, 7);
+    CHECK(posts.note == "no posts with outcomes yet: nothing to estimate");
+}
+
 namespace {
 // A map that draws `best` for hook_type (P(best) ≈ 1: means 1 and 0, sd 0.01).
 nlohmann::json map_preferring(std::string const& best)

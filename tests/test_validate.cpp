@@ -499,6 +499,29 @@ TEST_CASE_METHOD(
                               "replies are not in use");
 }
 
+TEST_CASE_METHOD(healthy,
+                 "an account whose replies stopped is warned that there is nothing to "
+                 "learn, one that does not reply is not",
+                 "[db]")
+{
+    // opportunities still come in, but no reply was posted in the window
+    c.exec("DELETE FROM public.content_generation_metadata_comprehensive WHERE "
+           "decision_type = 'reply'");
+    auto check = check_named(validate(db, 0), "reply_priorities");
+    CHECK(check["status"] == "warn");
+    CHECK(check["message"] == "no reply posted in the last 90 days "
+                              "(replies.window_days): nothing to learn from");
+    // nor any opportunity: replies are not in use, which is no fault (it had
+    // warned for ever, where reply_opportunities called it fine)
+    c.exec("DELETE FROM public.reply_opportunities");
+    auto const r = validate(db, 0);
+    check = check_named(r, "reply_priorities");
+    CHECK(check["status"] == "ok");
+    CHECK(check["message"] == "no replies in the last 90 days (replies.window_days), "
+                              "and replies are not in use");
+    CHECK(check_named(r, "reply_opportunities")["status"] == "ok");
+}
+
 TEST_CASE_METHOD(
     healthy, "opportunities plan cannot reply to are counted, and only such ones warn",
     "[db]")
