@@ -471,6 +471,35 @@ void check_times(section& s, YAML::Node const& node,
     }
 }
 
+// A catalogue's values are drawn and stored by their canonical names
+// (plan_catalogue): one of which nothing is left would be dropped unsaid, and
+// a decision type other than single or thread would be queued as one the
+// poster does not know (replies are plan --replies').
+void check_catalogue(section& s, YAML::Node const& node,
+                     std::map<std::string, std::vector<std::string>> const& catalogue)
+{
+    if (!present(node) || !node.IsMap()) {
+        return;
+    }
+    for (auto const& [dim, values] : catalogue) {
+        auto const items = node[dim];
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            auto const c = canonical_name(values[i]);
+            if (c.empty()) {
+                s.fail(items[i], fmt::format("'plan.catalogue.{}': {:?} is no name: "
+                                             "nothing of it is left as a value",
+                                             dim, values[i]));
+            }
+            if (dim == "decision_type" && c != "single" && c != "thread") {
+                s.fail(items[i], fmt::format("'plan.catalogue.decision_type': '{}' is no "
+                                             "decision type plan writes: single or "
+                                             "thread (it queues replies with --replies)",
+                                             values[i]));
+            }
+        }
+    }
+}
+
 // Where a node was written: an alias (*a) is the node its anchor (&a) wrote,
 // at the anchor's place, so a node checked once is not walked again.
 using node_place = std::pair<std::size_t, int>;
@@ -684,6 +713,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.list_map("catalogue", cfg.plan.catalogue,
                    {"content_slot", "generator_name", "topic", "tone", "hook_type",
                     "cta_type", "decision_type"});
+        check_catalogue(p, p.child("catalogue"), cfg.plan.catalogue);
         p.list_map("templates", cfg.plan.templates, {}, template_name_problem(cfg.plan),
                    template_problem);
         auto w = p.sub("writer");

@@ -150,6 +150,16 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
           "xloop.yaml:2: 'plan.times': '25:00' is not a time of day (HH:MM)");
     CHECK(error_of("plan:\n  times:\n    - '09:00'\n    - '18:00'\n    - '9:00'\n") ==
           "xloop.yaml:5: 'plan.times': '9:00' is listed twice (as '09:00')");
+    // plan writes single posts and threads only; a value is its canonical name
+    // ('Data Nerd' is data_nerd), and one with nothing left is not dropped unsaid
+    CHECK(error_of("plan:\n  catalogue:\n    topic: [sql, '--']\n") ==
+          "xloop.yaml:3: 'plan.catalogue.topic': \"--\" is no name: nothing of it is "
+          "left as a value");
+    CHECK(error_of("plan:\n  catalogue:\n    decision_type: [single, poll]\n") ==
+          "xloop.yaml:3: 'plan.catalogue.decision_type': 'poll' is no decision type plan "
+          "writes: single or thread (it queues replies with --replies)");
+    CHECK(error_of("plan:\n  catalogue:\n    decision_type: [reply]\n")
+              .find("'reply' is no decision type plan writes") != std::string::npos);
     CHECK(error_of("plan:\n  times: ['09:00', '18:00']\n  posts_per_day: 3\n") ==
           "xloop.yaml:3: 'plan.posts_per_day' (3) is more than the 2 daily times of "
           "'plan.times': list more times, or post fewer");
