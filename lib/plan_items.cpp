@@ -234,6 +234,22 @@ std::optional<std::string> unasked_mention(writer_request const& q,
     return std::nullopt;
 }
 
+// The first link a model's text holds that the plan did not give it (in the
+// post it answers): a model asked for a post invents addresses, which lead
+// nowhere or to whoever registers them.
+std::optional<std::string> made_up_link(writer_request const& q,
+                                        std::vector<std::string> const& parts)
+{
+    for (auto const& part : parts) {
+        for (auto const& link : written_links(part)) {
+            if (q.reply_to_text.find(link) == std::string::npos) {
+                return link;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 // What makes a writer's text no post to queue, if anything (a duplicate
 // aside): the parts asked for, a model's habits (the templates are the
 // operator's own words), bytes PostgreSQL cannot store or X would post as
@@ -260,6 +276,15 @@ std::optional<std::string> text_problem(plan_config const& cfg, writer_request c
                 "a text that mentions @{}, whom X would notify: an "
                 "automated account mentions no one unasked{}",
                 *who, q.decision_type == "reply" ? " but the author it answers" : "");
+        }
+    }
+    // what xloop's own prompt asks of the model; a command's program is the
+    // operator's, and may add a link of theirs
+    if (cfg.writer.kind == "openai") {
+        if (auto const link = made_up_link(q, parts)) {
+            return fmt::format("a text with a link ({}) the plan gave none of: a "
+                               "model's links are made up; give the post without links",
+                               excerpt(*link, 60));
         }
     }
     if (std::any_of(parts.begin(), parts.end(),

@@ -189,6 +189,39 @@ std::size_t tweet_length(std::string_view text)
     return n;
 }
 
+std::vector<std::string> written_links(std::string_view text)
+{
+    auto const cps = code_points(text);
+    std::vector<std::string> out;
+    auto it = cps.cbegin();
+    while (it != cps.cend()) {
+        auto const end = std::find_if(it, cps.cend(), is_space);
+        span core = it;
+        while (core != end && is_leading_punctuation(*core)) {
+            ++core;
+        }
+        span core_end = end;
+        while (core_end != core && is_trailing_punctuation(*(core_end - 1))) {
+            --core_end;
+        }
+        bool const scheme = starts_with(core, core_end, "http://") ||
+                            starts_with(core, core_end, "https://");
+        bool const www =
+            starts_with(core, core_end, "www.") && looks_like_domain(core + 4, core_end);
+        if (scheme || www) {
+            std::string link;
+            for (auto c = core; c != core_end; ++c) {
+                append_utf8(link, *c);
+            }
+            if (std::find(out.begin(), out.end(), link) == out.end()) {
+                out.push_back(std::move(link));
+            }
+        }
+        it = end == cps.cend() ? end : end + 1;
+    }
+    return out;
+}
+
 std::vector<std::string> mentioned_handles(std::string_view text)
 {
     constexpr std::string_view fullwidth_at = "\xEF\xBC\xA0"; // ＠

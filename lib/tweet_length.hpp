@@ -30,4 +30,10 @@ std::size_t tweet_length(std::string_view text);
 // "@bob" a mention X notifies bob of).
 std::vector<std::string> mentioned_handles(std::string_view text);
 
+// The links a text holds, as written, each once, in order: a word that
+// begins, after brackets or quotes, with http://, https:// or www. and a
+// domain; its closing punctuation is not the link's. ("README.md" is no
+// link here, though X may link it: the links a writer wrote on purpose.)
+std::vector<std::string> written_links(std::string_view text);
+
 } // namespace xloop

@@ -367,7 +367,8 @@ constexpr char const* openai_system_prompt =
     "written in it.\n"
     "Each part is at most 280 characters as X counts them (a link 23, an emoji or a "
     "CJK character 2). Mention no account (@handle), but in a reply its "
-    "@reply_to_author. Answer with the text only: no line before it, no label such "
+    "@reply_to_author. Write no link (URL), but one from reply_to_text: any other "
+    "would be made up. Answer with the text only: no line before it, no label such "
     "as \"Tweet 1:\" on a part.";
 
 class openai_writer : public writer {

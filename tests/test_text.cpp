@@ -145,6 +145,18 @@ TEST_CASE("the handles X would notify are found as twitter-text finds mentions, 
     CHECK(mentioned_handles("no one here").empty());
 }
 
+TEST_CASE("a text's links are those written with a scheme or www., without the "
+          "punctuation closing them, and a file name or a dotted word is none",
+          "[nodb]")
+{
+    CHECK(
+        written_links("Read (https://a.dev/x?y=1), then HTTP://B.IO. And "
+                      "\"www.c-d.org/e\"! Again: https://a.dev/x?y=1") ==
+        std::vector<std::string>{"https://a.dev/x?y=1", "HTTP://B.IO", "www.c-d.org/e"});
+    CHECK(written_links("README.md, Node.js, e.g. www. or www.x, mail a@b.co").empty());
+    CHECK(written_links("").empty());
+}
+
 TEST_CASE("a chat model's line to its reader before the post is found, and a post "
           "opening with a colon of its own is not",
           "[nodb]")

@@ -1,7 +1,9 @@
 // X's weighted length of any bytes: no crash, and words count apart (the
 // length of "a b" is a's, 1 for the space, and b's). Its mentions: handles
 // of 1 to 15 lower-case letters, digits or _, each once, each in the text.
+// Its links: each once, and in a UTF-8 text as written there.
 #include "fuzz_common.hpp"
+#include "text.hpp"
 #include "tweet_length.hpp"
 
 #include <algorithm>
@@ -27,6 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                     std::string::npos ||
                 std::find(handles.begin(), handles.begin() + i, h) !=
                     handles.begin() + i) {
+                std::abort();
+            }
+        }
+        auto const links = written_links(text);
+        bool const utf8 = valid_utf8(text) == text;
+        for (std::size_t i = 0; i < links.size(); ++i) {
+            auto const& l = links[i];
+            if (l.size() < 4 || (utf8 && text.find(l) == std::string_view::npos) ||
+                std::find(links.begin(), links.begin() + i, l) != links.begin() + i) {
                 std::abort();
             }
         }
