@@ -93,6 +93,10 @@ check_result reply_priorities_check(check_context& x);
 check_result reply_opportunities_check(check_context& x);
 check_result idle_transactions_check(check_context& x);
 check_result job_check(check_context& x, std::string const& job, double interval_minutes);
+
+// Whether replies are in use: an opportunity came in or a reply was queued
+// in the last days validate looks at.
+bool replies_in_use(check_context& x);
 check_result clock_check(db_connection& db, config const& cfg);
 
 } // namespace checks

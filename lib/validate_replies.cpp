@@ -49,8 +49,8 @@ SELECT count(*) FROM xloop.vw_learning
         .i64(0, 0);
 }
 
-// Whether replies are in use: an opportunity came in or a reply was queued
-// in the last days validate looks at (as reply_opportunities says).
+} // namespace
+
 bool replies_in_use(check_context& x)
 {
     return x.db.exec(R"sql(
@@ -64,8 +64,6 @@ SELECT EXISTS (SELECT FROM public.reply_opportunities
                      x.now, x.days)
                .str(0, 0) == "t";
 }
-
-} // namespace
 
 check_result reply_priorities_check(check_context& x)
 {

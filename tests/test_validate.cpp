@@ -957,6 +957,32 @@ TEST_CASE_METHOD(
     CHECK(r["message"] == "the latest run failed: a reply's text could not be written");
 }
 
+TEST_CASE_METHOD(healthy,
+                 "xloop-plan --replies stopped while opportunities come in fails, and "
+                 "stopped with replies switched off does not",
+                 "[db]")
+{
+    add_run(c, "plan-replies", "10 days", "ok");
+    auto r = check_named(validate(db, 1), "job:plan-replies");
+    CHECK(r["status"] == "fail");
+    CHECK_THAT(r["message"].get<std::string>(),
+               Catch::Contains("check cron and its mail"));
+    // no opportunity and no reply in the window: the operator stopped replies
+    c.exec("DELETE FROM public.reply_opportunities");
+    c.exec("DELETE FROM public.content_generation_metadata_comprehensive WHERE "
+           "decision_type = 'reply'");
+    auto const report = validate(db, 0);
+    r = check_named(report, "job:plan-replies");
+    CHECK(r["status"] == "ok");
+    CHECK(r["message"] == "replies are not in use (no opportunity came in and no reply "
+                          "was queued in the last 3 days); the last ok run of xloop-plan "
+                          "--replies was 10.0 days ago");
+    CHECK(check_named(report, "reply_opportunities")["status"] == "ok");
+    // runs that still come and fail are no switched-off job
+    add_run(c, "plan-replies", "1 day", "failed", std::string{"plan.timezone: bad"});
+    CHECK(check_named(validate(db, 1), "job:plan-replies")["status"] == "fail");
+}
+
 TEST_CASE_METHOD(healthy, "a job's recent failures are counted even when it recovered",
                  "[db]")
 {
