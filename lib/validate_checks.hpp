@@ -61,6 +61,7 @@ struct check_context {
     std::map<std::string, job_state> jobs;
     bool has_as_uuid = false;         // xloop.as_uuid, which 0014 creates
     std::optional<std::string> own{}; // the account's own key, read once
+    std::optional<bool> in_use{};     // replies_in_use(), read once
 
     // the job's state, read now if run_checks did not read it with the others
     job_state const& job(std::string const& name);
@@ -69,6 +70,11 @@ struct check_context {
     std::string last_run(std::string const& name);
     // account_key(own_handle()), or "" when not known
     std::string const& own_key();
+    // Whether replies are in use, as reply_opportunities judges it: an
+    // opportunity came in during the window (or is dated later, or waits
+    // without a date), or a reply was queued in it. Read once: the reply
+    // checks and job:plan-replies each ask.
+    bool replies_in_use();
 };
 
 check_result make(std::string name, std::string status, std::string message);
@@ -94,9 +100,6 @@ check_result reply_opportunities_check(check_context& x);
 check_result idle_transactions_check(check_context& x);
 check_result job_check(check_context& x, std::string const& job, double interval_minutes);
 
-// Whether replies are in use: an opportunity came in or a reply was queued
-// in the last days validate looks at.
-bool replies_in_use(check_context& x);
 check_result clock_check(db_connection& db, config const& cfg);
 
 } // namespace checks

@@ -317,7 +317,7 @@ check_result job_check(check_context& x, std::string const& job, double interval
     // job fell silent with them, as reply_opportunities says, which is no
     // fault; runs that still fail are
     if (job == "plan-replies" && c.status == "fail" && s.last_status == "ok" &&
-        !replies_in_use(x)) {
+        !x.replies_in_use()) {
         c.status = "ok";
         c.message = fmt::format("replies are not in use (no opportunity came in and no "
                                 "reply was queued in the last {}); {}",

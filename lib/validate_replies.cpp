@@ -51,18 +51,21 @@ SELECT count(*) FROM xloop.vw_learning
 
 } // namespace
 
-bool replies_in_use(check_context& x)
+bool check_context::replies_in_use()
 {
-    return x.db.exec(R"sql(
+    if (!in_use) {
+        in_use = db.exec(R"sql(
 SELECT EXISTS (SELECT FROM public.reply_opportunities
                 WHERE discovered_at > $1::timestamptz - make_interval(days => $2)
-                  AND discovered_at <= $1::timestamptz)
+                   OR (status = 'pending' AND discovered_at IS NULL))
     OR EXISTS (SELECT FROM public.content_generation_metadata_comprehensive
                 WHERE decision_type = 'reply'
                   AND created_at > $1::timestamptz - make_interval(days => $2)
                   AND created_at <= $1::timestamptz))sql",
-                     x.now, x.days)
-               .str(0, 0) == "t";
+                         now, days)
+                     .str(0, 0) == "t";
+    }
+    return *in_use;
 }
 
 check_result reply_priorities_check(check_context& x)
@@ -100,7 +103,7 @@ check_result reply_priorities_check(check_context& x)
         if (unnamed > 0) {
             c.status = "warn";
             c.message = unnamed_replies_text(unnamed, x.cfg.replies.window_days);
-        } else if (replies_in_use(x)) {
+        } else if (x.replies_in_use()) {
             c.status = "warn";
             c.message =
                 fmt::format("no reply posted in {}: nothing to learn from", window);
