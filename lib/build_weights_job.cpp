@@ -358,7 +358,8 @@ void run_build_weights(run_context& run)
     }
     auto const zone = post_hour_zone(run.cfg());
     require_time_zone(db, zone,
-                      cfg.timezone.empty() ? "plan.timezone" : "weights.timezone");
+                      key_place(run.cfg(), cfg.timezone.empty() ? "plan.timezone"
+                                                                : "weights.timezone"));
     if (auto const w = post_hour_zone_warning(run.cfg()); !w.empty()) {
         log::warn("{}", w);
     }

@@ -162,13 +162,15 @@ public:
     // reads the POSIX way, west of UTC: "UTC+3" is three hours behind UTC,
     // and every post would go out six hours from the time meant. Whether
     // PostgreSQL knows the name is asked where a tool connects.
-    void time_zone(char const* key, std::string& out)
+    void time_zone(char const* key, std::string& out, key_places& places)
     {
         text(key, out);
         auto const n = child(key);
         if (!present(n)) {
             return;
         }
+        places[name(key)] =
+            fmt::format("{}:{}: '{}'", m_file, n.Mark().line + 1, name(key));
         auto rest = std::string_view{out};
         for (auto const* prefix : {"UTC", "GMT"}) {
             if (rest.size() >= 3 && to_lower(rest.substr(0, 3)) == to_lower(prefix)) {
@@ -681,7 +683,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                       "attributed_follows", "primary_objective_score"},
                      0, 100);
         w.integer("min_posts", cfg.weights.min_posts, 1, 1000000);
-        w.time_zone("timezone", cfg.weights.timezone);
+        w.time_zone("timezone", cfg.weights.timezone, cfg.places);
         w.text_list("dimensions", cfg.weights.dimensions, dimension_names);
     }
     {
@@ -696,7 +698,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         p.integer("queue_ahead", cfg.plan.queue_ahead, 0, 1000);
         p.number("epsilon", cfg.plan.epsilon, 0, 1);
         p.number("posterior_scale", cfg.plan.posterior_scale, 0.01, 10);
-        p.time_zone("timezone", cfg.plan.timezone);
+        p.time_zone("timezone", cfg.plan.timezone, cfg.places);
         auto const times_node = p.child("times");
         p.text_list("times", cfg.plan.times, {}, false, false); // check_times says more
         check_times(p, times_node, cfg.plan.times);
@@ -858,6 +860,12 @@ std::map<std::string, std::vector<std::string>> plan_catalogue(plan_config const
         }
     }
     return out;
+}
+
+std::string key_place(config const& cfg, std::string const& key)
+{
+    auto const it = cfg.places.find(key);
+    return it != cfg.places.end() ? it->second : fmt::format("'{}'", key);
 }
 
 std::string post_hour_zone(config const& cfg)

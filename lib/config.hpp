@@ -263,8 +263,17 @@ struct ledger_config {
     bool operator==(ledger_config const&) const = default;
 };
 
+// Where keys were written is not part of a configuration's value: two
+// configurations with the same values are equal wherever they came from.
+struct key_places : std::map<std::string, std::string> {
+    bool operator==(key_places const&) const { return true; }
+};
+
 struct config {
     std::string source_file; // empty when built from defaults
+    // Where a key checked only once a tool connects (a time zone's name) was
+    // written, "FILE:LINE: 'key'", for that check's message; absent: default.
+    key_places places;
     metrics_config metrics;
     x_api_config x_api;
     weights_config weights;
@@ -282,6 +291,10 @@ struct config {
 // plan.timezone, a warning saying what that costs (else empty).
 std::string post_hour_zone(config const& cfg);
 std::string post_hour_zone_warning(config const& cfg);
+
+// The key `key` as the config's messages name it: with the file and line it
+// was written on, or alone when it has its default.
+std::string key_place(config const& cfg, std::string const& key);
 
 // Loads `path` (or returns the defaults when nullopt). Throws config_error
 // naming the file, line and key of an unknown key or a bad value.

@@ -495,7 +495,8 @@ std::string utc_offset_text(int minutes)
 
 } // namespace
 
-void require_time_zone(db_connection& db, std::string const& zone, char const* config_key)
+void require_time_zone(db_connection& db, std::string const& zone,
+                       std::string const& config_key)
 {
     // PostgreSQL reads a name in its list of abbreviations (CET, PST, IST) as
     // that abbreviation's fixed offset before it looks for a zone of the

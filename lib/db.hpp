@@ -297,8 +297,9 @@ std::string quote_literal(std::string_view value);
 void set_local_settings(db_connection& db,
                         std::vector<std::pair<std::string, pg_param>> const& settings);
 
-// Throws config_error naming `config_key` unless PostgreSQL knows the zone.
+// Throws config_error naming `config_key` (as key_place gives it: file, line
+// and key) unless PostgreSQL knows the zone.
 void require_time_zone(db_connection& db, std::string const& zone,
-                       char const* config_key);
+                       std::string const& config_key);
 
 } // namespace xloop

@@ -449,7 +449,7 @@ void run_plan(run_context& run, plan_options const& opts)
     if (!run.dry_run()) {
         run.lock_in_transaction(); // transaction-scoped (pooler-safe)
     }
-    require_time_zone(db, run.cfg().plan.timezone, "plan.timezone");
+    require_time_zone(db, run.cfg().plan.timezone, key_place(run.cfg(), "plan.timezone"));
     // The transaction waits for the writer (a slow local model and its
     // retries): the session's idle limit is stretched to cover one call and
     // a minute more, not let end the run mid-plan.

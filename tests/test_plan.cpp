@@ -256,21 +256,23 @@ TEST_CASE(
     // zone with summer time: 09:00 would go out at 10:00 from March to October
     auto const cet = plan(db, {"--dry-run"}, "plan:\n  timezone: CET\n");
     CHECK(cet.exit_code == 78);
-    CHECK_THAT(cet.err, Catch::Contains("plan.timezone: 'CET' is read by PostgreSQL as a "
-                                        "time zone abbreviation, a fixed UTC+01:00 all "
-                                        "year (no change for summer time)") &&
-                            Catch::Contains("or for that offset all year 'Etc/GMT-1'"));
+    CHECK_THAT(cet.err,
+               Catch::Contains("'plan.timezone': 'CET' is read by PostgreSQL as a "
+                               "time zone abbreviation, a fixed UTC+01:00 all "
+                               "year (no change for summer time)") &&
+                   Catch::Contains("or for that offset all year 'Etc/GMT-1'"));
     temp_dir dir;
     dir.write("w.yaml", "weights:\n  timezone: edt\n");
     auto const edt =
         run_tool("build-weights",
                  {"--dry-run", "--now", now, "--config", dir.path() + "/w.yaml"}, &db);
     CHECK(edt.exit_code == 78);
-    CHECK_THAT(edt.err,
-               Catch::Contains("weights.timezone: 'edt' is read by PostgreSQL as a "
-                               "time zone abbreviation, a fixed UTC-04:00 all year "
-                               "(summer time in winter too)") &&
-                   Catch::Contains("'Etc/GMT+4'"));
+    CHECK_THAT(
+        edt.err,
+        Catch::Contains("w.yaml:2: 'weights.timezone': 'edt' is read by PostgreSQL as a "
+                        "time zone abbreviation, a fixed UTC-04:00 all year "
+                        "(summer time in winter too)") &&
+            Catch::Contains("'Etc/GMT+4'"));
     // India's IST is not PostgreSQL's (Israel, +2); a half hour has no Etc name
     auto const acst = plan(db, {"--dry-run"}, "plan:\n  timezone: ACST\n");
     CHECK(acst.exit_code == 78);
@@ -285,8 +287,9 @@ TEST_CASE(
     }
     auto const unknown = plan(db, {"--dry-run"}, "plan:\n  timezone: Mars/Olympus\n");
     CHECK(unknown.exit_code == 78);
-    CHECK_THAT(unknown.err, Catch::Contains("plan.timezone: 'Mars/Olympus' is not a time "
-                                            "zone PostgreSQL knows"));
+    CHECK_THAT(unknown.err,
+               Catch::Contains(".yaml:2: 'plan.timezone': 'Mars/Olympus' is not a time "
+                               "zone PostgreSQL knows"));
 }
 
 TEST_CASE("a deep queue that reaches days ahead at the configured rate is not warned "
