@@ -17,7 +17,8 @@ post_day next_post_day(std::vector<calendar_slot> const& occurrences,
                             : static_cast<int>(times_per_day);
     post_day out;
     for (auto const& s : occurrences) {
-        if (last && s.at < *last + gap) {
+        // strictly after: with no gap, the last post's own time is not free
+        if (last && (s.at <= *last || s.at < *last + gap)) {
             continue;
         }
         if (!out.slots.empty() && s.day != out.slots.front().day) {

@@ -24,7 +24,7 @@ struct calendar_slot {
     std::string day;  // local "YYYY-MM-DD"
 };
 
-// The earliest day (after `last` plus `gap`) that still has room for a post:
+// The earliest day (after `last`, and `gap` after it) that still has room for a post:
 // its free times and how many posts it still takes. With posts_per_day 0 (or
 // at least the number of times) every time gets a post; with fewer, post_hour
 // decides which, and the day still gets its posts_per_day. `posts_on_day`

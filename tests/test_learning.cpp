@@ -114,6 +114,20 @@ TEST_CASE("every configured time gets a post unless posts_per_day asks for fewer
     }
 }
 
+TEST_CASE("with no minimum gap, the time of the last post is not free again")
+{
+    // plan.min_gap_minutes: 0 allows two times a minute apart, never one
+    // instant for two posts
+    auto const none = std::chrono::minutes{0};
+    auto occ = day_of("2026-03-01", {2, 9});
+    auto const next = day_of("2026-03-02", {2, 9});
+    occ.insert(occ.end(), next.begin(), next.end());
+    // 02:00 on the 2nd taken, one post to go that day: 09:00 alone
+    auto const rest = next_post_day(occ, occ[2].at, none, 0, 2, {{"2026-03-02", 1}});
+    CHECK(hours_of(rest.slots) == std::vector<std::string>{"09"});
+    CHECK(rest.room == 1);
+}
+
 TEST_CASE("a day's posts take the times whose values sum highest, gap apart")
 {
     auto const occ = day_of("2026-03-01", {8, 10, 12, 14, 16, 18, 20, 22});
