@@ -1,6 +1,7 @@
 #include "test_db_fixture.hpp"
 
 #include "app.hpp"
+#include "config.hpp"
 #include "migrations.hpp"
 #include "schema.hpp"
 #include "sha256.hpp"
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -1019,6 +1021,26 @@ TEST_CASE("each tool's --help lists the exit codes a script branches on, "
     auto const plan = run_tool("plan", {"--help"}).out;
     CHECK_THAT(plan, Catch::Contains("Exit codes: 0 ok or nothing to do, 64 usage"));
     CHECK_THAT(plan, Catch::Contains("75 temporary"));
+}
+
+TEST_CASE("every configuration key a tool's --help names is a key of the config",
+          "[nodb]")
+{
+    auto const keys = config_keys();
+    std::regex const key{R"(\b(metrics|x_api|weights|replies|plan|validate|database|)"
+                         R"(ledger)\.[a-z_.]*[a-z_])"};
+    int named = 0;
+    for (auto const* tool : {"migrate", "scrape-metrics", "build-weights",
+                             "learn-replies", "plan", "validate"}) {
+        auto const help = run_tool(tool, {"--help"}).out;
+        for (std::sregex_iterator it{help.begin(), help.end(), key}, end; it != end;
+             ++it) {
+            INFO(tool << " --help names " << it->str());
+            CHECK(std::find(keys.begin(), keys.end(), it->str()) != keys.end());
+            ++named;
+        }
+    }
+    CHECK(named > 10);
 }
 
 TEST_CASE("a wrong XLOOP_NOW, XLOOP_CONFIG or DATABASE_URL is named as the variable, "
