@@ -166,15 +166,19 @@ SELECT l.at, l.content_slot, to_char((l.at AT TIME ZONE $1)::date, 'YYYY-MM-DD')
   FROM last l)sql";
 
 // Each daily time on each of the next $4 local days: instant, hour, local day.
+// A time the clocks skip (02:30 on the spring change) PostgreSQL reads an hour
+// later: its hour is the one it goes out at, which build-weights learns from
+// posted_at, and two times landing on one instant are one.
 constexpr char const* occurrences_sql = R"sql(
-SELECT (d::date + t::time) AT TIME ZONE $2, to_char(t::time, 'HH24'),
-       to_char(d::date, 'YYYY-MM-DD')
-  FROM generate_series(($1::timestamptz AT TIME ZONE $2)::date,
-                       ($1::timestamptz AT TIME ZONE $2)::date + $4::int,
-                       interval '1 day') d,
-       unnest($3::text[]) t
- WHERE ((d::date + t::time) AT TIME ZONE $2) > $1::timestamptz
- ORDER BY 1, 2)sql";
+SELECT DISTINCT ON (o.at) o.at, to_char(o.at AT TIME ZONE $2, 'HH24'), o.day
+  FROM (SELECT (d::date + t::time) AT TIME ZONE $2 AS at,
+               to_char(d::date, 'YYYY-MM-DD') AS day
+          FROM generate_series(($1::timestamptz AT TIME ZONE $2)::date,
+                               ($1::timestamptz AT TIME ZONE $2)::date + $4::int,
+                               interval '1 day') d,
+               unnest($3::text[]) t) o
+ WHERE o.at > $1::timestamptz
+ ORDER BY o.at)sql";
 
 using catalogue = std::map<std::string, std::vector<std::string>>;
 

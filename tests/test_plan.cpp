@@ -245,6 +245,29 @@ TEST_CASE("the posting calendar is right across daylight saving changes", "[db]"
     CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
 }
 
+TEST_CASE("a daily time the clocks skip goes out an hour later, drawn as the hour it "
+          "goes out at, and two times that land on one instant are one post",
+          "[db]")
+{
+    // 02:30 does not exist in Berlin on 29 March: PostgreSQL reads it as
+    // 03:30 CEST, which is also when 03:30 is. build-weights learns post_hour
+    // from posted_at's local hour, so the draw must be of 03, not 02.
+    test_db db;
+    db.migrate();
+    auto const r = plan(db, {"--now", "2026-03-28T23:00:00Z", "-q", "--seed", "1"},
+                        "plan:\n  timezone: Europe/Berlin\n"
+                        "  times: ['02:30', '03:30', '12:00']\n  queue_ahead: 3\n"
+                        "  min_gap_minutes: 0\n");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto c = db.connect();
+    auto const items = c.exec(
+        "SELECT string_agg(to_char(scheduled_at AT TIME ZONE 'UTC', 'DD HH24:MI') || ' ' "
+        "|| (features->'draws'->'post_hour'->>'value'), ',' ORDER BY scheduled_at) "
+        "FROM public.content_generation_metadata_comprehensive");
+    CHECK(items.str(0, 0) == "29 01:30 03,29 10:00 12,30 00:30 02");
+}
+
 TEST_CASE(
     "a time zone abbreviation is refused with its fixed offset and the zone to name "
     "instead",
