@@ -43,27 +43,15 @@ struct streamed {
 // The window's replies with v2 metrics that name the account answered (or,
 // `named` false, that do not). COPY takes no parameters; the bounds are
 // quoted literals so the planner sees how many rows the window holds.
-std::string window_replies(run_context const& run, bool named = true)
+std::string window_replies(timestamp now, replies_config const& cfg, bool named = true)
 {
-    auto const& cfg = run.cfg().replies;
     return fmt::format(
         "has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), "
         "'') {}IN ('', '@') AND posted_at > {}::timestamptz AND posted_at <= "
         "{}::timestamptz",
         named ? "NOT " : "",
-        quote_literal(format_timestamp(run.now() - fractional_days(cfg.window_days))),
-        quote_literal(format_timestamp(run.now() - fractional_hours(cfg.min_age_hours))));
-}
-
-// The window's replies that name no account (target_username empty): written
-// by another program, or by a poster that does not record it. Asked only
-// when no reply could be learned from, to say why.
-std::int64_t unnamed_replies(run_context& run)
-{
-    return run.db()
-        .exec("SELECT count(*) FROM xloop.vw_learning WHERE " +
-              window_replies(run, false))
-        .i64(0, 0);
+        quote_literal(format_timestamp(now - fractional_days(cfg.window_days))),
+        quote_literal(format_timestamp(now - fractional_hours(cfg.min_age_hours))));
 }
 
 // The window's replies as they stream by, summed per account (memory grows
@@ -174,7 +162,7 @@ private:
 
 streamed stream_replies(run_context& run)
 {
-    auto const window = window_replies(run);
+    auto const window = window_replies(run.now(), run.cfg().replies);
     auto const handle = own_handle(run.db(), run.cfg());
     auto const own = account_key(handle);
     auto const sql =
@@ -337,6 +325,16 @@ written write_priorities(run_context& run, std::vector<account> const& accounts)
 
 } // namespace
 
+// The window's replies that name no account (target_username empty): written
+// by another program, or by a poster that does not record it.
+std::int64_t unnamed_replies(db_connection& db, timestamp now, replies_config const& cfg)
+{
+    return db
+        .exec("SELECT count(*) FROM xloop.vw_learning WHERE " +
+              window_replies(now, cfg, false))
+        .i64(0, 0);
+}
+
 std::string unnamed_replies_text(std::int64_t n, double days)
 {
     return fmt::format("{} of the last {} days name no account answered (target_username "
@@ -372,7 +370,8 @@ void report_left_out(run_context& run, streamed const& s)
         run.summary()["own_replies"] = s.own;
     }
     if (s.all.n == 0) {
-        if (auto const unnamed = unnamed_replies(run); unnamed > 0) {
+        if (auto const unnamed = unnamed_replies(run.db(), run.now(), run.cfg().replies);
+            unnamed > 0) {
             log::warn("{}", unnamed_replies_text(unnamed, run.cfg().replies.window_days));
             run.summary()["unnamed_replies"] = unnamed;
         }

@@ -35,20 +35,6 @@ SELECT (SELECT count(*)
           FROM public.discovered_accounts
          WHERE NOT priority_score BETWEEN 0 AND 1) o)sql";
 
-// The replies of the reply window that name no account answered: asked only
-// when none does, to say why nothing can be learned.
-std::int64_t unnamed_replies(check_context& x)
-{
-    return x.db
-        .exec(R"sql(
-SELECT count(*) FROM xloop.vw_learning
- WHERE decision_type = 'reply' AND coalesce(btrim(target_username), '') IN ('', '@')
-   AND posted_at > $1::timestamptz - make_interval(days => $2::int)
-   AND posted_at <= $1::timestamptz)sql",
-              x.now, static_cast<int>(x.cfg.replies.window_days))
-        .i64(0, 0);
-}
-
 } // namespace
 
 bool check_context::replies_in_use()
@@ -96,7 +82,8 @@ check_result reply_priorities_check(check_context& x)
             "xloop-learn-replies; {}",
             accounts, r.opt_str(0, 4).value_or("NULL"), x.last_run("learn-replies"));
     } else if (replied == 0) {
-        auto const unnamed = unnamed_replies(x);
+        // as learn-replies counts them, so both say one number
+        auto const unnamed = unnamed_replies(x.db, x.now, x.cfg.replies);
         c.numbers["replies_naming_no_account"] = unnamed;
         auto const window = fmt::format("the last {:g} days (replies.window_days)",
                                         x.cfg.replies.window_days);

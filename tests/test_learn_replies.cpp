@@ -387,9 +387,14 @@ TEST_CASE("replies that name no account answered (the original bot's) are counte
     add_reply(c, 2, "unnamed_2", 0.6);
     add_reply(c, 3, "@", 0.5);
     add_reply(c, 95, "unnamed_3", 0.5); // older than the 90-day window
+    // younger than replies.min_age_hours: not learned from yet, so not counted
+    // either, by learn-replies or by validate
+    add_reply(c, 0.2, "unnamed_4", 0.5);
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
            "= CASE target_username WHEN 'unnamed_2' THEN ' ' WHEN '@' THEN '@' END");
-    auto const r = learn(db, {"--json"});
+    // the default config: replies.min_age_hours 24, as validate reads it
+    auto const r = run_tool("learn-replies", {"--json", "--now", now, "-q"}, &db);
+    REQUIRE(r.exit_code == 0);
     CHECK(r.err.find("3 replies of the last 90 days name no account answered "
                      "(target_username is empty: written by another program") !=
           std::string::npos);
