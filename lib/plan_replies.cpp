@@ -134,26 +134,35 @@ SELECT r.tweet_id, r.tweet_author, left(coalesce(r.tweet_content, ''), 25000), r
 
 // Opportunities past plan.reply_max_age_hours are marked expired, and so
 // are those of unknown age (no discovered_at: another program's, left before
-// adoption): a reply to a tweet of any age is never risked.
+// adoption): a reply to a tweet of any age is never risked. A dry run counts
+// them and says so.
 void expire_opportunities(run_context& run, timestamp discovered_before)
 {
-    auto const r = run.db().exec(R"sql(
+    constexpr char const* stale = R"sql(status = 'pending'
+       AND (discovered_at <= $1::timestamptz OR discovered_at IS NULL))sql";
+    constexpr char const* expire = R"sql(
 WITH e AS (
     UPDATE public.reply_opportunities SET status = 'expired'
-     WHERE status = 'pending'
-       AND (discovered_at <= $1::timestamptz OR discovered_at IS NULL)
+     WHERE {}
     RETURNING discovered_at IS NULL AS unknown)
-SELECT count(*), count(*) FILTER (WHERE unknown) FROM e)sql",
-                                 discovered_before);
+SELECT count(*), count(*) FILTER (WHERE unknown) FROM e)sql";
+    constexpr char const* count = R"sql(
+SELECT count(*), count(*) FILTER (WHERE discovered_at IS NULL)
+  FROM public.reply_opportunities
+ WHERE {})sql";
+    auto const r =
+        run.db().exec(fmt::format(fmt::runtime(run.dry_run() ? count : expire), stale),
+                      discovered_before);
     run.summary()["expired"] = r.i64(0, 0);
     auto const unknown = r.i64(0, 1);
     if (unknown > 0) {
         run.summary()["expired_age_unknown"] = unknown;
-        log::warn("{} no discovered_at, so no age: expired, never replied to (left by "
+        log::warn("{} no discovered_at, so no age: {}, never replied to (left by "
                   "another program before xloop-migrate, or a harvester that writes "
                   "discovered_at as NULL)",
                   counted(unknown, "pending reply opportunity has",
-                          "pending reply opportunities have"));
+                          "pending reply opportunities have"),
+                  run.dry_run() ? "would be expired" : "expired");
     }
 }
 
@@ -492,9 +501,7 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     auto const& cfg = run.cfg().plan;
     auto const now = run.now();
     auto const max_age = fractional_hours(cfg.reply_max_age_hours);
-    if (!run.dry_run()) {
-        expire_opportunities(run, now - max_age);
-    }
+    expire_opportunities(run, now - max_age);
     auto const queue = read_queue(run.db(), now, queue_of::replies);
     run.summary()["replies_queued_before"] = queue.queued;
     if (!report_queue(queue, queue_of::replies, wanted, run.cfg(), now)) {

@@ -1028,8 +1028,15 @@ TEST_CASE("a reply run with nothing fresh says so as a warning when no opportuni
     // and the run says what the harvester must write
     c.exec("INSERT INTO public.reply_opportunities (tweet_id, tweet_author, "
            "opportunity_score, discovered_at) VALUES ('9', 'zed', 0.5, NULL)");
+    // a dry run says what a run would do with them, and does nothing
+    auto const dry = plan(db, {"--replies", "3", "--dry-run"});
+    CHECK_THAT(dry.err, Catch::Contains("1 pending reply opportunity has no "
+                                        "discovered_at, so no age: would be expired"));
+    CHECK(db.count("SELECT count(*) FROM public.reply_opportunities WHERE status = "
+                   "'pending'") == 1);
     CHECK_THAT(run(),
-               Catch::Contains("1 pending reply opportunity has no discovered_at") &&
+               Catch::Contains("1 pending reply opportunity has no discovered_at, so "
+                               "no age: expired") &&
                    Catch::Contains("reply_opportunities holds 1 opportunity, none "
                                    "with a discovered_at up to now"));
     c.exec("DELETE FROM public.reply_opportunities");
