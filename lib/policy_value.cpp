@@ -682,10 +682,10 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
             v.posts = n >= 0 && n < 1e15 ? std::llround(n) : 0;
             v.too_few = v.posts < min_learned_posts;
             v.replies = value == "reply";
-            if (v.replies) {
-                // "0 % of recent posts" would read as a value plan shuns
-            } else if (planned == 0) {
-                v.share = 0.0;
+            // "0 % of recent posts" would read as a value plan shuns: a
+            // reply's value, and before plan drew any post (an adopted
+            // database: thousands of posts, none drawn), no share
+            if (v.replies || planned == 0) {
             } else if (auto const c = counts.find(dim); c != counts.end()) {
                 v.share = c->second.count(value) ? c->second.at(value) / planned : 0.0;
             }
@@ -800,6 +800,12 @@ bool drawn(std::vector<learned_value> const& values)
                        [](auto const& v) { return v.share.has_value(); });
 }
 
+bool any_drawn(policy_report const& r)
+{
+    return std::any_of(r.learned.begin(), r.learned.end(),
+                       [](auto const& d) { return drawn(d.second); });
+}
+
 std::string share_text(learned_value const& v)
 {
     return v.share ? fmt::format("{:.0f} %", 100 * *v.share) : "-";
@@ -859,7 +865,8 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
         notes.emplace_back("its values differ no more than noise yet: each is "
                            "the dimension's mean");
     }
-    if (auto const v = r.learned.find(dim); v != r.learned.end() && !drawn(v->second)) {
+    if (auto const v = r.learned.find(dim);
+        v != r.learned.end() && !drawn(v->second) && any_drawn(r)) {
         notes.emplace_back("plan does not draw it");
     }
     return notes;
@@ -870,10 +877,11 @@ std::string learned_table(policy_report const& r)
     if (r.learned.empty()) {
         return {};
     }
-    std::string out =
+    std::string out = fmt::format(
         "What was learned (the active map: shrunk mean of the learning target, to "
-        "compare within a dimension, 90 % interval, posts, share of recent posts, "
-        "weight):\n";
+        "compare within a dimension, 90 % interval, posts, share of recent posts{}, "
+        "weight):\n",
+        any_drawn(r) ? "" : " (none yet: no post with outcomes was drawn by xloop-plan)");
     for (auto const& [dim, values] : r.learned) {
         auto const notes = dimension_notes(r, dim);
         out += fmt::format("  {}{}\n", dim,

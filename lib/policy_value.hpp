@@ -228,7 +228,10 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
 
 // Whether plan drew the dimension of these values for the logged posts.
 bool drawn(std::vector<learned_value> const& values);
-// A value's share as printed: "42 %", or "-" where plan does not draw it.
+// Whether plan drew any logged post (not yet, on an adopted database).
+bool any_drawn(policy_report const& r);
+// A value's share as printed: "42 %", or "-" where plan does not draw it (or
+// drew no logged post yet).
 std::string share_text(learned_value const& v);
 
 // The values of a dimension a reader is shown: all up to max_shown_values;

@@ -215,13 +215,15 @@ std::string estimate_cell(std::optional<policy_estimate> const& e)
 // values hardly differ into bars as wide as one whose values differ a lot.
 std::string learned_html(policy_report const& report)
 {
-    std::string s =
+    std::string s = fmt::format(
         "<section><h2>What was learned</h2><p>The active map: each value's "
         "shrunk mean of the learning target with its 90 % interval, the posts "
-        "it rests on, its share of recent posts and its weight; grey where too "
+        "it rests on, its share of recent posts{} and its weight; grey where too "
         "few posts say anything. The bars of every dimension are on one scale; "
         "compare values within a dimension: each dimension's means are net of the "
-        "other dimensions' values, so their levels differ.</p>";
+        "other dimensions' values, so their levels differ.</p>",
+        any_drawn(report) ? ""
+                          : " (none yet: no post with outcomes was drawn by xloop-plan)");
     double lo = std::numeric_limits<double>::infinity();
     double hi = -lo;
     std::map<std::string, shown_values> shown;

@@ -282,9 +282,27 @@ TEST_CASE("a learned dimension plan does not draw has no share, and says so", "[
     CHECK(table.find("  structure_type (plan does not draw it)\n") != std::string::npos);
     CHECK(table.find("  hook_type\n") != std::string::npos);
     CHECK(policy_report_json(r)["learned"]["structure_type"][0]["share"].is_null());
-    // before any planned post (an adopted database) every share is 0 %
-    auto const adopted = learned_values(posteriors, nullptr, {logged_post{}});
-    CHECK(*adopted.at("structure_type")[0].share == 0.0);
+}
+
+TEST_CASE("before plan drew any post (an adopted database) no value has a share, and "
+          "the table says why instead of calling every dimension undrawn",
+          "[nodb]")
+{
+    // thousands of the original bot's posts, none drawn: "0 %" beside every
+    // value read as values plan shuns
+    auto const posteriors = nlohmann::json::parse(R"({
+        "hook_type": {"question": {"shrunk_mean": 0.4, "sd": 0.2, "n": 1200}},
+        "tone": {"calm": {"shrunk_mean": 0.1, "sd": 0.1, "n": 800}}})");
+    policy_report r;
+    r.learned = learned_values(posteriors, nullptr, std::vector<logged_post>(3));
+    CHECK_FALSE(r.learned.at("hook_type")[0].share.has_value());
+    CHECK(share_text(r.learned.at("tone")[0]) == "-");
+    CHECK_FALSE(any_drawn(r));
+    auto const table = policy_report_table(r);
+    CHECK_THAT(table, Catch::Contains("share of recent posts (none yet: no post with "
+                                      "outcomes was drawn by xloop-plan)"));
+    CHECK(table.find("plan does not draw it") == std::string::npos);
+    CHECK(table.find("  hook_type\n") != std::string::npos);
 }
 
 TEST_CASE("the replies' own value is counted in replies, with no share of posts",
