@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace xloop {
@@ -73,6 +74,37 @@ std::optional<std::string> unusable_map_reason(nlohmann::json const& posteriors)
         }
     }
     return std::nullopt;
+}
+
+std::vector<undrawn_value>
+undrawn_best_values(nlohmann::json const& posteriors,
+                    std::map<std::string, std::vector<std::string>> const& catalogue,
+                    double min_p_best, long long min_posts)
+{
+    std::vector<undrawn_value> out;
+    if (!posteriors.is_object()) {
+        return out;
+    }
+    for (auto const& [dimension, values] : catalogue) {
+        auto const arms = posteriors.find(dimension);
+        if (arms == posteriors.end() || !arms->is_object()) {
+            continue;
+        }
+        std::optional<undrawn_value> best;
+        for (auto const& [value, arm] : arms->items()) {
+            auto const p = map_number(arm, "p_best");
+            if (value != "reply" && p && (!best || *p > best->p_best)) {
+                auto const n = map_number(arm, "n").value_or(0);
+                best = undrawn_value{dimension, value, *p,
+                                     n >= 0 && n < 1e15 ? std::llround(n) : 0};
+            }
+        }
+        if (best && best->p_best >= min_p_best && best->posts >= min_posts &&
+            std::find(values.begin(), values.end(), best->value) == values.end()) {
+            out.push_back(*best);
+        }
+    }
+    return out;
 }
 
 } // namespace xloop

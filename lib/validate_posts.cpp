@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "db.hpp"
 #include "map_shape.hpp"
+#include "policy_value.hpp"
 #include "stored_values.hpp"
 #include "text.hpp"
 
@@ -26,6 +27,23 @@ std::optional<std::string> unusable_active_map(std::string const& id,
     return fmt::format("the active map (id {}) cannot be used by xloop-plan: {}; run "
                        "xloop-build-weights (plan draws uniformly until then)",
                        id, *why);
+}
+
+// The map's likely best values plan never draws, and what to do.
+std::string undrawn_best_text(std::vector<undrawn_value> const& undrawn)
+{
+    std::vector<std::string> each;
+    for (auto const& u : undrawn) {
+        each.push_back(fmt::format("{} {:?} (P(best) {:.2f}, {} posts)", u.dimension,
+                                   excerpt(u.value, 40), u.p_best, u.posts));
+    }
+    bool const one = undrawn.size() == 1;
+    auto const it = one ? "it" : "them";
+    return fmt::format("the map's likely best {} {} not in plan's catalogue: plan never "
+                       "draws {}, and what was learned of {} goes unused; list {} in "
+                       "plan.catalogue (an adopted database's names may differ from the "
+                       "built-in ones), unless left out on purpose",
+                       fmt::join(each, ", "), one ? "is" : "are", it, it, it);
 }
 
 } // namespace
@@ -631,6 +649,12 @@ check_result weight_map_check(check_context& x)
     if (auto const w = post_hour_zone_warning(x.cfg); !w.empty() && c.status == "ok") {
         c.status = "warn";
         c.message += "; " + w;
+    }
+    if (auto const undrawn = undrawn_best_values(
+            stored_json(r.str(0, 4)), plan_catalogue(x.cfg.plan), 0.5, min_learned_posts);
+        !undrawn.empty()) {
+        c.numbers["undrawn_best_values"] = undrawn.size();
+        add_warning(c, undrawn_best_text(undrawn));
     }
     if (foreign) {
         add_warning(c, foreign->message);

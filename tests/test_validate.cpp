@@ -715,6 +715,33 @@ TEST_CASE_METHOD(
     CHECK(check["numbers"]["unusable_in_window"] == 0);
 }
 
+TEST_CASE_METHOD(healthy,
+                 "a value the active map holds likely best that plan's catalogue does "
+                 "not list warns, naming it: plan never draws it",
+                 "[db]")
+{
+    // an adopted database: the original bot's hook 'stat' is not the
+    // catalogue's 'statistic', and it did best
+    c.exec("UPDATE public.learning_model_weights SET posteriors = "
+           "jsonb_set(posteriors::jsonb, '{hook_type}', '{\"stat\": {\"shrunk_mean\": "
+           "0.3, \"sd\": 0.02, \"p_best\": 0.83, \"n\": 412}, \"question\": "
+           "{\"shrunk_mean\": 0.1, \"sd\": 0.02, \"p_best\": 0.17, \"n\": 380}}') "
+           "WHERE is_active");
+    auto const check = check_named(validate(db, 0), "weight_map");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["undrawn_best_values"] == 1);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::Contains("the map's likely best hook_type \"stat\" (P(best) 0.83, "
+                               "412 posts) is not in plan's catalogue: plan never draws "
+                               "it"));
+    // listed in plan.catalogue: nothing to say
+    temp_dir dir;
+    dir.write("c.yaml", "plan:\n  catalogue:\n    hook_type: [question, stat]\n");
+    auto const listed = run_tool(
+        "validate", {"--json", "--now", now, "--config", dir.path() + "/c.yaml"}, &db);
+    CHECK(check_named(json::parse(listed.out), "weight_map")["status"] == "ok");
+}
+
 TEST_CASE_METHOD(
     healthy,
     "an active map holding a number no double holds is said to be unusable, and "

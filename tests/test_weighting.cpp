@@ -798,3 +798,41 @@ TEST_CASE("a map's numbers are stored to 10 decimals, and above 1 to 10 signific
     CHECK(stored_number(5.0) == 5.0);
     CHECK(std::isnan(stored_number(std::nan(""))));
 }
+
+TEST_CASE("a value the map holds likely best that plan's catalogue does not list is "
+          "found, per dimension plan draws",
+          "[nodb]")
+{
+    auto const posteriors = nlohmann::json::parse(R"({
+        "_prior": {"hook_type": {"mean": 0, "sd": 0.1}},
+        "hook_type": {"stat": {"p_best": 0.7, "n": 40},
+                      "question": {"p_best": 0.3, "n": 10}},
+        "generator_name": {"storyteller": {"p_best": 0.45, "n": 50},
+                           "data_nerd": {"p_best": 0.35, "n": 50},
+                           "rare": {"p_best": 0.2, "n": 1}},
+        "content_slot": {"reply": {"p_best": 0.9, "n": 90},
+                         "case_study": {"p_best": 0.06, "n": 5},
+                         "how_to": {"p_best": 0.04, "n": 9}},
+        "tone": {"calm": {"p_best": 0.8, "n": 2}, "bold": {"p_best": 0.2, "n": 9}},
+        "structure_type": {"thread": {"p_best": 0.99, "n": 30}}})");
+    std::map<std::string, std::vector<std::string>> const catalogue{
+        {"hook_type", {"question", "story"}},
+        {"generator_name", {"data_nerd"}},
+        {"content_slot", {"how_to"}},
+        {"tone", {"bold"}}};
+    auto const undrawn = undrawn_best_values(posteriors, catalogue, 0.5, 3);
+    // hook_type's 'stat' alone: storyteller leads with P(best) 0.45 < 0.5;
+    // 'reply' is no post's value, so case_study leads content_slot, at 0.06;
+    // calm rests on 2 posts; structure_type is not drawn by plan
+    REQUIRE(undrawn.size() == 1);
+    CHECK(undrawn[0].dimension == "hook_type");
+    CHECK(undrawn[0].value == "stat");
+    CHECK(undrawn[0].p_best == 0.7);
+    CHECK(undrawn[0].posts == 40);
+    // listed in the catalogue: nothing
+    auto listed = catalogue;
+    listed["hook_type"].push_back("stat");
+    CHECK(undrawn_best_values(posteriors, listed, 0.5, 3).empty());
+    // a lower bar finds the others
+    CHECK(undrawn_best_values(posteriors, catalogue, 0.05, 1).size() == 4);
+}
