@@ -16,11 +16,11 @@ namespace xloop::checks {
 
 namespace {
 
-// Why plan cannot use the active map (its id, its posteriors as JSON text), if so.
+// Why plan cannot use the active map (its id, its posteriors), if so.
 std::optional<std::string> unusable_active_map(std::string const& id,
-                                               std::string const& posteriors)
+                                               nlohmann::json const& posteriors)
 {
-    auto const why = unusable_map_reason(stored_json(posteriors));
+    auto const why = unusable_map_reason(posteriors);
     if (!why) {
         return std::nullopt;
     }
@@ -627,7 +627,8 @@ check_result weight_map_check(check_context& x)
     if (foreign && foreign->status == "fail") {
         return *foreign;
     }
-    if (auto const why = unusable_active_map(r.str(0, 3), r.str(0, 4))) {
+    auto const posteriors = stored_json(r.str(0, 4)); // read once: it may be large
+    if (auto const why = unusable_active_map(r.str(0, 3), posteriors)) {
         c.status = "fail";
         c.message = *why;
         return c;
@@ -650,8 +651,8 @@ check_result weight_map_check(check_context& x)
         c.status = "warn";
         c.message += "; " + w;
     }
-    if (auto const undrawn = undrawn_best_values(
-            stored_json(r.str(0, 4)), plan_catalogue(x.cfg.plan), 0.5, min_learned_posts);
+    if (auto const undrawn = undrawn_best_values(posteriors, plan_catalogue(x.cfg.plan),
+                                                 0.5, min_learned_posts);
         !undrawn.empty()) {
         c.numbers["undrawn_best_values"] = undrawn.size();
         add_warning(c, undrawn_best_text(undrawn));
