@@ -777,11 +777,21 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
 
 std::optional<int> minute_of_day(std::string const& time)
 {
-    int h = -1;
-    int m = -1;
-    char extra = 0;
-    if (std::sscanf(time.c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
-        m < 0 || m > 59) {
+    // H:MM or HH:MM, digits only: sscanf's %d took '13:5' as 13:05, and signs
+    // and blanks
+    auto const colon = time.find(':');
+    auto const digits = [](std::string_view v) {
+        return !v.empty() && std::all_of(v.begin(), v.end(),
+                                         [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (colon == std::string::npos || colon < 1 || colon > 2 ||
+        time.size() != colon + 3 || !digits(std::string_view{time}.substr(0, colon)) ||
+        !digits(std::string_view{time}.substr(colon + 1))) {
+        return std::nullopt;
+    }
+    int const h = std::stoi(time.substr(0, colon));
+    int const m = std::stoi(time.substr(colon + 1));
+    if (h > 23 || m > 59) {
         return std::nullopt;
     }
     return h * 60 + m;

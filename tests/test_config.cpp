@@ -3,6 +3,7 @@
 #include "error.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib> // setenv
@@ -148,6 +149,16 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
           std::string::npos);
     CHECK(error_of("plan:\n  times: ['25:00']\n") ==
           "xloop.yaml:2: 'plan.times': '25:00' is not a time of day (HH:MM)");
+    // the minutes are two digits: '13:5' is 13:05 to sscanf, and may have
+    // been meant as 13:50
+    for (auto const* t : {"13:5", "13:500", " 9:00", "+9:00", "9:-5", "9:0x"}) {
+        INFO(t);
+        CHECK(error_of(fmt::format("plan:\n  times: ['{}']\n", t)) ==
+              fmt::format("xloop.yaml:2: 'plan.times': '{}' is not a time of day (HH:MM)",
+                          t));
+    }
+    CHECK(parse_config("plan:\n  times: ['9:00', '23:59', '00:00']\n", "x.yaml")
+              .plan.times.size() == 3);
     CHECK(error_of("plan:\n  times:\n    - '09:00'\n    - '18:00'\n    - '9:00'\n") ==
           "xloop.yaml:5: 'plan.times': '9:00' is listed twice (as '09:00')");
     // plan writes single posts and threads only; a value is its canonical name
