@@ -618,13 +618,20 @@ timestamp run_now(common_options const& o, input_sources const& from)
 
 config run_config(common_options const& o, input_sources const& from)
 {
+    // a file named by XLOOP_CONFIG is named as the variable's, in the checks
+    // made at load and in those made once a tool connects (key_place)
+    auto const named = [&](std::string const& what) {
+        return from.config == "--config" ? what
+                                         : fmt::format("{}: {}", from.config, what);
+    };
     try {
-        return load_config(o.config_file);
-    } catch (config_error const& e) {
-        if (from.config == "--config") {
-            throw;
+        auto cfg = load_config(o.config_file);
+        for (auto& [key, place] : cfg.places) {
+            place = named(place);
         }
-        throw config_error{fmt::format("{}: {}", from.config, e.what())};
+        return cfg;
+    } catch (config_error const& e) {
+        throw config_error{named(e.what())};
     }
 }
 

@@ -667,6 +667,14 @@ TEST_CASE("a bad time zone for post_hour is a configuration error", "[db]")
     // named where it was written, like every other bad value of the file
     CHECK_THAT(r.err, Catch::Contains("x.yaml:2: 'weights.timezone': 'Mars/Olympus' is "
                                       "not a time zone PostgreSQL knows"));
+    // the file named by XLOOP_CONFIG is named as the variable's, as at load
+    auto env = score_target_env();
+    env["XLOOP_CONFIG"] = dir.path() + "/x.yaml";
+    auto const from_env = run_tool("build-weights", {}, &db, {}, env);
+    CHECK(from_env.exit_code == 78);
+    CHECK_THAT(from_env.err,
+               Catch::Contains("error: XLOOP_CONFIG: " + dir.path() +
+                               "/x.yaml:2: 'weights.timezone': 'Mars/Olympus'"));
 }
 
 TEST_CASE("post_hour is the local hour of posting in plan's time zone, the hours plan "
