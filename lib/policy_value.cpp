@@ -685,8 +685,8 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
             // "0 % of recent posts" would read as a value plan shuns: a
             // reply's value, and before plan drew any post (an adopted
             // database: thousands of posts, none drawn), no share
-            if (v.replies || planned == 0) {
-            } else if (auto const c = counts.find(dim); c != counts.end()) {
+            auto const c = counts.find(dim);
+            if (!v.replies && planned > 0 && c != counts.end()) {
                 v.share = c->second.count(value) ? c->second.at(value) / planned : 0.0;
             }
             if (weights.is_object() && weights.contains(dim)) {

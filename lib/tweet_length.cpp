@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 #include <vector>
 
 namespace xloop {
@@ -143,8 +144,9 @@ bool looks_like_domain(span first, span last)
            });
 }
 
-// A word (no spaces in it): a link, in brackets or quotes or not, counts 23.
-std::size_t word_length(span first, span last)
+// A word's core: the word without the brackets, quotes and closing
+// punctuation around it, where a link would be.
+std::pair<span, span> word_core(span first, span last)
 {
     span core = first;
     while (core != last && is_leading_punctuation(*core)) {
@@ -154,6 +156,13 @@ std::size_t word_length(span first, span last)
     while (core_end != core && is_trailing_punctuation(*(core_end - 1))) {
         --core_end;
     }
+    return {core, core_end};
+}
+
+// A word (no spaces in it): a link, in brackets or quotes or not, counts 23.
+std::size_t word_length(span first, span last)
+{
+    auto const [core, core_end] = word_core(first, last);
     if (core == core_end) {
         return plain_length(first, last);
     }
@@ -196,14 +205,7 @@ std::vector<std::string> written_links(std::string_view text)
     auto it = cps.cbegin();
     while (it != cps.cend()) {
         auto const end = std::find_if(it, cps.cend(), is_space);
-        span core = it;
-        while (core != end && is_leading_punctuation(*core)) {
-            ++core;
-        }
-        span core_end = end;
-        while (core_end != core && is_trailing_punctuation(*(core_end - 1))) {
-            --core_end;
-        }
+        auto const [core, core_end] = word_core(it, end);
         bool const scheme = starts_with(core, core_end, "http://") ||
                             starts_with(core, core_end, "https://");
         bool const www =

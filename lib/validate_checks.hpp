@@ -99,7 +99,6 @@ check_result reply_priorities_check(check_context& x);
 check_result reply_opportunities_check(check_context& x);
 check_result idle_transactions_check(check_context& x);
 check_result job_check(check_context& x, std::string const& job, double interval_minutes);
-
 check_result clock_check(db_connection& db, config const& cfg);
 
 } // namespace checks
