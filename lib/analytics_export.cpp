@@ -175,13 +175,39 @@ std::optional<analytics_export_columns> analytics_export_header(std::string_view
     return out;
 }
 
+namespace {
+
+// One row's record; throws row_error naming the column of a bad field.
+metrics_record export_row(std::optional<std::vector<std::string>> const& fields,
+                          analytics_export_columns const& columns, timestamp observed_at)
+{
+    auto const& shown = columns.shown;
+    if (!fields || fields->size() != shown.size()) {
+        throw row_error{fmt::format("{} fields where the header has {}",
+                                    fields ? fields->size() : 0, shown.size())};
+    }
+    metrics_record r;
+    r.tweet_id = read_post_id((*fields)[columns.id], shown[columns.id]);
+    r.observed_at = observed_at;
+    for (std::size_t k = 0; k < count_columns.size(); ++k) {
+        if (auto const at = columns.counts[k]) {
+            auto const& c = count_columns[k];
+            auto const v = read_count((*fields)[*at], shown[*at],
+                                      static_cast<std::int64_t>(count_max(c.key)));
+            (c.count ? r.counts.*c.count : r.follows) = v;
+        }
+    }
+    return r;
+}
+
+} // namespace
+
 void read_analytics_export(line_reader& lines, std::string const& name,
                            analytics_export_columns const& columns, long& line,
                            timestamp observed_at,
                            std::function<void(long, std::string)> const& bad_row,
                            metrics_file_handlers const& h)
 {
-    auto const& shown = columns.shown;
     std::string record;
     std::size_t quotes = 0; // in the record so far: odd while a quoted field is open
     long first = 0;
@@ -230,21 +256,7 @@ void read_analytics_export(line_reader& lines, std::string const& name,
         quotes = 0;
         metrics_record r;
         try {
-            if (!fields || fields->size() != shown.size()) {
-                throw row_error{fmt::format("{} fields where the header has {}",
-                                            fields ? fields->size() : 0, shown.size())};
-            }
-            r.tweet_id = read_post_id((*fields)[columns.id], shown[columns.id]);
-            r.observed_at = observed_at;
-            for (std::size_t k = 0; k < count_columns.size(); ++k) {
-                if (auto const at = columns.counts[k]) {
-                    auto const& c = count_columns[k];
-                    auto const v =
-                        read_count((*fields)[*at], shown[*at],
-                                   static_cast<std::int64_t>(count_max(c.key)));
-                    (c.count ? r.counts.*c.count : r.follows) = v;
-                }
-            }
+            r = export_row(fields, columns, observed_at);
         } catch (row_error const& e) {
             bad_row(first, e.reason);
             continue;

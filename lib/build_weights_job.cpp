@@ -345,6 +345,21 @@ void activate_map(run_context& run, transaction& tx, streamed const& s,
               r.str(0, 0), r.str(0, 1), s.rows, dimensions);
 }
 
+// The zone whose local hour is a post's post_hour, for the transaction;
+// refused, named with its key, when PostgreSQL does not know it.
+void set_post_hour_zone(run_context& run)
+{
+    auto const zone = post_hour_zone(run.cfg());
+    require_time_zone(run.db(), zone,
+                      key_place(run.cfg(), run.cfg().weights.timezone.empty()
+                                               ? "plan.timezone"
+                                               : "weights.timezone"));
+    if (auto const w = post_hour_zone_warning(run.cfg()); !w.empty()) {
+        log::warn("{}", w);
+    }
+    set_local_settings(run.db(), {{"xloop.tz", zone}});
+}
+
 } // namespace
 
 void run_build_weights(run_context& run)
@@ -356,15 +371,7 @@ void run_build_weights(run_context& run)
     if (!run.dry_run()) {
         run.lock_in_transaction();
     }
-    auto const zone = post_hour_zone(run.cfg());
-    require_time_zone(db, zone,
-                      key_place(run.cfg(), cfg.timezone.empty() ? "plan.timezone"
-                                                                : "weights.timezone"));
-    if (auto const w = post_hour_zone_warning(run.cfg()); !w.empty()) {
-        log::warn("{}", w);
-    }
-    set_local_settings(db, {{"xloop.tz", zone}});
-
+    set_post_hour_zone(run);
     auto const window = window_of(run);
     run.summary()["window_days"] = stored_number(window.days);
     run.summary()["half_life_days"] = stored_number(window.half_life_days);

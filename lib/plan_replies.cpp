@@ -494,6 +494,41 @@ void warn_unusable(run_context& run, open_candidates const& open)
     }
 }
 
+// Why no opportunity read was drafted: the rules it met, with the counts of
+// those only some met.
+void say_none_fits(plan_config const& cfg, passed_over const& passed)
+{
+    auto const was = [](std::int64_t n) { return counted(n, "was", "were"); };
+    log::info("no pending reply opportunity fits (fresh, author not replied to in the "
+              "last {} h{}{})",
+              cfg.reply_author_cooldown_hours,
+              passed.own_posts > 0
+                  ? ", not the account's own post: " + was(passed.own_posts)
+                  : std::string{},
+              passed.replied_before > 0
+                  ? ", post not replied to before: " + was(passed.replied_before)
+                  : std::string{});
+}
+
+// The drafted replies into the queue, or said (dry run).
+void queue_replies(run_context& run, nlohmann::json& rows)
+{
+    prepare_items(run.db(), rows);
+    if (run.dry_run()) {
+        for (auto const& row : rows) {
+            log::info("would reply to @{} (tweet {}): {}",
+                      text_in(row, "target_username"), text_in(row, "target_tweet_id"),
+                      excerpt(text_in(row, "content"), 80));
+        }
+        log::info("dry run: {} planned, none written",
+                  counted(static_cast<long long>(rows.size()), "reply", "replies"));
+        return;
+    }
+    auto const inserted = run.db().exec(insert_replies, json_text(rows), run.now());
+    run.rows_out += inserted.rows();
+    log::info("queued {}", counted(inserted.rows(), "reply", "replies"));
+}
+
 } // namespace
 
 void plan_replies(run_context& run, int wanted, writer& w, rng& r)
@@ -532,36 +567,12 @@ void plan_replies(run_context& run, int wanted, writer& w, rng& r)
     run.summary()["reply_candidates"] = open.candidates.size();
     run.summary()["replies"] = rows;
     if (rows.empty()) {
-        if (open.candidates.empty() && warn_no_fresh_opportunity(run, now - max_age)) {
-            return;
+        if (!open.candidates.empty() || !warn_no_fresh_opportunity(run, now - max_age)) {
+            say_none_fits(cfg, passed);
         }
-        auto const was = [](std::int64_t n) { return counted(n, "was", "were"); };
-        log::info(
-            "no pending reply opportunity fits (fresh, author not replied to in the "
-            "last {} h{}{})",
-            cfg.reply_author_cooldown_hours,
-            passed.own_posts > 0
-                ? ", not the account's own post: " + was(passed.own_posts)
-                : std::string{},
-            passed.replied_before > 0
-                ? ", post not replied to before: " + was(passed.replied_before)
-                : std::string{});
         return;
     }
-    prepare_items(run.db(), rows);
-    if (run.dry_run()) {
-        for (auto const& row : rows) {
-            log::info("would reply to @{} (tweet {}): {}",
-                      text_in(row, "target_username"), text_in(row, "target_tweet_id"),
-                      excerpt(text_in(row, "content"), 80));
-        }
-        log::info("dry run: {} planned, none written",
-                  counted(static_cast<long long>(rows.size()), "reply", "replies"));
-        return;
-    }
-    auto const inserted = run.db().exec(insert_replies, json_text(rows), now);
-    run.rows_out += inserted.rows();
-    log::info("queued {}", counted(inserted.rows(), "reply", "replies"));
+    queue_replies(run, rows);
 }
 
 } // namespace xloop

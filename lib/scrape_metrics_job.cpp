@@ -322,35 +322,49 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     }
 }
 
+// The file --input names, or stdin ("-" or none), and its name for messages.
+struct metrics_input {
+    unique_fd file; // empty: stdin
+    std::string name = "stdin";
+};
+
+metrics_input open_input(std::optional<std::string> const& input)
+{
+    metrics_input in;
+    if (!input || *input == "-") {
+        if (isatty(STDIN_FILENO)) {
+            // by hand, without a pipe: say why nothing happens
+            log::info("reading JSON Lines from the terminal, one record a line; Ctrl-D "
+                      "ends them (a file: --input FILE)");
+        }
+        return in;
+    }
+    std::error_code ec;
+    if (std::filesystem::is_directory(*input, ec)) {
+        throw data_error{
+            fmt::format("--input: cannot read '{}': it is a directory", *input)};
+    }
+    // a FIFO's open waits for its writer; a signal ends the wait
+    throw_if_interrupted();
+    in.file.reset(::open(input->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.file) {
+        throw_if_interrupted(); // EINTR: the signal's, not the file's
+        throw data_error{
+            fmt::format("--input: cannot read '{}': {}", *input, std::strerror(errno))};
+    }
+    in.name = *input;
+    return in;
+}
+
 void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
 {
     auto& db = run.db();
     // Read through fd_istreambuf: a signal stops a read that waits for a pipe's
     // or a FIFO's writer (std::ifstream retried it, and std::cin's failed read
     // looked like the input's end).
-    unique_fd file;
-    std::string name = "stdin";
-    if (opts.input && *opts.input != "-") {
-        std::error_code ec;
-        if (std::filesystem::is_directory(*opts.input, ec)) {
-            throw data_error{
-                fmt::format("--input: cannot read '{}': it is a directory", *opts.input)};
-        }
-        // a FIFO's open waits for its writer; a signal ends the wait
-        throw_if_interrupted();
-        file.reset(::open(opts.input->c_str(), O_RDONLY | O_CLOEXEC));
-        if (!file) {
-            throw_if_interrupted(); // EINTR: the signal's, not the file's
-            throw data_error{fmt::format("--input: cannot read '{}': {}", *opts.input,
-                                         std::strerror(errno))};
-        }
-        name = *opts.input;
-    } else if (isatty(STDIN_FILENO)) {
-        // by hand, without a pipe: say why nothing happens
-        log::info("reading JSON Lines from the terminal, one record a line; Ctrl-D ends "
-                  "them (a file: --input FILE)");
-    }
-    fd_istreambuf buffer{file ? file.get() : STDIN_FILENO};
+    auto const input = open_input(opts.input);
+    auto const& name = input.name;
+    fd_istreambuf buffer{input.file ? input.file.get() : STDIN_FILENO};
     std::istream in{&buffer};
     n.input = name;
     auto const latest =

@@ -259,31 +259,30 @@ check_result idle_transactions_check(check_context& x)
     return c;
 }
 
-check_result job_check(check_context& x, std::string const& job, double interval_minutes)
+// How the latest run ended (or that it has not), in one line. A skip's
+// reason may begin with "skipped: " itself.
+std::string latest_run_text(job_state const& s)
 {
-    auto const& s = x.job(job);
-    auto c = make("job:" + job, "ok", "");
-    double const interval_h = interval_minutes / 60.0;
-    c.numbers = {{"interval_minutes", interval_minutes},
-                 {"last_ok_hours_ago", s.last_ok_hours ? nlohmann::json(*s.last_ok_hours)
-                                                       : nlohmann::json(nullptr)},
-                 {"last_status", s.last_status},
-                 {"runs_in_window", s.runs},
-                 {"failed_in_window", s.failed}};
-    // How the latest run ended (or that it has not). A skip's reason may
-    // begin with "skipped: " itself.
+    if (s.last_status == "running") {
+        return fmt::format("its latest run {}", s.last_error);
+    }
     std::string_view reason = s.last_error;
     if (auto const said = s.last_status + ": "; reason.substr(0, said.size()) == said) {
         reason.remove_prefix(said.size());
     }
-    auto const latest =
-        s.last_status == "running"
-            ? fmt::format("its latest run {}", s.last_error)
-            : fmt::format("its latest run {}: {}", s.last_status,
-                          reason.empty() ? "(no reason recorded)" : excerpt(reason, 400));
+    return fmt::format("its latest run {}: {}", s.last_status,
+                       reason.empty() ? "(no reason recorded)" : excerpt(reason, 400));
+}
+
+// The job's status from its runs alone: never ok or not ok for 3 intervals
+// fails; a failed latest run or 1.5 intervals without an ok one warns.
+void judge_runs(check_result& c, check_context const& x, std::string const& job,
+                job_state const& s, double interval_h)
+{
     if (!s.last_ok_hours && !s.last_status.empty()) {
         c.status = "fail";
-        c.message = fmt::format("{} has never run ok; {}", command_of(job), latest);
+        c.message =
+            fmt::format("{} has never run ok; {}", command_of(job), latest_run_text(s));
     } else if (!s.last_ok_hours) {
         c.status = "fail";
         c.message =
@@ -291,13 +290,13 @@ check_result job_check(check_context& x, std::string const& job, double interval
     } else if (*s.last_ok_hours > 3 * interval_h) {
         c.status = "fail";
         // Runs that fail say why; no run since the last ok one points at cron.
-        c.message =
-            fmt::format("{}, more than 3 intervals of {}: {}", last_run_text(job, s),
-                        hours_text(interval_h),
-                        s.last_status == "ok" ? "check cron and its mail" : latest);
+        c.message = fmt::format("{}, more than 3 intervals of {}: {}",
+                                last_run_text(job, s), hours_text(interval_h),
+                                s.last_status == "ok" ? "check cron and its mail"
+                                                      : latest_run_text(s));
     } else if (s.last_status == "failed") {
         c.status = "warn";
-        c.message = fmt::format("the latest run failed: {}", s.last_error);
+        c.message = fmt::format("the latest run failed: {}", excerpt(s.last_error, 400));
     } else if (*s.last_ok_hours > 1.5 * interval_h) {
         c.status = "warn";
         c.message = fmt::format("{} (runs every {})", last_run_text(job, s),
@@ -313,6 +312,20 @@ check_result job_check(check_context& x, std::string const& job, double interval
                                      excerpt(s.last_failure, 100));
         }
     }
+}
+
+check_result job_check(check_context& x, std::string const& job, double interval_minutes)
+{
+    auto const& s = x.job(job);
+    auto c = make("job:" + job, "ok", "");
+    double const interval_h = interval_minutes / 60.0;
+    c.numbers = {{"interval_minutes", interval_minutes},
+                 {"last_ok_hours_ago", s.last_ok_hours ? nlohmann::json(*s.last_ok_hours)
+                                                       : nlohmann::json(nullptr)},
+                 {"last_status", s.last_status},
+                 {"runs_in_window", s.runs},
+                 {"failed_in_window", s.failed}};
+    judge_runs(c, x, job, s, interval_h);
     // replies switched off (the cron line gone, the harvester stopped): the
     // job fell silent with them, as reply_opportunities says, which is no
     // fault; runs that still fail are

@@ -54,6 +54,31 @@ SELECT EXISTS (SELECT FROM public.reply_opportunities
     return *in_use;
 }
 
+namespace {
+
+// No reply in the window names an account: replies that name none, no
+// reply while replies are in use, or an account that only posts.
+void judge_no_replies(check_context& x, check_result& c)
+{
+    // as learn-replies counts them, so both say one number
+    auto const unnamed = unnamed_replies(x.db, x.now, x.cfg.replies);
+    c.numbers["replies_naming_no_account"] = unnamed;
+    auto const window = fmt::format("the last {:g} days (replies.window_days)",
+                                    x.cfg.replies.window_days);
+    if (unnamed > 0) {
+        c.status = "warn";
+        c.message = unnamed_replies_text(unnamed, x.cfg.replies.window_days);
+    } else if (x.replies_in_use()) {
+        c.status = "warn";
+        c.message = fmt::format("no reply posted in {}: nothing to learn from", window);
+    } else {
+        // an account that only posts: as reply_opportunities says, no fault
+        c.message = fmt::format("no replies in {}, and replies are not in use", window);
+    }
+}
+
+} // namespace
+
 check_result reply_priorities_check(check_context& x)
 {
     // A priority of 0 is the original bot's constant, 0.5 no evidence. The
@@ -82,23 +107,7 @@ check_result reply_priorities_check(check_context& x)
             "xloop-learn-replies; {}",
             accounts, r.opt_str(0, 4).value_or("NULL"), x.last_run("learn-replies"));
     } else if (replied == 0) {
-        // as learn-replies counts them, so both say one number
-        auto const unnamed = unnamed_replies(x.db, x.now, x.cfg.replies);
-        c.numbers["replies_naming_no_account"] = unnamed;
-        auto const window = fmt::format("the last {:g} days (replies.window_days)",
-                                        x.cfg.replies.window_days);
-        if (unnamed > 0) {
-            c.status = "warn";
-            c.message = unnamed_replies_text(unnamed, x.cfg.replies.window_days);
-        } else if (x.replies_in_use()) {
-            c.status = "warn";
-            c.message =
-                fmt::format("no reply posted in {}: nothing to learn from", window);
-        } else {
-            // an account that only posts: as reply_opportunities says, no fault
-            c.message =
-                fmt::format("no replies in {}, and replies are not in use", window);
-        }
+        judge_no_replies(x, c);
     } else if (ratio(learned, replied) < x.cfg.validate.min_priority_coverage) {
         c.status = "fail";
         c.message = fmt::format("{} replied to, {} with a learned priority: run "

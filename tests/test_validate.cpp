@@ -985,6 +985,27 @@ TEST_CASE_METHOD(
 }
 
 TEST_CASE_METHOD(healthy,
+                 "a latest run's long error of many lines is one line of at most 400 "
+                 "characters in validate's warning",
+                 "[db]")
+{
+    // a server error with its DETAIL, HINT and statement, and more
+    std::string error = "ERROR:  deadlock detected\nDETAIL:  Process 1 waits";
+    error += std::string(2000, 'x') + "\nHINT:  See server log";
+    add_run(c, "build-weights", "0 minutes", "failed", error);
+    auto const r = check_named(validate(db, 0), "job:build-weights");
+    CHECK(r["status"] == "warn");
+    auto const message = r["message"].get<std::string>();
+    CHECK(message.rfind(
+              "the latest run failed: ERROR:  deadlock detected DETAIL:  Process 1 "
+              "waits",
+              0) == 0);
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK(message.find("HINT") == std::string::npos);
+    CHECK(message.size() < 450);
+}
+
+TEST_CASE_METHOD(healthy,
                  "xloop-plan --replies stopped while opportunities come in fails, and "
                  "stopped with replies switched off does not",
                  "[db]")
