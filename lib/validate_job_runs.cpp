@@ -259,6 +259,8 @@ check_result idle_transactions_check(check_context& x)
     return c;
 }
 
+namespace {
+
 // How the latest run ended (or that it has not), in one line. A skip's
 // reason may begin with "skipped: " itself.
 std::string latest_run_text(job_state const& s)
@@ -313,6 +315,8 @@ void judge_runs(check_result& c, check_context const& x, std::string const& job,
         }
     }
 }
+
+} // namespace
 
 check_result job_check(check_context& x, std::string const& job, double interval_minutes)
 {
