@@ -244,7 +244,7 @@ std::string learned_html(policy_report const& report)
         for (auto const& note : dimension_notes(report, dim)) {
             s += "<p>" + esc(note) + ".</p>";
         }
-        s += "<table class=\"learned\"><tr><th>value</th>"
+        s += "<div class=\"wide\"><table class=\"learned\"><tr><th>value</th>"
              "<th>mean</th><th>90 % interval</th><th></th><th>posts</th><th>share</th>"
              "<th>weight</th></tr>\n";
         auto const& dim_shown = shown.at(dim);
@@ -259,7 +259,7 @@ std::string learned_html(policy_report const& report)
                 v->mean, v->lo, v->hi, pct(v->lo), std::max(pct(v->hi) - pct(v->lo), 0.5),
                 pct(v->mean), v->posts, share_text(*v), v->weight);
         }
-        s += "</table>";
+        s += "</table></div>";
         if (dim_shown.hidden > 0) {
             s += "<p>" + esc(hidden_values_text(dim_shown)) + ".</p>";
         }
@@ -275,7 +275,8 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
         return "<p>" + esc(r.note) + "</p>";
     }
     std::string s =
-        "<table><tr><th>policy</th><th>SNIPS</th><th>90 %</th><th>DR</th><th>90 %</th>"
+        "<div class=\"wide\"><table><tr><th>policy</th><th>SNIPS</th><th>90 %</th>"
+        "<th>DR</th><th>90 %</th>"
         "<th>follows (SNIPS)</th><th>90 %</th><th>follows (DR)</th><th>90 %</th>"
         "<th>effective " +
         (per == "reply" ? std::string{"replies"} : per + "s") + "</th></tr>\n";
@@ -290,7 +291,7 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
              estimate_cell(row.follows_dr) +
              fmt::format("<td>{:.0f}</td></tr>\n", row.snips ? row.snips->ess : 0.0);
     }
-    s += "</table>";
+    s += "</table></div>";
     if (r.lift) {
         s += fmt::format(
             "<p>Lift of {}: {:.3f} (90 %: {:.3f} … {:.3f}){}.</p>", esc(lift),
@@ -382,6 +383,24 @@ int report_span_days(int days)
     return std::max(days, 14);
 }
 
+namespace {
+
+// A check's name may break after its '_' and ':' on a narrow screen
+// ("content_slot_coverage", "job:scrape-metrics"), never inside a word.
+std::string name_breaks(std::string const& escaped)
+{
+    std::string out;
+    for (char const ch : escaped) {
+        out += ch;
+        if (ch == '_' || ch == ':') {
+            out += "<wbr/>";
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 std::string report_html(report_series const& series,
                         std::vector<check_result> const& checks, bool ready,
                         timestamp now)
@@ -390,22 +409,27 @@ std::string report_html(report_series const& series,
     auto const days = series.days;
     std::string rows;
     for (auto const& c : checks) {
-        rows += fmt::format(
-            "<tr class=\"{}\"><td>{}</td><td class=\"status\">{}</td><td>{}</td>"
-            "</tr>\n",
-            c.status, esc(c.name), c.status, esc(c.message));
+        rows += fmt::format("<tr class=\"{}\"><td>{}</td><td class=\"status\">{}</td><td "
+                            "class=\"why\">{}</td></tr>\n",
+                            c.status, name_breaks(esc(c.name)), c.status, esc(c.message));
     }
     return fmt::format(
         R"html(<!DOCTYPE html>
 <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
 <head>
 <meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
 <title>xloop readiness: {verdict}</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
 h1 .READY {{ color: #2e7d32; }} h1 .NOT {{ color: #c62828; }}
 table {{ border-collapse: collapse; margin-bottom: 2em; }}
 td, th {{ padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; }}
+/* a phone's width: the checks wrap, charts shrink, a wide table scrolls in itself */
+td.why {{ overflow-wrap: anywhere; }}
+svg {{ max-width: 100%; height: auto; }}
+.wide {{ overflow-x: auto; margin-bottom: 2em; }} .wide table {{ margin-bottom: 0; }}
+@media (max-width: 600px) {{ body {{ margin: 1em; }} td, th {{ padding: 4px 6px; }} }}
 tr.ok .status {{ color: #2e7d32; }} tr.warn .status {{ color: #b26a00; }}
 tr.fail .status {{ color: #c62828; font-weight: bold; }}
 section {{ margin-bottom: 2em; }}

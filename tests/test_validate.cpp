@@ -1609,11 +1609,41 @@ TEST_CASE_METHOD(healthy, "the HTML page is self-contained and has an SVG per ch
     CHECK(open.empty());
 }
 
+namespace {
+
+// Headless Chromium on the page `url` with `args`, its profile in `dir`.
+process_result chromium(temp_dir const& dir, std::vector<std::string> const& args,
+                        std::string const& url)
+{
+    std::vector<std::string> argv{"/usr/bin/chromium",
+                                  "--headless",
+                                  "--no-sandbox",
+                                  "--disable-gpu",
+                                  "--disable-dev-shm-usage",
+                                  "--hide-scrollbars",
+                                  "--user-data-dir=" + dir.path() + "/profile"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(url);
+    auto r = run_command(argv);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+}
+
+bool has_chromium()
+{
+    if (access("/usr/bin/chromium", X_OK) != 0) {
+        WARN("chromium is not installed (scripts/setup installs it): not rendered");
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
 {
-    std::string const chromium = "/usr/bin/chromium";
-    if (access(chromium.c_str(), X_OK) != 0) {
-        WARN("chromium is not installed (scripts/setup installs it): not rendered");
+    if (!has_chromium()) {
         return;
     }
     test_db db;
@@ -1625,20 +1655,8 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
     REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
             0);
     auto browse = [&](std::vector<std::string> args) {
-        std::vector<std::string> argv{chromium,
-                                      "--headless",
-                                      "--no-sandbox",
-                                      "--disable-gpu",
-                                      "--disable-dev-shm-usage",
-                                      "--hide-scrollbars",
-                                      "--user-data-dir=" + dir.path() + "/profile",
-                                      "--window-size=1200,1600"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        argv.push_back("file://" + file);
-        auto r = run_command(argv);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
-        return r;
+        args.push_back("--window-size=1200,1600");
+        return chromium(dir, args, "file://" + file);
     };
 
     // The DOM the browser built holds every chart as an SVG element.
@@ -1665,6 +1683,51 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
     CHECK(be32(16) == 1200); // IHDR width
     CHECK(be32(20) == 1600); // IHDR height
     CHECK(png.size() > 40000);
+}
+
+TEST_CASE("the HTML page fits a phone's width: the checks wrap, a wide table scrolls in "
+          "itself",
+          "[db]")
+{
+    if (!has_chromium()) {
+        return;
+    }
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    fill_healthy(c);
+    temp_dir dir;
+    REQUIRE(run_tool("validate",
+                     {"--now", now, "-q", "--html", dir.path() + "/report.html"}, &db)
+                .exit_code == 0);
+    // The page in a frame 390 px wide (a phone's); the frame's document says
+    // how wide its content is, and whether the learned values are there.
+    std::ofstream{dir.path() + "/phone.html"} << R"html(<!DOCTYPE html>
+<html><body style="margin: 0">
+<iframe id="f" src="report.html" style="width: 390px; height: 800px; border: 0"></iframe>
+<script>
+document.getElementById('f').onload = function () {
+  var d = this.contentDocument;
+  document.body.setAttribute('data-width', String(d.documentElement.scrollWidth));
+  document.body.setAttribute('data-wide', String(d.querySelectorAll('.wide table').length));
+};
+</script></body></html>)html";
+    auto const dom = chromium(dir,
+                              {"--allow-file-access-from-files",
+                               "--virtual-time-budget=10000", "--dump-dom"},
+                              "file://" + dir.path() + "/phone.html")
+                         .out;
+    INFO(dom.substr(0, 400));
+    auto const attribute = [&](std::string const& name) {
+        auto const at = dom.find(name + "=\"");
+        REQUIRE(at != std::string::npos);
+        return std::stoi(dom.substr(at + name.size() + 2));
+    };
+    // no wider than the frame: the page does not scroll sideways
+    CHECK(attribute("data-width") <= 390);
+    // the wide tables (what the choices are worth) are there, scrolling in
+    // themselves
+    CHECK(attribute("data-wide") >= 1);
 }
 
 TEST_CASE_METHOD(healthy, "validate runs as a read-only role, without its ledger row",
@@ -2308,8 +2371,9 @@ TEST_CASE_METHOD(healthy, "validate shows what the active map learned, value by 
             0);
     auto const html = read_file(file);
     CHECK(html.find("<h2>What was learned</h2>") != std::string::npos);
-    CHECK(html.find("<h3>content_slot</h3><table class=\"learned\">") !=
-          std::string::npos);
+    CHECK(
+        html.find("<h3>content_slot</h3><div class=\"wide\"><table class=\"learned\">") !=
+        std::string::npos);
     // A dimension build-weights learned from its recent days only says so,
     // in the table, the JSON and the page.
     c.exec("UPDATE public.learning_model_weights SET posteriors = jsonb_set(posteriors, "
