@@ -82,12 +82,13 @@ SELECT count(*), count(primary_objective_score),
                                 x.last_days(), x.last_run("scrape-metrics"));
     } else if (ratio(v2, total) < x.cfg.validate.min_v2_coverage) {
         c.status = "fail";
-        c.message = fmt::format("{} of {} outcomes have v2 metrics: run "
-                                "xloop-scrape-metrics; {}",
-                                v2, total, x.last_run("scrape-metrics"));
+        c.message = fmt::format("{} of {} v2 metrics: run xloop-scrape-metrics; {}", v2,
+                                counted(total, "outcome has", "outcomes have"),
+                                x.last_run("scrape-metrics"));
     } else {
-        c.message = fmt::format("{} of {} outcomes of the last {} have v2 metrics", v2,
-                                total, x.last_days());
+        c.message = fmt::format("{} of {} of the last {} {} v2 metrics", v2,
+                                counted(total, "outcome", "outcomes"), x.last_days(),
+                                total == 1 ? "has" : "have");
     }
     if (others > 0) {
         add_warning(
@@ -121,12 +122,14 @@ SELECT count(*), count(content_slot) FILTER (WHERE content_slot <> '')
                                 x.last_days(), x.last_run("plan"));
     } else if (ratio(slotted, total) < x.cfg.validate.min_slot_coverage) {
         c.status = "fail";
-        c.message = fmt::format("{} of {} items of the last {} have a content_slot: "
-                                "queue content with xloop-plan",
-                                slotted, total, x.last_days());
+        c.message = fmt::format("{} of {} of the last {} {} a content_slot: queue "
+                                "content with xloop-plan",
+                                slotted, counted(total, "item", "items"), x.last_days(),
+                                total == 1 ? "has" : "have");
     } else {
-        c.message = fmt::format("{} of {} items of the last {} have a content_slot",
-                                slotted, total, x.last_days());
+        c.message = fmt::format("{} of {} of the last {} {} a content_slot", slotted,
+                                counted(total, "item", "items"), x.last_days(),
+                                total == 1 ? "has" : "have");
     }
     return c;
 }

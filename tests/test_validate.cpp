@@ -439,6 +439,24 @@ TEST_CASE_METHOD(
                           "are yours to keep)");
 }
 
+TEST_CASE_METHOD(healthy,
+                 "one outcome and one item of the window are said in the singular",
+                 "[db]")
+{
+    c.exec("DELETE FROM public.outcomes WHERE decision_id <> (SELECT decision_id FROM "
+           "public.outcomes ORDER BY collected_at DESC LIMIT 1)");
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET created_at = "
+           "$1::timestamptz - interval '30 days' WHERE id <> (SELECT id FROM "
+           "public.content_generation_metadata_comprehensive ORDER BY created_at DESC "
+           "LIMIT 1)",
+           now);
+    auto const r = validate(db, 0);
+    CHECK(check_named(r, "v2_coverage")["message"] ==
+          "1 of 1 outcome of the last 3 days has v2 metrics");
+    CHECK(check_named(r, "content_slot_coverage")["message"] ==
+          "1 of 1 item of the last 3 days has a content_slot");
+}
+
 TEST_CASE_METHOD(
     healthy,
     "outcomes another program collects after xloop-scrape-metrics' first run (the "
