@@ -609,6 +609,8 @@ apply_result dry_run_once(db_connection& db, std::vector<migration const*> const
         adopt_content_table(db, state);
         applied = read_applied(db);
     }
+    // the indexes after the tables they are built on
+    std::vector<std::string> indexes;
     for (auto const* m : wanted) {
         if (applied.count(m->version)) {
             continue;
@@ -618,13 +620,14 @@ apply_result dry_run_once(db_connection& db, std::vector<migration const*> const
             continue;
         }
         if (!m->transactional) {
-            result.changes.push_back(outside_transaction_account(db, *m));
+            indexes.push_back(outside_transaction_account(db, *m));
             continue;
         }
         auto const kept = run_in_transaction(db, *m);
         result.changes.insert(result.changes.end(), kept.begin(), kept.end());
     }
     add_changes(result.changes, describe_changes(before, read_schema_shape(db)));
+    result.changes.insert(result.changes.end(), indexes.begin(), indexes.end());
     return result; // the transaction rolls back
 }
 

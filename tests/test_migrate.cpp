@@ -301,6 +301,10 @@ TEST_CASE("a dry run names the indexes a migration outside a transaction would b
                          "build indexes cgmc_posted_idx, cgmc_status_scheduled_idx, ") !=
           std::string::npos);
     CHECK(fresh.out.find("so its changes are not shown here") == std::string::npos);
+    // after the tables they are built on
+    CHECK(fresh.out.find("would change 0005_indexes:") >
+          fresh.out.find("would change content_generation_metadata_comprehensive: table "
+                         "created"));
 
     // applied, then pending again with its index still there
     db.migrate();
