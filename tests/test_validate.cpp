@@ -1659,15 +1659,11 @@ bool has_chromium()
 
 } // namespace
 
-TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
+TEST_CASE_METHOD(healthy, "the HTML page renders in a headless Chromium", "[db]")
 {
     if (!has_chromium()) {
         return;
     }
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     temp_dir dir;
     auto const file = dir.path() + "/report.html";
     REQUIRE(run_tool("validate", {"--now", now, "-q", "--html", file}, &db).exit_code ==
@@ -1703,24 +1699,21 @@ TEST_CASE("the HTML page renders in a headless Chromium", "[db]")
     CHECK(png.size() > 40000);
 }
 
-TEST_CASE("the HTML page fits a phone's width: the checks wrap, a wide table scrolls in "
-          "itself",
-          "[db]")
+TEST_CASE_METHOD(healthy,
+                 "the HTML page fits a phone's width: the checks wrap, a wide table "
+                 "scrolls in itself",
+                 "[db]")
 {
     if (!has_chromium()) {
         return;
     }
-    test_db db;
-    db.migrate();
-    auto c = db.connect();
-    fill_healthy(c);
     temp_dir dir;
     REQUIRE(run_tool("validate",
                      {"--now", now, "-q", "--html", dir.path() + "/report.html"}, &db)
                 .exit_code == 0);
     // The page in a frame 390 px wide (a phone's); the frame's document says
     // how wide its content is, and whether the learned values are there.
-    std::ofstream{dir.path() + "/phone.html"} << R"html(<!DOCTYPE html>
+    auto const phone = dir.write("phone.html", R"html(<!DOCTYPE html>
 <html><body style="margin: 0">
 <iframe id="f" src="report.html" style="width: 390px; height: 800px; border: 0"></iframe>
 <script>
@@ -1729,11 +1722,11 @@ document.getElementById('f').onload = function () {
   document.body.setAttribute('data-width', String(d.documentElement.scrollWidth));
   document.body.setAttribute('data-wide', String(d.querySelectorAll('.wide table').length));
 };
-</script></body></html>)html";
+</script></body></html>)html");
     auto const dom = chromium(dir,
                               {"--allow-file-access-from-files",
                                "--virtual-time-budget=10000", "--dump-dom"},
-                              "file://" + dir.path() + "/phone.html")
+                              "file://" + phone)
                          .out;
     INFO(dom.substr(0, 400));
     auto const attribute = [&](std::string const& name) {
