@@ -832,7 +832,7 @@ struct tally {
 };
 
 // One tick of the simulated loop, its jobs as cron would run them: plan
-// hourly, replies in the first replies_per_day hours from 08:00, the poster,
+// hourly, replies in the first replies_per_day local hours from 08:00, the poster,
 // scrape-metrics every tick (or --every), learn-replies every 90 min and
 // build-weights every 6 h (or --every).
 class cron_loop {
@@ -854,14 +854,13 @@ public:
         auto const minute = static_cast<int>(
             std::chrono::duration_cast<std::chrono::minutes>(now - m_start).count());
         auto const day = static_cast<std::size_t>(minute / 1440);
-        int const hour = minute / 60 % 24;
         auto const seed = m_o.seed * 100003 + static_cast<std::uint64_t>(n);
         if (due(minute, 60, m_o.tick_minutes) && m_world.opportunities_per_hour > 0) {
             harvest(m_db, m_world, m_o.seed, n, now);
         }
         if (due(minute, 60, m_o.tick_minutes)) {
             plan_posts(minute, now, seed);
-            if ((hour - 8 + 24) % 24 < m_world.replies_per_day &&
+            if ((local_hour(now) - 8 + 24) % 24 < m_world.replies_per_day &&
                 day < m_tally.days.size()) {
                 plan_reply(now, seed, m_tally.days[day]);
             }
@@ -898,6 +897,16 @@ public:
     }
 
 private:
+    // The account's hour (plan.timezone), as the world's times are: not the
+    // hours since --start, which need not be midnight UTC.
+    int local_hour(timestamp now)
+    {
+        return static_cast<int>(
+            m_db.exec("SELECT extract(hour FROM $1::timestamptz AT TIME ZONE $2)::int",
+                      now, m_run.cfg().plan.timezone)
+                .i64(0, 0));
+    }
+
     void plan_posts(int minute, timestamp now, std::uint64_t seed)
     {
         if (m_o.policy == "original") {

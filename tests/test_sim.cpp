@@ -377,6 +377,15 @@ TEST_CASE("an account in another time zone learns its posting hours in that zone
                  "WHERE decision_type <> 'reply' AND posted_at IS NOT NULL AND "
                  "to_char(posted_at AT TIME ZONE 'America/New_York', 'HH24') NOT IN " +
                  times) == 0);
+    // replies in the world's reply hours (from 08:00, 10 a day) local too,
+    // not from 08:00 UTC (03:00 in New York)
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type = 'reply'") > 0);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE decision_type = 'reply' AND extract(hour FROM created_at AT TIME "
+                 "ZONE 'America/New_York') NOT BETWEEN 8 AND 17") == 0);
     // and learned by those hours, the ones plan looks up (with weights.timezone
     // defaulting to UTC they were 13, 15, …: plan found none of its own)
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights w, "
