@@ -68,36 +68,8 @@ public:
 
     void add(binary_copy_reader const& row)
     {
-        if (row.size() != 3 + target_component_count) {
-            return;
-        }
-        if (m_scale_reader.read(row, 1, 3)) {
-            if (m_scale_reader.complete()) {
-                m_scales = m_scale_reader.scales();
-            }
-            return;
-        }
-        if (!m_scale_reader.complete()) {
-            throw error{"learn-replies: a reply came before the window's scales "
-                        "(a parallel plan?)"};
-        }
-        if (row.is_null(2)) {
-            return;
-        }
-        // A reply to the account itself (a thread's next part, an answer in
-        // its own mentions) says nothing about whom to reply to, and plan
-        // never replies to its own posts: left out, of the scales too.
-        if (!m_own.empty() && row.text(0) == m_own) {
-            ++m_s.own;
-            return;
-        }
-        // plan never replies to such an author: no priority to learn (the
-        // window's scales, read before, count the reply)
-        if (!is_x_handle(row.text(0))) {
-            ++m_s.not_handles;
-            if (m_s.not_handle_example.empty() || row.text(1) < m_s.not_handle_example) {
-                m_s.not_handle_example = row.text(1);
-            }
+        if (row.size() != 3 + target_component_count || scale_row(row) ||
+            row.is_null(2) || left_out(row)) {
             return;
         }
         auto const x = read_components(row, 3);
@@ -106,15 +78,64 @@ public:
                         [](auto const& v) { return v && !std::isfinite(*v); })) {
             ++m_s.non_finite;
         }
-        auto const target = learning_target(x, m_scales, m_target_c);
-        if (!target) {
-            return;
+        if (auto const target = learning_target(x, m_scales, m_target_c)) {
+            add_reply(row, *target);
         }
+    }
+
+    // The accounts in the order of their keys.
+    streamed finish()
+    {
+        std::sort(m_s.accounts.begin(), m_s.accounts.end(),
+                  [](auto const& a, auto const& b) { return a.key < b.key; });
+        return std::move(m_s);
+    }
+
+private:
+    // One of the leading rows of the window's scales: read, nothing else.
+    bool scale_row(binary_copy_reader const& row)
+    {
+        if (m_scale_reader.read(row, 1, 3)) {
+            if (m_scale_reader.complete()) {
+                m_scales = m_scale_reader.scales();
+            }
+            return true;
+        }
+        if (!m_scale_reader.complete()) {
+            throw error{"learn-replies: a reply came before the window's scales "
+                        "(a parallel plan?)"};
+        }
+        return false;
+    }
+
+    // A reply that says nothing about whom to reply to, counted.
+    bool left_out(binary_copy_reader const& row)
+    {
+        // A reply to the account itself (a thread's next part, an answer in
+        // its own mentions): plan never replies to its own posts. Left out
+        // of the scales too.
+        if (!m_own.empty() && row.text(0) == m_own) {
+            ++m_s.own;
+            return true;
+        }
+        // plan never replies to such an author: no priority to learn (the
+        // window's scales, read before, count the reply)
+        if (!is_x_handle(row.text(0))) {
+            ++m_s.not_handles;
+            if (m_s.not_handle_example.empty() || row.text(1) < m_s.not_handle_example) {
+                m_s.not_handle_example = row.text(1);
+            }
+            return true;
+        }
+        return false;
+    }
+
+    void add_reply(binary_copy_reader const& row, double y)
+    {
         auto const posted_micros = row.timestamptz_unix_micros(2);
         timestamp const posted{std::chrono::microseconds{posted_micros}};
         double const w =
             recency_weight(age_days(m_now_micros, posted_micros), m_half_life);
-        double const y = *target;
         auto& a = account_of(row.text(0));
         a.stats.add(w, y);
         a.frontier.add(posted, y);
@@ -129,15 +150,6 @@ public:
         }
     }
 
-    // The accounts in the order of their keys.
-    streamed finish()
-    {
-        std::sort(m_s.accounts.begin(), m_s.accounts.end(),
-                  [](auto const& a, auto const& b) { return a.key < b.key; });
-        return std::move(m_s);
-    }
-
-private:
     account& account_of(std::string_view key)
     {
         auto it = m_index.find(key);
