@@ -352,6 +352,10 @@ void add_options(app& app, validate_options& o)
     app.cli().add_option("--html", o.html_file,
                          "Also write the report as an HTML page (-: on stdout, "
                          "instead of the table)");
+    app.cli().add_option("--prometheus", o.prometheus_file,
+                         "Also write the checks as Prometheus metrics, for "
+                         "node_exporter's textfile collector (written whole, as --html "
+                         "is; -: on stdout, instead of the table)");
     app.cli().add_flag("--checks", o.checks_only,
                        "Only the checks and the verdict (not what was learned and what "
                        "it is worth: faster, for a glance or a CI script)");

@@ -16,10 +16,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace xloop {
@@ -194,15 +196,18 @@ std::optional<policy_report> policy_value_of(run_context& run, check_result cons
 
 namespace {
 
-// The page appears whole or not at all (a web server may be serving it):
+// A file appears whole or not at all (a web server may be serving the page,
+// node_exporter reading the metrics):
 // written beside it, then renamed over it; where its folder is not ours to
 // write (a page made writable for xloop in /var/www), into the file itself.
 // A symbolic link keeps its link (the file it points to is replaced); what is
 // no file (/dev/stdout to a pipe, a FIFO, a device) is written into, never
 // replaced (as root, a file took /dev/full's place). A path that cannot be a
 // file is the command line's fault (64, refused before any work by
-// check_html_path); a write that fails (a full disk) is not (75).
-void write_whole_file(std::string const& path, std::string const& text)
+// check_output_path); a write that fails (a full disk) is not (75). `option`
+// names the file in errors.
+void write_whole_file(std::string_view option, std::string const& path,
+                      std::string const& text)
 {
     struct stat st {};
     bool const no_file = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
@@ -223,7 +228,7 @@ void write_whole_file(std::string const& path, std::string const& text)
     }
     if (!out) {
         throw usage_error{
-            fmt::format("--html: cannot write '{}': {}", path, std::strerror(errno))};
+            fmt::format("{}: cannot write '{}': {}", option, path, std::strerror(errno))};
     }
     out << text;
     out.close();
@@ -233,14 +238,14 @@ void write_whole_file(std::string const& path, std::string const& text)
             std::remove(temp.c_str());
         }
         throw temporary_failure{
-            fmt::format("--html: cannot write '{}': {}", path, reason)};
+            fmt::format("{}: cannot write '{}': {}", option, path, reason)};
     }
 }
 
-// Whether the page goes to stdout: `--html -`, or a path that is stdout
-// itself (/dev/stdout, the file the shell redirected it to), where the table
-// would come first and make the page no page.
-bool page_to_stdout(std::string const& path)
+// Whether a file goes to stdout: `--html -`, or a path that is stdout itself
+// (/dev/stdout, the file the shell redirected it to), where the table would
+// come first and make the page no page.
+bool to_stdout(std::string const& path)
 {
     if (path == "-") {
         return true;
@@ -253,34 +258,62 @@ bool page_to_stdout(std::string const& path)
 
 // A path that cannot be a file is refused before any work: a run that prints
 // its table and then fails would tell cron two things.
-void check_html_path(std::string const& path)
+void check_output_path(std::string_view option, std::string const& path)
 {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
         throw usage_error{
-            fmt::format("--html: cannot write '{}': it is a directory", path)};
+            fmt::format("{}: cannot write '{}': it is a directory", option, path)};
     }
     auto const folder = std::filesystem::path{path}.parent_path();
     if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
-        throw usage_error{
-            fmt::format("--html: cannot write '{}': {}", path, std::strerror(ENOENT))};
+        throw usage_error{fmt::format("{}: cannot write '{}': {}", option, path,
+                                      std::strerror(ENOENT))};
     }
 }
+
+// Where the report's files go: each option's path, and whether it is stdout
+// (at most one output may be: it replaces the table).
+struct report_outputs {
+    bool page_out = false;
+    bool metrics_out = false;
+
+    report_outputs(validate_options const& opts, bool json)
+    {
+        std::vector<std::string> on_stdout;
+        if (json) {
+            on_stdout.emplace_back("--json");
+        }
+        std::string last;
+        for (auto const& [option, path, out] :
+             {std::tuple{"--html", &opts.html_file, &page_out},
+              std::tuple{"--prometheus", &opts.prometheus_file, &metrics_out}}) {
+            if (!*path) {
+                continue;
+            }
+            *out = to_stdout(**path);
+            if (*out) {
+                on_stdout.push_back(fmt::format("{} {}", option, **path));
+                last = option;
+            } else {
+                check_output_path(option, **path);
+            }
+        }
+        if (on_stdout.size() > 1) {
+            throw usage_error{fmt::format("{} both write to stdout: give {} a file",
+                                          fmt::join(on_stdout, " and "), last)};
+        }
+    }
+
+    bool table() const { return !page_out && !metrics_out; }
+};
 
 } // namespace
 
 void run_validate(run_context& run, validate_options const& opts)
 {
     run.reads_only();
-    bool const page_out = opts.html_file && page_to_stdout(*opts.html_file);
-    if (page_out && run.options().json) {
-        throw usage_error{fmt::format("--json and --html {} both write to stdout: give "
-                                      "--html a file",
-                                      *opts.html_file)};
-    }
-    if (opts.html_file && !page_out) {
-        check_html_path(*opts.html_file);
-    }
+    report_outputs const to{opts, run.options().json};
     int const days = opts.days.value_or(run.cfg().validate.days);
     auto const checks = run_checks(run, days);
     bool const ready = std::none_of(checks.begin(), checks.end(),
@@ -297,21 +330,30 @@ void run_validate(run_context& run, validate_options const& opts)
     if (policies) {
         run.summary()["policy_value"] = policy_report_json(*policies);
     }
-    if (!run.options().json && !page_out) {
+    if (!run.options().json && to.table()) {
         if (policies) {
             std::cout << escape_controls(policy_report_table(*policies)) << '\n';
         }
         std::cout << report_table(checks, ready, isatty(STDOUT_FILENO) != 0)
                   << std::flush;
     }
+    if (opts.prometheus_file) {
+        auto const metrics = report_prometheus(checks, ready, run.now());
+        if (to.metrics_out) {
+            std::cout << metrics << std::flush;
+        } else {
+            write_whole_file("--prometheus", *opts.prometheus_file, metrics);
+            log::info("wrote {}", *opts.prometheus_file);
+        }
+    }
     if (opts.html_file) {
         auto series = read_report_series(run.db(), run.now(), days);
         series.policies = policies;
         auto const page = report_html(series, checks, ready, run.now());
-        if (page_out) {
+        if (to.page_out) {
             std::cout << page << std::flush; // as the table would be: checked at exit
         } else {
-            write_whole_file(*opts.html_file, page);
+            write_whole_file("--html", *opts.html_file, page);
             log::info("wrote {}", *opts.html_file);
         }
     }

@@ -30,6 +30,7 @@ struct check_result {
 struct validate_options {
     std::optional<int> days; // overrides validate.days
     std::optional<std::string> html_file;
+    std::optional<std::string> prometheus_file;
     // only the checks and the verdict: neither what was learned nor what it
     // is worth (which read the window's posts and bootstrap their estimates)
     bool checks_only = false;
@@ -46,6 +47,11 @@ std::vector<check_result> run_checks(run_context& run, int days);
 check_result clock_check_of(double offset_s, double uncertainty_s,
                             double max_skew_minutes);
 nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
+// The checks as Prometheus metrics (text format, for node_exporter's textfile
+// collector): xloop_ready, xloop_validate_time_seconds, xloop_check_status
+// (0 ok, 1 warn, 2 fail) and xloop_check_value, each check's numbers.
+std::string report_prometheus(std::vector<check_result> const& checks, bool ready,
+                              timestamp now);
 std::string report_table(std::vector<check_result> const& checks, bool ready,
                          bool colour);
 // What validate's HTML page shows besides the checks: (label, value) series.

@@ -29,8 +29,9 @@ while read -r o; do
 done < <(options <"$helps")
 
 # Options of the other commands the README shows (ctest, cmake, systemctl,
-# scripts/test) and the misspelling it quotes from an error message.
-others=" --output-on-failure --install --prefix --failed --sanitize --dryrun "
+# scripts/test, node_exporter) and the misspelling it quotes from an error
+# message.
+others=" --output-on-failure --install --prefix --failed --sanitize --dryrun --collector "
 while read -r o; do
     grep -q -- "$o\b" "$helps" || [[ $others == *" $o "* ]] || {
         echo "README.md gives $o, which no tool takes" >&2

@@ -2451,3 +2451,128 @@ TEST_CASE("validate compares this machine's clock with the database server's, "
         CHECK(c["name"] != "clock");
     }
 }
+
+namespace {
+
+// The metrics file as the Prometheus client's own parser reads it (Debian's
+// python3-prometheus-client): {"types": {family: type}, "samples": [[name,
+// labels, value]]}. Empty when the package is not installed.
+std::optional<json> parse_prometheus(std::string const& file)
+{
+    if (access("/usr/lib/python3/dist-packages/prometheus_client/parser.py", R_OK) != 0) {
+        WARN("python3-prometheus-client is not installed (scripts/setup installs it): "
+             "the metrics not parsed");
+        return std::nullopt;
+    }
+    auto const r = run_command(
+        {"/usr/bin/python3", "-c",
+         "import json, math, sys\n"
+         "from prometheus_client.parser import text_string_to_metric_families\n"
+         "types, samples = {}, []\n"
+         "for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
+         "    types[f.name] = f.type\n"
+         "    samples += [[s.name, s.labels, s.value] for s in f.samples]\n"
+         "print(json.dumps({'types': types, 'samples': samples}))\n",
+         file});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+}
+
+} // namespace
+
+TEST_CASE_METHOD(healthy,
+                 "validate --prometheus writes every check's status and numbers as the "
+                 "Prometheus client parses them, the same as --json says",
+                 "[db]")
+{
+    // scrape-metrics silent for 5 hours: a fail
+    c.exec("UPDATE xloop.job_runs SET started_at = started_at - interval '5 hours', "
+           "finished_at = finished_at - interval '5 hours' WHERE job = 'scrape-metrics'");
+    temp_dir dir;
+    auto const file = dir.path() + "/xloop.prom";
+    auto const r =
+        run_tool("validate",
+                 {"--now", now, "--json", "-q", "--checks", "--prometheus", file}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 1);
+    // written whole: nothing left beside it
+    CHECK(std::distance(std::filesystem::directory_iterator{dir.path()},
+                        std::filesystem::directory_iterator{}) == 1);
+    auto const report = json::parse(r.out);
+    auto const parsed = parse_prometheus(file);
+    if (!parsed) {
+        return;
+    }
+    CHECK((*parsed)["types"] == json{{"xloop_ready", "gauge"},
+                                     {"xloop_validate_time_seconds", "gauge"},
+                                     {"xloop_check_status", "gauge"},
+                                     {"xloop_check_value", "gauge"}});
+    std::map<std::string, double> status;
+    std::map<std::pair<std::string, std::string>, double> values;
+    for (auto const& s : (*parsed)["samples"]) {
+        auto const& labels = s[1];
+        if (s[0] == "xloop_ready") {
+            CHECK(s[2] == 0.0);
+        } else if (s[0] == "xloop_validate_time_seconds") {
+            CHECK(s[2] == 1772452800.0); // now
+        } else if (s[0] == "xloop_check_status") {
+            status[labels["check"]] = s[2];
+        } else {
+            values[{labels["check"], labels["number"]}] = s[2];
+        }
+    }
+    std::size_t numbers = 0;
+    for (auto const& c : report["checks"]) {
+        std::string const name = c["name"];
+        INFO(name);
+        CHECK(status.at(name) == (c["status"] == "ok"     ? 0
+                                  : c["status"] == "warn" ? 1
+                                                          : 2));
+        for (auto const& [key, v] : c["numbers"].items()) {
+            if (v.is_number()) {
+                CHECK(values.at({name, key}) == Approx(v.get<double>()));
+                ++numbers;
+            } else if (v.is_array()) {
+                CHECK(values.at({name, key}) == v.size());
+                ++numbers;
+            }
+        }
+    }
+    CHECK(status.size() == report["checks"].size());
+    CHECK(values.size() == numbers);
+    CHECK(status.at("job:scrape-metrics") == 2);
+    CHECK(status.at("schema") == 0);
+    CHECK(values.at({"job:scrape-metrics", "last_ok_hours_ago"}) >= 5);
+}
+
+TEST_CASE_METHOD(
+    healthy,
+    "validate --prometheus - writes the metrics on stdout instead of the table, one "
+    "output on stdout at most, and a path that cannot be a file is refused first",
+    "[db]")
+{
+    auto const r =
+        run_tool("validate", {"--now", now, "-q", "--checks", "--prometheus", "-"}, &db);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.rfind("# HELP xloop_ready ", 0) == 0);
+    CHECK(r.out.find("xloop_ready 1\n") != std::string::npos);
+    CHECK(r.out.find("verdict: ") == std::string::npos);
+    CHECK_FALSE(std::filesystem::exists("-"));
+
+    auto const both =
+        run_tool("validate", {"--now", now, "--html", "-", "--prometheus", "-"}, &db);
+    CHECK(both.exit_code == 64);
+    CHECK_THAT(both.err, Catch::Contains("--html - and --prometheus - both write to "
+                                         "stdout: give --prometheus a file"));
+    CHECK(both.out.empty());
+
+    temp_dir dir;
+    auto const directory =
+        run_tool("validate", {"--now", now, "-q", "--prometheus", dir.path()}, &db);
+    CHECK(directory.exit_code == 64);
+    CHECK_THAT(directory.err, Catch::Contains("--prometheus: cannot write '" +
+                                              dir.path() + "': it is a directory"));
+    CHECK(directory.out.empty());
+}

@@ -17,7 +17,8 @@ int main(int argc, char** argv)
         "learned, and what the loop's choices are worth against uniform draws (from the "
         "propensities plan logged). Verdict READY (exit 0) only when nothing fails, "
         "else NOT READY (exit 1). A table on stdout (colour on a terminal), --json for "
-        "CI, --html FILE for a self-contained page with charts."};
+        "CI, --html FILE for a self-contained page with charts, --prometheus FILE for "
+        "node_exporter's textfile collector."};
     xloop::validate_options opts;
     xloop::add_options(app, opts);
     return app.run(argc, argv,

@@ -1,0 +1,65 @@
+#include "validate_job.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+using namespace xloop;
+
+TEST_CASE("the checks as Prometheus metrics: the verdict, when, each status and each "
+          "number",
+          "[nodb]")
+{
+    std::vector<check_result> checks{
+        {"schema", "ok", "", {{"missing", {"a", "b"}}, {"pending_migrations", 0}}},
+        {"job:plan",
+         "fail",
+         "",
+         {{"last_ok_hours_ago", 4.5},
+          {"last_status", "failed"}, // text: no number
+          {"never", nullptr},        // nothing to say: no number
+          {"by", {{"hour", 2}}},
+          {"late", true}}},
+        {"weird \"name\" \\ here", "warn", "", {}}};
+    // 2026-03-02T12:00:00Z is 1772452800 s after the epoch
+    auto const text =
+        report_prometheus(checks, false, *parse_timestamp("2026-03-02T12:00:00.5Z"));
+    CHECK(
+        text ==
+        "# HELP xloop_ready 1 when xloop-validate's verdict is READY, 0 when NOT READY\n"
+        "# TYPE xloop_ready gauge\n"
+        "xloop_ready 0\n"
+        "# HELP xloop_validate_time_seconds When xloop-validate ran (its now), in "
+        "seconds since the epoch: a file that stops moving is a validate that stopped "
+        "running\n"
+        "# TYPE xloop_validate_time_seconds gauge\n"
+        "xloop_validate_time_seconds 1772452800.5\n"
+        "# HELP xloop_check_status Each check's status: 0 ok, 1 warn, 2 fail\n"
+        "# TYPE xloop_check_status gauge\n"
+        "xloop_check_status{check=\"schema\"} 0\n"
+        "xloop_check_status{check=\"job:plan\"} 2\n"
+        "xloop_check_status{check=\"weird \\\"name\\\" \\\\ here\"} 1\n"
+        "# HELP xloop_check_value Each check's numbers, as xloop-validate --json gives "
+        "them (a list: how many items it has)\n"
+        "# TYPE xloop_check_value gauge\n"
+        "xloop_check_value{check=\"schema\",number=\"missing\"} 2\n"
+        "xloop_check_value{check=\"schema\",number=\"pending_migrations\"} 0\n"
+        "xloop_check_value{check=\"job:plan\",number=\"by.hour\"} 2\n"
+        "xloop_check_value{check=\"job:plan\",number=\"last_ok_hours_ago\"} 4.5\n"
+        "xloop_check_value{check=\"job:plan\",number=\"late\"} 1\n");
+}
+
+TEST_CASE("a non-finite number is written as Prometheus spells it", "[nodb]")
+{
+    double const inf = std::numeric_limits<double>::infinity();
+    std::vector<check_result> checks{
+        {"c",
+         "ok",
+         "",
+         {{"a", inf}, {"b", -inf}, {"n", std::numeric_limits<double>::quiet_NaN()}}}};
+    auto const text = report_prometheus(checks, true, *parse_timestamp("2026-03-02"));
+    CHECK(text.find("xloop_ready 1\n") != std::string::npos);
+    CHECK(text.find("{check=\"c\",number=\"a\"} +Inf\n") != std::string::npos);
+    CHECK(text.find("{check=\"c\",number=\"b\"} -Inf\n") != std::string::npos);
+    CHECK(text.find("{check=\"c\",number=\"n\"} NaN\n") != std::string::npos);
+}
