@@ -338,7 +338,7 @@ void run_validate(run_context& run, validate_options const& opts)
                   << std::flush;
     }
     if (opts.prometheus_file) {
-        auto const metrics = report_prometheus(checks, ready, run.now());
+        auto const metrics = report_prometheus(checks, ready, run.now(), policies);
         if (to.metrics_out) {
             std::cout << metrics << std::flush;
         } else {

@@ -49,9 +49,11 @@ check_result clock_check_of(double offset_s, double uncertainty_s,
 nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 // The checks as Prometheus metrics (text format, for node_exporter's textfile
 // collector): xloop_ready, xloop_validate_time_seconds, xloop_check_status
-// (0 ok, 1 warn, 2 fail) and xloop_check_value, each check's numbers.
+// (0 ok, 1 warn, 2 fail) and xloop_check_value, each check's numbers; with
+// `policies`, xloop_policy_value and xloop_policy_lift, where estimated.
 std::string report_prometheus(std::vector<check_result> const& checks, bool ready,
-                              timestamp now);
+                              timestamp now,
+                              std::optional<policy_report> const& policies = {});
 std::string report_table(std::vector<check_result> const& checks, bool ready,
                          bool colour);
 // What validate's HTML page shows besides the checks: (label, value) series.

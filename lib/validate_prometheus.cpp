@@ -1,7 +1,8 @@
 // The validate checks as Prometheus metrics, in the text format node_exporter's
 // textfile collector reads: a status per check and every number the check
 // reports (as in --json), so an operator alerts on them beside the rest of the
-// machine. No sample carries a timestamp: the collector refuses them.
+// machine; with them, what the loop's choices are worth. No sample carries a
+// timestamp: the collector refuses them.
 
 #include "validate_job.hpp"
 
@@ -69,10 +70,49 @@ void add_numbers(std::string& out, std::string const& check,
     }
 }
 
+// An estimate and its 90 % interval, as three samples told apart by `bound`.
+void add_estimate(std::string& out, std::string_view metric, std::string const& labels,
+                  std::optional<policy_estimate> const& e)
+{
+    if (!e) {
+        return;
+    }
+    for (auto const& [bound, v] :
+         {std::pair{"estimate", e->value}, {"low_90", e->lo}, {"high_90", e->hi}}) {
+        out += fmt::format("{}{{{},bound=\"{}\"}} {}\n", metric, labels, bound,
+                           sample_value(v));
+    }
+}
+
+// One comparison's policies and lift (`lift` names it), where it has them.
+void add_comparison(std::string& values, std::string& lifts, std::string_view of,
+                    policy_comparison const& r, std::string_view lift)
+{
+    for (auto const& row : r.rows) {
+        auto const labels = fmt::format("of=\"{}\",policy=\"{}\"", of, row.policy);
+        add_estimate(values, "xloop_policy_value",
+                     labels + ",outcome=\"score\",estimator=\"snips\"", row.snips);
+        add_estimate(values, "xloop_policy_value",
+                     labels + ",outcome=\"score\",estimator=\"dr\"", row.dr);
+        add_estimate(values, "xloop_policy_value",
+                     labels + ",outcome=\"follows\",estimator=\"snips\"",
+                     row.follows_snips);
+        add_estimate(values, "xloop_policy_value",
+                     labels + ",outcome=\"follows\",estimator=\"dr\"", row.follows_dr);
+    }
+    auto const labels = fmt::format("of=\"{}\",lift=\"{}\"", of, lift);
+    add_estimate(lifts, "xloop_policy_lift",
+                 labels + ",outcome=\"score\",estimator=\"snips\"", r.lift);
+    add_estimate(lifts, "xloop_policy_lift",
+                 labels + ",outcome=\"follows\",estimator=\"snips\"", r.lift_follows);
+    add_estimate(lifts, "xloop_policy_lift",
+                 labels + ",outcome=\"follows\",estimator=\"dr\"", r.lift_follows_dr);
+}
+
 } // namespace
 
 std::string report_prometheus(std::vector<check_result> const& checks, bool ready,
-                              timestamp now)
+                              timestamp now, std::optional<policy_report> const& policies)
 {
     std::string out =
         "# HELP xloop_ready 1 when xloop-validate's verdict is READY, 0 when NOT READY\n"
@@ -98,6 +138,24 @@ std::string report_prometheus(std::vector<check_result> const& checks, bool read
     for (auto const& c : checks) {
         add_numbers(out, c.name, c.numbers, "");
     }
+    if (!policies) {
+        return out;
+    }
+    std::string values;
+    std::string lifts;
+    add_comparison(values, lifts, "posts", *policies, "map_over_uniform");
+    add_comparison(values, lifts, "replies", policies->replies,
+                   "learned_over_opportunity");
+    out += "# HELP xloop_policy_value What each policy is worth, mean outcome per post "
+           "or reply, estimated from the propensities plan logged (what validate prints "
+           "as what the choices are worth), with its 90 % interval\n"
+           "# TYPE xloop_policy_value gauge\n";
+    out += values;
+    out += "# HELP xloop_policy_lift The lift of the learned policy over the baseline "
+           "(posts: the map's over uniform draws; replies: the learned priorities over "
+           "opportunity score alone), with its 90 % interval\n"
+           "# TYPE xloop_policy_lift gauge\n";
+    out += lifts;
     return out;
 }
 

@@ -2039,6 +2039,16 @@ void add_three_logged_posts(db_connection& c)
                     {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
 }
 
+// The value of one series (`name{labels}`) of a Prometheus text, or NaN.
+double prometheus_sample(std::string const& text, std::string const& series)
+{
+    auto const at = text.find("\n" + series + " ");
+    if (at == std::string::npos) {
+        return std::nan("");
+    }
+    return std::stod(text.substr(at + series.size() + 2));
+}
+
 // Two dimensions of two values each, and floors low enough for three posts.
 constexpr char const* three_post_config = R"(plan:
   catalogue:
@@ -2114,6 +2124,25 @@ TEST_CASE(
     CHECK(table.out.find("uniform  0.333 [") != std::string::npos);
     CHECK(table.out.find("map: no usable active map, so plan draws uniformly") !=
           std::string::npos);
+    // And the metrics for Prometheus.
+    auto const prom = run_tool(
+        "validate", {"--config", cfg, "--now", now, "-q", "--prometheus", "-"}, &db);
+    std::string const posts = "{of=\"posts\",";
+    CHECK(prometheus_sample(prom.out, "xloop_policy_value" + posts +
+                                          "policy=\"uniform\",outcome=\"score\","
+                                          "estimator=\"snips\",bound=\"estimate\"}") ==
+          Approx(1.875 / 5.625));
+    CHECK(prometheus_sample(prom.out, "xloop_policy_value" + posts +
+                                          "policy=\"uniform\",outcome=\"score\","
+                                          "estimator=\"snips\",bound=\"low_90\"}") == lo);
+    CHECK(prometheus_sample(prom.out, "xloop_policy_value" + posts +
+                                          "policy=\"logged\",outcome=\"follows\","
+                                          "estimator=\"dr\",bound=\"estimate\"}") ==
+          Approx(1.0));
+    CHECK(prometheus_sample(prom.out, "xloop_policy_lift" + posts +
+                                          "lift=\"map_over_uniform\",outcome=\"score\","
+                                          "estimator=\"snips\",bound=\"estimate\"}") ==
+          Approx(0).margin(1e-12));
 }
 
 TEST_CASE("validate values the map's policy on each half of the posts as learned from "

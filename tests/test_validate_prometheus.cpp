@@ -63,3 +63,54 @@ TEST_CASE("a non-finite number is written as Prometheus spells it", "[nodb]")
     CHECK(text.find("{check=\"c\",number=\"b\"} -Inf\n") != std::string::npos);
     CHECK(text.find("{check=\"c\",number=\"n\"} NaN\n") != std::string::npos);
 }
+
+TEST_CASE("with what the choices are worth, each estimate and lift is three samples: the "
+          "estimate and its 90 % interval",
+          "[nodb]")
+{
+    policy_report p;
+    p.rows = {{"logged", policy_estimate{0.4, 0.3, 0.5}, {}, {}, {}, ""},
+              {"uniform", {}, {}, {}, {}, "too few"}}; // no estimate: no sample
+    p.lift = policy_estimate{0.25, -0.5, 1};
+    p.replies.rows = {{"learned", {}, {}, policy_estimate{2, 1, 3}, {}, ""}};
+    auto const text =
+        report_prometheus({}, true, *parse_timestamp("2026-03-02T12:00:00Z"), p);
+    auto const from = text.find("# HELP xloop_policy_value ");
+    REQUIRE(from != std::string::npos);
+    auto const policies = text.substr(from);
+    auto const lift = policies.find("# HELP xloop_policy_lift ");
+    REQUIRE(lift != std::string::npos);
+    auto const lines = [](std::string const& s) {
+        std::string out;
+        for (std::size_t at = 0, end; at < s.size(); at = end + 1) {
+            end = s.find('\n', at);
+            if (s.compare(at, 1, "#") != 0) {
+                out += s.substr(at, end - at + 1);
+            }
+        }
+        return out;
+    };
+    CHECK(lines(policies.substr(0, lift)) ==
+          "xloop_policy_value{of=\"posts\",policy=\"logged\",outcome=\"score\","
+          "estimator=\"snips\",bound=\"estimate\"} 0.4\n"
+          "xloop_policy_value{of=\"posts\",policy=\"logged\",outcome=\"score\","
+          "estimator=\"snips\",bound=\"low_90\"} 0.3\n"
+          "xloop_policy_value{of=\"posts\",policy=\"logged\",outcome=\"score\","
+          "estimator=\"snips\",bound=\"high_90\"} 0.5\n"
+          "xloop_policy_value{of=\"replies\",policy=\"learned\",outcome=\"follows\","
+          "estimator=\"snips\",bound=\"estimate\"} 2\n"
+          "xloop_policy_value{of=\"replies\",policy=\"learned\",outcome=\"follows\","
+          "estimator=\"snips\",bound=\"low_90\"} 1\n"
+          "xloop_policy_value{of=\"replies\",policy=\"learned\",outcome=\"follows\","
+          "estimator=\"snips\",bound=\"high_90\"} 3\n");
+    CHECK(lines(policies.substr(lift)) ==
+          "xloop_policy_lift{of=\"posts\",lift=\"map_over_uniform\",outcome=\"score\","
+          "estimator=\"snips\",bound=\"estimate\"} 0.25\n"
+          "xloop_policy_lift{of=\"posts\",lift=\"map_over_uniform\",outcome=\"score\","
+          "estimator=\"snips\",bound=\"low_90\"} -0.5\n"
+          "xloop_policy_lift{of=\"posts\",lift=\"map_over_uniform\",outcome=\"score\","
+          "estimator=\"snips\",bound=\"high_90\"} 1\n");
+    // without them, neither family
+    CHECK(report_prometheus({}, true, *parse_timestamp("2026-03-02"))
+              .find("xloop_policy") == std::string::npos);
+}
