@@ -45,6 +45,7 @@ if command -v systemd-analyze >/dev/null; then
     expect_gap xloop-build-weights 360 5
     expect_gap xloop-plan 60 5
     expect_gap xloop-plan-replies 60 5
+    expect_gap xloop-validate-metrics 15 5
 else
     echo "schedules: systemd-analyze not found; timer intervals not checked"
 fi
