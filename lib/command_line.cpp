@@ -356,6 +356,14 @@ void add_options(app& app, validate_options& o)
                          "Also write the checks as Prometheus metrics, for "
                          "node_exporter's textfile collector (written whole, as --html "
                          "is; -: on stdout, instead of the table)");
+    app.cli()
+        .add_option("--what-if", o.what_if,
+                    "DIMENSION=VALUE[,VALUE...]: also value the policy that draws "
+                    "DIMENSION among these values alike (every other as the map's "
+                    "policy) against the map's, from the logged draws; repeat for more "
+                    "dimensions")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.cli().add_flag("--checks", o.checks_only,
                        "Only the checks and the verdict (not what was learned and what "
                        "it is worth: faster, for a glance or a CI script)");

@@ -1,7 +1,9 @@
 #include "policy_value.hpp"
 
+#include "canonical.hpp"
 #include "config.hpp"
 #include "db.hpp"
+#include "error.hpp"
 #include "json_text.hpp"
 #include "learning_target_db.hpp"
 #include "map_shape.hpp"
@@ -174,7 +176,7 @@ map_policies_of(std::map<std::string, std::vector<std::string>> const& catalogue
 policy_samples
 samples_for(std::vector<logged_post> const& posts, bool follows,
             std::map<std::string, std::vector<std::string>> const& catalogue,
-            map_policies const& map)
+            map_policies const& map, what_if_policy const& what_if)
 {
     // each half's model from the other half's posts, as its map
     std::array<reward_model, 2> model;
@@ -195,26 +197,35 @@ samples_for(std::vector<logged_post> const& posts, bool follows,
         double const q = model[fold.back()].predict(post.draws);
         s.logged.push_back({outcome_of(post, follows), 1, 1, q, q});
     }
-    for (auto const& [dim, candidates] : catalogue) {
-        auto& u = s.uniform.emplace_back();
-        auto& m = s.map.emplace_back();
-        auto const u_policy = uniform_policy(candidates);
-        std::array<dimension_policy const*, 2> m_policy{};
-        std::array<double, 2> u_dev{};
-        std::array<double, 2> m_dev{};
+    // one dimension changed to `policy` (each half's), the others as logged
+    auto const changed = [&](std::string const& dim,
+                             std::array<dimension_policy const*, 2> const& policy) {
+        std::array<double, 2> dev{};
         for (int k = 0; k < 2; ++k) {
-            m_policy[k] = &map.of_fold[k].at(dim);
-            u_dev[k] = policy_deviation(model[k], dim, u_policy);
-            m_dev[k] = policy_deviation(model[k], dim, *m_policy[k]);
+            dev[k] = policy_deviation(model[k], dim, *policy[k]);
         }
+        std::vector<logged_sample> out;
+        out.reserve(posts.size());
         for (std::size_t i = 0; i < posts.size(); ++i) {
             int const k = fold[i];
-            double const y = s.logged[i].outcome;
-            double const q = s.logged[i].model;
-            u.push_back(
-                changed_sample(posts[i], dim, y, q, model[k], u_policy, u_dev[k]));
-            m.push_back(
-                changed_sample(posts[i], dim, y, q, model[k], *m_policy[k], m_dev[k]));
+            out.push_back(changed_sample(posts[i], dim, s.logged[i].outcome,
+                                         s.logged[i].model, model[k], *policy[k],
+                                         dev[k]));
+        }
+        return out;
+    };
+    for (auto const& [dim, candidates] : catalogue) {
+        auto const uniform = uniform_policy(candidates);
+        s.uniform.push_back(changed(dim, {&uniform, &uniform}));
+        s.map.push_back(changed(dim, {&map.of_fold[0].at(dim), &map.of_fold[1].at(dim)}));
+        if (what_if.empty()) {
+            continue;
+        }
+        if (auto const named = what_if.find(dim); named != what_if.end()) {
+            auto const asked = uniform_policy(named->second);
+            s.what_if.push_back(changed(dim, {&asked, &asked}));
+        } else {
+            s.what_if.push_back(s.map.back());
         }
     }
     return s;
@@ -284,31 +295,123 @@ std::string too_few_logged(std::int64_t with, std::int64_t all, std::int64_t flo
                        which, floor, unknown);
 }
 
+// The what-if policy against the map's (`r`'s third row), on the same posts.
+policy_comparison compare_what_if(policy_report const& r, policy_samples const& score,
+                                  policy_samples const& follows, bool has_follows,
+                                  evidence_floor floor, rng& gen)
+{
+    policy_comparison c;
+    c.posts = r.posts;
+    c.with_propensities = r.with_propensities;
+    c.rows = {r.rows[2], value_of("what-if", score.what_if, follows.what_if, has_follows,
+                                  floor, gen)};
+    if (c.rows[0].snips && c.rows[1].snips) {
+        c.lift = estimate_factored_lift(score.map, score.what_if, estimator::snips,
+                                        weight_cap, bootstrap_rounds, gen);
+        if (has_follows) {
+            c.lift_follows =
+                estimate_factored_lift(follows.map, follows.what_if, estimator::snips,
+                                       weight_cap, bootstrap_rounds, gen);
+            c.lift_follows_dr = estimate_factored_lift(follows.map, follows.what_if,
+                                                       estimator::doubly_robust,
+                                                       weight_cap, bootstrap_rounds, gen);
+        }
+    }
+    return c;
+}
+
 } // namespace
+
+what_if_policy
+parse_what_if(std::vector<std::string> const& args,
+              std::map<std::string, std::vector<std::string>> const& catalogue)
+{
+    what_if_policy out;
+    for (auto const& arg : args) {
+        auto const bad = [&](std::string const& why) {
+            return usage_error{fmt::format("--what-if '{}': {}", escape_line(arg), why)};
+        };
+        auto const eq = arg.find('=');
+        if (eq == std::string::npos) {
+            throw bad("give DIMENSION=VALUE[,VALUE…], e.g. content_slot=how_to,tool_tip");
+        }
+        auto const dim = canonical_name(arg.substr(0, eq));
+        auto const c = catalogue.find(dim);
+        if (c == catalogue.end()) {
+            std::vector<std::string> dims;
+            for (auto const& d : catalogue) {
+                dims.push_back(d.first);
+            }
+            throw bad(dim == "post_hour"
+                          ? "post_hour cannot be asked about: plan draws each day's "
+                            "times among its free ones, not from plan.catalogue"
+                          : fmt::format("plan.catalogue has no dimension '{}' ({})",
+                                        escape_line(dim), fmt::join(dims, ", ")));
+        }
+        if (out.count(dim) != 0) {
+            throw bad(
+                fmt::format("{} is given twice: list its values in one --what-if", dim));
+        }
+        auto& values = out[dim];
+        for (std::size_t at = eq + 1; at <= arg.size();) {
+            auto end = arg.find(',', at);
+            end = end == std::string::npos ? arg.size() : end;
+            auto const piece = arg.substr(at, end - at);
+            at = end + 1;
+            auto const v = canonical_name(piece);
+            auto const known = std::find_if(
+                c->second.begin(), c->second.end(),
+                [&](auto const& candidate) { return canonical_name(candidate) == v; });
+            if (known == c->second.end()) {
+                throw bad(fmt::format("{} has no value '{}' in plan.catalogue ({})", dim,
+                                      escape_line(piece), fmt::join(c->second, ", ")));
+            }
+            if (std::find(values.begin(), values.end(), *known) == values.end()) {
+                values.push_back(*known);
+            }
+        }
+    }
+    return out;
+}
+
+std::string what_if_text(what_if_policy const& p)
+{
+    std::vector<std::string> parts;
+    for (auto const& [dim, values] : p) {
+        parts.push_back(fmt::format("{} {}{}", dim, values.size() == 1 ? "" : "in ",
+                                    fmt::join(values, ", ")));
+    }
+    return fmt::format("{}", fmt::join(parts, "; "));
+}
 
 policy_report
 evaluate_policies(std::vector<logged_post> const& all,
                   std::map<std::string, std::vector<std::string>> const& catalogue,
                   nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed)
+                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed,
+                  what_if_policy const& what_if)
 {
     policy_report r;
     r.posts = static_cast<std::int64_t>(all.size());
     auto const posts = with_propensities(all);
     r.with_propensities = static_cast<std::int64_t>(posts.size());
+    r.what_if = what_if;
     if (r.with_propensities < floor.posts) {
         r.note = too_few_logged(r.with_propensities, r.posts, floor.posts, "post",
                                 "posts", "what other choices were worth");
+        if (!what_if.empty()) {
+            r.what_if_comparison = static_cast<policy_comparison>(r);
+        }
         return r;
     }
     rng gen{seed};
     auto const map = map_policies_of(catalogue, posteriors, cross_fit, rule);
     r.cross_fitted = map.cross_fitted;
     r.map_usable = map.usable;
-    auto const score = samples_for(posts, false, catalogue, map);
+    auto const score = samples_for(posts, false, catalogue, map, what_if);
     bool const has_follows =
         std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
-    auto const follows = samples_for(posts, true, catalogue, map);
+    auto const follows = samples_for(posts, true, catalogue, map, what_if);
     r.rows.push_back(
         value_of("logged", {score.logged}, {follows.logged}, has_follows, floor, gen));
     r.rows.push_back(
@@ -325,6 +428,11 @@ evaluate_policies(std::vector<logged_post> const& all,
                                                        estimator::doubly_robust,
                                                        weight_cap, bootstrap_rounds, gen);
         }
+    }
+    if (!what_if.empty()) {
+        // after the others: their intervals stay as they were without it
+        r.what_if_comparison =
+            compare_what_if(r, score, follows, has_follows, floor, gen);
     }
     return r;
 }
@@ -571,14 +679,17 @@ newest_logged<logged_reply> read_logged_replies(db_connection& db, config const&
 }
 
 policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
-                               std::uint64_t seed)
+                               std::uint64_t seed, what_if_policy const& what_if)
 {
     auto const posts = read_logged_posts(db, cfg, now);
     auto const [posteriors, weights, cross_fit] = read_active_map(db);
     auto report = evaluate_policies(
         posts.items, plan_catalogue(cfg.plan), posteriors, cross_fit, draw_rule_of(cfg),
-        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed);
+        {cfg.validate.min_policy_posts, cfg.validate.min_effective_posts}, seed, what_if);
     report.in_window = posts.in_window;
+    if (report.what_if_comparison) {
+        report.what_if_comparison->in_window = posts.in_window;
+    }
     report.learned = learned_values(posteriors, weights, posts.items);
     report.recent_only = recent_only_dimensions(posteriors);
     report.no_spread = no_spread_dimensions(posteriors);
@@ -774,6 +885,10 @@ nlohmann::json policy_report_json(policy_report const& r)
     j["map_cross_fitted"] = r.cross_fitted;
     j["map_usable"] = r.map_usable;
     j["replies"] = comparison_json(r.replies, "lift_learned_over_opportunity");
+    if (r.what_if_comparison) {
+        j["what_if"] = comparison_json(*r.what_if_comparison, "lift_what_if_over_map");
+        j["what_if"]["policy"] = r.what_if;
+    }
     auto& learned = j["learned"] = nlohmann::json::object();
     for (auto const& [dim, values] : r.learned) {
         auto& list = learned[dim] = nlohmann::json::array();
@@ -934,6 +1049,13 @@ std::string policy_report_table(policy_report const& r)
                        valued_text(r, "posts"), r.with_propensities) +
            comparison_table(r, "posts", "the map's policy over uniform") +
            (r.rows.empty() ? "" : "  map: " + map_policy_note(r) + "\n") +
+           (r.what_if_comparison
+                ? fmt::format("What if {} (every other dimension as the map's policy; "
+                              "the same posts):\n",
+                              what_if_text(r.what_if)) +
+                      comparison_table(*r.what_if_comparison, "posts",
+                                       "the what-if over the map's policy")
+                : "") +
            fmt::format("Replies ({}, {} with propensities; the learned "
                        "priorities against opportunity score alone):\n",
                        valued_text(r.replies, "replies"), r.replies.with_propensities) +

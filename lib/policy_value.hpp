@@ -89,6 +89,20 @@ struct logged_reply {
     timestamp posted_at;
 };
 
+// A policy an operator asks about (validate --what-if DIMENSION=VALUE,…):
+// each named dimension drawn among its listed values alike, every other as
+// the map's policy.
+using what_if_policy = std::map<std::string, std::vector<std::string>>;
+
+// The policy of --what-if arguments ("content_slot=how_to,tool_tip"), names
+// as the catalogue's (canonical: "How To" is how_to); a usage error names
+// the argument that is none.
+what_if_policy
+parse_what_if(std::vector<std::string> const& args,
+              std::map<std::string, std::vector<std::string>> const& catalogue);
+// "content_slot in how_to, tool_tip; decision_type single"
+std::string what_if_text(what_if_policy const& p);
+
 struct policy_report : policy_comparison {
     // the map's policy is valued on each half of the posts as learned from
     // the other (map_policies); false: the active map on the posts it learned
@@ -110,6 +124,10 @@ struct policy_report : policy_comparison {
     // the learned priorities over opportunity score alone; rows learned,
     // opportunity
     policy_comparison replies;
+    // --what-if: the policy asked about and its comparison with the map's
+    // policy (rows map, what-if; the lift of the what-if over the map's)
+    what_if_policy what_if;
+    std::optional<policy_comparison> what_if_comparison;
 };
 
 // Pure: the learned values of every dimension of the map (its posteriors and
@@ -195,18 +213,21 @@ newest_logged<logged_reply> read_logged_replies(db_connection& db, config const&
 struct policy_samples {
     std::vector<logged_sample> logged;
     std::vector<std::vector<logged_sample>> uniform, map;
+    std::vector<std::vector<logged_sample>>
+        what_if; // the map's, but the named dimensions
 };
 policy_samples
 samples_for(std::vector<logged_post> const& posts, bool follows,
             std::map<std::string, std::vector<std::string>> const& catalogue,
-            map_policies const& map);
+            map_policies const& map, what_if_policy const& what_if = {});
 
 // Pure: the estimates, seeded for reproducible intervals.
 policy_report
 evaluate_policies(std::vector<logged_post> const& posts,
                   std::map<std::string, std::vector<std::string>> const& catalogue,
                   nlohmann::json const& posteriors, nlohmann::json const& cross_fit,
-                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed);
+                  draw_rule const& rule, evidence_floor floor, std::uint64_t seed,
+                  what_if_policy const& what_if = {});
 
 // The posts of the last weights.window_days (older than min_age_hours) with
 // a v2 outcome, and the active map's posteriors (null without one).
@@ -215,7 +236,7 @@ newest_logged<logged_post> read_logged_posts(db_connection& db, config const& cf
 // The whole report over the database: the logged posts up to `now`, the
 // active map, its learned values (what validate prints).
 policy_report policy_report_of(db_connection& db, config const& cfg, timestamp now,
-                               std::uint64_t seed);
+                               std::uint64_t seed, what_if_policy const& what_if = {});
 // The active map's posteriors, weights and cross-fitted pair (nulls without
 // one; a null pair before migration 0012).
 std::tuple<nlohmann::json, nlohmann::json, nlohmann::json>

@@ -323,6 +323,13 @@ std::string policies_html(policy_report const& r)
            (r.rows.empty()
                 ? ""
                 : "<p>The map's policy: " + esc(map_policy_note(r)) + ".</p>") +
+           (r.what_if_comparison
+                ? fmt::format("<h3>What if {}</h3><p>Every other dimension as the map's "
+                              "policy, valued on the same posts.</p>",
+                              esc(what_if_text(r.what_if))) +
+                      comparison_html(*r.what_if_comparison,
+                                      "the what-if over the map's policy", "post")
+                : "") +
            fmt::format("<h3>Replies</h3><p>{}, {} with "
                        "propensities: the learned priorities against opportunity score "
                        "alone.</p>",

@@ -186,12 +186,13 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
 // and column it reads: not on a database xloop-migrate has yet to run on,
 // such as the original bot's, whose schema check says so. A pending
 // migration that adds an index only leaves it as it is.
-std::optional<policy_report> policy_value_of(run_context& run, check_result const& schema)
+std::optional<policy_report> policy_value_of(run_context& run, check_result const& schema,
+                                             what_if_policy const& what_if)
 {
     if (!schema.numbers.value("missing", nlohmann::json::array()).empty()) {
         return std::nullopt;
     }
-    return policy_report_of(run.db(), run.cfg(), run.now(), run.seed());
+    return policy_report_of(run.db(), run.cfg(), run.now(), run.seed(), what_if);
 }
 
 namespace {
@@ -314,6 +315,11 @@ void run_validate(run_context& run, validate_options const& opts)
 {
     run.reads_only();
     report_outputs const to{opts, run.options().json};
+    if (opts.checks_only && !opts.what_if.empty()) {
+        throw usage_error{"--what-if values choices, which --checks leaves out: give one "
+                          "of them"};
+    }
+    auto const what_if = parse_what_if(opts.what_if, plan_catalogue(run.cfg().plan));
     int const days = opts.days.value_or(run.cfg().validate.days);
     auto const checks = run_checks(run, days);
     bool const ready = std::none_of(checks.begin(), checks.end(),
@@ -326,7 +332,7 @@ void run_validate(run_context& run, validate_options const& opts)
     run.detail()["verdict"] = report["verdict"];
     run.rows_out = static_cast<std::int64_t>(checks.size());
     auto const policies =
-        opts.checks_only ? std::nullopt : policy_value_of(run, checks.front());
+        opts.checks_only ? std::nullopt : policy_value_of(run, checks.front(), what_if);
     if (policies) {
         run.summary()["policy_value"] = policy_report_json(*policies);
     }

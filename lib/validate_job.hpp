@@ -34,6 +34,8 @@ struct validate_options {
     // only the checks and the verdict: neither what was learned nor what it
     // is worth (which read the window's posts and bootstrap their estimates)
     bool checks_only = false;
+    // --what-if DIMENSION=VALUE,…: a policy to value against the map's
+    std::vector<std::string> what_if;
 };
 
 std::vector<check_result> run_checks(run_context& run, int days);

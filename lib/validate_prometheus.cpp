@@ -146,6 +146,10 @@ std::string report_prometheus(std::vector<check_result> const& checks, bool read
     add_comparison(values, lifts, "posts", *policies, "map_over_uniform");
     add_comparison(values, lifts, "replies", policies->replies,
                    "learned_over_opportunity");
+    if (policies->what_if_comparison) {
+        add_comparison(values, lifts, "what_if", *policies->what_if_comparison,
+                       "what_if_over_map");
+    }
     out += "# HELP xloop_policy_value What each policy is worth, mean outcome per post "
            "or reply, estimated from the propensities plan logged (what validate prints "
            "as what the choices are worth), with its 90 % interval\n"

@@ -1,3 +1,4 @@
+#include "error.hpp"
 #include "off_policy.hpp"
 #include "plan_job.hpp"
 #include "policy_value.hpp"
@@ -618,4 +619,121 @@ TEST_CASE("a dimension of thousands of values shows the twelve that say most, be
     CHECK(all.values.size() == 12);
     CHECK(all.values.front()->value == "v00");
     CHECK(hidden_values_text(all).empty());
+}
+
+namespace {
+// The three posts of validate's hand-worked test: scores 0.6, 0.2, 0.4,
+// content_slot drawn ½ each, hook_type question with 0.8, story 0.2.
+std::vector<logged_post> three_logged_posts()
+{
+    auto t = parse_timestamp("2026-03-01T00:00:00Z").value();
+    std::vector<logged_post> posts;
+    for (auto const& [slot, hook, p, y] :
+         std::vector<std::tuple<char const*, char const*, double, double>>{
+             {"how_to", "question", 0.8, 0.6},
+             {"hot_take", "story", 0.2, 0.2},
+             {"how_to", "story", 0.2, 0.4}}) {
+        logged_post post;
+        post.draws["content_slot"] = {slot, 0.5, 2};
+        post.draws["hook_type"] = {hook, p, 2};
+        post.score = y;
+        post.posted_at = t += std::chrono::hours{1};
+        posts.push_back(post);
+    }
+    return posts;
+}
+} // namespace
+
+TEST_CASE("a what-if policy is valued on the logged posts against the map's, by weights "
+          "worked by hand",
+          "[nodb]")
+{
+    std::map<std::string, std::vector<std::string>> const catalogue{
+        {"content_slot", {"how_to", "hot_take"}}, {"hook_type", {"question", "story"}}};
+    evidence_floor const floor{3, 1};
+    // No map: the map's policy is uniform. Per dimension (outcomes all
+    // positive, so the changes multiply, V = mean · Π SNIPS_d / mean, mean
+    // 0.4): content_slot π = ½ = μ, w = 1: no change; hook_type π = ½,
+    // w = 0.625, 2.5, 2.5: SNIPS = 1.875 / 5.625 = 1/3, V = 1/3.
+    // What if hook_type question: π = 1, 0, 0, w = 1.25, 0, 0: SNIPS = 0.6,
+    // content_slot as the map's (no change): V = 0.6, ESS 1.
+    auto const hook =
+        evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},
+                          floor, 7, {{"hook_type", {"question"}}});
+    REQUIRE(hook.what_if_comparison);
+    auto const& c = *hook.what_if_comparison;
+    REQUIRE(c.rows.size() == 2);
+    CHECK(c.rows[0].policy == "map");
+    CHECK(c.rows[0].snips->value == Approx(1.0 / 3));
+    CHECK(c.rows[1].policy == "what-if");
+    CHECK(c.rows[1].snips->value == Approx(0.6));
+    CHECK(c.rows[1].snips->ess == Approx(1));
+    CHECK(c.lift->value == Approx(0.6 - 1.0 / 3));
+    // the others as they are without it
+    auto const plain = evaluate_policies(three_logged_posts(), catalogue, nullptr,
+                                         nullptr, {0.1, 0.0}, floor, 7);
+    CHECK_FALSE(plain.what_if_comparison);
+    REQUIRE(plain.rows.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(hook.rows[i].snips->value == plain.rows[i].snips->value);
+        CHECK(hook.rows[i].snips->lo == plain.rows[i].snips->lo);
+    }
+    // What if content_slot how_to: w = 2, 0, 2, SNIPS = (1.2 + 0.8) / 4 = 0.5;
+    // hook_type as the map's (1/3): V = 0.4 · (0.5 / 0.4) · ((1/3) / 0.4).
+    auto const slot =
+        evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},
+                          floor, 7, {{"content_slot", {"how_to"}}});
+    CHECK(slot.what_if_comparison->rows[1].snips->value == Approx(0.5 * (1.0 / 3) / 0.4));
+    // Both values of a dimension: the map's own (uniform) policy, no lift.
+    auto const both =
+        evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},
+                          floor, 7, {{"hook_type", {"question", "story"}}});
+    CHECK(both.what_if_comparison->lift->value == Approx(0).margin(1e-12));
+    // Below the floor of posts, it says why, as the others do.
+    auto const few =
+        evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},
+                          {20, 1}, 7, {{"hook_type", {"story"}}});
+    REQUIRE(few.what_if_comparison);
+    CHECK(few.what_if_comparison->rows.empty());
+    CHECK(few.what_if_comparison->note == few.note);
+}
+
+TEST_CASE("validate --what-if names dimensions and values of the catalogue, as canonical "
+          "names, and refuses any other naming it",
+          "[nodb]")
+{
+    std::map<std::string, std::vector<std::string>> const catalogue{
+        {"content_slot", {"how_to", "hot_take", "tool_tip"}},
+        {"hook_type", {"question", "story"}}};
+    auto const p = parse_what_if(
+        {"Content Slot=Tool Tip,how_to,tool_tip", "hook_type=story"}, catalogue);
+    CHECK(p == what_if_policy{{"content_slot", {"tool_tip", "how_to"}},
+                              {"hook_type", {"story"}}});
+    CHECK(what_if_text(p) == "content_slot in tool_tip, how_to; hook_type story");
+    auto const refused = [&](std::string const& arg) {
+        try {
+            parse_what_if({arg}, catalogue);
+        } catch (usage_error const& e) {
+            return std::string{e.what()};
+        }
+        return std::string{"accepted"};
+    };
+    CHECK(refused("content_slot") == "--what-if 'content_slot': give "
+                                     "DIMENSION=VALUE[,VALUE…], e.g. "
+                                     "content_slot=how_to,tool_tip");
+    CHECK(refused("tone=calm") ==
+          "--what-if 'tone=calm': plan.catalogue has no dimension 'tone' (content_slot, "
+          "hook_type)");
+    CHECK(refused("post_hour=18") ==
+          "--what-if 'post_hour=18': post_hour cannot be asked about: plan draws each "
+          "day's times among its free ones, not from plan.catalogue");
+    CHECK(refused("hook_type=question,rant") ==
+          "--what-if 'hook_type=question,rant': hook_type has no value 'rant' in "
+          "plan.catalogue (question, story)");
+    CHECK(refused("hook_type=") == "--what-if 'hook_type=': hook_type has no value '' in "
+                                   "plan.catalogue (question, story)");
+    CHECK_THROWS_WITH(
+        parse_what_if({"hook_type=story", "Hook Type=question"}, catalogue),
+        "--what-if 'Hook Type=question': hook_type is given twice: list its "
+        "values in one --what-if");
 }

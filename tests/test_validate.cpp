@@ -2145,6 +2145,62 @@ TEST_CASE(
           Approx(0).margin(1e-12));
 }
 
+TEST_CASE("validate --what-if values the policy asked about against the map's, by the "
+          "weights worked by hand, in the table, --json, the page and the metrics",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_three_logged_posts(c);
+    temp_dir dir;
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
+    // No map: the map's policy is uniform, 1/3 (above). What if hook_type
+    // question: π = 1, 0, 0 against μ = 0.8, 0.2, 0.2: w = 1.25, 0, 0 on the
+    // hook, content_slot as the map's (π = ½ = μ): SNIPS = 0.6.
+    std::vector<std::string> const args{"--config", cfg, "--what-if",
+                                        "Hook Type=Question"};
+    auto const r = validate(db, 1, args)["policy_value"]["what_if"];
+    INFO(r.dump(2));
+    CHECK(r["policy"] == json{{"hook_type", {"question"}}});
+    REQUIRE(r["policies"].size() == 2);
+    CHECK(r["policies"][0]["policy"] == "map");
+    CHECK(r["policies"][0]["score_snips"]["value"].get<double>() == Approx(1.0 / 3));
+    CHECK(r["policies"][1]["policy"] == "what-if");
+    CHECK(r["policies"][1]["score_snips"]["value"].get<double>() == Approx(0.6));
+    CHECK(r["lift_what_if_over_map"]["value"].get<double>() == Approx(0.6 - 1.0 / 3));
+
+    auto with = args;
+    with.insert(with.end(), {"--now", now, "-q", "--html", dir.path() + "/r.html",
+                             "--prometheus", dir.path() + "/x.prom"});
+    auto const table = run_tool("validate", with, &db);
+    INFO(table.err);
+    CHECK(table.out.find("What if hook_type question (every other dimension as the map's "
+                         "policy; the same posts):\n") != std::string::npos);
+    CHECK(table.out.find("  what-if  0.600 [") != std::string::npos);
+    CHECK(read_file(dir.path() + "/r.html").find("<h3>What if hook_type question</h3>") !=
+          std::string::npos);
+    CHECK(
+        prometheus_sample(read_file(dir.path() + "/x.prom"),
+                          "xloop_policy_lift{of=\"what_if\",lift=\"what_if_over_map\","
+                          "outcome=\"score\",estimator=\"snips\",bound=\"estimate\"}") ==
+        Approx(0.6 - 1.0 / 3));
+
+    // refused before any work, naming the argument
+    auto const bad = run_tool(
+        "validate", {"--config", cfg, "--now", now, "--what-if", "hook_type=rant"}, &db);
+    CHECK(bad.exit_code == 64);
+    CHECK_THAT(bad.err,
+               Catch::Contains("--what-if 'hook_type=rant': hook_type has no "
+                               "value 'rant' in plan.catalogue (question, story)"));
+    CHECK(bad.out.empty());
+    auto const checks = run_tool(
+        "validate", {"--now", now, "--checks", "--what-if", "hook_type=story"}, &db);
+    CHECK(checks.exit_code == 64);
+    CHECK_THAT(checks.err, Catch::Contains("--what-if values choices, which --checks "
+                                           "leaves out"));
+}
+
 TEST_CASE("validate values the map's policy on each half of the posts as learned from "
           "the other half, and says so",
           "[db]")
