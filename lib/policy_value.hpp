@@ -102,6 +102,8 @@ parse_what_if(std::vector<std::string> const& args,
               std::map<std::string, std::vector<std::string>> const& catalogue);
 // "content_slot in how_to, tool_tip; decision_type single"
 std::string what_if_text(what_if_policy const& p);
+// Printed under a what-if's lift: how far to trust it.
+extern std::string const what_if_caution;
 
 struct policy_report : policy_comparison {
     // the map's policy is valued on each half of the posts as learned from

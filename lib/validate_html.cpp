@@ -328,7 +328,10 @@ std::string policies_html(policy_report const& r)
                               "policy, valued on the same posts.</p>",
                               esc(what_if_text(r.what_if))) +
                       comparison_html(*r.what_if_comparison,
-                                      "the what-if over the map's policy", "post")
+                                      "the what-if over the map's policy", "post") +
+                      (r.what_if_comparison->lift
+                           ? "<p>" + esc(upper_first(what_if_caution)) + ".</p>"
+                           : "")
                 : "") +
            fmt::format("<h3>Replies</h3><p>{}, {} with "
                        "propensities: the learned priorities against opportunity score "

@@ -668,20 +668,35 @@ std::optional<json> replies_truth(config const& cfg, timestamp now,
                 {"lift", (taken - baseline) / k}};
 }
 
+// A what-if question drawn from the seed: one dimension of the catalogue
+// drawn as one of its values, so that over seeds the true lifts over the
+// map's policy fall on both sides of zero (and some values were drawn too
+// seldom to say).
+what_if_policy seeded_what_if(std::map<std::string, std::vector<std::string>> const& c,
+                              std::uint64_t seed)
+{
+    auto dim = c.begin();
+    std::advance(dim, static_cast<std::ptrdiff_t>(seed % c.size()));
+    auto const& values = dim->second;
+    return {{dim->first, {values[(seed / c.size()) % values.size()]}}};
+}
+
 // What validate estimates (issue 15), and the truth: each policy's expected
 // follows a post over the same logged posts, from the world's effects. As
 // validate weighs them, uniform and the map's policy change the catalogue's
 // dimensions and keep post_hour and the post's day as logged; the map's
 // policy is each half of the posts under the map learned from the other
-// half, as validate values it ("map_active": the active map itself).
+// half, as validate values it ("map_active": the active map itself); and
+// the seeded what-if, the map's policy with its dimension changed.
 json policy_value(db_connection& db, config const& cfg, world_spec const& w,
                   timestamp start, timestamp now, std::uint64_t seed,
                   std::vector<reply_truth> const& replies)
 {
-    auto const report = policy_report_of(db, cfg, now, seed);
+    auto const catalogue = plan_catalogue(cfg.plan);
+    auto const what_if = seeded_what_if(catalogue, seed);
+    auto const report = policy_report_of(db, cfg, now, seed, what_if);
     auto const posts = read_logged_posts(db, cfg, now).items;
     auto const [posteriors, weights, cross_fit] = read_active_map(db);
-    auto const catalogue = plan_catalogue(cfg.plan);
     // what validate values (each half under the map learned from the other),
     // and the active map itself
     auto const rule = draw_rule_of(cfg);
@@ -691,7 +706,7 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
     for (auto const& [dim, candidates] : catalogue) {
         uniform[dim] = uniform_policy(candidates);
     }
-    double logged = 0, u = 0, m = 0, a = 0;
+    double logged = 0, u = 0, m = 0, a = 0, wi = 0;
     int n = 0;
     for (auto const& p : posts) {
         if (p.draws.empty()) {
@@ -722,14 +737,24 @@ json policy_value(db_connection& db, config const& cfg, world_spec const& w,
         u += value_of(uniform);
         m += value_of(map.of_fold[fold_of(p)]);
         a += value_of(active.of_fold[0]);
+        auto asked = map.of_fold[fold_of(p)];
+        for (auto const& [dim, values] : what_if) {
+            asked[dim] = uniform_policy(values);
+        }
+        wi += value_of(asked);
         ++n;
     }
     json truth = json::object();
     if (n > 0) {
-        truth = {{"posts", n},          {"logged", logged / n},
-                 {"uniform", u / n},    {"map", m / n},
-                 {"map_active", a / n}, {"map_cross_fitted", map.cross_fitted},
-                 {"lift", (m - u) / n}};
+        truth = {{"posts", n},
+                 {"logged", logged / n},
+                 {"uniform", u / n},
+                 {"map", m / n},
+                 {"map_active", a / n},
+                 {"map_cross_fitted", map.cross_fitted},
+                 {"lift", (m - u) / n},
+                 {"what_if",
+                  {{"policy", what_if}, {"value", wi / n}, {"lift", (wi - m) / n}}}};
     }
     if (auto r = replies_truth(cfg, now, replies)) {
         truth["replies"] = std::move(*r);

@@ -622,23 +622,27 @@ TEST_CASE("a dimension of thousands of values shows the twelve that say most, be
 }
 
 namespace {
-// The three posts of validate's hand-worked test: scores 0.6, 0.2, 0.4,
+// The three posts of validate's hand-worked test, six times over, one after
+// the other (so that each half of them, by time, holds every value three
+// times; every weighted mean is the three posts'): scores 0.6, 0.2, 0.4,
 // content_slot drawn ½ each, hook_type question with 0.8, story 0.2.
-std::vector<logged_post> three_logged_posts()
+std::vector<logged_post> three_logged_posts(int times = 6)
 {
     auto t = parse_timestamp("2026-03-01T00:00:00Z").value();
     std::vector<logged_post> posts;
-    for (auto const& [slot, hook, p, y] :
-         std::vector<std::tuple<char const*, char const*, double, double>>{
-             {"how_to", "question", 0.8, 0.6},
-             {"hot_take", "story", 0.2, 0.2},
-             {"how_to", "story", 0.2, 0.4}}) {
-        logged_post post;
-        post.draws["content_slot"] = {slot, 0.5, 2};
-        post.draws["hook_type"] = {hook, p, 2};
-        post.score = y;
-        post.posted_at = t += std::chrono::hours{1};
-        posts.push_back(post);
+    for (int k = 0; k < times; ++k) {
+        for (auto const& [slot, hook, p, y] :
+             std::vector<std::tuple<char const*, char const*, double, double>>{
+                 {"how_to", "question", 0.8, 0.6},
+                 {"hot_take", "story", 0.2, 0.2},
+                 {"how_to", "story", 0.2, 0.4}}) {
+            logged_post post;
+            post.draws["content_slot"] = {slot, 0.5, 2};
+            post.draws["hook_type"] = {hook, p, 2};
+            post.score = y;
+            post.posted_at = t += std::chrono::hours{1};
+            posts.push_back(post);
+        }
     }
     return posts;
 }
@@ -656,7 +660,8 @@ TEST_CASE("a what-if policy is valued on the logged posts against the map's, by 
     // 0.4): content_slot π = ½ = μ, w = 1: no change; hook_type π = ½,
     // w = 0.625, 2.5, 2.5: SNIPS = 1.875 / 5.625 = 1/3, V = 1/3.
     // What if hook_type question: π = 1, 0, 0, w = 1.25, 0, 0: SNIPS = 0.6,
-    // content_slot as the map's (no change): V = 0.6, ESS 1.
+    // content_slot as the map's (no change): V = 0.6, ESS 6 (six posts of
+    // weight 1.25).
     auto const hook =
         evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},
                           floor, 7, {{"hook_type", {"question"}}});
@@ -667,7 +672,7 @@ TEST_CASE("a what-if policy is valued on the logged posts against the map's, by 
     CHECK(c.rows[0].snips->value == Approx(1.0 / 3));
     CHECK(c.rows[1].policy == "what-if");
     CHECK(c.rows[1].snips->value == Approx(0.6));
-    CHECK(c.rows[1].snips->ess == Approx(1));
+    CHECK(c.rows[1].snips->ess == Approx(6));
     CHECK(c.lift->value == Approx(0.6 - 1.0 / 3));
     // the others as they are without it
     auto const plain = evaluate_policies(three_logged_posts(), catalogue, nullptr,
@@ -689,6 +694,19 @@ TEST_CASE("a what-if policy is valued on the logged posts against the map's, by 
         evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},
                           floor, 7, {{"hook_type", {"question", "story"}}});
     CHECK(both.what_if_comparison->lift->value == Approx(0).margin(1e-12));
+    // A value the newer half of the posts never drew: the older half alone
+    // cannot say what it would earn now.
+    auto early = three_logged_posts();
+    for (std::size_t i = early.size() / 2; i < early.size(); ++i) {
+        early[i].draws["hook_type"] = {"story", 0.2, 2};
+    }
+    auto const gone = evaluate_policies(early, catalogue, nullptr, nullptr, {0.1, 0.0},
+                                        floor, 7, {{"hook_type", {"question"}}});
+    CHECK_FALSE(gone.what_if_comparison->rows[1].snips);
+    CHECK_FALSE(gone.what_if_comparison->lift);
+    CHECK(gone.what_if_comparison->rows[1].note ==
+          "the newer half of the posts drew hook_type question 0 times, fewer than 3: "
+          "too seldom to say what it would earn");
     // Below the floor of posts, it says why, as the others do.
     auto const few =
         evaluate_policies(three_logged_posts(), catalogue, nullptr, nullptr, {0.1, 0.0},

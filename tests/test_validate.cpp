@@ -2152,7 +2152,21 @@ TEST_CASE("validate --what-if values the policy asked about against the map's, b
     test_db db;
     db.migrate();
     auto c = db.connect();
-    add_three_logged_posts(c);
+    // The three posts six times over, one after the other: each half of
+    // them by time draws every value three times (else the what-if is too
+    // seldom drawn to say), every weighted mean the three posts'.
+    for (int k = 0; k < 6; ++k) {
+        double const day = 2 + k;
+        add_logged_post(
+            c, day + 0.2, 0.6,
+            {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "question", 0.8, 2}});
+        add_logged_post(
+            c, day + 0.1, 0.2,
+            {{"content_slot", "hot_take", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+        add_logged_post(
+            c, day, 0.4,
+            {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    }
     temp_dir dir;
     auto const cfg = dir.write("xloop.yaml", three_post_config);
     // No map: the map's policy is uniform, 1/3 (above). What if hook_type
@@ -2178,6 +2192,7 @@ TEST_CASE("validate --what-if values the policy asked about against the map's, b
     CHECK(table.out.find("What if hook_type question (every other dimension as the map's "
                          "policy; the same posts):\n") != std::string::npos);
     CHECK(table.out.find("  what-if  0.600 [") != std::string::npos);
+    CHECK(table.out.find("  a hint to try, not a verdict: ") != std::string::npos);
     CHECK(read_file(dir.path() + "/r.html").find("<h3>What if hook_type question</h3>") !=
           std::string::npos);
     CHECK(

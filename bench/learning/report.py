@@ -183,6 +183,18 @@ for w in worlds:
     dr = [(e['lift_map_over_uniform_follows_dr'], t) for e, t in rs
           if e.get('lift_map_over_uniform_follows_dr')]
     values['DR lift'] = [sum(l['lo'] <= t['lift'] <= l['hi'] for l, t in dr), len(dr)]
+    # the seeded what-if (one dimension drawn as one value) over the map's
+    # policy, SNIPS and DR; and its sign wherever the truth is clear of the
+    # interval
+    for key, label in (('lift_what_if_over_map_follows', 'what-if lift'),
+                       ('lift_what_if_over_map_follows_dr', 'DR what-if lift')):
+        wl = [(e['what_if'][key], t['what_if']) for e, t in rs
+              if 'what_if' in t and (e.get('what_if') or {}).get(key)]
+        values[label] = [sum(l['lo'] <= t['lift'] <= l['hi'] for l, t in wl), len(wl)]
+        if label == 'what-if lift':
+            wc = [(l, t) for l, t in wl if abs(t['lift']) > (l['hi'] - l['lo']) / 2]
+            values['what-if sign'] = [
+                sum((l['value'] > 0) == (t['lift'] > 0) for l, t in wc), len(wc)]
     for e, t in rs:
         for row in e.get('policies', []):
             f = row.get('follows_dr')
@@ -219,9 +231,12 @@ if pv_rows:
         ok_dr = dn > 0 and dc >= 0.8 * dn
         rc, rn = values['replies lift']
         ok_r = rn > 0 and rc >= 0.8 * rn
-        print('  %-*s posts %s (DR %s), replies %s' % (
+        wc, wn = values['what-if lift']
+        sc, sn = values['what-if sign']
+        ok_w = wn > 0 and wc >= 0.8 * wn and sc == sn
+        print('  %-*s posts %s (DR %s), replies %s, what-if %s' % (
             W, w, 'met' if ok else 'NOT met', 'met' if ok_dr else 'NOT met',
-            'met' if ok_r else 'NOT met'))
+            'met' if ok_r else 'NOT met', 'met' if ok_w else 'NOT met'))
 
 # The chart: one panel per world, cumulative expected follows (posts and
 # replies) per policy; uniform and oracle from the xloop runs' own days.
