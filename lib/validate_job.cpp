@@ -309,6 +309,19 @@ struct report_outputs {
     bool table() const { return !page_out && !metrics_out; }
 };
 
+// An output as asked: on stdout in place of the table (checked at exit, as
+// the table would be), or written whole to its file.
+void deliver(std::string_view option, std::string const& path, bool on_stdout,
+             std::string const& text)
+{
+    if (on_stdout) {
+        std::cout << text << std::flush;
+        return;
+    }
+    write_whole_file(option, path, text);
+    log::info("wrote {}", path);
+}
+
 } // namespace
 
 void run_validate(run_context& run, validate_options const& opts)
@@ -344,24 +357,14 @@ void run_validate(run_context& run, validate_options const& opts)
                   << std::flush;
     }
     if (opts.prometheus_file) {
-        auto const metrics = report_prometheus(checks, ready, run.now(), policies);
-        if (to.metrics_out) {
-            std::cout << metrics << std::flush;
-        } else {
-            write_whole_file("--prometheus", *opts.prometheus_file, metrics);
-            log::info("wrote {}", *opts.prometheus_file);
-        }
+        deliver("--prometheus", *opts.prometheus_file, to.metrics_out,
+                report_prometheus(checks, ready, run.now(), policies));
     }
     if (opts.html_file) {
         auto series = read_report_series(run.db(), run.now(), days);
         series.policies = policies;
-        auto const page = report_html(series, checks, ready, run.now());
-        if (to.page_out) {
-            std::cout << page << std::flush; // as the table would be: checked at exit
-        } else {
-            write_whole_file("--html", *opts.html_file, page);
-            log::info("wrote {}", *opts.html_file);
-        }
+        deliver("--html", *opts.html_file, to.page_out,
+                report_html(series, checks, ready, run.now()));
     }
     if (!ready) {
         run.success_code = exit_code::not_ready;
