@@ -295,6 +295,25 @@ std::string too_few_logged(std::int64_t with, std::int64_t all, std::int64_t flo
                        which, floor, unknown);
 }
 
+// The lift of policy `to` over `from` (each a policy_samples member) on the
+// same posts: of the score by SNIPS; of follows, where every post has them,
+// by SNIPS and DR.
+void add_lifts(policy_comparison& c, policy_samples const& score,
+               policy_samples const& follows, factored policy_samples::*from,
+               factored policy_samples::*to, bool has_follows, rng& gen)
+{
+    c.lift = estimate_factored_lift(score.*from, score.*to, estimator::snips, weight_cap,
+                                    bootstrap_rounds, gen);
+    if (has_follows) {
+        c.lift_follows =
+            estimate_factored_lift(follows.*from, follows.*to, estimator::snips,
+                                   weight_cap, bootstrap_rounds, gen);
+        c.lift_follows_dr =
+            estimate_factored_lift(follows.*from, follows.*to, estimator::doubly_robust,
+                                   weight_cap, bootstrap_rounds, gen);
+    }
+}
+
 // Why the posts cannot value the what-if, or "": each named dimension's
 // values must have been drawn in the older and in the newer half of the
 // posts (by posting time). A value the loop gave up early is otherwise
@@ -353,16 +372,8 @@ policy_comparison compare_what_if(policy_report const& r,
     c.rows[1] =
         value_of("what-if", score.what_if, follows.what_if, has_follows, floor, gen);
     if (c.rows[0].snips && c.rows[1].snips) {
-        c.lift = estimate_factored_lift(score.map, score.what_if, estimator::snips,
-                                        weight_cap, bootstrap_rounds, gen);
-        if (has_follows) {
-            c.lift_follows =
-                estimate_factored_lift(follows.map, follows.what_if, estimator::snips,
-                                       weight_cap, bootstrap_rounds, gen);
-            c.lift_follows_dr = estimate_factored_lift(follows.map, follows.what_if,
-                                                       estimator::doubly_robust,
-                                                       weight_cap, bootstrap_rounds, gen);
-        }
+        add_lifts(c, score, follows, &policy_samples::map, &policy_samples::what_if,
+                  has_follows, gen);
     }
     return c;
 }
@@ -493,16 +504,8 @@ evaluate_policies(std::vector<logged_post> const& all,
         value_of("uniform", score.uniform, follows.uniform, has_follows, floor, gen));
     r.rows.push_back(value_of("map", score.map, follows.map, has_follows, floor, gen));
     if (r.rows[1].snips && r.rows[2].snips) {
-        r.lift = estimate_factored_lift(score.uniform, score.map, estimator::snips,
-                                        weight_cap, bootstrap_rounds, gen);
-        if (has_follows) {
-            r.lift_follows =
-                estimate_factored_lift(follows.uniform, follows.map, estimator::snips,
-                                       weight_cap, bootstrap_rounds, gen);
-            r.lift_follows_dr = estimate_factored_lift(follows.uniform, follows.map,
-                                                       estimator::doubly_robust,
-                                                       weight_cap, bootstrap_rounds, gen);
-        }
+        add_lifts(r, score, follows, &policy_samples::uniform, &policy_samples::map,
+                  has_follows, gen);
     }
     if (!what_if.empty()) {
         // after the others: their intervals stay as they were without it
