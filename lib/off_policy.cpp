@@ -161,6 +161,20 @@ std::pair<double, double> interval_90(std::vector<double> v)
 
 // A resample of n posts with replacement. A third of the posts are not
 // drawn (e⁻¹ of them): the sums pass them by.
+// The lift's interval: the basic (reverse percentile) bootstrap, the
+// resamples' spread about the estimate reflected, [2Δ − q95, 2Δ − q05].
+// The lift of one ratio estimate over another resamples lopsided, the far
+// tail on the side its error lies (a lift overstated resamples larger
+// still): percentiles held the true lift in 51 of 56 simulated runs for the
+// map over uniform (DR 48), the what-if 36 of 48; reflected 51, 55 and 41,
+// as wide (bench/policy_value.sh, 2026-12-06). A policy's value keeps the
+// percentiles: reflected, it held its truth less often and fell below 0.
+std::pair<double, double> reflected_interval_90(double estimate, std::vector<double> v)
+{
+    auto const [lo, hi] = interval_90(std::move(v));
+    return {2 * estimate - hi, 2 * estimate - lo};
+}
+
 drawn_posts resample(std::size_t n, rng& r)
 {
     std::vector<double> count(n, 0.0);
@@ -281,7 +295,7 @@ estimate_factored_lift(std::vector<std::vector<logged_sample>> const& a,
             boot.push_back(*y - *x);
         }
     }
-    std::tie(out.lo, out.hi) = interval_90(std::move(boot));
+    std::tie(out.lo, out.hi) = reflected_interval_90(out.value, std::move(boot));
     return out;
 }
 

@@ -12,8 +12,9 @@
 //   DR    = Σ [v̂_π(i) + w_i·(y_i − q̂_i)] / n    (doubly robust)
 // q̂_i is a reward model's prediction for the logged action and v̂_π(i) its
 // value of π; DR is unbiased if either the weights or the model are right.
-// Intervals are percentile bootstraps over the posts; ESS = (Σw)²/Σw² says
-// how many posts the estimate effectively rests on.
+// Intervals are bootstraps over the posts (a value's the percentiles, a
+// lift's reflected about it: below); ESS = (Σw)²/Σw² says how many posts the
+// estimate effectively rests on.
 
 #include <cstddef>
 #include <cstdint>
@@ -61,8 +62,9 @@ std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const&
                                                rng& r);
 
 // The lift of policy b over policy a (both evaluated on the same posts: the
-// samples differ only in target_p, model_of_target): the difference of their
-// estimates, its interval from the same resamples for both (paired).
+// samples differ only in target_p, model_of_target): the difference Δ of
+// their estimates, its interval from the same resamples for both (paired),
+// their 5th and 95th percentiles reflected about Δ: [2Δ − q95, 2Δ − q05].
 std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a,
                                              std::vector<logged_sample> const& b,
                                              estimator e, double cap, int rounds, rng& r);
