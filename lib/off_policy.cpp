@@ -264,6 +264,15 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
         }
     }
     std::tie(out.lo, out.hi) = interval_90(std::move(boot));
+    // A mean of outcomes none of which is negative (follows) is not either:
+    // DR's terms can be, and printed "3.97 [-6.03, 9.41] follows a post".
+    bool const counts = std::all_of(dims[0].begin(), dims[0].end(),
+                                    [](auto const& x) { return x.outcome >= 0; });
+    if (counts) {
+        out.value = std::max(out.value, 0.0);
+        out.lo = std::max(out.lo, 0.0);
+        out.hi = std::max(out.hi, 0.0);
+    }
     return out;
 }
 

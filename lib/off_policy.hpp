@@ -56,7 +56,8 @@ std::optional<double> estimate_value(std::vector<logged_sample> const& s,
                                      std::vector<double> const& w, estimator e);
 
 // Point estimate, 90 % percentile bootstrap interval (`rounds` resamples drawn
-// from `r`), ESS and clipped count. nullopt without posts.
+// from `r`), ESS and clipped count; none below 0 where no outcome is. nullopt
+// without posts.
 std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
                                                estimator e, double cap, int rounds,
                                                rng& r);

@@ -203,8 +203,8 @@ stacked_chart(std::string const& title,
 
 std::string estimate_cell(std::optional<policy_estimate> const& e)
 {
-    return e ? fmt::format("<td>{:.3f}</td><td>{:.3f} … {:.3f}</td>", e->value, e->lo,
-                           e->hi)
+    return e ? fmt::format("<td>{:.3f}</td><td>{:.3f} … {:.3f}</td>", at_3dp(e->value),
+                           at_3dp(e->lo), at_3dp(e->hi))
              : "<td>–</td><td></td>";
 }
 
@@ -256,8 +256,9 @@ std::string learned_html(policy_report const& report)
                 "{:.1f}%\"></div><div class=\"mean\" style=\"left: {:.1f}%\"></div></td>"
                 "<td>{}</td><td>{}</td><td>{:.3f}</td></tr>\n",
                 v->too_few ? "few" : "enough", esc(v->value), esc(excerpt(v->value, 40)),
-                v->mean, v->lo, v->hi, pct(v->lo), std::max(pct(v->hi) - pct(v->lo), 0.5),
-                pct(v->mean), v->posts, share_text(*v), v->weight);
+                at_3dp(v->mean), at_3dp(v->lo), at_3dp(v->hi), pct(v->lo),
+                std::max(pct(v->hi) - pct(v->lo), 0.5), pct(v->mean), v->posts,
+                share_text(*v), v->weight);
         }
         s += "</table></div>";
         if (dim_shown.hidden > 0) {
@@ -295,16 +296,17 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
     if (r.lift) {
         s += fmt::format(
             "<p>Lift of {}: {:.3f} (90 %: {:.3f} … {:.3f}){}.</p>", esc(lift),
-            r.lift->value, r.lift->lo, r.lift->hi,
+            at_3dp(r.lift->value), at_3dp(r.lift->lo), at_3dp(r.lift->hi),
             r.lift_follows
-                ? fmt::format(
-                      "; in follows a {} {:.3f} (90 %: {:.3f} … {:.3f}){}", per,
-                      r.lift_follows->value, r.lift_follows->lo, r.lift_follows->hi,
-                      r.lift_follows_dr
-                          ? fmt::format(", DR {:.3f} (90 %: {:.3f} … {:.3f})",
-                                        r.lift_follows_dr->value, r.lift_follows_dr->lo,
-                                        r.lift_follows_dr->hi)
-                          : std::string{})
+                ? fmt::format("; in follows a {} {:.3f} (90 %: {:.3f} … {:.3f}){}", per,
+                              at_3dp(r.lift_follows->value), at_3dp(r.lift_follows->lo),
+                              at_3dp(r.lift_follows->hi),
+                              r.lift_follows_dr
+                                  ? fmt::format(", DR {:.3f} (90 %: {:.3f} … {:.3f})",
+                                                at_3dp(r.lift_follows_dr->value),
+                                                at_3dp(r.lift_follows_dr->lo),
+                                                at_3dp(r.lift_follows_dr->hi))
+                                  : std::string{})
                 : "");
     }
     return s;

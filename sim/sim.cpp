@@ -1130,8 +1130,8 @@ void print_report(options const& o, world_spec const& world, json const& result)
         std::cout << fmt::format(
             "  validate's lift of the map's policy over uniform: {:+.3f} follows a post "
             "[{:+.3f}, {:+.3f}]; true {:+.3f}\n",
-            lift["value"].get<double>(), lift["lo"].get<double>(),
-            lift["hi"].get<double>(), pv["truth"]["lift"].get<double>());
+            at_3dp(lift["value"].get<double>()), at_3dp(lift["lo"].get<double>()),
+            at_3dp(lift["hi"].get<double>()), at_3dp(pv["truth"]["lift"].get<double>()));
     }
     auto const& rlift =
         pv["estimate"]["replies"]["lift_learned_over_opportunity_follows"];
@@ -1139,8 +1139,9 @@ void print_report(options const& o, world_spec const& world, json const& result)
         std::cout << fmt::format(
             "  validate's lift of the learned priorities over opportunity score alone: "
             "{:+.3f} follows a reply [{:+.3f}, {:+.3f}]; true {:+.3f}\n",
-            rlift["value"].get<double>(), rlift["lo"].get<double>(),
-            rlift["hi"].get<double>(), pv["truth"]["replies"]["lift"].get<double>());
+            at_3dp(rlift["value"].get<double>()), at_3dp(rlift["lo"].get<double>()),
+            at_3dp(rlift["hi"].get<double>()),
+            at_3dp(pv["truth"]["replies"]["lift"].get<double>()));
     }
     auto const rate_limited = result["rate_limited_runs"].get<std::int64_t>();
     if (rate_limited > 0) {

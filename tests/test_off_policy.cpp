@@ -203,6 +203,29 @@ TEST_CASE("the lift's interval is its resamples' percentiles reflected about it"
     CHECK(got.lo != Approx(at(0.05)));
 }
 
+TEST_CASE("a policy's value of outcomes never below 0 is not below 0, interval and all",
+          "[nodb]")
+{
+    // Follows 0, 0, 1; the model predicts 2 for each and 0.5 for the policy.
+    // DR = [(0.5 + 2·(0 − 2)) + (0.5 + 2·(0 − 2)) + (0.5 + 0·(1 − 2))] / 3
+    //    = (−3.5 − 3.5 + 0.5) / 3 < 0: no mean of follows is; it reads 0.
+    std::vector<logged_sample> s{
+        {0, 0.5, 1, 2, 0.5}, {0, 0.5, 1, 2, 0.5}, {1, 0.5, 0, 2, 0.5}};
+    CHECK(*estimate_value(s, importance_weights(s, 100), estimator::doubly_robust) ==
+          Approx(-6.5 / 3));
+    rng r{9};
+    auto const v = *estimate_policy(s, estimator::doubly_robust, 100, 200, r);
+    CHECK(v.value == 0);
+    CHECK(v.lo == 0);
+    CHECK(v.hi >= 0);
+    // An outcome that can be negative (one is) keeps its sign.
+    s[2].outcome = -1;
+    rng r2{9};
+    auto const signed_v = *estimate_policy(s, estimator::doubly_robust, 100, 200, r2);
+    CHECK(signed_v.value < 0);
+    CHECK(signed_v.lo < 0);
+}
+
 TEST_CASE("the lift of a policy over itself is zero, interval and all", "[nodb]")
 {
     auto const s = three_posts();
@@ -447,6 +470,28 @@ TEST_CASE("validate says which dimensions' values the map does not tell apart", 
                                       "dimension's mean)\n"));
     CHECK_THAT(table, Catch::Contains("  tone\n"));
     CHECK(policy_report_json(r)["learned_no_spread"] == nlohmann::json{"topic"});
+}
+
+TEST_CASE("a number that rounds to zero prints 0.000, never -0.000", "[nodb]")
+{
+    CHECK(fmt::format("{:.3f}", -0.0004) == "-0.000"); // why at_3dp is there
+    CHECK(fmt::format("{:.3f} {:.3f} {:+.3f}", at_3dp(-0.0004), at_3dp(0.0004),
+                      at_3dp(-0.0004)) == "0.000 0.000 +0.000");
+    CHECK(fmt::format("{:.3f}", at_3dp(-0.0006)) == "-0.001");
+    policy_report r;
+    r.posts = r.with_propensities = 30;
+    policy_row row;
+    row.policy = "map";
+    row.snips = policy_estimate{0.1, 0.05, 0.2, 30, 0, 30};
+    row.follows_dr = policy_estimate{1.654, -0.0000123, 3.326, 30, 0, 30};
+    r.rows = {row};
+    r.lift = policy_estimate{0.017, 0.005, 0.026, 30, 0, 30};
+    r.lift_follows = policy_estimate{1.762, 0.58, 2.772, 30, 0, 30};
+    r.lift_follows_dr = policy_estimate{1.654, -0.0002, 3.326, 30, 0, 30};
+    auto const table = policy_report_table(r);
+    CHECK_THAT(table, Catch::Contains("1.654 [0.000, 3.326]"));
+    CHECK_THAT(table, Catch::Contains("DR 1.654 [0.000, 3.326])"));
+    CHECK_THAT(table, !Catch::Contains("-0.000"));
 }
 
 TEST_CASE("replies: the learned priorities against opportunity score alone, by hand",
