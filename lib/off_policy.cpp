@@ -159,8 +159,6 @@ std::pair<double, double> interval_90(std::vector<double> v)
     return {at(0.05), at(0.95)};
 }
 
-// A resample of n posts with replacement. A third of the posts are not
-// drawn (e⁻¹ of them): the sums pass them by.
 // The lift's interval: the basic (reverse percentile) bootstrap, the
 // resamples' spread about the estimate reflected, [2Δ − q95, 2Δ − q05].
 // The lift of one ratio estimate over another resamples lopsided, the far
@@ -175,6 +173,8 @@ std::pair<double, double> reflected_interval_90(double estimate, std::vector<dou
     return {2 * estimate - hi, 2 * estimate - lo};
 }
 
+// A resample of n posts with replacement. A third of the posts are not
+// drawn (e⁻¹ of them): the sums pass them by.
 drawn_posts resample(std::size_t n, rng& r)
 {
     std::vector<double> count(n, 0.0);
@@ -266,9 +266,8 @@ estimate_factored(std::vector<std::vector<logged_sample>> const& dims, estimator
     std::tie(out.lo, out.hi) = interval_90(std::move(boot));
     // A mean of outcomes none of which is negative (follows) is not either:
     // DR's terms can be, and printed "3.97 [-6.03, 9.41] follows a post".
-    bool const counts = std::all_of(dims[0].begin(), dims[0].end(),
-                                    [](auto const& x) { return x.outcome >= 0; });
-    if (counts) {
+    if (std::all_of(dims[0].begin(), dims[0].end(),
+                    [](auto const& x) { return x.outcome >= 0; })) {
         out.value = std::max(out.value, 0.0);
         out.lo = std::max(out.lo, 0.0);
         out.hi = std::max(out.hi, 0.0);

@@ -212,13 +212,6 @@ newest_logged<logged_reply> read_logged_replies(db_connection& db, config const&
 // for DR is additive: the mean outcome plus, per dimension, the shrunk
 // (κ = 5) deviation of the value's mean; cross-fitted with the map, each
 // half's from the other half's posts.
-// A number to print with three decimals: one that rounds to 0 is +0, where
-// {:.3f} printed "DR 1.654 [-0.000, 3.326]".
-inline double at_3dp(double v)
-{
-    return v > -0.0005 && v < 0.0005 ? 0.0 : v;
-}
-
 struct policy_samples {
     std::vector<logged_sample> logged;
     std::vector<std::vector<logged_sample>> uniform, map;
@@ -288,5 +281,12 @@ std::string map_policy_note(policy_report const& r);
 
 nlohmann::json policy_report_json(policy_report const& r);
 std::string policy_report_table(policy_report const& r);
+
+// A number to print with three decimals: one that rounds to 0 is +0, where
+// {:.3f} printed "DR 1.654 [-0.000, 3.326]".
+inline double at_3dp(double v)
+{
+    return v > -0.0005 && v < 0.0005 ? 0.0 : v;
+}
 
 } // namespace xloop
