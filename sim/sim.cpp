@@ -319,6 +319,7 @@ struct options {
     std::string metrics = "api"; // api | file
     std::optional<std::string> html;
     bool json_out = false;
+    bool rescore = false;
     int rate_limit_every = 0;
     std::optional<std::string> config_extra;
     int tick_minutes = 20; // the poster's and the clock's step
@@ -1172,6 +1173,34 @@ void refuse_used_database(db_connection& db)
     }
 }
 
+// --rescore: the finished run's estimates and truth again, from its
+// database alone; nothing is written.
+int rescore(options const& o, world_spec const& world, db_connection& db,
+            std::string const& config_file, timestamp start)
+{
+    bool const played =
+        db.exec("SELECT to_regclass('public.content_generation_metadata_comprehensive') "
+                "IS NOT NULL")
+            .boolean(0, 0) &&
+        db.exec("SELECT EXISTS (SELECT FROM "
+                "public.content_generation_metadata_comprehensive)")
+            .boolean(0, 0);
+    if (!played) {
+        throw usage_error{"--rescore: the database holds no run to value again (play one "
+                          "first, with the same --world, --seed and --days)"};
+    }
+    auto const end = start + std::chrono::days{o.days};
+    json result{{"world", world.name},
+                {"policy", o.policy},
+                {"metrics", o.metrics},
+                {"days", o.days},
+                {"seed", o.seed}};
+    result["policy_value"] =
+        policy_value(db, sim_config(o, config_file), world, start, end, o.seed, {});
+    std::cout << result.dump(2) << '\n';
+    return 0;
+}
+
 int simulate(options const& o)
 {
     auto const world = load_world(o.world);
@@ -1191,6 +1220,9 @@ int simulate(options const& o)
     std::filesystem::path const dir = scratch.path();
     auto const config_file = (dir / "xloop.yaml").string();
     write_sim_config(o, world, api.base_url(), config_file);
+    if (o.rescore) {
+        return rescore(o, world, db, config_file, *start);
+    }
     refuse_used_database(db);
     runner run{o, db, config_file, sim_config(o, config_file)};
     run.tool("migrate", {}, *start); // a no-op on a migrated database
@@ -1276,6 +1308,12 @@ int main(int argc, char** argv)
         ->check(CLI::IsMember({"api", "file"}));
     cli.add_option("--html", o.html, "Write validate's HTML report here at the end");
     cli.add_flag("--json", o.json_out, "Print the score as JSON");
+    cli.add_flag("--rescore", o.rescore,
+                 "Value a finished run's database again, as JSON, without playing it: "
+                 "validate's estimates against the truth (the replies' truth needs the "
+                 "run's live opportunities and is left out); give the run's --world, "
+                 "--seed, --days, --start, --metrics and --every. Tries a change to the "
+                 "estimators on kept runs in seconds instead of replaying them");
     cli.add_option("--config-extra", o.config_extra,
                    "A YAML file merged into the tools' config key by key (e.g. weights:, "
                    "or plan.posterior_scale beside the plan keys the simulator sets)")

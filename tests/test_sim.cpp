@@ -158,6 +158,32 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     CHECK(loop_state(c) == before);
 }
 
+TEST_CASE("a finished run valued again with --rescore gives its estimates and truth, "
+          "and writes nothing",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const empty = run_tool("sim", {"--days", "2", "--seed", "7", "--rescore"}, &db);
+    CHECK(empty.exit_code == 64);
+    CHECK_THAT(empty.err, Catch::Contains("--rescore: the database holds no run to value "
+                                          "again"));
+    auto const played = run_tool("sim", {"--days", "2", "--seed", "7", "--json"}, &db);
+    REQUIRE(played.exit_code == 0);
+    auto const before = tables_digest(db);
+    auto const again = run_tool("sim", {"--days", "2", "--seed", "7", "--rescore"}, &db);
+    INFO(again.err);
+    REQUIRE(again.exit_code == 0);
+    auto expected = json::parse(played.out)["policy_value"];
+    // the replies' truth was the run's live opportunities: not in the database
+    REQUIRE(expected["truth"].contains("replies"));
+    expected["truth"].erase("replies");
+    auto const got = json::parse(again.out);
+    CHECK(got["policy_value"] == expected);
+    CHECK(got["seed"] == 7);
+    CHECK(tables_digest(db) == before);
+}
+
 TEST_CASE("the whole loop runs on a LATIN1 database as on a UTF-8 one", "[db]")
 {
     test_db utf8;
