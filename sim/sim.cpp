@@ -1155,17 +1155,22 @@ void print_report(options const& o, world_spec const& world, json const& result)
 // The truth is scored against this run's posts: another run's (or an
 // account's real ones) would be counted as this world's, and its scores
 // would be nonsense. Refused before migrate writes anything.
-void refuse_used_database(db_connection& db)
+// How many items the loop's table holds (0 before migrate made it).
+std::int64_t items_played(db_connection& db)
 {
     if (!db.exec("SELECT to_regclass('public.content_generation_metadata_comprehensive') "
                  "IS NOT NULL")
              .boolean(0, 0)) {
-        return;
+        return 0;
     }
-    auto const items =
-        db.exec("SELECT count(*) FROM public.content_generation_metadata_comprehensive")
-            .i64(0, 0);
-    if (items > 0) {
+    return db
+        .exec("SELECT count(*) FROM public.content_generation_metadata_comprehensive")
+        .i64(0, 0);
+}
+
+void refuse_used_database(db_connection& db)
+{
+    if (auto const items = items_played(db); items > 0) {
         throw usage_error{fmt::format(
             "the database already holds {} items: xloop-sim plays a world on a fresh "
             "one (createdb NAME, then --db dbname=NAME)",
@@ -1178,14 +1183,7 @@ void refuse_used_database(db_connection& db)
 int rescore(options const& o, world_spec const& world, db_connection& db,
             std::string const& config_file, timestamp start)
 {
-    bool const played =
-        db.exec("SELECT to_regclass('public.content_generation_metadata_comprehensive') "
-                "IS NOT NULL")
-            .boolean(0, 0) &&
-        db.exec("SELECT EXISTS (SELECT FROM "
-                "public.content_generation_metadata_comprehensive)")
-            .boolean(0, 0);
-    if (!played) {
+    if (items_played(db) == 0) {
         throw usage_error{"--rescore: the database holds no run to value again (play one "
                           "first, with the same --world, --seed and --days)"};
     }
