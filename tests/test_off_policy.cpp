@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <tuple>
 
 using namespace xloop;
@@ -23,6 +24,41 @@ namespace {
 std::vector<logged_sample> three_posts()
 {
     return {{1, 0.5, 0.25, 0.5, 1}, {0, 0.25, 0.5, 0.5, 1}, {2, 0.5, 1.0, 1.5, 1}};
+}
+
+// The bootstrap worked the slow way: `rounds` resamples of the posts of a
+// and b (the same posts for both), each as many posts drawn with replacement
+// from a generator seeded `seed`, as the library draws them; `value` values
+// a resample (nullopt: left out). Sorted.
+template <typename Value>
+std::vector<double> resampled_by_hand(std::vector<logged_sample> const& a,
+                                      std::vector<logged_sample> const& b, int rounds,
+                                      std::uint64_t seed, Value const& value)
+{
+    rng slow{seed};
+    std::vector<double> values;
+    for (int k = 0; k < rounds; ++k) {
+        std::vector<logged_sample> ra;
+        std::vector<logged_sample> rb;
+        for (std::size_t j = 0; j < a.size(); ++j) {
+            auto const i = slow.below(a.size());
+            ra.push_back(a[i]);
+            rb.push_back(b[i]);
+        }
+        if (std::optional<double> const v = value(ra, rb)) {
+            values.push_back(*v);
+        }
+    }
+    std::sort(values.begin(), values.end());
+    return values;
+}
+
+// The q-th percentile of sorted values, linear between ranks.
+double percentile_by_hand(std::vector<double> const& sorted, double q)
+{
+    double const pos = q * static_cast<double>(sorted.size() - 1);
+    auto const lo = static_cast<std::size_t>(pos);
+    return sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - std::floor(pos));
 }
 } // namespace
 
@@ -116,37 +152,23 @@ TEST_CASE("the bootstrap values resamples of the posts drawn with replacement", 
     for (auto const e : {estimator::snips, estimator::doubly_robust}) {
         rng r{21};
         auto const got = *estimate_factored({a, b}, e, 2.5, 300, r);
-        rng slow{21};
-        std::vector<double> values;
-        for (int k = 0; k < 300; ++k) {
-            std::vector<logged_sample> ra;
-            std::vector<logged_sample> rb;
-            for (int j = 0; j < 5; ++j) {
-                auto const i = slow.below(5);
-                ra.push_back(a[i]);
-                rb.push_back(b[i]);
-            }
-            double mean = 0;
-            for (auto const& x : ra) {
-                mean += x.outcome / 5;
-            }
-            auto const va = estimate_value(ra, importance_weights(ra, 2.5), e);
-            auto const vb = estimate_value(rb, importance_weights(rb, 2.5), e);
-            if (!va || !vb) {
-                continue;
-            }
-            values.push_back(mean > 0 && *va > 0 && *vb > 0
-                                 ? mean * (*va / mean) * (*vb / mean)
-                                 : mean + (*va - mean) + (*vb - mean));
-        }
-        std::sort(values.begin(), values.end());
-        auto const at = [&](double q) {
-            double const pos = q * static_cast<double>(values.size() - 1);
-            auto const lo = static_cast<std::size_t>(pos);
-            return values[lo] + (values[lo + 1] - values[lo]) * (pos - std::floor(pos));
-        };
-        CHECK(got.lo == Approx(at(0.05)));
-        CHECK(got.hi == Approx(at(0.95)));
+        auto const values = resampled_by_hand(
+            a, b, 300, 21, [e](auto const& ra, auto const& rb) -> std::optional<double> {
+                double mean = 0;
+                for (auto const& x : ra) {
+                    mean += x.outcome / 5;
+                }
+                auto const va = estimate_value(ra, importance_weights(ra, 2.5), e);
+                auto const vb = estimate_value(rb, importance_weights(rb, 2.5), e);
+                if (!va || !vb) {
+                    return std::nullopt;
+                }
+                return mean > 0 && *va > 0 && *vb > 0
+                           ? mean * (*va / mean) * (*vb / mean)
+                           : mean + (*va - mean) + (*vb - mean);
+            });
+        CHECK(got.lo == Approx(percentile_by_hand(values, 0.05)));
+        CHECK(got.hi == Approx(percentile_by_hand(values, 0.95)));
         CHECK(got.lo < got.hi);
     }
 }
@@ -175,32 +197,18 @@ TEST_CASE("the lift's interval is its resamples' percentiles reflected about it"
     rng r{21};
     auto const got = *estimate_lift(a, b, estimator::snips, 100, 300, r);
     CHECK(got.value == Approx(lift));
-    rng slow{21};
-    std::vector<double> values;
-    for (int k = 0; k < 300; ++k) {
-        std::vector<logged_sample> ra;
-        std::vector<logged_sample> rb;
-        for (int j = 0; j < 5; ++j) {
-            auto const i = slow.below(5);
-            ra.push_back(a[i]);
-            rb.push_back(b[i]);
-        }
-        auto const va = estimate_value(ra, importance_weights(ra, 100), estimator::snips);
-        auto const vb = estimate_value(rb, importance_weights(rb, 100), estimator::snips);
-        if (va && vb) {
-            values.push_back(*vb - *va);
-        }
-    }
-    std::sort(values.begin(), values.end());
-    auto const at = [&](double q) {
-        double const pos = q * static_cast<double>(values.size() - 1);
-        auto const lo = static_cast<std::size_t>(pos);
-        return values[lo] + (values[lo + 1] - values[lo]) * (pos - std::floor(pos));
-    };
-    CHECK(got.lo == Approx(2 * lift - at(0.95)));
-    CHECK(got.hi == Approx(2 * lift - at(0.05)));
+    auto const values = resampled_by_hand(
+        a, b, 300, 21, [](auto const& ra, auto const& rb) -> std::optional<double> {
+            auto const va =
+                estimate_value(ra, importance_weights(ra, 100), estimator::snips);
+            auto const vb =
+                estimate_value(rb, importance_weights(rb, 100), estimator::snips);
+            return va && vb ? std::optional<double>{*vb - *va} : std::nullopt;
+        });
+    CHECK(got.lo == Approx(2 * lift - percentile_by_hand(values, 0.95)));
+    CHECK(got.hi == Approx(2 * lift - percentile_by_hand(values, 0.05)));
     // lopsided resamples: reflected, the interval is not the percentiles'
-    CHECK(got.lo != Approx(at(0.05)));
+    CHECK(got.lo != Approx(percentile_by_hand(values, 0.05)));
 }
 
 TEST_CASE("a policy's value of outcomes never below 0 is not below 0, interval and all",
