@@ -14,7 +14,8 @@
 // value of π; DR is unbiased if either the weights or the model are right.
 // Intervals are bootstraps over the posts (a value's the percentiles, a
 // lift's reflected about it: below); ESS = (Σw)²/Σw² says how many posts the
-// estimate effectively rests on.
+// estimate effectively rests on, and widens the interval where it is small
+// (interval_tail).
 
 #include <cstddef>
 #include <cstdint>
@@ -50,14 +51,25 @@ std::vector<double> importance_weights(std::vector<logged_sample> const& s, doub
 
 double effective_sample_size(std::vector<double> const& w);
 
+// Each tail of a 90 % bootstrap interval of an estimate resting on `ess`
+// effective posts: Hesterberg's expanded percentile interval, the tail
+// 1 − Φ(√(n/(n−1))·t₀.₉₅,ₙ₋₁) with n = ess (at least 2), which makes the
+// percentiles as wide as Student's t makes a mean's interval of n
+// observations: 0.0086 at 5 posts, 0.027 at 10, 0.05 as n grows. Over 80
+// simulated runs (bench/policy_value.sh, 2026-12-06) the plain 5th and 95th
+// percentiles held the true value of uniform draws in 43 of 57, of the
+// map's policy in 65 of 78, the map's lift over uniform in 51 of 56; these
+// 47, 71 and 54, a third wider.
+double interval_tail(double ess);
+
 // The point estimate. nullopt where it is undefined (no posts; SNIPS with all
 // weights 0).
 std::optional<double> estimate_value(std::vector<logged_sample> const& s,
                                      std::vector<double> const& w, estimator e);
 
 // Point estimate, 90 % percentile bootstrap interval (`rounds` resamples drawn
-// from `r`), ESS and clipped count; none below 0 where no outcome is. nullopt
-// without posts.
+// from `r`, tails by interval_tail), ESS and clipped count; none below 0 where
+// no outcome is. nullopt without posts.
 std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const& s,
                                                estimator e, double cap, int rounds,
                                                rng& r);
@@ -65,7 +77,8 @@ std::optional<policy_estimate> estimate_policy(std::vector<logged_sample> const&
 // The lift of policy b over policy a (both evaluated on the same posts: the
 // samples differ only in target_p, model_of_target): the difference Δ of
 // their estimates, its interval from the same resamples for both (paired),
-// their 5th and 95th percentiles reflected about Δ: [2Δ − q95, 2Δ − q05].
+// their percentiles at tail α and 1 − α (interval_tail of the smaller ESS)
+// reflected about Δ: [2Δ − q₁₋α, 2Δ − qα].
 std::optional<policy_estimate> estimate_lift(std::vector<logged_sample> const& a,
                                              std::vector<logged_sample> const& b,
                                              estimator e, double cap, int rounds, rng& r);

@@ -3,6 +3,7 @@
 #include "plan_job.hpp"
 #include "policy_value.hpp"
 #include "sampling.hpp"
+#include "student_t.hpp"
 #include "timestamp.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <optional>
 #include <tuple>
 
@@ -104,6 +106,46 @@ TEST_CASE("a policy with no posts or no weight has no estimate", "[nodb]")
     CHECK_FALSE(estimate_policy({}, estimator::snips, 10, 100, r));
 }
 
+TEST_CASE("Student's t, by hand: Cauchy at 1 degree of freedom, closed forms at 2, "
+          "the table at 4, the normal in the limit",
+          "[nodb]")
+{
+    // ν = 1: F(t) = 1/2 + atan(t)/π, so t_p = tan(π(p − 1/2))
+    CHECK(student_t_cdf(1, 1) == Approx(0.75));
+    CHECK(student_t_quantile(0.95, 1) == Approx(std::tan(std::numbers::pi * 0.45)));
+    // ν = 2: F(t) = 1/2 + t/(2√(2 + t²)), so t_p = (2p − 1)/√(2p(1 − p))
+    CHECK(student_t_cdf(1, 2) == Approx(0.5 + 1 / (2 * std::sqrt(3.0))));
+    CHECK(student_t_quantile(0.95, 2) == Approx(0.9 / std::sqrt(2 * 0.95 * 0.05)));
+    // the tables: t₀.₉₅ at 4 and 9 degrees of freedom
+    CHECK(student_t_quantile(0.95, 4) == Approx(2.131847).epsilon(1e-6));
+    CHECK(student_t_quantile(0.95, 9) == Approx(1.833113).epsilon(1e-6));
+    // symmetric about 0, and the normal's 1.644854 as ν grows
+    CHECK(student_t_quantile(0.05, 4) == Approx(-2.131847).epsilon(1e-6));
+    CHECK(student_t_cdf(0, 3.5) == Approx(0.5));
+    CHECK(student_t_quantile(0.95, 1e7) == Approx(1.644854).epsilon(1e-6));
+    CHECK_THROWS(student_t_quantile(1, 4));
+    CHECK_THROWS(student_t_quantile(0.5, 0));
+}
+
+TEST_CASE("an interval resting on few effective posts is as much wider as Student's t "
+          "makes it",
+          "[nodb]")
+{
+    // Hesterberg's expanded percentiles: the tail 1 − Φ(√(n/(n−1))·t₀.₉₅,ₙ₋₁)
+    auto const phi = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+    // 5 posts: t₀.₉₅,₄ = 2.131847, z = √1.25 · 2.131847 = 2.383477
+    CHECK(interval_tail(5) == Approx(1 - phi(std::sqrt(1.25) * 2.131847)).epsilon(1e-5));
+    CHECK(interval_tail(5) == Approx(0.008575).epsilon(1e-3));
+    // 10 posts: t₀.₉₅,₉ = 1.833113, z = √(10/9) · 1.833113 = 1.932271
+    CHECK(interval_tail(10) == Approx(0.026663).epsilon(1e-3));
+    // many posts: the plain 5th and 95th percentiles
+    CHECK(interval_tail(1000) == Approx(0.049758).epsilon(1e-3));
+    CHECK(interval_tail(INFINITY) == 0.05);
+    // one post or fewer: as two, the widest there is short of the extremes
+    CHECK(interval_tail(0.5) == interval_tail(2));
+    CHECK(interval_tail(2) < 1e-15);
+}
+
 TEST_CASE("the bootstrap interval holds the estimate and narrows with more posts",
           "[nodb]")
 {
@@ -137,9 +179,10 @@ TEST_CASE("the bootstrap values resamples of the posts drawn with replacement", 
 {
     // The interval, worked the slow way: each of 300 rounds draws 5 posts
     // with replacement (the same generator, seeded alike), values the
-    // resampled posts as a whole, and the 5th and 95th percentiles of those
-    // values (linear between ranks) bound it. Both dimensions change, so the
-    // value is the product of the changes (see below).
+    // resampled posts as a whole, and those values' percentiles at the
+    // tails for the estimate's ESS (linear between ranks) bound it. Both
+    // dimensions change, so the value is the product of the changes (see
+    // below).
     std::vector<logged_sample> a{{1, 0.5, 0.5, 0.5, 1},
                                  {0, 0.25, 0.75, 0.5, 1},
                                  {2, 0.5, 0.25, 1.5, 1},
@@ -167,8 +210,15 @@ TEST_CASE("the bootstrap values resamples of the posts drawn with replacement", 
                            ? mean * (*va / mean) * (*vb / mean)
                            : mean + (*va - mean) + (*vb - mean);
             });
-        CHECK(got.lo == Approx(percentile_by_hand(values, 0.05)));
-        CHECK(got.hi == Approx(percentile_by_hand(values, 0.95)));
+        // the smaller ESS of the two dimensions' weights, (Σw)²/Σw²: a's
+        // weights 1, 2.5 (3 cut to the cap), 0.5, 2, 0 give 36/11.5; b's 1,
+        // 1, 1.5, 0, 2.5 give 36/10.5
+        CHECK(got.ess == Approx(36 / 11.5));
+        double const tail = interval_tail(36 / 11.5);
+        CHECK(tail < 0.005);
+        // (no outcome is below 0: neither is the interval, where DR's is)
+        CHECK(got.lo == Approx(std::max(0.0, percentile_by_hand(values, tail))));
+        CHECK(got.hi == Approx(percentile_by_hand(values, 1 - tail)));
         CHECK(got.lo < got.hi);
     }
 }
@@ -178,9 +228,10 @@ TEST_CASE("the lift's interval is its resamples' percentiles reflected about it"
 {
     // Worked the slow way: each of 300 rounds draws 5 posts with replacement
     // (the same generator, seeded alike) and takes SNIPS_b − SNIPS_a over
-    // them; with q05 and q95 those differences' percentiles (linear between
-    // ranks), the interval is [2Δ − q95, 2Δ − q05] about the lift Δ on all
-    // posts, not [q05, q95]: a lift overstated resamples larger still.
+    // them; with qα and q₁₋α those differences' percentiles (linear between
+    // ranks) at the tails for the smaller ESS, the interval is
+    // [2Δ − q₁₋α, 2Δ − qα] about the lift Δ on all posts, not [qα, q₁₋α]: a
+    // lift overstated resamples larger still.
     std::vector<logged_sample> a{{1, 0.5, 0.5, 0, 0},
                                  {0, 0.25, 0.75, 0, 0},
                                  {2, 0.5, 0.25, 0, 0},
@@ -205,10 +256,17 @@ TEST_CASE("the lift's interval is its resamples' percentiles reflected about it"
                 estimate_value(rb, importance_weights(rb, 100), estimator::snips);
             return va && vb ? std::optional<double>{*vb - *va} : std::nullopt;
         });
-    CHECK(got.lo == Approx(2 * lift - percentile_by_hand(values, 0.95)));
-    CHECK(got.hi == Approx(2 * lift - percentile_by_hand(values, 0.05)));
+    // a's weights 1, 3, 0.5, 2, 0: ESS 6.5²/14.25; b's 1, 1, 1.5, 0, 4:
+    // 7.5²/20.25, the smaller
+    CHECK(got.ess == Approx(7.5 * 7.5 / 20.25));
+    double const tail = interval_tail(7.5 * 7.5 / 20.25);
+    CHECK(got.lo == Approx(2 * lift - percentile_by_hand(values, 1 - tail)));
+    CHECK(got.hi == Approx(2 * lift - percentile_by_hand(values, tail)));
     // lopsided resamples: reflected, the interval is not the percentiles'
-    CHECK(got.lo != Approx(percentile_by_hand(values, 0.05)));
+    CHECK(got.lo != Approx(percentile_by_hand(values, tail)));
+    // and on under 3 effective posts it is wider than the 5th to 95th
+    CHECK(got.hi - got.lo >
+          percentile_by_hand(values, 0.95) - percentile_by_hand(values, 0.05) + 0.01);
 }
 
 TEST_CASE("a policy's value of outcomes never below 0 is not below 0, interval and all",
