@@ -67,7 +67,7 @@ double student_t_quantile(double p, double nu)
     // Even at ν = 1 (Cauchy) p = 1e-9 lies within ±4e8.
     double lo = -1e12;
     double hi = 1e12;
-    for (int i = 0; i < 200 && lo < hi; ++i) {
+    for (int i = 0; i < 200; ++i) {
         double const mid = lo + (hi - lo) / 2;
         if (mid == lo || mid == hi) {
             break;

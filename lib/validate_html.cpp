@@ -201,6 +201,13 @@ stacked_chart(std::string const& title,
     return s + "</svg>";
 }
 
+// "0.017 (90 %: 0.002 … 0.028)"
+std::string lift_text(policy_estimate const& e)
+{
+    return fmt::format("{:.3f} (90 %: {:.3f} … {:.3f})", at_3dp(e.value), at_3dp(e.lo),
+                       at_3dp(e.hi));
+}
+
 std::string estimate_cell(std::optional<policy_estimate> const& e)
 {
     return e ? fmt::format("<td>{:.3f}</td><td>{:.3f} … {:.3f}</td>", at_3dp(e->value),
@@ -295,18 +302,11 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
     s += "</table></div>";
     if (r.lift) {
         s += fmt::format(
-            "<p>Lift of {}: {:.3f} (90 %: {:.3f} … {:.3f}){}.</p>", esc(lift),
-            at_3dp(r.lift->value), at_3dp(r.lift->lo), at_3dp(r.lift->hi),
+            "<p>Lift of {}: {}{}.</p>", esc(lift), lift_text(*r.lift),
             r.lift_follows
-                ? fmt::format("; in follows a {} {:.3f} (90 %: {:.3f} … {:.3f}){}", per,
-                              at_3dp(r.lift_follows->value), at_3dp(r.lift_follows->lo),
-                              at_3dp(r.lift_follows->hi),
-                              r.lift_follows_dr
-                                  ? fmt::format(", DR {:.3f} (90 %: {:.3f} … {:.3f})",
-                                                at_3dp(r.lift_follows_dr->value),
-                                                at_3dp(r.lift_follows_dr->lo),
-                                                at_3dp(r.lift_follows_dr->hi))
-                                  : std::string{})
+                ? fmt::format("; in follows a {} {}{}", per, lift_text(*r.lift_follows),
+                              r.lift_follows_dr ? ", DR " + lift_text(*r.lift_follows_dr)
+                                                : std::string{})
                 : "");
     }
     return s;

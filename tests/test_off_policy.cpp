@@ -15,6 +15,7 @@
 #include <numbers>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 using namespace xloop;
 
@@ -53,6 +54,22 @@ std::vector<double> resampled_by_hand(std::vector<logged_sample> const& a,
     }
     std::sort(values.begin(), values.end());
     return values;
+}
+
+// Five logged posts (a) and the same posts under a policy drawing each
+// logged value with the complementary probability (b).
+std::pair<std::vector<logged_sample>, std::vector<logged_sample>> five_posts_mirrored()
+{
+    std::vector<logged_sample> a{{1, 0.5, 0.5, 0.5, 1},
+                                 {0, 0.25, 0.75, 0.5, 1},
+                                 {2, 0.5, 0.25, 1.5, 1},
+                                 {3, 0.5, 1, 2, 1},
+                                 {0.5, 0.25, 0, 1, 1}};
+    auto b = a;
+    for (auto& x : b) {
+        x.target_p = 1 - x.target_p;
+    }
+    return {a, b};
 }
 
 // The q-th percentile of sorted values, linear between ranks.
@@ -183,15 +200,7 @@ TEST_CASE("the bootstrap values resamples of the posts drawn with replacement", 
     // tails for the estimate's ESS (linear between ranks) bound it. Both
     // dimensions change, so the value is the product of the changes (see
     // below).
-    std::vector<logged_sample> a{{1, 0.5, 0.5, 0.5, 1},
-                                 {0, 0.25, 0.75, 0.5, 1},
-                                 {2, 0.5, 0.25, 1.5, 1},
-                                 {3, 0.5, 1, 2, 1},
-                                 {0.5, 0.25, 0, 1, 1}};
-    auto b = a;
-    for (auto& x : b) {
-        x.target_p = 1 - x.target_p;
-    }
+    auto const [a, b] = five_posts_mirrored();
     for (auto const e : {estimator::snips, estimator::doubly_robust}) {
         rng r{21};
         auto const got = *estimate_factored({a, b}, e, 2.5, 300, r);
@@ -231,16 +240,9 @@ TEST_CASE("the lift's interval is its resamples' percentiles reflected about it"
     // them; with qα and q₁₋α those differences' percentiles (linear between
     // ranks) at the tails for the smaller ESS, the interval is
     // [2Δ − q₁₋α, 2Δ − qα] about the lift Δ on all posts, not [qα, q₁₋α]: a
-    // lift overstated resamples larger still.
-    std::vector<logged_sample> a{{1, 0.5, 0.5, 0, 0},
-                                 {0, 0.25, 0.75, 0, 0},
-                                 {2, 0.5, 0.25, 0, 0},
-                                 {3, 0.5, 1, 0, 0},
-                                 {0.5, 0.25, 0, 0, 0}};
-    auto b = a;
-    for (auto& x : b) {
-        x.target_p = 1 - x.target_p;
-    }
+    // lift overstated resamples larger still. (SNIPS: the model's columns
+    // play no part.)
+    auto const [a, b] = five_posts_mirrored();
     auto const snips = [](std::vector<logged_sample> const& s) {
         return *estimate_value(s, importance_weights(s, 100), estimator::snips);
     };
