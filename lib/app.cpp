@@ -196,6 +196,13 @@ db_connection& run_context::db()
                 fmt::format("{}: {}", option ? "--db" : "DATABASE_URL", e.what())};
         }
         m_own_conn->set_log_sql(m_opts.log_sql);
+        if (log::enabled(log::level::debug)) {
+            auto const place = m_own_conn->place();
+            char const* version = PQparameterStatus(m_own_conn->raw(), "server_version");
+            log::debug("connected to database {} as {} (PostgreSQL {})",
+                       place_text(place), escape_line(place.user),
+                       version ? version : "?");
+        }
         use_connection(*m_own_conn);
     }
     return *m_conn;
@@ -548,6 +555,11 @@ void print_summary(run_result const& result, std::string const& job, bool dry_ru
     out["exit_code"] = static_cast<int>(result.code);
     if (ctx) {
         out["now"] = format_timestamp(ctx->now());
+        if (auto const* conn = ctx->connection()) {
+            auto const p = conn->place();
+            out["database"] = {
+                {"name", p.name}, {"host", p.host}, {"port", p.port}, {"user", p.user}};
+        }
         out["dry_run"] = dry_run;
         if (ctx->skip_reason()) {
             out["reason"] = *ctx->skip_reason();

@@ -66,6 +66,8 @@ public:
     // The database connection, opened on first use; the ledger row is written
     // right after (unless --dry-run, or the schema has no xloop.job_runs yet).
     db_connection& db();
+    // The connection if db() has opened one (or one was lent), else null.
+    db_connection const* connection() const noexcept { return m_conn; }
 
     // This run writes nothing but its ledger row (validate, migrate status):
     // on a read-only database (a hot standby) it runs unrecorded, where a

@@ -4,6 +4,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -72,6 +73,34 @@ pg_param to_param(std::vector<double> const& v)
         out += (i ? "," : "") + *to_param(v[i]);
     }
     return out + "}";
+}
+
+std::string place_text(database_place const& p)
+{
+    auto const plain =
+        !p.name.empty() && std::all_of(p.name.begin(), p.name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                   c == '.';
+        });
+    std::string name = p.name;
+    if (!plain) {
+        name = "\"";
+        for (char const c : p.name) {
+            name += c == '"' ? std::string{"\"\""} : std::string(1, c);
+        }
+        name += '"';
+    }
+    // an IPv6 address in brackets, so that its port stands apart
+    bool const v6 = p.host.find(':') != std::string::npos;
+    return escape_line(fmt::format("{} at {}{}{}:{}", name, v6 ? "[" : "", p.host,
+                                   v6 ? "]" : "", p.port));
+}
+
+database_place db_connection::place() const
+{
+    auto text = [](char const* v) { return std::string{v ? v : ""}; };
+    PGconn* c = m_conn.get();
+    return {text(PQdb(c)), text(PQhost(c)), text(PQport(c)), text(PQuser(c))};
 }
 
 std::string db_connection::server_encoding() const

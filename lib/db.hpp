@@ -141,6 +141,20 @@ struct notice_sink {
     std::vector<std::pair<std::string, std::string>> held; // severity, message
 };
 
+// Where a connection is: its database, host (a name, an address or a socket
+// directory), port and user. An operator with more than one database (or a
+// cron environment that is not their shell's) reads which one a run used.
+struct database_place {
+    std::string name;
+    std::string host;
+    std::string port;
+    std::string user;
+};
+
+// "ex at /tmp/pg:5499", "\"my db\" at [::1]:5432": a name other than
+// letters, digits, '_', '-' and '.' is quoted, control characters escaped.
+std::string place_text(database_place const& p);
+
 class db_connection {
 public:
     // Connects; throws temporary_failure when the server is unreachable,
@@ -185,6 +199,9 @@ public:
 
     PGconn* raw() const noexcept { return m_conn.get(); }
     std::string const& conninfo() const noexcept { return m_conninfo; }
+
+    // Where this connection is, as libpq resolved it (never the password).
+    database_place place() const;
 
     // The database's encoding as the server reported it ("UTF8", "LATIN1").
     std::string server_encoding() const;

@@ -87,16 +87,21 @@ std::string missing_schema_advice(run_context* ctx)
         return unknown;
     }
     try {
-        auto const m = migration_states(ctx->db());
+        auto& db = ctx->db();
+        auto const m = migration_states(db);
+        // named: a cron line whose environment picks another database than
+        // the operator's shell must not send them to migrate the wrong one
+        auto const place = place_text(db.place());
         if (m.pending > 0 && m.pending == m.total) {
-            return fmt::format("xloop-migrate has not run on this database ({} "
-                               "pending): run xloop-migrate (README.md: Adopting an "
-                               "existing database)",
-                               counted(m.pending, "migration", "migrations"));
+            return fmt::format("xloop-migrate has not run on database {} ({} "
+                               "pending): if it is the bot's, run xloop-migrate on it "
+                               "(README.md: Adopting an existing database); if not, "
+                               "give the tool the right one (--db or DATABASE_URL)",
+                               place, counted(m.pending, "migration", "migrations"));
         }
         if (m.pending > 0) {
-            return fmt::format("{} pending ({}{}): run xloop-migrate",
-                               counted(m.pending, "migration", "migrations"),
+            return fmt::format("{} pending on database {} ({}{}): run xloop-migrate",
+                               counted(m.pending, "migration", "migrations"), place,
                                m.first_pending, m.pending > 1 ? ", …" : "");
         }
         return "no migration is pending: a table, view, column or function of xloop's "

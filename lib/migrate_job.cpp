@@ -43,7 +43,8 @@ void print_status(run_context& run, std::vector<migration> const& all, bool chec
     run.summary()["pending"] = pending;
     run.summary()["edited"] = edited;
     run.summary()["unknown"] = unknown;
-    log::info("{} migrations: {} pending, {} edited{}", rows.size(), pending, edited,
+    log::info("database {}: {} migrations: {} pending, {} edited{}",
+              place_text(run.db().place()), rows.size(), pending, edited,
               unknown > 0 ? fmt::format(", {} unknown to this xloop (applied by a newer "
                                         "one, or from another --dir)",
                                         unknown)
@@ -93,9 +94,10 @@ void run_migrate(run_context& run, migrate_options const& o)
                 }
             }
         }
-        log::info("dry run: {} would be applied",
+        log::info("dry run: {} would be applied to database {}",
                   counted(static_cast<long long>(result.would_apply.size()), "migration",
-                          "migrations"));
+                          "migrations"),
+                  place_text(db.place()));
         run.summary()["would_apply"] = result.would_apply;
         return;
     }
@@ -104,11 +106,13 @@ void run_migrate(run_context& run, migrate_options const& o)
     run.detail()["changes"] = result.changes;
     run.summary()["applied"] = result.applied;
     if (result.applied.empty()) {
-        log::info("schema is up to date ({} migrations applied)", all.size());
+        log::info("database {}: schema is up to date ({} migrations applied)",
+                  place_text(db.place()), all.size());
     } else {
-        log::info("applied {}; sent NOTIFY pgrst 'reload schema'",
+        log::info("applied {} to database {}; sent NOTIFY pgrst 'reload schema'",
                   counted(static_cast<long long>(result.applied.size()), "migration",
-                          "migrations"));
+                          "migrations"),
+                  place_text(db.place()));
     }
 }
 

@@ -415,7 +415,7 @@ std::string name_breaks(std::string const& escaped)
 
 std::string report_html(report_series const& series,
                         std::vector<check_result> const& checks, bool ready,
-                        timestamp now)
+                        timestamp now, std::string_view place)
 {
     auto const charts = charts_html(series);
     auto const days = series.days;
@@ -431,7 +431,7 @@ std::string report_html(report_series const& series,
 <head>
 <meta charset="utf-8"/>
 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-<title>xloop readiness: {verdict}</title>
+<title>xloop readiness: {verdict} · {place}</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
 h1 .READY {{ color: #2e7d32; }} h1 .NOT {{ color: #c62828; }}
@@ -462,7 +462,7 @@ tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
 </head>
 <body>
 <h1>xloop: <span class="{verdict_class}">{verdict}</span></h1>
-<p>At {now}; windows of {days} days.</p>
+<p>Database {place}, as of {now}; windows of {days} days.</p>
 <table>
 <tr><th>check</th><th>status</th><th>why / what to do</th></tr>
 {rows}</table>
@@ -471,7 +471,7 @@ tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
 </html>
 )html",
         fmt::arg("verdict", ready ? "READY" : "NOT READY"),
-        fmt::arg("verdict_class", ready ? "READY" : "NOT"),
+        fmt::arg("verdict_class", ready ? "READY" : "NOT"), fmt::arg("place", esc(place)),
         // the clock's microseconds say nothing to a reader
         fmt::arg("now", format_timestamp(std::chrono::floor<std::chrono::seconds>(now))),
         fmt::arg("days", days), fmt::arg("rows", rows), fmt::arg("charts", charts));

@@ -349,7 +349,13 @@ void run_validate(run_context& run, validate_options const& opts)
     if (policies) {
         run.summary()["policy_value"] = policy_report_json(*policies);
     }
+    // which database and when, first: an operator with more than one (or a
+    // cron environment not their shell's) reads whose health this is
+    auto const place = place_text(run.db().place());
     if (!run.options().json && to.table()) {
+        std::cout << fmt::format(
+            "database {}, {}\n\n", place,
+            format_timestamp(std::chrono::floor<std::chrono::seconds>(run.now())));
         if (policies) {
             std::cout << escape_controls(policy_report_table(*policies)) << '\n';
         }
@@ -364,7 +370,7 @@ void run_validate(run_context& run, validate_options const& opts)
         auto series = read_report_series(run.db(), run.now(), days);
         series.policies = policies;
         deliver("--html", *opts.html_file, to.page_out,
-                report_html(series, checks, ready, run.now()));
+                report_html(series, checks, ready, run.now(), place));
     }
     if (!ready) {
         run.success_code = exit_code::not_ready;

@@ -79,10 +79,10 @@ struct report_series {
 // The days the charts cover: the checks' window, at least two weeks.
 int report_span_days(int days);
 report_series read_report_series(db_connection& db, timestamp now, int days);
-// The page: draws, reads nothing.
+// The page: draws, reads nothing. `place` names the database (place_text).
 std::string report_html(report_series const& series,
                         std::vector<check_result> const& checks, bool ready,
-                        timestamp now);
+                        timestamp now, std::string_view place);
 
 void run_validate(run_context& run, validate_options const& opts);
 

@@ -1014,8 +1014,9 @@ TEST_CASE(
     auto const built =
         run_tool("build-weights", {"--now", now}, &db, {}, score_target_env());
     CHECK(built.exit_code == 78);
-    CHECK_THAT(built.err, Catch::Contains(
-                              "1 migration pending (0012_cross_fit): run xloop-migrate"));
+    CHECK_THAT(built.err, Catch::Contains(fmt::format(
+                              "1 migration pending on database {} at ", db.name())));
+    CHECK_THAT(built.err, Catch::Contains(" (0012_cross_fit): run xloop-migrate"));
     CHECK(db.count("SELECT count(*) FROM public.learning_model_weights") == 0);
     // validate reads what is there and names the pending migration
     auto const v = run_tool("validate", {"--now", now, "--json", "-q"}, &db);

@@ -172,6 +172,39 @@ TEST_CASE("a COPY abandoned half-way writes nothing", "[db]")
     CHECK(db.count("SELECT count(*) FROM t") == 0);
 }
 
+TEST_CASE("a database is named by its name, host and port, quoted where its name "
+          "needs it",
+          "[nodb]")
+{
+    CHECK(place_text({"ex", "/tmp/pg", "5499", "postgres"}) == "ex at /tmp/pg:5499");
+    CHECK(place_text({"bot-prod.2", "db.example.com", "5432", "u"}) ==
+          "bot-prod.2 at db.example.com:5432");
+    // a name with a space or a quote in SQL's way; an IPv6 address bracketed
+    CHECK(place_text({"my \"db\"", "::1", "5432", "u"}) ==
+          "\"my \"\"db\"\"\" at [::1]:5432");
+    // a line break cannot forge a line of the report
+    CHECK(place_text({"a\nverdict: READY", "h", "1", "u"}) ==
+          "\"a\\nverdict: READY\" at h:1");
+    CHECK(place_text({"", "h", "1", "u"}) == "\"\" at h:1");
+}
+
+TEST_CASE("a connection says which database, host, port and user it reached, and no "
+          "password",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    auto const p = c.place();
+    CHECK(p.name == db.name());
+    CHECK(p.user == c.exec("SELECT current_user").str(0, 0));
+    CHECK(p.port == c.exec("SELECT current_setting('port')").str(0, 0));
+    CHECK_FALSE(p.host.empty());
+    auto const text = place_text(p);
+    CHECK(text.rfind(db.name() + " at ", 0) == 0);
+    CHECK(text.find(p.host) != std::string::npos);
+    CHECK(text.substr(text.size() - p.port.size() - 1) == ":" + p.port);
+}
+
 TEST_CASE("connections are named after the tool", "[db]")
 {
     test_db db;

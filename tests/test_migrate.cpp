@@ -671,7 +671,8 @@ TEST_CASE("a concurrent index build waits for a leaked writing transaction no lo
     auto const again = run_tool("migrate", {"--lock-timeout", "2"}, &db);
     INFO(again.err);
     CHECK(again.exit_code == 0);
-    CHECK_THAT(again.err, Catch::Contains("applied 1 migration; sent NOTIFY"));
+    CHECK_THAT(again.err, Catch::Contains(fmt::format(
+                              "applied 1 migration to database {} at ", db.name())));
     CHECK(db.count("SELECT count(*) FROM pg_index WHERE indexrelid = "
                    "'public.cgmc_reply_tweet_idx'::regclass AND indisvalid") == 1);
 }

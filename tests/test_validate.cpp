@@ -172,12 +172,21 @@ TEST_CASE_METHOD(healthy, "a consistent history is READY", "[db]")
     CHECK(table.out.find("verdict: READY") != std::string::npos);
     CHECK(table.out.find("\033[") == std::string::npos); // no colour when not a terminal
     CHECK_THAT(table.out, Catch::Contains("What was learned"));
-    // --checks: the same checks and verdict, nothing else
+    // first, whose health it is and when: the database by name, host and port
+    auto const first = table.out.substr(0, table.out.find('\n'));
+    CHECK_THAT(first, Catch::StartsWith("database " + db.name() + " at "));
+    CHECK_THAT(first, Catch::EndsWith(std::string{", "} + now));
+    // --checks: the same line, checks and verdict, nothing else
     auto const glance = run_tool("validate", {"--now", now, "-q", "--checks"}, &db);
     CHECK(glance.exit_code == 0);
-    CHECK(glance.out == table.out.substr(table.out.find("check ")));
+    CHECK(glance.out == first + "\n\n" + table.out.substr(table.out.find("check ")));
     CHECK(!validate(db, 0, {"--checks"}).contains("policy_value"));
-    CHECK(validate(db, 0).contains("policy_value"));
+    auto const full = validate(db, 0);
+    CHECK(full.contains("policy_value"));
+    // --json names it too, as every tool's summary does
+    CHECK(full["database"]["name"] == db.name());
+    CHECK(full["database"]["user"] == c.exec("SELECT current_user").str(0, 0));
+    CHECK_FALSE(full["database"]["port"].get<std::string>().empty());
 }
 
 TEST_CASE_METHOD(healthy,

@@ -19,7 +19,7 @@ std::string healthy_page(report_series s)
     s.available = true;
     s.days = 3;
     return report_html(s, {{"schema", "ok", "", {}}}, true,
-                       *parse_timestamp("2026-11-29T12:00:00Z"));
+                       *parse_timestamp("2026-11-29T12:00:00Z"), "ex at /tmp/pg:5499");
 }
 } // namespace
 
@@ -37,10 +37,14 @@ TEST_CASE("the HTML report draws the series it is given", "[nodb]")
                                      {"v2 coverage", "warn", "75 % <br>", {}}};
     // a run's own clock, to the microsecond, is said to the second
     auto const now = *parse_timestamp("2026-11-29T12:00:00.176199Z");
-    auto const html = report_html(s, checks, true, now);
+    auto const html = report_html(s, checks, true, now, "\"a&b\" at /tmp/pg:5499");
 
     CHECK(contains(html, "<span class=\"READY\">READY</span>"));
-    CHECK(contains(html, "At 2026-11-29T12:00:00Z; windows of 3 days."));
+    // whose page it is, in the tab and above the checks; the name escaped
+    CHECK(contains(html, "<title>xloop readiness: READY · &quot;a&amp;b&quot; at "
+                         "/tmp/pg:5499</title>"));
+    CHECK(contains(html, "Database &quot;a&amp;b&quot; at /tmp/pg:5499, as of "
+                         "2026-11-29T12:00:00Z; windows of 3 days."));
     CHECK(contains(html, "<title>11-29: 100%</title>"));
     CHECK(contains(html, "<title>11-28: 50%</title>"));
     CHECK(contains(html, "<h3>hook_type</h3>"));
@@ -54,8 +58,9 @@ TEST_CASE("the HTML report has no charts where the loop's tables do not exist", 
 {
     report_series s; // not available: an empty database
     s.days = 3;
-    auto const html = report_html(s, {{"schema", "fail", "no tables", {}}}, false,
-                                  *parse_timestamp("2026-11-29T12:00:00Z"));
+    auto const html =
+        report_html(s, {{"schema", "fail", "no tables", {}}}, false,
+                    *parse_timestamp("2026-11-29T12:00:00Z"), "ex at h:5432");
     CHECK(contains(html, "NOT READY"));
     CHECK_FALSE(contains(html, "<section>"));
     CHECK_FALSE(contains(html, "<svg"));
