@@ -309,6 +309,10 @@ void add_options(app& app, scrape_options& o)
     whole_number_in(
         cli.add_option("--max-posts", o.max_posts, "Cap on posts asked for in one run"),
         1, 1000000);
+    cli.add_flag("--backfill", o.backfill,
+                 "Also score (v2) the stored outcomes of posts as far back as "
+                 "build-weights and learn-replies read, not only the last "
+                 "metrics.max_age_days (the first run on a database does so on its own)");
     cli.final_callback([&o, source] {
         if (o.input && source->count() == 0) {
             o.source = "file"; // --input alone means the file source

@@ -1,19 +1,42 @@
 #include "scrape_inbox.hpp"
 
 #include "app.hpp"
+#include "config.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace xloop {
 
+v2_window v2_window_at(timestamp now, metrics_config const& m)
+{
+    auto const from = now - fractional_hours(24 * (std::ceil(m.max_age_days) + 1));
+    return {from, from - fractional_hours(m.attribution_window_hours), from, now, now};
+}
+
 v2_window v2_window_of(run_context const& run)
 {
-    auto const& m = run.cfg().metrics;
-    auto const write_from =
-        run.now() - fractional_hours(24 * (std::ceil(m.max_age_days) + 1));
-    return {write_from, write_from - fractional_hours(m.attribution_window_hours)};
+    return v2_window_at(run.now(), run.cfg().metrics);
+}
+
+std::vector<v2_window> backfill_slices(timestamp now, metrics_config const& m,
+                                       timestamp from)
+{
+    auto const usual = v2_window_at(now, m);
+    auto const span = usual.write_to - usual.write_from;
+    // a post's window before a slice and two after it: the posts that share
+    // follower gains with its own, and the snapshots that end their windows
+    auto const context = fractional_hours(m.attribution_window_hours);
+    std::vector<v2_window> out;
+    for (auto a = from; a < usual.write_from;) {
+        auto const b = std::min(a + span, usual.write_from);
+        out.push_back(
+            {a, a - context, usual.merge_from, b, std::min(b + 2 * context, now)});
+        a = b;
+    }
+    return out;
 }
 
 std::string v2_range(std::string_view from, std::string_view to)

@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xloop {
 
 class run_context;
+struct metrics_config;
 
 // Logs how long a phase took (at -v), for operators tuning a large database.
 class phase_timer {
@@ -47,14 +49,31 @@ private:
 // (a cron run every 20 minutes writes a few hundred rows).
 inline constexpr std::int64_t analyze_min_rows = 1000;
 
-// The posts whose v2 values a run writes: posted after write_from. Those
-// posted since posts_from are read too, as context for sharing gains.
+// The posts whose v2 values a pass writes: posted in (write_from, write_to].
+// Those posted in (posts_from, read_to] are read too, as context for sharing
+// gains. The records of posts posted after merge_from wait in the inbox for
+// the v2 pass, which merges each into its one write of the outcome; the
+// others' are stored as they come. A run's pass: from the last
+// metrics.max_age_days and a day (merge_from, the posts it collects metrics
+// for) to now. A backfill (lib/v2_backfill.hpp) scores the stored outcomes
+// before that in slices of as many days, each read with the posts around it
+// that share its follower gains, so that its memory is a usual pass's.
 struct v2_window {
     timestamp write_from;
     timestamp posts_from;
+    timestamp merge_from;
+    timestamp write_to;
+    timestamp read_to;
 };
 
+// A run's window at `now`.
+v2_window v2_window_at(timestamp now, metrics_config const& m);
 v2_window v2_window_of(run_context const& run);
+
+// A backfill's slices back to `from`, oldest first (none where `from` is
+// within the run's window).
+std::vector<v2_window> backfill_slices(timestamp now, metrics_config const& m,
+                                       timestamp from);
 
 // The posts the v2 pass writes: posted, on X, and posted in (from, to]. A
 // record for one of them is merged into its outcome there, so each row is

@@ -14,6 +14,7 @@
 #include "scrape_v2.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
+#include "v2_backfill.hpp"
 #include "x_api.hpp"
 
 #include <fcntl.h>
@@ -300,7 +301,7 @@ void apply_batch(run_context& run, std::string const& source, scrape_counts& n,
     phase_timer timer{"applying the batch"};
     n.followers += db.exec(apply_followers, source).affected_rows();
     auto const applied =
-        db.exec(apply_inbox(keep_v2_range), source, v2_window_of(run).write_from,
+        db.exec(apply_inbox(keep_v2_range), source, v2_window_of(run).merge_from,
                 run.now(), clock_skew_seconds(run));
     n.written += applied.i64(0, 0);
     if (auto const k = applied.i64(0, 1); k > 0) {
@@ -755,6 +756,37 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
               run.dry_run() ? " (dry run: rolled back, nothing kept)" : "");
 }
 
+// How far back the v2 pass reaches beyond its usual range: as far as the
+// learners read on a database scrape-metrics never ran ok on (the bot's
+// history, adopted), or with --backfill; nowhere else.
+std::optional<timestamp> backfill_to(run_context& run, scrape_options const& opts)
+{
+    auto& db = run.db();
+    bool const first = !opts.backfill && never_scraped(db);
+    if (!opts.backfill && !first) {
+        return std::nullopt;
+    }
+    auto const& m = run.cfg().metrics;
+    auto const usual = last_days_text(std::ceil(m.max_age_days) + 1);
+    auto const from = learners_reach_start(db, run.cfg(), run.now());
+    if (!from || *from >= v2_window_of(run).write_from) {
+        if (opts.backfill && from) {
+            log::info("--backfill: the learners read no further back than the last {}, "
+                      "which every run scores",
+                      usual);
+        } else if (opts.backfill) {
+            log::info("--backfill: no post has an outcome to score");
+        }
+        return std::nullopt;
+    }
+    auto const shown = format_timestamp(std::chrono::floor<std::chrono::seconds>(*from));
+    run.summary()["backfill_from"] = shown;
+    log::info("{}: scoring (v2) the stored outcomes of posts back to {} (as far as "
+              "build-weights and learn-replies read), not only the last {}",
+              first ? "the first run on this database" : "--backfill", shown, usual);
+    return from;
+}
+
 } // namespace
 
 void run_scrape_metrics(run_context& run, scrape_options const& opts)
@@ -774,7 +806,14 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         stopped = from_x_api(run, opts, txs, n);
     }
     txs.open();
-    auto const v2 = v2_pass(run, opts.source);
+    v2_result v2;
+    if (auto const from = backfill_to(run, opts)) {
+        for (auto const& slice : backfill_slices(run.now(), run.cfg().metrics, *from)) {
+            run.check_interrupted();
+            v2.add(v2_pass(run, opts.source, slice));
+        }
+    }
+    v2.add(v2_pass(run, opts.source, v2_window_of(run)));
     n.early.add(v2.early.count, v2.early.example);
     n.not_newer += v2.not_newer;
     refuse_or_skip_early(run, opts, n);

@@ -16,6 +16,7 @@ struct scrape_options {
     bool skip_bad = false;
     std::optional<std::string> observed_at; // X's analytics export: when it was made
     std::optional<int> max_posts;           // overrides metrics.max_posts
+    bool backfill = false; // score outcomes as far back as the learners read
 };
 
 void run_scrape_metrics(run_context& run, scrape_options const& opts);

@@ -238,10 +238,10 @@ ORDER BY 1)sql",
 // tweet id are read for the warning or error. Last, whether the post's record
 // was no newer than its outcome. A collected_at of ±infinity (another
 // program's) is read as none: it fits no double, and any record replaces it.
-std::string v2_posts_query(timestamp now, v2_window const& window, double skew_seconds)
+std::string v2_posts_query(v2_window const& window, double skew_seconds)
 {
-    auto const now_lit = quote_literal(format_timestamp(now));
-    auto const write_from = quote_literal(format_timestamp(window.write_from));
+    auto const merge_from = quote_literal(format_timestamp(window.merge_from));
+    auto const read_to = quote_literal(format_timestamp(window.read_to));
     auto const posts_from = quote_literal(format_timestamp(window.posts_from));
     return fmt::format(
         R"sql(COPY (
@@ -265,11 +265,11 @@ SELECT xloop.as_uuid(c.decision_id), c.posted_at, coalesce(c.decision_type::text
  WHERE {}) TO STDOUT (FORMAT binary))sql",
         merged("impressions"), merged("likes"), merged("retweets"), merged("replies"),
         merged("quotes"), merged("bookmarks"), merged("profile_clicks"),
-        merged("follows"), merged("views", "impressions"), newest_records, write_from,
+        merged("follows"), merged("views", "impressions"), newest_records, merge_from,
         record_is_early("i.observed_at", "c.posted_at", fmt::format("{}", skew_seconds)),
         "i.tweet_id IS NOT NULL AND " +
             record_replaces("i", "i.observed_at", "current_setting('xloop.source')"),
-        v2_range(posts_from + "::timestamptz", now_lit + "::timestamptz"));
+        v2_range(posts_from + "::timestamptz", read_to + "::timestamptz"));
 }
 
 // What the v2 pass reads: every post of the range as attribution input, and
@@ -330,6 +330,13 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                  opt_int(r, 12), opt_int(r, 13), opt_int(r, 14),
                                  opt_int(r, 15)};
         timestamp const posted{std::chrono::microseconds{r.timestamptz_unix_micros(1)}};
+        in.aposts.push_back({posted, counts.impressions, opt_int(r, 16)});
+        // Posts up to write_from, and after write_to (a backfill's slice), are
+        // context for sharing gains only; the records of the latter are the
+        // next pass's to count.
+        if (posted > window.write_to) {
+            return;
+        }
         if (!r.is_null(23)) {
             // both finite: the record's time was parsed, the post is in the range
             in.early.add(1, observed_before_posting(
@@ -339,14 +346,15 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                 format_timestamp(posted)));
         }
         in.not_newer += r.boolean(25) ? 1 : 0;
-        in.aposts.push_back({posted, counts.impressions, opt_int(r, 16)});
-        // Posts up to write_from are context for sharing gains only.
         if (!r.boolean(8) || posted <= window.write_from) {
             return;
         }
         if (r.is_null(0)) {
-            in.unkeyed.add(1, r.is_null(21) ? std::nullopt
-                                            : std::optional<std::string>{r.text(21)});
+            // a backfill's older post: its counts are stored as they came
+            if (posted > window.merge_from) {
+                in.unkeyed.add(1, r.is_null(21) ? std::nullopt
+                                                : std::optional<std::string>{r.text(21)});
+            }
             return;
         }
         add_v2_post(r, in);
@@ -428,18 +436,16 @@ void copy_v2_rows(db_connection& db, v2_inputs const& in,
 
 } // namespace
 
-v2_result v2_pass(run_context& run, std::string const& source)
+v2_result v2_pass(run_context& run, std::string const& source, v2_window const& window)
 {
     auto& db = run.db();
     phase_timer timer{"the v2 pass"};
     auto const& m = run.cfg().metrics;
-    auto const window = v2_window_of(run);
     set_local_settings(db, {{"xloop.source", source}});
     auto const snaps =
-        read_snapshots(db, window.posts_from - fractional_hours(24), run.now());
+        read_snapshots(db, window.posts_from - fractional_hours(24), window.read_to);
     v2_inputs in;
-    read_v2_posts(db, v2_posts_query(run.now(), window, clock_skew_seconds(run)), window,
-                  in);
+    read_v2_posts(db, v2_posts_query(window, clock_skew_seconds(run)), window, in);
     log::debug("v2 pass: {} posts and {} snapshots read after {} ms", in.aposts.size(),
                snaps.size(), timer.elapsed_ms());
     v2_result result;
@@ -470,7 +476,10 @@ v2_result v2_pass(run_context& run, std::string const& source)
             db.exec(write_v2("NOT stored", true), run.now()).affected_rows();
     }
     log::debug("v2 pass: outcomes written after {} ms", timer.elapsed_ms());
-    db.exec(update_actuals, window.write_from, run.now());
+    db.exec(update_actuals, window.write_from, window.write_to);
+    if (window.write_to < run.now()) {
+        db.exec("TRUNCATE xloop_v2"); // a backfill's slice: the next pass's table
+    }
     return result;
 }
 

@@ -12,6 +12,7 @@
 namespace xloop {
 
 class run_context;
+struct v2_window;
 
 // Posts a run could not write in full: how many, and the first one named
 // (its tweet id, and what was wrong) for the warning.
@@ -42,11 +43,22 @@ struct v2_result {
     std::int64_t not_newer = 0;
     // Records observed before their post was posted: never merged.
     counted_posts early;
+
+    // Another pass's counts added (a backfill's slices, then the run's pass).
+    void add(v2_result const& r)
+    {
+        merged += r.merged;
+        updated += r.updated;
+        unkeyed.add(r.unkeyed.count, r.unkeyed.example);
+        out_of_range.add(r.out_of_range.count, r.out_of_range.example);
+        not_newer += r.not_newer;
+        early.add(r.early.count, r.early.example);
+    }
 };
 
 // Only rows whose values change are written, so a run with nothing new
 // writes nothing and a post's fgw rises as its window gains snapshots
 // (re-attribution). Runs in the caller's transaction.
-v2_result v2_pass(run_context& run, std::string const& source);
+v2_result v2_pass(run_context& run, std::string const& source, v2_window const& window);
 
 } // namespace xloop

@@ -1,8 +1,10 @@
 #include "attribution.hpp"
 #include "classify.hpp"
+#include "config.hpp"
 #include "error.hpp"
 #include "metrics_file.hpp"
 #include "metrics_v2.hpp"
+#include "scrape_inbox.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -652,4 +654,43 @@ TEST_CASE("a number too large for a double is a bad line, not an internal error 
         file_error("{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n"
                    "{\"followers\": 1e401, \"observed_at\": \"2026-03-02T12:00:00Z\"}\n")
             .find("m.jsonl:2: not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("a backfill scores in slices as long as a run's window, each read with the "
+          "posts around it, with no gap and no overlap",
+          "[nodb]")
+{
+    metrics_config m; // 30 days and a day; windows of 24 h
+    auto const now = *parse_timestamp("2026-03-02T12:00:00Z");
+    auto const day = std::chrono::hours{24};
+    auto const usual = v2_window_at(now, m);
+    CHECK(usual.write_from == now - 31 * day);
+    CHECK(usual.posts_from == now - 32 * day);
+    CHECK(usual.merge_from == usual.write_from);
+    CHECK(usual.write_to == now);
+    CHECK(usual.read_to == now);
+    // 100 days back: 31, 31 and 7 days, then the run's own window
+    auto const slices = backfill_slices(now, m, now - 100 * day);
+    REQUIRE(slices.size() == 3);
+    CHECK(slices[0].write_from == now - 100 * day);
+    CHECK(slices[0].write_to == now - 69 * day);
+    CHECK(slices[1].write_from == now - 69 * day);
+    CHECK(slices[1].write_to == now - 38 * day);
+    CHECK(slices[2].write_from == now - 38 * day);
+    CHECK(slices[2].write_to == now - 31 * day);
+    for (auto const& s : slices) {
+        CHECK(s.posts_from == s.write_from - day); // the posts live before it
+        CHECK(s.read_to == s.write_to + 2 * day);  // and after it
+        CHECK(s.merge_from == usual.write_from);   // records are the run's to merge
+    }
+    // nothing further back than the run's window: no slice
+    CHECK(backfill_slices(now, m, now - 31 * day).empty());
+    CHECK(backfill_slices(now, m, now - 5 * day).empty());
+    // context after a slice never reaches past now
+    m.max_age_days = 0.5;            // 2 days
+    m.attribution_window_hours = 48; // 4 days after a slice
+    auto const near = backfill_slices(now, m, now - 3 * day);
+    REQUIRE(near.size() == 1);
+    CHECK(near.back().write_to == now - 2 * day);
+    CHECK(near.back().read_to == now);
 }

@@ -994,6 +994,82 @@ TEST_CASE(
     CHECK_FALSE(o.is_null(1, 4));
 }
 
+TEST_CASE("the first run on a database scores the stored outcomes as far back as the "
+          "learners read, later runs their own range or that far with --backfill",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    temp_dir dir;
+    auto scrape = [&](std::vector<std::string> more) {
+        std::vector<std::string> args{"--input", "-", "--now", now, "--json"};
+        args.insert(args.end(), more.begin(), more.end());
+        auto r = run_tool("scrape-metrics", args, &db, "");
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return r;
+    };
+    // a new account's first run has nothing to score and says nothing of it
+    // (a dry run: it leaves no ledger row, so the next is still the first)
+    auto const empty = scrape({"--dry-run"});
+    CHECK_FALSE(json::parse(empty.out).contains("backfill_from"));
+    CHECK(empty.err.find("first run") == std::string::npos);
+    // the bot's history: outcomes it collected, never scored by xloop
+    for (auto const& [id, days, type] :
+         std::vector<std::tuple<std::string, int, std::string>>{
+             {"2010", 10, "single"},
+             {"2050", 50, "single"},
+             {"2070", 70, "reply"},
+             {"2120", 120, "single"},
+             {"2400", 400, "single"}}) {
+        add_posted(c, id, days * 24, type, 24.0);
+    }
+    auto scored = [&] {
+        std::vector<std::string> out;
+        auto const r = c.exec("SELECT tweet_id FROM public.outcomes WHERE "
+                              "primary_objective_score IS NOT NULL ORDER BY tweet_id");
+        for (int i = 0; i < r.rows(); ++i) {
+            out.push_back(r.str(i, 0));
+        }
+        return out;
+    };
+    // Every run scores the last 31 days. The first reaches back as far as
+    // build-weights reads: fewer than weights.window_posts (180) posts in all,
+    // so back to the oldest, but weights.max_window_days (365) at most.
+    auto const first = scrape({});
+    CHECK(scored() == std::vector<std::string>{"2010", "2050", "2070", "2120"});
+    CHECK(json::parse(first.out)["backfill_from"] == "2025-03-02T12:00:00Z");
+    CHECK_THAT(first.err, Catch::Contains("the first run on this database: scoring (v2) "
+                                          "the stored outcomes of posts back to "
+                                          "2025-03-02T12:00:00Z"));
+    // the learners then read them
+    auto const learned = run_tool("learn-replies", {"--now", now}, &db);
+    CHECK_THAT(learned.err, Catch::Contains("1 reply over 1 account"));
+    // an outcome of 50 days ago stored since: a later run leaves it to --backfill
+    add_posted(c, "2051", 50 * 24, "single", 24.0);
+    auto const later = scrape({});
+    CHECK_FALSE(json::parse(later.out).contains("backfill_from"));
+    CHECK(scored() == std::vector<std::string>{"2010", "2050", "2070", "2120"});
+    auto const again = scrape({"--backfill"});
+    CHECK_THAT(again.err, Catch::Contains("--backfill: scoring (v2)"));
+    CHECK(scored() == std::vector<std::string>{"2010", "2050", "2051", "2070", "2120"});
+    // build-weights held to its 60 days: the replies' 90 are the further
+    dir.write("x.yaml", "weights:\n  window_posts: 0\n");
+    add_posted(c, "2085", 85 * 24, "single", 24.0);
+    add_posted(c, "2095", 95 * 24, "single", 24.0);
+    scrape({"--backfill", "--config", dir.path() + "/x.yaml"});
+    CHECK(scored() ==
+          std::vector<std::string>{"2010", "2050", "2051", "2070", "2085", "2120"});
+    // nothing further back than every run's 31 days: said so
+    dir.write("x.yaml", "weights:\n  window_posts: 0\n  window_days: 20\n"
+                        "replies:\n  window_days: 20\n");
+    auto const near = scrape({"--backfill", "--config", dir.path() + "/x.yaml"});
+    CHECK_THAT(near.err,
+               Catch::Contains("--backfill: the learners read no further back "
+                               "than the last 31 days, which every run scores"));
+}
+
 TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[db]")
 {
     test_db db;

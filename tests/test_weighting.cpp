@@ -1,8 +1,10 @@
 #include "canonical.hpp"
 #include "change_test.hpp"
+#include "config.hpp"
 #include "map_shape.hpp"
 #include "netting.hpp"
 #include "normal.hpp"
+#include "v2_backfill.hpp"
 #include "weight_map.hpp"
 #include "weighting.hpp"
 
@@ -96,6 +98,23 @@ TEST_CASE("the window reaches back to hold as many posts as at the configured ra
     // a max below window_days does not shorten the window
     CHECK(stretch_window(60, 14, 30, 150.0).days == 60);
     CHECK(stretch_window(60, 14, 365, std::nan("")).days == 60);
+}
+
+TEST_CASE("a backfill reaches as far back as the furthest learner reads", "[nodb]")
+{
+    config cfg; // weights: 60 days, 180 posts, at most 365; replies: 90 days
+    // no posts, or few within 60 days: the replies' 90 days are the further
+    CHECK(learners_reach_days(cfg, std::nullopt) == 90);
+    CHECK(learners_reach_days(cfg, 45.0) == 90);
+    // the newest 180 posts span 200 days: build-weights reads 200
+    CHECK(learners_reach_days(cfg, 200.0) == 200);
+    CHECK(learners_reach_days(cfg, 900.0) == 365);
+    // replies read 30 days: the weights' 60 are the further
+    cfg.replies.window_days = 30;
+    CHECK(learners_reach_days(cfg, 45.0) == 60);
+    // weights.window_posts 0: weights read window_days and no further
+    cfg.weights.window_posts = 0;
+    CHECK(learners_reach_days(cfg, 200.0) == 60);
 }
 
 TEST_CASE("the weighted mean divides by the sum of weights, not the count", "[nodb]")

@@ -14,7 +14,9 @@ int main(int argc, char** argv)
         "metrics.due_ages_hours not yet scraped, oldest first), writes outcomes and the "
         "base table's actual_* columns, then computes engagement rate, follower "
         "attribution, attribution_confidence, followers_gained_weighted and "
-        "primary_objective_score for every post of the attribution range. Sources: the "
+        "primary_objective_score for every post of the attribution range (the first run "
+        "on a database, or --backfill: every stored outcome as far back as build-weights "
+        "and learn-replies read). Sources: the "
         "X API v2 (token in the variable x_api.token_env) or a JSON Lines file. Commits "
         "batch by batch under a lease on the job (xloop.job_leases, "
         "ledger.lease_minutes): works behind a transaction-mode pooler."};
