@@ -363,8 +363,9 @@ void run_validate(run_context& run, validate_options const& opts)
                   << std::flush;
     }
     if (opts.prometheus_file) {
-        deliver("--prometheus", *opts.prometheus_file, to.metrics_out,
-                report_prometheus(checks, ready, run.now(), policies));
+        deliver(
+            "--prometheus", *opts.prometheus_file, to.metrics_out,
+            report_prometheus(checks, ready, run.now(), run.db().place().name, policies));
     }
     if (opts.html_file) {
         auto series = read_report_series(run.db(), run.now(), days);

@@ -52,9 +52,10 @@ nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 // The checks as Prometheus metrics (text format, for node_exporter's textfile
 // collector): xloop_ready, xloop_validate_time_seconds, xloop_check_status
 // (0 ok, 1 warn, 2 fail) and xloop_check_value, each check's numbers; with
-// `policies`, xloop_policy_value and xloop_policy_lift, where estimated.
+// `policies`, xloop_policy_value and xloop_policy_lift, where estimated. Each
+// sample labelled database="`database`" (the database's name).
 std::string report_prometheus(std::vector<check_result> const& checks, bool ready,
-                              timestamp now,
+                              timestamp now, std::string_view database,
                               std::optional<policy_report> const& policies = {});
 std::string report_table(std::vector<check_result> const& checks, bool ready,
                          bool colour);

@@ -2136,7 +2136,7 @@ TEST_CASE(
     // And the metrics for Prometheus.
     auto const prom = run_tool(
         "validate", {"--config", cfg, "--now", now, "-q", "--prometheus", "-"}, &db);
-    std::string const posts = "{of=\"posts\",";
+    std::string const posts = "{database=\"" + db.name() + "\",of=\"posts\",";
     CHECK(prometheus_sample(prom.out, "xloop_policy_value" + posts +
                                           "policy=\"uniform\",outcome=\"score\","
                                           "estimator=\"snips\",bound=\"estimate\"}") ==
@@ -2204,11 +2204,12 @@ TEST_CASE("validate --what-if values the policy asked about against the map's, b
     CHECK(table.out.find("  a hint to try, not a verdict: ") != std::string::npos);
     CHECK(read_file(dir.path() + "/r.html").find("<h3>What if hook_type question</h3>") !=
           std::string::npos);
-    CHECK(
-        prometheus_sample(read_file(dir.path() + "/x.prom"),
-                          "xloop_policy_lift{of=\"what_if\",lift=\"what_if_over_map\","
-                          "outcome=\"score\",estimator=\"snips\",bound=\"estimate\"}") ==
-        Approx(0.6 - 1.0 / 3));
+    CHECK(prometheus_sample(
+              read_file(dir.path() + "/x.prom"),
+              "xloop_policy_lift{database=\"" + db.name() +
+                  "\",of=\"what_if\",lift=\"what_if_over_map\","
+                  "outcome=\"score\",estimator=\"snips\",bound=\"estimate\"}") ==
+          Approx(0.6 - 1.0 / 3));
 
     // refused before any work, naming the argument
     auto const bad = run_tool(
@@ -2621,6 +2622,8 @@ TEST_CASE_METHOD(healthy,
     std::map<std::pair<std::string, std::string>, double> values;
     for (auto const& s : (*parsed)["samples"]) {
         auto const& labels = s[1];
+        // every series names its database: two accounts' files on one machine
+        CHECK(labels["database"] == db.name());
         if (s[0] == "xloop_ready") {
             CHECK(s[2] == 0.0);
         } else if (s[0] == "xloop_validate_time_seconds") {
@@ -2666,7 +2669,8 @@ TEST_CASE_METHOD(
     INFO(r.err);
     CHECK(r.exit_code == 0);
     CHECK(r.out.rfind("# HELP xloop_ready ", 0) == 0);
-    CHECK(r.out.find("xloop_ready 1\n") != std::string::npos);
+    CHECK(r.out.find("xloop_ready{database=\"" + db.name() + "\"} 1\n") !=
+          std::string::npos);
     CHECK(r.out.find("verdict: ") == std::string::npos);
     CHECK_FALSE(std::filesystem::exists("-"));
 
