@@ -757,12 +757,12 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
 }
 
 // How far back the v2 pass reaches beyond its usual range: as far as the
-// learners read on a database scrape-metrics never ran ok on (the bot's
-// history, adopted), or with --backfill; nowhere else.
-std::optional<timestamp> backfill_to(run_context& run, scrape_options const& opts)
+// learners read on a database scrape-metrics never ran ok on (`first`: the
+// bot's history, adopted), or with --backfill; nowhere else.
+std::optional<timestamp> backfill_to(run_context& run, scrape_options const& opts,
+                                     bool first)
 {
     auto& db = run.db();
-    bool const first = !opts.backfill && never_scraped(db);
     if (!opts.backfill && !first) {
         return std::nullopt;
     }
@@ -796,6 +796,9 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         // a transaction-mode pooler, not a session lock.
         run.take_lease();
     }
+    // asked before any transaction, which a ledger the role may not read
+    // would abort
+    bool const first = !opts.backfill && never_scraped(run.db());
     batch_transactions txs{run};
     scrape_counts n;
     std::optional<temporary_failure> stopped;
@@ -807,7 +810,7 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
     }
     txs.open();
     v2_result v2;
-    if (auto const from = backfill_to(run, opts)) {
+    if (auto const from = backfill_to(run, opts, first)) {
         for (auto const& slice : backfill_slices(run.now(), run.cfg().metrics, *from)) {
             run.check_interrupted();
             v2.add(v2_pass(run, opts.source, slice));

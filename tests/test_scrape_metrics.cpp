@@ -1070,6 +1070,35 @@ TEST_CASE("the first run on a database scores the stored outcomes as far back as
                                "than the last 31 days, which every run scores"));
 }
 
+TEST_CASE("a role that may not read the ledger scrapes unrecorded and scores its usual "
+          "range",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "3010", 10 * 24, "single", 24.0);
+    add_posted(c, "3050", 50 * 24, "single", 24.0);
+    auto const role = "scraper_" + db.name();
+    c.exec(fmt::format("CREATE ROLE {0} NOLOGIN; GRANT USAGE ON SCHEMA public, xloop TO "
+                       "{0}; GRANT ALL ON ALL TABLES IN SCHEMA public, xloop TO {0}; "
+                       "GRANT ALL ON ALL SEQUENCES IN SCHEMA public, xloop TO {0}; "
+                       "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA xloop TO {0}; "
+                       "REVOKE ALL ON xloop.job_runs FROM {0}",
+                       quote_ident(role)));
+    auto const r = run_tool("scrape-metrics",
+                            {"--db", db.conninfo() + " options='-c role=" + role + "'",
+                             "--input", "-", "--now", now},
+                            nullptr, "");
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    // whether this is the first run cannot be told: the usual 31 days only
+    CHECK(c.exec("SELECT string_agg(tweet_id, ',' ORDER BY tweet_id) FROM "
+                 "public.outcomes WHERE primary_objective_score IS NOT NULL")
+              .str(0, 0) == "3010");
+    c.exec(fmt::format("DROP OWNED BY {0}; DROP ROLE {0}", quote_ident(role)));
+}
+
 TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[db]")
 {
     test_db db;
