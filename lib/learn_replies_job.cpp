@@ -351,8 +351,9 @@ std::string unnamed_replies_text(std::int64_t n, double days)
 {
     return fmt::format("{} of the last {} days name no account answered (target_username "
                        "is empty: written by another program, such as the original bot, "
-                       "or by a poster that does not record it): nothing to learn from; "
-                       "the replies xloop-plan queues name theirs",
+                       "or by a poster that does not record it): nothing to learn from "
+                       "until xloop-scrape-metrics names them from the X API (at their "
+                       "next age checkpoint); the replies xloop-plan queues name theirs",
                        counted(n, "reply", "replies"), days);
 }
 

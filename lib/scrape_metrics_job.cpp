@@ -185,6 +185,7 @@ struct scrape_counts {
     std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
     std::optional<long long> deferred_until; // when X said its window resets
     std::map<std::string, timestamp> posted; // the due posts' posted_at, by tweet id
+    std::int64_t named = 0; // replies given the account X says they answer
     counted_posts time_off; // posts whose posted_at is not when X says it posted them
     double most_off_seconds = 0;
 };
@@ -440,6 +441,29 @@ UPDATE public.content_generation_metadata_comprehensive
  WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
    AND metrics_gone_at IS NULL)sql";
 
+// A reply that names no account it answers (the original bot's never did)
+// is given the one X says (in_reply_to_user_id): learn-replies learns from it.
+// A name already there is kept.
+constexpr char const* name_targets_sql = R"sql(
+UPDATE public.content_generation_metadata_comprehensive c
+   SET target_username = x.handle
+  FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, handle text)
+ WHERE c.tweet_id = x.tweet_id AND c.decision_type::text = 'reply'
+   AND coalesce(btrim(c.target_username), '') = '')sql";
+
+void name_reply_targets(run_context& run, tweets_page const& page, scrape_counts& n)
+{
+    auto targets = nlohmann::json::array();
+    for (auto const& t : page.found) {
+        if (t.replied_to) {
+            targets.push_back({{"tweet_id", t.id}, {"handle", *t.replied_to}});
+        }
+    }
+    if (!targets.empty()) {
+        n.named += run.db().exec(name_targets_sql, json_text(targets)).affected_rows();
+    }
+}
+
 // One page of due posts from the X API, written and committed as a batch;
 // posts X no longer has are marked so they are not asked for again.
 void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& ids,
@@ -472,6 +496,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
         w.finish();
     }
     apply_batch(run, "x-api", n);
+    name_reply_targets(run, page, n);
     if (!page.gone.empty()) {
         n.gone += db.exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
         auto const gone = static_cast<long long>(page.gone.size());
@@ -736,8 +761,15 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
                                      {"follows_out_of_range", v2.out_of_range.count},
                                      {"not_newer", n.not_newer},
                                      {"observed_before_posting", n.early.count},
-                                     {"posted_at_off", n.time_off.count}}) {
+                                     {"posted_at_off", n.time_off.count},
+                                     {"reply_targets_named", n.named}}) {
         note(run, key, value);
+    }
+    if (n.named > 0) {
+        log::info("{} no account answered; X says which (in_reply_to_user_id): "
+                  "target_username set, so learn-replies learns from {}",
+                  counted(n.named, "reply named", "replies named"),
+                  n.named == 1 ? "it" : "them");
     }
     if (n.not_newer > 0) {
         log::info("{} had records no newer than {} stored {}: left as they were",

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iterator>
+#include <map>
 #include <set>
 
 namespace xloop {
@@ -303,9 +304,16 @@ tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool n
                           non_public ? "" : ", public metrics")
             : fmt::format("GET /2/tweets ({} ids, {} … {}{})", ids.size(), ids.front(),
                           ids.back(), non_public ? "" : ", public metrics");
-    auto const fields = non_public ? "public_metrics,non_public_metrics,created_at"
-                                   : "public_metrics,created_at";
-    auto const body = get("/2/tweets", {{"ids", joined}, {"tweet.fields", fields}}, what);
+    auto const fields =
+        non_public ? "public_metrics,non_public_metrics,created_at,in_reply_to_user_id"
+                   : "public_metrics,created_at,in_reply_to_user_id";
+    // the accounts replied to, by handle, in the same answer
+    auto const body = get("/2/tweets",
+                          {{"ids", joined},
+                           {"tweet.fields", fields},
+                           {"expansions", "in_reply_to_user_id"},
+                           {"user.fields", "username"}},
+                          what);
     return parse_tweets_page(body, what);
 }
 
@@ -366,7 +374,8 @@ tweets_page x_api_client::fetch_tweets(std::vector<std::string> const& ids,
 namespace {
 
 // One item of 'data': its counts, or nothing for an id that is no id.
-std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string const& what)
+std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string const& what,
+                                        std::map<std::string, std::string> const& handles)
 {
     if (!t.is_object() || !t.contains("id") || !t["id"].is_string()) {
         throw data_error{fmt::format("X API response to {}: a tweet has no id", what)};
@@ -394,7 +403,34 @@ std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string con
     if (t.contains("created_at") && t["created_at"].is_string()) {
         m.created_at = parse_timestamp(t["created_at"].get<std::string>());
     }
+    if (auto const to = text_field(t, "in_reply_to_user_id"); !to.empty()) {
+        if (auto const h = handles.find(to); h != handles.end()) {
+            m.replied_to = h->second;
+        }
+    }
     return m;
+}
+
+// includes.users of an answer: each expanded account's handle by its id; a
+// handle that is no X handle is left out (it would be stored and grouped by).
+std::map<std::string, std::string> user_handles(nlohmann::json const& j)
+{
+    std::map<std::string, std::string> out;
+    if (!j.contains("includes") || !j["includes"].is_object()) {
+        return out;
+    }
+    auto const& inc = j["includes"];
+    if (!inc.contains("users") || !inc["users"].is_array()) {
+        return out;
+    }
+    for (auto const& u : inc["users"]) {
+        auto const id = text_field(u, "id");
+        auto const handle = text_field(u, "username");
+        if (!id.empty() && is_x_handle(handle)) {
+            out.emplace(id, handle);
+        }
+    }
+    return out;
 }
 
 // One item of 'errors': a post that is gone, one to retry next run, or
@@ -444,8 +480,9 @@ tweets_page parse_tweets_page(std::string const& body, std::string const& what)
             throw data_error{
                 fmt::format("X API response to {}: 'data' is not a list", what)};
         }
+        auto const handles = user_handles(j);
         for (auto const& t : j["data"]) {
-            if (auto m = read_tweet(t, what)) {
+            if (auto m = read_tweet(t, what, handles)) {
                 page.found.push_back(std::move(*m));
             }
         }

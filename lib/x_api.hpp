@@ -29,6 +29,10 @@ struct tweet_metrics {
     std::string id;
     post_counts counts;
     std::optional<timestamp> created_at; // when X says it was posted
+    // The handle of the account a reply answers (in_reply_to_user_id, named
+    // by the expansion's includes.users): what the original bot's replies
+    // never recorded, and learn-replies needs.
+    std::optional<std::string> replied_to;
 };
 
 struct tweets_page {

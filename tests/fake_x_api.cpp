@@ -164,7 +164,8 @@ fake_x_api::fake_x_api(int keep_alive_s)
                        {},
                        req.get_header_value("Authorization"),
                        req.remote_port,
-                       req.get_param_value("tweet.fields")};
+                       req.get_param_value("tweet.fields"),
+                       req.get_param_value("expansions")};
         bool const non_public =
             r.tweet_fields.find("non_public_metrics") != std::string::npos;
         auto const ids = req.get_param_value("ids");
@@ -232,6 +233,7 @@ fake_x_api::fake_x_api(int keep_alive_s)
         }
         nlohmann::json data = nlohmann::json::array();
         nlohmann::json errors = nlohmann::json::array();
+        nlohmann::json users = nlohmann::json::array();
         for (auto const& id : r.ids) {
             if (gone.count(id)) {
                 errors.push_back(
@@ -287,6 +289,16 @@ fake_x_api::fake_x_api(int keep_alive_s)
             if (auto const at = created_at.find(id); at != created_at.end()) {
                 t["created_at"] = at->second;
             }
+            if (auto const to = replies_to.find(id);
+                to != replies_to.end() &&
+                r.tweet_fields.find("in_reply_to_user_id") != std::string::npos) {
+                t["in_reply_to_user_id"] = to->second.first;
+                if (r.expansions == "in_reply_to_user_id" && !to->second.second.empty()) {
+                    users.push_back({{"id", to->second.first},
+                                     {"name", "Someone"},
+                                     {"username", to->second.second}});
+                }
+            }
             if (with_non_public && non_public && !field_refused) {
                 t["non_public_metrics"] = {{"impression_count", fake_impressions(id)},
                                            {"user_profile_clicks", 5},
@@ -300,6 +312,9 @@ fake_x_api::fake_x_api(int keep_alive_s)
         }
         if (!errors.empty()) {
             j["errors"] = errors;
+        }
+        if (!users.empty()) {
+            j["includes"] = {{"users", users}};
         }
         res.set_content(j.dump(), "application/json");
     });

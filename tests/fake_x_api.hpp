@@ -24,6 +24,7 @@ struct fake_request {
     std::string authorization;
     int remote_port = 0;      // the client's end of the connection
     std::string tweet_fields; // /2/tweets' tweet.fields
+    std::string expansions;   // /2/tweets' expansions
 };
 
 // A scripted answer for the n-th /2/tweets request (0-based).
@@ -70,6 +71,11 @@ public:
     // When X says each post was posted (created_at), by tweet id; a post
     // not here is answered without one.
     std::map<std::string, std::string> created_at;
+    // The account each reply answers, by tweet id: (user id, handle), given as
+    // in_reply_to_user_id and, when asked for by expansions=in_reply_to_user_id,
+    // in includes.users (a handle left empty: the user is not included, as X
+    // leaves out one suspended).
+    std::map<std::string, std::pair<std::string, std::string>> replies_to;
     std::string username = "xloop_bot"; // the account /2/users/by/username knows
     // When set, every request must be signed with these OAuth 1.0a keys (a
     // fresh nonce, the time within 5 minutes), as X checks; else HTTP 401.

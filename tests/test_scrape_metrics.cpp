@@ -269,6 +269,43 @@ TEST_CASE("replies get v2 metrics exactly like posts", "[db]")
                    "decision_type = 'reply'") == 1);
 }
 
+TEST_CASE("a reply that names no account is given the one X says it answers, and "
+          "learn-replies learns from it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (auto const* id : {"4001", "4002", "4003"}) {
+        add_posted(c, id, 30, "reply");
+    }
+    add_posted(c, "4004", 30, "single");
+    // the original bot's replies recorded no account; 4002's is xloop's own
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
+           "= CASE tweet_id WHEN '4002' THEN 'joe' WHEN '4003' THEN ' ' END");
+    fake_x_api api;
+    api.replies_to = {{"4001", {"111", "analyst_amy"}},
+                      {"4002", {"222", "someone_else"}}, // a name there is kept
+                      {"4003", {"333", ""}},             // X leaves the user out
+                      {"4004", {"444", "bob"}}};         // no reply of ours
+    scraper s{db, api};
+    auto const r = s.ok({"--json"});
+    auto const reqs = api.tweet_requests();
+    REQUIRE_FALSE(reqs.empty());
+    CHECK(reqs[0].expansions == "in_reply_to_user_id");
+    CHECK(json::parse(r.out)["reply_targets_named"] == 1);
+    CHECK_THAT(r.err, Catch::Contains("1 reply named no account answered; X says which "
+                                      "(in_reply_to_user_id): target_username set"));
+    auto const targets = c.exec(
+        "SELECT string_agg(tweet_id || '=' || coalesce(target_username, '-'), ',' ORDER "
+        "BY tweet_id) FROM public.content_generation_metadata_comprehensive");
+    CHECK(targets.str(0, 0) == "4001=analyst_amy,4002=joe,4003= ,4004=-");
+    // learn-replies learns from it beside xloop's own (a day later: old enough)
+    auto const learned =
+        run_tool("learn-replies", {"--now", "2026-03-03T12:00:00Z"}, &db);
+    CHECK_THAT(learned.err, Catch::Contains("2 replies over 2 accounts"));
+}
+
 TEST_CASE("two runs at the same --now leave identical tables", "[db]")
 {
     test_db db;
@@ -628,11 +665,12 @@ TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores publ
     // 941 without non-public metrics (the most overdue), 940 with, 940 again without
     REQUIRE(reqs.size() == 3);
     CHECK(reqs[0].ids == std::vector<std::string>{"941"});
-    CHECK(reqs[0].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[0].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
     CHECK(reqs[1].ids == std::vector<std::string>{"940"});
-    CHECK(reqs[1].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[1].tweet_fields ==
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
     CHECK(reqs[2].ids == std::vector<std::string>{"940"});
-    CHECK(reqs[2].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[2].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
     CHECK(r.err.find("set x_api.non_public_metrics: false") != std::string::npos);
 }
 
@@ -690,9 +728,10 @@ TEST_CASE("a post at its 30-day checkpoint is asked for its public metrics, the 
     // oldest due first: 950 and 951 were due 2 h ago (the tweet id breaks the
     // tie), 952 1 h ago
     CHECK(reqs[0].ids == std::vector<std::string>{"950"});
-    CHECK(reqs[0].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[0].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
     CHECK(reqs[1].ids == std::vector<std::string>{"951", "952"});
-    CHECK(reqs[1].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[1].tweet_fields ==
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE profile_clicks = 5 AND "
                    "tweet_id IN ('951', '952')") == 2);
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '950' AND "

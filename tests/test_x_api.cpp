@@ -386,6 +386,25 @@ TEST_CASE("a body with a number too large for a double is bad data naming the re
           }).find("malformed JSON for GET /2/users/me") != std::string::npos);
 }
 
+TEST_CASE("a reply's account is the handle includes.users gives its in_reply_to_user_id, "
+          "and none that is no handle or not included",
+          "[nodb]")
+{
+    auto const page = parse_tweets_page(
+        R"({"data": [{"id": "1", "in_reply_to_user_id": "11"},
+                     {"id": "2", "in_reply_to_user_id": "22"},
+                     {"id": "3", "in_reply_to_user_id": "33"},
+                     {"id": "4"}],
+            "includes": {"users": [{"id": "11", "username": "analyst_amy"},
+                                   {"id": "22", "username": "evil\nverdict: READY"}]}})",
+        "GET /2/tweets");
+    REQUIRE(page.found.size() == 4);
+    CHECK(page.found[0].replied_to == "analyst_amy");
+    CHECK_FALSE(page.found[1].replied_to); // no X handle: never stored
+    CHECK_FALSE(page.found[2].replied_to); // the user left out of includes
+    CHECK_FALSE(page.found[3].replied_to); // no reply
+}
+
 TEST_CASE("a user lookup gives the account's handle as X spells it, and none that is no "
           "handle",
           "[nodb]")
@@ -422,10 +441,11 @@ TEST_CASE("an app-only token's refused non-public metrics are asked for again as
     client.fetch_tweets({"103"});
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 3);
-    CHECK(reqs[0].tweet_fields == "public_metrics,non_public_metrics,created_at");
-    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[0].tweet_fields ==
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[1].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
     CHECK(reqs[1].ids == std::vector<std::string>{"101", "102"});
-    CHECK(reqs[2].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[2].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
 }
 
 TEST_CASE("a post past its days of non-public metrics is asked for again alone, and the "
@@ -450,8 +470,9 @@ TEST_CASE("a post past its days of non-public metrics is asked for again alone, 
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 3);
     CHECK(reqs[1].ids == std::vector<std::string>{"102"});
-    CHECK(reqs[1].tweet_fields == "public_metrics,created_at");
-    CHECK(reqs[2].tweet_fields == "public_metrics,non_public_metrics,created_at");
+    CHECK(reqs[1].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[2].tweet_fields ==
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
 }
 
 TEST_CASE("a post X keeps in 'data' without its refused non-public metrics is read once",
@@ -478,7 +499,7 @@ TEST_CASE("x_api.non_public_metrics false asks for public metrics only", "[nodb]
     CHECK(client.fetch_tweets({"101"}).found.size() == 1);
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 1);
-    CHECK(reqs[0].tweet_fields == "public_metrics,created_at");
+    CHECK(reqs[0].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
 }
 
 TEST_CASE("the account's counts come by x_api.username with any token, and /2/users/me "
