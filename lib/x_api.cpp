@@ -450,6 +450,13 @@ void read_tweet_error(nlohmann::json const& e, std::string const& what, tweets_p
     }
     auto const type = text_field(e, "type");
     auto const title = text_field(e, "title");
+    // an account a reply answers that X would not expand (suspended,
+    // protected): the reply is named no account, its tweet is fine
+    if (text_field(e, "section") == "includes" ||
+        text_field(e, "resource_type") == "user") {
+        log::debug("X API on {}: {} for user {}", what, title, id);
+        return;
+    }
     bool const not_found = type.find("resource-not-found") != std::string::npos ||
                            title == "Not Found Error";
     bool const field_refused =

@@ -297,6 +297,20 @@ fake_x_api::fake_x_api(int keep_alive_s)
                     users.push_back({{"id", to->second.first},
                                      {"name", "Someone"},
                                      {"username", to->second.second}});
+                } else if (r.expansions == "in_reply_to_user_id") {
+                    // as X answers for a suspended account: an error of the
+                    // includes section, the tweet itself in data
+                    errors.push_back(
+                        {{"value", to->second.first},
+                         {"detail", fmt::format("User has been suspended: [{}].",
+                                                to->second.first)},
+                         {"title", "Forbidden"},
+                         {"resource_type", "user"},
+                         {"parameter", "entities.mentions.username"},
+                         {"resource_id", to->second.first},
+                         {"section", "includes"},
+                         {"type",
+                          "https://api.twitter.com/2/problems/resource-not-found"}});
                 }
             }
             if (with_non_public && non_public && !field_refused) {

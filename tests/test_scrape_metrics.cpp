@@ -300,6 +300,13 @@ TEST_CASE("a reply that names no account is given the one X says it answers, and
         "SELECT string_agg(tweet_id || '=' || coalesce(target_username, '-'), ',' ORDER "
         "BY tweet_id) FROM public.content_generation_metadata_comprehensive");
     CHECK(targets.str(0, 0) == "4001=analyst_amy,4002=joe,4003= ,4004=-");
+    // the user X would not expand is no post gone, nor one to ask again
+    CHECK(json::parse(r.out)["gone"] == 0);
+    CHECK(r.err.find("retried next run") == std::string::npos);
+    CHECK(r.err.find("no longer exist") == std::string::npos);
+    CHECK(
+        db.count("SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+                 "WHERE metrics_gone_at IS NOT NULL") == 0);
     // learn-replies learns from it beside xloop's own (a day later: old enough)
     auto const learned =
         run_tool("learn-replies", {"--now", "2026-03-03T12:00:00Z"}, &db);
