@@ -766,9 +766,11 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
         note(run, key, value);
     }
     if (n.named > 0) {
-        log::info("{} no account answered; X says which (in_reply_to_user_id): "
-                  "target_username set, so learn-replies learns from {}",
-                  counted(n.named, "reply named", "replies named"),
+        log::info("{} no account now {} the one X says {} (in_reply_to_user_id): "
+                  "learn-replies learns from {}",
+                  counted(n.named, "reply that named", "replies that named"),
+                  n.named == 1 ? "names" : "name",
+                  n.named == 1 ? "it answers" : "they answer",
                   n.named == 1 ? "it" : "them");
     }
     if (n.not_newer > 0) {

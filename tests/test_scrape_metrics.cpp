@@ -294,8 +294,9 @@ TEST_CASE("a reply that names no account is given the one X says it answers, and
     REQUIRE_FALSE(reqs.empty());
     CHECK(reqs[0].expansions == "in_reply_to_user_id");
     CHECK(json::parse(r.out)["reply_targets_named"] == 1);
-    CHECK_THAT(r.err, Catch::Contains("1 reply named no account answered; X says which "
-                                      "(in_reply_to_user_id): target_username set"));
+    CHECK_THAT(r.err, Catch::Contains("1 reply that named no account now names the one X "
+                                      "says it answers (in_reply_to_user_id): "
+                                      "learn-replies learns from it"));
     auto const targets = c.exec(
         "SELECT string_agg(tweet_id || '=' || coalesce(target_username, '-'), ',' ORDER "
         "BY tweet_id) FROM public.content_generation_metadata_comprehensive");
