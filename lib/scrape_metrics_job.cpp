@@ -813,7 +813,7 @@ std::optional<timestamp> backfill_to(run_context& run, scrape_options const& opt
         }
         return std::nullopt;
     }
-    auto const shown = format_timestamp(std::chrono::floor<std::chrono::seconds>(*from));
+    auto const shown = format_seconds(*from);
     run.summary()["backfill_from"] = shown;
     log::info("{}: scoring (v2) the stored outcomes of posts back to {} (as far as "
               "build-weights and learn-replies read), not only the last {}",

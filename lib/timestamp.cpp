@@ -121,6 +121,11 @@ std::optional<timestamp> parse_timestamp(std::string_view s)
            microseconds{micros} - minutes{offset_minutes};
 }
 
+std::string format_seconds(timestamp t)
+{
+    return format_timestamp(std::chrono::floor<std::chrono::seconds>(t));
+}
+
 std::string format_timestamp(timestamp t)
 {
     using namespace std::chrono;

@@ -25,6 +25,10 @@ constexpr char const* readable_times_end = "2200-01-01T00:00:00Z";
 // "2026-03-02T12:00:00Z", with ".ffffff" only when there are microseconds.
 std::string format_timestamp(timestamp t);
 
+// format_timestamp to the second, for a reader: a run's clock's microseconds
+// say nothing to one.
+std::string format_seconds(timestamp t);
+
 // A time as PostgreSQL printed it, written as format_timestamp writes it; or
 // as printed where it is none parse_timestamp takes ("infinity", year 1850:
 // another program's values), so a message can still name it.

@@ -36,18 +36,26 @@ bool never_scraped(db_connection& db)
 
 namespace {
 
-// As build-weights' reach (lib/learning_target_db.cpp), over the posts with
-// an outcome rather than those already scored: the age in days of the oldest
-// of the newest $3 posts old enough to learn from, and a second. The newest
-// first by cgmc_posted_idx, each outcome one probe.
-constexpr char const* outcome_reach_sql = R"sql(
-SELECT (floor(extract(epoch FROM $1::timestamptz - min(posted_at))) + 1) / 86400
-  FROM (SELECT c.posted_at FROM public.content_generation_metadata_comprehensive c
-         WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
-           AND c.decision_type IS DISTINCT FROM 'reply'
-           AND c.posted_at <= $2::timestamptz AND isfinite(c.posted_at)
-           AND EXISTS (SELECT FROM public.outcomes o WHERE o.decision_id = c.decision_id)
-         ORDER BY c.posted_at DESC LIMIT $3) p)sql";
+// Whether any post or reply has an outcome to score (replies count here:
+// learn-replies reads them); and, as build-weights' reach
+// (lib/learning_target_db.cpp) over the posts with an outcome rather than
+// those already scored, the age in days of the oldest of the newest $3 posts
+// old enough to learn from, and a second (NULL with $3 = 0). The newest first
+// by cgmc_posted_idx, each outcome one probe.
+constexpr char const* reach_sql = R"sql(
+SELECT EXISTS (SELECT FROM public.content_generation_metadata_comprehensive c
+                WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
+                  AND c.posted_at <= $1::timestamptz
+                  AND EXISTS (SELECT FROM public.outcomes o
+                               WHERE o.decision_id = c.decision_id)),
+       (SELECT (floor(extract(epoch FROM $1::timestamptz - min(posted_at))) + 1) / 86400
+          FROM (SELECT c.posted_at FROM public.content_generation_metadata_comprehensive c
+                 WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
+                   AND c.decision_type IS DISTINCT FROM 'reply'
+                   AND c.posted_at <= $2::timestamptz AND isfinite(c.posted_at)
+                   AND EXISTS (SELECT FROM public.outcomes o
+                                WHERE o.decision_id = c.decision_id)
+                 ORDER BY c.posted_at DESC LIMIT $3) p))sql";
 
 } // namespace
 
@@ -55,26 +63,14 @@ std::optional<timestamp> learners_reach_start(db_connection& db, config const& c
                                               timestamp now)
 {
     auto const& w = cfg.weights;
-    // replies count here (learn-replies reads them), not in the reach
-    auto const any = db.exec(R"sql(
-SELECT EXISTS (SELECT FROM public.content_generation_metadata_comprehensive c
-                WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
-                  AND c.posted_at <= $1::timestamptz
-                  AND EXISTS (SELECT FROM public.outcomes o
-                               WHERE o.decision_id = c.decision_id)))sql",
-                             now);
-    if (!any.boolean(0, 0)) {
+    bool const stretches = w.window_posts > 0 && w.max_window_days > w.window_days;
+    auto const r = db.exec(reach_sql, now, now - fractional_hours(w.min_age_hours),
+                           static_cast<std::int64_t>(stretches ? w.window_posts : 0));
+    if (!r.boolean(0, 0)) {
         return std::nullopt;
     }
-    std::optional<double> reach;
-    if (w.window_posts > 0 && w.max_window_days > w.window_days) {
-        auto const r =
-            db.exec(outcome_reach_sql, now, now - fractional_hours(w.min_age_hours),
-                    static_cast<std::int64_t>(w.window_posts));
-        if (!r.is_null(0, 0)) {
-            reach = r.f64(0, 0);
-        }
-    }
+    auto const reach =
+        r.is_null(0, 1) ? std::nullopt : std::optional<double>{r.f64(0, 1)};
     return now - fractional_hours(24 * learners_reach_days(cfg, reach));
 }
 

@@ -472,9 +472,8 @@ tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
 )html",
         fmt::arg("verdict", ready ? "READY" : "NOT READY"),
         fmt::arg("verdict_class", ready ? "READY" : "NOT"), fmt::arg("place", esc(place)),
-        // the clock's microseconds say nothing to a reader
-        fmt::arg("now", format_timestamp(std::chrono::floor<std::chrono::seconds>(now))),
-        fmt::arg("days", days), fmt::arg("rows", rows), fmt::arg("charts", charts));
+        fmt::arg("now", format_seconds(now)), fmt::arg("days", days),
+        fmt::arg("rows", rows), fmt::arg("charts", charts));
 }
 
 } // namespace xloop

@@ -353,9 +353,7 @@ void run_validate(run_context& run, validate_options const& opts)
     // cron environment not their shell's) reads whose health this is
     auto const place = place_text(run.db().place());
     if (!run.options().json && to.table()) {
-        std::cout << fmt::format(
-            "database {}, {}\n\n", place,
-            format_timestamp(std::chrono::floor<std::chrono::seconds>(run.now())));
+        std::cout << fmt::format("database {}, {}\n\n", place, format_seconds(run.now()));
         if (policies) {
             std::cout << escape_controls(policy_report_table(*policies)) << '\n';
         }
