@@ -352,8 +352,10 @@ std::string unnamed_replies_text(std::int64_t n, double days)
     return fmt::format("{} of the last {} days name no account answered (target_username "
                        "is empty: written by another program, such as the original bot, "
                        "or by a poster that does not record it): nothing to learn from "
-                       "until xloop-scrape-metrics names them from the X API (at their "
-                       "next age checkpoint); the replies xloop-plan queues name theirs",
+                       "until xloop-scrape-metrics names them: the author of the post "
+                       "each answers where reply_opportunities has it (target_tweet_id), "
+                       "or with the X API the account X says it answers at its next age "
+                       "checkpoint; the replies xloop-plan queues name theirs",
                        counted(n, "reply", "replies"), days);
 }
 

@@ -10,6 +10,7 @@
 #include "json_text.hpp"
 #include "log.hpp"
 #include "metrics_file.hpp"
+#include "reply_opportunity.hpp"
 #include "scrape_inbox.hpp"
 #include "scrape_v2.hpp"
 #include "text.hpp"
@@ -185,7 +186,8 @@ struct scrape_counts {
     std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
     std::optional<long long> deferred_until; // when X said its window resets
     std::map<std::string, timestamp> posted; // the due posts' posted_at, by tweet id
-    std::int64_t named = 0; // replies given the account X says they answer
+    std::int64_t named = 0;                // replies given the account X says they answer
+    std::int64_t named_by_opportunity = 0; // given the author of the post they answer
     counted_posts time_off; // posts whose posted_at is not when X says it posted them
     double most_off_seconds = 0;
 };
@@ -462,6 +464,28 @@ void name_reply_targets(run_context& run, tweets_page const& page, scrape_counts
     if (!targets.empty()) {
         n.named += run.db().exec(name_targets_sql, json_text(targets)).affected_rows();
     }
+}
+
+// A reply that names no account is given the author of the post it answers
+// where reply_opportunities has that post (the original bot recorded the
+// post, target_tweet_id, not its author; plan names the author as this does).
+// Replies of the last replies.window_days ($1, $2]: what learn-replies reads.
+std::string const name_by_opportunity_sql =
+    fmt::format(R"sql(
+UPDATE public.content_generation_metadata_comprehensive c
+   SET target_username = ltrim(btrim(r.tweet_author), '@')
+  FROM public.reply_opportunities r
+ WHERE {} AND c.decision_type = 'reply'
+   AND coalesce(btrim(c.target_username), '') = '' -- cgmc_unnamed_reply_idx, as written there
+   AND r.tweet_id::text = btrim(c.target_tweet_id::text)
+   AND ltrim(btrim(r.tweet_author), '@') ~ '^{}$')sql",
+                v2_range("$1::timestamptz", "$2::timestamptz"), x_handle_pattern);
+
+void name_by_opportunity(run_context& run, scrape_counts& n)
+{
+    auto const from = run.now() - fractional_hours(24 * run.cfg().replies.window_days);
+    n.named_by_opportunity +=
+        run.db().exec(name_by_opportunity_sql, from, run.now()).affected_rows();
 }
 
 // One page of due posts from the X API, written and committed as a batch;
@@ -742,6 +766,18 @@ void warn_left_out(scrape_counts const& n, v2_result const& v2)
     }
 }
 
+// "2 replies that named no account now name the one X says they answer
+// (in_reply_to_user_id): …", if any.
+void say_named(std::int64_t k, std::string_view whom, std::string_view from)
+{
+    if (k > 0) {
+        log::info("{} no account now {} {} {} ({}): learn-replies learns from {}",
+                  counted(k, "reply that named", "replies that named"),
+                  k == 1 ? "names" : "name", whom, k == 1 ? "it answers" : "they answer",
+                  from, k == 1 ? "it" : "them");
+    }
+}
+
 void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
 {
     // Rows written: the batch upserts' and the v2 pass's; records merged into
@@ -749,30 +785,27 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
     run.rows_in = n.records;
     run.rows_out = n.written + v2.updated;
     n.written += v2.merged;
-    for (auto const& [key, value] : {std::pair{"records", n.records},
-                                     {"skipped_lines", n.skipped_lines},
-                                     {"follower_snapshots", n.followers},
-                                     {"outcomes_written", n.written},
-                                     {"unknown_tweets", n.unknown},
-                                     {"gone", n.gone},
-                                     {"failed", n.failed},
-                                     {"v2_updated", v2.updated},
-                                     {"without_decision_id", n.unkeyed.count},
-                                     {"follows_out_of_range", v2.out_of_range.count},
-                                     {"not_newer", n.not_newer},
-                                     {"observed_before_posting", n.early.count},
-                                     {"posted_at_off", n.time_off.count},
-                                     {"reply_targets_named", n.named}}) {
+    for (auto const& [key, value] :
+         {std::pair{"records", n.records},
+          {"skipped_lines", n.skipped_lines},
+          {"follower_snapshots", n.followers},
+          {"outcomes_written", n.written},
+          {"unknown_tweets", n.unknown},
+          {"gone", n.gone},
+          {"failed", n.failed},
+          {"v2_updated", v2.updated},
+          {"without_decision_id", n.unkeyed.count},
+          {"follows_out_of_range", v2.out_of_range.count},
+          {"not_newer", n.not_newer},
+          {"observed_before_posting", n.early.count},
+          {"posted_at_off", n.time_off.count},
+          {"reply_targets_named", n.named},
+          {"reply_targets_from_opportunities", n.named_by_opportunity}}) {
         note(run, key, value);
     }
-    if (n.named > 0) {
-        log::info("{} no account now {} the one X says {} (in_reply_to_user_id): "
-                  "learn-replies learns from {}",
-                  counted(n.named, "reply that named", "replies that named"),
-                  n.named == 1 ? "names" : "name",
-                  n.named == 1 ? "it answers" : "they answer",
-                  n.named == 1 ? "it" : "them");
-    }
+    say_named(n.named_by_opportunity, "the author of the post",
+              "reply_opportunities.tweet_author");
+    say_named(n.named, "the one X says", "in_reply_to_user_id");
     if (n.not_newer > 0) {
         log::info("{} had records no newer than {} stored {}: left as they were",
                   counted(n.not_newer, "post", "posts"),
@@ -851,6 +884,7 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         }
     }
     v2.add(v2_pass(run, opts.source, v2_window_of(run)));
+    name_by_opportunity(run, n);
     n.early.add(v2.early.count, v2.early.example);
     n.not_newer += v2.not_newer;
     refuse_or_skip_early(run, opts, n);

@@ -127,7 +127,7 @@ void require_schema_complete(db_connection& c)
     CHECK(relation_exists(c, "public.learning_model_weights_one_active"));
     for (auto const* idx :
          {"cgmc_posted_idx", "cgmc_created_at_idx", "cgmc_others_created_idx",
-          "cgmc_reply_tweet_idx", "cgmc_calendar_idx",
+          "cgmc_reply_tweet_idx", "cgmc_unnamed_reply_idx", "cgmc_calendar_idx",
           "follower_snapshots_snapshot_at_idx", "reply_opportunities_pending_idx"}) {
         INFO(idx);
         CHECK(relation_exists(c, std::string{"public."} + idx));
@@ -309,12 +309,12 @@ TEST_CASE("a dry run names the indexes a migration outside a transaction would b
     // applied, then pending again with its index still there
     db.migrate();
     auto c = db.connect();
-    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0018_reply_tweet_index'");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0019_unnamed_reply_index'");
     auto const again = run_tool("migrate", {"--dry-run"}, &db);
     INFO(again.err);
     REQUIRE(again.exit_code == 0);
-    CHECK(again.out.find("would change 0018_reply_tweet_index: runs outside a "
-                         "transaction; cgmc_reply_tweet_idx there already\n") !=
+    CHECK(again.out.find("would change 0019_unnamed_reply_index: runs outside a "
+                         "transaction; cgmc_unnamed_reply_idx there already\n") !=
           std::string::npos);
     CHECK_THAT(again.err, Catch::Contains("dry run: 1 migration would be applied"));
 }
@@ -652,8 +652,8 @@ TEST_CASE("a concurrent index build waits for a leaked writing transaction no lo
     test_db db;
     db.migrate();
     auto c = db.connect();
-    c.exec("DROP INDEX public.cgmc_reply_tweet_idx");
-    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0018_reply_tweet_index'");
+    c.exec("DROP INDEX public.cgmc_unnamed_reply_idx");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0019_unnamed_reply_index'");
     // a session that wrote the table and never ended its transaction
     auto [leaked, pid] = leak_transaction(
         db, "UPDATE public.content_generation_metadata_comprehensive SET status = status "
@@ -661,7 +661,7 @@ TEST_CASE("a concurrent index build waits for a leaked writing transaction no lo
     auto const r = run_tool("migrate", {"--lock-timeout", "2"}, &db);
     INFO(r.err);
     CHECK(r.exit_code == 75);
-    CHECK_THAT(r.err, Catch::Contains("0018_reply_tweet_index waited 2 s "
+    CHECK_THAT(r.err, Catch::Contains("0019_unnamed_reply_index waited 2 s "
                                       "(--lock-timeout) for the transactions that write "
                                       "its table to end: pid " +
                                       pid + " (") &&
@@ -674,7 +674,7 @@ TEST_CASE("a concurrent index build waits for a leaked writing transaction no lo
     CHECK_THAT(again.err, Catch::Contains(fmt::format(
                               "applied 1 migration to database {} at ", db.name())));
     CHECK(db.count("SELECT count(*) FROM pg_index WHERE indexrelid = "
-                   "'public.cgmc_reply_tweet_idx'::regclass AND indisvalid") == 1);
+                   "'public.cgmc_unnamed_reply_idx'::regclass AND indisvalid") == 1);
 }
 
 TEST_CASE("an edited migration is refused, named, with exit 65", "[db]")

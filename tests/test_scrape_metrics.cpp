@@ -1117,6 +1117,73 @@ TEST_CASE("the first run on a database scores the stored outcomes as far back as
                                "than the last 31 days, which every run scores"));
 }
 
+TEST_CASE("a reply that names no account is given the author of the opportunity it "
+          "answers, as far back as learn-replies reads, and learn-replies learns from it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // The original bot's replies recorded the post they answer
+    // (target_tweet_id), not its author; its harvester's opportunities did.
+    struct reply {
+        std::string id;
+        double days;
+        char const* target_username; // nullptr: none
+        char const* target_tweet_id;
+        char const* status;
+    };
+    for (auto const& r : std::vector<reply>{
+             {"5001", 70, nullptr, "9001", "posted"},  // the bot's, 70 days old
+             {"5002", 10, "joe", "9002", "posted"},    // a name there is kept
+             {"5003", 10, " ", "9003", "posted"},      // an author that is no handle
+             {"5004", 10, nullptr, nullptr, "posted"}, // answers no known post
+             {"5005", 100, nullptr, "9005", "posted"}, // older than replies.window_days
+             {"5006", 10, nullptr, "9006", "queued"},  // not posted
+             {"5007", 5, "", "9007", "posted"}}) {
+        add_posted(c, r.id, r.days * 24, "reply", 24.0);
+        c.exec(
+            "UPDATE public.content_generation_metadata_comprehensive SET "
+            "target_username = $2, target_tweet_id = $3, status = $4 WHERE tweet_id = $1",
+            r.id,
+            r.target_username ? std::optional<std::string>{r.target_username}
+                              : std::nullopt,
+            r.target_tweet_id ? std::optional<std::string>{r.target_tweet_id}
+                              : std::nullopt,
+            r.status);
+    }
+    c.exec(
+        "INSERT INTO public.reply_opportunities (tweet_id, tweet_author, status) VALUES "
+        "('9001', ' @Analyst_Amy', 'replied'), ('9002', 'someone_else', 'replied'), "
+        "('9003', 'amy smith', 'replied'), ('9005', 'old_one', 'replied'), "
+        "('9006', 'queued_one', 'pending'), ('9007', 'bob', 'replied')");
+    auto scrape = [&] {
+        auto r =
+            run_tool("scrape-metrics", {"--input", "-", "--now", now, "--json"}, &db, "");
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return r;
+    };
+    auto const first = scrape();
+    CHECK(json::parse(first.out)["reply_targets_from_opportunities"] == 2);
+    CHECK_THAT(first.err,
+               Catch::Contains("2 replies that named no account now name the author of "
+                               "the post they answer (reply_opportunities.tweet_author): "
+                               "learn-replies learns from them"));
+    auto const targets = c.exec(
+        "SELECT string_agg(tweet_id || '=' || coalesce(target_username, '-'), ',' ORDER "
+        "BY tweet_id) FROM public.content_generation_metadata_comprehensive");
+    CHECK(targets.str(0, 0) ==
+          "5001=Analyst_Amy,5002=joe,5003= ,5004=-,5005=-,5006=-,5007=bob");
+    auto const learned = run_tool("learn-replies", {"--now", now, "--json"}, &db);
+    INFO(learned.err);
+    CHECK(json::parse(learned.out)["accounts"] == 3);
+    // a second run has nothing left to name, and says nothing of it
+    auto const second = scrape();
+    CHECK(json::parse(second.out)["reply_targets_from_opportunities"] == 0);
+    CHECK(second.err.find("reply_opportunities.tweet_author") == std::string::npos);
+}
+
 TEST_CASE("a role that may not read the ledger scrapes unrecorded and scores its usual "
           "range",
           "[db]")

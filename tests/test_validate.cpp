@@ -194,8 +194,8 @@ TEST_CASE_METHOD(healthy,
                  "are worth in the report",
                  "[db]")
 {
-    c.exec("DROP INDEX public.cgmc_reply_tweet_idx");
-    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0018_reply_tweet_index'");
+    c.exec("DROP INDEX public.cgmc_unnamed_reply_idx");
+    c.exec("DELETE FROM xloop.schema_migrations WHERE name = '0019_unnamed_reply_index'");
     auto const r = validate(db, 1);
     CHECK(check_named(r, "schema")["numbers"]["pending_migrations"] == 1);
     CHECK(r.contains("policy_value"));
