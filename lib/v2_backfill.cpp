@@ -2,7 +2,10 @@
 
 #include "config.hpp"
 #include "db.hpp"
+#include "scrape_inbox.hpp"
 #include "weighting.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -72,6 +75,28 @@ std::optional<timestamp> learners_reach_start(db_connection& db, config const& c
     auto const reach =
         r.is_null(0, 1) ? std::nullopt : std::optional<double>{r.f64(0, 1)};
     return now - fractional_hours(24 * learners_reach_days(cfg, reach));
+}
+
+std::optional<unscored_history> unscored_in_reach(db_connection& db, config const& cfg,
+                                                  timestamp now)
+{
+    auto const from = learners_reach_start(db, cfg, now);
+    auto const to = v2_window_at(now, cfg.metrics).write_from;
+    if (!from || *from >= to) {
+        return std::nullopt;
+    }
+    static std::string const sql =
+        fmt::format(R"sql(
+SELECT count(*) FROM public.content_generation_metadata_comprehensive c
+ WHERE {} AND EXISTS (SELECT FROM public.outcomes o
+                       WHERE o.decision_id = c.decision_id
+                         AND o.primary_objective_score IS NULL))sql",
+                    v2_range("$1::timestamptz", "$2::timestamptz"));
+    auto const n = db.exec(sql, *from, to).i64(0, 0);
+    if (n == 0) {
+        return std::nullopt;
+    }
+    return unscored_history{n, *from, to};
 }
 
 } // namespace xloop

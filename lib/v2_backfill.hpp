@@ -30,4 +30,16 @@ bool never_scraped(db_connection& db);
 std::optional<timestamp> learners_reach_start(db_connection& db, config const& cfg,
                                               timestamp now);
 
+// The posts of what the learners read that are older than every run's range
+// and have an outcome without a v2 score: stored by a program that does not
+// score (the original bot), never scored since (an operator who adopted it
+// with an xloop older than the backfill). `--backfill` scores them.
+struct unscored_history {
+    std::int64_t posts = 0;
+    timestamp from; // the learners' reach
+    timestamp to;   // where every run's range starts
+};
+std::optional<unscored_history> unscored_in_reach(db_connection& db, config const& cfg,
+                                                  timestamp now);
+
 } // namespace xloop

@@ -7,6 +7,7 @@
 #include "policy_value.hpp"
 #include "stored_values.hpp"
 #include "text.hpp"
+#include "v2_backfill.hpp"
 
 #include <fmt/ranges.h>
 
@@ -89,6 +90,24 @@ SELECT count(*), count(primary_objective_score),
         c.message = fmt::format("{} of {} of the last {} {} v2 metrics", v2,
                                 counted(total, "outcome", "outcomes"), x.last_days(),
                                 total == 1 ? "has" : "have");
+    }
+    // Found where scrape-metrics has run ok: its first run scores them itself.
+    if (x.job("scrape-metrics").last_ok_hours) {
+        if (auto const u = unscored_in_reach(x.db, x.cfg, x.now)) {
+            c.numbers["unscored_in_learners_reach"] = u->posts;
+            add_warning(
+                c, fmt::format(
+                       "{} posted from {} to {} (what build-weights and learn-replies "
+                       "read, before the last {} that every run of "
+                       "xloop-scrape-metrics scores) {} an outcome without a v2 score: "
+                       "learning leaves {} out; run xloop-scrape-metrics --backfill "
+                       "once to score {}",
+                       counted(u->posts, "post", "posts"), format_seconds(u->from),
+                       format_seconds(u->to),
+                       last_days_text(std::ceil(x.cfg.metrics.max_age_days) + 1),
+                       u->posts == 1 ? "has" : "have", u->posts == 1 ? "it" : "them",
+                       u->posts == 1 ? "it" : "them"));
+        }
     }
     if (others > 0) {
         add_warning(

@@ -190,6 +190,48 @@ TEST_CASE_METHOD(healthy, "a consistent history is READY", "[db]")
 }
 
 TEST_CASE_METHOD(healthy,
+                 "outcomes the learners read that no run scored are named with the "
+                 "command that scores them, once scrape-metrics has run",
+                 "[db]")
+{
+    // The bot's history, adopted with an xloop that scored only its last 31
+    // days: outcomes of 50 and 70 days ago without a v2 score.
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, decision_type) SELECT 'posted', 'old' || d, "
+           "$1::timestamptz - make_interval(days => d), 'single' FROM unnest('{50, "
+           "70}'::int[]) d",
+           now);
+    c.exec(
+        "INSERT INTO public.outcomes (decision_id, tweet_id, impressions, "
+        "collected_at) SELECT decision_id, tweet_id, 100, posted_at + interval '1 day' "
+        "FROM public.content_generation_metadata_comprehensive WHERE tweet_id LIKE "
+        "'old%'");
+    auto const before = check_named(validate(db, 0), "v2_coverage");
+    CHECK(before["status"] == "warn");
+    CHECK(before["numbers"]["unscored_in_learners_reach"] == 2);
+    CHECK_THAT(before["message"].get<std::string>(),
+               Catch::Contains("2 posts posted from ") &&
+                   Catch::Contains("(what build-weights and learn-replies read, before "
+                                   "the last 31 days that every run of "
+                                   "xloop-scrape-metrics scores) have an outcome without "
+                                   "a v2 score: learning leaves them out; run "
+                                   "xloop-scrape-metrics --backfill once to score them"));
+    auto const backfill =
+        run_tool("scrape-metrics", {"--input", "-", "--now", now, "--backfill"}, &db, "");
+    INFO(backfill.err);
+    REQUIRE(backfill.exit_code == 0);
+    auto const after = check_named(validate(db, 0), "v2_coverage");
+    CHECK(after["status"] == "ok");
+    CHECK_FALSE(after["numbers"].contains("unscored_in_learners_reach"));
+    // before scrape-metrics' first ok run, which scores them itself: not said
+    c.exec("UPDATE public.outcomes SET primary_objective_score = NULL WHERE tweet_id "
+           "LIKE 'old%'");
+    c.exec("DELETE FROM xloop.job_runs WHERE job = 'scrape-metrics'");
+    auto const never = check_named(validate(db, 1), "v2_coverage");
+    CHECK_FALSE(never["numbers"].contains("unscored_in_learners_reach"));
+}
+
+TEST_CASE_METHOD(healthy,
                  "a pending migration that adds an index only leaves what the choices "
                  "are worth in the report",
                  "[db]")
