@@ -884,7 +884,12 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         }
     }
     v2.add(v2_pass(run, opts.source, v2_window_of(run)));
-    name_by_opportunity(run, n);
+    // Nothing posted lately, no reply new to name: the older ones were named
+    // when they were (or by the first run's backfill); a run with nothing to
+    // do is spared the statement.
+    if (v2.posts > 0) {
+        name_by_opportunity(run, n);
+    }
     n.early.add(v2.early.count, v2.early.example);
     n.not_newer += v2.not_newer;
     refuse_or_skip_early(run, opts, n);

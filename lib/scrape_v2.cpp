@@ -452,6 +452,7 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
     result.unkeyed = in.unkeyed;
     result.early = in.early;
     result.not_newer = in.not_newer;
+    result.posts = static_cast<std::int64_t>(in.aposts.size());
     if (in.posts.empty()) {
         return result; // no outcome to write (a new account, an idle run)
     }

@@ -43,6 +43,7 @@ struct v2_result {
     std::int64_t not_newer = 0;
     // Records observed before their post was posted: never merged.
     counted_posts early;
+    std::int64_t posts = 0; // posts read: in the range, or sharing its follower gains
 
     // Another pass's counts added (a backfill's slices, then the run's pass).
     void add(v2_result const& r)
@@ -53,6 +54,7 @@ struct v2_result {
         out_of_range.add(r.out_of_range.count, r.out_of_range.example);
         not_newer += r.not_newer;
         early.add(r.early.count, r.early.example);
+        posts += r.posts;
     }
 };
 
