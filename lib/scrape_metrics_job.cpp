@@ -470,13 +470,15 @@ void name_reply_targets(run_context& run, tweets_page const& page, scrape_counts
 // where reply_opportunities has that post (the original bot recorded the
 // post, target_tweet_id, not its author; plan names the author as this does).
 // Replies of the last replies.window_days ($1, $2]: what learn-replies reads.
+// The reply and empty-name conditions are cgmc_unnamed_reply_idx's, as
+// written there, so the planner reads that index.
 std::string const name_by_opportunity_sql =
     fmt::format(R"sql(
 UPDATE public.content_generation_metadata_comprehensive c
    SET target_username = ltrim(btrim(r.tweet_author), '@')
   FROM public.reply_opportunities r
  WHERE {} AND c.decision_type = 'reply'
-   AND coalesce(btrim(c.target_username), '') = '' -- cgmc_unnamed_reply_idx, as written there
+   AND coalesce(btrim(c.target_username), '') = ''
    AND r.tweet_id::text = btrim(c.target_tweet_id::text)
    AND ltrim(btrim(r.tweet_author), '@') ~ '^{}$')sql",
                 v2_range("$1::timestamptz", "$2::timestamptz"), x_handle_pattern);

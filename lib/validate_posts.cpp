@@ -91,14 +91,14 @@ SELECT count(*), count(primary_objective_score),
                                 counted(total, "outcome", "outcomes"), x.last_days(),
                                 total == 1 ? "has" : "have");
     }
-    // Found where scrape-metrics has run ok: its first run scores them itself.
+    // Said only once scrape-metrics has run ok: its first run scores them.
     if (x.job("scrape-metrics").last_ok_hours) {
         if (auto const u = unscored_in_reach(x.db, x.cfg, x.now)) {
             c.numbers["unscored_in_learners_reach"] = u->posts;
             add_warning(
                 c, fmt::format(
-                       "{} posted from {} to {} (what build-weights and learn-replies "
-                       "read, before the last {} that every run of "
+                       "{} posted from {} to {} (as far back as build-weights or "
+                       "learn-replies read, before the last {} that every run of "
                        "xloop-scrape-metrics scores) {} an outcome without a v2 score: "
                        "learning leaves {} out; run xloop-scrape-metrics --backfill "
                        "once to score {}",

@@ -209,13 +209,14 @@ TEST_CASE_METHOD(healthy,
     auto const before = check_named(validate(db, 0), "v2_coverage");
     CHECK(before["status"] == "warn");
     CHECK(before["numbers"]["unscored_in_learners_reach"] == 2);
-    CHECK_THAT(before["message"].get<std::string>(),
-               Catch::Contains("2 posts posted from ") &&
-                   Catch::Contains("(what build-weights and learn-replies read, before "
-                                   "the last 31 days that every run of "
-                                   "xloop-scrape-metrics scores) have an outcome without "
-                                   "a v2 score: learning leaves them out; run "
-                                   "xloop-scrape-metrics --backfill once to score them"));
+    CHECK_THAT(
+        before["message"].get<std::string>(),
+        Catch::Contains("2 posts posted from ") &&
+            Catch::Contains("(as far back as build-weights or learn-replies read, before "
+                            "the last 31 days that every run of "
+                            "xloop-scrape-metrics scores) have an outcome without "
+                            "a v2 score: learning leaves them out; run "
+                            "xloop-scrape-metrics --backfill once to score them"));
     auto const backfill =
         run_tool("scrape-metrics", {"--input", "-", "--now", now, "--backfill"}, &db, "");
     INFO(backfill.err);
