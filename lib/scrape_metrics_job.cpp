@@ -467,8 +467,9 @@ void name_reply_targets(run_context& run, tweets_page const& page, scrape_counts
 }
 
 // A reply that names no account is given the author of the post it answers
-// where reply_opportunities has that post (the original bot recorded the
-// post, target_tweet_id, not its author; plan names the author as this does).
+// where reply_opportunities has that post: a poster that records the post a
+// reply answers (target_tweet_id) but not its author; plan names the author
+// as this does.
 // Replies of the last replies.window_days ($1, $2]: what learn-replies reads.
 // The reply and empty-name conditions are cgmc_unnamed_reply_idx's, as
 // written there, so the planner reads that index.
@@ -539,6 +540,76 @@ void note(run_context& run, char const* key, nlohmann::json const& value)
 {
     run.summary()[key] = value;
     run.detail()[key] = value;
+}
+
+// The replies of learn-replies' window ($1, $2]) that name no account and
+// X can be asked about ($3), newest first, at most $4.
+std::string const select_unnamed_replies =
+    fmt::format(R"sql(
+SELECT c.tweet_id::text FROM public.content_generation_metadata_comprehensive c
+ WHERE {} AND c.decision_type = 'reply'
+   AND coalesce(btrim(c.target_username), '') = ''
+   AND c.metrics_gone_at IS NULL AND c.tweet_id::text ~ $3
+ ORDER BY c.posted_at DESC LIMIT $4)sql",
+                v2_range("$1::timestamptz", "$2::timestamptz"));
+
+// The first run on a database (or --backfill) asks X whom the replies of
+// learn-replies' window that name no account answer, not only the due ones:
+// the original bot's replies named none, and one past its last age checkpoint
+// is never asked again. Their metrics are not written (older ones are past
+// their last checkpoint); only their names. Pages as the due posts', public
+// metrics only; X's rate limit leaves the rest for a later --backfill.
+void ask_unnamed_replies(run_context& run, x_api_client& api, batch_transactions& txs,
+                         scrape_counts& n, std::string_view why)
+{
+    auto& db = run.db();
+    auto const& m = run.cfg().metrics;
+    auto const from = run.now() - fractional_hours(24 * run.cfg().replies.window_days);
+    txs.open();
+    auto const rows =
+        db.exec(select_unnamed_replies, from, run.now(), x_tweet_id_pattern, m.max_posts);
+    txs.commit();
+    std::vector<std::string> ids;
+    for (int i = 0; i < rows.rows(); ++i) {
+        if (!n.posted.contains(rows.str(i, 0))) { // asked already as due
+            ids.push_back(rows.str(i, 0));
+        }
+    }
+    if (!ids.empty()) {
+        log::info("{}: asking X whom {} of the last {} that {} no account {}", why,
+                  counted(static_cast<long long>(ids.size()), "reply", "replies"),
+                  last_days_text(run.cfg().replies.window_days),
+                  ids.size() == 1 ? "names" : "name",
+                  ids.size() == 1 ? "answers" : "answer");
+    }
+    std::int64_t asked = 0;
+    auto const per_page = static_cast<std::size_t>(m.batch_size);
+    for (std::size_t at = 0; at < ids.size(); at += per_page) {
+        if (auto const a = api.allowance_of("/2/tweets"); a && a->remaining == 0) {
+            auto const left = static_cast<std::int64_t>(ids.size() - at);
+            note(run, "unnamed_replies_deferred", left);
+            log::info("X allows no more GET /2/tweets now: {} no account not asked "
+                      "whom {} {}; run xloop-scrape-metrics --backfill later to ask",
+                      counted(left, "reply that names", "replies that name"),
+                      left == 1 ? "it" : "they", left == 1 ? "answers" : "answer");
+            break;
+        }
+        run.check_interrupted();
+        std::vector<std::string> const page_ids(
+            ids.begin() + static_cast<std::ptrdiff_t>(at),
+            ids.begin() +
+                static_cast<std::ptrdiff_t>(std::min(ids.size(), at + per_page)));
+        auto const page = api.fetch_tweets(page_ids, false);
+        asked += static_cast<std::int64_t>(page_ids.size());
+        txs.open();
+        name_reply_targets(run, page, n);
+        if (!page.gone.empty()) {
+            n.gone +=
+                db.exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
+        }
+        txs.commit();
+    }
+    note(run, "unnamed_replies_asked", asked);
 }
 
 // When an earlier run's rate limit on the follower count lifts (epoch
@@ -659,8 +730,11 @@ void fetch_due(run_context& run, x_api_client& api, db_result const& due,
 
 // Returns the error to rethrow after the v2 pass, if one stopped the run (a
 // rate limit, an outage) or cost it the follower snapshot.
+// `ask_unnamed`: why the replies that name no account are asked about too
+// (the first run, --backfill), or empty.
 std::optional<temporary_failure> from_x_api(run_context& run, scrape_options const& opts,
-                                            batch_transactions& txs, scrape_counts& n)
+                                            batch_transactions& txs, scrape_counts& n,
+                                            std::string_view ask_unnamed)
 {
     auto& db = run.db();
     auto const& m = run.cfg().metrics;
@@ -690,6 +764,9 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         run.summary()["due"] = due.rows();
         log::info("{} due for metrics", counted(due.rows(), "post is", "posts are"));
         fetch_due(run, api, due, txs, n);
+        if (!ask_unnamed.empty()) {
+            ask_unnamed_replies(run, api, txs, n, ask_unnamed);
+        }
         note(run, "x_api_tweets_deferred", n.deferred);
         if (n.deferred > 0) {
             log::info("X allows no more GET /2/tweets {} (x-rate-limit-remaining: 0): "
@@ -875,7 +952,10 @@ void run_scrape_metrics(run_context& run, scrape_options const& opts)
         txs.open();
         from_file(run, opts, n);
     } else {
-        stopped = from_x_api(run, opts, txs, n);
+        stopped = from_x_api(run, opts, txs, n,
+                             opts.backfill ? "--backfill"
+                             : first       ? "the first run on this database"
+                                           : "");
     }
     txs.open();
     v2_result v2;

@@ -1117,6 +1117,91 @@ TEST_CASE("the first run on a database scores the stored outcomes as far back as
                                "than the last 31 days, which every run scores"));
 }
 
+TEST_CASE("the first run asks X whom the replies of learn-replies' window that name no "
+          "account answer, past their checkpoints too, and --backfill asks again",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // the bot's history: its outcomes collected long after its last checkpoint
+    add_posted(c, "6060", 60 * 24, "reply", 40 * 24);  // 60 days old, unnamed
+    add_posted(c, "6061", 60 * 24, "reply", 40 * 24);  // named already
+    add_posted(c, "6100", 100 * 24, "reply", 40 * 24); // past replies.window_days
+    add_posted(c, "6002", 2 * 24, "reply");            // due now (48 h)
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
+           "= CASE tweet_id WHEN '6061' THEN 'joe' END");
+    fake_x_api api;
+    api.replies_to = {{"6060", {"111", "analyst_amy"}},
+                      {"6061", {"222", "someone_else"}},
+                      {"6100", {"333", "old_one"}},
+                      {"6002", {"444", "bob"}}};
+    scraper s{db, api};
+    auto const first = s.ok({"--json"});
+    std::vector<std::string> asked;
+    for (auto const& r : api.tweet_requests()) {
+        asked.insert(asked.end(), r.ids.begin(), r.ids.end());
+    }
+    std::sort(asked.begin(), asked.end());
+    CHECK(asked == std::vector<std::string>{"6002", "6060"}); // each once
+    CHECK(json::parse(first.out)["unnamed_replies_asked"] == 1);
+    CHECK(json::parse(first.out)["reply_targets_named"] == 2);
+    CHECK_THAT(first.err, Catch::Contains("the first run on this database: asking X whom "
+                                          "1 reply of the last 90 days that names no "
+                                          "account answers"));
+    auto const targets = [&] {
+        return c
+            .exec("SELECT string_agg(tweet_id || '=' || coalesce(target_username, '-'), "
+                  "',' ORDER BY tweet_id) FROM "
+                  "public.content_generation_metadata_comprehensive")
+            .str(0, 0);
+    };
+    CHECK(targets() == "6002=bob,6060=analyst_amy,6061=joe,6100=-");
+    // not its metrics: the bot's outcome stays as collected
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '6060' AND "
+                   "collected_at = (SELECT posted_at FROM "
+                   "public.content_generation_metadata_comprehensive WHERE tweet_id = "
+                   "'6060') + interval '40 days'") == 1);
+    // a later run asks for the due posts only; --backfill for the rest again
+    add_posted(c, "6050", 50 * 24, "reply", 40 * 24);
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
+           "= NULL WHERE tweet_id = '6050'");
+    api.replies_to["6050"] = {"555", "carol"};
+    auto const before = api.tweet_requests().size();
+    auto const later = s.ok({"--json"});
+    CHECK(api.tweet_requests().size() == before);
+    CHECK_FALSE(json::parse(later.out).contains("unnamed_replies_asked"));
+    auto const again = s.ok({"--json", "--backfill"});
+    CHECK(json::parse(again.out)["unnamed_replies_asked"] == 1);
+    CHECK_THAT(again.err, Catch::Contains("--backfill: asking X whom 1 reply"));
+    CHECK(targets() == "6002=bob,6050=carol,6060=analyst_amy,6061=joe,6100=-");
+}
+
+TEST_CASE("replies X's rate limit leaves unasked on the first run are counted, with "
+          "--backfill to ask later, and the due posts come first",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "6060", 60 * 24, "reply", 40 * 24);
+    add_posted(c, "6002", 2 * 24, "single");
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
+           "= NULL");
+    fake_x_api api;
+    api.tweets_per_window = 1; // X's Free tier: GET /2/tweets once in 15 minutes
+    api.replies_to = {{"6060", {"111", "analyst_amy"}}};
+    scraper s{db, api};
+    auto const r = s.ok({"--json"});
+    REQUIRE(api.tweet_requests().size() == 1);
+    CHECK(api.tweet_requests()[0].ids == std::vector<std::string>{"6002"});
+    CHECK(json::parse(r.out)["unnamed_replies_deferred"] == 1);
+    CHECK(json::parse(r.out)["unnamed_replies_asked"] == 0);
+    CHECK_THAT(r.err, Catch::Contains("X allows no more GET /2/tweets now: 1 reply that "
+                                      "names no account not asked whom it answers; run "
+                                      "xloop-scrape-metrics --backfill later to ask"));
+}
+
 TEST_CASE("a reply that names no account is given the author of the opportunity it "
           "answers, as far back as learn-replies reads, and learn-replies learns from it",
           "[db]")
@@ -1124,8 +1209,8 @@ TEST_CASE("a reply that names no account is given the author of the opportunity 
     test_db db;
     db.migrate();
     auto c = db.connect();
-    // The original bot's replies recorded the post they answer
-    // (target_tweet_id), not its author; its harvester's opportunities did.
+    // A poster that recorded the post each reply answers (target_tweet_id),
+    // not its author; the harvester's opportunities name the author.
     struct reply {
         std::string id;
         double days;
@@ -1134,7 +1219,7 @@ TEST_CASE("a reply that names no account is given the author of the opportunity 
         char const* status;
     };
     for (auto const& r : std::vector<reply>{
-             {"5001", 70, nullptr, "9001", "posted"},  // the bot's, 70 days old
+             {"5001", 70, nullptr, "9001", "posted"},  // 70 days old
              {"5002", 10, "joe", "9002", "posted"},    // a name there is kept
              {"5003", 10, " ", "9003", "posted"},      // an author that is no handle
              {"5004", 10, nullptr, nullptr, "posted"}, // answers no known post
