@@ -543,10 +543,11 @@ void note(run_context& run, char const* key, nlohmann::json const& value)
 }
 
 // The replies of learn-replies' window ($1, $2]) that name no account and
-// X can be asked about ($3), newest first, at most $4.
+// X can be asked about ($3), newest first, at most $4; with how many there are.
 std::string const select_unnamed_replies =
     fmt::format(R"sql(
-SELECT c.tweet_id::text FROM public.content_generation_metadata_comprehensive c
+SELECT c.tweet_id::text, count(*) OVER ()
+  FROM public.content_generation_metadata_comprehensive c
  WHERE {} AND c.decision_type = 'reply'
    AND coalesce(btrim(c.target_username), '') = ''
    AND c.metrics_gone_at IS NULL AND c.tweet_id::text ~ $3
@@ -559,16 +560,25 @@ SELECT c.tweet_id::text FROM public.content_generation_metadata_comprehensive c
 // is never asked again. Their metrics are not written (older ones are past
 // their last checkpoint); only their names. Pages as the due posts', public
 // metrics only; X's rate limit leaves the rest for a later --backfill.
-void ask_unnamed_replies(run_context& run, x_api_client& api, batch_transactions& txs,
-                         scrape_counts& n, std::string_view why)
+void ask_unnamed_replies(run_context& run, scrape_options const& opts, x_api_client& api,
+                         batch_transactions& txs, scrape_counts& n, std::string_view why)
 {
     auto& db = run.db();
     auto const& m = run.cfg().metrics;
     auto const from = run.now() - fractional_hours(24 * run.cfg().replies.window_days);
     txs.open();
+    auto const max_posts = opts.max_posts.value_or(m.max_posts);
     auto const rows =
-        db.exec(select_unnamed_replies, from, run.now(), x_tweet_id_pattern, m.max_posts);
+        db.exec(select_unnamed_replies, from, run.now(), x_tweet_id_pattern, max_posts);
     txs.commit();
+    if (auto const all = rows.rows() > 0 ? rows.i64(0, 1) : 0; all > rows.rows()) {
+        auto const left = all - rows.rows();
+        note(run, "unnamed_replies_left", left);
+        log::info("{} no account not asked whom {} {} in this run (at most {}, "
+                  "--max-posts): run xloop-scrape-metrics --backfill again to ask",
+                  counted(left, "older reply that names", "older replies that name"),
+                  left == 1 ? "it" : "they", left == 1 ? "answers" : "answer", max_posts);
+    }
     std::vector<std::string> ids;
     for (int i = 0; i < rows.rows(); ++i) {
         if (!n.posted.contains(rows.str(i, 0))) { // asked already as due
@@ -765,7 +775,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         log::info("{} due for metrics", counted(due.rows(), "post is", "posts are"));
         fetch_due(run, api, due, txs, n);
         if (!ask_unnamed.empty()) {
-            ask_unnamed_replies(run, api, txs, n, ask_unnamed);
+            ask_unnamed_replies(run, opts, api, txs, n, ask_unnamed);
         }
         note(run, "x_api_tweets_deferred", n.deferred);
         if (n.deferred > 0) {

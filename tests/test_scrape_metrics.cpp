@@ -1175,6 +1175,20 @@ TEST_CASE("the first run asks X whom the replies of learn-replies' window that n
     CHECK(json::parse(again.out)["unnamed_replies_asked"] == 1);
     CHECK_THAT(again.err, Catch::Contains("--backfill: asking X whom 1 reply"));
     CHECK(targets() == "6002=bob,6050=carol,6060=analyst_amy,6061=joe,6100=-");
+    // more than --max-posts: the newest asked, the rest counted for the next
+    for (auto const* id : {"6045", "6035"}) { // collected past their last checkpoint
+        add_posted(c, id, std::stoi(std::string{id}.substr(2)) * 24, "reply", 32 * 24);
+    }
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET target_username "
+           "= NULL WHERE tweet_id IN ('6045', '6035')");
+    auto const capped = s.ok({"--json", "--backfill", "--max-posts", "1"});
+    CHECK(json::parse(capped.out)["unnamed_replies_asked"] == 1);
+    CHECK(json::parse(capped.out)["unnamed_replies_left"] == 1);
+    CHECK_THAT(capped.err, Catch::Contains("1 older reply that names no account not "
+                                           "asked whom it answers in this run (at most "
+                                           "1, --max-posts): run xloop-scrape-metrics "
+                                           "--backfill again to ask"));
+    CHECK(api.tweet_requests().back().ids == std::vector<std::string>{"6035"});
 }
 
 TEST_CASE("replies X's rate limit leaves unasked on the first run are counted, with "
