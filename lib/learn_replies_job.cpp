@@ -354,8 +354,9 @@ std::string unnamed_replies_text(std::int64_t n, double days)
                        "or by a poster that does not record it): nothing to learn from "
                        "until xloop-scrape-metrics names them: the author of the post "
                        "each answers where reply_opportunities has it (target_tweet_id), "
-                       "or with the X API the account X says it answers at its next age "
-                       "checkpoint; the replies xloop-plan queues name theirs",
+                       "or with the X API the account X says it answers (at its next age "
+                       "checkpoint; past its last, run xloop-scrape-metrics --backfill "
+                       "once); the replies xloop-plan queues name theirs",
                        counted(n, "reply", "replies"), days);
 }
 
