@@ -571,20 +571,19 @@ void ask_unnamed_replies(run_context& run, scrape_options const& opts, x_api_cli
     auto const rows =
         db.exec(select_unnamed_replies, from, run.now(), x_tweet_id_pattern, max_posts);
     txs.commit();
-    if (auto const all = rows.rows() > 0 ? rows.i64(0, 1) : 0; all > rows.rows()) {
-        auto const left = all - rows.rows();
-        note(run, "unnamed_replies_left", left);
-        log::info("{} no account not asked whom {} {} in this run (at most {}, "
-                  "--max-posts): run xloop-scrape-metrics --backfill again to ask",
-                  counted(left, "older reply that names", "older replies that name"),
-                  left == 1 ? "it" : "they", left == 1 ? "answers" : "answer", max_posts);
-    }
     std::vector<std::string> ids;
     for (int i = 0; i < rows.rows(); ++i) {
         if (!n.posted.contains(rows.str(i, 0))) { // asked already as due
             ids.push_back(rows.str(i, 0));
         }
     }
+    // "2 replies that name no account not asked whom they answer"
+    auto const not_asked = [](std::int64_t k, std::string_view older) {
+        bool const one = k == 1;
+        return fmt::format("{} {}{} that {} no account not asked whom {} {}", k, older,
+                           one ? "reply" : "replies", one ? "names" : "name",
+                           one ? "it" : "they", one ? "answers" : "answer");
+    };
     if (!ids.empty()) {
         log::info("{}: asking X whom {} of the last {} that {} no account {}", why,
                   counted(static_cast<long long>(ids.size()), "reply", "replies"),
@@ -592,16 +591,22 @@ void ask_unnamed_replies(run_context& run, scrape_options const& opts, x_api_cli
                   ids.size() == 1 ? "names" : "name",
                   ids.size() == 1 ? "answers" : "answer");
     }
+    if (auto const all = rows.rows() > 0 ? rows.i64(0, 1) : 0; all > rows.rows()) {
+        auto const left = all - rows.rows();
+        note(run, "unnamed_replies_left", left);
+        log::info("{} in this run (at most {}, --max-posts): run xloop-scrape-metrics "
+                  "--backfill again to ask",
+                  not_asked(left, "older "), max_posts);
+    }
     std::int64_t asked = 0;
     auto const per_page = static_cast<std::size_t>(m.batch_size);
     for (std::size_t at = 0; at < ids.size(); at += per_page) {
         if (auto const a = api.allowance_of("/2/tweets"); a && a->remaining == 0) {
             auto const left = static_cast<std::int64_t>(ids.size() - at);
             note(run, "unnamed_replies_deferred", left);
-            log::info("X allows no more GET /2/tweets now: {} no account not asked "
-                      "whom {} {}; run xloop-scrape-metrics --backfill later to ask",
-                      counted(left, "reply that names", "replies that name"),
-                      left == 1 ? "it" : "they", left == 1 ? "answers" : "answer");
+            log::info("X allows no more GET /2/tweets now: {}; run "
+                      "xloop-scrape-metrics --backfill later to ask",
+                      not_asked(left, ""));
             break;
         }
         run.check_interrupted();
