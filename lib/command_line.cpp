@@ -312,7 +312,9 @@ void add_options(app& app, scrape_options& o)
     cli.add_flag("--backfill", o.backfill,
                  "Also score (v2) the stored outcomes of posts as far back as "
                  "build-weights and learn-replies read, not only the last "
-                 "metrics.max_age_days (the first run on a database does so on its own)");
+                 "metrics.max_age_days, and with the X API ask X whom each reply of "
+                 "replies.window_days that names no account answers, not only the due "
+                 "ones (the first run on a database does both on its own)");
     cli.final_callback([&o, source] {
         if (o.input && source->count() == 0) {
             o.source = "file"; // --input alone means the file source

@@ -16,7 +16,9 @@ int main(int argc, char** argv)
         "attribution, attribution_confidence, followers_gained_weighted and "
         "primary_objective_score for every post of the attribution range (the first run "
         "on a database, or --backfill: every stored outcome as far back as build-weights "
-        "and learn-replies read). Sources: the "
+        "and learn-replies read). A reply that names no account (target_username) is "
+        "given the author of the post it answers where reply_opportunities has it, or "
+        "the account X says it answers. Sources: the "
         "X API v2 (token in the variable x_api.token_env) or a JSON Lines file. Commits "
         "batch by batch under a lease on the job (xloop.job_leases, "
         "ledger.lease_minutes): works behind a transaction-mode pooler."};
