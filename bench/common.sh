@@ -14,11 +14,15 @@ bench_in_cluster() {
     fi
 }
 
-# A TCP port nothing listens on, drawn at random above the usual ones.
+# A TCP port nothing listens on, drawn at random above the usual ones and
+# below the kernel's ephemeral range: a port there may be a client
+# connection's own end, which no connect finds but the server cannot bind
+# ("could not bind IPv4 address: Address already in use", seen once).
 free_port() {
-    local p
+    local p low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
     while :; do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % (low - 10000)))
         if ! (: >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return

@@ -94,6 +94,30 @@ read -r first first_rss < <( { /usr/bin/time -f '%e %M' \
     "$bin/xloop-scrape-metrics" --db "dbname=${db}_run" --source file \
     --input "$work/metrics.jsonl" --now "$now" -q; } 2>&1 | tail -1)
 first="$first ($((first_rss / 1024)) MiB)"
+# Replies that name no account (the generator names none), half of the last
+# 90 days' with an opportunity that names its author: a run names those,
+# the next reads the rest again (kept in cgmc_unnamed_reply_idx) and names
+# none; the usual run above had no opportunity to match (one index probe).
+fresh
+psql -q -d "${db}_run" <<SQL
+UPDATE public.content_generation_metadata_comprehensive SET target_tweet_id = '7' || tweet_id
+ WHERE decision_type = 'reply' AND posted_at > '$now'::timestamptz - interval '90 days';
+INSERT INTO public.reply_opportunities (tweet_id, tweet_author, status)
+SELECT target_tweet_id, 'author_' || (tweet_id::bigint % 5000), 'replied'
+  FROM public.content_generation_metadata_comprehensive
+ WHERE target_tweet_id IS NOT NULL AND tweet_id::bigint % 2 = 0;
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+naming() {
+    { /usr/bin/time -f '%e' "$bin/xloop-scrape-metrics" --db "dbname=${db}_run" \
+        --source file --input "$work/metrics.jsonl" --now "$now" --json \
+        >"$work/naming.json"; } 2>&1 | tail -1
+}
+naming_s=$(naming)
+named=$(grep -o '"reply_targets_from_opportunities": *[0-9]*' "$work/naming.json" |
+    grep -o '[0-9]*$')
+naming_again_s=$(naming)
 printf '%-9s %-9s %12s %14s %12s %8s %8s %7s %12s %9s\n' posts records copy_floor_s \
     writes_floor_s tool_s rerun_s first_s ratio ratio_writes peak_MiB
 printf '%-9s %-9s %12s %14s %12s %8s %8s %7s %12s %9s\n' "$posts" "$records" \
@@ -103,6 +127,8 @@ summary scrape-metrics "$records records into $posts posts" "$floor (COPY)" "$to
     "$(ratio "$tool" "$floor")" "≤ 5" "$rss"
 summary scrape-metrics "$records records into $posts posts" "$writes (SQL writes)" "$tool" \
     "$(ratio "$tool" "$writes")" "≤ 1" "$rss"
+echo "naming replies from their opportunities: $named named in a run of ${naming_s} s; \
+the next run (nothing left to name) ${naming_again_s} s"
 grep -E "took|v2 pass" "$work/log" | tail -5 | sed "s/^[^ ]* //"
 dropdb "${db}_run"
 dropdb "$db"
