@@ -443,15 +443,20 @@ UPDATE public.content_generation_metadata_comprehensive
  WHERE tweet_id IN (SELECT jsonb_array_elements_text($2::jsonb))
    AND metrics_gone_at IS NULL)sql";
 
+// A reply that names no account it answers (target_username empty), in
+// cgmc_unnamed_reply_idx's words, so the planner can read that index.
+constexpr char const* unnamed_reply =
+    "c.decision_type = 'reply' AND coalesce(btrim(c.target_username), '') = ''";
+
 // A reply that names no account it answers (the original bot's never did)
 // is given the one X says (in_reply_to_user_id): learn-replies learns from it.
 // A name already there is kept.
-constexpr char const* name_targets_sql = R"sql(
+std::string const name_targets_sql = fmt::format(R"sql(
 UPDATE public.content_generation_metadata_comprehensive c
    SET target_username = x.handle
   FROM jsonb_to_recordset($1::jsonb) AS x(tweet_id text, handle text)
- WHERE c.tweet_id = x.tweet_id AND c.decision_type::text = 'reply'
-   AND coalesce(btrim(c.target_username), '') = '')sql";
+ WHERE c.tweet_id = x.tweet_id AND {})sql",
+                                                 unnamed_reply);
 
 void name_reply_targets(run_context& run, tweets_page const& page, scrape_counts& n)
 {
@@ -466,23 +471,44 @@ void name_reply_targets(run_context& run, tweets_page const& page, scrape_counts
     }
 }
 
+// What a page of X's answer says besides metrics: whom its replies answer,
+// and the posts X no longer has, never asked for again.
+void keep_names_and_gone(run_context& run, tweets_page const& page, scrape_counts& n)
+{
+    name_reply_targets(run, page, n);
+    if (!page.gone.empty()) {
+        n.gone +=
+            run.db().exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
+        auto const gone = static_cast<long long>(page.gone.size());
+        log::info("{} on X; {} not be asked for again",
+                  counted(gone, "post no longer exists", "posts no longer exist"),
+                  gone == 1 ? "it will" : "they will");
+    }
+}
+
+// X said its last answer was the window's last (x-rate-limit-remaining: 0;
+// the Free tier allows one request in 15 minutes): what is left waits, where
+// asking now would be a 429 and an exit 75.
+std::optional<x_api_client::allowance> tweets_exhausted(x_api_client const& api)
+{
+    auto const a = api.allowance_of("/2/tweets");
+    return a && a->remaining == 0 ? a : std::nullopt;
+}
+
 // A reply that names no account is given the author of the post it answers
 // where reply_opportunities has that post: a poster that records the post a
 // reply answers (target_tweet_id) but not its author; plan names the author
 // as this does.
 // Replies of the last replies.window_days ($1, $2]: what learn-replies reads.
-// The reply and empty-name conditions are cgmc_unnamed_reply_idx's, as
-// written there, so the planner reads that index.
-std::string const name_by_opportunity_sql =
-    fmt::format(R"sql(
+std::string const name_by_opportunity_sql = fmt::format(
+    R"sql(
 UPDATE public.content_generation_metadata_comprehensive c
    SET target_username = ltrim(btrim(r.tweet_author), '@')
   FROM public.reply_opportunities r
- WHERE {} AND c.decision_type = 'reply'
-   AND coalesce(btrim(c.target_username), '') = ''
+ WHERE {} AND {}
    AND r.tweet_id::text = btrim(c.target_tweet_id::text)
    AND ltrim(btrim(r.tweet_author), '@') ~ '^{}$')sql",
-                v2_range("$1::timestamptz", "$2::timestamptz"), x_handle_pattern);
+    v2_range("$1::timestamptz", "$2::timestamptz"), unnamed_reply, x_handle_pattern);
 
 void name_by_opportunity(run_context& run, scrape_counts& n)
 {
@@ -500,10 +526,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     if (ids.empty()) {
         return;
     }
-    // X said its last answer was the window's last (x-rate-limit-remaining:
-    // 0; the Free tier allows one request in 15 minutes): the rest wait for
-    // the next run, where asking now would be a 429 and an exit 75.
-    if (auto const a = api.allowance_of("/2/tweets"); a && a->remaining == 0) {
+    if (auto const a = tweets_exhausted(api)) { // the rest wait for the next run
         n.deferred += static_cast<std::int64_t>(ids.size());
         n.deferred_until = a->reset_epoch;
         ids.clear();
@@ -523,14 +546,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
         w.finish();
     }
     apply_batch(run, "x-api", n);
-    name_reply_targets(run, page, n);
-    if (!page.gone.empty()) {
-        n.gone += db.exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
-        auto const gone = static_cast<long long>(page.gone.size());
-        log::info("{} on X; {} not be asked for again",
-                  counted(gone, "post no longer exists", "posts no longer exist"),
-                  gone == 1 ? "it will" : "they will");
-    }
+    keep_names_and_gone(run, page, n);
     n.failed += static_cast<std::int64_t>(page.failed.size());
     txs.commit();
 }
@@ -548,11 +564,10 @@ std::string const select_unnamed_replies =
     fmt::format(R"sql(
 SELECT c.tweet_id::text, count(*) OVER ()
   FROM public.content_generation_metadata_comprehensive c
- WHERE {} AND c.decision_type = 'reply'
-   AND coalesce(btrim(c.target_username), '') = ''
+ WHERE {} AND {}
    AND c.metrics_gone_at IS NULL AND c.tweet_id::text ~ $3
  ORDER BY c.posted_at DESC LIMIT $4)sql",
-                v2_range("$1::timestamptz", "$2::timestamptz"));
+                v2_range("$1::timestamptz", "$2::timestamptz"), unnamed_reply);
 
 // The first run on a database (or --backfill) asks X whom the replies of
 // learn-replies' window that name no account answer, not only the due ones:
@@ -601,7 +616,7 @@ void ask_unnamed_replies(run_context& run, scrape_options const& opts, x_api_cli
     std::int64_t asked = 0;
     auto const per_page = static_cast<std::size_t>(m.batch_size);
     for (std::size_t at = 0; at < ids.size(); at += per_page) {
-        if (auto const a = api.allowance_of("/2/tweets"); a && a->remaining == 0) {
+        if (tweets_exhausted(api)) {
             auto const left = static_cast<std::int64_t>(ids.size() - at);
             note(run, "unnamed_replies_deferred", left);
             log::info("X allows no more GET /2/tweets now: {}; run "
@@ -617,11 +632,7 @@ void ask_unnamed_replies(run_context& run, scrape_options const& opts, x_api_cli
         auto const page = api.fetch_tweets(page_ids, false);
         asked += static_cast<std::int64_t>(page_ids.size());
         txs.open();
-        name_reply_targets(run, page, n);
-        if (!page.gone.empty()) {
-            n.gone +=
-                db.exec(mark_gone_sql, run.now(), json_text(page.gone)).affected_rows();
-        }
+        keep_names_and_gone(run, page, n);
         txs.commit();
     }
     note(run, "unnamed_replies_asked", asked);
