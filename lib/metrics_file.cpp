@@ -431,7 +431,10 @@ std::uint64_t count_max(std::string_view key)
 }
 
 // One loop over the lines; a bad line is named with its line and key, and
-// --skip-bad skips exactly that line.
+// --skip-bad skips exactly that line. Long on purpose: each branch of the
+// loop ends one line (a failed read, a line too long, a comment, X's CSV
+// export, a flat or a nested JSON record) and shares the line number and
+// the bad lines with the others.
 std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& name,
                                         bool skip_bad, metrics_file_handlers const& h,
                                         std::optional<timestamp> latest, bool parser_only,

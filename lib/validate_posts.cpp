@@ -47,6 +47,31 @@ std::string undrawn_best_text(std::vector<undrawn_value> const& undrawn)
                        fmt::join(each, ", "), one ? "is" : "are", it, it, it);
 }
 
+// Posts in the learners' reach that the 31-day rescoring no longer reaches,
+// with outcomes but no v2 score: learning leaves them out.
+std::string unscored_text(unscored_history const& u, config const& cfg)
+{
+    auto const them = u.posts == 1 ? "it" : "them";
+    return fmt::format("{} posted from {} to {} (as far back as build-weights or "
+                       "learn-replies read, before the last {} that every run of "
+                       "xloop-scrape-metrics scores) {} an outcome without a v2 score: "
+                       "learning leaves {} out; run xloop-scrape-metrics --backfill "
+                       "once to score {}",
+                       counted(u.posts, "post", "posts"), format_seconds(u.from),
+                       format_seconds(u.to),
+                       last_days_text(std::ceil(cfg.metrics.max_age_days) + 1),
+                       u.posts == 1 ? "has" : "have", them, them);
+}
+
+// Outcomes another program wrote since scrape-metrics' first ok run.
+std::string other_program_text(std::int64_t others, std::string const& source)
+{
+    return fmt::format("another program wrote {} since xloop-scrape-metrics' first run "
+                       "(data_source {:?}): if it is the original bot's metrics job, "
+                       "stop it (its scores replace xloop's until the next run)",
+                       counted(others, "of them", "of them"), example_text(source, 40));
+}
+
 } // namespace
 
 check_result v2_coverage_check(check_context& x)
@@ -95,29 +120,11 @@ SELECT count(*), count(primary_objective_score),
     if (x.job("scrape-metrics").last_ok_hours) {
         if (auto const u = unscored_in_reach(x.db, x.cfg, x.now)) {
             c.numbers["unscored_in_learners_reach"] = u->posts;
-            add_warning(
-                c, fmt::format(
-                       "{} posted from {} to {} (as far back as build-weights or "
-                       "learn-replies read, before the last {} that every run of "
-                       "xloop-scrape-metrics scores) {} an outcome without a v2 score: "
-                       "learning leaves {} out; run xloop-scrape-metrics --backfill "
-                       "once to score {}",
-                       counted(u->posts, "post", "posts"), format_seconds(u->from),
-                       format_seconds(u->to),
-                       last_days_text(std::ceil(x.cfg.metrics.max_age_days) + 1),
-                       u->posts == 1 ? "has" : "have", u->posts == 1 ? "it" : "them",
-                       u->posts == 1 ? "it" : "them"));
+            add_warning(c, unscored_text(*u, x.cfg));
         }
     }
     if (others > 0) {
-        add_warning(
-            c,
-            fmt::format("another program wrote {} since xloop-scrape-metrics' first run "
-                        "(data_source {:?}): if it is the original bot's metrics job, "
-                        "stop it (its "
-                        "scores replace xloop's until the next run)",
-                        counted(others, "of them", "of them"),
-                        example_text(r.opt_str(0, 3).value_or(""), 40)));
+        add_warning(c, other_program_text(others, r.opt_str(0, 3).value_or("")));
     }
     return c;
 }
