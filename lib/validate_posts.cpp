@@ -63,6 +63,29 @@ std::string unscored_text(unscored_history const& u, config const& cfg)
                        u.posts == 1 ? "has" : "have", them, them);
 }
 
+// An outcome another program collected since xloop-scrape-metrics' first ok
+// run (data_source none of xloop's): the original bot's metrics job left
+// running, whose scores replace xloop's until its next run.
+constexpr char const* by_another_program_sql = R"sql(
+data_source::text IS DISTINCT FROM 'x-api' AND data_source::text IS DISTINCT FROM 'file'
+AND collected_at > (SELECT min(started_at) FROM xloop.job_runs
+                     WHERE job = 'scrape-metrics' AND status = 'ok'))sql";
+
+// The data_source of the newest of them, asked only when there are some:
+// sorting the window's every outcome for it in the count's statement took
+// 0.7 s of 1.05 at 366 679 outcomes in the window.
+std::string newest_other_source(check_context& x)
+{
+    auto const r = x.db.exec(fmt::format(R"sql(
+SELECT coalesce(data_source::text, 'NULL') FROM public.outcomes
+ WHERE {} AND collected_at > $1::timestamptz - make_interval(days => $2::int)
+   AND collected_at <= $1::timestamptz
+ ORDER BY collected_at DESC LIMIT 1)sql",
+                                         by_another_program_sql),
+                             x.now, x.days);
+    return r.rows() > 0 ? r.str(0, 0) : "";
+}
+
 // Outcomes another program wrote since scrape-metrics' first ok run.
 std::string other_program_text(std::int64_t others, std::string const& source)
 {
@@ -76,22 +99,12 @@ std::string other_program_text(std::int64_t others, std::string const& source)
 
 check_result v2_coverage_check(check_context& x)
 {
-    // With the outcomes another program collected since xloop-scrape-metrics'
-    // first ok run (data_source none of xloop's): the original bot's metrics
-    // job left running, whose scores replace xloop's until its next run.
-    auto const r = x.db.exec(R"sql(
-SELECT count(*), count(primary_objective_score),
-       count(*) FILTER (WHERE data_source::text IS DISTINCT FROM 'x-api'
-                          AND data_source::text IS DISTINCT FROM 'file'
-                          AND collected_at > (SELECT min(started_at) FROM xloop.job_runs
-                                               WHERE job = 'scrape-metrics'
-                                                 AND status = 'ok')),
-       (array_agg(coalesce(data_source::text, 'NULL') ORDER BY collected_at DESC)
-            FILTER (WHERE data_source::text IS DISTINCT FROM 'x-api'
-                      AND data_source::text IS DISTINCT FROM 'file'))[1]
+    auto const r = x.db.exec(fmt::format(R"sql(
+SELECT count(*), count(primary_objective_score), count(*) FILTER (WHERE {})
   FROM public.outcomes
  WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
    AND collected_at <= $1::timestamptz)sql",
+                                         by_another_program_sql),
                              x.now, x.days);
     auto const total = r.i64(0, 0);
     auto const v2 = r.i64(0, 1);
@@ -124,7 +137,7 @@ SELECT count(*), count(primary_objective_score),
         }
     }
     if (others > 0) {
-        add_warning(c, other_program_text(others, r.opt_str(0, 3).value_or("")));
+        add_warning(c, other_program_text(others, newest_other_source(x)));
     }
     return c;
 }

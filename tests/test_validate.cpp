@@ -2452,6 +2452,45 @@ TEST_CASE("validate values the choices of an account that posts every other day 
     CHECK(validate(db, 1, {"--config", cfg})["policy_value"]["posts"] == 39);
 }
 
+TEST_CASE("a post whose score is NaN is not valued (PostgreSQL's NaN equals itself)",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_three_logged_posts(c);
+    // newer than the three: the newest the report reads
+    add_logged_post(c, 1.5, std::nan(""),
+                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    temp_dir dir;
+    auto const cfg = dir.write("xloop.yaml", std::string{three_post_config});
+    auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
+    INFO(r.dump(2));
+    CHECK(r["posts"] == 3);
+    CHECK(r["in_window"] == 3);
+    CHECK(r["policies"][0]["score_snips"]["value"].get<double>() == Approx(0.4));
+    // and with room for only two: of the three, not of four
+    auto const two =
+        dir.write("two.yaml", std::string{three_post_config} + "  max_policy_posts: 2\n");
+    auto const newest = validate(db, 1, {"--config", two})["policy_value"];
+    CHECK(newest["posts"] == 2);
+    CHECK(newest["in_window"] == 3);
+}
+
+TEST_CASE_METHOD(healthy, "a reply whose score is NaN is not valued", "[db]")
+{
+    // the oldest: old enough to be valued (a day)
+    c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE "
+           "decision_id = (SELECT decision_id FROM "
+           "public.content_generation_metadata_comprehensive JOIN public.outcomes "
+           "USING (decision_id) WHERE decision_type = 'reply' ORDER BY posted_at "
+           "LIMIT 1)");
+    auto const text = run_tool("validate", {"--now", now}, &db);
+    INFO(text.out);
+    CHECK(text.exit_code == 0);
+    CHECK(text.out.find("Replies (6 replies with outcomes") != std::string::npos);
+}
+
 TEST_CASE("validate values only the newest validate.max_policy_posts posts, and says so",
           "[db]")
 {
@@ -2463,6 +2502,13 @@ TEST_CASE("validate values only the newest validate.max_policy_posts posts, and 
     add_three_logged_posts(c);
     add_logged_post(c, 5, 1.0,
                     {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    // Neither valued nor counted: a NaN score, and a post with no outcome.
+    add_logged_post(c, 6, std::nan(""),
+                    {{"content_slot", "how_to", 0.5, 2}, {"hook_type", "story", 0.2, 2}});
+    c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+           "tweet_id, posted_at, decision_type) VALUES ('posted', 'no-outcome', "
+           "$1::timestamptz - interval '7 days', 'single')",
+           now);
     temp_dir dir;
     auto const cfg = dir.write("xloop.yaml", std::string{three_post_config} +
                                                  "  max_policy_posts: 3\n");
