@@ -100,7 +100,10 @@ std::string other_program_text(std::int64_t others, std::string const& source)
 check_result v2_coverage_check(check_context& x)
 {
     auto const r = x.db.exec(fmt::format(R"sql(
-SELECT count(*), count(primary_objective_score), count(*) FILTER (WHERE {})
+SELECT count(*),
+       -- a NaN is no score (PostgreSQL's NaN sorts above every number)
+       count(*) FILTER (WHERE primary_objective_score BETWEEN -1e300 AND 1e300),
+       count(*) FILTER (WHERE {})
   FROM public.outcomes
  WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
    AND collected_at <= $1::timestamptz)sql",

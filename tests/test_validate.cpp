@@ -509,6 +509,18 @@ TEST_CASE_METHOD(healthy,
           "1 of 1 item of the last 3 days has a content_slot");
 }
 
+TEST_CASE_METHOD(healthy,
+                 "an outcome whose score is NaN counts as one without v2 metrics", "[db]")
+{
+    auto const before = check_named(validate(db, 0), "v2_coverage")["numbers"];
+    REQUIRE(before["with_v2"] == before["outcomes"]);
+    c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE id = "
+           "(SELECT id FROM public.outcomes ORDER BY collected_at DESC LIMIT 1)");
+    auto const after = check_named(validate(db, 0), "v2_coverage")["numbers"];
+    CHECK(after["outcomes"] == before["outcomes"]);
+    CHECK(after["with_v2"] == before["with_v2"].get<int>() - 1);
+}
+
 TEST_CASE_METHOD(
     healthy,
     "outcomes another program collects after xloop-scrape-metrics' first run (the "
