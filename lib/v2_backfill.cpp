@@ -90,7 +90,9 @@ std::optional<unscored_history> unscored_in_reach(db_connection& db, config cons
 SELECT count(*) FROM public.content_generation_metadata_comprehensive c
  WHERE {} AND EXISTS (SELECT FROM public.outcomes o
                        WHERE o.decision_id = c.decision_id
-                         AND o.primary_objective_score IS NULL))sql",
+                         -- NULL or NaN (which sorts above every number)
+                         AND NOT coalesce(o.primary_objective_score
+                                          BETWEEN -1e300 AND 1e300, false)))sql",
                     v2_range("$1::timestamptz", "$2::timestamptz"));
     auto const n = db.exec(sql, *from, to).i64(0, 0);
     if (n == 0) {

@@ -31,8 +31,8 @@ std::optional<timestamp> learners_reach_start(db_connection& db, config const& c
                                               timestamp now);
 
 // The posts of what the learners read that are older than every run's range
-// and have an outcome without a v2 score: stored by a program that does not
-// score (the original bot), never scored since (an operator who adopted it
+// and have an outcome without a v2 score (NULL, or NaN): stored by a program
+// that does not score (the original bot), never scored since (an operator who adopted it
 // with an xloop older than the backfill). `--backfill` scores them.
 struct unscored_history {
     std::int64_t posts = 0;

@@ -224,6 +224,16 @@ TEST_CASE_METHOD(healthy,
     auto const after = check_named(validate(db, 0), "v2_coverage");
     CHECK(after["status"] == "ok");
     CHECK_FALSE(after["numbers"].contains("unscored_in_learners_reach"));
+    // a NaN is no score either, and --backfill scores it
+    c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE tweet_id "
+           "= 'old50'");
+    CHECK(check_named(validate(db, 0),
+                      "v2_coverage")["numbers"]["unscored_in_learners_reach"] == 1);
+    REQUIRE(
+        run_tool("scrape-metrics", {"--input", "-", "--now", now, "--backfill"}, &db, "")
+            .exit_code == 0);
+    CHECK_FALSE(check_named(validate(db, 0), "v2_coverage")["numbers"].contains(
+        "unscored_in_learners_reach"));
     // before scrape-metrics' first ok run, which scores them itself: not said
     c.exec("UPDATE public.outcomes SET primary_objective_score = NULL WHERE tweet_id "
            "LIKE 'old%'");
