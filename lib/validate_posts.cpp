@@ -522,7 +522,9 @@ check_result queue_check(check_context& x)
 check_result learning_view_check(check_context& x)
 {
     auto const r = x.db.exec(R"sql(
-SELECT count(*), count(*) FILTER (WHERE has_v2_metrics),
+SELECT count(*),
+       -- a NaN is no score (PostgreSQL's NaN sorts above every number)
+       count(*) FILTER (WHERE primary_objective_score BETWEEN -1e300 AND 1e300),
        count(*) FILTER (WHERE decision_type = 'reply')
   FROM xloop.vw_learning
  WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)

@@ -30,7 +30,9 @@ SELECT to_char(d, 'MM-DD'), coalesce(p.posts, 0), coalesce(p.scored, 0)
                          - make_interval(days => $2::int - 1),
                        date_trunc('day', $1::timestamptz), interval '1 day') d
   LEFT JOIN (SELECT date_trunc('day', v.posted_at) AS day, count(*) AS posts,
-                    count(*) FILTER (WHERE v.has_v2_metrics) AS scored
+                    -- a NaN is no score: it sorts above every number
+                    count(*) FILTER (WHERE v.primary_objective_score
+                                           BETWEEN -1e300 AND 1e300) AS scored
                FROM xloop.vw_learning v
               WHERE v.posted_at >= date_trunc('day', $1::timestamptz)
                                    - make_interval(days => $2::int - 1)

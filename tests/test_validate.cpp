@@ -522,13 +522,21 @@ TEST_CASE_METHOD(healthy,
 TEST_CASE_METHOD(healthy,
                  "an outcome whose score is NaN counts as one without v2 metrics", "[db]")
 {
-    auto const before = check_named(validate(db, 0), "v2_coverage")["numbers"];
-    REQUIRE(before["with_v2"] == before["outcomes"]);
-    c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE id = "
-           "(SELECT id FROM public.outcomes ORDER BY collected_at DESC LIMIT 1)");
-    auto const after = check_named(validate(db, 0), "v2_coverage")["numbers"];
-    CHECK(after["outcomes"] == before["outcomes"]);
-    CHECK(after["with_v2"] == before["with_v2"].get<int>() - 1);
+    auto const before = validate(db, 0);
+    auto const outcomes = check_named(before, "v2_coverage")["numbers"];
+    auto const view = check_named(before, "vw_learning")["numbers"];
+    REQUIRE(outcomes["with_v2"] == outcomes["outcomes"]);
+    REQUIRE(view["with_v2"] == view["rows"]);
+    // the newest post's, collected within the last 3 days
+    c.exec("UPDATE public.outcomes SET primary_objective_score = 'NaN' WHERE "
+           "decision_id = (SELECT decision_id FROM "
+           "public.content_generation_metadata_comprehensive WHERE status = 'posted' "
+           "ORDER BY posted_at DESC LIMIT 1)");
+    auto const after = validate(db, 0);
+    CHECK(check_named(after, "v2_coverage")["numbers"]["with_v2"] ==
+          outcomes["with_v2"].get<int>() - 1);
+    CHECK(check_named(after, "vw_learning")["numbers"]["with_v2"] ==
+          view["with_v2"].get<int>() - 1);
 }
 
 TEST_CASE_METHOD(
