@@ -7,6 +7,7 @@
 #include "log.hpp"
 #include "reply_opportunity.hpp"
 #include "row_id.hpp"
+#include "stored_values.hpp"
 #include "text.hpp"
 #include "weight_map.hpp"
 #include "window_sums.hpp"
@@ -93,8 +94,9 @@ std::string window_rows(run_context const& run, learning_window const& window,
 std::string window_copy_sql(run_context const& run, learning_window const& window,
                             std::vector<std::string> const& dimensions)
 {
-    std::string select = "posted_at, primary_objective_score::float8, "
-                         "followers_gained_weighted::float8, ";
+    std::string select = fmt::format("posted_at, {}, {}, ",
+                                     float8_or_infinite_sql("primary_objective_score"),
+                                     float8_or_infinite_sql("followers_gained_weighted"));
     select += target_components_sql;
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);

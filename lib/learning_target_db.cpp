@@ -1,5 +1,7 @@
 #include "learning_target_db.hpp"
 
+#include "stored_values.hpp"
+
 #include <fmt/format.h>
 
 namespace xloop {
@@ -18,13 +20,15 @@ std::string count(char const* column)
 // In target_component_names' order. Clicks and follows per impression: reach
 // is its own component, and its noise (the largest on X) stays out of what a
 // post's content earns from each view.
+// The numeric columns may hold what no double holds (an adopted table's
+// unconstrained numeric): read as ±Infinity, counted and left out as NaN is.
 std::array<std::string, target_component_count> const component_sql{
-    "engagement_rate::float8",
+    float8_or_infinite_sql("engagement_rate"),
     fmt::format("ln({})", count("impressions")),
     fmt::format("ln({} / {})", count("profile_clicks"), count("impressions")),
     fmt::format("ln({} / {})", count("follows"), count("impressions")),
-    "followers_gained_weighted::float8",
-    "primary_objective_score::float8"};
+    float8_or_infinite_sql("followers_gained_weighted"),
+    float8_or_infinite_sql("primary_objective_score")};
 
 } // namespace
 
@@ -52,8 +56,12 @@ std::string scales_then_rows_copy(db_connection& db,
     std::string sd;
     for (std::size_t k = 0; k < target_component_count; ++k) {
         select += fmt::format("{}{} AS c{}", k ? ", " : "", component_sql[k], k);
-        aggregates += fmt::format("{}avg(c{}) AS a{}, stddev_pop(c{}) AS s{}",
-                                  k ? ", " : "", k, k, k, k);
+        // over the finite values: one NaN or infinity would make the scale
+        // NaN, and the component would be left out for every row
+        aggregates += fmt::format(
+            "{0}avg(c{1}) FILTER (WHERE c{1} BETWEEN -1e300 AND 1e300) AS a{1}, "
+            "stddev_pop(c{1}) FILTER (WHERE c{1} BETWEEN -1e300 AND 1e300) AS s{1}",
+            k ? ", " : "", k);
         avg += fmt::format("{}a{}", k ? ", " : "", k);
         sd += fmt::format("{}s{}", k ? ", " : "", k);
     }

@@ -55,7 +55,8 @@ std::string_view ltrim_at(std::string_view s)
 // The account's own posts are left out too, by its handle here ({8},
 // own_post_sql()) and by tweet id when taken: a harvester that searches the
 // account's topics finds them, and a reply to itself is noise to its
-// followers and a reply slot lost.
+// followers and a reply slot lost. {9} reads the priority: one beyond a
+// double (1e999 in a numeric) is +Infinity, ranked with the nearest bound.
 constexpr char const* open_candidates_sql = R"sql(
 COPY (WITH open AS MATERIALIZED (
              SELECT r.id, r.tableoid, r.ctid, {7} AS author,
@@ -87,7 +88,7 @@ COPY (WITH open AS MATERIALIZED (
                FROM (SELECT DISTINCT author FROM open WHERE unusable IS NULL) a)
       SELECT tableoid, ctid, author, opportunity, priority
         FROM (SELECT o.id, o.tableoid, o.ctid, o.author, o.opportunity,
-                     coalesce(p.priority, 0.5)::float8 AS priority
+                     {9} AS priority
                 FROM open o LEFT JOIN priority p USING (author)
                WHERE o.unusable IS NULL
                UNION ALL
@@ -273,7 +274,8 @@ SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', 
                     unusable_opportunity_sql(), opportunity_score_sql(),
                     opportunity_score_example_sql, account_key_sql("c.target_username"),
                     account_key_sql("r.tweet_author"),
-                    own_post_sql(own_handle(run.db(), run.cfg()))),
+                    own_post_sql(own_handle(run.db(), run.cfg())),
+                    float8_or_infinite_sql("coalesce(p.priority, 0.5)")),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     // (test_plan's SIGTERM test knows the ranking has begun by this statement)
     run.db().exec("SELECT set_config('enable_nestloop', $1, true)", before.str(0, 0));

@@ -617,17 +617,22 @@ std::string logged_from(bool replies)
                        replies ? "= 'reply'" : "IS DISTINCT FROM 'reply'");
 }
 
+// Follows as a double, whatever an adopted column holds (1e999 in a
+// numeric is +Infinity: no number, left out).
+std::string const logged_follows_sql =
+    float8_or_infinite_sql("coalesce(o.follows, o.followers_gained_weighted)");
+
 // The newest $3, oldest first: the posted-at index walked backwards, $3
-// rows read however long the history.
-constexpr char const* logged_posts_select = R"sql(
+// rows read however long the history. ({{}}: the FROM clause.)
+std::string const logged_posts_select = fmt::format(R"sql(
 SELECT draws, score, follows, posted_at
   FROM (SELECT c.features -> 'draws' AS draws, o.primary_objective_score::float8 AS score,
-               coalesce(o.follows, o.followers_gained_weighted)::float8 AS follows,
-               c.posted_at, c.decision_id
-          {}
+               {} AS follows, c.posted_at, c.decision_id
+          {{}}
          ORDER BY c.posted_at DESC, c.decision_id DESC
          LIMIT $3) newest
- ORDER BY posted_at, decision_id)sql";
+ ORDER BY posted_at, decision_id)sql",
+                                                    logged_follows_sql);
 
 // A number in features, or NULL: adopted rows hold anything. ({{}}: the FROM
 // clause.)
@@ -635,15 +640,14 @@ std::string const logged_replies_select = fmt::format(
     R"sql(
 SELECT propensity, baseline_p, score, follows, posted_at
   FROM (SELECT {0} AS propensity, {1} AS baseline_p,
-               o.primary_objective_score::float8 AS score,
-               coalesce(o.follows, o.followers_gained_weighted)::float8 AS follows,
+               o.primary_objective_score::float8 AS score, {2} AS follows,
                c.posted_at, c.decision_id
           {{}}
          ORDER BY c.posted_at DESC, c.decision_id DESC
          LIMIT $3) newest
  ORDER BY posted_at, decision_id)sql",
     jsonb_float8_sql("c.features::jsonb -> 'propensity'"),
-    jsonb_float8_sql("c.features::jsonb -> 'baseline_p'"));
+    jsonb_float8_sql("c.features::jsonb -> 'baseline_p'"), logged_follows_sql);
 
 // The newest `limit` rows of `select_sql` (a statement with {} for the FROM
 // clause `from_sql`), and how many the window holds: counted only when the

@@ -17,6 +17,18 @@ std::string float8_sql(std::string_view number)
                        number);
 }
 
+std::string float8_or_infinite_sql(std::string_view number)
+{
+    // NaN compares above every number: it reaches the text test (which no
+    // other value does in practice: out-of-range values are rare).
+    return fmt::format("CASE WHEN abs({0}) < 1e-300 THEN 0::float8 "
+                       "WHEN abs({0}) <= 1e300 THEN ({0})::float8 "
+                       "WHEN {0} < 0 THEN '-Infinity'::float8 "
+                       "WHEN ({0})::text = 'NaN' THEN 'NaN'::float8 "
+                       "WHEN {0} IS NOT NULL THEN 'Infinity'::float8 END",
+                       number);
+}
+
 std::string jsonb_float8_sql(std::string_view jsonb)
 {
     return fmt::format("CASE WHEN jsonb_typeof({0}) = 'number' THEN {1} END", jsonb,

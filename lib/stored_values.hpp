@@ -19,6 +19,11 @@ nlohmann::json stored_json(std::string const& text);
 // NULL beyond ±1e300 and for NaN and ±Infinity, 0 below 1e-300.
 std::string float8_sql(std::string_view number);
 
+// An SQL number the same way, but as ±Infinity beyond ±1e300 and NaN for
+// NaN: a value the reader counts as no number (its warnings count NaN and
+// infinite values) and ranks by sign (a priority beyond 1 is nearest 1).
+std::string float8_or_infinite_sql(std::string_view number);
+
 // A jsonb value (an SQL expression) the same way: NULL unless it is a number.
 std::string jsonb_float8_sql(std::string_view jsonb);
 

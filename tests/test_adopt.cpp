@@ -809,6 +809,40 @@ TEST_CASE("a restored database with a text version column runs every tool", "[db
     CHECK(replies["numbers"]["accounts_with_priority"].get<int>() <= 1);
 }
 
+TEST_CASE("numbers no double holds in the original's numeric columns are left out with "
+          "a warning, never a failed run",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    move_posts_into_window(c);
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    // engagement_rate and priority_score are the original's, numeric with no
+    // precision: 1e400 fits them, and no double
+    c.exec("UPDATE outcomes SET engagement_rate = 1e400 WHERE tweet_id = '1001'");
+    c.exec("UPDATE reply_opportunities SET status = 'pending', discovered_at = "
+           "$1::timestamptz - interval '1 hour' WHERE tweet_author = 'analyst_amy'",
+           now);
+    c.exec("DELETE FROM content_generation_metadata_comprehensive WHERE status = "
+           "'queued' AND decision_type = 'reply'");
+    auto const weights = loop.tool("build-weights");
+    CHECK(weights.exit_code == 0);
+    CHECK(weights.err.find("1 row of the window has a NaN or infinite metric") !=
+          std::string::npos);
+    CHECK(loop.tool("learn-replies").exit_code == 0);
+    // (after learn-replies, which sets an account with no replies to 0.5)
+    c.exec("UPDATE discovered_accounts SET priority_score = 1e400 WHERE username = "
+           "'analyst_amy'");
+    auto const replies = loop.tool("plan", {"--replies", "1", "--dry-run"});
+    CHECK(replies.exit_code == 0);
+    CHECK(replies.err.find("(e.g. @analyst_amy: inf)") != std::string::npos);
+    CHECK(replies.err.find("would reply to @analyst_amy") != std::string::npos);
+    CHECK(check_named(loop.validate(), "weight_map")["status"] != "fail");
+}
+
 TEST_CASE("a restored database whose tables are keyed by uuids runs every tool", "[db]")
 {
     test_db db;

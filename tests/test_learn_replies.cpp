@@ -376,6 +376,40 @@ TEST_CASE("a reply with a NaN score is left out with a warning, not a failed run
     CHECK(priority_of(c, "bob") == Approx(0.381512).margin(1e-6));
 }
 
+TEST_CASE("a NaN engagement rate is missing from the target's scales, as NULL is: "
+          "the same priorities",
+          "[db]")
+{
+    // The default target: the engagement rate is the only component that
+    // varies (reach is the same everywhere), amy's high and bob's low.
+    auto const priorities = [](char const* cat_er) {
+        test_db db;
+        db.migrate();
+        auto c = db.connect();
+        add_reply(c, 1, "amy", 0.5);
+        add_reply(c, 2, "amy", 0.5);
+        add_reply(c, 3, "bob", 0.5);
+        add_reply(c, 4, "bob", 0.5);
+        add_reply(c, 5, "cat", 0.5);
+        c.exec(fmt::format(
+            "UPDATE public.outcomes o SET impressions = 100, engagement_rate = CASE "
+            "c.target_username WHEN 'amy' THEN 0.08 WHEN 'bob' THEN 0.01 ELSE {} END "
+            "FROM public.content_generation_metadata_comprehensive c WHERE "
+            "c.decision_id = o.decision_id",
+            cat_er));
+        auto const r = run_tool("learn-replies", {"--now", now, "-q"}, &db);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return std::pair{priority_of(c, "amy"), priority_of(c, "bob")};
+    };
+    auto const missing = priorities("NULL");
+    CHECK(missing.first > 0.5);
+    CHECK(missing.second < 0.5);
+    auto const nan = priorities("'NaN'");
+    CHECK(nan.first == Approx(missing.first));
+    CHECK(nan.second == Approx(missing.second));
+}
+
 TEST_CASE("replies that name no account answered (the original bot's) are counted and "
           "said to be why nothing is learned, by learn-replies and validate",
           "[db]")
