@@ -7,7 +7,6 @@
 #include "log.hpp"
 #include "reply_opportunity.hpp"
 #include "row_id.hpp"
-#include "stored_values.hpp"
 #include "text.hpp"
 #include "weight_map.hpp"
 #include "window_sums.hpp"
@@ -91,13 +90,13 @@ std::string window_rows(run_context const& run, learning_window const& window,
 
 // The window's rows as binary COPY: posted_at, the score, fgw, the target's
 // components, then one column per dimension.
-std::string window_copy_sql(run_context const& run, learning_window const& window,
+std::string window_copy_sql(run_context& run, learning_window const& window,
                             std::vector<std::string> const& dimensions)
 {
-    std::string select = fmt::format("posted_at, {}, {}, ",
-                                     float8_or_infinite_sql("primary_objective_score"),
-                                     float8_or_infinite_sql("followers_gained_weighted"));
-    select += target_components_sql;
+    outcome_reads const reads{run.db()};
+    std::string select =
+        fmt::format("posted_at, {}, {}, {}", reads("primary_objective_score"),
+                    reads("followers_gained_weighted"), reads.components_list());
     for (auto const& d : dimensions) {
         select += ", " + learned_from(d);
     }

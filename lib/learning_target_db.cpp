@@ -17,28 +17,53 @@ std::string count(char const* column)
     return fmt::format("(1 + CASE WHEN {0} >= 0 THEN {0} END)::float8", column);
 }
 
-// In target_component_names' order. Clicks and follows per impression: reach
-// is its own component, and its noise (the largest on X) stays out of what a
-// post's content earns from each view.
-// The numeric columns may hold what no double holds (an adopted table's
-// unconstrained numeric): read as ±Infinity, counted and left out as NaN is.
-std::array<std::string, target_component_count> const component_sql{
-    float8_or_infinite_sql("engagement_rate"),
-    fmt::format("ln({})", count("impressions")),
-    fmt::format("ln({} / {})", count("profile_clicks"), count("impressions")),
-    fmt::format("ln({} / {})", count("follows"), count("impressions")),
-    float8_or_infinite_sql("followers_gained_weighted"),
-    float8_or_infinite_sql("primary_objective_score")};
-
 } // namespace
 
-std::string const target_components_sql = [] {
+outcome_reads::outcome_reads(db_connection& db)
+{
+    // numeric(p, s) holds no number a double cannot when p and s are at most
+    // 300; a float or integer type casts without fail. Other types (text in
+    // an adopted table) are cast as they always were.
+    auto const r = db.exec(R"sql(
+SELECT a.attname FROM pg_attribute a
+ WHERE a.attrelid = to_regclass('public.outcomes') AND NOT a.attisdropped
+   AND a.attname IN ('engagement_rate', 'followers_gained_weighted',
+                     'primary_objective_score')
+   AND a.atttypid = 'numeric'::regtype
+   AND NOT (a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) <= 300
+            AND ((a.atttypmod - 4) & 65535) <= 300))sql");
+    for (int i = 0; i < r.rows(); ++i) {
+        m_unbounded.insert(r.str(i, 0));
+    }
+}
+
+std::string outcome_reads::operator()(std::string const& column) const
+{
+    return m_unbounded.contains(column) ? float8_or_infinite_sql(column)
+                                        : column + "::float8";
+}
+
+std::array<std::string, target_component_count> outcome_reads::components() const
+{
+    // In target_component_names' order. Clicks and follows per impression:
+    // reach is its own component, and its noise (the largest on X) stays out
+    // of what a post's content earns from each view.
+    return {(*this)("engagement_rate"),
+            fmt::format("ln({})", count("impressions")),
+            fmt::format("ln({} / {})", count("profile_clicks"), count("impressions")),
+            fmt::format("ln({} / {})", count("follows"), count("impressions")),
+            (*this)("followers_gained_weighted"),
+            (*this)("primary_objective_score")};
+}
+
+std::string outcome_reads::components_list() const
+{
     std::string out;
-    for (auto const& c : component_sql) {
+    for (auto const& c : components()) {
         out += (out.empty() ? "" : ", ") + c;
     }
     return out;
-}();
+}
 
 std::string scales_then_rows_copy(db_connection& db,
                                   std::vector<copy_column> const& leading,
@@ -51,6 +76,7 @@ std::string scales_then_rows_copy(db_connection& db,
         select += fmt::format("{} AS l{}, ", leading[i].expression, i);
         nulls += i == 1 ? "{0}, " : fmt::format("NULL::{}, ", leading[i].type);
     }
+    auto const component_sql = outcome_reads{db}.components();
     std::string aggregates;
     std::string avg;
     std::string sd;

@@ -12,14 +12,32 @@
 #include "timestamp.hpp"
 #include "weighting.hpp"
 
+#include <array>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace xloop {
 
-// The components as SQL expressions over xloop.vw_learning, in order, each a
-// float8, joined by commas: for a COPY's select list.
-extern std::string const target_components_sql;
+// How the learners read the numeric columns of public.outcomes as float8: a
+// cast where the column's type bounds it (numeric(10,6) holds no number a
+// double cannot), float8_or_infinite_sql() where it does not (the original's
+// engagement_rate is numeric with no precision: 1e400 fits it, and a cast
+// would fail the run). Asks the catalogue once; the guard costs a read of
+// 10⁶ rows 0.1-0.3 s, so it is paid only where it is needed.
+class outcome_reads {
+public:
+    explicit outcome_reads(db_connection& db);
+    // `column` (of public.outcomes, through xloop.vw_learning) as a float8.
+    std::string operator()(std::string const& column) const;
+    // The target's components as SQL expressions over xloop.vw_learning, in
+    // order, each a float8; and the same joined by commas for a select list.
+    std::array<std::string, target_component_count> components() const;
+    std::string components_list() const;
+
+private:
+    std::set<std::string> m_unbounded;
+};
 
 // A leading column of such a COPY: its expression and its type (the scale
 // rows hold a NULL of that type).
