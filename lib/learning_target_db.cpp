@@ -84,10 +84,10 @@ std::string scales_then_rows_copy(db_connection& db,
         select += fmt::format("{}{} AS c{}", k ? ", " : "", component_sql[k], k);
         // over the finite values: one NaN or infinity would make the scale
         // NaN, and the component would be left out for every row
-        aggregates += fmt::format(
-            "{0}avg(c{1}) FILTER (WHERE c{1} BETWEEN -1e300 AND 1e300) AS a{1}, "
-            "stddev_pop(c{1}) FILTER (WHERE c{1} BETWEEN -1e300 AND 1e300) AS s{1}",
-            k ? ", " : "", k);
+        auto const finite = finite_sql(fmt::format("c{}", k));
+        aggregates += fmt::format("{0}avg(c{1}) FILTER (WHERE {2}) AS a{1}, "
+                                  "stddev_pop(c{1}) FILTER (WHERE {2}) AS s{1}",
+                                  k ? ", " : "", k, finite);
         avg += fmt::format("{}a{}", k ? ", " : "", k);
         sd += fmt::format("{}s{}", k ? ", " : "", k);
     }

@@ -592,8 +592,7 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
 namespace {
 
 // The posts valued (or, `replies`, the replies): posted in ($1, $2] with a
-// finite v2 score (PostgreSQL's NaN equals itself and sorts above every
-// number: BETWEEN leaves it out, and an infinity where the type holds one).
+// finite v2 score (finite_sql(): not NaN, which equals itself).
 // tweet_id: the posted-at index holds only posts that have one (one without
 // cannot have been measured). The outcome is looked up post by post (LIMIT 1
 // keeps the planner from a hash join; decision_id is unique): a hash join
@@ -608,12 +607,12 @@ std::string logged_from(bool replies)
   CROSS JOIN LATERAL (
         SELECT o.primary_objective_score, o.follows, o.followers_gained_weighted
           FROM public.outcomes o
-         WHERE o.decision_id = c.decision_id
-           AND o.primary_objective_score BETWEEN -1e300 AND 1e300
+         WHERE o.decision_id = c.decision_id AND {}
          LIMIT 1) o
  WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL
    AND c.decision_type {}
    AND c.posted_at > $1::timestamptz AND c.posted_at <= $2::timestamptz)sql",
+                       finite_sql("o.primary_objective_score"),
                        replies ? "= 'reply'" : "IS DISTINCT FROM 'reply'");
 }
 

@@ -24,6 +24,11 @@ std::string float8_sql(std::string_view number);
 // infinite values) and ranks by sign (a priority beyond 1 is nearest 1).
 std::string float8_or_infinite_sql(std::string_view number);
 
+// Whether an SQL number is finite, in [-1e300, 1e300]: false for NaN (which
+// PostgreSQL counts equal to itself and sorts above every number, so that
+// `x = x` keeps it) and ±Infinity, NULL for NULL.
+std::string finite_sql(std::string_view number);
+
 // A jsonb value (an SQL expression) the same way: NULL unless it is a number.
 std::string jsonb_float8_sql(std::string_view jsonb);
 

@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "db.hpp"
 #include "scrape_inbox.hpp"
+#include "stored_values.hpp"
 #include "weighting.hpp"
 
 #include <fmt/format.h>
@@ -85,15 +86,15 @@ std::optional<unscored_history> unscored_in_reach(db_connection& db, config cons
     if (!from || *from >= to) {
         return std::nullopt;
     }
+    // an outcome without a v2 score: NULL or NaN
     static std::string const sql =
         fmt::format(R"sql(
 SELECT count(*) FROM public.content_generation_metadata_comprehensive c
  WHERE {} AND EXISTS (SELECT FROM public.outcomes o
                        WHERE o.decision_id = c.decision_id
-                         -- NULL or NaN (which sorts above every number)
-                         AND NOT coalesce(o.primary_objective_score
-                                          BETWEEN -1e300 AND 1e300, false)))sql",
-                    v2_range("$1::timestamptz", "$2::timestamptz"));
+                         AND NOT coalesce({}, false)))sql",
+                    v2_range("$1::timestamptz", "$2::timestamptz"),
+                    finite_sql("o.primary_objective_score"));
     auto const n = db.exec(sql, *from, to).i64(0, 0);
     if (n == 0) {
         return std::nullopt;

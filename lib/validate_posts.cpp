@@ -99,14 +99,13 @@ std::string other_program_text(std::int64_t others, std::string const& source)
 
 check_result v2_coverage_check(check_context& x)
 {
+    // with a v2 score: a NaN is none (finite_sql()); by another program
     auto const r = x.db.exec(fmt::format(R"sql(
-SELECT count(*),
-       -- a NaN is no score (PostgreSQL's NaN sorts above every number)
-       count(*) FILTER (WHERE primary_objective_score BETWEEN -1e300 AND 1e300),
-       count(*) FILTER (WHERE {})
+SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {})
   FROM public.outcomes
  WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
    AND collected_at <= $1::timestamptz)sql",
+                                         finite_sql("primary_objective_score"),
                                          by_another_program_sql),
                              x.now, x.days);
     auto const total = r.i64(0, 0);
@@ -521,15 +520,14 @@ check_result queue_check(check_context& x)
 
 check_result learning_view_check(check_context& x)
 {
-    auto const r = x.db.exec(R"sql(
-SELECT count(*),
-       -- a NaN is no score (PostgreSQL's NaN sorts above every number)
-       count(*) FILTER (WHERE primary_objective_score BETWEEN -1e300 AND 1e300),
-       count(*) FILTER (WHERE decision_type = 'reply')
+    // a NaN score is none (finite_sql())
+    static std::string const sql = fmt::format(R"sql(
+SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE decision_type = 'reply')
   FROM xloop.vw_learning
  WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
    AND posted_at <= $1::timestamptz)sql",
-                             x.now, x.days);
+                                               finite_sql("primary_objective_score"));
+    auto const r = x.db.exec(sql, x.now, x.days);
     auto c = make("vw_learning", "ok", "");
     auto const replies = r.i64(0, 2);
     c.numbers = {{"rows", r.i64(0, 0)},

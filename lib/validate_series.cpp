@@ -23,22 +23,21 @@ SELECT to_regclass('public.outcomes') IS NOT NULL
 // collection, as before, every post re-collected at a later age moved to
 // that day, and the chart's first days were always empty. One scan of the
 // span, grouped (a join per day read the span 14 times: 2.6 s at 10⁶ rows,
-// 1.1 s now, as before).
-constexpr char const* coverage_per_day = R"sql(
+// 1.1 s now, as before). A NaN score is none (finite_sql()).
+std::string const coverage_per_day = fmt::format(R"sql(
 SELECT to_char(d, 'MM-DD'), coalesce(p.posts, 0), coalesce(p.scored, 0)
   FROM generate_series(date_trunc('day', $1::timestamptz)
                          - make_interval(days => $2::int - 1),
                        date_trunc('day', $1::timestamptz), interval '1 day') d
   LEFT JOIN (SELECT date_trunc('day', v.posted_at) AS day, count(*) AS posts,
-                    -- a NaN is no score: it sorts above every number
-                    count(*) FILTER (WHERE v.primary_objective_score
-                                           BETWEEN -1e300 AND 1e300) AS scored
+                    count(*) FILTER (WHERE {}) AS scored
                FROM xloop.vw_learning v
               WHERE v.posted_at >= date_trunc('day', $1::timestamptz)
                                    - make_interval(days => $2::int - 1)
                 AND v.posted_at <= $1::timestamptz
               GROUP BY 1) p ON p.day = d
- ORDER BY d)sql";
+ ORDER BY d)sql",
+                                                 finite_sql("v.primary_objective_score"));
 
 constexpr char const* followers_per_hour = R"sql(
 SELECT to_char(date_trunc('hour', snapshot_at), 'MM-DD HH24:00'), max(follower_count)
