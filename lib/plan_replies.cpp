@@ -81,9 +81,14 @@ COPY (WITH open AS MATERIALIZED (
                        -- (ASCII only: a LATIN1 database reads this text)
                        AND {6} = {7}
                        AND c.created_at > {2}::timestamptz)),
+           -- an account listed twice (by case, or with an '@') is ranked by
+           -- the usable one: NaN sorts above every number, so max() took it
            priority AS (
              SELECT a.author,
-                    (SELECT max(d.priority_score) FROM public.discovered_accounts d
+                    (SELECT coalesce(max(d.priority_score)
+                                       FILTER (WHERE d.priority_score BETWEEN 0 AND 1),
+                                     max(d.priority_score))
+                       FROM public.discovered_accounts d
                       WHERE lower(d.username) IN (a.author, '@' || a.author)) AS priority
                FROM (SELECT DISTINCT author FROM open WHERE unusable IS NULL) a)
       SELECT tableoid, ctid, author, opportunity, priority

@@ -1226,6 +1226,33 @@ TEST_CASE("an author whose priority is NaN or outside 0 to 1 is ranked with 0.5 
     CHECK(q.i64(0, 1) == 4);
 }
 
+TEST_CASE("an account listed twice, by case or with an '@', is ranked by its usable "
+          "priority, not by a NaN or out-of-range twin",
+          "[db]")
+{
+    // lower(username) is unique, so these twins differ by an '@'; an original
+    // database without that index may have case twins too
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunities(c, {"amy", "bob"});
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('amy', 'NaN'), ('@Amy', 0.8), ('@bob', 0.25), ('BOB', 7)");
+    auto const r = plan(db, {"--replies", "2", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, !Catch::Contains("no number in [0, 1]"));
+    CHECK(nlohmann::json::parse(r.out).value("unusable_priorities", 0) == 0);
+    auto const q = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
+                          "FROM public.content_generation_metadata_comprehensive "
+                          "WHERE decision_type = 'reply' ORDER BY 1");
+    REQUIRE(q.rows() == 2);
+    CHECK(q.str(0, 0) == "amy");
+    CHECK(q.f64(0, 1) == 0.8);
+    CHECK(q.str(1, 0) == "bob");
+    CHECK(q.f64(1, 1) == 0.25);
+}
+
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
           "[db]")
 {
