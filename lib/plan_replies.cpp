@@ -81,15 +81,16 @@ COPY (WITH open AS MATERIALIZED (
                        -- (ASCII only: a LATIN1 database reads this text)
                        AND {6} = {7}
                        AND c.created_at > {2}::timestamptz)),
-           -- an account listed twice (by case, or with an '@') is ranked by
-           -- the usable one: NaN sorts above every number, so max() took it
+           -- by the account key learn-replies writes by (an index of it,
+           -- 0020): ' Amy' and '@amy' are amy. An account listed twice is
+           -- ranked by the usable one: NaN sorts above every number.
            priority AS (
              SELECT a.author,
                     (SELECT coalesce(max(d.priority_score)
                                        FILTER (WHERE d.priority_score BETWEEN 0 AND 1),
                                      max(d.priority_score))
                        FROM public.discovered_accounts d
-                      WHERE lower(d.username) IN (a.author, '@' || a.author)) AS priority
+                      WHERE {10} = a.author) AS priority
                FROM (SELECT DISTINCT author FROM open WHERE unusable IS NULL) a)
       SELECT tableoid, ctid, author, opportunity, priority
         FROM (SELECT o.id, o.tableoid, o.ctid, o.author, o.opportunity,
@@ -280,7 +281,8 @@ SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', 
                     opportunity_score_example_sql, account_key_sql("c.target_username"),
                     account_key_sql("r.tweet_author"),
                     own_post_sql(own_handle(run.db(), run.cfg())),
-                    float8_or_infinite_sql("coalesce(p.priority, 0.5)")),
+                    float8_or_infinite_sql("coalesce(p.priority, 0.5)"),
+                    account_key_sql("d.username")),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     // (test_plan's SIGTERM test knows the ranking has begun by this statement)
     run.db().exec("SELECT set_config('enable_nestloop', $1, true)", before.str(0, 0));

@@ -1253,6 +1253,30 @@ TEST_CASE("an account listed twice, by case or with an '@', is ranked by its usa
     CHECK(q.f64(1, 1) == 0.25);
 }
 
+TEST_CASE("an account the original bot stored with blanks around its name is the author "
+          "plan ranks with its learned priority, as learn-replies keys it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_opportunities(c, {"amy", "bob"});
+    // learn-replies finds ' Amy ' by its key and writes its priority there
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "(' Amy ', 0.9), ('@Bob ', 0.1)");
+    auto const r = plan(db, {"--replies", "2"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const q = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
+                          "FROM public.content_generation_metadata_comprehensive "
+                          "WHERE decision_type = 'reply' ORDER BY 1");
+    REQUIRE(q.rows() == 2);
+    CHECK(q.str(0, 0) == "amy");
+    CHECK(q.f64(0, 1) == 0.9);
+    CHECK(q.str(1, 0) == "bob");
+    CHECK(q.f64(1, 1) == 0.1);
+}
+
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
           "[db]")
 {
