@@ -90,7 +90,7 @@ COPY (WITH open AS MATERIALIZED (
                                        FILTER (WHERE d.priority_score BETWEEN 0 AND 1),
                                      max(d.priority_score))
                        FROM public.discovered_accounts d
-                      WHERE {10} = a.author) AS priority
+                      WHERE {10}) AS priority
                FROM (SELECT DISTINCT author FROM open WHERE unusable IS NULL) a)
       SELECT tableoid, ctid, author, opportunity, priority
         FROM (SELECT o.id, o.tableoid, o.ctid, o.author, o.opportunity,
@@ -245,8 +245,16 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
     // candidates and their authors (10⁵ × 10⁴: a minute). Then as before:
     // the insert finds its few opportunities by index (by hash, 0.4 s at
     // 10⁶).
+    // Until migrate has built 0020's index of the account key, an author is
+    // looked up as before, by the unique lower(username): a lookup by the
+    // key without its index would scan every account for each author.
     auto const before = run.db().exec(R"sql(
-SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true))sql");
+SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true),
+       to_regclass('public.discovered_accounts_account_key_idx') IS NOT NULL)sql");
+    auto const account_is_author =
+        before.boolean(0, 2)
+            ? account_key_sql("d.username") + " = a.author"
+            : std::string{"lower(d.username) IN (a.author, '@' || a.author)"};
     binary_copy_reader reader;
     auto const row = [&](binary_copy_reader const& r) {
         if (r.size() != 5) {
@@ -274,15 +282,14 @@ SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', 
         }
     };
     run.db().copy_out(
-        fmt::format(open_candidates_sql, quote_literal(format_timestamp(run.now())),
-                    quote_literal(format_timestamp(discovered_after)),
-                    quote_literal(format_timestamp(replied_before)),
-                    unusable_opportunity_sql(), opportunity_score_sql(),
-                    opportunity_score_example_sql, account_key_sql("c.target_username"),
-                    account_key_sql("r.tweet_author"),
-                    own_post_sql(own_handle(run.db(), run.cfg())),
-                    float8_or_infinite_sql("coalesce(p.priority, 0.5)"),
-                    account_key_sql("d.username")),
+        fmt::format(
+            open_candidates_sql, quote_literal(format_timestamp(run.now())),
+            quote_literal(format_timestamp(discovered_after)),
+            quote_literal(format_timestamp(replied_before)), unusable_opportunity_sql(),
+            opportunity_score_sql(), opportunity_score_example_sql,
+            account_key_sql("c.target_username"), account_key_sql("r.tweet_author"),
+            own_post_sql(own_handle(run.db(), run.cfg())),
+            float8_or_infinite_sql("coalesce(p.priority, 0.5)"), account_is_author),
         [&](std::string_view message) { reader.feed(message, row); }, true);
     // (test_plan's SIGTERM test knows the ranking has begun by this statement)
     run.db().exec("SELECT set_config('enable_nestloop', $1, true)", before.str(0, 0));

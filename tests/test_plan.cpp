@@ -1275,6 +1275,23 @@ TEST_CASE("an account the original bot stored with blanks around its name is the
     CHECK(q.f64(0, 1) == 0.9);
     CHECK(q.str(1, 0) == "bob");
     CHECK(q.f64(1, 1) == 0.1);
+
+    // before migrate builds that key's index, by lower(username) as before
+    // (a lookup by the key would scan every account for each author)
+    c.exec("DROP INDEX public.discovered_accounts_account_key_idx");
+    add_opportunity(c, "3", "carol", 0.5, 10);
+    add_opportunity(c, "4", "dave", 0.5, 10);
+    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
+           "('@Carol', 0.7), (' dave', 0.2)");
+    auto const before = plan(db, {"--replies", "4"});
+    INFO(before.err);
+    REQUIRE(before.exit_code == 0);
+    auto const b = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
+                          "FROM public.content_generation_metadata_comprehensive "
+                          "WHERE target_username IN ('carol', 'dave') ORDER BY 1");
+    REQUIRE(b.rows() == 2);
+    CHECK(b.f64(0, 1) == 0.7);
+    CHECK(b.f64(1, 1) == 0.5);
 }
 
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
