@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 
 #include <httplib.h>
@@ -78,6 +79,19 @@ void add_opportunities(db_connection& c, std::initializer_list<char const*> auth
     for (auto const* author : authors) {
         add_opportunity(c, std::to_string(++id), author, 0.5, 10);
     }
+}
+
+// Each queued reply's target and the priority plan ranked it with.
+std::map<std::string, double> ranked_priorities(db_connection& c)
+{
+    auto const q = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
+                          "FROM public.content_generation_metadata_comprehensive "
+                          "WHERE decision_type = 'reply'");
+    std::map<std::string, double> out;
+    for (int i = 0; i < q.rows(); ++i) {
+        out[q.str(i, 0)] = q.f64(i, 1);
+    }
+    return out;
 }
 
 // An OpenAI-compatible endpoint on 127.0.0.1 answering from a script.
@@ -1243,14 +1257,8 @@ TEST_CASE("an account listed twice, by case or with an '@', is ranked by its usa
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.err, !Catch::Contains("no number in [0, 1]"));
     CHECK(nlohmann::json::parse(r.out).value("unusable_priorities", 0) == 0);
-    auto const q = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
-                          "FROM public.content_generation_metadata_comprehensive "
-                          "WHERE decision_type = 'reply' ORDER BY 1");
-    REQUIRE(q.rows() == 2);
-    CHECK(q.str(0, 0) == "amy");
-    CHECK(q.f64(0, 1) == 0.8);
-    CHECK(q.str(1, 0) == "bob");
-    CHECK(q.f64(1, 1) == 0.25);
+    CHECK(ranked_priorities(c) ==
+          std::map<std::string, double>{{"amy", 0.8}, {"bob", 0.25}});
 }
 
 TEST_CASE("an account the original bot stored with blanks around its name is the author "
@@ -1267,14 +1275,8 @@ TEST_CASE("an account the original bot stored with blanks around its name is the
     auto const r = plan(db, {"--replies", "2"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    auto const q = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
-                          "FROM public.content_generation_metadata_comprehensive "
-                          "WHERE decision_type = 'reply' ORDER BY 1");
-    REQUIRE(q.rows() == 2);
-    CHECK(q.str(0, 0) == "amy");
-    CHECK(q.f64(0, 1) == 0.9);
-    CHECK(q.str(1, 0) == "bob");
-    CHECK(q.f64(1, 1) == 0.1);
+    CHECK(ranked_priorities(c) ==
+          std::map<std::string, double>{{"amy", 0.9}, {"bob", 0.1}});
 
     // before migrate builds that key's index, by lower(username) as before
     // (a lookup by the key would scan every account for each author)
@@ -1286,12 +1288,9 @@ TEST_CASE("an account the original bot stored with blanks around its name is the
     auto const before = plan(db, {"--replies", "4"});
     INFO(before.err);
     REQUIRE(before.exit_code == 0);
-    auto const b = c.exec("SELECT target_username, (features->>'priority_score')::float8 "
-                          "FROM public.content_generation_metadata_comprehensive "
-                          "WHERE target_username IN ('carol', 'dave') ORDER BY 1");
-    REQUIRE(b.rows() == 2);
-    CHECK(b.f64(0, 1) == 0.7);
-    CHECK(b.f64(1, 1) == 0.5);
+    CHECK(ranked_priorities(c) ==
+          std::map<std::string, double>{
+              {"amy", 0.9}, {"bob", 0.1}, {"carol", 0.7}, {"dave", 0.5}});
 }
 
 TEST_CASE("in a partitioned reply_opportunities each reply takes the row it ranked",
