@@ -51,7 +51,8 @@ std::string_view ltrim_at(std::string_view s)
 // every account costs a small queue 0.1 s. Authors and reply targets are matched as
 // accounts ({6}, {7}: account_key_sql()), so the original bot's replies to '@amy' count
 // for her cooldown; the priority of its row '@Amy' is amy's (learn-replies writes it
-// there), looked up as either spelling, by the unique index on lower(username).
+// there), looked up by the index of that key ({10}, 0020), or as either spelling by
+// the unique index on lower(username) until migrate has built it.
 // The account's own posts are left out too, by its handle here ({8},
 // own_post_sql()) and by tweet id when taken: a harvester that searches the
 // account's topics finds them, and a reply to itself is noise to its
