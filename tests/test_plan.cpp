@@ -81,6 +81,23 @@ void add_opportunities(db_connection& c, std::initializer_list<char const*> auth
     }
 }
 
+// plan --replies 2 on opportunities by amy and bob, with `accounts`
+// (username, priority_score) rows in discovered_accounts.
+process_result plan_amy_and_bob(test_db const& db, db_connection& c, char const* accounts,
+                                std::vector<std::string> args = {})
+{
+    add_opportunities(c, {"amy", "bob"});
+    c.exec(
+        fmt::format("INSERT INTO public.discovered_accounts (username, priority_score) "
+                    "VALUES {}",
+                    accounts));
+    args.insert(args.begin(), {"--replies", "2"});
+    auto r = plan(db, args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+}
+
 // Each queued reply's target and the priority plan ranked it with.
 std::map<std::string, double> ranked_priorities(db_connection& c)
 {
@@ -1249,12 +1266,8 @@ TEST_CASE("an account listed twice, by case or with an '@', is ranked by its usa
     test_db db;
     db.migrate();
     auto c = db.connect();
-    add_opportunities(c, {"amy", "bob"});
-    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
-           "('amy', 'NaN'), ('@Amy', 0.8), ('@bob', 0.25), ('BOB', 7)");
-    auto const r = plan(db, {"--replies", "2", "--json"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    auto const r = plan_amy_and_bob(
+        db, c, "('amy', 'NaN'), ('@Amy', 0.8), ('@bob', 0.25), ('BOB', 7)", {"--json"});
     CHECK_THAT(r.err, !Catch::Contains("no number in [0, 1]"));
     CHECK(nlohmann::json::parse(r.out).value("unusable_priorities", 0) == 0);
     CHECK(ranked_priorities(c) ==
@@ -1268,13 +1281,8 @@ TEST_CASE("an account the original bot stored with blanks around its name is the
     test_db db;
     db.migrate();
     auto c = db.connect();
-    add_opportunities(c, {"amy", "bob"});
     // learn-replies finds ' Amy ' by its key and writes its priority there
-    c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
-           "(' Amy ', 0.9), ('@Bob ', 0.1)");
-    auto const r = plan(db, {"--replies", "2"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    plan_amy_and_bob(db, c, "(' Amy ', 0.9), ('@Bob ', 0.1)");
     CHECK(ranked_priorities(c) ==
           std::map<std::string, double>{{"amy", 0.9}, {"bob", 0.1}});
 
