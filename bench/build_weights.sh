@@ -36,7 +36,7 @@ followers_gained_weighted::float8, primary_objective_score::float8, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \
 $(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"), \
-CASE WHEN decision_type = 'reply' THEN coalesce(lower(ltrim(btrim(target_username), '@')), '') END"
+CASE WHEN decision_type = 'reply' THEN coalesce(lower(ltrim(btrim(target_username), '@') COLLATE \"C\"), '') END"
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 
 
@@ -49,7 +49,7 @@ for n in "${sizes[@]}"; do
     "$bin/xloop-migrate" --db "dbname=$db" -q
     psql -q -d "$db" -v rows="$n" -v now="$now" -v topics="$topics" -f bench/gen_learning.sql
     in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
-    read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)\" >/dev/null")
+    read -r floor fs _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)")
     read -r tool ts rss < <(measure "$bin/xloop-build-weights" --db "dbname=$db" --now "$now" -q)
     printf '%-10s %10s %10s %10s %7s %9s\n' "$n" "$in_window" "$floor±$fs" "$tool±$ts" \
         "$(ratio "$tool" "$floor")" "$rss"

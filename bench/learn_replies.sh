@@ -14,7 +14,7 @@ window_start=2025-12-02T12:00:00Z # now − replies.window_days (90)
 window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger replies are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
-select="lower(ltrim(btrim(target_username), '@')), ltrim(btrim(target_username), '@'), posted_at, \
+select="lower(ltrim(btrim(target_username), '@') COLLATE \"C\"), ltrim(btrim(target_username), '@'), posted_at, \
 engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
 ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
 ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
@@ -29,7 +29,7 @@ createdb "$db"
 "$bin/xloop-migrate" --db "dbname=$db" -q
 psql -q -d "$db" -v rows="$rows" -v accounts="$accounts" -v now="$now" -f bench/gen_replies.sql
 in_window=$(psql -Atq -d "$db" -c "SELECT count(*) FROM xloop.vw_learning WHERE $where")
-read -r floor fs _ < <(measure sh -c "psql -q -d $db -c \"COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)\" >/dev/null")
+read -r floor fs _ < <(measure psql -q -d "$db" -c "COPY (SELECT $select FROM xloop.vw_learning WHERE $where) TO STDOUT (FORMAT binary)")
 # the first run writes every account; later ones find nothing changed
 f=$(mktemp /tmp/xloop-bench-time.XXXXXX)
 /usr/bin/time -f '%e %M' -o "$f" "$bin/xloop-learn-replies" --db "dbname=$db" --now "$now" -q

@@ -51,7 +51,7 @@ std::string_view ltrim_at(std::string_view s)
 // every account costs a small queue 0.1 s. Authors and reply targets are matched as
 // accounts ({6}, {7}: account_key_sql()), so the original bot's replies to '@amy' count
 // for her cooldown; the priority of its row '@Amy' is amy's (learn-replies writes it
-// there), looked up by the index of that key ({10}, 0020), or as either spelling by
+// there), looked up by the index of that key ({10}, 0021), or as either spelling by
 // the unique index on lower(username) until migrate has built it.
 // The account's own posts are left out too, by its handle here ({8},
 // own_post_sql()) and by tweet id when taken: a harvester that searches the
@@ -83,7 +83,7 @@ COPY (WITH open AS MATERIALIZED (
                        AND {6} = {7}
                        AND c.created_at > {2}::timestamptz)),
            -- by the account key learn-replies writes by (an index of it,
-           -- 0020): ' Amy' and '@amy' are amy. An account listed twice is
+           -- 0021): ' Amy' and '@amy' are amy. An account listed twice is
            -- ranked by the usable one: NaN sorts above every number.
            priority AS (
              SELECT a.author,
@@ -246,12 +246,12 @@ open_candidates read_candidates(run_context& run, timestamp discovered_after,
     // candidates and their authors (10⁵ × 10⁴: a minute). Then as before:
     // the insert finds its few opportunities by index (by hash, 0.4 s at
     // 10⁶).
-    // Until migrate has built 0020's index of the account key, an author is
+    // Until migrate has built 0021's index of the account key, an author is
     // looked up as before, by the unique lower(username): a lookup by the
     // key without its index would scan every account for each author.
     auto const before = run.db().exec(R"sql(
 SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true),
-       to_regclass('public.discovered_accounts_account_key_idx') IS NOT NULL)sql");
+       to_regclass('public.discovered_accounts_handle_key_idx') IS NOT NULL)sql");
     auto const account_is_author =
         before.boolean(0, 2)
             ? account_key_sql("d.username") + " = a.author"

@@ -11,7 +11,7 @@ namespace xloop {
 
 std::string account_key_sql(std::string_view column)
 {
-    return fmt::format("lower(ltrim(btrim({}), '@'))", column);
+    return fmt::format("lower(ltrim(btrim({}), '@') COLLATE \"C\")", column);
 }
 
 std::string own_handle(db_connection& db, config const& cfg)

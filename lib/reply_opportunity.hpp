@@ -17,7 +17,10 @@ constexpr char const* x_handle_pattern = "[A-Za-z0-9_]+";
 // The account a username, reply target or tweet author names, as SQL over
 // `column`: lower case, without the blanks around it or the '@' before it
 // ('@Amy ' is amy; the original bot's '@Amy' row is amy's). The one key
-// learn-replies, build-weights, plan and validate group and match by.
+// learn-replies, build-weights, plan and validate group and match by. Only
+// ASCII letters are lowered (COLLATE "C"), as account_key() does and as X
+// reads handles: under a Turkish collation lower('Ivan') is 'ıvan', which is
+// no handle, and learn-replies left every reply to such an account out.
 std::string account_key_sql(std::string_view column);
 
 // The account's own handle: x_api.username, else the one X gave

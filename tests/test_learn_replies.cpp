@@ -1,5 +1,7 @@
 #include "test_db_fixture.hpp"
 
+#include "reply_opportunity.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -82,6 +84,52 @@ TEST_CASE("learn-replies computes priorities worked out by hand", "[db]")
     CHECK(r.f64(1, 1) == Approx(0.381512).margin(1e-6));
     CHECK(r.f64(1, 2) == Approx(0.584848).margin(1e-6));
     CHECK(r.boolean(1, 4)); // bob's never did
+}
+
+TEST_CASE("the account key lowers a handle's ASCII letters whatever the collation: "
+          "under Turkish rules @IVAN_Bot is ivan_bot, as account_key() says",
+          "[db]")
+{
+    test_db db;
+    auto c = db.connect();
+    if (c.exec("SELECT count(*) FROM pg_collation WHERE collname = 'tr-TR-x-icu'")
+            .i64(0, 0) == 0) {
+        WARN("PostgreSQL built without ICU: no Turkish collation to try");
+        return;
+    }
+    auto const r = c.exec("SELECT lower(u), " + account_key_sql("u") +
+                          " FROM (SELECT ' @IVAN_Bot ' COLLATE \"tr-TR-x-icu\" AS u) s");
+    CHECK(r.str(0, 0) == " @ıvan_bot "); // the collation's own: a dotless ı
+    CHECK(r.str(0, 1) == "ivan_bot");
+    CHECK(r.str(0, 1) == account_key("IVAN_Bot"));
+}
+
+TEST_CASE("on a database with a Turkish collation replies to @Ivan are learned from "
+          "(its lower('I') is a dotless ı: the key was no handle, and the replies "
+          "were left out)",
+          "[db]")
+{
+    {
+        test_db probe;
+        if (probe.connect().exec("SHOW server_version_num").i64(0, 0) < 150000) {
+            WARN("an ICU locale for a whole database needs PostgreSQL 15");
+            return;
+        }
+    }
+    test_db db{"TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'tr-TR' "
+               "LOCALE 'C.UTF-8'"};
+    db.migrate();
+    auto c = db.connect();
+    REQUIRE(c.exec("SELECT lower('IVAN')").str(0, 0) == "ıvan");
+    add_reply(c, 0, "@Ivan", 0.9);
+    add_reply(c, 0, "bob", 0.1);
+    auto const r = learn(db, {"--json"});
+    CHECK(json::parse(r.out)["accounts"] == 2);
+    CHECK_FALSE(json::parse(r.out).contains("not_handle_replies"));
+    // μ₀ = 0.5, σ = 0.4; Ivan: μ̂ = (0.9 + 5·0.5)/6 = 0.566667, s = σ/√6 =
+    // 0.163299, Φ(0.066667/0.163299) = Φ(0.408248) = 0.658454; bob mirrors it
+    CHECK(priority_of(c, "Ivan") == Approx(0.658454).epsilon(0).margin(1e-6));
+    CHECK(priority_of(c, "bob") == Approx(0.341546).epsilon(0).margin(1e-6));
 }
 
 TEST_CASE("replies younger than min_age_hours are not learned from", "[db]")

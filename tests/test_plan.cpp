@@ -1288,7 +1288,7 @@ TEST_CASE("an account the original bot stored with blanks around its name is the
 
     // before migrate builds that key's index, by lower(username) as before
     // (a lookup by the key would scan every account for each author)
-    c.exec("DROP INDEX public.discovered_accounts_account_key_idx");
+    c.exec("DROP INDEX public.discovered_accounts_handle_key_idx");
     add_opportunity(c, "3", "carol", 0.5, 10);
     add_opportunity(c, "4", "dave", 0.5, 10);
     c.exec("INSERT INTO public.discovered_accounts (username, priority_score) VALUES "
