@@ -118,6 +118,12 @@ std::string missing_schema_advice(run_context* ctx)
 
 std::string advice_for(db_error const& d, run_context* ctx)
 {
+    if (refused_by_statement_pooler(d)) {
+        return "the connection goes through PgBouncer in statement pooling mode, which "
+               "runs no transaction, and every xloop run is one: give xloop's database "
+               "pool_mode = transaction (or session) in pgbouncer.ini, or connect to "
+               "PostgreSQL directly";
+    }
     if (auto const frame = foreign_function_frame(d);
         !frame.empty() && !is_transient_sqlstate(d.sqlstate())) {
         return fmt::format(

@@ -42,6 +42,9 @@ exit_code exit_code_for(std::exception const& e) noexcept
         return exit_code::temporary; // the machine's memory, not the run's fault
     }
     if (auto const* d = dynamic_cast<db_error const*>(&e)) {
+        if (refused_by_statement_pooler(*d)) {
+            return exit_code::config; // not temporary: cron would retry it forever
+        }
         if (d->sqlstate() == "42501" || d->sqlstate() == "25006") {
             // the role lacks a grant (share/roles.sql); a read-only database
             return exit_code::config;
@@ -88,6 +91,13 @@ std::string foreign_function_frame(db_error const& e)
         return std::string{line};
     }
     return {};
+}
+
+bool refused_by_statement_pooler(db_error const& e)
+{
+    return std::string_view{e.what()}.find(
+               "transaction blocks not allowed in statement pooling mode") !=
+           std::string_view::npos;
 }
 
 bool is_rejected_row_sqlstate(std::string const& s) noexcept

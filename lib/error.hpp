@@ -116,6 +116,11 @@ private:
 // wrote it ("PL/pgSQL function audit() line 3 at PERFORM"); empty if none.
 std::string foreign_function_frame(db_error const& e);
 
+// Whether PgBouncer in statement pooling mode refused the run's transaction
+// (its own message, never translated): every xloop run is one, so no retry
+// helps; the pooler's mode is the operator's to change (exit 78).
+bool refused_by_statement_pooler(db_error const& e);
+
 exit_code exit_code_for(std::exception const& e) noexcept;
 
 // True for SQLSTATEs that a later retry may not hit: connection loss, server

@@ -68,12 +68,14 @@ std::string password_setting()
     return pw.empty() ? std::string{} : " password=" + pw;
 }
 
-// PgBouncer 1.18+ in transaction mode on 127.0.0.1 in front of the test
-// cluster, with two server connections per database (so clients share
-// them), and a database `dead` whose server does not exist.
+// PgBouncer 1.18+ in transaction mode (or `pool_mode`) on 127.0.0.1 in front
+// of the test cluster, with two server connections per database (so clients
+// share them), and a database `dead` whose server does not exist.
 class pgbouncer {
 public:
-    explicit pgbouncer(std::string const& dbname) : m_port(free_port())
+    explicit pgbouncer(std::string const& dbname,
+                       std::string const& pool_mode = "transaction")
+        : m_port(free_port())
     {
         auto const user = env_or("PGUSER", "postgres");
         m_dir.write("pgbouncer.ini",
@@ -87,7 +89,7 @@ listen_port = {6}
 unix_socket_dir =
 auth_type = any
 admin_users = {3}
-pool_mode = transaction
+pool_mode = {8}
 default_pool_size = 2
 max_client_conn = 200
 pidfile = {7}/pgbouncer.pid
@@ -95,7 +97,7 @@ logfile = {7}/pgbouncer.log
 )",
                                 dbname, env_or("PGHOST", "localhost"),
                                 env_or("PGPORT", "5432"), user, password_setting(),
-                                free_port(), m_port, m_dir.path()));
+                                free_port(), m_port, m_dir.path(), pool_mode));
         std::vector<std::string> argv{"pgbouncer", "-d"};
         if (::geteuid() == 0) {
             // PgBouncer refuses to run as root.
@@ -267,6 +269,43 @@ TEST_CASE("every tool works through PgBouncer in transaction mode, four at once,
     auto const direct = run_tool("scrape-metrics", {"-q"}, &db, {}, env);
     INFO(direct.err);
     CHECK(direct.exit_code == 0);
+}
+
+TEST_CASE("through PgBouncer in statement mode, which runs no transaction, each tool "
+          "names the pooler's mode as the cause and exits 78, not 75: cron would retry "
+          "it forever",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    pgbouncer bouncer{db.name(), "statement"};
+    auto const pooled = bouncer.conninfo(db.name());
+    temp_dir dir;
+    dir.write("empty.jsonl", "");
+    for (std::vector<std::string> args : {std::vector<std::string>{"migrate"},
+                                          {"build-weights"},
+                                          {"learn-replies"},
+                                          {"plan"},
+                                          {"scrape-metrics", "--source", "file",
+                                           "--input", dir.path() + "/empty.jsonl"}}) {
+        auto const name = args.front();
+        args.front() = tool(name);
+        args.insert(args.end(), {"--db", pooled, "--now", now, "-q"});
+        auto const r = run_command(args);
+        INFO(name << ": " << r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("the connection goes through PgBouncer in "
+                                          "statement pooling mode, which runs no "
+                                          "transaction") &&
+                              Catch::Contains("pool_mode = transaction"));
+    }
+    // validate's statements stand alone: it runs, and its job checks say why
+    // the others failed
+    auto const v =
+        run_command({tool("validate"), "--db", pooled, "--now", now, "--json"});
+    INFO(v.err);
+    CHECK(v.exit_code == 1);
+    CHECK(v.out.find("statement pooling mode") != std::string::npos);
 }
 
 TEST_CASE("through PgBouncer, a SQL_ASCII database's bytes that are not UTF-8 are read "
