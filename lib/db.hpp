@@ -121,6 +121,12 @@ std::string redact_secrets(std::string message, std::string const& conninfo);
 // language, the text does not.
 std::optional<std::string> sqlstate_in_message(std::string_view message);
 
+// Whether a connection failure is PgBouncer refusing for good: it answers for
+// itself with 08P01 in words it never translates, and a database or user it
+// does not know, or credentials it refuses, are the operator's to fix (exit
+// 78); its other refusals (no server yet, too many clients, a pause) pass.
+bool pooler_refused_for_good(std::string_view message);
+
 // `sql` on one line, whitespace collapsed, cut after `max_chars`.
 std::string statement_summary(std::string_view sql, std::size_t max_chars);
 

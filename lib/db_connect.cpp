@@ -552,14 +552,15 @@ started_connection start_connection(char const* const* keys, char const* const* 
 // The error for a connection that ended refused: refused credentials, a
 // missing database or role, a bad option value are the operator's to fix; no
 // answer, too many connections or a server starting up may pass by itself.
-// Decided by the SQLSTATE and libpq's state, never by the message's words
-// (they are translated).
+// Decided by the SQLSTATE and libpq's state, never by the server's words
+// (they are translated); PgBouncer's own are not (pooler_refused_for_good).
 [[noreturn]] void throw_refused(PGconn* c, std::string const& conninfo)
 {
     std::string const msg =
         redact_secrets(one_line(without_locations(PQerrorMessage(c))), conninfo);
     auto const state = sqlstate_in_message(msg);
-    if (PQconnectionNeedsPassword(c) || (state && !is_transient_sqlstate(*state))) {
+    if (PQconnectionNeedsPassword(c) || (state && !is_transient_sqlstate(*state)) ||
+        pooler_refused_for_good(msg)) {
         throw config_error{fmt::format("cannot connect to the database: {}", msg)};
     }
     if (!state && tls_refused_by_live_server(c)) {
@@ -621,6 +622,21 @@ session_settings(std::vector<std::pair<std::string, std::string>> const& setting
 }
 
 } // namespace
+
+bool pooler_refused_for_good(std::string_view message)
+{
+    if (sqlstate_in_message(message) != "08P01") {
+        return false;
+    }
+    auto const text = to_lower(message);
+    for (auto const* words : {"no such database", "no such user", "authentication failed",
+                              "bouncer config error"}) {
+        if (text.find(words) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
 
 std::optional<std::string> sqlstate_in_message(std::string_view message)
 {

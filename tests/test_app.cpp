@@ -953,6 +953,31 @@ TEST_CASE("a second host whose name the resolver does not answer for holds a run
     CHECK(after_signal_ms < 1000);
 }
 
+TEST_CASE("PgBouncer's refusals for good are told from those that pass by its own "
+          "words: an unknown database or user and refused credentials, not a pause",
+          "[nodb]")
+{
+    auto const pgb = [](char const* words) {
+        return fmt::format("connection to server at \"127.0.0.1\", port 6432 failed: "
+                           "FATAL:  08P01: {}",
+                           words);
+    };
+    CHECK(pooler_refused_for_good(pgb("no such database: xloop")));
+    CHECK(pooler_refused_for_good(pgb("No such user: cron"))); // before 1.17
+    CHECK(pooler_refused_for_good(pgb("password authentication failed")));
+    CHECK(pooler_refused_for_good(pgb("\"trust\" authentication failed")));
+    CHECK(pooler_refused_for_good(pgb("SASL authentication failed")));
+    CHECK_FALSE(pooler_refused_for_good(pgb("pgbouncer cannot connect to server")));
+    CHECK_FALSE(
+        pooler_refused_for_good(pgb("no more connections allowed (max_client_conn)")));
+    CHECK_FALSE(pooler_refused_for_good(pgb("query_wait_timeout")));
+    CHECK_FALSE(pooler_refused_for_good(
+        pgb("server login has been failing, try again later (server_login_retry)")));
+    // the server's own refusal has its own SQLSTATE, in any language
+    CHECK_FALSE(pooler_refused_for_good("failed: FATAL:  28P01: password authentication "
+                                        "failed for user \"cron\""));
+}
+
 TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
           "refusals that may pass are the transient states",
           "[nodb]")

@@ -308,6 +308,22 @@ TEST_CASE("through PgBouncer in statement mode, which runs no transaction, each 
     CHECK(v.out.find("statement pooling mode") != std::string::npos);
 }
 
+TEST_CASE("through PgBouncer, a database the pooler does not know is a configuration "
+          "error, exit 78, not a database to retry later",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    pgbouncer bouncer{db.name()};
+    auto const r = run_command(
+        {tool("plan"), "--db", bouncer.conninfo("no_such_db"), "--now", now, "-q"});
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    // its words with auth_type = any ("no such database" with a user list)
+    CHECK_THAT(r.err, Catch::Contains("cannot connect to the database") &&
+                          Catch::Contains("08P01: bouncer config error"));
+}
+
 TEST_CASE("through PgBouncer, a SQL_ASCII database's bytes that are not UTF-8 are read "
           "as stored in every transaction",
           "[db]")
