@@ -3,12 +3,15 @@
 
 #include "error.hpp"
 #include "http_client.hpp"
+#include "local_server.hpp"
 #include "x_api.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -81,6 +84,65 @@ TEST_CASE("the X API client reads metrics and sends the bearer token", "[nodb]")
     auto const me = client.fetch_account();
     CHECK(me.followers == 1000);
     CHECK(*me.tweets == 100);
+}
+
+TEST_CASE("a proxy the environment names is never asked for this machine's own "
+          "servers, whatever its no_proxy list says",
+          "[nodb]")
+{
+    // A stand-in proxy on 127.0.0.1 (no traffic leaves the machine) that
+    // counts what it is asked, stopped however the test ends.
+    struct counting_proxy {
+        httplib::Server server;
+        std::atomic<int> asked{0};
+        int port = 0;
+        std::thread listening;
+        counting_proxy()
+        {
+            server.set_error_handler([this](auto const&, auto& res) {
+                ++asked;
+                res.status = 502;
+            });
+            port = bind_loopback(server);
+            listening = start_listening(server);
+        }
+        ~counting_proxy()
+        {
+            server.stop();
+            listening.join();
+        }
+    } proxy;
+    // The environment's proxy settings, put back however the test ends.
+    struct saved_env {
+        std::map<std::string, std::optional<std::string>> before;
+        saved_env()
+        {
+            for (auto const* n : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                  "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
+                char const* v = std::getenv(n);
+                before[n] = v ? std::optional<std::string>{v} : std::nullopt;
+            }
+        }
+        ~saved_env()
+        {
+            for (auto const& [n, v] : before) {
+                v ? ::setenv(n.c_str(), v->c_str(), 1) : ::unsetenv(n.c_str());
+            }
+        }
+    } saved;
+    auto const proxy_url = fmt::format("http://127.0.0.1:{}", proxy.port);
+    for (auto const* n : {"http_proxy", "https_proxy", "all_proxy"}) {
+        ::setenv(n, proxy_url.c_str(), 1);
+    }
+    ::unsetenv("NO_PROXY");
+    fake_x_api api;
+    auto client = client_for(api, 2000, 0);
+    for (auto const* no_proxy : {"", "other.example"}) {
+        INFO("no_proxy=" << no_proxy);
+        ::setenv("no_proxy", no_proxy, 1);
+        CHECK_NOTHROW(client.fetch_tweets({"101"}));
+        CHECK(proxy.asked == 0);
+    }
 }
 
 TEST_CASE("the X API client's requests share one kept-alive connection", "[nodb]")
