@@ -35,10 +35,10 @@ void global_init()
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// The hosts no proxy of the environment (https_proxy, all_proxy) is asked
-// for: this machine's own, which no proxy can reach (a model served on
-// 127.0.0.1, the simulator's and the tests' stand-ins), after the
-// environment's own no_proxy list, which CURLOPT_NOPROXY would replace.
+// A proxy of the environment (https_proxy, all_proxy) is never asked for
+// this machine's own servers, which no proxy can reach (a model served on
+// 127.0.0.1, the simulator's and the tests' stand-ins); the environment's
+// own no_proxy list, which CURLOPT_NOPROXY replaces, is kept.
 std::string no_proxy_hosts()
 {
     std::string const own = "localhost,127.0.0.1,::1";
@@ -50,6 +50,11 @@ std::string no_proxy_hosts()
         }
     }
     return own;
+}
+
+void bypass_proxy_for_own_hosts(CURL* c)
+{
+    curl_easy_setopt(c, CURLOPT_NOPROXY, no_proxy_hosts().c_str()); // copied
 }
 
 struct body_sink {
@@ -223,9 +228,8 @@ std::string other_scheme_spoken(CURL* c, CURLcode rc, http_request const& reques
         return {};
     }
     CURL* p = probe.get();
-    auto const no_proxy = no_proxy_hosts();
     curl_easy_setopt(p, CURLOPT_URL, url->c_str());
-    curl_easy_setopt(p, CURLOPT_NOPROXY, no_proxy.c_str());
+    bypass_proxy_for_own_hosts(p);
     curl_easy_setopt(p, CURLOPT_TIMEOUT_MS, std::min(request.timeout_ms, 2000L));
     curl_easy_setopt(p, CURLOPT_NOSIGNAL, 1L);
     if (https) {
@@ -291,9 +295,8 @@ http_response http_send(http_request const& request)
         headers.reset(curl_slist_append(headers.release(), h.c_str()));
     }
     CURL* c = curl.get();
-    auto const no_proxy = no_proxy_hosts();
     curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOPROXY, no_proxy.c_str());
+    bypass_proxy_for_own_hosts(c);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method == "POST" || !request.body.empty()) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());
