@@ -831,12 +831,22 @@ std::set<std::string> no_spread_dimensions(nlohmann::json const& posteriors)
             !prior["kappa"].is_object() || prior["kappa"].empty()) {
             continue;
         }
-        auto const& kappa = prior["kappa"];
-        // written rounded to 10 digits: at the cap is within rounding of it
-        if (std::all_of(kappa.begin(), kappa.end(), [](auto const& k) {
-                return k.is_number() &&
-                       k.template get<double>() >= 0.999 * kappa_no_spread;
-            })) {
+        // A component build-weights distrusts (engagement_rate_trust 0, a
+        // proxy that disagrees with the rest) counts nothing toward a value's
+        // mean, whatever its κ; the others decide.
+        bool counted = false;
+        bool at_cap = true;
+        for (auto const& [name, k] : prior["kappa"].items()) {
+            auto const trust = prior.value(name + "_trust", nlohmann::json{});
+            if (trust.is_number() && !(trust.get<double>() > 0)) {
+                continue;
+            }
+            counted = true;
+            // written rounded to 10 digits: at the cap is within rounding of it
+            at_cap = at_cap && k.is_number() &&
+                     k.template get<double>() >= 0.999 * kappa_no_spread;
+        }
+        if (counted && at_cap) {
             out.insert(dim);
         }
     }
@@ -1063,8 +1073,15 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
                                     d->second));
     }
     if (r.no_spread.count(dim) != 0) {
-        notes.emplace_back("its values differ no more than noise yet: each is "
-                           "the dimension's mean");
+        // replies keep their own mean (a value apart): the posts' values are pooled
+        auto const v = r.learned.find(dim);
+        bool const replies =
+            v != r.learned.end() && std::any_of(v->second.begin(), v->second.end(),
+                                                [](auto const& x) { return x.replies; });
+        notes.emplace_back(replies ? "its posts' values differ no more than noise yet: "
+                                     "each is their mean"
+                                   : "its values differ no more than noise yet: each is "
+                                     "the dimension's mean");
     }
     if (auto const v = r.learned.find(dim);
         v != r.learned.end() && !drawn(v->second) && any_drawn(r)) {

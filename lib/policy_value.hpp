@@ -143,8 +143,8 @@ learned_values(nlohmann::json const& posteriors, nlohmann::json const& weights,
 std::map<std::string, double> recent_only_dimensions(nlohmann::json const& posteriors);
 
 // Pure: the dimensions of the map whose values differ no more than noise in
-// every component it shrank (posteriors._prior.<dimension>.kappa all at
-// kappa_no_spread).
+// every component it shrank and trusts (posteriors._prior.<dimension>.kappa
+// at kappa_no_spread wherever <component>_trust is not 0).
 std::set<std::string> no_spread_dimensions(nlohmann::json const& posteriors);
 
 // A policy's probability of every candidate of a dimension.

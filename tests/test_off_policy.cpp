@@ -510,26 +510,36 @@ TEST_CASE("validate says which dimensions' values the map does not tell apart", 
 {
     // topic: every shrunk component at the cap, so each value is the
     // dimension's mean; tone: reach tells its values apart; hook_type: no
-    // kappa recorded (a map from before it was), nothing claimed
+    // kappa recorded (a map from before it was), nothing claimed. A
+    // distrusted engagement rate counts nothing, the other components decide:
+    // cta_type's are at the cap; decision_type's engagement rate is trusted
+    // in part and not at the cap; structure_type has only a distrusted
+    // component: nothing to say
     auto const posteriors = nlohmann::json::parse(R"({
         "_prior": {
+            "cta_type": {"mean": 0.1, "sd": 0.004, "engagement_rate_trust": 0.0,
+                         "kappa": {"reach": 1000000000.0, "engagement_rate": 13.9}},
+            "decision_type": {"mean": 0.1, "sd": 0.004, "engagement_rate_trust": 0.4,
+                              "kappa": {"reach": 1000000000.0, "engagement_rate": 13.9}},
+            "structure_type": {"mean": 0.1, "sd": 0.004, "engagement_rate_trust": 0,
+                               "kappa": {"engagement_rate": 13.9}},
             "topic": {"mean": 0.2, "sd": 0.004,
                       "kappa": {"reach": 1000000000.0, "engagement_rate": 1000000000.0}},
             "tone": {"mean": 0.2, "sd": 0.2,
                      "kappa": {"reach": 5.0, "engagement_rate": 1000000000.0}},
             "hook_type": {"mean": 0, "sd": 0.2},
-            "cta_type": {"mean": 0, "sd": 0.2, "kappa": {"reach": "x"}}},
+            "generator_name": {"mean": 0, "sd": 0.2, "kappa": {"reach": "x"}}},
         "topic": {"sql": {"mean": 0.2, "sd": 0.004, "n": 2},
                   "metrics": {"mean": 0.2, "sd": 0.004, "n": 6}},
         "tone": {"calm": {"mean": 0.4, "sd": 0.1, "n": 5}},
         "hook_type": {"question": {"mean": 0.5, "sd": 0.2, "n": 12}}})");
     auto const flat = no_spread_dimensions(posteriors);
-    CHECK(flat == std::set<std::string>{"topic"});
+    CHECK(flat == std::set<std::string>{"cta_type", "topic"});
     CHECK(no_spread_dimensions(nullptr).empty());
 
     policy_report r;
     r.learned = learned_values(posteriors, nullptr, {});
-    r.no_spread = flat;
+    r.no_spread = {"topic"};
     r.recent_only = {{"topic", 21}};
     auto const table = policy_report_table(r);
     CHECK_THAT(table, Catch::Contains("  topic (learned from the last 21 days only: its "
@@ -538,6 +548,16 @@ TEST_CASE("validate says which dimensions' values the map does not tell apart", 
                                       "dimension's mean)\n"));
     CHECK_THAT(table, Catch::Contains("  tone\n"));
     CHECK(policy_report_json(r)["learned_no_spread"] == nlohmann::json{"topic"});
+    // a dimension with replies: they keep their own mean, the posts' are pooled
+    learned_value single, reply;
+    single.value = "single";
+    reply.value = "reply";
+    reply.replies = true;
+    r.learned["decision_type"] = {single, reply};
+    r.no_spread = {"decision_type"};
+    CHECK_THAT(policy_report_table(r),
+               Catch::Contains("  decision_type (its posts' values differ no more than "
+                               "noise yet: each is their mean)\n"));
 }
 
 TEST_CASE("a number that rounds to zero prints 0.000, never -0.000", "[nodb]")
