@@ -579,9 +579,12 @@ json learned_replies(db_connection& db, world_spec const& w)
 json learned(db_connection& db, world_spec const& w, double day)
 {
     json out = json::object();
-    auto const map = db.exec(
-        "SELECT weights::text FROM public.learning_model_weights WHERE is_active");
+    auto const map = db.exec("SELECT weights::text, posteriors::text FROM "
+                             "public.learning_model_weights WHERE is_active");
     json const weights = map.rows() ? json::parse(map.str(0, 0)) : json::object();
+    // a dimension the map pools to its mean has no best, whatever the weights
+    auto const pooled = no_spread_dimensions(
+        map.rows() && !map.is_null(0, 1) ? json::parse(map.str(0, 1)) : json{});
     auto const truth = best_values(w, day);
     auto const& effects = effects_on(w, day);
     for (auto const& [dim, best] : truth) {
@@ -594,6 +597,9 @@ json learned(db_connection& db, world_spec const& w, double day)
                 top = k;
                 tw = v.get<double>();
             }
+        }
+        if (pooled.count(dim) != 0) {
+            top = "(all alike)";
         }
         out[dim] = {{"true_best", best},   {"has_effect", effects.count(dim) > 0},
                     {"learned_best", top}, {"weight_of_true_best", d.value(best, 0.0)},

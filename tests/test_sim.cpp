@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 using namespace xloop;
@@ -350,6 +351,17 @@ TEST_CASE("the simulator plays the world file it is given", "[db]")
         CHECK(score[dim]["learned_best"] != "reply");
         CHECK(score[dim]["maps_changed"] == 0);
     }
+    // A dimension the map pools to its mean has no learned best, as
+    // validate says of the same map (generator_name and topic, here).
+    auto const v = run_tool("validate", {"--json", "-q"}, &db);
+    auto const pooled = json::parse(v.out)["policy_value"]["learned_no_spread"];
+    std::set<std::string> alike;
+    for (auto const& [dim, d] : score.items()) {
+        if (d.is_object() && d.value("learned_best", "") == "(all alike)") {
+            alike.insert(dim);
+        }
+    }
+    CHECK(alike == pooled.get<std::set<std::string>>());
 
     // A world file with a mistake stops the simulator with exit 78, naming it.
     temp_dir dir;
