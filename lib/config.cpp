@@ -805,15 +805,27 @@ std::size_t times_apart(std::vector<std::string> const& times, int gap)
         minutes.push_back(minute_of_day(t).value_or(0)); // checked by check_times
     }
     std::sort(minutes.begin(), minutes.end());
-    std::size_t n = 0;
-    int last = 0;
-    for (int const m : minutes) {
-        if (n == 0 || m - last >= gap) {
-            ++n;
-            last = m;
+    // Days follow each other: the last post of a day must leave the gap
+    // before the first of the next ('23:30' and '00:30' are an hour apart).
+    // Greedy from each time as the day's first, taking every time the gap
+    // after the one before and the gap before the first's next occurrence.
+    std::size_t best = 0;
+    auto const count = minutes.size();
+    for (std::size_t first = 0; first < count; ++first) {
+        int const start = minutes[first];
+        std::size_t n = 1;
+        int last = start;
+        for (std::size_t i = 1; i < count; ++i) {
+            auto const j = (first + i) % count;
+            int const m = minutes[j] + (j < first ? 24 * 60 : 0);
+            if (m - last >= gap && start + 24 * 60 - m >= gap) {
+                ++n;
+                last = m;
+            }
         }
+        best = std::max(best, n);
     }
-    return n;
+    return best;
 }
 
 std::vector<std::string> config_keys()

@@ -317,8 +317,8 @@ std::string secret_from_env(char const* key, std::string const& variable,
 // "HH:MM" (or "H:MM") as minutes after midnight, or none.
 std::optional<int> minute_of_day(std::string const& time);
 
-// How many of the daily times ("HH:MM", checked) one day can post at, each at
-// least `gap` minutes after the one before.
+// How many of the daily times ("HH:MM", checked) every day can post at, each
+// at least `gap` minutes after the one before, the day before's last included.
 std::size_t times_apart(std::vector<std::string> const& times, int gap);
 
 // Every key the parser reads, dotted ("plan.writer.kind", sections too), in

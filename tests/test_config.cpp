@@ -157,8 +157,11 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
               fmt::format("xloop.yaml:2: 'plan.times': '{}' is not a time of day (HH:MM)",
                           t));
     }
-    CHECK(parse_config("plan:\n  times: ['9:00', '23:59', '00:00']\n", "x.yaml")
-              .plan.times.size() == 3);
+    // (a minute apart over midnight: a gap of one minute keeps them both)
+    CHECK(
+        parse_config("plan:\n  times: ['9:00', '23:59', '00:00']\n  min_gap_minutes: 1\n",
+                     "x.yaml")
+            .plan.times.size() == 3);
     CHECK(error_of("plan:\n  times:\n    - '09:00'\n    - '18:00'\n    - '9:00'\n") ==
           "xloop.yaml:5: 'plan.times': '9:00' is listed twice (as '09:00')");
     // plan writes single posts and threads only; a value is its canonical name
@@ -194,6 +197,24 @@ TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
           "xloop.yaml:2: 'plan.min_gap_minutes' (120) leaves room for 1 post a day at "
           "the times of 'plan.times' (02:30, 01:30), not 2: space the times, lower the "
           "gap, or set 'plan.posts_per_day'");
+    // days follow each other: 23:30 and 00:30 are an hour apart, and every day
+    // would drop one of them
+    CHECK(error_of("plan:\n  times: ['23:30', '00:30']\n") ==
+          "xloop.yaml:2: 'plan.min_gap_minutes' (120) leaves room for 1 post a day at "
+          "the times of 'plan.times' (23:30, 00:30), not 2: space the times, lower the "
+          "gap, or set 'plan.posts_per_day'");
+    CHECK(times_apart({"23:30", "00:30"}, 60) == 2);
+    CHECK(times_apart({"23:30", "00:30"}, 61) == 1);
+    // 22:00 and 02:00 are 4 hours apart over midnight: with a 5-hour gap one
+    // of them a day, with 00:00 too still one; with 12:00 two (02:00 and 12:00,
+    // or 12:00 and 22:00), never all three
+    CHECK(times_apart({"22:00", "02:00"}, 300) == 1);
+    CHECK(times_apart({"22:00", "00:00", "02:00"}, 300) == 1);
+    CHECK(times_apart({"22:00", "02:00", "12:00"}, 300) == 2);
+    CHECK(times_apart({"09:00"}, 24 * 60) == 1);
+    CHECK(times_apart({"09:00", "13:00", "18:00"}, 0) == 3);
+    CHECK(times_apart({"00:00", "08:00", "16:00"}, 8 * 60) == 3);
+    CHECK(times_apart({"00:00", "08:00", "16:00"}, 8 * 60 + 1) == 1);
     CHECK(
         error_of("plan:\n  writer:\n    kind: telepathy\n") ==
         "xloop.yaml:3: 'plan.writer.kind' must be one of command, openai, template (got "
