@@ -8,7 +8,7 @@
 namespace xloop {
 
 post_day next_post_day(std::vector<calendar_slot> const& occurrences,
-                       std::optional<timestamp> last, std::chrono::minutes gap,
+                       std::optional<calendar_time> last, std::chrono::minutes gap,
                        int posts_per_day, std::size_t times_per_day,
                        std::map<std::string, int> const& posts_on_day)
 {
@@ -18,7 +18,7 @@ post_day next_post_day(std::vector<calendar_slot> const& occurrences,
     post_day out;
     for (auto const& s : occurrences) {
         // strictly after: with no gap, the last post's own time is not free
-        if (last && (s.at <= *last || s.at < *last + gap)) {
+        if (last && (s.at <= last->at || s.clock < last->clock + gap)) {
             continue;
         }
         if (!out.slots.empty() && s.day != out.slots.front().day) {
@@ -50,7 +50,7 @@ std::vector<std::size_t> best_times(std::vector<calendar_slot> const& slots, int
     std::vector<std::size_t> after(n, n);
     for (std::size_t j = 0; j < n; ++j) {
         for (std::size_t k = j + 1; k < n; ++k) {
-            if (slots[k].at >= slots[j].at + gap) {
+            if (slots[k].clock >= slots[j].clock + gap) {
                 after[j] = k;
                 break;
             }

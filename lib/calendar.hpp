@@ -17,9 +17,17 @@ namespace xloop {
 
 class rng;
 
-// One occurrence of a daily posting time.
-struct calendar_slot {
+// An instant and what the clocks of plan.timezone show then (that wall time
+// read as if it were UTC). The gap between posts is counted on the clocks,
+// as the operator's times are: 21:00 and 09:00 are 12 hours apart on the
+// night the clocks skip an hour too, and neither post is dropped.
+struct calendar_time {
     timestamp at;
+    timestamp clock;
+};
+
+// One occurrence of a daily posting time.
+struct calendar_slot : calendar_time {
     std::string hour; // local "HH", the post_hour value
     std::string day;  // local "YYYY-MM-DD"
 };
@@ -35,7 +43,7 @@ struct post_day {
     int room = 0;
 };
 post_day next_post_day(std::vector<calendar_slot> const& occurrences,
-                       std::optional<timestamp> last, std::chrono::minutes gap,
+                       std::optional<calendar_time> last, std::chrono::minutes gap,
                        int posts_per_day, std::size_t times_per_day,
                        std::map<std::string, int> const& posts_on_day);
 

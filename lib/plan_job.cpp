@@ -162,15 +162,18 @@ SELECT l.at, l.content_slot, to_char((l.at AT TIME ZONE $1)::date, 'YYYY-MM-DD')
            AND coalesce(c.scheduled_at, c.posted_at, c.created_at)
                >= ((l.at AT TIME ZONE $1)::date::timestamp AT TIME ZONE $1)
            AND coalesce(c.scheduled_at, c.posted_at, c.created_at)
-               < (((l.at AT TIME ZONE $1)::date + 1)::timestamp AT TIME ZONE $1))
+               < (((l.at AT TIME ZONE $1)::date + 1)::timestamp AT TIME ZONE $1)),
+       to_char(l.at AT TIME ZONE $1, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   FROM last l)sql";
 
-// Each daily time on each of the next $4 local days: instant, hour, local day.
+// Each daily time on each of the next $4 local days: instant, hour, local day,
+// the local clock (as UTC: calendar_time).
 // A time the clocks skip (02:30 on the spring change) PostgreSQL reads an hour
 // later: its hour is the one it goes out at, which build-weights learns from
 // posted_at, and two times landing on one instant are one.
 constexpr char const* occurrences_sql = R"sql(
-SELECT DISTINCT ON (o.at) o.at, to_char(o.at AT TIME ZONE $2, 'HH24'), o.day
+SELECT DISTINCT ON (o.at) o.at, to_char(o.at AT TIME ZONE $2, 'HH24'), o.day,
+       to_char(o.at AT TIME ZONE $2, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   FROM (SELECT (d::date + t::time) AT TIME ZONE $2 AS at,
                to_char(d::date, 'YYYY-MM-DD') AS day
           FROM generate_series(($1::timestamptz AT TIME ZONE $2)::date,
@@ -185,7 +188,7 @@ using catalogue = std::map<std::string, std::vector<std::string>>;
 // Where the calendar stands: the latest item's time, slot and the posts on
 // its local day.
 struct calendar_state {
-    std::optional<timestamp> last_at;
+    std::optional<calendar_time> last;
     std::string last_slot;
     std::map<std::string, int> posts_on_day;
 };
@@ -196,7 +199,10 @@ calendar_state read_calendar(db_connection& db, plan_config const& cfg)
     auto const last = db.exec(latest_item_sql, cfg.timezone, readable_times_end);
     if (last.rows() == 1) {
         if (!last.is_null(0, 0)) {
-            c.last_at = parse_timestamp(last.get(0, 0));
+            if (auto const at = parse_timestamp(last.get(0, 0))) {
+                c.last =
+                    calendar_time{*at, parse_timestamp(last.get(0, 4)).value_or(*at)};
+            }
             c.posts_on_day[last.str(0, 2)] = static_cast<int>(last.i64(0, 3));
         }
         c.last_slot = canonical_name(last.opt_str(0, 1).value_or(""));
@@ -211,21 +217,21 @@ calendar_state read_calendar(db_connection& db, plan_config const& cfg)
 timestamp calendar_start(calendar_state const& calendar, plan_config const& cfg,
                          timestamp now)
 {
-    if (!calendar.last_at || *calendar.last_at <= now) {
+    if (!calendar.last || calendar.last->at <= now) {
         return now;
     }
     auto const queue_days =
         static_cast<double>(cfg.queue_ahead) / std::max(cfg.posts_a_day(), 1) + 1;
     auto const reach = std::max(fractional_days(queue_days), fractional_hours(48));
-    if (*calendar.last_at > now + reach) {
+    if (calendar.last->at > now + reach) {
         log::warn(
             "the latest queued or posted item is at {}, {:.1f} days ahead: new "
             "items follow it",
-            format_timestamp(*calendar.last_at),
-            std::chrono::duration<double, std::ratio<86400>>(*calendar.last_at - now)
+            format_timestamp(calendar.last->at),
+            std::chrono::duration<double, std::ratio<86400>>(calendar.last->at - now)
                 .count());
     }
-    return *calendar.last_at;
+    return calendar.last->at;
 }
 
 // Occurrences of the daily times over the weeks after `from`, as instants:
@@ -237,8 +243,10 @@ std::vector<calendar_slot> read_occurrences(db_connection& db, plan_config const
                                static_cast<int>(need) * 2 + 14);
     std::vector<calendar_slot> out;
     for (int i = 0; i < slots.rows(); ++i) {
-        out.push_back(
-            {*parse_timestamp(slots.get(i, 0)), slots.str(i, 1), slots.str(i, 2)});
+        auto const at = *parse_timestamp(slots.get(i, 0));
+        out.push_back({{at, parse_timestamp(slots.get(i, 3)).value_or(at)},
+                       slots.str(i, 1),
+                       slots.str(i, 2)});
     }
     return out;
 }
@@ -389,9 +397,8 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
     nlohmann::json rows = nlohmann::json::array();
     known_texts known{run};
     for (std::int64_t n = 0; n < need; ++n) {
-        auto const day =
-            next_post_day(occurrences, calendar.last_at, gap, cfg.posts_per_day,
-                          cfg.times.size(), calendar.posts_on_day);
+        auto const day = next_post_day(occurrences, calendar.last, gap, cfg.posts_per_day,
+                                       cfg.times.size(), calendar.posts_on_day);
         if (day.slots.empty()) {
             throw config_error{"plan.times and plan.min_gap_minutes leave no slot in the "
                                "next two weeks"};
@@ -402,7 +409,7 @@ void plan_posts(run_context& run, active_map const& map, writer& w, rng& r)
         auto const post = draw_and_write(run, values, map, rule, calendar.last_slot, w,
                                          known, draws, r);
         rows.push_back(post_row(run, map, rule, post, slot.at, std::move(draws)));
-        calendar.last_at = slot.at;
+        calendar.last = slot;
         calendar.last_slot = post.q.content_slot;
     }
     run.summary()["items"] = rows;

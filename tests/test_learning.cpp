@@ -50,8 +50,8 @@ std::vector<calendar_slot> day_of(std::string const& day, std::vector<int> hours
 {
     std::vector<calendar_slot> out;
     for (int h : hours) {
-        out.push_back({*parse_timestamp(fmt::format("{}T{:02d}:00:00Z", day, h)),
-                       fmt::format("{:02d}", h), day});
+        auto const at = *parse_timestamp(fmt::format("{}T{:02d}:00:00Z", day, h));
+        out.push_back({{at, at}, fmt::format("{:02d}", h), day}); // in UTC
     }
     return out;
 }
@@ -90,7 +90,7 @@ TEST_CASE("every configured time gets a post unless posts_per_day asks for fewer
         CHECK(best_times(day.slots, day.room, gap, {5, 0, 1}) ==
               std::vector<std::size_t>{0, 1, 2});
         // after 13:00 the next is 18:00 the same day, never tomorrow's 09:00
-        auto const rest = next_post_day(occ, occ[1].at, gap, 0, 3, {{"2026-03-01", 2}});
+        auto const rest = next_post_day(occ, occ[1], gap, 0, 3, {{"2026-03-01", 2}});
         CHECK(hours_of(rest.slots) == std::vector<std::string>{"18"});
         CHECK(rest.room == 1);
     }
@@ -101,16 +101,15 @@ TEST_CASE("every configured time gets a post unless posts_per_day asks for fewer
         occ.insert(occ.end(), next.begin(), next.end());
         CHECK(next_post_day(occ, std::nullopt, gap, 3, 8, {}).slots.size() == 8);
         // one at 18:00, two to go: 20:00 and 22:00 are all that is left
-        auto const rest = next_post_day(occ, occ[5].at, gap, 3, 8, {{"2026-03-01", 1}});
+        auto const rest = next_post_day(occ, occ[5], gap, 3, 8, {{"2026-03-01", 1}});
         CHECK(hours_of(rest.slots) == std::vector<std::string>{"20", "22"});
         CHECK(rest.room == 2);
         // the day is full: tomorrow, all eight times again
-        auto const full = next_post_day(occ, occ[7].at, gap, 3, 8, {{"2026-03-01", 3}});
+        auto const full = next_post_day(occ, occ[7], gap, 3, 8, {{"2026-03-01", 3}});
         CHECK(full.slots.front().day == "2026-03-02");
         CHECK(full.room == 3);
         // no occurrence left with room: nothing
-        CHECK(
-            next_post_day(occ, occ[15].at, gap, 3, 8, {{"2026-03-02", 3}}).slots.empty());
+        CHECK(next_post_day(occ, occ[15], gap, 3, 8, {{"2026-03-02", 3}}).slots.empty());
     }
 }
 
@@ -123,7 +122,7 @@ TEST_CASE("with no minimum gap, the time of the last post is not free again")
     auto const next = day_of("2026-03-02", {2, 9});
     occ.insert(occ.end(), next.begin(), next.end());
     // 02:00 on the 2nd taken, one post to go that day: 09:00 alone
-    auto const rest = next_post_day(occ, occ[2].at, none, 0, 2, {{"2026-03-02", 1}});
+    auto const rest = next_post_day(occ, occ[2], none, 0, 2, {{"2026-03-02", 1}});
     CHECK(hours_of(rest.slots) == std::vector<std::string>{"09"});
     CHECK(rest.room == 1);
 }

@@ -257,12 +257,12 @@ TEST_CASE("a dry run names each post and reply it would queue and writes nothing
 
 TEST_CASE("the posting calendar is right across daylight saving changes", "[db]")
 {
-    auto const yaml = "plan:\n  timezone: Europe/Berlin\n  times: ['09:00']\n"
-                      "  min_gap_minutes: 60\n";
-    auto scheduled = [&](char const* at) {
+    std::string const yaml = "plan:\n  timezone: Europe/Berlin\n  times: ['09:00']\n"
+                             "  min_gap_minutes: 60\n";
+    auto scheduled = [&](char const* at, std::string const& config) {
         test_db db;
         db.migrate();
-        REQUIRE(plan(db, {"--now", at, "-q"}, yaml).exit_code == 0);
+        REQUIRE(plan(db, {"--now", at, "-q"}, config).exit_code == 0);
         auto c = db.connect();
         auto const r =
             c.exec("SELECT string_agg(to_char(scheduled_at AT TIME ZONE 'UTC', "
@@ -271,9 +271,20 @@ TEST_CASE("the posting calendar is right across daylight saving changes", "[db]"
         return r.str(0, 0);
     };
     // spring forward on 29 March: 09:00 is 08:00 UTC before, 07:00 UTC after
-    CHECK(scheduled("2026-03-28T07:30:00Z") == "2026-03-28 08:00,2026-03-29 07:00");
+    CHECK(scheduled("2026-03-28T07:30:00Z", yaml) == "2026-03-28 08:00,2026-03-29 07:00");
     // fall back on 25 October: 07:00 UTC before, 08:00 UTC after
-    CHECK(scheduled("2026-10-24T12:00:00Z") == "2026-10-25 08:00,2026-10-26 08:00");
+    CHECK(scheduled("2026-10-24T12:00:00Z", yaml) == "2026-10-25 08:00,2026-10-26 08:00");
+    // The gap is counted on the clocks, as the times are: on the night that
+    // loses an hour, 21:00 to 09:00 is 11 hours by the instants and 12 on the
+    // clocks, and with a gap of 12 hours neither post is dropped; nor 03:00
+    // after 01:00 (an hour by the instants) with a gap of two
+    CHECK(scheduled("2026-03-28T07:30:00Z",
+                    "plan:\n  timezone: Europe/Berlin\n  times: ['09:00', '21:00']\n"
+                    "  min_gap_minutes: 720\n  queue_ahead: 4\n") ==
+          "2026-03-28 08:00,2026-03-28 20:00,2026-03-29 07:00,2026-03-29 19:00");
+    CHECK(scheduled("2026-03-28T23:30:00Z",
+                    "plan:\n  timezone: Europe/Berlin\n  times: ['01:00', '03:00']\n"
+                    "  min_gap_minutes: 120\n") == "2026-03-29 00:00,2026-03-29 01:00");
 }
 
 TEST_CASE("a daily time the clocks skip goes out an hour later, drawn as the hour it "
