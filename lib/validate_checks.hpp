@@ -60,6 +60,7 @@ struct check_context {
     int days;
     std::map<std::string, job_state> jobs;
     bool has_as_uuid = false;         // xloop.as_uuid, which 0014 creates
+    bool schema_complete = false;     // every relation and column the tools read
     std::optional<std::string> own{}; // the account's own key, read once
     std::optional<bool> in_use{};     // replies_in_use(), read once
 

@@ -108,6 +108,8 @@ std::vector<check_result> run_checks(run_context& run, int days)
     check_context x{run.db(), run.cfg(), run.now(), days, {}};
     std::vector<check_result> out;
     out.push_back(schema_check(x.db, x.cfg, x.has_as_uuid));
+    x.schema_complete =
+        out.back().numbers.value("missing", nlohmann::json::array()).empty();
     // a --now (a simulation, a test) has no clock to compare
     bool const real_clock = !run.options().now_text;
     if (out.back().status == "fail" && nothing_to_count(x.db)) {

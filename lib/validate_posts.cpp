@@ -95,18 +95,50 @@ std::string other_program_text(std::int64_t others, std::string const& source)
                        counted(others, "of them", "of them"), example_text(source, 40));
 }
 
+// Scored outcomes whose attribution scrape-metrics worked out, few of them
+// with follows attributed: no follower snapshot around their posts (X
+// rate-limits the follower count, or a file source gives neither follows
+// nor follower counts). Their follows count 0 and the loop learns from
+// engagement and reach alone, while every check passes.
+std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
+                              std::optional<std::string> const& newest_snapshot,
+                              std::string const& last_days)
+{
+    return fmt::format(
+        "{} of the {} xloop-scrape-metrics scored in the last {} {} follows attributed "
+        "({}): a post without follower snapshots before and after it counts 0 follows, "
+        "and the loop learns from engagement and reach alone. xloop-scrape-metrics "
+        "takes a snapshot a run unless X rate-limits the follower count "
+        "(x_api.followers_every_minutes spaces them); a metrics file gives `follows` "
+        "per post or `followers` records",
+        attributed, counted(scored, "outcome", "outcomes"), last_days,
+        attributed == 1 ? "has" : "have",
+        newest_snapshot ? "the newest follower snapshot is of " + *newest_snapshot
+                        : std::string{"there is no follower snapshot"});
+}
+
 } // namespace
 
 check_result v2_coverage_check(check_context& x)
 {
-    // with a v2 score: a NaN is none (finite_sql()); by another program
+    // with a v2 score: a NaN is none (finite_sql()); by another program; where
+    // the schema has the columns, of the scored, with an attribution worked
+    // out (not another program's NULL) and with follows in it
+    auto const scored = finite_sql("primary_objective_score");
+    auto const attribution = x.schema_complete ? fmt::format(R"sql(,
+       count(*) FILTER (WHERE {0} AND attribution_confidence IS NOT NULL),
+       count(*) FILTER (WHERE {0} AND attribution_confidence > 0),
+       (SELECT to_char(max(snapshot_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+          FROM public.follower_snapshots
+         WHERE snapshot_at <= $1::timestamptz AND follower_count >= 0))sql",
+                                                             scored)
+                                               : std::string{};
     auto const r = x.db.exec(fmt::format(R"sql(
-SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {})
+SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}){}
   FROM public.outcomes
  WHERE collected_at > $1::timestamptz - make_interval(days => $2::int)
    AND collected_at <= $1::timestamptz)sql",
-                                         finite_sql("primary_objective_score"),
-                                         by_another_program_sql),
+                                         scored, by_another_program_sql, attribution),
                              x.now, x.days);
     auto const total = r.i64(0, 0);
     auto const v2 = r.i64(0, 1);
@@ -136,6 +168,16 @@ SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {})
         if (auto const u = unscored_in_reach(x.db, x.cfg, x.now)) {
             c.numbers["unscored_in_learners_reach"] = u->posts;
             add_warning(c, unscored_text(*u, x.cfg));
+        }
+    }
+    if (x.schema_complete) {
+        auto const with_attribution = r.i64(0, 3);
+        auto const attributed = r.i64(0, 4);
+        c.numbers["with_attribution"] = with_attribution;
+        c.numbers["with_follows_attributed"] = attributed;
+        if (with_attribution > 0 && 2 * attributed < with_attribution) {
+            add_warning(c, unattributed_text(attributed, with_attribution,
+                                             r.opt_str(0, 5), x.last_days()));
         }
     }
     if (others > 0) {

@@ -520,6 +520,51 @@ TEST_CASE_METHOD(healthy,
 }
 
 TEST_CASE_METHOD(healthy,
+                 "scored outcomes with no follows attributed are said, with the newest "
+                 "follower snapshot",
+                 "[db]")
+{
+    // another program's outcomes (no attribution worked out): nothing to say
+    auto const theirs = check_named(validate(db, 0), "v2_coverage");
+    CHECK(theirs["status"] == "ok");
+    CHECK(theirs["numbers"]["with_attribution"] == 0);
+    // xloop's, every one with follows attributed: nothing to say either
+    c.exec("UPDATE public.outcomes SET attribution_confidence = 0.9");
+    auto const ours = check_named(validate(db, 0), "v2_coverage");
+    CHECK(ours["status"] == "ok");
+    CHECK(ours["numbers"]["with_follows_attributed"] == 40);
+    // X rate-limited the follower count for days: the snapshots stop two days
+    // ago and the posts since have none after them (confidence 0); half of
+    // the 40 still attributed is enough, fewer is said
+    c.exec("DELETE FROM public.follower_snapshots WHERE snapshot_at > $1::timestamptz - "
+           "interval '50 hours'",
+           now);
+    c.exec("UPDATE public.outcomes o SET attribution_confidence = 0 FROM "
+           "public.content_generation_metadata_comprehensive c WHERE c.decision_id = "
+           "o.decision_id AND c.tweet_id IN (SELECT 't' || g FROM generate_series(1, 20) "
+           "g)");
+    CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+    c.exec(
+        "UPDATE public.outcomes SET attribution_confidence = 0 WHERE tweet_id = 't21'");
+    auto const r = validate(db, 0); // a warning: still READY
+    auto const few = check_named(r, "v2_coverage");
+    CHECK(few["status"] == "warn");
+    CHECK(few["numbers"]["with_follows_attributed"] == 19);
+    CHECK(
+        few["message"] ==
+        "40 of 40 outcomes of the last 3 days have v2 metrics; 19 of the 40 outcomes "
+        "xloop-scrape-metrics scored in the last 3 days have follows attributed (the "
+        "newest follower snapshot is of 2026-02-28T10:00:00Z): a post without follower "
+        "snapshots before and after it counts 0 follows, and the loop learns from "
+        "engagement and reach alone. xloop-scrape-metrics takes a snapshot a run unless "
+        "X rate-limits the follower count (x_api.followers_every_minutes spaces them); a "
+        "metrics file gives `follows` per post or `followers` records");
+    c.exec("DELETE FROM public.follower_snapshots");
+    CHECK_THAT(check_named(validate(db, 0), "v2_coverage")["message"].get<std::string>(),
+               Catch::Contains("(there is no follower snapshot)"));
+}
+
+TEST_CASE_METHOD(healthy,
                  "an outcome whose score is NaN counts as one without v2 metrics", "[db]")
 {
     auto const before = validate(db, 0);
