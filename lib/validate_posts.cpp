@@ -102,8 +102,9 @@ std::string other_program_text(std::int64_t others, std::string const& source)
 // engagement and reach alone, while every check passes.
 std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
                               std::optional<std::string> const& newest_snapshot,
-                              std::string const& last_days)
+                              check_context const& x)
 {
+    auto const at = newest_snapshot ? parse_timestamp(*newest_snapshot) : std::nullopt;
     return fmt::format(
         "{} of the {} xloop-scrape-metrics scored in the last {} {} follows attributed "
         "({}): a post without follower snapshots before and after it counts 0 follows, "
@@ -111,10 +112,13 @@ std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
         "takes a snapshot a run unless X rate-limits the follower count "
         "(x_api.followers_every_minutes spaces them); a metrics file gives `follows` "
         "per post or `followers` records",
-        attributed, counted(scored, "outcome", "outcomes"), last_days,
+        attributed, counted(scored, "outcome", "outcomes"), x.last_days(),
         attributed == 1 ? "has" : "have",
-        newest_snapshot ? "the newest follower snapshot is of " + *newest_snapshot
-                        : std::string{"there is no follower snapshot"});
+        at ? fmt::format(
+                 "the newest follower snapshot was taken {}, {}", format_timestamp(*at),
+                 ago_text(std::chrono::duration<double, std::ratio<3600>>(x.now - *at)
+                              .count()))
+           : std::string{"there is no follower snapshot"});
 }
 
 } // namespace
@@ -128,7 +132,7 @@ check_result v2_coverage_check(check_context& x)
     auto const attribution = x.schema_complete ? fmt::format(R"sql(,
        count(*) FILTER (WHERE {0} AND attribution_confidence IS NOT NULL),
        count(*) FILTER (WHERE {0} AND attribution_confidence > 0),
-       (SELECT to_char(max(snapshot_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       (SELECT to_char(max(snapshot_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
           FROM public.follower_snapshots
          WHERE snapshot_at <= $1::timestamptz AND follower_count >= 0))sql",
                                                              scored)
@@ -176,8 +180,8 @@ SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}){}
         c.numbers["with_attribution"] = with_attribution;
         c.numbers["with_follows_attributed"] = attributed;
         if (with_attribution > 0 && 2 * attributed < with_attribution) {
-            add_warning(c, unattributed_text(attributed, with_attribution,
-                                             r.opt_str(0, 5), x.last_days()));
+            add_warning(
+                c, unattributed_text(attributed, with_attribution, r.opt_str(0, 5), x));
         }
     }
     if (others > 0) {

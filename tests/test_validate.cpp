@@ -554,7 +554,8 @@ TEST_CASE_METHOD(healthy,
         few["message"] ==
         "40 of 40 outcomes of the last 3 days have v2 metrics; 19 of the 40 outcomes "
         "xloop-scrape-metrics scored in the last 3 days have follows attributed (the "
-        "newest follower snapshot is of 2026-02-28T10:00:00Z): a post without follower "
+        "newest follower snapshot was taken 2026-02-28T10:00:00Z, 2.1 days ago): a post "
+        "without follower "
         "snapshots before and after it counts 0 follows, and the loop learns from "
         "engagement and reach alone. xloop-scrape-metrics takes a snapshot a run unless "
         "X rate-limits the follower count (x_api.followers_every_minutes spaces them); a "
