@@ -225,7 +225,8 @@ void plan_section(writer& w, plan_config const& d, double weights_epsilon)
           "of the posting calendar (IANA name; DST handled)");
     w.key(1, "times", flow(d.times),
           "daily posting times; which one is drawn (post_hour)");
-    w.key(1, "min_gap_minutes", scalar(d.min_gap_minutes));
+    w.key(1, "min_gap_minutes", scalar(d.min_gap_minutes),
+          "between posts, on the clock; last time to next day's first too");
     w.key(1, "posts_per_day", scalar(d.posts_per_day),
           "0: a post at every time; fewer: which get one is learned");
     w.key(1, "time_choice", scalar(d.time_choice),
