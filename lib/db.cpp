@@ -534,6 +534,16 @@ void require_time_zone(db_connection& db, std::string const& zone,
     // all year) are what they say: those skip the list (the default zone of
     // every idle run).
     auto const lower = to_lower(zone);
+    // 'localtime' is the zone of the machine the server runs on (its
+    // /etc/localtime), not of the one cron runs the tools on: a managed
+    // database's is UTC whatever the operator's is
+    if (lower == "localtime" || lower.ends_with("/localtime")) {
+        throw config_error{fmt::format(
+            "{}: '{}' is the time zone of the machine PostgreSQL runs on, not of this "
+            "one: name the zone, e.g. 'Europe/Berlin' or 'America/New_York' "
+            "(pg_timezone_names lists them)",
+            config_key, zone)};
+    }
     bool const look_up =
         zone.find('/') == std::string::npos && lower != "utc" && lower != "gmt";
     std::optional<db_result> r;

@@ -338,6 +338,17 @@ TEST_CASE(
                         "time zone abbreviation, a fixed UTC-04:00 all year "
                         "(summer time in winter too)") &&
             Catch::Contains("'Etc/GMT+4'"));
+    // 'localtime' is the database server's zone, whatever this machine's is
+    for (auto const* zone : {"localtime", "posix/LocalTime"}) {
+        auto const local =
+            plan(db, {"--dry-run"}, fmt::format("plan:\n  timezone: {}\n", zone));
+        CHECK(local.exit_code == 78);
+        CHECK_THAT(local.err, Catch::Contains(
+                                  fmt::format("'plan.timezone': '{}' is the time zone of "
+                                              "the machine PostgreSQL runs on, not of "
+                                              "this one: name the zone",
+                                              zone)));
+    }
     // India's IST is not PostgreSQL's (Israel, +2); a half hour has no Etc name
     auto const acst = plan(db, {"--dry-run"}, "plan:\n  timezone: ACST\n");
     CHECK(acst.exit_code == 78);
