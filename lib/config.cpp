@@ -2,6 +2,7 @@
 
 #include "canonical.hpp"
 #include "error.hpp"
+#include "http_client.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
@@ -653,6 +654,15 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
     {
         auto x = top.sub("x_api");
         x.url("base_url", cfg.x_api.base_url);
+        // a typo of X's https:// would send the token before X says no
+        if (auto const host = cleartext_host(cfg.x_api.base_url)) {
+            x.fail(x.child("base_url"),
+                   fmt::format("'x_api.base_url' is plain http:// to {}: the X "
+                               "credentials would cross the network unencrypted; X "
+                               "answers on https://api.x.com (http:// is for a "
+                               "stand-in on this machine, 127.0.0.1)",
+                               *host));
+        }
         x.text("auth", cfg.x_api.auth, {"bearer", "oauth1"});
         x.name_text("token_env", cfg.x_api.token_env);
         x.name_text("consumer_key_env", cfg.x_api.consumer_key_env);

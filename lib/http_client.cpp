@@ -575,6 +575,23 @@ std::string url_origin(std::string const& url)
     return url.substr(0, host_from) + host;
 }
 
+std::optional<std::string> cleartext_host(std::string const& url)
+{
+    if (to_lower(url.substr(0, 7)) != "http://") {
+        return std::nullopt;
+    }
+    auto host = to_lower(url_origin(url).substr(7));
+    if (host.starts_with('[')) {
+        host = host.substr(1, host.find(']') - 1); // [::1]:8080
+    } else if (auto const colon = host.rfind(':'); colon != std::string::npos) {
+        host.resize(colon);
+    }
+    if (host == "localhost" || host.starts_with("127.") || host == "::1") {
+        return std::nullopt;
+    }
+    return host;
+}
+
 std::string url_for_log(std::string const& url)
 {
     auto const scheme_end = url.find("://");

@@ -125,4 +125,9 @@ std::string url_origin(std::string const& url);
 // name of an endpoint whose path says which API it is.
 std::string url_for_log(std::string const& url);
 
+// The host of a plain http:// URL to another machine (not localhost,
+// 127.0.0.0/8 or ::1): a credential sent there crosses the network
+// unencrypted. None for https:// or this machine.
+std::optional<std::string> cleartext_host(std::string const& url);
+
 } // namespace xloop

@@ -1,6 +1,7 @@
 #include "config.hpp"
 #include "config_example.hpp"
 #include "error.hpp"
+#include "http_client.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -254,6 +255,39 @@ TEST_CASE("a base URL that is not http(s) with a host names the key and line", "
             parse_config(fmt::format("x_api:\n  base_url: '{}'\n", good), "xloop.yaml");
         CHECK(cfg.x_api.base_url == good);
     }
+}
+
+TEST_CASE(
+    "an X API base URL of plain http to another machine is refused: the token would "
+    "cross the network unencrypted",
+    "[nodb]")
+{
+    for (auto const* bad :
+         {"http://api.x.com", "HTTP://API.X.COM:80/", "http://10.0.0.5:8080"}) {
+        INFO(bad);
+        CHECK_THAT(
+            error_of(fmt::format("x_api:\n  base_url: '{}'\n", bad)),
+            Catch::StartsWith("xloop.yaml:2: 'x_api.base_url' is plain http:// to ") &&
+                Catch::Contains(": the X credentials would cross the network "
+                                "unencrypted; X answers on https://api.x.com"));
+    }
+    CHECK_THAT(error_of("x_api:\n  base_url: 'http://api.x.com'\n"),
+               Catch::Contains("plain http:// to api.x.com:"));
+    // this machine's stand-ins, and a model on the network (its key is the
+    // operator's to judge), are as given
+    for (auto const* good : {"http://127.0.0.1:8080", "http://localhost:9/",
+                             "http://[::1]:9", "https://api.x.com"}) {
+        INFO(good);
+        CHECK(parse_config(fmt::format("x_api:\n  base_url: '{}'\n", good), "xloop.yaml")
+                  .x_api.base_url == good);
+    }
+    CHECK(parse_config("plan:\n  writer:\n    base_url: 'http://192.168.1.5:8000/v1'\n",
+                       "xloop.yaml")
+              .plan.writer.base_url == "http://192.168.1.5:8000/v1");
+    CHECK(cleartext_host("http://user:pw@Example.COM:8080/x?y") == "example.com");
+    CHECK(cleartext_host("http://[fe80::1]:9/") == "fe80::1");
+    CHECK_FALSE(cleartext_host("http://127.1.2.3/"));
+    CHECK_FALSE(cleartext_host("https://example.com/"));
 }
 
 TEST_CASE("x_api.username is an X handle, its '@' dropped, and anything else names the "
