@@ -955,9 +955,13 @@ std::string secret_from_env(char const* key, std::string const& variable,
         auto const where = at == 0                  ? "at its start"
                            : at + 1 == value.size() ? "at its end"
                                                     : "inside it";
-        throw config_error{fmt::format("{}: the environment variable {} holds {} {}: "
-                                       "{} never does; remove it",
-                                       key, variable, what, where, holds)};
+        // "Bearer AAAA…" pasted whole from a curl example: the header's word
+        bool const scheme_word = to_lower(value.substr(0, 7)) == "bearer ";
+        throw config_error{fmt::format(
+            "{}: the environment variable {} holds {} {}: {} never does; remove {}", key,
+            variable, what, where, holds,
+            scheme_word ? "the word 'Bearer ' before it (the tools write it themselves)"
+                        : "it")};
     }
     return v;
 }

@@ -516,6 +516,17 @@ TEST_CASE("a secret with a space or a control character is refused by kind and p
                        Catch::EndsWith("the X API bearer token never does; remove it") &&
                        !Catch::Contains("s3cret"));
     }
+    // pasted with its header's word, as a curl example writes it
+    ::setenv("XLOOP_TEST_SECRET", "Bearer AAAAt0ken-s3cret", 1);
+    try {
+        secret_from_env("x_api.token_env", "XLOOP_TEST_SECRET", "the X API bearer token");
+        FAIL("accepted");
+    } catch (config_error const& e) {
+        CHECK(std::string{e.what()} ==
+              "x_api.token_env: the environment variable XLOOP_TEST_SECRET holds a space "
+              "inside it: the X API bearer token never does; remove the word 'Bearer ' "
+              "before it (the tools write it themselves)");
+    }
     ::setenv("XLOOP_TEST_SECRET", "AAAA%2Bt0ken%3Ds3cret", 1);
     CHECK(secret_from_env("x_api.token_env", "XLOOP_TEST_SECRET", "a token") ==
           "AAAA%2Bt0ken%3Ds3cret");
