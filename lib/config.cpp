@@ -937,13 +937,14 @@ std::string secret_from_env(char const* key, std::string const& variable,
             fmt::format("{}: the environment variable {} is {} (it must hold {})", key,
                         variable, v ? "empty" : "not set", holds)};
     }
-    // No key or token holds a space or a control character: one there came
-    // with it (a file with Windows line endings, a paste), and sent in a
-    // header it would be refused as a wrong key. Said by kind and place,
-    // never by value.
+    // No key or token holds a space, a quote mark or a control character: one
+    // there came with it (a file with Windows line endings, a paste, quotes an
+    // env file reader kept as text), and sent in a header it would be refused
+    // as a wrong key. Said by kind and place, never by value.
     std::string_view const value{v};
-    auto const odd = std::find_if(value.begin(), value.end(),
-                                  [](char c) { return c == ' ' || is_control_char(c); });
+    auto const odd = std::find_if(value.begin(), value.end(), [](char c) {
+        return c == ' ' || c == '"' || c == '\'' || is_control_char(c);
+    });
     if (odd != value.end()) {
         auto const at = static_cast<std::size_t>(odd - value.begin());
         auto const what = *odd == '\r'   ? "a carriage return (a file with Windows line "
@@ -951,7 +952,10 @@ std::string secret_from_env(char const* key, std::string const& variable,
                           : *odd == '\n' ? "a line break"
                           : *odd == ' '  ? "a space"
                           : *odd == '\t' ? "a tab"
-                                         : "a control character";
+                          : *odd == '"' || *odd == '\''
+                              ? "a quote mark (quotes around the value in its file, "
+                                "kept as part of it?)"
+                              : "a control character";
         auto const where = at == 0                  ? "at its start"
                            : at + 1 == value.size() ? "at its end"
                                                     : "inside it";

@@ -499,7 +499,11 @@ TEST_CASE("a secret with a space or a control character is refused by kind and p
                      "endings?) at its end"},
           odd_secret{" t0ken-s3cret", "holds a space at its start"},
           odd_secret{"t0ken\n-s3cret", "holds a line break inside it"},
-          odd_secret{"t0ken-s3cret\x7f", "holds a control character at its end"}}) {
+          odd_secret{"t0ken-s3cret\x7f", "holds a control character at its end"},
+          odd_secret{"\"t0ken-s3cret\"",
+                     "holds a quote mark (quotes around the value "
+                     "in its file, kept as part of it?) at its start"},
+          odd_secret{"t0ken-'s3cret", "holds a quote mark"}}) {
         ::setenv("XLOOP_TEST_SECRET", value, 1);
         std::string msg;
         try {
