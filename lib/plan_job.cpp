@@ -163,17 +163,17 @@ SELECT l.at, l.content_slot, to_char((l.at AT TIME ZONE $1)::date, 'YYYY-MM-DD')
                >= ((l.at AT TIME ZONE $1)::date::timestamp AT TIME ZONE $1)
            AND coalesce(c.scheduled_at, c.posted_at, c.created_at)
                < (((l.at AT TIME ZONE $1)::date + 1)::timestamp AT TIME ZONE $1)),
-       to_char(l.at AT TIME ZONE $1, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+       l.at AT TIME ZONE $1
   FROM last l)sql";
 
 // Each daily time on each of the next $4 local days: instant, hour, local day,
-// the local clock (as UTC: calendar_time).
+// the local clock (a time without offset, read as UTC: calendar_time).
 // A time the clocks skip (02:30 on the spring change) PostgreSQL reads an hour
 // later: its hour is the one it goes out at, which build-weights learns from
 // posted_at, and two times landing on one instant are one.
 constexpr char const* occurrences_sql = R"sql(
 SELECT DISTINCT ON (o.at) o.at, to_char(o.at AT TIME ZONE $2, 'HH24'), o.day,
-       to_char(o.at AT TIME ZONE $2, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+       o.at AT TIME ZONE $2
   FROM (SELECT (d::date + t::time) AT TIME ZONE $2 AS at,
                to_char(d::date, 'YYYY-MM-DD') AS day
           FROM generate_series(($1::timestamptz AT TIME ZONE $2)::date,

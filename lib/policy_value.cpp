@@ -1072,9 +1072,9 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
                                     "rank otherwise than before",
                                     d->second));
     }
+    auto const v = r.learned.find(dim);
     if (r.no_spread.count(dim) != 0) {
         // replies keep their own mean (a value apart): the posts' values are pooled
-        auto const v = r.learned.find(dim);
         bool const replies =
             v != r.learned.end() && std::any_of(v->second.begin(), v->second.end(),
                                                 [](auto const& x) { return x.replies; });
@@ -1083,8 +1083,7 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
                                    : "its values differ no more than noise yet: each is "
                                      "the dimension's mean");
     }
-    if (auto const v = r.learned.find(dim);
-        v != r.learned.end() && !drawn(v->second) && any_drawn(r)) {
+    if (v != r.learned.end() && !drawn(v->second) && any_drawn(r)) {
         notes.emplace_back("plan does not draw it");
     }
     return notes;

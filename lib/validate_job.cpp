@@ -108,8 +108,7 @@ std::vector<check_result> run_checks(run_context& run, int days)
     check_context x{run.db(), run.cfg(), run.now(), days, {}};
     std::vector<check_result> out;
     out.push_back(schema_check(x.db, x.cfg, x.has_as_uuid));
-    x.schema_complete =
-        out.back().numbers.value("missing", nlohmann::json::array()).empty();
+    x.schema_complete = schema_complete(out.back());
     // a --now (a simulation, a test) has no clock to compare
     bool const real_clock = !run.options().now_text;
     if (out.back().status == "fail" && nothing_to_count(x.db)) {
@@ -191,7 +190,7 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
 std::optional<policy_report> policy_value_of(run_context& run, check_result const& schema,
                                              what_if_policy const& what_if)
 {
-    if (!schema.numbers.value("missing", nlohmann::json::array()).empty()) {
+    if (!schema_complete(schema)) {
         return std::nullopt;
     }
     return policy_report_of(run.db(), run.cfg(), run.now(), run.seed(), what_if);

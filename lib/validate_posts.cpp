@@ -132,8 +132,7 @@ check_result v2_coverage_check(check_context& x)
     auto const attribution = x.schema_complete ? fmt::format(R"sql(,
        count(*) FILTER (WHERE {0} AND attribution_confidence IS NOT NULL),
        count(*) FILTER (WHERE {0} AND attribution_confidence > 0),
-       (SELECT to_char(max(snapshot_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-          FROM public.follower_snapshots
+       (SELECT max(snapshot_at) FROM public.follower_snapshots
          WHERE snapshot_at <= $1::timestamptz AND follower_count >= 0))sql",
                                                              scored)
                                                : std::string{};

@@ -259,4 +259,9 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
     return c;
 }
 
+bool schema_complete(check_result const& schema)
+{
+    return schema.numbers.value("missing", nlohmann::json::array()).empty();
+}
+
 } // namespace xloop
