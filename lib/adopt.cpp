@@ -40,6 +40,23 @@ SELECT (SELECT relkind::text FROM pg_class
        (SELECT relkind::text FROM pg_class
          WHERE oid = to_regclass('public.content_generation_metadata_comprehensive')))sql";
 
+// The tables and views content_metadata reads, through views it reads, and
+// whether the base table is among them.
+constexpr char const* view_reads_sql = R"sql(
+WITH RECURSIVE reads(oid) AS (
+    SELECT 'public.content_metadata'::regclass::oid
+  UNION
+    SELECT d.refobjid
+      FROM reads
+      JOIN pg_rewrite r ON r.ev_class = reads.oid
+      JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> reads.oid)
+SELECT coalesce(to_regclass('public.content_generation_metadata_comprehensive')
+                  IN (SELECT oid FROM reads), false),
+       (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text)
+          FROM reads JOIN pg_class c USING (oid)
+         WHERE c.relkind IN ('r', 'p', 'm', 'f')))sql";
+
 // What else hangs on a relation: views reading it and foreign keys into it.
 constexpr char const* dependents_sql = R"sql(
 SELECT (SELECT count(DISTINCT r.ev_class) FROM pg_depend d
@@ -284,11 +301,43 @@ std::vector<std::string> describe_changes(schema_shape const& before,
     return lines.take();
 }
 
+namespace {
+
+// A content_metadata view over another table than the base table (the bot's
+// rows under another name) would be made the view over xloop's empty one:
+// the bot's rows would no longer show through it, and the bot's writes to
+// its own table would not either.
+void check_view_reads_base(db_connection& db)
+{
+    auto const r = db.exec(view_reads_sql);
+    if (r.boolean(0, 0)) {
+        return;
+    }
+    auto const tables = r.opt_str(0, 1);
+    auto const rows = db.exec("SELECT count(*) FROM public.content_metadata").i64(0, 0);
+    throw data_error{fmt::format(
+        "content_metadata is a view over {} ({} rows through it), not over "
+        "content_generation_metadata_comprehensive: xloop would make it the view over "
+        "that table, and the rows it shows now would no longer show; changed nothing. "
+        "If {} holds the bot's content, give it the name xloop keeps it under (ALTER "
+        "TABLE … RENAME TO content_generation_metadata_comprehensive), then run "
+        "xloop-migrate again; if content_metadata is your own, move it aside (ALTER "
+        "VIEW public.content_metadata RENAME TO content_metadata_old)",
+        tables ? *tables : "no table", rows,
+        tables ? (tables->find(',') == std::string::npos ? "that table" : "one of them")
+               : "a table of another name")};
+}
+
+} // namespace
+
 content_table_state inspect_content_table(db_connection& db)
 {
     auto const r = db.exec(relkinds_sql);
     auto const content = r.opt_str(0, 0);
     auto const base = r.opt_str(0, 1);
+    if (content == "v") {
+        check_view_reads_base(db);
+    }
     if (!is_table(content)) {
         return content_table_state::view_or_absent;
     }
@@ -395,6 +444,48 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                         "xloop reads tweet ids as text (as X sends them), and a number "
                         "compares with no text",
                         "text", true);
+}
+
+void check_relation_kinds(db_connection& db)
+{
+    // CREATE TABLE IF NOT EXISTS passes over a view of the name, and the
+    // ALTER TABLE after it failed midway, xloop's schema already made.
+    // content_metadata may be a table: it is adopted.
+    auto const r = db.exec(R"sql(
+SELECT k.rel, c.relkind::text
+  FROM (VALUES (1, 'content_generation_metadata_comprehensive', true),
+               (2, 'content_metadata', false), (3, 'outcomes', true),
+               (4, 'follower_snapshots', true), (5, 'learning_model_weights', true),
+               (6, 'discovered_accounts', true), (7, 'reply_opportunities', true))
+       k(ord, rel, is_table)
+  JOIN pg_class c ON c.oid = to_regclass('public.' || k.rel)
+ WHERE c.relkind NOT IN ('r', 'p') AND (k.is_table OR c.relkind <> 'v')
+ ORDER BY k.ord)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    std::vector<std::string> found;
+    std::string renames;
+    for (int i = 0; i < r.rows(); ++i) {
+        auto const rel = r.str(i, 0);
+        auto const kind = r.str(i, 1);
+        found.push_back(fmt::format("public.{} is {}", rel, kind_name(kind)));
+        auto const keyword = kind == "v"                  ? "VIEW"
+                             : kind == "m"                ? "MATERIALIZED VIEW"
+                             : kind == "f"                ? "FOREIGN TABLE"
+                             : kind == "S"                ? "SEQUENCE"
+                             : kind == "i" || kind == "I" ? "INDEX"
+                                                          : "TABLE";
+        renames += fmt::format("{}ALTER {} public.{} RENAME TO {}_old", i ? "; " : "",
+                               keyword, rel, rel);
+    }
+    throw data_error{fmt::format(
+        "{}: xloop keeps the loop's rows in tables of these names (content_metadata: "
+        "a view over content_generation_metadata_comprehensive, or a table it adopts), "
+        "and changed nothing. If they are your own (a dashboard's), move them aside "
+        "({}), then run xloop-migrate again; if one reads the bot's rows from a table of "
+        "another name, give that table its name instead",
+        list_text(found), renames)};
 }
 
 void check_fraction_types(db_connection& db)

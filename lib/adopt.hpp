@@ -51,6 +51,11 @@ content_table_state inspect_content_table(db_connection& db);
 // its tweet_id is not text (a bigint compares with no tweet id xloop reads).
 void check_key_types(db_connection& db);
 
+// Read-only; throws data_error, naming each and how to move it aside, when a
+// name xloop keeps a table under is taken by a view, a materialized view or
+// another kind of relation, or content_metadata is neither a view nor a table.
+void check_relation_kinds(db_connection& db);
+
 // Read-only; throws data_error, naming every such column with its ALTER, when
 // a column the jobs write fractions into (outcomes' scores and rates, the
 // map's averages, accounts' priorities) holds whole numbers only.

@@ -599,6 +599,7 @@ apply_result dry_run_once(db_connection& db, std::vector<migration const*> const
     }
     auto applied = read_applied(db);
     check_history(all, applied, opts);
+    check_relation_kinds(db);
     if (any_pending(wanted, applied)) {
         check_owner(db);
     }
@@ -672,6 +673,7 @@ preflight check_before_applying(db_connection& db,
         tx->commit();
         return out;
     }
+    check_relation_kinds(db);
     check_owner(db);
     check_key_types(db);
     check_fraction_types(db);

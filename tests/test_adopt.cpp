@@ -379,6 +379,72 @@ TEST_CASE("two content tables that both hold rows are refused before any change"
     CHECK(relkind(c, "public.content_metadata") == "r");
 }
 
+TEST_CASE("a content_metadata view over a table of another name is refused before any "
+          "change, and with the table renamed as it says every row stays",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    // the view follows its table's rename: it reads content_items now
+    c.exec(
+        "ALTER TABLE content_generation_metadata_comprehensive RENAME TO content_items");
+    auto const rows = db.count("SELECT count(*) FROM content_items");
+    REQUIRE(rows > 0);
+    for (auto const& args : {std::vector<std::string>{"--dry-run"}, {}}) {
+        auto const r = refused_before_any_change(db, args);
+        CHECK(r.err.find(fmt::format("content_metadata is a view over content_items ({} "
+                                     "rows through it), not over "
+                                     "content_generation_metadata_comprehensive",
+                                     rows)) != std::string::npos);
+        CHECK(r.err.find("changed nothing") != std::string::npos);
+    }
+    CHECK(relkind(c, "public.content_generation_metadata_comprehensive").empty());
+
+    c.exec(
+        "ALTER TABLE content_items RENAME TO content_generation_metadata_comprehensive");
+    CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM content_metadata") == rows);
+}
+
+TEST_CASE("a view under a table's name, or a materialized content_metadata, is refused "
+          "before any change, naming each",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    // a dashboard's copies, made where xloop keeps the bot's tables
+    c.exec(R"sql(
+DROP VIEW content_metadata CASCADE;
+CREATE MATERIALIZED VIEW content_metadata AS
+    SELECT * FROM content_generation_metadata_comprehensive;
+ALTER TABLE discovered_accounts RENAME TO discovered_accounts_data;
+CREATE VIEW discovered_accounts AS SELECT * FROM discovered_accounts_data;
+)sql");
+    for (auto const& args : {std::vector<std::string>{"--dry-run"}, {}}) {
+        auto const r = refused_before_any_change(db, args);
+        CHECK(r.err.find("public.content_metadata is a materialized view, "
+                         "public.discovered_accounts is a view: ") != std::string::npos);
+        CHECK(r.err.find("changed nothing") != std::string::npos);
+        CHECK(r.err.find("ALTER MATERIALIZED VIEW public.content_metadata RENAME TO "
+                         "content_metadata_old; ALTER VIEW public.discovered_accounts "
+                         "RENAME TO discovered_accounts_old") != std::string::npos);
+    }
+    CHECK(relkind(c, "public.content_metadata") == "m");
+    CHECK(relkind(c, "public.discovered_accounts") == "v");
+
+    // as it says (the accounts' table given its name back): then it converges
+    c.exec(
+        "ALTER MATERIALIZED VIEW public.content_metadata RENAME TO content_metadata_old; "
+        "DROP VIEW discovered_accounts; "
+        "ALTER TABLE discovered_accounts_data RENAME TO discovered_accounts");
+    auto const rows = db.count("SELECT count(*) FROM discovered_accounts");
+    CHECK(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(relkind(c, "public.content_metadata") == "v");
+    CHECK(db.count("SELECT count(*) FROM discovered_accounts") == rows);
+}
+
 TEST_CASE("migrate run as a role that does not own the tables is refused before any "
           "change, naming the owner",
           "[db]")
