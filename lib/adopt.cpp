@@ -4,6 +4,7 @@
 #include "log.hpp"
 #include "schema.hpp"
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -446,6 +447,47 @@ SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                         "text", true);
 }
 
+namespace {
+
+// A table partitioned by time is fine where xloop's unique indexes are
+// optional (they are left out, with a warning), not where the jobs need one.
+void check_partitioned(db_connection& db)
+{
+    auto const r = db.exec(R"sql(
+SELECT c.relname::text, pg_get_partkeydef(c.oid)
+  FROM pg_class c
+  JOIN pg_partitioned_table p ON p.partrelid = c.oid
+ WHERE c.oid = to_regclass('public.learning_model_weights')
+    OR (c.oid = to_regclass('public.outcomes')
+        AND NOT coalesce(p.partnatts = 1
+                         AND p.partattrs[0] = (SELECT attnum FROM pg_attribute
+                                                WHERE attrelid = c.oid
+                                                  AND attname = 'decision_id'),
+                         false))
+ ORDER BY 1)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    std::vector<std::string> why;
+    for (int i = 0; i < r.rows(); ++i) {
+        auto const table = r.str(i, 0);
+        why.push_back(fmt::format(
+            "public.{} is partitioned ({}): {}", table, r.str(i, 1),
+            table == "outcomes"
+                ? "scrape-metrics keeps one outcome per decision by a unique index on "
+                  "decision_id alone, which PostgreSQL builds on a partitioned table "
+                  "only if it is partitioned by decision_id"
+                : "xloop keeps one active map by a unique index on (true) WHERE "
+                  "is_active, which no partitioned table can hold"));
+    }
+    throw data_error{fmt::format(
+        "{}; changed nothing. Make it a plain table again (CREATE TABLE … (LIKE … "
+        "INCLUDING ALL), copy its rows, swap the names), then run xloop-migrate again",
+        fmt::join(why, "; "))};
+}
+
+} // namespace
+
 void check_relation_kinds(db_connection& db)
 {
     // CREATE TABLE IF NOT EXISTS passes over a view of the name, and the
@@ -462,6 +504,7 @@ SELECT k.rel, c.relkind::text
  WHERE c.relkind NOT IN ('r', 'p') AND (k.is_table OR c.relkind <> 'v')
  ORDER BY k.ord)sql");
     if (r.rows() == 0) {
+        check_partitioned(db);
         return;
     }
     std::vector<std::string> found;

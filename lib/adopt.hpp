@@ -53,7 +53,9 @@ void check_key_types(db_connection& db);
 
 // Read-only; throws data_error, naming each and how to move it aside, when a
 // name xloop keeps a table under is taken by a view, a materialized view or
-// another kind of relation, or content_metadata is neither a view nor a table.
+// another kind of relation, or content_metadata is neither a view nor a table;
+// or when outcomes or learning_model_weights is partitioned so that the unique
+// index the jobs need cannot be built.
 void check_relation_kinds(db_connection& db);
 
 // Read-only; throws data_error, naming every such column with its ALTER, when

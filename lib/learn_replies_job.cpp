@@ -226,10 +226,12 @@ CREATE TEMP TABLE IF NOT EXISTS xloop_reply_priority (
 // accounts with no reply left in the window (back to "no evidence"; the last
 // success stays) and accounts not there yet. Rows that would not change are
 // left alone, so a run with nothing new writes nothing. One scan of the table
-// instead of three, and no statistics needed on the temp table.
+// instead of three, and no statistics needed on the temp table. A row is
+// found again by its address: its ctid, and its partition's oid (a
+// partitioned table's partitions have rows at the same ctids).
 std::string const changed_accounts = R"sql(
 WITH j AS MATERIALIZED (
-     SELECT d.ctid AS tid, t.*
+     SELECT d.tableoid AS part, d.ctid AS tid, t.*
        FROM public.discovered_accounts d
        FULL JOIN xloop_reply_priority t ON )sql" +
                                      account_key_sql("d.username") +
@@ -251,7 +253,7 @@ up AS (
             last_successful_reply_at = coalesce(j.last_success, d.last_successful_reply_at),
             last_updated = $1::timestamptz
        FROM j
-      WHERE j.tid IS NOT NULL AND d.ctid = j.tid
+      WHERE j.tid IS NOT NULL AND d.ctid = j.tid AND d.tableoid = j.part
      RETURNING j.key IS NULL AS reset),
 ins AS (
      INSERT INTO public.discovered_accounts

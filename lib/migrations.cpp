@@ -301,6 +301,33 @@ private:
     advisory_lock m_lock; // released when it goes
 };
 
+// PostgreSQL builds no index CONCURRENTLY on a partitioned table (an
+// operator's follower_snapshots or reply_opportunities partitioned by time):
+// there it is built plainly, on every partition, and writes to the table
+// wait until it is done. Returns the statement to run.
+std::string index_statement_for(db_connection& db, migration const& m,
+                                std::string const& stmt)
+{
+    static std::regex const index_re{
+        R"(CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s+ON\s+(ONLY\s+)?([\w.]+))",
+        std::regex::icase};
+    std::smatch match;
+    if (!std::regex_search(stmt, match, index_re) ||
+        !db.exec("SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
+                 "WHERE oid = to_regclass($1)), false)",
+                 match[6].str())
+             .boolean(0, 0)) {
+        return stmt;
+    }
+    log::info("{}: {} is partitioned: index {} is built without CONCURRENTLY, and "
+              "writes to it wait until it is built",
+              m.name, match[6].str(), match[4].str());
+    auto out = stmt;
+    out.erase(static_cast<std::size_t>(match.position(2)),
+              static_cast<std::size_t>(match.length(2)));
+    return out;
+}
+
 void run_statements(db_connection& db, migration const& m)
 {
     // The migrations' comments and one function's text have characters a
@@ -312,7 +339,7 @@ void run_statements(db_connection& db, migration const& m)
     }
     for (auto const& stmt : split_sql(m.sql)) {
         try {
-            db.exec(stmt.text);
+            db.exec(m.transactional ? stmt.text : index_statement_for(db, m, stmt.text));
         } catch (db_error const& e) {
             if (e.sqlstate() == "55P03") {
                 throw; // a table another session holds: tried again

@@ -850,6 +850,131 @@ CREATE UNIQUE INDEX vw_learning_tweet ON vw_learning (tweet_id);
     CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
 }
 
+TEST_CASE("a restored database whose time series and accounts are partitioned is "
+          "migrated and learns as the same database unpartitioned",
+          "[db]")
+{
+    // Both start as the original's database, the reply opportunities with the
+    // time they came in; in one, the follower snapshots and opportunities are
+    // partitioned by time and the accounts by hash (two partitions: rows at
+    // the same ctids in each).
+    test_db plain;
+    test_db parted;
+    for (auto const* db : {&plain, &parted}) {
+        db->load_fixture("original_bot.sql");
+        db->connect().exec("ALTER TABLE reply_opportunities ADD COLUMN discovered_at "
+                           "timestamptz NOT NULL DEFAULT '2025-01-10T00:00:00Z'");
+    }
+    auto c = parted.connect();
+    c.exec(R"sql(
+ALTER TABLE follower_snapshots RENAME TO follower_snapshots_plain;
+CREATE TABLE follower_snapshots (LIKE follower_snapshots_plain INCLUDING DEFAULTS)
+    PARTITION BY RANGE ("timestamp");
+CREATE TABLE follower_snapshots_old PARTITION OF follower_snapshots
+    FOR VALUES FROM (MINVALUE) TO ('2025-01-11');
+CREATE TABLE follower_snapshots_new PARTITION OF follower_snapshots DEFAULT;
+INSERT INTO follower_snapshots SELECT * FROM follower_snapshots_plain;
+
+ALTER TABLE reply_opportunities RENAME TO reply_opportunities_plain;
+CREATE TABLE reply_opportunities (LIKE reply_opportunities_plain INCLUDING DEFAULTS)
+    PARTITION BY RANGE (discovered_at);
+CREATE TABLE reply_opportunities_all PARTITION OF reply_opportunities DEFAULT;
+INSERT INTO reply_opportunities SELECT * FROM reply_opportunities_plain;
+
+ALTER TABLE discovered_accounts RENAME TO discovered_accounts_plain;
+CREATE TABLE discovered_accounts (LIKE discovered_accounts_plain INCLUDING DEFAULTS)
+    PARTITION BY HASH (id);
+CREATE TABLE discovered_accounts_0 PARTITION OF discovered_accounts
+    FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE discovered_accounts_1 PARTITION OF discovered_accounts
+    FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO discovered_accounts SELECT * FROM discovered_accounts_plain;
+)sql");
+    REQUIRE(c.exec("SELECT count(DISTINCT tableoid) = 2 AND count(DISTINCT ctid) < "
+                   "count(*) FROM discovered_accounts")
+                .boolean(0, 0));
+
+    auto const r = run_tool("migrate", {}, &parted);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(
+        r.err.find("0005_indexes: public.follower_snapshots is partitioned: index "
+                   "follower_snapshots_snapshot_at_idx is built without CONCURRENTLY") !=
+        std::string::npos);
+    CHECK(r.err.find("reply_opportunities: unique index reply_opportunities_tweet_id_key "
+                     "not created") != std::string::npos);
+    CHECK(c.exec("SELECT reloptions::text FROM pg_class WHERE oid = "
+                 "'discovered_accounts_1'::regclass")
+              .str(0, 0) == "{fillfactor=50}");
+    REQUIRE(run_tool("migrate", {"-q"}, &plain).exit_code == 0);
+
+    // replies to learn from: the posts' targets are accounts of both partitions
+    auto const shape = [](test_db const& db) {
+        return db.connect()
+            .exec(R"sql(
+SELECT (SELECT string_agg(username || '=' || coalesce(priority_score::text, '-') || '/' ||
+                          coalesce(reply_performance_score::text, '-'), ', '
+                          ORDER BY id) FROM discovered_accounts),
+       (SELECT string_agg(tweet_id || '=' || status, ', ' ORDER BY tweet_id)
+          FROM reply_opportunities),
+       (SELECT count(*) FROM follower_snapshots WHERE snapshot_at IS NOT NULL))sql")
+            .str(0, 0);
+    };
+    for (auto const* db : {&plain, &parted}) {
+        auto d = db->connect();
+        move_posts_into_window(d);
+        d.exec("UPDATE content_generation_metadata_comprehensive SET decision_type = "
+               "'reply', target_username = CASE id % 3 WHEN 0 THEN 'joe_x' WHEN 1 THEN "
+               "'joeAx' ELSE 'analyst_amy' END WHERE tweet_id IS NOT NULL");
+        loop_run loop{*db};
+        loop.run_every_tool(1001, 1003);
+        CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+    }
+    INFO(shape(plain));
+    CHECK(shape(parted) == shape(plain));
+    CHECK(parted.count("SELECT count(*) FROM discovered_accounts WHERE "
+                       "reply_performance_score IS NOT NULL") > 0);
+}
+
+TEST_CASE("outcomes partitioned by time are refused before any change, and by the hash "
+          "of decision_id migrated",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    c.exec(R"sql(
+ALTER TABLE outcomes RENAME TO outcomes_plain;
+CREATE TABLE outcomes (LIKE outcomes_plain INCLUDING DEFAULTS)
+    PARTITION BY RANGE (collected_at);
+CREATE TABLE outcomes_all PARTITION OF outcomes DEFAULT;
+INSERT INTO outcomes SELECT * FROM outcomes_plain;
+)sql");
+    auto const r = refused_before_any_change(db);
+    CHECK(r.err.find("public.outcomes is partitioned (RANGE (collected_at)): "
+                     "scrape-metrics keeps one outcome per decision by a unique index on "
+                     "decision_id alone") != std::string::npos);
+
+    c.exec(R"sql(
+DROP TABLE outcomes;
+CREATE TABLE outcomes (LIKE outcomes_plain INCLUDING DEFAULTS)
+    PARTITION BY HASH (decision_id);
+CREATE TABLE outcomes_0 PARTITION OF outcomes FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE outcomes_1 PARTITION OF outcomes FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO outcomes SELECT * FROM outcomes_plain;
+)sql");
+    auto const rows = db.count("SELECT count(*) FROM outcomes");
+    auto const m = run_tool("migrate", {"-q"}, &db);
+    INFO(m.err);
+    CHECK(m.exit_code == 0);
+    CHECK(c.exec("SELECT xloop.has_unique_index('public.outcomes', 'decision_id')")
+              .boolean(0, 0));
+    // older duplicates moved aside, as on a plain table
+    CHECK(db.count("SELECT count(*) FROM outcomes") +
+              db.count("SELECT count(*) FROM xloop.outcomes_superseded") ==
+          rows);
+}
+
 TEST_CASE("a restored database with a text version column runs every tool", "[db]")
 {
     test_db db;
