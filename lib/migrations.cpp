@@ -531,18 +531,25 @@ void add_changes(std::vector<std::string>& account, std::vector<std::string> con
 std::string outside_transaction_account(db_connection& db, migration const& m)
 {
     static std::regex const index_re{
-        R"(CREATE\s+INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+ON\s+(\w+)\.)",
+        R"(CREATE\s+INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+ON\s+(\w+)\.(\w+))",
         std::regex::icase};
     std::vector<std::string> build, there;
     for (std::sregex_iterator it{m.sql.begin(), m.sql.end(), index_re}, end; it != end;
          ++it) {
         auto const name = (*it)[1].str();
-        bool const exists =
-            db.exec("SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS "
-                    "NOT NULL",
-                    (*it)[2].str(), name)
-                .boolean(0, 0);
-        (exists ? there : build).push_back(name);
+        auto const r = db.exec(
+            "SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL, "
+            "coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = "
+            "to_regclass(quote_ident($1) || '.' || quote_ident($3))), false)",
+            (*it)[2].str(), name, (*it)[3].str());
+        if (r.boolean(0, 0)) {
+            there.push_back(name);
+        } else {
+            // index_statement_for: no CONCURRENTLY on a partitioned table
+            build.push_back(r.boolean(0, 1) ? name + " (" + (*it)[3].str() +
+                                                  " is partitioned: not concurrently)"
+                                            : name);
+        }
     }
     if (build.empty() && there.empty()) {
         return fmt::format("{}: runs outside a transaction, so its changes are not shown "

@@ -894,6 +894,9 @@ INSERT INTO discovered_accounts SELECT * FROM discovered_accounts_plain;
                    "count(*) FROM discovered_accounts")
                 .boolean(0, 0));
 
+    auto const dry = run_tool("migrate", {"--dry-run"}, &parted);
+    CHECK(dry.out.find("follower_snapshots_snapshot_at_idx (follower_snapshots is "
+                       "partitioned: not concurrently)") != std::string::npos);
     auto const r = run_tool("migrate", {}, &parted);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
