@@ -531,6 +531,93 @@ SELECT k.rel, c.relkind::text
         list_text(found), renames)};
 }
 
+void check_value_types(db_connection& db)
+{
+    // Columns the tools compare with times and numbers, or compute with, that
+    // an adopted table may hold as text, a number of seconds or a date:
+    // migrate passed over them and failed in a later migration, or every
+    // scrape-metrics and plan run exited 70 on "operator does not exist".
+    // The content table by either name, as in check_key_types.
+    auto const r = db.exec(R"sql(
+WITH k(rel, col, want) AS (
+    VALUES ('content_metadata', 'posted_at', 'timestamptz'),
+           ('content_generation_metadata_comprehensive', 'posted_at', 'timestamptz'),
+           ('content_metadata', 'scheduled_at', 'timestamptz'),
+           ('content_generation_metadata_comprehensive', 'scheduled_at', 'timestamptz'),
+           ('content_metadata', 'created_at', 'timestamptz'),
+           ('content_generation_metadata_comprehensive', 'created_at', 'timestamptz'),
+           ('outcomes', 'collected_at', 'timestamptz'),
+           ('follower_snapshots', 'snapshot_at', 'timestamptz'),
+           ('reply_opportunities', 'discovered_at', 'timestamptz'),
+           ('reply_opportunities', 'created_at', 'timestamptz'),
+           ('discovered_accounts', 'last_successful_reply_at', 'timestamptz'),
+           ('learning_model_weights', 'created_at', 'timestamptz'),
+           ('learning_model_weights', 'computed_at', 'timestamptz'),
+           ('outcomes', 'impressions', 'bigint'), ('outcomes', 'views', 'bigint'),
+           ('outcomes', 'likes', 'bigint'), ('outcomes', 'retweets', 'bigint'),
+           ('outcomes', 'replies', 'bigint'), ('outcomes', 'quotes', 'bigint'),
+           ('outcomes', 'bookmarks', 'bigint'), ('outcomes', 'profile_clicks', 'bigint'),
+           ('outcomes', 'followers_gained', 'bigint'),
+           ('outcomes', 'engagement_rate', 'numeric'),
+           ('outcomes', 'followers_gained_weighted', 'numeric'),
+           ('outcomes', 'primary_objective_score', 'numeric'),
+           ('outcomes', 'attribution_confidence', 'numeric'),
+           ('follower_snapshots', 'follower_count', 'bigint'),
+           ('discovered_accounts', 'priority_score', 'numeric'),
+           ('discovered_accounts', 'reply_performance_score', 'numeric'),
+           ('reply_opportunities', 'opportunity_score', 'numeric')),
+c AS (
+    SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, k.want,
+           a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                          'numeric'::regtype, 'float4'::regtype,
+                          'float8'::regtype) AS number,
+           a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype) AS time,
+           a.atthasdef
+      FROM k
+      JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
+      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col
+                         AND NOT a.attisdropped)
+SELECT relname, attname, type, want,
+       CASE WHEN want = 'timestamptz' AND number THEN format('to_timestamp(%I)', attname)
+            ELSE format('nullif(btrim(%I::text), %L)::%s', attname, '', want) END,
+       want = 'timestamptz' AND number, atthasdef
+  FROM c
+ WHERE CASE WHEN want = 'timestamptz' THEN NOT time ELSE NOT number END
+ ORDER BY want = 'timestamptz' DESC, relname, attname)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    std::vector<std::string> columns;
+    std::vector<std::string> alters;
+    bool seconds = false;
+    for (int i = 0; i < r.rows(); ++i) {
+        columns.push_back(
+            fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
+        // a default of the old type (now() as text or seconds) cannot be
+        // cast: it goes first, and a time's comes back as now()
+        auto const column = r.str(i, 1);
+        auto const has_default = r.boolean(i, 6);
+        auto const time = r.str(i, 3) == "timestamptz";
+        alters.push_back(fmt::format(
+            "ALTER TABLE public.{} {}ALTER COLUMN {} TYPE {} USING {}{}", r.str(i, 0),
+            has_default ? fmt::format("ALTER COLUMN {} DROP DEFAULT, ", column) : "",
+            column, r.str(i, 3), r.str(i, 4),
+            has_default && time
+                ? fmt::format(", ALTER COLUMN {} SET DEFAULT now()", column)
+                : ""));
+        seconds = seconds || r.boolean(i, 5);
+    }
+    throw data_error{fmt::format(
+        "{}: xloop compares these with times and numbers and computes with them, "
+        "which PostgreSQL does not do with {}; nothing was changed. Convert {}{}: {}{}",
+        fmt::join(columns, ", "), r.rows() == 1 ? "such a column" : "such columns",
+        r.rows() == 1 ? "it" : "them",
+        seconds ? " (to_timestamp reads seconds since 1970: for milliseconds, "
+                  "to_timestamp(column / 1000.0))"
+                : "",
+        fmt::join(alters, "; "), then_migrate_again)};
+}
+
 void check_fraction_types(db_connection& db)
 {
     // Columns the jobs write fractions into (scores, rates, priorities in

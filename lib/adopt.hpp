@@ -59,6 +59,12 @@ void check_key_types(db_connection& db);
 void check_relation_kinds(db_connection& db);
 
 // Read-only; throws data_error, naming every such column with its ALTER, when
+// a column the tools compare with times or numbers (a post's times, an
+// outcome's counts, a follower count, a priority) is text, a number of
+// seconds or a date.
+void check_value_types(db_connection& db);
+
+// Read-only; throws data_error, naming every such column with its ALTER, when
 // a column the jobs write fractions into (outcomes' scores and rates, the
 // map's averages, accounts' priorities) holds whole numbers only.
 void check_fraction_types(db_connection& db);

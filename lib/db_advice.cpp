@@ -141,6 +141,13 @@ std::string advice_for(db_error const& d, run_context* ctx)
     if (d.sqlstate() == "25006") {
         return read_only_database(ctx ? ctx->tool() : "");
     }
+    if (d.sqlstate() == "42883" || d.sqlstate() == "42804") {
+        // an adopted column of another type than xloop's (text for a count,
+        // seconds for a time), taken over by an xloop that did not check it
+        return "is a column of another type than xloop's (text, seconds since 1970 or "
+               "a date where xloop reads a number or a time)? xloop-validate's schema "
+               "check names such columns, with the ALTER that converts each";
+    }
     if (d.sqlstate() == "55P03" && ctx && ctx->job() != "migrate") {
         // The run's transaction is rolled back by now: its connection can
         // still ask who holds the tables.

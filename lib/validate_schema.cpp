@@ -1,5 +1,6 @@
 #include "validate_schema.hpp"
 
+#include "adopt.hpp"
 #include "config.hpp"
 #include "db.hpp"
 #include "json_text.hpp"
@@ -215,6 +216,19 @@ std::string hidden_rows_text(db_connection& db, std::vector<std::string> const& 
         role, quote_ident(role));
 }
 
+// What migrate's checks of an adopted table's column types say, if anything.
+std::optional<std::string> wrong_column_types(db_connection& db)
+{
+    try {
+        check_key_types(db);
+        check_value_types(db);
+        check_fraction_types(db);
+    } catch (data_error const& e) {
+        return std::string{e.what()};
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid)
@@ -233,7 +247,9 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
         warnings.push_back(*w);
     }
     auto const hidden = hidden_by_row_security(db);
+    auto const types = missing.empty() ? wrong_column_types(db) : std::nullopt;
     c.numbers = {{"missing", missing},
+                 {"wrong_column_types", types.has_value()},
                  {"pending_migrations", m.pending},
                  {"edited_migrations", m.edited},
                  {"unknown_migrations", m.unknown},
@@ -250,6 +266,10 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
         c.status = "fail";
         c.message = fmt::format("{}: xloop-plan refuses to write it. {}", narrow->columns,
                                 narrow->widen);
+    } else if (types) {
+        // adopted by an xloop that did not check them: every job exits 70
+        c.status = "fail";
+        c.message = *types;
     } else if (!warnings.empty()) {
         c.status = "warn";
         c.message = warnings.front();
@@ -261,7 +281,8 @@ check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uui
 
 bool schema_complete(check_result const& schema)
 {
-    return schema.numbers.value("missing", nlohmann::json::array()).empty();
+    return schema.numbers.value("missing", nlohmann::json::array()).empty() &&
+           !schema.numbers.value("wrong_column_types", false);
 }
 
 } // namespace xloop

@@ -978,6 +978,93 @@ INSERT INTO outcomes SELECT * FROM outcomes_plain;
           rows);
 }
 
+TEST_CASE("times and counts held as text or seconds are refused before any change, and "
+          "converted as it says every tool runs",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    // as a bot that wrote JavaScript's values as they came: ISO text, epoch
+    // seconds, numbers as strings
+    c.exec(R"sql(
+DROP VIEW vw_learning CASCADE;
+DROP VIEW content_metadata;
+ALTER TABLE content_generation_metadata_comprehensive
+    ALTER COLUMN posted_at TYPE text,
+    ALTER COLUMN created_at DROP DEFAULT,
+    ALTER COLUMN created_at TYPE bigint USING extract(epoch FROM created_at)::bigint,
+    ALTER COLUMN created_at SET DEFAULT extract(epoch FROM now())::bigint;
+ALTER TABLE follower_snapshots ALTER COLUMN follower_count TYPE text;
+ALTER TABLE outcomes ALTER COLUMN likes TYPE text;
+CREATE VIEW content_metadata AS
+    SELECT id, decision_id, content, generator_name, hook_type, status, posted_at, tweet_id,
+           decision_type, raw_topic, tone, created_at
+      FROM content_generation_metadata_comprehensive;
+)sql");
+    auto const posted = db.count("SELECT count(posted_at) FROM content_metadata");
+    std::string const alters =
+        "ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
+        "created_at DROP DEFAULT, ALTER COLUMN created_at TYPE timestamptz USING "
+        "to_timestamp(created_at), ALTER COLUMN created_at SET DEFAULT now(); "
+        "ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
+        "posted_at TYPE timestamptz USING nullif(btrim(posted_at::text), "
+        "'')::timestamptz; "
+        "ALTER TABLE public.follower_snapshots ALTER COLUMN follower_count TYPE bigint "
+        "USING "
+        "nullif(btrim(follower_count::text), '')::bigint; "
+        "ALTER TABLE public.outcomes ALTER COLUMN likes TYPE bigint USING "
+        "nullif(btrim(likes::text), '')::bigint";
+    for (auto const& args : {std::vector<std::string>{"--dry-run"}, {}}) {
+        auto const r = refused_before_any_change(db, args);
+        CHECK(
+            r.err.find("content_generation_metadata_comprehensive.created_at is bigint, "
+                       "content_generation_metadata_comprehensive.posted_at is text, "
+                       "follower_snapshots.follower_count is text, outcomes.likes is "
+                       "text: ") != std::string::npos);
+        CHECK(r.err.find("to_timestamp reads seconds since 1970") != std::string::npos);
+        CHECK(r.err.find(alters) != std::string::npos);
+    }
+
+    // as it says (the view reading two of them dropped first)
+    c.exec("DROP VIEW content_metadata; " + alters);
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(db.count("SELECT count(posted_at) FROM content_metadata") == posted);
+    CHECK(db.count("SELECT count(*) FROM content_metadata WHERE created_at < "
+                   "'2024-01-01'") == 0);
+    move_posts_into_window(c);
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+}
+
+TEST_CASE("a count column made text after migrate fails validate's schema check with its "
+          "ALTER, and the job that reads it points there",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    auto c = db.connect();
+    c.exec("ALTER TABLE follower_snapshots ALTER COLUMN follower_count TYPE text");
+    loop_run loop{db};
+    auto const schema = check_named(loop.validate(), "schema");
+    CHECK(schema["status"] == "fail");
+    CHECK(schema["message"].get<std::string>().find(
+              "follower_snapshots.follower_count is text: ") != std::string::npos);
+    CHECK(schema["message"].get<std::string>().find(
+              "ALTER TABLE public.follower_snapshots ALTER COLUMN follower_count TYPE "
+              "bigint USING nullif(btrim(follower_count::text), '')::bigint") !=
+          std::string::npos);
+
+    loop.dir.write("metrics.jsonl", metrics_file(1001, 1003));
+    auto const r =
+        loop.tool("scrape-metrics", {"--input", loop.dir.path() + "/metrics.jsonl"});
+    CHECK(r.exit_code == 70);
+    CHECK(r.err.find("xloop-validate's schema check names such columns") !=
+          std::string::npos);
+}
+
 TEST_CASE("a restored database with a text version column runs every tool", "[db]")
 {
     test_db db;

@@ -2813,6 +2813,9 @@ TEST_CASE_METHOD(healthy,
             } else if (v.is_array()) {
                 CHECK(values.at({name, key}) == v.size());
                 ++numbers;
+            } else if (v.is_boolean()) {
+                CHECK(values.at({name, key}) == (v.get<bool>() ? 1.0 : 0.0));
+                ++numbers;
             }
         }
     }
