@@ -1047,8 +1047,10 @@ TEST_CASE("a count column made text after migrate fails validate's schema check 
     REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
     auto c = db.connect();
     c.exec("ALTER TABLE follower_snapshots ALTER COLUMN follower_count TYPE text");
+    c.exec("ALTER TABLE discovered_accounts ALTER COLUMN priority_score TYPE text");
     loop_run loop{db};
-    auto const schema = check_named(loop.validate(), "schema");
+    auto const report = loop.validate();
+    auto const schema = check_named(report, "schema");
     CHECK(schema["status"] == "fail");
     CHECK(schema["message"].get<std::string>().find(
               "follower_snapshots.follower_count is text: ") != std::string::npos);
@@ -1056,6 +1058,12 @@ TEST_CASE("a count column made text after migrate fails validate's schema check 
               "ALTER TABLE public.follower_snapshots ALTER COLUMN follower_count TYPE "
               "bigint USING nullif(btrim(follower_count::text), '')::bigint") !=
           std::string::npos);
+    // the checks that read such a column say so; validate ends as it should,
+    // its page too
+    CHECK(check_named(report, "reply_priorities")["message"].get<std::string>().find(
+              "cannot be checked until the schema check passes") != std::string::npos);
+    CHECK(loop.tool("validate", {"--html", loop.dir.path() + "/report.html"}).exit_code ==
+          1);
 
     loop.dir.write("metrics.jsonl", metrics_file(1001, 1003));
     auto const r =
