@@ -722,6 +722,31 @@ TEST_CASE("an edit that lists the applied text's checksum counts as applied", "[
         0);
 }
 
+TEST_CASE("a database migrated with an edited file is taken as applied by the xloop that "
+          "had its first text",
+          "[db]")
+{
+    test_db db;
+    migration_dir dir;
+    auto const first = std::string{"CREATE TABLE public.first (x int);\n"};
+    dir.write("0001_first.sql",
+              "-- an edit that changes nothing where the first text ran\n"
+              "-- xloop:valid-checksum " +
+                  sha256_hex(first) +
+                  "\nCREATE TABLE IF NOT EXISTS public.first (x int);\n");
+    REQUIRE(run_tool("migrate", {"--dir", dir.path()}, &db).exit_code == 0);
+    CHECK(
+        run_tool("migrate", {"status", "--check", "--dir", dir.path()}, &db).exit_code ==
+        0);
+    // the older xloop, rolled back to
+    dir.write("0001_first.sql", first);
+    auto const older =
+        run_tool("migrate", {"status", "--check", "--dir", dir.path()}, &db);
+    INFO(older.out << older.err);
+    CHECK(older.exit_code == 0);
+    CHECK(run_tool("migrate", {"--dir", dir.path()}, &db).exit_code == 0);
+}
+
 TEST_CASE("a migration whose skip-if query gives a reason is recorded, not run, and "
           "says why",
           "[db]")
