@@ -142,11 +142,17 @@ std::vector<check_result> run_checks(run_context& run, int days)
             continue;
         }
         // A check that trips on what the schema check found (a count held
-        // as text) says so and the others still run; statements here run
-        // outside a transaction, so the connection stays usable.
+        // as text: SQLSTATE class 42 or 22) says so and the others still run;
+        // statements here run outside a transaction, so the connection stays
+        // usable. Anything else (a lost server, a cancel, a missing grant)
+        // ends the run, as it would have.
         try {
             out.push_back(check(x));
         } catch (db_error const& e) {
+            if ((e.sqlstate().rfind("42", 0) != 0 && e.sqlstate().rfind("22", 0) != 0) ||
+                e.sqlstate() == "42501") {
+                throw;
+            }
             out.push_back(make(name, "fail",
                                fmt::format("cannot be checked until the schema check "
                                            "passes: {}",
