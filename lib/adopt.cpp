@@ -618,6 +618,63 @@ SELECT relname, attname, type, want,
         fmt::join(alters, "; "), then_migrate_again)};
 }
 
+void check_enum_values(db_connection& db)
+{
+    // An enum of the bot's own where xloop writes and compares words of its
+    // own: ('SINGLE', 'THREAD', 'REPLY') takes no 'reply', and migrate failed
+    // midway on the first index that names one, plan on every run.
+    auto const r = db.exec(R"sql(
+WITH k(rel, col, vals) AS (
+    VALUES ('content_metadata', 'decision_type', ARRAY['single', 'thread', 'reply']),
+           ('content_generation_metadata_comprehensive', 'decision_type',
+            ARRAY['single', 'thread', 'reply']),
+           ('content_metadata', 'status', ARRAY['queued', 'posted', 'skipped', 'failed']),
+           ('content_generation_metadata_comprehensive', 'status',
+            ARRAY['queued', 'posted', 'skipped', 'failed']),
+           ('reply_opportunities', 'status',
+            ARRAY['pending', 'replied', 'expired', 'skipped'])),
+c AS (
+    SELECT t.relname, a.attname, a.atttypid::regtype::text AS type,
+           (SELECT string_agg(enumlabel, ', ' ORDER BY enumsortorder)
+              FROM pg_enum WHERE enumtypid = a.atttypid) AS labels,
+           (SELECT array_agg(v ORDER BY o) FROM unnest(k.vals) WITH ORDINALITY u(v, o)
+             WHERE v NOT IN (SELECT enumlabel FROM pg_enum
+                              WHERE enumtypid = a.atttypid)) AS missing
+      FROM k
+      JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
+      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col
+                         AND NOT a.attisdropped
+      JOIN pg_type y ON y.oid = a.atttypid AND y.typtype = 'e')
+SELECT relname, attname, type, labels,
+       (SELECT string_agg(quote_literal(m), ', ') FROM unnest(missing) m),
+       (SELECT string_agg(format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L', type, m),
+                          '; ')
+          FROM unnest(missing) m)
+  FROM c
+ WHERE missing IS NOT NULL
+ ORDER BY relname, attname)sql");
+    if (r.rows() == 0) {
+        return;
+    }
+    std::vector<std::string> columns;
+    std::vector<std::string> to_text;
+    for (int i = 0; i < r.rows(); ++i) {
+        columns.push_back(fmt::format("{}.{} is the enum {} ({}), without {}",
+                                      r.str(i, 0), r.str(i, 1), r.str(i, 2), r.str(i, 3),
+                                      r.str(i, 4)));
+        to_text.push_back(fmt::format(
+            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE text USING lower({1}::text)",
+            r.str(i, 0), r.str(i, 1)));
+    }
+    throw data_error{fmt::format(
+        "{}: xloop writes and compares these words, which the enum refuses; nothing was "
+        "changed. Make {} text, as xloop's own table has it, the bot's words lower-cased "
+        "('REPLY' is then xloop's 'reply'): {}; or add xloop's words to the enum, a "
+        "statement a word ({}){}",
+        fmt::join(columns, "; "), r.rows() == 1 ? "it" : "them", fmt::join(to_text, "; "),
+        r.str(0, 5), then_migrate_again)};
+}
+
 void check_fraction_types(db_connection& db)
 {
     // Columns the jobs write fractions into (scores, rates, priorities in

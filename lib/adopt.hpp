@@ -64,6 +64,11 @@ void check_relation_kinds(db_connection& db);
 // seconds or a date.
 void check_value_types(db_connection& db);
 
+// Read-only; throws data_error, naming each with the ALTERs that fix it, when
+// a decision_type or status column is an enum of the bot's own without the
+// words xloop writes ('reply', 'queued', 'pending', …).
+void check_enum_values(db_connection& db);
+
 // Read-only; throws data_error, naming every such column with its ALTER, when
 // a column the jobs write fractions into (outcomes' scores and rates, the
 // map's averages, accounts' priorities) holds whole numbers only.

@@ -222,6 +222,7 @@ std::optional<std::string> wrong_column_types(db_connection& db)
     try {
         check_key_types(db);
         check_value_types(db);
+        check_enum_values(db);
         check_fraction_types(db);
     } catch (data_error const& e) {
         return std::string{e.what()};

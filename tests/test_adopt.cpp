@@ -1073,6 +1073,68 @@ TEST_CASE("a count column made text after migrate fails validate's schema check 
           std::string::npos);
 }
 
+TEST_CASE("decision types the bot spelled 'Reply' or ' THREAD' are spelled as xloop "
+          "writes them, with a warning that counts them",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    c.exec("UPDATE content_generation_metadata_comprehensive SET decision_type = CASE "
+           "decision_type WHEN 'reply' THEN 'Reply' WHEN 'thread' THEN ' THREAD' ELSE "
+           "decision_type END");
+    auto const r = run_tool("migrate", {}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("content_generation_metadata_comprehensive: decision_type of 2 rows "
+                     "spelled as xloop writes it") != std::string::npos);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "decision_type = 'reply'") == 1);
+    CHECK(db.count("SELECT count(*) FROM content_generation_metadata_comprehensive WHERE "
+                   "decision_type = 'thread'") == 1);
+}
+
+TEST_CASE("an enum without the words xloop writes is refused before any change, and made "
+          "text as it says every tool runs",
+          "[db]")
+{
+    test_db db;
+    db.load_fixture("original_bot.sql");
+    auto c = db.connect();
+    c.exec(R"sql(
+DROP VIEW vw_learning CASCADE;
+DROP VIEW content_metadata;
+CREATE TYPE decision_kind AS ENUM ('SINGLE', 'THREAD', 'REPLY');
+ALTER TABLE content_generation_metadata_comprehensive
+    ALTER COLUMN decision_type TYPE decision_kind USING upper(decision_type)::decision_kind;
+CREATE VIEW content_metadata AS
+    SELECT id, decision_id, content, generator_name, hook_type, status, posted_at, tweet_id,
+           decision_type, raw_topic, tone, created_at
+      FROM content_generation_metadata_comprehensive;
+)sql");
+    std::string const to_text =
+        "ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
+        "decision_type TYPE text USING lower(decision_type::text)";
+    for (auto const& args : {std::vector<std::string>{"--dry-run"}, {}}) {
+        auto const r = refused_before_any_change(db, args);
+        CHECK(r.err.find("content_generation_metadata_comprehensive.decision_type is the "
+                         "enum decision_kind (SINGLE, THREAD, REPLY), without 'single', "
+                         "'thread', 'reply'") != std::string::npos);
+        CHECK(r.err.find(to_text) != std::string::npos);
+        CHECK(r.err.find("ALTER TYPE decision_kind ADD VALUE IF NOT EXISTS 'reply'") !=
+              std::string::npos);
+    }
+
+    c.exec("DROP VIEW content_metadata; " + to_text);
+    REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
+    CHECK(db.count("SELECT count(*) FROM content_metadata WHERE decision_type = "
+                   "'reply'") == 1);
+    move_posts_into_window(c);
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+}
+
 TEST_CASE("a restored database with a text version column runs every tool", "[db]")
 {
     test_db db;
