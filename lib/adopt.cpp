@@ -378,73 +378,266 @@ constexpr char const* then_migrate_again =
     "those first; xloop-migrate recreates content_metadata and vw_learning, your own "
     "views are yours to recreate)";
 
-// Refuses the columns of `r` (table, column, type), all named at once: why
-// they do not fit, and the ALTER that makes each of them `type`
-// (`using_cast`: converting through a cast).
-[[noreturn]] void refuse_column_types(db_result const& r, std::string_view why,
-                                      std::string_view type, bool using_cast)
+// The columns of an adopted table whose type the tools cannot use, in one
+// read of the catalogue (every validate makes it): kind, table, column, its
+// type, and what the kind's refusal says (x1 … x4). The content table by
+// either name (content_metadata while it is still the table).
+//   key:      decision_id of another type than outcomes' (x1); a tweet id
+//             that is no text (a bigint: X's ids pass 2⁵³, which a JSON
+//             number cannot hold)
+//   value:    a time or number the tools compare and compute with, held as
+//             text, seconds or a date (x1 the type wanted, x2 the USING that
+//             converts it, x3 whether it reads seconds, x4 a default)
+//   enum:     a decision_type or status enum without xloop's words (x1 its
+//             labels, x2 the words missing, x3 the ALTER TYPEs adding them)
+//   fraction: a whole-number column the jobs write fractions into (a
+//             priority of 0.73 stored as 1)
+constexpr char const* column_types_sql = R"sql(
+WITH c AS MATERIALIZED (
+    SELECT t.relname::text AS rel, a.attname::text AS col, a.atttypid AS typ,
+           format_type(a.atttypid, a.atttypmod) AS type, a.atttypmod AS typmod,
+           a.atthasdef AS hasdef,
+           a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                          'numeric'::regtype, 'float4'::regtype,
+                          'float8'::regtype) AS number
+      FROM pg_class t
+      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE t.relkind IN ('r', 'p')
+       AND t.oid IN (SELECT to_regclass('public.' || n)
+                       FROM unnest(ARRAY['content_metadata',
+                                         'content_generation_metadata_comprehensive',
+                                         'outcomes', 'follower_snapshots',
+                                         'reply_opportunities', 'discovered_accounts',
+                                         'learning_model_weights']) n)),
+k(kind, rel, col, want) AS (
+    SELECT 'key', r, col, NULL
+      FROM unnest(ARRAY['content_metadata', 'content_generation_metadata_comprehensive']) r,
+           unnest(ARRAY['decision_id', 'tweet_id', 'target_tweet_id']) col
+    UNION ALL
+    VALUES ('key', 'outcomes', 'tweet_id', NULL), ('key', 'reply_opportunities', 'tweet_id', NULL)
+    UNION ALL
+    SELECT 'value', r, col, 'timestamptz'
+      FROM unnest(ARRAY['content_metadata', 'content_generation_metadata_comprehensive']) r,
+           unnest(ARRAY['posted_at', 'scheduled_at', 'created_at']) col
+    UNION ALL
+    VALUES ('value', 'outcomes', 'collected_at', 'timestamptz'),
+           ('value', 'follower_snapshots', 'snapshot_at', 'timestamptz'),
+           ('value', 'reply_opportunities', 'discovered_at', 'timestamptz'),
+           ('value', 'reply_opportunities', 'created_at', 'timestamptz'),
+           ('value', 'discovered_accounts', 'last_successful_reply_at', 'timestamptz'),
+           ('value', 'learning_model_weights', 'created_at', 'timestamptz'),
+           ('value', 'learning_model_weights', 'computed_at', 'timestamptz'),
+           ('value', 'outcomes', 'impressions', 'bigint'), ('value', 'outcomes', 'views', 'bigint'),
+           ('value', 'outcomes', 'likes', 'bigint'), ('value', 'outcomes', 'retweets', 'bigint'),
+           ('value', 'outcomes', 'replies', 'bigint'), ('value', 'outcomes', 'quotes', 'bigint'),
+           ('value', 'outcomes', 'bookmarks', 'bigint'),
+           ('value', 'outcomes', 'profile_clicks', 'bigint'),
+           ('value', 'outcomes', 'followers_gained', 'bigint'),
+           ('value', 'outcomes', 'engagement_rate', 'numeric'),
+           ('value', 'outcomes', 'followers_gained_weighted', 'numeric'),
+           ('value', 'outcomes', 'primary_objective_score', 'numeric'),
+           ('value', 'outcomes', 'attribution_confidence', 'numeric'),
+           ('value', 'follower_snapshots', 'follower_count', 'bigint'),
+           ('value', 'discovered_accounts', 'priority_score', 'numeric'),
+           ('value', 'discovered_accounts', 'reply_performance_score', 'numeric'),
+           ('value', 'reply_opportunities', 'opportunity_score', 'numeric'),
+           ('enum', 'content_metadata', 'decision_type', 'single thread reply'),
+           ('enum', 'content_generation_metadata_comprehensive', 'decision_type',
+            'single thread reply'),
+           ('enum', 'content_metadata', 'status', 'queued posted skipped failed'),
+           ('enum', 'content_generation_metadata_comprehensive', 'status',
+            'queued posted skipped failed'),
+           ('enum', 'reply_opportunities', 'status', 'pending replied expired skipped'),
+           ('fraction', 'outcomes', 'engagement_rate', NULL),
+           ('fraction', 'outcomes', 'followers_gained_weighted', NULL),
+           ('fraction', 'outcomes', 'primary_objective_score', NULL),
+           ('fraction', 'outcomes', 'attribution_confidence', NULL),
+           ('fraction', 'learning_model_weights', 'avg_primary_objective_score', NULL),
+           ('fraction', 'learning_model_weights', 'avg_followers_gained_weighted', NULL),
+           ('fraction', 'discovered_accounts', 'priority_score', NULL),
+           ('fraction', 'discovered_accounts', 'reply_performance_score', NULL)),
+-- an enum's labels read for the columns that may be one only
+e AS (
+    SELECT k.rel, k.col, l.labels,
+           ARRAY(SELECT w FROM unnest(string_to_array(k.want, ' ')) WITH ORDINALITY u(w, n)
+                  WHERE w <> ALL (l.labels) ORDER BY n) AS missing
+      FROM k
+      JOIN c ON c.rel = k.rel AND c.col = k.col
+      CROSS JOIN LATERAL (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) AS labels
+                            FROM pg_enum WHERE enumtypid = c.typ) l
+     WHERE k.kind = 'enum' AND l.labels IS NOT NULL),
+found AS (
+    SELECT k.kind, c.*, k.want, o.type AS outcomes_type, e.labels, e.missing
+      FROM k
+      JOIN c ON c.rel = k.rel AND c.col = k.col
+      LEFT JOIN c o ON o.rel = 'outcomes' AND o.col = 'decision_id'
+      LEFT JOIN e ON k.kind = 'enum' AND e.rel = k.rel AND e.col = k.col)
+SELECT kind, rel, col, type,
+       CASE kind WHEN 'key' THEN outcomes_type WHEN 'value' THEN want
+                 WHEN 'enum' THEN array_to_string(labels, ', ') END,
+       CASE kind
+           WHEN 'value' THEN
+               CASE WHEN want = 'timestamptz' AND number THEN format('to_timestamp(%I)', col)
+                    ELSE format('nullif(btrim(%I::text), %L)::%s', col, '', want) END
+           WHEN 'enum' THEN (SELECT string_agg(quote_literal(m), ', ') FROM unnest(missing) m)
+       END,
+       CASE kind
+           WHEN 'value' THEN (want = 'timestamptz' AND number)::text
+           WHEN 'enum' THEN
+               (SELECT string_agg(format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L',
+                                         typ::regtype, m), '; ')
+                  FROM unnest(missing) m)
+       END,
+       hasdef::text
+  FROM found
+ WHERE CASE kind
+           WHEN 'key' THEN
+               CASE WHEN col = 'decision_id' THEN typ <> (SELECT typ FROM c
+                                                           WHERE rel = 'outcomes'
+                                                             AND col = 'decision_id')
+                    ELSE typ NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+               END
+           WHEN 'value' THEN
+               CASE WHEN want = 'timestamptz'
+                    THEN typ NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)
+                    ELSE NOT number END
+           WHEN 'enum' THEN cardinality(missing) > 0
+           ELSE typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+                OR (typ = 'numeric'::regtype AND typmod >= 4 -- numeric(p, 0)
+                    AND ((typmod - 4) & 65535) = 0)
+       END
+ ORDER BY array_position(ARRAY['key', 'value', 'enum', 'fraction'], kind),
+          kind = 'key' AND col <> 'decision_id', kind = 'key' AND rel <> 'content_metadata',
+          kind = 'value' AND want <> 'timestamptz', rel, col)sql";
+
+struct column_row {
+    std::string table;
+    std::string column;
+    std::string type;
+    std::optional<std::string> x1, x2, x3, x4;
+};
+
+// Refuses `rows`, all named at once: why they do not fit, and the ALTER that
+// makes each of them `type` (`using_cast`: converting through a cast).
+[[noreturn]] void refuse_column_types(std::vector<column_row> const& rows,
+                                      std::string_view why, std::string_view type,
+                                      bool using_cast)
 {
     std::vector<std::string> columns;
     std::vector<std::string> alters;
-    for (int i = 0; i < r.rows(); ++i) {
-        columns.push_back(
-            fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
+    for (auto const& r : rows) {
+        columns.push_back(fmt::format("{}.{} is {}", r.table, r.column, r.type));
         alters.push_back(fmt::format(
-            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE {2}{3}", r.str(i, 0),
-            r.str(i, 1), type,
-            using_cast ? fmt::format(" USING {}::{}", r.str(i, 1), type) : ""));
+            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE {2}{3}", r.table, r.column,
+            type, using_cast ? fmt::format(" USING {}::{}", r.column, type) : ""));
     }
     throw data_error{fmt::format("{}: {}; nothing was changed. Make {} {}: {}{}",
                                  fmt::join(columns, ", "), why,
-                                 r.rows() == 1 ? "it" : "them", type,
+                                 rows.size() == 1 ? "it" : "them", type,
                                  fmt::join(alters, "; "), then_migrate_again)};
 }
 
-} // namespace
-
-void check_key_types(db_connection& db)
+[[noreturn]] void refuse_keys(std::vector<column_row> const& rows)
 {
-    // The content table: content_metadata where it is still a table (a
-    // replay of the original, adopted by this run), else the base table. Its
-    // decision_id must be of outcomes' type; every tweet id column text, as
-    // xloop reads and compares them (X's ids pass 2⁵³, which a JSON number
-    // cannot hold): the content table's tweet_id and target_tweet_id,
-    // outcomes' and reply_opportunities' tweet_id. Every such column at once.
-    auto const r = db.exec(R"sql(
-SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-       format_type(o.atttypid, o.atttypmod)
-  FROM (VALUES ('content_metadata', 'decision_id'),
-               ('content_generation_metadata_comprehensive', 'decision_id'),
-               ('content_metadata', 'tweet_id'),
-               ('content_generation_metadata_comprehensive', 'tweet_id'),
-               ('content_metadata', 'target_tweet_id'),
-               ('content_generation_metadata_comprehensive', 'target_tweet_id'),
-               ('outcomes', 'tweet_id'),
-               ('reply_opportunities', 'tweet_id')) k(rel, col)
-  JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
-  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col AND NOT a.attisdropped
-  LEFT JOIN pg_attribute o ON o.attrelid = to_regclass('public.outcomes')
-                          AND o.attname = 'decision_id' AND NOT o.attisdropped
- WHERE CASE WHEN k.col = 'decision_id' THEN a.atttypid <> o.atttypid
-            ELSE a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
-       END
- ORDER BY a.attname <> 'decision_id', t.relname = 'content_metadata' DESC, t.relname,
-          a.attname)sql");
-    if (r.rows() == 0) {
-        return;
-    }
-    if (r.str(0, 1) == "decision_id") {
+    auto const& first = rows.front();
+    if (first.column == "decision_id") {
         throw data_error{fmt::format(
             "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins them "
             "(vw_learning, every job), so their types must match; nothing was changed. "
             "Make them one type, e.g. ALTER TABLE public.outcomes ALTER COLUMN "
             "decision_id TYPE {1} USING decision_id::{1}{3}",
-            r.str(0, 0), r.str(0, 2), r.str(0, 3), then_migrate_again)};
+            first.table, first.type, first.x1.value_or(""), then_migrate_again)};
     }
-    refuse_column_types(r,
+    refuse_column_types(rows,
                         "xloop reads tweet ids as text (as X sends them), and a number "
                         "compares with no text",
                         "text", true);
+}
+
+// Migrate passed over such columns and failed in a later migration, or every
+// scrape-metrics and plan run exited 70 on "operator does not exist".
+[[noreturn]] void refuse_values(std::vector<column_row> const& rows)
+{
+    std::vector<std::string> columns;
+    std::vector<std::string> alters;
+    bool seconds = false;
+    for (auto const& r : rows) {
+        columns.push_back(fmt::format("{}.{} is {}", r.table, r.column, r.type));
+        // a default of the old type (now() as text or seconds) cannot be
+        // cast: it goes first, and a time's comes back as now()
+        bool const has_default = r.x4 == "true";
+        bool const time = r.x1 == "timestamptz";
+        alters.push_back(fmt::format(
+            "ALTER TABLE public.{} {}ALTER COLUMN {} TYPE {} USING {}{}", r.table,
+            has_default ? fmt::format("ALTER COLUMN {} DROP DEFAULT, ", r.column) : "",
+            r.column, r.x1.value_or(""), r.x2.value_or(""),
+            has_default && time
+                ? fmt::format(", ALTER COLUMN {} SET DEFAULT now()", r.column)
+                : ""));
+        seconds = seconds || r.x3 == "true";
+    }
+    throw data_error{fmt::format(
+        "{}: xloop compares these with times and numbers and computes with them, "
+        "which PostgreSQL does not do with {}; nothing was changed. Convert {}{}: {}{}",
+        fmt::join(columns, ", "), rows.size() == 1 ? "such a column" : "such columns",
+        rows.size() == 1 ? "it" : "them",
+        seconds ? " (to_timestamp reads seconds since 1970: for milliseconds, "
+                  "to_timestamp(column / 1000.0))"
+                : "",
+        fmt::join(alters, "; "), then_migrate_again)};
+}
+
+// ('SINGLE', 'THREAD', 'REPLY') takes no 'reply': migrate failed midway on
+// the first index that names one, plan on every run.
+[[noreturn]] void refuse_enums(std::vector<column_row> const& rows)
+{
+    std::vector<std::string> columns;
+    std::vector<std::string> to_text;
+    for (auto const& r : rows) {
+        columns.push_back(fmt::format("{}.{} is the enum {} ({}), without {}", r.table,
+                                      r.column, r.type, r.x1.value_or(""),
+                                      r.x2.value_or("")));
+        to_text.push_back(fmt::format(
+            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE text USING lower({1}::text)",
+            r.table, r.column));
+    }
+    throw data_error{fmt::format(
+        "{}: xloop writes and compares these words, which the enum refuses; nothing was "
+        "changed. Make {} text, as xloop's own table has it, the bot's words lower-cased "
+        "('REPLY' is then xloop's 'reply'): {}; or add xloop's words to the enum, a "
+        "statement a word ({}){}",
+        fmt::join(columns, "; "), rows.size() == 1 ? "it" : "them",
+        fmt::join(to_text, "; "), rows.front().x3.value_or(""), then_migrate_again)};
+}
+
+} // namespace
+
+void check_column_types(db_connection& db)
+{
+    auto const r = db.exec(column_types_sql);
+    if (r.rows() == 0) {
+        return;
+    }
+    // the first kind found, all its columns at once (the query orders them)
+    auto const kind = r.str(0, 0);
+    std::vector<column_row> rows;
+    for (int i = 0; i < r.rows() && r.str(i, 0) == kind; ++i) {
+        rows.push_back({r.str(i, 1), r.str(i, 2), r.str(i, 3), r.opt_str(i, 4),
+                        r.opt_str(i, 5), r.opt_str(i, 6), r.opt_str(i, 7)});
+    }
+    if (kind == "key") {
+        refuse_keys(rows);
+    }
+    if (kind == "value") {
+        refuse_values(rows);
+    }
+    if (kind == "enum") {
+        refuse_enums(rows);
+    }
+    refuse_column_types(rows,
+                        "xloop writes fractions there (scores, rates, priorities in [0, "
+                        "1]), which a whole-number column would round",
+                        "numeric", false);
 }
 
 namespace {
@@ -529,179 +722,6 @@ SELECT k.rel, c.relkind::text
         "({}), then run xloop-migrate again; if one reads the bot's rows from a table of "
         "another name, give that table its name instead",
         list_text(found), renames)};
-}
-
-void check_value_types(db_connection& db)
-{
-    // Columns the tools compare with times and numbers, or compute with, that
-    // an adopted table may hold as text, a number of seconds or a date:
-    // migrate passed over them and failed in a later migration, or every
-    // scrape-metrics and plan run exited 70 on "operator does not exist".
-    // The content table by either name, as in check_key_types.
-    auto const r = db.exec(R"sql(
-WITH k(rel, col, want) AS (
-    VALUES ('content_metadata', 'posted_at', 'timestamptz'),
-           ('content_generation_metadata_comprehensive', 'posted_at', 'timestamptz'),
-           ('content_metadata', 'scheduled_at', 'timestamptz'),
-           ('content_generation_metadata_comprehensive', 'scheduled_at', 'timestamptz'),
-           ('content_metadata', 'created_at', 'timestamptz'),
-           ('content_generation_metadata_comprehensive', 'created_at', 'timestamptz'),
-           ('outcomes', 'collected_at', 'timestamptz'),
-           ('follower_snapshots', 'snapshot_at', 'timestamptz'),
-           ('reply_opportunities', 'discovered_at', 'timestamptz'),
-           ('reply_opportunities', 'created_at', 'timestamptz'),
-           ('discovered_accounts', 'last_successful_reply_at', 'timestamptz'),
-           ('learning_model_weights', 'created_at', 'timestamptz'),
-           ('learning_model_weights', 'computed_at', 'timestamptz'),
-           ('outcomes', 'impressions', 'bigint'), ('outcomes', 'views', 'bigint'),
-           ('outcomes', 'likes', 'bigint'), ('outcomes', 'retweets', 'bigint'),
-           ('outcomes', 'replies', 'bigint'), ('outcomes', 'quotes', 'bigint'),
-           ('outcomes', 'bookmarks', 'bigint'), ('outcomes', 'profile_clicks', 'bigint'),
-           ('outcomes', 'followers_gained', 'bigint'),
-           ('outcomes', 'engagement_rate', 'numeric'),
-           ('outcomes', 'followers_gained_weighted', 'numeric'),
-           ('outcomes', 'primary_objective_score', 'numeric'),
-           ('outcomes', 'attribution_confidence', 'numeric'),
-           ('follower_snapshots', 'follower_count', 'bigint'),
-           ('discovered_accounts', 'priority_score', 'numeric'),
-           ('discovered_accounts', 'reply_performance_score', 'numeric'),
-           ('reply_opportunities', 'opportunity_score', 'numeric')),
-c AS (
-    SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, k.want,
-           a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
-                          'numeric'::regtype, 'float4'::regtype,
-                          'float8'::regtype) AS number,
-           a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype) AS time,
-           a.atthasdef
-      FROM k
-      JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
-      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col
-                         AND NOT a.attisdropped)
-SELECT relname, attname, type, want,
-       CASE WHEN want = 'timestamptz' AND number THEN format('to_timestamp(%I)', attname)
-            ELSE format('nullif(btrim(%I::text), %L)::%s', attname, '', want) END,
-       want = 'timestamptz' AND number, atthasdef
-  FROM c
- WHERE CASE WHEN want = 'timestamptz' THEN NOT time ELSE NOT number END
- ORDER BY want = 'timestamptz' DESC, relname, attname)sql");
-    if (r.rows() == 0) {
-        return;
-    }
-    std::vector<std::string> columns;
-    std::vector<std::string> alters;
-    bool seconds = false;
-    for (int i = 0; i < r.rows(); ++i) {
-        columns.push_back(
-            fmt::format("{}.{} is {}", r.str(i, 0), r.str(i, 1), r.str(i, 2)));
-        // a default of the old type (now() as text or seconds) cannot be
-        // cast: it goes first, and a time's comes back as now()
-        auto const column = r.str(i, 1);
-        auto const has_default = r.boolean(i, 6);
-        auto const time = r.str(i, 3) == "timestamptz";
-        alters.push_back(fmt::format(
-            "ALTER TABLE public.{} {}ALTER COLUMN {} TYPE {} USING {}{}", r.str(i, 0),
-            has_default ? fmt::format("ALTER COLUMN {} DROP DEFAULT, ", column) : "",
-            column, r.str(i, 3), r.str(i, 4),
-            has_default && time
-                ? fmt::format(", ALTER COLUMN {} SET DEFAULT now()", column)
-                : ""));
-        seconds = seconds || r.boolean(i, 5);
-    }
-    throw data_error{fmt::format(
-        "{}: xloop compares these with times and numbers and computes with them, "
-        "which PostgreSQL does not do with {}; nothing was changed. Convert {}{}: {}{}",
-        fmt::join(columns, ", "), r.rows() == 1 ? "such a column" : "such columns",
-        r.rows() == 1 ? "it" : "them",
-        seconds ? " (to_timestamp reads seconds since 1970: for milliseconds, "
-                  "to_timestamp(column / 1000.0))"
-                : "",
-        fmt::join(alters, "; "), then_migrate_again)};
-}
-
-void check_enum_values(db_connection& db)
-{
-    // An enum of the bot's own where xloop writes and compares words of its
-    // own: ('SINGLE', 'THREAD', 'REPLY') takes no 'reply', and migrate failed
-    // midway on the first index that names one, plan on every run.
-    auto const r = db.exec(R"sql(
-WITH k(rel, col, vals) AS (
-    VALUES ('content_metadata', 'decision_type', ARRAY['single', 'thread', 'reply']),
-           ('content_generation_metadata_comprehensive', 'decision_type',
-            ARRAY['single', 'thread', 'reply']),
-           ('content_metadata', 'status', ARRAY['queued', 'posted', 'skipped', 'failed']),
-           ('content_generation_metadata_comprehensive', 'status',
-            ARRAY['queued', 'posted', 'skipped', 'failed']),
-           ('reply_opportunities', 'status',
-            ARRAY['pending', 'replied', 'expired', 'skipped'])),
-c AS (
-    SELECT t.relname, a.attname, a.atttypid::regtype::text AS type,
-           (SELECT string_agg(enumlabel, ', ' ORDER BY enumsortorder)
-              FROM pg_enum WHERE enumtypid = a.atttypid) AS labels,
-           (SELECT array_agg(v ORDER BY o) FROM unnest(k.vals) WITH ORDINALITY u(v, o)
-             WHERE v NOT IN (SELECT enumlabel FROM pg_enum
-                              WHERE enumtypid = a.atttypid)) AS missing
-      FROM k
-      JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
-      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col
-                         AND NOT a.attisdropped
-      JOIN pg_type y ON y.oid = a.atttypid AND y.typtype = 'e')
-SELECT relname, attname, type, labels,
-       (SELECT string_agg(quote_literal(m), ', ') FROM unnest(missing) m),
-       (SELECT string_agg(format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L', type, m),
-                          '; ')
-          FROM unnest(missing) m)
-  FROM c
- WHERE missing IS NOT NULL
- ORDER BY relname, attname)sql");
-    if (r.rows() == 0) {
-        return;
-    }
-    std::vector<std::string> columns;
-    std::vector<std::string> to_text;
-    for (int i = 0; i < r.rows(); ++i) {
-        columns.push_back(fmt::format("{}.{} is the enum {} ({}), without {}",
-                                      r.str(i, 0), r.str(i, 1), r.str(i, 2), r.str(i, 3),
-                                      r.str(i, 4)));
-        to_text.push_back(fmt::format(
-            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE text USING lower({1}::text)",
-            r.str(i, 0), r.str(i, 1)));
-    }
-    throw data_error{fmt::format(
-        "{}: xloop writes and compares these words, which the enum refuses; nothing was "
-        "changed. Make {} text, as xloop's own table has it, the bot's words lower-cased "
-        "('REPLY' is then xloop's 'reply'): {}; or add xloop's words to the enum, a "
-        "statement a word ({}){}",
-        fmt::join(columns, "; "), r.rows() == 1 ? "it" : "them", fmt::join(to_text, "; "),
-        r.str(0, 5), then_migrate_again)};
-}
-
-void check_fraction_types(db_connection& db)
-{
-    // Columns the jobs write fractions into (scores, rates, priorities in
-    // [0, 1]) that an adopted table may hold as whole numbers: every value
-    // would be rounded (a priority of 0.73 stored as 1), silently.
-    auto const r = db.exec(R"sql(
-SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod)
-  FROM (VALUES ('outcomes', 'engagement_rate'), ('outcomes', 'followers_gained_weighted'),
-               ('outcomes', 'primary_objective_score'),
-               ('outcomes', 'attribution_confidence'),
-               ('learning_model_weights', 'avg_primary_objective_score'),
-               ('learning_model_weights', 'avg_followers_gained_weighted'),
-               ('discovered_accounts', 'priority_score'),
-               ('discovered_accounts', 'reply_performance_score')) k(rel, col)
-  JOIN pg_class t ON t.oid = to_regclass('public.' || k.rel) AND t.relkind IN ('r', 'p')
-  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = k.col AND NOT a.attisdropped
- WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-    OR (a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 -- numeric(p, 0)
-        AND ((a.atttypmod - 4) & 65535) = 0)
- ORDER BY t.relname, a.attname)sql");
-    if (r.rows() == 0) {
-        return;
-    }
-    refuse_column_types(r,
-                        "xloop writes fractions there (scores, rates, priorities in [0, "
-                        "1]), which a whole-number column would round",
-                        "numeric", false);
 }
 
 void check_owner(db_connection& db)

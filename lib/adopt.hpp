@@ -44,12 +44,16 @@ enum class content_table_state {
 // content table cannot be adopted (both tables hold rows, a view is in the way).
 content_table_state inspect_content_table(db_connection& db);
 
-// Read-only; throws data_error, naming the columns and what to do, when the
-// content table's decision_id and outcomes.decision_id are of different types
-// (uuid and text: every view and job joins them, and text = uuid is no
-// operator, so the first migration that joins them would fail midway), or
-// its tweet_id is not text (a bigint compares with no tweet id xloop reads).
-void check_key_types(db_connection& db);
+// Read-only, one statement; throws data_error, naming every such column of
+// the first kind found with the ALTER that fixes it, when an adopted column
+// is of a type the tools cannot use: the content table's decision_id and
+// outcomes.decision_id of different types (uuid and text: every view and job
+// joins them), a tweet id that is no text; a time or count the tools compare
+// with times and numbers held as text, seconds or a date; a decision_type or
+// status enum of the bot's own without the words xloop writes ('reply',
+// 'queued', 'pending', …); a whole-number column the jobs write fractions
+// into (outcomes' scores and rates, the map's averages, accounts' priorities).
+void check_column_types(db_connection& db);
 
 // Read-only; throws data_error, naming each and how to move it aside, when a
 // name xloop keeps a table under is taken by a view, a materialized view or
@@ -57,22 +61,6 @@ void check_key_types(db_connection& db);
 // or when outcomes or learning_model_weights is partitioned so that the unique
 // index the jobs need cannot be built.
 void check_relation_kinds(db_connection& db);
-
-// Read-only; throws data_error, naming every such column with its ALTER, when
-// a column the tools compare with times or numbers (a post's times, an
-// outcome's counts, a follower count, a priority) is text, a number of
-// seconds or a date.
-void check_value_types(db_connection& db);
-
-// Read-only; throws data_error, naming each with the ALTERs that fix it, when
-// a decision_type or status column is an enum of the bot's own without the
-// words xloop writes ('reply', 'queued', 'pending', …).
-void check_enum_values(db_connection& db);
-
-// Read-only; throws data_error, naming every such column with its ALTER, when
-// a column the jobs write fractions into (outcomes' scores and rates, the
-// map's averages, accounts' priorities) holds whole numbers only.
-void check_fraction_types(db_connection& db);
 
 // Refuses (config_error, exit 78) when a table migrate would converge, or an
 // object of schema xloop, belongs to a role current_user cannot act as: only

@@ -641,10 +641,7 @@ apply_result dry_run_once(db_connection& db, std::vector<migration const*> const
     if (any_pending(wanted, applied)) {
         check_owner(db);
     }
-    check_key_types(db);
-    check_value_types(db);
-    check_enum_values(db);
-    check_fraction_types(db);
+    check_column_types(db);
     if (auto const state = inspect_content_table(db);
         state != content_table_state::view_or_absent) {
         adopt_content_table(db, state);
@@ -715,10 +712,7 @@ preflight check_before_applying(db_connection& db,
     }
     check_relation_kinds(db);
     check_owner(db);
-    check_key_types(db);
-    check_value_types(db);
-    check_enum_values(db);
-    check_fraction_types(db);
+    check_column_types(db);
     out.state = inspect_content_table(db);
     out.pending = true;
     tx->commit();

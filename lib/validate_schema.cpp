@@ -220,10 +220,7 @@ std::string hidden_rows_text(db_connection& db, std::vector<std::string> const& 
 std::optional<std::string> wrong_column_types(db_connection& db)
 {
     try {
-        check_key_types(db);
-        check_value_types(db);
-        check_enum_values(db);
-        check_fraction_types(db);
+        check_column_types(db);
     } catch (data_error const& e) {
         return std::string{e.what()};
     }
