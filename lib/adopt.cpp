@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 namespace xloop {
 
@@ -378,158 +381,123 @@ constexpr char const* then_migrate_again =
     "those first; xloop-migrate recreates content_metadata and vw_learning, your own "
     "views are yours to recreate)";
 
-// The columns of an adopted table whose type the tools cannot use, in one
-// read of the catalogue (every validate makes it): kind, table, column, its
-// type, and what the kind's refusal says (x1 … x4). The content table by
-// either name (content_metadata while it is still the table).
-//   key:      decision_id of another type than outcomes' (x1); a tweet id
-//             that is no text (a bigint: X's ids pass 2⁵³, which a JSON
-//             number cannot hold)
-//   value:    a time or number the tools compare and compute with, held as
-//             text, seconds or a date (x1 the type wanted, x2 the USING that
-//             converts it, x3 whether it reads seconds, x4 a default)
-//   enum:     a decision_type or status enum without xloop's words (x1 its
-//             labels, x2 the words missing, x3 the ALTER TYPEs adding them)
-//   fraction: a whole-number column the jobs write fractions into (a
-//             priority of 0.73 stored as 1)
-constexpr char const* column_types_sql = R"sql(
-WITH c AS MATERIALIZED (
-    SELECT t.relname::text AS rel, a.attname::text AS col, a.atttypid AS typ,
-           format_type(a.atttypid, a.atttypmod) AS type, a.atttypmod AS typmod,
-           a.atthasdef AS hasdef,
-           a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
-                          'numeric'::regtype, 'float4'::regtype,
-                          'float8'::regtype) AS number
-      FROM pg_class t
-      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
-     WHERE t.relkind IN ('r', 'p')
-       AND t.oid IN (SELECT to_regclass('public.' || n)
-                       FROM unnest(ARRAY['content_metadata',
-                                         'content_generation_metadata_comprehensive',
-                                         'outcomes', 'follower_snapshots',
-                                         'reply_opportunities', 'discovered_accounts',
-                                         'learning_model_weights']) n)),
-k(kind, rel, col, want) AS (
-    SELECT 'key', r, col, NULL
-      FROM unnest(ARRAY['content_metadata', 'content_generation_metadata_comprehensive']) r,
-           unnest(ARRAY['decision_id', 'tweet_id', 'target_tweet_id']) col
-    UNION ALL
-    VALUES ('key', 'outcomes', 'tweet_id', NULL), ('key', 'reply_opportunities', 'tweet_id', NULL)
-    UNION ALL
-    SELECT 'value', r, col, 'timestamptz'
-      FROM unnest(ARRAY['content_metadata', 'content_generation_metadata_comprehensive']) r,
-           unnest(ARRAY['posted_at', 'scheduled_at', 'created_at']) col
-    UNION ALL
-    VALUES ('value', 'outcomes', 'collected_at', 'timestamptz'),
-           ('value', 'follower_snapshots', 'snapshot_at', 'timestamptz'),
-           ('value', 'reply_opportunities', 'discovered_at', 'timestamptz'),
-           ('value', 'reply_opportunities', 'created_at', 'timestamptz'),
-           ('value', 'discovered_accounts', 'last_successful_reply_at', 'timestamptz'),
-           ('value', 'learning_model_weights', 'created_at', 'timestamptz'),
-           ('value', 'learning_model_weights', 'computed_at', 'timestamptz'),
-           ('value', 'outcomes', 'impressions', 'bigint'), ('value', 'outcomes', 'views', 'bigint'),
-           ('value', 'outcomes', 'likes', 'bigint'), ('value', 'outcomes', 'retweets', 'bigint'),
-           ('value', 'outcomes', 'replies', 'bigint'), ('value', 'outcomes', 'quotes', 'bigint'),
-           ('value', 'outcomes', 'bookmarks', 'bigint'),
-           ('value', 'outcomes', 'profile_clicks', 'bigint'),
-           ('value', 'outcomes', 'followers_gained', 'bigint'),
-           ('value', 'outcomes', 'engagement_rate', 'numeric'),
-           ('value', 'outcomes', 'followers_gained_weighted', 'numeric'),
-           ('value', 'outcomes', 'primary_objective_score', 'numeric'),
-           ('value', 'outcomes', 'attribution_confidence', 'numeric'),
-           ('value', 'follower_snapshots', 'follower_count', 'bigint'),
-           ('value', 'discovered_accounts', 'priority_score', 'numeric'),
-           ('value', 'discovered_accounts', 'reply_performance_score', 'numeric'),
-           ('value', 'reply_opportunities', 'opportunity_score', 'numeric'),
-           ('enum', 'content_metadata', 'decision_type', 'single thread reply'),
-           ('enum', 'content_generation_metadata_comprehensive', 'decision_type',
-            'single thread reply'),
-           ('enum', 'content_metadata', 'status', 'queued posted skipped failed'),
-           ('enum', 'content_generation_metadata_comprehensive', 'status',
-            'queued posted skipped failed'),
-           ('enum', 'reply_opportunities', 'status', 'pending replied expired skipped'),
-           ('fraction', 'outcomes', 'engagement_rate', NULL),
-           ('fraction', 'outcomes', 'followers_gained_weighted', NULL),
-           ('fraction', 'outcomes', 'primary_objective_score', NULL),
-           ('fraction', 'outcomes', 'attribution_confidence', NULL),
-           ('fraction', 'learning_model_weights', 'avg_primary_objective_score', NULL),
-           ('fraction', 'learning_model_weights', 'avg_followers_gained_weighted', NULL),
-           ('fraction', 'discovered_accounts', 'priority_score', NULL),
-           ('fraction', 'discovered_accounts', 'reply_performance_score', NULL)),
--- an enum's labels read for the columns that may be one only
-e AS (
-    SELECT k.rel, k.col, l.labels,
-           ARRAY(SELECT w FROM unnest(string_to_array(k.want, ' ')) WITH ORDINALITY u(w, n)
-                  WHERE w <> ALL (l.labels) ORDER BY n) AS missing
-      FROM k
-      JOIN c ON c.rel = k.rel AND c.col = k.col
-      CROSS JOIN LATERAL (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) AS labels
-                            FROM pg_enum WHERE enumtypid = c.typ) l
-     WHERE k.kind = 'enum' AND l.labels IS NOT NULL),
-found AS (
-    SELECT k.kind, c.*, k.want, o.type AS outcomes_type, e.labels, e.missing
-      FROM k
-      JOIN c ON c.rel = k.rel AND c.col = k.col
-      LEFT JOIN c o ON o.rel = 'outcomes' AND o.col = 'decision_id'
-      LEFT JOIN e ON k.kind = 'enum' AND e.rel = k.rel AND e.col = k.col)
-SELECT kind, rel, col, type,
-       CASE kind WHEN 'key' THEN outcomes_type WHEN 'value' THEN want
-                 WHEN 'enum' THEN array_to_string(labels, ', ') END,
-       CASE kind
-           WHEN 'value' THEN
-               CASE WHEN want = 'timestamptz' AND number THEN format('to_timestamp(%I)', col)
-                    ELSE format('nullif(btrim(%I::text), %L)::%s', col, '', want) END
-           WHEN 'enum' THEN (SELECT string_agg(quote_literal(m), ', ') FROM unnest(missing) m)
-       END,
-       CASE kind
-           WHEN 'value' THEN (want = 'timestamptz' AND number)::text
-           WHEN 'enum' THEN
-               (SELECT string_agg(format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L',
-                                         typ::regtype, m), '; ')
-                  FROM unnest(missing) m)
-       END,
-       hasdef::text
-  FROM found
- WHERE CASE kind
-           WHEN 'key' THEN
-               CASE WHEN col = 'decision_id' THEN typ <> (SELECT typ FROM c
-                                                           WHERE rel = 'outcomes'
-                                                             AND col = 'decision_id')
-                    ELSE typ NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
-               END
-           WHEN 'value' THEN
-               CASE WHEN want = 'timestamptz'
-                    THEN typ NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)
-                    ELSE NOT number END
-           WHEN 'enum' THEN cardinality(missing) > 0
-           ELSE typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-                OR (typ = 'numeric'::regtype AND typmod >= 4 -- numeric(p, 0)
-                    AND ((typmod - 4) & 65535) = 0)
-       END
- ORDER BY array_position(ARRAY['key', 'value', 'enum', 'fraction'], kind),
-          kind = 'key' AND col <> 'decision_id', kind = 'key' AND rel <> 'content_metadata',
-          kind = 'value' AND want <> 'timestamptz', rel, col)sql";
+// Every column of the tables the checks name, in one plain read of the
+// catalogue (every validate makes it): the rules are applied here.
+constexpr char const* columns_sql = R"sql(
+SELECT t.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::regtype::text,
+       a.atttypmod, a.atthasdef,
+       CASE WHEN y.typtype = 'e'
+            THEN (SELECT json_agg(enumlabel ORDER BY enumsortorder)::text
+                    FROM pg_enum WHERE enumtypid = a.atttypid) END
+  FROM pg_class t
+  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_type y ON y.oid = a.atttypid
+ WHERE t.relkind IN ('r', 'p')
+   AND t.oid IN (to_regclass('public.content_metadata'),
+                 to_regclass('public.content_generation_metadata_comprehensive'),
+                 to_regclass('public.outcomes'), to_regclass('public.follower_snapshots'),
+                 to_regclass('public.reply_opportunities'),
+                 to_regclass('public.discovered_accounts'),
+                 to_regclass('public.learning_model_weights')))sql";
 
-struct column_row {
-    std::string table;
-    std::string column;
-    std::string type;
-    std::optional<std::string> x1, x2, x3, x4;
+bool is_text_type(std::string const& t)
+{
+    return t == "text" || t == "character varying" || t == "character";
+}
+
+bool is_number_type(std::string const& t)
+{
+    return t == "smallint" || t == "integer" || t == "bigint" || t == "numeric" ||
+           t == "real" || t == "double precision";
+}
+
+bool is_time_type(std::string const& t)
+{
+    return t == "timestamp with time zone" || t == "timestamp without time zone";
+}
+
+// The content table by either name: content_metadata while it is still the
+// table, as the bot replayed it.
+constexpr std::array<char const*, 2> content_tables{
+    "content_metadata", "content_generation_metadata_comprehensive"};
+
+struct wanted {
+    char const* table;
+    char const* column;
+    char const* type; // value: what it must be; enum: xloop's words
 };
+
+constexpr wanted value_columns[] = {
+    {"outcomes", "collected_at", "timestamptz"},
+    {"follower_snapshots", "snapshot_at", "timestamptz"},
+    {"reply_opportunities", "discovered_at", "timestamptz"},
+    {"reply_opportunities", "created_at", "timestamptz"},
+    {"discovered_accounts", "last_successful_reply_at", "timestamptz"},
+    {"learning_model_weights", "created_at", "timestamptz"},
+    {"learning_model_weights", "computed_at", "timestamptz"},
+    {"outcomes", "impressions", "bigint"},
+    {"outcomes", "views", "bigint"},
+    {"outcomes", "likes", "bigint"},
+    {"outcomes", "retweets", "bigint"},
+    {"outcomes", "replies", "bigint"},
+    {"outcomes", "quotes", "bigint"},
+    {"outcomes", "bookmarks", "bigint"},
+    {"outcomes", "profile_clicks", "bigint"},
+    {"outcomes", "followers_gained", "bigint"},
+    {"outcomes", "engagement_rate", "numeric"},
+    {"outcomes", "followers_gained_weighted", "numeric"},
+    {"outcomes", "primary_objective_score", "numeric"},
+    {"outcomes", "attribution_confidence", "numeric"},
+    {"follower_snapshots", "follower_count", "bigint"},
+    {"discovered_accounts", "priority_score", "numeric"},
+    {"discovered_accounts", "reply_performance_score", "numeric"},
+    {"reply_opportunities", "opportunity_score", "numeric"}};
+
+constexpr wanted enum_columns[] = {
+    {"content_metadata", "decision_type", "single thread reply"},
+    {"content_generation_metadata_comprehensive", "decision_type", "single thread reply"},
+    {"content_metadata", "status", "queued posted skipped failed"},
+    {"content_generation_metadata_comprehensive", "status",
+     "queued posted skipped failed"},
+    {"reply_opportunities", "status", "pending replied expired skipped"}};
+
+constexpr wanted fraction_columns[] = {
+    {"outcomes", "engagement_rate", ""},
+    {"outcomes", "followers_gained_weighted", ""},
+    {"outcomes", "primary_objective_score", ""},
+    {"outcomes", "attribution_confidence", ""},
+    {"learning_model_weights", "avg_primary_objective_score", ""},
+    {"learning_model_weights", "avg_followers_gained_weighted", ""},
+    {"discovered_accounts", "priority_score", ""},
+    {"discovered_accounts", "reply_performance_score", ""}};
+
+using column_map = std::map<std::pair<std::string, std::string>, catalog_column>;
+
+catalog_column const* find(column_map const& m, std::string const& table,
+                           std::string const& column)
+{
+    auto const it = m.find({table, column});
+    return it == m.end() ? nullptr : &it->second;
+}
+
+bool by_table_then_column(catalog_column const* a, catalog_column const* b)
+{
+    return std::tie(a->table, a->column) < std::tie(b->table, b->column);
+}
 
 // Refuses `rows`, all named at once: why they do not fit, and the ALTER that
 // makes each of them `type` (`using_cast`: converting through a cast).
-[[noreturn]] void refuse_column_types(std::vector<column_row> const& rows,
+[[noreturn]] void refuse_column_types(std::vector<catalog_column const*> const& rows,
                                       std::string_view why, std::string_view type,
                                       bool using_cast)
 {
     std::vector<std::string> columns;
     std::vector<std::string> alters;
-    for (auto const& r : rows) {
-        columns.push_back(fmt::format("{}.{} is {}", r.table, r.column, r.type));
+    for (auto const* r : rows) {
+        columns.push_back(fmt::format("{}.{} is {}", r->table, r->column, r->type));
         alters.push_back(fmt::format(
-            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE {2}{3}", r.table, r.column,
-            type, using_cast ? fmt::format(" USING {}::{}", r.column, type) : ""));
+            "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE {2}{3}", r->table, r->column,
+            type, using_cast ? fmt::format(" USING {}::{}", r->column, type) : ""));
     }
     throw data_error{fmt::format("{}: {}; nothing was changed. Make {} {}: {}{}",
                                  fmt::join(columns, ", "), why,
@@ -537,107 +505,222 @@ struct column_row {
                                  fmt::join(alters, "; "), then_migrate_again)};
 }
 
-[[noreturn]] void refuse_keys(std::vector<column_row> const& rows)
+// decision_id of another type than outcomes' (every view and job joins
+// them); a tweet id that is no text (a bigint: X's ids pass 2⁵³, which a
+// JSON number cannot hold).
+void check_keys(column_map const& m)
 {
-    auto const& first = rows.front();
-    if (first.column == "decision_id") {
-        throw data_error{fmt::format(
-            "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins them "
-            "(vw_learning, every job), so their types must match; nothing was changed. "
-            "Make them one type, e.g. ALTER TABLE public.outcomes ALTER COLUMN "
-            "decision_id TYPE {1} USING decision_id::{1}{3}",
-            first.table, first.type, first.x1.value_or(""), then_migrate_again)};
+    auto const* outcome_id = find(m, "outcomes", "decision_id");
+    for (auto const* table : content_tables) {
+        auto const* id = find(m, table, "decision_id");
+        if (id && outcome_id && id->base != outcome_id->base) {
+            throw data_error{fmt::format(
+                "{0}.decision_id is {1} but outcomes.decision_id is {2}: xloop joins "
+                "them "
+                "(vw_learning, every job), so their types must match; nothing was "
+                "changed. Make them one type, e.g. ALTER TABLE public.outcomes ALTER "
+                "COLUMN decision_id TYPE {1} USING decision_id::{1}{3}",
+                table, id->type, outcome_id->type, then_migrate_again)};
+        }
     }
-    refuse_column_types(rows,
-                        "xloop reads tweet ids as text (as X sends them), and a number "
-                        "compares with no text",
-                        "text", true);
+    std::vector<catalog_column const*> numbers;
+    auto const check = [&](std::string const& table, std::string const& column) {
+        if (auto const* c = find(m, table, column); c && !is_text_type(c->base)) {
+            numbers.push_back(c);
+        }
+    };
+    for (auto const* table : content_tables) {
+        check(table, "target_tweet_id");
+        check(table, "tweet_id");
+    }
+    std::sort(numbers.begin(), numbers.end(), [](auto const* a, auto const* b) {
+        return std::tuple(a->table != "content_metadata", a->table, a->column) <
+               std::tuple(b->table != "content_metadata", b->table, b->column);
+    });
+    check("outcomes", "tweet_id");
+    check("reply_opportunities", "tweet_id");
+    if (!numbers.empty()) {
+        refuse_column_types(numbers,
+                            "xloop reads tweet ids as text (as X sends them), and a "
+                            "number compares with no text",
+                            "text", true);
+    }
 }
 
-// Migrate passed over such columns and failed in a later migration, or every
-// scrape-metrics and plan run exited 70 on "operator does not exist".
-[[noreturn]] void refuse_values(std::vector<column_row> const& rows)
+// A time or count the tools compare with times and numbers and compute with,
+// held as text, seconds or a date: migrate passed over it and failed in a
+// later migration, or every scrape-metrics and plan run exited 70 on
+// "operator does not exist".
+void check_values(column_map const& m)
 {
+    std::vector<std::pair<catalog_column const*, std::string>>
+        wrong; // column, type wanted
+    auto const check = [&](std::string const& table, std::string const& column,
+                           std::string const& want) {
+        auto const* c = find(m, table, column);
+        if (c &&
+            (want == "timestamptz" ? !is_time_type(c->base) : !is_number_type(c->base))) {
+            wrong.emplace_back(c, want);
+        }
+    };
+    for (auto const* table : content_tables) {
+        for (auto const* column : {"posted_at", "scheduled_at", "created_at"}) {
+            check(table, column, "timestamptz");
+        }
+    }
+    for (auto const& w : value_columns) {
+        check(w.table, w.column, w.type);
+    }
+    if (wrong.empty()) {
+        return;
+    }
+    std::sort(wrong.begin(), wrong.end(), [](auto const& a, auto const& b) {
+        return std::tuple(a.second != "timestamptz", a.first->table, a.first->column) <
+               std::tuple(b.second != "timestamptz", b.first->table, b.first->column);
+    });
     std::vector<std::string> columns;
     std::vector<std::string> alters;
     bool seconds = false;
-    for (auto const& r : rows) {
-        columns.push_back(fmt::format("{}.{} is {}", r.table, r.column, r.type));
+    for (auto const& [c, want] : wrong) {
+        columns.push_back(fmt::format("{}.{} is {}", c->table, c->column, c->type));
+        bool const time = want == "timestamptz";
+        bool const from_seconds = time && is_number_type(c->base);
+        seconds = seconds || from_seconds;
         // a default of the old type (now() as text or seconds) cannot be
         // cast: it goes first, and a time's comes back as now()
-        bool const has_default = r.x4 == "true";
-        bool const time = r.x1 == "timestamptz";
         alters.push_back(fmt::format(
-            "ALTER TABLE public.{} {}ALTER COLUMN {} TYPE {} USING {}{}", r.table,
-            has_default ? fmt::format("ALTER COLUMN {} DROP DEFAULT, ", r.column) : "",
-            r.column, r.x1.value_or(""), r.x2.value_or(""),
-            has_default && time
-                ? fmt::format(", ALTER COLUMN {} SET DEFAULT now()", r.column)
+            "ALTER TABLE public.{} {}ALTER COLUMN {} TYPE {} USING {}{}", c->table,
+            c->has_default ? fmt::format("ALTER COLUMN {} DROP DEFAULT, ", c->column)
+                           : "",
+            c->column, want,
+            from_seconds
+                ? fmt::format("to_timestamp({})", c->column)
+                : fmt::format("nullif(btrim({}::text), '')::{}", c->column, want),
+            c->has_default && time
+                ? fmt::format(", ALTER COLUMN {} SET DEFAULT now()", c->column)
                 : ""));
-        seconds = seconds || r.x3 == "true";
     }
     throw data_error{fmt::format(
         "{}: xloop compares these with times and numbers and computes with them, "
         "which PostgreSQL does not do with {}; nothing was changed. Convert {}{}: {}{}",
-        fmt::join(columns, ", "), rows.size() == 1 ? "such a column" : "such columns",
-        rows.size() == 1 ? "it" : "them",
+        fmt::join(columns, ", "), wrong.size() == 1 ? "such a column" : "such columns",
+        wrong.size() == 1 ? "it" : "them",
         seconds ? " (to_timestamp reads seconds since 1970: for milliseconds, "
                   "to_timestamp(column / 1000.0))"
                 : "",
         fmt::join(alters, "; "), then_migrate_again)};
 }
 
-// ('SINGLE', 'THREAD', 'REPLY') takes no 'reply': migrate failed midway on
-// the first index that names one, plan on every run.
-[[noreturn]] void refuse_enums(std::vector<column_row> const& rows)
+// An enum of the bot's own without the words xloop writes and compares:
+// ('SINGLE', 'THREAD', 'REPLY') takes no 'reply', and migrate failed midway
+// on the first index that names one, plan on every run.
+void check_enums(column_map const& m)
 {
     std::vector<std::string> columns;
     std::vector<std::string> to_text;
-    for (auto const& r : rows) {
-        columns.push_back(fmt::format("{}.{} is the enum {} ({}), without {}", r.table,
-                                      r.column, r.type, r.x1.value_or(""),
-                                      r.x2.value_or("")));
+    std::string add_values;
+    for (auto const& w : enum_columns) {
+        auto const* c = find(m, w.table, w.column);
+        if (!c || !c->enum_labels) {
+            continue;
+        }
+        std::vector<std::string> missing;
+        std::istringstream words{w.type};
+        for (std::string word; words >> word;) {
+            if (std::find(c->enum_labels->begin(), c->enum_labels->end(), word) ==
+                c->enum_labels->end()) {
+                missing.push_back(word);
+            }
+        }
+        if (missing.empty()) {
+            continue;
+        }
+        std::vector<std::string> quoted;
+        std::vector<std::string> adds;
+        for (auto const& word : missing) {
+            quoted.push_back(quote_literal(word));
+            adds.push_back(fmt::format("ALTER TYPE {} ADD VALUE IF NOT EXISTS {}",
+                                       c->base, quote_literal(word)));
+        }
+        columns.push_back(fmt::format(
+            "{}.{} is the enum {} ({}), without {}", c->table, c->column, c->base,
+            fmt::join(*c->enum_labels, ", "), fmt::join(quoted, ", ")));
         to_text.push_back(fmt::format(
             "ALTER TABLE public.{0} ALTER COLUMN {1} TYPE text USING lower({1}::text)",
-            r.table, r.column));
+            c->table, c->column));
+        if (add_values.empty()) {
+            add_values = fmt::format("{}", fmt::join(adds, "; "));
+        }
+    }
+    if (columns.empty()) {
+        return;
     }
     throw data_error{fmt::format(
         "{}: xloop writes and compares these words, which the enum refuses; nothing was "
         "changed. Make {} text, as xloop's own table has it, the bot's words lower-cased "
         "('REPLY' is then xloop's 'reply'): {}; or add xloop's words to the enum, a "
         "statement a word ({}){}",
-        fmt::join(columns, "; "), rows.size() == 1 ? "it" : "them",
-        fmt::join(to_text, "; "), rows.front().x3.value_or(""), then_migrate_again)};
+        fmt::join(columns, "; "), columns.size() == 1 ? "it" : "them",
+        fmt::join(to_text, "; "), add_values, then_migrate_again)};
+}
+
+// A whole-number column the jobs write fractions into: a priority of 0.73
+// stored as 1, silently.
+void check_fractions(column_map const& m)
+{
+    std::vector<catalog_column const*> whole;
+    for (auto const& w : fraction_columns) {
+        auto const* c = find(m, w.table, w.column);
+        bool const numeric_p0 = c && c->base == "numeric" && c->typmod >= 4 &&
+                                ((c->typmod - 4) & 0xffff) == 0;
+        if (c && (c->base == "smallint" || c->base == "integer" || c->base == "bigint" ||
+                  numeric_p0)) {
+            whole.push_back(c);
+        }
+    }
+    if (whole.empty()) {
+        return;
+    }
+    std::sort(whole.begin(), whole.end(), by_table_then_column);
+    refuse_column_types(whole,
+                        "xloop writes fractions there (scores, rates, priorities in [0, "
+                        "1]), which a whole-number column would round",
+                        "numeric", false);
 }
 
 } // namespace
 
+void check_column_types(std::vector<catalog_column> const& columns)
+{
+    column_map m;
+    for (auto const& c : columns) {
+        m.emplace(std::pair(c.table, c.column), c);
+    }
+    check_keys(m);
+    check_values(m);
+    check_enums(m);
+    check_fractions(m);
+}
+
 void check_column_types(db_connection& db)
 {
-    auto const r = db.exec(column_types_sql);
-    if (r.rows() == 0) {
-        return;
+    auto const r = db.exec(columns_sql);
+    std::vector<catalog_column> columns;
+    for (int i = 0; i < r.rows(); ++i) {
+        catalog_column c{r.str(i, 0),
+                         r.str(i, 1),
+                         r.str(i, 2),
+                         r.str(i, 3),
+                         static_cast<int>(r.i64(i, 4)),
+                         r.boolean(i, 5),
+                         std::nullopt};
+        if (auto const labels = r.opt_str(i, 6)) {
+            c.enum_labels =
+                nlohmann::json::parse(*labels).get<std::vector<std::string>>();
+        }
+        columns.push_back(std::move(c));
     }
-    // the first kind found, all its columns at once (the query orders them)
-    auto const kind = r.str(0, 0);
-    std::vector<column_row> rows;
-    for (int i = 0; i < r.rows() && r.str(i, 0) == kind; ++i) {
-        rows.push_back({r.str(i, 1), r.str(i, 2), r.str(i, 3), r.opt_str(i, 4),
-                        r.opt_str(i, 5), r.opt_str(i, 6), r.opt_str(i, 7)});
-    }
-    if (kind == "key") {
-        refuse_keys(rows);
-    }
-    if (kind == "value") {
-        refuse_values(rows);
-    }
-    if (kind == "enum") {
-        refuse_enums(rows);
-    }
-    refuse_column_types(rows,
-                        "xloop writes fractions there (scores, rates, priorities in [0, "
-                        "1]), which a whole-number column would round",
-                        "numeric", false);
+    check_column_types(columns);
 }
 
 namespace {

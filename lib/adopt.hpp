@@ -7,6 +7,7 @@
 #include "db.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,20 @@ content_table_state inspect_content_table(db_connection& db);
 // 'queued', 'pending', …); a whole-number column the jobs write fractions
 // into (outcomes' scores and rates, the map's averages, accounts' priorities).
 void check_column_types(db_connection& db);
+
+// A column of the tables those checks read, as the catalogue has it.
+struct catalog_column {
+    std::string table;
+    std::string column;
+    std::string type; // format_type: "numeric(10,0)", "character varying(8)"
+    std::string base; // its regtype: "numeric", "character varying", an enum's name
+    int typmod = -1;
+    bool has_default = false;
+    std::optional<std::vector<std::string>> enum_labels; // an enum's, in order
+};
+
+// The same checks on columns already read: pure.
+void check_column_types(std::vector<catalog_column> const& columns);
 
 // Read-only; throws data_error, naming each and how to move it aside, when a
 // name xloop keeps a table under is taken by a view, a materialized view or
