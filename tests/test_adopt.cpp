@@ -137,6 +137,19 @@ void move_posts_into_window(db_connection& c)
            "SET posted_at = posted_at + interval '13 months'");
 }
 
+// Changes the bot's tables as `alter` says with its views out of the way
+// (ALTER ... TYPE refuses while a view reads the column): content_metadata
+// is made again as the fixture has it, vw_learning is not.
+void alter_content_table(db_connection& c, std::string const& alter)
+{
+    c.exec("DROP VIEW vw_learning CASCADE; DROP VIEW content_metadata; " + alter + R"sql(
+CREATE VIEW content_metadata AS
+    SELECT id, decision_id, content, generator_name, hook_type, status, posted_at, tweet_id,
+           decision_type, raw_topic, tone, created_at
+      FROM content_generation_metadata_comprehensive;
+)sql");
+}
+
 // migrate refused the database (exit 65) before changing anything: no xloop
 // schema was created. Returns the run, for its message.
 process_result refused_before_any_change(test_db const& db,
@@ -987,9 +1000,7 @@ TEST_CASE("times and counts held as text or seconds are refused before any chang
     auto c = db.connect();
     // as a bot that wrote JavaScript's values as they came: ISO text, epoch
     // seconds, numbers as strings
-    c.exec(R"sql(
-DROP VIEW vw_learning CASCADE;
-DROP VIEW content_metadata;
+    alter_content_table(c, R"sql(
 ALTER TABLE content_generation_metadata_comprehensive
     ALTER COLUMN posted_at TYPE text,
     ALTER COLUMN created_at DROP DEFAULT,
@@ -997,10 +1008,6 @@ ALTER TABLE content_generation_metadata_comprehensive
     ALTER COLUMN created_at SET DEFAULT extract(epoch FROM now())::bigint;
 ALTER TABLE follower_snapshots ALTER COLUMN follower_count TYPE text;
 ALTER TABLE outcomes ALTER COLUMN likes TYPE text;
-CREATE VIEW content_metadata AS
-    SELECT id, decision_id, content, generator_name, hook_type, status, posted_at, tweet_id,
-           decision_type, raw_topic, tone, created_at
-      FROM content_generation_metadata_comprehensive;
 )sql");
     auto const posted = db.count("SELECT count(posted_at) FROM content_metadata");
     std::string const alters =
@@ -1101,16 +1108,10 @@ TEST_CASE("an enum without the words xloop writes is refused before any change, 
     test_db db;
     db.load_fixture("original_bot.sql");
     auto c = db.connect();
-    c.exec(R"sql(
-DROP VIEW vw_learning CASCADE;
-DROP VIEW content_metadata;
+    alter_content_table(c, R"sql(
 CREATE TYPE decision_kind AS ENUM ('SINGLE', 'THREAD', 'REPLY');
 ALTER TABLE content_generation_metadata_comprehensive
     ALTER COLUMN decision_type TYPE decision_kind USING upper(decision_type)::decision_kind;
-CREATE VIEW content_metadata AS
-    SELECT id, decision_id, content, generator_name, hook_type, status, posted_at, tweet_id,
-           decision_type, raw_topic, tone, created_at
-      FROM content_generation_metadata_comprehensive;
 )sql");
     std::string const to_text =
         "ALTER TABLE public.content_generation_metadata_comprehensive ALTER COLUMN "
