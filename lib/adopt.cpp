@@ -405,10 +405,14 @@ bool is_text_type(std::string const& t)
     return t == "text" || t == "character varying" || t == "character";
 }
 
+bool is_integer_type(std::string const& t)
+{
+    return t == "smallint" || t == "integer" || t == "bigint";
+}
+
 bool is_number_type(std::string const& t)
 {
-    return t == "smallint" || t == "integer" || t == "bigint" || t == "numeric" ||
-           t == "real" || t == "double precision";
+    return is_integer_type(t) || t == "numeric" || t == "real" || t == "double precision";
 }
 
 bool is_time_type(std::string const& t)
@@ -424,7 +428,7 @@ constexpr std::array<char const*, 2> content_tables{
 struct wanted {
     char const* table;
     char const* column;
-    char const* type; // value: what it must be; enum: xloop's words
+    char const* type; // value_columns: what it must be; enum_columns: xloop's words
 };
 
 constexpr wanted value_columns[] = {
@@ -461,15 +465,15 @@ constexpr wanted enum_columns[] = {
      "queued posted skipped failed"},
     {"reply_opportunities", "status", "pending replied expired skipped"}};
 
-constexpr wanted fraction_columns[] = {
-    {"outcomes", "engagement_rate", ""},
-    {"outcomes", "followers_gained_weighted", ""},
-    {"outcomes", "primary_objective_score", ""},
-    {"outcomes", "attribution_confidence", ""},
-    {"learning_model_weights", "avg_primary_objective_score", ""},
-    {"learning_model_weights", "avg_followers_gained_weighted", ""},
-    {"discovered_accounts", "priority_score", ""},
-    {"discovered_accounts", "reply_performance_score", ""}};
+constexpr std::pair<char const*, char const*> fraction_columns[] = {
+    {"outcomes", "engagement_rate"},
+    {"outcomes", "followers_gained_weighted"},
+    {"outcomes", "primary_objective_score"},
+    {"outcomes", "attribution_confidence"},
+    {"learning_model_weights", "avg_primary_objective_score"},
+    {"learning_model_weights", "avg_followers_gained_weighted"},
+    {"discovered_accounts", "priority_score"},
+    {"discovered_accounts", "reply_performance_score"}};
 
 using column_map = std::map<std::pair<std::string, std::string>, catalog_column>;
 
@@ -529,14 +533,11 @@ void check_keys(column_map const& m)
             numbers.push_back(c);
         }
     };
+    // in the order named: content_metadata first, then by table and column
     for (auto const* table : content_tables) {
         check(table, "target_tweet_id");
         check(table, "tweet_id");
     }
-    std::sort(numbers.begin(), numbers.end(), [](auto const* a, auto const* b) {
-        return std::tuple(a->table != "content_metadata", a->table, a->column) <
-               std::tuple(b->table != "content_metadata", b->table, b->column);
-    });
     check("outcomes", "tweet_id");
     check("reply_opportunities", "tweet_id");
     if (!numbers.empty()) {
@@ -669,12 +670,11 @@ void check_enums(column_map const& m)
 void check_fractions(column_map const& m)
 {
     std::vector<catalog_column const*> whole;
-    for (auto const& w : fraction_columns) {
-        auto const* c = find(m, w.table, w.column);
+    for (auto const& [table, column] : fraction_columns) {
+        auto const* c = find(m, table, column);
         bool const numeric_p0 = c && c->base == "numeric" && c->typmod >= 4 &&
                                 ((c->typmod - 4) & 0xffff) == 0;
-        if (c && (c->base == "smallint" || c->base == "integer" || c->base == "bigint" ||
-                  numeric_p0)) {
+        if (c && (is_integer_type(c->base) || numeric_p0)) {
             whole.push_back(c);
         }
     }
@@ -780,6 +780,7 @@ SELECT k.rel, c.relkind::text
  WHERE c.relkind NOT IN ('r', 'p') AND (k.is_table OR c.relkind <> 'v')
  ORDER BY k.ord)sql");
     if (r.rows() == 0) {
+        // the names are tables: are they partitioned as xloop cannot use?
         check_partitioned(db);
         return;
     }

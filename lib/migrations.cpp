@@ -301,30 +301,55 @@ private:
     advisory_lock m_lock; // released when it goes
 };
 
-// PostgreSQL builds no index CONCURRENTLY on a partitioned table (an
-// operator's follower_snapshots or reply_opportunities partitioned by time):
-// there it is built plainly, on every partition, and writes to the table
-// wait until it is done. Returns the statement to run.
-std::string index_statement_for(db_connection& db, migration const& m,
-                                std::string const& stmt)
+// A CREATE INDEX CONCURRENTLY statement, as xloop's migrations write them:
+// the index, its schema-qualified table, and where the keyword stands.
+struct concurrent_index {
+    std::string name;
+    std::string table;
+    std::size_t keyword_at = 0;
+    std::size_t keyword_size = 0;
+};
+
+std::optional<concurrent_index> concurrent_index_of(std::string const& stmt)
 {
     static std::regex const index_re{
         R"(CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s+ON\s+(ONLY\s+)?([\w.]+))",
         std::regex::icase};
     std::smatch match;
-    if (!std::regex_search(stmt, match, index_re) ||
-        !db.exec("SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
-                 "WHERE oid = to_regclass($1)), false)",
-                 match[6].str())
-             .boolean(0, 0)) {
+    if (!std::regex_search(stmt, match, index_re)) {
+        return std::nullopt;
+    }
+    return concurrent_index{match[4].str(), match[6].str(),
+                            static_cast<std::size_t>(match.position(2)),
+                            static_cast<std::size_t>(match.length(2))};
+}
+
+// PostgreSQL builds no index CONCURRENTLY on a partitioned table (an
+// operator's follower_snapshots or reply_opportunities partitioned by time):
+// there it is built plainly, on every partition, and writes to the table
+// wait until it is done.
+bool is_partitioned(db_connection& db, std::string const& table)
+{
+    return db
+        .exec("SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
+              "WHERE oid = to_regclass($1)), false)",
+              table)
+        .boolean(0, 0);
+}
+
+// The statement to run: without CONCURRENTLY where is_partitioned.
+std::string index_statement_for(db_connection& db, migration const& m,
+                                std::string const& stmt)
+{
+    auto const index = concurrent_index_of(stmt);
+    if (!index || !is_partitioned(db, index->table)) {
         return stmt;
     }
     log::info("{}: {} is partitioned: index {} is built without CONCURRENTLY, and "
               "writes to it wait until it is built",
-              m.name, match[6].str(), match[4].str());
+              m.name, index->table, index->name);
     auto out = stmt;
-    out.erase(static_cast<std::size_t>(match.position(2)),
-              static_cast<std::size_t>(match.length(2)));
+    out.erase(index->keyword_at, index->keyword_size);
     return out;
 }
 
@@ -530,25 +555,24 @@ void add_changes(std::vector<std::string>& account, std::vector<std::string> con
 // do), each to be built or there already; of any other statement, nothing.
 std::string outside_transaction_account(db_connection& db, migration const& m)
 {
-    static std::regex const index_re{
-        R"(CREATE\s+INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+ON\s+(\w+)\.(\w+))",
-        std::regex::icase};
     std::vector<std::string> build, there;
-    for (std::sregex_iterator it{m.sql.begin(), m.sql.end(), index_re}, end; it != end;
-         ++it) {
-        auto const name = (*it)[1].str();
-        auto const r = db.exec(
-            "SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL, "
-            "coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = "
-            "to_regclass(quote_ident($1) || '.' || quote_ident($3))), false)",
-            (*it)[2].str(), name, (*it)[3].str());
-        if (r.boolean(0, 0)) {
-            there.push_back(name);
+    for (auto const& stmt : split_sql(m.sql)) {
+        auto const index = concurrent_index_of(stmt.text);
+        if (!index) {
+            continue;
+        }
+        // the index lives in its table's schema; names are plain (\w+)
+        auto const dot = index->table.find('.');
+        auto const schema =
+            dot == std::string::npos ? "" : index->table.substr(0, dot + 1);
+        if (db.exec("SELECT to_regclass($1) IS NOT NULL", schema + index->name)
+                .boolean(0, 0)) {
+            there.push_back(index->name);
+        } else if (is_partitioned(db, index->table)) {
+            build.push_back(fmt::format("{} ({} is partitioned: not concurrently)",
+                                        index->name, index->table.substr(schema.size())));
         } else {
-            // index_statement_for: no CONCURRENTLY on a partitioned table
-            build.push_back(r.boolean(0, 1) ? name + " (" + (*it)[3].str() +
-                                                  " is partitioned: not concurrently)"
-                                            : name);
+            build.push_back(index->name);
         }
     }
     if (build.empty() && there.empty()) {

@@ -15,8 +15,9 @@ struct config;
 // items' check needs the function).
 check_result schema_check(db_connection& db, config const& cfg, bool& has_as_uuid);
 
-// Whether the check found every relation and column the tools read (a
-// pending migration that adds an index only may still fail it).
+// Whether the check found every relation and column the tools read, each of
+// a type they can use (a pending migration that adds an index only may still
+// fail it).
 bool schema_complete(check_result const& schema);
 
 } // namespace xloop

@@ -196,6 +196,16 @@ struct loop_run {
     }
 };
 
+// The original's posts moved into the learners' window, then every tool run
+// on the database: each exits as documented, and the schema check passes.
+void every_tool_runs(test_db const& db, db_connection& c)
+{
+    move_posts_into_window(c);
+    loop_run loop{db};
+    loop.run_every_tool(1001, 1003);
+    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+}
+
 } // namespace
 
 TEST_CASE("a replayed database whose content_metadata is a table is adopted in place",
@@ -857,10 +867,7 @@ CREATE UNIQUE INDEX vw_learning_tweet ON vw_learning (tweet_id);
           std::vector<std::string>{"decision_id", "tweet_id", "posted_at", "tone"});
     c.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY vw_learning");
 
-    move_posts_into_window(c);
-    loop_run loop{db};
-    loop.run_every_tool(1001, 1003);
-    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+    every_tool_runs(db, c);
 }
 
 TEST_CASE("a restored database whose time series and accounts are partitioned is "
@@ -1039,10 +1046,7 @@ ALTER TABLE outcomes ALTER COLUMN likes TYPE text;
     CHECK(db.count("SELECT count(posted_at) FROM content_metadata") == posted);
     CHECK(db.count("SELECT count(*) FROM content_metadata WHERE created_at < "
                    "'2024-01-01'") == 0);
-    move_posts_into_window(c);
-    loop_run loop{db};
-    loop.run_every_tool(1001, 1003);
-    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+    every_tool_runs(db, c);
 }
 
 TEST_CASE("a count column made text after migrate fails validate's schema check with its "
@@ -1130,10 +1134,7 @@ ALTER TABLE content_generation_metadata_comprehensive
     REQUIRE(run_tool("migrate", {"-q"}, &db).exit_code == 0);
     CHECK(db.count("SELECT count(*) FROM content_metadata WHERE decision_type = "
                    "'reply'") == 1);
-    move_posts_into_window(c);
-    loop_run loop{db};
-    loop.run_every_tool(1001, 1003);
-    CHECK(check_named(loop.validate(), "schema")["status"] != "fail");
+    every_tool_runs(db, c);
 }
 
 TEST_CASE("a restored database with a text version column runs every tool", "[db]")
