@@ -93,8 +93,10 @@ live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
 
 // The background drift: followers per microsecond while no post without a
 // direct follow count is live (less the follows counted for those that are),
-// over at least six hours of such time; else none is known and none removed.
-double background_drift(std::vector<follower_snapshot> const& snaps, live_posts const& l)
+// over at least six hours of such time from `known_from` on; else none is
+// known and none removed.
+double background_drift(std::vector<follower_snapshot> const& snaps, live_posts const& l,
+                        timestamp known_from)
 {
     double quiet_gain = 0;
     double quiet_us = 0;
@@ -103,7 +105,7 @@ double background_drift(std::vector<follower_snapshot> const& snaps, live_posts 
     for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
         live_now += l.live[i];
         direct_per_us += l.direct_rate[i];
-        if (live_now == 0) {
+        if (live_now == 0 && snaps[i].at >= known_from) {
             auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
             quiet_gain +=
                 static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
@@ -164,7 +166,7 @@ shares prefix_shares(std::vector<follower_snapshot> const& snaps, live_posts con
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snaps,
                     std::vector<attribution_post> const& posts, double window_hours,
-                    timestamp now)
+                    timestamp now, timestamp known_from)
 {
     std::vector<attribution_result> out(posts.size());
     auto const window = fractional_hours(window_hours);
@@ -179,7 +181,7 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         }
     }
     auto const live = live_per_interval(snaps, posts, spans);
-    auto const sh = prefix_shares(snaps, live, background_drift(snaps, live));
+    auto const sh = prefix_shares(snaps, live, background_drift(snaps, live, known_from));
 
     double const window_us = static_cast<double>(window.count());
     for (std::size_t p = 0; p < posts.size(); ++p) {

@@ -8,7 +8,10 @@
 // posts live in it — in proportion to their impressions, or in equal shares if
 // any of them has unknown impressions — so no follower is counted twice. The
 // drift is the rate of change over the intervals where no post is live, when
-// they add up to 6 h or more (else none is subtracted). Clamping losses to 0,
+// they add up to 6 h or more (else none is subtracted). Only `posts` are
+// known to be live, and they are all the account's from `known_from` on:
+// before it (a read of the recent posts, with snapshots from earlier) posts
+// not given may be live, and their follows are no drift. Clamping losses to 0,
 // as the original did, made the noise only ever add to every post.
 //
 // attribution_confidence = completion × alignment, where
@@ -54,6 +57,6 @@ struct attribution_result {
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snapshots,
                     std::vector<attribution_post> const& posts, double window_hours,
-                    timestamp now);
+                    timestamp now, timestamp known_from = timestamp::min());
 
 } // namespace xloop

@@ -457,8 +457,11 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
         return result; // no outcome to write (a new account, an idle run)
     }
     db.exec(create_v2);
-    auto const attributed =
-        attribute_followers(snaps, in.aposts, m.attribution_window_hours, run.now());
+    // Posts before posts_from are not read, and some are live until a window
+    // after it: only from there does a time with no post live tell the drift.
+    auto const attributed = attribute_followers(
+        snaps, in.aposts, m.attribution_window_hours, run.now(),
+        window.posts_from + fractional_hours(m.attribution_window_hours));
     copy_v2_rows(db, in, attributed, m, result.out_of_range);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     result.merged = in.merged;

@@ -142,6 +142,43 @@ TEST_CASE("the background drift of quiet hours is subtracted from live ones", "[
     CHECK(k[0].gain == Approx(28));
 }
 
+TEST_CASE("hours before the posts are known to be all the account's tell no drift",
+          "[nodb]")
+{
+    // +2 an hour for 112 h. The posts read: one every 8 h from 48 h to 88 h,
+    // 100 impressions each, window 24 h; those before 48 h were not read, but
+    // brought the first 48 h's gains as these bring theirs.
+    std::vector<follower_snapshot> hourly;
+    for (int h = 0; h <= 112; ++h) {
+        hourly.push_back({at(h), 1000 + 2 * h});
+    }
+    std::vector<attribution_post> posts;
+    for (int h = 48; h <= 88; h += 8) {
+        posts.push_back({at(h), 100, {}});
+    }
+    // Known from 48 h: a post is always live, so no drift. The first post is
+    // alone over 48–56 h (16), one of two over 56–64 h (8), of three over
+    // 64–72 h (16/3); a middle one is one of three throughout (16); the
+    // gains of 48–112 h are shared out whole.
+    auto const r = attribute_followers(hourly, posts, 24, at(112), at(48));
+    CHECK(r[0].gain == Approx(16 + 8 + 16.0 / 3));
+    CHECK(r[2].gain == Approx(16));
+    CHECK(r[5].gain == Approx(16.0 / 3 + 8 + 16));
+    double sum = 0;
+    for (auto const& x : r) {
+        sum += x.gain;
+    }
+    CHECK(sum == Approx(2 * (112 - 48)));
+    // Known from 24 h: the 24 quiet hours before 48 h tell a drift of 2 an
+    // hour, and the posts added nothing above it. Known from the start (the
+    // default), the same: the unread posts' follows had been taken for drift.
+    for (auto const known : {at(24), timestamp::min()}) {
+        for (auto const& x : attribute_followers(hourly, posts, 24, at(112), known)) {
+            CHECK(x.gain == Approx(0).margin(1e-9));
+        }
+    }
+}
+
 TEST_CASE("without snapshots there is no gain and no confidence, but a result", "[nodb]")
 {
     auto const none = attribute_followers({}, {{at(0), 50, {}}}, 24, at(30));

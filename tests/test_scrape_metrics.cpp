@@ -1347,6 +1347,57 @@ TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[
     CHECK(fgw() == Approx(30 * (1 - 1.0 / 24)).margin(1e-3));
 }
 
+TEST_CASE("an account older than a run reads gets its posts' follows, not the drift of "
+          "posts the run did not read",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    // 40 days of a post every 8 h (100 impressions each) and a follower more
+    // an hour since the first: three posts live in any 24 h, 8 follows each.
+    c.exec(
+        "INSERT INTO public.content_generation_metadata_comprehensive (status, "
+        "tweet_id, posted_at, decision_type, content) SELECT 'posted', (1000 + h)::text, "
+        "$1::timestamptz - make_interval(hours => h), 'single', 'post ' || h FROM "
+        "generate_series(8, 960, 8) h",
+        now);
+    c.exec(
+        "INSERT INTO public.outcomes (decision_id, tweet_id, impressions, collected_at) "
+        "SELECT decision_id, tweet_id, 100, $1::timestamptz - interval '1 hour' FROM "
+        "public.content_generation_metadata_comprehensive",
+        now);
+    c.exec("INSERT INTO public.follower_snapshots (snapshot_at, follower_count) SELECT "
+           "$1::timestamptz - make_interval(hours => h), 20000 - least(h, 960) FROM "
+           "generate_series(0, 1000) h",
+           now);
+    auto gains = [&] {
+        return c.exec("SELECT min(o.followers_gained), max(o.followers_gained), "
+                      "min(o.followers_gained_weighted)::float8, count(*) FROM "
+                      "public.outcomes o JOIN "
+                      "public.content_generation_metadata_comprehensive p USING "
+                      "(decision_id) WHERE p.posted_at BETWEEN $1::timestamptz - "
+                      "interval '30 days' AND $1::timestamptz - interval '48 hours'",
+                      now);
+    };
+    // The first run scores back to the first post; a run an hour later
+    // rescores the last 31 days, reading the posts from 32 days back and the
+    // snapshots from 33: the 24 h before them, whose posts it did not read,
+    // were taken for the account's drift, and every post netted to 0.
+    for (char const* at : {now, "2026-03-02T13:00:00Z"}) {
+        auto const r =
+            run_tool("scrape-metrics",
+                     {"--source", "file", "--input", "/dev/null", "--now", at}, &db);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto const g = gains();
+        CHECK(g.i64(0, 3) == 85);
+        CHECK(g.i64(0, 0) == 8);
+        CHECK(g.i64(0, 1) == 8);
+        CHECK(g.f64(0, 2) == Approx(8));
+    }
+}
+
 TEST_CASE("SIGTERM stops a run between batches, keeps what was committed, records it",
           "[db]")
 {
