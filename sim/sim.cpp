@@ -587,6 +587,7 @@ json learned(db_connection& db, world_spec const& w, double day)
         map.rows() && !map.is_null(0, 1) ? json::parse(map.str(0, 1)) : json{});
     auto const truth = best_values(w, day);
     auto const& effects = effects_on(w, day);
+    auto const catalogue = world_catalogue(w);
     for (auto const& [dim, best] : truth) {
         json const d = weights.value(dim, json::object());
         std::string top;
@@ -601,9 +602,14 @@ json learned(db_connection& db, world_spec const& w, double day)
         if (pooled.count(dim) != 0) {
             top = "(all alike)";
         }
-        out[dim] = {{"true_best", best},   {"has_effect", effects.count(dim) > 0},
-                    {"learned_best", top}, {"weight_of_true_best", d.value(best, 0.0)},
-                    {"values", d.size()},  {"maps_changed", 0}};
+        out[dim] = {{"true_best", best},
+                    {"has_effect", effects.count(dim) > 0},
+                    {"learned_best", top},
+                    {"weight_of_true_best", d.value(best, 0.0)},
+                    // what uniform draws choose among: plan's catalogue, not
+                    // the values the map has seen (nor replies' own)
+                    {"values", d.empty() ? 0 : catalogue.at(dim).size()},
+                    {"maps_changed", 0}};
     }
     // How many of the run's maps learned each dimension from its recent
     // posts only (build-weights' change test): false alarms in a world whose

@@ -132,6 +132,11 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     CHECK(score["outcomes_with_v2"].get<std::int64_t>() >= posts - 2);
     CHECK(score["validate_exit"] == 0);
     CHECK(a.count("SELECT count(*) FROM public.follower_snapshots") == 2 * 72 + 1);
+    // uniform draws choose among plan's catalogue (six slots; single or
+    // thread), not among the map's values, which hold replies' own as well
+    CHECK(score["content_slot"]["values"] == 6);
+    CHECK(score["decision_type"]["values"] == 2);
+    CHECK(score["post_hour"]["values"] == 8);
     CHECK(a.count("SELECT count(*) FROM xloop.job_runs WHERE status NOT IN ('ok', "
                   "'skipped')") == 0);
 
