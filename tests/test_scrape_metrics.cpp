@@ -1382,8 +1382,9 @@ TEST_CASE("an account older than a run reads gets its posts' follows, not the dr
     };
     // The first run scores back to the first post; a run an hour later
     // rescores the last 31 days, reading the posts from 32 days back and the
-    // snapshots from 33: the 24 h before them, whose posts it did not read,
-    // were taken for the account's drift, and every post netted to 0.
+    // snapshots from 33. Both rescore the last 31 days so: the 24 h before
+    // the posts read, live with posts not read, had been taken for the
+    // account's drift, and every post netted to 0.
     for (char const* at : {now, "2026-03-02T13:00:00Z"}) {
         auto const r =
             run_tool("scrape-metrics",
