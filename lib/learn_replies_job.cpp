@@ -68,13 +68,13 @@ public:
 
     void add(binary_copy_reader const& row)
     {
-        if (row.size() != 3 + target_component_count || scale_row(row) ||
-            row.is_null(2) || left_out(row)) {
+        if (row.size() != 3 + component_columns || scale_row(row) || row.is_null(2) ||
+            left_out(row)) {
             return;
         }
         auto const x = read_components(row, 3);
         // numeric columns hold NaN: such a value counts as missing
-        if (std::any_of(x.begin(), x.end(),
+        if (std::any_of(x.x.begin(), x.x.end(),
                         [](auto const& v) { return v && !std::isfinite(*v); })) {
             ++m_s.non_finite;
         }

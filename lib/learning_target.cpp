@@ -16,6 +16,17 @@ target_weights(std::map<std::string, double> const& configured)
     return c;
 }
 
+double outcome_components::presence(std::size_t k) const
+{
+    if (!x[k] || !std::isfinite(*x[k])) {
+        return 0;
+    }
+    if (k != attributed_follows_component || !std::isfinite(attributed_confidence)) {
+        return 1;
+    }
+    return std::clamp(attributed_confidence, 0.0, 1.0);
+}
+
 namespace {
 
 bool score_only(std::array<double, target_component_count> const& c)
@@ -44,8 +55,8 @@ std::optional<double> learning_target(outcome_components const& x,
             continue;
         }
         weight += c[k]; // a missing value counts as the mean: z = 0
-        if (x[k] && std::isfinite(*x[k])) {
-            sum += c[k] * (*x[k] - scales[k].mean) / scales[k].sd;
+        if (double const p = x.presence(k); p > 0) {
+            sum += c[k] * p * (*x[k] - scales[k].mean) / scales[k].sd;
         }
     }
     return weight > 0 ? sum / weight : 0.0; // nothing varies: every row is average
@@ -55,7 +66,7 @@ bool has_target_component(outcome_components const& x,
                           std::array<double, target_component_count> const& c)
 {
     for (std::size_t k = 0; k < target_component_count; ++k) {
-        if (c[k] > 0 && x[k] && std::isfinite(*x[k])) {
+        if (c[k] > 0 && x.presence(k) > 0) {
             return true;
         }
     }
@@ -65,7 +76,7 @@ bool has_target_component(outcome_components const& x,
 void scale_sums::add(outcome_components const& x)
 {
     for (std::size_t k = 0; k < target_component_count; ++k) {
-        if (x[k] && std::isfinite(*x[k])) {
+        if (x.presence(k) > 0) {
             // sums of x − (the first x): a constant sums to exactly 0
             if (m_n[k] == 0) {
                 m_shift[k] = *x[k];
@@ -102,9 +113,9 @@ void target_sums::add(double w, outcome_components const& x)
     std::array<double, K> px{}; // p·x
     std::array<double, K> p{};
     for (std::size_t k = 0; k < K; ++k) {
-        if (x[k] && std::isfinite(*x[k])) {
-            px[k] = *x[k];
-            p[k] = 1;
+        p[k] = x.presence(k);
+        if (p[k] > 0) {
+            px[k] = p[k] * *x[k];
         }
     }
     for (std::size_t j = 0; j < K; ++j) {
@@ -112,10 +123,10 @@ void target_sums::add(double w, outcome_components const& x)
             if (p[k] == 0) {
                 continue;
             }
-            m_sxp[j][k] += w * px[j];
+            m_sxp[j][k] += w * px[j] * p[k];
             if (k <= j) {
                 m_sxx[pair(j, k)] += w * px[j] * px[k];
-                m_spp[pair(j, k)] += w;
+                m_spp[pair(j, k)] += w * p[j] * p[k];
             }
         }
     }
@@ -197,9 +208,9 @@ void target_mean_sums::add(double w, outcome_components const& x)
     m_w += w;
     m_w2 += w * w;
     for (std::size_t k = 0; k < K; ++k) {
-        if (x[k] && std::isfinite(*x[k])) {
-            m_sx[k] += w * *x[k];
-            m_sp[k] += w;
+        if (double const p = x.presence(k); p > 0) {
+            m_sx[k] += w * p * *x[k];
+            m_sp[k] += w * p;
         }
     }
 }

@@ -7,14 +7,19 @@
 // Instead each outcome's components are standardised over the learner's
 // window and combined with configured weights:
 //
-//   y = Σ_k c_k·(x_k − μ_k)/σ_k / Σ_k c_k       over the components the row has
+//   y = Σ_k c_k·p_k·(x_k − μ_k)/σ_k / Σ_k c_k    over the components that vary
 //
 // with x = engagement rate, ln(1 + impressions) (reach), profile clicks and
 // direct follows (where the source counts them) per impression, as
 // ln((1 + count)/(1 + impressions)) so that reach's noise stays in reach,
-// attributed follows (followers_gained_weighted, confidence included), and the original's
-// primary_objective_score (weight 0 by default). A component that does not
-// vary in the window (σ = 0) or is missing from a row counts as its mean (0).
+// attributed follows (the attributed gain), and the original's
+// primary_objective_score (weight 0 by default). p_k is how far a row's value
+// counts: 1, 0 where it is missing (it counts as the mean), and for
+// attributed follows their attribution_confidence: a gain measured across a
+// gap in the snapshots (cron down, a revoked token) says little, and counts
+// toward the mean, not toward 0 follows as gain × confidence
+// (followers_gained_weighted) did. A component that does not vary in the
+// window (σ = 0) counts as its mean (0).
 // A target of primary_objective_score alone is the score itself, unscaled: the
 // original's way, for comparison. Pure: the scales are computed by the caller.
 
@@ -40,7 +45,20 @@ inline constexpr std::array<char const*, target_component_count> target_componen
 // (weight_map's proxy_agreement decides how far it counts in each dimension).
 inline constexpr std::size_t engagement_rate_component = 0;
 
-using outcome_components = std::array<std::optional<double>, target_component_count>;
+// The one whose value counts only as far as its confidence.
+inline constexpr std::size_t attributed_follows_component = 4;
+
+// An outcome's components (nullopt: missing) and the confidence of its
+// attributed follows.
+struct outcome_components {
+    std::array<std::optional<double>, target_component_count> x{};
+    double attributed_confidence = 1;
+
+    std::optional<double> const& operator[](std::size_t k) const { return x[k]; }
+    std::optional<double>& operator[](std::size_t k) { return x[k]; }
+    // p_k: how far x_k counts, 0 where it is missing or not finite.
+    double presence(std::size_t k) const;
+};
 
 struct component_scale {
     double mean = 0;
@@ -69,7 +87,8 @@ bool has_target_component(outcome_components const& x,
                           std::array<double, target_component_count> const& c);
 
 // The unweighted mean and sd (population) of each component over the rows
-// added: the scales, gathered in the same pass as the rows themselves.
+// that have it (p > 0): the scales, gathered in the same pass as the rows
+// themselves.
 class scale_sums {
 public:
     void add(outcome_components const& x);
@@ -81,7 +100,7 @@ private:
 
 // One group's rows, summed so that Σw·y of their learning targets follows
 // once the window's scales are known (the mean of y, not its spread): y is
-// linear in the components (z = p·(x − μ)/σ, p whether the row has x), so
+// linear in the components (z = p·(x − μ)/σ, p how far x counts), so
 // Σw·y comes from Σw·p_k·x_k and Σw·p_k. On their own for the many small
 // groups whose means alone are compared (a tenth of target_sums' size).
 class target_mean_sums {

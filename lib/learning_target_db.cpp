@@ -28,7 +28,7 @@ outcome_reads::outcome_reads(db_connection& db)
 SELECT a.attname FROM pg_attribute a
  WHERE a.attrelid = to_regclass('public.outcomes') AND NOT a.attisdropped
    AND a.attname IN ('engagement_rate', 'followers_gained_weighted',
-                     'primary_objective_score')
+                     'primary_objective_score', 'attribution_confidence')
    AND a.atttypid = 'numeric'::regtype
    AND NOT (a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) <= 300
             AND ((a.atttypmod - 4) & 65535) <= 300))sql");
@@ -48,12 +48,25 @@ std::array<std::string, target_component_count> outcome_reads::components() cons
     // In target_component_names' order. Clicks and follows per impression:
     // reach is its own component, and its noise (the largest on X) stays out
     // of what a post's content earns from each view.
+    // Attributed follows as the gain itself: followers_gained_weighted is
+    // gain × confidence, and its confidence is how far it counts.
+    auto const fgw = (*this)("followers_gained_weighted");
+    auto const confidence = (*this)("attribution_confidence");
     return {(*this)("engagement_rate"),
             fmt::format("ln({})", count("impressions")),
             fmt::format("ln({} / {})", count("profile_clicks"), count("impressions")),
             fmt::format("ln({} / {})", count("follows"), count("impressions")),
-            (*this)("followers_gained_weighted"),
+            fmt::format("CASE WHEN {1} IS NULL OR {1} >= 1 THEN {0} "
+                        "WHEN {1} > 0 THEN {0} / {1} END",
+                        fgw, confidence),
             (*this)("primary_objective_score")};
+}
+
+std::string outcome_reads::attributed_confidence() const
+{
+    // not coalesce(): greatest() ignores a NULL, and 0 would leave the gain out
+    return fmt::format("CASE WHEN {0} IS NULL THEN 1 ELSE least(greatest({0}, 0), 1) END",
+                       (*this)("attribution_confidence"));
 }
 
 std::string outcome_reads::components_list() const
@@ -62,7 +75,7 @@ std::string outcome_reads::components_list() const
     for (auto const& c : components()) {
         out += (out.empty() ? "" : ", ") + c;
     }
-    return out;
+    return out + ", " + attributed_confidence();
 }
 
 std::string scales_then_rows_copy(db_connection& db,
@@ -76,7 +89,8 @@ std::string scales_then_rows_copy(db_connection& db,
         select += fmt::format("{} AS l{}, ", leading[i].expression, i);
         nulls += i == 1 ? "{0}, " : fmt::format("NULL::{}, ", leading[i].type);
     }
-    auto const component_sql = outcome_reads{db}.components();
+    outcome_reads const reads{db};
+    auto const component_sql = reads.components();
     std::string aggregates;
     std::string avg;
     std::string sd;
@@ -91,6 +105,10 @@ std::string scales_then_rows_copy(db_connection& db,
         avg += fmt::format("{}a{}", k ? ", " : "", k);
         sd += fmt::format("{}s{}", k ? ", " : "", k);
     }
+    select +=
+        fmt::format(", {} AS c{}", reads.attributed_confidence(), target_component_count);
+    avg += ", NULL::float8";
+    sd += ", NULL::float8";
     // The scales in one aggregate over the kept rows (one read of them), as
     // two rows, then the rows.
     return fmt::format(R"sql(COPY (
@@ -166,6 +184,9 @@ outcome_components read_components(binary_copy_reader const& row, std::size_t fi
         if (!row.is_null(first + k)) {
             x[k] = row.float8(first + k);
         }
+    }
+    if (auto const c = first + target_component_count; !row.is_null(c)) {
+        x.attributed_confidence = row.float8(c);
     }
     return x;
 }

@@ -19,6 +19,10 @@
 
 namespace xloop {
 
+// The columns a row's components take in a COPY: the components, then the
+// confidence of its attributed follows (read_components).
+inline constexpr std::size_t component_columns = target_component_count + 1;
+
 // How the learners read the numeric columns of public.outcomes as float8: a
 // cast where the column's type bounds it (numeric(10,6) holds no number a
 // double cannot), float8_or_infinite_sql() where it does not (the original's
@@ -31,8 +35,12 @@ public:
     // `column` (of public.outcomes, through xloop.vw_learning) as a float8.
     std::string operator()(std::string const& column) const;
     // The target's components as SQL expressions over xloop.vw_learning, in
-    // order, each a float8; and the same joined by commas for a select list.
+    // order, each a float8 (attributed follows: the attributed gain, NULL
+    // without a measured interval); then their confidence, in [0, 1] (1 where
+    // it is not stored).
     std::array<std::string, target_component_count> components() const;
+    std::string attributed_confidence() const;
+    // The component_columns of a select list: the components, the confidence.
     std::string components_list() const;
 
 private:
@@ -83,7 +91,8 @@ private:
 learning_window learning_window_at(db_connection& db, weights_config const& w,
                                    timestamp now);
 
-// The components of a COPY row, from column `first` on.
+// The components of a COPY row, from column `first` on (component_columns
+// of them).
 outcome_components read_components(binary_copy_reader const& row, std::size_t first);
 
 } // namespace xloop

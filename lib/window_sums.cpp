@@ -26,7 +26,7 @@ namespace xloop {
 
 namespace {
 
-constexpr std::size_t first_dim = 3 + target_component_count;
+constexpr std::size_t first_dim = 3 + component_columns;
 
 // n zero-filled T's from calloc: the kernel maps its zero pages in only
 // where they are written (with a few hundred accounts most of the 8192
@@ -410,7 +410,7 @@ bool all_finite(binary_copy_reader const& row, outcome_components const& x)
 {
     bool finite =
         std::isfinite(row.float8(1)) && (row.is_null(2) || std::isfinite(row.float8(2)));
-    for (auto const& v : x) {
+    for (auto const& v : x.x) {
         finite = finite && (!v || std::isfinite(*v));
     }
     return finite;

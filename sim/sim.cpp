@@ -327,6 +327,10 @@ struct options {
     std::vector<std::string> every_text; // JOB=MINUTES
     std::map<std::string, int> every{
         {"plan", 60}, {"learn-replies", 90}, {"build-weights", 360}};
+    // --down DAY:DAYS: xloop's cron host is down (no tool runs) from the
+    // start of day DAY for DAYS days; the poster and the world go on.
+    std::optional<std::string> down_text;
+    double down_from = 0, down_days = 0; // in days since the start
 };
 
 // Whether a job every `every` minutes is due at the tick at `minute`: the
@@ -896,6 +900,12 @@ public:
         if (due(minute, 60, m_o.tick_minutes) && m_world.opportunities_per_hour > 0) {
             harvest(m_db, m_world, m_o.seed, n, now);
         }
+        auto const at = minute / 1440.0;
+        if (at >= m_o.down_from && at < m_o.down_from + m_o.down_days) {
+            // The cron host is down: the poster publishes what was queued.
+            m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone));
+            return;
+        }
         if (due(minute, 60, m_o.tick_minutes)) {
             plan_posts(minute, now, seed);
             if ((local_hour(now) - 8 + 24) % 24 < m_world.replies_per_day &&
@@ -1287,6 +1297,18 @@ void parse_every(options& o)
         }
         o.every[job] = minutes;
     }
+    if (o.down_text) {
+        double from = 0, days = 0;
+        char end = 0;
+        if (std::sscanf(o.down_text->c_str(), "%lf:%lf%c", &from, &days, &end) != 2 ||
+            !(from >= 0) || !(days > 0) || from + days > o.days) {
+            throw CLI::ValidationError{
+                "--down", fmt::format("'{}': expected DAY:DAYS within the --days {} run",
+                                      *o.down_text, o.days)};
+        }
+        o.down_from = from;
+        o.down_days = days;
+    }
 }
 
 } // namespace
@@ -1341,6 +1363,11 @@ int main(int argc, char** argv)
                    "JOB=MINUTES: run a job at another cron interval (scrape-metrics: "
                    "every tick; plan 60, learn-replies 90, build-weights 360); the "
                    "interval is rounded up to whole ticks");
+    cli.add_option("--down", o.down_text,
+                   "DAY:DAYS: xloop's cron host is down from day DAY (since the start; "
+                   "fractions allowed) for DAYS days: no tool runs, the poster publishes "
+                   "what is queued and the world goes on")
+        ->type_name("DAY:DAYS");
     try {
         cli.parse(argc, argv);
         parse_every(o);

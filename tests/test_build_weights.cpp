@@ -831,6 +831,36 @@ TEST_CASE("a source without follows (the X API) leaves reach in the target: a mi
     CHECK(p["_prior"]["content_slot"]["kappa"]["reach"] == 5);
 }
 
+TEST_CASE("a post whose follows were not measured (snapshots missing) counts as "
+          "average, not as a post that brought none",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 20; ++i) {
+        add_post(c, 2 + i * 0.1, i % 2 ? "how_to" : "myth_busting", 0.3);
+    }
+    // myth_busting: 8–10 follows, measured. how_to: 10–12, measured for
+    // five posts, at confidence 0.5 for two (stored as gain × 0.5), and not
+    // at all for three (cron was down: gain × confidence 0 = 0)
+    c.exec("UPDATE public.outcomes o SET followers_gained_weighted = g * f, "
+           "attribution_confidence = f FROM (SELECT decision_id, "
+           "CASE WHEN content_slot = 'myth_busting' THEN 8 ELSE 10 END + id % 3 AS g, "
+           "CASE WHEN content_slot = 'myth_busting' OR id % 4 = 0 THEN 1 "
+           "WHEN id <= 10 THEN 0 ELSE 0.5 END AS f "
+           "FROM public.content_generation_metadata_comprehensive) m "
+           "WHERE m.decision_id = o.decision_id");
+    auto const p = dry_run_with(db, "  target: {engagement_rate: 0, reach: 0, "
+                                    "profile_clicks: 0, follows: 0, attributed_follows: "
+                                    "1, primary_objective_score: 0}\n")["posteriors"];
+    // as gain × confidence how_to averaged 6.7 (0 for the three): below
+    // myth_busting's 9
+    CHECK(p["content_slot"]["how_to"]["shrunk_mean"].get<double>() >
+          p["content_slot"]["myth_busting"]["shrunk_mean"].get<double>());
+    CHECK(p["content_slot"]["how_to"]["p_best"].get<double>() > 0.9);
+}
+
 TEST_CASE("build-weights names each dimension's values by weight, the best first", "[db]")
 {
     test_db db;

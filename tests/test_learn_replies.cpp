@@ -461,6 +461,34 @@ TEST_CASE("a NaN engagement rate is missing from the target's scales, as NULL is
     CHECK(nan.second == Approx(missing.second));
 }
 
+TEST_CASE("a reply whose follows were not measured counts as average for its account, "
+          "not as a reply that brought none",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 10; ++i) {
+        add_reply(c, 1 + i * 0.1, i % 2 ? "amy" : "bob", 0.5);
+    }
+    // bob's replies: 8–10 follows, measured; amy's: 10–12, but for three of
+    // five no interval was measured (gain × confidence 0 = 0)
+    c.exec("UPDATE public.outcomes o SET followers_gained_weighted = g * f, "
+           "attribution_confidence = f FROM (SELECT decision_id, "
+           "CASE WHEN target_username = 'bob' THEN 8 ELSE 10 END + id % 3 AS g, "
+           "CASE WHEN target_username = 'bob' OR id > 6 THEN 1 ELSE 0 END AS f "
+           "FROM public.content_generation_metadata_comprehensive) m "
+           "WHERE m.decision_id = o.decision_id");
+    temp_dir dir;
+    dir.write("x.yaml", "weights:\n  target: {engagement_rate: 0, reach: 0, "
+                        "profile_clicks: 0, follows: 0, attributed_follows: 1, "
+                        "primary_objective_score: 0}\n");
+    learn(db, {"--config", dir.path() + "/x.yaml"});
+    // as gain × confidence amy's replies averaged 4.6 against bob's 8.8
+    CHECK(priority_of(c, "amy") > 0.5);
+    CHECK(priority_of(c, "bob") < 0.5);
+}
+
 TEST_CASE("replies that name no account answered (the original bot's) are counted and "
           "said to be why nothing is learned, by learn-replies and validate",
           "[db]")

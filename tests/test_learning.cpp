@@ -37,6 +37,58 @@ TEST_CASE("the learning target averages standardised components by weight")
           Approx(2.0));
 }
 
+TEST_CASE("attributed follows count as far as their confidence: a gain measured across a "
+          "gap is the mean, not 0 follows")
+{
+    target_scales scales;
+    scales[1] = {7.0, 0.5}; // reach
+    scales[4] = {8.0, 4.0}; // attributed follows (the gain)
+    auto const c = target_weights({{"reach", 1}, {"attributed_follows", 1}});
+    // a gain of 16 at confidence 0.5: z = 0.5·(16 − 8)/4 = 1; reach z = 1;
+    // y = (1 + 1)/2 = 1 (gain × confidence, 8, would have made z 0)
+    outcome_components half;
+    half[1] = 7.5;
+    half[4] = 16.0;
+    half.attributed_confidence = 0.5;
+    CHECK(*learning_target(half, scales, c) == Approx(1.0));
+    // confidence 0: the gain is not counted (the mean, z = 0), whatever it
+    // is; reach z = −2: y = (−2 + 0)/2 = −1
+    outcome_components none;
+    none[1] = 6.0;
+    none[4] = 40.0;
+    none.attributed_confidence = 0;
+    CHECK(none.presence(4) == 0);
+    CHECK(none.presence(1) == 1);
+    CHECK(*learning_target(none, scales, c) == Approx(-1.0));
+    // with nothing else, a row of an unmeasured gain has no target
+    outcome_components only_gain;
+    only_gain[4] = 40.0;
+    only_gain.attributed_confidence = 0;
+    CHECK_FALSE(learning_target(only_gain, scales, c));
+    // the sums weigh it the same way: Σw·y = 2·1 + 1·(−1) = 1, and
+    // Σw·y² = 2·1 + 1·1 = 3
+    target_sums sums;
+    sums.add(2, half);
+    sums.add(1, none);
+    auto const g = sums.stats(scales, c);
+    CHECK(g.sum_wy == Approx(1.0));
+    CHECK(g.sum_wy2 == Approx(3.0));
+    target_mean_sums means;
+    means.add(2, half);
+    means.add(1, none);
+    CHECK(means.stats(scales, c).sum_wy == Approx(1.0));
+    // the scales count a gain where it has any confidence, unweighted:
+    // 16 and 4 (40 at confidence 0 left out): mean 10, sd 6
+    scale_sums s;
+    s.add(half);
+    s.add(none);
+    outcome_components full;
+    full[4] = 4.0;
+    s.add(full);
+    CHECK(s.scales()[4].mean == Approx(10.0));
+    CHECK(s.scales()[4].sd == Approx(6.0));
+}
+
 TEST_CASE("exploration shrinks as a dimension gathers evidence")
 {
     CHECK(decayed_epsilon(0.1, 30, 0) == Approx(0.1));
@@ -245,6 +297,8 @@ TEST_CASE("one pass of sums gives the same moments as the targets row by row")
         }
         if (i % 5 != 0) {
             x[4] = 10 * r.normal();
+            // attributed follows at every confidence, 0 on some rows
+            x.attributed_confidence = i % 7 == 0 ? 0.0 : r.uniform();
         }
         x[5] = r.uniform(); // the score: weight 0 here
         all.add(x);

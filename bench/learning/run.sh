@@ -14,8 +14,10 @@
 # -c FILE merges FILE into the tools' config (xloop-sim --config-extra): to
 # try other learning settings on every world. -w takes a world's name in
 # sim/worlds or a world file (the held-out worlds of bench/learning/worlds).
+# -s MINUTES runs scrape-metrics that often (120; the follower snapshots'
+# spacing).
 #   bench/learning/run.sh [-c file] [-d days] [-j jobs] [-m api|file] [-o out]
-#                         [-p policy ...] [-w world ...] [seed ...]
+#                         [-p policy ...] [-s minutes] [-w world ...] [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
@@ -23,8 +25,8 @@ if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
     exec pg_virtualenv -t "$0" "$@" 2> >(grep -v -e '^Creating new PostgreSQL cluster' \
         -e '^Dropping cluster' >&2)
 fi
-days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=() extra=
-while getopts c:d:j:m:o:p:w: opt; do
+days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=() extra= scrape=120
+while getopts c:d:j:m:o:p:s:w: opt; do
     case $opt in
     c) extra=$(realpath "$OPTARG") ;;
     d) days=$OPTARG ;;
@@ -32,6 +34,7 @@ while getopts c:d:j:m:o:p:w: opt; do
     m) metrics=$OPTARG ;;
     o) out=$OPTARG ;;
     p) policies+=("$OPTARG") ;;
+    s) scrape=$OPTARG ;;
     w) worlds+=("$OPTARG") ;;
     *) exit 64 ;;
     esac
@@ -43,7 +46,7 @@ seeds=("$@")
 [ ${#policies[@]} -gt 0 ] || policies=(xloop original)
 mkdir -p "$out/runs"
 rm -f "$out"/runs/*.json
-export days out metrics extra
+export days out metrics extra scrape
 run_one() {
     # a world by name (sim/worlds) or by its file (bench/learning/worlds)
     local world=$1 policy=$2 seed=$3 file="sim/worlds/$1.yaml"
@@ -52,7 +55,7 @@ run_one() {
     createdb "$db"
     if ! "${XLOOP_BENCH_BIN:-build/bin}/xloop-sim" --db "dbname=$db" --world "$file" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
-        --every scrape-metrics=120 --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
+        --every scrape-metrics="$scrape" --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
         cat "$out/runs/$db.err" >&2
         rm -f "$out/runs/$db.json"
