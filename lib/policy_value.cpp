@@ -605,7 +605,8 @@ std::string logged_from(bool replies)
     return fmt::format(R"sql(
   FROM public.content_generation_metadata_comprehensive c
   CROSS JOIN LATERAL (
-        SELECT o.primary_objective_score, o.follows, o.followers_gained_weighted
+        SELECT o.primary_objective_score, o.follows, o.followers_gained_weighted,
+               o.attribution_confidence
           FROM public.outcomes o
          WHERE o.decision_id = c.decision_id AND {}
          LIMIT 1) o
@@ -617,9 +618,13 @@ std::string logged_from(bool replies)
 }
 
 // Follows as a double, whatever an adopted column holds (1e999 in a
-// numeric is +Infinity: no number, left out).
-std::string const logged_follows_sql =
-    float8_or_infinite_sql("coalesce(o.follows, o.followers_gained_weighted)");
+// numeric is +Infinity: no number, left out): counted, or the attributed
+// gain (followers_gained_weighted is gain × confidence: a post whose
+// snapshots were hours off its window's ends looked a quarter poorer).
+std::string const logged_follows_sql = float8_or_infinite_sql(
+    "coalesce(o.follows, CASE WHEN o.attribution_confidence > 0 AND "
+    "o.attribution_confidence < 1 THEN o.followers_gained_weighted / "
+    "o.attribution_confidence ELSE o.followers_gained_weighted END)");
 
 // The newest $3, oldest first: the posted-at index walked backwards, $3
 // rows read however long the history. ({{}}: the FROM clause.)

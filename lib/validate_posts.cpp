@@ -98,7 +98,7 @@ std::string other_program_text(std::int64_t others, std::string const& source)
 // Scored outcomes whose attribution scrape-metrics worked out, few of them
 // with follows attributed: no follower snapshot around their posts (X
 // rate-limits the follower count, or a file source gives neither follows
-// nor follower counts). Their follows count 0 and the loop learns from
+// nor follower counts). Their follows are unknown and the loop learns from
 // engagement and reach alone, while every check passes.
 std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
                               std::optional<std::string> const& newest_snapshot,
@@ -107,7 +107,8 @@ std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
     auto const at = newest_snapshot ? parse_timestamp(*newest_snapshot) : std::nullopt;
     return fmt::format(
         "{} of the {} xloop-scrape-metrics scored in the last {} {} follows attributed "
-        "({}): a post without follower snapshots before and after it counts 0 follows, "
+        "({}): a post without follower snapshots before and after it has no follows "
+        "measured, "
         "and the loop learns from engagement and reach alone. xloop-scrape-metrics "
         "takes a snapshot a run unless X rate-limits the follower count "
         "(x_api.followers_every_minutes spaces them); a metrics file gives `follows` "

@@ -556,7 +556,7 @@ TEST_CASE_METHOD(healthy,
         "xloop-scrape-metrics scored in the last 3 days have follows attributed (the "
         "newest follower snapshot was taken 2026-02-28T10:00:00Z, 2.1 days ago): a post "
         "without follower "
-        "snapshots before and after it counts 0 follows, and the loop learns from "
+        "snapshots before and after it has no follows measured, and the loop learns from "
         "engagement and reach alone. xloop-scrape-metrics takes a snapshot a run unless "
         "X rate-limits the follower count (x_api.followers_every_minutes spaces them); a "
         "metrics file gives `follows` per post or `followers` records");
@@ -2343,6 +2343,28 @@ TEST_CASE("validate --what-if values the policy asked about against the map's, b
     CHECK(checks.exit_code == 64);
     CHECK_THAT(checks.err, Catch::Contains("--what-if values choices, which --checks "
                                            "leaves out"));
+}
+
+TEST_CASE("validate counts a post's attributed gain as its follows, not gain × "
+          "confidence, and a counted follows before either",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_three_logged_posts(c); // scores 0.6, 0.2, 0.4
+    // 0.6: a gain of 6 with its snapshots hours off (confidence 0.5, stored
+    // 3); 0.2: 2, measured; 0.4: 4 counted by the source (its fgw 9 unused)
+    c.exec("UPDATE public.outcomes SET followers_gained_weighted = CASE "
+           "primary_objective_score WHEN 0.6 THEN 3 WHEN 0.2 THEN 2 ELSE 9 END, "
+           "attribution_confidence = CASE primary_objective_score WHEN 0.6 THEN 0.5 "
+           "ELSE 1 END, follows = CASE WHEN primary_objective_score = 0.4 THEN 4 END");
+    temp_dir dir;
+    auto const cfg = dir.write("xloop.yaml", three_post_config);
+    auto const r = validate(db, 1, {"--config", cfg})["policy_value"];
+    INFO(r.dump(2));
+    // w = 1: the mean, (6 + 2 + 4)/3 (gain × confidence made it 3)
+    CHECK(r["policies"][0]["follows_snips"]["value"].get<double>() == Approx(4.0));
 }
 
 TEST_CASE("validate values the map's policy on each half of the posts as learned from "
