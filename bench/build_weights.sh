@@ -25,6 +25,11 @@ window_start=2026-01-01T12:00:00Z # now − 60 days
 window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger posts are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
+# (attributed follows: the gain, followers_gained_weighted / confidence, and
+# the confidence after the components)
+c=attribution_confidence::float8 f=followers_gained_weighted::float8
+gain="CASE WHEN $c IS NULL OR $c >= 1 THEN $f WHEN $c > 0 THEN $f / $c END"
+confidence="CASE WHEN $c IS NULL THEN 1 ELSE least(greatest($c, 0), 1) END"
 # (post attributes are learned from posts only: CASE … END; replies' accounts
 # for the change test)
 post() { echo "CASE WHEN decision_type IS DISTINCT FROM 'reply' THEN $1 END"; }
@@ -32,7 +37,7 @@ select="posted_at, primary_objective_score::float8, followers_gained_weighted::f
 engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
 ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
 ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
-followers_gained_weighted::float8, primary_objective_score::float8, \
+$gain, primary_objective_score::float8, $confidence, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \
 $(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"), \

@@ -14,11 +14,16 @@ window_start=2025-12-02T12:00:00Z # now − replies.window_days (90)
 window_end=2026-03-01T12:00:00Z   # now − min_age_hours (24): younger replies are not learned from
 bin=build/bin
 # the tool's own SELECT list, read as the tool reads it: binary COPY to the client
+# (attributed follows: the gain, followers_gained_weighted / confidence, and
+# the confidence after the components)
+c=attribution_confidence::float8 f=followers_gained_weighted::float8
+gain="CASE WHEN $c IS NULL OR $c >= 1 THEN $f WHEN $c > 0 THEN $f / $c END"
+confidence="CASE WHEN $c IS NULL THEN 1 ELSE least(greatest($c, 0), 1) END"
 select="lower(ltrim(btrim(target_username), '@') COLLATE \"C\"), ltrim(btrim(target_username), '@'), posted_at, \
 engagement_rate::float8, ln((1 + CASE WHEN impressions >= 0 THEN impressions END)::float8), \
 ln((1 + CASE WHEN profile_clicks >= 0 THEN profile_clicks END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
 ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impressions >= 0 THEN impressions END)), \
-followers_gained_weighted::float8, primary_objective_score::float8"
+$gain, primary_objective_score::float8, $confidence"
 where="has_v2_metrics AND decision_type = 'reply' AND coalesce(btrim(target_username), '') \
 NOT IN ('', '@') AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 

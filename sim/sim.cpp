@@ -900,8 +900,11 @@ public:
         if (due(minute, 60, m_o.tick_minutes) && m_world.opportunities_per_hour > 0) {
             harvest(m_db, m_world, m_o.seed, n, now);
         }
+        // a window to the run's end holds its last tick too: validate then
+        // sees the loop as an operator would before cron is back
         auto const at = minute / 1440.0;
-        if (at >= m_o.down_from && at < m_o.down_from + m_o.down_days) {
+        auto const up_at = m_o.down_from + m_o.down_days;
+        if (m_o.down_days > 0 && at >= m_o.down_from && (at < up_at || up_at >= m_o.days)) {
             // The cron host is down: the poster publishes what was queued.
             m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone));
             return;
