@@ -322,6 +322,52 @@ TEST_CASE("a rate-limited X API loses nothing: later runs catch up", "[db]")
         b["rate_limited_runs"].get<int>());
 }
 
+TEST_CASE("the cron host down: no job runs, the poster drains the queue, validate "
+          "names the silent jobs; back up, every post is scored",
+          "[db]")
+{
+    // cron's jobs in the ledger (validate, run at the end, is the operator's)
+    auto const runs_between = [](test_db const& db, char const* from, char const* to) {
+        return db.count(fmt::format("SELECT count(*) FROM xloop.job_runs WHERE "
+                                    "job <> 'validate' AND started_at >= '{}' AND "
+                                    "started_at < '{}'",
+                                    from, to));
+    };
+    test_db still;
+    still.migrate();
+    auto const down = run_tool(
+        "sim",
+        {"--days", "3", "--seed", "2", "--json", "--tick-minutes", "60", "--down", "2:1"},
+        &still);
+    INFO(down.err);
+    REQUIRE(down.exit_code == 0);
+    CHECK(json::parse(down.out)["validate_exit"] == 1);
+    CHECK(runs_between(still, "2026-03-03T00:00:00Z", "2026-03-04T00:00:01Z") == 0);
+    CHECK(runs_between(still, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z") > 24);
+    // what plan had queued (plan.queue_ahead: 2) went out, then nothing
+    CHECK(still.count(
+              "SELECT count(*) FROM public.content_generation_metadata_comprehensive "
+              "WHERE decision_type <> 'reply' AND posted_at >= "
+              "'2026-03-03T00:00:00Z'") == 2);
+
+    test_db back;
+    back.migrate();
+    auto const up = run_tool(
+        "sim",
+        {"--days", "3", "--seed", "2", "--json", "--tick-minutes", "60", "--down", "1:1"},
+        &back);
+    INFO(up.err);
+    REQUIRE(up.exit_code == 0);
+    auto const score = json::parse(up.out);
+    CHECK(score["validate_exit"] == 0);
+    CHECK(runs_between(back, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z") == 0);
+    CHECK(score["outcomes_with_v2"] == score["posts"]); // replies included
+    // the bad values are refused, naming the option
+    auto const bad = run_tool("sim", {"--days", "3", "--down", "2:2"}, &back);
+    CHECK(bad.exit_code == 64);
+    CHECK_THAT(bad.err, Catch::Contains("--down"));
+}
+
 TEST_CASE("the simulator plays the world file it is given", "[db]")
 {
     test_db db;
