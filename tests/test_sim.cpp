@@ -323,7 +323,7 @@ TEST_CASE("a rate-limited X API loses nothing: later runs catch up", "[db]")
 }
 
 TEST_CASE("the cron host down: no job runs, the poster drains the queue, validate "
-          "names the silent jobs; back up, every post is scored",
+          "names the silent jobs, and back up every post is scored",
           "[db]")
 {
     // cron's jobs in the ledger (validate, run at the end, is the operator's)
