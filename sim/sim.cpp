@@ -108,23 +108,31 @@ expectation expected_of(world_spec const& w, post const& p)
 
 class x_api_server {
 public:
-    // Every `rate_limit_every`-th /2/tweets request is answered 429 (0: none).
+    // Every `rate_limit_every`-th /2/tweets request is answered 429 (0: none);
+    // /2/users/me past `followers_limit` requests in 24 h too (0: no limit).
     x_api_server(world_spec const& w, std::uint64_t seed, timestamp start,
-                 int rate_limit_every)
-        : m_world(w), m_seed(seed), m_start(start), m_rate_limit_every(rate_limit_every)
+                 int rate_limit_every, int followers_limit)
+        : m_world(w), m_seed(seed), m_start(start), m_rate_limit_every(rate_limit_every),
+          m_followers_limit(followers_limit)
     {
-        m_server.Get("/2/users/me",
-                     [this](httplib::Request const&, httplib::Response& res) {
-                         res.set_content(json{{"data",
-                                               {{"id", "1"},
-                                                {"username", "xloop_sim"},
-                                                {"public_metrics",
-                                                 {{"followers_count", followers()},
-                                                  {"following_count", 150},
-                                                  {"tweet_count", 1000}}}}}}
-                                             .dump(),
-                                         "application/json");
-                     });
+        m_server.Get("/2/users/me", [this](httplib::Request const&,
+                                           httplib::Response& res) {
+            if (auto const reset = followers_limited()) {
+                res.status = 429;
+                res.set_header("x-rate-limit-reset", std::to_string(*reset));
+                res.set_content(R"({"title": "Too Many Requests"})", "application/json");
+                return;
+            }
+            res.set_content(json{{"data",
+                                  {{"id", "1"},
+                                   {"username", "xloop_sim"},
+                                   {"public_metrics",
+                                    {{"followers_count", followers()},
+                                     {"following_count", 150},
+                                     {"tweet_count", 1000}}}}}}
+                                .dump(),
+                            "application/json");
+        });
         m_server.Get("/2/tweets", [this](httplib::Request const& req,
                                          httplib::Response& res) {
             std::lock_guard lock{m_mutex};
@@ -249,6 +257,29 @@ private:
         return m_start + std::chrono::microseconds{std::llround(m_day * 86400e6)};
     }
 
+    // X's 24-hour window from its first request: the reset time (Unix
+    // seconds) once it holds followers_limit requests, else none (counted).
+    std::optional<std::int64_t> followers_limited()
+    {
+        std::lock_guard lock{m_mutex};
+        if (m_followers_limit <= 0) {
+            return std::nullopt;
+        }
+        if (!m_followers_window || m_day - *m_followers_window >= 1) {
+            m_followers_window = m_day;
+            m_followers_requests = 0;
+        }
+        if (m_followers_requests < m_followers_limit) {
+            ++m_followers_requests;
+            return std::nullopt;
+        }
+        return std::chrono::duration_cast<std::chrono::seconds>(
+                   (m_start + std::chrono::microseconds{std::llround(
+                                  (*m_followers_window + 1) * 86400e6)})
+                       .time_since_epoch())
+            .count();
+    }
+
     double age_hours(live_post const& p) const { return (m_day - p.p.day) * 24; }
 
     // What a post has done by now. Impressions saturate over the first day;
@@ -298,6 +329,9 @@ private:
     timestamp m_start;
     int m_rate_limit_every;
     int m_tweet_requests = 0;
+    int m_followers_limit;
+    std::optional<double> m_followers_window; // its first request, in days
+    int m_followers_requests = 0;
     mutable std::mutex m_mutex;
     double m_day = 0; // now, in days since the start
     std::vector<live_post> m_posts;
@@ -321,6 +355,7 @@ struct options {
     bool json_out = false;
     bool rescore = false;
     int rate_limit_every = 0;
+    int followers_limit = 0;
     std::optional<std::string> config_extra;
     int tick_minutes = 20; // the poster's and the clock's step
     // Cron intervals in minutes (scrape-metrics: every tick unless given).
@@ -904,7 +939,8 @@ public:
         // sees the loop as an operator would before cron is back
         auto const at = minute / 1440.0;
         auto const up_at = m_o.down_from + m_o.down_days;
-        if (m_o.down_days > 0 && at >= m_o.down_from && (at < up_at || up_at >= m_o.days)) {
+        if (m_o.down_days > 0 && at >= m_o.down_from &&
+            (at < up_at || up_at >= m_o.days)) {
             // The cron host is down: the poster publishes what was queued.
             m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone));
             return;
@@ -1238,7 +1274,7 @@ int simulate(options const& o)
             fmt::format("--policy: '{}' is neither xloop nor original", o.policy)};
     }
     ::setenv("X_BEARER_TOKEN", "sim-token", 1);
-    x_api_server api{world, o.seed, *start, o.rate_limit_every};
+    x_api_server api{world, o.seed, *start, o.rate_limit_every, o.followers_limit};
     temp_dir const scratch{"xloop-sim"}; // the run's config and metrics file
     std::filesystem::path const dir = scratch.path();
     auto const config_file = (dir / "xloop.yaml").string();
@@ -1355,6 +1391,11 @@ int main(int argc, char** argv)
         ->type_name("FILE");
     cli.add_option("--rate-limit-every", o.rate_limit_every,
                    "Answer every Nth metrics request with HTTP 429 (0: never)")
+        ->check(CLI::Range(0, 1000000).description(""))
+        ->type_name("INT in [0 - 1000000]");
+    cli.add_option("--followers-limit", o.followers_limit,
+                   "Answer the follower count (/2/users/me) with HTTP 429 past N "
+                   "requests in 24 h, as X's Free tier does at 25 (0: never)")
         ->check(CLI::Range(0, 1000000).description(""))
         ->type_name("INT in [0 - 1000000]");
     cli.add_option("--tick-minutes", o.tick_minutes,

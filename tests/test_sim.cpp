@@ -368,6 +368,33 @@ TEST_CASE("the cron host down: no job runs, the poster drains the queue, validat
     CHECK_THAT(bad.err, Catch::Contains("--down"));
 }
 
+TEST_CASE("X's daily limit on the follower count: runs past it do not ask until it "
+          "lifts, and every post is still scored",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const r = run_tool("sim",
+                            {"--days", "2", "--seed", "4", "--json", "--tick-minutes",
+                             "60", "--followers-limit", "8"},
+                            &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const score = json::parse(r.out);
+    // hourly runs: the first 8 of each day ask, the rest wait for the reset
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots WHERE snapshot_at < "
+                   "'2026-03-02T00:00:00Z'") == 8);
+    CHECK(db.count("SELECT count(*) FROM public.follower_snapshots WHERE snapshot_at >= "
+                   "'2026-03-02T00:00:00Z' AND snapshot_at < '2026-03-03T00:00:00Z'") ==
+          8);
+    CHECK(score["outcomes_with_v2"] == score["posts"]);
+    CHECK(score["validate_exit"] == 0);
+    // posts in the hours without snapshots: follows attributed with less
+    // confidence
+    CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE attribution_confidence < "
+                   "0.5") > 0);
+}
+
 TEST_CASE("the simulator plays the world file it is given", "[db]")
 {
     test_db db;

@@ -15,9 +15,9 @@
 # try other learning settings on every world. -w takes a world's name in
 # sim/worlds or a world file (the held-out worlds of bench/learning/worlds).
 # -s MINUTES runs scrape-metrics that often (120; the follower snapshots'
-# spacing).
-#   bench/learning/run.sh [-c file] [-d days] [-j jobs] [-m api|file] [-o out]
-#                         [-p policy ...] [-s minutes] [-w world ...] [seed ...]
+# spacing). -a ARG passes ARG on to xloop-sim (e.g. -a --followers-limit=8).
+#   bench/learning/run.sh [-a arg ...] [-c file] [-d days] [-j jobs] [-m api|file]
+#                         [-o out] [-p policy ...] [-s minutes] [-w world ...] [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
@@ -25,9 +25,10 @@ if [ -z "${XLOOP_BENCH_INNER:-}" ]; then
     exec pg_virtualenv -t "$0" "$@" 2> >(grep -v -e '^Creating new PostgreSQL cluster' \
         -e '^Dropping cluster' >&2)
 fi
-days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=() extra= scrape=120
-while getopts c:d:j:m:o:p:s:w: opt; do
+days=60 jobs=4 metrics=api out=bench/learning/last worlds=() policies=() extra= scrape=120 sim_args=
+while getopts a:c:d:j:m:o:p:s:w: opt; do
     case $opt in
+    a) sim_args+=" $OPTARG" ;;
     c) extra=$(realpath "$OPTARG") ;;
     d) days=$OPTARG ;;
     j) jobs=$OPTARG ;;
@@ -46,7 +47,7 @@ seeds=("$@")
 [ ${#policies[@]} -gt 0 ] || policies=(xloop original)
 mkdir -p "$out/runs"
 rm -f "$out"/runs/*.json
-export days out metrics extra scrape
+export days out metrics extra scrape sim_args
 run_one() {
     # a world by name (sim/worlds) or by its file (bench/learning/worlds)
     local world=$1 policy=$2 seed=$3 file="sim/worlds/$1.yaml"
@@ -55,7 +56,7 @@ run_one() {
     createdb "$db"
     if ! "${XLOOP_BENCH_BIN:-build/bin}/xloop-sim" --db "dbname=$db" --world "$file" \
         --policy "$policy" --days "$days" --seed "$seed" --tick-minutes 60 \
-        --every scrape-metrics="$scrape" --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
+        --every scrape-metrics="$scrape" --every plan=180 --every learn-replies=180 --metrics "$metrics" ${extra:+--config-extra "$extra"} $sim_args --json > "$out/runs/$db.json" 2> "$out/runs/$db.err"; then
         echo "FAILED: $world $policy $seed" >&2
         cat "$out/runs/$db.err" >&2
         rm -f "$out/runs/$db.json"
