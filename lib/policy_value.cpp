@@ -235,6 +235,18 @@ namespace {
 
 using factored = std::vector<std::vector<logged_sample>>;
 
+// The posts (or replies) whose follows were measured, for the follows
+// estimates: the outage of a day is no choice's, so leaving its posts out
+// biases no policy.
+template <typename T>
+std::vector<T> follows_measured(std::vector<T> const& all)
+{
+    std::vector<T> out;
+    std::copy_if(all.begin(), all.end(), std::back_inserter(out),
+                 [](auto const& p) { return !p.follows_unmeasured; });
+    return out;
+}
+
 // The posts whose every draw has a propensity in (0, 1].
 std::vector<logged_post> with_propensities(std::vector<logged_post> const& all)
 {
@@ -495,9 +507,11 @@ evaluate_policies(std::vector<logged_post> const& all,
     r.cross_fitted = map.cross_fitted;
     r.map_usable = map.usable;
     auto const score = samples_for(posts, false, catalogue, map, what_if);
+    auto const measured = follows_measured(posts);
     bool const has_follows =
-        std::all_of(posts.begin(), posts.end(), [](auto const& p) { return p.follows; });
-    auto const follows = samples_for(posts, true, catalogue, map, what_if);
+        !measured.empty() && std::all_of(measured.begin(), measured.end(),
+                                         [](auto const& p) { return p.follows; });
+    auto const follows = samples_for(measured, true, catalogue, map, what_if);
     r.rows.push_back(
         value_of("logged", {score.logged}, {follows.logged}, has_follows, floor, gen));
     r.rows.push_back(
@@ -553,10 +567,12 @@ policy_comparison evaluate_replies(std::vector<logged_reply> const& all,
                            "what opportunity score alone would have earned");
         return r;
     }
-    bool const has_follows = std::all_of(replies.begin(), replies.end(),
+    auto const measured = follows_measured(replies);
+    bool const has_follows =
+        !measured.empty() && std::all_of(measured.begin(), measured.end(),
                                          [](auto const& p) { return p.follows; });
     auto const samples = [&](bool follows, bool baseline) {
-        return reply_samples(replies, follows, baseline);
+        return reply_samples(follows ? measured : replies, follows, baseline);
     };
     rng gen{seed ^ 0x7265706c696573ULL};
     auto const row = [&](char const* name, bool baseline) {
@@ -626,32 +642,37 @@ std::string const logged_follows_sql = float8_or_infinite_sql(
     "o.attribution_confidence < 1 THEN o.followers_gained_weighted / "
     "o.attribution_confidence ELSE o.followers_gained_weighted END)");
 
+// No follows counted and none attributed (logged_post::follows_unmeasured).
+constexpr char const* unmeasured_sql =
+    "(o.follows IS NULL AND o.attribution_confidence = 0) IS TRUE";
+
 // The newest $3, oldest first: the posted-at index walked backwards, $3
 // rows read however long the history. ({{}}: the FROM clause.)
 std::string const logged_posts_select = fmt::format(R"sql(
-SELECT draws, score, follows, posted_at
+SELECT draws, score, follows, posted_at, unmeasured
   FROM (SELECT c.features -> 'draws' AS draws, o.primary_objective_score::float8 AS score,
-               {} AS follows, c.posted_at, c.decision_id
+               {} AS follows, c.posted_at, c.decision_id, {} AS unmeasured
           {{}}
          ORDER BY c.posted_at DESC, c.decision_id DESC
          LIMIT $3) newest
  ORDER BY posted_at, decision_id)sql",
-                                                    logged_follows_sql);
+                                                    logged_follows_sql, unmeasured_sql);
 
 // A number in features, or NULL: adopted rows hold anything. ({{}}: the FROM
 // clause.)
 std::string const logged_replies_select = fmt::format(
     R"sql(
-SELECT propensity, baseline_p, score, follows, posted_at
+SELECT propensity, baseline_p, score, follows, posted_at, unmeasured
   FROM (SELECT {0} AS propensity, {1} AS baseline_p,
                o.primary_objective_score::float8 AS score, {2} AS follows,
-               c.posted_at, c.decision_id
+               c.posted_at, c.decision_id, {3} AS unmeasured
           {{}}
          ORDER BY c.posted_at DESC, c.decision_id DESC
          LIMIT $3) newest
  ORDER BY posted_at, decision_id)sql",
     jsonb_float8_sql("c.features::jsonb -> 'propensity'"),
-    jsonb_float8_sql("c.features::jsonb -> 'baseline_p'"), logged_follows_sql);
+    jsonb_float8_sql("c.features::jsonb -> 'baseline_p'"), logged_follows_sql,
+    unmeasured_sql);
 
 // The newest `limit` rows of `select_sql` (a statement with {} for the FROM
 // clause `from_sql`), and how many the window holds: counted only when the
@@ -743,6 +764,7 @@ newest_logged<logged_post> read_logged_posts(db_connection& db, config const& cf
                 p.follows = r.f64(i, 2);
             }
             p.posted_at = parse_timestamp(r.get(i, 3)).value_or(timestamp{});
+            p.follows_unmeasured = r.get(i, 4) == "t";
             return p;
         });
 }
@@ -765,6 +787,7 @@ newest_logged<logged_reply> read_logged_replies(db_connection& db, config const&
                 p.follows = r.f64(i, 3);
             }
             p.posted_at = parse_timestamp(r.get(i, 4)).value_or(timestamp{});
+            p.follows_unmeasured = r.get(i, 5) == "t";
             return p;
         });
 }

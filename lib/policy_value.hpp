@@ -37,6 +37,10 @@ struct logged_post {
     double score = 0;                         // primary_objective_score
     std::optional<double> follows;            // direct follows, else attributed
     timestamp posted_at;
+    // No follows counted, and none attributed (confidence 0: no snapshot near
+    // its window): left out of the follows estimates, where 0 would read as
+    // a post that brought nobody.
+    bool follows_unmeasured = false;
 };
 
 struct policy_row {
@@ -87,6 +91,7 @@ struct logged_reply {
     double score = 0;
     std::optional<double> follows;
     timestamp posted_at;
+    bool follows_unmeasured = false; // as logged_post's
 };
 
 // A policy an operator asks about (validate --what-if DIMENSION=VALUE,…):

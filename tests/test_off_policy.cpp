@@ -627,6 +627,29 @@ TEST_CASE("replies: the learned priorities against opportunity score alone, by h
     CHECK(few.rows.empty());
 }
 
+TEST_CASE("a reply whose follows were never measured counts in the score, not in "
+          "the follows",
+          "[nodb]")
+{
+    // The three replies above and one posted while cron was down (no
+    // snapshot near it: its follows unknown, stored 0).
+    std::vector<logged_reply> const replies{
+        {0.5, 1.0, 0.2, 1.0, {}},
+        {0.25, 0.0, 0.6, 3.0, {}},
+        {1.0, 1.0, 0.4, 2.0, {}},
+        {1.0, 1.0, 0.8, 0.0, {}, true},
+    };
+    auto const r = evaluate_replies(replies, {3, 1.5}, 7);
+    REQUIRE(r.rows.size() == 2);
+    // score (0.2 + 0.6 + 0.4 + 0.8)/4; follows (1 + 3 + 2)/3, not 6/4
+    CHECK(r.rows[0].snips->value == Approx(0.5));
+    CHECK(r.rows[0].follows_snips->value == Approx(2.0));
+    // opportunity alone, w = 2, 0, 1 (and 1 for the fourth's score):
+    // follows (2·1 + 1·2)/3
+    CHECK(r.rows[1].snips->value == Approx((0.4 + 0.4 + 0.8) / 4));
+    CHECK(r.rows[1].follows_snips->value == Approx(4.0 / 3));
+}
+
 TEST_CASE("too few logged posts or replies are said in words, never \"0 of 0\"", "[nodb]")
 {
     auto const none = evaluate_replies({}, {20, 10}, 7);

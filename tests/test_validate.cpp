@@ -2346,7 +2346,8 @@ TEST_CASE("validate --what-if values the policy asked about against the map's, b
 }
 
 TEST_CASE("validate counts a post's attributed gain as its follows, not gain × "
-          "confidence, and a counted follows before either",
+          "confidence, a counted follows before either, and none where none was "
+          "measured",
           "[db]")
 {
     test_db db;
@@ -2365,6 +2366,14 @@ TEST_CASE("validate counts a post's attributed gain as its follows, not gain × 
     INFO(r.dump(2));
     // w = 1: the mean, (6 + 2 + 4)/3 (gain × confidence made it 3)
     CHECK(r["policies"][0]["follows_snips"]["value"].get<double>() == Approx(4.0));
+    // 0.2 posted while cron was down: no snapshot near it, confidence 0. Its
+    // follows are unknown, not 0: left out, (6 + 4)/2 (with it 10/3); its
+    // score still counts
+    c.exec("UPDATE public.outcomes SET followers_gained_weighted = 0, "
+           "attribution_confidence = 0 WHERE primary_objective_score = 0.2");
+    auto const down = validate(db, 1, {"--config", cfg})["policy_value"];
+    CHECK(down["policies"][0]["follows_snips"]["value"].get<double>() == Approx(5.0));
+    CHECK(down["policies"][0]["score_snips"]["value"].get<double>() == Approx(0.4));
 }
 
 TEST_CASE("validate values the map's policy on each half of the posts as learned from "
