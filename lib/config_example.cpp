@@ -148,9 +148,9 @@ void x_api_section(writer& w, x_api_config const& d)
     w.key(1, "non_public_metrics", scalar(d.non_public_metrics),
           "profile clicks; false with an app-only token");
     w.key(1, "followers_every_minutes", scalar(d.followers_every_minutes),
-          "ask the follower count at most this often (0: every run;");
+          "ask the follower count at most this often (0: as often as");
     w.text(std::string(comment_column, ' ') +
-           "#   60 on the Free tier: 25 GET /2/users/me a day)");
+           "#   X's lookups left allow, spread until its window resets)");
 }
 
 void weights_section(writer& w, weights_config const& d)

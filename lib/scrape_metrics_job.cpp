@@ -652,6 +652,42 @@ SELECT max(until)::int8
            AND started_at > $1::timestamptz - interval '2 days') r
  WHERE until > extract(epoch FROM $1::timestamptz) AND until < 7258118400)sql";
 
+// The newest run of two days that asked for the follower count and was told
+// what X allows until its window resets: when it asked (epoch seconds), how
+// many lookups were left, and the reset; none once the window is over.
+constexpr char const* followers_allowance_sql = R"sql(
+SELECT extract(epoch FROM started_at)::float8, left_::float8, reset::float8
+  FROM (SELECT started_at,
+               CASE WHEN jsonb_typeof(detail->'x_api_followers_remaining') = 'number'
+                    THEN (detail->>'x_api_followers_remaining')::numeric END AS left_,
+               CASE WHEN jsonb_typeof(detail->'x_api_followers_reset') = 'number'
+                    THEN (detail->>'x_api_followers_reset')::numeric END AS reset
+          FROM xloop.job_runs
+         WHERE job = 'scrape-metrics' AND started_at <= $1::timestamptz
+           AND started_at > $1::timestamptz - interval '2 days'
+           AND detail->>'followers' = 'asked'
+         ORDER BY started_at DESC
+         LIMIT 1) r
+ WHERE left_ >= 0 AND left_ < 1e9 AND reset > extract(epoch FROM $1::timestamptz)
+   AND reset < 7258118400)sql";
+
+// When the follower count is next worth asking for, paced by what X allows:
+// its lookups left spread evenly until the window resets, so that X's Free
+// tier (25 a day) gives a snapshot about hourly all day instead of every
+// run until the 25 are gone and none for the 16 hours after (posts there
+// were attributed follows with confidence down to 0.3). None: ask.
+std::optional<timestamp> followers_paced_until(db_connection& db, timestamp now)
+{
+    auto const r = db.exec(followers_allowance_sql, now);
+    if (r.rows() == 0) {
+        return std::nullopt;
+    }
+    double const asked = r.f64(0, 0);
+    double const next = asked + (r.f64(0, 2) - asked) / (r.f64(0, 1) + 1);
+    auto const at = timestamp{std::chrono::microseconds{std::llround(next * 1e6)}};
+    return now < at ? std::optional{at} : std::nullopt;
+}
+
 // Whether a snapshot of the last `minutes` is there already.
 constexpr char const* recent_snapshot_sql = R"sql(
 SELECT EXISTS (SELECT 1 FROM public.follower_snapshots
@@ -677,6 +713,13 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
         note(run, "followers", "not due");
         return std::nullopt;
     }
+    if (auto const paced = followers_paced_until(db, run.now())) {
+        log::debug("follower count not asked: X's lookups left are spread until its "
+                   "window resets, the next at {}",
+                   format_timestamp(*paced));
+        note(run, "followers", "not due");
+        return std::nullopt;
+    }
     if (auto const r = db.exec(followers_limited_sql, run.now()); !r.is_null(0, 0)) {
         auto const until = r.i64(0, 0);
         log::info("follower count not asked: X rate-limited its lookup until {}",
@@ -687,6 +730,10 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
     try {
         auto me = api.fetch_account();
         note(run, "followers", "asked");
+        if (auto const a = api.account_allowance(); a && a->reset_epoch) {
+            note(run, "x_api_followers_remaining", a->remaining);
+            note(run, "x_api_followers_reset", *a->reset_epoch);
+        }
         if (!me.username.empty()) {
             // the account's handle, for the tools that leave its own posts
             // out when x_api.username is not set (own_handle())

@@ -502,6 +502,14 @@ tweets_page parse_tweets_page(std::string const& body, std::string const& what)
     return page;
 }
 
+std::optional<x_api_client::allowance> x_api_client::account_allowance() const
+{
+    return allowance_of(m_cfg.username.empty()
+                            ? std::string{"/2/users/me"}
+                            : "/2/users/by/username/" +
+                                  oauth_percent_encode(m_cfg.username));
+}
+
 account_counts x_api_client::fetch_account()
 {
     if (!m_cfg.username.empty()) {

@@ -83,6 +83,8 @@ public:
         std::optional<long long> reset_epoch;
     };
     std::optional<allowance> allowance_of(std::string const& path) const;
+    // The same of the account's lookup (fetch_account's path).
+    std::optional<allowance> account_allowance() const;
     bool non_public_refused() const noexcept { return m_non_public_refused; }
 
 private:

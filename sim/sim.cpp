@@ -123,6 +123,14 @@ public:
                 res.set_content(R"({"title": "Too Many Requests"})", "application/json");
                 return;
             }
+            if (m_followers_limit > 0) {
+                // what is left of the window, as X says in every answer
+                std::lock_guard lock{m_mutex};
+                res.set_header("x-rate-limit-limit", std::to_string(m_followers_limit));
+                res.set_header("x-rate-limit-remaining",
+                               std::to_string(m_followers_limit - m_followers_requests));
+                res.set_header("x-rate-limit-reset", std::to_string(followers_reset()));
+            }
             res.set_content(json{{"data",
                                   {{"id", "1"},
                                    {"username", "xloop_sim"},
@@ -273,9 +281,15 @@ private:
             ++m_followers_requests;
             return std::nullopt;
         }
+        return followers_reset();
+    }
+
+    // The window's end, Unix seconds (m_mutex held).
+    std::int64_t followers_reset() const
+    {
         return std::chrono::duration_cast<std::chrono::seconds>(
                    (m_start + std::chrono::microseconds{std::llround(
-                                  (*m_followers_window + 1) * 86400e6)})
+                                  (m_followers_window.value_or(m_day) + 1) * 86400e6)})
                        .time_since_epoch())
             .count();
     }

@@ -153,6 +153,9 @@ fake_x_api::fake_x_api(int keep_alive_s)
                                {{"followers_count", followers},
                                 {"following_count", 10},
                                 {"tweet_count", 100}}}}}};
+        for (auto const& [k, v] : account_headers) {
+            res.set_header(k, v);
+        }
         res.set_content(j.dump(), "application/json");
     };
     m_server.Get("/2/users/me", account);

@@ -547,6 +547,50 @@ TEST_CASE("x_api.followers_every_minutes asks for the follower count once in tha
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 2);
 }
 
+TEST_CASE("the follower count is asked for as often as X's lookups left allow until its "
+          "window resets, not every run until they are gone",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "711", 2);
+    fake_x_api api;
+    // X's Free tier after the first lookup of its 24 h: 23 left until
+    // 2026-03-03T12:00:00Z, one an hour
+    api.account_headers = {{"x-rate-limit-limit", "25"},
+                           {"x-rate-limit-remaining", "23"},
+                           {"x-rate-limit-reset", "1772539200"}};
+    scraper s{db, api};
+    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
+                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
+        auto const r = s.run({"--json"}, at);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(json::parse(r.out)["followers"] ==
+              (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
+    }
+    CHECK(account_lookups(api) == 2);
+    auto const followers_at = [&](char const* at) {
+        auto const r = s.run({"--json"}, at);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return json::parse(r.out)["followers"].get<std::string>();
+    };
+    // none left: not asked again until the window resets (no 429 asked for)
+    api.account_headers["x-rate-limit-remaining"] = "0";
+    CHECK(followers_at("2026-03-02T14:00:00Z") == "asked");
+    CHECK(followers_at("2026-03-03T11:40:00Z") == "not due");
+    CHECK(followers_at("2026-03-03T12:00:00Z") == "asked");
+    CHECK(account_lookups(api) == 4);
+    // another program's values in the ledger are no pace
+    c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
+           "VALUES ('scrape-metrics', '2026-03-03T12:10:00Z', '2026-03-03T12:10:00Z', "
+           "'ok', '{\"followers\": \"asked\", \"x_api_followers_remaining\": "
+           "\"none\", \"x_api_followers_reset\": 1e400}')");
+    CHECK(followers_at("2026-03-03T12:20:00Z") == "asked");
+}
+
 TEST_CASE("where X says its window allows no more requests, the posts left wait for the "
           "next run: no 429, exit 0",
           "[db]")
