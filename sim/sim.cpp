@@ -117,19 +117,17 @@ public:
     {
         m_server.Get("/2/users/me", [this](httplib::Request const&,
                                            httplib::Response& res) {
-            if (auto const reset = followers_limited()) {
-                res.status = 429;
-                res.set_header("x-rate-limit-reset", std::to_string(*reset));
-                res.set_content(R"({"title": "Too Many Requests"})", "application/json");
-                return;
-            }
-            if (m_followers_limit > 0) {
+            if (auto const a = followers_allowance()) {
                 // what is left of the window, as X says in every answer
-                std::lock_guard lock{m_mutex};
                 res.set_header("x-rate-limit-limit", std::to_string(m_followers_limit));
-                res.set_header("x-rate-limit-remaining",
-                               std::to_string(m_followers_limit - m_followers_requests));
-                res.set_header("x-rate-limit-reset", std::to_string(followers_reset()));
+                res.set_header("x-rate-limit-remaining", std::to_string(a->remaining));
+                res.set_header("x-rate-limit-reset", std::to_string(a->reset));
+                if (a->refused) {
+                    res.status = 429;
+                    res.set_content(R"({"title": "Too Many Requests"})",
+                                    "application/json");
+                    return;
+                }
             }
             res.set_content(json{{"data",
                                   {{"id", "1"},
@@ -265,9 +263,14 @@ private:
         return m_start + std::chrono::microseconds{std::llround(m_day * 86400e6)};
     }
 
-    // X's 24-hour window from its first request: the reset time (Unix
-    // seconds) once it holds followers_limit requests, else none (counted).
-    std::optional<std::int64_t> followers_limited()
+    // X's 24-hour window from its first request, this request counted in it
+    // unless it is refused (past followers_limit): none without a limit.
+    struct allowance {
+        bool refused = false;
+        int remaining = 0;
+        std::int64_t reset = 0; // Unix seconds
+    };
+    std::optional<allowance> followers_allowance()
     {
         std::lock_guard lock{m_mutex};
         if (m_followers_limit <= 0) {
@@ -277,21 +280,16 @@ private:
             m_followers_window = m_day;
             m_followers_requests = 0;
         }
-        if (m_followers_requests < m_followers_limit) {
-            ++m_followers_requests;
-            return std::nullopt;
-        }
-        return followers_reset();
-    }
-
-    // The window's end, Unix seconds (m_mutex held).
-    std::int64_t followers_reset() const
-    {
-        return std::chrono::duration_cast<std::chrono::seconds>(
-                   (m_start + std::chrono::microseconds{std::llround(
-                                  (m_followers_window.value_or(m_day) + 1) * 86400e6)})
-                       .time_since_epoch())
-            .count();
+        allowance a;
+        a.refused = m_followers_requests >= m_followers_limit;
+        m_followers_requests += a.refused ? 0 : 1;
+        a.remaining = m_followers_limit - m_followers_requests;
+        a.reset = std::chrono::duration_cast<std::chrono::seconds>(
+                      (m_start + std::chrono::microseconds{std::llround(
+                                     (*m_followers_window + 1) * 86400e6)})
+                          .time_since_epoch())
+                      .count();
+        return a;
     }
 
     double age_hours(live_post const& p) const { return (m_day - p.p.day) * 24; }
@@ -1332,8 +1330,9 @@ int simulate(options const& o)
     return 0;
 }
 
-// --every's JOB=MINUTES into o.every (which holds the known jobs' defaults).
-void parse_every(options& o)
+// --every's JOB=MINUTES into o.every (which holds the known jobs' defaults),
+// and --down's DAY:DAYS.
+void parse_schedule(options& o)
 {
     for (auto const& e : o.every_text) {
         auto const eq = e.find('=');
@@ -1428,7 +1427,7 @@ int main(int argc, char** argv)
         ->type_name("DAY:DAYS");
     try {
         cli.parse(argc, argv);
-        parse_every(o);
+        parse_schedule(o);
     } catch (CLI::ParseError const& e) {
         return cli.exit(e) == 0 ? 0 : static_cast<int>(exit_code::usage);
     }

@@ -77,6 +77,14 @@ struct scraper {
         REQUIRE(r.exit_code == 0);
         return r;
     }
+    // What a run at `at` that must succeed did with the follower count.
+    std::string followers_at(char const* at)
+    {
+        auto const r = run({"--json"}, at);
+        UNSCOPED_INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return nlohmann::json::parse(r.out)["followers"].get<std::string>();
+    }
 };
 
 std::string dump(test_db const& db)
@@ -537,10 +545,7 @@ TEST_CASE("x_api.followers_every_minutes asks for the follower count once in tha
     s.configure("  followers_every_minutes: 60\n");
     for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
                            "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
-        auto const r = s.run({"--json"}, at);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
-        CHECK(json::parse(r.out)["followers"] ==
+        CHECK(s.followers_at(at) ==
               (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
     }
     CHECK(account_lookups(api) == 2);
@@ -564,31 +569,22 @@ TEST_CASE("the follower count is asked for as often as X's lookups left allow un
     scraper s{db, api};
     for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
                            "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
-        auto const r = s.run({"--json"}, at);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
-        CHECK(json::parse(r.out)["followers"] ==
+        CHECK(s.followers_at(at) ==
               (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
     }
     CHECK(account_lookups(api) == 2);
-    auto const followers_at = [&](char const* at) {
-        auto const r = s.run({"--json"}, at);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
-        return json::parse(r.out)["followers"].get<std::string>();
-    };
     // none left: not asked again until the window resets (no 429 asked for)
     api.account_headers["x-rate-limit-remaining"] = "0";
-    CHECK(followers_at("2026-03-02T14:00:00Z") == "asked");
-    CHECK(followers_at("2026-03-03T11:40:00Z") == "not due");
-    CHECK(followers_at("2026-03-03T12:00:00Z") == "asked");
+    CHECK(s.followers_at("2026-03-02T14:00:00Z") == "asked");
+    CHECK(s.followers_at("2026-03-03T11:40:00Z") == "not due");
+    CHECK(s.followers_at("2026-03-03T12:00:00Z") == "asked");
     CHECK(account_lookups(api) == 4);
     // another program's values in the ledger are no pace
     c.exec("INSERT INTO xloop.job_runs (job, started_at, finished_at, status, detail) "
            "VALUES ('scrape-metrics', '2026-03-03T12:10:00Z', '2026-03-03T12:10:00Z', "
            "'ok', '{\"followers\": \"asked\", \"x_api_followers_remaining\": "
            "\"none\", \"x_api_followers_reset\": 1e400}')");
-    CHECK(followers_at("2026-03-03T12:20:00Z") == "asked");
+    CHECK(s.followers_at("2026-03-03T12:20:00Z") == "asked");
 }
 
 TEST_CASE("where X says its window allows no more requests, the posts left wait for the "

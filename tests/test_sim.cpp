@@ -333,15 +333,19 @@ TEST_CASE("the cron host down: no job runs, the poster drains the queue, validat
                                     "started_at < '{}'",
                                     from, to));
     };
+    // three days with the host down for `down`, played into `db`: the score
+    auto const played = [](test_db const& db, char const* down) {
+        db.migrate();
+        auto const r = run_tool("sim",
+                                {"--days", "3", "--seed", "2", "--json", "--tick-minutes",
+                                 "60", "--down", down},
+                                &db);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return json::parse(r.out);
+    };
     test_db still;
-    still.migrate();
-    auto const down = run_tool(
-        "sim",
-        {"--days", "3", "--seed", "2", "--json", "--tick-minutes", "60", "--down", "2:1"},
-        &still);
-    INFO(down.err);
-    REQUIRE(down.exit_code == 0);
-    CHECK(json::parse(down.out)["validate_exit"] == 1);
+    CHECK(played(still, "2:1")["validate_exit"] == 1);
     CHECK(runs_between(still, "2026-03-03T00:00:00Z", "2026-03-04T00:00:01Z") == 0);
     CHECK(runs_between(still, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z") > 24);
     // what plan had queued (plan.queue_ahead: 2) went out, then nothing
@@ -351,14 +355,7 @@ TEST_CASE("the cron host down: no job runs, the poster drains the queue, validat
               "'2026-03-03T00:00:00Z'") == 2);
 
     test_db back;
-    back.migrate();
-    auto const up = run_tool(
-        "sim",
-        {"--days", "3", "--seed", "2", "--json", "--tick-minutes", "60", "--down", "1:1"},
-        &back);
-    INFO(up.err);
-    REQUIRE(up.exit_code == 0);
-    auto const score = json::parse(up.out);
+    auto const score = played(back, "1:1");
     CHECK(score["validate_exit"] == 0);
     CHECK(runs_between(back, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z") == 0);
     CHECK(score["outcomes_with_v2"] == score["posts"]); // replies included
