@@ -40,7 +40,7 @@ ln((1 + CASE WHEN follows >= 0 THEN follows END)::float8 / (1 + CASE WHEN impres
 $gain, primary_objective_score::float8, $confidence, \
 content_slot, $(post generator_name), decision_type, $(post topic), $(post tone), \
 $(post hook_type), $(post cta_type), structure_type, \
-$(post "extract(hour FROM posted_at AT TIME ZONE 'UTC')::int"), \
+$(post "extract(hour FROM CASE WHEN posted_at >= scheduled_at AND posted_at < scheduled_at + interval '2 hours' THEN scheduled_at ELSE posted_at END AT TIME ZONE 'UTC')::int"), \
 CASE WHEN decision_type = 'reply' THEN coalesce(lower(ltrim(btrim(target_username), '@') COLLATE \"C\"), '') END"
 where="has_v2_metrics AND posted_at > '$window_start' AND posted_at <= '$window_end'"
 

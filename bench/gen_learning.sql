@@ -21,7 +21,7 @@ SET synchronous_commit = off;
 INSERT INTO public.content_generation_metadata_comprehensive
     (decision_id, status, tweet_id, posted_at, created_at, decision_type, content_slot,
      generator_name, raw_topic, tone, hook_type, cta_type, structure_type, target_username,
-     generation_source, content)
+     generation_source, content, scheduled_at)
 SELECT md5(g::text)::uuid,
        'posted',
        (1000000000 + g)::text,
@@ -40,7 +40,13 @@ SELECT md5(g::text)::uuid,
        (ARRAY['single', 'thread', 'reply'])[1 + (g * 19) % 3],
        CASE WHEN (g * 31) % 4 = 3 THEN 'account_' || ((g * 37) % 100000) END,
        'xloop',
-       'A generated post about topic ' || ((g * 7) % :topics)
+       'A generated post about topic ' || ((g * 7) % :topics),
+       -- posts went out 0-20 minutes after their time (a poster on its own
+       -- cron); replies when taken
+       CASE WHEN (g * 31) % 4 <> 3
+            THEN :'now'::timestamptz
+                 - ((g::bigint * 104729) % (:days * 86400) + (g * 7) % 1200)
+                   * interval '1 second' END
   FROM generate_series(1::bigint, :rows) g;
 
 INSERT INTO public.outcomes

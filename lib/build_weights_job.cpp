@@ -45,14 +45,23 @@ SELECT id::text, version::text
    AND computed_at = $3::timestamptz AND date_range_start = $4::timestamptz
    AND sample_size = $5 AND cross_fit::jsonb IS NOT DISTINCT FROM $6::jsonb)sql";
 
+// The local hour of the time plan chose for the post (scheduled_at), which
+// its post_hour draws are keyed by: a poster on its own cron publishes a
+// 17:45 post at 18:00, and learning that as 18 would leave every time plan
+// draws unlearned. A post that went out before its time or more than two
+// hours after (by hand, after an outage), or has none (the original bot's),
+// is learned at the hour it went out. PostgreSQL does the timezone (and DST)
+// math.
+constexpr char const* post_hour_sql = R"sql(extract(hour FROM
+    CASE WHEN posted_at >= scheduled_at AND posted_at < scheduled_at + interval '2 hours'
+         THEN scheduled_at ELSE posted_at END
+    AT TIME ZONE (SELECT current_setting('xloop.tz')))::int)sql";
+
 // vw_learning column (or expression) of each dimension of §5.3.
 std::string dimension_sql(std::string const& dimension)
 {
     if (dimension == "post_hour") {
-        // Local hour of posting; PostgreSQL does the timezone (and DST) math.
-        return "extract(hour FROM posted_at AT TIME ZONE (SELECT "
-               "current_setting('xloop.tz')))"
-               "::int";
+        return post_hour_sql;
     }
     return quote_ident(dimension);
 }

@@ -766,6 +766,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
         v.number("max_map_age_hours", cfg.validate.max_map_age_hours, 0.1, 24 * 365);
         v.number("max_queue_delay_hours", cfg.validate.max_queue_delay_hours, 0.1,
                  24 * 365);
+        v.number("max_unmeasured_hours", cfg.validate.max_unmeasured_hours, 0.1,
+                 24 * 365);
         v.number("max_opportunity_age_hours", cfg.validate.max_opportunity_age_hours, 0.1,
                  24 * 365);
         v.number("max_idle_transaction_minutes",

@@ -197,6 +197,11 @@ struct validate_config {
     // A queued item this long past its scheduled time: the poster is not
     // publishing (fail).
     double max_queue_delay_hours = 2.0;
+    // A post (or reply) this long after it went out without metrics: the
+    // source gives none for it, while every job runs ok (warn; most of the
+    // window's: fail). Every source measures within a day (X's API at the
+    // first due age, a metrics file exported daily).
+    double max_unmeasured_hours = 24.0;
     // No reply opportunity this long while replies are in use: the harvester
     // that finds them has stopped (warn).
     double max_opportunity_age_hours = 24.0;

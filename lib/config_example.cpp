@@ -269,6 +269,8 @@ void validate_section(writer& w, validate_config const& d)
           "older: warn; twice as old: fail");
     w.key(1, "max_queue_delay_hours", scalar(d.max_queue_delay_hours),
           "a queued item this late: the poster is not posting (fail)");
+    w.key(1, "max_unmeasured_hours", scalar(d.max_unmeasured_hours),
+          "a post this old without metrics: its source gives none (warn)");
     w.key(1, "max_opportunity_age_hours", scalar(d.max_opportunity_age_hours),
           "no reply opportunity this long: the harvester stopped (warn)");
     w.key(1, "max_idle_transaction_minutes", scalar(d.max_idle_transaction_minutes),

@@ -33,8 +33,8 @@ std::vector<std::string> const& content_table_columns()
 
 std::vector<std::string> const& learning_view_columns()
 {
-    // Kept equal to the select list of sql/0007_learning_view.sql (a test
-    // compares it with the view a migrated database has).
+    // Kept equal to the select list of sql/0023_learning_view_scheduled.sql
+    // (a test compares it with the view a migrated database has).
     static std::vector<std::string> const cols{"id",
                                                "decision_id",
                                                "tweet_id",
@@ -76,7 +76,8 @@ std::vector<std::string> const& learning_view_columns()
                                                "age_days",
                                                "has_metrics",
                                                "has_v2_metrics",
-                                               "follows"};
+                                               "follows",
+                                               "scheduled_at"};
     return cols;
 }
 

@@ -47,6 +47,33 @@ std::string undrawn_best_text(std::vector<undrawn_value> const& undrawn)
                        fmt::join(each, ", "), one ? "is" : "are", it, it, it);
 }
 
+// The map's likely best post_hour when no time of plan.times is in it: an
+// hour plan never posts at (a time taken out of plan.times; posts learned at
+// the hour they went out, hours after their time or without one).
+std::optional<undrawn_value> undrawn_best_hour(nlohmann::json const& posteriors,
+                                               plan_config const& plan,
+                                               long long min_posts)
+{
+    std::vector<std::string> hours;
+    for (auto const& t : plan.times) {
+        hours.push_back(t.substr(0, 2));
+    }
+    auto const undrawn =
+        undrawn_best_values(posteriors, {{"post_hour", hours}}, 0.5, min_posts);
+    return undrawn.empty() ? std::nullopt : std::optional{undrawn.front()};
+}
+
+std::string undrawn_hour_text(undrawn_value const& u, plan_config const& plan)
+{
+    return fmt::format(
+        "the map's likely best post_hour {} (P(best) {:.2f}, {} posts) is the hour of no "
+        "time in plan.times ({}): plan never posts then, and what was learned of it goes "
+        "unused; add a time in that hour to plan.times, unless left out on purpose "
+        "(a post is learned at the hour of its scheduled_at, or, without one or "
+        "published more than two hours after it, at the hour it went out)",
+        excerpt(u.value, 10), u.p_best, u.posts, fmt::join(plan.times, ", "));
+}
+
 // Posts in the learners' reach that the 31-day rescoring no longer reaches,
 // with outcomes but no v2 score: learning leaves them out.
 std::string unscored_text(unscored_history const& u, config const& cfg)
@@ -564,22 +591,77 @@ check_result queue_check(check_context& x)
     return c;
 }
 
+namespace {
+
+// What the newest ok scrape-metrics run says of the source that gives no
+// metrics: a file whose records are all old (its export stopped), or X.
+std::string unmeasured_cause(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT coalesce(detail ? 'records', false), detail ->> 'records', detail ->> 'not_newer',
+       coalesce(detail ? 'due', false)
+  FROM xloop.job_runs
+ WHERE job = 'scrape-metrics' AND status = 'ok' AND started_at <= $1::timestamptz
+ ORDER BY started_at DESC LIMIT 1)sql",
+                             x.now);
+    if (r.rows() == 0) {
+        return "xloop-scrape-metrics has not run ok";
+    }
+    if (r.boolean(0, 0)) {
+        return fmt::format("xloop-scrape-metrics' last run read {} records from its "
+                           "metrics file, {} of them no newer than what it had: is the "
+                           "export that writes the file still running, and does it "
+                           "hold every post?",
+                           r.opt_str(0, 1).value_or("?"), r.opt_str(0, 2).value_or("?"));
+    }
+    if (r.boolean(0, 3)) {
+        return "X answered no metrics for them: see job:scrape-metrics (X's rate limit, "
+               "its usage cap)";
+    }
+    return "see job:scrape-metrics";
+}
+
+} // namespace
+
+// The window's rows of vw_learning; and its posts and replies that went out
+// validate.max_unmeasured_hours ago or more with no metrics at all (not
+// those X says no longer exist): their source gives none while every job
+// runs ok, as when the export that writes a metrics file stops.
 check_result learning_view_check(check_context& x)
 {
     // a NaN score is none (finite_sql())
     static std::string const sql = fmt::format(R"sql(
-SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE decision_type = 'reply')
-  FROM xloop.vw_learning
- WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
-   AND posted_at <= $1::timestamptz)sql",
+SELECT v.*, u.*
+  FROM (SELECT count(*), count(*) FILTER (WHERE {}),
+               count(*) FILTER (WHERE decision_type = 'reply')
+          FROM xloop.vw_learning
+         WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
+           AND posted_at <= $1::timestamptz) v
+ CROSS JOIN (
+        SELECT count(*) AS aged, count(*) FILTER (WHERE NOT m.measured) AS unmeasured,
+               count(*) FILTER (WHERE NOT m.measured AND c.decision_type = 'reply'),
+               min(c.posted_at) FILTER (WHERE NOT m.measured),
+               max(c.posted_at) FILTER (WHERE NOT m.measured)
+          FROM public.content_generation_metadata_comprehensive c
+         CROSS JOIN LATERAL (
+               SELECT EXISTS (SELECT 1 FROM public.outcomes o
+                               WHERE o.decision_id = c.decision_id) AS measured) m
+         WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.metrics_gone_at IS NULL
+           AND c.posted_at > $1::timestamptz - make_interval(days => $2::int)
+           AND c.posted_at <= $1::timestamptz - make_interval(secs => $3::float8)) u)sql",
                                                finite_sql("primary_objective_score"));
-    auto const r = x.db.exec(sql, x.now, x.days);
+    auto const lag = x.cfg.validate.max_unmeasured_hours;
+    auto const r = x.db.exec(sql, x.now, x.days, lag * 3600);
     auto c = make("vw_learning", "ok", "");
     auto const replies = r.i64(0, 2);
+    auto const aged = r.i64(0, 3);
+    auto const unmeasured = r.i64(0, 4);
+    auto const unmeasured_replies = r.i64(0, 5);
     c.numbers = {{"rows", r.i64(0, 0)},
                  {"posts", r.i64(0, 0) - replies},
                  {"replies", replies},
-                 {"with_v2", r.i64(0, 1)}};
+                 {"with_v2", r.i64(0, 1)},
+                 {"unmeasured", unmeasured}};
     if (r.i64(0, 0) == 0) {
         c.status = "fail";
         c.message = fmt::format("vw_learning has no posts of the last {}: is the "
@@ -590,6 +672,25 @@ SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE decision_typ
             fmt::format("{} and {} of the last {}, {} with v2 metrics",
                         counted(r.i64(0, 0) - replies, "post", "posts"),
                         counted(replies, "reply", "replies"), x.last_days(), r.i64(0, 1));
+    }
+    if (unmeasured > 0) {
+        auto const text = fmt::format(
+            "{} of the {} of the last {} that went out {} ago or more ({} and {}, from "
+            "{} to {}) {} no metrics (validate.max_unmeasured_hours): the learners "
+            "cannot count them; {}",
+            unmeasured, counted(aged, "post and reply", "posts and replies"),
+            x.last_days(), hours_text(lag),
+            counted(unmeasured - unmeasured_replies, "post", "posts"),
+            counted(unmeasured_replies, "reply", "replies"),
+            stored_timestamp_text(r.str(0, 6)), stored_timestamp_text(r.str(0, 7)),
+            unmeasured == 1 ? "has" : "have", unmeasured_cause(x));
+        // most of them: the loop measures little of what it posts
+        if (unmeasured >= 3 && 2 * unmeasured >= aged) {
+            c.status = "fail";
+            c.message = text;
+        } else {
+            add_warning(c, text);
+        }
     }
     return c;
 }
@@ -747,6 +848,12 @@ check_result weight_map_check(check_context& x)
         !undrawn.empty()) {
         c.numbers["undrawn_best_values"] = undrawn.size();
         add_warning(c, undrawn_best_text(undrawn));
+    }
+    // in another zone's hours the warning above says what is wrong
+    if (auto const hour = undrawn_best_hour(posteriors, x.cfg.plan, min_learned_posts);
+        hour && post_hour_zone_warning(x.cfg).empty()) {
+        c.numbers["undrawn_best_hour"] = hour->posts;
+        add_warning(c, undrawn_hour_text(*hour, x.cfg.plan));
     }
     if (foreign) {
         add_warning(c, foreign->message);

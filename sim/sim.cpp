@@ -51,11 +51,20 @@ namespace {
 
 // The poster publishes what is due, and says what it published: the
 // dimensions of each post as plan stored them, in the base table's columns.
+// It runs on the multiples of $4 seconds (0: at each post's time).
 constexpr char const* publish_sql = R"sql(
+WITH due AS (
+SELECT id, CASE WHEN $4::int > 0
+                THEN to_timestamp(ceil(extract(epoch FROM coalesce(scheduled_at, created_at))
+                                       / $4::int) * $4::int)
+                ELSE coalesce(scheduled_at, created_at) END AS run_at
+  FROM public.content_generation_metadata_comprehensive
+ WHERE status = 'queued')
 UPDATE public.content_generation_metadata_comprehensive c
-   SET status = 'posted', tweet_id = (9000000000 + id)::text,
-       posted_at = greatest(coalesce(scheduled_at, created_at), created_at)
- WHERE status = 'queued' AND coalesce(scheduled_at, created_at) <= $1::timestamptz
+   SET status = 'posted', tweet_id = (9000000000 + c.id)::text,
+       posted_at = greatest(d.run_at, c.created_at)
+  FROM due d
+ WHERE c.id = d.id AND d.run_at <= $1::timestamptz
 RETURNING c.id, c.tweet_id, coalesce(c.decision_type, ''), coalesce(c.content_slot, ''),
        coalesce(c.generator_name, ''), coalesce(c.raw_topic, ''), coalesce(c.tone, ''),
        coalesce(c.hook_type, ''), coalesce(c.cta_type, ''),
@@ -74,9 +83,9 @@ struct post {
 
 // `zone`: plan.timezone, whose hours the world's times are.
 std::vector<post> publish(db_connection& db, timestamp now, timestamp start,
-                          std::string const& zone)
+                          std::string const& zone, int poster_every_minutes)
 {
-    auto const r = db.exec(publish_sql, now, start, zone);
+    auto const r = db.exec(publish_sql, now, start, zone, 60 * poster_every_minutes);
     std::vector<post> out;
     for (int i = 0; i < r.rows(); ++i) {
         post p;
@@ -378,6 +387,10 @@ struct options {
     // start of day DAY for DAYS days; the poster and the world go on.
     std::optional<std::string> down_text;
     double down_from = 0, down_days = 0; // in days since the start
+    // --export-down DAY:DAYS: the export that writes the metrics file
+    // (--metrics file) stops; scrape-metrics reads the file as it was left.
+    std::optional<std::string> export_down_text;
+    double export_down_from = 0, export_down_days = 0;
 };
 
 // Whether a job every `every` minutes is due at the tick at `minute`: the
@@ -626,6 +639,26 @@ json learned_replies(db_connection& db, world_spec const& w)
     return {{"true_best", true_best}, {"learned_top", top}, {"hits", hits}};
 }
 
+// A map's post_hour weights keyed by the hours the posts went out at: a
+// value that is one of the world's times' own hours, not an hour a post goes
+// out at (a late poster's), is that time's.
+json posted_hours(world_spec const& w, json const& weights)
+{
+    auto const out_at = world_catalogue(w).at("post_hour");
+    json out = json::object();
+    for (auto const& [k, v] : weights.items()) {
+        auto key = k;
+        for (auto const& t : w.times) {
+            if (k == t.substr(0, 2) &&
+                std::find(out_at.begin(), out_at.end(), k) == out_at.end()) {
+                key = posted_hour(w, t);
+            }
+        }
+        out[key] = v;
+    }
+    return out;
+}
+
 // What the active map and the priorities learned, against the truth.
 json learned(db_connection& db, world_spec const& w, double day)
 {
@@ -640,7 +673,10 @@ json learned(db_connection& db, world_spec const& w, double day)
     auto const& effects = effects_on(w, day);
     auto const catalogue = world_catalogue(w);
     for (auto const& [dim, best] : truth) {
-        json const d = weights.value(dim, json::object());
+        json d = weights.value(dim, json::object());
+        if (dim == "post_hour") {
+            d = posted_hours(w, d);
+        }
         std::string top;
         double tw = -1;
         for (auto const& [k, v] : d.items()) {
@@ -954,7 +990,8 @@ public:
         if (m_o.down_days > 0 && at >= m_o.down_from &&
             (at < up_at || up_at >= m_o.days)) {
             // The cron host is down: the poster publishes what was queued.
-            m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone));
+            m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone,
+                                  m_world.poster_every_minutes));
             return;
         }
         if (due(minute, 60, m_o.tick_minutes)) {
@@ -964,7 +1001,8 @@ public:
                 plan_reply(now, seed, m_tally.days[day]);
             }
         }
-        m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone));
+        m_api.publish(publish(m_db, now, m_start, m_run.cfg().plan.timezone,
+                              m_world.poster_every_minutes));
         scrape(minute, now, seed);
         if (due(minute, m_o.every.at("learn-replies"), m_o.tick_minutes)) {
             m_run.job("learn-replies", now, seed,
@@ -1057,6 +1095,16 @@ private:
         ++s.n_replies;
     }
 
+    // Whether the metrics file's export is down at `minute` (--export-down;
+    // a window to the run's end holds its last tick, as --down's).
+    bool export_down(int minute) const
+    {
+        auto const at = minute / 1440.0;
+        auto const up_at = m_o.export_down_from + m_o.export_down_days;
+        return m_o.export_down_days > 0 && at >= m_o.export_down_from &&
+               (at < up_at || up_at >= m_o.days);
+    }
+
     // A rate-limited run exits 75 and keeps what it wrote; the next tick
     // goes on.
     void scrape(int minute, timestamp now, std::uint64_t seed)
@@ -1070,7 +1118,9 @@ private:
         auto const code = m_run.job("scrape-metrics", now, seed,
                                     [&](run_context& r) {
                                         if (m_o.metrics == "file") {
-                                            m_api.write_metrics_file(m_metrics_file);
+                                            if (!export_down(minute)) {
+                                                m_api.write_metrics_file(m_metrics_file);
+                                            }
                                             scrape_options so;
                                             so.source = "file";
                                             so.input = m_metrics_file.string();
@@ -1331,7 +1381,7 @@ int simulate(options const& o)
 }
 
 // --every's JOB=MINUTES into o.every (which holds the known jobs' defaults),
-// and --down's DAY:DAYS.
+// and --down's and --export-down's DAY:DAYS.
 void parse_schedule(options& o)
 {
     for (auto const& e : o.every_text) {
@@ -1349,17 +1399,25 @@ void parse_schedule(options& o)
         }
         o.every[job] = minutes;
     }
-    if (o.down_text) {
-        double from = 0, days = 0;
+    auto window = [&o](std::string const& option, std::string const& text, double& from,
+                       double& days) {
         char end = 0;
-        if (std::sscanf(o.down_text->c_str(), "%lf:%lf%c", &from, &days, &end) != 2 ||
+        if (std::sscanf(text.c_str(), "%lf:%lf%c", &from, &days, &end) != 2 ||
             !(from >= 0) || !(days > 0) || from + days > o.days) {
             throw CLI::ValidationError{
-                "--down", fmt::format("'{}': expected DAY:DAYS within the --days {} run",
-                                      *o.down_text, o.days)};
+                option, fmt::format("'{}': expected DAY:DAYS within the --days {} run",
+                                    text, o.days)};
         }
-        o.down_from = from;
-        o.down_days = days;
+    };
+    if (o.down_text) {
+        window("--down", *o.down_text, o.down_from, o.down_days);
+    }
+    if (o.export_down_text) {
+        if (o.metrics != "file") {
+            throw CLI::ValidationError{"--export-down", "needs --metrics file"};
+        }
+        window("--export-down", *o.export_down_text, o.export_down_from,
+               o.export_down_days);
     }
 }
 
@@ -1424,6 +1482,11 @@ int main(int argc, char** argv)
                    "DAY:DAYS: xloop's cron host is down from day DAY (since the start; "
                    "fractions allowed) for DAYS days: no tool runs, the poster publishes "
                    "what is queued and the world goes on")
+        ->type_name("DAY:DAYS");
+    cli.add_option("--export-down", o.export_down_text,
+                   "DAY:DAYS: with --metrics file, the export that writes the file stops "
+                   "from day DAY for DAYS days: scrape-metrics reads the file as it "
+                   "was left")
         ->type_name("DAY:DAYS");
     try {
         cli.parse(argc, argv);

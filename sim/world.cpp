@@ -188,11 +188,6 @@ void check_effects(std::string const& file, effects_map const& effects,
     }
 }
 
-std::string hour_of(std::string const& time)
-{
-    return time.substr(0, 2);
-}
-
 double follows_factor(effect const& e)
 {
     return e.reach * e.follows;
@@ -215,13 +210,23 @@ double lognormal(double sigma, double z)
 
 } // namespace
 
+std::string posted_hour(world_spec const& w, std::string const& time)
+{
+    int minute = *minute_of_day(time);
+    if (auto const p = w.poster_every_minutes; p > 0) {
+        minute = (minute + p - 1) / p * p;
+    }
+    return fmt::format("{:02d}", minute / 60 % 24);
+}
+
 std::map<std::string, std::vector<std::string>> world_catalogue(world_spec const& w)
 {
     auto out = plan_catalogue(plan_config{});
     auto& hours = out["post_hour"];
     for (auto const& t : w.times) {
-        if (std::find(hours.begin(), hours.end(), hour_of(t)) == hours.end()) {
-            hours.push_back(hour_of(t));
+        if (auto const h = posted_hour(w, t);
+            std::find(hours.begin(), hours.end(), h) == hours.end()) {
+            hours.push_back(h);
         }
     }
     return out;
@@ -384,6 +389,13 @@ world_spec load_world(std::filesystem::path const& path)
                               {"drift_sd_per_day", &w.drift_sd_per_day}});
                } else if (k == "replies") {
                    read_replies(r, v, w);
+               } else if (k == "poster_every_minutes") {
+                   w.poster_every_minutes = r.integer(v, k, 0, 60);
+                   if (w.poster_every_minutes > 0 && 60 % w.poster_every_minutes != 0) {
+                       r.fail(v, fmt::format("'poster_every_minutes' must divide 60, "
+                                             "not {}",
+                                             w.poster_every_minutes));
+                   }
                } else if (k == "effects") {
                    effects_node = v;
                } else if (k == "change") {
@@ -391,7 +403,7 @@ world_spec load_world(std::filesystem::path const& path)
                }
            },
            {"name", "description", "posts_per_day", "replies_per_day", "times", "base",
-            "noise", "account", "replies", "effects", "change"});
+            "noise", "account", "replies", "poster_every_minutes", "effects", "change"});
 
     auto const cat = world_catalogue(w);
     if (effects_node) {

@@ -61,14 +61,21 @@ struct world_spec {
     int accounts = 40;
     std::map<std::string, effect> account_effects;
     int opportunities_per_hour = 3;
+    // The poster's own cron: it publishes a due post at its next run, on the
+    // multiples of this many minutes of the hour (0: at the post's time).
+    int poster_every_minutes = 0;
     // From this day on (0-based), these dimensions' effects replace the
     // ones above.
     std::optional<int> change_day;
     effects_map effects_after_change;
 };
 
+// The hour ("18") a post planned for `time` ("17:45") goes out at: the
+// poster's next run.
+std::string posted_hour(world_spec const& w, std::string const& time);
+
 // The catalogue the world's effects may name: plan's built-in one plus
-// post_hour over the world's times.
+// post_hour over the hours the world's times are posted at.
 std::map<std::string, std::vector<std::string>> world_catalogue(world_spec const& w);
 
 // Reads and checks a world file: unknown keys, dimensions or values, and

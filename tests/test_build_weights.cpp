@@ -721,6 +721,44 @@ TEST_CASE("post_hour is the local hour of posting in plan's time zone, the hours
     CHECK(map["message"].get<std::string>().find(cost) != std::string::npos);
 }
 
+TEST_CASE("post_hour is the hour of the time plan chose when a late poster published "
+          "within two hours, else the hour it went out",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    for (int i = 0; i < 12; ++i) {
+        add_post(c, 0, "how_to", 0.3); // out at 12:00 UTC
+    }
+    // a poster on its own cron: planned 11:45, out at 12:00
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET scheduled_at = "
+           "posted_at - interval '15 minutes' WHERE id IN (SELECT id FROM "
+           "public.content_generation_metadata_comprehensive ORDER BY id LIMIT 4)");
+    // 10:01, out almost two hours late: still the time plan chose
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET scheduled_at = "
+        "posted_at - interval '119 minutes' WHERE id IN (SELECT id FROM "
+        "public.content_generation_metadata_comprehensive ORDER BY id OFFSET 4 LIMIT 1)");
+    // after an outage (07:00, five hours late), and one posted by hand before
+    // its 13:30: the hour it went out, as are the posts with no scheduled_at
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET scheduled_at = "
+        "posted_at - interval '5 hours' WHERE id IN (SELECT id FROM "
+        "public.content_generation_metadata_comprehensive ORDER BY id OFFSET 5 LIMIT 2)");
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET scheduled_at = "
+        "posted_at + interval '90 minutes' WHERE id IN (SELECT id FROM "
+        "public.content_generation_metadata_comprehensive ORDER BY id OFFSET 7 LIMIT 1)");
+    auto const out = run_json(db, {"--dry-run"});
+    auto const& hours = out["posteriors"]["post_hour"];
+    INFO(hours.dump());
+    CHECK(hours.size() == 3);
+    CHECK(hours["11"]["n"] == 4);
+    CHECK(hours["10"]["n"] == 1);
+    CHECK(hours["12"]["n"] == 7);
+}
+
 TEST_CASE("replies count as their own slot and type, not in the attributes of posts",
           "[db]")
 {

@@ -365,6 +365,35 @@ TEST_CASE("the cron host down: no job runs, the poster drains the queue, validat
     CHECK_THAT(bad.err, Catch::Contains("--down"));
 }
 
+TEST_CASE("the export that writes the metrics file stopped: every job runs ok and "
+          "validate names the posts without metrics and the file",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // the file left as it was for the last day and a half of five
+    auto const r = run_tool("sim",
+                            {"--days", "5", "--seed", "2", "--tick-minutes", "60",
+                             "--metrics", "file", "--export-down", "3.5:1.5"},
+                            &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto const v = run_tool("validate", {"--json", "--now", "2026-03-06T00:00:00Z"}, &db);
+    auto const report = json::parse(v.out);
+    auto const check = check_named(report, "vw_learning");
+    INFO(check.dump());
+    CHECK(check["status"] == "warn");
+    // posts and replies of day 3.5 to 4 (those of 4 to 5 are under a day old)
+    CHECK(check["numbers"]["unmeasured"] > 5);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::Contains("is the export that writes the file still running"));
+    CHECK(check_named(report, "job:scrape-metrics")["status"] == "ok");
+    // the option needs a file to leave
+    auto const bad = run_tool("sim", {"--days", "5", "--export-down", "3:1"}, &db);
+    CHECK(bad.exit_code == 64);
+    CHECK_THAT(bad.err, Catch::Contains("--export-down: needs --metrics file"));
+}
+
 TEST_CASE("X's daily limit on the follower count: runs past it do not ask until it "
           "lifts, and every post is still scored",
           "[db]")
@@ -516,6 +545,39 @@ TEST_CASE("an account in another time zone learns its posting hours in that zone
                  "jsonb_object_keys(w.posteriors->'post_hour') k WHERE w.is_active AND k "
                  "NOT IN " +
                  times) == 0);
+}
+
+TEST_CASE("a poster on its own cron publishes a post at its next run, and post_hour is "
+          "learned at the times plan chose",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    temp_dir dir;
+    auto world = read_file(source_path("bench/learning/worlds/late_poster.yaml"));
+    REQUIRE(world.find("poster_every_minutes: 30") != std::string::npos);
+    dir.write("late.yaml", world);
+    auto const r = run_tool(
+        "sim", {"--days", "5", "--seed", "2", "--world", dir.path() + "/late.yaml"}, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    // planned at :45, out at the next :00
+    std::string const posts =
+        "FROM public.content_generation_metadata_comprehensive WHERE decision_type <> "
+        "'reply' AND posted_at IS NOT NULL";
+    CHECK(db.count("SELECT count(*) " + posts) >= 12);
+    CHECK(db.count("SELECT count(*) " + posts +
+                   " AND (posted_at - scheduled_at <> interval '15 minutes' OR "
+                   "extract(minute FROM posted_at) <> 0)") == 0);
+    // learned by the times' own hours (07, 09, …), which plan draws among,
+    // not the hours the posts went out at
+    std::string const keys = "FROM public.learning_model_weights w, "
+                             "jsonb_object_keys(w.posteriors->'post_hour') k WHERE "
+                             "w.is_active";
+    CHECK(db.count("SELECT count(*) " + keys) > 0);
+    CHECK(db.count("SELECT count(*) " + keys +
+                   " AND k NOT IN ('07', '09', '11', '13', '15', '17', '19', '21')") ==
+          0);
 }
 
 TEST_CASE("the simulator's original policy plans as the original bot did", "[db]")

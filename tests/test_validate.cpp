@@ -133,6 +133,26 @@ void add_scrape_runs(db_connection& c,
     }
 }
 
+// The active map's posteriors of `dimension` replaced by `arms` (JSON).
+void set_map_arms(db_connection& c, std::string const& dimension, std::string const& arms)
+{
+    c.exec("UPDATE public.learning_model_weights SET posteriors = "
+           "jsonb_set(posteriors::jsonb, ARRAY[$1], $2::jsonb) WHERE is_active",
+           dimension, arms);
+}
+
+// Check `name` of a validate run at `now` with `yaml` as its config file.
+json check_with_config(test_db const& db, std::string const& name,
+                       std::string const& yaml)
+{
+    temp_dir dir;
+    dir.write("x.yaml", yaml);
+    auto const r = run_tool(
+        "validate", {"--json", "--now", now, "--config", dir.path() + "/x.yaml"}, &db);
+    INFO(r.err);
+    return check_named(json::parse(r.out), name);
+}
+
 } // namespace
 
 TEST_CASE("an empty migrated database is NOT READY, with the reasons", "[db]")
@@ -505,8 +525,13 @@ TEST_CASE_METHOD(healthy,
                  "one outcome and one item of the window are said in the singular",
                  "[db]")
 {
-    c.exec("DELETE FROM public.outcomes WHERE decision_id <> (SELECT decision_id FROM "
-           "public.outcomes ORDER BY collected_at DESC LIMIT 1)");
+    // the others collected before the window (deleted, their posts would be
+    // unmeasured: vw_learning fails)
+    c.exec(
+        "UPDATE public.outcomes SET collected_at = $1::timestamptz - interval '30 days' "
+        "WHERE decision_id <> (SELECT decision_id FROM public.outcomes ORDER BY "
+        "collected_at DESC LIMIT 1)",
+        now);
     c.exec("UPDATE public.content_generation_metadata_comprehensive SET created_at = "
            "$1::timestamptz - interval '30 days' WHERE id <> (SELECT id FROM "
            "public.content_generation_metadata_comprehensive ORDER BY created_at DESC "
@@ -868,11 +893,10 @@ TEST_CASE_METHOD(healthy,
 {
     // an adopted database: the original bot's hook 'stat' is not the
     // catalogue's 'statistic', and it did best
-    c.exec("UPDATE public.learning_model_weights SET posteriors = "
-           "jsonb_set(posteriors::jsonb, '{hook_type}', '{\"stat\": {\"shrunk_mean\": "
-           "0.3, \"sd\": 0.02, \"p_best\": 0.83, \"n\": 412}, \"question\": "
-           "{\"shrunk_mean\": 0.1, \"sd\": 0.02, \"p_best\": 0.17, \"n\": 380}}') "
-           "WHERE is_active");
+    set_map_arms(c, "hook_type",
+                 R"({"stat": {"shrunk_mean": 0.3, "sd": 0.02, "p_best": 0.83, "n": 412},
+                     "question": {"shrunk_mean": 0.1, "sd": 0.02, "p_best": 0.17,
+                                  "n": 380}})");
     auto const check = check_named(validate(db, 0), "weight_map");
     CHECK(check["status"] == "warn");
     CHECK(check["numbers"]["undrawn_best_values"] == 1);
@@ -881,11 +905,78 @@ TEST_CASE_METHOD(healthy,
                                "412 posts) is not in plan's catalogue: plan never draws "
                                "it"));
     // listed in plan.catalogue: nothing to say
-    temp_dir dir;
-    dir.write("c.yaml", "plan:\n  catalogue:\n    hook_type: [question, stat]\n");
-    auto const listed = run_tool(
-        "validate", {"--json", "--now", now, "--config", dir.path() + "/c.yaml"}, &db);
-    CHECK(check_named(json::parse(listed.out), "weight_map")["status"] == "ok");
+    CHECK(check_with_config(
+              db, "weight_map",
+              "plan:\n  catalogue:\n    hook_type: [question, stat]\n")["status"] ==
+          "ok");
+}
+
+TEST_CASE_METHOD(healthy,
+                 "posts that went out a day ago or more without metrics warn, naming "
+                 "them and the file that gives none, and most of them fail",
+                 "[db]")
+{
+    // t1 … t40 went out every 90 minutes: t16 on are 24 h old or more
+    auto const drop = [this](std::string const& ids) {
+        c.exec("DELETE FROM public.outcomes WHERE tweet_id IN (" + ids + ")");
+    };
+    drop("'t1', 't2'"); // younger: not yet
+    drop("'t18', 't19', 't20'");
+    drop("'t21'"); // X says it no longer exists
+    c.exec(
+        "UPDATE public.content_generation_metadata_comprehensive SET metrics_gone_at = "
+        "$1::timestamptz WHERE tweet_id = 't21'",
+        now);
+    add_scrape_runs(c, {{0, R"({"records": 94, "not_newer": 93})"}});
+    auto check = check_named(validate(db, 0), "vw_learning");
+    INFO(check.dump());
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["unmeasured"] == 3);
+    auto const message = check["message"].get<std::string>();
+    // t18 (27 h before now: 2026-03-01T09:00) … t20 (06:00), a reply
+    CHECK_THAT(message,
+               Catch::Contains("3 of the 24 posts and replies of the last 3 days that "
+                               "went out 24.0 h ago or more (2 posts and 1 reply, from "
+                               "2026-03-01T06:00:00Z to 2026-03-01T09:00:00Z) have no "
+                               "metrics (validate.max_unmeasured_hours)") &&
+                   Catch::Contains("read 94 records from its metrics file, 93 of them no "
+                                   "newer than what it had: is the export that writes "
+                                   "the file still running"));
+    // a longer lag allowed: t18 … t20 are within it
+    CHECK(check_with_config(db, "vw_learning",
+                            "validate:\n  max_unmeasured_hours: 30.5\n")["status"] ==
+          "ok");
+    // the export stopped for good: most of the window unmeasured fails
+    c.exec("DELETE FROM public.outcomes o USING "
+           "public.content_generation_metadata_comprehensive p WHERE p.decision_id = "
+           "o.decision_id AND p.posted_at < $1::timestamptz - interval '20 hours'",
+           now);
+    check = check_named(validate(db, 1), "vw_learning");
+    CHECK(check["status"] == "fail");
+    CHECK(check["numbers"]["unmeasured"] == 24);
+}
+
+TEST_CASE_METHOD(healthy,
+                 "an hour the active map holds likely best that no time of plan.times is "
+                 "in warns, naming the times: plan never posts then",
+                 "[db]")
+{
+    // learned at 18 (a poster two hours and more behind, a time since taken
+    // out of plan.times); the default times are 09:00, 13:00 and 18:00
+    set_map_arms(c, "post_hour",
+                 R"({"19": {"shrunk_mean": 0.3, "sd": 0.02, "p_best": 0.9, "n": 40},
+                     "18": {"shrunk_mean": 0.1, "sd": 0.02, "p_best": 0.1, "n": 38}})");
+    auto const check = check_named(validate(db, 0), "weight_map");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["undrawn_best_hour"] == 40);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::Contains("the map's likely best post_hour 19 (P(best) 0.90, 40 "
+                               "posts) is the hour of no time in plan.times (09:00, "
+                               "13:00, 18:00): plan never posts then"));
+    // a time in that hour: nothing to say
+    CHECK(check_with_config(
+              db, "weight_map",
+              "plan:\n  times: [\"09:00\", \"13:00\", \"19:30\"]\n")["status"] == "ok");
 }
 
 TEST_CASE_METHOD(

@@ -82,6 +82,8 @@ TEST_CASE("a world file's mistakes are errors naming file, line and key", "[worl
     CHECK_THAT(error_of("times: [\"12:99\"]\n"),
                Catch::Contains("'times': '12:99' is not \"HH:MM\""));
     CHECK_THAT(error_of("change: {day: 30}\n"), Catch::Contains("needs both"));
+    CHECK_THAT(error_of("poster_every_minutes: 7\n"),
+               Catch::Contains(":1:") && Catch::Contains("must divide 60, not 7"));
     CHECK_THAT(error_of("replies: {accounts: 5, effects: {account_9: {follows: 1.5}}}\n"),
                Catch::Contains("account_1 … account_5"));
 }
@@ -124,6 +126,26 @@ TEST_CASE("uniform and oracle follows are the catalogue's means and bests", "[wo
     auto const best = best_values(w, 0);
     CHECK(best.at("decision_type") == "thread");
     CHECK(best.at("post_hour") == "18");
+}
+
+TEST_CASE("a poster on its own cron posts a time at its next run, and the world's hours "
+          "are the ones its posts go out at",
+          "[world]")
+{
+    auto const p = write_world("posts_per_day: 2\n"
+                               "times: [\"07:45\", \"17:45\", \"23:45\"]\n"
+                               "poster_every_minutes: 30\n"
+                               "effects:\n  post_hour:\n    \"18\": {reach: 1.5}\n");
+    auto const w = load_world(p);
+    std::filesystem::remove(p);
+    CHECK(posted_hour(w, "17:45") == "18");
+    CHECK(posted_hour(w, "17:30") == "17"); // a run at :30
+    CHECK(posted_hour(w, "23:45") == "00"); // the next day's first run
+    CHECK(world_catalogue(w).at("post_hour") ==
+          std::vector<std::string>{"08", "18", "00"});
+    CHECK(best_values(w, 0).at("post_hour") == "18");
+    // 18's 1.5 counts for the oracle's two posts a day: 18 and one at 1
+    CHECK(oracle_follows(w, 0) / uniform_follows(w, 0) == Approx(1.25 / (3.5 / 3)));
 }
 
 TEST_CASE("a world's change takes effect on its day", "[world]")
