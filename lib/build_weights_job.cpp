@@ -52,10 +52,12 @@ SELECT id::text, version::text
 // hours after (by hand, after an outage), or has none (the original bot's),
 // is learned at the hour it went out. PostgreSQL does the timezone (and DST)
 // math.
-constexpr char const* post_hour_sql = R"sql(extract(hour FROM
-    CASE WHEN posted_at >= scheduled_at AND posted_at < scheduled_at + interval '2 hours'
+std::string const post_hour_sql = fmt::format(R"sql(extract(hour FROM
+    CASE WHEN posted_at >= scheduled_at
+          AND posted_at < scheduled_at + make_interval(mins => {})
          THEN scheduled_at ELSE posted_at END
-    AT TIME ZONE (SELECT current_setting('xloop.tz')))::int)sql";
+    AT TIME ZONE (SELECT current_setting('xloop.tz')))::int)sql",
+                                              post_hour_late_minutes);
 
 // vw_learning column (or expression) of each dimension of §5.3.
 std::string dimension_sql(std::string const& dimension)

@@ -1,6 +1,7 @@
 #include "validate_checks.hpp"
 
 #include "app.hpp"
+#include "build_weights_job.hpp"
 #include "config.hpp"
 #include "db.hpp"
 #include "map_shape.hpp"
@@ -403,8 +404,25 @@ WITH taken AS (
            count(*) FILTER (WHERE i.status::text = 'posted') AS posted,
            (array_agg(coalesce(i.error_message, 'no error_message')
                       ORDER BY i.scheduled_at DESC)
-                FILTER (WHERE i.status::text = 'failed'))[1] AS error
+                FILTER (WHERE i.status::text = 'failed'))[1] AS error,
+           -- its posts published before their time ($5 seconds of clock
+           -- skew allowed), or $6 minutes after it or more
+           count(*) FILTER (WHERE t.post) AS posts,
+           count(*) FILTER (WHERE t.post AND t.early) AS early,
+           count(*) FILTER (WHERE t.post AND t.late) AS late,
+           min(t.example) FILTER (WHERE t.post AND t.early) AS early_example,
+           min(t.example) FILTER (WHERE t.post AND t.late) AS late_example
       FROM public.content_generation_metadata_comprehensive i
+     CROSS JOIN LATERAL (
+           SELECT i.status::text = 'posted' AND i.decision_type IS DISTINCT FROM 'reply'
+                  AND i.posted_at IS NOT NULL AS post,
+                  i.posted_at < i.scheduled_at - make_interval(secs => $5::float8) AS early,
+                  i.posted_at >= i.scheduled_at + make_interval(mins => $6::int) AS late,
+                  'tweet ' || coalesce(i.tweet_id::text, '?') || ' due at ' ||
+                  to_char(i.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') ||
+                  ', posted at ' ||
+                  to_char(i.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+                      AS example) t
      WHERE i.status::text IN ('failed', 'posted') AND i.generation_source::text = 'xloop'
        AND i.scheduled_at > $1::timestamptz - make_interval(days => $4::int)
        AND i.scheduled_at <= $1::timestamptz),
@@ -434,6 +452,8 @@ SELECT count(*) FILTER (WHERE q.scheduled_at <= $1::timestamptz - make_interval(
        max(q.scheduled_at) FILTER (WHERE q.scheduled_at >= $3::timestamptz)::text,
        count(*) FILTER (WHERE q.scheduled_at IS NULL),
        (SELECT failed FROM taken), (SELECT posted FROM taken), (SELECT error FROM taken),
+       (SELECT posts FROM taken), (SELECT early FROM taken), (SELECT late FROM taken),
+       (SELECT early_example FROM taken), (SELECT late_example FROM taken),
        (SELECT n FROM others), (SELECT source FROM others), (SELECT latest FROM others),
        count(*) FILTER (WHERE q.scheduled_at < $3::timestamptz
                           AND q.decision_type::text = 'reply')
@@ -454,15 +474,19 @@ struct queue_state {
     std::int64_t failed = 0;       // xloop's items due in the window the poster failed
     std::int64_t posted = 0;       // … and posted
     std::optional<std::string> failed_error; // the latest failure's error_message
-    std::int64_t others = 0;                 // items another program wrote in the window
+    // of the posted: posts, and those published before their time or
+    // post_hour_late_minutes after it, an example of each
+    std::int64_t posts = 0, early = 0, late = 0;
+    std::optional<std::string> early_example, late_example;
+    std::int64_t others = 0; // items another program wrote in the window
     std::optional<std::string> others_source, others_latest;
 };
 
 queue_state read_queue(check_context& x)
 {
-    auto const r =
-        x.db.exec(queue_sql, x.now, x.cfg.validate.max_queue_delay_hours * 3600,
-                  readable_times_end, x.days);
+    auto const r = x.db.exec(
+        queue_sql, x.now, x.cfg.validate.max_queue_delay_hours * 3600, readable_times_end,
+        x.days, x.cfg.metrics.max_clock_skew_minutes * 60, post_hour_late_minutes);
     queue_state q;
     q.overdue = r.i64(0, 0);
     q.queued = r.i64(0, 1);
@@ -475,22 +499,45 @@ queue_state read_queue(check_context& x)
     q.failed = r.i64(0, 8);
     q.posted = r.i64(0, 9);
     q.failed_error = r.opt_str(0, 10);
-    q.others = r.i64(0, 11);
-    q.others_source = r.opt_str(0, 12);
-    q.others_latest = r.opt_str(0, 13);
-    q.replies = r.i64(0, 14);
+    q.posts = r.i64(0, 11);
+    q.early = r.i64(0, 12);
+    q.late = r.i64(0, 13);
+    q.early_example = r.opt_str(0, 14);
+    q.late_example = r.opt_str(0, 15);
+    q.others = r.i64(0, 16);
+    q.others_source = r.opt_str(0, 17);
+    q.others_latest = r.opt_str(0, 18);
+    q.replies = r.i64(0, 19);
     return q;
 }
 
 // The remarks the queue check appends to its message, each empty where it
 // does not apply, each beginning with "; ".
 struct queue_remarks {
-    std::string failed, others, never_due, unscheduled;
+    std::string failed, others, never_due, unscheduled, off_time;
 };
 
 queue_remarks remarks_of(queue_state const& q, std::string const& last_days)
 {
     queue_remarks out;
+    // A quarter or more of the posts out of their time: a poster that does
+    // not wait for scheduled_at (plan's times are not kept, and post_hour
+    // learns the hours they went out), or one that runs too seldom.
+    if (4 * q.early >= q.posts && q.early >= 2) {
+        out.off_time += fmt::format(
+            "; the poster published {} of the {} posts due in the last {} before their "
+            "time (e.g. {}): it does not wait for scheduled_at, so plan's times are not "
+            "kept and post_hour learns the hours they went out",
+            q.early, q.posts, last_days, q.early_example.value_or(""));
+    }
+    if (4 * q.late >= q.posts && q.late >= 2) {
+        out.off_time += fmt::format(
+            "; the poster published {} of the {} posts due in the last {} {} or more "
+            "after their time (e.g. {}): post_hour learns them at the hours they went "
+            "out, not the times plan chose; run the poster more often",
+            q.late, q.posts, last_days, hours_text(post_hour_late_minutes / 60.0),
+            q.late_example.value_or(""));
+    }
     // The items the poster took and marked failed (X refused them, its own
     // rules did): the queue drains and refills, and nothing is posted.
     if (q.failed > 0) {
@@ -550,7 +597,9 @@ check_result queue_check(check_context& x)
                  {"never_due", q.never_due},
                  {"unscheduled", q.unscheduled},
                  {"failed_in_window", q.failed},
-                 {"posted_in_window", q.posted}};
+                 {"posted_in_window", q.posted},
+                 {"posted_early_in_window", q.early},
+                 {"posted_late_in_window", q.late}};
     if (q.overdue == 0 && q.failed > 0 && q.posted == 0) {
         c.status = "fail";
         c.message = fmt::format(
@@ -561,15 +610,19 @@ check_result queue_check(check_context& x)
         return c;
     }
     if (q.overdue == 0) {
-        c.status = q.never_due == 0 && q.failed == 0 && q.others == 0 ? "ok" : "warn";
+        c.status =
+            q.never_due == 0 && q.failed == 0 && q.others == 0 && more.off_time.empty()
+                ? "ok"
+                : "warn";
         // posts fill a queue of plan.queue_ahead, replies one of --replies N
         auto const replies = q.replies == 0 ? std::string{}
                              : q.replies == 1
                                  ? std::string{" (1 of them a reply)"}
                                  : fmt::format(" ({} of them replies)", q.replies);
-        c.message = fmt::format("{} queued{}, none more than {} past its time{}{}{}{}",
-                                q.queued, replies, hours_text(hours), more.failed,
-                                more.others, more.never_due, more.unscheduled);
+        c.message =
+            fmt::format("{} queued{}, none more than {} past its time{}{}{}{}{}",
+                        q.queued, replies, hours_text(hours), more.failed, more.off_time,
+                        more.others, more.never_due, more.unscheduled);
         return c;
     }
     c.status = "fail";
@@ -587,7 +640,8 @@ check_result queue_check(check_context& x)
                             : q.oldest_due,
         q.last_post ? "the last post was at " + *q.last_post
                     : std::string{"nothing was ever posted"});
-    c.message += more.failed + more.others + more.never_due + more.unscheduled;
+    c.message +=
+        more.failed + more.off_time + more.others + more.never_due + more.unscheduled;
     return c;
 }
 
@@ -630,25 +684,23 @@ SELECT coalesce(detail ? 'records', false), detail ->> 'records', detail ->> 'no
 check_result learning_view_check(check_context& x)
 {
     // a NaN score is none (finite_sql())
+    // one scan of the window; a row without metrics is looked up in the base
+    // table (whether X says it no longer exists) only then
     static std::string const sql = fmt::format(R"sql(
-SELECT v.*, u.*
-  FROM (SELECT count(*), count(*) FILTER (WHERE {}),
-               count(*) FILTER (WHERE decision_type = 'reply')
-          FROM xloop.vw_learning
-         WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
-           AND posted_at <= $1::timestamptz) v
- CROSS JOIN (
-        SELECT count(*) AS aged, count(*) FILTER (WHERE NOT m.measured) AS unmeasured,
-               count(*) FILTER (WHERE NOT m.measured AND c.decision_type = 'reply'),
-               min(c.posted_at) FILTER (WHERE NOT m.measured),
-               max(c.posted_at) FILTER (WHERE NOT m.measured)
-          FROM public.content_generation_metadata_comprehensive c
-         CROSS JOIN LATERAL (
-               SELECT EXISTS (SELECT 1 FROM public.outcomes o
-                               WHERE o.decision_id = c.decision_id) AS measured) m
-         WHERE c.status = 'posted' AND c.tweet_id IS NOT NULL AND c.metrics_gone_at IS NULL
-           AND c.posted_at > $1::timestamptz - make_interval(days => $2::int)
-           AND c.posted_at <= $1::timestamptz - make_interval(secs => $3::float8)) u)sql",
+SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE decision_type = 'reply'),
+       count(*) FILTER (WHERE a.aged),
+       count(*) FILTER (WHERE a.aged AND a.unmeasured),
+       count(*) FILTER (WHERE a.aged AND a.unmeasured AND decision_type = 'reply'),
+       min(posted_at) FILTER (WHERE a.aged AND a.unmeasured),
+       max(posted_at) FILTER (WHERE a.aged AND a.unmeasured)
+  FROM xloop.vw_learning v
+ CROSS JOIN LATERAL (
+       SELECT v.posted_at <= $1::timestamptz - make_interval(secs => $3::float8) AS aged,
+              NOT v.has_metrics AND NOT EXISTS (
+                  SELECT 1 FROM public.content_generation_metadata_comprehensive g
+                   WHERE g.id = v.id AND g.metrics_gone_at IS NOT NULL) AS unmeasured) a
+ WHERE posted_at > $1::timestamptz - make_interval(days => $2::int)
+   AND posted_at <= $1::timestamptz)sql",
                                                finite_sql("primary_objective_score"));
     auto const lag = x.cfg.validate.max_unmeasured_hours;
     auto const r = x.db.exec(sql, x.now, x.days, lag * 3600);

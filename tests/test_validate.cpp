@@ -401,6 +401,53 @@ TEST_CASE_METHOD(healthy, "the queue check counts the replies among the queued i
 }
 
 TEST_CASE_METHOD(healthy,
+                 "a poster that publishes posts hours after their time, or before it, "
+                 "warns with an example: post_hour learns the hours they went out",
+                 "[db]")
+{
+    // xloop's eight posts due every 5 h; `late` of them out 3 h after their
+    // time, the rest 5 minutes after (a poster on its own cron)
+    auto const posted = [this](int late, char const* early) {
+        c.exec("DELETE FROM public.content_generation_metadata_comprehensive WHERE "
+               "generation_source = 'xloop'");
+        c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+               "tweet_id, scheduled_at, posted_at, created_at, decision_type, "
+               "generation_source) SELECT 'posted', (500 + g)::text, "
+               "$1::timestamptz - g * interval '5 hours', $1::timestamptz - g * interval "
+               "'5 hours' + CASE WHEN g <= $2::int THEN interval '3 hours' WHEN g = 8 "
+               "THEN $3::interval ELSE interval '5 minutes' END, $1::timestamptz - "
+               "interval '3 days', 'single', 'xloop' FROM generate_series(1, 8) g",
+               now, late, early);
+        return check_named(validate(db, 0), "queue");
+    };
+    // one late (an outage): learned at its hour, nothing to say
+    auto r = posted(1, "5 minutes");
+    CHECK(r["status"] == "ok");
+    CHECK(r["numbers"]["posted_late_in_window"] == 1);
+    r = posted(2, "5 minutes");
+    CHECK(r["status"] == "warn");
+    CHECK(r["numbers"]["posted_late_in_window"] == 2);
+    // g = 1 due 5 h ago (2026-03-02T07:00Z), out at 10:00
+    CHECK_THAT(r["message"].get<std::string>(),
+               Catch::Contains("the poster published 2 of the 8 posts due in the last 3 "
+                               "days 2.0 h or more after their time (e.g. tweet 501 due "
+                               "at 2026-03-02T07:00Z, posted at 2026-03-02T10:00Z): "
+                               "post_hour learns them at the hours they went out"));
+    // before their time: 8 (due 40 h ago) out an hour early, then one more
+    r = posted(0, "-1 hour");
+    CHECK(r["numbers"]["posted_early_in_window"] == 1);
+    CHECK(r["status"] == "ok");
+    c.exec("UPDATE public.content_generation_metadata_comprehensive SET posted_at = "
+           "scheduled_at - interval '20 minutes' WHERE tweet_id = '507'");
+    r = check_named(validate(db, 0), "queue");
+    CHECK(r["status"] == "warn");
+    CHECK_THAT(r["message"].get<std::string>(),
+               Catch::Contains("the poster published 2 of the 8 posts due in the last 3 "
+                               "days before their time (e.g. tweet 507") &&
+                   Catch::Contains("it does not wait for scheduled_at"));
+}
+
+TEST_CASE_METHOD(healthy,
                  "queued items long past their time say the poster is not posting",
                  "[db]")
 {
@@ -935,7 +982,7 @@ TEST_CASE_METHOD(healthy,
     auto const message = check["message"].get<std::string>();
     // t18 (27 h before now: 2026-03-01T09:00) … t20 (06:00), a reply
     CHECK_THAT(message,
-               Catch::Contains("3 of the 24 posts and replies of the last 3 days that "
+               Catch::Contains("3 of the 25 posts and replies of the last 3 days that "
                                "went out 24.0 h ago or more (2 posts and 1 reply, from "
                                "2026-03-01T06:00:00Z to 2026-03-01T09:00:00Z) have no "
                                "metrics (validate.max_unmeasured_hours)") &&
