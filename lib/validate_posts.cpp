@@ -75,6 +75,34 @@ std::string undrawn_hour_text(undrawn_value const& u, plan_config const& plan)
         excerpt(u.value, 10), u.p_best, u.posts, fmt::join(plan.times, ", "));
 }
 
+// What the newest ok scrape-metrics run says of the source that gives no
+// metrics: a file whose records are all old (its export stopped), or X.
+std::string unmeasured_cause(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT coalesce(detail ? 'records', false), detail ->> 'records', detail ->> 'not_newer',
+       coalesce(detail ? 'due', false)
+  FROM xloop.job_runs
+ WHERE job = 'scrape-metrics' AND status = 'ok' AND started_at <= $1::timestamptz
+ ORDER BY started_at DESC LIMIT 1)sql",
+                             x.now);
+    if (r.rows() == 0) {
+        return "xloop-scrape-metrics has not run ok";
+    }
+    if (r.boolean(0, 0)) {
+        return fmt::format("xloop-scrape-metrics' last run read {} records from its "
+                           "metrics file, {} of them no newer than what it had: is the "
+                           "export that writes the file still running, and does it "
+                           "hold every post?",
+                           r.opt_str(0, 1).value_or("?"), r.opt_str(0, 2).value_or("?"));
+    }
+    if (r.boolean(0, 3)) {
+        return "X answered no metrics for the posts: see job:scrape-metrics (X's rate "
+               "limit, its usage cap)";
+    }
+    return "see job:scrape-metrics";
+}
+
 // Posts in the learners' reach that the 31-day rescoring no longer reaches,
 // with outcomes but no v2 score: learning leaves them out.
 std::string unscored_text(unscored_history const& u, config const& cfg)
@@ -180,7 +208,14 @@ SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}){}
                  {"with_v2", v2},
                  {"coverage", ratio(v2, total)},
                  {"by_another_program", others}};
-    if (total == 0) {
+    auto const ran = x.job("scrape-metrics").last_ok_hours;
+    if (total == 0 && ran && *ran < 24.0 * x.days) {
+        // it runs and collects nothing: "run it" would not help
+        c.status = "fail";
+        c.message =
+            fmt::format("no outcomes collected in the last {}, though {}: {}",
+                        x.last_days(), x.last_run("scrape-metrics"), unmeasured_cause(x));
+    } else if (total == 0) {
         c.status = "fail";
         c.message = fmt::format("no outcomes collected in the last {}: run "
                                 "xloop-scrape-metrics; {}",
@@ -644,38 +679,6 @@ check_result queue_check(check_context& x)
         more.failed + more.off_time + more.others + more.never_due + more.unscheduled;
     return c;
 }
-
-namespace {
-
-// What the newest ok scrape-metrics run says of the source that gives no
-// metrics: a file whose records are all old (its export stopped), or X.
-std::string unmeasured_cause(check_context& x)
-{
-    auto const r = x.db.exec(R"sql(
-SELECT coalesce(detail ? 'records', false), detail ->> 'records', detail ->> 'not_newer',
-       coalesce(detail ? 'due', false)
-  FROM xloop.job_runs
- WHERE job = 'scrape-metrics' AND status = 'ok' AND started_at <= $1::timestamptz
- ORDER BY started_at DESC LIMIT 1)sql",
-                             x.now);
-    if (r.rows() == 0) {
-        return "xloop-scrape-metrics has not run ok";
-    }
-    if (r.boolean(0, 0)) {
-        return fmt::format("xloop-scrape-metrics' last run read {} records from its "
-                           "metrics file, {} of them no newer than what it had: is the "
-                           "export that writes the file still running, and does it "
-                           "hold every post?",
-                           r.opt_str(0, 1).value_or("?"), r.opt_str(0, 2).value_or("?"));
-    }
-    if (r.boolean(0, 3)) {
-        return "X answered no metrics for them: see job:scrape-metrics (X's rate limit, "
-               "its usage cap)";
-    }
-    return "see job:scrape-metrics";
-}
-
-} // namespace
 
 // The window's rows of vw_learning; and its posts and replies that went out
 // validate.max_unmeasured_hours ago or more with no metrics at all (not

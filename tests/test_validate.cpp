@@ -1001,6 +1001,15 @@ TEST_CASE_METHOD(healthy,
     check = check_named(validate(db, 1), "vw_learning");
     CHECK(check["status"] == "fail");
     CHECK(check["numbers"]["unmeasured"] == 24);
+    // nothing collected in the window while scrape-metrics runs: "run it"
+    // would not help, the file is named
+    c.exec("DELETE FROM public.outcomes");
+    auto const coverage = check_named(validate(db, 1), "v2_coverage");
+    CHECK_THAT(coverage["message"].get<std::string>(),
+               Catch::StartsWith("no outcomes collected in the last 3 days, though "
+                                 "xloop-scrape-metrics's last ok run was 0 min ago: "
+                                 "xloop-scrape-metrics' last run read 94 records from "
+                                 "its metrics file"));
 }
 
 TEST_CASE_METHOD(healthy,
