@@ -190,7 +190,37 @@ struct scrape_counts {
     std::int64_t named_by_opportunity = 0; // given the author of the post they answer
     counted_posts time_off; // posts whose posted_at is not when X says it posted them
     double most_off_seconds = 0;
+    // the account whose follower count the snapshots are (its X user id, this
+    // run's or the last run's that asked), and posts X says another posted
+    std::string account_id;
+    counted_posts other_author;
 };
+
+// The account whose follower count the snapshots read: this run's answer,
+// else the last run's that asked (the ledger's), else none.
+std::string account_id_of(db_connection& db, std::optional<account_counts> const& me)
+{
+    if (me && !me->id.empty()) {
+        return me->id;
+    }
+    auto const r = db.exec(R"sql(
+SELECT detail ->> 'account_id' FROM xloop.job_runs
+ WHERE job = 'scrape-metrics' AND detail ? 'account_id'
+ ORDER BY started_at DESC LIMIT 1)sql");
+    return r.rows() > 0 ? r.opt_str(0, 0).value_or("") : "";
+}
+
+// A post X says another account posted than the one whose follower count
+// is read (x_api.username naming another account, another account's token):
+// its follows would be attributed from that account's followers.
+void compare_author(tweet_metrics const& t, scrape_counts& n)
+{
+    if (!n.account_id.empty() && !t.author_id.empty() && t.author_id != n.account_id) {
+        n.other_author.add(1, fmt::format("tweet {} posted by user {}; the follower "
+                                          "count is user {}'s",
+                                          t.id, t.author_id, n.account_id));
+    }
+}
 
 // A post's posted_at against the time X gives it (created_at): the poster
 // writes another time when they differ by more than the clocks may (a local
@@ -541,6 +571,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
         for (auto const& t : page.found) {
             add_metrics_row(w, t.id, run.now(), t.counts, std::nullopt);
             compare_posting_time(run, t, n);
+            compare_author(t, n);
             ++n.records;
         }
         w.finish();
@@ -739,6 +770,9 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
             // out when x_api.username is not set (own_handle())
             note(run, "username", me.username);
         }
+        if (!me.id.empty()) {
+            note(run, "account_id", me.id); // whose posts they should be
+        }
         return me;
     } catch (rate_limited const& e) {
         note(run, "followers", "rate limited");
@@ -820,6 +854,7 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
     try {
         // asked before the run's first transaction waits on it
         auto const me = followers_of(run, api, followers_failed);
+        n.account_id = account_id_of(db, me);
         txs.open();
         if (me) {
             copy_writer w{db, "COPY xloop_metrics_in FROM STDIN"};
@@ -907,6 +942,14 @@ void warn_left_out(scrape_counts const& n, v2_result const& v2)
                   hours_text(n.most_off_seconds / 3600),
                   n.time_off.example.value_or("?"));
     }
+    if (n.other_author.count > 0) {
+        log::warn("{} by another account than the one whose follower count this reads "
+                  "(e.g. {}): the follows attributed to {} are another account's; set "
+                  "x_api.username to the posting account's handle, or use its token",
+                  counted(n.other_author.count, "post is", "posts are"),
+                  n.other_author.example.value_or("?"),
+                  n.other_author.count == 1 ? "it" : "them");
+    }
     if (n.unkeyed.count > 0) {
         log::warn(
             "{} no decision_id that is a uuid (e.g. tweet {}): no outcome can be "
@@ -951,6 +994,7 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
           {"not_newer", n.not_newer},
           {"observed_before_posting", n.early.count},
           {"posted_at_off", n.time_off.count},
+          {"posts_by_another_account", n.other_author.count},
           {"reply_targets_named", n.named},
           {"reply_targets_from_opportunities", n.named_by_opportunity}}) {
         note(run, key, value);

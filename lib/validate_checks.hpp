@@ -39,6 +39,7 @@ struct job_state {
     std::int64_t followers_limited = 0;   // runs X rate-limited the follower count
     std::int64_t tweets_deferred = 0;     // runs X's rate limit left due posts for later
     std::int64_t posted_at_off = 0;       // posts X says were posted at another time
+    std::int64_t other_author = 0;        // posts X says another account posted
     std::int64_t expired_age_unknown = 0; // opportunities plan expired for want of a time
     std::int64_t texts_refused = 0;       // writer's texts plan asked for again
     std::string text_refused_because;     // the latest one's problem

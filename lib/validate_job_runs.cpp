@@ -57,7 +57,8 @@ SELECT j.job,
          WHERE job = j.job AND detail ? 'text_refused_because'
            AND started_at <= $2::timestamptz
            AND started_at > $2::timestamptz - make_interval(days => $3::int)
-         ORDER BY started_at DESC, id DESC LIMIT 1)
+         ORDER BY started_at DESC, id DESC LIMIT 1),
+       w.other_author
   FROM unnest($1::text[]) AS j(job)
   CROSS JOIN LATERAL (
       SELECT count(*) AS runs,
@@ -71,7 +72,8 @@ SELECT j.job,
              count(*) FILTER (WHERE {2} > 0) AS tweets_deferred,
              coalesce(max({3}), 0)::int8 AS posted_at_off,
              coalesce(sum({4}), 0)::int8 AS expired_age_unknown,
-             coalesce(sum({5}), 0)::int8 AS texts_refused
+             coalesce(sum({5}), 0)::int8 AS texts_refused,
+             coalesce(max({6}), 0)::int8 AS other_author
         FROM xloop.job_runs
        WHERE job = j.job AND started_at <= $2::timestamptz
          AND started_at > $2::timestamptz - make_interval(days => $3::int)) w
@@ -82,7 +84,8 @@ SELECT j.job,
 )sql",
     detail_count_sql("skipped_lines"), detail_count_sql("observed_before_posting"),
     detail_count_sql("x_api_tweets_deferred"), detail_count_sql("posted_at_off"),
-    detail_count_sql("expired_age_unknown"), detail_count_sql("texts_refused"));
+    detail_count_sql("expired_age_unknown"), detail_count_sql("texts_refused"),
+    detail_count_sql("posts_by_another_account"));
 
 } // namespace
 
@@ -111,6 +114,7 @@ std::map<std::string, job_state> job_states(db_connection& db,
         s.expired_age_unknown = r.i64(i, 15);
         s.texts_refused = r.i64(i, 16);
         s.text_refused_because = r.opt_str(i, 17).value_or("");
+        s.other_author = r.i64(i, 18);
         if (s.last_status == "running" && s.last_error.empty()) {
             // A row without its end: a run going on, or one that died
             // unrecorded (kill -9) whose connection is gone.
@@ -212,6 +216,19 @@ void add_scrape_skips(check_context const& x, job_state const& s, check_result& 
                 "posting (a local time into a timestamp without time zone, the scheduled "
                 "time), and post_hour and the follower attribution read it",
                 counted(s.posted_at_off, "post was", "posts were"), x.last_days()));
+    }
+    // Follows attributed from another account's followers: learning from
+    // follows is noise, while every run is ok. The most one run met.
+    c.numbers["posts_by_another_account_in_window"] = s.other_author;
+    if (s.other_author > 0) {
+        add_warning(
+            c, fmt::format("X says {} posted by another account than the one whose "
+                           "follower count xloop-scrape-metrics reads (a run of the last "
+                           "{}; its log names one): the follows attributed to them are "
+                           "another account's; set x_api.username to the posting "
+                           "account's handle, or use its token",
+                           counted(s.other_author, "post was", "posts were"),
+                           x.last_days()));
     }
     // Metrics a run late: a post's checkpoint measured up to an interval after.
     note_runs(c, "tweets_deferred_runs_in_window", s.tweets_deferred,

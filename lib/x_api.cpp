@@ -305,8 +305,9 @@ tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool n
             : fmt::format("GET /2/tweets ({} ids, {} … {}{})", ids.size(), ids.front(),
                           ids.back(), non_public ? "" : ", public metrics");
     auto const fields =
-        non_public ? "public_metrics,non_public_metrics,created_at,in_reply_to_user_id"
-                   : "public_metrics,created_at,in_reply_to_user_id";
+        non_public
+            ? "public_metrics,non_public_metrics,created_at,in_reply_to_user_id,author_id"
+            : "public_metrics,created_at,in_reply_to_user_id,author_id";
     // the accounts replied to, by handle, in the same answer
     auto const body = get("/2/tweets",
                           {{"ids", joined},
@@ -408,6 +409,7 @@ std::optional<tweet_metrics> read_tweet(nlohmann::json const& t, std::string con
             m.replied_to = h->second;
         }
     }
+    m.author_id = text_field(t, "author_id");
     return m;
 }
 
@@ -552,7 +554,8 @@ account_counts parse_account(std::string const& body, std::string const& what,
         handle.clear();
     }
     return {*followers, count(pm, "following_count"), count(pm, "tweet_count"),
-            std::move(handle)};
+            std::move(handle),
+            j.contains("data") ? text_field(j["data"], "id") : std::string{}};
 }
 
 } // namespace xloop

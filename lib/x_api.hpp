@@ -33,6 +33,7 @@ struct tweet_metrics {
     // by the expansion's includes.users): what the original bot's replies
     // never recorded, and learn-replies needs.
     std::optional<std::string> replied_to;
+    std::string author_id; // the account that posted it, where X gave one
 };
 
 struct tweets_page {
@@ -49,6 +50,7 @@ struct account_counts {
     std::optional<std::int64_t> following;
     std::optional<std::int64_t> tweets;
     std::string username; // its handle as X spells it, where X gave one
+    std::string id;       // its user id, where X gave one
 };
 
 // How the client signs its requests (x_api.auth): an app-only or OAuth 2.0

@@ -332,6 +332,7 @@ private:
         auto const posted =
             m_start + std::chrono::microseconds{std::llround(p.p.day * 86400e6)};
         return {{"id", p.p.tweet_id},
+                {"author_id", "1"}, // the account's (GET /2/users/me)
                 {"created_at", format_timestamp(posted)},
                 {"public_metrics",
                  {{"impression_count", c.impressions},

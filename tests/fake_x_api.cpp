@@ -292,6 +292,10 @@ fake_x_api::fake_x_api(int keep_alive_s)
             if (auto const at = created_at.find(id); at != created_at.end()) {
                 t["created_at"] = at->second;
             }
+            if (r.tweet_fields.find("author_id") != std::string::npos) {
+                auto const by = author_of.find(id);
+                t["author_id"] = by == author_of.end() ? "1" : by->second;
+            }
             if (auto const to = replies_to.find(id);
                 to != replies_to.end() &&
                 r.tweet_fields.find("in_reply_to_user_id") != std::string::npos) {

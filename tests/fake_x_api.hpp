@@ -78,6 +78,9 @@ public:
     // leaves out one suspended).
     std::map<std::string, std::pair<std::string, std::string>> replies_to;
     std::string username = "xloop_bot"; // the account /2/users/by/username knows
+    // Who posted each post (author_id, when asked for), by tweet id; a post
+    // not here is the account's own (user id 1, as the account answers).
+    std::map<std::string, std::string> author_of;
     // When set, every request must be signed with these OAuth 1.0a keys (a
     // fresh nonce, the time within 5 minutes), as X checks; else HTTP 401.
     std::optional<oauth1_credentials> oauth1;

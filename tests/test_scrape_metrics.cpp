@@ -713,12 +713,14 @@ TEST_CASE("with an app-only token and x_api.username, scrape-metrics stores publ
     // 941 without non-public metrics (the most overdue), 940 with, 940 again without
     REQUIRE(reqs.size() == 3);
     CHECK(reqs[0].ids == std::vector<std::string>{"941"});
-    CHECK(reqs[0].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[0].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(reqs[1].ids == std::vector<std::string>{"940"});
     CHECK(reqs[1].tweet_fields ==
-          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(reqs[2].ids == std::vector<std::string>{"940"});
-    CHECK(reqs[2].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[2].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(r.err.find("set x_api.non_public_metrics: false") != std::string::npos);
 }
 
@@ -776,10 +778,11 @@ TEST_CASE("a post at its 30-day checkpoint is asked for its public metrics, the 
     // oldest due first: 950 and 951 were due 2 h ago (the tweet id breaks the
     // tie), 952 1 h ago
     CHECK(reqs[0].ids == std::vector<std::string>{"950"});
-    CHECK(reqs[0].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[0].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(reqs[1].ids == std::vector<std::string>{"951", "952"});
     CHECK(reqs[1].tweet_fields ==
-          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE profile_clicks = 5 AND "
                    "tweet_id IN ('951', '952')") == 2);
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE tweet_id = '950' AND "
@@ -840,6 +843,45 @@ TEST_CASE("posts X says were posted at another time than posted_at are counted a
     auto const ok = s2.ok({"--json"});
     CHECK(json::parse(ok.out)["posted_at_off"] == 0);
     CHECK(ok.err.find("another time") == std::string::npos);
+}
+
+TEST_CASE("posts X says another account posted than the one whose follower count is "
+          "read are counted and named, and validate warns of them",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "600", 3);
+    add_posted(c, "601", 2);
+    fake_x_api api; // the follower count is user 1's (xloop_bot)
+    api.author_of = {{"601", "77"}};
+    scraper s{db, api};
+    s.configure("  followers_every_minutes: 60\n");
+    auto const r = s.ok({"--json"});
+    CHECK(json::parse(r.out)["posts_by_another_account"] == 1);
+    CHECK(json::parse(r.out)["account_id"] == "1");
+    CHECK_THAT(r.err,
+               Catch::Contains("1 post is by another account than the one whose "
+                               "follower count this reads (e.g. tweet 601 posted by user "
+                               "77; the follower count is user 1's)") &&
+                   Catch::Contains("set x_api.username to the posting account's handle"));
+    auto const v = run_tool("validate", {"--json", "--now", now, "-q"}, &db);
+    auto const check = check_named(json::parse(v.out), "job:scrape-metrics");
+    CHECK(check["status"] == "warn");
+    CHECK(check["numbers"]["posts_by_another_account_in_window"] == 1);
+    CHECK_THAT(check["message"].get<std::string>(),
+               Catch::Contains("X says 1 post was posted by another account than the "
+                               "one whose follower count xloop-scrape-metrics reads"));
+    // a later run that does not ask for the follower count still knows whose
+    // it is (the ledger's)
+    add_posted(c, "602", 1);
+    api.author_of = {{"602", "77"}};
+    auto const later = s.run({"--json"}, "2026-03-02T12:20:00Z");
+    INFO(later.err);
+    REQUIRE(later.exit_code == 0);
+    CHECK(json::parse(later.out)["followers"] == "not due");
+    CHECK(json::parse(later.out)["posts_by_another_account"] == 1);
 }
 
 TEST_CASE("a token never appears in any log line of a normal run", "[db]")

@@ -504,10 +504,12 @@ TEST_CASE("an app-only token's refused non-public metrics are asked for again as
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 3);
     CHECK(reqs[0].tweet_fields ==
-          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
-    CHECK(reqs[1].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id,author_id");
+    CHECK(reqs[1].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(reqs[1].ids == std::vector<std::string>{"101", "102"});
-    CHECK(reqs[2].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[2].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
 }
 
 TEST_CASE("a post past its days of non-public metrics is asked for again alone, and the "
@@ -532,9 +534,10 @@ TEST_CASE("a post past its days of non-public metrics is asked for again alone, 
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 3);
     CHECK(reqs[1].ids == std::vector<std::string>{"102"});
-    CHECK(reqs[1].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[1].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
     CHECK(reqs[2].tweet_fields ==
-          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id");
+          "public_metrics,non_public_metrics,created_at,in_reply_to_user_id,author_id");
 }
 
 TEST_CASE("a post X keeps in 'data' without its refused non-public metrics is read once",
@@ -561,7 +564,8 @@ TEST_CASE("x_api.non_public_metrics false asks for public metrics only", "[nodb]
     CHECK(client.fetch_tweets({"101"}).found.size() == 1);
     auto const reqs = api.tweet_requests();
     REQUIRE(reqs.size() == 1);
-    CHECK(reqs[0].tweet_fields == "public_metrics,created_at,in_reply_to_user_id");
+    CHECK(reqs[0].tweet_fields ==
+          "public_metrics,created_at,in_reply_to_user_id,author_id");
 }
 
 TEST_CASE("the account's counts come by x_api.username with any token, and /2/users/me "
