@@ -56,10 +56,15 @@ std::array<std::string, target_component_count> outcome_reads::components() cons
             fmt::format("ln({})", count("impressions")),
             fmt::format("ln({} / {})", count("profile_clicks"), count("impressions")),
             fmt::format("ln({} / {})", count("follows"), count("impressions")),
-            fmt::format("CASE WHEN {1} IS NULL OR {1} >= 1 THEN {0} "
-                        "WHEN {1} > 0 THEN {0} / {1} END",
-                        fgw, confidence),
+            attributed_gain_sql(fgw, confidence),
             (*this)("primary_objective_score")};
+}
+
+std::string attributed_gain_sql(std::string const& fgw, std::string const& confidence)
+{
+    return fmt::format("CASE WHEN {1} IS NULL OR {1} >= 1 THEN {0} "
+                       "WHEN {1} > 0 THEN {0} / {1} END",
+                       fgw, confidence);
 }
 
 std::string outcome_reads::attributed_confidence() const

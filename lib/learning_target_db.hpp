@@ -23,6 +23,12 @@ namespace xloop {
 // confidence of its attributed follows (read_components).
 inline constexpr std::size_t component_columns = target_component_count + 1;
 
+// The follows attributed to a post, as SQL: followers_gained_weighted is the
+// gain × its confidence, so the gain is `fgw` / `confidence` where that is in
+// (0, 1), `fgw` where it is NULL or 1 and more, NULL where no interval was
+// measured (0 or less).
+std::string attributed_gain_sql(std::string const& fgw, std::string const& confidence);
+
 // How the learners read the numeric columns of public.outcomes as float8: a
 // cast where the column's type bounds it (numeric(10,6) holds no number a
 // double cannot), float8_or_infinite_sql() where it does not (the original's

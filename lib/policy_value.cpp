@@ -637,10 +637,11 @@ std::string logged_from(bool replies)
 // numeric is +Infinity: no number, left out): counted, or the attributed
 // gain (followers_gained_weighted is gain × confidence: a post whose
 // snapshots were hours off its window's ends looked a quarter poorer).
-std::string const logged_follows_sql = float8_or_infinite_sql(
-    "coalesce(o.follows, CASE WHEN o.attribution_confidence > 0 AND "
-    "o.attribution_confidence < 1 THEN o.followers_gained_weighted / "
-    "o.attribution_confidence ELSE o.followers_gained_weighted END)");
+// Unmeasured (confidence 0), followers_gained_weighted itself: such posts
+// are left out of the follows estimates (unmeasured_sql).
+std::string const logged_follows_sql = float8_or_infinite_sql(fmt::format(
+    "coalesce(o.follows, {}, o.followers_gained_weighted)",
+    attributed_gain_sql("o.followers_gained_weighted", "o.attribution_confidence")));
 
 // No follows counted and none attributed (logged_post::follows_unmeasured).
 constexpr char const* unmeasured_sql =

@@ -882,13 +882,10 @@ TEST_CASE("a post whose follows were not measured (snapshots missing) counts as 
     // myth_busting: 8–10 follows, measured. how_to: 10–12, measured for
     // five posts, at confidence 0.5 for two (stored as gain × 0.5), and not
     // at all for three (cron was down: gain × confidence 0 = 0)
-    c.exec("UPDATE public.outcomes o SET followers_gained_weighted = g * f, "
-           "attribution_confidence = f FROM (SELECT decision_id, "
-           "CASE WHEN content_slot = 'myth_busting' THEN 8 ELSE 10 END + id % 3 AS g, "
-           "CASE WHEN content_slot = 'myth_busting' OR id % 4 = 0 THEN 1 "
-           "WHEN id <= 10 THEN 0 ELSE 0.5 END AS f "
-           "FROM public.content_generation_metadata_comprehensive) m "
-           "WHERE m.decision_id = o.decision_id");
+    set_attributed_follows(
+        c, "CASE WHEN content_slot = 'myth_busting' THEN 8 ELSE 10 END + id % 3",
+        "CASE WHEN content_slot = 'myth_busting' OR id % 4 = 0 THEN 1 "
+        "WHEN id <= 10 THEN 0 ELSE 0.5 END");
     auto const p = dry_run_with(db, "  target: {engagement_rate: 0, reach: 0, "
                                     "profile_clicks: 0, follows: 0, attributed_follows: "
                                     "1, primary_objective_score: 0}\n")["posteriors"];

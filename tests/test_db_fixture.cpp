@@ -282,6 +282,17 @@ std::map<std::string, std::optional<std::string>> clock_shift_env(long seconds)
     return env;
 }
 
+void set_attributed_follows(db_connection& c, std::string const& gain,
+                            std::string const& confidence)
+{
+    c.exec(fmt::format(
+        "UPDATE public.outcomes o SET followers_gained_weighted = g * f, "
+        "attribution_confidence = f FROM (SELECT decision_id, {} AS g, {} AS f "
+        "FROM public.content_generation_metadata_comprehensive) m "
+        "WHERE m.decision_id = o.decision_id",
+        gain, confidence));
+}
+
 std::string source_path(std::string const& relative)
 {
     return std::string{XLOOP_SOURCE_DIR} + "/" + relative;

@@ -104,6 +104,12 @@ std::map<std::string, std::optional<std::string>> clock_shift_env(long seconds);
 // A relation's columns, in order.
 std::vector<std::string> columns_of(db_connection& c, std::string const& relation);
 
+// Every outcome's attributed follows as scrape-metrics stores them:
+// followers_gained_weighted the gain × its confidence, and the confidence;
+// `gain` and `confidence` SQL over the post's row of the base table.
+void set_attributed_follows(db_connection& c, std::string const& gain,
+                            std::string const& confidence);
+
 // The check named `name` in validate's --json report (fails the test if none).
 nlohmann::json check_named(nlohmann::json const& report, std::string const& name);
 

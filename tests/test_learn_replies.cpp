@@ -473,12 +473,9 @@ TEST_CASE("a reply whose follows were not measured counts as average for its acc
     }
     // bob's replies: 8–10 follows, measured; amy's: 10–12, but for three of
     // five no interval was measured (gain × confidence 0 = 0)
-    c.exec("UPDATE public.outcomes o SET followers_gained_weighted = g * f, "
-           "attribution_confidence = f FROM (SELECT decision_id, "
-           "CASE WHEN target_username = 'bob' THEN 8 ELSE 10 END + id % 3 AS g, "
-           "CASE WHEN target_username = 'bob' OR id > 6 THEN 1 ELSE 0 END AS f "
-           "FROM public.content_generation_metadata_comprehensive) m "
-           "WHERE m.decision_id = o.decision_id");
+    set_attributed_follows(
+        c, "CASE WHEN target_username = 'bob' THEN 8 ELSE 10 END + id % 3",
+        "CASE WHEN target_username = 'bob' OR id > 6 THEN 1 ELSE 0 END");
     temp_dir dir;
     dir.write("x.yaml", "weights:\n  target: {engagement_rate: 0, reach: 0, "
                         "profile_clicks: 0, follows: 0, attributed_follows: 1, "

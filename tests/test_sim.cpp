@@ -64,6 +64,15 @@ std::string tables_digest(test_db const& db)
     return digest;
 }
 
+// A simulator run on `db` that must succeed (its stderr shown if not).
+process_result play(test_db const& db, std::vector<std::string> const& args)
+{
+    auto r = run_tool("sim", args, &db);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+}
+
 } // namespace
 
 TEST_CASE("every tool run again at the same --now leaves the database as it was", "[db]")
@@ -336,12 +345,8 @@ TEST_CASE("the cron host down: no job runs, the poster drains the queue, validat
     // three days with the host down for `down`, played into `db`: the score
     auto const played = [](test_db const& db, char const* down) {
         db.migrate();
-        auto const r = run_tool("sim",
-                                {"--days", "3", "--seed", "2", "--json", "--tick-minutes",
-                                 "60", "--down", down},
-                                &db);
-        INFO(r.err);
-        REQUIRE(r.exit_code == 0);
+        auto const r = play(db, {"--days", "3", "--seed", "2", "--json", "--tick-minutes",
+                                 "60", "--down", down});
         return json::parse(r.out);
     };
     test_db still;
@@ -372,12 +377,8 @@ TEST_CASE("the export that writes the metrics file stopped: every job runs ok an
     test_db db;
     db.migrate();
     // the file left as it was for the last day and a half of five
-    auto const r = run_tool("sim",
-                            {"--days", "5", "--seed", "2", "--tick-minutes", "60",
-                             "--metrics", "file", "--export-down", "3.5:1.5"},
-                            &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    play(db, {"--days", "5", "--seed", "2", "--tick-minutes", "60", "--metrics", "file",
+              "--export-down", "3.5:1.5"});
     auto const v = run_tool("validate", {"--json", "--now", "2026-03-06T00:00:00Z"}, &db);
     auto const report = json::parse(v.out);
     auto const check = check_named(report, "vw_learning");
@@ -400,12 +401,8 @@ TEST_CASE("X's daily limit on the follower count: runs past it do not ask until 
 {
     test_db db;
     db.migrate();
-    auto const r = run_tool("sim",
-                            {"--days", "2", "--seed", "4", "--json", "--tick-minutes",
-                             "60", "--followers-limit", "8"},
-                            &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    auto const r = play(db, {"--days", "2", "--seed", "4", "--json", "--tick-minutes",
+                             "60", "--followers-limit", "8"});
     auto const score = json::parse(r.out);
     // hourly runs: the first 8 of each day ask, the rest wait for the reset
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots WHERE snapshot_at < "
@@ -425,12 +422,8 @@ TEST_CASE("the simulator plays the world file it is given", "[db]")
 {
     test_db db;
     db.migrate();
-    auto const r = run_tool("sim",
-                            {"--days", "2", "--seed", "5", "--json", "--world",
-                             source_path("sim/worlds/subtle.yaml")},
-                            &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    auto const r = play(db, {"--days", "2", "--seed", "5", "--json", "--world",
+                             source_path("sim/worlds/subtle.yaml")});
     auto const score = json::parse(r.out);
     CHECK(score["world"] == "subtle");
     // Every planner dimension is scored, and in this world each has an effect.
@@ -514,11 +507,7 @@ TEST_CASE("an account in another time zone learns its posting hours in that zone
     // New York: the default world's times (08:00 to 22:00, even hours) are
     // local; in UTC they would be odd hours (EST) or even ones shifted by 4
     dir.write("ny.yaml", "plan:\n  timezone: America/New_York\n");
-    auto const r = run_tool(
-        "sim", {"--days", "5", "--seed", "3", "--config-extra", dir.path() + "/ny.yaml"},
-        &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    play(db, {"--days", "5", "--seed", "3", "--config-extra", dir.path() + "/ny.yaml"});
     std::string const times = "('08', '10', '12', '14', '16', '18', '20', '22')";
     // posted at the configured local times
     CHECK(
@@ -555,9 +544,7 @@ TEST_CASE("a poster on its own cron publishes a post at its next run, and post_h
     db.migrate();
     auto const world = source_path("bench/learning/worlds/late_poster.yaml");
     REQUIRE(read_file(world).find("poster_every_minutes: 30") != std::string::npos);
-    auto const r = run_tool("sim", {"--days", "5", "--seed", "2", "--world", world}, &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    play(db, {"--days", "5", "--seed", "2", "--world", world});
     // planned at :45, out at the next :00
     std::string const posts =
         "FROM public.content_generation_metadata_comprehensive WHERE decision_type <> "
@@ -581,10 +568,7 @@ TEST_CASE("the simulator's original policy plans as the original bot did", "[db]
 {
     test_db db;
     db.migrate();
-    auto const r =
-        run_tool("sim", {"--days", "3", "--seed", "2", "--policy", "original"}, &db);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
+    play(db, {"--days", "3", "--seed", "2", "--policy", "original"});
     // Posts at fixed times (three of the eight: 08, 12 and 18), the slot from
     // the weekday (2026-03-03 is a Tuesday: how_to), none planned by xloop.
     CHECK(
