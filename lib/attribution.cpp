@@ -43,13 +43,11 @@ span span_of(std::vector<follower_snapshot> const& snaps, timestamp posted_at,
     return s;
 }
 
-// Per interval, as differences to sum in a sweep: the impressions of the
-// posts live in it, how many they are, and how many of them have no
-// impressions known (then the gain is split equally); and the follows per
-// microsecond of those with a direct follow count, spread evenly over their
-// spans (they take no share).
+// Per interval, as differences to sum in a sweep: how many posts are live in
+// it, how many of them have no impressions known (then the gain is split
+// by time alone), and the follows per microsecond of those with a direct
+// follow count, spread evenly over their spans (they take no share).
 struct live_posts {
-    std::vector<double> impressions;
     std::vector<std::int64_t> live;
     std::vector<std::int64_t> unknown;
     std::vector<double> direct_rate;
@@ -60,8 +58,8 @@ live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
                              std::vector<span> const& spans)
 {
     std::size_t const n = snaps.size();
-    live_posts l{std::vector<double>(n + 1, 0.0), std::vector<std::int64_t>(n + 1, 0),
-                 std::vector<std::int64_t>(n + 1, 0), std::vector<double>(n + 1, 0.0)};
+    live_posts l{std::vector<std::int64_t>(n + 1, 0), std::vector<std::int64_t>(n + 1, 0),
+                 std::vector<double>(n + 1, 0.0)};
     for (std::size_t p = 0; p < posts.size(); ++p) {
         auto const& [b, e, end] = spans[p];
         if (e <= b) {
@@ -80,13 +78,15 @@ live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
             }
             continue;
         }
-        auto const imp = posts[p].impressions;
-        l.impressions[b] += static_cast<double>(imp.value_or(0));
-        l.impressions[e] -= static_cast<double>(imp.value_or(0));
         l.live[b] += 1;
         l.live[e] -= 1;
-        l.unknown[b] += !imp;
-        l.unknown[e] -= !imp;
+        l.unknown[b] += !posts[p].impressions;
+        l.unknown[e] -= !posts[p].impressions;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        l.live[i + 1] += l.live[i];
+        l.unknown[i + 1] += l.unknown[i];
+        l.direct_rate[i + 1] += l.direct_rate[i];
     }
     return l;
 }
@@ -100,16 +100,12 @@ double background_drift(std::vector<follower_snapshot> const& snaps, live_posts 
 {
     double quiet_gain = 0;
     double quiet_us = 0;
-    std::int64_t live_now = 0;
-    double direct_per_us = 0;
     for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
-        live_now += l.live[i];
-        direct_per_us += l.direct_rate[i];
-        if (live_now == 0 && snaps[i].at >= known_from) {
+        if (l.live[i] == 0 && snaps[i].at >= known_from) {
             auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
             quiet_gain +=
                 static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
-                direct_per_us * us;
+                l.direct_rate[i] * us;
             quiet_us += us;
         }
     }
@@ -117,48 +113,57 @@ double background_drift(std::vector<follower_snapshot> const& snaps, live_posts 
     return quiet_us >= min_quiet_us ? quiet_gain / quiet_us : 0.0;
 }
 
-// Prefix sums over the intervals of each one's gain per impression
-// (by_imp) and per post (equal): a post's share of its span is then two
-// differences, whatever the number of posts.
-struct shares {
-    std::vector<double> by_imp;
-    std::vector<double> equal;
+// Each interval's gain: its change in followers less the drift and the
+// follows the source counted for the posts live in it (theirs, not the
+// others' to share). Losses are kept: the noise has mean zero, so it no
+// longer only ever adds to every post.
+std::vector<double> interval_gains(std::vector<follower_snapshot> const& snaps,
+                                   live_posts const& l, double drift_per_us)
+{
+    std::vector<double> gain(snaps.size(), 0.0);
+    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
+        auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
+        gain[i] = static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
+                  (drift_per_us + l.direct_rate[i]) * us;
+    }
+    return gain;
+}
+
+// The share of a post's reach (impressions, and the follows they bring) in
+// by `age` of its window: evenly over it, or front-loaded, all but 2^(−a/h)
+// by age a, scaled to all of it at the window's end.
+class accrual {
+public:
+    accrual(std::chrono::microseconds window, double half_life_hours)
+        : m_window_us(static_cast<double>(window.count())),
+          m_rate(half_life_hours > 0 ? std::log(2.0) / (half_life_hours * 3600e6) : 0),
+          m_scale(m_rate > 0 ? -std::expm1(-m_rate * m_window_us) : 1)
+    {}
+
+    double operator()(std::chrono::microseconds age) const
+    {
+        double const a = std::clamp(static_cast<double>(age.count()), 0.0, m_window_us);
+        return m_rate > 0 ? -std::expm1(-m_rate * a) / m_scale : a / m_window_us;
+    }
+
+private:
+    double m_window_us;
+    double m_rate;  // per microsecond; 0: even
+    double m_scale; // the share in by the window's end
 };
 
-shares prefix_shares(std::vector<follower_snapshot> const& snaps, live_posts const& l,
-                     double drift_per_us)
+// Calls f(i, share) for each interval i of a post's span with the share of
+// its reach that came in during it.
+template <typename F>
+void each_interval(std::vector<follower_snapshot> const& snaps, span const& s,
+                   timestamp posted_at, accrual const& reach, F&& f)
 {
-    std::size_t const n = snaps.size();
-    shares sh{std::vector<double>(n + 1, 0.0), std::vector<double>(n + 1, 0.0)};
-    double imp_total = 0;
-    std::int64_t live_count = 0;
-    std::int64_t unknown_count = 0;
-    double direct_per_us = 0;
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-        imp_total += l.impressions[i];
-        live_count += l.live[i];
-        unknown_count += l.unknown[i];
-        direct_per_us += l.direct_rate[i];
-        // Losses are kept and the drift removed: the noise has mean zero, so
-        // it no longer only ever adds to every post. The follows the source
-        // counted for posts live here are theirs, not the others' to share.
-        auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
-        double const gain =
-            static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
-            (drift_per_us + direct_per_us) * us;
-        double by_imp = 0;
-        double equal = 0;
-        if (live_count > 0) {
-            if (unknown_count == 0 && imp_total > 0) {
-                by_imp = gain / imp_total;
-            } else {
-                equal = gain / static_cast<double>(live_count);
-            }
-        }
-        sh.by_imp[i + 1] = sh.by_imp[i] + by_imp;
-        sh.equal[i + 1] = sh.equal[i] + equal;
+    double in_before = reach(snaps[s.b].at - posted_at);
+    for (std::size_t i = s.b; i < s.e; ++i) {
+        double const in_after = reach(snaps[i + 1].at - posted_at);
+        f(i, in_after - in_before);
+        in_before = in_after;
     }
-    return sh;
 }
 
 } // namespace
@@ -166,7 +171,7 @@ shares prefix_shares(std::vector<follower_snapshot> const& snaps, live_posts con
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snaps,
                     std::vector<attribution_post> const& posts, double window_hours,
-                    timestamp now, timestamp known_from)
+                    timestamp now, timestamp known_from, double half_life_hours)
 {
     std::vector<attribution_result> out(posts.size());
     auto const window = fractional_hours(window_hours);
@@ -181,9 +186,30 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         }
     }
     auto const live = live_per_interval(snaps, posts, spans);
-    auto const sh = prefix_shares(snaps, live, background_drift(snaps, live, known_from));
+    auto const gain =
+        interval_gains(snaps, live, background_drift(snaps, live, known_from));
+    accrual const reach{window, half_life_hours};
 
-    double const window_us = static_cast<double>(window.count());
+    // A post's weight in an interval: the impressions it is expected to have
+    // gained in it; by its share of reach alone where a post live there has
+    // no impressions known, or none has any.
+    std::vector<double> by_imp(snaps.size(), 0.0);
+    std::vector<double> by_time(snaps.size(), 0.0);
+    for (std::size_t p = 0; p < posts.size(); ++p) {
+        if (!posts[p].direct_follows && spans[p].e > spans[p].b) {
+            auto const imp = static_cast<double>(posts[p].impressions.value_or(0));
+            each_interval(snaps, spans[p], posts[p].posted_at, reach,
+                          [&](std::size_t i, double share) {
+                              by_imp[i] += share * imp;
+                              by_time[i] += share;
+                          });
+        }
+    }
+    auto const weight = [&](std::size_t p, std::size_t i, double share) {
+        return live.unknown[i] == 0 && by_imp[i] > 0
+                   ? share * static_cast<double>(*posts[p].impressions) / by_imp[i]
+                   : share / by_time[i];
+    };
     for (std::size_t p = 0; p < posts.size(); ++p) {
         auto const& post = posts[p];
         auto const& s = spans[p];
@@ -196,15 +222,17 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         if (s.e <= s.b) {
             continue; // no interval measured yet: gain 0, confidence 0
         }
-        r.gain = static_cast<double>(post.impressions.value_or(0)) *
-                     (sh.by_imp[s.e] - sh.by_imp[s.b]) +
-                 (sh.equal[s.e] - sh.equal[s.b]);
-        double const completion = std::clamp(
-            static_cast<double>((s.end - post.posted_at).count()) / window_us, 0.0, 1.0);
+        each_interval(snaps, s, post.posted_at, reach, [&](std::size_t i, double share) {
+            if (share > 0) {
+                r.gain += gain[i] * weight(p, i, share);
+            }
+        });
+        double const completion = reach(s.end - post.posted_at);
         double const misalignment =
             std::abs(static_cast<double>((post.posted_at - snaps[s.b].at).count())) +
             std::abs(static_cast<double>((snaps[s.e].at - s.end).count()));
-        double const alignment = std::max(0.0, 1.0 - misalignment / window_us);
+        double const alignment =
+            std::max(0.0, 1.0 - misalignment / static_cast<double>(window.count()));
         r.confidence = completion * alignment;
     }
     return out;

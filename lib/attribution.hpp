@@ -5,8 +5,12 @@
 // snapshot nearest before posting (b) and the snapshot nearest the window's end
 // (e). Every interval between consecutive snapshots has a gain — its change in
 // followers minus the background drift, losses kept — that is split among the
-// posts live in it — in proportion to their impressions, or in equal shares if
-// any of them has unknown impressions — so no follower is counted twice. The
+// posts live in it — in proportion to the impressions each is expected to
+// have gained in it (its impressions × the share of its reach that came in
+// during the interval), or to that share alone if any of them has unknown
+// impressions — so no follower is counted twice. A post's reach comes in
+// evenly over its window (`half_life_hours` 0) or front-loaded: all but
+// 2^(−age/half-life) of it by an age, as X's reach comes. The
 // drift is the rate of change over the intervals where no post is live, when
 // they add up to 6 h or more (else none is subtracted). Only `posts` are
 // known to be live, and they are all the account's from `known_from` on:
@@ -15,7 +19,8 @@
 // as the original did, made the noise only ever add to every post.
 //
 // attribution_confidence = completion × alignment, where
-//   completion = (window end − posting) / window            (1 once it has ended)
+//   completion = the share of its reach in by the window's end (as of now):
+//                (end − posting) / window when even          (1 once it has ended)
 //   alignment  = max(0, 1 − (|posting − t_b| + |t_e − window end|) / window)
 // i.e. it grows as the window completes and falls as the bracketing snapshots
 // drift from the window's ends. A post with a direct follow count from the
@@ -57,6 +62,7 @@ struct attribution_result {
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snapshots,
                     std::vector<attribution_post> const& posts, double window_hours,
-                    timestamp now, timestamp known_from = timestamp::min());
+                    timestamp now, timestamp known_from = timestamp::min(),
+                    double half_life_hours = 0);
 
 } // namespace xloop

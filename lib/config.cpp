@@ -639,6 +639,8 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
             {"likes", "retweets", "replies", "quotes", "bookmarks", "profile_clicks"});
         m.number("attribution_window_hours", cfg.metrics.attribution_window_hours, 1,
                  168);
+        m.number("attribution_half_life_hours", cfg.metrics.attribution_half_life_hours,
+                 0, 168);
         m.number_list("due_ages_hours", cfg.metrics.due_ages_hours, 0.1, 24 * 30);
         m.number("max_age_days", cfg.metrics.max_age_days, 1, 365);
         m.integer("max_posts", cfg.metrics.max_posts, 1, 1000000);

@@ -25,6 +25,12 @@ struct metrics_config {
     // Counts in the numerator of the engagement rate.
     std::vector<std::string> engagement_fields{"likes", "retweets", "replies"};
     double attribution_window_hours = 24.0;
+    // How a post's reach comes in over that window, for sharing an
+    // interval's follows among the posts live in it: half of what is left
+    // every this many hours; 0: evenly. X's posts get half their impressions
+    // in about 80 minutes (Pfeffer et al., "The Half-Life of a Tweet",
+    // ICWSM 2023); follows come a little after the views that bring them.
+    double attribution_half_life_hours = 1.5;
     std::vector<double> due_ages_hours{1, 6, 24, 48, 168, 720};
     double max_age_days = 30.0;
     int max_posts = 500;

@@ -109,6 +109,8 @@ void metrics_section(writer& w, metrics_config const& d)
            "also: quotes, bookmarks, profile_clicks");
     w.key(1, "attribution_window_hours", scalar(d.attribution_window_hours),
           "follower gains credited to a post this long after it");
+    w.key(1, "attribution_half_life_hours", scalar(d.attribution_half_life_hours),
+          "a post's reach halves this often (0: even over the window)");
     w.key(1, "due_ages_hours", flow(d.due_ages_hours),
           "ages at which a post's metrics are read");
     w.key(1, "max_age_days", scalar(d.max_age_days),

@@ -461,7 +461,8 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
     // after it: only from there does a time with no post live tell the drift.
     auto const attributed = attribute_followers(
         snaps, in.aposts, m.attribution_window_hours, run.now(),
-        window.posts_from + fractional_hours(m.attribution_window_hours));
+        window.posts_from + fractional_hours(m.attribution_window_hours),
+        m.attribution_half_life_hours);
     copy_v2_rows(db, in, attributed, m, result.out_of_range);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     result.merged = in.merged;

@@ -178,6 +178,35 @@ std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
            : std::string{"there is no follower snapshot"});
 }
 
+// A follower count that has not moved for two days and more, over three
+// snapshots and more: every post's attributed follows are 0 (their windows
+// gained nothing), so the loop learns from engagement and reach alone. Either
+// the account gains no one, or the count read is stale.
+std::optional<std::string> frozen_followers_text(check_context& x)
+{
+    auto const r = x.db.exec(R"sql(
+SELECT count(*), min(follower_count), max(follower_count), min(snapshot_at),
+       extract(epoch FROM max(snapshot_at) - min(snapshot_at)) / 3600
+  FROM public.follower_snapshots
+ WHERE snapshot_at > $1::timestamptz - make_interval(days => $2::int)
+   AND snapshot_at <= $1::timestamptz AND follower_count >= 0)sql",
+                             x.now, x.days);
+    constexpr double min_hours = 48;
+    if (r.i64(0, 0) < 3 || r.is_null(0, 1) || r.i64(0, 1) != r.i64(0, 2) ||
+        r.f64(0, 4) < min_hours) {
+        return std::nullopt;
+    }
+    auto const since = parse_timestamp(r.str(0, 3));
+    return fmt::format(
+        "the follower count is {} in all {} snapshots since {} ({:.0f} h): the posts' "
+        "attributed follows are 0 and the loop learns from engagement and reach alone. "
+        "If the account did gain or lose followers, the count xloop-scrape-metrics reads "
+        "is stale (a cached answer, a metrics file whose `followers` records no export "
+        "updates)",
+        r.i64(0, 1), r.i64(0, 0), since ? format_timestamp(*since) : r.str(0, 3),
+        r.f64(0, 4));
+}
+
 } // namespace
 
 check_result v2_coverage_check(check_context& x)
@@ -245,6 +274,12 @@ SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}){}
         if (with_attribution > 0 && 2 * attributed < with_attribution) {
             add_warning(
                 c, unattributed_text(attributed, with_attribution, r.opt_str(0, 5), x));
+        }
+        if (with_attribution > 0) {
+            if (auto const frozen = frozen_followers_text(x)) {
+                c.numbers["follower_count_unchanged"] = true;
+                add_warning(c, *frozen);
+            }
         }
     }
     if (others > 0) {

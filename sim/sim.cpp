@@ -221,7 +221,7 @@ public:
         std::lock_guard lock{m_mutex};
         double f = m_world.followers + drift(m_world, m_seed, m_day);
         for (auto const& p : m_posts) {
-            f += p.real.follows * std::min(1.0, age_hours(p) / 24);
+            f += p.real.follows * grown_share(m_world, age_hours(p), true);
         }
         return std::llround(f);
     }
@@ -303,9 +303,9 @@ private:
 
     double age_hours(live_post const& p) const { return (m_day - p.p.day) * 24; }
 
-    // What a post has done by now. Impressions saturate over the first day;
-    // counts follow them; follows come over the first day, as followers()
-    // counts them.
+    // What a post has done by now (grown_share: impressions saturate over
+    // the first day; counts follow them; follows come as followers() counts
+    // them).
     struct counts {
         std::int64_t impressions, likes, retweets, replies, bookmarks, profile_clicks,
             follows;
@@ -313,7 +313,7 @@ private:
     counts counts_of(live_post const& p) const
     {
         auto const& real = p.real;
-        double const grown = 1 - std::exp(-age_hours(p) / 8);
+        double const grown = grown_share(m_world, age_hours(p), false);
         auto const imp = std::llround(real.impressions * grown);
         auto const eng = static_cast<double>(imp) * real.engagement_rate;
         // Profile clicks come before follows: about three per follow.
@@ -323,7 +323,7 @@ private:
                 std::llround(eng * 0.1),
                 std::llround(eng * 0.05),
                 std::llround(eng * 0.1 + 3 * real.follows * grown),
-                std::llround(real.follows * std::min(1.0, age_hours(p) / 24))};
+                std::llround(real.follows * grown_share(m_world, age_hours(p), true))};
     }
 
     json tweet_json(live_post const& p) const

@@ -210,6 +210,17 @@ double lognormal(double sigma, double z)
 
 } // namespace
 
+double grown_share(world_spec const& w, double age_hours, bool follows)
+{
+    if (age_hours <= 0) {
+        return 0;
+    }
+    if (w.half_life_hours > 0) {
+        return 1 - std::exp2(-age_hours / w.half_life_hours);
+    }
+    return follows ? std::min(1.0, age_hours / 24) : 1 - std::exp(-age_hours / 8);
+}
+
 std::string posted_hour(world_spec const& w, std::string const& time)
 {
     int minute = *minute_of_day(time);
@@ -396,6 +407,8 @@ world_spec load_world(std::filesystem::path const& path)
                                              "not {}",
                                              w.poster_every_minutes));
                    }
+               } else if (k == "half_life_hours") {
+                   w.half_life_hours = r.number(v, k, 0.1, 240);
                } else if (k == "effects") {
                    effects_node = v;
                } else if (k == "change") {
@@ -403,7 +416,8 @@ world_spec load_world(std::filesystem::path const& path)
                }
            },
            {"name", "description", "posts_per_day", "replies_per_day", "times", "base",
-            "noise", "account", "replies", "poster_every_minutes", "effects", "change"});
+            "noise", "account", "replies", "poster_every_minutes", "half_life_hours",
+            "effects", "change"});
 
     auto const cat = world_catalogue(w);
     if (effects_node) {

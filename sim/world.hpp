@@ -64,11 +64,20 @@ struct world_spec {
     // The poster's own cron: it publishes a due post at its next run, on the
     // multiples of this many minutes of the hour (0: at the post's time).
     int poster_every_minutes = 0;
+    // How a post's impressions, and the follows and clicks they bring, come
+    // in: all but 2^(−age/h) of them by age h·k (X's front-loaded reach).
+    // None (0): impressions with a time constant of 8 h and follows evenly
+    // over the first day, as xloop's attribution assumes.
+    double half_life_hours = 0;
     // From this day on (0-based), these dimensions' effects replace the
     // ones above.
     std::optional<int> change_day;
     effects_map effects_after_change;
 };
+
+// The share of a post's impressions (`follows`: of its follows) that have
+// come in by `age_hours`.
+double grown_share(world_spec const& w, double age_hours, bool follows);
 
 // The hour ("18") a post planned for `time` ("17:45") goes out at: the
 // poster's next run.

@@ -96,6 +96,43 @@ TEST_CASE("two overlapping posts split a shared interval by impressions", "[nodb
     CHECK(*r[1].followers_after == 1046);
 }
 
+TEST_CASE("a post that went out inside an interval takes the part of it it was live",
+          "[nodb]")
+{
+    // snapshots: 0 h 1000, 12 h 1024, 24 h 1036; A at 0 h, B at 6 h, 100
+    // impressions each, their reach even over 24 h. [0,12] +24: A half of its
+    // reach, B a quarter → 16 and 8; [12,24] +12: half each → 6 and 6.
+    std::vector<follower_snapshot> snaps{{at(0), 1000}, {at(12), 1024}, {at(24), 1036}};
+    std::vector<attribution_post> posts{{at(0), 100, {}}, {at(6), 100, {}}};
+    auto const r = attribute_followers(snaps, posts, 24, at(40));
+    CHECK(r[0].gain == Approx(22));
+    CHECK(r[1].gain == Approx(14));
+}
+
+TEST_CASE("with front-loaded reach an interval's follows go mostly to the post that "
+          "just went out",
+          "[nodb]")
+{
+    // Half-life 2 h over a 24 h window: by age a, (1 − 2^(−a/2)) / Z of a
+    // post's reach, Z = 1 − 2^(−12). Snapshots 0 h 1000, 2 h 1010, 4 h 1016;
+    // A at 0 h and B at 2 h, 100 impressions each.
+    std::vector<follower_snapshot> snaps{{at(0), 1000}, {at(2), 1010}, {at(4), 1016}};
+    std::vector<attribution_post> posts{{at(0), 100, {}}, {at(2), 100, {}}};
+    double const z = 1 - std::exp2(-12.0);
+    // [0,2] +10: A alone. [2,4] +6: A's reach 0.75/Z − 0.5/Z, B's 0.5/Z → 2 and 4.
+    auto const r = attribute_followers(snaps, posts, 24, at(4), timestamp::min(), 2);
+    CHECK(r[0].gain == Approx(12));
+    CHECK(r[1].gain == Approx(4));
+    // the window is as complete as its reach: 0.75/Z and 0.5/Z of it
+    CHECK(r[0].confidence == Approx(0.75 / z));
+    CHECK(r[1].confidence == Approx(0.5 / z));
+    // spread evenly, [2,4] is 2/24 of each one's reach: 3 and 3
+    auto const even = attribute_followers(snaps, posts, 24, at(4));
+    CHECK(even[0].gain == Approx(13));
+    CHECK(even[1].gain == Approx(3));
+    CHECK(even[0].confidence == Approx(4.0 / 24));
+}
+
 TEST_CASE("three overlapping posts: equal shares while one has unknown impressions",
           "[nodb]")
 {

@@ -1419,9 +1419,11 @@ TEST_CASE("an earlier post is re-attributed when its window gains snapshots", "[
             .f64(0, 0);
     };
     double const early = fgw();
-    // 10 followers, window 10/24 complete, snapshots 1 h before posting: 10·(10/24)·(1 −
-    // 1/24)
-    CHECK(early == Approx(10 * (10.0 / 24) * (23.0 / 24)).margin(1e-3));
+    // 10 followers; the window as complete as the post's reach at 10 h of 24
+    // (metrics.attribution_half_life_hours 1.5: (1 − 2^(−10/1.5)) / (1 −
+    // 2^(−24/1.5))); the snapshot 1 h before posting: × (1 − 1/24)
+    double const reach = (1 - std::exp2(-10 / 1.5)) / (1 - std::exp2(-24 / 1.5));
+    CHECK(early == Approx(10 * reach * (23.0 / 24)).margin(1e-3));
     // a day later, with the window complete and a snapshot at its end
     scrape("{\"followers\": 530, \"observed_at\": \"2026-03-03T02:00:00Z\"}\n",
            "2026-03-03T12:00:00Z");

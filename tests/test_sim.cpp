@@ -412,10 +412,10 @@ TEST_CASE("X's daily limit on the follower count: runs past it do not ask until 
           8);
     CHECK(score["outcomes_with_v2"] == score["posts"]);
     CHECK(score["validate_exit"] == 0);
-    // posts in the hours without snapshots: follows attributed with less
+    // posts far from the snapshots X allowed: follows attributed with less
     // confidence
     CHECK(db.count("SELECT count(*) FROM public.outcomes WHERE attribution_confidence < "
-                   "0.5") > 0);
+                   "0.8") > 0);
 }
 
 TEST_CASE("the simulator plays the world file it is given", "[db]")

@@ -638,6 +638,39 @@ TEST_CASE_METHOD(healthy,
 }
 
 TEST_CASE_METHOD(healthy,
+                 "a follower count that has not moved for two days warns that the posts' "
+                 "follows are 0 and the count may be stale",
+                 "[db]")
+{
+    c.exec("UPDATE public.outcomes SET attribution_confidence = 0.9");
+    REQUIRE(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+    // the same count in every snapshot of the 3 days (72 h of them)
+    c.exec("UPDATE public.follower_snapshots SET follower_count = 4321");
+    auto const frozen = check_named(validate(db, 0), "v2_coverage");
+    CHECK(frozen["status"] == "warn");
+    CHECK(frozen["numbers"]["follower_count_unchanged"] == true);
+    CHECK_THAT(frozen["message"].get<std::string>(),
+               Catch::EndsWith("; the follower count is 4321 in all 72 snapshots since "
+                               "2026-02-27T13:00:00Z (71 h): the posts' attributed "
+                               "follows are 0 and the loop learns from engagement and "
+                               "reach alone. If the account did gain or lose followers, "
+                               "the count xloop-scrape-metrics reads is stale (a cached "
+                               "answer, a metrics file whose `followers` records no "
+                               "export updates)"));
+    // one follower more an hour ago: the count moves
+    c.exec("UPDATE public.follower_snapshots SET follower_count = 4322 WHERE snapshot_at "
+           "= $1::timestamptz - interval '1 hour'",
+           now);
+    CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+    // unchanged for 40 h only: too soon to say
+    c.exec("UPDATE public.follower_snapshots SET follower_count = 4321");
+    c.exec("DELETE FROM public.follower_snapshots WHERE snapshot_at < $1::timestamptz - "
+           "interval '40 hours'",
+           now);
+    CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+}
+
+TEST_CASE_METHOD(healthy,
                  "an outcome whose score is NaN counts as one without v2 metrics", "[db]")
 {
     auto const before = validate(db, 0);

@@ -148,6 +148,23 @@ TEST_CASE("a poster on its own cron posts a time at its next run, and the world'
     CHECK(oracle_follows(w, 0) / uniform_follows(w, 0) == Approx(1.25 / (3.5 / 3)));
 }
 
+TEST_CASE("a world's half-life front-loads a post's reach and follows, and without it "
+          "follows come evenly over the first day",
+          "[world]")
+{
+    auto const p = write_world("half_life_hours: 2\n");
+    auto const w = load_world(p);
+    std::filesystem::remove(p);
+    CHECK(grown_share(w, 2, true) == Approx(0.5));
+    CHECK(grown_share(w, 4, false) == Approx(0.75));
+    CHECK(grown_share(w, 0, true) == 0);
+    world_spec const even;
+    CHECK(grown_share(even, 6, true) == Approx(0.25));
+    CHECK(grown_share(even, 30, true) == 1);
+    CHECK(grown_share(even, 8, false) == Approx(1 - std::exp(-1.0)));
+    CHECK_THAT(error_of("half_life_hours: 0\n"), Catch::Contains("half_life_hours"));
+}
+
 TEST_CASE("a world's change takes effect on its day", "[world]")
 {
     auto const w = load_world(XLOOP_SOURCE_DIR "/sim/worlds/drift.yaml");
