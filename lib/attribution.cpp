@@ -43,92 +43,6 @@ span span_of(std::vector<follower_snapshot> const& snaps, timestamp posted_at,
     return s;
 }
 
-// Per interval, as differences to sum in a sweep: how many posts are live in
-// it, how many of them have no impressions known (then the gain is split
-// by time alone), and the follows per microsecond of those with a direct
-// follow count, spread evenly over their spans (they take no share).
-struct live_posts {
-    std::vector<std::int64_t> live;
-    std::vector<std::int64_t> unknown;
-    std::vector<double> direct_rate;
-};
-
-live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
-                             std::vector<attribution_post> const& posts,
-                             std::vector<span> const& spans)
-{
-    std::size_t const n = snaps.size();
-    live_posts l{std::vector<std::int64_t>(n + 1, 0), std::vector<std::int64_t>(n + 1, 0),
-                 std::vector<double>(n + 1, 0.0)};
-    for (std::size_t p = 0; p < posts.size(); ++p) {
-        auto const& [b, e, end] = spans[p];
-        if (e <= b) {
-            continue;
-        }
-        if (posts[p].direct_follows) {
-            auto const us = static_cast<double>((snaps[e].at - snaps[b].at).count());
-            // More follows than the account has followers are no count of
-            // its own (a source's mistake): they take nothing from others.
-            if (us > 0 && *posts[p].direct_follows <= snaps[e].followers) {
-                auto const rate = static_cast<double>(std::max<std::int64_t>(
-                                      *posts[p].direct_follows, 0)) /
-                                  us;
-                l.direct_rate[b] += rate;
-                l.direct_rate[e] -= rate;
-            }
-            continue;
-        }
-        l.live[b] += 1;
-        l.live[e] -= 1;
-        l.unknown[b] += !posts[p].impressions;
-        l.unknown[e] -= !posts[p].impressions;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        l.live[i + 1] += l.live[i];
-        l.unknown[i + 1] += l.unknown[i];
-        l.direct_rate[i + 1] += l.direct_rate[i];
-    }
-    return l;
-}
-
-// The background drift: followers per microsecond while no post without a
-// direct follow count is live (less the follows counted for those that are),
-// over at least six hours of such time from `known_from` on; else none is
-// known and none removed.
-double background_drift(std::vector<follower_snapshot> const& snaps, live_posts const& l,
-                        timestamp known_from)
-{
-    double quiet_gain = 0;
-    double quiet_us = 0;
-    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
-        if (l.live[i] == 0 && snaps[i].at >= known_from) {
-            auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
-            quiet_gain +=
-                static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
-                l.direct_rate[i] * us;
-            quiet_us += us;
-        }
-    }
-    constexpr double min_quiet_us = 6 * 3600e6;
-    return quiet_us >= min_quiet_us ? quiet_gain / quiet_us : 0.0;
-}
-
-// Each interval's gain: its change in followers less the drift and the
-// follows the source counted for the posts live in it (theirs, not the
-// others' to share). Losses are kept: the noise has mean zero, so it no
-// longer only ever adds to every post.
-std::vector<double> interval_gains(std::vector<follower_snapshot> const& snaps,
-                                   live_posts const& l, double drift_per_us)
-{
-    std::vector<double> gain(snaps.size(), 0.0);
-    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
-        auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
-        gain[i] = static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
-                  (drift_per_us + l.direct_rate[i]) * us;
-    }
-    return gain;
-}
-
 // The share of a post's reach (impressions, and the follows they bring) in
 // by `age` of its window: evenly over it, or front-loaded, all but 2^(−a/h)
 // by age a, scaled to all of it at the window's end.
@@ -166,6 +80,94 @@ void each_interval(std::vector<follower_snapshot> const& snaps, span const& s,
     }
 }
 
+// Per interval: how many posts are live in it (summed from differences at
+// each span's ends), how many of them have no impressions known (then the
+// gain is split by reach alone), and the follows of those with a direct
+// follow count that came in during it, as their reach did (they take no
+// share).
+struct live_posts {
+    std::vector<std::int64_t> live;
+    std::vector<std::int64_t> unknown;
+    std::vector<double> direct;
+};
+
+live_posts live_per_interval(std::vector<follower_snapshot> const& snaps,
+                             std::vector<attribution_post> const& posts,
+                             std::vector<span> const& spans, accrual const& reach)
+{
+    std::size_t const n = snaps.size();
+    live_posts l{std::vector<std::int64_t>(n + 1, 0), std::vector<std::int64_t>(n + 1, 0),
+                 std::vector<double>(n + 1, 0.0)};
+    for (std::size_t p = 0; p < posts.size(); ++p) {
+        auto const& [b, e, end] = spans[p];
+        if (e <= b) {
+            continue;
+        }
+        if (auto const count = posts[p].direct_follows) {
+            // More follows than the account has followers are no count of
+            // its own (a source's mistake): they take nothing from others.
+            // The count is of the span so far: spread over it by the reach
+            // that came in during each interval, all of it.
+            auto const in_span = reach(snaps[e].at - posts[p].posted_at);
+            if (*count <= snaps[e].followers && in_span > 0) {
+                auto const follows =
+                    static_cast<double>(std::max<std::int64_t>(*count, 0)) / in_span;
+                each_interval(
+                    snaps, spans[p], posts[p].posted_at, reach,
+                    [&](std::size_t i, double share) { l.direct[i] += follows * share; });
+            }
+            continue;
+        }
+        l.live[b] += 1;
+        l.live[e] -= 1;
+        l.unknown[b] += !posts[p].impressions;
+        l.unknown[e] -= !posts[p].impressions;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        l.live[i + 1] += l.live[i];
+        l.unknown[i + 1] += l.unknown[i];
+    }
+    return l;
+}
+
+// The background drift: followers per microsecond while no post without a
+// direct follow count is live (less the follows counted for those that are),
+// over at least six hours of such time from `known_from` on; else none is
+// known and none removed.
+double background_drift(std::vector<follower_snapshot> const& snaps, live_posts const& l,
+                        timestamp known_from)
+{
+    double quiet_gain = 0;
+    double quiet_us = 0;
+    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
+        if (l.live[i] == 0 && snaps[i].at >= known_from) {
+            auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
+            quiet_gain +=
+                static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
+                l.direct[i];
+            quiet_us += us;
+        }
+    }
+    constexpr double min_quiet_us = 6 * 3600e6;
+    return quiet_us >= min_quiet_us ? quiet_gain / quiet_us : 0.0;
+}
+
+// Each interval's gain: its change in followers less the drift and the
+// follows the source counted for the posts live in it (theirs, not the
+// others' to share). Losses are kept: the noise has mean zero, so it no
+// longer only ever adds to every post.
+std::vector<double> interval_gains(std::vector<follower_snapshot> const& snaps,
+                                   live_posts const& l, double drift_per_us)
+{
+    std::vector<double> gain(snaps.size(), 0.0);
+    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
+        auto const us = static_cast<double>((snaps[i + 1].at - snaps[i].at).count());
+        gain[i] = static_cast<double>(snaps[i + 1].followers - snaps[i].followers) -
+                  drift_per_us * us - l.direct[i];
+    }
+    return gain;
+}
+
 } // namespace
 
 std::vector<attribution_result>
@@ -185,10 +187,10 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
             }
         }
     }
-    auto const live = live_per_interval(snaps, posts, spans);
+    accrual const reach{window, half_life_hours};
+    auto const live = live_per_interval(snaps, posts, spans, reach);
     auto const gain =
         interval_gains(snaps, live, background_drift(snaps, live, known_from));
-    accrual const reach{window, half_life_hours};
 
     // A post's weight in an interval: the impressions it is expected to have
     // gained in it; by its share of reach alone where a post live there has

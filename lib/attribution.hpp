@@ -25,11 +25,11 @@
 // i.e. it grows as the window completes and falls as the bracketing snapshots
 // drift from the window's ends. A post with a direct follow count from the
 // source takes that count with confidence 1 and no share of the intervals;
-// its count, spread evenly over its span, comes out of those intervals' gains
-// first, so the posts live beside it never share its followers, and out of
-// the quiet time the drift is learned from (unless it exceeds the account's
-// followers: no count of this account's, it takes nothing from the others).
-// Pure: takes `now` and the data.
+// its count, spread over its span as its reach came in, comes out of those
+// intervals' gains first, so the posts live beside it never share its followers, and out
+// of the quiet time the drift is learned from (unless it exceeds the account's followers:
+// no count of this account's, it takes nothing from the others). Pure: takes `now` and
+// the data.
 
 #include "timestamp.hpp"
 

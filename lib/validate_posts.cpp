@@ -179,32 +179,42 @@ std::string unattributed_text(std::int64_t attributed, std::int64_t scored,
 }
 
 // A follower count that has not moved for two days and more, over three
-// snapshots and more: every post's attributed follows are 0 (their windows
-// gained nothing), so the loop learns from engagement and reach alone. Either
-// the account gains no one, or the count read is stale.
+// snapshots and more (the newest ones, since the last that differed): every
+// post's attributed follows are 0 (their windows gained nothing), so the
+// loop learns from engagement and reach alone. Either the account gains no
+// one, or the count read is stale.
 std::optional<std::string> frozen_followers_text(check_context& x)
 {
     auto const r = x.db.exec(R"sql(
-SELECT count(*), min(follower_count), max(follower_count), min(snapshot_at),
-       extract(epoch FROM max(snapshot_at) - min(snapshot_at)) / 3600
-  FROM public.follower_snapshots
- WHERE snapshot_at > $1::timestamptz - make_interval(days => $2::int)
-   AND snapshot_at <= $1::timestamptz AND follower_count >= 0)sql",
-                             x.now, x.days);
+WITH newest AS (
+    SELECT follower_count AS n, snapshot_at AS at FROM public.follower_snapshots
+     WHERE snapshot_at <= $1::timestamptz AND follower_count >= 0
+     ORDER BY snapshot_at DESC LIMIT 1),
+changed AS (
+    SELECT max(s.snapshot_at) AS at FROM public.follower_snapshots s, newest
+     WHERE s.snapshot_at <= newest.at AND s.follower_count >= 0
+       AND s.follower_count <> newest.n)
+SELECT newest.n, count(*), min(s.snapshot_at),
+       extract(epoch FROM newest.at - min(s.snapshot_at)) / 3600
+  FROM newest CROSS JOIN changed
+  JOIN public.follower_snapshots s
+    ON s.snapshot_at > coalesce(changed.at, '-infinity') AND s.snapshot_at <= newest.at
+   AND s.follower_count >= 0
+ GROUP BY newest.n, newest.at)sql",
+                             x.now);
     constexpr double min_hours = 48;
-    if (r.i64(0, 0) < 3 || r.is_null(0, 1) || r.i64(0, 1) != r.i64(0, 2) ||
-        r.f64(0, 4) < min_hours) {
+    if (r.rows() == 0 || r.i64(0, 1) < 3 || r.f64(0, 3) < min_hours) {
         return std::nullopt;
     }
-    auto const since = parse_timestamp(r.str(0, 3));
+    auto const since = parse_timestamp(r.str(0, 2));
     return fmt::format(
-        "the follower count is {} in all {} snapshots since {} ({:.0f} h): the posts' "
-        "attributed follows are 0 and the loop learns from engagement and reach alone. "
-        "If the account did gain or lose followers, the count xloop-scrape-metrics reads "
-        "is stale (a cached answer, a metrics file whose `followers` records no export "
-        "updates)",
-        r.i64(0, 1), r.i64(0, 0), since ? format_timestamp(*since) : r.str(0, 3),
-        r.f64(0, 4));
+        "the follower count has been {} in the last {} snapshots, since {} ({:.0f} h): "
+        "the posts' attributed follows are 0 and the loop learns from engagement and "
+        "reach alone. If the account did gain or lose followers, the count "
+        "xloop-scrape-metrics reads is stale (a cached answer, a metrics file whose "
+        "`followers` records no export updates)",
+        r.i64(0, 0), r.i64(0, 1), since ? format_timestamp(*since) : r.str(0, 2),
+        r.f64(0, 3));
 }
 
 } // namespace

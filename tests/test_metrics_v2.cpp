@@ -269,6 +269,24 @@ TEST_CASE("a direct follow count wins with confidence 1, and nobody else shares 
     CHECK(r[0].gain + r[1].gain == Approx(150 - 100)); // nobody counted twice
 }
 
+TEST_CASE("a direct follow count comes out of the intervals as its post's reach came in",
+          "[nodb]")
+{
+    // Half-life 2 h, window 24 h; snapshots 0 h 1000, 2 h 1012, 4 h 1016. A
+    // (8 follows counted by the source) and B at 0 h, C at 2 h, 100
+    // impressions each. A's 8 came as its reach did by 4 h (0.75/Z): 0.5/Z in
+    // [0,2] → 16/3, 0.25/Z in [2,4] → 8/3. [0,2]: 12 − 16/3 = 20/3, B's alone.
+    // [2,4]: 4 − 8/3 = 4/3, B's reach 0.25/Z against C's 0.5/Z → 4/9 and 8/9.
+    std::vector<follower_snapshot> snaps{{at(0), 1000}, {at(2), 1012}, {at(4), 1016}};
+    std::vector<attribution_post> posts{
+        {at(0), 100, 8}, {at(0), 100, {}}, {at(2), 100, {}}};
+    auto const r = attribute_followers(snaps, posts, 24, at(4), timestamp::min(), 2);
+    CHECK(r[0].gain == 8);
+    CHECK(r[1].gain == Approx(20.0 / 3 + 4.0 / 9));
+    CHECK(r[2].gain == Approx(8.0 / 9));
+    CHECK(r[0].gain + r[1].gain + r[2].gain == Approx(1016 - 1000));
+}
+
 TEST_CASE("a post with a direct follow count leaves its hours quiet, its follows "
           "taken out of the drift",
           "[nodb]")

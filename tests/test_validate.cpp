@@ -644,30 +644,38 @@ TEST_CASE_METHOD(healthy,
 {
     c.exec("UPDATE public.outcomes SET attribution_confidence = 0.9");
     REQUIRE(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
-    // the same count in every snapshot of the 3 days (72 h of them)
+    // the same count in every snapshot, hourly over 100 h
     c.exec("UPDATE public.follower_snapshots SET follower_count = 4321");
     auto const frozen = check_named(validate(db, 0), "v2_coverage");
     CHECK(frozen["status"] == "warn");
     CHECK(frozen["numbers"]["follower_count_unchanged"] == true);
-    CHECK_THAT(frozen["message"].get<std::string>(),
-               Catch::EndsWith("; the follower count is 4321 in all 72 snapshots since "
-                               "2026-02-27T13:00:00Z (71 h): the posts' attributed "
-                               "follows are 0 and the loop learns from engagement and "
-                               "reach alone. If the account did gain or lose followers, "
-                               "the count xloop-scrape-metrics reads is stale (a cached "
-                               "answer, a metrics file whose `followers` records no "
-                               "export updates)"));
+    CHECK_THAT(
+        frozen["message"].get<std::string>(),
+        Catch::EndsWith("; the follower count has been 4321 in the last 101 "
+                        "snapshots, since 2026-02-26T08:00:00Z (100 h): the posts' "
+                        "attributed follows are 0 and the loop learns from "
+                        "engagement and reach alone. If the account did gain or "
+                        "lose followers, the count xloop-scrape-metrics reads is "
+                        "stale (a cached answer, a metrics file whose `followers` "
+                        "records no export updates)"));
     // one follower more an hour ago: the count moves
     c.exec("UPDATE public.follower_snapshots SET follower_count = 4322 WHERE snapshot_at "
            "= $1::timestamptz - interval '1 hour'",
            now);
     CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
-    // unchanged for 40 h only: too soon to say
-    c.exec("UPDATE public.follower_snapshots SET follower_count = 4321");
-    c.exec("DELETE FROM public.follower_snapshots WHERE snapshot_at < $1::timestamptz - "
-           "interval '40 hours'",
-           now);
+    // another count until 41 h ago: unchanged for 40 h only, too soon to say
+    auto const until = [&](char const* ago) {
+        c.exec("UPDATE public.follower_snapshots SET follower_count = CASE WHEN "
+               "snapshot_at < $1::timestamptz - $2::interval THEN 4000 ELSE 4321 END",
+               now, ago);
+    };
+    until("40 hours");
     CHECK(check_named(validate(db, 0), "v2_coverage")["status"] == "ok");
+    // until 61 h ago: 60 h unchanged, though the count moved before
+    until("60 hours");
+    CHECK_THAT(check_named(validate(db, 0), "v2_coverage")["message"].get<std::string>(),
+               Catch::Contains("has been 4321 in the last 61 snapshots, since "
+                               "2026-02-28T00:00:00Z (60 h)"));
 }
 
 TEST_CASE_METHOD(healthy,
