@@ -10,8 +10,8 @@
 // during the interval), or to that share alone if any of them has unknown
 // impressions — so no follower is counted twice. A post's reach comes in
 // evenly over its window (`half_life_hours` 0) or front-loaded: all but
-// 2^(−age/half-life) of it by an age, as X's reach comes. The
-// drift is the rate of change over the intervals where no post is live, when
+// 2^(−age/half-life) of it by an age, as X's reach comes. The drift is the
+// rate of change over the intervals where no post is live, when
 // they add up to 6 h or more (else none is subtracted). Only `posts` are
 // known to be live, and they are all the account's from `known_from` on:
 // before it (a read of the recent posts, with snapshots from earlier) posts
@@ -26,10 +26,10 @@
 // drift from the window's ends. A post with a direct follow count from the
 // source takes that count with confidence 1 and no share of the intervals;
 // its count, spread over its span as its reach came in, comes out of those
-// intervals' gains first, so the posts live beside it never share its followers, and out
-// of the quiet time the drift is learned from (unless it exceeds the account's followers:
-// no count of this account's, it takes nothing from the others). Pure: takes `now` and
-// the data.
+// intervals' gains first, so the posts live beside it never share its
+// followers, and out of the quiet time the drift is learned from (unless it
+// exceeds the account's followers: no count of this account's, it takes
+// nothing from the others). Pure: takes `now` and the data.
 
 #include "timestamp.hpp"
 
