@@ -168,12 +168,143 @@ std::vector<double> interval_gains(std::vector<follower_snapshot> const& snaps,
     return gain;
 }
 
+// Per interval, the impressions the posts and the replies live in it are
+// expected to have gained in it (posts with a direct follow count left out),
+// and their shares of reach alone.
+struct expected_impressions {
+    std::vector<double> post, reply, share;
+};
+
+expected_impressions impressions_per_interval(std::vector<follower_snapshot> const& snaps,
+                                              std::vector<attribution_post> const& posts,
+                                              std::vector<span> const& spans,
+                                              accrual const& reach, timestamp from)
+{
+    expected_impressions x{std::vector<double>(snaps.size(), 0.0),
+                           std::vector<double>(snaps.size(), 0.0),
+                           std::vector<double>(snaps.size(), 0.0)};
+    for (std::size_t p = 0; p < posts.size(); ++p) {
+        auto const& s = spans[p];
+        if (posts[p].direct_follows || s.e <= s.b || snaps[s.e].at < from) {
+            continue;
+        }
+        auto const imp = static_cast<double>(posts[p].impressions.value_or(0));
+        auto& by_kind = posts[p].reply ? x.reply : x.post;
+        each_interval(snaps, s, posts[p].posted_at, reach,
+                      [&](std::size_t i, double share) {
+                          by_kind[i] += share * imp;
+                          x.share[i] += share;
+                      });
+    }
+    return x;
+}
+
+// Follows an impression brings, of a post (a) and of a reply (b): least
+// squares of each interval's gain (from `from`, where every impression is
+// known) on the post and reply impressions it saw, g ≈ a·P + b·R; b = a
+// where either kind is missing or never apart from the other (one rate,
+// a = b). `explained` is the sum of squares the fit accounts for.
+struct follow_rates {
+    double post = 0, reply = 0, explained = 0;
+    bool apart = false;
+};
+
+follow_rates fit_rates(std::vector<follower_snapshot> const& snaps,
+                       std::vector<double> const& gain, expected_impressions const& x,
+                       live_posts const& live, timestamp from)
+{
+    double pp = 0, pr = 0, rr = 0, gp = 0, gr = 0;
+    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
+        if (live.unknown[i] == 0 && snaps[i].at >= from) {
+            pp += x.post[i] * x.post[i];
+            pr += x.post[i] * x.reply[i];
+            rr += x.reply[i] * x.reply[i];
+            gp += gain[i] * x.post[i];
+            gr += gain[i] * x.reply[i];
+        }
+    }
+    follow_rates f;
+    double const det = pp * rr - pr * pr;
+    if (det > 1e-9 * pp * rr && pp > 0 && rr > 0) {
+        f.post = (gp * rr - gr * pr) / det;
+        f.reply = (gr * pp - gp * pr) / det;
+        f.explained = f.post * gp + f.reply * gr;
+        f.apart = true;
+        return f;
+    }
+    // one rate for both: g ≈ a·(P + R)
+    double const all = pp + 2 * pr + rr;
+    if (all > 0) {
+        f.post = f.reply = (gp + gr) / all;
+        f.explained = (gp + gr) * (gp + gr) / all;
+    }
+    return f;
+}
+
+// How many follows an impression of a reply brings against one of a post,
+// within [1/10, 10]; 1 (a reply's as a post's) where the fit cannot tell
+// them apart or gives either no positive rate. Replies reach others'
+// audiences, whose impressions need not bring follows as a post's do:
+// shared by impressions alone, they took posts' follows.
+constexpr double min_reply_rate_ratio = 0.1;
+constexpr double max_reply_rate_ratio = 10;
+
+double reply_rate_ratio(follow_rates const& f)
+{
+    if (!f.apart || !(f.post > 0 && f.reply > 0)) {
+        return 1;
+    }
+    return std::clamp(f.reply / f.post, min_reply_rate_ratio, max_reply_rate_ratio);
+}
+
+// The half-lives fitted among (0: even over the window), and how much of
+// the most recent intervals the fit reads: enough posts to tell them apart,
+// and a bounded cost (each half-life is a pass over those posts' spans).
+constexpr double fitted_half_lives[] = {0.5, 1, 1.5, 2, 3, 4, 6, 9, 12, 0};
+constexpr auto fit_span = std::chrono::hours{24 * 14};
+constexpr std::size_t min_fit_intervals = 48;
+
+// The half-life whose expected impressions explain the recent intervals'
+// gains best, when there are enough of them with posts live.
+std::optional<double> fit_half_life(std::vector<follower_snapshot> const& snaps,
+                                    std::vector<attribution_post> const& posts,
+                                    std::vector<span> const& spans,
+                                    std::chrono::microseconds window,
+                                    std::vector<double> const& gain,
+                                    live_posts const& live)
+{
+    if (snaps.size() < 2) {
+        return std::nullopt;
+    }
+    auto const from = snaps.back().at - fit_span;
+    std::size_t intervals = 0;
+    for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
+        intervals += snaps[i].at >= from && live.live[i] > 0 && live.unknown[i] == 0;
+    }
+    if (intervals < min_fit_intervals) {
+        return std::nullopt;
+    }
+    std::optional<double> best;
+    double best_explained = -1;
+    for (double const h : fitted_half_lives) {
+        accrual const reach{window, h};
+        auto const x = impressions_per_interval(snaps, posts, spans, reach, from);
+        auto const f = fit_rates(snaps, gain, x, live, from);
+        if (f.explained > best_explained) {
+            best_explained = f.explained;
+            best = h;
+        }
+    }
+    return best;
+}
+
 } // namespace
 
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snaps,
                     std::vector<attribution_post> const& posts, double window_hours,
-                    timestamp now, timestamp known_from, double half_life_hours)
+                    timestamp now, timestamp known_from, reach_options const& options,
+                    reach_fit* fitted)
 {
     std::vector<attribution_result> out(posts.size());
     auto const window = fractional_hours(window_hours);
@@ -187,30 +318,41 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
             }
         }
     }
-    accrual const reach{window, half_life_hours};
-    auto const live = live_per_interval(snaps, posts, spans, reach);
+    auto const live =
+        live_per_interval(snaps, posts, spans, accrual{window, options.half_life_hours});
     auto const gain =
         interval_gains(snaps, live, background_drift(snaps, live, known_from));
+    reach_fit fit{options.half_life_hours, 1, false};
+    if (options.fit) {
+        if (auto const h = fit_half_life(snaps, posts, spans, window, gain, live)) {
+            fit.half_life_hours = *h;
+            fit.fitted = true;
+        }
+    }
+    accrual const reach{window, fit.half_life_hours};
 
     // A post's weight in an interval: the impressions it is expected to have
-    // gained in it; by its share of reach alone where a post live there has
-    // no impressions known, or none has any.
+    // gained in it, a reply's at the rate of follows its impressions bring
+    // against a post's (fitted with the half-life); by its share of reach
+    // alone where a post live there has no impressions known, or none has any.
+    auto const x = impressions_per_interval(snaps, posts, spans, reach, timestamp::min());
+    if (fit.fitted) {
+        fit.reply_ratio =
+            reply_rate_ratio(fit_rates(snaps, gain, x, live, snaps.back().at - fit_span));
+    }
+    double const ratio = fit.reply_ratio;
+    if (fitted) {
+        *fitted = fit;
+    }
     std::vector<double> by_imp(snaps.size(), 0.0);
-    std::vector<double> by_time(snaps.size(), 0.0);
-    for (std::size_t p = 0; p < posts.size(); ++p) {
-        if (!posts[p].direct_follows && spans[p].e > spans[p].b) {
-            auto const imp = static_cast<double>(posts[p].impressions.value_or(0));
-            each_interval(snaps, spans[p], posts[p].posted_at, reach,
-                          [&](std::size_t i, double share) {
-                              by_imp[i] += share * imp;
-                              by_time[i] += share;
-                          });
-        }
+    for (std::size_t i = 0; i < by_imp.size(); ++i) {
+        by_imp[i] = x.post[i] + ratio * x.reply[i];
     }
     auto const weight = [&](std::size_t p, std::size_t i, double share) {
         return live.unknown[i] == 0 && by_imp[i] > 0
-                   ? share * static_cast<double>(*posts[p].impressions) / by_imp[i]
-                   : share / by_time[i];
+                   ? share * static_cast<double>(*posts[p].impressions) *
+                         (posts[p].reply ? ratio : 1.0) / by_imp[i]
+                   : share / x.share[i];
     };
     for (std::size_t p = 0; p < posts.size(); ++p) {
         auto const& post = posts[p];

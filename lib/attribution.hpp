@@ -8,7 +8,9 @@
 // posts live in it — in proportion to the impressions each is expected to
 // have gained in it (its impressions × the share of its reach that came in
 // during the interval), or to that share alone if any of them has unknown
-// impressions — so no follower is counted twice. A post's reach comes in
+// impressions — so no follower is counted twice. A reply's impressions
+// weigh at the rate of follows replies' impressions bring against posts',
+// where that is fitted (reach_options). A post's reach comes in
 // evenly over its window (`half_life_hours` 0) or front-loaded: all but
 // 2^(−age/half-life) of it by an age, as X's reach comes. The drift is the
 // rate of change over the intervals where no post is live, when
@@ -48,6 +50,7 @@ struct attribution_post {
     timestamp posted_at;
     std::optional<std::int64_t> impressions;
     std::optional<std::int64_t> direct_follows;
+    bool reply = false; // its impressions weigh at replies' rate of follows
 };
 
 struct attribution_result {
@@ -58,11 +61,28 @@ struct attribution_result {
     double weighted() const { return gain * confidence; } // followers_gained_weighted
 };
 
-// `snapshots` sorted by time; results in the order of `posts`.
+// How a post's reach comes in: halving every `half_life_hours` (0: even over
+// the window); with `fit`, the half-life among 0.5–12 h and even that best
+// explains the last 14 days' gains (at least 48 intervals with posts live,
+// else `half_life_hours`), and replies' rate of follows an impression
+// against posts' fitted with it (else 1).
+struct reach_options {
+    double half_life_hours = 0;
+    bool fit = false;
+};
+
+struct reach_fit {
+    double half_life_hours = 0;
+    double reply_ratio = 1;
+    bool fitted = false;
+};
+
+// `snapshots` sorted by time; results in the order of `posts`; what was
+// fitted in `*fitted` if given.
 std::vector<attribution_result>
 attribute_followers(std::vector<follower_snapshot> const& snapshots,
                     std::vector<attribution_post> const& posts, double window_hours,
                     timestamp now, timestamp known_from = timestamp::min(),
-                    double half_life_hours = 0);
+                    reach_options const& options = {}, reach_fit* fitted = nullptr);
 
 } // namespace xloop

@@ -641,6 +641,7 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                  168);
         m.number("attribution_half_life_hours", cfg.metrics.attribution_half_life_hours,
                  0, 168);
+        m.boolean("fit_reach", cfg.metrics.fit_reach);
         m.number_list("due_ages_hours", cfg.metrics.due_ages_hours, 0.1, 24 * 30);
         m.number("max_age_days", cfg.metrics.max_age_days, 1, 365);
         m.integer("max_posts", cfg.metrics.max_posts, 1, 1000000);

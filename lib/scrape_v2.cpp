@@ -330,7 +330,8 @@ void read_v2_posts(db_connection& db, std::string const& query, v2_window const&
                                  opt_int(r, 12), opt_int(r, 13), opt_int(r, 14),
                                  opt_int(r, 15)};
         timestamp const posted{std::chrono::microseconds{r.timestamptz_unix_micros(1)}};
-        in.aposts.push_back({posted, counts.impressions, opt_int(r, 16)});
+        in.aposts.push_back(
+            {posted, counts.impressions, opt_int(r, 16), r.text(2) == "reply"});
         // Posts up to write_from, and after write_to (a backfill's slice), are
         // context for sharing gains only; the records of the latter are the
         // next pass's to count.
@@ -459,10 +460,16 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
     db.exec(create_v2);
     // Posts before posts_from are not read, and some are live until a window
     // after it: only from there does a time with no post live tell the drift.
+    reach_fit reach;
     auto const attributed = attribute_followers(
         snaps, in.aposts, m.attribution_window_hours, run.now(),
         window.posts_from + fractional_hours(m.attribution_window_hours),
-        m.attribution_half_life_hours);
+        reach_options{m.attribution_half_life_hours, m.fit_reach}, &reach);
+    if (reach.fitted) {
+        log::debug("v2 pass: reach fitted: half-life {} h (0: even), replies' follows an "
+                   "impression {:.2f} of posts'",
+                   reach.half_life_hours, reach.reply_ratio);
+    }
     copy_v2_rows(db, in, attributed, m, result.out_of_range);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());
     result.merged = in.merged;

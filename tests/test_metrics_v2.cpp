@@ -120,7 +120,7 @@ TEST_CASE("with front-loaded reach an interval's follows go mostly to the post t
     std::vector<attribution_post> posts{{at(0), 100, {}}, {at(2), 100, {}}};
     double const z = 1 - std::exp2(-12.0);
     // [0,2] +10: A alone. [2,4] +6: A's reach 0.75/Z − 0.5/Z, B's 0.5/Z → 2 and 4.
-    auto const r = attribute_followers(snaps, posts, 24, at(4), timestamp::min(), 2);
+    auto const r = attribute_followers(snaps, posts, 24, at(4), timestamp::min(), {2});
     CHECK(r[0].gain == Approx(12));
     CHECK(r[1].gain == Approx(4));
     // the window is as complete as its reach: 0.75/Z and 0.5/Z of it
@@ -155,6 +155,88 @@ TEST_CASE("three overlapping posts: equal shares while one has unknown impressio
     CHECK(k[1].gain == Approx(7.8));
     CHECK(k[2].gain == Approx(5.2));
     CHECK(k[0].gain + k[1].gain + k[2].gain == Approx(121 - 100));
+}
+
+namespace {
+
+// Hourly follower counts of an account whose posts (at 0, 8, 16 … h, 10⁵
+// impressions, 0.01 follows each) and replies (3 and 5 h after each post,
+// 4·10⁴ impressions, 0.0025 each: a quarter of a post's rate) bring their
+// follows as their reach comes in: halving every `half_life` hours, or
+// evenly (0), over a 24 h window. No drift, nothing else.
+struct made_account {
+    std::vector<follower_snapshot> snaps;
+    std::vector<attribution_post> items;
+    std::vector<double> follows; // each item's by the last snapshot
+};
+
+made_account account_with_reach(double half_life, int hours)
+{
+    auto const in_by = [&](double age) {
+        age = std::clamp(age, 0.0, 24.0);
+        return half_life > 0
+                   ? (1 - std::exp2(-age / half_life)) / (1 - std::exp2(-24 / half_life))
+                   : age / 24;
+    };
+    made_account m;
+    std::vector<std::pair<double, double>> made; // posting hour, follows in all
+    for (int h = 0; h + 6 <= hours; h += 8) {
+        m.items.push_back({at(h), 100000, {}, false});
+        made.emplace_back(h, 1000);
+        for (int after : {3, 5}) {
+            m.items.push_back({at(h + after), 40000, {}, true});
+            made.emplace_back(h + after, 100);
+        }
+    }
+    for (int t = 0; t <= hours; ++t) {
+        double f = 100000;
+        for (auto const& [posted, all] : made) {
+            f += all * in_by(t - posted);
+        }
+        m.snaps.push_back({at(t), std::llround(f)});
+    }
+    for (auto const& [posted, all] : made) {
+        m.follows.push_back(all * in_by(hours - posted));
+    }
+    return m;
+}
+
+} // namespace
+
+TEST_CASE("the reach fitted to the follower counts tells front-loaded from even reach "
+          "and replies' rate of follows from posts'",
+          "[nodb]")
+{
+    for (double const truth : {2.0, 0.0}) {
+        INFO("made with half-life " << truth);
+        auto const m = account_with_reach(truth, 96);
+        reach_fit fit;
+        auto const r = attribute_followers(m.snaps, m.items, 24, at(96), timestamp::min(),
+                                           reach_options{1.5, true}, &fit);
+        CHECK(fit.fitted);
+        CHECK(fit.half_life_hours == truth);
+        CHECK(fit.reply_ratio == Approx(0.25).epsilon(0.01));
+        // every item gets the follows it brought
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            INFO("item " << i);
+            CHECK(r[i].gain == Approx(m.follows[i]).epsilon(0.01).margin(0.5));
+        }
+    }
+    // Without the fit, at the configured 1.5 h and a reply's impressions at a
+    // post's rate, the posts of the front-loaded account come out short.
+    auto const m = account_with_reach(2, 96);
+    reach_fit fit;
+    auto const r = attribute_followers(m.snaps, m.items, 24, at(96), timestamp::min(),
+                                       reach_options{1.5, false}, &fit);
+    CHECK_FALSE(fit.fitted);
+    CHECK(fit.reply_ratio == 1);
+    CHECK(r[0].gain < 0.8 * m.follows[0]);
+    // Too few intervals (a day): the configured half-life, nothing fitted
+    auto const day = account_with_reach(2, 24);
+    attribute_followers(day.snaps, day.items, 24, at(24), timestamp::min(),
+                        reach_options{1.5, true}, &fit);
+    CHECK_FALSE(fit.fitted);
+    CHECK(fit.half_life_hours == 1.5);
 }
 
 TEST_CASE("follower losses are kept, so attribution noise has mean zero", "[nodb]")
@@ -280,7 +362,7 @@ TEST_CASE("a direct follow count comes out of the intervals as its post's reach 
     std::vector<follower_snapshot> snaps{{at(0), 1000}, {at(2), 1012}, {at(4), 1016}};
     std::vector<attribution_post> posts{
         {at(0), 100, 8}, {at(0), 100, {}}, {at(2), 100, {}}};
-    auto const r = attribute_followers(snaps, posts, 24, at(4), timestamp::min(), 2);
+    auto const r = attribute_followers(snaps, posts, 24, at(4), timestamp::min(), {2});
     CHECK(r[0].gain == 8);
     CHECK(r[1].gain == Approx(20.0 / 3 + 4.0 / 9));
     CHECK(r[2].gain == Approx(8.0 / 9));
