@@ -201,9 +201,9 @@ expected_impressions impressions_per_interval(std::vector<follower_snapshot> con
 
 // Follows an impression brings, of a post (a) and of a reply (b): least
 // squares of each interval's gain (from `from`, where every impression is
-// known) on the post and reply impressions it saw, g ≈ a·P + b·R; b = a
-// where either kind is missing or never apart from the other (one rate,
-// a = b). `explained` is the sum of squares the fit accounts for.
+// known) on the post and reply impressions it saw, g ≈ a·P + b·R; one rate
+// for both where either kind is missing or never apart from the other.
+// `explained` is the sum of squares the fit accounts for.
 struct follow_rates {
     double post = 0, reply = 0, explained = 0;
     bool apart = false;
