@@ -265,13 +265,19 @@ constexpr auto fit_span = std::chrono::hours{24 * 14};
 constexpr std::size_t min_fit_intervals = 48;
 
 // The half-life whose expected impressions explain the recent intervals'
-// gains best, when there are enough of them with posts live.
-std::optional<double> fit_half_life(std::vector<follower_snapshot> const& snaps,
-                                    std::vector<attribution_post> const& posts,
-                                    std::vector<span> const& spans,
-                                    std::chrono::microseconds window,
-                                    std::vector<double> const& gain,
-                                    live_posts const& live)
+// gains best, when there are enough of them with posts live, and the rates
+// fitted with it.
+struct fitted_reach {
+    double half_life_hours = 0;
+    follow_rates rates;
+};
+
+std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& snaps,
+                                          std::vector<attribution_post> const& posts,
+                                          std::vector<span> const& spans,
+                                          std::chrono::microseconds window,
+                                          std::vector<double> const& gain,
+                                          live_posts const& live)
 {
     if (snaps.size() < 2) {
         return std::nullopt;
@@ -284,15 +290,13 @@ std::optional<double> fit_half_life(std::vector<follower_snapshot> const& snaps,
     if (intervals < min_fit_intervals) {
         return std::nullopt;
     }
-    std::optional<double> best;
-    double best_explained = -1;
+    std::optional<fitted_reach> best;
     for (double const h : fitted_half_lives) {
         accrual const reach{window, h};
         auto const x = impressions_per_interval(snaps, posts, spans, reach, from);
         auto const f = fit_rates(snaps, gain, x, live, from);
-        if (f.explained > best_explained) {
-            best_explained = f.explained;
-            best = h;
+        if (!best || f.explained > best->rates.explained) {
+            best = fitted_reach{h, f};
         }
     }
     return best;
@@ -324,9 +328,8 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         interval_gains(snaps, live, background_drift(snaps, live, known_from));
     reach_fit fit{options.half_life_hours, 1, false};
     if (options.fit) {
-        if (auto const h = fit_half_life(snaps, posts, spans, window, gain, live)) {
-            fit.half_life_hours = *h;
-            fit.fitted = true;
+        if (auto const f = fit_half_life(snaps, posts, spans, window, gain, live)) {
+            fit = {f->half_life_hours, reply_rate_ratio(f->rates), true};
         }
     }
     accrual const reach{window, fit.half_life_hours};
@@ -336,10 +339,6 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
     // against a post's (fitted with the half-life); by its share of reach
     // alone where a post live there has no impressions known, or none has any.
     auto const x = impressions_per_interval(snaps, posts, spans, reach, timestamp::min());
-    if (fit.fitted) {
-        fit.reply_ratio =
-            reply_rate_ratio(fit_rates(snaps, gain, x, live, snaps.back().at - fit_span));
-    }
     double const ratio = fit.reply_ratio;
     if (fitted) {
         *fitted = fit;
