@@ -263,13 +263,20 @@ double reply_rate_ratio(follow_rates const& f)
 constexpr double fitted_half_lives[] = {0.5, 1, 1.5, 2, 3, 4, 6, 9, 12, 0};
 constexpr auto fit_span = std::chrono::hours{24 * 14};
 constexpr std::size_t min_fit_intervals = 48;
+// How much more the best half-life must explain than the configured one, in
+// units of the residual variance (an F statistic), before it replaces it:
+// follower counts are noisy, and a half-life that explains a little more by
+// chance moves every post's follows from one run to the next. 10 is a
+// p-value of about 0.002 for one parameter, strict since ten were tried.
+constexpr double min_fit_evidence = 10;
 
 // The half-life whose expected impressions explain the recent intervals'
 // gains best, when there are enough of them with posts live, and the rates
-// fitted with it.
+// fitted with it; `evident` when it explains clearly more than `configured`.
 struct fitted_reach {
     double half_life_hours = 0;
     follow_rates rates;
+    bool evident = false;
 };
 
 std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& snaps,
@@ -277,28 +284,45 @@ std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& 
                                           std::vector<span> const& spans,
                                           std::chrono::microseconds window,
                                           std::vector<double> const& gain,
-                                          live_posts const& live)
+                                          live_posts const& live, double configured)
 {
     if (snaps.size() < 2) {
         return std::nullopt;
     }
     auto const from = snaps.back().at - fit_span;
-    std::size_t intervals = 0;
+    std::size_t intervals = 0, with_posts = 0;
+    double total = 0; // the gains' sum of squares the fits share out
     for (std::size_t i = 0; i + 1 < snaps.size(); ++i) {
-        intervals += snaps[i].at >= from && live.live[i] > 0 && live.unknown[i] == 0;
+        if (snaps[i].at >= from && live.unknown[i] == 0) {
+            ++intervals;
+            with_posts += live.live[i] > 0;
+            total += gain[i] * gain[i];
+        }
     }
-    if (intervals < min_fit_intervals) {
+    if (with_posts < min_fit_intervals) {
         return std::nullopt;
     }
+    auto const rates_at = [&](double h) {
+        accrual const reach{window, h};
+        return fit_rates(snaps, gain,
+                         impressions_per_interval(snaps, posts, spans, reach, from), live,
+                         from);
+    };
     std::optional<fitted_reach> best;
     for (double const h : fitted_half_lives) {
-        accrual const reach{window, h};
-        auto const x = impressions_per_interval(snaps, posts, spans, reach, from);
-        auto const f = fit_rates(snaps, gain, x, live, from);
+        auto const f = rates_at(h);
         if (!best || f.explained > best->rates.explained) {
             best = fitted_reach{h, f};
         }
     }
+    double const kept = best->half_life_hours == configured
+                            ? best->rates.explained
+                            : rates_at(configured).explained;
+    double const residual =
+        (total - best->rates.explained) / static_cast<double>(intervals - 3);
+    best->evident =
+        best->half_life_hours != configured &&
+        best->rates.explained - kept > min_fit_evidence * std::max(residual, 0.0);
     return best;
 }
 
@@ -326,10 +350,19 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         live_per_interval(snaps, posts, spans, accrual{window, options.half_life_hours});
     auto const gain =
         interval_gains(snaps, live, background_drift(snaps, live, known_from));
-    reach_fit fit{options.half_life_hours, 1, false};
+    reach_fit fit;
+    fit.half_life_hours = options.half_life_hours;
     if (options.fit) {
-        if (auto const f = fit_half_life(snaps, posts, spans, window, gain, live)) {
-            fit = {f->half_life_hours, reply_rate_ratio(f->rates), true};
+        auto const f = fit_half_life(snaps, posts, spans, window, gain, live,
+                                     options.half_life_hours);
+        if (f) {
+            fit.best_half_life_hours = f->half_life_hours;
+            fit.tried = true;
+        }
+        if (f && f->evident) {
+            fit.half_life_hours = f->half_life_hours;
+            fit.reply_ratio = reply_rate_ratio(f->rates);
+            fit.fitted = true;
         }
     }
     accrual const reach{window, fit.half_life_hours};

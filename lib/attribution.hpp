@@ -63,18 +63,23 @@ struct attribution_result {
 
 // How a post's reach comes in: halving every `half_life_hours` (0: even over
 // the window); with `fit`, the half-life among 0.5–12 h and even that best
-// explains the last 14 days' gains (at least 48 intervals with posts live,
-// else `half_life_hours`), and replies' rate of follows an impression
-// against posts' fitted with it (else 1).
+// explains the last 14 days' gains (at least 48 intervals with posts live),
+// and replies' rate of follows an impression against posts' fitted with it,
+// where it explains clearly more than `half_life_hours` (else that, and 1).
 struct reach_options {
     double half_life_hours = 0;
     bool fit = false;
 };
 
+// The reach used (`fitted`: the fit's, else the configured half-life and
+// a reply's impressions at a post's rate); `tried` when there were enough
+// intervals to fit, with the half-life that explained them best.
 struct reach_fit {
     double half_life_hours = 0;
     double reply_ratio = 1;
     bool fitted = false;
+    bool tried = false;
+    double best_half_life_hours = 0;
 };
 
 // `snapshots` sorted by time; results in the order of `posts`; what was

@@ -5,6 +5,8 @@
 // types of every post of the attribution range, merged with the inbox's
 // newest records for them, written once per outcome.
 
+#include "attribution.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,6 +46,9 @@ struct v2_result {
     // Records observed before their post was posted: never merged.
     counted_posts early;
     std::int64_t posts = 0; // posts read: in the range, or sharing its follower gains
+    // The reach the pass shared follows by (metrics.fit_reach): the last
+    // pass's, the run's own window after any backfill.
+    reach_fit reach;
 
     // Another pass's counts added (a backfill's slices, then the run's pass).
     void add(v2_result const& r)
@@ -55,6 +60,7 @@ struct v2_result {
         not_newer += r.not_newer;
         early.add(r.early.count, r.early.example);
         posts += r.posts;
+        reach = r.reach;
     }
 };
 

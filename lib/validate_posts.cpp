@@ -217,6 +217,56 @@ SELECT newest.n, count(*), min(s.snapshot_at),
         r.f64(0, 3));
 }
 
+// With metrics.fit_reach: the reach the last ok scrape-metrics run shared
+// follows by, as it noted it (the half-life used and fitted best, replies'
+// follows an impression against posts'), read as numbers only where they
+// are numbers of a sensible size.
+void add_reach_fit(check_context& x, check_result& c)
+{
+    auto const number = [](char const* key) {
+        return fmt::format("CASE WHEN jsonb_typeof(detail->'{0}') = 'number' AND "
+                           "(detail->>'{0}')::numeric BETWEEN 0 AND 1000 THEN "
+                           "(detail->>'{0}')::float8 END",
+                           key);
+    };
+    auto const r = x.db.exec(fmt::format(R"sql(
+SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs
+ WHERE job = 'scrape-metrics' AND status = 'ok' AND started_at <= $1::timestamptz
+   AND detail ? 'reach_fitted'
+ ORDER BY started_at DESC, id DESC LIMIT 1)sql",
+                                         number("reach_half_life_hours"),
+                                         number("reach_best_half_life_hours"),
+                                         number("reply_follows_ratio")),
+                             x.now);
+    auto const hours = [](double h) {
+        return h > 0 ? fmt::format("a half-life of {:g} h", h)
+                     : std::string{"even reach"};
+    };
+    if (r.rows() == 0 || r.is_null(0, 0) || r.is_null(0, 1) || r.is_null(0, 2)) {
+        c.numbers["reach_fitted"] = false;
+        c.message += fmt::format(
+            "; reach not fitted yet (metrics.fit_reach needs 48 intervals between "
+            "follower snapshots with posts live in the last 14 days): {}",
+            hours(x.cfg.metrics.attribution_half_life_hours));
+        return;
+    }
+    auto const used = r.f64(0, 0);
+    auto const best = r.f64(0, 1);
+    auto const ratio = r.f64(0, 2);
+    bool const fitted = r.boolean(0, 3);
+    c.numbers["reach_fitted"] = fitted;
+    c.numbers["reach_half_life_hours"] = used;
+    c.numbers["reply_follows_ratio"] = ratio;
+    c.message +=
+        fitted ? fmt::format(
+                     "; reach fitted to the last 14 days' follower counts: {}, "
+                     "a reply's impressions bringing {:.2f}× the follows of a post's",
+                     hours(used), ratio)
+               : fmt::format("; reach: the configured {} (the best fit of the last 14 "
+                             "days, {}, explains no clearly more)",
+                             hours(used), hours(best));
+}
+
 } // namespace
 
 check_result v2_coverage_check(check_context& x)
@@ -294,6 +344,9 @@ SELECT count(*), count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}){}
     }
     if (others > 0) {
         add_warning(c, other_program_text(others, newest_other_source(x)));
+    }
+    if (x.cfg.metrics.fit_reach && total > 0) {
+        add_reach_fit(x, c);
     }
     return c;
 }

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <sstream>
 
 using namespace xloop;
@@ -170,7 +171,9 @@ struct made_account {
     std::vector<double> follows; // each item's by the last snapshot
 };
 
-made_account account_with_reach(double half_life, int hours)
+// `noise`: each hourly count off by up to that many followers either way
+// (uniform, the same draws for any half-life), as others follow and leave.
+made_account account_with_reach(double half_life, int hours, int noise = 0)
 {
     auto const in_by = [&](double age) {
         age = std::clamp(age, 0.0, 24.0);
@@ -188,8 +191,12 @@ made_account account_with_reach(double half_life, int hours)
             made.emplace_back(h + after, 100);
         }
     }
+    std::mt19937 draws{7};
     for (int t = 0; t <= hours; ++t) {
         double f = 100000;
+        if (noise > 0) {
+            f += static_cast<double>(draws() % (2 * noise + 1)) - noise;
+        }
         for (auto const& [posted, all] : made) {
             f += all * in_by(t - posted);
         }
@@ -237,6 +244,32 @@ TEST_CASE("the reach fitted to the follower counts tells front-loaded from even 
                         reach_options{1.5, true}, &fit);
     CHECK_FALSE(fit.fitted);
     CHECK(fit.half_life_hours == 1.5);
+}
+
+TEST_CASE("a fitted half-life replaces the configured one only where it explains "
+          "clearly more of noisy follower counts",
+          "[nodb]")
+{
+    // Two weeks of counts off by up to 80 an hour. Made with 1.7 h, between
+    // the configured 1.5 and the grid's 2: 2 explains the most, but not
+    // clearly more than 1.5 (by chance, 1.5 does at other draws), so the
+    // configured half-life is kept and a reply's impressions weigh as a
+    // post's. Made with even reach, the fit is clear.
+    auto const near = account_with_reach(1.7, 336, 80);
+    reach_fit fit;
+    attribute_followers(near.snaps, near.items, 24, at(336), timestamp::min(),
+                        reach_options{1.5, true}, &fit);
+    CHECK(fit.tried);
+    CHECK(fit.best_half_life_hours == 2);
+    CHECK_FALSE(fit.fitted);
+    CHECK(fit.half_life_hours == 1.5);
+    CHECK(fit.reply_ratio == 1);
+    auto const even = account_with_reach(0, 336, 80);
+    attribute_followers(even.snaps, even.items, 24, at(336), timestamp::min(),
+                        reach_options{1.5, true}, &fit);
+    CHECK(fit.tried);
+    CHECK(fit.fitted);
+    CHECK(fit.half_life_hours == 0);
 }
 
 TEST_CASE("follower losses are kept, so attribution noise has mean zero", "[nodb]")

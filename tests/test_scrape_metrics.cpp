@@ -1483,6 +1483,91 @@ TEST_CASE("an account older than a run reads gets its posts' follows, not the dr
     }
 }
 
+TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in its ledger "
+          "row, and validate says which reach the follows were shared by",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    temp_dir dir;
+    dir.write("fit.yaml", "metrics:\n  fit_reach: true\n");
+    auto const config = dir.path() + "/fit.yaml";
+    auto const scrape = [&] {
+        auto const r = run_tool("scrape-metrics",
+                                {"--source", "file", "--input", "/dev/null", "--now", now,
+                                 "--config", config},
+                                &db);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+    };
+    auto const coverage = [&] {
+        auto const r =
+            run_tool("validate", {"--json", "--now", now, "--config", config}, &db);
+        INFO(r.err << r.out);
+        auto const report = nlohmann::json::parse(r.out);
+        for (auto const& k : report["checks"]) {
+            if (k["name"] == "v2_coverage") {
+                return k;
+            }
+        }
+        FAIL("no v2_coverage check");
+        return nlohmann::json{};
+    };
+    // A post every 8 h (100 impressions each) and a follower more every hour
+    // from the first post on (before it, a gain would be the account's drift):
+    // each post's follows come in evenly over its day. A day first: too few
+    // intervals to fit, so the configured 1.5 h is used and said.
+    auto const account = [&](int from, int hours) {
+        c.exec("INSERT INTO public.content_generation_metadata_comprehensive (status, "
+               "tweet_id, posted_at, decision_type, content) SELECT 'posted', (1000 + "
+               "h)::text, $1::timestamptz - make_interval(hours => h), 'single', 'post ' "
+               "|| h FROM generate_series($3::int, $2::int, 8) h",
+               now, hours, from);
+        c.exec("INSERT INTO public.outcomes (decision_id, tweet_id, impressions, "
+               "collected_at) SELECT decision_id, tweet_id, 100, $1::timestamptz - "
+               "interval '1 hour' FROM public.content_generation_metadata_comprehensive "
+               "ON CONFLICT (decision_id) DO NOTHING",
+               now);
+        c.exec("INSERT INTO public.follower_snapshots (snapshot_at, follower_count) "
+               "SELECT $1::timestamptz - make_interval(hours => h), 20000 - h FROM "
+               "generate_series(0, $2::int) h ON CONFLICT DO NOTHING",
+               now, hours);
+    };
+    account(8, 24);
+    scrape();
+    CHECK_FALSE(c.exec("SELECT detail ? 'reach_fitted' FROM xloop.job_runs WHERE job = "
+                       "'scrape-metrics'")
+                    .boolean(0, 0));
+    auto k = coverage();
+    CHECK(k["numbers"]["reach_fitted"] == false);
+    CHECK(k["message"].get<std::string>().find(
+              "reach not fitted yet (metrics.fit_reach needs 48 intervals") !=
+          std::string::npos);
+    // Twenty days: even reach explains the hourly gains exactly, the
+    // configured 1.5 h does not.
+    account(32, 480);
+    scrape();
+    auto const d = c.exec("SELECT detail::text FROM xloop.job_runs WHERE job = "
+                          "'scrape-metrics' ORDER BY id DESC LIMIT 1");
+    auto const detail = nlohmann::json::parse(d.str(0, 0));
+    CHECK(detail["reach_fitted"] == true);
+    CHECK(detail["reach_half_life_hours"] == 0);
+    CHECK(detail["reach_best_half_life_hours"] == 0);
+    k = coverage();
+    CHECK(k["numbers"]["reach_fitted"] == true);
+    CHECK(k["numbers"]["reach_half_life_hours"] == 0);
+    CHECK(k["message"].get<std::string>().find(
+              "reach fitted to the last 14 days' follower counts: even reach") !=
+          std::string::npos);
+    // A ledger row whose numbers are not numbers (another program's) is read
+    // as no fit, never an error.
+    c.exec("UPDATE xloop.job_runs SET detail = detail || '{\"reach_half_life_hours\": "
+           "\"2\", \"reply_follows_ratio\": 1e400}' WHERE job = 'scrape-metrics'");
+    k = coverage();
+    CHECK(k["numbers"]["reach_fitted"] == false);
+}
+
 TEST_CASE("SIGTERM stops a run between batches, keeps what was committed, records it",
           "[db]")
 {
