@@ -999,12 +999,15 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
           {"reply_targets_from_opportunities", n.named_by_opportunity}}) {
         note(run, key, value);
     }
-    // The reach fitted (metrics.fit_reach), where validate shows it.
-    if (v2.reach.tried) {
-        note(run, "reach_fitted", v2.reach.fitted);
-        note(run, "reach_half_life_hours", v2.reach.half_life_hours);
-        note(run, "reach_best_half_life_hours", v2.reach.best_half_life_hours);
-        note(run, "reply_follows_ratio", v2.reach.reply_ratio);
+    // The reach follows were shared by (metrics.fit_reach), where validate
+    // shows it: the best fit's half-life only where there was one.
+    if (v2.reach && run.cfg().metrics.fit_reach) {
+        note(run, "reach_fitted", v2.reach->fitted);
+        note(run, "reach_half_life_hours", v2.reach->half_life_hours);
+        note(run, "reply_follows_ratio", v2.reach->reply_ratio);
+        if (v2.reach->tried) {
+            note(run, "reach_best_half_life_hours", v2.reach->best_half_life_hours);
+        }
     }
     say_named(n.named_by_opportunity, "the author of the post",
               "reply_opportunities.tweet_author");

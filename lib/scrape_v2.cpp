@@ -460,7 +460,7 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
     db.exec(create_v2);
     // Posts before posts_from are not read, and some are live until a window
     // after it: only from there does a time with no post live tell the drift.
-    auto& reach = result.reach;
+    auto& reach = result.reach.emplace();
     auto const attributed = attribute_followers(
         snaps, in.aposts, m.attribution_window_hours, run.now(),
         window.posts_from + fractional_hours(m.attribution_window_hours),
@@ -470,7 +470,7 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
                    "impression {:.2f} of posts'",
                    reach.half_life_hours, reach.reply_ratio);
     } else if (reach.tried) {
-        log::debug("v2 pass: reach fitted best by a half-life of {} h (0: even), no "
+        log::debug("v2 pass: reach fitted best by a half-life of {} h (0: even), not "
                    "clearly better than the configured {} h: kept",
                    reach.best_half_life_hours, reach.half_life_hours);
     }

@@ -47,8 +47,8 @@ struct v2_result {
     counted_posts early;
     std::int64_t posts = 0; // posts read: in the range, or sharing its follower gains
     // The reach the pass shared follows by (metrics.fit_reach): the last
-    // pass's, the run's own window after any backfill.
-    reach_fit reach;
+    // pass's that shared any, the run's own window after any backfill.
+    std::optional<reach_fit> reach;
 
     // Another pass's counts added (a backfill's slices, then the run's pass).
     void add(v2_result const& r)
@@ -60,7 +60,9 @@ struct v2_result {
         not_newer += r.not_newer;
         early.add(r.early.count, r.early.example);
         posts += r.posts;
-        reach = r.reach;
+        if (r.reach) {
+            reach = r.reach;
+        }
     }
 };
 

@@ -247,7 +247,9 @@ SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs
         c.message += fmt::format(
             "; reach not fitted yet (metrics.fit_reach needs 48 intervals between "
             "follower snapshots with posts live in the last 14 days): {}",
-            hours(x.cfg.metrics.attribution_half_life_hours));
+            hours(r.rows() > 0 && !r.is_null(0, 0)
+                      ? r.f64(0, 0)
+                      : x.cfg.metrics.attribution_half_life_hours));
         return;
     }
     auto const used = r.f64(0, 0);
@@ -257,14 +259,20 @@ SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs
     c.numbers["reach_fitted"] = fitted;
     c.numbers["reach_half_life_hours"] = used;
     c.numbers["reply_follows_ratio"] = ratio;
-    c.message +=
-        fitted ? fmt::format(
-                     "; reach fitted to the last 14 days' follower counts: {}, "
-                     "a reply's impressions bringing {:.2f}× the follows of a post's",
-                     hours(used), ratio)
-               : fmt::format("; reach: the configured {} (the best fit of the last 14 "
-                             "days, {}, explains no clearly more)",
-                             hours(used), hours(best));
+    if (fitted) {
+        c.message +=
+            fmt::format("; reach fitted to the last 14 days' follower counts: {}, "
+                        "a reply's impressions bringing {:.2f}× the follows of a "
+                        "post's",
+                        hours(used), ratio);
+    } else if (best == used) {
+        c.message += fmt::format(
+            "; reach: {} as configured, the last 14 days' best fit too", hours(used));
+    } else {
+        c.message += fmt::format("; reach: {} as configured (the last 14 days' best fit, "
+                                 "{}, is not clearly better)",
+                                 hours(used), hours(best));
+    }
 }
 
 } // namespace

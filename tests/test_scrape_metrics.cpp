@@ -1536,9 +1536,15 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
     };
     account(8, 24);
     scrape();
-    CHECK_FALSE(c.exec("SELECT detail ? 'reach_fitted' FROM xloop.job_runs WHERE job = "
-                       "'scrape-metrics'")
-                    .boolean(0, 0));
+    auto const ledger = [&] {
+        return nlohmann::json::parse(c.exec("SELECT detail::text FROM xloop.job_runs "
+                                            "WHERE job = 'scrape-metrics' ORDER BY id "
+                                            "DESC LIMIT 1")
+                                         .str(0, 0));
+    };
+    CHECK(ledger()["reach_fitted"] == false);
+    CHECK(ledger()["reach_half_life_hours"] == 1.5);
+    CHECK_FALSE(ledger().contains("reach_best_half_life_hours"));
     auto k = coverage();
     CHECK(k["numbers"]["reach_fitted"] == false);
     CHECK(k["message"].get<std::string>().find(
@@ -1548,9 +1554,7 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
     // configured 1.5 h does not.
     account(32, 480);
     scrape();
-    auto const d = c.exec("SELECT detail::text FROM xloop.job_runs WHERE job = "
-                          "'scrape-metrics' ORDER BY id DESC LIMIT 1");
-    auto const detail = nlohmann::json::parse(d.str(0, 0));
+    auto const detail = ledger();
     CHECK(detail["reach_fitted"] == true);
     CHECK(detail["reach_half_life_hours"] == 0);
     CHECK(detail["reach_best_half_life_hours"] == 0);
@@ -1559,6 +1563,17 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
     CHECK(k["numbers"]["reach_half_life_hours"] == 0);
     CHECK(k["message"].get<std::string>().find(
               "reach fitted to the last 14 days' follower counts: even reach") !=
+          std::string::npos);
+    // Configured as even reach, the truth: the fit finds nothing better, and
+    // the configured reach is kept and said so.
+    dir.write("fit.yaml",
+              "metrics:\n  fit_reach: true\n  attribution_half_life_hours: 0\n");
+    scrape();
+    CHECK(ledger()["reach_fitted"] == false);
+    CHECK(ledger()["reach_best_half_life_hours"] == 0);
+    k = coverage();
+    CHECK(k["message"].get<std::string>().find(
+              "reach: even reach as configured, the last 14 days' best fit too") !=
           std::string::npos);
     // A ledger row whose numbers are not numbers (another program's) is read
     // as no fit, never an error.
