@@ -309,20 +309,24 @@ std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& 
                          from);
     };
     std::optional<fitted_reach> best;
+    std::optional<double> kept; // what the configured half-life explains
     for (double const h : fitted_half_lives) {
         auto const f = rates_at(h);
         if (!best || f.explained > best->rates.explained) {
             best = fitted_reach{h, f};
         }
+        if (h == configured) {
+            kept = f.explained;
+        }
     }
-    double const kept = best->half_life_hours == configured
-                            ? best->rates.explained
-                            : rates_at(configured).explained;
+    if (!kept) {
+        kept = rates_at(configured).explained;
+    }
     double const residual =
         (total - best->rates.explained) / static_cast<double>(intervals - 3);
     best->evident =
         best->half_life_hours != configured &&
-        best->rates.explained - kept > min_fit_evidence * std::max(residual, 0.0);
+        best->rates.explained - *kept > min_fit_evidence * std::max(residual, 0.0);
     return best;
 }
 
