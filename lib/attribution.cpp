@@ -207,6 +207,8 @@ expected_impressions impressions_per_interval(std::vector<follower_snapshot> con
 struct follow_rates {
     double post = 0, reply = 0, explained = 0;
     bool apart = false;
+    // the variance of reply − post per unit of residual variance
+    double difference_variance = 0;
 };
 
 follow_rates fit_rates(std::vector<follower_snapshot> const& snaps,
@@ -230,6 +232,7 @@ follow_rates fit_rates(std::vector<follower_snapshot> const& snaps,
         f.reply = (gr * pp - gp * pr) / det;
         f.explained = f.post * gp + f.reply * gr;
         f.apart = true;
+        f.difference_variance = (pp + 2 * pr + rr) / det;
         return f;
     }
     // one rate for both: g ≈ a·(P + R)
@@ -243,15 +246,22 @@ follow_rates fit_rates(std::vector<follower_snapshot> const& snaps,
 
 // How many follows an impression of a reply brings against one of a post,
 // within [1/10, 10]; 1 (a reply's as a post's) where the fit cannot tell
-// them apart or gives either no positive rate. Replies reach others'
+// them apart, gives either no positive rate, or the two rates differ by
+// less than the noise of `residual` (the variance of an interval's gain the
+// fit leaves) makes clear (min_fit_evidence, below). Replies reach others'
 // audiences, whose impressions need not bring follows as a post's do:
-// shared by impressions alone, they took posts' follows.
+// shared by impressions alone, they took posts' follows; but a ratio read
+// from noise moves follows between posts and replies from run to run.
 constexpr double min_reply_rate_ratio = 0.1;
 constexpr double max_reply_rate_ratio = 10;
 
-double reply_rate_ratio(follow_rates const& f)
+double reply_rate_ratio(follow_rates const& f, double residual, double min_evidence)
 {
     if (!f.apart || !(f.post > 0 && f.reply > 0)) {
+        return 1;
+    }
+    double const d = f.reply - f.post;
+    if (d * d <= min_evidence * std::max(residual, 0.0) * f.difference_variance) {
         return 1;
     }
     return std::clamp(f.reply / f.post, min_reply_rate_ratio, max_reply_rate_ratio);
@@ -277,6 +287,7 @@ struct fitted_reach {
     double half_life_hours = 0;
     follow_rates rates;
     bool evident = false;
+    double residual = 0; // the variance of an interval's gain it leaves
 };
 
 std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& snaps,
@@ -324,6 +335,7 @@ std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& 
     }
     double const residual =
         (total - best->rates.explained) / static_cast<double>(intervals - 3);
+    best->residual = residual;
     best->evident =
         best->half_life_hours != configured &&
         best->rates.explained - *kept > min_fit_evidence * std::max(residual, 0.0);
@@ -365,7 +377,7 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         }
         if (f && f->evident) {
             fit.half_life_hours = f->half_life_hours;
-            fit.reply_ratio = reply_rate_ratio(f->rates);
+            fit.reply_ratio = reply_rate_ratio(f->rates, f->residual, min_fit_evidence);
             fit.fitted = true;
         }
     }

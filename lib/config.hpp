@@ -32,11 +32,10 @@ struct metrics_config {
     // ICWSM 2023); follows come a little after the views that bring them.
     double attribution_half_life_hours = 1.5;
     // Fit the half-life (0.5–12 h, or even) and replies' rate of follows an
-    // impression against posts' to the last 14 days' follower counts; the
-    // half-life above where they are too few to tell. Off by default: it
-    // makes validate's follows right, but what is learned in the first
-    // month less steady (bench/README.md, 2026-12-07).
-    bool fit_reach = false;
+    // impression against posts' to the last 14 days' follower counts, used
+    // where it explains them clearly better than the half-life above: an
+    // account's reach need not be the paper's (bench/README.md, 2026-12-07).
+    bool fit_reach = true;
     std::vector<double> due_ages_hours{1, 6, 24, 48, 168, 720};
     double max_age_days = 30.0;
     int max_posts = 500;

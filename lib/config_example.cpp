@@ -112,7 +112,7 @@ void metrics_section(writer& w, metrics_config const& d)
     w.key(1, "attribution_half_life_hours", scalar(d.attribution_half_life_hours),
           "a post's reach halves this often (0: even over the window)");
     w.key(1, "fit_reach", scalar(d.fit_reach),
-          "fit that half-life and replies' rate of follows to the counts");
+          "fit it and replies' rate to the counts, where clearly better");
     w.key(1, "due_ages_hours", flow(d.due_ages_hours),
           "ages at which a post's metrics are read");
     w.key(1, "max_age_days", scalar(d.max_age_days),

@@ -242,14 +242,15 @@ SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs
         return h > 0 ? fmt::format("a half-life of {:g} h", h)
                      : std::string{"even reach"};
     };
-    if (r.rows() == 0 || r.is_null(0, 0) || r.is_null(0, 1) || r.is_null(0, 2)) {
-        c.numbers["reach_fitted"] = false;
-        c.message += fmt::format(
-            "; reach not fitted yet (metrics.fit_reach needs 48 intervals between "
-            "follower snapshots with posts live in the last 14 days): {}",
-            hours(r.rows() > 0 && !r.is_null(0, 0)
-                      ? r.f64(0, 0)
-                      : x.cfg.metrics.attribution_half_life_hours));
+    c.numbers["reach_fitted"] = false;
+    if (r.rows() == 0 || r.is_null(0, 0) || r.is_null(0, 2)) {
+        return; // no run noted one (outcomes another program scored)
+    }
+    if (r.is_null(0, 1)) {
+        c.message +=
+            fmt::format("; reach: {} as configured, not fitted yet (48 intervals "
+                        "between follower snapshots with posts live needed)",
+                        hours(r.f64(0, 0)));
         return;
     }
     auto const used = r.f64(0, 0);

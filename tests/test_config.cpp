@@ -57,6 +57,8 @@ TEST_CASE("no file means every default", "[nodb]")
     CHECK(c.replies.min_age_hours == 24);
     CHECK(c.replies.window_days == 90);
     CHECK(c.metrics.attribution_window_hours == 24);
+    CHECK(c.metrics.attribution_half_life_hours == 1.5);
+    CHECK(c.metrics.fit_reach);
     CHECK(c.metrics.score.follow_midpoint == 25);
     CHECK(c.plan.queue_ahead == 2);
     CHECK(c.plan.writer.kind == "template");

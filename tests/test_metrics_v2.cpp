@@ -270,6 +270,16 @@ TEST_CASE("a fitted half-life replaces the configured one only where it explains
     CHECK(fit.tried);
     CHECK(fit.fitted);
     CHECK(fit.half_life_hours == 0);
+    // Replies bring a quarter of a post's follows an impression, but their
+    // 100 follows a day are lost in noise of ±80 an hour: the rates' least
+    // squares put the ratio at the bound of 0.1, not clearly apart from 1, so
+    // a reply's impressions weigh as a post's. At ±5 an hour it is clear.
+    CHECK(fit.reply_ratio == 1);
+    auto const quiet = account_with_reach(0, 336, 5);
+    attribute_followers(quiet.snaps, quiet.items, 24, at(336), timestamp::min(),
+                        reach_options{1.5, true}, &fit);
+    CHECK(fit.half_life_hours == 0);
+    CHECK(fit.reply_ratio == Approx(0.25).epsilon(0.25));
 }
 
 TEST_CASE("follower losses are kept, so attribution noise has mean zero", "[nodb]")

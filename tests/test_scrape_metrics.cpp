@@ -1547,9 +1547,10 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
     CHECK_FALSE(ledger().contains("reach_best_half_life_hours"));
     auto k = coverage();
     CHECK(k["numbers"]["reach_fitted"] == false);
-    CHECK(k["message"].get<std::string>().find(
-              "reach not fitted yet (metrics.fit_reach needs 48 intervals") !=
-          std::string::npos);
+    CHECK(
+        k["message"].get<std::string>().find(
+            "reach: a half-life of 1.5 h as configured, not fitted yet (48 intervals") !=
+        std::string::npos);
     // Twenty days: even reach explains the hourly gains exactly, the
     // configured 1.5 h does not.
     account(32, 480);
@@ -1581,6 +1582,8 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
            "\"2\", \"reply_follows_ratio\": 1e400}' WHERE job = 'scrape-metrics'");
     k = coverage();
     CHECK(k["numbers"]["reach_fitted"] == false);
+    CHECK_FALSE(k["numbers"].contains("reach_half_life_hours"));
+    CHECK(k["message"].get<std::string>().find("reach") == std::string::npos);
 }
 
 TEST_CASE("SIGTERM stops a run between batches, keeps what was committed, records it",
