@@ -282,12 +282,19 @@ constexpr double min_fit_evidence = 10;
 
 // The half-life whose expected impressions explain the recent intervals'
 // gains best, when there are enough of them with posts live, and the rates
-// fitted with it; `evident` when it explains clearly more than `configured`.
+// fitted with it; `evident` when it explains clearly more than `configured`,
+// whose rates are `kept`.
 struct fitted_reach {
     double half_life_hours = 0;
-    follow_rates rates;
+    follow_rates rates, kept;
     bool evident = false;
-    double residual = 0; // the variance of an interval's gain it leaves
+    double total = 0;   // the gains' sum of squares the fits share out
+    std::size_t df = 1; // the intervals fitted, less what was fitted
+    // the variance of an interval's gain that `r` leaves unexplained
+    double residual(follow_rates const& r) const
+    {
+        return std::max(total - r.explained, 0.0) / static_cast<double>(df);
+    }
 };
 
 std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& snaps,
@@ -320,25 +327,22 @@ std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& 
                          from);
     };
     std::optional<fitted_reach> best;
-    std::optional<double> kept; // what the configured half-life explains
+    std::optional<follow_rates> kept;
     for (double const h : fitted_half_lives) {
         auto const f = rates_at(h);
         if (!best || f.explained > best->rates.explained) {
             best = fitted_reach{h, f};
         }
         if (h == configured) {
-            kept = f.explained;
+            kept = f;
         }
     }
-    if (!kept) {
-        kept = rates_at(configured).explained;
-    }
-    double const residual =
-        (total - best->rates.explained) / static_cast<double>(intervals - 3);
-    best->residual = residual;
-    best->evident =
-        best->half_life_hours != configured &&
-        best->rates.explained - *kept > min_fit_evidence * std::max(residual, 0.0);
+    best->kept = kept ? *kept : rates_at(configured);
+    best->total = total;
+    best->df = intervals - 3; // two rates and the half-life
+    best->evident = best->half_life_hours != configured &&
+                    best->rates.explained - best->kept.explained >
+                        min_fit_evidence * best->residual(best->rates);
     return best;
 }
 
@@ -372,13 +376,15 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
         auto const f = fit_half_life(snaps, posts, spans, window, gain, live,
                                      options.half_life_hours);
         if (f) {
+            // the configured half-life kept, replies' rate is still fitted with it
+            auto const& rates = f->evident ? f->rates : f->kept;
             fit.best_half_life_hours = f->half_life_hours;
             fit.tried = true;
-        }
-        if (f && f->evident) {
-            fit.half_life_hours = f->half_life_hours;
-            fit.reply_ratio = reply_rate_ratio(f->rates, f->residual, min_fit_evidence);
-            fit.fitted = true;
+            fit.fitted = f->evident;
+            fit.half_life_hours =
+                f->evident ? f->half_life_hours : options.half_life_hours;
+            fit.reply_ratio =
+                reply_rate_ratio(rates, f->residual(rates), min_fit_evidence);
         }
     }
     accrual const reach{window, fit.half_life_hours};

@@ -64,16 +64,18 @@ struct attribution_result {
 // How a post's reach comes in: halving every `half_life_hours` (0: even over
 // the window); with `fit`, the half-life among 0.5–12 h and even that best
 // explains the last 14 days' gains (at least 48 intervals with posts live),
-// and replies' rate of follows an impression against posts' fitted with it,
-// where it explains clearly more than `half_life_hours` (else that, and 1).
+// where it explains clearly more than `half_life_hours` (else that), and
+// replies' rate of follows an impression against posts' fitted with the
+// half-life used, where it is clearly not a post's (else 1).
 struct reach_options {
     double half_life_hours = 0;
     bool fit = false;
 };
 
-// The reach used (`fitted`: the fit's, else the configured half-life and
-// a reply's impressions at a post's rate); `tried` when there were enough
-// intervals to fit, with the half-life that explained them best.
+// The reach used: the half-life (`fitted`: the fit's, else the configured
+// one) and replies' rate of follows an impression against posts' (1 where
+// not fitted or not clear); `tried` when there were enough intervals to
+// fit, with the half-life that explained them best.
 struct reach_fit {
     double half_life_hours = 0;
     double reply_ratio = 1;

@@ -261,11 +261,8 @@ SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs
     c.numbers["reach_half_life_hours"] = used;
     c.numbers["reply_follows_ratio"] = ratio;
     if (fitted) {
-        c.message +=
-            fmt::format("; reach fitted to the last 14 days' follower counts: {}, "
-                        "a reply's impressions bringing {:.2f}× the follows of a "
-                        "post's",
-                        hours(used), ratio);
+        c.message += fmt::format(
+            "; reach fitted to the last 14 days' follower counts: {}", hours(used));
     } else if (best == used) {
         c.message += fmt::format(
             "; reach: {} as configured, the last 14 days' best fit too", hours(used));
@@ -274,6 +271,10 @@ SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs
                                  "{}, is not clearly better)",
                                  hours(used), hours(best));
     }
+    c.message += ratio == 1 ? std::string{", a reply's impressions weighing as a post's"}
+                            : fmt::format(", a reply's impressions bringing {:.2f}× the "
+                                          "follows of a post's",
+                                          ratio);
 }
 
 } // namespace

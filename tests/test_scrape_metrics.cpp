@@ -1563,8 +1563,8 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
     CHECK(k["numbers"]["reach_fitted"] == true);
     CHECK(k["numbers"]["reach_half_life_hours"] == 0);
     CHECK(k["message"].get<std::string>().find(
-              "reach fitted to the last 14 days' follower counts: even reach") !=
-          std::string::npos);
+              "reach fitted to the last 14 days' follower counts: even reach, a reply's "
+              "impressions weighing as a post's") != std::string::npos);
     // Configured as even reach, the truth: the fit finds nothing better, and
     // the configured reach is kept and said so.
     dir.write("fit.yaml",
