@@ -331,7 +331,9 @@ std::optional<fitted_reach> fit_half_life(std::vector<follower_snapshot> const& 
     for (double const h : fitted_half_lives) {
         auto const f = rates_at(h);
         if (!best || f.explained > best->rates.explained) {
-            best = fitted_reach{h, f};
+            best.emplace();
+            best->half_life_hours = h;
+            best->rates = f;
         }
         if (h == configured) {
             kept = f;
@@ -379,7 +381,6 @@ attribute_followers(std::vector<follower_snapshot> const& snaps,
             // the configured half-life kept, replies' rate is still fitted with it
             auto const& rates = f->evident ? f->rates : f->kept;
             fit.best_half_life_hours = f->half_life_hours;
-            fit.tried = true;
             fit.fitted = f->evident;
             fit.half_life_hours =
                 f->evident ? f->half_life_hours : options.half_life_hours;

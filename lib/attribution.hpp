@@ -74,14 +74,13 @@ struct reach_options {
 
 // The reach used: the half-life (`fitted`: the fit's, else the configured
 // one) and replies' rate of follows an impression against posts' (1 where
-// not fitted or not clear); `tried` when there were enough intervals to
-// fit, with the half-life that explained them best.
+// not fitted or not clear); the half-life that explained the intervals
+// best where there were enough of them to fit.
 struct reach_fit {
     double half_life_hours = 0;
     double reply_ratio = 1;
     bool fitted = false;
-    bool tried = false;
-    double best_half_life_hours = 0;
+    std::optional<double> best_half_life_hours;
 };
 
 // `snapshots` sorted by time; results in the order of `posts`; what was

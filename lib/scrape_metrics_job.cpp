@@ -1005,8 +1005,8 @@ void report_counts(run_context& run, scrape_counts& n, v2_result const& v2)
         note(run, "reach_fitted", v2.reach->fitted);
         note(run, "reach_half_life_hours", v2.reach->half_life_hours);
         note(run, "reply_follows_ratio", v2.reach->reply_ratio);
-        if (v2.reach->tried) {
-            note(run, "reach_best_half_life_hours", v2.reach->best_half_life_hours);
+        if (auto const best = v2.reach->best_half_life_hours) {
+            note(run, "reach_best_half_life_hours", *best);
         }
     }
     say_named(n.named_by_opportunity, "the author of the post",

@@ -469,10 +469,10 @@ v2_result v2_pass(run_context& run, std::string const& source, v2_window const& 
         log::debug("v2 pass: reach fitted: half-life {} h (0: even), replies' follows an "
                    "impression {:.2f} of posts'",
                    reach.half_life_hours, reach.reply_ratio);
-    } else if (reach.tried) {
+    } else if (reach.best_half_life_hours) {
         log::debug("v2 pass: reach fitted best by a half-life of {} h (0: even), not "
                    "clearly better than the configured {} h: kept",
-                   reach.best_half_life_hours, reach.half_life_hours);
+                   *reach.best_half_life_hours, reach.half_life_hours);
     }
     copy_v2_rows(db, in, attributed, m, result.out_of_range);
     log::debug("v2 pass: computed and copied after {} ms", timer.elapsed_ms());

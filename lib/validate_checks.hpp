@@ -45,6 +45,11 @@ struct job_state {
     std::string text_refused_because;     // the latest one's problem
 };
 
+// The number a job run's ledger detail holds under `key` within [0, max]
+// (SQL numeric), or NULL where it holds anything else: SQL over a row of
+// xloop.job_runs.
+std::string detail_number_sql(char const* key, char const* max);
+
 std::map<std::string, job_state> job_states(db_connection& db,
                                             std::vector<std::string> const& jobs,
                                             timestamp now, int days);

@@ -15,17 +15,23 @@ namespace xloop {
 
 namespace checks {
 
+// Nested CASEs, since PostgreSQL may evaluate an AND's operands in any
+// order: the cast must never meet another program's text.
+std::string detail_number_sql(char const* key, char const* max)
+{
+    return fmt::format("CASE WHEN jsonb_typeof(detail->'{0}') = 'number' THEN CASE WHEN "
+                       "(detail->>'{0}')::numeric BETWEEN 0 AND {1} THEN "
+                       "(detail->>'{0}')::numeric END END",
+                       key, max);
+}
+
 namespace {
 
 // A count the run's detail holds under `key`, or NULL where it holds
-// anything else (another program's text, a number no count is): nested
-// CASEs, since PostgreSQL may evaluate an AND's operands in any order.
+// anything else (another program's text, a number no count is).
 std::string detail_count_sql(char const* key)
 {
-    return fmt::format("CASE WHEN jsonb_typeof(detail->'{0}') = 'number' THEN CASE WHEN "
-                       "(detail->>'{0}')::numeric BETWEEN 0 AND 1e12 THEN "
-                       "(detail->>'{0}')::numeric END END",
-                       key);
+    return detail_number_sql(key, "1e12");
 }
 
 // Each job's last ok run (hours before now), its last run's status and error

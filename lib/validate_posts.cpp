@@ -224,10 +224,7 @@ SELECT newest.n, count(*), min(s.snapshot_at),
 void add_reach_fit(check_context& x, check_result& c)
 {
     auto const number = [](char const* key) {
-        return fmt::format("CASE WHEN jsonb_typeof(detail->'{0}') = 'number' AND "
-                           "(detail->>'{0}')::numeric BETWEEN 0 AND 1000 THEN "
-                           "(detail->>'{0}')::float8 END",
-                           key);
+        return fmt::format("({})::float8", detail_number_sql(key, "1000"));
     };
     auto const r = x.db.exec(fmt::format(R"sql(
 SELECT {}, {}, {}, detail->>'reach_fitted' = 'true' FROM xloop.job_runs

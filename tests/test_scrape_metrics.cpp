@@ -1579,7 +1579,7 @@ TEST_CASE("with metrics.fit_reach a run fits the account's reach, notes it in it
     // A ledger row whose numbers are not numbers (another program's) is read
     // as no fit, never an error.
     c.exec("UPDATE xloop.job_runs SET detail = detail || '{\"reach_half_life_hours\": "
-           "\"2\", \"reply_follows_ratio\": 1e400}' WHERE job = 'scrape-metrics'");
+           "\"two\", \"reply_follows_ratio\": 1e400}' WHERE job = 'scrape-metrics'");
     k = coverage();
     CHECK(k["numbers"]["reach_fitted"] == false);
     CHECK_FALSE(k["numbers"].contains("reach_half_life_hours"));
