@@ -309,9 +309,21 @@ void check_keys(nlohmann::json const& j, bool followers)
 {
     for (auto const& [key, value] : j.items()) {
         auto const f = std::find(field_names.begin(), field_names.end(), key);
-        if (f == field_names.end() ||
-            !belongs(field(f - field_names.begin()), followers)) {
+        if (f == field_names.end()) {
             throw line_error{fmt::format("unknown field '{}'", key)};
+        }
+        // a post's field beside 'followers' (or the reverse) is a known name
+        // on the wrong kind of line: say so, not "unknown"
+        if (!belongs(field(f - field_names.begin()), followers)) {
+            throw line_error{
+                followers ? fmt::format("field '{}' is a post's, and this line is a "
+                                        "follower count (it has 'followers'): a post's "
+                                        "metrics and the account's follower count go on "
+                                        "lines of their own",
+                                        key)
+                          : fmt::format("field '{}' belongs on a follower count's line "
+                                        "(one with 'followers'), not a post's",
+                                        key)};
         }
     }
 }

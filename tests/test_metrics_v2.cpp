@@ -692,7 +692,14 @@ TEST_CASE("plain lines, read without the JSON parser, give the records the parse
     CHECK(file_error("{\"tweet_id\": \"\", " + at + "}\n")
               .rfind("m.jsonl:1: field 'tweet_id': must be a non-empty string", 0) == 0);
     CHECK(file_error("{\"followers\": 5, \"tweet_id\": \"1\", " + at + "}\n")
-              .rfind("m.jsonl:1: unknown field 'tweet_id'", 0) == 0);
+              .rfind("m.jsonl:1: field 'tweet_id' is a post's, and this line is a "
+                     "follower count (it has 'followers')",
+                     0) == 0);
+    CHECK(file_error("{\"followers\": 5, \"impressions\": 9, " + at + "}\n")
+              .rfind("m.jsonl:1: field 'impressions' is a post's", 0) == 0);
+    CHECK(file_error("{\"tweet_id\": \"1\", \"following\": 9, " + at + "}\n")
+              .rfind("m.jsonl:1: field 'following' belongs on a follower count's line",
+                     0) == 0);
     CHECK(file_error("{\"followers\": null, " + at + "}\n")
               .rfind("m.jsonl:1: field 'followers': must be a non-negative integer", 0) ==
           0);
