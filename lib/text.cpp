@@ -111,6 +111,42 @@ std::string escape_line(std::string_view text)
     return escaped(text, "\\n");
 }
 
+std::vector<std::string> wrap_words(std::string_view text, std::size_t width)
+{
+    auto const characters = [](std::string_view s) {
+        return static_cast<std::size_t>(
+            std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+    };
+    std::vector<std::string> lines;
+    std::string line;
+    std::size_t line_chars = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto const end = std::min(text.find(' ', i), text.size());
+        auto const word = text.substr(i, end - i);
+        i = end + 1;
+        if (word.empty()) {
+            continue;
+        }
+        auto const n = characters(word);
+        if (line_chars > 0 && line_chars + 1 + n > width) {
+            lines.push_back(std::move(line));
+            line.clear();
+            line_chars = 0;
+        }
+        if (line_chars > 0) {
+            line += ' ';
+            ++line_chars;
+        }
+        line += word;
+        line_chars += n;
+    }
+    if (!line.empty() || lines.empty()) {
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
 std::string one_line(std::string_view text)
 {
     auto const whole = trim(text);

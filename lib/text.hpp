@@ -45,6 +45,11 @@ std::string escape_controls(std::string_view text);
 // would split, a forged row after it.
 std::string escape_line(std::string_view text);
 
+// The text in lines of at most `width` characters (code points), broken at
+// spaces; a word longer than that is a line of its own, uncut. For a
+// terminal, whose own wrapping would start each continuation at column 0.
+std::vector<std::string> wrap_words(std::string_view text, std::size_t width);
+
 // A message of several lines (libpq's: "Connection refused\n\tIs the server
 // running …", a failure per host) on one line: a break after a full stop, or
 // before an indented lower-case word (the sentence goes on), is a space, any

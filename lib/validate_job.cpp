@@ -14,12 +14,14 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fmt/ranges.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <tuple>
 #include <unistd.h>
@@ -184,7 +186,8 @@ nlohmann::json report_json(std::vector<check_result> const& checks, bool ready)
     return {{"verdict", ready ? "READY" : "NOT READY"}, {"checks", list}};
 }
 
-std::string report_table(std::vector<check_result> const& checks, bool ready, bool colour)
+std::string report_table(std::vector<check_result> const& checks, bool ready, bool colour,
+                         std::size_t columns)
 {
     auto paint = [&](std::string const& status) {
         if (!colour) {
@@ -199,10 +202,22 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     }
     std::string out =
         fmt::format("{:<{}}  {:<4}  {}\n", "check", width, "", "why / what to do");
+    // On a terminal the messages wrap under their own column, so that the
+    // names and statuses stay a column one reads down; too narrow a column
+    // is left to the terminal.
+    auto const indent = width + 2 + 4 + 2;
+    constexpr std::size_t narrowest = 30;
     for (auto const& c : checks) {
         // a message quotes data (names, ids): escaped, the colours are ours
+        auto const message = escape_line(c.message);
+        auto const lines = columns >= indent + narrowest
+                               ? wrap_words(message, columns - indent)
+                               : std::vector<std::string>{message};
         out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status),
-                           escape_line(c.message));
+                           lines.front());
+        for (std::size_t i = 1; i < lines.size(); ++i) {
+            out += fmt::format("{:{}}{}\n", "", indent, lines[i]);
+        }
     }
     std::string verdict = ready ? "READY" : "NOT READY";
     if (colour) {
@@ -226,6 +241,23 @@ std::optional<policy_report> policy_value_of(run_context& run, check_result cons
 }
 
 namespace {
+
+// The terminal's width in columns: what the terminal says, else COLUMNS,
+// else 0 (none known: no wrapping).
+std::size_t terminal_columns()
+{
+    winsize w{};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) {
+        return w.ws_col;
+    }
+    char const* env = std::getenv("COLUMNS");
+    if (env == nullptr) {
+        return 0;
+    }
+    char* end = nullptr;
+    auto const n = std::strtoul(env, &end, 10);
+    return end != env && *end == '\0' && n <= 10000 ? n : 0;
+}
 
 // A file appears whole or not at all (a web server may be serving the page,
 // node_exporter reading the metrics):
@@ -387,7 +419,9 @@ void run_validate(run_context& run, validate_options const& opts)
         if (policies) {
             std::cout << escape_controls(policy_report_table(*policies)) << '\n';
         }
-        std::cout << report_table(checks, ready, isatty(STDOUT_FILENO) != 0)
+        bool const terminal = isatty(STDOUT_FILENO) != 0;
+        std::cout << report_table(checks, ready, terminal,
+                                  terminal ? terminal_columns() : 0)
                   << std::flush;
     }
     if (opts.prometheus_file) {

@@ -57,8 +57,10 @@ nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 std::string report_prometheus(std::vector<check_result> const& checks, bool ready,
                               timestamp now, std::string_view database,
                               std::optional<policy_report> const& policies = {});
-std::string report_table(std::vector<check_result> const& checks, bool ready,
-                         bool colour);
+// The checks as a table, one line a check; with `columns` (a terminal's
+// width; 0: none) each message wrapped under its own column.
+std::string report_table(std::vector<check_result> const& checks, bool ready, bool colour,
+                         std::size_t columns = 0);
 // What validate's HTML page shows besides the checks: (label, value) series.
 struct report_series {
     bool available = false; // the loop's tables exist

@@ -569,3 +569,18 @@ TEST_CASE("an X handle is letters, digits and underscores, and nothing else", "[
     CHECK_FALSE(is_x_handle("amy\n"));
     CHECK_FALSE(is_x_handle("åsa"));
 }
+
+TEST_CASE("words wrap at spaces within the width, in characters not bytes", "[nodb]")
+{
+    using v = std::vector<std::string>;
+    CHECK(wrap_words("one two three four", 9) == v{"one two", "three", "four"});
+    CHECK(wrap_words("one two three four", 13) == v{"one two three", "four"});
+    // a word longer than the width stands alone, uncut
+    CHECK(wrap_words("a supercalifragilistic b", 5) ==
+          v{"a", "supercalifragilistic", "b"});
+    // "0.36× ≥" is 7 characters, 10 bytes
+    CHECK(wrap_words("0.36× ≥ x", 7) == v{"0.36× ≥", "x"});
+    // runs of spaces are one break; nothing is one empty line
+    CHECK(wrap_words("a  b ", 10) == v{"a b"});
+    CHECK(wrap_words("", 10) == v{""});
+}

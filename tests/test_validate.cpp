@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "subprocess.hpp"
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <stack>
 #include <thread>
 #include <tuple>
@@ -207,6 +210,60 @@ TEST_CASE_METHOD(healthy, "a consistent history is READY", "[db]")
     CHECK(full["database"]["name"] == db.name());
     CHECK(full["database"]["user"] == c.exec("SELECT current_user").str(0, 0));
     CHECK_FALSE(full["database"]["port"].get<std::string>().empty());
+}
+
+TEST_CASE("on a terminal validate's table is in colour and each message wraps under "
+          "its own column at the terminal's width",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    // a terminal of 72 columns: script(1) runs the tool on a pseudo-terminal
+    auto const command =
+        fmt::format("stty cols 72 rows 50; exec '{}/xloop-validate' --db '{}' --now "
+                    "2026-03-02T12:00:00Z --checks -q",
+                    XLOOP_BIN_DIR, db.conninfo());
+    process_spec spec;
+    spec.argv = {"script", "-qec", command, "/dev/null"};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"COLUMNS", std::nullopt}};
+    auto const r = run_process(spec);
+    CHECK(r.exit_code == 1); // a fresh database: never-run jobs fail
+    CHECK_THAT(r.out, Catch::Contains("\033[31mfail"));
+    auto const plain = std::regex_replace(r.out, std::regex{"\r|\033\\[[0-9;]*m"}, "");
+    std::vector<std::string> lines;
+    std::istringstream in{plain};
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    // every continuation starts where the header's "why" does
+    auto const header = std::find_if(lines.begin(), lines.end(), [](auto const& l) {
+        return l.rfind("check ", 0) == 0;
+    });
+    REQUIRE(header != lines.end());
+    auto const column = header->find("why / what to do");
+    CHECK(column == std::string{"content_slot_coverage"}.size() + 8);
+    std::size_t continued = 0;
+    // (the line above it names the database, whatever its length)
+    for (auto const& line : std::vector<std::string>{header, lines.end()}) {
+        INFO(line);
+        CHECK(line.size() <= 72); // the messages are ASCII
+        if (!line.empty() && line[0] == ' ') {
+            ++continued;
+            CHECK(line.find_first_not_of(' ') == column);
+        }
+    }
+    CHECK(continued > 0);
+    // 72 − 29 leaves 43 columns: "xloop-build-weights has never run: install"
+    // is 42 of them, " cron/xloop.crontab" would make 61
+    auto const weights = std::find_if(lines.begin(), lines.end(), [](auto const& l) {
+        return l.rfind("job:build-weights ", 0) == 0;
+    });
+    REQUIRE(weights + 1 < lines.end());
+    CHECK(*weights ==
+          fmt::format("{:<23}fail  xloop-build-weights has never run: install",
+                      "job:build-weights"));
+    CHECK(weights[1] == std::string(29, ' ') + "cron/xloop.crontab");
+    CHECK(lines.back() == "verdict: NOT READY");
 }
 
 TEST_CASE_METHOD(healthy,
