@@ -1,6 +1,7 @@
 #include "command_line.hpp"
 
 #include "config_example.hpp"
+#include "nearest.hpp"
 #include "timestamp.hpp"
 
 #include <CLI/CLI.hpp>
@@ -66,52 +67,6 @@ void seconds_up_to(CLI::Option* option, double hi)
         },
         ""});
     option->type_name(fmt::format("SECONDS in [0 - {:g}]", hi));
-}
-
-// Edits (insert, delete, replace a character) from a to b.
-std::size_t edit_distance(std::string_view a, std::string_view b)
-{
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t const above = row[j];
-            row[j] = std::min(
-                {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-// The name nearest to `given`, within two edits (three for a longer one:
-// "--reply" for "--replies") or as its start; of two as near, the one that
-// starts alike ("--replies", not "--help"). Empty when none is near.
-std::string nearest_name(std::string const& given, std::vector<std::string> const& names)
-{
-    std::size_t const limit = given.size() >= 7 ? 3 : 2;
-    std::string best;
-    std::size_t best_distance = limit + 1;
-    std::size_t best_common = 0;
-    for (auto const& name : names) {
-        auto const d = name.rfind(given, 0) == 0 ? 1 : edit_distance(given, name);
-        if (d > limit) {
-            continue;
-        }
-        auto const common = static_cast<std::size_t>(
-            std::mismatch(given.begin(), given.end(), name.begin(), name.end()).first -
-            given.begin());
-        if (d < best_distance || (d == best_distance && common > best_common)) {
-            best = name;
-            best_distance = d;
-            best_common = common;
-        }
-    }
-    return best;
 }
 
 // A short option of psql (-d, -U, -p, -W: the connection goes in --db) or

@@ -3,6 +3,7 @@
 #include "canonical.hpp"
 #include "error.hpp"
 #include "http_client.hpp"
+#include "nearest.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
@@ -55,8 +56,9 @@ public:
         for (auto const& kv : m_node) {
             auto const key = kv.first.as<std::string>();
             if (!m_known.count(key)) {
-                throw config_error{fmt::format("{}:{}: unknown key '{}'", m_file,
-                                               kv.first.Mark().line + 1, name(key))};
+                throw config_error{fmt::format("{}:{}: unknown key '{}'{}", m_file,
+                                               kv.first.Mark().line + 1, name(key),
+                                               meant(key))};
             }
         }
     }
@@ -305,7 +307,8 @@ public:
         for (auto const& kv : n) {
             auto const k = kv.first.as<std::string>();
             if (!allowed_keys.empty() && !allowed_keys.count(k)) {
-                fail(kv.first, fmt::format("unknown key '{}.{}'", name(key), k));
+                fail(kv.first, fmt::format("unknown key '{}.{}'{}", name(key), k,
+                                           nearest_of(name(key), k, allowed_keys)));
             }
             if (name_problem) {
                 if (auto const why = name_problem(k); !why.empty()) {
@@ -338,7 +341,8 @@ public:
         for (auto const& kv : n) {
             auto const k = kv.first.as<std::string>();
             if (!allowed_keys.count(k)) {
-                fail(kv.first, fmt::format("unknown key '{}.{}'", name(key), k));
+                fail(kv.first, fmt::format("unknown key '{}.{}'{}", name(key), k,
+                                           nearest_of(name(key), k, allowed_keys)));
             }
             double const v = as_number(kv.second, key);
             if (!(v >= lo && v <= hi)) {
@@ -358,6 +362,41 @@ private:
     std::string name(std::string const& key) const
     {
         return m_path.empty() ? key : m_path + "." + key;
+    }
+
+    // " (did you mean 'weights.target.follows'?)" for a key of a map whose
+    // keys are fixed, or nothing.
+    static std::string nearest_of(std::string const& map, std::string const& key,
+                                  std::set<std::string> const& allowed)
+    {
+        auto const near =
+            nearest_name(key, std::vector<std::string>{allowed.begin(), allowed.end()});
+        return near.empty() ? std::string{}
+                            : fmt::format(" (did you mean '{}.{}'?)", map, near);
+    }
+
+    // Where a key this section does not have was likely meant, as
+    // " (did you mean 'plan.times'?)": the same name in another section (a
+    // key indented under the wrong one), else this section's nearest.
+    std::string meant(std::string const& key) const
+    {
+        std::vector<std::string> elsewhere;
+        for (auto const& k : config_keys()) {
+            auto const dot = k.rfind('.');
+            if (k.substr(dot == std::string::npos ? 0 : dot + 1) == key) {
+                elsewhere.push_back(k);
+            }
+        }
+        if (elsewhere.empty()) {
+            auto const near = nearest_name(
+                key, std::vector<std::string>{m_known.begin(), m_known.end()});
+            if (!near.empty()) {
+                elsewhere.push_back(name(near));
+            }
+        }
+        return elsewhere.empty()
+                   ? std::string{}
+                   : fmt::format(" (did you mean '{}'?)", fmt::join(elsewhere, "' or '"));
     }
 
     double as_number(YAML::Node const& n, char const* key) const

@@ -89,7 +89,8 @@ fake_x_api::fake_x_api(int keep_alive_s)
                                   {},
                                   req.get_header_value("Authorization"),
                                   req.remote_port,
-                                  req.get_param_value("tweet.fields")});
+                                  req.get_param_value("tweet.fields"),
+                                  req.get_param_value("expansions")});
             res.status = 401;
             res.set_content(
                 R"({"title": "Unauthorized", "type": "about:blank", "status": 401, )"
@@ -101,8 +102,12 @@ fake_x_api::fake_x_api(int keep_alive_s)
     m_server.set_keep_alive_timeout(keep_alive_s);
     auto const account = [this](httplib::Request const& req, httplib::Response& res) {
         std::unique_lock<std::mutex> lock{mutex};
-        m_requests.push_back(
-            {req.path, {}, req.get_header_value("Authorization"), req.remote_port, {}});
+        m_requests.push_back({req.path,
+                              {},
+                              req.get_header_value("Authorization"),
+                              req.remote_port,
+                              {},
+                              {}});
         if (always || account_failure) {
             auto const f = always ? *always : *account_failure;
             lock.unlock();
