@@ -377,7 +377,8 @@ private:
 
     // Where a key this section does not have was likely meant, as
     // " (did you mean 'plan.times'?)": the same name in another section (a
-    // key indented under the wrong one), else this section's nearest.
+    // key indented under the wrong one), else this section's nearest, else
+    // its key of the same stem in another unit.
     std::string meant(std::string const& key) const
     {
         std::vector<std::string> elsewhere;
@@ -392,6 +393,14 @@ private:
                 key, std::vector<std::string>{m_known.begin(), m_known.end()});
             if (!near.empty()) {
                 elsewhere.push_back(name(near));
+            }
+        }
+        // the same name in another unit: timeout_ms for timeout_seconds
+        auto const stem = key.substr(0, key.rfind('_') + 1);
+        for (auto const& k : m_known) {
+            if (elsewhere.empty() && stem.size() > 3 && k.rfind(stem, 0) == 0 &&
+                k.find('_', stem.size()) == std::string::npos) {
+                elsewhere.push_back(name(k));
             }
         }
         return elsewhere.empty()

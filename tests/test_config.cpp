@@ -155,6 +155,10 @@ TEST_CASE("an unknown key is an error naming the file, line and key, and the key
     CHECK(error_of("weights:\n  target:\n    folows: 1\n") ==
           "xloop.yaml:3: unknown key 'weights.target.folows' (did you mean "
           "'weights.target.follows'?)");
+    // the same stem in another unit
+    CHECK(error_of("plan:\n  writer:\n    timeout_seconds: 2\n") ==
+          "xloop.yaml:3: unknown key 'plan.writer.timeout_seconds' (did you mean "
+          "'plan.writer.timeout_ms'?)");
     // nothing near: no guess
     CHECK(error_of("plan:\n  zzzz: 1\n") == "xloop.yaml:2: unknown key 'plan.zzzz'");
 }
