@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "error.hpp"
+#include "nearest.hpp"
 #include "plan_job.hpp"
 
 #include <fmt/format.h>
@@ -27,6 +28,12 @@ public:
         throw config_error{fmt::format("{}:{}: {}", m_file, n.Mark().line + 1, what)};
     }
 
+    // " (did you mean 'how_to'?)", or nothing where no name is near.
+    static std::string meant(std::string const& near)
+    {
+        return near.empty() ? std::string{} : fmt::format(" (did you mean '{}'?)", near);
+    }
+
     // Calls `f(key, value)` for each entry of a mapping, refusing keys not in
     // `known` (when given): a typo must not mean "no effect".
     void each(YAML::Node const& map, std::string const& path,
@@ -42,8 +49,11 @@ public:
             }
             auto const key = kv.first.as<std::string>();
             if (!known.empty() && !known.count(key)) {
-                fail(kv.first, fmt::format("unknown key '{}{}'",
-                                           path.empty() ? "" : path + ".", key));
+                auto const prefix = path.empty() ? std::string{} : path + ".";
+                auto const near = nearest_name(
+                    key, std::vector<std::string>{known.begin(), known.end()});
+                fail(kv.first, fmt::format("unknown key '{}{}'{}", prefix, key,
+                                           meant(near.empty() ? near : prefix + near)));
             }
             m_key_line = kv.first.Mark().line + 1;
             f(key, kv.second);
@@ -117,16 +127,20 @@ public:
         each(n, path, [&](std::string const& dim, YAML::Node const& values) {
             auto const c = cat.find(dim);
             if (c == cat.end()) {
-                fail(values, fmt::format("'{}.{}': not a dimension the planner draws",
-                                         path, dim));
+                std::vector<std::string> dims;
+                for (auto const& [d, _] : cat) {
+                    dims.push_back(d);
+                }
+                fail(values, fmt::format("'{}.{}': not a dimension the planner draws{}",
+                                         path, dim, meant(nearest_name(dim, dims))));
             }
             lines[dim] = key_line();
             each(values, path + "." + dim,
                  [&](std::string const& v, YAML::Node const& e) {
                      if (std::find(c->second.begin(), c->second.end(), v) ==
                          c->second.end()) {
-                         fail(e, fmt::format("'{}.{}.{}': not a value plan draws", path,
-                                             dim, v));
+                         fail(e, fmt::format("'{}.{}.{}': not a value plan draws{}", path,
+                                             dim, v, meant(nearest_name(v, c->second))));
                      }
                      out[dim][v] = read_effect(e, path + "." + dim + "." + v);
                  });

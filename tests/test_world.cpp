@@ -65,11 +65,20 @@ TEST_CASE("a world file's mistakes are errors naming file, line and key", "[worl
 {
     CHECK_THAT(error_of("effects:\n  content_slot:\n    how_too: {follows: 1.5}\n"),
                Catch::Contains(":3:") &&
-                   Catch::Contains("'effects.content_slot.how_too': not a value"));
-    CHECK_THAT(error_of("effects:\n  colour: {red: {follows: 1.5}}\n"),
-               Catch::Contains(":2:") && Catch::Contains("not a dimension"));
+                   Catch::EndsWith("'effects.content_slot.how_too': not a value plan "
+                                   "draws (did you mean 'how_to'?)"));
+    CHECK_THAT(
+        error_of("effects:\n  colour: {red: {follows: 1.5}}\n"),
+        Catch::Contains(":2:") &&
+            Catch::EndsWith("'effects.colour': not a dimension the planner draws"));
+    CHECK_THAT(error_of("effects:\n  hook: {question: {follows: 1.5}}\n"),
+               Catch::EndsWith("not a dimension the planner draws (did you mean "
+                               "'hook_type'?)"));
     CHECK_THAT(error_of("noise: {reach_sigma: 0.5, sigma: 1}\n"),
                Catch::Contains("unknown key 'noise.sigma'"));
+    CHECK_THAT(error_of("noise: {reach_sigmaa: 0.5}\n"),
+               Catch::EndsWith("unknown key 'noise.reach_sigmaa' (did you mean "
+                               "'noise.reach_sigma'?)"));
     CHECK_THAT(error_of("posts_per_day: 2.5\n"), Catch::Contains("must be an integer"));
     CHECK_THAT(error_of("posts_per_day: 4\ntimes: [\"08:00\", \"12:00\"]\n"),
                Catch::Contains("more than the 2 times"));
