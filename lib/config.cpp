@@ -398,8 +398,10 @@ private:
         // the same name in another unit: timeout_ms for timeout_seconds
         auto const stem = key.substr(0, key.rfind('_') + 1);
         for (auto const& k : m_known) {
-            if (elsewhere.empty() && stem.size() > 3 && k.rfind(stem, 0) == 0 &&
-                k.find('_', stem.size()) == std::string::npos) {
+            if (!elsewhere.empty() || stem.size() <= 3) {
+                break;
+            }
+            if (k.rfind(stem, 0) == 0 && k.find('_', stem.size()) == std::string::npos) {
                 elsewhere.push_back(name(k));
             }
         }
