@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 using namespace xloop;
 
 namespace {
@@ -9,11 +11,9 @@ namespace {
 std::vector<std::string> lines_of(std::string const& text)
 {
     std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto const end = text.find('\n', i);
-        out.push_back(text.substr(i, end - i));
-        i = end + 1;
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);) {
+        out.push_back(line);
     }
     return out;
 }
