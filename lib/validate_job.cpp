@@ -219,11 +219,41 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
             out += fmt::format("{:{}}{}\n", "", indent, lines[i]);
         }
     }
-    std::string verdict = ready ? "READY" : "NOT READY";
-    if (colour) {
-        verdict = fmt::format("\033[1;{}m{}\033[0m", ready ? "32" : "31", verdict);
+    std::string const verdict = ready ? "READY" : "NOT READY";
+    // the last line, where a mail or a glance at the terminal ends: which
+    // checks to read
+    std::vector<std::string> failing;
+    std::vector<std::string> warning;
+    for (auto const& c : checks) {
+        if (c.status == "fail") {
+            failing.push_back(c.name);
+        } else if (c.status == "warn") {
+            warning.push_back(c.name);
+        }
     }
-    out += fmt::format("\nverdict: {}\n", verdict);
+    std::vector<std::string> parts;
+    if (!failing.empty()) {
+        parts.push_back(fmt::format("failing: {}", fmt::join(failing, ", ")));
+    }
+    if (!warning.empty()) {
+        parts.push_back(fmt::format("{}: {}",
+                                    warning.size() == 1 ? "warning" : "warnings",
+                                    fmt::join(warning, ", ")));
+    }
+    auto const said =
+        verdict + (parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, "; ")));
+    constexpr std::size_t label = 9; // "verdict: "
+    auto lines = columns >= label + narrowest ? wrap_words(said, columns - label)
+                                              : std::vector<std::string>{said};
+    if (colour) {
+        lines.front().replace(
+            0, verdict.size(),
+            fmt::format("\033[1;{}m{}\033[0m", ready ? "32" : "31", verdict));
+    }
+    out += fmt::format("\nverdict: {}\n", lines.front());
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        out += fmt::format("{:{}}{}\n", "", label, lines[i]);
+    }
     return out;
 }
 
