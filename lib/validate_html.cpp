@@ -419,6 +419,7 @@ std::string report_html(report_series const& series,
 {
     auto const charts = charts_html(series);
     auto const days = series.days;
+    auto const to_read = checks_to_read(checks);
     std::string rows;
     for (auto const& c : checks) {
         rows += fmt::format("<tr class=\"{}\"><td>{}</td><td class=\"status\">{}</td><td "
@@ -462,7 +463,7 @@ tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
 </head>
 <body>
 <h1>xloop: <span class="{verdict_class}">{verdict}</span></h1>
-<p>Database {place}, as of {now}; windows of {days} days.</p>
+{to_read}<p>Database {place}, as of {now}; windows of {days} days.</p>
 <table>
 <tr><th>check</th><th>status</th><th>why / what to do</th></tr>
 {rows}</table>
@@ -471,9 +472,14 @@ tr.few td {{ color: #999; }} tr.few .interval {{ background: #ddd; }}
 </html>
 )html",
         fmt::arg("verdict", ready ? "READY" : "NOT READY"),
-        fmt::arg("verdict_class", ready ? "READY" : "NOT"), fmt::arg("place", esc(place)),
-        fmt::arg("now", format_seconds(now)), fmt::arg("days", days),
-        fmt::arg("rows", rows), fmt::arg("charts", charts));
+        fmt::arg("verdict_class", ready ? "READY" : "NOT"),
+        fmt::arg("to_read",
+                 to_read.empty()
+                     ? ""
+                     : fmt::format("<p class=\"to-read\">Read first: {}.</p>\n",
+                                   esc(to_read))),
+        fmt::arg("place", esc(place)), fmt::arg("now", format_seconds(now)),
+        fmt::arg("days", days), fmt::arg("rows", rows), fmt::arg("charts", charts));
 }
 
 } // namespace xloop

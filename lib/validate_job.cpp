@@ -186,6 +186,29 @@ nlohmann::json report_json(std::vector<check_result> const& checks, bool ready)
     return {{"verdict", ready ? "READY" : "NOT READY"}, {"checks", list}};
 }
 
+std::string checks_to_read(std::vector<check_result> const& checks)
+{
+    std::vector<std::string> failing;
+    std::vector<std::string> warning;
+    for (auto const& c : checks) {
+        if (c.status == "fail") {
+            failing.push_back(c.name);
+        } else if (c.status == "warn") {
+            warning.push_back(c.name);
+        }
+    }
+    std::vector<std::string> parts;
+    if (!failing.empty()) {
+        parts.push_back(fmt::format("failing: {}", fmt::join(failing, ", ")));
+    }
+    if (!warning.empty()) {
+        parts.push_back(fmt::format("{}: {}",
+                                    warning.size() == 1 ? "warning" : "warnings",
+                                    fmt::join(warning, ", ")));
+    }
+    return fmt::format("{}", fmt::join(parts, "; "));
+}
+
 std::string report_table(std::vector<check_result> const& checks, bool ready, bool colour,
                          std::size_t columns)
 {
@@ -222,26 +245,8 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     std::string const verdict = ready ? "READY" : "NOT READY";
     // the last line, where a mail or a glance at the terminal ends: which
     // checks to read
-    std::vector<std::string> failing;
-    std::vector<std::string> warning;
-    for (auto const& c : checks) {
-        if (c.status == "fail") {
-            failing.push_back(c.name);
-        } else if (c.status == "warn") {
-            warning.push_back(c.name);
-        }
-    }
-    std::vector<std::string> parts;
-    if (!failing.empty()) {
-        parts.push_back(fmt::format("failing: {}", fmt::join(failing, ", ")));
-    }
-    if (!warning.empty()) {
-        parts.push_back(fmt::format("{}: {}",
-                                    warning.size() == 1 ? "warning" : "warnings",
-                                    fmt::join(warning, ", ")));
-    }
-    auto const said =
-        verdict + (parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, "; ")));
+    auto const to_read = checks_to_read(checks);
+    auto const said = verdict + (to_read.empty() ? "" : " (" + to_read + ")");
     constexpr std::size_t label = 9; // "verdict: "
     auto lines = columns >= label + narrowest ? wrap_words(said, columns - label)
                                               : std::vector<std::string>{said};

@@ -57,6 +57,8 @@ nlohmann::json report_json(std::vector<check_result> const& checks, bool ready);
 std::string report_prometheus(std::vector<check_result> const& checks, bool ready,
                               timestamp now, std::string_view database,
                               std::optional<policy_report> const& policies = {});
+// The checks to read first: "failing: a, b; warning: c", "" when all are ok.
+std::string checks_to_read(std::vector<check_result> const& checks);
 // The checks as a table, one line a check; with `columns` (a terminal's
 // width; 0: none) each message wrapped under its own column.
 std::string report_table(std::vector<check_result> const& checks, bool ready, bool colour,

@@ -52,6 +52,9 @@ TEST_CASE("the HTML report draws the series it is given", "[nodb]")
     CHECK(contains(html, "<title>0.0: 4</title>"));
     CHECK(contains(html, "75 % &lt;br&gt;")); // messages are escaped
     CHECK_FALSE(contains(html, "75 % <br>"));
+    // under the verdict, the checks to read first
+    CHECK(contains(html, "<p class=\"to-read\">Read first: warning: v2 coverage.</p>"));
+    CHECK_FALSE(contains(report_html(s, {checks[0]}, true, now, "x"), "to-read"));
 }
 
 TEST_CASE("the HTML report has no charts where the loop's tables do not exist", "[nodb]")
