@@ -434,6 +434,33 @@ void read_json_line(std::string_view text, std::optional<timestamp> latest,
     }
 }
 
+// What a file whose first line is `first` is, when it is no text of lines
+// to read (a compressed file, a spreadsheet, UTF-16), with what to do.
+std::optional<std::string> not_lines_of_text(std::string_view first)
+{
+    auto const starts = [&](std::string_view magic) {
+        return first.substr(0, magic.size()) == magic;
+    };
+    if (starts("\x1F\x8B")) {
+        return "a gzip-compressed file, not JSON Lines or CSV: zcat FILE | "
+               "xloop-scrape-metrics --input - reads it";
+    }
+    if (starts("PK\x03\x04")) {
+        return "a zip archive (a spreadsheet's .xlsx?), not JSON Lines or CSV: save or "
+               "export it as CSV, or unzip it";
+    }
+    if (starts("\xFF\xFE") || starts("\xFE\xFF")) {
+        return "UTF-16 text (a spreadsheet's \"Unicode text\"?), not UTF-8: iconv -f "
+               "UTF-16 -t UTF-8 FILE converts it";
+    }
+    if (first.find('\0') != std::string_view::npos) {
+        return "its first line holds NUL bytes, which no JSON Lines or CSV text does "
+               "(UTF-16 without its byte order mark? iconv -f UTF-16LE -t UTF-8 FILE "
+               "converts that)";
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::uint64_t count_max(std::string_view key)
@@ -485,6 +512,13 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                              "converts it)",
                                              max_line_bytes));
             continue;
+        }
+        if (line == 1) {
+            // a whole file in another form: said once, whatever --skip-bad
+            // says (it would skip every line and call the run a success)
+            if (auto const why = not_lines_of_text(text)) {
+                throw data_error{fmt::format("{}: {}; nothing was written", name, *why)};
+            }
         }
         constexpr std::string_view bom = "\xEF\xBB\xBF"; // as Windows tools write
         if (line == 1 && text.substr(0, bom.size()) == bom) {

@@ -707,6 +707,44 @@ TEST_CASE("plain lines, read without the JSON parser, give the records the parse
               .rfind("m.jsonl:1: not valid JSON", 0) == 0);
 }
 
+TEST_CASE("a compressed file, a spreadsheet or UTF-16 text is named as what it is, "
+          "--skip-bad or not",
+          "[nodb]")
+{
+    auto const whole_file_error = [](std::string const& text, bool skip_bad) {
+        std::istringstream in{text};
+        try {
+            read_metrics_file(in, "m.jsonl", skip_bad,
+                              {[](auto const&) {}, [](auto const&) {}});
+        } catch (data_error const& e) {
+            return std::string{e.what()};
+        }
+        return std::string{"no error"};
+    };
+    for (bool const skip_bad : {false, true}) {
+        // gzip's magic 1f 8b, a zip's PK\3\4, UTF-16's byte order marks
+        CHECK(whole_file_error(std::string{"\x1f\x8b\x08\x08rest\n"}, skip_bad)
+                  .rfind("m.jsonl: a gzip-compressed file, not JSON Lines or CSV: zcat "
+                         "FILE | xloop-scrape-metrics --input - reads it; nothing was "
+                         "written",
+                         0) == 0);
+        CHECK(whole_file_error(std::string{"PK\x03\x04\x14\n"}, skip_bad)
+                  .rfind("m.jsonl: a zip archive (a spreadsheet's .xlsx?)", 0) == 0);
+        CHECK(whole_file_error(std::string{"\xff\xfe{\0\n\0"}, skip_bad)
+                  .rfind("m.jsonl: UTF-16 text", 0) == 0);
+        CHECK(whole_file_error(std::string{"\xfe\xff\0{\0\n"}, skip_bad)
+                  .rfind("m.jsonl: UTF-16 text", 0) == 0);
+        CHECK(whole_file_error(std::string{"{\0\"\0t\0\n\0", 8}, skip_bad)
+                  .rfind("m.jsonl: its first line holds NUL bytes", 0) == 0);
+    }
+    // a NUL after the first line is that line's problem alone
+    std::string const ok =
+        "{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n";
+    CHECK(
+        whole_file_error(ok + std::string{"{\0}\n", 4}, false).rfind("m.jsonl:2: ", 0) ==
+        0);
+}
+
 TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
 {
     auto const error_of = file_error;
