@@ -544,10 +544,23 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                   bad_line_found, h);
             return bad;
         }
-        if (csv && csv_fields(text).value_or(std::vector<std::string>{}).size() > 2) {
-            bad_line_found(line, "a CSV header without a 'Post id' or 'Tweet id' column: "
-                                 "neither X's analytics export nor JSON Lines (one {…} "
-                                 "object a line)");
+        if (auto const fields = csv ? csv_fields(text) : std::nullopt;
+            fields && fields->size() > 2) {
+            constexpr char const* why =
+                "a CSV header without a 'Post id' or 'Tweet id' "
+                "column: neither X's analytics export (Content: "
+                "one row a post) nor JSON Lines (one {…} object a "
+                "line)";
+            // names alone: another CSV (X's overview, a row a day), whose
+            // every row --skip-bad would skip, calling the run ok; a line
+            // with JSON's marks is a broken record, skipped alone
+            if (std::none_of(fields->begin(), fields->end(), [](auto const& f) {
+                    return f.find_first_of("{}:") != std::string::npos;
+                })) {
+                throw data_error{
+                    fmt::format("{}:{}: {}; nothing was written", name, line, why)};
+            }
+            bad_line_found(line, why);
             continue;
         }
         if (flat_line v;

@@ -594,10 +594,27 @@ TEST_CASE("X's analytics export is read as post records observed when it was mad
     CHECK_THROWS_WITH(read("Post id,Post text\n1,x\n2,\"never closed\n3,x\n", &bad),
                       "export.csv:3: a quoted field is not closed by the file's end; "
                       "nothing was written");
-    // a CSV that is not the export is no metrics file
+    // a CSV that is not the export is no metrics file, --skip-bad or not
     CHECK(file_error("date,impressions,likes\n2026-03-01,3,1\n")
               .rfind("m.jsonl:1: a CSV header without a 'Post id' or 'Tweet id' column",
                      0) == 0);
+    CHECK_THROWS_WITH(
+        read("Date,Impressions,Likes\n2026-03-01,3,1\n", &bad),
+        Catch::StartsWith("export.csv:1: a CSV header without a 'Post id'") &&
+            Catch::EndsWith("; nothing was written"));
+    // a broken record whose commas read as a header's is that line alone
+    bad.clear();
+    std::istringstream broken{"\"tweet_id\": \"1\", \"observed_at\": "
+                              "\"2026-03-02T12:00:00Z\"}\n{\"tweet_id\": \"2\", "
+                              "\"observed_at\": \"2026-03-02T12:00:00Z\"}\n"};
+    std::vector<metrics_record> kept;
+    bad = read_metrics_file(
+        broken, "m.jsonl", true,
+        {[&](auto const& r) { kept.push_back(r); }, [](auto const&) {}});
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].line == 1);
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].tweet_id == "2");
 }
 
 TEST_CASE("a JSON Lines file that begins with a byte order mark is read", "[nodb]")
