@@ -5,9 +5,11 @@
 #include "interrupt.hpp"
 #include "json_text.hpp"
 #include "line_reader.hpp"
+#include "nearest.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -305,12 +307,26 @@ bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
     return true;
 }
 
+// For an unknown field: the nearest name, else every name (an X API
+// answer's 'id' and 'public_metrics' are near none).
+std::string fields_meant(std::string const& key)
+{
+    std::vector<std::string> const names{field_names.begin(), field_names.end()};
+    if (auto const near = nearest_name(key, names); !near.empty()) {
+        return fmt::format(" (did you mean '{}'?)", near);
+    }
+    return fmt::format(
+        " (a post's fields: {}; a follower count's: {})",
+        fmt::join(field_names.begin(), field_names.begin() + f_followers, ", "),
+        "observed_at, followers, following, tweets");
+}
+
 void check_keys(nlohmann::json const& j, bool followers)
 {
     for (auto const& [key, value] : j.items()) {
         auto const f = std::find(field_names.begin(), field_names.end(), key);
         if (f == field_names.end()) {
-            throw line_error{fmt::format("unknown field '{}'", key)};
+            throw line_error{fmt::format("unknown field '{}'{}", key, fields_meant(key))};
         }
         // a post's field beside 'followers' (or the reverse) is a known name
         // on the wrong kind of line: say so, not "unknown"

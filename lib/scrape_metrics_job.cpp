@@ -433,6 +433,14 @@ void from_file(run_context& run, scrape_options const& opts, scrape_counts& n)
             latest, false, export_time);
         w.finish();
     }
+    // --skip-bad is for a few bad lines: a file with no good one is of
+    // another form, and a run that wrote nothing must not say ok
+    if (n.records == 0 && !bad.empty()) {
+        throw data_error{fmt::format(
+            "{}: no line is a record ({} bad, the first, line {}: {}); nothing was "
+            "written (--skip-bad skips a few bad lines, not a whole file)",
+            name, bad.size(), bad.front().line, bad.front().reason)};
+    }
     // A large inbox: give the planner its size and spread.
     if (n.records >= analyze_min_rows) {
         db.exec("ANALYZE xloop_metrics_in (tweet_id, kind)");

@@ -776,7 +776,15 @@ TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
               .rfind("m.jsonl:1: field 'observed_at' is missing", 0) == 0);
     CHECK(error_of(
               "{\"tweet_id\": \"2\", \"observed_at\": \"2026-03-02\", \"likess\": 1}\n")
-              .rfind("m.jsonl:1: unknown field 'likess'", 0) == 0);
+              .rfind("m.jsonl:1: unknown field 'likess' (did you mean 'likes'?)", 0) ==
+          0);
+    // near no name: every name
+    CHECK(error_of("{\"id\": \"2\", \"observed_at\": \"2026-03-02\"}\n")
+              .rfind("m.jsonl:1: unknown field 'id' (a post's fields: tweet_id, "
+                     "observed_at, impressions, likes, retweets, replies, quotes, "
+                     "bookmarks, profile_clicks, follows; a follower count's: "
+                     "observed_at, followers, following, tweets)",
+                     0) == 0);
     CHECK(error_of("{not json\n").rfind("m.jsonl:1: not valid JSON", 0) == 0);
     CHECK(error_of("{\"impressions\": 5, \"observed_at\": \"2026-03-02\"}\n")
               .rfind("m.jsonl:1: field 'tweet_id' is missing", 0) == 0);

@@ -934,6 +934,22 @@ TEST_CASE("the file source ingests metrics and follower counts, strictly", "[db]
     CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 0);
 
+    // --skip-bad on a file with no good line (an X API answer's objects):
+    // nothing to write is no ok run
+    dir.write("x_api.jsonl",
+              "{\"id\": \"1001\", \"public_metrics\": {\"like_count\": 3}}\n"
+              "{\"id\": \"1002\", \"public_metrics\": {\"like_count\": 4}}\n");
+    auto const none = scrape({"--input", dir.path() + "/x_api.jsonl", "--skip-bad"});
+    CHECK(none.exit_code == 65);
+    CHECK_THAT(
+        none.err,
+        Catch::Contains("x_api.jsonl: no line is a record (2 bad, the first, line 1: "
+                        "unknown field 'id' (a post's fields: tweet_id, "
+                        "observed_at, impressions,"));
+    CHECK(db.count("SELECT count(*) FROM xloop.job_runs WHERE job = 'scrape-metrics' AND "
+                   "status = 'failed'") == 2); // the strict run's, and this one's
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 0);
+
     auto const skipping =
         scrape({"--input", dir.path() + "/bad.jsonl", "--skip-bad", "--json"});
     INFO(skipping.err);
