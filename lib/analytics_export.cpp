@@ -76,11 +76,19 @@ std::string ungrouped(std::string const& text)
 }
 
 // A count as the export writes it: digits (an older export wrote "12.0",
-// a spreadsheet "12,345"), empty or "-" where it has none.
+// a spreadsheet "12,345"; with `decimal_comma`, a semicolon-separated file,
+// "12.345" and "12,0"), empty or "-" where it has none.
 std::optional<std::int64_t> read_count(std::string const& raw, std::string_view column,
-                                       std::int64_t max)
+                                       std::int64_t max, bool decimal_comma)
 {
-    auto const text = ungrouped(trim(raw));
+    auto const given = trim(raw);
+    auto swapped = given;
+    if (decimal_comma) { // "12.345" and "12,0" read as "12,345" and "12.0"
+        for (auto& c : swapped) {
+            c = c == '.' ? ',' : c == ',' ? '.' : c;
+        }
+    }
+    auto const text = ungrouped(swapped);
     if (text.empty() || text == "-") {
         return std::nullopt;
     }
@@ -96,10 +104,10 @@ std::optional<std::int64_t> read_count(std::string const& raw, std::string_view 
             return static_cast<std::int64_t>(v);
         }
     }
-    throw row_error{fmt::format("column '{}': must be a non-negative integer{} (got {})",
-                                column,
-                                digits ? fmt::format(" no larger than {}", max) : "",
-                                json_text(excerpt(text, 40)))};
+    throw row_error{
+        fmt::format("column '{}': must be a non-negative integer{} (got {})", column,
+                    digits && zeros_after ? fmt::format(" no larger than {}", max) : "",
+                    json_text(excerpt(given, 40)))};
 }
 
 // A post id as the export writes it; a spreadsheet that saved the file wrote
@@ -112,7 +120,7 @@ std::string read_post_id(std::string const& raw, std::string_view column)
         return id;
     }
     bool const rounded = id.find_first_of("eE") != std::string::npos &&
-                         id.find_first_not_of("0123456789.eE+-") == std::string::npos;
+                         id.find_first_not_of("0123456789.,eE+-") == std::string::npos;
     throw row_error{fmt::format(
         "column '{}': not an X post id (1 to 19 digits; got {}){}", column,
         json_text(excerpt(id, 40)),
@@ -123,7 +131,7 @@ std::string read_post_id(std::string const& raw, std::string_view column)
 
 } // namespace
 
-std::optional<std::vector<std::string>> csv_fields(std::string_view text)
+std::optional<std::vector<std::string>> csv_fields(std::string_view text, char separator)
 {
     std::vector<std::string> out(1);
     bool quoted = false;
@@ -140,7 +148,7 @@ std::optional<std::vector<std::string>> csv_fields(std::string_view text)
             }
         } else if (c == '"') {
             quoted = true;
-        } else if (c == ',') {
+        } else if (c == separator) {
             out.emplace_back();
         } else if (c != '\r' || i + 1 != text.size()) {
             out.back() += c; // (a CRLF line's \r is the line break's)
@@ -154,25 +162,29 @@ std::optional<std::vector<std::string>> csv_fields(std::string_view text)
 
 std::optional<analytics_export_columns> analytics_export_header(std::string_view line)
 {
-    auto const fields = csv_fields(line);
-    if (!fields || fields->size() < 2) {
-        return std::nullopt;
+    for (char const separator : csv_separators) {
+        auto const fields = csv_fields(line, separator);
+        if (!fields || fields->size() < 2) {
+            continue;
+        }
+        analytics_export_columns out;
+        out.separator = separator;
+        std::vector<std::string> names;
+        for (auto const& f : *fields) {
+            out.shown.push_back(trim(f));
+            names.push_back(to_lower(out.shown.back()));
+        }
+        auto const id = column_of(names, id_names);
+        if (!id) {
+            continue;
+        }
+        out.id = *id;
+        for (auto const& c : count_columns) {
+            out.counts.push_back(column_of(names, c.names));
+        }
+        return out;
     }
-    analytics_export_columns out;
-    std::vector<std::string> names;
-    for (auto const& f : *fields) {
-        out.shown.push_back(trim(f));
-        names.push_back(to_lower(out.shown.back()));
-    }
-    auto const id = column_of(names, id_names);
-    if (!id) {
-        return std::nullopt;
-    }
-    out.id = *id;
-    for (auto const& c : count_columns) {
-        out.counts.push_back(column_of(names, c.names));
-    }
-    return out;
+    return std::nullopt;
 }
 
 namespace {
@@ -193,7 +205,8 @@ metrics_record export_row(std::optional<std::vector<std::string>> const& fields,
         if (auto const at = columns.counts[k]) {
             auto const& c = count_columns[k];
             auto const v = read_count((*fields)[*at], shown[*at],
-                                      static_cast<std::int64_t>(count_max(c.key)));
+                                      static_cast<std::int64_t>(count_max(c.key)),
+                                      columns.separator == ';');
             (c.count ? r.counts.*c.count : r.follows) = v;
         }
     }
@@ -251,7 +264,7 @@ void read_analytics_export(line_reader& lines, std::string const& name,
         if (quotes % 2 != 0) {
             continue; // a post's text with line breaks: the row goes on
         }
-        auto const fields = csv_fields(record);
+        auto const fields = csv_fields(record, columns.separator);
         record.clear();
         quotes = 0;
         metrics_record r;

@@ -21,22 +21,31 @@
 
 namespace xloop {
 
-// The fields of one CSV record (RFC 4180: a field holding a comma, a quote
-// or a line break is quoted, a quote inside doubled); nullopt while a quoted
-// field is still open at the text's end (the record goes on in the next
-// line).
-std::optional<std::vector<std::string>> csv_fields(std::string_view text);
+// The fields of one CSV record (RFC 4180: a field holding the separator, a
+// quote or a line break is quoted, a quote inside doubled); nullopt while a
+// quoted field is still open at the text's end (the record goes on in the
+// next line).
+std::optional<std::vector<std::string>> csv_fields(std::string_view text,
+                                                   char separator = ',');
+
+// The separators a CSV is read with: X's comma; a spreadsheet that saved it
+// in a locale whose decimal mark is the comma wrote semicolons (and grouped
+// thousands by full stops), as "Unicode text" tabs.
+inline constexpr std::string_view csv_separators = ",;\t";
 
 // The export's columns: as the file names them (for messages), the post id's,
-// and each count's where the file has it (analytics_export.cpp's order).
+// and each count's where the file has it (analytics_export.cpp's order), and
+// the separator its header was read with.
 struct analytics_export_columns {
     std::vector<std::string> shown;
     std::size_t id = 0;
     std::vector<std::optional<std::size_t>> counts;
+    char separator = ',';
 };
 
 // The columns, where a file's first line is the export's header: a CSV with
-// a "Post id" (or "Tweet id") column.
+// a "Post id" (or "Tweet id") column, its fields separated by one of
+// csv_separators.
 std::optional<analytics_export_columns> analytics_export_header(std::string_view line);
 
 // Reads the rows after the header from `lines` (`line` is the header's line

@@ -560,8 +560,15 @@ std::vector<bad_line> read_metrics_file(std::istream& in, std::string const& nam
                                   bad_line_found, h);
             return bad;
         }
-        if (auto const fields = csv ? csv_fields(text) : std::nullopt;
-            fields && fields->size() > 2) {
+        // the header's fields as the separator that splits it most gives them
+        std::optional<std::vector<std::string>> fields;
+        for (char const separator : csv ? csv_separators : std::string_view{}) {
+            auto f = csv_fields(text, separator);
+            if (f && (!fields || f->size() > fields->size())) {
+                fields = std::move(f);
+            }
+        }
+        if (fields && fields->size() > 2) {
             constexpr char const* why =
                 "a CSV header without a 'Post id' or 'Tweet id' "
                 "column: neither X's analytics export (Content: "

@@ -724,6 +724,56 @@ TEST_CASE("plain lines, read without the JSON parser, give the records the parse
               .rfind("m.jsonl:1: not valid JSON", 0) == 0);
 }
 
+TEST_CASE("X's analytics export saved by a spreadsheet with semicolons and decimal "
+          "commas, or with tabs, is read",
+          "[nodb]")
+{
+    auto const made = *parse_timestamp("2026-03-02T11:30:00Z");
+    auto const read = [&](std::string const& text, std::vector<bad_line>* bad = nullptr) {
+        std::istringstream in{text};
+        std::vector<metrics_record> m;
+        auto const b = read_metrics_file(
+            in, "export.csv", bad != nullptr,
+            {[&](auto const& r) { m.push_back(r); }, [](auto const&) {}}, std::nullopt,
+            false, made);
+        if (bad) {
+            *bad = b;
+        }
+        return m;
+    };
+    // a locale whose decimal mark is the comma: "12.345" is twelve thousand,
+    // "7,0" seven; a text with a semicolon is quoted
+    auto const semi = read("Post id;Date;Post text;Impressions;Likes;New follows\r\n"
+                           "1861;13.02.2026;\"a; b, c\";12.345;7,0;3\r\n"
+                           "1862;14.02.2026;d;1.234.567;0;\r\n");
+    REQUIRE(semi.size() == 2);
+    CHECK(semi[0].tweet_id == "1861");
+    CHECK(semi[0].counts.impressions == 12345);
+    CHECK(semi[0].counts.likes == 7);
+    CHECK(semi[0].follows == 3);
+    CHECK(semi[1].counts.impressions == 1234567);
+    CHECK_FALSE(semi[1].follows);
+    // a fraction is named as the file wrote it
+    std::vector<bad_line> bad;
+    CHECK(read("Post id;Likes\n1861;7,5\n", &bad).empty());
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].reason ==
+          "column 'Likes': must be a non-negative integer (got \"7,5\")");
+    // a post id the spreadsheet rounded, in its own locale
+    CHECK(read("Post id;Likes\n1,86134E+18;7\n", &bad).empty());
+    REQUIRE(bad.size() == 1);
+    CHECK_THAT(bad[0].reason, Catch::Contains("a spreadsheet rounded it"));
+    // tabs ("Unicode text" as UTF-8), thousands grouped as X's own comma file
+    auto const tabs = read("Post id\tImpressions\tLikes\n1861\t\"12,345\"\t7\n");
+    REQUIRE(tabs.size() == 1);
+    CHECK(tabs[0].counts.impressions == 12345);
+    CHECK(tabs[0].counts.likes == 7);
+    // X's comma file keeps its meaning: "12.0" is twelve
+    auto const commas = read("Post id,Likes\n1861,12.0\n");
+    REQUIRE(commas.size() == 1);
+    CHECK(commas[0].counts.likes == 12);
+}
+
 TEST_CASE("a compressed file, a spreadsheet or UTF-16 text is named as what it is, "
           "--skip-bad or not",
           "[nodb]")
