@@ -111,6 +111,13 @@ struct db_connection_deleter {
 // own PG* variables (an empty string).
 std::string resolve_conninfo(std::optional<std::string> const& db_option);
 
+// For a failed connection: where nothing named a database (`conninfo`
+// empty, none of libpq's PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGSERVICE
+// among `env`), what was tried and why, as "; …"; else "". A cron job that
+// did not read its environment file meets this.
+std::string unnamed_database_hint(std::string const& conninfo,
+                                  std::function<char const*(char const*)> const& env);
+
 // Replaces the password of `conninfo` (and PGPASSWORD) wherever it occurs in
 // `message`, so no error or log line carries it.
 std::string redact_secrets(std::string message, std::string const& conninfo);

@@ -41,6 +41,23 @@ std::string resolve_conninfo(std::optional<std::string> const& db_option)
     return {};
 }
 
+std::string unnamed_database_hint(std::string const& conninfo,
+                                  std::function<char const*(char const*)> const& env)
+{
+    if (!conninfo.empty()) {
+        return {};
+    }
+    for (char const* name :
+         {"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"}) {
+        if (char const* v = env(name); v && *v) {
+            return {};
+        }
+    }
+    return "; no database was named (no --db, DATABASE_URL or PGHOST), so libpq's "
+           "default, this machine's socket, was tried: a cron line that did not read "
+           "its environment file (cron/xloop.crontab's /etc/xloop/xloop.env)?";
+}
+
 namespace {
 
 void replace_all(std::string& s, std::string const& what, std::string_view with)
@@ -536,7 +553,8 @@ started_connection start_connection(char const* const* keys, char const* const* 
 // The error for a connection refused before any traffic.
 [[noreturn]] void throw_refused_at_start(PGconn* c, std::string const& conninfo)
 {
-    auto const msg = redact_secrets(one_line(PQerrorMessage(c)), conninfo);
+    auto const msg = redact_secrets(one_line(PQerrorMessage(c)), conninfo) +
+                     unnamed_database_hint(conninfo, std::getenv);
     // A Unix socket is tried at once, before the poll: a local server that is
     // down (no socket file, or a stale one) fails here. Its message names the
     // socket file in any language. So does a host name whose lookup fails
@@ -557,7 +575,8 @@ started_connection start_connection(char const* const* keys, char const* const* 
 [[noreturn]] void throw_refused(PGconn* c, std::string const& conninfo)
 {
     std::string const msg =
-        redact_secrets(one_line(without_locations(PQerrorMessage(c))), conninfo);
+        redact_secrets(one_line(without_locations(PQerrorMessage(c))), conninfo) +
+        unnamed_database_hint(conninfo, std::getenv);
     auto const state = sqlstate_in_message(msg);
     if (PQconnectionNeedsPassword(c) || (state && !is_transient_sqlstate(*state)) ||
         pooler_refused_for_good(msg)) {

@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -976,6 +977,32 @@ TEST_CASE("PgBouncer's refusals for good are told from those that pass by its ow
     // the server's own refusal has its own SQLSTATE, in any language
     CHECK_FALSE(pooler_refused_for_good("failed: FATAL:  28P01: password authentication "
                                         "failed for user \"cron\""));
+}
+
+TEST_CASE("a failed connection where nothing named a database says libpq's default "
+          "was tried, and why that may be",
+          "[nodb]")
+{
+    std::map<std::string, std::string> env;
+    auto const lookup = [&](char const* name) -> char const* {
+        auto const it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+    };
+    CHECK_THAT(unnamed_database_hint("", lookup),
+               Catch::StartsWith("; no database was named (no --db, DATABASE_URL or "
+                                 "PGHOST), so libpq's default, this machine's socket, "
+                                 "was tried"));
+    // a connection string (--db or DATABASE_URL) or any of libpq's variables
+    // that say where names one
+    CHECK(unnamed_database_hint("dbname=x", lookup).empty());
+    for (char const* name :
+         {"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"}) {
+        env = {{name, "x"}};
+        CHECK(unnamed_database_hint("", lookup).empty());
+    }
+    // set but empty is unset, as libpq reads it; PGUSER names no database
+    env = {{"PGHOST", ""}, {"PGUSER", "xloop"}};
+    CHECK_FALSE(unnamed_database_hint("", lookup).empty());
 }
 
 TEST_CASE("a SQLSTATE is found in a verbose connection failure, the last one wins, "
