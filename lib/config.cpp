@@ -745,6 +745,14 @@ config parse_config_checked(std::string const& yaml_text, std::string const& nam
                      {"engagement_rate", "reach", "profile_clicks", "follows",
                       "attributed_follows", "primary_objective_score"},
                      0, 100);
+        // a target of nothing would leave every post out: "skipped: 0 rows"
+        // on a database full of them
+        if (std::all_of(cfg.weights.target.begin(), cfg.weights.target.end(),
+                        [](auto const& kv) { return kv.second == 0; })) {
+            w.fail(w.child("target"),
+                   "'weights.target': every component's weight is 0, so the learners "
+                   "would learn from nothing: give one a weight above 0");
+        }
         w.integer("min_posts", cfg.weights.min_posts, 1, 1000000);
         w.time_zone("timezone", cfg.weights.timezone, cfg.places);
         w.text_list("dimensions", cfg.weights.dimensions, dimension_names);

@@ -165,6 +165,13 @@ TEST_CASE("an unknown key is an error naming the file, line and key, and the key
 
 TEST_CASE("an out-of-range or mistyped value names the key and line", "[nodb]")
 {
+    CHECK(error_of("weights:\n  target:\n    attributed_follows: 0\n    engagement_rate: "
+                   "0\n    follows: 0\n    profile_clicks: 0\n    reach: 0\n") ==
+          "xloop.yaml:3: 'weights.target': every component's weight is 0, so the "
+          "learners would learn from nothing: give one a weight above 0");
+    // one left is a target
+    CHECK(error_of("weights:\n  target:\n    attributed_follows: 0\n    engagement_rate: "
+                   "0\n    follows: 0\n    profile_clicks: 0\n") == "no error");
     CHECK(error_of("weights:\n  epsilon: 1.5\n") ==
           "xloop.yaml:2: 'weights.epsilon' must be between 0 and 1 (got 1.5)");
     CHECK(error_of("plan:\n  posterior_scale: 0\n") ==
