@@ -307,8 +307,11 @@ public:
         for (auto const& kv : n) {
             auto const k = kv.first.as<std::string>();
             if (!allowed_keys.empty() && !allowed_keys.count(k)) {
-                fail(kv.first, fmt::format("unknown key '{}.{}'{}", name(key), k,
-                                           nearest_of(name(key), k, allowed_keys)));
+                fail(kv.first,
+                     fmt::format("unknown key '{}.{}'{}", name(key), k,
+                                 nearest_hint(k,
+                                              {allowed_keys.begin(), allowed_keys.end()},
+                                              name(key) + ".")));
             }
             if (name_problem) {
                 if (auto const why = name_problem(k); !why.empty()) {
@@ -341,8 +344,11 @@ public:
         for (auto const& kv : n) {
             auto const k = kv.first.as<std::string>();
             if (!allowed_keys.count(k)) {
-                fail(kv.first, fmt::format("unknown key '{}.{}'{}", name(key), k,
-                                           nearest_of(name(key), k, allowed_keys)));
+                fail(kv.first,
+                     fmt::format("unknown key '{}.{}'{}", name(key), k,
+                                 nearest_hint(k,
+                                              {allowed_keys.begin(), allowed_keys.end()},
+                                              name(key) + ".")));
             }
             double const v = as_number(kv.second, key);
             if (!(v >= lo && v <= hi)) {
@@ -362,17 +368,6 @@ private:
     std::string name(std::string const& key) const
     {
         return m_path.empty() ? key : m_path + "." + key;
-    }
-
-    // " (did you mean 'weights.target.follows'?)" for a key of a map whose
-    // keys are fixed, or nothing.
-    static std::string nearest_of(std::string const& map, std::string const& key,
-                                  std::set<std::string> const& allowed)
-    {
-        auto const near =
-            nearest_name(key, std::vector<std::string>{allowed.begin(), allowed.end()});
-        return near.empty() ? std::string{}
-                            : fmt::format(" (did you mean '{}.{}'?)", map, near);
     }
 
     // Where a key this section does not have was likely meant, as
@@ -405,9 +400,7 @@ private:
                 elsewhere.push_back(name(k));
             }
         }
-        return elsewhere.empty()
-                   ? std::string{}
-                   : fmt::format(" (did you mean '{}'?)", fmt::join(elsewhere, "' or '"));
+        return did_you_mean(elsewhere);
     }
 
     double as_number(YAML::Node const& n, char const* key) const

@@ -311,9 +311,9 @@ bool read_flat_line(flat_line const& v, std::optional<timestamp> latest,
 // answer's 'id' and 'public_metrics' are near none).
 std::string fields_meant(std::string const& key)
 {
-    std::vector<std::string> const names{field_names.begin(), field_names.end()};
-    if (auto const near = nearest_name(key, names); !near.empty()) {
-        return fmt::format(" (did you mean '{}'?)", near);
+    if (auto hint = nearest_hint(key, {field_names.begin(), field_names.end()});
+        !hint.empty()) {
+        return hint;
     }
     return fmt::format(
         " (a post's fields: {}; a follower count's: {})",

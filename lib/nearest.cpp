@@ -1,5 +1,8 @@
 #include "nearest.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <tuple>
 
@@ -48,6 +51,20 @@ std::string nearest_name(std::string const& given, std::vector<std::string> cons
         }
     }
     return best;
+}
+
+std::string did_you_mean(std::vector<std::string> const& names)
+{
+    return names.empty()
+               ? std::string{}
+               : fmt::format(" (did you mean '{}'?)", fmt::join(names, "' or '"));
+}
+
+std::string nearest_hint(std::string const& given, std::vector<std::string> const& names,
+                         std::string const& prefix)
+{
+    auto const near = nearest_name(given, names);
+    return near.empty() ? std::string{} : did_you_mean({prefix + near});
 }
 
 } // namespace xloop

@@ -228,37 +228,34 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     // On a terminal the messages wrap under their own column, so that the
     // names and statuses stay a column one reads down; too narrow a column
     // is left to the terminal.
-    auto const indent = width + 2 + 4 + 2;
-    constexpr std::size_t narrowest = 30;
+    auto const hanging = [columns](std::string const& text, std::size_t indent) {
+        constexpr std::size_t narrowest = 30;
+        if (columns < indent + narrowest) {
+            return text;
+        }
+        auto const lines = wrap_words(text, columns - indent);
+        std::string out = lines.front();
+        for (std::size_t i = 1; i < lines.size(); ++i) {
+            out += fmt::format("\n{:{}}{}", "", indent, lines[i]);
+        }
+        return out;
+    };
     for (auto const& c : checks) {
         // a message quotes data (names, ids): escaped, the colours are ours
-        auto const message = escape_line(c.message);
-        auto const lines = columns >= indent + narrowest
-                               ? wrap_words(message, columns - indent)
-                               : std::vector<std::string>{message};
         out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status),
-                           lines.front());
-        for (std::size_t i = 1; i < lines.size(); ++i) {
-            out += fmt::format("{:{}}{}\n", "", indent, lines[i]);
-        }
+                           hanging(escape_line(c.message), width + 2 + 4 + 2));
     }
     std::string const verdict = ready ? "READY" : "NOT READY";
     // the last line, where a mail or a glance at the terminal ends: which
     // checks to read
     auto const to_read = checks_to_read(checks);
-    auto const said = verdict + (to_read.empty() ? "" : " (" + to_read + ")");
-    constexpr std::size_t label = 9; // "verdict: "
-    auto lines = columns >= label + narrowest ? wrap_words(said, columns - label)
-                                              : std::vector<std::string>{said};
+    auto said = hanging(verdict + (to_read.empty() ? "" : " (" + to_read + ")"),
+                        std::string_view{"verdict: "}.size());
     if (colour) {
-        lines.front().replace(
-            0, verdict.size(),
-            fmt::format("\033[1;{}m{}\033[0m", ready ? "32" : "31", verdict));
+        said.replace(0, verdict.size(),
+                     fmt::format("\033[1;{}m{}\033[0m", ready ? "32" : "31", verdict));
     }
-    out += fmt::format("\nverdict: {}\n", lines.front());
-    for (std::size_t i = 1; i < lines.size(); ++i) {
-        out += fmt::format("{:{}}{}\n", "", label, lines[i]);
-    }
+    out += fmt::format("\nverdict: {}\n", said);
     return out;
 }
 

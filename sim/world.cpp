@@ -28,12 +28,6 @@ public:
         throw config_error{fmt::format("{}:{}: {}", m_file, n.Mark().line + 1, what)};
     }
 
-    // " (did you mean 'how_to'?)", or nothing where no name is near.
-    static std::string meant(std::string const& near)
-    {
-        return near.empty() ? std::string{} : fmt::format(" (did you mean '{}'?)", near);
-    }
-
     // Calls `f(key, value)` for each entry of a mapping, refusing keys not in
     // `known` (when given): a typo must not mean "no effect".
     void each(YAML::Node const& map, std::string const& path,
@@ -50,10 +44,9 @@ public:
             auto const key = kv.first.as<std::string>();
             if (!known.empty() && !known.count(key)) {
                 auto const prefix = path.empty() ? std::string{} : path + ".";
-                auto const near = nearest_name(
-                    key, std::vector<std::string>{known.begin(), known.end()});
                 fail(kv.first, fmt::format("unknown key '{}{}'{}", prefix, key,
-                                           meant(near.empty() ? near : prefix + near)));
+                                           nearest_hint(key, {known.begin(), known.end()},
+                                                        prefix)));
             }
             m_key_line = kv.first.Mark().line + 1;
             f(key, kv.second);
@@ -132,7 +125,7 @@ public:
                     dims.push_back(d);
                 }
                 fail(values, fmt::format("'{}.{}': not a dimension the planner draws{}",
-                                         path, dim, meant(nearest_name(dim, dims))));
+                                         path, dim, nearest_hint(dim, dims)));
             }
             lines[dim] = key_line();
             each(values, path + "." + dim,
@@ -140,7 +133,7 @@ public:
                      if (std::find(c->second.begin(), c->second.end(), v) ==
                          c->second.end()) {
                          fail(e, fmt::format("'{}.{}.{}': not a value plan draws{}", path,
-                                             dim, v, meant(nearest_name(v, c->second))));
+                                             dim, v, nearest_hint(v, c->second)));
                      }
                      out[dim][v] = read_effect(e, path + "." + dim + "." + v);
                  });

@@ -28,15 +28,36 @@ timestamp at(double h)
 }
 
 // The error reading `text` as the JSON Lines file m.jsonl, or "no error".
-std::string file_error(std::string const& text)
+std::string file_error(std::string const& text, bool skip_bad = false)
 {
     std::istringstream in{text};
     try {
-        read_metrics_file(in, "m.jsonl", false, {[](auto const&) {}, [](auto const&) {}});
+        read_metrics_file(in, "m.jsonl", skip_bad,
+                          {[](auto const&) {}, [](auto const&) {}});
     } catch (data_error const& e) {
         return std::string{e.what()};
     }
     return std::string{"no error"};
+}
+
+// When the analytics exports of the tests were made.
+timestamp const export_made = *parse_timestamp("2026-03-02T11:30:00Z");
+
+// The records of `text` read as the analytics export export.csv, observed
+// when it was made; with `bad`, --skip-bad, and the bad rows there.
+std::vector<metrics_record> read_export(std::string const& text,
+                                        std::vector<bad_line>* bad = nullptr)
+{
+    std::istringstream in{text};
+    std::vector<metrics_record> m;
+    auto const b =
+        read_metrics_file(in, "export.csv", bad != nullptr,
+                          {[&](auto const& r) { m.push_back(r); }, [](auto const&) {}},
+                          std::nullopt, false, export_made);
+    if (bad) {
+        *bad = b;
+    }
+    return m;
 }
 
 } // namespace
@@ -494,36 +515,24 @@ TEST_CASE("a JSON Lines file yields metric and follower records", "[nodb]")
     CHECK(f[0].followers == 1500);
 }
 
-TEST_CASE("X's analytics export is read as post records observed when it was made: "
-          "quoted text with commas, quotes and line breaks, a BOM, CRLF lines, and the "
-          "older export's column names",
-          "[nodb]")
+TEST_CASE(
+    "X's analytics export is read as post records observed when it was export_made: "
+    "quoted text with commas, quotes and line breaks, a BOM, CRLF lines, and the "
+    "older export's column names",
+    "[nodb]")
 {
-    auto const made = *parse_timestamp("2026-03-02T11:30:00Z");
-    auto const read = [&](std::string const& text, std::vector<bad_line>* bad = nullptr) {
-        std::istringstream in{text};
-        std::vector<metrics_record> m;
-        auto const b = read_metrics_file(
-            in, "export.csv", bad != nullptr,
-            {[&](auto const& r) { m.push_back(r); }, [](auto const&) {}}, std::nullopt,
-            false, made);
-        if (bad) {
-            *bad = b;
-        }
-        return m;
-    };
-    auto const now =
-        read("\xEF\xBB\xBFPost id,Date,Post text,Post Link,Impressions,Likes,Engagements,"
-             "Bookmarks,Shares,New follows,Replies,Reposts,Profile visits,Detail Expands,"
-             "URL Clicks\r\n"
-             "1861,\"Thu, Feb 13, 2026\",\"Two lines,\r\nand \"\"quotes\"\"\","
-             "https://x.com/a/status/1861,1200,31,70,4,1,3,2,5,9,11,0\r\n"
-             "\r\n"
-             "1862,\"Fri, Feb 14, 2026\",One line,https://x.com/a/status/1862,0,0,0,0,0,,"
-             "0,0,0,0,0\r\n");
+    auto const now = read_export(
+        "\xEF\xBB\xBFPost id,Date,Post text,Post Link,Impressions,Likes,Engagements,"
+        "Bookmarks,Shares,New follows,Replies,Reposts,Profile visits,Detail Expands,"
+        "URL Clicks\r\n"
+        "1861,\"Thu, Feb 13, 2026\",\"Two lines,\r\nand \"\"quotes\"\"\","
+        "https://x.com/a/status/1861,1200,31,70,4,1,3,2,5,9,11,0\r\n"
+        "\r\n"
+        "1862,\"Fri, Feb 14, 2026\",One line,https://x.com/a/status/1862,0,0,0,0,0,,"
+        "0,0,0,0,0\r\n");
     REQUIRE(now.size() == 2);
     CHECK(now[0].tweet_id == "1861");
-    CHECK(now[0].observed_at == made);
+    CHECK(now[0].observed_at == export_made);
     CHECK(now[0].counts.impressions == 1200);
     CHECK(now[0].counts.likes == 31);
     CHECK(now[0].counts.bookmarks == 4);
@@ -536,7 +545,7 @@ TEST_CASE("X's analytics export is read as post records observed when it was mad
     CHECK(now[1].counts.impressions == 0);
     CHECK_FALSE(now[1].follows); // an empty cell is no count
 
-    auto const older = read(
+    auto const older = read_export(
         "Tweet id,Tweet permalink,Tweet text,time,impressions,engagements,"
         "engagement rate,retweets,replies,likes,user profile clicks,url clicks,"
         "hashtag clicks,detail expands,permalink clicks,app opens,app installs,follows\n"
@@ -553,26 +562,27 @@ TEST_CASE("X's analytics export is read as post records observed when it was mad
 
     // digits grouped by thousands, as a spreadsheet shows them; a comma
     // elsewhere is no number
-    auto const grouped = read("Post id,Impressions,Likes\n7,\"1,234,567\",\"1,000.0\"\n");
+    auto const grouped =
+        read_export("Post id,Impressions,Likes\n7,\"1,234,567\",\"1,000.0\"\n");
     REQUIRE(grouped.size() == 1);
     CHECK(grouped[0].counts.impressions == 1234567);
     CHECK(grouped[0].counts.likes == 1000);
     for (auto const* odd : {"\"1,23\"", "\",123\"", "\"1234,567\"", "\"1,234,\""}) {
         std::vector<bad_line> none;
-        CHECK(read(std::string{"Post id,Likes\n7,"} + odd + "\n", &none).empty());
+        CHECK(read_export(std::string{"Post id,Likes\n7,"} + odd + "\n", &none).empty());
         CHECK(none.size() == 1);
     }
 
     // a bad row is named by the line it starts on, after a row of three lines
     std::vector<bad_line> bad;
-    auto const some = read("Post id,Post text,Likes,New follows\n"
-                           "1,\"a\nb\nc\",3,0\n"
-                           "1.86134E+18,x,3,0\n"
-                           "3,x,many,0\n"
-                           "4,x,3\n"
-                           "5,x,2147483648,0\n"
-                           "6,x,1,1\n",
-                           &bad);
+    auto const some = read_export("Post id,Post text,Likes,New follows\n"
+                                  "1,\"a\nb\nc\",3,0\n"
+                                  "1.86134E+18,x,3,0\n"
+                                  "3,x,many,0\n"
+                                  "4,x,3\n"
+                                  "5,x,2147483648,0\n"
+                                  "6,x,1,1\n",
+                                  &bad);
     REQUIRE(some.size() == 2);
     CHECK(some[1].tweet_id == "6");
     REQUIRE(bad.size() == 4);
@@ -591,15 +601,16 @@ TEST_CASE("X's analytics export is read as post records observed when it was mad
           "column 'Likes': must be a non-negative integer no larger than "
           "2147483647 (got \"2147483648\")");
     // a quote never closed leaves nothing to skip to: the read stops
-    CHECK_THROWS_WITH(read("Post id,Post text\n1,x\n2,\"never closed\n3,x\n", &bad),
-                      "export.csv:3: a quoted field is not closed by the file's end; "
-                      "nothing was written");
+    CHECK_THROWS_WITH(
+        read_export("Post id,Post text\n1,x\n2,\"never closed\n3,x\n", &bad),
+        "export.csv:3: a quoted field is not closed by the file's end; "
+        "nothing was written");
     // a CSV that is not the export is no metrics file, --skip-bad or not
     CHECK(file_error("date,impressions,likes\n2026-03-01,3,1\n")
               .rfind("m.jsonl:1: a CSV header without a 'Post id' or 'Tweet id' column",
                      0) == 0);
     CHECK_THROWS_WITH(
-        read("Date,Impressions,Likes\n2026-03-01,3,1\n", &bad),
+        read_export("Date,Impressions,Likes\n2026-03-01,3,1\n", &bad),
         Catch::StartsWith("export.csv:1: a CSV header without a 'Post id'") &&
             Catch::EndsWith("; nothing was written"));
     // a broken record whose commas read as a header's is that line alone
@@ -728,24 +739,12 @@ TEST_CASE("X's analytics export saved by a spreadsheet with semicolons and decim
           "commas, or with tabs, is read",
           "[nodb]")
 {
-    auto const made = *parse_timestamp("2026-03-02T11:30:00Z");
-    auto const read = [&](std::string const& text, std::vector<bad_line>* bad = nullptr) {
-        std::istringstream in{text};
-        std::vector<metrics_record> m;
-        auto const b = read_metrics_file(
-            in, "export.csv", bad != nullptr,
-            {[&](auto const& r) { m.push_back(r); }, [](auto const&) {}}, std::nullopt,
-            false, made);
-        if (bad) {
-            *bad = b;
-        }
-        return m;
-    };
     // a locale whose decimal mark is the comma: "12.345" is twelve thousand,
     // "7,0" seven; a text with a semicolon is quoted
-    auto const semi = read("Post id;Date;Post text;Impressions;Likes;New follows\r\n"
-                           "1861;13.02.2026;\"a; b, c\";12.345;7,0;3\r\n"
-                           "1862;14.02.2026;d;1.234.567;0;\r\n");
+    auto const semi =
+        read_export("Post id;Date;Post text;Impressions;Likes;New follows\r\n"
+                    "1861;13.02.2026;\"a; b, c\";12.345;7,0;3\r\n"
+                    "1862;14.02.2026;d;1.234.567;0;\r\n");
     REQUIRE(semi.size() == 2);
     CHECK(semi[0].tweet_id == "1861");
     CHECK(semi[0].counts.impressions == 12345);
@@ -755,21 +754,21 @@ TEST_CASE("X's analytics export saved by a spreadsheet with semicolons and decim
     CHECK_FALSE(semi[1].follows);
     // a fraction is named as the file wrote it
     std::vector<bad_line> bad;
-    CHECK(read("Post id;Likes\n1861;7,5\n", &bad).empty());
+    CHECK(read_export("Post id;Likes\n1861;7,5\n", &bad).empty());
     REQUIRE(bad.size() == 1);
     CHECK(bad[0].reason ==
           "column 'Likes': must be a non-negative integer (got \"7,5\")");
     // a post id the spreadsheet rounded, in its own locale
-    CHECK(read("Post id;Likes\n1,86134E+18;7\n", &bad).empty());
+    CHECK(read_export("Post id;Likes\n1,86134E+18;7\n", &bad).empty());
     REQUIRE(bad.size() == 1);
     CHECK_THAT(bad[0].reason, Catch::Contains("a spreadsheet rounded it"));
     // tabs ("Unicode text" as UTF-8), thousands grouped as X's own comma file
-    auto const tabs = read("Post id\tImpressions\tLikes\n1861\t\"12,345\"\t7\n");
+    auto const tabs = read_export("Post id\tImpressions\tLikes\n1861\t\"12,345\"\t7\n");
     REQUIRE(tabs.size() == 1);
     CHECK(tabs[0].counts.impressions == 12345);
     CHECK(tabs[0].counts.likes == 7);
     // X's comma file keeps its meaning: "12.0" is twelve
-    auto const commas = read("Post id,Likes\n1861,12.0\n");
+    auto const commas = read_export("Post id,Likes\n1861,12.0\n");
     REQUIRE(commas.size() == 1);
     CHECK(commas[0].counts.likes == 12);
 }
@@ -778,65 +777,52 @@ TEST_CASE("a compressed file, a spreadsheet or UTF-16 text is named as what it i
           "--skip-bad or not",
           "[nodb]")
 {
-    auto const whole_file_error = [](std::string const& text, bool skip_bad) {
-        std::istringstream in{text};
-        try {
-            read_metrics_file(in, "m.jsonl", skip_bad,
-                              {[](auto const&) {}, [](auto const&) {}});
-        } catch (data_error const& e) {
-            return std::string{e.what()};
-        }
-        return std::string{"no error"};
-    };
     for (bool const skip_bad : {false, true}) {
         // gzip's magic 1f 8b, a zip's PK\3\4, UTF-16's byte order marks
-        CHECK(whole_file_error(std::string{"\x1f\x8b\x08\x08rest\n"}, skip_bad)
+        CHECK(file_error(std::string{"\x1f\x8b\x08\x08rest\n"}, skip_bad)
                   .rfind("m.jsonl: a gzip-compressed file, not JSON Lines or CSV: zcat "
                          "FILE | xloop-scrape-metrics --input - reads it; nothing was "
                          "written",
                          0) == 0);
-        CHECK(whole_file_error(std::string{"PK\x03\x04\x14\n"}, skip_bad)
+        CHECK(file_error(std::string{"PK\x03\x04\x14\n"}, skip_bad)
                   .rfind("m.jsonl: a zip archive (a spreadsheet's .xlsx?)", 0) == 0);
-        CHECK(whole_file_error(std::string{"\xff\xfe{\0\n\0"}, skip_bad)
+        CHECK(file_error(std::string{"\xff\xfe{\0\n\0"}, skip_bad)
                   .rfind("m.jsonl: UTF-16 text", 0) == 0);
-        CHECK(whole_file_error(std::string{"\xfe\xff\0{\0\n"}, skip_bad)
+        CHECK(file_error(std::string{"\xfe\xff\0{\0\n"}, skip_bad)
                   .rfind("m.jsonl: UTF-16 text", 0) == 0);
-        CHECK(whole_file_error(std::string{"{\0\"\0t\0\n\0", 8}, skip_bad)
+        CHECK(file_error(std::string{"{\0\"\0t\0\n\0", 8}, skip_bad)
                   .rfind("m.jsonl: its first line holds NUL bytes", 0) == 0);
     }
     // a NUL after the first line is that line's problem alone
     std::string const ok =
         "{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n";
-    CHECK(
-        whole_file_error(ok + std::string{"{\0}\n", 4}, false).rfind("m.jsonl:2: ", 0) ==
-        0);
+    CHECK(file_error(ok + std::string{"{\0}\n", 4}, false).rfind("m.jsonl:2: ", 0) == 0);
 }
 
 TEST_CASE("a bad line names the file, line, field and reason", "[nodb]")
 {
-    auto const error_of = file_error;
     auto const ok = "{\"tweet_id\": \"1\", \"observed_at\": \"2026-03-02T12:00:00Z\"}\n";
-    CHECK(error_of(std::string{ok} + "{\"tweet_id\": \"2\", \"observed_at\": "
-                                     "\"2026-03-02T12:00:00Z\", \"likes\": -3}\n")
+    CHECK(file_error(std::string{ok} + "{\"tweet_id\": \"2\", \"observed_at\": "
+                                       "\"2026-03-02T12:00:00Z\", \"likes\": -3}\n")
               .rfind("m.jsonl:2: field 'likes': must be a non-negative integer (got -3)",
                      0) == 0);
-    CHECK(error_of("{\"tweet_id\": \"2\", \"observed_at\": \"yesterday\"}\n")
+    CHECK(file_error("{\"tweet_id\": \"2\", \"observed_at\": \"yesterday\"}\n")
               .rfind("m.jsonl:1: field 'observed_at': not an ISO 8601 time", 0) == 0);
-    CHECK(error_of("{\"tweet_id\": \"2\"}\n")
+    CHECK(file_error("{\"tweet_id\": \"2\"}\n")
               .rfind("m.jsonl:1: field 'observed_at' is missing", 0) == 0);
-    CHECK(error_of(
+    CHECK(file_error(
               "{\"tweet_id\": \"2\", \"observed_at\": \"2026-03-02\", \"likess\": 1}\n")
               .rfind("m.jsonl:1: unknown field 'likess' (did you mean 'likes'?)", 0) ==
           0);
     // near no name: every name
-    CHECK(error_of("{\"id\": \"2\", \"observed_at\": \"2026-03-02\"}\n")
+    CHECK(file_error("{\"id\": \"2\", \"observed_at\": \"2026-03-02\"}\n")
               .rfind("m.jsonl:1: unknown field 'id' (a post's fields: tweet_id, "
                      "observed_at, impressions, likes, retweets, replies, quotes, "
                      "bookmarks, profile_clicks, follows; a follower count's: "
                      "observed_at, followers, following, tweets)",
                      0) == 0);
-    CHECK(error_of("{not json\n").rfind("m.jsonl:1: not valid JSON", 0) == 0);
-    CHECK(error_of("{\"impressions\": 5, \"observed_at\": \"2026-03-02\"}\n")
+    CHECK(file_error("{not json\n").rfind("m.jsonl:1: not valid JSON", 0) == 0);
+    CHECK(file_error("{\"impressions\": 5, \"observed_at\": \"2026-03-02\"}\n")
               .rfind("m.jsonl:1: field 'tweet_id' is missing", 0) == 0);
 }
 
