@@ -184,8 +184,9 @@ struct scrape_counts {
     counted_posts unkeyed;           // records of posts without a decision id
     counted_posts early;             // records observed before their post was posted
     std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
-    std::optional<long long> deferred_until; // when X said its window resets
-    std::map<std::string, timestamp> posted; // the due posts' posted_at, by tweet id
+    std::optional<long long> deferred_until;  // when X said its window resets
+    std::string deferred_by = "x-rate-limit"; // which window (rate_window::header)
+    std::map<std::string, timestamp> posted;  // the due posts' posted_at, by tweet id
     std::int64_t named = 0;                // replies given the account X says they answer
     std::int64_t named_by_opportunity = 0; // given the author of the post they answer
     counted_posts time_off; // posts whose posted_at is not when X says it posted them
@@ -524,12 +525,13 @@ void keep_names_and_gone(run_context& run, tweets_page const& page, scrape_count
     }
 }
 
-// X said its last answer was the window's last (x-rate-limit-remaining: 0;
-// the Free tier allows one request in 15 minutes): what is left waits, where
-// asking now would be a 429 and an exit 75.
-std::optional<x_api_client::allowance> tweets_exhausted(x_api_client const& api)
+// X said its last answer was a window's last (x-rate-limit-remaining: 0, the
+// Free tier allowing one request in 15 minutes; or a day's cap): what is left
+// waits, where asking now would be a 429 and an exit 75.
+std::optional<x_api_client::allowance> tweets_exhausted(x_api_client const& api,
+                                                        timestamp now)
 {
-    auto const a = api.allowance_of("/2/tweets");
+    auto const a = api.allowance_of("/2/tweets", epoch_seconds(now));
     return a && a->remaining == 0 ? a : std::nullopt;
 }
 
@@ -564,9 +566,10 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     if (ids.empty()) {
         return;
     }
-    if (auto const a = tweets_exhausted(api)) { // the rest wait for the next run
+    if (auto const a = tweets_exhausted(api, run.now())) { // the rest wait
         n.deferred += static_cast<std::int64_t>(ids.size());
         n.deferred_until = a->reset_epoch;
+        n.deferred_by = a->header;
         ids.clear();
         return;
     }
@@ -655,7 +658,7 @@ void ask_unnamed_replies(run_context& run, scrape_options const& opts, x_api_cli
     std::int64_t asked = 0;
     auto const per_page = static_cast<std::size_t>(m.batch_size);
     for (std::size_t at = 0; at < ids.size(); at += per_page) {
-        if (tweets_exhausted(api)) {
+        if (tweets_exhausted(api, run.now())) {
             auto const left = static_cast<std::int64_t>(ids.size() - at);
             note(run, "unnamed_replies_deferred", left);
             log::info("X allows no more GET /2/tweets now: {}; run "
@@ -769,7 +772,8 @@ std::optional<account_counts> followers_of(run_context& run, x_api_client& api,
     try {
         auto me = api.fetch_account();
         note(run, "followers", "asked");
-        if (auto const a = api.account_allowance(); a && a->reset_epoch) {
+        if (auto const a = api.account_allowance(epoch_seconds(run.now()));
+            a && a->reset_epoch) {
             note(run, "x_api_followers_remaining", a->remaining);
             note(run, "x_api_followers_reset", *a->reset_epoch);
         }
@@ -885,12 +889,13 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
         }
         note(run, "x_api_tweets_deferred", n.deferred);
         if (n.deferred > 0) {
-            log::info("X allows no more GET /2/tweets {} (x-rate-limit-remaining: 0): "
+            log::info("X allows no more GET /2/tweets {} ({}-remaining: 0): "
                       "{} for the next run",
                       n.deferred_until
                           ? "until " + format_timestamp(timestamp{
                                            std::chrono::seconds{*n.deferred_until}})
                           : std::string{"in this window"},
+                      n.deferred_by,
                       counted(n.deferred, "due post waits", "due posts wait"));
         }
     } catch (interrupted const&) {

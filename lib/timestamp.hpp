@@ -58,4 +58,10 @@ inline double hours_between(timestamp earlier, timestamp later)
     return std::chrono::duration<double, std::ratio<3600>>(later - earlier).count();
 }
 
+// Whole seconds since the Unix epoch (as HTTP headers give times).
+inline long long epoch_seconds(timestamp t)
+{
+    return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+}
+
 } // namespace xloop

@@ -201,8 +201,20 @@ std::optional<long long> header_number(std::string const& header, long long max)
     return number && n >= 0 && n < max ? std::optional{n} : std::nullopt;
 }
 
-// HTTP 429: the project's usage cap (nothing until it renews) or the
-// endpoint's 15-minute window (with its reset time where X sends it).
+// A window's name in words.
+std::string window_text(std::string const& header)
+{
+    if (header == "x-user-limit-24hour") {
+        return "the user's 24-hour limit";
+    }
+    if (header == "x-app-limit-24hour") {
+        return "the app's 24-hour limit";
+    }
+    return "the endpoint's window";
+}
+
+// HTTP 429: the project's usage cap (nothing until it renews), a day's cap
+// or the endpoint's 15-minute window (with its reset time where X sends it).
 [[noreturn]] void throw_rate_limited(http_response const& res, std::string const& what)
 {
     if (usage_capped(res.body)) {
@@ -216,7 +228,17 @@ std::optional<long long> header_number(std::string const& header, long long max)
     }
     std::string reset = "X did not say when it resets";
     std::optional<long long> reset_epoch;
-    if (auto const it = res.headers.find("x-rate-limit-reset"); it != res.headers.end()) {
+    // a day's cap used up: the endpoint's window resets long before it (a
+    // used-up window binds whatever the time, so none is needed here)
+    if (auto const w = binding_window(rate_windows(res.headers), 0);
+        w && w->remaining == 0 && w->reset_epoch && w->header != "x-rate-limit") {
+        reset = fmt::format(
+            "{} is used up ({}-remaining: 0); it resets at {}", window_text(w->header),
+            w->header,
+            format_timestamp(timestamp{std::chrono::seconds{*w->reset_epoch}}));
+        reset_epoch = w->reset_epoch;
+    } else if (auto const it = res.headers.find("x-rate-limit-reset");
+               it != res.headers.end()) {
         reset = "it resets at " + rate_limit_reset(it->second);
         reset_epoch = rate_limit_reset_epoch(it->second);
     }
@@ -231,6 +253,50 @@ std::optional<long long> header_number(std::string const& header, long long max)
 std::optional<long long> rate_limit_reset_epoch(std::string const& header)
 {
     return header_number(header, 7258118400LL); // epoch seconds before 2200
+}
+
+std::vector<rate_window> rate_windows(std::map<std::string, std::string> const& headers)
+{
+    std::vector<rate_window> out;
+    for (char const* stem :
+         {"x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"}) {
+        auto const header = std::string{stem};
+        auto const left = headers.find(header + "-remaining");
+        auto const remaining = left == headers.end()
+                                   ? std::nullopt
+                                   : header_number(left->second, 1000000000LL);
+        if (!remaining) {
+            continue; // no allowance X gives
+        }
+        auto const reset = headers.find(header + "-reset");
+        out.push_back({header, *remaining,
+                       reset == headers.end() ? std::nullopt
+                                              : rate_limit_reset_epoch(reset->second)});
+    }
+    return out;
+}
+
+std::optional<rate_window> binding_window(std::vector<rate_window> const& windows,
+                                          long long now_epoch)
+{
+    // how far apart its requests left come: none left binds first, the
+    // latest to reset of those; then the widest spacing; a window without
+    // a reset ranks by its count alone, after those with one
+    auto const rank = [&](rate_window const& w) {
+        if (w.remaining == 0) {
+            return std::pair{2,
+                             w.reset_epoch ? static_cast<double>(*w.reset_epoch) : 0.0};
+        }
+        if (w.reset_epoch) {
+            return std::pair{1, static_cast<double>(*w.reset_epoch - now_epoch) /
+                                    static_cast<double>(w.remaining + 1)};
+        }
+        return std::pair{0, -static_cast<double>(w.remaining)};
+    };
+    auto const it =
+        std::max_element(windows.begin(), windows.end(),
+                         [&](auto const& a, auto const& b) { return rank(a) < rank(b); });
+    return it == windows.end() ? std::nullopt : std::optional{*it};
 }
 
 std::string rate_limit_reset(std::string const& header)
@@ -260,18 +326,7 @@ std::string x_api_client::get(std::string const& path, request_params const& que
         [&](http_request& r) { r.headers.push_back(authorization(url, query)); });
     m_requests += attempts;
     if (res.status == 200 && !is_wrong_address(res)) {
-        auto const remaining = res.headers.find("x-rate-limit-remaining");
-        auto const left = remaining == res.headers.end()
-                              ? std::nullopt
-                              : header_number(remaining->second, 1000000000LL);
-        if (left) {
-            auto const reset = res.headers.find("x-rate-limit-reset");
-            m_allowances[path] = {*left, reset == res.headers.end()
-                                             ? std::nullopt
-                                             : rate_limit_reset_epoch(reset->second)};
-        } else {
-            m_allowances.erase(path); // no allowance X gives
-        }
+        m_allowances[path] = rate_windows(res.headers);
         return res.body;
     }
     if (res.status == 429) {
@@ -319,10 +374,10 @@ tweets_page x_api_client::fetch_page(std::vector<std::string> const& ids, bool n
 }
 
 std::optional<x_api_client::allowance>
-x_api_client::allowance_of(std::string const& path) const
+x_api_client::allowance_of(std::string const& path, long long now_epoch) const
 {
     if (auto const it = m_allowances.find(path); it != m_allowances.end()) {
-        return it->second;
+        return binding_window(it->second, now_epoch);
     }
     return std::nullopt;
 }
@@ -504,12 +559,13 @@ tweets_page parse_tweets_page(std::string const& body, std::string const& what)
     return page;
 }
 
-std::optional<x_api_client::allowance> x_api_client::account_allowance() const
+std::optional<x_api_client::allowance>
+x_api_client::account_allowance(long long now_epoch) const
 {
-    return allowance_of(m_cfg.username.empty()
-                            ? std::string{"/2/users/me"}
-                            : "/2/users/by/username/" +
-                                  oauth_percent_encode(m_cfg.username));
+    return allowance_of(m_cfg.username.empty() ? std::string{"/2/users/me"}
+                                               : "/2/users/by/username/" +
+                                                     oauth_percent_encode(m_cfg.username),
+                        now_epoch);
 }
 
 account_counts x_api_client::fetch_account()

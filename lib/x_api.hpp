@@ -60,6 +60,27 @@ struct x_api_credentials {
     std::optional<oauth1_credentials> oauth1;
 };
 
+// One rate limit X states in an answer's headers: `header` is the name's
+// stem, x-rate-limit (the endpoint's window, 15 minutes for most) or a day's
+// cap, x-user-limit-24hour or x-app-limit-24hour (e.g. the posts a day
+// allows), which X sends beside the other: a 429 for a day's cap comes with a
+// 15-minute window that has requests left and resets long before the cap.
+struct rate_window {
+    std::string header;
+    long long remaining = 0;
+    std::optional<long long> reset_epoch;
+};
+
+// The windows of an answer's headers (names lower-cased), each where its
+// -remaining header is a whole number.
+std::vector<rate_window> rate_windows(std::map<std::string, std::string> const& headers);
+
+// The window that binds: one with no request left (the latest to reset, if
+// several), else the one whose requests left, spread until it resets, come
+// furthest apart at `now_epoch` (without a reset: the fewest left).
+std::optional<rate_window> binding_window(std::vector<rate_window> const& windows,
+                                          long long now_epoch);
+
 // Errors: 429 → temporary_failure naming the reset time; 401/403 →
 // service_refused; 5xx and timeouts → retried `retries` times with
 // exponential backoff, then temporary_failure; a malformed body → data_error
@@ -78,15 +99,13 @@ public:
     // token may look a user up), else GET /2/users/me (user-context tokens only).
     account_counts fetch_account();
     int requests() const noexcept { return m_requests; }
-    // What X's last answer from `path` said of its rate limit (x-rate-limit-*
-    // headers), if it said: requests left in the window, and when it resets.
-    struct allowance {
-        long long remaining = 0;
-        std::optional<long long> reset_epoch;
-    };
-    std::optional<allowance> allowance_of(std::string const& path) const;
+    // What X's last answer from `path` said of its rate limits, if it said:
+    // the window that binds at `now_epoch` (binding_window).
+    using allowance = rate_window;
+    std::optional<allowance> allowance_of(std::string const& path,
+                                          long long now_epoch) const;
     // The same of the account's lookup (fetch_account's path).
-    std::optional<allowance> account_allowance() const;
+    std::optional<allowance> account_allowance(long long now_epoch) const;
     bool non_public_refused() const noexcept { return m_non_public_refused; }
 
 private:
@@ -101,7 +120,7 @@ private:
     http_session m_session;
     int m_requests = 0;
     bool m_non_public_refused = false;
-    std::map<std::string, allowance> m_allowances; // by path
+    std::map<std::string, std::vector<rate_window>> m_allowances; // by path
 };
 
 // The bodies of GET /2/tweets and of a user's lookup (`what` names the

@@ -200,6 +200,9 @@ fake_x_api::fake_x_api(int keep_alive_s)
             apply(*failure, res);
             return;
         }
+        for (auto const& [k, v] : tweets_headers) {
+            res.set_header(k, v);
+        }
         if (tweets_per_window) {
             // the window ends at 2026-03-02T12:15:00Z
             auto const left = std::max(*tweets_per_window - m_window_calls, 0);

@@ -61,6 +61,7 @@ public:
     std::optional<fake_failure> always;          // every request, both endpoints
     std::optional<fake_failure> account_failure; // the account's lookups only
     std::map<std::string, std::string> account_headers; // on each account answer
+    std::map<std::string, std::string> tweets_headers;  // on each /2/tweets answer
     bool with_non_public = true;
     // The token is app-only, as X's "Bearer Token": /2/users/me answers 403
     // and non_public_metrics are refused for every post.

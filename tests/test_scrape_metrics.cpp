@@ -587,6 +587,78 @@ TEST_CASE("the follower count is asked for as often as X's lookups left allow un
     CHECK(s.followers_at("2026-03-03T12:20:00Z") == "asked");
 }
 
+TEST_CASE("X's day cap on the follower count paces and stops its lookups, not the "
+          "endpoint's 15-minute window beside it",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "712", 2);
+    fake_x_api api;
+    // 74 lookups left in a window ending at 12:15, 23 in the day ending at
+    // 12:00 tomorrow: the day's, one an hour, binds
+    api.account_headers = {{"x-rate-limit-limit", "75"},
+                           {"x-rate-limit-remaining", "74"},
+                           {"x-rate-limit-reset", "1772453700"},
+                           {"x-user-limit-24hour-limit", "25"},
+                           {"x-user-limit-24hour-remaining", "23"},
+                           {"x-user-limit-24hour-reset", "1772539200"}};
+    scraper s{db, api};
+    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
+                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
+        CHECK(s.followers_at(at) ==
+              (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
+    }
+    CHECK(account_lookups(api) == 2);
+    // the day used up: a 429 whose 15-minute window still has lookups left;
+    // not asked again until the day's cap resets
+    api.account_failure = fake_failure{429,
+                                       "{\"title\": \"Too Many Requests\"}",
+                                       {{"x-rate-limit-remaining", "73"},
+                                        {"x-rate-limit-reset", "1772460900"},
+                                        {"x-user-limit-24hour-remaining", "0"},
+                                        {"x-user-limit-24hour-reset", "1772539200"}}};
+    auto const limited = s.run({"--json"}, "2026-03-02T14:00:00Z");
+    INFO(limited.err);
+    REQUIRE(limited.exit_code == 0);
+    CHECK(limited.err.find("the user's 24-hour limit is used up "
+                           "(x-user-limit-24hour-remaining: 0); it resets at "
+                           "2026-03-03T12:00:00Z") != std::string::npos);
+    CHECK(s.followers_at("2026-03-02T14:40:00Z") == "rate limited");
+    CHECK(s.followers_at("2026-03-03T11:40:00Z") == "rate limited");
+    CHECK(account_lookups(api) == 3);
+    api.account_failure.reset();
+    CHECK(s.followers_at("2026-03-03T12:00:00Z") == "asked");
+    CHECK(account_lookups(api) == 4);
+}
+
+TEST_CASE("where X says the day's cap allows no more requests, the posts left wait for "
+          "the next run, named with the cap and its reset",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto c = db.connect();
+    add_posted(c, "967", 24 * 30 + 5); // due at 30 d: public metrics only
+    add_posted(c, "968", 2);           // due at 1 h: with non-public ones
+    fake_x_api api;
+    api.tweets_headers = {{"x-rate-limit-remaining", "14"},
+                          {"x-rate-limit-reset", "1772453700"},
+                          {"x-user-limit-24hour-remaining", "0"},
+                          {"x-user-limit-24hour-reset", "1772488800"}};
+    scraper s{db, api};
+    auto const r = s.run({"--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(api.tweet_requests().size() == 1);
+    CHECK(r.err.find("X allows no more GET /2/tweets until 2026-03-02T22:00:00Z "
+                     "(x-user-limit-24hour-remaining: 0): 1 due post waits for the next "
+                     "run") != std::string::npos);
+    CHECK(json::parse(r.out)["x_api_tweets_deferred"] == 1);
+    CHECK(db.count("SELECT count(*) FROM public.outcomes") == 1);
+}
+
 TEST_CASE("where X says its window allows no more requests, the posts left wait for the "
           "next run: no 429, exit 0",
           "[db]")

@@ -214,6 +214,69 @@ TEST_CASE("429 stops with a temporary failure naming the reset time", "[nodb]")
           "when it resets; what was collected so far is kept, the next run goes on");
 }
 
+TEST_CASE("an answer's rate limits are the endpoint's window and X's day caps: the one "
+          "that binds is one used up or else the one whose requests left come furthest "
+          "apart",
+          "[nodb]")
+{
+    long long const now = 1772452800; // 2026-03-02T12:00:00Z
+    auto const windows = rate_windows({{"x-rate-limit-remaining", "74"},
+                                       {"x-rate-limit-reset", "1772453400"},
+                                       {"x-user-limit-24hour-remaining", "23"},
+                                       {"x-user-limit-24hour-reset", "1772488800"},
+                                       {"x-app-limit-24hour-remaining", "lots"},
+                                       {"x-app-limit-24hour-reset", "1772488800"}});
+    REQUIRE(windows.size() == 2); // "lots" is no count
+    CHECK(windows[0].header == "x-rate-limit");
+    CHECK(windows[0].remaining == 74);
+    CHECK(windows[0].reset_epoch == 1772453400);
+    CHECK(windows[1].header == "x-user-limit-24hour");
+    // the 15-minute window: 600 s / 75 = 8 s apart; the day's: 36 000 s / 24
+    // = 1 500 s apart, so the day's binds
+    CHECK(binding_window(windows, now)->header == "x-user-limit-24hour");
+    // one used up binds whatever the others allow
+    auto used_up = windows;
+    used_up[0].remaining = 0;
+    CHECK(binding_window(used_up, now)->header == "x-rate-limit");
+    // two used up: the later to reset
+    used_up[1].remaining = 0;
+    CHECK(binding_window(used_up, now)->header == "x-user-limit-24hour");
+    // without resets, the fewest left; none at all, none
+    CHECK(binding_window({{"x-rate-limit", 5, {}}, {"x-app-limit-24hour", 3, {}}}, now)
+              ->header == "x-app-limit-24hour");
+    CHECK(!binding_window({}, now));
+}
+
+TEST_CASE("a 429 for a day's cap names it and when it resets, not the endpoint's "
+          "window's reset",
+          "[nodb]")
+{
+    fake_x_api api;
+    // the 15-minute window has requests left and resets at 12:15; the day's
+    // cap is used up until 22:00
+    api.tweets_failures[0] = fake_failure{429,
+                                          "{\"title\": \"Too Many Requests\"}",
+                                          {{"x-rate-limit-remaining", "299"},
+                                           {"x-rate-limit-reset", "1772453700"},
+                                           {"x-user-limit-24hour-remaining", "0"},
+                                           {"x-user-limit-24hour-reset", "1772488800"}},
+                                          0};
+    auto client = client_for(api);
+    std::optional<long long> reset;
+    std::string msg;
+    try {
+        client.fetch_tweets({"1"});
+    } catch (rate_limited const& e) {
+        reset = e.reset_epoch;
+        msg = e.what();
+    }
+    CHECK(reset == 1772488800);
+    CHECK(msg == "X API rate limit reached (HTTP 429) on GET /2/tweets (tweet 1) (Too "
+                 "Many Requests); the user's 24-hour limit is used up "
+                 "(x-user-limit-24hour-remaining: 0); it resets at 2026-03-02T22:00:00Z; "
+                 "what was collected so far is kept, the next run goes on");
+}
+
 TEST_CASE("a 429 for the month's usage cap says so", "[nodb]")
 {
     fake_x_api api;
