@@ -532,6 +532,17 @@ TEST_CASE("an outage of the follower count's endpoint alone costs the run its sn
     CHECK(down.err.find("the posts' metrics are still asked for") == std::string::npos);
 }
 
+// Four runs 20 minutes apart from 12:00, where one lookup an hour is due:
+// the follower count is asked at 12:00 and 13:00 only.
+void asked_hourly(scraper& s, fake_x_api& api)
+{
+    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
+                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
+        CHECK(s.followers_at(at) == (at[14] == '0' ? "asked" : "not due"));
+    }
+    CHECK(account_lookups(api) == 2);
+}
+
 TEST_CASE("x_api.followers_every_minutes asks for the follower count once in that many "
           "minutes",
           "[db]")
@@ -543,12 +554,7 @@ TEST_CASE("x_api.followers_every_minutes asks for the follower count once in tha
     fake_x_api api;
     scraper s{db, api};
     s.configure("  followers_every_minutes: 60\n");
-    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
-                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
-        CHECK(s.followers_at(at) ==
-              (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
-    }
-    CHECK(account_lookups(api) == 2);
+    asked_hourly(s, api);
     CHECK(db.count("SELECT count(*) FROM public.follower_snapshots") == 2);
 }
 
@@ -567,12 +573,7 @@ TEST_CASE("the follower count is asked for as often as X's lookups left allow un
                            {"x-rate-limit-remaining", "23"},
                            {"x-rate-limit-reset", "1772539200"}};
     scraper s{db, api};
-    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
-                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
-        CHECK(s.followers_at(at) ==
-              (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
-    }
-    CHECK(account_lookups(api) == 2);
+    asked_hourly(s, api);
     // none left: not asked again until the window resets (no 429 asked for)
     api.account_headers["x-rate-limit-remaining"] = "0";
     CHECK(s.followers_at("2026-03-02T14:00:00Z") == "asked");
@@ -605,12 +606,7 @@ TEST_CASE("X's day cap on the follower count paces and stops its lookups, not th
                            {"x-user-limit-24hour-remaining", "23"},
                            {"x-user-limit-24hour-reset", "1772539200"}};
     scraper s{db, api};
-    for (auto const* at : {"2026-03-02T12:00:00Z", "2026-03-02T12:20:00Z",
-                           "2026-03-02T12:40:00Z", "2026-03-02T13:00:00Z"}) {
-        CHECK(s.followers_at(at) ==
-              (at[14] == '0' ? "asked" : "not due")); // at 12:00 and 13:00
-    }
-    CHECK(account_lookups(api) == 2);
+    asked_hourly(s, api);
     // the day used up: a 429 whose 15-minute window still has lookups left;
     // not asked again until the day's cap resets
     api.account_failure = fake_failure{429,
