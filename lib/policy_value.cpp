@@ -966,38 +966,70 @@ nlohmann::json comparison_json(policy_comparison const& r, std::string const& li
 }
 
 // `what`: "posts" or "replies"; `lift`: what the lift compares, in words.
+// The score and follows estimates side by side, or on a terminal narrower
+// than that (`columns`, 0 for none), the follows under the score.
 std::string comparison_table(policy_comparison const& r, std::string const& what,
-                             std::string const& lift)
+                             std::string const& lift, std::size_t columns)
 {
     if (!r.note.empty()) {
-        return "  " + r.note + "\n";
+        return "  " + hanging_lines(r.note, 2, columns) + "\n";
     }
     std::size_t width = 8; // the policies' names, a space after the longest
     for (auto const& row : r.rows) {
         width = std::max(width, row.policy.size() + 1);
     }
-    std::string out = fmt::format("  {:<{}} {:<24} {:<24} {:<24} {:<24} {}\n", "policy",
-                                  width, "score (SNIPS)", "score (DR)", "follows (SNIPS)",
-                                  "follows (DR)", "ESS");
-    for (auto const& row : r.rows) {
-        if (!row.note.empty()) {
-            out += fmt::format("  {:<{}} {}\n", row.policy, width, row.note);
-            continue;
+    using estimate = std::optional<policy_estimate> policy_row::*;
+    using named = std::pair<char const*, estimate>;
+    std::vector<named> const score{{"score (SNIPS)", &policy_row::snips},
+                                   {"score (DR)", &policy_row::dr}};
+    std::vector<named> const follows{{"follows (SNIPS)", &policy_row::follows_snips},
+                                     {"follows (DR)", &policy_row::follows_dr}};
+    auto const rtrim = [](std::string s) { return s.erase(s.find_last_not_of(' ') + 1); };
+    // the first block has the ESS and the rows' notes
+    auto const block = [&](std::vector<named> const& shown, bool first) {
+        auto line = fmt::format("  {:<{}}", "policy", width);
+        for (auto const& [name, member] : shown) {
+            line += fmt::format(" {:<24}", name);
         }
-        out += fmt::format("  {:<{}} {:<24} {:<24} {:<24} {:<24} {:.0f}\n", row.policy,
-                           width, interval(row.snips), interval(row.dr),
-                           interval(row.follows_snips), interval(row.follows_dr),
-                           row.snips ? row.snips->ess : 0.0);
-    }
+        std::string out = first ? line + " ESS\n" : rtrim(line) + "\n";
+        for (auto const& row : r.rows) {
+            if (!row.note.empty()) {
+                if (first) {
+                    out += fmt::format("  {:<{}} {}\n", row.policy, width,
+                                       hanging_lines(row.note, 3 + width, columns));
+                }
+                continue;
+            }
+            line = fmt::format("  {:<{}}", row.policy, width);
+            for (auto const& [name, member] : shown) {
+                line += fmt::format(" {:<24}", interval(row.*member));
+            }
+            out +=
+                first ? fmt::format("{} {:.0f}\n", line, row.snips ? row.snips->ess : 0.0)
+                      : rtrim(line) + "\n";
+        }
+        return out;
+    };
+    bool const stacked = columns > 0 && 2 + width + 4 * 25 + 4 > columns;
+    auto both = score;
+    both.insert(both.end(), follows.begin(), follows.end());
+    std::string out = !stacked         ? block(both, true)
+                      : r.rows.empty() ? block(score, true)
+                                       : block(score, true) + block(follows, false);
     if (r.lift) {
-        out += fmt::format(
-            "  lift of {}: {}{}\n", lift, interval(r.lift),
-            r.lift_follows
-                ? fmt::format(" ({} follows a {}{})", interval(r.lift_follows),
-                              what == "posts" ? "post" : "reply",
-                              r.lift_follows_dr ? "; DR " + interval(r.lift_follows_dr)
-                                                : std::string{})
-                : "");
+        out += "  " +
+               hanging_lines(
+                   fmt::format(
+                       "lift of {}: {}{}", lift, interval(r.lift),
+                       r.lift_follows
+                           ? fmt::format(" ({} follows a {}{})", interval(r.lift_follows),
+                                         what == "posts" ? "post" : "reply",
+                                         r.lift_follows_dr
+                                             ? "; DR " + interval(r.lift_follows_dr)
+                                             : std::string{})
+                           : ""),
+                   4, columns) +
+               "\n";
     }
     return out;
 }
@@ -1118,28 +1150,45 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
     return notes;
 }
 
-std::string learned_table(policy_report const& r)
+std::string learned_table(policy_report const& r, std::size_t columns)
 {
     if (r.learned.empty()) {
         return {};
     }
-    std::string out = fmt::format(
-        "What was learned (the active map: shrunk mean of the learning target, to "
-        "compare within a dimension, 90 % interval, posts, share of recent posts{}, "
-        "weight):\n",
-        any_drawn(r) ? "" : " (none yet: no post with outcomes was drawn by xloop-plan)");
+    std::string out =
+        hanging_lines(
+            fmt::format("What was learned (the active map: shrunk mean of the learning "
+                        "target, to compare within a dimension, 90 % interval, posts, "
+                        "share of recent posts{}, weight):",
+                        any_drawn(r) ? ""
+                                     : " (none yet: no post with outcomes was drawn by "
+                                       "xloop-plan)"),
+            2, columns) +
+        "\n";
     for (auto const& [dim, values] : r.learned) {
         auto const notes = dimension_notes(r, dim);
-        out += fmt::format("  {}{}\n", dim,
-                           notes.empty() ? ""
-                                         : fmt::format(" ({})", fmt::join(notes, "; ")));
+        out +=
+            "  " +
+            hanging_lines(
+                dim + (notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, "; "))),
+                4, columns) +
+            "\n";
         auto const shown = values_to_show(values);
+        // on a terminal the names' column is as wide as the dimension's
+        // longest name: a row of short names (hours, hooks) fits 80 columns
+        std::size_t names = 24;
+        if (columns > 0) {
+            names = 8;
+            for (auto const* v : shown.values) {
+                names = std::max(names, excerpt(v->value, 23).size() + 1);
+            }
+        }
         for (auto const* v : shown.values) {
             out += fmt::format(
-                "    {:<24} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight "
+                "    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight "
                 "{:.3f}{}\n",
-                excerpt(v->value, 23), at_3dp(v->mean), at_3dp(v->lo), at_3dp(v->hi),
-                v->posts,
+                excerpt(v->value, 23), names, at_3dp(v->mean), at_3dp(v->lo),
+                at_3dp(v->hi), v->posts,
                 v->replies ? (v->posts == 1 ? "reply" : "replies")
                            : (v->posts == 1 ? "post" : "posts"),
                 share_text(*v), v->weight, v->too_few ? "  (too few posts to say)" : "");
@@ -1173,27 +1222,36 @@ std::string valued_text(policy_comparison const& r, std::string const& what)
     return fmt::format("{} {} with outcomes", r.posts, what);
 }
 
-std::string policy_report_table(policy_report const& r)
+std::string policy_report_table(policy_report const& r, std::size_t columns)
 {
-    return learned_table(r) +
-           fmt::format("What the choices are worth ({}, {} with propensities; "
-                       "mean primary_objective_score per post, 90 % intervals):\n",
-                       valued_text(r, "posts"), r.with_propensities) +
-           comparison_table(r, "posts", "the map's policy over uniform") +
-           (r.rows.empty() ? "" : "  map: " + map_policy_note(r) + "\n") +
+    auto const heading = [columns](std::string const& text) {
+        return hanging_lines(text, 2, columns) + "\n";
+    };
+    return learned_table(r, columns) +
+           heading(fmt::format("What the choices are worth ({}, {} with propensities; "
+                               "mean primary_objective_score per post, 90 % intervals):",
+                               valued_text(r, "posts"), r.with_propensities)) +
+           comparison_table(r, "posts", "the map's policy over uniform", columns) +
+           (r.rows.empty()
+                ? ""
+                : "  " + hanging_lines("map: " + map_policy_note(r), 4, columns) + "\n") +
            (r.what_if_comparison
-                ? fmt::format("What if {} (every other dimension as the map's policy; "
-                              "the same posts):\n",
-                              what_if_text(r.what_if)) +
+                ? heading(fmt::format("What if {} (every other dimension as the map's "
+                                      "policy; the same posts):",
+                                      what_if_text(r.what_if))) +
                       comparison_table(*r.what_if_comparison, "posts",
-                                       "the what-if over the map's policy") +
-                      (r.what_if_comparison->lift ? "  " + what_if_caution + "\n" : "")
+                                       "the what-if over the map's policy", columns) +
+                      (r.what_if_comparison->lift
+                           ? "  " + hanging_lines(what_if_caution, 2, columns) + "\n"
+                           : "")
                 : "") +
-           fmt::format("Replies ({}, {} with propensities; the learned "
-                       "priorities against opportunity score alone):\n",
-                       valued_text(r.replies, "replies"), r.replies.with_propensities) +
+           heading(fmt::format("Replies ({}, {} with propensities; the learned "
+                               "priorities against opportunity score alone):",
+                               valued_text(r.replies, "replies"),
+                               r.replies.with_propensities)) +
            comparison_table(r.replies, "replies",
-                            "the learned priorities over opportunity score alone");
+                            "the learned priorities over opportunity score alone",
+                            columns);
 }
 
 } // namespace xloop

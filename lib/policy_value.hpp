@@ -285,7 +285,10 @@ std::string valued_text(policy_comparison const& r, std::string const& what);
 std::string map_policy_note(policy_report const& r);
 
 nlohmann::json policy_report_json(policy_report const& r);
-std::string policy_report_table(policy_report const& r);
+// For a terminal `columns` wide (0: none, one line a row): its prose wraps
+// under its own column, and the follows' estimates go under the score's
+// where the four side by side do not fit.
+std::string policy_report_table(policy_report const& r, std::size_t columns = 0);
 
 // A number to print with three decimals: one that rounds to 0 is +0, where
 // {:.3f} printed "DR 1.654 [-0.000, 3.326]".

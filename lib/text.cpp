@@ -147,6 +147,21 @@ std::vector<std::string> wrap_words(std::string_view text, std::size_t width)
     return lines;
 }
 
+std::string hanging_lines(std::string const& text, std::size_t indent,
+                          std::size_t columns)
+{
+    constexpr std::size_t narrowest = 30;
+    if (columns < indent + narrowest) {
+        return text;
+    }
+    auto const lines = wrap_words(text, columns - indent);
+    std::string out = lines.front();
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        out += fmt::format("\n{:{}}{}", "", indent, lines[i]);
+    }
+    return out;
+}
+
 std::string one_line(std::string_view text)
 {
     auto const whole = trim(text);

@@ -50,6 +50,14 @@ std::string escape_line(std::string_view text);
 // terminal, whose own wrapping would start each continuation at column 0.
 std::vector<std::string> wrap_words(std::string_view text, std::size_t width);
 
+// `text` for a terminal `columns` wide, printed from column `indent` (what
+// comes before it on its first line is the caller's): wrapped, its further
+// lines indented to that column, so that a table's text stays in its own
+// column. `columns` 0 (no terminal), or fewer than 30 left, leaves it one
+// line for the terminal to wrap.
+std::string hanging_lines(std::string const& text, std::size_t indent,
+                          std::size_t columns);
+
 // A message of several lines (libpq's: "Connection refused\n\tIs the server
 // running …", a failure per host) on one line: a break after a full stop, or
 // before an indented lower-case word (the sentence goes on), is a space, any

@@ -226,19 +226,9 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
     std::string out =
         fmt::format("{:<{}}  {:<4}  {}\n", "check", width, "", "why / what to do");
     // On a terminal the messages wrap under their own column, so that the
-    // names and statuses stay a column one reads down; too narrow a column
-    // is left to the terminal.
+    // names and statuses stay a column one reads down.
     auto const hanging = [columns](std::string const& text, std::size_t indent) {
-        constexpr std::size_t narrowest = 30;
-        if (columns < indent + narrowest) {
-            return text;
-        }
-        auto const lines = wrap_words(text, columns - indent);
-        std::string out = lines.front();
-        for (std::size_t i = 1; i < lines.size(); ++i) {
-            out += fmt::format("\n{:{}}{}", "", indent, lines[i]);
-        }
-        return out;
+        return hanging_lines(text, indent, columns);
     };
     for (auto const& c : checks) {
         // a message quotes data (names, ids): escaped, the colours are ours
@@ -447,14 +437,13 @@ void run_validate(run_context& run, validate_options const& opts)
     // cron environment not their shell's) reads whose health this is
     auto const place = place_text(run.db().place());
     if (!run.options().json && to.table()) {
+        bool const terminal = isatty(STDOUT_FILENO) != 0;
+        auto const columns = terminal ? terminal_columns() : 0;
         std::cout << fmt::format("database {}, {}\n\n", place, format_seconds(run.now()));
         if (policies) {
-            std::cout << escape_controls(policy_report_table(*policies)) << '\n';
+            std::cout << escape_controls(policy_report_table(*policies, columns)) << '\n';
         }
-        bool const terminal = isatty(STDOUT_FILENO) != 0;
-        std::cout << report_table(checks, ready, terminal,
-                                  terminal ? terminal_columns() : 0)
-                  << std::flush;
+        std::cout << report_table(checks, ready, terminal, columns) << std::flush;
     }
     if (opts.prometheus_file) {
         deliver(

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <numbers>
 #include <optional>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -580,6 +581,80 @@ TEST_CASE("a number that rounds to zero prints 0.000, never -0.000", "[nodb]")
     CHECK_THAT(table, Catch::Contains("1.654 [0.000, 3.326]"));
     CHECK_THAT(table, Catch::Contains("DR 1.654 [0.000, 3.326])"));
     CHECK_THAT(table, !Catch::Contains("-0.000"));
+}
+
+TEST_CASE("on a terminal too narrow for the four estimates side by side the follows go "
+          "under the score and the prose wraps under its column",
+          "[nodb]")
+{
+    policy_report r;
+    r.posts = r.with_propensities = 87;
+    policy_row logged;
+    logged.policy = "logged";
+    logged.snips = policy_estimate{0.151, 0.133, 0.171, 87, 0, 87};
+    logged.dr = policy_estimate{0.152, 0.132, 0.168, 87, 0, 87};
+    logged.follows_snips = policy_estimate{10.316, 8.806, 11.823, 87, 0, 87};
+    logged.follows_dr = policy_estimate{10.317, 8.793, 11.984, 87, 0, 87};
+    policy_row uniform;
+    uniform.policy = "uniform";
+    uniform.note = "effective sample 3.4 posts, below 5: the logged draws cannot say";
+    r.rows = {logged, uniform};
+    r.lift = policy_estimate{0.017, 0.005, 0.026, 30, 0, 30};
+    r.lift_follows = policy_estimate{1.762, 0.58, 2.772, 30, 0, 30};
+    auto const posteriors = nlohmann::json::parse(R"({
+        "post_hour": {"18": {"shrunk_mean": 0.19, "sd": 0.07, "n": 23},
+                      "09": {"shrunk_mean": 0.01, "sd": 0.1, "n": 12}}})");
+    std::vector<logged_post> posts(4);
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+        posts[i].draws["post_hour"] = {i == 0 ? "09" : "18", 0.5, 2};
+    }
+    r.learned = learned_values(posteriors, nullptr, posts);
+
+    // no terminal (a file, a pipe, cron's mail): one line a row
+    auto const plain = policy_report_table(r);
+    CHECK_THAT(plain, Catch::Contains("score (SNIPS)            score (DR)               "
+                                      "follows (SNIPS)          follows (DR)             "
+                                      "ESS\n"));
+    CHECK_THAT(plain,
+               Catch::Contains("  logged   0.151 [0.133, 0.171]     0.152 [0.132, "
+                               "0.168]     10.316 [8.806, 11.823]   10.317 [8.793, "
+                               "11.984]   87\n"));
+    // a wide terminal: side by side too
+    CHECK(policy_report_table(r, 200).find("score (DR)               follows (SNIPS)") !=
+          std::string::npos);
+
+    auto const narrow = policy_report_table(r, 80);
+    std::size_t longest = 0;
+    std::istringstream lines{narrow};
+    for (std::string line; std::getline(lines, line);) {
+        longest = std::max(longest, line.size());
+        CHECK(line.find_last_not_of(' ') + 1 == line.size()); // no trailing blanks
+    }
+    CHECK(longest <= 80);
+    // the learned values' names in a column as wide as the longest
+    CHECK_THAT(plain, Catch::Contains("    18                       +0.190 [+0.075, "
+                                      "+0.305]    23 posts   75 %  weight"));
+    CHECK_THAT(narrow, Catch::Contains("    18       +0.190 [+0.075, +0.305]    23 posts "
+                                       "  75 %  weight"));
+    CHECK_THAT(narrow,
+               Catch::Contains("  policy   score (SNIPS)            score (DR)       "
+                               "        ESS\n"
+                               "  logged   0.151 [0.133, 0.171]     0.152 [0.132, "
+                               "0.168]     87\n"
+                               "  uniform  effective sample 3.4 posts, below 5: the "
+                               "logged draws cannot say\n"
+                               "  policy   follows (SNIPS)          follows (DR)\n"
+                               "  logged   10.316 [8.806, 11.823]   10.317 [8.793, "
+                               "11.984]\n"));
+    // the uniform row's note is said once, in the score's block
+    CHECK(narrow.find("effective sample") == narrow.rfind("effective sample"));
+    // the heading and the lift wrap, their further lines indented
+    CHECK_THAT(narrow, Catch::Contains("What the choices are worth (87 posts with "
+                                       "outcomes, 87 with propensities; mean\n  "));
+    CHECK_THAT(narrow,
+               Catch::Contains("  lift of the map's policy over uniform: 0.017 "
+                               "[0.005, 0.026] (1.762 [0.580,\n    2.772] follows "
+                               "a post)\n"));
 }
 
 TEST_CASE("replies: the learned priorities against opportunity score alone, by hand",
