@@ -1184,14 +1184,19 @@ std::string learned_table(policy_report const& r, std::size_t columns)
             }
         }
         for (auto const* v : shown.values) {
-            out += fmt::format(
-                "    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight "
-                "{:.3f}{}\n",
+            auto const row = fmt::format(
+                "    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight {:.3f}",
                 excerpt(v->value, 23), names, at_3dp(v->mean), at_3dp(v->lo),
                 at_3dp(v->hi), v->posts,
                 v->replies ? (v->posts == 1 ? "reply" : "replies")
                            : (v->posts == 1 ? "post" : "posts"),
-                share_text(*v), v->weight, v->too_few ? "  (too few posts to say)" : "");
+                share_text(*v), v->weight);
+            std::string_view const too_few = "(too few posts to say)";
+            // past the terminal's edge, under the numbers on a line of its own
+            auto const apart = columns > 0 && row.size() + 2 + too_few.size() > columns;
+            out += !v->too_few ? row + "\n"
+                   : apart     ? fmt::format("{}\n{:{}}{}\n", row, "", 5 + names, too_few)
+                               : fmt::format("{}  {}\n", row, too_few);
         }
         if (shown.hidden > 0) {
             out += "    " + hidden_values_text(shown) + "\n";

@@ -603,7 +603,8 @@ TEST_CASE("on a terminal too narrow for the four estimates side by side the foll
     r.lift_follows = policy_estimate{1.762, 0.58, 2.772, 30, 0, 30};
     auto const posteriors = nlohmann::json::parse(R"({
         "post_hour": {"18": {"shrunk_mean": 0.19, "sd": 0.07, "n": 23},
-                      "09": {"shrunk_mean": 0.01, "sd": 0.1, "n": 12}}})");
+                      "09": {"shrunk_mean": 0.01, "sd": 0.1, "n": 12},
+                      "12": {"shrunk_mean": 0.04, "sd": 0.08, "n": 1}}})");
     std::vector<logged_post> posts(4);
     for (std::size_t i = 0; i < posts.size(); ++i) {
         posts[i].draws["post_hour"] = {i == 0 ? "09" : "18", 0.5, 2};
@@ -636,6 +637,11 @@ TEST_CASE("on a terminal too narrow for the four estimates side by side the foll
                                       "+0.305]    23 posts   75 %  weight"));
     CHECK_THAT(narrow, Catch::Contains("    18       +0.190 [+0.075, +0.305]    23 posts "
                                        "  75 %  weight"));
+    // a value too few posts to say anything of: said on a line of its own,
+    // under the numbers, where the row has no room left
+    CHECK_THAT(plain, Catch::Contains("weight 0.000  (too few posts to say)\n"));
+    CHECK_THAT(narrow, Catch::Contains("weight 0.000\n             (too few posts to "
+                                       "say)\n"));
     CHECK_THAT(narrow,
                Catch::Contains("  policy   score (SNIPS)            score (DR)       "
                                "        ESS\n"
