@@ -227,20 +227,18 @@ std::string report_table(std::vector<check_result> const& checks, bool ready, bo
         fmt::format("{:<{}}  {:<4}  {}\n", "check", width, "", "why / what to do");
     // On a terminal the messages wrap under their own column, so that the
     // names and statuses stay a column one reads down.
-    auto const hanging = [columns](std::string const& text, std::size_t indent) {
-        return hanging_lines(text, indent, columns);
-    };
     for (auto const& c : checks) {
         // a message quotes data (names, ids): escaped, the colours are ours
-        out += fmt::format("{:<{}}  {}  {}\n", c.name, width, paint(c.status),
-                           hanging(escape_line(c.message), width + 2 + 4 + 2));
+        out += fmt::format(
+            "{:<{}}  {}  {}\n", c.name, width, paint(c.status),
+            hanging_lines(escape_line(c.message), width + 2 + 4 + 2, columns));
     }
     std::string const verdict = ready ? "READY" : "NOT READY";
     // the last line, where a mail or a glance at the terminal ends: which
     // checks to read
     auto const to_read = checks_to_read(checks);
-    auto said = hanging(verdict + (to_read.empty() ? "" : " (" + to_read + ")"),
-                        std::string_view{"verdict: "}.size());
+    auto said = hanging_lines(verdict + (to_read.empty() ? "" : " (" + to_read + ")"),
+                              std::string_view{"verdict: "}.size(), columns);
     if (colour) {
         said.replace(0, verdict.size(),
                      fmt::format("\033[1;{}m{}\033[0m", ready ? "32" : "31", verdict));
