@@ -307,11 +307,7 @@ public:
         for (auto const& kv : n) {
             auto const k = kv.first.as<std::string>();
             if (!allowed_keys.empty() && !allowed_keys.count(k)) {
-                fail(kv.first,
-                     fmt::format("unknown key '{}.{}'{}", name(key), k,
-                                 nearest_hint(k,
-                                              {allowed_keys.begin(), allowed_keys.end()},
-                                              name(key) + ".")));
+                fail_unknown(kv.first, key, k, allowed_keys);
             }
             if (name_problem) {
                 if (auto const why = name_problem(k); !why.empty()) {
@@ -344,11 +340,7 @@ public:
         for (auto const& kv : n) {
             auto const k = kv.first.as<std::string>();
             if (!allowed_keys.count(k)) {
-                fail(kv.first,
-                     fmt::format("unknown key '{}.{}'{}", name(key), k,
-                                 nearest_hint(k,
-                                              {allowed_keys.begin(), allowed_keys.end()},
-                                              name(key) + ".")));
+                fail_unknown(kv.first, key, k, allowed_keys);
             }
             double const v = as_number(kv.second, key);
             if (!(v >= lo && v <= hi)) {
@@ -368,6 +360,17 @@ private:
     std::string name(std::string const& key) const
     {
         return m_path.empty() ? key : m_path + "." + key;
+    }
+
+    // A key `k` of the mapping `key` that is none of `allowed`, with the
+    // one likely meant.
+    [[noreturn]] void fail_unknown(YAML::Node const& at, char const* key,
+                                   std::string const& k,
+                                   std::set<std::string> const& allowed) const
+    {
+        fail(at, fmt::format(
+                     "unknown key '{}.{}'{}", name(key), k,
+                     nearest_hint(k, {allowed.begin(), allowed.end()}, name(key) + ".")));
     }
 
     // Where a key this section does not have was likely meant, as
@@ -392,12 +395,13 @@ private:
         }
         // the same name in another unit: timeout_ms for timeout_seconds
         auto const stem = key.substr(0, key.rfind('_') + 1);
-        for (auto const& k : m_known) {
-            if (!elsewhere.empty() || stem.size() <= 3) {
-                break;
-            }
-            if (k.rfind(stem, 0) == 0 && k.find('_', stem.size()) == std::string::npos) {
-                elsewhere.push_back(name(k));
+        if (elsewhere.empty() && stem.size() > 3) {
+            for (auto const& k : m_known) {
+                if (k.rfind(stem, 0) == 0 &&
+                    k.find('_', stem.size()) == std::string::npos) {
+                    elsewhere.push_back(name(k));
+                    break;
+                }
             }
         }
         return did_you_mean(elsewhere);
