@@ -1183,14 +1183,34 @@ std::string learned_table(policy_report const& r, std::size_t columns)
                 names = std::max(names, excerpt(v->value, 23).size() + 1);
             }
         }
+        auto const word = [](learned_value const& v) {
+            return v.replies ? (v.posts == 1 ? "reply" : "replies")
+                             : (v.posts == 1 ? "post" : "posts");
+        };
+        auto const format_row = [&](learned_value const& v, std::size_t counts,
+                                    std::size_t words, std::size_t shares) {
+            return fmt::format("    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>{}} "
+                               "{:<{}}{:>{}}  weight {:.3f}",
+                               excerpt(v.value, 23), names, at_3dp(v.mean), at_3dp(v.lo),
+                               at_3dp(v.hi), v.posts, counts, word(v), words,
+                               share_text(v), shares, v.weight);
+        };
+        // past the terminal's edge (a 21-letter topic), the counts, their
+        // words and the shares as narrow as the dimension's values allow
+        std::size_t counts = 5;
+        std::size_t words = 7;
+        std::size_t shares = 5;
+        if (columns > 0 && !shown.values.empty() &&
+            format_row(*shown.values.front(), counts, words, shares).size() > columns) {
+            counts = words = shares = 1;
+            for (auto const* v : shown.values) {
+                counts = std::max(counts, fmt::formatted_size("{}", v->posts) + 1);
+                words = std::max(words, std::string_view{word(*v)}.size());
+                shares = std::max(shares, share_text(*v).size() + 2);
+            }
+        }
         for (auto const* v : shown.values) {
-            auto const row = fmt::format(
-                "    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>5} {:<7}{:>5}  weight {:.3f}",
-                excerpt(v->value, 23), names, at_3dp(v->mean), at_3dp(v->lo),
-                at_3dp(v->hi), v->posts,
-                v->replies ? (v->posts == 1 ? "reply" : "replies")
-                           : (v->posts == 1 ? "post" : "posts"),
-                share_text(*v), v->weight);
+            auto const row = format_row(*v, counts, words, shares);
             std::string_view const too_few = "(too few posts to say)";
             // past the terminal's edge, under the numbers on a line of its own
             auto const apart = columns > 0 && row.size() + 2 + too_few.size() > columns;

@@ -604,10 +604,13 @@ TEST_CASE("on a terminal too narrow for the four estimates side by side the foll
     auto const posteriors = nlohmann::json::parse(R"({
         "post_hour": {"18": {"shrunk_mean": 0.19, "sd": 0.07, "n": 23},
                       "09": {"shrunk_mean": 0.01, "sd": 0.1, "n": 12},
-                      "12": {"shrunk_mean": 0.04, "sd": 0.08, "n": 1}}})");
+                      "12": {"shrunk_mean": 0.04, "sd": 0.08, "n": 1}},
+        "topic": {"analytics_engineering": {"shrunk_mean": 0.034, "sd": 0.034, "n": 14},
+                  "sql": {"shrunk_mean": 0.045, "sd": 0.037, "n": 6}}})");
     std::vector<logged_post> posts(4);
     for (std::size_t i = 0; i < posts.size(); ++i) {
         posts[i].draws["post_hour"] = {i == 0 ? "09" : "18", 0.5, 2};
+        posts[i].draws["topic"] = {i == 0 ? "sql" : "analytics_engineering", 0.5, 2};
     }
     r.learned = learned_values(posteriors, nullptr, posts);
 
@@ -637,6 +640,16 @@ TEST_CASE("on a terminal too narrow for the four estimates side by side the foll
                                       "+0.305]    23 posts   75 %  weight"));
     CHECK_THAT(narrow, Catch::Contains("    18       +0.190 [+0.075, +0.305]    23 posts "
                                        "  75 %  weight"));
+    // a 21-letter topic's row: its counts, words and shares close up to fit
+    CHECK_THAT(plain,
+               Catch::Contains("    analytics_engineering    +0.034 [-0.022, +0.090] "
+                               "   14 posts   75 %  weight"));
+    CHECK_THAT(narrow,
+               Catch::Contains("    analytics_engineering  +0.034 [-0.022, +0.090]  "
+                               "14 posts  75 %  weight 0.000\n"));
+    CHECK_THAT(narrow,
+               Catch::Contains("    sql                    +0.045 [-0.016, +0.106]   "
+                               "6 posts  25 %  weight 0.000\n"));
     // a value too few posts to say anything of: said on a line of its own,
     // under the numbers, where the row has no room left
     CHECK_THAT(plain, Catch::Contains("weight 0.000  (too few posts to say)\n"));
