@@ -422,7 +422,8 @@ std::string report_html(report_series const& series,
     auto const to_read = checks_to_read(checks);
     std::string rows;
     for (auto const& c : checks) {
-        rows += fmt::format("<tr class=\"{}\"><td>{}</td><td class=\"status\">{}</td><td "
+        rows += fmt::format("<tr class=\"{}\"><td class=\"name\">{}</td><td "
+                            "class=\"status\">{}</td><td "
                             "class=\"why\">{}</td></tr>\n",
                             c.status, name_breaks(esc(c.name)), c.status, esc(c.message));
     }
@@ -443,6 +444,9 @@ td.why {{ overflow-wrap: anywhere; }}
 svg {{ max-width: 100%; height: auto; }}
 .wide {{ overflow-x: auto; margin-bottom: 2em; }} .wide table {{ margin-bottom: 0; }}
 @media (max-width: 600px) {{ body {{ margin: 1em; }} td, th {{ padding: 4px 6px; }} }}
+/* wider, a check's name on one line: the messages have the room to give
+   (Chromium breaks at a <wbr/> even in nowrap) */
+@media (min-width: 601px) {{ td.name {{ white-space: nowrap; }} td.name wbr {{ display: none; }} }}
 tr.ok .status {{ color: #2e7d32; }} tr.warn .status {{ color: #b26a00; }}
 tr.fail .status {{ color: #c62828; font-weight: bold; }}
 section {{ margin-bottom: 2em; }}

@@ -2084,7 +2084,7 @@ TEST_CASE_METHOD(healthy, "the HTML page renders in a headless Chromium", "[db]"
 
 TEST_CASE_METHOD(healthy,
                  "the HTML page fits a phone's width: the checks wrap, a wide table "
-                 "scrolls in itself",
+                 "scrolls in itself and wider a check's name is one line",
                  "[db]")
 {
     if (!has_chromium()) {
@@ -2099,11 +2099,27 @@ TEST_CASE_METHOD(healthy,
     auto const phone = dir.write("phone.html", R"html(<!DOCTYPE html>
 <html><body style="margin: 0">
 <iframe id="f" src="report.html" style="width: 390px; height: 800px; border: 0"></iframe>
+<iframe id="g" src="report.html" style="width: 700px; height: 800px; border: 0"></iframe>
 <script>
+// the most lines a check's name takes in the frame
+function nameLines(d) {
+  var most = 0;
+  d.querySelector('table').querySelectorAll('td:first-child').forEach(function (td) {
+    var r = d.createRange();
+    r.selectNodeContents(td);
+    var line = parseFloat(getComputedStyle(td).lineHeight);
+    most = Math.max(most, Math.round(r.getBoundingClientRect().height / line));
+  });
+  return most;
+}
 document.getElementById('f').onload = function () {
   var d = this.contentDocument;
   document.body.setAttribute('data-width', String(d.documentElement.scrollWidth));
   document.body.setAttribute('data-wide', String(d.querySelectorAll('.wide table').length));
+  document.body.setAttribute('data-phone-lines', String(nameLines(d)));
+};
+document.getElementById('g').onload = function () {
+  document.body.setAttribute('data-desktop-lines', String(nameLines(this.contentDocument)));
 };
 </script></body></html>)html");
     auto const dom = chromium(dir,
@@ -2122,6 +2138,11 @@ document.getElementById('f').onload = function () {
     // the wide tables (what the choices are worth) are there, scrolling in
     // themselves
     CHECK(attribute("data-wide") >= 1);
+    // a long check name (content_slot_coverage) breaks at its '_' on the
+    // phone; in a frame wider than a phone's (700 px: the messages squeeze
+    // the column) every name is one line
+    CHECK(attribute("data-phone-lines") >= 2);
+    CHECK(attribute("data-desktop-lines") == 1);
 }
 
 TEST_CASE_METHOD(healthy, "validate runs as a read-only role, without its ledger row",
