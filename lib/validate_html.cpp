@@ -210,8 +210,8 @@ std::string lift_text(policy_estimate const& e)
 
 std::string estimate_cell(std::optional<policy_estimate> const& e)
 {
-    return e ? fmt::format("<td>{:.3f}</td><td>{:.3f} … {:.3f}</td>", at_3dp(e->value),
-                           at_3dp(e->lo), at_3dp(e->hi))
+    return e ? fmt::format("<td>{:.3f}</td><td class=\"ci\">{:.3f} … {:.3f}</td>",
+                           at_3dp(e->value), at_3dp(e->lo), at_3dp(e->hi))
              : "<td>–</td><td></td>";
 }
 
@@ -283,9 +283,10 @@ std::string comparison_html(policy_comparison const& r, std::string const& lift,
         return "<p>" + esc(r.note) + "</p>";
     }
     std::string s =
-        "<div class=\"wide\"><table><tr><th>policy</th><th>SNIPS</th><th>90 %</th>"
-        "<th>DR</th><th>90 %</th>"
-        "<th>follows (SNIPS)</th><th>90 %</th><th>follows (DR)</th><th>90 %</th>"
+        "<div class=\"wide\"><table><tr><th>policy</th><th>SNIPS</th><th>90&#160;%</th>"
+        "<th>DR</th><th>90&#160;%</th>"
+        "<th>follows (SNIPS)</th><th>90&#160;%</th><th>follows "
+        "(DR)</th><th>90&#160;%</th>"
         "<th>effective " +
         (per == "reply" ? std::string{"replies"} : per + "s") + "</th></tr>\n";
     for (auto const& row : r.rows) {
@@ -362,8 +363,10 @@ std::string charts_html(report_series const& series)
               bar_chart("v2 coverage per day", series.coverage, 100, "%") + "</section>";
     charts += "<section><h2>Followers, last 30 days</h2>" +
               line_chart("follower count over time", series.followers) + "</section>";
-    charts += "<section><h2>Posts per day by content_slot</h2>" +
-              stacked_chart("posts per day by content slot", series.posts_by_day) +
+    charts += "<section><h2>Items per day by content_slot</h2><p>Posts and replies by "
+              "the day they were created (xloop-plan queues them), posted or still "
+              "queued.</p>" +
+              stacked_chart("items per day by content slot", series.posts_by_day) +
               "</section>";
     charts += "<section><h2>Active weight map</h2>";
     if (series.weights.empty()) {
@@ -441,6 +444,8 @@ table {{ border-collapse: collapse; margin-bottom: 2em; }}
 td, th {{ padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; }}
 /* a phone's width: the checks wrap, charts shrink, a wide table scrolls in itself */
 td.why {{ overflow-wrap: anywhere; }}
+/* an interval is read whole: "0.133 … 0.171" on one line */
+td.ci {{ white-space: nowrap; }}
 svg {{ max-width: 100%; height: auto; }}
 .wide {{ overflow-x: auto; margin-bottom: 2em; }} .wide table {{ margin-bottom: 0; }}
 @media (max-width: 600px) {{ body {{ margin: 1em; }} td, th {{ padding: 4px 6px; }} }}

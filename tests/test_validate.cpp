@@ -1977,7 +1977,7 @@ TEST_CASE_METHOD(healthy, "the HTML page is self-contained and has an SVG per ch
     CHECK(svgs == 6);
     CHECK(html.find("v2 coverage per day") != std::string::npos);
     CHECK(html.find("follower count over time") != std::string::npos);
-    CHECK(html.find("posts per day by content slot") != std::string::npos);
+    CHECK(html.find("items per day by content slot") != std::string::npos);
     CHECK(html.find("weights of content_slot") != std::string::npos);
     CHECK(html.find("distribution of reply priorities") != std::string::npos);
     // nothing loaded from elsewhere: the only URLs are XML namespaces

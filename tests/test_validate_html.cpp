@@ -153,9 +153,11 @@ TEST_CASE("each policy's estimates and the lift are printed with their intervals
     p.replies.note = "no replies with outcomes";
     s.policies = p;
     auto const html = healthy_page(s);
-    CHECK(contains(html, "<tr><td>logged</td><td>0.115</td><td>0.106 … 0.124</td>"
-                         "<td>0.115</td><td>0.100 … 0.130</td><td>7.022</td>"
-                         "<td>6.145 … 7.941</td><td>–</td><td></td><td>40</td></tr>"));
+    CHECK(contains(html, "<tr><td>logged</td><td>0.115</td><td class=\"ci\">0.106 … "
+                         "0.124</td><td>0.115</td><td class=\"ci\">0.100 … 0.130</td>"
+                         "<td>7.022</td>"
+                         "<td class=\"ci\">6.145 … 7.941</td><td>–</td><td></td>"
+                         "<td>40</td></tr>"));
     CHECK(contains(html, "<tr><td>uniform</td><td colspan=\"9\">too few posts &lt;3&gt; "
                          "&amp; no propensities</td></tr>"));
     CHECK(contains(html, "<p>Lift of the map's policy over uniform draws: 0.021 (90 %: "
