@@ -262,9 +262,10 @@ std::optional<policy_report> policy_value_of(run_context& run, check_result cons
 
 namespace {
 
-// The terminal's width in columns: what the terminal says, else COLUMNS,
-// else 0 (none known: no wrapping).
-std::size_t terminal_columns()
+// The width to wrap at: what the terminal says, else COLUMNS (a cron mail's
+// width: a crontab line `COLUMNS=78 xloop-validate`), else 0 (none known:
+// no wrapping, a line a row for grep).
+std::size_t output_columns()
 {
     winsize w{};
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) {
@@ -436,7 +437,7 @@ void run_validate(run_context& run, validate_options const& opts)
     auto const place = place_text(run.db().place());
     if (!run.options().json && to.table()) {
         bool const terminal = isatty(STDOUT_FILENO) != 0;
-        auto const columns = terminal ? terminal_columns() : 0;
+        auto const columns = output_columns();
         std::cout << fmt::format("database {}, {}\n\n", place, format_seconds(run.now()));
         if (policies) {
             std::cout << escape_controls(policy_report_table(*policies, columns)) << '\n';

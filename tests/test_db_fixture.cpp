@@ -166,7 +166,8 @@ std::int64_t test_db::count(std::string const& sql) const
 namespace {
 
 // The tool's command line and environment: --db added unless args has one,
-// no config, clock or database from the test's own environment.
+// no config, clock, database or width to wrap at from the test's own
+// environment.
 process_spec tool_spec(std::string const& tool, std::vector<std::string> const& args,
                        test_db const* db,
                        std::map<std::string, std::optional<std::string>> env)
@@ -185,6 +186,7 @@ process_spec tool_spec(std::string const& tool, std::vector<std::string> const& 
     env.emplace("XLOOP_CONFIG", std::nullopt);
     env.emplace("XLOOP_NOW", std::nullopt);
     env.emplace("DATABASE_URL", std::nullopt);
+    env.emplace("COLUMNS", std::nullopt);
     spec.env = std::move(env);
     return spec;
 }

@@ -276,6 +276,49 @@ TEST_CASE("on a terminal validate's table is in colour and each message wraps un
     CHECK(lines.back() == "         job:plan, job:scrape-metrics)");
 }
 
+TEST_CASE("in a cron mail validate's table wraps at COLUMNS where the crontab sets it, "
+          "uncoloured, and without it a check is one line",
+          "[db]")
+{
+    test_db db;
+    db.migrate();
+    auto const report = [&](std::map<std::string, std::optional<std::string>> env) {
+        auto const r = run_tool("validate", {"--now", "2026-03-02T12:00:00Z", "--checks"},
+                                &db, "", std::move(env));
+        CHECK(r.exit_code == 1); // a fresh database: never-run jobs fail
+        CHECK(r.out.find('\033') == std::string::npos); // a pipe: no colours
+        std::vector<std::string> lines;
+        std::istringstream in{r.out};
+        for (std::string line; std::getline(in, line);) {
+            lines.push_back(line);
+        }
+        auto const header = std::find_if(lines.begin(), lines.end(), [](auto const& l) {
+            return l.rfind("check ", 0) == 0;
+        });
+        REQUIRE(header != lines.end());
+        return std::vector<std::string>{header, lines.end()};
+    };
+    auto const mail = report({{"COLUMNS", "72"}});
+    for (auto const& line : mail) {
+        INFO(line);
+        CHECK(line.size() <= 72);
+    }
+    // as on a terminal of 72 columns: the message goes on under its column
+    auto const weights = std::find_if(mail.begin(), mail.end(), [](auto const& l) {
+        return l.rfind("job:build-weights ", 0) == 0;
+    });
+    REQUIRE(weights + 1 < mail.end());
+    CHECK(weights[1] == std::string(29, ' ') + "cron/xloop.crontab");
+
+    auto const plain = report({});
+    auto const whole = std::find_if(plain.begin(), plain.end(), [](auto const& l) {
+        return l.rfind("job:build-weights ", 0) == 0;
+    });
+    REQUIRE(whole != plain.end());
+    CHECK(whole->size() > 72);
+    CHECK_THAT(*whole, Catch::Contains("install cron/xloop.crontab"));
+}
+
 TEST_CASE_METHOD(healthy,
                  "outcomes the learners read that no run scored are named with the "
                  "command that scores them, once scrape-metrics has run",
