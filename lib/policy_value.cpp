@@ -1177,10 +1177,11 @@ std::string learned_table(policy_report const& r, std::size_t columns)
         // on a terminal the names' column is as wide as the dimension's
         // longest name: a row of short names (hours, hooks) fits 80 columns
         std::size_t names = 24;
+        std::size_t cut = 23; // a name's characters shown
         if (columns > 0) {
             names = 8;
             for (auto const* v : shown.values) {
-                names = std::max(names, excerpt(v->value, 23).size() + 1);
+                names = std::max(names, excerpt(v->value, cut).size() + 1);
             }
         }
         auto const word = [](learned_value const& v) {
@@ -1191,7 +1192,7 @@ std::string learned_table(policy_report const& r, std::size_t columns)
                                     std::size_t words, std::size_t shares) {
             return fmt::format("    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>{}} "
                                "{:<{}}{:>{}}  weight {:.3f}",
-                               excerpt(v.value, 23), names, at_3dp(v.mean), at_3dp(v.lo),
+                               excerpt(v.value, cut), names, at_3dp(v.mean), at_3dp(v.lo),
                                at_3dp(v.hi), v.posts, counts, word(v), words,
                                share_text(v), shares, v.weight);
         };
@@ -1207,6 +1208,14 @@ std::string learned_table(policy_report const& r, std::size_t columns)
                 counts = std::max(counts, fmt::formatted_size("{}", v->posts) + 1);
                 words = std::max(words, std::string_view{word(*v)}.size());
                 shares = std::max(shares, share_text(*v).size() + 2);
+            }
+            // and where that is not enough (a mail's 78 columns), the names
+            // are cut, as they are past 23 characters everywhere
+            auto const wide =
+                format_row(*shown.values.front(), counts, words, shares).size();
+            if (wide > columns) {
+                names = std::max<std::size_t>(8, names - std::min(names, wide - columns));
+                cut = names - 2; // and its "…"
             }
         }
         for (auto const* v : shown.values) {

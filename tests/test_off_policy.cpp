@@ -650,6 +650,18 @@ TEST_CASE("on a terminal too narrow for the four estimates side by side the foll
     CHECK_THAT(narrow,
                Catch::Contains("    sql                    +0.045 [-0.016, +0.106]   "
                                "6 posts  25 %  weight 0.000\n"));
+    // a mail's 78 columns: then its name is cut, as past 23 characters
+    auto const mail = policy_report_table(r, 78);
+    std::istringstream mail_lines{mail};
+    for (std::string line; std::getline(mail_lines, line);) {
+        INFO(line);
+        CHECK(std::count_if(line.begin(), line.end(),
+                            [](char ch) { return (ch & 0xC0) != 0x80; }) <= 78);
+    }
+    CHECK_THAT(mail, Catch::Contains("    analytics_engineer…  +0.034 [-0.022, +0.090]  "
+                                     "14 posts  75 %  weight 0.000\n"));
+    CHECK_THAT(mail, Catch::Contains("    sql                  +0.045 [-0.016, +0.106]   "
+                                     "6 posts  25 %  weight 0.000\n"));
     // a value too few posts to say anything of: said on a line of its own,
     // under the numbers, where the row has no room left
     CHECK_THAT(plain, Catch::Contains("weight 0.000  (too few posts to say)\n"));
