@@ -1150,6 +1150,67 @@ std::vector<std::string> dimension_notes(policy_report const& r, std::string con
     return notes;
 }
 
+namespace {
+
+// The widths of a learned value's row: without a terminal fixed, a line a
+// row; on one, as wide as the dimension's values need.
+struct learned_widths {
+    std::size_t names = 24;
+    std::size_t cut = 23; // a name's characters shown
+    std::size_t counts = 5;
+    std::size_t words = 7;
+    std::size_t shares = 5;
+};
+
+std::string_view posts_word(learned_value const& v)
+{
+    return v.replies ? (v.posts == 1 ? "reply" : "replies")
+                     : (v.posts == 1 ? "post" : "posts");
+}
+
+std::string learned_row(learned_value const& v, learned_widths const& w)
+{
+    return fmt::format(
+        "    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>{}} {:<{}}{:>{}}  weight {:.3f}",
+        excerpt(v.value, w.cut), w.names, at_3dp(v.mean), at_3dp(v.lo), at_3dp(v.hi),
+        v.posts, w.counts, posts_word(v), w.words, share_text(v), w.shares, v.weight);
+}
+
+// On a terminal the names' column is as wide as the dimension's longest
+// name: a row of short names (hours, hooks) fits 80 columns. Past the
+// terminal's edge (a 21-letter topic), the counts, their words and the
+// shares close up; where that is not enough (a mail's 78 columns), the
+// names are cut, as they are past 23 characters everywhere.
+learned_widths fit_learned_widths(std::vector<learned_value const*> const& values,
+                                  std::size_t columns)
+{
+    learned_widths w;
+    if (columns == 0 || values.empty()) {
+        return w;
+    }
+    w.names = 8;
+    for (auto const* v : values) {
+        w.names = std::max(w.names, excerpt(v->value, w.cut).size() + 1);
+    }
+    if (learned_row(*values.front(), w).size() <= columns) {
+        return w;
+    }
+    w.counts = w.words = w.shares = 1;
+    for (auto const* v : values) {
+        w.counts = std::max(w.counts, fmt::formatted_size("{}", v->posts) + 1);
+        w.words = std::max(w.words, posts_word(*v).size());
+        w.shares = std::max(w.shares, share_text(*v).size() + 2);
+    }
+    auto const wide = learned_row(*values.front(), w).size();
+    if (wide > columns) {
+        w.names = std::max<std::size_t>(8, w.names - std::min(w.names, wide - columns));
+        w.cut = w.names - 2; // and its "…"
+    }
+    return w;
+}
+
+} // namespace
+
 std::string learned_table(policy_report const& r, std::size_t columns)
 {
     if (r.learned.empty()) {
@@ -1174,58 +1235,16 @@ std::string learned_table(policy_report const& r, std::size_t columns)
                 4, columns) +
             "\n";
         auto const shown = values_to_show(values);
-        // on a terminal the names' column is as wide as the dimension's
-        // longest name: a row of short names (hours, hooks) fits 80 columns
-        std::size_t names = 24;
-        std::size_t cut = 23; // a name's characters shown
-        if (columns > 0) {
-            names = 8;
-            for (auto const* v : shown.values) {
-                names = std::max(names, excerpt(v->value, cut).size() + 1);
-            }
-        }
-        auto const word = [](learned_value const& v) {
-            return v.replies ? (v.posts == 1 ? "reply" : "replies")
-                             : (v.posts == 1 ? "post" : "posts");
-        };
-        auto const format_row = [&](learned_value const& v, std::size_t counts,
-                                    std::size_t words, std::size_t shares) {
-            return fmt::format("    {:<{}} {:+.3f} [{:+.3f}, {:+.3f}] {:>{}} "
-                               "{:<{}}{:>{}}  weight {:.3f}",
-                               excerpt(v.value, cut), names, at_3dp(v.mean), at_3dp(v.lo),
-                               at_3dp(v.hi), v.posts, counts, word(v), words,
-                               share_text(v), shares, v.weight);
-        };
-        // past the terminal's edge (a 21-letter topic), the counts, their
-        // words and the shares as narrow as the dimension's values allow
-        std::size_t counts = 5;
-        std::size_t words = 7;
-        std::size_t shares = 5;
-        if (columns > 0 && !shown.values.empty() &&
-            format_row(*shown.values.front(), counts, words, shares).size() > columns) {
-            counts = words = shares = 1;
-            for (auto const* v : shown.values) {
-                counts = std::max(counts, fmt::formatted_size("{}", v->posts) + 1);
-                words = std::max(words, std::string_view{word(*v)}.size());
-                shares = std::max(shares, share_text(*v).size() + 2);
-            }
-            // and where that is not enough (a mail's 78 columns), the names
-            // are cut, as they are past 23 characters everywhere
-            auto const wide =
-                format_row(*shown.values.front(), counts, words, shares).size();
-            if (wide > columns) {
-                names = std::max<std::size_t>(8, names - std::min(names, wide - columns));
-                cut = names - 2; // and its "…"
-            }
-        }
+        auto const widths = fit_learned_widths(shown.values, columns);
         for (auto const* v : shown.values) {
-            auto const row = format_row(*v, counts, words, shares);
+            auto const row = learned_row(*v, widths);
             std::string_view const too_few = "(too few posts to say)";
             // past the terminal's edge, under the numbers on a line of its own
             auto const apart = columns > 0 && row.size() + 2 + too_few.size() > columns;
             out += !v->too_few ? row + "\n"
-                   : apart     ? fmt::format("{}\n{:{}}{}\n", row, "", 5 + names, too_few)
-                               : fmt::format("{}  {}\n", row, too_few);
+                   : apart
+                       ? fmt::format("{}\n{:{}}{}\n", row, "", 5 + widths.names, too_few)
+                       : fmt::format("{}  {}\n", row, too_few);
         }
         if (shown.hidden > 0) {
             out += "    " + hidden_values_text(shown) + "\n";
