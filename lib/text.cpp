@@ -122,7 +122,11 @@ std::vector<std::string> wrap_words(std::string_view text, std::size_t width)
     std::size_t line_chars = 0;
     std::size_t i = 0;
     while (i < text.size()) {
-        auto const end = std::min(text.find(' ', i), text.size());
+        auto end = std::min(text.find(' ', i), text.size());
+        // a unit goes with its number: "8 %", never "8" at a line's end
+        while (end + 1 < text.size() && text[end + 1] == '%') {
+            end = std::min(text.find(' ', end + 1), text.size());
+        }
         auto const word = text.substr(i, end - i);
         i = end + 1;
         if (word.empty()) {

@@ -46,7 +46,8 @@ std::string escape_controls(std::string_view text);
 std::string escape_line(std::string_view text);
 
 // The text in lines of at most `width` characters (code points), broken at
-// spaces; a word longer than that is a line of its own, uncut. For a
+// spaces, never before a '%'; a word longer than that is a line of its own,
+// uncut. For a
 // terminal, whose own wrapping would start each continuation at column 0.
 std::vector<std::string> wrap_words(std::string_view text, std::size_t width);
 

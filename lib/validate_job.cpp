@@ -6,6 +6,7 @@
 #include "log.hpp"
 #include "policy_value.hpp"
 #include "reply_opportunity.hpp"
+#include "terminal.hpp"
 #include "text.hpp"
 #include "validate_checks.hpp"
 #include "validate_schema.hpp"
@@ -21,7 +22,6 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <tuple>
 #include <unistd.h>
@@ -261,24 +261,6 @@ std::optional<policy_report> policy_value_of(run_context& run, check_result cons
 }
 
 namespace {
-
-// The width to wrap at: what the terminal says, else COLUMNS (a cron mail's
-// width: a crontab line `COLUMNS=78 xloop-validate`), else 0 (none known:
-// no wrapping, a line a row for grep).
-std::size_t output_columns()
-{
-    winsize w{};
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) {
-        return w.ws_col;
-    }
-    char const* env = std::getenv("COLUMNS");
-    if (env == nullptr) {
-        return 0;
-    }
-    char* end = nullptr;
-    auto const n = std::strtoul(env, &end, 10);
-    return end != env && *end == '\0' && n <= 10000 ? n : 0;
-}
 
 // A file appears whole or not at all (a web server may be serving the page,
 // node_exporter reading the metrics):

@@ -21,6 +21,8 @@
 #include "scrape_metrics_job.hpp"
 #include "subprocess.hpp"
 #include "temp_dir.hpp"
+#include "terminal.hpp"
+#include "text.hpp"
 #include "timestamp.hpp"
 #include "world.hpp"
 
@@ -1188,41 +1190,71 @@ json result_json(options const& o, world_spec const& world, db_connection& db,
     return result;
 }
 
-// Each dimension's true and learned best.
-void print_dimensions(json const& result)
+// A line of the report, wrapped at the terminal's width (`columns`, 0 for
+// none) under its first word's indent plus two.
+void print_line(std::string const& text, std::size_t columns)
 {
-    std::cout << fmt::format("  {:<15} {:<22} {:<22} {:<6} {}\n", "dimension",
-                             "true best", "learned best", "", "the true best's weight");
+    auto const indent = text.find_first_not_of(' ');
+    if (indent == std::string::npos) {
+        std::cout << text << '\n';
+        return;
+    }
+    std::cout << std::string(indent, ' ')
+              << hanging_lines(text.substr(indent), indent + 2, columns) << '\n';
+}
+
+// Each dimension's true and learned best, and the true best's weight in
+// words: in a column of its own, or where the terminal is narrower than
+// that, on a line of its own under the dimension.
+void print_dimensions(json const& result, std::size_t columns)
+{
+    auto const row = [](std::string const& dim, std::string const& truth,
+                        std::string const& learned, std::string const& verdict) {
+        return fmt::format("  {:<15} {:<22} {:<22} {:<6} ", dim, truth, learned, verdict);
+    };
+    auto const rtrim = [](std::string s) { return s.erase(s.find_last_not_of(' ') + 1); };
+    constexpr std::size_t narrowest = 30; // the words' column, at its narrowest
+    auto const apart = columns > 0 && row("", "", "", "").size() + narrowest > columns;
+    auto const header = row("dimension", "true best", "learned best", "");
+    std::cout << (apart ? rtrim(header) : header + "the true best's weight") << '\n';
     for (auto const& [dim, d] : result.items()) {
         if (!d.is_object() || !d.contains("true_best") || dim == "replies") {
             continue;
         }
         bool const effect = d["has_effect"].get<bool>();
         auto const right = d["true_best"] == d["learned_best"];
-        std::cout << fmt::format(
-            "  {:<15} {:<22} {:<22} {:<6} {}\n", dim,
-            effect ? d["true_best"].get<std::string>() : "(no effect)",
-            d["learned_best"].get<std::string>(),
-            !effect ? ""
-            : right ? "right"
-                    : "WRONG",
+        auto const line =
+            row(dim, effect ? d["true_best"].get<std::string>() : "(no effect)",
+                d["learned_best"].get<std::string>(),
+                !effect ? ""
+                : right ? "right"
+                        : "WRONG");
+        auto const words =
             effect ? weight_in_words(dim, d["weight_of_true_best"].get<double>(),
                                      d["values"].get<std::size_t>())
-                   : "any value is as good here");
+                   : std::string{"any value is as good here"};
+        if (!apart) {
+            std::cout << line << hanging_lines(words, line.size(), columns) << '\n';
+            continue;
+        }
+        std::cout << rtrim(line) << '\n';
+        print_line("      " + words, columns);
     }
 }
 
 // The score in words, for a person at a terminal.
 void print_report(options const& o, world_spec const& world, json const& result)
 {
+    auto const columns = output_columns();
+    auto const print = [&](std::string const& text) { print_line(text, columns); };
     auto const posts = result["posts"].get<long>();
     auto const replies = result["replies_posted"].get<long>();
-    std::cout << fmt::format(
+    print(fmt::format(
         "world '{}' ({}), policy {}, after {} simulated days: {} posts and {} replies, "
-        "{} outcomes with v2\n",
+        "{} outcomes with v2",
         world.name, world.description, o.policy, o.days, posts - replies, replies,
-        result["outcomes_with_v2"].get<long>());
-    print_dimensions(result);
+        result["outcomes_with_v2"].get<long>()));
+    print_dimensions(result, columns);
     auto const names = [](json const& list) {
         std::vector<std::string> v;
         for (auto const& n : list) {
@@ -1230,19 +1262,19 @@ void print_report(options const& o, world_spec const& world, json const& result)
         }
         return v.empty() ? std::string{"none"} : fmt::format("{}", fmt::join(v, ", "));
     };
-    std::cout << fmt::format(
+    print(fmt::format(
         "  replies: the accounts that answer best, best first: {}; the learned top {}: "
-        "{}\n",
+        "{}",
         names(result["replies"]["true_best"]), result["replies"]["learned_top"].size(),
-        names(result["replies"]["learned_top"]));
+        names(result["replies"]["learned_top"])));
     auto const line = [&](char const* what, json const& c) {
-        std::cout << fmt::format(
+        print(fmt::format(
             "  {}: {:.2f} expected follows each (uniform {:.2f}, oracle {:.2f}): "
-            "{:.0f} % of the oracle's gain over uniform\n",
+            "{:.0f} % of the oracle's gain over uniform",
             what, c["follows_per_item"].get<double>(), c["uniform"].get<double>(),
             c["oracle"].get<double>(),
             // + 0.0: a capture that rounds to zero from below is "0 %", not "-0 %"
-            std::round(100 * c["capture"].get<double>()) + 0.0);
+            std::round(100 * c["capture"].get<double>()) + 0.0));
     };
     line("posts, whole run", result["capture"]);
     if (o.days > 14) { // else the same line again
@@ -1252,27 +1284,27 @@ void print_report(options const& o, world_spec const& world, json const& result)
     auto const& pv = result["policy_value"];
     auto const& lift = pv["estimate"]["lift_map_over_uniform_follows"];
     if (lift.is_object() && !pv["truth"].empty()) {
-        std::cout << fmt::format(
+        print(fmt::format(
             "  validate's lift of the map's policy over uniform: {:+.3f} follows a post "
-            "[{:+.3f}, {:+.3f}]; true {:+.3f}\n",
+            "[{:+.3f}, {:+.3f}]; true {:+.3f}",
             at_3dp(lift["value"].get<double>()), at_3dp(lift["lo"].get<double>()),
-            at_3dp(lift["hi"].get<double>()), at_3dp(pv["truth"]["lift"].get<double>()));
+            at_3dp(lift["hi"].get<double>()), at_3dp(pv["truth"]["lift"].get<double>())));
     }
     auto const& rlift =
         pv["estimate"]["replies"]["lift_learned_over_opportunity_follows"];
     if (rlift.is_object() && pv["truth"].contains("replies")) {
-        std::cout << fmt::format(
+        print(fmt::format(
             "  validate's lift of the learned priorities over opportunity score alone: "
-            "{:+.3f} follows a reply [{:+.3f}, {:+.3f}]; true {:+.3f}\n",
+            "{:+.3f} follows a reply [{:+.3f}, {:+.3f}]; true {:+.3f}",
             at_3dp(rlift["value"].get<double>()), at_3dp(rlift["lo"].get<double>()),
             at_3dp(rlift["hi"].get<double>()),
-            at_3dp(pv["truth"]["replies"]["lift"].get<double>()));
+            at_3dp(pv["truth"]["replies"]["lift"].get<double>())));
     }
     auto const rate_limited = result["rate_limited_runs"].get<std::int64_t>();
     if (rate_limited > 0) {
-        std::cout << fmt::format("  {} scrape runs were rate limited (exit 75) and the "
-                                 "next ones caught up\n",
-                                 rate_limited);
+        print(fmt::format("  {} scrape runs were rate limited (exit 75) and the "
+                          "next ones caught up",
+                          rate_limited));
     }
 }
 

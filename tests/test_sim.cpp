@@ -9,10 +9,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 
 using namespace xloop;
@@ -171,6 +173,33 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
                               Catch::Contains(" items: xloop-sim plays a world on a "
                                               "fresh one"));
     CHECK(loop_state(c) == before);
+}
+
+TEST_CASE("the simulator's report wraps at the terminal's width, each dimension's weight "
+          "in words under it where the columns leave no room",
+          "[db]")
+{
+    test_db narrow;
+    auto const r =
+        run_tool("sim", {"--days", "1", "--seed", "4"}, &narrow, "", {{"COLUMNS", "80"}});
+    REQUIRE(r.exit_code == 0);
+    std::istringstream lines{r.out};
+    std::size_t words_below = 0;
+    for (std::string line; std::getline(lines, line);) {
+        INFO(line);
+        CHECK(std::count_if(line.begin(), line.end(),
+                            [](char c) { return (c & 0xC0) != 0x80; }) <= 80);
+        words_below += line == "      any value is as good here" ? 1 : 0;
+    }
+    CHECK(words_below >= 4); // the default world's five dimensions without an effect
+
+    // without a width, a dimension a line
+    test_db wide;
+    auto const plain = run_tool("sim", {"--days", "1", "--seed", "4"}, &wide);
+    REQUIRE(plain.exit_code == 0);
+    CHECK_THAT(plain.out,
+               Catch::Matches(R"((.|\n)*\n  cta_type {8}\(no effect\) .* any value )"
+                              R"(is as good here\n(.|\n)*)"));
 }
 
 TEST_CASE("a finished run valued again with --rescore gives its estimates and truth, "

@@ -570,7 +570,9 @@ TEST_CASE("an X handle is letters, digits and underscores, and nothing else", "[
     CHECK_FALSE(is_x_handle("åsa"));
 }
 
-TEST_CASE("words wrap at spaces within the width, in characters not bytes", "[nodb]")
+TEST_CASE("words wrap at spaces within the width, in characters not bytes, never before "
+          "a percent sign",
+          "[nodb]")
 {
     using v = std::vector<std::string>;
     CHECK(wrap_words("one two three four", 9) == v{"one two", "three", "four"});
@@ -583,4 +585,7 @@ TEST_CASE("words wrap at spaces within the width, in characters not bytes", "[no
     // runs of spaces are one break; nothing is one empty line
     CHECK(wrap_words("a  b ", 10) == v{"a b"});
     CHECK(wrap_words("", 10) == v{""});
+    // a percent sign stays with its number: "8 %" moves to the next line whole
+    CHECK(wrap_words("uniform: 8 % of it", 10) == v{"uniform:", "8 % of it"});
+    CHECK(wrap_words("at 90 %, 12 %", 5) == v{"at", "90 %,", "12 %"});
 }
