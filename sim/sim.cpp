@@ -455,6 +455,10 @@ public:
         process_spec spec;
         spec.argv = std::move(argv);
         spec.env = {{"XLOOP_NOW", format_timestamp(now)}};
+        // validate's report is shown after ours: at our terminal's width
+        if (auto const columns = output_columns(); columns > 0) {
+            spec.env["COLUMNS"] = std::to_string(columns);
+        }
         spec.timeout_ms = 120000;
         auto const r = run_process(spec);
         if (!expected.count(r.exit_code)) {
@@ -1409,7 +1413,7 @@ int simulate(options const& o)
         return 0;
     }
     print_report(o, world, result);
-    std::cout << v.out;
+    std::cout << '\n' << v.out;
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -175,15 +176,26 @@ TEST_CASE("the simulator is deterministic and leaves a healthy loop", "[db]")
     CHECK(loop_state(c) == before);
 }
 
-TEST_CASE("the simulator's report wraps at the terminal's width, each dimension's weight "
-          "in words under it where the columns leave no room",
+TEST_CASE("the simulator's report and validate's after it wrap at the terminal's width, "
+          "each dimension's weight in words under it where the columns leave no room",
           "[db]")
 {
+    // a terminal of 80 columns: script(1) runs the simulator on a
+    // pseudo-terminal, and validate's report is captured by the simulator
     test_db narrow;
-    auto const r =
-        run_tool("sim", {"--days", "1", "--seed", "4"}, &narrow, "", {{"COLUMNS", "80"}});
+    process_spec spec;
+    spec.argv = {
+        "script", "-qec",
+        fmt::format("stty cols 80 rows 50; exec '{}/xloop-sim' --db '{}' --days 1 "
+                    "--seed 4",
+                    XLOOP_BIN_DIR, narrow.conninfo()),
+        "/dev/null"};
+    spec.env = {{"XLOOP_CONFIG", std::nullopt}, {"COLUMNS", std::nullopt}};
+    auto const r = run_process(spec);
     REQUIRE(r.exit_code == 0);
-    std::istringstream lines{r.out};
+    auto const shown = std::regex_replace(r.out, std::regex{"\r|\033\\[[0-9;]*m"}, "");
+    CHECK_THAT(shown, Catch::Contains("\nverdict: "));
+    std::istringstream lines{shown};
     std::size_t words_below = 0;
     for (std::string line; std::getline(lines, line);) {
         INFO(line);
