@@ -111,12 +111,14 @@ std::string escape_line(std::string_view text)
     return escaped(text, "\\n");
 }
 
+std::size_t characters(std::string_view text)
+{
+    return static_cast<std::size_t>(std::count_if(
+        text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
 std::vector<std::string> wrap_words(std::string_view text, std::size_t width)
 {
-    auto const characters = [](std::string_view s) {
-        return static_cast<std::size_t>(
-            std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-    };
     std::vector<std::string> lines;
     std::string line;
     std::size_t line_chars = 0;

@@ -45,6 +45,10 @@ std::string escape_controls(std::string_view text);
 // would split, a forged row after it.
 std::string escape_line(std::string_view text);
 
+// How many characters (code points) a UTF-8 text holds: its width on a
+// terminal, for the scripts the reports are in.
+std::size_t characters(std::string_view text);
+
 // The text in lines of at most `width` characters (code points), broken at
 // spaces, never before a '%'; a word longer than that is a line of its own,
 // uncut. For a

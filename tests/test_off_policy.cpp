@@ -4,6 +4,7 @@
 #include "policy_value.hpp"
 #include "sampling.hpp"
 #include "student_t.hpp"
+#include "text.hpp"
 #include "timestamp.hpp"
 
 #include <catch2/catch.hpp>
@@ -655,8 +656,7 @@ TEST_CASE("on a terminal too narrow for the four estimates side by side the foll
     std::istringstream mail_lines{mail};
     for (std::string line; std::getline(mail_lines, line);) {
         INFO(line);
-        CHECK(std::count_if(line.begin(), line.end(),
-                            [](char ch) { return (ch & 0xC0) != 0x80; }) <= 78);
+        CHECK(characters(line) <= 78);
     }
     CHECK_THAT(mail, Catch::Contains("    analytics_engineer…  +0.034 [-0.022, +0.090]  "
                                      "14 posts  75 %  weight 0.000\n"));

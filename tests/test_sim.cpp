@@ -5,6 +5,7 @@
 #include "test_db_fixture.hpp"
 
 #include "db.hpp"
+#include "text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -199,8 +200,7 @@ TEST_CASE("the simulator's report and validate's after it wrap at the terminal's
     std::size_t words_below = 0;
     for (std::string line; std::getline(lines, line);) {
         INFO(line);
-        CHECK(std::count_if(line.begin(), line.end(),
-                            [](char c) { return (c & 0xC0) != 0x80; }) <= 80);
+        CHECK(characters(line) <= 80);
         words_below += line == "      any value is as good here" ? 1 : 0;
     }
     CHECK(words_below >= 4); // the default world's five dimensions without an effect

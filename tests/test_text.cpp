@@ -581,6 +581,8 @@ TEST_CASE("words wrap at spaces within the width, in characters not bytes, never
     CHECK(wrap_words("a supercalifragilistic b", 5) ==
           v{"a", "supercalifragilistic", "b"});
     // "0.36× ≥" is 7 characters, 10 bytes
+    CHECK(characters("0.36× ≥") == 7);
+    CHECK(characters("") == 0);
     CHECK(wrap_words("0.36× ≥ x", 7) == v{"0.36× ≥", "x"});
     // runs of spaces are one break; nothing is one empty line
     CHECK(wrap_words("a  b ", 10) == v{"a b"});
