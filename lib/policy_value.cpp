@@ -984,14 +984,13 @@ std::string comparison_table(policy_comparison const& r, std::string const& what
                                    {"score (DR)", &policy_row::dr}};
     std::vector<named> const follows{{"follows (SNIPS)", &policy_row::follows_snips},
                                      {"follows (DR)", &policy_row::follows_dr}};
-    auto const rtrim = [](std::string s) { return s.erase(s.find_last_not_of(' ') + 1); };
     // the first block has the ESS and the rows' notes
     auto const block = [&](std::vector<named> const& shown, bool first) {
         auto line = fmt::format("  {:<{}}", "policy", width);
         for (auto const& [name, member] : shown) {
             line += fmt::format(" {:<24}", name);
         }
-        std::string out = first ? line + " ESS\n" : rtrim(line) + "\n";
+        std::string out = first ? line + " ESS\n" : trim_end(line) + "\n";
         for (auto const& row : r.rows) {
             if (!row.note.empty()) {
                 if (first) {
@@ -1006,7 +1005,7 @@ std::string comparison_table(policy_comparison const& r, std::string const& what
             }
             out +=
                 first ? fmt::format("{} {:.0f}\n", line, row.snips ? row.snips->ess : 0.0)
-                      : rtrim(line) + "\n";
+                      : trim_end(line) + "\n";
         }
         return out;
     };
@@ -1017,19 +1016,17 @@ std::string comparison_table(policy_comparison const& r, std::string const& what
                       : r.rows.empty() ? block(score, true)
                                        : block(score, true) + block(follows, false);
     if (r.lift) {
-        out += "  " +
-               hanging_lines(
-                   fmt::format(
-                       "lift of {}: {}{}", lift, interval(r.lift),
-                       r.lift_follows
-                           ? fmt::format(" ({} follows a {}{})", interval(r.lift_follows),
-                                         what == "posts" ? "post" : "reply",
-                                         r.lift_follows_dr
-                                             ? "; DR " + interval(r.lift_follows_dr)
-                                             : std::string{})
-                           : ""),
-                   4, columns) +
-               "\n";
+        out += report_line(
+            fmt::format("  lift of {}: {}{}", lift, interval(r.lift),
+                        r.lift_follows
+                            ? fmt::format(" ({} follows a {}{})",
+                                          interval(r.lift_follows),
+                                          what == "posts" ? "post" : "reply",
+                                          r.lift_follows_dr
+                                              ? "; DR " + interval(r.lift_follows_dr)
+                                              : std::string{})
+                            : ""),
+            columns);
     }
     return out;
 }
@@ -1216,24 +1213,20 @@ std::string learned_table(policy_report const& r, std::size_t columns)
     if (r.learned.empty()) {
         return {};
     }
-    std::string out =
-        hanging_lines(
-            fmt::format("What was learned (the active map: shrunk mean of the learning "
-                        "target, to compare within a dimension, 90 % interval, posts, "
-                        "share of recent posts{}, weight):",
-                        any_drawn(r) ? ""
-                                     : " (none yet: no post with outcomes was drawn by "
-                                       "xloop-plan)"),
-            2, columns) +
-        "\n";
+    std::string out = report_line(
+        fmt::format("What was learned (the active map: shrunk mean of the learning "
+                    "target, to compare within a dimension, 90 % interval, posts, "
+                    "share of recent posts{}, weight):",
+                    any_drawn(r) ? ""
+                                 : " (none yet: no post with outcomes was drawn by "
+                                   "xloop-plan)"),
+        columns);
     for (auto const& [dim, values] : r.learned) {
         auto const notes = dimension_notes(r, dim);
-        out +=
-            "  " +
-            hanging_lines(
-                dim + (notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, "; "))),
-                4, columns) +
-            "\n";
+        out += report_line(
+            "  " + dim +
+                (notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, "; "))),
+            columns);
         auto const shown = values_to_show(values);
         auto const widths = fit_learned_widths(shown.values, columns);
         for (auto const* v : shown.values) {
@@ -1278,16 +1271,14 @@ std::string valued_text(policy_comparison const& r, std::string const& what)
 std::string policy_report_table(policy_report const& r, std::size_t columns)
 {
     auto const heading = [columns](std::string const& text) {
-        return hanging_lines(text, 2, columns) + "\n";
+        return report_line(text, columns);
     };
     return learned_table(r, columns) +
            heading(fmt::format("What the choices are worth ({}, {} with propensities; "
                                "mean primary_objective_score per post, 90 % intervals):",
                                valued_text(r, "posts"), r.with_propensities)) +
            comparison_table(r, "posts", "the map's policy over uniform", columns) +
-           (r.rows.empty()
-                ? ""
-                : "  " + hanging_lines("map: " + map_policy_note(r), 4, columns) + "\n") +
+           (r.rows.empty() ? "" : report_line("  map: " + map_policy_note(r), columns)) +
            (r.what_if_comparison
                 ? heading(fmt::format("What if {} (every other dimension as the map's "
                                       "policy; the same posts):",

@@ -184,9 +184,8 @@ struct scrape_counts {
     counted_posts unkeyed;           // records of posts without a decision id
     counted_posts early;             // records observed before their post was posted
     std::int64_t deferred = 0;       // due posts X's rate limit left for a later run
-    std::optional<long long> deferred_until;  // when X said its window resets
-    std::string deferred_by = "x-rate-limit"; // which window (rate_window::header)
-    std::map<std::string, timestamp> posted;  // the due posts' posted_at, by tweet id
+    std::optional<rate_window> deferred_by;  // the window X said held them
+    std::map<std::string, timestamp> posted; // the due posts' posted_at, by tweet id
     std::int64_t named = 0;                // replies given the account X says they answer
     std::int64_t named_by_opportunity = 0; // given the author of the post they answer
     counted_posts time_off; // posts whose posted_at is not when X says it posted them
@@ -568,8 +567,7 @@ void fetch_page(run_context& run, x_api_client& api, std::vector<std::string>& i
     }
     if (auto const a = tweets_exhausted(api, run.now())) { // the rest wait
         n.deferred += static_cast<std::int64_t>(ids.size());
-        n.deferred_until = a->reset_epoch;
-        n.deferred_by = a->header;
+        n.deferred_by = a;
         ids.clear();
         return;
     }
@@ -888,15 +886,14 @@ std::optional<temporary_failure> from_x_api(run_context& run, scrape_options con
             ask_unnamed_replies(run, opts, api, txs, n, ask_unnamed);
         }
         note(run, "x_api_tweets_deferred", n.deferred);
-        if (n.deferred > 0) {
+        if (auto const& w = n.deferred_by; n.deferred > 0 && w) {
             log::info("X allows no more GET /2/tweets {} ({}-remaining: 0): "
                       "{} for the next run",
-                      n.deferred_until
+                      w->reset_epoch
                           ? "until " + format_timestamp(timestamp{
-                                           std::chrono::seconds{*n.deferred_until}})
+                                           std::chrono::seconds{*w->reset_epoch}})
                           : std::string{"in this window"},
-                      n.deferred_by,
-                      counted(n.deferred, "due post waits", "due posts wait"));
+                      w->header, counted(n.deferred, "due post waits", "due posts wait"));
         }
     } catch (interrupted const&) {
         throw; // a signal: stop now, recorded as interrupted

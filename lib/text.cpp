@@ -16,6 +16,11 @@ std::string trim(std::string_view s)
     return std::string{s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1)};
 }
 
+std::string trim_end(std::string_view s)
+{
+    return std::string{s.substr(0, s.find_last_not_of(' ') + 1)};
+}
+
 std::string to_lower(std::string_view s)
 {
     std::string out{s};
@@ -166,6 +171,16 @@ std::string hanging_lines(std::string const& text, std::size_t indent,
         out += fmt::format("\n{:{}}{}", "", indent, lines[i]);
     }
     return out;
+}
+
+std::string report_line(std::string const& line, std::size_t columns)
+{
+    auto const indent = line.find_first_not_of(' ');
+    if (indent == std::string::npos) {
+        return line + "\n";
+    }
+    return std::string(indent, ' ') +
+           hanging_lines(line.substr(indent), indent + 2, columns) + "\n";
 }
 
 std::string one_line(std::string_view text)

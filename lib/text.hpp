@@ -12,6 +12,9 @@ namespace xloop {
 // Without leading and trailing spaces, tabs and line breaks.
 std::string trim(std::string_view s);
 
+// Without trailing spaces (a table's row whose last columns are empty).
+std::string trim_end(std::string_view s);
+
 // ASCII lower case (usernames, header names, classification rules).
 std::string to_lower(std::string_view s);
 
@@ -51,8 +54,8 @@ std::size_t characters(std::string_view text);
 
 // The text in lines of at most `width` characters (code points), broken at
 // spaces, never before a '%'; a word longer than that is a line of its own,
-// uncut. For a
-// terminal, whose own wrapping would start each continuation at column 0.
+// uncut. For a terminal, whose own wrapping would start each continuation at
+// column 0.
 std::vector<std::string> wrap_words(std::string_view text, std::size_t width);
 
 // `text` for a terminal `columns` wide, printed from column `indent` (what
@@ -62,6 +65,11 @@ std::vector<std::string> wrap_words(std::string_view text, std::size_t width);
 // line for the terminal to wrap.
 std::string hanging_lines(std::string const& text, std::size_t indent,
                           std::size_t columns);
+
+// A line of a report and its line break: what follows its leading spaces
+// wrapped by hanging_lines two columns in from them (a heading's words under
+// its first word's, a row's note under its own).
+std::string report_line(std::string const& line, std::size_t columns);
 
 // A message of several lines (libpq's: "Connection refused\n\tIs the server
 // running …", a failure per host) on one line: a break after a full stop, or

@@ -1194,19 +1194,6 @@ json result_json(options const& o, world_spec const& world, db_connection& db,
     return result;
 }
 
-// A line of the report, wrapped at the terminal's width (`columns`, 0 for
-// none) under its first word's indent plus two.
-void print_line(std::string const& text, std::size_t columns)
-{
-    auto const indent = text.find_first_not_of(' ');
-    if (indent == std::string::npos) {
-        std::cout << text << '\n';
-        return;
-    }
-    std::cout << std::string(indent, ' ')
-              << hanging_lines(text.substr(indent), indent + 2, columns) << '\n';
-}
-
 // Each dimension's true and learned best, and the true best's weight in
 // words: in a column of its own, or where the terminal is narrower than
 // that, on a line of its own under the dimension.
@@ -1216,11 +1203,10 @@ void print_dimensions(json const& result, std::size_t columns)
                         std::string const& learned, std::string const& verdict) {
         return fmt::format("  {:<15} {:<22} {:<22} {:<6} ", dim, truth, learned, verdict);
     };
-    auto const rtrim = [](std::string s) { return s.erase(s.find_last_not_of(' ') + 1); };
     constexpr std::size_t narrowest = 30; // the words' column, at its narrowest
     auto const apart = columns > 0 && row("", "", "", "").size() + narrowest > columns;
     auto const header = row("dimension", "true best", "learned best", "");
-    std::cout << (apart ? rtrim(header) : header + "the true best's weight") << '\n';
+    std::cout << (apart ? trim_end(header) : header + "the true best's weight") << '\n';
     for (auto const& [dim, d] : result.items()) {
         if (!d.is_object() || !d.contains("true_best") || dim == "replies") {
             continue;
@@ -1241,8 +1227,8 @@ void print_dimensions(json const& result, std::size_t columns)
             std::cout << line << hanging_lines(words, line.size(), columns) << '\n';
             continue;
         }
-        std::cout << rtrim(line) << '\n';
-        print_line("      " + words, columns);
+        std::cout << trim_end(line) << '\n';
+        std::cout << report_line("      " + words, columns);
     }
 }
 
@@ -1250,7 +1236,10 @@ void print_dimensions(json const& result, std::size_t columns)
 void print_report(options const& o, world_spec const& world, json const& result)
 {
     auto const columns = output_columns();
-    auto const print = [&](std::string const& text) { print_line(text, columns); };
+    // each line wrapped at the terminal's width (0: none)
+    auto const print = [&](std::string const& text) {
+        std::cout << report_line(text, columns);
+    };
     auto const posts = result["posts"].get<long>();
     auto const replies = result["replies_posted"].get<long>();
     print(fmt::format(

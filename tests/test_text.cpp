@@ -591,3 +591,17 @@ TEST_CASE("words wrap at spaces within the width, in characters not bytes, never
     CHECK(wrap_words("uniform: 8 % of it", 10) == v{"uniform:", "8 % of it"});
     CHECK(wrap_words("at 90 %, 12 %", 5) == v{"at", "90 %,", "12 %"});
 }
+
+TEST_CASE("a report's line wraps two columns in from its own indent, or not at all "
+          "without a width",
+          "[nodb]")
+{
+    auto const line = std::string{"  one two three four five six seven eight nine"};
+    CHECK(report_line(line, 0) == line + "\n");
+    // 34 columns, the further lines at 4: 30 for the words
+    CHECK(report_line(line, 34) ==
+          "  one two three four five six\n    seven eight nine\n");
+    CHECK(report_line("", 80) == "\n");
+    CHECK(trim_end("a b  ") == "a b");
+    CHECK(trim_end("   ").empty());
+}
